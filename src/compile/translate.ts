@@ -1,0 +1,233 @@
+import { createInstr, InstructionReader } from '../binary/index.ts';
+import { DecodeError } from '../errors/index.ts';
+import { FunctionValidator } from '../validate/index.ts';
+import type { ModuleContext } from '../validate/index.ts';
+import { IrOp } from './ir.ts';
+import type { CompiledFunction } from './ir.ts';
+
+/** The translator's own control stack entry (it never reads the validator's frames). */
+interface Block {
+  opcode: number;
+  /** Slot offset from fp where the block's label values go. */
+  base: number;
+  /** Values a branch to this label carries. */
+  arity: number;
+  /** Internal pc of a loop's first instruction. */
+  loopStart: number;
+  /** Positions in the code holding forward branch targets to patch at `end`. */
+  patches: number[];
+  /** Position of an `if`'s else-target operand, until `else` or `end` resolves it. */
+  elsePatch: number;
+  /** Was code being emitted when the block was entered? Dead blocks emit nothing. */
+  live: boolean;
+}
+
+/** Growable Int32 buffer for emitting code without per-instruction allocation. */
+class CodeBuffer {
+  code = new Int32Array(256);
+  offsets = new Int32Array(256);
+  length = 0;
+  emit(value: number): void {
+    if (this.length === this.code.length) this.grow();
+    this.offsets[this.length] = -1;
+    this.code[this.length++] = value;
+  }
+  /** Starts an instruction: records where it came from in the original binary. */
+  start(op: number, originalOffset: number): void {
+    if (this.length === this.code.length) this.grow();
+    this.offsets[this.length] = originalOffset;
+    this.code[this.length++] = op;
+  }
+  private grow(): void {
+    const code = new Int32Array(this.code.length * 2);
+    code.set(this.code);
+    this.code = code;
+    const offsets = new Int32Array(this.offsets.length * 2);
+    offsets.set(this.offsets);
+    this.offsets = offsets;
+  }
+}
+
+/**
+ * Validates and translates one function body in a single walk. The validator says
+ * what is well-typed and how deep the operand stack is; the translator turns that
+ * into jumps with resolved targets and static stack offsets.
+ */
+export function translateFunction(ctx: ModuleContext, codeIndex: number): CompiledFunction {
+  const module = ctx.module;
+  const funcIndex = module.numImportedFuncs + codeIndex;
+  const body = module.codes[codeIndex];
+  const type = ctx.types[module.funcs[codeIndex]];
+  const v = new FunctionValidator(ctx, funcIndex, type, body.locals);
+  const numLocals = type.params.length + body.locals.length;
+  const reader = new InstructionReader(module.bytes, body.codeStart, body.codeEnd);
+  const ins = createInstr();
+  const out = new CodeBuffer();
+  const blocks: Block[] = [{ opcode: -1, base: numLocals, arity: type.results.length, loopStart: 0, patches: [], elsePatch: -1, live: true }];
+  let emitting = true;
+
+  /** Emits a branch to the label `depth` levels out, from stack height `height`. */
+  const emitBranch = (depth: number, height: number, offset: number, conditional: boolean): void => {
+    const target = blocks[blocks.length - 1 - depth];
+    if (target.opcode === -1) {
+      // A branch to the function's own label is a return.
+      if (conditional) {
+        out.start(IrOp.brIfReturn, offset);
+        out.emit(target.arity);
+        return;
+      }
+      out.start(IrOp.return, offset);
+      out.emit(target.arity);
+      return;
+    }
+    const arity = target.arity;
+    const needsMove = numLocals + height - arity !== target.base;
+    if (needsMove) {
+      out.start(conditional ? IrOp.brIf : IrOp.br, offset);
+    } else {
+      out.start(conditional ? IrOp.brIfJump : IrOp.jump, offset);
+    }
+    pushTarget(target);
+    if (needsMove) {
+      out.emit(target.base);
+      out.emit(arity);
+    }
+  };
+
+  const pushTarget = (target: Block): void => {
+    if (target.opcode === 0x03) out.emit(target.loopStart);
+    else {
+      target.patches.push(out.length);
+      out.emit(-1);
+    }
+  };
+
+  while (!v.finished) {
+    if (reader.pos >= body.codeEnd) throw new DecodeError('END opcode expected', body.codeEnd);
+    reader.read(ins);
+    const op = ins.op;
+    const offset = ins.offset;
+    const heightBefore = v.height;
+    const live: boolean = emitting && v.reachable;
+    v.step(ins);
+
+    switch (op) {
+      case 0x02: case 0x03: case 0x04: {
+        const bt = v.blockType(ins.a, offset);
+        const params = bt.params.length;
+        const block: Block = {
+          opcode: op,
+          base: numLocals + heightBefore - params - (op === 0x04 ? 1 : 0),
+          arity: op === 0x03 ? params : bt.results.length,
+          loopStart: out.length,
+          patches: [],
+          elsePatch: -1,
+          live,
+        };
+        if (op === 0x04 && live) {
+          out.start(IrOp.if, offset);
+          block.elsePatch = out.length;
+          out.emit(-1);
+        }
+        blocks.push(block);
+        emitting = live;
+        continue;
+      }
+      case 0x05: {
+        const block = blocks[blocks.length - 1];
+        if (block.live) {
+          if (live) {
+            // End of the then-branch: jump over the else-branch.
+            out.start(IrOp.jump, offset);
+            block.patches.push(out.length);
+            out.emit(-1);
+          }
+          out.code[block.elsePatch] = out.length;
+          block.elsePatch = -1;
+        }
+        emitting = block.live;
+        continue;
+      }
+      case 0x0b: {
+        const block = blocks.pop()!;
+        if (block.opcode === -1) {
+          out.start(IrOp.return, offset);
+          out.emit(block.arity);
+          continue;
+        }
+        if (block.live) {
+          const here = out.length;
+          if (block.elsePatch >= 0) out.code[block.elsePatch] = here;
+          for (const p of block.patches) out.code[p] = here;
+        }
+        emitting = block.live;
+        continue;
+      }
+    }
+    if (!live) continue;
+
+    switch (op) {
+      case 0x0c:
+        emitBranch(ins.a, heightBefore, offset, false);
+        break;
+      case 0x0d:
+        emitBranch(ins.a, heightBefore - 1, offset, true);
+        break;
+      case 0x0e: {
+        out.start(IrOp.brTable, offset);
+        out.emit(ins.a);
+        for (let i = 0; i <= ins.a; i++) {
+          const depth = i < ins.a ? ins.targets[i] : ins.b;
+          const target = blocks[blocks.length - 1 - depth];
+          if (target.opcode === -1) {
+            // -2 marks "return" for the executor; base unused.
+            out.emit(-2);
+            out.emit(0);
+          } else {
+            pushTarget(target);
+            out.emit(target.base);
+          }
+          out.emit(target.arity);
+        }
+        break;
+      }
+      case 0x0f:
+        out.start(IrOp.return, offset);
+        out.emit(type.results.length);
+        break;
+      case 0x10: case 0x20: case 0x21: case 0x22: case 0x23: case 0x24: case 0x25: case 0x26:
+      case 0x41: case 0x43: case 0xd2:
+      case 0x100 + 9: case 0x100 + 13: case 0x100 + 15: case 0x100 + 16: case 0x100 + 17:
+        out.start(op, offset);
+        out.emit(ins.a);
+        break;
+      case 0x100 + 8:
+        out.start(op, offset);
+        out.emit(ins.a);
+        break;
+      case 0x11: case 0x42: case 0x44: case 0x100 + 12: case 0x100 + 14:
+        out.start(op, offset);
+        out.emit(ins.a);
+        out.emit(ins.b);
+        break;
+      case 0x1c:
+        out.start(0x1b, offset);
+        break;
+      default:
+        out.start(op, offset);
+        if (op >= 0x28 && op <= 0x3e) out.emit(ins.b | 0); // memarg offset (u32 kept as int32 bits)
+        break;
+    }
+  }
+  if (reader.pos !== body.codeEnd) throw new DecodeError('section size mismatch: code after the end of the function', reader.pos);
+
+  return {
+    funcIndex,
+    numParams: type.params.length,
+    numLocals,
+    numResults: type.results.length,
+    frameSize: numLocals + v.maxHeight + 1,
+    code: out.code.slice(0, out.length),
+    offsets: out.offsets.slice(0, out.length),
+  };
+}

@@ -1,0 +1,10 @@
+export { run } from './run.ts';
+export {
+  canonicalTypeId, createStoreState, createThread, FuncKind, growFrames, growSlots, refreshMemoryViews, RunStatus,
+  DEFAULT_MAX_DEPTH, DEFAULT_MAX_SLOTS,
+} from './state.ts';
+export type {
+  FunctionState, GlobalState, HostCallback, HostFunctionState, InstanceState, MemoryState, StoreState, TableState,
+  ThreadLimits, ThreadState, WasmFunctionState,
+} from './state.ts';
+export { memoryGrow } from './bulk.ts';

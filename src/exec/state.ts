@@ -1,0 +1,208 @@
+import type { CompiledFunction } from '../compile/index.ts';
+import type { FuncType, RefType, ValType } from '../wasm/types.ts';
+
+/**
+ * The machine state as plain data: numbers, typed arrays and records, no closures.
+ * The runtime layer builds it; the run loop reads and writes it; the snapshot layer
+ * captures it. Addresses (`funcAddr`, `memAddr`, ...) index store-wide arrays, as in
+ * the spec's store; `funcIndex` and friends are module-local.
+ *
+ * References are int32 in a slot: 0 is null, a funcref is funcAddr + 1, an externref
+ * is its id in `StoreState.externs` + 1. Zero-filled locals are therefore null refs.
+ */
+
+export const FuncKind = { wasm: 0, host: 1 } as const;
+
+export interface WasmFunctionState {
+  kind: typeof FuncKind.wasm;
+  type: FuncType;
+  /** Canonical id of the type: equal ids mean equal function types (call_indirect checks it). */
+  typeId: number;
+  instance: InstanceState;
+  compiled: CompiledFunction;
+}
+
+/** A host function receives and returns JS values by the WebAssembly JS API's rules. */
+export type HostCallback = (...args: any[]) => unknown;
+
+export interface HostFunctionState {
+  kind: typeof FuncKind.host;
+  type: FuncType;
+  typeId: number;
+  callback: HostCallback;
+  /** `module.name` it was imported as, for backtraces. */
+  name: string;
+}
+
+export type FunctionState = WasmFunctionState | HostFunctionState;
+
+export interface MemoryState {
+  /** The engine's own memory, so that a native tier can share it without copying. */
+  memory: WebAssembly.Memory;
+  view: DataView;
+  bytes: Uint8Array;
+  /** Pages allowed at most (the type's max, or the embedder's limit). */
+  maxPages: number;
+  /** The maximum the memory's type declares, if any (import matching reads it). */
+  declaredMax: number | undefined;
+}
+
+export interface TableState {
+  elemType: RefType;
+  elements: Int32Array;
+  size: number;
+  max: number | undefined;
+}
+
+export interface GlobalState {
+  type: ValType;
+  mutable: boolean;
+  /** Raw bits: lo word, hi word (i32/f32/refs use lo only). */
+  lo: number;
+  hi: number;
+}
+
+export interface InstanceState {
+  funcAddrs: number[];
+  tableAddrs: number[];
+  memAddrs: number[];
+  globalAddrs: number[];
+  /** Canonical type id of each of the module's types. */
+  typeIds: number[];
+  /** Element segments as resolved references; null once dropped. */
+  elems: (Int32Array | null)[];
+  /** Data segments; null once dropped. */
+  datas: (Uint8Array | null)[];
+  /** Function names from the name section, for backtraces. */
+  names: Map<number, string>;
+}
+
+export interface StoreState {
+  funcs: FunctionState[];
+  memories: MemoryState[];
+  tables: TableState[];
+  globals: GlobalState[];
+  /** Host values behind externrefs; the ref is the index + 1. */
+  externs: unknown[];
+  /** Function type signature -> canonical type id. */
+  typeIdsBySignature: Map<string, number>;
+}
+
+export function createStoreState(): StoreState {
+  return { funcs: [], memories: [], tables: [], globals: [], externs: [], typeIdsBySignature: new Map() };
+}
+
+export function canonicalTypeId(store: StoreState, type: FuncType): number {
+  const key = `${type.params.join(',')}>${type.results.join(',')}`;
+  let id = store.typeIdsBySignature.get(key);
+  if (id === undefined) {
+    id = store.typeIdsBySignature.size;
+    store.typeIdsBySignature.set(key, id);
+  }
+  return id;
+}
+
+export function refreshMemoryViews(mem: MemoryState): void {
+  const buffer = mem.memory.buffer;
+  if (mem.bytes.buffer !== buffer) {
+    mem.view = new DataView(buffer);
+    mem.bytes = new Uint8Array(buffer);
+  }
+}
+
+/**
+ * One thread of execution: the value stack (8-byte slots seen through several typed
+ * views), the call frames and the registers of the run loop.
+ */
+export interface ThreadState {
+  store: StoreState;
+  slots: ArrayBuffer;
+  s32: Int32Array;
+  f32: Float32Array;
+  f64: Float64Array;
+  i64: BigInt64Array;
+  u64: BigUint64Array;
+  /** Next free slot. */
+  sp: number;
+  /** First slot of the current frame (its first local). */
+  fp: number;
+  /** Next internal instruction of the current function. */
+  pc: number;
+  funcAddr: number;
+  /** Saved caller state, 3 ints per frame: funcAddr (-1 = return to the host), return pc, fp. */
+  frames: Int32Array;
+  depth: number;
+  maxDepth: number;
+  maxSlots: number;
+  /** Instructions executed so far (all run() calls). */
+  instructions: number;
+  /** Set by the run loop when it stops at a call to a host function. */
+  pendingHostCall: number;
+}
+
+export interface ThreadLimits {
+  /** Deepest call nesting before "call stack exhausted". */
+  maxDepth?: number;
+  /** Largest value stack, in 8-byte slots. */
+  maxSlots?: number;
+}
+
+export const DEFAULT_MAX_DEPTH = 200_000;
+export const DEFAULT_MAX_SLOTS = 16 * 1024 * 1024;
+
+export function createThread(store: StoreState, limits: ThreadLimits = {}): ThreadState {
+  const slots = new ArrayBuffer(8 * 4096);
+  return {
+    store,
+    slots,
+    s32: new Int32Array(slots),
+    f32: new Float32Array(slots),
+    f64: new Float64Array(slots),
+    i64: new BigInt64Array(slots),
+    u64: new BigUint64Array(slots),
+    sp: 0,
+    fp: 0,
+    pc: 0,
+    funcAddr: -1,
+    frames: new Int32Array(3 * 256),
+    depth: 0,
+    maxDepth: limits.maxDepth ?? DEFAULT_MAX_DEPTH,
+    maxSlots: limits.maxSlots ?? DEFAULT_MAX_SLOTS,
+    instructions: 0,
+    pendingHostCall: -1,
+  };
+}
+
+/** Makes room for at least `needed` slots; false when that exceeds the limit. */
+export function growSlots(t: ThreadState, needed: number): boolean {
+  if (needed > t.maxSlots) return false;
+  let size = t.s32.length >> 1;
+  while (size < needed) size *= 2;
+  if (size > t.maxSlots) size = t.maxSlots;
+  const slots = new ArrayBuffer(8 * size);
+  new Int32Array(slots).set(t.s32);
+  t.slots = slots;
+  t.s32 = new Int32Array(slots);
+  t.f32 = new Float32Array(slots);
+  t.f64 = new Float64Array(slots);
+  t.i64 = new BigInt64Array(slots);
+  t.u64 = new BigUint64Array(slots);
+  return true;
+}
+
+export function growFrames(t: ThreadState): void {
+  const frames = new Int32Array(t.frames.length * 2);
+  frames.set(t.frames);
+  t.frames = frames;
+}
+
+/** What a call of `run` ended with; the details are in the thread state. */
+export const RunStatus = {
+  /** The outermost function returned: its results are on the stack. */
+  returned: 0,
+  /** The budget is spent: the thread can be resumed, captured or dropped. */
+  yielded: 1,
+  /** A host function is to be called: `pendingHostCall` is its funcAddr, its arguments on the stack. */
+  hostCall: 2,
+} as const;
+export type RunStatus = (typeof RunStatus)[keyof typeof RunStatus];

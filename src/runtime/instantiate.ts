@@ -1,0 +1,189 @@
+import { LinkError, Trap } from '../errors/index.ts';
+import type { CompiledModule } from '../compile/index.ts';
+import { canonicalTypeId, FuncKind } from '../exec/index.ts';
+import type { GlobalState, HostCallback, InstanceState, MemoryState, StoreState, TableState } from '../exec/index.ts';
+import type { ConstExpr, ExternKind, FuncType, Limits } from '../wasm/types.ts';
+import { valTypeName } from '../wasm/types.ts';
+
+/** Something an instance exports or another imports: a kind and a store address. */
+export interface ExternVal {
+  kind: ExternKind;
+  addr: number;
+}
+
+/** What an import may be given: another instance's export, or a JS function (typed by the import). */
+export type ImportValue = ExternVal | HostCallback;
+export type Imports = Record<string, Record<string, ImportValue | undefined> | undefined>;
+
+export interface Instance {
+  compiled: CompiledModule;
+  state: InstanceState;
+  exports: Map<string, ExternVal>;
+}
+
+export interface InstantiateOptions {
+  /** Upper bound on any memory's pages, whatever the module asks (the embedder's limit). */
+  maxMemoryPages?: number;
+}
+
+const WASM_MAX_PAGES = 65536;
+
+function isExternVal(v: ImportValue): v is ExternVal {
+  return typeof v === 'object' && v !== null && typeof (v as ExternVal).addr === 'number';
+}
+
+function limitsMatch(actualMin: number, actualMax: number | undefined, expected: Limits): boolean {
+  if (actualMin < expected.min) return false;
+  if (expected.max === undefined) return true;
+  return actualMax !== undefined && actualMax <= expected.max;
+}
+
+function sameFuncType(a: FuncType, b: FuncType): boolean {
+  return a.params.length === b.params.length && a.results.length === b.results.length &&
+    a.params.every((t, i) => t === b.params[i]) && a.results.every((t, i) => t === b.results[i]);
+}
+
+/**
+ * Allocates a module instance in the store (spec 4.5.4): resolves imports, creates
+ * functions, tables, memories and globals, and applies active segments. The start
+ * function is left to the caller, which owns the thread that runs it.
+ */
+export function allocateInstance(store: StoreState, compiled: CompiledModule, imports: Imports, options: InstantiateOptions = {}): Instance {
+  const module = compiled.module;
+  const typeIds = module.types.map((t) => canonicalTypeId(store, t));
+  const inst: InstanceState = {
+    funcAddrs: [], tableAddrs: [], memAddrs: [], globalAddrs: [], typeIds,
+    elems: [], datas: [], names: module.names.functions,
+  };
+
+  for (const imp of module.imports) {
+    const where = `${imp.module}.${imp.name}`;
+    const value = imports[imp.module]?.[imp.name];
+    if (value === undefined) throw new LinkError(`unknown import ${where}`);
+    const d = imp.desc;
+    if (typeof value === 'function') {
+      if (d.kind !== 'func') throw new LinkError(`incompatible import type for ${where}: expected a ${d.kind}, got a function`);
+      const type = module.types[d.typeIndex];
+      inst.funcAddrs.push(store.funcs.length);
+      store.funcs.push({ kind: FuncKind.host, type, typeId: typeIds[d.typeIndex], callback: value, name: where });
+      continue;
+    }
+    if (!isExternVal(value) || value.kind !== d.kind) {
+      throw new LinkError(`incompatible import type for ${where}: expected a ${d.kind}${isExternVal(value) ? `, got a ${value.kind}` : ''}`);
+    }
+    switch (d.kind) {
+      case 'func': {
+        const fn = store.funcs[value.addr];
+        if (!sameFuncType(fn.type, module.types[d.typeIndex])) throw new LinkError(`incompatible import type for ${where}: function signature differs`);
+        inst.funcAddrs.push(value.addr);
+        break;
+      }
+      case 'table': {
+        const t = store.tables[value.addr];
+        if (t.elemType !== d.type.elemType || !limitsMatch(t.size, t.max, d.type.limits)) throw new LinkError(`incompatible import type for ${where}: table type differs`);
+        inst.tableAddrs.push(value.addr);
+        break;
+      }
+      case 'memory': {
+        const m = store.memories[value.addr];
+        const pages = m.memory.buffer.byteLength / 65536;
+        if (!limitsMatch(pages, m.declaredMax, d.type.limits)) throw new LinkError(`incompatible import type for ${where}: memory limits differ`);
+        inst.memAddrs.push(value.addr);
+        break;
+      }
+      case 'global': {
+        const g = store.globals[value.addr];
+        if (g.type !== d.type.type || g.mutable !== d.type.mutable) {
+          throw new LinkError(`incompatible import type for ${where}: expected ${d.type.mutable ? 'mut ' : ''}${valTypeName(d.type.type)}`);
+        }
+        inst.globalAddrs.push(value.addr);
+        break;
+      }
+    }
+  }
+
+  module.funcs.forEach((typeIndex, i) => {
+    inst.funcAddrs.push(store.funcs.length);
+    store.funcs.push({ kind: FuncKind.wasm, type: module.types[typeIndex], typeId: typeIds[typeIndex], instance: inst, compiled: compiled.functions[i] });
+  });
+  for (const t of module.tables) {
+    inst.tableAddrs.push(store.tables.length);
+    const table: TableState = { elemType: t.elemType, elements: new Int32Array(t.limits.min), size: t.limits.min, max: t.limits.max };
+    store.tables.push(table);
+  }
+  for (const m of module.memories) {
+    inst.memAddrs.push(store.memories.length);
+    store.memories.push(createMemory(m.limits, options.maxMemoryPages));
+  }
+  for (const g of module.globals) {
+    const [lo, hi] = evalConst(store, inst, g.init);
+    inst.globalAddrs.push(store.globals.length);
+    store.globals.push({ type: g.type.type, mutable: g.type.mutable, lo, hi } satisfies GlobalState);
+  }
+  inst.elems = module.elems.map((seg) => Int32Array.from(seg.items, (item) => evalConst(store, inst, item)[0]));
+  inst.datas = module.datas.map((seg) => seg.bytes);
+
+  const exports = new Map<string, ExternVal>();
+  for (const e of module.exports) {
+    const addrs = e.kind === 'func' ? inst.funcAddrs : e.kind === 'table' ? inst.tableAddrs : e.kind === 'memory' ? inst.memAddrs : inst.globalAddrs;
+    exports.set(e.name, { kind: e.kind, addr: addrs[e.index] });
+  }
+
+  // Active segments, in order; a failing one traps but what came before stays (spec 2.0).
+  module.elems.forEach((seg, i) => {
+    if (seg.mode.kind === 'active') {
+      const offset = evalConst(store, inst, seg.mode.offset)[0] >>> 0;
+      const table = store.tables[inst.tableAddrs[seg.mode.tableIndex]];
+      const items = inst.elems[i]!;
+      if (offset + items.length > table.size) throw new Trap('out of bounds table access');
+      table.elements.set(items, offset);
+      inst.elems[i] = null;
+    } else if (seg.mode.kind === 'declarative') {
+      inst.elems[i] = null;
+    }
+  });
+  module.datas.forEach((seg, i) => {
+    if (seg.mode.kind === 'active') {
+      const offset = evalConst(store, inst, seg.mode.offset)[0] >>> 0;
+      const mem = store.memories[inst.memAddrs[seg.mode.memoryIndex]];
+      if (offset + seg.bytes.length > mem.memory.buffer.byteLength) throw new Trap('out of bounds memory access');
+      new Uint8Array(mem.memory.buffer).set(seg.bytes, offset);
+      inst.datas[i] = null;
+    }
+  });
+
+  return { compiled, state: inst, exports };
+}
+
+export function createMemory(limits: Limits, embedderMaxPages: number | undefined): MemoryState {
+  let maxPages = limits.max ?? WASM_MAX_PAGES;
+  if (embedderMaxPages !== undefined && embedderMaxPages < maxPages) maxPages = embedderMaxPages;
+  if (limits.min > maxPages) throw new LinkError(`memory of ${limits.min} pages exceeds the limit of ${maxPages} pages`);
+  let memory: WebAssembly.Memory;
+  try {
+    memory = new WebAssembly.Memory(limits.max === undefined ? { initial: limits.min } : { initial: limits.min, maximum: limits.max });
+  } catch (cause) {
+    throw new LinkError(`cannot allocate a memory of ${limits.min} pages: ${(cause as Error).message}`);
+  }
+  return { memory, view: new DataView(memory.buffer), bytes: new Uint8Array(memory.buffer), maxPages, declaredMax: limits.max };
+}
+
+/** Evaluates a constant expression to raw bits (lo, hi). */
+export function evalConst(store: StoreState, inst: InstanceState, expr: ConstExpr): [number, number] {
+  const stack: [number, number][] = [];
+  for (const ins of expr.instrs) {
+    switch (ins.op) {
+      case 0x41: case 0x43: stack.push([ins.a | 0, 0]); break;
+      case 0x42: case 0x44: stack.push([ins.a | 0, ins.b | 0]); break;
+      case 0xd0: stack.push([0, 0]); break;
+      case 0xd2: stack.push([inst.funcAddrs[ins.a] + 1, 0]); break;
+      case 0x23: {
+        const g = store.globals[inst.globalAddrs[ins.a]];
+        stack.push([g.lo, g.hi]);
+        break;
+      }
+      default: throw new LinkError(`constant expression with opcode 0x${ins.op.toString(16)}`);
+    }
+  }
+  return stack[stack.length - 1];
+}

@@ -1,0 +1,124 @@
+import { ExhaustionError, LinkError } from '../errors/index.ts';
+import type { CompiledModule } from '../compile/index.ts';
+import { createStoreState, createThread, FuncKind, growSlots } from '../exec/index.ts';
+import type { StoreState, ThreadLimits, ThreadState } from '../exec/index.ts';
+import { allocateInstance, createMemory } from './instantiate.ts';
+import type { RefType } from '../wasm/types.ts';
+import type { ExternVal, Imports, Instance, InstantiateOptions } from './instantiate.ts';
+import { enterFunction, runToReturn } from './invoke.ts';
+import { bitsToJs, jsToBits } from './values.ts';
+
+export interface StoreOptions extends ThreadLimits, InstantiateOptions {}
+
+/**
+ * A store (spec 4.2.3) with the one thread that runs its code: instantiate modules
+ * into it, link them through each other's exports, and call their functions.
+ */
+export class Store {
+  readonly state: StoreState = createStoreState();
+  readonly thread: ThreadState;
+  readonly options: StoreOptions;
+
+  constructor(options: StoreOptions = {}) {
+    this.options = options;
+    this.thread = createThread(this.state, options);
+  }
+
+  /** Instantiates a compiled module and runs its start function (spec 4.5.4). */
+  instantiate(compiled: CompiledModule, imports: Imports = {}): Instance {
+    const instance = allocateInstance(this.state, compiled, imports, this.options);
+    const start = compiled.module.start;
+    if (start !== undefined) this.invokeRaw(instance.state.funcAddrs[start], []);
+    return instance;
+  }
+
+  /**
+   * Calls a function with raw arguments: each value as its 64-bit pattern (`bigint`,
+   * references as their encoded slot value). Results come back the same way.
+   */
+  invokeRaw(funcAddr: number, args: readonly bigint[]): bigint[] {
+    const fn = this.state.funcs[funcAddr];
+    const write = (slots: Int32Array, base: number): void => {
+      for (let i = 0; i < args.length; i++) {
+        const v = BigInt.asUintN(64, args[i]);
+        slots[2 * (base + i)] = Number(v & 0xffffffffn) | 0;
+        slots[2 * (base + i) + 1] = Number(v >> 32n) | 0;
+      }
+    };
+    const results: bigint[] = [];
+    this.call(funcAddr, args.length, write, (slots, base) => {
+      for (let i = 0; i < fn.type.results.length; i++) {
+        results.push((BigInt(slots[2 * (base + i) + 1] >>> 0) << 32n) | BigInt(slots[2 * (base + i)] >>> 0));
+      }
+    });
+    return results;
+  }
+
+  /** Calls a function with JS values (the WebAssembly JS API's conventions). */
+  invoke(func: ExternVal | number, args: readonly unknown[] = []): unknown[] {
+    const funcAddr = typeof func === 'number' ? func : func.addr;
+    const fn = this.state.funcs[funcAddr];
+    const { params, results } = fn.type;
+    if (args.length !== params.length) throw new TypeError(`expected ${params.length} arguments, got ${args.length}`);
+    const out: unknown[] = [];
+    this.call(funcAddr, params.length, (slots, base) => {
+      for (let i = 0; i < params.length; i++) jsToBits(this.state, params[i], args[i], slots, 2 * (base + i));
+    }, (slots, base) => {
+      for (let i = 0; i < results.length; i++) out.push(bitsToJs(this.state, results[i], slots[2 * (base + i)], slots[2 * (base + i) + 1]));
+    });
+    return out;
+  }
+
+  private call(funcAddr: number, numArgs: number, write: (slots: Int32Array, base: number) => void, read: (slots: Int32Array, base: number) => void): void {
+    const t = this.thread;
+    const fn = this.state.funcs[funcAddr];
+    if (fn === undefined) throw new LinkError(`no function at address ${funcAddr}`);
+    const saved = { sp: t.sp, fp: t.fp, pc: t.pc, funcAddr: t.funcAddr, depth: t.depth };
+    try {
+      if (fn.kind === FuncKind.host) {
+        const args = new Int32Array(2 * numArgs);
+        write(args, 0);
+        const jsArgs = fn.type.params.map((p, i) => bitsToJs(this.state, p, args[2 * i], args[2 * i + 1]));
+        const result = fn.callback(...jsArgs);
+        const values = fn.type.results.length === 1 ? [result] : fn.type.results.length === 0 ? [] : Array.from(result as Iterable<unknown>);
+        const slots = new Int32Array(2 * values.length);
+        values.forEach((v, i) => jsToBits(this.state, fn.type.results[i], v, slots, 2 * i));
+        read(slots, 0);
+        return;
+      }
+      const base = t.sp;
+      // enterFunction grows the stack for the frame; the arguments must fit first.
+      if (base + numArgs > t.s32.length >> 1 && !growSlots(t, base + numArgs)) throw new ExhaustionError();
+      write(t.s32, base);
+      t.sp = base + numArgs;
+      enterFunction(t, funcAddr);
+      runToReturn(t, saved.depth);
+      read(t.s32, base);
+    } finally {
+      t.sp = saved.sp;
+      t.fp = saved.fp;
+      t.pc = saved.pc;
+      t.funcAddr = saved.funcAddr;
+      t.depth = saved.depth;
+      t.pendingHostCall = -1;
+    }
+  }
+}
+
+/** Host-made externals (the spec tests' `spectest` module, embedders' own imports). */
+export function createHostGlobal(store: Store, type: number, mutable: boolean, value: unknown): ExternVal {
+  const slot = new Int32Array(2);
+  jsToBits(store.state, type, value, slot, 0);
+  store.state.globals.push({ type: type as never, mutable, lo: slot[0], hi: slot[1] });
+  return { kind: 'global', addr: store.state.globals.length - 1 };
+}
+
+export function createHostTable(store: Store, elemType: RefType, min: number, max?: number): ExternVal {
+  store.state.tables.push({ elemType, elements: new Int32Array(min), size: min, max });
+  return { kind: 'table', addr: store.state.tables.length - 1 };
+}
+
+export function createHostMemory(store: Store, min: number, max?: number): ExternVal {
+  store.state.memories.push(createMemory({ min, max }, store.options.maxMemoryPages));
+  return { kind: 'memory', addr: store.state.memories.length - 1 };
+}

@@ -1,0 +1,72 @@
+import { ValType } from '../wasm/types.ts';
+import type { StoreState } from '../exec/index.ts';
+
+/**
+ * Conversions between the raw 64-bit slot contents and JS values. Raw values are
+ * `bigint` bit patterns (unsigned 64 bit) so that NaN payloads and i64 survive intact;
+ * JS values follow the WebAssembly JS API (i32 number, i64 bigint, f32/f64 number,
+ * funcref: a `FuncRef` handle or null, externref: any JS value, null for null).
+ */
+
+/** A function reference handed to JS: the store-wide address of the function. */
+export interface FuncRef {
+  readonly funcAddr: number;
+}
+
+const scratch = new DataView(new ArrayBuffer(8));
+
+export function bitsToJs(store: StoreState, type: number, lo: number, hi: number): unknown {
+  switch (type) {
+    case ValType.i32: return lo | 0;
+    case ValType.i64: return (BigInt(hi | 0) << 32n) | BigInt(lo >>> 0);
+    case ValType.f32: scratch.setInt32(0, lo, true); return scratch.getFloat32(0, true);
+    case ValType.f64: scratch.setInt32(0, lo, true); scratch.setInt32(4, hi, true); return scratch.getFloat64(0, true);
+    case ValType.funcref: return lo === 0 ? null : ({ funcAddr: lo - 1 } satisfies FuncRef);
+    case ValType.externref: return lo === 0 ? null : store.externs[lo - 1];
+    default: throw new TypeError(`cannot convert a value of type 0x${type.toString(16)}`);
+  }
+}
+
+/** Writes a JS value of the given type as (lo, hi) into `out`. */
+export function jsToBits(store: StoreState, type: number, value: unknown, out: Int32Array, index: number): void {
+  let lo = 0, hi = 0;
+  switch (type) {
+    case ValType.i32: lo = Number(value) | 0; break;
+    case ValType.i64: {
+      const v = BigInt.asIntN(64, typeof value === 'bigint' ? value : BigInt(value as number));
+      lo = Number(v & 0xffffffffn) | 0;
+      hi = Number(v >> 32n) | 0;
+      break;
+    }
+    case ValType.f32: scratch.setFloat32(0, Number(value), true); lo = scratch.getInt32(0, true); break;
+    case ValType.f64: scratch.setFloat64(0, Number(value), true); lo = scratch.getInt32(0, true); hi = scratch.getInt32(4, true); break;
+    case ValType.funcref:
+      lo = value === null || value === undefined ? 0 : (value as FuncRef).funcAddr + 1;
+      break;
+    case ValType.externref:
+      lo = value === null || value === undefined ? 0 : externId(store, value) + 1;
+      break;
+    default: throw new TypeError(`cannot convert a value to type 0x${type.toString(16)}`);
+  }
+  out[index] = lo;
+  out[index + 1] = hi;
+}
+
+const externIds = new WeakMap<StoreState, Map<unknown, number>>();
+
+/** The id of a host value in the store's extern table; the same value keeps its id. */
+export function externId(store: StoreState, value: unknown): number {
+  let ids = externIds.get(store);
+  if (!ids) { ids = new Map(); externIds.set(store, ids); }
+  let id = ids.get(value);
+  if (id === undefined) {
+    id = store.externs.length;
+    store.externs.push(value);
+    ids.set(value, id);
+  }
+  return id;
+}
+
+export function bitsToBigInt(lo: number, hi: number): bigint {
+  return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+}

@@ -1,0 +1,386 @@
+import { DecodeError, ValidationError } from '../errors/index.ts';
+import type { Instr } from '../binary/index.ts';
+import { Imm, OPS, PREFIX_FC, PREFIX_FD } from '../wasm/opcodes.ts';
+import { isRefType, ValType, valTypeName } from '../wasm/types.ts';
+import type { FuncType } from '../wasm/types.ts';
+import type { ModuleContext } from './module-context.ts';
+
+/** Stands for "any type" on the polymorphic stack below an unconditional branch. */
+export const UNKNOWN = 0;
+
+/** A control frame of the spec's validation algorithm (appendix "Validation Algorithm"). */
+export interface ControlFrame {
+  /** The opcode that opened it: block 0x02, loop 0x03, if 0x04, else 0x05; -1 for the function body. */
+  opcode: number;
+  startTypes: number[];
+  endTypes: number[];
+  /** Operand stack height when the frame was entered, after its parameters were popped. */
+  height: number;
+  unreachable: boolean;
+}
+
+const SIG_TYPES: Record<string, number> = { i: ValType.i32, I: ValType.i64, f: ValType.f32, F: ValType.f64, V: ValType.v128 };
+const EMPTY: number[] = [];
+
+/** Parsed `params>results` signatures of the plain instructions, indexed by opcode. */
+const SIGS: ({ params: number[]; results: number[] } | undefined)[] = OPS.map((info) => {
+  if (!info?.sig) return undefined;
+  const [p, r] = info.sig.split('>');
+  return { params: [...p].map((c) => SIG_TYPES[c]), results: [...r].map((c) => SIG_TYPES[c]) };
+});
+
+/** Natural alignment (log2 of the access size) of each load and store. */
+function naturalAlignment(op: number): number {
+  switch (op) {
+    case 0x28: case 0x2a: case 0x34: case 0x35: case 0x36: case 0x38: case 0x3e: return 2;
+    case 0x29: case 0x2b: case 0x37: case 0x39: return 3;
+    case 0x2c: case 0x2d: case 0x30: case 0x31: case 0x3a: case 0x3c: return 0;
+    default: return 1; // 16-bit accesses
+  }
+}
+
+/**
+ * Validates one function body, one instruction at a time (spec 3.3). The compiler drives
+ * it, reading `height`, `reachable` and the control frames between steps, as wasmi's
+ * translator drives its validator: one walk over the code does both jobs.
+ */
+export class FunctionValidator {
+  readonly vals: number[] = [];
+  readonly ctrls: ControlFrame[] = [];
+  /** Greatest operand stack height seen: the frame size the executor must reserve. */
+  maxHeight = 0;
+  /** True once the final `end` of the body has been consumed. */
+  finished = false;
+  readonly locals: number[];
+
+  constructor(
+    readonly ctx: ModuleContext,
+    readonly funcIndex: number,
+    readonly type: FuncType,
+    declaredLocals: readonly number[],
+  ) {
+    this.locals = [...type.params, ...declaredLocals];
+    this.ctrls.push({ opcode: -1, startTypes: EMPTY, endTypes: type.results, height: 0, unreachable: false });
+  }
+
+  get height(): number {
+    return this.vals.length;
+  }
+
+  /** False after an unconditional branch, until the enclosing block ends. */
+  get reachable(): boolean {
+    return !this.ctrls[this.ctrls.length - 1].unreachable;
+  }
+
+  /** Types a branch to `depth` carries: a loop's parameters, otherwise the results. */
+  labelTypes(frame: ControlFrame): number[] {
+    return frame.opcode === 0x03 ? frame.startTypes : frame.endTypes;
+  }
+
+  frameAt(depth: number, offset: number): ControlFrame {
+    if (depth >= this.ctrls.length) this.fail('unknown label', offset);
+    return this.ctrls[this.ctrls.length - 1 - depth];
+  }
+
+  /** Parameter and result types of a block type immediate (s33). */
+  blockType(bt: number, offset: number): FuncType {
+    if (bt === -64) return { params: EMPTY as never[], results: EMPTY as never[] };
+    if (bt < 0) {
+      const t = bt + 0x80;
+      if (t === ValType.v128) this.fail('SIMD (v128) is not supported yet', offset);
+      return { params: [], results: [t as ValType] };
+    }
+    if (bt >= this.ctx.types.length) this.fail('unknown type', offset);
+    return this.ctx.types[bt];
+  }
+
+  fail(message: string, offset: number): never {
+    throw new ValidationError(message, { funcIndex: this.funcIndex, offset });
+  }
+
+  private push(t: number): void {
+    this.vals.push(t);
+    if (this.vals.length > this.maxHeight) this.maxHeight = this.vals.length;
+  }
+
+  private pushAll(types: readonly number[]): void {
+    for (let i = 0; i < types.length; i++) this.push(types[i]);
+  }
+
+  private pop(offset: number): number {
+    const frame = this.ctrls[this.ctrls.length - 1];
+    if (this.vals.length === frame.height) {
+      if (frame.unreachable) return UNKNOWN;
+      this.fail('type mismatch: operand stack is empty', offset);
+    }
+    return this.vals.pop()!;
+  }
+
+  private popExpect(expected: number, offset: number): number {
+    const actual = this.pop(offset);
+    if (actual !== expected && actual !== UNKNOWN && expected !== UNKNOWN) {
+      this.fail(`type mismatch: expected ${valTypeName(expected)}, found ${valTypeName(actual)}`, offset);
+    }
+    return actual;
+  }
+
+  private popAll(types: readonly number[], offset: number): void {
+    for (let i = types.length - 1; i >= 0; i--) this.popExpect(types[i], offset);
+  }
+
+  private pushCtrl(opcode: number, startTypes: number[], endTypes: number[]): void {
+    this.ctrls.push({ opcode, startTypes, endTypes, height: this.vals.length, unreachable: false });
+    this.pushAll(startTypes);
+  }
+
+  private popCtrl(offset: number): ControlFrame {
+    const frame = this.ctrls[this.ctrls.length - 1];
+    this.popAll(frame.endTypes, offset);
+    if (this.vals.length !== frame.height) this.fail('type mismatch: values remain on the stack at the end of a block', offset);
+    this.ctrls.pop();
+    return frame;
+  }
+
+  private setUnreachable(): void {
+    const frame = this.ctrls[this.ctrls.length - 1];
+    this.vals.length = frame.height;
+    frame.unreachable = true;
+  }
+
+  private checkLocal(index: number, offset: number): number {
+    if (index >= this.locals.length) this.fail(`unknown local ${index}`, offset);
+    return this.locals[index];
+  }
+
+  private checkMemory(index: number, offset: number): void {
+    if (index >= this.ctx.memories.length) this.fail(`unknown memory ${index}`, offset);
+  }
+
+  private checkTable(index: number, offset: number): number {
+    if (index >= this.ctx.tables.length) this.fail(`unknown table ${index}`, offset);
+    return this.ctx.tables[index].elemType;
+  }
+
+  private checkElem(index: number, offset: number): number {
+    if (index >= this.ctx.elemTypes.length) this.fail(`unknown elem segment ${index}`, offset);
+    return this.ctx.elemTypes[index];
+  }
+
+  private checkData(index: number, offset: number): void {
+    // With data segments, the spec makes a missing data count section a malformed
+    // binary (the decoder could not know the segments yet); with none, there is simply
+    // no segment to name.
+    const count = this.ctx.dataCount ?? this.ctx.module.datas.length;
+    if (this.ctx.dataCount === undefined && count > 0) throw new DecodeError('data count section required', offset);
+    if (index >= count) this.fail(`unknown data segment ${index}`, offset);
+  }
+
+  private funcType(index: number, offset: number): FuncType {
+    if (index >= this.ctx.funcTypeIndices.length) this.fail(`unknown function ${index}`, offset);
+    return this.ctx.types[this.ctx.funcTypeIndices[index]];
+  }
+
+  /** Checks one instruction against the current type state and applies its effect. */
+  step(ins: Instr): void {
+    const op = ins.op;
+    const offset = ins.offset;
+    if (this.finished) this.fail('instructions after the end of the function', offset);
+    const sig = SIGS[op];
+    if (sig !== undefined && OPS[op]!.imm !== Imm.memArg) {
+      if (op >= PREFIX_FC && op <= PREFIX_FC + 17) {
+        if (op === PREFIX_FC + 8) { this.checkMemory(ins.b, offset); this.checkData(ins.a, offset); }
+        else if (op === PREFIX_FC + 9) this.checkData(ins.a, offset);
+        else if (op === PREFIX_FC + 10) { this.checkMemory(ins.a, offset); this.checkMemory(ins.b, offset); }
+        else if (op === PREFIX_FC + 11) this.checkMemory(ins.a, offset);
+        else if (op === PREFIX_FC + 12) {
+          const et = this.checkElem(ins.a, offset);
+          if (this.checkTable(ins.b, offset) !== et) this.fail('type mismatch: element segment and table types differ', offset);
+        } else if (op === PREFIX_FC + 13) this.checkElem(ins.a, offset);
+        else if (op === PREFIX_FC + 14) {
+          if (this.checkTable(ins.a, offset) !== this.checkTable(ins.b, offset)) this.fail('type mismatch: table types differ', offset);
+        } else if (op === PREFIX_FC + 16) this.checkTable(ins.a, offset);
+      } else if (op === 0x3f || op === 0x40) this.checkMemory(ins.a, offset);
+      this.popAll(sig.params, offset);
+      this.pushAll(sig.results);
+      return;
+    }
+    if (sig !== undefined) {
+      // loads and stores
+      this.checkMemory(0, offset);
+      if (ins.a > naturalAlignment(op)) this.fail('alignment must not be larger than natural', offset);
+      this.popAll(sig.params, offset);
+      this.pushAll(sig.results);
+      return;
+    }
+    switch (op) {
+      case 0x00: this.setUnreachable(); return;
+      case 0x01: return;
+      case 0x02: case 0x03: {
+        const bt = this.blockType(ins.a, offset);
+        this.popAll(bt.params, offset);
+        this.pushCtrl(op, bt.params, bt.results);
+        return;
+      }
+      case 0x04: {
+        const bt = this.blockType(ins.a, offset);
+        this.popExpect(ValType.i32, offset);
+        this.popAll(bt.params, offset);
+        this.pushCtrl(op, bt.params, bt.results);
+        return;
+      }
+      case 0x05: {
+        const frame = this.ctrls[this.ctrls.length - 1];
+        if (frame.opcode !== 0x04) this.fail('else without a matching if', offset);
+        this.popCtrl(offset);
+        this.pushCtrl(0x05, frame.startTypes, frame.endTypes);
+        return;
+      }
+      case 0x0b: {
+        const frame = this.popCtrl(offset);
+        if (frame.opcode === 0x04 && !sameTypes(frame.startTypes, frame.endTypes)) {
+          this.fail('type mismatch: if without else must leave its parameters unchanged', offset);
+        }
+        this.pushAll(frame.endTypes);
+        if (this.ctrls.length === 0) this.finished = true;
+        return;
+      }
+      case 0x0c: {
+        const frame = this.frameAt(ins.a, offset);
+        this.popAll(this.labelTypes(frame), offset);
+        this.setUnreachable();
+        return;
+      }
+      case 0x0d: {
+        const frame = this.frameAt(ins.a, offset);
+        this.popExpect(ValType.i32, offset);
+        const types = this.labelTypes(frame);
+        this.popAll(types, offset);
+        this.pushAll(types);
+        return;
+      }
+      case 0x0e: {
+        this.popExpect(ValType.i32, offset);
+        const defaultTypes = this.labelTypes(this.frameAt(ins.b, offset));
+        const arity = defaultTypes.length;
+        for (let i = 0; i < ins.a; i++) {
+          const types = this.labelTypes(this.frameAt(ins.targets[i], offset));
+          if (types.length !== arity) this.fail('type mismatch: br_table targets differ in arity', offset);
+          // Pop and push back, so that each target is checked against the same values.
+          const saved: number[] = [];
+          for (let j = types.length - 1; j >= 0; j--) saved.push(this.popExpect(types[j], offset));
+          for (let j = saved.length - 1; j >= 0; j--) this.push(saved[j]);
+        }
+        this.popAll(defaultTypes, offset);
+        this.setUnreachable();
+        return;
+      }
+      case 0x0f:
+        this.popAll(this.type.results, offset);
+        this.setUnreachable();
+        return;
+      case 0x10: {
+        const ft = this.funcType(ins.a, offset);
+        this.popAll(ft.params, offset);
+        this.pushAll(ft.results);
+        return;
+      }
+      case 0x11: {
+        if (this.checkTable(ins.b, offset) !== ValType.funcref) this.fail('type mismatch: call_indirect needs a funcref table', offset);
+        if (ins.a >= this.ctx.types.length) this.fail(`unknown type ${ins.a}`, offset);
+        const ft = this.ctx.types[ins.a];
+        this.popExpect(ValType.i32, offset);
+        this.popAll(ft.params, offset);
+        this.pushAll(ft.results);
+        return;
+      }
+      case 0x1a: this.pop(offset); return;
+      case 0x1b: {
+        this.popExpect(ValType.i32, offset);
+        const t1 = this.pop(offset);
+        const t2 = this.pop(offset);
+        if (isRefType(t1) || isRefType(t2)) this.fail('type mismatch: select without a type needs numeric operands', offset);
+        if (t1 !== t2 && t1 !== UNKNOWN && t2 !== UNKNOWN) this.fail('type mismatch: select operands differ', offset);
+        if (t1 === ValType.v128 || t2 === ValType.v128) this.fail('SIMD (v128) is not supported yet', offset);
+        this.push(t1 === UNKNOWN ? t2 : t1);
+        return;
+      }
+      case 0x1c: {
+        if (ins.a !== 1) this.fail('invalid result arity', offset);
+        const t = ins.types[0];
+        this.popExpect(ValType.i32, offset);
+        this.popExpect(t, offset);
+        this.popExpect(t, offset);
+        this.push(t);
+        return;
+      }
+      case 0x20: this.push(this.checkLocal(ins.a, offset)); return;
+      case 0x21: this.popExpect(this.checkLocal(ins.a, offset), offset); return;
+      case 0x22: {
+        const t = this.checkLocal(ins.a, offset);
+        this.popExpect(t, offset);
+        this.push(t);
+        return;
+      }
+      case 0x23: {
+        if (ins.a >= this.ctx.globals.length) this.fail(`unknown global ${ins.a}`, offset);
+        this.push(this.ctx.globals[ins.a].type);
+        return;
+      }
+      case 0x24: {
+        if (ins.a >= this.ctx.globals.length) this.fail(`unknown global ${ins.a}`, offset);
+        const g = this.ctx.globals[ins.a];
+        if (!g.mutable) this.fail('global is immutable', offset);
+        this.popExpect(g.type, offset);
+        return;
+      }
+      case 0x25: {
+        const t = this.checkTable(ins.a, offset);
+        this.popExpect(ValType.i32, offset);
+        this.push(t);
+        return;
+      }
+      case 0x26: {
+        const t = this.checkTable(ins.a, offset);
+        this.popExpect(t, offset);
+        this.popExpect(ValType.i32, offset);
+        return;
+      }
+      case 0xd0: this.push(ins.a); return;
+      case 0xd1: {
+        const t = this.pop(offset);
+        if (t !== UNKNOWN && !isRefType(t)) this.fail('type mismatch: ref.is_null needs a reference', offset);
+        this.push(ValType.i32);
+        return;
+      }
+      case 0xd2: {
+        this.funcType(ins.a, offset);
+        if (!this.ctx.declaredRefs.has(ins.a)) this.fail('undeclared function reference', offset);
+        this.push(ValType.funcref);
+        return;
+      }
+      case PREFIX_FC + 15: {
+        const t = this.checkTable(ins.a, offset);
+        this.popExpect(ValType.i32, offset);
+        this.popExpect(t, offset);
+        this.push(ValType.i32);
+        return;
+      }
+      case PREFIX_FC + 17: {
+        const t = this.checkTable(ins.a, offset);
+        this.popExpect(ValType.i32, offset);
+        this.popExpect(t, offset);
+        this.popExpect(ValType.i32, offset);
+        return;
+      }
+      default:
+        if (op >= PREFIX_FD) this.fail('SIMD instructions are not supported yet', offset);
+        this.fail(`unexpected instruction ${OPS[op]?.name ?? op}`, offset);
+    }
+  }
+}
+
+function sameTypes(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -1,0 +1,57 @@
+import type { FuncType, GlobalType, Module, RefType, TableType, MemoryType } from '../wasm/types.ts';
+
+/**
+ * The index spaces of a module as validation sees them (spec 3.1.1, "contexts"):
+ * imports first, then definitions. Built once per module and shared by every function.
+ */
+export interface ModuleContext {
+  module: Module;
+  types: FuncType[];
+  /** Type index of every function, imported ones first. */
+  funcTypeIndices: number[];
+  tables: TableType[];
+  memories: MemoryType[];
+  globals: GlobalType[];
+  elemTypes: RefType[];
+  dataCount: number | undefined;
+  /** Functions that may be named by `ref.func` inside function bodies (spec: C.refs). */
+  declaredRefs: Set<number>;
+}
+
+export function buildModuleContext(module: Module): ModuleContext {
+  const funcTypeIndices: number[] = [];
+  const tables: TableType[] = [];
+  const memories: MemoryType[] = [];
+  const globals: GlobalType[] = [];
+  for (const imp of module.imports) {
+    switch (imp.desc.kind) {
+      case 'func': funcTypeIndices.push(imp.desc.typeIndex); break;
+      case 'table': tables.push(imp.desc.type); break;
+      case 'memory': memories.push(imp.desc.type); break;
+      case 'global': globals.push(imp.desc.type); break;
+    }
+  }
+  for (const t of module.funcs) funcTypeIndices.push(t);
+  for (const t of module.tables) tables.push(t);
+  for (const m of module.memories) memories.push(m);
+  for (const g of module.globals) globals.push(g.type);
+
+  // ref.func in code may only name functions referenced outside code (exports,
+  // element segments, global initialisers): that is what makes them "declared".
+  const declaredRefs = new Set<number>();
+  for (const e of module.exports) if (e.kind === 'func') declaredRefs.add(e.index);
+  for (const seg of module.elems) for (const item of seg.items) for (const ins of item.instrs) if (ins.op === 0xd2) declaredRefs.add(ins.a);
+  for (const g of module.globals) for (const ins of g.init.instrs) if (ins.op === 0xd2) declaredRefs.add(ins.a);
+
+  return {
+    module,
+    types: module.types,
+    funcTypeIndices,
+    tables,
+    memories,
+    globals,
+    elemTypes: module.elems.map((e) => e.type),
+    dataCount: module.dataCount,
+    declaredRefs,
+  };
+}

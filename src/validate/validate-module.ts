@@ -1,0 +1,130 @@
+import { DecodeError, ValidationError } from '../errors/index.ts';
+import { createInstr, InstructionReader } from '../binary/index.ts';
+import { ValType, valTypeName } from '../wasm/types.ts';
+import type { ConstExpr, Limits, Module } from '../wasm/types.ts';
+import { FunctionValidator } from './function-validator.ts';
+import { buildModuleContext } from './module-context.ts';
+import type { ModuleContext } from './module-context.ts';
+
+const MAX_PAGES = 65536;
+const MAX_TABLE = 0xffffffff;
+
+export interface ValidateOptions {
+  /** Also type-check every function body (the compiler does it itself while translating). */
+  functions?: boolean;
+}
+
+/**
+ * Module-level validation (spec 3.4): index spaces, limits, constant expressions,
+ * segments, exports, start. Returns the context the function validators need.
+ */
+export function validateModule(module: Module, options: ValidateOptions = {}): ModuleContext {
+  const ctx = buildModuleContext(module);
+  const fail = (message: string, offset?: number): never => {
+    throw new ValidationError(message, offset === undefined ? undefined : { offset });
+  };
+
+  for (const imp of module.imports) {
+    const d = imp.desc;
+    if (d.kind === 'func' && d.typeIndex >= module.types.length) fail(`unknown type ${d.typeIndex} in import ${imp.module}.${imp.name}`);
+    if (d.kind === 'table') checkLimits(d.type.limits, MAX_TABLE, 'table size must be at most 2^32-1');
+    if (d.kind === 'memory') checkLimits(d.type.limits, MAX_PAGES, 'memory size must be at most 65536 pages (4GiB)');
+  }
+  for (const t of module.funcs) if (t >= module.types.length) fail(`unknown type ${t}`);
+  for (const t of module.tables) checkLimits(t.limits, MAX_TABLE, 'table size must be at most 2^32-1');
+  for (const m of module.memories) checkLimits(m.limits, MAX_PAGES, 'memory size must be at most 65536 pages (4GiB)');
+  if (ctx.memories.length > 1) fail('multiple memories');
+
+  module.globals.forEach((g, i) => {
+    // Constant expressions see only the imported globals (Wasm 2.0, spec 3.4.10, context C').
+    checkConstExpr(ctx, g.init, g.type.type, module.numImportedGlobals, `global ${module.numImportedGlobals + i}`);
+  });
+
+  const names = new Set<string>();
+  for (const e of module.exports) {
+    if (names.has(e.name)) fail(`duplicate export name "${e.name}"`);
+    names.add(e.name);
+    const limit = e.kind === 'func' ? ctx.funcTypeIndices.length : e.kind === 'table' ? ctx.tables.length : e.kind === 'memory' ? ctx.memories.length : ctx.globals.length;
+    if (e.index >= limit) fail(`unknown ${e.kind} ${e.index} in export "${e.name}"`);
+  }
+
+  if (module.start !== undefined) {
+    if (module.start >= ctx.funcTypeIndices.length) fail(`unknown function ${module.start} as start function`);
+    const ft = ctx.types[ctx.funcTypeIndices[module.start]];
+    if (ft.params.length || ft.results.length) fail('start function must take no parameters and return nothing');
+  }
+
+  module.elems.forEach((seg, i) => {
+    for (const item of seg.items) checkConstExpr(ctx, item, seg.type, module.numImportedGlobals, `element segment ${i}`);
+    if (seg.mode.kind === 'active') {
+      if (seg.mode.tableIndex >= ctx.tables.length) fail(`unknown table ${seg.mode.tableIndex} in element segment ${i}`);
+      if (ctx.tables[seg.mode.tableIndex].elemType !== seg.type) fail(`type mismatch: element segment ${i} does not fit its table`);
+      checkConstExpr(ctx, seg.mode.offset, ValType.i32, module.numImportedGlobals, `element segment ${i}`);
+    }
+  });
+  module.datas.forEach((seg, i) => {
+    if (seg.mode.kind === 'active') {
+      if (seg.mode.memoryIndex >= ctx.memories.length) fail(`unknown memory ${seg.mode.memoryIndex} in data segment ${i}`);
+      checkConstExpr(ctx, seg.mode.offset, ValType.i32, module.numImportedGlobals, `data segment ${i}`);
+    }
+  });
+
+  if (options.functions) {
+    for (let i = 0; i < module.codes.length; i++) validateFunctionBody(ctx, i);
+  }
+  return ctx;
+}
+
+function checkLimits(limits: Limits, bound: number, message: string): void {
+  if (limits.min > bound || (limits.max !== undefined && limits.max > bound)) throw new ValidationError(message);
+  if (limits.max !== undefined && limits.min > limits.max) throw new ValidationError('size minimum must not be greater than maximum');
+}
+
+/** Constant expressions (spec 3.3.10): only constants, ref.null/ref.func and immutable imported globals. */
+function checkConstExpr(ctx: ModuleContext, expr: ConstExpr, expected: number, visibleGlobals: number, where: string): void {
+  const stack: number[] = [];
+  for (const ins of expr.instrs) {
+    const at = { offset: ins.offset };
+    switch (ins.op) {
+      case 0x41: stack.push(ValType.i32); break;
+      case 0x42: stack.push(ValType.i64); break;
+      case 0x43: stack.push(ValType.f32); break;
+      case 0x44: stack.push(ValType.f64); break;
+      case 0xd0: stack.push(ins.a); break;
+      case 0xd2:
+        if (ins.a >= ctx.funcTypeIndices.length) throw new ValidationError(`unknown function ${ins.a} in ${where}`, at);
+        stack.push(ValType.funcref);
+        break;
+      case 0x23: {
+        if (ins.a >= visibleGlobals || ins.a >= ctx.globals.length) throw new ValidationError(`unknown global ${ins.a} in ${where}`, at);
+        const g = ctx.globals[ins.a];
+        if (g.mutable) throw new ValidationError(`constant expression required: global ${ins.a} is mutable (${where})`, at);
+        stack.push(g.type);
+        break;
+      }
+      default:
+        throw new ValidationError(`constant expression required in ${where}`, at);
+    }
+  }
+  if (stack.length !== 1 || stack[0] !== expected) {
+    const found = stack.map(valTypeName).join(' ') || 'nothing';
+    throw new ValidationError(`type mismatch: ${where} must be a constant ${valTypeName(expected)}, found ${found}`, { offset: expr.offset });
+  }
+}
+
+/** Type-checks one function body on its own (no code generation). */
+export function validateFunctionBody(ctx: ModuleContext, codeIndex: number): FunctionValidator {
+  const module = ctx.module;
+  const funcIndex = module.numImportedFuncs + codeIndex;
+  const body = module.codes[codeIndex];
+  const v = new FunctionValidator(ctx, funcIndex, ctx.types[module.funcs[codeIndex]], body.locals);
+  const reader = new InstructionReader(module.bytes, body.codeStart, body.codeEnd);
+  const ins = createInstr();
+  while (!v.finished) {
+    if (reader.pos >= body.codeEnd) throw new DecodeError('END opcode expected', body.codeEnd);
+    reader.read(ins);
+    v.step(ins);
+  }
+  if (reader.pos !== body.codeEnd) throw new DecodeError('section size mismatch: code after the end of the function', reader.pos);
+  return v;
+}
