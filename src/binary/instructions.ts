@@ -1,0 +1,203 @@
+/**
+ * Reads instructions one at a time into a caller-owned `Instr`, without allocating.
+ * Spec: https://webassembly.github.io/spec/core/binary/instructions.html
+ *
+ * The reader only decodes: it does not track blocks or types (the validator does), so it
+ * can start at any instruction boundary, e.g. a pc taken from a snapshot.
+ */
+import { DecodeError } from '../errors/index.ts';
+import { Imm, OPCODE_SPACE, OPS, PREFIX_FC, PREFIX_FD } from '../wasm/opcodes.ts';
+import { ByteReader } from './reader.ts';
+import { isValTypeByte, readRefType, readValType } from './types.ts';
+
+/**
+ * One decoded instruction. The meaning of `a`, `b`, `c`, `targets`, `types` and `bytes`
+ * depends on the opcode's immediate kind (`Imm` in `wasm/opcodes.ts`); fields an opcode
+ * does not use are 0 (`a`, `b`, `c`) or hold stale data (the arrays).
+ */
+export interface Instr {
+  /** Opcode code: the byte, 0x100 + sub-opcode after 0xFC, 0x200 + sub-opcode after 0xFD. */
+  op: number;
+  /** Absolute byte offset of the opcode in the module. */
+  offset: number;
+  a: number;
+  b: number;
+  c: number;
+  /** br_table labels: `targets[0..a)`; the array is reused from one instruction to the next. */
+  targets: number[];
+  /** Typed select: `types[0..a)`; reused like `targets`. */
+  types: number[];
+  /** v128.const value or i8x16.shuffle lanes; reused, copy it to keep it. */
+  bytes: Uint8Array;
+}
+
+/** A fresh `Instr` to hand to `InstructionReader.read` again and again. */
+export function createInstr(): Instr {
+  return { op: 0, offset: 0, a: 0, b: 0, c: 0, targets: [], types: [], bytes: new Uint8Array(16) };
+}
+
+/** Immediate kind by code, -1 for codes that are not instructions (a flat table for speed). */
+const IMM_BY_CODE = new Int8Array(OPCODE_SPACE).fill(-1);
+for (const info of OPS) if (info !== undefined) IMM_BY_CODE[info.code] = info.imm;
+
+/** Memory arguments with this alignment exponent or above are malformed (2^32 bytes). */
+const MAX_ALIGN = 32;
+
+function hex(n: number): string {
+  return `0x${n.toString(16).padStart(2, '0')}`;
+}
+
+/**
+ * Decodes the instructions in `bytes[start, end)`. Set `pos` to jump; `read` advances it
+ * past one instruction and throws `DecodeError` on malformed input, including reading
+ * beyond `end` ("unexpected end of section or function").
+ */
+export class InstructionReader extends ByteReader {
+  constructor(bytes: Uint8Array, start: number, end: number) {
+    super(bytes, start, end);
+  }
+
+  /** Decodes the instruction at `pos` into `instr` and moves `pos` past it. */
+  read(instr: Instr): void {
+    const bytes = this.bytes;
+    const start = this.pos;
+    if (start >= this.end) this.eof();
+    let code = bytes[start]!;
+    this.pos = start + 1;
+    if (code === 0xfc) {
+      const sub = this.u32();
+      if (sub >= 0x100 || IMM_BY_CODE[PREFIX_FC + sub]! < 0) {
+        throw new DecodeError(`illegal opcode ${hex(code)} ${hex(sub)}`, start);
+      }
+      code = PREFIX_FC + sub;
+    } else if (code === 0xfd) {
+      const sub = this.u32();
+      if (sub >= 0x200 || IMM_BY_CODE[PREFIX_FD + sub]! < 0) {
+        throw new DecodeError(`illegal opcode ${hex(code)} ${hex(sub)}`, start);
+      }
+      code = PREFIX_FD + sub;
+    }
+    const imm = IMM_BY_CODE[code]!;
+    instr.op = code;
+    instr.offset = start;
+    instr.a = 0;
+    instr.b = 0;
+    instr.c = 0;
+    switch (imm) {
+      case Imm.none:
+        return;
+      case Imm.index:
+        instr.a = this.u32();
+        return;
+      case Imm.i32:
+        instr.a = this.s32();
+        return;
+      case Imm.memArg:
+        this.memArg(instr);
+        return;
+      case Imm.blockType:
+        instr.a = this.blockType();
+        return;
+      case Imm.i64:
+        instr.a = this.s64();
+        instr.b = this.hi;
+        return;
+      case Imm.f32:
+        instr.a = this.u32le();
+        return;
+      case Imm.f64:
+        instr.a = this.u32le();
+        instr.b = this.u32le();
+        return;
+      case Imm.brTable: {
+        const n = this.u32();
+        const targets = instr.targets;
+        // A hostile count cannot grow the array past the code size: each label reads a byte.
+        for (let i = 0; i < n; i++) targets[i] = this.u32();
+        instr.a = n;
+        instr.b = this.u32();
+        return;
+      }
+      case Imm.callIndirect:
+        instr.a = this.u32();
+        instr.b = this.u32();
+        return;
+      case Imm.selectTypes: {
+        const n = this.u32();
+        const types = instr.types;
+        for (let i = 0; i < n; i++) types[i] = readValType(this);
+        instr.a = n;
+        return;
+      }
+      case Imm.refType:
+        instr.a = readRefType(this);
+        return;
+      case Imm.memIndex:
+        this.zeroByte();
+        return;
+      case Imm.dataMem:
+        instr.a = this.u32();
+        this.zeroByte();
+        return;
+      case Imm.memMem:
+        this.zeroByte();
+        this.zeroByte();
+        return;
+      case Imm.twoIndices:
+        instr.a = this.u32();
+        instr.b = this.u32();
+        return;
+      case Imm.v128:
+      case Imm.shuffle: {
+        const p = this.pos;
+        if (p + 16 > this.end) { this.pos = this.end; this.eof(); }
+        const out = instr.bytes;
+        for (let i = 0; i < 16; i++) out[i] = bytes[p + i]!;
+        this.pos = p + 16;
+        return;
+      }
+      case Imm.lane:
+        instr.a = this.u8();
+        return;
+      case Imm.memArgLane:
+        this.memArg(instr);
+        instr.c = this.u8();
+        return;
+      default:
+        throw new DecodeError(`illegal opcode ${hex(code)}`, start);
+    }
+  }
+
+  /** Alignment exponent into `a`, offset into `b`. */
+  private memArg(instr: Instr): void {
+    const p = this.pos;
+    const align = this.u32();
+    if (align >= MAX_ALIGN) throw new DecodeError('malformed memop flags', p);
+    instr.a = align;
+    instr.b = this.u32();
+  }
+
+  /** The memory index byte of Wasm 2.0's memory instructions: exactly one 0x00 byte. */
+  private zeroByte(): void {
+    const p = this.pos;
+    if (this.u8() !== 0) throw new DecodeError('zero byte expected', p);
+  }
+
+  /**
+   * Block type as the s33 of `Imm.blockType`: one byte 0x40 (-64) or a value type
+   * (-1..-17), else a non-negative type index.
+   */
+  private blockType(): number {
+    const p = this.pos;
+    if (p >= this.end) this.eof();
+    const byte = this.bytes[p]!;
+    if ((byte & 0xc0) === 0x40) {
+      this.pos = p + 1;
+      if (byte !== 0x40 && !isValTypeByte(byte)) throw new DecodeError('malformed value type', p);
+      return byte - 0x80;
+    }
+    const index = this.s33();
+    if (index < 0) throw new DecodeError('malformed block type', p);
+    return index;
+  }
+}
