@@ -5,3 +5,5 @@ export type { ExternVal, ImportValue, Imports, Instance, InstantiateOptions } fr
 export { callHost, captureBacktrace, enterFunction, runToReturn, SLICE } from './invoke.ts';
 export { bitsToBigInt, bitsToJs, externId, jsToBits } from './values.ts';
 export type { FuncRef } from './values.ts';
+export { Execution } from './execution.ts';
+export type { RunOptions, RunOutcome } from './execution.ts';

@@ -24,6 +24,11 @@ export class Store {
     this.thread = createThread(this.state, options);
   }
 
+  /** Allocates an instance without running its start function (a resumed program has run it). */
+  allocate(compiled: CompiledModule, imports: Imports = {}): Instance {
+    return allocateInstance(this.state, compiled, imports, this.options);
+  }
+
   /** Instantiates a compiled module and runs its start function (spec 4.5.4). */
   instantiate(compiled: CompiledModule, imports: Imports = {}): Instance {
     const instance = allocateInstance(this.state, compiled, imports, this.options);

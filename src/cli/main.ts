@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { DecodeError, ExhaustionError, LinkError, Trap, UsageError, ValidationError, WasmigError } from '../errors/index.ts';
+import { formatBacktrace } from './format.ts';
+import { RUN_USAGE, runCommand } from './commands/run.ts';
+
+const USAGE = `usage: wasmig COMMAND [ARGS...]
+
+commands:
+  run [OPTIONS] PROG.wasm [ARGS...]   run a WebAssembly program (WASI) or one of its exports
+  help [COMMAND]                      show help
+  version                             print the version
+
+'wasmig help run' explains the options of run.`;
+
+/** Exit status after a trap: 128 + SIGABRT, as a native program that aborts. */
+export const EXIT_TRAP = 134;
+
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    return pkg.version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** The only place where errors become messages and exit codes. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case undefined: case 'help': case '--help': case '-h':
+        console.log(rest[0] === 'run' ? RUN_USAGE : USAGE);
+        return 0;
+      case 'version': case '--version': case '-V':
+        console.log(version());
+        return 0;
+      case 'run':
+        if (rest[0] === '--help' || rest[0] === '-h') { console.log(RUN_USAGE); return 0; }
+        return await runCommand(rest);
+      default:
+        throw new UsageError(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+    }
+  } catch (error) {
+    return report(error);
+  }
+}
+
+function report(error: unknown): number {
+  const prefix = 'wasmig: ';
+  if (error instanceof UsageError) {
+    process.stderr.write(`${prefix}${error.message}\n`);
+    return 2;
+  }
+  if (error instanceof Trap) {
+    const kind = error instanceof ExhaustionError ? 'exhausted' : 'trap';
+    process.stderr.write(`${prefix}${kind}: ${error.message}\n`);
+    if (error.backtrace.length) process.stderr.write(`wasm backtrace:\n${formatBacktrace(error.backtrace)}\n`);
+    return EXIT_TRAP;
+  }
+  if (error instanceof LinkError) {
+    process.stderr.write(`${prefix}cannot link: ${error.message}\n`);
+    return 1;
+  }
+  if (error instanceof DecodeError || error instanceof ValidationError || error instanceof WasmigError) {
+    process.stderr.write(`${prefix}${error.message}\n`);
+    return 1;
+  }
+  const e = error as NodeJS.ErrnoException;
+  process.stderr.write(`${prefix}internal error: ${e?.stack ?? String(error)}\n`);
+  return 70;
+}
+
+const invokedDirectly = process.argv[1] !== undefined && /[\\/]cli[\\/]main\.(ts|js)$/.test(process.argv[1]);
+if (invokedDirectly) {
+  // exitCode, not exit(): a piped stdout is written asynchronously and must drain first.
+  main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+}

@@ -1,0 +1,22 @@
+/**
+ * wasmig's library API: load a module, run it (WASI included) on the interpreter in
+ * budgets of instructions, pause it anywhere. See README.md, "Library API".
+ * @module
+ */
+export {
+  DecodeError, ExhaustionError, ExitError, LinkError, MigrationError, SnapshotError, Trap, UsageError,
+  ValidationError, WasmigError,
+} from './errors/index.ts';
+export type { TraceFrame } from './errors/index.ts';
+export type { Module, FuncType, ValType } from './wasm/types.ts';
+export { decodeModule } from './binary/index.ts';
+export { validateModule } from './validate/index.ts';
+export { compileModule } from './compile/index.ts';
+export type { CompiledModule } from './compile/index.ts';
+export { Execution, Store, createHostGlobal, createHostMemory, createHostTable } from './runtime/index.ts';
+export type { ExternVal, FuncRef, Imports, ImportValue, Instance, RunOptions, RunOutcome, StoreOptions } from './runtime/index.ts';
+export type { HostCallback } from './exec/index.ts';
+export { WasiHost } from './wasi/index.ts';
+export type { WasiOptions, WasiState } from './wasi/index.ts';
+export { loadModule, loadModuleFile, Program } from './program/index.ts';
+export type { ProgramOptions } from './program/index.ts';

@@ -1,0 +1,34 @@
+import { readFileSync } from 'node:fs';
+import { decodeModule } from '../binary/index.ts';
+import { compileModule } from '../compile/index.ts';
+import type { CompiledModule } from '../compile/index.ts';
+import { DecodeError, UsageError, ValidationError, WasmigError } from '../errors/index.ts';
+
+/** Decodes, validates and compiles a module from its bytes. */
+export function loadModule(bytes: Uint8Array): CompiledModule {
+  return compileModule(decodeModule(bytes));
+}
+
+/**
+ * Reads and compiles a module file; errors name the file (`prog.wasm: invalid module:
+ * function 3 at byte 0x2a: type mismatch ...`).
+ */
+export function loadModuleFile(path: string): CompiledModule {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    throw new UsageError(`${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (cause as Error).message}`);
+  }
+  try {
+    return loadModule(bytes);
+  } catch (error) {
+    if (error instanceof DecodeError) {
+      const notWasm = bytes.length < 4 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d;
+      throw new WasmigError(error.code, `${path}: ${notWasm ? 'not a WebAssembly module' : 'malformed module'}: ${error.message}`);
+    }
+    if (error instanceof ValidationError) throw new WasmigError(error.code, `${path}: invalid module: ${error.message}`);
+    throw error;
+  }
+}

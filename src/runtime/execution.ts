@@ -1,0 +1,91 @@
+import { ExitError, Trap } from '../errors/index.ts';
+import { run, RunStatus } from '../exec/index.ts';
+import { callHost, captureBacktrace, enterFunction, SLICE } from './invoke.ts';
+import type { Store } from './store.ts';
+import { bitsToJs, jsToBits } from './values.ts';
+
+/** How a call of `Execution.run` ended (a trap is thrown, as a `Trap`). */
+export type RunOutcome =
+  | { kind: 'returned'; results: unknown[] }
+  | { kind: 'paused'; instructions: number }
+  | { kind: 'exited'; status: number };
+
+export interface RunOptions {
+  /** Stop once this many instructions have run since the execution began (exact). */
+  until?: number;
+  /** Stop after at most this many more instructions. */
+  budget?: number;
+}
+
+/**
+ * One invocation of a Wasm function that can stop and carry on: after a budget of
+ * instructions, when a pause is requested, or when the guest exits. Between two runs
+ * the whole state is in the store and thread, ready to be captured.
+ */
+export class Execution {
+  private pauseRequested = false;
+  private finished: RunOutcome | undefined;
+  /** Depth of the host-return frame of this execution in the thread. */
+  readonly entryDepth: number;
+
+  constructor(readonly store: Store, readonly funcAddr: number, args: readonly unknown[] = [], options: { resumed?: boolean } = {}) {
+    const t = store.thread;
+    this.entryDepth = t.depth;
+    if (options.resumed) return;
+    const fn = store.state.funcs[funcAddr];
+    const params = fn.type.params;
+    if (args.length !== params.length) throw new TypeError(`expected ${params.length} arguments, got ${args.length}`);
+    for (let i = 0; i < params.length; i++) jsToBits(store.state, params[i], args[i], t.s32, 2 * (t.sp + i));
+    t.sp += params.length;
+    enterFunction(t, funcAddr);
+  }
+
+  /** Instructions executed by this thread so far. */
+  get instructions(): number {
+    return this.store.thread.instructions;
+  }
+
+  get done(): boolean {
+    return this.finished !== undefined;
+  }
+
+  /** Asks a running `run` to stop at the next slice boundary (an instruction boundary). */
+  requestPause(): void {
+    this.pauseRequested = true;
+  }
+
+  run(options: RunOptions = {}): RunOutcome {
+    if (this.finished) return this.finished;
+    const t = this.store.thread;
+    let limit = Infinity;
+    if (options.until !== undefined) limit = options.until;
+    if (options.budget !== undefined) limit = Math.min(limit, t.instructions + options.budget);
+    this.pauseRequested = false;
+    try {
+      for (;;) {
+        const remaining = limit - t.instructions;
+        if (remaining <= 0 || this.pauseRequested) {
+          this.pauseRequested = false;
+          return { kind: 'paused', instructions: t.instructions };
+        }
+        const status = run(t, remaining < SLICE ? remaining : SLICE);
+        if (status === RunStatus.returned) {
+          const fn = this.store.state.funcs[this.funcAddr];
+          const base = t.fp;
+          const results = fn.type.results.map((type, i) => bitsToJs(this.store.state, type, t.s32[2 * (base + i)], t.s32[2 * (base + i) + 1]));
+          t.sp = base;
+          this.finished = { kind: 'returned', results };
+          return this.finished;
+        }
+        if (status === RunStatus.hostCall) callHost(t);
+      }
+    } catch (error) {
+      if (error instanceof ExitError) {
+        this.finished = { kind: 'exited', status: error.status };
+        return this.finished;
+      }
+      if (error instanceof Trap && error.backtrace.length === 0) error.backtrace = captureBacktrace(t, this.entryDepth);
+      throw error;
+    }
+  }
+}
