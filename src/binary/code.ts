@@ -37,7 +37,7 @@ function readBody(r: ByteReader, counts: number[], types: ValType[]): FuncBody {
   const codeEnd = bodyStart + size;
   const locals = readLocals(r, counts, types);
   const codeStart = r.pos;
-  if (codeStart >= codeEnd || codeEnd > r.end || r.bytes[codeEnd - 1] !== END) missingEnd(r, codeStart, codeEnd);
+  if (codeStart >= codeEnd || codeEnd > r.end || r.bytes[codeEnd - 1] !== END) missingEnd(r, codeStart);
   r.pos = codeEnd;
   return { locals, codeStart, codeEnd, bodyOffset };
 }
@@ -49,7 +49,7 @@ function readBody(r: ByteReader, counts: number[], types: ValType[]): FuncBody {
  * the function's `end`, and only then compares sizes. Off the hot path: only reached
  * for a malformed module.
  */
-function missingEnd(r: ByteReader, codeStart: number, codeEnd: number): never {
+function missingEnd(r: ByteReader, codeStart: number): never {
   const ir = new InstructionReader(r.bytes, codeStart, r.end);
   const instr = createInstr();
   // Open blocks, innermost last: true for an `if` whose `else` may still come.
@@ -70,8 +70,8 @@ function missingEnd(r: ByteReader, codeStart: number, codeEnd: number): never {
     if (instr.op === IF) open.push(true);
     else if (instr.op === BLOCK || instr.op === LOOP) open.push(false);
   }
-  // The function's `end` was found past its declared size.
-  throw new DecodeError('section size mismatch', codeEnd);
+  // The function's `end` was found, but not where its size says the body ends.
+  throw new DecodeError('section size mismatch', ir.pos);
 }
 
 /** Reads the (count, type) pairs, checks the total, then expands them. */
