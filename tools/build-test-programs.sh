@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Builds the C test programs in test/programs/src/ to test/programs/NAME.wasm
+# with Debian's clang for wasm32-wasi (wasi-libc).  The .wasm files are
+# committed, so running the tests needs no compiler; run this only after
+# changing a program.  Installs the Debian packages when clang or wasi-libc
+# is missing (needs root and Debian's apt).
+#
+# Usage: tools/build-test-programs.sh [NAME...]   (default: every program)
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+src="$here/test/programs/src"
+out="$here/test/programs"
+sysroot=/usr
+target=wasm32-wasi
+
+need_install=0
+command -v clang >/dev/null || need_install=1
+command -v wasm-ld >/dev/null || need_install=1
+[ -f /usr/lib/wasm32-wasi/libc.a ] || need_install=1
+ls /usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a >/dev/null 2>&1 || need_install=1
+if [ "$need_install" = 1 ]; then
+  echo "installing clang, lld, wasi-libc and the wasm32 compiler-rt from Debian" >&2
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y clang lld wasi-libc libclang-rt-14-dev-wasm32 wabt
+fi
+
+# Common flags: -O2, no debug info, strip names so the files stay small.
+cflags=(--target="$target" --sysroot="$sysroot" -O2 -Wall -Wextra -Werror -Wno-unused-parameter)
+ldflags=(-Wl,--strip-all)
+
+# Extra flags per program.
+extra_flags() {
+  case "$1" in
+    memcopy) echo "-mbulk-memory" ;;
+    recursion) echo "-Wl,-z,stack-size=16777216" ;;
+    *) echo "" ;;
+  esac
+}
+
+if [ "$#" -gt 0 ]; then
+  names=("$@")
+else
+  names=()
+  for f in "$src"/*.c; do names+=("$(basename "$f" .c)"); done
+fi
+
+for name in "${names[@]}"; do
+  # shellcheck disable=SC2207
+  extra=($(extra_flags "$name"))
+  clang "${cflags[@]}" "${extra[@]}" "${ldflags[@]}" -o "$out/$name.wasm" "$src/$name.c"
+  printf '%-18s %8d bytes\n' "$name.wasm" "$(stat -c %s "$out/$name.wasm")"
+done
