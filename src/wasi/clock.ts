@@ -1,0 +1,102 @@
+import { performance } from 'node:perf_hooks';
+import { ClockId, Errno } from './abi.ts';
+import { fail } from './errno.ts';
+
+/** Clock readings carried across a migration (nanoseconds). */
+export interface ClockCapture {
+  /** The guest's monotonic clock at capture; it resumes from here on the new host. */
+  monotonic: bigint;
+  /** The guest's CPU-time clock at capture; it resumes from here too. */
+  cpu: bigint;
+}
+
+function cpuNowNs(): bigint {
+  const { user, system } = process.cpuUsage();
+  return BigInt(user + system) * 1000n;
+}
+
+/**
+ * The guest's clocks. Monotonic and CPU time are the host's plus an offset, so that after
+ * a migration they continue from the captured value instead of jumping (the new host's
+ * hrtime has an unrelated origin). Realtime is the host's wall clock: it is shared truth.
+ * Process and thread CPU time are the same clock: the guest is one thread of the host.
+ */
+export class Clocks {
+  #monotonicOffset = 0n;
+  #cpuOffset = 0n;
+
+  constructor(resumeFrom?: ClockCapture) {
+    if (resumeFrom !== undefined) {
+      this.#monotonicOffset = resumeFrom.monotonic - process.hrtime.bigint();
+      this.#cpuOffset = resumeFrom.cpu - cpuNowNs();
+    }
+  }
+
+  monotonic(): bigint {
+    return process.hrtime.bigint() + this.#monotonicOffset;
+  }
+
+  realtime(): bigint {
+    // timeOrigin + now() has microseconds but ignores wall-clock adjustments (NTP steps)
+    // made since the process started; Date.now() follows them. Use the precise one while
+    // the two agree to within a millisecond.
+    const wall = Date.now();
+    const precise = performance.timeOrigin + performance.now();
+    const ms = Math.abs(precise - wall) <= 1 ? precise : wall;
+    return BigInt(Math.trunc(ms * 1000)) * 1000n;
+  }
+
+  cpu(): bigint {
+    return cpuNowNs() + this.#cpuOffset;
+  }
+
+  /** The current time of clock `id` (EINVAL for an unknown clock). */
+  now(id: number): bigint {
+    switch (id) {
+      case ClockId.REALTIME:
+        return this.realtime();
+      case ClockId.MONOTONIC:
+        return this.monotonic();
+      case ClockId.PROCESS_CPUTIME_ID:
+      case ClockId.THREAD_CPUTIME_ID:
+        return this.cpu();
+      default:
+        return fail(Errno.INVAL);
+    }
+  }
+
+  /** Resolution of clock `id` in ns: what the host sources above can actually tell apart. */
+  resolution(id: number): bigint {
+    switch (id) {
+      case ClockId.REALTIME:
+        return 1000n;
+      case ClockId.MONOTONIC:
+        return 1n;
+      case ClockId.PROCESS_CPUTIME_ID:
+      case ClockId.THREAD_CPUTIME_ID:
+        return 1000n;
+      default:
+        return fail(Errno.INVAL);
+    }
+  }
+
+  capture(): ClockCapture {
+    return { monotonic: this.monotonic(), cpu: this.cpu() };
+  }
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Blocks the thread for `ns` nanoseconds. `Atomics.wait` is the only synchronous sleep
+ * that does not spin; nobody ever notifies `sleeper`, so it always times out.
+ */
+export function sleepNs(ns: bigint): void {
+  if (ns <= 0n) return;
+  const deadline = process.hrtime.bigint() + ns;
+  for (;;) {
+    const left = deadline - process.hrtime.bigint();
+    if (left <= 0n) return;
+    Atomics.wait(sleeper, 0, 0, Number(left) / 1e6);
+  }
+}

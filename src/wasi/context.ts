@@ -1,0 +1,117 @@
+import * as fs from 'node:fs';
+import { Errno, FileType } from './abi.ts';
+import type { Clocks } from './clock.ts';
+import { fail } from './errno.ts';
+import type { FdEntry } from './fd-table.ts';
+import { FdTable } from './fd-table.ts';
+import { GuestMemory } from './memory.ts';
+import type { Resolved } from './paths.ts';
+import { resolvePath } from './paths.ts';
+
+/** A preopened directory: its guest name and where it lives on this host. */
+export interface Preopen {
+  readonly guest: string;
+  /** The host directory as given. */
+  readonly host: string;
+  /** `realpath` of `host`: every host path of this preopen starts with it. */
+  readonly hostReal: string;
+}
+
+/** A resolved guest path together with the directory fd it was resolved from. */
+export interface Located extends Resolved {
+  readonly dir: FdEntry;
+  readonly rootReal: string;
+}
+
+/**
+ * Everything the syscalls share: guest memory, the fd table, preopens, clocks, argv and
+ * environment, the exit status. The `calls-*.ts` functions take it as their first argument.
+ */
+export class WasiContext {
+  readonly memory = new GuestMemory();
+  readonly fds = new FdTable();
+  readonly args: string[];
+  readonly env: [string, string][];
+  readonly preopens: Preopen[];
+  readonly clocks: Clocks;
+  /** Host fds standing for the guest's stdin, stdout, stderr. */
+  readonly stdioHost: [number, number, number];
+  exitCode: number | null = null;
+
+  constructor(init: {
+    args: string[];
+    env: [string, string][];
+    preopens: Preopen[];
+    clocks: Clocks;
+    stdioHost: [number, number, number];
+  }) {
+    this.args = init.args;
+    this.env = init.env;
+    this.preopens = init.preopens;
+    this.clocks = init.clocks;
+    this.stdioHost = init.stdioHost;
+  }
+
+  /**
+   * Resolves `guestPath` under directory fd `dirFd`, which must hold `rights`.
+   * @see resolvePath for the sandbox rules.
+   */
+  locate(dirFd: number, rights: bigint, guestPath: string, follow: boolean): Located {
+    const dir = this.fds.checked(dirFd, rights);
+    if (dir.kind !== 'dir') fail(Errno.NOTDIR);
+    const preopen = this.preopens[dir.preopen];
+    if (preopen === undefined) fail(Errno.BADF);
+    const resolved = resolvePath(preopen.hostReal, dir.path, guestPath, follow);
+    return { ...resolved, dir, rootReal: preopen.hostReal };
+  }
+
+  /** The host path of a file or directory entry. */
+  hostPathOf(entry: FdEntry): string {
+    const preopen = this.preopens[entry.preopen];
+    if (preopen === undefined) fail(Errno.BADF);
+    return resolvePath(preopen.hostReal, '', entry.path === '' ? '.' : entry.path, true).host;
+  }
+
+  /** Releases the host fd of an entry (stdio host fds belong to the embedder). */
+  release(entry: FdEntry): void {
+    if (entry.kind === 'file' && entry.hostFd >= 0) {
+      const hostFd = entry.hostFd;
+      // Cleared first so that a failing close cannot leave a dangling number to reuse.
+      entry.hostFd = -1;
+      fs.closeSync(hostFd);
+    }
+  }
+
+  /** Closes every host fd this context opened. */
+  closeAll(): void {
+    for (const entry of this.fds.entries.values()) {
+      try {
+        this.release(entry);
+      } catch {
+        // Closing is best effort: the fd may already be gone with its file system.
+      }
+    }
+    this.fds.entries.clear();
+  }
+}
+
+/** A fresh entry for a preopened directory. */
+export function preopenEntry(index: number, base: bigint, inheriting: bigint): FdEntry {
+  return {
+    kind: 'dir',
+    hostFd: -1,
+    stdio: -1,
+    preopen: index,
+    path: '',
+    isPreopen: true,
+    filetype: FileType.DIRECTORY,
+    offset: 0n,
+    oflags: 0,
+    fdflags: 0,
+    read: true,
+    write: false,
+    rightsBase: base,
+    rightsInheriting: inheriting,
+    dirCursor: null,
+  };
+}

@@ -1,0 +1,230 @@
+import * as fs from 'node:fs';
+import { SnapshotError, UsageError } from '../errors/index.ts';
+import { FileType, RIGHTS_DIR_BASE, RIGHTS_DIR_INHERITING, RIGHTS_STREAM_BASE } from './abi.ts';
+import { Clocks } from './clock.ts';
+import type { Preopen } from './context.ts';
+import { WasiContext, preopenEntry } from './context.ts';
+import { WasiErrno } from './errno.ts';
+import type { FdEntry } from './fd-table.ts';
+import { accessFlags, fileTypeOf } from './fd-table.ts';
+import type { HostFunction } from './imports.ts';
+import { buildImports } from './imports.ts';
+import type { MemoryLike } from './memory.ts';
+import { resolvePath } from './paths.ts';
+import type { WasiState } from './state.ts';
+import { WASI_STATE_VERSION, validateWasiState } from './state.ts';
+
+/** How a WASI program sees the world. */
+export interface WasiOptions {
+  /** argv, argv[0] included. */
+  args: string[];
+  env: Record<string, string>;
+  /** Host directories the guest may reach, and the names it knows them by ("." or "/" or "/data"). */
+  preopens: { host: string; guest: string }[];
+  /**
+   * Host fds for the guest's stdin, stdout, stderr (default 0, 1, 2). To capture output,
+   * open a file (or a pipe) and pass its fd; the host never closes these fds.
+   */
+  stdin?: number;
+  stdout?: number;
+  stderr?: number;
+}
+
+const RESUME = Symbol('resume');
+
+function realDirectory(host: string, guest: string): string {
+  let real: string;
+  try {
+    real = fs.realpathSync(host);
+  } catch (err) {
+    throw new UsageError(`preopen ${JSON.stringify(guest)}: host directory ${host} cannot be opened (${(err as Error).message})`);
+  }
+  if (!fs.statSync(real).isDirectory()) throw new UsageError(`preopen ${JSON.stringify(guest)}: ${host} is not a directory`);
+  return real;
+}
+
+function stdioHostFds(options: WasiOptions): [number, number, number] {
+  return [options.stdin ?? 0, options.stdout ?? 1, options.stderr ?? 2];
+}
+
+function stdioEntry(stream: number, hostFd: number): FdEntry {
+  let filetype: number = FileType.UNKNOWN;
+  try {
+    filetype = fileTypeOf(fs.fstatSync(hostFd));
+  } catch {
+    // A closed stdio fd still exists for the guest; using it will say EBADF.
+  }
+  return {
+    kind: 'stdio',
+    hostFd,
+    stdio: stream,
+    preopen: -1,
+    path: '',
+    isPreopen: false,
+    filetype,
+    offset: 0n,
+    oflags: 0,
+    fdflags: 0,
+    read: stream === 0,
+    write: stream !== 0,
+    rightsBase: RIGHTS_STREAM_BASE,
+    rightsInheriting: 0n,
+    dirCursor: null,
+  };
+}
+
+function guestName(preopen: Preopen, rel: string): string {
+  if (rel === '') return preopen.guest;
+  return preopen.guest.endsWith('/') ? preopen.guest + rel : `${preopen.guest}/${rel}`;
+}
+
+/**
+ * A WASI preview1 (and snapshot 0) host whose whole state is plain data: the fd table
+ * holds guest paths, offsets and flags, not opaque handles, so it can be captured on one
+ * machine and restored on another. All calls are synchronous.
+ *
+ * @example
+ * const wasi = new WasiHost({ args: ['prog'], env: {}, preopens: [{ host: dir, guest: '.' }] });
+ * const { instance } = await WebAssembly.instantiate(bytes, wasi.imports);
+ * wasi.bindMemory(instance.exports.memory as WebAssembly.Memory);
+ * try { (instance.exports._start as () => void)(); } catch (e) { if (!(e instanceof ExitError)) throw e; }
+ */
+export class WasiHost {
+  /** Import objects: `{ wasi_snapshot_preview1: {...}, wasi_unstable: {...} }`. */
+  readonly imports: Record<string, Record<string, HostFunction>>;
+  readonly #ctx: WasiContext;
+
+  constructor(options: WasiOptions);
+  /** @internal used by {@link WasiHost.restore} with validated state. */
+  constructor(options: WasiOptions, token: typeof RESUME, state: WasiState);
+  constructor(options: WasiOptions, token?: typeof RESUME, state?: WasiState) {
+    const resume = token === RESUME ? state : undefined;
+    const stdioHost = stdioHostFds(options);
+    if (resume === undefined) {
+      const preopens = options.preopens.map((p) => ({ guest: p.guest, host: p.host, hostReal: realDirectory(p.host, p.guest) }));
+      this.#ctx = new WasiContext({
+        args: [...options.args],
+        env: Object.entries(options.env),
+        preopens,
+        clocks: new Clocks(),
+        stdioHost,
+      });
+      for (let s = 0; s < 3; s++) this.#ctx.fds.set(s, stdioEntry(s, stdioHost[s] as number));
+      preopens.forEach((_, index) => {
+        this.#ctx.fds.add(preopenEntry(index, RIGHTS_DIR_BASE, RIGHTS_DIR_INHERITING));
+      });
+    } else {
+      const preopens = resume.preopens.map(({ guest }) => {
+        const match = options.preopens.find((p) => p.guest === guest);
+        if (match === undefined) throw new SnapshotError(`WASI state needs preopen ${JSON.stringify(guest)}, which the new host does not provide`);
+        return { guest, host: match.host, hostReal: realDirectory(match.host, guest) };
+      });
+      this.#ctx = new WasiContext({
+        args: [...resume.args],
+        env: Object.entries(resume.env),
+        preopens,
+        clocks: new Clocks(resume.clock),
+        stdioHost,
+      });
+      this.#ctx.exitCode = resume.exitCode;
+      try {
+        for (const fdState of resume.fds) this.#ctx.fds.set(fdState.fd, this.#reopen(fdState));
+      } catch (err) {
+        this.#ctx.closeAll();
+        throw err;
+      }
+    }
+    this.imports = buildImports(this.#ctx);
+  }
+
+  /** Sets where guest memory lives; `buffer` is re-read on every call (memory.grow replaces it). */
+  bindMemory(memory: MemoryLike): void {
+    this.#ctx.memory.bind(memory);
+  }
+
+  /** The status the guest gave proc_exit, or null. */
+  get exitCode(): number | null {
+    return this.#ctx.exitCode;
+  }
+
+  /** The complete host state as plain data (see {@link WasiState}). */
+  captureState(): WasiState {
+    const ctx = this.#ctx;
+    const fds = [...ctx.fds.entries.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([fd, e]) => ({
+        fd,
+        kind: e.kind,
+        stdio: e.stdio,
+        preopen: e.preopen,
+        path: e.path,
+        isPreopen: e.isPreopen,
+        filetype: e.filetype,
+        offset: e.offset,
+        oflags: e.oflags,
+        fdflags: e.fdflags,
+        read: e.read,
+        write: e.write,
+        rightsBase: e.rightsBase,
+        rightsInheriting: e.rightsInheriting,
+        dirCursor: e.dirCursor === null ? null : [...e.dirCursor],
+      }));
+    return {
+      version: WASI_STATE_VERSION,
+      args: [...ctx.args],
+      env: Object.fromEntries(ctx.env),
+      preopens: ctx.preopens.map((p) => ({ guest: p.guest })),
+      fds,
+      clock: ctx.clocks.capture(),
+      exitCode: ctx.exitCode,
+    };
+  }
+
+  /**
+   * Rebuilds a host from captured state, on this machine or another. The state is
+   * validated first (it is untrusted). Args, environment, fd numbers, offsets, flags and
+   * rights come from the state; preopens are matched by guest name to `options.preopens`
+   * (extra ones are ignored), stdio to `options.stdin/stdout/stderr`. Open files are
+   * reopened by path and access mode (never created or truncated again).
+   * @throws SnapshotError for invalid state, a missing preopen, or a file that cannot be reopened.
+   */
+  static restore(state: WasiState, options: WasiOptions): WasiHost {
+    return new WasiHost(options, RESUME, validateWasiState(state));
+  }
+
+  /** Releases every host fd this host opened (stdio fds belong to the embedder). */
+  close(): void {
+    this.#ctx.closeAll();
+  }
+
+  #reopen(s: WasiState['fds'][number]): FdEntry {
+    const ctx = this.#ctx;
+    const { fd: _fd, ...fields } = s;
+    const entry: FdEntry = { ...fields, hostFd: -1, dirCursor: s.dirCursor === null ? null : [...s.dirCursor] };
+    if (s.kind === 'stdio') {
+      entry.hostFd = ctx.stdioHost[s.stdio] as number;
+      return entry;
+    }
+    const preopen = ctx.preopens[s.preopen] as Preopen;
+    const name = guestName(preopen, s.path);
+    let host = preopen.hostReal;
+    try {
+      host = resolvePath(preopen.hostReal, '', s.path === '' ? '.' : s.path, true).host;
+      if (s.kind === 'dir') {
+        if (!fs.statSync(host).isDirectory()) throw new Error('not a directory any more');
+        return entry;
+      }
+      const c = fs.constants;
+      entry.hostFd = fs.openSync(host, accessFlags(s.read, s.write) | c.O_NOFOLLOW | c.O_NONBLOCK);
+      const filetype = fileTypeOf(fs.fstatSync(entry.hostFd));
+      if (filetype !== s.filetype) {
+        fs.closeSync(entry.hostFd);
+        throw new Error(`its type changed (was ${s.filetype}, now ${filetype})`);
+      }
+      return entry;
+    } catch (err) {
+      const why = err instanceof WasiErrno ? `path lookup failed (WASI errno ${err.errno})` : (err as Error).message;
+      throw new SnapshotError(`cannot reopen ${name} (fd ${s.fd}) at host path ${host}: ${why}`, { cause: err });
+    }
+  }
+}

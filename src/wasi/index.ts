@@ -1,0 +1,30 @@
+/**
+ * wasmig's WASI preview1 host (plus the older `wasi_unstable`, snapshot 0): synchronous,
+ * sandboxed to its preopens, and migratable, because its whole state is plain data that
+ * {@link WasiHost.captureState} returns and {@link WasiHost.restore} rebuilds elsewhere.
+ *
+ * Files: `abi.ts` (constants and layouts, both snapshots, and how they differ),
+ * `calls-*.ts` (behaviour, by family), `paths.ts` (the sandbox), `state.ts` (the captured
+ * shape and its validation), `host.ts` (the class), `imports.ts` (the import objects).
+ *
+ * Choices where runtimes differ (each documented where it is made):
+ * - sandbox escapes (absolute paths, `..` above a preopen, symlinks out) are ENOTCAPABLE,
+ *   as node:wasi says; symlinks are expanded by us component by component, then checked
+ *   again with realpath;
+ * - fd_readdir lists "." and ".." (as wasmtime and wazero; node:wasi does not), sorted, with
+ *   the listing kept in the fd so cookies survive a migration;
+ * - path_readlink truncates to the buffer (POSIX, wasmtime); node:wasi says ENOBUFS;
+ * - rights are narrowed, never refused, at path_open (as wasmtime), then enforced per call;
+ * - append, sync and nonblock fdflags are applied by us, not by host open flags, so they
+ *   are guest state that migrates; file offsets are ours too (positional host I/O);
+ * - proc_raise is ENOSYS (signal 0 succeeds); sockets are ENOTSUP;
+ * - output capture: pass host fds as `stdout`/`stderr` (a temp file or pipe).
+ * @module
+ */
+export { WasiHost } from './host.ts';
+export type { WasiOptions } from './host.ts';
+export type { HostFunction } from './imports.ts';
+export type { MemoryLike } from './memory.ts';
+export { WASI_STATE_VERSION, validateWasiState } from './state.ts';
+export type { WasiFdState, WasiState } from './state.ts';
+export { Errno } from './abi.ts';

@@ -1,0 +1,182 @@
+import { SnapshotError } from '../errors/index.ts';
+import { FDFLAGS_ALL, FileType, OFLAGS_ALL, RIGHTS_ALL } from './abi.ts';
+import type { FdKind } from './fd-table.ts';
+import { MAX_FD } from './fd-table.ts';
+
+/** Version of the {@link WasiState} shape; bumped on any incompatible change. */
+export const WASI_STATE_VERSION = 1;
+
+/**
+ * One open guest fd, as captured. Paths are guest paths relative to the preopen root,
+ * never host paths: the new host maps the preopen's guest name to its own directory.
+ */
+export interface WasiFdState {
+  fd: number;
+  kind: FdKind;
+  /** stdio: which stream (0, 1, 2) the fd stood for; -1 otherwise. */
+  stdio: number;
+  /** Index into `WasiState.preopens`; -1 for stdio. */
+  preopen: number;
+  /** '/'-separated, no '.', '..' or empty components; '' = the preopen root. */
+  path: string;
+  isPreopen: boolean;
+  filetype: number;
+  offset: bigint;
+  oflags: number;
+  fdflags: number;
+  read: boolean;
+  write: boolean;
+  rightsBase: bigint;
+  rightsInheriting: bigint;
+  /** fd_readdir's cached listing (cookie n = entry n), or null. */
+  dirCursor: string[] | null;
+}
+
+/**
+ * The complete WASI host state as plain data (JSON-compatible, plus bigint): what a
+ * snapshot carries under `host`. Encodable with msgpack as is.
+ */
+export interface WasiState {
+  version: number;
+  args: string[];
+  env: Record<string, string>;
+  /** Guest names of the preopens, in their original order (host paths are per machine). */
+  preopens: { guest: string }[];
+  fds: WasiFdState[];
+  /** Guest monotonic and CPU clocks at capture (ns): they resume from these values. */
+  clock: { monotonic: bigint; cpu: bigint };
+  /** The status given to proc_exit, or null while the program runs. */
+  exitCode: number | null;
+}
+
+function bad(what: string): never {
+  throw new SnapshotError(`invalid WASI state: ${what}`);
+}
+
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+function str(x: unknown, what: string): string {
+  if (typeof x !== 'string') bad(`${what} is not a string`);
+  return x;
+}
+
+function int(x: unknown, what: string, min: number, max: number): number {
+  if (typeof x !== 'number' || !Number.isInteger(x) || x < min || x > max) bad(`${what} is not an integer in [${min}, ${max}]`);
+  return x;
+}
+
+function big(x: unknown, what: string, min: bigint, max: bigint): bigint {
+  if (typeof x !== 'bigint' || x < min || x > max) bad(`${what} is not a bigint in [${min}, ${max}]`);
+  return x;
+}
+
+function bool(x: unknown, what: string): boolean {
+  if (typeof x !== 'boolean') bad(`${what} is not a boolean`);
+  return x;
+}
+
+/** A captured path must stay a plain downward path: no way to express an escape. */
+function relPath(x: unknown, what: string): string {
+  const s = str(x, what);
+  if (s === '') return s;
+  if (s.includes('\0')) bad(`${what} contains NUL`);
+  for (const c of s.split('/')) {
+    if (c === '' || c === '.' || c === '..') bad(`${what} ${JSON.stringify(s)} is not a normalized relative path`);
+  }
+  return s;
+}
+
+const KINDS: readonly FdKind[] = ['stdio', 'file', 'dir'];
+
+function fdState(x: unknown, where: string, preopenCount: number): WasiFdState {
+  if (!isRecord(x)) bad(`${where} is not an object`);
+  const kind = str(x['kind'], `${where}.kind`) as FdKind;
+  if (!KINDS.includes(kind)) bad(`${where}.kind ${JSON.stringify(kind)} is unknown`);
+  const fd: WasiFdState = {
+    fd: int(x['fd'], `${where}.fd`, 0, MAX_FD),
+    kind,
+    stdio: int(x['stdio'], `${where}.stdio`, -1, 2),
+    preopen: int(x['preopen'], `${where}.preopen`, -1, preopenCount - 1),
+    path: relPath(x['path'], `${where}.path`),
+    isPreopen: bool(x['isPreopen'], `${where}.isPreopen`),
+    filetype: int(x['filetype'], `${where}.filetype`, FileType.UNKNOWN, FileType.SYMBOLIC_LINK),
+    offset: big(x['offset'], `${where}.offset`, 0n, (1n << 63n) - 1n),
+    oflags: int(x['oflags'], `${where}.oflags`, 0, OFLAGS_ALL),
+    fdflags: int(x['fdflags'], `${where}.fdflags`, 0, FDFLAGS_ALL),
+    read: bool(x['read'], `${where}.read`),
+    write: bool(x['write'], `${where}.write`),
+    rightsBase: big(x['rightsBase'], `${where}.rightsBase`, 0n, RIGHTS_ALL),
+    rightsInheriting: big(x['rightsInheriting'], `${where}.rightsInheriting`, 0n, RIGHTS_ALL),
+    dirCursor: null,
+  };
+  const cursor = x['dirCursor'];
+  if (cursor !== null) {
+    if (!Array.isArray(cursor)) bad(`${where}.dirCursor is neither null nor an array`);
+    fd.dirCursor = cursor.map((n, j) => {
+      const name = str(n, `${where}.dirCursor[${j}]`);
+      if (name.includes('/') || name.includes('\0') || name === '') bad(`${where}.dirCursor[${j}] is not a file name`);
+      return name;
+    });
+  }
+  if (kind === 'stdio') {
+    if (fd.stdio < 0 || fd.preopen !== -1 || fd.isPreopen) bad(`${where}: a stdio fd names its stream and no preopen`);
+  } else {
+    if (fd.stdio !== -1 || fd.preopen < 0) bad(`${where}: a ${kind} fd names a preopen and no stream`);
+    if (kind === 'dir' && fd.filetype !== FileType.DIRECTORY) bad(`${where}: a dir fd must have the directory filetype`);
+    if (kind === 'file' && fd.filetype === FileType.DIRECTORY) bad(`${where}: a file fd cannot have the directory filetype`);
+    if (fd.isPreopen && (kind !== 'dir' || fd.path !== '')) bad(`${where}: a preopen fd is the root directory`);
+  }
+  if (kind !== 'dir' && fd.dirCursor !== null) bad(`${where}: only directories have a readdir cursor`);
+  return fd;
+}
+
+/**
+ * Checks untrusted captured state field by field and returns a clean copy (no extra
+ * properties, no shared references). Throws `SnapshotError` naming the first bad field.
+ */
+export function validateWasiState(x: unknown): WasiState {
+  if (!isRecord(x)) bad('not an object');
+  const version = x['version'];
+  if (version !== WASI_STATE_VERSION) bad(`unsupported version ${String(version)} (expected ${WASI_STATE_VERSION})`);
+  const args = x['args'];
+  if (!Array.isArray(args)) bad('args is not an array');
+  const env = x['env'];
+  if (!isRecord(env)) bad('env is not an object');
+  const cleanEnv: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [k, v] of Object.entries(env)) {
+    if (k === '' || k.includes('=') || k.includes('\0')) bad(`env key ${JSON.stringify(k)} is not a variable name`);
+    cleanEnv[k] = str(v, `env[${JSON.stringify(k)}]`);
+  }
+  const preopens = x['preopens'];
+  if (!Array.isArray(preopens)) bad('preopens is not an array');
+  const cleanPreopens = preopens.map((p, j) => {
+    if (!isRecord(p)) bad(`preopens[${j}] is not an object`);
+    return { guest: str(p['guest'], `preopens[${j}].guest`) };
+  });
+  const fds = x['fds'];
+  if (!Array.isArray(fds)) bad('fds is not an array');
+  const cleanFds = fds.map((f, j) => fdState(f, `fds[${j}]`, cleanPreopens.length));
+  const seen = new Set<number>();
+  for (const f of cleanFds) {
+    if (seen.has(f.fd)) bad(`fd ${f.fd} appears twice`);
+    seen.add(f.fd);
+  }
+  const clock = x['clock'];
+  if (!isRecord(clock)) bad('clock is not an object');
+  const u64max = (1n << 64n) - 1n;
+  const exitCode = x['exitCode'];
+  return {
+    version: WASI_STATE_VERSION,
+    args: args.map((a, j) => str(a, `args[${j}]`)),
+    env: cleanEnv,
+    preopens: cleanPreopens,
+    fds: cleanFds,
+    clock: {
+      monotonic: big(clock['monotonic'], 'clock.monotonic', 0n, u64max),
+      cpu: big(clock['cpu'], 'clock.cpu', 0n, u64max),
+    },
+    exitCode: exitCode === null ? null : int(exitCode, 'exitCode', 0, 0xffffffff),
+  };
+}
