@@ -2,7 +2,7 @@ import type { Module } from '../wasm/types.ts';
 import { validateModule } from '../validate/index.ts';
 import type { ModuleContext } from '../validate/index.ts';
 import type { CompiledFunction } from './ir.ts';
-import { translateFunction } from './translate.ts';
+import { callSignatures, translateFunction } from './translate.ts';
 
 /** A validated module with every function body translated; shared by all its instances. */
 export interface CompiledModule {
@@ -16,6 +16,7 @@ export interface CompiledModule {
 export function compileModule(module: Module): CompiledModule {
   const context = validateModule(module);
   const functions: CompiledFunction[] = new Array(module.codes.length);
-  for (let i = 0; i < module.codes.length; i++) functions[i] = translateFunction(context, i);
+  const sigs = callSignatures(context);
+  for (let i = 0; i < module.codes.length; i++) functions[i] = translateFunction(context, i, sigs);
   return { module, context, functions };
 }

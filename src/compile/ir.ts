@@ -14,6 +14,9 @@
  * fp .. fp+numLocals-1 and its operands follow. "base" operands below are slot offsets
  * from fp.
  */
+import type { FastFunction } from './fast-ir.ts';
+import type { CallSignatures } from './translate-fast.ts';
+
 export const IR_VERSION = 1;
 
 export const IrOp = {
@@ -64,4 +67,12 @@ export interface CompiledFunction {
   code: Int32Array;
   /** For each internal pc that starts an instruction: its byte offset in the module; -1 elsewhere. */
   offsets: Int32Array;
+  /** For each internal pc that starts an instruction: the operand stack height before it; -1 elsewhere. */
+  heights: Int32Array;
+  /** The function's type index in its module. */
+  typeIndex: number;
+  /** Parameter counts of the module's functions and types, shared by its functions. */
+  sigs: CallSignatures;
+  /** The fast code, translated the first time the function runs on the fast path. */
+  fast: FastFunction | undefined;
 }

@@ -4,6 +4,15 @@ import { FunctionValidator } from '../validate/index.ts';
 import type { ModuleContext } from '../validate/index.ts';
 import { IrOp } from './ir.ts';
 import type { CompiledFunction } from './ir.ts';
+import type { CallSignatures } from './translate-fast.ts';
+
+/** Parameter counts by function index and by type index, for the fast translator. */
+export function callSignatures(ctx: ModuleContext): CallSignatures {
+  return {
+    funcParams: Int32Array.from(ctx.funcTypeIndices, (t) => ctx.types[t].params.length),
+    typeParams: Int32Array.from(ctx.types, (t) => t.params.length),
+  };
+}
 
 /** The translator's own control stack entry (it never reads the validator's frames). */
 interface Block {
@@ -26,16 +35,21 @@ interface Block {
 class CodeBuffer {
   code = new Int32Array(256);
   offsets = new Int32Array(256);
+  heights = new Int32Array(256);
   length = 0;
+  /** Operand stack height before the instruction being translated. */
+  height = 0;
   emit(value: number): void {
     if (this.length === this.code.length) this.grow();
     this.offsets[this.length] = -1;
+    this.heights[this.length] = -1;
     this.code[this.length++] = value;
   }
   /** Starts an instruction: records where it came from in the original binary. */
   start(op: number, originalOffset: number): void {
     if (this.length === this.code.length) this.grow();
     this.offsets[this.length] = originalOffset;
+    this.heights[this.length] = this.height;
     this.code[this.length++] = op;
   }
   private grow(): void {
@@ -45,6 +59,9 @@ class CodeBuffer {
     const offsets = new Int32Array(this.offsets.length * 2);
     offsets.set(this.offsets);
     this.offsets = offsets;
+    const heights = new Int32Array(this.heights.length * 2);
+    heights.set(this.heights);
+    this.heights = heights;
   }
 }
 
@@ -53,7 +70,7 @@ class CodeBuffer {
  * what is well-typed and how deep the operand stack is; the translator turns that
  * into jumps with resolved targets and static stack offsets.
  */
-export function translateFunction(ctx: ModuleContext, codeIndex: number): CompiledFunction {
+export function translateFunction(ctx: ModuleContext, codeIndex: number, sigs: CallSignatures = callSignatures(ctx)): CompiledFunction {
   const module = ctx.module;
   const funcIndex = module.numImportedFuncs + codeIndex;
   const body = module.codes[codeIndex];
@@ -108,6 +125,7 @@ export function translateFunction(ctx: ModuleContext, codeIndex: number): Compil
     const op = ins.op;
     const offset = ins.offset;
     const heightBefore = v.height;
+    out.height = heightBefore;
     const live: boolean = emitting && v.reachable;
     v.step(ins);
 
@@ -229,5 +247,9 @@ export function translateFunction(ctx: ModuleContext, codeIndex: number): Compil
     frameSize: numLocals + v.maxHeight + 1,
     code: out.code.slice(0, out.length),
     offsets: out.offsets.slice(0, out.length),
+    heights: out.heights.slice(0, out.length),
+    typeIndex: module.funcs[codeIndex],
+    sigs,
+    fast: undefined,
   };
 }

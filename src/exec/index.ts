@@ -1,4 +1,5 @@
-export { run } from './run.ts';
+export { runExact } from './run.ts';
+export { exactReturnPc, fastCode, normalizeFrames, run } from './run-fast.ts';
 export {
   canonicalTypeId, createStoreState, createThread, FuncKind, growFrames, growSlots, refreshMemoryViews, RunStatus,
   DEFAULT_MAX_DEPTH, DEFAULT_MAX_SLOTS,

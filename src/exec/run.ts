@@ -1,5 +1,5 @@
 import { ExhaustionError, Trap } from '../errors/index.ts';
-import { IrOp } from '../compile/index.ts';
+import { FAST_PC_TAG, IrOp } from '../compile/index.ts';
 import {
   ctz32, i64ToF32, nearest, popcnt32, trapDivideByZero, trapIntegerOverflow,
   truncI32S, truncI32U, truncI64S, truncI64U, truncSatI32S, truncSatI32U, truncSatI64S, truncSatI64U,
@@ -17,7 +17,9 @@ function trapMemory(): never {
 const NO_MEMORY = null as unknown as MemoryState;
 
 /**
- * The one run loop. Executes the thread for at most `budget` instructions and returns
+ * The exact run loop: one internal instruction at a time, fuel counted per instruction,
+ * so it can stop after any instruction. The fast loop (`run-fast.ts`) hands over to it
+ * whenever a budget ends inside a basic block. Executes the thread for at most `budget` instructions and returns
  * why it stopped (see `RunStatus`); traps are thrown, with the thread's registers saved
  * so that the caller can build a backtrace. Wasm calls never recurse in JavaScript:
  * frames live in `t.frames`, values in `t.s32` and its sibling views.
@@ -25,7 +27,7 @@ const NO_MEMORY = null as unknown as MemoryState;
  * Written for V8: one function, one switch, typed arrays held in locals, no
  * allocation on the common paths (i64 multiply/divide still use BigInt).
  */
-export function run(t: ThreadState, budget: number): RunStatus {
+export function runExact(t: ThreadState, budget: number): RunStatus {
   const store = t.store;
   const funcs = store.funcs;
   const globals = store.globals;
@@ -118,6 +120,7 @@ export function run(t: ThreadState, budget: number): RunStatus {
             fp = frames[3 * d + 2];
             fn = funcs[funcAddr] as WasmFunctionState;
             code = fn.compiled.code;
+            if ((pc & FAST_PC_TAG) !== 0) pc = fn.compiled.fast!.exactPcAt[pc & ~FAST_PC_TAG];
             if (fn.instance !== inst) {
               inst = fn.instance;
               mem = inst.memAddrs.length ? store.memories[inst.memAddrs[0]] : NO_MEMORY;
@@ -156,6 +159,8 @@ export function run(t: ThreadState, budget: number): RunStatus {
           fp = frames[3 * d + 2];
           fn = funcs[funcAddr] as WasmFunctionState;
           code = fn.compiled.code;
+          // A frame the fast loop pushed returns to a block start of its fast code.
+          if ((pc & FAST_PC_TAG) !== 0) pc = fn.compiled.fast!.exactPcAt[pc & ~FAST_PC_TAG];
           if (fn.instance !== inst) {
             inst = fn.instance;
             mem = inst.memAddrs.length ? store.memories[inst.memAddrs[0]] : NO_MEMORY;

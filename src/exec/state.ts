@@ -138,6 +138,8 @@ export interface ThreadState {
   instructions: number;
   /** Set by the run loop when it stops at a call to a host function. */
   pendingHostCall: number;
+  /** Run on the fast code where possible (false: always the exact code, for testing both). */
+  fast: boolean;
 }
 
 export interface ThreadLimits {
@@ -145,6 +147,8 @@ export interface ThreadLimits {
   maxDepth?: number;
   /** Largest value stack, in 8-byte slots. */
   maxSlots?: number;
+  /** Use the fast code (default true); false runs everything on the exact code. */
+  fast?: boolean;
 }
 
 export const DEFAULT_MAX_DEPTH = 200_000;
@@ -170,6 +174,7 @@ export function createThread(store: StoreState, limits: ThreadLimits = {}): Thre
     maxSlots: limits.maxSlots ?? DEFAULT_MAX_SLOTS,
     instructions: 0,
     pendingHostCall: -1,
+    fast: limits.fast ?? false,
   };
 }
 

@@ -98,6 +98,8 @@ export interface ConstInstr {
   offset: number;
   a: number;
   b: number;
+  /** The 16 bytes of a `v128.const` (a view into the module bytes); absent for other ops. */
+  bytes?: Uint8Array;
 }
 
 export interface Global {

@@ -1,0 +1,417 @@
+import { OPS } from '../wasm/opcodes.ts';
+import { FastOp } from './fast-ir.ts';
+import type { FastFunction } from './fast-ir.ts';
+import { IrOp, irLength } from './ir.ts';
+import type { CompiledFunction } from './ir.ts';
+
+/** What operand-stack entry a height holds while translating (wasmi's "provider"). */
+const Kind = {
+  /** The value is in its canonical slot. */
+  slot: 0,
+  /** The value is local `a`, not copied yet. */
+  local: 1,
+  /** An i32/f32 constant `a`, not materialized yet. */
+  const32: 2,
+  /** An i64/f64 constant (`a`, `b`), not materialized yet. */
+  const64: 3,
+} as const;
+
+const COMPARE_FIRST = 0x46;
+const COMPARE_LAST = 0x4f;
+/** i32 comparison that is true exactly when the given one is false. */
+const NEGATED: Record<number, number> = { 0x46: 0x47, 0x47: 0x46, 0x48: 0x4e, 0x4e: 0x48, 0x49: 0x4f, 0x4f: 0x49, 0x4a: 0x4c, 0x4c: 0x4a, 0x4b: 0x4d, 0x4d: 0x4b };
+/** i32 binary operations that have an immediate form. */
+const HAS_IMMEDIATE = new Set([0x46, 0x47, 0x48, 0x49, 0x4a, 0x4b, 0x4c, 0x4d, 0x4e, 0x4f, 0x6a, 0x6b, 0x6c, 0x71, 0x72, 0x73, 0x74, 0x75, 0x76]);
+
+function isControl(op: number): boolean {
+  switch (op) {
+    case IrOp.br: case IrOp.jump: case IrOp.brIf: case IrOp.brIfJump: case IrOp.brTable: case IrOp.if:
+    case IrOp.return: case IrOp.brIfReturn: case 0x10: case 0x11: case 0x00:
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** Function signatures the translator needs for calls: parameter counts. */
+export interface CallSignatures {
+  /** By function index (imports included). */
+  funcParams: Int32Array;
+  /** By type index. */
+  typeParams: Int32Array;
+}
+
+/**
+ * Translates a function's exact code into fast code (see `fast-ir.ts`). Runs lazily,
+ * the first time the function executes on the fast path.
+ */
+export function translateFast(fn: CompiledFunction, sigs: CallSignatures): FastFunction {
+  const exact = fn.code;
+  const n = exact.length;
+  const L = fn.numLocals;
+
+  // Pass 1: basic-block boundaries.
+  const boundary = new Uint8Array(n + 1);
+  boundary[0] = 1;
+  for (let pc = 0; pc < n; pc += irLength(exact, pc)) {
+    const op = exact[pc];
+    switch (op) {
+      case IrOp.jump: case IrOp.brIfJump: case IrOp.if: case IrOp.br: case IrOp.brIf:
+        boundary[exact[pc + 1]] = 1;
+        break;
+      case IrOp.brTable: {
+        const count = exact[pc + 1];
+        for (let i = 0; i <= count; i++) {
+          const target = exact[pc + 2 + 3 * i];
+          if (target >= 0) boundary[target] = 1;
+        }
+        break;
+      }
+    }
+    if (isControl(op)) boundary[pc + irLength(exact, pc)] = 1;
+  }
+  const toBlockEnd = new Int32Array(n);
+  {
+    let count = 0;
+    const starts: number[] = [];
+    for (let pc = 0; pc < n; pc += irLength(exact, pc)) starts.push(pc);
+    for (let i = starts.length - 1; i >= 0; i--) {
+      const pc = starts[i];
+      const next = i + 1 < starts.length ? starts[i + 1] : n;
+      count = boundary[next] ? 1 : count + 1;
+      toBlockEnd[pc] = count;
+    }
+  }
+
+  // Pass 2: translation.
+  let code = new Int32Array(Math.max(64, n * 2));
+  let length = 0;
+  const exactAt: number[] = [];
+  const fastPcAt = new Int32Array(n + 1).fill(-1);
+  const patches: number[] = []; // code positions holding an exact pc to turn into a fast pc
+  const emit = (v: number): void => {
+    if (length === code.length) {
+      const bigger = new Int32Array(code.length * 2);
+      bigger.set(code);
+      code = bigger;
+    }
+    code[length++] = v;
+  };
+  const startInstr = (op: number, exactPc: number): void => {
+    exactAt[length] = exactPc;
+    emit(op);
+  };
+  const emitTarget = (exactTarget: number): void => {
+    patches.push(length);
+    emit(exactTarget);
+  };
+
+  const kind: number[] = [];
+  const va: number[] = [];
+  const vb: number[] = [];
+  let height = 0;
+  let lastDstPos = -1;
+  let lastDstHeight = -1;
+  const S = (h: number): number => 2 * (L + h);
+
+  const materialize = (h: number, exactPc: number): void => {
+    const k = kind[h];
+    if (k === Kind.slot) return;
+    if (k === Kind.local) { startInstr(FastOp.copy, exactPc); emit(S(h)); emit(2 * va[h]); }
+    else if (k === Kind.const32) { startInstr(FastOp.const32, exactPc); emit(S(h)); emit(va[h]); }
+    else { startInstr(FastOp.const64, exactPc); emit(S(h)); emit(va[h]); emit(vb[h]); }
+    kind[h] = Kind.slot;
+    lastDstPos = -1;
+  };
+  const materializeAll = (below: number, exactPc: number): void => {
+    for (let h = 0; h < below; h++) materialize(h, exactPc);
+  };
+  /** A word offset to read the value at height h from (constants get their slot first). */
+  const use = (h: number, exactPc: number): number => {
+    if (kind[h] === Kind.local) return 2 * va[h];
+    if (kind[h] !== Kind.slot) materialize(h, exactPc);
+    return S(h);
+  };
+  const pushSlot = (h: number): void => {
+    kind[h] = Kind.slot;
+  };
+  const emitResult = (dstHeight: number): void => {
+    lastDstPos = length;
+    lastDstHeight = dstHeight;
+    emit(S(dstHeight));
+  };
+
+  for (let pc = 0; pc < n;) {
+    const op = exact[pc];
+    const len = irLength(exact, pc);
+    if (boundary[pc]) {
+      // A block starts: everything is in its slot (the previous block materialized it).
+      height = fn.heights[pc];
+      for (let h = 0; h < height; h++) kind[h] = Kind.slot;
+      fastPcAt[pc] = length;
+      startInstr(FastOp.fuel, pc);
+      let cost = 0;
+      for (let p = pc, c = toBlockEnd[pc]; c > 0; c--, p += irLength(exact, p)) cost++;
+      emit(cost);
+      emit(pc);
+      lastDstPos = -1;
+    }
+    height = fn.heights[pc];
+    const h = height;
+    const next = pc + len;
+    // Does the next instruction continue this block (so that fusing with it is allowed)?
+    const fusable = next < n && !boundary[next];
+
+    if (op === 0x20) { kind[h] = Kind.local; va[h] = exact[pc + 1]; pc = next; continue; }
+    if (op === 0x41 || op === 0x43) { kind[h] = Kind.const32; va[h] = exact[pc + 1]; pc = next; continue; }
+    if (op === 0x42 || op === 0x44) { kind[h] = Kind.const64; va[h] = exact[pc + 1]; vb[h] = exact[pc + 2]; pc = next; continue; }
+    if (op === 0x01) { pc = next; continue; }
+    if (op === 0x1a) { pc = next; continue; } // drop: the slot is simply no longer looked at
+    if (op === 0x21 || op === 0x22) {
+      const local = exact[pc + 1];
+      const top = h - 1;
+      let pending = false;
+      for (let i = 0; i < top; i++) if (kind[i] === Kind.local && va[i] === local) { pending = true; break; }
+      if (kind[top] === Kind.local && va[top] === local) {
+        // local.set x of local.get x: nothing to do.
+      } else if (!pending && kind[top] === Kind.slot && lastDstPos >= 0 && lastDstHeight === top) {
+        code[lastDstPos] = 2 * local; // the producer writes straight into the local
+      } else {
+        for (let i = 0; i < top; i++) if (kind[i] === Kind.local && va[i] === local) materialize(i, pc);
+        if (kind[top] === Kind.const32) { startInstr(FastOp.const32, pc); emit(2 * local); emit(va[top]); }
+        else if (kind[top] === Kind.const64) { startInstr(FastOp.const64, pc); emit(2 * local); emit(va[top]); emit(vb[top]); }
+        else { const src = use(top, pc); startInstr(FastOp.copy, pc); emit(2 * local); emit(src); }
+      }
+      lastDstPos = -1;
+      if (op === 0x22) { kind[top] = Kind.local; va[top] = local; }
+      pc = next;
+      continue;
+    }
+
+    // Fused compare-and-branch.
+    if (fusable && ((op >= COMPARE_FIRST && op <= COMPARE_LAST) || op === 0x45)) {
+      const branch = exact[next];
+      if (branch === IrOp.brIfJump || branch === IrOp.if) {
+        const operands = op === 0x45 ? 1 : 2;
+        materializeAll(h - operands, pc);
+        const whenTrue = branch === IrOp.brIfJump;
+        if (op === 0x45) {
+          const a = use(h - 1, pc);
+          startInstr(whenTrue ? FastOp.brZ : FastOp.brNz, pc);
+          emit(a);
+        } else {
+          const a = use(h - 2, pc);
+          const b = use(h - 1, pc);
+          const cmp = whenTrue ? op : NEGATED[op];
+          startInstr(FastOp.brCmpBase + (cmp - COMPARE_FIRST), pc);
+          emit(a);
+          emit(b);
+        }
+        emitTarget(exact[next + 1]);
+        lastDstPos = -1;
+        pc = next + irLength(exact, next);
+        continue;
+      }
+    }
+
+    const info = OPS[op];
+    const sig = info?.sig;
+    // Numeric instructions: 0x45..0xc4 and the saturating truncations 0x100..0x107.
+    if (sig !== undefined && ((op >= 0x45 && op <= 0xc4) || (op >= 0x100 && op <= 0x107))) {
+      const arity = sig.indexOf('>');
+      if (arity === 2) {
+        if (HAS_IMMEDIATE.has(op) && kind[h - 1] === Kind.const32) {
+          const a = use(h - 2, pc);
+          startInstr(FastOp.immediate + op, pc);
+          emitResult(h - 2);
+          emit(a);
+          emit(va[h - 1]);
+        } else {
+          const a = use(h - 2, pc);
+          const b = use(h - 1, pc);
+          startInstr(op, pc);
+          emitResult(h - 2);
+          emit(a);
+          emit(b);
+        }
+        pushSlot(h - 2);
+      } else {
+        const a = use(h - 1, pc);
+        startInstr(op, pc);
+        emitResult(h - 1);
+        emit(a);
+        pushSlot(h - 1);
+      }
+      pc = next;
+      continue;
+    }
+    if (op >= 0x28 && op <= 0x35) {
+      const addr = use(h - 1, pc);
+      startInstr(op, pc);
+      emitResult(h - 1);
+      emit(addr);
+      emit(exact[pc + 1]);
+      pushSlot(h - 1);
+      pc = next;
+      continue;
+    }
+    if (op >= 0x36 && op <= 0x3e) {
+      const addr = use(h - 2, pc);
+      const value = use(h - 1, pc);
+      startInstr(op, pc);
+      emit(addr);
+      emit(value);
+      emit(exact[pc + 1]);
+      lastDstPos = -1;
+      pc = next;
+      continue;
+    }
+    if (op === 0x1b) {
+      const a = use(h - 3, pc), b = use(h - 2, pc), c = use(h - 1, pc);
+      startInstr(FastOp.select, pc);
+      emitResult(h - 3);
+      emit(a); emit(b); emit(c);
+      pushSlot(h - 3);
+      pc = next;
+      continue;
+    }
+    if (op === 0x23) {
+      startInstr(FastOp.globalGet, pc);
+      emitResult(h);
+      emit(exact[pc + 1]);
+      pushSlot(h);
+      pc = next;
+      continue;
+    }
+    if (op === 0x24) {
+      const src = use(h - 1, pc);
+      startInstr(FastOp.globalSet, pc);
+      emit(exact[pc + 1]);
+      emit(src);
+      lastDstPos = -1;
+      pc = next;
+      continue;
+    }
+
+    // Everything below ends a block or is rare: all values go to their slots first.
+    materializeAll(h, pc);
+    lastDstPos = -1;
+    switch (op) {
+      case IrOp.jump:
+        startInstr(FastOp.jump, pc);
+        emitTarget(exact[pc + 1]);
+        break;
+      case IrOp.br: case IrOp.brIf: {
+        const base = exact[pc + 2], arity = exact[pc + 3];
+        const top = op === IrOp.brIf ? h - 1 : h;
+        let skip = -1;
+        if (op === IrOp.brIf) {
+          startInstr(FastOp.brZ, pc);
+          emit(S(h - 1));
+          skip = length;
+          emit(-1);
+        }
+        for (let i = 0; i < arity; i++) {
+          const from = S(top - arity + i), to = 2 * (base + i);
+          if (from !== to) { startInstr(FastOp.copy, pc); emit(to); emit(from); }
+        }
+        startInstr(FastOp.jump, pc);
+        emitTarget(exact[pc + 1]);
+        if (skip >= 0) { patches.push(skip); code[skip] = next; }
+        break;
+      }
+      case IrOp.brIfJump:
+        startInstr(FastOp.brNz, pc);
+        emit(S(h - 1));
+        emitTarget(exact[pc + 1]);
+        break;
+      case IrOp.if:
+        startInstr(FastOp.brZ, pc);
+        emit(S(h - 1));
+        emitTarget(exact[pc + 1]);
+        break;
+      case IrOp.return:
+        startInstr(FastOp.return, pc);
+        emit(exact[pc + 1]);
+        emit(S(h - exact[pc + 1]));
+        break;
+      case IrOp.brIfReturn: {
+        const arity = exact[pc + 1];
+        startInstr(FastOp.brZ, pc);
+        emit(S(h - 1));
+        patches.push(length);
+        emit(next);
+        startInstr(FastOp.return, pc);
+        emit(arity);
+        emit(S(h - 1 - arity));
+        break;
+      }
+      case IrOp.brTable: {
+        const count = exact[pc + 1];
+        startInstr(FastOp.brTable, pc);
+        emit(S(h - 1));
+        emit(count);
+        const slots = length;
+        for (let i = 0; i <= count; i++) emit(-1);
+        // One stub per entry: its value moves, then the jump (or the return).
+        for (let i = 0; i <= count; i++) {
+          const e = pc + 2 + 3 * i;
+          const target = exact[e], base = exact[e + 1], arity = exact[e + 2];
+          code[slots + i] = length;
+          if (target === -2) {
+            startInstr(FastOp.return, pc);
+            emit(arity);
+            emit(S(h - 1 - arity));
+            continue;
+          }
+          for (let j = 0; j < arity; j++) {
+            const from = S(h - 1 - arity + j), to = 2 * (base + j);
+            if (from !== to) { startInstr(FastOp.copy, pc); emit(to); emit(from); }
+          }
+          startInstr(FastOp.jump, pc);
+          emitTarget(target);
+        }
+        break;
+      }
+      case 0x10: {
+        const funcIndex = exact[pc + 1];
+        startInstr(FastOp.call, pc);
+        emit(funcIndex);
+        emit(S(h - sigs.funcParams[funcIndex]));
+        emit(next);
+        break;
+      }
+      case 0x11: {
+        const typeIndex = exact[pc + 1];
+        startInstr(FastOp.callIndirect, pc);
+        emit(typeIndex);
+        emit(exact[pc + 2]);
+        emit(S(h - 1));
+        emit(S(h - 1 - sigs.typeParams[typeIndex]));
+        emit(next);
+        break;
+      }
+      case 0x00:
+        startInstr(FastOp.unreachable, pc);
+        break;
+      default: {
+        // Rare instructions (memory.grow, bulk memory, tables, references) run in the exact code.
+        startInstr(FastOp.exact1, pc);
+        emit(pc);
+        emit(L + h);
+        const after = next < n ? fn.heights[next] : 0;
+        for (let i = 0; i < after; i++) kind[i] = Kind.slot;
+        break;
+      }
+    }
+    pc = next;
+  }
+  for (const p of patches) {
+    const target = fastPcAt[code[p]];
+    if (target < 0) throw new Error(`internal error: fast code branch to exact pc ${code[p]} without a block`);
+    code[p] = target;
+  }
+  const exactPcAt = new Int32Array(length).fill(-1);
+  exactAt.forEach((e, i) => { exactPcAt[i] = e; });
+  return { code: code.slice(0, length), fastPcAt, exactPcAt, toBlockEnd };
+}
