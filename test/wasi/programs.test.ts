@@ -75,7 +75,10 @@ test('clock_sleep: clocks and poll_oneoff sleeps', async () => {
   const c = await compare('clock_sleep');
   try {
     assert.is(c.ours.status, 0);
-    assert.fixture(c.ours.stdout.toString(), c.reference.stdout.toString());
+    // Timing verdicts, not compared with node:wasi: under load its nanosleep sometimes
+    // wakes early (seen in CI), which says nothing about ours.
+    const lines = c.ours.stdout.toString().trimEnd().split('\n');
+    assert.equal(lines.map((l) => l.split(':')[0]), c.reference.stdout.toString().trimEnd().split('\n').map((l) => l.split(':')[0]));
     assert.not.match(c.ours.stdout.toString(), 'BAD');
   } finally {
     cleanup(c);
