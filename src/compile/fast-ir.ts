@@ -20,41 +20,41 @@
  */
 export const FastOp = {
   /** [op, cost, exactPc]: charge a basic block; too little fuel: continue in the exact code at exactPc. */
-  fuel: 0x300,
+  fuel: 0xd0,
   /** [op, target] */
-  jump: 0x301,
+  jump: 0xd1,
   /** [op, cond, target]: jump when the i32 in cond is zero. */
-  brZ: 0x302,
+  brZ: 0xd2,
   /** [op, cond, target]: jump when non-zero. */
-  brNz: 0x303,
+  brNz: 0xd3,
   /** [op, dst, src]: copy one 64-bit slot. */
-  copy: 0x304,
+  copy: 0xd4,
   /** [op, dst, value] */
-  const32: 0x305,
+  const32: 0xd5,
   /** [op, dst, lo, hi] */
-  const64: 0x306,
+  const64: 0xd6,
   /** [op, dst, a, b, cond] */
-  select: 0x307,
+  select: 0xd7,
   /** [op, dst, globalIndex] */
-  globalGet: 0x308,
+  globalGet: 0xd8,
   /** [op, globalIndex, src] */
-  globalSet: 0x309,
+  globalSet: 0xd9,
   /** [op, n, src]: return the n values starting at src. */
-  return: 0x30a,
+  return: 0xda,
   /** [op, funcIndex, argBase, exactPcAfter] */
-  call: 0x30b,
+  call: 0xdb,
   /** [op, typeIndex, tableIndex, indexSlot, argBase, exactPcAfter] */
-  callIndirect: 0x30c,
+  callIndirect: 0xdc,
   /** [op, indexSlot, n, target x (n + 1)]: the targets are stubs doing the value moves. */
-  brTable: 0x30d,
+  brTable: 0xdd,
   /** [op] */
-  unreachable: 0x30e,
+  unreachable: 0xde,
   /** [op, exactPc, sp]: run one exact instruction (the rare ones) with the stack at sp. */
-  exact1: 0x30f,
+  exact1: 0xdf,
   /** [op, a, b, target]: fused i32 compare and branch, one per comparison 0x46..0x4f. */
-  brCmpBase: 0x310,
+  brCmpBase: 0xe0,
   /** Added to an i32 binary opcode: the right operand is an immediate. */
-  immediate: 0x400,
+  immediate: 0x100,
 } as const;
 
 /** Return addresses of frames entered from fast code carry this bit. */

@@ -17,21 +17,21 @@
 import type { FastFunction } from './fast-ir.ts';
 import type { CallSignatures } from './translate-fast.ts';
 
-export const IR_VERSION = 1;
+export const IR_VERSION = 2;
 
 export const IrOp = {
   /** [op, target, base, arity]: move the top `arity` values to fp+base, jump. */
-  br: 0x300,
+  br: 0x06,
   /** [op, target]: jump (no values to move). */
-  jump: 0x301,
+  jump: 0x07,
   /** [op, target, base, arity]: pop an i32; if non-zero, as `br`. Wasm code 0x0d. */
   brIf: 0x0d,
   /** [op, target]: pop an i32; if non-zero, jump. */
-  brIfJump: 0x302,
+  brIfJump: 0x08,
   /** [op, n, (target, base, arity) x (n + 1)]: pop an index; the last entry is the default. Wasm code 0x0e. */
   brTable: 0x0e,
   /** [op, numResults]: pop an i32; if non-zero, return from the function. */
-  brIfReturn: 0x303,
+  brIfReturn: 0x09,
   /** [op, elseTarget]: pop an i32; if zero jump to elseTarget. Wasm code 0x04. */
   if: 0x04,
   /** [op, numResults]: return from the function (also the function's final `end`). Wasm code 0x0f. */

@@ -141,11 +141,15 @@ export function translateFast(fn: CompiledFunction, sigs: CallSignatures): FastF
     emit(S(dstHeight));
   };
 
+  let prevPc = 0;
   for (let pc = 0; pc < n;) {
     const op = exact[pc];
     const len = irLength(exact, pc);
     if (boundary[pc]) {
-      // A block starts: everything is in its slot (the previous block materialized it).
+      // A block starts: everything must be in its slot. A block that falls through
+      // into this one may still hold lazy values; a block that ended with a branch
+      // has materialized them already.
+      if (pc > 0) materializeAll(fn.heights[pc], prevPc);
       height = fn.heights[pc];
       for (let h = 0; h < height; h++) kind[h] = Kind.slot;
       fastPcAt[pc] = length;
@@ -156,6 +160,7 @@ export function translateFast(fn: CompiledFunction, sigs: CallSignatures): FastF
       emit(pc);
       lastDstPos = -1;
     }
+    prevPc = pc;
     height = fn.heights[pc];
     const h = height;
     const next = pc + len;
@@ -399,11 +404,12 @@ export function translateFast(fn: CompiledFunction, sigs: CallSignatures): FastF
         startInstr(FastOp.exact1, pc);
         emit(pc);
         emit(L + h);
-        const after = next < n ? fn.heights[next] : 0;
-        for (let i = 0; i < after; i++) kind[i] = Kind.slot;
         break;
       }
     }
+    // Results of calls and rare instructions are in their slots.
+    const after = next < n ? fn.heights[next] : 0;
+    for (let i = 0; i < after; i++) kind[i] = Kind.slot;
     pc = next;
   }
   for (const p of patches) {

@@ -98,7 +98,7 @@ function runFastLoop(t: ThreadState, budget: number): RunStatus {
     for (;;) {
       const op = code[pc];
       switch (op) {
-        case FastOp.fuel: {
+        case 0xd0: /* FastOp.fuel */ {
           const cost = code[pc + 1];
           if (fuel < cost) {
             // Not enough for the whole block: count it out instruction by instruction.
@@ -112,57 +112,57 @@ function runFastLoop(t: ThreadState, budget: number): RunStatus {
           pc += 3;
           break;
         }
-        case FastOp.jump: pc = code[pc + 1]; break;
-        case FastOp.brZ: pc = s32[F + code[pc + 1]] === 0 ? code[pc + 2] : pc + 3; break;
-        case FastOp.brNz: pc = s32[F + code[pc + 1]] !== 0 ? code[pc + 2] : pc + 3; break;
-        case FastOp.brCmpBase + 0: pc = s32[F + code[pc + 1]] === s32[F + code[pc + 2]] ? code[pc + 3] : pc + 4; break;
-        case FastOp.brCmpBase + 1: pc = s32[F + code[pc + 1]] !== s32[F + code[pc + 2]] ? code[pc + 3] : pc + 4; break;
-        case FastOp.brCmpBase + 2: pc = s32[F + code[pc + 1]] < s32[F + code[pc + 2]] ? code[pc + 3] : pc + 4; break;
-        case FastOp.brCmpBase + 3: pc = s32[F + code[pc + 1]] >>> 0 < s32[F + code[pc + 2]] >>> 0 ? code[pc + 3] : pc + 4; break;
-        case FastOp.brCmpBase + 4: pc = s32[F + code[pc + 1]] > s32[F + code[pc + 2]] ? code[pc + 3] : pc + 4; break;
-        case FastOp.brCmpBase + 5: pc = s32[F + code[pc + 1]] >>> 0 > s32[F + code[pc + 2]] >>> 0 ? code[pc + 3] : pc + 4; break;
-        case FastOp.brCmpBase + 6: pc = s32[F + code[pc + 1]] <= s32[F + code[pc + 2]] ? code[pc + 3] : pc + 4; break;
-        case FastOp.brCmpBase + 7: pc = s32[F + code[pc + 1]] >>> 0 <= s32[F + code[pc + 2]] >>> 0 ? code[pc + 3] : pc + 4; break;
-        case FastOp.brCmpBase + 8: pc = s32[F + code[pc + 1]] >= s32[F + code[pc + 2]] ? code[pc + 3] : pc + 4; break;
-        case FastOp.brCmpBase + 9: pc = s32[F + code[pc + 1]] >>> 0 >= s32[F + code[pc + 2]] >>> 0 ? code[pc + 3] : pc + 4; break;
-        case FastOp.brTable: {
+        case 0xd1: /* FastOp.jump */ pc = code[pc + 1]; break;
+        case 0xd2: /* FastOp.brZ */ pc = s32[F + code[pc + 1]] === 0 ? code[pc + 2] : pc + 3; break;
+        case 0xd3: /* FastOp.brNz */ pc = s32[F + code[pc + 1]] !== 0 ? code[pc + 2] : pc + 3; break;
+        case 0xe0: /* FastOp.brCmpBase + 0 */ pc = s32[F + code[pc + 1]] === s32[F + code[pc + 2]] ? code[pc + 3] : pc + 4; break;
+        case 0xe1: /* FastOp.brCmpBase + 1 */ pc = s32[F + code[pc + 1]] !== s32[F + code[pc + 2]] ? code[pc + 3] : pc + 4; break;
+        case 0xe2: /* FastOp.brCmpBase + 2 */ pc = s32[F + code[pc + 1]] < s32[F + code[pc + 2]] ? code[pc + 3] : pc + 4; break;
+        case 0xe3: /* FastOp.brCmpBase + 3 */ pc = s32[F + code[pc + 1]] >>> 0 < s32[F + code[pc + 2]] >>> 0 ? code[pc + 3] : pc + 4; break;
+        case 0xe4: /* FastOp.brCmpBase + 4 */ pc = s32[F + code[pc + 1]] > s32[F + code[pc + 2]] ? code[pc + 3] : pc + 4; break;
+        case 0xe5: /* FastOp.brCmpBase + 5 */ pc = s32[F + code[pc + 1]] >>> 0 > s32[F + code[pc + 2]] >>> 0 ? code[pc + 3] : pc + 4; break;
+        case 0xe6: /* FastOp.brCmpBase + 6 */ pc = s32[F + code[pc + 1]] <= s32[F + code[pc + 2]] ? code[pc + 3] : pc + 4; break;
+        case 0xe7: /* FastOp.brCmpBase + 7 */ pc = s32[F + code[pc + 1]] >>> 0 <= s32[F + code[pc + 2]] >>> 0 ? code[pc + 3] : pc + 4; break;
+        case 0xe8: /* FastOp.brCmpBase + 8 */ pc = s32[F + code[pc + 1]] >= s32[F + code[pc + 2]] ? code[pc + 3] : pc + 4; break;
+        case 0xe9: /* FastOp.brCmpBase + 9 */ pc = s32[F + code[pc + 1]] >>> 0 >= s32[F + code[pc + 2]] >>> 0 ? code[pc + 3] : pc + 4; break;
+        case 0xdd: /* FastOp.brTable */ {
           const count = code[pc + 2];
           let index = s32[F + code[pc + 1]] >>> 0;
           if (index > count) index = count;
           pc = code[pc + 3 + index];
           break;
         }
-        case FastOp.copy: {
+        case 0xd4: /* FastOp.copy */ {
           const d = F + code[pc + 1], a = F + code[pc + 2];
           s32[d] = s32[a]; s32[d + 1] = s32[a + 1];
           pc += 3;
           break;
         }
-        case FastOp.const32: s32[F + code[pc + 1]] = code[pc + 2]; pc += 3; break;
-        case FastOp.const64: { const d = F + code[pc + 1]; s32[d] = code[pc + 2]; s32[d + 1] = code[pc + 3]; pc += 4; break; }
-        case FastOp.select: {
+        case 0xd5: /* FastOp.const32 */ s32[F + code[pc + 1]] = code[pc + 2]; pc += 3; break;
+        case 0xd6: /* FastOp.const64 */ { const d = F + code[pc + 1]; s32[d] = code[pc + 2]; s32[d + 1] = code[pc + 3]; pc += 4; break; }
+        case 0xd7: /* FastOp.select */ {
           const d = F + code[pc + 1];
           const src = s32[F + code[pc + 4]] !== 0 ? F + code[pc + 2] : F + code[pc + 3];
           s32[d] = s32[src]; s32[d + 1] = s32[src + 1];
           pc += 5;
           break;
         }
-        case FastOp.globalGet: {
+        case 0xd8: /* FastOp.globalGet */ {
           const g = globals[inst.globalAddrs[code[pc + 2]]];
           const d = F + code[pc + 1];
           s32[d] = g.lo; s32[d + 1] = g.hi;
           pc += 3;
           break;
         }
-        case FastOp.globalSet: {
+        case 0xd9: /* FastOp.globalSet */ {
           const g = globals[inst.globalAddrs[code[pc + 1]]];
           const a = F + code[pc + 2];
           g.lo = s32[a]; g.hi = s32[a + 1];
           pc += 3;
           break;
         }
-        case FastOp.unreachable: throw new Trap('unreachable');
-        case FastOp.exact1: {
+        case 0xde: /* FastOp.unreachable */ throw new Trap('unreachable');
+        case 0xdf: /* FastOp.exact1 */ {
           // One rare instruction on the exact code, then back here.
           t.pc = code[pc + 1]; t.fp = fp; t.funcAddr = funcAddr; t.sp = fp + code[pc + 2];
           const before = t.instructions;
@@ -173,7 +173,7 @@ function runFastLoop(t: ThreadState, budget: number): RunStatus {
           pc += 3;
           break;
         }
-        case FastOp.return: {
+        case 0xda: /* FastOp.return */ {
           const n = code[pc + 1];
           const src = F + code[pc + 2];
           for (let i = 0; i < 2 * n; i++) s32[F + i] = s32[src + i];
@@ -201,7 +201,7 @@ function runFastLoop(t: ThreadState, budget: number): RunStatus {
           }
           break;
         }
-        case FastOp.call: case FastOp.callIndirect: {
+        case 0xdb: /* FastOp.call */ case 0xdc: /* FastOp.callIndirect */ {
           let calleeAddr: number;
           let argBase: number;
           let exactNext: number;
@@ -341,25 +341,25 @@ function runFastLoop(t: ThreadState, budget: number): RunStatus {
         }
 
         // ---- i32 with an immediate right operand ----
-        case FastOp.immediate + 0x46: s32[F + code[pc + 1]] = s32[F + code[pc + 2]] === code[pc + 3] ? 1 : 0; pc += 4; break;
-        case FastOp.immediate + 0x47: s32[F + code[pc + 1]] = s32[F + code[pc + 2]] !== code[pc + 3] ? 1 : 0; pc += 4; break;
-        case FastOp.immediate + 0x48: s32[F + code[pc + 1]] = s32[F + code[pc + 2]] < code[pc + 3] ? 1 : 0; pc += 4; break;
-        case FastOp.immediate + 0x49: s32[F + code[pc + 1]] = s32[F + code[pc + 2]] >>> 0 < code[pc + 3] >>> 0 ? 1 : 0; pc += 4; break;
-        case FastOp.immediate + 0x4a: s32[F + code[pc + 1]] = s32[F + code[pc + 2]] > code[pc + 3] ? 1 : 0; pc += 4; break;
-        case FastOp.immediate + 0x4b: s32[F + code[pc + 1]] = s32[F + code[pc + 2]] >>> 0 > code[pc + 3] >>> 0 ? 1 : 0; pc += 4; break;
-        case FastOp.immediate + 0x4c: s32[F + code[pc + 1]] = s32[F + code[pc + 2]] <= code[pc + 3] ? 1 : 0; pc += 4; break;
-        case FastOp.immediate + 0x4d: s32[F + code[pc + 1]] = s32[F + code[pc + 2]] >>> 0 <= code[pc + 3] >>> 0 ? 1 : 0; pc += 4; break;
-        case FastOp.immediate + 0x4e: s32[F + code[pc + 1]] = s32[F + code[pc + 2]] >= code[pc + 3] ? 1 : 0; pc += 4; break;
-        case FastOp.immediate + 0x4f: s32[F + code[pc + 1]] = s32[F + code[pc + 2]] >>> 0 >= code[pc + 3] >>> 0 ? 1 : 0; pc += 4; break;
-        case FastOp.immediate + 0x6a: s32[F + code[pc + 1]] = (s32[F + code[pc + 2]] + code[pc + 3]) | 0; pc += 4; break;
-        case FastOp.immediate + 0x6b: s32[F + code[pc + 1]] = (s32[F + code[pc + 2]] - code[pc + 3]) | 0; pc += 4; break;
-        case FastOp.immediate + 0x6c: s32[F + code[pc + 1]] = Math.imul(s32[F + code[pc + 2]], code[pc + 3]); pc += 4; break;
-        case FastOp.immediate + 0x71: s32[F + code[pc + 1]] = s32[F + code[pc + 2]] & code[pc + 3]; pc += 4; break;
-        case FastOp.immediate + 0x72: s32[F + code[pc + 1]] = s32[F + code[pc + 2]] | code[pc + 3]; pc += 4; break;
-        case FastOp.immediate + 0x73: s32[F + code[pc + 1]] = s32[F + code[pc + 2]] ^ code[pc + 3]; pc += 4; break;
-        case FastOp.immediate + 0x74: s32[F + code[pc + 1]] = s32[F + code[pc + 2]] << code[pc + 3]; pc += 4; break;
-        case FastOp.immediate + 0x75: s32[F + code[pc + 1]] = s32[F + code[pc + 2]] >> code[pc + 3]; pc += 4; break;
-        case FastOp.immediate + 0x76: s32[F + code[pc + 1]] = s32[F + code[pc + 2]] >>> code[pc + 3]; pc += 4; break;
+        case 0x146: /* FastOp.immediate + 0x46 */ s32[F + code[pc + 1]] = s32[F + code[pc + 2]] === code[pc + 3] ? 1 : 0; pc += 4; break;
+        case 0x147: /* FastOp.immediate + 0x47 */ s32[F + code[pc + 1]] = s32[F + code[pc + 2]] !== code[pc + 3] ? 1 : 0; pc += 4; break;
+        case 0x148: /* FastOp.immediate + 0x48 */ s32[F + code[pc + 1]] = s32[F + code[pc + 2]] < code[pc + 3] ? 1 : 0; pc += 4; break;
+        case 0x149: /* FastOp.immediate + 0x49 */ s32[F + code[pc + 1]] = s32[F + code[pc + 2]] >>> 0 < code[pc + 3] >>> 0 ? 1 : 0; pc += 4; break;
+        case 0x14a: /* FastOp.immediate + 0x4a */ s32[F + code[pc + 1]] = s32[F + code[pc + 2]] > code[pc + 3] ? 1 : 0; pc += 4; break;
+        case 0x14b: /* FastOp.immediate + 0x4b */ s32[F + code[pc + 1]] = s32[F + code[pc + 2]] >>> 0 > code[pc + 3] >>> 0 ? 1 : 0; pc += 4; break;
+        case 0x14c: /* FastOp.immediate + 0x4c */ s32[F + code[pc + 1]] = s32[F + code[pc + 2]] <= code[pc + 3] ? 1 : 0; pc += 4; break;
+        case 0x14d: /* FastOp.immediate + 0x4d */ s32[F + code[pc + 1]] = s32[F + code[pc + 2]] >>> 0 <= code[pc + 3] >>> 0 ? 1 : 0; pc += 4; break;
+        case 0x14e: /* FastOp.immediate + 0x4e */ s32[F + code[pc + 1]] = s32[F + code[pc + 2]] >= code[pc + 3] ? 1 : 0; pc += 4; break;
+        case 0x14f: /* FastOp.immediate + 0x4f */ s32[F + code[pc + 1]] = s32[F + code[pc + 2]] >>> 0 >= code[pc + 3] >>> 0 ? 1 : 0; pc += 4; break;
+        case 0x16a: /* FastOp.immediate + 0x6a */ s32[F + code[pc + 1]] = (s32[F + code[pc + 2]] + code[pc + 3]) | 0; pc += 4; break;
+        case 0x16b: /* FastOp.immediate + 0x6b */ s32[F + code[pc + 1]] = (s32[F + code[pc + 2]] - code[pc + 3]) | 0; pc += 4; break;
+        case 0x16c: /* FastOp.immediate + 0x6c */ s32[F + code[pc + 1]] = Math.imul(s32[F + code[pc + 2]], code[pc + 3]); pc += 4; break;
+        case 0x171: /* FastOp.immediate + 0x71 */ s32[F + code[pc + 1]] = s32[F + code[pc + 2]] & code[pc + 3]; pc += 4; break;
+        case 0x172: /* FastOp.immediate + 0x72 */ s32[F + code[pc + 1]] = s32[F + code[pc + 2]] | code[pc + 3]; pc += 4; break;
+        case 0x173: /* FastOp.immediate + 0x73 */ s32[F + code[pc + 1]] = s32[F + code[pc + 2]] ^ code[pc + 3]; pc += 4; break;
+        case 0x174: /* FastOp.immediate + 0x74 */ s32[F + code[pc + 1]] = s32[F + code[pc + 2]] << code[pc + 3]; pc += 4; break;
+        case 0x175: /* FastOp.immediate + 0x75 */ s32[F + code[pc + 1]] = s32[F + code[pc + 2]] >> code[pc + 3]; pc += 4; break;
+        case 0x176: /* FastOp.immediate + 0x76 */ s32[F + code[pc + 1]] = s32[F + code[pc + 2]] >>> code[pc + 3]; pc += 4; break;
 
         // ---- i32 ----
         case 0x45: s32[F + code[pc + 1]] = s32[F + code[pc + 2]] === 0 ? 1 : 0; pc += 3; break;

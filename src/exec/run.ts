@@ -63,8 +63,8 @@ export function runExact(t: ThreadState, budget: number): RunStatus {
         case 0x01: pc += 1; break;
 
         // ---- control ----
-        case IrOp.jump: pc = code[pc + 1]; break;
-        case IrOp.br: {
+        case 0x7: /* IrOp.jump */ pc = code[pc + 1]; break;
+        case 0x6: /* IrOp.br */ {
           const base = fp + code[pc + 2];
           const arity = code[pc + 3];
           for (let i = 0; i < arity; i++) {
@@ -75,7 +75,7 @@ export function runExact(t: ThreadState, budget: number): RunStatus {
           pc = code[pc + 1];
           break;
         }
-        case IrOp.brIf: {
+        case 0xd: /* IrOp.brIf */ {
           if (s32[2 * --sp] !== 0) {
             const base = fp + code[pc + 2];
             const arity = code[pc + 3];
@@ -88,13 +88,13 @@ export function runExact(t: ThreadState, budget: number): RunStatus {
           } else pc += 4;
           break;
         }
-        case IrOp.brIfJump:
+        case 0x8: /* IrOp.brIfJump */
           pc = s32[2 * --sp] !== 0 ? code[pc + 1] : pc + 2;
           break;
-        case IrOp.if:
+        case 0x4: /* IrOp.if */
           pc = s32[2 * --sp] === 0 ? code[pc + 1] : pc + 2;
           break;
-        case IrOp.brTable: {
+        case 0xe: /* IrOp.brTable */ {
           const n = code[pc + 1];
           let index = s32[2 * --sp] >>> 0;
           if (index > n) index = n;
@@ -137,10 +137,10 @@ export function runExact(t: ThreadState, budget: number): RunStatus {
           pc = target;
           break;
         }
-        case IrOp.brIfReturn:
+        case 0x9: /* IrOp.brIfReturn */
           if (s32[2 * --sp] === 0) { pc += 2; break; }
         // falls through: the condition holds, return
-        case IrOp.return: {
+        case 0xf: /* IrOp.return */ {
           const arity = code[pc + 1];
           for (let i = 0; i < arity; i++) {
             const from = 2 * (sp - arity + i), to = 2 * (fp + i);
