@@ -1,6 +1,6 @@
 /**
  * Runs the official WebAssembly test suite, converted by wabt's wast2json, against
- * wasmig. Usage: npm run spec -- [--suite DIR] [--json FILE] [--verbose] [NAME...]
+ * wasmig. Usage: npm run spec -- [--suite DIR] [--json FILE] [--verbose] [--exact] [NAME...]
  * Default suite: ../shared/spec-tests/wasm-2.0 beside the checkout.
  */
 import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
@@ -80,12 +80,15 @@ function checkResult(store: Store, expected: SpecValue, actual: bigint): string 
   }
 }
 
+/** `--exact`: run on the exact code only (the default also uses the fast code). */
+let useFastCode = true;
+
 /** Runs one converted script; every command counts once. */
 export function runScript(jsonPath: string): FileResult {
   const dir = dirname(jsonPath);
   const script = JSON.parse(readFileSync(jsonPath, 'utf8')) as { commands: Command[] };
   const result: FileResult = { passed: 0, failed: 0, skipped: 0, failures: [] };
-  const store = new Store();
+  const store = new Store({ fast: useFastCode });
   const registered = new Map<string, Map<string, ExternVal>>();
   registered.set('spectest', new Map(Object.entries(spectestImports(store)) as [string, ExternVal][]));
   const named = new Map<string, Instance>();
@@ -197,8 +200,9 @@ function main(argv: string[]): number {
     if (a === '--suite') suite = resolve(argv[++i]);
     else if (a === '--json') jsonOut = resolve(argv[++i]);
     else if (a === '--verbose' || a === '-v') verbose = true;
+    else if (a === '--exact') useFastCode = false;
     else if (a === '--help' || a === '-h') {
-      console.log('usage: npm run spec -- [--suite DIR] [--json FILE] [--verbose] [NAME...]');
+      console.log('usage: npm run spec -- [--suite DIR] [--json FILE] [--verbose] [--exact] [NAME...]');
       return 0;
     } else names.push(a.replace(/\.json$/, ''));
   }

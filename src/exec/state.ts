@@ -174,7 +174,7 @@ export function createThread(store: StoreState, limits: ThreadLimits = {}): Thre
     maxSlots: limits.maxSlots ?? DEFAULT_MAX_SLOTS,
     instructions: 0,
     pendingHostCall: -1,
-    fast: limits.fast ?? (process.env['WASMIG_FAST'] === '1'),
+    fast: limits.fast ?? true,
   };
 }
 

@@ -22,8 +22,8 @@ export interface ProgramOptions {
   stdin?: number;
   stdout?: number;
   stderr?: number;
-  /** Call depth and value stack limits. */
-  limits?: Pick<StoreOptions, 'maxDepth' | 'maxSlots'>;
+  /** Call depth and value stack limits; `fast: false` keeps the interpreter on its exact code. */
+  limits?: Pick<StoreOptions, 'maxDepth' | 'maxSlots' | 'fast'>;
 }
 
 /**
