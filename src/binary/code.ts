@@ -5,7 +5,7 @@
  * Spec: https://webassembly.github.io/spec/core/binary/modules.html#code-section
  */
 import { DecodeError } from '../errors/index.ts';
-import type { FuncBody, Module, ValType } from '../wasm/types.ts';
+import type { FuncBody, Module, ValType } from '../wasm/index.ts';
 import { createInstr, InstructionReader } from './instructions.ts';
 import type { ByteReader } from './reader.ts';
 import { readValType } from './types.ts';

@@ -4,8 +4,8 @@
  * it is constant is the validator's question.
  * Spec: https://webassembly.github.io/spec/core/binary/instructions.html#expressions
  */
-import type { ConstExpr, ConstInstr } from '../wasm/types.ts';
-import { Imm, OPS } from '../wasm/opcodes.ts';
+import type { ConstExpr, ConstInstr } from '../wasm/index.ts';
+import { Imm, OPS } from '../wasm/index.ts';
 import type { Instr, InstructionReader } from './instructions.ts';
 
 const END = 0x0b;

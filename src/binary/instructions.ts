@@ -6,7 +6,7 @@
  * can start at any instruction boundary, e.g. a pc taken from a snapshot.
  */
 import { DecodeError } from '../errors/index.ts';
-import { Imm, OPCODE_SPACE, OPS, PREFIX_FC, PREFIX_FD } from '../wasm/opcodes.ts';
+import { Imm, OPCODE_SPACE, OPS, PREFIX_FC, PREFIX_FD } from '../wasm/index.ts';
 import { ByteReader } from './reader.ts';
 import { isValTypeByte, readRefType, readValType } from './types.ts';
 

@@ -8,7 +8,7 @@
  * located here, not decoded.
  */
 import { DecodeError } from '../errors/index.ts';
-import type { Module } from '../wasm/types.ts';
+import type { Module } from '../wasm/index.ts';
 import { readCodeSection } from './code.ts';
 import { createInstr, InstructionReader } from './instructions.ts';
 import { decodeNameSection, emptyNames } from './names.ts';

@@ -5,7 +5,7 @@
  * Spec: https://webassembly.github.io/spec/core/appendix/custom.html#name-section
  */
 import { DecodeError } from '../errors/index.ts';
-import type { NameMap } from '../wasm/types.ts';
+import type { NameMap } from '../wasm/index.ts';
 import { ByteReader } from './reader.ts';
 
 /** An empty `NameMap`. */

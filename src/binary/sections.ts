@@ -6,7 +6,7 @@
  * Each reads its section's content at `r.pos`; the caller checks the section size.
  */
 import { DecodeError } from '../errors/index.ts';
-import type { Export, ExternKind, Global, Import, ImportDesc, Module } from '../wasm/types.ts';
+import type { Export, ExternKind, Global, Import, ImportDesc, Module } from '../wasm/index.ts';
 import { readConstExpr } from './const-expr.ts';
 import type { Instr, InstructionReader } from './instructions.ts';
 import type { ByteReader } from './reader.ts';

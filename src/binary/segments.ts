@@ -3,8 +3,8 @@
  * flags 0..2). Spec: https://webassembly.github.io/spec/core/binary/modules.html#element-section
  */
 import { DecodeError } from '../errors/index.ts';
-import type { ConstExpr, DataSegment, ElemMode, ElemSegment, Module, RefType } from '../wasm/types.ts';
-import { ValType } from '../wasm/types.ts';
+import type { ConstExpr, DataSegment, ElemMode, ElemSegment, Module, RefType } from '../wasm/index.ts';
+import { ValType } from '../wasm/index.ts';
 import { readConstExpr, refFuncExpr } from './const-expr.ts';
 import type { Instr, InstructionReader } from './instructions.ts';
 import type { ByteReader } from './reader.ts';

@@ -3,7 +3,7 @@
  * and global types. Spec: https://webassembly.github.io/spec/core/binary/types.html
  */
 import { DecodeError } from '../errors/index.ts';
-import type { FuncType, GlobalType, Limits, MemoryType, RefType, TableType, ValType } from '../wasm/types.ts';
+import type { FuncType, GlobalType, Limits, MemoryType, RefType, TableType, ValType } from '../wasm/index.ts';
 import type { ByteReader } from './reader.ts';
 
 const VALTYPE_BYTES = new Uint8Array(256);

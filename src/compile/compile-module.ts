@@ -1,4 +1,4 @@
-import type { Module } from '../wasm/types.ts';
+import type { Module } from '../wasm/index.ts';
 import { validateModule } from '../validate/index.ts';
 import type { ModuleContext } from '../validate/index.ts';
 import type { CompiledFunction } from './ir.ts';

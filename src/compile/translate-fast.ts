@@ -1,4 +1,4 @@
-import { OPS } from '../wasm/opcodes.ts';
+import { OPS } from '../wasm/index.ts';
 import { FastOp } from './fast-ir.ts';
 import type { FastFunction } from './fast-ir.ts';
 import { IrOp, irLength } from './ir.ts';

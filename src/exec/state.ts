@@ -1,5 +1,5 @@
 import type { CompiledFunction } from '../compile/index.ts';
-import type { FuncType, RefType, ValType } from '../wasm/types.ts';
+import type { FuncType, RefType, ValType } from '../wasm/index.ts';
 
 /**
  * The machine state as plain data: numbers, typed arrays and records, no closures.

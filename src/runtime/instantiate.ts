@@ -2,8 +2,8 @@ import { LinkError, Trap } from '../errors/index.ts';
 import type { CompiledModule } from '../compile/index.ts';
 import { canonicalTypeId, FuncKind } from '../exec/index.ts';
 import type { GlobalState, HostCallback, InstanceState, MemoryState, StoreState, TableState } from '../exec/index.ts';
-import type { ConstExpr, ExternKind, FuncType, Limits } from '../wasm/types.ts';
-import { valTypeName } from '../wasm/types.ts';
+import type { ConstExpr, ExternKind, FuncType, Limits } from '../wasm/index.ts';
+import { valTypeName } from '../wasm/index.ts';
 
 /** Something an instance exports or another imports: a kind and a store address. */
 export interface ExternVal {

@@ -3,7 +3,7 @@ import type { CompiledModule } from '../compile/index.ts';
 import { createStoreState, createThread, FuncKind, growSlots } from '../exec/index.ts';
 import type { StoreState, ThreadLimits, ThreadState } from '../exec/index.ts';
 import { allocateInstance, createMemory } from './instantiate.ts';
-import type { RefType } from '../wasm/types.ts';
+import type { RefType } from '../wasm/index.ts';
 import type { ExternVal, Imports, Instance, InstantiateOptions } from './instantiate.ts';
 import { enterFunction, runToReturn } from './invoke.ts';
 import { bitsToJs, jsToBits } from './values.ts';

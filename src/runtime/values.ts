@@ -1,4 +1,4 @@
-import { ValType } from '../wasm/types.ts';
+import { ValType } from '../wasm/index.ts';
 import type { StoreState } from '../exec/index.ts';
 
 /**

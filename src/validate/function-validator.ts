@@ -1,8 +1,8 @@
 import { DecodeError, ValidationError } from '../errors/index.ts';
 import type { Instr } from '../binary/index.ts';
-import { Imm, OPS, PREFIX_FC, PREFIX_FD } from '../wasm/opcodes.ts';
-import { isRefType, ValType, valTypeName } from '../wasm/types.ts';
-import type { FuncType } from '../wasm/types.ts';
+import { Imm, OPS, PREFIX_FC, PREFIX_FD } from '../wasm/index.ts';
+import { isRefType, ValType, valTypeName } from '../wasm/index.ts';
+import type { FuncType } from '../wasm/index.ts';
 import type { ModuleContext } from './module-context.ts';
 
 /** Stands for "any type" on the polymorphic stack below an unconditional branch. */

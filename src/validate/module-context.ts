@@ -1,4 +1,4 @@
-import type { FuncType, GlobalType, Module, RefType, TableType, MemoryType } from '../wasm/types.ts';
+import type { FuncType, GlobalType, Module, RefType, TableType, MemoryType } from '../wasm/index.ts';
 
 /**
  * The index spaces of a module as validation sees them (spec 3.1.1, "contexts"):

@@ -1,7 +1,7 @@
 import { DecodeError, ValidationError } from '../errors/index.ts';
 import { createInstr, InstructionReader } from '../binary/index.ts';
-import { ValType, valTypeName } from '../wasm/types.ts';
-import type { ConstExpr, Limits, Module } from '../wasm/types.ts';
+import { ValType, valTypeName } from '../wasm/index.ts';
+import type { ConstExpr, Limits, Module } from '../wasm/index.ts';
 import { FunctionValidator } from './function-validator.ts';
 import { buildModuleContext } from './module-context.ts';
 import type { ModuleContext } from './module-context.ts';

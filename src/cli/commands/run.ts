@@ -1,7 +1,7 @@
 import { UsageError } from '../../errors/index.ts';
 import { loadModuleFile, Program } from '../../program/index.ts';
 import type { RunOutcome } from '../../runtime/index.ts';
-import { ValType } from '../../wasm/types.ts';
+import { ValType } from '../../wasm/index.ts';
 import { flag, integer, one, parseArgs } from '../args.ts';
 import type { OptionSpec } from '../args.ts';
 import { formatValue } from '../format.ts';
@@ -104,6 +104,10 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     execution = program.start(invoke, rest.map((a, i) => parseInvokeArg(a, params[i], i)));
   } else {
     if (!program.instance.exports.has('_start')) throw new UsageError(`${path} exports no _start function: name one with --invoke NAME`);
+    const start = program.export('_start');
+    if (start.kind === 'func' && program.store.state.funcs[start.addr].type.params.length > 0) {
+      throw new UsageError(`${path}: its _start takes parameters, so it is not a WASI command: call it with --invoke _start ARGS`);
+    }
     execution = program.start('_start');
   }
 
