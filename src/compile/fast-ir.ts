@@ -55,6 +55,8 @@ export const FastOp = {
   exact1: 0xdf,
   /** [op, a, b, target]: fused i32 compare and branch, one per comparison 0x46..0x4f. */
   brCmpBase: 0xe0,
+  /** [op, a, imm, target]: as `brCmpBase`, the right operand an immediate. */
+  brCmpImmBase: 0xea,
   /** Added to an i32 binary opcode: the right operand is an immediate. */
   immediate: 0x100,
 } as const;

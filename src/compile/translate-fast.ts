@@ -204,6 +204,12 @@ export function translateFast(fn: CompiledFunction, sigs: CallSignatures): FastF
           const a = use(h - 1, pc);
           startInstr(whenTrue ? FastOp.brZ : FastOp.brNz, pc);
           emit(a);
+        } else if (kind[h - 1] === Kind.const32) {
+          const a = use(h - 2, pc);
+          const cmp = whenTrue ? op : NEGATED[op];
+          startInstr(FastOp.brCmpImmBase + (cmp - COMPARE_FIRST), pc);
+          emit(a);
+          emit(va[h - 1]);
         } else {
           const a = use(h - 2, pc);
           const b = use(h - 1, pc);
@@ -298,63 +304,75 @@ export function translateFast(fn: CompiledFunction, sigs: CallSignatures): FastF
       continue;
     }
 
-    // Everything below ends a block or is rare: all values go to their slots first.
-    materializeAll(h, pc);
+    // A conditional branch reads its condition where it is (a local, most often), so
+    // that `local.get x; br_if` costs no copy.
+    if (op === IrOp.brIfJump || op === IrOp.if || op === IrOp.brIf || op === IrOp.brIfReturn) {
+      const cond = use(h - 1, pc);
+      materializeAll(h - 1, pc);
+      lastDstPos = -1;
+      if (op === IrOp.brIfJump || op === IrOp.if) {
+        startInstr(op === IrOp.if ? FastOp.brZ : FastOp.brNz, pc);
+        emit(cond);
+        emitTarget(exact[pc + 1]);
+      } else if (op === IrOp.brIf) {
+        const base = exact[pc + 2], arity = exact[pc + 3];
+        startInstr(FastOp.brZ, pc);
+        emit(cond);
+        const skip = length;
+        emit(-1);
+        for (let i = 0; i < arity; i++) {
+          const from = S(h - 1 - arity + i), to = 2 * (base + i);
+          if (from !== to) { startInstr(FastOp.copy, pc); emit(to); emit(from); }
+        }
+        startInstr(FastOp.jump, pc);
+        emitTarget(exact[pc + 1]);
+        patches.push(skip);
+        code[skip] = next;
+      } else {
+        const arity = exact[pc + 1];
+        startInstr(FastOp.brZ, pc);
+        emit(cond);
+        patches.push(length);
+        emit(next);
+        startInstr(FastOp.return, pc);
+        emit(arity);
+        emit(S(h - 1 - arity));
+      }
+      const after = next < n ? fn.heights[next] : 0;
+      for (let i = 0; i < after; i++) kind[i] = Kind.slot;
+      pc = next;
+      continue;
+    }
+
+    // Everything below ends a block or is rare: all values go to their slots first
+    // (but a br_table reads its index where it is).
+    const indexAt = op === IrOp.brTable ? use(h - 1, pc) : 0;
+    materializeAll(op === IrOp.brTable ? h - 1 : h, pc);
     lastDstPos = -1;
     switch (op) {
       case IrOp.jump:
         startInstr(FastOp.jump, pc);
         emitTarget(exact[pc + 1]);
         break;
-      case IrOp.br: case IrOp.brIf: {
+      case IrOp.br: {
         const base = exact[pc + 2], arity = exact[pc + 3];
-        const top = op === IrOp.brIf ? h - 1 : h;
-        let skip = -1;
-        if (op === IrOp.brIf) {
-          startInstr(FastOp.brZ, pc);
-          emit(S(h - 1));
-          skip = length;
-          emit(-1);
-        }
         for (let i = 0; i < arity; i++) {
-          const from = S(top - arity + i), to = 2 * (base + i);
+          const from = S(h - arity + i), to = 2 * (base + i);
           if (from !== to) { startInstr(FastOp.copy, pc); emit(to); emit(from); }
         }
         startInstr(FastOp.jump, pc);
         emitTarget(exact[pc + 1]);
-        if (skip >= 0) { patches.push(skip); code[skip] = next; }
         break;
       }
-      case IrOp.brIfJump:
-        startInstr(FastOp.brNz, pc);
-        emit(S(h - 1));
-        emitTarget(exact[pc + 1]);
-        break;
-      case IrOp.if:
-        startInstr(FastOp.brZ, pc);
-        emit(S(h - 1));
-        emitTarget(exact[pc + 1]);
-        break;
       case IrOp.return:
         startInstr(FastOp.return, pc);
         emit(exact[pc + 1]);
         emit(S(h - exact[pc + 1]));
         break;
-      case IrOp.brIfReturn: {
-        const arity = exact[pc + 1];
-        startInstr(FastOp.brZ, pc);
-        emit(S(h - 1));
-        patches.push(length);
-        emit(next);
-        startInstr(FastOp.return, pc);
-        emit(arity);
-        emit(S(h - 1 - arity));
-        break;
-      }
       case IrOp.brTable: {
         const count = exact[pc + 1];
         startInstr(FastOp.brTable, pc);
-        emit(S(h - 1));
+        emit(indexAt);
         emit(count);
         const slots = length;
         for (let i = 0; i <= count; i++) emit(-1);

@@ -125,6 +125,16 @@ function runFastLoop(t: ThreadState, budget: number): RunStatus {
         case 0xe7: /* FastOp.brCmpBase + 7 */ if (s32[F + code[pc + 1]] >>> 0 <= s32[F + code[pc + 2]] >>> 0) { const tg = code[pc + 3], c = code[tg + 1]; if (fuel >= c) { fuel -= c; pc = tg + 3; } else pc = tg; } else pc += 4; break;
         case 0xe8: /* FastOp.brCmpBase + 8 */ if (s32[F + code[pc + 1]] >= s32[F + code[pc + 2]]) { const tg = code[pc + 3], c = code[tg + 1]; if (fuel >= c) { fuel -= c; pc = tg + 3; } else pc = tg; } else pc += 4; break;
         case 0xe9: /* FastOp.brCmpBase + 9 */ if (s32[F + code[pc + 1]] >>> 0 >= s32[F + code[pc + 2]] >>> 0) { const tg = code[pc + 3], c = code[tg + 1]; if (fuel >= c) { fuel -= c; pc = tg + 3; } else pc = tg; } else pc += 4; break;
+        case 0xea: /* FastOp.brCmpImmBase + 0 */ if (s32[F + code[pc + 1]] === code[pc + 2]) { const tg = code[pc + 3], c = code[tg + 1]; if (fuel >= c) { fuel -= c; pc = tg + 3; } else pc = tg; } else pc += 4; break;
+        case 0xeb: /* FastOp.brCmpImmBase + 1 */ if (s32[F + code[pc + 1]] !== code[pc + 2]) { const tg = code[pc + 3], c = code[tg + 1]; if (fuel >= c) { fuel -= c; pc = tg + 3; } else pc = tg; } else pc += 4; break;
+        case 0xec: /* FastOp.brCmpImmBase + 2 */ if (s32[F + code[pc + 1]] < code[pc + 2]) { const tg = code[pc + 3], c = code[tg + 1]; if (fuel >= c) { fuel -= c; pc = tg + 3; } else pc = tg; } else pc += 4; break;
+        case 0xed: /* FastOp.brCmpImmBase + 3 */ if (s32[F + code[pc + 1]] >>> 0 < code[pc + 2] >>> 0) { const tg = code[pc + 3], c = code[tg + 1]; if (fuel >= c) { fuel -= c; pc = tg + 3; } else pc = tg; } else pc += 4; break;
+        case 0xee: /* FastOp.brCmpImmBase + 4 */ if (s32[F + code[pc + 1]] > code[pc + 2]) { const tg = code[pc + 3], c = code[tg + 1]; if (fuel >= c) { fuel -= c; pc = tg + 3; } else pc = tg; } else pc += 4; break;
+        case 0xef: /* FastOp.brCmpImmBase + 5 */ if (s32[F + code[pc + 1]] >>> 0 > code[pc + 2] >>> 0) { const tg = code[pc + 3], c = code[tg + 1]; if (fuel >= c) { fuel -= c; pc = tg + 3; } else pc = tg; } else pc += 4; break;
+        case 0xf0: /* FastOp.brCmpImmBase + 6 */ if (s32[F + code[pc + 1]] <= code[pc + 2]) { const tg = code[pc + 3], c = code[tg + 1]; if (fuel >= c) { fuel -= c; pc = tg + 3; } else pc = tg; } else pc += 4; break;
+        case 0xf1: /* FastOp.brCmpImmBase + 7 */ if (s32[F + code[pc + 1]] >>> 0 <= code[pc + 2] >>> 0) { const tg = code[pc + 3], c = code[tg + 1]; if (fuel >= c) { fuel -= c; pc = tg + 3; } else pc = tg; } else pc += 4; break;
+        case 0xf2: /* FastOp.brCmpImmBase + 8 */ if (s32[F + code[pc + 1]] >= code[pc + 2]) { const tg = code[pc + 3], c = code[tg + 1]; if (fuel >= c) { fuel -= c; pc = tg + 3; } else pc = tg; } else pc += 4; break;
+        case 0xf3: /* FastOp.brCmpImmBase + 9 */ if (s32[F + code[pc + 1]] >>> 0 >= code[pc + 2] >>> 0) { const tg = code[pc + 3], c = code[tg + 1]; if (fuel >= c) { fuel -= c; pc = tg + 3; } else pc = tg; } else pc += 4; break;
         case 0xdd: /* FastOp.brTable */ {
           const count = code[pc + 2];
           let index = s32[F + code[pc + 1]] >>> 0;
