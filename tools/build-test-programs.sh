@@ -25,9 +25,8 @@ if [ "$need_install" = 1 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y clang lld wasi-libc libclang-rt-14-dev-wasm32 wabt
 fi
 
-# Common flags: -O2, no debug info, strip names so the files stay small.
+# Common flags: -O2, no debug info.
 cflags=(--target="$target" --sysroot="$sysroot" -O2 -Wall -Wextra -Werror -Wno-unused-parameter)
-ldflags=(-Wl,--strip-all)
 
 # Extra flags per program.
 extra_flags() {
@@ -35,6 +34,15 @@ extra_flags() {
     memcopy) echo "-mbulk-memory" ;;
     recursion) echo "-Wl,-z,stack-size=16777216" ;;
     *) echo "" ;;
+  esac
+}
+
+# Names are stripped so the files stay small, except in `trap`, whose backtrace
+# must show function names (--strip-debug keeps the "name" section).
+link_flags() {
+  case "$1" in
+    trap) echo "-Wl,--strip-debug" ;;
+    *) echo "-Wl,--strip-all" ;;
   esac
 }
 
@@ -47,7 +55,7 @@ fi
 
 for name in "${names[@]}"; do
   # shellcheck disable=SC2207
-  extra=($(extra_flags "$name"))
-  clang "${cflags[@]}" "${extra[@]}" "${ldflags[@]}" -o "$out/$name.wasm" "$src/$name.c"
+  extra=($(extra_flags "$name") $(link_flags "$name"))
+  clang "${cflags[@]}" "${extra[@]}" -o "$out/$name.wasm" "$src/$name.c"
   printf '%-18s %8d bytes\n' "$name.wasm" "$(stat -c %s "$out/$name.wasm")"
 done

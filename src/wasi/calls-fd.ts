@@ -18,7 +18,7 @@ import { fail } from './errno.ts';
 import type { FdEntry } from './fd-table.ts';
 import { fileTypeOf, isPositional } from './fd-table.ts';
 import { timesToSet, writeFilestat } from './filestat.ts';
-import { readAt, readStream, toPosition, writeAt, writeStream } from './io.ts';
+import { readAt, readStream, toPosition, writeAt, writeSink, writeStream } from './io.ts';
 import { utf8 } from './memory.ts';
 
 /**
@@ -209,7 +209,8 @@ export function fdWrite(ctx: WasiContext, fd: number, iovs: number, iovsLen: num
     entry.offset += BigInt(n);
     syncAfterWrite(entry);
   } else {
-    n = writeStream(hostFdOf(entry), views, (entry.fdflags & FdFlags.NONBLOCK) !== 0);
+    const sink = entry.kind === 'stdio' ? ctx.sinks[entry.stdio] : undefined;
+    n = sink ? writeSink(sink, views) : writeStream(hostFdOf(entry), views, (entry.fdflags & FdFlags.NONBLOCK) !== 0);
   }
   ctx.memory.setU32(resultPtr, n);
 }

@@ -17,6 +17,9 @@ export interface Preopen {
   readonly hostReal: string;
 }
 
+/** Where stdin, stdout and stderr go when not to a host fd (by stream; stdin has none). */
+export type StdioSinks = [undefined, ((data: Uint8Array) => void) | undefined, ((data: Uint8Array) => void) | undefined];
+
 /** A resolved guest path together with the directory fd it was resolved from. */
 export interface Located extends Resolved {
   readonly dir: FdEntry;
@@ -36,6 +39,8 @@ export class WasiContext {
   readonly clocks: Clocks;
   /** Host fds standing for the guest's stdin, stdout, stderr. */
   readonly stdioHost: [number, number, number];
+  /** Output sinks standing for stdout and stderr instead of host fds (their host fd is -1). */
+  readonly sinks: StdioSinks;
   exitCode: number | null = null;
 
   constructor(init: {
@@ -44,12 +49,14 @@ export class WasiContext {
     preopens: Preopen[];
     clocks: Clocks;
     stdioHost: [number, number, number];
+    sinks?: StdioSinks;
   }) {
     this.args = init.args;
     this.env = init.env;
     this.preopens = init.preopens;
     this.clocks = init.clocks;
     this.stdioHost = init.stdioHost;
+    this.sinks = init.sinks ?? [undefined, undefined, undefined];
   }
 
   /**

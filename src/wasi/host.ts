@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { SnapshotError, UsageError } from '../errors/index.ts';
 import { FileType, RIGHTS_DIR_BASE, RIGHTS_DIR_INHERITING, RIGHTS_STREAM_BASE } from './abi.ts';
 import { Clocks } from './clock.ts';
-import type { Preopen } from './context.ts';
+import type { Preopen, StdioSinks } from './context.ts';
 import { WasiContext, preopenEntry } from './context.ts';
 import { WasiErrno } from './errno.ts';
 import type { FdEntry } from './fd-table.ts';
@@ -23,12 +23,20 @@ export interface WasiOptions {
   preopens: { host: string; guest: string }[];
   /**
    * Host fds for the guest's stdin, stdout, stderr (default 0, 1, 2). To capture output,
-   * open a file (or a pipe) and pass its fd; the host never closes these fds.
+   * open a file (or a pipe) and pass its fd, or pass an {@link OutputSink} for stdout and
+   * stderr; the host never closes these fds.
    */
   stdin?: number;
-  stdout?: number;
-  stderr?: number;
+  stdout?: number | OutputSink;
+  stderr?: number | OutputSink;
 }
+
+/**
+ * Receives every byte the guest writes to stdout or stderr, synchronously and in order
+ * (`data` is a copy the sink may keep). The guest sees a character device (a terminal:
+ * wasi-libc line-buffers it), with no host fd behind it.
+ */
+export type OutputSink = (data: Uint8Array) => void;
 
 const RESUME = Symbol('resume');
 
@@ -43,14 +51,21 @@ function realDirectory(host: string, guest: string): string {
   return real;
 }
 
+/** Host fds of the stdio streams; -1 for a stream that goes to an {@link OutputSink}. */
 function stdioHostFds(options: WasiOptions): [number, number, number] {
-  return [options.stdin ?? 0, options.stdout ?? 1, options.stderr ?? 2];
+  const fd = (v: number | OutputSink | undefined, d: number): number => (v === undefined ? d : typeof v === 'number' ? v : -1);
+  return [options.stdin ?? 0, fd(options.stdout, 1), fd(options.stderr, 2)];
+}
+
+function stdioSinks(options: WasiOptions): StdioSinks {
+  const sink = (v: number | OutputSink | undefined): OutputSink | undefined => (typeof v === 'function' ? v : undefined);
+  return [undefined, sink(options.stdout), sink(options.stderr)];
 }
 
 function stdioEntry(stream: number, hostFd: number): FdEntry {
-  let filetype: number = FileType.UNKNOWN;
+  let filetype: number = hostFd === -1 ? FileType.CHARACTER_DEVICE : FileType.UNKNOWN;
   try {
-    filetype = fileTypeOf(fs.fstatSync(hostFd));
+    if (hostFd !== -1) filetype = fileTypeOf(fs.fstatSync(hostFd));
   } catch {
     // A closed stdio fd still exists for the guest; using it will say EBADF.
   }
@@ -108,6 +123,7 @@ export class WasiHost {
         preopens,
         clocks: new Clocks(),
         stdioHost,
+        sinks: stdioSinks(options),
       });
       for (let s = 0; s < 3; s++) this.#ctx.fds.set(s, stdioEntry(s, stdioHost[s] as number));
       preopens.forEach((_, index) => {
@@ -125,6 +141,7 @@ export class WasiHost {
         preopens,
         clocks: new Clocks(resume.clock),
         stdioHost,
+        sinks: stdioSinks(options),
       });
       this.#ctx.exitCode = resume.exitCode;
       try {

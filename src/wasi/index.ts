@@ -5,7 +5,8 @@
  *
  * Files: `abi.ts` (constants and layouts, both snapshots, and how they differ),
  * `calls-*.ts` (behaviour, by family), `paths.ts` (the sandbox), `state.ts` (the captured
- * shape and its validation), `host.ts` (the class), `imports.ts` (the import objects).
+ * shape and its validation), `host.ts` (the class), `imports.ts` (the import objects),
+ * `signatures.ts` (each function's core type, checked when a program links). See docs/wasi.md.
  *
  * Choices where runtimes differ (each documented where it is made):
  * - sandbox escapes (absolute paths, `..` above a preopen, symlinks out) are ENOTCAPABLE,
@@ -18,11 +19,13 @@
  * - append, sync and nonblock fdflags are applied by us, not by host open flags, so they
  *   are guest state that migrates; file offsets are ours too (positional host I/O);
  * - proc_raise is ENOSYS (signal 0 succeeds); sockets are ENOTSUP;
- * - output capture: pass host fds as `stdout`/`stderr` (a temp file or pipe).
+ * - output capture: pass host fds as `stdout`/`stderr` (a temp file or pipe), or an
+ *   `OutputSink` callback (what agents do to stream a job's output).
  * @module
  */
 export { WasiHost } from './host.ts';
-export type { WasiOptions } from './host.ts';
+export { formatFuncType, sameFuncType, wasiFuncType } from './signatures.ts';
+export type { OutputSink, WasiOptions } from './host.ts';
 export type { HostFunction } from './imports.ts';
 export type { MemoryLike } from './memory.ts';
 export { WASI_STATE_VERSION, validateWasiState } from './state.ts';

@@ -76,6 +76,20 @@ export function writeStream(hostFd: number, views: Uint8Array[], nonblock: boole
   return written;
 }
 
+/** Hands all of the views to an output sink as one copy; never blocks, never fails. */
+export function writeSink(sink: (data: Uint8Array) => void, views: Uint8Array[]): number {
+  const total = totalLength(views);
+  if (total === 0) return 0;
+  const copy = new Uint8Array(total);
+  let at = 0;
+  for (const view of views) {
+    copy.set(view, at);
+    at += view.length;
+  }
+  sink(copy);
+  return total;
+}
+
 /** preadv(2) at `position`. */
 export function readAt(hostFd: number, views: Uint8Array[], position: bigint): number {
   if (totalLength(views) === 0) return 0;

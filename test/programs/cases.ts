@@ -366,4 +366,28 @@ export const programCases: readonly ProgramCase[] = [
       status: 1,
     },
   }),
+  make({
+    name: 'sandbox_errnos',
+    purpose:
+      'the same escapes with -v: each must fail with the right errno, ENOTCAPABLE for every way out; ' +
+      'ENOENT for "/etc/passwd" and "/outside.txt", which wasi-libc resolves inside "." as "etc/passwd" and "outside.txt"; ' +
+      'a symlink with an absolute target cannot be made (ENOTCAPABLE), relative ones pointing out can, but never be followed',
+    program: 'sandbox',
+    args: ['-v'],
+    dirs: [{ guest: '.', host: 'box' }],
+    setup: sandboxSetup,
+    expected: {
+      stdout: golden('sandbox_errnos'),
+      status: 0,
+      files: { 'outside.txt': 'SECRET\n', 'box/inside.txt': 'inside\n' },
+      absent: ['created.txt', 'escaped_dir', 'moved.txt', 'box/made_abs', 'box/made_out', 'box/made_up'],
+    },
+    nodeDeviation: {
+      reason:
+        'node:wasi escapes through link_up as in "sandbox", answers ENOENT for link_abs (it resolves the absolute ' +
+        'target inside the preopen), and refuses to create symlinks pointing out (EPERM, ENOTCAPABLE)',
+      stdout: golden('sandbox_errnos.node'),
+      status: 1,
+    },
+  }),
 ];
