@@ -1,0 +1,76 @@
+/** The results as a table for people and as JSON for programs. */
+import type { EngineResult } from './runner.ts';
+
+/** iterations/s of each engine divided by V8's (undefined without a V8 result). */
+export function ratioToV8(results: readonly EngineResult[], r: EngineResult): number | undefined {
+  const v8 = results.find((x) => x.engine === 'v8' && x.status === 'ok')?.iterationsPerSec;
+  if (!v8 || r.status !== 'ok' || r.iterationsPerSec === null) return undefined;
+  return r.iterationsPerSec / v8;
+}
+
+export function formatRate(n: number): string {
+  return n.toLocaleString('en-US', { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+}
+
+/** `1.00`, `0.63`, `0.0038 (1/263)`: small ratios also as "one in N". */
+export function formatRatio(ratio: number): string {
+  if (ratio >= 0.5) return ratio.toFixed(2);
+  const text = ratio >= 0.1 ? ratio.toFixed(2) : ratio.toPrecision(2);
+  return `${text} (1/${Math.round(1 / ratio).toLocaleString('en-US')})`;
+}
+
+function cells(results: readonly EngineResult[], r: EngineResult): string[] {
+  if (r.status === 'skipped' || r.status === 'unavailable') {
+    return [r.engine, '-', '-', '-', '-', '-', `${r.status === 'skipped' ? 'skipped' : 'not available'}: ${r.reason ?? ''}`];
+  }
+  if (r.status === 'failed') return [r.engine, '-', '-', 'no', '-', '-', `failed: ${r.reason ?? ''}`];
+  const ratio = ratioToV8(results, r);
+  return [
+    r.engine,
+    r.iterationsPerSec === null ? '-' : formatRate(r.iterationsPerSec),
+    ratio === undefined ? '-' : formatRatio(ratio),
+    r.validated ? 'yes' : 'NO',
+    r.seconds === null ? '-' : r.seconds.toFixed(2),
+    r.iterations === null ? '-' : r.iterations.toLocaleString('en-US'),
+    r.reason ?? '',
+  ];
+}
+
+const HEADER = ['engine', 'iterations/s', 'vs v8', 'validated', 'seconds', 'iterations', 'notes'];
+/** Columns aligned to the right (numbers). */
+const RIGHT = new Set([1, 2, 4, 5]);
+
+/** A plain-text table, one engine per line. */
+export function formatTable(results: readonly EngineResult[]): string {
+  const rows = [HEADER, ...results.map((r) => cells(results, r))];
+  // Drop the notes column when no row has one.
+  const columns = rows.some((row, i) => i > 0 && row[6]) ? HEADER.length : HEADER.length - 1;
+  const widths = Array.from({ length: columns }, (_, c) => Math.max(...rows.map((row) => row[c].length)));
+  return rows
+    .map((row) => row.slice(0, columns).map((cell, c) => (c === columns - 1 ? cell : RIGHT.has(c) ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd())
+    .join('\n');
+}
+
+/** The same as a Markdown table (for a README). */
+export function formatMarkdown(results: readonly EngineResult[]): string {
+  const rows = results.map((r) => cells(results, r));
+  const columns = rows.some((row) => row[6]) ? HEADER.length : HEADER.length - 1;
+  const line = (row: string[]): string => `| ${row.slice(0, columns).join(' | ')} |`;
+  const rule = `|${HEADER.slice(0, columns).map((_, c) => (RIGHT.has(c) ? '---:' : '---')).join('|')}|`;
+  return [line(HEADER), rule, ...rows.map(line)].join('\n');
+}
+
+/** `{"results": [{"engine", "iterationsPerSec", "validated", "seconds", ...}]}`. */
+export function formatJson(results: readonly EngineResult[]): string {
+  return JSON.stringify({
+    results: results.map((r) => ({
+      engine: r.engine,
+      iterationsPerSec: r.iterationsPerSec,
+      validated: r.validated,
+      seconds: r.seconds,
+      iterations: r.iterations,
+      status: r.status,
+      ...(r.reason ? { reason: r.reason } : {}),
+    })),
+  }, null, 2);
+}

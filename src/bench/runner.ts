@@ -1,0 +1,205 @@
+/**
+ * Runs CoreMark on each engine, one child process per run: a short calibration run
+ * (grown until it lasts long enough to time), then one measured run whose iteration
+ * count makes it last about the requested seconds.
+ */
+import { spawn } from 'node:child_process';
+import { ENGINES } from './engines.ts';
+import type { Engine, EngineName } from './engines.ts';
+import { coremarkArgs, parseReport } from './report.ts';
+import type { CoreMarkReport } from './report.ts';
+
+export interface BenchOptions {
+  /** Path of the CoreMark module (WASI command). */
+  wasm: string;
+  engines: readonly EngineName[];
+  /** About how long each engine's measured run lasts. */
+  seconds: number;
+  /** A fixed iteration count instead of calibrating. */
+  iterations?: number;
+  progress?: Progress;
+  /** Engine table (tests replace entries). */
+  table?: Readonly<Record<EngineName, Engine>>;
+}
+
+/** Where the runner says what it is doing (a status line on a terminal). */
+export interface Progress {
+  phase(text: string): void;
+  end(): void;
+}
+
+export type ResultStatus = 'ok' | 'failed' | 'skipped' | 'unavailable';
+
+export interface EngineResult {
+  engine: EngineName;
+  status: ResultStatus;
+  /** Why it was skipped, failed or did not validate; a remark about an ok run. */
+  reason?: string;
+  iterationsPerSec: number | null;
+  validated: boolean;
+  /** The timed run's length as the program measured it. */
+  seconds: number | null;
+  iterations: number | null;
+}
+
+/** The output of one child process. */
+export interface RunOutput {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  wallSeconds: number;
+}
+
+/** Runs one command to its end, collecting its output. */
+export function runProcess(command: string, args: readonly string[]): Promise<RunOutput> {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.on('error', reject);
+    child.on('close', (status, signal) => resolve({
+      status, signal,
+      stdout: Buffer.concat(out).toString('utf8'),
+      stderr: Buffer.concat(err).toString('utf8'),
+      wallSeconds: Number(process.hrtime.bigint() - t0) / 1e9,
+    }));
+  });
+}
+
+const MAX_ITERATIONS = 2 ** 31 - 1;
+/** A calibration run at least this long is long enough to scale from. */
+const CALIBRATED_SECONDS = 0.25;
+const MAX_CALIBRATION_RUNS = 6;
+/** A measured run shorter than this share of the target is run again, better calibrated. */
+const RERUN_BELOW = 0.6;
+
+interface Measured {
+  report: CoreMarkReport;
+  output: RunOutput;
+  /** Set when the run failed outright (no report to speak of). */
+  failure?: string;
+}
+
+function lastLine(text: string): string {
+  return text.trim().split('\n').filter(Boolean).pop() ?? '';
+}
+
+async function measure(engine: Engine, wasm: string, iterations: number): Promise<Measured> {
+  const launch = engine.launch(wasm, coremarkArgs(iterations));
+  let output: RunOutput;
+  try {
+    output = await runProcess(launch.command, launch.args);
+  } catch (error) {
+    const empty: RunOutput = { status: null, signal: null, stdout: '', stderr: '', wallSeconds: 0 };
+    return { report: parseReport(''), output: empty, failure: `cannot start ${launch.command}: ${(error as Error).message}` };
+  }
+  const report = parseReport(output.stdout);
+  if (report.seconds === undefined || report.seconds <= 0) report.seconds = output.wallSeconds;
+  if (report.iterationsPerSec === undefined && report.iterations !== undefined) report.iterationsPerSec = report.iterations / report.seconds;
+  if (report.iterations === undefined || report.iterationsPerSec === undefined) {
+    const why = output.signal ? `killed by ${output.signal}` : `exit status ${output.status}`;
+    const detail = lastLine(output.stderr) || lastLine(output.stdout);
+    return { report, output, failure: `no CoreMark report (${why}${detail ? `: ${detail}` : ''})` };
+  }
+  return { report, output };
+}
+
+function resultOf(name: EngineName, m: Measured, remark?: string): EngineResult {
+  const { report, output } = m;
+  if (m.failure) {
+    return { engine: name, status: 'failed', reason: m.failure, iterationsPerSec: null, validated: false, seconds: null, iterations: null };
+  }
+  const reasons = [report.problem, remark];
+  if (output.status !== 0) reasons.push(output.signal ? `killed by ${output.signal}` : `exit status ${output.status}`);
+  const reason = reasons.filter(Boolean).join('; ');
+  return {
+    engine: name,
+    status: 'ok',
+    ...(reason ? { reason } : {}),
+    iterationsPerSec: report.iterationsPerSec ?? null,
+    validated: report.validated,
+    seconds: report.seconds ?? null,
+    iterations: report.iterations ?? null,
+  };
+}
+
+/**
+ * The iteration count for a run of about `seconds`, from calibration runs `(n, t)`.
+ * Engines warm up (the JIT compiles the interpreter's loop, V8 tiers the module up), so
+ * a short run is slower per iteration than a long one: with two runs, the time is taken
+ * as a fixed cost plus a marginal rate, `t = a + n / r`; with one, as `n / r`.
+ */
+export function iterationsFor(points: readonly { n: number; t: number }[], seconds: number): number {
+  const last = points[points.length - 1];
+  let n = (last.n / Math.max(last.t, 1e-6)) * seconds;
+  const prev = points[points.length - 2];
+  if (prev && last.n > prev.n && last.t > prev.t) {
+    const rate = (last.n - prev.n) / (last.t - prev.t);
+    const fixed = Math.min(Math.max(0, last.t - last.n / rate), last.t);
+    n = rate * Math.max(seconds - fixed, seconds / 2);
+  }
+  return Math.max(1, Math.min(MAX_ITERATIONS, Math.round(n)));
+}
+
+/** Calibrates (unless a count is given) and measures one engine. */
+export async function benchEngine(engine: Engine, options: BenchOptions): Promise<EngineResult> {
+  const unavailable = engine.check();
+  if (unavailable) {
+    return { engine: engine.name, status: unavailable.status, reason: unavailable.reason, iterationsPerSec: null, validated: false, seconds: null, iterations: null };
+  }
+  const progress = options.progress;
+  const plural = (n: number): string => `${n.toLocaleString('en-US')} iteration${n === 1 ? '' : 's'}`;
+  let n = options.iterations ?? engine.firstGuess;
+  const points: { n: number; t: number }[] = [];
+  if (options.iterations === undefined) {
+    const enough = Math.min(CALIBRATED_SECONDS, options.seconds / 4);
+    for (let round = 1; ; round++) {
+      progress?.phase(`${engine.name}: calibrating with ${plural(n)}`);
+      const m = await measure(engine, options.wasm, n);
+      if (m.failure) return resultOf(engine.name, m);
+      const t = m.report.seconds!;
+      // A build that takes its count from elsewhere (seeds compiled in): the run we have is the result.
+      if (m.report.iterations !== n) return resultOf(engine.name, m, `the module ran ${m.report.iterations} iterations, not the ${n} asked for`);
+      points.push({ n, t });
+      if (round >= MAX_CALIBRATION_RUNS || n >= MAX_ITERATIONS) break;
+      if (t < enough) {
+        n = Math.min(MAX_ITERATIONS, Math.ceil((n / Math.max(t, 1e-6)) * enough * 1.5), n * 100);
+        continue;
+      }
+      // Long enough to time. Two runs far enough apart give the marginal rate; if the one
+      // before is too close to this one, a longer run (up to half the target) follows.
+      if (points.length >= 2 && points[points.length - 2].t * 2.5 <= t) break;
+      const longer = Math.min(4, options.seconds / 2 / t);
+      if (longer < 1.5) break;
+      n = Math.min(MAX_ITERATIONS, Math.ceil(n * longer));
+    }
+    n = iterationsFor(points, options.seconds);
+  }
+  progress?.phase(`${engine.name}: ${plural(n)}${options.iterations === undefined ? `, about ${options.seconds} s` : ''}`);
+  let m = await measure(engine, options.wasm, n);
+  // Still warming up during calibration (or disturbed by another process): once more,
+  // counting the run just made as a calibration point.
+  if (options.iterations === undefined && !m.failure && m.report.iterations === n && n < MAX_ITERATIONS && m.report.seconds! < options.seconds * RERUN_BELOW) {
+    points.push({ n, t: m.report.seconds! });
+    n = iterationsFor(points, options.seconds);
+    progress?.phase(`${engine.name}: ${plural(n)}, about ${options.seconds} s (second try)`);
+    m = await measure(engine, options.wasm, n);
+  }
+  return resultOf(engine.name, m);
+}
+
+/** Runs every requested engine in turn (never two at once: they would compete for the CPU). */
+export async function runBench(options: BenchOptions): Promise<EngineResult[]> {
+  const table = options.table ?? ENGINES;
+  const results: EngineResult[] = [];
+  try {
+    for (const name of options.engines) results.push(await benchEngine(table[name], options));
+  } finally {
+    options.progress?.end();
+  }
+  return results;
+}
