@@ -1,6 +1,6 @@
 /**
  * Runs the official WebAssembly test suite, converted by wabt's wast2json, against
- * wasmig. Usage: npm run spec -- [--suite DIR] [--json FILE] [--verbose] [--exact] [NAME...]
+ * wasmig. Usage: npm run spec -- [--suite DIR] [--json FILE] [--verbose] [--exact] [--snapshot-every N] [NAME...]
  * Default suite: ../shared/spec-tests/wasm-2.0 beside the checkout.
  */
 import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
@@ -11,6 +11,7 @@ import { compileModule } from '../src/compile/index.ts';
 import { DecodeError, ExhaustionError, LinkError, Trap, ValidationError } from '../src/errors/index.ts';
 import { createHostGlobal, createHostMemory, createHostTable, externId, Store } from '../src/runtime/index.ts';
 import type { ExternVal, Imports, Instance } from '../src/runtime/index.ts';
+import { Migrator, migrationStats } from './migrate.ts';
 import { ValType } from '../src/wasm/types.ts';
 
 interface SpecValue { type: string; value?: string | string[]; lane_type?: string }
@@ -83,24 +84,54 @@ function checkResult(store: Store, expected: SpecValue, actual: bigint): string 
 /** `--exact`: run on the exact code only (the default also uses the fast code). */
 let useFastCode = true;
 
+/** `--snapshot-every N`: migrate each invoke to a fresh store every N instructions (see migrate.ts). */
+let snapshotEvery: number | undefined;
+
 /** Runs one converted script; every command counts once. */
-export function runScript(jsonPath: string): FileResult {
+/** Ways to run a script's modules on another engine (the native tier's differential check). */
+export interface ScriptHooks {
+  /** Given every instance the script creates (also one a failing instantiation left behind, with no exports). */
+  instantiated?(store: Store, instance: Instance): void;
+  /** Calls a function with raw arguments (default: `store.invokeRaw`). */
+  invoke?(store: Store, funcAddr: number, args: bigint[]): bigint[];
+}
+
+export function runScript(jsonPath: string, hooks: ScriptHooks = {}): FileResult {
   const dir = dirname(jsonPath);
   const script = JSON.parse(readFileSync(jsonPath, 'utf8')) as { commands: Command[] };
   const result: FileResult = { passed: 0, failed: 0, skipped: 0, failures: [] };
   const store = new Store({ fast: useFastCode });
+  const migrator = snapshotEvery === undefined ? undefined : new Migrator(store, snapshotEvery);
   const registered = new Map<string, Map<string, ExternVal>>();
   registered.set('spectest', new Map(Object.entries(spectestImports(store)) as [string, ExternVal][]));
   const named = new Map<string, Instance>();
   let current: Instance | undefined;
 
-  const load = (filename: string): ReturnType<typeof compileModule> => compileModule(decodeModule(readFileSync(join(dir, filename))));
+  const load = (filename: string): ReturnType<typeof compileModule> => {
+    const compiled = compileModule(decodeModule(readFileSync(join(dir, filename))));
+    migrator?.addModule(compiled);
+    return compiled;
+  };
   const imports = (): Imports => {
     const out: Imports = {};
     for (const [name, exports] of registered) out[name] = Object.fromEntries(exports);
     return out;
   };
-  const instantiate = (filename: string): Instance => store.instantiate(load(filename), imports());
+  const instantiate = (filename: string): Instance => {
+    if (!hooks.instantiated) return store.instantiate(load(filename), imports());
+    const compiled = load(filename);
+    const before = store.state.funcs.length;
+    try {
+      const inst = store.instantiate(compiled, imports());
+      hooks.instantiated(store, inst);
+      return inst;
+    } catch (error) {
+      // A failed instantiation may leave functions behind in shared tables.
+      const orphan = store.state.funcs.slice(before).find((f) => f.kind === 0);
+      if (orphan && orphan.kind === 0) hooks.instantiated(store, { compiled, state: orphan.instance, exports: new Map() });
+      throw error;
+    }
+  };
   const target = (name: string | undefined): Instance => {
     const inst = name === undefined ? current : named.get(name);
     if (!inst) throw new Error(`no module ${name ?? '(current)'}`);
@@ -115,7 +146,8 @@ export function runScript(jsonPath: string): FileResult {
       return [(BigInt(g.hi >>> 0) << 32n) | BigInt(g.lo >>> 0)];
     }
     const args = (action.args ?? []).map((a) => parseRaw(store, a));
-    return store.invokeRaw(ext.addr, args);
+    if (hooks.invoke) return hooks.invoke(store, ext.addr, args);
+    return migrator ? migrator.invoke(ext.addr, args) : store.invokeRaw(ext.addr, args);
   };
   const expectError = (fn: () => unknown, kind: new (...args: never[]) => Error, what: string): string | undefined => {
     try {
@@ -201,8 +233,15 @@ function main(argv: string[]): number {
     else if (a === '--json') jsonOut = resolve(argv[++i]);
     else if (a === '--verbose' || a === '-v') verbose = true;
     else if (a === '--exact') useFastCode = false;
+    else if (a === '--snapshot-every') {
+      snapshotEvery = Number(argv[++i]);
+      if (!Number.isInteger(snapshotEvery) || snapshotEvery < 1) {
+        console.error('--snapshot-every needs a whole number of instructions, at least 1');
+        return 2;
+      }
+    }
     else if (a === '--help' || a === '-h') {
-      console.log('usage: npm run spec -- [--suite DIR] [--json FILE] [--verbose] [--exact] [NAME...]');
+      console.log('usage: npm run spec -- [--suite DIR] [--json FILE] [--verbose] [--exact] [--snapshot-every N] [NAME...]');
       return 0;
     } else names.push(a.replace(/\.json$/, ''));
   }
@@ -213,6 +252,7 @@ function main(argv: string[]): number {
   const files = readdirSync(suite).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort()
     .filter((n) => names.length === 0 || names.includes(n));
   const totals = { passed: 0, failed: 0, skipped: 0 };
+  const started = performance.now();
   const perFile: Record<string, { passed: number; failed: number; skipped: number }> = {};
   for (const name of files) {
     let r: FileResult;
@@ -233,6 +273,10 @@ function main(argv: string[]): number {
   }
   if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ ...totals, files: perFile }, null, 2));
   console.log(`${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
+  if (snapshotEvery !== undefined) {
+    const secs = (performance.now() - started) / 1000;
+    console.log(`snapshot-every ${snapshotEvery}: ${migrationStats.snapshots} snapshots taken, encoded, decoded and restored into fresh stores (${(migrationStats.bytes / 2 ** 20).toFixed(1)} MiB in all), ${secs.toFixed(1)} s`);
+  }
   return totals.failed === 0 ? 0 : 1;
 }
 

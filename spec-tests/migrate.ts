@@ -1,0 +1,144 @@
+/**
+ * `--snapshot-every N` for the spec runner: each invoke runs in budgets of N
+ * instructions, and after every stop the machine is captured, encoded, decoded and
+ * restored into a brand-new store and thread, where it continues. The plainest proof
+ * that the state is complete plain data.
+ *
+ * The snapshot is a store image of the part of the script's store the invoked function
+ * can reach (its instance, what it imports, what its tables and globals refer to): all
+ * that execution could read or write. When the invoke ends (returned or trapped), that
+ * part is written back into the script's store, which the next commands use.
+ *
+ * Deep stacks: a snapshot costs time in proportion to the call depth, so above
+ * DEEP_FRAMES frames the stride grows to the depth itself (amortized cost per
+ * instruction stays constant); only the call-stack exhaustion tests get that deep.
+ */
+import type { CompiledModule } from '../src/compile/index.ts';
+import { FuncKind } from '../src/exec/index.ts';
+import type { HostCallback, ThreadState } from '../src/exec/index.ts';
+import { enterFunction, Execution } from '../src/runtime/index.ts';
+import type { Store } from '../src/runtime/index.ts';
+import {
+  captureState, decodeSnapshot, encodeSnapshot, moduleSha256, reachableSpace, rebuildStore, restoreState,
+} from '../src/snapshot/index.ts';
+import type { IndexSpace, ImageResolvers } from '../src/snapshot/index.ts';
+
+/** Above this many frames, snapshots are spaced by the depth (see the module comment). */
+export const DEEP_FRAMES = 1000;
+
+export interface MigrationStats {
+  snapshots: number;
+  bytes: number;
+}
+
+export const migrationStats: MigrationStats = { snapshots: 0, bytes: 0 };
+
+/** Migrates the invokes of one script's store. */
+export class Migrator {
+  private readonly modules: CompiledModule[] = [];
+  private readonly bySha = new Map<string, CompiledModule>();
+  /** Memories of dead rebuilt stores, by maximum, to recycle (creating one costs tens of microseconds). */
+  private readonly pool = new Map<string, WebAssembly.Memory[]>();
+  private readonly resolvers: ImageResolvers;
+
+  constructor(private readonly world: Store, private readonly every: number) {
+    this.resolvers = {
+      module: (sha) => this.bySha.get(sha),
+      host: (name) => this.hostFunctions().get(name),
+      memory: (pages, max) => {
+        const list = this.pool.get(String(max));
+        if (list) {
+          for (let i = list.length - 1; i >= 0; i--) {
+            if (list[i].buffer.byteLength <= pages * 65536) return list.splice(i, 1)[0];
+          }
+        }
+        return new WebAssembly.Memory(max === undefined ? { initial: 0 } : { initial: 0, maximum: max });
+      },
+    };
+  }
+
+  /** Every module the script compiles (instances of it may be reached later). */
+  addModule(m: CompiledModule): void {
+    this.modules.push(m);
+    this.bySha.set(moduleSha256(m.module), m);
+  }
+
+  private hostFunctions(): Map<string, HostCallback> {
+    const map = new Map<string, HostCallback>();
+    for (const f of this.world.state.funcs) if (f.kind === FuncKind.host && !map.has(f.name)) map.set(f.name, f.callback);
+    return map;
+  }
+
+  private recycle(store: Store): void {
+    for (const m of store.state.memories) {
+      const key = String(m.declaredMax);
+      let list = this.pool.get(key);
+      if (!list) this.pool.set(key, (list = []));
+      if (list.length < 16) list.push(m.memory);
+    }
+  }
+
+  /** Calls `addr` with raw arguments as `Store.invokeRaw` does, migrating as it goes. */
+  invoke(addr: number, args: readonly bigint[]): bigint[] {
+    const world = this.world;
+    const fn = world.state.funcs[addr];
+    if (fn === undefined || fn.kind !== FuncKind.wasm) return world.invokeRaw(addr, args);
+    const space = reachableSpace(world.state, [fn.instance], this.modules);
+    const t0 = world.thread;
+    const saved = { sp: t0.sp, fp: t0.fp, pc: t0.pc, funcAddr: t0.funcAddr, depth: t0.depth };
+    let store: Store = world;
+    let storeSpace: IndexSpace = space;
+    let execution = new Execution(world, addr, [], { resumed: true });
+    try {
+      writeArgs(t0, args);
+      enterFunction(t0, addr);
+      for (;;) {
+        const t = store.thread;
+        const depth = t.depth - execution.entryDepth;
+        const stride = depth > DEEP_FRAMES ? Math.max(this.every, depth) : this.every;
+        const outcome = execution.run({ budget: stride });
+        if (outcome.kind === 'returned') {
+          const results = store.state.funcs[execution.funcAddr].type.results;
+          const out: bigint[] = [];
+          for (let i = 0; i < results.length; i++) out.push((BigInt(t.s32[2 * (t.fp + i) + 1] >>> 0) << 32n) | BigInt(t.s32[2 * (t.fp + i)] >>> 0));
+          return out;
+        }
+        if (outcome.kind !== 'paused') throw new Error(`unexpected outcome ${outcome.kind}`);
+        // Capture, encode, decode, restore into a brand-new store; carry on there.
+        const state = captureState(storeSpace, t, execution.entryDepth, { shareMemory: true });
+        const bytes = encodeSnapshot(state);
+        migrationStats.snapshots++;
+        if (process.env['WASMIG_MIGRATE_DEBUG'] && migrationStats.snapshots % 20000 === 0) {
+          (globalThis as unknown as { gc?: () => void }).gc?.();
+          const m = process.memoryUsage();
+          if (migrationStats.snapshots >= Number(process.env['WASMIG_MIGRATE_DEBUG'])) process.exit(3);
+          console.log(migrationStats.snapshots, `heap ${(m.heapUsed / 1e6).toFixed(0)} ext ${(m.external / 1e6).toFixed(0)} ab ${(m.arrayBuffers / 1e6).toFixed(0)} rss ${(m.rss / 1e6).toFixed(0)}`);
+        }
+        migrationStats.bytes += bytes.length;
+        const decoded = decodeSnapshot(bytes);
+        const rebuilt = rebuildStore(decoded.state, this.resolvers, world.options);
+        if (store !== world) this.recycle(store);
+        store = rebuilt.store;
+        storeSpace = rebuilt.space;
+        execution = rebuilt.execution!;
+      }
+    } finally {
+      if (store !== world) {
+        // The invoke's effects (memory, tables, globals, dropped segments) go back to the script's store.
+        restoreState(captureState(storeSpace, null, 0, { shareMemory: true }), space, null);
+        this.recycle(store);
+      }
+      Object.assign(t0, saved);
+      t0.pendingHostCall = -1;
+    }
+  }
+}
+
+function writeArgs(t: ThreadState, args: readonly bigint[]): void {
+  for (let i = 0; i < args.length; i++) {
+    const v = BigInt.asUintN(64, args[i]);
+    t.s32[2 * (t.sp + i)] = Number(v & 0xffffffffn) | 0;
+    t.s32[2 * (t.sp + i) + 1] = Number(v >> 32n) | 0;
+  }
+  t.sp += args.length;
+}

@@ -1,0 +1,77 @@
+import { readFileSync } from 'node:fs';
+import { UsageError } from '../../errors/index.ts';
+import { describeSnapshot } from '../../snapshot/index.ts';
+import type { SnapshotDescription } from '../../snapshot/index.ts';
+import { flag, one, parseArgs } from '../args.ts';
+import type { OptionSpec } from '../args.ts';
+import { loadSnapshotFile } from './resume.ts';
+
+export const INSPECT_OPTIONS: OptionSpec[] = [
+  { name: 'json' },
+  { name: 'module', value: true },
+];
+
+export const INSPECT_USAGE = `usage: wasmig inspect [--json] [--module PROG.wasm] SNAPSHOT
+
+Shows what a snapshot holds: its module's hash, the instruction count, the call
+stack with function names and byte offsets, locals and operand stacks
+(abbreviated), memory pages, open files and the size of each part.
+
+options:
+  --json               print it all as one JSON document
+  --module PROG.wasm   read function names from this module (when the snapshot
+                       does not carry its module)`;
+
+function kib(n: number): string {
+  if (n >= 1024 * 1024) return `${(n / (1024 * 1024)).toFixed(1)} MiB`;
+  if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${n} B`;
+}
+
+export function formatDescription(path: string, d: SnapshotDescription): string {
+  const lines: string[] = [];
+  lines.push(`snapshot ${path}: ${kib(d.fileBytes)}, format v${d.formatVersion}${d.storeImage ? ', store image' : ''}`);
+  lines.push(`module   sha256 ${d.moduleSha256}${d.moduleEmbedded ? ` (embedded, ${kib(d.moduleBytes ?? 0)})` : ' (not embedded)'}`);
+  lines.push(`status   ${d.status}${d.entry ? ` in ${d.entry}` : ''} after ${d.instructions} instructions`);
+  if (d.args) lines.push(`argv     ${d.args.map((a) => JSON.stringify(a)).join(' ')}`);
+  if (d.callStack.length) {
+    lines.push(`call stack (${d.callStack.length} frames, innermost first):`);
+    const shown = d.callStack.length > 20 ? [...d.callStack.slice(0, 10), undefined, ...d.callStack.slice(-10)] : d.callStack;
+    shown.forEach((f, i) => {
+      if (f === undefined) { lines.push(`  ... ${d.callStack.length - 20} more frames`); return; }
+      const index = i < 10 || d.callStack.length <= 20 ? i : d.callStack.length - (shown.length - i);
+      lines.push(`  ${String(index).padStart(3)}: ${f.name ?? `<function ${f.funcIndex}>`} (function ${f.funcIndex} at byte 0x${f.pc.toString(16)})`);
+      const more = (n: number, shownCount: number): string => (n > shownCount ? ` ... (${n} in all)` : '');
+      lines.push(`       locals [${f.locals.join(', ')}]${more(f.localsCount, f.locals.length)}`);
+      lines.push(`       stack  [${f.stackCount > f.stack.length ? '..., ' : ''}${f.stack.join(', ')}]${more(f.stackCount, f.stack.length)}`);
+    });
+  }
+  d.memories.forEach((m, i) => lines.push(`memory ${i} ${m.pages} pages (${kib(m.pages * 65536)}), max ${m.max ?? 'none'}; ${m.storedPages} non-zero pages stored (${kib(m.storedBytes)})`));
+  d.tables.forEach((t, i) => lines.push(`table ${i}  ${t.elemType}, ${t.size} elements (${t.nonNull} set), max ${t.max ?? 'none'}`));
+  lines.push(`globals  ${d.globals}; dropped segments: data [${d.droppedData.join(', ')}], elem [${d.droppedElems.join(', ')}]`);
+  if (d.openFiles.length) {
+    lines.push('open files:');
+    for (const f of d.openFiles) lines.push(`  fd ${String(f.fd).padStart(2)} ${f.kind.padEnd(5)} ${f.path}${f.read ? ' r' : ''}${f.write ? ' w' : ''}${f.kind === 'file' ? ` offset ${f.offset}` : ''}`);
+  }
+  if (d.hostState.length) lines.push(`host state: ${d.hostState.join(', ')}`);
+  const s = d.sizes;
+  lines.push(`size by part (uncompressed): memory ${kib(s.memory)}, frames ${kib(s.frames)}, tables ${kib(s.tables)}, globals ${kib(s.globals)}, wasi ${kib(s.wasi)}, host ${kib(s.host)}, module ${kib(s.module)}, other ${kib(s.other)}`);
+  lines.push(`         body ${kib(s.body)} compressed to ${kib(s.compressed)} (+ 56-byte header)`);
+  return lines.join('\n');
+}
+
+/** `wasmig inspect`: returns the process exit status. */
+export async function inspectCommand(argv: readonly string[]): Promise<number> {
+  const p = parseArgs(argv, INSPECT_OPTIONS, false);
+  if (p.positionals.length !== 1) throw new UsageError(`${p.positionals.length === 0 ? 'missing SNAPSHOT' : 'one SNAPSHOT only'}\n\n${INSPECT_USAGE}`);
+  const path = p.positionals[0];
+  const { bytes, decoded } = loadSnapshotFile(path);
+  const modulePath = one(p, 'module');
+  let module: Uint8Array | undefined;
+  if (modulePath !== undefined) {
+    try { module = readFileSync(modulePath); } catch (cause) { throw new UsageError(`${modulePath}: ${(cause as Error).message}`); }
+  }
+  const d = describeSnapshot(decoded, bytes.length, module);
+  process.stdout.write(flag(p, 'json') ? `${JSON.stringify(d, null, 2)}\n` : `${formatDescription(path, d)}\n`);
+  return 0;
+}

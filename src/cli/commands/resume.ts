@@ -1,0 +1,79 @@
+import { readFileSync } from 'node:fs';
+import { SnapshotError, UsageError } from '../../errors/index.ts';
+import { loadModuleFile, Program } from '../../program/index.ts';
+import { decodeSnapshot } from '../../snapshot/index.ts';
+import { flag, integer, one, parseArgs } from '../args.ts';
+import type { OptionSpec } from '../args.ts';
+import { driveProgram, SNAPSHOT_OPTIONS, SNAPSHOT_USAGE, snapshotOptions, TIER_USAGE, tierOption } from './drive.ts';
+import { parseDir } from './run.ts';
+
+export const RESUME_OPTIONS: OptionSpec[] = [
+  { name: 'dir', value: true, repeat: true },
+  { name: 'module', value: true },
+  { name: 'max-memory', value: true },
+  { name: 'tier', value: true },
+  ...SNAPSHOT_OPTIONS,
+  { name: 'no-embed-module' },
+];
+
+export const RESUME_USAGE = `usage: wasmig resume [OPTIONS] SNAPSHOT
+
+Carries on a program from a snapshot written by 'wasmig run --pause-after' (or
+--snapshot-on-signal), here or on another machine, as if it had never stopped.
+Its argv, environment, open files (by path, mode and offset) and clocks come
+from the snapshot; its directories are this machine's, by guest name.
+
+options:
+  --dir HOST[::GUEST]   give the program the host directory HOST for the
+                        preopen it knows as GUEST; repeatable
+  --module PROG.wasm    the module, when the snapshot does not carry it
+  --max-memory BYTES    cap linear memory (K/M/G suffixes allowed)
+${TIER_USAGE}
+${SNAPSHOT_USAGE}
+  --no-embed-module     leave the module out of a new snapshot
+
+Pauses chain: --pause-after counts from the program's start, not from the resume.
+
+exit status: as 'wasmig run'; 1 when the snapshot is invalid or does not fit.`;
+
+function readSnapshotFile(path: string): Uint8Array {
+  try {
+    return readFileSync(path);
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    throw new UsageError(`${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (cause as Error).message}`);
+  }
+}
+
+/** Decodes a snapshot file; errors name the file. */
+export function loadSnapshotFile(path: string): { bytes: Uint8Array; decoded: ReturnType<typeof decodeSnapshot> } {
+  const bytes = readSnapshotFile(path);
+  try {
+    return { bytes, decoded: decodeSnapshot(bytes) };
+  } catch (error) {
+    if (error instanceof SnapshotError) throw new SnapshotError(`${path}: ${error.message}`, { cause: error });
+    throw error;
+  }
+}
+
+/** `wasmig resume`: returns the process exit status. */
+export async function resumeCommand(argv: readonly string[]): Promise<number> {
+  const p = parseArgs(argv, RESUME_OPTIONS, false);
+  if (p.positionals.length !== 1) throw new UsageError(`${p.positionals.length === 0 ? 'missing SNAPSHOT' : 'one SNAPSHOT only'}\n\n${RESUME_USAGE}`);
+  const path = p.positionals[0];
+  const snapshotting = snapshotOptions(p, !flag(p, 'no-embed-module'));
+  const { decoded } = loadSnapshotFile(path);
+  if (decoded.state.store !== undefined) throw new SnapshotError(`${path}: a store image (from the spec-test harness), not a program's snapshot`);
+  const modulePath = one(p, 'module');
+  const module = modulePath !== undefined ? loadModuleFile(modulePath) : undefined;
+  let program: Program;
+  try {
+    program = Program.resume(decoded, { module, preopens: (p.options.get('dir') ?? []).map(parseDir), maxMemoryBytes: integer(p, 'max-memory', 1), tier: tierOption(p, snapshotting) });
+  } catch (error) {
+    if (error instanceof SnapshotError) throw new SnapshotError(`${path}: ${error.message}`, { cause: error });
+    throw error;
+  }
+  if (program.execution === undefined) program.start(decoded.state.entry ?? '_start');
+  const entry = decoded.state.entry;
+  return driveProgram(program, { ...snapshotting, printResults: entry !== null && entry !== '_start' });
+}

@@ -1,0 +1,128 @@
+/**
+ * The canonical machine state: the one format every part of wasmig agrees on (see
+ * `../shared/design.md`, "The canonical state"). Spec-level and independent of any
+ * internal code: positions are byte offsets in the original module, values are raw bits
+ * or module indices, so a state captured by one tier, version or device resumes on any
+ * other. Plain data only (numbers, bigints, strings, arrays, `Uint8Array`): msgpack
+ * encodes it as is.
+ *
+ * Index spaces: in a program's state (no `store` section) every index is the module's
+ * own (function index, memory index, ...: imports first, then definitions). In a store
+ * image (`store` present: several linked instances, as the spec-test harness builds),
+ * indices are store addresses and `store` says what each one is.
+ * @module
+ */
+import type { WasiState } from '../wasi/index.ts';
+
+/**
+ * One value as it travels:
+ * - i32: number, signed (-2^31 .. 2^31-1);
+ * - i64: bigint, signed;
+ * - f32: number holding the raw IEEE bits as an unsigned 32-bit integer (NaN payloads survive);
+ * - f64: bigint holding the raw IEEE bits as an unsigned 64-bit integer;
+ * - funcref: the function's index (module function index; store address in a store image) or null;
+ * - externref: the host reference's id (index into `CanonicalState.externs`) or null.
+ */
+export type CanonicalValue = number | bigint | null;
+
+/** One activation of a Wasm function. */
+export interface CanonicalFrame {
+  /** Module function index (a store address in a store image). */
+  funcIndex: number;
+  /**
+   * Byte offset in the module of the next instruction to execute. For a caller frame:
+   * the instruction after the call (the callee's results are pushed onto `stack` when
+   * it returns). An offset of `block`, `loop` or a block's `end`, which execute nothing,
+   * stands for the next instruction that does.
+   */
+  pc: number;
+  /** Parameters, then declared locals, typed as the function declares them. */
+  locals: CanonicalValue[];
+  /** The operand stack, bottom first. For a caller frame, without the callee's arguments. */
+  stack: CanonicalValue[];
+}
+
+/** Size of a WebAssembly page. */
+export const PAGE_SIZE = 65536;
+
+export interface CanonicalMemory {
+  /** Current size in 64 KiB pages. */
+  pages: number;
+  /** The maximum the memory's type declares, or null. */
+  max: number | null;
+  /** Indices of the pages stored, strictly ascending; every other page is all zeros. */
+  stored: number[];
+  /** The stored pages, 65536 bytes each, in the order of `stored`. */
+  data: Uint8Array;
+}
+
+export interface CanonicalTable {
+  /** Element type: the binary code of funcref (0x70) or externref (0x6f). */
+  elemType: number;
+  /** Declared maximum, or null. */
+  max: number | null;
+  /** Every element (the table's current size is its length). */
+  elements: CanonicalValue[];
+}
+
+export interface CanonicalGlobal {
+  /** Value type: its binary code (i32 0x7f, i64 0x7e, f32 0x7d, f64 0x7c, funcref 0x70, externref 0x6f). */
+  type: number;
+  mutable: boolean;
+  value: CanonicalValue;
+}
+
+/** Where a store image's function comes from. */
+export type CanonicalFuncOrigin =
+  | { kind: 'wasm'; instance: number; funcIndex: number }
+  | { kind: 'host'; /** `module.name` it was imported as. */ name: string; params: number[]; results: number[] };
+
+/** One instance of a store image: its module and its index spaces as store addresses. */
+export interface CanonicalInstance {
+  /** sha256 (hex) of the module's bytes. */
+  module: string;
+  funcs: number[];
+  tables: number[];
+  memories: number[];
+  globals: number[];
+  droppedData: number[];
+  droppedElems: number[];
+}
+
+/** The layout of a multi-instance store (absent in a program's state). */
+export interface CanonicalStore {
+  instances: CanonicalInstance[];
+  funcs: CanonicalFuncOrigin[];
+}
+
+/** Whether a program's execution had begun when the state was taken. */
+export type CanonicalStatus = 'ready' | 'paused';
+
+/** The whole machine. */
+export interface CanonicalState {
+  /** sha256 (hex, lower case) of the module's bytes (a store image: of its first instance's module). */
+  moduleSha256: string;
+  /** 'ready': instantiated, entry point not called yet (`frames` empty); 'paused': running, stopped between two instructions. */
+  status: CanonicalStatus;
+  /** The export the execution entered (`_start` for a WASI command), or null. */
+  entry: string | null;
+  memories: CanonicalMemory[];
+  tables: CanonicalTable[];
+  globals: CanonicalGlobal[];
+  /** Data segments dropped (`data.drop`, or active ones applied at instantiation). */
+  droppedData: number[];
+  /** Element segments dropped (`elem.drop`, active and declarative ones). */
+  droppedElems: number[];
+  /** Wasm activations, bottom (the entry function) to top (the one to run next). */
+  frames: CanonicalFrame[];
+  /** Wasm instructions executed since the program started (see README, "Instruction count"). */
+  instructions: number;
+  /** The WASI host's state, or null when the program has no WASI host. */
+  wasi: WasiState | null;
+  /** The embedder's own host state, by name (plain msgpack-able data). */
+  host: Record<string, unknown>;
+  /** Host values behind externref ids (plain data; usually empty). */
+  externs: unknown[];
+  /** Present only in a store image: what the store's addresses are. */
+  store?: CanonicalStore;
+}

@@ -1,0 +1,145 @@
+/**
+ * Capture: the state of a paused machine as canonical plain data. Nothing here changes
+ * the machine (beyond normalizing saved return pcs, which the run loop does anyway).
+ */
+import { SnapshotError } from '../errors/index.ts';
+import { FuncKind, refreshMemoryViews } from '../exec/index.ts';
+import type { MemoryState, StoreState, TableState, ThreadState } from '../exec/index.ts';
+import type { WasiState } from '../wasi/state.ts';
+import { PAGE_SIZE } from './canonical.ts';
+import type {
+  CanonicalFuncOrigin, CanonicalGlobal, CanonicalInstance, CanonicalMemory, CanonicalState, CanonicalStatus, CanonicalTable,
+  CanonicalValue,
+} from './canonical.ts';
+import { captureThreadFrames } from './frames.ts';
+import { moduleSha256 } from './module-hash.ts';
+import type { IndexSpace } from './space.ts';
+import { toCanonical } from './values.ts';
+
+const WORDS_PER_PAGE = PAGE_SIZE / 4;
+
+function pageIsZero(words: Int32Array, page: number): boolean {
+  const end = (page + 1) * WORDS_PER_PAGE;
+  for (let i = page * WORDS_PER_PAGE; i < end; i += 8) {
+    if ((words[i] | words[i + 1] | words[i + 2] | words[i + 3] | words[i + 4] | words[i + 5] | words[i + 6] | words[i + 7]) !== 0) return false;
+  }
+  return true;
+}
+
+/** Uninitialized bytes (they are all about to be overwritten): no time spent zeroing. */
+export function uninitializedBytes(n: number): Uint8Array {
+  const b = Buffer.allocUnsafeSlow(n);
+  return new Uint8Array(b.buffer, b.byteOffset, n);
+}
+
+/**
+ * A memory with only its non-zero pages, copied into one buffer. With `share`, pages
+ * that form one run are handed out as a view of the memory itself (no copy): only for a
+ * state that is encoded at once, before the program runs again.
+ */
+export function captureMemory(m: MemoryState, share = false): CanonicalMemory {
+  refreshMemoryViews(m);
+  const buffer = m.memory.buffer;
+  const pages = buffer.byteLength / PAGE_SIZE;
+  const words = new Int32Array(buffer);
+  const stored: number[] = [];
+  for (let p = 0; p < pages; p++) if (!pageIsZero(words, p)) stored.push(p);
+  const bytes = new Uint8Array(buffer);
+  if (share && stored.length > 0 && stored[stored.length - 1] - stored[0] === stored.length - 1) {
+    return { pages, max: m.declaredMax ?? null, stored, data: bytes.subarray(stored[0] * PAGE_SIZE, (stored[stored.length - 1] + 1) * PAGE_SIZE) };
+  }
+  const data = uninitializedBytes(stored.length * PAGE_SIZE);
+  // Copy runs of consecutive pages at once.
+  for (let i = 0; i < stored.length;) {
+    let j = i + 1;
+    while (j < stored.length && stored[j] === stored[j - 1] + 1) j++;
+    data.set(bytes.subarray(stored[i] * PAGE_SIZE, (stored[j - 1] + 1) * PAGE_SIZE), i * PAGE_SIZE);
+    i = j;
+  }
+  return { pages, max: m.declaredMax ?? null, stored, data };
+}
+
+function captureTable(t: TableState, space: IndexSpace): CanonicalTable {
+  const elements: CanonicalValue[] = new Array(t.size);
+  for (let i = 0; i < t.size; i++) elements[i] = toCanonical(t.elemType, t.elements[i], 0, space);
+  return { elemType: t.elemType, max: t.max ?? null, elements };
+}
+
+function droppedOf(segments: readonly unknown[]): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < segments.length; i++) if (segments[i] === null) out.push(i);
+  return out;
+}
+
+/** What the embedder adds to the machine's own state. */
+export interface CaptureExtras {
+  status?: CanonicalStatus;
+  entry?: string | null;
+  wasi?: WasiState | null;
+  host?: Record<string, unknown>;
+  /** Memory pages may be views of the live memory (the state is encoded at once). */
+  shareMemory?: boolean;
+}
+
+/**
+ * The state of the entities in `space` and of `thread`'s frames above `floor`.
+ * @throws SnapshotError when the machine is not in a capturable state.
+ */
+export function captureState(space: IndexSpace, thread: ThreadState | null, floor: number, extras: CaptureExtras = {}): CanonicalState {
+  const store = space.store;
+  const frames = thread === null ? [] : captureThreadFrames(thread, space, floor);
+  const state: CanonicalState = {
+    moduleSha256: space.modules.length ? moduleSha256(space.modules[0].module) : '',
+    status: extras.status ?? (frames.length ? 'paused' : 'ready'),
+    entry: extras.entry ?? null,
+    memories: space.memories.map((a) => captureMemory(store.memories[a], extras.shareMemory === true)),
+    tables: space.tables.map((a) => captureTable(store.tables[a], space)),
+    globals: space.globals.map((a): CanonicalGlobal => {
+      const g = store.globals[a];
+      return { type: g.type, mutable: g.mutable, value: toCanonical(g.type, g.lo, g.hi, space) };
+    }),
+    droppedData: space.image ? [] : droppedOf(space.instances[0].datas),
+    droppedElems: space.image ? [] : droppedOf(space.instances[0].elems),
+    frames,
+    instructions: thread?.instructions ?? 0,
+    wasi: extras.wasi ?? null,
+    host: extras.host ?? {},
+    externs: [...store.externs],
+  };
+  if (space.image) state.store = captureLayout(space, store);
+  return state;
+}
+
+function indexer(list: readonly number[], what: string): (addr: number) => number {
+  const map = new Map<number, number>();
+  list.forEach((a, i) => map.set(a, i));
+  return (addr) => {
+    const i = map.get(addr);
+    if (i === undefined) throw new SnapshotError(`cannot capture: ${what} address ${addr} is outside the snapshot`);
+    return i;
+  };
+}
+
+function captureLayout(space: IndexSpace, store: StoreState): NonNullable<CanonicalState['store']> {
+  const func = indexer(space.funcs, 'function');
+  const table = indexer(space.tables, 'table');
+  const memory = indexer(space.memories, 'memory');
+  const global = indexer(space.globals, 'global');
+  const instances: CanonicalInstance[] = space.instances.map((inst, k) => ({
+    module: moduleSha256(space.modules[k].module),
+    funcs: inst.funcAddrs.map(func),
+    tables: inst.tableAddrs.map(table),
+    memories: inst.memAddrs.map(memory),
+    globals: inst.globalAddrs.map(global),
+    droppedData: droppedOf(inst.datas),
+    droppedElems: droppedOf(inst.elems),
+  }));
+  const funcs = space.funcs.map((addr): CanonicalFuncOrigin => {
+    const fn = store.funcs[addr];
+    if (fn.kind === FuncKind.host) return { kind: 'host', name: fn.name, params: [...fn.type.params], results: [...fn.type.results] };
+    const instance = space.instances.indexOf(fn.instance);
+    if (instance < 0) throw new SnapshotError(`cannot capture: function address ${addr} belongs to an instance outside the snapshot`);
+    return { kind: 'wasm', instance, funcIndex: fn.compiled.funcIndex };
+  });
+  return { instances, funcs };
+}

@@ -1,0 +1,179 @@
+/**
+ * The snapshot file format, version 1 (docs/snapshot-format.md): a 56-byte header, then
+ * a msgpack document compressed with LZ4 (block format, uncompressed size prepended).
+ *
+ *     0   8  magic            89 57 53 4e 41 50 0d 0a  ("\x89WSNAP\r\n")
+ *     8   2  format version   u16 LE, 1
+ *    10   2  flags            u16 LE: bit 0 module embedded, bit 1 store image
+ *    12   4  checksum         CRC-32 of every byte after the header
+ *    16   4  payload length   u32 LE: bytes after the header
+ *    20   4  body length      u32 LE: the msgpack document, uncompressed
+ *    24  32  module sha256    raw digest of the module's bytes
+ *
+ * The body is a msgpack map `{ state, module? }` (see `canonical.ts`), encoded with
+ * int64/uint64 for every bigint (`useBigInt64`), so no 64-bit value is ever rounded.
+ * It is compressed by our own LZ4 block encoder (`lz4.ts`: lz4-napi's `compressSync`
+ * leaks) and decompressed by lz4-napi's `uncompressSync`.
+ */
+import { Decoder, Encoder } from '@msgpack/msgpack';
+import { uncompressSync } from 'lz4-napi';
+import { SnapshotError } from '../errors/index.ts';
+import type { CanonicalState } from './canonical.ts';
+import { crc32 } from './checksum.ts';
+import { lz4CompressBlock } from './lz4.ts';
+import { sha256Hex } from './module-hash.ts';
+import { checkStateShape, isRecord, plainBytes } from './shape.ts';
+
+export const SNAPSHOT_MAGIC = Uint8Array.of(0x89, 0x57, 0x53, 0x4e, 0x41, 0x50, 0x0d, 0x0a);
+export const SNAPSHOT_FORMAT_VERSION = 1;
+export const HEADER_SIZE = 56;
+export const SnapshotFlags = { moduleEmbedded: 1, storeImage: 2 } as const;
+const KNOWN_FLAGS = SnapshotFlags.moduleEmbedded | SnapshotFlags.storeImage;
+/** LZ4 never expands data by more than this factor when decompressing (its best ratio is about 255:1). */
+const MAX_LZ4_RATIO = 256;
+/** Default upper bound on a decoded body (the msgpack document). */
+export const DEFAULT_MAX_BODY_BYTES = 0xffffffff;
+
+const SHARED_ENCODER_LIMIT = 1 << 20;
+const sharedEncoder = new Encoder({ useBigInt64: true, initialBufferSize: SHARED_ENCODER_LIMIT, ignoreUndefined: true });
+
+/** What the header says, readable without decompressing anything. */
+export interface SnapshotHeader {
+  version: number;
+  flags: number;
+  checksum: number;
+  payloadLength: number;
+  bodyLength: number;
+  /** Hex sha256 of the module. */
+  moduleSha256: string;
+}
+
+export interface EncodeOptions {
+  /** The module's bytes, to carry inside the snapshot. */
+  module?: Uint8Array;
+}
+
+/**
+ * Encodes a canonical state (and optionally its module) as a snapshot file.
+ * @throws SnapshotError when the state holds values msgpack cannot carry.
+ */
+export function encodeSnapshot(state: CanonicalState, options: EncodeOptions = {}): Uint8Array {
+  const body: Record<string, unknown> = { state };
+  if (options.module) body['module'] = options.module;
+  let size = 65536 + (options.module?.length ?? 0);
+  for (const m of state.memories) size += m.data.length;
+  let encoded: Uint8Array;
+  try {
+    // Small states reuse one encoder's buffer; large ones get a buffer of the right size at once.
+    const encoder = size <= SHARED_ENCODER_LIMIT ? sharedEncoder : new Encoder({ useBigInt64: true, initialBufferSize: size, ignoreUndefined: true });
+    encoded = encoder.encodeSharedRef(body);
+  } catch (cause) {
+    throw new SnapshotError(`cannot encode the state: ${(cause as Error).message}`, { cause });
+  }
+  if (encoded.length > 0xffffffff) throw new SnapshotError('the state is too large for snapshot format v1 (4 GiB)');
+  const out = lz4CompressBlock(encoded, HEADER_SIZE);
+  const payload = out.subarray(HEADER_SIZE);
+  const view = new DataView(out.buffer, out.byteOffset, out.length);
+  out.set(SNAPSHOT_MAGIC, 0);
+  view.setUint16(8, SNAPSHOT_FORMAT_VERSION, true);
+  view.setUint16(10, (options.module ? SnapshotFlags.moduleEmbedded : 0) | (state.store ? SnapshotFlags.storeImage : 0), true);
+  view.setUint32(12, crc32(payload), true);
+  view.setUint32(16, payload.length, true);
+  view.setUint32(20, encoded.length, true);
+  if (state.moduleSha256) out.set(Buffer.from(state.moduleSha256, 'hex'), 24);
+  else out.fill(0, 24, HEADER_SIZE);
+  return out;
+}
+
+/**
+ * Reads and checks the header alone.
+ * @throws SnapshotError for a file that is not a snapshot, of another format version, or truncated.
+ */
+export function readSnapshotHeader(bytes: Uint8Array): SnapshotHeader {
+  if (bytes.length < HEADER_SIZE) {
+    const looksLike = bytes.length > 0 && SNAPSHOT_MAGIC.subarray(0, Math.min(bytes.length, 8)).every((b, i) => bytes[i] === b);
+    throw new SnapshotError(looksLike ? `snapshot truncated: ${bytes.length} bytes, the header alone has ${HEADER_SIZE}` : 'not a wasmig snapshot (too short)');
+  }
+  for (let i = 0; i < SNAPSHOT_MAGIC.length; i++) if (bytes[i] !== SNAPSHOT_MAGIC[i]) throw new SnapshotError('not a wasmig snapshot (bad magic bytes)');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  const version = view.getUint16(8, true);
+  if (version !== SNAPSHOT_FORMAT_VERSION) throw new SnapshotError(`snapshot format v${version} not supported (this wasmig reads v${SNAPSHOT_FORMAT_VERSION})`);
+  const flags = view.getUint16(10, true);
+  if ((flags & ~KNOWN_FLAGS) !== 0) throw new SnapshotError(`snapshot header: unknown flags 0x${flags.toString(16)}`);
+  const header: SnapshotHeader = {
+    version,
+    flags,
+    checksum: view.getUint32(12, true),
+    payloadLength: view.getUint32(16, true),
+    bodyLength: view.getUint32(20, true),
+    moduleSha256: Buffer.from(bytes.buffer, bytes.byteOffset + 24, 32).toString('hex'),
+  };
+  const present = bytes.length - HEADER_SIZE;
+  if (present < header.payloadLength) throw new SnapshotError(`snapshot truncated: the header announces ${header.payloadLength} bytes of payload, ${present} are present`);
+  if (present > header.payloadLength) throw new SnapshotError(`snapshot has ${present - header.payloadLength} bytes of garbage after its payload`);
+  return header;
+}
+
+export interface DecodedSnapshot {
+  header: SnapshotHeader;
+  /** The state, its shape checked (see `checkStateShape`); checks against the module come at restore. */
+  state: CanonicalState;
+  /** The embedded module's bytes, if any (its hash checked). */
+  module: Uint8Array | undefined;
+}
+
+export interface DecodeOptions {
+  /** Refuse bodies larger than this (default 4 GiB - 1). */
+  maxBodyBytes?: number;
+}
+
+/** Decompresses and parses a snapshot's body, checking the envelope: header, checksum, lengths. */
+export function decodeSnapshotBody(bytes: Uint8Array, options: DecodeOptions = {}): { header: SnapshotHeader; body: Record<string, unknown> } {
+  const header = readSnapshotHeader(bytes);
+  const payload = bytes.subarray(HEADER_SIZE);
+  if (crc32(payload) !== header.checksum) throw new SnapshotError('snapshot corrupted: checksum mismatch');
+  const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  if (header.bodyLength > maxBody) throw new SnapshotError(`snapshot body of ${header.bodyLength} bytes exceeds the limit of ${maxBody}`);
+  if (payload.length < 4) throw new SnapshotError('snapshot payload too short for LZ4 data');
+  const announced = new DataView(payload.buffer, payload.byteOffset, 4).getUint32(0, true);
+  if (announced !== header.bodyLength) throw new SnapshotError(`snapshot payload: LZ4 size ${announced} differs from the header's body length ${header.bodyLength}`);
+  if (header.bodyLength > MAX_LZ4_RATIO * payload.length + 64) throw new SnapshotError('snapshot payload: the body length is impossible for LZ4 data of this size');
+  let raw: Uint8Array;
+  try {
+    raw = uncompressSync(Buffer.from(payload.buffer, payload.byteOffset, payload.length));
+  } catch (cause) {
+    throw new SnapshotError(`snapshot payload: LZ4 data is corrupt (${(cause as Error).message})`, { cause });
+  }
+  if (raw.length !== header.bodyLength) throw new SnapshotError(`snapshot payload: decompressed to ${raw.length} bytes, expected ${header.bodyLength}`);
+  let body: unknown;
+  try {
+    const limit = raw.length;
+    body = new Decoder({ useBigInt64: true, maxArrayLength: limit, maxMapLength: limit, maxBinLength: limit, maxStrLength: limit, maxExtLength: limit }).decode(raw);
+  } catch (cause) {
+    throw new SnapshotError(`snapshot body is not valid msgpack: ${(cause as Error).message}`, { cause });
+  }
+  if (!isRecord(body)) throw new SnapshotError('invalid snapshot: the body is not a map');
+  return { header, body };
+}
+
+/**
+ * Decodes a snapshot file: the envelope, then the state's shape; an embedded module must
+ * match the hash the snapshot names.
+ * @throws SnapshotError for anything malformed, truncated, corrupted or of another version.
+ */
+export function decodeSnapshot(bytes: Uint8Array, options: DecodeOptions = {}): DecodedSnapshot {
+  const { header, body } = decodeSnapshotBody(bytes, options);
+  const state = checkStateShape(body['state']);
+  if (state.moduleSha256 !== '' && state.moduleSha256 !== header.moduleSha256) throw new SnapshotError('invalid snapshot: header and state name different modules');
+  if (Boolean(state.store) !== ((header.flags & SnapshotFlags.storeImage) !== 0)) throw new SnapshotError('invalid snapshot: the store-image flag does not match the state');
+  const module = body['module'];
+  let embedded: Uint8Array | undefined;
+  if ((header.flags & SnapshotFlags.moduleEmbedded) !== 0) {
+    if (!(module instanceof Uint8Array)) throw new SnapshotError('invalid snapshot: the header says a module is embedded, the body has none');
+    if (sha256Hex(module) !== state.moduleSha256) throw new SnapshotError('invalid snapshot: the embedded module does not match the module hash');
+    embedded = plainBytes(module);
+  } else if (module !== undefined) {
+    throw new SnapshotError('invalid snapshot: a module is embedded but the header does not say so');
+  }
+  return { header, state, module: embedded };
+}

@@ -1,0 +1,242 @@
+/**
+ * Call frames between a thread (frame records, slots, internal pcs) and their canonical
+ * form (function index, byte offset, locals, operand stack). Loading checks every frame
+ * against validation at its pc before anything of it is used.
+ */
+import type { CompiledModule } from '../compile/index.ts';
+import { SnapshotError } from '../errors/index.ts';
+import { exactReturnPc, FuncKind, growFrames, growSlots, normalizeFrames } from '../exec/index.ts';
+import type { InstanceState, StoreState, ThreadState, WasmFunctionState } from '../exec/index.ts';
+import { Execution } from '../runtime/index.ts';
+import type { Store } from '../runtime/index.ts';
+import type { CanonicalFrame } from './canonical.ts';
+import { functionPoints, internalPc, previousInstruction, stackTypesAt } from './pc-map.ts';
+import { programSpace } from './space.ts';
+import type { IndexSpace } from './space.ts';
+import { toCanonical, writeCanonical } from './values.ts';
+import type { RefLimits } from './values.ts';
+
+/** What {@link captureFrames} and {@link restoreFrames} need of a program (a `Program` fits). */
+export interface FrameHost {
+  store: { state: StoreState; thread: ThreadState };
+  instance: { compiled: CompiledModule; state: InstanceState };
+  /** The running execution, if any: its `entryDepth` is where its frames begin. */
+  execution?: { entryDepth: number } | undefined;
+}
+
+/**
+ * The Wasm frames of a paused program, bottom to top (empty before it started).
+ * @throws SnapshotError when the thread cannot be captured (a host call in progress,
+ * a function outside the program's module on the stack).
+ */
+export function captureFrames(program: FrameHost): CanonicalFrame[] {
+  const t = program.store.thread;
+  const floor = program.execution?.entryDepth ?? 0;
+  if (t.depth <= floor) return [];
+  return captureThreadFrames(t, programSpace(program.store.state, program.instance), floor);
+}
+
+/**
+ * Loads canonical frames into a fresh program's thread (no frames yet), checking each
+ * against its function's validation. This is how a state unwound from another tier
+ * continues in the interpreter. Returns the execution that continues from the top frame:
+ * `program.execution` if given (created with `{ resumed: true }` before the call), else a
+ * new one, to assign to `program.execution`.
+ * @throws SnapshotError for a frame that does not fit the module.
+ */
+export function restoreFrames(program: FrameHost, frames: readonly CanonicalFrame[]): Execution {
+  const t = program.store.thread;
+  const space = programSpace(program.store.state, program.instance);
+  let execution = program.execution as Execution | undefined;
+  if (t.depth !== (execution?.entryDepth ?? 0)) throw new SnapshotError('cannot restore frames into a thread that is running');
+  if (execution === undefined) {
+    const f = (frames[0] as unknown as Record<string, unknown> | undefined)?.['funcIndex'];
+    if (typeof f !== 'number' || !Number.isInteger(f) || f < 0 || f >= space.funcs.length) throw new SnapshotError('frame 0: function index out of range');
+    if (program.store.state.funcs[space.funcs[f]].kind !== FuncKind.wasm) throw new SnapshotError('frame 0: a host function');
+    execution = new Execution(program.store as Store, space.funcs[f], [], { resumed: true });
+  }
+  loadFrames(t, space, frames, { funcs: space.funcs.length, externs: program.store.state.externs.length });
+  return execution;
+}
+
+function wasmFunction(store: StoreState, addr: number, where: string): WasmFunctionState {
+  const fn = store.funcs[addr];
+  if (fn === undefined || fn.kind !== FuncKind.wasm) throw new SnapshotError(`${where}: function address ${addr} is not a Wasm function`);
+  return fn;
+}
+
+/** Arguments a caller frame's call instruction took off its stack (params, plus the table index of call_indirect). */
+function callOperands(code: Int32Array, call: number, callee: WasmFunctionState): number {
+  return callee.type.params.length + (code[call] === 0x11 ? 1 : 0);
+}
+
+/**
+ * The thread's frames above `floor`, bottom to top, in canonical form. The thread must
+ * be stopped between two instructions (not inside a host call).
+ */
+export function captureThreadFrames(t: ThreadState, space: IndexSpace, floor: number): CanonicalFrame[] {
+  if (t.pendingHostCall >= 0) throw new SnapshotError('cannot capture: a host function call is in progress');
+  normalizeFrames(t);
+  const store = t.store;
+  const n = t.depth - floor;
+  if (n <= 0) return [];
+  if (t.frames[3 * floor] !== -1) throw new SnapshotError('cannot capture: the execution does not start at the given depth');
+  const addrs = new Array<number>(n), pcs = new Array<number>(n), fps = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const d = floor + i + 1;
+    if (d < t.depth) {
+      const caller = t.frames[3 * d];
+      if (caller < 0) throw new SnapshotError('cannot capture: a host function is on the call stack');
+      addrs[i] = caller;
+      pcs[i] = t.frames[3 * d + 1];
+      fps[i] = t.frames[3 * d + 2];
+    } else {
+      addrs[i] = t.funcAddr;
+      pcs[i] = exactReturnPc(t, t.funcAddr, t.pc);
+      fps[i] = t.fp;
+    }
+  }
+  const s32 = t.s32;
+  const out: CanonicalFrame[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const where = `frame ${i}`;
+    const fn = wasmFunction(store, addrs[i], where);
+    const funcIndex = space.funcIndexOf[addrs[i]];
+    if (funcIndex === undefined || funcIndex < 0) throw new SnapshotError(`cannot capture: ${where} runs a function outside the snapshot's module`);
+    const cf = fn.compiled;
+    const points = functionPoints(cf);
+    const pc = pcs[i];
+    let types: Uint8Array;
+    if (i === n - 1) {
+      types = stackTypesAt(points, pc);
+    } else {
+      const call = previousInstruction(points, pc);
+      const callee = wasmFunction(store, addrs[i + 1], `frame ${i + 1}`);
+      const all = stackTypesAt(points, call);
+      types = all.subarray(0, all.length - callOperands(cf.code, call, callee));
+    }
+    const fp = fps[i];
+    const top = i + 1 < n ? fps[i + 1] : t.sp;
+    const base = fp + cf.numLocals;
+    if (top - base !== types.length) throw new Error(`internal: ${where} has ${top - base} operands, validation says ${types.length}`);
+    const locals = new Array(cf.numLocals);
+    for (let j = 0; j < cf.numLocals; j++) locals[j] = toCanonical(points.localTypes[j], s32[2 * (fp + j)], s32[2 * (fp + j) + 1], space);
+    const stack = new Array(types.length);
+    for (let j = 0; j < types.length; j++) stack[j] = toCanonical(types[j], s32[2 * (base + j)], s32[2 * (base + j) + 1], space);
+    out[i] = { funcIndex, pc: cf.offsets[pc], locals, stack };
+  }
+  return out;
+}
+
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+/**
+ * Checks untrusted frames against the module and loads them into `t`, which must hold
+ * no frames above its current depth. The first frame returns to the host.
+ */
+export function loadFrames(t: ThreadState, space: IndexSpace, frames: readonly unknown[], limits: RefLimits): void {
+  const store = t.store;
+  const n = frames.length;
+  if (n === 0) return;
+  if (t.depth + n > t.maxDepth) throw new SnapshotError(`${n} frames exceed the call depth limit of ${t.maxDepth}`);
+  // Check everything first: nothing is written until the whole stack is known to be valid.
+  const addrs = new Array<number>(n), pcs = new Array<number>(n);
+  const fns = new Array<WasmFunctionState>(n);
+  let slots = t.sp;
+  for (let i = 0; i < n; i++) {
+    const where = `frame ${i}`;
+    const f = frames[i];
+    if (!isRecord(f)) throw new SnapshotError(`${where} is not a record`);
+    const funcIndex = f['funcIndex'];
+    if (typeof funcIndex !== 'number' || !Number.isInteger(funcIndex) || funcIndex < 0 || funcIndex >= space.funcs.length) {
+      throw new SnapshotError(`${where}: function index ${String(funcIndex)} is out of range`);
+    }
+    const addr = space.funcs[funcIndex];
+    const fn = store.funcs[addr];
+    if (fn.kind !== FuncKind.wasm) throw new SnapshotError(`${where}: function ${funcIndex} is a host function`);
+    const offset = f['pc'];
+    if (typeof offset !== 'number' || !Number.isInteger(offset)) throw new SnapshotError(`${where}: pc is not an integer`);
+    const points = functionPoints(fn.compiled);
+    addrs[i] = addr;
+    fns[i] = fn;
+    pcs[i] = internalPc(points, offset, where);
+    const locals = f['locals'], stack = f['stack'];
+    if (!Array.isArray(locals)) throw new SnapshotError(`${where}: locals is not an array`);
+    if (!Array.isArray(stack)) throw new SnapshotError(`${where}: stack is not an array`);
+    if (locals.length !== fn.compiled.numLocals) throw new SnapshotError(`${where}: function ${funcIndex} has ${fn.compiled.numLocals} locals, the snapshot gives ${locals.length}`);
+    slots += fn.compiled.numLocals + stack.length;
+    if (slots + fn.compiled.frameSize > t.maxSlots) throw new SnapshotError(`${where}: the value stack exceeds its limit of ${t.maxSlots} slots`);
+  }
+  for (let i = 0; i < n; i++) {
+    const where = `frame ${i}`;
+    const fn = fns[i];
+    const cf = fn.compiled;
+    const points = functionPoints(cf);
+    const f = frames[i] as Record<string, unknown>;
+    const stack = f['stack'] as unknown[];
+    let types: Uint8Array;
+    if (i === n - 1) {
+      types = stackTypesAt(points, pcs[i]);
+    } else {
+      const call = previousInstruction(points, pcs[i]);
+      const op = call >= 0 ? cf.code[call] : -1;
+      if (op !== 0x10 && op !== 0x11) throw new SnapshotError(`${where}: pc 0x${cf.offsets[pcs[i]].toString(16)} does not follow a call, but the frame has a callee`);
+      const callee = fns[i + 1];
+      if (op === 0x10) {
+        const expected = fn.instance.funcAddrs[cf.code[call + 1]];
+        if (expected !== addrs[i + 1]) throw new SnapshotError(`frame ${i + 1}: runs function ${(frames[i + 1] as Record<string, unknown>)['funcIndex']}, but its caller calls another one`);
+      } else if (callee.typeId !== fn.instance.typeIds[cf.code[call + 1]]) {
+        throw new SnapshotError(`frame ${i + 1}: its function's type differs from the type its caller's call_indirect expects`);
+      }
+      const all = stackTypesAt(points, call);
+      const keep = all.length - callOperands(cf.code, call, callee);
+      types = all.subarray(0, keep);
+    }
+    if (stack.length !== types.length) {
+      throw new SnapshotError(`${where}: the operand stack has ${stack.length} values, validation at pc 0x${cf.offsets[pcs[i]].toString(16)} says ${types.length}`);
+    }
+  }
+  // Everything fits: write.
+  let fp = t.sp;
+  let depth = t.depth;
+  const ensureFrames = (): void => { while (3 * depth + 3 > t.frames.length) growFrames(t); };
+  ensureFrames();
+  t.frames[3 * depth] = -1;
+  t.frames[3 * depth + 1] = t.pc;
+  t.frames[3 * depth + 2] = t.fp;
+  depth++;
+  for (let i = 0; i < n; i++) {
+    const where = `frame ${i}`;
+    const fn = fns[i];
+    const cf = fn.compiled;
+    const points = functionPoints(cf);
+    const f = frames[i] as Record<string, unknown>;
+    const locals = f['locals'] as unknown[];
+    const stack = f['stack'] as unknown[];
+    if (fp + cf.frameSize > t.s32.length >> 1 && !growSlots(t, fp + cf.frameSize)) throw new SnapshotError(`${where}: the value stack exceeds its limit`);
+    const s32 = t.s32;
+    for (let j = 0; j < locals.length; j++) writeCanonical(points.localTypes[j], locals[j], space, limits, s32, 2 * (fp + j), `${where} local ${j}`);
+    const base = fp + cf.numLocals;
+    let types: Uint8Array;
+    if (i === n - 1) types = stackTypesAt(points, pcs[i]);
+    else types = stackTypesAt(points, previousInstruction(points, pcs[i]));
+    for (let j = 0; j < stack.length; j++) writeCanonical(types[j], stack[j], space, limits, s32, 2 * (base + j), `${where} stack ${j}`);
+    const top = base + stack.length;
+    if (i < n - 1) {
+      ensureFrames();
+      t.frames[3 * depth] = addrs[i];
+      t.frames[3 * depth + 1] = pcs[i];
+      t.frames[3 * depth + 2] = fp;
+      depth++;
+      fp = top;
+    } else {
+      t.funcAddr = addrs[i];
+      t.pc = pcs[i];
+      t.fp = fp;
+      t.sp = top;
+    }
+  }
+  t.depth = depth;
+}

@@ -1,0 +1,182 @@
+/**
+ * Store images: a snapshot of several linked instances (the spec-test harness's store)
+ * rebuilt into a brand-new store from the image alone, given the compiled modules (by
+ * sha256) and the host functions (by import name). No instantiation is replayed: every
+ * entity is created from the image and checked against its module.
+ */
+import type { CompiledModule } from '../compile/index.ts';
+import { SnapshotError } from '../errors/index.ts';
+import { canonicalTypeId, FuncKind } from '../exec/index.ts';
+import type { HostCallback, InstanceState, MemoryState } from '../exec/index.ts';
+import { evalConst, Execution, Store } from '../runtime/index.ts';
+import type { StoreOptions } from '../runtime/index.ts';
+import type { FuncType } from '../wasm/types.ts';
+import { valTypeName } from '../wasm/types.ts';
+import type { CanonicalState } from './canonical.ts';
+import { moduleSha256 } from './module-hash.ts';
+import { restoreState } from './restore.ts';
+import { wholeStoreSpace } from './space.ts';
+import type { IndexSpace } from './space.ts';
+import { writeCanonical } from './values.ts';
+
+const WASM_MAX_PAGES = 65536;
+
+export interface ImageResolvers {
+  /** The compiled module with this sha256, if the embedder has it. */
+  module(sha256: string): CompiledModule | undefined;
+  /** The host function imported as `name` ("module.field") with this type. */
+  host(name: string, type: FuncType): HostCallback | undefined;
+  /**
+   * A memory of at most `pages` pages with this maximum, to be overwritten (default: a
+   * new one). Lets a caller that rebuilds stores again and again recycle memories.
+   */
+  memory?(pages: number, max: number | undefined): WebAssembly.Memory;
+}
+
+export interface RebuiltStore {
+  store: Store;
+  /** The image's instances, in its order. */
+  instances: InstanceState[];
+  space: IndexSpace;
+  /** The execution to continue (the image had frames), entered at the thread's depth 0. */
+  execution: Execution | undefined;
+}
+
+function sameType(a: FuncType, b: FuncType): boolean {
+  return a.params.length === b.params.length && a.results.length === b.results.length &&
+    a.params.every((t, i) => t === b.params[i]) && a.results.every((t, i) => t === b.results[i]);
+}
+
+function typeText(t: FuncType): string {
+  return `(${t.params.map(valTypeName).join(' ')}) -> (${t.results.map(valTypeName).join(' ')})`;
+}
+
+/**
+ * Builds a new store holding exactly the image's entities, in its order, and restores
+ * the state (frames included) into it. The state's shape must have been checked.
+ * @throws SnapshotError for a missing module or host function, or a state that does not fit.
+ */
+export function rebuildStore(state: CanonicalState, resolvers: ImageResolvers, options: StoreOptions = {}): RebuiltStore {
+  const layout = state.store;
+  if (layout === undefined) throw new SnapshotError('the snapshot is not a store image');
+  const store = new Store(options);
+  const s = store.state;
+  const modules = layout.instances.map((li, k) => {
+    const cm = resolvers.module(li.module);
+    if (cm === undefined) throw new SnapshotError(`instance ${k}: module ${li.module} is not available`);
+    if (moduleSha256(cm.module) !== li.module) throw new SnapshotError(`instance ${k}: the module given for ${li.module} has another hash`);
+    return cm;
+  });
+  const instances: InstanceState[] = layout.instances.map((li, k) => {
+    const cm = modules[k];
+    const ctx = cm.context;
+    const where = `instance ${k}`;
+    const need = (what: string, have: number, want: number): void => {
+      if (have !== want) throw new SnapshotError(`${where}: ${have} ${what}, its module has ${want}`);
+    };
+    need('functions', li.funcs.length, ctx.funcTypeIndices.length);
+    need('tables', li.tables.length, ctx.tables.length);
+    need('memories', li.memories.length, ctx.memories.length);
+    need('globals', li.globals.length, ctx.globals.length);
+    return {
+      funcAddrs: [...li.funcs], tableAddrs: [...li.tables], memAddrs: [...li.memories], globalAddrs: [...li.globals],
+      typeIds: cm.module.types.map((t) => canonicalTypeId(s, t)),
+      elems: [], datas: [], names: cm.module.names.functions,
+    };
+  });
+
+  // Functions, in address order.
+  layout.funcs.forEach((origin, addr) => {
+    const where = `function ${addr}`;
+    if (origin.kind === 'host') {
+      const type = { params: origin.params, results: origin.results } as FuncType;
+      const callback = resolvers.host(origin.name, type);
+      if (callback === undefined) throw new SnapshotError(`${where}: host function ${origin.name} ${typeText(type)} is not provided`);
+      s.funcs.push({ kind: FuncKind.host, type, typeId: canonicalTypeId(s, type), callback, name: origin.name });
+      return;
+    }
+    const cm = modules[origin.instance];
+    const m = cm.module;
+    const j = origin.funcIndex;
+    if (j < m.numImportedFuncs || j >= cm.context.funcTypeIndices.length) throw new SnapshotError(`${where}: instance ${origin.instance} defines no function ${j}`);
+    if (instances[origin.instance].funcAddrs[j] !== addr) throw new SnapshotError(`${where}: instance ${origin.instance} does not place its function ${j} here`);
+    const type = cm.context.types[cm.context.funcTypeIndices[j]];
+    s.funcs.push({ kind: FuncKind.wasm, type, typeId: canonicalTypeId(s, type), instance: instances[origin.instance], compiled: cm.functions[j - m.numImportedFuncs] });
+  });
+
+  // Memories, tables, globals: empty shells of the right type; restoreState fills them.
+  state.memories.forEach((c) => {
+    const max = c.max ?? undefined;
+    let maxPages = max ?? WASM_MAX_PAGES;
+    if (options.maxMemoryPages !== undefined && options.maxMemoryPages < maxPages) maxPages = options.maxMemoryPages;
+    let memory: WebAssembly.Memory;
+    try {
+      memory = resolvers.memory?.(c.pages, max) ?? new WebAssembly.Memory(max === undefined ? { initial: 0 } : { initial: 0, maximum: max });
+    } catch (cause) {
+      throw new SnapshotError(`cannot allocate a memory: ${(cause as Error).message}`, { cause });
+    }
+    const mem: MemoryState = { memory, view: new DataView(memory.buffer), bytes: new Uint8Array(memory.buffer), maxPages, declaredMax: max };
+    s.memories.push(mem);
+  });
+  state.tables.forEach((c) => s.tables.push({ elemType: c.elemType as never, elements: new Int32Array(0), size: 0, max: c.max ?? undefined }));
+  state.globals.forEach((c) => s.globals.push({ type: c.type as never, mutable: c.mutable, lo: 0, hi: 0 }));
+
+  // Each instance's imports and definitions must have its module's types.
+  instances.forEach((inst, k) => {
+    const ctx = modules[k].context;
+    const where = `instance ${k}`;
+    inst.funcAddrs.forEach((a, j) => {
+      if (!sameType(s.funcs[a].type, ctx.types[ctx.funcTypeIndices[j]])) throw new SnapshotError(`${where}: function ${j} has the wrong type`);
+      if (j >= ctx.module.numImportedFuncs) {
+        const fn = s.funcs[a];
+        if (fn.kind !== FuncKind.wasm || fn.instance !== inst) throw new SnapshotError(`${where}: function ${j} is not its own`);
+      }
+    });
+    inst.tableAddrs.forEach((a, j) => {
+      if (s.tables[a].elemType !== ctx.tables[j].elemType) throw new SnapshotError(`${where}: table ${j} has the wrong element type`);
+    });
+    inst.globalAddrs.forEach((a, j) => {
+      const g = s.globals[a];
+      if (g.type !== ctx.globals[j].type || g.mutable !== ctx.globals[j].mutable) throw new SnapshotError(`${where}: global ${j} has the wrong type`);
+    });
+  });
+
+  const space = wholeStoreSpace(s, instances, modules);
+  // Globals first (element segments may read immutable ones); restoreState checks them again.
+  const limits = { funcs: s.funcs.length, externs: state.externs.length };
+  const scratch = new Int32Array(2);
+  state.globals.forEach((c, i) => {
+    writeCanonical(c.type, c.value, space, limits, scratch, 0, `global ${i}`);
+    s.globals[i].lo = scratch[0];
+    s.globals[i].hi = scratch[1];
+  });
+
+  instances.forEach((inst, k) => {
+    const m = modules[k].module;
+    const li = layout.instances[k];
+    const droppedElems = new Set(li.droppedElems);
+    const droppedData = new Set(li.droppedData);
+    for (const i of li.droppedElems) if (i >= m.elems.length) throw new SnapshotError(`instance ${k}: dropped element segment ${i} does not exist`);
+    for (const i of li.droppedData) if (i >= m.datas.length) throw new SnapshotError(`instance ${k}: dropped data segment ${i} does not exist`);
+    inst.elems = m.elems.map((seg, i) => {
+      if (seg.mode.kind !== 'passive' && !droppedElems.has(i)) throw new SnapshotError(`instance ${k}: element segment ${i} is dropped at instantiation, the snapshot says it is not`);
+      return droppedElems.has(i) ? null : Int32Array.from(seg.items, (item) => evalConst(s, inst, item)[0]);
+    });
+    inst.datas = m.datas.map((seg, i) => {
+      if (seg.mode.kind === 'active' && !droppedData.has(i)) throw new SnapshotError(`instance ${k}: data segment ${i} is dropped at instantiation, the snapshot says it is not`);
+      return droppedData.has(i) ? null : seg.bytes;
+    });
+  });
+
+  let execution: Execution | undefined;
+  if (state.frames.length) {
+    const bottom = state.frames[0] as unknown as Record<string, unknown> | null;
+    const f = bottom?.['funcIndex'];
+    if (typeof f !== 'number' || !Number.isInteger(f) || f < 0 || f >= s.funcs.length) throw new SnapshotError('frame 0: function index out of range');
+    if (s.funcs[f].kind !== FuncKind.wasm) throw new SnapshotError('frame 0: a host function');
+    execution = new Execution(store, f, [], { resumed: true });
+  }
+  restoreState(state, space, execution ? store.thread : null);
+  return { store, instances, space, execution };
+}
+

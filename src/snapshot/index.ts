@@ -1,0 +1,31 @@
+/**
+ * Snapshots: the whole machine as plain data (`canonical.ts`), captured from a paused
+ * program, encoded, decoded, validated and restored elsewhere. See docs/snapshot-format.md.
+ * @module
+ */
+export { PAGE_SIZE } from './canonical.ts';
+export type {
+  CanonicalFrame, CanonicalFuncOrigin, CanonicalGlobal, CanonicalInstance, CanonicalMemory, CanonicalState,
+  CanonicalStatus, CanonicalStore, CanonicalTable, CanonicalValue,
+} from './canonical.ts';
+export { captureFrames, captureThreadFrames, loadFrames, restoreFrames } from './frames.ts';
+export type { FrameHost } from './frames.ts';
+export { programSpace, reachableSpace, wholeStoreSpace } from './space.ts';
+export type { IndexSpace } from './space.ts';
+export { captureMemory, captureState } from './capture.ts';
+export type { CaptureExtras } from './capture.ts';
+export { restoreState } from './restore.ts';
+export { rebuildStore } from './image.ts';
+export type { ImageResolvers, RebuiltStore } from './image.ts';
+export { checkStateShape } from './shape.ts';
+export {
+  decodeSnapshot, decodeSnapshotBody, encodeSnapshot, readSnapshotHeader, HEADER_SIZE, SNAPSHOT_FORMAT_VERSION, SNAPSHOT_MAGIC,
+  SnapshotFlags,
+} from './format.ts';
+export type { DecodedSnapshot, DecodeOptions, EncodeOptions, SnapshotHeader } from './format.ts';
+export { moduleSha256, sha256Hex } from './module-hash.ts';
+export { captureProgram, restoreProgram } from './program-state.ts';
+export type { CapturableProgram, ProgramCaptureOptions } from './program-state.ts';
+export { functionPoints, registerModule } from './pc-map.ts';
+export { describeSnapshot, formatCanonical } from './describe.ts';
+export type { FrameDescription, SnapshotDescription } from './describe.ts';

@@ -1,0 +1,89 @@
+/**
+ * Values between their slot form (two int32 words: lo, hi; references as address + 1)
+ * and their canonical form (see `CanonicalValue`).
+ */
+import { SnapshotError } from '../errors/index.ts';
+import { ValType, valTypeName } from '../wasm/index.ts';
+import type { CanonicalValue } from './canonical.ts';
+import type { IndexSpace } from './space.ts';
+
+const TWO32 = 4294967296;
+
+/** A slot's bits as a canonical value of type `type`. */
+export function toCanonical(type: number, lo: number, hi: number, space: IndexSpace): CanonicalValue {
+  switch (type) {
+    case ValType.i32: return lo | 0;
+    case ValType.f32: return lo >>> 0;
+    case ValType.i64:
+      // Small values (the common case) avoid the BigInt shifts.
+      if (hi === 0 && lo >= 0) return BigInt(lo);
+      if (hi === -1 && lo < 0) return BigInt(lo);
+      return (BigInt(hi | 0) << 32n) | BigInt(lo >>> 0);
+    case ValType.f64: return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+    case ValType.funcref: {
+      if (lo === 0) return null;
+      const index = lo - 1 < space.funcIndexOf.length ? space.funcIndexOf[lo - 1] : -1;
+      if (index < 0) throw new SnapshotError(`a reference to function address ${lo - 1}, which is outside the snapshot's module`);
+      return index;
+    }
+    case ValType.externref: return lo === 0 ? null : lo - 1;
+    default: throw new SnapshotError(`cannot capture a value of type ${valTypeName(type)}`);
+  }
+}
+
+/** Limits a restore checks references against. */
+export interface RefLimits {
+  /** Functions in the space. */
+  funcs: number;
+  /** Extern ids known. */
+  externs: number;
+}
+
+function fail(where: string, type: number, v: unknown): never {
+  const shown = typeof v === 'bigint' ? `${v}n` : typeof v === 'object' && v !== null ? 'an object' : String(v);
+  throw new SnapshotError(`${where}: ${shown} is not a valid ${valTypeName(type)} value`);
+}
+
+/**
+ * Checks an untrusted canonical value against its type and writes its bits into
+ * `out[index]`, `out[index + 1]`. References are mapped through `space` to addresses.
+ */
+export function writeCanonical(type: number, v: unknown, space: IndexSpace, limits: RefLimits, out: Int32Array, index: number, where: string): void {
+  let lo = 0, hi = 0;
+  switch (type) {
+    case ValType.i32:
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < -2147483648 || v > 2147483647) fail(where, type, v);
+      lo = v;
+      break;
+    case ValType.f32:
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= TWO32) fail(where, type, v);
+      lo = v | 0;
+      break;
+    case ValType.i64:
+      if (typeof v !== 'bigint' || v < -(1n << 63n) || v >= (1n << 63n)) fail(where, type, v);
+      lo = Number(BigInt.asIntN(32, v));
+      hi = Number(BigInt.asIntN(32, v >> 32n));
+      break;
+    case ValType.f64:
+      if (typeof v !== 'bigint' || v < 0n || v >= (1n << 64n)) fail(where, type, v);
+      lo = Number(BigInt.asIntN(32, v));
+      hi = Number(BigInt.asIntN(32, v >> 32n));
+      break;
+    case ValType.funcref:
+      if (v !== null) {
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= limits.funcs) fail(where, type, v);
+        lo = space.funcs[v] + 1;
+      }
+      break;
+    case ValType.externref:
+      if (v !== null) {
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= limits.externs) fail(where, type, v);
+        lo = v + 1;
+      }
+      break;
+    default:
+      throw new SnapshotError(`${where}: values of type ${valTypeName(type)} cannot be restored`);
+  }
+  out[index] = lo;
+  out[index + 1] = hi;
+}
