@@ -73,6 +73,7 @@ export function run(t: ThreadState, budget: number): RunStatus {
 function runFastLoop(t: ThreadState, budget: number): RunStatus {
   const store = t.store;
   const funcs = store.funcs;
+  const divert = t.divert;
   const globals = store.globals;
   let s32 = t.s32;
   let f32 = t.f32;
@@ -236,7 +237,7 @@ function runFastLoop(t: ThreadState, budget: number): RunStatus {
           }
           const callee = funcs[calleeAddr];
           const newFp = fp + (argBase >> 1);
-          if (callee.kind === FuncKind.host) {
+          if (callee.kind === FuncKind.host || (divert !== null && divert[calleeAddr] === 1)) {
             t.sp = newFp + callee.type.params.length;
             t.fp = fp; t.pc = exactNext; t.funcAddr = funcAddr;
             t.pendingHostCall = calleeAddr;

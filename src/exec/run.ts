@@ -30,6 +30,7 @@ const NO_MEMORY = null as unknown as MemoryState;
 export function runExact(t: ThreadState, budget: number): RunStatus {
   const store = t.store;
   const funcs = store.funcs;
+  const divert = t.divert;
   const globals = store.globals;
   let s32 = t.s32;
   let f32 = t.f32;
@@ -185,7 +186,7 @@ export function runExact(t: ThreadState, budget: number): RunStatus {
             next = pc + 3;
           }
           const callee = funcs[calleeAddr];
-          if (callee.kind === FuncKind.host) {
+          if (callee.kind === FuncKind.host || (divert !== null && divert[calleeAddr] === 1)) {
             t.sp = sp; t.fp = fp; t.pc = next; t.funcAddr = funcAddr;
             t.pendingHostCall = calleeAddr;
             t.instructions += budget - fuel;

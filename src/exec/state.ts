@@ -140,6 +140,11 @@ export interface ThreadState {
   pendingHostCall: number;
   /** Run on the fast code where possible (false: always the exact code, for testing both). */
   fast: boolean;
+  /**
+   * Wasm functions whose calls leave the run loop as host calls (indexed by funcAddr,
+   * 1 = divert), so that another tier (the native one) runs them; null: none.
+   */
+  divert: Uint8Array | null;
 }
 
 export interface ThreadLimits {
@@ -175,6 +180,7 @@ export function createThread(store: StoreState, limits: ThreadLimits = {}): Thre
     instructions: 0,
     pendingHostCall: -1,
     fast: limits.fast ?? true,
+    divert: null,
   };
 }
 

@@ -1,0 +1,112 @@
+/**
+ * The spec suite through the native tier: a differential check of the rewriter. Every
+ * module of every script is rewritten and instantiated natively beside the interpreter's
+ * instance, and every invoke runs natively; the results must match the suite's.
+ * With `--pause P`, every loop iteration polls and pauses with probability 1/P: the
+ * native stack unwinds into canonical frames, the interpreter continues them, and their
+ * calls go native again (and pause again), so unwinding and resumption are checked
+ * at random safepoints all over the suite.
+ *
+ * Usage: npx tsx spec-tests/native-tier.ts [--pause P] [--seed N] [--suite DIR] [--verbose] [NAME...]
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { FuncKind } from '../src/exec/index.ts';
+import type { Instance, Store } from '../src/runtime/index.ts';
+import { NativeExecution, NativeTier } from '../src/native/index.ts';
+import { runScript } from './run.ts';
+import type { FileResult, ScriptHooks } from './run.ts';
+
+export interface NativeSpecOptions {
+  /** Pause with probability 1/pause at each poll (each loop iteration); 0: never. */
+  pause?: number;
+  seed?: number;
+}
+
+export interface NativeSpecStats {
+  invokes: number;
+  pauses: number;
+  framesUnwound: number;
+}
+
+/** Hooks that run a script's modules on the native tier. */
+export function nativeHooks(options: NativeSpecOptions = {}, stats: NativeSpecStats = { invokes: 0, pauses: 0, framesUnwound: 0 }): ScriptHooks {
+  const tiers = new WeakMap<Store, NativeTier>();
+  let seed = options.seed ?? 1;
+  const random = (): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return (seed >>> 8) / (1 << 24);
+  };
+  const tierOf = (store: Store): NativeTier => {
+    let tier = tiers.get(store);
+    if (!tier) {
+      const pause = options.pause ?? 0;
+      // Pausing: every loop iteration polls (a global countdown of 1), so pauses land anywhere.
+      tier = new NativeTier(store, pause > 0 ? { pollInterval: 1, rewrite: { loopPoll: 'global' } } : {});
+      if (pause > 0) tier.pollHook = () => random() * pause < 1;
+      tiers.set(store, tier);
+    }
+    return tier;
+  };
+  return {
+    instantiated(store: Store, instance: Instance): void {
+      tierOf(store).attach(instance);
+    },
+    invoke(store: Store, funcAddr: number, args: bigint[]): bigint[] {
+      if (store.state.funcs[funcAddr].kind === FuncKind.host) return store.invokeRaw(funcAddr, args);
+      const tier = tierOf(store);
+      const t = store.thread;
+      const saved = { sp: t.sp, fp: t.fp, pc: t.pc, funcAddr: t.funcAddr, depth: t.depth };
+      stats.invokes++;
+      const ex = new NativeExecution(tier, funcAddr, [], { raw: args });
+      try {
+        for (;;) {
+          const outcome = ex.run();
+          if (outcome.kind !== 'paused') break;
+          stats.pauses++;
+        }
+        return ex.rawResults!;
+      } finally {
+        stats.framesUnwound += ex.stats.framesUnwound;
+        t.sp = saved.sp; t.fp = saved.fp; t.pc = saved.pc; t.funcAddr = saved.funcAddr; t.depth = saved.depth;
+        t.pendingHostCall = -1;
+      }
+    },
+  };
+}
+
+function main(argv: string[]): number {
+  let suite = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'shared', 'spec-tests', 'wasm-2.0');
+  let verbose = false;
+  const options: NativeSpecOptions = {};
+  const names: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--suite') suite = resolve(argv[++i]);
+    else if (a === '--pause') options.pause = Number(argv[++i]);
+    else if (a === '--seed') options.seed = Number(argv[++i]);
+    else if (a === '--verbose' || a === '-v') verbose = true;
+    else names.push(a.replace(/\.json$/, ''));
+  }
+  if (!existsSync(suite)) {
+    console.error(`spec suite not found: ${suite}`);
+    return 2;
+  }
+  const stats: NativeSpecStats = { invokes: 0, pauses: 0, framesUnwound: 0 };
+  const files = readdirSync(suite).filter((f) => f.endsWith('.json') && !f.startsWith('simd_')).map((f) => f.slice(0, -5)).sort()
+    .filter((n) => names.length === 0 || names.includes(n));
+  const totals = { passed: 0, failed: 0, skipped: 0 };
+  for (const name of files) {
+    const r: FileResult = runScript(join(suite, `${name}.json`), nativeHooks(options, stats));
+    totals.passed += r.passed;
+    totals.failed += r.failed;
+    totals.skipped += r.skipped;
+    if (r.failed || verbose) console.log(`${r.failed ? 'FAIL' : 'ok  '} ${name}: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped`);
+    for (const f of r.failures.slice(0, verbose ? Infinity : 5)) console.log(`     ${f}`);
+  }
+  console.log(`native tier: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped; ${stats.invokes} native invokes, ${stats.pauses} pauses, ${stats.framesUnwound} frames unwound`);
+  return totals.failed === 0 ? 0 : 1;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) process.exitCode = main(process.argv.slice(2));

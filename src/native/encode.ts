@@ -1,0 +1,102 @@
+/**
+ * A small binary encoder for the rewriter: a growable byte buffer with the spec's
+ * primitive encodings (LEB128, names, vectors, sections).
+ * Spec: https://webassembly.github.io/spec/core/binary/values.html
+ */
+
+/** A growable byte buffer. Numbers are encoded as the binary format wants them. */
+export class ByteWriter {
+  bytes = new Uint8Array(256);
+  length = 0;
+
+  private ensure(n: number): void {
+    if (this.length + n <= this.bytes.length) return;
+    let size = this.bytes.length * 2;
+    while (size < this.length + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.bytes.subarray(0, this.length));
+    this.bytes = next;
+  }
+
+  u8(b: number): this {
+    this.ensure(1);
+    this.bytes[this.length++] = b;
+    return this;
+  }
+
+  /** Unsigned LEB128 of a non-negative integer below 2^32. */
+  u32(n: number): this {
+    this.ensure(5);
+    n >>>= 0;
+    do {
+      let byte = n & 0x7f;
+      n >>>= 7;
+      if (n !== 0) byte |= 0x80;
+      this.bytes[this.length++] = byte;
+    } while (n !== 0);
+    return this;
+  }
+
+  /** Signed LEB128 of an int32. */
+  s32(n: number): this {
+    this.ensure(5);
+    n |= 0;
+    for (;;) {
+      const byte = n & 0x7f;
+      n >>= 7;
+      if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) {
+        this.bytes[this.length++] = byte;
+        return this;
+      }
+      this.bytes[this.length++] = byte | 0x80;
+    }
+  }
+
+  /** Signed LEB128 of a 64-bit integer given as a bigint. */
+  s64(n: bigint): this {
+    this.ensure(10);
+    n = BigInt.asIntN(64, n);
+    for (;;) {
+      const byte = Number(n & 0x7fn);
+      n >>= 7n;
+      if ((n === 0n && (byte & 0x40) === 0) || (n === -1n && (byte & 0x40) !== 0)) {
+        this.bytes[this.length++] = byte;
+        return this;
+      }
+      this.bytes[this.length++] = byte | 0x80;
+    }
+  }
+
+  /** Raw bytes. */
+  raw(src: ArrayLike<number>, start = 0, end = src.length): this {
+    const n = end - start;
+    this.ensure(n);
+    if (src instanceof Uint8Array) this.bytes.set(src.subarray(start, end), this.length);
+    else for (let i = 0; i < n; i++) this.bytes[this.length + i] = src[start + i]!;
+    this.length += n;
+    return this;
+  }
+
+  /** Another writer's content. */
+  append(w: ByteWriter): this {
+    return this.raw(w.bytes, 0, w.length);
+  }
+
+  /** A name: byte length then UTF-8. */
+  name(s: string): this {
+    const b = new TextEncoder().encode(s);
+    this.u32(b.length);
+    return this.raw(b);
+  }
+
+  /** A section: id, size, content. Empty content still writes the section. */
+  section(id: number, content: ByteWriter): this {
+    this.u8(id);
+    this.u32(content.length);
+    return this.append(content);
+  }
+
+  toBytes(): Uint8Array {
+    return this.bytes.slice(0, this.length);
+  }
+}

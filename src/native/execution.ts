@@ -1,0 +1,281 @@
+/**
+ * One invocation on the native tier, with the same contract as the interpreter's
+ * `Execution`: it runs until the function returns, the guest exits, a trap, or a pause.
+ *
+ * The entry function runs natively. When a pause is requested, the native stack unwinds
+ * into canonical frames, which are loaded into the interpreter's thread: a paused native
+ * execution looks exactly like a paused interpreted one (the snapshot layer captures it
+ * the same way). Running it again continues those frames natively, top first, through
+ * resume clones (see `rewrite-function.ts`) when each stands at a safepoint; otherwise
+ * (a state from the interpreter paused mid-block) in the interpreter, whose calls go
+ * native again (the thread's `divert` table). When the native stack budget runs out
+ * (deep recursion), the frames unwind and continue the same way, with a fresh stack.
+ */
+import { ExhaustionError, ExitError, Trap } from '../errors/index.ts';
+import { FuncKind, growSlots, run, RunStatus } from '../exec/index.ts';
+import type { ThreadState, WasmFunctionState } from '../exec/index.ts';
+import { bitsToJs, callHost, captureBacktrace, jsToBits, SLICE } from '../runtime/index.ts';
+import type { ExecutionLike, RunOptions, RunOutcome } from '../runtime/index.ts';
+import { captureThreadFrames, loadFrames } from '../snapshot/index.ts';
+import type { CanonicalFrame, IndexSpace } from '../snapshot/index.ts';
+import type { NativeTier } from './tier.ts';
+
+/**
+ * `until` and `budget` count the interpreter's instructions only (native code counts
+ * none): ask for `--tier interp` when a pause must land after an exact count.
+ * `timeSliceMs` pauses by itself after about that long, so that the caller can look at
+ * its event loop (native code otherwise runs until it is done or asked to pause).
+ */
+export type NativeRunOptions = RunOptions;
+
+export interface NativeExecutionOptions {
+  /** The index space canonical frames use (default: every function of the store by address). */
+  space?: IndexSpace;
+  /** The thread already holds this execution's frames (a restored snapshot), from this depth. */
+  resumed?: boolean;
+  entryDepth?: number;
+  /** Arguments as raw 64-bit patterns (instead of JS values): NaN payloads survive. */
+  raw?: readonly bigint[];
+}
+
+/** Statistics of one execution, for tests and measurements. */
+export interface NativeStats {
+  /** Times native code unwound into the interpreter. */
+  unwinds: number;
+  /** Frames unwound in total. */
+  framesUnwound: number;
+  /** Calls from interpreted frames that went native. */
+  nativeCalls: number;
+  /** Times paused frames continued natively (resume clones). */
+  reentries: number;
+}
+
+export class NativeExecution implements ExecutionLike {
+  readonly entryDepth: number;
+  readonly stats: NativeStats = { unwinds: 0, framesUnwound: 0, nativeCalls: 0, reentries: 0 };
+  /** The frames of the last unwinding, canonical, bottom first (for inspection and tests). */
+  lastUnwound: CanonicalFrame[] = [];
+  /** Once returned: the results as raw 64-bit patterns (unsigned). */
+  rawResults: bigint[] | undefined;
+  private started: boolean;
+  private finished: RunOutcome | undefined;
+  private pauseRequested = false;
+  private readonly args: Int32Array;
+  private readonly space: IndexSpace | undefined;
+
+  constructor(readonly tier: NativeTier, readonly funcAddr: number, args: readonly unknown[] = [], options: NativeExecutionOptions = {}) {
+    const t = tier.store.thread;
+    this.entryDepth = options.entryDepth ?? t.depth;
+    this.space = options.space;
+    this.started = options.resumed === true;
+    const fn = tier.state.funcs[funcAddr];
+    const params = fn.type.params;
+    this.args = new Int32Array(2 * params.length);
+    if (this.started) return;
+    if (options.raw) {
+      if (options.raw.length !== params.length) throw new TypeError(`expected ${params.length} arguments, got ${options.raw.length}`);
+      options.raw.forEach((v, i) => {
+        this.args[2 * i] = Number(BigInt.asIntN(32, v));
+        this.args[2 * i + 1] = Number(BigInt.asIntN(32, v >> 32n));
+      });
+      return;
+    }
+    if (args.length !== params.length) throw new TypeError(`expected ${params.length} arguments, got ${args.length}`);
+    for (let i = 0; i < params.length; i++) jsToBits(tier.state, params[i], args[i], this.args, 2 * i);
+  }
+
+  /** Instructions the interpreter executed for this thread (native code counts none). */
+  get instructions(): number {
+    return this.tier.store.thread.instructions;
+  }
+
+  get done(): boolean {
+    return this.finished !== undefined;
+  }
+
+  /** Asks the execution to stop: native code unwinds at its next safepoint, the interpreter at its next slice. */
+  requestPause(): void {
+    this.pauseRequested = true;
+    this.tier.requestPause();
+  }
+
+  run(options: NativeRunOptions = {}): RunOutcome {
+    if (this.finished) return this.finished;
+    const tier = this.tier;
+    const t = tier.store.thread;
+    const deadline = options.timeSliceMs === undefined ? Infinity : performance.now() + options.timeSliceMs;
+    let limit = Infinity;
+    if (options.until !== undefined) limit = options.until;
+    if (options.budget !== undefined) limit = Math.min(limit, t.instructions + options.budget);
+    const space = this.space ?? tier.storeSpace;
+    const savedDivert = t.divert;
+    t.divert = tier.divert;
+    // Frames unwound from native code and not yet loaded into the thread, bottom first.
+    let pending: CanonicalFrame[] | undefined;
+    // Set when native code unwound because a pause was asked for (not for stack room).
+    let paused = false;
+    try {
+      for (;;) {
+        const stop = paused || this.pauseRequested || tier.pausePending || performance.now() >= deadline || t.instructions >= limit;
+        if (pending !== undefined) {
+          if (stop || !this.reentry) {
+            this.load(t, pending, space);
+            pending = undefined;
+            if (stop) return this.pause(t);
+            continue;
+          }
+          // Continue the frames natively, top first.
+          const r = tier.resumeFrames(pending, space, deadline);
+          this.stats.reentries++;
+          if ('returned' in r) {
+            pending = undefined;
+            const fn = tier.state.funcs[this.funcAddr];
+            const slots = new Int32Array(2 * fn.type.results.length);
+            fn.type.results.forEach((type, i) => tier.entryToSlots(type, r.returned[i], slots, 2 * i));
+            return this.returned(slots, 0);
+          }
+          pending = this.unwound(t, r.unwound);
+          paused = tier.unwindReason === 'pause';
+          continue;
+        }
+        if (stop) return this.pause(t);
+        if (!this.started) {
+          this.started = true;
+          const fn = tier.state.funcs[this.funcAddr];
+          const results = new Int32Array(2 * fn.type.results.length);
+          if (tier.call(this.funcAddr, this.args, 0, results, 0, deadline)) return this.returned(results, 0);
+          pending = this.unwound(t, tier.canonicalFrames(tier.unwound, space));
+          tier.unwound = [];
+          paused = tier.unwindReason === 'pause';
+          continue;
+        }
+        if (this.reentry && t.depth > this.entryDepth && t.pendingHostCall < 0) {
+          // Paused frames in the thread: native again if every one stands at a safepoint.
+          const frames = captureThreadFrames(t, space, this.entryDepth);
+          if (tier.canResume(frames, space)) {
+            this.popFrames(t);
+            pending = frames;
+            continue;
+          }
+        }
+        const remaining = limit - t.instructions;
+        const status = run(t, remaining < SLICE ? remaining : SLICE);
+        if (status === RunStatus.returned) {
+          const base = t.fp;
+          const outcome = this.returned(t.s32, 2 * base);
+          t.sp = base;
+          return outcome;
+        }
+        if (status === RunStatus.hostCall) {
+          const callee = tier.state.funcs[t.pendingHostCall];
+          if (callee.kind === FuncKind.host) callHost(t);
+          else if (!this.callNative(t, deadline, space) && tier.unwindReason === 'pause') paused = true;
+        }
+      }
+    } catch (error) {
+      if (error instanceof ExitError) return this.finish({ kind: 'exited', status: error.status });
+      // Native frames (if the trap came from native code) above the interpreter's.
+      if (error instanceof Trap) error.backtrace = [...error.backtrace, ...captureBacktrace(t, this.entryDepth)];
+      throw error;
+    } finally {
+      t.divert = savedDivert;
+    }
+  }
+
+  /**
+   * Continue paused frames natively (resume clones) rather than in the interpreter.
+   * On by default; off, resumed frames run interpreted until they return (their calls
+   * still go native).
+   */
+  reentry = true;
+
+  private pause(t: ThreadState): RunOutcome {
+    this.pauseRequested = false;
+    this.tier.clearPause();
+    return { kind: 'paused', instructions: t.instructions };
+  }
+
+  private finish(outcome: RunOutcome): RunOutcome {
+    this.finished = outcome;
+    this.tier.clearPause();
+    return outcome;
+  }
+
+  /** Finishes with the entry function's results, slot-encoded at `slots[index...]`. */
+  private returned(slots: Int32Array, index: number): RunOutcome {
+    const fn = this.tier.state.funcs[this.funcAddr];
+    const results = fn.type.results.map((type, i) => bitsToJs(this.tier.state, type, slots[index + 2 * i], slots[index + 2 * i + 1]));
+    this.rawResults = rawBits(slots, index, fn.type.results.length);
+    return this.finish({ kind: 'returned', results });
+  }
+
+  /** Takes note of frames just unwound (the whole stack of this execution); checks the depth limit. */
+  private unwound(t: ThreadState, frames: CanonicalFrame[]): CanonicalFrame[] {
+    this.lastUnwound = frames;
+    this.stats.unwinds++;
+    this.stats.framesUnwound += frames.length;
+    // Deeper than the interpreter may go: the same exhaustion the interpreter would report.
+    if (this.entryDepth + frames.length + 1 > t.maxDepth) throw new ExhaustionError();
+    return frames;
+  }
+
+  /** Takes this execution's frames off the thread (they continue natively). */
+  private popFrames(t: ThreadState): void {
+    const d = this.entryDepth;
+    // The bottom frame's locals start where the thread stood when the execution began.
+    const bottomFp = d + 1 < t.depth ? t.frames[3 * (d + 1) + 2] : t.fp;
+    t.pc = t.frames[3 * d + 1];
+    t.fp = t.frames[3 * d + 2];
+    t.sp = bottomFp;
+    t.funcAddr = -1;
+    t.depth = d;
+  }
+
+  /** A call from an interpreted frame, on the native tier; false when it unwound (frames loaded on top). */
+  private callNative(t: ThreadState, deadline: number, space: IndexSpace): boolean {
+    const addr = t.pendingHostCall;
+    const fn = this.tier.state.funcs[addr];
+    const { params, results } = fn.type;
+    const base = t.sp - params.length;
+    const out = new Int32Array(2 * results.length);
+    this.stats.nativeCalls++;
+    if (this.tier.call(addr, t.s32, 2 * base, out, 0, deadline)) {
+      t.pendingHostCall = -1;
+      if (base + results.length > t.s32.length >> 1) growSlots(t, base + results.length);
+      t.s32.set(out, 2 * base);
+      t.sp = base + results.length;
+      return true;
+    }
+    // The callee paused: its frames go on top of the caller's, linked as a Wasm call.
+    t.pendingHostCall = -1;
+    const frames = this.tier.canonicalFrames(this.tier.unwound, space);
+    this.tier.unwound = [];
+    this.lastUnwound = frames;
+    this.stats.unwinds++;
+    this.stats.framesUnwound += frames.length;
+    const caller = t.funcAddr;
+    const depth = t.depth;
+    t.sp = base;
+    this.load(t, frames, space);
+    t.frames[3 * depth] = caller;
+    return false;
+  }
+
+  /** Loads canonical frames into the thread on top of what it holds. */
+  private load(t: ThreadState, frames: CanonicalFrame[], space: IndexSpace): void {
+    if (t.depth + frames.length + 1 > t.maxDepth) throw new ExhaustionError();
+    let slots = t.sp;
+    for (const f of frames) {
+      const cf = (this.tier.state.funcs[space.funcs[f.funcIndex]] as WasmFunctionState).compiled;
+      slots += cf.numLocals + f.stack.length;
+      if (slots + cf.frameSize > t.maxSlots) throw new ExhaustionError();
+    }
+    loadFrames(t, space, frames, { funcs: space.funcs.length, externs: this.tier.state.externs.length });
+  }
+}
+
+function rawBits(slots: Int32Array, index: number, n: number): bigint[] {
+  const out: bigint[] = [];
+  for (let i = 0; i < n; i++) out.push((BigInt(slots[index + 2 * i + 1] >>> 0) << 32n) | BigInt(slots[index + 2 * i] >>> 0));
+  return out;
+}

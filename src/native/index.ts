@@ -1,0 +1,15 @@
+/**
+ * The native tier: the module rewritten so that the host's own WebAssembly engine runs
+ * it at near-native speed, with safepoints at which its stack unwinds into canonical
+ * frames that the interpreter (and the snapshot layer) take over. See docs/native-tier.md.
+ * @module
+ */
+export { ByteWriter } from './encode.ts';
+export { HELPER_IMPORTS, HELPER_MODULE, recursiveFunctions, rewriteModule } from './rewrite.ts';
+export type { RewriteOptions, RewrittenModule } from './rewrite.ts';
+export type { RewrittenFunction, Safepoint } from './rewrite-function.ts';
+export { DEFAULT_POLL_INTERVAL, DEFAULT_STACK_BUDGET, NativeTier, rewriteCompiled, toTrap } from './tier.ts';
+export type { NativeInstance, NativeOptions } from './tier.ts';
+export { NativeExecution } from './execution.ts';
+export type { NativeExecutionOptions, NativeRunOptions, NativeStats } from './execution.ts';
+export { nativeEngine, nativeTierOf } from './engine.ts';

@@ -1,0 +1,570 @@
+/**
+ * The module rewriter of the native tier: from a validated module, a module that the
+ * host's engine (V8) compiles and runs at near-native speed and whose stack can unwind
+ * into canonical frames at any safepoint (see `rewrite-function.ts`).
+ *
+ * The rewritten module runs on the interpreter's store, sharing its state:
+ * - memories and tables become imports (the interpreter's `WebAssembly.Memory`, and
+ *   `WebAssembly.Table`s that mirror its tables); indices stay the same;
+ * - globals stay where they are and are exported, so the host can sync them when it
+ *   switches tiers (f32/f64 ones through getter/setter functions that keep NaN bits);
+ * - active segments and the start function are gone: the interpreter's instantiation
+ *   applied and ran them; active segments stay as empty passive ones (a dropped segment);
+ * - the helper imports (`wasmig.*`) come after the original function imports, which
+ *   shifts the defined functions' indices; every export is by index: `f<i>` is function
+ *   i, `c<i>` its entry with float values as raw bits, `g<i>` a defined global.
+ */
+import { createInstr, InstructionReader } from '../binary/index.ts';
+import type { ModuleContext } from '../validate/index.ts';
+import { ValType } from '../wasm/index.ts';
+import type { ConstExpr, FuncType, Limits, Module } from '../wasm/index.ts';
+import { ByteWriter } from './encode.ts';
+import { rewriteFunction, zero } from './rewrite-function.ts';
+import type { HelperIndices, ResumeTarget, RewrittenFunction } from './rewrite-function.ts';
+
+/** The helper imports, in the order they are imported (module `wasmig`). */
+export const HELPER_IMPORTS = ['poll', 'frame', 'si', 'sl', 'sr', 'se', 'deep', 'ddrop', 'edrop'] as const;
+export const HELPER_MODULE = 'wasmig';
+
+export interface RewriteOptions {
+  /** Loop-header polling (see `FunctionRewriteOptions.loopPoll`, default 'local'); 'none' only to measure what polling costs. */
+  loopPoll?: 'global' | 'local' | 'none';
+  /** 'none' drops the after-call checks: only to measure what they cost (unwinding then breaks). */
+  afterCall?: 'check' | 'none';
+  /** Import the memory as shared (for a native tier in another thread). */
+  sharedMemory?: boolean;
+}
+
+export interface RewrittenModule {
+  bytes: Uint8Array;
+  /** By function index; undefined for imported functions. */
+  functions: (RewrittenFunction | undefined)[];
+  /** Functions whose entry `c<i>` takes and returns float values as raw bits. */
+  trampolines: Set<number>;
+  /** Mutable f32/f64 globals, read and written through `gg<i>` / `gs<i>`. */
+  floatGlobals: Set<number>;
+  /** Defined tables and memories imported as `wasmig.t<i>` / `wasmig.m<i>`. */
+  importedTables: number[];
+  importedMemories: number[];
+  /** `dd(i)` / `de(i)` drop data / element segment i. */
+  dataDropper: boolean;
+  elemDropper: boolean;
+}
+
+function sameType(a: FuncType, b: FuncType): boolean {
+  return a.params.length === b.params.length && a.results.length === b.results.length &&
+    a.params.every((t, i) => t === b.params[i]) && a.results.every((t, i) => t === b.results[i]);
+}
+
+function isFloat(t: number): boolean {
+  return t === ValType.f32 || t === ValType.f64;
+}
+
+function bitsType(t: number): number {
+  return t === ValType.f32 ? ValType.i32 : t === ValType.f64 ? ValType.i64 : t;
+}
+
+/**
+ * Functions that may recurse: on a cycle of the call graph, where `call_indirect`
+ * may reach every function of its type that a table can hold.
+ */
+export function recursiveFunctions(ctx: ModuleContext): Set<number> {
+  const m = ctx.module;
+  const nImp = m.numImportedFuncs;
+  const n = m.codes.length;
+  const edges: number[][] = Array.from({ length: n }, () => []);
+  const byType = new Map<number, number[]>();
+  for (const f of ctx.declaredRefs) {
+    if (f < nImp) continue;
+    const t = ctx.funcTypeIndices[f];
+    const list = byType.get(t);
+    if (list) list.push(f - nImp); else byType.set(t, [f - nImp]);
+  }
+  const indirectTargets = (typeIndex: number): number[] => {
+    const out: number[] = [];
+    const want = ctx.types[typeIndex];
+    for (const [t, list] of byType) if (sameType(ctx.types[t], want)) out.push(...list);
+    return out;
+  };
+  const ins = createInstr();
+  for (let i = 0; i < n; i++) {
+    const body = m.codes[i];
+    const r = new InstructionReader(m.bytes, body.codeStart, body.codeEnd);
+    while (r.pos < body.codeEnd) {
+      r.read(ins);
+      if (ins.op === 0x10 && ins.a >= nImp) edges[i].push(ins.a - nImp);
+      else if (ins.op === 0x11) edges[i].push(...indirectTargets(ins.a));
+    }
+  }
+  // Tarjan's strongly connected components, iteratively.
+  const index = new Int32Array(n).fill(-1);
+  const low = new Int32Array(n);
+  const onStack = new Uint8Array(n);
+  const stack: number[] = [];
+  const recursive = new Set<number>();
+  let counter = 0;
+  for (let root = 0; root < n; root++) {
+    if (index[root] >= 0) continue;
+    const work: [number, number][] = [[root, 0]];
+    index[root] = low[root] = counter++;
+    stack.push(root);
+    onStack[root] = 1;
+    while (work.length) {
+      const top = work[work.length - 1];
+      const [node, ei] = top;
+      if (ei < edges[node].length) {
+        top[1]++;
+        const next = edges[node][ei];
+        if (index[next] < 0) {
+          index[next] = low[next] = counter++;
+          stack.push(next);
+          onStack[next] = 1;
+          work.push([next, 0]);
+        } else if (onStack[next]) {
+          low[node] = Math.min(low[node], index[next]);
+        }
+        continue;
+      }
+      work.pop();
+      if (work.length) {
+        const parent = work[work.length - 1][0];
+        low[parent] = Math.min(low[parent], low[node]);
+      }
+      if (low[node] === index[node]) {
+        const comp: number[] = [];
+        let x: number;
+        do {
+          x = stack.pop()!;
+          onStack[x] = 0;
+          comp.push(x);
+        } while (x !== node);
+        if (comp.length > 1 || edges[node].includes(node)) for (const c of comp) recursive.add(c + nImp);
+      }
+    }
+  }
+  return recursive;
+}
+
+/** Native stack units an activation of a recursive function is charged (about 16 bytes each). */
+export function frameCost(numLocals: number): number {
+  return 6 + numLocals;
+}
+
+/** Rewrites a validated module for the native tier. */
+export function rewriteModule(ctx: ModuleContext, options: RewriteOptions = {}): RewrittenModule {
+  const m: Module = ctx.module;
+  const nImpFuncs = m.numImportedFuncs;
+  const H = HELPER_IMPORTS.length;
+  const remapFunc = (f: number): number => (f < nImpFuncs ? f : f + H);
+
+  // ---- types: the original ones keep their indices
+  const types: FuncType[] = [...m.types];
+  const typeIndex = (params: number[], results: number[]): number => {
+    const want = { params, results } as FuncType;
+    for (let i = 0; i < types.length; i++) if (sameType(types[i], want)) return i;
+    types.push(want);
+    return types.length - 1;
+  };
+  const I32 = ValType.i32, I64 = ValType.i64;
+  const helperTypes = [
+    typeIndex([], [I32]), // poll
+    typeIndex([I32, I32], []), // frame
+    typeIndex([I32], []), // si
+    typeIndex([I64], []), // sl
+    typeIndex([ValType.funcref], []), // sr
+    typeIndex([ValType.externref], []), // se
+    typeIndex([], []), // deep
+    typeIndex([I32], []), // ddrop
+    typeIndex([I32], []), // edrop
+  ];
+
+  // ---- globals: the original ones, then the helpers'
+  const numGlobals = ctx.globals.length;
+  const helpers: HelperIndices = {
+    poll: nImpFuncs, frame: nImpFuncs + 1, saveI32: nImpFuncs + 2, saveI64: nImpFuncs + 3, saveRef: nImpFuncs + 4,
+    saveExt: nImpFuncs + 5, deep: nImpFuncs + 6, droppedData: nImpFuncs + 7, droppedElem: nImpFuncs + 8,
+    unwinding: numGlobals, countdown: numGlobals + 1, depth: numGlobals + 2, maxPages: numGlobals + 3,
+  };
+
+  // ---- function bodies
+  const recursive = recursiveFunctions(ctx);
+  const functions: (RewrittenFunction | undefined)[] = new Array(nImpFuncs + m.codes.length);
+  const bodies: Uint8Array[] = [];
+  const funcTypes: number[] = [];
+  for (let i = 0; i < m.codes.length; i++) {
+    const f = nImpFuncs + i;
+    const ft = ctx.types[m.funcs[i]];
+    const { body, info } = rewriteFunction(ctx, i, {
+      remapFunc,
+      helpers,
+      blockType: (results) => typeIndex([], [...results]),
+      recursive: recursive.has(f),
+      frameCost: frameCost(ft.params.length + m.codes[i].locals.length),
+      loopPoll: options.loopPoll ?? 'local',
+      afterCall: options.afterCall,
+    });
+    functions[f] = info;
+    bodies.push(body);
+    funcTypes.push(m.funcs[i]);
+  }
+
+  // ---- helper functions (appended after the original ones)
+  const exports: [string, number, number][] = []; // name, kind, index
+  let nextFunc = nImpFuncs + H + m.codes.length;
+  const addFunc = (type: number, body: ByteWriter): number => {
+    funcTypes.push(type);
+    bodies.push(body.toBytes());
+    return nextFunc++;
+  };
+  const trampolines = new Set<number>();
+  for (let i = 0; i < m.codes.length; i++) {
+    const f = nImpFuncs + i;
+    const ft = ctx.types[m.funcs[i]];
+    if (!hasFloats(ft)) continue;
+    const tf = addFunc(typeIndex(ft.params.map(bitsType), ft.results.map(bitsType)), bitsEntry(ft, remapFunc(f)));
+    exports.push([`c${f}`, 0, tf]);
+    trampolines.add(f);
+  }
+  const floatGlobals = new Set<number>();
+  ctx.globals.forEach((g, i) => {
+    if (!g.mutable || !isFloat(g.type)) return;
+    const bt = bitsType(g.type);
+    const get = new ByteWriter().u32(0).u8(0x23).u32(i).u8(g.type === ValType.f32 ? 0xbc : 0xbd).u8(0x0b);
+    exports.push([`gg${i}`, 0, addFunc(typeIndex([], [bt]), get)]);
+    const set = new ByteWriter().u32(0).u8(0x20).u32(0).u8(g.type === ValType.f32 ? 0xbe : 0xbf).u8(0x24).u32(i).u8(0x0b);
+    exports.push([`gs${i}`, 0, addFunc(typeIndex([bt], []), set)]);
+    floatGlobals.add(i);
+  });
+  const dropper = (count: number, dropOp: number): ByteWriter => {
+    const b = new ByteWriter().u32(0);
+    for (let i = 0; i < count; i++) b.u8(0x02).u8(0x40);
+    b.u8(0x20).u32(0).u8(0x0e).u32(count);
+    for (let i = 0; i < count; i++) b.u32(i);
+    b.u32(count);
+    for (let i = 0; i < count; i++) b.u8(0x0b).u8(0xfc).u32(dropOp).u32(i).u8(0x0f);
+    b.u8(0x0b);
+    return b;
+  };
+  const dataDropper = m.dataCount !== undefined && m.dataCount > 0;
+  if (dataDropper) exports.push(['dd', 0, addFunc(typeIndex([I32], []), dropper(m.dataCount!, 9))]);
+  const elemDropper = m.elems.length > 0;
+  if (elemDropper) exports.push(['de', 0, addFunc(typeIndex([I32], []), dropper(m.elems.length, 13))]);
+
+  // ---- exports: every function, every defined global, the helper globals
+  const totalFuncs = nImpFuncs + m.codes.length;
+  for (let f = 0; f < totalFuncs; f++) exports.push([`f${f}`, 0, remapFunc(f)]);
+  for (let g = m.numImportedGlobals; g < numGlobals; g++) exports.push([`g${g}`, 3, g]);
+  exports.push(['unw', 3, helpers.unwinding], ['cd', 3, helpers.countdown], ['depth', 3, helpers.depth], ['maxp', 3, helpers.maxPages]);
+
+  // ---- encode
+  const out = new ByteWriter().raw([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
+  const sec = new ByteWriter();
+  const section = (id: number): void => {
+    out.section(id, sec);
+    sec.length = 0;
+  };
+
+  sec.u32(types.length);
+  for (const t of types) {
+    sec.u8(0x60).u32(t.params.length);
+    for (const p of t.params) sec.u8(p);
+    sec.u32(t.results.length);
+    for (const r of t.results) sec.u8(r);
+  }
+  section(1);
+
+  const limits = (l: Limits, shared: boolean): void => {
+    if (shared) sec.u8(0x03).u32(l.min).u32(l.max ?? 65536);
+    else if (l.max === undefined) sec.u8(0x00).u32(l.min);
+    else sec.u8(0x01).u32(l.min).u32(l.max);
+  };
+  const shared = options.sharedMemory === true;
+  const importedTables: number[] = [];
+  const importedMemories: number[] = [];
+  sec.u32(m.imports.length + H + m.tables.length + m.memories.length);
+  for (const imp of m.imports) {
+    sec.name(imp.module).name(imp.name);
+    const d = imp.desc;
+    switch (d.kind) {
+      case 'func': sec.u8(0x00).u32(d.typeIndex); break;
+      case 'table': sec.u8(0x01).u8(d.type.elemType); limits(d.type.limits, false); break;
+      case 'memory': sec.u8(0x02); limits(d.type.limits, shared); break;
+      case 'global': sec.u8(0x03).u8(d.type.type).u8(d.type.mutable ? 1 : 0); break;
+    }
+  }
+  HELPER_IMPORTS.forEach((name, i) => sec.name(HELPER_MODULE).name(name).u8(0x00).u32(helperTypes[i]));
+  m.tables.forEach((t, i) => {
+    const index = m.numImportedTables + i;
+    sec.name(HELPER_MODULE).name(`t${index}`).u8(0x01).u8(t.elemType);
+    limits(t.limits, false);
+    importedTables.push(index);
+  });
+  m.memories.forEach((mem, i) => {
+    const index = m.numImportedMemories + i;
+    sec.name(HELPER_MODULE).name(`m${index}`).u8(0x02);
+    limits(mem.limits, shared);
+    importedMemories.push(index);
+  });
+  section(2);
+
+  sec.u32(funcTypes.length);
+  for (const t of funcTypes) sec.u32(t);
+  section(3);
+
+  const constExpr = (e: ConstExpr): void => {
+    for (const ins of e.instrs) {
+      switch (ins.op) {
+        case 0x41: sec.u8(0x41).s32(ins.a); break;
+        case 0x42: sec.u8(0x42).s64((BigInt(ins.b | 0) << 32n) | BigInt(ins.a >>> 0)); break;
+        case 0x43: sec.u8(0x43).raw(le32(ins.a)); break;
+        case 0x44: sec.u8(0x44).raw(le32(ins.a)).raw(le32(ins.b)); break;
+        case 0xd0: sec.u8(0xd0).u8(ins.a); break;
+        case 0xd2: sec.u8(0xd2).u32(remapFunc(ins.a)); break;
+        case 0x23: sec.u8(0x23).u32(ins.a); break;
+        default: throw new Error(`internal: constant expression with opcode 0x${ins.op.toString(16)}`);
+      }
+    }
+    sec.u8(0x0b);
+  };
+  sec.u32(m.globals.length + 4);
+  for (const g of m.globals) {
+    sec.u8(g.type.type).u8(g.type.mutable ? 1 : 0);
+    constExpr(g.init);
+  }
+  for (const init of [0, 1_000_000, 1 << 30, 65536]) sec.u8(ValType.i32).u8(1).u8(0x41).s32(init).u8(0x0b);
+  section(6);
+
+  sec.u32(exports.length);
+  for (const [name, kind, index] of exports) sec.name(name).u8(kind).u32(index);
+  section(7);
+
+  if (m.elems.length) {
+    sec.u32(m.elems.length);
+    for (const seg of m.elems) {
+      if (seg.mode.kind === 'active') {
+        // Applied at instantiation: from then on it behaves as an empty (dropped) segment.
+        sec.u8(0x05).u8(seg.type).u32(0);
+        continue;
+      }
+      sec.u8(seg.mode.kind === 'passive' ? 0x05 : 0x07).u8(seg.type).u32(seg.items.length);
+      for (const item of seg.items) constExpr(item);
+    }
+    section(9);
+  }
+
+  if (m.dataCount !== undefined) {
+    sec.u32(m.dataCount);
+    section(12);
+  }
+
+  sec.u32(bodies.length);
+  const bodyStarts: number[] = [];
+  for (const b of bodies) {
+    sec.u32(b.length);
+    bodyStarts.push(sec.length);
+    sec.raw(b);
+  }
+  // The code section's content starts after its id and size.
+  const contentStart = out.length + 1 + leb128Length(sec.length);
+  for (let i = 0; i < m.codes.length; i++) functions[nImpFuncs + i]!.codeOffset += contentStart + bodyStarts[i];
+  section(10);
+
+  if (m.datas.length) {
+    sec.u32(m.datas.length);
+    for (const d of m.datas) {
+      sec.u8(0x01);
+      if (d.mode.kind === 'active') sec.u32(0);
+      else sec.u32(d.bytes.length).raw(d.bytes);
+    }
+    section(11);
+  }
+  moduleName(out, MODULE_NAME);
+
+  return { bytes: out.toBytes(), functions, trampolines, floatGlobals, importedTables, importedMemories, dataDropper, elemDropper };
+}
+
+/** The module names V8 shows in stack traces (`wasm://wasm/NAME-HASH`): how backtraces tell modules apart. */
+export const MODULE_NAME = 'wasmig';
+export const RESUME_MODULE_PREFIX = 'wasmig-resume-';
+
+/** A name section holding only the module's name. */
+function moduleName(out: ByteWriter, name: string): void {
+  const sub = new ByteWriter().name(name);
+  const content = new ByteWriter().name('name').u8(0x00).u32(sub.length).append(sub);
+  out.section(0, content);
+}
+
+function leb128Length(n: number): number {
+  let len = 1;
+  while (n >= 0x80) { n = Math.floor(n / 128); len++; }
+  return len;
+}
+
+/** The original byte offset of the instruction at `offset` of the rewritten module, in function `f`. */
+export function originalOffset(f: RewrittenFunction, offset: number): number {
+  const rel = offset - f.codeOffset;
+  const pcs = f.rewrittenPcs;
+  let lo = 0, hi = pcs.length - 1, found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (pcs[mid] <= rel) { found = mid; lo = mid + 1; } else hi = mid - 1;
+  }
+  return found < 0 ? -1 : f.originalPcs[found];
+}
+
+function hasFloats(ft: FuncType): boolean {
+  return ft.params.some(isFloat) || ft.results.some(isFloat);
+}
+
+/** A function that calls `callee` (of type `ft`) with float values passed and returned as raw bits. */
+function bitsEntry(ft: FuncType, callee: number): ByteWriter {
+  const b = new ByteWriter();
+  b.u32(ft.results.length);
+  for (const t of ft.results) b.u32(1).u8(t);
+  ft.params.forEach((t, p) => {
+    b.u8(0x20).u32(p);
+    if (t === ValType.f32) b.u8(0xbe);
+    else if (t === ValType.f64) b.u8(0xbf);
+  });
+  b.u8(0x10).u32(callee);
+  const base = ft.params.length;
+  for (let r = ft.results.length - 1; r >= 0; r--) b.u8(0x21).u32(base + r);
+  ft.results.forEach((t, r) => {
+    b.u8(0x20).u32(base + r);
+    if (t === ValType.f32) b.u8(0xbc);
+    else if (t === ValType.f64) b.u8(0xbd);
+  });
+  b.u8(0x0b);
+  return b;
+}
+
+/** A resume clone in a module of its own (see {@link ResumeTarget}). */
+export interface ResumeClone {
+  bytes: Uint8Array;
+  /** The clone's own safepoints (its frames unwind as the function's). */
+  info: RewrittenFunction;
+  /** Original function indices it calls or names, imported as `f.<i>` in this order. */
+  funcImports: number[];
+}
+
+const SEGMENT_OPS = new Set([0x108, 0x109, 0x10c, 0x10d]);
+
+/**
+ * The resume clone of function `funcIndex` at one of its safepoints: a module that
+ * imports what the function uses from the rewritten module's instance (`f.<i>`
+ * functions, `t.<i>` tables, `m.0` memory, `g.<i>` globals and `h.*` helper globals,
+ * `wasmig.*` helper functions) and exports `run`: (locals..., stack...) -> results,
+ * float values as raw bits. Undefined when the function uses segment instructions
+ * (which need the module's own segments): such a frame continues in the interpreter.
+ */
+export function rewriteResumeClone(ctx: ModuleContext, funcIndex: number, target: ResumeTarget, options: RewriteOptions = {}): ResumeClone | undefined {
+  const m = ctx.module;
+  const codeIndex = funcIndex - m.numImportedFuncs;
+  const body = m.codes[codeIndex];
+  const used = new Set<number>();
+  const refs = new Set<number>();
+  const ins = createInstr();
+  const r = new InstructionReader(m.bytes, body.codeStart, body.codeEnd);
+  while (r.pos < body.codeEnd) {
+    r.read(ins);
+    if (SEGMENT_OPS.has(ins.op)) return undefined;
+    if (ins.op === 0x10) used.add(ins.a);
+    else if (ins.op === 0xd2) { used.add(ins.a); refs.add(ins.a); }
+  }
+  const funcImports = [...used].sort((a, b) => a - b);
+  const remap = new Map(funcImports.map((f, i) => [f, i]));
+  const F = funcImports.length;
+  const types: FuncType[] = [...m.types];
+  const typeIndex = (params: number[], results: number[]): number => {
+    const want = { params, results } as FuncType;
+    for (let i = 0; i < types.length; i++) if (sameType(types[i], want)) return i;
+    types.push(want);
+    return types.length - 1;
+  };
+  const I32 = ValType.i32, I64 = ValType.i64;
+  const helperTypes = [typeIndex([], [I32]), typeIndex([I32, I32], []), typeIndex([I32], []), typeIndex([I64], []),
+    typeIndex([ValType.funcref], []), typeIndex([ValType.externref], []), typeIndex([], []), typeIndex([I32], []), typeIndex([I32], [])];
+  const numGlobals = ctx.globals.length;
+  const helpers: HelperIndices = {
+    poll: F, frame: F + 1, saveI32: F + 2, saveI64: F + 3, saveRef: F + 4, saveExt: F + 5, deep: F + 6, droppedData: F + 7, droppedElem: F + 8,
+    unwinding: numGlobals, countdown: numGlobals + 1, depth: numGlobals + 2, maxPages: numGlobals + 3,
+  };
+  const ft = ctx.types[m.funcs[codeIndex]];
+  const { body: code, info } = rewriteFunction(ctx, codeIndex, {
+    remapFunc: (f) => remap.get(f)!,
+    helpers,
+    blockType: (results) => typeIndex([], [...results]),
+    recursive: false,
+    frameCost: 0,
+    loopPoll: options.loopPoll ?? 'local',
+    resume: target,
+  });
+  const cloneType: FuncType = { params: [...ft.params, ...body.locals, ...target.stackTypes] as never[], results: ft.results };
+  // V8 takes at most 1000 parameters.
+  if (cloneType.params.length > 1000) return undefined;
+  const cloneIndex = F + HELPER_IMPORTS.length;
+  const bodies: Uint8Array[] = [code];
+  const funcTypes = [typeIndex(cloneType.params, cloneType.results)];
+  let run = cloneIndex;
+  if (hasFloats(cloneType)) {
+    funcTypes.push(typeIndex(cloneType.params.map(bitsType), cloneType.results.map(bitsType)));
+    bodies.push(bitsEntry(cloneType, cloneIndex).toBytes());
+    run = cloneIndex + 1;
+  }
+
+  const out = new ByteWriter().raw([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
+  const sec = new ByteWriter();
+  const section = (id: number): void => {
+    out.section(id, sec);
+    sec.length = 0;
+  };
+  sec.u32(types.length);
+  for (const t of types) {
+    sec.u8(0x60).u32(t.params.length);
+    for (const p of t.params) sec.u8(p);
+    sec.u32(t.results.length);
+    for (const x of t.results) sec.u8(x);
+  }
+  section(1);
+  const limits = (l: Limits, shared: boolean): void => {
+    if (shared) sec.u8(0x03).u32(l.min).u32(l.max ?? 65536);
+    else if (l.max === undefined) sec.u8(0x00).u32(l.min);
+    else sec.u8(0x01).u32(l.min).u32(l.max);
+  };
+  sec.u32(F + HELPER_IMPORTS.length + ctx.tables.length + ctx.memories.length + numGlobals + 4);
+  for (const f of funcImports) sec.name('f').name(String(f)).u8(0x00).u32(ctx.funcTypeIndices[f]);
+  HELPER_IMPORTS.forEach((name, i) => sec.name(HELPER_MODULE).name(name).u8(0x00).u32(helperTypes[i]));
+  ctx.tables.forEach((t, i) => { sec.name('t').name(String(i)).u8(0x01).u8(t.elemType); limits(t.limits, false); });
+  ctx.memories.forEach((mem, i) => { sec.name('m').name(String(i)).u8(0x02); limits(mem.limits, options.sharedMemory === true); });
+  ctx.globals.forEach((g, i) => sec.name('g').name(String(i)).u8(0x03).u8(g.type).u8(g.mutable ? 1 : 0));
+  for (const name of ['unw', 'cd', 'depth', 'maxp']) sec.name('h').name(name).u8(0x03).u8(I32).u8(1);
+  section(2);
+  sec.u32(funcTypes.length);
+  for (const t of funcTypes) sec.u32(t);
+  section(3);
+  sec.u32(1).name('run').u8(0x00).u32(run);
+  section(7);
+  if (refs.size) {
+    sec.u32(1).u8(0x03).u8(0x00).u32(refs.size);
+    for (const f of refs) sec.u32(remap.get(f)!);
+    section(9);
+  }
+  sec.u32(bodies.length);
+  let bodyStart = 0;
+  bodies.forEach((b, i) => {
+    sec.u32(b.length);
+    if (i === 0) bodyStart = sec.length;
+    sec.raw(b);
+  });
+  const contentStart = out.length + 1 + leb128Length(sec.length);
+  info.codeOffset += contentStart + bodyStart;
+  section(10);
+  moduleName(out, `${RESUME_MODULE_PREFIX}${funcIndex}-${target.pc}`);
+  return { bytes: out.toBytes(), info, funcImports };
+}
+
+function le32(v: number): number[] {
+  return [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
+}
+
+export { zero };

@@ -1,0 +1,128 @@
+/**
+ * The C corpus on the native tier: straight runs give the expected output, and runs
+ * paused at random moments (random polls), snapshotted and resumed in a fresh program,
+ * on the interpreter or on the native tier, end exactly as the uninterrupted run.
+ *
+ * WASMIG_NATIVE_PAUSES (default 3): random pause points per case and resuming tier.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Trap } from '../../src/errors/index.ts';
+import { nativeTierOf } from '../../src/native/index.ts';
+import { Program } from '../../src/program/index.ts';
+import type { Tier } from '../../src/runtime/index.ts';
+import { argvOf, isExact } from '../programs/cases.ts';
+import type { ProgramCase } from '../programs/cases.ts';
+import { caseFixture, compiledOf, envInt, findCase, Sandbox } from '../helpers/snapshot-runs.ts';
+
+const PAUSES = envInt('WASMIG_NATIVE_PAUSES', 3);
+
+interface Result {
+  stdout: string;
+  status: number;
+  trap: string | undefined;
+}
+
+function settle(run: () => void): { status: number; trap: string | undefined } {
+  try {
+    run();
+    return { status: 0, trap: undefined };
+  } catch (error) {
+    if (!(error instanceof Trap)) throw error;
+    return { status: 134, trap: error.message };
+  }
+}
+
+function start(c: ProgramCase, box: Sandbox): Program {
+  return Program.instantiate(compiledOf(c), {
+    args: argvOf(c), env: { ...c.env }, preopens: box.preopens(), stdout: box.stdout, stdin: box.stdin, tier: 'native',
+  });
+}
+
+/** The whole run on the native tier, and how many polls it made (each one a possible pause). */
+async function straight(c: ProgramCase): Promise<Result & { polls: number }> {
+  const fx = await caseFixture(c);
+  const box = new Sandbox(fx.root, c);
+  try {
+    const p = start(c, box);
+    const tier = nativeTierOf(p.store, { pollInterval: 1 });
+    let status = 0;
+    const s = settle(() => {
+      const o = p.run();
+      if (o.kind === 'exited') status = o.status;
+      assert.is.not(o.kind, 'paused');
+    });
+    return { stdout: box.output().toString('utf8'), status: s.trap ? s.status : status, trap: s.trap, polls: tier.polls };
+  } finally {
+    box.dispose();
+    await fx.cleanup();
+  }
+}
+
+/** Paused natively at poll `at`, snapshotted, resumed on `tier` in a fresh program. */
+async function hop(c: ProgramCase, at: number, tier: Tier): Promise<Result & { paused: boolean }> {
+  const fx = await caseFixture(c);
+  const box = new Sandbox(fx.root, c);
+  try {
+    const a = start(c, box);
+    const native = nativeTierOf(a.store, { pollInterval: 1 });
+    let n = 0;
+    native.pollHook = () => ++n === at;
+    let status = 0;
+    let paused = false;
+    let s = settle(() => {
+      const o = a.run();
+      if (o.kind === 'exited') status = o.status;
+      paused = o.kind === 'paused';
+    });
+    if (paused) {
+      const snapshot = a.snapshot();
+      const b = Program.resume(snapshot, { module: compiledOf(c), preopens: box.preopens(), stdout: box.stdout, stdin: box.stdin, tier });
+      s = settle(() => {
+        const o = b.run();
+        if (o.kind === 'exited') status = o.status;
+        assert.is.not(o.kind, 'paused');
+      });
+    }
+    return { stdout: box.output().toString('utf8'), status: s.trap ? s.status : status, trap: s.trap, paused };
+  } finally {
+    box.dispose();
+    await fx.cleanup();
+  }
+}
+
+let seed = envInt('WASMIG_NATIVE_SEED', 12345);
+function random(n: number): number {
+  seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+  return 1 + ((seed >>> 4) % n);
+}
+
+const CASES = ['hello', 'args_env', 'file_io', 'clocks', 'random', 'recursion', 'qsort_printf', 'memcopy', 'exit_code_42', 'trap', 'sandbox'];
+
+for (const name of CASES) {
+  test(`${name}: native, then paused at random polls and resumed on both tiers`, async () => {
+    const c = findCase(name);
+    const whole = await straight(c);
+    if (isExact(c.expected)) {
+      const want = typeof c.expected.stdout === 'string' ? c.expected.stdout : Buffer.from(c.expected.stdout).toString('utf8');
+      assert.is(whole.stdout, want);
+      assert.is(whole.status, c.expected.status);
+    }
+    assert.ok(whole.polls > 0, 'the run polls');
+    let pausedRuns = 0;
+    for (const tier of ['interp', 'native'] as const) {
+      for (let i = 0; i < PAUSES; i++) {
+        const at = random(whole.polls);
+        const r = await hop(c, at, tier);
+        if (r.paused) pausedRuns++;
+        const where = `paused at poll ${at} of ${whole.polls}, resumed on ${tier}`;
+        assert.is(r.stdout, whole.stdout, where);
+        assert.is(r.status, whole.status, where);
+        assert.is(r.trap, whole.trap, where);
+      }
+    }
+    assert.ok(pausedRuns > 0, 'at least one run paused');
+  });
+}
+
+test.run();

@@ -1,0 +1,93 @@
+/**
+ * CoreMark on the native tier against Node's own engine running the unmodified module,
+ * side by side in one process (rounds alternate, so both see the same machine).
+ *
+ * Usage: npx tsx tools/bench/native-coremark.ts [--iterations N] [--rounds R] [--poll global|local|none] [--no-after-call]
+ * Prints each round's iterations per second of this process's CPU time (robust on a
+ * shared machine; CoreMark's own wall-clock report is checked for validation) and the
+ * ratio of the medians. `--poll none` and `--no-after-call` only measure what the
+ * safepoints cost (such code cannot pause).
+ */
+import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadModule, Program } from '../../src/program/index.ts';
+import { NativeExecution, NativeTier } from '../../src/native/index.ts';
+import type { RewriteOptions } from '../../src/native/index.ts';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const wasmPath = join(root, 'coremark', 'coremark.wasm');
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+const iterations = arg('--iterations', 6000);
+const rounds = arg('--rounds', 5);
+const pollArg = process.argv.indexOf('--poll');
+const rewrite: RewriteOptions = {};
+if (pollArg >= 0) rewrite.loopPoll = process.argv[pollArg + 1] as RewriteOptions['loopPoll'];
+if (process.argv.includes('--no-after-call')) rewrite.afterCall = 'none';
+const bytes = readFileSync(wasmPath);
+const args = ['coremark.wasm', '0', '0', '0x66', String(iterations)];
+
+/** Iterations per CPU second of a run, once CoreMark's output says it validated. */
+function score(run: (fd: number) => void): number {
+  const before = process.cpuUsage();
+  const output = withStdout(run);
+  const used = process.cpuUsage(before);
+  if (!/Correct operation validated/.test(output)) throw new Error(`CoreMark did not validate:\n${output}`);
+  return iterations / ((used.user + used.system) / 1e6);
+}
+
+function withStdout(run: (fd: number) => void): string {
+  const path = join(tmpdir(), `wasmig-coremark-${process.pid}.txt`);
+  const fd = openSync(path, 'w+');
+  try {
+    run(fd);
+  } finally {
+    closeSync(fd);
+  }
+  const text = readFileSync(path, 'utf8');
+  rmSync(path);
+  return text;
+}
+
+process.removeAllListeners('warning');
+const { WASI } = await import('node:wasi');
+const v8Module = new WebAssembly.Module(bytes);
+
+function runV8(): number {
+  return score((fd) => {
+    const wasi = new WASI({ version: 'preview1', args, env: {}, stdout: fd, returnOnExit: true });
+    const instance = new WebAssembly.Instance(v8Module, wasi.getImportObject() as WebAssembly.Imports);
+    wasi.start(instance);
+  });
+}
+
+const compiled = loadModule(bytes);
+function runNative(): number {
+  return score((fd) => {
+    const program = Program.instantiate(compiled, { args, stdout: fd });
+    const tier = new NativeTier(program.store, { rewrite });
+    tier.attach(program.instance);
+    const ex = new NativeExecution(tier, program.export('_start').addr);
+    const outcome = ex.run();
+    if (outcome.kind === 'paused') throw new Error('unexpected pause');
+  });
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const v8: number[] = [];
+const native: number[] = [];
+// One warm-up each (V8 tiers up its code; the rewrite is cached per module).
+runV8();
+runNative();
+for (let r = 0; r < rounds; r++) {
+  v8.push(runV8());
+  native.push(runNative());
+  console.log(`round ${r + 1}: V8 ${v8[r].toFixed(0)} it/s, native tier ${native[r].toFixed(0)} it/s (${(100 * native[r] / v8[r]).toFixed(1)}%)`);
+}
+console.log(`median: V8 ${median(v8).toFixed(0)} it/s, native tier ${median(native).toFixed(0)} it/s: ${(100 * median(native) / median(v8)).toFixed(1)}% of V8 (${JSON.stringify(rewrite)})`);
