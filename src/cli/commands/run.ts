@@ -1,10 +1,10 @@
 import { UsageError } from '../../errors/index.ts';
 import { loadModuleFile, Program } from '../../program/index.ts';
-import type { RunOutcome } from '../../runtime/index.ts';
 import { ValType } from '../../wasm/index.ts';
 import { flag, integer, one, parseArgs } from '../args.ts';
 import type { OptionSpec } from '../args.ts';
-import { formatValue } from '../format.ts';
+import { driveProgram, SNAPSHOT_OPTIONS, SNAPSHOT_USAGE, snapshotOptions, TIER_USAGE, tierOption } from './drive.ts';
+import { runRemoteCommand, wantsRemote } from './run-remote.ts';
 
 export const RUN_OPTIONS: OptionSpec[] = [
   { name: 'invoke', value: true },
@@ -12,6 +12,8 @@ export const RUN_OPTIONS: OptionSpec[] = [
   { name: 'env', value: true, repeat: true },
   { name: 'tier', value: true },
   { name: 'max-memory', value: true },
+  ...SNAPSHOT_OPTIONS,
+  { name: 'no-embed-module' },
 ];
 
 export const RUN_USAGE = `usage: wasmig run [OPTIONS] PROG.wasm [ARGS...]
@@ -25,14 +27,17 @@ options (before PROG.wasm; everything after it goes to the program):
   --dir HOST[::GUEST]   give the program the host directory HOST, named GUEST
                         (default: the same name); repeatable
   --env NAME=VALUE      set an environment variable for the program; repeatable
-  --tier interp         the execution tier (only the interpreter for now)
+${TIER_USAGE}
   --max-memory BYTES    cap linear memory (K/M/G suffixes allowed)
+  --on AGENT            run it as a job on an edge agent instead (see
+                        'wasmig help run-on': --detach, broker options)
+${SNAPSHOT_USAGE}
+  --no-embed-module     leave the module out of the snapshot (resume then needs
+                        --module PROG.wasm)
 
-exit status: the program's own (proc_exit); 134 after a trap; 1 when the module
-cannot be loaded or linked; 2 for a usage error.`;
-
-/** Slices between two looks at the event loop (signals, timers): about 10-50 ms each. */
-const SLICE_INSTRUCTIONS = 5_000_000;
+exit status: the program's own (proc_exit); 0 after a pause that wrote its
+snapshot; 134 after a trap; 1 when the module cannot be loaded or linked; 2 for
+a usage error.`;
 
 export function parseDir(spec: string): { host: string; guest: string } {
   const i = spec.indexOf('::');
@@ -80,12 +85,13 @@ function parseInvokeArg(text: string, type: number, index: number): unknown {
 
 /** `wasmig run`: returns the process exit status. */
 export async function runCommand(argv: readonly string[]): Promise<number> {
+  if (wantsRemote(argv)) return runRemoteCommand(argv);
   const p = parseArgs(argv, RUN_OPTIONS, true);
   const [path, ...rest] = p.positionals;
   if (!path) throw new UsageError(`missing PROG.wasm\n\n${RUN_USAGE}`);
-  const tier = one(p, 'tier') ?? 'interp';
-  if (tier !== 'interp' && tier !== 'auto') throw new UsageError(`--tier ${tier}: only the interpreter tier (interp) is built so far`);
   const maxMemory = integer(p, 'max-memory', 1);
+  const snapshotting = snapshotOptions(p, !flag(p, 'no-embed-module'));
+  const tier = tierOption(p, snapshotting);
   const compiled = loadModuleFile(path);
   const invoke = one(p, 'invoke');
   const program = Program.instantiate(compiled, {
@@ -93,6 +99,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     env: parseEnv(p.options.get('env') ?? []),
     preopens: (p.options.get('dir') ?? []).map(parseDir),
     maxMemoryBytes: maxMemory,
+    tier,
   });
 
   let execution;
@@ -101,7 +108,16 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     if (e.kind !== 'func') throw new UsageError(`export ${JSON.stringify(invoke)} is a ${e.kind}, not a function`);
     const params = program.store.state.funcs[e.addr].type.params;
     if (rest.length !== params.length) throw new UsageError(`${invoke} takes ${params.length} argument${params.length === 1 ? '' : 's'}, ${rest.length} given`);
-    execution = program.start(invoke, rest.map((a, i) => parseInvokeArg(a, params[i], i)));
+    const args = rest.map((a, i) => parseInvokeArg(a, params[i], i));
+    // A WASI reactor's exports may only be called after its `_initialize` (the WASI
+    // application ABI; wasmtime and node:wasi call it too): it runs the C constructors,
+    // which set up the preopens, the heap and stdio.
+    const init = program.instance.exports.get('_initialize');
+    if (init?.kind === 'func' && invoke !== '_initialize' && program.store.state.funcs[init.addr].type.params.length === 0) {
+      const initialized = program.start('_initialize').run();
+      if (initialized.kind === 'exited') return initialized.status;
+    }
+    execution = program.start(invoke, args);
   } else {
     if (!program.instance.exports.has('_start')) throw new UsageError(`${path} exports no _start function: name one with --invoke NAME`);
     const start = program.export('_start');
@@ -111,15 +127,6 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     execution = program.start('_start');
   }
 
-  let outcome: RunOutcome;
-  for (;;) {
-    outcome = execution.run({ budget: SLICE_INSTRUCTIONS });
-    if (outcome.kind !== 'paused') break;
-    // Let signals and timers in between slices.
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  if (outcome.kind === 'exited') return outcome.status;
-  if (invoke) for (const r of outcome.results) process.stdout.write(`${formatValue(r)}\n`);
-  void flag;
-  return 0;
+  void execution;
+  return driveProgram(program, { ...snapshotting, printResults: invoke !== undefined });
 }

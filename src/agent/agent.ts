@@ -1,0 +1,431 @@
+import { closeSync, openSync, realpathSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { UsageError, WasmigError } from '../errors/index.ts';
+import { Program } from '../program/index.ts';
+import { WasiHost } from '../wasi/index.ts';
+import type { ConnectionOptions } from './connection.ts';
+import { checkName, displayUrl } from './connection.ts';
+import { encodeOutput } from './frames.ts';
+import { Job } from './job.ts';
+import { LoadMeter } from './load.ts';
+import type { AbortRequest, AgentLoad, AgentStatus, CommitRequest, JobState, PrepareRequest, ReplayRequest, Request, StartRequest, UploadRequest } from './messages.ts';
+import { newId, parseAgentStatus, parseJobState, PROTOCOL_VERSION } from './messages.ts';
+import { acceptIncoming, commitIncoming, abortIncoming, migrateOut } from './migration.ts';
+import { ModuleCache } from './module-cache.ts';
+import type { LogEntry } from './output-log.ts';
+import { DEFAULT_LOG_LIMIT, OutputLog } from './output-log.ts';
+import { Peer } from './peer.ts';
+import type { FleetKey } from './signing.ts';
+import { topics } from './topics.ts';
+import { BlobReceiver, chunkBytesFor, DEFAULT_CHUNK_BYTES } from './transfer.ts';
+
+export interface AgentOptions {
+  name: string;
+  connection: ConnectionOptions;
+  /** Host directories jobs get, under their guest names (all of them, and nothing else). */
+  dirs?: { host: string; guest: string }[];
+  /** Execution tier for jobs: `interp` (the interpreter; `auto` means it too for now). */
+  tier?: string;
+  /** When given, every message must be signed with it (and everything sent is). */
+  key?: FleetKey;
+  log?: (line: string) => void;
+  /** Heartbeat period (default 5 s). */
+  heartbeatMs?: number;
+  /** Bytes of output each job's log keeps. */
+  logLimit?: number;
+  /** Blob chunk size. */
+  chunkBytes?: number;
+  /** Finished jobs kept for `attach` and `ps` (default 100). */
+  keepFinished?: number;
+  /**
+   * Fault injection for tests: `die-on-chunk:N` kills this process (SIGKILL) when chunk N
+   * of an incoming migration package arrives.
+   */
+  fault?: string;
+}
+
+/** A prepared, restored but not yet committed incoming job (the target side of a handoff). */
+export interface Incoming {
+  job: Job;
+  epoch: number;
+  source: string;
+  timer: NodeJS.Timeout;
+}
+
+/** Watches another agent's retained status (migration targets). */
+export interface AgentWatch {
+  status(): AgentStatus | undefined;
+  /** Aborted when the agent goes offline or restarts. */
+  readonly gone: AbortSignal;
+  close(): void;
+}
+
+const FINAL = new Set(['exited', 'failed']);
+
+/**
+ * `wasmig agent`: one device of the fleet. It announces itself (a retained status, a last
+ * will saying offline, heartbeats with its load), runs jobs in slices, streams and logs
+ * their output, and hands jobs over to other agents (migration.ts).
+ */
+export class Agent {
+  readonly name: string;
+  /** Changes at every start: tells a restarted agent from the one before. */
+  readonly instance = newId().slice(0, 12);
+  readonly dirs: { host: string; guest: string }[];
+  readonly tier: string;
+  readonly jobs = new Map<string, Job>();
+  readonly incoming = new Map<string, Incoming>();
+  /** Where jobs that left went (forwarding addresses for late requests). */
+  readonly moved = new Map<string, { to: string; epoch: number }>();
+  readonly modules = new ModuleCache();
+  readonly receiver = new BlobReceiver();
+  /** The latest retained state seen for each job this agent holds or held. */
+  readonly observed = new Map<string, JobState>();
+  readonly stdin: number;
+  readonly logLimit: number;
+  peer!: Peer;
+  readonly #options: AgentOptions;
+  readonly #load = new LoadMeter();
+  readonly #jobWatches = new Map<string, Promise<() => void>>();
+  #heartbeat: NodeJS.Timeout | undefined;
+  #stopping = false;
+  #since = new Date().toISOString();
+
+  private constructor(options: AgentOptions) {
+    this.#options = options;
+    this.name = checkName(options.name, 'agent name');
+    this.tier = options.tier ?? 'interp';
+    if (this.tier !== 'interp' && this.tier !== 'auto') throw new UsageError(`--tier ${this.tier}: only the interpreter tier (interp) is available to agents so far`);
+    const guests = new Set<string>();
+    this.dirs = (options.dirs ?? []).map(({ host, guest }) => {
+      let real: string;
+      try {
+        real = realpathSync(host);
+        if (!statSync(real).isDirectory()) throw new Error('not a directory');
+      } catch (error) {
+        throw new UsageError(`--dir ${host}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (error as Error).message}`);
+      }
+      if (guests.has(guest)) throw new UsageError(`--dir: two directories are named ${JSON.stringify(guest)} for jobs`);
+      guests.add(guest);
+      return { host: real, guest };
+    });
+    this.logLimit = options.logLimit ?? DEFAULT_LOG_LIMIT;
+    this.stdin = openSync('/dev/null', 'r');
+  }
+
+  /** Connects and announces the agent; resolves once it is online. */
+  static async start(options: AgentOptions): Promise<Agent> {
+    const agent = new Agent(options);
+    try {
+      await agent.#connect();
+    } catch (error) {
+      closeSync(agent.stdin);
+      throw error;
+    }
+    return agent;
+  }
+
+  log(line: string): void {
+    (this.#options.log ?? ((l: string) => process.stderr.write(`${l}\n`)))(`agent ${this.name}: ${line}`);
+  }
+
+  get chunkBytes(): number {
+    return chunkBytesFor(this.peer.link, this.#options.chunkBytes ?? DEFAULT_CHUNK_BYTES);
+  }
+
+  async #connect(): Promise<void> {
+    const offline: AgentStatus = { v: PROTOCOL_VERSION, agent: this.name, instance: this.instance, online: false };
+    this.receiver.onChunk = (_transfer, index, count, what) => {
+      const fault = /^die-on-chunk:(\d+)$/.exec(this.#options.fault ?? '');
+      if (fault && what === 'migration package' && index + 1 >= Number(fault[1])) {
+        this.log(`fault injection: dying at chunk ${index + 1} of ${count}`);
+        process.kill(process.pid, 'SIGKILL');
+      }
+    };
+    this.peer = await Peer.open({
+      connection: this.#options.connection,
+      id: this.name,
+      inbox: topics.agentInbox(this.name),
+      key: this.#options.key,
+      will: { topic: topics.agentStatus(this.name), payload: Buffer.from(JSON.stringify(offline)), retain: true },
+      persistent: true,
+      onRequest: (request) => this.#onRequest(request),
+      onConnect: (info) => { if (!info.first) this.#reconnected(); },
+      onDisconnect: () => { if (!this.#stopping) this.log('lost the broker; reconnecting (jobs go on)'); },
+      log: (line) => this.log(line),
+    });
+    await this.peer.listen([topics.agentData(this.name)], (_topic, payload) => {
+      const why = this.receiver.accept(payload);
+      if (why) this.log(`dropped a blob chunk: ${why}`);
+    });
+    await this.#announce();
+    await this.#sweepLostJobs();
+    this.#heartbeat = setInterval(() => this.#beat(), this.#options.heartbeatMs ?? 5000);
+    this.#heartbeat.unref();
+    this.#beat();
+    const dirs = this.dirs.length ? this.dirs.map((d) => d.guest).join(', ') : 'none';
+    this.log(`online at ${displayUrl(this.#options.connection.url)} (MQTT ${this.peer.link.version}; dirs: ${dirs}; ${this.#options.key ? 'signed messages only' : 'no fleet key: unsigned messages accepted'})`);
+  }
+
+  #reconnected(): void {
+    this.log(`reconnected to the broker; ${this.jobs.size} job(s) here`);
+    void this.#announce().catch(() => {});
+  }
+
+  /** Publishes the retained status and every job's state (a restarted broker forgot them). */
+  async #announce(): Promise<void> {
+    const status: AgentStatus = {
+      v: PROTOCOL_VERSION, agent: this.name, instance: this.instance, online: true, host: hostname(), pid: process.pid, tier: this.tier,
+      dirs: this.dirs.map((d) => d.guest), mqtt: this.peer.link.version, signed: this.peer.signed, since: this.#since,
+    };
+    await this.peer.link.publish(topics.agentStatus(this.name), JSON.stringify(status), { retain: true });
+    for (const job of this.jobs.values()) this.publishState(job);
+  }
+
+  /** Marks jobs an earlier run of this agent left behind as failed: they died with it. */
+  async #sweepLostJobs(): Promise<void> {
+    const seen: JobState[] = [];
+    const stop = await this.peer.listen([topics.allJobStates], (_topic, payload) => {
+      const s = parseJobState(payload);
+      if (s) seen.push(s);
+    });
+    try {
+      await this.peer.sync();
+    } finally {
+      stop();
+    }
+    for (const s of seen) {
+      if (s.agent !== this.name || s.instance === this.instance || FINAL.has(s.state)) continue;
+      const lost: JobState = { ...s, instance: this.instance, state: 'failed', status: 1, error: `agent ${this.name} restarted; the job was lost with it`, updatedAt: new Date().toISOString(), sig: undefined };
+      delete lost.sig;
+      delete lost.target;
+      this.log(`job ${s.job} was lost when this agent last stopped; marking it failed`);
+      await this.peer.link.publish(topics.jobState(s.job), JSON.stringify(this.peer.signDocument(lost)), { retain: true }).catch(() => {});
+    }
+  }
+
+  #beat(): void {
+    if (!this.peer.link.connected) return;
+    const period = this.#options.heartbeatMs ?? 5000;
+    const jobs = [...this.jobs.values()].filter((j) => !j.finished);
+    const load: AgentLoad = {
+      v: PROTOCOL_VERSION, agent: this.name, instance: this.instance, at: new Date().toISOString(), ...this.#load.sample(),
+      jobs: jobs.length, running: jobs.filter((j) => j.state === 'running').length,
+    };
+    this.peer.link.publish(topics.agentLoad(this.name), JSON.stringify(load), { qos: 0, retain: true, expirySeconds: Math.ceil((3 * period) / 1000) }).catch(() => {});
+  }
+
+  #onJobState(id: string, payload: Buffer): void {
+    const s = parseJobState(payload);
+    if (!s || s.job !== id) return;
+    const why = this.peer.checkDocument(s);
+    if (why) { this.log(`ignored the state of job ${s.job} published by ${s.agent}: ${why}`); return; }
+    this.observed.set(s.job, s);
+    this.#fence(s);
+  }
+
+  /** A newer epoch of one of our jobs runs elsewhere: this copy is stale and stops. */
+  #fence(s: JobState): void {
+    const job = this.jobs.get(s.job);
+    if (!job || job.finished || s.epoch <= job.epoch) return;
+    if (s.agent === this.name && s.instance === this.instance) return;
+    if (job.state === 'migrating' && s.agent === job.target) return; // the handoff itself settles this
+    this.log(`job ${job.id}: a newer copy (epoch ${s.epoch}) runs on ${s.agent}; this copy (epoch ${job.epoch}) stops`);
+    job.discard();
+    this.jobs.delete(job.id);
+    this.moved.set(job.id, { to: s.agent, epoch: s.epoch });
+    this.unwatchJob(job.id);
+  }
+
+  #onRequest(request: Request): void {
+    if (this.#stopping) { this.peer.reply(request, { ok: false, code: 'stopping', message: `agent ${this.name} is stopping` }); return; }
+    const fail = (error: unknown): void => {
+      const message = error instanceof WasmigError ? error.message : `internal error: ${(error as Error)?.message ?? String(error)}`;
+      if (!(error instanceof WasmigError)) this.log(`${request.type} request failed: ${(error as Error)?.stack ?? String(error)}`);
+      this.peer.reply(request, { ok: false, code: (error as WasmigError).code ?? 'error', message });
+    };
+    try {
+      switch (request.type) {
+        case 'start': this.#start(request); break;
+        case 'upload': this.#upload(request); break;
+        case 'replay': this.#replay(request); break;
+        case 'migrate': {
+          const job = this.jobs.get(request.job);
+          if (!job) { this.#notHere(request, request.job); break; }
+          migrateOut(this, job, request.to, (fields) => this.peer.reply(request, { ok: true, stage: 'progress', data: { ...fields } }))
+            .then((result) => this.peer.reply(request, { ok: true, data: { ...result } }), fail);
+          break;
+        }
+        case 'prepare': acceptIncoming(this, request as PrepareRequest); break;
+        case 'commit': commitIncoming(this, request as CommitRequest); break;
+        case 'abort': abortIncoming(this, request as AbortRequest); break;
+      }
+    } catch (error) {
+      fail(error);
+    }
+  }
+
+  #notHere(request: Request, jobId: string): void {
+    const moved = this.moved.get(jobId);
+    if (moved) this.peer.reply(request, { ok: false, code: 'moved', message: `job ${jobId} moved to agent ${moved.to}`, data: { ...moved } });
+    else this.peer.reply(request, { ok: false, code: 'unknown', message: `agent ${this.name} has no job ${jobId}` });
+  }
+
+  /** A fresh job (epoch 1) or a restored one: the job object with its hooks. */
+  newJob(id: string, spec: StartRequest['spec'], epoch: number, log: OutputLog): Job {
+    return new Job({
+      id, spec, epoch, log,
+      hooks: { output: (job, entries) => this.#publishOutput(job, entries), end: (job) => this.#ended(job) },
+    });
+  }
+
+  #start(request: StartRequest): void {
+    const { job: id, spec } = request;
+    if (this.jobs.has(id) || this.incoming.has(id)) throw new WasmigError('ERR_JOB_EXISTS', `agent ${this.name} already has a job ${id}`);
+    if (!this.modules.has(spec.module.sha256)) {
+      this.peer.reply(request, { ok: false, code: 'need-module', message: `agent ${this.name} does not have module ${spec.module.sha256.slice(0, 12)}...` });
+      return;
+    }
+    const compiled = this.modules.compiled(spec.module.sha256, spec.program);
+    const job = this.newJob(id, spec, 1, new OutputLog(this.logLimit));
+    const wasi = new WasiHost({ args: spec.args, env: spec.env, preopens: this.dirs, stdin: this.stdin, stdout: job.sink(1), stderr: job.sink(2) });
+    try {
+      job.program = Program.withWasi(compiled, wasi, { maxMemoryBytes: spec.maxMemoryBytes });
+      if (job.program.instance.exports.get('_start')?.kind !== 'func') throw new WasmigError('ERR_USAGE', `${spec.program} exports no _start function: it is not a WASI command`);
+      job.program.start('_start');
+    } catch (error) {
+      wasi.close();
+      throw error;
+    }
+    this.jobs.set(id, job);
+    job.run();
+    this.publishState(job);
+    this.watchJob(id);
+    this.log(`started job ${id}: ${[spec.program, ...spec.args.slice(1)].join(' ')} (for ${request.from})`);
+    this.peer.reply(request, { ok: true, data: { job: id, agent: this.name, epoch: job.epoch } });
+  }
+
+  #upload(request: UploadRequest): void {
+    if (this.modules.has(request.sha256)) {
+      this.peer.reply(request, { ok: true, data: { have: true } });
+      return;
+    }
+    const bytes = this.receiver.expect(request.transfer, request, { idleMs: 15_000, what: 'module' });
+    this.peer.reply(request, { ok: true, stage: 'ready' });
+    bytes.then(
+      (b) => {
+        this.modules.put(request.sha256, b);
+        this.log(`cached module ${request.sha256.slice(0, 12)}... (${b.length} bytes, from ${request.from})`);
+        this.peer.reply(request, { ok: true });
+      },
+      (error: Error) => {
+        this.log(`module upload from ${request.from} failed: ${error.message}`);
+        this.peer.reply(request, { ok: false, code: 'transfer', message: error.message });
+      },
+    );
+  }
+
+  #replay(request: ReplayRequest): void {
+    if (!/^wasmig\/v1\/clients\/[A-Za-z0-9._-]+\/out$/.test(request.outTopic)) throw new WasmigError('ERR_PROTOCOL', `replays go to a client's out topic, not ${request.outTopic}`);
+    const job = this.jobs.get(request.job);
+    if (!job) { this.#notHere(request, request.job); return; }
+    const entries = job.log.since(request.fromSeq);
+    const sends = entries.map((e) => this.peer.link.publish(request.outTopic, encodeOutput({ job: job.id, epoch: job.epoch, seq: e.seq, stream: e.stream, data: e.data }), { qos: 1 }));
+    Promise.all(sends).then(
+      () => this.peer.reply(request, { ok: true, data: { next: job.log.next, floor: job.log.floor, state: job.state, epoch: job.epoch } }),
+      () => {},
+    );
+  }
+
+  #publishOutput(job: Job, entries: LogEntry[]): void {
+    if (!this.peer.link.connected || this.jobs.get(job.id) !== job) return; // clients ask for a replay later
+    for (const e of entries) {
+      this.peer.link.publish(topics.jobOut(job.id), encodeOutput({ job: job.id, epoch: job.epoch, seq: e.seq, stream: e.stream, data: e.data }), { qos: 1 }).catch(() => {});
+    }
+  }
+
+  #ended(job: Job): void {
+    if (this.jobs.get(job.id) !== job) return;
+    this.publishState(job);
+    this.log(job.state === 'exited' ? `job ${job.id} exited with status ${job.status}` : `job ${job.id} failed: ${job.error}`);
+    const finished = [...this.jobs.values()].filter((j) => j.finished).sort((a, b) => (a.endedAt ?? 0) - (b.endedAt ?? 0));
+    const keep = this.#options.keepFinished ?? 100;
+    for (const old of finished.slice(0, Math.max(0, finished.length - keep))) {
+      this.jobs.delete(old.id);
+      this.unwatchJob(old.id);
+      this.observed.delete(old.id);
+      this.peer.link.publish(topics.jobState(old.id), '', { retain: true }).catch(() => {});
+    }
+  }
+
+  /** Publishes a job's retained state (signed when the fleet has a key). */
+  publishState(job: Job): void {
+    const s: JobState = {
+      v: PROTOCOL_VERSION, job: job.id, agent: this.name, instance: this.instance, epoch: job.epoch, state: job.state,
+      program: job.spec.program, args: job.spec.args, startedAt: job.spec.startedAt, updatedAt: new Date().toISOString(),
+    };
+    if (job.finished) {
+      s.endSeq = job.log.next;
+      if (job.status !== undefined) s.status = job.status;
+      if (job.error !== undefined) s.error = job.error;
+    }
+    if (job.state === 'migrating' && job.target) s.target = job.target;
+    const signed = this.peer.signDocument(s);
+    this.observed.set(job.id, signed);
+    this.peer.link.publish(topics.jobState(job.id), JSON.stringify(signed), { retain: true }).catch(() => {});
+  }
+
+  /** Follows a job's retained state (to notice a newer copy elsewhere). */
+  watchJob(id: string): void {
+    if (this.#jobWatches.has(id)) return;
+    const watch = this.peer.listen([topics.jobState(id)], (_topic, payload) => this.#onJobState(id, payload));
+    watch.catch(() => { if (this.#jobWatches.get(id) === watch) this.#jobWatches.delete(id); });
+    this.#jobWatches.set(id, watch);
+  }
+
+  unwatchJob(id: string): void {
+    const watch = this.#jobWatches.get(id);
+    this.#jobWatches.delete(id);
+    watch?.then((stop) => stop(), () => {});
+  }
+
+  /** Follows another agent's status until `close`; resolves once its retained status (if any) is in. */
+  async watchAgent(name: string): Promise<AgentWatch> {
+    const controller = new AbortController();
+    let status: AgentStatus | undefined;
+    let first: AgentStatus | undefined;
+    const stop = await this.peer.listen([topics.agentStatus(name)], (_topic, payload) => {
+      const s = parseAgentStatus(payload);
+      if (!s) return;
+      status = s;
+      if (!first && s.online) { first = s; return; }
+      if (!s.online || (first && s.instance !== first.instance)) controller.abort(new WasmigError('ERR_GONE', `agent ${name} went offline`));
+    });
+    await this.peer.sync();
+    return { status: () => status, gone: controller.signal, close: stop };
+  }
+
+  /** Stops: running jobs are marked failed (they end with the agent), then goes offline. */
+  async stop(): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    for (const inc of this.incoming.values()) { clearTimeout(inc.timer); inc.job.discard(); }
+    this.incoming.clear();
+    for (const job of this.jobs.values()) {
+      if (job.finished) continue;
+      await job.pause();
+      job.discard();
+      job.state = 'failed';
+      job.status = 1;
+      job.error = `agent ${this.name} stopped`;
+      this.publishState(job);
+      this.log(`job ${job.id} ends with the agent`);
+    }
+    const offline: AgentStatus = { v: PROTOCOL_VERSION, agent: this.name, instance: this.instance, online: false };
+    await this.peer.link.publish(topics.agentStatus(this.name), JSON.stringify(offline), { retain: true }).catch(() => {});
+    await this.peer.close();
+    closeSync(this.stdin);
+    this.log('offline');
+  }
+}

@@ -1,0 +1,19 @@
+/**
+ * Edge agents over MQTT: the embedded broker, `wasmig agent`, and the client side of the
+ * fleet protocol (start, follow, migrate, list jobs). The protocol is in docs/protocol.md;
+ * only `mqtt-link.ts` talks to mqtt.js.
+ * @module
+ */
+export { Agent } from './agent.ts';
+export type { AgentOptions } from './agent.ts';
+export { startBroker } from './broker.ts';
+export type { BrokerOptions, EmbeddedBroker } from './broker.ts';
+export { FleetClient, newJobId } from './client.ts';
+export type { ClientOptions, FleetView, FollowOptions, StartedJob, StartJobOptions } from './client.ts';
+export { checkName, DEFAULT_BROKER, displayUrl, resolveConnection } from './connection.ts';
+export type { ConnectionFlags, ConnectionOptions } from './connection.ts';
+export type { OutputChunk } from './frames.ts';
+export type { AgentLoad, AgentStatus, JobSpec, JobState, JobStateName } from './messages.ts';
+export type { MigrationResult, Progress } from './migration.ts';
+export { FleetKey } from './signing.ts';
+export { topics } from './topics.ts';

@@ -1,0 +1,310 @@
+import { randomBytes } from 'node:crypto';
+import { NAME_PATTERN } from './connection.ts';
+
+/**
+ * The JSON messages of the fleet protocol (docs/protocol.md) and their validation: every
+ * message comes from the network and is checked field by field before use.
+ */
+
+/** Version of the message formats; a peer refuses other versions. */
+export const PROTOCOL_VERSION = 1;
+
+export const JOB_STATES = ['starting', 'running', 'paused', 'migrating', 'exited', 'failed'] as const;
+export type JobStateName = (typeof JOB_STATES)[number];
+
+/** What a job is: everything needed to start it, carried along when it migrates. */
+export interface JobSpec {
+  /** Display name: the module file's base name. */
+  program: string;
+  module: { sha256: string; size: number };
+  /** argv, argv[0] included. */
+  args: string[];
+  env: Record<string, string>;
+  maxMemoryBytes?: number;
+  /** When the job first started (ISO 8601), kept across migrations. */
+  startedAt: string;
+}
+
+/** Retained on `jobs/<job>/state` by the agent that owns the job. */
+export interface JobState {
+  v: number;
+  job: string;
+  agent: string;
+  /** The owning agent's instance (a restarted agent has a new one). */
+  instance: string;
+  /** Ownership generation: raised by every migration; higher wins. */
+  epoch: number;
+  state: JobStateName;
+  program: string;
+  args: string[];
+  startedAt: string;
+  updatedAt: string;
+  /** Output sequence number one past the last chunk (final states). */
+  endSeq?: number;
+  /** Exit status (exited) or 134 (trap). */
+  status?: number;
+  /** Why it failed. */
+  error?: string;
+  /** Where a migrating job is going. */
+  target?: string;
+  sig?: string;
+}
+
+/** Retained on `agents/<agent>/status`; the last will says `online: false`. */
+export interface AgentStatus {
+  v: number;
+  agent: string;
+  instance: string;
+  online: boolean;
+  host?: string;
+  pid?: number;
+  tier?: string;
+  /** Guest names of the directories jobs get. */
+  dirs?: string[];
+  mqtt?: string;
+  /** Whether the agent requires signed messages. */
+  signed?: boolean;
+  since?: string;
+}
+
+/** Heartbeat, retained on `agents/<agent>/load`. */
+export interface AgentLoad {
+  v: number;
+  agent: string;
+  instance: string;
+  at: string;
+  /** CPU time of the agent process over the last interval, in cores (1 = one core busy). */
+  cpu: number;
+  loadavg: number[];
+  rss: number;
+  memFree: number;
+  memTotal: number;
+  jobs: number;
+  running: number;
+}
+
+interface Envelope {
+  v: number;
+  /** Unique per message: request id and replay-protection nonce. */
+  id: string;
+  /** Milliseconds since the epoch, when sent. */
+  ts: number;
+  /** Agent name or client id of the sender. */
+  from: string;
+  /** Topic for replies. */
+  replyTo?: string;
+  /** HMAC-SHA256 of the rest (signing.ts). */
+  sig?: string;
+}
+
+export interface StartRequest extends Envelope { type: 'start'; job: string; spec: JobSpec }
+export interface UploadRequest extends Envelope { type: 'upload'; transfer: string; sha256: string; size: number; chunks: number }
+export interface ReplayRequest extends Envelope { type: 'replay'; job: string; fromSeq: number; outTopic: string }
+export interface MigrateRequest extends Envelope { type: 'migrate'; job: string; to: string }
+export interface PrepareRequest extends Envelope {
+  type: 'prepare';
+  job: string;
+  epoch: number;
+  spec: JobSpec;
+  /** The package (snapshot + output log) that will follow as a blob. */
+  transfer: string;
+  sha256: string;
+  size: number;
+  chunks: number;
+  /** Guest directory names the job has open. */
+  dirs: string[];
+}
+export interface CommitRequest extends Envelope { type: 'commit'; job: string; epoch: number }
+export interface AbortRequest extends Envelope { type: 'abort'; job: string; epoch: number; reason: string; transfer?: string }
+export interface SyncMessage extends Envelope { type: 'sync' }
+export interface Reply extends Envelope {
+  type: 'reply';
+  /** The id of the request answered. */
+  re: string;
+  ok: boolean;
+  /** `progress` and intermediate stages (`prepared`, `ready`) precede the final `done`. */
+  stage: string;
+  code?: string;
+  message?: string;
+  data?: Record<string, unknown>;
+}
+
+export type Request = StartRequest | UploadRequest | ReplayRequest | MigrateRequest | PrepareRequest | CommitRequest | AbortRequest;
+export type Message = Request | Reply | SyncMessage;
+
+/** A message that failed validation. */
+export class ProtocolError extends Error {
+  override readonly name = 'ProtocolError';
+}
+
+/** A fresh random id (128 bits, hex). */
+export function newId(): string {
+  return randomBytes(16).toString('hex');
+}
+
+function bad(what: string): never {
+  throw new ProtocolError(what);
+}
+
+type Obj = Record<string, unknown>;
+
+function isObj(x: unknown): x is Obj {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+function str(o: Obj, key: string, max = 4096): string {
+  const v = o[key];
+  if (typeof v !== 'string' || v.length > max) bad(`${key} is not a string of at most ${max} characters`);
+  return v;
+}
+
+function optStr(o: Obj, key: string, max = 4096): string | undefined {
+  return o[key] === undefined ? undefined : str(o, key, max);
+}
+
+function int(o: Obj, key: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  const v = o[key];
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) bad(`${key} is not an integer in [${min}, ${max}]`);
+  return v;
+}
+
+function name(o: Obj, key: string): string {
+  const v = str(o, key, 64);
+  if (!NAME_PATTERN.test(v)) bad(`${key} is not a valid name`);
+  return v;
+}
+
+function hex(o: Obj, key: string, length: number): string {
+  const v = str(o, key, length);
+  if (v.length !== length || !/^[0-9a-f]+$/.test(v)) bad(`${key} is not ${length} hex digits`);
+  return v;
+}
+
+function topic(o: Obj, key: string): string {
+  const v = str(o, key, 512);
+  if (!v.startsWith('wasmig/v1/') || /[+#\0]/.test(v)) bad(`${key} is not a wasmig topic`);
+  return v;
+}
+
+function strings(x: unknown, what: string, maxCount: number): string[] {
+  if (!Array.isArray(x) || x.length > maxCount || !x.every((s) => typeof s === 'string' && s.length <= 65536)) bad(`${what} is not a list of strings`);
+  return x as string[];
+}
+
+export function checkSpec(x: unknown): JobSpec {
+  if (!isObj(x)) bad('spec is not an object');
+  const module = x.module;
+  if (!isObj(module)) bad('spec.module is not an object');
+  const env = x.env;
+  if (!isObj(env) || Object.keys(env).length > 4096 || !Object.values(env).every((s) => typeof s === 'string')) bad('spec.env is not a map of strings');
+  const spec: JobSpec = {
+    program: str(x, 'program', 256),
+    module: { sha256: hex(module, 'sha256', 64), size: int(module, 'size', 8, 2 ** 31) },
+    args: strings(x.args, 'spec.args', 4096),
+    env: env as Record<string, string>,
+    startedAt: str(x, 'startedAt', 64),
+  };
+  if (x.maxMemoryBytes !== undefined) spec.maxMemoryBytes = int(x, 'maxMemoryBytes', 0, 2 ** 32);
+  return spec;
+}
+
+function envelope(o: Obj): Envelope {
+  const e: Envelope = { v: int(o, 'v', 1, 1000), id: hex(o, 'id', 32), ts: int(o, 'ts'), from: str(o, 'from', 128) };
+  if (e.v !== PROTOCOL_VERSION) bad(`protocol version ${e.v} (this wasmig speaks ${PROTOCOL_VERSION})`);
+  if (o.replyTo !== undefined) e.replyTo = topic(o, 'replyTo');
+  if (o.sig !== undefined) e.sig = hex(o, 'sig', 64);
+  return e;
+}
+
+/** Parses and validates a control message; throws {@link ProtocolError}. */
+export function parseMessage(payload: Buffer | string): Message {
+  let o: unknown;
+  try {
+    o = JSON.parse(payload.toString());
+  } catch {
+    bad('not JSON');
+  }
+  if (!isObj(o)) bad('not a JSON object');
+  const e = envelope(o);
+  switch (o.type) {
+    case 'start': return { ...e, type: 'start', job: name(o, 'job'), spec: checkSpec(o.spec) };
+    case 'upload': return { ...e, type: 'upload', transfer: hex(o, 'transfer', 32), sha256: hex(o, 'sha256', 64), size: int(o, 'size', 0, 2 ** 32), chunks: int(o, 'chunks', 1, 2 ** 20) };
+    case 'replay': return { ...e, type: 'replay', job: name(o, 'job'), fromSeq: int(o, 'fromSeq'), outTopic: topic(o, 'outTopic') };
+    case 'migrate': return { ...e, type: 'migrate', job: name(o, 'job'), to: name(o, 'to') };
+    case 'prepare': return {
+      ...e, type: 'prepare', job: name(o, 'job'), epoch: int(o, 'epoch', 1), spec: checkSpec(o.spec),
+      transfer: hex(o, 'transfer', 32), sha256: hex(o, 'sha256', 64), size: int(o, 'size', 0, 2 ** 32), chunks: int(o, 'chunks', 1, 2 ** 20),
+      dirs: strings(o.dirs, 'dirs', 256),
+    };
+    case 'commit': return { ...e, type: 'commit', job: name(o, 'job'), epoch: int(o, 'epoch', 1) };
+    case 'abort': {
+      const a: AbortRequest = { ...e, type: 'abort', job: name(o, 'job'), epoch: int(o, 'epoch', 1), reason: str(o, 'reason') };
+      if (o.transfer !== undefined && o.transfer !== '') a.transfer = hex(o, 'transfer', 32);
+      return a;
+    }
+    case 'sync': return { ...e, type: 'sync' };
+    case 'reply': {
+      const r: Reply = { ...e, type: 'reply', re: hex(o, 're', 32), ok: o.ok === true, stage: str(o, 'stage', 32) };
+      const code = optStr(o, 'code', 64);
+      if (code !== undefined) r.code = code;
+      const message = optStr(o, 'message');
+      if (message !== undefined) r.message = message;
+      if (o.data !== undefined) {
+        if (!isObj(o.data)) bad('data is not an object');
+        r.data = o.data;
+      }
+      return r;
+    }
+    default:
+      bad(`unknown message type ${JSON.stringify(o.type)}`);
+  }
+}
+
+/** Parses a retained job state; undefined for an empty (cleared) or invalid one. */
+export function parseJobState(payload: Buffer): JobState | undefined {
+  if (payload.length === 0) return undefined;
+  try {
+    const o: unknown = JSON.parse(payload.toString());
+    if (!isObj(o)) return undefined;
+    const state = str(o, 'state', 16) as JobStateName;
+    if (!JOB_STATES.includes(state)) return undefined;
+    const s: JobState = {
+      v: int(o, 'v'), job: name(o, 'job'), agent: name(o, 'agent'), instance: str(o, 'instance', 64), epoch: int(o, 'epoch', 1), state,
+      program: str(o, 'program', 256), args: strings(o.args, 'args', 4096), startedAt: str(o, 'startedAt', 64), updatedAt: str(o, 'updatedAt', 64),
+    };
+    if (o.endSeq !== undefined) s.endSeq = int(o, 'endSeq');
+    if (o.status !== undefined) s.status = int(o, 'status', 0, 255);
+    if (o.error !== undefined) s.error = str(o, 'error');
+    if (o.target !== undefined) s.target = name(o, 'target');
+    if (o.sig !== undefined) s.sig = hex(o, 'sig', 64);
+    return s;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Parses a retained agent status; undefined for an empty or invalid one. */
+export function parseAgentStatus(payload: Buffer): AgentStatus | undefined {
+  if (payload.length === 0) return undefined;
+  try {
+    const o: unknown = JSON.parse(payload.toString());
+    if (!isObj(o) || typeof o.online !== 'boolean') return undefined;
+    return { ...(o as unknown as AgentStatus), agent: name(o, 'agent'), instance: str(o, 'instance', 64), online: o.online };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Parses a heartbeat; undefined when invalid. */
+export function parseAgentLoad(payload: Buffer): AgentLoad | undefined {
+  if (payload.length === 0) return undefined;
+  try {
+    const o: unknown = JSON.parse(payload.toString());
+    if (!isObj(o)) return undefined;
+    name(o, 'agent');
+    for (const k of ['cpu', 'rss', 'memFree', 'memTotal', 'jobs', 'running']) if (typeof o[k] !== 'number') return undefined;
+    return o as unknown as AgentLoad;
+  } catch {
+    return undefined;
+  }
+}

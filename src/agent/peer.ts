@@ -1,0 +1,324 @@
+import { WasmigError } from '../errors/index.ts';
+import type { ConnectionOptions } from './connection.ts';
+import type { Message, Reply, Request } from './messages.ts';
+import { newId, parseMessage, PROTOCOL_VERSION, ProtocolError } from './messages.ts';
+import { MqttLink } from './mqtt-link.ts';
+import type { FleetKey } from './signing.ts';
+import { ReplayGuard } from './signing.ts';
+
+/** What a request carries besides the envelope. */
+export type RequestBody = { type: Request['type'] | 'sync' } & Record<string, unknown>;
+
+export interface PeerOptions {
+  connection: ConnectionOptions;
+  /** Agent name, or a client id. */
+  id: string;
+  /** Topic this peer's requests and replies arrive on. */
+  inbox: string;
+  key?: FleetKey;
+  will?: { topic: string; payload: Buffer; retain: boolean };
+  persistent: boolean;
+  /** Requests that passed validation and the signature check. */
+  onRequest: (request: Request) => void;
+  onConnect?: (info: { first: boolean; version: string }) => void;
+  onDisconnect?: () => void;
+  log: (line: string) => void;
+}
+
+interface Waiter {
+  resolve: (reply: Reply) => void;
+  reject: (error: Error) => void;
+  onProgress?: (reply: Reply) => void;
+  timer: NodeJS.Timeout;
+}
+
+interface Mailbox {
+  queue: Reply[];
+  waiter?: Waiter;
+}
+
+/** Receives the messages of the topics it listens to. */
+export type TopicHandler = (topic: string, payload: Buffer) => void;
+
+/** Whether an MQTT topic filter matches a topic (`+` one level, `#` the rest). */
+export function topicMatches(filter: string, topic: string): boolean {
+  const f = filter.split('/');
+  const t = topic.split('/');
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '#') return true;
+    if (i >= t.length || (f[i] !== '+' && f[i] !== t[i])) return false;
+  }
+  return f.length === t.length;
+}
+
+/** The protocol's retained topics: their last message is kept for late listeners. */
+function isRetainedTopic(topic: string): boolean {
+  return topic.endsWith('/state') || topic.endsWith('/status') || topic.endsWith('/load');
+}
+
+export interface WaitOptions {
+  timeoutMs: number;
+  /** Names the peer in the timeout message. */
+  who: string;
+  onProgress?: (reply: Reply) => void;
+  signal?: AbortSignal;
+}
+
+/** No answer in time: the peer is gone, busy or unreachable. */
+export class TimeoutError extends WasmigError {
+  override readonly name = 'TimeoutError';
+  constructor(message: string) {
+    super('ERR_TIMEOUT', message);
+  }
+}
+
+/**
+ * One participant of the fleet protocol on top of an {@link MqttLink}: it signs what it
+ * sends, verifies what it receives (dropping unsigned or forged messages with a log line
+ * and, for requests, a refusal), and pairs replies with requests.
+ */
+export class Peer {
+  readonly link: MqttLink;
+  readonly id: string;
+  readonly inbox: string;
+  readonly #options: PeerOptions;
+  readonly #mailboxes = new Map<string, Mailbox>();
+  readonly #guard = new ReplayGuard();
+  readonly #routes: { filter: string; fn: TopicHandler }[] = [];
+  readonly #subscriptions = new Map<string, { count: number; ready: Promise<void> }>();
+  readonly #unsubscribing = new Map<string, Promise<void>>();
+  /** Last message of each retained topic listened to (a late listener gets it too). */
+  readonly #last = new Map<string, Buffer>();
+
+  private constructor(link: MqttLink, options: PeerOptions) {
+    this.link = link;
+    this.id = options.id;
+    this.inbox = options.inbox;
+    this.#options = options;
+  }
+
+  static async open(options: PeerOptions): Promise<Peer> {
+    let peer: Peer | undefined;
+    const early: [string, Buffer][] = [];
+    const link = await MqttLink.open({
+      connection: options.connection,
+      clientId: `wasmig-${options.id}-${newId().slice(0, 8)}`,
+      will: options.will,
+      persistent: options.persistent,
+      onMessage: (topic, payload) => {
+        if (peer) peer.#dispatch(topic, payload);
+        else early.push([topic, payload]);
+      },
+      onConnect: (info) => options.onConnect?.(info),
+      onDisconnect: () => options.onDisconnect?.(),
+      onWarning: (message) => options.log(message),
+    });
+    peer = new Peer(link, options);
+    await link.subscribe([options.inbox]);
+    for (const [topic, payload] of early) peer.#dispatch(topic, payload);
+    return peer;
+  }
+
+  get signed(): boolean {
+    return this.#options.key !== undefined;
+  }
+
+  /**
+   * Routes the messages of `filters` to `fn` until the returned function is called.
+   * Subscriptions are counted per filter, so listeners come and go independently; one
+   * that joins a filter already subscribed gets the last retained messages at once.
+   */
+  async listen(filters: string[], fn: TopicHandler): Promise<() => void> {
+    const routes = filters.map((filter) => ({ filter, fn }));
+    this.#routes.push(...routes);
+    const waits: Promise<void>[] = [];
+    const joined: string[] = [];
+    for (const filter of filters) {
+      const sub = this.#subscriptions.get(filter);
+      if (sub) {
+        sub.count++;
+        waits.push(sub.ready);
+        joined.push(filter);
+        continue;
+      }
+      const ready = (async () => {
+        await this.#unsubscribing.get(filter);
+        await this.link.subscribe([filter]);
+      })();
+      this.#subscriptions.set(filter, { count: 1, ready });
+      waits.push(ready);
+    }
+    let stopped = false;
+    const stop = (): void => {
+      if (stopped) return;
+      stopped = true;
+      for (const r of routes) {
+        const i = this.#routes.indexOf(r);
+        if (i >= 0) this.#routes.splice(i, 1);
+      }
+      for (const filter of filters) {
+        const sub = this.#subscriptions.get(filter);
+        if (!sub || --sub.count > 0) continue;
+        this.#subscriptions.delete(filter);
+        for (const topic of [...this.#last.keys()]) if (!this.#routes.some((r) => topicMatches(r.filter, topic))) this.#last.delete(topic);
+        const gone = sub.ready.catch(() => {}).then(() => this.link.unsubscribe([filter])).finally(() => {
+          if (this.#unsubscribing.get(filter) === gone) this.#unsubscribing.delete(filter);
+        });
+        this.#unsubscribing.set(filter, gone);
+      }
+    };
+    try {
+      await Promise.all(waits);
+    } catch (error) {
+      stop();
+      throw error;
+    }
+    for (const filter of joined) {
+      for (const [topic, payload] of this.#last) if (topicMatches(filter, topic)) fn(topic, payload);
+    }
+    return stop;
+  }
+
+  #dispatch(topic: string, payload: Buffer): void {
+    if (topic !== this.inbox) {
+      const routes = this.#routes.filter((r) => topicMatches(r.filter, topic));
+      if (routes.length && isRetainedTopic(topic)) this.#last.set(topic, payload);
+      for (const r of routes) r.fn(topic, payload);
+      return;
+    }
+    let message: Message;
+    try {
+      message = parseMessage(payload);
+    } catch (error) {
+      if (error instanceof ProtocolError) {
+        this.#options.log(`dropped a malformed message on ${topic}: ${error.message}`);
+        return;
+      }
+      throw error;
+    }
+    const refusal = this.#check(message);
+    if (refusal !== undefined) {
+      this.#options.log(`refused ${message.type} ${message.type === 'reply' ? 'message' : 'request'} ${message.id.slice(0, 8)} from ${message.from}: ${refusal}`);
+      if (message.type !== 'reply' && message.type !== 'sync' && message.replyTo) {
+        this.reply(message, { ok: false, code: 'refused', message: `${this.id} refused the ${message.type} request: ${refusal}` });
+      }
+      return;
+    }
+    if (message.type === 'reply') this.#deliver(message);
+    else if (message.type === 'sync') this.#deliver({ ...message, type: 'reply', re: message.id, ok: true, stage: 'done' });
+    else this.#options.onRequest(message);
+  }
+
+  #check(message: Message): string | undefined {
+    const key = this.#options.key;
+    if (!key) return undefined;
+    const why = key.verify(message);
+    if (why !== undefined) return why === 'unsigned' ? 'unsigned message (this peer requires the fleet key: --key-file)' : why;
+    return this.#guard.check(message.id, message.ts);
+  }
+
+  #deliver(reply: Reply): void {
+    const box = this.#mailboxes.get(reply.re);
+    if (!box) return;
+    if (box.waiter) {
+      const w = box.waiter;
+      if (reply.stage === 'progress') { w.onProgress?.(reply); return; }
+      box.waiter = undefined;
+      clearTimeout(w.timer);
+      w.resolve(reply);
+    } else {
+      box.queue.push(reply);
+    }
+  }
+
+  #envelope(body: Record<string, unknown>, id = newId()): Record<string, unknown> {
+    const message = { ...body, v: PROTOCOL_VERSION, id, ts: Date.now(), from: this.id, replyTo: this.inbox };
+    return this.#options.key ? this.#options.key.sign(message) : message;
+  }
+
+  /** Sends a request and opens a mailbox for its replies; returns the request id. */
+  async send(topic: string, body: RequestBody): Promise<string> {
+    const id = newId();
+    this.#mailboxes.set(id, { queue: [] });
+    try {
+      await this.link.publish(topic, JSON.stringify(this.#envelope(body, id)), { qos: 1 });
+    } catch (error) {
+      this.#mailboxes.delete(id);
+      throw error;
+    }
+    return id;
+  }
+
+  /** The next reply to request `id` that is not a progress report (those go to onProgress). */
+  next(id: string, options: WaitOptions): Promise<Reply> {
+    const box = this.#mailboxes.get(id);
+    if (!box) return Promise.reject(new Error(`no mailbox for request ${id}`));
+    while (box.queue.length) {
+      const r = box.queue.shift() as Reply;
+      if (r.stage === 'progress') options.onProgress?.(r);
+      else return Promise.resolve(r);
+    }
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        box.waiter = undefined;
+        reject(new TimeoutError(`no answer from ${options.who} within ${Math.round(options.timeoutMs / 1000)} s`));
+      }, options.timeoutMs);
+      const waiter: Waiter = { resolve, reject, onProgress: options.onProgress, timer };
+      box.waiter = waiter;
+      options.signal?.addEventListener('abort', () => {
+        if (box.waiter !== waiter) return;
+        box.waiter = undefined;
+        clearTimeout(timer);
+        reject(options.signal?.reason instanceof Error ? options.signal.reason : new Error(String(options.signal?.reason)));
+      }, { once: true });
+    });
+  }
+
+  /** Closes a request's mailbox (later replies are dropped). */
+  done(id: string): void {
+    const box = this.#mailboxes.get(id);
+    if (box?.waiter) clearTimeout(box.waiter.timer);
+    this.#mailboxes.delete(id);
+  }
+
+  /** send + next + done: for requests with one answer. */
+  async request(topic: string, body: RequestBody, options: WaitOptions): Promise<Reply> {
+    const id = await this.send(topic, body);
+    try {
+      return await this.next(id, options);
+    } finally {
+      this.done(id);
+    }
+  }
+
+  /** Answers a request (best effort: a reply to a vanished peer is lost). */
+  reply(request: { id: string; replyTo?: string }, fields: { ok: boolean; stage?: string; code?: string; message?: string; data?: Record<string, unknown> }): void {
+    if (!request.replyTo) return;
+    const body = { type: 'reply', re: request.id, stage: 'done', ...fields };
+    this.link.publish(request.replyTo, JSON.stringify(this.#envelope(body)), { qos: 1 }).catch(() => {});
+  }
+
+  /**
+   * Waits until the broker has delivered everything queued for us before this call,
+   * retained messages of earlier subscriptions included: a message to ourselves comes
+   * back after them.
+   */
+  async sync(timeoutMs = 5000): Promise<void> {
+    await this.request(this.inbox, { type: 'sync' }, { timeoutMs, who: 'the broker' });
+  }
+
+  /** Signs a retained state or any other JSON document, when this peer has a key. */
+  signDocument<T extends object>(doc: T): T {
+    return this.#options.key ? this.#options.key.sign(doc) : doc;
+  }
+
+  /** Why a signed document is not acceptable (undefined: fine, or no key here). */
+  checkDocument(doc: object): string | undefined {
+    return this.#options.key?.verify(doc);
+  }
+
+  close(force = false): Promise<void> {
+    for (const [id] of this.#mailboxes) this.done(id);
+    return this.link.close(force);
+  }
+}

@@ -1,0 +1,87 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { UsageError } from '../errors/index.ts';
+
+/**
+ * JSON with object keys sorted at every level and `undefined` fields left out: the one
+ * byte string a message is signed as, however its sender happened to order the fields.
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+}
+
+/** Shortest key we accept: 16 bytes (128 bits). */
+const MIN_KEY_BYTES = 16;
+
+/**
+ * The fleet key: a shared secret every agent and client of a fleet holds. Messages that
+ * start, move or steer jobs carry `sig` = HMAC-SHA256(key, canonical JSON of the message
+ * without `sig`); snapshots are covered through the sha256 their signed manifest names.
+ */
+export class FleetKey {
+  readonly #key: Buffer;
+
+  constructor(key: Uint8Array) {
+    if (key.length < MIN_KEY_BYTES) throw new UsageError(`the fleet key has ${key.length} bytes: it needs at least ${MIN_KEY_BYTES} (e.g. head -c 32 /dev/urandom | base64 > fleet.key)`);
+    this.#key = Buffer.from(key);
+  }
+
+  /** Reads a key file: its bytes, without trailing white space, are the key. */
+  static fromFile(path: string): FleetKey {
+    let text: Buffer;
+    try {
+      text = readFileSync(path);
+    } catch (cause) {
+      const code = (cause as NodeJS.ErrnoException).code;
+      throw new UsageError(`--key-file ${path}: ${code === 'ENOENT' ? 'no such file' : (cause as Error).message}`);
+    }
+    let end = text.length;
+    while (end > 0 && (text[end - 1] === 0x0a || text[end - 1] === 0x0d || text[end - 1] === 0x20 || text[end - 1] === 0x09)) end--;
+    return new FleetKey(text.subarray(0, end));
+  }
+
+  #mac(message: object): string {
+    const { sig: _sig, ...rest } = message as { sig?: unknown };
+    return createHmac('sha256', this.#key).update(canonicalJson(rest)).digest('hex');
+  }
+
+  /** The message with its signature (any earlier `sig` replaced). */
+  sign<T extends object>(message: T): T & { sig: string } {
+    return { ...message, sig: this.#mac(message) };
+  }
+
+  /** Why the message's signature is not valid, or undefined when it is. */
+  verify(message: object): string | undefined {
+    const sig = (message as { sig?: unknown }).sig;
+    if (sig === undefined) return 'unsigned';
+    if (typeof sig !== 'string' || !/^[0-9a-f]{64}$/.test(sig)) return 'malformed signature';
+    const expected = Buffer.from(this.#mac(message), 'hex');
+    return timingSafeEqual(expected, Buffer.from(sig, 'hex')) ? undefined : 'bad signature (forged, altered, or signed with another key)';
+  }
+}
+
+/** How far a signed message's clock may be from ours. */
+export const MAX_SKEW_MS = 5 * 60_000;
+
+/**
+ * Refuses a signed message seen before (same id) or too old to remember: a recorded
+ * message cannot be played again to start a job twice.
+ */
+export class ReplayGuard {
+  readonly #seen = new Map<string, number>();
+
+  check(id: string, ts: number, now = Date.now()): string | undefined {
+    if (Math.abs(now - ts) > MAX_SKEW_MS) return `timestamp ${new Date(ts).toISOString()} is more than ${MAX_SKEW_MS / 60_000} minutes away from this clock`;
+    if (this.#seen.has(id)) return 'replayed message (id seen before)';
+    this.#seen.set(id, ts);
+    if (this.#seen.size > 10_000) {
+      for (const [k, t] of this.#seen) if (Math.abs(now - t) > MAX_SKEW_MS) this.#seen.delete(k);
+    }
+    return undefined;
+  }
+}

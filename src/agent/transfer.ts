@@ -1,0 +1,154 @@
+import { createHash } from 'node:crypto';
+import { WasmigError } from '../errors/index.ts';
+import { BLOB_HEADER, decodeBlobChunk, encodeBlobChunk } from './frames.ts';
+import { ProtocolError } from './messages.ts';
+import type { MqttLink } from './mqtt-link.ts';
+
+/**
+ * Blobs (modules, migration packages) cut into chunks, each with its own sha256, sent at
+ * QoS 1 with a window of unacknowledged chunks; the receiver checks every chunk, then the
+ * sha256 of the whole, which a signed manifest named beforehand.
+ */
+
+/** Default chunk size: large enough for throughput, small enough for any broker. */
+export const DEFAULT_CHUNK_BYTES = 256 * 1024;
+
+/** Chunks in flight (published, not yet acknowledged by the broker). */
+const WINDOW = 8;
+
+/** What a signed manifest says about a blob before it comes. */
+export interface BlobManifest {
+  sha256: string;
+  size: number;
+  chunks: number;
+}
+
+export function chunkCount(size: number, chunkBytes: number): number {
+  return Math.max(1, Math.ceil(size / chunkBytes));
+}
+
+/** Chunk size for a link: the default, or less when an MQTT 5 broker said its limit. */
+export function chunkBytesFor(link: MqttLink, wanted = DEFAULT_CHUNK_BYTES): number {
+  const max = link.maxPacketSize;
+  if (max === undefined) return wanted;
+  return Math.max(1024, Math.min(wanted, max - BLOB_HEADER - 512));
+}
+
+/**
+ * Publishes `bytes` as chunks of transfer `transfer` to `topic`; resolves with the bytes
+ * put on the wire (payloads and topic names) once the broker acknowledged every chunk.
+ */
+export async function sendBlob(
+  link: MqttLink,
+  topic: string,
+  transfer: string,
+  bytes: Uint8Array,
+  options: { chunkBytes: number; onProgress?: (sent: number, total: number) => void; signal?: AbortSignal },
+): Promise<number> {
+  const count = chunkCount(bytes.length, options.chunkBytes);
+  const inFlight = new Set<Promise<void>>();
+  let wire = 0;
+  let sent = 0;
+  let failure: unknown;
+  for (let index = 0; index < count; index++) {
+    if (options.signal?.aborted) throw options.signal.reason;
+    if (failure) throw failure;
+    const data = bytes.subarray(index * options.chunkBytes, (index + 1) * options.chunkBytes);
+    const frame = encodeBlobChunk({ transfer, index, count, data });
+    wire += frame.length + topic.length + 8;
+    const p: Promise<void> = link.publish(topic, frame, { qos: 1 }).then(
+      () => { inFlight.delete(p); sent += data.length; options.onProgress?.(sent, bytes.length); },
+      (error: unknown) => { inFlight.delete(p); failure ??= error; },
+    );
+    inFlight.add(p);
+    if (inFlight.size >= WINDOW) await Promise.race(inFlight);
+  }
+  await Promise.all(inFlight);
+  if (failure) throw failure;
+  if (options.signal?.aborted) throw options.signal.reason;
+  return wire;
+}
+
+interface Pending {
+  manifest: BlobManifest;
+  parts: (Uint8Array | undefined)[];
+  received: number;
+  resolve: (bytes: Uint8Array) => void;
+  reject: (error: Error) => void;
+  idle: NodeJS.Timeout;
+  idleMs: number;
+  what: string;
+}
+
+/** Reassembles the blobs a peer was told to expect; chunks of any other transfer are dropped. */
+export class BlobReceiver {
+  readonly #pending = new Map<string, Pending>();
+  /** Called for each accepted chunk (progress logs, fault injection in tests). */
+  onChunk?: (transfer: string, index: number, count: number, what: string) => void;
+
+  /**
+   * Expects transfer `transfer`; resolves with its bytes once every chunk arrived and the
+   * whole matches the manifest's sha256. Rejects when `idleMs` pass without a chunk.
+   */
+  expect(transfer: string, manifest: BlobManifest, options: { idleMs: number; what: string }): Promise<Uint8Array> {
+    if (this.#pending.has(transfer)) return Promise.reject(new ProtocolError(`transfer ${transfer} is already under way`));
+    return new Promise((resolve, reject) => {
+      const p: Pending = {
+        manifest, parts: new Array(manifest.chunks).fill(undefined), received: 0, resolve, reject, idleMs: options.idleMs, what: options.what,
+        idle: setTimeout(() => this.#stall(transfer), options.idleMs),
+      };
+      this.#pending.set(transfer, p);
+    });
+  }
+
+  #stall(transfer: string): void {
+    const p = this.#pending.get(transfer);
+    if (!p) return;
+    this.cancel(transfer, new WasmigError('ERR_TRANSFER', `the ${p.what} transfer stalled: ${p.received} of ${p.manifest.chunks} chunks after ${Math.round(p.idleMs / 1000)} s without data`));
+  }
+
+  /** Stops expecting a transfer; its promise rejects with `error`. */
+  cancel(transfer: string, error: Error): void {
+    const p = this.#pending.get(transfer);
+    if (!p) return;
+    clearTimeout(p.idle);
+    this.#pending.delete(transfer);
+    p.reject(error);
+  }
+
+  /** Takes one chunk off the wire; returns why it was dropped, if it was. */
+  accept(payload: Buffer): string | undefined {
+    let transferId = '';
+    try {
+      transferId = payload.length >= 20 ? payload.toString('hex', 4, 20) : '';
+      const chunk = decodeBlobChunk(payload);
+      const p = this.#pending.get(chunk.transfer);
+      if (!p) return undefined; // late or foreign: nobody waits for it
+      if (chunk.count !== p.manifest.chunks) throw new ProtocolError(`chunk says ${chunk.count} chunks, the manifest ${p.manifest.chunks}`);
+      if (p.parts[chunk.index] !== undefined) return undefined; // a duplicate (QoS 1 may redeliver)
+      p.parts[chunk.index] = Buffer.from(chunk.data);
+      p.received++;
+      clearTimeout(p.idle);
+      p.idle = setTimeout(() => this.#stall(chunk.transfer), p.idleMs);
+      this.onChunk?.(chunk.transfer, chunk.index, chunk.count, p.what);
+      if (p.received === p.manifest.chunks) this.#complete(chunk.transfer, p);
+      return undefined;
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (this.#pending.has(transferId)) this.cancel(transferId, new WasmigError('ERR_TRANSFER', message));
+      return message;
+    }
+  }
+
+  #complete(transfer: string, p: Pending): void {
+    clearTimeout(p.idle);
+    this.#pending.delete(transfer);
+    const hash = createHash('sha256');
+    let size = 0;
+    for (const part of p.parts) { hash.update(part as Uint8Array); size += (part as Uint8Array).length; }
+    const digest = hash.digest('hex');
+    if (size !== p.manifest.size) { p.reject(new WasmigError('ERR_TRANSFER', `the ${p.what} has ${size} bytes, its manifest says ${p.manifest.size}`)); return; }
+    if (digest !== p.manifest.sha256) { p.reject(new WasmigError('ERR_TRANSFER', `the ${p.what} fails its sha256 check (got ${digest.slice(0, 12)}..., signed manifest says ${p.manifest.sha256.slice(0, 12)}...)`)); return; }
+    p.resolve(Buffer.concat(p.parts as Uint8Array[], size));
+  }
+}

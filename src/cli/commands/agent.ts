@@ -1,0 +1,59 @@
+import { Agent } from '../../agent/index.ts';
+import { UsageError } from '../../errors/index.ts';
+import { integer, one, parseArgs } from '../args.ts';
+import type { OptionSpec } from '../args.ts';
+import { CONNECTION_HELP, CONNECTION_OPTIONS, connectionOf, untilStopped } from './fleet-options.ts';
+import { parseDir } from './run.ts';
+
+export const AGENT_OPTIONS: OptionSpec[] = [
+  { name: 'name', value: true },
+  { name: 'dir', value: true, repeat: true },
+  { name: 'tier', value: true },
+  { name: 'heartbeat', value: true },
+  { name: 'log-limit', value: true },
+  ...CONNECTION_OPTIONS,
+];
+
+export const AGENT_USAGE = `usage: wasmig agent --name NAME [--dir HOST[::GUEST]]... [OPTIONS]
+
+Runs an edge agent: it announces itself on the broker (a retained status, a last
+will saying offline, heartbeats with its load), runs the jobs clients start on it
+(wasmig run --on NAME), streams and logs their output, and hands jobs over to
+other agents (wasmig migrate). It reconnects by itself when the broker restarts;
+its jobs go on meanwhile. Stops on Ctrl-C (its running jobs end with it).
+
+options:
+  --name NAME           the agent's name in the fleet (letters, digits, . _ -)
+  --dir HOST[::GUEST]   a host directory jobs get, named GUEST (default: the same
+                        name); repeatable. Jobs see these and nothing else.
+  --tier interp         execution tier for jobs (the interpreter)
+  --heartbeat SECONDS   heartbeat period (default 5)
+  --log-limit BYTES     output each job's log keeps for re-attaching clients
+                        (default 16M; older output is dropped past it)
+
+${CONNECTION_HELP}`;
+
+/** `wasmig agent`: runs until stopped; returns the exit status. */
+export async function agentCommand(argv: readonly string[]): Promise<number> {
+  const p = parseArgs(argv, AGENT_OPTIONS, false);
+  if (p.positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(p.positionals[0])}\n\n${AGENT_USAGE}`);
+  const name = one(p, 'name');
+  if (name === undefined) throw new UsageError(`missing --name NAME\n\n${AGENT_USAGE}`);
+  const { connection, key } = connectionOf(p);
+  const heartbeat = integer(p, 'heartbeat', 1);
+  const agent = await Agent.start({
+    name,
+    connection,
+    key,
+    dirs: (p.options.get('dir') ?? []).map(parseDir),
+    tier: one(p, 'tier'),
+    heartbeatMs: heartbeat === undefined ? undefined : heartbeat * 1000,
+    logLimit: integer(p, 'log-limit', 1024),
+    fault: process.env.WASMIG_FAULT || undefined,
+    log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
+  });
+  const why = await untilStopped();
+  agent.log(`stopping (${why})`);
+  await agent.stop();
+  return 0;
+}

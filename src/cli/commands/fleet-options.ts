@@ -1,0 +1,65 @@
+import type { ConnectionOptions } from '../../agent/index.ts';
+import { FleetKey, resolveConnection } from '../../agent/index.ts';
+import { one } from '../args.ts';
+import type { OptionSpec, Parsed } from '../args.ts';
+
+/** Options every fleet command takes: where the broker is, how to log in, the fleet key. */
+export const CONNECTION_OPTIONS: OptionSpec[] = [
+  { name: 'broker', value: true },
+  { name: 'username', value: true },
+  { name: 'password', value: true },
+  { name: 'password-file', value: true },
+  { name: 'ca', value: true },
+  { name: 'mqtt-version', value: true },
+  { name: 'key-file', value: true },
+];
+
+export const CONNECTION_HELP = `broker connection (every fleet command):
+  --broker URL          mqtt://HOST:PORT or mqtts://HOST:PORT (default: $WASMIG_BROKER,
+                        else mqtt://127.0.0.1:1883)
+  --username NAME       broker user name (default: $WASMIG_USERNAME)
+  --password SECRET     broker password (default: $WASMIG_PASSWORD)
+  --password-file FILE  read the broker password from FILE
+  --ca FILE             trust this PEM CA certificate for mqtts:// (default: $WASMIG_CA)
+  --mqtt-version V      auto (default: 5 if the broker speaks it, else 3.1.1), 3.1.1 or 5
+  --key-file FILE       the fleet key: sign requests with HMAC-SHA256 and accept only
+                        signed ones (default: $WASMIG_KEY_FILE)`;
+
+/** The broker connection and fleet key a command line asks for. */
+export function connectionOf(p: Parsed, env: NodeJS.ProcessEnv = process.env): { connection: ConnectionOptions; key: FleetKey | undefined } {
+  const connection = resolveConnection({
+    broker: one(p, 'broker'),
+    username: one(p, 'username'),
+    password: one(p, 'password'),
+    passwordFile: one(p, 'password-file'),
+    ca: one(p, 'ca'),
+    mqttVersion: one(p, 'mqtt-version'),
+  }, env);
+  const keyFile = one(p, 'key-file') ?? (env.WASMIG_KEY_FILE || undefined);
+  return { connection, key: keyFile === undefined ? undefined : FleetKey.fromFile(keyFile) };
+}
+
+/**
+ * Resolves when the process is asked to stop (SIGINT, SIGTERM), or when its parent
+ * process is gone and WASMIG_EXIT_WITH_PARENT=1 (so that servers started by tests stop by
+ * themselves even if the test runner dies).
+ */
+export function untilStopped(): Promise<string> {
+  return new Promise((resolve) => {
+    const parent = process.ppid;
+    let timer: NodeJS.Timeout | undefined;
+    const done = (why: string): void => {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      if (timer) clearInterval(timer);
+      resolve(why);
+    };
+    const onInt = (): void => done('SIGINT');
+    const onTerm = (): void => done('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+    if (process.env.WASMIG_EXIT_WITH_PARENT === '1') {
+      timer = setInterval(() => { if (process.ppid !== parent) done('parent exited'); }, 500);
+    }
+  });
+}

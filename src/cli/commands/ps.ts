@@ -1,0 +1,62 @@
+import { FleetClient } from '../../agent/index.ts';
+import { UsageError } from '../../errors/index.ts';
+import { flag, parseArgs } from '../args.ts';
+import type { OptionSpec } from '../args.ts';
+import { formatBytes } from '../bytes.ts';
+import { CONNECTION_HELP, CONNECTION_OPTIONS, connectionOf } from './fleet-options.ts';
+
+export const PS_OPTIONS: OptionSpec[] = [{ name: 'json' }, { name: 'agents' }, ...CONNECTION_OPTIONS];
+
+export const PS_USAGE = `usage: wasmig ps [--json] [--agents] [OPTIONS]
+
+Lists every job the broker knows of: id, agent, state (running, paused,
+migrating, exited, failed), program and start time. A job whose agent is
+offline is marked so. With --agents, lists the agents and their load instead.
+--json prints an array of objects (jobs: id, agent, state, program, startedAt,
+epoch, status, error, agentOnline).
+
+${CONNECTION_HELP}`;
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ')).join('\n');
+}
+
+/** `wasmig ps`. */
+export async function psCommand(argv: readonly string[]): Promise<number> {
+  const p = parseArgs(argv, PS_OPTIONS, false);
+  if (p.positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(p.positionals[0])}\n\n${PS_USAGE}`);
+  const { connection, key } = connectionOf(p);
+  const client = await FleetClient.connect({ connection, key });
+  try {
+    const view = await client.list();
+    if (flag(p, 'agents')) {
+      if (flag(p, 'json')) { process.stdout.write(`${JSON.stringify(view.agents)}\n`); return 0; }
+      const rows = [['AGENT', 'ONLINE', 'CPU', 'RSS', 'JOBS', 'DIRS', 'HOST']];
+      for (const a of view.agents) {
+        rows.push([a.agent, a.online ? 'yes' : 'no', a.load && a.online ? a.load.cpu.toFixed(2) : '-', a.load && a.online ? formatBytes(a.load.rss) : '-',
+          a.load && a.online ? String(a.load.jobs) : '-', (a.dirs ?? []).join(',') || '-', a.host ?? '-']);
+      }
+      process.stdout.write(`${table(rows)}\n`);
+      return 0;
+    }
+    if (flag(p, 'json')) {
+      const jobs = view.jobs.map((j) => ({
+        id: j.job, agent: j.agent, state: j.state, program: j.program, args: j.args, startedAt: j.startedAt, updatedAt: j.updatedAt,
+        epoch: j.epoch, status: j.status, error: j.error, target: j.target, agentOnline: j.agentOnline,
+      }));
+      process.stdout.write(`${JSON.stringify(jobs)}\n`);
+      return 0;
+    }
+    const rows = [['JOB', 'AGENT', 'STATE', 'PROGRAM', 'STARTED']];
+    for (const j of view.jobs) {
+      const final = j.state === 'exited' || j.state === 'failed';
+      const state = j.state === 'exited' ? `exited (${j.status ?? 0})` : j.state === 'migrating' && j.target ? `migrating to ${j.target}` : j.state;
+      rows.push([j.job, `${j.agent}${!final && !j.agentOnline ? ' (offline)' : ''}`, state, j.program, j.startedAt.replace(/\.\d+Z$/, 'Z')]);
+    }
+    process.stdout.write(`${table(rows)}\n`);
+    return 0;
+  } finally {
+    await client.close();
+  }
+}

@@ -1,0 +1,115 @@
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import type { FleetClient, JobState } from '../../agent/index.ts';
+import { checkName, FleetClient as Client } from '../../agent/index.ts';
+import { UsageError } from '../../errors/index.ts';
+import { loadModuleFile } from '../../program/index.ts';
+import { flag, integer, one, parseArgs } from '../args.ts';
+import type { OptionSpec } from '../args.ts';
+import { CONNECTION_HELP, CONNECTION_OPTIONS, connectionOf } from './fleet-options.ts';
+import { parseEnv } from './run.ts';
+
+export const RUN_REMOTE_OPTIONS: OptionSpec[] = [
+  { name: 'on', value: true },
+  { name: 'detach' },
+  { name: 'env', value: true, repeat: true },
+  { name: 'max-memory', value: true },
+  { name: 'tier', value: true },
+  { name: 'job', value: true },
+  { name: 'invoke', value: true },
+  { name: 'dir', value: true, repeat: true },
+  ...CONNECTION_OPTIONS,
+];
+
+export const RUN_REMOTE_USAGE = `usage: wasmig run --on AGENT [--detach] [OPTIONS] PROG.wasm [ARGS...]
+
+Starts PROG.wasm as a job on the agent AGENT (the module travels only if the
+agent does not have it yet) and streams the job's stdout and stderr here, in
+order, following it when it migrates; exits with the job's exit status. Ctrl-C
+detaches (the job goes on: wasmig attach JOB). With --detach, prints the job id
+and returns at once.
+
+options:
+  --on AGENT            the agent to run on
+  --detach              print the job id and return
+  --env NAME=VALUE      an environment variable for the job; repeatable
+  --max-memory BYTES    cap the job's linear memory (K/M/G suffixes)
+  --job ID              choose the job id (default: program name + random suffix)
+
+Jobs see the directories their agent was started with (wasmig agent --dir).
+
+${CONNECTION_HELP}`;
+
+/** Whether `wasmig run` was given `--on` (before the program), i.e. is for an agent. */
+export function wantsRemote(argv: readonly string[]): boolean {
+  for (const a of argv) {
+    if (a === '--') return false;
+    if (a === '--on' || a.startsWith('--on=')) return true;
+    if (!a.startsWith('--') || a === '-') return false;
+  }
+  return false;
+}
+
+/**
+ * Streams a job's output to this process's stdout and stderr until it ends; returns the
+ * exit status to give (the job's own, 134 after a trap, 130 when detached by Ctrl-C).
+ */
+export async function followToTerminal(client: FleetClient, job: string, fromSeq = 0): Promise<number> {
+  let detach!: () => void;
+  const detached = new Promise<'detached'>((resolve) => { detach = () => resolve('detached'); });
+  process.once('SIGINT', detach);
+  process.once('SIGTERM', detach);
+  try {
+    const outcome: JobState | 'detached' = await Promise.race([
+      client.follow(job, {
+        fromSeq,
+        onOutput: (c) => { (c.stream === 1 ? process.stdout : process.stderr).write(c.data); },
+        onNotice: (line) => process.stderr.write(`wasmig: ${line}\n`),
+      }),
+      detached,
+    ]);
+    if (outcome === 'detached') {
+      process.stderr.write(`wasmig: detached from job ${job}; it goes on (wasmig attach ${job})\n`);
+      return 130;
+    }
+    if (outcome.state === 'failed') {
+      process.stderr.write(`wasmig: job ${job} failed on agent ${outcome.agent}: ${outcome.error ?? 'unknown error'}\n`);
+      return outcome.status ?? 1;
+    }
+    return outcome.status ?? 0;
+  } finally {
+    process.off('SIGINT', detach);
+    process.off('SIGTERM', detach);
+  }
+}
+
+/** `wasmig run --on AGENT ...`. */
+export async function runRemoteCommand(argv: readonly string[]): Promise<number> {
+  const p = parseArgs(argv, RUN_REMOTE_OPTIONS, true);
+  const [path, ...rest] = p.positionals;
+  const agent = checkName(one(p, 'on') as string, '--on');
+  if (!path) throw new UsageError(`missing PROG.wasm\n\n${RUN_REMOTE_USAGE}`);
+  if (flag(p, 'invoke')) throw new UsageError('--invoke cannot be used with --on: a job runs its WASI _start');
+  if (flag(p, 'dir')) throw new UsageError(`--dir cannot be used with --on: jobs see the directories agent ${agent} was started with (wasmig agent --dir)`);
+  const tier = one(p, 'tier') ?? 'interp';
+  if (tier !== 'interp' && tier !== 'auto') throw new UsageError(`--tier ${tier}: only the interpreter tier (interp) is built so far`);
+  const job = one(p, 'job');
+  if (job !== undefined) checkName(job, '--job');
+  const env = parseEnv(p.options.get('env') ?? []);
+  const maxMemoryBytes = integer(p, 'max-memory', 1);
+  loadModuleFile(path); // a broken module is an error here, not on the agent
+  const bytes = readFileSync(path);
+  const { connection, key } = connectionOf(p);
+  const client = await Client.connect({ connection, key, log: (line) => process.stderr.write(`wasmig: ${line}\n`) });
+  try {
+    const program = basename(path);
+    const started = await client.start({ agent, module: bytes, program, args: [path, ...rest], env, maxMemoryBytes, job });
+    if (flag(p, 'detach')) {
+      process.stdout.write(`${started.job}\n`);
+      return 0;
+    }
+    return await followToTerminal(client, started.job);
+  } finally {
+    await client.close();
+  }
+}
