@@ -19,4 +19,12 @@ export type { HostCallback } from './exec/index.ts';
 export { WasiHost } from './wasi/index.ts';
 export type { WasiOptions, WasiState } from './wasi/index.ts';
 export { loadModule, loadModuleFile, Program } from './program/index.ts';
-export type { ProgramOptions } from './program/index.ts';
+export type { ProgramOptions, ResumeOptions, SnapshotOptions } from './program/index.ts';
+export {
+  captureFrames, decodeSnapshot, describeSnapshot, encodeSnapshot, moduleSha256, readSnapshotHeader, restoreFrames,
+  SNAPSHOT_FORMAT_VERSION,
+} from './snapshot/index.ts';
+export type {
+  CanonicalFrame, CanonicalGlobal, CanonicalMemory, CanonicalState, CanonicalTable, CanonicalValue, DecodedSnapshot,
+  SnapshotDescription, SnapshotHeader,
+} from './snapshot/index.ts';

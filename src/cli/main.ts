@@ -1,13 +1,21 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
-import { DecodeError, ExhaustionError, LinkError, Trap, UsageError, ValidationError, WasmigError } from '../errors/index.ts';
+import { DecodeError, ExhaustionError, ExitError, LinkError, Trap, UsageError, ValidationError, WasmigError } from '../errors/index.ts';
 import { formatBacktrace } from './format.ts';
 import { RUN_USAGE, runCommand } from './commands/run.ts';
+import { BENCH_USAGE, benchCommand } from './commands/bench.ts';
+import { RESUME_USAGE, resumeCommand } from './commands/resume.ts';
+import { INSPECT_USAGE, inspectCommand } from './commands/inspect.ts';
+import { FLEET_COMMANDS, FLEET_HELP } from './commands/fleet.ts';
 
 const USAGE = `usage: wasmig COMMAND [ARGS...]
 
 commands:
   run [OPTIONS] PROG.wasm [ARGS...]   run a WebAssembly program (WASI) or one of its exports
+  resume [OPTIONS] SNAPSHOT           carry on a paused program from its snapshot
+  inspect [--json] SNAPSHOT           show what a snapshot holds
+  bench coremark [OPTIONS]            compare CoreMark on wasmig's tiers, V8, wasm3, iwasm
+${FLEET_HELP}
   help [COMMAND]                      show help
   version                             print the version
 
@@ -31,7 +39,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     switch (command) {
       case undefined: case 'help': case '--help': case '-h':
-        console.log(rest[0] === 'run' ? RUN_USAGE : USAGE);
+        console.log(rest[0] !== undefined && rest[0] in FLEET_COMMANDS ? FLEET_COMMANDS[rest[0]].usage : rest[0] === 'run' ? RUN_USAGE : rest[0] === 'bench' ? BENCH_USAGE : rest[0] === 'resume' ? RESUME_USAGE : rest[0] === 'inspect' ? INSPECT_USAGE : USAGE);
         return 0;
       case 'version': case '--version': case '-V':
         console.log(version());
@@ -39,6 +47,20 @@ export async function main(argv: readonly string[]): Promise<number> {
       case 'run':
         if (rest[0] === '--help' || rest[0] === '-h') { console.log(RUN_USAGE); return 0; }
         return await runCommand(rest);
+      case 'resume':
+        if (rest.includes('--help') || rest.includes('-h')) { console.log(RESUME_USAGE); return 0; }
+        return await resumeCommand(rest);
+      case 'inspect':
+        if (rest.includes('--help') || rest.includes('-h')) { console.log(INSPECT_USAGE); return 0; }
+        return await inspectCommand(rest);
+      case 'bench':
+        if (rest.includes('--help') || rest.includes('-h')) { console.log(BENCH_USAGE); return 0; }
+        return await benchCommand(rest);
+      case 'broker': case 'agent': case 'attach': case 'migrate': case 'ps': {
+        const fleet = FLEET_COMMANDS[command];
+        if (rest.includes('--help') || rest.includes('-h')) { console.log(fleet.usage); return 0; }
+        return await fleet.run(rest);
+      }
       default:
         throw new UsageError(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
     }
@@ -53,6 +75,8 @@ function report(error: unknown): number {
     process.stderr.write(`${prefix}${error.message}\n`);
     return 2;
   }
+  // proc_exit outside the entry point's run (in the module's start function): the program's status.
+  if (error instanceof ExitError) return error.status;
   if (error instanceof Trap) {
     const kind = error instanceof ExhaustionError ? 'exhausted' : 'trap';
     process.stderr.write(`${prefix}${kind}: ${error.message}\n`);

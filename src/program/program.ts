@@ -1,10 +1,13 @@
 import type { CompiledModule } from '../compile/index.ts';
-import { LinkError, UsageError } from '../errors/index.ts';
+import { DecodeError, LinkError, SnapshotError, UsageError, ValidationError } from '../errors/index.ts';
 import type { HostCallback } from '../exec/index.ts';
-import { Execution, Store } from '../runtime/index.ts';
-import type { ExternVal, Imports, Instance, RunOptions, RunOutcome, StoreOptions } from '../runtime/index.ts';
-import { WasiHost } from '../wasi/index.ts';
+import { engineFor, Execution, Store } from '../runtime/index.ts';
+import type { ExecutionLike, ExternVal, Imports, Instance, RunOptions, RunOutcome, StoreOptions, Tier } from '../runtime/index.ts';
+import { formatFuncType, sameFuncType, WasiHost, wasiFuncType } from '../wasi/index.ts';
 import type { WasiOptions } from '../wasi/index.ts';
+import { captureProgram, decodeSnapshot, encodeSnapshot, moduleSha256, restoreProgram } from '../snapshot/index.ts';
+import type { CanonicalState, DecodedSnapshot } from '../snapshot/index.ts';
+import { loadModule } from './load.ts';
 
 const PAGE = 65536;
 
@@ -24,6 +27,28 @@ export interface ProgramOptions {
   stderr?: number;
   /** Call depth and value stack limits; `fast: false` keeps the interpreter on its exact code. */
   limits?: Pick<StoreOptions, 'maxDepth' | 'maxSlots' | 'fast'>;
+  /**
+   * The execution tier (default `interp`): `native` runs the module on the host's own
+   * WebAssembly engine, pausable at safepoints (the native tier must be loaded: the
+   * library's entry point and the CLI load it); `auto` picks `native` where it can run.
+   * On the native tier `run({ until, budget })` counts interpreted instructions only.
+   */
+  tier?: Tier;
+}
+
+export interface SnapshotOptions {
+  /** Carry the module's bytes in the snapshot, so that the file alone can resume (default false). */
+  embedModule?: boolean;
+  /** Embedder host state to carry, by name (plain data), on top of the registered providers. */
+  hostState?: Record<string, unknown>;
+}
+
+/** How to resume: the resuming side's directories, stdio, imports and limits (argv and environment come from the snapshot). */
+export interface ResumeOptions extends Omit<ProgramOptions, 'stdout' | 'stderr'> {
+  /** The module, when the snapshot does not embed it (bytes or compiled); its sha256 must match. */
+  module?: Uint8Array | CompiledModule;
+  stdout?: WasiOptions['stdout'];
+  stderr?: WasiOptions['stderr'];
 }
 
 /**
@@ -34,7 +59,14 @@ export class Program {
   readonly store: Store;
   readonly instance: Instance;
   readonly wasi: WasiHost;
-  execution: Execution | undefined;
+  execution: ExecutionLike | undefined;
+  /** The tier executions start on. */
+  tier: Tier | undefined;
+  /** Embedder host state this program was resumed with, by name (empty for a fresh program). */
+  hostState: Record<string, unknown> = {};
+  /** The export the execution entered (travels in snapshots). */
+  private entryName: string | null = null;
+  private readonly hostStateProviders = new Map<string, () => unknown>();
 
   private constructor(readonly compiled: CompiledModule, store: Store, instance: Instance, wasi: WasiHost) {
     this.store = store;
@@ -62,11 +94,21 @@ export class Program {
       if (imp.desc.kind === 'func' && imports[imp.module]?.[imp.name] === undefined) {
         throw new LinkError(`unknown import ${imp.module}.${imp.name}: no such host function`);
       }
+      // Host functions take whatever type the module declares: hold WASI's to its own.
+      const wasiType = wasiFuncType(imp.module, imp.name);
+      if (imp.desc.kind === 'func' && wasiType !== undefined && imports[imp.module]?.[imp.name] === wasi.imports[imp.module]?.[imp.name]) {
+        const declared = compiled.module.types[imp.desc.typeIndex];
+        if (!sameFuncType(declared, wasiType)) {
+          throw new LinkError(`incompatible import type for ${imp.module}.${imp.name}: WASI defines ${formatFuncType(wasiType)}, the module declares ${formatFuncType(declared)}`);
+        }
+      }
     }
     const instance = allocateOnly ? store.allocate(compiled, imports) : store.instantiate(compiled, imports);
     const memory = instance.exports.get('memory');
     if (memory?.kind === 'memory') wasi.bindMemory(store.state.memories[memory.addr].memory);
-    return new Program(compiled, store, instance, wasi);
+    const program = new Program(compiled, store, instance, wasi);
+    program.tier = options.tier;
+    return program;
   }
 
   export(name: string): ExternVal {
@@ -76,19 +118,110 @@ export class Program {
   }
 
   /** Begins executing an exported function (default `_start`); run it with `run`. */
-  start(entry = '_start', args: readonly unknown[] = []): Execution {
+  start(entry = '_start', args: readonly unknown[] = []): ExecutionLike {
     const e = this.export(entry);
     if (e.kind !== 'func') throw new UsageError(`export ${JSON.stringify(entry)} is a ${e.kind}, not a function`);
-    this.execution = new Execution(this.store, e.addr, args);
+    const engine = engineFor(this.tier);
+    this.execution = engine ? engine.start(this.store, this.instance, e.addr, args) : new Execution(this.store, e.addr, args);
+    this.entryName = entry;
     return this.execution;
   }
 
   run(options: RunOptions = {}): RunOutcome {
-    if (!this.execution) this.start();
+    if (!this.execution) this.start(this.entryName ?? '_start');
     return this.execution!.run(options);
   }
 
   requestPause(): void {
     this.execution?.requestPause();
+  }
+
+  /**
+   * Registers embedder host state that travels with every snapshot under `name`:
+   * `capture` is called at each snapshot and must return plain (msgpack-able) data.
+   * A resumed program finds it in {@link Program.hostState}.
+   */
+  registerHostState(name: string, capture: () => unknown): void {
+    this.hostStateProviders.set(name, capture);
+  }
+
+  /**
+   * The whole machine as canonical plain data (see `snapshot/canonical.ts`): while
+   * paused, or before the execution started.
+   * @throws SnapshotError when the program has finished.
+   */
+  captureState(options: Pick<SnapshotOptions, 'hostState'> = {}): CanonicalState {
+    return this.capture(options, false);
+  }
+
+  private capture(options: Pick<SnapshotOptions, 'hostState'>, shareMemory: boolean): CanonicalState {
+    const host: Record<string, unknown> = { ...this.hostState };
+    for (const [name, capture] of this.hostStateProviders) host[name] = capture();
+    Object.assign(host, options.hostState);
+    return captureProgram(this, { entry: this.entryName, wasi: this.wasi.captureState(), host, shareMemory });
+  }
+
+  /**
+   * A snapshot file of the paused program (docs/snapshot-format.md), to resume with
+   * {@link Program.resume} here or on another machine.
+   * @throws SnapshotError when the program has finished or its state cannot be encoded.
+   */
+  snapshot(options: SnapshotOptions = {}): Uint8Array {
+    // Encoded at once: the memory is read in place, not copied first.
+    return encodeSnapshot(this.capture(options, true), { module: options.embedModule ? this.compiled.module.bytes : undefined });
+  }
+
+  /**
+   * Rebuilds a program from a snapshot: validated first (it is untrusted), then restored
+   * into a fresh store; `run` carries on from the next instruction. Open files are
+   * reopened by path, mode and offset under `options.preopens` (matched by guest name).
+   * @throws SnapshotError for a malformed, corrupted or mismatching snapshot.
+   */
+  static resume(snapshot: Uint8Array | DecodedSnapshot, options: ResumeOptions = {}): Program {
+    const decoded = snapshot instanceof Uint8Array ? decodeSnapshot(snapshot) : snapshot;
+    let compiled: CompiledModule;
+    const given = options.module;
+    if (given !== undefined) {
+      compiled = given instanceof Uint8Array ? loadModule(given) : given;
+    } else if (decoded.module !== undefined) {
+      try {
+        compiled = loadModule(decoded.module);
+      } catch (error) {
+        if (error instanceof DecodeError || error instanceof ValidationError) throw new SnapshotError(`the embedded module is not valid: ${error.message}`, { cause: error });
+        throw error;
+      }
+    } else {
+      throw new SnapshotError(`the snapshot does not embed its module (sha256 ${decoded.state.moduleSha256}): pass the module`);
+    }
+    return Program.fromState(decoded.state, compiled, options);
+  }
+
+  /**
+   * Rebuilds a program from a canonical state whose shape was checked (`decodeSnapshot`
+   * does that), e.g. one unwound from the native tier.
+   * @throws SnapshotError when the state does not fit the module.
+   */
+  static fromState(state: CanonicalState, compiled: CompiledModule, options: ResumeOptions = {}): Program {
+    const sha = moduleSha256(compiled.module);
+    if (state.moduleSha256 !== sha) throw new SnapshotError(`the module given (sha256 ${sha}) is not the snapshot's (sha256 ${state.moduleSha256})`);
+    const wasiOptions: WasiOptions = {
+      args: options.args ?? ['program.wasm'],
+      env: options.env ?? {},
+      preopens: options.preopens ?? [],
+      stdin: options.stdin, stdout: options.stdout, stderr: options.stderr,
+    };
+    const wasi = state.wasi === null ? new WasiHost(wasiOptions) : WasiHost.restore(state.wasi, wasiOptions);
+    try {
+      const program = Program.withWasi(compiled, wasi, { ...options, stdout: undefined, stderr: undefined }, true);
+      const restored = restoreProgram(program, state);
+      const engine = engineFor(options.tier);
+      program.execution = restored && engine ? engine.resume(program.store, program.instance, restored.funcAddr, restored.entryDepth) : restored;
+      program.entryName = state.entry;
+      program.hostState = { ...state.host };
+      return program;
+    } catch (error) {
+      wasi.close();
+      throw error;
+    }
   }
 }

@@ -15,6 +15,12 @@ export interface RunOptions {
   until?: number;
   /** Stop after at most this many more instructions. */
   budget?: number;
+  /**
+   * Stop after about this many milliseconds, so that the caller's event loop gets a turn.
+   * The native tier, which counts no instructions, needs it; the interpreter's slices
+   * of `budget` instructions do the same job.
+   */
+  timeSliceMs?: number;
 }
 
 /**

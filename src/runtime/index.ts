@@ -7,3 +7,5 @@ export { bitsToBigInt, bitsToJs, externId, jsToBits } from './values.ts';
 export type { FuncRef } from './values.ts';
 export { Execution } from './execution.ts';
 export type { RunOptions, RunOutcome } from './execution.ts';
+export { engineFor, registerEngine } from './engine.ts';
+export type { Engine, ExecutionLike, Tier } from './engine.ts';
