@@ -60,6 +60,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Embedded
   const sockets = new Set<Socket>();
   const handle = (socket: Socket): void => {
     sockets.add(socket);
+    socket.setNoDelay(true);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
     aedes.handle(socket);

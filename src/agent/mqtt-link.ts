@@ -123,6 +123,9 @@ export class MqttLink {
     let settled = false;
     client.on('connect', (connack: IConnackPacket) => {
       if (client !== this.#client) return;
+      // Requests and answers are small packets: Nagle's algorithm would hold each one
+      // for the peer's delayed ACK (40 ms on Linux) and multiply a handoff's downtime.
+      (client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
       this.#maxPacket = connack.properties?.maximumPacketSize;
       const first = !this.#everConnected;
       this.#everConnected = true;

@@ -5,7 +5,7 @@
 import { SnapshotError } from '../errors/index.ts';
 import { FuncKind, refreshMemoryViews } from '../exec/index.ts';
 import type { MemoryState, StoreState, TableState, ThreadState } from '../exec/index.ts';
-import type { WasiState } from '../wasi/state.ts';
+import type { WasiState } from '../wasi/index.ts';
 import { PAGE_SIZE } from './canonical.ts';
 import type {
   CanonicalFuncOrigin, CanonicalGlobal, CanonicalInstance, CanonicalMemory, CanonicalState, CanonicalStatus, CanonicalTable,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Module } from '../wasm/types.ts';
+import type { Module } from '../wasm/index.ts';
 
 const hashes = new WeakMap<Module, string>();
 

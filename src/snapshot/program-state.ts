@@ -8,7 +8,7 @@ import { evalConst, Execution } from '../runtime/index.ts';
 import type { ExecutionLike, Store } from '../runtime/index.ts';
 import type { CompiledModule } from '../compile/index.ts';
 import type { InstanceState } from '../exec/index.ts';
-import type { WasiState } from '../wasi/state.ts';
+import type { WasiState } from '../wasi/index.ts';
 import { PAGE_SIZE } from './canonical.ts';
 import type { CanonicalState } from './canonical.ts';
 import { captureState } from './capture.ts';

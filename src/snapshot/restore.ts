@@ -7,7 +7,7 @@ import { SnapshotError } from '../errors/index.ts';
 import { refreshMemoryViews } from '../exec/index.ts';
 import type { InstanceState, MemoryState, TableState, ThreadState } from '../exec/index.ts';
 import { externId } from '../runtime/index.ts';
-import { valTypeName } from '../wasm/types.ts';
+import { valTypeName } from '../wasm/index.ts';
 import { PAGE_SIZE } from './canonical.ts';
 import type { CanonicalMemory, CanonicalState } from './canonical.ts';
 import { loadFrames } from './frames.ts';

@@ -4,7 +4,7 @@
  * values, instruction boundaries, limits) is checked at restore, against the module.
  */
 import { SnapshotError } from '../errors/index.ts';
-import { ValType } from '../wasm/types.ts';
+import { ValType } from '../wasm/index.ts';
 import { PAGE_SIZE } from './canonical.ts';
 import type {
   CanonicalFuncOrigin, CanonicalGlobal, CanonicalInstance, CanonicalMemory, CanonicalState, CanonicalStore, CanonicalTable,

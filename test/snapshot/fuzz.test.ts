@@ -6,7 +6,7 @@
  * SnapshotError, or restore into a machine that runs (to its end, a trap, an exit or
  * its budget) and can be snapshotted again. Never another exception, a crash or a hang.
  *
- * WASMIG_SNAPSHOT_FUZZ: mutants per snapshot and level (default 120); WASMIG_FUZZ_SEED.
+ * WASMIG_SNAPSHOT_FUZZ: mutants per snapshot and level (default 80); WASMIG_FUZZ_SEED.
  */
 import { mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,7 +23,7 @@ import { crc32 } from '../../src/snapshot/checksum.ts';
 import { lz4CompressBlock } from '../../src/snapshot/lz4.ts';
 import { envInt, findCase } from '../helpers/snapshot-runs.ts';
 
-const MUTANTS = envInt('WASMIG_SNAPSHOT_FUZZ', 120);
+const MUTANTS = envInt('WASMIG_SNAPSHOT_FUZZ', 80);
 let seed = envInt('WASMIG_FUZZ_SEED', 20261123) >>> 0;
 /** xorshift32: a reproducible stream of numbers. */
 function rand(): number {
