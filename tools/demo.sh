@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The main job on the embedded defaults: an MQTT broker (wasmig's embedded aedes), two
+# edge agents, and a job that is started on one, live-migrated to the other and back
+# while it runs, and followed to its end. Everything listens on loopback and stops when
+# the script ends.
+#
+# Usage: tools/demo.sh        (after npm ci; uses the built CLI in dist/)
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+wasmig=(node "$here/bin/wasmig.js")
+port=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
+export WASMIG_BROKER="mqtt://127.0.0.1:$port"
+work=${WASMIG_DEMO_DIR:-$(mktemp -d)}
+pids=()
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+"${wasmig[@]}" broker --port "$port" > "$work/broker.log" 2>&1 & pids+=($!)
+for _ in $(seq 100); do grep -q listening "$work/broker.log" 2>/dev/null && break; sleep 0.1; done
+"${wasmig[@]}" agent --name edge-a > "$work/a.log" 2>&1 & pids+=($!)
+"${wasmig[@]}" agent --name edge-b > "$work/b.log" 2>&1 & pids+=($!)
+sleep 2
+
+echo "== starting a job on edge-a (broker $WASMIG_BROKER)"
+job=$("${wasmig[@]}" run --on edge-a --detach "$here/test/programs/ticker.wasm" lines=40 work=400000 mem=16)
+echo "job $job"
+sleep 2
+echo "== migrating $job to edge-b"
+"${wasmig[@]}" migrate "$job" --to edge-b
+sleep 2
+echo "== and back to edge-a"
+"${wasmig[@]}" migrate "$job" --to edge-a
+"${wasmig[@]}" ps
+echo "== the job's output, from the start, wherever it ran"
+"${wasmig[@]}" attach "$job"
