@@ -1,21 +1,24 @@
 /**
- * The one place where the native tier (src/native) plugs into `wasmig bench`.
- *
- * When the tier exists: make `nativeUnavailable` return undefined and `runNative` run
- * the module's `_start` on it with WASI (argv = `args`, stdout = this process's fd 1),
- * returning the exit status. `runNative` is called in the bench child process
- * (`child.ts`), one process per engine, exactly as the interpreter is.
+ * The native tier (src/native) in `wasmig bench`: the module rewritten with safepoints,
+ * run on the host's own WebAssembly engine, with wasmig's WASI. Called in the bench
+ * child process (`child.ts`), one process per engine, as the interpreter is.
  */
 import type { CompiledModule } from '../compile/index.ts';
+import '../native/index.ts'; // registers the native tier with the program layer
+import { Program } from '../program/index.ts';
 
 /** Why the native tier cannot run here, or undefined when it can. */
 export function nativeUnavailable(): string | undefined {
-  return 'native tier not built';
+  return typeof WebAssembly === 'object' ? undefined : 'this host has no WebAssembly engine';
 }
 
 /** Runs a WASI command on the native tier; returns its exit status. */
 export async function runNative(compiled: CompiledModule, args: readonly string[]): Promise<number> {
-  void compiled;
-  void args;
-  throw new Error(nativeUnavailable() ?? 'native tier not wired into the benchmark');
+  const program = Program.instantiate(compiled, { args: ['coremark.wasm', ...args], tier: 'native' });
+  program.start('_start');
+  for (;;) {
+    const outcome = program.run();
+    if (outcome.kind === 'exited') return outcome.status;
+    if (outcome.kind === 'returned') return 0;
+  }
 }

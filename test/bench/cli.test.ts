@@ -100,7 +100,7 @@ test('calibration picks an iteration count; the table is the default output', ()
   assert.match(lines[0], /^CoreMark \(coremark\.wasm\), about 0\.2 s per engine/);
   assert.ok(lines.some((l) => /^engine\s+iterations\/s\s+vs v8\s+validated\s+seconds\s+iterations/.test(l)), r.stdout);
   assert.ok(lines.some((l) => /^v8\s+[\d,.]+\s+1\.00\s+yes\s/.test(l)), r.stdout);
-  assert.ok(lines.some((l) => /^native\s.*not available: native tier not built/.test(l)), r.stdout);
+  assert.ok(lines.some((l) => /^native\s+[\d,.]+\s+[\d.]+(?: \(1\/\d+\))?\s+yes\s/.test(l)), r.stdout);
 });
 
 test('a standard-format report (short-run error) validates through its CRCs', () => {
