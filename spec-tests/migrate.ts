@@ -10,8 +10,8 @@
  * part is written back into the script's store, which the next commands use.
  *
  * Deep stacks: a snapshot costs time in proportion to the call depth, so above
- * DEEP_FRAMES frames the stride grows to the depth itself (amortized cost per
- * instruction stays constant); only the call-stack exhaustion tests get that deep.
+ * DEEP_FRAMES frames the stride grows to DEEP_STRIDE times the depth (the amortized cost
+ * per instruction stays constant); only the call-stack exhaustion tests get that deep.
  */
 import type { CompiledModule } from '../src/compile/index.ts';
 import { FuncKind } from '../src/exec/index.ts';
@@ -19,12 +19,13 @@ import type { HostCallback, ThreadState } from '../src/exec/index.ts';
 import { enterFunction, Execution } from '../src/runtime/index.ts';
 import type { Store } from '../src/runtime/index.ts';
 import {
-  captureState, decodeSnapshot, encodeSnapshot, moduleSha256, reachableSpace, rebuildStore, restoreState,
+  captureState, decodeSnapshot, encodeSnapshot, moduleSha256, reachableSpace, rebuildStore, registerModule, restoreState,
 } from '../src/snapshot/index.ts';
 import type { IndexSpace, ImageResolvers } from '../src/snapshot/index.ts';
 
-/** Above this many frames, snapshots are spaced by the depth (see the module comment). */
+/** Above this many frames, snapshots are spaced by a multiple of the depth (see the module comment). */
 export const DEEP_FRAMES = 1000;
+const DEEP_STRIDE = 8;
 
 export interface MigrationStats {
   snapshots: number;
@@ -35,7 +36,6 @@ export const migrationStats: MigrationStats = { snapshots: 0, bytes: 0 };
 
 /** Migrates the invokes of one script's store. */
 export class Migrator {
-  private readonly modules: CompiledModule[] = [];
   private readonly bySha = new Map<string, CompiledModule>();
   /** Memories of dead rebuilt stores, by maximum, to recycle (creating one costs tens of microseconds). */
   private readonly pool = new Map<string, WebAssembly.Memory[]>();
@@ -59,7 +59,7 @@ export class Migrator {
 
   /** Every module the script compiles (instances of it may be reached later). */
   addModule(m: CompiledModule): void {
-    this.modules.push(m);
+    registerModule(m);
     this.bySha.set(moduleSha256(m.module), m);
   }
 
@@ -83,11 +83,11 @@ export class Migrator {
     const world = this.world;
     const fn = world.state.funcs[addr];
     if (fn === undefined || fn.kind !== FuncKind.wasm) return world.invokeRaw(addr, args);
-    const space = reachableSpace(world.state, [fn.instance], this.modules);
+    let space: IndexSpace | undefined;
     const t0 = world.thread;
     const saved = { sp: t0.sp, fp: t0.fp, pc: t0.pc, funcAddr: t0.funcAddr, depth: t0.depth };
     let store: Store = world;
-    let storeSpace: IndexSpace = space;
+    let storeSpace: IndexSpace | undefined;
     let execution = new Execution(world, addr, [], { resumed: true });
     try {
       writeArgs(t0, args);
@@ -95,7 +95,7 @@ export class Migrator {
       for (;;) {
         const t = store.thread;
         const depth = t.depth - execution.entryDepth;
-        const stride = depth > DEEP_FRAMES ? Math.max(this.every, depth) : this.every;
+        const stride = depth > DEEP_FRAMES ? Math.max(this.every, DEEP_STRIDE * depth) : this.every;
         const outcome = execution.run({ budget: stride });
         if (outcome.kind === 'returned') {
           const results = store.state.funcs[execution.funcAddr].type.results;
@@ -105,15 +105,10 @@ export class Migrator {
         }
         if (outcome.kind !== 'paused') throw new Error(`unexpected outcome ${outcome.kind}`);
         // Capture, encode, decode, restore into a brand-new store; carry on there.
-        const state = captureState(storeSpace, t, execution.entryDepth, { shareMemory: true });
+        if (space === undefined) space = storeSpace = reachableSpace(world.state, [fn.instance]);
+        const state = captureState(storeSpace!, t, execution.entryDepth, { shareMemory: true });
         const bytes = encodeSnapshot(state);
         migrationStats.snapshots++;
-        if (process.env['WASMIG_MIGRATE_DEBUG'] && migrationStats.snapshots % 20000 === 0) {
-          (globalThis as unknown as { gc?: () => void }).gc?.();
-          const m = process.memoryUsage();
-          if (migrationStats.snapshots >= Number(process.env['WASMIG_MIGRATE_DEBUG'])) process.exit(3);
-          console.log(migrationStats.snapshots, `heap ${(m.heapUsed / 1e6).toFixed(0)} ext ${(m.external / 1e6).toFixed(0)} ab ${(m.arrayBuffers / 1e6).toFixed(0)} rss ${(m.rss / 1e6).toFixed(0)}`);
-        }
         migrationStats.bytes += bytes.length;
         const decoded = decodeSnapshot(bytes);
         const rebuilt = rebuildStore(decoded.state, this.resolvers, world.options);
@@ -125,7 +120,7 @@ export class Migrator {
     } finally {
       if (store !== world) {
         // The invoke's effects (memory, tables, globals, dropped segments) go back to the script's store.
-        restoreState(captureState(storeSpace, null, 0, { shareMemory: true }), space, null);
+        restoreState(captureState(storeSpace!, null, 0, { shareMemory: true }), space!, null);
         this.recycle(store);
       }
       Object.assign(t0, saved);

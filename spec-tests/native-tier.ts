@@ -33,6 +33,7 @@ export interface NativeSpecStats {
 /** Hooks that run a script's modules on the native tier. */
 export function nativeHooks(options: NativeSpecOptions = {}, stats: NativeSpecStats = { invokes: 0, pauses: 0, framesUnwound: 0 }): ScriptHooks {
   const tiers = new WeakMap<Store, NativeTier>();
+  let pausesLeft = 0;
   let seed = options.seed ?? 1;
   const random = (): number => {
     seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
@@ -44,7 +45,9 @@ export function nativeHooks(options: NativeSpecOptions = {}, stats: NativeSpecSt
       const pause = options.pause ?? 0;
       // Pausing: every loop iteration polls (a global countdown of 1), so pauses land anywhere.
       tier = new NativeTier(store, pause > 0 ? { pollInterval: 1, rewrite: { loopPoll: 'global' } } : {});
-      if (pause > 0) tier.pollHook = () => random() * pause < 1;
+      // At most a few dozen pauses per invoke: each one loads the whole stack into the
+      // interpreter, which deep recursions would make quadratic.
+      if (pause > 0) tier.pollHook = () => pausesLeft > 0 && random() * pause < 1 && pausesLeft-- > 0;
       tiers.set(store, tier);
     }
     return tier;
@@ -59,6 +62,7 @@ export function nativeHooks(options: NativeSpecOptions = {}, stats: NativeSpecSt
       const t = store.thread;
       const saved = { sp: t.sp, fp: t.fp, pc: t.pc, funcAddr: t.funcAddr, depth: t.depth };
       stats.invokes++;
+      pausesLeft = 40;
       const ex = new NativeExecution(tier, funcAddr, [], { raw: args });
       try {
         for (;;) {

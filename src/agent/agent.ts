@@ -1,7 +1,10 @@
 import { closeSync, openSync, realpathSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { UsageError, WasmigError } from '../errors/index.ts';
+// Loads the native tier (it registers itself with the runtime), so that --tier native/auto work.
+import '../native/index.ts';
 import { Program } from '../program/index.ts';
+import type { Tier } from '../runtime/index.ts';
 import { WasiHost } from '../wasi/index.ts';
 import type { ConnectionOptions } from './connection.ts';
 import { checkName, displayUrl } from './connection.ts';
@@ -10,7 +13,8 @@ import { Job } from './job.ts';
 import { LoadMeter } from './load.ts';
 import type { AbortRequest, AgentLoad, AgentStatus, CommitRequest, JobState, PrepareRequest, ReplayRequest, Request, StartRequest, UploadRequest } from './messages.ts';
 import { newId, parseAgentStatus, parseJobState, PROTOCOL_VERSION } from './messages.ts';
-import { acceptIncoming, commitIncoming, abortIncoming, migrateOut } from './migration.ts';
+import { abortIncoming, acceptIncoming, commitIncoming, DEFAULT_HANDOFF_TIMEOUTS, migrateOut } from './migration.ts';
+import type { HandoffTimeouts } from './migration.ts';
 import { ModuleCache } from './module-cache.ts';
 import type { LogEntry } from './output-log.ts';
 import { DEFAULT_LOG_LIMIT, OutputLog } from './output-log.ts';
@@ -24,7 +28,7 @@ export interface AgentOptions {
   connection: ConnectionOptions;
   /** Host directories jobs get, under their guest names (all of them, and nothing else). */
   dirs?: { host: string; guest: string }[];
-  /** Execution tier for jobs: `interp` (the interpreter; `auto` means it too for now). */
+  /** Execution tier for jobs that do not ask for one: `auto` (default: native where it runs), `native` or `interp`. */
   tier?: string;
   /** When given, every message must be signed with it (and everything sent is). */
   key?: FleetKey;
@@ -42,6 +46,8 @@ export interface AgentOptions {
    * of an incoming migration package arrives.
    */
   fault?: string;
+  /** Handoff timeouts (defaults: {@link DEFAULT_HANDOFF_TIMEOUTS}). */
+  timeouts?: Partial<HandoffTimeouts>;
 }
 
 /** A prepared, restored but not yet committed incoming job (the target side of a handoff). */
@@ -62,6 +68,9 @@ export interface AgentWatch {
 
 const FINAL = new Set(['exited', 'failed']);
 
+/** Output the logs of finished jobs may hold together; the oldest jobs are forgotten past it. */
+const FINISHED_LOG_BYTES = 64 * 1024 * 1024;
+
 /**
  * `wasmig agent`: one device of the fleet. It announces itself (a retained status, a last
  * will saying offline, heartbeats with its load), runs jobs in slices, streams and logs
@@ -72,7 +81,7 @@ export class Agent {
   /** Changes at every start: tells a restarted agent from the one before. */
   readonly instance = newId().slice(0, 12);
   readonly dirs: { host: string; guest: string }[];
-  readonly tier: string;
+  readonly tier: Tier;
   readonly jobs = new Map<string, Job>();
   readonly incoming = new Map<string, Incoming>();
   /** Where jobs that left went (forwarding addresses for late requests). */
@@ -83,6 +92,7 @@ export class Agent {
   readonly observed = new Map<string, JobState>();
   readonly stdin: number;
   readonly logLimit: number;
+  readonly timeouts: HandoffTimeouts;
   peer!: Peer;
   readonly #options: AgentOptions;
   readonly #load = new LoadMeter();
@@ -94,8 +104,9 @@ export class Agent {
   private constructor(options: AgentOptions) {
     this.#options = options;
     this.name = checkName(options.name, 'agent name');
-    this.tier = options.tier ?? 'interp';
-    if (this.tier !== 'interp' && this.tier !== 'auto') throw new UsageError(`--tier ${this.tier}: only the interpreter tier (interp) is available to agents so far`);
+    const tier = options.tier ?? 'auto';
+    if (tier !== 'interp' && tier !== 'native' && tier !== 'auto') throw new UsageError(`--tier ${tier}: expected interp, native or auto`);
+    this.tier = tier;
     const guests = new Set<string>();
     this.dirs = (options.dirs ?? []).map(({ host, guest }) => {
       let real: string;
@@ -110,6 +121,7 @@ export class Agent {
       return { host: real, guest };
     });
     this.logLimit = options.logLimit ?? DEFAULT_LOG_LIMIT;
+    this.timeouts = { ...DEFAULT_HANDOFF_TIMEOUTS, ...options.timeouts };
     this.stdin = openSync('/dev/null', 'r');
   }
 
@@ -190,7 +202,7 @@ export class Agent {
       if (s) seen.push(s);
     });
     try {
-      await this.peer.sync();
+      await this.peer.settle(() => seen.length);
     } finally {
       stop();
     }
@@ -290,7 +302,7 @@ export class Agent {
     const job = this.newJob(id, spec, 1, new OutputLog(this.logLimit));
     const wasi = new WasiHost({ args: spec.args, env: spec.env, preopens: this.dirs, stdin: this.stdin, stdout: job.sink(1), stderr: job.sink(2) });
     try {
-      job.program = Program.withWasi(compiled, wasi, { maxMemoryBytes: spec.maxMemoryBytes });
+      job.program = Program.withWasi(compiled, wasi, { maxMemoryBytes: spec.maxMemoryBytes, tier: spec.tier ?? this.tier });
       if (job.program.instance.exports.get('_start')?.kind !== 'func') throw new WasmigError('ERR_USAGE', `${spec.program} exports no _start function: it is not a WASI command`);
       job.program.start('_start');
     } catch (error) {
@@ -298,11 +310,11 @@ export class Agent {
       throw error;
     }
     this.jobs.set(id, job);
-    job.run();
+    job.state = 'running';
     this.publishState(job);
     this.watchJob(id);
     this.log(`started job ${id}: ${[spec.program, ...spec.args.slice(1)].join(' ')} (for ${request.from})`);
-    this.peer.reply(request, { ok: true, data: { job: id, agent: this.name, epoch: job.epoch } });
+    void this.peer.reply(request, { ok: true, data: { job: id, agent: this.name, epoch: job.epoch } }).finally(() => job.run());
   }
 
   #upload(request: UploadRequest): void {
@@ -348,9 +360,13 @@ export class Agent {
     if (this.jobs.get(job.id) !== job) return;
     this.publishState(job);
     this.log(job.state === 'exited' ? `job ${job.id} exited with status ${job.status}` : `job ${job.id} failed: ${job.error}`);
+    // Finished jobs stay for `attach` and `ps`, within a count and a bound on their logs.
     const finished = [...this.jobs.values()].filter((j) => j.finished).sort((a, b) => (a.endedAt ?? 0) - (b.endedAt ?? 0));
     const keep = this.#options.keepFinished ?? 100;
-    for (const old of finished.slice(0, Math.max(0, finished.length - keep))) {
+    let drop = Math.max(0, finished.length - keep);
+    let kept = finished.slice(drop).reduce((n, j) => n + j.log.bytes, 0);
+    while (drop < finished.length - 1 && kept > FINISHED_LOG_BYTES) kept -= finished[drop++].log.bytes;
+    for (const old of finished.slice(0, drop)) {
       this.jobs.delete(old.id);
       this.unwatchJob(old.id);
       this.observed.delete(old.id);
@@ -394,14 +410,16 @@ export class Agent {
     const controller = new AbortController();
     let status: AgentStatus | undefined;
     let first: AgentStatus | undefined;
+    let seen = 0;
     const stop = await this.peer.listen([topics.agentStatus(name)], (_topic, payload) => {
+      seen++;
       const s = parseAgentStatus(payload);
       if (!s) return;
       status = s;
       if (!first && s.online) { first = s; return; }
       if (!s.online || (first && s.instance !== first.instance)) controller.abort(new WasmigError('ERR_GONE', `agent ${name} went offline`));
     });
-    await this.peer.sync();
+    if (seen === 0) await this.peer.settle(() => seen);
     return { status: () => status, gone: controller.signal, close: stop };
   }
 

@@ -30,6 +30,8 @@ export interface StartJobOptions {
   args: string[];
   env?: Record<string, string>;
   maxMemoryBytes?: number;
+  /** Execution tier (default: the agent's). */
+  tier?: 'interp' | 'native' | 'auto';
   /** A job id of one's own choosing (default: program name + random suffix). */
   job?: string;
 }
@@ -79,6 +81,8 @@ export class FleetClient {
   readonly peer: Peer;
   readonly url: string;
   readonly #reconnect: Set<() => void>;
+  /** Ends every `follow` still running (on close). */
+  readonly #followers = new Set<(error: Error) => void>();
 
   private constructor(peer: Peer, url: string, reconnect: Set<() => void>) {
     this.peer = peer;
@@ -112,9 +116,12 @@ export class FleetClient {
   /** Retained messages on `filter` as the broker has them now. */
   async #snapshotOf(filter: string): Promise<Map<string, Buffer>> {
     const found = new Map<string, Buffer>();
-    const stop = await this.#listen([filter], (topic, payload) => { found.set(topic, payload); });
+    let seen = 0;
+    const single = !filter.includes('+') && !filter.includes('#');
+    const stop = await this.#listen([filter], (topic, payload) => { seen++; found.set(topic, payload); });
     try {
-      await this.peer.sync();
+      // One topic: done at its first message; a wildcard: when no more come.
+      if (!single || seen === 0) await this.peer.settle(() => (single && seen > 0 ? -1 : seen));
     } finally {
       stop();
     }
@@ -150,6 +157,7 @@ export class FleetClient {
       startedAt: new Date().toISOString(),
     };
     if (options.maxMemoryBytes !== undefined) spec.maxMemoryBytes = options.maxMemoryBytes;
+    if (options.tier !== undefined) spec.tier = options.tier;
     const who = `agent ${options.agent}`;
     let moduleBytes = 0;
     for (let attempt = 0; ; attempt++) {
@@ -253,6 +261,7 @@ export class FleetClient {
     }));
     const onReconnect = (): void => replay();
     this.#reconnect.add(onReconnect);
+    this.#followers.add(fail);
     const timer = setInterval(() => {
       if (!state) return;
       const gap = buffer.size > 0 || (isFinal(state) && next < (state.endSeq ?? 0));
@@ -260,7 +269,7 @@ export class FleetClient {
       if (gap && now - lastProgress > 500 && now - lastReplay > 1000) replay();
     }, 250);
     try {
-      await this.peer.sync();
+      if (!state) await this.peer.settle(() => (state ? -1 : 0));
       if (!state) throw new UsageError(`no job ${job} is known to the broker ${displayUrl(this.url)}`);
       return await done;
     } catch (error) {
@@ -269,6 +278,7 @@ export class FleetClient {
     } finally {
       clearInterval(timer);
       this.#reconnect.delete(onReconnect);
+      this.#followers.delete(fail);
       for (const stop of stops) stop();
       ownerStatus?.stop();
       void done.catch(() => {});
@@ -284,13 +294,15 @@ export class FleetClient {
     const source = state.agent;
     const controller = new AbortController();
     let seenOnline = false;
+    let seen = 0;
     const stop = await this.#listen([topics.agentStatus(source)], (_t, payload) => {
+      seen++;
       const s = parseAgentStatus(payload);
       if (s?.online) seenOnline = true;
       else if (s) controller.abort(new MigrationError(`agent ${source}, which had the job, went offline during the migration; see wasmig ps`));
     });
     try {
-      await this.peer.sync();
+      if (seen === 0) await this.peer.settle(() => (seen > 0 ? -1 : 0));
       if (!seenOnline) throw new MigrationError(`agent ${source}, which has job ${job}, is offline`);
       const r = await this.peer.request(topics.agentInbox(source), { type: 'migrate', job, to }, {
         timeoutMs: options.timeoutMs ?? 600_000,
@@ -330,6 +342,7 @@ export class FleetClient {
   }
 
   close(): Promise<void> {
+    for (const fail of [...this.#followers]) fail(new WasmigError('ERR_CLOSED', 'the fleet client was closed'));
     return this.peer.close();
   }
 }

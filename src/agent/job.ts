@@ -109,7 +109,8 @@ export class Job {
       const t0 = performance.now();
       let outcome: RunOutcome;
       try {
-        outcome = program.run({ budget: this.#budget });
+        // The interpreter counts instructions; the native tier, which does not, stops on time.
+        outcome = program.run({ budget: this.#budget, timeSliceMs: SLICE_MS });
       } catch (error) {
         this.#flush();
         this.#fail(error);

@@ -21,6 +21,8 @@ export interface JobSpec {
   args: string[];
   env: Record<string, string>;
   maxMemoryBytes?: number;
+  /** Execution tier the client asked for (default: the agent's own). */
+  tier?: 'interp' | 'native' | 'auto';
   /** When the job first started (ISO 8601), kept across migrations. */
   startedAt: string;
 }
@@ -205,6 +207,10 @@ export function checkSpec(x: unknown): JobSpec {
     startedAt: str(x, 'startedAt', 64),
   };
   if (x.maxMemoryBytes !== undefined) spec.maxMemoryBytes = int(x, 'maxMemoryBytes', 0, 2 ** 32);
+  if (x.tier !== undefined) {
+    if (x.tier !== 'interp' && x.tier !== 'native' && x.tier !== 'auto') bad('spec.tier is not interp, native or auto');
+    spec.tier = x.tier;
+  }
   return spec;
 }
 

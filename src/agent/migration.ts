@@ -49,11 +49,19 @@ export interface Progress {
   total?: number;
 }
 
-const PREPARE_TIMEOUT_MS = 10_000;
-const COMMIT_ATTEMPTS = 5;
-const COMMIT_TIMEOUT_MS = 3_000;
-/** How long a target keeps a restored copy waiting for `commit` or `abort`. */
-const INCOMING_TTL_MS = 60_000;
+/** How long the handoff waits for each answer (tests shorten them). */
+export interface HandoffTimeouts {
+  /** For `prepared` after `prepare`. */
+  prepareMs: number;
+  /** For each answer to `commit`... */
+  commitMs: number;
+  /** ...and how many times `commit` is sent. */
+  commitAttempts: number;
+  /** How long a target keeps a restored copy waiting for `commit` or `abort`. */
+  incomingTtlMs: number;
+}
+
+export const DEFAULT_HANDOFF_TIMEOUTS: HandoffTimeouts = { prepareMs: 10_000, commitMs: 3_000, commitAttempts: 5, incomingTtlMs: 60_000 };
 
 function restoreTimeoutMs(bytes: number): number {
   return 30_000 + Math.ceil(bytes / (1024 * 1024)) * 1000;
@@ -130,7 +138,7 @@ export async function migrateOut(agent: Agent, job: Job, to: string, progress: (
         type: 'prepare', job: job.id, epoch, spec: job.spec as unknown as Record<string, unknown>,
         transfer, sha256: sha256(pkg), size: pkg.length, chunks: chunkCount(pkg.length, chunkBytes), dirs,
       });
-      reply = await agent.peer.next(prepareId, { timeoutMs: PREPARE_TIMEOUT_MS, who, signal });
+      reply = await agent.peer.next(prepareId, { timeoutMs: agent.timeouts.prepareMs, who, signal });
       if (!reply.ok) throw resumeHere(`agent ${to} refused the job: ${reply.message ?? reply.code}`);
       mark();
       if (reply.data?.needModule === true) {
@@ -184,9 +192,10 @@ export async function migrateOut(agent: Agent, job: Job, to: string, progress: (
 
 /** Sends `commit` until the target answers; `refused`: it holds no copy (safe to resume). */
 async function commit(agent: Agent, job: Job, to: string, epoch: number, signal: AbortSignal): Promise<'committed' | 'refused' | 'in-doubt'> {
-  for (let attempt = 0; attempt < COMMIT_ATTEMPTS && !signal.aborted; attempt++) {
+  const { commitAttempts, commitMs } = agent.timeouts;
+  for (let attempt = 0; attempt < commitAttempts && !signal.aborted; attempt++) {
     try {
-      const r = await agent.peer.request(topics.agentInbox(to), { type: 'commit', job: job.id, epoch }, { timeoutMs: COMMIT_TIMEOUT_MS, who: `agent ${to}`, signal });
+      const r = await agent.peer.request(topics.agentInbox(to), { type: 'commit', job: job.id, epoch }, { timeoutMs: commitMs, who: `agent ${to}`, signal });
       return r.ok ? 'committed' : 'refused';
     } catch {
       const seen = agent.observed.get(job.id);
@@ -228,6 +237,7 @@ export function acceptIncoming(agent: Agent, req: PrepareRequest): void {
         job = agent.newJob(req.job, req.spec, req.epoch, OutputLog.fromPortable(pkg.log, agent.logLimit));
         job.program = restoreProgram(pkg.snapshot, {
           module: compiled, preopens: agent.dirs, stdin: agent.stdin, stdout: job.sink(1), stderr: job.sink(2), maxMemoryBytes: req.spec.maxMemoryBytes,
+          tier: req.spec.tier ?? agent.tier,
         });
       } catch (error) {
         refuse(`the snapshot does not restore: ${errorText(error)}`);
@@ -238,8 +248,8 @@ export function acceptIncoming(agent: Agent, req: PrepareRequest): void {
         if (agent.incoming.get(req.job)?.job !== job) return;
         agent.incoming.delete(req.job);
         job.discard();
-        agent.log(`job ${req.job}: no commit from ${req.from} within ${INCOMING_TTL_MS / 1000} s; dropped the restored copy`);
-      }, INCOMING_TTL_MS);
+        agent.log(`job ${req.job}: no commit from ${req.from} within ${agent.timeouts.incomingTtlMs / 1000} s; dropped the restored copy`);
+      }, agent.timeouts.incomingTtlMs);
       const incoming: Incoming = { job, epoch: req.epoch, source: req.from, timer };
       agent.incoming.set(req.job, incoming);
       agent.peer.reply(req, { ok: true, stage: 'ready' });
@@ -261,10 +271,9 @@ export function commitIncoming(agent: Agent, req: CommitRequest): void {
     job.state = 'running';
     agent.publishState(job);
     agent.watchJob(job.id);
-    agent.peer.reply(req, { ok: true });
     agent.log(`job ${job.id} now runs here (epoch ${job.epoch}, from ${inc.source})`);
-    // The first slice starts right after the answer is on its way.
-    setImmediate(() => job.run());
+    // The first slice starts once the answer is out: the source's downtime ends with it.
+    void agent.peer.reply(req, { ok: true }).finally(() => job.run());
     return;
   }
   const running = agent.jobs.get(req.job);

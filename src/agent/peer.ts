@@ -291,11 +291,14 @@ export class Peer {
     }
   }
 
-  /** Answers a request (best effort: a reply to a vanished peer is lost). */
-  reply(request: { id: string; replyTo?: string }, fields: { ok: boolean; stage?: string; code?: string; message?: string; data?: Record<string, unknown> }): void {
-    if (!request.replyTo) return;
+  /**
+   * Answers a request (best effort: a reply to a vanished peer is lost); resolves once
+   * the broker has it.
+   */
+  reply(request: { id: string; replyTo?: string }, fields: { ok: boolean; stage?: string; code?: string; message?: string; data?: Record<string, unknown> }): Promise<void> {
+    if (!request.replyTo) return Promise.resolve();
     const body = { type: 'reply', re: request.id, stage: 'done', ...fields };
-    this.link.publish(request.replyTo, JSON.stringify(this.#envelope(body)), { qos: 1 }).catch(() => {});
+    return this.link.publish(request.replyTo, JSON.stringify(this.#envelope(body)), { qos: 1 }).catch(() => {});
   }
 
   /**
@@ -305,6 +308,26 @@ export class Peer {
    */
   async sync(timeoutMs = 5000): Promise<void> {
     await this.request(this.inbox, { type: 'sync' }, { timeoutMs, who: 'the broker' });
+  }
+
+  /**
+   * Waits until the retained messages of the subscriptions just made have arrived:
+   * brokers send them after the SUBACK, and aedes streams them asynchronously, so one
+   * `sync` is not a barrier. `count` tells how many messages the caller got so far (or -1
+   * when it has all it wants); this returns once two syncs in a row brought nothing new
+   * (or after `maxMs`).
+   */
+  async settle(count: () => number, maxMs = 5000): Promise<void> {
+    const deadline = Date.now() + maxMs;
+    let last = count();
+    let quiet = 0;
+    while (last >= 0 && quiet < 2 && Date.now() < deadline) {
+      await this.sync();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      const now = count();
+      quiet = now === last ? quiet + 1 : 0;
+      last = now;
+    }
   }
 
   /** Signs a retained state or any other JSON document, when this peer has a key. */

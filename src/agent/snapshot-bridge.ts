@@ -1,5 +1,6 @@
 import type { CompiledModule } from '../compile/index.ts';
 import { Program } from '../program/index.ts';
+import type { Tier } from '../runtime/index.ts';
 import type { OutputSink } from '../wasi/index.ts';
 
 /**
@@ -15,6 +16,7 @@ export interface RestoreOptions {
   stdout: OutputSink;
   stderr: OutputSink;
   maxMemoryBytes?: number;
+  tier: Tier;
 }
 
 /** Why this build cannot migrate jobs, or undefined when it can. */
@@ -36,5 +38,6 @@ export function restoreProgram(bytes: Uint8Array, options: RestoreOptions): Prog
     stdout: options.stdout,
     stderr: options.stderr,
     maxMemoryBytes: options.maxMemoryBytes,
+    tier: options.tier,
   });
 }

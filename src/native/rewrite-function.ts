@@ -406,8 +406,9 @@ export function rewriteFunction(ctx: ModuleContext, codeIndex: number, opts: Fun
       globalCountdown();
     }
   };
+  /** `--countdown < 0`: below zero, not at zero, so that a loop re-entered after a poll runs its body before polling again. */
   const globalCountdown = (): void => {
-    out.u8(0x23).u32(h.countdown).u8(0x41).s32(1).u8(0x6b).u8(0x22).u32(TMP).u8(0x24).u32(h.countdown).u8(0x20).u32(TMP).u8(0x45);
+    out.u8(0x23).u32(h.countdown).u8(0x41).s32(1).u8(0x6b).u8(0x22).u32(TMP).u8(0x24).u32(h.countdown).u8(0x20).u32(TMP).u8(0x41).s32(0).u8(0x48);
   };
 
   const labelArity = (depth: number): number => {

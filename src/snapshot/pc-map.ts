@@ -32,6 +32,11 @@ export function registerModule(compiled: CompiledModule): void {
   for (const f of compiled.functions) modulesByFunction.set(f, compiled);
 }
 
+/** The compiled module a function belongs to, if registered. */
+export function moduleOfFunction(compiled: CompiledFunction): CompiledModule | undefined {
+  return modulesByFunction.get(compiled);
+}
+
 /** The positions of a compiled function (cached; its module must be registered). */
 export function functionPoints(compiled: CompiledFunction): FunctionPoints {
   const cached = pointsCache.get(compiled);

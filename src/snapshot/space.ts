@@ -9,7 +9,7 @@ import { SnapshotError } from '../errors/index.ts';
 import { FuncKind } from '../exec/index.ts';
 import type { InstanceState, StoreState } from '../exec/index.ts';
 import { ValType } from '../wasm/index.ts';
-import { registerModule } from './pc-map.ts';
+import { moduleOfFunction, registerModule } from './pc-map.ts';
 
 /** Canonical index -> store address, for each kind of entity, plus the reverse for functions. */
 export interface IndexSpace {
@@ -56,14 +56,11 @@ export function programSpace(store: StoreState, instance: { compiled: CompiledMo
  * entities, the instances of every Wasm function among them, and the functions of every
  * reference held in a reachable table or global, to a fixed point. Execution starting in
  * a root instance cannot touch anything else, so this is all a snapshot must carry.
- * `modules` must include the compiled module of every instance that may be reached.
+ * The compiled module of every instance that may be reached must be registered
+ * (`registerModule`, or given in `modules`).
  */
-export function reachableSpace(store: StoreState, roots: readonly InstanceState[], modules: readonly CompiledModule[]): IndexSpace {
-  const byFunction = new Map<unknown, CompiledModule>();
-  for (const m of modules) {
-    registerModule(m);
-    for (const f of m.functions) byFunction.set(f, m);
-  }
+export function reachableSpace(store: StoreState, roots: readonly InstanceState[], modules: readonly CompiledModule[] = []): IndexSpace {
+  for (const m of modules) registerModule(m);
   const funcSet = new Set<number>(), tableSet = new Set<number>(), memSet = new Set<number>(), globalSet = new Set<number>();
   const instances: InstanceState[] = [];
   const instanceModules: CompiledModule[] = [];
@@ -86,7 +83,7 @@ export function reachableSpace(store: StoreState, roots: readonly InstanceState[
     const own = inst.funcAddrs.find((a) => { const f = store.funcs[a]; return f.kind === FuncKind.wasm && f.instance === inst; });
     if (own !== undefined) {
       const fn = store.funcs[own];
-      const cm = fn.kind === FuncKind.wasm ? byFunction.get(fn.compiled) : undefined;
+      const cm = fn.kind === FuncKind.wasm ? moduleOfFunction(fn.compiled) : undefined;
       if (cm === undefined) throw new SnapshotError('a reachable instance has no known compiled module');
       instances.push(inst);
       instanceModules.push(cm);

@@ -8,6 +8,15 @@ import type { CanonicalValue } from './canonical.ts';
 import type { IndexSpace } from './space.ts';
 
 const TWO32 = 4294967296;
+const I64_MIN = -(2n ** 63n);
+const I64_END = 2n ** 63n;
+const U64_END = 2n ** 64n;
+
+// 64-bit values move through these views: no BigInt arithmetic, no intermediate BigInts.
+const scratch = new ArrayBuffer(8);
+const scratchI32 = new Int32Array(scratch);
+const scratchI64 = new BigInt64Array(scratch);
+const scratchU64 = new BigUint64Array(scratch);
 
 /** A slot's bits as a canonical value of type `type`. */
 export function toCanonical(type: number, lo: number, hi: number, space: IndexSpace): CanonicalValue {
@@ -15,11 +24,12 @@ export function toCanonical(type: number, lo: number, hi: number, space: IndexSp
     case ValType.i32: return lo | 0;
     case ValType.f32: return lo >>> 0;
     case ValType.i64:
-      // Small values (the common case) avoid the BigInt shifts.
-      if (hi === 0 && lo >= 0) return BigInt(lo);
-      if (hi === -1 && lo < 0) return BigInt(lo);
-      return (BigInt(hi | 0) << 32n) | BigInt(lo >>> 0);
-    case ValType.f64: return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+      if ((hi === 0 && lo >= 0) || (hi === -1 && lo < 0)) return BigInt(lo);
+      scratchI32[0] = lo; scratchI32[1] = hi;
+      return scratchI64[0];
+    case ValType.f64:
+      scratchI32[0] = lo; scratchI32[1] = hi;
+      return scratchU64[0];
     case ValType.funcref: {
       if (lo === 0) return null;
       const index = lo - 1 < space.funcIndexOf.length ? space.funcIndexOf[lo - 1] : -1;
@@ -60,14 +70,14 @@ export function writeCanonical(type: number, v: unknown, space: IndexSpace, limi
       lo = v | 0;
       break;
     case ValType.i64:
-      if (typeof v !== 'bigint' || v < -(1n << 63n) || v >= (1n << 63n)) fail(where, type, v);
-      lo = Number(BigInt.asIntN(32, v));
-      hi = Number(BigInt.asIntN(32, v >> 32n));
+      if (typeof v !== 'bigint' || v < I64_MIN || v >= I64_END) fail(where, type, v);
+      scratchI64[0] = v;
+      lo = scratchI32[0]; hi = scratchI32[1];
       break;
     case ValType.f64:
-      if (typeof v !== 'bigint' || v < 0n || v >= (1n << 64n)) fail(where, type, v);
-      lo = Number(BigInt.asIntN(32, v));
-      hi = Number(BigInt.asIntN(32, v >> 32n));
+      if (typeof v !== 'bigint' || v < 0n || v >= U64_END) fail(where, type, v);
+      scratchU64[0] = v;
+      lo = scratchI32[0]; hi = scratchI32[1];
       break;
     case ValType.funcref:
       if (v !== null) {

@@ -174,7 +174,12 @@ s('a restarted agent marks the jobs it lost as failed', async () => {
   await client.peer.link.publish(topics.jobState('lost-one'), JSON.stringify(lost), { retain: true });
   const z = await Agent.start({ name: 'z', connection: { url: broker.url }, log: quiet });
   try {
-    const state = await client.jobState('lost-one');
+    // aedes acknowledges a retained publish before it has stored it: look again if need be.
+    let state = await client.jobState('lost-one');
+    for (let i = 0; i < 20 && state?.state !== 'failed'; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      state = await client.jobState('lost-one');
+    }
     assert.is(state?.state, 'failed');
     assert.match(state?.error ?? '', /agent z restarted; the job was lost with it/);
   } finally {

@@ -26,7 +26,9 @@ options:
   --name NAME           the agent's name in the fleet (letters, digits, . _ -)
   --dir HOST[::GUEST]   a host directory jobs get, named GUEST (default: the same
                         name); repeatable. Jobs see these and nothing else.
-  --tier interp         execution tier for jobs (the interpreter)
+  --tier TIER           execution tier of jobs that do not ask for one: auto
+                        (default: native where the host has WebAssembly), native
+                        (V8, paused at safepoints to migrate) or interp
   --heartbeat SECONDS   heartbeat period (default 5)
   --log-limit BYTES     output each job's log keeps for re-attaching clients
                         (default 16M; older output is dropped past it)

@@ -34,6 +34,7 @@ options:
   --detach              print the job id and return
   --env NAME=VALUE      an environment variable for the job; repeatable
   --max-memory BYTES    cap the job's linear memory (K/M/G suffixes)
+  --tier TIER           interp, native or auto (default: the agent's --tier)
   --job ID              choose the job id (default: program name + random suffix)
 
 Jobs see the directories their agent was started with (wasmig agent --dir).
@@ -91,8 +92,8 @@ export async function runRemoteCommand(argv: readonly string[]): Promise<number>
   if (!path) throw new UsageError(`missing PROG.wasm\n\n${RUN_REMOTE_USAGE}`);
   if (flag(p, 'invoke')) throw new UsageError('--invoke cannot be used with --on: a job runs its WASI _start');
   if (flag(p, 'dir')) throw new UsageError(`--dir cannot be used with --on: jobs see the directories agent ${agent} was started with (wasmig agent --dir)`);
-  const tier = one(p, 'tier') ?? 'interp';
-  if (tier !== 'interp' && tier !== 'auto') throw new UsageError(`--tier ${tier}: only the interpreter tier (interp) is built so far`);
+  const tier = one(p, 'tier');
+  if (tier !== undefined && tier !== 'interp' && tier !== 'native' && tier !== 'auto') throw new UsageError(`--tier ${tier}: expected interp, native or auto`);
   const job = one(p, 'job');
   if (job !== undefined) checkName(job, '--job');
   const env = parseEnv(p.options.get('env') ?? []);
@@ -103,7 +104,7 @@ export async function runRemoteCommand(argv: readonly string[]): Promise<number>
   const client = await Client.connect({ connection, key, log: (line) => process.stderr.write(`wasmig: ${line}\n`) });
   try {
     const program = basename(path);
-    const started = await client.start({ agent, module: bytes, program, args: [path, ...rest], env, maxMemoryBytes, job });
+    const started = await client.start({ agent, module: bytes, program, args: [path, ...rest], env, maxMemoryBytes, job, tier });
     if (flag(p, 'detach')) {
       process.stdout.write(`${started.job}\n`);
       return 0;

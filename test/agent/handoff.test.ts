@@ -1,0 +1,99 @@
+/**
+ * The source side of the two-phase handoff against a scripted target, for the answers a
+ * real agent rarely gives: a refusal, a vanished restored copy at commit time, a commit
+ * nobody confirms (in doubt), a target going offline mid-handoff.
+ */
+import { readFileSync } from 'node:fs';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Agent, FleetClient, startBroker, topics } from '../../src/agent/index.ts';
+import type { EmbeddedBroker } from '../../src/agent/index.ts';
+import type { Request } from '../../src/agent/messages.ts';
+import { Peer } from '../../src/agent/peer.ts';
+import { MigrationError } from '../../src/errors/index.ts';
+import { tickerPath } from '../helpers/ticker.ts';
+
+type Script = 'refuse' | 'unknown' | 'silent' | 'vanish';
+
+const s = suite('handoff failures');
+let broker: EmbeddedBroker;
+let source: Agent;
+let client: FleetClient;
+let target: Peer;
+let script: Script = 'refuse';
+const quiet = (): void => {};
+
+async function announce(online: boolean): Promise<void> {
+  await target.link.publish(topics.agentStatus('f'), JSON.stringify({ v: 1, agent: 'f', instance: 'f1', online, dirs: [] }), { retain: true });
+}
+
+function onRequest(req: Request): void {
+  if (req.type === 'prepare') {
+    if (script === 'refuse') { void target.reply(req, { ok: false, code: 'refused', message: 'no room here' }); return; }
+    void target.reply(req, { ok: true, stage: 'prepared', data: { needModule: false } });
+    if (script === 'vanish') { void announce(false); return; }
+    void target.reply(req, { ok: true, stage: 'ready' });
+  } else if (req.type === 'commit') {
+    if (script === 'unknown') void target.reply(req, { ok: false, code: 'unknown', message: 'no restored copy' });
+  } else {
+    void target.reply(req, { ok: true });
+  }
+}
+
+s.before(async () => {
+  broker = await startBroker({ port: 0 });
+  const connection = { url: broker.url };
+  source = await Agent.start({ name: 's', connection, log: quiet, timeouts: { commitMs: 150, commitAttempts: 2 } });
+  target = await Peer.open({ connection, id: 'f', inbox: topics.agentInbox('f'), persistent: false, onRequest, log: quiet });
+  await target.listen([topics.agentData('f')], () => {});
+  await announce(true);
+  client = await FleetClient.connect({ connection });
+  await client.start({ agent: 's', module: readFileSync(tickerPath), program: 'ticker.wasm', args: ['ticker.wasm', 'lines=100000000', 'work=100'], job: 'j' });
+});
+
+s.after(async () => {
+  await client.close();
+  await target.close();
+  await source.stop();
+  await broker.close();
+});
+
+async function attempt(why: RegExp): Promise<void> {
+  await client.migrate('j', 'f').then(() => assert.unreachable('the migration should fail'), (e: Error) => {
+    assert.ok(e instanceof MigrationError, String(e));
+    assert.match(e.message, why);
+    assert.match(e.message, /the job goes on at s$/);
+  });
+  const job = source.jobs.get('j');
+  assert.is(job?.state, 'running');
+}
+
+s('a refusal at prepare: the job goes on at its epoch', async () => {
+  script = 'refuse';
+  await attempt(/agent f refused the job: no room here/);
+  assert.is(source.jobs.get('j')?.epoch, 1);
+});
+
+s('the target holds no copy when the commit comes: safe to resume, same epoch', async () => {
+  script = 'unknown';
+  await attempt(/agent f no longer held the restored copy when the commit came/);
+  assert.is(source.jobs.get('j')?.epoch, 1);
+});
+
+s('a commit nobody confirms: the job resumes at a new epoch that fences any other copy', async () => {
+  script = 'silent';
+  await attempt(/agent f did not confirm the commit; any copy it started is fenced off by the new epoch/);
+  const job = source.jobs.get('j');
+  assert.ok((job?.epoch ?? 0) > 2, `epoch ${job?.epoch}`);
+  let state = await client.jobState('j');
+  for (let i = 0; i < 20 && state?.epoch !== job?.epoch; i++) state = await client.jobState('j');
+  assert.is(state?.epoch, job?.epoch);
+  assert.is(state?.agent, 's');
+});
+
+s('the target goes offline mid-handoff: the job goes on at once', async () => {
+  script = 'vanish';
+  await attempt(/agent f went offline during the handoff/);
+});
+
+s.run();
