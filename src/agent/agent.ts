@@ -14,7 +14,7 @@ import { LoadMeter } from './load.ts';
 import type { AbortRequest, AgentLoad, AgentStatus, CommitRequest, JobState, PrepareRequest, ReplayRequest, Request, StartRequest, UploadRequest } from './messages.ts';
 import { newId, parseAgentStatus, parseJobState, PROTOCOL_VERSION } from './messages.ts';
 import { abortIncoming, acceptIncoming, commitIncoming, DEFAULT_HANDOFF_TIMEOUTS, migrateOut } from './migration.ts';
-import type { HandoffTimeouts } from './migration.ts';
+import type { HandoffTimeouts, Progress } from './migration.ts';
 import { ModuleCache } from './module-cache.ts';
 import type { LogEntry } from './output-log.ts';
 import { DEFAULT_LOG_LIMIT, OutputLog } from './output-log.ts';
@@ -170,6 +170,12 @@ export class Agent {
       const why = this.receiver.accept(payload);
       if (why) this.log(`dropped a blob chunk: ${why}`);
     });
+    const previous = await this.watchAgent(this.name);
+    const before = previous.status();
+    previous.close();
+    if (before?.online && before.instance !== this.instance) {
+      this.log(`warning: the broker says another agent named ${this.name} is online (pid ${before.pid ?? '?'} on ${before.host ?? '?'}); if it still runs, stop one of them`);
+    }
     await this.#announce();
     await this.#sweepLostJobs();
     this.#heartbeat = setInterval(() => this.#beat(), this.#options.heartbeatMs ?? 5000);
@@ -264,7 +270,15 @@ export class Agent {
         case 'migrate': {
           const job = this.jobs.get(request.job);
           if (!job) { this.#notHere(request, request.job); break; }
-          migrateOut(this, job, request.to, (fields) => this.peer.reply(request, { ok: true, stage: 'progress', data: { ...fields } }))
+          let last = 0;
+          const progress = (fields: Progress): void => {
+            // At most ten reports a second (a 64 MiB transfer has 256 chunks).
+            const now = Date.now();
+            if (fields.phase === 'transfer' && fields.sent !== fields.total && now - last < 100) return;
+            last = now;
+            void this.peer.reply(request, { ok: true, stage: 'progress', data: { ...fields } });
+          };
+          migrateOut(this, job, request.to, progress)
             .then((result) => this.peer.reply(request, { ok: true, data: { ...result } }), fail);
           break;
         }

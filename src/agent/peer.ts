@@ -84,6 +84,7 @@ export class Peer {
   readonly #options: PeerOptions;
   readonly #mailboxes = new Map<string, Mailbox>();
   readonly #guard = new ReplayGuard();
+  readonly #recent = new Set<string>();
   readonly #routes: { filter: string; fn: TopicHandler }[] = [];
   readonly #subscriptions = new Map<string, { count: number; ready: Promise<void> }>();
   readonly #unsubscribing = new Map<string, Promise<void>>();
@@ -196,6 +197,10 @@ export class Peer {
       }
       throw error;
     }
+    // QoS 1 may deliver a message twice (a resend after a reconnection): act on it once.
+    if (this.#recent.has(message.id)) return;
+    this.#recent.add(message.id);
+    if (this.#recent.size > 10_000) for (const id of this.#recent) { this.#recent.delete(id); if (this.#recent.size <= 5_000) break; }
     const refusal = this.#check(message);
     if (refusal !== undefined) {
       this.#options.log(`refused ${message.type} ${message.type === 'reply' ? 'message' : 'request'} ${message.id.slice(0, 8)} from ${message.from}: ${refusal}`);

@@ -134,7 +134,8 @@ export class NativeExecution implements ExecutionLike {
             fn.type.results.forEach((type, i) => tier.entryToSlots(type, r.returned[i], slots, 2 * i));
             return this.returned(slots, 0);
           }
-          pending = this.unwound(t, r.unwound);
+          this.pendingSlots -= this.slotsOf(r.removed, space);
+          pending = this.unwound(t, r.unwound, r.added, space);
           paused = tier.unwindReason === 'pause';
           continue;
         }
@@ -144,8 +145,10 @@ export class NativeExecution implements ExecutionLike {
           const fn = tier.state.funcs[this.funcAddr];
           const results = new Int32Array(2 * fn.type.results.length);
           if (tier.call(this.funcAddr, this.args, 0, results, 0, deadline)) return this.returned(results, 0);
-          pending = this.unwound(t, tier.canonicalFrames(tier.unwound, space));
+          const frames = tier.canonicalFrames(tier.unwound, space);
           tier.unwound = [];
+          this.pendingSlots = t.sp;
+          pending = this.unwound(t, frames, frames, space);
           paused = tier.unwindReason === 'pause';
           continue;
         }
@@ -154,7 +157,10 @@ export class NativeExecution implements ExecutionLike {
           const frames = captureThreadFrames(t, space, this.entryDepth);
           if (tier.canResume(frames, space)) {
             this.popFrames(t);
-            pending = frames;
+            this.pendingSlots = t.sp;
+            pending = this.unwound(t, frames, frames, space);
+            this.stats.unwinds--;
+            this.stats.framesUnwound -= frames.length;
             continue;
           }
         }
@@ -209,14 +215,29 @@ export class NativeExecution implements ExecutionLike {
     return this.finish({ kind: 'returned', results });
   }
 
-  /** Takes note of frames just unwound (the whole stack of this execution); checks the depth limit. */
-  private unwound(t: ThreadState, frames: CanonicalFrame[]): CanonicalFrame[] {
+  /** Value stack slots the pending frames would take in the interpreter. */
+  private pendingSlots = 0;
+
+  /**
+   * Takes note of frames just unwound (`frames`: this execution's whole stack, `added`:
+   * the new ones on top); deeper or bigger than the interpreter allows is the same
+   * exhaustion the interpreter would report.
+   */
+  private unwound(t: ThreadState, frames: CanonicalFrame[], added: CanonicalFrame[], space: IndexSpace): CanonicalFrame[] {
     this.lastUnwound = frames;
     this.stats.unwinds++;
-    this.stats.framesUnwound += frames.length;
-    // Deeper than the interpreter may go: the same exhaustion the interpreter would report.
+    this.stats.framesUnwound += added.length;
     if (this.entryDepth + frames.length + 1 > t.maxDepth) throw new ExhaustionError();
+    for (const f of added) {
+      this.pendingSlots += this.slotsOf(f, space);
+      const cf = (this.tier.state.funcs[space.funcs[f.funcIndex]] as WasmFunctionState).compiled;
+      if (this.pendingSlots + cf.frameSize > t.maxSlots) throw new ExhaustionError();
+    }
     return frames;
+  }
+
+  private slotsOf(f: CanonicalFrame, space: IndexSpace): number {
+    return (this.tier.state.funcs[space.funcs[f.funcIndex]] as WasmFunctionState).compiled.numLocals + f.stack.length;
   }
 
   /** Takes this execution's frames off the thread (they continue natively). */

@@ -685,9 +685,9 @@ export class NativeTier {
    * its locals and operand stack (plus the results of the frame above), and returns what
    * the frame would. Returns the bottom frame's results (JS values, floats as raw bits),
    * or the frames still to run (bottom first) when a call unwound: those below, then
-   * the newly unwound ones.
+   * the newly unwound ones (`frames` itself, cut and extended; `added` the new ones).
    */
-  resumeFrames(frames: readonly CanonicalFrame[], space: IndexSpace, deadline = Infinity): { returned: unknown[] } | { unwound: CanonicalFrame[] } {
+  resumeFrames(frames: CanonicalFrame[], space: IndexSpace, deadline = Infinity): { returned: unknown[] } | { unwound: CanonicalFrame[]; added: CanonicalFrame[]; removed: CanonicalFrame } {
     let results: unknown[] = [];
     for (let i = frames.length - 1; i >= 0; i--) {
       const frame = frames[i];
@@ -709,7 +709,11 @@ export class NativeTier {
       if (result === UNWOUND) {
         const unwound = this.canonicalFrames(this.unwound, space);
         this.unwound = [];
-        return { unwound: [...frames.slice(0, i), ...unwound] };
+        // In place: a deep recursion comes back here many times, each adding a few frames.
+        const removed = frames[i];
+        frames.length = i;
+        for (const f of unwound) frames.push(f);
+        return { unwound: frames, added: unwound, removed };
       }
       const n = fn.type.results.length;
       results = n === 0 ? [] : n === 1 ? [result] : Array.from(result as Iterable<unknown>);

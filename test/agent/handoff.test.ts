@@ -43,7 +43,9 @@ function onRequest(req: Request): void {
 s.before(async () => {
   broker = await startBroker({ port: 0 });
   const connection = { url: broker.url };
-  source = await Agent.start({ name: 's', connection, log: quiet, timeouts: { commitMs: 150, commitAttempts: 2 } });
+  // The interpreter: this is about the protocol, and its slices keep the event loop this
+  // process shares with the broker responsive.
+  source = await Agent.start({ name: 's', connection, tier: 'interp', log: quiet, timeouts: { commitMs: 150, commitAttempts: 2 } });
   target = await Peer.open({ connection, id: 'f', inbox: topics.agentInbox('f'), persistent: false, onRequest, log: quiet });
   await target.listen([topics.agentData('f')], () => {});
   await announce(true);
