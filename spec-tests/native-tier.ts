@@ -102,7 +102,10 @@ function main(argv: string[]): number {
     .filter((n) => names.length === 0 || names.includes(n));
   const totals = { passed: 0, failed: 0, skipped: 0 };
   for (const name of files) {
-    const r: FileResult = runScript(join(suite, `${name}.json`), nativeHooks(options, stats));
+    // That script recurses with 1,000-local frames to exhaustion: each pause would move
+    // ~10^7 values through the interpreter (and such frames cannot have resume clones).
+    const paused = name === 'skip-stack-guard-page' ? { ...options, pause: 0 } : options;
+    const r: FileResult = runScript(join(suite, `${name}.json`), nativeHooks(paused, stats));
     totals.passed += r.passed;
     totals.failed += r.failed;
     totals.skipped += r.skipped;

@@ -20,7 +20,7 @@ import type { CanonicalFrame, CanonicalValue, IndexSpace } from '../snapshot/ind
 import { wholeStoreSpace } from '../snapshot/index.ts';
 import { ValType } from '../wasm/index.ts';
 import { HELPER_IMPORTS, HELPER_MODULE, MODULE_NAME, originalOffset, RESUME_MODULE_PREFIX, rewriteModule, rewriteResumeClone } from './rewrite.ts';
-import type { RewriteOptions, RewrittenModule } from './rewrite.ts';
+import type { ResumeClone, RewriteOptions, RewrittenModule } from './rewrite.ts';
 import type { RewrittenFunction, Safepoint } from './rewrite-function.ts';
 
 export interface NativeOptions {
@@ -46,6 +46,10 @@ export const DEFAULT_STACK_BUDGET = 24_000;
  * `loopPoll: 'global'`.
  */
 export const DEFAULT_POLL_INTERVAL = 64;
+
+/** The time between two polls the countdown is adapted to (a few JS calls per 100 µs cost well under 1%). */
+export const POLL_PERIOD_MS = 0.03;
+const MAX_POLL_INTERVAL = 1 << 24;
 
 /** Raw saved values of one frame during unwinding (innermost first). */
 interface FrameRecord {
@@ -123,6 +127,8 @@ export function rewriteCompiled(compiled: CompiledModule, options: RewriteOption
   return { rewritten, module };
 }
 const moduleCache = new WeakMap<RewrittenModule, WebAssembly.Module>();
+/** Resume clones compiled, per compiled module (V8 keeps their optimized code with the module). */
+const cloneCache = new WeakMap<CompiledModule, Map<string, { clone: ResumeClone; module: WebAssembly.Module } | null>>();
 
 const TABLE_WRITES = new Set([0x26, 0x10c, 0x10e, 0x10f, 0x111]);
 
@@ -193,14 +199,17 @@ export class NativeTier {
   /** Called at every poll; returning true requests a pause there (tests pause at random moments with it). */
   pollHook: (() => boolean) | undefined;
 
-  /** The global countdown the host hands back at each poll. */
-  private readonly interval: number;
+  /** The global countdown the host hands back at each poll (adapted to the pace of polls, unless fixed). */
+  private interval: number;
+  private readonly fixedInterval: boolean;
+  private lastPoll = 0;
 
   constructor(readonly store: Store, options: NativeOptions = {}) {
     this.state = store.state;
     this.options = options;
     // A global countdown per loop iteration needs a longer one than the per-activation counters.
     this.interval = options.pollInterval ?? (options.rewrite?.loopPoll === 'global' ? 4096 : DEFAULT_POLL_INTERVAL);
+    this.fixedInterval = options.pollInterval !== undefined;
   }
 
   /** True while a native call is on the JS stack. */
@@ -368,6 +377,7 @@ export class NativeTier {
           this.beginUnwind('pause');
           return 0;
         }
+        if (!this.fixedInterval) this.adaptInterval();
         return this.interval;
       },
       deep: (): void => { this.beginUnwind('stack'); },
@@ -382,6 +392,19 @@ export class NativeTier {
       ddrop: (i: number): void => { native.droppedData[i] = 1; native.state.datas[i] = null; },
       edrop: (i: number): void => { native.droppedElems[i] = 1; native.state.elems[i] = null; },
     };
+  }
+
+  /**
+   * Keeps polls about POLL_PERIOD_MS apart: what the countdown counts (loop-function
+   * entries, 1024-iteration stretches of one activation) takes very different times
+   * from one program, or one phase, to another.
+   */
+  private adaptInterval(): void {
+    const now = performance.now();
+    const elapsed = now - this.lastPoll;
+    this.lastPoll = now;
+    const factor = Math.min(4, Math.max(0.25, POLL_PERIOD_MS / Math.max(elapsed, 1e-3)));
+    this.interval = Math.min(MAX_POLL_INTERVAL, Math.max(1, Math.round(this.interval * factor)));
   }
 
   /** Asks running native code to unwind at its next safepoint; without native code running, the next native call stops at once. */
@@ -623,12 +646,21 @@ export class NativeTier {
     const key = `${funcIndex}:${site.pc}`;
     const cached = native.clones.get(key);
     if (cached !== undefined) return cached;
-    const stackTypes = cloneStackTypes(site);
-    const rewritten = rewriteResumeClone(native.instance.compiled.context, funcIndex, { pc: site.pc, kind: site.kind as 'loop' | 'call', stackTypes }, this.options.rewrite);
-    if (rewritten === undefined) {
+    const compiled = native.instance.compiled;
+    let byKey = cloneCache.get(compiled);
+    if (!byKey) { byKey = new Map(); cloneCache.set(compiled, byKey); }
+    const cacheKey = `${key}:${JSON.stringify(this.options.rewrite ?? {})}`;
+    let made = byKey.get(cacheKey);
+    if (made === undefined) {
+      const r = rewriteResumeClone(compiled.context, funcIndex, { pc: site.pc, kind: site.kind as 'loop' | 'call', stackTypes: cloneStackTypes(site) }, this.options.rewrite);
+      made = r === undefined ? null : { clone: r, module: new WebAssembly.Module(r.bytes as Uint8Array<ArrayBuffer>) };
+      byKey.set(cacheKey, made);
+    }
+    if (made === null) {
       native.clones.set(key, null);
       return null;
     }
+    const rewritten = made.clone;
     const imports: Record<string, Record<string, unknown>> = { f: {}, t: {}, m: {}, g: {}, h: {} };
     const ex = native.exports;
     for (const f of rewritten.funcImports) imports['f'][String(f)] = ex[`f${f}`];
@@ -640,7 +672,7 @@ export class NativeTier {
     for (const name of ['unw', 'cd', 'depth', 'maxp']) imports['h'][name] = ex[name];
     const info = rewritten.info;
     imports[HELPER_MODULE] = this.helpers(native, () => info);
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(rewritten.bytes as Uint8Array<ArrayBuffer>), imports as WebAssembly.Imports);
+    const instance = new WebAssembly.Instance(made.module, imports as WebAssembly.Imports);
     const entry: CloneEntry = { run: instance.exports['run'] as Function, info };
     native.clones.set(key, entry);
     return entry;

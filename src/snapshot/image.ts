@@ -158,14 +158,11 @@ export function rebuildStore(state: CanonicalState, resolvers: ImageResolvers, o
     const droppedData = new Set(li.droppedData);
     for (const i of li.droppedElems) if (i >= m.elems.length) throw new SnapshotError(`instance ${k}: dropped element segment ${i} does not exist`);
     for (const i of li.droppedData) if (i >= m.datas.length) throw new SnapshotError(`instance ${k}: dropped data segment ${i} does not exist`);
-    inst.elems = m.elems.map((seg, i) => {
-      if (seg.mode.kind !== 'passive' && !droppedElems.has(i)) throw new SnapshotError(`instance ${k}: element segment ${i} is dropped at instantiation, the snapshot says it is not`);
-      return droppedElems.has(i) ? null : Int32Array.from(seg.items, (item) => evalConst(s, inst, item)[0]);
-    });
-    inst.datas = m.datas.map((seg, i) => {
-      if (seg.mode.kind === 'active' && !droppedData.has(i)) throw new SnapshotError(`instance ${k}: data segment ${i} is dropped at instantiation, the snapshot says it is not`);
-      return droppedData.has(i) ? null : seg.bytes;
-    });
+    // Active segments are dropped by a successful instantiation; one that trapped part way
+    // leaves the later ones in place (and its functions may be reachable through a shared
+    // table), so an image may hold them.
+    inst.elems = m.elems.map((seg, i) => (droppedElems.has(i) ? null : Int32Array.from(seg.items, (item) => evalConst(s, inst, item)[0])));
+    inst.datas = m.datas.map((seg, i) => (droppedData.has(i) ? null : seg.bytes));
   });
 
   let execution: Execution | undefined;

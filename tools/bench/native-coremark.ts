@@ -2,7 +2,7 @@
  * CoreMark on the native tier against Node's own engine running the unmodified module,
  * side by side in one process (rounds alternate, so both see the same machine).
  *
- * Usage: npx tsx tools/bench/native-coremark.ts [--iterations N] [--rounds R] [--poll global|local|none] [--no-after-call]
+ * Usage: npx tsx tools/bench/native-coremark.ts [--iterations N] [--rounds R] [--slice-ms MS] [--poll global|local|none] [--no-after-call]
  * Prints each round's iterations per second of this process's CPU time (robust on a
  * shared machine; CoreMark's own wall-clock report is checked for validation) and the
  * ratio of the medians. `--poll none` and `--no-after-call` only measure what the
@@ -68,26 +68,38 @@ function runV8(): number {
 }
 
 const compiled = loadModule(bytes);
-function runNative(): number {
+/** On the native tier; with `sliceMs`, pausing (unwinding) that often and resuming natively, as `--snapshot-on-signal` does. */
+function runNative(sliceMs?: number): number {
   return score((fd) => {
     const program = Program.instantiate(compiled, { args, stdout: fd });
     const tier = new NativeTier(program.store, { rewrite });
     tier.attach(program.instance);
     const ex = new NativeExecution(tier, program.export('_start').addr);
-    const outcome = ex.run();
+    let outcome = ex.run({ timeSliceMs: sliceMs });
+    while (outcome.kind === 'paused' && sliceMs !== undefined) outcome = ex.run({ timeSliceMs: sliceMs });
     if (outcome.kind === 'paused') throw new Error('unexpected pause');
   });
 }
+const sliceArg = process.argv.indexOf('--slice-ms');
+const sliceMs = sliceArg >= 0 ? Number(process.argv[sliceArg + 1]) : undefined;
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const v8: number[] = [];
 const native: number[] = [];
+const sliced: number[] = [];
 // One warm-up each (V8 tiers up its code; the rewrite is cached per module).
 runV8();
 runNative();
+if (sliceMs !== undefined) runNative(sliceMs);
 for (let r = 0; r < rounds; r++) {
   v8.push(runV8());
   native.push(runNative());
-  console.log(`round ${r + 1}: V8 ${v8[r].toFixed(0)} it/s, native tier ${native[r].toFixed(0)} it/s (${(100 * native[r] / v8[r]).toFixed(1)}%)`);
+  let line = `round ${r + 1}: V8 ${v8[r].toFixed(0)} it/s, native tier ${native[r].toFixed(0)} it/s (${(100 * native[r] / v8[r]).toFixed(1)}%)`;
+  if (sliceMs !== undefined) {
+    sliced.push(runNative(sliceMs));
+    line += `, paused every ${sliceMs} ms ${sliced[r].toFixed(0)} it/s (${(100 * sliced[r] / v8[r]).toFixed(1)}%)`;
+  }
+  console.log(line);
 }
 console.log(`median: V8 ${median(v8).toFixed(0)} it/s, native tier ${median(native).toFixed(0)} it/s: ${(100 * median(native) / median(v8)).toFixed(1)}% of V8 (${JSON.stringify(rewrite)})`);
+if (sliceMs !== undefined) console.log(`median, paused and resumed every ${sliceMs} ms: ${median(sliced).toFixed(0)} it/s: ${(100 * median(sliced) / median(v8)).toFixed(1)}% of V8`);
