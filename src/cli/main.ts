@@ -2,11 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { DecodeError, ExhaustionError, ExitError, LinkError, Trap, UsageError, ValidationError, WasmigError } from '../errors/index.ts';
 import { formatBacktrace } from './format.ts';
-import { RUN_USAGE, runCommand } from './commands/run.ts';
-import { BENCH_USAGE, benchCommand } from './commands/bench.ts';
-import { RESUME_USAGE, resumeCommand } from './commands/resume.ts';
-import { INSPECT_USAGE, inspectCommand } from './commands/inspect.ts';
-import { FLEET_COMMANDS, FLEET_HELP } from './commands/fleet.ts';
+import { COMMANDS, FLEET_HELP } from './commands/registry.ts';
 
 const USAGE = `usage: wasmig COMMAND [ARGS...]
 
@@ -38,31 +34,22 @@ export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
     switch (command) {
-      case undefined: case 'help': case '--help': case '-h':
-        console.log(rest[0] !== undefined && rest[0] in FLEET_COMMANDS ? FLEET_COMMANDS[rest[0]].usage : rest[0] === 'run' ? RUN_USAGE : rest[0] === 'bench' ? BENCH_USAGE : rest[0] === 'resume' ? RESUME_USAGE : rest[0] === 'inspect' ? INSPECT_USAGE : USAGE);
+      case undefined: case 'help': case '--help': case '-h': {
+        const topic = rest[0] !== undefined && Object.hasOwn(COMMANDS, rest[0]) ? await COMMANDS[rest[0]]() : undefined;
+        console.log(topic?.usage ?? USAGE);
         return 0;
+      }
       case 'version': case '--version': case '-V':
         console.log(version());
         return 0;
-      case 'run':
-        if (rest[0] === '--help' || rest[0] === '-h') { console.log(RUN_USAGE); return 0; }
-        return await runCommand(rest);
-      case 'resume':
-        if (rest.includes('--help') || rest.includes('-h')) { console.log(RESUME_USAGE); return 0; }
-        return await resumeCommand(rest);
-      case 'inspect':
-        if (rest.includes('--help') || rest.includes('-h')) { console.log(INSPECT_USAGE); return 0; }
-        return await inspectCommand(rest);
-      case 'bench':
-        if (rest.includes('--help') || rest.includes('-h')) { console.log(BENCH_USAGE); return 0; }
-        return await benchCommand(rest);
-      case 'broker': case 'agent': case 'attach': case 'migrate': case 'ps': {
-        const fleet = FLEET_COMMANDS[command];
-        if (rest.includes('--help') || rest.includes('-h')) { console.log(fleet.usage); return 0; }
-        return await fleet.run(rest);
+      default: {
+        if (!Object.hasOwn(COMMANDS, command) || command === 'run-on') throw new UsageError(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+        const cmd = await COMMANDS[command]();
+        // `run` passes what follows the program to it, so only a --help before anything else is ours.
+        const wantsHelp = command === 'run' ? rest[0] === '--help' || rest[0] === '-h' : rest.includes('--help') || rest.includes('-h');
+        if (wantsHelp) { console.log(cmd.usage); return 0; }
+        return await cmd.run(rest);
       }
-      default:
-        throw new UsageError(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
     }
   } catch (error) {
     return report(error);

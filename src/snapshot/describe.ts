@@ -2,9 +2,9 @@
  * A decoded snapshot summarized for people and tools (`wasmig inspect`): where it
  * stands, what it holds and what each part weighs. JSON-ready: no bigints, no binaries.
  */
-import { encode } from '@msgpack/msgpack';
 import { decodeModule } from '../binary/index.ts';
 import { PAGE_SIZE } from './canonical.ts';
+import { msgpackCodec } from './codecs.ts';
 import type { CanonicalValue } from './canonical.ts';
 import type { DecodedSnapshot } from './format.ts';
 import { HEADER_SIZE, SnapshotFlags } from './format.ts';
@@ -57,7 +57,7 @@ export function formatCanonical(v: CanonicalValue | unknown): string {
 
 function msgpackSize(x: unknown): number {
   try {
-    return encode(x, { useBigInt64: true }).length;
+    return msgpackCodec().encode(x, { useBigInt64: true }).length;
   } catch {
     return 0;
   }

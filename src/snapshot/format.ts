@@ -15,11 +15,11 @@
  * It is compressed by our own LZ4 block encoder (`lz4.ts`: lz4-napi's `compressSync`
  * leaks) and decompressed by lz4-napi's `uncompressSync`.
  */
-import { Decoder, Encoder } from '@msgpack/msgpack';
-import { uncompressSync } from 'lz4-napi';
+import type { Encoder } from '@msgpack/msgpack';
 import { SnapshotError } from '../errors/index.ts';
 import type { CanonicalState } from './canonical.ts';
 import { crc32 } from './checksum.ts';
+import { lz4Codec, msgpackCodec } from './codecs.ts';
 import { lz4CompressBlock } from './lz4.ts';
 import { sha256Hex } from './module-hash.ts';
 import { checkStateShape, isRecord, plainBytes } from './shape.ts';
@@ -35,7 +35,7 @@ const MAX_LZ4_RATIO = 256;
 export const DEFAULT_MAX_BODY_BYTES = 0xffffffff;
 
 const SHARED_ENCODER_LIMIT = 1 << 20;
-const sharedEncoder = new Encoder({ useBigInt64: true, initialBufferSize: SHARED_ENCODER_LIMIT, ignoreUndefined: true });
+let sharedEncoder: Encoder | undefined;
 
 /** What the header says, readable without decompressing anything. */
 export interface SnapshotHeader {
@@ -65,7 +65,10 @@ export function encodeSnapshot(state: CanonicalState, options: EncodeOptions = {
   let encoded: Uint8Array;
   try {
     // Small states reuse one encoder's buffer; large ones get a buffer of the right size at once.
-    const encoder = size <= SHARED_ENCODER_LIMIT ? sharedEncoder : new Encoder({ useBigInt64: true, initialBufferSize: size, ignoreUndefined: true });
+    const { Encoder } = msgpackCodec();
+    const encoder = size <= SHARED_ENCODER_LIMIT
+      ? (sharedEncoder ??= new Encoder({ useBigInt64: true, initialBufferSize: SHARED_ENCODER_LIMIT, ignoreUndefined: true }))
+      : new Encoder({ useBigInt64: true, initialBufferSize: size, ignoreUndefined: true });
     encoded = encoder.encodeSharedRef(body);
   } catch (cause) {
     throw new SnapshotError(`cannot encode the state: ${(cause as Error).message}`, { cause });
@@ -140,7 +143,7 @@ export function decodeSnapshotBody(bytes: Uint8Array, options: DecodeOptions = {
   if (header.bodyLength > MAX_LZ4_RATIO * payload.length + 64) throw new SnapshotError('snapshot payload: the body length is impossible for LZ4 data of this size');
   let raw: Uint8Array;
   try {
-    raw = uncompressSync(Buffer.from(payload.buffer, payload.byteOffset, payload.length));
+    raw = lz4Codec().uncompressSync(Buffer.from(payload.buffer, payload.byteOffset, payload.length));
   } catch (cause) {
     throw new SnapshotError(`snapshot payload: LZ4 data is corrupt (${(cause as Error).message})`, { cause });
   }
@@ -148,7 +151,7 @@ export function decodeSnapshotBody(bytes: Uint8Array, options: DecodeOptions = {
   let body: unknown;
   try {
     const limit = raw.length;
-    body = new Decoder({ useBigInt64: true, maxArrayLength: limit, maxMapLength: limit, maxBinLength: limit, maxStrLength: limit, maxExtLength: limit }).decode(raw);
+    body = new (msgpackCodec().Decoder)({ useBigInt64: true, maxArrayLength: limit, maxMapLength: limit, maxBinLength: limit, maxStrLength: limit, maxExtLength: limit }).decode(raw);
   } catch (cause) {
     throw new SnapshotError(`snapshot body is not valid msgpack: ${(cause as Error).message}`, { cause });
   }

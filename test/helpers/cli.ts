@@ -13,9 +13,10 @@ export interface CliResult {
 }
 
 /** Runs `wasmig ARGS` from the sources (no build needed), as a separate process. */
-export function wasmig(args: readonly string[], options: { input?: string | Uint8Array; cwd?: string; timeout?: number } = {}): CliResult {
+export function wasmig(args: readonly string[], options: { input?: string | Uint8Array; cwd?: string; timeout?: number; env?: NodeJS.ProcessEnv } = {}): CliResult {
   const r = spawnSync(process.execPath, [tsx, main, ...args], {
     input: options.input,
+    env: options.env,
     cwd: options.cwd ?? repoRoot,
     timeout: options.timeout ?? 60_000,
     encoding: 'buffer',

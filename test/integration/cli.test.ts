@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ValType } from '../../src/wasm/types.ts';
-import { wasmig } from '../helpers/cli.ts';
+import { repoRoot, wasmig } from '../helpers/cli.ts';
 import { ModuleBuilder, name, section, u32 } from '../helpers/module-builder.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'wasmig-cli-'));
@@ -78,6 +78,21 @@ test('bad input gives one clear line and a non-zero exit', () => {
   for (const r of [missing, notWasm, t, invalid, unlinked]) {
     assert.is(r.stderr.trim().split('\n').length, 1, r.stderr);
   }
+});
+
+test('run and help load MQTT and the snapshot codecs only when they are used (start-up time)', () => {
+  const preload = join(repoRoot, 'test/helpers/report-loaded-packages.cjs');
+  const env = { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${preload}` };
+  const loaded = (stderr: string): string[] => [...new Set(stderr.split('\n').filter((l) => l.startsWith('LOADED ')).flatMap((l) => JSON.parse(l.slice(7)) as string[]))].sort();
+  const plain = wasmig(['run', '--invoke', 'add', prog, '2', '3'], { env });
+  assert.is(plain.stdout.trim(), '5');
+  assert.equal(loaded(plain.stderr), []);
+  const snapshotFile = join(dir, 'lazy.snap');
+  const paused = wasmig(['run', '--pause-after', '1', '--snapshot', snapshotFile, '--invoke', 'add', prog, '2', '3'], { env });
+  assert.is(paused.status, 0, paused.stderr);
+  assert.ok(loaded(paused.stderr).includes('@msgpack'), paused.stderr);
+  const fleetHelp = wasmig(['help', 'agent'], { env });
+  assert.ok(loaded(fleetHelp.stderr).includes('mqtt'), fleetHelp.stderr);
 });
 
 test('usage errors exit 2', () => {

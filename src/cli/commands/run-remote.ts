@@ -41,16 +41,6 @@ Jobs see the directories their agent was started with (wasmig agent --dir).
 
 ${CONNECTION_HELP}`;
 
-/** Whether `wasmig run` was given `--on` (before the program), i.e. is for an agent. */
-export function wantsRemote(argv: readonly string[]): boolean {
-  for (const a of argv) {
-    if (a === '--') return false;
-    if (a === '--on' || a.startsWith('--on=')) return true;
-    if (!a.startsWith('--') || a === '-') return false;
-  }
-  return false;
-}
-
 /**
  * Streams a job's output to this process's stdout and stderr until it ends; returns the
  * exit status to give (the job's own, 134 after a trap, 130 when detached by Ctrl-C).

@@ -4,7 +4,6 @@ import { ValType } from '../../wasm/index.ts';
 import { flag, integer, one, parseArgs } from '../args.ts';
 import type { OptionSpec } from '../args.ts';
 import { driveProgram, SNAPSHOT_OPTIONS, SNAPSHOT_USAGE, snapshotOptions, TIER_USAGE, tierOption } from './drive.ts';
-import { runRemoteCommand, wantsRemote } from './run-remote.ts';
 
 export const RUN_OPTIONS: OptionSpec[] = [
   { name: 'invoke', value: true },
@@ -83,9 +82,20 @@ function parseInvokeArg(text: string, type: number, index: number): unknown {
   }
 }
 
+/** Whether `wasmig run` was given `--on` (before the program), i.e. is for an agent. */
+export function wantsRemote(argv: readonly string[]): boolean {
+  for (const a of argv) {
+    if (a === '--') return false;
+    if (a === '--on' || a.startsWith('--on=')) return true;
+    if (!a.startsWith('--') || a === '-') return false;
+  }
+  return false;
+}
+
 /** `wasmig run`: returns the process exit status. */
 export async function runCommand(argv: readonly string[]): Promise<number> {
-  if (wantsRemote(argv)) return runRemoteCommand(argv);
+  // A job for an agent: the fleet's module (MQTT) is loaded only then.
+  if (wantsRemote(argv)) return (await import('./run-remote.ts')).runRemoteCommand(argv);
   const p = parseArgs(argv, RUN_OPTIONS, true);
   const [path, ...rest] = p.positionals;
   if (!path) throw new UsageError(`missing PROG.wasm\n\n${RUN_USAGE}`);
