@@ -9,9 +9,13 @@
  * that execution could read or write. When the invoke ends (returned or trapped), that
  * part is written back into the script's store, which the next commands use.
  *
- * Deep stacks: a snapshot costs time in proportion to the call depth, so above
- * DEEP_FRAMES frames the stride grows to DEEP_STRIDE times the depth (the amortized cost
- * per instruction stays constant); only the call-stack exhaustion tests get that deep.
+ * Large stacks: a snapshot costs time in proportion to the frames on the stack (tens of
+ * µs each: every frame is checked against its function) and to the values (locals and
+ * operands, about 0.5 µs each), so over a stack of more than LARGE_STACK_FRAMES frames or
+ * LARGE_STACK_VALUES values the stride grows to the larger of FRAMES_PER_STEP times the
+ * frames and the values over VALUES_PER_STEP: the work per instruction stays bounded.
+ * Only the call-stack exhaustion tests get there (runaway recursion, and frames of a
+ * million locals); the stats count the instructions run at each kind of stride.
  */
 import type { CompiledModule } from '../src/compile/index.ts';
 import { FuncKind } from '../src/exec/index.ts';
@@ -23,16 +27,27 @@ import {
 } from '../src/snapshot/index.ts';
 import type { IndexSpace, ImageResolvers } from '../src/snapshot/index.ts';
 
-/** Above this many frames, snapshots are spaced by a multiple of the depth (see the module comment). */
-export const DEEP_FRAMES = 1000;
-const DEEP_STRIDE = 8;
+/** Above this many frames or values on the stack, snapshots are spaced in proportion to them (see the module comment). */
+export const LARGE_STACK_FRAMES = 1000;
+export const LARGE_STACK_VALUES = 4096;
+const FRAMES_PER_STEP = 8;
+const VALUES_PER_STEP = 16;
 
 export interface MigrationStats {
   snapshots: number;
   bytes: number;
+  /** Instructions run in slices of the requested stride, and in grown ones (large stacks). */
+  instructions: number;
+  instructionsOnLargeStacks: number;
 }
 
-export const migrationStats: MigrationStats = { snapshots: 0, bytes: 0 };
+export const migrationStats: MigrationStats = { snapshots: 0, bytes: 0, instructions: 0, instructionsOnLargeStacks: 0 };
+
+/** The slice to run next: the requested stride, or a longer one over a large stack. */
+export function strideFor(every: number, frames: number, values: number): number {
+  if (frames <= LARGE_STACK_FRAMES && values <= LARGE_STACK_VALUES) return every;
+  return Math.max(every, FRAMES_PER_STEP * frames, Math.ceil(values / VALUES_PER_STEP));
+}
 
 /** Migrates the invokes of one script's store. */
 export class Migrator {
@@ -94,9 +109,12 @@ export class Migrator {
       enterFunction(t0, addr);
       for (;;) {
         const t = store.thread;
-        const depth = t.depth - execution.entryDepth;
-        const stride = depth > DEEP_FRAMES ? Math.max(this.every, DEEP_STRIDE * depth) : this.every;
+        const stride = strideFor(this.every, t.depth - execution.entryDepth, t.sp - (store === world ? saved.sp : 0));
+        const before = t.instructions;
         const outcome = execution.run({ budget: stride });
+        const ran = store.thread.instructions - before;
+        migrationStats.instructions += ran;
+        if (stride !== this.every) migrationStats.instructionsOnLargeStacks += ran;
         if (outcome.kind === 'returned') {
           const results = store.state.funcs[execution.funcAddr].type.results;
           const out: bigint[] = [];

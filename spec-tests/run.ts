@@ -11,7 +11,7 @@ import { compileModule } from '../src/compile/index.ts';
 import { DecodeError, ExhaustionError, LinkError, Trap, ValidationError } from '../src/errors/index.ts';
 import { createHostGlobal, createHostMemory, createHostTable, externId, Store } from '../src/runtime/index.ts';
 import type { ExternVal, Imports, Instance } from '../src/runtime/index.ts';
-import { Migrator, migrationStats } from './migrate.ts';
+import { LARGE_STACK_FRAMES, LARGE_STACK_VALUES, Migrator, migrationStats } from './migrate.ts';
 import { ValType } from '../src/wasm/types.ts';
 
 interface SpecValue { type: string; value?: string | string[]; lane_type?: string }
@@ -275,7 +275,9 @@ function main(argv: string[]): number {
   console.log(`${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
   if (snapshotEvery !== undefined) {
     const secs = (performance.now() - started) / 1000;
-    console.log(`snapshot-every ${snapshotEvery}: ${migrationStats.snapshots} snapshots taken, encoded, decoded and restored into fresh stores (${(migrationStats.bytes / 2 ** 20).toFixed(1)} MiB in all), ${secs.toFixed(1)} s`);
+    const m = migrationStats;
+    console.log(`snapshot-every ${snapshotEvery}: ${m.snapshots} snapshots taken, encoded, decoded and restored into fresh stores (${(m.bytes / 2 ** 20).toFixed(1)} MiB in all), ${secs.toFixed(1)} s`);
+    console.log(`  ${m.instructions} instructions, ${m.instructions - m.instructionsOnLargeStacks} of them at that stride; ${m.instructionsOnLargeStacks} on stacks of more than ${LARGE_STACK_FRAMES} frames or ${LARGE_STACK_VALUES} values, at a longer stride (spec-tests/migrate.ts)`);
   }
   return totals.failed === 0 ? 0 : 1;
 }
