@@ -12,6 +12,7 @@
  * (deep recursion), the frames unwind and continue the same way, with a fresh stack.
  */
 import { ExhaustionError, ExitError, Trap } from '../errors/index.ts';
+import type { TraceFrame } from '../errors/index.ts';
 import { FuncKind, growSlots, run, RunStatus } from '../exec/index.ts';
 import type { ThreadState, WasmFunctionState } from '../exec/index.ts';
 import { bitsToJs, callHost, captureBacktrace, jsToBits, SLICE } from '../runtime/index.ts';
@@ -227,13 +228,33 @@ export class NativeExecution implements ExecutionLike {
     this.lastUnwound = frames;
     this.stats.unwinds++;
     this.stats.framesUnwound += added.length;
-    if (this.entryDepth + frames.length + 1 > t.maxDepth) throw new ExhaustionError();
+    if (this.entryDepth + frames.length + 1 > t.maxDepth) throw this.exhausted(frames, space);
     for (const f of added) {
       this.pendingSlots += this.slotsOf(f, space);
       const cf = (this.tier.state.funcs[space.funcs[f.funcIndex]] as WasmFunctionState).compiled;
-      if (this.pendingSlots + cf.frameSize > t.maxSlots) throw new ExhaustionError();
+      if (this.pendingSlots + cf.frameSize > t.maxSlots) throw this.exhausted(frames, space);
     }
     return frames;
+  }
+
+  /**
+   * The exhaustion of a stack unwound from native code, with the backtrace of its frames
+   * (innermost first; `run` appends the interpreter's below them), as the interpreter
+   * reports it: a caller frame at its call instruction.
+   */
+  private exhausted(frames: CanonicalFrame[], space: IndexSpace): ExhaustionError {
+    const error = new ExhaustionError();
+    const starts = new Map<WasmFunctionState, number[]>();
+    const trace: TraceFrame[] = [];
+    for (let i = frames.length - 1; i >= 0; i--) {
+      const f = frames[i];
+      const fn = this.tier.state.funcs[space.funcs[f.funcIndex]] as WasmFunctionState;
+      let offsets = starts.get(fn);
+      if (offsets === undefined) starts.set(fn, (offsets = Array.from(fn.compiled.offsets).filter((o) => o >= 0).sort((a, b) => a - b)));
+      trace.push({ funcIndex: f.funcIndex, name: fn.instance.names.get(f.funcIndex), offset: i === frames.length - 1 ? f.pc : instructionBefore(offsets, f.pc) });
+    }
+    error.backtrace = trace;
+    return error;
   }
 
   private slotsOf(f: CanonicalFrame, space: IndexSpace): number {
@@ -284,15 +305,25 @@ export class NativeExecution implements ExecutionLike {
 
   /** Loads canonical frames into the thread on top of what it holds. */
   private load(t: ThreadState, frames: CanonicalFrame[], space: IndexSpace): void {
-    if (t.depth + frames.length + 1 > t.maxDepth) throw new ExhaustionError();
+    if (t.depth + frames.length + 1 > t.maxDepth) throw this.exhausted(frames, space);
     let slots = t.sp;
     for (const f of frames) {
       const cf = (this.tier.state.funcs[space.funcs[f.funcIndex]] as WasmFunctionState).compiled;
       slots += cf.numLocals + f.stack.length;
-      if (slots + cf.frameSize > t.maxSlots) throw new ExhaustionError();
+      if (slots + cf.frameSize > t.maxSlots) throw this.exhausted(frames, space);
     }
     loadFrames(t, space, frames, { funcs: space.funcs.length, externs: this.tier.state.externs.length });
   }
+}
+
+/** The start of the instruction before byte offset `pc` (a caller frame's call), from sorted instruction starts. */
+function instructionBefore(starts: readonly number[], pc: number): number {
+  let lo = 0, hi = starts.length - 1, found = pc;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (starts[mid] < pc) { found = starts[mid]; lo = mid + 1; } else hi = mid - 1;
+  }
+  return found;
 }
 
 function rawBits(slots: Int32Array, index: number, n: number): bigint[] {

@@ -13,6 +13,9 @@ import { loadModuleFile, Program } from '../../src/program/index.ts';
 import { WasiHost } from '../../src/wasi/index.ts';
 import { decodeSnapshot } from '../../src/snapshot/index.ts';
 import { repoRoot, wasmig } from '../helpers/cli.ts';
+import { ModuleBuilder, name, u32 } from '../helpers/module-builder.ts';
+import { ValType } from '../../src/wasm/types.ts';
+import { writeFileSync } from 'node:fs';
 
 const dir = mkdtempSync(join(tmpdir(), 'wasmig-native-cli-'));
 const prog = (name: string): string => resolve(repoRoot, 'test/programs', `${name}.wasm`);
@@ -60,6 +63,28 @@ test('a trap in native code: the same message and backtrace as the interpreter\'
   assert.is(native.status, 134);
   assert.is(native.stderr, interp.stderr);
   assert.match(native.stderr, /0: __original_main \(function \d+ at byte 0x[0-9a-f]+\)/);
+});
+
+test('call stack exhaustion in native code has a backtrace, as in the interpreter', () => {
+  // deep(n) = deep(n + 1) + 1, called by _start: a runaway recursion.
+  const b = new ModuleBuilder();
+  const tDeep = b.type([ValType.i32], [ValType.i32]);
+  const tStart = b.type([], []);
+  const deep = b.func(tDeep, [0x20, 0, 0x41, 1, 0x6a, 0x10, 0, 0x41, 1, 0x6a, 0x0b]);
+  const start = b.func(tStart, [0x41, 0, 0x10, deep, 0x1a, 0x0b]);
+  b.memory(1);
+  b.export('_start', 'func', start).export('memory', 'memory', 0);
+  const names = [...u32(2), ...u32(deep), ...name('deep'), ...u32(start), ...name('start')];
+  b.custom('name', [0x01, ...u32(names.length), ...names]);
+  const path = join(dir, 'runaway.wasm');
+  writeFileSync(path, b.build());
+  for (const tier of ['native', 'interp']) {
+    const r = wasmig(['run', '--tier', tier, path]);
+    assert.is(r.status, 134, `${tier}: ${r.stderr}`);
+    assert.match(r.stderr, /exhausted: call stack exhausted\nwasm backtrace:\n +0: deep \(function 0 at byte 0x[0-9a-f]+\)\n +1: deep \(function 0/, tier);
+    // The outermost frames: deep's first call, then _start.
+    assert.match(r.stderr, /: deep \(function 0 at byte 0x[0-9a-f]+\)\n +\d+: start \(function 1 at byte 0x[0-9a-f]+\)\n$/, tier);
+  }
 });
 
 test('SIGUSR2 pauses a native run into a snapshot; wasmig resume completes it', async () => {
