@@ -2,7 +2,7 @@
  * CoreMark on the native tier against Node's own engine running the unmodified module,
  * side by side in one process (rounds alternate, so both see the same machine).
  *
- * Usage: npx tsx tools/bench/native-coremark.ts [--iterations N] [--rounds R] [--slice-ms MS] [--poll global|local|none] [--no-after-call]
+ * Usage: npx tsx tools/bench/native-coremark.ts [--iterations N] [--rounds R] [--slice-ms MS] [--poll global|local|none] [--poll-interval N] [--no-after-call]
  * Prints each round's iterations per second of this process's CPU time (robust on a
  * shared machine; CoreMark's own wall-clock report is checked for validation) and the
  * ratio of the medians. `--poll none` and `--no-after-call` only measure what the
@@ -72,7 +72,7 @@ const compiled = loadModule(bytes);
 function runNative(sliceMs?: number): number {
   return score((fd) => {
     const program = Program.instantiate(compiled, { args, stdout: fd });
-    const tier = new NativeTier(program.store, { rewrite });
+    const tier = new NativeTier(program.store, { rewrite, pollInterval });
     tier.attach(program.instance);
     const ex = new NativeExecution(tier, program.export('_start').addr);
     let outcome = ex.run({ timeSliceMs: sliceMs });
@@ -80,6 +80,9 @@ function runNative(sliceMs?: number): number {
     if (outcome.kind === 'paused') throw new Error('unexpected pause');
   });
 }
+const intervalArg = process.argv.indexOf('--poll-interval');
+/** A fixed countdown between polls of the host (default: adapted to ~30 µs between polls). */
+const pollInterval = intervalArg >= 0 ? Number(process.argv[intervalArg + 1]) : undefined;
 const sliceArg = process.argv.indexOf('--slice-ms');
 const sliceMs = sliceArg >= 0 ? Number(process.argv[sliceArg + 1]) : undefined;
 
