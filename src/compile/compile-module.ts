@@ -1,10 +1,10 @@
 import type { Module } from '../wasm/index.ts';
-import { validateModule } from '../validate/index.ts';
+import { validateFunctionBody, validateModule } from '../validate/index.ts';
 import type { ModuleContext } from '../validate/index.ts';
-import type { CompiledFunction } from './ir.ts';
-import { callSignatures, translateFunction } from './translate.ts';
+import { CompiledFunction } from './compiled-function.ts';
+import { callSignatures } from './translate.ts';
 
-/** A validated module with every function body translated; shared by all its instances. */
+/** A validated module, its function bodies translated when first needed; shared by all its instances. */
 export interface CompiledModule {
   module: Module;
   context: ModuleContext;
@@ -12,11 +12,23 @@ export interface CompiledModule {
   functions: CompiledFunction[];
 }
 
-/** Validates the module and translates every function (one walk per body does both). */
+/**
+ * Validates the module, every function body included (a module that loads is valid, as
+ * the spec wants); translation waits until a function is first needed.
+ */
 export function compileModule(module: Module): CompiledModule {
   const context = validateModule(module);
   const functions: CompiledFunction[] = new Array(module.codes.length);
   const sigs = callSignatures(context);
-  for (let i = 0; i < module.codes.length; i++) functions[i] = translateFunction(context, i, sigs);
+  for (let i = 0; i < module.codes.length; i++) {
+    functions[i] = new CompiledFunction(context, i, validateFunctionBody(context, i).maxHeight, sigs);
+  }
   return { module, context, functions };
+}
+
+/** Validates and translates one function body now (the exact code; the fast code stays lazy). */
+export function translateFunction(context: ModuleContext, codeIndex: number, sigs = callSignatures(context)): CompiledFunction {
+  const f = new CompiledFunction(context, codeIndex, validateFunctionBody(context, codeIndex).maxHeight, sigs);
+  void f.code;
+  return f;
 }

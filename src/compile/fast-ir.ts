@@ -9,11 +9,17 @@
  * boundary, which is what lets a thread move between the two codes there.
  *
  * Fuel is charged once per basic block (`fuel` instruction, with the block's exact
- * instruction count). Every branch target is a `fuel` instruction, and a taken branch
- * charges it itself and jumps past it: a loop's back edge then costs no dispatch of its
- * own (the fuel instructions were 16% of all dispatches in CoreMark). When the budget cannot cover a whole block, execution moves to
- * the exact code at the block's start and counts instruction by instruction, so
- * pausing "after exactly N instructions" stays exact.
+ * instruction count). Every branch target is a `fuel` instruction, and so is the
+ * fall-through of every conditional branch. A branch charges the block it goes to itself,
+ * taken or not, and continues past that block's fuel instruction: neither a loop's back
+ * edge nor the fall-through of a compare-and-branch costs a dispatch of its own (the fuel
+ * instructions were 16% of all dispatches in CoreMark, then 6.6% with only taken branches
+ * charging). Branches carry the target's cost as an operand, so that charging does not
+ * wait for a load from the target. (The rarely taken paths, too little fuel, do no
+ * arithmetic of their own: V8 deoptimizes the whole loop the first time an operation
+ * without type feedback runs, and recompiling it costs about 150 ms.) When the budget cannot cover a whole block, execution
+ * goes to its fuel instruction, which moves to the exact code at the block's start and
+ * counts instruction by instruction, so pausing "after exactly N instructions" stays exact.
  *
  * Numeric instructions keep their Wasm opcode: binary `[op, dst, a, b]`, unary
  * `[op, dst, a]`, loads `[op, dst, addr, offset]`, stores `[op, addr, value, offset]`.
@@ -23,11 +29,14 @@
 export const FastOp = {
   /** [op, cost, exactPc]: charge a basic block; too little fuel: continue in the exact code at exactPc. */
   fuel: 0xd0,
-  /** [op, target] */
+  /**
+   * [op, target, cost]: `target` is the target block's fuel instruction, `cost` its cost
+   * (all branches name their targets so).
+   */
   jump: 0xd1,
-  /** [op, cond, target]: jump when the i32 in cond is zero. */
+  /** [op, cond, target, cost]: jump when the i32 in cond is zero. */
   brZ: 0xd2,
-  /** [op, cond, target]: jump when non-zero. */
+  /** [op, cond, target, cost]: jump when non-zero. */
   brNz: 0xd3,
   /** [op, dst, src]: copy one 64-bit slot. */
   copy: 0xd4,
@@ -47,18 +56,80 @@ export const FastOp = {
   call: 0xdb,
   /** [op, typeIndex, tableIndex, indexSlot, argBase, exactPcAfter] */
   callIndirect: 0xdc,
-  /** [op, indexSlot, n, target x (n + 1)]: the targets are stubs doing the value moves. */
+  /**
+   * [op, indexSlot, n, fuelPc x (n + 1)]: each entry is the pc of a fuel instruction:
+   * the target's own, or that of a stub doing the value moves (which charges nothing).
+   */
   brTable: 0xdd,
   /** [op] */
   unreachable: 0xde,
   /** [op, exactPc, sp]: run one exact instruction (the rare ones) with the stack at sp. */
   exact1: 0xdf,
-  /** [op, a, b, target]: fused i32 compare and branch, one per comparison 0x46..0x4f. */
+  /** [op, a, b, target, cost]: fused i32 compare and branch, one per comparison 0x46..0x4f. */
   brCmpBase: 0xe0,
-  /** [op, a, imm, target]: as `brCmpBase`, the right operand an immediate. */
+  /** [op, a, imm, target, cost]: as `brCmpBase`, the right operand an immediate. */
   brCmpImmBase: 0xea,
   /** Added to an i32 binary opcode: the right operand is an immediate. */
   immediate: 0x100,
+
+  // Fused instructions: two or three neighbours of one basic block that CoreMark executes
+  // often one after the other (measured by counting successive dispatches), done in one
+  // dispatch. A fused instruction keeps all their words: [fused op, operands of the first,
+  // the second's own opcode (skipped), operands of the second, ...], so that no position
+  // moves and `exactPcAt` names each part: a trap in a later part reports its own pc.
+  // Each part does exactly what it does alone, results written included.
+  shrUImmAndImm: 0x108,
+  addAddImm: 0x109,
+  const32Copy: 0x10a,
+  copyBrNz: 0x10b,
+  store32Copy: 0x10c,
+  copyLoad32: 0x10d,
+  load32Store32: 0x10e,
+  load32BrNz: 0x10f,
+  load8UBrNz: 0x110,
+  andImmBrNeImm: 0x111,
+  mulAdd: 0x112,
+  copyAddImm: 0x113,
+  addImmLoad8U: 0x114,
+  copyBrNeImm: 0x115,
+  selectShrUImm: 0x116,
+  andImmXorImm: 0x117,
+  andImmSelect: 0x118,
+  xorAndImm: 0x119,
+  const32Select: 0x11a,
+  addImmAndImm: 0x11b,
+  shrUImmXor: 0x11c,
+  load16SMul: 0x11d,
+  xorImmShrUImm: 0x11e,
+  andImmShrUImm: 0x11f,
+  addImmStore32: 0x120,
+  load32AddImm: 0x121,
+  load32Load8U: 0x122,
+  addImmBrNe: 0x123,
+  load32Load16U: 0x124,
+  addImmBrNz: 0x125,
+  addImmAdd: 0x126,
+  load16ULoad16U: 0x127,
+  load16UMul: 0x128,
+  mulShrUImm: 0x129,
+  andImmMul: 0x12a,
+  andImmBrEq: 0x12b,
+  load16UAndImm: 0x12c,
+  addImmAddImm: 0x12d,
+  load8UAndImm: 0x12e,
+  xorBrZ: 0x12f,
+  copyCopy: 0x130,
+  const32Const32: 0x131,
+  shlImmAdd: 0x132,
+  store32CopyBrNz: 0x133,
+  addImmLoad8UBrNz: 0x134,
+  load32AddImmStore32: 0x135,
+  addAddImmBrNz: 0x136,
+  load32Load8UAndImm: 0x137,
+  andImmXorBrZ: 0x138,
+  gtSConst32Select: 0x139,
+  addAddAddImm: 0x13a,
+  load16SMulAdd: 0x13b,
 } as const;
 
 /** Return addresses of frames entered from fast code carry this bit. */

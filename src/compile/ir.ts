@@ -14,8 +14,6 @@
  * fp .. fp+numLocals-1 and its operands follow. "base" operands below are slot offsets
  * from fp.
  */
-import type { FastFunction } from './fast-ir.ts';
-import type { CallSignatures } from './translate-fast.ts';
 
 export const IR_VERSION = 2;
 
@@ -55,24 +53,11 @@ export function irLength(code: Int32Array, pc: number): number {
   }
 }
 
-/** A function body translated for the executor. */
-export interface CompiledFunction {
-  funcIndex: number;
-  numParams: number;
-  /** Parameters plus declared locals. */
-  numLocals: number;
-  numResults: number;
-  /** Slots a frame needs: locals plus the deepest operand stack. */
-  frameSize: number;
+/** The exact code of one function body, with its maps to the original binary. */
+export interface ExactCode {
   code: Int32Array;
   /** For each internal pc that starts an instruction: its byte offset in the module; -1 elsewhere. */
   offsets: Int32Array;
   /** For each internal pc that starts an instruction: the operand stack height before it; -1 elsewhere. */
   heights: Int32Array;
-  /** The function's type index in its module. */
-  typeIndex: number;
-  /** Parameter counts of the module's functions and types, shared by its functions. */
-  sigs: CallSignatures;
-  /** The fast code, translated the first time the function runs on the fast path. */
-  fast: FastFunction | undefined;
 }

@@ -2,7 +2,7 @@ import { OPS } from '../wasm/index.ts';
 import { FastOp } from './fast-ir.ts';
 import type { FastFunction } from './fast-ir.ts';
 import { IrOp, irLength } from './ir.ts';
-import type { CompiledFunction } from './ir.ts';
+import type { CompiledFunction } from './compiled-function.ts';
 
 /** What operand-stack entry a height holds while translating (wasmi's "provider"). */
 const Kind = {
@@ -22,6 +22,103 @@ const COMPARE_LAST = 0x4f;
 const NEGATED: Record<number, number> = { 0x46: 0x47, 0x47: 0x46, 0x48: 0x4e, 0x4e: 0x48, 0x49: 0x4f, 0x4f: 0x49, 0x4a: 0x4c, 0x4c: 0x4a, 0x4b: 0x4d, 0x4d: 0x4b };
 /** i32 binary operations that have an immediate form. */
 const HAS_IMMEDIATE = new Set([0x46, 0x47, 0x48, 0x49, 0x4a, 0x4b, 0x4c, 0x4d, 0x4e, 0x4f, 0x6a, 0x6b, 0x6c, 0x71, 0x72, 0x73, 0x74, 0x75, 0x76]);
+
+/** Sequences fused into one instruction: the opcodes of the parts, then the fused opcode. */
+const FUSED: readonly (readonly number[])[] = [
+  [0x176, 0x171, FastOp.shrUImmAndImm],
+  [0x6a, 0x16a, FastOp.addAddImm],
+  [0xd5, 0xd4, FastOp.const32Copy],
+  [0xd4, 0xd3, FastOp.copyBrNz],
+  [0x36, 0xd4, FastOp.store32Copy],
+  [0xd4, 0x28, FastOp.copyLoad32],
+  [0x28, 0x36, FastOp.load32Store32],
+  [0x28, 0xd3, FastOp.load32BrNz],
+  [0x2d, 0xd3, FastOp.load8UBrNz],
+  [0x171, 0xeb, FastOp.andImmBrNeImm],
+  [0x6c, 0x6a, FastOp.mulAdd],
+  [0xd4, 0x16a, FastOp.copyAddImm],
+  [0x16a, 0x2d, FastOp.addImmLoad8U],
+  [0xd4, 0xeb, FastOp.copyBrNeImm],
+  [0xd7, 0x176, FastOp.selectShrUImm],
+  [0x171, 0x173, FastOp.andImmXorImm],
+  [0x171, 0xd7, FastOp.andImmSelect],
+  [0x73, 0x171, FastOp.xorAndImm],
+  [0xd5, 0xd7, FastOp.const32Select],
+  [0x16a, 0x171, FastOp.addImmAndImm],
+  [0x176, 0x73, FastOp.shrUImmXor],
+  [0x2e, 0x6c, FastOp.load16SMul],
+  [0x173, 0x176, FastOp.xorImmShrUImm],
+  [0x171, 0x176, FastOp.andImmShrUImm],
+  [0x16a, 0x36, FastOp.addImmStore32],
+  [0x28, 0x16a, FastOp.load32AddImm],
+  [0x28, 0x2d, FastOp.load32Load8U],
+  [0x16a, 0xe1, FastOp.addImmBrNe],
+  [0x28, 0x2f, FastOp.load32Load16U],
+  [0x16a, 0xd3, FastOp.addImmBrNz],
+  [0x16a, 0x6a, FastOp.addImmAdd],
+  [0x2f, 0x2f, FastOp.load16ULoad16U],
+  [0x2f, 0x6c, FastOp.load16UMul],
+  [0x6c, 0x176, FastOp.mulShrUImm],
+  [0x171, 0x6c, FastOp.andImmMul],
+  [0x171, 0xe0, FastOp.andImmBrEq],
+  [0x2f, 0x171, FastOp.load16UAndImm],
+  [0x16a, 0x16a, FastOp.addImmAddImm],
+  [0x2d, 0x171, FastOp.load8UAndImm],
+  [0x73, 0xd2, FastOp.xorBrZ],
+  [0xd4, 0xd4, FastOp.copyCopy],
+  [0xd5, 0xd5, FastOp.const32Const32],
+  [0x174, 0x6a, FastOp.shlImmAdd],
+  [0x36, 0xd4, 0xd3, FastOp.store32CopyBrNz],
+  [0x16a, 0x2d, 0xd3, FastOp.addImmLoad8UBrNz],
+  [0x28, 0x16a, 0x36, FastOp.load32AddImmStore32],
+  [0x6a, 0x16a, 0xd3, FastOp.addAddImmBrNz],
+  [0x28, 0x2d, 0x171, FastOp.load32Load8UAndImm],
+  [0x171, 0x73, 0xd2, FastOp.andImmXorBrZ],
+  [0x4a, 0xd5, 0xd7, FastOp.gtSConst32Select],
+  [0x6a, 0x6a, 0x16a, FastOp.addAddAddImm],
+  [0x2e, 0x6c, 0x6a, FastOp.load16SMulAdd],
+];
+const FUSED_PAIR = new Map<number, number>();
+const FUSED_TRIPLE = new Map<number, number>();
+for (const f of FUSED) {
+  if (f.length === 3) FUSED_PAIR.set(f[0] * 0x400 + f[1], f[2]);
+  else FUSED_TRIPLE.set((f[0] * 0x400 + f[1]) * 0x400 + f[2], f[3]);
+}
+const FUSED_LENGTH = new Map<number, number>();
+
+/** Length in words of the fast instruction at `pc`. */
+export function fastLength(code: Int32Array, pc: number): number {
+  const op = code[pc];
+  switch (op) {
+    case FastOp.fuel: case FastOp.jump: case FastOp.copy: case FastOp.const32: case FastOp.globalGet:
+    case FastOp.globalSet: case FastOp.return: case FastOp.exact1:
+      return 3;
+    case FastOp.brZ: case FastOp.brNz: case FastOp.const64: case FastOp.call:
+      return 4;
+    case FastOp.select: return 5;
+    case FastOp.callIndirect: return 6;
+    case FastOp.brTable: return 4 + code[pc + 2];
+    case FastOp.unreachable: return 1;
+  }
+  if (op >= FastOp.brCmpBase && op < FastOp.brCmpImmBase + 10) return 5;
+  const fused = FUSED_LENGTH.get(op);
+  if (fused !== undefined) return fused;
+  if (op >= FastOp.immediate + 0x46) return 4;
+  if (op >= 0x28 && op <= 0x3e) return 4;
+  return OPS[op]!.sig!.indexOf('>') === 2 ? 4 : 3;
+}
+{
+  // A fused instruction is as long as its parts: their opcodes stay in place.
+  const one = new Int32Array(1);
+  for (const f of FUSED) {
+    let length = 0;
+    for (let i = 0; i < f.length - 1; i++) {
+      one[0] = f[i];
+      length += fastLength(one, 0);
+    }
+    FUSED_LENGTH.set(f[f.length - 1], length);
+  }
+}
 
 function isControl(op: number): boolean {
   switch (op) {
@@ -88,7 +185,10 @@ export function translateFast(fn: CompiledFunction, sigs: CallSignatures): FastF
   let length = 0;
   const exactAt: number[] = [];
   const fastPcAt = new Int32Array(n + 1).fill(-1);
-  const patches: number[] = []; // code positions holding an exact pc to turn into a fast pc
+  // Code positions holding an exact pc: `patches` become [the target's fuel instruction,
+  // its cost] (branches), `pcPatches` just the fuel instruction (br_table entries).
+  const patches: number[] = [];
+  const pcPatches: number[] = [];
   const emit = (v: number): void => {
     if (length === code.length) {
       const bigger = new Int32Array(code.length * 2);
@@ -104,6 +204,17 @@ export function translateFast(fn: CompiledFunction, sigs: CallSignatures): FastF
   const emitTarget = (exactTarget: number): void => {
     patches.push(length);
     emit(exactTarget);
+    emit(0);
+  };
+  /**
+   * A fuel instruction that charges nothing: it makes a branch stub or the fall-through
+   * of a branch that moves values look like a block start to the branches that charge
+   * the next block themselves. Being free, it never sends execution to the exact code.
+   */
+  const emitFreeFuel = (exactPc: number): void => {
+    startInstr(FastOp.fuel, exactPc);
+    emit(0);
+    emit(exactPc);
   };
 
   const kind: number[] = [];
@@ -318,22 +429,20 @@ export function translateFast(fn: CompiledFunction, sigs: CallSignatures): FastF
         const base = exact[pc + 2], arity = exact[pc + 3];
         startInstr(FastOp.brZ, pc);
         emit(cond);
-        const skip = length;
-        emit(-1);
+        emitTarget(next);
+        emitFreeFuel(pc);
         for (let i = 0; i < arity; i++) {
           const from = S(h - 1 - arity + i), to = 2 * (base + i);
           if (from !== to) { startInstr(FastOp.copy, pc); emit(to); emit(from); }
         }
         startInstr(FastOp.jump, pc);
         emitTarget(exact[pc + 1]);
-        patches.push(skip);
-        code[skip] = next;
       } else {
         const arity = exact[pc + 1];
         startInstr(FastOp.brZ, pc);
         emit(cond);
-        patches.push(length);
-        emit(next);
+        emitTarget(next);
+        emitFreeFuel(pc);
         startInstr(FastOp.return, pc);
         emit(arity);
         emit(S(h - 1 - arity));
@@ -376,11 +485,21 @@ export function translateFast(fn: CompiledFunction, sigs: CallSignatures): FastF
         emit(count);
         const slots = length;
         for (let i = 0; i <= count; i++) emit(-1);
-        // One stub per entry: its value moves, then the jump (or the return).
+        // An entry without value moves goes straight to its target's fuel instruction;
+        // the others get a stub (a free fuel instruction, the moves, then the jump or the
+        // return), so that every entry starts with a fuel instruction for br_table to charge.
         for (let i = 0; i <= count; i++) {
           const e = pc + 2 + 3 * i;
           const target = exact[e], base = exact[e + 1], arity = exact[e + 2];
+          let moves = false;
+          for (let j = 0; j < arity; j++) if (S(h - 1 - arity + j) !== 2 * (base + j)) moves = true;
+          if (target !== -2 && !moves) {
+            pcPatches.push(slots + i);
+            code[slots + i] = target;
+            continue;
+          }
           code[slots + i] = length;
+          emitFreeFuel(pc);
           if (target === -2) {
             startInstr(FastOp.return, pc);
             emit(arity);
@@ -430,11 +549,40 @@ export function translateFast(fn: CompiledFunction, sigs: CallSignatures): FastF
     for (let i = 0; i < after; i++) kind[i] = Kind.slot;
     pc = next;
   }
+  const fuelAt = (exactTarget: number): number => {
+    const target = fastPcAt[exactTarget];
+    if (target < 0 || code[target] !== FastOp.fuel) throw new Error(`internal error: fast code branch to exact pc ${exactTarget} without a block`);
+    return target;
+  };
   for (const p of patches) {
-    const target = fastPcAt[code[p]];
-    if (target < 0) throw new Error(`internal error: fast code branch to exact pc ${code[p]} without a block`);
+    const target = fuelAt(code[p]);
     code[p] = target;
+    code[p + 1] = code[target + 1];
   }
+  for (const p of pcPatches) code[p] = fuelAt(code[p]);
+
+  // Pass 3: fusion, longest match first. The parts lie in one block: a block starts with
+  // its fuel instruction, every way into the code (branches, returns, `runSlowOp`) leads
+  // to the start of an instruction that is not a later part, and no part is a fuel.
+  for (let p = 0; p < length;) {
+    const q = p + fastLength(code, p);
+    if (q >= length) break;
+    const r = q + fastLength(code, q);
+    const triple = r < length ? FUSED_TRIPLE.get((code[p] * 0x400 + code[q]) * 0x400 + code[r]) : undefined;
+    if (triple !== undefined) {
+      code[p] = triple;
+      p = r + fastLength(code, r);
+      continue;
+    }
+    const pair = FUSED_PAIR.get(code[p] * 0x400 + code[q]);
+    if (pair !== undefined) {
+      code[p] = pair;
+      p = r;
+      continue;
+    }
+    p = q;
+  }
+
   const exactPcAt = new Int32Array(length).fill(-1);
   exactAt.forEach((e, i) => { exactPcAt[i] = e; });
   return { code: code.slice(0, length), fastPcAt, exactPcAt, toBlockEnd };

@@ -3,7 +3,7 @@ import { DecodeError } from '../errors/index.ts';
 import { FunctionValidator } from '../validate/index.ts';
 import type { ModuleContext } from '../validate/index.ts';
 import { IrOp } from './ir.ts';
-import type { CompiledFunction } from './ir.ts';
+import type { ExactCode } from './ir.ts';
 import type { CallSignatures } from './translate-fast.ts';
 
 /** Parameter counts by function index and by type index, for the fast translator. */
@@ -70,7 +70,7 @@ class CodeBuffer {
  * what is well-typed and how deep the operand stack is; the translator turns that
  * into jumps with resolved targets and static stack offsets.
  */
-export function translateFunction(ctx: ModuleContext, codeIndex: number, sigs: CallSignatures = callSignatures(ctx)): CompiledFunction {
+export function translateExact(ctx: ModuleContext, codeIndex: number): ExactCode {
   const module = ctx.module;
   const funcIndex = module.numImportedFuncs + codeIndex;
   const body = module.codes[codeIndex];
@@ -240,16 +240,8 @@ export function translateFunction(ctx: ModuleContext, codeIndex: number, sigs: C
   if (reader.pos !== body.codeEnd) throw new DecodeError('section size mismatch: code after the end of the function', reader.pos);
 
   return {
-    funcIndex,
-    numParams: type.params.length,
-    numLocals,
-    numResults: type.results.length,
-    frameSize: numLocals + v.maxHeight + 1,
     code: out.code.slice(0, out.length),
     offsets: out.offsets.slice(0, out.length),
     heights: out.heights.slice(0, out.length),
-    typeIndex: module.funcs[codeIndex],
-    sigs,
-    fast: undefined,
   };
 }

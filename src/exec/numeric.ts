@@ -14,6 +14,10 @@ export function trapIntegerOverflow(): never {
 export function trapInvalidConversion(): never {
   throw new Trap('invalid conversion to integer');
 }
+/** The trap of a float-to-integer truncation whose operand is out of range (or NaN), to throw. */
+export function conversionTrap(x: number): Trap {
+  return new Trap(x !== x ? 'invalid conversion to integer' : 'integer overflow');
+}
 
 export function popcnt32(x: number): number {
   x = x - ((x >>> 1) & 0x55555555);

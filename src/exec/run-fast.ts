@@ -2,8 +2,8 @@ import { ExhaustionError, Trap } from '../errors/index.ts';
 import { FastOp, FAST_PC_TAG, translateFast } from '../compile/index.ts';
 import type { CompiledFunction, FastFunction } from '../compile/index.ts';
 import {
-  ctz32, i64ToF32, nearest, popcnt32, trapDivideByZero, trapIntegerOverflow,
-  truncI32S, truncI32U, truncI64S, truncI64U, truncSatI32S, truncSatI32U, truncSatI64S, truncSatI64U,
+  conversionTrap, i64ToF32, nearest, trapDivideByZero, trapIntegerOverflow,
+  truncI64S, truncI64U, truncSatI64S, truncSatI64U,
 } from './numeric.ts';
 import { runExact } from './run.ts';
 import { FuncKind, growFrames, growSlots, refreshMemoryViews, RunStatus } from './state.ts';
@@ -11,6 +11,11 @@ import type { InstanceState, MemoryState, ThreadState, WasmFunctionState } from 
 
 const UNTAG = ~FAST_PC_TAG;
 const NO_MEMORY = null as unknown as MemoryState;
+/**
+ * `runFastLoop` returns `SLOW + pc` (above every `RunStatus`) to have `runSlowOp` do the
+ * instruction at fast pc `pc`: see there.
+ */
+const SLOW = 16;
 
 function trapMemory(): never {
   throw new Trap('out of bounds memory access');
@@ -60,26 +65,36 @@ export function run(t: ThreadState, budget: number): RunStatus {
     }
   }
   try {
-    const status = runFastLoop(t, remaining);
-    if (status === RunStatus.yielded) normalizeFrames(t);
-    return status;
+    let entry = -1;
+    for (;;) {
+      const before = t.instructions;
+      const status = runFastLoop(t, remaining, entry);
+      if (status < SLOW) {
+        if (status === RunStatus.yielded) normalizeFrames(t);
+        return status as RunStatus;
+      }
+      remaining -= t.instructions - before;
+      entry = runSlowOp(t, status - SLOW);
+    }
   } catch (error) {
     normalizeFrames(t);
     throw error;
   }
 }
 
-/** The fast loop proper: register-form code, fuel charged per basic block. */
-function runFastLoop(t: ThreadState, budget: number): RunStatus {
+/**
+ * The fast loop proper: register-form code, fuel charged per basic block. It starts at
+ * fast pc `entry`, or at the block of exact pc `t.pc` when `entry` is -1. Returns a
+ * `RunStatus`, or `SLOW + pc`.
+ */
+function runFastLoop(t: ThreadState, budget: number, entry: number): number {
   const store = t.store;
   const funcs = store.funcs;
   const divert = t.divert;
   const globals = store.globals;
-  let s32 = t.s32;
-  let f32 = t.f32;
-  let f64 = t.f64;
-  let i64 = t.i64;
-  let u64 = t.u64;
+  const s32 = t.s32;
+  const f32 = t.f32;
+  const f64 = t.f64;
   let fp = t.fp;
   let F = 2 * fp;
   let funcAddr = t.funcAddr;
@@ -87,7 +102,8 @@ function runFastLoop(t: ThreadState, budget: number): RunStatus {
   let cf = fn.compiled;
   let fast = fastCode(cf);
   let code = fast.code;
-  let pc = fast.fastPcAt[t.pc];
+  // `| 0`: a parameter has no type for V8, and pc would stay a tagged value all loop long.
+  let pc = entry >= 0 ? entry | 0 : fast.fastPcAt[t.pc];
   let inst: InstanceState = fn.instance;
   let mem: MemoryState = inst.memAddrs.length ? store.memories[inst.memAddrs[0]] : NO_MEMORY;
   if (mem !== NO_MEMORY) refreshMemoryViews(mem);
@@ -113,34 +129,36 @@ function runFastLoop(t: ThreadState, budget: number): RunStatus {
           pc += 3;
           break;
         }
-        case 0xd1: /* FastOp.jump */ { const tg = code[pc + 1], c = code[tg + 1]; if (fuel >= c) { fuel -= c; pc = tg + 3; } else pc = tg; } break;
-        case 0xd2: /* FastOp.brZ */ if (s32[F + code[pc + 1]] === 0) { const tg = code[pc + 2], c = code[tg + 1]; if (fuel >= c) { fuel -= c; pc = tg + 3; } else pc = tg; } else pc += 3; break;
-        case 0xd3: /* FastOp.brNz */ if (s32[F + code[pc + 1]] !== 0) { const tg = code[pc + 2], c = code[tg + 1]; if (fuel >= c) { fuel -= c; pc = tg + 3; } else pc = tg; } else pc += 3; break;
-        case 0xe0: /* FastOp.brCmpBase + 0 */ if (s32[F + code[pc + 1]] === s32[F + code[pc + 2]]) { const tg = code[pc + 3], c = code[tg + 1]; if (fuel >= c) { fuel -= c; pc = tg + 3; } else pc = tg; } else pc += 4; break;
-        case 0xe1: /* FastOp.brCmpBase + 1 */ if (s32[F + code[pc + 1]] !== s32[F + code[pc + 2]]) { const tg = code[pc + 3], c = code[tg + 1]; if (fuel >= c) { fuel -= c; pc = tg + 3; } else pc = tg; } else pc += 4; break;
-        case 0xe2: /* FastOp.brCmpBase + 2 */ if (s32[F + code[pc + 1]] < s32[F + code[pc + 2]]) { const tg = code[pc + 3], c = code[tg + 1]; if (fuel >= c) { fuel -= c; pc = tg + 3; } else pc = tg; } else pc += 4; break;
-        case 0xe3: /* FastOp.brCmpBase + 3 */ if (s32[F + code[pc + 1]] >>> 0 < s32[F + code[pc + 2]] >>> 0) { const tg = code[pc + 3], c = code[tg + 1]; if (fuel >= c) { fuel -= c; pc = tg + 3; } else pc = tg; } else pc += 4; break;
-        case 0xe4: /* FastOp.brCmpBase + 4 */ if (s32[F + code[pc + 1]] > s32[F + code[pc + 2]]) { const tg = code[pc + 3], c = code[tg + 1]; if (fuel >= c) { fuel -= c; pc = tg + 3; } else pc = tg; } else pc += 4; break;
-        case 0xe5: /* FastOp.brCmpBase + 5 */ if (s32[F + code[pc + 1]] >>> 0 > s32[F + code[pc + 2]] >>> 0) { const tg = code[pc + 3], c = code[tg + 1]; if (fuel >= c) { fuel -= c; pc = tg + 3; } else pc = tg; } else pc += 4; break;
-        case 0xe6: /* FastOp.brCmpBase + 6 */ if (s32[F + code[pc + 1]] <= s32[F + code[pc + 2]]) { const tg = code[pc + 3], c = code[tg + 1]; if (fuel >= c) { fuel -= c; pc = tg + 3; } else pc = tg; } else pc += 4; break;
-        case 0xe7: /* FastOp.brCmpBase + 7 */ if (s32[F + code[pc + 1]] >>> 0 <= s32[F + code[pc + 2]] >>> 0) { const tg = code[pc + 3], c = code[tg + 1]; if (fuel >= c) { fuel -= c; pc = tg + 3; } else pc = tg; } else pc += 4; break;
-        case 0xe8: /* FastOp.brCmpBase + 8 */ if (s32[F + code[pc + 1]] >= s32[F + code[pc + 2]]) { const tg = code[pc + 3], c = code[tg + 1]; if (fuel >= c) { fuel -= c; pc = tg + 3; } else pc = tg; } else pc += 4; break;
-        case 0xe9: /* FastOp.brCmpBase + 9 */ if (s32[F + code[pc + 1]] >>> 0 >= s32[F + code[pc + 2]] >>> 0) { const tg = code[pc + 3], c = code[tg + 1]; if (fuel >= c) { fuel -= c; pc = tg + 3; } else pc = tg; } else pc += 4; break;
-        case 0xea: /* FastOp.brCmpImmBase + 0 */ if (s32[F + code[pc + 1]] === code[pc + 2]) { const tg = code[pc + 3], c = code[tg + 1]; if (fuel >= c) { fuel -= c; pc = tg + 3; } else pc = tg; } else pc += 4; break;
-        case 0xeb: /* FastOp.brCmpImmBase + 1 */ if (s32[F + code[pc + 1]] !== code[pc + 2]) { const tg = code[pc + 3], c = code[tg + 1]; if (fuel >= c) { fuel -= c; pc = tg + 3; } else pc = tg; } else pc += 4; break;
-        case 0xec: /* FastOp.brCmpImmBase + 2 */ if (s32[F + code[pc + 1]] < code[pc + 2]) { const tg = code[pc + 3], c = code[tg + 1]; if (fuel >= c) { fuel -= c; pc = tg + 3; } else pc = tg; } else pc += 4; break;
-        case 0xed: /* FastOp.brCmpImmBase + 3 */ if (s32[F + code[pc + 1]] >>> 0 < code[pc + 2] >>> 0) { const tg = code[pc + 3], c = code[tg + 1]; if (fuel >= c) { fuel -= c; pc = tg + 3; } else pc = tg; } else pc += 4; break;
-        case 0xee: /* FastOp.brCmpImmBase + 4 */ if (s32[F + code[pc + 1]] > code[pc + 2]) { const tg = code[pc + 3], c = code[tg + 1]; if (fuel >= c) { fuel -= c; pc = tg + 3; } else pc = tg; } else pc += 4; break;
-        case 0xef: /* FastOp.brCmpImmBase + 5 */ if (s32[F + code[pc + 1]] >>> 0 > code[pc + 2] >>> 0) { const tg = code[pc + 3], c = code[tg + 1]; if (fuel >= c) { fuel -= c; pc = tg + 3; } else pc = tg; } else pc += 4; break;
-        case 0xf0: /* FastOp.brCmpImmBase + 6 */ if (s32[F + code[pc + 1]] <= code[pc + 2]) { const tg = code[pc + 3], c = code[tg + 1]; if (fuel >= c) { fuel -= c; pc = tg + 3; } else pc = tg; } else pc += 4; break;
-        case 0xf1: /* FastOp.brCmpImmBase + 7 */ if (s32[F + code[pc + 1]] >>> 0 <= code[pc + 2] >>> 0) { const tg = code[pc + 3], c = code[tg + 1]; if (fuel >= c) { fuel -= c; pc = tg + 3; } else pc = tg; } else pc += 4; break;
-        case 0xf2: /* FastOp.brCmpImmBase + 8 */ if (s32[F + code[pc + 1]] >= code[pc + 2]) { const tg = code[pc + 3], c = code[tg + 1]; if (fuel >= c) { fuel -= c; pc = tg + 3; } else pc = tg; } else pc += 4; break;
-        case 0xf3: /* FastOp.brCmpImmBase + 9 */ if (s32[F + code[pc + 1]] >>> 0 >= code[pc + 2] >>> 0) { const tg = code[pc + 3], c = code[tg + 1]; if (fuel >= c) { fuel -= c; pc = tg + 3; } else pc = tg; } else pc += 4; break;
+        case 0xd1: /* FastOp.jump */ { const c = code[pc + 2]; pc = code[pc + 1]; if (fuel >= c) { fuel -= c; pc += 3; } } break;
+        case 0xd2: /* FastOp.brZ */ if (s32[F + code[pc + 1]] === 0) { const c = code[pc + 3]; pc = code[pc + 2]; if (fuel >= c) { fuel -= c; pc += 3; } } else { const c = code[pc + 5]; pc += 4; if (fuel >= c) { fuel -= c; pc += 3; } } break;
+        case 0xd3: /* FastOp.brNz */ if (s32[F + code[pc + 1]] !== 0) { const c = code[pc + 3]; pc = code[pc + 2]; if (fuel >= c) { fuel -= c; pc += 3; } } else { const c = code[pc + 5]; pc += 4; if (fuel >= c) { fuel -= c; pc += 3; } } break;
+        case 0xe0: /* FastOp.brCmpBase + 0 */ if (s32[F + code[pc + 1]] === s32[F + code[pc + 2]]) { const c = code[pc + 4]; pc = code[pc + 3]; if (fuel >= c) { fuel -= c; pc += 3; } } else { const c = code[pc + 6]; pc += 5; if (fuel >= c) { fuel -= c; pc += 3; } } break;
+        case 0xe1: /* FastOp.brCmpBase + 1 */ if (s32[F + code[pc + 1]] !== s32[F + code[pc + 2]]) { const c = code[pc + 4]; pc = code[pc + 3]; if (fuel >= c) { fuel -= c; pc += 3; } } else { const c = code[pc + 6]; pc += 5; if (fuel >= c) { fuel -= c; pc += 3; } } break;
+        case 0xe2: /* FastOp.brCmpBase + 2 */ if (s32[F + code[pc + 1]] < s32[F + code[pc + 2]]) { const c = code[pc + 4]; pc = code[pc + 3]; if (fuel >= c) { fuel -= c; pc += 3; } } else { const c = code[pc + 6]; pc += 5; if (fuel >= c) { fuel -= c; pc += 3; } } break;
+        case 0xe3: /* FastOp.brCmpBase + 3 */ if (s32[F + code[pc + 1]] >>> 0 < s32[F + code[pc + 2]] >>> 0) { const c = code[pc + 4]; pc = code[pc + 3]; if (fuel >= c) { fuel -= c; pc += 3; } } else { const c = code[pc + 6]; pc += 5; if (fuel >= c) { fuel -= c; pc += 3; } } break;
+        case 0xe4: /* FastOp.brCmpBase + 4 */ if (s32[F + code[pc + 1]] > s32[F + code[pc + 2]]) { const c = code[pc + 4]; pc = code[pc + 3]; if (fuel >= c) { fuel -= c; pc += 3; } } else { const c = code[pc + 6]; pc += 5; if (fuel >= c) { fuel -= c; pc += 3; } } break;
+        case 0xe5: /* FastOp.brCmpBase + 5 */ if (s32[F + code[pc + 1]] >>> 0 > s32[F + code[pc + 2]] >>> 0) { const c = code[pc + 4]; pc = code[pc + 3]; if (fuel >= c) { fuel -= c; pc += 3; } } else { const c = code[pc + 6]; pc += 5; if (fuel >= c) { fuel -= c; pc += 3; } } break;
+        case 0xe6: /* FastOp.brCmpBase + 6 */ if (s32[F + code[pc + 1]] <= s32[F + code[pc + 2]]) { const c = code[pc + 4]; pc = code[pc + 3]; if (fuel >= c) { fuel -= c; pc += 3; } } else { const c = code[pc + 6]; pc += 5; if (fuel >= c) { fuel -= c; pc += 3; } } break;
+        case 0xe7: /* FastOp.brCmpBase + 7 */ if (s32[F + code[pc + 1]] >>> 0 <= s32[F + code[pc + 2]] >>> 0) { const c = code[pc + 4]; pc = code[pc + 3]; if (fuel >= c) { fuel -= c; pc += 3; } } else { const c = code[pc + 6]; pc += 5; if (fuel >= c) { fuel -= c; pc += 3; } } break;
+        case 0xe8: /* FastOp.brCmpBase + 8 */ if (s32[F + code[pc + 1]] >= s32[F + code[pc + 2]]) { const c = code[pc + 4]; pc = code[pc + 3]; if (fuel >= c) { fuel -= c; pc += 3; } } else { const c = code[pc + 6]; pc += 5; if (fuel >= c) { fuel -= c; pc += 3; } } break;
+        case 0xe9: /* FastOp.brCmpBase + 9 */ if (s32[F + code[pc + 1]] >>> 0 >= s32[F + code[pc + 2]] >>> 0) { const c = code[pc + 4]; pc = code[pc + 3]; if (fuel >= c) { fuel -= c; pc += 3; } } else { const c = code[pc + 6]; pc += 5; if (fuel >= c) { fuel -= c; pc += 3; } } break;
+        case 0xea: /* FastOp.brCmpImmBase + 0 */ if (s32[F + code[pc + 1]] === code[pc + 2]) { const c = code[pc + 4]; pc = code[pc + 3]; if (fuel >= c) { fuel -= c; pc += 3; } } else { const c = code[pc + 6]; pc += 5; if (fuel >= c) { fuel -= c; pc += 3; } } break;
+        case 0xeb: /* FastOp.brCmpImmBase + 1 */ if (s32[F + code[pc + 1]] !== code[pc + 2]) { const c = code[pc + 4]; pc = code[pc + 3]; if (fuel >= c) { fuel -= c; pc += 3; } } else { const c = code[pc + 6]; pc += 5; if (fuel >= c) { fuel -= c; pc += 3; } } break;
+        case 0xec: /* FastOp.brCmpImmBase + 2 */ if (s32[F + code[pc + 1]] < code[pc + 2]) { const c = code[pc + 4]; pc = code[pc + 3]; if (fuel >= c) { fuel -= c; pc += 3; } } else { const c = code[pc + 6]; pc += 5; if (fuel >= c) { fuel -= c; pc += 3; } } break;
+        case 0xed: /* FastOp.brCmpImmBase + 3 */ if (s32[F + code[pc + 1]] >>> 0 < code[pc + 2] >>> 0) { const c = code[pc + 4]; pc = code[pc + 3]; if (fuel >= c) { fuel -= c; pc += 3; } } else { const c = code[pc + 6]; pc += 5; if (fuel >= c) { fuel -= c; pc += 3; } } break;
+        case 0xee: /* FastOp.brCmpImmBase + 4 */ if (s32[F + code[pc + 1]] > code[pc + 2]) { const c = code[pc + 4]; pc = code[pc + 3]; if (fuel >= c) { fuel -= c; pc += 3; } } else { const c = code[pc + 6]; pc += 5; if (fuel >= c) { fuel -= c; pc += 3; } } break;
+        case 0xef: /* FastOp.brCmpImmBase + 5 */ if (s32[F + code[pc + 1]] >>> 0 > code[pc + 2] >>> 0) { const c = code[pc + 4]; pc = code[pc + 3]; if (fuel >= c) { fuel -= c; pc += 3; } } else { const c = code[pc + 6]; pc += 5; if (fuel >= c) { fuel -= c; pc += 3; } } break;
+        case 0xf0: /* FastOp.brCmpImmBase + 6 */ if (s32[F + code[pc + 1]] <= code[pc + 2]) { const c = code[pc + 4]; pc = code[pc + 3]; if (fuel >= c) { fuel -= c; pc += 3; } } else { const c = code[pc + 6]; pc += 5; if (fuel >= c) { fuel -= c; pc += 3; } } break;
+        case 0xf1: /* FastOp.brCmpImmBase + 7 */ if (s32[F + code[pc + 1]] >>> 0 <= code[pc + 2] >>> 0) { const c = code[pc + 4]; pc = code[pc + 3]; if (fuel >= c) { fuel -= c; pc += 3; } } else { const c = code[pc + 6]; pc += 5; if (fuel >= c) { fuel -= c; pc += 3; } } break;
+        case 0xf2: /* FastOp.brCmpImmBase + 8 */ if (s32[F + code[pc + 1]] >= code[pc + 2]) { const c = code[pc + 4]; pc = code[pc + 3]; if (fuel >= c) { fuel -= c; pc += 3; } } else { const c = code[pc + 6]; pc += 5; if (fuel >= c) { fuel -= c; pc += 3; } } break;
+        case 0xf3: /* FastOp.brCmpImmBase + 9 */ if (s32[F + code[pc + 1]] >>> 0 >= code[pc + 2] >>> 0) { const c = code[pc + 4]; pc = code[pc + 3]; if (fuel >= c) { fuel -= c; pc += 3; } } else { const c = code[pc + 6]; pc += 5; if (fuel >= c) { fuel -= c; pc += 3; } } break;
         case 0xdd: /* FastOp.brTable */ {
           const count = code[pc + 2];
           let index = s32[F + code[pc + 1]] >>> 0;
           if (index > count) index = count;
           pc = code[pc + 3 + index];
+          const c = code[pc + 1];
+          if (fuel >= c) { fuel -= c; pc += 3; }
           break;
         }
         case 0xd4: /* FastOp.copy */ {
@@ -174,18 +192,23 @@ function runFastLoop(t: ThreadState, budget: number): RunStatus {
           break;
         }
         case 0xde: /* FastOp.unreachable */ throw new Trap('unreachable');
-        case 0xdf: /* FastOp.exact1 */ {
-          // One rare instruction on the exact code, then back here.
-          t.pc = code[pc + 1]; t.fp = fp; t.funcAddr = funcAddr; t.sp = fp + code[pc + 2];
-          const before = t.instructions;
-          runExact(t, 1);
-          t.instructions = before; // already charged by this block's fuel
-          s32 = t.s32; f32 = t.f32; f64 = t.f64; i64 = t.i64; u64 = t.u64;
-          if (mem !== NO_MEMORY) { view = mem.view; memSize = view.byteLength; }
-          pc += 3;
-          break;
-        }
+        // Instructions whose work calls a function go to `runSlowOp`, outside this loop.
+        case 0xdf: /* FastOp.exact1 */
+        case 0x7f: case 0x80: case 0x81: case 0x82:
+        case 0x90: case 0x9e:
+        case 0xae: case 0xaf: case 0xb0: case 0xb1: case 0xb4: case 0xb5:
+        case 0x104: case 0x105: case 0x106: case 0x107:
+          t.fp = fp; t.funcAddr = funcAddr;
+          t.instructions += budget - fuel;
+          return SLOW + pc;
         case 0xda: /* FastOp.return */ {
+          const callerAddr = t.frames[3 * t.depth - 3];
+          if (callerAddr >= 0 && (funcs[callerAddr] as WasmFunctionState).compiled.fast === undefined) {
+            // A caller that has only run on the exact code: translate it out of the loop.
+            t.fp = fp; t.funcAddr = funcAddr;
+            t.instructions += budget - fuel;
+            return SLOW + pc;
+          }
           const n = code[pc + 1];
           const src = F + code[pc + 2];
           for (let i = 0; i < 2 * n; i++) s32[F + i] = s32[src + i];
@@ -203,7 +226,7 @@ function runFastLoop(t: ThreadState, budget: number): RunStatus {
           funcAddr = caller;
           fn = funcs[caller] as WasmFunctionState;
           cf = fn.compiled;
-          fast = fastCode(cf);
+          fast = cf.fast!;
           code = fast.code;
           pc = (ra & FAST_PC_TAG) !== 0 ? ra & UNTAG : fast.fastPcAt[ra];
           if (fn.instance !== inst) {
@@ -246,24 +269,25 @@ function runFastLoop(t: ThreadState, budget: number): RunStatus {
           }
           const d = t.depth;
           if (d >= t.maxDepth) throw new ExhaustionError();
-          if (3 * d + 3 > t.frames.length) growFrames(t);
+          const ccf = callee.compiled;
+          if (3 * d + 3 > t.frames.length || newFp + ccf.frameSize > s32.length >> 1 || ccf.fast === undefined) {
+            // Growing the stacks, translating the callee: out of the loop, then this call again.
+            t.fp = fp; t.funcAddr = funcAddr;
+            t.instructions += budget - fuel;
+            return SLOW + pc;
+          }
           const frames = t.frames;
           frames[3 * d] = funcAddr;
           frames[3 * d + 1] = next | FAST_PC_TAG;
           frames[3 * d + 2] = fp;
           t.depth = d + 1;
-          const ccf = callee.compiled;
-          if (newFp + ccf.frameSize > s32.length >> 1) {
-            if (!growSlots(t, newFp + ccf.frameSize)) { t.depth = d; throw new ExhaustionError(); }
-            s32 = t.s32; f32 = t.f32; f64 = t.f64; i64 = t.i64; u64 = t.u64;
-          }
           for (let i = 2 * (newFp + ccf.numParams); i < 2 * (newFp + ccf.numLocals); i++) s32[i] = 0;
           fp = newFp;
           F = 2 * fp;
           funcAddr = calleeAddr;
           fn = callee;
           cf = ccf;
-          fast = fastCode(cf);
+          fast = ccf.fast;
           code = fast.code;
           pc = 0;
           if (fn.instance !== inst) {
@@ -352,6 +376,60 @@ function runFastLoop(t: ThreadState, budget: number): RunStatus {
           break;
         }
 
+        // ---- fused instructions (see fast-ir.ts) ----
+        case 0x108: /* FastOp.shrUImmAndImm */ { s32[F + code[pc + 1]] = s32[F + code[pc + 2]] >>> code[pc + 3]; s32[F + code[pc + 5]] = s32[F + code[pc + 6]] & code[pc + 7]; pc += 8; break; }
+        case 0x109: /* FastOp.addAddImm */ { s32[F + code[pc + 1]] = (s32[F + code[pc + 2]] + s32[F + code[pc + 3]]) | 0; s32[F + code[pc + 5]] = (s32[F + code[pc + 6]] + code[pc + 7]) | 0; pc += 8; break; }
+        case 0x10a: /* FastOp.const32Copy */ { s32[F + code[pc + 1]] = code[pc + 2]; f64[(F + code[pc + 4]) >> 1] = f64[(F + code[pc + 5]) >> 1]; pc += 6; break; }
+        case 0x10b: /* FastOp.copyBrNz */ { f64[(F + code[pc + 1]) >> 1] = f64[(F + code[pc + 2]) >> 1]; if (s32[F + code[pc + 4]] !== 0) { const c = code[pc + 6]; pc = code[pc + 5]; if (fuel >= c) { fuel -= c; pc += 3; } } else { const c = code[pc + 8]; pc += 7; if (fuel >= c) { fuel -= c; pc += 3; } } } break;
+        case 0x10c: /* FastOp.store32Copy */ { { const ea = (s32[F + code[pc + 1]] >>> 0) + (code[pc + 3] >>> 0); if (ea + 4 > memSize) { trapMemory(); } view.setInt32(ea, s32[F + code[pc + 2]], true); } f64[(F + code[pc + 5]) >> 1] = f64[(F + code[pc + 6]) >> 1]; pc += 7; break; }
+        case 0x10d: /* FastOp.copyLoad32 */ { f64[(F + code[pc + 1]) >> 1] = f64[(F + code[pc + 2]) >> 1]; { const ea = (s32[F + code[pc + 5]] >>> 0) + (code[pc + 6] >>> 0); if (ea + 4 > memSize) { pc += 3; trapMemory(); } s32[F + code[pc + 4]] = view.getInt32(ea, true); } pc += 7; break; }
+        case 0x10e: /* FastOp.load32Store32 */ { { const ea = (s32[F + code[pc + 2]] >>> 0) + (code[pc + 3] >>> 0); if (ea + 4 > memSize) { trapMemory(); } s32[F + code[pc + 1]] = view.getInt32(ea, true); } { const ea = (s32[F + code[pc + 5]] >>> 0) + (code[pc + 7] >>> 0); if (ea + 4 > memSize) { pc += 4; trapMemory(); } view.setInt32(ea, s32[F + code[pc + 6]], true); } pc += 8; break; }
+        case 0x10f: /* FastOp.load32BrNz */ { { const ea = (s32[F + code[pc + 2]] >>> 0) + (code[pc + 3] >>> 0); if (ea + 4 > memSize) { trapMemory(); } s32[F + code[pc + 1]] = view.getInt32(ea, true); } if (s32[F + code[pc + 5]] !== 0) { const c = code[pc + 7]; pc = code[pc + 6]; if (fuel >= c) { fuel -= c; pc += 3; } } else { const c = code[pc + 9]; pc += 8; if (fuel >= c) { fuel -= c; pc += 3; } } } break;
+        case 0x110: /* FastOp.load8UBrNz */ { { const ea = (s32[F + code[pc + 2]] >>> 0) + (code[pc + 3] >>> 0); if (ea + 1 > memSize) { trapMemory(); } s32[F + code[pc + 1]] = view.getUint8(ea); } if (s32[F + code[pc + 5]] !== 0) { const c = code[pc + 7]; pc = code[pc + 6]; if (fuel >= c) { fuel -= c; pc += 3; } } else { const c = code[pc + 9]; pc += 8; if (fuel >= c) { fuel -= c; pc += 3; } } } break;
+        case 0x111: /* FastOp.andImmBrNeImm */ { s32[F + code[pc + 1]] = s32[F + code[pc + 2]] & code[pc + 3]; if (s32[F + code[pc + 5]] !== code[pc + 6]) { const c = code[pc + 8]; pc = code[pc + 7]; if (fuel >= c) { fuel -= c; pc += 3; } } else { const c = code[pc + 10]; pc += 9; if (fuel >= c) { fuel -= c; pc += 3; } } } break;
+        case 0x112: /* FastOp.mulAdd */ { s32[F + code[pc + 1]] = Math.imul(s32[F + code[pc + 2]], s32[F + code[pc + 3]]); s32[F + code[pc + 5]] = (s32[F + code[pc + 6]] + s32[F + code[pc + 7]]) | 0; pc += 8; break; }
+        case 0x113: /* FastOp.copyAddImm */ { f64[(F + code[pc + 1]) >> 1] = f64[(F + code[pc + 2]) >> 1]; s32[F + code[pc + 4]] = (s32[F + code[pc + 5]] + code[pc + 6]) | 0; pc += 7; break; }
+        case 0x114: /* FastOp.addImmLoad8U */ { s32[F + code[pc + 1]] = (s32[F + code[pc + 2]] + code[pc + 3]) | 0; { const ea = (s32[F + code[pc + 6]] >>> 0) + (code[pc + 7] >>> 0); if (ea + 1 > memSize) { pc += 4; trapMemory(); } s32[F + code[pc + 5]] = view.getUint8(ea); } pc += 8; break; }
+        case 0x115: /* FastOp.copyBrNeImm */ { f64[(F + code[pc + 1]) >> 1] = f64[(F + code[pc + 2]) >> 1]; if (s32[F + code[pc + 4]] !== code[pc + 5]) { const c = code[pc + 7]; pc = code[pc + 6]; if (fuel >= c) { fuel -= c; pc += 3; } } else { const c = code[pc + 9]; pc += 8; if (fuel >= c) { fuel -= c; pc += 3; } } } break;
+        case 0x116: /* FastOp.selectShrUImm */ { { const d = F + code[pc + 1], src = s32[F + code[pc + 4]] !== 0 ? F + code[pc + 2] : F + code[pc + 3]; s32[d] = s32[src]; s32[d + 1] = s32[src + 1]; } s32[F + code[pc + 6]] = s32[F + code[pc + 7]] >>> code[pc + 8]; pc += 9; break; }
+        case 0x117: /* FastOp.andImmXorImm */ { s32[F + code[pc + 1]] = s32[F + code[pc + 2]] & code[pc + 3]; s32[F + code[pc + 5]] = s32[F + code[pc + 6]] ^ code[pc + 7]; pc += 8; break; }
+        case 0x118: /* FastOp.andImmSelect */ { s32[F + code[pc + 1]] = s32[F + code[pc + 2]] & code[pc + 3]; { const d = F + code[pc + 5], src = s32[F + code[pc + 8]] !== 0 ? F + code[pc + 6] : F + code[pc + 7]; s32[d] = s32[src]; s32[d + 1] = s32[src + 1]; } pc += 9; break; }
+        case 0x119: /* FastOp.xorAndImm */ { s32[F + code[pc + 1]] = s32[F + code[pc + 2]] ^ s32[F + code[pc + 3]]; s32[F + code[pc + 5]] = s32[F + code[pc + 6]] & code[pc + 7]; pc += 8; break; }
+        case 0x11a: /* FastOp.const32Select */ { s32[F + code[pc + 1]] = code[pc + 2]; { const d = F + code[pc + 4], src = s32[F + code[pc + 7]] !== 0 ? F + code[pc + 5] : F + code[pc + 6]; s32[d] = s32[src]; s32[d + 1] = s32[src + 1]; } pc += 8; break; }
+        case 0x11b: /* FastOp.addImmAndImm */ { s32[F + code[pc + 1]] = (s32[F + code[pc + 2]] + code[pc + 3]) | 0; s32[F + code[pc + 5]] = s32[F + code[pc + 6]] & code[pc + 7]; pc += 8; break; }
+        case 0x11c: /* FastOp.shrUImmXor */ { s32[F + code[pc + 1]] = s32[F + code[pc + 2]] >>> code[pc + 3]; s32[F + code[pc + 5]] = s32[F + code[pc + 6]] ^ s32[F + code[pc + 7]]; pc += 8; break; }
+        case 0x11d: /* FastOp.load16SMul */ { { const ea = (s32[F + code[pc + 2]] >>> 0) + (code[pc + 3] >>> 0); if (ea + 2 > memSize) { trapMemory(); } s32[F + code[pc + 1]] = view.getInt16(ea, true); } s32[F + code[pc + 5]] = Math.imul(s32[F + code[pc + 6]], s32[F + code[pc + 7]]); pc += 8; break; }
+        case 0x11e: /* FastOp.xorImmShrUImm */ { s32[F + code[pc + 1]] = s32[F + code[pc + 2]] ^ code[pc + 3]; s32[F + code[pc + 5]] = s32[F + code[pc + 6]] >>> code[pc + 7]; pc += 8; break; }
+        case 0x11f: /* FastOp.andImmShrUImm */ { s32[F + code[pc + 1]] = s32[F + code[pc + 2]] & code[pc + 3]; s32[F + code[pc + 5]] = s32[F + code[pc + 6]] >>> code[pc + 7]; pc += 8; break; }
+        case 0x120: /* FastOp.addImmStore32 */ { s32[F + code[pc + 1]] = (s32[F + code[pc + 2]] + code[pc + 3]) | 0; { const ea = (s32[F + code[pc + 5]] >>> 0) + (code[pc + 7] >>> 0); if (ea + 4 > memSize) { pc += 4; trapMemory(); } view.setInt32(ea, s32[F + code[pc + 6]], true); } pc += 8; break; }
+        case 0x121: /* FastOp.load32AddImm */ { { const ea = (s32[F + code[pc + 2]] >>> 0) + (code[pc + 3] >>> 0); if (ea + 4 > memSize) { trapMemory(); } s32[F + code[pc + 1]] = view.getInt32(ea, true); } s32[F + code[pc + 5]] = (s32[F + code[pc + 6]] + code[pc + 7]) | 0; pc += 8; break; }
+        case 0x122: /* FastOp.load32Load8U */ { { const ea = (s32[F + code[pc + 2]] >>> 0) + (code[pc + 3] >>> 0); if (ea + 4 > memSize) { trapMemory(); } s32[F + code[pc + 1]] = view.getInt32(ea, true); } { const ea = (s32[F + code[pc + 6]] >>> 0) + (code[pc + 7] >>> 0); if (ea + 1 > memSize) { pc += 4; trapMemory(); } s32[F + code[pc + 5]] = view.getUint8(ea); } pc += 8; break; }
+        case 0x123: /* FastOp.addImmBrNe */ { s32[F + code[pc + 1]] = (s32[F + code[pc + 2]] + code[pc + 3]) | 0; if (s32[F + code[pc + 5]] !== s32[F + code[pc + 6]]) { const c = code[pc + 8]; pc = code[pc + 7]; if (fuel >= c) { fuel -= c; pc += 3; } } else { const c = code[pc + 10]; pc += 9; if (fuel >= c) { fuel -= c; pc += 3; } } } break;
+        case 0x124: /* FastOp.load32Load16U */ { { const ea = (s32[F + code[pc + 2]] >>> 0) + (code[pc + 3] >>> 0); if (ea + 4 > memSize) { trapMemory(); } s32[F + code[pc + 1]] = view.getInt32(ea, true); } { const ea = (s32[F + code[pc + 6]] >>> 0) + (code[pc + 7] >>> 0); if (ea + 2 > memSize) { pc += 4; trapMemory(); } s32[F + code[pc + 5]] = view.getUint16(ea, true); } pc += 8; break; }
+        case 0x125: /* FastOp.addImmBrNz */ { s32[F + code[pc + 1]] = (s32[F + code[pc + 2]] + code[pc + 3]) | 0; if (s32[F + code[pc + 5]] !== 0) { const c = code[pc + 7]; pc = code[pc + 6]; if (fuel >= c) { fuel -= c; pc += 3; } } else { const c = code[pc + 9]; pc += 8; if (fuel >= c) { fuel -= c; pc += 3; } } } break;
+        case 0x126: /* FastOp.addImmAdd */ { s32[F + code[pc + 1]] = (s32[F + code[pc + 2]] + code[pc + 3]) | 0; s32[F + code[pc + 5]] = (s32[F + code[pc + 6]] + s32[F + code[pc + 7]]) | 0; pc += 8; break; }
+        case 0x127: /* FastOp.load16ULoad16U */ { { const ea = (s32[F + code[pc + 2]] >>> 0) + (code[pc + 3] >>> 0); if (ea + 2 > memSize) { trapMemory(); } s32[F + code[pc + 1]] = view.getUint16(ea, true); } { const ea = (s32[F + code[pc + 6]] >>> 0) + (code[pc + 7] >>> 0); if (ea + 2 > memSize) { pc += 4; trapMemory(); } s32[F + code[pc + 5]] = view.getUint16(ea, true); } pc += 8; break; }
+        case 0x128: /* FastOp.load16UMul */ { { const ea = (s32[F + code[pc + 2]] >>> 0) + (code[pc + 3] >>> 0); if (ea + 2 > memSize) { trapMemory(); } s32[F + code[pc + 1]] = view.getUint16(ea, true); } s32[F + code[pc + 5]] = Math.imul(s32[F + code[pc + 6]], s32[F + code[pc + 7]]); pc += 8; break; }
+        case 0x129: /* FastOp.mulShrUImm */ { s32[F + code[pc + 1]] = Math.imul(s32[F + code[pc + 2]], s32[F + code[pc + 3]]); s32[F + code[pc + 5]] = s32[F + code[pc + 6]] >>> code[pc + 7]; pc += 8; break; }
+        case 0x12a: /* FastOp.andImmMul */ { s32[F + code[pc + 1]] = s32[F + code[pc + 2]] & code[pc + 3]; s32[F + code[pc + 5]] = Math.imul(s32[F + code[pc + 6]], s32[F + code[pc + 7]]); pc += 8; break; }
+        case 0x12b: /* FastOp.andImmBrEq */ { s32[F + code[pc + 1]] = s32[F + code[pc + 2]] & code[pc + 3]; if (s32[F + code[pc + 5]] === s32[F + code[pc + 6]]) { const c = code[pc + 8]; pc = code[pc + 7]; if (fuel >= c) { fuel -= c; pc += 3; } } else { const c = code[pc + 10]; pc += 9; if (fuel >= c) { fuel -= c; pc += 3; } } } break;
+        case 0x12c: /* FastOp.load16UAndImm */ { { const ea = (s32[F + code[pc + 2]] >>> 0) + (code[pc + 3] >>> 0); if (ea + 2 > memSize) { trapMemory(); } s32[F + code[pc + 1]] = view.getUint16(ea, true); } s32[F + code[pc + 5]] = s32[F + code[pc + 6]] & code[pc + 7]; pc += 8; break; }
+        case 0x12d: /* FastOp.addImmAddImm */ { s32[F + code[pc + 1]] = (s32[F + code[pc + 2]] + code[pc + 3]) | 0; s32[F + code[pc + 5]] = (s32[F + code[pc + 6]] + code[pc + 7]) | 0; pc += 8; break; }
+        case 0x12e: /* FastOp.load8UAndImm */ { { const ea = (s32[F + code[pc + 2]] >>> 0) + (code[pc + 3] >>> 0); if (ea + 1 > memSize) { trapMemory(); } s32[F + code[pc + 1]] = view.getUint8(ea); } s32[F + code[pc + 5]] = s32[F + code[pc + 6]] & code[pc + 7]; pc += 8; break; }
+        case 0x12f: /* FastOp.xorBrZ */ { s32[F + code[pc + 1]] = s32[F + code[pc + 2]] ^ s32[F + code[pc + 3]]; if (s32[F + code[pc + 5]] === 0) { const c = code[pc + 7]; pc = code[pc + 6]; if (fuel >= c) { fuel -= c; pc += 3; } } else { const c = code[pc + 9]; pc += 8; if (fuel >= c) { fuel -= c; pc += 3; } } } break;
+        case 0x130: /* FastOp.copyCopy */ { f64[(F + code[pc + 1]) >> 1] = f64[(F + code[pc + 2]) >> 1]; f64[(F + code[pc + 4]) >> 1] = f64[(F + code[pc + 5]) >> 1]; pc += 6; break; }
+        case 0x131: /* FastOp.const32Const32 */ { s32[F + code[pc + 1]] = code[pc + 2]; s32[F + code[pc + 4]] = code[pc + 5]; pc += 6; break; }
+        case 0x132: /* FastOp.shlImmAdd */ { s32[F + code[pc + 1]] = s32[F + code[pc + 2]] << code[pc + 3]; s32[F + code[pc + 5]] = (s32[F + code[pc + 6]] + s32[F + code[pc + 7]]) | 0; pc += 8; break; }
+        case 0x133: /* FastOp.store32CopyBrNz */ { { const ea = (s32[F + code[pc + 1]] >>> 0) + (code[pc + 3] >>> 0); if (ea + 4 > memSize) { trapMemory(); } view.setInt32(ea, s32[F + code[pc + 2]], true); } f64[(F + code[pc + 5]) >> 1] = f64[(F + code[pc + 6]) >> 1]; if (s32[F + code[pc + 8]] !== 0) { const c = code[pc + 10]; pc = code[pc + 9]; if (fuel >= c) { fuel -= c; pc += 3; } } else { const c = code[pc + 12]; pc += 11; if (fuel >= c) { fuel -= c; pc += 3; } } } break;
+        case 0x134: /* FastOp.addImmLoad8UBrNz */ { s32[F + code[pc + 1]] = (s32[F + code[pc + 2]] + code[pc + 3]) | 0; { const ea = (s32[F + code[pc + 6]] >>> 0) + (code[pc + 7] >>> 0); if (ea + 1 > memSize) { pc += 4; trapMemory(); } s32[F + code[pc + 5]] = view.getUint8(ea); } if (s32[F + code[pc + 9]] !== 0) { const c = code[pc + 11]; pc = code[pc + 10]; if (fuel >= c) { fuel -= c; pc += 3; } } else { const c = code[pc + 13]; pc += 12; if (fuel >= c) { fuel -= c; pc += 3; } } } break;
+        case 0x135: /* FastOp.load32AddImmStore32 */ { { const ea = (s32[F + code[pc + 2]] >>> 0) + (code[pc + 3] >>> 0); if (ea + 4 > memSize) { trapMemory(); } s32[F + code[pc + 1]] = view.getInt32(ea, true); } s32[F + code[pc + 5]] = (s32[F + code[pc + 6]] + code[pc + 7]) | 0; { const ea = (s32[F + code[pc + 9]] >>> 0) + (code[pc + 11] >>> 0); if (ea + 4 > memSize) { pc += 8; trapMemory(); } view.setInt32(ea, s32[F + code[pc + 10]], true); } pc += 12; break; }
+        case 0x136: /* FastOp.addAddImmBrNz */ { s32[F + code[pc + 1]] = (s32[F + code[pc + 2]] + s32[F + code[pc + 3]]) | 0; s32[F + code[pc + 5]] = (s32[F + code[pc + 6]] + code[pc + 7]) | 0; if (s32[F + code[pc + 9]] !== 0) { const c = code[pc + 11]; pc = code[pc + 10]; if (fuel >= c) { fuel -= c; pc += 3; } } else { const c = code[pc + 13]; pc += 12; if (fuel >= c) { fuel -= c; pc += 3; } } } break;
+        case 0x137: /* FastOp.load32Load8UAndImm */ { { const ea = (s32[F + code[pc + 2]] >>> 0) + (code[pc + 3] >>> 0); if (ea + 4 > memSize) { trapMemory(); } s32[F + code[pc + 1]] = view.getInt32(ea, true); } { const ea = (s32[F + code[pc + 6]] >>> 0) + (code[pc + 7] >>> 0); if (ea + 1 > memSize) { pc += 4; trapMemory(); } s32[F + code[pc + 5]] = view.getUint8(ea); } s32[F + code[pc + 9]] = s32[F + code[pc + 10]] & code[pc + 11]; pc += 12; break; }
+        case 0x138: /* FastOp.andImmXorBrZ */ { s32[F + code[pc + 1]] = s32[F + code[pc + 2]] & code[pc + 3]; s32[F + code[pc + 5]] = s32[F + code[pc + 6]] ^ s32[F + code[pc + 7]]; if (s32[F + code[pc + 9]] === 0) { const c = code[pc + 11]; pc = code[pc + 10]; if (fuel >= c) { fuel -= c; pc += 3; } } else { const c = code[pc + 13]; pc += 12; if (fuel >= c) { fuel -= c; pc += 3; } } } break;
+        case 0x139: /* FastOp.gtSConst32Select */ { s32[F + code[pc + 1]] = s32[F + code[pc + 2]] > s32[F + code[pc + 3]] ? 1 : 0; s32[F + code[pc + 5]] = code[pc + 6]; { const d = F + code[pc + 8], src = s32[F + code[pc + 11]] !== 0 ? F + code[pc + 9] : F + code[pc + 10]; s32[d] = s32[src]; s32[d + 1] = s32[src + 1]; } pc += 12; break; }
+        case 0x13a: /* FastOp.addAddAddImm */ { s32[F + code[pc + 1]] = (s32[F + code[pc + 2]] + s32[F + code[pc + 3]]) | 0; s32[F + code[pc + 5]] = (s32[F + code[pc + 6]] + s32[F + code[pc + 7]]) | 0; s32[F + code[pc + 9]] = (s32[F + code[pc + 10]] + code[pc + 11]) | 0; pc += 12; break; }
+        case 0x13b: /* FastOp.load16SMulAdd */ { { const ea = (s32[F + code[pc + 2]] >>> 0) + (code[pc + 3] >>> 0); if (ea + 2 > memSize) { trapMemory(); } s32[F + code[pc + 1]] = view.getInt16(ea, true); } s32[F + code[pc + 5]] = Math.imul(s32[F + code[pc + 6]], s32[F + code[pc + 7]]); s32[F + code[pc + 9]] = (s32[F + code[pc + 10]] + s32[F + code[pc + 11]]) | 0; pc += 12; break; }
+
         // ---- i32 with an immediate right operand ----
         case 0x146: /* FastOp.immediate + 0x46 */ s32[F + code[pc + 1]] = s32[F + code[pc + 2]] === code[pc + 3] ? 1 : 0; pc += 4; break;
         case 0x147: /* FastOp.immediate + 0x47 */ s32[F + code[pc + 1]] = s32[F + code[pc + 2]] !== code[pc + 3] ? 1 : 0; pc += 4; break;
@@ -386,8 +464,16 @@ function runFastLoop(t: ThreadState, budget: number): RunStatus {
         case 0x4e: s32[F + code[pc + 1]] = s32[F + code[pc + 2]] >= s32[F + code[pc + 3]] ? 1 : 0; pc += 4; break;
         case 0x4f: s32[F + code[pc + 1]] = s32[F + code[pc + 2]] >>> 0 >= s32[F + code[pc + 3]] >>> 0 ? 1 : 0; pc += 4; break;
         case 0x67: s32[F + code[pc + 1]] = Math.clz32(s32[F + code[pc + 2]]); pc += 3; break;
-        case 0x68: s32[F + code[pc + 1]] = ctz32(s32[F + code[pc + 2]]); pc += 3; break;
-        case 0x69: s32[F + code[pc + 1]] = popcnt32(s32[F + code[pc + 2]]); pc += 3; break;
+        case 0x68: { const x = s32[F + code[pc + 2]]; s32[F + code[pc + 1]] = x === 0 ? 32 : 31 - Math.clz32(x & -x); pc += 3; break; }
+        case 0x69: {
+          let x = s32[F + code[pc + 2]];
+          x = x - ((x >>> 1) & 0x55555555);
+          x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+          x = (x + (x >>> 4)) & 0x0f0f0f0f;
+          s32[F + code[pc + 1]] = Math.imul(x, 0x01010101) >>> 24;
+          pc += 3;
+          break;
+        }
         case 0x6a: s32[F + code[pc + 1]] = (s32[F + code[pc + 2]] + s32[F + code[pc + 3]]) | 0; pc += 4; break;
         case 0x6b: s32[F + code[pc + 1]] = (s32[F + code[pc + 2]] - s32[F + code[pc + 3]]) | 0; pc += 4; break;
         case 0x6c: s32[F + code[pc + 1]] = Math.imul(s32[F + code[pc + 2]], s32[F + code[pc + 3]]); pc += 4; break;
@@ -472,14 +558,22 @@ function runFastLoop(t: ThreadState, budget: number): RunStatus {
         case 0x7a: {
           const d = F + code[pc + 1], a = F + code[pc + 2];
           const lo = s32[a];
-          s32[d] = lo !== 0 ? ctz32(lo) : 32 + ctz32(s32[a + 1]);
+          const x = lo !== 0 ? lo : s32[a + 1];
+          s32[d] = (lo !== 0 ? 0 : 32) + (x === 0 ? 32 : 31 - Math.clz32(x & -x));
           s32[d + 1] = 0;
           pc += 3;
           break;
         }
         case 0x7b: {
           const d = F + code[pc + 1], a = F + code[pc + 2];
-          s32[d] = popcnt32(s32[a]) + popcnt32(s32[a + 1]);
+          let x = s32[a], y = s32[a + 1];
+          x = x - ((x >>> 1) & 0x55555555);
+          y = y - ((y >>> 1) & 0x55555555);
+          x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+          y = (y & 0x33333333) + ((y >>> 2) & 0x33333333);
+          x = (x + (x >>> 4)) & 0x0f0f0f0f;
+          y = (y + (y >>> 4)) & 0x0f0f0f0f;
+          s32[d] = (Math.imul(x, 0x01010101) >>> 24) + (Math.imul(y, 0x01010101) >>> 24);
           s32[d + 1] = 0;
           pc += 3;
           break;
@@ -500,34 +594,18 @@ function runFastLoop(t: ThreadState, budget: number): RunStatus {
           pc += 4;
           break;
         }
-        case 0x7e: i64[(F + code[pc + 1]) >> 1] = i64[(F + code[pc + 2]) >> 1] * i64[(F + code[pc + 3]) >> 1]; pc += 4; break;
-        case 0x7f: {
-          const b = i64[(F + code[pc + 3]) >> 1];
-          if (b === 0n) trapDivideByZero();
-          const a = i64[(F + code[pc + 2]) >> 1];
-          if (b === -1n && a === -0x8000000000000000n) trapIntegerOverflow();
-          i64[(F + code[pc + 1]) >> 1] = a / b;
-          pc += 4;
-          break;
-        }
-        case 0x80: {
-          const b = u64[(F + code[pc + 3]) >> 1];
-          if (b === 0n) trapDivideByZero();
-          u64[(F + code[pc + 1]) >> 1] = u64[(F + code[pc + 2]) >> 1] / b;
-          pc += 4;
-          break;
-        }
-        case 0x81: {
-          const b = i64[(F + code[pc + 3]) >> 1];
-          if (b === 0n) trapDivideByZero();
-          i64[(F + code[pc + 1]) >> 1] = i64[(F + code[pc + 2]) >> 1] % b;
-          pc += 4;
-          break;
-        }
-        case 0x82: {
-          const b = u64[(F + code[pc + 3]) >> 1];
-          if (b === 0n) trapDivideByZero();
-          u64[(F + code[pc + 1]) >> 1] = u64[(F + code[pc + 2]) >> 1] % b;
+        case 0x7e: {
+          // 64-bit product from 32-bit halves (no BigInt): the low word is imul's; the high
+          // word is the high half of lo x lo (from 16-bit pieces, exact in doubles) plus the
+          // low halves of the cross products.
+          const d = F + code[pc + 1], a = F + code[pc + 2], b = F + code[pc + 3];
+          const alo = s32[a], blo = s32[b];
+          const a0 = alo & 0xffff, a1 = alo >>> 16, b0 = blo & 0xffff, b1 = blo >>> 16;
+          const p01 = a0 * b1, p10 = a1 * b0;
+          const mid = ((a0 * b0) >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
+          const high = a1 * b1 + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16);
+          s32[d + 1] = (high + Math.imul(alo, s32[b + 1]) + Math.imul(s32[a + 1], blo)) | 0;
+          s32[d] = Math.imul(alo, blo);
           pc += 4;
           break;
         }
@@ -586,7 +664,6 @@ function runFastLoop(t: ThreadState, budget: number): RunStatus {
         case 0x8d: f32[F + code[pc + 1]] = Math.ceil(f32[F + code[pc + 2]]); pc += 3; break;
         case 0x8e: f32[F + code[pc + 1]] = Math.floor(f32[F + code[pc + 2]]); pc += 3; break;
         case 0x8f: f32[F + code[pc + 1]] = Math.trunc(f32[F + code[pc + 2]]); pc += 3; break;
-        case 0x90: f32[F + code[pc + 1]] = nearest(f32[F + code[pc + 2]]); pc += 3; break;
         case 0x91: f32[F + code[pc + 1]] = Math.sqrt(f32[F + code[pc + 2]]); pc += 3; break;
         case 0x92: f32[F + code[pc + 1]] = f32[F + code[pc + 2]] + f32[F + code[pc + 3]]; pc += 4; break;
         case 0x93: f32[F + code[pc + 1]] = f32[F + code[pc + 2]] - f32[F + code[pc + 3]]; pc += 4; break;
@@ -600,7 +677,6 @@ function runFastLoop(t: ThreadState, budget: number): RunStatus {
         case 0x9b: { const d = F + code[pc + 1]; const r = Math.ceil(f64[(F + code[pc + 2]) >> 1]); f64[d >> 1] = r; if (r !== r) s32[d + 1] |= 0x80000; pc += 3; break; }
         case 0x9c: { const d = F + code[pc + 1]; const r = Math.floor(f64[(F + code[pc + 2]) >> 1]); f64[d >> 1] = r; if (r !== r) s32[d + 1] |= 0x80000; pc += 3; break; }
         case 0x9d: { const d = F + code[pc + 1]; const r = Math.trunc(f64[(F + code[pc + 2]) >> 1]); f64[d >> 1] = r; if (r !== r) s32[d + 1] |= 0x80000; pc += 3; break; }
-        case 0x9e: { const d = F + code[pc + 1]; const r = nearest(f64[(F + code[pc + 2]) >> 1]); f64[d >> 1] = r; if (r !== r) s32[d + 1] |= 0x80000; pc += 3; break; }
         case 0x9f: f64[(F + code[pc + 1]) >> 1] = Math.sqrt(f64[(F + code[pc + 2]) >> 1]); pc += 3; break;
         case 0xa0: f64[(F + code[pc + 1]) >> 1] = f64[(F + code[pc + 2]) >> 1] + f64[(F + code[pc + 3]) >> 1]; pc += 4; break;
         case 0xa1: f64[(F + code[pc + 1]) >> 1] = f64[(F + code[pc + 2]) >> 1] - f64[(F + code[pc + 3]) >> 1]; pc += 4; break;
@@ -619,39 +695,31 @@ function runFastLoop(t: ThreadState, budget: number): RunStatus {
         // ---- conversions ----
         case 0xa7: case 0xbc: case 0xbe: s32[F + code[pc + 1]] = s32[F + code[pc + 2]]; pc += 3; break;
         case 0xbd: case 0xbf: { const d = F + code[pc + 1], a = F + code[pc + 2]; s32[d] = s32[a]; s32[d + 1] = s32[a + 1]; pc += 3; break; }
-        case 0xa8: s32[F + code[pc + 1]] = truncI32S(f32[F + code[pc + 2]]); pc += 3; break;
-        case 0xa9: s32[F + code[pc + 1]] = truncI32U(f32[F + code[pc + 2]]); pc += 3; break;
-        case 0xaa: s32[F + code[pc + 1]] = truncI32S(f64[(F + code[pc + 2]) >> 1]); pc += 3; break;
-        case 0xab: s32[F + code[pc + 1]] = truncI32U(f64[(F + code[pc + 2]) >> 1]); pc += 3; break;
+        // `x | 0` truncates toward zero and wraps: exact for every x the range checks let through.
+        case 0xa8: { const x = f32[F + code[pc + 2]]; if (!(x > -2147483649 && x < 2147483648)) throw conversionTrap(x); s32[F + code[pc + 1]] = x | 0; pc += 3; break; }
+        case 0xa9: { const x = f32[F + code[pc + 2]]; if (!(x > -1 && x < 4294967296)) throw conversionTrap(x); s32[F + code[pc + 1]] = x | 0; pc += 3; break; }
+        case 0xaa: { const x = f64[(F + code[pc + 2]) >> 1]; if (!(x > -2147483649 && x < 2147483648)) throw conversionTrap(x); s32[F + code[pc + 1]] = x | 0; pc += 3; break; }
+        case 0xab: { const x = f64[(F + code[pc + 2]) >> 1]; if (!(x > -1 && x < 4294967296)) throw conversionTrap(x); s32[F + code[pc + 1]] = x | 0; pc += 3; break; }
         case 0xac: { const d = F + code[pc + 1], v = s32[F + code[pc + 2]]; s32[d] = v; s32[d + 1] = v >> 31; pc += 3; break; }
         case 0xad: { const d = F + code[pc + 1]; s32[d] = s32[F + code[pc + 2]]; s32[d + 1] = 0; pc += 3; break; }
-        case 0xae: i64[(F + code[pc + 1]) >> 1] = truncI64S(f32[F + code[pc + 2]]); pc += 3; break;
-        case 0xaf: i64[(F + code[pc + 1]) >> 1] = truncI64U(f32[F + code[pc + 2]]); pc += 3; break;
-        case 0xb0: i64[(F + code[pc + 1]) >> 1] = truncI64S(f64[(F + code[pc + 2]) >> 1]); pc += 3; break;
-        case 0xb1: i64[(F + code[pc + 1]) >> 1] = truncI64U(f64[(F + code[pc + 2]) >> 1]); pc += 3; break;
         case 0xb2: f32[F + code[pc + 1]] = s32[F + code[pc + 2]]; pc += 3; break;
         case 0xb3: f32[F + code[pc + 1]] = s32[F + code[pc + 2]] >>> 0; pc += 3; break;
-        case 0xb4: f32[F + code[pc + 1]] = i64ToF32(i64[(F + code[pc + 2]) >> 1], false); pc += 3; break;
-        case 0xb5: f32[F + code[pc + 1]] = i64ToF32(u64[(F + code[pc + 2]) >> 1], true); pc += 3; break;
         case 0xb6: f32[F + code[pc + 1]] = f64[(F + code[pc + 2]) >> 1]; pc += 3; break;
         case 0xb7: f64[(F + code[pc + 1]) >> 1] = s32[F + code[pc + 2]]; pc += 3; break;
         case 0xb8: f64[(F + code[pc + 1]) >> 1] = s32[F + code[pc + 2]] >>> 0; pc += 3; break;
-        case 0xb9: f64[(F + code[pc + 1]) >> 1] = Number(i64[(F + code[pc + 2]) >> 1]); pc += 3; break;
-        case 0xba: f64[(F + code[pc + 1]) >> 1] = Number(u64[(F + code[pc + 2]) >> 1]); pc += 3; break;
+        // hi x 2^32 and lo are exact doubles: their sum rounds once, as the spec wants.
+        case 0xb9: { const a = F + code[pc + 2]; f64[(F + code[pc + 1]) >> 1] = s32[a + 1] * 4294967296 + (s32[a] >>> 0); pc += 3; break; }
+        case 0xba: { const a = F + code[pc + 2]; f64[(F + code[pc + 1]) >> 1] = (s32[a + 1] >>> 0) * 4294967296 + (s32[a] >>> 0); pc += 3; break; }
         case 0xbb: f64[(F + code[pc + 1]) >> 1] = f32[F + code[pc + 2]]; pc += 3; break;
         case 0xc0: s32[F + code[pc + 1]] = (s32[F + code[pc + 2]] << 24) >> 24; pc += 3; break;
         case 0xc1: s32[F + code[pc + 1]] = (s32[F + code[pc + 2]] << 16) >> 16; pc += 3; break;
         case 0xc2: { const d = F + code[pc + 1], v = (s32[F + code[pc + 2]] << 24) >> 24; s32[d] = v; s32[d + 1] = v >> 31; pc += 3; break; }
         case 0xc3: { const d = F + code[pc + 1], v = (s32[F + code[pc + 2]] << 16) >> 16; s32[d] = v; s32[d + 1] = v >> 31; pc += 3; break; }
         case 0xc4: { const d = F + code[pc + 1], v = s32[F + code[pc + 2]]; s32[d] = v; s32[d + 1] = v >> 31; pc += 3; break; }
-        case 0x100: s32[F + code[pc + 1]] = truncSatI32S(f32[F + code[pc + 2]]); pc += 3; break;
-        case 0x101: s32[F + code[pc + 1]] = truncSatI32U(f32[F + code[pc + 2]]); pc += 3; break;
-        case 0x102: s32[F + code[pc + 1]] = truncSatI32S(f64[(F + code[pc + 2]) >> 1]); pc += 3; break;
-        case 0x103: s32[F + code[pc + 1]] = truncSatI32U(f64[(F + code[pc + 2]) >> 1]); pc += 3; break;
-        case 0x104: i64[(F + code[pc + 1]) >> 1] = truncSatI64S(f32[F + code[pc + 2]]); pc += 3; break;
-        case 0x105: u64[(F + code[pc + 1]) >> 1] = truncSatI64U(f32[F + code[pc + 2]]); pc += 3; break;
-        case 0x106: i64[(F + code[pc + 1]) >> 1] = truncSatI64S(f64[(F + code[pc + 2]) >> 1]); pc += 3; break;
-        case 0x107: u64[(F + code[pc + 1]) >> 1] = truncSatI64U(f64[(F + code[pc + 2]) >> 1]); pc += 3; break;
+        case 0x100: { const x = f32[F + code[pc + 2]]; s32[F + code[pc + 1]] = x !== x ? 0 : x <= -2147483648 ? -2147483648 : x >= 2147483647 ? 2147483647 : x | 0; pc += 3; break; }
+        case 0x101: { const x = f32[F + code[pc + 2]]; s32[F + code[pc + 1]] = x !== x || x <= 0 ? 0 : x >= 4294967295 ? -1 : x | 0; pc += 3; break; }
+        case 0x102: { const x = f64[(F + code[pc + 2]) >> 1]; s32[F + code[pc + 1]] = x !== x ? 0 : x <= -2147483648 ? -2147483648 : x >= 2147483647 ? 2147483647 : x | 0; pc += 3; break; }
+        case 0x103: { const x = f64[(F + code[pc + 2]) >> 1]; s32[F + code[pc + 1]] = x !== x || x <= 0 ? 0 : x >= 4294967295 ? -1 : x | 0; pc += 3; break; }
         default:
           throw new Trap(`internal error: unknown fast opcode 0x${op.toString(16)} at pc ${pc}`, 'ERR_INTERNAL');
       }
@@ -661,6 +729,99 @@ function runFastLoop(t: ThreadState, budget: number): RunStatus {
     t.fp = fp; t.funcAddr = funcAddr;
     t.pc = fast.exactPcAt[pc] >= 0 ? fast.exactPcAt[pc] : 0;
     t.instructions += budget - fuel;
+    throw error;
+  }
+}
+
+/**
+ * One instruction of the fast code that the fast loop leaves to this function: those
+ * whose work calls a function (BigInt arithmetic, `nearest`, the conversions to i64, an
+ * exact-code instruction), and the set-up of calls and returns (growing the stacks,
+ * translating a function that has not run on the fast code yet), after which the call or
+ * return runs again in the loop. Kept out of the loop because V8 spills the loop's
+ * registers around every call in it. Returns the fast pc to go on at.
+ */
+function runSlowOp(t: ThreadState, pc: number): number {
+  const funcs = t.store.funcs;
+  const fast = fastCode((funcs[t.funcAddr] as WasmFunctionState).compiled);
+  const code = fast.code;
+  const F = 2 * t.fp;
+  const s32 = t.s32, f32 = t.f32, f64 = t.f64, i64 = t.i64, u64 = t.u64;
+  const op = code[pc];
+  try {
+    switch (op) {
+      case 0xdf: /* FastOp.exact1 */ {
+        t.pc = code[pc + 1]; t.sp = t.fp + code[pc + 2];
+        const before = t.instructions;
+        runExact(t, 1);
+        t.instructions = before; // already charged by its block's fuel
+        return pc + 3;
+      }
+      case 0xda: /* FastOp.return */ {
+        fastCode((funcs[t.frames[3 * t.depth - 3]] as WasmFunctionState).compiled);
+        return pc;
+      }
+      case 0xdb: /* FastOp.call */ case 0xdc: /* FastOp.callIndirect */ {
+        // The loop has checked the callee (host functions, traps) already.
+        const inst = (funcs[t.funcAddr] as WasmFunctionState).instance;
+        let calleeAddr: number, argBase: number;
+        if (op === FastOp.call) {
+          calleeAddr = inst.funcAddrs[code[pc + 1]];
+          argBase = code[pc + 2];
+        } else {
+          calleeAddr = t.store.tables[inst.tableAddrs[code[pc + 2]]].elements[s32[F + code[pc + 3]] >>> 0] - 1;
+          argBase = code[pc + 4];
+        }
+        const ccf = (funcs[calleeAddr] as WasmFunctionState).compiled;
+        fastCode(ccf);
+        if (3 * t.depth + 3 > t.frames.length) growFrames(t);
+        const needed = t.fp + (argBase >> 1) + ccf.frameSize;
+        if (needed > t.s32.length >> 1 && !growSlots(t, needed)) throw new ExhaustionError();
+        return pc;
+      }
+      case 0x7f: {
+        const b = i64[(F + code[pc + 3]) >> 1];
+        if (b === 0n) trapDivideByZero();
+        const a = i64[(F + code[pc + 2]) >> 1];
+        if (b === -1n && a === -0x8000000000000000n) trapIntegerOverflow();
+        i64[(F + code[pc + 1]) >> 1] = a / b;
+        return pc + 4;
+      }
+      case 0x80: {
+        const b = u64[(F + code[pc + 3]) >> 1];
+        if (b === 0n) trapDivideByZero();
+        u64[(F + code[pc + 1]) >> 1] = u64[(F + code[pc + 2]) >> 1] / b;
+        return pc + 4;
+      }
+      case 0x81: {
+        const b = i64[(F + code[pc + 3]) >> 1];
+        if (b === 0n) trapDivideByZero();
+        i64[(F + code[pc + 1]) >> 1] = i64[(F + code[pc + 2]) >> 1] % b;
+        return pc + 4;
+      }
+      case 0x82: {
+        const b = u64[(F + code[pc + 3]) >> 1];
+        if (b === 0n) trapDivideByZero();
+        u64[(F + code[pc + 1]) >> 1] = u64[(F + code[pc + 2]) >> 1] % b;
+        return pc + 4;
+      }
+      case 0x90: f32[F + code[pc + 1]] = nearest(f32[F + code[pc + 2]]); return pc + 3;
+      case 0x9e: { const d = F + code[pc + 1]; const r = nearest(f64[(F + code[pc + 2]) >> 1]); f64[d >> 1] = r; if (r !== r) s32[d + 1] |= 0x80000; return pc + 3; }
+      case 0xae: i64[(F + code[pc + 1]) >> 1] = truncI64S(f32[F + code[pc + 2]]); return pc + 3;
+      case 0xaf: i64[(F + code[pc + 1]) >> 1] = truncI64U(f32[F + code[pc + 2]]); return pc + 3;
+      case 0xb0: i64[(F + code[pc + 1]) >> 1] = truncI64S(f64[(F + code[pc + 2]) >> 1]); return pc + 3;
+      case 0xb1: i64[(F + code[pc + 1]) >> 1] = truncI64U(f64[(F + code[pc + 2]) >> 1]); return pc + 3;
+      case 0xb4: f32[F + code[pc + 1]] = i64ToF32(i64[(F + code[pc + 2]) >> 1], false); return pc + 3;
+      case 0xb5: f32[F + code[pc + 1]] = i64ToF32(u64[(F + code[pc + 2]) >> 1], true); return pc + 3;
+      case 0x104: i64[(F + code[pc + 1]) >> 1] = truncSatI64S(f32[F + code[pc + 2]]); return pc + 3;
+      case 0x105: u64[(F + code[pc + 1]) >> 1] = truncSatI64U(f32[F + code[pc + 2]]); return pc + 3;
+      case 0x106: i64[(F + code[pc + 1]) >> 1] = truncSatI64S(f64[(F + code[pc + 2]) >> 1]); return pc + 3;
+      case 0x107: u64[(F + code[pc + 1]) >> 1] = truncSatI64U(f64[(F + code[pc + 2]) >> 1]); return pc + 3;
+      default:
+        throw new Trap(`internal error: fast opcode 0x${op.toString(16)} at pc ${pc} is not a slow one`, 'ERR_INTERNAL');
+    }
+  } catch (error) {
+    t.pc = fast.exactPcAt[pc] >= 0 ? fast.exactPcAt[pc] : 0;
     throw error;
   }
 }

@@ -14,9 +14,10 @@
  *   build` first) to the program's first byte on stdout, and to its exit; the same from
  *   the sources through tsx; Node's own start-up and `hello.wasm` for comparison;
  * - loading in a fresh process (what the CLI pays: cold JIT), and warm in one process:
- *   decode, module + body validation alone, `compileModule` (validation and translation
- *   to the exact IR in one walk per body: eager), and the fast translation of every body,
- *   which the interpreter otherwise does lazily the first time a function runs.
+ *   decode, module + body validation alone, `compileModule` (validation of every body; the
+ *   translation waits until a function is first needed), and the translation of every
+ *   body to the exact and the fast code, which the interpreter does lazily, function by
+ *   function, the first time each runs.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -231,8 +232,8 @@ function medianTimes(samples: readonly LoadTimes[]): LoadTimes {
 function reportLoad(label: string, t: LoadTimes): void {
   const validate = Number.isNaN(t.validate) ? '' : `, validate alone ${ms(t.validate)}`;
   console.log(
-    `  ${label}: decode ${ms(t.decode)}${validate}, compile (validate + translate) ${ms(t.compile)}` +
-      ` => decode + validate + compile ${ms(t.decode + t.compile)}; lazy fast translation of every body ${ms(t.fast)}` +
+    `  ${label}: decode ${ms(t.decode)}${validate}, compile (validate; translation lazy) ${ms(t.compile)}` +
+      ` => decode + validate + compile ${ms(t.decode + t.compile)}; lazy translation of every body ${ms(t.fast)}` +
       ` (eager total ${ms(t.decode + t.compile + t.fast)})`,
   );
 }

@@ -1,0 +1,62 @@
+import type { ModuleContext } from '../validate/index.ts';
+import type { FastFunction } from './fast-ir.ts';
+import type { ExactCode } from './ir.ts';
+import { translateExact } from './translate.ts';
+import type { CallSignatures } from './translate-fast.ts';
+
+/**
+ * A validated function body and the codes the executor runs, each translated the first
+ * time something asks for it: a module loads with one validation walk per body, and a
+ * function that never runs is never translated (a 1 MB module then loads in about a
+ * third of the time, most of which V8 spent compiling the translator itself).
+ */
+export class CompiledFunction {
+  readonly funcIndex: number;
+  readonly numParams: number;
+  /** Parameters plus declared locals. */
+  readonly numLocals: number;
+  readonly numResults: number;
+  /** Slots a frame needs: locals plus the deepest operand stack (from validation). */
+  readonly frameSize: number;
+  /** The function's type index in its module. */
+  readonly typeIndex: number;
+  /** Parameter counts of the module's functions and types, shared by its functions. */
+  readonly sigs: CallSignatures;
+  /** The fast code, translated the first time the function runs on the fast path. */
+  fast: FastFunction | undefined = undefined;
+  private exact: ExactCode | undefined = undefined;
+  private readonly context: ModuleContext;
+  private readonly codeIndex: number;
+
+  constructor(context: ModuleContext, codeIndex: number, maxHeight: number, sigs: CallSignatures) {
+    const module = context.module;
+    const type = context.types[module.funcs[codeIndex]];
+    this.funcIndex = module.numImportedFuncs + codeIndex;
+    this.numParams = type.params.length;
+    this.numLocals = type.params.length + module.codes[codeIndex].locals.length;
+    this.numResults = type.results.length;
+    this.frameSize = this.numLocals + maxHeight + 1;
+    this.typeIndex = module.funcs[codeIndex];
+    this.sigs = sigs;
+    this.context = context;
+    this.codeIndex = codeIndex;
+  }
+
+  /** The exact code (see `ir.ts`). */
+  get code(): Int32Array {
+    return (this.exact ?? this.translate()).code;
+  }
+  /** For each exact pc that starts an instruction: its byte offset in the module; -1 elsewhere. */
+  get offsets(): Int32Array {
+    return (this.exact ?? this.translate()).offsets;
+  }
+  /** For each exact pc that starts an instruction: the operand stack height before it; -1 elsewhere. */
+  get heights(): Int32Array {
+    return (this.exact ?? this.translate()).heights;
+  }
+
+  private translate(): ExactCode {
+    this.exact = translateExact(this.context, this.codeIndex);
+    return this.exact;
+  }
+}
