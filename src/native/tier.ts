@@ -9,6 +9,7 @@
  * returns: the frames come out innermost first and are handed back in canonical form,
  * ready to be loaded into the interpreter (see `execution.ts`).
  */
+import { createInstr, InstructionReader } from '../binary/index.ts';
 import type { CompiledModule } from '../compile/index.ts';
 import { ExhaustionError, LinkError, Trap } from '../errors/index.ts';
 import type { TraceFrame } from '../errors/index.ts';
@@ -132,10 +133,16 @@ const cloneCache = new WeakMap<CompiledModule, Map<string, { clone: ResumeClone;
 
 const TABLE_WRITES = new Set([0x26, 0x10c, 0x10e, 0x10f, 0x111]);
 
+/** Whether any body writes a table: read from the original bytes, as translating every body to find out would cost more than the rewrite. */
 function writesTables(compiled: CompiledModule): boolean {
-  for (const f of compiled.functions) {
-    const code = f.code, offsets = f.offsets;
-    for (let pc = 0; pc < code.length; pc++) if (offsets[pc] >= 0 && TABLE_WRITES.has(code[pc])) return true;
+  const m = compiled.module;
+  const ins = createInstr();
+  for (const body of m.codes) {
+    const r = new InstructionReader(m.bytes, body.codeStart, body.codeEnd);
+    while (r.pos < body.codeEnd) {
+      r.read(ins);
+      if (TABLE_WRITES.has(ins.op)) return true;
+    }
   }
   return false;
 }
