@@ -71,7 +71,8 @@ export class ByteWriter {
   raw(src: ArrayLike<number>, start = 0, end = src.length): this {
     const n = end - start;
     this.ensure(n);
-    if (src instanceof Uint8Array) this.bytes.set(src.subarray(start, end), this.length);
+    // Most copies are one instruction of a few bytes: a view per copy would cost more than the loop.
+    if (n > 32 && src instanceof Uint8Array) this.bytes.set(src.subarray(start, end), this.length);
     else for (let i = 0; i < n; i++) this.bytes[this.length + i] = src[start + i]!;
     this.length += n;
     return this;
