@@ -22,7 +22,7 @@ for _ in $(seq 100); do grep -q listening "$work/broker.log" 2>/dev/null && brea
 sleep 2
 
 echo "== starting a job on edge-a (broker $WASMIG_BROKER)"
-job=$("${wasmig[@]}" run --on edge-a --detach "$here/test/programs/ticker.wasm" lines=40 work=400000 mem=16)
+job=$("${wasmig[@]}" run --on edge-a --detach "$here/test/programs/ticker.wasm" lines=40 work=15000000 mem=16)
 echo "job $job"
 sleep 2
 echo "== migrating $job to edge-b"

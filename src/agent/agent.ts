@@ -50,6 +50,9 @@ export interface AgentOptions {
   timeouts?: Partial<HandoffTimeouts>;
 }
 
+
+/** How long a stopping agent waits for the broker to take its offline status. */
+const GOODBYE_WAIT_MS = 1000;
 /** A prepared, restored but not yet committed incoming job (the target side of a handoff). */
 export interface Incoming {
   job: Job;
@@ -455,7 +458,10 @@ export class Agent {
       this.log(`job ${job.id} ends with the agent`);
     }
     const offline: AgentStatus = { v: PROTOCOL_VERSION, agent: this.name, instance: this.instance, online: false };
-    await this.peer.link.publish(topics.agentStatus(this.name), JSON.stringify(offline), { retain: true }).catch(() => {});
+    // Best effort: with the broker gone, MQTT.js would hold the goodbye in its queue (and
+    // the agent with it) until a reconnection that may never come.
+    const goodbye = this.peer.link.publish(topics.agentStatus(this.name), JSON.stringify(offline), { retain: true }).catch(() => {});
+    await Promise.race([goodbye, new Promise((resolve) => setTimeout(resolve, GOODBYE_WAIT_MS).unref())]);
     await this.peer.close();
     closeSync(this.stdin);
     this.log('offline');

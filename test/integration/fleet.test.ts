@@ -218,6 +218,16 @@ embedded('forged, unsigned and tampered snapshots are refused', async () => {
   assert.match(unsigned.stderr, /agent a did not start the job: a refused the start request: unsigned message/);
 });
 
+embedded('an agent stops on SIGTERM by itself when its broker is gone', async () => {
+  // Its offline status cannot be delivered; before the fix the agent waited for the broker
+  // forever (npm run demo hung in its clean-up), and the helper's SIGKILL ended it after 5 s.
+  const broker = await embeddedBroker();
+  const agent = await agentProc('lonely', broker.url, [], KEY);
+  assert.is(await broker.proc.stop(), 0);
+  assert.is(await agent.stop('SIGTERM'), 0, agent.err.slice(-2000));
+  assert.match(agent.err, /stopping \(SIGTERM\)/);
+});
+
 // ---------------------------------------------------------------------------------------
 
 const mosquitto = suite('fleet on mosquitto');
