@@ -97,6 +97,25 @@ export class ByteWriter {
     return this.append(content);
   }
 
+  /** The type section's content: a vector of function types. */
+  funcTypes(types: readonly { params: readonly number[]; results: readonly number[] }[]): this {
+    this.u32(types.length);
+    for (const t of types) {
+      this.u8(0x60).u32(t.params.length);
+      for (const p of t.params) this.u8(p);
+      this.u32(t.results.length);
+      for (const r of t.results) this.u8(r);
+    }
+    return this;
+  }
+
+  /** Limits; `shared` ones (a shared memory) need a maximum, 65536 pages when none is given. */
+  limits(l: { min: number; max?: number }, shared = false): this {
+    if (shared) return this.u8(0x03).u32(l.min).u32(l.max ?? 65536);
+    if (l.max === undefined) return this.u8(0x00).u32(l.min);
+    return this.u8(0x01).u32(l.min).u32(l.max);
+  }
+
   toBytes(): Uint8Array {
     return this.bytes.slice(0, this.length);
   }

@@ -5,7 +5,7 @@
  * @module
  */
 export { ByteWriter } from './encode.ts';
-export { HELPER_IMPORTS, HELPER_MODULE, recursiveFunctions, rewriteModule } from './rewrite.ts';
+export { HELPER_IMPORTS, HELPER_MODULE, rewriteModule, scanBodies } from './rewrite.ts';
 export type { RewriteOptions, RewrittenModule } from './rewrite.ts';
 export type { RewrittenFunction, Safepoint } from './rewrite-function.ts';
 export { DEFAULT_POLL_INTERVAL, DEFAULT_STACK_BUDGET, NativeTier, rewriteCompiled, toTrap } from './tier.ts';

@@ -17,7 +17,7 @@
 import { createInstr, InstructionReader } from '../binary/index.ts';
 import type { ModuleContext } from '../validate/index.ts';
 import { ValType } from '../wasm/index.ts';
-import type { ConstExpr, FuncType, Limits, Module } from '../wasm/index.ts';
+import type { ConstExpr, FuncType, Module } from '../wasm/index.ts';
 import { ByteWriter } from './encode.ts';
 import { rewriteFunction, zero } from './rewrite-function.ts';
 import type { HelperIndices, ResumeTarget, RewrittenFunction } from './rewrite-function.ts';
@@ -49,6 +49,8 @@ export interface RewrittenModule {
   /** `dd(i)` / `de(i)` drop data / element segment i. */
   dataDropper: boolean;
   elemDropper: boolean;
+  /** Some body writes a table. */
+  writesTables: boolean;
 }
 
 function sameType(a: FuncType, b: FuncType): boolean {
@@ -64,11 +66,15 @@ function bitsType(t: number): number {
   return t === ValType.f32 ? ValType.i32 : t === ValType.f64 ? ValType.i64 : t;
 }
 
+/** Instructions that write a table (the tier then keeps its mirrors of the tables in step). */
+const TABLE_WRITES = new Set([0x26, 0x10c, 0x10e, 0x10f, 0x111]);
+
 /**
- * Functions that may recurse: on a cycle of the call graph, where `call_indirect`
- * may reach every function of its type that a table can hold.
+ * What one walk over every body finds: the functions that may recurse (on a cycle of
+ * the call graph, where `call_indirect` may reach every function of its type that a
+ * table can hold), and whether any body writes a table.
  */
-export function recursiveFunctions(ctx: ModuleContext): Set<number> {
+export function scanBodies(ctx: ModuleContext): { recursive: Set<number>; writesTables: boolean } {
   const m = ctx.module;
   const nImp = m.numImportedFuncs;
   const n = m.codes.length;
@@ -87,6 +93,7 @@ export function recursiveFunctions(ctx: ModuleContext): Set<number> {
     return out;
   };
   const ins = createInstr();
+  let writesTables = false;
   for (let i = 0; i < n; i++) {
     const body = m.codes[i];
     const r = new InstructionReader(m.bytes, body.codeStart, body.codeEnd);
@@ -94,6 +101,7 @@ export function recursiveFunctions(ctx: ModuleContext): Set<number> {
       r.read(ins);
       if (ins.op === 0x10 && ins.a >= nImp) edges[i].push(ins.a - nImp);
       else if (ins.op === 0x11) edges[i].push(...indirectTargets(ins.a));
+      else if (TABLE_WRITES.has(ins.op)) writesTables = true;
     }
   }
   // Tarjan's strongly connected components, iteratively.
@@ -142,7 +150,7 @@ export function recursiveFunctions(ctx: ModuleContext): Set<number> {
       }
     }
   }
-  return recursive;
+  return { recursive, writesTables };
 }
 
 /** Native stack units an activation of a recursive function is charged (about 16 bytes each). */
@@ -187,7 +195,7 @@ export function rewriteModule(ctx: ModuleContext, options: RewriteOptions = {}):
   };
 
   // ---- function bodies
-  const recursive = recursiveFunctions(ctx);
+  const { recursive, writesTables } = scanBodies(ctx);
   const functions: (RewrittenFunction | undefined)[] = new Array(nImpFuncs + m.codes.length);
   const bodies: Uint8Array[] = [];
   const funcTypes: number[] = [];
@@ -264,20 +272,9 @@ export function rewriteModule(ctx: ModuleContext, options: RewriteOptions = {}):
     sec.length = 0;
   };
 
-  sec.u32(types.length);
-  for (const t of types) {
-    sec.u8(0x60).u32(t.params.length);
-    for (const p of t.params) sec.u8(p);
-    sec.u32(t.results.length);
-    for (const r of t.results) sec.u8(r);
-  }
+  sec.funcTypes(types);
   section(1);
 
-  const limits = (l: Limits, shared: boolean): void => {
-    if (shared) sec.u8(0x03).u32(l.min).u32(l.max ?? 65536);
-    else if (l.max === undefined) sec.u8(0x00).u32(l.min);
-    else sec.u8(0x01).u32(l.min).u32(l.max);
-  };
   const shared = options.sharedMemory === true;
   const importedTables: number[] = [];
   const importedMemories: number[] = [];
@@ -287,8 +284,8 @@ export function rewriteModule(ctx: ModuleContext, options: RewriteOptions = {}):
     const d = imp.desc;
     switch (d.kind) {
       case 'func': sec.u8(0x00).u32(d.typeIndex); break;
-      case 'table': sec.u8(0x01).u8(d.type.elemType); limits(d.type.limits, false); break;
-      case 'memory': sec.u8(0x02); limits(d.type.limits, shared); break;
+      case 'table': sec.u8(0x01).u8(d.type.elemType).limits(d.type.limits, false); break;
+      case 'memory': sec.u8(0x02); sec.limits(d.type.limits, shared); break;
       case 'global': sec.u8(0x03).u8(d.type.type).u8(d.type.mutable ? 1 : 0); break;
     }
   }
@@ -296,13 +293,13 @@ export function rewriteModule(ctx: ModuleContext, options: RewriteOptions = {}):
   m.tables.forEach((t, i) => {
     const index = m.numImportedTables + i;
     sec.name(HELPER_MODULE).name(`t${index}`).u8(0x01).u8(t.elemType);
-    limits(t.limits, false);
+    sec.limits(t.limits, false);
     importedTables.push(index);
   });
   m.memories.forEach((mem, i) => {
     const index = m.numImportedMemories + i;
     sec.name(HELPER_MODULE).name(`m${index}`).u8(0x02);
-    limits(mem.limits, shared);
+    sec.limits(mem.limits, shared);
     importedMemories.push(index);
   });
   section(2);
@@ -380,7 +377,7 @@ export function rewriteModule(ctx: ModuleContext, options: RewriteOptions = {}):
   }
   moduleName(out, MODULE_NAME);
 
-  return { bytes: out.toBytes(), functions, trampolines, floatGlobals, importedTables, importedMemories, dataDropper, elemDropper };
+  return { bytes: out.toBytes(), functions, trampolines, floatGlobals, importedTables, importedMemories, dataDropper, elemDropper, writesTables };
 }
 
 /** The module names V8 shows in stack traces (`wasm://wasm/NAME-HASH`): how backtraces tell modules apart. */
@@ -518,24 +515,13 @@ export function rewriteResumeClone(ctx: ModuleContext, funcIndex: number, target
     out.section(id, sec);
     sec.length = 0;
   };
-  sec.u32(types.length);
-  for (const t of types) {
-    sec.u8(0x60).u32(t.params.length);
-    for (const p of t.params) sec.u8(p);
-    sec.u32(t.results.length);
-    for (const x of t.results) sec.u8(x);
-  }
+  sec.funcTypes(types);
   section(1);
-  const limits = (l: Limits, shared: boolean): void => {
-    if (shared) sec.u8(0x03).u32(l.min).u32(l.max ?? 65536);
-    else if (l.max === undefined) sec.u8(0x00).u32(l.min);
-    else sec.u8(0x01).u32(l.min).u32(l.max);
-  };
   sec.u32(F + HELPER_IMPORTS.length + ctx.tables.length + ctx.memories.length + numGlobals + 4);
   for (const f of funcImports) sec.name('f').name(String(f)).u8(0x00).u32(ctx.funcTypeIndices[f]);
   HELPER_IMPORTS.forEach((name, i) => sec.name(HELPER_MODULE).name(name).u8(0x00).u32(helperTypes[i]));
-  ctx.tables.forEach((t, i) => { sec.name('t').name(String(i)).u8(0x01).u8(t.elemType); limits(t.limits, false); });
-  ctx.memories.forEach((mem, i) => { sec.name('m').name(String(i)).u8(0x02); limits(mem.limits, options.sharedMemory === true); });
+  ctx.tables.forEach((t, i) => { sec.name('t').name(String(i)).u8(0x01).u8(t.elemType); sec.limits(t.limits, false); });
+  ctx.memories.forEach((mem, i) => { sec.name('m').name(String(i)).u8(0x02); sec.limits(mem.limits, options.sharedMemory === true); });
   ctx.globals.forEach((g, i) => sec.name('g').name(String(i)).u8(0x03).u8(g.type).u8(g.mutable ? 1 : 0));
   for (const name of ['unw', 'cd', 'depth', 'maxp']) sec.name('h').name(name).u8(0x03).u8(I32).u8(1);
   section(2);

@@ -9,7 +9,6 @@
  * returns: the frames come out innermost first and are handed back in canonical form,
  * ready to be loaded into the interpreter (see `execution.ts`).
  */
-import { createInstr, InstructionReader } from '../binary/index.ts';
 import type { CompiledModule } from '../compile/index.ts';
 import { ExhaustionError, LinkError, Trap } from '../errors/index.ts';
 import type { TraceFrame } from '../errors/index.ts';
@@ -131,22 +130,6 @@ const moduleCache = new WeakMap<RewrittenModule, WebAssembly.Module>();
 /** Resume clones compiled, per compiled module (V8 keeps their optimized code with the module). */
 const cloneCache = new WeakMap<CompiledModule, Map<string, { clone: ResumeClone; module: WebAssembly.Module } | null>>();
 
-const TABLE_WRITES = new Set([0x26, 0x10c, 0x10e, 0x10f, 0x111]);
-
-/** Whether any body writes a table: read from the original bytes, as translating every body to find out would cost more than the rewrite. */
-function writesTables(compiled: CompiledModule): boolean {
-  const m = compiled.module;
-  const ins = createInstr();
-  for (const body of m.codes) {
-    const r = new InstructionReader(m.bytes, body.codeStart, body.codeEnd);
-    while (r.pos < body.codeEnd) {
-      r.read(ins);
-      if (TABLE_WRITES.has(ins.op)) return true;
-    }
-  }
-  return false;
-}
-
 const scratch = new DataView(new ArrayBuffer(8));
 
 /** Maps V8's trap messages to the spec's wording (the interpreter's). */
@@ -265,7 +248,7 @@ export class NativeTier {
     native.depth = ex['depth'] as WebAssembly.Global;
     native.droppedData = new Uint8Array(m.datas.length);
     native.droppedElems = new Uint8Array(m.elems.length);
-    native.writesTables = writesTables(compiled);
+    native.writesTables = rewritten.writesTables;
     if (native.writesTables) this.tablesWritten = true;
     if (inst.memAddrs.length) (ex['maxp'] as WebAssembly.Global).value = store.memories[inst.memAddrs[0]].maxPages;
     // Active segments were applied by the interpreter's instantiation: they are dropped on both sides.
