@@ -5,8 +5,8 @@
  * @module
  */
 export { ByteWriter } from './encode.ts';
-export { HELPER_IMPORTS, HELPER_MODULE, rewriteModule, scanBodies } from './rewrite.ts';
-export type { RewriteOptions, RewrittenModule } from './rewrite.ts';
+export { DEFAULT_UNROLL, HELPER_IMPORTS, HELPER_MODULE, planUnrolling, rewriteModule, scanBodies } from './rewrite.ts';
+export type { InnermostLoop, RewriteOptions, RewrittenModule } from './rewrite.ts';
 export type { RewrittenFunction, Safepoint } from './rewrite-function.ts';
 export { DEFAULT_POLL_INTERVAL, DEFAULT_STACK_BUDGET, NativeTier, rewriteCompiled, toTrap } from './tier.ts';
 export type { NativeInstance, NativeOptions } from './tier.ts';

@@ -113,6 +113,12 @@ export interface FunctionRewriteOptions {
   loopPoll: 'global' | 'local' | 'none';
   /** After-call checks of the unwinding flag ('none' for measurements only: unwinding then breaks). */
   afterCall?: 'check' | 'none';
+  /**
+   * Innermost loops to unroll: the offset of their `loop` instruction to the number of
+   * copies of the body per header check (see `planUnrolling`). The check costs a few
+   * instructions per iteration, a sizeable share of a tight loop's time.
+   */
+  unrolled?: ReadonlyMap<number, number>;
   /** Build a resume clone instead (see {@link ResumeTarget}). */
   resume?: ResumeTarget;
 }
@@ -192,6 +198,23 @@ interface Ctrl {
   pollSite: number;
   /** Index among the enclosing blocks of a polling loop's $poll block. */
   pollLabel: number;
+  /** An unrolled loop: its first copy of the body is being written. */
+  unroll?: Unrolling;
+}
+
+/**
+ * An innermost loop whose body is written `copies` times after one header check:
+ *   loop $L  check  block $c1  B  br $exit  end  ...  block $cn  B  br $exit  end  end
+ * In every copy but the last, a branch to the loop's start goes to the end of the copy's
+ * block, into the next copy; in the last one, to $L. Copies share their safepoints.
+ */
+interface Unrolling {
+  copies: number;
+  /** Where the first copy starts in the output, and its first entry in the pc maps. */
+  start: number;
+  marks: number;
+  /** Output offsets of the branch immediates that target the loop, in the first copy. */
+  backEdges: number[];
 }
 
 const SIG_POPS: Int8Array = (() => {
@@ -264,6 +287,7 @@ export function rewriteFunction(ctx: ModuleContext, codeIndex: number, opts: Fun
   // Original blocks; `labels` counts the rewritten code's blocks around the current
   // position ($save and $body first), of which each original block owns one.
   const ctrl: Ctrl[] = [];
+  const unrolled = opts.loopPoll === 'none' ? undefined : opts.unrolled;
   let labels = 2;
   const BODY_LABEL = 1;
   /** Branch depth in the rewritten code for original depth `depth`. */
@@ -417,18 +441,78 @@ export function rewriteFunction(ctx: ModuleContext, codeIndex: number, opts: Fun
     return c.op === 0x03 ? c.params.length : c.results.length;
   };
 
+  /** Writes a branch's depth; notes it when it goes to the start of a loop being unrolled. */
+  const branchDepth = (depth: number): void => {
+    const u = depth < ctrl.length ? ctrl[ctrl.length - 1 - depth].unroll : undefined;
+    if (u) u.backEdges.push(out.length);
+    out.u32(remap(depth));
+  };
+
+  /** Writes copy `first[0 .. n)` of an unrolled body again, its back edges `delta` blocks further out, and its pc marks. */
+  const writeCopy = (first: Uint8Array, u: Unrolling, marksEnd: number, delta: number): void => {
+    const at = out.length;
+    // Growth of the output, by offset in the first copy, where a depth's LEB gets longer.
+    const grown: number[] = [];
+    let from = 0;
+    let shift = 0;
+    for (const edge of u.backEdges) {
+      const rel = edge - u.start;
+      out.raw(first, from, rel);
+      let value = 0;
+      let len = 0;
+      for (let b = 0x80; b & 0x80; len++) {
+        b = first[rel + len];
+        value |= (b & 0x7f) << (7 * len);
+      }
+      const before = out.length;
+      out.u32(value + delta);
+      shift += out.length - before - len;
+      grown.push(rel + len, shift);
+      from = rel + len;
+    }
+    out.raw(first, from, first.length);
+    let g = 0;
+    shift = 0;
+    for (let j = u.marks; j < marksEnd; j++) {
+      const rel = rewrittenPcs[j] - u.start;
+      while (g < grown.length && grown[g] <= rel) {
+        shift = grown[g + 1];
+        g += 2;
+      }
+      rewrittenPcs.push(at + rel + shift);
+      originalPcs.push(originalPcs[j]);
+    }
+  };
+
   /** Closes an original block (its results on the Wasm stack); a loop also closes its poll structure. */
   const closeBlock = (c: Ctrl): void => {
-    out.u8(0x0b);
-    labels--;
-    if (c.op === 0x03 && c.pollSite >= 0) {
-      // end $L; br $exit (with the results); end $poll; poll; br $outer; end $outer; unreachable; end $exit
+    const u = c.unroll;
+    if (u) {
+      // The end of the body leaves the loop: br $exit with the results; end $c1.
+      out.u8(0x0c).u32(labels - 1 - (c.pollLabel - 2));
+      const first = out.bytes.slice(u.start, out.length);
+      const marksEnd = rewrittenPcs.length;
+      out.u8(0x0b);
+      for (let i = 2; i <= u.copies; i++) {
+        out.u8(0x02).u8(0x40);
+        writeCopy(first, u, marksEnd, i === u.copies ? 1 : 0);
+        out.u8(0x0b);
+      }
+      // No copy falls through: unreachable; end $L; unreachable; end $poll
+      out.u8(0x00).u8(0x0b).u8(0x00).u8(0x0b);
+      labels -= 3;
+    } else {
+      out.u8(0x0b);
+      labels--;
+      if (c.op !== 0x03 || c.pollSite < 0) return;
+      // end $L; br $exit (with the results); end $poll
       out.u8(0x0c).u32(2).u8(0x0b);
       labels--;
-      callPoll(c.pollSite, opts.loopPoll === 'local');
-      out.u8(0x0c).u32(0).u8(0x0b).u8(0x00).u8(0x0b);
-      labels -= 2;
     }
+    // poll; br $outer; end $outer; unreachable; end $exit
+    callPoll(c.pollSite, opts.loopPoll === 'local');
+    out.u8(0x0c).u32(0).u8(0x0b).u8(0x00).u8(0x0b);
+    labels -= 2;
   };
 
   // ---- prologue: the save and body blocks, and the entry checks
@@ -592,6 +676,14 @@ export function rewriteFunction(ctx: ModuleContext, codeIndex: number, opts: Fun
           out.u8(0x0b);
           labels--;
         }
+        // A clone's loop on the way to its safepoint stays whole: the skipping enters it once.
+        const copies = pathChild ? undefined : unrolled?.get(start);
+        if (copies !== undefined) {
+          // The first copy's block: branches to the loop's start go to its end, into the next copy.
+          out.u8(0x02).u8(0x40);
+          c.label = labels++;
+          c.unroll = { copies, start: out.length, marks: rewrittenPcs.length, backEdges: [] };
+        }
         continue;
       }
       case 0x05: {
@@ -620,7 +712,8 @@ export function rewriteFunction(ctx: ModuleContext, codeIndex: number, opts: Fun
       }
       case 0x0c: {
         need(labelArity(ins.a));
-        out.u8(0x0c).u32(remap(ins.a));
+        out.u8(0x0c);
+        branchDepth(ins.a);
         v.step(ins);
         dead = true;
         deadNest = 0;
@@ -629,8 +722,8 @@ export function rewriteFunction(ctx: ModuleContext, codeIndex: number, opts: Fun
       case 0x0e: {
         need(labelArity(ins.b) + 1);
         out.u8(0x0e).u32(ins.a);
-        for (let i = 0; i < ins.a; i++) out.u32(remap(ins.targets[i]));
-        out.u32(remap(ins.b));
+        for (let i = 0; i < ins.a; i++) branchDepth(ins.targets[i]);
+        branchDepth(ins.b);
         v.step(ins);
         dead = true;
         deadNest = 0;
@@ -638,7 +731,8 @@ export function rewriteFunction(ctx: ModuleContext, codeIndex: number, opts: Fun
       }
       case 0x0d: {
         need(labelArity(ins.a) + 1);
-        out.u8(0x0d).u32(remap(ins.a));
+        out.u8(0x0d);
+        branchDepth(ins.a);
         v.step(ins);
         pop(1);
         continue;

@@ -15,6 +15,7 @@
  *   i, `c<i>` its entry with float values as raw bits, `g<i>` a defined global.
  */
 import { createInstr, InstructionReader } from '../binary/index.ts';
+import type { Instr } from '../binary/index.ts';
 import type { ModuleContext } from '../validate/index.ts';
 import { ValType } from '../wasm/index.ts';
 import type { ConstExpr, FuncType, Module } from '../wasm/index.ts';
@@ -31,6 +32,8 @@ export interface RewriteOptions {
   loopPoll?: 'global' | 'local' | 'none';
   /** 'none' drops the after-call checks: only to measure what they cost (unwinding then breaks). */
   afterCall?: 'check' | 'none';
+  /** Most copies of an innermost loop's body per header check (default 8; 1: no unrolling; see `planUnrolling`). */
+  unroll?: number;
   /** Import the memory as shared (for a native tier in another thread). */
   sharedMemory?: boolean;
 }
@@ -69,12 +72,64 @@ function bitsType(t: number): number {
 /** Instructions that write a table (the tier then keeps its mirrors of the tables in step). */
 const TABLE_WRITES = new Set([0x26, 0x10c, 0x10e, 0x10f, 0x111]);
 
+/** An innermost loop without parameters: the offset of its `loop` instruction, and its bytes up to its `end`. */
+export interface InnermostLoop {
+  at: number;
+  size: number;
+}
+
+/** Finds innermost loops while a walk reads a body, one instruction at a time. */
+class LoopFinder {
+  /** Open blocks: a loop's offset (-1 for other blocks), and whether it may still be innermost. */
+  private readonly open: { at: number; innermost: boolean }[] = [];
+
+  constructor(private readonly ctx: ModuleContext, readonly found: InnermostLoop[] = []) {}
+
+  /** `ins` was read at offset `at`; the reader is now at `next`. */
+  step(ins: Instr, at: number, next: number): void {
+    const op = ins.op;
+    if (op === 0x02 || op === 0x04) this.open.push({ at: -1, innermost: false });
+    else if (op === 0x03) {
+      for (const b of this.open) b.innermost = false;
+      // Loops with parameters would have to carry them from copy to copy: left whole.
+      this.open.push({ at, innermost: ins.a < 0 || this.ctx.types[ins.a].params.length === 0 });
+    } else if (op === 0x0b) {
+      const b = this.open.pop();
+      if (b !== undefined && b.at >= 0 && b.innermost) this.found.push({ at: b.at, size: next - b.at });
+    }
+  }
+}
+
+/** Most copies of a loop body, by default (see `planUnrolling`). */
+export const DEFAULT_UNROLL = 8;
+/** Bytes unrolling may add to a module's code: at least this, or a quarter of the code. */
+export const UNROLL_MIN_BUDGET = 64 * 1024;
+
+/**
+ * Which innermost loops to unroll, and into how many copies: the smallest first (the
+ * header check weighs most in a short body, and they cost least), as many copies as
+ * `maxCopies` while the module's code grows by at most its budget. Which loops are hot
+ * is unknown before running; the budget keeps a large module's compile time in hand.
+ */
+export function planUnrolling(loops: readonly InnermostLoop[], codeBytes: number, maxCopies: number): Map<number, number> {
+  const plan = new Map<number, number>();
+  if (maxCopies < 2) return plan;
+  let budget = Math.max(UNROLL_MIN_BUDGET, codeBytes / 4);
+  for (const loop of [...loops].sort((a, b) => a.size - b.size)) {
+    const copies = Math.min(maxCopies, 1 + Math.floor(budget / loop.size));
+    if (copies < 2) break;
+    plan.set(loop.at, copies);
+    budget -= loop.size * (copies - 1);
+  }
+  return plan;
+}
+
 /**
  * What one walk over every body finds: the functions that may recurse (on a cycle of
  * the call graph, where `call_indirect` may reach every function of its type that a
- * table can hold), and whether any body writes a table.
+ * table can hold), whether any body writes a table, and the innermost loops.
  */
-export function scanBodies(ctx: ModuleContext): { recursive: Set<number>; writesTables: boolean } {
+export function scanBodies(ctx: ModuleContext): { recursive: Set<number>; writesTables: boolean; loops: InnermostLoop[] } {
   const m = ctx.module;
   const nImp = m.numImportedFuncs;
   const n = m.codes.length;
@@ -94,11 +149,14 @@ export function scanBodies(ctx: ModuleContext): { recursive: Set<number>; writes
   };
   const ins = createInstr();
   let writesTables = false;
+  const loops = new LoopFinder(ctx);
   for (let i = 0; i < n; i++) {
     const body = m.codes[i];
     const r = new InstructionReader(m.bytes, body.codeStart, body.codeEnd);
     while (r.pos < body.codeEnd) {
+      const at = r.pos;
       r.read(ins);
+      loops.step(ins, at, r.pos);
       if (ins.op === 0x10 && ins.a >= nImp) edges[i].push(ins.a - nImp);
       else if (ins.op === 0x11) edges[i].push(...indirectTargets(ins.a));
       else if (TABLE_WRITES.has(ins.op)) writesTables = true;
@@ -150,7 +208,7 @@ export function scanBodies(ctx: ModuleContext): { recursive: Set<number>; writes
       }
     }
   }
-  return { recursive, writesTables };
+  return { recursive, writesTables, loops: loops.found };
 }
 
 /** Native stack units an activation of a recursive function is charged (about 16 bytes each). */
@@ -195,7 +253,9 @@ export function rewriteModule(ctx: ModuleContext, options: RewriteOptions = {}):
   };
 
   // ---- function bodies
-  const { recursive, writesTables } = scanBodies(ctx);
+  const { recursive, writesTables, loops } = scanBodies(ctx);
+  const codeBytes = m.codes.reduce((sum, c) => sum + c.codeEnd - c.codeStart, 0);
+  const unrolled = planUnrolling(loops, codeBytes, options.unroll ?? DEFAULT_UNROLL);
   const functions: (RewrittenFunction | undefined)[] = new Array(nImpFuncs + m.codes.length);
   const bodies: Uint8Array[] = [];
   const funcTypes: number[] = [];
@@ -210,6 +270,7 @@ export function rewriteModule(ctx: ModuleContext, options: RewriteOptions = {}):
       frameCost: frameCost(ft.params.length + m.codes[i].locals.length),
       loopPoll: options.loopPoll ?? 'local',
       afterCall: options.afterCall,
+      unrolled,
     });
     functions[f] = info;
     bodies.push(body);
@@ -462,8 +523,11 @@ export function rewriteResumeClone(ctx: ModuleContext, funcIndex: number, target
   const refs = new Set<number>();
   const ins = createInstr();
   const r = new InstructionReader(m.bytes, body.codeStart, body.codeEnd);
+  const loops = new LoopFinder(ctx);
   while (r.pos < body.codeEnd) {
+    const at = r.pos;
     r.read(ins);
+    loops.step(ins, at, r.pos);
     if (SEGMENT_OPS.has(ins.op)) return undefined;
     if (ins.op === 0x10) used.add(ins.a);
     else if (ins.op === 0xd2) { used.add(ins.a); refs.add(ins.a); }
@@ -494,6 +558,7 @@ export function rewriteResumeClone(ctx: ModuleContext, funcIndex: number, target
     recursive: false,
     frameCost: 0,
     loopPoll: options.loopPoll ?? 'local',
+    unrolled: planUnrolling(loops.found, body.codeEnd - body.codeStart, options.unroll ?? DEFAULT_UNROLL),
     resume: target,
   });
   const cloneType: FuncType = { params: [...ft.params, ...body.locals, ...target.stackTypes] as never[], results: ft.results };

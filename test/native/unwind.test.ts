@@ -62,11 +62,11 @@ function expected(name: string, args: number[]): unknown[] {
   return store.invoke(inst.exports.get(name)!, args);
 }
 
-/** Runs `name(args)` natively, pausing at poll number `at` (every loop iteration polls). */
-function pausedRun(name: string, args: number[], at: number, reentry: boolean): { paused: boolean; results: unknown[]; frames: number } {
+/** Runs `name(args)` natively, pausing at poll number `at` (every loop header check polls; `unroll` 1: every iteration). */
+function pausedRun(name: string, args: number[], at: number, reentry: boolean, unroll: number): { paused: boolean; results: unknown[]; frames: number } {
   const store = new Store();
   const inst = store.instantiate(stacky);
-  const tier = new NativeTier(store, { pollInterval: 1, rewrite: { loopPoll: 'global' } });
+  const tier = new NativeTier(store, { pollInterval: 1, rewrite: { loopPoll: 'global', unroll } });
   tier.attach(inst);
   let n = 0;
   tier.pollHook = () => ++n === at;
@@ -84,14 +84,14 @@ function pausedRun(name: string, args: number[], at: number, reentry: boolean): 
   return { paused, results: (outcome as { results: unknown[] }).results, frames };
 }
 
-for (const [name, args] of [['work', [40]], ['branchy', [0]], ['branchy', [1]], ['branchy', [5]]] as const) {
-  test(`${name}(${args}): paused at every poll, resumed natively and in the interpreter`, () => {
+for (const [name, args, unroll] of [['work', [40], 1], ['branchy', [0], 1], ['branchy', [1], 1], ['branchy', [5], 1], ['branchy', [5], 3]] as const) {
+  test(`${name}(${args}), loops in ${unroll} cop${unroll === 1 ? 'y' : 'ies'}: paused at every poll, resumed natively and in the interpreter`, () => {
     const want = expected(name, [...args]);
     let pausedAt = 0;
     let deepest = 0;
     for (let at = 1; ; at++) {
-      const native = pausedRun(name, [...args], at, true);
-      const interp = pausedRun(name, [...args], at, false);
+      const native = pausedRun(name, [...args], at, true, unroll);
+      const interp = pausedRun(name, [...args], at, false, unroll);
       assert.equal(native.results, want, `poll ${at}, native`);
       assert.equal(interp.results, want, `poll ${at}, interpreter`);
       if (!native.paused) break;
@@ -106,7 +106,7 @@ for (const [name, args] of [['work', [40]], ['branchy', [0]], ['branchy', [1]], 
 test('an unwound frame keeps the values below calls and the loop parameters', () => {
   const store = new Store();
   const inst = store.instantiate(stacky);
-  const tier = new NativeTier(store, { pollInterval: 1, rewrite: { loopPoll: 'global' } });
+  const tier = new NativeTier(store, { pollInterval: 1, rewrite: { loopPoll: 'global', unroll: 1 } });
   tier.attach(inst);
   let n = 0;
   tier.pollHook = () => ++n === 6;
@@ -168,7 +168,7 @@ test('a native pause snapshots every kind of state; it resumes on both tiers to 
       const h = host();
       const a = Program.instantiate(machine, { imports: h.imports, tier: 'native' });
       a.registerHostState('tick', () => ({ counter: h.counter }));
-      const native = nativeTierOf(a.store, { pollInterval: 1, rewrite: { loopPoll: 'global' } });
+      const native = nativeTierOf(a.store, { pollInterval: 1, rewrite: { loopPoll: 'global', unroll: 1 } });
       let n = 0;
       native.pollHook = () => ++n === at;
       a.start('work', [500]);

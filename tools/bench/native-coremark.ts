@@ -30,6 +30,8 @@ const pollArg = process.argv.indexOf('--poll');
 const rewrite: RewriteOptions = {};
 if (pollArg >= 0) rewrite.loopPoll = process.argv[pollArg + 1] as RewriteOptions['loopPoll'];
 if (process.argv.includes('--no-after-call')) rewrite.afterCall = 'none';
+const unrollArg = process.argv.indexOf('--unroll');
+if (unrollArg >= 0) rewrite.unroll = Number(process.argv[unrollArg + 1]);
 const bytes = readFileSync(wasmPath);
 const args = ['coremark.wasm', '0', '0', '0x66', String(iterations)];
 
