@@ -2,11 +2,11 @@
  * CoreMark on the native tier against Node's own engine running the unmodified module,
  * side by side in one process (rounds alternate, so both see the same machine).
  *
- * Usage: npx tsx tools/bench/native-coremark.ts [--iterations N] [--rounds R] [--slice-ms MS] [--poll global|local|none] [--poll-interval N] [--no-after-call]
+ * Usage: npx tsx tools/bench/native-coremark.ts [--iterations N] [--rounds R] [--slice-ms MS] [--poll global|local|none] [--poll-interval N] [--no-after-call] [--unroll N]
  * Prints each round's iterations per second of this process's CPU time (robust on a
  * shared machine; CoreMark's own wall-clock report is checked for validation) and the
  * ratio of the medians. `--poll none` and `--no-after-call` only measure what the
- * safepoints cost (such code cannot pause).
+ * safepoints cost (such code cannot pause); `--unroll N` caps the copies of an unrolled loop (1: none).
  */
 import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
