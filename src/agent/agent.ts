@@ -206,15 +206,11 @@ export class Agent {
   /** Marks jobs an earlier run of this agent left behind as failed: they died with it. */
   async #sweepLostJobs(): Promise<void> {
     const seen: JobState[] = [];
-    const stop = await this.peer.listen([topics.allJobStates], (_topic, payload) => {
+    const stop = await this.peer.listenRetained([topics.allJobStates], (_topic, payload) => {
       const s = parseJobState(payload);
       if (s) seen.push(s);
     });
-    try {
-      await this.peer.settle(() => seen.length);
-    } finally {
-      stop();
-    }
+    stop();
     for (const s of seen) {
       if (s.agent !== this.name || s.instance === this.instance || FINAL.has(s.state)) continue;
       const lost: JobState = { ...s, instance: this.instance, state: 'failed', status: 1, error: `agent ${this.name} restarted; the job was lost with it`, updatedAt: new Date().toISOString(), sig: undefined };
@@ -427,16 +423,13 @@ export class Agent {
     const controller = new AbortController();
     let status: AgentStatus | undefined;
     let first: AgentStatus | undefined;
-    let seen = 0;
-    const stop = await this.peer.listen([topics.agentStatus(name)], (_topic, payload) => {
-      seen++;
+    const stop = await this.peer.listenRetained([topics.agentStatus(name)], (_topic, payload) => {
       const s = parseAgentStatus(payload);
       if (!s) return;
       status = s;
       if (!first && s.online) { first = s; return; }
       if (!s.online || (first && s.instance !== first.instance)) controller.abort(new WasmigError('ERR_GONE', `agent ${name} went offline`));
     });
-    if (seen === 0) await this.peer.settle(() => seen);
     return { status: () => status, gone: controller.signal, close: stop };
   }
 

@@ -16,6 +16,8 @@ export interface BrokerOptions {
   password?: string;
   /** PEM certificate and key: the broker speaks MQTT over TLS (`mqtts://`). */
   tls?: { cert: Buffer; key: Buffer };
+  /** Where aedes keeps retained messages and sessions (default: in memory), e.g. an aedes-persistence-redis instance. */
+  persistence?: AedesOptions['persistence'];
 }
 
 /** A running embedded broker. */
@@ -45,6 +47,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Embedded
   const port = options.port ?? (options.tls ? 8883 : 1883);
   const auth = options.username !== undefined || options.password !== undefined;
   const settings: AedesOptions = { drainTimeout: 30_000, concurrency: 200 };
+  if (options.persistence) settings.persistence = options.persistence;
   if (auth) {
     settings.authenticate = (_client, username, password, done) => {
       if (username !== undefined && password !== undefined && same(options.username ?? '', username) && same(options.password ?? '', password)) {

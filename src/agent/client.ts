@@ -116,15 +116,8 @@ export class FleetClient {
   /** Retained messages on `filter` as the broker has them now. */
   async #snapshotOf(filter: string): Promise<Map<string, Buffer>> {
     const found = new Map<string, Buffer>();
-    let seen = 0;
-    const single = !filter.includes('+') && !filter.includes('#');
-    const stop = await this.#listen([filter], (topic, payload) => { seen++; found.set(topic, payload); });
-    try {
-      // One topic: done at its first message; a wildcard: when no more come.
-      if (!single || seen === 0) await this.peer.settle(() => (single && seen > 0 ? -1 : seen));
-    } finally {
-      stop();
-    }
+    const stop = await this.peer.listenRetained([filter], (topic, payload) => { found.set(topic, payload); });
+    stop();
     return found;
   }
 
@@ -247,7 +240,7 @@ export class FleetClient {
 
     const stops: (() => void)[] = [];
     stops.push(await this.#listen([topics.jobOut(job), outTopic], (_t, payload) => deliver(payload)));
-    stops.push(await this.#listen([topics.jobState(job)], (_t, payload) => {
+    stops.push(await this.peer.listenRetained([topics.jobState(job)], (_t, payload) => {
       const s = parseJobState(payload);
       if (!s || s.job !== job) return;
       if (state && s.epoch < state.epoch) return; // a stale copy's word
@@ -269,7 +262,6 @@ export class FleetClient {
       if (gap && now - lastProgress > 500 && now - lastReplay > 1000) replay();
     }, 250);
     try {
-      if (!state) await this.peer.settle(() => (state ? -1 : 0));
       if (!state) throw new UsageError(`no job ${job} is known to the broker ${displayUrl(this.url)}`);
       return await done;
     } catch (error) {
@@ -294,15 +286,12 @@ export class FleetClient {
     const source = state.agent;
     const controller = new AbortController();
     let seenOnline = false;
-    let seen = 0;
-    const stop = await this.#listen([topics.agentStatus(source)], (_t, payload) => {
-      seen++;
+    const stop = await this.peer.listenRetained([topics.agentStatus(source)], (_t, payload) => {
       const s = parseAgentStatus(payload);
       if (s?.online) seenOnline = true;
       else if (s) controller.abort(new MigrationError(`agent ${source}, which had the job, went offline during the migration; see wasmig ps`));
     });
     try {
-      if (seen === 0) await this.peer.settle(() => (seen > 0 ? -1 : 0));
       if (!seenOnline) throw new MigrationError(`agent ${source}, which has job ${job}, is offline`);
       const r = await this.peer.request(topics.agentInbox(source), { type: 'migrate', job, to }, {
         timeoutMs: options.timeoutMs ?? 600_000,

@@ -90,12 +90,16 @@ export class Peer {
   readonly #unsubscribing = new Map<string, Promise<void>>();
   /** Last message of each retained topic listened to (a late listener gets it too). */
   readonly #last = new Map<string, Buffer>();
+  /** Retained barrier markers (see `listenRetained`): a topic beside the inbox, numbered. */
+  readonly #markerBase: string;
+  #markers = 0;
 
   private constructor(link: MqttLink, options: PeerOptions) {
     this.link = link;
     this.id = options.id;
     this.inbox = options.inbox;
     this.#options = options;
+    this.#markerBase = `${options.inbox.slice(0, options.inbox.lastIndexOf('/') + 1)}marker-`;
   }
 
   static async open(options: PeerOptions): Promise<Peer> {
@@ -134,19 +138,25 @@ export class Peer {
     this.#routes.push(...routes);
     const waits: Promise<void>[] = [];
     const joined: string[] = [];
+    const fresh: string[] = [];
     for (const filter of filters) {
       const sub = this.#subscriptions.get(filter);
       if (sub) {
         sub.count++;
         waits.push(sub.ready);
         joined.push(filter);
-        continue;
+      } else {
+        fresh.push(filter);
       }
+    }
+    if (fresh.length > 0) {
+      // One SUBSCRIBE for the new filters, in their order: brokers send the retained
+      // messages filter by filter (`listenRetained` counts on it).
       const ready = (async () => {
-        await this.#unsubscribing.get(filter);
-        await this.link.subscribe([filter]);
+        await Promise.all(fresh.map((filter) => this.#unsubscribing.get(filter)));
+        await this.link.subscribe(fresh);
       })();
-      this.#subscriptions.set(filter, { count: 1, ready });
+      for (const filter of fresh) this.#subscriptions.set(filter, { count: 1, ready });
       waits.push(ready);
     }
     let stopped = false;
@@ -176,6 +186,56 @@ export class Peer {
     }
     for (const filter of joined) {
       for (const [topic, payload] of this.#last) if (topicMatches(filter, topic)) fn(topic, payload);
+    }
+    return stop;
+  }
+
+  /**
+   * Like `listen`, but resolves only once the broker has sent the retained messages of
+   * `filters`. A broker sends those after the SUBACK, and aedes streams them while it
+   * goes on routing, so a round trip is no barrier. A marker is: this peer first stores a
+   * retained message of its own (a nonce on a topic beside its inbox), then subscribes to
+   * `filters` and the marker's topic in one packet; brokers that send a subscription's
+   * retained messages filter by filter (aedes, mosquitto) send the marker last. A broker
+   * that never delivers the marker (an ACL that forbids the topic) falls back to two
+   * quiet round trips, after at least a second, or `maxMs`.
+   */
+  async listenRetained(filters: string[], fn: TopicHandler, maxMs = 5000): Promise<() => void> {
+    const marker = `${this.#markerBase}${this.#markers++}`;
+    const nonce = newId();
+    let arrived = false;
+    let count = 0;
+    await this.link.publish(marker, nonce, { retain: true, qos: 1 });
+    let stop: () => void;
+    try {
+      stop = await this.listen([...filters, marker], (topic, payload) => {
+        if (topic !== marker) {
+          count++;
+          fn(topic, payload);
+        } else if (payload.toString() === nonce) {
+          arrived = true;
+        }
+      });
+    } catch (error) {
+      this.link.publish(marker, '', { retain: true }).catch(() => {});
+      throw error;
+    }
+    try {
+      const started = Date.now();
+      let last = count;
+      let quiet = 0;
+      while (!arrived && Date.now() - started < maxMs && !(quiet >= 2 && Date.now() - started >= 1000)) {
+        await this.sync();
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        quiet = count === last ? quiet + 1 : 0;
+        last = count;
+      }
+    } catch (error) {
+      stop();
+      throw error;
+    } finally {
+      // The marker served its purpose: the broker forgets it.
+      this.link.publish(marker, '', { retain: true }).catch(() => {});
     }
     return stop;
   }
@@ -313,26 +373,6 @@ export class Peer {
    */
   async sync(timeoutMs = 5000): Promise<void> {
     await this.request(this.inbox, { type: 'sync' }, { timeoutMs, who: 'the broker' });
-  }
-
-  /**
-   * Waits until the retained messages of the subscriptions just made have arrived:
-   * brokers send them after the SUBACK, and aedes streams them asynchronously, so one
-   * `sync` is not a barrier. `count` tells how many messages the caller got so far (or -1
-   * when it has all it wants); this returns once two syncs in a row brought nothing new
-   * (or after `maxMs`).
-   */
-  async settle(count: () => number, maxMs = 5000): Promise<void> {
-    const deadline = Date.now() + maxMs;
-    let last = count();
-    let quiet = 0;
-    while (last >= 0 && quiet < 2 && Date.now() < deadline) {
-      await this.sync();
-      await new Promise((resolve) => setTimeout(resolve, 10));
-      const now = count();
-      quiet = now === last ? quiet + 1 : 0;
-      last = now;
-    }
   }
 
   /** Signs a retained state or any other JSON document, when this peer has a key. */
