@@ -193,22 +193,29 @@ export class Peer {
   /**
    * Like `listen`, but resolves only once the broker has sent the retained messages of
    * `filters`. A broker sends those after the SUBACK, and aedes streams them while it
-   * goes on routing, so a round trip is no barrier. A marker is: this peer first stores a
-   * retained message of its own (a nonce on a topic beside its inbox), then subscribes to
-   * `filters` and the marker's topic in one packet; brokers that send a subscription's
-   * retained messages filter by filter (aedes, mosquitto) send the marker last. A broker
-   * that never delivers the marker (an ACL that forbids the topic) falls back to two
-   * quiet round trips, after at least a second, or `maxMs`.
+   * goes on routing, so a round trip is no barrier. A marker is: this peer stores a
+   * retained nonce on a topic beside its inbox and waits until it comes back (aedes
+   * acknowledges a publish before it stores it), then subscribes to `filters` and the
+   * marker's topic in one packet. Brokers that send a subscription's retained messages
+   * filter by filter (aedes, mosquitto) send the nonce again after everything `filters`
+   * hold. A broker that never delivers the marker (an ACL that forbids the topic) falls
+   * back to two quiet round trips, after at least a second; no wait exceeds `maxMs`.
    */
   async listenRetained(filters: string[], fn: TopicHandler, maxMs = 5000): Promise<() => void> {
     const marker = `${this.#markerBase}${this.#markers++}`;
     const nonce = newId();
-    let arrived = false;
     let count = 0;
+    let stored = false;
+    let arrived = false;
     await this.link.publish(marker, nonce, { retain: true, qos: 1 });
-    let stop: () => void;
     try {
-      stop = await this.listen([...filters, marker], (topic, payload) => {
+      const probe = await this.listen([marker], (_topic, payload) => { if (payload.toString() === nonce) stored = true; });
+      try {
+        await this.#waitFor(() => stored, () => 0, maxMs);
+      } finally {
+        probe();
+      }
+      const stop = await this.listen(stored ? [...filters, marker] : filters, (topic, payload) => {
         if (topic !== marker) {
           count++;
           fn(topic, payload);
@@ -216,28 +223,31 @@ export class Peer {
           arrived = true;
         }
       });
-    } catch (error) {
-      this.link.publish(marker, '', { retain: true }).catch(() => {});
-      throw error;
-    }
-    try {
-      const started = Date.now();
-      let last = count;
-      let quiet = 0;
-      while (!arrived && Date.now() - started < maxMs && !(quiet >= 2 && Date.now() - started >= 1000)) {
-        await this.sync();
-        await new Promise((resolve) => setTimeout(resolve, 10));
-        quiet = count === last ? quiet + 1 : 0;
-        last = count;
+      try {
+        await this.#waitFor(() => arrived, () => count, maxMs);
+      } catch (error) {
+        stop();
+        throw error;
       }
-    } catch (error) {
-      stop();
-      throw error;
+      return stop;
     } finally {
       // The marker served its purpose: the broker forgets it.
       this.link.publish(marker, '', { retain: true }).catch(() => {});
     }
-    return stop;
+  }
+
+  /** Round trips to the broker until `done()`, or until `count()` stayed still over two of them and a second passed, or `maxMs`. */
+  async #waitFor(done: () => boolean, count: () => number, maxMs: number): Promise<void> {
+    const started = Date.now();
+    let last = count();
+    let quiet = 0;
+    while (!done() && Date.now() - started < maxMs && !(quiet >= 2 && Date.now() - started >= 1000)) {
+      await this.sync();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      const now = count();
+      quiet = now === last ? quiet + 1 : 0;
+      last = now;
+    }
   }
 
   #dispatch(topic: string, payload: Buffer): void {

@@ -2,7 +2,8 @@
  * Reading the broker's retained states is a barrier: a broker that streams the retained
  * messages of a subscription late (aedes does while it routes a large migration) must
  * not make `ps`, `attach` or `migrate` see an empty fleet. Here the broker's store hands
- * out its retained messages 300 ms late; everything that reads them still finds them.
+ * out its retained messages 300 ms late, and stores them 100 ms late; everything that
+ * reads them still finds them.
  */
 import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
@@ -13,11 +14,20 @@ import type { EmbeddedBroker } from '../../src/agent/index.ts';
 
 const DELAY_MS = 300;
 
-/** aedes's own in-memory store, whose retained streams start `DELAY_MS` late. */
+/**
+ * aedes's own in-memory store, whose retained streams start `DELAY_MS` late, and which
+ * takes 100 ms to store a retained message (aedes acknowledges a publish before it
+ * stores it, so a marker may not be there yet when the subscription comes).
+ */
 function slowRetainedStore(): NonNullable<Parameters<typeof startBroker>[0]>['persistence'] {
   const fromAedes = createRequire(createRequire(import.meta.url).resolve('aedes'));
   const memory = fromAedes('aedes-persistence') as () => Record<string, unknown>;
   const store = memory();
+  const keep = (store.storeRetained as (packet: unknown) => Promise<void>).bind(store);
+  store.storeRetained = async (packet: unknown): Promise<void> => {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await keep(packet);
+  };
   const combi = (store.createRetainedStreamCombi as (patterns: string[]) => Readable).bind(store);
   store.createRetainedStreamCombi = (patterns: string[]): Readable => {
     const late = async function* (): AsyncGenerator<unknown> {
