@@ -3,11 +3,13 @@
  * `tier: 'native'` or `'auto'`. Importing the native tier registers it.
  */
 import { registerEngine } from '../runtime/index.ts';
-import type { Engine, Instance, Store } from '../runtime/index.ts';
+import type { Engine, Instance, Store, Tier } from '../runtime/index.ts';
 import { programSpace } from '../snapshot/index.ts';
+import { BackgroundRewrite } from './background.ts';
 import { NativeExecution } from './execution.ts';
-import { NativeTier } from './tier.ts';
+import { DEFAULT_BACKGROUND_REWRITE_BYTES, isRewritten, NativeTier } from './tier.ts';
 import type { NativeOptions } from './tier.ts';
+import { TieringExecution } from './tiering.ts';
 
 const tiers = new WeakMap<Store, NativeTier>();
 
@@ -26,8 +28,18 @@ export const nativeEngine: Engine = {
   available(): boolean {
     return typeof WebAssembly === 'object' && typeof WebAssembly.Module === 'function';
   },
-  start(store: Store, instance: Instance, funcAddr: number, args: readonly unknown[]): NativeExecution {
+  start(store: Store, instance: Instance, funcAddr: number, args: readonly unknown[], requested?: Tier): NativeExecution | TieringExecution {
     const tier = nativeTierOf(store);
+    const compiled = instance.compiled;
+    const options = tier.options.rewrite ?? {};
+    if (requested === 'auto' && !tier.attached(instance) && !isRewritten(compiled, options)) {
+      // A large module starts in the interpreter while a worker rewrites it.
+      const m = compiled.module;
+      const codeBytes = m.codes.reduce((sum, c) => sum + c.codeEnd - c.codeStart, 0);
+      if (codeBytes >= (tier.options.backgroundRewriteBytes ?? DEFAULT_BACKGROUND_REWRITE_BYTES)) {
+        return new TieringExecution(tier, instance, funcAddr, args, new BackgroundRewrite(m.bytes, options));
+      }
+    }
     tier.attach(instance);
     return new NativeExecution(tier, funcAddr, args, { space: programSpace(store.state, instance) });
   },

@@ -36,7 +36,15 @@ export interface NativeOptions {
    * `frameCost`); past it the stack unwinds into the interpreter, which goes deeper.
    */
   stackBudget?: number;
+  /**
+   * With `tier: 'auto'`, modules with at least this many bytes of code start in the
+   * interpreter while a worker thread rewrites them (default 256 KiB; Infinity: never).
+   */
+  backgroundRewriteBytes?: number;
 }
+
+/** The default `backgroundRewriteBytes`: below it, rewriting on the spot costs under about 0.1 s. */
+export const DEFAULT_BACKGROUND_REWRITE_BYTES = 256 * 1024;
 
 /** The default recursion budget: well inside V8's default 984 KiB stack. */
 export const DEFAULT_STACK_BUDGET = 24_000;
@@ -108,6 +116,21 @@ interface TableLink {
 }
 
 const rewrittenCache = new WeakMap<CompiledModule, Map<string, RewrittenModule>>();
+
+/** True when `rewriteCompiled(compiled, options)` has its answer at hand. */
+export function isRewritten(compiled: CompiledModule, options: RewriteOptions = {}): boolean {
+  return rewrittenCache.get(compiled)?.has(JSON.stringify(options)) === true;
+}
+
+/** Takes a rewrite made elsewhere (a worker thread: `background.ts`) as `rewriteCompiled`'s answer. */
+export function adoptRewrite(compiled: CompiledModule, options: RewriteOptions, ready: { rewritten: RewrittenModule; module: WebAssembly.Module }): void {
+  let byOptions = rewrittenCache.get(compiled);
+  if (!byOptions) { byOptions = new Map(); rewrittenCache.set(compiled, byOptions); }
+  const key = JSON.stringify(options);
+  if (byOptions.has(key)) return;
+  byOptions.set(key, ready.rewritten);
+  moduleCache.set(ready.rewritten, ready.module);
+}
 
 /** The rewritten module for a compiled one (cached per options). */
 export function rewriteCompiled(compiled: CompiledModule, options: RewriteOptions = {}): { rewritten: RewrittenModule; module: WebAssembly.Module } {
@@ -208,6 +231,11 @@ export class NativeTier {
   }
 
   /** Instantiates the native twin of an interpreter instance (idempotent). */
+  /** Whether `instance` has its native twin already. */
+  attached(instance: Instance): boolean {
+    return this.instances.has(instance.state);
+  }
+
   attach(instance: Instance): NativeInstance {
     const existing = this.instances.get(instance.state);
     if (existing) return existing;

@@ -21,10 +21,10 @@ export interface ProgramOptions {
   maxMemoryBytes?: number;
   /** The embedder's own host functions, by module and name, typed by the module's imports. */
   imports?: Record<string, Record<string, HostCallback>>;
-  /** Host fds for the program's stdin, stdout and stderr (default: the process's own). */
+  /** Host fds for the program's stdin, stdout and stderr (default: the process's own); output may also go to a function. */
   stdin?: number;
-  stdout?: number;
-  stderr?: number;
+  stdout?: WasiOptions['stdout'];
+  stderr?: WasiOptions['stderr'];
   /** Call depth and value stack limits; `fast: false` keeps the interpreter on its exact code. */
   limits?: Pick<StoreOptions, 'maxDepth' | 'maxSlots' | 'fast'>;
   /**
@@ -44,11 +44,9 @@ export interface SnapshotOptions {
 }
 
 /** How to resume: the resuming side's directories, stdio, imports and limits (argv and environment come from the snapshot). */
-export interface ResumeOptions extends Omit<ProgramOptions, 'stdout' | 'stderr'> {
+export interface ResumeOptions extends ProgramOptions {
   /** The module, when the snapshot does not embed it (bytes or compiled); its sha256 must match. */
   module?: Uint8Array | CompiledModule;
-  stdout?: WasiOptions['stdout'];
-  stderr?: WasiOptions['stderr'];
 }
 
 /**
@@ -122,7 +120,7 @@ export class Program {
     const e = this.export(entry);
     if (e.kind !== 'func') throw new UsageError(`export ${JSON.stringify(entry)} is a ${e.kind}, not a function`);
     const engine = engineFor(this.tier);
-    this.execution = engine ? engine.start(this.store, this.instance, e.addr, args) : new Execution(this.store, e.addr, args);
+    this.execution = engine ? engine.start(this.store, this.instance, e.addr, args, this.tier) : new Execution(this.store, e.addr, args);
     this.entryName = entry;
     return this.execution;
   }

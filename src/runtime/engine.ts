@@ -28,8 +28,11 @@ export interface Engine {
   readonly tier: Exclude<Tier, 'interp' | 'auto'>;
   /** True when the tier can run here (the native tier needs the host's WebAssembly). */
   available(): boolean;
-  /** Begins executing `funcAddr` of `instance` with JS-valued arguments. */
-  start(store: Store, instance: Instance, funcAddr: number, args: readonly unknown[]): ExecutionLike;
+  /**
+   * Begins executing `funcAddr` of `instance` with JS-valued arguments; `tier` is what
+   * was asked for (`auto` leaves the engine free to start elsewhere and tier up).
+   */
+  start(store: Store, instance: Instance, funcAddr: number, args: readonly unknown[], tier?: Tier): ExecutionLike;
   /** Carries on an execution whose frames are already in the store's thread (a restored snapshot). */
   resume(store: Store, instance: Instance, funcAddr: number, entryDepth: number): ExecutionLike;
 }

@@ -1,0 +1,76 @@
+/**
+ * The rewriter in a worker thread. Rewriting a large module costs the main thread about
+ * 0.4 s per MB before the first instruction runs natively; `tier: 'auto'` instead starts
+ * such a module in the interpreter at once and moves to V8 when the worker has the
+ * rewritten module compiled (see `tiering.ts`). The main thread polls for the result
+ * between two slices of interpretation, without waiting on its event loop.
+ */
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
+import type { RewriteOptions, RewrittenModule } from './rewrite.ts';
+
+export interface ReadyRewrite {
+  rewritten: RewrittenModule;
+  module: WebAssembly.Module;
+}
+
+// The worker imports the rewriter itself: the built .js files, or the .ts sources
+// through tsx when wasmig runs from its sources (tests, tools).
+const ENTRY = new URL(import.meta.url.endsWith('.ts') ? './rewrite-worker.ts' : './rewrite-worker.js', import.meta.url).href;
+const BOOT = `
+const { workerData } = require('node:worker_threads');
+(async () => {
+  const { port, entry, tsx, bytes, options } = workerData;
+  try {
+    if (tsx) (await import(tsx)).register();
+    const { rewriteInWorker } = await import(entry);
+    port.postMessage({ ok: true, ...rewriteInWorker(bytes, options) });
+  } catch (error) {
+    port.postMessage({ ok: false, message: String(error && error.stack || error) });
+  }
+})();
+`;
+
+function tsxLoader(): string | undefined {
+  if (!import.meta.url.endsWith('.ts')) return undefined;
+  return pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href;
+}
+
+/** One module being rewritten in a worker thread. */
+export class BackgroundRewrite {
+  readonly #worker: Worker;
+  readonly #port: MessagePort;
+  #result: ReadyRewrite | Error | undefined;
+
+  constructor(bytes: Uint8Array, options: RewriteOptions) {
+    const { port1, port2 } = new MessageChannel();
+    this.#port = port1;
+    this.#worker = new Worker(BOOT, {
+      eval: true,
+      workerData: { port: port2, entry: ENTRY, tsx: tsxLoader(), bytes, options },
+      transferList: [port2],
+    });
+    // Neither the worker nor its port keeps the process alive.
+    this.#worker.unref();
+    this.#port.unref();
+    this.#worker.on('error', (error) => { this.#result ??= error; });
+  }
+
+  /** The rewritten module once the worker is done, an Error if it failed, else undefined (never waits). */
+  poll(): ReadyRewrite | Error | undefined {
+    if (this.#result !== undefined) return this.#result;
+    const message = receiveMessageOnPort(this.#port)?.message as ({ ok: true } & ReadyRewrite) | { ok: false; message: string } | undefined;
+    if (message === undefined) return undefined;
+    this.#result = message.ok ? { rewritten: message.rewritten, module: message.module } : new Error(`the rewriter's worker failed: ${message.message}`);
+    this.cancel();
+    return this.#result;
+  }
+
+  /** Stops the worker (its result, if any, is dropped). */
+  cancel(): void {
+    this.#port.close();
+    void this.#worker.terminate();
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * Tiering up: an execution that starts in the interpreter and moves to the native tier
+ * once a worker thread has rewritten the module (`background.ts`), for `tier: 'auto'` on
+ * large modules, whose rewrite would otherwise delay the first instruction.
+ *
+ * The move is the one a resumed snapshot makes: the frames stay in the interpreter's
+ * thread, and the native execution carries them on, natively (resume clones) as soon as
+ * every frame stands at a safepoint, in the interpreter until then; the calls they
+ * make go native at once. Nothing is copied: memory, globals and tables are the store's.
+ */
+import { Execution } from '../runtime/index.ts';
+import type { ExecutionLike, Instance, RunOptions, RunOutcome } from '../runtime/index.ts';
+import { programSpace } from '../snapshot/index.ts';
+import type { BackgroundRewrite } from './background.ts';
+import { NativeExecution } from './execution.ts';
+import { adoptRewrite } from './tier.ts';
+import type { NativeTier } from './tier.ts';
+
+/** Instructions interpreted between two looks at the worker (a few milliseconds). */
+const SLICE = 250_000;
+
+export class TieringExecution implements ExecutionLike {
+  readonly #interp: Execution;
+  #native: NativeExecution | undefined;
+  #pauseRequested = false;
+
+  constructor(
+    private readonly tier: NativeTier,
+    private readonly instance: Instance,
+    private readonly funcAddr: number,
+    args: readonly unknown[],
+    private readonly rewrite: BackgroundRewrite,
+  ) {
+    this.#interp = new Execution(tier.store, funcAddr, args);
+  }
+
+  get entryDepth(): number {
+    return this.#interp.entryDepth;
+  }
+
+  get done(): boolean {
+    return (this.#native ?? this.#interp).done;
+  }
+
+  get instructions(): number {
+    return this.tier.store.thread.instructions;
+  }
+
+  /** True once the execution runs on the native tier. */
+  get native(): boolean {
+    return this.#native !== undefined;
+  }
+
+  requestPause(): void {
+    if (this.#native) this.#native.requestPause();
+    else this.#pauseRequested = true;
+  }
+
+  run(options: RunOptions = {}): RunOutcome {
+    if (this.#native) return this.#native.run(options);
+    const t = this.tier.store.thread;
+    const deadline = options.timeSliceMs === undefined ? Infinity : performance.now() + options.timeSliceMs;
+    let until = options.until ?? Infinity;
+    if (options.budget !== undefined) until = Math.min(until, t.instructions + options.budget);
+    this.#pauseRequested = false;
+    for (;;) {
+      const ready = this.rewrite.poll();
+      if (ready !== undefined) {
+        // A failed worker leaves the rewrite to the native tier itself, on this thread.
+        if (!(ready instanceof Error)) adoptRewrite(this.instance.compiled, this.tier.options.rewrite ?? {}, ready);
+        this.tier.attach(this.instance);
+        this.#native = new NativeExecution(this.tier, this.funcAddr, [], {
+          space: programSpace(this.tier.store.state, this.instance), resumed: true, entryDepth: this.#interp.entryDepth,
+        });
+        const left = deadline === Infinity ? undefined : Math.max(0, deadline - performance.now());
+        return this.#native.run({ until: until === Infinity ? undefined : until, timeSliceMs: left });
+      }
+      let outcome: RunOutcome;
+      try {
+        outcome = this.#interp.run({ until: Math.min(until, t.instructions + SLICE) });
+      } catch (error) {
+        this.rewrite.cancel();
+        throw error;
+      }
+      if (outcome.kind !== 'paused') {
+        this.rewrite.cancel();
+        return outcome;
+      }
+      if (this.#pauseRequested || t.instructions >= until || performance.now() >= deadline) {
+        this.#pauseRequested = false;
+        return outcome;
+      }
+    }
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * Tiering up: with `tier: 'auto'`, a large module starts in the interpreter while a
+ * worker thread rewrites it, and the running program moves to V8 when the rewrite is
+ * ready. (The threshold is lowered here, so that a small program takes that path.) The
+ * program must print what it prints on either tier alone, and pause, snapshot and
+ * resume from either phase.
+ */
+import { readFileSync } from 'node:fs';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { NativeExecution, nativeTierOf, TieringExecution } from '../../src/native/index.ts';
+import { loadModule, Program } from '../../src/program/index.ts';
+import type { Tier } from '../../src/runtime/index.ts';
+
+const bytes = readFileSync(new URL('../programs/ticker.wasm', import.meta.url));
+const ticker = loadModule(bytes);
+const args = ['ticker.wasm', 'lines=4', 'work=3000000', 'mem=1'];
+
+function output(): { sink: (data: Uint8Array) => void; text: () => string } {
+  const chunks: Buffer[] = [];
+  return { sink: (data) => { chunks.push(Buffer.from(data)); }, text: () => Buffer.concat(chunks).toString('utf8') };
+}
+
+/**
+ * A program on `tier`; `background` lowers the native tier's threshold for rewriting in a
+ * worker (and loads the module afresh: a module already rewritten moves to V8 at once).
+ */
+function program(tier: Tier, background: boolean, sink: (data: Uint8Array) => void): Program {
+  const p = Program.instantiate(background ? loadModule(bytes) : ticker, { args, stdout: sink, tier });
+  nativeTierOf(p.store, { backgroundRewriteBytes: background ? 0 : Infinity });
+  return p;
+}
+
+const reference = (() => {
+  const out = output();
+  const p = program('native', false, out.sink);
+  assert.is(p.run().kind, 'returned');
+  return out.text();
+})();
+
+test('auto starts a large module in the interpreter and ends on V8, with the same output', () => {
+  const out = output();
+  const p = program('auto', true, out.sink);
+  const ex = p.start();
+  assert.ok(ex instanceof TieringExecution, 'a tiering execution');
+  assert.is(ex.native, false);
+  assert.is(p.run().kind, 'returned');
+  assert.ok(ex.native, 'moved to the native tier');
+  assert.ok(ex.instructions > 0, 'interpreted first');
+  assert.is(out.text(), reference);
+});
+
+test('below the threshold, or with --tier native, the native tier starts at once', () => {
+  for (const [tier, background] of [['auto', false], ['native', true]] as const) {
+    const p = program(tier, background, output().sink);
+    assert.ok(p.start() instanceof NativeExecution, `${tier}, background ${background}`);
+  }
+});
+
+test('paused while interpreting, snapshotted, resumed on the native tier: the same output', () => {
+  const out = output();
+  const p = program('auto', true, out.sink);
+  const ex = p.start() as TieringExecution;
+  assert.is(p.run({ budget: 50_000 }).kind, 'paused');
+  assert.is(ex.native, false);
+  assert.is(ex.instructions, 50_000);
+  const snapshot = p.snapshot();
+  const rest = output();
+  const resumed = Program.resume(snapshot, { module: ticker, args, stdout: rest.sink, tier: 'native' });
+  assert.is(resumed.run().kind, 'returned');
+  assert.is(out.text() + rest.text(), reference);
+  // The original goes on too, and tiers up.
+  assert.is(p.run().kind, 'returned');
+  assert.ok(ex.native);
+  assert.is(out.text(), reference);
+});
+
+test('paused after moving to V8, snapshotted, resumed: the same output', () => {
+  const out = output();
+  const p = program('auto', true, out.sink);
+  const ex = p.start() as TieringExecution;
+  let outcome = p.run({ timeSliceMs: 5 });
+  while (outcome.kind === 'paused' && !ex.native) outcome = p.run({ timeSliceMs: 5 });
+  assert.is(outcome.kind, 'paused', 'still running once on V8');
+  outcome = p.run({ timeSliceMs: 5 });
+  assert.is(outcome.kind, 'paused');
+  const before = out.text();
+  const rest = output();
+  const resumed = Program.resume(p.snapshot(), { module: ticker, args, stdout: rest.sink, tier: 'auto' });
+  assert.is(resumed.run().kind, 'returned');
+  assert.is(before + rest.text(), reference);
+});
+
+test.run();
