@@ -52,8 +52,13 @@ export class TieringExecution implements ExecutionLike {
   }
 
   requestPause(): void {
-    if (this.#native) this.#native.requestPause();
-    else this.#pauseRequested = true;
+    if (this.#native) {
+      this.#native.requestPause();
+    } else {
+      // The interpreter stops within its slice (from a host function: at once); this loop, after it.
+      this.#interp.requestPause();
+      this.#pauseRequested = true;
+    }
   }
 
   run(options: RunOptions = {}): RunOutcome {

@@ -11,6 +11,8 @@ import * as assert from 'uvu/assert';
 import { NativeExecution, nativeTierOf, TieringExecution } from '../../src/native/index.ts';
 import { loadModule, Program } from '../../src/program/index.ts';
 import type { Tier } from '../../src/runtime/index.ts';
+import { ValType } from '../../src/wasm/types.ts';
+import { ModuleBuilder, s32 } from '../helpers/module-builder.ts';
 
 const bytes = readFileSync(new URL('../programs/ticker.wasm', import.meta.url));
 const ticker = loadModule(bytes);
@@ -89,6 +91,27 @@ test('paused after moving to V8, snapshotted, resumed: the same output', () => {
   const resumed = Program.resume(p.snapshot(), { module: ticker, args, stdout: rest.sink, tier: 'auto' });
   assert.is(resumed.run().kind, 'returned');
   assert.is(before + rest.text(), reference);
+});
+
+test('a pause asked for by a host function while interpreting comes right after it returns', () => {
+  const b = new ModuleBuilder();
+  const tick = b.importFunc('env', 'tick', b.type([ValType.i32], []));
+  const start = b.func(b.type([], []), [
+    0x03, 0x40, //                                              loop
+    0x20, 0, 0x10, tick, //                                       tick(i)
+    0x20, 0, 0x41, 1, 0x6a, 0x22, 0, 0x41, ...s32(1_000_000), 0x49, 0x0d, 0, // while (++i < 1e6)
+    0x0b, 0x0b,
+  ], [ValType.i32]);
+  b.export('_start', 'func', start);
+  let calls = 0;
+  const p = Program.instantiate(loadModule(b.build()), {
+    tier: 'auto',
+    imports: { env: { tick: () => { if (++calls === 10) p.requestPause(); } } },
+  });
+  nativeTierOf(p.store, { backgroundRewriteBytes: 0 });
+  assert.ok(p.start() instanceof TieringExecution);
+  assert.is(p.run().kind, 'paused');
+  assert.is(calls, 10);
 });
 
 test.run();
