@@ -194,33 +194,37 @@ export class Peer {
    * Like `listen`, but resolves only once the broker has sent the retained messages of
    * `filters`. A broker sends those after the SUBACK, and aedes streams them while it
    * goes on routing, so a round trip is no barrier. A marker is: this peer stores a
-   * retained nonce on a topic beside its inbox and waits until it comes back (aedes
-   * acknowledges a publish before it stores it), then subscribes to `filters` and the
-   * marker's topic in one packet. Brokers that send a subscription's retained messages
-   * filter by filter (aedes, mosquitto) send the nonce again after everything `filters`
-   * hold. A broker that never delivers the marker (an ACL that forbids the topic) falls
-   * back to two quiet round trips, after at least a second; no wait exceeds `maxMs`.
+   * retained nonce on a fresh topic beside its inbox, then subscribes to `filters` and
+   * that topic in one packet; brokers that send a subscription's retained messages
+   * filter by filter (aedes, mosquitto) send the nonce after everything `filters` hold.
+   * aedes acknowledges a publish before it stores it, so the marker must be known to be
+   * stored first: a second marker, published after it and subscribed to alone, comes
+   * back once the broker has handled both. A broker that never delivers markers (an ACL
+   * that forbids the topics) falls back to two quiet round trips, after at least a
+   * second; no wait exceeds `maxMs`.
    */
   async listenRetained(filters: string[], fn: TopicHandler, maxMs = 5000): Promise<() => void> {
     const marker = `${this.#markerBase}${this.#markers++}`;
+    const probeTopic = `${this.#markerBase}${this.#markers++}`;
     const nonce = newId();
     let count = 0;
     let stored = false;
     let arrived = false;
-    await this.link.publish(marker, nonce, { retain: true, qos: 1 });
     try {
-      const probe = await this.listen([marker], (_topic, payload) => { if (payload.toString() === nonce) stored = true; });
+      await this.link.publish(marker, nonce, { retain: true, qos: 1 });
+      await this.link.publish(probeTopic, nonce, { retain: true, qos: 1 });
+      const probe = await this.listen([probeTopic], (_topic, payload) => { if (payload.toString() === nonce) stored = true; });
       try {
         await this.#waitFor(() => stored, () => 0, maxMs);
       } finally {
         probe();
       }
       const stop = await this.listen(stored ? [...filters, marker] : filters, (topic, payload) => {
-        if (topic !== marker) {
+        if (topic === marker) {
+          if (payload.toString() === nonce) arrived = true;
+        } else if (topic !== probeTopic) {
           count++;
           fn(topic, payload);
-        } else if (payload.toString() === nonce) {
-          arrived = true;
         }
       });
       try {
@@ -231,8 +235,8 @@ export class Peer {
       }
       return stop;
     } finally {
-      // The marker served its purpose: the broker forgets it.
-      this.link.publish(marker, '', { retain: true }).catch(() => {});
+      // The markers served their purpose: the broker forgets them.
+      for (const topic of [marker, probeTopic]) this.link.publish(topic, '', { retain: true }).catch(() => {});
     }
   }
 
