@@ -2,7 +2,7 @@ import { closeSync, openSync, realpathSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { UsageError, WasmigError } from '../errors/index.ts';
 // Loads the native tier (it registers itself with the runtime), so that --tier native/auto work.
-import '../native/index.ts';
+import { rewriteCompiled } from '../native/index.ts';
 import { Program } from '../program/index.ts';
 import type { Tier } from '../runtime/index.ts';
 import { WasiHost } from '../wasi/index.ts';
@@ -341,6 +341,7 @@ export class Agent {
       (b) => {
         this.modules.put(request.sha256, b);
         this.log(`cached module ${request.sha256.slice(0, 12)}... (${b.length} bytes, from ${request.from})`);
+        this.#warm(request.sha256);
         this.peer.reply(request, { ok: true });
       },
       (error: Error) => {
@@ -348,6 +349,20 @@ export class Agent {
         this.peer.reply(request, { ok: false, code: 'transfer', message: error.message });
       },
     );
+  }
+
+  /**
+   * Compiles a module just received, and rewrites it for the native tier, before the
+   * upload is answered: a migration sends the module ahead of pausing its job, so this
+   * work stays out of the downtime (a bad module is reported when a job uses it).
+   */
+  #warm(hash: string): void {
+    try {
+      const compiled = this.modules.compiled(hash, `module ${hash.slice(0, 12)}...`);
+      if (this.tier !== 'interp') rewriteCompiled(compiled);
+    } catch {
+      // The job that names this module gets the error.
+    }
   }
 
   #replay(request: ReplayRequest): void {

@@ -102,6 +102,21 @@ export async function migrateOut(agent: Agent, job: Job, to: string, progress: (
     const missing = job.program.wasi.captureState().preopens.map((p) => p.guest).filter((g) => !(status.dirs ?? []).includes(g));
     if (missing.length) throw new MigrationError(`agent ${to} has no director${missing.length === 1 ? 'y' : 'ies'} ${missing.map((m) => JSON.stringify(m)).join(', ')}, which the job uses`);
 
+    // The module goes first, while the job still runs: a target that lacks it would get
+    // it, and compile it, during the downtime. (`prepare` asks again: a module evicted
+    // in between travels then.)
+    let moduleWire = 0;
+    const moduleBytes = agent.modules.bytes(job.spec.module.sha256);
+    if (moduleBytes) {
+      progress({ phase: 'module' });
+      try {
+        moduleWire = await uploadModule(agent.peer, to, moduleBytes, job.spec.module.sha256, { chunkBytes: agent.chunkBytes, signal: watch.gone });
+      } catch (error) {
+        throw new MigrationError(`cannot give agent ${to} the module: ${errorText(error)}`);
+      }
+      if (job.finished) throw new MigrationError(`job ${job.id} ended before it could be moved`);
+    }
+
     job.target = to;
     job.state = 'migrating';
     agent.publishState(job);
@@ -131,7 +146,6 @@ export async function migrateOut(agent: Agent, job: Job, to: string, progress: (
     const who = `agent ${to}`;
     const signal = watch.gone;
     let reply: Reply;
-    let moduleWire = 0;
     let packageWire = 0;
     try {
       prepareId = await agent.peer.send(topics.agentInbox(to), {
@@ -145,7 +159,7 @@ export async function migrateOut(agent: Agent, job: Job, to: string, progress: (
         progress({ phase: 'module' });
         const bytes = agent.modules.bytes(job.spec.module.sha256);
         if (!bytes) throw resumeHere(`module ${job.spec.module.sha256.slice(0, 12)}... is no longer cached here`);
-        moduleWire = await uploadModule(agent.peer, to, bytes, job.spec.module.sha256, { chunkBytes, signal });
+        moduleWire += await uploadModule(agent.peer, to, bytes, job.spec.module.sha256, { chunkBytes, signal });
       }
       packageWire = await sendBlob(agent.peer.link, topics.agentData(to), transfer, pkg, {
         chunkBytes, signal, onProgress: (sent, total) => progress({ phase: 'transfer', sent, total }),

@@ -35,6 +35,9 @@ function onRequest(req: Request): void {
     void target.reply(req, { ok: true, stage: 'ready' });
   } else if (req.type === 'commit') {
     if (script === 'unknown') void target.reply(req, { ok: false, code: 'unknown', message: 'no restored copy' });
+  } else if (req.type === 'upload') {
+    // The module, sent ahead of the pause: this target has it.
+    void target.reply(req, { ok: true, data: { have: true } });
   } else {
     void target.reply(req, { ok: true });
   }
