@@ -180,9 +180,16 @@ export class MqttLink {
     });
   }
 
+  /**
+   * Subscribes to `topics` in one SUBSCRIBE, in their order. A topic subscribed already is
+   * subscribed again (MQTT.js would leave it out): the broker then sends its retained
+   * messages again, which a barrier behind them needs (`Peer.listenRetained`).
+   */
   subscribe(topics: string[]): Promise<void> {
+    const request: Record<string, unknown> = { resubscribe: true };
+    for (const topic of topics) request[topic] = { qos: 1, nl: false, rap: false, rh: 0 };
     return new Promise((resolve, reject) => {
-      this.#client.subscribe(topics, { qos: 1 }, (error, granted) => {
+      this.#client.subscribe(request as never, { qos: 1 }, (error, granted) => {
         if (error) { reject(error); return; }
         const refused = (granted ?? []).find((g) => g.qos === 128);
         if (refused) reject(new WasmigError('ERR_BROKER', `the broker refused the subscription to ${refused.topic}`));

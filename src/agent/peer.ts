@@ -131,30 +131,37 @@ export class Peer {
   /**
    * Routes the messages of `filters` to `fn` until the returned function is called.
    * Subscriptions are counted per filter, so listeners come and go independently; one
-   * that joins a filter already subscribed gets the last retained messages at once.
+   * that joins a filter already subscribed gets the last retained messages at once,
+   * unless `resend` asks the broker to send them again (they may still be on their way
+   * for the first listener: `listenRetained` needs them behind its marker).
    */
-  async listen(filters: string[], fn: TopicHandler): Promise<() => void> {
+  async listen(filters: string[], fn: TopicHandler, options: { resend?: boolean } = {}): Promise<() => void> {
     const routes = filters.map((filter) => ({ filter, fn }));
     this.#routes.push(...routes);
     const waits: Promise<void>[] = [];
     const joined: string[] = [];
     const fresh: string[] = [];
+    const again: string[] = [];
     for (const filter of filters) {
       const sub = this.#subscriptions.get(filter);
       if (sub) {
         sub.count++;
         waits.push(sub.ready);
-        joined.push(filter);
+        if (options.resend) again.push(filter);
+        else joined.push(filter);
       } else {
         fresh.push(filter);
       }
     }
-    if (fresh.length > 0) {
-      // One SUBSCRIBE for the new filters, in their order: brokers send the retained
-      // messages filter by filter (`listenRetained` counts on it).
+    if (fresh.length > 0 || again.length > 0) {
+      // One SUBSCRIBE for the filters, in their order: brokers send the retained messages
+      // filter by filter (`listenRetained` counts on it). Subscribing again to a filter
+      // replaces its subscription, and the broker sends its retained messages again.
+      const ordered = filters.filter((f) => fresh.includes(f) || again.includes(f));
+      const before = [...waits];
       const ready = (async () => {
-        await Promise.all(fresh.map((filter) => this.#unsubscribing.get(filter)));
-        await this.link.subscribe(fresh);
+        await Promise.all([...fresh.map((filter) => this.#unsubscribing.get(filter)), ...before]);
+        await this.link.subscribe(ordered);
       })();
       for (const filter of fresh) this.#subscriptions.set(filter, { count: 1, ready });
       waits.push(ready);
@@ -226,7 +233,7 @@ export class Peer {
           count++;
           fn(topic, payload);
         }
-      });
+      }, { resend: true });
       try {
         await this.#waitFor(() => arrived, () => count, maxMs);
       } catch (error) {

@@ -13,6 +13,8 @@ import { FleetClient, startBroker, topics } from '../../src/agent/index.ts';
 import type { EmbeddedBroker } from '../../src/agent/index.ts';
 
 const DELAY_MS = 300;
+/** A longer delay for the next retained stream only. */
+let nextDelayMs: number | undefined;
 
 /**
  * aedes's own in-memory store, whose retained streams start `DELAY_MS` late, and which
@@ -30,8 +32,10 @@ function slowRetainedStore(): NonNullable<Parameters<typeof startBroker>[0]>['pe
   };
   const combi = (store.createRetainedStreamCombi as (patterns: string[]) => Readable).bind(store);
   store.createRetainedStreamCombi = (patterns: string[]): Readable => {
+    const delay = nextDelayMs ?? DELAY_MS;
+    nextDelayMs = undefined;
     const late = async function* (): AsyncGenerator<unknown> {
-      await new Promise((resolve) => setTimeout(resolve, DELAY_MS));
+      await new Promise((resolve) => setTimeout(resolve, delay));
       yield* combi(patterns);
     };
     return Readable.from(late());
@@ -76,6 +80,19 @@ test('a job the broker does not hold is reported absent, after the barrier, not 
   assert.is(await client.jobState('no-such-job'), undefined);
   const took = Date.now() - started;
   assert.ok(took >= DELAY_MS - 50 && took < 3000, `took ${took} ms`);
+});
+
+test('a filter another listener has just subscribed to is read behind the marker too', async () => {
+  // As `follow` watches the agent of a job while `migrate` reads its status: the first
+  // subscription's retained messages come late, after the marker of the second.
+  nextDelayMs = 1500;
+  const stop = await client.peer.listen([topics.agentStatus('edge-x')], () => {});
+  try {
+    const status = await client.agentStatus('edge-x');
+    assert.is(status?.agent, 'edge-x');
+  } finally {
+    stop();
+  }
 });
 
 test('the markers do not stay on the broker', async () => {
