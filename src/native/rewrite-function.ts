@@ -420,13 +420,18 @@ export function rewriteFunction(ctx: ModuleContext, codeIndex: number, opts: Fun
     }
   };
 
-  /** Counts one loop iteration down; leaves 1 on the stack when it is time to poll. */
-  const countdown = (): void => {
+  /**
+   * Counts a loop header down; leaves 1 on the stack when it is time to poll. The
+   * per-activation counter counts the `iterations` the header covers (an unrolled loop's
+   * copies), so that polls stay as far apart as without unrolling.
+   */
+  const countdown = (iterations: number): void => {
     if (opts.loopPoll === 'local') {
-      // A per-activation counter, in a register once V8 has optimized the function.
-      out.u8(0x20).u32(COUNT).u8(0x41).s32(1).u8(0x6b).u8(0x22).u32(COUNT).u8(0x45);
+      // In a register once V8 has optimized the function: `(count -= n) < 1`.
+      out.u8(0x20).u32(COUNT).u8(0x41).s32(iterations).u8(0x6b).u8(0x22).u32(COUNT).u8(0x41).s32(1).u8(0x48);
     } else {
-      // A global countdown (the host resets it at each poll): every iteration of every loop counts.
+      // A global countdown (the host resets it at each poll, to as little as 1): every
+      // loop header counts one, so that a loop re-entered after a poll runs a copy first.
       globalCountdown();
     }
   };
@@ -670,14 +675,14 @@ export function rewriteFunction(ctx: ModuleContext, codeIndex: number, opts: Fun
             guarded = true;
           }
         }
-        countdown();
+        // A clone's loop on the way to its safepoint stays whole: the skipping enters it once.
+        const copies = pathChild ? undefined : unrolled?.get(start);
+        countdown(copies ?? 1);
         out.u8(0x0d).u32(labels - 1 - pollLabel);
         if (guarded) {
           out.u8(0x0b);
           labels--;
         }
-        // A clone's loop on the way to its safepoint stays whole: the skipping enters it once.
-        const copies = pathChild ? undefined : unrolled?.get(start);
         if (copies !== undefined) {
           // The first copy's block: branches to the loop's start go to its end, into the next copy.
           out.u8(0x02).u8(0x40);
