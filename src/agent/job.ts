@@ -10,12 +10,8 @@ import type { LogEntry, OutputLog } from './output-log.ts';
 /** Exit status of a job that trapped: 128 + SIGABRT, as `wasmig run` says. */
 export const TRAP_STATUS = 134;
 
-/**
- * How long one slice of a job should run before the agent looks at its network. On the
- * native tier each slice ends in an unwinding and a resume: CoreMark ran at 88.7% of V8
- * in 8 ms slices, 92.5% in 20 ms ones; a migration request waits for the slice's end.
- */
-const SLICE_MS = 20;
+/** How long one slice of a job should run before the agent looks at its network. */
+const SLICE_MS = 8;
 const MIN_BUDGET = 2_000;
 const MAX_BUDGET = 20_000_000;
 
