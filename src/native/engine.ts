@@ -7,6 +7,7 @@ import type { Engine, Instance, Store, Tier } from '../runtime/index.ts';
 import { programSpace } from '../snapshot/index.ts';
 import { BackgroundRewrite } from './background.ts';
 import { NativeExecution } from './execution.ts';
+import { codeBytes } from './rewrite.ts';
 import { DEFAULT_BACKGROUND_REWRITE_BYTES, isRewritten, NativeTier } from './tier.ts';
 import type { NativeOptions } from './tier.ts';
 import { TieringExecution } from './tiering.ts';
@@ -34,10 +35,8 @@ export const nativeEngine: Engine = {
     const options = tier.options.rewrite ?? {};
     if (requested === 'auto' && !tier.attached(instance) && !isRewritten(compiled, options)) {
       // A large module starts in the interpreter while a worker rewrites it.
-      const m = compiled.module;
-      const codeBytes = m.codes.reduce((sum, c) => sum + c.codeEnd - c.codeStart, 0);
-      if (codeBytes >= (tier.options.backgroundRewriteBytes ?? DEFAULT_BACKGROUND_REWRITE_BYTES)) {
-        return new TieringExecution(tier, instance, funcAddr, args, new BackgroundRewrite(m.bytes, options));
+      if (codeBytes(compiled.module) >= (tier.options.backgroundRewriteBytes ?? DEFAULT_BACKGROUND_REWRITE_BYTES)) {
+        return new TieringExecution(tier, instance, funcAddr, args, new BackgroundRewrite(compiled.module.bytes, options));
       }
     }
     tier.attach(instance);

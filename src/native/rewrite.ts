@@ -100,6 +100,11 @@ class LoopFinder {
   }
 }
 
+/** Bytes of code in a module's function bodies (what unrolling and background rewriting are sized by). */
+export function codeBytes(m: Module): number {
+  return m.codes.reduce((sum, c) => sum + c.codeEnd - c.codeStart, 0);
+}
+
 /** Most copies of a loop body, by default (see `planUnrolling`). */
 export const DEFAULT_UNROLL = 8;
 /** Bytes unrolling may add to a module's code: at least this, or a quarter of the code. */
@@ -254,8 +259,7 @@ export function rewriteModule(ctx: ModuleContext, options: RewriteOptions = {}):
 
   // ---- function bodies
   const { recursive, writesTables, loops } = scanBodies(ctx);
-  const codeBytes = m.codes.reduce((sum, c) => sum + c.codeEnd - c.codeStart, 0);
-  const unrolled = planUnrolling(loops, codeBytes, options.unroll ?? DEFAULT_UNROLL);
+  const unrolled = planUnrolling(loops, codeBytes(m), options.unroll ?? DEFAULT_UNROLL);
   const functions: (RewrittenFunction | undefined)[] = new Array(nImpFuncs + m.codes.length);
   const bodies: Uint8Array[] = [];
   const funcTypes: number[] = [];

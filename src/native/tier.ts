@@ -117,6 +117,13 @@ interface TableLink {
 
 const rewrittenCache = new WeakMap<CompiledModule, Map<string, RewrittenModule>>();
 
+/** The rewrites of `compiled` made so far, by their options. */
+function rewritesOf(compiled: CompiledModule): Map<string, RewrittenModule> {
+  let byOptions = rewrittenCache.get(compiled);
+  if (!byOptions) { byOptions = new Map(); rewrittenCache.set(compiled, byOptions); }
+  return byOptions;
+}
+
 /** True when `rewriteCompiled(compiled, options)` has its answer at hand. */
 export function isRewritten(compiled: CompiledModule, options: RewriteOptions = {}): boolean {
   return rewrittenCache.get(compiled)?.has(JSON.stringify(options)) === true;
@@ -124,8 +131,7 @@ export function isRewritten(compiled: CompiledModule, options: RewriteOptions = 
 
 /** Takes a rewrite made elsewhere (a worker thread: `background.ts`) as `rewriteCompiled`'s answer. */
 export function adoptRewrite(compiled: CompiledModule, options: RewriteOptions, ready: { rewritten: RewrittenModule; module: WebAssembly.Module }): void {
-  let byOptions = rewrittenCache.get(compiled);
-  if (!byOptions) { byOptions = new Map(); rewrittenCache.set(compiled, byOptions); }
+  const byOptions = rewritesOf(compiled);
   const key = JSON.stringify(options);
   if (byOptions.has(key)) return;
   byOptions.set(key, ready.rewritten);
@@ -134,8 +140,7 @@ export function adoptRewrite(compiled: CompiledModule, options: RewriteOptions, 
 
 /** The rewritten module for a compiled one (cached per options). */
 export function rewriteCompiled(compiled: CompiledModule, options: RewriteOptions = {}): { rewritten: RewrittenModule; module: WebAssembly.Module } {
-  let byOptions = rewrittenCache.get(compiled);
-  if (!byOptions) { byOptions = new Map(); rewrittenCache.set(compiled, byOptions); }
+  const byOptions = rewritesOf(compiled);
   const key = JSON.stringify(options);
   let rewritten = byOptions.get(key);
   if (!rewritten) {
