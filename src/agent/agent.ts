@@ -1,15 +1,14 @@
-import { closeSync, openSync, realpathSync, statSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { UsageError, WasmigError } from '../errors/index.ts';
 // Loads the native tier (it registers itself with the runtime), so that --tier native/auto work.
 import { rewriteCompiled } from '../native/index.ts';
-import { Program } from '../program/index.ts';
 import type { Tier } from '../runtime/index.ts';
-import { WasiHost } from '../wasi/index.ts';
 import type { ConnectionOptions } from './connection.ts';
 import { checkName, displayUrl } from './connection.ts';
 import { encodeOutput } from './frames.ts';
 import { Job } from './job.ts';
+import type { ProgramSetup } from './job-protocol.ts';
 import { LoadMeter } from './load.ts';
 import type { AbortRequest, AgentLoad, AgentStatus, CommitRequest, JobState, PrepareRequest, ReplayRequest, Request, StartRequest, UploadRequest } from './messages.ts';
 import { newId, parseAgentStatus, parseJobState, PROTOCOL_VERSION } from './messages.ts';
@@ -93,13 +92,14 @@ export class Agent {
   readonly receiver = new BlobReceiver();
   /** The latest retained state seen for each job this agent holds or held. */
   readonly observed = new Map<string, JobState>();
-  readonly stdin: number;
   readonly logLimit: number;
   readonly timeouts: HandoffTimeouts;
   peer!: Peer;
   readonly #options: AgentOptions;
   readonly #load = new LoadMeter();
   readonly #jobWatches = new Map<string, Promise<() => void>>();
+  /** Jobs whose worker is instantiating the program. */
+  readonly #starting = new Set<string>();
   #heartbeat: NodeJS.Timeout | undefined;
   #stopping = false;
   #since = new Date().toISOString();
@@ -125,18 +125,12 @@ export class Agent {
     });
     this.logLimit = options.logLimit ?? DEFAULT_LOG_LIMIT;
     this.timeouts = { ...DEFAULT_HANDOFF_TIMEOUTS, ...options.timeouts };
-    this.stdin = openSync('/dev/null', 'r');
   }
 
   /** Connects and announces the agent; resolves once it is online. */
   static async start(options: AgentOptions): Promise<Agent> {
     const agent = new Agent(options);
-    try {
-      await agent.#connect();
-    } catch (error) {
-      closeSync(agent.stdin);
-      throw error;
-    }
+    await agent.#connect();
     return agent;
   }
 
@@ -306,28 +300,37 @@ export class Agent {
 
   #start(request: StartRequest): void {
     const { job: id, spec } = request;
-    if (this.jobs.has(id) || this.incoming.has(id)) throw new WasmigError('ERR_JOB_EXISTS', `agent ${this.name} already has a job ${id}`);
-    if (!this.modules.has(spec.module.sha256)) {
+    if (this.jobs.has(id) || this.incoming.has(id) || this.#starting.has(id)) throw new WasmigError('ERR_JOB_EXISTS', `agent ${this.name} already has a job ${id}`);
+    const module = this.modules.bytes(spec.module.sha256);
+    if (!module) {
       this.peer.reply(request, { ok: false, code: 'need-module', message: `agent ${this.name} does not have module ${spec.module.sha256.slice(0, 12)}...` });
       return;
     }
-    const compiled = this.modules.compiled(spec.module.sha256, spec.program);
     const job = this.newJob(id, spec, 1, new OutputLog(this.logLimit));
-    const wasi = new WasiHost({ args: spec.args, env: spec.env, preopens: this.dirs, stdin: this.stdin, stdout: job.sink(1), stderr: job.sink(2) });
-    try {
-      job.program = Program.withWasi(compiled, wasi, { maxMemoryBytes: spec.maxMemoryBytes, tier: spec.tier ?? this.tier });
-      if (job.program.instance.exports.get('_start')?.kind !== 'func') throw new WasmigError('ERR_USAGE', `${spec.program} exports no _start function: it is not a WASI command`);
-      job.program.start('_start');
-    } catch (error) {
-      wasi.close();
-      throw error;
-    }
-    this.jobs.set(id, job);
-    job.state = 'running';
-    this.publishState(job);
-    this.watchJob(id);
-    this.log(`started job ${id}: ${[spec.program, ...spec.args.slice(1)].join(' ')} (for ${request.from})`);
-    void this.peer.reply(request, { ok: true, data: { job: id, agent: this.name, epoch: job.epoch } }).finally(() => job.run());
+    this.#starting.add(id);
+    job.start(this.setupFor(spec, module), spec.args, spec.env).then(
+      () => {
+        this.#starting.delete(id);
+        if (this.#stopping) { job.discard(); this.peer.reply(request, { ok: false, code: 'stopping', message: `agent ${this.name} is stopping` }); return; }
+        this.jobs.set(id, job);
+        job.state = 'running';
+        this.publishState(job);
+        this.watchJob(id);
+        this.log(`started job ${id}: ${[spec.program, ...spec.args.slice(1)].join(' ')} (for ${request.from})`);
+        void this.peer.reply(request, { ok: true, data: { job: id, agent: this.name, epoch: job.epoch } }).finally(() => job.run());
+      },
+      (error: unknown) => {
+        this.#starting.delete(id);
+        job.discard();
+        const message = error instanceof WasmigError ? error.message : `internal error: ${(error as Error)?.message ?? String(error)}`;
+        this.peer.reply(request, { ok: false, code: (error as WasmigError).code ?? 'error', message });
+      },
+    );
+  }
+
+  /** What a job's worker needs to instantiate the program: the module, this agent's directories, the tier. */
+  setupFor(spec: StartRequest['spec'], module: Uint8Array): ProgramSetup {
+    return { module, name: spec.program, preopens: this.dirs, maxMemoryBytes: spec.maxMemoryBytes, tier: spec.tier ?? this.tier };
   }
 
   #upload(request: UploadRequest): void {
@@ -471,7 +474,6 @@ export class Agent {
     const goodbye = this.peer.link.publish(topics.agentStatus(this.name), JSON.stringify(offline), { retain: true }).catch(() => {});
     await Promise.race([goodbye, new Promise((resolve) => setTimeout(resolve, GOODBYE_WAIT_MS).unref())]);
     await this.peer.close();
-    closeSync(this.stdin);
     this.log('offline');
   }
 }

@@ -8,7 +8,7 @@ import { newId } from './messages.ts';
 import { OutputLog } from './output-log.ts';
 import { decodePackage, encodePackage } from './package.ts';
 import { TimeoutError } from './peer.ts';
-import { restoreProgram, snapshotUnavailable, takeSnapshot } from './snapshot-bridge.ts';
+import { snapshotUnavailable } from './snapshot-bridge.ts';
 import { topics } from './topics.ts';
 import { chunkCount, sendBlob } from './transfer.ts';
 import { uploadModule } from './upload.ts';
@@ -99,7 +99,7 @@ export async function migrateOut(agent: Agent, job: Job, to: string, progress: (
   try {
     const status = watch.status();
     if (!status || !status.online) throw new MigrationError(`agent ${to} is ${status ? 'offline' : 'not known to the broker'}`);
-    const missing = job.program.wasi.captureState().preopens.map((p) => p.guest).filter((g) => !(status.dirs ?? []).includes(g));
+    const missing = job.preopens.filter((g) => !(status.dirs ?? []).includes(g));
     if (missing.length) throw new MigrationError(`agent ${to} has no director${missing.length === 1 ? 'y' : 'ies'} ${missing.map((m) => JSON.stringify(m)).join(', ')}, which the job uses`);
 
     // The module goes first, while the job still runs: a target that lacks it would get
@@ -131,7 +131,7 @@ export async function migrateOut(agent: Agent, job: Job, to: string, progress: (
     let pkg: Uint8Array;
     let snapshotBytes: number;
     try {
-      const snapshot = takeSnapshot(job.program);
+      const snapshot = await job.snapshot();
       snapshotBytes = snapshot.length;
       pkg = encodePackage({ snapshot, log: job.log.toPortable() });
     } catch (error) {
@@ -142,7 +142,7 @@ export async function migrateOut(agent: Agent, job: Job, to: string, progress: (
     const chunkBytes = agent.chunkBytes;
     transfer = newId();
     epoch = ++job.epochCounter;
-    const dirs = job.program.wasi.captureState().preopens.map((p) => p.guest);
+    const dirs = job.preopens;
     const who = `agent ${to}`;
     const signal = watch.gone;
     let reply: Reply;
@@ -243,17 +243,16 @@ export function acceptIncoming(agent: Agent, req: PrepareRequest): void {
   agent.log(`receiving job ${req.job} from ${req.from} (epoch ${req.epoch}, ${req.size} bytes in ${req.chunks} chunks${needModule ? ', module too' : ''})`);
 
   arriving.then(
-    (bytes) => {
-      let job: Job;
+    async (bytes) => {
+      let job: Job | undefined;
       try {
         const pkg = decodePackage(bytes);
-        const compiled = agent.modules.compiled(req.spec.module.sha256, req.spec.program);
+        const module = agent.modules.bytes(req.spec.module.sha256);
+        if (!module) throw new WasmigError('ERR_MODULE', `module ${req.spec.module.sha256.slice(0, 12)}... is not in this agent's cache`);
         job = agent.newJob(req.job, req.spec, req.epoch, OutputLog.fromPortable(pkg.log, agent.logLimit));
-        job.program = restoreProgram(pkg.snapshot, {
-          module: compiled, preopens: agent.dirs, stdin: agent.stdin, stdout: job.sink(1), stderr: job.sink(2), maxMemoryBytes: req.spec.maxMemoryBytes,
-          tier: req.spec.tier ?? agent.tier,
-        });
+        await job.restore(agent.setupFor(req.spec, module), pkg.snapshot);
       } catch (error) {
+        job?.discard();
         refuse(`the snapshot does not restore: ${errorText(error)}`);
         return;
       }
