@@ -184,6 +184,33 @@ export class MemoryImage {
   }
 
   /**
+   * The delta with its data XORed with this image's blocks (read as zero-extended): a
+   * block with a few changed bytes becomes mostly zeros, which LZ4 shrinks to almost
+   * nothing. Its own inverse: the receiver, whose image is the sender's before the delta,
+   * gets the delta back by calling `xor` on the XORed one, then `apply`s it.
+   * @throws SnapshotError for an inconsistent delta.
+   */
+  xor(delta: BlockDelta): BlockDelta {
+    checkBlockDelta(delta);
+    const data = delta.data.slice();
+    forEachRun(delta.blocks, delta.byteLength, (start, bytes, at) => {
+      const end = Math.min(start + bytes, this.length);
+      if (end <= start) return;
+      const words = (end - start) >>> 2;
+      // Four bytes at a time where both sides are aligned (they are, but for an odd tail).
+      if (((data.byteOffset + at) & 3) === 0 && ((this.store.byteOffset + start) & 3) === 0) {
+        const dst = new Int32Array(data.buffer, data.byteOffset + at, words);
+        const src = new Int32Array(this.store.buffer, this.store.byteOffset + start, words);
+        for (let i = 0; i < words; i++) dst[i] ^= src[i];
+        for (let i = words * 4; i < end - start; i++) data[at + i] ^= this.store[start + i];
+      } else {
+        for (let i = 0; i < end - start; i++) data[at + i] ^= this.store[start + i];
+      }
+    });
+    return { byteLength: delta.byteLength, blockSize: delta.blockSize, blocks: delta.blocks.slice(), data };
+  }
+
+  /**
    * The image's identity, as 64 hex digits: sha256 over its length and the sha256 of
    * each 64 KiB unit. Equal bytes give equal digests on every machine; after a change,
    * only the changed units are hashed again.
