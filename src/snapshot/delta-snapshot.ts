@@ -8,6 +8,7 @@
  * changed bytes of a block cost a few bytes once LZ4 has seen the zeros.
  */
 import { createHash } from 'node:crypto';
+import type { CompiledModule } from '../compile/index.ts';
 import { SnapshotError } from '../errors/index.ts';
 import { decodeBlockDelta, encodeBlockDelta, blockCount } from './block-delta.ts';
 import { PAGE_SIZE } from './canonical.ts';
@@ -76,7 +77,19 @@ export function canonicalMemory(bytes: Uint8Array, max: number | null): Canonica
   return { pages, max, stored, data };
 }
 
+/** A state's memories as images: what a reader of its full snapshot holds, a base for the next delta. */
+export function imagesOf(state: CanonicalState): MemoryImage[] {
+  return state.memories.map((m) => MemoryImage.from(memoryBytes(m)));
+}
+
+/** Every memory of a module as instantiation leaves it (`MemoryImage.initial`): a base any holder of the module has. */
+export function initialImages(compiled: CompiledModule): MemoryImage[] {
+  const count = compiled.module.numImportedMemories + compiled.module.memories.length;
+  return Array.from({ length: count }, (_, i) => MemoryImage.initial(compiled, i));
+}
+
 function checkBaseFits(state: CanonicalState, base: DeltaBase): void {
+  if (state.store) throw new SnapshotError('a store image cannot be written as a delta snapshot');
   if (state.moduleSha256 === '') throw new SnapshotError('a state without a module cannot be written as a delta snapshot');
   if (base.sha256 !== state.moduleSha256) throw new SnapshotError(`the delta base is of module ${base.sha256 || '(none)'}, the state of module ${state.moduleSha256 || '(none)'}`);
   if (base.memories.length !== state.memories.length) throw new SnapshotError(`the delta base has ${base.memories.length} memories, the state ${state.memories.length}`);

@@ -14,7 +14,7 @@ import * as assert from 'uvu/assert';
 import { SnapshotError } from '../../src/errors/index.ts';
 import { loadModule, Program } from '../../src/program/index.ts';
 import {
-  baseIdentity, BLOCK_SIZE, decodeSnapshot, encodeSnapshot, HEADER_SIZE, inspectSnapshot, MemoryImage, moduleSha256,
+  baseIdentity, BLOCK_SIZE, decodeSnapshot, imagesOf, initialImages, encodeSnapshot, HEADER_SIZE, inspectSnapshot, MemoryImage, moduleSha256,
   readSnapshotHeader, SnapshotFlags,
 } from '../../src/snapshot/index.ts';
 import type { CanonicalState, DeltaBase, SnapshotDescription } from '../../src/snapshot/index.ts';
@@ -64,7 +64,7 @@ function paused(until: number): Program {
   return p;
 }
 
-const initialBase = (): DeltaBase => ({ sha256: sha, memories: [MemoryImage.initial(compiled)] });
+const initialBase = (): DeltaBase => ({ sha256: sha, memories: initialImages(compiled) });
 const expected = (() => { const p = Program.instantiate(compiled); p.start('work', [N]); return p.run(); })();
 
 function isSnapshotError(pattern: RegExp): (e: unknown) => boolean {
@@ -96,7 +96,7 @@ test('a -> b -> a: the second move back sends only the blocks written since, und
   const p = paused(20_000);
   // a sends a full snapshot to b, and keeps what b now holds as images.
   const toB = encodeSnapshot(p.captureState());
-  const heldByA = { sha256: sha, memories: decodeSnapshot(toB).state.memories.map((m) => MemoryImage.from(wholeMemory(m))) };
+  const heldByA = { sha256: sha, memories: imagesOf(decodeSnapshot(toB).state) };
   // b runs it a little further (a few stores) and sends it back as a delta against what a holds.
   const atB = Program.resume(decodeSnapshot(toB), { module: compiled });
   atB.run({ until: 20_400 });
@@ -106,7 +106,7 @@ test('a -> b -> a: the second move back sends only the blocks written since, und
   const description = inspectSnapshot(back);
   assert.ok(description.delta!.memories[0].blocksStored <= 30, `${description.delta!.memories[0].blocksStored} blocks`);
   // advanceBase: b's images are now what a will hold; a decodes against its own copy.
-  const heldByAtA = { sha256: sha, memories: decodeSnapshot(toB).state.memories.map((m) => MemoryImage.from(wholeMemory(m))) };
+  const heldByAtA = { sha256: sha, memories: imagesOf(decodeSnapshot(toB).state) };
   const decoded = decodeSnapshot(back, { base: (ref) => (ref.identity === baseIdentity(heldByAtA.memories) ? heldByAtA : undefined) });
   assert.is(decoded.images![0].digest(), heldByA.memories[0].digest(), 'both sides hold the same image now');
   assert.equal(Program.resume(decoded, { module: compiled }).run(), expected);
