@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import type { CompiledModule } from '../compile/index.ts';
 import { SnapshotError } from '../errors/index.ts';
-import { decodeBlockDelta, encodeBlockDelta, blockCount } from './block-delta.ts';
+import { blockCount, decodeBlockDelta, encodeBlockDelta, MAX_MEMORY_BYTES } from './block-delta.ts';
 import { PAGE_SIZE } from './canonical.ts';
 import type { CanonicalMemory, CanonicalState } from './canonical.ts';
 import { MemoryImage } from './memory-image.ts';
@@ -165,8 +165,11 @@ function baseDescription(ref: BaseReference): string {
  * @throws SnapshotError when no base is given, or one with another identity.
  */
 export function resolveDelta(
-  state: CanonicalState, ref: BaseReference, deltas: Uint8Array[], given: DeltaBase | BaseResolver | undefined,
+  state: CanonicalState, ref: BaseReference, deltas: Uint8Array[], given: DeltaBase | BaseResolver | undefined, maxMemoryBytes = MAX_MEMORY_BYTES,
 ): { memories: CanonicalMemory[]; images: MemoryImage[] } {
+  state.memories.forEach((m, i) => {
+    if (m.pages * PAGE_SIZE > maxMemoryBytes) throw new SnapshotError(`a delta snapshot: memory ${i} of ${m.pages} pages would exceed the limit of ${maxMemoryBytes} bytes`);
+  });
   const base = typeof given === 'function' ? given(ref) : given;
   if (base === undefined) throw new SnapshotError(`a delta snapshot: it needs ${baseDescription(ref)}, and none was given`);
   if (base.sha256 !== ref.module) throw new SnapshotError(`a delta snapshot: it needs ${baseDescription(ref)}; the base given is of module ${base.sha256}`);

@@ -159,6 +159,11 @@ export interface DecodeOptions {
   maxBodyBytes?: number;
   /** The base of a delta snapshot, or a way to find it by reference; left unchanged. */
   base?: DeltaBase | BaseResolver;
+  /**
+   * A delta snapshot's memories are rebuilt while decoding, before restore checks them
+   * against the module: refuse any larger than this (default 4 GiB, the Wasm limit).
+   */
+  maxMemoryBytes?: number;
 }
 
 /** A snapshot decoded and checked, its delta (if any) not yet applied: memories of a delta snapshot are empty. */
@@ -206,7 +211,7 @@ export function decodeSnapshotBody(bytes: Uint8Array, options: DecodeOptions = {
 export function decodeSnapshot(bytes: Uint8Array, options: DecodeOptions = {}): DecodedSnapshot {
   const { header, state, module, delta } = decodeSnapshotParts(bytes, options);
   if (delta === undefined) return { header, state, module };
-  const { memories, images } = resolveDelta(state, delta.ref, delta.deltas, options.base);
+  const { memories, images } = resolveDelta(state, delta.ref, delta.deltas, options.base, options.maxMemoryBytes);
   return { header, state: { ...state, memories }, module, delta: delta.summary, images };
 }
 

@@ -136,6 +136,8 @@ test('a missing base, a base of another identity or module, a base with another 
   assert.throws(() => encodeSnapshot(state, { base: { sha256: 'ab'.repeat(32), memories: base.memories } }), isSnapshotError(/base is of module/));
   assert.throws(() => encodeSnapshot(state, { base: { sha256: sha, memories: [] } }), isSnapshotError(/0 memories, the state 1/));
   assert.throws(() => Program.resume(snap, { module: compiled }), isSnapshotError(/needs base/), 'resuming without the base');
+  assert.throws(() => decodeSnapshot(snap, { base, maxMemoryBytes: PAGE }), isSnapshotError(/memory 0 of 2 pages would exceed the limit of 65536 bytes/));
+  assert.is(decodeSnapshot(snap, { base, maxMemoryBytes: 2 * PAGE }).state.memories[0].pages, 2);
 });
 
 // --- hostile delta snapshots ---------------------------------------------------------------

@@ -145,6 +145,17 @@ test('extract leaves the image as it is; take with blocks out of order or range 
   assert.throws(() => image.take(memory, Uint32Array.of(16)), isSnapshotError(/16 blocks/));
 });
 
+test('a memory in a SharedArrayBuffer (a job in a worker thread) is compared and taken the same way', () => {
+  const shared = new Uint8Array(new SharedArrayBuffer(2 * PAGE));
+  const image = MemoryImage.empty(2 * PAGE);
+  shared[PAGE + 5] = 9;
+  shared[7] = 1;
+  assert.equal(Array.from(image.changedBlocks(shared)), [0, 16]);
+  const receiver = MemoryImage.empty(2 * PAGE);
+  receiver.apply(image.take(shared.subarray(0, 2 * PAGE), image.changedBlocks(shared)));
+  assert.ok(same(receiver.bytes, shared));
+});
+
 // --- digests ----------------------------------------------------------------------------
 
 test('digest: equal bytes give equal digests; any one-byte change, or a length change, changes it', () => {
