@@ -14,6 +14,7 @@ import { blockCount, decodeBlockDelta, encodeBlockDelta, MAX_MEMORY_BYTES } from
 import { PAGE_SIZE } from './canonical.ts';
 import type { CanonicalMemory, CanonicalState } from './canonical.ts';
 import { MemoryImage } from './memory-image.ts';
+import { moduleSha256 } from './module-hash.ts';
 import { isRecord, plainBytes } from './shape.ts';
 
 /** What a delta snapshot is written against, and what its reader must hold. */
@@ -86,6 +87,14 @@ export function imagesOf(state: CanonicalState): MemoryImage[] {
 export function initialImages(compiled: CompiledModule): MemoryImage[] {
   const count = compiled.module.numImportedMemories + compiled.module.memories.length;
   return Array.from({ length: count }, (_, i) => MemoryImage.initial(compiled, i));
+}
+
+/**
+ * The base every holder of the module has: its memories as instantiation leaves them. A
+ * snapshot written against it carries only what the program changed since it started.
+ */
+export function initialBase(compiled: CompiledModule): DeltaBase {
+  return { sha256: moduleSha256(compiled.module), memories: initialImages(compiled) };
 }
 
 function checkBaseFits(state: CanonicalState, base: DeltaBase): void {

@@ -32,6 +32,6 @@ export { BLOCK_SIZE, MemoryImage } from './memory-image.ts';
 export { checkBlockDelta, decodeBlockDelta, encodeBlockDelta, MAX_MEMORY_BYTES } from './block-delta.ts';
 export type { BlockDelta, BlockDeltaLimits } from './block-delta.ts';
 export { initialMemoryBytes } from './initial-memory.ts';
-export { baseIdentity, imagesOf, initialImages } from './delta-snapshot.ts';
+export { baseIdentity, imagesOf, initialBase, initialImages } from './delta-snapshot.ts';
 export type { BaseReference, BaseResolver, DeltaBase, DeltaSummary, MemoryDeltaSummary } from './delta-snapshot.ts';
 export type { FrameDescription, SnapshotDescription } from './describe.ts';

@@ -14,7 +14,7 @@ import * as assert from 'uvu/assert';
 import { SnapshotError } from '../../src/errors/index.ts';
 import { loadModule, Program } from '../../src/program/index.ts';
 import {
-  baseIdentity, BLOCK_SIZE, decodeSnapshot, imagesOf, initialImages, encodeSnapshot, HEADER_SIZE, inspectSnapshot, MemoryImage, moduleSha256,
+  baseIdentity, BLOCK_SIZE, decodeSnapshot, imagesOf, initialBase, encodeSnapshot, HEADER_SIZE, inspectSnapshot, MemoryImage, moduleSha256,
   readSnapshotHeader, SnapshotFlags,
 } from '../../src/snapshot/index.ts';
 import type { CanonicalState, DeltaBase, SnapshotDescription } from '../../src/snapshot/index.ts';
@@ -64,7 +64,7 @@ function paused(until: number): Program {
   return p;
 }
 
-const initialBase = (): DeltaBase => ({ sha256: sha, memories: initialImages(compiled) });
+const startBase = (): DeltaBase => initialBase(compiled);
 const expected = (() => { const p = Program.instantiate(compiled); p.start('work', [N]); return p.run(); })();
 
 function isSnapshotError(pattern: RegExp): (e: unknown) => boolean {
@@ -78,7 +78,7 @@ for (const until of PAUSES) {
     const p = paused(until);
     const state = p.captureState();
     const full = encodeSnapshot(state);
-    const base = initialBase();
+    const base = startBase();
     const before = base.memories[0].digest();
     const delta = encodeSnapshot(state, { base });
     assert.is(base.memories[0].digest(), before, 'the base is left as it is');
@@ -120,7 +120,7 @@ function wholeMemory(m: CanonicalState['memories'][number]): Uint8Array {
 
 test('a missing base, a base of another identity or module, a base with another memory count: SnapshotError naming the base needed', () => {
   const state = paused(20_000).captureState();
-  const base = initialBase();
+  const base = startBase();
   const snap = encodeSnapshot(state, { base });
   const identity = baseIdentity(base.memories);
   assert.throws(() => decodeSnapshot(snap), isSnapshotError(new RegExp(`needs base ${identity} of module ${sha}, and none was given`)));
@@ -173,7 +173,7 @@ function bodyOf(bytes: Uint8Array): Record<string, any> {
 }
 
 test('structural corruptions of the base section are refused', () => {
-  const base = initialBase();
+  const base = startBase();
   const snap = encodeSnapshot(paused(20_000).captureState(), { base });
   const edits: [string, (body: Record<string, any>) => void, RegExp][] = [
     ['no base section', (b) => { delete b['base']; }, /no base section/],
@@ -197,7 +197,7 @@ test('structural corruptions of the base section are refused', () => {
 });
 
 test('300 random mutations of a delta snapshot (file bytes, and delta bytes resealed): a SnapshotError, or a state of the right shape', () => {
-  const base = initialBase();
+  const base = startBase();
   const state = paused(66_000).captureState();
   const snap = encodeSnapshot(state, { base });
   const delta = bodyOf(snap)['base'].memories[0] as Uint8Array;
@@ -234,7 +234,7 @@ test('300 random mutations of a delta snapshot (file bytes, and delta bytes rese
 test("wasmig inspect --json on a delta snapshot: its base, blocks stored of total, the delta's size; the text shows them", () => {
   const dir = mkdtempSync(join(tmpdir(), 'wasmig-delta-'));
   try {
-    const base = initialBase();
+    const base = startBase();
     const file = join(dir, 'job.snap');
     writeFileSync(file, encodeSnapshot(paused(400).captureState(), { base }));
     const r = wasmig(['inspect', '--json', file]);
