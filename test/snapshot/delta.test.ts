@@ -112,6 +112,27 @@ test('a -> b -> a: the second move back sends only the blocks written since, und
   assert.equal(Program.resume(decoded, { module: compiled }).run(), expected);
 });
 
+test('incremental checkpoints: 12 deltas in a row, each against the images the replica got from the one before, across a memory.grow', () => {
+  const writer = startBase();
+  let held: DeltaBase = startBase();
+  const p = Program.instantiate(compiled);
+  p.start('work', [N]);
+  let sizes = 0;
+  for (let k = 1; k <= 12; k++) {
+    const until = k * 7_500;
+    p.run({ until });
+    const state = p.captureState();
+    const snap = encodeSnapshot(state, { base: writer, advanceBase: true });
+    sizes += snap.length;
+    const decoded = decodeSnapshot(snap, { base: held });
+    assert.equal(decoded.state, decodeSnapshot(encodeSnapshot(state)).state, `checkpoint ${k}`);
+    held = { sha256: sha, memories: decoded.images! };
+    assert.is(baseIdentity(held.memories), baseIdentity(writer.memories), `checkpoint ${k}: both sides agree`);
+  }
+  assert.is(held.memories[0].byteLength, 3 * PAGE, 'the memory grew on the way');
+  console.log(`  12 incremental checkpoints: ${sizes} bytes in all`);
+});
+
 function wholeMemory(m: CanonicalState['memories'][number]): Uint8Array {
   const bytes = new Uint8Array(m.pages * PAGE);
   m.stored.forEach((page, i) => bytes.set(m.data.subarray(i * PAGE, (i + 1) * PAGE), page * PAGE));
