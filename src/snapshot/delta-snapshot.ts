@@ -14,6 +14,7 @@ import { blockCount, decodeBlockDelta, encodeBlockDelta, MAX_MEMORY_BYTES } from
 import { PAGE_SIZE } from './canonical.ts';
 import type { CanonicalMemory, CanonicalState } from './canonical.ts';
 import { MemoryImage } from './memory-image.ts';
+import type { SparseMemory } from './memory-image.ts';
 import { moduleSha256 } from './module-hash.ts';
 import { isRecord, plainBytes } from './shape.ts';
 
@@ -57,6 +58,18 @@ export function baseIdentity(memories: readonly MemoryImage[]): string {
   const h = createHash('sha256').update(IDENTITY_DOMAIN).update(`${memories.length}\0`);
   for (const m of memories) h.update(m.digest());
   return h.digest('hex');
+}
+
+/** A canonical memory as runs of its stored pages (views, no copy): what `MemoryImage` compares and extracts from. */
+export function sparseMemory(m: CanonicalMemory): SparseMemory {
+  const runs: SparseMemory['runs'][number][] = [];
+  for (let i = 0; i < m.stored.length;) {
+    let j = i + 1;
+    while (j < m.stored.length && m.stored[j] === m.stored[j - 1] + 1) j++;
+    runs.push({ at: m.stored[i] * PAGE_SIZE, bytes: m.data.subarray(i * PAGE_SIZE, j * PAGE_SIZE) });
+    i = j;
+  }
+  return { byteLength: m.pages * PAGE_SIZE, runs };
 }
 
 /** A canonical memory's whole bytes (unstored pages are zeros). */
@@ -114,7 +127,7 @@ export function deltaBody(state: CanonicalState, base: DeltaBase, advance: boole
   checkBaseFits(state, base);
   const identity = baseIdentity(base.memories);
   const deltas = state.memories.map((m, i) => {
-    const current = memoryBytes(m);
+    const current = sparseMemory(m);
     const image = base.memories[i];
     const delta = image.extract(current, image.changedBlocks(current));
     // XORed with the base's blocks, a block with a few changed bytes compresses to almost nothing.
@@ -168,14 +181,24 @@ function baseDescription(ref: BaseReference): string {
   return `base ${ref.identity} of module ${ref.module}`;
 }
 
+/** How a delta snapshot's memories are rebuilt. */
+export interface ResolveOptions {
+  /** Refuse memories larger than this (default 4 GiB). */
+  maxMemoryBytes?: number;
+  /** Apply the deltas to the base's own images instead of copies (saves a copy of every memory). */
+  updateBase?: boolean;
+}
+
 /**
- * The whole memories of a delta snapshot: the base's images (copies: the base is left
- * as it is) with the deltas applied. Returns the canonical memories and the new images.
+ * The whole memories of a delta snapshot: the base's images (copies, unless
+ * `updateBase`) with the deltas applied. Returns the canonical memories and the new images.
+ * Every delta is checked before any is applied, so a refused snapshot leaves the base as it was.
  * @throws SnapshotError when no base is given, or one with another identity.
  */
 export function resolveDelta(
-  state: CanonicalState, ref: BaseReference, deltas: Uint8Array[], given: DeltaBase | BaseResolver | undefined, maxMemoryBytes = MAX_MEMORY_BYTES,
+  state: CanonicalState, ref: BaseReference, deltas: Uint8Array[], given: DeltaBase | BaseResolver | undefined, options: ResolveOptions = {},
 ): { memories: CanonicalMemory[]; images: MemoryImage[] } {
+  const maxMemoryBytes = options.maxMemoryBytes ?? MAX_MEMORY_BYTES;
   state.memories.forEach((m, i) => {
     if (m.pages * PAGE_SIZE > maxMemoryBytes) throw new SnapshotError(`a delta snapshot: memory ${i} of ${m.pages} pages would exceed the limit of ${maxMemoryBytes} bytes`);
   });
@@ -185,10 +208,11 @@ export function resolveDelta(
   const identity = baseIdentity(base.memories);
   if (identity !== ref.identity) throw new SnapshotError(`a delta snapshot: it needs ${baseDescription(ref)}; the base given is ${identity}`);
   if (base.memories.length !== state.memories.length) throw new SnapshotError(`a delta snapshot: the base has ${base.memories.length} memories, the state ${state.memories.length}`);
+  const decoded = deltas.map((d, i) => decodeDeltaOf(d, state.memories[i], i));
   const images = base.memories.map((image, i) => {
-    const copy = image.clone();
-    copy.apply(copy.xor(decodeDeltaOf(deltas[i], state.memories[i], i)));
-    return copy;
+    const target = options.updateBase === true ? image : image.clone();
+    target.apply(target.xor(decoded[i]));
+    return target;
   });
   return { memories: images.map((image, i) => canonicalMemory(image.bytes, state.memories[i].max)), images };
 }

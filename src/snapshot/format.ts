@@ -164,6 +164,11 @@ export interface DecodeOptions {
    * against the module: refuse any larger than this (default 4 GiB, the Wasm limit).
    */
   maxMemoryBytes?: number;
+  /**
+   * Apply a delta snapshot's blocks to the base's own images rather than to copies of
+   * them (saves copying every memory; the base then is the new state, also on success only).
+   */
+  updateBase?: boolean;
 }
 
 /** A snapshot decoded and checked, its delta (if any) not yet applied: memories of a delta snapshot are empty. */
@@ -211,7 +216,7 @@ export function decodeSnapshotBody(bytes: Uint8Array, options: DecodeOptions = {
 export function decodeSnapshot(bytes: Uint8Array, options: DecodeOptions = {}): DecodedSnapshot {
   const { header, state, module, delta } = decodeSnapshotParts(bytes, options);
   if (delta === undefined) return { header, state, module };
-  const { memories, images } = resolveDelta(state, delta.ref, delta.deltas, options.base, options.maxMemoryBytes);
+  const { memories, images } = resolveDelta(state, delta.ref, delta.deltas, options.base, options);
   return { header, state: { ...state, memories }, module, delta: delta.summary, images };
 }
 

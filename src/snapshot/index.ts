@@ -29,6 +29,7 @@ export type { CapturableProgram, ProgramCaptureOptions } from './program-state.t
 export { functionPoints, registerModule } from './pc-map.ts';
 export { describeSnapshot, formatCanonical, inspectSnapshot } from './describe.ts';
 export { BLOCK_SIZE, MemoryImage } from './memory-image.ts';
+export type { SparseMemory } from './memory-image.ts';
 export { checkBlockDelta, decodeBlockDelta, encodeBlockDelta, MAX_MEMORY_BYTES } from './block-delta.ts';
 export type { BlockDelta, BlockDeltaLimits } from './block-delta.ts';
 export { initialMemoryBytes } from './initial-memory.ts';

@@ -30,6 +30,31 @@ const ZEROS = Buffer.alloc(CHUNK);
 const ZERO_UNIT_DIGEST = createHash('sha256').update(Buffer.alloc(DIGEST_UNIT)).digest();
 const DIGEST_DOMAIN = Buffer.from('wasmig memory image v1\0');
 
+/**
+ * A memory given as the runs of it that may hold non-zero bytes (zeros everywhere else),
+ * as a snapshot stores it: comparing and extracting from it needs no whole copy. Runs
+ * are ascending and apart, start on a block boundary, and hold whole blocks unless they
+ * end the memory.
+ */
+export interface SparseMemory {
+  byteLength: number;
+  runs: readonly { at: number; bytes: Uint8Array }[];
+}
+
+/** A memory whole or sparse, as the compare and copy below take it. */
+function sparseOf(memory: Uint8Array | SparseMemory): SparseMemory {
+  if (memory instanceof Uint8Array) return { byteLength: memory.length, runs: [{ at: 0, bytes: memory }] };
+  let end = 0;
+  memory.runs.forEach((r, i) => {
+    const runEnd = r.at + r.bytes.length;
+    if (r.at < end || r.at % BLOCK_SIZE !== 0 || runEnd > memory.byteLength || (r.bytes.length % BLOCK_SIZE !== 0 && runEnd !== memory.byteLength)) {
+      throw new SnapshotError(`sparse memory run ${i} (${r.bytes.length} bytes at ${r.at}) is not a whole number of blocks after the previous run, within ${memory.byteLength} bytes`);
+    }
+    end = runEnd;
+  });
+  return memory;
+}
+
 function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
 }
@@ -115,26 +140,38 @@ export class MemoryImage {
    * `current` may be a live memory written meanwhile (another thread): a block written
    * during the compare may or may not be listed, and the next round catches it.
    */
-  changedBlocks(current: Uint8Array): Uint32Array {
-    const cur = asBuffer(current);
-    const n = current.length;
-    const out = new Uint32Array(blockCount(n));
+  changedBlocks(current: Uint8Array | SparseMemory): Uint32Array {
+    const memory = sparseOf(current);
+    const out = new Uint32Array(blockCount(memory.byteLength));
     let found = 0;
-    for (let chunk = 0; chunk < n; chunk += CHUNK) {
-      const chunkEnd = Math.min(chunk + CHUNK, n);
-      if (this.rangeEqual(cur, chunk, chunkEnd)) continue;
-      for (let s = chunk; s < chunkEnd; s += BLOCK_SIZE) {
-        if (!this.rangeEqual(cur, s, Math.min(s + BLOCK_SIZE, chunkEnd))) out[found++] = s / BLOCK_SIZE;
+    // Memory [start, end) is `src` from memory offset `srcAt` on, or zeros when `src` is null.
+    const scan = (src: Buffer | null, srcAt: number, start: number, end: number): void => {
+      for (let chunk = start; chunk < end; chunk += CHUNK) {
+        const chunkEnd = Math.min(chunk + CHUNK, end);
+        if (this.rangeEqual(src, srcAt, chunk, chunkEnd)) continue;
+        for (let s = chunk; s < chunkEnd; s += BLOCK_SIZE) {
+          if (!this.rangeEqual(src, srcAt, s, Math.min(s + BLOCK_SIZE, chunkEnd))) out[found++] = s / BLOCK_SIZE;
+        }
       }
+    };
+    let pos = 0;
+    for (const run of memory.runs) {
+      scan(null, 0, pos, run.at);
+      scan(asBuffer(run.bytes), run.at, run.at, run.at + run.bytes.length);
+      pos = run.at + run.bytes.length;
     }
+    scan(null, 0, pos, memory.byteLength);
     return out.slice(0, found);
   }
 
-  /** Whether `cur[start, end)` equals the zero-extended image there. */
-  private rangeEqual(cur: Buffer, start: number, end: number): boolean {
+  /** Whether memory [start, end) (`src` from offset `srcAt`, or zeros) equals the zero-extended image there. */
+  private rangeEqual(src: Buffer | null, srcAt: number, start: number, end: number): boolean {
     const inImage = Math.min(end, this.length);
-    if (start < inImage && cur.compare(this.store, start, inImage, start, inImage) !== 0) return false;
-    return isZero(cur, Math.max(start, inImage), end);
+    if (start < inImage) {
+      const equal = src === null ? isZero(this.store, start, inImage) : src.compare(this.store, start, inImage, start - srcAt, inImage - srcAt) === 0;
+      if (!equal) return false;
+    }
+    return src === null || isZero(src, Math.max(start, inImage) - srcAt, end - srcAt);
   }
 
   /**
@@ -142,8 +179,9 @@ export class MemoryImage {
    * (what the receiver would hold after `apply`ing it is the image plus this).
    * @throws SnapshotError when `blocks` is not ascending or not within `current`.
    */
-  extract(current: Uint8Array, blocks: Uint32Array): BlockDelta {
-    const n = current.length;
+  extract(current: Uint8Array | SparseMemory, blocks: Uint32Array): BlockDelta {
+    const memory = sparseOf(current);
+    const n = memory.byteLength;
     const count = blockCount(n);
     let size = 0;
     for (let i = 0; i < blocks.length; i++) {
@@ -153,7 +191,17 @@ export class MemoryImage {
       size += blockLength(blocks[i], n);
     }
     const data = new Uint8Array(size);
-    forEachRun(blocks, n, (start, bytes, at) => data.set(current.subarray(start, start + bytes), at));
+    let r = 0; // the first memory run that may overlap the next blocks (both ascend)
+    forEachRun(blocks, n, (start, bytes, at) => {
+      const end = start + bytes;
+      while (r < memory.runs.length && memory.runs[r].at + memory.runs[r].bytes.length <= start) r++;
+      for (let k = r; k < memory.runs.length && memory.runs[k].at < end; k++) {
+        const run = memory.runs[k];
+        const from = Math.max(start, run.at);
+        const to = Math.min(end, run.at + run.bytes.length);
+        data.set(run.bytes.subarray(from - run.at, to - run.at), at + from - start);
+      }
+    });
     return { byteLength: n, blockSize: BLOCK_SIZE, blocks: blocks.slice(), data };
   }
 
@@ -162,7 +210,7 @@ export class MemoryImage {
    * receiver holds once it has applied it. The image is written from the delta's own
    * copy, so a block the program wrote during the copy is in the image exactly as sent.
    */
-  take(current: Uint8Array, blocks: Uint32Array): BlockDelta {
+  take(current: Uint8Array | SparseMemory, blocks: Uint32Array): BlockDelta {
     const delta = this.extract(current, blocks);
     this.apply(delta);
     return delta;

@@ -124,8 +124,10 @@ test('incremental checkpoints: 12 deltas in a row, each against the images the r
     const state = p.captureState();
     const snap = encodeSnapshot(state, { base: writer, advanceBase: true });
     sizes += snap.length;
-    const decoded = decodeSnapshot(snap, { base: held });
+    // Every other checkpoint updates the replica's images in place.
+    const decoded = decodeSnapshot(snap, { base: held, updateBase: k % 2 === 0 });
     assert.equal(decoded.state, decodeSnapshot(encodeSnapshot(state)).state, `checkpoint ${k}`);
+    if (k % 2 === 0) assert.is(decoded.images![0], held.memories[0], 'updated in place');
     held = { sha256: sha, memories: decoded.images! };
     assert.is(baseIdentity(held.memories), baseIdentity(writer.memories), `checkpoint ${k}: both sides agree`);
   }
@@ -217,8 +219,9 @@ test('structural corruptions of the base section are refused', () => {
   assert.throws(() => decodeSnapshot(withBody(full, body), { base }), isSnapshotError(/header does not say delta/));
 });
 
-test('300 random mutations of a delta snapshot (file bytes, and delta bytes resealed): a SnapshotError, or a state of the right shape', () => {
-  const base = startBase();
+test('300 random mutations of a delta snapshot (file bytes, and delta bytes resealed): a SnapshotError leaving the base as it was, or a state of the right shape', () => {
+  let base = startBase();
+  const identity = baseIdentity(base.memories);
   const state = paused(66_000).captureState();
   const snap = encodeSnapshot(state, { base });
   const delta = bodyOf(snap)['base'].memories[0] as Uint8Array;
@@ -238,12 +241,15 @@ test('300 random mutations of a delta snapshot (file bytes, and delta bytes rese
       mutant = withBody(snap, body);
     }
     try {
-      const r = decodeSnapshot(mutant, { base });
+      // In place: a refused snapshot must not have touched the base.
+      const r = decodeSnapshot(mutant, { base, updateBase: true });
       decoded++;
       assert.is(r.state.memories[0].pages * PAGE, r.images![0].byteLength, `mutant ${k}`);
       assert.is(r.state.memories[0].data.length, r.state.memories[0].stored.length * PAGE);
+      base = startBase();
     } catch (e) {
       assert.ok(e instanceof SnapshotError, `mutant ${k}: ${(e as Error).stack}`);
+      assert.is(baseIdentity(base.memories), identity, `mutant ${k}: the base is unchanged`);
       refused++;
     }
   }

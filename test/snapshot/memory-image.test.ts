@@ -156,6 +156,37 @@ test('a memory in a SharedArrayBuffer (a job in a worker thread) is compared and
   assert.ok(same(receiver.bytes, shared));
 });
 
+test('a sparse memory (runs of pages, zeros between) gives the same blocks and bytes as the whole one, over 100 seeded cases', () => {
+  for (let k = 0; k < 100; k++) {
+    const pages = 1 + int(6);
+    const whole = new Uint8Array(pages * PAGE);
+    const runs: { at: number; bytes: Uint8Array }[] = [];
+    for (let p = 0; p < pages; p++) {
+      if (int(2) === 0) continue;
+      for (let n = int(5); n >= 0; n--) whole[p * PAGE + int(PAGE)] = 1 + int(255);
+      const last = runs[runs.length - 1];
+      if (last && last.at + last.bytes.length === p * PAGE) runs[runs.length - 1] = { at: last.at, bytes: whole.subarray(last.at, (p + 1) * PAGE) };
+      else runs.push({ at: p * PAGE, bytes: whole.subarray(p * PAGE, (p + 1) * PAGE) });
+    }
+    // An image that is the memory changed here and there, shorter or longer.
+    const imageBytes = new Uint8Array(Math.max(0, pages + int(3) - 1) * PAGE);
+    imageBytes.set(whole.subarray(0, Math.min(whole.length, imageBytes.length)));
+    for (let n = int(6); n > 0 && imageBytes.length; n--) imageBytes[int(imageBytes.length)] ^= 1 + int(255);
+    const image = MemoryImage.from(imageBytes);
+    const sparse = { byteLength: whole.length, runs };
+    const blocks = image.changedBlocks(whole);
+    assert.equal(Array.from(image.changedBlocks(sparse)), Array.from(blocks), `case ${k}`);
+    assert.ok(same(image.extract(sparse, blocks).data, image.extract(whole, blocks).data), `case ${k}: bytes`);
+    image.take(sparse, blocks);
+    assert.ok(same(image.bytes, whole), `case ${k}: taken`);
+  }
+  const image = MemoryImage.empty(0);
+  const bytes = new Uint8Array(PAGE);
+  for (const runs of [[{ at: 100, bytes }], [{ at: 0, bytes: bytes.subarray(0, 100) }, { at: PAGE, bytes }], [{ at: PAGE, bytes }, { at: 0, bytes }], [{ at: 2 * PAGE, bytes }]]) {
+    assert.throws(() => image.changedBlocks({ byteLength: 2 * PAGE, runs }), isSnapshotError(/sparse memory run/));
+  }
+});
+
 // --- digests ----------------------------------------------------------------------------
 
 test('digest: equal bytes give equal digests; any one-byte change, or a length change, changes it', () => {
