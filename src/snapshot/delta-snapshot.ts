@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import type { CompiledModule } from '../compile/index.ts';
 import { SnapshotError } from '../errors/index.ts';
 import { blockCount, decodeBlockDelta, encodeBlockDelta, MAX_MEMORY_BYTES } from './block-delta.ts';
+import { uninitializedBytes } from './capture.ts';
 import { PAGE_SIZE } from './canonical.ts';
 import type { CanonicalMemory, CanonicalState } from './canonical.ts';
 import { MemoryImage } from './memory-image.ts';
@@ -86,7 +87,7 @@ export function canonicalMemory(bytes: Uint8Array, max: number | null): Canonica
   const zeros = Buffer.alloc(PAGE_SIZE);
   const stored: number[] = [];
   for (let p = 0; p < pages; p++) if (whole.compare(zeros, 0, PAGE_SIZE, p * PAGE_SIZE, (p + 1) * PAGE_SIZE) !== 0) stored.push(p);
-  const data = new Uint8Array(stored.length * PAGE_SIZE);
+  const data = uninitializedBytes(stored.length * PAGE_SIZE);
   stored.forEach((page, i) => data.set(bytes.subarray(page * PAGE_SIZE, (page + 1) * PAGE_SIZE), i * PAGE_SIZE));
   return { pages, max, stored, data };
 }

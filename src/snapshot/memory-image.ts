@@ -4,9 +4,11 @@
  * (`changedBlocks`) and to send only that (`take`); the receiver keeps the same image and
  * `apply`s what arrives; `digest` lets both check they agree before trusting a delta.
  *
- * Measured on this machine (2 shared cores, Node 20; `npx tsx tools/bench/memory-image.ts`),
- * `changedBlocks` over 64 MiB costs about 6 ms with nothing changed (one memcmp per 64 KiB
- * chunk) and about 19 ms with every block changed (one more per 4 KiB block).
+ * Measured on the project machine (2 cores shared by five engineers, Node 20;
+ * `npx tsx tools/bench/memory-image.ts`), `changedBlocks` over 64 MiB costs 7 ms with
+ * nothing changed when the machine was quiet (load 3), 15-32 ms at load 10: one memcmp per
+ * 64 KiB chunk, bound by memory bandwidth. With every block changed in its last byte (the
+ * worst case: one more full memcmp per 4 KiB block) it costs 34-46 ms at load 10.
  */
 import { createHash } from 'node:crypto';
 import { SnapshotError } from '../errors/index.ts';

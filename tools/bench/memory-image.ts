@@ -2,14 +2,16 @@
  * Memory image costs, for 1, 16 and 64 MiB memories: finding changed blocks with nothing
  * and with every block changed, taking and applying deltas, and the digest from scratch
  * and after a one-block change. Then what XOR against the base does to a compressed
- * delta of a few changed bytes per block.
+ * delta of a few changed bytes per block, and a delta snapshot against a full one when
+ * one block changed.
  *
  * Usage: npx tsx tools/bench/memory-image.ts [--sizes 1,16,64] [--max-time S]
  * Benchmark.js runs each case for about --max-time seconds (default 1) and reports the
  * mean and its relative margin of error.
  */
 import Benchmark from 'benchmark';
-import { BLOCK_SIZE, encodeBlockDelta, MemoryImage } from '../../src/snapshot/index.ts';
+import { BLOCK_SIZE, decodeSnapshot, encodeBlockDelta, encodeSnapshot, imagesOf, MemoryImage } from '../../src/snapshot/index.ts';
+import type { CanonicalState } from '../../src/snapshot/index.ts';
 import { lz4CompressBlock } from '../../src/snapshot/lz4.ts';
 
 const MiB = 1 << 20;
@@ -102,4 +104,27 @@ const delta = base.extract(next, base.changedBlocks(next));
 const plain = lz4CompressBlock(encodeBlockDelta(delta)).length;
 const xored = lz4CompressBlock(encodeBlockDelta(base.xor(delta))).length;
 console.log(`\n${delta.blocks.length} blocks with one byte changed each: LZ4 of the delta ${plain} bytes, of the delta XORed with the base ${xored} bytes`);
+// A paused program's snapshot, full and as a delta against the memory it had one write ago.
+const PAGE = 65536;
+for (const mib of sizes) {
+  const memory = memoryOf(mib * MiB);
+  const stored: number[] = [];
+  for (let p = 0; p < memory.length / PAGE; p++) if (memory.subarray(p * PAGE, (p + 1) * PAGE).some((b) => b !== 0)) stored.push(p);
+  const data = new Uint8Array(stored.length * PAGE);
+  stored.forEach((p, i) => data.set(memory.subarray(p * PAGE, (p + 1) * PAGE), i * PAGE));
+  const state: CanonicalState = {
+    moduleSha256: 'ab'.repeat(32), status: 'ready', entry: null, memories: [{ pages: memory.length / PAGE, max: null, stored, data }],
+    tables: [], globals: [], droppedData: [], droppedElems: [], frames: [], instructions: 0, wasi: null, host: {}, externs: [],
+  };
+  const base = { sha256: state.moduleSha256, memories: imagesOf(state) };
+  base.memories[0].digest();
+  data[PAGE + 12345] ^= 1;
+  const full = encodeSnapshot(state);
+  const delta = encodeSnapshot(state, { base });
+  const encodeFull = medianMs(() => null, () => encodeSnapshot(state));
+  const encodeDelta = medianMs(() => null, () => encodeSnapshot(state, { base }));
+  const decodeFull = medianMs(() => null, () => decodeSnapshot(full));
+  const decodeDelta = medianMs(() => null, () => decodeSnapshot(delta, { base }));
+  console.log(`${mib} MiB, one byte changed: full snapshot ${full.length} bytes, encode ${encodeFull.toFixed(1)} ms, decode ${decodeFull.toFixed(1)} ms; delta ${delta.length} bytes, encode ${encodeDelta.toFixed(1)} ms, decode ${decodeDelta.toFixed(1)} ms`);
+}
 console.log(`node ${process.version}, ${process.arch}; means of benchmark.js samples (apply all, digest from scratch: medians of 5)`);
