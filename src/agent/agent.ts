@@ -12,8 +12,12 @@ import type { ProgramSetup } from './job-protocol.ts';
 import { LoadMeter } from './load.ts';
 import type { AbortRequest, AgentLoad, AgentStatus, CommitRequest, JobState, PrepareRequest, ReplayRequest, Request, StartRequest, UploadRequest } from './messages.ts';
 import { newId, parseAgentStatus, parseJobState, PROTOCOL_VERSION } from './messages.ts';
-import { abortIncoming, acceptIncoming, commitIncoming, DEFAULT_HANDOFF_TIMEOUTS, migrateOut } from './migration.ts';
-import type { HandoffTimeouts, Progress } from './migration.ts';
+import { DEFAULT_HANDOFF_TIMEOUTS } from './handoff-host.ts';
+import type { AgentWatch, HandoffHost, HandoffTimeouts } from './handoff-host.ts';
+import { OutgoingHandoff } from './handoff-source.ts';
+import type { Progress } from './handoff-source.ts';
+import { IncomingHandoffs } from './handoff-target.ts';
+import { JobBases } from './job-bases.ts';
 import { ModuleCache } from './module-cache.ts';
 import type { LogEntry } from './output-log.ts';
 import { DEFAULT_LOG_LIMIT, OutputLog } from './output-log.ts';
@@ -42,7 +46,7 @@ export interface AgentOptions {
   keepFinished?: number;
   /**
    * Fault injection for tests: `die-on-chunk:N` kills this process (SIGKILL) when chunk N
-   * of an incoming migration package arrives.
+   * of an incoming handoff blob (a pre-copy round, or the final package) arrives.
    */
   fault?: string;
   /** Handoff timeouts (defaults: {@link DEFAULT_HANDOFF_TIMEOUTS}). */
@@ -52,21 +56,6 @@ export interface AgentOptions {
 
 /** How long a stopping agent waits for the broker to take its offline status. */
 const GOODBYE_WAIT_MS = 1000;
-/** A prepared, restored but not yet committed incoming job (the target side of a handoff). */
-export interface Incoming {
-  job: Job;
-  epoch: number;
-  source: string;
-  timer: NodeJS.Timeout;
-}
-
-/** Watches another agent's retained status (migration targets). */
-export interface AgentWatch {
-  status(): AgentStatus | undefined;
-  /** Aborted when the agent goes offline or restarts. */
-  readonly gone: AbortSignal;
-  close(): void;
-}
 
 const FINAL = new Set(['exited', 'failed']);
 
@@ -78,14 +67,19 @@ const FINISHED_LOG_BYTES = 64 * 1024 * 1024;
  * will saying offline, heartbeats with its load), runs jobs in slices, streams and logs
  * their output, and hands jobs over to other agents (migration.ts).
  */
-export class Agent {
+export class Agent implements HandoffHost {
   readonly name: string;
   /** Changes at every start: tells a restarted agent from the one before. */
   readonly instance = newId().slice(0, 12);
   readonly dirs: { host: string; guest: string }[];
   readonly tier: Tier;
   readonly jobs = new Map<string, Job>();
-  readonly incoming = new Map<string, Incoming>();
+  /** Handoffs this agent receives. */
+  readonly incoming = new IncomingHandoffs(this);
+  /** Handoffs of this agent's jobs under way, by job id: one at a time per job. */
+  readonly outgoing = new Map<string, OutgoingHandoff>();
+  /** What this agent still holds of jobs that left it (for a move back). */
+  readonly bases = new JobBases();
   /** Where jobs that left went (forwarding addresses for late requests). */
   readonly moved = new Map<string, { to: string; epoch: number }>();
   readonly modules = new ModuleCache();
@@ -146,7 +140,7 @@ export class Agent {
     const offline: AgentStatus = { v: PROTOCOL_VERSION, agent: this.name, instance: this.instance, online: false };
     this.receiver.onChunk = (_transfer, index, count, what) => {
       const fault = /^die-on-chunk:(\d+)$/.exec(this.#options.fault ?? '');
-      if (fault && what === 'migration package' && index + 1 >= Number(fault[1])) {
+      if (fault && (what.startsWith('pre-copy round') || what === 'final handoff package') && index + 1 >= Number(fault[1])) {
         this.log(`fault injection: dying at chunk ${index + 1} of ${count}`);
         process.kill(process.pid, 'SIGKILL');
       }
@@ -263,21 +257,34 @@ export class Agent {
         case 'migrate': {
           const job = this.jobs.get(request.job);
           if (!job) { this.#notHere(request, request.job); break; }
+          const under = this.outgoing.get(job.id);
+          if (under) throw new WasmigError('ERR_BUSY', `job ${job.id} is already being moved to ${under.target}; wait for that migration to end, or cancel it (wasmig migrate ${job.id} --cancel)`);
           let last = 0;
           const progress = (fields: Progress): void => {
             // At most ten reports a second (a 64 MiB transfer has 256 chunks).
             const now = Date.now();
-            if (fields.phase === 'transfer' && fields.sent !== fields.total && now - last < 100) return;
+            if ((fields.phase === 'transfer' || fields.phase === 'round') && fields.sent !== fields.total && now - last < 100) return;
             last = now;
             void this.peer.reply(request, { ok: true, stage: 'progress', data: { ...fields } });
           };
-          migrateOut(this, job, request.to, progress)
+          const handoff = new OutgoingHandoff(this, job, request.to, { mode: request.mode, maxDowntimeMs: request.maxDowntimeMs, deadlineMs: request.deadlineMs }, progress);
+          this.outgoing.set(job.id, handoff);
+          handoff.run()
+            .finally(() => { if (this.outgoing.get(job.id) === handoff) this.outgoing.delete(job.id); })
             .then((result) => this.peer.reply(request, { ok: true, data: { ...result } }), fail);
           break;
         }
-        case 'prepare': acceptIncoming(this, request as PrepareRequest); break;
-        case 'commit': commitIncoming(this, request as CommitRequest); break;
-        case 'abort': abortIncoming(this, request as AbortRequest); break;
+        case 'cancel': {
+          const handoff = this.outgoing.get(request.job);
+          if (!handoff) { this.peer.reply(request, { ok: false, code: 'unknown', message: `no migration of job ${request.job} is under way at ${this.name}` }); break; }
+          handoff.cancel(`asked by ${request.from}`);
+          this.peer.reply(request, { ok: true });
+          break;
+        }
+        case 'prepare': void this.incoming.prepare(request); break;
+        case 'round': case 'final': void this.incoming.receive(request); break;
+        case 'commit': this.incoming.commit(request); break;
+        case 'abort': this.incoming.abort(request); break;
       }
     } catch (error) {
       fail(error);
@@ -329,8 +336,45 @@ export class Agent {
   }
 
   /** What a job's worker needs to instantiate the program: the module, this agent's directories, the tier. */
-  setupFor(spec: StartRequest['spec'], module: Uint8Array): ProgramSetup {
+  setupFor(spec: StartRequest['spec'], module = this.modules.bytes(spec.module.sha256)): ProgramSetup {
+    if (!module) throw new WasmigError('ERR_MODULE', `module ${spec.module.sha256.slice(0, 12)}... is not in this agent's cache`);
     return { module, name: spec.program, preopens: this.dirs, maxMemoryBytes: spec.maxMemoryBytes, tier: spec.tier ?? this.tier };
+  }
+
+  get dirGuests(): string[] {
+    return this.dirs.map((d) => d.guest);
+  }
+
+  observedState(job: string): JobState | undefined {
+    return this.observed.get(job);
+  }
+
+  holds(id: string): string | undefined {
+    const job = this.jobs.get(id);
+    if (job && !job.finished) return `job ${id} already runs here (epoch ${job.epoch})`;
+    if (this.incoming.has(id)) return `a handoff of job ${id} is already under way here`;
+    if (this.#starting.has(id)) return `job ${id} is starting here`;
+    return undefined;
+  }
+
+  runningEpoch(id: string): number | undefined {
+    const job = this.jobs.get(id);
+    return job && !job.finished ? job.epoch : undefined;
+  }
+
+  adopt(job: Job, from: string): void {
+    this.jobs.set(job.id, job);
+    this.moved.delete(job.id);
+    job.state = 'running';
+    this.publishState(job);
+    this.watchJob(job.id);
+    this.log(`job ${job.id} now runs here (epoch ${job.epoch}, from ${from})`);
+  }
+
+  departed(job: Job, to: string, epoch: number): void {
+    job.discard();
+    if (this.jobs.get(job.id) === job) this.jobs.delete(job.id);
+    this.moved.set(job.id, { to, epoch });
   }
 
   #upload(request: UploadRequest): void {
@@ -456,8 +500,7 @@ export class Agent {
     if (this.#stopping) return;
     this.#stopping = true;
     if (this.#heartbeat) clearInterval(this.#heartbeat);
-    for (const inc of this.incoming.values()) { clearTimeout(inc.timer); inc.job.discard(); }
-    this.incoming.clear();
+    this.incoming.dropAll();
     for (const job of this.jobs.values()) {
       if (job.finished) continue;
       await job.pause();

@@ -18,10 +18,8 @@ import { WasiHost } from '../wasi/index.ts';
 import type { Command, EndReport, JobCommand, ProgramSetup, Reply, WorkerBoot } from './job-protocol.ts';
 import { COMMANDS_SENT, PAUSE_FLAG } from './job-protocol.ts';
 import { RingWriter } from './output-ring.ts';
-
-/** Pre-copy lands in the next commit. */
-class Precopy { digest: string | undefined; constructor(_p: Program, _b: Uint8Array[] | undefined) { throw new WasmigError('ERR_STATE', 'pre-copy is not built yet'); } round(): unknown { return undefined; } final(): unknown { return undefined; } images(): Uint8Array[] { return []; } }
-class Arrival { constructor(_c: CompiledModule, _b: ArrayBuffer[] | undefined) { throw new WasmigError('ERR_STATE', 'pre-copy is not built yet'); } apply(_d: Uint8Array[]): unknown { return undefined; } complete(_s: Uint8Array, _d: Uint8Array[], _g: string[]): { state: never; images: Uint8Array[]; digest: string } { throw new Error(); } }
+import { Precopy } from './precopy-source.ts';
+import { Arrival } from './precopy-target.ts';
 
 /** Exit status of a job that trapped: 128 + SIGABRT, as `wasmig run` says. */
 export const TRAP_STATUS = 134;
@@ -71,6 +69,7 @@ class JobThread {
       case 'receive': {
         this.#compiled = this.#load(command.setup);
         this.#arrival = new Arrival(this.#compiled, command.base);
+        this.#warmRestore(command.setup);
         return undefined;
       }
       case 'apply': return this.#needArrival().apply(command.deltas);
@@ -82,6 +81,8 @@ class JobThread {
         const program = this.#needProgram();
         const base = command.base !== undefined && command.base === this.#handoffDigest ? this.#handoffImages : undefined;
         this.#precopy = new Precopy(program, base);
+        // Loads the snapshot codecs and warms the capture path now, not in the pause.
+        program.snapshot({ embedModule: false, omitMemory: true });
         return { base: base ? command.base : undefined };
       }
       case 'round': return this.#needPrecopy().round();
@@ -97,16 +98,13 @@ class JobThread {
         return undefined;
       }
       case 'images': {
-        const images = this.#precopy?.images() ?? [];
+        const precopy = this.#precopy;
         this.#precopy = undefined;
-        return { images: images.map((i) => i.buffer), digest: images.length ? this.#precopyDigest : undefined };
+        if (precopy?.digest === undefined) return { images: [], digest: undefined };
+        // Copies: an image's bytes may be a view of a larger buffer.
+        return { images: precopy.images().map((i) => i.slice().buffer), digest: precopy.digest };
       }
     }
-  }
-
-  /** Digest of the last final round's images (kept for `images`). */
-  get #precopyDigest(): string | undefined {
-    return this.#precopy?.digest;
   }
 
   #needProgram(): Program {
@@ -143,6 +141,25 @@ class JobThread {
       }
     }
     return compiled;
+  }
+
+  /**
+   * A restore rehearsed on a throwaway instance of the module: loads the snapshot codecs
+   * and gets the decode and restore paths (and the native tier's instantiation) compiled
+   * before the pause, when the real restore counts as downtime.
+   */
+  #warmRestore(setup: ProgramSetup): void {
+    const compiled = this.#compiled!;
+    const wasi = new WasiHost({ args: ['warm-up'], env: {}, preopens: [], stdin: this.#stdin, stdout: () => {}, stderr: () => {} });
+    try {
+      const probe = Program.withWasi(compiled, wasi, { maxMemoryBytes: setup.maxMemoryBytes, tier: setup.tier }, true);
+      const again = Program.resume(probe.snapshot({ embedModule: false }), { module: compiled, tier: setup.tier, stdin: this.#stdin, stdout: () => {}, stderr: () => {} });
+      again.wasi.close();
+    } catch {
+      // Only a rehearsal: the real restore reports its own errors.
+    } finally {
+      wasi.close();
+    }
   }
 
   #sinks(): { stdout: (data: Uint8Array) => void; stderr: (data: Uint8Array) => void } {
