@@ -170,10 +170,12 @@ export class OutgoingHandoff {
       let precopyBlocks = 0;
       let reason: string;
       let logFrom = 0;
+      let baseField: { base?: string } = {};
       const live = this.#options.mode !== 'stop-and-copy';
       try {
         const { base } = await job.precopy(offered);
         logFrom = base !== undefined ? theirLog : 0;
+        if (base !== undefined) baseField = { base };
         if (!live) {
           reason = 'stop-and-copy was asked for';
         } else {
@@ -191,7 +193,7 @@ export class OutgoingHandoff {
             logFrom = job.log.next;
             rounds++;
             const t0 = performance.now();
-            precopyWire += await this.#sendBlob('round', { round: rounds }, encodeRound({ deltas: r.deltas, log }), signal, false);
+            precopyWire += await this.#sendBlob('round', { round: rounds, ...baseField }, encodeRound({ deltas: r.deltas, log }), signal, false);
             const ms = performance.now() - t0;
             precopyBlocks += r.blocks;
             if (r.bytes > 0) bytesPerMs = Math.max(bytesPerMs, r.bytes / Math.max(ms, 0.1));
@@ -228,7 +230,7 @@ export class OutgoingHandoff {
         finalBlocks = final.blocks;
         captured = performance.now();
         this.#progress({ phase: 'transfer' });
-        finalWire = await this.#sendBlob('final', { digests: final.digests }, pkg, signal, true, () => { transferred = performance.now(); });
+        finalWire = await this.#sendBlob('final', { digests: final.digests, ...baseField }, pkg, signal, true, () => { transferred = performance.now(); });
       } catch (error) {
         if (error instanceof MigrationError) throw error;
         throw this.#resumeHere(this.#why(error, signal));
@@ -272,6 +274,7 @@ export class OutgoingHandoff {
   }
 
   #why(error: unknown, signal: AbortSignal): string {
+    if (this.#job.finished) return `job ${this.#job.id} ended before it could be moved`;
     if (signal.aborted) return `agent ${this.#to} went offline during the handoff`;
     if (error instanceof TimeoutError) return `${error.message} (during the handoff)`;
     return errorText(error);

@@ -24,6 +24,10 @@ export class IncomingHandoff {
   readonly source: string;
   /** Restored and waiting for the commit. */
   ready = false;
+  /** The images this agent offered as the base (what it held of the job), if any. */
+  offered: string | undefined;
+  /** Whether the images being received still stand on the offered base. */
+  onBase: boolean;
   #timer: NodeJS.Timeout | undefined;
   readonly #host: HandoffHost;
   readonly #onExpire: () => void;
@@ -34,6 +38,7 @@ export class IncomingHandoff {
     this.epoch = epoch;
     this.source = source;
     this.#onExpire = onExpire;
+    this.onBase = false;
     this.touch();
   }
 
@@ -110,6 +115,8 @@ export class IncomingHandoffs {
       incoming.drop();
       host.log(`job ${req.job}: nothing from ${req.from} for ${host.timeouts.incomingTtlMs / 1000} s; dropped the copy being received`);
     });
+    incoming.offered = held?.digest;
+    incoming.onBase = held !== undefined;
     this.#byJob.set(req.job, incoming);
     host.log(`receiving job ${req.job} from ${req.from} (epoch ${req.epoch}${held ? `, onto what it left here (${held.digest.slice(0, 12)}...)` : ''})`);
     void host.peer.reply(req, { ok: true, stage: 'prepared', data: held ? { base: held.digest, logNext: log.next } : {} });
@@ -136,6 +143,12 @@ export class IncomingHandoffs {
     try {
       const bytes = await arriving;
       inc.touch();
+      if (req.base !== undefined && req.base !== inc.offered) throw new WasmigError('ERR_BASE', `the source diffs against base ${req.base.slice(0, 12)}..., which this agent does not hold`);
+      if (req.base === undefined && inc.onBase) {
+        // The source did not take the offered base: start again from the module's images.
+        await inc.job.rebase();
+        inc.onBase = false;
+      }
       if (req.type === 'round') {
         const pkg = decodeRound(bytes);
         await inc.job.apply(pkg.deltas);

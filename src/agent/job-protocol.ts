@@ -43,6 +43,8 @@ export type JobCommand =
   | { op: 'start'; setup: ProgramSetup; args: string[]; env: Record<string, string> }
   /** Loads the module and prepares to receive memory for `restore` (the target of a migration). */
   | { op: 'receive'; setup: ProgramSetup; base: ArrayBuffer[] | undefined }
+  /** Drops the base the images being received started from, for the module's initial images. */
+  | { op: 'rebase' }
   /** Applies pre-copy deltas, one per memory, to the images being received. */
   | { op: 'apply'; deltas: EncodedDelta[] }
   /** Rebuilds the paused program from a snapshot (its memories left empty when `final` deltas complete the received images). */

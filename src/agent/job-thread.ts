@@ -72,6 +72,7 @@ class JobThread {
         this.#warmRestore(command.setup);
         return undefined;
       }
+      case 'rebase': this.#needArrival(); this.#arrival = new Arrival(this.#compiled!, undefined); return undefined;
       case 'apply': return this.#needArrival().apply(command.deltas);
       case 'restore': return this.#restore(command.setup, command.snapshot, command.deltas, command.digests);
       case 'run': this.#wantRun = true; return undefined;

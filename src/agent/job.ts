@@ -79,6 +79,11 @@ export class Job {
     await this.#runner.request({ op: 'receive', setup, base }, base ?? []);
   }
 
+  /** Target of a live migration: drops the base it offered, for the module's initial images. */
+  async rebase(): Promise<void> {
+    await this.#runner.request({ op: 'rebase' });
+  }
+
   /** Applies one pre-copy round. */
   async apply(deltas: Uint8Array[]): Promise<{ blocks: number }> {
     return this.#runner.request({ op: 'apply', deltas });

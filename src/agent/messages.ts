@@ -131,10 +131,14 @@ export interface BlobFields {
   size: number;
   chunks: number;
 }
-/** One pre-copy round: memory blocks changed since the last (and new output), as a blob. */
-export interface RoundRequest extends Envelope, BlobFields { type: 'round'; job: string; epoch: number; round: number }
+/**
+ * One pre-copy round: memory blocks changed since the last (and new output), as a blob.
+ * `base`: the digest of the images the source diffs against, when the target offered
+ * them; absent, the module's initial images.
+ */
+export interface RoundRequest extends Envelope, BlobFields { type: 'round'; job: string; epoch: number; round: number; base?: string }
 /** The last of a handoff, sent with the job paused: the rest of memory and output, and the state without memory. */
-export interface FinalRequest extends Envelope, BlobFields { type: 'final'; job: string; epoch: number; digests: string[] }
+export interface FinalRequest extends Envelope, BlobFields { type: 'final'; job: string; epoch: number; digests: string[]; base?: string }
 export interface CommitRequest extends Envelope { type: 'commit'; job: string; epoch: number }
 export interface AbortRequest extends Envelope { type: 'abort'; job: string; epoch: number; reason: string; transfer?: string }
 export interface SyncMessage extends Envelope { type: 'sync' }
@@ -237,6 +241,10 @@ function blob(o: Obj): BlobFields {
   return { transfer: hex(o, 'transfer', 32), sha256: hex(o, 'sha256', 64), size: int(o, 'size', 0, 2 ** 32), chunks: int(o, 'chunks', 1, 2 ** 20) };
 }
 
+function base(o: Obj): { base?: string } {
+  return o.base === undefined ? {} : { base: str(o, 'base', 1024) };
+}
+
 function envelope(o: Obj): Envelope {
   const e: Envelope = { v: int(o, 'v', 1, 1000), id: hex(o, 'id', 32), ts: int(o, 'ts'), from: str(o, 'from', 128) };
   if (e.v !== PROTOCOL_VERSION) bad(`protocol version ${e.v} (this wasmig speaks ${PROTOCOL_VERSION})`);
@@ -271,11 +279,11 @@ export function parseMessage(payload: Buffer | string): Message {
     }
     case 'cancel': return { ...e, type: 'cancel', job: name(o, 'job') };
     case 'prepare': return { ...e, type: 'prepare', job: name(o, 'job'), epoch: int(o, 'epoch', 1), spec: checkSpec(o.spec), dirs: strings(o.dirs, 'dirs', 256) };
-    case 'round': return { ...e, type: 'round', job: name(o, 'job'), epoch: int(o, 'epoch', 1), round: int(o, 'round', 1, 1_000_000), ...blob(o) };
+    case 'round': return { ...e, type: 'round', job: name(o, 'job'), epoch: int(o, 'epoch', 1), round: int(o, 'round', 1, 1_000_000), ...blob(o), ...base(o) };
     case 'final': {
       const digests = strings(o.digests, 'digests', 64);
       if (!digests.every((d) => d.length <= 128)) bad('digests are too long');
-      return { ...e, type: 'final', job: name(o, 'job'), epoch: int(o, 'epoch', 1), digests, ...blob(o) };
+      return { ...e, type: 'final', job: name(o, 'job'), epoch: int(o, 'epoch', 1), digests, ...blob(o), ...base(o) };
     }
     case 'commit': return { ...e, type: 'commit', job: name(o, 'job'), epoch: int(o, 'epoch', 1) };
     case 'abort': {
