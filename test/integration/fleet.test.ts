@@ -156,6 +156,27 @@ embedded('the broker restarts mid-job: agents reconnect, the job goes on', async
   assert.is(client.out, expected.stdout);
 });
 
+embedded('an agent killed mid-job: ps says the job is lost, its followers end with 69', async () => {
+  // Before: ps said "k (offline)  running" and attach waited for k forever.
+  const job = 'orphan';
+  const k = await agentProc('k', broker.url, DIR, KEY);
+  const client = wasmigProc(['run', '--on', 'k', '--job', job, '--lost-after', '2', '--broker', broker.url, tickerPath, ...jobArgs(job)], { env: KEY, label: 'client orphan' });
+  await client.waitFor(/tick 3\//, 'out');
+  const attach = wasmigProc(['attach', job, '--lost-after', '2', '--broker', broker.url], { env: KEY, label: 'attach orphan' });
+  await attach.waitFor(/tick 3\//, 'out');
+  assert.is(await k.stop('SIGKILL'), 137);
+  const r = await cli(['ps', '--broker', broker.url], KEY);
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`^${job} +k +lost \\(agent k is offline\\) +ticker\\.wasm`, 'm'));
+  const listed = (await psJobs(broker.url, KEY)).find((j) => j.id === job) as { lost?: string } | undefined;
+  assert.is(listed?.lost, 'agent k is offline');
+  for (const follower of [client, attach]) {
+    assert.is(await follower.exited, 69, follower.err);
+    assert.match(follower.err, /agent k is offline; waiting up to 2 s/);
+    assert.match(follower.err, new RegExp(`wasmig: job ${job} is lost: agent k is offline, and no other agent took it over within 2 s`));
+  }
+});
+
 embedded('forged, unsigned and tampered snapshots are refused', async () => {
   const replies: Reply[] = [];
   const replyTo = topics.clientInbox('forger');
