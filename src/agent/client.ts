@@ -64,6 +64,9 @@ export interface FollowOptions {
   lostAfterMs?: number;
 }
 
+/** How long `migrate` waits, after the answer, for the broker to show the job on its target. */
+const MIGRATED_STATE_WAIT_MS = 10_000;
+
 /** How long a follower waits for a vanished owner (or a takeover) before the job is lost. */
 export const LOST_AFTER_MS = 10_000;
 
@@ -130,12 +133,14 @@ export class FleetClient {
   readonly #followers = new Set<(error: Error) => void>();
   /** How long a follower rides out a lost broker before it gives up. */
   readonly #patienceMs: number;
+  readonly #log: (line: string) => void;
 
-  private constructor(peer: Peer, url: string, reconnect: Set<() => void>, patienceMs: number) {
+  private constructor(peer: Peer, url: string, reconnect: Set<() => void>, patienceMs: number, log: (line: string) => void) {
     this.peer = peer;
     this.url = url;
     this.#reconnect = reconnect;
     this.#patienceMs = patienceMs;
+    this.#log = log;
   }
 
   static async connect(options: ClientOptions): Promise<FleetClient> {
@@ -154,7 +159,7 @@ export class FleetClient {
       log,
       brokerPatienceMs: options.brokerPatienceMs,
     });
-    return new FleetClient(peer, options.connection.url, reconnect, options.brokerPatienceMs ?? BROKER_PATIENCE_MS);
+    return new FleetClient(peer, options.connection.url, reconnect, options.brokerPatienceMs ?? BROKER_PATIENCE_MS, log);
   }
 
   /** Routes messages on `filters` to `fn` (after subscribing); returns the undo. */
@@ -369,11 +374,25 @@ export class FleetClient {
     const source = state.agent;
     const controller = new AbortController();
     let seenOnline = false;
-    const stop = await this.peer.listenRetained([topics.agentStatus(source)], (_t, payload) => {
-      const s = parseAgentStatus(payload);
-      if (s?.online) seenOnline = true;
-      else if (s) controller.abort(new MigrationError(`agent ${source}, which had the job, went offline during the migration; see wasmig ps`));
+    // The job's state, followed from now on: the answer may come before the broker holds
+    // the target's new state (another path across a bridge, a target that answers first).
+    let latest: JobState | undefined;
+    let stateChanged = (): void => {};
+    const unwatch = await this.#listen([topics.jobState(job)], (_t, payload) => {
+      const s = parseJobState(payload);
+      if (s && s.job === job && (!latest || s.epoch >= latest.epoch)) { latest = s; stateChanged(); }
     });
+    let stop: () => void;
+    try {
+      stop = await this.peer.listenRetained([topics.agentStatus(source)], (_t, payload) => {
+        const s = parseAgentStatus(payload);
+        if (s?.online) seenOnline = true;
+        else if (s) controller.abort(new MigrationError(`agent ${source}, which had the job, went offline during the migration; see wasmig ps`));
+      });
+    } catch (error) {
+      unwatch();
+      throw error;
+    }
     try {
       if (!seenOnline) throw new MigrationError(`agent ${source}, which has job ${job}, is offline`);
       const request: Record<string, unknown> = { type: 'migrate', job, to };
@@ -387,9 +406,21 @@ export class FleetClient {
         onProgress: (reply) => options.onProgress?.(reply.data as unknown as Progress),
       });
       if (!r.ok) throw new MigrationError(r.message ?? `agent ${source} could not move the job (${r.code})`);
-      return r.data as unknown as MigrationResult;
+      const result = r.data as unknown as MigrationResult;
+      // Return once the broker shows the job where it now runs, so that a `ps` or an
+      // `attach` right after finds it there, every time.
+      const visible = (): boolean => latest !== undefined && latest.agent === result.to && latest.epoch >= result.epoch;
+      if (!visible()) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, MIGRATED_STATE_WAIT_MS);
+          stateChanged = () => { if (visible()) { clearTimeout(timer); resolve(); } };
+        });
+        if (!visible()) this.#log(`the broker does not show job ${job} on agent ${result.to} yet (after ${MIGRATED_STATE_WAIT_MS / 1000} s); wasmig ps may still show it on ${source}`);
+      }
+      return result;
     } finally {
       stop();
+      unwatch();
     }
   }
 
