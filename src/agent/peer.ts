@@ -275,14 +275,15 @@ export class Peer {
     let stored = false;
     let arrived = false;
     try {
-      await this.link.publish(marker, nonce, { retain: true, qos: 1 });
-      await this.link.publish(probeTopic, nonce, { retain: true, qos: 1 });
       let probe: () => void;
       try {
+        await this.link.publish(marker, nonce, { retain: true, qos: 1 });
+        await this.link.publish(probeTopic, nonce, { retain: true, qos: 1 });
         probe = await this.listen([probeTopic], (_topic, payload) => { if (payload.toString() === nonce) stored = true; });
       } catch (error) {
-        if (!(error instanceof WasmigError && error.code === 'ERR_BROKER')) throw error;
-        this.#noMarkers('the broker refused a subscription to a marker topic');
+        // An ACL that forbids the marker topics: refused outright (an MQTT 5 PUBACK, a SUBACK).
+        if (!(error instanceof WasmigError && error.code === 'ERR_REFUSED')) throw error;
+        this.#noMarkers(`the broker refused a marker (${error.message})`);
         return await this.#readRetained(filters, fn, maxMs, generation);
       }
       try {
