@@ -338,7 +338,13 @@ export class FleetClient {
       if (isFinal(s) && next < (s.endSeq ?? 0)) replay();
       check();
     }));
-    const onReconnect = (): void => replay();
+    const onReconnect = (): void => {
+      // What we heard of the owner may be gone with a restarted broker: it must be heard
+      // again (its agent publishes its status when it reconnects), or the job is lost.
+      if (ownerStatus) ownerStatus.status = undefined;
+      unownedSince = undefined;
+      replay();
+    };
     this.#reconnect.add(onReconnect);
     this.#followers.add(fail);
     const timer = setInterval(() => {

@@ -78,4 +78,28 @@ test('a broker gone for good ends the wait after the patience, with a clear erro
   }
 });
 
+test('a follower whose broker restarts without the agent of the job ends with the job lost, not waiting forever', async () => {
+  let broker: EmbeddedBroker = await startBroker({ port: 0 });
+  const port = broker.port;
+  const writer = await FleetClient.connect({ connection: { url: broker.url } });
+  await writer.peer.link.publish(topics.agentStatus('edge'), JSON.stringify({ v: 1, agent: 'edge', instance: 'i1', online: true, dirs: [] }), { retain: true });
+  await writer.peer.link.publish(topics.jobState('j'), STATE, { retain: true });
+  await writer.close();
+  const client = await FleetClient.connect({ connection: { url: broker.url } });
+  try {
+    const following = client.follow('j', { onOutput: () => {}, lostAfterMs: 1000 });
+    await sleep(300);
+    // The broker restarts empty, and the agent never comes back to it.
+    await broker.close();
+    broker = await startBroker({ port });
+    const error = await following.then(() => undefined, (e: unknown) => e);
+    assert.instance(error, Error);
+    assert.is((error as Error).name, 'JobLostError');
+    assert.match((error as Error).message, /agent edge is not known to the broker/);
+  } finally {
+    await client.close();
+    await broker.close();
+  }
+});
+
 test.run();
