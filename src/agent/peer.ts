@@ -34,8 +34,10 @@ export interface PeerOptions {
 export const BROKER_PATIENCE_MS = 60_000;
 /** How long `listenRetained` waits for the retained messages of a broker that delivers markers. */
 const RETAINED_WAIT_MS = 30_000;
-/** How long the first marker may take before this peer concludes the broker never delivers them. */
+/** How long the probe marker may take before this read falls back to quiet round trips... */
 const PROBE_WAIT_MS = 10_000;
+/** ...and how many such probes in a row make this peer conclude that the broker never delivers them. */
+const PROBES_LOST_LIMIT = 2;
 /** How often a wait looks at what arrived (a timer, no traffic). */
 const POLL_MS = 10;
 
@@ -112,6 +114,8 @@ export class Peer {
   #markers = 0;
   /** False once the broker showed it does not deliver markers (an ACL): quiet round trips then. */
   #markersWork = true;
+  /** Probes in a row that never came back (see `listenRetained`). */
+  #probesLost = 0;
   /** Counts connections: a wait on one connection starts over on the next. */
   #generation = 1;
   readonly #linkWaiters = new Set<() => void>();
@@ -233,10 +237,11 @@ export class Peer {
    * back once the broker has handled both.
    *
    * Once that probe came back, the marker is waited for, however late (up to
-   * `maxMs`, then a {@link TimeoutError}: never a partial answer). A broker that refuses
-   * the probe's subscription, or never delivers it within {@link PROBE_WAIT_MS} (an ACL
-   * that forbids the topics), gets two quiet round trips after at least a second, and
-   * this peer remembers not to try markers again. A reconnection in between starts
+   * `maxMs`, then a {@link TimeoutError}: never a partial answer). A probe that does not
+   * come back within {@link PROBE_WAIT_MS} makes this read count quiet round trips
+   * instead (two in a row that bring nothing new, after at least a second). A broker
+   * that refuses the markers (an ACL), or loses {@link PROBES_LOST_LIMIT} probes in a
+   * row, gets quiet round trips from then on. A reconnection in between starts
    * over (a restarted broker forgot every retained message, agents publish theirs
    * again); a broker that stays away longer than the peer's patience is an error.
    */
@@ -258,17 +263,7 @@ export class Peer {
 
   /** One attempt of `listenRetained` on the connection of `generation`. */
   async #readRetained(filters: string[], fn: TopicHandler, maxMs: number, generation: number): Promise<() => void> {
-    if (!this.#markersWork) {
-      let count = 0;
-      const stop = await this.listen(filters, (topic, payload) => { count++; fn(topic, payload); }, { resend: true });
-      try {
-        await this.#waitQuiet(() => count, maxMs, generation);
-      } catch (error) {
-        stop();
-        throw error;
-      }
-      return stop;
-    }
+    if (!this.#markersWork) return this.#readQuiet(filters, fn, maxMs, generation);
     const marker = `${this.#markerBase}${this.#markers++}`;
     const probeTopic = `${this.#markerBase}${this.#markers++}`;
     const nonce = newId();
@@ -292,9 +287,11 @@ export class Peer {
         probe();
       }
       if (!stored) {
-        this.#noMarkers(`the broker did not deliver a retained marker within ${PROBE_WAIT_MS / 1000} s`);
-        return await this.#readRetained(filters, fn, maxMs, generation);
+        // Silence may be a moment of overload: give up on markers only when it repeats.
+        if (++this.#probesLost >= PROBES_LOST_LIMIT) this.#noMarkers(`the broker did not deliver a retained marker within ${PROBE_WAIT_MS / 1000} s, ${this.#probesLost} times`);
+        return await this.#readQuiet(filters, fn, maxMs, generation);
       }
+      this.#probesLost = 0;
       const stop = await this.listen([...filters, marker], (topic, payload) => {
         if (topic === marker) {
           if (payload.toString() === nonce) arrived = true;
@@ -314,6 +311,19 @@ export class Peer {
       // The markers served their purpose: the broker forgets them.
       for (const topic of [marker, probeTopic]) this.link.publish(topic, '', { retain: true }).catch(() => {});
     }
+  }
+
+  /** `listenRetained` without a marker: until two round trips in a row bring nothing new. */
+  async #readQuiet(filters: string[], fn: TopicHandler, maxMs: number, generation: number): Promise<() => void> {
+    let count = 0;
+    const stop = await this.listen(filters, (topic, payload) => { count++; fn(topic, payload); }, { resend: true });
+    try {
+      await this.#waitQuiet(() => count, maxMs, generation);
+    } catch (error) {
+      stop();
+      throw error;
+    }
+    return stop;
   }
 
   #noMarkers(why: string): void {
