@@ -99,7 +99,11 @@ export interface FleetView {
  * status (undefined: its owner runs it, or the job ended).
  */
 export function whyLost(state: JobState, owner: AgentStatus | undefined): string | undefined {
-  if (isFinal(state)) return undefined;
+  return isFinal(state) ? undefined : whyGone(state, owner);
+}
+
+/** Why the agent that published `state` is no longer the one that holds it (undefined: it is). */
+function whyGone(state: JobState, owner: AgentStatus | undefined): string | undefined {
   if (!owner) return `agent ${state.agent} is not known to the broker`;
   if (!owner.online) return `agent ${state.agent} is offline`;
   if (owner.instance !== state.instance) return `agent ${state.agent} restarted since`;
@@ -272,6 +276,10 @@ export class FleetClient {
       const owner = state.agent;
       this.peer.request(topics.agentInbox(owner), { type: 'replay', job, fromSeq: next, outTopic }, { timeoutMs: 10_000, who: `agent ${owner}` }).then(
         (r) => {
+          if (!r.ok && r.code === 'unknown' && state && isFinal(state) && state.agent === owner) {
+            giveUpOutput(`agent ${owner} no longer keeps its log`);
+            return;
+          }
           const floor = Number(r.data?.floor ?? 0);
           if (r.ok && floor > next) {
             notice(`output chunks ${next}-${floor - 1} of job ${job} are gone (beyond the agent's log limit)`);
@@ -298,12 +306,28 @@ export class FleetClient {
         if (s.online && was?.online === false) { notice(`agent ${agent} is back`); replay(); }
       });
     };
+    /** The job ended, but the rest of its output went with its agent: end with what came. */
+    const giveUpOutput = (why: string): void => {
+      if (!state || !isFinal(state)) return;
+      const end = state.endSeq ?? 0;
+      if (next >= end) return;
+      notice(`output chunks ${next}-${end - 1} of job ${job} that did not arrive are gone: ${why}`);
+      for (const seq of [...buffer.keys()].sort((x, y) => x - y)) {
+        const chunk = buffer.get(seq) as OutputChunk;
+        buffer.delete(seq);
+        options.onOutput(chunk);
+      }
+      next = end;
+      check();
+    };
     /**
-     * Whether anybody runs the job: its owner online with the instance that published
-     * the state. A takeover publishes a newer state, which moves the watch to the new owner.
+     * Whether anybody holds the job (or, once it ended, its missing output): its owner
+     * online with the instance that published the state. A takeover publishes a newer
+     * state, which moves the watch to the new owner.
      */
     const checkOwner = (now: number): void => {
-      if (!state || isFinal(state)) { unownedSince = undefined; return; }
+      const waiting = state !== undefined && (!isFinal(state) || next < (state.endSeq ?? 0));
+      if (!state || !waiting) { unownedSince = undefined; return; }
       const heard = ownerStatus?.agent === state.agent ? ownerStatus.status : undefined;
       const owned = heard !== undefined && heard.online && heard.instance === state.instance;
       if (owned) { unownedSince = undefined; return; }
@@ -311,6 +335,7 @@ export class FleetClient {
       if (!this.peer.link.connected) return;
       unownedSince ??= now;
       if (now - unownedSince < lostAfterMs) return;
+      if (isFinal(state)) { giveUpOutput(whyGone(state, heard) ?? `agent ${state.agent} does not answer`); return; }
       const why = whyLost(state, heard) ?? `agent ${state.agent} does not answer`;
       const where = state.state === 'migrating' && state.target ? ` while it was moving the job to ${state.target}` : '';
       fail(new JobLostError(job, `job ${job} is lost: ${why}${where}, and no other agent took it over within ${Math.round(lostAfterMs / 1000)} s (wasmig ps)`));

@@ -9,6 +9,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FleetClient, JobLostError, startBroker, topics } from '../../src/agent/index.ts';
 import type { EmbeddedBroker, JobState } from '../../src/agent/index.ts';
+import type { Request } from '../../src/agent/messages.ts';
+import { Peer } from '../../src/agent/peer.ts';
 
 const GRACE_MS = 600;
 
@@ -123,6 +125,41 @@ test('an owner that restarted (another instance) loses the job, even while it sa
   const error = await following.then(() => undefined, (e: unknown) => e);
   assert.instance(error, JobLostError);
   assert.match((error as Error).message, /agent phoenix restarted since/);
+});
+
+/** `promise`, or a rejection after `ms`: a follower that waits forever fails the test instead of hanging it. */
+function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer!: NodeJS.Timeout;
+  const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`still waiting after ${ms} ms`)), ms); });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+test('a job that ended, whose output went with its agent, ends the follower with what came', async () => {
+  await status('gone', 'g1', true);
+  await publishState('done-elsewhere', state('done-elsewhere', 'gone', 'g1', 1, { state: 'exited', status: 3, endSeq: 4 }));
+  await status('gone', 'g1', false);
+  const notices: string[] = [];
+  const end = await within(client.follow('done-elsewhere', { onOutput: () => {}, onNotice: (line) => notices.push(line), lostAfterMs: GRACE_MS }), GRACE_MS + 4000);
+  assert.is(end.status, 3);
+  assert.ok(notices.some((n) => n === 'output chunks 0-3 of job done-elsewhere that did not arrive are gone: agent gone is offline'), notices.join('\n'));
+});
+
+test('a job that ended, whose agent no longer keeps its log, ends the follower at once', async () => {
+  let agent!: Peer;
+  const onRequest = (req: Request): void => {
+    if (req.type === 'replay') void agent.reply(req, { ok: false, code: 'unknown', message: 'agent keeper has no job forgotten' });
+  };
+  agent = await Peer.open({ connection: { url: broker.url }, id: 'keeper', inbox: topics.agentInbox('keeper'), persistent: false, onRequest, log: () => {} });
+  try {
+    await status('keeper', 'k1', true);
+    await publishState('forgotten', state('forgotten', 'keeper', 'k1', 1, { state: 'exited', status: 0, endSeq: 2 }));
+    const notices: string[] = [];
+    const end = await within(client.follow('forgotten', { onOutput: () => {}, onNotice: (line) => notices.push(line), lostAfterMs: 60_000 }), 5000);
+    assert.is(end.status, 0);
+    assert.ok(notices.some((n) => /output chunks 0-1 of job forgotten that did not arrive are gone: agent keeper no longer keeps its log/.test(n)), notices.join('\n'));
+  } finally {
+    await agent.close();
+  }
 });
 
 test.run();
