@@ -329,7 +329,10 @@ export class NativeTier {
     link.set = ex[`gs${g}`] as (bits: number | bigint) => void;
   }
 
-  /** A function import: another instance's native function, or a host callback. */
+  /**
+   * A function import: another instance's native function, or a host callback (wrapped:
+   * see `afterHostCall`).
+   */
   private importedFunction(addr: number): unknown {
     const fn = this.state.funcs[addr];
     if (fn.kind === FuncKind.wasm) {
@@ -338,17 +341,39 @@ export class NativeTier {
       return obj;
     }
     const { params, results } = fn.type;
-    const hasRef = params.some((t) => t === ValType.funcref) || results.some((t) => t === ValType.funcref);
-    if (!hasRef) return fn.callback;
-    // funcrefs travel as function values natively, as FuncRef handles to host callbacks.
     const callback = fn.callback;
+    const hasRef = params.some((t) => t === ValType.funcref) || results.some((t) => t === ValType.funcref);
+    if (!hasRef) {
+      return (...args: unknown[]): unknown => {
+        const r = callback(...args);
+        this.afterHostCall();
+        return r;
+      };
+    }
+    // funcrefs travel as function values natively, as FuncRef handles to host callbacks.
     return (...args: unknown[]): unknown => {
       const conv = args.map((a, i) => (params[i] === ValType.funcref ? this.toFuncRef(a) : a));
       const r = callback(...conv);
+      this.afterHostCall();
       if (results.length === 1) return results[0] === ValType.funcref ? this.fromFuncRef(r) : r;
       if (results.length > 1) return Array.from(r as Iterable<unknown>).map((v, i) => (results[i] === ValType.funcref ? this.fromFuncRef(v) : v));
       return r;
     };
+  }
+
+  /**
+   * Looks at the pause flags and the deadline after every host call from native code.
+   * The poll countdown counts loop iterations and function entries, never host calls,
+   * so a loop whose body is a host call (a sleep, a read) polled only every 1024 x
+   * interval calls: 65,000 with the default interval, 77 s of 1 ms sleeps, whatever the
+   * time slice or the pause request. A host call takes microseconds at least; one more
+   * clock read after it costs nothing measurable, and bounds how late a pause can come
+   * to one host call. The caller unwinds at its call site, results kept (`mayBeHost`
+   * in `rewrite-function.ts`).
+   */
+  private afterHostCall(): void {
+    if (this.active === 0 || this.unwindingNow) return;
+    if (this.pauseRequested || Atomics.load(this.pauseSignal, 0) !== 0 || (this.deadline !== Infinity && performance.now() >= this.deadline)) this.beginUnwind('pause');
   }
 
   private toFuncRef(v: unknown): FuncRef | null {
