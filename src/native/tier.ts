@@ -343,13 +343,7 @@ export class NativeTier {
     const { params, results } = fn.type;
     const callback = fn.callback;
     const hasRef = params.some((t) => t === ValType.funcref) || results.some((t) => t === ValType.funcref);
-    if (!hasRef) {
-      return (...args: unknown[]): unknown => {
-        const r = callback(...args);
-        this.afterHostCall();
-        return r;
-      };
-    }
+    if (!hasRef) return this.checkedHostCall(callback, params.length);
     // funcrefs travel as function values natively, as FuncRef handles to host callbacks.
     return (...args: unknown[]): unknown => {
       const conv = args.map((a, i) => (params[i] === ValType.funcref ? this.toFuncRef(a) : a));
@@ -359,6 +353,22 @@ export class NativeTier {
       if (results.length > 1) return Array.from(r as Iterable<unknown>).map((v, i) => (results[i] === ValType.funcref ? this.fromFuncRef(v) : v));
       return r;
     };
+  }
+
+  /** `callback` followed by `afterHostCall`; fixed arities spare the common calls a rest parameter. */
+  private checkedHostCall(callback: (...args: unknown[]) => unknown, arity: number): Function {
+    const after = (r: unknown): unknown => {
+      this.afterHostCall();
+      return r;
+    };
+    switch (arity) {
+      case 0: return () => after(callback());
+      case 1: return (a: unknown) => after(callback(a));
+      case 2: return (a: unknown, b: unknown) => after(callback(a, b));
+      case 3: return (a: unknown, b: unknown, c: unknown) => after(callback(a, b, c));
+      case 4: return (a: unknown, b: unknown, c: unknown, d: unknown) => after(callback(a, b, c, d));
+      default: return (...args: unknown[]) => after(callback(...args));
+    }
   }
 
   /**
