@@ -375,8 +375,8 @@ export class NativeTier {
    * Looks at the pause flags and the deadline after every host call from native code.
    * The poll countdown counts loop iterations and function entries, never host calls,
    * so a loop whose body is a host call (a sleep, a read) polled only every 1024 x
-   * interval calls: 65,000 with the default interval, 77 s of 1 ms sleeps, whatever the
-   * time slice or the pause request. A host call takes microseconds at least; one more
+   * interval calls: 65,024 with the default interval (a 5 ms slice of 1 ms sleeps ran
+   * 86 s), whatever the time slice or the pause request. A host call takes microseconds at least; one more
    * clock read after it costs nothing measurable, and bounds how late a pause can come
    * to one host call. The caller unwinds at its call site, results kept (`mayBeHost`
    * in `rewrite-function.ts`).
