@@ -431,11 +431,14 @@ export class NativeTier {
     return {
       poll: (): number => {
         this.polls++;
+        // Adapt first, at the poll that pauses too: when a phase of slow units follows
+        // fast ones, the late poll that ends a slice is the only one the slice has, and
+        // skipping it kept the grown interval: every 20 ms slice then ran 300 ms.
+        if (!this.fixedInterval) this.adaptInterval();
         if (this.pauseRequested || (this.pollHook !== undefined && this.pollHook()) || Atomics.load(this.pauseSignal, 0) !== 0 || (this.deadline !== Infinity && performance.now() >= this.deadline)) {
           this.beginUnwind('pause');
           return 0;
         }
-        if (!this.fixedInterval) this.adaptInterval();
         return this.interval;
       },
       deep: (): void => { this.beginUnwind('stack'); },
