@@ -15,7 +15,7 @@ import * as assert from 'uvu/assert';
 import { nativeTierOf } from '../../src/native/index.ts';
 import { loadModule, Program } from '../../src/program/index.ts';
 import { ValType } from '../../src/wasm/types.ts';
-import { ModuleBuilder, } from '../helpers/module-builder.ts';
+import { ModuleBuilder } from '../helpers/module-builder.ts';
 
 const { i32 } = ValType;
 
