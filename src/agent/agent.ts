@@ -8,6 +8,7 @@ import type { ConnectionOptions } from './connection.ts';
 import { checkName, displayUrl } from './connection.ts';
 import { encodeOutput } from './frames.ts';
 import { Job } from './job.ts';
+import { JobRunnerPool } from './job-runner.ts';
 import type { ProgramSetup } from './job-protocol.ts';
 import { LoadMeter } from './load.ts';
 import type { AbortRequest, AgentLoad, AgentStatus, CommitRequest, JobState, PrepareRequest, ReplayRequest, Request, StartRequest, UploadRequest } from './messages.ts';
@@ -92,6 +93,8 @@ export class Agent implements HandoffHost {
   readonly #options: AgentOptions;
   readonly #load = new LoadMeter();
   readonly #jobWatches = new Map<string, Promise<() => void>>();
+  /** Worker threads booted ahead of the jobs that will run in them. */
+  readonly #workers = new JobRunnerPool();
   /** Jobs whose worker is instantiating the program. */
   readonly #starting = new Set<string>();
   #heartbeat: NodeJS.Timeout | undefined;
@@ -300,7 +303,7 @@ export class Agent implements HandoffHost {
   /** A fresh job (epoch 1) or a restored one: the job object with its hooks. */
   newJob(id: string, spec: StartRequest['spec'], epoch: number, log: OutputLog): Job {
     return new Job({
-      id, spec, epoch, log,
+      id, spec, epoch, log, pool: this.#workers,
       hooks: { output: (job, entries) => this.#publishOutput(job, entries), end: (job) => this.#ended(job) },
     });
   }
@@ -501,6 +504,7 @@ export class Agent implements HandoffHost {
     this.#stopping = true;
     if (this.#heartbeat) clearInterval(this.#heartbeat);
     this.incoming.dropAll();
+    this.#workers.close();
     for (const job of this.jobs.values()) {
       if (job.finished) continue;
       await job.pause();

@@ -235,11 +235,10 @@ export class OutgoingHandoff {
       let finalWire: number;
       let finalBlocks: number;
       try {
-        await job.pause();
-        if (job.finished) throw this.#resumeHere(`job ${job.id} ended before it could be moved`);
-        // Still handing over (pause() says paused): the target's state at the new epoch must not fence this copy.
-        job.state = 'migrating';
         const final = await job.final();
+        if (job.finished) throw this.#resumeHere(`job ${job.id} ended before it could be moved`);
+        // Still handing over (final() says paused): the target's state at the new epoch must not fence this copy.
+        job.state = 'migrating';
         const pkg = encodeFinal({ deltas: final.deltas, log: job.log.portableSince(logFrom), snapshot: final.snapshot });
         finalBlocks = final.blocks;
         captured = performance.now();

@@ -57,7 +57,7 @@ export type JobCommand =
   | { op: 'precopy'; base: string | undefined }
   /** One pre-copy round: the blocks changed since the last, taken while the program is stopped for a moment. */
   | { op: 'round' }
-  /** The end of a pre-copy, paused: the last deltas, a snapshot without memory, and the images' digests. */
+  /** The end of a pre-copy: the job pauses (and stays paused), then the last deltas, a snapshot without memory, and the images' digests. */
   | { op: 'final' }
   /** Ends a pre-copy that failed: the shadow no longer says what anyone holds. */
   | { op: 'forget' }

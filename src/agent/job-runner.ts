@@ -51,13 +51,14 @@ export class JobRunner {
   readonly #port: MessagePort;
   readonly #control: Int32Array;
   readonly #ring: RingReader;
-  readonly #hooks: RunnerHooks;
+  #hooks: RunnerHooks | undefined;
   readonly #pending = new Map<number, Pending>();
   readonly #ready: Promise<void>;
   #nextId = 1;
   #closed = false;
 
-  constructor(hooks: RunnerHooks) {
+  /** Boots the worker at once; `attach` gives it its job's hooks (a pool boots runners ahead of their jobs). */
+  constructor(hooks?: RunnerHooks) {
     this.#hooks = hooks;
     const control = new SharedArrayBuffer(4 * CONTROL_WORDS);
     const ring = createRingBuffer();
@@ -74,6 +75,17 @@ export class JobRunner {
     this.#worker.on('error', (error) => this.#broken(new WasmigError('ERR_WORKER', `the job's worker thread failed: ${error.message}`)));
     this.#worker.on('exit', (code) => this.#broken(new WasmigError('ERR_WORKER', `the job's worker thread stopped (exit code ${code})`)));
     this.#ring.follow(() => this.#deliver());
+  }
+
+  /** Where the job's output and end go. */
+  attach(hooks: RunnerHooks): void {
+    this.#hooks = hooks;
+    this.#deliver();
+  }
+
+  /** Resolves once the worker has booted (rejects if it could not). */
+  get ready(): Promise<void> {
+    return this.#ready;
   }
 
   /** Sends a command; resolves with the worker's answer, rejects with its error. */
@@ -104,6 +116,7 @@ export class JobRunner {
   }
 
   #deliver(): void {
+    if (!this.#hooks) return;
     const records = this.#ring.drain();
     if (records.length) this.#hooks.output(records);
   }
@@ -112,7 +125,7 @@ export class JobRunner {
     // Everything the program wrote before this message is in the ring already.
     this.#deliver();
     if ('event' in message) {
-      this.#hooks.end(message);
+      this.#hooks?.end(message);
       return;
     }
     const pending = this.#pending.get(message.re);
@@ -129,12 +142,49 @@ export class JobRunner {
     this.#ring.close();
     this.#port.close();
     this.#fail(error);
-    this.#hooks.end({ event: 'end', kind: 'failed', status: 1, error: error.message });
+    this.#hooks?.end({ event: 'end', kind: 'failed', status: 1, error: error.message });
   }
 
   #fail(error: Error): void {
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     for (const p of pending) p.reject(error);
+  }
+}
+
+/**
+ * Worker threads booted ahead of their jobs: booting one (loading wasmig's modules into
+ * a fresh V8 isolate) takes tens of milliseconds from the built files, more from the
+ * sources; a job that starts, or arrives in a migration, takes a spare one instead.
+ */
+export class JobRunnerPool {
+  #spare: JobRunner | undefined;
+  #closed = false;
+
+  constructor(readonly spares = 1) {
+    this.#refill();
+  }
+
+  /** A booted (or booting) runner for a new job; another is booted for the next. */
+  take(hooks: RunnerHooks): JobRunner {
+    let runner = this.#spare;
+    this.#spare = undefined;
+    if (!runner || runner.closed) runner = new JobRunner();
+    runner.attach(hooks);
+    this.#refill();
+    return runner;
+  }
+
+  #refill(): void {
+    if (this.#closed || this.spares < 1 || this.#spare) return;
+    const spare = new JobRunner();
+    spare.ready.catch(() => { if (this.#spare === spare) this.#spare = undefined; });
+    this.#spare = spare;
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#spare?.close();
+    this.#spare = undefined;
   }
 }

@@ -14,6 +14,7 @@ import { DecodeError, ExhaustionError, Trap, ValidationError, WasmigError } from
 import { rewriteCompiled } from '../native/index.ts';
 import { loadModule, Program } from '../program/index.ts';
 import type { ResumeOptions } from '../program/index.ts';
+import { decodeSnapshot } from '../snapshot/index.ts';
 import type { RunOutcome } from '../runtime/index.ts';
 import { WasiHost } from '../wasi/index.ts';
 import type { Command, EndReport, JobCommand, ProgramSetup, Reply, WorkerBoot } from './job-protocol.ts';
@@ -89,9 +90,9 @@ class JobThread {
       }
       case 'round': return this.#needPrecopy().round();
       case 'final': {
-        if (this.#wantRun) throw new WasmigError('ERR_STATE', 'the job runs: pause it before the last pre-copy round');
-        const result = this.#needPrecopy().final();
-        return result;
+        // The pause and the last round in one command: one trip between the threads less in the downtime.
+        this.#wantRun = false;
+        return this.#needPrecopy().final();
       }
       case 'forget': {
         this.#precopy = undefined;
@@ -155,8 +156,13 @@ class JobThread {
     const wasi = new WasiHost({ args: ['warm-up'], env: {}, preopens: [], stdin: this.#stdin, stdout: () => {}, stderr: () => {} });
     try {
       const probe = Program.withWasi(compiled, wasi, { maxMemoryBytes: setup.maxMemoryBytes, tier: setup.tier }, true);
-      const again = Program.resume(probe.snapshot({ embedModule: false }), { module: compiled, tier: setup.tier, stdin: this.#stdin, stdout: () => {}, stderr: () => {} });
-      again.wasi.close();
+      const options = { tier: setup.tier, stdin: this.#stdin, stdout: () => {}, stderr: () => {} };
+      // Both ways a program comes back: whole, and in two steps (what a live migration's final does).
+      const whole = Program.resume(probe.snapshot({ embedModule: false }), { module: compiled, ...options });
+      whole.wasi.close();
+      const shell = Program.shell(compiled, options);
+      const twoSteps = Program.finish(shell, decodeSnapshot(probe.snapshot({ embedModule: false, omitMemory: true })).state);
+      twoSteps.wasi.close();
     } catch {
       // Only a rehearsal: the real restore reports its own errors.
     } finally {

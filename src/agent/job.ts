@@ -1,6 +1,7 @@
 import type { StreamId } from './frames.ts';
 import type { EndReport, FinalResult, ProgramSetup, RoundResult } from './job-protocol.ts';
 import { JobRunner } from './job-runner.ts';
+import type { JobRunnerPool } from './job-runner.ts';
 import type { JobSpec, JobStateName } from './messages.ts';
 import type { LogEntry, OutputLog } from './output-log.ts';
 import type { RingRecord } from './output-ring.ts';
@@ -20,6 +21,8 @@ export interface JobInit {
   epoch: number;
   log: OutputLog;
   hooks: JobHooks;
+  /** Where the job's worker comes from (default: a worker booted for it). */
+  pool?: JobRunnerPool;
 }
 
 /**
@@ -55,7 +58,8 @@ export class Job {
     this.epochCounter = init.epoch;
     this.log = init.log;
     this.#hooks = init.hooks;
-    this.#runner = new JobRunner({ output: (records) => this.#output(records), end: (report) => this.#end(report) });
+    const hooks = { output: (records: RingRecord[]) => this.#output(records), end: (report: EndReport) => this.#end(report) };
+    this.#runner = init.pool ? init.pool.take(hooks) : new JobRunner(hooks);
   }
 
   get finished(): boolean {
@@ -123,8 +127,11 @@ export class Job {
     return this.#runner.request<RoundResult>({ op: 'round' });
   }
 
+  /** Pauses the job and takes the pre-copy's last round (the job stays paused). */
   async final(): Promise<FinalResult> {
-    return this.#runner.request<FinalResult>({ op: 'final' });
+    const result = await this.#runner.request<FinalResult>({ op: 'final' });
+    if (!this.finished) this.state = 'paused';
+    return result;
   }
 
   /** After a failed pre-copy: no image says what anyone holds any more. */

@@ -76,7 +76,10 @@ export class Proc {
 /** `wasmig ARGS` from the sources, as a child process. */
 export function wasmigProc(args: readonly string[], options: { env?: Record<string, string>; label?: string } = {}): Proc {
   // tsx as a loader, not its CLI (which forks): one process, so that signals reach it.
-  const child = spawn(process.execPath, ['--import', 'tsx', main, ...args], {
+  // Benchmarks set WASMIG_BUILT=1 to run the built CLI (dist/), as users do: no
+  // TypeScript compiled at start-up, in the process or in its jobs' worker threads.
+  const command = process.env.WASMIG_BUILT === '1' ? [resolve(repoRoot, 'bin/wasmig.js')] : ['--import', 'tsx', main];
+  const child = spawn(process.execPath, [...command, ...args], {
     cwd: repoRoot,
     env: { ...process.env, WASMIG_EXIT_WITH_PARENT: '1', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -27,6 +27,9 @@ import { agentProc, embeddedBroker, mosquittoBroker, mosquittoPath, stopAll } fr
 import type { BrokerProc } from '../../test/helpers/fleet.ts';
 import { writerPath } from '../../test/helpers/writer.ts';
 
+// Agents and brokers from the built CLI (npm run build), as users run them.
+process.env.WASMIG_BUILT = '1';
+
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1] : fallback;
