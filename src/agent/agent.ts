@@ -8,7 +8,9 @@ import type { Tier } from '../runtime/index.ts';
 import { WasiHost } from '../wasi/index.ts';
 import type { ConnectionOptions } from './connection.ts';
 import { checkName, displayUrl } from './connection.ts';
+import { judgeJobState, supersedes } from './fencing.ts';
 import { encodeOutput } from './frames.ts';
+import { HandoffGuard } from './handoff-guard.ts';
 import { Job } from './job.ts';
 import { LoadMeter } from './load.ts';
 import type { AbortRequest, AgentLoad, AgentStatus, CommitRequest, JobState, PrepareRequest, ReplayRequest, Request, StartRequest, UploadRequest } from './messages.ts';
@@ -93,6 +95,8 @@ export class Agent {
   readonly receiver = new BlobReceiver();
   /** The latest retained state seen for each job this agent holds or held. */
   readonly observed = new Map<string, JobState>();
+  /** Jobs this agent is handing over right now (one handoff per job at a time). */
+  readonly handoffs = new HandoffGuard();
   readonly stdin: number;
   readonly logLimit: number;
   readonly timeouts: HandoffTimeouts;
@@ -237,16 +241,33 @@ export class Agent {
     if (!s || s.job !== id) return;
     const why = this.peer.checkDocument(s);
     if (why) { this.log(`ignored the state of job ${s.job} published by ${s.agent}: ${why}`); return; }
-    this.observed.set(s.job, s);
+    // A replayed or late older state never lowers what is known: that would un-fence it.
+    if (supersedes(s, this.observed.get(s.job))) this.observed.set(s.job, s);
     this.#fence(s);
   }
 
-  /** A newer epoch of one of our jobs runs elsewhere: this copy is stale and stops. */
+  /**
+   * A newer epoch of one of our jobs exists: this copy, or the restored one waiting for a
+   * commit, is stale and goes. An older one overwrote the retained state: ours goes again.
+   */
   #fence(s: JobState): void {
     const job = this.jobs.get(s.job);
-    if (!job || job.finished || s.epoch <= job.epoch) return;
-    if (s.agent === this.name && s.instance === this.instance) return;
-    if (job.state === 'migrating' && s.agent === job.target) return; // the handoff itself settles this
+    const inc = this.incoming.get(s.job);
+    const verdict = judgeJobState(s, this, {
+      held: job && { epoch: job.epoch, finished: job.finished, migratingTo: job.state === 'migrating' ? job.target : undefined },
+      incomingEpoch: inc?.epoch,
+    });
+    if (verdict.dropIncoming && inc) {
+      clearTimeout(inc.timer);
+      this.incoming.delete(s.job);
+      inc.job.discard();
+      this.log(`job ${s.job}: epoch ${s.epoch} exists on ${s.agent}; dropped the restored copy (epoch ${inc.epoch}), which can no longer be committed`);
+    }
+    if (verdict.reassert && job) {
+      this.log(`job ${job.id}: the broker showed an older epoch (${s.epoch} on ${s.agent}); published this copy's (epoch ${job.epoch}) again`);
+      this.publishState(job);
+    }
+    if (!verdict.stop || !job) return;
     this.log(`job ${job.id}: a newer copy (epoch ${s.epoch}) runs on ${s.agent}; this copy (epoch ${job.epoch}) stops`);
     job.discard();
     this.jobs.delete(job.id);
@@ -269,6 +290,8 @@ export class Agent {
         case 'migrate': {
           const job = this.jobs.get(request.job);
           if (!job) { this.#notHere(request, request.job); break; }
+          // Claimed before any await: a second migrate of this job is refused while this one runs.
+          const release = this.handoffs.claim(job.id, request.to, this.name);
           let last = 0;
           const progress = (fields: Progress): void => {
             // At most ten reports a second (a 64 MiB transfer has 256 chunks).
@@ -278,6 +301,7 @@ export class Agent {
             void this.peer.reply(request, { ok: true, stage: 'progress', data: { ...fields } });
           };
           migrateOut(this, job, request.to, progress)
+            .finally(release)
             .then((result) => this.peer.reply(request, { ok: true, data: { ...result } }), fail);
           break;
         }

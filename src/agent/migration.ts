@@ -206,8 +206,11 @@ export async function migrateOut(agent: Agent, job: Job, to: string, progress: (
 
 /** Sends `commit` until the target answers; `refused`: it holds no copy (safe to resume). */
 async function commit(agent: Agent, job: Job, to: string, epoch: number, signal: AbortSignal): Promise<'committed' | 'refused' | 'in-doubt'> {
-  const { commitAttempts, commitMs } = agent.timeouts;
-  for (let attempt = 0; attempt < commitAttempts && !signal.aborted; attempt++) {
+  const { commitAttempts, commitMs, incomingTtlMs } = agent.timeouts;
+  // The target drops a copy nobody committed incomingTtlMs after `ready`: asking until then
+  // means that giving up (and resuming at a new epoch) never races a late commit there.
+  const until = performance.now() + incomingTtlMs + commitMs;
+  for (let attempt = 0; (attempt < commitAttempts || performance.now() < until) && !signal.aborted; attempt++) {
     try {
       const r = await agent.peer.request(topics.agentInbox(to), { type: 'commit', job: job.id, epoch }, { timeoutMs: commitMs, who: `agent ${to}`, signal });
       return r.ok ? 'committed' : 'refused';
@@ -237,6 +240,8 @@ export function acceptIncoming(agent: Agent, req: PrepareRequest): void {
   const unavailable = snapshotUnavailable();
   if (unavailable) { refuse(unavailable); return; }
 
+  // From now on a newer epoch of the job, published by anyone, drops what arrives here.
+  agent.watchJob(req.job);
   const needModule = !agent.modules.has(req.spec.module.sha256);
   const arriving = agent.receiver.expect(req.transfer, req, { idleMs: 15_000, what: 'migration package' });
   agent.peer.reply(req, { ok: true, stage: 'prepared', data: { needModule } });
@@ -274,6 +279,11 @@ export function acceptIncoming(agent: Agent, req: PrepareRequest): void {
 
 /** Target side, phase 2: the source committed; the job runs here from now on. */
 export function commitIncoming(agent: Agent, req: CommitRequest): void {
+  const newer = agent.observed.get(req.job);
+  if (newer && newer.epoch > req.epoch) {
+    agent.peer.reply(req, { ok: false, code: 'unknown', message: `job ${req.job} is at epoch ${newer.epoch} on ${newer.agent}: commit at epoch ${req.epoch} refused` });
+    return;
+  }
   const inc = agent.incoming.get(req.job);
   if (inc && inc.epoch === req.epoch) {
     clearTimeout(inc.timer);
