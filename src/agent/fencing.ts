@@ -38,9 +38,11 @@ export function judgeJobState(seen: SeenState, self: { name: string; instance: s
   if (local.incomingEpoch !== undefined && seen.epoch > local.incomingEpoch) verdict.dropIncoming = true;
   const held = local.held;
   if (!held) return verdict;
-  if (seen.epoch < held.epoch) {
+  // Our own older state (a broker that replays what it kept) is an older copy too.
+  const order = ours ? Math.min(0, seen.epoch - held.epoch) : compareCopies(seen, { agent: self.name, epoch: held.epoch });
+  if (order < 0) {
     verdict.reassert = true;
-  } else if (seen.epoch > held.epoch && !held.finished && !ours) {
+  } else if (order > 0 && !held.finished) {
     // During our own handoff, the target's `running` at the new epoch is the commit
     // arriving: the handoff settles it (it drops our copy once the commit is answered).
     verdict.stop = held.migratingTo !== seen.agent;
@@ -48,7 +50,28 @@ export function judgeJobState(seen: SeenState, self: { name: string; instance: s
   return verdict;
 }
 
+/**
+ * Which of two copies owns the job: the higher epoch; at one epoch (two agents gave the
+ * same number, which only an in-doubt handoff whose answers were all lost can cause), the
+ * higher agent name, so that one of them always gives way. Positive when `a` wins.
+ */
+export function compareCopies(a: { agent: string; epoch: number }, b: { agent: string; epoch: number }): number {
+  if (a.epoch !== b.epoch) return a.epoch - b.epoch;
+  return a.agent === b.agent ? 0 : a.agent > b.agent ? 1 : -1;
+}
+
 /** Whether `seen` may replace `known` as the latest state of a job: never an older epoch. */
 export function supersedes(seen: { epoch: number }, known: { epoch: number } | undefined): boolean {
   return known === undefined || seen.epoch >= known.epoch;
+}
+
+/**
+ * Whether a `commit` at `epoch` already took effect on this agent: it holds the job at that
+ * epoch or a later one of its own, or the job left it at a later epoch. An answer of
+ * "unknown" would then let the source resume a second copy, so the answer is "committed".
+ * (No epoch above `epoch` can exist but through this commit: the source allocated `epoch`
+ * while it owned the job, and waits for this answer before it allocates another.)
+ */
+export function committedHere(epoch: number, held: { epoch: number } | undefined, left: { epoch: number } | undefined): boolean {
+  return (held !== undefined && held.epoch >= epoch) || (left !== undefined && left.epoch > epoch);
 }

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { MigrationError, WasmigError } from '../errors/index.ts';
 import type { Agent, Incoming } from './agent.ts';
+import { committedHere } from './fencing.ts';
 import { sha256 } from './frames.ts';
 import type { Job } from './job.ts';
 import type { AbortRequest, CommitRequest, PrepareRequest, Reply } from './messages.ts';
@@ -279,6 +280,8 @@ export function acceptIncoming(agent: Agent, req: PrepareRequest): void {
 
 /** Target side, phase 2: the source committed; the job runs here from now on. */
 export function commitIncoming(agent: Agent, req: CommitRequest): void {
+  // A repeated commit whose answer was lost: the job is here, or went on from here.
+  if (committedHere(req.epoch, agent.jobs.get(req.job), agent.moved.get(req.job))) { agent.peer.reply(req, { ok: true }); return; }
   const newer = agent.observed.get(req.job);
   if (newer && newer.epoch > req.epoch) {
     agent.peer.reply(req, { ok: false, code: 'unknown', message: `job ${req.job} is at epoch ${newer.epoch} on ${newer.agent}: commit at epoch ${req.epoch} refused` });
@@ -300,8 +303,6 @@ export function commitIncoming(agent: Agent, req: CommitRequest): void {
     void agent.peer.reply(req, { ok: true }).finally(() => job.run());
     return;
   }
-  const running = agent.jobs.get(req.job);
-  if (running && running.epoch === req.epoch) { agent.peer.reply(req, { ok: true }); return; }
   agent.peer.reply(req, { ok: false, code: 'unknown', message: `agent ${agent.name} holds no restored copy of job ${req.job} at epoch ${req.epoch}` });
 }
 
