@@ -27,9 +27,4 @@ export class HandoffGuard {
       this.#underWay.delete(job);
     };
   }
-
-  /** Where job `job` is being handed, if a handoff of it is under way. */
-  target(job: string): string | undefined {
-    return this.#underWay.get(job);
-  }
 }

@@ -2,11 +2,12 @@
  * A small model of the migration handoff (src/agent/migration.ts, src/agent/agent.ts) as
  * state machines, and an exhaustive checker over every order of its steps: which message
  * is delivered next, when a timer fires, when an agent crashes, when the broker restarts
- * (losing what was on its way, and perhaps bringing back an older retained state). See docs/protocol.md, "One owner".
+ * (losing what was on its way, perhaps bringing back an older retained state). See
+ * docs/protocol.md, "One owner".
  *
  * What is modelled:
  * - three agents: S, which runs the job at epoch 1, and targets T1 and T2; two clients,
- *   one asking to move the job to T1, the other to T2, both sent at any moment;
+ *   one asking to move the job to T1, the other to T2 (ModelBounds says when they send);
  * - the network as MQTT QoS 1 gives it with clean sessions: one FIFO channel per
  *   publisher and receiver (a publisher's messages reach one subscriber in order, across
  *   topics); messages to a crashed agent are lost; a crashed agent's last will reaches
@@ -15,15 +16,13 @@
  *   it, which the checker also tries. Duplicated requests are not modelled: a peer acts
  *   on a message id once (peer.ts), so a duplicate does nothing;
  * - the job's retained state: a publish replaces it and reaches every agent following
- *   the job (agent.watchJob) at that moment; a subscription gets the retained state first;
- * - timers: a target's restored copy may expire at any moment (Incoming.timer); a source
- *   gives up on an unanswered commit only when no answer can come any more (the target
- *   has no restored copy at that epoch and nothing of the handoff is on its way), which
- *   is what waiting out the target's expiry buys (commit() in migration.ts), or at any
- *   moment when `waitOutTtl` is off (the code before: 5 tries of 3 s against a 60 s expiry);
- * - timeouts of requests whose message or answer was lost (by a crash or a broker restart):
- *   `prepare` unanswered resumes the job at the source; `commit` unanswered is sent again
- *   while the target may still answer it;
+ *   the job (Agent.watchJob) at that moment; a subscription gets the retained state first;
+ * - timers: a target's restored copy may expire at any moment (Incoming.timer); a request
+ *   times out only when its message or its answer was lost (a crash, a broker restart):
+ *   an unanswered `prepare` resumes the job at the source; an unanswered `commit` is sent
+ *   again while the target lives, and given up once it is dead (commit() waits out the
+ *   target's expiry, so no commit can still start a copy there), or at any moment when
+ *   `waitOutTtl` is off (the code before: 5 tries of 3 s against a 60 s expiry);
  * - at most `crashes` crashes (S, T1 or T2, at any step) and `restarts` broker restarts.
  *
  * Not modelled: output and job completion (the job runs forever), partitions that fire a
@@ -32,10 +31,9 @@
  *
  * Checked in every state: at most one copy runs; of two migrations sent to one agent, at
  * most one succeeds (a client that reads the state after a move asks the new owner, and
- * may rightly succeed too). In every
- * quiescent state (nothing left to deliver, no timer or step pending): exactly one copy
- * runs unless the job died with a crashed agent that held it; the retained state names
- * that copy (what `ps` shows); every client got an answer unless its agent crashed.
+ * may rightly succeed too). In every state at rest (nothing left to deliver, no timer or
+ * step pending): exactly one copy runs unless the job died with a crashed agent that held
+ * it; the retained state names that copy (what `ps` shows); every client got an answer.
  */
 
 /** Switches for the rules that keep one owner (all on: the code as it is). */
@@ -572,7 +570,8 @@ class Model {
   atRest(s: ModelState): string | undefined {
     const running = s.agents.flatMap((a, i) => (runs(a) ? [i] : []));
     if (running.length === 0 && !s.lostWithOwner) return 'no copy runs, and no agent that held the job crashed: the job is lost';
-    s.clients.forEach((c) => { if (c.status === 'waiting') throw new Error('unreachable: a waiting client at rest'); });
+    const waiting = s.clients.findIndex((c) => c.status === 'waiting');
+    if (waiting >= 0) return `client ${waiting} never got an answer`;
     const [owner] = running;
     if (owner !== undefined) {
       const copy = s.agents[owner].copy as Copy;
