@@ -1,22 +1,24 @@
-import { closeSync, openSync, realpathSync, statSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { UsageError, WasmigError } from '../errors/index.ts';
 // Loads the native tier (it registers itself with the runtime), so that --tier native/auto work.
 import { rewriteCompiled } from '../native/index.ts';
-import { Program } from '../program/index.ts';
 import type { Tier } from '../runtime/index.ts';
-import { WasiHost } from '../wasi/index.ts';
 import type { ConnectionOptions } from './connection.ts';
 import { checkName, displayUrl } from './connection.ts';
-import { judgeJobState, supersedes } from './fencing.ts';
+import { committedHere, judgeJobState, supersedes } from './fencing.ts';
 import { encodeOutput } from './frames.ts';
-import { HandoffGuard } from './handoff-guard.ts';
 import { Job } from './job.ts';
+import type { ProgramSetup } from './job-protocol.ts';
 import { LoadMeter } from './load.ts';
 import type { AbortRequest, AgentLoad, AgentStatus, CommitRequest, JobState, PrepareRequest, ReplayRequest, Request, StartRequest, UploadRequest } from './messages.ts';
 import { newId, parseAgentStatus, parseJobState, PROTOCOL_VERSION } from './messages.ts';
-import { abortIncoming, acceptIncoming, commitIncoming, DEFAULT_HANDOFF_TIMEOUTS, migrateOut } from './migration.ts';
-import type { HandoffTimeouts, Progress } from './migration.ts';
+import { DEFAULT_HANDOFF_TIMEOUTS } from './handoff-host.ts';
+import type { AgentWatch, HandoffHost, HandoffTimeouts } from './handoff-host.ts';
+import { OutgoingHandoff } from './handoff-source.ts';
+import type { Progress } from './handoff-source.ts';
+import { IncomingHandoffs } from './handoff-target.ts';
+import { JobBases } from './job-bases.ts';
 import { ModuleCache } from './module-cache.ts';
 import type { LogEntry } from './output-log.ts';
 import { DEFAULT_LOG_LIMIT, OutputLog } from './output-log.ts';
@@ -45,7 +47,7 @@ export interface AgentOptions {
   keepFinished?: number;
   /**
    * Fault injection for tests: `die-on-chunk:N` kills this process (SIGKILL) when chunk N
-   * of an incoming migration package arrives.
+   * of an incoming handoff blob (a pre-copy round, or the final package) arrives.
    */
   fault?: string;
   /** Handoff timeouts (defaults: {@link DEFAULT_HANDOFF_TIMEOUTS}). */
@@ -55,21 +57,6 @@ export interface AgentOptions {
 
 /** How long a stopping agent waits for the broker to take its offline status. */
 const GOODBYE_WAIT_MS = 1000;
-/** A prepared, restored but not yet committed incoming job (the target side of a handoff). */
-export interface Incoming {
-  job: Job;
-  epoch: number;
-  source: string;
-  timer: NodeJS.Timeout;
-}
-
-/** Watches another agent's retained status (migration targets). */
-export interface AgentWatch {
-  status(): AgentStatus | undefined;
-  /** Aborted when the agent goes offline or restarts. */
-  readonly gone: AbortSignal;
-  close(): void;
-}
 
 const FINAL = new Set(['exited', 'failed']);
 
@@ -81,29 +68,33 @@ const FINISHED_LOG_BYTES = 64 * 1024 * 1024;
  * will saying offline, heartbeats with its load), runs jobs in slices, streams and logs
  * their output, and hands jobs over to other agents (migration.ts).
  */
-export class Agent {
+export class Agent implements HandoffHost {
   readonly name: string;
   /** Changes at every start: tells a restarted agent from the one before. */
   readonly instance = newId().slice(0, 12);
   readonly dirs: { host: string; guest: string }[];
   readonly tier: Tier;
   readonly jobs = new Map<string, Job>();
-  readonly incoming = new Map<string, Incoming>();
+  /** Handoffs this agent receives. */
+  readonly incoming = new IncomingHandoffs(this);
+  /** Handoffs of this agent's jobs under way, by job id: one at a time per job. */
+  readonly outgoing = new Map<string, OutgoingHandoff>();
+  /** What this agent still holds of jobs that left it (for a move back). */
+  readonly bases = new JobBases();
   /** Where jobs that left went (forwarding addresses for late requests). */
   readonly moved = new Map<string, { to: string; epoch: number }>();
   readonly modules = new ModuleCache();
   readonly receiver = new BlobReceiver();
   /** The latest retained state seen for each job this agent holds or held. */
   readonly observed = new Map<string, JobState>();
-  /** Jobs this agent is handing over right now (one handoff per job at a time). */
-  readonly handoffs = new HandoffGuard();
-  readonly stdin: number;
   readonly logLimit: number;
   readonly timeouts: HandoffTimeouts;
   peer!: Peer;
   readonly #options: AgentOptions;
   readonly #load = new LoadMeter();
   readonly #jobWatches = new Map<string, Promise<() => void>>();
+  /** Jobs whose worker is instantiating the program. */
+  readonly #starting = new Set<string>();
   #heartbeat: NodeJS.Timeout | undefined;
   #stopping = false;
   #since = new Date().toISOString();
@@ -129,18 +120,12 @@ export class Agent {
     });
     this.logLimit = options.logLimit ?? DEFAULT_LOG_LIMIT;
     this.timeouts = { ...DEFAULT_HANDOFF_TIMEOUTS, ...options.timeouts };
-    this.stdin = openSync('/dev/null', 'r');
   }
 
   /** Connects and announces the agent; resolves once it is online. */
   static async start(options: AgentOptions): Promise<Agent> {
     const agent = new Agent(options);
-    try {
-      await agent.#connect();
-    } catch (error) {
-      closeSync(agent.stdin);
-      throw error;
-    }
+    await agent.#connect();
     return agent;
   }
 
@@ -156,7 +141,7 @@ export class Agent {
     const offline: AgentStatus = { v: PROTOCOL_VERSION, agent: this.name, instance: this.instance, online: false };
     this.receiver.onChunk = (_transfer, index, count, what) => {
       const fault = /^die-on-chunk:(\d+)$/.exec(this.#options.fault ?? '');
-      if (fault && what === 'migration package' && index + 1 >= Number(fault[1])) {
+      if (fault && (what.startsWith('pre-copy round') || what === 'final handoff package') && index + 1 >= Number(fault[1])) {
         this.log(`fault injection: dying at chunk ${index + 1} of ${count}`);
         process.kill(process.pid, 'SIGKILL');
       }
@@ -252,17 +237,11 @@ export class Agent {
    */
   #fence(s: JobState): void {
     const job = this.jobs.get(s.job);
-    const inc = this.incoming.get(s.job);
     const verdict = judgeJobState(s, this, {
       held: job && { epoch: job.epoch, finished: job.finished, migratingTo: job.state === 'migrating' ? job.target : undefined },
-      incomingEpoch: inc?.epoch,
+      incomingEpoch: this.incoming.epochOf(s.job),
     });
-    if (verdict.dropIncoming && inc) {
-      clearTimeout(inc.timer);
-      this.incoming.delete(s.job);
-      inc.job.discard();
-      this.log(`job ${s.job}: epoch ${s.epoch} exists on ${s.agent}; dropped the restored copy (epoch ${inc.epoch}), which can no longer be committed`);
-    }
+    if (verdict.dropIncoming) this.incoming.overtaken(s.job, `epoch ${s.epoch} exists on ${s.agent}`);
     if (verdict.reassert && job) {
       this.log(`job ${job.id}: the broker showed an older epoch (${s.epoch} on ${s.agent}); published this copy's (epoch ${job.epoch}) again`);
       this.publishState(job);
@@ -290,24 +269,34 @@ export class Agent {
         case 'migrate': {
           const job = this.jobs.get(request.job);
           if (!job) { this.#notHere(request, request.job); break; }
-          // Claimed before any await: a second migrate of this job is refused while this one runs.
-          const release = this.handoffs.claim(job.id, request.to, this.name);
+          const under = this.outgoing.get(job.id);
+          if (under) throw new WasmigError('ERR_BUSY', `job ${job.id} is already being moved to ${under.target}; wait for that migration to end, or cancel it (wasmig migrate ${job.id} --cancel)`);
           let last = 0;
           const progress = (fields: Progress): void => {
             // At most ten reports a second (a 64 MiB transfer has 256 chunks).
             const now = Date.now();
-            if (fields.phase === 'transfer' && fields.sent !== fields.total && now - last < 100) return;
+            if ((fields.phase === 'transfer' || fields.phase === 'round') && fields.sent !== fields.total && now - last < 100) return;
             last = now;
             void this.peer.reply(request, { ok: true, stage: 'progress', data: { ...fields } });
           };
-          migrateOut(this, job, request.to, progress)
-            .finally(release)
+          const handoff = new OutgoingHandoff(this, job, request.to, { mode: request.mode, maxDowntimeMs: request.maxDowntimeMs, deadlineMs: request.deadlineMs }, progress);
+          this.outgoing.set(job.id, handoff);
+          handoff.run()
+            .finally(() => { if (this.outgoing.get(job.id) === handoff) this.outgoing.delete(job.id); })
             .then((result) => this.peer.reply(request, { ok: true, data: { ...result } }), fail);
           break;
         }
-        case 'prepare': acceptIncoming(this, request as PrepareRequest); break;
-        case 'commit': commitIncoming(this, request as CommitRequest); break;
-        case 'abort': abortIncoming(this, request as AbortRequest); break;
+        case 'cancel': {
+          const handoff = this.outgoing.get(request.job);
+          if (!handoff) { this.peer.reply(request, { ok: false, code: 'unknown', message: `no migration of job ${request.job} is under way at ${this.name}` }); break; }
+          handoff.cancel(`asked by ${request.from}`);
+          this.peer.reply(request, { ok: true });
+          break;
+        }
+        case 'prepare': void this.incoming.prepare(request); break;
+        case 'round': case 'final': void this.incoming.receive(request); break;
+        case 'commit': this.incoming.commit(request); break;
+        case 'abort': this.incoming.abort(request); break;
       }
     } catch (error) {
       fail(error);
@@ -330,28 +319,82 @@ export class Agent {
 
   #start(request: StartRequest): void {
     const { job: id, spec } = request;
-    if (this.jobs.has(id) || this.incoming.has(id)) throw new WasmigError('ERR_JOB_EXISTS', `agent ${this.name} already has a job ${id}`);
-    if (!this.modules.has(spec.module.sha256)) {
+    if (this.jobs.has(id) || this.incoming.has(id) || this.#starting.has(id)) throw new WasmigError('ERR_JOB_EXISTS', `agent ${this.name} already has a job ${id}`);
+    const module = this.modules.bytes(spec.module.sha256);
+    if (!module) {
       this.peer.reply(request, { ok: false, code: 'need-module', message: `agent ${this.name} does not have module ${spec.module.sha256.slice(0, 12)}...` });
       return;
     }
-    const compiled = this.modules.compiled(spec.module.sha256, spec.program);
     const job = this.newJob(id, spec, 1, new OutputLog(this.logLimit));
-    const wasi = new WasiHost({ args: spec.args, env: spec.env, preopens: this.dirs, stdin: this.stdin, stdout: job.sink(1), stderr: job.sink(2) });
-    try {
-      job.program = Program.withWasi(compiled, wasi, { maxMemoryBytes: spec.maxMemoryBytes, tier: spec.tier ?? this.tier });
-      if (job.program.instance.exports.get('_start')?.kind !== 'func') throw new WasmigError('ERR_USAGE', `${spec.program} exports no _start function: it is not a WASI command`);
-      job.program.start('_start');
-    } catch (error) {
-      wasi.close();
-      throw error;
-    }
-    this.jobs.set(id, job);
+    this.#starting.add(id);
+    job.start(this.setupFor(spec, module), spec.args, spec.env).then(
+      () => {
+        this.#starting.delete(id);
+        if (this.#stopping) { job.discard(); this.peer.reply(request, { ok: false, code: 'stopping', message: `agent ${this.name} is stopping` }); return; }
+        this.jobs.set(id, job);
+        job.state = 'running';
+        this.publishState(job);
+        this.watchJob(id);
+        this.log(`started job ${id}: ${[spec.program, ...spec.args.slice(1)].join(' ')} (for ${request.from})`);
+        void this.peer.reply(request, { ok: true, data: { job: id, agent: this.name, epoch: job.epoch } }).finally(() => job.run());
+      },
+      (error: unknown) => {
+        this.#starting.delete(id);
+        job.discard();
+        const message = error instanceof WasmigError ? error.message : `internal error: ${(error as Error)?.message ?? String(error)}`;
+        this.peer.reply(request, { ok: false, code: (error as WasmigError).code ?? 'error', message });
+      },
+    );
+  }
+
+  /** What a job's worker needs to instantiate the program: the module, this agent's directories, the tier. */
+  setupFor(spec: StartRequest['spec'], module = this.modules.bytes(spec.module.sha256)): ProgramSetup {
+    if (!module) throw new WasmigError('ERR_MODULE', `module ${spec.module.sha256.slice(0, 12)}... is not in this agent's cache`);
+    return { module, name: spec.program, preopens: this.dirs, maxMemoryBytes: spec.maxMemoryBytes, tier: spec.tier ?? this.tier };
+  }
+
+  get dirGuests(): string[] {
+    return this.dirs.map((d) => d.guest);
+  }
+
+  observedState(job: string): JobState | undefined {
+    return this.observed.get(job);
+  }
+
+  holds(id: string): string | undefined {
+    const job = this.jobs.get(id);
+    if (job && !job.finished) return `job ${id} already runs here (epoch ${job.epoch})`;
+    if (this.incoming.has(id)) return `a handoff of job ${id} is already under way here`;
+    if (this.#starting.has(id)) return `job ${id} is starting here`;
+    return undefined;
+  }
+
+  committedHere(id: string, epoch: number): boolean {
+    return committedHere(epoch, this.jobs.get(id), this.moved.get(id));
+  }
+
+  follow(id: string): void {
+    this.watchJob(id);
+  }
+
+  runningEpoch(id: string): number | undefined {
+    const job = this.jobs.get(id);
+    return job && !job.finished ? job.epoch : undefined;
+  }
+
+  adopt(job: Job, from: string): void {
+    this.jobs.set(job.id, job);
+    this.moved.delete(job.id);
     job.state = 'running';
     this.publishState(job);
-    this.watchJob(id);
-    this.log(`started job ${id}: ${[spec.program, ...spec.args.slice(1)].join(' ')} (for ${request.from})`);
-    void this.peer.reply(request, { ok: true, data: { job: id, agent: this.name, epoch: job.epoch } }).finally(() => job.run());
+    this.watchJob(job.id);
+    this.log(`job ${job.id} now runs here (epoch ${job.epoch}, from ${from})`);
+  }
+
+  departed(job: Job, to: string, epoch: number): void {
+    job.discard();
+    if (this.jobs.get(job.id) === job) this.jobs.delete(job.id);
+    this.moved.set(job.id, { to, epoch });
   }
 
   #upload(request: UploadRequest): void {
@@ -477,8 +520,7 @@ export class Agent {
     if (this.#stopping) return;
     this.#stopping = true;
     if (this.#heartbeat) clearInterval(this.#heartbeat);
-    for (const inc of this.incoming.values()) { clearTimeout(inc.timer); inc.job.discard(); }
-    this.incoming.clear();
+    this.incoming.dropAll();
     for (const job of this.jobs.values()) {
       if (job.finished) continue;
       await job.pause();
@@ -495,7 +537,6 @@ export class Agent {
     const goodbye = this.peer.link.publish(topics.agentStatus(this.name), JSON.stringify(offline), { retain: true }).catch(() => {});
     await Promise.race([goodbye, new Promise((resolve) => setTimeout(resolve, GOODBYE_WAIT_MS).unref())]);
     await this.peer.close();
-    closeSync(this.stdin);
     this.log('offline');
   }
 }

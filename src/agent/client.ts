@@ -6,7 +6,7 @@ import type { OutputChunk } from './frames.ts';
 import { decodeOutput, sha256 } from './frames.ts';
 import type { AgentLoad, AgentStatus, JobSpec, JobState } from './messages.ts';
 import { newId, parseAgentLoad, parseAgentStatus, parseJobState } from './messages.ts';
-import type { MigrationResult, Progress } from './migration.ts';
+import type { MigrationOptions, MigrationResult, Progress } from './handoff-source.ts';
 import { Peer } from './peer.ts';
 import type { FleetKey } from './signing.ts';
 import { topicName, topics } from './topics.ts';
@@ -278,7 +278,7 @@ export class FleetClient {
   }
 
   /** Asks the job's agent to move it to `to`; resolves once it runs there. */
-  async migrate(job: string, to: string, options: { onProgress?: (p: Progress) => void; timeoutMs?: number } = {}): Promise<MigrationResult> {
+  async migrate(job: string, to: string, options: MigrationOptions & { onProgress?: (p: Progress) => void; timeoutMs?: number } = {}): Promise<MigrationResult> {
     const state = await this.jobState(job);
     if (!state) throw new UsageError(`no job ${job} is known to the broker ${displayUrl(this.url)}`);
     if (isFinal(state)) throw new MigrationError(`job ${job} has ${state.state === 'exited' ? 'exited' : 'failed'}: there is nothing to move`);
@@ -293,7 +293,11 @@ export class FleetClient {
     });
     try {
       if (!seenOnline) throw new MigrationError(`agent ${source}, which has job ${job}, is offline`);
-      const r = await this.peer.request(topics.agentInbox(source), { type: 'migrate', job, to }, {
+      const request: Record<string, unknown> = { type: 'migrate', job, to };
+      if (options.mode !== undefined) request.mode = options.mode;
+      if (options.maxDowntimeMs !== undefined) request.maxDowntimeMs = options.maxDowntimeMs;
+      if (options.deadlineMs !== undefined) request.deadlineMs = options.deadlineMs;
+      const r = await this.peer.request(topics.agentInbox(source), request as { type: 'migrate'; job: string; to: string }, {
         timeoutMs: options.timeoutMs ?? 600_000,
         who: `agent ${source}`,
         signal: controller.signal,
@@ -304,6 +308,15 @@ export class FleetClient {
     } finally {
       stop();
     }
+  }
+
+  /** Asks the agent that has `job` to cancel its migration under way; resolves with that agent's name. */
+  async cancelMigration(job: string): Promise<string> {
+    const state = await this.jobState(job);
+    if (!state) throw new UsageError(`no job ${job} is known to the broker ${displayUrl(this.url)}`);
+    const r = await this.peer.request(topics.agentInbox(state.agent), { type: 'cancel', job }, { timeoutMs: 10_000, who: `agent ${state.agent}` });
+    if (!r.ok) throw new MigrationError(r.message ?? `agent ${state.agent} could not cancel (${r.code})`);
+    return state.agent;
   }
 
   /** Every job and agent the broker holds a retained state for. */

@@ -14,6 +14,6 @@ export { checkName, DEFAULT_BROKER, displayUrl, resolveConnection } from './conn
 export type { ConnectionFlags, ConnectionOptions } from './connection.ts';
 export type { OutputChunk } from './frames.ts';
 export type { AgentLoad, AgentStatus, JobSpec, JobState, JobStateName } from './messages.ts';
-export type { MigrationResult, Progress } from './migration.ts';
+export type { MigrationOptions, MigrationResult, Progress } from './handoff-source.ts';
 export { FleetKey } from './signing.ts';
 export { topics } from './topics.ts';

@@ -1,19 +1,11 @@
-import { performance } from 'node:perf_hooks';
-import { ExhaustionError, Trap, WasmigError } from '../errors/index.ts';
-import type { Program } from '../program/index.ts';
-import type { RunOutcome } from '../runtime/index.ts';
-import type { OutputSink } from '../wasi/index.ts';
 import type { StreamId } from './frames.ts';
+import type { EndReport, FinalResult, ProgramSetup, RoundResult } from './job-protocol.ts';
+import { JobRunner } from './job-runner.ts';
 import type { JobSpec, JobStateName } from './messages.ts';
 import type { LogEntry, OutputLog } from './output-log.ts';
+import type { RingRecord } from './output-ring.ts';
 
-/** Exit status of a job that trapped: 128 + SIGABRT, as `wasmig run` says. */
-export const TRAP_STATUS = 134;
-
-/** How long one slice of a job should run before the agent looks at its network. */
-const SLICE_MS = 8;
-const MIN_BUDGET = 2_000;
-const MAX_BUDGET = 20_000_000;
+export { TRAP_STATUS } from './job-thread.ts';
 
 export interface JobHooks {
   /** New output, in order, already in the log. */
@@ -31,9 +23,10 @@ export interface JobInit {
 }
 
 /**
- * A job on an agent: a {@link Program} run in slices of about {@link SLICE_MS} ms that
- * yield to the event loop (heartbeats, other jobs and migrations go on meanwhile), its
- * output captured into an {@link OutputLog}, its ownership epoch.
+ * A job on an agent: a program that runs in a worker thread of its own, unsliced, on
+ * whichever tier it uses (`job-thread.ts`), its output captured into an
+ * {@link OutputLog}, and its ownership epoch. The agent's event loop never runs guest
+ * code: MQTT, heartbeats and handoffs go on whatever the job does.
  */
 export class Job {
   readonly id: string;
@@ -45,17 +38,15 @@ export class Job {
   state: JobStateName = 'paused';
   /** Where the job is going while migrating. */
   target: string | undefined;
-  program!: Program;
   readonly log: OutputLog;
   status: number | undefined;
   error: string | undefined;
   endedAt: number | undefined;
+  /** Guest names of the directories the program has open as preopens. */
+  preopens: string[] = [];
   readonly #hooks: JobHooks;
-  #pending: { stream: StreamId; data: Uint8Array }[] = [];
-  #loop: Promise<void> | undefined;
-  #stop = false;
+  readonly #runner: JobRunner;
   #discarded = false;
-  #budget = 20_000;
 
   constructor(init: JobInit) {
     this.id = init.id;
@@ -64,108 +55,117 @@ export class Job {
     this.epochCounter = init.epoch;
     this.log = init.log;
     this.#hooks = init.hooks;
-  }
-
-  /** The output sink for stdout (1) or stderr (2) of this job's program. */
-  sink(stream: StreamId): OutputSink {
-    return (data) => { this.#pending.push({ stream, data }); };
+    this.#runner = new JobRunner({ output: (records) => this.#output(records), end: (report) => this.#end(report) });
   }
 
   get finished(): boolean {
     return this.state === 'exited' || this.state === 'failed';
   }
 
-  /** Starts (or resumes) running slices. */
-  run(): void {
-    if (this.finished || this.#loop || this.#discarded) return;
-    this.state = 'running';
-    this.#stop = false;
-    this.#loop = this.#slices().finally(() => { this.#loop = undefined; });
+  /** Instantiates the program and enters `_start`, paused. */
+  async start(setup: ProgramSetup, args: string[], env: Record<string, string>): Promise<void> {
+    const r = await this.#runner.request<{ preopens: string[] }>({ op: 'start', setup, args, env });
+    this.preopens = r.preopens;
   }
 
-  /** Stops at the next slice boundary; resolves once the program is paused and its output logged. */
+  /** Rebuilds the program from a whole snapshot, paused. */
+  async restore(setup: ProgramSetup, snapshot: Uint8Array): Promise<void> {
+    const r = await this.#runner.request<{ preopens: string[] }>({ op: 'restore', setup, snapshot });
+    this.preopens = r.preopens;
+  }
+
+  /** Target of a live migration: loads the module and takes the memory, in rounds, onto `base` (or the module's initial images). */
+  async receive(setup: ProgramSetup, base: ArrayBuffer[] | undefined): Promise<void> {
+    await this.#runner.request({ op: 'receive', setup, base }, base ?? []);
+  }
+
+  /** Target of a live migration: drops the base it offered, for the module's initial images. */
+  async rebase(): Promise<void> {
+    await this.#runner.request({ op: 'rebase' });
+  }
+
+  /** Applies one pre-copy round. */
+  async apply(deltas: Uint8Array[]): Promise<{ blocks: number }> {
+    return this.#runner.request({ op: 'apply', deltas });
+  }
+
+  /** Rebuilds the program from the received memory, the final deltas and the state that came without memory. */
+  async complete(setup: ProgramSetup, snapshot: Uint8Array, deltas: Uint8Array[], digests: string[]): Promise<void> {
+    const r = await this.#runner.request<{ preopens: string[] }>({ op: 'restore', setup, snapshot, deltas, digests });
+    this.preopens = r.preopens;
+  }
+
+  /** Starts (or resumes) running. */
+  run(): void {
+    if (this.finished || this.#discarded) return;
+    this.state = 'running';
+    this.#runner.request({ op: 'run' }).catch(() => {});
+  }
+
+  /** Stops within about a millisecond; resolves once the program is paused and its output logged. */
   async pause(): Promise<void> {
-    this.#stop = true;
-    await this.#loop;
-    this.#flush();
+    if (this.finished || this.#discarded) return;
+    await this.#runner.request({ op: 'pause' });
     if (!this.finished) this.state = 'paused';
   }
 
-  /** Drops this copy: no more slices, host files closed. */
+  /** A whole snapshot (module not embedded), taken with the program stopped for the moment. */
+  async snapshot(): Promise<Uint8Array> {
+    return this.#runner.request<Uint8Array>({ op: 'snapshot' });
+  }
+
+  /** Pre-copy, source side (see `precopy-source.ts`). */
+  async precopy(base: string | undefined): Promise<{ base: string | undefined }> {
+    return this.#runner.request({ op: 'precopy', base });
+  }
+
+  async round(): Promise<RoundResult> {
+    return this.#runner.request<RoundResult>({ op: 'round' });
+  }
+
+  async final(): Promise<FinalResult> {
+    return this.#runner.request<FinalResult>({ op: 'final' });
+  }
+
+  /** After a failed pre-copy: no image says what anyone holds any more. */
+  async forget(): Promise<void> {
+    await this.#runner.request({ op: 'forget' });
+  }
+
+  /** The images the target holds after a committed handoff, for a later move back here. */
+  async departureImages(): Promise<{ images: ArrayBuffer[]; digest: string | undefined }> {
+    return this.#runner.request({ op: 'images' });
+  }
+
+  /** Drops this copy: the worker and its program stop at once. */
   discard(): void {
-    this.#stop = true;
     this.#discarded = true;
-    this.#pending = [];
-    try {
-      this.program?.wasi.close();
-    } catch {
-      // Best effort: the files may be gone already.
-    }
+    this.#runner.close();
   }
 
-  async #slices(): Promise<void> {
-    const program = this.program;
-    while (!this.#stop) {
-      const t0 = performance.now();
-      let outcome: RunOutcome;
-      try {
-        // The interpreter counts instructions; the native tier, which does not, stops on time.
-        outcome = program.run({ budget: this.#budget, timeSliceMs: SLICE_MS });
-      } catch (error) {
-        this.#flush();
-        this.#fail(error);
-        return;
-      }
-      const ms = performance.now() - t0;
-      // Aim at SLICE_MS per slice, whatever the program does (sleeps included).
-      const scale = ms > 0.05 ? SLICE_MS / ms : 4;
-      this.#budget = Math.round(Math.min(MAX_BUDGET, Math.max(MIN_BUDGET, this.#budget * Math.min(4, Math.max(0.1, scale)))));
-      this.#flush();
-      if (outcome.kind !== 'paused') {
-        this.#end(outcome.kind === 'exited' ? outcome.status : 0);
-        return;
-      }
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-  }
-
-  #flush(): void {
-    if (this.#pending.length === 0) return;
-    const pending = this.#pending;
-    this.#pending = [];
+  #output(records: RingRecord[]): void {
+    if (this.#discarded) return;
     const entries: LogEntry[] = [];
     let i = 0;
-    while (i < pending.length) {
+    while (i < records.length) {
       // Adjacent writes to one stream become one chunk.
-      const stream = pending[i].stream;
+      const stream: StreamId = records[i].stream;
       let j = i;
       let size = 0;
-      while (j < pending.length && pending[j].stream === stream) size += pending[j++].data.length;
-      const data = j - i === 1 ? pending[i].data : Buffer.concat(pending.slice(i, j).map((p) => p.data), size);
+      while (j < records.length && records[j].stream === stream) size += records[j++].data.length;
+      const data = j - i === 1 ? records[i].data : Buffer.concat(records.slice(i, j).map((r) => r.data), size);
       entries.push(...this.log.append(stream, data));
       i = j;
     }
     if (entries.length) this.#hooks.output(this, entries);
   }
 
-  #end(status: number): void {
-    this.state = 'exited';
-    this.status = status;
+  #end(report: EndReport): void {
+    if (this.#discarded || this.finished) return;
+    this.state = report.kind;
+    this.status = report.status;
+    if (report.kind === 'failed') this.error = report.error;
     this.endedAt = Date.now();
-    this.discard();
-    this.#hooks.end(this);
-  }
-
-  #fail(error: unknown): void {
-    this.state = 'failed';
-    this.endedAt = Date.now();
-    if (error instanceof Trap) {
-      this.status = TRAP_STATUS;
-      this.error = `${error instanceof ExhaustionError ? 'exhausted' : 'trap'}: ${error.message}`;
-    } else {
-      this.status = 1;
-      this.error = error instanceof WasmigError ? error.message : `internal error: ${(error as Error)?.message ?? String(error)}`;
-    }
     this.discard();
     this.#hooks.end(this);
   }

@@ -102,20 +102,43 @@ interface Envelope {
 export interface StartRequest extends Envelope { type: 'start'; job: string; spec: JobSpec }
 export interface UploadRequest extends Envelope { type: 'upload'; transfer: string; sha256: string; size: number; chunks: number }
 export interface ReplayRequest extends Envelope { type: 'replay'; job: string; fromSeq: number; outTopic: string }
-export interface MigrateRequest extends Envelope { type: 'migrate'; job: string; to: string }
+export interface MigrateRequest extends Envelope {
+  type: 'migrate';
+  job: string;
+  to: string;
+  /** `stop-and-copy`: no pre-copy rounds (for comparisons); default `live`. */
+  mode?: 'live' | 'stop-and-copy';
+  /** The downtime the pre-copy aims at: rounds go on until the rest would go over in about this long. */
+  maxDowntimeMs?: number;
+  /** After this long in pre-copy rounds, the job pauses and the rest goes over at once. */
+  deadlineMs?: number;
+}
+/** Cancels a migration under way at its source, before the job pauses; the job goes on there. */
+export interface CancelRequest extends Envelope { type: 'cancel'; job: string }
+/** Opens a handoff at the target: it loads the module into a new worker and says what it already holds of the job. */
 export interface PrepareRequest extends Envelope {
   type: 'prepare';
   job: string;
   epoch: number;
   spec: JobSpec;
-  /** The package (snapshot + output log) that will follow as a blob. */
+  /** Guest directory names the job has open. */
+  dirs: string[];
+}
+/** A blob that follows a handoff message: its manifest. */
+export interface BlobFields {
   transfer: string;
   sha256: string;
   size: number;
   chunks: number;
-  /** Guest directory names the job has open. */
-  dirs: string[];
 }
+/**
+ * One pre-copy round: memory blocks changed since the last (and new output), as a blob.
+ * `base`: the digest of the images the source diffs against, when the target offered
+ * them; absent, the module's initial images.
+ */
+export interface RoundRequest extends Envelope, BlobFields { type: 'round'; job: string; epoch: number; round: number; base?: string }
+/** The last of a handoff, sent with the job paused: the rest of memory and output, and the state without memory. */
+export interface FinalRequest extends Envelope, BlobFields { type: 'final'; job: string; epoch: number; digests: string[]; base?: string }
 export interface CommitRequest extends Envelope { type: 'commit'; job: string; epoch: number }
 export interface AbortRequest extends Envelope { type: 'abort'; job: string; epoch: number; reason: string; transfer?: string }
 export interface SyncMessage extends Envelope { type: 'sync' }
@@ -131,7 +154,7 @@ export interface Reply extends Envelope {
   data?: Record<string, unknown>;
 }
 
-export type Request = StartRequest | UploadRequest | ReplayRequest | MigrateRequest | PrepareRequest | CommitRequest | AbortRequest;
+export type Request = StartRequest | UploadRequest | ReplayRequest | MigrateRequest | CancelRequest | PrepareRequest | RoundRequest | FinalRequest | CommitRequest | AbortRequest;
 export type Message = Request | Reply | SyncMessage;
 
 /** A message that failed validation. */
@@ -214,6 +237,14 @@ export function checkSpec(x: unknown): JobSpec {
   return spec;
 }
 
+function blob(o: Obj): BlobFields {
+  return { transfer: hex(o, 'transfer', 32), sha256: hex(o, 'sha256', 64), size: int(o, 'size', 0, 2 ** 32), chunks: int(o, 'chunks', 1, 2 ** 20) };
+}
+
+function base(o: Obj): { base?: string } {
+  return o.base === undefined ? {} : { base: str(o, 'base', 1024) };
+}
+
 function envelope(o: Obj): Envelope {
   const e: Envelope = { v: int(o, 'v', 1, 1000), id: hex(o, 'id', 32), ts: int(o, 'ts'), from: str(o, 'from', 128) };
   if (e.v !== PROTOCOL_VERSION) bad(`protocol version ${e.v} (this wasmig speaks ${PROTOCOL_VERSION})`);
@@ -236,12 +267,24 @@ export function parseMessage(payload: Buffer | string): Message {
     case 'start': return { ...e, type: 'start', job: name(o, 'job'), spec: checkSpec(o.spec) };
     case 'upload': return { ...e, type: 'upload', transfer: hex(o, 'transfer', 32), sha256: hex(o, 'sha256', 64), size: int(o, 'size', 0, 2 ** 32), chunks: int(o, 'chunks', 1, 2 ** 20) };
     case 'replay': return { ...e, type: 'replay', job: name(o, 'job'), fromSeq: int(o, 'fromSeq'), outTopic: topic(o, 'outTopic') };
-    case 'migrate': return { ...e, type: 'migrate', job: name(o, 'job'), to: name(o, 'to') };
-    case 'prepare': return {
-      ...e, type: 'prepare', job: name(o, 'job'), epoch: int(o, 'epoch', 1), spec: checkSpec(o.spec),
-      transfer: hex(o, 'transfer', 32), sha256: hex(o, 'sha256', 64), size: int(o, 'size', 0, 2 ** 32), chunks: int(o, 'chunks', 1, 2 ** 20),
-      dirs: strings(o.dirs, 'dirs', 256),
-    };
+    case 'migrate': {
+      const m: MigrateRequest = { ...e, type: 'migrate', job: name(o, 'job'), to: name(o, 'to') };
+      if (o.mode !== undefined) {
+        if (o.mode !== 'live' && o.mode !== 'stop-and-copy') bad('mode is not live or stop-and-copy');
+        m.mode = o.mode;
+      }
+      if (o.maxDowntimeMs !== undefined) m.maxDowntimeMs = int(o, 'maxDowntimeMs', 0, 3_600_000);
+      if (o.deadlineMs !== undefined) m.deadlineMs = int(o, 'deadlineMs', 0, 86_400_000);
+      return m;
+    }
+    case 'cancel': return { ...e, type: 'cancel', job: name(o, 'job') };
+    case 'prepare': return { ...e, type: 'prepare', job: name(o, 'job'), epoch: int(o, 'epoch', 1), spec: checkSpec(o.spec), dirs: strings(o.dirs, 'dirs', 256) };
+    case 'round': return { ...e, type: 'round', job: name(o, 'job'), epoch: int(o, 'epoch', 1), round: int(o, 'round', 1, 1_000_000), ...blob(o), ...base(o) };
+    case 'final': {
+      const digests = strings(o.digests, 'digests', 64);
+      if (!digests.every((d) => d.length <= 128)) bad('digests are too long');
+      return { ...e, type: 'final', job: name(o, 'job'), epoch: int(o, 'epoch', 1), digests, ...blob(o), ...base(o) };
+    }
     case 'commit': return { ...e, type: 'commit', job: name(o, 'job'), epoch: int(o, 'epoch', 1) };
     case 'abort': {
       const a: AbortRequest = { ...e, type: 'abort', job: name(o, 'job'), epoch: int(o, 'epoch', 1), reason: str(o, 'reason') };

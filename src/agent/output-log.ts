@@ -76,6 +76,40 @@ export class OutputLog {
     return { floor: this.#floor, entries: this.#entries.map((e) => [e.seq, e.stream, e.data]) };
   }
 
+  /** The entries from `from` on, as they travel (the part of the log a receiver does not have yet). */
+  portableSince(from: number): PortableLog {
+    const entries = this.since(from);
+    return { floor: Math.max(this.#floor, Math.min(from, this.#next)), entries: entries.map((e) => [e.seq, e.stream, e.data]) };
+  }
+
+  /**
+   * Appends a part of a log that arrived (validated): entries already here are skipped;
+   * a part that starts past this log's end (the sender dropped what lay between)
+   * replaces this log.
+   * @throws ProtocolError when the part is malformed.
+   */
+  extend(x: unknown): void {
+    const part = OutputLog.fromPortable(x, this.limit);
+    if (part.#floor > this.#next) {
+      this.#entries = part.#entries;
+      this.#bytes = part.#bytes;
+      this.#floor = part.#floor;
+      this.#next = part.#next;
+      return;
+    }
+    for (const e of part.#entries) {
+      if (e.seq < this.#next) continue;
+      this.#entries.push(e);
+      this.#bytes += e.data.length;
+      this.#next = e.seq + 1;
+    }
+    while (this.#bytes > this.limit && this.#entries.length > 1) {
+      const old = this.#entries.shift() as LogEntry;
+      this.#bytes -= old.data.length;
+      this.#floor = old.seq + 1;
+    }
+  }
+
   /** Rebuilds a log that arrived with a job (validated: it is untrusted). */
   static fromPortable(x: unknown, limit = DEFAULT_LOG_LIMIT): OutputLog {
     const p = x as PortableLog;

@@ -3,32 +3,57 @@ import { ProtocolError } from './messages.ts';
 import type { PortableLog } from './output-log.ts';
 
 /**
- * What a migration carries besides the module: the snapshot (self-validating, from
- * src/snapshot) and the job's output log, so that a client re-attaching after the move
- * still gets everything. msgpack; the sha256 of these bytes is in the signed `prepare`.
+ * What a handoff carries besides the module, as msgpack blobs whose sha256 is in the
+ * signed message that announces them (`round`, `final`):
+ * - a pre-copy round: one block delta per memory (`snapshot/memory-image.ts`) and the
+ *   output logged since the last blob;
+ * - the final blob: the last deltas and output, and the snapshot of the paused job
+ *   without its memory, which the deltas complete at the target.
+ * Both are untrusted at the target: the deltas and snapshot are validated by the
+ * snapshot layer when applied, the log by `OutputLog`.
  */
-export interface MigrationPackage {
-  snapshot: Uint8Array;
+export interface RoundPackage {
+  deltas: Uint8Array[];
   log: PortableLog;
 }
 
-const PACKAGE_VERSION = 1;
-
-export function encodePackage(p: MigrationPackage): Uint8Array {
-  return encode({ v: PACKAGE_VERSION, snapshot: p.snapshot, log: p.log });
+export interface FinalPackage extends RoundPackage {
+  snapshot: Uint8Array;
 }
 
-/** Decodes a package (untrusted bytes): a bad one throws {@link ProtocolError}. */
-export function decodePackage(bytes: Uint8Array): MigrationPackage {
+const PACKAGE_VERSION = 2;
+
+export function encodeRound(p: RoundPackage): Uint8Array {
+  return encode({ v: PACKAGE_VERSION, deltas: p.deltas, log: p.log });
+}
+
+export function encodeFinal(p: FinalPackage): Uint8Array {
+  return encode({ v: PACKAGE_VERSION, deltas: p.deltas, log: p.log, snapshot: p.snapshot });
+}
+
+function decodeMap(bytes: Uint8Array, what: string): Record<string, unknown> {
   let x: unknown;
   try {
     x = decode(bytes);
   } catch (error) {
-    throw new ProtocolError(`the migration package does not decode: ${(error as Error).message}`);
+    throw new ProtocolError(`the ${what} does not decode: ${(error as Error).message}`);
   }
-  const o = x as { v?: unknown; snapshot?: unknown; log?: unknown };
-  if (typeof o !== 'object' || o === null) throw new ProtocolError('the migration package is not a map');
-  if (o.v !== PACKAGE_VERSION) throw new ProtocolError(`migration package version ${String(o.v)} (expected ${PACKAGE_VERSION})`);
-  if (!(o.snapshot instanceof Uint8Array)) throw new ProtocolError('the migration package has no snapshot');
-  return { snapshot: o.snapshot, log: o.log as PortableLog };
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) throw new ProtocolError(`the ${what} is not a map`);
+  const o = x as Record<string, unknown>;
+  if (o.v !== PACKAGE_VERSION) throw new ProtocolError(`${what} version ${String(o.v)} (expected ${PACKAGE_VERSION})`);
+  if (!Array.isArray(o.deltas) || !o.deltas.every((d) => d instanceof Uint8Array)) throw new ProtocolError(`the ${what} has no memory deltas`);
+  return o;
+}
+
+/** Decodes a round's blob (untrusted bytes): a bad one throws {@link ProtocolError}. */
+export function decodeRound(bytes: Uint8Array): RoundPackage {
+  const o = decodeMap(bytes, 'pre-copy round');
+  return { deltas: o.deltas as Uint8Array[], log: o.log as PortableLog };
+}
+
+/** Decodes the final blob (untrusted bytes): a bad one throws {@link ProtocolError}. */
+export function decodeFinal(bytes: Uint8Array): FinalPackage {
+  const o = decodeMap(bytes, 'final handoff package');
+  if (!(o.snapshot instanceof Uint8Array)) throw new ProtocolError('the final handoff package has no snapshot');
+  return { deltas: o.deltas as Uint8Array[], log: o.log as PortableLog, snapshot: o.snapshot };
 }

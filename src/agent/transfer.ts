@@ -80,9 +80,27 @@ interface Pending {
   what: string;
 }
 
-/** Reassembles the blobs a peer was told to expect; chunks of any other transfer are dropped. */
+/** Chunks that came before their manifest, kept for a moment: at most this many bytes... */
+const EARLY_BYTES = 32 * 1024 * 1024;
+/** ...for at most this long. */
+const EARLY_MS = 5_000;
+
+interface Early {
+  chunks: Buffer[];
+  bytes: number;
+  at: number;
+}
+
+/**
+ * Reassembles the blobs a peer was told to expect. A handoff sends a blob's chunks right
+ * after the signed message that announces it, on another topic, so chunks may come
+ * first: those of an unknown transfer wait, within a bound, for their manifest; the rest
+ * are dropped.
+ */
 export class BlobReceiver {
   readonly #pending = new Map<string, Pending>();
+  readonly #early = new Map<string, Early>();
+  #earlyBytes = 0;
   /** Called for each accepted chunk (progress logs, fault injection in tests). */
   onChunk?: (transfer: string, index: number, count: number, what: string) => void;
 
@@ -98,7 +116,29 @@ export class BlobReceiver {
         idle: setTimeout(() => this.#stall(transfer), options.idleMs),
       };
       this.#pending.set(transfer, p);
+      const early = this.#early.get(transfer);
+      if (early) {
+        this.#early.delete(transfer);
+        this.#earlyBytes -= early.bytes;
+        for (const chunk of early.chunks) this.accept(chunk);
+      }
     });
+  }
+
+  /** Keeps a chunk whose manifest has not come yet (oldest dropped past the bounds). */
+  #keepEarly(transfer: string, payload: Buffer): void {
+    const now = Date.now();
+    for (const [id, e] of this.#early) {
+      if (now - e.at <= EARLY_MS && this.#earlyBytes + payload.length <= EARLY_BYTES) break;
+      this.#early.delete(id);
+      this.#earlyBytes -= e.bytes;
+    }
+    if (payload.length > EARLY_BYTES) return;
+    let e = this.#early.get(transfer);
+    if (!e) { e = { chunks: [], bytes: 0, at: now }; this.#early.set(transfer, e); }
+    e.chunks.push(payload);
+    e.bytes += payload.length;
+    this.#earlyBytes += payload.length;
   }
 
   #stall(transfer: string): void {
@@ -123,7 +163,7 @@ export class BlobReceiver {
       transferId = payload.length >= 20 ? payload.toString('hex', 4, 20) : '';
       const chunk = decodeBlobChunk(payload);
       const p = this.#pending.get(chunk.transfer);
-      if (!p) return undefined; // late or foreign: nobody waits for it
+      if (!p) { this.#keepEarly(chunk.transfer, payload); return undefined; } // early, late or foreign
       if (chunk.count !== p.manifest.chunks) throw new ProtocolError(`chunk says ${chunk.count} chunks, the manifest ${p.manifest.chunks}`);
       if (p.parts[chunk.index] !== undefined) return undefined; // a duplicate (QoS 1 may redeliver)
       p.parts[chunk.index] = Buffer.from(chunk.data);

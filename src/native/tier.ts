@@ -197,8 +197,8 @@ export class NativeTier {
   readonly addrOf = new Map<unknown, number>();
   readonly globals = new Map<number, GlobalLink>();
   readonly tables = new Map<number, TableLink>();
-  /** Set by any thread (`Atomics.store(tier.pauseSignal, 0, 1)`) to pause native code. */
-  readonly pauseSignal = new Int32Array(new SharedArrayBuffer(4));
+  /** Set by any thread (`Atomics.store(tier.pauseSignal, 0, 1)`) to pause native code: the store's own signal, which the interpreter polls too. */
+  readonly pauseSignal: Int32Array;
   readonly options: NativeOptions;
   /** Function addresses the interpreter hands to this tier (`ThreadState.divert`). */
   divert = new Uint8Array(0);
@@ -224,6 +224,7 @@ export class NativeTier {
 
   constructor(readonly store: Store, options: NativeOptions = {}) {
     this.state = store.state;
+    this.pauseSignal = store.pauseSignal;
     this.options = options;
     // A global countdown per loop iteration needs a longer one than the per-activation counters.
     this.interval = options.pollInterval ?? (options.rewrite?.loopPoll === 'global' ? 4096 : DEFAULT_POLL_INTERVAL);

@@ -81,8 +81,9 @@ export class TieringExecution implements ExecutionLike {
         return this.#native.run({ until: until === Infinity ? undefined : until, timeSliceMs: left });
       }
       let outcome: RunOutcome;
+      const sliceEnd = Math.min(until, t.instructions + SLICE);
       try {
-        outcome = this.#interp.run({ until: Math.min(until, t.instructions + SLICE) });
+        outcome = this.#interp.run({ until: sliceEnd });
       } catch (error) {
         this.rewrite.cancel();
         throw error;
@@ -91,7 +92,8 @@ export class TieringExecution implements ExecutionLike {
         this.rewrite.cancel();
         return outcome;
       }
-      if (this.#pauseRequested || t.instructions >= until || performance.now() >= deadline) {
+      // Stopped before the slice's end: a pause was asked for (here, or by another thread through the store's signal).
+      if (this.#pauseRequested || t.instructions < sliceEnd || t.instructions >= until || performance.now() >= deadline) {
         this.#pauseRequested = false;
         return outcome;
       }

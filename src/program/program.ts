@@ -34,6 +34,11 @@ export interface ProgramOptions {
    * On the native tier `run({ until, budget })` counts interpreted instructions only.
    */
   tier?: Tier;
+  /**
+   * A pause flag in shared memory that every tier polls (see `StoreOptions.pauseSignal`):
+   * another thread pauses the running program with `Atomics.store(signal, 0, 1)`.
+   */
+  pauseSignal?: Int32Array;
 }
 
 export interface SnapshotOptions {
@@ -41,6 +46,12 @@ export interface SnapshotOptions {
   embedModule?: boolean;
   /** Embedder host state to carry, by name (plain data), on top of the registered providers. */
   hostState?: Record<string, unknown>;
+  /**
+   * Leave the memories' pages out (their sizes stay): for a receiver that gets the memory
+   * another way, as a live migration's pre-copied blocks. Such a snapshot alone does not
+   * resume the program's memory.
+   */
+  omitMemory?: boolean;
 }
 
 /** How to resume: the resuming side's directories, stdio, imports and limits (argv and environment come from the snapshot). */
@@ -86,7 +97,7 @@ export class Program {
   /** Instantiates with a given WASI host (a restored one, when resuming). */
   static withWasi(compiled: CompiledModule, wasi: WasiHost, options: ProgramOptions = {}, allocateOnly = false): Program {
     const maxMemoryPages = options.maxMemoryBytes === undefined ? undefined : Math.floor(options.maxMemoryBytes / PAGE);
-    const store = new Store({ ...options.limits, maxMemoryPages });
+    const store = new Store({ ...options.limits, maxMemoryPages, pauseSignal: options.pauseSignal });
     const imports: Imports = { ...wasi.imports, ...options.imports };
     for (const imp of compiled.module.imports) {
       if (imp.desc.kind === 'func' && imports[imp.module]?.[imp.name] === undefined) {
@@ -152,11 +163,11 @@ export class Program {
     return this.capture(options, false);
   }
 
-  private capture(options: Pick<SnapshotOptions, 'hostState'>, shareMemory: boolean): CanonicalState {
+  private capture(options: Pick<SnapshotOptions, 'hostState' | 'omitMemory'>, shareMemory: boolean): CanonicalState {
     const host: Record<string, unknown> = { ...this.hostState };
     for (const [name, capture] of this.hostStateProviders) host[name] = capture();
     Object.assign(host, options.hostState);
-    return captureProgram(this, { entry: this.entryName, wasi: this.wasi.captureState(), host, shareMemory });
+    return captureProgram(this, { entry: this.entryName, wasi: this.wasi.captureState(), host, shareMemory, omitMemory: options.omitMemory });
   }
 
   /**

@@ -1,8 +1,16 @@
 import { ExitError, Trap } from '../errors/index.ts';
 import { run, RunStatus } from '../exec/index.ts';
-import { callHost, captureBacktrace, enterFunction, SLICE } from './invoke.ts';
+import { callHost, captureBacktrace, enterFunction } from './invoke.ts';
 import type { Store } from './store.ts';
 import { bitsToJs, jsToBits } from './values.ts';
+
+/**
+ * Instructions between two looks at the store's cross-thread pause signal: about a
+ * millisecond of the fast code, so that a pause asked for by another thread (an agent's
+ * network thread) lands within a millisecond or so; the run loop's entry costs nothing
+ * next to that.
+ */
+const SIGNAL_SLICE = 131_072;
 
 /** How a call of `Execution.run` ended (a trap is thrown, as a `Trap`). */
 export type RunOutcome =
@@ -67,14 +75,16 @@ export class Execution {
     if (options.until !== undefined) limit = options.until;
     if (options.budget !== undefined) limit = Math.min(limit, t.instructions + options.budget);
     this.pauseRequested = false;
+    const signal = this.store.pauseSignal;
     try {
       for (;;) {
         const remaining = limit - t.instructions;
-        if (remaining <= 0 || this.pauseRequested) {
+        if (remaining <= 0 || this.pauseRequested || Atomics.load(signal, 0) !== 0) {
+          if (this.pauseRequested || Atomics.load(signal, 0) !== 0) Atomics.store(signal, 0, 0);
           this.pauseRequested = false;
           return { kind: 'paused', instructions: t.instructions };
         }
-        const status = run(t, remaining < SLICE ? remaining : SLICE);
+        const status = run(t, remaining < SIGNAL_SLICE ? remaining : SIGNAL_SLICE);
         if (status === RunStatus.returned) {
           const fn = this.store.state.funcs[this.funcAddr];
           const base = t.fp;

@@ -8,7 +8,15 @@ import type { ExternVal, Imports, Instance, InstantiateOptions } from './instant
 import { enterFunction, runToReturn } from './invoke.ts';
 import { bitsToJs, jsToBits } from './values.ts';
 
-export interface StoreOptions extends ThreadLimits, InstantiateOptions {}
+export interface StoreOptions extends ThreadLimits, InstantiateOptions {
+  /**
+   * A pause flag in shared memory (word 0 of an `Int32Array` over a `SharedArrayBuffer`)
+   * that every tier polls: another thread sets it with `Atomics.store(signal, 0, 1)` to
+   * stop a running execution at its next instruction boundary or safepoint. The tier
+   * that pauses clears it. Default: a fresh one per store.
+   */
+  pauseSignal?: Int32Array;
+}
 
 /**
  * A store (spec 4.2.3) with the one thread that runs its code: instantiate modules
@@ -18,9 +26,12 @@ export class Store {
   readonly state: StoreState = createStoreState();
   readonly thread: ThreadState;
   readonly options: StoreOptions;
+  /** See {@link StoreOptions.pauseSignal}. */
+  readonly pauseSignal: Int32Array;
 
   constructor(options: StoreOptions = {}) {
     this.options = options;
+    this.pauseSignal = options.pauseSignal ?? new Int32Array(new SharedArrayBuffer(4));
     this.thread = createThread(this.state, options);
   }
 

@@ -59,6 +59,11 @@ export function captureMemory(m: MemoryState, share = false): CanonicalMemory {
   return { pages, max: m.declaredMax ?? null, stored, data };
 }
 
+/** A memory's size and limits without its pages. */
+function memorySize(m: MemoryState): CanonicalMemory {
+  return { pages: m.memory.buffer.byteLength / PAGE_SIZE, max: m.declaredMax ?? null, stored: [], data: new Uint8Array(0) };
+}
+
 function captureTable(t: TableState, space: IndexSpace): CanonicalTable {
   const elements: CanonicalValue[] = new Array(t.size);
   for (let i = 0; i < t.size; i++) elements[i] = toCanonical(t.elemType, t.elements[i], 0, space);
@@ -79,6 +84,8 @@ export interface CaptureExtras {
   host?: Record<string, unknown>;
   /** Memory pages may be views of the live memory (the state is encoded at once). */
   shareMemory?: boolean;
+  /** Leave every memory's pages out (sizes only): the memory travels otherwise, e.g. as pre-copied blocks. */
+  omitMemory?: boolean;
 }
 
 /**
@@ -92,7 +99,7 @@ export function captureState(space: IndexSpace, thread: ThreadState | null, floo
     moduleSha256: space.modules.length ? moduleSha256(space.modules[0].module) : '',
     status: extras.status ?? (frames.length ? 'paused' : 'ready'),
     entry: extras.entry ?? null,
-    memories: space.memories.map((a) => captureMemory(store.memories[a], extras.shareMemory === true)),
+    memories: space.memories.map((a) => (extras.omitMemory ? memorySize(store.memories[a]) : captureMemory(store.memories[a], extras.shareMemory === true))),
     tables: space.tables.map((a) => captureTable(store.tables[a], space)),
     globals: space.globals.map((a): CanonicalGlobal => {
       const g = store.globals[a];

@@ -7,7 +7,8 @@ import { PAGE_SIZE } from './canonical.ts';
 import { msgpackCodec } from './codecs.ts';
 import type { CanonicalValue } from './canonical.ts';
 import type { DecodedSnapshot } from './format.ts';
-import { HEADER_SIZE, SnapshotFlags } from './format.ts';
+import { decodeSnapshotParts, HEADER_SIZE, SnapshotFlags } from './format.ts';
+import type { MemoryDeltaSummary } from './delta-snapshot.ts';
 
 export interface FrameDescription {
   funcIndex: number;
@@ -35,6 +36,12 @@ export interface SnapshotDescription {
   /** Innermost first. */
   callStack: FrameDescription[];
   memories: { pages: number; max: number | null; storedPages: number; storedBytes: number }[];
+  /**
+   * A delta snapshot's base (module sha256 and base identity) and, per memory, the blocks
+   * it carries out of how many and their encoded size; null for a full snapshot. Described
+   * without its base, a delta snapshot's `memories` show no stored pages.
+   */
+  delta: { baseModule: string; base: string; memories: MemoryDeltaSummary[]; bytes: number } | null;
   tables: { elemType: string; size: number; max: number | null; nonNull: number }[];
   globals: number;
   droppedData: number[];
@@ -86,7 +93,8 @@ export function describeSnapshot(decoded: DecodedSnapshot, fileBytes: number, mo
     const path = f.kind === 'stdio' ? ['stdin', 'stdout', 'stderr'][f.stdio] ?? 'stdio' : f.path === '' ? root : `${root.endsWith('/') ? root : `${root}/`}${f.path}`;
     return { fd: f.fd, kind: f.kind, path, read: f.read, write: f.write, offset: String(f.offset) };
   });
-  const memoryBytes = state.memories.reduce((n, m) => n + m.data.length + 32 + 5 * m.stored.length, 0);
+  const deltaBytes = decoded.delta?.memories.reduce((n, m) => n + m.bytes, 0) ?? 0;
+  const memoryBytes = deltaBytes + state.memories.reduce((n, m) => n + (decoded.delta ? 32 : m.data.length + 32 + 5 * m.stored.length), 0);
   const sizes = {
     memory: memoryBytes,
     frames: msgpackSize(state.frames),
@@ -113,6 +121,7 @@ export function describeSnapshot(decoded: DecodedSnapshot, fileBytes: number, mo
     callStack,
     memories: state.memories.map((m) => ({ pages: m.pages, max: m.max, storedPages: m.stored.length, storedBytes: m.stored.length * PAGE_SIZE })),
     tables: state.tables.map((t) => ({ elemType: t.elemType === 0x70 ? 'funcref' : 'externref', size: t.elements.length, max: t.max, nonNull: t.elements.filter((e) => e !== null).length })),
+    delta: decoded.delta ? { baseModule: decoded.delta.base.module, base: decoded.delta.base.identity, memories: decoded.delta.memories, bytes: deltaBytes } : null,
     globals: state.globals.length,
     droppedData: state.droppedData,
     droppedElems: state.droppedElems,
@@ -121,4 +130,14 @@ export function describeSnapshot(decoded: DecodedSnapshot, fileBytes: number, mo
     hostState: Object.keys(state.host),
     sizes,
   };
+}
+
+/**
+ * Describes a snapshot file without needing anything else: a delta snapshot is described
+ * from its deltas (base, blocks carried), not from whole memories.
+ * @throws SnapshotError for a file that does not decode.
+ */
+export function inspectSnapshot(bytes: Uint8Array, moduleBytes?: Uint8Array): SnapshotDescription {
+  const parts = decodeSnapshotParts(bytes);
+  return describeSnapshot({ header: parts.header, state: parts.state, module: parts.module, delta: parts.delta?.summary }, bytes.length, moduleBytes);
 }

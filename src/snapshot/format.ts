@@ -4,7 +4,7 @@
  *
  *     0   8  magic            89 57 53 4e 41 50 0d 0a  ("\x89WSNAP\r\n")
  *     8   2  format version   u16 LE, 1
- *    10   2  flags            u16 LE: bit 0 module embedded, bit 1 store image
+ *    10   2  flags            u16 LE: bit 0 module embedded, bit 1 store image, bit 2 delta
  *    12   4  checksum         CRC-32 of every byte after the header
  *    16   4  payload length   u32 LE: bytes after the header
  *    20   4  body length      u32 LE: the msgpack document, uncompressed
@@ -14,6 +14,10 @@
  * int64/uint64 for every bigint (`useBigInt64`), so no 64-bit value is ever rounded.
  * It is compressed by our own LZ4 block encoder (`lz4.ts`: lz4-napi's `compressSync`
  * leaks) and decompressed by lz4-napi's `uncompressSync`.
+ *
+ * A delta snapshot (flag bit 2) carries its memories as block deltas against a base the
+ * reader holds (`delta-snapshot.ts`); the body then has a `base` section. Older readers
+ * refuse it for its unknown flag, so the format's version stays 1 (nothing is misread).
  */
 import type { Encoder } from '@msgpack/msgpack';
 import { SnapshotError } from '../errors/index.ts';
@@ -23,12 +27,15 @@ import { lz4Codec, msgpackCodec } from './codecs.ts';
 import { lz4CompressBlock } from './lz4.ts';
 import { sha256Hex } from './module-hash.ts';
 import { checkStateShape, isRecord, plainBytes } from './shape.ts';
+import { deltaBody, readDeltaSection, resolveDelta } from './delta-snapshot.ts';
+import type { BaseReference, BaseResolver, DeltaBase, DeltaSummary } from './delta-snapshot.ts';
+import type { MemoryImage } from './memory-image.ts';
 
 export const SNAPSHOT_MAGIC = Uint8Array.of(0x89, 0x57, 0x53, 0x4e, 0x41, 0x50, 0x0d, 0x0a);
 export const SNAPSHOT_FORMAT_VERSION = 1;
 export const HEADER_SIZE = 56;
-export const SnapshotFlags = { moduleEmbedded: 1, storeImage: 2 } as const;
-const KNOWN_FLAGS = SnapshotFlags.moduleEmbedded | SnapshotFlags.storeImage;
+export const SnapshotFlags = { moduleEmbedded: 1, storeImage: 2, delta: 4 } as const;
+const KNOWN_FLAGS = SnapshotFlags.moduleEmbedded | SnapshotFlags.storeImage | SnapshotFlags.delta;
 /** LZ4 never expands data by more than this factor when decompressing (its best ratio is about 255:1). */
 const MAX_LZ4_RATIO = 256;
 /** Default upper bound on a decoded body (the msgpack document). */
@@ -51,6 +58,14 @@ export interface SnapshotHeader {
 export interface EncodeOptions {
   /** The module's bytes, to carry inside the snapshot. */
   module?: Uint8Array;
+  /**
+   * Write a delta snapshot: memories as block deltas against these images, which the
+   * reader must hold (see `delta-snapshot.ts`). The images are left as they are unless
+   * `advanceBase` is set.
+   */
+  base?: DeltaBase;
+  /** With `base`: move the base's images to the state's memories (`MemoryImage.take`), as the reader's will be. */
+  advanceBase?: boolean;
 }
 
 /**
@@ -61,7 +76,14 @@ export function encodeSnapshot(state: CanonicalState, options: EncodeOptions = {
   const body: Record<string, unknown> = { state };
   if (options.module) body['module'] = options.module;
   let size = 65536 + (options.module?.length ?? 0);
-  for (const m of state.memories) size += m.data.length;
+  if (options.base) {
+    const delta = deltaBody(state, options.base, options.advanceBase === true);
+    body['state'] = delta.state;
+    body['base'] = delta.section;
+    for (const d of delta.section['memories'] as Uint8Array[]) size += d.length;
+  } else {
+    for (const m of state.memories) size += m.data.length;
+  }
   let encoded: Uint8Array;
   try {
     // Small states reuse one encoder's buffer; large ones get a buffer of the right size at once.
@@ -79,7 +101,7 @@ export function encodeSnapshot(state: CanonicalState, options: EncodeOptions = {
   const view = new DataView(out.buffer, out.byteOffset, out.length);
   out.set(SNAPSHOT_MAGIC, 0);
   view.setUint16(8, SNAPSHOT_FORMAT_VERSION, true);
-  view.setUint16(10, (options.module ? SnapshotFlags.moduleEmbedded : 0) | (state.store ? SnapshotFlags.storeImage : 0), true);
+  view.setUint16(10, (options.module ? SnapshotFlags.moduleEmbedded : 0) | (state.store ? SnapshotFlags.storeImage : 0) | (options.base ? SnapshotFlags.delta : 0), true);
   view.setUint32(12, crc32(payload), true);
   view.setUint32(16, payload.length, true);
   view.setUint32(20, encoded.length, true);
@@ -123,11 +145,38 @@ export interface DecodedSnapshot {
   state: CanonicalState;
   /** The embedded module's bytes, if any (its hash checked). */
   module: Uint8Array | undefined;
+  /** A delta snapshot's base and what it carried (its memories in `state` are whole). */
+  delta?: DeltaSummary;
+  /**
+   * A delta snapshot's memories as images (the base's, copied, with the deltas applied):
+   * what the reader holds now, a base for the next delta from the same writer.
+   */
+  images?: MemoryImage[];
 }
 
 export interface DecodeOptions {
   /** Refuse bodies larger than this (default 4 GiB - 1). */
   maxBodyBytes?: number;
+  /** The base of a delta snapshot, or a way to find it by reference; left unchanged. */
+  base?: DeltaBase | BaseResolver;
+  /**
+   * A delta snapshot's memories are rebuilt while decoding, before restore checks them
+   * against the module: refuse any larger than this (default 4 GiB, the Wasm limit).
+   */
+  maxMemoryBytes?: number;
+  /**
+   * Apply a delta snapshot's blocks to the base's own images rather than to copies of
+   * them (saves copying every memory; the base then is the new state, also on success only).
+   */
+  updateBase?: boolean;
+}
+
+/** A snapshot decoded and checked, its delta (if any) not yet applied: memories of a delta snapshot are empty. */
+interface SnapshotParts {
+  header: SnapshotHeader;
+  state: CanonicalState;
+  module: Uint8Array | undefined;
+  delta: { ref: BaseReference; deltas: Uint8Array[]; summary: DeltaSummary } | undefined;
 }
 
 /** Decompresses and parses a snapshot's body, checking the envelope: header, checksum, lengths. */
@@ -165,6 +214,18 @@ export function decodeSnapshotBody(bytes: Uint8Array, options: DecodeOptions = {
  * @throws SnapshotError for anything malformed, truncated, corrupted or of another version.
  */
 export function decodeSnapshot(bytes: Uint8Array, options: DecodeOptions = {}): DecodedSnapshot {
+  const { header, state, module, delta } = decodeSnapshotParts(bytes, options);
+  if (delta === undefined) return { header, state, module };
+  const { memories, images } = resolveDelta(state, delta.ref, delta.deltas, options.base, options);
+  return { header, state: { ...state, memories }, module, delta: delta.summary, images };
+}
+
+/**
+ * Decodes and checks a snapshot without applying a delta snapshot's memories (which
+ * stay empty): for describing it without its base. Not exported beyond this layer: such
+ * a state must never be restored.
+ */
+export function decodeSnapshotParts(bytes: Uint8Array, options: DecodeOptions = {}): SnapshotParts {
   const { header, body } = decodeSnapshotBody(bytes, options);
   const state = checkStateShape(body['state']);
   if (state.moduleSha256 !== '' && state.moduleSha256 !== header.moduleSha256) throw new SnapshotError('invalid snapshot: header and state name different modules');
@@ -178,5 +239,12 @@ export function decodeSnapshot(bytes: Uint8Array, options: DecodeOptions = {}): 
   } else if (module !== undefined) {
     throw new SnapshotError('invalid snapshot: a module is embedded but the header does not say so');
   }
-  return { header, state, module: embedded };
+  let delta: SnapshotParts['delta'];
+  if ((header.flags & SnapshotFlags.delta) !== 0) {
+    if (state.store) throw new SnapshotError('invalid snapshot: a store image cannot be a delta snapshot');
+    delta = readDeltaSection(body['base'], state, header.moduleSha256);
+  } else if (body['base'] !== undefined) {
+    throw new SnapshotError('invalid snapshot: the body has a base section but the header does not say delta');
+  }
+  return { header, state, module: embedded, delta };
 }

@@ -48,6 +48,8 @@ export interface ProgramCaptureOptions {
   host?: Record<string, unknown>;
   /** Let memory pages be views of the live memory (for a state encoded at once). */
   shareMemory?: boolean;
+  /** Leave the memories' pages out (their sizes stay). */
+  omitMemory?: boolean;
 }
 
 /**
@@ -65,6 +67,7 @@ export function captureProgram(program: CapturableProgram, options: ProgramCaptu
     wasi: options.wasi ?? null,
     host: options.host ?? {},
     shareMemory: options.shareMemory,
+    omitMemory: options.omitMemory,
   });
 }
 

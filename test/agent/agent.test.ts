@@ -143,10 +143,13 @@ s('a job moves between agents mid-run; its output goes on in sequence', async ()
     assert.is(there.to, 'c');
     assert.is(there.epoch, 2);
     assert.ok(there.moduleBytes > 0, 'c did not have the module');
-    assert.ok(there.snapshotBytes > 1024 * 1024, 'one MiB of random memory travels');
+    assert.ok(there.precopyBytes + there.finalBytes > 1024 * 1024, 'one MiB of random memory travels');
     const back = await client.migrate('mover', 'a');
     assert.is(back.epoch, 3);
     assert.is(back.moduleBytes, 0, 'a has the module');
+    // a kept what it sent: only the blocks the job changed at c since (none, gated) and its state go back.
+    assert.ok(back.bytesSent < 8 * 1024, `the move back sent ${back.bytesSent} bytes`);
+    assert.is(back.mode, 'pre-copy');
     writeFileSync(join(ctl, 'g2'), '');
     const out = await following;
     assert.is(out.stdout, tickerOutput(args).stdout);

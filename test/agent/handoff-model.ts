@@ -1,5 +1,5 @@
 /**
- * A small model of the migration handoff (src/agent/migration.ts, src/agent/agent.ts) as
+ * A small model of the migration handoff (src/agent/handoff-source.ts, handoff-target.ts, agent.ts) as
  * state machines, and an exhaustive checker over every order of its steps: which message
  * is delivered next, when a timer fires, when an agent crashes, when the broker restarts
  * (losing what was on its way, perhaps bringing back an older retained state). See
@@ -17,17 +17,18 @@
  *   on a message id once (peer.ts), so a duplicate does nothing;
  * - the job's retained state: a publish replaces it and reaches every agent following
  *   the job (Agent.watchJob) at that moment; a subscription gets the retained state first;
- * - timers: a target's restored copy may expire at any moment (Incoming.timer); a request
+ * - timers: a target's restored copy may expire at any moment (IncomingHandoff.touch); a request
  *   times out only when its message or its answer was lost (a crash, a broker restart):
  *   an unanswered `prepare` resumes the job at the source; an unanswered `commit` is sent
- *   again while the target lives, and given up once it is dead (commit() waits out the
+ *   again while the target lives, and given up once it is dead (OutgoingHandoff#commit waits out the
  *   target's expiry, so no commit can still start a copy there), or at any moment when
  *   `waitOutTtl` is off (the code before: 5 tries of 3 s against a 60 s expiry);
  * - at most `crashes` crashes (S, T1 or T2, at any step) and `restarts` broker restarts.
  *
  * Not modelled: output and job completion (the job runs forever), partitions that fire a
  * last will while the agent lives on, agents that restart, more than one job, message
- * signing, the module upload and the transfer (folded into `prepare` and `ready`).
+ * signing, the module upload, the pre-copy rounds and `final` (folded into `prepare` and
+ * `ready`).
  *
  * Checked in every state: at most one copy runs; of two migrations sent to one agent, at
  * most one succeeds (a client that reads the state after a move asks the new owner, and
@@ -38,20 +39,20 @@
 
 /** Switches for the rules that keep one owner (all on: the code as it is). */
 export interface ModelRules {
-  /** HandoffGuard.claim in Agent#onRequest: one handoff per job at a time at the source. */
+  /** Agent.outgoing, checked and set in Agent#onRequest before any await: one handoff per job at a time at the source. */
   guard: boolean;
   /**
-   * Target-side fencing: follow the job from `prepare` (acceptIncoming), refuse a commit
-   * below a seen epoch (commitIncoming), drop a restored copy a newer epoch overtook and
+   * Target-side fencing: follow the job from `prepare` (IncomingHandoffs.prepare), refuse a commit
+   * below a seen epoch (IncomingHandoffs.commit), drop a restored copy a newer epoch overtook and
    * never let an older state lower the known epoch (Agent#onJobState, judgeJobState).
    */
   fence: boolean;
-  /** commit(): ask until the target's restored copy has expired before giving up. */
+  /** OutgoingHandoff#commit: ask until the target's restored copy has expired before giving up. */
   waitOutTtl: boolean;
   /** judgeJobState's `reassert`: an owner publishes its state again over an older one. */
   reassert: boolean;
   /**
-   * commitIncoming answers a repeated commit "committed" when the job is here at that
+   * IncomingHandoffs.commit answers a repeated commit "committed" when the job is here at that
    * epoch or a later one, or left from here at a later one (committedHere); before, only
    * at that very epoch, and "unknown" otherwise, which let the source resume a second copy.
    */
@@ -107,7 +108,7 @@ interface Copy {
   listed: boolean;
 }
 
-/** One migrateOut in progress (source side). */
+/** One OutgoingHandoff in progress (source side). */
 interface Handoff {
   client: number;
   to: number;
@@ -127,7 +128,7 @@ interface AgentState {
   /** Follows the job's retained state (Agent.watchJob). */
   watching: boolean;
   handoffs: Handoff[];
-  /** HandoffGuard: the target of the handoff under way. */
+  /** Agent.outgoing: the target of the handoff under way. */
   claimed: number | undefined;
   /** Agents whose last will this one has seen (AgentWatch.gone). */
   gone: number[];
@@ -269,9 +270,9 @@ class Model {
     if (this.rules.guard && a.claimed === h.to) a.claimed = undefined;
   }
 
-  // --- source side: migrateOut --------------------------------------------------------
+  // --- source side: OutgoingHandoff.run--------------------------------------------------
 
-  /** migrateOut's resumeHere: abort the target, the job goes on here (at a new epoch when in doubt). */
+  /** OutgoingHandoff#resumeHere: abort the target, the job goes on here (at a new epoch when in doubt). */
   resumeHere(s: ModelState, at: number, h: Handoff, newEpoch: boolean): void {
     const a = s.agents[at];
     const copy = a.copy as Copy;
@@ -285,7 +286,7 @@ class Model {
     this.release(a, h);
   }
 
-  /** migrateOut after `committed`: drop the copy here. */
+  /** OutgoingHandoff.run after `committed`: drop the copy here (Agent.departed). */
   moved(s: ModelState, at: number, h: Handoff): void {
     const a = s.agents[at];
     const copy = a.copy as Copy;
@@ -296,25 +297,30 @@ class Model {
     this.release(a, h);
   }
 
-  /** commit()'s end without an answer: committed if the target's state says so, else in doubt. */
+  /** OutgoingHandoff#commit's end without an answer: committed if the target's state says so, else in doubt. */
   giveUp(s: ModelState, at: number, h: Handoff): void {
     const seen = s.agents[at].observed;
     if (seen && seen.agent === h.to && seen.epoch >= h.epoch) this.moved(s, at, h);
     else this.resumeHere(s, at, h, true);
   }
 
-  /** Agent#onRequest, `migrate`: the guard, then migrateOut's synchronous checks. */
+  /** Agent#onRequest, `migrate`: the guard, then OutgoingHandoff.run's synchronous checks. */
   onMigrate(s: ModelState, at: number, m: { client: number; to: number }): void {
     const a = s.agents[at];
     const copy = a.copy;
     if (!copy || !copy.listed) { this.answer(s, m.client, 'failed'); return; } // #notHere: moved / unknown
-    if (this.rules.guard && a.claimed !== undefined) { this.answer(s, m.client, 'failed'); return; } // HandoffGuard.claim
+    if (this.rules.guard && a.claimed !== undefined) { this.answer(s, m.client, 'failed'); return; } // "job J is already being moved to T"
     if (m.to === at || (copy.state !== 'running' && copy.state !== 'paused')) { this.answer(s, m.client, 'failed'); return; }
     if (this.rules.guard) a.claimed = m.to;
     a.handoffs.push({ client: m.client, to: m.to, epoch: 0, phase: 'checking', wasRunning: false });
   }
 
-  /** migrateOut after `await watchAgent`: the target's status check, then `migrating` and the pause. */
+  /**
+   * OutgoingHandoff.run after `await watchAgent`: the target's status check, then `migrating`.
+   * The code keeps the job running through the pre-copy rounds and pauses it before
+   * `final`; the model stops it here. No copy at a target can run before `commit`, which
+   * comes after the pause, so the invariant cannot tell the two apart.
+   */
   stepPause(s: ModelState, at: number, h: Handoff): void {
     const a = s.agents[at];
     const copy = a.copy as Copy;
@@ -326,7 +332,7 @@ class Model {
     h.phase = 'pausing';
   }
 
-  /** migrateOut after `await job.pause()`: snapshot, a fresh epoch, `prepare`. */
+  /** OutgoingHandoff.run: a fresh epoch, `prepare` (the rounds and `final` folded into it). */
   stepPrepare(s: ModelState, at: number, h: Handoff): void {
     const copy = s.agents[at].copy as Copy;
     copy.state = 'migrating';
@@ -337,7 +343,7 @@ class Model {
 
   // --- target side --------------------------------------------------------------------
 
-  /** acceptIncoming (with the restore folded in: it answers `ready` at once). */
+  /** IncomingHandoffs.prepare (with the rounds and `final` folded in: it answers `ready` at once). */
   onPrepare(s: ModelState, at: number, from: number, epoch: number): void {
     const a = s.agents[at];
     const refuse = (): void => this.send(s, at, from, { k: 'refused', epoch });
@@ -349,7 +355,7 @@ class Model {
     this.send(s, at, from, { k: 'ready', epoch });
   }
 
-  /** commitIncoming. */
+  /** IncomingHandoffs.commit. */
   onCommit(s: ModelState, at: number, from: number, epoch: number): void {
     const a = s.agents[at];
     const here = a.copy && a.copy.listed ? a.copy.epoch : undefined;
@@ -368,7 +374,7 @@ class Model {
     this.send(s, at, from, { k: 'unknown', epoch });
   }
 
-  /** abortIncoming. */
+  /** IncomingHandoffs.abort. */
   onAbort(s: ModelState, at: number, epoch: number): void {
     const a = s.agents[at];
     if (a.incoming && a.incoming.epoch === epoch) a.incoming = undefined;
@@ -486,7 +492,7 @@ class Model {
         else if (h.phase === 'preparing' && this.lost(s, at, h)) {
           step(`${AGENTS[at]} times out waiting for ${AGENTS[h.to]}'s ready`, (n) => this.resumeHere(n, at, n.agents[at].handoffs[i], false));
         } else if (h.phase === 'committing' && this.lost(s, at, h)) {
-          // commit(): another try while the target may still answer; the end of the tries otherwise.
+          // OutgoingHandoff#commit: another try while the target may still answer; the end of the tries otherwise.
           if (s.agents[h.to].alive) step(`${AGENTS[at]} sends commit to ${AGENTS[h.to]} again`, (n) => this.send(n, at, h.to, { k: 'commit', epoch: h.epoch }));
           else step(`${AGENTS[at]} gives up waiting for ${AGENTS[h.to]}'s commit answer`, (n) => this.giveUp(n, at, n.agents[at].handoffs[i]));
         }

@@ -30,7 +30,11 @@ async function announce(online: boolean): Promise<void> {
 function onRequest(req: Request): void {
   if (req.type === 'prepare') {
     if (script === 'refuse') { void target.reply(req, { ok: false, code: 'refused', message: 'no room here' }); return; }
-    void target.reply(req, { ok: true, stage: 'prepared', data: { needModule: false } });
+    void target.reply(req, { ok: true, stage: 'prepared', data: {} });
+  } else if (req.type === 'round') {
+    // The blob that follows is taken as applied.
+    void target.reply(req, { ok: true, stage: 'done' });
+  } else if (req.type === 'final') {
     if (script === 'vanish') { void announce(false); return; }
     void target.reply(req, { ok: true, stage: 'ready' });
   } else if (req.type === 'commit') {

@@ -21,7 +21,7 @@ import { encodeBlobChunk, sha256 } from '../../src/agent/frames.ts';
 import type { Reply } from '../../src/agent/messages.ts';
 import { newId, parseMessage } from '../../src/agent/messages.ts';
 import { MqttLink } from '../../src/agent/mqtt-link.ts';
-import { encodePackage } from '../../src/agent/package.ts';
+import { encodeFinal } from '../../src/agent/package.ts';
 import { FleetKey } from '../../src/agent/signing.ts';
 import { topics } from '../../src/agent/topics.ts';
 import { agentProc, cli, embeddedBroker, mosquittoBroker, mosquittoPath, stopAll, wasmigProc } from '../helpers/fleet.ts';
@@ -70,7 +70,7 @@ async function roundTrip(url: string, env: Record<string, string>, job: string):
   for (const to of ['b', 'a']) {
     const r = await cli(['migrate', job, '--to', to, '--broker', url], env);
     assert.is(r.status, 0, r.stderr);
-    assert.match(r.stdout, new RegExp(`^moved job ${job} from ${to === 'b' ? 'a' : 'b'} to ${to}: downtime [\\d.]+ ms, [\\d.]+ (B|KiB|MiB) sent \\(snapshot `));
+    assert.match(r.stdout, new RegExp(`^moved job ${job} from ${to === 'b' ? 'a' : 'b'} to ${to}: downtime [\\d.]+ ms, [\\d.]+ (B|KiB|MiB) sent \\([\\d.]+ (B|KiB|MiB) in the pause.*\\) in [\\d.]+ ms; \\d+ pre-copy rounds?, `));
   }
   const listed = (await psJobs(url, env)).find((j) => j.id === job);
   assert.ok(listed, 'ps lists the job');
@@ -175,37 +175,48 @@ embedded('forged, unsigned and tampered snapshots are refused', async () => {
     }
     throw new Error(`no reply to ${id}`);
   };
-  const send = async (key: FleetKey | undefined, job: string, pkg: Uint8Array, sent: Uint8Array = pkg): Promise<string> => {
-    const transfer = newId();
-    const body = {
-      v: 1, type: 'prepare', id: newId(), ts: Date.now(), from: 'forger', replyTo, job, epoch: 9,
-      spec: { program: 'ticker.wasm', module: { sha256: moduleSha, size: 36554 }, args: ['ticker.wasm'], env: {}, startedAt: new Date().toISOString() },
-      transfer, sha256: sha256(pkg), size: pkg.length, chunks: 1, dirs: [],
-    };
-    const message = key ? key.sign(body) : body;
-    await link.publish(topics.agentInbox('b'), JSON.stringify(message));
-    await link.publish(topics.agentData('b'), encodeBlobChunk({ transfer, index: 0, count: 1, data: sent }));
-    return body.id;
+  const post = async (key: FleetKey | undefined, body: Record<string, unknown>): Promise<string> => {
+    const id = newId();
+    const full = { v: 1, id, ts: Date.now(), from: 'forger', replyTo, ...body };
+    await link.publish(topics.agentInbox('b'), JSON.stringify(key ? key.sign(full) : full));
+    return id;
   };
-  const pkg = encodePackage({ snapshot: randomBytes(4096), log: { floor: 0, entries: [] } });
+  const prepare = (key: FleetKey | undefined, job: string): Promise<string> => post(key, {
+    type: 'prepare', job, epoch: 9, dirs: [],
+    spec: { program: 'ticker.wasm', module: { sha256: moduleSha, size: 36554 }, args: ['ticker.wasm'], env: {}, startedAt: new Date().toISOString() },
+  });
+  /** The last message of a handoff with its blob (`sent` may differ from what the signed manifest says). */
+  const final = async (job: string, pkg: Uint8Array, sent: Uint8Array = pkg): Promise<string> => {
+    const transfer = newId();
+    const id = await post(right, { type: 'final', job, epoch: 9, digests: ['0'], transfer, sha256: sha256(pkg), size: pkg.length, chunks: 1 });
+    await link.publish(topics.agentData('b'), encodeBlobChunk({ transfer, index: 0, count: 1, data: sent }));
+    return id;
+  };
+  const pkg = encodeFinal({ snapshot: randomBytes(4096), deltas: [], log: { floor: 0, entries: [] } });
 
-  let r = await answer(await send(wrong, 'forged-1', pkg));
+  let r = await answer(await prepare(wrong, 'forged-1'));
   assert.not.ok(r.ok);
   assert.match(r.message ?? '', /bad signature/);
   await b.waitFor(/refused prepare request \w+ from forger: bad signature/, 'err');
 
-  r = await answer(await send(undefined, 'forged-2', pkg));
+  r = await answer(await prepare(undefined, 'forged-2'));
   assert.not.ok(r.ok);
   assert.match(r.message ?? '', /unsigned message/);
 
+  // b has the module: a job `prepare` is the start of a handoff anybody with the key may open.
+  await cli(['run', '--on', 'b', '--broker', broker.url, tickerPath, 'lines=1'], KEY);
+  r = await answer(await prepare(right, 'forged-3'), 'prepared');
+  assert.ok(r.ok, r.message);
   const tampered = Uint8Array.from(pkg);
   tampered[100] ^= 0xff;
-  r = await answer(await send(right, 'forged-3', pkg, tampered), 'ready');
+  r = await answer(await final('forged-3', pkg, tampered));
   assert.not.ok(r.ok);
   assert.match(r.message ?? '', /fails its sha256 check/);
-  await b.waitFor(/refused job forged-3 from forger \(epoch 9\): the migration package fails its sha256 check/, 'err');
+  await b.waitFor(/refused job forged-3 from forger \(epoch 9\): the snapshot does not restore: the final handoff package fails its sha256 check/, 'err');
 
-  r = await answer(await send(right, 'forged-4', pkg), 'ready');
+  r = await answer(await prepare(right, 'forged-4'), 'prepared');
+  assert.ok(r.ok, r.message);
+  r = await answer(await final('forged-4', pkg));
   assert.not.ok(r.ok);
   assert.match(r.message ?? '', /does not restore/);
 

@@ -84,7 +84,7 @@ s(`${ROUNDS} rounds: exactly one of two concurrent migrations wins, no second co
     const winner = (won[0] as MigrationResult).to;
     const loser = winner === 'b' ? 'c' : 'b';
     assert.ok(lost[0] instanceof MigrationError, String(lost[0]));
-    assert.match(lost[0].message, new RegExp(`^a migration of job ${job} to ${winner} is already under way at a; this one \\(to ${loser}\\) was refused$`));
+    assert.match(lost[0].message, new RegExp(`^job ${job} is already being moved to ${winner}; wait for that migration to end, or cancel it \\(wasmig migrate ${job} --cancel\\)$`));
 
     // What `ps` shows: the job once, on the winner, running.
     const listed = (await starter.list()).jobs.filter((j) => j.job === job);

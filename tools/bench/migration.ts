@@ -90,11 +90,11 @@ for (const name of brokers) {
 }
 
 console.log(`\nlive migration, ${moves - 1} moves each (median; module cached), ${new Date().toISOString().slice(0, 10)}\n`);
-console.log('| broker | touched memory | downtime | snapshot | pack | prepare | transfer | restore | commit | bytes sent | first move (with module) |');
+console.log('| broker | touched memory | downtime | capture | transfer | restore | commit | rounds | bytes sent | in the pause | first move (with module) |');
 console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of rows) {
   const m = (f: (x: MigrationResult) => number): string => median(r.rest.map(f)).toFixed(0);
-  console.log(`| ${r.broker} | ${r.size} MiB | ${m((x) => x.downtimeMs)} ms | ${mib(median(r.rest.map((x) => x.snapshotBytes)))} MiB | ${m((x) => x.phases.snapshot)} ms | ${m((x) => x.phases.prepare)} ms | ${m((x) => x.phases.transfer)} ms | ${m((x) => x.phases.restore)} ms | ${m((x) => x.phases.commit)} ms | ${mib(median(r.rest.map((x) => x.bytesSent)))} MiB | ${r.first.downtimeMs.toFixed(0)} ms, ${mib(r.first.bytesSent)} MiB |`);
+  console.log(`| ${r.broker} | ${r.size} MiB | ${m((x) => x.downtimeMs)} ms | ${m((x) => x.phases.capture)} ms | ${m((x) => x.phases.transfer)} ms | ${m((x) => x.phases.restore)} ms | ${m((x) => x.phases.commit)} ms | ${m((x) => x.rounds)} | ${mib(median(r.rest.map((x) => x.bytesSent)))} MiB | ${mib(median(r.rest.map((x) => x.finalBytes)))} MiB | ${r.first.downtimeMs.toFixed(0)} ms, ${mib(r.first.bytesSent)} MiB |`);
 }
 console.log('\n"pack": snapshot and package encoding at the source; "transfer": chunks acknowledged by the broker;');
 console.log('"restore": until the target has received, verified and restored the package; "commit": the commit round trip.');

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { UsageError } from '../../errors/index.ts';
-import { describeSnapshot } from '../../snapshot/index.ts';
+import { SnapshotError, UsageError } from '../../errors/index.ts';
+import { inspectSnapshot } from '../../snapshot/index.ts';
 import type { SnapshotDescription } from '../../snapshot/index.ts';
 import { flag, one, parseArgs } from '../args.ts';
 import type { OptionSpec } from '../args.ts';
-import { loadSnapshotFile } from './resume.ts';
+import { readSnapshotFile } from './resume.ts';
 
 export const INSPECT_OPTIONS: OptionSpec[] = [
   { name: 'json' },
@@ -15,7 +15,8 @@ export const INSPECT_USAGE = `usage: wasmig inspect [--json] [--module PROG.wasm
 
 Shows what a snapshot holds: its module's hash, the instruction count, the call
 stack with function names and byte offsets, locals and operand stacks
-(abbreviated), memory pages, open files and the size of each part.
+(abbreviated), memory pages, open files and the size of each part. For a
+delta snapshot: the base it needs and how many memory blocks it carries.
 
 options:
   --json               print it all as one JSON document
@@ -46,7 +47,12 @@ export function formatDescription(path: string, d: SnapshotDescription): string 
       lines.push(`       stack  [${f.stackCount > f.stack.length ? '..., ' : ''}${f.stack.join(', ')}]${more(f.stackCount, f.stack.length)}`);
     });
   }
-  d.memories.forEach((m, i) => lines.push(`memory ${i} ${m.pages} pages (${kib(m.pages * 65536)}), max ${m.max ?? 'none'}; ${m.storedPages} non-zero pages stored (${kib(m.storedBytes)})`));
+  if (d.delta) lines.push(`base     ${d.delta.base} (delta against it, ${kib(d.delta.bytes)} of blocks)`);
+  d.memories.forEach((m, i) => {
+    const delta = d.delta?.memories[i];
+    const held = delta ? `delta: ${delta.blocksStored} of ${delta.blocksTotal} blocks stored (${kib(delta.bytes)})` : `${m.storedPages} non-zero pages stored (${kib(m.storedBytes)})`;
+    lines.push(`memory ${i} ${m.pages} pages (${kib(m.pages * 65536)}), max ${m.max ?? 'none'}; ${held}`);
+  });
   d.tables.forEach((t, i) => lines.push(`table ${i}  ${t.elemType}, ${t.size} elements (${t.nonNull} set), max ${t.max ?? 'none'}`));
   lines.push(`globals  ${d.globals}; dropped segments: data [${d.droppedData.join(', ')}], elem [${d.droppedElems.join(', ')}]`);
   if (d.openFiles.length) {
@@ -65,13 +71,19 @@ export async function inspectCommand(argv: readonly string[]): Promise<number> {
   const p = parseArgs(argv, INSPECT_OPTIONS, false);
   if (p.positionals.length !== 1) throw new UsageError(`${p.positionals.length === 0 ? 'missing SNAPSHOT' : 'one SNAPSHOT only'}\n\n${INSPECT_USAGE}`);
   const path = p.positionals[0];
-  const { bytes, decoded } = loadSnapshotFile(path);
+  const bytes = readSnapshotFile(path);
   const modulePath = one(p, 'module');
   let module: Uint8Array | undefined;
   if (modulePath !== undefined) {
     try { module = readFileSync(modulePath); } catch (cause) { throw new UsageError(`${modulePath}: ${(cause as Error).message}`); }
   }
-  const d = describeSnapshot(decoded, bytes.length, module);
+  let d: SnapshotDescription;
+  try {
+    d = inspectSnapshot(bytes, module);
+  } catch (error) {
+    if (error instanceof SnapshotError) throw new SnapshotError(`${path}: ${error.message}`, { cause: error });
+    throw error;
+  }
   process.stdout.write(flag(p, 'json') ? `${JSON.stringify(d, null, 2)}\n` : `${formatDescription(path, d)}\n`);
   return 0;
 }

@@ -36,7 +36,8 @@ Pauses chain: --pause-after counts from the program's start, not from the resume
 
 exit status: as 'wasmig run'; 1 when the snapshot is invalid or does not fit.`;
 
-function readSnapshotFile(path: string): Uint8Array {
+/** A snapshot file's bytes; a missing or unreadable file is a usage error naming it. */
+export function readSnapshotFile(path: string): Uint8Array {
   try {
     return readFileSync(path);
   } catch (cause) {

@@ -1,0 +1,381 @@
+/**
+ * Live migration, the source's side (docs/protocol.md, "Migration"): pre-copy rounds
+ * while the job runs, then a short pause for the rest, then the two-phase commit.
+ *
+ * 1. Checks, and the module sent ahead (the target compiles it before answering).
+ * 2. `prepare`: the target opens a worker for the job, loads the module, and says what it
+ *    already holds of the job (the images of an earlier handoff between the two).
+ * 3. Rounds, the job running: the blocks of memory that differ from what the target
+ *    holds, then those changed since the round before, with the output logged since,
+ *    until what is left would go over in about `maxDowntimeMs`, or the rounds stop
+ *    shrinking, or the deadline passes (then the rest goes over in the pause: a bounded
+ *    stop-and-copy, and the result says so).
+ * 4. Pause; `final`: the last blocks, the rest of the output, the state without memory.
+ *    The target completes its images, checks their digests against the source's, and
+ *    restores the program paused: `ready`.
+ * 5. `commit`, as before: only then does the source drop its copy.
+ * Before the commit every failure resumes the job here, untouched; it never stopped
+ * running before step 4.
+ */
+import { performance } from 'node:perf_hooks';
+import { MigrationError } from '../errors/index.ts';
+import { sha256 } from './frames.ts';
+import type { HandoffHost } from './handoff-host.ts';
+import type { Job } from './job.ts';
+import type { Reply } from './messages.ts';
+import { newId } from './messages.ts';
+import { encodeFinal, encodeRound } from './package.ts';
+import { TimeoutError } from './peer.ts';
+import { snapshotUnavailable } from './snapshot-bridge.ts';
+import { topics } from './topics.ts';
+import { chunkCount, sendBlob } from './transfer.ts';
+import { uploadModule } from './upload.ts';
+
+/** What `wasmig migrate` prints. */
+export interface MigrationResult {
+  job: string;
+  from: string;
+  to: string;
+  epoch: number;
+  /** `pre-copy`: rounds while the job ran; `stop-and-copy`: everything in the pause. */
+  mode: 'pre-copy' | 'stop-and-copy';
+  /** Why the rounds ended (or why there were none). */
+  reason: string;
+  /** Pre-copy rounds sent while the job ran. */
+  rounds: number;
+  /** Paused at the source until running at the target (measured at the source). */
+  downtimeMs: number;
+  /** From the `migrate` request to the commit. */
+  totalMs: number;
+  /** Bytes on the wire: rounds, the final package, the module (when sent), and their framing. */
+  bytesSent: number;
+  /** Of those, the rounds' and the final package's. */
+  precopyBytes: number;
+  finalBytes: number;
+  moduleBytes: number;
+  /** Memory blocks (4 KiB) sent in the rounds and in the final package. */
+  precopyBlocks: number;
+  finalBlocks: number;
+  /** Where the downtime went (ms): final round and snapshot in the job's worker, transfer and restore at the target, commit. */
+  phases: { capture: number; transfer: number; restore: number; commit: number };
+}
+
+export interface Progress {
+  phase: 'module' | 'prepare' | 'round' | 'pause' | 'transfer' | 'restore' | 'commit';
+  round?: number;
+  sent?: number;
+  total?: number;
+}
+
+/** How a migration goes (the `migrate` request's options). */
+export interface MigrationOptions {
+  mode?: 'live' | 'stop-and-copy';
+  maxDowntimeMs?: number;
+  deadlineMs?: number;
+}
+
+/** Defaults of the pre-copy: the downtime aimed at, the time allowed for rounds, the most rounds. */
+export const PRECOPY_DEFAULTS = { maxDowntimeMs: 20, deadlineMs: 60_000, maxRounds: 30, stallRounds: 3 } as const;
+
+/** What the rounds aim at before pausing: the rest must fit in about half the downtime at the rate measured, and never less than this. */
+const MIN_FINAL_BYTES = 64 * 1024;
+
+function restoreTimeoutMs(bytes: number): number {
+  return 30_000 + Math.ceil(bytes / (1024 * 1024)) * 1000;
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+const round1 = (x: number): number => Math.round(x * 10) / 10;
+
+export class OutgoingHandoff {
+  readonly #host: HandoffHost;
+  readonly #job: Job;
+  readonly #to: string;
+  readonly #options: MigrationOptions;
+  readonly #progress: (p: Progress) => void;
+  #cancelled: string | undefined;
+  #epoch = 0;
+  #prepared = false;
+  #wasRunning = false;
+
+  constructor(host: HandoffHost, job: Job, to: string, options: MigrationOptions, progress: (p: Progress) => void) {
+    this.#host = host;
+    this.#job = job;
+    this.#to = to;
+    this.#options = options;
+    this.#progress = progress;
+  }
+
+  get target(): string {
+    return this.#to;
+  }
+
+  /** Asks the handoff to give up before the job pauses (after it paused, it completes or fails by itself). */
+  cancel(reason: string): void {
+    this.#cancelled ??= reason;
+  }
+
+  /** Moves the job; resolves once it runs at the target, rejects (job going on here) with the reason. */
+  async run(): Promise<MigrationResult> {
+    const host = this.#host;
+    const job = this.#job;
+    const to = this.#to;
+    if (to === host.name) throw new MigrationError(`job ${job.id} already runs on ${to}`);
+    if (job.state !== 'running' && job.state !== 'paused') throw new MigrationError(`job ${job.id} is ${job.state}: only a running or paused job can migrate`);
+    const unavailable = snapshotUnavailable();
+    if (unavailable) throw new MigrationError(unavailable);
+    const started = performance.now();
+    const watch = await host.watchAgent(to);
+    this.#wasRunning = job.state === 'running';
+    try {
+      const status = watch.status();
+      if (!status || !status.online) throw new MigrationError(`agent ${to} is ${status ? 'offline' : 'not known to the broker'}`);
+      const missing = job.preopens.filter((g) => !(status.dirs ?? []).includes(g));
+      if (missing.length) throw new MigrationError(`agent ${to} has no director${missing.length === 1 ? 'y' : 'ies'} ${missing.map((m) => JSON.stringify(m)).join(', ')}, which the job uses`);
+      const signal = watch.gone;
+      const who = `agent ${to}`;
+
+      // The module goes first, while the job runs: the target compiles it before it answers.
+      this.#progress({ phase: 'module' });
+      let moduleWire = await this.#giveModule(signal);
+      this.#check();
+
+      this.#epoch = ++job.epochCounter;
+      job.target = to;
+      job.state = 'migrating';
+      host.publishState(job);
+
+      // Prepare: the target opens the job's worker and says what it holds of the job already.
+      this.#progress({ phase: 'prepare' });
+      let prepared: Reply;
+      try {
+        prepared = await this.#prepare(signal);
+        if (!prepared.ok && prepared.code === 'need-module') {
+          moduleWire += await this.#giveModule(signal, true);
+          prepared = await this.#prepare(signal);
+        }
+      } catch (error) {
+        throw this.#resumeHere(this.#why(error, signal));
+      }
+      if (!prepared.ok) throw this.#resumeHere(`agent ${to} refused the job: ${prepared.message ?? prepared.code}`);
+      this.#prepared = true;
+      const offered = typeof prepared.data?.base === 'string' ? prepared.data.base : undefined;
+      const theirLog = typeof prepared.data?.logNext === 'number' ? prepared.data.logNext : 0;
+
+      let rounds = 0;
+      let precopyWire = 0;
+      let precopyBlocks = 0;
+      let reason: string;
+      let logFrom = 0;
+      let baseField: { base?: string } = {};
+      const live = this.#options.mode !== 'stop-and-copy';
+      try {
+        const { base } = await job.precopy(offered);
+        logFrom = base !== undefined ? theirLog : 0;
+        if (base !== undefined) baseField = { base };
+        if (!live) {
+          reason = 'stop-and-copy was asked for';
+        } else {
+          const maxDowntimeMs = this.#options.maxDowntimeMs ?? PRECOPY_DEFAULTS.maxDowntimeMs;
+          const deadline = started + (this.#options.deadlineMs ?? PRECOPY_DEFAULTS.deadlineMs);
+          let bytesPerMs = 0;
+          let best = Infinity;
+          let stalled = 0;
+          for (;;) {
+            this.#check();
+            if (rounds >= PRECOPY_DEFAULTS.maxRounds) { reason = `${rounds} rounds, the most there may be`; break; }
+            if (performance.now() >= deadline) { reason = `the deadline passed after ${rounds} rounds`; break; }
+            const r = await job.round();
+            const log = job.log.portableSince(logFrom);
+            logFrom = job.log.next;
+            rounds++;
+            const t0 = performance.now();
+            precopyWire += await this.#sendBlob('round', { round: rounds, ...baseField }, encodeRound({ deltas: r.deltas, log }), signal, false);
+            const ms = performance.now() - t0;
+            precopyBlocks += r.blocks;
+            if (r.bytes > 0) bytesPerMs = Math.max(bytesPerMs, r.bytes / Math.max(ms, 0.1));
+            this.#progress({ phase: 'round', round: rounds, sent: r.bytes });
+            // What may be left for the pause: what the link carries in half the downtime aimed at.
+            const goal = Math.max(MIN_FINAL_BYTES, (bytesPerMs * maxDowntimeMs) / 2);
+            if (rounds > 1 && r.bytes <= goal) { reason = `converged after ${rounds} rounds (${r.bytes} bytes changed in the last)`; break; }
+            if (r.bytes < best * 0.9) { best = r.bytes; stalled = 0; } else if (++stalled >= PRECOPY_DEFAULTS.stallRounds) {
+              reason = `the job changes memory as fast as the link carries it (${r.bytes} bytes in round ${rounds}); the rest goes over in the pause`;
+              break;
+            }
+          }
+        }
+      } catch (error) {
+        if (error instanceof MigrationError) throw error;
+        throw this.#resumeHere(this.#why(error, signal));
+      }
+
+      // The pause: downtime starts here.
+      this.#check();
+      this.#progress({ phase: 'pause' });
+      const paused = performance.now();
+      let captured: number;
+      let transferred = 0;
+      let finalWire: number;
+      let finalBlocks: number;
+      try {
+        await job.pause();
+        if (job.finished) throw this.#resumeHere(`job ${job.id} ended before it could be moved`);
+        // Still handing over (pause() says paused): the target's state at the new epoch must not fence this copy.
+        job.state = 'migrating';
+        const final = await job.final();
+        const pkg = encodeFinal({ deltas: final.deltas, log: job.log.portableSince(logFrom), snapshot: final.snapshot });
+        finalBlocks = final.blocks;
+        captured = performance.now();
+        this.#progress({ phase: 'transfer' });
+        finalWire = await this.#sendBlob('final', { digests: final.digests, ...baseField }, pkg, signal, true, () => { transferred = performance.now(); });
+      } catch (error) {
+        if (error instanceof MigrationError) throw error;
+        throw this.#resumeHere(this.#why(error, signal));
+      }
+      const restored = performance.now();
+
+      // Phase 2: commit. From here on the target may run the job: never resume without knowing.
+      this.#progress({ phase: 'commit' });
+      const outcome = await this.#commit(signal);
+      if (outcome === 'committed') {
+        const done = performance.now();
+        const downtimeMs = round1(done - paused);
+        const held = await job.departureImages().catch(() => undefined);
+        if (held?.digest !== undefined) host.bases.put(job.id, { digest: held.digest, images: held.images, log: job.log });
+        host.departed(job, to, this.#epoch);
+        const result: MigrationResult = {
+          job: job.id, from: host.name, to, epoch: this.#epoch, mode: live ? 'pre-copy' : 'stop-and-copy', reason, rounds,
+          downtimeMs, totalMs: round1(done - started),
+          bytesSent: precopyWire + finalWire + moduleWire, precopyBytes: precopyWire, finalBytes: finalWire, moduleBytes: moduleWire,
+          precopyBlocks, finalBlocks,
+          phases: {
+            capture: round1(captured - paused), transfer: round1((transferred || restored) - captured),
+            restore: round1(restored - (transferred || captured)), commit: round1(done - restored),
+          },
+        };
+        const p = result.phases;
+        host.log(`job ${job.id} moved to ${to} (epoch ${this.#epoch}, ${result.mode}, ${rounds} rounds: ${reason}): downtime ${downtimeMs} ms (capture ${p.capture}, transfer ${p.transfer}, restore ${p.restore}, commit ${p.commit}), ${result.bytesSent} bytes sent, ${result.finalBytes} of them in the pause`);
+        return result;
+      }
+      if (outcome === 'refused') throw this.#resumeHere(`agent ${to} no longer held the restored copy when the commit came`);
+      throw this.#resumeHere(`agent ${to} did not confirm the commit${signal.aborted ? ' and went offline' : ''}; any copy it started is fenced off by the new epoch`, true);
+    } finally {
+      watch.close();
+    }
+  }
+
+  /** Throws the cancellation, once asked for (before the pause only). */
+  #check(): void {
+    if (this.#job.finished) throw this.#resumeHere(`job ${this.#job.id} ended before it could be moved`);
+    if (this.#cancelled !== undefined) throw this.#resumeHere(`the migration was cancelled (${this.#cancelled})`);
+  }
+
+  #why(error: unknown, signal: AbortSignal): string {
+    if (this.#job.finished) return `job ${this.#job.id} ended before it could be moved`;
+    if (signal.aborted) return `agent ${this.#to} went offline during the handoff`;
+    if (error instanceof TimeoutError) return `${error.message} (during the handoff)`;
+    return errorText(error);
+  }
+
+  async #giveModule(signal: AbortSignal, again = false): Promise<number> {
+    const host = this.#host;
+    const hash = this.#job.spec.module.sha256;
+    const bytes = host.modules.bytes(hash);
+    if (!bytes) {
+      if (again) throw this.#resumeHere(`module ${hash.slice(0, 12)}... is no longer cached here`);
+      return 0;
+    }
+    try {
+      return await uploadModule(host.peer, this.#to, bytes, hash, { chunkBytes: host.chunkBytes, signal });
+    } catch (error) {
+      const why = `cannot give agent ${this.#to} the module: ${errorText(error)}`;
+      throw again ? this.#resumeHere(why) : new MigrationError(why);
+    }
+  }
+
+  async #prepare(signal: AbortSignal): Promise<Reply> {
+    const job = this.#job;
+    return this.#host.peer.request(topics.agentInbox(this.#to), {
+      type: 'prepare', job: job.id, epoch: this.#epoch, spec: job.spec as unknown as Record<string, unknown>, dirs: job.preopens,
+    }, { timeoutMs: this.#host.timeouts.prepareMs, who: `agent ${this.#to}`, signal });
+  }
+
+  /**
+   * Sends a `round` or `final` message and its blob (the chunks right behind it: the
+   * target keeps chunks that come before their manifest); resolves with the bytes on the
+   * wire once the target has applied it.
+   */
+  async #sendBlob(type: 'round' | 'final', fields: Record<string, unknown>, bytes: Uint8Array, signal: AbortSignal, reportProgress: boolean, sent?: () => void): Promise<number> {
+    const host = this.#host;
+    const job = this.#job;
+    const transfer = newId();
+    const chunkBytes = host.chunkBytes;
+    const id = await host.peer.send(topics.agentInbox(this.#to), {
+      type, job: job.id, epoch: this.#epoch, ...fields, transfer, sha256: sha256(bytes), size: bytes.length, chunks: chunkCount(bytes.length, chunkBytes),
+    });
+    try {
+      const wire = await sendBlob(host.peer.link, topics.agentData(this.#to), transfer, bytes, {
+        chunkBytes, signal, onProgress: reportProgress ? (s, total) => this.#progress({ phase: 'transfer', sent: s, total }) : undefined,
+      });
+      sent?.();
+      if (reportProgress) this.#progress({ phase: 'restore' });
+      const reply = await host.peer.next(id, { timeoutMs: restoreTimeoutMs(bytes.length), who: `agent ${this.#to}`, signal });
+      if (!reply.ok) throw new MigrationError(`agent ${this.#to} refused the ${type === 'final' ? 'snapshot' : `pre-copy round`}: ${reply.message ?? reply.code}`);
+      return wire;
+    } catch (error) {
+      if (error instanceof MigrationError) throw this.#resumeHere(error.message);
+      throw error;
+    } finally {
+      host.peer.done(id);
+    }
+  }
+
+  /** Sends `commit` until the target answers; `refused`: it holds no copy (safe to resume). */
+  async #commit(signal: AbortSignal): Promise<'committed' | 'refused' | 'in-doubt'> {
+    const host = this.#host;
+    const { commitAttempts, commitMs, incomingTtlMs } = host.timeouts;
+    // The target drops a copy nobody committed incomingTtlMs after `ready`: asking until then
+    // means that giving up (and resuming at a new epoch) never races a late commit there.
+    const until = performance.now() + incomingTtlMs + commitMs;
+    const committedThere = (): boolean => {
+      const seen = host.observedState(this.#job.id);
+      return seen !== undefined && seen.agent === this.#to && seen.epoch >= this.#epoch;
+    };
+    for (let attempt = 0; (attempt < commitAttempts || performance.now() < until) && !signal.aborted; attempt++) {
+      try {
+        const r = await host.peer.request(topics.agentInbox(this.#to), { type: 'commit', job: this.#job.id, epoch: this.#epoch }, { timeoutMs: commitMs, who: `agent ${this.#to}`, signal });
+        return r.ok ? 'committed' : 'refused';
+      } catch {
+        if (committedThere()) return 'committed';
+      }
+    }
+    return committedThere() ? 'committed' : 'in-doubt';
+  }
+
+  /** Gives up: the target drops what it has, the job goes on here (with a new epoch when the commit is in doubt). */
+  #resumeHere(reason: string, newEpoch = false): MigrationError {
+    const host = this.#host;
+    const job = this.#job;
+    if (this.#prepared && this.#epoch > 0) {
+      host.peer.send(topics.agentInbox(this.#to), { type: 'abort', job: job.id, epoch: this.#epoch, reason }).then(
+        (id) => host.peer.done(id),
+        (error: unknown) => host.log(`job ${job.id}: could not tell agent ${this.#to} to drop its copy: ${errorText(error)}`),
+      );
+    }
+    this.#prepared = false;
+    // The pre-copy's shadow no longer says what anyone holds.
+    job.forget().catch(() => {});
+    if (newEpoch) job.epoch = ++job.epochCounter;
+    if (!job.finished) {
+      job.target = undefined;
+      job.state = 'paused';
+      if (this.#wasRunning) job.run();
+      host.publishState(job);
+    }
+    host.log(`job ${job.id}: migration to ${this.#to} failed: ${reason}; the job goes on here${newEpoch ? ` (epoch ${job.epoch})` : ''}`);
+    return new MigrationError(`${reason}; the job goes on at ${host.name}`);
+  }
+}

@@ -1,0 +1,227 @@
+/**
+ * Live migration, the target's side: one {@link IncomingHandoff} per job being received.
+ * `prepare` opens a worker for the job and loads the module (before the source pauses
+ * anything); each `round` applies memory blocks and output in the worker; `final`
+ * completes the images, checks them against the source's digests and restores the
+ * program, paused; `commit` makes it run here; `abort`, or silence from the source for
+ * `incomingTtlMs`, drops it. The target never runs a copy it was not told to commit.
+ */
+import { WasmigError } from '../errors/index.ts';
+import type { HandoffHost } from './handoff-host.ts';
+import type { Job } from './job.ts';
+import type { AbortRequest, CommitRequest, FinalRequest, PrepareRequest, RoundRequest } from './messages.ts';
+import { OutputLog } from './output-log.ts';
+import { decodeFinal, decodeRound } from './package.ts';
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** A job being received: its worker, the epoch it will run at, and where it comes from. */
+export class IncomingHandoff {
+  readonly job: Job;
+  readonly epoch: number;
+  readonly source: string;
+  /** Restored and waiting for the commit. */
+  ready = false;
+  /** The images this agent offered as the base (what it held of the job), if any. */
+  offered: string | undefined;
+  /** Whether the images being received still stand on the offered base. */
+  onBase: boolean;
+  #timer: NodeJS.Timeout | undefined;
+  readonly #host: HandoffHost;
+  readonly #onExpire: () => void;
+
+  constructor(host: HandoffHost, job: Job, epoch: number, source: string, onExpire: () => void) {
+    this.#host = host;
+    this.job = job;
+    this.epoch = epoch;
+    this.source = source;
+    this.#onExpire = onExpire;
+    this.onBase = false;
+    this.touch();
+  }
+
+  /** The source is still there: the handoff may go on for another `incomingTtlMs`. */
+  touch(): void {
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.#onExpire(), this.#host.timeouts.incomingTtlMs);
+    this.#timer.unref();
+  }
+
+  /** Drops the copy being received. */
+  drop(): void {
+    clearTimeout(this.#timer);
+    this.job.discard();
+  }
+
+  settle(): void {
+    clearTimeout(this.#timer);
+  }
+}
+
+/** The handoffs an agent receives, by job id. */
+export class IncomingHandoffs {
+  readonly #host: HandoffHost;
+  readonly #byJob = new Map<string, IncomingHandoff>();
+  /** Jobs whose `prepare` is being served (the worker loading the module). */
+  readonly #opening = new Set<string>();
+
+  constructor(host: HandoffHost) {
+    this.#host = host;
+  }
+
+  has(job: string): boolean {
+    return this.#byJob.has(job) || this.#opening.has(job);
+  }
+
+  get size(): number {
+    return this.#byJob.size;
+  }
+
+  /** The epoch of the handoff of `job` under way here, if one is. */
+  epochOf(job: string): number | undefined {
+    return this.#byJob.get(job)?.epoch;
+  }
+
+  /** A newer epoch of `job` exists (`why`): the copy being received can never be committed; drop it. */
+  overtaken(job: string, why: string): void {
+    const inc = this.#byJob.get(job);
+    if (!inc) return;
+    this.#byJob.delete(job);
+    inc.drop();
+    this.#host.log(`job ${job}: ${why}; dropped the copy being received (epoch ${inc.epoch}), which can no longer be committed`);
+  }
+
+  #refuse(req: { job: string; epoch: number; from: string; id: string; replyTo?: string }, why: string, code = 'refused'): void {
+    this.#host.log(`refused job ${req.job} from ${req.from} (epoch ${req.epoch}): ${why}`);
+    void this.#host.peer.reply(req, { ok: false, code, message: why });
+  }
+
+  /** `prepare`: checks, then a worker with the module loaded and what this agent holds of the job. */
+  async prepare(req: PrepareRequest): Promise<void> {
+    const host = this.#host;
+    const holder = host.holds(req.job);
+    if (holder) { this.#refuse(req, holder); return; }
+    const known = host.observedState(req.job);
+    if (known && known.epoch >= req.epoch) { this.#refuse(req, `epoch ${req.epoch} is not newer than the job's epoch ${known.epoch}`); return; }
+    const missing = req.dirs.filter((d) => !host.dirGuests.includes(d));
+    if (missing.length) { this.#refuse(req, `no director${missing.length === 1 ? 'y' : 'ies'} ${missing.map((m) => JSON.stringify(m)).join(', ')} here`); return; }
+    if (!host.modules.has(req.spec.module.sha256)) { this.#refuse(req, `agent ${host.name} does not have module ${req.spec.module.sha256.slice(0, 12)}...`, 'need-module'); return; }
+
+    this.#opening.add(req.job);
+    const held = host.bases.take(req.job);
+    const log = held?.log ?? new OutputLog(host.logLimit);
+    let job: Job | undefined;
+    try {
+      job = host.newJob(req.job, req.spec, req.epoch, log);
+      await job.receive(host.setupFor(req.spec), held?.images);
+    } catch (error) {
+      this.#opening.delete(req.job);
+      job?.discard();
+      this.#refuse(req, `cannot open the job here: ${errorText(error)}`);
+      return;
+    }
+    this.#opening.delete(req.job);
+    // From now on a newer epoch of the job, published by anyone, drops what arrives here.
+    host.follow(req.job);
+    const incoming = new IncomingHandoff(host, job, req.epoch, req.from, () => {
+      if (this.#byJob.get(req.job) !== incoming) return;
+      this.#byJob.delete(req.job);
+      incoming.drop();
+      host.log(`job ${req.job}: nothing from ${req.from} for ${host.timeouts.incomingTtlMs / 1000} s; dropped the copy being received`);
+    });
+    incoming.offered = held?.digest;
+    incoming.onBase = held !== undefined;
+    this.#byJob.set(req.job, incoming);
+    host.log(`receiving job ${req.job} from ${req.from} (epoch ${req.epoch}${held ? `, onto what it left here (${held.digest.slice(0, 12)}...)` : ''})`);
+    void host.peer.reply(req, { ok: true, stage: 'prepared', data: held ? { base: held.digest, logNext: log.next } : {} });
+  }
+
+  #find(req: RoundRequest | FinalRequest | CommitRequest): IncomingHandoff | undefined {
+    const inc = this.#byJob.get(req.job);
+    return inc && inc.epoch === req.epoch && inc.source === req.from ? inc : undefined;
+  }
+
+  /** `round` and `final`: the blob that follows, applied in the job's worker. */
+  async receive(req: RoundRequest | FinalRequest): Promise<void> {
+    const host = this.#host;
+    const inc = this.#find(req);
+    const what = req.type === 'final' ? 'final handoff package' : `pre-copy round ${req.round}`;
+    const arriving = host.receiver.expect(req.transfer, req, { idleMs: 15_000, what });
+    if (!inc || inc.ready) {
+      host.receiver.cancel(req.transfer, new WasmigError('ERR_STATE', 'no handoff'));
+      arriving.catch(() => {});
+      this.#refuse(req, `no handoff of job ${req.job} at epoch ${req.epoch} from ${req.from} is under way here`, 'unknown');
+      return;
+    }
+    inc.touch();
+    try {
+      const bytes = await arriving;
+      inc.touch();
+      if (req.base !== undefined && req.base !== inc.offered) throw new WasmigError('ERR_BASE', `the source diffs against base ${req.base.slice(0, 12)}..., which this agent does not hold`);
+      if (req.base === undefined && inc.onBase) {
+        // The source did not take the offered base: start again from the module's images.
+        await inc.job.rebase();
+        inc.onBase = false;
+      }
+      if (req.type === 'round') {
+        const pkg = decodeRound(bytes);
+        await inc.job.apply(pkg.deltas);
+        inc.job.log.extend(pkg.log);
+      } else {
+        const pkg = decodeFinal(bytes);
+        inc.job.log.extend(pkg.log);
+        await inc.job.complete(host.setupFor(inc.job.spec), pkg.snapshot, pkg.deltas, req.digests);
+        inc.ready = true;
+      }
+    } catch (error) {
+      if (this.#byJob.get(req.job) === inc) { this.#byJob.delete(req.job); inc.drop(); }
+      this.#refuse(req, `${req.type === 'final' ? 'the snapshot does not restore' : `${what} does not apply`}: ${errorText(error)}`);
+      return;
+    }
+    if (this.#byJob.get(req.job) !== inc) { this.#refuse(req, 'the handoff was aborted meanwhile'); return; }
+    void host.peer.reply(req, { ok: true, stage: req.type === 'final' ? 'ready' : 'done' });
+  }
+
+  /** `commit`: the job runs here from now on. */
+  commit(req: CommitRequest): void {
+    const host = this.#host;
+    // A commit sent again (its answer was lost): the job is here, or went on from here.
+    if (host.committedHere(req.job, req.epoch)) { void host.peer.reply(req, { ok: true }); return; }
+    // A late commit: a newer epoch of the job exists.
+    const newer = host.observedState(req.job);
+    if (newer && newer.epoch > req.epoch) {
+      void host.peer.reply(req, { ok: false, code: 'unknown', message: `job ${req.job} is at epoch ${newer.epoch} on ${newer.agent}: commit at epoch ${req.epoch} refused` });
+      return;
+    }
+    const inc = this.#find(req);
+    if (inc && inc.ready) {
+      inc.settle();
+      this.#byJob.delete(req.job);
+      inc.job.epochCounter = Math.max(inc.job.epochCounter, req.epoch);
+      host.adopt(inc.job, inc.source);
+      // The job starts once the answer is out: the source's downtime ends with it.
+      void host.peer.reply(req, { ok: true }).finally(() => inc.job.run());
+      return;
+    }
+    void host.peer.reply(req, { ok: false, code: 'unknown', message: `agent ${host.name} holds no restored copy of job ${req.job} at epoch ${req.epoch}` });
+  }
+
+  /** `abort`: the source gave up; drop the copy. */
+  abort(req: AbortRequest): void {
+    const inc = this.#byJob.get(req.job);
+    if (inc && inc.epoch === req.epoch) {
+      this.#byJob.delete(req.job);
+      inc.drop();
+      this.#host.log(`job ${req.job}: handoff from ${req.from} aborted (${req.reason}); dropped the copy`);
+    }
+    void this.#host.peer.reply(req, { ok: true });
+  }
+
+  /** Drops every handoff under way (the agent stops). */
+  dropAll(): void {
+    for (const inc of this.#byJob.values()) inc.drop();
+    this.#byJob.clear();
+  }
+}

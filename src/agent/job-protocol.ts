@@ -1,0 +1,92 @@
+/**
+ * What an agent's main thread and a job's worker thread say to each other
+ * (`job-runner.ts` on the main side, `job-thread.ts` in the worker). Every command has
+ * an id and gets one reply; the worker also reports, unasked, when its program ends.
+ *
+ * Commands reach the worker only when it looks at its event loop, which it does not
+ * while its program runs; so the main thread first bumps a request counter and raises
+ * the store's pause flag in shared memory (`Control`), which every tier polls within
+ * about a millisecond. The worker then stops the program where it stands, takes the
+ * commands, and runs on if it was running: a command does not change whether the job
+ * runs, except `run` and `pause`.
+ */
+import type { Tier } from '../runtime/index.ts';
+import type { RingBuffer } from './output-ring.ts';
+
+/** Word 0: the store's pause flag (set by the main thread, cleared by the tier that pauses). */
+export const PAUSE_FLAG = 0;
+/** Word 1: commands sent so far (the worker compares it with the commands it has taken). */
+export const COMMANDS_SENT = 1;
+export const CONTROL_WORDS = 2;
+
+/** The program a worker runs, fresh or restored. */
+export interface ProgramSetup {
+  /** The module's bytes (the worker compiles them; agents cache modules by hash). */
+  module: Uint8Array;
+  /** For error messages. */
+  name: string;
+  preopens: { host: string; guest: string }[];
+  maxMemoryBytes?: number;
+  tier: Tier;
+}
+
+export interface WorkerBoot {
+  control: SharedArrayBuffer;
+  ring: RingBuffer;
+}
+
+/** A memory's block delta as it travels between threads and agents (see `snapshot/memory-image.ts`). */
+export type EncodedDelta = Uint8Array;
+
+export type JobCommand =
+  /** Instantiates a fresh program and enters `_start` (not yet running). */
+  | { op: 'start'; setup: ProgramSetup; args: string[]; env: Record<string, string> }
+  /** Loads the module and prepares to receive memory for `restore` (the target of a migration). */
+  | { op: 'receive'; setup: ProgramSetup; base: ArrayBuffer[] | undefined }
+  /** Drops the base the images being received started from, for the module's initial images. */
+  | { op: 'rebase' }
+  /** Applies pre-copy deltas, one per memory, to the images being received. */
+  | { op: 'apply'; deltas: EncodedDelta[] }
+  /** Rebuilds the paused program from a snapshot (its memories left empty when `final` deltas complete the received images). */
+  | { op: 'restore'; setup: ProgramSetup; snapshot: Uint8Array; deltas?: EncodedDelta[]; digests?: string[] }
+  | { op: 'run' }
+  | { op: 'pause' }
+  /** A whole snapshot of the (momentarily) stopped program. */
+  | { op: 'snapshot' }
+  /** Starts a pre-copy: the shadow is the job's arrival images when their digest is `base`, else the module's initial images. */
+  | { op: 'precopy'; base: string | undefined }
+  /** One pre-copy round: the blocks changed since the last, taken while the program is stopped for a moment. */
+  | { op: 'round' }
+  /** The end of a pre-copy, paused: the last deltas, a snapshot without memory, and the images' digests. */
+  | { op: 'final' }
+  /** Ends a pre-copy that failed: the shadow no longer says what anyone holds. */
+  | { op: 'forget' }
+  /** Hands over the images the last handoff left (the departure images), for a later move back. */
+  | { op: 'images' };
+
+export type Command = JobCommand & { id: number };
+
+export interface RoundResult {
+  deltas: EncodedDelta[];
+  /** Blocks in the deltas, and their bytes before encoding. */
+  blocks: number;
+  bytes: number;
+  /** How long the program stood still for the round (ms). */
+  stoppedMs: number;
+}
+
+export interface FinalResult extends RoundResult {
+  snapshot: Uint8Array;
+  digests: string[];
+}
+
+export type Reply =
+  | { re: number; ok: true; data?: unknown }
+  | { re: number; ok: false; code: string; message: string };
+
+/** The program ended by itself: exited, or failed (a trap, an internal error). */
+export type EndReport =
+  | { event: 'end'; kind: 'exited'; status: number }
+  | { event: 'end'; kind: 'failed'; status: number; error: string };
+
+export type ThreadMessage = Reply | EndReport;

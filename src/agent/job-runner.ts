@@ -1,0 +1,140 @@
+/**
+ * The main thread's handle on a job's worker thread (`job-thread.ts`): it sends commands
+ * and awaits their replies, raises the pause flag in shared memory so that the worker
+ * takes them within a millisecond whatever its program is doing, and reads the job's
+ * output from the shared ring as it is written.
+ */
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { MessageChannel, Worker } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
+import { WasmigError } from '../errors/index.ts';
+import type { Command, EndReport, JobCommand, ThreadMessage, WorkerBoot } from './job-protocol.ts';
+import { COMMANDS_SENT, CONTROL_WORDS, PAUSE_FLAG } from './job-protocol.ts';
+import { createRingBuffer, RingReader } from './output-ring.ts';
+import type { RingRecord } from './output-ring.ts';
+
+// The worker imports the job thread itself: the built .js files, or the .ts sources
+// through tsx when wasmig runs from its sources (tests, tools).
+const ENTRY = new URL(import.meta.url.endsWith('.ts') ? './job-thread.ts' : './job-thread.js', import.meta.url).href;
+const BOOT = `
+const { workerData } = require('node:worker_threads');
+(async () => {
+  const { port, entry, tsx, boot } = workerData;
+  if (tsx) (await import(tsx)).register();
+  const { startJobThread } = await import(entry);
+  startJobThread(boot, port);
+  port.postMessage({ re: 0, ok: true });
+})().catch((error) => workerData.port.postMessage({ re: 0, ok: false, code: 'ERR_WORKER', message: String(error && error.stack || error) }));
+`;
+
+/** tsx's ESM API (the .mjs build: the CommonJS one fails when imported into a worker that has tsx's hooks already). */
+function tsxLoader(): string | undefined {
+  if (!import.meta.url.endsWith('.ts')) return undefined;
+  return pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+}
+
+export interface RunnerHooks {
+  /** Output the program wrote, in order. */
+  output: (records: RingRecord[]) => void;
+  /** The program ended by itself (exited or failed); its output was delivered before. */
+  end: (report: EndReport) => void;
+}
+
+interface Pending {
+  resolve: (data: unknown) => void;
+  reject: (error: Error) => void;
+}
+
+export class JobRunner {
+  readonly #worker: Worker;
+  readonly #port: MessagePort;
+  readonly #control: Int32Array;
+  readonly #ring: RingReader;
+  readonly #hooks: RunnerHooks;
+  readonly #pending = new Map<number, Pending>();
+  readonly #ready: Promise<void>;
+  #nextId = 1;
+  #closed = false;
+
+  constructor(hooks: RunnerHooks) {
+    this.#hooks = hooks;
+    const control = new SharedArrayBuffer(4 * CONTROL_WORDS);
+    const ring = createRingBuffer();
+    this.#control = new Int32Array(control);
+    this.#ring = new RingReader(ring);
+    const { port1, port2 } = new MessageChannel();
+    this.#port = port1;
+    const boot: WorkerBoot = { control, ring };
+    // No inherited `-r tsx` / `--import`: the boot registers tsx itself when needed.
+    this.#worker = new Worker(BOOT, { eval: true, execArgv: [], workerData: { port: port2, entry: ENTRY, tsx: tsxLoader(), boot }, transferList: [port2] });
+    this.#ready = new Promise((resolve, reject) => this.#pending.set(0, { resolve: () => resolve(), reject }));
+    this.#ready.catch(() => {});
+    this.#port.on('message', (message: ThreadMessage) => this.#received(message));
+    this.#worker.on('error', (error) => this.#broken(new WasmigError('ERR_WORKER', `the job's worker thread failed: ${error.message}`)));
+    this.#worker.on('exit', (code) => this.#broken(new WasmigError('ERR_WORKER', `the job's worker thread stopped (exit code ${code})`)));
+    this.#ring.follow(() => this.#deliver());
+  }
+
+  /** Sends a command; resolves with the worker's answer, rejects with its error. */
+  async request<T = unknown>(command: JobCommand, transfer: ArrayBuffer[] = []): Promise<T> {
+    if (this.#closed) throw new WasmigError('ERR_WORKER', 'the job\'s worker thread is closed');
+    await this.#ready;
+    const id = this.#nextId++;
+    const answer = new Promise<T>((resolve, reject) => this.#pending.set(id, { resolve: resolve as (data: unknown) => void, reject }));
+    // Counted before the flag goes up: the worker lowers the flag, then compares counts.
+    Atomics.add(this.#control, COMMANDS_SENT, 1);
+    Atomics.store(this.#control, PAUSE_FLAG, 1);
+    this.#port.postMessage({ ...command, id } satisfies Command, transfer);
+    return answer;
+  }
+
+  /** Stops the worker at once (its program with it). */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#ring.close();
+    this.#port.close();
+    void this.#worker.terminate();
+    this.#fail(new WasmigError('ERR_WORKER', 'the job\'s worker thread was closed'));
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  #deliver(): void {
+    const records = this.#ring.drain();
+    if (records.length) this.#hooks.output(records);
+  }
+
+  #received(message: ThreadMessage): void {
+    // Everything the program wrote before this message is in the ring already.
+    this.#deliver();
+    if ('event' in message) {
+      this.#hooks.end(message);
+      return;
+    }
+    const pending = this.#pending.get(message.re);
+    if (!pending) return;
+    this.#pending.delete(message.re);
+    if (message.ok) pending.resolve(message.data);
+    else pending.reject(new WasmigError(message.code, message.message));
+  }
+
+  #broken(error: WasmigError): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#deliver();
+    this.#ring.close();
+    this.#port.close();
+    this.#fail(error);
+    this.#hooks.end({ event: 'end', kind: 'failed', status: 1, error: error.message });
+  }
+
+  #fail(error: Error): void {
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const p of pending) p.reject(error);
+  }
+}

@@ -1,0 +1,273 @@
+/**
+ * A job's worker thread: it holds the job's {@link Program} and runs it unsliced, on
+ * whichever tier it uses, while the agent's main thread keeps MQTT, heartbeats and the
+ * handoff protocol. Output goes through a shared ring (`output-ring.ts`); commands come
+ * as messages, announced through shared memory (`job-protocol.ts`).
+ *
+ * Loaded by `job-runner.ts` as the worker's entry.
+ */
+import { openSync } from 'node:fs';
+import type { MessagePort } from 'node:worker_threads';
+import type { CompiledModule } from '../compile/index.ts';
+import { DecodeError, ExhaustionError, Trap, ValidationError, WasmigError } from '../errors/index.ts';
+// The native tier registers itself with the runtime when imported: `tier: native/auto` need it.
+import { rewriteCompiled } from '../native/index.ts';
+import { loadModule, Program } from '../program/index.ts';
+import type { RunOutcome } from '../runtime/index.ts';
+import { WasiHost } from '../wasi/index.ts';
+import type { Command, EndReport, JobCommand, ProgramSetup, Reply, WorkerBoot } from './job-protocol.ts';
+import { COMMANDS_SENT, PAUSE_FLAG } from './job-protocol.ts';
+import { RingWriter } from './output-ring.ts';
+import { Precopy } from './precopy-source.ts';
+import { Arrival } from './precopy-target.ts';
+
+/** Exit status of a job that trapped: 128 + SIGABRT, as `wasmig run` says. */
+export const TRAP_STATUS = 134;
+
+class JobThread {
+  readonly #control: Int32Array;
+  readonly #ring: RingWriter;
+  readonly #port: MessagePort;
+  readonly #stdin = openSync('/dev/null', 'r');
+  #program: Program | undefined;
+  #compiled: CompiledModule | undefined;
+  /** Commands taken so far (compared with the main thread's count of commands sent). */
+  #taken = 0;
+  #wantRun = false;
+  #looping = false;
+  #ended = false;
+  #precopy: Precopy | undefined;
+  #arrival: Arrival | undefined;
+  /** The memory images the job arrived with, or left with: what the agent at the other end of that handoff holds. */
+  #handoffImages: Uint8Array[] | undefined;
+  #handoffDigest: string | undefined;
+
+  constructor(boot: WorkerBoot, port: MessagePort) {
+    this.#control = new Int32Array(boot.control);
+    this.#ring = new RingWriter(boot.ring);
+    this.#port = port;
+    port.on('message', (command: Command) => this.#take(command));
+  }
+
+  #take(command: Command): void {
+    this.#taken++;
+    let reply: Reply;
+    try {
+      reply = { re: command.id, ok: true, data: this.#execute(command) };
+    } catch (error) {
+      const known = error instanceof WasmigError;
+      reply = { re: command.id, ok: false, code: known ? error.code : 'ERR_INTERNAL', message: known ? error.message : `internal error: ${(error as Error)?.stack ?? String(error)}` };
+    }
+    const transfer = transferablesOf(reply);
+    this.#port.postMessage(reply, transfer);
+    this.#schedule();
+  }
+
+  #execute(command: JobCommand): unknown {
+    switch (command.op) {
+      case 'start': return this.#start(command.setup, command.args, command.env);
+      case 'receive': {
+        this.#compiled = this.#load(command.setup);
+        this.#arrival = new Arrival(this.#compiled, command.base);
+        this.#warmRestore(command.setup);
+        return undefined;
+      }
+      case 'rebase': this.#needArrival(); this.#arrival = new Arrival(this.#compiled!, undefined); return undefined;
+      case 'apply': return this.#needArrival().apply(command.deltas);
+      case 'restore': return this.#restore(command.setup, command.snapshot, command.deltas, command.digests);
+      case 'run': this.#wantRun = true; return undefined;
+      case 'pause': this.#wantRun = false; return { instructions: this.#program?.execution?.instructions ?? 0 };
+      case 'snapshot': return this.#needProgram().snapshot({ embedModule: false });
+      case 'precopy': {
+        const program = this.#needProgram();
+        const base = command.base !== undefined && command.base === this.#handoffDigest ? this.#handoffImages : undefined;
+        this.#precopy = new Precopy(program, base);
+        // Loads the snapshot codecs and warms the capture path now, not in the pause.
+        program.snapshot({ embedModule: false, omitMemory: true });
+        return { base: base ? command.base : undefined };
+      }
+      case 'round': return this.#needPrecopy().round();
+      case 'final': {
+        if (this.#wantRun) throw new WasmigError('ERR_STATE', 'the job runs: pause it before the last pre-copy round');
+        const result = this.#needPrecopy().final();
+        return result;
+      }
+      case 'forget': {
+        this.#precopy = undefined;
+        this.#handoffImages = undefined;
+        this.#handoffDigest = undefined;
+        return undefined;
+      }
+      case 'images': {
+        const precopy = this.#precopy;
+        this.#precopy = undefined;
+        if (precopy?.digest === undefined) return { images: [], digest: undefined };
+        // Copies: an image's bytes may be a view of a larger buffer.
+        return { images: precopy.images().map((i) => i.slice().buffer), digest: precopy.digest };
+      }
+    }
+  }
+
+  #needProgram(): Program {
+    if (!this.#program) throw new WasmigError('ERR_STATE', 'no program in this worker');
+    if (this.#ended) throw new WasmigError('ERR_STATE', 'the job has ended');
+    return this.#program;
+  }
+
+  #needPrecopy(): Precopy {
+    if (!this.#precopy) throw new WasmigError('ERR_STATE', 'no pre-copy under way');
+    return this.#precopy;
+  }
+
+  #needArrival(): Arrival {
+    if (!this.#arrival) throw new WasmigError('ERR_STATE', 'no incoming job in this worker');
+    return this.#arrival;
+  }
+
+  #load(setup: ProgramSetup): CompiledModule {
+    let compiled: CompiledModule;
+    try {
+      compiled = loadModule(setup.module);
+    } catch (error) {
+      if (error instanceof DecodeError) throw new WasmigError(error.code, `${setup.name}: malformed module: ${error.message}`);
+      if (error instanceof ValidationError) throw new WasmigError(error.code, `${setup.name}: invalid module: ${error.message}`);
+      throw error;
+    }
+    // Rewritten for the native tier now, before the job is asked to run.
+    if (setup.tier !== 'interp') {
+      try {
+        rewriteCompiled(compiled);
+      } catch {
+        // The tier reports it when it runs.
+      }
+    }
+    return compiled;
+  }
+
+  /**
+   * A restore rehearsed on a throwaway instance of the module: loads the snapshot codecs
+   * and gets the decode and restore paths (and the native tier's instantiation) compiled
+   * before the pause, when the real restore counts as downtime.
+   */
+  #warmRestore(setup: ProgramSetup): void {
+    const compiled = this.#compiled!;
+    const wasi = new WasiHost({ args: ['warm-up'], env: {}, preopens: [], stdin: this.#stdin, stdout: () => {}, stderr: () => {} });
+    try {
+      const probe = Program.withWasi(compiled, wasi, { maxMemoryBytes: setup.maxMemoryBytes, tier: setup.tier }, true);
+      const again = Program.resume(probe.snapshot({ embedModule: false }), { module: compiled, tier: setup.tier, stdin: this.#stdin, stdout: () => {}, stderr: () => {} });
+      again.wasi.close();
+    } catch {
+      // Only a rehearsal: the real restore reports its own errors.
+    } finally {
+      wasi.close();
+    }
+  }
+
+  #sinks(): { stdout: (data: Uint8Array) => void; stderr: (data: Uint8Array) => void } {
+    return { stdout: (data) => this.#ring.write(1, data), stderr: (data) => this.#ring.write(2, data) };
+  }
+
+  #start(setup: ProgramSetup, args: string[], env: Record<string, string>): unknown {
+    const compiled = this.#load(setup);
+    const wasi = new WasiHost({ args, env, preopens: setup.preopens, stdin: this.#stdin, ...this.#sinks() });
+    try {
+      const program = Program.withWasi(compiled, wasi, { maxMemoryBytes: setup.maxMemoryBytes, tier: setup.tier, pauseSignal: this.#control });
+      if (program.instance.exports.get('_start')?.kind !== 'func') throw new WasmigError('ERR_USAGE', `${setup.name} exports no _start function: it is not a WASI command`);
+      program.start('_start');
+      this.#program = program;
+    } catch (error) {
+      wasi.close();
+      throw error;
+    }
+    return { preopens: setup.preopens.map((p) => p.guest) };
+  }
+
+  #restore(setup: ProgramSetup, snapshot: Uint8Array, deltas: Uint8Array[] | undefined, digests: string[] | undefined): unknown {
+    const arrival = this.#arrival;
+    const compiled = arrival ? this.#compiled! : this.#load(setup);
+    const options = {
+      module: compiled, preopens: setup.preopens, stdin: this.#stdin, ...this.#sinks(),
+      maxMemoryBytes: setup.maxMemoryBytes, tier: setup.tier, pauseSignal: this.#control,
+    };
+    if (arrival) {
+      const { state, images, digest } = arrival.complete(snapshot, deltas ?? [], digests ?? []);
+      this.#program = Program.fromState(state, compiled, options);
+      this.#handoffImages = images;
+      this.#handoffDigest = digest;
+      this.#arrival = undefined;
+    } else {
+      this.#program = Program.resume(snapshot, options);
+    }
+    return { preopens: this.#program.wasi.captureState().preopens.map((p) => p.guest) };
+  }
+
+  /** Runs the program again after the commands, if it should run. */
+  #schedule(): void {
+    if (!this.#wantRun || this.#looping || this.#ended || !this.#program) return;
+    this.#looping = true;
+    setImmediate(() => this.#loop());
+  }
+
+  #loop(): void {
+    const program = this.#program!;
+    const control = this.#control;
+    for (;;) {
+      // Lowered before looking at the count: a command sent after the look raises it again.
+      Atomics.store(control, PAUSE_FLAG, 0);
+      if (Atomics.load(control, COMMANDS_SENT) !== this.#taken || !this.#wantRun) break;
+      let outcome: RunOutcome;
+      try {
+        outcome = program.run();
+      } catch (error) {
+        this.#end(failure(error));
+        break;
+      }
+      if (outcome.kind !== 'paused') {
+        this.#end({ event: 'end', kind: 'exited', status: outcome.kind === 'exited' ? outcome.status : 0 });
+        break;
+      }
+    }
+    this.#looping = false;
+    // Commands wait in the port; they arrive once this turn of the event loop ends.
+  }
+
+  #end(report: EndReport): void {
+    this.#ended = true;
+    this.#wantRun = false;
+    try {
+      this.#program?.wasi.close();
+    } catch {
+      // Best effort: the files may be gone already.
+    }
+    this.#port.postMessage(report);
+  }
+}
+
+function failure(error: unknown): EndReport {
+  if (error instanceof Trap) {
+    return { event: 'end', kind: 'failed', status: TRAP_STATUS, error: `${error instanceof ExhaustionError ? 'exhausted' : 'trap'}: ${error.message}` };
+  }
+  return { event: 'end', kind: 'failed', status: 1, error: error instanceof WasmigError ? error.message : `internal error: ${(error as Error)?.message ?? String(error)}` };
+}
+
+/** The big buffers of a reply, moved rather than copied to the main thread. */
+function transferablesOf(reply: Reply): ArrayBuffer[] {
+  if (!reply.ok || reply.data === undefined || reply.data === null) return [];
+  const out = new Set<ArrayBuffer>();
+  const visit = (v: unknown, depth: number): void => {
+    if (depth > 3 || v === null || typeof v !== 'object') return;
+    if (v instanceof Uint8Array) {
+      if (v.buffer instanceof ArrayBuffer && v.byteOffset === 0 && v.byteLength === v.buffer.byteLength) out.add(v.buffer);
+      return;
+    }
+    if (v instanceof ArrayBuffer) { out.add(v); return; }
+    for (const x of Array.isArray(v) ? v : Object.values(v)) visit(x, depth + 1);
+  };
+  visit(reply.data, 0);
+  return [...out];
+}
+
+/** The worker's entry: `job-runner.ts` boots it with the shared control words and the output ring. */
+export function startJobThread(boot: WorkerBoot, port: MessagePort): void {
+  new JobThread(boot, port);
+}

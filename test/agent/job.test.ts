@@ -1,0 +1,144 @@
+/**
+ * A job in its worker thread (`Job`, `job-runner.ts`, `job-thread.ts`): the same output
+ * as a run in this process, pauses and snapshots taken while the program runs on
+ * either tier, deep recursion and runaway recursion, and a worker that dies.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Job } from '../../src/agent/job.ts';
+import type { ProgramSetup } from '../../src/agent/job-protocol.ts';
+import type { LogEntry } from '../../src/agent/output-log.ts';
+import { OutputLog } from '../../src/agent/output-log.ts';
+import type { JobSpec } from '../../src/agent/messages.ts';
+import type { Tier } from '../../src/runtime/index.ts';
+import { repoRoot } from '../helpers/cli.ts';
+import { ModuleBuilder } from '../helpers/module-builder.ts';
+import { tickerOutput, tickerPath } from '../helpers/ticker.ts';
+
+const ticker = readFileSync(tickerPath);
+const recursion = readFileSync(resolve(repoRoot, 'test/programs/recursion.wasm'));
+
+/** `_start` calls itself forever: call-stack exhaustion. */
+function runaway(): Uint8Array {
+  const b = new ModuleBuilder();
+  const t = b.type([], []);
+  const f = b.func(t, [0x10, 0, 0x0b]);
+  b.memory(1);
+  b.export('_start', 'func', f);
+  b.export('memory', 'memory', 0);
+  return b.build();
+}
+
+interface Watched {
+  job: Job;
+  stdout: () => string;
+  stderr: () => string;
+  ended: Promise<Job>;
+}
+
+function newJob(log = new OutputLog()): Watched {
+  const entries: LogEntry[] = [];
+  let ended!: (job: Job) => void;
+  const done = new Promise<Job>((r) => { ended = r; });
+  const job = new Job({
+    id: 'j1', spec: { program: 'p.wasm' } as JobSpec, epoch: 1, log,
+    hooks: { output: (_j, e) => { entries.push(...e); }, end: (j) => ended(j) },
+  });
+  const text = (stream: number): string => Buffer.concat(log.since(0).filter((e) => e.stream === stream).map((e) => e.data)).toString();
+  return { job, stdout: () => text(1), stderr: () => text(2), ended: done };
+}
+
+function setup(module: Uint8Array, tier: Tier): ProgramSetup {
+  return { module, name: 'p.wasm', preopens: [], tier };
+}
+
+const s = suite('a job in a worker thread');
+
+for (const tier of ['interp', 'native'] as const) {
+  s(`${tier}: the output and status of a run in this process`, async () => {
+    const args = ['lines=40', 'work=500', 'status=3'];
+    const want = tickerOutput(args);
+    const w = newJob();
+    await w.job.start(setup(ticker, tier), ['ticker.wasm', ...args], {});
+    w.job.run();
+    const job = await w.ended;
+    assert.is(job.state, 'exited');
+    assert.is(job.status, 3);
+    assert.is(w.stdout(), want.stdout);
+    assert.is(w.stderr(), want.stderr);
+  });
+
+  s(`${tier}: paused while it runs, snapshotted, resumed in another worker: the output of an uninterrupted run`, async () => {
+    const args = ['lines=120', 'work=1500'];
+    const want = tickerOutput(args);
+    const log = new OutputLog();
+    const first = newJob(log);
+    await first.job.start(setup(ticker, tier), ['ticker.wasm', ...args], {});
+    first.job.run();
+    // Wait for some lines, then pause the running program from this thread.
+    while (!/^tick 10\//m.test(first.stdout())) await new Promise((r) => setTimeout(r, 5));
+    await first.job.pause();
+    assert.is(first.job.state, 'paused');
+    const before = log.next;
+    await new Promise((r) => setTimeout(r, 50));
+    assert.is(log.next, before, 'a paused job writes nothing');
+    const snapshot = await first.job.snapshot();
+    first.job.discard();
+    const second = newJob(log);
+    await second.job.restore(setup(ticker, tier), snapshot);
+    second.job.run();
+    const job = await second.ended;
+    assert.is(job.state, 'exited');
+    assert.is(second.stdout(), want.stdout);
+    assert.is(second.stderr(), want.stderr);
+  });
+
+  s(`${tier}: a snapshot taken without pausing leaves the job running`, async () => {
+    const args = ['lines=60', 'work=1000'];
+    const want = tickerOutput(args);
+    const w = newJob();
+    await w.job.start(setup(ticker, tier), ['ticker.wasm', ...args], {});
+    w.job.run();
+    const snapshot = await w.job.snapshot();
+    assert.ok(snapshot.length > 0);
+    assert.is(w.job.state, 'running');
+    await w.ended;
+    assert.is(w.stdout(), want.stdout);
+  });
+}
+
+s('native: a 100,000-deep recursion as a job finishes with its output', async () => {
+  const w = newJob();
+  await w.job.start(setup(recursion, 'native'), ['recursion.wasm'], {});
+  w.job.run();
+  const job = await w.ended;
+  assert.is(job.state, 'exited');
+  assert.is(w.stdout(), 'depth 100000\nsum 214750756107840\nis_even(50001) = 0\n');
+});
+
+for (const tier of ['interp', 'native', 'auto'] as const) {
+  s(`${tier}: a runaway recursion fails with the exhaustion trap`, async () => {
+    const w = newJob();
+    await w.job.start(setup(runaway(), tier), ['runaway.wasm'], {});
+    w.job.run();
+    const job = await w.ended;
+    assert.is(job.state, 'failed');
+    assert.is(job.status, 134);
+    assert.match(job.error ?? '', /^exhausted: call stack exhausted/);
+  });
+}
+
+s('a module that does not decode is a clear error, and no job runs', async () => {
+  const w = newJob();
+  try {
+    await w.job.start(setup(ticker.subarray(0, 100), 'native'), ['ticker.wasm'], {});
+    assert.unreachable('started');
+  } catch (error) {
+    assert.match((error as Error).message, /^p\.wasm: malformed module: /);
+  }
+  w.job.discard();
+});
+
+s.run();

@@ -1,0 +1,154 @@
+/**
+ * Live migration between agents in one process: pre-copy rounds raced by a job that
+ * keeps writing its memory (the result is bit for bit a run that never moved), the
+ * fallback when rounds do not converge, the deadline, stop-and-copy, cancellation, and
+ * a base that is corrupt or missing (never a wrong memory: the job goes on).
+ * test/integration/fleet.test.ts kills a target mid-round in a separate process.
+ */
+import { readFileSync } from 'node:fs';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Agent, FleetClient, startBroker } from '../../src/agent/index.ts';
+import type { EmbeddedBroker, JobState, MigrationResult } from '../../src/agent/index.ts';
+import { MigrationError } from '../../src/errors/index.ts';
+import { writerOutput, writerPath } from '../helpers/writer.ts';
+
+const writer = readFileSync(writerPath);
+const quiet = (): void => {};
+
+const s = suite('live migration');
+let broker: EmbeddedBroker;
+let a: Agent;
+let b: Agent;
+let client: FleetClient;
+
+s.before(async () => {
+  broker = await startBroker({ port: 0 });
+  a = await Agent.start({ name: 'a', connection: { url: broker.url }, log: quiet });
+  b = await Agent.start({ name: 'b', connection: { url: broker.url }, log: quiet });
+  client = await FleetClient.connect({ connection: { url: broker.url } });
+});
+
+s.after(async () => {
+  await client.close();
+  await Promise.all([a.stop(), b.stop()]);
+  await broker.close();
+});
+
+/** Starts writer on `agent`; resolves with its whole stdout and final state once it ends. */
+async function startWriter(job: string, args: string[], agent = 'a'): Promise<{ output: Promise<{ stdout: string; state: JobState }>; firstLine: Promise<void> }> {
+  await client.start({ agent, module: writer, program: 'writer.wasm', args: ['writer.wasm', ...args], job });
+  let stdout = '';
+  let seen!: () => void;
+  const firstLine = new Promise<void>((r) => { seen = r; });
+  const output = client.follow(job, { onOutput: (c) => { if (c.stream === 1) { stdout += Buffer.from(c.data).toString(); if (stdout.includes('\n')) seen(); } } })
+    .then((state) => ({ stdout, state }));
+  return { output, firstLine };
+}
+
+async function fails(p: Promise<MigrationResult>, why: RegExp, at: string): Promise<void> {
+  await p.then(() => assert.unreachable('the migration should fail'), (e: Error) => {
+    assert.ok(e instanceof MigrationError, String(e));
+    assert.match(e.message, why);
+    assert.match(e.message, new RegExp(`the job goes on at ${at}$`));
+  });
+}
+
+s('a job writing its memory through the rounds moves there and back: bit for bit a run that never moved', async () => {
+  const args = ['mem=8', 'rate=8192', 'steps=800'];
+  const want = writerOutput(args);
+  const run = await startWriter('racer', args);
+  await run.firstLine;
+  const there = await client.migrate('racer', 'b');
+  assert.is(there.mode, 'pre-copy');
+  assert.ok(there.rounds >= 1, `${there.rounds} rounds`);
+  assert.ok(there.precopyBytes > 8 * 1024 * 1024, 'the filled memory went over in the rounds');
+  const back = await client.migrate('racer', 'a');
+  assert.ok(back.rounds >= 1);
+  const { stdout, state } = await run.output;
+  assert.is(state.state, 'exited');
+  assert.is(stdout, want);
+});
+
+s('a job that dirties memory faster than the link: the rest goes over in the pause, and the result says so', async () => {
+  const args = ['mem=8', 'full=1', 'steps=1000'];
+  const want = writerOutput(args);
+  const run = await startWriter('dirty', args);
+  await run.firstLine;
+  const r = await client.migrate('dirty', 'b', { maxDowntimeMs: 1 });
+  assert.is(r.mode, 'pre-copy');
+  assert.match(r.reason, /changes memory as fast as the link carries it/);
+  assert.ok(r.finalBlocks > 1000, `${r.finalBlocks} blocks in the pause`);
+  const { stdout } = await run.output;
+  assert.is(stdout, want);
+});
+
+s('a deadline of 0 and --stop-and-copy: no rounds, everything in the pause', async () => {
+  const args = ['mem=4', 'rate=1024', 'steps=600'];
+  const want = writerOutput(args);
+  const run = await startWriter('nodelay', args);
+  await run.firstLine;
+  const r = await client.migrate('nodelay', 'b', { deadlineMs: 0 });
+  assert.is(r.rounds, 0);
+  assert.match(r.reason, /^the deadline passed after 0 rounds$/);
+  assert.ok(r.finalBytes > 4 * 1024 * 1024);
+  const back = await client.migrate('nodelay', 'a', { mode: 'stop-and-copy' });
+  assert.is(back.mode, 'stop-and-copy');
+  assert.is(back.rounds, 0);
+  assert.is(back.reason, 'stop-and-copy was asked for');
+  assert.is((await run.output).stdout, want);
+});
+
+s('a migration cancelled during its rounds: the job goes on at the source, untouched', async () => {
+  const args = ['mem=16', 'full=1', 'steps=600'];
+  const want = writerOutput(args);
+  const run = await startWriter('cancelled', args);
+  await run.firstLine;
+  let asked = false;
+  let cancelError = '';
+  const moving = client.migrate('cancelled', 'b', {
+    maxDowntimeMs: 1,
+    onProgress: (p) => {
+      if (p.phase === 'round' && !asked) { asked = true; client.cancelMigration('cancelled').catch((e: Error) => { cancelError = e.message; }); }
+    },
+  });
+  await fails(moving.catch((e: Error) => { throw cancelError ? new Error(`${e.message} (cancel: ${cancelError})`) : e; }), /the migration was cancelled \(asked by /, 'a');
+  assert.is(a.jobs.get('cancelled')?.state, 'running');
+  // The abort reaches the target after the source answered.
+  for (let i = 0; i < 100 && b.incoming.has('cancelled'); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.is(b.incoming.has('cancelled'), false, 'the target dropped its copy');
+  assert.is((await run.output).stdout, want);
+});
+
+s('a corrupt base at the target is found by the digests: the job goes on at the source, then moves in full', async () => {
+  const args = ['mem=4', 'rate=256', 'steps=600'];
+  const want = writerOutput(args);
+  const run = await startWriter('based', args);
+  await run.firstLine;
+  await client.migrate('based', 'b');
+  const held = a.bases.peek('based');
+  assert.ok(held, 'a keeps what it sent');
+  new Uint8Array(held.images[0])[12345] ^= 1;
+  await fails(client.migrate('based', 'a'), /refused the snapshot: the snapshot does not restore: the memory received does not match the source's/, 'b');
+  assert.is(b.jobs.get('based')?.state, 'running');
+  // a dropped the bad base with the failed handoff: the next move sends everything, from the module's image.
+  const again = await client.migrate('based', 'a');
+  assert.ok(again.precopyBytes > 4 * 1024 * 1024, `${again.precopyBytes} bytes`);
+  assert.is((await run.output).stdout, want);
+});
+
+s('a base the source no longer has: the target starts again from the module\'s image', async () => {
+  const args = ['mem=4', 'rate=256', 'steps=600'];
+  const want = writerOutput(args);
+  const run = await startWriter('rebased', args);
+  await run.firstLine;
+  await client.migrate('rebased', 'b');
+  assert.ok(a.bases.peek('rebased'));
+  // b forgets the images it arrived with: it can no longer diff against what a holds.
+  await b.jobs.get('rebased')!.forget();
+  const back = await client.migrate('rebased', 'a');
+  assert.ok(back.precopyBytes > 4 * 1024 * 1024, `${back.precopyBytes} bytes`);
+  assert.is((await run.output).stdout, want);
+});
+
+s.run();
