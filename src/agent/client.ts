@@ -7,7 +7,7 @@ import { decodeOutput, sha256 } from './frames.ts';
 import type { AgentLoad, AgentStatus, JobSpec, JobState } from './messages.ts';
 import { newId, parseAgentLoad, parseAgentStatus, parseJobState } from './messages.ts';
 import type { MigrationOptions, MigrationResult, Progress } from './handoff-source.ts';
-import { Peer } from './peer.ts';
+import { BROKER_PATIENCE_MS, Peer } from './peer.ts';
 import type { FleetKey } from './signing.ts';
 import { topicName, topics } from './topics.ts';
 import { chunkBytesFor } from './transfer.ts';
@@ -18,6 +18,11 @@ export interface ClientOptions {
   key?: FleetKey;
   /** Notices (reconnections, a vanished agent): one line each. */
   log?: (line: string) => void;
+  /**
+   * How long waits on the broker ride out a lost connection before they fail (default
+   * {@link BROKER_PATIENCE_MS}): a broker restart is waited for, a broker gone for good is not.
+   */
+  brokerPatienceMs?: number;
 }
 
 export interface StartJobOptions {
@@ -50,12 +55,59 @@ export interface FollowOptions {
   onOutput: (chunk: OutputChunk) => void;
   /** Things a person following the job should know (moves, lost output, agent offline). */
   onNotice?: (line: string) => void;
+  /**
+   * How long the job's owner may stay offline (or unheard of) before the job counts as
+   * lost and `follow` rejects with a {@link JobLostError} (default
+   * {@link LOST_AFTER_MS}): a broker blip or a reconnecting agent is not a loss, and a
+   * newer epoch of the job on another agent (a takeover) is followed instead.
+   */
+  lostAfterMs?: number;
 }
+
+/** How long `migrate` waits, after the answer, for the broker to show the job on its target. */
+const MIGRATED_STATE_WAIT_MS = 10_000;
+
+/** How long a follower waits for a vanished owner (or a takeover) before the job is lost. */
+export const LOST_AFTER_MS = 10_000;
+
+/** The job's owner went away and no other agent took the job over: nobody runs it. */
+export class JobLostError extends WasmigError {
+  override readonly name = 'JobLostError';
+  readonly job: string;
+  constructor(job: string, message: string) {
+    super('ERR_JOB_LOST', message);
+    this.job = job;
+  }
+}
+
+/** A job as `ps` shows it. */
+export type ListedJob = JobState & {
+  /** Its owner is online, with the instance that published the state. */
+  agentOnline: boolean;
+  /** Why nobody runs it any more (owner offline, restarted, unknown); only for jobs that are not final. */
+  lost?: string;
+};
 
 /** Everything `ps` shows. */
 export interface FleetView {
-  jobs: (JobState & { agentOnline: boolean })[];
+  jobs: ListedJob[];
   agents: (AgentStatus & { load?: AgentLoad })[];
+}
+
+/**
+ * Why a job that is not final has nobody running it, judged by its owner's retained
+ * status (undefined: its owner runs it, or the job ended).
+ */
+export function whyLost(state: JobState, owner: AgentStatus | undefined): string | undefined {
+  return isFinal(state) ? undefined : whyGone(state, owner);
+}
+
+/** Why the agent that published `state` is no longer the one that holds it (undefined: it is). */
+function whyGone(state: JobState, owner: AgentStatus | undefined): string | undefined {
+  if (!owner) return `agent ${state.agent} is not known to the broker`;
+  if (!owner.online) return `agent ${state.agent} is offline`;
+  if (owner.instance !== state.instance) return `agent ${state.agent} restarted since`;
+  return undefined;
 }
 
 type Handler = (topic: string, payload: Buffer) => void;
@@ -83,11 +135,16 @@ export class FleetClient {
   readonly #reconnect: Set<() => void>;
   /** Ends every `follow` still running (on close). */
   readonly #followers = new Set<(error: Error) => void>();
+  /** How long a follower rides out a lost broker before it gives up. */
+  readonly #patienceMs: number;
+  readonly #log: (line: string) => void;
 
-  private constructor(peer: Peer, url: string, reconnect: Set<() => void>) {
+  private constructor(peer: Peer, url: string, reconnect: Set<() => void>, patienceMs: number, log: (line: string) => void) {
     this.peer = peer;
     this.url = url;
     this.#reconnect = reconnect;
+    this.#patienceMs = patienceMs;
+    this.#log = log;
   }
 
   static async connect(options: ClientOptions): Promise<FleetClient> {
@@ -104,8 +161,9 @@ export class FleetClient {
       onConnect: (info) => { if (!info.first) { log(`reconnected to the broker`); for (const f of reconnect) f(); } },
       onDisconnect: () => log(`lost the broker ${displayUrl(options.connection.url)}; reconnecting`),
       log,
+      brokerPatienceMs: options.brokerPatienceMs,
     });
-    return new FleetClient(peer, options.connection.url, reconnect);
+    return new FleetClient(peer, options.connection.url, reconnect, options.brokerPatienceMs ?? BROKER_PATIENCE_MS, log);
   }
 
   /** Routes messages on `filters` to `fn` (after subscribing); returns the undo. */
@@ -177,7 +235,12 @@ export class FleetClient {
     let state: JobState | undefined;
     let lastProgress = Date.now();
     let lastReplay = 0;
-    let ownerStatus: { agent: string; stop: () => void; online: boolean } | undefined;
+    /** The owner's retained status, as last heard (undefined: nothing heard yet). */
+    let ownerStatus: { agent: string; stop: () => void; status?: AgentStatus } | undefined;
+    const lostAfterMs = options.lostAfterMs ?? LOST_AFTER_MS;
+    /** Since when nobody is known to run the job (its owner offline, restarted or unheard of). */
+    let unownedSince: number | undefined;
+    let offlineSince: number | undefined;
     let finish!: (s: JobState) => void;
     let fail!: (e: Error) => void;
     const done = new Promise<JobState>((resolve, reject) => { finish = resolve; fail = reject; });
@@ -213,6 +276,10 @@ export class FleetClient {
       const owner = state.agent;
       this.peer.request(topics.agentInbox(owner), { type: 'replay', job, fromSeq: next, outTopic }, { timeoutMs: 10_000, who: `agent ${owner}` }).then(
         (r) => {
+          if (!r.ok && r.code === 'unknown' && state && isFinal(state) && state.agent === owner) {
+            giveUpOutput(`agent ${owner} no longer keeps its log`);
+            return;
+          }
           const floor = Number(r.data?.floor ?? 0);
           if (r.ok && floor > next) {
             notice(`output chunks ${next}-${floor - 1} of job ${job} are gone (beyond the agent's log limit)`);
@@ -227,15 +294,59 @@ export class FleetClient {
     const watchOwner = async (agent: string): Promise<void> => {
       if (ownerStatus?.agent === agent) return;
       ownerStatus?.stop();
-      const entry = { agent, online: true, stop: () => {} };
+      const entry: { agent: string; stop: () => void; status?: AgentStatus } = { agent, stop: () => {} };
       ownerStatus = entry;
       entry.stop = await this.#listen([topics.agentStatus(agent)], (_t, payload) => {
         const s = parseAgentStatus(payload);
-        if (!s || ownerStatus !== entry) return;
-        if (!s.online && entry.online && !isFinal(state)) notice(`agent ${agent} is offline; waiting for it (job ${job})`);
-        if (s.online && !entry.online) { notice(`agent ${agent} is back`); replay(); }
-        entry.online = s.online;
+        if (!s || s.agent !== agent || ownerStatus !== entry) return;
+        const was = entry.status;
+        entry.status = s;
+        if (isFinal(state)) return;
+        if (!s.online && was?.online !== false) notice(`agent ${agent} is offline; waiting up to ${Math.round(lostAfterMs / 1000)} s for it, or another agent, to run job ${job}`);
+        if (s.online && was?.online === false) { notice(`agent ${agent} is back`); replay(); }
       });
+    };
+    /** The job ended, but the rest of its output went with its agent: end with what came. */
+    const giveUpOutput = (why: string): void => {
+      if (!state || !isFinal(state)) return;
+      const end = state.endSeq ?? 0;
+      if (next >= end) return;
+      notice(`output chunks ${next}-${end - 1} of job ${job} that did not arrive are gone: ${why}`);
+      for (const seq of [...buffer.keys()].sort((x, y) => x - y)) {
+        const chunk = buffer.get(seq) as OutputChunk;
+        buffer.delete(seq);
+        options.onOutput(chunk);
+      }
+      next = end;
+      check();
+    };
+    /**
+     * Whether anybody holds the job (or, once it ended, its missing output): its owner
+     * online with the instance that published the state. A takeover publishes a newer
+     * state, which moves the watch to the new owner.
+     */
+    const checkOwner = (now: number): void => {
+      const waiting = state !== undefined && (!isFinal(state) || next < (state.endSeq ?? 0));
+      if (!state || !waiting) { unownedSince = undefined; return; }
+      const heard = ownerStatus?.agent === state.agent ? ownerStatus.status : undefined;
+      const owned = heard !== undefined && heard.online && heard.instance === state.instance;
+      if (owned) { unownedSince = undefined; return; }
+      // While we cannot hear the broker, we cannot tell: that wait has its own bound.
+      if (!this.peer.link.connected) return;
+      unownedSince ??= now;
+      if (now - unownedSince < lostAfterMs) return;
+      if (isFinal(state)) { giveUpOutput(whyGone(state, heard) ?? `agent ${state.agent} does not answer`); return; }
+      const why = whyLost(state, heard) ?? `agent ${state.agent} does not answer`;
+      const where = state.state === 'migrating' && state.target ? ` while it was moving the job to ${state.target}` : '';
+      fail(new JobLostError(job, `job ${job} is lost: ${why}${where}, and no other agent took it over within ${Math.round(lostAfterMs / 1000)} s (wasmig ps)`));
+    };
+    /** A follower never waits forever for the broker either. */
+    const checkBroker = (now: number): void => {
+      if (this.peer.link.connected) { offlineSince = undefined; return; }
+      offlineSince ??= now;
+      if (now - offlineSince >= this.#patienceMs) {
+        fail(new WasmigError('ERR_BROKER', `lost the broker ${displayUrl(this.url)} for ${Math.round(this.#patienceMs / 1000)} s; job ${job} may go on (wasmig attach ${job})`));
+      }
     };
 
     const stops: (() => void)[] = [];
@@ -248,11 +359,17 @@ export class FleetClient {
       const changed = !state || moved || s.epoch !== state.epoch;
       state = s;
       if (moved) notice(`job ${job} moved to agent ${s.agent}`);
-      if (changed) { replay(); void watchOwner(s.agent).catch(() => {}); }
+      if (changed) { unownedSince = undefined; replay(); void watchOwner(s.agent).catch(() => {}); }
       if (isFinal(s) && next < (s.endSeq ?? 0)) replay();
       check();
     }));
-    const onReconnect = (): void => replay();
+    const onReconnect = (): void => {
+      // What we heard of the owner may be gone with a restarted broker: it must be heard
+      // again (its agent publishes its status when it reconnects), or the job is lost.
+      if (ownerStatus) ownerStatus.status = undefined;
+      unownedSince = undefined;
+      replay();
+    };
     this.#reconnect.add(onReconnect);
     this.#followers.add(fail);
     const timer = setInterval(() => {
@@ -260,6 +377,8 @@ export class FleetClient {
       const gap = buffer.size > 0 || (isFinal(state) && next < (state.endSeq ?? 0));
       const now = Date.now();
       if (gap && now - lastProgress > 500 && now - lastReplay > 1000) replay();
+      checkOwner(now);
+      checkBroker(now);
     }, 250);
     try {
       if (!state) throw new UsageError(`no job ${job} is known to the broker ${displayUrl(this.url)}`);
@@ -286,11 +405,25 @@ export class FleetClient {
     const source = state.agent;
     const controller = new AbortController();
     let seenOnline = false;
-    const stop = await this.peer.listenRetained([topics.agentStatus(source)], (_t, payload) => {
-      const s = parseAgentStatus(payload);
-      if (s?.online) seenOnline = true;
-      else if (s) controller.abort(new MigrationError(`agent ${source}, which had the job, went offline during the migration; see wasmig ps`));
+    // The job's state, followed from now on: the answer may come before the broker holds
+    // the target's new state (another path across a bridge, a target that answers first).
+    let latest: JobState | undefined;
+    let stateChanged = (): void => {};
+    const unwatch = await this.#listen([topics.jobState(job)], (_t, payload) => {
+      const s = parseJobState(payload);
+      if (s && s.job === job && (!latest || s.epoch >= latest.epoch)) { latest = s; stateChanged(); }
     });
+    let stop: () => void;
+    try {
+      stop = await this.peer.listenRetained([topics.agentStatus(source)], (_t, payload) => {
+        const s = parseAgentStatus(payload);
+        if (s?.online) seenOnline = true;
+        else if (s) controller.abort(new MigrationError(`agent ${source}, which had the job, went offline during the migration; see wasmig ps`));
+      });
+    } catch (error) {
+      unwatch();
+      throw error;
+    }
     try {
       if (!seenOnline) throw new MigrationError(`agent ${source}, which has job ${job}, is offline`);
       const request: Record<string, unknown> = { type: 'migrate', job, to };
@@ -304,9 +437,21 @@ export class FleetClient {
         onProgress: (reply) => options.onProgress?.(reply.data as unknown as Progress),
       });
       if (!r.ok) throw new MigrationError(r.message ?? `agent ${source} could not move the job (${r.code})`);
-      return r.data as unknown as MigrationResult;
+      const result = r.data as unknown as MigrationResult;
+      // Return once the broker shows the job where it now runs, so that a `ps` or an
+      // `attach` right after finds it there, every time.
+      const visible = (): boolean => latest !== undefined && latest.agent === result.to && latest.epoch >= result.epoch;
+      if (!visible()) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, MIGRATED_STATE_WAIT_MS);
+          stateChanged = () => { if (visible()) { clearTimeout(timer); resolve(); } };
+        });
+        if (!visible()) this.#log(`the broker does not show job ${job} on agent ${result.to} yet (after ${MIGRATED_STATE_WAIT_MS / 1000} s); wasmig ps may still show it on ${source}`);
+      }
+      return result;
     } finally {
       stop();
+      unwatch();
     }
   }
 
@@ -337,7 +482,12 @@ export class FleetClient {
     const jobs: FleetView['jobs'] = [];
     for (const [topic, payload] of jobStates) {
       const s = parseJobState(payload);
-      if (s && topicName(topic, 'jobs', 'state') === s.job) jobs.push({ ...s, agentOnline: agents.get(s.agent)?.online === true && agents.get(s.agent)?.instance === s.instance });
+      if (!s || topicName(topic, 'jobs', 'state') !== s.job) continue;
+      const owner = agents.get(s.agent);
+      const listed: ListedJob = { ...s, agentOnline: owner?.online === true && owner.instance === s.instance };
+      const lost = whyLost(s, owner);
+      if (lost !== undefined) listed.lost = lost;
+      jobs.push(listed);
     }
     jobs.sort((a, b) => (a.startedAt < b.startedAt ? -1 : a.startedAt > b.startedAt ? 1 : a.job < b.job ? -1 : 1));
     return { jobs, agents: [...agents.values()].sort((a, b) => (a.agent < b.agent ? -1 : 1)) };

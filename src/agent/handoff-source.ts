@@ -74,8 +74,13 @@ export interface MigrationOptions {
   deadlineMs?: number;
 }
 
-/** Defaults of the pre-copy: the downtime aimed at, the time allowed for rounds, the most rounds. */
-export const PRECOPY_DEFAULTS = { maxDowntimeMs: 20, deadlineMs: 60_000, maxRounds: 30, stallRounds: 3 } as const;
+/**
+ * Defaults of the pre-copy: the downtime aimed at, the time allowed for rounds, the most
+ * rounds, how many rounds in a row may fail to shrink by a tenth, and how much the rounds
+ * may send in all, in multiples of the first (what the job had touched): past either,
+ * the job writes faster than the link carries, and the rest goes over in the pause.
+ */
+export const PRECOPY_DEFAULTS = { maxDowntimeMs: 20, deadlineMs: 60_000, maxRounds: 30, stallRounds: 2, maxTraffic: 2 } as const;
 
 /** What the rounds aim at before pausing: the rest must fit in about half the downtime at the rate measured, and never less than this. */
 const MIN_FINAL_BYTES = 64 * 1024;
@@ -173,7 +178,8 @@ export class OutgoingHandoff {
       let baseField: { base?: string } = {};
       const live = this.#options.mode !== 'stop-and-copy';
       try {
-        const { base } = await job.precopy(offered);
+        // Stop-and-copy sends everything (against the module's image only): the classic scheme, to compare with.
+        const { base } = await job.precopy(live ? offered : undefined);
         logFrom = base !== undefined ? theirLog : 0;
         if (base !== undefined) baseField = { base };
         if (!live) {
@@ -184,6 +190,8 @@ export class OutgoingHandoff {
           let bytesPerMs = 0;
           let best = Infinity;
           let stalled = 0;
+          let firstBytes = 0;
+          let roundBytes = 0;
           for (;;) {
             this.#check();
             if (rounds >= PRECOPY_DEFAULTS.maxRounds) { reason = `${rounds} rounds, the most there may be`; break; }
@@ -201,8 +209,14 @@ export class OutgoingHandoff {
             // What may be left for the pause: what the link carries in half the downtime aimed at.
             const goal = Math.max(MIN_FINAL_BYTES, (bytesPerMs * maxDowntimeMs) / 2);
             if (rounds > 1 && r.bytes <= goal) { reason = `converged after ${rounds} rounds (${r.bytes} bytes changed in the last)`; break; }
+            if (rounds === 1) firstBytes = r.bytes;
+            roundBytes += r.bytes;
             if (r.bytes < best * 0.9) { best = r.bytes; stalled = 0; } else if (++stalled >= PRECOPY_DEFAULTS.stallRounds) {
               reason = `the job changes memory as fast as the link carries it (${r.bytes} bytes in round ${rounds}); the rest goes over in the pause`;
+              break;
+            }
+            if (roundBytes > (1 + PRECOPY_DEFAULTS.maxTraffic) * Math.max(firstBytes, MIN_FINAL_BYTES)) {
+              reason = `the rounds after the first sent ${PRECOPY_DEFAULTS.maxTraffic} times what it had; the rest goes over in the pause`;
               break;
             }
           }

@@ -169,14 +169,22 @@ export class MqttLink {
     });
   }
 
-  /** Publishes; resolves when the broker has it (QoS 1) or once sent (QoS 0). */
+  /**
+   * Publishes; resolves when the broker has it (QoS 1) or once sent (QoS 0). An MQTT 5
+   * broker that refuses it (a PUBACK reason code, e.g. not authorized) rejects with a
+   * `WasmigError` of code `ERR_REFUSED`.
+   */
   publish(topic: string, payload: Buffer | Uint8Array | string, options: PublishOptions = {}): Promise<void> {
     const opts: IClientPublishOptions = { qos: options.qos ?? 1, retain: options.retain ?? false };
     if (options.expirySeconds !== undefined && this.#version === '5') opts.properties = { messageExpiryInterval: options.expirySeconds };
     const body = typeof payload === 'string' ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
     return new Promise((resolve, reject) => {
       if (this.#closed) { reject(new WasmigError('ERR_BROKER', 'the broker connection is closed')); return; }
-      this.#client.publish(topic, body, opts, (error) => (error ? reject(error) : resolve()));
+      this.#client.publish(topic, body, opts, (error) => {
+        if (!error) { resolve(); return; }
+        const code = (error as Error & { code?: unknown }).code;
+        reject(typeof code === 'number' && code >= 128 ? new WasmigError('ERR_REFUSED', `the broker refused a message on ${topic}: ${error.message}`, { cause: error }) : error);
+      });
     });
   }
 
@@ -191,8 +199,9 @@ export class MqttLink {
     return new Promise((resolve, reject) => {
       this.#client.subscribe(request as never, { qos: 1 }, (error, granted) => {
         if (error) { reject(error); return; }
-        const refused = (granted ?? []).find((g) => g.qos === 128);
-        if (refused) reject(new WasmigError('ERR_BROKER', `the broker refused the subscription to ${refused.topic}`));
+        // 0x80 in 3.1.1; in MQTT 5 every reason code from 0x80 up (0x87: not authorized).
+        const refused = (granted ?? []).find((g) => g.qos >= 128);
+        if (refused) reject(new WasmigError('ERR_REFUSED', `the broker refused the subscription to ${refused.topic}`));
         else resolve();
       });
     });

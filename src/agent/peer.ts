@@ -23,7 +23,26 @@ export interface PeerOptions {
   onConnect?: (info: { first: boolean; version: string }) => void;
   onDisconnect?: () => void;
   log: (line: string) => void;
+  /**
+   * How long a wait on the broker (reading retained messages, `sync`) rides out a lost
+   * connection before it fails (default {@link BROKER_PATIENCE_MS}).
+   */
+  brokerPatienceMs?: number;
 }
+
+/** How long waits on the broker ride out a lost connection, by default. */
+export const BROKER_PATIENCE_MS = 60_000;
+/** How long `listenRetained` waits for the retained messages of a broker that delivers markers. */
+const RETAINED_WAIT_MS = 30_000;
+/** How long the probe marker may take before this read falls back to quiet round trips... */
+const PROBE_WAIT_MS = 10_000;
+/** ...and how many such probes in a row make this peer conclude that the broker never delivers them. */
+const PROBES_LOST_LIMIT = 2;
+/** How often a wait looks at what arrived (a timer, no traffic). */
+const POLL_MS = 10;
+
+/** The connection a wait was on went away (internal: the wait starts over). */
+class Reconnected extends Error {}
 
 interface Waiter {
   resolve: (reply: Reply) => void;
@@ -93,6 +112,14 @@ export class Peer {
   /** Retained barrier markers (see `listenRetained`): a topic beside the inbox, numbered. */
   readonly #markerBase: string;
   #markers = 0;
+  /** False once the broker showed it does not deliver markers (an ACL): quiet round trips then. */
+  #markersWork = true;
+  /** Probes in a row that never came back (see `listenRetained`). */
+  #probesLost = 0;
+  /** Counts connections: a wait on one connection starts over on the next. */
+  #generation = 1;
+  readonly #linkWaiters = new Set<() => void>();
+  readonly #patienceMs: number;
 
   private constructor(link: MqttLink, options: PeerOptions) {
     this.link = link;
@@ -100,6 +127,7 @@ export class Peer {
     this.inbox = options.inbox;
     this.#options = options;
     this.#markerBase = `${options.inbox.slice(0, options.inbox.lastIndexOf('/') + 1)}marker-`;
+    this.#patienceMs = options.brokerPatienceMs ?? BROKER_PATIENCE_MS;
   }
 
   static async open(options: PeerOptions): Promise<Peer> {
@@ -114,8 +142,8 @@ export class Peer {
         if (peer) peer.#dispatch(topic, payload);
         else early.push([topic, payload]);
       },
-      onConnect: (info) => options.onConnect?.(info),
-      onDisconnect: () => options.onDisconnect?.(),
+      onConnect: (info) => { if (peer) peer.#linkChanged(true); options.onConnect?.(info); },
+      onDisconnect: () => { if (peer) peer.#linkChanged(false); options.onDisconnect?.(); },
       onWarning: (message) => options.log(message),
     });
     peer = new Peer(link, options);
@@ -206,36 +234,74 @@ export class Peer {
    * filter by filter (aedes, mosquitto) send the nonce after everything `filters` hold.
    * aedes acknowledges a publish before it stores it, so the marker must be known to be
    * stored first: a second marker, published after it and subscribed to alone, comes
-   * back once the broker has handled both. A broker that never delivers markers (an ACL
-   * that forbids the topics) falls back to two quiet round trips, after at least a
-   * second; no wait exceeds `maxMs`.
+   * back once the broker has handled both.
+   *
+   * Once that probe came back, the marker is waited for, however late (up to
+   * `maxMs`, then a {@link TimeoutError}: never a partial answer). A probe that does not
+   * come back within {@link PROBE_WAIT_MS} makes this read count quiet round trips
+   * instead (two in a row that bring nothing new, after at least a second). A broker
+   * that refuses the markers (an ACL), or loses {@link PROBES_LOST_LIMIT} probes in a
+   * row, gets quiet round trips from then on. A reconnection in between starts
+   * over (a restarted broker forgot every retained message, agents publish theirs
+   * again); a broker that stays away longer than the peer's patience is an error.
    */
-  async listenRetained(filters: string[], fn: TopicHandler, maxMs = 5000): Promise<() => void> {
+  async listenRetained(filters: string[], fn: TopicHandler, maxMs = RETAINED_WAIT_MS): Promise<() => void> {
+    const giveUpAt = Date.now() + this.#patienceMs;
+    for (;;) {
+      await this.#connected(giveUpAt);
+      const generation = this.#generation;
+      try {
+        return await this.#readRetained(filters, fn, maxMs, generation);
+      } catch (error) {
+        // A subscription or round trip cut by a lost connection fails with whatever
+        // mqtt.js says: start over on the next connection.
+        const cut = error instanceof Reconnected || this.#generation !== generation || !this.link.connected;
+        if (!cut || Date.now() >= giveUpAt) throw error instanceof Reconnected ? new TimeoutError('lost the broker while reading its retained messages') : error;
+      }
+    }
+  }
+
+  /** One attempt of `listenRetained` on the connection of `generation`. */
+  async #readRetained(filters: string[], fn: TopicHandler, maxMs: number, generation: number): Promise<() => void> {
+    if (!this.#markersWork) return this.#readQuiet(filters, fn, maxMs, generation);
     const marker = `${this.#markerBase}${this.#markers++}`;
     const probeTopic = `${this.#markerBase}${this.#markers++}`;
     const nonce = newId();
-    let count = 0;
     let stored = false;
     let arrived = false;
     try {
-      await this.link.publish(marker, nonce, { retain: true, qos: 1 });
-      await this.link.publish(probeTopic, nonce, { retain: true, qos: 1 });
-      const probe = await this.listen([probeTopic], (_topic, payload) => { if (payload.toString() === nonce) stored = true; });
+      let probe: () => void;
       try {
-        await this.#waitFor(() => stored, () => 0, maxMs);
+        await this.link.publish(marker, nonce, { retain: true, qos: 1 });
+        await this.link.publish(probeTopic, nonce, { retain: true, qos: 1 });
+        probe = await this.listen([probeTopic], (_topic, payload) => { if (payload.toString() === nonce) stored = true; });
+      } catch (error) {
+        // An ACL that forbids the marker topics: refused outright (an MQTT 5 PUBACK, a SUBACK).
+        if (!(error instanceof WasmigError && error.code === 'ERR_REFUSED')) throw error;
+        this.#noMarkers(`the broker refused a marker (${error.message})`);
+        return await this.#readRetained(filters, fn, maxMs, generation);
+      }
+      try {
+        await this.#until(() => stored, Math.min(maxMs, PROBE_WAIT_MS), generation);
       } finally {
         probe();
       }
-      const stop = await this.listen(stored ? [...filters, marker] : filters, (topic, payload) => {
+      if (!stored) {
+        // Silence may be a moment of overload: give up on markers only when it repeats.
+        if (++this.#probesLost >= PROBES_LOST_LIMIT) this.#noMarkers(`the broker did not deliver a retained marker within ${PROBE_WAIT_MS / 1000} s, ${this.#probesLost} times`);
+        return await this.#readQuiet(filters, fn, maxMs, generation);
+      }
+      this.#probesLost = 0;
+      const stop = await this.listen([...filters, marker], (topic, payload) => {
         if (topic === marker) {
           if (payload.toString() === nonce) arrived = true;
         } else if (topic !== probeTopic) {
-          count++;
           fn(topic, payload);
         }
       }, { resend: true });
       try {
-        await this.#waitFor(() => arrived, () => count, maxMs);
+        await this.#until(() => arrived, maxMs, generation);
+        if (!arrived) throw new TimeoutError(`the broker did not send its retained messages (${filters.join(', ')}) within ${Math.round(maxMs / 1000)} s`);
       } catch (error) {
         stop();
         throw error;
@@ -247,18 +313,76 @@ export class Peer {
     }
   }
 
-  /** Round trips to the broker until `done()`, or until `count()` stayed still over two of them and a second passed, or `maxMs`. */
-  async #waitFor(done: () => boolean, count: () => number, maxMs: number): Promise<void> {
+  /** `listenRetained` without a marker: until two round trips in a row bring nothing new. */
+  async #readQuiet(filters: string[], fn: TopicHandler, maxMs: number, generation: number): Promise<() => void> {
+    let count = 0;
+    const stop = await this.listen(filters, (topic, payload) => { count++; fn(topic, payload); }, { resend: true });
+    try {
+      await this.#waitQuiet(() => count, maxMs, generation);
+    } catch (error) {
+      stop();
+      throw error;
+    }
+    return stop;
+  }
+
+  #noMarkers(why: string): void {
+    this.#markersWork = false;
+    this.#options.log(`${why}: reading retained messages by quiet round trips from now on (docs/brokers.md)`);
+  }
+
+  /**
+   * Waits until `done()` (checked every {@link POLL_MS}), or `ms` passed; throws
+   * {@link Reconnected} when the connection of `generation` went away meanwhile.
+   */
+  async #until(done: () => boolean, ms: number, generation: number): Promise<void> {
+    const started = Date.now();
+    while (!done() && Date.now() - started < ms) {
+      if (this.#generation !== generation || !this.link.connected) throw new Reconnected();
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+    if (this.#generation !== generation) throw new Reconnected();
+  }
+
+  /** Round trips to the broker until `count()` stayed still over two of them and a second passed, or `maxMs`. */
+  async #waitQuiet(count: () => number, maxMs: number, generation: number): Promise<void> {
     const started = Date.now();
     let last = count();
     let quiet = 0;
-    while (!done() && Date.now() - started < maxMs && !(quiet >= 2 && Date.now() - started >= 1000)) {
+    while (Date.now() - started < maxMs && !(quiet >= 2 && Date.now() - started >= 1000)) {
+      if (this.#generation !== generation) throw new Reconnected();
       await this.sync();
+      if (this.#generation !== generation) throw new Reconnected();
       await new Promise((resolve) => setTimeout(resolve, 10));
       const now = count();
       quiet = now === last ? quiet + 1 : 0;
       last = now;
     }
+  }
+
+  /** The link connected again (or dropped): wakes whoever waits for it. */
+  #linkChanged(connected: boolean): void {
+    if (connected) this.#generation++;
+    const waiters = [...this.#linkWaiters];
+    this.#linkWaiters.clear();
+    for (const wake of waiters) wake();
+  }
+
+  /** Resolves once the link is up; rejects when it is still down at `giveUpAt`. */
+  #connected(giveUpAt: number): Promise<void> {
+    if (this.link.connected) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#linkWaiters.delete(wake);
+        reject(new TimeoutError(`lost the broker and it did not come back within ${Math.round(this.#patienceMs / 1000)} s`));
+      }, Math.max(0, giveUpAt - Date.now()));
+      const wake = (): void => {
+        if (!this.link.connected) { this.#linkWaiters.add(wake); return; }
+        clearTimeout(timer);
+        resolve();
+      };
+      this.#linkWaiters.add(wake);
+    });
   }
 
   #dispatch(topic: string, payload: Buffer): void {
@@ -393,7 +517,19 @@ export class Peer {
    * back after them.
    */
   async sync(timeoutMs = 5000): Promise<void> {
-    await this.request(this.inbox, { type: 'sync' }, { timeoutMs, who: 'the broker' });
+    // A broker that restarts meanwhile is waited for (the peer's patience), not a timeout:
+    // our message went down with the old connection, so ask again on the new one.
+    const giveUpAt = Date.now() + this.#patienceMs;
+    for (;;) {
+      await this.#connected(giveUpAt);
+      const generation = this.#generation;
+      try {
+        await this.request(this.inbox, { type: 'sync' }, { timeoutMs, who: 'the broker' });
+        return;
+      } catch (error) {
+        if (!(error instanceof TimeoutError) || (this.#generation === generation && this.link.connected)) throw error;
+      }
+    }
   }
 
   /** Signs a retained state or any other JSON document, when this peer has a key. */

@@ -340,12 +340,24 @@ export class NativeTier {
     }
     const { params, results } = fn.type;
     const hasRef = params.some((t) => t === ValType.funcref) || results.some((t) => t === ValType.funcref);
-    if (!hasRef) return fn.callback;
-    // funcrefs travel as function values natively, as FuncRef handles to host callbacks.
     const callback = fn.callback;
+    if (!hasRef) {
+      // A pause asked for by another thread while the host function ran (a sleep, a
+      // blocking read) is taken at the call's own safepoint, right after it: the loop
+      // around such a call may run so few iterations that its countdown would not come
+      // round to a poll for minutes (a job sleeping 10 ms per iteration: 1024 iterations
+      // per tick of the countdown).
+      return (...args: unknown[]): unknown => {
+        const r = callback(...args);
+        if (Atomics.load(this.pauseSignal, 0) !== 0) this.beginUnwind('pause');
+        return r;
+      };
+    }
+    // funcrefs travel as function values natively, as FuncRef handles to host callbacks.
     return (...args: unknown[]): unknown => {
       const conv = args.map((a, i) => (params[i] === ValType.funcref ? this.toFuncRef(a) : a));
       const r = callback(...conv);
+      if (Atomics.load(this.pauseSignal, 0) !== 0) this.beginUnwind('pause');
       if (results.length === 1) return results[0] === ValType.funcref ? this.fromFuncRef(r) : r;
       if (results.length > 1) return Array.from(r as Iterable<unknown>).map((v, i) => (results[i] === ValType.funcref ? this.fromFuncRef(v) : v));
       return r;

@@ -16,9 +16,11 @@ import type { Tier } from '../../src/runtime/index.ts';
 import { repoRoot } from '../helpers/cli.ts';
 import { ModuleBuilder } from '../helpers/module-builder.ts';
 import { tickerOutput, tickerPath } from '../helpers/ticker.ts';
+import { writerPath } from '../helpers/writer.ts';
 
 const ticker = readFileSync(tickerPath);
 const recursion = readFileSync(resolve(repoRoot, 'test/programs/recursion.wasm'));
+const writer = readFileSync(writerPath);
 
 /** `_start` calls itself forever: call-stack exhaustion. */
 function runaway(): Uint8Array {
@@ -108,6 +110,22 @@ for (const tier of ['interp', 'native'] as const) {
     assert.is(w.stdout(), want.stdout);
   });
 }
+
+s('native: a loop that sleeps in a host call pauses before its next iteration, not after a thousand', async () => {
+  // writer with rate=0 sleeps 10 ms per iteration: counted in loop iterations, the
+  // native tier's poll countdown came round after 1,024 iterations or more (10 s or
+  // more: this job ends after 15 s), so the pause landed only once the job had ended.
+  const w = newJob();
+  await w.job.start(setup(writer, 'native'), ['writer.wasm', 'mem=1', 'rate=0', 'steps=1500'], {});
+  w.job.run();
+  while (!w.stdout().includes('filled')) await new Promise((r) => setTimeout(r, 5));
+  await new Promise((r) => setTimeout(r, 200));
+  await w.job.pause();
+  assert.is(w.job.state, 'paused', 'the job ended before the pause landed');
+  const snapshot = await w.job.snapshot();
+  assert.ok(snapshot.length > 0);
+  w.job.discard();
+});
 
 s('native: a 100,000-deep recursion as a job finishes with its output', async () => {
   const w = newJob();

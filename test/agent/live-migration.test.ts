@@ -55,14 +55,14 @@ async function fails(p: Promise<MigrationResult>, why: RegExp, at: string): Prom
 }
 
 s('a job writing its memory through the rounds moves there and back: bit for bit a run that never moved', async () => {
-  const args = ['mem=8', 'rate=8192', 'steps=800'];
+  const args = ['mem=4', 'rate=4096', 'steps=1500'];
   const want = writerOutput(args);
   const run = await startWriter('racer', args);
   await run.firstLine;
   const there = await client.migrate('racer', 'b');
   assert.is(there.mode, 'pre-copy');
   assert.ok(there.rounds >= 1, `${there.rounds} rounds`);
-  assert.ok(there.precopyBytes > 8 * 1024 * 1024, 'the filled memory went over in the rounds');
+  assert.ok(there.precopyBytes > 4 * 1024 * 1024, 'the filled memory went over in the rounds');
   const back = await client.migrate('racer', 'a');
   assert.ok(back.rounds >= 1);
   const { stdout, state } = await run.output;

@@ -5,7 +5,8 @@
  *
  * - embedded broker (aedes), fleet key on: a job migrates a -> b -> a mid-run; a target
  *   killed during the transfer; a client killed and re-attached; the broker restarted
- *   mid-job; forged, unsigned and tampered snapshots refused;
+ *   mid-job; an agent, and a source mid-transfer, killed (the job lost, followers end
+ *   with 69); forged, unsigned and tampered snapshots refused;
  * - mosquitto with a password file: the a -> b -> a round trip (skipped, visibly, where
  *   mosquitto is not installed);
  * - the embedded broker over TLS with a login: a job runs (skipped, visibly, without openssl).
@@ -102,8 +103,8 @@ embedded.after(async () => {
 
 embedded('a job migrates a -> b -> a mid-run and its output arrives complete', async () => {
   await roundTrip(broker.url, KEY, 'trip');
-  assert.match(a.err, /job trip moved to b \(epoch 2\)/);
-  assert.match(b.err, /job trip moved to a \(epoch 3\)/);
+  assert.match(a.err, /job trip moved to b \(epoch 2[,)]/);
+  assert.match(b.err, /job trip moved to a \(epoch 3[,)]/);
 });
 
 embedded('the target dies during the transfer: the job goes on at the source', async () => {
@@ -154,6 +155,44 @@ embedded('the broker restarts mid-job: agents reconnect, the job goes on', async
   open(job);
   assert.is(await client.exited, 7, client.err);
   assert.is(client.out, expected.stdout);
+});
+
+embedded('an agent killed mid-job: ps says the job is lost, its followers end with 69', async () => {
+  // Before: ps said "k (offline)  running" and attach waited for k forever.
+  const job = 'orphan';
+  const k = await agentProc('k', broker.url, DIR, KEY);
+  const client = wasmigProc(['run', '--on', 'k', '--job', job, '--lost-after', '2', '--broker', broker.url, tickerPath, ...jobArgs(job)], { env: KEY, label: 'client orphan' });
+  await client.waitFor(/tick 3\//, 'out');
+  const attach = wasmigProc(['attach', job, '--lost-after', '2', '--broker', broker.url], { env: KEY, label: 'attach orphan' });
+  await attach.waitFor(/tick 3\//, 'out');
+  assert.is(await k.stop('SIGKILL'), 137);
+  const r = await cli(['ps', '--broker', broker.url], KEY);
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`^${job} +k +lost \\(agent k is offline\\) +ticker\\.wasm`, 'm'));
+  const listed = (await psJobs(broker.url, KEY)).find((j) => j.id === job) as { lost?: string } | undefined;
+  assert.is(listed?.lost, 'agent k is offline');
+  for (const follower of [client, attach]) {
+    assert.is(await follower.exited, 69, follower.err);
+    assert.match(follower.err, /agent k is offline; waiting up to 2 s/);
+    assert.match(follower.err, new RegExp(`wasmig: job ${job} is lost: agent k is offline, and no other agent took it over within 2 s`));
+  }
+});
+
+embedded('the source killed mid-transfer: the job is lost at once for ps, its follower ends with 69', async () => {
+  // Before: ps said "s (offline)  migrating to t" until s came back, and attach waited.
+  const job = 'midway';
+  const [src, dst] = await Promise.all([agentProc('s', broker.url, DIR, KEY), agentProc('t', broker.url, DIR, KEY)]);
+  const client = wasmigProc(['run', '--on', 's', '--job', job, '--lost-after', '2', '--broker', broker.url, tickerPath, ...jobArgs(job, ['mem=64'])], { env: KEY, label: 'client midway' });
+  await client.waitFor(/tick 3\//, 'out', 60_000);
+  const moving = wasmigProc(['migrate', job, '--to', 't', '--broker', broker.url], { env: KEY, label: 'migrate midway' });
+  await dst.waitFor(new RegExp(`receiving job ${job} from s`), 'err', 60_000);
+  assert.is(await src.stop('SIGKILL'), 137);
+  assert.is(await moving.exited, 1, moving.out);
+  const listed = (await psJobs(broker.url, KEY)).find((j) => j.id === job) as { agent: string; lost?: string } | undefined;
+  assert.is(listed?.agent, 's', 'the target never ran it');
+  assert.is(listed?.lost, 'agent s is offline');
+  assert.is(await client.exited, 69, client.err);
+  assert.match(client.err, new RegExp(`wasmig: job ${job} is lost: agent s is offline`));
 });
 
 embedded('forged, unsigned and tampered snapshots are refused', async () => {

@@ -1,74 +1,94 @@
 /**
- * Live migration cost through a broker: downtime (paused at the source until running at
- * the target, measured by the source) and bytes sent, for a job with 1, 16 and 64 MiB of
- * touched linear memory, through the embedded broker (aedes) and through mosquitto.
+ * Live migration against stop-and-copy, side by side in one run, through a broker:
+ * downtime (paused at the source until running at the target, measured by the source),
+ * total migration time, bytes on the wire and pre-copy rounds.
  *
- * Separate processes on loopback, as a fleet would run: the broker, agents a and b, and
- * this process as the client. The job is test/programs/ticker.wasm with `mem=N`: N MiB
- * of pseudo-random (incompressible: the worst case) memory, then busy mixing it. Each
- * case moves the job a->b (the module travels too), b->a, a->b, b->a and reports the
- * median of the last three (module already cached), with where the downtime went.
+ * Separate processes on loopback, as a fleet would run: the broker (aedes, wasmig's
+ * embedded one, or Debian's mosquitto), agents a and b, and this process as the client.
+ * The jobs:
+ * - `coremark`: CoreMark itself (a few KiB of data, busy computing);
+ * - `N MiB @ R MiB/s`: test/programs/writer.wasm filling N MiB with incompressible data
+ *   (the worst case for the wire) and then rewriting R MiB/s of it, spread over the
+ *   whole region in 4 KiB strides (R = 0: touched once, then left alone).
+ * Each case moves its job a->b->a->b... `--moves` times per mode, live and
+ * stop-and-copy alternating move by move, and reports the median and the spread of the
+ * moves after the first (the first also carries the module).
  *
- * Usage: npx tsx tools/bench/migration.ts [--sizes 1,16,64] [--brokers aedes,mosquitto] [--moves 4]
+ * Usage: npx tsx tools/bench/migration.ts [--sizes coremark,1,16,64,256] [--rates 0,1,10,100]
+ *          [--brokers aedes,mosquitto] [--modes live,stop-and-copy] [--moves 4] [--json FILE]
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { FleetClient } from '../../src/agent/index.ts';
 import type { MigrationResult } from '../../src/agent/index.ts';
+import { repoRoot } from '../../test/helpers/cli.ts';
 import { agentProc, embeddedBroker, mosquittoBroker, mosquittoPath, stopAll } from '../../test/helpers/fleet.ts';
 import type { BrokerProc } from '../../test/helpers/fleet.ts';
-import { tickerPath } from '../../test/helpers/ticker.ts';
+import { writerPath } from '../../test/helpers/writer.ts';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1] : fallback;
 }
 
-const sizes = arg('--sizes', '1,16,64').split(',').map(Number);
+const sizes = arg('--sizes', 'coremark,1,16,64,256').split(',');
+const rates = arg('--rates', '0,1,10,100').split(',').map(Number);
 const brokers = arg('--brokers', 'aedes,mosquitto').split(',');
+const modes = arg('--modes', 'live,stop-and-copy').split(',') as ('live' | 'stop-and-copy')[];
 const moves = Number(arg('--moves', '4'));
+const jsonOut = process.argv.includes('--json') ? arg('--json', '') : undefined;
 const work = mkdtempSync(join(tmpdir(), 'wasmig-bench-migration-'));
-const ctl = join(work, 'ctl');
-mkdirSync(ctl);
-const ticker = readFileSync(tickerPath);
+const writer = readFileSync(writerPath);
+const coremark = readFileSync(resolve(repoRoot, 'coremark/coremark.wasm'));
 
 function median(xs: number[]): number {
   const s = [...xs].sort((x, y) => x - y);
   return s.length % 2 ? s[(s.length - 1) >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-function mib(n: number): string {
-  return (n / (1024 * 1024)).toFixed(2);
-}
+const mib = (n: number): string => (n / (1024 * 1024)).toFixed(2);
+const kib = (n: number): string => (n / 1024).toFixed(1);
 
 interface Row {
   broker: string;
-  size: number;
+  job: string;
+  mode: string;
   first: MigrationResult;
   rest: MigrationResult[];
 }
 
-async function measure(name: string, broker: BrokerProc, size: number): Promise<Row> {
-  const dirs = ['--dir', `${ctl}::/ctl`];
-  await Promise.all([agentProc('a', broker.url, dirs), agentProc('b', broker.url, dirs)]);
+async function measure(name: string, broker: BrokerProc, size: string, rate: number): Promise<Row[]> {
+  await Promise.all([agentProc('a', broker.url, []), agentProc('b', broker.url, [])]);
   const client = await FleetClient.connect({ connection: { url: broker.url } });
   try {
-    const job = `bench-${name}-${size}`;
-    await client.start({ agent: 'a', module: ticker, program: 'ticker.wasm', args: ['ticker.wasm', `mem=${size}`, 'lines=100000000', 'work=2000'], job });
-    // Wait until the memory is filled and the job prints its first lines.
-    await new Promise<void>((resolve, reject) => {
-      let text = '';
-      client.follow(job, {
-        onOutput: (c) => {
-          text += Buffer.from(c.data).toString();
-          if (/tick 2\//.test(text)) resolve();
-        },
-      }).catch((error: Error) => { if (!/was closed/.test(error.message)) reject(error); });
+    const small = size === 'coremark';
+    const job = `bench-${name}-${size}-${rate}`.replace(/[^A-Za-z0-9._-]/g, '-');
+    const label = small ? 'CoreMark' : `${size} MiB @ ${rate} MiB/s`;
+    await client.start(small
+      ? { agent: 'a', module: coremark, program: 'coremark.wasm', args: ['coremark.wasm', '0', '0', '0x66', '100M'], job }
+      : { agent: 'a', module: writer, program: 'writer.wasm', args: ['writer.wasm', `mem=${size}`, `rate=${rate * 1024}`, 'secs=100000'], job });
+    if (!small) {
+      // The memory is filled once the first line is out.
+      await new Promise<void>((resolveWait, reject) => {
+        client.follow(job, { onOutput: () => resolveWait() }).catch((error: Error) => { if (!/was closed/.test(error.message)) reject(error); });
+      });
+    } else {
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    const byMode = new Map<string, MigrationResult[]>(modes.map((m) => [m, []]));
+    let at = 'a';
+    for (let i = 0; i < moves; i++) {
+      for (const mode of modes) {
+        const to = at === 'a' ? 'b' : 'a';
+        byMode.get(mode)!.push(await client.migrate(job, to, { mode }));
+        at = to;
+      }
+    }
+    return modes.map((mode) => {
+      const all = byMode.get(mode)!;
+      return { broker: name, job: label, mode, first: all[0], rest: all.slice(1) };
     });
-    const results: MigrationResult[] = [];
-    for (let i = 0; i < moves; i++) results.push(await client.migrate(job, i % 2 === 0 ? 'b' : 'a'));
-    return { broker: name, size, first: results[0], rest: results.slice(1) };
   } finally {
     await client.close();
     await stopAll();
@@ -82,20 +102,34 @@ for (const name of brokers) {
     continue;
   }
   for (const size of sizes) {
-    // mosquitto leaves Nagle's algorithm on unless told: a fleet's broker should say so.
-    const broker = name === 'mosquitto' ? await mosquittoBroker(work, ['allow_anonymous true', 'set_tcp_nodelay true'], 600) : await embeddedBroker();
-    process.stderr.write(`${name}, ${size} MiB...\n`);
-    rows.push(await measure(name, broker, size));
+    for (const rate of size === 'coremark' ? [0] : rates) {
+      // mosquitto leaves Nagle's algorithm on unless told: a fleet's broker should say so.
+      const broker = name === 'mosquitto' ? await mosquittoBroker(work, ['allow_anonymous true', 'set_tcp_nodelay true'], 1800) : await embeddedBroker();
+      process.stderr.write(`${name}, ${size}, ${rate} MiB/s...\n`);
+      try {
+        rows.push(...(await measure(name, broker, size, rate)));
+      } catch (error) {
+        process.stderr.write(`  failed: ${(error as Error).message}\n`);
+      }
+    }
   }
 }
 
-console.log(`\nlive migration, ${moves - 1} moves each (median; module cached), ${new Date().toISOString().slice(0, 10)}\n`);
-console.log('| broker | touched memory | downtime | capture | transfer | restore | commit | rounds | bytes sent | in the pause | first move (with module) |');
-console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+const spread = (xs: number[]): string => `${Math.min(...xs).toFixed(0)}-${Math.max(...xs).toFixed(0)}`;
+console.log(`\nlive migration against stop-and-copy, ${moves - 1} moves each after the first (median, min-max), ${new Date().toISOString().slice(0, 10)}\n`);
+console.log('| broker | job | mode | downtime ms | total ms | sent | in the pause | rounds | first move: downtime, sent |');
+console.log('|---|---|---|---:|---:|---:|---:|---:|---:|');
 for (const r of rows) {
-  const m = (f: (x: MigrationResult) => number): string => median(r.rest.map(f)).toFixed(0);
-  console.log(`| ${r.broker} | ${r.size} MiB | ${m((x) => x.downtimeMs)} ms | ${m((x) => x.phases.capture)} ms | ${m((x) => x.phases.transfer)} ms | ${m((x) => x.phases.restore)} ms | ${m((x) => x.phases.commit)} ms | ${m((x) => x.rounds)} | ${mib(median(r.rest.map((x) => x.bytesSent)))} MiB | ${mib(median(r.rest.map((x) => x.finalBytes)))} MiB | ${r.first.downtimeMs.toFixed(0)} ms, ${mib(r.first.bytesSent)} MiB |`);
+  const d = r.rest.map((x) => x.downtimeMs);
+  const sent = median(r.rest.map((x) => x.bytesSent));
+  const paused = median(r.rest.map((x) => x.finalBytes));
+  const size = (n: number): string => (n < 1024 * 1024 ? `${kib(n)} KiB` : `${mib(n)} MiB`);
+  console.log(`| ${r.broker} | ${r.job} | ${r.mode} | ${median(d).toFixed(1)} (${spread(d)}) | ${median(r.rest.map((x) => x.totalMs)).toFixed(0)} | ${size(sent)} | ${size(paused)} | ${median(r.rest.map((x) => x.rounds))} | ${r.first.downtimeMs.toFixed(0)} ms, ${size(r.first.bytesSent)} |`);
 }
-console.log('\n"pack": snapshot and package encoding at the source; "transfer": chunks acknowledged by the broker;');
-console.log('"restore": until the target has received, verified and restored the package; "commit": the commit round trip.');
+console.log('\nWhere the live moves\' downtime went (median ms): capture at the source / transfer / restore at the target / commit');
+for (const r of rows.filter((x) => x.mode === 'live')) {
+  const p = (f: (x: MigrationResult) => number): string => median(r.rest.map(f)).toFixed(1);
+  console.log(`- ${r.broker}, ${r.job}: ${p((x) => x.phases.capture)} / ${p((x) => x.phases.transfer)} / ${p((x) => x.phases.restore)} / ${p((x) => x.phases.commit)}; ${r.rest.map((x) => x.reason).slice(-1)[0]}`);
+}
+if (jsonOut) writeFileSync(jsonOut, JSON.stringify(rows, null, 1));
 rmSync(work, { recursive: true, force: true });

@@ -10,10 +10,11 @@ export const PS_OPTIONS: OptionSpec[] = [{ name: 'json' }, { name: 'agents' }, .
 export const PS_USAGE = `usage: wasmig ps [--json] [--agents] [OPTIONS]
 
 Lists every job the broker knows of: id, agent, state (running, paused,
-migrating, exited, failed), program and start time. A job whose agent is
-offline is marked so. With --agents, lists the agents and their load instead.
---json prints an array of objects (jobs: id, agent, state, program, startedAt,
-epoch, status, error, agentOnline).
+migrating, exited, failed, or lost: not final, but its agent is offline or
+restarted, so nobody runs it), program and start time. With --agents, lists
+the agents and their load instead. --json prints an array of objects (jobs:
+id, agent, state, program, startedAt, epoch, status, error, agentOnline, and
+lost: why, for a lost job; its state is then the one its agent last published).
 
 ${CONNECTION_HELP}`;
 
@@ -43,16 +44,17 @@ export async function psCommand(argv: readonly string[]): Promise<number> {
     if (flag(p, 'json')) {
       const jobs = view.jobs.map((j) => ({
         id: j.job, agent: j.agent, state: j.state, program: j.program, args: j.args, startedAt: j.startedAt, updatedAt: j.updatedAt,
-        epoch: j.epoch, status: j.status, error: j.error, target: j.target, agentOnline: j.agentOnline,
+        epoch: j.epoch, status: j.status, error: j.error, target: j.target, agentOnline: j.agentOnline, lost: j.lost,
       }));
       process.stdout.write(`${JSON.stringify(jobs)}\n`);
       return 0;
     }
     const rows = [['JOB', 'AGENT', 'STATE', 'PROGRAM', 'STARTED']];
     for (const j of view.jobs) {
-      const final = j.state === 'exited' || j.state === 'failed';
-      const state = j.state === 'exited' ? `exited (${j.status ?? 0})` : j.state === 'migrating' && j.target ? `migrating to ${j.target}` : j.state;
-      rows.push([j.job, `${j.agent}${!final && !j.agentOnline ? ' (offline)' : ''}`, state, j.program, j.startedAt.replace(/\.\d+Z$/, 'Z')]);
+      // A job nobody runs any more is lost, whatever its agent last said ("migrating" included).
+      const state = j.lost !== undefined ? `lost (${j.lost})`
+        : j.state === 'exited' ? `exited (${j.status ?? 0})` : j.state === 'migrating' && j.target ? `migrating to ${j.target}` : j.state;
+      rows.push([j.job, j.agent, state, j.program, j.startedAt.replace(/\.\d+Z$/, 'Z')]);
     }
     process.stdout.write(`${table(rows)}\n`);
     return 0;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { FleetClient, JobState } from '../../agent/index.ts';
-import { checkName, FleetClient as Client } from '../../agent/index.ts';
+import { checkName, FleetClient as Client, JobLostError } from '../../agent/index.ts';
 import { UsageError } from '../../errors/index.ts';
 import { loadModuleFile } from '../../program/index.ts';
 import { flag, integer, one, parseArgs } from '../args.ts';
@@ -18,6 +18,7 @@ export const RUN_REMOTE_OPTIONS: OptionSpec[] = [
   { name: 'job', value: true },
   { name: 'invoke', value: true },
   { name: 'dir', value: true, repeat: true },
+  { name: 'lost-after', value: true },
   ...CONNECTION_OPTIONS,
 ];
 
@@ -25,9 +26,10 @@ export const RUN_REMOTE_USAGE = `usage: wasmig run --on AGENT [--detach] [OPTION
 
 Starts PROG.wasm as a job on the agent AGENT (the module travels only if the
 agent does not have it yet) and streams the job's stdout and stderr here, in
-order, following it when it migrates; exits with the job's exit status. Ctrl-C
-detaches (the job goes on: wasmig attach JOB). With --detach, prints the job id
-and returns at once.
+order, following it when it migrates; exits with the job's exit status, or 69
+when the job is lost (its agent went offline or restarted, and no other agent
+took it over within --lost-after seconds). Ctrl-C detaches (the job goes on:
+wasmig attach JOB). With --detach, prints the job id and returns at once.
 
 options:
   --on AGENT            the agent to run on
@@ -36,29 +38,44 @@ options:
   --max-memory BYTES    cap the job's linear memory (K/M/G suffixes)
   --tier TIER           interp, native or auto (default: the agent's --tier)
   --job ID              choose the job id (default: program name + random suffix)
+  --lost-after S        seconds the job's agent may stay offline, with no other
+                        agent taking the job over, before the job counts as lost
+                        (default 10)
 
 Jobs see the directories their agent was started with (wasmig agent --dir).
 
 ${CONNECTION_HELP}`;
 
+/** Exit status of `run --on` and `attach` when the job is lost (EX_UNAVAILABLE in sysexits.h). */
+export const EXIT_LOST = 69;
+
 /**
  * Streams a job's output to this process's stdout and stderr until it ends; returns the
- * exit status to give (the job's own, 134 after a trap, 130 when detached by Ctrl-C).
+ * exit status to give (the job's own, 134 after a trap, 130 when detached by Ctrl-C,
+ * {@link EXIT_LOST} when nobody runs the job any more).
  */
-export async function followToTerminal(client: FleetClient, job: string, fromSeq = 0): Promise<number> {
+export async function followToTerminal(client: FleetClient, job: string, fromSeq = 0, lostAfterMs?: number): Promise<number> {
   let detach!: () => void;
   const detached = new Promise<'detached'>((resolve) => { detach = () => resolve('detached'); });
   process.once('SIGINT', detach);
   process.once('SIGTERM', detach);
   try {
-    const outcome: JobState | 'detached' = await Promise.race([
-      client.follow(job, {
-        fromSeq,
-        onOutput: (c) => { (c.stream === 1 ? process.stdout : process.stderr).write(c.data); },
-        onNotice: (line) => process.stderr.write(`wasmig: ${line}\n`),
-      }),
-      detached,
-    ]);
+    let outcome: JobState | 'detached';
+    try {
+      outcome = await Promise.race([
+        client.follow(job, {
+          fromSeq,
+          lostAfterMs,
+          onOutput: (c) => { (c.stream === 1 ? process.stdout : process.stderr).write(c.data); },
+          onNotice: (line) => process.stderr.write(`wasmig: ${line}\n`),
+        }),
+        detached,
+      ]);
+    } catch (error) {
+      if (!(error instanceof JobLostError)) throw error;
+      process.stderr.write(`wasmig: ${error.message}\n`);
+      return EXIT_LOST;
+    }
     if (outcome === 'detached') {
       process.stderr.write(`wasmig: detached from job ${job}; it goes on (wasmig attach ${job})\n`);
       return 130;
@@ -72,6 +89,12 @@ export async function followToTerminal(client: FleetClient, job: string, fromSeq
     process.off('SIGINT', detach);
     process.off('SIGTERM', detach);
   }
+}
+
+/** `--lost-after S` in milliseconds, when given. */
+export function lostAfterMs(p: Parameters<typeof integer>[0]): number | undefined {
+  const seconds = integer(p, 'lost-after', 1);
+  return seconds === undefined ? undefined : seconds * 1000;
 }
 
 /** `wasmig run --on AGENT ...`. */
@@ -99,7 +122,7 @@ export async function runRemoteCommand(argv: readonly string[]): Promise<number>
       process.stdout.write(`${started.job}\n`);
       return 0;
     }
-    return await followToTerminal(client, started.job);
+    return await followToTerminal(client, started.job, 0, lostAfterMs(p));
   } finally {
     await client.close();
   }

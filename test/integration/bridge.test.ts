@@ -1,0 +1,130 @@
+/**
+ * A fleet bigger than one broker: two site mosquittos, each bridged to a central one
+ * (`topic wasmig/# both 1`, as docs/brokers.md says), all on loopback. An agent on each
+ * site, every command on the central broker: a job starts on site 1, migrates to site
+ * 2 while a client follows it, a target that dies mid-transfer leaves it running, `ps`
+ * lists it right after each step, its output arrives complete and once, and a killed
+ * agent's job is reported lost across the bridge. Skipped, visibly, without mosquitto.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { FleetClient, topics } from '../../src/agent/index.ts';
+import { agentProc, cli, mosquittoBroker, mosquittoPath, stopAll, wasmigProc } from '../helpers/fleet.ts';
+import type { BrokerProc } from '../helpers/fleet.ts';
+import { tickerOutput, tickerPath } from '../helpers/ticker.ts';
+
+const work = mkdtempSync(join(tmpdir(), 'wasmig-bridge-'));
+const ctl = join(work, 'ctl');
+mkdirSync(ctl);
+const DIR = ['--dir', `${ctl}::/ctl`];
+const haveMosquitto = mosquittoPath() !== undefined;
+
+/** The bridge section of a site broker's configuration (docs/brokers.md). */
+function bridgeTo(name: string, centralPort: number): string[] {
+  return [
+    'allow_anonymous true',
+    'set_tcp_nodelay true',
+    `connection ${name}`,
+    `address 127.0.0.1:${centralPort}`,
+    'topic wasmig/# both 1',
+    'cleansession true',
+    'try_private true',
+    'restart_timeout 1',
+    'notifications false',
+  ];
+}
+
+/** Waits until a retained message published on `from` is held by `to`: the bridge is up. */
+async function bridged(from: BrokerProc, to: BrokerProc, name: string): Promise<void> {
+  const writer = await FleetClient.connect({ connection: { url: from.url } });
+  const reader = await FleetClient.connect({ connection: { url: to.url } });
+  const topic = topics.agentStatus(`probe-${name}`);
+  const doc = JSON.stringify({ v: 1, agent: `probe-${name}`, instance: 'p', online: false });
+  try {
+    for (let i = 0; i < 100; i++) {
+      await writer.peer.link.publish(topic, doc, { retain: true });
+      if (await reader.agentStatus(`probe-${name}`)) return;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    throw new Error(`the bridge ${name} did not come up`);
+  } finally {
+    await writer.peer.link.publish(topic, '', { retain: true });
+    await Promise.all([writer.close(), reader.close()]);
+  }
+}
+
+async function psJobs(url: string): Promise<{ id: string; agent: string; state: string; lost?: string }[]> {
+  const r = await cli(['ps', '--json', '--broker', url]);
+  assert.is(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout) as { id: string; agent: string; state: string; lost?: string }[];
+}
+
+const bridge = suite('fleet across bridged mosquittos');
+let central: BrokerProc;
+let site1: BrokerProc;
+let site2: BrokerProc;
+
+bridge.before(async () => {
+  if (!haveMosquitto) return;
+  central = await mosquittoBroker(work, ['allow_anonymous true', 'set_tcp_nodelay true'], 300);
+  site1 = await mosquittoBroker(work, bridgeTo('site1', central.port), 300);
+  site2 = await mosquittoBroker(work, bridgeTo('site2', central.port), 300);
+  await Promise.all([bridged(site1, central, 'up1'), bridged(site2, central, 'up2'), bridged(central, site1, 'down1'), bridged(central, site2, 'down2')]);
+});
+
+bridge.after(async () => {
+  await stopAll();
+  rmSync(work, { recursive: true, force: true });
+});
+
+bridge('start, migrate across sites, a failed handoff and a lost agent, all seen from the central broker', async () => {
+  if (!haveMosquitto) {
+    console.log('\n  SKIPPED: mosquitto is not installed (apt-get install -y mosquitto): the bridged-broker fleet test did not run');
+    return;
+  }
+  await Promise.all([agentProc('a', site1.url, DIR), agentProc('b', site2.url, DIR)]);
+  const job = 'bridged';
+  const args = ['lines=40', 'work=3000', `gate=/ctl/${job}`, 'at=30', 'status=7', 'mem=2'];
+  const expected = tickerOutput(args);
+  const client = wasmigProc(['run', '--on', 'a', '--job', job, '--broker', central.url, tickerPath, ...args], { label: 'client' });
+  await client.waitFor(/tick 3\//, 'out');
+  let listed = (await psJobs(central.url)).find((j) => j.id === job);
+  assert.is(listed?.agent, 'a', 'ps on the central broker lists the job on site 1');
+
+  // A target on site 2 that dies mid-transfer: the job goes on at a.
+  const c = await agentProc('c', site2.url, DIR, { WASMIG_FAULT: 'die-on-chunk:2' });
+  let r = await cli(['migrate', job, '--to', 'c', '--broker', central.url]);
+  assert.is(r.status, 1, r.stdout);
+  assert.match(r.stderr, /agent c went offline during the handoff; the job goes on at a/);
+  assert.is(await c.exited, 137);
+  listed = (await psJobs(central.url)).find((j) => j.id === job);
+  assert.is(listed?.agent, 'a');
+  assert.is(listed?.state, 'running');
+
+  r = await cli(['migrate', job, '--to', 'b', '--broker', central.url]);
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`^moved job ${job} from a to b`));
+  listed = (await psJobs(central.url)).find((j) => j.id === job);
+  assert.is(listed?.agent, 'b', 'ps lists the job on site 2 right after the move');
+  assert.is(listed?.state, 'running');
+
+  writeFileSync(join(ctl, job), '');
+  assert.is(await client.exited, 7, client.err);
+  assert.is(client.out, expected.stdout, 'the output is complete and nothing twice');
+  assert.match(client.err, `job ${job} moved to agent b`);
+
+  // An agent on site 1 killed mid-job: its last will crosses the bridge, the job is lost.
+  const k = await agentProc('k', site1.url, DIR);
+  const orphan = 'orphan';
+  const follower = wasmigProc(['run', '--on', 'k', '--job', orphan, '--lost-after', '2', '--broker', central.url, tickerPath, 'lines=40', 'work=3000', `gate=/ctl/${orphan}`, 'at=30'], { label: 'orphan' });
+  await follower.waitFor(/tick 3\//, 'out');
+  assert.is(await k.stop('SIGKILL'), 137);
+  assert.is(await follower.exited, 69, follower.err);
+  listed = (await psJobs(central.url)).find((j) => j.id === orphan);
+  assert.is(listed?.lost, 'agent k is offline');
+});
+
+bridge.run();
