@@ -162,7 +162,7 @@ export class IncomingHandoffs {
       if (req.base !== undefined && req.base !== inc.offered) throw new WasmigError('ERR_BASE', `the source diffs against base ${req.base.slice(0, 12)}..., which this agent does not hold`);
       if (req.base === undefined && inc.onBase) {
         // The source did not take the offered base: start again from the module's images.
-        await inc.job.rebase();
+        await inc.job.rebase(host.setupFor(inc.job.spec));
         inc.onBase = false;
       }
       if (req.type === 'round') {

@@ -44,7 +44,7 @@ export type JobCommand =
   /** Loads the module and prepares to receive memory for `restore` (the target of a migration). */
   | { op: 'receive'; setup: ProgramSetup; base: ArrayBuffer[] | undefined }
   /** Drops the base the images being received started from, for the module's initial images. */
-  | { op: 'rebase' }
+  | { op: 'rebase'; setup: ProgramSetup }
   /** Applies pre-copy deltas, one per memory, to the images being received. */
   | { op: 'apply'; deltas: EncodedDelta[] }
   /** Rebuilds the paused program from a snapshot (its memories left empty when `final` deltas complete the received images). */

@@ -13,6 +13,7 @@ import { DecodeError, ExhaustionError, Trap, ValidationError, WasmigError } from
 // The native tier registers itself with the runtime when imported: `tier: native/auto` need it.
 import { rewriteCompiled } from '../native/index.ts';
 import { loadModule, Program } from '../program/index.ts';
+import type { ResumeOptions } from '../program/index.ts';
 import type { RunOutcome } from '../runtime/index.ts';
 import { WasiHost } from '../wasi/index.ts';
 import type { Command, EndReport, JobCommand, ProgramSetup, Reply, WorkerBoot } from './job-protocol.ts';
@@ -68,11 +69,11 @@ class JobThread {
       case 'start': return this.#start(command.setup, command.args, command.env);
       case 'receive': {
         this.#compiled = this.#load(command.setup);
-        this.#arrival = new Arrival(this.#compiled, command.base);
+        this.#arrival = new Arrival(this.#compiled, command.base, this.#resumeOptions(command.setup));
         this.#warmRestore(command.setup);
         return undefined;
       }
-      case 'rebase': this.#needArrival(); this.#arrival = new Arrival(this.#compiled!, undefined); return undefined;
+      case 'rebase': this.#needArrival(); this.#arrival = new Arrival(this.#compiled!, undefined, this.#resumeOptions(command.setup)); return undefined;
       case 'apply': return this.#needArrival().apply(command.deltas);
       case 'restore': return this.#restore(command.setup, command.snapshot, command.deltas, command.digests);
       case 'run': this.#wantRun = true; return undefined;
@@ -163,6 +164,11 @@ class JobThread {
     }
   }
 
+  /** How this worker's programs resume: the agent's directories, the output ring, the shared pause flag. */
+  #resumeOptions(setup: ProgramSetup): ResumeOptions {
+    return { preopens: setup.preopens, stdin: this.#stdin, ...this.#sinks(), maxMemoryBytes: setup.maxMemoryBytes, tier: setup.tier, pauseSignal: this.#control };
+  }
+
   #sinks(): { stdout: (data: Uint8Array) => void; stderr: (data: Uint8Array) => void } {
     return { stdout: (data) => this.#ring.write(1, data), stderr: (data) => this.#ring.write(2, data) };
   }
@@ -185,13 +191,10 @@ class JobThread {
   #restore(setup: ProgramSetup, snapshot: Uint8Array, deltas: Uint8Array[] | undefined, digests: string[] | undefined): unknown {
     const arrival = this.#arrival;
     const compiled = arrival ? this.#compiled! : this.#load(setup);
-    const options = {
-      module: compiled, preopens: setup.preopens, stdin: this.#stdin, ...this.#sinks(),
-      maxMemoryBytes: setup.maxMemoryBytes, tier: setup.tier, pauseSignal: this.#control,
-    };
+    const options = { module: compiled, ...this.#resumeOptions(setup) };
     if (arrival) {
-      const { state, images, digest } = arrival.complete(snapshot, deltas ?? [], digests ?? []);
-      this.#program = Program.fromState(state, compiled, options);
+      const { program, images, digest } = arrival.complete(snapshot, deltas ?? [], digests ?? []);
+      this.#program = program;
       this.#handoffImages = images;
       this.#handoffDigest = digest;
       this.#arrival = undefined;

@@ -80,8 +80,8 @@ export class Job {
   }
 
   /** Target of a live migration: drops the base it offered, for the module's initial images. */
-  async rebase(): Promise<void> {
-    await this.#runner.request({ op: 'rebase' });
+  async rebase(setup: ProgramSetup): Promise<void> {
+    await this.#runner.request({ op: 'rebase', setup });
   }
 
   /** Applies one pre-copy round. */

@@ -1,45 +1,68 @@
 /**
  * The target's side of a live migration's pre-copy, in the new job's worker thread: the
- * memory images being received, round by round, and at the end the program's state,
- * which came without its memory, completed with them.
+ * memory images being received, round by round, written at once into the memories of a
+ * program allocated for the purpose (`Program.shell`), so that growing and filling the
+ * memory stays out of the pause; at the end the program's state, which came without its
+ * memory, is restored around them (`Program.finish`).
  */
 import type { CompiledModule } from '../compile/index.ts';
 import { SnapshotError } from '../errors/index.ts';
-import { decodeBlockDelta, decodeSnapshot, MemoryImage, PAGE_SIZE } from '../snapshot/index.ts';
-import type { CanonicalState } from '../snapshot/index.ts';
+import { Program } from '../program/index.ts';
+import type { ProgramShell, ResumeOptions } from '../program/index.ts';
+import { BLOCK_SIZE, decodeBlockDelta, decodeSnapshot, MemoryImage, PAGE_SIZE } from '../snapshot/index.ts';
 import { combinedDigest } from './precopy-source.ts';
 
 /** Largest memory a delta may describe: 4 GiB, wasm32's whole address space. */
 const MAX_MEMORY_BYTES = 65536 * PAGE_SIZE;
 
 export class Arrival {
+  /** What the source holds of each memory: checked against its digests at the end, kept for a move back. */
   readonly #images: MemoryImage[];
+  readonly #shell: ProgramShell;
 
   /** `base`: the images a handoff between the two agents left here; else the module's initial images. */
-  constructor(compiled: CompiledModule, base: ArrayBuffer[] | undefined) {
-    const count = compiled.module.imports.filter((i) => i.desc.kind === 'memory').length + compiled.module.memories.length;
+  constructor(compiled: CompiledModule, base: ArrayBuffer[] | undefined, options: ResumeOptions) {
+    this.#shell = Program.shell(compiled, options);
+    const count = this.#shell.memoryCount;
     this.#images = base !== undefined && base.length === count
       ? base.map((b) => MemoryImage.from(new Uint8Array(b)))
       : Array.from({ length: count }, (_, i) => MemoryImage.initial(compiled, i));
+    // The live memories start as the images: what the source's deltas are taken against.
+    this.#images.forEach((image, i) => {
+      const memory = this.#shell.memory(i, image.byteLength);
+      memory.set(image.bytes);
+      memory.fill(0, image.byteLength);
+    });
   }
 
-  /** Applies one round's deltas (one per memory; untrusted: checked as they are decoded). */
+  /** Applies one round's deltas (one per memory; untrusted: checked as they are decoded) to the images and the memories. */
   apply(deltas: readonly Uint8Array[]): { blocks: number } {
     if (deltas.length !== this.#images.length) throw new SnapshotError(`a pre-copy round has ${deltas.length} memory deltas for ${this.#images.length} memories`);
     let blocks = 0;
     deltas.forEach((bytes, i) => {
       const delta = decodeBlockDelta(bytes, { maxByteLength: MAX_MEMORY_BYTES });
-      this.#images[i].apply(delta);
+      const image = this.#images[i];
+      if (delta.byteLength < image.byteLength) throw new SnapshotError(`memory ${i}: a delta of ${delta.byteLength} bytes, the memory has ${image.byteLength} already (memories only grow)`);
+      image.apply(delta);
+      // The digest kept current round by round, so that the final check hashes only what the last round changed.
+      image.digest();
+      const memory = this.#shell.memory(i, delta.byteLength);
+      const from = image.bytes;
+      for (const block of delta.blocks) {
+        const start = block * BLOCK_SIZE;
+        memory.set(from.subarray(start, Math.min(start + BLOCK_SIZE, from.length)), start);
+      }
       blocks += delta.blocks.length;
     });
     return { blocks };
   }
 
   /**
-   * The last deltas, then the state: its memories are the images, which must match the
-   * source's digests exactly (else nothing is restored and the job goes on at the source).
+   * The last deltas, then the state, restored around the memories received: they must
+   * match the source's digests exactly (else nothing is restored and the job goes on at
+   * the source).
    */
-  complete(snapshot: Uint8Array, deltas: readonly Uint8Array[], digests: readonly string[]): { state: CanonicalState; images: Uint8Array[]; digest: string } {
+  complete(snapshot: Uint8Array, deltas: readonly Uint8Array[], digests: readonly string[]): { program: Program; images: Uint8Array[]; digest: string } {
     this.apply(deltas);
     const mine = this.#images.map((image) => image.digest());
     if (digests.length !== mine.length || mine.some((d, i) => d !== digests[i])) {
@@ -47,11 +70,10 @@ export class Arrival {
     }
     const { state } = decodeSnapshot(snapshot);
     if (state.memories.length !== this.#images.length) throw new SnapshotError(`the state has ${state.memories.length} memories, the module ${this.#images.length}`);
-    state.memories = state.memories.map((m, i) => {
-      const bytes = this.#images[i].bytes;
-      if (bytes.length !== m.pages * PAGE_SIZE) throw new SnapshotError(`memory ${i}: ${bytes.length} bytes received for ${m.pages} pages`);
-      return { pages: m.pages, max: m.max, stored: Array.from({ length: m.pages }, (_, p) => p), data: bytes };
+    state.memories.forEach((m, i) => {
+      if (this.#images[i].byteLength !== m.pages * PAGE_SIZE) throw new SnapshotError(`memory ${i}: ${this.#images[i].byteLength} bytes received for ${m.pages} pages`);
     });
-    return { state, images: this.#images.map((image) => image.bytes), digest: combinedDigest(mine) };
+    const program = Program.finish(this.#shell, state);
+    return { program, images: this.#images.map((image) => image.bytes), digest: combinedDigest(mine) };
   }
 }

@@ -330,7 +330,10 @@ export class NativeTier {
     link.set = ex[`gs${g}`] as (bits: number | bigint) => void;
   }
 
-  /** A function import: another instance's native function, or a host callback. */
+  /**
+   * A function import: another instance's native function, or a host callback (wrapped:
+   * see `afterHostCall`).
+   */
   private importedFunction(addr: number): unknown {
     const fn = this.state.funcs[addr];
     if (fn.kind === FuncKind.wasm) {
@@ -339,29 +342,49 @@ export class NativeTier {
       return obj;
     }
     const { params, results } = fn.type;
-    const hasRef = params.some((t) => t === ValType.funcref) || results.some((t) => t === ValType.funcref);
     const callback = fn.callback;
-    if (!hasRef) {
-      // A pause asked for by another thread while the host function ran (a sleep, a
-      // blocking read) is taken at the call's own safepoint, right after it: the loop
-      // around such a call may run so few iterations that its countdown would not come
-      // round to a poll for minutes (a job sleeping 10 ms per iteration: 1024 iterations
-      // per tick of the countdown).
-      return (...args: unknown[]): unknown => {
-        const r = callback(...args);
-        if (Atomics.load(this.pauseSignal, 0) !== 0) this.beginUnwind('pause');
-        return r;
-      };
-    }
+    const hasRef = params.some((t) => t === ValType.funcref) || results.some((t) => t === ValType.funcref);
+    if (!hasRef) return this.checkedHostCall(callback, params.length);
     // funcrefs travel as function values natively, as FuncRef handles to host callbacks.
     return (...args: unknown[]): unknown => {
       const conv = args.map((a, i) => (params[i] === ValType.funcref ? this.toFuncRef(a) : a));
       const r = callback(...conv);
-      if (Atomics.load(this.pauseSignal, 0) !== 0) this.beginUnwind('pause');
+      this.afterHostCall();
       if (results.length === 1) return results[0] === ValType.funcref ? this.fromFuncRef(r) : r;
       if (results.length > 1) return Array.from(r as Iterable<unknown>).map((v, i) => (results[i] === ValType.funcref ? this.fromFuncRef(v) : v));
       return r;
     };
+  }
+
+  /** `callback` followed by `afterHostCall`; fixed arities spare the common calls a rest parameter. */
+  private checkedHostCall(callback: (...args: unknown[]) => unknown, arity: number): Function {
+    const after = (r: unknown): unknown => {
+      this.afterHostCall();
+      return r;
+    };
+    switch (arity) {
+      case 0: return () => after(callback());
+      case 1: return (a: unknown) => after(callback(a));
+      case 2: return (a: unknown, b: unknown) => after(callback(a, b));
+      case 3: return (a: unknown, b: unknown, c: unknown) => after(callback(a, b, c));
+      case 4: return (a: unknown, b: unknown, c: unknown, d: unknown) => after(callback(a, b, c, d));
+      default: return (...args: unknown[]) => after(callback(...args));
+    }
+  }
+
+  /**
+   * Looks at the pause flags and the deadline after every host call from native code.
+   * The poll countdown counts loop iterations and function entries, never host calls,
+   * so a loop whose body is a host call (a sleep, a read) polled only every 1024 x
+   * interval calls: 65,024 with the default interval (a 5 ms slice of 1 ms sleeps ran
+   * 86 s), whatever the time slice or the pause request. A host call takes microseconds at least; one more
+   * clock read after it costs nothing measurable, and bounds how late a pause can come
+   * to one host call. The caller unwinds at its call site, results kept (`mayBeHost`
+   * in `rewrite-function.ts`).
+   */
+  private afterHostCall(): void {
+    if (this.active === 0 || this.unwindingNow) return;
+    if (this.pauseRequested || Atomics.load(this.pauseSignal, 0) !== 0 || (this.deadline !== Infinity && performance.now() >= this.deadline)) this.beginUnwind('pause');
   }
 
   private toFuncRef(v: unknown): FuncRef | null {
@@ -409,11 +432,14 @@ export class NativeTier {
     return {
       poll: (): number => {
         this.polls++;
+        // Adapt first, at the poll that pauses too: when a phase of slow units follows
+        // fast ones, the late poll that ends a slice is the only one the slice has, and
+        // skipping it kept the grown interval: every 20 ms slice then ran 300 ms.
+        if (!this.fixedInterval) this.adaptInterval();
         if (this.pauseRequested || (this.pollHook !== undefined && this.pollHook()) || Atomics.load(this.pauseSignal, 0) !== 0 || (this.deadline !== Infinity && performance.now() >= this.deadline)) {
           this.beginUnwind('pause');
           return 0;
         }
-        if (!this.fixedInterval) this.adaptInterval();
         return this.interval;
       },
       deep: (): void => { this.beginUnwind('stack'); },

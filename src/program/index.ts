@@ -1,3 +1,3 @@
 export { loadModule, loadModuleFile } from './load.ts';
-export { Program } from './program.ts';
+export { Program, ProgramShell } from './program.ts';
 export type { ProgramOptions, ResumeOptions, SnapshotOptions } from './program.ts';

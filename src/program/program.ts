@@ -61,6 +61,42 @@ export interface ResumeOptions extends ProgramOptions {
 }
 
 /**
+ * A program being resumed in two steps ({@link Program.shell}, {@link Program.finish}):
+ * its memories, written while they arrive.
+ */
+export class ProgramShell {
+  constructor(
+    /** The allocated program (nothing ran; its WASI host is a placeholder). */
+    readonly program: Program,
+    readonly route: { host: WasiHost },
+    readonly options: ResumeOptions,
+  ) {}
+
+  get placeholder(): WasiHost {
+    return this.program.wasi;
+  }
+
+  /** How many memories the module has (imports first). */
+  get memoryCount(): number {
+    return this.program.instance.state.memAddrs.length;
+  }
+
+  /** Memory `index`'s bytes now, grown first to at least `byteLength` (whole pages). */
+  memory(index: number, byteLength = 0): Uint8Array {
+    const m = this.program.store.state.memories[this.program.instance.state.memAddrs[index]];
+    const have = m.memory.buffer.byteLength;
+    if (byteLength > have) {
+      try {
+        m.memory.grow(Math.ceil((byteLength - have) / PAGE));
+      } catch (cause) {
+        throw new SnapshotError(`memory ${index}: cannot grow to ${byteLength} bytes`, { cause });
+      }
+    }
+    return new Uint8Array(m.memory.buffer);
+  }
+}
+
+/**
  * A WASI program instantiated on the interpreter: its store, instance and WASI host,
  * and the execution of its entry point, which can run in budgets and pause anywhere.
  */
@@ -203,6 +239,60 @@ export class Program {
       throw new SnapshotError(`the snapshot does not embed its module (sha256 ${decoded.state.moduleSha256}): pass the module`);
     }
     return Program.fromState(decoded.state, compiled, options);
+  }
+
+  /**
+   * The first step of a resume in two (a live migration's target): the module allocated
+   * without running anything, with empty memories to be written while they arrive
+   * ({@link ProgramShell.memory}); {@link Program.finish} then restores everything else
+   * from a state that carries no memory pages. The restore's copy of the memory, and the
+   * growing of it, then fall before the pause, not in it.
+   */
+  static shell(compiled: CompiledModule, options: ResumeOptions = {}): ProgramShell {
+    const placeholder = new WasiHost({ args: ['program.wasm'], env: {}, preopens: [], stdin: options.stdin, stdout: () => {}, stderr: () => {} });
+    // WASI calls go through these to the host that `finish` restores.
+    const route: { host: WasiHost } = { host: placeholder };
+    const delegates: Record<string, Record<string, HostCallback>> = {};
+    for (const [module, functions] of Object.entries(placeholder.imports)) {
+      delegates[module] = {};
+      for (const name of Object.keys(functions)) delegates[module][name] = (...args: unknown[]) => route.host.imports[module][name](...args);
+    }
+    const program = Program.withWasi(compiled, placeholder, { ...options, stdout: undefined, stderr: undefined, imports: { ...delegates, ...options.imports } }, true);
+    return new ProgramShell(program, route, options);
+  }
+
+  /**
+   * The second step of a two-step resume: the state (its memories sizes only, their
+   * contents written into `shell` already) restored around the shell's memories.
+   * @throws SnapshotError when the state does not fit the module or the memories received.
+   */
+  static finish(shell: ProgramShell, state: CanonicalState): Program {
+    const { program: allocated, route, options } = shell;
+    const compiled = allocated.compiled;
+    const sha = moduleSha256(compiled.module);
+    if (state.moduleSha256 !== sha) throw new SnapshotError(`the module given (sha256 ${sha}) is not the snapshot's (sha256 ${state.moduleSha256})`);
+    const wasiOptions: WasiOptions = {
+      args: options.args ?? ['program.wasm'], env: options.env ?? {}, preopens: options.preopens ?? [],
+      stdin: options.stdin, stdout: options.stdout, stderr: options.stderr,
+    };
+    const wasi = state.wasi === null ? new WasiHost(wasiOptions) : WasiHost.restore(state.wasi, wasiOptions);
+    try {
+      const program = new Program(compiled, allocated.store, allocated.instance, wasi);
+      program.tier = options.tier;
+      const memory = program.instance.exports.get('memory');
+      if (memory?.kind === 'memory') wasi.bindMemory(program.store.state.memories[memory.addr].memory);
+      const restored = restoreProgram(program, state, { keepMemory: true });
+      const engine = engineFor(options.tier);
+      program.execution = restored && engine ? engine.resume(program.store, program.instance, restored.funcAddr, restored.entryDepth) : restored;
+      program.entryName = state.entry;
+      program.hostState = { ...state.host };
+      route.host = wasi;
+      shell.placeholder.close();
+      return program;
+    } catch (error) {
+      wasi.close();
+      throw error;
+    }
   }
 
   /**

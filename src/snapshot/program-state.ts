@@ -76,7 +76,7 @@ export function captureProgram(program: CapturableProgram, options: ProgramCaptu
  * the same module. Returns the execution to continue, or undefined for a "ready" state.
  * @throws SnapshotError when the state does not fit the module or the limits.
  */
-export function restoreProgram(program: CapturableProgram, state: CanonicalState): Execution | undefined {
+export function restoreProgram(program: CapturableProgram, state: CanonicalState, options: { keepMemory?: boolean } = {}): Execution | undefined {
   if (state.store !== undefined) throw new SnapshotError('the snapshot is a store image, not a program\'s');
   const space = programSpace(program.store.state, program.instance);
   const t = program.store.thread;
@@ -96,6 +96,6 @@ export function restoreProgram(program: CapturableProgram, state: CanonicalState
     }
     execution = new Execution(program.store, addr, [], { resumed: true });
   }
-  restoreState(state, space, execution ? t : null, { dirtyPages: dataSegmentPages(program) });
+  restoreState(state, space, execution ? t : null, options.keepMemory ? { keepMemory: true } : { dirtyPages: dataSegmentPages(program) });
   return execution;
 }

@@ -98,6 +98,11 @@ export interface RestoreOptions {
    * are left alone. Absent: every page not in the state is cleared.
    */
   dirtyPages?: (ReadonlySet<number> | undefined)[];
+  /**
+   * The memories hold their contents already (written while they arrived, block by
+   * block): only their sizes are checked against the state, which carries no pages.
+   */
+  keepMemory?: boolean;
 }
 
 export function restoreState(state: CanonicalState, space: IndexSpace, thread: ThreadState | null, options: RestoreOptions = {}): void {
@@ -111,7 +116,13 @@ export function restoreState(state: CanonicalState, space: IndexSpace, thread: T
 
   // 1. Check everything, computing table and global contents without writing them.
   const memories = space.memories.map((a) => store.memories[a]);
-  state.memories.forEach((c, i) => checkMemory(c, memories[i], `memory ${i}`));
+  state.memories.forEach((c, i) => {
+    checkMemory(c, memories[i], `memory ${i}`);
+    if (options.keepMemory) {
+      const pages = memories[i].memory.buffer.byteLength / PAGE_SIZE;
+      if (c.pages !== pages || c.stored.length !== 0) throw new SnapshotError(`memory ${i}: the state says ${c.pages} pages${c.stored.length ? ' and carries pages' : ''}, the memory received has ${pages}`);
+    }
+  });
   const limits: RefLimits = { funcs: space.funcs.length, externs: Math.max(store.externs.length, state.externs.length) };
   const scratch = new Int32Array(2);
   const tables: TableState[] = space.tables.map((a) => store.tables[a]);
@@ -160,7 +171,7 @@ export function restoreState(state: CanonicalState, space: IndexSpace, thread: T
   }
 
   // 3. Write the store.
-  state.memories.forEach((c, i) => applyMemory(c, memories[i], `memory ${i}`, options.dirtyPages?.[i]));
+  if (!options.keepMemory) state.memories.forEach((c, i) => applyMemory(c, memories[i], `memory ${i}`, options.dirtyPages?.[i]));
   tableContents.forEach((elements, i) => {
     tables[i].elements = elements;
     tables[i].size = elements.length;

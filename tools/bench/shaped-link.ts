@@ -1,8 +1,11 @@
 /**
  * Live migration over constrained links: the broker and two agents each in a network
- * namespace of their own, the agents joined to the broker by veth links shaped with
- * `tc netem` (a rate, and 12.5 ms of delay each way: 50 ms of round trip between the
- * agents, through the broker). The client (this process) reaches the broker over a
+ * namespace of their own, the agents joined to the broker by veth links whose rate is
+ * shaped by the kernel (`tc`), with 12.5 ms of delay each way (50 ms of round trip
+ * between the agents, through the broker). `netem` shapes both where the kernel has it
+ * (`sch_netem`); this machine's kernel has no netem, so there the rate is a token bucket
+ * (`tbf`) and the delay a relay in the broker's namespace that holds every chunk of
+ * bytes 12.5 ms in each direction (`--delay relay`, the default when netem is missing). The client (this process) reaches the broker over a
  * link of its own, unshaped. For each rate, a job moves a->b live, then b->a with
  * stop-and-copy, and the downtime and total time of each are reported: pre-copy should
  * keep the downtime flat as the bandwidth falls, where stop-and-copy's grows.
@@ -31,6 +34,9 @@ const rates = arg('--rates', '100kbit,1mbit,10mbit,100mbit').split(',');
 const jobKind = arg('--job', 'writer');
 const mem = Number(arg('--mem', '1'));
 const PORT = 18830;
+/** The relay's port in the broker's namespace: agents connect to it, it forwards to the broker. */
+const RELAY_PORT = 18831;
+const DELAY_MS = 12.5;
 const NS = { broker: 'wmbench-broker', a: 'wmbench-a', b: 'wmbench-b' } as const;
 const BROKER_IP = { a: '10.231.1.1', b: '10.231.2.1', client: '10.231.3.1' } as const;
 const children: ChildProcess[] = [];
@@ -60,15 +66,48 @@ function link(ns: string | undefined, name: string, net: number): void {
   sh(['ip', 'netns', 'exec', NS.broker, 'ip', 'link', 'set', outer, 'up']);
 }
 
-/** Shapes both directions of an agent's link: `rate`, 12.5 ms each way. */
+/** Whether this kernel has netem (many VMs' kernels lack `sch_netem`). */
+function hasNetem(): boolean {
+  const r = spawnSync('ip', ['netns', 'exec', NS.broker, 'tc', 'qdisc', 'replace', 'dev', 'lo', 'root', 'netem', 'delay', '1ms'], { encoding: 'utf8' });
+  spawnSync('ip', ['netns', 'exec', NS.broker, 'tc', 'qdisc', 'del', 'dev', 'lo', 'root']);
+  return r.status === 0;
+}
+
+let netem = false;
+
+/** Shapes both directions of an agent's link: `rate` (and with netem, the delay too). */
 function shape(ns: string, dev: string, rate: string): void {
   for (const [where, d] of [[ns, `${dev}0`], [NS.broker, `${dev}1`]] as const) {
-    sh(['ip', 'netns', 'exec', where, 'tc', 'qdisc', 'replace', 'dev', d, 'root', 'netem', 'rate', rate, 'delay', '12.5ms', 'limit', '100000']);
+    const qdisc = netem
+      ? ['netem', 'rate', rate, 'delay', `${DELAY_MS}ms`, 'limit', '100000']
+      : ['tbf', 'rate', rate, 'burst', '16kb', 'latency', '5s'];
+    sh(['ip', 'netns', 'exec', where, 'tc', 'qdisc', 'replace', 'dev', d, 'root', ...qdisc]);
   }
 }
 
+/** A TCP relay that holds every chunk DELAY_MS in each direction, for kernels without netem. */
+const RELAY = `
+const net = require('node:net');
+const [listenPort, targetPort, delay] = process.argv.slice(1).map(Number);
+net.createServer((inbound) => {
+  inbound.setNoDelay(true);
+  const outbound = net.connect(targetPort, '127.0.0.1', () => outbound.setNoDelay(true));
+  const pipe = (from, to) => {
+    from.on('data', (d) => setTimeout(() => { if (!to.destroyed) to.write(d); }, delay));
+    from.on('close', () => setTimeout(() => to.destroy(), delay));
+    from.on('error', () => {});
+  };
+  pipe(inbound, outbound);
+  pipe(outbound, inbound);
+}).listen(listenPort, '0.0.0.0', () => console.log('listening'));
+`;
+
 function start(ns: string, args: string[], label: string): Promise<void> {
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, resolve(repoRoot, 'bin/wasmig.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return startNode(ns, [resolve(repoRoot, 'bin/wasmig.js'), ...args], label);
+}
+
+function startNode(ns: string, args: string[], label: string): Promise<void> {
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   return new Promise((resolveStart, reject) => {
     let text = '';
@@ -93,9 +132,12 @@ try {
   link(NS.a, 'wmbench-a', 1);
   link(NS.b, 'wmbench-b', 2);
   link(undefined, 'wmbench-c', 3);
+  netem = hasNetem();
   await start(NS.broker, ['broker', '--host', '0.0.0.0', '--port', String(PORT)], 'broker');
-  await start(NS.a, ['agent', '--name', 'a', '--broker', `mqtt://${BROKER_IP.a}:${PORT}`], 'agent a');
-  await start(NS.b, ['agent', '--name', 'b', '--broker', `mqtt://${BROKER_IP.b}:${PORT}`], 'agent b');
+  const agentPort = netem ? PORT : RELAY_PORT;
+  if (!netem) await startNode(NS.broker, ['-e', RELAY, String(RELAY_PORT), String(PORT), String(DELAY_MS)], 'relay');
+  await start(NS.a, ['agent', '--name', 'a', '--broker', `mqtt://${BROKER_IP.a}:${agentPort}`], 'agent a');
+  await start(NS.b, ['agent', '--name', 'b', '--broker', `mqtt://${BROKER_IP.b}:${agentPort}`], 'agent b');
   const client = await FleetClient.connect({ connection: { url: `mqtt://${BROKER_IP.client}:${PORT}` } });
   const module = readFileSync(jobKind === 'coremark' ? resolve(repoRoot, 'coremark/coremark.wasm') : writerPath);
   try {
@@ -128,7 +170,7 @@ try {
   teardown();
 }
 
-console.log(`\nmigration over shaped links (each agent's link: the rate, 12.5 ms each way), job ${jobKind}${jobKind === 'writer' ? ` mem=${mem} MiB, writing 16 KiB/s` : ''}\n`);
+console.log(`\nmigration over shaped links (each agent's link: the rate, ${DELAY_MS} ms each way, ${netem ? 'netem' : 'tbf and a delaying relay'}), job ${jobKind}${jobKind === 'writer' ? ` mem=${mem} MiB, writing 16 KiB/s` : ''}\n`);
 console.log('| link | live: downtime | live: total | live: sent | rounds | stop-and-copy: downtime | stop-and-copy: sent |');
 console.log('|---|---:|---:|---:|---:|---:|---:|');
 for (const r of rows) {
