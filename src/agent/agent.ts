@@ -6,6 +6,7 @@ import { rewriteCompiled } from '../native/index.ts';
 import type { Tier } from '../runtime/index.ts';
 import type { ConnectionOptions } from './connection.ts';
 import { checkName, displayUrl } from './connection.ts';
+import { committedHere, judgeJobState, supersedes } from './fencing.ts';
 import { encodeOutput } from './frames.ts';
 import { Job } from './job.ts';
 import { JobRunnerPool } from './job-runner.ts';
@@ -228,16 +229,27 @@ export class Agent implements HandoffHost {
     if (!s || s.job !== id) return;
     const why = this.peer.checkDocument(s);
     if (why) { this.log(`ignored the state of job ${s.job} published by ${s.agent}: ${why}`); return; }
-    this.observed.set(s.job, s);
+    // A replayed or late older state never lowers what is known: that would un-fence it.
+    if (supersedes(s, this.observed.get(s.job))) this.observed.set(s.job, s);
     this.#fence(s);
   }
 
-  /** A newer epoch of one of our jobs runs elsewhere: this copy is stale and stops. */
+  /**
+   * A newer epoch of one of our jobs exists: this copy, or the restored one waiting for a
+   * commit, is stale and goes. An older one overwrote the retained state: ours goes again.
+   */
   #fence(s: JobState): void {
     const job = this.jobs.get(s.job);
-    if (!job || job.finished || s.epoch <= job.epoch) return;
-    if (s.agent === this.name && s.instance === this.instance) return;
-    if (job.state === 'migrating' && s.agent === job.target) return; // the handoff itself settles this
+    const verdict = judgeJobState(s, this, {
+      held: job && { epoch: job.epoch, finished: job.finished, migratingTo: job.state === 'migrating' ? job.target : undefined },
+      incomingEpoch: this.incoming.epochOf(s.job),
+    });
+    if (verdict.dropIncoming) this.incoming.overtaken(s.job, `epoch ${s.epoch} exists on ${s.agent}`);
+    if (verdict.reassert && job) {
+      this.log(`job ${job.id}: the broker showed an older epoch (${s.epoch} on ${s.agent}); published this copy's (epoch ${job.epoch}) again`);
+      this.publishState(job);
+    }
+    if (!verdict.stop || !job) return;
     this.log(`job ${job.id}: a newer copy (epoch ${s.epoch}) runs on ${s.agent}; this copy (epoch ${job.epoch}) stops`);
     job.discard();
     this.jobs.delete(job.id);
@@ -358,6 +370,14 @@ export class Agent implements HandoffHost {
     if (this.incoming.has(id)) return `a handoff of job ${id} is already under way here`;
     if (this.#starting.has(id)) return `job ${id} is starting here`;
     return undefined;
+  }
+
+  committedHere(id: string, epoch: number): boolean {
+    return committedHere(epoch, this.jobs.get(id), this.moved.get(id));
+  }
+
+  follow(id: string): void {
+    this.watchJob(id);
   }
 
   runningEpoch(id: string): number | undefined {

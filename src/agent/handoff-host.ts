@@ -15,7 +15,11 @@ export interface HandoffTimeouts {
   commitMs: number;
   /** ...and how many times `commit` is sent. */
   commitAttempts: number;
-  /** How long a target keeps a handoff in progress without hearing from the source (reset by every message). */
+  /**
+   * How long a target keeps a handoff in progress without hearing from the source (reset
+   * by every message). A source in doubt after `commit` asks at least this long, so every
+   * agent of a fleet must use the same value.
+   */
   incomingTtlMs: number;
 }
 
@@ -55,6 +59,10 @@ export interface HandoffHost {
   holds(job: string): string | undefined;
   /** The epoch of the copy of `job` running here, if one does. */
   runningEpoch(job: string): number | undefined;
+  /** Whether a commit of `job` at `epoch` took effect here (it holds the job at that epoch or later, or it left at a later one). */
+  committedHere(job: string, epoch: number): boolean;
+  /** Follows `job`'s retained state from now on (a target, from `prepare`: a newer epoch fences what it receives). */
+  follow(job: string): void;
   /** A fresh job object (its worker starts at once) with this agent's hooks. */
   newJob(id: string, spec: Job['spec'], epoch: number, log: OutputLog): Job;
   /** What a job's worker needs to instantiate its program here. */

@@ -349,12 +349,15 @@ export class OutgoingHandoff {
   /** Sends `commit` until the target answers; `refused`: it holds no copy (safe to resume). */
   async #commit(signal: AbortSignal): Promise<'committed' | 'refused' | 'in-doubt'> {
     const host = this.#host;
-    const { commitAttempts, commitMs } = host.timeouts;
+    const { commitAttempts, commitMs, incomingTtlMs } = host.timeouts;
+    // The target drops a copy nobody committed incomingTtlMs after `ready`: asking until then
+    // means that giving up (and resuming at a new epoch) never races a late commit there.
+    const until = performance.now() + incomingTtlMs + commitMs;
     const committedThere = (): boolean => {
       const seen = host.observedState(this.#job.id);
       return seen !== undefined && seen.agent === this.#to && seen.epoch >= this.#epoch;
     };
-    for (let attempt = 0; attempt < commitAttempts && !signal.aborted; attempt++) {
+    for (let attempt = 0; (attempt < commitAttempts || performance.now() < until) && !signal.aborted; attempt++) {
       try {
         const r = await host.peer.request(topics.agentInbox(this.#to), { type: 'commit', job: this.#job.id, epoch: this.#epoch }, { timeoutMs: commitMs, who: `agent ${this.#to}`, signal });
         return r.ok ? 'committed' : 'refused';

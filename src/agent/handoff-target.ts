@@ -79,6 +79,20 @@ export class IncomingHandoffs {
     return this.#byJob.size;
   }
 
+  /** The epoch of the handoff of `job` under way here, if one is. */
+  epochOf(job: string): number | undefined {
+    return this.#byJob.get(job)?.epoch;
+  }
+
+  /** A newer epoch of `job` exists (`why`): the copy being received can never be committed; drop it. */
+  overtaken(job: string, why: string): void {
+    const inc = this.#byJob.get(job);
+    if (!inc) return;
+    this.#byJob.delete(job);
+    inc.drop();
+    this.#host.log(`job ${job}: ${why}; dropped the copy being received (epoch ${inc.epoch}), which can no longer be committed`);
+  }
+
   #refuse(req: { job: string; epoch: number; from: string; id: string; replyTo?: string }, why: string, code = 'refused'): void {
     this.#host.log(`refused job ${req.job} from ${req.from} (epoch ${req.epoch}): ${why}`);
     void this.#host.peer.reply(req, { ok: false, code, message: why });
@@ -109,6 +123,8 @@ export class IncomingHandoffs {
       return;
     }
     this.#opening.delete(req.job);
+    // From now on a newer epoch of the job, published by anyone, drops what arrives here.
+    host.follow(req.job);
     const incoming = new IncomingHandoff(host, job, req.epoch, req.from, () => {
       if (this.#byJob.get(req.job) !== incoming) return;
       this.#byJob.delete(req.job);
@@ -171,6 +187,14 @@ export class IncomingHandoffs {
   /** `commit`: the job runs here from now on. */
   commit(req: CommitRequest): void {
     const host = this.#host;
+    // A commit sent again (its answer was lost): the job is here, or went on from here.
+    if (host.committedHere(req.job, req.epoch)) { void host.peer.reply(req, { ok: true }); return; }
+    // A late commit: a newer epoch of the job exists.
+    const newer = host.observedState(req.job);
+    if (newer && newer.epoch > req.epoch) {
+      void host.peer.reply(req, { ok: false, code: 'unknown', message: `job ${req.job} is at epoch ${newer.epoch} on ${newer.agent}: commit at epoch ${req.epoch} refused` });
+      return;
+    }
     const inc = this.#find(req);
     if (inc && inc.ready) {
       inc.settle();
@@ -181,8 +205,6 @@ export class IncomingHandoffs {
       void host.peer.reply(req, { ok: true }).finally(() => inc.job.run());
       return;
     }
-    // A commit sent again (its answer was lost): it happened.
-    if (host.runningEpoch(req.job) === req.epoch) { void host.peer.reply(req, { ok: true }); return; }
     void host.peer.reply(req, { ok: false, code: 'unknown', message: `agent ${host.name} holds no restored copy of job ${req.job} at epoch ${req.epoch}` });
   }
 

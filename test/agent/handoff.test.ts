@@ -52,7 +52,7 @@ s.before(async () => {
   const connection = { url: broker.url };
   // The interpreter: this is about the protocol, and its slices keep the event loop this
   // process shares with the broker responsive.
-  source = await Agent.start({ name: 's', connection, tier: 'interp', log: quiet, timeouts: { commitMs: 150, commitAttempts: 2 } });
+  source = await Agent.start({ name: 's', connection, tier: 'interp', log: quiet, timeouts: { commitMs: 150, commitAttempts: 2, incomingTtlMs: 300 } });
   target = await Peer.open({ connection, id: 'f', inbox: topics.agentInbox('f'), persistent: false, onRequest, log: quiet });
   await target.listen([topics.agentData('f')], () => {});
   await announce(true);

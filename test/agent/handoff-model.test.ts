@@ -1,0 +1,91 @@
+/**
+ * The handoff model (handoff-model.ts), checked exhaustively: with the rules the code
+ * has, no order of messages, crash or broker restart within the bounds runs two copies
+ * of the job or loses it; without the source's guard, or without waiting out the
+ * target's expiry, the checker finds a counterexample (so it can find one at all).
+ *
+ * WASMIG_MODEL_FULL=1 also runs the larger bounds quoted in docs/protocol.md (a minute
+ * or more on a quiet machine).
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ALL_RULES, checkHandoff, NO_RULES } from './handoff-model.ts';
+import type { CheckResult, ModelBounds } from './handoff-model.ts';
+
+const TWO_MIGRATIONS_ONE_CRASH: ModelBounds = { chain: true, clients: 2, crashes: 1, restarts: 0 };
+const ONE_MIGRATION_ONE_RESTART: ModelBounds = { chain: false, clients: 1, crashes: 0, restarts: 1 };
+
+const s = suite('handoff model');
+
+function report(what: string, r: CheckResult): void {
+  console.log(`\n  ${what}: ${r.states} states explored, ${r.quiescent} at rest${r.violation ? `; counterexample: ${r.violation.message}` : ''}`);
+}
+
+function clean(r: CheckResult): void {
+  assert.ok(!r.violation, r.violation && `${r.violation.message}\n  ${r.violation.trace.join('\n  ')}`);
+}
+
+s('two concurrent migrations, a chain S -> T1 -> T2, one crash anywhere: one owner, always', () => {
+  const r = checkHandoff(ALL_RULES, TWO_MIGRATIONS_ONE_CRASH);
+  report('two migrations, one crash', r);
+  clean(r);
+  // Bounds that silently shrank would check nothing: the space has tens of thousands of states.
+  assert.ok(r.states > 10_000, `${r.states} states`);
+  assert.ok(r.quiescent > 100, `${r.quiescent} states at rest`);
+});
+
+s('one migration, a broker restart anywhere (messages lost, an older retained state back): one owner', () => {
+  const r = checkHandoff(ALL_RULES, ONE_MIGRATION_ONE_RESTART);
+  report('one migration, one broker restart', r);
+  clean(r);
+  assert.ok(r.states > 2_000, `${r.states} states`);
+});
+
+s('without the source guard, two concurrent migrations both commit: the fork of issue 14', () => {
+  const r = checkHandoff({ ...ALL_RULES, guard: false }, { ...TWO_MIGRATIONS_ONE_CRASH, crashes: 0 });
+  report('no guard', r);
+  assert.ok(r.violation);
+  assert.match(r.violation.message, /^2 copies run at once \(T1, T2\)$/);
+  // Both handoffs under way at S at once, each with its own epoch.
+  assert.match(r.violation.trace.join('\n'), /S -> T1: commit epoch 2[\s\S]*S -> T2: commit epoch 3|S -> T2: commit epoch 2[\s\S]*S -> T1: commit epoch 3/);
+  console.log(`  ${r.violation.trace.join('\n  ')}`);
+});
+
+s('a source that gives up before the target\'s copy expires runs a second copy when the commit comes late', () => {
+  const r = checkHandoff({ ...ALL_RULES, waitOutTtl: false }, TWO_MIGRATIONS_ONE_CRASH);
+  report('no waiting out the expiry', r);
+  assert.ok(r.violation);
+  assert.match(r.violation.message, /^2 copies run at once \(S, T1\)/);
+  assert.match(r.violation.trace.join('\n'), /S -> T1: commit epoch 2\nS gives up waiting for T1's commit answer \(before the target's copy expires\)$/);
+});
+
+s('without saying its state again over an older one, an owner is misreported after a broker restart', () => {
+  const r = checkHandoff({ ...ALL_RULES, reassert: false }, ONE_MIGRATION_ONE_RESTART);
+  report('no reassert', r);
+  assert.ok(r.violation);
+  assert.match(r.violation.message, /^at rest: the broker shows S migrating at epoch 1, but the job runs on T1 at epoch 2$/);
+});
+
+s('the code before the fix forks the job', () => {
+  const r = checkHandoff(NO_RULES, TWO_MIGRATIONS_ONE_CRASH);
+  report('before the fix', r);
+  assert.ok(r.violation);
+  assert.match(r.violation.message, /^2 copies run at once/);
+});
+
+s('larger bounds (WASMIG_MODEL_FULL=1)', () => {
+  if (process.env.WASMIG_MODEL_FULL !== '1') {
+    console.log('\n  SKIPPED: the larger bounds (set WASMIG_MODEL_FULL=1): two migrations with a broker restart, one migration with a crash and a restart');
+    return;
+  }
+  for (const bounds of [
+    { chain: false, clients: 2, crashes: 0, restarts: 1 },
+    { chain: true, clients: 1, crashes: 1, restarts: 1 },
+  ] satisfies ModelBounds[]) {
+    const r = checkHandoff(ALL_RULES, bounds);
+    report(JSON.stringify(bounds), r);
+    clean(r);
+  }
+});
+
+s.run();

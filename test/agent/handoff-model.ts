@@ -1,0 +1,644 @@
+/**
+ * A small model of the migration handoff (src/agent/handoff-source.ts, handoff-target.ts, agent.ts) as
+ * state machines, and an exhaustive checker over every order of its steps: which message
+ * is delivered next, when a timer fires, when an agent crashes, when the broker restarts
+ * (losing what was on its way, perhaps bringing back an older retained state). See
+ * docs/protocol.md, "One owner".
+ *
+ * What is modelled:
+ * - three agents: S, which runs the job at epoch 1, and targets T1 and T2; two clients,
+ *   one asking to move the job to T1, the other to T2 (ModelBounds says when they send);
+ * - the network as MQTT QoS 1 gives it with clean sessions: one FIFO channel per
+ *   publisher and receiver (a publisher's messages reach one subscriber in order, across
+ *   topics); messages to a crashed agent are lost; a crashed agent's last will reaches
+ *   every other agent after what it sent before. The broker routes a publish at once: a
+ *   publish lost with its crashing publisher is the same as the crash coming just before
+ *   it, which the checker also tries. Duplicated requests are not modelled: a peer acts
+ *   on a message id once (peer.ts), so a duplicate does nothing;
+ * - the job's retained state: a publish replaces it and reaches every agent following
+ *   the job (Agent.watchJob) at that moment; a subscription gets the retained state first;
+ * - timers: a target's restored copy may expire at any moment (IncomingHandoff.touch); a request
+ *   times out only when its message or its answer was lost (a crash, a broker restart):
+ *   an unanswered `prepare` resumes the job at the source; an unanswered `commit` is sent
+ *   again while the target lives, and given up once it is dead (OutgoingHandoff#commit waits out the
+ *   target's expiry, so no commit can still start a copy there), or at any moment when
+ *   `waitOutTtl` is off (the code before: 5 tries of 3 s against a 60 s expiry);
+ * - at most `crashes` crashes (S, T1 or T2, at any step) and `restarts` broker restarts.
+ *
+ * Not modelled: output and job completion (the job runs forever), partitions that fire a
+ * last will while the agent lives on, agents that restart, more than one job, message
+ * signing, the module upload, the pre-copy rounds and `final` (folded into `prepare` and
+ * `ready`).
+ *
+ * Checked in every state: at most one copy runs; of two migrations sent to one agent, at
+ * most one succeeds (a client that reads the state after a move asks the new owner, and
+ * may rightly succeed too). In every state at rest (nothing left to deliver, no timer or
+ * step pending): exactly one copy runs unless the job died with a crashed agent that held
+ * it; the retained state names that copy (what `ps` shows); every client got an answer.
+ */
+
+/** Switches for the rules that keep one owner (all on: the code as it is). */
+export interface ModelRules {
+  /** Agent.outgoing, checked and set in Agent#onRequest before any await: one handoff per job at a time at the source. */
+  guard: boolean;
+  /**
+   * Target-side fencing: follow the job from `prepare` (IncomingHandoffs.prepare), refuse a commit
+   * below a seen epoch (IncomingHandoffs.commit), drop a restored copy a newer epoch overtook and
+   * never let an older state lower the known epoch (Agent#onJobState, judgeJobState).
+   */
+  fence: boolean;
+  /** OutgoingHandoff#commit: ask until the target's restored copy has expired before giving up. */
+  waitOutTtl: boolean;
+  /** judgeJobState's `reassert`: an owner publishes its state again over an older one. */
+  reassert: boolean;
+  /**
+   * IncomingHandoffs.commit answers a repeated commit "committed" when the job is here at that
+   * epoch or a later one, or left from here at a later one (committedHere); before, only
+   * at that very epoch, and "unknown" otherwise, which let the source resume a second copy.
+   */
+  repeatCommit: boolean;
+  /** compareCopies: at one epoch, the higher agent name owns the job (before: both ran on). */
+  tieBreak: boolean;
+}
+
+export const ALL_RULES: ModelRules = { guard: true, fence: true, waitOutTtl: true, reassert: true, repeatCommit: true, tieBreak: true };
+/** The code before issue 14's fix. */
+export const NO_RULES: ModelRules = { guard: false, fence: false, waitOutTtl: false, reassert: false, repeatCommit: false, tieBreak: false };
+
+export interface ModelBounds {
+  /**
+   * Clients read the job's state when they send (so the second may ask the agent the
+   * first moved the job to: a chain S -> T1 -> T2). Off: both ask S, from the start.
+   */
+  chain: boolean;
+  /** 2: the two concurrent migrations; 1: only the one to T1. */
+  clients: 1 | 2;
+  crashes: number;
+  /** Broker restarts: every message on its way is lost, and the retained state may come back older. */
+  restarts: number;
+}
+
+const S = 0;
+const AGENTS = ['S', 'T1', 'T2'];
+type JobStateName = 'running' | 'paused' | 'migrating';
+
+interface Doc { agent: number; epoch: number; state: JobStateName }
+
+type Msg =
+  | { k: 'migrate'; client: number; to: number }
+  | { k: 'prepare'; epoch: number }
+  | { k: 'ready'; epoch: number }
+  | { k: 'refused'; epoch: number }
+  | { k: 'commit'; epoch: number }
+  | { k: 'committed'; epoch: number }
+  | { k: 'unknown'; epoch: number }
+  | { k: 'abort'; epoch: number }
+  | { k: 'state'; doc: Doc }
+  | { k: 'gone'; agent: number };
+
+/** Agent's Job object for this job: the copy an agent holds. */
+interface Copy {
+  epoch: number;
+  /** Job.epochCounter. */
+  counter: number;
+  state: JobStateName;
+  target: number | undefined;
+  discarded: boolean;
+  /** In Agent.jobs (a moved or fenced copy is taken out). */
+  listed: boolean;
+}
+
+/** One OutgoingHandoff in progress (source side). */
+interface Handoff {
+  client: number;
+  to: number;
+  /** 0 until `prepare` takes one. */
+  epoch: number;
+  phase: 'checking' | 'pausing' | 'preparing' | 'committing';
+  wasRunning: boolean;
+}
+
+interface AgentState {
+  alive: boolean;
+  copy: Copy | undefined;
+  /** Agent.incoming: a restored copy waiting for commit. */
+  incoming: { epoch: number; source: number } | undefined;
+  /** Agent.observed. */
+  observed: Doc | undefined;
+  /** Follows the job's retained state (Agent.watchJob). */
+  watching: boolean;
+  handoffs: Handoff[];
+  /** Agent.outgoing: the target of the handoff under way. */
+  claimed: number | undefined;
+  /** Agents whose last will this one has seen (AgentWatch.gone). */
+  gone: number[];
+  /** Reconnected after a broker restart, its states not yet published again (Agent#announce). */
+  announce: boolean;
+  /** Agent.moved: the epoch at which the job left this agent. */
+  left: number | undefined;
+}
+
+export interface ModelState {
+  agents: AgentState[];
+  /** Channels "from>to": from is an agent index, B (the broker's retained deliveries) or C0/C1 (clients). */
+  chans: Record<string, Msg[]>;
+  retained: Doc | undefined;
+  /** The retained state before the last one: what a restarted broker whose store lags one write brings back. */
+  previous: Doc | undefined;
+  /** Per client: not sent yet, waiting, or its answer. */
+  clients: { to: number; status: 'unsent' | 'waiting' | 'ok' | 'failed'; at: number }[];
+  crashes: number;
+  restarts: number;
+  /** An agent crashed while it held a live copy (or a handoff of it): the job may be lost with it. */
+  lostWithOwner: boolean;
+}
+
+export interface Violation {
+  message: string;
+  trace: string[];
+}
+
+export interface CheckResult {
+  states: number;
+  quiescent: number;
+  violation: Violation | undefined;
+}
+
+function initialState(bounds: ModelBounds): ModelState {
+  const agent = (): AgentState => ({ alive: true, copy: undefined, incoming: undefined, observed: undefined, watching: false, handoffs: [], claimed: undefined, gone: [], announce: false, left: undefined });
+  const agents = [agent(), agent(), agent()];
+  const doc: Doc = { agent: S, epoch: 1, state: 'running' };
+  // Agent#start: the job runs at S at epoch 1, which follows its state.
+  agents[S].copy = { epoch: 1, counter: 1, state: 'running', target: undefined, discarded: false, listed: true };
+  agents[S].observed = doc;
+  agents[S].watching = true;
+  const s: ModelState = {
+    agents, chans: {}, retained: doc, previous: undefined,
+    clients: [{ to: 1, status: 'unsent', at: -1 }, { to: 2, status: 'unsent', at: -1 }].slice(0, bounds.clients) as ModelState['clients'],
+    crashes: 0, restarts: 0, lostWithOwner: false,
+  };
+  if (!bounds.chain) {
+    s.clients.forEach((c, i) => {
+      c.status = 'waiting';
+      c.at = S;
+      s.chans[`C${i}>${S}`] = [{ k: 'migrate', client: i, to: c.to }];
+    });
+  }
+  return s;
+}
+
+function clone(s: ModelState): ModelState {
+  return {
+    agents: s.agents.map((a) => ({
+      ...a, copy: a.copy && { ...a.copy }, incoming: a.incoming && { ...a.incoming }, handoffs: a.handoffs.map((h) => ({ ...h })), gone: [...a.gone],
+    })),
+    chans: Object.fromEntries(Object.entries(s.chans).map(([k, v]) => [k, [...v]])),
+    retained: s.retained,
+    previous: s.previous,
+    clients: s.clients.map((c) => ({ ...c })),
+    crashes: s.crashes, restarts: s.restarts, lostWithOwner: s.lostWithOwner,
+  };
+}
+
+/** A compact, canonical text of a state (the visited set's key). */
+function key(s: ModelState, withHistory: boolean): string {
+  const doc = (d: Doc | undefined): string => (d ? `${d.agent}${d.state[0]}${d.epoch}` : '-');
+  const msg = (m: Msg): string => {
+    switch (m.k) {
+      case 'migrate': return `M${m.client}${m.to}`;
+      case 'state': return `s${doc(m.doc)}`;
+      case 'gone': return `g${m.agent}`;
+      default: return `${m.k[0]}${m.k === 'commit' ? 'C' : ''}${m.epoch}`;
+    }
+  };
+  const parts: string[] = [];
+  for (const a of s.agents) {
+    const c = a.copy;
+    parts.push(`${a.alive ? 'A' : 'D'}${c ? `${c.epoch}.${c.counter}${c.state[0]}${c.target ?? ''}${c.discarded ? 'x' : ''}${c.listed ? 'l' : ''}` : '-'}`
+      + `/${a.incoming ? `${a.incoming.epoch}${a.incoming.source}` : '-'}/${doc(a.observed)}/${a.watching ? 'w' : ''}${a.announce ? 'a' : ''}${a.claimed ?? ''}/${a.gone.join('')}/${a.left ?? ''}`
+      + `/${a.handoffs.map((h) => `${h.client}${h.to}${h.epoch}${h.phase[1]}${h.wasRunning ? 'r' : ''}`).join(',')}`);
+  }
+  for (const k of Object.keys(s.chans).sort()) if (s.chans[k].length) parts.push(`${k}:${s.chans[k].map(msg).join(',')}`);
+  parts.push(doc(s.retained), s.clients.map((c) => `${c.status[0]}${c.at}`).join(''), `${s.crashes}${s.restarts}${s.lostWithOwner ? 'L' : ''}`);
+  // What a restarted broker may bring back matters only while a restart may come.
+  if (withHistory) parts.push(doc(s.previous));
+  return parts.join(' ');
+}
+
+function runs(a: AgentState): boolean {
+  return a.alive && a.copy !== undefined && a.copy.listed && !a.copy.discarded && a.copy.state === 'running';
+}
+
+/** One checker run: the transitions of the model under `rules`. */
+class Model {
+  constructor(readonly rules: ModelRules, readonly bounds: ModelBounds) {}
+
+  // --- the network -------------------------------------------------------------------
+
+  send(s: ModelState, from: number | string, to: number, m: Msg): void {
+    if (!s.agents[to].alive) return; // clean session: lost
+    const k = `${from}>${to}`;
+    (s.chans[k] ??= []).push(m);
+  }
+
+  /** Agent.publishState: the retained state changes and reaches every follower. */
+  publish(s: ModelState, from: number, doc: Doc): void {
+    s.previous = s.retained;
+    s.retained = doc;
+    s.agents[from].observed = doc;
+    s.agents.forEach((a, i) => { if (i !== from && a.alive && a.watching) this.send(s, from, i, { k: 'state', doc }); });
+  }
+
+  /** Agent.watchJob: a new subscription gets the retained state first. */
+  watch(s: ModelState, at: number): void {
+    const a = s.agents[at];
+    if (a.watching) return;
+    a.watching = true;
+    if (s.retained) this.send(s, 'B', at, { k: 'state', doc: s.retained });
+  }
+
+  docOf(at: number, copy: Copy): Doc {
+    return { agent: at, epoch: copy.epoch, state: copy.state };
+  }
+
+  answer(s: ModelState, client: number, status: 'ok' | 'failed'): void {
+    if (s.clients[client].status === 'waiting') s.clients[client].status = status;
+  }
+
+  release(a: AgentState, h: Handoff): void {
+    a.handoffs = a.handoffs.filter((x) => x !== h);
+    if (this.rules.guard && a.claimed === h.to) a.claimed = undefined;
+  }
+
+  // --- source side: OutgoingHandoff.run--------------------------------------------------
+
+  /** OutgoingHandoff#resumeHere: abort the target, the job goes on here (at a new epoch when in doubt). */
+  resumeHere(s: ModelState, at: number, h: Handoff, newEpoch: boolean): void {
+    const a = s.agents[at];
+    const copy = a.copy as Copy;
+    if (h.epoch > 0) this.send(s, at, h.to, { k: 'abort', epoch: h.epoch });
+    if (newEpoch) copy.epoch = ++copy.counter;
+    copy.target = undefined;
+    copy.state = 'paused';
+    if (h.wasRunning && !copy.discarded) copy.state = 'running'; // Job.run: a discarded job never runs again
+    this.publish(s, at, this.docOf(at, copy));
+    this.answer(s, h.client, 'failed');
+    this.release(a, h);
+  }
+
+  /** OutgoingHandoff.run after `committed`: drop the copy here (Agent.departed). */
+  moved(s: ModelState, at: number, h: Handoff): void {
+    const a = s.agents[at];
+    const copy = a.copy as Copy;
+    copy.discarded = true;
+    copy.listed = false;
+    a.left = h.epoch;
+    this.answer(s, h.client, 'ok');
+    this.release(a, h);
+  }
+
+  /** OutgoingHandoff#commit's end without an answer: committed if the target's state says so, else in doubt. */
+  giveUp(s: ModelState, at: number, h: Handoff): void {
+    const seen = s.agents[at].observed;
+    if (seen && seen.agent === h.to && seen.epoch >= h.epoch) this.moved(s, at, h);
+    else this.resumeHere(s, at, h, true);
+  }
+
+  /** Agent#onRequest, `migrate`: the guard, then OutgoingHandoff.run's synchronous checks. */
+  onMigrate(s: ModelState, at: number, m: { client: number; to: number }): void {
+    const a = s.agents[at];
+    const copy = a.copy;
+    if (!copy || !copy.listed) { this.answer(s, m.client, 'failed'); return; } // #notHere: moved / unknown
+    if (this.rules.guard && a.claimed !== undefined) { this.answer(s, m.client, 'failed'); return; } // "job J is already being moved to T"
+    if (m.to === at || (copy.state !== 'running' && copy.state !== 'paused')) { this.answer(s, m.client, 'failed'); return; }
+    if (this.rules.guard) a.claimed = m.to;
+    a.handoffs.push({ client: m.client, to: m.to, epoch: 0, phase: 'checking', wasRunning: false });
+  }
+
+  /**
+   * OutgoingHandoff.run after `await watchAgent`: the target's status check, then `migrating`.
+   * The code keeps the job running through the pre-copy rounds and pauses it before
+   * `final`; the model stops it here. No copy at a target can run before `commit`, which
+   * comes after the pause, so the invariant cannot tell the two apart.
+   */
+  stepPause(s: ModelState, at: number, h: Handoff): void {
+    const a = s.agents[at];
+    const copy = a.copy as Copy;
+    if (a.gone.includes(h.to)) { this.answer(s, h.client, 'failed'); this.release(a, h); return; } // "agent T is offline"
+    h.wasRunning = copy.state === 'running';
+    copy.target = h.to;
+    copy.state = 'migrating';
+    this.publish(s, at, this.docOf(at, copy));
+    h.phase = 'pausing';
+  }
+
+  /** OutgoingHandoff.run: a fresh epoch, `prepare` (the rounds and `final` folded into it). */
+  stepPrepare(s: ModelState, at: number, h: Handoff): void {
+    const copy = s.agents[at].copy as Copy;
+    copy.state = 'migrating';
+    h.epoch = ++copy.counter;
+    h.phase = 'preparing';
+    this.send(s, at, h.to, { k: 'prepare', epoch: h.epoch });
+  }
+
+  // --- target side --------------------------------------------------------------------
+
+  /** IncomingHandoffs.prepare (with the rounds and `final` folded in: it answers `ready` at once). */
+  onPrepare(s: ModelState, at: number, from: number, epoch: number): void {
+    const a = s.agents[at];
+    const refuse = (): void => this.send(s, at, from, { k: 'refused', epoch });
+    if (a.copy && a.copy.listed && !a.copy.discarded) { refuse(); return; } // already runs here
+    if (a.incoming) { refuse(); return; } // a handoff is under way here
+    if (a.observed && a.observed.epoch >= epoch) { refuse(); return; } // not newer than the known epoch
+    if (this.rules.fence) this.watch(s, at);
+    a.incoming = { epoch, source: from };
+    this.send(s, at, from, { k: 'ready', epoch });
+  }
+
+  /** IncomingHandoffs.commit. */
+  onCommit(s: ModelState, at: number, from: number, epoch: number): void {
+    const a = s.agents[at];
+    const here = a.copy && a.copy.listed ? a.copy.epoch : undefined;
+    if (this.rules.repeatCommit && ((here !== undefined && here >= epoch) || (a.left !== undefined && a.left > epoch))) { this.send(s, at, from, { k: 'committed', epoch }); return; }
+    if (this.rules.fence && a.observed && a.observed.epoch > epoch) { this.send(s, at, from, { k: 'unknown', epoch }); return; }
+    if (a.incoming && a.incoming.epoch === epoch) {
+      a.incoming = undefined;
+      a.copy = { epoch, counter: epoch, state: 'running', target: undefined, discarded: false, listed: true };
+      a.left = undefined;
+      this.publish(s, at, this.docOf(at, a.copy));
+      this.watch(s, at);
+      this.send(s, at, from, { k: 'committed', epoch });
+      return;
+    }
+    if (!this.rules.repeatCommit && here === epoch) { this.send(s, at, from, { k: 'committed', epoch }); return; }
+    this.send(s, at, from, { k: 'unknown', epoch });
+  }
+
+  /** IncomingHandoffs.abort. */
+  onAbort(s: ModelState, at: number, epoch: number): void {
+    const a = s.agents[at];
+    if (a.incoming && a.incoming.epoch === epoch) a.incoming = undefined;
+  }
+
+  // --- every agent: Agent#onJobState, #fence (judgeJobState) --------------------------------
+
+  onState(s: ModelState, at: number, doc: Doc): void {
+    const a = s.agents[at];
+    if (!a.watching) return; // unsubscribed: the handler is gone
+    if (!this.rules.fence || !a.observed || doc.epoch >= a.observed.epoch) a.observed = doc; // supersedes()
+    if (this.rules.fence && a.incoming && doc.epoch > a.incoming.epoch) a.incoming = undefined; // dropIncoming
+    const copy = a.copy;
+    if (!copy || !copy.listed) return;
+    // compareCopies: agent indexes are in the order of their names.
+    const order = doc.agent === at ? Math.min(0, doc.epoch - copy.epoch)
+      : doc.epoch !== copy.epoch ? doc.epoch - copy.epoch : this.rules.tieBreak ? doc.agent - at : 0;
+    if (order < 0) {
+      if (this.rules.reassert) this.publish(s, at, this.docOf(at, copy));
+      return;
+    }
+    if (order > 0 && !(copy.state === 'migrating' && copy.target === doc.agent)) {
+      copy.discarded = true; // stop: a newer copy runs elsewhere
+      copy.listed = false;
+      a.left = doc.epoch;
+      a.watching = false;
+    }
+  }
+
+  // --- replies at the source ----------------------------------------------------------
+
+  handoffFor(a: AgentState, from: number, epoch: number, phase: Handoff['phase']): Handoff | undefined {
+    return a.handoffs.find((h) => h.to === from && h.epoch === epoch && h.phase === phase);
+  }
+
+  deliver(s: ModelState, from: string, at: number, m: Msg): void {
+    const a = s.agents[at];
+    const src = Number(from);
+    switch (m.k) {
+      case 'migrate': this.onMigrate(s, at, m); break;
+      case 'prepare': this.onPrepare(s, at, src, m.epoch); break;
+      case 'commit': this.onCommit(s, at, src, m.epoch); break;
+      case 'abort': this.onAbort(s, at, m.epoch); break;
+      case 'state': this.onState(s, at, m.doc); break;
+      case 'ready': {
+        const h = this.handoffFor(a, src, m.epoch, 'preparing');
+        if (h) { h.phase = 'committing'; this.send(s, at, h.to, { k: 'commit', epoch: h.epoch }); }
+        break;
+      }
+      case 'refused': {
+        const h = this.handoffFor(a, src, m.epoch, 'preparing');
+        if (h) this.resumeHere(s, at, h, false);
+        break;
+      }
+      case 'committed': {
+        const h = this.handoffFor(a, src, m.epoch, 'committing');
+        if (h) this.moved(s, at, h);
+        break;
+      }
+      case 'unknown': {
+        const h = this.handoffFor(a, src, m.epoch, 'committing');
+        if (h) this.resumeHere(s, at, h, false);
+        break;
+      }
+      case 'gone': {
+        if (!a.gone.includes(m.agent)) a.gone = [...a.gone, m.agent];
+        // AgentWatch.gone aborts every await of the handoffs to that agent.
+        for (const h of [...a.handoffs]) {
+          if (h.to !== m.agent) continue;
+          if (h.phase === 'pausing' || h.phase === 'preparing') this.resumeHere(s, at, h, false);
+          else if (h.phase === 'committing') this.giveUp(s, at, h);
+        }
+        break;
+      }
+    }
+  }
+
+  // --- the transitions -------------------------------------------------------------------
+
+  /** Every step possible from `s`; `crash` and `restart` are the ones that may come at any time. */
+  successors(s: ModelState): { label: string; next: ModelState; background: boolean }[] {
+    const out: { label: string; next: ModelState; background: boolean }[] = [];
+    const step = (label: string, f: (n: ModelState) => void, background = false): void => {
+      const n = clone(s);
+      f(n);
+      out.push({ label, next: n, background });
+    };
+    // A client reads the retained state (FleetClient.migrate) and asks its agent.
+    s.clients.forEach((c, i) => {
+      if (c.status !== 'unsent') return;
+      step(`client ${i} asks to move the job to ${AGENTS[c.to]}`, (n) => {
+        const owner = n.retained?.agent ?? S;
+        const client = n.clients[i];
+        if (owner === client.to || !n.agents[owner].alive) { client.status = 'failed'; return; }
+        client.status = 'waiting';
+        client.at = owner;
+        this.send(n, `C${i}`, owner, { k: 'migrate', client: i, to: client.to });
+      });
+    });
+    for (const [k, q] of Object.entries(s.chans)) {
+      if (!q.length) continue;
+      const [from, to] = k.split('>');
+      const at = Number(to);
+      const m = q[0];
+      step(`${from.startsWith('C') || from === 'B' ? from : AGENTS[Number(from)]} -> ${AGENTS[at]}: ${describe(m)}`, (n) => {
+        n.chans[k].shift();
+        this.deliver(n, from, at, m);
+      });
+    }
+    s.agents.forEach((a, at) => {
+      if (!a.alive) return;
+      a.handoffs.forEach((h, i) => {
+        if (h.phase === 'checking') step(`${AGENTS[at]} pauses the job for ${AGENTS[h.to]}`, (n) => this.stepPause(n, at, n.agents[at].handoffs[i]));
+        else if (h.phase === 'pausing') step(`${AGENTS[at]} sends prepare to ${AGENTS[h.to]}`, (n) => this.stepPrepare(n, at, n.agents[at].handoffs[i]));
+        else if (h.phase === 'preparing' && this.lost(s, at, h)) {
+          step(`${AGENTS[at]} times out waiting for ${AGENTS[h.to]}'s ready`, (n) => this.resumeHere(n, at, n.agents[at].handoffs[i], false));
+        } else if (h.phase === 'committing' && this.lost(s, at, h)) {
+          // OutgoingHandoff#commit: another try while the target may still answer; the end of the tries otherwise.
+          if (s.agents[h.to].alive) step(`${AGENTS[at]} sends commit to ${AGENTS[h.to]} again`, (n) => this.send(n, at, h.to, { k: 'commit', epoch: h.epoch }));
+          else step(`${AGENTS[at]} gives up waiting for ${AGENTS[h.to]}'s commit answer`, (n) => this.giveUp(n, at, n.agents[at].handoffs[i]));
+        }
+        if (h.phase === 'committing' && !this.rules.waitOutTtl) {
+          step(`${AGENTS[at]} gives up waiting for ${AGENTS[h.to]}'s commit answer (before the target's copy expires)`, (n) => this.giveUp(n, at, n.agents[at].handoffs[i]));
+        }
+      });
+      if (a.announce) step(`${AGENTS[at]} publishes its job's state again`, (n) => this.announce(n, at));
+      if (a.incoming) step(`${AGENTS[at]}'s restored copy (epoch ${a.incoming.epoch}) expires`, (n) => { n.agents[at].incoming = undefined; });
+      if (s.crashes < this.bounds.crashes) {
+        step(`${AGENTS[at]} crashes`, (n) => this.crash(n, at), true);
+      }
+    });
+    if (s.restarts < this.bounds.restarts) {
+      // Without persistence it forgot every retained message (docs/protocol.md); with it,
+      // it keeps the last one, or the one before when its store lags a write behind.
+      step('the broker restarts and forgets the retained state', (n) => this.restart(n, undefined), true);
+      step('the broker restarts and keeps the retained state', (n) => this.restart(n, n.retained), true);
+      const old = s.previous;
+      if (old) step(`the broker restarts with an older retained state, ${AGENTS[old.agent]} ${old.state} at epoch ${old.epoch}`, (n) => this.restart(n, old), true);
+    }
+    return out;
+  }
+
+  /** Nothing of handoff `h` is on its way any more: a request or its answer was lost (a broker restart, a crash). */
+  lost(s: ModelState, at: number, h: Handoff): boolean {
+    const inFlight = (q: Msg[] | undefined): boolean => (q ?? []).some((m) => 'epoch' in m && m.epoch === h.epoch);
+    return !inFlight(s.chans[`${at}>${h.to}`]) && !inFlight(s.chans[`${h.to}>${at}`]);
+  }
+
+  /**
+   * A broker restart (its store may hold an older retained state than the last one). Every
+   * message on its way is lost; every agent subscribes again (getting the retained state
+   * and the last wills of the crashed agents) and publishes its job's state again.
+   */
+  restart(s: ModelState, doc: Doc | undefined): void {
+    s.restarts++;
+    s.chans = {};
+    s.retained = doc;
+    // A client whose request was lost gives up at its timeout.
+    s.clients.forEach((c, i) => { if (c.status === 'waiting' && !s.agents[c.at].handoffs.some((h) => h.client === i)) c.status = 'failed'; });
+    s.agents.forEach((a, i) => {
+      if (!a.alive) return;
+      if (a.watching && doc) this.send(s, 'B', i, { k: 'state', doc });
+      s.agents.forEach((o, j) => { if (!o.alive) this.send(s, 'B', i, { k: 'gone', agent: j }); });
+      a.announce = true;
+    });
+  }
+
+  /** Agent#announce after a reconnection. */
+  announce(s: ModelState, at: number): void {
+    const a = s.agents[at];
+    a.announce = false;
+    if (a.copy && a.copy.listed) this.publish(s, at, this.docOf(at, a.copy));
+  }
+
+  crash(s: ModelState, at: number): void {
+    const a = s.agents[at];
+    s.crashes++;
+    if ((a.copy && a.copy.listed && !a.copy.discarded) || a.handoffs.length) s.lostWithOwner = true;
+    a.alive = false;
+    for (const k of Object.keys(s.chans)) if (k.endsWith(`>${at}`)) delete s.chans[k];
+    // The last will, after everything the agent sent.
+    s.agents.forEach((o, i) => { if (i !== at && o.alive) this.send(s, at, i, { k: 'gone', agent: at }); });
+    // A client waiting on it sees the will too (FleetClient.migrate).
+    for (const c of s.clients) if (c.status === 'waiting' && c.at === at) c.status = 'failed';
+  }
+
+  // --- the properties -----------------------------------------------------------------
+
+  /** What must hold in every state. */
+  always(s: ModelState): string | undefined {
+    const running = s.agents.flatMap((a, i) => (runs(a) ? [AGENTS[i]] : []));
+    if (running.length > 1) return `${running.length} copies run at once (${running.join(', ')})`;
+    const ok = s.clients.filter((c) => c.status === 'ok');
+    if (ok.length > 1 && ok[0].at === ok[1].at) return `both migrations succeeded, both from ${AGENTS[ok[0].at]}`;
+    return undefined;
+  }
+
+  /** What must hold once nothing is left to happen but crashes and restarts. */
+  atRest(s: ModelState): string | undefined {
+    const running = s.agents.flatMap((a, i) => (runs(a) ? [i] : []));
+    if (running.length === 0 && !s.lostWithOwner) return 'no copy runs, and no agent that held the job crashed: the job is lost';
+    const waiting = s.clients.findIndex((c) => c.status === 'waiting');
+    if (waiting >= 0) return `client ${waiting} never got an answer`;
+    const [owner] = running;
+    if (owner !== undefined) {
+      const copy = s.agents[owner].copy as Copy;
+      const r = s.retained;
+      if (!r || r.agent !== owner || r.epoch !== copy.epoch || r.state !== 'running') {
+        return `the broker shows ${r ? `${AGENTS[r.agent]} ${r.state} at epoch ${r.epoch}` : 'nothing'}, but the job runs on ${AGENTS[owner]} at epoch ${copy.epoch}`;
+      }
+    }
+    return undefined;
+  }
+
+  check(): CheckResult {
+    const start = initialState(this.bounds);
+    const seen = new Map<string, [string | undefined, string]>();
+    const k0 = key(start, this.bounds.restarts > 0);
+    seen.set(k0, [undefined, 'start']);
+    let frontier: [string, ModelState][] = [[k0, start]];
+    let quiescent = 0;
+    const traceOf = (k: string): string[] => {
+      const t: string[] = [];
+      for (let at: string | undefined = k; at !== undefined;) {
+        const [parent, label] = seen.get(at) as [string | undefined, string];
+        t.push(label);
+        at = parent;
+      }
+      return t.reverse();
+    };
+    while (frontier.length) {
+      const next: [string, ModelState][] = [];
+      for (const [k, s] of frontier) {
+        const succ = this.successors(s);
+        if (!succ.some((x) => !x.background)) {
+          quiescent++;
+          const bad = this.atRest(s);
+          if (bad) return { states: seen.size, quiescent, violation: { message: `at rest: ${bad}`, trace: traceOf(k) } };
+        }
+        for (const { label, next: n } of succ) {
+          const nk = key(n, n.restarts < this.bounds.restarts);
+          if (seen.has(nk)) continue;
+          seen.set(nk, [k, label]);
+          const bad = this.always(n);
+          if (bad) return { states: seen.size, quiescent, violation: { message: bad, trace: traceOf(nk) } };
+          next.push([nk, n]);
+        }
+      }
+      frontier = next;
+    }
+    return { states: seen.size, quiescent, violation: undefined };
+  }
+}
+
+function describe(m: Msg): string {
+  switch (m.k) {
+    case 'migrate': return `migrate to ${AGENTS[m.to]} (client ${m.client})`;
+    case 'state': return `state ${AGENTS[m.doc.agent]} ${m.doc.state} at epoch ${m.doc.epoch}`;
+    case 'gone': return `${AGENTS[m.agent]}'s last will`;
+    default: return `${m.k} epoch ${m.epoch}`;
+  }
+}
+
+/** Explores every reachable state of the handoff model (breadth first, so a counterexample is a shortest one). */
+export function checkHandoff(rules: ModelRules, bounds: ModelBounds = { chain: true, clients: 2, crashes: 1, restarts: 0 }): CheckResult {
+  return new Model(rules, bounds).check();
+}
