@@ -1,7 +1,7 @@
 import { OPS } from '../wasm/index.ts';
 import { FastOp } from './fast-ir.ts';
 import type { FastFunction } from './fast-ir.ts';
-import { IrOp, irLength } from './ir.ts';
+import { endsBasicBlock, IrOp, irLength } from './ir.ts';
 import type { CompiledFunction } from './compiled-function.ts';
 
 /** What operand-stack entry a height holds while translating (wasmi's "provider"). */
@@ -105,7 +105,7 @@ export function fastLength(code: Int32Array, pc: number): number {
   if (fused !== undefined) return fused;
   if (op >= FastOp.immediate + 0x46) return 4;
   if (op >= 0x28 && op <= 0x3e) return 4;
-  return OPS[op]!.sig!.indexOf('>') === 2 ? 4 : 3;
+  return OPS[op]!.pops === 2 ? 4 : 3;
 }
 {
   // A fused instruction is as long as its parts: their opcodes stay in place.
@@ -117,16 +117,6 @@ export function fastLength(code: Int32Array, pc: number): number {
       length += fastLength(one, 0);
     }
     FUSED_LENGTH.set(f[f.length - 1], length);
-  }
-}
-
-function isControl(op: number): boolean {
-  switch (op) {
-    case IrOp.br: case IrOp.jump: case IrOp.brIf: case IrOp.brIfJump: case IrOp.brTable: case IrOp.if:
-    case IrOp.return: case IrOp.brIfReturn: case 0x10: case 0x11: case 0x00:
-      return true;
-    default:
-      return false;
   }
 }
 
@@ -165,7 +155,7 @@ export function translateFast(fn: CompiledFunction, sigs: CallSignatures): FastF
         break;
       }
     }
-    if (isControl(op)) boundary[pc + irLength(exact, pc)] = 1;
+    if (endsBasicBlock(op)) boundary[pc + irLength(exact, pc)] = 1;
   }
   const toBlockEnd = new Int32Array(n);
   {
@@ -340,8 +330,7 @@ export function translateFast(fn: CompiledFunction, sigs: CallSignatures): FastF
     const sig = info?.sig;
     // Numeric instructions: 0x45..0xc4 and the saturating truncations 0x100..0x107.
     if (sig !== undefined && ((op >= 0x45 && op <= 0xc4) || (op >= 0x100 && op <= 0x107))) {
-      const arity = sig.indexOf('>');
-      if (arity === 2) {
+      if (info!.pops === 2) {
         if (HAS_IMMEDIATE.has(op) && kind[h - 1] === Kind.const32) {
           const a = use(h - 2, pc);
           startInstr(FastOp.immediate + op, pc);

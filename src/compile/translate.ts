@@ -2,6 +2,7 @@ import { createInstr, InstructionReader } from '../binary/index.ts';
 import { DecodeError } from '../errors/index.ts';
 import { FunctionValidator } from '../validate/index.ts';
 import type { ModuleContext } from '../validate/index.ts';
+import { Imm, OPS } from '../wasm/index.ts';
 import { IrOp } from './ir.ts';
 import type { ExactCode } from './ir.ts';
 import type { CallSignatures } from './translate-fast.ts';
@@ -213,28 +214,20 @@ export function translateExact(ctx: ModuleContext, codeIndex: number): ExactCode
         out.start(IrOp.return, offset);
         out.emit(type.results.length);
         break;
-      case 0x10: case 0x20: case 0x21: case 0x22: case 0x23: case 0x24: case 0x25: case 0x26:
-      case 0x41: case 0x43: case 0xd2:
-      case 0x100 + 9: case 0x100 + 13: case 0x100 + 15: case 0x100 + 16: case 0x100 + 17:
-        out.start(op, offset);
-        out.emit(ins.a);
-        break;
-      case 0x100 + 8:
-        out.start(op, offset);
-        out.emit(ins.a);
-        break;
-      case 0x11: case 0x42: case 0x44: case 0x100 + 12: case 0x100 + 14:
-        out.start(op, offset);
-        out.emit(ins.a);
-        out.emit(ins.b);
-        break;
       case 0x1c:
-        out.start(0x1b, offset);
+        out.start(0x1b, offset); // a typed select runs as select
         break;
-      default:
+      default: {
+        // The opcode, then the immediate words the opcode table says the code keeps.
         out.start(op, offset);
-        if (op >= 0x28 && op <= 0x3e) out.emit(ins.b | 0); // memarg offset (u32 kept as int32 bits)
+        const info = OPS[op]!;
+        if (info.imm === Imm.memArg) out.emit(ins.b | 0); // the offset (u32 kept as int32 bits)
+        else if (info.codeWords > 0) {
+          out.emit(ins.a);
+          if (info.codeWords === 2) out.emit(ins.b);
+        }
         break;
+      }
     }
   }
   if (reader.pos !== body.codeEnd) throw new DecodeError('section size mismatch: code after the end of the function', reader.pos);

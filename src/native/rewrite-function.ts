@@ -217,25 +217,11 @@ interface Unrolling {
   backEdges: number[];
 }
 
-const SIG_POPS: Int8Array = (() => {
-  const pops = new Int8Array(OPS.length).fill(-1);
-  for (const info of OPS) {
-    if (info?.sig !== undefined) pops[info.code] = info.sig.indexOf('>');
-  }
-  return pops;
-})();
-
-/** Values popped by the plain (non-control, non-call) instructions. */
+/** Values popped by the plain (non-control, non-call) instructions, from the opcode table. */
 function popsOf(op: number): number {
-  const p = SIG_POPS[op];
-  if (p >= 0) return p;
-  switch (op) {
-    case 0x01: case 0x20: case 0x23: case 0xd0: case 0xd2: return 0;
-    case 0x1a: case 0x21: case 0x22: case 0x24: case 0x25: case 0xd1: return 1;
-    case 0x26: case PREFIX_FC + 15: return 2;
-    case 0x1b: case 0x1c: case PREFIX_FC + 17: return 3;
-    default: throw new Error(`internal: no operand count for opcode 0x${op.toString(16)}`);
-  }
+  const pops = OPS[op]?.pops ?? -1;
+  if (pops < 0) throw new Error(`internal: no operand count for opcode 0x${op.toString(16)}`);
+  return pops;
 }
 
 /** Rewrites the body of defined function `codeIndex`; returns its encoded body and its safepoints. */
