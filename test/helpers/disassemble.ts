@@ -5,7 +5,8 @@
  */
 import { FastOp } from '../../src/compile/fast-ir.ts';
 import { IrOp, irLength } from '../../src/compile/ir.ts';
-import { fastLength, FUSED } from '../../src/compile/translate-fast.ts';
+import { fastLength } from '../../src/compile/fast-length.ts';
+import { FUSED } from '../../src/compile/fused-ops.ts';
 import { opName } from '../../src/wasm/opcodes.ts';
 
 const IR_NAMES = new Map<number, string>([
