@@ -20,8 +20,9 @@ import type { ModuleContext } from '../validate/index.ts';
 import { OPS, ValType } from '../wasm/index.ts';
 import type { ConstExpr, FuncType, Module } from '../wasm/index.ts';
 import { ByteWriter } from './encode.ts';
-import { rewriteFunction, zero } from './rewrite-function.ts';
+import { rewriteFunction } from './rewrite-function.ts';
 import type { HelperIndices, ResumeTarget, RewrittenFunction } from './rewrite-function.ts';
+import { zero } from './save-sequence.ts';
 
 /** The helper imports, in the order they are imported (module `wasmig`). */
 export const HELPER_IMPORTS = ['poll', 'frame', 'si', 'sl', 'sr', 'se', 'deep', 'ddrop', 'edrop'] as const;
