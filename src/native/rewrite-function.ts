@@ -31,8 +31,8 @@
  */
 import { createInstr, InstructionReader } from '../binary/index.ts';
 import type { Instr } from '../binary/index.ts';
-import { FunctionValidator } from '../validate/index.ts';
-import type { ModuleContext } from '../validate/index.ts';
+import { walkBody } from '../validate/index.ts';
+import type { BodyVisitor, FunctionValidator, ModuleContext } from '../validate/index.ts';
 import { OPS, PREFIX_FC, ValType } from '../wasm/index.ts';
 import type { FuncType, FuncBody, Module } from '../wasm/index.ts';
 import { BodyWriter } from './body-writer.ts';
@@ -199,12 +199,14 @@ export function rewriteFunction(ctx: ModuleContext, codeIndex: number, opts: Fun
  * unwinding code (poll-code.ts), the skipping of a resume clone (resume-path.ts), the
  * unrolled loops (loop-unrolling.ts) and the save sequence (save-sequence.ts).
  */
-export class FunctionRewriter {
+export class FunctionRewriter implements BodyVisitor {
   private readonly module: Module;
   private readonly funcIndex: number;
   private readonly body: FuncBody;
   private readonly type: FuncType;
-  private readonly v: FunctionValidator;
+  /** The validator of the walk, and its stack height before the current instruction. */
+  private v!: FunctionValidator;
+  private heightBefore = 0;
   /** Parameters plus declared locals. */
   private readonly numLocals: number;
   private readonly localTypes: number[];
@@ -225,13 +227,12 @@ export class FunctionRewriter {
   /** Blocks opened in dead code. */
   private deadNest = 0;
 
-  constructor(private readonly ctx: ModuleContext, codeIndex: number, private readonly opts: FunctionRewriteOptions) {
+  constructor(private readonly ctx: ModuleContext, private readonly codeIndex: number, private readonly opts: FunctionRewriteOptions) {
     const module = ctx.module;
     this.module = module;
     this.funcIndex = module.numImportedFuncs + codeIndex;
     this.body = module.codes[codeIndex];
     this.type = ctx.types[module.funcs[codeIndex]];
-    this.v = new FunctionValidator(ctx, this.funcIndex, this.type, this.body.locals);
     this.numLocals = this.type.params.length + this.body.locals.length;
     this.localTypes = [...this.type.params, ...this.body.locals];
     this.resume = opts.resume;
@@ -249,13 +250,7 @@ export class FunctionRewriter {
 
   rewrite(): { body: Uint8Array; info: RewrittenFunction } {
     this.prologue();
-    const reader = new InstructionReader(this.module.bytes, this.body.codeStart, this.body.codeEnd);
-    const ins = createInstr();
-    while (!this.v.finished) {
-      reader.read(ins);
-      if (this.dead) this.skipDead(ins);
-      else this.instruction(ins, reader.pos);
-    }
+    walkBody(this.ctx, this.codeIndex, this);
     if (!this.skipping.reached) throw new Error(`internal: the resume target 0x${this.resume!.pc.toString(16)} of function ${this.funcIndex} was not reached`);
     return this.epilogue();
   }
@@ -281,11 +276,21 @@ export class FunctionRewriter {
     if (opts.loopPoll === 'local') this.poll.startCounter();
   }
 
+  before(_ins: Instr, v: FunctionValidator): void {
+    this.v = v;
+    this.heightBefore = v.height;
+  }
+
+  /** Each instruction, once the validator has stepped over it; `next` is the offset after it. */
+  after(ins: Instr, _v: FunctionValidator, next: number): void {
+    if (this.dead) this.skipDead(ins);
+    else this.instruction(ins, next);
+  }
+
   /** Dead code: validated, not written, until the end (or else) of the block that went dead. */
   private skipDead(ins: Instr): void {
     const op = ins.op;
     const stack = this.stack;
-    this.v.step(ins);
     if (op === 0x02 || op === 0x03 || op === 0x04) this.deadNest++;
     else if (op === 0x0b) {
       if (this.deadNest > 0) this.deadNest--;
@@ -316,7 +321,6 @@ export class FunctionRewriter {
     const op = ins.op;
     const start = ins.offset;
     const pathChild = this.skipping.before(op, start, this.ctrl.length);
-    const heightBefore = this.v.height;
     switch (op) {
       case 0x02: case 0x04: return this.block(ins, next, pathChild);
       case 0x03: return this.loop(ins, next, pathChild);
@@ -326,7 +330,6 @@ export class FunctionRewriter {
         this.stack.need(this.labelArity(ins.a));
         this.w.out.u8(0x0c);
         this.branchDepth(ins.a);
-        this.v.step(ins);
         return this.goDead();
       }
       case 0x0e: {
@@ -334,14 +337,12 @@ export class FunctionRewriter {
         this.w.out.u8(0x0e).u32(ins.a);
         for (let i = 0; i < ins.a; i++) this.branchDepth(ins.targets[i]);
         this.branchDepth(ins.b);
-        this.v.step(ins);
         return this.goDead();
       }
       case 0x0d: {
         this.stack.need(this.labelArity(ins.a) + 1);
         this.w.out.u8(0x0d);
         this.branchDepth(ins.a);
-        this.v.step(ins);
         this.stack.pop(1);
         return;
       }
@@ -350,19 +351,16 @@ export class FunctionRewriter {
         // With an epilogue (recursive functions), a return goes through the body block's end.
         if (this.opts.recursive) this.w.out.u8(0x0c).u32(this.w.depthOf(BODY_LABEL));
         else this.w.out.u8(0x0f);
-        this.v.step(ins);
         return this.goDead();
       }
       case 0x00: {
         this.w.copy(start, next);
-        this.v.step(ins);
         return this.goDead();
       }
       case 0x10: case 0x11: return this.call(ins, next);
       case 0x1a: {
         if (this.stack.inScratch(this.stack.height - 1)) {
           // The value lives in a scratch local: dropping it needs no code.
-          this.v.step(ins);
           this.stack.pop(1);
           return;
         }
@@ -373,12 +371,10 @@ export class FunctionRewriter {
         // data.drop / elem.drop: tell the host, which keeps the interpreter's view in step.
         this.w.out.u8(0x41).s32(ins.a).u8(0x10).u32(op === PREFIX_FC + 9 ? this.opts.helpers.droppedData : this.opts.helpers.droppedElem);
         this.w.copy(start, next);
-        this.v.step(ins);
         return;
       }
       case 0xd2: {
         this.w.out.u8(0xd2).u32(this.opts.remapFunc(ins.a));
-        this.v.step(ins);
         this.stack.push(ValType.funcref);
         return;
       }
@@ -387,8 +383,7 @@ export class FunctionRewriter {
     const pops = popsOf(op);
     this.stack.need(pops);
     this.w.copy(start, next);
-    this.v.step(ins);
-    const pushes = this.v.height - heightBefore + pops;
+    const pushes = this.v.height - this.heightBefore + pops;
     this.stack.pop(pops);
     for (let i = pushes; i > 0; i--) this.stack.push(this.v.vals[this.v.vals.length - i]);
   }
@@ -408,7 +403,6 @@ export class FunctionRewriter {
       this.w.out.u8(0x21).u32(tmp).u8(0x41).s32(pathChild.inElse ? 0 : 1).u8(0x20).u32(tmp).u8(0x20).u32(this.resumeFlag).u8(0x1b);
     }
     this.w.copy(start, next);
-    this.v.step(ins);
     if (extra) stack.pop(1);
     this.ctrl.push({ op, base: stack.height - np, params: bt.params, results: bt.results, label: this.w.labels++, pollSite: -1, pollLabel: -1 });
     if (pathChild) this.skipping.enter();
@@ -429,7 +423,6 @@ export class FunctionRewriter {
     if (this.opts.loopPoll === 'none') {
       stack.isolate(np);
       w.copy(start, next);
-      this.v.step(ins);
       this.ctrl.push({ op: 0x03, base: stack.height - np, params: bt.params, results: bt.results, label: w.labels++, pollSite: -1, pollLabel: -1 });
       if (pathChild) {
         skipping.enter();
@@ -449,7 +442,6 @@ export class FunctionRewriter {
     w.labels += 3;
     stack.reload(np);
     w.copy(start, next);
-    this.v.step(ins);
     const c: Ctrl = { op: 0x03, base: stack.height - np, params: bt.params, results: bt.results, label: w.labels++, pollSite: -1, pollLabel };
     this.ctrl.push(c);
     // The loop header: every value in scratch locals, the safepoint, the countdown.
@@ -486,7 +478,6 @@ export class FunctionRewriter {
     const c = this.ctrl[this.ctrl.length - 1];
     this.stack.need(c.results.length);
     this.w.out.u8(0x05);
-    this.v.step(ins);
     this.stack.popTo(c.base);
     for (const t of c.params) this.stack.push(t);
   }
@@ -495,13 +486,11 @@ export class FunctionRewriter {
     if (this.ctrl.length === 0) {
       this.stack.need(this.type.results.length);
       this.w.out.u8(0x0b);
-      this.v.step(ins);
       return;
     }
     const c = this.ctrl.pop()!;
     this.stack.need(c.results.length);
     this.closeBlock(c);
-    this.v.step(ins);
     this.stack.popTo(c.base);
     for (const t of c.results) this.stack.push(t);
   }
@@ -517,7 +506,6 @@ export class FunctionRewriter {
     w.mark(start);
     if (direct) w.out.u8(0x10).u32(this.opts.remapFunc(ins.a));
     else w.copy(start, next);
-    this.v.step(ins);
     stack.pop(operands);
     for (const t of ft.results) stack.push(t);
     // A Wasm callee that unwound saved its own frame; an import or an indirect callee
@@ -552,7 +540,6 @@ export class FunctionRewriter {
     out.u8(0x22).u32(tmp).u8(0xad).u8(0x3f).u8(0x00).u8(0xad).u8(0x7c);
     out.u8(0x23).u32(this.opts.helpers.maxPages).u8(0xad).u8(0x56);
     out.u8(0x04).u8(ValType.i32).u8(0x41).s32(-1).u8(0x05).u8(0x20).u32(tmp).u8(0x40).u8(0x00).u8(0x0b);
-    this.v.step(ins);
     this.stack.pop(1);
     this.stack.push(ValType.i32);
   }
