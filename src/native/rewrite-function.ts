@@ -211,8 +211,9 @@ export class FunctionRewriter implements BodyVisitor {
   private readonly numLocals: number;
   private readonly localTypes: number[];
   private readonly resume: ResumeTarget | undefined;
-  /** The rewritten body's own locals: `$site`, `$tmp`, `$count`, `$rs` (resume clones only). */
+  /** The rewritten body's own locals: `$site`, `$tmp`, `$count` (in PollCode), `$rs` (resume clones only). */
   private readonly siteLocal: number;
+  private readonly tmpLocal: number;
   private readonly resumeFlag: number;
   private readonly w: BodyWriter;
   private readonly stack: CanonicalStack;
@@ -239,11 +240,12 @@ export class FunctionRewriter implements BodyVisitor {
     // A resume clone takes its locals and the saved operand stack as parameters.
     const base = this.resume ? this.numLocals + this.resume.stackTypes.length : this.numLocals;
     this.siteLocal = base;
+    this.tmpLocal = base + 1;
     this.resumeFlag = this.resume ? base + 3 : -1;
     const scratchBase = this.resume ? base + 4 : base + 3;
     this.w = new BodyWriter(module.bytes);
     this.stack = new CanonicalStack(this.w, scratchBase);
-    this.poll = new PollCode(this.w, opts.helpers, { site: base, tmp: base + 1, count: base + 2 }, opts.loopPoll);
+    this.poll = new PollCode(this.w, opts.helpers, { site: base, tmp: this.tmpLocal, count: base + 2 }, opts.loopPoll);
     this.skipping = new ResumeSkipping(this.resume, { bytes: module.bytes, start: this.body.codeStart, end: this.body.codeEnd, funcIndex: this.funcIndex }, this.w, this.stack, this.resumeFlag);
     this.unrolled = opts.loopPoll === 'none' ? undefined : opts.unrolled;
   }
@@ -276,6 +278,7 @@ export class FunctionRewriter implements BodyVisitor {
     if (opts.loopPoll === 'local') this.poll.startCounter();
   }
 
+  /** Before each instruction: the walk's validator, and its stack height before the instruction. */
   before(_ins: Instr, v: FunctionValidator): void {
     this.v = v;
     this.heightBefore = v.height;
@@ -399,7 +402,7 @@ export class FunctionRewriter implements BodyVisitor {
     stack.isolate(np + extra);
     if (pathChild && op === 0x04) {
       // Resuming takes the branch the safepoint is in: $rs ? branch : condition.
-      const tmp = this.siteLocal + 1;
+      const tmp = this.tmpLocal;
       this.w.out.u8(0x21).u32(tmp).u8(0x41).s32(pathChild.inElse ? 0 : 1).u8(0x20).u32(tmp).u8(0x20).u32(this.resumeFlag).u8(0x1b);
     }
     this.w.copy(start, next);
@@ -534,7 +537,7 @@ export class FunctionRewriter implements BodyVisitor {
   /** memory.grow, held to the embedder's limit (the memory's own maximum may be higher). */
   private memoryGrow(ins: Instr): void {
     const out = this.w.out;
-    const tmp = this.siteLocal + 1;
+    const tmp = this.tmpLocal;
     this.stack.need(1);
     this.w.mark(ins.offset);
     out.u8(0x22).u32(tmp).u8(0xad).u8(0x3f).u8(0x00).u8(0xad).u8(0x7c);
