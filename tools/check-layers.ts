@@ -1,17 +1,18 @@
 /**
  * Keeps the arrows of the architecture honest: a file in `src/LAYER/` may import its own
  * folder, and other folders only when they sit lower in `LAYERS`, and then only through
- * their `index.ts`. Run by `npm test`; prints every offending import and exits 1.
+ * their `index.ts`; every layer named in `LAYERS` is a folder of `src/` (no phantom layers).
+ * Run by `npm test`; prints every problem and exits 1.
  *
  * Usage: npx tsx tools/check-layers.ts
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Lowest first. Folders on one line are peers and may not import each other. */
 export const LAYERS: readonly (readonly string[])[] = [
-  ['errors', 'util'],
+  ['errors'],
   ['wasm'],
   ['binary'],
   ['validate'],
@@ -26,11 +27,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['cli'],
 ];
 
-const src = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'src');
-
-function rank(folder: string): number {
-  return LAYERS.findIndex((peers) => peers.includes(folder));
-}
+const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'src');
 
 function* files(dir: string): Generator<string> {
   for (const name of readdirSync(dir)) {
@@ -40,8 +37,16 @@ function* files(dir: string): Generator<string> {
   }
 }
 
-export function checkLayers(): string[] {
+/**
+ * Every problem with the layering of the sources under `src`, one line each (empty when
+ * there is none).
+ */
+export function checkLayers(src: string = SRC, layers: readonly (readonly string[])[] = LAYERS): string[] {
+  const rank = (folder: string): number => layers.findIndex((peers) => peers.includes(folder));
   const problems: string[] = [];
+  for (const folder of layers.flat()) {
+    if (!existsSync(join(src, folder))) problems.push(`LAYERS names ${folder}, but there is no folder src/${folder} (tools/check-layers.ts)`);
+  }
   for (const file of files(src)) {
     const rel = relative(src, file);
     const folder = rel.includes(sep) ? rel.split(sep)[0]! : '(root)';

@@ -15,6 +15,8 @@
  * from fp.
  */
 
+import { OPS } from '../wasm/index.ts';
+
 export const IR_VERSION = 2;
 
 export const IrOp = {
@@ -36,20 +38,29 @@ export const IrOp = {
   return: 0x0f,
 } as const;
 
-/** Operands of the plain instructions, for readers of the IR (the disassembler, snapshot checks). */
+/**
+ * Length in words of the instruction at `pc`, for readers of the IR (the translators,
+ * the disassembler, snapshot checks): control instructions have the layouts above, the
+ * plain ones their opcode and the immediate words the opcode table says they keep.
+ */
 export function irLength(code: Int32Array, pc: number): number {
   const op = code[pc];
   switch (op) {
     case IrOp.br: case IrOp.brIf: return 4;
     case IrOp.brTable: return 2 + 3 * (code[pc + 1] + 1);
     case IrOp.jump: case IrOp.brIfJump: case IrOp.brIfReturn: case IrOp.if: case IrOp.return: return 2;
-    case 0x10: case 0x20: case 0x21: case 0x22: case 0x23: case 0x24: case 0x25: case 0x26: case 0x41: case 0x43: case 0xd2: return 2;
-    case 0x11: case 0x42: case 0x44: return 3;
-    case 0x100 + 8: case 0x100 + 9: case 0x100 + 13: case 0x100 + 15: case 0x100 + 16: case 0x100 + 17: return 2;
-    case 0x100 + 12: case 0x100 + 14: return 3;
-    default:
-      if (op >= 0x28 && op <= 0x3e) return 2; // loads and stores: [op, offset]
-      return 1;
+    default: return 1 + (OPS[op]?.codeWords ?? 0);
+  }
+}
+
+/**
+ * Whether the instruction ends a basic block: a branch, a return, a call or
+ * `unreachable` (the IR's own jumps, and what the opcode table calls control).
+ */
+export function endsBasicBlock(op: number): boolean {
+  switch (op) {
+    case IrOp.br: case IrOp.jump: case IrOp.brIfJump: case IrOp.brIfReturn: return true;
+    default: return OPS[op]?.control === true;
   }
 }
 

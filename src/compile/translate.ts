@@ -1,7 +1,6 @@
-import { createInstr, InstructionReader } from '../binary/index.ts';
-import { DecodeError } from '../errors/index.ts';
-import { FunctionValidator } from '../validate/index.ts';
+import { walkBody } from '../validate/index.ts';
 import type { ModuleContext } from '../validate/index.ts';
+import { Imm, OPS } from '../wasm/index.ts';
 import { IrOp } from './ir.ts';
 import type { ExactCode } from './ir.ts';
 import type { CallSignatures } from './translate-fast.ts';
@@ -72,13 +71,9 @@ class CodeBuffer {
  */
 export function translateExact(ctx: ModuleContext, codeIndex: number): ExactCode {
   const module = ctx.module;
-  const funcIndex = module.numImportedFuncs + codeIndex;
   const body = module.codes[codeIndex];
   const type = ctx.types[module.funcs[codeIndex]];
-  const v = new FunctionValidator(ctx, funcIndex, type, body.locals);
   const numLocals = type.params.length + body.locals.length;
-  const reader = new InstructionReader(module.bytes, body.codeStart, body.codeEnd);
-  const ins = createInstr();
   const out = new CodeBuffer();
   const blocks: Block[] = [{ opcode: -1, base: numLocals, arity: type.results.length, loopStart: 0, patches: [], elsePatch: -1, live: true }];
   let emitting = true;
@@ -119,125 +114,120 @@ export function translateExact(ctx: ModuleContext, codeIndex: number): ExactCode
     }
   };
 
-  while (!v.finished) {
-    if (reader.pos >= body.codeEnd) throw new DecodeError('END opcode expected', body.codeEnd);
-    reader.read(ins);
-    const op = ins.op;
-    const offset = ins.offset;
-    const heightBefore = v.height;
-    out.height = heightBefore;
-    const live: boolean = emitting && v.reachable;
-    v.step(ins);
+  // The validator's state before each instruction: its stack height and whether code is emitted.
+  let heightBefore = 0;
+  let live = false;
+  walkBody(ctx, codeIndex, {
+    before: (_ins, v) => {
+      heightBefore = v.height;
+      out.height = heightBefore;
+      live = emitting && v.reachable;
+    },
+    after: (ins, v) => {
+      const op = ins.op;
+      const offset = ins.offset;
 
-    switch (op) {
-      case 0x02: case 0x03: case 0x04: {
-        const bt = v.blockType(ins.a, offset);
-        const params = bt.params.length;
-        const block: Block = {
-          opcode: op,
-          base: numLocals + heightBefore - params - (op === 0x04 ? 1 : 0),
-          arity: op === 0x03 ? params : bt.results.length,
-          loopStart: out.length,
-          patches: [],
-          elsePatch: -1,
-          live,
-        };
-        if (op === 0x04 && live) {
-          out.start(IrOp.if, offset);
-          block.elsePatch = out.length;
-          out.emit(-1);
-        }
-        blocks.push(block);
-        emitting = live;
-        continue;
-      }
-      case 0x05: {
-        const block = blocks[blocks.length - 1];
-        if (block.live) {
-          if (live) {
-            // End of the then-branch: jump over the else-branch.
-            out.start(IrOp.jump, offset);
-            block.patches.push(out.length);
+      switch (op) {
+        case 0x02: case 0x03: case 0x04: {
+          const bt = v.blockType(ins.a, offset);
+          const params = bt.params.length;
+          const block: Block = {
+            opcode: op,
+            base: numLocals + heightBefore - params - (op === 0x04 ? 1 : 0),
+            arity: op === 0x03 ? params : bt.results.length,
+            loopStart: out.length,
+            patches: [],
+            elsePatch: -1,
+            live,
+          };
+          if (op === 0x04 && live) {
+            out.start(IrOp.if, offset);
+            block.elsePatch = out.length;
             out.emit(-1);
           }
-          out.code[block.elsePatch] = out.length;
-          block.elsePatch = -1;
+          blocks.push(block);
+          emitting = live;
+          return;
         }
-        emitting = block.live;
-        continue;
-      }
-      case 0x0b: {
-        const block = blocks.pop()!;
-        if (block.opcode === -1) {
-          out.start(IrOp.return, offset);
-          out.emit(block.arity);
-          continue;
-        }
-        if (block.live) {
-          const here = out.length;
-          if (block.elsePatch >= 0) out.code[block.elsePatch] = here;
-          for (const p of block.patches) out.code[p] = here;
-        }
-        emitting = block.live;
-        continue;
-      }
-    }
-    if (!live) continue;
-
-    switch (op) {
-      case 0x0c:
-        emitBranch(ins.a, heightBefore, offset, false);
-        break;
-      case 0x0d:
-        emitBranch(ins.a, heightBefore - 1, offset, true);
-        break;
-      case 0x0e: {
-        out.start(IrOp.brTable, offset);
-        out.emit(ins.a);
-        for (let i = 0; i <= ins.a; i++) {
-          const depth = i < ins.a ? ins.targets[i] : ins.b;
-          const target = blocks[blocks.length - 1 - depth];
-          if (target.opcode === -1) {
-            // -2 marks "return" for the executor; base unused.
-            out.emit(-2);
-            out.emit(0);
-          } else {
-            pushTarget(target);
-            out.emit(target.base);
+        case 0x05: {
+          const block = blocks[blocks.length - 1];
+          if (block.live) {
+            if (live) {
+              // End of the then-branch: jump over the else-branch.
+              out.start(IrOp.jump, offset);
+              block.patches.push(out.length);
+              out.emit(-1);
+            }
+            out.code[block.elsePatch] = out.length;
+            block.elsePatch = -1;
           }
-          out.emit(target.arity);
+          emitting = block.live;
+          return;
         }
-        break;
+        case 0x0b: {
+          const block = blocks.pop()!;
+          if (block.opcode === -1) {
+            out.start(IrOp.return, offset);
+            out.emit(block.arity);
+            return;
+          }
+          if (block.live) {
+            const here = out.length;
+            if (block.elsePatch >= 0) out.code[block.elsePatch] = here;
+            for (const p of block.patches) out.code[p] = here;
+          }
+          emitting = block.live;
+          return;
+        }
       }
-      case 0x0f:
-        out.start(IrOp.return, offset);
-        out.emit(type.results.length);
-        break;
-      case 0x10: case 0x20: case 0x21: case 0x22: case 0x23: case 0x24: case 0x25: case 0x26:
-      case 0x41: case 0x43: case 0xd2:
-      case 0x100 + 9: case 0x100 + 13: case 0x100 + 15: case 0x100 + 16: case 0x100 + 17:
-        out.start(op, offset);
-        out.emit(ins.a);
-        break;
-      case 0x100 + 8:
-        out.start(op, offset);
-        out.emit(ins.a);
-        break;
-      case 0x11: case 0x42: case 0x44: case 0x100 + 12: case 0x100 + 14:
-        out.start(op, offset);
-        out.emit(ins.a);
-        out.emit(ins.b);
-        break;
-      case 0x1c:
-        out.start(0x1b, offset);
-        break;
-      default:
-        out.start(op, offset);
-        if (op >= 0x28 && op <= 0x3e) out.emit(ins.b | 0); // memarg offset (u32 kept as int32 bits)
-        break;
-    }
-  }
-  if (reader.pos !== body.codeEnd) throw new DecodeError('section size mismatch: code after the end of the function', reader.pos);
+      if (!live) return;
+
+      switch (op) {
+        case 0x0c:
+          emitBranch(ins.a, heightBefore, offset, false);
+          break;
+        case 0x0d:
+          emitBranch(ins.a, heightBefore - 1, offset, true);
+          break;
+        case 0x0e: {
+          out.start(IrOp.brTable, offset);
+          out.emit(ins.a);
+          for (let i = 0; i <= ins.a; i++) {
+            const depth = i < ins.a ? ins.targets[i] : ins.b;
+            const target = blocks[blocks.length - 1 - depth];
+            if (target.opcode === -1) {
+              // -2 marks "return" for the executor; base unused.
+              out.emit(-2);
+              out.emit(0);
+            } else {
+              pushTarget(target);
+              out.emit(target.base);
+            }
+            out.emit(target.arity);
+          }
+          break;
+        }
+        case 0x0f:
+          out.start(IrOp.return, offset);
+          out.emit(type.results.length);
+          break;
+        case 0x1c:
+          out.start(0x1b, offset); // a typed select runs as select
+          break;
+        default: {
+          // The opcode, then the immediate words the opcode table says the code keeps.
+          out.start(op, offset);
+          const info = OPS[op]!;
+          if (info.imm === Imm.memArg) out.emit(ins.b | 0); // the offset (u32 kept as int32 bits)
+          else if (info.codeWords > 0) {
+            out.emit(ins.a);
+            if (info.codeWords === 2) out.emit(ins.b);
+          }
+          break;
+        }
+      }
+    },
+  });
 
   return {
     code: out.code.slice(0, out.length),

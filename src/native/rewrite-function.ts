@@ -30,11 +30,20 @@
  * to it returns as before. A safepoint that must unwind sets `$site` and branches to $save.
  */
 import { createInstr, InstructionReader } from '../binary/index.ts';
-import { FunctionValidator } from '../validate/index.ts';
-import type { ModuleContext } from '../validate/index.ts';
+import type { Instr } from '../binary/index.ts';
+import { walkBody } from '../validate/index.ts';
+import type { BodyVisitor, FunctionValidator, ModuleContext } from '../validate/index.ts';
 import { OPS, PREFIX_FC, ValType } from '../wasm/index.ts';
-import type { FuncType } from '../wasm/index.ts';
+import type { FuncType, FuncBody, Module } from '../wasm/index.ts';
+import { BodyWriter } from './body-writer.ts';
+import { CanonicalStack } from './canonical-stack.ts';
 import { ByteWriter } from './encode.ts';
+import { writeCopy } from './loop-unrolling.ts';
+import type { Unrolling } from './loop-unrolling.ts';
+import { PollCode } from './poll-code.ts';
+import { ResumeSkipping } from './resume-path.ts';
+import type { PathStep } from './resume-path.ts';
+import { writeSaveSequence } from './save-sequence.ts';
 
 /** Function indices (in the rewritten module) and global indices of the helpers a body uses. */
 export interface HelperIndices {
@@ -140,52 +149,7 @@ export interface ResumeTarget {
   stackTypes: readonly number[];
 }
 
-interface PathStep {
-  /** Byte offset of the block's opcode. */
-  offset: number;
-  /** An `if` whose else-branch holds the safepoint. */
-  inElse: boolean;
-}
-
-/** The blocks enclosing a resume target, outermost first (the target loop included), or undefined. */
-function findPath(bytes: Uint8Array, start: number, end: number, target: ResumeTarget): PathStep[] | undefined {
-  const r = new InstructionReader(bytes, start, end);
-  const ins = createInstr();
-  const stack: PathStep[] = [];
-  while (r.pos < end) {
-    r.read(ins);
-    const op = ins.op;
-    if (op === 0x02 || op === 0x03 || op === 0x04) {
-      stack.push({ offset: ins.offset, inElse: false });
-      if (op === 0x03 && target.kind === 'loop' && r.pos === target.pc) return stack.map((s) => ({ ...s }));
-    } else if (op === 0x05) {
-      stack[stack.length - 1].inElse = true;
-    } else if (op === 0x0b) {
-      stack.pop();
-    } else if ((op === 0x10 || op === 0x11) && target.kind === 'call' && r.pos === target.pc) {
-      return stack.map((s) => ({ ...s }));
-    }
-  }
-  return undefined;
-}
-
-const W = 1;
-const L = 0;
-
-/** Loop iterations of one activation between two polls (with per-activation counters). */
-export const LOCAL_POLL_INTERVAL = 1024;
-
-/** True when a body holds a loop. */
-function hasLoop(bytes: Uint8Array, start: number, end: number): boolean {
-  const r = new InstructionReader(bytes, start, end);
-  const ins = createInstr();
-  while (r.pos < end) {
-    r.read(ins);
-    if (ins.op === 0x03) return true;
-  }
-  return false;
-}
-
+/** An original block being rewritten. */
 interface Ctrl {
   op: number;
   /** Canonical stack height at the block's start, below its parameters. */
@@ -202,671 +166,479 @@ interface Ctrl {
   unroll?: Unrolling;
 }
 
-/**
- * An innermost loop whose body is written `copies` times after one header check:
- *   loop $L  check  block $c1  B  br $exit  end  ...  block $cn  B  br $exit  end  end
- * In every copy but the last, a branch to the loop's start goes to the end of the copy's
- * block, into the next copy; in the last one, to $L. Copies share their safepoints.
- */
-interface Unrolling {
-  copies: number;
-  /** Where the first copy starts in the output, and its first entry in the pc maps. */
-  start: number;
-  marks: number;
-  /** Output offsets of the branch immediates that target the loop, in the first copy. */
-  backEdges: number[];
+/** The label index of $body, the original function's own label. */
+const BODY_LABEL = 1;
+
+/** True when a body holds a loop. */
+function hasLoop(bytes: Uint8Array, start: number, end: number): boolean {
+  const r = new InstructionReader(bytes, start, end);
+  const ins = createInstr();
+  while (r.pos < end) {
+    r.read(ins);
+    if (ins.op === 0x03) return true;
+  }
+  return false;
 }
 
-const SIG_POPS: Int8Array = (() => {
-  const pops = new Int8Array(OPS.length).fill(-1);
-  for (const info of OPS) {
-    if (info?.sig !== undefined) pops[info.code] = info.sig.indexOf('>');
-  }
-  return pops;
-})();
-
-/** Values popped by the plain (non-control, non-call) instructions. */
+/** Values popped by the plain (non-control, non-call) instructions, from the opcode table. */
 function popsOf(op: number): number {
-  const p = SIG_POPS[op];
-  if (p >= 0) return p;
-  switch (op) {
-    case 0x01: case 0x20: case 0x23: case 0xd0: case 0xd2: return 0;
-    case 0x1a: case 0x21: case 0x22: case 0x24: case 0x25: case 0xd1: return 1;
-    case 0x26: case PREFIX_FC + 15: return 2;
-    case 0x1b: case 0x1c: case PREFIX_FC + 17: return 3;
-    default: throw new Error(`internal: no operand count for opcode 0x${op.toString(16)}`);
-  }
+  const pops = OPS[op]?.pops ?? -1;
+  if (pops < 0) throw new Error(`internal: no operand count for opcode 0x${op.toString(16)}`);
+  return pops;
 }
 
 /** Rewrites the body of defined function `codeIndex`; returns its encoded body and its safepoints. */
 export function rewriteFunction(ctx: ModuleContext, codeIndex: number, opts: FunctionRewriteOptions): { body: Uint8Array; info: RewrittenFunction } {
-  const module = ctx.module;
-  const funcIndex = module.numImportedFuncs + codeIndex;
-  const body = module.codes[codeIndex];
-  const type = ctx.types[module.funcs[codeIndex]];
-  const v = new FunctionValidator(ctx, funcIndex, type, body.locals);
-  const numLocals = type.params.length + body.locals.length;
-  const localTypes = [...type.params, ...body.locals];
-  const resume = opts.resume;
-  // A resume clone takes its locals and the saved operand stack as parameters.
-  const base = resume ? numLocals + resume.stackTypes.length : numLocals;
-  const SITE = base;
-  const TMP = base + 1;
-  const COUNT = base + 2;
-  const RS = resume ? base + 3 : -1;
-  const SCRATCH = resume ? base + 4 : base + 3;
-  const path = resume ? findPath(module.bytes, body.codeStart, body.codeEnd, resume) : undefined;
-  if (resume && !path) throw new Error(`internal: no safepoint at 0x${resume.pc.toString(16)} in function ${funcIndex}`);
-  const h = opts.helpers;
-  const bytes = module.bytes;
-  const out = new ByteWriter();
+  return new FunctionRewriter(ctx, codeIndex, opts).rewrite();
+}
 
-  // The canonical operand stack model: type and place (W: on the Wasm stack, L: in its scratch local).
-  const types: number[] = [];
-  const place: number[] = [];
-  const scratchTypes: number[] = [];
-  const scratchBy = new Map<number, number>();
-  const scratch = (pos: number, t: number): number => {
-    const key = pos * 256 + t;
-    let s = scratchBy.get(key);
-    if (s === undefined) {
-      s = scratchTypes.length;
-      scratchTypes.push(t);
-      scratchBy.set(key, s);
-    }
-    return s;
-  };
-  const sites: Safepoint[] = [];
-  const rewrittenPcs: number[] = [];
-  const originalPcs: number[] = [];
-  /** Notes that the instruction at original offset `offset` is emitted from here. */
-  const mark = (offset: number): void => {
-    rewrittenPcs.push(out.length);
-    originalPcs.push(offset);
-  };
-  // Original blocks; `labels` counts the rewritten code's blocks around the current
-  // position ($save and $body first), of which each original block owns one.
-  const ctrl: Ctrl[] = [];
-  const unrolled = opts.loopPoll === 'none' ? undefined : opts.unrolled;
-  let labels = 2;
-  const BODY_LABEL = 1;
-  /** Branch depth in the rewritten code for original depth `depth`. */
-  const remap = (depth: number): number => {
-    const label = depth === ctrl.length ? BODY_LABEL : ctrl[ctrl.length - 1 - depth].label;
-    return labels - 1 - label;
-  };
-  /** Depth of $save from inside `extra` more blocks opened here. */
-  const toSave = (extra: number): number => labels - 1 + extra;
-  // Resume clones: how many blocks of the path are entered, whether the safepoint is
-  // reached, and whether code is inside an `if (!$rs)` guard.
-  let pathDepth = 0;
-  let siteReached = resume === undefined;
-  let guardOpen = false;
+/**
+ * One function body rewritten: a walk over the original instructions, in step with the
+ * validator, that copies each one and adds what safepoints need. Its parts: the body being
+ * written (body-writer.ts), the canonical stack model (canonical-stack.ts), the poll and
+ * unwinding code (poll-code.ts), the skipping of a resume clone (resume-path.ts), the
+ * unrolled loops (loop-unrolling.ts) and the save sequence (save-sequence.ts).
+ */
+export class FunctionRewriter implements BodyVisitor {
+  private readonly module: Module;
+  private readonly funcIndex: number;
+  private readonly body: FuncBody;
+  private readonly type: FuncType;
+  /** The validator of the walk, and its stack height before the current instruction. */
+  private v!: FunctionValidator;
+  private heightBefore = 0;
+  /** Parameters plus declared locals. */
+  private readonly numLocals: number;
+  private readonly localTypes: number[];
+  private readonly resume: ResumeTarget | undefined;
+  /** The rewritten body's own locals: `$site`, `$tmp`, `$count` (in PollCode), `$rs` (resume clones only). */
+  private readonly siteLocal: number;
+  private readonly tmpLocal: number;
+  private readonly resumeFlag: number;
+  private readonly w: BodyWriter;
+  private readonly stack: CanonicalStack;
+  private readonly poll: PollCode;
+  private readonly skipping: ResumeSkipping;
+  /** Original blocks open around the current instruction. */
+  private readonly ctrl: Ctrl[] = [];
+  private readonly sites: Safepoint[] = [];
+  private readonly unrolled: ReadonlyMap<number, number> | undefined;
+  /** The code after a branch, up to the end of its block, is dead: it is validated but not written. */
+  private dead = false;
+  /** Blocks opened in dead code. */
+  private deadNest = 0;
 
-  const localGet = (i: number): void => { out.u8(0x20).u32(i); };
-  const localSet = (i: number): void => { out.u8(0x21).u32(i); };
-
-  const trailingW = (): number => {
-    let w = 0;
-    for (let p = types.length - 1; p >= 0 && place[p] === W; p--) w++;
-    return w;
-  };
-  /** Moves every value on the Wasm stack into its scratch local. */
-  const spillAll = (): void => {
-    for (let p = types.length - 1; p >= 0 && place[p] === W; p--) {
-      localSet(SCRATCH + scratch(p, types[p]));
-      place[p] = L;
-    }
-  };
-  /** Puts the top `n` values (all in scratch locals) back on the Wasm stack. */
-  const reload = (n: number): void => {
-    for (let p = types.length - n; p < types.length; p++) {
-      localGet(SCRATCH + scratch(p, types[p]));
-      place[p] = W;
-    }
-  };
-  /** Makes sure the top `n` values are on the Wasm stack. */
-  const need = (n: number): void => {
-    if (trailingW() >= n) return;
-    spillAll();
-    reload(n);
-  };
-  /** The top `n` values on the Wasm stack, everything below them in scratch locals. */
-  const isolate = (n: number): void => {
-    need(n);
-    if (trailingW() > n) {
-      spillAll();
-      reload(n);
-    }
-  };
-  const pop = (n: number): void => {
-    types.length -= n;
-    place.length -= n;
-  };
-  const push = (t: number): void => {
-    types.push(t);
-    place.push(W);
-  };
-  const copy = (start: number, end: number): void => {
-    mark(start);
-    out.raw(bytes, start, end);
-  };
-  const blockType = (results: readonly number[]): void => {
-    if (results.length === 0) out.u8(0x40);
-    else if (results.length === 1) out.u8(results[0]);
-    else out.s32(opts.blockType(results));
-  };
-
-  /** Skips what follows while resuming: `if (!$rs)`, every value in scratch locals. */
-  const openGuard = (): void => {
-    spillAll();
-    out.u8(0x20).u32(RS).u8(0x45).u8(0x04).u8(0x40);
-    labels++;
-    guardOpen = true;
-  };
-  const closeGuard = (): void => {
-    if (!guardOpen) return;
-    spillAll();
-    out.u8(0x0b);
-    labels--;
-    guardOpen = false;
-  };
-  /** The safepoint is reached: stop skipping. */
-  const reachSite = (): void => {
-    out.u8(0x41).s32(0).u8(0x21).u32(RS);
-    siteReached = true;
-  };
-
-  /** Records a safepoint over the whole model stack (all of it must be in scratch locals) but the top `skip` values. */
-  const site = (pc: number, skip: number, results: number, kind: Safepoint['kind'] = 'loop', callResults: readonly number[] = []): number => {
-    const n = types.length - skip;
-    const stack = new Int32Array(n);
-    const tys = new Uint8Array(n);
-    for (let p = 0; p < n; p++) {
-      if (place[p] !== L) throw new Error(`internal: stack value ${p} of function ${funcIndex} is not saved at a safepoint`);
-      stack[p] = numLocals + scratch(p, types[p]);
-      tys[p] = types[p];
-    }
-    sites.push({ pc, stack, types: tys, results, kind, callResults: Uint8Array.from(callResults) });
-    return sites.length - 1;
-  };
-
-  /** Unwinds from safepoint `k`: `$site = k; br $save`. */
-  const unwindTo = (k: number, depthToSave: number): void => {
-    out.u8(0x41).s32(k);
-    localSet(SITE);
-    out.u8(0x0c).u32(depthToSave);
-  };
-
-  /**
-   * Calls the host's poll; unwinds from safepoint `k` when it says so (0). Otherwise its
-   * answer is the next global countdown; a per-activation counter starts over.
-   */
-  const callPoll = (k: number, local: boolean): void => {
-    if (local) {
-      // The activation's counter ran out: count one down globally, ask the host when that runs out.
-      out.u8(0x41).s32(LOCAL_POLL_INTERVAL).u8(0x21).u32(COUNT);
-      globalCountdown();
-      out.u8(0x04).u8(0x40);
-      labels++;
-    }
-    out.u8(0x10).u32(h.poll).u8(0x22).u32(TMP).u8(0x24).u32(h.countdown).u8(0x20).u32(TMP);
-    out.u8(0x45).u8(0x04).u8(0x40);
-    unwindTo(k, toSave(1));
-    out.u8(0x0b);
-    if (local) {
-      out.u8(0x0b);
-      labels--;
-    }
-  };
-
-  /**
-   * Counts a loop header down; leaves 1 on the stack when it is time to poll. The
-   * per-activation counter counts the `iterations` the header covers (an unrolled loop's
-   * copies), so that polls stay as far apart as without unrolling.
-   */
-  const countdown = (iterations: number): void => {
-    if (opts.loopPoll === 'local') {
-      // In a register once V8 has optimized the function: `(count -= n) < 1`.
-      out.u8(0x20).u32(COUNT).u8(0x41).s32(iterations).u8(0x6b).u8(0x22).u32(COUNT).u8(0x41).s32(1).u8(0x48);
-    } else {
-      // A global countdown (the host resets it at each poll, to as little as 1): every
-      // loop header counts one, so that a loop re-entered after a poll runs a copy first.
-      globalCountdown();
-    }
-  };
-  /** `--countdown < 0`: below zero, not at zero, so that a loop re-entered after a poll runs its body before polling again. */
-  const globalCountdown = (): void => {
-    out.u8(0x23).u32(h.countdown).u8(0x41).s32(1).u8(0x6b).u8(0x22).u32(TMP).u8(0x24).u32(h.countdown).u8(0x20).u32(TMP).u8(0x41).s32(0).u8(0x48);
-  };
-
-  const labelArity = (depth: number): number => {
-    if (depth === ctrl.length) return type.results.length;
-    const c = ctrl[ctrl.length - 1 - depth];
-    return c.op === 0x03 ? c.params.length : c.results.length;
-  };
-
-  /** Writes a branch's depth; notes it when it goes to the start of a loop being unrolled. */
-  const branchDepth = (depth: number): void => {
-    const u = depth < ctrl.length ? ctrl[ctrl.length - 1 - depth].unroll : undefined;
-    if (u) u.backEdges.push(out.length);
-    out.u32(remap(depth));
-  };
-
-  /** Writes copy `first[0 .. n)` of an unrolled body again, its back edges `delta` blocks further out, and its pc marks. */
-  const writeCopy = (first: Uint8Array, u: Unrolling, marksEnd: number, delta: number): void => {
-    const at = out.length;
-    // Growth of the output, by offset in the first copy, where a depth's LEB gets longer.
-    const grown: number[] = [];
-    let from = 0;
-    let shift = 0;
-    for (const edge of u.backEdges) {
-      const rel = edge - u.start;
-      out.raw(first, from, rel);
-      let value = 0;
-      let len = 0;
-      for (let b = 0x80; b & 0x80; len++) {
-        b = first[rel + len];
-        value |= (b & 0x7f) << (7 * len);
-      }
-      const before = out.length;
-      out.u32(value + delta);
-      shift += out.length - before - len;
-      grown.push(rel + len, shift);
-      from = rel + len;
-    }
-    out.raw(first, from, first.length);
-    let g = 0;
-    shift = 0;
-    for (let j = u.marks; j < marksEnd; j++) {
-      const rel = rewrittenPcs[j] - u.start;
-      while (g < grown.length && grown[g] <= rel) {
-        shift = grown[g + 1];
-        g += 2;
-      }
-      rewrittenPcs.push(at + rel + shift);
-      originalPcs.push(originalPcs[j]);
-    }
-  };
-
-  /** Closes an original block (its results on the Wasm stack); a loop also closes its poll structure. */
-  const closeBlock = (c: Ctrl): void => {
-    const u = c.unroll;
-    if (u) {
-      // The end of the body leaves the loop: br $exit with the results; end $c1.
-      out.u8(0x0c).u32(labels - 1 - (c.pollLabel - 2));
-      const first = out.bytes.slice(u.start, out.length);
-      const marksEnd = rewrittenPcs.length;
-      out.u8(0x0b);
-      for (let i = 2; i <= u.copies; i++) {
-        out.u8(0x02).u8(0x40);
-        writeCopy(first, u, marksEnd, i === u.copies ? 1 : 0);
-        out.u8(0x0b);
-      }
-      // No copy falls through: unreachable; end $L; unreachable; end $poll
-      out.u8(0x00).u8(0x0b).u8(0x00).u8(0x0b);
-      labels -= 3;
-    } else {
-      out.u8(0x0b);
-      labels--;
-      if (c.op !== 0x03 || c.pollSite < 0) return;
-      // end $L; br $exit (with the results); end $poll
-      out.u8(0x0c).u32(2).u8(0x0b);
-      labels--;
-    }
-    // poll; br $outer; end $outer; unreachable; end $exit
-    callPoll(c.pollSite, opts.loopPoll === 'local');
-    out.u8(0x0c).u32(0).u8(0x0b).u8(0x00).u8(0x0b);
-    labels -= 2;
-  };
-
-  // ---- prologue: the save and body blocks, and the entry checks
-  out.u8(0x02).u8(0x40);
-  out.u8(0x02);
-  blockType(type.results);
-  const entryPoll = !resume && opts.loopPoll !== 'none' && (opts.recursive || (opts.loopPoll === 'local' && hasLoop(bytes, body.codeStart, body.codeEnd)));
-  if (resume) {
-    // The saved operand stack goes into the scratch locals of its positions; skip until the safepoint.
-    resume.stackTypes.forEach((t, p) => { localGet(numLocals + p); localSet(SCRATCH + scratch(p, t)); });
-    out.u8(0x41).s32(1).u8(0x21).u32(RS);
+  constructor(private readonly ctx: ModuleContext, private readonly codeIndex: number, private readonly opts: FunctionRewriteOptions) {
+    const module = ctx.module;
+    this.module = module;
+    this.funcIndex = module.numImportedFuncs + codeIndex;
+    this.body = module.codes[codeIndex];
+    this.type = ctx.types[module.funcs[codeIndex]];
+    this.numLocals = this.type.params.length + this.body.locals.length;
+    this.localTypes = [...this.type.params, ...this.body.locals];
+    this.resume = opts.resume;
+    // A resume clone takes its locals and the saved operand stack as parameters.
+    const base = this.resume ? this.numLocals + this.resume.stackTypes.length : this.numLocals;
+    this.siteLocal = base;
+    this.tmpLocal = base + 1;
+    this.resumeFlag = this.resume ? base + 3 : -1;
+    const scratchBase = this.resume ? base + 4 : base + 3;
+    this.w = new BodyWriter(module.bytes);
+    this.stack = new CanonicalStack(this.w, scratchBase);
+    this.poll = new PollCode(this.w, opts.helpers, { site: base, tmp: this.tmpLocal, count: base + 2 }, opts.loopPoll);
+    this.skipping = new ResumeSkipping(this.resume, { bytes: module.bytes, start: this.body.codeStart, end: this.body.codeEnd, funcIndex: this.funcIndex }, this.w, this.stack, this.resumeFlag);
+    this.unrolled = opts.loopPoll === 'none' ? undefined : opts.unrolled;
   }
-  if (!resume && (opts.recursive || entryPoll)) {
-    const k = site(body.codeStart, 0, 0, 'entry');
-    if (opts.recursive) {
-      // depth -= cost; if (depth < 0) unwind (the native stack is about to run out).
-      out.u8(0x23).u32(h.depth).u8(0x41).s32(opts.frameCost).u8(0x6b);
-      out.u8(0x22).u32(TMP).u8(0x24).u32(h.depth).u8(0x20).u32(TMP);
-      out.u8(0x41).s32(0).u8(0x48).u8(0x04).u8(0x40);
-      out.u8(0x10).u32(h.deep);
-      unwindTo(k, toSave(1));
-      out.u8(0x0b);
+
+  rewrite(): { body: Uint8Array; info: RewrittenFunction } {
+    this.prologue();
+    walkBody(this.ctx, this.codeIndex, this);
+    if (!this.skipping.reached) throw new Error(`internal: the resume target 0x${this.resume!.pc.toString(16)} of function ${this.funcIndex} was not reached`);
+    return this.epilogue();
+  }
+
+  /** The save and body blocks, and the entry checks. */
+  private prologue(): void {
+    const { opts, resume, stack } = this;
+    const out = this.w.out;
+    out.u8(0x02).u8(0x40);
+    out.u8(0x02);
+    this.blockType(this.type.results);
+    const entryPoll = !resume && opts.loopPoll !== 'none' && (opts.recursive || (opts.loopPoll === 'local' && hasLoop(this.module.bytes, this.body.codeStart, this.body.codeEnd)));
+    if (resume) {
+      // The saved operand stack goes into the scratch locals of its positions; skip until the safepoint.
+      resume.stackTypes.forEach((t, p) => { this.w.localGet(this.numLocals + p); this.w.localSet(stack.scratchBase + stack.scratch(p, t)); });
+      out.u8(0x41).s32(1).u8(0x21).u32(this.resumeFlag);
     }
-    if (entryPoll) {
-      // Entries count down the global countdown: recursion without loops polls here,
-      // and so do many short activations whose own counters never run out.
-      globalCountdown();
-      out.u8(0x04).u8(0x40);
-      labels++;
-      callPoll(k, false);
-      out.u8(0x0b);
-      labels--;
+    if (!resume && (opts.recursive || entryPoll)) {
+      const k = this.site(this.body.codeStart, 0, 0, 'entry');
+      if (opts.recursive) this.poll.stackBudgetCheck(k, opts.frameCost);
+      if (entryPoll) this.poll.entryPoll(k);
+    }
+    if (opts.loopPoll === 'local') this.poll.startCounter();
+  }
+
+  /** Before each instruction: the walk's validator, and its stack height before the instruction. */
+  before(_ins: Instr, v: FunctionValidator): void {
+    this.v = v;
+    this.heightBefore = v.height;
+  }
+
+  /** Each instruction, once the validator has stepped over it; `next` is the offset after it. */
+  after(ins: Instr, _v: FunctionValidator, next: number): void {
+    if (this.dead) this.skipDead(ins);
+    else this.instruction(ins, next);
+  }
+
+  /** Dead code: validated, not written, until the end (or else) of the block that went dead. */
+  private skipDead(ins: Instr): void {
+    const op = ins.op;
+    const stack = this.stack;
+    if (op === 0x02 || op === 0x03 || op === 0x04) this.deadNest++;
+    else if (op === 0x0b) {
+      if (this.deadNest > 0) this.deadNest--;
+      else {
+        // The end of the block that went dead: its results arrive by branches, on the Wasm stack.
+        if (this.ctrl.length === 0) {
+          this.w.out.u8(0x0b);
+          return;
+        }
+        const c = this.ctrl.pop()!;
+        this.closeBlock(c);
+        stack.popTo(c.base);
+        for (const t of c.results) stack.push(t);
+        this.dead = false;
+      }
+    } else if (op === 0x05 && this.deadNest === 0) {
+      const c = this.ctrl[this.ctrl.length - 1];
+      this.skipping.closeDeadGuard(this.ctrl.length);
+      this.w.out.u8(0x05);
+      stack.popTo(c.base);
+      for (const t of c.params) stack.push(t);
+      this.dead = false;
     }
   }
-  if (opts.loopPoll === 'local') out.u8(0x41).s32(LOCAL_POLL_INTERVAL).u8(0x21).u32(COUNT);
 
-  const reader = new InstructionReader(bytes, body.codeStart, body.codeEnd);
-  const ins = createInstr();
-  let dead = false;
-  let deadNest = 0;
-
-  while (!v.finished) {
-    reader.read(ins);
+  /** Rewrites one live instruction; `next` is the offset after it. */
+  private instruction(ins: Instr, next: number): void {
     const op = ins.op;
     const start = ins.offset;
-    const next = reader.pos;
-
-    if (dead) {
-      v.step(ins);
-      if (op === 0x02 || op === 0x03 || op === 0x04) deadNest++;
-      else if (op === 0x0b) {
-        if (deadNest > 0) deadNest--;
-        else {
-          // The end of the block that went dead: its results arrive by branches, on the Wasm stack.
-          if (ctrl.length === 0) {
-            out.u8(0x0b);
-            continue;
-          }
-          const c = ctrl.pop()!;
-          closeBlock(c);
-          pop(types.length - c.base);
-          for (const t of c.results) push(t);
-          dead = false;
-        }
-      } else if (op === 0x05 && deadNest === 0) {
-        const c = ctrl[ctrl.length - 1];
-        if (guardOpen && ctrl.length === pathDepth) {
-          // A then-branch skipped while resuming ended in a branch: close its guard.
-          out.u8(0x0b);
-          labels--;
-          guardOpen = false;
-        }
-        out.u8(0x05);
-        pop(types.length - c.base);
-        for (const t of c.params) push(t);
-        dead = false;
-      }
-      continue;
-    }
-
-    let pathChild: PathStep | undefined;
-    if (!siteReached && ctrl.length === pathDepth) {
-      const step = path![pathDepth];
-      if (step !== undefined && start === step.offset) {
-        closeGuard();
-        pathChild = step;
-      } else if (op === 0x05 || op === 0x0b) {
-        closeGuard();
-      } else if (!guardOpen) {
-        openGuard();
-      }
-    }
-
-    const heightBefore = v.height;
+    const pathChild = this.skipping.before(op, start, this.ctrl.length);
     switch (op) {
-      case 0x02: case 0x04: {
-        const bt: FuncType = v.blockType(ins.a, start);
-        const np = bt.params.length;
-        const extra = op === 0x04 ? 1 : 0;
-        isolate(np + extra);
-        if (pathChild && op === 0x04) {
-          // Resuming takes the branch the safepoint is in: $rs ? branch : condition.
-          out.u8(0x21).u32(TMP).u8(0x41).s32(pathChild.inElse ? 0 : 1).u8(0x20).u32(TMP).u8(0x20).u32(RS).u8(0x1b);
-        }
-        copy(start, next);
-        v.step(ins);
-        if (extra) pop(1);
-        ctrl.push({ op, base: types.length - np, params: bt.params, results: bt.results, label: labels++, pollSite: -1, pollLabel: -1 });
-        if (pathChild) pathDepth++;
-        continue;
-      }
-      case 0x03: {
-        const bt: FuncType = v.blockType(ins.a, start);
-        const np = bt.params.length;
-        if (opts.loopPoll === 'none') {
-          isolate(np);
-          copy(start, next);
-          v.step(ins);
-          ctrl.push({ op, base: types.length - np, params: bt.params, results: bt.results, label: labels++, pollSite: -1, pollLabel: -1 });
-          if (pathChild) {
-            pathDepth++;
-            if (pathDepth === path!.length && resume!.kind === 'loop') {
-              spillAll();
-              reachSite();
-            }
-          }
-          continue;
-        }
-        // The poll's call stays out of the loop (a call inside keeps V8 from optimizing it):
-        //   block $exit (result R)  loop $outer  block $poll  [params]  loop $L ... end
-        //   br $exit  end  poll  br $outer  end  unreachable  end
-        need(np);
-        spillAll();
-        out.u8(0x02);
-        blockType(bt.results);
-        out.u8(0x03).u8(0x40).u8(0x02).u8(0x40);
-        const pollLabel = labels + 2;
-        labels += 3;
-        reload(np);
-        copy(start, next);
-        v.step(ins);
-        const c: Ctrl = { op, base: types.length - np, params: bt.params, results: bt.results, label: labels++, pollSite: -1, pollLabel };
-        ctrl.push(c);
-        // The loop header: every value in scratch locals, the safepoint, the countdown.
-        spillAll();
-        c.pollSite = site(next, 0, 0);
-        let guarded = false;
-        if (pathChild) {
-          pathDepth++;
-          if (pathDepth === path!.length && resume!.kind === 'loop') reachSite();
-          else {
-            // A loop on the way to the safepoint: its header counts only once resumed.
-            out.u8(0x20).u32(RS).u8(0x45).u8(0x04).u8(0x40);
-            labels++;
-            guarded = true;
-          }
-        }
-        // A clone's loop on the way to its safepoint stays whole: the skipping enters it once.
-        const copies = pathChild ? undefined : unrolled?.get(start);
-        countdown(copies ?? 1);
-        out.u8(0x0d).u32(labels - 1 - pollLabel);
-        if (guarded) {
-          out.u8(0x0b);
-          labels--;
-        }
-        if (copies !== undefined) {
-          // The first copy's block: branches to the loop's start go to its end, into the next copy.
-          out.u8(0x02).u8(0x40);
-          c.label = labels++;
-          c.unroll = { copies, start: out.length, marks: rewrittenPcs.length, backEdges: [] };
-        }
-        continue;
-      }
-      case 0x05: {
-        const c = ctrl[ctrl.length - 1];
-        need(c.results.length);
-        out.u8(0x05);
-        v.step(ins);
-        pop(types.length - c.base);
-        for (const t of c.params) push(t);
-        continue;
-      }
-      case 0x0b: {
-        if (ctrl.length === 0) {
-          need(type.results.length);
-          out.u8(0x0b);
-          v.step(ins);
-          continue;
-        }
-        const c = ctrl.pop()!;
-        need(c.results.length);
-        closeBlock(c);
-        v.step(ins);
-        pop(types.length - c.base);
-        for (const t of c.results) push(t);
-        continue;
-      }
+      case 0x02: case 0x04: return this.block(ins, next, pathChild);
+      case 0x03: return this.loop(ins, next, pathChild);
+      case 0x05: return this.elseBranch(ins);
+      case 0x0b: return this.end(ins);
       case 0x0c: {
-        need(labelArity(ins.a));
-        out.u8(0x0c);
-        branchDepth(ins.a);
-        v.step(ins);
-        dead = true;
-        deadNest = 0;
-        continue;
+        this.stack.need(this.labelArity(ins.a));
+        this.w.out.u8(0x0c);
+        this.branchDepth(ins.a);
+        return this.goDead();
       }
       case 0x0e: {
-        need(labelArity(ins.b) + 1);
-        out.u8(0x0e).u32(ins.a);
-        for (let i = 0; i < ins.a; i++) branchDepth(ins.targets[i]);
-        branchDepth(ins.b);
-        v.step(ins);
-        dead = true;
-        deadNest = 0;
-        continue;
+        this.stack.need(this.labelArity(ins.b) + 1);
+        this.w.out.u8(0x0e).u32(ins.a);
+        for (let i = 0; i < ins.a; i++) this.branchDepth(ins.targets[i]);
+        this.branchDepth(ins.b);
+        return this.goDead();
       }
       case 0x0d: {
-        need(labelArity(ins.a) + 1);
-        out.u8(0x0d);
-        branchDepth(ins.a);
-        v.step(ins);
-        pop(1);
-        continue;
+        this.stack.need(this.labelArity(ins.a) + 1);
+        this.w.out.u8(0x0d);
+        this.branchDepth(ins.a);
+        this.stack.pop(1);
+        return;
       }
       case 0x0f: {
-        need(type.results.length);
+        this.stack.need(this.type.results.length);
         // With an epilogue (recursive functions), a return goes through the body block's end.
-        if (opts.recursive) out.u8(0x0c).u32(labels - 1 - BODY_LABEL);
-        else out.u8(0x0f);
-        v.step(ins);
-        dead = true;
-        deadNest = 0;
-        continue;
+        if (this.opts.recursive) this.w.out.u8(0x0c).u32(this.w.depthOf(BODY_LABEL));
+        else this.w.out.u8(0x0f);
+        return this.goDead();
       }
       case 0x00: {
-        copy(start, next);
-        v.step(ins);
-        dead = true;
-        deadNest = 0;
-        continue;
+        this.w.copy(start, next);
+        return this.goDead();
       }
-      case 0x10: case 0x11: {
-        const direct = op === 0x10;
-        const ft = direct ? ctx.types[ctx.funcTypeIndices[ins.a]] : ctx.types[ins.a];
-        const operands = ft.params.length + (direct ? 0 : 1);
-        isolate(operands);
-        mark(start);
-        if (direct) out.u8(0x10).u32(opts.remapFunc(ins.a));
-        else copy(start, next);
-        v.step(ins);
-        pop(operands);
-        for (const t of ft.results) push(t);
-        // A Wasm callee that unwound saved its own frame; an import or an indirect callee
-        // may be a host function that returned and asked for a pause: keep its results.
-        const target = !siteReached && next === resume!.pc && resume!.kind === 'call' && ctrl.length === pathDepth && pathDepth === path!.length;
-        const mayBeHost = !direct || ins.a < module.numImportedFuncs || target;
-        let k: number;
-        if (mayBeHost) {
-          spillAll();
-          k = site(next, 0, ft.results.length, 'call', ft.results);
-        } else {
-          k = site(next, ft.results.length, 0, 'call', ft.results);
-        }
-        if (opts.afterCall !== 'none') {
-          out.u8(0x23).u32(h.unwinding).u8(0x04).u8(0x40);
-          unwindTo(k, toSave(1));
-          out.u8(0x0b);
-        }
-        if (target) {
-          // The callee's results come from the clone's parameters when resuming.
-          closeGuard();
-          reachSite();
-        }
-        continue;
-      }
+      case 0x10: case 0x11: return this.call(ins, next);
       case 0x1a: {
-        if (place[types.length - 1] === L) {
+        if (this.stack.inScratch(this.stack.height - 1)) {
           // The value lives in a scratch local: dropping it needs no code.
-          v.step(ins);
-          pop(1);
-          continue;
+          this.stack.pop(1);
+          return;
         }
         break;
       }
-      case 0x40: {
-        // memory.grow, held to the embedder's limit (the memory's own maximum may be higher).
-        need(1);
-        mark(start);
-        out.u8(0x22).u32(TMP).u8(0xad).u8(0x3f).u8(0x00).u8(0xad).u8(0x7c);
-        out.u8(0x23).u32(h.maxPages).u8(0xad).u8(0x56);
-        out.u8(0x04).u8(ValType.i32).u8(0x41).s32(-1).u8(0x05).u8(0x20).u32(TMP).u8(0x40).u8(0x00).u8(0x0b);
-        v.step(ins);
-        pop(1);
-        push(ValType.i32);
-        continue;
-      }
+      case 0x40: return this.memoryGrow(ins);
       case PREFIX_FC + 9: case PREFIX_FC + 13: {
         // data.drop / elem.drop: tell the host, which keeps the interpreter's view in step.
-        out.u8(0x41).s32(ins.a).u8(0x10).u32(op === PREFIX_FC + 9 ? h.droppedData : h.droppedElem);
-        copy(start, next);
-        v.step(ins);
-        continue;
+        this.w.out.u8(0x41).s32(ins.a).u8(0x10).u32(op === PREFIX_FC + 9 ? this.opts.helpers.droppedData : this.opts.helpers.droppedElem);
+        this.w.copy(start, next);
+        return;
       }
       case 0xd2: {
-        out.u8(0xd2).u32(opts.remapFunc(ins.a));
-        v.step(ins);
-        push(ValType.funcref);
-        continue;
+        this.w.out.u8(0xd2).u32(this.opts.remapFunc(ins.a));
+        this.stack.push(ValType.funcref);
+        return;
       }
     }
     // Plain instructions: operands from the top of the stack, at most one result.
     const pops = popsOf(op);
-    need(pops);
-    copy(start, next);
-    v.step(ins);
-    const pushes = v.height - heightBefore + pops;
-    pop(pops);
-    for (let i = pushes; i > 0; i--) push(v.vals[v.vals.length - i]);
+    this.stack.need(pops);
+    this.w.copy(start, next);
+    const pushes = this.v.height - this.heightBefore + pops;
+    this.stack.pop(pops);
+    for (let i = pushes; i > 0; i--) this.stack.push(this.v.vals[this.v.vals.length - i]);
   }
 
-  if (!siteReached) throw new Error(`internal: the resume target 0x${resume!.pc.toString(16)} of function ${funcIndex} was not reached`);
-  // ---- epilogue and the save sequence
-  if (opts.recursive && !resume) {
-    out.u8(0x23).u32(h.depth).u8(0x41).s32(opts.frameCost).u8(0x6a).u8(0x24).u32(h.depth);
-  }
-  out.u8(0x0f).u8(0x0b);
-  if (sites.length === 0) {
-    // No safepoint can branch to $save: the code after it is unreachable.
-    out.u8(0x00).u8(0x0b);
-    return finish(resume ? [] : body.locals, resume !== undefined, out, { funcIndex, numLocals, localTypes, scratchTypes, sites, recursive: opts.recursive, rewrittenPcs: Int32Array.from(rewrittenPcs), originalPcs: Int32Array.from(originalPcs), codeOffset: 0 });
-  }
-  out.u8(0x41).s32(funcIndex).u8(0x20).u32(SITE).u8(0x10).u32(h.frame);
-  const saveLocal = (index: number, t: number): void => {
-    localGet(index);
-    switch (t) {
-      case ValType.i32: out.u8(0x10).u32(h.saveI32); break;
-      case ValType.f32: out.u8(0xbc).u8(0x10).u32(h.saveI32); break;
-      case ValType.i64: out.u8(0x10).u32(h.saveI64); break;
-      case ValType.f64: out.u8(0xbd).u8(0x10).u32(h.saveI64); break;
-      case ValType.funcref: out.u8(0x10).u32(h.saveRef); break;
-      case ValType.externref: out.u8(0x10).u32(h.saveExt); break;
-      default: throw new Error(`internal: cannot save a local of type 0x${t.toString(16)}`);
+  /** `block` and `if`: their parameters (and an if's condition) alone on the Wasm stack. */
+  private block(ins: Instr, next: number, pathChild: PathStep | undefined): void {
+    const op = ins.op;
+    const start = ins.offset;
+    const stack = this.stack;
+    const bt: FuncType = this.v.blockType(ins.a, start);
+    const np = bt.params.length;
+    const extra = op === 0x04 ? 1 : 0;
+    stack.isolate(np + extra);
+    if (pathChild && op === 0x04) {
+      // Resuming takes the branch the safepoint is in: $rs ? branch : condition.
+      const tmp = this.tmpLocal;
+      this.w.out.u8(0x21).u32(tmp).u8(0x41).s32(pathChild.inElse ? 0 : 1).u8(0x20).u32(tmp).u8(0x20).u32(this.resumeFlag).u8(0x1b);
     }
-  };
-  for (let i = 0; i < numLocals; i++) saveLocal(i, localTypes[i]);
-  for (let s = 0; s < scratchTypes.length; s++) saveLocal(SCRATCH + s, scratchTypes[s]);
-  for (const t of type.results) zero(out, t);
-  out.u8(0x0b);
-  return finish(resume ? [] : body.locals, resume !== undefined, out, { funcIndex, numLocals, localTypes, scratchTypes, sites, recursive: opts.recursive, rewrittenPcs: Int32Array.from(rewrittenPcs), originalPcs: Int32Array.from(originalPcs), codeOffset: 0 });
+    this.w.copy(start, next);
+    if (extra) stack.pop(1);
+    this.ctrl.push({ op, base: stack.height - np, params: bt.params, results: bt.results, label: this.w.labels++, pollSite: -1, pollLabel: -1 });
+    if (pathChild) this.skipping.enter();
+  }
+
+  /**
+   * `loop`: a safepoint at its header, polled through a countdown. The poll's call stays
+   * out of the loop (a call inside keeps V8 from optimizing it):
+   *   block $exit (result R)  loop $outer  block $poll  [params]  loop $L ... end
+   *   br $exit  end  poll  br $outer  end  unreachable  end
+   */
+  private loop(ins: Instr, next: number, pathChild: PathStep | undefined): void {
+    const start = ins.offset;
+    const { stack, w, skipping } = this;
+    const out = w.out;
+    const bt: FuncType = this.v.blockType(ins.a, start);
+    const np = bt.params.length;
+    if (this.opts.loopPoll === 'none') {
+      stack.isolate(np);
+      w.copy(start, next);
+      this.ctrl.push({ op: 0x03, base: stack.height - np, params: bt.params, results: bt.results, label: w.labels++, pollSite: -1, pollLabel: -1 });
+      if (pathChild) {
+        skipping.enter();
+        if (skipping.enteredTargetLoop()) {
+          stack.spillAll();
+          skipping.reach();
+        }
+      }
+      return;
+    }
+    stack.need(np);
+    stack.spillAll();
+    out.u8(0x02);
+    this.blockType(bt.results);
+    out.u8(0x03).u8(0x40).u8(0x02).u8(0x40);
+    const pollLabel = w.labels + 2;
+    w.labels += 3;
+    stack.reload(np);
+    w.copy(start, next);
+    const c: Ctrl = { op: 0x03, base: stack.height - np, params: bt.params, results: bt.results, label: w.labels++, pollSite: -1, pollLabel };
+    this.ctrl.push(c);
+    // The loop header: every value in scratch locals, the safepoint, the countdown.
+    stack.spillAll();
+    c.pollSite = this.site(next, 0, 0);
+    let guarded = false;
+    if (pathChild) {
+      skipping.enter();
+      if (skipping.enteredTargetLoop()) skipping.reach();
+      else {
+        // A loop on the way to the safepoint: its header counts only once resumed.
+        out.u8(0x20).u32(this.resumeFlag).u8(0x45).u8(0x04).u8(0x40);
+        w.labels++;
+        guarded = true;
+      }
+    }
+    // A clone's loop on the way to its safepoint stays whole: the skipping enters it once.
+    const copies = pathChild ? undefined : this.unrolled?.get(start);
+    this.poll.countdown(copies ?? 1);
+    out.u8(0x0d).u32(w.depthOf(pollLabel));
+    if (guarded) {
+      out.u8(0x0b);
+      w.labels--;
+    }
+    if (copies !== undefined) {
+      // The first copy's block: branches to the loop's start go to its end, into the next copy.
+      out.u8(0x02).u8(0x40);
+      c.label = w.labels++;
+      c.unroll = { copies, start: out.length, marks: w.rewrittenPcs.length, backEdges: [] };
+    }
+  }
+
+  private elseBranch(ins: Instr): void {
+    const c = this.ctrl[this.ctrl.length - 1];
+    this.stack.need(c.results.length);
+    this.w.out.u8(0x05);
+    this.stack.popTo(c.base);
+    for (const t of c.params) this.stack.push(t);
+  }
+
+  private end(ins: Instr): void {
+    if (this.ctrl.length === 0) {
+      this.stack.need(this.type.results.length);
+      this.w.out.u8(0x0b);
+      return;
+    }
+    const c = this.ctrl.pop()!;
+    this.stack.need(c.results.length);
+    this.closeBlock(c);
+    this.stack.popTo(c.base);
+    for (const t of c.results) this.stack.push(t);
+  }
+
+  /** `call` / `call_indirect`: its operands alone on the Wasm stack, then a safepoint after it. */
+  private call(ins: Instr, next: number): void {
+    const { ctx, stack, w, skipping } = this;
+    const start = ins.offset;
+    const direct = ins.op === 0x10;
+    const ft = direct ? ctx.types[ctx.funcTypeIndices[ins.a]] : ctx.types[ins.a];
+    const operands = ft.params.length + (direct ? 0 : 1);
+    stack.isolate(operands);
+    w.mark(start);
+    if (direct) w.out.u8(0x10).u32(this.opts.remapFunc(ins.a));
+    else w.copy(start, next);
+    stack.pop(operands);
+    for (const t of ft.results) stack.push(t);
+    // A Wasm callee that unwound saved its own frame; an import or an indirect callee
+    // may be a host function that returned and asked for a pause: keep its results.
+    const target = skipping.isTargetCall(next, this.ctrl.length);
+    const mayBeHost = !direct || ins.a < this.module.numImportedFuncs || target;
+    let k: number;
+    if (mayBeHost) {
+      stack.spillAll();
+      k = this.site(next, 0, ft.results.length, 'call', ft.results);
+    } else {
+      k = this.site(next, ft.results.length, 0, 'call', ft.results);
+    }
+    if (this.opts.afterCall !== 'none') {
+      w.out.u8(0x23).u32(this.opts.helpers.unwinding).u8(0x04).u8(0x40);
+      this.poll.unwindTo(k, w.depthToSave(1));
+      w.out.u8(0x0b);
+    }
+    if (target) {
+      // The callee's results come from the clone's parameters when resuming.
+      skipping.closeGuard();
+      skipping.reach();
+    }
+  }
+
+  /** memory.grow, held to the embedder's limit (the memory's own maximum may be higher). */
+  private memoryGrow(ins: Instr): void {
+    const out = this.w.out;
+    const tmp = this.tmpLocal;
+    this.stack.need(1);
+    this.w.mark(ins.offset);
+    out.u8(0x22).u32(tmp).u8(0xad).u8(0x3f).u8(0x00).u8(0xad).u8(0x7c);
+    out.u8(0x23).u32(this.opts.helpers.maxPages).u8(0xad).u8(0x56);
+    out.u8(0x04).u8(ValType.i32).u8(0x41).s32(-1).u8(0x05).u8(0x20).u32(tmp).u8(0x40).u8(0x00).u8(0x0b);
+    this.stack.pop(1);
+    this.stack.push(ValType.i32);
+  }
+
+  /** After a branch, `return` or `unreachable`: the rest of the block is dead. */
+  private goDead(): void {
+    this.dead = true;
+    this.deadNest = 0;
+  }
+
+  /** Closes an original block (its results on the Wasm stack); a loop also closes its poll structure. */
+  private closeBlock(c: Ctrl): void {
+    const w = this.w;
+    const out = w.out;
+    const u = c.unroll;
+    if (u) {
+      // The end of the body leaves the loop: br $exit with the results; end $c1.
+      out.u8(0x0c).u32(w.depthOf(c.pollLabel - 2));
+      const first = out.bytes.slice(u.start, out.length);
+      const marksEnd = w.rewrittenPcs.length;
+      out.u8(0x0b);
+      for (let i = 2; i <= u.copies; i++) {
+        out.u8(0x02).u8(0x40);
+        writeCopy(w, first, u, marksEnd, i === u.copies ? 1 : 0);
+        out.u8(0x0b);
+      }
+      // No copy falls through: unreachable; end $L; unreachable; end $poll
+      out.u8(0x00).u8(0x0b).u8(0x00).u8(0x0b);
+      w.labels -= 3;
+    } else {
+      out.u8(0x0b);
+      w.labels--;
+      if (c.op !== 0x03 || c.pollSite < 0) return;
+      // end $L; br $exit (with the results); end $poll
+      out.u8(0x0c).u32(2).u8(0x0b);
+      w.labels--;
+    }
+    // poll; br $outer; end $outer; unreachable; end $exit
+    this.poll.callPoll(c.pollSite, this.opts.loopPoll === 'local');
+    out.u8(0x0c).u32(0).u8(0x0b).u8(0x00).u8(0x0b);
+    w.labels -= 2;
+  }
+
+  /** Records a safepoint over the whole model stack (all of it must be in scratch locals) but the top `skip` values. */
+  private site(pc: number, skip: number, results: number, kind: Safepoint['kind'] = 'loop', callResults: readonly number[] = []): number {
+    const { stack, types } = this.stack.saved(skip, this.numLocals, this.funcIndex);
+    this.sites.push({ pc, stack, types, results, kind, callResults: Uint8Array.from(callResults) });
+    return this.sites.length - 1;
+  }
+
+  /** Branch depth in the rewritten code for original depth `depth`. */
+  private remap(depth: number): number {
+    const label = depth === this.ctrl.length ? BODY_LABEL : this.ctrl[this.ctrl.length - 1 - depth].label;
+    return this.w.depthOf(label);
+  }
+
+  private labelArity(depth: number): number {
+    if (depth === this.ctrl.length) return this.type.results.length;
+    const c = this.ctrl[this.ctrl.length - 1 - depth];
+    return c.op === 0x03 ? c.params.length : c.results.length;
+  }
+
+  /** Writes a branch's depth; notes it when it goes to the start of a loop being unrolled. */
+  private branchDepth(depth: number): void {
+    const u = depth < this.ctrl.length ? this.ctrl[this.ctrl.length - 1 - depth].unroll : undefined;
+    if (u) u.backEdges.push(this.w.out.length);
+    this.w.out.u32(this.remap(depth));
+  }
+
+  private blockType(results: readonly number[]): void {
+    const out = this.w.out;
+    if (results.length === 0) out.u8(0x40);
+    else if (results.length === 1) out.u8(results[0]);
+    else out.s32(this.opts.blockType(results));
+  }
+
+  /** The epilogue, the save sequence, and the local declarations in front of the code. */
+  private epilogue(): { body: Uint8Array; info: RewrittenFunction } {
+    const { opts, resume, w, stack } = this;
+    const out = w.out;
+    if (opts.recursive && !resume) this.poll.stackBudgetRelease(opts.frameCost);
+    out.u8(0x0f).u8(0x0b);
+    if (this.sites.length === 0) {
+      // No safepoint can branch to $save: the code after it is unreachable.
+      out.u8(0x00).u8(0x0b);
+    } else {
+      writeSaveSequence(out, opts.helpers, {
+        funcIndex: this.funcIndex, siteLocal: this.siteLocal, localTypes: this.localTypes,
+        scratchBase: stack.scratchBase, scratchTypes: stack.scratchTypes, results: this.type.results,
+      });
+    }
+    return finish(resume ? [] : this.body.locals, resume !== undefined, out, {
+      funcIndex: this.funcIndex, numLocals: this.numLocals, localTypes: this.localTypes, scratchTypes: stack.scratchTypes,
+      sites: this.sites, recursive: opts.recursive, rewrittenPcs: Int32Array.from(w.rewrittenPcs), originalPcs: Int32Array.from(w.originalPcs), codeOffset: 0,
+    });
+  }
 }
 
 /** Prefixes the code with its local declarations: the declared ones, then $site, $tmp, $count, and the scratch locals. */
@@ -891,16 +663,4 @@ function finish(declared: readonly number[], resumeFlag: boolean, out: ByteWrite
   // Until the module rewriter places the body: relative to the body's start.
   info.codeOffset = decl.length;
   return { body: whole.toBytes(), info };
-}
-
-/** Pushes the zero value of a type. */
-export function zero(out: ByteWriter, t: number): void {
-  switch (t) {
-    case ValType.i32: out.u8(0x41).s32(0); break;
-    case ValType.i64: out.u8(0x42).s32(0); break;
-    case ValType.f32: out.u8(0x43).raw([0, 0, 0, 0]); break;
-    case ValType.f64: out.u8(0x44).raw([0, 0, 0, 0, 0, 0, 0, 0]); break;
-    case ValType.funcref: case ValType.externref: out.u8(0xd0).u8(t); break;
-    default: throw new Error(`internal: no zero of type 0x${t.toString(16)}`);
-  }
 }

@@ -17,11 +17,12 @@
 import { createInstr, InstructionReader } from '../binary/index.ts';
 import type { Instr } from '../binary/index.ts';
 import type { ModuleContext } from '../validate/index.ts';
-import { ValType } from '../wasm/index.ts';
+import { OPS, ValType } from '../wasm/index.ts';
 import type { ConstExpr, FuncType, Module } from '../wasm/index.ts';
 import { ByteWriter } from './encode.ts';
-import { rewriteFunction, zero } from './rewrite-function.ts';
+import { rewriteFunction } from './rewrite-function.ts';
 import type { HelperIndices, ResumeTarget, RewrittenFunction } from './rewrite-function.ts';
+import { zero } from './save-sequence.ts';
 
 /** The helper imports, in the order they are imported (module `wasmig`). */
 export const HELPER_IMPORTS = ['poll', 'frame', 'si', 'sl', 'sr', 'se', 'deep', 'ddrop', 'edrop'] as const;
@@ -68,9 +69,6 @@ function isFloat(t: number): boolean {
 function bitsType(t: number): number {
   return t === ValType.f32 ? ValType.i32 : t === ValType.f64 ? ValType.i64 : t;
 }
-
-/** Instructions that write a table (the tier then keeps its mirrors of the tables in step). */
-const TABLE_WRITES = new Set([0x26, 0x10c, 0x10e, 0x10f, 0x111]);
 
 /** An innermost loop without parameters: the offset of its `loop` instruction, and its bytes up to its `end`. */
 export interface InnermostLoop {
@@ -164,7 +162,7 @@ export function scanBodies(ctx: ModuleContext): { recursive: Set<number>; writes
       loops.step(ins, at, r.pos);
       if (ins.op === 0x10 && ins.a >= nImp) edges[i].push(ins.a - nImp);
       else if (ins.op === 0x11) edges[i].push(...indirectTargets(ins.a));
-      else if (TABLE_WRITES.has(ins.op)) writesTables = true;
+      else if (OPS[ins.op]?.writesTable) writesTables = true;
     }
   }
   // Tarjan's strongly connected components, iteratively.
@@ -509,8 +507,6 @@ export interface ResumeClone {
   funcImports: number[];
 }
 
-const SEGMENT_OPS = new Set([0x108, 0x109, 0x10c, 0x10d]);
-
 /**
  * The resume clone of function `funcIndex` at one of its safepoints: a module that
  * imports what the function uses from the rewritten module's instance (`f.<i>`
@@ -532,7 +528,7 @@ export function rewriteResumeClone(ctx: ModuleContext, funcIndex: number, target
     const at = r.pos;
     r.read(ins);
     loops.step(ins, at, r.pos);
-    if (SEGMENT_OPS.has(ins.op)) return undefined;
+    if (OPS[ins.op]?.usesSegment) return undefined;
     if (ins.op === 0x10) used.add(ins.a);
     else if (ins.op === 0xd2) { used.add(ins.a); refs.add(ins.a); }
   }

@@ -5,10 +5,9 @@
  * from the pc, because the translator's code already has every branch resolved. This
  * is what lets a restore check an untrusted frame against the function's typing.
  */
-import { createInstr, InstructionReader } from '../binary/index.ts';
 import type { CompiledFunction, CompiledModule } from '../compile/index.ts';
 import { SnapshotError } from '../errors/index.ts';
-import { FunctionValidator } from '../validate/index.ts';
+import { walkBody } from '../validate/index.ts';
 
 /** Positions of one function, computed by one validation walk of its body. */
 export interface FunctionPoints {
@@ -49,13 +48,7 @@ export function functionPoints(compiled: CompiledFunction): FunctionPoints {
 }
 
 function walk(cm: CompiledModule, cf: CompiledFunction): FunctionPoints {
-  const module = cm.module;
-  const codeIndex = cf.funcIndex - module.numImportedFuncs;
-  const body = module.codes[codeIndex];
-  const type = cm.context.types[module.funcs[codeIndex]];
-  const v = new FunctionValidator(cm.context, cf.funcIndex, type, body.locals);
-  const reader = new InstructionReader(module.bytes, body.codeStart, body.codeEnd);
-  const ins = createInstr();
+  const codeIndex = cf.funcIndex - cm.module.numImportedFuncs;
   const offsets = cf.offsets;
   const heights = cf.heights;
   const typeStart = new Int32Array(offsets.length).fill(-1);
@@ -65,12 +58,12 @@ function walk(cm: CompiledModule, cf: CompiledFunction): FunctionPoints {
   // The translator's notion of "live" (emitting code), block by block.
   const liveBlocks: boolean[] = [];
   let emitting = true;
+  let live = false;
   let next = 0;
-  while (!v.finished) {
-    reader.read(ins);
-    const op = ins.op;
-    const live: boolean = emitting && v.reachable;
-    if (live) {
+  const v = walkBody(cm.context, codeIndex, {
+    before: (ins, v) => {
+      live = emitting && v.reachable;
+      if (!live) return;
       while (next < offsets.length && offsets[next] < 0) next++;
       if (next < offsets.length && offsets[next] === ins.offset) {
         if (heights[next] !== v.height) throw new Error(`internal: stack height mismatch in function ${cf.funcIndex} at byte ${ins.offset}`);
@@ -84,17 +77,19 @@ function walk(cm: CompiledModule, cf: CompiledFunction): FunctionPoints {
         // block, loop or a block's end: executes nothing, continues at the next instruction.
         pending.push(ins.offset);
       }
-    }
-    v.step(ins);
-    if (op === 0x02 || op === 0x03 || op === 0x04) {
-      liveBlocks.push(live);
-      emitting = live;
-    } else if (op === 0x05) {
-      emitting = liveBlocks[liveBlocks.length - 1];
-    } else if (op === 0x0b && liveBlocks.length) {
-      emitting = liveBlocks.pop()!;
-    }
-  }
+    },
+    after: (ins) => {
+      const op = ins.op;
+      if (op === 0x02 || op === 0x03 || op === 0x04) {
+        liveBlocks.push(live);
+        emitting = live;
+      } else if (op === 0x05) {
+        emitting = liveBlocks[liveBlocks.length - 1];
+      } else if (op === 0x0b && liveBlocks.length) {
+        emitting = liveBlocks.pop()!;
+      }
+    },
+  });
   return {
     compiled: cf,
     localTypes: v.locals,

@@ -1,8 +1,8 @@
-import { DecodeError, ValidationError } from '../errors/index.ts';
-import { createInstr, InstructionReader } from '../binary/index.ts';
+import { ValidationError } from '../errors/index.ts';
 import { ValType, valTypeName } from '../wasm/index.ts';
 import type { ConstExpr, Limits, Module } from '../wasm/index.ts';
-import { FunctionValidator } from './function-validator.ts';
+import type { FunctionValidator } from './function-validator.ts';
+import { walkBody } from './body-walk.ts';
 import { buildModuleContext } from './module-context.ts';
 import type { ModuleContext } from './module-context.ts';
 
@@ -114,17 +114,5 @@ function checkConstExpr(ctx: ModuleContext, expr: ConstExpr, expected: number, v
 
 /** Type-checks one function body on its own (no code generation). */
 export function validateFunctionBody(ctx: ModuleContext, codeIndex: number): FunctionValidator {
-  const module = ctx.module;
-  const funcIndex = module.numImportedFuncs + codeIndex;
-  const body = module.codes[codeIndex];
-  const v = new FunctionValidator(ctx, funcIndex, ctx.types[module.funcs[codeIndex]], body.locals);
-  const reader = new InstructionReader(module.bytes, body.codeStart, body.codeEnd);
-  const ins = createInstr();
-  while (!v.finished) {
-    if (reader.pos >= body.codeEnd) throw new DecodeError('END opcode expected', body.codeEnd);
-    reader.read(ins);
-    v.step(ins);
-  }
-  if (reader.pos !== body.codeEnd) throw new DecodeError('section size mismatch: code after the end of the function', reader.pos);
-  return v;
+  return walkBody(ctx, codeIndex);
 }

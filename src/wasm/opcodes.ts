@@ -1,6 +1,9 @@
 /**
  * The one opcode table (as wasm3 keeps one): every instruction's code, name, the kind
- * of its immediates, and for the plain numeric instructions their stack signature.
+ * of its immediates, for the plain numeric instructions their stack signature, and the
+ * facts the translators and the native rewriter ask about an instruction (how many
+ * values it pops, whether it is control flow, whether it writes a table or uses a
+ * segment, how many immediate words the internal code keeps).
  *
  * Codes: single-byte opcodes are their byte; the 0xFC prefix maps to 0x100 + sub-opcode,
  * the 0xFD (SIMD) prefix to 0x200 + sub-opcode. Spec: https://webassembly.github.io/spec/core/binary/instructions.html
@@ -59,36 +62,72 @@ export interface OpInfo {
    * F=f64, V=v128 (e.g. `ii>i`); undefined where validation needs special rules.
    */
   sig: string | undefined;
+  /**
+   * Values a plain instruction pops (from `sig`, or stated where the types depend on
+   * locals, globals, tables or operands, as for `drop` and `select`); -1 where the count
+   * depends on a type or a label (control flow, calls) or is not known (SIMD).
+   */
+  pops: number;
+  /**
+   * Structured control, branches, `return`, calls and `unreachable`: after one of them
+   * the next instruction does not simply follow (the translators end a basic block).
+   */
+  control: boolean;
+  /** Writes a table's elements or size (the native tier then refreshes its mirrors of the tables). */
+  writesTable: boolean;
+  /** Reads or drops one of the module's data or element segments. */
+  usesSegment: boolean;
+  /**
+   * 32-bit words of immediates the internal code (`compile/ir.ts`) keeps after the
+   * opcode of a plain instruction: a memarg keeps its offset (not its alignment), a
+   * 64-bit constant two words, a memory index (always 0) and a reference type nothing.
+   * Control instructions are rewritten by the translator, with lengths of their own.
+   */
+  codeWords: number;
 }
+
+/** Facts about an instruction that its signature does not give (see {@link OpInfo}). */
+interface Facts {
+  pops?: number;
+  control?: true;
+  writesTable?: true;
+  usesSegment?: true;
+}
+
+const CONTROL: Facts = { control: true };
 
 export const PREFIX_FC = 0x100;
 export const PREFIX_FD = 0x200;
 export const OPCODE_SPACE = 0x400;
 
-const table: [number, string, Imm, string?][] = [
-  [0x00, 'unreachable', Imm.none],
-  [0x01, 'nop', Imm.none],
-  [0x02, 'block', Imm.blockType],
-  [0x03, 'loop', Imm.blockType],
-  [0x04, 'if', Imm.blockType],
-  [0x05, 'else', Imm.none],
-  [0x0b, 'end', Imm.none],
-  [0x0c, 'br', Imm.index],
-  [0x0d, 'br_if', Imm.index],
-  [0x0e, 'br_table', Imm.brTable],
-  [0x0f, 'return', Imm.none],
-  [0x10, 'call', Imm.index],
-  [0x11, 'call_indirect', Imm.callIndirect],
-  [0x1a, 'drop', Imm.none],
-  [0x1b, 'select', Imm.none],
-  [0x1c, 'select_t', Imm.selectTypes],
-  [0x20, 'local.get', Imm.index],
-  [0x21, 'local.set', Imm.index],
-  [0x22, 'local.tee', Imm.index],
-  [0x23, 'global.get', Imm.index],
-  [0x24, 'global.set', Imm.index],
-  [0x25, 'table.get', Imm.index],
-  [0x26, 'table.set', Imm.index],
+/**
+ * Rows: code, name, immediates, then the stack signature (plain instructions) or, where
+ * there is none, the facts a signature would give; facts beyond a signature come last.
+ */
+const table: [number, string, Imm, (string | Facts)?, Facts?][] = [
+  [0x00, 'unreachable', Imm.none, CONTROL],
+  [0x01, 'nop', Imm.none, { pops: 0 }],
+  [0x02, 'block', Imm.blockType, CONTROL],
+  [0x03, 'loop', Imm.blockType, CONTROL],
+  [0x04, 'if', Imm.blockType, CONTROL],
+  [0x05, 'else', Imm.none, CONTROL],
+  [0x0b, 'end', Imm.none, CONTROL],
+  [0x0c, 'br', Imm.index, CONTROL],
+  [0x0d, 'br_if', Imm.index, CONTROL],
+  [0x0e, 'br_table', Imm.brTable, CONTROL],
+  [0x0f, 'return', Imm.none, CONTROL],
+  [0x10, 'call', Imm.index, CONTROL],
+  [0x11, 'call_indirect', Imm.callIndirect, CONTROL],
+  [0x1a, 'drop', Imm.none, { pops: 1 }],
+  [0x1b, 'select', Imm.none, { pops: 3 }],
+  [0x1c, 'select_t', Imm.selectTypes, { pops: 3 }],
+  [0x20, 'local.get', Imm.index, { pops: 0 }],
+  [0x21, 'local.set', Imm.index, { pops: 1 }],
+  [0x22, 'local.tee', Imm.index, { pops: 1 }],
+  [0x23, 'global.get', Imm.index, { pops: 0 }],
+  [0x24, 'global.set', Imm.index, { pops: 1 }],
+  [0x25, 'table.get', Imm.index, { pops: 1 }],
+  [0x26, 'table.set', Imm.index, { pops: 2, writesTable: true }],
   [0x28, 'i32.load', Imm.memArg, 'i>i'],
   [0x29, 'i64.load', Imm.memArg, 'i>I'],
   [0x2a, 'f32.load', Imm.memArg, 'i>f'],
@@ -246,9 +285,9 @@ const table: [number, string, Imm, string?][] = [
   [0xc2, 'i64.extend8_s', Imm.none, 'I>I'],
   [0xc3, 'i64.extend16_s', Imm.none, 'I>I'],
   [0xc4, 'i64.extend32_s', Imm.none, 'I>I'],
-  [0xd0, 'ref.null', Imm.refType],
-  [0xd1, 'ref.is_null', Imm.none],
-  [0xd2, 'ref.func', Imm.index],
+  [0xd0, 'ref.null', Imm.refType, { pops: 0 }],
+  [0xd1, 'ref.is_null', Imm.none, { pops: 1 }],
+  [0xd2, 'ref.func', Imm.index, { pops: 0 }],
   [PREFIX_FC + 0, 'i32.trunc_sat_f32_s', Imm.none, 'f>i'],
   [PREFIX_FC + 1, 'i32.trunc_sat_f32_u', Imm.none, 'f>i'],
   [PREFIX_FC + 2, 'i32.trunc_sat_f64_s', Imm.none, 'F>i'],
@@ -257,16 +296,16 @@ const table: [number, string, Imm, string?][] = [
   [PREFIX_FC + 5, 'i64.trunc_sat_f32_u', Imm.none, 'f>I'],
   [PREFIX_FC + 6, 'i64.trunc_sat_f64_s', Imm.none, 'F>I'],
   [PREFIX_FC + 7, 'i64.trunc_sat_f64_u', Imm.none, 'F>I'],
-  [PREFIX_FC + 8, 'memory.init', Imm.dataMem, 'iii>'],
-  [PREFIX_FC + 9, 'data.drop', Imm.index, '>'],
+  [PREFIX_FC + 8, 'memory.init', Imm.dataMem, 'iii>', { usesSegment: true }],
+  [PREFIX_FC + 9, 'data.drop', Imm.index, '>', { usesSegment: true }],
   [PREFIX_FC + 10, 'memory.copy', Imm.memMem, 'iii>'],
   [PREFIX_FC + 11, 'memory.fill', Imm.memIndex, 'iii>'],
-  [PREFIX_FC + 12, 'table.init', Imm.twoIndices, 'iii>'],
-  [PREFIX_FC + 13, 'elem.drop', Imm.index, '>'],
-  [PREFIX_FC + 14, 'table.copy', Imm.twoIndices, 'iii>'],
-  [PREFIX_FC + 15, 'table.grow', Imm.index],
+  [PREFIX_FC + 12, 'table.init', Imm.twoIndices, 'iii>', { writesTable: true, usesSegment: true }],
+  [PREFIX_FC + 13, 'elem.drop', Imm.index, '>', { usesSegment: true }],
+  [PREFIX_FC + 14, 'table.copy', Imm.twoIndices, 'iii>', { writesTable: true }],
+  [PREFIX_FC + 15, 'table.grow', Imm.index, { pops: 2, writesTable: true }],
   [PREFIX_FC + 16, 'table.size', Imm.index, '>i'],
-  [PREFIX_FC + 17, 'table.fill', Imm.index],
+  [PREFIX_FC + 17, 'table.fill', Imm.index, { pops: 3, writesTable: true }],
 ];
 
 /** Immediate kinds of the SIMD instructions (0xFD prefix), by sub-opcode range. */
@@ -286,11 +325,33 @@ const SIMD_UNASSIGNED = new Set([
   0xc2, 0xc5, 0xc6, 0xcf, 0xd0, 0xd2, 0xd3, 0xd4, 0xe2, 0xee,
 ]);
 
+/** Words of immediates the internal code keeps, by immediate kind (see {@link OpInfo.codeWords}). */
+function codeWords(imm: Imm): number {
+  switch (imm) {
+    case Imm.index: case Imm.memArg: case Imm.i32: case Imm.f32: case Imm.dataMem: return 1;
+    case Imm.callIndirect: case Imm.i64: case Imm.f64: case Imm.twoIndices: return 2;
+    default: return 0;
+  }
+}
+
+function opInfo(code: number, name: string, imm: Imm, sigOrFacts?: string | Facts, more?: Facts): OpInfo {
+  const sig = typeof sigOrFacts === 'string' ? sigOrFacts : undefined;
+  const facts: Facts = { ...(typeof sigOrFacts === 'object' ? sigOrFacts : {}), ...more };
+  return {
+    code, name, imm, sig,
+    pops: sig !== undefined ? sig.indexOf('>') : (facts.pops ?? -1),
+    control: facts.control === true,
+    writesTable: facts.writesTable === true,
+    usesSegment: facts.usesSegment === true,
+    codeWords: codeWords(imm),
+  };
+}
+
 /** Indexed by code; undefined for codes that are not instructions. */
 export const OPS: (OpInfo | undefined)[] = new Array(OPCODE_SPACE).fill(undefined);
-for (const [code, name, imm, sig] of table) OPS[code] = { code, name, imm, sig };
+for (const [code, name, imm, sigOrFacts, more] of table) OPS[code] = opInfo(code, name, imm, sigOrFacts, more);
 for (let sub = 0; sub < 0x114; sub++) {
-  if (OPS[PREFIX_FD + sub] === undefined && !SIMD_UNASSIGNED.has(sub)) OPS[PREFIX_FD + sub] = { code: PREFIX_FD + sub, name: `simd.${sub}`, imm: simdImm(sub), sig: undefined };
+  if (OPS[PREFIX_FD + sub] === undefined && !SIMD_UNASSIGNED.has(sub)) OPS[PREFIX_FD + sub] = opInfo(PREFIX_FD + sub, `simd.${sub}`, simdImm(sub));
 }
 
 /** Opcode constants by name, for the validator and compiler (`Op.i32_add`). */

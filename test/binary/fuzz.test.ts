@@ -1,15 +1,14 @@
 // Bounded fuzzing of the decoder with the spec suite's binaries, truncated and mutated by
 // a seeded PRNG: decoding (bodies included) must succeed or throw DecodeError, never
 // anything else, and always make progress.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createInstr, decodeModule, InstructionReader } from '../../src/binary/index.ts';
 import { DecodeError } from '../../src/errors/index.ts';
+import { SPEC_SUITE_DIR, specSuite } from '../helpers/test-data.ts';
 
-const SUITE = fileURLToPath(new URL('../../../shared/spec-tests/wasm-2.0/', import.meta.url));
 // Longer runs: FUZZ_SEED=7 FUZZ_RUNS=1000000 FUZZ_MS=600000 npx uvu -r tsx test/binary fuzz
 const SEED = Number(process.env['FUZZ_SEED'] ?? 0x5eed1234);
 const MUTANTS = Number(process.env['FUZZ_RUNS'] ?? 3_000);
@@ -61,19 +60,15 @@ function decodeAll(bytes: Uint8Array): unknown {
   }
 }
 
-test('mutated spec binaries decode or fail with DecodeError', () => {
-  if (!existsSync(SUITE)) {
-    console.log(`  (fuzz skipped: no spec tests at ${SUITE})`);
-    return;
-  }
-  const files = readdirSync(SUITE).filter((f) => f.endsWith('.wasm')).sort();
+specSuite.register(test, 'mutated spec binaries decode or fail with DecodeError', () => {
+  const files = readdirSync(SPEC_SUITE_DIR).filter((f) => f.endsWith('.wasm')).sort();
   assert.ok(files.length > 100, 'spec binaries found');
   const rand = prng(SEED);
   let runs = 0;
   let rejected = 0;
   for (; runs < MUTANTS; runs++) {
     const file = files[Math.floor(rand() * files.length)]!;
-    const bytes = mutate(new Uint8Array(readFileSync(join(SUITE, file))), rand);
+    const bytes = mutate(new Uint8Array(readFileSync(join(SPEC_SUITE_DIR, file))), rand);
     const err = decodeAll(bytes);
     if (err === undefined) continue;
     rejected++;

@@ -28,6 +28,7 @@ import { topics } from '../../src/agent/topics.ts';
 import { agentProc, cli, embeddedBroker, mosquittoBroker, mosquittoPath, stopAll, wasmigProc } from '../helpers/fleet.ts';
 import type { BrokerProc, Proc } from '../helpers/fleet.ts';
 import { tickerOutput, tickerPath } from '../helpers/ticker.ts';
+import { TestRequirement } from '../helpers/test-data.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'wasmig-fleet-'));
 const ctl = join(work, 'ctl');
@@ -281,17 +282,13 @@ embedded('an agent stops on SIGTERM by itself when its broker is gone', async ()
 // ---------------------------------------------------------------------------------------
 
 const mosquitto = suite('fleet on mosquitto');
-const haveMosquitto = mosquittoPath() !== undefined;
+const mosquittoInstalled = new TestRequirement('mosquitto', 'apt-get install -y mosquitto', () => mosquittoPath() !== undefined);
 
 mosquitto.after(async () => {
   await stopAll();
 });
 
-mosquitto('a job migrates a -> b -> a mid-run through mosquitto, with a login', async () => {
-  if (!haveMosquitto) {
-    console.log('\n  SKIPPED: mosquitto is not installed (apt-get install -y mosquitto): the mosquitto fleet test did not run');
-    return;
-  }
+mosquittoInstalled.register(mosquitto, 'a job migrates a -> b -> a mid-run through mosquitto, with a login', async () => {
   const passwords = join(work, 'mosquitto.passwd');
   const made = spawnSync('mosquitto_passwd', ['-b', '-c', passwords, 'fleet', 's3cret'], { encoding: 'utf8' });
   const login = made.status === 0;
@@ -315,14 +312,13 @@ tls.after(async () => {
   await stopAll();
 });
 
-tls('agents and clients reach a TLS broker with a login and a CA file', async () => {
-  const cert = join(work, 'cert.pem');
-  const key = join(work, 'key.pem');
-  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
-  if (made.status !== 0) {
-    console.log('\n  SKIPPED: openssl could not make a test certificate: the TLS fleet test did not run');
-    return;
-  }
+const cert = join(work, 'cert.pem');
+const key = join(work, 'key.pem');
+/** The certificate is made when the test is registered, so that a machine without openssl counts the test as skipped. */
+const testCertificate = new TestRequirement('a test certificate', 'openssl req -x509 failed or openssl is not installed', () =>
+  spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' }).status === 0);
+
+testCertificate.register(tls, 'agents and clients reach a TLS broker with a login and a CA file', async () => {
   const t = await embeddedBroker(undefined, ['--tls-cert', cert, '--tls-key', key, '--username', 'fleet', '--password', 'pw']);
   assert.match(t.url, /^mqtts:/);
   const env = { WASMIG_CA: cert, WASMIG_USERNAME: 'fleet', WASMIG_PASSWORD: 'pw' };

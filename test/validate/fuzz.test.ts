@@ -1,12 +1,10 @@
-import { readdirSync, readFileSync, existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DecodeError, ValidationError } from '../../src/errors/index.ts';
 import { loadModule } from '../../src/program/index.ts';
-
-const suite = resolve(dirname(fileURLToPath(import.meta.url)), '../../../shared/spec-tests/wasm-2.0');
+import { SPEC_SUITE_DIR, specSuite } from '../helpers/test-data.ts';
 
 /** A small seeded PRNG (mulberry32), so that a failure can be replayed. */
 function prng(seed: number): () => number {
@@ -18,19 +16,15 @@ function prng(seed: number): () => number {
   };
 }
 
-test('truncated and bit-flipped modules give only DecodeError or ValidationError', () => {
-  if (!existsSync(suite)) {
-    console.log(`  (skipped: no spec suite at ${suite})`);
-    return;
-  }
-  const files = readdirSync(suite).filter((f) => f.endsWith('.wasm') && !f.startsWith('simd')).sort();
+specSuite.register(test, 'truncated and bit-flipped modules give only DecodeError or ValidationError', () => {
+  const files = readdirSync(SPEC_SUITE_DIR).filter((f) => f.endsWith('.wasm') && !f.startsWith('simd')).sort();
   const random = prng(20261123);
   const deadline = Date.now() + 6000;
   let cases = 0;
   let rejected = 0;
   while (Date.now() < deadline && cases < 20000) {
     const name = files[Math.floor(random() * files.length)];
-    const original = readFileSync(join(suite, name));
+    const original = readFileSync(join(SPEC_SUITE_DIR, name));
     const bytes = Uint8Array.from(original);
     let mutated: Uint8Array;
     const how = random();

@@ -26,9 +26,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeModule } from '../../src/binary/index.ts';
-import { compileModule } from '../../src/compile/index.ts';
+import { compileModule, translateFast } from '../../src/compile/index.ts';
 import { callSignatures } from '../../src/compile/translate.ts';
-import { translateFast } from '../../src/compile/translate-fast.ts';
 import { validateModule } from '../../src/validate/index.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
