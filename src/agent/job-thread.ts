@@ -14,7 +14,7 @@ import { DecodeError, ExhaustionError, Trap, ValidationError, WasmigError } from
 import { rewriteCompiled } from '../native/index.ts';
 import { loadModule, Program } from '../program/index.ts';
 import type { ResumeOptions } from '../program/index.ts';
-import { decodeSnapshot } from '../snapshot/index.ts';
+import { decodeSnapshot, functionPoints, registerModule } from '../snapshot/index.ts';
 import type { RunOutcome } from '../runtime/index.ts';
 import { WasiHost } from '../wasi/index.ts';
 import type { Command, EndReport, JobCommand, ProgramSetup, Reply, WorkerBoot } from './job-protocol.ts';
@@ -84,8 +84,11 @@ class JobThread {
         const program = this.#needProgram();
         const base = command.base !== undefined && command.base === this.#handoffDigest ? this.#handoffImages : undefined;
         this.#precopy = new Precopy(program, base);
-        // Loads the snapshot codecs and warms the capture path now, not in the pause.
+        // Loads the snapshot codecs and warms the capture path now, not in the pause;
+        // the positions of every function (the frames at the pause are not known yet).
         program.snapshot({ embedModule: false, omitMemory: true });
+        registerModule(program.compiled);
+        for (const f of program.compiled.functions) functionPoints(f);
         return { base: base ? command.base : undefined };
       }
       case 'round': return this.#needPrecopy().round();
@@ -153,6 +156,10 @@ class JobThread {
    */
   #warmRestore(setup: ProgramSetup): void {
     const compiled = this.#compiled!;
+    // Frames are restored by each function's map of positions (and its translated code),
+    // made on first use: made now for every function, the stack's being unknown yet.
+    registerModule(compiled);
+    for (const f of compiled.functions) functionPoints(f);
     const wasi = new WasiHost({ args: ['warm-up'], env: {}, preopens: [], stdin: this.#stdin, stdout: () => {}, stderr: () => {} });
     try {
       const probe = Program.withWasi(compiled, wasi, { maxMemoryBytes: setup.maxMemoryBytes, tier: setup.tier }, true);

@@ -12,7 +12,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Program } from '../program/index.ts';
-import { encodeBlockDelta, MemoryImage } from '../snapshot/index.ts';
+import { compressBlock, encodeBlockDelta, MemoryImage } from '../snapshot/index.ts';
 import type { FinalResult, RoundResult } from './job-protocol.ts';
 
 /** The live bytes of each of the program's memories, in the module's memory index order. */
@@ -49,13 +49,17 @@ export class Precopy {
     let bytes = 0;
     const deltas = this.#shadows.map((shadow, i) => {
       const changed = shadow.changedBlocks(memories[i]);
-      const delta = shadow.take(memories[i], changed);
+      const delta = shadow.extract(memories[i], changed);
+      // XORed with what the target holds: a block with a few changed bytes is mostly
+      // zeros, which LZ4 shrinks to almost nothing (random data stays its size).
+      const wire = shadow.xor(delta);
+      shadow.apply(delta);
       // Keeps the digest current now, while the job runs: from scratch it costs about
       // 45 ms per 64 MiB, a few hashes of changed units later on (the final one is paused).
       shadow.digest();
       blocks += delta.blocks.length;
       bytes += delta.data.length;
-      return encodeBlockDelta(delta);
+      return compressBlock(encodeBlockDelta(wire));
     });
     return { deltas, blocks, bytes, stoppedMs: performance.now() - t0 };
   }

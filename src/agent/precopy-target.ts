@@ -9,11 +9,13 @@ import type { CompiledModule } from '../compile/index.ts';
 import { SnapshotError } from '../errors/index.ts';
 import { Program } from '../program/index.ts';
 import type { ProgramShell, ResumeOptions } from '../program/index.ts';
-import { BLOCK_SIZE, decodeBlockDelta, decodeSnapshot, MemoryImage, PAGE_SIZE } from '../snapshot/index.ts';
+import { BLOCK_SIZE, decodeBlockDelta, decompressBlock, decodeSnapshot, MemoryImage, PAGE_SIZE } from '../snapshot/index.ts';
 import { combinedDigest } from './precopy-source.ts';
 
 /** Largest memory a delta may describe: 4 GiB, wasm32's whole address space. */
 const MAX_MEMORY_BYTES = 65536 * PAGE_SIZE;
+/** A delta's encoding beyond its blocks' bytes: its header and runs (generously). */
+const MAX_DELTA_OVERHEAD = 16 * 1024 * 1024;
 
 export class Arrival {
   /** What the source holds of each memory: checked against its digests at the end, kept for a move back. */
@@ -40,8 +42,10 @@ export class Arrival {
     if (deltas.length !== this.#images.length) throw new SnapshotError(`a pre-copy round has ${deltas.length} memory deltas for ${this.#images.length} memories`);
     let blocks = 0;
     deltas.forEach((bytes, i) => {
-      const delta = decodeBlockDelta(bytes, { maxByteLength: MAX_MEMORY_BYTES });
+      const raw = decompressBlock(bytes, MAX_MEMORY_BYTES + MAX_DELTA_OVERHEAD, `memory ${i}'s pre-copy delta`);
       const image = this.#images[i];
+      // XORed by the source with what this image holds: XOR again, then apply.
+      const delta = image.xor(decodeBlockDelta(raw, { maxByteLength: MAX_MEMORY_BYTES }));
       if (delta.byteLength < image.byteLength) throw new SnapshotError(`memory ${i}: a delta of ${delta.byteLength} bytes, the memory has ${image.byteLength} already (memories only grow)`);
       image.apply(delta);
       // The digest kept current round by round, so that the final check hashes only what the last round changed.

@@ -36,3 +36,4 @@ export { initialMemoryBytes } from './initial-memory.ts';
 export { baseIdentity, imagesOf, initialBase, initialImages } from './delta-snapshot.ts';
 export type { BaseReference, BaseResolver, DeltaBase, DeltaSummary, MemoryDeltaSummary } from './delta-snapshot.ts';
 export type { FrameDescription, SnapshotDescription } from './describe.ts';
+export { compressBlock, decompressBlock } from './compress.ts';
