@@ -117,25 +117,15 @@ pool.close();
 
 try {
   const broker = await embeddedBroker();
-  const agent = await agentProc('bench', broker.url, ['--tier', tier]);
+  await agentProc('bench', broker.url, ['--tier', tier]);
   await new Promise((r) => setTimeout(r, 1000)); // its spare worker boots
   const env = { WASMIG_BROKER: broker.url };
   console.log(`\n${rounds} rounds, tier ${tier}: wall time (ms) from the command's start to its exit; median (min-max)\n`);
-  console.log('| program | wasmig run | wasmig run --on AGENT | job / run | the job on the agent, from its log (started to ended) |');
-  console.log('|---|---:|---:|---:|---:|');
-  /** The agent's own account of its last job: from `started job` to its end, by the log's timestamps. */
-  const lastJobMs = (): number => {
-    const lines = agent.err.split('\n');
-    let end = lines.length - 1;
-    while (end > 0 && !/ job \S+ (exited|failed)/.test(lines[end])) end--;
-    let start = end;
-    while (start > 0 && !/ started job /.test(lines[start])) start--;
-    return Date.parse(lines[end].slice(0, 24)) - Date.parse(lines[start].slice(0, 24));
-  };
+  console.log('| program | wasmig run | wasmig run --on AGENT | job / run |');
+  console.log('|---|---:|---:|---:|');
   for (const p of programs) {
     const local: number[] = [];
     const remote: number[] = [];
-    const own: number[] = [];
     for (let r = 0; r < rounds + 1; r++) {
       const a = timed(['run', '--tier', tier, p.path], env);
       const j = timed(['run', '--on', 'bench', p.path], env);
@@ -143,10 +133,9 @@ try {
       if (r === 0) continue; // the first round uploads the module and warms the caches
       local.push(a.ms);
       remote.push(j.ms);
-      own.push(lastJobMs());
     }
     const span = (xs: number[]): string => `${median(xs).toFixed(0)} (${Math.min(...xs).toFixed(0)}-${Math.max(...xs).toFixed(0)})`;
-    console.log(`| ${p.name} | ${span(local)} | ${span(remote)} | ${(median(remote) / median(local)).toFixed(2)} | ${span(own)} |`);
+    console.log(`| ${p.name} | ${span(local)} | ${span(remote)} | ${(median(remote) / median(local)).toFixed(2)} |`);
   }
 } finally {
   await stopAll();

@@ -122,6 +122,7 @@ function startNode(ns: string, args: string[], label: string): Promise<void> {
 }
 
 process.on('SIGINT', () => { teardown(); process.exit(130); });
+process.on('uncaughtException', (error) => { console.error(error); teardown(); process.exit(1); });
 
 interface Row { rate: string; live: MigrationResult; stop: MigrationResult }
 const rows: Row[] = [];
