@@ -3,8 +3,9 @@
  * as a run in this process, pauses and snapshots taken while the program runs on
  * either tier, deep recursion and runaway recursion, and a worker that dies.
  */
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Job } from '../../src/agent/job.ts';
@@ -56,6 +57,13 @@ function setup(module: Uint8Array, tier: Tier): ProgramSetup {
   return { module, name: 'p.wasm', preopens: [], tier };
 }
 
+/** A directory the jobs see as /ctl, where a test opens a ticker's gate. */
+const ctl = mkdtempSync(join(tmpdir(), 'wasmig-job-'));
+
+function gated(module: Uint8Array, tier: Tier): ProgramSetup {
+  return { module, name: 'p.wasm', preopens: [{ host: ctl, guest: '/ctl' }], tier };
+}
+
 const s = suite('a job in a worker thread');
 
 for (const tier of ['interp', 'native'] as const) {
@@ -73,11 +81,13 @@ for (const tier of ['interp', 'native'] as const) {
   });
 
   s(`${tier}: paused while it runs, snapshotted, resumed in another worker: the output of an uninterrupted run`, async () => {
-    const args = ['lines=120', 'work=1500'];
+    // The job holds at a gate before line 60, so it cannot end before the pause lands.
+    const gate = `gate-${tier}-1`;
+    const args = ['lines=120', 'work=1500', `gate=/ctl/${gate}`, 'at=60'];
     const want = tickerOutput(args);
     const log = new OutputLog();
     const first = newJob(log);
-    await first.job.start(setup(ticker, tier), ['ticker.wasm', ...args], {});
+    await first.job.start(gated(ticker, tier), ['ticker.wasm', ...args], {});
     first.job.run();
     // Wait for some lines, then pause the running program from this thread.
     while (!/^tick 10\//m.test(first.stdout())) await new Promise((r) => setTimeout(r, 5));
@@ -89,8 +99,9 @@ for (const tier of ['interp', 'native'] as const) {
     const snapshot = await first.job.snapshot();
     first.job.discard();
     const second = newJob(log);
-    await second.job.restore(setup(ticker, tier), snapshot);
+    await second.job.restore(gated(ticker, tier), snapshot);
     second.job.run();
+    writeFileSync(join(ctl, gate), '');
     const job = await second.ended;
     assert.is(job.state, 'exited');
     assert.is(second.stdout(), want.stdout);
@@ -98,14 +109,16 @@ for (const tier of ['interp', 'native'] as const) {
   });
 
   s(`${tier}: a snapshot taken without pausing leaves the job running`, async () => {
-    const args = ['lines=60', 'work=1000'];
+    const gate = `gate-${tier}-2`;
+    const args = ['lines=60', 'work=1000', `gate=/ctl/${gate}`, 'at=30'];
     const want = tickerOutput(args);
     const w = newJob();
-    await w.job.start(setup(ticker, tier), ['ticker.wasm', ...args], {});
+    await w.job.start(gated(ticker, tier), ['ticker.wasm', ...args], {});
     w.job.run();
     const snapshot = await w.job.snapshot();
     assert.ok(snapshot.length > 0);
     assert.is(w.job.state, 'running');
+    writeFileSync(join(ctl, gate), '');
     await w.ended;
     assert.is(w.stdout(), want.stdout);
   });
