@@ -22,14 +22,18 @@ for _ in $(seq 100); do grep -q listening "$work/broker.log" 2>/dev/null && brea
 sleep 2
 
 echo "== starting a job on edge-a (broker $WASMIG_BROKER)"
-job=$("${wasmig[@]}" run --on edge-a --detach "$here/test/programs/ticker.wasm" lines=40 work=15000000 mem=16)
+# writer.wasm fills 16 MiB, then keeps rewriting 4 MiB/s of it and prints a line every
+# 10 ms; its lines depend only on how many it printed, so any loss shows.
+job=$("${wasmig[@]}" run --on edge-a --detach "$here/test/programs/writer.wasm" mem=16 rate=4096 steps=2000)
 echo "job $job"
 sleep 2
-echo "== migrating $job to edge-b"
+echo "== live-migrating $job to edge-b while it writes its memory"
 "${wasmig[@]}" migrate "$job" --to edge-b
 sleep 2
-echo "== and back to edge-a"
+echo "== and back to edge-a (only what changed since it left goes back)"
 "${wasmig[@]}" migrate "$job" --to edge-a
 "${wasmig[@]}" ps
-echo "== the job's output, from the start, wherever it ran"
-"${wasmig[@]}" attach "$job"
+echo "== the job's output, from the start, wherever it ran (last lines)"
+"${wasmig[@]}" attach "$job" > "$work/out.txt"
+tail -n 3 "$work/out.txt"
+echo "($(grep -c '^step ' "$work/out.txt") step lines, in order: $(awk '/^step /{ if ($2 != ++n) bad=1 } END { print bad ? "NO" : "yes" }' "$work/out.txt"))"
