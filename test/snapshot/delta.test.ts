@@ -24,6 +24,7 @@ import { formatDescription } from '../../src/cli/commands/inspect.ts';
 import { ValType } from '../../src/wasm/types.ts';
 import { wasmig } from '../helpers/cli.ts';
 import { constExpr, ModuleBuilder, s32 } from '../helpers/module-builder.ts';
+import { Seeded } from '../helpers/seeded.ts';
 
 const { i32 } = ValType;
 const PAGE = 65536;
@@ -165,14 +166,9 @@ test('a missing base, a base of another identity or module, a base with another 
 
 // --- hostile delta snapshots ---------------------------------------------------------------
 
-let seed = 20261202;
-function rand(): number {
-  seed ^= seed << 13; seed >>>= 0;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5; seed >>>= 0;
-  return seed / 4294967296;
-}
-const int = (n: number): number => Math.floor(rand() * n);
+const random = new Seeded(20261202);
+const rand = (): number => random.next();
+const int = (n: number): number => random.int(n);
 
 function reseal(b: Uint8Array): Uint8Array {
   new DataView(b.buffer, b.byteOffset).setUint32(12, crc32(b.subarray(HEADER_SIZE)), true);

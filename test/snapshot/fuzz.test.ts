@@ -22,18 +22,13 @@ import type { CanonicalState } from '../../src/snapshot/index.ts';
 import { crc32 } from '../../src/snapshot/checksum.ts';
 import { lz4CompressBlock } from '../../src/snapshot/lz4.ts';
 import { envInt, findCase } from '../helpers/snapshot-runs.ts';
+import { Seeded } from '../helpers/seeded.ts';
 
 const MUTANTS = envInt('WASMIG_SNAPSHOT_FUZZ', 80);
-let seed = envInt('WASMIG_FUZZ_SEED', 20261123) >>> 0;
-/** xorshift32: a reproducible stream of numbers. */
-function rand(): number {
-  seed ^= seed << 13; seed >>>= 0;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5; seed >>>= 0;
-  return seed / 4294967296;
-}
-const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
-const int = (n: number): number => Math.floor(rand() * n);
+const random = new Seeded(envInt('WASMIG_FUZZ_SEED', 20261123));
+const rand = (): number => random.next();
+const pick = <T>(xs: readonly T[]): T => xs[random.int(xs.length)];
+const int = (n: number): number => random.int(n);
 
 // --- the snapshots to mutate -------------------------------------------------------------
 

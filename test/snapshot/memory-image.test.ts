@@ -13,17 +13,12 @@ import {
 import type { BlockDelta } from '../../src/snapshot/index.ts';
 import { ValType } from '../../src/wasm/types.ts';
 import { constExpr, ModuleBuilder } from '../helpers/module-builder.ts';
+import { Seeded } from '../helpers/seeded.ts';
 
 const PAGE = 65536;
-let seed = 20261202;
-/** xorshift32: reproducible numbers in [0, 1). */
-function rand(): number {
-  seed ^= seed << 13; seed >>>= 0;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5; seed >>>= 0;
-  return seed / 4294967296;
-}
-const int = (n: number): number => Math.floor(rand() * n);
+const random = new Seeded(20261202);
+const rand = (): number => random.next();
+const int = (n: number): number => random.int(n);
 
 const same = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length));
 
