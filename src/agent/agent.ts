@@ -380,11 +380,6 @@ export class Agent implements HandoffHost {
     this.watchJob(id);
   }
 
-  runningEpoch(id: string): number | undefined {
-    const job = this.jobs.get(id);
-    return job && !job.finished ? job.epoch : undefined;
-  }
-
   adopt(job: Job, from: string): void {
     this.jobs.set(job.id, job);
     this.moved.delete(job.id);

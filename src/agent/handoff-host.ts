@@ -57,8 +57,6 @@ export interface HandoffHost {
   observedState(job: string): JobState | undefined;
   /** Why this agent cannot take `job` now (it runs here, or a handoff of it is under way here), or undefined. */
   holds(job: string): string | undefined;
-  /** The epoch of the copy of `job` running here, if one does. */
-  runningEpoch(job: string): number | undefined;
   /** Whether a commit of `job` at `epoch` took effect here (it holds the job at that epoch or later, or it left at a later one). */
   committedHere(job: string, epoch: number): boolean;
   /** Follows `job`'s retained state from now on (a target, from `prepare`: a newer epoch fences what it receives). */

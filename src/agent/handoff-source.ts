@@ -26,7 +26,6 @@ import type { Reply } from './messages.ts';
 import { newId } from './messages.ts';
 import { encodeFinal, encodeRound } from './package.ts';
 import { TimeoutError } from './peer.ts';
-import { snapshotUnavailable } from './snapshot-bridge.ts';
 import { topics } from './topics.ts';
 import { chunkCount, sendBlob } from './transfer.ts';
 import { uploadModule } from './upload.ts';
@@ -130,8 +129,6 @@ export class OutgoingHandoff {
     const to = this.#to;
     if (to === host.name) throw new MigrationError(`job ${job.id} already runs on ${to}`);
     if (job.state !== 'running' && job.state !== 'paused') throw new MigrationError(`job ${job.id} is ${job.state}: only a running or paused job can migrate`);
-    const unavailable = snapshotUnavailable();
-    if (unavailable) throw new MigrationError(unavailable);
     const started = performance.now();
     const watch = await host.watchAgent(to);
     this.#wasRunning = job.state === 'running';

@@ -164,9 +164,7 @@ class JobThread {
     try {
       const probe = Program.withWasi(compiled, wasi, { maxMemoryBytes: setup.maxMemoryBytes, tier: setup.tier }, true);
       const options = { tier: setup.tier, stdin: this.#stdin, stdout: () => {}, stderr: () => {} };
-      // Both ways a program comes back: whole, and in two steps (what a live migration's final does).
-      const whole = Program.resume(probe.snapshot({ embedModule: false }), { module: compiled, ...options });
-      whole.wasi.close();
+      // The two-step restore a live migration's final does.
       const shell = Program.shell(compiled, options);
       const twoSteps = Program.finish(shell, decodeSnapshot(probe.snapshot({ embedModule: false, omitMemory: true })).state);
       twoSteps.wasi.close();
