@@ -12,7 +12,7 @@ import { Job } from './job.ts';
 import { JobRunnerPool } from './job-runner.ts';
 import type { ProgramSetup } from './job-protocol.ts';
 import { LoadMeter } from './load.ts';
-import type { AbortRequest, AgentLoad, AgentStatus, CommitRequest, JobState, PrepareRequest, ReplayRequest, Request, StartRequest, UploadRequest } from './messages.ts';
+import type { AgentLoad, AgentStatus, JobState, ReplayRequest, Request, StartRequest, UploadRequest } from './messages.ts';
 import { newId, parseAgentStatus, parseJobState, PROTOCOL_VERSION } from './messages.ts';
 import { DEFAULT_HANDOFF_TIMEOUTS } from './handoff-host.ts';
 import type { AgentWatch, HandoffHost, HandoffTimeouts } from './handoff-host.ts';
@@ -24,6 +24,9 @@ import { ModuleCache } from './module-cache.ts';
 import type { LogEntry } from './output-log.ts';
 import { DEFAULT_LOG_LIMIT, OutputLog } from './output-log.ts';
 import { Peer } from './peer.ts';
+import { ReplicationSource } from './replication-source.ts';
+import { DEFAULT_TAKEOVER_GRACE_MS, Standbys } from './standby.ts';
+import type { StandbyHost } from './standby.ts';
 import type { FleetKey } from './signing.ts';
 import { topics } from './topics.ts';
 import { BlobReceiver, chunkBytesFor, DEFAULT_CHUNK_BYTES } from './transfer.ts';
@@ -53,6 +56,11 @@ export interface AgentOptions {
   fault?: string;
   /** Handoff timeouts (defaults: {@link DEFAULT_HANDOFF_TIMEOUTS}). */
   timeouts?: Partial<HandoffTimeouts>;
+  /**
+   * How long the owner of a job this agent is a standby of may be gone before this agent
+   * takes the job over (times the standby's rank plus one; default {@link DEFAULT_TAKEOVER_GRACE_MS}).
+   */
+  takeoverGraceMs?: number;
 }
 
 
@@ -69,7 +77,7 @@ const FINISHED_LOG_BYTES = 64 * 1024 * 1024;
  * will saying offline, heartbeats with its load), runs jobs in slices, streams and logs
  * their output, and hands jobs over to other agents (migration.ts).
  */
-export class Agent implements HandoffHost {
+export class Agent implements HandoffHost, StandbyHost {
   readonly name: string;
   /** Changes at every start: tells a restarted agent from the one before. */
   readonly instance = newId().slice(0, 12);
@@ -88,8 +96,13 @@ export class Agent implements HandoffHost {
   readonly receiver = new BlobReceiver();
   /** The latest retained state seen for each job this agent holds or held. */
   readonly observed = new Map<string, JobState>();
+  /** Standby copies of other agents' replicated jobs. */
+  readonly standbys = new Standbys(this);
+  /** Replication of the replicated jobs this agent owns, by job id. */
+  readonly replication = new Map<string, ReplicationSource>();
   readonly logLimit: number;
   readonly timeouts: HandoffTimeouts;
+  readonly takeoverGraceMs: number;
   peer!: Peer;
   readonly #options: AgentOptions;
   readonly #load = new LoadMeter();
@@ -123,6 +136,7 @@ export class Agent implements HandoffHost {
     });
     this.logLimit = options.logLimit ?? DEFAULT_LOG_LIMIT;
     this.timeouts = { ...DEFAULT_HANDOFF_TIMEOUTS, ...options.timeouts };
+    this.takeoverGraceMs = options.takeoverGraceMs ?? DEFAULT_TAKEOVER_GRACE_MS;
   }
 
   /** Connects and announces the agent; resolves once it is online. */
@@ -252,6 +266,7 @@ export class Agent implements HandoffHost {
     if (!verdict.stop || !job) return;
     this.log(`job ${job.id}: a newer copy (epoch ${s.epoch}) runs on ${s.agent}; this copy (epoch ${job.epoch}) stops`);
     job.discard();
+    this.#stopReplicating(job.id);
     this.jobs.delete(job.id);
     this.moved.set(job.id, { to: s.agent, epoch: s.epoch });
     this.unwatchJob(job.id);
@@ -300,6 +315,9 @@ export class Agent implements HandoffHost {
         case 'round': case 'final': void this.incoming.receive(request); break;
         case 'commit': this.incoming.commit(request); break;
         case 'abort': this.incoming.abort(request); break;
+        case 'standby': this.standbys.enlist(request); break;
+        case 'checkpoint': void this.standbys.checkpoint(request); break;
+        case 'release': this.standbys.release(request); break;
       }
     } catch (error) {
       fail(error);
@@ -339,6 +357,7 @@ export class Agent implements HandoffHost {
         this.publishState(job);
         this.watchJob(id);
         this.log(`started job ${id}: ${[spec.program, ...spec.args.slice(1)].join(' ')} (for ${request.from})`);
+        this.#replicate(job, 0, []);
         void this.peer.reply(request, { ok: true, data: { job: id, agent: this.name, epoch: job.epoch } }).finally(() => job.run());
       },
       (error: unknown) => {
@@ -381,15 +400,55 @@ export class Agent implements HandoffHost {
   }
 
   adopt(job: Job, from: string): void {
+    // Output the source held back stays held until this agent's standbys hold a checkpoint that covers it.
+    this.#own(job, from, 0, this.observed.get(job.id)?.standbys ?? []);
+  }
+
+  takeOver(job: Job, from: string, released: number, standbys: readonly string[]): void {
+    this.#own(job, `a checkpoint of ${from}'s`, released, standbys);
+    job.run();
+  }
+
+  #own(job: Job, from: string, released: number, standbys: readonly string[]): void {
+    this.standbys.drop(job.id);
     this.jobs.set(job.id, job);
     this.moved.delete(job.id);
     job.state = 'running';
+    this.#replicate(job, released, standbys.filter((n) => n !== this.name));
     this.publishState(job);
     this.watchJob(job.id);
     this.log(`job ${job.id} now runs here (epoch ${job.epoch}, from ${from})`);
   }
 
+  dropIncoming(job: string, why: string): void {
+    this.incoming.overtaken(job, why);
+  }
+
+  /** Keeps standbys of a replicated job (none for others); output up to `released` was visible before. */
+  #replicate(job: Job, released: number, standbys: readonly string[]): void {
+    if (!job.spec.replicas) return;
+    this.#stopReplicating(job.id);
+    const source = new ReplicationSource(this, job, released, standbys);
+    this.replication.set(job.id, source);
+    source.start();
+  }
+
+  #stopReplicating(id: string): void {
+    this.replication.get(id)?.stop(false);
+    this.replication.delete(id);
+  }
+
+  publishReleased(job: Job, from: number, to: number): void {
+    if (!this.peer.link.connected || this.jobs.get(job.id) !== job) return; // clients ask for a replay later
+    for (const e of job.log.since(from)) {
+      if (e.seq >= to) break;
+      this.peer.link.publish(topics.jobOut(job.id), encodeOutput({ job: job.id, epoch: job.epoch, seq: e.seq, stream: e.stream, data: e.data }), { qos: 1 }).catch(() => {});
+    }
+  }
+
   departed(job: Job, to: string, epoch: number): void {
+    // The new owner keeps the standbys (it enlists them again at its epoch).
+    this.#stopReplicating(job.id);
     job.discard();
     if (this.jobs.get(job.id) === job) this.jobs.delete(job.id);
     this.moved.set(job.id, { to, epoch });
@@ -434,7 +493,8 @@ export class Agent implements HandoffHost {
     if (!/^wasmig\/v1\/clients\/[A-Za-z0-9._-]+\/out$/.test(request.outTopic)) throw new WasmigError('ERR_PROTOCOL', `replays go to a client's out topic, not ${request.outTopic}`);
     const job = this.jobs.get(request.job);
     if (!job) { this.#notHere(request, request.job); return; }
-    const entries = job.log.since(request.fromSeq);
+    const released = this.replication.get(job.id)?.commit.released ?? Infinity;
+    const entries = job.log.since(request.fromSeq).filter((e) => e.seq < released);
     const sends = entries.map((e) => this.peer.link.publish(request.outTopic, encodeOutput({ job: job.id, epoch: job.epoch, seq: e.seq, stream: e.stream, data: e.data }), { qos: 1 }));
     Promise.all(sends).then(
       () => this.peer.reply(request, { ok: true, data: { next: job.log.next, floor: job.log.floor, state: job.state, epoch: job.epoch } }),
@@ -444,13 +504,17 @@ export class Agent implements HandoffHost {
 
   #publishOutput(job: Job, entries: LogEntry[]): void {
     if (!this.peer.link.connected || this.jobs.get(job.id) !== job) return; // clients ask for a replay later
-    for (const e of entries) {
+    const commit = this.replication.get(job.id)?.commit;
+    for (const e of commit ? commit.visible(entries) : entries) {
       this.peer.link.publish(topics.jobOut(job.id), encodeOutput({ job: job.id, epoch: job.epoch, seq: e.seq, stream: e.stream, data: e.data }), { qos: 1 }).catch(() => {});
     }
   }
 
   #ended(job: Job): void {
     if (this.jobs.get(job.id) !== job) return;
+    // Nothing runs this job again: all its output may be seen, and the standbys may go.
+    this.replication.get(job.id)?.finish();
+    this.replication.delete(job.id);
     this.publishState(job);
     this.log(job.state === 'exited' ? `job ${job.id} exited with status ${job.status}` : `job ${job.id} failed: ${job.error}`);
     // Finished jobs stay for `attach` and `ps`, within a count and a bound on their logs.
@@ -478,7 +542,14 @@ export class Agent implements HandoffHost {
       if (job.status !== undefined) s.status = job.status;
       if (job.error !== undefined) s.error = job.error;
     }
-    if (job.state === 'migrating' && job.target) s.target = job.target;
+    if (job.state === 'migrating' && job.target) {
+      s.target = job.target;
+      s.targetEpoch = job.epochCounter;
+    }
+    const replication = this.replication.get(job.id);
+    const standbys = replication?.standbys;
+    if (standbys) s.standbys = standbys;
+    if (replication?.checkpoint) s.checkpoint = replication.checkpoint;
     const signed = this.peer.signDocument(s);
     this.observed.set(job.id, signed);
     this.peer.link.publish(topics.jobState(job.id), JSON.stringify(signed), { retain: true }).catch(() => {});
@@ -519,6 +590,8 @@ export class Agent implements HandoffHost {
     this.#stopping = true;
     if (this.#heartbeat) clearInterval(this.#heartbeat);
     this.incoming.dropAll();
+    this.standbys.dropAll();
+    for (const id of [...this.replication.keys()]) this.#stopReplicating(id);
     this.#workers.close();
     for (const job of this.jobs.values()) {
       if (job.finished) continue;

@@ -39,6 +39,10 @@ export interface StartJobOptions {
   tier?: 'interp' | 'native' | 'auto';
   /** A job id of one's own choosing (default: program name + random suffix). */
   job?: string;
+  /** Standby copies on other agents (default 0). */
+  replicas?: number;
+  /** Seconds between checkpoints to the standbys (default 1). */
+  checkpointEverySec?: number;
 }
 
 export interface StartedJob {
@@ -209,6 +213,8 @@ export class FleetClient {
     };
     if (options.maxMemoryBytes !== undefined) spec.maxMemoryBytes = options.maxMemoryBytes;
     if (options.tier !== undefined) spec.tier = options.tier;
+    if (options.replicas) spec.replicas = options.replicas;
+    if (options.replicas && options.checkpointEverySec !== undefined) spec.checkpointEverySec = options.checkpointEverySec;
     const who = `agent ${options.agent}`;
     let moduleBytes = 0;
     for (let attempt = 0; ; attempt++) {

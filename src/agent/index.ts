@@ -13,7 +13,8 @@ export type { ClientOptions, FleetView, FollowOptions, ListedJob, StartedJob, St
 export { checkName, DEFAULT_BROKER, displayUrl, resolveConnection } from './connection.ts';
 export type { ConnectionFlags, ConnectionOptions } from './connection.ts';
 export type { OutputChunk } from './frames.ts';
-export type { AgentLoad, AgentStatus, JobSpec, JobState, JobStateName } from './messages.ts';
+export type { AgentLoad, AgentStatus, CheckpointInfo, JobSpec, JobState, JobStateName } from './messages.ts';
+export { MAX_REPLICAS } from './messages.ts';
 export type { MigrationOptions, MigrationResult, Progress } from './handoff-source.ts';
 export { FleetKey } from './signing.ts';
 export { topics } from './topics.ts';

@@ -62,7 +62,14 @@ export type JobCommand =
   /** Ends a pre-copy that failed: the shadow no longer says what anyone holds. */
   | { op: 'forget' }
   /** Hands over the images the last handoff left (the departure images), for a later move back. */
-  | { op: 'images' };
+  | { op: 'images' }
+  /**
+   * A checkpoint for the job's standbys, the program stopped for the moment only: the
+   * blocks changed since the last checkpoint (since the module's initial images when
+   * `full`), the state without memory, and the images' digests. It does not change
+   * whether the job runs.
+   */
+  | { op: 'checkpoint'; full: boolean };
 
 export type Command = JobCommand & { id: number };
 

@@ -43,6 +43,8 @@ class JobThread {
   /** The memory images the job arrived with, or left with: what the agent at the other end of that handoff holds. */
   #handoffImages: Uint8Array[] | undefined;
   #handoffDigest: string | undefined;
+  /** What the job's standbys hold of its memory (replicated jobs): checkpoints send what changed since. */
+  #checkpoints: Precopy | undefined;
 
   constructor(boot: WorkerBoot, port: MessagePort) {
     this.#control = new Int32Array(boot.control);
@@ -102,6 +104,11 @@ class JobThread {
         this.#handoffImages = undefined;
         this.#handoffDigest = undefined;
         return undefined;
+      }
+      case 'checkpoint': {
+        const program = this.#needProgram();
+        if (command.full || !this.#checkpoints) this.#checkpoints = new Precopy(program, undefined);
+        return this.#checkpoints.final();
       }
       case 'images': {
         const precopy = this.#precopy;

@@ -134,6 +134,16 @@ export class Job {
     return result;
   }
 
+  /**
+   * A checkpoint for the standbys (`full`: against the module's initial images, else
+   * against the last checkpoint); the job runs on. Its output up to the checkpoint is in
+   * the log when this resolves: `log.next` is the checkpoint's output position.
+   */
+  async checkpoint(full: boolean): Promise<FinalResult & { seq: number }> {
+    const result = await this.#runner.request<FinalResult>({ op: 'checkpoint', full });
+    return { ...result, seq: this.log.next };
+  }
+
   /** After a failed pre-copy: no image says what anyone holds any more. */
   async forget(): Promise<void> {
     await this.#runner.request({ op: 'forget' });

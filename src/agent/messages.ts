@@ -25,6 +25,25 @@ export interface JobSpec {
   tier?: 'interp' | 'native' | 'auto';
   /** When the job first started (ISO 8601), kept across migrations. */
   startedAt: string;
+  /** Standby copies to keep on other agents (0 or absent: none; the job is lost with its agent). */
+  replicas?: number;
+  /** Seconds between checkpoints to the standbys (default {@link DEFAULT_CHECKPOINT_EVERY_SEC}). */
+  checkpointEverySec?: number;
+}
+
+/** Seconds between checkpoints of a replicated job when its spec does not say. */
+export const DEFAULT_CHECKPOINT_EVERY_SEC = 1;
+/** Most standbys a job may ask for. */
+export const MAX_REPLICAS = 8;
+
+/** The latest checkpoint every standby of a job acknowledged (in its retained state). */
+export interface CheckpointInfo {
+  /** Checkpoint number, from 1 (a new owner starts again from 1). */
+  number: number;
+  /** Output sequence number the checkpoint covers up to (exclusive): what followers may see. */
+  seq: number;
+  /** When it was taken (ISO 8601). */
+  at: string;
 }
 
 /** Retained on `jobs/<job>/state` by the agent that owns the job. */
@@ -49,6 +68,15 @@ export interface JobState {
   error?: string;
   /** Where a migrating job is going. */
   target?: string;
+  /**
+   * The epoch a migrating job's handoff hands out: a standby that takes the job over
+   * must go above it, so that the target's prepared copy is fenced.
+   */
+  targetEpoch?: number;
+  /** Agents holding standby copies (replicated jobs). */
+  standbys?: string[];
+  /** The latest checkpoint all standbys hold (replicated jobs). */
+  checkpoint?: CheckpointInfo;
   sig?: string;
 }
 
@@ -139,7 +167,21 @@ export interface BlobFields {
 export interface RoundRequest extends Envelope, BlobFields { type: 'round'; job: string; epoch: number; round: number; base?: string }
 /** The last of a handoff, sent with the job paused: the rest of memory and output, and the state without memory. */
 export interface FinalRequest extends Envelope, BlobFields { type: 'final'; job: string; epoch: number; digests: string[]; base?: string }
-export interface CommitRequest extends Envelope { type: 'commit'; job: string; epoch: number }
+/** `released`: output the source had released to followers (a replicated job holds the rest until a checkpoint covers it). */
+export interface CommitRequest extends Envelope { type: 'commit'; job: string; epoch: number; released?: number }
+/** Makes the recipient a standby of a replicated job (the module was uploaded before). */
+export interface StandbyRequest extends Envelope { type: 'standby'; job: string; epoch: number; spec: JobSpec; dirs: string[]; rank: number }
+/**
+ * A checkpoint for a standby, as a blob (the memory blocks changed since checkpoint
+ * `number - 1`, or since the module's initial images when `full`, the output logged
+ * since, and the state without memory). `seq`: the output log's end at the checkpoint;
+ * `epochCounter`: the highest epoch the owner handed out so far.
+ */
+export interface CheckpointRequest extends Envelope, BlobFields {
+  type: 'checkpoint'; job: string; epoch: number; number: number; full: boolean; seq: number; epochCounter: number; digests: string[];
+}
+/** The owner no longer needs this standby (the job ended, or moved its standbys elsewhere). */
+export interface ReleaseRequest extends Envelope { type: 'release'; job: string; epoch: number }
 export interface AbortRequest extends Envelope { type: 'abort'; job: string; epoch: number; reason: string; transfer?: string }
 export interface SyncMessage extends Envelope { type: 'sync' }
 export interface Reply extends Envelope {
@@ -154,7 +196,8 @@ export interface Reply extends Envelope {
   data?: Record<string, unknown>;
 }
 
-export type Request = StartRequest | UploadRequest | ReplayRequest | MigrateRequest | CancelRequest | PrepareRequest | RoundRequest | FinalRequest | CommitRequest | AbortRequest;
+export type Request = StartRequest | UploadRequest | ReplayRequest | MigrateRequest | CancelRequest | PrepareRequest | RoundRequest | FinalRequest | CommitRequest | AbortRequest
+  | StandbyRequest | CheckpointRequest | ReleaseRequest;
 export type Message = Request | Reply | SyncMessage;
 
 /** A message that failed validation. */
@@ -234,6 +277,8 @@ export function checkSpec(x: unknown): JobSpec {
     if (x.tier !== 'interp' && x.tier !== 'native' && x.tier !== 'auto') bad('spec.tier is not interp, native or auto');
     spec.tier = x.tier;
   }
+  if (x.replicas !== undefined) spec.replicas = int(x, 'replicas', 0, MAX_REPLICAS);
+  if (x.checkpointEverySec !== undefined) spec.checkpointEverySec = int(x, 'checkpointEverySec', 1, 3600);
   return spec;
 }
 
@@ -285,7 +330,22 @@ export function parseMessage(payload: Buffer | string): Message {
       if (!digests.every((d) => d.length <= 128)) bad('digests are too long');
       return { ...e, type: 'final', job: name(o, 'job'), epoch: int(o, 'epoch', 1), digests, ...blob(o), ...base(o) };
     }
-    case 'commit': return { ...e, type: 'commit', job: name(o, 'job'), epoch: int(o, 'epoch', 1) };
+    case 'commit': {
+      const c: CommitRequest = { ...e, type: 'commit', job: name(o, 'job'), epoch: int(o, 'epoch', 1) };
+      if (o.released !== undefined) c.released = int(o, 'released');
+      return c;
+    }
+    case 'standby': return { ...e, type: 'standby', job: name(o, 'job'), epoch: int(o, 'epoch', 1), spec: checkSpec(o.spec), dirs: strings(o.dirs, 'dirs', 256), rank: int(o, 'rank', 0, MAX_REPLICAS) };
+    case 'checkpoint': {
+      const digests = strings(o.digests, 'digests', 64);
+      if (!digests.every((d) => d.length <= 128)) bad('digests are too long');
+      if (typeof o.full !== 'boolean') bad('full is not a boolean');
+      return {
+        ...e, type: 'checkpoint', job: name(o, 'job'), epoch: int(o, 'epoch', 1), number: int(o, 'number', 1), full: o.full, seq: int(o, 'seq'),
+        epochCounter: int(o, 'epochCounter', 1), digests, ...blob(o),
+      };
+    }
+    case 'release': return { ...e, type: 'release', job: name(o, 'job'), epoch: int(o, 'epoch', 1) };
     case 'abort': {
       const a: AbortRequest = { ...e, type: 'abort', job: name(o, 'job'), epoch: int(o, 'epoch', 1), reason: str(o, 'reason') };
       if (o.transfer !== undefined && o.transfer !== '') a.transfer = hex(o, 'transfer', 32);
@@ -325,6 +385,16 @@ export function parseJobState(payload: Buffer): JobState | undefined {
     if (o.status !== undefined) s.status = int(o, 'status', 0, 255);
     if (o.error !== undefined) s.error = str(o, 'error');
     if (o.target !== undefined) s.target = name(o, 'target');
+    if (o.targetEpoch !== undefined) s.targetEpoch = int(o, 'targetEpoch', 1);
+    if (o.standbys !== undefined) {
+      if (!Array.isArray(o.standbys) || o.standbys.length > MAX_REPLICAS) return undefined;
+      s.standbys = o.standbys.map((_, i) => name(o.standbys as unknown as Obj, String(i)));
+    }
+    if (o.checkpoint !== undefined) {
+      const c = o.checkpoint;
+      if (!isObj(c)) return undefined;
+      s.checkpoint = { number: int(c, 'number'), seq: int(c, 'seq'), at: str(c, 'at', 64) };
+    }
     if (o.sig !== undefined) s.sig = hex(o, 'sig', 64);
     return s;
   } catch {

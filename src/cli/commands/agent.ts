@@ -11,6 +11,7 @@ export const AGENT_OPTIONS: OptionSpec[] = [
   { name: 'tier', value: true },
   { name: 'heartbeat', value: true },
   { name: 'log-limit', value: true },
+  { name: 'takeover-after', value: true },
   ...CONNECTION_OPTIONS,
 ];
 
@@ -32,6 +33,9 @@ options:
   --heartbeat SECONDS   heartbeat period (default 5)
   --log-limit BYTES     output each job's log keeps for re-attaching clients
                         (default 16M; older output is dropped past it)
+  --takeover-after S    seconds the owner of a job this agent keeps a standby of
+                        (run --replicas) may be gone before this agent takes the
+                        job over (default 3; the second standby waits twice that)
 
 ${CONNECTION_HELP}`;
 
@@ -43,6 +47,7 @@ export async function agentCommand(argv: readonly string[]): Promise<number> {
   if (name === undefined) throw new UsageError(`missing --name NAME\n\n${AGENT_USAGE}`);
   const { connection, key } = connectionOf(p);
   const heartbeat = integer(p, 'heartbeat', 1);
+  const takeover = integer(p, 'takeover-after', 1);
   const agent = await Agent.start({
     name,
     connection,
@@ -51,6 +56,7 @@ export async function agentCommand(argv: readonly string[]): Promise<number> {
     tier: one(p, 'tier'),
     heartbeatMs: heartbeat === undefined ? undefined : heartbeat * 1000,
     logLimit: integer(p, 'log-limit', 1024),
+    takeoverGraceMs: takeover === undefined ? undefined : takeover * 1000,
     fault: process.env.WASMIG_FAULT || undefined,
     log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
   });

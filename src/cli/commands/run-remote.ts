@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { FleetClient, JobState } from '../../agent/index.ts';
-import { checkName, FleetClient as Client, JobLostError } from '../../agent/index.ts';
+import { checkName, FleetClient as Client, JobLostError, MAX_REPLICAS } from '../../agent/index.ts';
 import { UsageError } from '../../errors/index.ts';
 import { loadModuleFile } from '../../program/index.ts';
 import { flag, integer, one, parseArgs } from '../args.ts';
@@ -19,6 +19,8 @@ export const RUN_REMOTE_OPTIONS: OptionSpec[] = [
   { name: 'invoke', value: true },
   { name: 'dir', value: true, repeat: true },
   { name: 'lost-after', value: true },
+  { name: 'replicas', value: true },
+  { name: 'checkpoint-every', value: true },
   ...CONNECTION_OPTIONS,
 ];
 
@@ -41,6 +43,11 @@ options:
   --lost-after S        seconds the job's agent may stay offline, with no other
                         agent taking the job over, before the job counts as lost
                         (default 10)
+  --replicas N          keep N standby copies of the job on other agents: one
+                        takes over, from the last checkpoint, when AGENT is gone;
+                        output is shown once a checkpoint covering it is held by
+                        every standby, so it is never shown twice (default 0)
+  --checkpoint-every S  seconds between checkpoints to the standbys (default 1)
 
 Jobs see the directories their agent was started with (wasmig agent --dir).
 
@@ -111,13 +118,17 @@ export async function runRemoteCommand(argv: readonly string[]): Promise<number>
   if (job !== undefined) checkName(job, '--job');
   const env = parseEnv(p.options.get('env') ?? []);
   const maxMemoryBytes = integer(p, 'max-memory', 1);
+  const replicas = integer(p, 'replicas', 0);
+  if (replicas !== undefined && replicas > MAX_REPLICAS) throw new UsageError(`--replicas ${replicas}: at most ${MAX_REPLICAS}`);
+  const checkpointEverySec = integer(p, 'checkpoint-every', 1);
+  if (checkpointEverySec !== undefined && !replicas) throw new UsageError('--checkpoint-every needs --replicas N (N > 0)');
   loadModuleFile(path); // a broken module is an error here, not on the agent
   const bytes = readFileSync(path);
   const { connection, key } = connectionOf(p);
   const client = await Client.connect({ connection, key, log: (line) => process.stderr.write(`wasmig: ${line}\n`) });
   try {
     const program = basename(path);
-    const started = await client.start({ agent, module: bytes, program, args: [path, ...rest], env, maxMemoryBytes, job, tier });
+    const started = await client.start({ agent, module: bytes, program, args: [path, ...rest], env, maxMemoryBytes, job, tier, replicas, checkpointEverySec });
     if (flag(p, 'detach')) {
       process.stdout.write(`${started.job}\n`);
       return 0;

@@ -1,0 +1,285 @@
+/**
+ * The standby's side of a replicated job (docs/protocol.md, "Replicas and failover"):
+ * it keeps the latest checkpoint the owner sent (`CheckpointStore`), follows the job's
+ * retained state and its owner's status, and takes the job over when the owner is gone
+ * (its last will, or another instance of it online) for longer than the grace period
+ * (times its rank plus one, so that the first standby goes first and the others see its
+ * newer epoch and stand down). A takeover restores the checkpoint under an epoch above
+ * every one the owner may have handed out, so the old owner, should it come back, and
+ * a migration target's prepared copy are both fenced.
+ */
+import { WasmigError } from '../errors/index.ts';
+import { MemoryImage } from '../snapshot/index.ts';
+import { CheckpointStore } from './checkpoint-store.ts';
+import type { Job } from './job.ts';
+import type { AgentStatus, CheckpointRequest, JobSpec, JobState, ReleaseRequest, StandbyRequest } from './messages.ts';
+import { parseAgentStatus, parseJobState } from './messages.ts';
+import { decodeFinal } from './package.ts';
+import type { ReplicaHost } from './replication-source.ts';
+import { topics } from './topics.ts';
+
+/** Default grace period between an owner's loss and the first standby's takeover. */
+export const DEFAULT_TAKEOVER_GRACE_MS = 3000;
+
+/** What a standby needs of its agent. */
+export interface StandbyHost extends ReplicaHost {
+  /** How long an owner may be gone before the first standby takes over. */
+  readonly takeoverGraceMs: number;
+  /** Drops a copy of `job` being received in a handoff (a takeover's newer epoch fences it anyway). */
+  dropIncoming(job: string, why: string): void;
+  /** A job restored from a checkpoint runs here from now on (its output up to `released` was visible before). */
+  takeOver(job: Job, from: string, released: number, standbys: readonly string[]): void;
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+const FINAL = new Set(['exited', 'failed']);
+
+/** A standby copy of one job. */
+class StandbyCopy {
+  readonly id: string;
+  spec: JobSpec;
+  rank: number;
+  /** The agent that sends checkpoints, and its epoch when it enlisted this standby. */
+  owner: string;
+  ownerEpoch: number;
+  readonly store: CheckpointStore;
+  /** The job's latest retained state, and the status of the agent it names. */
+  state: JobState | undefined;
+  ownerStatus: AgentStatus | undefined;
+  takingOver = false;
+  #timer: NodeJS.Timeout | undefined;
+  #stopState: (() => void) | undefined;
+  #stopStatus: { agent: string; stop: () => void } | undefined;
+  #closed = false;
+  readonly #host: StandbyHost;
+  readonly #onGone: (copy: StandbyCopy) => void;
+
+  constructor(host: StandbyHost, req: StandbyRequest, onGone: (copy: StandbyCopy) => void) {
+    this.#host = host;
+    this.#onGone = onGone;
+    this.id = req.job;
+    this.spec = req.spec;
+    this.rank = req.rank;
+    this.owner = req.from;
+    this.ownerEpoch = req.epoch;
+    const hash = req.spec.module.sha256;
+    this.store = new CheckpointStore(() => {
+      const compiled = host.modules.compiled(hash, req.spec.program);
+      const count = compiled.module.imports.filter((i) => i.desc.kind === 'memory').length + compiled.module.memories.length;
+      return Array.from({ length: count }, (_, i) => MemoryImage.initial(compiled, i));
+    }, host.logLimit);
+  }
+
+  /** Starts following the job's state (and through it, its owner's status). */
+  async watch(): Promise<void> {
+    const stop = await this.#host.peer.listen([topics.jobState(this.id)], (_t, payload) => {
+      const s = parseJobState(payload);
+      if (!s || s.job !== this.id || this.#host.peer.checkDocument(s)) return;
+      if (this.state && s.epoch < this.state.epoch) return; // a stale word never undoes a newer one
+      this.state = s;
+      if (FINAL.has(s.state)) { this.#host.log(`job ${this.id} ended; dropped its standby copy`); this.#onGone(this); return; }
+      this.#watchOwner(s.agent);
+      this.evaluate();
+    });
+    if (this.#closed) stop();
+    else this.#stopState = stop;
+  }
+
+  #watchOwner(agent: string): void {
+    if (this.#stopStatus?.agent === agent) return;
+    this.#stopStatus?.stop();
+    const entry = { agent, stop: () => {} };
+    this.#stopStatus = entry;
+    this.ownerStatus = undefined;
+    this.#host.peer.listen([topics.agentStatus(agent)], (_t, payload) => {
+      const s = parseAgentStatus(payload);
+      if (!s || s.agent !== agent || this.#stopStatus !== entry) return;
+      this.ownerStatus = s;
+      this.evaluate();
+    }).then((stop) => { if (this.#stopStatus === entry && !this.#closed) entry.stop = stop; else stop(); }, () => {});
+  }
+
+  /** Whether the job's owner is gone: its status says offline, or names another instance. */
+  get ownerGone(): boolean {
+    const s = this.state;
+    const o = this.ownerStatus;
+    if (!s || FINAL.has(s.state) || !o || o.agent !== s.agent) return false;
+    return !o.online || o.instance !== s.instance;
+  }
+
+  /**
+   * Whether this copy may take the job over: it holds a checkpoint of the current owner's
+   * epoch, or the current owner never released output (no checkpoint acknowledged, and
+   * standbys not yet chosen) so that nothing past this checkpoint was seen.
+   */
+  get eligible(): string | undefined {
+    const s = this.state;
+    if (!s) return 'the job\'s state is unknown';
+    if (!this.store.complete) return 'no checkpoint was received';
+    if (s.epoch === this.store.epoch) return undefined;
+    if (s.epoch > this.store.epoch && s.checkpoint === undefined && s.standbys === undefined) return undefined;
+    return `the checkpoint held (epoch ${this.store.epoch}) is older than the owner's (epoch ${s.epoch})`;
+  }
+
+  /** Arms or disarms the takeover timer. */
+  evaluate(): void {
+    if (this.#closed || this.takingOver) return;
+    if (!this.ownerGone) {
+      if (this.#timer) { clearTimeout(this.#timer); this.#timer = undefined; }
+      return;
+    }
+    if (this.#timer) return;
+    const wait = this.#host.takeoverGraceMs * (this.rank + 1);
+    this.#host.log(`job ${this.id}: its owner ${this.state?.agent} is gone; taking it over in ${wait / 1000} s unless it comes back or another standby does`);
+    this.#timer = setTimeout(() => { this.#timer = undefined; void this.#takeOver(); }, wait);
+    this.#timer.unref();
+  }
+
+  async #takeOver(): Promise<void> {
+    const host = this.#host;
+    if (this.#closed || !this.ownerGone) return;
+    const why = this.eligible;
+    if (why) { host.log(`job ${this.id}: cannot take it over: ${why}`); return; }
+    const held = host.holds(this.id);
+    if (held) { host.log(`job ${this.id}: not taking it over: ${held}`); return; }
+    const s = this.state as JobState;
+    // Above every epoch the owner may have handed out: its own, a handoff's under way, a failed handoff's.
+    const epoch = Math.max(this.store.epochCounter, s.epoch, s.targetEpoch ?? 0) + 1;
+    this.takingOver = true;
+    host.dropIncoming(this.id, `a standby takes it over at epoch ${epoch}`);
+    const parts = this.store.restoreParts();
+    const number = this.store.number;
+    let job: Job | undefined;
+    try {
+      job = host.newJob(this.id, this.spec, epoch, parts.log);
+      const setup = host.setupFor(this.spec);
+      await job.receive(setup, parts.images);
+      await job.complete(setup, parts.snapshot, parts.deltas, parts.digests);
+    } catch (error) {
+      job?.discard();
+      this.takingOver = false;
+      host.log(`job ${this.id}: the takeover failed: ${errorText(error)}`);
+      return;
+    }
+    // Someone else got there meanwhile (another standby, the owner back): stand down.
+    const now = this.state as JobState;
+    if (this.#closed || now.epoch >= epoch || !this.ownerGone || host.holds(this.id)) {
+      job.discard();
+      this.takingOver = false;
+      host.log(`job ${this.id}: not taking it over after all (epoch ${now.epoch} on ${now.agent})`);
+      this.evaluate();
+      return;
+    }
+    job.epochCounter = epoch;
+    host.log(`job ${this.id}: taking it over from ${s.agent} at epoch ${epoch}, from checkpoint ${number} (output up to ${parts.log.next})`);
+    this.#onGone(this);
+    host.takeOver(job, s.agent, parts.log.next, (s.standbys ?? []).filter((n) => n !== host.name));
+  }
+
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#stopState?.();
+    this.#stopStatus?.stop();
+  }
+}
+
+/** The standby copies an agent holds, by job id. */
+export class Standbys {
+  readonly #host: StandbyHost;
+  readonly #byJob = new Map<string, StandbyCopy>();
+
+  constructor(host: StandbyHost) {
+    this.#host = host;
+  }
+
+  has(job: string): boolean {
+    return this.#byJob.has(job);
+  }
+
+  /** The checkpoint held for `job`: its number and when it came (for logs and tests). */
+  held(job: string): { number: number; seq: number; at: number } | undefined {
+    const copy = this.#byJob.get(job);
+    return copy?.store.complete ? { number: copy.store.number, seq: copy.store.seq, at: copy.store.at } : undefined;
+  }
+
+  #refuse(req: { job: string; from: string; id: string; replyTo?: string }, why: string, code = 'refused'): void {
+    void this.#host.peer.reply(req, { ok: false, code, message: why });
+  }
+
+  /** `standby`: become (or stay, under a newer owner) a standby of the job. */
+  enlist(req: StandbyRequest): void {
+    const host = this.#host;
+    const held = host.holds(req.job);
+    if (held) { this.#refuse(req, held); return; }
+    if (!host.modules.has(req.spec.module.sha256)) { this.#refuse(req, `agent ${host.name} does not have module ${req.spec.module.sha256.slice(0, 12)}...`, 'need-module'); return; }
+    const missing = req.dirs.filter((d) => !host.dirGuests.includes(d));
+    if (missing.length) { this.#refuse(req, `no director${missing.length === 1 ? 'y' : 'ies'} ${missing.map((m) => JSON.stringify(m)).join(', ')} here`); return; }
+    const known = this.#byJob.get(req.job);
+    if (known) {
+      if (req.epoch < known.ownerEpoch || known.takingOver) { this.#refuse(req, `job ${req.job} is at epoch ${known.ownerEpoch} here`); return; }
+      known.owner = req.from;
+      known.ownerEpoch = req.epoch;
+      known.rank = req.rank;
+      known.spec = req.spec;
+      void host.peer.reply(req, { ok: true });
+      return;
+    }
+    const copy = new StandbyCopy(host, req, (c) => this.#drop(c));
+    this.#byJob.set(req.job, copy);
+    host.log(`standby for job ${req.job} of ${req.from} (rank ${req.rank})`);
+    copy.watch().then(() => host.peer.reply(req, { ok: true }), (error: unknown) => {
+      this.#drop(copy);
+      this.#refuse(req, `cannot follow the job: ${errorText(error)}`);
+    });
+  }
+
+  /** `checkpoint`: the blob that follows, applied to the store (the last good one stays if it fails). */
+  async checkpoint(req: CheckpointRequest): Promise<void> {
+    const host = this.#host;
+    const copy = this.#byJob.get(req.job);
+    const arriving = host.receiver.expect(req.transfer, req, { idleMs: 15_000, what: `checkpoint ${req.number}` });
+    if (!copy || copy.owner !== req.from || req.epoch < copy.ownerEpoch || copy.takingOver) {
+      host.receiver.cancel(req.transfer, new WasmigError('ERR_STATE', 'not a standby'));
+      arriving.catch(() => {});
+      this.#refuse(req, `agent ${host.name} is not a standby of job ${req.job} for ${req.from} at epoch ${req.epoch}`, 'unknown');
+      return;
+    }
+    try {
+      const bytes = await arriving;
+      if (copy.takingOver || this.#byJob.get(req.job) !== copy) throw new WasmigError('ERR_STATE', 'the standby copy is gone');
+      copy.store.apply({ number: req.number, full: req.full, epoch: req.epoch, epochCounter: req.epochCounter, seq: req.seq, digests: req.digests }, decodeFinal(bytes));
+      copy.ownerEpoch = req.epoch;
+    } catch (error) {
+      this.#refuse(req, `checkpoint ${req.number} does not apply: ${errorText(error)}`);
+      return;
+    }
+    void host.peer.reply(req, { ok: true });
+  }
+
+  /** `release`: the owner no longer needs this standby. */
+  release(req: ReleaseRequest): void {
+    const copy = this.#byJob.get(req.job);
+    if (copy && copy.owner === req.from && !copy.takingOver) this.#drop(copy);
+    void this.#host.peer.reply(req, { ok: true });
+  }
+
+  /** This agent now runs the job: its standby copy is moot. */
+  drop(job: string): void {
+    const copy = this.#byJob.get(job);
+    if (copy) this.#drop(copy);
+  }
+
+  #drop(copy: StandbyCopy): void {
+    copy.close();
+    if (this.#byJob.get(copy.id) === copy) this.#byJob.delete(copy.id);
+  }
+
+  dropAll(): void {
+    for (const copy of this.#byJob.values()) copy.close();
+    this.#byJob.clear();
+  }
+}
