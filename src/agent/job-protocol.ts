@@ -64,12 +64,15 @@ export type JobCommand =
   /** Hands over the images the last handoff left (the departure images), for a later move back. */
   | { op: 'images' }
   /**
-   * A checkpoint for the job's standbys, the program stopped for the moment only: the
-   * blocks changed since the last checkpoint (since the module's initial images when
-   * `full`), the state without memory, and the images' digests. It does not change
-   * whether the job runs.
+   * A checkpoint for the job's standbys: the blocks changed since the last checkpoint
+   * (since the module's initial images when `full`), the state without memory, and the
+   * images' digests. The program stays stopped until `go-on`, so that the main thread
+   * reads the output log's end at exactly the checkpoint (output written after it would
+   * otherwise already be in the ring when the reply is read).
    */
-  | { op: 'checkpoint'; full: boolean };
+  | { op: 'checkpoint'; full: boolean }
+  /** Runs the program again after a checkpoint, unless something else paused it since. */
+  | { op: 'go-on' };
 
 export type Command = JobCommand & { id: number };
 

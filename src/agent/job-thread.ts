@@ -45,6 +45,8 @@ class JobThread {
   #handoffDigest: string | undefined;
   /** What the job's standbys hold of its memory (replicated jobs): checkpoints send what changed since. */
   #checkpoints: Precopy | undefined;
+  /** The program was running when a checkpoint stopped it, and nothing else paused it since. */
+  #heldByCheckpoint = false;
 
   constructor(boot: WorkerBoot, port: MessagePort) {
     this.#control = new Int32Array(boot.control);
@@ -79,8 +81,8 @@ class JobThread {
       case 'rebase': this.#needArrival(); this.#arrival = new Arrival(this.#compiled!, undefined, this.#resumeOptions(command.setup)); return undefined;
       case 'apply': return this.#needArrival().apply(command.deltas);
       case 'restore': return this.#restore(command.setup, command.snapshot, command.deltas, command.digests);
-      case 'run': this.#wantRun = true; return undefined;
-      case 'pause': this.#wantRun = false; return { instructions: this.#program?.execution?.instructions ?? 0 };
+      case 'run': this.#wantRun = true; this.#heldByCheckpoint = false; return undefined;
+      case 'pause': this.#wantRun = false; this.#heldByCheckpoint = false; return { instructions: this.#program?.execution?.instructions ?? 0 };
       case 'snapshot': return this.#needProgram().snapshot({ embedModule: false });
       case 'precopy': {
         const program = this.#needProgram();
@@ -97,6 +99,7 @@ class JobThread {
       case 'final': {
         // The pause and the last round in one command: one trip between the threads less in the downtime.
         this.#wantRun = false;
+        this.#heldByCheckpoint = false;
         return this.#needPrecopy().final();
       }
       case 'forget': {
@@ -108,7 +111,14 @@ class JobThread {
       case 'checkpoint': {
         const program = this.#needProgram();
         if (command.full || !this.#checkpoints) this.#checkpoints = new Precopy(program, undefined);
+        this.#heldByCheckpoint ||= this.#wantRun;
+        this.#wantRun = false;
         return this.#checkpoints.final();
+      }
+      case 'go-on': {
+        if (this.#heldByCheckpoint) this.#wantRun = true;
+        this.#heldByCheckpoint = false;
+        return undefined;
       }
       case 'images': {
         const precopy = this.#precopy;

@@ -136,12 +136,17 @@ export class Job {
 
   /**
    * A checkpoint for the standbys (`full`: against the module's initial images, else
-   * against the last checkpoint); the job runs on. Its output up to the checkpoint is in
-   * the log when this resolves: `log.next` is the checkpoint's output position.
+   * against the last checkpoint); the job runs on. Its output up to the checkpoint, and
+   * none after it, is in the log when the worker answers: `seq` is the checkpoint's
+   * output position.
    */
   async checkpoint(full: boolean): Promise<FinalResult & { seq: number }> {
-    const result = await this.#runner.request<FinalResult>({ op: 'checkpoint', full });
-    return { ...result, seq: this.log.next };
+    // The worker holds the program from the checkpoint until `go-on` (see the command).
+    const goOn = (): void => { this.#runner.request({ op: 'go-on' }).catch(() => {}); };
+    const result = await this.#runner.request<FinalResult>({ op: 'checkpoint', full }).catch((error: unknown) => { goOn(); throw error; });
+    const seq = this.log.next;
+    goOn();
+    return { ...result, seq };
   }
 
   /** After a failed pre-copy: no image says what anyone holds any more. */

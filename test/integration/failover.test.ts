@@ -44,14 +44,37 @@ async function stateWhere(job: string, ok: (s: JobState) => boolean, timeoutMs =
   }
 }
 
+/** Where two outputs part, with the agents' logs: a short message instead of 700 lines. */
+function sameOutput(got: string, want: string, logs: Proc[]): void {
+  if (got === want) return;
+  const g = got.split('\n');
+  const w = want.split('\n');
+  let i = 0;
+  while (i < g.length && g[i] === w[i]) i++;
+  assert.unreachable(`output differs from line ${i + 1}: got ${JSON.stringify(g.slice(i, i + 3))}, want ${JSON.stringify(w.slice(i, i + 3))} (${g.length} lines for ${w.length})\n${logs.map((p) => `--- ${p.label}:\n${p.err.slice(-4000)}`).join('\n')}`);
+}
+
 /** `wasmig run --on AGENT --replicas 1 writer.wasm ARGS`, following the job. */
 function runReplicated(agent: string, job: string, args: string[]): Proc {
   return wasmigProc(['run', '--on', agent, '--broker', broker.url, '--replicas', '1', '--job', job, '--lost-after', '60', writerPath, ...args], { label: `run ${job}` });
 }
 
+/** The agents a test started, stopped after it whatever happened. */
+const started: Proc[] = [];
+
+async function agent(name: string): Promise<Proc> {
+  const p = await agentProc(name, broker.url, TAKEOVER);
+  started.push(p);
+  return p;
+}
+
+s.after.each(async () => {
+  await Promise.all(started.splice(0).map((p) => p.stop()));
+});
+
 s('kill -9 of the owner mid-run: the standby finishes the job, the output is the uninterrupted run\'s', async () => {
-  const a = await agentProc('a1', broker.url, TAKEOVER);
-  const b = await agentProc('b1', broker.url, TAKEOVER);
+  const a = await agent('a1');
+  const b = await agent('b1');
   const args = ['mem=4', 'rate=1024', 'steps=700'];
   const want = writerOutput(args);
   const job = 'fo-run';
@@ -63,12 +86,40 @@ s('kill -9 of the owner mid-run: the standby finishes the job, the output is the
   assert.is(await a.stop('SIGKILL'), 137);
   const status = await run.exited;
   assert.is(status, 0, run.err);
-  assert.is(run.out, want, 'the follower printed the uninterrupted run, byte for byte');
+  sameOutput(run.out, want, [run, a, b]);
   const end = await stateWhere(job, (st) => st.state === 'exited');
   assert.is(end.agent, 'b1');
   assert.ok(end.epoch >= 2, `epoch ${end.epoch}`);
   assert.match(b.err, new RegExp(`job ${job}: taking it over from a1 at epoch \\d+, from checkpoint \\d+`));
   await b.stop();
+});
+
+s('kill -9 of the owner mid-migration: the target\'s prepared copy is fenced, the standby finishes the job', async () => {
+  const a = await agent('a2');
+  const b = await agent('b2');
+  const c = await agent('c2');
+  // 16 MiB to pre-copy: the handoff is under way for a while after the target opened it.
+  const args = ['mem=16', 'rate=1024', 'steps=2500'];
+  const want = writerOutput(args);
+  const job = 'fo-mig';
+  const run = runReplicated('a2', job, args);
+  const held = await stateWhere(job, (st) => (st.checkpoint?.number ?? 0) >= 1);
+  assert.equal(held.standbys, ['b2'], 'the least loaded agent by name');
+  await run.waitFor(/step \d+ /, 'out', 60_000);
+  const migrate = wasmigProc(['migrate', job, '--to', 'c2', '--broker', broker.url], { label: 'migrate' });
+  await c.waitFor(new RegExp(`receiving job ${job} from a2`), 'err', 60_000).catch((error: Error) => {
+    throw new Error(`${error.message}\n--- a2:\n${a.err.slice(-3000)}\n--- migrate:\n${migrate.out}${migrate.err}`);
+  });
+  assert.is(await a.stop('SIGKILL'), 137);
+  assert.is.not(await migrate.exited, 0, 'the migration did not complete');
+  const status = await run.exited;
+  assert.is(status, 0, run.err);
+  sameOutput(run.out, want, [run, a, b, c]);
+  const end = await stateWhere(job, (st) => st.state === 'exited');
+  assert.is(end.agent, 'b2');
+  assert.not.match(c.err, new RegExp(`job ${job} now runs here`), 'the target never ran a copy');
+  assert.match(c.err, new RegExp(`job ${job}: .*dropped the copy being received`));
+  await Promise.all([b.stop(), c.stop()]);
 });
 
 s.run();
