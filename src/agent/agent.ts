@@ -23,6 +23,7 @@ import { JobBases } from './job-bases.ts';
 import { ModuleCache } from './module-cache.ts';
 import type { LogEntry } from './output-log.ts';
 import { DEFAULT_LOG_LIMIT, OutputLog } from './output-log.ts';
+import { OwnerLease } from './owner-lease.ts';
 import { Peer } from './peer.ts';
 import { ReplicationSource } from './replication-source.ts';
 import { DEFAULT_TAKEOVER_GRACE_MS, Standbys } from './standby.ts';
@@ -112,6 +113,9 @@ export class Agent implements HandoffHost, StandbyHost {
   /** Jobs whose worker is instantiating the program. */
   readonly #starting = new Set<string>();
   #heartbeat: NodeJS.Timeout | undefined;
+  #lease: OwnerLease | undefined;
+  /** Replicated jobs paused because the lease ran out: they run again only once their retained state says they are still ours. */
+  readonly #selfFenced = new Set<string>();
   #stopping = false;
   #since = new Date().toISOString();
 
@@ -187,6 +191,12 @@ export class Agent implements HandoffHost, StandbyHost {
     }
     await this.#announce();
     await this.#sweepLostJobs();
+    this.#lease = new OwnerLease(this.peer, this.takeoverGraceMs / 2, {
+      active: () => this.replication.size > 0,
+      onLost: () => this.#leaseLost(),
+      onRenewed: () => { for (const id of [...this.#selfFenced]) void this.#recheck(id); },
+    });
+    this.#lease.start();
     this.#heartbeat = setInterval(() => this.#beat(), this.#options.heartbeatMs ?? 5000);
     this.#heartbeat.unref();
     this.#beat();
@@ -206,7 +216,45 @@ export class Agent implements HandoffHost, StandbyHost {
       dirs: this.dirs.map((d) => d.guest), mqtt: this.peer.link.version, signed: this.peer.signed, since: this.#since,
     };
     await this.peer.link.publish(topics.agentStatus(this.name), JSON.stringify(status), { retain: true });
-    for (const job of this.jobs.values()) this.publishState(job);
+    // A self-fenced job's state waits for its check: a standby may own the job now.
+    for (const job of this.jobs.values()) if (!this.#selfFenced.has(job.id)) this.publishState(job);
+  }
+
+  /**
+   * The broker has not been heard within the lease: a standby may take the replicated
+   * jobs over soon, so they stop here first (they stay, paused, until the lease is back).
+   */
+  #leaseLost(): void {
+    for (const id of this.replication.keys()) {
+      const job = this.jobs.get(id);
+      if (!job || job.state !== 'running' || this.#selfFenced.has(id)) continue;
+      this.#selfFenced.add(id);
+      this.log(`job ${id}: no word from the broker within the lease (${this.takeoverGraceMs / 2000} s); paused until it is back, as a standby may take the job over`);
+      void job.pause();
+    }
+  }
+
+  /** The lease is back: a self-fenced job runs again if its retained state still names this copy; else it is fenced. */
+  async #recheck(id: string): Promise<void> {
+    let latest: JobState | undefined;
+    try {
+      const stop = await this.peer.listenRetained([topics.jobState(id)], (_t, payload) => {
+        const s = parseJobState(payload);
+        if (s && s.job === id && !this.peer.checkDocument(s) && supersedes(s, latest)) latest = s;
+      });
+      stop();
+    } catch {
+      return; // the next renewal tries again
+    }
+    const job = this.jobs.get(id);
+    if (!this.#selfFenced.delete(id) || !job) return;
+    if (latest && (latest.epoch > job.epoch || (latest.epoch === job.epoch && latest.agent > this.name))) {
+      this.#fence(latest);
+      return;
+    }
+    this.log(`job ${id}: the lease is back and the job is still this agent's (epoch ${job.epoch}); it runs again`);
+    if (job.state === 'paused') job.run();
+    this.publishState(job);
   }
 
   /** Marks jobs an earlier run of this agent left behind as failed: they died with it. */
@@ -589,6 +637,7 @@ export class Agent implements HandoffHost, StandbyHost {
     if (this.#stopping) return;
     this.#stopping = true;
     if (this.#heartbeat) clearInterval(this.#heartbeat);
+    this.#lease?.stop();
     this.incoming.dropAll();
     this.standbys.dropAll();
     for (const id of [...this.replication.keys()]) this.#stopReplicating(id);

@@ -122,4 +122,30 @@ s('kill -9 of the owner mid-migration: the target\'s prepared copy is fenced, th
   await Promise.all([b.stop(), c.stop()]);
 });
 
+s('an owner cut off (SIGSTOP) while a standby takes over comes back fenced: it stops, and never shows output', async () => {
+  const a = await agent('a3');
+  const b = await agent('b3');
+  const args = ['mem=4', 'rate=1024', 'steps=700'];
+  const want = writerOutput(args);
+  const job = 'fo-back';
+  const run = runReplicated('a3', job, args);
+  await stateWhere(job, (st) => (st.checkpoint?.number ?? 0) >= 2);
+  await run.waitFor(/step \d+ /, 'out', 60_000);
+  // Frozen, the owner stops answering; the broker sends its last will after 1.5 keepalives.
+  a.child.kill('SIGSTOP');
+  try {
+    await b.waitFor(new RegExp(`job ${job} now runs here`), 'err', 90_000);
+  } finally {
+    a.child.kill('SIGCONT');
+  }
+  await a.waitFor(new RegExp(`job ${job}: a newer copy \\(epoch \\d+\\) runs on b3; this copy \\(epoch 1\\) stops`), 'err', 60_000);
+  assert.is(await run.exited, 0, run.err);
+  sameOutput(run.out, want, [run, a, b]);
+  const end = await stateWhere(job, (st) => st.state === 'exited');
+  assert.is(end.agent, 'b3');
+  assert.ok(a.alive, 'the old owner lives on, without the job');
+  const ps = await client.list();
+  assert.equal(ps.jobs.filter((j) => j.job === job).map((j) => [j.agent, j.state]), [['b3', 'exited']]);
+});
+
 s.run();

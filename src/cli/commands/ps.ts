@@ -1,4 +1,5 @@
 import { FleetClient } from '../../agent/index.ts';
+import type { JobState } from '../../agent/index.ts';
 import { UsageError } from '../../errors/index.ts';
 import { flag, parseArgs } from '../args.ts';
 import type { OptionSpec } from '../args.ts';
@@ -14,13 +15,29 @@ migrating, exited, failed, or lost: not final, but its agent is offline or
 restarted, so nobody runs it), program and start time. With --agents, lists
 the agents and their load instead. --json prints an array of objects (jobs:
 id, agent, state, program, startedAt, epoch, status, error, agentOnline, and
-lost: why, for a lost job; its state is then the one its agent last published).
+lost: why, for a lost job; its state is then the one its agent last published;
+standbys and checkpoint {number, seq, at} for replicated jobs). Replicated jobs
+(run --replicas) show their standbys and the age of the last checkpoint they all
+hold in the STANDBYS and CHECKPOINT columns.
 
 ${CONNECTION_HELP}`;
 
 function table(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ')).join('\n');
+}
+
+/** The standbys of a replicated job (`-` for others; `none` when no agent could hold one). */
+function standbysOf(j: JobState): string {
+  if (j.standbys === undefined) return '-';
+  return j.standbys.length ? j.standbys.join(',') : 'none';
+}
+
+/** How old the last checkpoint every standby holds is, with its number: `#12 0.4s ago`. */
+export function checkpointAge(j: JobState, now: number): string {
+  if (!j.checkpoint || j.state === 'exited' || j.state === 'failed') return '-';
+  const age = Math.max(0, (now - Date.parse(j.checkpoint.at)) / 1000);
+  return `#${j.checkpoint.number} ${age < 10 ? age.toFixed(1) : Math.round(age)}s ago`;
 }
 
 /** `wasmig ps`. */
@@ -45,16 +62,18 @@ export async function psCommand(argv: readonly string[]): Promise<number> {
       const jobs = view.jobs.map((j) => ({
         id: j.job, agent: j.agent, state: j.state, program: j.program, args: j.args, startedAt: j.startedAt, updatedAt: j.updatedAt,
         epoch: j.epoch, status: j.status, error: j.error, target: j.target, agentOnline: j.agentOnline, lost: j.lost,
+        standbys: j.standbys, checkpoint: j.checkpoint,
       }));
       process.stdout.write(`${JSON.stringify(jobs)}\n`);
       return 0;
     }
-    const rows = [['JOB', 'AGENT', 'STATE', 'PROGRAM', 'STARTED']];
+    const rows = [['JOB', 'AGENT', 'STATE', 'STANDBYS', 'CHECKPOINT', 'PROGRAM', 'STARTED']];
+    const now = Date.now();
     for (const j of view.jobs) {
       // A job nobody runs any more is lost, whatever its agent last said ("migrating" included).
       const state = j.lost !== undefined ? `lost (${j.lost})`
         : j.state === 'exited' ? `exited (${j.status ?? 0})` : j.state === 'migrating' && j.target ? `migrating to ${j.target}` : j.state;
-      rows.push([j.job, j.agent, state, j.program, j.startedAt.replace(/\.\d+Z$/, 'Z')]);
+      rows.push([j.job, j.agent, state, standbysOf(j), checkpointAge(j, now), j.program, j.startedAt.replace(/\.\d+Z$/, 'Z')]);
     }
     process.stdout.write(`${table(rows)}\n`);
     return 0;

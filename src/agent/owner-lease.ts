@@ -1,0 +1,75 @@
+import { performance } from 'node:perf_hooks';
+import type { Peer } from './peer.ts';
+
+/**
+ * The owner's lease on its replicated jobs (docs/protocol.md, "One owner", the lease
+ * argument). The agent sends itself a message through the broker every quarter lease;
+ * each one that comes back renews the lease from the moment it was *sent*: the broker
+ * still had this agent's connection open after that moment, so its last will (what
+ * starts a standby's grace period) comes later still. When `leaseMs` pass without a
+ * renewal, the agent pauses its replicated jobs (`onLost`) before any standby can take
+ * one over, as long as `leaseMs` plus a check period is shorter than the standbys' grace
+ * period (the lease is half of it). A renewal after that (`onRenewed`) lets the agent
+ * look at the jobs' retained states before it runs them again.
+ */
+export class OwnerLease {
+  readonly #peer: Peer;
+  readonly #leaseMs: number;
+  readonly #onLost: () => void;
+  readonly #onRenewed: () => void;
+  readonly #active: () => boolean;
+  #renewedAt = performance.now();
+  #inFlight = false;
+  #lost = false;
+  #timer: NodeJS.Timeout | undefined;
+
+  /** `active`: whether there is anything to hold a lease on (no traffic otherwise). */
+  constructor(peer: Peer, leaseMs: number, hooks: { active: () => boolean; onLost: () => void; onRenewed: () => void }) {
+    this.#peer = peer;
+    this.#leaseMs = leaseMs;
+    this.#active = hooks.active;
+    this.#onLost = hooks.onLost;
+    this.#onRenewed = hooks.onRenewed;
+  }
+
+  /** Whether the lease was lost and not renewed since. */
+  get lost(): boolean {
+    return this.#lost;
+  }
+
+  start(): void {
+    this.#timer = setInterval(() => this.#tick(), Math.max(50, this.#leaseMs / 4));
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  #tick(): void {
+    const now = performance.now();
+    if (!this.#active()) {
+      // Nothing held: the lease starts afresh when something is.
+      this.#renewedAt = now;
+      return;
+    }
+    if (!this.#lost && now - this.#renewedAt > this.#leaseMs) {
+      this.#lost = true;
+      this.#onLost();
+    }
+    if (this.#inFlight || !this.#peer.link.connected) return;
+    this.#inFlight = true;
+    const sentAt = now;
+    this.#peer.request(this.#peer.inbox, { type: 'sync' }, { timeoutMs: this.#leaseMs * 4, who: 'the broker' }).then(
+      () => {
+        this.#inFlight = false;
+        this.#renewedAt = Math.max(this.#renewedAt, sentAt);
+        if (this.#lost && performance.now() - this.#renewedAt <= this.#leaseMs) {
+          this.#lost = false;
+          this.#onRenewed();
+        }
+      },
+      () => { this.#inFlight = false; },
+    );
+  }
+}
