@@ -227,11 +227,21 @@ export class Agent implements HandoffHost, StandbyHost {
   #leaseLost(): void {
     for (const id of this.replication.keys()) {
       const job = this.jobs.get(id);
-      if (!job || job.state !== 'running' || this.#selfFenced.has(id)) continue;
+      if (!job || job.finished) continue;
+      // A migration of it gives up (before its pause; after, the job is paused already).
+      this.outgoing.get(id)?.cancel('this agent lost its lease on the job');
+      if (job.state !== 'running' || this.#selfFenced.has(id)) continue;
       this.#selfFenced.add(id);
       this.log(`job ${id}: no word from the broker within the lease (${this.takeoverGraceMs / 2000} s); paused until it is back, as a standby may take the job over`);
       void job.pause();
     }
+  }
+
+  /** A replicated job does not run here while the lease is lost (a failed migration's resumption included). */
+  #mayRun(job: Job): boolean {
+    if (!job.spec.replicas || !this.#lease?.lost) return true;
+    if (this.jobs.get(job.id) === job) this.#selfFenced.add(job.id);
+    return false;
   }
 
   /** The lease is back: a self-fenced job runs again if its retained state still names this copy; else it is fenced. */
@@ -382,7 +392,7 @@ export class Agent implements HandoffHost, StandbyHost {
   newJob(id: string, spec: StartRequest['spec'], epoch: number, log: OutputLog): Job {
     return new Job({
       id, spec, epoch, log, pool: this.#workers,
-      hooks: { output: (job, entries) => this.#publishOutput(job, entries), end: (job) => this.#ended(job) },
+      hooks: { output: (job, entries) => this.#publishOutput(job, entries), end: (job) => this.#ended(job), mayRun: (job) => this.#mayRun(job) },
     });
   }
 

@@ -13,6 +13,8 @@ export interface JobHooks {
   output: (job: Job, entries: LogEntry[]) => void;
   /** The job exited or failed. */
   end: (job: Job) => void;
+  /** Whether the job may run now (an owner without its lease holds replicated jobs paused); default: yes. */
+  mayRun?: (job: Job) => boolean;
 }
 
 export interface JobInit {
@@ -102,6 +104,10 @@ export class Job {
   /** Starts (or resumes) running. */
   run(): void {
     if (this.finished || this.#discarded) return;
+    if (this.#hooks.mayRun && !this.#hooks.mayRun(this)) {
+      this.state = 'paused';
+      return;
+    }
     this.state = 'running';
     this.#runner.request({ op: 'run' }).catch(() => {});
   }

@@ -161,7 +161,8 @@ class StandbyCopy {
     } catch (error) {
       job?.discard();
       this.takingOver = false;
-      host.log(`job ${this.id}: the takeover failed: ${errorText(error)}`);
+      host.log(`job ${this.id}: the takeover failed: ${errorText(error)}; trying again after the grace period`);
+      this.evaluate();
       return;
     }
     // Someone else got there meanwhile (another standby, the owner back): stand down.
