@@ -206,6 +206,12 @@ export class Agent implements HandoffHost, StandbyHost {
 
   #reconnected(): void {
     this.log(`reconnected to the broker; ${this.jobs.size} job(s) here`);
+    // A source that saw this agent's last will meanwhile gave up on its handoff and runs
+    // the job on (at a newer epoch when in doubt): a commit that comes now must find nothing.
+    if (this.incoming.size) {
+      this.log(`dropped ${this.incoming.size} job(s) being received: their sources may have given up on this agent while it was away`);
+      this.incoming.dropAll();
+    }
     void this.#announce().catch(() => {});
   }
 
@@ -259,7 +265,8 @@ export class Agent implements HandoffHost, StandbyHost {
     const job = this.jobs.get(id);
     if (!this.#selfFenced.delete(id) || !job) return;
     if (latest && (latest.epoch > job.epoch || (latest.epoch === job.epoch && latest.agent > this.name))) {
-      this.#fence(latest);
+      // Even while it was handing the job over: the newer copy is a takeover, not that handoff's commit.
+      this.#stopCopy(job, latest);
       return;
     }
     this.log(`job ${id}: the lease is back and the job is still this agent's (epoch ${job.epoch}); it runs again`);
@@ -322,7 +329,13 @@ export class Agent implements HandoffHost, StandbyHost {
       this.publishState(job);
     }
     if (!verdict.stop || !job) return;
+    this.#stopCopy(job, s);
+  }
+
+  /** A newer copy of `job` runs elsewhere (`s`): this one stops and is forgotten here. */
+  #stopCopy(job: Job, s: JobState): void {
     this.log(`job ${job.id}: a newer copy (epoch ${s.epoch}) runs on ${s.agent}; this copy (epoch ${job.epoch}) stops`);
+    this.outgoing.get(job.id)?.cancel(`a newer copy runs on ${s.agent}`);
     job.discard();
     this.#stopReplicating(job.id);
     this.jobs.delete(job.id);
@@ -345,6 +358,8 @@ export class Agent implements HandoffHost, StandbyHost {
         case 'migrate': {
           const job = this.jobs.get(request.job);
           if (!job) { this.#notHere(request, request.job); break; }
+          // A takeover may be under way elsewhere: a handoff from here could reuse its epoch.
+          if (this.#selfFenced.has(job.id)) throw new WasmigError('ERR_BUSY', `job ${job.id} is paused: agent ${this.name} lost its lease on it (no word from the broker) and has not checked yet whether a standby took it over`);
           const under = this.outgoing.get(job.id);
           if (under) throw new WasmigError('ERR_BUSY', `job ${job.id} is already being moved to ${under.target}; wait for that migration to end, or cancel it (wasmig migrate ${job.id} --cancel)`);
           let last = 0;
@@ -589,8 +604,10 @@ export class Agent implements HandoffHost, StandbyHost {
     }
   }
 
-  /** Publishes a job's retained state (signed when the fleet has a key). */
+  /** Publishes a job's retained state (signed when the fleet has a key); not while the lease holds it paused. */
   publishState(job: Job): void {
+    // A standby may own the job now: this copy's word waits for #recheck.
+    if (this.#selfFenced.has(job.id)) return;
     const s: JobState = {
       v: PROTOCOL_VERSION, job: job.id, agent: this.name, instance: this.instance, epoch: job.epoch, state: job.state,
       program: job.spec.program, args: job.spec.args, startedAt: job.spec.startedAt, updatedAt: new Date().toISOString(),

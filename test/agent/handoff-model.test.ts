@@ -14,6 +14,12 @@ import type { CheckResult, ModelBounds } from './handoff-model.ts';
 
 const TWO_MIGRATIONS_ONE_CRASH: ModelBounds = { chain: true, clients: 2, crashes: 1, restarts: 0 };
 const ONE_MIGRATION_ONE_RESTART: ModelBounds = { chain: false, clients: 1, crashes: 0, restarts: 1 };
+/** Failover: T2 is a standby; a migration to T1 races a crash of anyone. */
+const FAILOVER_CRASH: ModelBounds = { chain: false, clients: 1, crashes: 1, restarts: 0, standby: true };
+/** Failover: migrations to T1 and to the standby itself race a crash. */
+const FAILOVER_TWO_MIGRATIONS: ModelBounds = { chain: false, clients: 2, crashes: 1, restarts: 0, standby: true };
+/** Failover: an agent cut off from the broker, and back, while a migration to T1 goes on. */
+const FAILOVER_PARTITION: ModelBounds = { chain: false, clients: 1, crashes: 0, restarts: 0, standby: true, partitions: 1 };
 
 const s = suite('handoff model');
 
@@ -73,14 +79,46 @@ s('the code before the fix forks the job', () => {
   assert.match(r.violation.message, /^2 copies run at once/);
 });
 
+s('failover: a standby takes over from a crashed owner, a migration racing it: one owner, and never lost while the standby can run it', () => {
+  const r = checkHandoff(ALL_RULES, FAILOVER_CRASH);
+  report('failover, one migration, one crash', r);
+  clean(r);
+  assert.ok(r.states > 1_000, `${r.states} states`);
+});
+
+s('failover: migrations to T1 and to the standby itself race a crash of anyone: one owner', () => {
+  const r = checkHandoff(ALL_RULES, FAILOVER_TWO_MIGRATIONS);
+  report('failover, two migrations, one crash', r);
+  clean(r);
+  assert.ok(r.states > 10_000, `${r.states} states`);
+});
+
+s('failover: an owner (or target) cut off and back, a migration under way: the lease keeps one owner', () => {
+  const r = checkHandoff(ALL_RULES, FAILOVER_PARTITION);
+  report('failover, one migration, one partition', r);
+  clean(r);
+  assert.ok(r.states > 20_000, `${r.states} states`);
+});
+
+s('without the lease, a cut-off owner runs on while the standby takes over', () => {
+  const r = checkHandoff({ ...ALL_RULES, lease: false }, FAILOVER_PARTITION);
+  report('no lease', r);
+  assert.ok(r.violation);
+  assert.match(r.violation.message, /^2 copies run at once \(S, T2\)$/);
+  assert.match(r.violation.trace.join('\n'), /S is cut off from the broker[\s\S]*T2 takes the job over from its checkpoint$/);
+});
+
 s('larger bounds (WASMIG_MODEL_FULL=1)', () => {
   if (process.env.WASMIG_MODEL_FULL !== '1') {
-    console.log('\n  SKIPPED: the larger bounds (set WASMIG_MODEL_FULL=1): two migrations with a broker restart, one migration with a crash and a restart');
+    console.log('\n  SKIPPED: the larger bounds (set WASMIG_MODEL_FULL=1): two migrations with a broker restart, one migration with a crash and a restart, and failover with a restart, with a partition and a crash, with two migrations and a partition');
     return;
   }
   for (const bounds of [
     { chain: false, clients: 2, crashes: 0, restarts: 1 },
     { chain: true, clients: 1, crashes: 1, restarts: 1 },
+    { chain: false, clients: 1, crashes: 0, restarts: 1, standby: true },
+    { chain: false, clients: 1, crashes: 1, restarts: 0, standby: true, partitions: 1 },
+    { chain: false, clients: 2, crashes: 0, restarts: 0, standby: true, partitions: 1 },
   ] satisfies ModelBounds[]) {
     const r = checkHandoff(ALL_RULES, bounds);
     report(JSON.stringify(bounds), r);

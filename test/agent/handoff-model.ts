@@ -25,10 +25,21 @@
  *   `waitOutTtl` is off (the code before: 5 tries of 3 s against a 60 s expiry);
  * - at most `crashes` crashes (S, T1 or T2, at any step) and `restarts` broker restarts.
  *
- * Not modelled: output and job completion (the job runs forever), partitions that fire a
- * last will while the agent lives on, agents that restart, more than one job, message
- * signing, the module upload, the pre-copy rounds and `final` (folded into `prepare` and
- * `ready`).
+ * With `standby` (docs/protocol.md, "Replicas and failover"), T2 is also a standby of the
+ * job: the agent that runs the job sends it checkpoints (their epoch and epoch counter);
+ * it takes the job over when the owner its retained state names is gone (a last will)
+ * and the grace period has passed, which the model takes as: nothing the gone owner sent
+ * is still on its way, and nothing is on its way to the standby (what the timeouts
+ * assume for a handoff's answers); and only from a checkpoint of the owner's epoch. With
+ * `partitions`, an agent may be cut off from the broker while it lives on (its last will
+ * fires, it sends and hears nothing) and come back later; with the `lease` rule it
+ * pauses its copy before a standby can take over (OwnerLease: the pause comes before
+ * the takeover in time), and when it is back it reads the retained state before running
+ * it again (Agent#recheck).
+ *
+ * Not modelled: output and job completion (the job runs forever), agents that restart,
+ * more than one job, message signing, the module upload, the pre-copy rounds and `final`
+ * (folded into `prepare` and `ready`), more than one standby.
  *
  * Checked in every state: at most one copy runs; of two migrations sent to one agent, at
  * most one succeeds (a client that reads the state after a move asks the new owner, and
@@ -59,9 +70,11 @@ export interface ModelRules {
   repeatCommit: boolean;
   /** compareCopies: at one epoch, the higher agent name owns the job (before: both ran on). */
   tieBreak: boolean;
+  /** OwnerLease: a replicated job's owner cut off from the broker pauses it before a standby may take over. */
+  lease?: boolean;
 }
 
-export const ALL_RULES: ModelRules = { guard: true, fence: true, waitOutTtl: true, reassert: true, repeatCommit: true, tieBreak: true };
+export const ALL_RULES: ModelRules = { guard: true, fence: true, waitOutTtl: true, reassert: true, repeatCommit: true, tieBreak: true, lease: true };
 /** The code before issue 14's fix. */
 export const NO_RULES: ModelRules = { guard: false, fence: false, waitOutTtl: false, reassert: false, repeatCommit: false, tieBreak: false };
 
@@ -76,13 +89,20 @@ export interface ModelBounds {
   crashes: number;
   /** Broker restarts: every message on its way is lost, and the retained state may come back older. */
   restarts: number;
+  /** T2 is a standby of the job (replicas: 1), fed checkpoints by whoever runs it. */
+  standby?: boolean;
+  /** Agents cut off from the broker while they live on (their last will fires), and back later. */
+  partitions?: number;
 }
 
 const S = 0;
+/** The standby, when the bounds have one. */
+const B2 = 2;
 const AGENTS = ['S', 'T1', 'T2'];
 type JobStateName = 'running' | 'paused' | 'migrating';
 
-interface Doc { agent: number; epoch: number; state: JobStateName }
+/** `next`: JobState.targetEpoch, the epoch a migrating job's handoff hands out. */
+interface Doc { agent: number; epoch: number; state: JobStateName; next?: number }
 
 type Msg =
   | { k: 'migrate'; client: number; to: number }
@@ -94,7 +114,9 @@ type Msg =
   | { k: 'unknown'; epoch: number }
   | { k: 'abort'; epoch: number }
   | { k: 'state'; doc: Doc }
-  | { k: 'gone'; agent: number };
+  | { k: 'gone'; agent: number }
+  | { k: 'back'; agent: number }
+  | { k: 'checkpoint'; epoch: number; counter: number };
 
 /** Agent's Job object for this job: the copy an agent holds. */
 interface Copy {
@@ -136,6 +158,14 @@ interface AgentState {
   announce: boolean;
   /** Agent.moved: the epoch at which the job left this agent. */
   left: number | undefined;
+  /** CheckpointStore: the epoch and epoch counter of the checkpoint held (a standby). */
+  store: { epoch: number; counter: number } | undefined;
+  /** The last checkpoint this agent sent (ReplicationSource: one per change, so the model stays finite). */
+  sentCp: string;
+  /** Cut off from the broker: it lives on, hears nothing, and what it sends is lost. */
+  cut: boolean;
+  /** Its copy paused by the lease (Agent#selfFenced). */
+  fenced: boolean;
 }
 
 export interface ModelState {
@@ -149,7 +179,8 @@ export interface ModelState {
   clients: { to: number; status: 'unsent' | 'waiting' | 'ok' | 'failed'; at: number }[];
   crashes: number;
   restarts: number;
-  /** An agent crashed while it held a live copy (or a handoff of it): the job may be lost with it. */
+  partitions: number;
+  /** An agent crashed (or was cut off) while it held a live copy (or a handoff of it): the job may be lost with it. */
   lostWithOwner: boolean;
 }
 
@@ -165,17 +196,27 @@ export interface CheckResult {
 }
 
 function initialState(bounds: ModelBounds): ModelState {
-  const agent = (): AgentState => ({ alive: true, copy: undefined, incoming: undefined, observed: undefined, watching: false, handoffs: [], claimed: undefined, gone: [], announce: false, left: undefined });
+  const agent = (): AgentState => ({
+    alive: true, copy: undefined, incoming: undefined, observed: undefined, watching: false, handoffs: [], claimed: undefined, gone: [], announce: false, left: undefined,
+    store: undefined, sentCp: '', cut: false, fenced: false,
+  });
   const agents = [agent(), agent(), agent()];
   const doc: Doc = { agent: S, epoch: 1, state: 'running' };
   // Agent#start: the job runs at S at epoch 1, which follows its state.
   agents[S].copy = { epoch: 1, counter: 1, state: 'running', target: undefined, discarded: false, listed: true };
   agents[S].observed = doc;
   agents[S].watching = true;
+  if (bounds.standby) {
+    // Standbys.enlist, and the first checkpoint held: the standby follows the job's state.
+    agents[S].sentCp = '1.1';
+    agents[B2].store = { epoch: 1, counter: 1 };
+    agents[B2].observed = doc;
+    agents[B2].watching = true;
+  }
   const s: ModelState = {
     agents, chans: {}, retained: doc, previous: undefined,
     clients: [{ to: 1, status: 'unsent', at: -1 }, { to: 2, status: 'unsent', at: -1 }].slice(0, bounds.clients) as ModelState['clients'],
-    crashes: 0, restarts: 0, lostWithOwner: false,
+    crashes: 0, restarts: 0, partitions: 0, lostWithOwner: false,
   };
   if (!bounds.chain) {
     s.clients.forEach((c, i) => {
@@ -191,23 +232,26 @@ function clone(s: ModelState): ModelState {
   return {
     agents: s.agents.map((a) => ({
       ...a, copy: a.copy && { ...a.copy }, incoming: a.incoming && { ...a.incoming }, handoffs: a.handoffs.map((h) => ({ ...h })), gone: [...a.gone],
+      store: a.store && { ...a.store },
     })),
     chans: Object.fromEntries(Object.entries(s.chans).map(([k, v]) => [k, [...v]])),
     retained: s.retained,
     previous: s.previous,
     clients: s.clients.map((c) => ({ ...c })),
-    crashes: s.crashes, restarts: s.restarts, lostWithOwner: s.lostWithOwner,
+    crashes: s.crashes, restarts: s.restarts, partitions: s.partitions, lostWithOwner: s.lostWithOwner,
   };
 }
 
 /** A compact, canonical text of a state (the visited set's key). */
 function key(s: ModelState, withHistory: boolean): string {
-  const doc = (d: Doc | undefined): string => (d ? `${d.agent}${d.state[0]}${d.epoch}` : '-');
+  const doc = (d: Doc | undefined): string => (d ? `${d.agent}${d.state[0]}${d.epoch}${d.next ?? ''}` : '-');
   const msg = (m: Msg): string => {
     switch (m.k) {
       case 'migrate': return `M${m.client}${m.to}`;
       case 'state': return `s${doc(m.doc)}`;
       case 'gone': return `g${m.agent}`;
+      case 'back': return `b${m.agent}`;
+      case 'checkpoint': return `k${m.epoch}.${m.counter}`;
       default: return `${m.k[0]}${m.k === 'commit' ? 'C' : ''}${m.epoch}`;
     }
   };
@@ -216,10 +260,11 @@ function key(s: ModelState, withHistory: boolean): string {
     const c = a.copy;
     parts.push(`${a.alive ? 'A' : 'D'}${c ? `${c.epoch}.${c.counter}${c.state[0]}${c.target ?? ''}${c.discarded ? 'x' : ''}${c.listed ? 'l' : ''}` : '-'}`
       + `/${a.incoming ? `${a.incoming.epoch}${a.incoming.source}` : '-'}/${doc(a.observed)}/${a.watching ? 'w' : ''}${a.announce ? 'a' : ''}${a.claimed ?? ''}/${a.gone.join('')}/${a.left ?? ''}`
-      + `/${a.handoffs.map((h) => `${h.client}${h.to}${h.epoch}${h.phase[1]}${h.wasRunning ? 'r' : ''}`).join(',')}`);
+      + `/${a.handoffs.map((h) => `${h.client}${h.to}${h.epoch}${h.phase[1]}${h.wasRunning ? 'r' : ''}`).join(',')}`
+      + `/${a.store ? `${a.store.epoch}.${a.store.counter}` : ''}/${a.sentCp}/${a.cut ? 'c' : ''}${a.fenced ? 'f' : ''}`);
   }
   for (const k of Object.keys(s.chans).sort()) if (s.chans[k].length) parts.push(`${k}:${s.chans[k].map(msg).join(',')}`);
-  parts.push(doc(s.retained), s.clients.map((c) => `${c.status[0]}${c.at}`).join(''), `${s.crashes}${s.restarts}${s.lostWithOwner ? 'L' : ''}`);
+  parts.push(doc(s.retained), s.clients.map((c) => `${c.status[0]}${c.at}`).join(''), `${s.crashes}${s.restarts}${s.partitions}${s.lostWithOwner ? 'L' : ''}`);
   // What a restarted broker may bring back matters only while a restart may come.
   if (withHistory) parts.push(doc(s.previous));
   return parts.join(' ');
@@ -236,13 +281,16 @@ class Model {
   // --- the network -------------------------------------------------------------------
 
   send(s: ModelState, from: number | string, to: number, m: Msg): void {
-    if (!s.agents[to].alive) return; // clean session: lost
+    if (!s.agents[to].alive || s.agents[to].cut) return; // clean session: lost
+    if (typeof from === 'number' && s.agents[from].cut) return; // never reaches the broker
     const k = `${from}>${to}`;
     (s.chans[k] ??= []).push(m);
   }
 
   /** Agent.publishState: the retained state changes and reaches every follower. */
   publish(s: ModelState, from: number, doc: Doc): void {
+    // Cut off, it never reaches the broker; paused by the lease, it is not said (Agent.publishState) until checked.
+    if (s.agents[from].cut || s.agents[from].fenced) { s.agents[from].observed = doc; return; }
     s.previous = s.retained;
     s.retained = doc;
     s.agents[from].observed = doc;
@@ -254,7 +302,7 @@ class Model {
     const a = s.agents[at];
     if (a.watching) return;
     a.watching = true;
-    if (s.retained) this.send(s, 'B', at, { k: 'state', doc: s.retained });
+    if (s.retained && !a.cut) this.send(s, 'B', at, { k: 'state', doc: s.retained });
   }
 
   docOf(at: number, copy: Copy): Doc {
@@ -280,7 +328,8 @@ class Model {
     if (newEpoch) copy.epoch = ++copy.counter;
     copy.target = undefined;
     copy.state = 'paused';
-    if (h.wasRunning && !copy.discarded) copy.state = 'running'; // Job.run: a discarded job never runs again
+    // Job.run: a discarded job never runs again, nor one whose owner lost its lease (Agent#mayRun).
+    if (h.wasRunning && !copy.discarded && !a.fenced) copy.state = 'running';
     this.publish(s, at, this.docOf(at, copy));
     this.answer(s, h.client, 'failed');
     this.release(a, h);
@@ -310,6 +359,7 @@ class Model {
     const copy = a.copy;
     if (!copy || !copy.listed) { this.answer(s, m.client, 'failed'); return; } // #notHere: moved / unknown
     if (this.rules.guard && a.claimed !== undefined) { this.answer(s, m.client, 'failed'); return; } // "job J is already being moved to T"
+    if (a.fenced) { this.answer(s, m.client, 'failed'); return; } // "job J is paused: agent S lost its lease on it"
     if (m.to === at || (copy.state !== 'running' && copy.state !== 'paused')) { this.answer(s, m.client, 'failed'); return; }
     if (this.rules.guard) a.claimed = m.to;
     a.handoffs.push({ client: m.client, to: m.to, epoch: 0, phase: 'checking', wasRunning: false });
@@ -328,7 +378,8 @@ class Model {
     h.wasRunning = copy.state === 'running';
     copy.target = h.to;
     copy.state = 'migrating';
-    this.publish(s, at, this.docOf(at, copy));
+    // JobState.targetEpoch: the epoch `prepare` is about to take.
+    this.publish(s, at, { ...this.docOf(at, copy), next: copy.counter + 1 });
     h.phase = 'pausing';
   }
 
@@ -365,6 +416,7 @@ class Model {
       a.incoming = undefined;
       a.copy = { epoch, counter: epoch, state: 'running', target: undefined, discarded: false, listed: true };
       a.left = undefined;
+      a.store = undefined; // Standbys.drop: it owns the job now
       this.publish(s, at, this.docOf(at, a.copy));
       this.watch(s, at);
       this.send(s, at, from, { k: 'committed', epoch });
@@ -419,6 +471,12 @@ class Model {
       case 'commit': this.onCommit(s, at, src, m.epoch); break;
       case 'abort': this.onAbort(s, at, m.epoch); break;
       case 'state': this.onState(s, at, m.doc); break;
+      case 'checkpoint': {
+        // Standbys.checkpoint: from the owner at its epoch or a later one (a new owner).
+        if (!(a.copy && a.copy.listed) && (!a.store || m.epoch >= a.store.epoch)) a.store = { epoch: m.epoch, counter: m.counter };
+        break;
+      }
+      case 'back': a.gone = a.gone.filter((g) => g !== m.agent); break;
       case 'ready': {
         const h = this.handoffFor(a, src, m.epoch, 'preparing');
         if (h) { h.phase = 'committing'; this.send(s, at, h.to, { k: 'commit', epoch: h.epoch }); }
@@ -501,6 +559,19 @@ class Model {
         }
       });
       if (a.announce) step(`${AGENTS[at]} publishes its job's state again`, (n) => this.announce(n, at));
+      if (this.bounds.standby && at !== B2 && !a.cut && a.copy && runs(a) && a.sentCp !== `${a.copy.epoch}.${a.copy.counter}`) {
+        const { epoch, counter } = a.copy;
+        step(`${AGENTS[at]} sends a checkpoint (epoch ${epoch}, counter ${counter}) to the standby`, (n) => {
+          n.agents[at].sentCp = `${epoch}.${counter}`;
+          this.send(n, at, B2, { k: 'checkpoint', epoch, counter });
+        });
+      }
+      if (this.bounds.standby && at === B2 && this.mayTakeOver(s)) step(`${AGENTS[at]} takes the job over from its checkpoint`, (n) => this.takeOver(n));
+      if (a.fenced && !a.cut && !Object.entries(s.chans).some(([k, q]) => q.length > 0 && k.endsWith(`>${at}`))) {
+        step(`${AGENTS[at]}'s lease is back: it reads the job's retained state`, (n) => this.leaseBack(n, at));
+      }
+      if (a.cut) step(`${AGENTS[at]} is back on the broker`, (n) => this.heal(n, at), true);
+      else if (s.partitions < (this.bounds.partitions ?? 0)) step(`${AGENTS[at]} is cut off from the broker`, (n) => this.partition(n, at), true);
       if (a.incoming) step(`${AGENTS[at]}'s restored copy (epoch ${a.incoming.epoch}) expires`, (n) => { n.agents[at].incoming = undefined; });
       if (s.crashes < this.bounds.crashes) {
         step(`${AGENTS[at]} crashes`, (n) => this.crash(n, at), true);
@@ -535,18 +606,96 @@ class Model {
     // A client whose request was lost gives up at its timeout.
     s.clients.forEach((c, i) => { if (c.status === 'waiting' && !s.agents[c.at].handoffs.some((h) => h.client === i)) c.status = 'failed'; });
     s.agents.forEach((a, i) => {
-      if (!a.alive) return;
+      if (!a.alive || a.cut) return;
+      // Agent#reconnected: a copy being received is dropped (its source may have given up on a last will).
+      a.incoming = undefined;
       if (a.watching && doc) this.send(s, 'B', i, { k: 'state', doc });
       s.agents.forEach((o, j) => { if (!o.alive) this.send(s, 'B', i, { k: 'gone', agent: j }); });
       a.announce = true;
     });
   }
 
-  /** Agent#announce after a reconnection. */
+  /** Agent#announce after a reconnection (a copy paused by the lease waits for its check). */
   announce(s: ModelState, at: number): void {
     const a = s.agents[at];
     a.announce = false;
-    if (a.copy && a.copy.listed) this.publish(s, at, this.docOf(at, a.copy));
+    if (a.copy && a.copy.listed && !a.fenced) this.publish(s, at, this.docOf(at, a.copy));
+  }
+
+  // --- replicas: StandbyCopy, OwnerLease ---------------------------------------------------
+
+  /**
+   * StandbyCopy#takeOver's conditions: the owner the retained state names is gone, the
+   * grace period passed (nothing it sent, and nothing to the standby, is still on its
+   * way), and the checkpoint held is of the owner's epoch (`eligible`).
+   */
+  mayTakeOver(s: ModelState): boolean {
+    const a = s.agents[B2];
+    const d = a.observed;
+    if (!a.alive || a.cut || !a.store || !d || d.agent === B2 || (a.copy && a.copy.listed) || !a.gone.includes(d.agent)) return false;
+    if (d.epoch !== a.store.epoch) return false;
+    return !Object.entries(s.chans).some(([k, q]) => q.length > 0 && (k.startsWith(`${d.agent}>`) || k.endsWith(`>${B2}`)));
+  }
+
+  /** StandbyCopy#takeOver: restore, at an epoch above any the owner may have handed out; Agent.takeOver publishes it. */
+  takeOver(s: ModelState): void {
+    const a = s.agents[B2];
+    const d = a.observed as Doc;
+    const store = a.store as { epoch: number; counter: number };
+    const epoch = Math.max(store.counter, d.epoch, d.next ?? 0) + 1;
+    a.incoming = undefined; // Agent.dropIncoming
+    a.store = undefined;
+    a.copy = { epoch, counter: epoch, state: 'running', target: undefined, discarded: false, listed: true };
+    a.left = undefined;
+    a.sentCp = `${epoch}.${epoch}`; // no standby left to send checkpoints to
+    this.publish(s, B2, this.docOf(B2, a.copy));
+    this.watch(s, B2);
+  }
+
+  /** Cut off: the agent lives on; its last will reaches the others; with the lease, its copy pauses first. */
+  partition(s: ModelState, at: number): void {
+    const a = s.agents[at];
+    s.partitions++;
+    if ((a.copy && a.copy.listed && !a.copy.discarded) || a.handoffs.length) s.lostWithOwner = true;
+    for (const k of Object.keys(s.chans)) if (k.endsWith(`>${at}`)) delete s.chans[k];
+    s.agents.forEach((o, i) => { if (i !== at && o.alive) this.send(s, at, i, { k: 'gone', agent: at }); });
+    for (const c of s.clients) if (c.status === 'waiting' && c.at === at) c.status = 'failed';
+    a.cut = true;
+    if (this.rules.lease && this.bounds.standby && a.copy && a.copy.listed && !a.copy.discarded) {
+      a.fenced = true;
+      // Agent#leaseLost: a migration not yet past its pause gives up (OutgoingHandoff.cancel), then the job pauses.
+      for (const h of [...a.handoffs]) if (h.phase === 'checking' || h.phase === 'pausing') this.resumeHere(s, at, h, false);
+      if (a.copy.state === 'running') a.copy.state = 'paused';
+    }
+  }
+
+  /** Back on the broker: the others see it online, it subscribes again (the retained state first) and announces. */
+  heal(s: ModelState, at: number): void {
+    const a = s.agents[at];
+    a.cut = false;
+    a.incoming = undefined; // Agent#reconnected, as after a broker restart
+    // Its status says online again (Agent#announce), after its last will: one publisher, in order.
+    s.agents.forEach((o, i) => { if (i !== at && o.alive) this.send(s, at, i, { k: 'back', agent: at }); });
+    if (a.watching && s.retained) this.send(s, 'B', at, { k: 'state', doc: s.retained });
+    a.announce = true;
+  }
+
+  /** Agent#recheck: a newer copy named by the retained state fences this one; else it runs again. */
+  leaseBack(s: ModelState, at: number): void {
+    const a = s.agents[at];
+    a.fenced = false;
+    const copy = a.copy;
+    if (!copy || !copy.listed || copy.discarded) return;
+    const r = s.retained;
+    if (r && r.agent !== at && (r.epoch > copy.epoch || (r.epoch === copy.epoch && r.agent > at))) {
+      copy.discarded = true;
+      copy.listed = false;
+      a.left = r.epoch;
+      a.watching = false;
+      return;
+    }
+    if (copy.state === 'paused' && !a.handoffs.length) copy.state = 'running';
+    this.publish(s, at, this.docOf(at, copy));
   }
 
   crash(s: ModelState, at: number): void {
@@ -634,6 +783,8 @@ function describe(m: Msg): string {
     case 'migrate': return `migrate to ${AGENTS[m.to]} (client ${m.client})`;
     case 'state': return `state ${AGENTS[m.doc.agent]} ${m.doc.state} at epoch ${m.doc.epoch}`;
     case 'gone': return `${AGENTS[m.agent]}'s last will`;
+    case 'back': return `${AGENTS[m.agent]} is online again`;
+    case 'checkpoint': return `checkpoint (epoch ${m.epoch}, counter ${m.counter})`;
     default: return `${m.k} epoch ${m.epoch}`;
   }
 }
