@@ -9,18 +9,18 @@
  * returns: the frames come out innermost first and are handed back in canonical form,
  * ready to be loaded into the interpreter (see `execution.ts`).
  */
-import type { CompiledModule } from '../compile/index.ts';
 import { ExhaustionError, LinkError, Trap } from '../errors/index.ts';
 import type { TraceFrame } from '../errors/index.ts';
 import { FuncKind } from '../exec/index.ts';
 import type { GlobalState, InstanceState, StoreState, TableState, WasmFunctionState } from '../exec/index.ts';
-import { externId } from '../runtime/index.ts';
+import { externId, isThenable } from '../runtime/index.ts';
 import type { FuncRef, Instance, Store } from '../runtime/index.ts';
 import type { CanonicalFrame, CanonicalValue, IndexSpace } from '../snapshot/index.ts';
 import { wholeStoreSpace } from '../snapshot/index.ts';
 import { ValType } from '../wasm/index.ts';
-import { HELPER_IMPORTS, HELPER_MODULE, MODULE_NAME, originalOffset, RESUME_MODULE_PREFIX, rewriteModule, rewriteResumeClone } from './rewrite.ts';
-import type { ResumeClone, RewriteOptions, RewrittenModule } from './rewrite.ts';
+import { HELPER_IMPORTS, HELPER_MODULE, MODULE_NAME, originalOffset, RESUME_MODULE_PREFIX } from './rewrite.ts';
+import type { RewriteOptions, RewrittenModule } from './rewrite.ts';
+import { RewriteCache } from './rewrite-cache.ts';
 import type { RewrittenFunction, Safepoint } from './rewrite-function.ts';
 
 export interface NativeOptions {
@@ -115,49 +115,6 @@ interface TableLink {
   mirror: Int32Array;
 }
 
-const rewrittenCache = new WeakMap<CompiledModule, Map<string, RewrittenModule>>();
-
-/** The rewrites of `compiled` made so far, by their options. */
-function rewritesOf(compiled: CompiledModule): Map<string, RewrittenModule> {
-  let byOptions = rewrittenCache.get(compiled);
-  if (!byOptions) { byOptions = new Map(); rewrittenCache.set(compiled, byOptions); }
-  return byOptions;
-}
-
-/** True when `rewriteCompiled(compiled, options)` has its answer at hand. */
-export function isRewritten(compiled: CompiledModule, options: RewriteOptions = {}): boolean {
-  return rewrittenCache.get(compiled)?.has(JSON.stringify(options)) === true;
-}
-
-/** Takes a rewrite made elsewhere (a worker thread: `background.ts`) as `rewriteCompiled`'s answer. */
-export function adoptRewrite(compiled: CompiledModule, options: RewriteOptions, ready: { rewritten: RewrittenModule; module: WebAssembly.Module }): void {
-  const byOptions = rewritesOf(compiled);
-  const key = JSON.stringify(options);
-  if (byOptions.has(key)) return;
-  byOptions.set(key, ready.rewritten);
-  moduleCache.set(ready.rewritten, ready.module);
-}
-
-/** The rewritten module for a compiled one (cached per options). */
-export function rewriteCompiled(compiled: CompiledModule, options: RewriteOptions = {}): { rewritten: RewrittenModule; module: WebAssembly.Module } {
-  const byOptions = rewritesOf(compiled);
-  const key = JSON.stringify(options);
-  let rewritten = byOptions.get(key);
-  if (!rewritten) {
-    rewritten = rewriteModule(compiled.context, options);
-    byOptions.set(key, rewritten);
-  }
-  let module = moduleCache.get(rewritten);
-  if (!module) {
-    module = new WebAssembly.Module(rewritten.bytes as Uint8Array<ArrayBuffer>);
-    moduleCache.set(rewritten, module);
-  }
-  return { rewritten, module };
-}
-const moduleCache = new WeakMap<RewrittenModule, WebAssembly.Module>();
-/** Resume clones compiled, per compiled module (V8 keeps their optimized code with the module). */
-const cloneCache = new WeakMap<CompiledModule, Map<string, { clone: ResumeClone; module: WebAssembly.Module } | null>>();
-
 const scratch = new DataView(new ArrayBuffer(8));
 
 /** Maps V8's trap messages to the spec's wording (the interpreter's). */
@@ -222,7 +179,11 @@ export class NativeTier {
   private readonly fixedInterval: boolean;
   private lastPoll = 0;
 
-  constructor(readonly store: Store, options: NativeOptions = {}) {
+  /**
+   * `rewrites`: where rewritten modules and resume clones are kept (the engine's, so
+   * that its programs share them; a fresh one by default).
+   */
+  constructor(readonly store: Store, options: NativeOptions = {}, readonly rewrites: RewriteCache = new RewriteCache()) {
     this.state = store.state;
     this.pauseSignal = store.pauseSignal;
     this.options = options;
@@ -249,7 +210,7 @@ export class NativeTier {
     const inst = instance.state;
     const compiled = instance.compiled;
     const m = compiled.module;
-    const { rewritten, module } = rewriteCompiled(compiled, this.options.rewrite);
+    const { rewritten, module } = this.rewrites.rewrite(compiled, this.options.rewrite);
 
     const imports: Record<string, Record<string, unknown>> = {};
     const put = (mod: string, name: string, v: unknown): void => { (imports[mod] ??= {})[name] = v; };
@@ -344,11 +305,12 @@ export class NativeTier {
     const { params, results } = fn.type;
     const callback = fn.callback;
     const hasRef = params.some((t) => t === ValType.funcref) || results.some((t) => t === ValType.funcref);
-    if (!hasRef) return this.checkedHostCall(callback, params.length);
+    if (!hasRef) return this.checkedHostCall(addr, callback, params.length);
     // funcrefs travel as function values natively, as FuncRef handles to host callbacks.
     return (...args: unknown[]): unknown => {
       const conv = args.map((a, i) => (params[i] === ValType.funcref ? this.toFuncRef(a) : a));
       const r = callback(...conv);
+      if (isThenable(r)) return this.suspend(addr, r, conv);
       this.afterHostCall();
       if (results.length === 1) return results[0] === ValType.funcref ? this.fromFuncRef(r) : r;
       if (results.length > 1) return Array.from(r as Iterable<unknown>).map((v, i) => (results[i] === ValType.funcref ? this.fromFuncRef(v) : v));
@@ -356,20 +318,44 @@ export class NativeTier {
     };
   }
 
-  /** `callback` followed by `afterHostCall`; fixed arities spare the common calls a rest parameter. */
-  private checkedHostCall(callback: (...args: unknown[]) => unknown, arity: number): Function {
-    const after = (r: unknown): unknown => {
+  /**
+   * `callback` followed by `afterHostCall` (or, when it returns a promise, `suspend`);
+   * fixed arities spare the common calls a rest parameter.
+   */
+  private checkedHostCall(addr: number, callback: (...args: unknown[]) => unknown, arity: number): Function {
+    const after = (r: unknown, args: () => unknown[]): unknown => {
+      if (isThenable(r)) return this.suspend(addr, r, args());
       this.afterHostCall();
       return r;
     };
     switch (arity) {
-      case 0: return () => after(callback());
-      case 1: return (a: unknown) => after(callback(a));
-      case 2: return (a: unknown, b: unknown) => after(callback(a, b));
-      case 3: return (a: unknown, b: unknown, c: unknown) => after(callback(a, b, c));
-      case 4: return (a: unknown, b: unknown, c: unknown, d: unknown) => after(callback(a, b, c, d));
-      default: return (...args: unknown[]) => after(callback(...args));
+      case 0: return () => after(callback(), () => []);
+      case 1: return (a: unknown) => after(callback(a), () => [a]);
+      case 2: return (a: unknown, b: unknown) => after(callback(a, b), () => [a, b]);
+      case 3: return (a: unknown, b: unknown, c: unknown) => after(callback(a, b, c), () => [a, b, c]);
+      case 4: return (a: unknown, b: unknown, c: unknown, d: unknown) => after(callback(a, b, c, d), () => [a, b, c, d]);
+      default: return (...args: unknown[]) => after(callback(...args), () => args);
     }
+  }
+
+  /** The asynchronous import the last unwinding (reason `import`) stopped at, until taken. */
+  suspended: { funcAddr: number; promise: PromiseLike<unknown>; args: unknown[] } | undefined;
+
+  /**
+   * A host function called from native code returned a promise: the native stack
+   * unwinds right after the call (the caller's after-call safepoint, as for a pause),
+   * and the execution turns the top frame back into a call not made yet, to be awaited
+   * (`NativeExecution`). What is returned here stands in for the results meanwhile.
+   */
+  private suspend(addr: number, promise: PromiseLike<unknown>, args: unknown[]): unknown {
+    if (this.active !== 1 || this.unwindingNow) {
+      throw new Trap(`host function ${(this.state.funcs[addr] as { name: string }).name} returned a promise inside a nested call, where it cannot be awaited`);
+    }
+    this.suspended = { funcAddr: addr, promise, args };
+    this.beginUnwind('import');
+    const results = this.state.funcs[addr].type.results;
+    const zero = (t: number): unknown => (t === ValType.i64 ? 0n : t === ValType.funcref || t === ValType.externref ? null : 0);
+    return results.length === 0 ? undefined : results.length === 1 ? zero(results[0]) : results.map(zero);
   }
 
   /**
@@ -486,7 +472,7 @@ export class NativeTier {
     return this.pauseRequested || Atomics.load(this.pauseSignal, 0) !== 0;
   }
 
-  private beginUnwind(reason: 'pause' | 'stack'): void {
+  private beginUnwind(reason: 'pause' | 'stack' | 'import'): void {
     if (this.unwindingNow) return;
     this.unwindingNow = true;
     this.unwindReason = reason;
@@ -708,16 +694,7 @@ export class NativeTier {
     const key = `${funcIndex}:${site.pc}`;
     const cached = native.clones.get(key);
     if (cached !== undefined) return cached;
-    const compiled = native.instance.compiled;
-    let byKey = cloneCache.get(compiled);
-    if (!byKey) { byKey = new Map(); cloneCache.set(compiled, byKey); }
-    const cacheKey = `${key}:${JSON.stringify(this.options.rewrite ?? {})}`;
-    let made = byKey.get(cacheKey);
-    if (made === undefined) {
-      const r = rewriteResumeClone(compiled.context, funcIndex, { pc: site.pc, kind: site.kind as 'loop' | 'call', stackTypes: cloneStackTypes(site) }, this.options.rewrite);
-      made = r === undefined ? null : { clone: r, module: new WebAssembly.Module(r.bytes as Uint8Array<ArrayBuffer>) };
-      byKey.set(cacheKey, made);
-    }
+    const made = this.rewrites.clone(native.instance.compiled, funcIndex, site, cloneStackTypes(site), this.options.rewrite);
     if (made === null) {
       native.clones.set(key, null);
       return null;
@@ -874,8 +851,11 @@ export class NativeTier {
 
   /** Frames unwound by the last call, bottom first, waiting to be taken. */
   unwound: FrameRecordList = [];
-  /** Why the last call unwound: a pause was requested, or the native stack budget ran out. */
-  unwindReason: 'pause' | 'stack' = 'pause';
+  /**
+   * Why the last call unwound: a pause was requested, the native stack budget ran out,
+   * or an import returned a promise (`suspended`).
+   */
+  unwindReason: 'pause' | 'stack' | 'import' = 'pause';
 
   private finishUnwind(): void {
     this.unwound = this.records.reverse();
