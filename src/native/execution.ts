@@ -152,7 +152,7 @@ export class NativeExecution implements ExecutionLike {
             pending = undefined;
             const fn = tier.state.funcs[this.funcAddr];
             const slots = new Int32Array(2 * fn.type.results.length);
-            fn.type.results.forEach((type, i) => tier.entryToSlots(type, r.returned[i], slots, 2 * i));
+            fn.type.results.forEach((type, i) => tier.values.entryToSlots(type, r.returned[i], slots, 2 * i));
             return this.returned(slots, 0);
           }
           this.pendingSlots -= this.slotsOf(r.removed, space);
