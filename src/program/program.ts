@@ -26,6 +26,12 @@ export interface ProgramOptions {
   stdin?: number;
   stdout?: WasiOptions['stdout'];
   stderr?: WasiOptions['stderr'];
+  /**
+   * WASI calls that would block (a read from stdin or a pipe, `poll_oneoff` sleeping on
+   * clocks) return promises instead, awaited at the call: run with {@link Program.runAsync}
+   * so that the thread's event loop never waits on them (see `WasiOptions.asyncBlocking`).
+   */
+  asyncBlocking?: boolean;
   /** Call depth and value stack limits; `fast: false` keeps the interpreter on its exact code. */
   limits?: Pick<StoreOptions, 'maxDepth' | 'maxSlots' | 'fast'>;
   /**
@@ -142,7 +148,7 @@ export class Program {
       args: options.args ?? ['program.wasm'],
       env: options.env ?? {},
       preopens: options.preopens ?? [],
-      stdin: options.stdin, stdout: options.stdout, stderr: options.stderr,
+      stdin: options.stdin, stdout: options.stdout, stderr: options.stderr, asyncBlocking: options.asyncBlocking,
     };
     const wasi = new WasiHost(wasiOptions);
     return Program.withWasi(compiled, wasi, options);
@@ -319,7 +325,7 @@ export class Program {
     if (state.moduleSha256 !== sha) throw new SnapshotError(`the module given (sha256 ${sha}) is not the snapshot's (sha256 ${state.moduleSha256})`);
     const wasiOptions: WasiOptions = {
       args: options.args ?? ['program.wasm'], env: options.env ?? {}, preopens: options.preopens ?? [],
-      stdin: options.stdin, stdout: options.stdout, stderr: options.stderr,
+      stdin: options.stdin, stdout: options.stdout, stderr: options.stderr, asyncBlocking: options.asyncBlocking,
     };
     const wasi = state.wasi === null ? new WasiHost(wasiOptions) : WasiHost.restore(state.wasi, wasiOptions);
     try {
@@ -351,7 +357,7 @@ export class Program {
       args: options.args ?? ['program.wasm'],
       env: options.env ?? {},
       preopens: options.preopens ?? [],
-      stdin: options.stdin, stdout: options.stdout, stderr: options.stderr,
+      stdin: options.stdin, stdout: options.stdout, stderr: options.stderr, asyncBlocking: options.asyncBlocking,
     };
     const wasi = state.wasi === null ? new WasiHost(wasiOptions) : WasiHost.restore(state.wasi, wasiOptions);
     try {
