@@ -26,6 +26,7 @@ interface ModuleEntries {
   clones: Map<string, ReadyClone>;
 }
 
+/** An engine's rewritten modules and resume clones, per compiled module and rewrite options. */
 export class RewriteCache {
   readonly #byModule = new WeakMap<CompiledModule, ModuleEntries>();
 

@@ -12,6 +12,7 @@ import { ValType } from '../wasm/index.ts';
 import { bits64 } from './values.ts';
 import type { NativeValues } from './values.ts';
 
+/** A global both sides see: the interpreter's state and its native `WebAssembly.Global`. */
 export interface GlobalLink {
   addr: number;
   state: GlobalState;
@@ -24,6 +25,7 @@ export interface GlobalLink {
   hi: number;
 }
 
+/** A table both sides see: the interpreter's state and its native `WebAssembly.Table`. */
 export interface TableLink {
   addr: number;
   state: TableState;

@@ -12,6 +12,7 @@ export function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
 
+/** One import awaited: which host function, and its promise's outcome once settled. */
 export class HostSuspension {
   /** Set once the import's promise settled. */
   private outcome: { ok: true; value: unknown } | { ok: false; error: unknown } | undefined;
