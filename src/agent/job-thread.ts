@@ -234,6 +234,11 @@ class JobThread {
         this.#end(failure(error));
         break;
       }
+      if (outcome.kind === 'awaiting') {
+        // An asynchronous import: commands go on being served meanwhile; the loop resumes once it settled.
+        void program.importSettled()?.then(() => { this.#looping = false; this.#schedule(); });
+        return;
+      }
       if (outcome.kind !== 'paused') {
         this.#end({ event: 'end', kind: 'exited', status: outcome.kind === 'exited' ? outcome.status : 0 });
         break;
