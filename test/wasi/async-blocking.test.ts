@@ -94,6 +94,22 @@ for (const tier of ['interp', 'native'] as const) {
   });
 }
 
+test('a snapshot taken while poll_oneoff sleeps resumes elsewhere by polling again', async () => {
+  for (const [from, to] of [['native', 'interp'], ['interp', 'native']] as const) {
+    const p = Program.instantiate(compiled, { tier: from, asyncBlocking: true });
+    p.start('sleep');
+    assert.is(p.run().kind, 'awaiting');
+    const snapshot = p.snapshot({ embedModule: true });
+    const resumed = Program.resume(snapshot, { tier: to, asyncBlocking: true });
+    const began = performance.now();
+    assert.is(resumed.run().kind, 'awaiting', 'the poll made again, asynchronously');
+    assert.equal(await resumed.runAsync(), { kind: 'returned', results: [0] });
+    assert.ok(performance.now() - began >= 25, 'a relative timeout starts again in full');
+    assert.is(memoryOf(resumed).getUint32(128, true), 1);
+    await p.runAsync();
+  }
+});
+
 test('without asyncBlocking, poll_oneoff blocks as before: run() returns at once with the event', () => {
   const options: ProgramOptions = { tier: 'interp' };
   const p = Program.instantiate(compiled, options);
