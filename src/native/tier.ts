@@ -230,18 +230,21 @@ export class NativeTier {
    * fixed arities spare the common calls a rest parameter.
    */
   private checkedHostCall(addr: number, callback: (...args: unknown[]) => unknown, arity: number): Function {
-    const after = (r: unknown, args: () => unknown[]): unknown => {
-      if (isThenable(r)) return this.suspend(addr, r, args());
+    const after = (r: unknown): unknown => {
       this.afterHostCall();
       return r;
     };
+    // The arguments are kept (in an array) only for a promise: the common call allocates nothing.
     switch (arity) {
-      case 0: return () => after(callback(), () => []);
-      case 1: return (a: unknown) => after(callback(a), () => [a]);
-      case 2: return (a: unknown, b: unknown) => after(callback(a, b), () => [a, b]);
-      case 3: return (a: unknown, b: unknown, c: unknown) => after(callback(a, b, c), () => [a, b, c]);
-      case 4: return (a: unknown, b: unknown, c: unknown, d: unknown) => after(callback(a, b, c, d), () => [a, b, c, d]);
-      default: return (...args: unknown[]) => after(callback(...args), () => args);
+      case 0: return () => { const r = callback(); return isThenable(r) ? this.suspend(addr, r, []) : after(r); };
+      case 1: return (a: unknown) => { const r = callback(a); return isThenable(r) ? this.suspend(addr, r, [a]) : after(r); };
+      case 2: return (a: unknown, b: unknown) => { const r = callback(a, b); return isThenable(r) ? this.suspend(addr, r, [a, b]) : after(r); };
+      case 3: return (a: unknown, b: unknown, c: unknown) => { const r = callback(a, b, c); return isThenable(r) ? this.suspend(addr, r, [a, b, c]) : after(r); };
+      case 4: return (a: unknown, b: unknown, c: unknown, d: unknown) => {
+        const r = callback(a, b, c, d);
+        return isThenable(r) ? this.suspend(addr, r, [a, b, c, d]) : after(r);
+      };
+      default: return (...args: unknown[]) => { const r = callback(...args); return isThenable(r) ? this.suspend(addr, r, args) : after(r); };
     }
   }
 
