@@ -13,7 +13,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FleetClient } from '../../src/agent/index.ts';
 import type { JobState } from '../../src/agent/index.ts';
-import { agentProc, embeddedBroker, stopAll, wasmigProc } from '../helpers/fleet.ts';
+import { agentProc, cli, embeddedBroker, stopAll, wasmigProc } from '../helpers/fleet.ts';
 import type { BrokerProc, Proc } from '../helpers/fleet.ts';
 import { writerOutput, writerPath } from '../helpers/writer.ts';
 
@@ -82,6 +82,9 @@ s('kill -9 of the owner mid-run: the standby finishes the job, the output is the
   // A checkpoint held by the standby, and output shown (released by it).
   const held = await stateWhere(job, (st) => (st.checkpoint?.number ?? 0) >= 2 && st.agent === 'a1');
   assert.equal(held.standbys, ['b1']);
+  const ps = await cli(['ps', '--broker', broker.url]);
+  assert.match(ps.stdout, /^JOB\s+AGENT\s+STATE\s+STANDBYS\s+CHECKPOINT\s+PROGRAM\s+STARTED$/m);
+  assert.match(ps.stdout, /^fo-run\s+a1\s+running\s+b1\s+#\d+ [\d.]+s ago\s+writer\.wasm\s/m, ps.stdout);
   await run.waitFor(/step 1\d\d /, 'out', 60_000);
   assert.is(await a.stop('SIGKILL'), 137);
   const status = await run.exited;
