@@ -268,6 +268,7 @@ export class Agent implements HandoffHost, StandbyHost {
       this.#stopCopy(job, latest);
       return;
     }
+    if (job.finished) { this.#ended(job); return; }
     this.log(`job ${id}: the lease is back and the job is still this agent's (epoch ${job.epoch}); it runs again`);
     if (job.state === 'paused') job.run();
     this.publishState(job);
@@ -584,6 +585,14 @@ export class Agent implements HandoffHost, StandbyHost {
 
   #ended(job: Job): void {
     if (this.jobs.get(job.id) !== job) return;
+    if (this.replication.has(job.id) && !this.#lease?.valid) {
+      // It may have run on after a standby took over from an earlier point (a frozen
+      // process resumes its job's thread before its timers): its output past the last
+      // checkpoint, and its end, wait until the retained state says the job is still ours.
+      this.#selfFenced.add(job.id);
+      this.log(`job ${job.id} ended while this agent had no lease on it; its end and output wait for the lease`);
+      return;
+    }
     // Nothing runs this job again: all its output may be seen, and the standbys may go.
     this.replication.get(job.id)?.finish();
     this.replication.delete(job.id);

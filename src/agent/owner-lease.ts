@@ -37,6 +37,11 @@ export class OwnerLease {
     return this.#lost;
   }
 
+  /** Whether the lease holds at this very moment (the periodic check may not have noticed its end yet). */
+  get valid(): boolean {
+    return !this.#lost && performance.now() - this.#renewedAt <= this.#leaseMs;
+  }
+
   start(): void {
     this.#timer = setInterval(() => this.#tick(), Math.max(50, this.#leaseMs / 4));
     this.#timer.unref();
