@@ -238,7 +238,7 @@ export class Agent implements HandoffHost, StandbyHost {
       if (job.state !== 'running' || this.#selfFenced.has(id)) continue;
       this.#selfFenced.add(id);
       this.log(`job ${id}: no word from the broker within the lease (${this.takeoverGraceMs / 2000} s); paused until it is back, as a standby may take the job over`);
-      void job.pause();
+      job.pause().catch(() => {}); // the job may end meanwhile (its worker closes, the pause is moot)
     }
   }
 
