@@ -9,6 +9,9 @@
  * Real agent processes on the embedded broker. Nothing here depends on speed: every wait
  * is for an event (a line in a log, a state on the broker), with generous bounds.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FleetClient } from '../../src/agent/index.ts';
@@ -29,9 +32,14 @@ s.before(async () => {
 s.after(async () => {
   await client?.close();
   await stopAll();
+  rmSync(gates, { recursive: true, force: true });
 });
 
-const TAKEOVER = ['--takeover-after', '1'];
+// Each job holds after its last step until its test opens its gate (writer's gate=PATH):
+// a loaded machine slows the test down without the job ending under it.
+const gates = mkdtempSync(join(tmpdir(), 'wasmig-failover-gates-'));
+const openGate = (job: string): void => writeFileSync(join(gates, job), '');
+const TAKEOVER = ['--takeover-after', '1', '--dir', `${gates}::/gates`];
 
 /** Waits until the broker shows `job` in a state that satisfies `ok`. */
 async function stateWhere(job: string, ok: (s: JobState) => boolean, timeoutMs = 60_000): Promise<JobState> {
@@ -54,9 +62,9 @@ function sameOutput(got: string, want: string, logs: Proc[]): void {
   assert.unreachable(`output differs from line ${i + 1}: got ${JSON.stringify(g.slice(i, i + 3))}, want ${JSON.stringify(w.slice(i, i + 3))} (${g.length} lines for ${w.length})\n${logs.map((p) => `--- ${p.label}:\n${p.err.slice(-4000)}`).join('\n')}`);
 }
 
-/** `wasmig run --on AGENT --replicas 1 writer.wasm ARGS`, following the job. */
+/** `wasmig run --on AGENT --replicas 1 writer.wasm ARGS`, following the job; it ends once its gate is open. */
 function runReplicated(agent: string, job: string, args: string[]): Proc {
-  return wasmigProc(['run', '--on', agent, '--broker', broker.url, '--replicas', '1', '--job', job, '--lost-after', '60', writerPath, ...args], { label: `run ${job}` });
+  return wasmigProc(['run', '--on', agent, '--broker', broker.url, '--replicas', '1', '--job', job, '--lost-after', '60', writerPath, ...args, `gate=/gates/${job}`], { label: `run ${job}` });
 }
 
 /** The agents a test started, stopped after it whatever happened. */
@@ -87,6 +95,7 @@ s('kill -9 of the owner mid-run: the standby finishes the job, the output is the
   assert.match(ps.stdout, /^fo-run\s+a1\s+running\s+b1\s+#\d+ [\d.]+s ago\s+writer\.wasm\s/m, ps.stdout);
   await run.waitFor(/step 1\d\d /, 'out', 60_000);
   assert.is(await a.stop('SIGKILL'), 137);
+  openGate(job);
   const status = await run.exited;
   assert.is(status, 0, run.err);
   sameOutput(run.out, want, [run, a, b]);
@@ -102,7 +111,7 @@ s('kill -9 of the owner mid-migration: the target\'s prepared copy is fenced, th
   const b = await agent('b2');
   const c = await agent('c2');
   // 16 MiB to pre-copy: the handoff is under way for a while after the target opened it.
-  const args = ['mem=16', 'rate=1024', 'steps=2500'];
+  const args = ['mem=16', 'rate=1024', 'steps=700'];
   const want = writerOutput(args);
   const job = 'fo-mig';
   const run = runReplicated('a2', job, args);
@@ -114,6 +123,7 @@ s('kill -9 of the owner mid-migration: the target\'s prepared copy is fenced, th
     throw new Error(`${error.message}\n--- a2:\n${a.err.slice(-3000)}\n--- migrate:\n${migrate.out}${migrate.err}`);
   });
   assert.is(await a.stop('SIGKILL'), 137);
+  openGate(job);
   assert.is.not(await migrate.exited, 0, 'the migration did not complete');
   const status = await run.exited;
   assert.is(status, 0, run.err);
@@ -142,10 +152,11 @@ s('an owner cut off (SIGSTOP) while a standby takes over comes back fenced: it s
     a.child.kill('SIGCONT');
   }
   // Its job's thread may run on for a moment before its timers notice the lease is gone (a
-  // frozen process resumes all its threads at once): it may even end, but it shows nothing.
+  // frozen process resumes all its threads at once), but it shows nothing.
   await a.waitFor(new RegExp(`job ${job}: a newer copy \\(epoch \\d+\\) runs on b3; this copy \\(epoch 1\\) stops`), 'err', 60_000).catch(async (error: Error) => {
     throw new Error(`${error.message} (exit status ${a.alive ? 'none: alive' : await a.exited})`);
   });
+  openGate(job);
   assert.is(await run.exited, 0, run.err);
   sameOutput(run.out, want, [run, a, b]);
   const end = await stateWhere(job, (st) => st.state === 'exited');
@@ -153,6 +164,27 @@ s('an owner cut off (SIGSTOP) while a standby takes over comes back fenced: it s
   assert.ok(a.alive, 'the old owner lives on, without the job');
   const ps = await client.list();
   assert.equal(ps.jobs.filter((j) => j.job === job).map((j) => [j.agent, j.state]), [['b3', 'exited']]);
+});
+
+s('a broker restart under a replicated job: its owner pauses it (no lease), finds it still its own, runs it on; the output is whole, once', async () => {
+  const a = await agent('a4');
+  const b = await agent('b4');
+  const args = ['mem=4', 'rate=1024', 'steps=600'];
+  const want = writerOutput(args);
+  const job = 'fo-restart';
+  const run = runReplicated('a4', job, args);
+  await stateWhere(job, (st) => (st.checkpoint?.number ?? 0) >= 2);
+  await broker.proc.stop();
+  await a.waitFor(new RegExp(`job ${job}: no word from the broker within the lease`), 'err', 60_000);
+  broker = await embeddedBroker(broker.port);
+  await a.waitFor(new RegExp(`job ${job}: the lease is back and the job is still this agent's`), 'err', 60_000);
+  openGate(job);
+  assert.is(await run.exited, 0, run.err);
+  sameOutput(run.out, want, [run, a, b]);
+  const end = await stateWhere(job, (st) => st.state === 'exited');
+  assert.is(end.agent, 'a4');
+  assert.is(end.epoch, 1);
+  assert.not.match(b.err, /taking it over/);
 });
 
 s.run();
