@@ -52,6 +52,8 @@ export class Job {
   readonly #hooks: JobHooks;
   readonly #runner: JobRunner;
   #discarded = false;
+  /** `run` commands sent so far: a pause answered after a later `run` does not mark the job paused. */
+  #runs = 0;
 
   constructor(init: JobInit) {
     this.id = init.id;
@@ -109,14 +111,17 @@ export class Job {
       return;
     }
     this.state = 'running';
+    this.#runs++;
     this.#runner.request({ op: 'run' }).catch(() => {});
   }
 
   /** Stops within about a millisecond; resolves once the program is paused and its output logged. */
   async pause(): Promise<void> {
     if (this.finished || this.#discarded) return;
+    const runs = this.#runs;
     await this.#runner.request({ op: 'pause' });
-    if (!this.finished) this.state = 'paused';
+    // A `run` sent after this pause won in the worker: the job runs, whatever this answer says.
+    if (!this.finished && runs === this.#runs) this.state = 'paused';
   }
 
   /** A whole snapshot (module not embedded), taken with the program stopped for the moment. */

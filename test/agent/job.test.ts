@@ -140,6 +140,25 @@ s('native: a loop that sleeps in a host call pauses before its next iteration, n
   w.job.discard();
 });
 
+s('a run sent while a pause is on its way wins: the job runs, and says so', async () => {
+  // The lease pauses a replicated job and its check may run it again before the pause is
+  // answered: the job then ran in its worker while it said "paused", and took no more checkpoints.
+  const w = newJob();
+  await w.job.start(setup(writer, 'native'), ['writer.wasm', 'mem=1', 'rate=0', 'steps=1500'], {});
+  w.job.run();
+  const pausing = w.job.pause();
+  w.job.run();
+  await pausing;
+  assert.is(w.job.state, 'running');
+  const before = w.stdout().length;
+  while (w.stdout().length === before) await new Promise((r) => setTimeout(r, 10));
+  await w.job.checkpoint(true);
+  assert.is(w.job.state, 'running', 'a checkpoint does not change whether the job runs');
+  const after = w.stdout().length;
+  while (w.stdout().length === after) await new Promise((r) => setTimeout(r, 10));
+  w.job.discard();
+});
+
 s('native: a 100,000-deep recursion as a job finishes with its output', async () => {
   const w = newJob();
   await w.job.start(setup(recursion, 'native'), ['recursion.wasm'], {});
