@@ -6,9 +6,17 @@ import { callSignatures } from './translate.ts';
 
 /** A validated module, its function bodies translated when first needed; shared by all its instances. */
 export interface CompiledModule {
+  /** The decoded module. */
   module: Module;
+  /**
+   * What validation found (types, index spaces), which translation reads.
+   * @internal
+   */
   context: ModuleContext;
-  /** Indexed by code index (function index minus the imported functions). */
+  /**
+   * Indexed by code index (function index minus the imported functions).
+   * @internal
+   */
   functions: CompiledFunction[];
 }
 

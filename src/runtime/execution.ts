@@ -14,10 +14,26 @@ const SIGNAL_SLICE = 131_072;
 
 /** How a call of `Execution.run` ended (a trap is thrown, as a `Trap`). */
 export type RunOutcome =
-  | { kind: 'returned'; results: unknown[] }
-  | { kind: 'paused'; instructions: number }
-  | { kind: 'exited'; status: number };
+  | {
+    /** The function returned. */
+    kind: 'returned';
+    /** Its results, as JS values (i64 as bigint). */
+    results: unknown[];
+  }
+  | {
+    /** The run stopped at an instruction boundary: budget spent, time slice over, or a pause asked for. */
+    kind: 'paused';
+    /** Instructions executed since the execution began. */
+    instructions: number;
+  }
+  | {
+    /** The guest called `proc_exit`. */
+    kind: 'exited';
+    /** The status it passed. */
+    status: number;
+  };
 
+/** When {@link Execution.run} should stop; without any, it runs to the end. */
 export interface RunOptions {
   /** Stop once this many instructions have run since the execution began (exact). */
   until?: number;
@@ -42,6 +58,12 @@ export class Execution {
   /** Depth of the host-return frame of this execution in the thread. */
   readonly entryDepth: number;
 
+  /**
+   * @param store the store holding the function and the thread that runs it
+   * @param funcAddr the store address of the function to call
+   * @param args its arguments, as JS values
+   * @param options `resumed`: the thread already holds the frames (a restored snapshot)
+   */
   constructor(readonly store: Store, readonly funcAddr: number, args: readonly unknown[] = [], options: { resumed?: boolean } = {}) {
     const t = store.thread;
     this.entryDepth = t.depth;
@@ -59,6 +81,7 @@ export class Execution {
     return this.store.thread.instructions;
   }
 
+  /** Whether the function has returned or the guest exited: `run` only repeats the outcome. */
   get done(): boolean {
     return this.finished !== undefined;
   }
@@ -68,6 +91,10 @@ export class Execution {
     this.pauseRequested = true;
   }
 
+  /**
+   * Runs until the function returns, the guest exits, or `options` says stop.
+   * @throws Trap when the guest traps (`ExhaustionError` on a full stack)
+   */
   run(options: RunOptions = {}): RunOutcome {
     if (this.finished) return this.finished;
     const t = this.store.thread;

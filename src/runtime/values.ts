@@ -10,6 +10,7 @@ import type { StoreState } from '../exec/index.ts';
 
 /** A function reference handed to JS: the store-wide address of the function. */
 export interface FuncRef {
+  /** The function's address in the store. */
   readonly funcAddr: number;
 }
 

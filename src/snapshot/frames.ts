@@ -18,10 +18,25 @@ import type { RefLimits } from './values.ts';
 
 /** What {@link captureFrames} and {@link restoreFrames} need of a program (a `Program` fits). */
 export interface FrameHost {
-  store: { state: StoreState; thread: ThreadState };
-  instance: { compiled: CompiledModule; state: InstanceState };
+  /** The program's store. */
+  store: {
+    /** The store's entities. */
+    state: StoreState;
+    /** The thread whose frames are captured or restored. */
+    thread: ThreadState;
+  };
+  /** The program's instance. */
+  instance: {
+    /** Its module. */
+    compiled: CompiledModule;
+    /** Its entities' addresses. */
+    state: InstanceState;
+  };
   /** The running execution, if any: its `entryDepth` is where its frames begin. */
-  execution?: { entryDepth: number } | undefined;
+  execution?: {
+    /** Depth of the execution's host-return frame in the thread. */
+    entryDepth: number;
+  } | undefined;
 }
 
 /**
