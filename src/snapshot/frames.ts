@@ -3,14 +3,13 @@
  * form (function index, byte offset, locals, operand stack). Loading checks every frame
  * against validation at its pc before anything of it is used.
  */
-import type { CompiledModule } from '../compile/index.ts';
+import type { CompiledModule, FunctionPoints } from '../compile/index.ts';
 import { SnapshotError } from '../errors/index.ts';
 import { exactReturnPc, FuncKind, growFrames, growSlots, normalizeFrames } from '../exec/index.ts';
 import type { InstanceState, StoreState, ThreadState, WasmFunctionState } from '../exec/index.ts';
 import { Execution } from '../runtime/index.ts';
 import type { Store } from '../runtime/index.ts';
 import type { CanonicalFrame } from './canonical.ts';
-import { functionPoints, internalPc, previousInstruction, stackTypesAt } from './pc-map.ts';
 import { programSpace } from './space.ts';
 import type { IndexSpace } from './space.ts';
 import { toCanonical, writeCanonical } from './values.ts';
@@ -119,15 +118,15 @@ export function captureThreadFrames(t: ThreadState, space: IndexSpace, floor: nu
     const funcIndex = space.funcIndexOf[addrs[i]];
     if (funcIndex === undefined || funcIndex < 0) throw new SnapshotError(`cannot capture: ${where} runs a function outside the snapshot's module`);
     const cf = fn.compiled;
-    const points = functionPoints(cf);
+    const points = cf.points;
     const pc = pcs[i];
     let types: Uint8Array;
     if (i === n - 1) {
-      types = stackTypesAt(points, pc);
+      types = points.stackTypesAt(pc);
     } else {
-      const call = previousInstruction(points, pc);
+      const call = points.previousInstruction(pc);
       const callee = wasmFunction(store, addrs[i + 1], `frame ${i + 1}`);
-      const all = stackTypesAt(points, call);
+      const all = points.stackTypesAt(call);
       types = all.subarray(0, all.length - callOperands(cf.code, call, callee));
     }
     const fp = fps[i];
@@ -141,6 +140,16 @@ export function captureThreadFrames(t: ThreadState, space: IndexSpace, floor: nu
     out[i] = { funcIndex, pc: cf.offsets[pc], locals, stack };
   }
   return out;
+}
+
+/**
+ * The exact pc for a byte offset taken from a snapshot.
+ * @throws SnapshotError when the offset is not a live instruction boundary of the function.
+ */
+function internalPc(points: FunctionPoints, offset: number, funcIndex: number, where: string): number {
+  const pc = points.pcAt(offset);
+  if (pc === undefined) throw new SnapshotError(`${where}: pc 0x${offset.toString(16)} is not an instruction boundary of function ${funcIndex}`);
+  return pc;
 }
 
 function isRecord(x: unknown): x is Record<string, unknown> {
@@ -173,10 +182,10 @@ export function loadFrames(t: ThreadState, space: IndexSpace, frames: readonly u
     if (fn.kind !== FuncKind.wasm) throw new SnapshotError(`${where}: function ${funcIndex} is a host function`);
     const offset = f['pc'];
     if (typeof offset !== 'number' || !Number.isInteger(offset)) throw new SnapshotError(`${where}: pc is not an integer`);
-    const points = functionPoints(fn.compiled);
+    const points = fn.compiled.points;
     addrs[i] = addr;
     fns[i] = fn;
-    pcs[i] = internalPc(points, offset, where);
+    pcs[i] = internalPc(points, offset, fn.compiled.funcIndex, where);
     const locals = f['locals'], stack = f['stack'];
     if (!Array.isArray(locals)) throw new SnapshotError(`${where}: locals is not an array`);
     if (!Array.isArray(stack)) throw new SnapshotError(`${where}: stack is not an array`);
@@ -188,14 +197,14 @@ export function loadFrames(t: ThreadState, space: IndexSpace, frames: readonly u
     const where = `frame ${i}`;
     const fn = fns[i];
     const cf = fn.compiled;
-    const points = functionPoints(cf);
+    const points = cf.points;
     const f = frames[i] as Record<string, unknown>;
     const stack = f['stack'] as unknown[];
     let types: Uint8Array;
     if (i === n - 1) {
-      types = stackTypesAt(points, pcs[i]);
+      types = points.stackTypesAt(pcs[i]);
     } else {
-      const call = previousInstruction(points, pcs[i]);
+      const call = points.previousInstruction(pcs[i]);
       const op = call >= 0 ? cf.code[call] : -1;
       if (op !== 0x10 && op !== 0x11) throw new SnapshotError(`${where}: pc 0x${cf.offsets[pcs[i]].toString(16)} does not follow a call, but the frame has a callee`);
       const callee = fns[i + 1];
@@ -205,7 +214,7 @@ export function loadFrames(t: ThreadState, space: IndexSpace, frames: readonly u
       } else if (callee.typeId !== fn.instance.typeIds[cf.code[call + 1]]) {
         throw new SnapshotError(`frame ${i + 1}: its function's type differs from the type its caller's call_indirect expects`);
       }
-      const all = stackTypesAt(points, call);
+      const all = points.stackTypesAt(call);
       const keep = all.length - callOperands(cf.code, call, callee);
       types = all.subarray(0, keep);
     }
@@ -226,7 +235,7 @@ export function loadFrames(t: ThreadState, space: IndexSpace, frames: readonly u
     const where = `frame ${i}`;
     const fn = fns[i];
     const cf = fn.compiled;
-    const points = functionPoints(cf);
+    const points = cf.points;
     const f = frames[i] as Record<string, unknown>;
     const locals = f['locals'] as unknown[];
     const stack = f['stack'] as unknown[];
@@ -235,8 +244,8 @@ export function loadFrames(t: ThreadState, space: IndexSpace, frames: readonly u
     for (let j = 0; j < locals.length; j++) writeCanonical(points.localTypes[j], locals[j], space, limits, s32, 2 * (fp + j), `${where} local ${j}`);
     const base = fp + cf.numLocals;
     let types: Uint8Array;
-    if (i === n - 1) types = stackTypesAt(points, pcs[i]);
-    else types = stackTypesAt(points, previousInstruction(points, pcs[i]));
+    if (i === n - 1) types = points.stackTypesAt(pcs[i]);
+    else types = points.stackTypesAt(points.previousInstruction(pcs[i]));
     for (let j = 0; j < stack.length; j++) writeCanonical(types[j], stack[j], space, limits, s32, 2 * (base + j), `${where} stack ${j}`);
     const top = base + stack.length;
     if (i < n - 1) {
