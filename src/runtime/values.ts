@@ -53,17 +53,13 @@ export function jsToBits(store: StoreState, type: number, value: unknown, out: I
   out[index + 1] = hi;
 }
 
-const externIds = new WeakMap<StoreState, Map<unknown, number>>();
-
 /** The id of a host value in the store's extern table; the same value keeps its id. */
 export function externId(store: StoreState, value: unknown): number {
-  let ids = externIds.get(store);
-  if (!ids) { ids = new Map(); externIds.set(store, ids); }
-  let id = ids.get(value);
+  let id = store.externIds.get(value);
   if (id === undefined) {
     id = store.externs.length;
     store.externs.push(value);
-    ids.set(value, id);
+    store.externIds.set(value, id);
   }
   return id;
 }

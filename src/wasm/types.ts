@@ -297,4 +297,9 @@ export interface Module {
   numImportedMemories: number;
   /** Imported globals. */
   numImportedGlobals: number;
+  /**
+   * sha256 (hex) of `bytes`, how snapshots name the module: absent until the snapshot
+   * layer first asks (`moduleSha256`), which keeps it here; the decoder never computes it.
+   */
+  sha256?: string;
 }
