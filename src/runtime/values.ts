@@ -55,12 +55,10 @@ export function jsToBits(store: StoreState, type: number, value: unknown, out: I
 
 /** The id of a host value in the store's extern table; the same value keeps its id. */
 export function externId(store: StoreState, value: unknown): number {
-  let id = store.externIds.get(value);
-  if (id === undefined) {
-    id = store.externs.length;
-    store.externs.push(value);
-    store.externIds.set(value, id);
-  }
+  const known = store.externIds.get(value);
+  if (known !== undefined) return known;
+  const id = store.externs.push(value) - 1;
+  store.externIds.set(value, id);
   return id;
 }
 

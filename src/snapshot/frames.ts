@@ -168,6 +168,8 @@ export function loadFrames(t: ThreadState, space: IndexSpace, frames: readonly u
   // Check everything first: nothing is written until the whole stack is known to be valid.
   const addrs = new Array<number>(n), pcs = new Array<number>(n);
   const fns = new Array<WasmFunctionState>(n);
+  /** Each frame's operand stack types, as validation gives them (checked, then used to write the values). */
+  const stackTypes = new Array<Uint8Array>(n);
   let slots = t.sp;
   for (let i = 0; i < n; i++) {
     const where = `frame ${i}`;
@@ -221,6 +223,7 @@ export function loadFrames(t: ThreadState, space: IndexSpace, frames: readonly u
     if (stack.length !== types.length) {
       throw new SnapshotError(`${where}: the operand stack has ${stack.length} values, validation at pc 0x${cf.offsets[pcs[i]].toString(16)} says ${types.length}`);
     }
+    stackTypes[i] = types;
   }
   // Everything fits: write.
   let fp = t.sp;
@@ -233,19 +236,16 @@ export function loadFrames(t: ThreadState, space: IndexSpace, frames: readonly u
   depth++;
   for (let i = 0; i < n; i++) {
     const where = `frame ${i}`;
-    const fn = fns[i];
-    const cf = fn.compiled;
-    const points = cf.points;
+    const cf = fns[i].compiled;
     const f = frames[i] as Record<string, unknown>;
     const locals = f['locals'] as unknown[];
     const stack = f['stack'] as unknown[];
     if (fp + cf.frameSize > t.s32.length >> 1 && !growSlots(t, fp + cf.frameSize)) throw new SnapshotError(`${where}: the value stack exceeds its limit`);
     const s32 = t.s32;
-    for (let j = 0; j < locals.length; j++) writeCanonical(points.localTypes[j], locals[j], space, limits, s32, 2 * (fp + j), `${where} local ${j}`);
+    const localTypes = cf.points.localTypes;
+    for (let j = 0; j < locals.length; j++) writeCanonical(localTypes[j], locals[j], space, limits, s32, 2 * (fp + j), `${where} local ${j}`);
     const base = fp + cf.numLocals;
-    let types: Uint8Array;
-    if (i === n - 1) types = points.stackTypesAt(pcs[i]);
-    else types = points.stackTypesAt(points.previousInstruction(pcs[i]));
+    const types = stackTypes[i];
     for (let j = 0; j < stack.length; j++) writeCanonical(types[j], stack[j], space, limits, s32, 2 * (base + j), `${where} stack ${j}`);
     const top = base + stack.length;
     if (i < n - 1) {

@@ -15,31 +15,31 @@ export interface WasiFdState {
   fd: number;
   /** Standard stream, file or directory. */
   kind: FdKind;
-  /** stdio: which stream (0, 1, 2) the fd stood for; -1 otherwise. */
+  /** stdio: which stream (0, 1, 2) the fd stood for at startup; -1 otherwise. */
   stdio: number;
   /** Index into `WasiState.preopens`; -1 for stdio. */
   preopen: number;
-  /** '/'-separated, no '.', '..' or empty components; '' = the preopen root. */
+  /** Root-relative, symlink-free guest path: '/'-separated, no '.', '..' or empty components; '' = the preopen root. */
   path: string;
-  /** Whether this fd is one of the preopened directories. */
+  /** Whether this fd is one of the preopened directories (answers fd_prestat_get). */
   isPreopen: boolean;
   /** The WASI `filetype` the guest was told (`fd_fdstat_get`). */
   filetype: number;
-  /** The file position (files only; the host does positional I/O). */
+  /** The file position (files only: streams have none; the host does positional I/O). */
   offset: bigint;
-  /** The WASI `oflags` it was opened with, to reopen it the same way. */
+  /** The WASI `oflags` it was opened with (informational: creat/excl/trunc are not replayed). */
   oflags: number;
   /** The WASI `fdflags` (append, sync, nonblock), applied by wasmig itself. */
   fdflags: number;
-  /** Opened for reading. */
+  /** Host access mode: opened for reading. */
   read: boolean;
-  /** Opened for writing. */
+  /** Host access mode: opened for writing. */
   write: boolean;
   /** The rights the fd has. */
   rightsBase: bigint;
   /** The rights fds opened through it may have. */
   rightsInheriting: bigint;
-  /** fd_readdir's cached listing (cookie n = entry n), or null. */
+  /** Directory listing cached by fd_readdir at cookie 0 (cookie n = entry n), so cookies stay stable and migrate; or null. */
   dirCursor: string[] | null;
 }
 
