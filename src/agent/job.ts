@@ -112,6 +112,7 @@ export class Job {
     }
     this.state = 'running';
     this.#runs++;
+    // The thread always accepts `run`; it fails only with a broken thread, which ends the job (failed) through its hooks.
     this.#runner.request({ op: 'run' }).catch(() => {});
   }
 
