@@ -67,13 +67,14 @@ export async function psCommand(argv: readonly string[]): Promise<number> {
       process.stdout.write(`${JSON.stringify(jobs)}\n`);
       return 0;
     }
-    const rows = [['JOB', 'AGENT', 'STATE', 'STANDBYS', 'CHECKPOINT', 'PROGRAM', 'STARTED']];
+    // The replication columns come last: scripts that read the first five keep working.
+    const rows = [['JOB', 'AGENT', 'STATE', 'PROGRAM', 'STARTED', 'STANDBYS', 'CHECKPOINT']];
     const now = Date.now();
     for (const j of view.jobs) {
       // A job nobody runs any more is lost, whatever its agent last said ("migrating" included).
       const state = j.lost !== undefined ? `lost (${j.lost})`
         : j.state === 'exited' ? `exited (${j.status ?? 0})` : j.state === 'migrating' && j.target ? `migrating to ${j.target}` : j.state;
-      rows.push([j.job, j.agent, state, standbysOf(j), checkpointAge(j, now), j.program, j.startedAt.replace(/\.\d+Z$/, 'Z')]);
+      rows.push([j.job, j.agent, state, j.program, j.startedAt.replace(/\.\d+Z$/, 'Z'), standbysOf(j), checkpointAge(j, now)]);
     }
     process.stdout.write(`${table(rows)}\n`);
     return 0;
