@@ -8,6 +8,8 @@
  */
 import { WasmigError } from '../errors/index.ts';
 import type { HandoffHost } from './handoff-host.ts';
+import { hopClockMs } from './hop-clock.ts';
+import type { HopStamps } from './hop-clock.ts';
 import type { Job } from './job.ts';
 import type { AbortRequest, CommitRequest, FinalRequest, PrepareRequest, RoundRequest } from './messages.ts';
 import { OutputLog } from './output-log.ts';
@@ -145,6 +147,8 @@ export class IncomingHandoffs {
 
   /** `round` and `final`: the blob that follows, applied in the job's worker. */
   async receive(req: RoundRequest | FinalRequest): Promise<void> {
+    // The hops of a final, for the source's measurement of the downtime (`hop-clock.ts`).
+    const stamps: HopStamps = { targetHadRequest: hopClockMs() };
     const host = this.#host;
     const inc = this.#find(req);
     const what = req.type === 'final' ? 'final handoff package' : `pre-copy round ${req.round}`;
@@ -158,6 +162,7 @@ export class IncomingHandoffs {
     inc.touch();
     try {
       const bytes = await arriving;
+      stamps.targetHadPackage = hopClockMs();
       inc.touch();
       if (req.base !== undefined && req.base !== inc.offered) throw new WasmigError('ERR_BASE', `the source diffs against base ${req.base.slice(0, 12)}..., which this agent does not hold`);
       if (req.base === undefined && inc.onBase) {
@@ -172,7 +177,10 @@ export class IncomingHandoffs {
       } else {
         const pkg = decodeFinal(bytes);
         inc.job.log.extend(pkg.log);
-        await inc.job.complete(host.setupFor(inc.job.spec), pkg.snapshot, pkg.deltas, req.digests);
+        stamps.targetDecoded = hopClockMs();
+        const worker = await inc.job.complete(host.setupFor(inc.job.spec), pkg.snapshot, pkg.deltas, req.digests);
+        stamps.targetWorkerTook = worker.took;
+        stamps.targetWorkerRestored = worker.done;
         inc.ready = true;
       }
     } catch (error) {
@@ -181,11 +189,17 @@ export class IncomingHandoffs {
       return;
     }
     if (this.#byJob.get(req.job) !== inc) { this.#refuse(req, 'the handoff was aborted meanwhile'); return; }
-    void host.peer.reply(req, { ok: true, stage: req.type === 'final' ? 'ready' : 'done' });
+    if (req.type === 'final') {
+      stamps.targetReplied = hopClockMs();
+      void host.peer.reply(req, { ok: true, stage: 'ready', data: { stamps } });
+    } else {
+      void host.peer.reply(req, { ok: true, stage: 'done' });
+    }
   }
 
   /** `commit`: the job runs here from now on. */
   commit(req: CommitRequest): void {
+    const received = hopClockMs();
     const host = this.#host;
     // A commit sent again (its answer was lost): the job is here, or went on from here.
     if (host.committedHere(req.job, req.epoch)) { void host.peer.reply(req, { ok: true }); return; }
@@ -202,7 +216,7 @@ export class IncomingHandoffs {
       inc.job.epochCounter = Math.max(inc.job.epochCounter, req.epoch);
       host.adopt(inc.job, inc.source);
       // The job starts once the answer is out: the source's downtime ends with it.
-      void host.peer.reply(req, { ok: true }).finally(() => inc.job.run());
+      void host.peer.reply(req, { ok: true, data: { stamps: { targetCommitted: received, targetCommitReplied: hopClockMs() } } }).finally(() => inc.job.run());
       return;
     }
     void host.peer.reply(req, { ok: false, code: 'unknown', message: `agent ${host.name} holds no restored copy of job ${req.job} at epoch ${req.epoch}` });

@@ -78,6 +78,8 @@ export interface RoundResult {
 export interface FinalResult extends RoundResult {
   snapshot: Uint8Array;
   digests: string[];
+  /** When the worker took the command and when it had the package (`hop-clock.ts`). */
+  stamps: Record<string, number>;
 }
 
 export type Reply =

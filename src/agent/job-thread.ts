@@ -19,6 +19,7 @@ import type { RunOutcome } from '../runtime/index.ts';
 import { WasiHost } from '../wasi/index.ts';
 import type { Command, EndReport, JobCommand, ProgramSetup, Reply, WorkerBoot } from './job-protocol.ts';
 import { COMMANDS_SENT, PAUSE_FLAG } from './job-protocol.ts';
+import { hopClockMs } from './hop-clock.ts';
 import { RingWriter } from './output-ring.ts';
 import { Precopy } from './precopy-source.ts';
 import { Arrival } from './precopy-target.ts';
@@ -76,7 +77,11 @@ class JobThread {
       }
       case 'rebase': this.#needArrival(); this.#arrival = new Arrival(this.#compiled!, undefined, this.#resumeOptions(command.setup)); return undefined;
       case 'apply': return this.#needArrival().apply(command.deltas);
-      case 'restore': return this.#restore(command.setup, command.snapshot, command.deltas, command.digests);
+      case 'restore': {
+        const taken = hopClockMs();
+        const restored = this.#restore(command.setup, command.snapshot, command.deltas, command.digests);
+        return { ...restored, stamps: { took: taken, done: hopClockMs() } };
+      }
       case 'run': this.#wantRun = true; return undefined;
       case 'pause': this.#wantRun = false; return { instructions: this.#program?.execution?.instructions ?? 0 };
       case 'snapshot': return this.#needProgram().snapshot({ embedModule: false });
@@ -94,8 +99,10 @@ class JobThread {
       case 'round': return this.#needPrecopy().round();
       case 'final': {
         // The pause and the last round in one command: one trip between the threads less in the downtime.
+        const taken = hopClockMs();
         this.#wantRun = false;
-        return this.#needPrecopy().final();
+        const final = this.#needPrecopy().final();
+        return { ...final, stamps: { took: taken, done: hopClockMs() } };
       }
       case 'forget': {
         this.#precopy = undefined;
@@ -199,7 +206,7 @@ class JobThread {
     return { preopens: setup.preopens.map((p) => p.guest) };
   }
 
-  #restore(setup: ProgramSetup, snapshot: Uint8Array, deltas: Uint8Array[] | undefined, digests: string[] | undefined): unknown {
+  #restore(setup: ProgramSetup, snapshot: Uint8Array, deltas: Uint8Array[] | undefined, digests: string[] | undefined): { preopens: string[] } {
     const arrival = this.#arrival;
     const compiled = arrival ? this.#compiled! : this.#load(setup);
     const options = { module: compiled, ...this.#resumeOptions(setup) };

@@ -94,9 +94,11 @@ export class Job {
   }
 
   /** Rebuilds the program from the received memory, the final deltas and the state that came without memory. */
-  async complete(setup: ProgramSetup, snapshot: Uint8Array, deltas: Uint8Array[], digests: string[]): Promise<void> {
-    const r = await this.#runner.request<{ preopens: string[] }>({ op: 'restore', setup, snapshot, deltas, digests });
+  async complete(setup: ProgramSetup, snapshot: Uint8Array, deltas: Uint8Array[], digests: string[]): Promise<Record<string, number>> {
+    const r = await this.#runner.request<{ preopens: string[]; stamps: Record<string, number> }>({ op: 'restore', setup, snapshot, deltas, digests });
     this.preopens = r.preopens;
+    // When the worker took the restore and finished it (`hop-clock.ts`).
+    return r.stamps;
   }
 
   /** Starts (or resumes) running. */

@@ -1,0 +1,27 @@
+/**
+ * One clock for every process and worker thread of a machine: milliseconds since the
+ * epoch, at `performance.now()`'s resolution. A handoff's hops (source pause, final sent,
+ * target has it, restored, ready, commit, running) are stamped with it in both agents and
+ * in their jobs' workers, so that the downtime can be split hop by hop when both agents
+ * share a machine (a benchmark on loopback). Across machines the stamps are only as close
+ * as the machines' clocks.
+ */
+import { performance } from 'node:perf_hooks';
+
+/** Now, in milliseconds since the epoch, comparable between the threads and processes of one machine. */
+export function hopClockMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/** Named instants of one handoff, as `hopClockMs` stamps. */
+export type HopStamps = Record<string, number>;
+
+/** Stamps that came in a message: only finite numbers are kept (they are for measuring, never for deciding). */
+export function hopStampsFrom(value: unknown): HopStamps {
+  const out: HopStamps = {};
+  if (value === null || typeof value !== 'object') return out;
+  for (const [name, at] of Object.entries(value as Record<string, unknown>)) {
+    if (typeof at === 'number' && Number.isFinite(at)) out[name] = at;
+  }
+  return out;
+}
