@@ -3,11 +3,13 @@ import { hostname } from 'node:os';
 import { UsageError, WasmigError } from '../errors/index.ts';
 // Loads the native tier (it registers itself with the runtime), so that --tier native/auto work.
 import { rewriteCompiled } from '../native/index.ts';
+import type { ReadyRewrite } from '../native/index.ts';
 import type { Tier } from '../runtime/index.ts';
 import type { ConnectionOptions } from './connection.ts';
 import { checkName, displayUrl } from './connection.ts';
 import { committedHere, judgeJobState, supersedes } from './fencing.ts';
 import { encodeOutput } from './frames.ts';
+import { describeStartHops, hopClockMs } from './hop-clock.ts';
 import { Job } from './job.ts';
 import { JobRunnerPool } from './job-runner.ts';
 import type { ProgramSetup } from './job-protocol.ts';
@@ -329,6 +331,7 @@ export class Agent implements HandoffHost {
       return;
     }
     const job = this.newJob(id, spec, 1, new OutputLog(this.logLimit));
+    job.stamps.startRequest = hopClockMs();
     this.#starting.add(id);
     job.start(this.setupFor(spec, module), spec.args, spec.env).then(
       () => {
@@ -339,7 +342,9 @@ export class Agent implements HandoffHost {
         this.publishState(job);
         this.watchJob(id);
         this.log(`started job ${id}: ${[spec.program, ...spec.args.slice(1)].join(' ')} (for ${request.from})`);
-        void this.peer.reply(request, { ok: true, data: { job: id, agent: this.name, epoch: job.epoch } }).finally(() => job.run());
+        // It runs at once: its output and its end are logged and replayed to whoever follows it.
+        job.run();
+        void this.peer.reply(request, { ok: true, data: { job: id, agent: this.name, epoch: job.epoch } });
       },
       (error: unknown) => {
         this.#starting.delete(id);
@@ -353,7 +358,8 @@ export class Agent implements HandoffHost {
   /** What a job's worker needs to instantiate the program: the module, this agent's directories, the tier. */
   setupFor(spec: StartRequest['spec'], module = this.modules.bytes(spec.module.sha256)): ProgramSetup {
     if (!module) throw new WasmigError('ERR_MODULE', `module ${spec.module.sha256.slice(0, 12)}... is not in this agent's cache`);
-    return { module, name: spec.program, preopens: this.dirs, maxMemoryBytes: spec.maxMemoryBytes, tier: spec.tier ?? this.tier };
+    const tier = spec.tier ?? this.tier;
+    return { module, name: spec.program, preopens: this.dirs, maxMemoryBytes: spec.maxMemoryBytes, tier, native: tier === 'interp' ? undefined : this.#nativeRewrite(spec) };
   }
 
   get dirGuests(): string[] {
@@ -430,6 +436,15 @@ export class Agent implements HandoffHost {
     }
   }
 
+  /** The module's rewrite for the native tier, made here once (at its upload: `#warm`) for every job of it; none if it fails (the worker reports why). */
+  #nativeRewrite(spec: StartRequest['spec']): ReadyRewrite | undefined {
+    try {
+      return rewriteCompiled(this.modules.compiled(spec.module.sha256, spec.program));
+    } catch {
+      return undefined;
+    }
+  }
+
   #replay(request: ReplayRequest): void {
     if (!/^wasmig\/v1\/clients\/[A-Za-z0-9._-]+\/out$/.test(request.outTopic)) throw new WasmigError('ERR_PROTOCOL', `replays go to a client's out topic, not ${request.outTopic}`);
     const job = this.jobs.get(request.job);
@@ -452,7 +467,7 @@ export class Agent implements HandoffHost {
   #ended(job: Job): void {
     if (this.jobs.get(job.id) !== job) return;
     this.publishState(job);
-    this.log(job.state === 'exited' ? `job ${job.id} exited with status ${job.status}` : `job ${job.id} failed: ${job.error}`);
+    this.log(`${job.state === 'exited' ? `job ${job.id} exited with status ${job.status}` : `job ${job.id} failed: ${job.error}`}${describeStartHops(job.stamps, hopClockMs())}`);
     // Finished jobs stay for `attach` and `ps`, within a count and a bound on their logs.
     const finished = [...this.jobs.values()].filter((j) => j.finished).sort((a, b) => (a.endedAt ?? 0) - (b.endedAt ?? 0));
     const keep = this.#options.keepFinished ?? 100;

@@ -25,3 +25,21 @@ export function hopStampsFrom(value: unknown): HopStamps {
   }
   return out;
 }
+
+/** The steps of a job's start, in the order they happen, as the end's log line names them. */
+const START_STEPS: readonly [string, string][] = [
+  ['workerTookStart', 'worker took it'], ['workerCompiled', 'compiled'], ['workerInstantiated', 'instantiated'],
+  ['workerRan', 'running'], ['workerEnded', 'ended'],
+];
+
+/**
+ * For a job's end in the agent's log: when each step of its life came, in ms after its
+ * start request (`stamps.startRequest`), the end published at `now`; empty for a job that
+ * did not start here (it arrived in a migration).
+ */
+export function describeStartHops(stamps: HopStamps, now: number): string {
+  const from = stamps.startRequest;
+  if (from === undefined) return '';
+  const steps = START_STEPS.filter(([name]) => stamps[name] !== undefined).map(([name, what]) => `${what} +${(stamps[name] - from).toFixed(1)}`);
+  return ` (ms after its start request: ${[...steps, `end published +${(now - from).toFixed(1)}`].join(', ')})`;
+}

@@ -11,7 +11,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { CompiledModule } from '../compile/index.ts';
 import { DecodeError, ExhaustionError, Trap, ValidationError, WasmigError } from '../errors/index.ts';
 // The native tier registers itself with the runtime when imported: `tier: native/auto` need it.
-import { rewriteCompiled } from '../native/index.ts';
+import { adoptRewrite, rewriteCompiled } from '../native/index.ts';
 import { loadModule, Program } from '../program/index.ts';
 import type { ResumeOptions } from '../program/index.ts';
 import { decodeSnapshot, functionPoints, registerModule } from '../snapshot/index.ts';
@@ -38,6 +38,8 @@ class JobThread {
   #taken = 0;
   #wantRun = false;
   #looping = false;
+  /** When this worker took `start`, had the program instantiated, and first ran it (`hop-clock.ts`): the end reports them. */
+  readonly #stamps: Record<string, number> = {};
   #ended = false;
   #precopy: Precopy | undefined;
   #arrival: Arrival | undefined;
@@ -148,7 +150,8 @@ class JobThread {
     // Rewritten for the native tier now, before the job is asked to run.
     if (setup.tier !== 'interp') {
       try {
-        rewriteCompiled(compiled);
+        if (setup.native) adoptRewrite(compiled, {}, setup.native);
+        else rewriteCompiled(compiled);
       } catch {
         // The tier reports it when it runs.
       }
@@ -192,13 +195,16 @@ class JobThread {
   }
 
   #start(setup: ProgramSetup, args: string[], env: Record<string, string>): unknown {
+    this.#stamps.workerTookStart = hopClockMs();
     const compiled = this.#load(setup);
+    this.#stamps.workerCompiled = hopClockMs();
     const wasi = new WasiHost({ args, env, preopens: setup.preopens, stdin: this.#stdin, ...this.#sinks() });
     try {
       const program = Program.withWasi(compiled, wasi, { maxMemoryBytes: setup.maxMemoryBytes, tier: setup.tier, pauseSignal: this.#control });
       if (program.instance.exports.get('_start')?.kind !== 'func') throw new WasmigError('ERR_USAGE', `${setup.name} exports no _start function: it is not a WASI command`);
       program.start('_start');
       this.#program = program;
+      this.#stamps.workerInstantiated = hopClockMs();
     } catch (error) {
       wasi.close();
       throw error;
@@ -230,6 +236,7 @@ class JobThread {
   }
 
   #loop(): void {
+    this.#stamps.workerRan ??= hopClockMs();
     const program = this.#program!;
     const control = this.#control;
     for (;;) {
@@ -260,7 +267,7 @@ class JobThread {
     } catch {
       // Best effort: the files may be gone already.
     }
-    this.#port.postMessage(report);
+    this.#port.postMessage({ ...report, stamps: { ...this.#stamps, workerEnded: hopClockMs() } });
   }
 }
 

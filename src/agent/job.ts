@@ -47,6 +47,11 @@ export class Job {
   endedAt: number | undefined;
   /** Guest names of the directories the program has open as preopens. */
   preopens: string[] = [];
+  /**
+   * How the job's start went (`hop-clock.ts`): the agent stamps when the start request
+   * came, the worker when it took it, compiled, instantiated, first ran and ended.
+   */
+  readonly stamps: Record<string, number> = {};
   readonly #hooks: JobHooks;
   readonly #runner: JobRunner;
   #discarded = false;
@@ -95,7 +100,9 @@ export class Job {
 
   /** Rebuilds the program from the received memory, the final deltas and the state that came without memory. */
   async complete(setup: ProgramSetup, snapshot: Uint8Array, deltas: Uint8Array[], digests: string[]): Promise<Record<string, number>> {
-    const r = await this.#runner.request<{ preopens: string[]; stamps: Record<string, number> }>({ op: 'restore', setup, snapshot, deltas, digests });
+    // The worker has the module compiled and rewritten since `receive`: neither travels again in the pause.
+    const { native: _native, ...rest } = setup;
+    const r = await this.#runner.request<{ preopens: string[]; stamps: Record<string, number> }>({ op: 'restore', setup: { ...rest, module: new Uint8Array(0) }, snapshot, deltas, digests });
     this.preopens = r.preopens;
     // When the worker took the restore and finished it (`hop-clock.ts`).
     return r.stamps;
@@ -175,6 +182,7 @@ export class Job {
     this.status = report.status;
     if (report.kind === 'failed') this.error = report.error;
     this.endedAt = Date.now();
+    Object.assign(this.stamps, report.stamps);
     this.discard();
     this.#hooks.end(this);
   }
