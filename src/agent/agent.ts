@@ -1,9 +1,8 @@
 import { realpathSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { UsageError, WasmigError } from '../errors/index.ts';
-// Loads the native tier (it registers itself with the runtime), so that --tier native/auto work.
-import { rewriteCompiled } from '../native/index.ts';
-import type { ReadyRewrite } from '../native/index.ts';
+import type { ReadyModule } from '../native/index.ts';
+import { defaultEngines } from '../program/index.ts';
 import type { Tier } from '../runtime/index.ts';
 import type { ConnectionOptions } from './connection.ts';
 import { checkName, displayUrl } from './connection.ts';
@@ -430,16 +429,17 @@ export class Agent implements HandoffHost {
   #warm(hash: string): void {
     try {
       const compiled = this.modules.compiled(hash, `module ${hash.slice(0, 12)}...`);
-      if (this.tier !== 'interp') rewriteCompiled(compiled);
+      defaultEngines.resolve(this.tier).prepare?.(compiled);
     } catch {
       // The job that names this module gets the error.
     }
   }
 
   /** The module's rewrite for the native tier, made here once (at its upload: `#warm`) for every job of it; none if it fails (the worker reports why). */
-  #nativeRewrite(spec: StartRequest['spec']): ReadyRewrite | undefined {
+  #nativeRewrite(spec: StartRequest['spec']): ReadyModule | undefined {
     try {
-      return rewriteCompiled(this.modules.compiled(spec.module.sha256, spec.program));
+      const native = defaultEngines.native;
+      return native.rewrites.rewrite(this.modules.compiled(spec.module.sha256, spec.program), native.options.rewrite);
     } catch {
       return undefined;
     }

@@ -10,7 +10,7 @@
  * commands, and runs on if it was running: a command does not change whether the job
  * runs, except `run` and `pause`.
  */
-import type { ReadyRewrite } from '../native/index.ts';
+import type { ReadyModule } from '../native/index.ts';
 import type { Tier } from '../runtime/index.ts';
 import type { RingBuffer } from './output-ring.ts';
 
@@ -34,7 +34,7 @@ export interface ProgramSetup {
    * at its upload), so that the worker adopts it rather than rewriting it again, cold.
    * The compiled `WebAssembly.Module` in it is shared between threads, not compiled again.
    */
-  native?: ReadyRewrite;
+  native?: ReadyModule;
 }
 
 export interface WorkerBoot {
