@@ -215,8 +215,12 @@ export class IncomingHandoffs {
       this.#byJob.delete(req.job);
       inc.job.epochCounter = Math.max(inc.job.epochCounter, req.epoch);
       host.adopt(inc.job, inc.source);
-      // The job starts once the answer is out: the source's downtime ends with it.
-      void host.peer.reply(req, { ok: true, data: { stamps: { targetCommitted: received, targetCommitReplied: hopClockMs() } } }).finally(() => inc.job.run());
+      // The job runs here from the commit on, before the answer is out: the commit is
+      // what hands it over (a lost answer only makes the source ask again), and the
+      // broker's acknowledgement of the answer is no part of the downtime.
+      inc.job.run();
+      const running = hopClockMs();
+      void host.peer.reply(req, { ok: true, data: { stamps: { targetCommitted: received, targetRunning: running } } });
       return;
     }
     void host.peer.reply(req, { ok: false, code: 'unknown', message: `agent ${host.name} holds no restored copy of job ${req.job} at epoch ${req.epoch}` });
