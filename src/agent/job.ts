@@ -26,6 +26,16 @@ export interface JobInit {
 }
 
 /**
+ * A setup for a worker that has the module already (since `receive`): neither the
+ * module's bytes nor its native rewrite are copied to it again (a final's restore is in
+ * the pause).
+ */
+function withoutModule(setup: ProgramSetup): ProgramSetup {
+  const { native: _native, ...rest } = setup;
+  return { ...rest, module: new Uint8Array(0) };
+}
+
+/**
  * A job on an agent: a program that runs in a worker thread of its own, unsliced, on
  * whichever tier it uses (`job-thread.ts`), its output captured into an
  * {@link OutputLog}, and its ownership epoch. The agent's event loop never runs guest
@@ -90,7 +100,7 @@ export class Job {
 
   /** Target of a live migration: drops the base it offered, for the module's initial images. */
   async rebase(setup: ProgramSetup): Promise<void> {
-    await this.#runner.request({ op: 'rebase', setup });
+    await this.#runner.request({ op: 'rebase', setup: withoutModule(setup) });
   }
 
   /** Applies one pre-copy round. */
@@ -100,9 +110,7 @@ export class Job {
 
   /** Rebuilds the program from the received memory, the final deltas and the state that came without memory. */
   async complete(setup: ProgramSetup, snapshot: Uint8Array, deltas: Uint8Array[], digests: string[]): Promise<Record<string, number>> {
-    // The worker has the module compiled and rewritten since `receive`: neither travels again in the pause.
-    const { native: _native, ...rest } = setup;
-    const r = await this.#runner.request<{ preopens: string[]; stamps: Record<string, number> }>({ op: 'restore', setup: { ...rest, module: new Uint8Array(0) }, snapshot, deltas, digests });
+    const r = await this.#runner.request<{ preopens: string[]; stamps: Record<string, number> }>({ op: 'restore', setup: withoutModule(setup), snapshot, deltas, digests });
     this.preopens = r.preopens;
     // When the worker took the restore and finished it (`hop-clock.ts`).
     return r.stamps;
