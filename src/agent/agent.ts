@@ -341,9 +341,10 @@ export class Agent implements HandoffHost {
         this.publishState(job);
         this.watchJob(id);
         this.log(`started job ${id}: ${[spec.program, ...spec.args.slice(1)].join(' ')} (for ${request.from})`);
-        // It runs at once: its output and its end are logged and replayed to whoever follows it.
-        job.run();
+        // The answer is written out, then the job runs at once (not after the broker's
+        // acknowledgement): its output and its end are logged and replayed to whoever follows it.
         void this.peer.reply(request, { ok: true, data: { job: id, agent: this.name, epoch: job.epoch } });
+        job.run();
       },
       (error: unknown) => {
         this.#starting.delete(id);
