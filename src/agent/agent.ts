@@ -6,6 +6,7 @@ import { rewriteCompiled } from '../native/index.ts';
 import type { Tier } from '../runtime/index.ts';
 import type { ConnectionOptions } from './connection.ts';
 import { checkName, displayUrl } from './connection.ts';
+import { CrashPoints } from './crash-points.ts';
 import { committedHere, judgeJobState, supersedes } from './fencing.ts';
 import { encodeOutput } from './frames.ts';
 import { Job } from './job.ts';
@@ -51,6 +52,8 @@ export interface AgentOptions {
    * of an incoming handoff blob (a pre-copy round, or the final package) arrives.
    */
   fault?: string;
+  /** Test-only fault point (`WASMIG_CRASH_AT`, see crash-points.ts): the agent kills or stops itself at that step of a handoff. */
+  crashAt?: string;
   /** Handoff timeouts (defaults: {@link DEFAULT_HANDOFF_TIMEOUTS}). */
   timeouts?: Partial<HandoffTimeouts>;
 }
@@ -90,6 +93,7 @@ export class Agent implements HandoffHost {
   readonly observed = new Map<string, JobState>();
   readonly logLimit: number;
   readonly timeouts: HandoffTimeouts;
+  readonly crashPoints: CrashPoints;
   peer!: Peer;
   readonly #options: AgentOptions;
   readonly #load = new LoadMeter();
@@ -123,6 +127,7 @@ export class Agent implements HandoffHost {
     });
     this.logLimit = options.logLimit ?? DEFAULT_LOG_LIMIT;
     this.timeouts = { ...DEFAULT_HANDOFF_TIMEOUTS, ...options.timeouts };
+    this.crashPoints = new CrashPoints(options.crashAt, (line) => this.log(line));
   }
 
   /** Connects and announces the agent; resolves once it is online. */
@@ -143,6 +148,7 @@ export class Agent implements HandoffHost {
   async #connect(): Promise<void> {
     const offline: AgentStatus = { v: PROTOCOL_VERSION, agent: this.name, instance: this.instance, online: false };
     this.receiver.onChunk = (_transfer, index, count, what) => {
+      if (what.startsWith('pre-copy round') || what === 'final handoff package') this.crashPoints.chunk('target', index, count, what === 'final handoff package');
       const fault = /^die-on-chunk:(\d+)$/.exec(this.#options.fault ?? '');
       if (fault && (what.startsWith('pre-copy round') || what === 'final handoff package') && index + 1 >= Number(fault[1])) {
         this.log(`fault injection: dying at chunk ${index + 1} of ${count}`);

@@ -1,3 +1,4 @@
+import type { CrashPoints } from './crash-points.ts';
 import type { Job } from './job.ts';
 import type { JobBases } from './job-bases.ts';
 import type { ProgramSetup } from './job-protocol.ts';
@@ -50,6 +51,8 @@ export interface HandoffHost {
   readonly logLimit: number;
   /** Guest names of the directories jobs get here. */
   readonly dirGuests: readonly string[];
+  /** Test-only fault points (disarmed unless `WASMIG_CRASH_AT` is set). */
+  readonly crashPoints: CrashPoints;
   log(line: string): void;
   watchAgent(name: string): Promise<AgentWatch>;
   publishState(job: Job): void;

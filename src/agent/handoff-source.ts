@@ -308,9 +308,16 @@ export class OutgoingHandoff {
 
   async #prepare(signal: AbortSignal): Promise<Reply> {
     const job = this.#job;
-    return this.#host.peer.request(topics.agentInbox(this.#to), {
+    const peer = this.#host.peer;
+    const id = await peer.send(topics.agentInbox(this.#to), {
       type: 'prepare', job: job.id, epoch: this.#epoch, spec: job.spec as unknown as Record<string, unknown>, dirs: job.preopens,
-    }, { timeoutMs: this.#host.timeouts.prepareMs, who: `agent ${this.#to}`, signal });
+    });
+    try {
+      this.#host.crashPoints.reach('source', 'prepare');
+      return await peer.next(id, { timeoutMs: this.#host.timeouts.prepareMs, who: `agent ${this.#to}`, signal });
+    } finally {
+      peer.done(id);
+    }
   }
 
   /**
@@ -327,8 +334,13 @@ export class OutgoingHandoff {
       type, job: job.id, epoch: this.#epoch, ...fields, transfer, sha256: sha256(bytes), size: bytes.length, chunks: chunkCount(bytes.length, chunkBytes),
     });
     try {
+      const count = chunkCount(bytes.length, chunkBytes);
       const wire = await sendBlob(host.peer.link, topics.agentData(this.#to), transfer, bytes, {
-        chunkBytes, signal, onProgress: reportProgress ? (s, total) => this.#progress({ phase: 'transfer', sent: s, total }) : undefined,
+        chunkBytes, signal, onProgress: (s, total) => {
+          // Acknowledgements come in order: s bytes acknowledged means chunk ceil(s / chunkBytes) is.
+          host.crashPoints.chunk('source', Math.max(0, Math.ceil(s / chunkBytes) - 1), count, type === 'final');
+          if (reportProgress) this.#progress({ phase: 'transfer', sent: s, total });
+        },
       });
       sent?.();
       if (reportProgress) this.#progress({ phase: 'restore' });
@@ -356,7 +368,15 @@ export class OutgoingHandoff {
     };
     for (let attempt = 0; (attempt < commitAttempts || performance.now() < until) && !signal.aborted; attempt++) {
       try {
-        const r = await host.peer.request(topics.agentInbox(this.#to), { type: 'commit', job: this.#job.id, epoch: this.#epoch }, { timeoutMs: commitMs, who: `agent ${this.#to}`, signal });
+        const id = await host.peer.send(topics.agentInbox(this.#to), { type: 'commit', job: this.#job.id, epoch: this.#epoch });
+        let r: Reply;
+        try {
+          if (attempt === 0) host.crashPoints.reach('source', 'commit-sent');
+          r = await host.peer.next(id, { timeoutMs: commitMs, who: `agent ${this.#to}`, signal });
+        } finally {
+          host.peer.done(id);
+        }
+        if (r.ok) host.crashPoints.reach('source', 'commit-received');
         return r.ok ? 'committed' : 'refused';
       } catch {
         if (committedThere()) return 'committed';
