@@ -102,6 +102,8 @@ export class Agent implements HandoffHost {
   readonly #workers = new JobRunnerPool();
   /** Jobs whose worker is instantiating the program. */
   readonly #starting = new Set<string>();
+  /** Aborted (and replaced) whenever the broker connection drops: handoffs before their commit give up at once. */
+  #brokerSession = new AbortController();
   #heartbeat: NodeJS.Timeout | undefined;
   #stopping = false;
   #since = new Date().toISOString();
@@ -141,6 +143,10 @@ export class Agent implements HandoffHost {
     (this.#options.log ?? ((l: string) => process.stderr.write(`${l}\n`)))(`agent ${this.name}: ${line}`);
   }
 
+  get brokerSession(): AbortSignal {
+    return this.#brokerSession.signal;
+  }
+
   get chunkBytes(): number {
     return chunkBytesFor(this.peer.link, this.#options.chunkBytes ?? DEFAULT_CHUNK_BYTES);
   }
@@ -164,7 +170,11 @@ export class Agent implements HandoffHost {
       persistent: true,
       onRequest: (request) => this.#onRequest(request),
       onConnect: (info) => { if (!info.first) this.#reconnected(); },
-      onDisconnect: () => { if (!this.#stopping) this.log('lost the broker; reconnecting (jobs go on)'); },
+      onDisconnect: () => {
+        this.#brokerSession.abort(new WasmigError('ERR_BROKER', `agent ${this.name} lost the broker`));
+        this.#brokerSession = new AbortController();
+        if (!this.#stopping) this.log('lost the broker; reconnecting (jobs go on)');
+      },
       log: (line) => this.log(line),
     });
     await this.peer.listen([topics.agentData(this.name)], (_topic, payload) => {
