@@ -14,7 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FuncKind } from '../src/exec/index.ts';
 import type { Instance, Store } from '../src/runtime/index.ts';
-import { NativeExecution, NativeTier } from '../src/native/index.ts';
+import { NativeExecution, NativeTier, RewriteCache } from '../src/native/index.ts';
 import { runScript } from './run.ts';
 import type { FileResult, ScriptHooks } from './run.ts';
 
@@ -33,6 +33,8 @@ export interface NativeSpecStats {
 /** Hooks that run a script's modules on the native tier. */
 export function nativeHooks(options: NativeSpecOptions = {}, stats: NativeSpecStats = { invokes: 0, pauses: 0, framesUnwound: 0 }): ScriptHooks {
   const tiers = new WeakMap<Store, NativeTier>();
+  // One cache for the whole run, as one engine keeps: a module's rewrite and resume clones are made once.
+  const rewrites = new RewriteCache();
   let pausesLeft = 0;
   let seed = options.seed ?? 1;
   const random = (): number => {
@@ -44,7 +46,7 @@ export function nativeHooks(options: NativeSpecOptions = {}, stats: NativeSpecSt
     if (!tier) {
       const pause = options.pause ?? 0;
       // Pausing: every loop iteration polls (a global countdown of 1), so pauses land anywhere.
-      tier = new NativeTier(store, pause > 0 ? { pollInterval: 1, rewrite: { loopPoll: 'global' } } : {});
+      tier = new NativeTier(store, pause > 0 ? { pollInterval: 1, rewrite: { loopPoll: 'global' } } : {}, rewrites);
       // At most a few dozen pauses per invoke: each one loads the whole stack into the
       // interpreter, which deep recursions would make quadratic.
       if (pause > 0) tier.pollHook = () => pausesLeft > 0 && random() * pause < 1 && pausesLeft-- > 0;

@@ -1,6 +1,7 @@
 /**
- * wasmig's library API: load a module, run it (WASI included) on the interpreter in
- * budgets of instructions, pause it anywhere. See README.md, "Library API".
+ * wasmig's library API: load a module, run it (WASI included) on the engine of your
+ * choice (the interpreter, the native tier, or `auto`) in budgets of instructions, pause
+ * it anywhere, await asynchronous imports. See README.md, "Library API".
  * @module
  */
 export {
@@ -13,12 +14,16 @@ export { decodeModule } from './binary/index.ts';
 export { validateModule } from './validate/index.ts';
 export { compileModule } from './compile/index.ts';
 export type { CompiledModule } from './compile/index.ts';
-export { Execution, Store, createHostGlobal, createHostMemory, createHostTable } from './runtime/index.ts';
-export type { ExternVal, FuncRef, Imports, ImportValue, Instance, RunOptions, RunOutcome, StoreOptions } from './runtime/index.ts';
+export { Execution, Store, createHostGlobal, createHostMemory, createHostTable, interpreterEngine } from './runtime/index.ts';
+export type {
+  Engine, ExecutionLike, ExternVal, FuncRef, Imports, ImportValue, Instance, RunOptions, RunOutcome, StoreOptions, Tier,
+} from './runtime/index.ts';
+export { AutoEngine, autoEngine, NativeEngine, nativeEngine } from './native/index.ts';
+export type { NativeOptions } from './native/index.ts';
 export type { HostCallback } from './exec/index.ts';
 export { WasiHost } from './wasi/index.ts';
 export type { WasiOptions, WasiState } from './wasi/index.ts';
-export { loadModule, loadModuleFile, Program } from './program/index.ts';
+export { defaultEngines, EngineSet, loadModule, loadModuleFile, Program } from './program/index.ts';
 export type { ProgramOptions, ResumeOptions, SnapshotOptions } from './program/index.ts';
 export {
   captureFrames, decodeSnapshot, describeSnapshot, encodeSnapshot, moduleSha256, readSnapshotHeader, restoreFrames,

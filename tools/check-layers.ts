@@ -21,8 +21,8 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['runtime'],
   ['wasi'],
   ['snapshot'],
-  ['program'],
   ['native'],
+  ['program'],
   ['agent', 'bench'],
   ['cli'],
 ];

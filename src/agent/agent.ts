@@ -1,8 +1,7 @@
 import { realpathSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { UsageError, WasmigError } from '../errors/index.ts';
-// Loads the native tier (it registers itself with the runtime), so that --tier native/auto work.
-import { rewriteCompiled } from '../native/index.ts';
+import { defaultEngines } from '../program/index.ts';
 import type { Tier } from '../runtime/index.ts';
 import type { ConnectionOptions } from './connection.ts';
 import { checkName, displayUrl } from './connection.ts';
@@ -440,7 +439,7 @@ export class Agent implements HandoffHost {
   #warm(hash: string): void {
     try {
       const compiled = this.modules.compiled(hash, `module ${hash.slice(0, 12)}...`);
-      if (this.tier !== 'interp') rewriteCompiled(compiled);
+      defaultEngines.resolve(this.tier).prepare?.(compiled);
     } catch {
       // The job that names this module gets the error.
     }

@@ -10,9 +10,7 @@ import { openSync } from 'node:fs';
 import type { MessagePort } from 'node:worker_threads';
 import type { CompiledModule } from '../compile/index.ts';
 import { DecodeError, ExhaustionError, Trap, ValidationError, WasmigError } from '../errors/index.ts';
-// The native tier registers itself with the runtime when imported: `tier: native/auto` need it.
-import { rewriteCompiled } from '../native/index.ts';
-import { loadModule, Program } from '../program/index.ts';
+import { defaultEngines, loadModule, Program } from '../program/index.ts';
 import type { ResumeOptions } from '../program/index.ts';
 import { decodeSnapshot, functionPoints, registerModule } from '../snapshot/index.ts';
 import type { RunOutcome } from '../runtime/index.ts';
@@ -141,7 +139,7 @@ class JobThread {
     // Rewritten for the native tier now, before the job is asked to run.
     if (setup.tier !== 'interp') {
       try {
-        rewriteCompiled(compiled);
+        defaultEngines.resolve(setup.tier).prepare?.(compiled);
       } catch {
         // The tier reports it when it runs.
       }
@@ -235,6 +233,11 @@ class JobThread {
       } catch (error) {
         this.#end(failure(error));
         break;
+      }
+      if (outcome.kind === 'awaiting') {
+        // An asynchronous import: commands go on being served meanwhile; the loop resumes once it settled.
+        void program.importSettled()?.then(() => { this.#looping = false; this.#schedule(); });
+        return;
       }
       if (outcome.kind !== 'paused') {
         this.#end({ event: 'end', kind: 'exited', status: outcome.kind === 'exited' ? outcome.status : 0 });

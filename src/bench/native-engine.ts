@@ -4,7 +4,6 @@
  * child process (`child.ts`), one process per engine, as the interpreter is.
  */
 import type { CompiledModule } from '../compile/index.ts';
-import '../native/index.ts'; // registers the native tier with the program layer
 import { Program } from '../program/index.ts';
 
 /** Why the native tier cannot run here, or undefined when it can. */

@@ -1,52 +1,135 @@
 /**
- * The native tier as an `Engine` (see `runtime/engine.ts`): what `Program` uses for
- * `tier: 'native'` or `'auto'`. Importing the native tier registers it.
+ * The native tier as engines (see `runtime/engine.ts`): {@link NativeEngine} runs
+ * programs on V8 through their rewritten modules, {@link AutoEngine} picks it where it
+ * can run and tiers large modules up from the interpreter. Each engine owns its caches:
+ * the native twin of every store it runs (`NativeTier`) and the rewritten modules and
+ * resume clones its programs share (`RewriteCache`).
  */
-import { registerEngine } from '../runtime/index.ts';
-import type { Engine, Instance, Store, Tier } from '../runtime/index.ts';
+import type { CompiledModule } from '../compile/index.ts';
+import { UsageError } from '../errors/index.ts';
+import { interpreterEngine } from '../runtime/index.ts';
+import type { Engine, ExecutionLike, Instance, Store } from '../runtime/index.ts';
 import { programSpace } from '../snapshot/index.ts';
 import { BackgroundRewrite } from './background.ts';
 import { NativeExecution } from './execution.ts';
 import { codeBytes } from './rewrite.ts';
-import { DEFAULT_BACKGROUND_REWRITE_BYTES, isRewritten, NativeTier } from './tier.ts';
+import { RewriteCache } from './rewrite-cache.ts';
+import { DEFAULT_BACKGROUND_REWRITE_BYTES, NativeTier } from './tier.ts';
 import type { NativeOptions } from './tier.ts';
 import { TieringExecution } from './tiering.ts';
 
-const tiers = new WeakMap<Store, NativeTier>();
+/** The native tier: the module rewritten with safepoints and run by the host's WebAssembly engine. */
+export class NativeEngine implements Engine {
+  readonly name = 'native' as const;
+  /** Rewritten modules and resume clones, shared by every program on this engine. */
+  readonly rewrites = new RewriteCache();
+  /** The native twin of each store this engine ran (weakly held: it goes with its store). */
+  readonly #tiers = new WeakMap<Store, NativeTier>();
 
-/** The native tier of a store, made on first use. */
-export function nativeTierOf(store: Store, options?: NativeOptions): NativeTier {
-  let tier = tiers.get(store);
-  if (!tier) {
-    tier = new NativeTier(store, options);
-    tiers.set(store, tier);
-  }
-  return tier;
-}
+  constructor(readonly options: NativeOptions = {}) {}
 
-export const nativeEngine: Engine = {
-  tier: 'native',
   available(): boolean {
     return typeof WebAssembly === 'object' && typeof WebAssembly.Module === 'function';
-  },
-  start(store: Store, instance: Instance, funcAddr: number, args: readonly unknown[], requested?: Tier): NativeExecution | TieringExecution {
-    const tier = nativeTierOf(store);
-    const compiled = instance.compiled;
-    const options = tier.options.rewrite ?? {};
-    if (requested === 'auto' && !tier.attached(instance) && !isRewritten(compiled, options)) {
-      // A large module starts in the interpreter while a worker rewrites it.
-      if (codeBytes(compiled.module) >= (tier.options.backgroundRewriteBytes ?? DEFAULT_BACKGROUND_REWRITE_BYTES)) {
-        return new TieringExecution(tier, instance, funcAddr, args, new BackgroundRewrite(compiled.module.bytes, options));
-      }
+  }
+
+  /** Rewrites and compiles `compiled` now, so that the first `start` finds it ready. */
+  prepare(compiled: CompiledModule): void {
+    this.rewrites.rewrite(compiled, this.options.rewrite);
+  }
+
+  /**
+   * The native twin of `store`, made on first use; `options` (default: the engine's)
+   * apply when it is made here (tests and measurements tune one store's tier).
+   */
+  tierOf(store: Store, options: NativeOptions = this.options): NativeTier {
+    let tier = this.#tiers.get(store);
+    if (!tier) {
+      tier = new NativeTier(store, options, this.rewrites);
+      this.#tiers.set(store, tier);
     }
+    return tier;
+  }
+
+  start(store: Store, instance: Instance, funcAddr: number, args: readonly unknown[]): NativeExecution {
+    this.#check();
+    const tier = this.tierOf(store);
     tier.attach(instance);
     return new NativeExecution(tier, funcAddr, args, { space: programSpace(store.state, instance) });
-  },
+  }
+
+  /**
+   * Like `start`, except that a large module not rewritten yet starts in the interpreter
+   * while a worker thread rewrites it, and moves over when that is done (`auto`).
+   */
+  startTieringUp(store: Store, instance: Instance, funcAddr: number, args: readonly unknown[]): NativeExecution | TieringExecution {
+    const tier = this.tierOf(store);
+    const compiled = instance.compiled;
+    const options = tier.options.rewrite ?? {};
+    if (!tier.attached(instance) && !this.rewrites.has(compiled, options)
+      && codeBytes(compiled.module) >= (tier.options.backgroundRewriteBytes ?? DEFAULT_BACKGROUND_REWRITE_BYTES)) {
+      return new TieringExecution(tier, instance, funcAddr, args, new BackgroundRewrite(compiled.module.bytes, options));
+    }
+    return this.start(store, instance, funcAddr, args);
+  }
+
   resume(store: Store, instance: Instance, funcAddr: number, entryDepth: number): NativeExecution {
-    const tier = nativeTierOf(store);
+    this.#check();
+    const tier = this.tierOf(store);
     tier.attach(instance);
     return new NativeExecution(tier, funcAddr, [], { space: programSpace(store.state, instance), resumed: true, entryDepth });
-  },
-};
+  }
 
-registerEngine(nativeEngine);
+  #check(): void {
+    if (!this.available()) throw new UsageError('the native tier needs the host\'s WebAssembly, which this runtime lacks');
+  }
+}
+
+/**
+ * `auto`: the native tier where it can run (large modules start in the interpreter and
+ * tier up once a worker has rewritten them), the interpreter elsewhere.
+ */
+export class AutoEngine implements Engine {
+  readonly name = 'auto' as const;
+
+  constructor(readonly native: NativeEngine = new NativeEngine(), readonly interpreter: Engine = interpreterEngine) {}
+
+  available(): boolean {
+    return true;
+  }
+
+  prepare(compiled: CompiledModule): void {
+    if (this.native.available()) this.native.prepare(compiled);
+  }
+
+  start(store: Store, instance: Instance, funcAddr: number, args: readonly unknown[]): ExecutionLike {
+    if (!this.native.available()) return this.interpreter.start(store, instance, funcAddr, args);
+    return this.native.startTieringUp(store, instance, funcAddr, args);
+  }
+
+  resume(store: Store, instance: Instance, funcAddr: number, entryDepth: number): ExecutionLike {
+    return (this.native.available() ? this.native : this.interpreter).resume(store, instance, funcAddr, entryDepth);
+  }
+}
+
+/** A native engine of its own, with `options` for every store it runs. */
+export function nativeEngine(options: NativeOptions = {}): NativeEngine {
+  return new NativeEngine(options);
+}
+
+/** An `auto` engine over `native` (default: a native engine of its own). */
+export function autoEngine(native: NativeEngine = new NativeEngine()): AutoEngine {
+  return new AutoEngine(native);
+}
+
+/**
+ * The native twin of a program's store on the program's engine (the native one, or the
+ * native side of `auto`), made on first use with `options`: for tests and measurements
+ * that tune or watch one program's tier.
+ * @throws UsageError when the program's engine has no native tier.
+ */
+export function nativeTierOf(program: { engine: Engine; store: Store }, options?: NativeOptions): NativeTier {
+  const engine = program.engine;
+  const native = engine instanceof NativeEngine ? engine : engine instanceof AutoEngine ? engine.native : undefined;
+  if (native === undefined) throw new UsageError(`the program runs on the ${engine.name} engine, which has no native tier`);
+  return native.tierOf(program.store, options);
+}

@@ -14,8 +14,8 @@
 import { ExhaustionError, ExitError, Trap } from '../errors/index.ts';
 import type { TraceFrame } from '../errors/index.ts';
 import { FuncKind, growSlots, run, RunStatus } from '../exec/index.ts';
-import type { ThreadState, WasmFunctionState } from '../exec/index.ts';
-import { bitsToJs, callHost, captureBacktrace, jsToBits, SLICE } from '../runtime/index.ts';
+import type { HostFunctionState, ThreadState, WasmFunctionState } from '../exec/index.ts';
+import { bitsToJs, callHost, captureBacktrace, completeHostCall, HostSuspension, jsToBits, SLICE } from '../runtime/index.ts';
 import type { ExecutionLike, RunOptions, RunOutcome } from '../runtime/index.ts';
 import { captureThreadFrames, loadFrames } from '../snapshot/index.ts';
 import type { CanonicalFrame, IndexSpace } from '../snapshot/index.ts';
@@ -61,6 +61,8 @@ export class NativeExecution implements ExecutionLike {
   private started: boolean;
   private finished: RunOutcome | undefined;
   private pauseRequested = false;
+  /** The asynchronous import the thread stands at, while its promise is pending. */
+  private suspension: HostSuspension | undefined;
   private readonly args: Int32Array;
   private readonly space: IndexSpace | undefined;
 
@@ -100,10 +102,26 @@ export class NativeExecution implements ExecutionLike {
     this.tier.requestPause();
   }
 
+  /** See `ExecutionLike.importSettled`. */
+  importSettled(): Promise<void> | undefined {
+    return this.suspension?.settled;
+  }
+
   run(options: NativeRunOptions = {}): RunOutcome {
     if (this.finished) return this.finished;
     const tier = this.tier;
     const t = tier.store.thread;
+    if (this.suspension !== undefined) {
+      if (!this.suspension.ready) return this.awaiting(t);
+      const suspension = this.suspension;
+      this.suspension = undefined;
+      try {
+        completeHostCall(t, suspension.value());
+      } catch (error) {
+        if (error instanceof Trap && error.backtrace.length === 0) error.backtrace = captureBacktrace(t, this.entryDepth);
+        throw error;
+      }
+    }
     const deadline = options.timeSliceMs === undefined ? Infinity : performance.now() + options.timeSliceMs;
     let limit = Infinity;
     if (options.until !== undefined) limit = options.until;
@@ -119,9 +137,11 @@ export class NativeExecution implements ExecutionLike {
       for (;;) {
         const stop = paused || this.pauseRequested || tier.pausePending || performance.now() >= deadline || t.instructions >= limit;
         if (pending !== undefined) {
-          if (stop || !this.reentry) {
+          const suspended = tier.unwindReason === 'import' && tier.suspended !== undefined;
+          if (stop || suspended || !this.reentry) {
             this.load(t, pending, space);
             pending = undefined;
+            if (suspended) return this.suspend(t);
             if (stop) return this.pause(t);
             continue;
           }
@@ -132,7 +152,7 @@ export class NativeExecution implements ExecutionLike {
             pending = undefined;
             const fn = tier.state.funcs[this.funcAddr];
             const slots = new Int32Array(2 * fn.type.results.length);
-            fn.type.results.forEach((type, i) => tier.entryToSlots(type, r.returned[i], slots, 2 * i));
+            fn.type.results.forEach((type, i) => tier.values.entryToSlots(type, r.returned[i], slots, 2 * i));
             return this.returned(slots, 0);
           }
           this.pendingSlots -= this.slotsOf(r.removed, space);
@@ -174,9 +194,18 @@ export class NativeExecution implements ExecutionLike {
           return outcome;
         }
         if (status === RunStatus.hostCall) {
-          const callee = tier.state.funcs[t.pendingHostCall];
-          if (callee.kind === FuncKind.host) callHost(t);
-          else if (!this.callNative(t, deadline, space) && tier.unwindReason === 'pause') paused = true;
+          const addr = t.pendingHostCall;
+          const callee = tier.state.funcs[addr];
+          if (callee.kind === FuncKind.host) {
+            const promise = callHost(t);
+            if (promise !== undefined) {
+              this.suspension = new HostSuspension(addr, callee.name, promise);
+              return this.awaiting(t);
+            }
+          } else if (!this.callNative(t, deadline, space)) {
+            if (tier.unwindReason === 'import' && tier.suspended !== undefined) return this.suspend(t);
+            if (tier.unwindReason === 'pause') paused = true;
+          }
         }
       }
     } catch (error) {
@@ -195,6 +224,31 @@ export class NativeExecution implements ExecutionLike {
    * still go native).
    */
   reentry = true;
+
+  private awaiting(t: ThreadState): RunOutcome {
+    return { kind: 'awaiting', instructions: t.instructions, import: this.suspension!.importName };
+  }
+
+  /**
+   * Native code unwound because an import returned a promise: the frames are in the
+   * thread, the top one just after the call with stand-in results. Turns that into the
+   * call not made yet (its arguments back on the stack, `pendingHostCall` set), the
+   * state in which the interpreter awaits an import too, and which a snapshot captures
+   * as the call to make again.
+   */
+  private suspend(t: ThreadState): RunOutcome {
+    const { funcAddr, promise, args } = this.tier.suspended!;
+    this.tier.suspended = undefined;
+    const fn = this.tier.state.funcs[funcAddr] as HostFunctionState;
+    const { params, results } = fn.type;
+    const base = t.sp - results.length;
+    if (base + params.length > t.s32.length >> 1 && !growSlots(t, base + params.length)) throw new ExhaustionError();
+    for (let i = 0; i < params.length; i++) jsToBits(this.tier.state, params[i], args[i], t.s32, 2 * (base + i));
+    t.sp = base + params.length;
+    t.pendingHostCall = funcAddr;
+    this.suspension = new HostSuspension(funcAddr, fn.name, promise);
+    return this.awaiting(t);
+  }
 
   private pause(t: ThreadState): RunOutcome {
     this.pauseRequested = false;

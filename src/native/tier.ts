@@ -8,20 +8,31 @@
  * function on the native stack saves its locals and operand stack at its safepoint and
  * returns: the frames come out innermost first and are handed back in canonical form,
  * ready to be loaded into the interpreter (see `execution.ts`).
+ *
+ * This file holds the tier's control: instantiating the twins, the host calls and helper
+ * imports native code calls, pausing and unwinding, calls in and re-entry through resume
+ * clones. Its parts: `shared-state.ts` (globals and tables both sides share),
+ * `values.ts` (value conversions), `poll-pacing.ts`, `frame-records.ts` (the frames
+ * saved while unwinding), `traps.ts`, `rewrite-cache.ts` (owned by the engine).
  */
-import type { CompiledModule } from '../compile/index.ts';
-import { ExhaustionError, LinkError, Trap } from '../errors/index.ts';
-import type { TraceFrame } from '../errors/index.ts';
+import { LinkError, Trap } from '../errors/index.ts';
 import { FuncKind } from '../exec/index.ts';
-import type { GlobalState, InstanceState, StoreState, TableState, WasmFunctionState } from '../exec/index.ts';
-import { externId } from '../runtime/index.ts';
-import type { FuncRef, Instance, Store } from '../runtime/index.ts';
-import type { CanonicalFrame, CanonicalValue, IndexSpace } from '../snapshot/index.ts';
+import type { InstanceState, StoreState, WasmFunctionState } from '../exec/index.ts';
+import { isThenable } from '../runtime/index.ts';
+import type { Instance, Store } from '../runtime/index.ts';
+import type { CanonicalFrame, IndexSpace } from '../snapshot/index.ts';
 import { wholeStoreSpace } from '../snapshot/index.ts';
 import { ValType } from '../wasm/index.ts';
-import { HELPER_IMPORTS, HELPER_MODULE, MODULE_NAME, originalOffset, RESUME_MODULE_PREFIX, rewriteModule, rewriteResumeClone } from './rewrite.ts';
-import type { ResumeClone, RewriteOptions, RewrittenModule } from './rewrite.ts';
+import { canonicalFrames, cloneStackTypes, FrameRecorder } from './frame-records.ts';
+import type { CloneEntry, Exports, FrameRecord, NativeInstance } from './native-instance.ts';
+import { PollPacer } from './poll-pacing.ts';
+import { HELPER_MODULE } from './rewrite.ts';
+import type { RewriteOptions } from './rewrite.ts';
+import { RewriteCache } from './rewrite-cache.ts';
 import type { RewrittenFunction, Safepoint } from './rewrite-function.ts';
+import { SharedState } from './shared-state.ts';
+import { nativeBacktrace, toTrap } from './traps.ts';
+import { NativeValues } from './values.ts';
 
 export interface NativeOptions {
   /** Rewriter options (for measurements). */
@@ -48,139 +59,10 @@ export const DEFAULT_BACKGROUND_REWRITE_BYTES = 256 * 1024;
 
 /** The default recursion budget: well inside V8's default 984 KiB stack. */
 export const DEFAULT_STACK_BUDGET = 24_000;
-/**
- * The global countdown between two polls of the host: loop activations count 1 per
- * 1024 iterations, entries of functions with loops count 1, as do loop iterations with
- * `loopPoll: 'global'`.
- */
-export const DEFAULT_POLL_INTERVAL = 64;
 
-/** The time between two polls the countdown is adapted to (a few JS calls per 100 µs cost well under 1%). */
-export const POLL_PERIOD_MS = 0.03;
-const MAX_POLL_INTERVAL = 1 << 24;
 
-/** Raw saved values of one frame during unwinding (innermost first). */
-interface FrameRecord {
-  native: NativeInstance;
-  /** The function's safepoints and saved layout (the function's own, or a resume clone's). */
-  info: RewrittenFunction;
-  funcIndex: number;
-  site: number;
-  values: unknown[];
-}
 
-/** A resume clone, instantiated (see `rewriteResumeClone`). */
-interface CloneEntry {
-  run: Function;
-  info: RewrittenFunction;
-}
 
-type Exports = Record<string, unknown>;
-
-/** A rewritten module instantiated natively for one interpreter instance. */
-export interface NativeInstance {
-  instance: Instance;
-  state: InstanceState;
-  rewritten: RewrittenModule;
-  exports: Exports;
-  unwinding: WebAssembly.Global;
-  countdown: WebAssembly.Global;
-  depth: WebAssembly.Global;
-  /** Segments the native side knows to be dropped. */
-  droppedData: Uint8Array;
-  droppedElems: Uint8Array;
-  /** True when its code can change tables (they are then read back after native runs). */
-  writesTables: boolean;
-  /** Resume clones by `funcIndex:pc`; null where a function cannot have one. */
-  clones: Map<string, CloneEntry | null>;
-}
-
-interface GlobalLink {
-  addr: number;
-  state: GlobalState;
-  obj: WebAssembly.Global;
-  /** Bit-exact accessors for f32/f64 (NaN payloads survive). */
-  get?: () => number | bigint;
-  set?: (bits: number | bigint) => void;
-  /** Bits last written to or read from the native side. */
-  lo: number;
-  hi: number;
-}
-
-interface TableLink {
-  addr: number;
-  state: TableState;
-  table: WebAssembly.Table;
-  /** Elements as last synced (interpreter encoding: funcAddr + 1, extern id + 1, 0 null). */
-  mirror: Int32Array;
-}
-
-const rewrittenCache = new WeakMap<CompiledModule, Map<string, RewrittenModule>>();
-
-/** The rewrites of `compiled` made so far, by their options. */
-function rewritesOf(compiled: CompiledModule): Map<string, RewrittenModule> {
-  let byOptions = rewrittenCache.get(compiled);
-  if (!byOptions) { byOptions = new Map(); rewrittenCache.set(compiled, byOptions); }
-  return byOptions;
-}
-
-/** True when `rewriteCompiled(compiled, options)` has its answer at hand. */
-export function isRewritten(compiled: CompiledModule, options: RewriteOptions = {}): boolean {
-  return rewrittenCache.get(compiled)?.has(JSON.stringify(options)) === true;
-}
-
-/** Takes a rewrite made elsewhere (a worker thread: `background.ts`) as `rewriteCompiled`'s answer. */
-export function adoptRewrite(compiled: CompiledModule, options: RewriteOptions, ready: { rewritten: RewrittenModule; module: WebAssembly.Module }): void {
-  const byOptions = rewritesOf(compiled);
-  const key = JSON.stringify(options);
-  if (byOptions.has(key)) return;
-  byOptions.set(key, ready.rewritten);
-  moduleCache.set(ready.rewritten, ready.module);
-}
-
-/** The rewritten module for a compiled one (cached per options). */
-export function rewriteCompiled(compiled: CompiledModule, options: RewriteOptions = {}): { rewritten: RewrittenModule; module: WebAssembly.Module } {
-  const byOptions = rewritesOf(compiled);
-  const key = JSON.stringify(options);
-  let rewritten = byOptions.get(key);
-  if (!rewritten) {
-    rewritten = rewriteModule(compiled.context, options);
-    byOptions.set(key, rewritten);
-  }
-  let module = moduleCache.get(rewritten);
-  if (!module) {
-    module = new WebAssembly.Module(rewritten.bytes as Uint8Array<ArrayBuffer>);
-    moduleCache.set(rewritten, module);
-  }
-  return { rewritten, module };
-}
-const moduleCache = new WeakMap<RewrittenModule, WebAssembly.Module>();
-/** Resume clones compiled, per compiled module (V8 keeps their optimized code with the module). */
-const cloneCache = new WeakMap<CompiledModule, Map<string, { clone: ResumeClone; module: WebAssembly.Module } | null>>();
-
-const scratch = new DataView(new ArrayBuffer(8));
-
-/** Maps V8's trap messages to the spec's wording (the interpreter's). */
-export function toTrap(error: unknown): unknown {
-  if (error instanceof WebAssembly.RuntimeError) {
-    const m = error.message;
-    const text =
-      /unreachable/.test(m) ? 'unreachable' :
-      /divide by zero|remainder by zero/.test(m) ? 'integer divide by zero' :
-      /divide result unrepresentable|integer overflow/.test(m) ? 'integer overflow' :
-      /float unrepresentable|convert/.test(m) ? 'invalid conversion to integer' :
-      /memory access out of bounds|data segment/.test(m) ? 'out of bounds memory access' :
-      /table index is out of bounds|table access out of bounds|element segment/.test(m) ? 'out of bounds table access' :
-      /null function|uninitialized/.test(m) ? 'uninitialized element' :
-      /signature mismatch|function signature/.test(m) ? 'indirect call type mismatch' :
-      m;
-    const trap = new Trap(text);
-    (trap as { cause?: unknown }).cause = error;
-    return trap;
-  }
-  if (error instanceof RangeError && /call stack/i.test(error.message)) return new ExhaustionError();
-  return error;
-}
 
 /**
  * The native twin of a store. Create it before running anything natively, and give it
@@ -195,8 +77,10 @@ export class NativeTier {
   /** By function address: the entry JS calls (float parameters and results as raw bits). */
   readonly entries: (Function | undefined)[] = [];
   readonly addrOf = new Map<unknown, number>();
-  readonly globals = new Map<number, GlobalLink>();
-  readonly tables = new Map<number, TableLink>();
+  /** Conversions of values between the interpreter's forms and the native side's. */
+  readonly values: NativeValues;
+  /** The globals and tables both sides share, and their syncing when execution switches sides. */
+  readonly links: SharedState;
   /** Set by any thread (`Atomics.store(tier.pauseSignal, 0, 1)`) to pause native code: the store's own signal, which the interpreter polls too. */
   readonly pauseSignal: Int32Array;
   readonly options: NativeOptions;
@@ -206,11 +90,10 @@ export class NativeTier {
   /** Depth of native calls in progress (JS -> native, possibly nested through host calls). */
   private active = 0;
   private unwindingNow = false;
-  private records: FrameRecord[] = [];
-  private current: FrameRecord | undefined;
+  /** The frames native code saves while it unwinds. */
+  private readonly recorder = new FrameRecorder();
   private pauseRequested = false;
   private deadline = Infinity;
-  private tablesWritten = false;
   private spaceCache: IndexSpace | undefined;
   /** Polls so far, for tests and measurements. */
   polls = 0;
@@ -218,17 +101,19 @@ export class NativeTier {
   pollHook: (() => boolean) | undefined;
 
   /** The global countdown the host hands back at each poll (adapted to the pace of polls, unless fixed). */
-  private interval: number;
-  private readonly fixedInterval: boolean;
-  private lastPoll = 0;
+  private readonly pacer: PollPacer;
 
-  constructor(readonly store: Store, options: NativeOptions = {}) {
+  /**
+   * `rewrites`: where rewritten modules and resume clones are kept (the engine's, so
+   * that its programs share them; a fresh one by default).
+   */
+  constructor(readonly store: Store, options: NativeOptions = {}, readonly rewrites: RewriteCache = new RewriteCache()) {
     this.state = store.state;
+    this.values = new NativeValues(this.state, this.funcObjects, this.addrOf);
+    this.links = new SharedState(this.state, this.values);
     this.pauseSignal = store.pauseSignal;
     this.options = options;
-    // A global countdown per loop iteration needs a longer one than the per-activation counters.
-    this.interval = options.pollInterval ?? (options.rewrite?.loopPoll === 'global' ? 4096 : DEFAULT_POLL_INTERVAL);
-    this.fixedInterval = options.pollInterval !== undefined;
+    this.pacer = new PollPacer(options.pollInterval, options.rewrite?.loopPoll === 'global');
   }
 
   /** True while a native call is on the JS stack. */
@@ -249,7 +134,7 @@ export class NativeTier {
     const inst = instance.state;
     const compiled = instance.compiled;
     const m = compiled.module;
-    const { rewritten, module } = rewriteCompiled(compiled, this.options.rewrite);
+    const { rewritten, module } = this.rewrites.rewrite(compiled, this.options.rewrite);
 
     const imports: Record<string, Record<string, unknown>> = {};
     const put = (mod: string, name: string, v: unknown): void => { (imports[mod] ??= {})[name] = v; };
@@ -257,12 +142,12 @@ export class NativeTier {
     for (const imp of m.imports) {
       switch (imp.desc.kind) {
         case 'func': put(imp.module, imp.name, this.importedFunction(inst.funcAddrs[funcIndex++])); break;
-        case 'table': put(imp.module, imp.name, this.tableLink(inst.tableAddrs[tableIndex++]).table); break;
+        case 'table': put(imp.module, imp.name, this.links.table(inst.tableAddrs[tableIndex++]).table); break;
         case 'memory': put(imp.module, imp.name, store.memories[inst.memAddrs[memIndex++]].memory); break;
-        case 'global': put(imp.module, imp.name, this.importedGlobal(inst.globalAddrs[globalIndex++])); break;
+        case 'global': put(imp.module, imp.name, this.links.global(inst.globalAddrs[globalIndex++])); break;
       }
     }
-    for (const t of rewritten.importedTables) put(HELPER_MODULE, `t${t}`, this.tableLink(inst.tableAddrs[t]).table);
+    for (const t of rewritten.importedTables) put(HELPER_MODULE, `t${t}`, this.links.table(inst.tableAddrs[t]).table);
     for (const i of rewritten.importedMemories) put(HELPER_MODULE, `m${i}`, store.memories[inst.memAddrs[i]].memory);
 
     const native = { instance, state: inst, rewritten, clones: new Map() } as unknown as NativeInstance;
@@ -283,7 +168,7 @@ export class NativeTier {
     native.droppedData = new Uint8Array(m.datas.length);
     native.droppedElems = new Uint8Array(m.elems.length);
     native.writesTables = rewritten.writesTables;
-    if (native.writesTables) this.tablesWritten = true;
+    if (native.writesTables) this.links.tablesWritten = true;
     if (inst.memAddrs.length) (ex['maxp'] as WebAssembly.Global).value = store.memories[inst.memAddrs[0]].maxPages;
     // Active segments were applied by the interpreter's instantiation: they are dropped on both sides.
     m.datas.forEach((d, i) => { if (d.mode.kind === 'active') native.droppedData[i] = 1; });
@@ -307,27 +192,10 @@ export class NativeTier {
         this.divert[addr] = 1;
       }
     }
-    for (let g = m.numImportedGlobals; g < m.numImportedGlobals + m.globals.length; g++) {
-      const addr = inst.globalAddrs[g];
-      const state = store.globals[addr];
-      // The native global holds the module's initial value; the interpreter's may have moved on (start function): resync.
-      const link: GlobalLink = { addr, state, obj: ex[`g${g}`] as WebAssembly.Global, lo: ~state.lo, hi: state.hi };
-      this.addFloatAccessors(link, ex, g, rewritten);
-      this.globals.set(addr, link);
-    }
-    for (let g = 0; g < m.numImportedGlobals; g++) {
-      const link = this.globals.get(inst.globalAddrs[g]);
-      if (link && !link.get) this.addFloatAccessors(link, ex, g, rewritten);
-    }
+    this.links.linkGlobals(inst, m, ex, rewritten);
     this.instances.set(inst, native);
     this.spaceCache = undefined;
     return native;
-  }
-
-  private addFloatAccessors(link: GlobalLink, ex: Exports, g: number, rewritten: RewrittenModule): void {
-    if (!rewritten.floatGlobals.has(g)) return;
-    link.get = ex[`gg${g}`] as () => number | bigint;
-    link.set = ex[`gs${g}`] as (bits: number | bigint) => void;
   }
 
   /**
@@ -344,32 +212,60 @@ export class NativeTier {
     const { params, results } = fn.type;
     const callback = fn.callback;
     const hasRef = params.some((t) => t === ValType.funcref) || results.some((t) => t === ValType.funcref);
-    if (!hasRef) return this.checkedHostCall(callback, params.length);
+    if (!hasRef) return this.checkedHostCall(addr, callback, params.length);
     // funcrefs travel as function values natively, as FuncRef handles to host callbacks.
     return (...args: unknown[]): unknown => {
-      const conv = args.map((a, i) => (params[i] === ValType.funcref ? this.toFuncRef(a) : a));
+      const conv = args.map((a, i) => (params[i] === ValType.funcref ? this.values.toFuncRef(a) : a));
       const r = callback(...conv);
+      if (isThenable(r)) return this.suspend(addr, r, conv);
       this.afterHostCall();
-      if (results.length === 1) return results[0] === ValType.funcref ? this.fromFuncRef(r) : r;
-      if (results.length > 1) return Array.from(r as Iterable<unknown>).map((v, i) => (results[i] === ValType.funcref ? this.fromFuncRef(v) : v));
+      if (results.length === 1) return results[0] === ValType.funcref ? this.values.fromFuncRef(r) : r;
+      if (results.length > 1) return Array.from(r as Iterable<unknown>).map((v, i) => (results[i] === ValType.funcref ? this.values.fromFuncRef(v) : v));
       return r;
     };
   }
 
-  /** `callback` followed by `afterHostCall`; fixed arities spare the common calls a rest parameter. */
-  private checkedHostCall(callback: (...args: unknown[]) => unknown, arity: number): Function {
+  /**
+   * `callback` followed by `afterHostCall` (or, when it returns a promise, `suspend`);
+   * fixed arities spare the common calls a rest parameter.
+   */
+  private checkedHostCall(addr: number, callback: (...args: unknown[]) => unknown, arity: number): Function {
     const after = (r: unknown): unknown => {
       this.afterHostCall();
       return r;
     };
+    // The arguments are kept (in an array) only for a promise: the common call allocates nothing.
     switch (arity) {
-      case 0: return () => after(callback());
-      case 1: return (a: unknown) => after(callback(a));
-      case 2: return (a: unknown, b: unknown) => after(callback(a, b));
-      case 3: return (a: unknown, b: unknown, c: unknown) => after(callback(a, b, c));
-      case 4: return (a: unknown, b: unknown, c: unknown, d: unknown) => after(callback(a, b, c, d));
-      default: return (...args: unknown[]) => after(callback(...args));
+      case 0: return () => { const r = callback(); return isThenable(r) ? this.suspend(addr, r, []) : after(r); };
+      case 1: return (a: unknown) => { const r = callback(a); return isThenable(r) ? this.suspend(addr, r, [a]) : after(r); };
+      case 2: return (a: unknown, b: unknown) => { const r = callback(a, b); return isThenable(r) ? this.suspend(addr, r, [a, b]) : after(r); };
+      case 3: return (a: unknown, b: unknown, c: unknown) => { const r = callback(a, b, c); return isThenable(r) ? this.suspend(addr, r, [a, b, c]) : after(r); };
+      case 4: return (a: unknown, b: unknown, c: unknown, d: unknown) => {
+        const r = callback(a, b, c, d);
+        return isThenable(r) ? this.suspend(addr, r, [a, b, c, d]) : after(r);
+      };
+      default: return (...args: unknown[]) => { const r = callback(...args); return isThenable(r) ? this.suspend(addr, r, args) : after(r); };
     }
+  }
+
+  /** The asynchronous import the last unwinding (reason `import`) stopped at, until taken. */
+  suspended: { funcAddr: number; promise: PromiseLike<unknown>; args: unknown[] } | undefined;
+
+  /**
+   * A host function called from native code returned a promise: the native stack
+   * unwinds right after the call (the caller's after-call safepoint, as for a pause),
+   * and the execution turns the top frame back into a call not made yet, to be awaited
+   * (`NativeExecution`). What is returned here stands in for the results meanwhile.
+   */
+  private suspend(addr: number, promise: PromiseLike<unknown>, args: unknown[]): unknown {
+    if (this.active !== 1 || this.unwindingNow) {
+      throw new Trap(`host function ${(this.state.funcs[addr] as { name: string }).name} returned a promise inside a nested call, where it cannot be awaited`);
+    }
+    this.suspended = { funcAddr: addr, promise, args };
+    this.beginUnwind('import');
+    const results = this.state.funcs[addr].type.results;
+    const zero = (t: number): unknown => (t === ValType.i64 ? 0n : t === ValType.funcref || t === ValType.externref ? null : 0);
+    return results.length === 0 ? undefined : results.length === 1 ? zero(results[0]) : results.map(zero);
   }
 
   /**
@@ -387,46 +283,6 @@ export class NativeTier {
     if (this.pauseRequested || Atomics.load(this.pauseSignal, 0) !== 0 || (this.deadline !== Infinity && performance.now() >= this.deadline)) this.beginUnwind('pause');
   }
 
-  private toFuncRef(v: unknown): FuncRef | null {
-    if (v === null || v === undefined) return null;
-    const addr = this.addrOf.get(v);
-    if (addr === undefined) throw new Trap('native tier: unknown function reference');
-    return { funcAddr: addr };
-  }
-
-  private fromFuncRef(v: unknown): unknown {
-    if (v === null || v === undefined) return null;
-    return this.funcObjects[(v as FuncRef).funcAddr] ?? null;
-  }
-
-  /** A global import: the native global of its address, made on first use. */
-  private importedGlobal(addr: number): WebAssembly.Global {
-    const existing = this.globals.get(addr);
-    if (existing) return existing.obj;
-    const state = this.state.globals[addr];
-    const value = this.bitsToValue(state.type, state.lo, state.hi, false);
-    const names: Record<number, string> = {
-      [ValType.i32]: 'i32', [ValType.i64]: 'i64', [ValType.f32]: 'f32', [ValType.f64]: 'f64',
-      [ValType.funcref]: 'anyfunc', [ValType.externref]: 'externref',
-    };
-    const obj = new WebAssembly.Global({ value: names[state.type] as WebAssembly.ValueType, mutable: state.mutable }, value);
-    this.globals.set(addr, { addr, state, obj, lo: state.lo, hi: state.hi });
-    return obj;
-  }
-
-  private tableLink(addr: number): TableLink {
-    let link = this.tables.get(addr);
-    if (link) return link;
-    const state = this.state.tables[addr];
-    const descriptor: WebAssembly.TableDescriptor = { element: state.elemType === ValType.funcref ? 'anyfunc' : 'externref' as never, initial: state.size };
-    if (state.max !== undefined) descriptor.maximum = state.max;
-    // Without an explicit null, an externref table would start out full of `undefined`.
-    const table = new WebAssembly.Table(descriptor, null);
-    link = { addr, state, table, mirror: new Int32Array(state.size) };
-    this.tables.set(addr, link);
-    return link;
-  }
-
   /** The imports through which rewritten code reports to this tier. */
   private helpers(native: NativeInstance, lookup: (funcIndex: number) => RewrittenFunction): Record<string, Function> {
     return {
@@ -435,39 +291,26 @@ export class NativeTier {
         // Adapt first, at the poll that pauses too: when a phase of slow units follows
         // fast ones, the late poll that ends a slice is the only one the slice has, and
         // skipping it kept the grown interval: every 20 ms slice then ran 300 ms.
-        if (!this.fixedInterval) this.adaptInterval();
+        this.pacer.adapt();
         if (this.pauseRequested || (this.pollHook !== undefined && this.pollHook()) || Atomics.load(this.pauseSignal, 0) !== 0 || (this.deadline !== Infinity && performance.now() >= this.deadline)) {
           this.beginUnwind('pause');
           return 0;
         }
-        return this.interval;
+        return this.pacer.interval;
       },
       deep: (): void => { this.beginUnwind('stack'); },
       frame: (funcIndex: number, site: number): void => {
-        this.current = { native, info: lookup(funcIndex), funcIndex, site, values: [] };
-        this.records.push(this.current);
+        this.recorder.frame(native, lookup(funcIndex), funcIndex, site);
       },
-      si: (v: number): void => { this.current!.values.push(v); },
-      sl: (v: bigint): void => { this.current!.values.push(v); },
-      sr: (v: unknown): void => { this.current!.values.push(v); },
-      se: (v: unknown): void => { this.current!.values.push(v); },
+      si: (v: number): void => { this.recorder.value(v); },
+      sl: (v: bigint): void => { this.recorder.value(v); },
+      sr: (v: unknown): void => { this.recorder.value(v); },
+      se: (v: unknown): void => { this.recorder.value(v); },
       ddrop: (i: number): void => { native.droppedData[i] = 1; native.state.datas[i] = null; },
       edrop: (i: number): void => { native.droppedElems[i] = 1; native.state.elems[i] = null; },
     };
   }
 
-  /**
-   * Keeps polls about POLL_PERIOD_MS apart: what the countdown counts (loop-function
-   * entries, 1024-iteration stretches of one activation) takes very different times
-   * from one program, or one phase, to another.
-   */
-  private adaptInterval(): void {
-    const now = performance.now();
-    const elapsed = now - this.lastPoll;
-    this.lastPoll = now;
-    const factor = Math.min(4, Math.max(0.25, POLL_PERIOD_MS / Math.max(elapsed, 1e-3)));
-    this.interval = Math.min(MAX_POLL_INTERVAL, Math.max(1, Math.round(this.interval * factor)));
-  }
 
   /** Asks running native code to unwind at its next safepoint; without native code running, the next native call stops at once. */
   requestPause(): void {
@@ -486,154 +329,13 @@ export class NativeTier {
     return this.pauseRequested || Atomics.load(this.pauseSignal, 0) !== 0;
   }
 
-  private beginUnwind(reason: 'pause' | 'stack'): void {
+  private beginUnwind(reason: 'pause' | 'stack' | 'import'): void {
     if (this.unwindingNow) return;
     this.unwindingNow = true;
     this.unwindReason = reason;
     for (const n of this.instances.values()) n.unwinding.value = 1;
   }
 
-  // ---------------------------------------------------------------- tier switches
-
-  /** Interpreter -> native: globals, tables and dropped segments the interpreter changed. */
-  syncIn(): void {
-    for (const g of this.globals.values()) {
-      const s = g.state;
-      if (!s.mutable || (s.lo === g.lo && s.hi === g.hi)) continue;
-      if (g.set) g.set(s.type === ValType.f32 ? s.lo : bits64(s.lo, s.hi));
-      else g.obj.value = this.bitsToValue(s.type, s.lo, s.hi, false);
-      g.lo = s.lo;
-      g.hi = s.hi;
-    }
-    for (const t of this.tables.values()) {
-      const s = t.state;
-      if (t.table.length < s.size) t.table.grow(s.size - t.table.length, null);
-      if (t.mirror.length < s.size) {
-        const m = new Int32Array(s.size);
-        m.set(t.mirror.subarray(0, Math.min(t.mirror.length, s.size)));
-        t.mirror = m;
-      }
-      const el = s.elements, mirror = t.mirror;
-      for (let i = 0; i < s.size; i++) {
-        if (el[i] === mirror[i]) continue;
-        t.table.set(i, this.refToValue(s.elemType, el[i]) as never);
-        mirror[i] = el[i];
-      }
-    }
-    for (const n of this.instances.values()) {
-      const st = n.state;
-      for (let i = 0; i < n.droppedData.length; i++) {
-        if (n.droppedData[i] === 0 && st.datas[i] === null) { (n.exports['dd'] as (i: number) => void)(i); n.droppedData[i] = 1; }
-      }
-      for (let i = 0; i < n.droppedElems.length; i++) {
-        if (n.droppedElems[i] === 0 && st.elems[i] === null) { (n.exports['de'] as (i: number) => void)(i); n.droppedElems[i] = 1; }
-      }
-    }
-  }
-
-  /** Native -> interpreter: globals, and tables when native code may have written them. */
-  syncOut(): void {
-    for (const g of this.globals.values()) {
-      const s = g.state;
-      if (!s.mutable) continue;
-      if (g.get) {
-        const bits = g.get();
-        if (typeof bits === 'number') { s.lo = bits | 0; s.hi = 0; } else { s.lo = Number(BigInt.asIntN(32, bits)); s.hi = Number(BigInt.asIntN(32, bits >> 32n)); }
-      } else {
-        this.valueToBits(s.type, g.obj.value);
-        s.lo = scratch.getInt32(0, true);
-        s.hi = scratch.getInt32(4, true);
-      }
-      g.lo = s.lo;
-      g.hi = s.hi;
-    }
-    if (!this.tablesWritten) return;
-    for (const t of this.tables.values()) {
-      const s = t.state;
-      const length = t.table.length;
-      if (length > s.size) {
-        if (length > s.elements.length) {
-          const el = new Int32Array(length);
-          el.set(s.elements.subarray(0, s.size));
-          s.elements = el;
-        }
-        s.size = length;
-      }
-      if (t.mirror.length < length) {
-        const m = new Int32Array(length);
-        m.set(t.mirror);
-        t.mirror = m;
-      }
-      for (let i = 0; i < length; i++) {
-        const ref = this.valueToRef(s.elemType, t.table.get(i));
-        s.elements[i] = ref;
-        t.mirror[i] = ref;
-      }
-    }
-  }
-
-  // ---------------------------------------------------------------- values
-
-  /** A JS value for the native side from slot bits (`entry`: float values as raw bits, as the `c<i>` entries take them). */
-  bitsToValue(type: number, lo: number, hi: number, entry: boolean): unknown {
-    switch (type) {
-      case ValType.i32: return lo | 0;
-      case ValType.i64: return bits64(lo, hi);
-      case ValType.f32:
-        if (entry) return lo | 0;
-        scratch.setInt32(0, lo, true);
-        return scratch.getFloat32(0, true);
-      case ValType.f64:
-        if (entry) return bits64(lo, hi);
-        scratch.setInt32(0, lo, true);
-        scratch.setInt32(4, hi, true);
-        return scratch.getFloat64(0, true);
-      case ValType.funcref: case ValType.externref: return this.refToValue(type, lo);
-      default: throw new TypeError(`native tier: cannot pass a value of type 0x${type.toString(16)}`);
-    }
-  }
-
-  /** Slot bits of a native value into `scratch` (float values as numbers; see `entryToBits`). */
-  private valueToBits(type: number, v: unknown): void {
-    let lo = 0, hi = 0;
-    switch (type) {
-      case ValType.i32: lo = v as number; break;
-      case ValType.i64: lo = Number(BigInt.asIntN(32, v as bigint)); hi = Number(BigInt.asIntN(32, (v as bigint) >> 32n)); break;
-      case ValType.f32: scratch.setFloat32(0, v as number, true); lo = scratch.getInt32(0, true); break;
-      case ValType.f64: scratch.setFloat64(0, v as number, true); lo = scratch.getInt32(0, true); hi = scratch.getInt32(4, true); break;
-      default: lo = this.valueToRef(type, v);
-    }
-    scratch.setInt32(0, lo, true);
-    scratch.setInt32(4, hi, true);
-  }
-
-  /** Writes a value returned by an entry (`c<i>`: floats as raw bits) into slots. */
-  entryToSlots(type: number, v: unknown, out: Int32Array, index: number): void {
-    switch (type) {
-      case ValType.i32: case ValType.f32: out[index] = v as number; out[index + 1] = 0; return;
-      case ValType.i64: case ValType.f64:
-        out[index] = Number(BigInt.asIntN(32, v as bigint));
-        out[index + 1] = Number(BigInt.asIntN(32, (v as bigint) >> 32n));
-        return;
-      default: out[index] = this.valueToRef(type, v); out[index + 1] = 0;
-    }
-  }
-
-  refToValue(type: number, ref: number): unknown {
-    if (ref === 0) return null;
-    if (type === ValType.externref) return this.state.externs[ref - 1];
-    const obj = this.funcObjects[ref - 1];
-    if (obj === undefined) throw new LinkError(`native tier: function address ${ref - 1} has no native twin`);
-    return obj;
-  }
-
-  valueToRef(type: number, v: unknown): number {
-    if (v === null || v === undefined) return 0;
-    if (type === ValType.externref) return externId(this.state, v) + 1;
-    const addr = this.addrOf.get(v);
-    if (addr === undefined) throw new LinkError('native tier: a function reference without an interpreter twin');
-    return addr + 1;
-  }
 
   // ---------------------------------------------------------------- calls
 
@@ -648,13 +350,13 @@ export class NativeTier {
     if (entry === undefined || fn.kind !== FuncKind.wasm) throw new LinkError(`native tier: function address ${funcAddr} is not native`);
     const { params, results } = fn.type;
     const values = new Array(params.length);
-    for (let i = 0; i < params.length; i++) values[i] = this.bitsToValue(params[i], args[argIndex + 2 * i], args[argIndex + 2 * i + 1], true);
+    for (let i = 0; i < params.length; i++) values[i] = this.values.bitsToValue(params[i], args[argIndex + 2 * i], args[argIndex + 2 * i + 1], true);
     const result = this.invoke(entry, values, deadline);
     if (result === UNWOUND) return false;
-    if (results.length === 1) this.entryToSlots(results[0], result, out, outIndex);
+    if (results.length === 1) this.values.entryToSlots(results[0], result, out, outIndex);
     else if (results.length > 1) {
       const list = result as unknown[];
-      for (let i = 0; i < results.length; i++) this.entryToSlots(results[i], list[i], out, outIndex + 2 * i);
+      for (let i = 0; i < results.length; i++) this.values.entryToSlots(results[i], list[i], out, outIndex + 2 * i);
     }
     return true;
   }
@@ -676,13 +378,13 @@ export class NativeTier {
       result = entry(...values);
     } catch (error) {
       const trap = toTrap(error);
-      if (trap instanceof Trap && trap.backtrace.length === 0 && error instanceof Error) trap.backtrace = this.nativeBacktrace(error);
+      if (trap instanceof Trap && trap.backtrace.length === 0 && error instanceof Error) trap.backtrace = nativeBacktrace(error, this.instances);
       throw trap;
     } finally {
       this.active--;
       if (outer) {
         Error.stackTraceLimit = traceLimit;
-        this.syncOut();
+        this.links.syncOut();
       }
     }
     if (this.unwindingNow) {
@@ -708,16 +410,7 @@ export class NativeTier {
     const key = `${funcIndex}:${site.pc}`;
     const cached = native.clones.get(key);
     if (cached !== undefined) return cached;
-    const compiled = native.instance.compiled;
-    let byKey = cloneCache.get(compiled);
-    if (!byKey) { byKey = new Map(); cloneCache.set(compiled, byKey); }
-    const cacheKey = `${key}:${JSON.stringify(this.options.rewrite ?? {})}`;
-    let made = byKey.get(cacheKey);
-    if (made === undefined) {
-      const r = rewriteResumeClone(compiled.context, funcIndex, { pc: site.pc, kind: site.kind as 'loop' | 'call', stackTypes: cloneStackTypes(site) }, this.options.rewrite);
-      made = r === undefined ? null : { clone: r, module: new WebAssembly.Module(r.bytes as Uint8Array<ArrayBuffer>) };
-      byKey.set(cacheKey, made);
-    }
+    const made = this.rewrites.clone(native.instance.compiled, funcIndex, site, cloneStackTypes(site), this.options.rewrite);
     if (made === null) {
       native.clones.set(key, null);
       return null;
@@ -727,10 +420,10 @@ export class NativeTier {
     const ex = native.exports;
     for (const f of rewritten.funcImports) imports['f'][String(f)] = ex[`f${f}`];
     const inst = native.state;
-    inst.tableAddrs.forEach((addr, i) => { imports['t'][String(i)] = this.tableLink(addr).table; });
+    inst.tableAddrs.forEach((addr, i) => { imports['t'][String(i)] = this.links.table(addr).table; });
     inst.memAddrs.forEach((addr, i) => { imports['m'][String(i)] = this.state.memories[addr].memory; });
     const m = native.instance.compiled.module;
-    inst.globalAddrs.forEach((addr, i) => { imports['g'][String(i)] = i < m.numImportedGlobals ? this.globals.get(addr)!.obj : ex[`g${i}`]; });
+    inst.globalAddrs.forEach((addr, i) => { imports['g'][String(i)] = i < m.numImportedGlobals ? this.links.globals.get(addr)!.obj : ex[`g${i}`]; });
     for (const name of ['unw', 'cd', 'depth', 'maxp']) imports['h'][name] = ex[name];
     const info = rewritten.info;
     imports[HELPER_MODULE] = this.helpers(native, () => info);
@@ -791,12 +484,12 @@ export class NativeTier {
       const localTypes = fn.compiled.funcIndex >= 0 ? this.instances.get(fn.instance)!.rewritten.functions[fn.compiled.funcIndex]!.localTypes : [];
       const values: unknown[] = [];
       if (step.entry) {
-        for (let j = 0; j < fn.type.params.length; j++) values.push(this.canonicalToValue(localTypes[j], frame.locals[j], space));
+        for (let j = 0; j < fn.type.params.length; j++) values.push(this.values.canonicalToValue(localTypes[j], frame.locals[j], space));
       } else {
-        for (let j = 0; j < localTypes.length; j++) values.push(this.canonicalToValue(localTypes[j], frame.locals[j], space));
+        for (let j = 0; j < localTypes.length; j++) values.push(this.values.canonicalToValue(localTypes[j], frame.locals[j], space));
         const site = this.siteAt(this.instances.get(fn.instance)!.rewritten.functions[fn.compiled.funcIndex]!, frame.pc, i === frames.length - 1)!;
         const stackTypes = cloneStackTypes(site);
-        for (let j = 0; j < frame.stack.length; j++) values.push(this.canonicalToValue(stackTypes[j], frame.stack[j], space));
+        for (let j = 0; j < frame.stack.length; j++) values.push(this.values.canonicalToValue(stackTypes[j], frame.stack[j], space));
         if (i < frames.length - 1) values.push(...results);
       }
       const result = this.invoke(step.run, values, deadline);
@@ -815,56 +508,15 @@ export class NativeTier {
     return { returned: results };
   }
 
-  /** A canonical value as the native side takes it (floats as raw bits). */
-  private canonicalToValue(type: number, v: CanonicalValue, space: IndexSpace): unknown {
-    switch (type) {
-      case ValType.i32: return v as number;
-      case ValType.f32: return (v as number) | 0;
-      case ValType.i64: return v as bigint;
-      case ValType.f64: return BigInt.asIntN(64, v as bigint);
-      case ValType.funcref: return v === null ? null : this.refToValue(type, space.funcs[v as number] + 1);
-      case ValType.externref: return v === null ? null : this.state.externs[v as number];
-      default: throw new TypeError(`native tier: cannot pass a value of type 0x${type.toString(16)}`);
-    }
-  }
-
-  /**
-   * The Wasm frames of a V8 stack trace, mapped back to the original module (one
-   * attached instance only: with several, V8's function indices are ambiguous).
-   */
-  private nativeBacktrace(error: Error): TraceFrame[] {
-    if (this.instances.size !== 1) return [];
-    const native = this.instances.values().next().value as NativeInstance;
-    const m = native.instance.compiled.module;
-    const shift = HELPER_IMPORTS.length;
-    const trace: TraceFrame[] = [];
-    for (const match of (error.stack ?? '').matchAll(/wasm:\/\/wasm\/(?:([^:]*)-)?[0-9a-f]+:wasm-function\[(\d+)\]:0x([0-9a-f]+)/g)) {
-      const name = match[1] ?? '';
-      const index = Number(match[2]);
-      const offset = parseInt(match[3], 16);
-      let info: RewrittenFunction | undefined;
-      if (name === MODULE_NAME) {
-        if (index < m.numImportedFuncs + shift) continue;
-        info = native.rewritten.functions[index - shift];
-      } else if (name.startsWith(RESUME_MODULE_PREFIX)) {
-        const [f, pc] = name.slice(RESUME_MODULE_PREFIX.length).split('-').map(Number);
-        info = native.clones.get(`${f}:${pc}`)?.info;
-      }
-      if (info === undefined) continue; // a helper (an entry trampoline), or another module
-      trace.push({ funcIndex: info.funcIndex, name: native.state.names.get(info.funcIndex), offset: originalOffset(info, offset) });
-    }
-    return trace;
-  }
 
   /** Prepares the native side for an outermost call. */
   private enter(deadline: number): void {
-    this.syncIn();
+    this.links.syncIn(this.instances.values());
     this.unwindingNow = false;
-    this.records = [];
-    this.current = undefined;
+    this.recorder.clear();
     this.deadline = deadline;
     const budget = this.options.stackBudget ?? DEFAULT_STACK_BUDGET;
-    const interval = this.interval;
+    const interval = this.pacer.interval;
     for (const n of this.instances.values()) {
       n.unwinding.value = 0;
       n.depth.value = budget;
@@ -872,15 +524,24 @@ export class NativeTier {
     }
   }
 
+  /**
+   * The unwound frames in canonical form, bottom first, in the terms of `space`
+   * (function indices and funcref values map through it).
+   */
+  canonicalFrames(records: readonly FrameRecord[], space: IndexSpace): CanonicalFrame[] {
+    return canonicalFrames(records, space, this.values);
+  }
+
   /** Frames unwound by the last call, bottom first, waiting to be taken. */
-  unwound: FrameRecordList = [];
-  /** Why the last call unwound: a pause was requested, or the native stack budget ran out. */
-  unwindReason: 'pause' | 'stack' = 'pause';
+  unwound: FrameRecord[] = [];
+  /**
+   * Why the last call unwound: a pause was requested, the native stack budget ran out,
+   * or an import returned a promise (`suspended`).
+   */
+  unwindReason: 'pause' | 'stack' | 'import' = 'pause';
 
   private finishUnwind(): void {
-    this.unwound = this.records.reverse();
-    this.records = [];
-    this.current = undefined;
+    this.unwound = this.recorder.take();
     this.unwindingNow = false;
     for (const n of this.instances.values()) n.unwinding.value = 0;
   }
@@ -894,60 +555,10 @@ export class NativeTier {
     return this.spaceCache;
   }
 
-  /**
-   * The unwound frames in canonical form, bottom first, in the terms of `space`
-   * (function indices and funcref values map through it).
-   */
-  canonicalFrames(records: FrameRecordList, space: IndexSpace): CanonicalFrame[] {
-    const out: CanonicalFrame[] = [];
-    const top = records.length - 1;
-    for (let i = 0; i < records.length; i++) {
-      const r = records[i];
-      const info = r.info;
-      const site = info.sites[r.site];
-      const addr = r.native.state.funcAddrs[r.funcIndex];
-      const funcIndex = space.funcIndexOf[addr];
-      if (funcIndex === undefined || funcIndex < 0) throw new LinkError(`native tier: function address ${addr} is outside the index space`);
-      const locals: CanonicalValue[] = new Array(info.numLocals);
-      for (let j = 0; j < info.numLocals; j++) locals[j] = this.canonical(info.localTypes[j], r.values[j], space);
-      const n = site.stack.length - (i === top ? 0 : site.results);
-      const stack: CanonicalValue[] = new Array(n);
-      for (let j = 0; j < n; j++) stack[j] = this.canonical(site.types[j], r.values[site.stack[j]], space);
-      out.push({ funcIndex, pc: site.pc, locals, stack });
-    }
-    return out;
-  }
 
-  private canonical(type: number, v: unknown, space: IndexSpace): CanonicalValue {
-    switch (type) {
-      case ValType.i32: return (v as number) | 0;
-      case ValType.f32: return (v as number) >>> 0;
-      case ValType.i64: return BigInt.asIntN(64, v as bigint);
-      case ValType.f64: return BigInt.asUintN(64, v as bigint);
-      case ValType.funcref: {
-        if (v === null) return null;
-        const addr = this.addrOf.get(v);
-        const index = addr === undefined ? -1 : space.funcIndexOf[addr];
-        if (index === undefined || index < 0) throw new LinkError('native tier: a function reference outside the index space');
-        return index;
-      }
-      case ValType.externref: return v === null || v === undefined ? null : externId(this.state, v);
-      default: throw new TypeError(`native tier: cannot capture a value of type 0x${type.toString(16)}`);
-    }
-  }
 }
 
-export type FrameRecordList = FrameRecord[];
 
-/** The operand stack a resume clone takes at a safepoint: for a call, the values below its arguments and its results. */
-function cloneStackTypes(site: Safepoint): number[] {
-  if (site.kind !== 'call') return Array.from(site.types);
-  return [...site.types.subarray(0, site.types.length - site.results), ...site.callResults];
-}
 
 /** What `invoke` returns when the call unwound. */
 const UNWOUND = Symbol('unwound');
-
-function bits64(lo: number, hi: number): bigint {
-  return (BigInt(hi | 0) << 32n) | BigInt(lo >>> 0);
-}

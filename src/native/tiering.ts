@@ -13,7 +13,6 @@ import type { ExecutionLike, Instance, RunOptions, RunOutcome } from '../runtime
 import { programSpace } from '../snapshot/index.ts';
 import type { BackgroundRewrite } from './background.ts';
 import { NativeExecution } from './execution.ts';
-import { adoptRewrite } from './tier.ts';
 import type { NativeTier } from './tier.ts';
 
 /** Instructions interpreted between two looks at the worker (a few milliseconds). */
@@ -51,6 +50,10 @@ export class TieringExecution implements ExecutionLike {
     return this.#native !== undefined;
   }
 
+  importSettled(): Promise<void> | undefined {
+    return (this.#native ?? this.#interp).importSettled();
+  }
+
   requestPause(): void {
     if (this.#native) {
       this.#native.requestPause();
@@ -64,6 +67,11 @@ export class TieringExecution implements ExecutionLike {
   run(options: RunOptions = {}): RunOutcome {
     if (this.#native) return this.#native.run(options);
     const t = this.tier.store.thread;
+    // An import being awaited is settled in the interpreter, before any move.
+    if (this.#interp.importSettled() !== undefined) {
+      const outcome = this.#interp.run({ until: t.instructions });
+      if (outcome.kind !== 'paused') return outcome;
+    }
     const deadline = options.timeSliceMs === undefined ? Infinity : performance.now() + options.timeSliceMs;
     let until = options.until ?? Infinity;
     if (options.budget !== undefined) until = Math.min(until, t.instructions + options.budget);
@@ -72,7 +80,7 @@ export class TieringExecution implements ExecutionLike {
       const ready = this.rewrite.poll();
       if (ready !== undefined) {
         // A failed worker leaves the rewrite to the native tier itself, on this thread.
-        if (!(ready instanceof Error)) adoptRewrite(this.instance.compiled, this.tier.options.rewrite ?? {}, ready);
+        if (!(ready instanceof Error)) this.tier.rewrites.adopt(this.instance.compiled, this.tier.options.rewrite ?? {}, ready);
         this.tier.attach(this.instance);
         this.#native = new NativeExecution(this.tier, this.funcAddr, [], {
           space: programSpace(this.tier.store.state, this.instance), resumed: true, entryDepth: this.#interp.entryDepth,
@@ -88,6 +96,7 @@ export class TieringExecution implements ExecutionLike {
         this.rewrite.cancel();
         throw error;
       }
+      if (outcome.kind === 'awaiting') return outcome;
       if (outcome.kind !== 'paused') {
         this.rewrite.cancel();
         return outcome;

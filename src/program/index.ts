@@ -1,3 +1,4 @@
 export { loadModule, loadModuleFile } from './load.ts';
 export { Program, ProgramShell } from './program.ts';
 export type { ProgramOptions, ResumeOptions, SnapshotOptions } from './program.ts';
+export { defaultEngines, EngineSet } from './engines.ts';

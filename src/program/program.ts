@@ -1,12 +1,13 @@
 import type { CompiledModule } from '../compile/index.ts';
 import { DecodeError, LinkError, SnapshotError, UsageError, ValidationError } from '../errors/index.ts';
 import type { HostCallback } from '../exec/index.ts';
-import { engineFor, Execution, Store } from '../runtime/index.ts';
-import type { ExecutionLike, ExternVal, Imports, Instance, RunOptions, RunOutcome, StoreOptions, Tier } from '../runtime/index.ts';
+import { Store } from '../runtime/index.ts';
+import type { Engine, ExecutionLike, ExternVal, Imports, Instance, RunOptions, RunOutcome, StoreOptions, Tier } from '../runtime/index.ts';
 import { formatFuncType, sameFuncType, WasiHost, wasiFuncType } from '../wasi/index.ts';
 import type { WasiOptions } from '../wasi/index.ts';
 import { captureProgram, decodeSnapshot, encodeSnapshot, moduleSha256, restoreProgram } from '../snapshot/index.ts';
 import type { CanonicalState, DecodedSnapshot } from '../snapshot/index.ts';
+import { defaultEngines } from './engines.ts';
 import { loadModule } from './load.ts';
 
 const PAGE = 65536;
@@ -25,13 +26,25 @@ export interface ProgramOptions {
   stdin?: number;
   stdout?: WasiOptions['stdout'];
   stderr?: WasiOptions['stderr'];
+  /**
+   * WASI calls that would block (a read from stdin or a pipe, `poll_oneoff` sleeping on
+   * clocks) return promises instead, awaited at the call: run with {@link Program.runAsync}
+   * so that the thread's event loop never waits on them (see `WasiOptions.asyncBlocking`).
+   */
+  asyncBlocking?: boolean;
   /** Call depth and value stack limits; `fast: false` keeps the interpreter on its exact code. */
   limits?: Pick<StoreOptions, 'maxDepth' | 'maxSlots' | 'fast'>;
   /**
-   * The execution tier (default `interp`): `native` runs the module on the host's own
-   * WebAssembly engine, pausable at safepoints (the native tier must be loaded: the
-   * library's entry point and the CLI load it); `auto` picks `native` where it can run.
-   * On the native tier `run({ until, budget })` counts interpreted instructions only.
+   * The engine that runs the program: `interpreterEngine`, `nativeEngine(...)`,
+   * `autoEngine(...)`, or one of your own. Takes precedence over `tier`.
+   */
+  engine?: Engine;
+  /**
+   * The tier by name, when no `engine` is given (default `interp`): `native` runs the
+   * module on the host's own WebAssembly engine, pausable at safepoints; `auto` picks
+   * `native` where it can run (large modules start interpreted and tier up). Both name
+   * the library's shared engines (`defaultEngines`). On the native tier
+   * `run({ until, budget })` counts interpreted instructions only.
    */
   tier?: Tier;
   /**
@@ -105,18 +118,29 @@ export class Program {
   readonly instance: Instance;
   readonly wasi: WasiHost;
   execution: ExecutionLike | undefined;
-  /** The tier executions start on. */
-  tier: Tier | undefined;
+  /** The engine executions start on (see {@link ProgramOptions.engine}). */
+  readonly engine: Engine;
   /** Embedder host state this program was resumed with, by name (empty for a fresh program). */
   hostState: Record<string, unknown> = {};
   /** The export the execution entered (travels in snapshots). */
   private entryName: string | null = null;
   private readonly hostStateProviders = new Map<string, () => unknown>();
 
-  private constructor(readonly compiled: CompiledModule, store: Store, instance: Instance, wasi: WasiHost) {
+  private constructor(readonly compiled: CompiledModule, store: Store, instance: Instance, wasi: WasiHost, engine: Engine) {
     this.store = store;
     this.instance = instance;
     this.wasi = wasi;
+    this.engine = engine;
+  }
+
+  /** The name of the tier this program's engine is (`interp`, `native`, `auto`). */
+  get tier(): Tier {
+    return this.engine.name;
+  }
+
+  /** The engine `options` ask for. */
+  private static engineOf(options: ProgramOptions): Engine {
+    return options.engine ?? defaultEngines.resolve(options.tier);
   }
 
   static instantiate(compiled: CompiledModule, options: ProgramOptions = {}): Program {
@@ -124,7 +148,7 @@ export class Program {
       args: options.args ?? ['program.wasm'],
       env: options.env ?? {},
       preopens: options.preopens ?? [],
-      stdin: options.stdin, stdout: options.stdout, stderr: options.stderr,
+      stdin: options.stdin, stdout: options.stdout, stderr: options.stderr, asyncBlocking: options.asyncBlocking,
     };
     const wasi = new WasiHost(wasiOptions);
     return Program.withWasi(compiled, wasi, options);
@@ -151,9 +175,7 @@ export class Program {
     const instance = allocateOnly ? store.allocate(compiled, imports) : store.instantiate(compiled, imports);
     const memory = instance.exports.get('memory');
     if (memory?.kind === 'memory') wasi.bindMemory(store.state.memories[memory.addr].memory);
-    const program = new Program(compiled, store, instance, wasi);
-    program.tier = options.tier;
-    return program;
+    return new Program(compiled, store, instance, wasi, Program.engineOf(options));
   }
 
   export(name: string): ExternVal {
@@ -166,15 +188,45 @@ export class Program {
   start(entry = '_start', args: readonly unknown[] = []): ExecutionLike {
     const e = this.export(entry);
     if (e.kind !== 'func') throw new UsageError(`export ${JSON.stringify(entry)} is a ${e.kind}, not a function`);
-    const engine = engineFor(this.tier);
-    this.execution = engine ? engine.start(this.store, this.instance, e.addr, args, this.tier) : new Execution(this.store, e.addr, args);
+    this.execution = this.engine.start(this.store, this.instance, e.addr, args);
     this.entryName = entry;
     return this.execution;
   }
 
+  /**
+   * Runs the execution (starting `_start` first if nothing started) until it ends, is
+   * paused, or its budget is spent. A WASI command whose `_start` returns has `exited`
+   * with status 0, as one that calls `proc_exit(0)`; `returned` (with the results) is
+   * for any other export. `awaiting` means an import returned a promise: run again once
+   * it settled, or use {@link runAsync}, which does that.
+   */
   run(options: RunOptions = {}): RunOutcome {
     if (!this.execution) this.start(this.entryName ?? '_start');
-    return this.execution!.run(options);
+    const outcome = this.execution!.run(options);
+    if (outcome.kind === 'returned' && this.entryName === '_start') return { kind: 'exited', status: 0 };
+    return outcome;
+  }
+
+  /**
+   * `run`, awaiting asynchronous imports as they come: the program suspends at such a
+   * call (plain data: it can be paused and snapshotted meanwhile) and carries on with the
+   * settled value, or traps at the call when the promise rejects. `budget` counts from
+   * this call, over all of its runs.
+   */
+  async runAsync(options: RunOptions = {}): Promise<RunOutcome> {
+    if (!this.execution) this.start(this.entryName ?? '_start');
+    const execution = this.execution!;
+    const until = options.budget === undefined ? options.until : Math.min(options.until ?? Infinity, execution.instructions + options.budget);
+    for (;;) {
+      const outcome = this.run({ until, timeSliceMs: options.timeSliceMs });
+      if (outcome.kind !== 'awaiting') return outcome;
+      await execution.importSettled();
+    }
+  }
+
+  /** While the program is `awaiting` an import: a promise that resolves once the import settled. */
+  importSettled(): Promise<void> | undefined {
+    return this.execution?.importSettled();
   }
 
   requestPause(): void {
@@ -273,17 +325,15 @@ export class Program {
     if (state.moduleSha256 !== sha) throw new SnapshotError(`the module given (sha256 ${sha}) is not the snapshot's (sha256 ${state.moduleSha256})`);
     const wasiOptions: WasiOptions = {
       args: options.args ?? ['program.wasm'], env: options.env ?? {}, preopens: options.preopens ?? [],
-      stdin: options.stdin, stdout: options.stdout, stderr: options.stderr,
+      stdin: options.stdin, stdout: options.stdout, stderr: options.stderr, asyncBlocking: options.asyncBlocking,
     };
     const wasi = state.wasi === null ? new WasiHost(wasiOptions) : WasiHost.restore(state.wasi, wasiOptions);
     try {
-      const program = new Program(compiled, allocated.store, allocated.instance, wasi);
-      program.tier = options.tier;
+      const program = new Program(compiled, allocated.store, allocated.instance, wasi, Program.engineOf(options));
       const memory = program.instance.exports.get('memory');
       if (memory?.kind === 'memory') wasi.bindMemory(program.store.state.memories[memory.addr].memory);
       const restored = restoreProgram(program, state, { keepMemory: true });
-      const engine = engineFor(options.tier);
-      program.execution = restored && engine ? engine.resume(program.store, program.instance, restored.funcAddr, restored.entryDepth) : restored;
+      program.execution = restored && program.engine.resume(program.store, program.instance, restored.funcAddr, restored.entryDepth);
       program.entryName = state.entry;
       program.hostState = { ...state.host };
       route.host = wasi;
@@ -307,14 +357,13 @@ export class Program {
       args: options.args ?? ['program.wasm'],
       env: options.env ?? {},
       preopens: options.preopens ?? [],
-      stdin: options.stdin, stdout: options.stdout, stderr: options.stderr,
+      stdin: options.stdin, stdout: options.stdout, stderr: options.stderr, asyncBlocking: options.asyncBlocking,
     };
     const wasi = state.wasi === null ? new WasiHost(wasiOptions) : WasiHost.restore(state.wasi, wasiOptions);
     try {
       const program = Program.withWasi(compiled, wasi, { ...options, stdout: undefined, stderr: undefined }, true);
       const restored = restoreProgram(program, state);
-      const engine = engineFor(options.tier);
-      program.execution = restored && engine ? engine.resume(program.store, program.instance, restored.funcAddr, restored.entryDepth) : restored;
+      program.execution = restored && program.engine.resume(program.store, program.instance, restored.funcAddr, restored.entryDepth);
       program.entryName = state.entry;
       program.hostState = { ...state.host };
       return program;

@@ -1,15 +1,16 @@
 /**
- * Execution tiers behind one interface (as wazero puts its interpreter and compiler
- * behind one engine): the interpreter's `Execution` is one; the native tier
- * (`src/native`) registers another. Layers below the native tier (the program, the
- * snapshot layer) reach it through this registry, never by importing it.
+ * Execution tiers as values behind one interface, as wazero puts its interpreter and
+ * its compiler behind one engine: the interpreter ({@link interpreterEngine}, here) is
+ * one; the native tier (`src/native`) makes others. Whoever runs a program chooses an
+ * engine and passes it; nothing registers itself, and each engine owns its caches.
  */
-import { UsageError } from '../errors/index.ts';
-import type { Instance } from './instantiate.ts';
+import type { CompiledModule } from '../compile/index.ts';
+import { Execution } from './execution.ts';
 import type { RunOptions, RunOutcome } from './execution.ts';
+import type { Instance } from './instantiate.ts';
 import type { Store } from './store.ts';
 
-/** Which tier runs a program: the interpreter, the native tier, or the best one available. */
+/** The names of the tiers: the interpreter, the native tier, or the best one available. */
 export type Tier = 'interp' | 'native' | 'auto';
 
 /** What every tier's execution offers (the interpreter's `Execution` is one). */
@@ -21,35 +22,38 @@ export interface ExecutionLike {
   readonly instructions: number;
   run(options?: RunOptions): RunOutcome;
   requestPause(): void;
+  /**
+   * While the last `run` ended `awaiting` an asynchronous import: a promise that
+   * resolves (never rejects) once the import's promise has settled, after which `run`
+   * carries on with its value. Undefined otherwise.
+   */
+  importSettled(): Promise<void> | undefined;
 }
 
-/** A tier other than the interpreter. */
+/**
+ * A way of executing a program's functions: the interpreter, the native tier, or one
+ * that picks between them. Engines are plain values: pass one in `ProgramOptions.engine`.
+ */
 export interface Engine {
-  readonly tier: Exclude<Tier, 'interp' | 'auto'>;
-  /** True when the tier can run here (the native tier needs the host's WebAssembly). */
+  /** What `Program.tier` reports for programs on this engine. */
+  readonly name: Tier;
+  /** True when the engine can run here (the native tier needs the host's WebAssembly). */
   available(): boolean;
+  /** Does ahead of time the work `start` would do first for `compiled` (the native tier rewrites it); optional. */
+  prepare?(compiled: CompiledModule): void;
+  /** Begins executing `funcAddr` of `instance` with JS-valued arguments. */
+  start(store: Store, instance: Instance, funcAddr: number, args: readonly unknown[]): ExecutionLike;
   /**
-   * Begins executing `funcAddr` of `instance` with JS-valued arguments; `tier` is what
-   * was asked for (`auto` leaves the engine free to start elsewhere and tier up).
+   * Carries on an execution whose frames are already in the store's thread (a restored
+   * snapshot), from `entryDepth`.
    */
-  start(store: Store, instance: Instance, funcAddr: number, args: readonly unknown[], tier?: Tier): ExecutionLike;
-  /** Carries on an execution whose frames are already in the store's thread (a restored snapshot). */
   resume(store: Store, instance: Instance, funcAddr: number, entryDepth: number): ExecutionLike;
 }
 
-const engines = new Map<string, Engine>();
-
-/** Makes a tier available to `Program` and friends (the native tier registers itself). */
-export function registerEngine(engine: Engine): void {
-  engines.set(engine.tier, engine);
-}
-
-/** The engine for a tier: undefined means the interpreter. `auto` picks the native tier where it can run. */
-export function engineFor(tier: Tier | undefined): Engine | undefined {
-  if (tier === undefined || tier === 'interp') return undefined;
-  const native = engines.get('native');
-  if (tier === 'auto') return native?.available() ? native : undefined;
-  if (!native) throw new UsageError('the native tier is not loaded (import wasmig\'s native tier first)');
-  if (!native.available()) throw new UsageError('the native tier needs the host\'s WebAssembly, which this runtime lacks');
-  return native;
-}
+/** The interpreter as an engine: every instruction counted, a pause possible after any of them. */
+export const interpreterEngine: Engine = Object.freeze({
+  name: 'interp' as const,
+  available: (): boolean => true,
+  start: (store: Store, _instance: Instance, funcAddr: number, args: readonly unknown[]): ExecutionLike => new Execution(store, funcAddr, args),
+  resume: (store: Store, _instance: Instance, funcAddr: number, entryDepth: number): ExecutionLike => new Execution(store, funcAddr, [], { resumed: true, entryDepth }),
+});

@@ -1,6 +1,7 @@
 import { ExitError, Trap } from '../errors/index.ts';
 import { run, RunStatus } from '../exec/index.ts';
-import { callHost, captureBacktrace, enterFunction } from './invoke.ts';
+import { HostSuspension } from './host-suspension.ts';
+import { callHost, captureBacktrace, completeHostCall, enterFunction } from './invoke.ts';
 import type { Store } from './store.ts';
 import { bitsToJs, jsToBits } from './values.ts';
 
@@ -12,11 +13,18 @@ import { bitsToJs, jsToBits } from './values.ts';
  */
 const SIGNAL_SLICE = 131_072;
 
-/** How a call of `Execution.run` ended (a trap is thrown, as a `Trap`). */
+/**
+ * How a call of `Execution.run` ended (a trap is thrown, as a `Trap`): the entry function
+ * `returned` its results; the guest `exited` through WASI's `proc_exit` (a `Program`
+ * reports a WASI command whose `_start` returns as `exited` with status 0 too);
+ * `paused` (budget spent or pause asked for); or `awaiting` an asynchronous import,
+ * the thread standing at its call: run again once `importSettled()` resolves.
+ */
 export type RunOutcome =
   | { kind: 'returned'; results: unknown[] }
   | { kind: 'paused'; instructions: number }
-  | { kind: 'exited'; status: number };
+  | { kind: 'exited'; status: number }
+  | { kind: 'awaiting'; instructions: number; import: string };
 
 export interface RunOptions {
   /** Stop once this many instructions have run since the execution began (exact). */
@@ -39,12 +47,18 @@ export interface RunOptions {
 export class Execution {
   private pauseRequested = false;
   private finished: RunOutcome | undefined;
+  /** The asynchronous import the thread stands at, while its promise is pending. */
+  private suspension: HostSuspension | undefined;
   /** Depth of the host-return frame of this execution in the thread. */
   readonly entryDepth: number;
 
-  constructor(readonly store: Store, readonly funcAddr: number, args: readonly unknown[] = [], options: { resumed?: boolean } = {}) {
+  /**
+   * `resumed`: the thread holds this execution's frames already (a restored snapshot),
+   * from `entryDepth` (default: the thread's depth now, for frames loaded afterwards).
+   */
+  constructor(readonly store: Store, readonly funcAddr: number, args: readonly unknown[] = [], options: { resumed?: boolean; entryDepth?: number } = {}) {
     const t = store.thread;
-    this.entryDepth = t.depth;
+    this.entryDepth = options.entryDepth ?? t.depth;
     if (options.resumed) return;
     const fn = store.state.funcs[funcAddr];
     const params = fn.type.params;
@@ -68,9 +82,25 @@ export class Execution {
     this.pauseRequested = true;
   }
 
+  /** See `ExecutionLike.importSettled`. */
+  importSettled(): Promise<void> | undefined {
+    return this.suspension?.settled;
+  }
+
   run(options: RunOptions = {}): RunOutcome {
     if (this.finished) return this.finished;
     const t = this.store.thread;
+    if (this.suspension !== undefined) {
+      if (!this.suspension.ready) return { kind: 'awaiting', instructions: t.instructions, import: this.suspension.importName };
+      const suspension = this.suspension;
+      this.suspension = undefined;
+      try {
+        completeHostCall(t, suspension.value());
+      } catch (error) {
+        if (error instanceof Trap && error.backtrace.length === 0) error.backtrace = captureBacktrace(t, this.entryDepth);
+        throw error;
+      }
+    }
     let limit = Infinity;
     if (options.until !== undefined) limit = options.until;
     if (options.budget !== undefined) limit = Math.min(limit, t.instructions + options.budget);
@@ -93,7 +123,14 @@ export class Execution {
           this.finished = { kind: 'returned', results };
           return this.finished;
         }
-        if (status === RunStatus.hostCall) callHost(t);
+        if (status === RunStatus.hostCall) {
+          const addr = t.pendingHostCall;
+          const promise = callHost(t);
+          if (promise !== undefined) {
+            this.suspension = new HostSuspension(addr, (this.store.state.funcs[addr] as { name: string }).name, promise);
+            return { kind: 'awaiting', instructions: t.instructions, import: this.suspension.importName };
+          }
+        }
       }
     } catch (error) {
       if (error instanceof ExitError) {

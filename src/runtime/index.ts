@@ -2,10 +2,11 @@ export { createHostGlobal, createHostMemory, createHostTable, Store } from './st
 export type { StoreOptions } from './store.ts';
 export { allocateInstance, createMemory, evalConst } from './instantiate.ts';
 export type { ExternVal, ImportValue, Imports, Instance, InstantiateOptions } from './instantiate.ts';
-export { callHost, captureBacktrace, enterFunction, runToReturn, SLICE } from './invoke.ts';
+export { callHost, captureBacktrace, completeHostCall, enterFunction, runToReturn, SLICE } from './invoke.ts';
+export { HostSuspension, isThenable } from './host-suspension.ts';
 export { bitsToBigInt, bitsToJs, externId, jsToBits } from './values.ts';
 export type { FuncRef } from './values.ts';
 export { Execution } from './execution.ts';
 export type { RunOptions, RunOutcome } from './execution.ts';
-export { engineFor, registerEngine } from './engine.ts';
+export { interpreterEngine } from './engine.ts';
 export type { Engine, ExecutionLike, Tier } from './engine.ts';

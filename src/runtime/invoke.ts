@@ -1,7 +1,8 @@
-import { ExhaustionError, Trap } from '../errors/index.ts';
+import { ExhaustionError, Trap, UsageError } from '../errors/index.ts';
 import type { TraceFrame } from '../errors/index.ts';
 import { FuncKind, growSlots, run, RunStatus } from '../exec/index.ts';
 import type { FunctionState, ThreadState } from '../exec/index.ts';
+import { isThenable } from './host-suspension.ts';
 import { bitsToJs, jsToBits } from './values.ts';
 
 /** How many instructions one call of the run loop may take before the driver looks around. */
@@ -37,18 +38,48 @@ export function enterFunction(t: ThreadState, funcAddr: number): void {
   t.funcAddr = funcAddr;
 }
 
-/** Calls the host function the run loop stopped at, with the JS API's value conventions. */
-export function callHost(t: ThreadState): void {
+/**
+ * Calls the host function the run loop stopped at, with the JS API's value conventions.
+ * When it returns a promise (an asynchronous import), nothing is written: the thread
+ * stays at the call, as before it (`pendingHostCall` set, the arguments on the stack),
+ * and the promise is returned for the driver to await (see `HostSuspension`).
+ */
+export function callHost(t: ThreadState): PromiseLike<unknown> | undefined {
   const addr = t.pendingHostCall;
   t.pendingHostCall = -1;
   const fn = t.store.funcs[addr];
   if (fn.kind !== FuncKind.host) throw new TypeError('no host call pending');
-  const { params, results } = fn.type;
+  const { params } = fn.type;
   const base = t.sp - params.length;
   const args = new Array(params.length);
   for (let i = 0; i < params.length; i++) args[i] = bitsToJs(t.store, params[i], t.s32[2 * (base + i)], t.s32[2 * (base + i) + 1]);
   // The host may call back into Wasm: its frames go above the arguments.
   const result = fn.callback(...args);
+  if (isThenable(result)) {
+    t.pendingHostCall = addr;
+    return result;
+  }
+  writeHostResults(t, addr, base, result);
+  return undefined;
+}
+
+/**
+ * Finishes the host call the thread stands at (`pendingHostCall`, arguments on the
+ * stack) with `result`, the value an asynchronous import's promise settled with.
+ */
+export function completeHostCall(t: ThreadState, result: unknown): void {
+  const addr = t.pendingHostCall;
+  const fn = t.store.funcs[addr];
+  if (addr < 0 || fn.kind !== FuncKind.host) throw new TypeError('no host call pending');
+  t.pendingHostCall = -1;
+  writeHostResults(t, addr, t.sp - fn.type.params.length, result);
+}
+
+/** Replaces a host call's arguments (from slot `base`) with its results. */
+function writeHostResults(t: ThreadState, addr: number, base: number, result: unknown): void {
+  const fn = t.store.funcs[addr];
+  if (fn.kind !== FuncKind.host) throw new TypeError('not a host function');
+  const { results } = fn.type;
   if (base + results.length > t.s32.length >> 1 && !growSlots(t, base + results.length)) throw new ExhaustionError();
   if (results.length === 1) {
     jsToBits(t.store, results[0], result, t.s32, 2 * base);
@@ -92,7 +123,10 @@ export function runToReturn(t: ThreadState, entryDepth: number): void {
     for (;;) {
       const status = run(t, SLICE);
       if (status === RunStatus.returned) return;
-      if (status === RunStatus.hostCall) callHost(t);
+      if (status === RunStatus.hostCall && callHost(t) !== undefined) {
+        t.pendingHostCall = -1;
+        throw new UsageError('a host function returned a promise where it is called synchronously (Store.invoke): run the program with runAsync');
+      }
     }
   } catch (error) {
     if (error instanceof Trap && error.backtrace.length === 0) error.backtrace = captureBacktrace(t, entryDepth);

@@ -72,10 +72,12 @@ function callOperands(code: Int32Array, call: number, callee: WasmFunctionState)
 
 /**
  * The thread's frames above `floor`, bottom to top, in canonical form. The thread must
- * be stopped between two instructions (not inside a host call).
+ * be stopped between two instructions, or at a call not made yet (`pendingHostCall`:
+ * an asynchronous import awaited, a call the native tier is to make): the top frame then
+ * stands at the call instruction with its operands on the stack, so that the state,
+ * resumed, makes the call again (an embedder's promise cannot travel).
  */
 export function captureThreadFrames(t: ThreadState, space: IndexSpace, floor: number): CanonicalFrame[] {
-  if (t.pendingHostCall >= 0) throw new SnapshotError('cannot capture: a host function call is in progress');
   normalizeFrames(t);
   const store = t.store;
   const n = t.depth - floor;
@@ -107,7 +109,17 @@ export function captureThreadFrames(t: ThreadState, space: IndexSpace, floor: nu
     const points = functionPoints(cf);
     const pc = pcs[i];
     let types: Uint8Array;
-    if (i === n - 1) {
+    let at = pc;
+    let reissued: CanonicalFrame['stack'] = [];
+    if (i === n - 1 && t.pendingHostCall >= 0) {
+      at = previousInstruction(points, pc);
+      types = stackTypesAt(points, at);
+      // call_indirect took its table index off the stack already: any slot holding the callee does.
+      if (cf.code[at] === 0x11) {
+        types = types.subarray(0, types.length - 1);
+        reissued = [tableSlotOf(store, fn.instance, cf.code[at + 2], t.pendingHostCall)];
+      }
+    } else if (i === n - 1) {
       types = stackTypesAt(points, pc);
     } else {
       const call = previousInstruction(points, pc);
@@ -123,9 +135,17 @@ export function captureThreadFrames(t: ThreadState, space: IndexSpace, floor: nu
     for (let j = 0; j < cf.numLocals; j++) locals[j] = toCanonical(points.localTypes[j], s32[2 * (fp + j)], s32[2 * (fp + j) + 1], space);
     const stack = new Array(types.length);
     for (let j = 0; j < types.length; j++) stack[j] = toCanonical(types[j], s32[2 * (base + j)], s32[2 * (base + j) + 1], space);
-    out[i] = { funcIndex, pc: cf.offsets[pc], locals, stack };
+    for (const v of reissued) stack.push(v);
+    out[i] = { funcIndex, pc: cf.offsets[at], locals, stack };
   }
   return out;
+}
+
+/** The first element of table `tableIndex` of `inst` that holds function `funcAddr` (for a pending call_indirect). */
+function tableSlotOf(store: StoreState, inst: InstanceState, tableIndex: number, funcAddr: number): number {
+  const table = store.tables[inst.tableAddrs[tableIndex]];
+  for (let i = 0; i < table.size; i++) if (table.elements[i] === funcAddr + 1) return i;
+  throw new SnapshotError('cannot capture: the pending indirect call\'s function is no longer in its table');
 }
 
 function isRecord(x: unknown): x is Record<string, unknown> {

@@ -18,7 +18,7 @@ import { fail } from './errno.ts';
 import type { FdEntry } from './fd-table.ts';
 import { fileTypeOf, isPositional } from './fd-table.ts';
 import { timesToSet, writeFilestat } from './filestat.ts';
-import { readAt, readStream, toPosition, writeAt, writeSink, writeStream } from './io.ts';
+import { readAt, readStream, readStreamAsync, scatter, toPosition, writeAt, writeSink, writeStream } from './io.ts';
 import { utf8 } from './memory.ts';
 
 /**
@@ -178,12 +178,24 @@ export function fdPwrite(ctx: WasiContext, fd: number, iovs: number, iovsLen: nu
   ctx.memory.setU32(resultPtr, n);
 }
 
-/** `fd_read(fd, iovs: *iovec, iovs_len: u32) -> nread: u32 @r0`: 0 means end of file. */
-export function fdRead(ctx: WasiContext, fd: number, iovs: number, iovsLen: number, resultPtr: number): void {
+/**
+ * `fd_read(fd, iovs: *iovec, iovs_len: u32) -> nread: u32 @r0`: 0 means end of file.
+ * With `asyncBlocking`, a read from a stream (stdin, a pipe) returns a promise instead
+ * of blocking the thread; the guest awaits it at the call.
+ */
+export function fdRead(ctx: WasiContext, fd: number, iovs: number, iovsLen: number, resultPtr: number): void | Promise<void> {
   const entry = ctx.fds.checked(fd, Rights.FD_READ);
   const views = ctx.memory.iovecs(iovs, iovsLen);
   ctx.memory.check(resultPtr, 4);
   let n: number;
+  if (!isPositional(entry) && ctx.asyncBlocking) {
+    const total = views.reduce((sum, v) => sum + v.length, 0);
+    return readStreamAsync(hostFdOf(entry), total, (entry.fdflags & FdFlags.NONBLOCK) !== 0).then((bytes) => {
+      // Looked up again: the views of before the wait may be of a buffer that memory.grow replaced.
+      scatter(bytes, ctx.memory.iovecs(iovs, iovsLen));
+      ctx.memory.setU32(resultPtr, bytes.length);
+    });
+  }
   if (isPositional(entry)) {
     n = readAt(hostFdOf(entry), views, entry.offset);
     entry.offset += BigInt(n);

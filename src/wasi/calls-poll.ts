@@ -30,7 +30,8 @@ interface Timer {
  *
  * Files and stdio are always reported ready (a regular file's nbytes is what remains to be
  * read after the offset), like uvwasi; when nothing is ready the call sleeps until the
- * earliest clock subscription is due and reports every clock due by then.
+ * earliest clock subscription is due and reports every clock due by then. With
+ * `asyncBlocking`, that sleep is a promise (a timer) instead of a blocked thread.
  */
 export function pollOneoff(
   ctx: WasiContext,
@@ -39,7 +40,7 @@ export function pollOneoff(
   outPtr: number,
   nsubscriptions: number,
   resultPtr: number,
-): void {
+): void | Promise<void> {
   const mem = ctx.memory;
   const n = nsubscriptions >>> 0;
   if (n === 0) fail(Errno.INVAL);
@@ -75,8 +76,21 @@ export function pollOneoff(
   let elapsed = 0n;
   if (ready.length === 0 && timers.length > 0) {
     elapsed = timers.reduce((min, t) => (t.waitNs < min ? t.waitNs : min), timers[0]!.waitNs);
+    if (ctx.asyncBlocking && elapsed > 0n) {
+      // The thread's event loop runs meanwhile; the guest awaits the call.
+      const due = elapsed;
+      return new Promise<void>((resolve) => setTimeout(resolve, Number(due) / 1e6)).then(() => {
+        reportEvents(ctx, outPtr, resultPtr, ready, timers, due);
+      });
+    }
     sleepNs(elapsed);
   }
+  reportEvents(ctx, outPtr, resultPtr, ready, timers, elapsed);
+}
+
+/** Writes the events: those `ready`, and every timer due within `elapsed`. */
+function reportEvents(ctx: WasiContext, outPtr: number, resultPtr: number, ready: Outcome[], timers: Timer[], elapsed: bigint): void {
+  const mem = ctx.memory;
   for (const t of timers) {
     if (t.waitNs <= elapsed) ready.push({ userdata: t.userdata, error: 0, type: EventType.CLOCK, nbytes: 0n });
   }

@@ -42,6 +42,8 @@ export class WasiContext {
   /** Output sinks standing for stdout and stderr instead of host fds (their host fd is -1). */
   readonly sinks: StdioSinks;
   exitCode: number | null = null;
+  /** Blocking calls (a stream read, a poll that sleeps) return promises instead (`WasiOptions.asyncBlocking`). */
+  readonly asyncBlocking: boolean;
 
   constructor(init: {
     args: string[];
@@ -50,7 +52,9 @@ export class WasiContext {
     clocks: Clocks;
     stdioHost: [number, number, number];
     sinks?: StdioSinks;
+    asyncBlocking?: boolean;
   }) {
+    this.asyncBlocking = init.asyncBlocking === true;
     this.args = init.args;
     this.env = init.env;
     this.preopens = init.preopens;

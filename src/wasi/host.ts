@@ -29,6 +29,13 @@ export interface WasiOptions {
   stdin?: number;
   stdout?: number | OutputSink;
   stderr?: number | OutputSink;
+  /**
+   * Calls that would block the thread return promises instead, so that its event loop
+   * runs meanwhile: `fd_read` from a stream (stdin, a pipe) and `poll_oneoff` sleeping on
+   * clocks. The program must then be run with `Program.runAsync` (or `run` and
+   * `importSettled`). Default false: they block, as the WebAssembly JS API needs.
+   */
+  asyncBlocking?: boolean;
 }
 
 /**
@@ -124,6 +131,7 @@ export class WasiHost {
         clocks: new Clocks(),
         stdioHost,
         sinks: stdioSinks(options),
+        asyncBlocking: options.asyncBlocking,
       });
       for (let s = 0; s < 3; s++) this.#ctx.fds.set(s, stdioEntry(s, stdioHost[s] as number));
       preopens.forEach((_, index) => {
@@ -142,6 +150,7 @@ export class WasiHost {
         clocks: new Clocks(resume.clock),
         stdioHost,
         sinks: stdioSinks(options),
+        asyncBlocking: options.asyncBlocking,
       });
       this.#ctx.exitCode = resume.exitCode;
       try {

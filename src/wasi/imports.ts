@@ -8,7 +8,7 @@ import type { WasiContext } from './context.ts';
 import { errnoOf } from './errno.ts';
 
 /** A host function as the WebAssembly JS API calls it: i32 as number, i64 as bigint. */
-export type HostFunction = (...args: any[]) => number | void;
+export type HostFunction = (...args: any[]) => number | void | Promise<number>;
 
 /** i32 parameter (a guest that declared a wrong type gets garbage, not a JS TypeError). */
 const i = (x: unknown): number => Number(x) | 0;
@@ -18,16 +18,22 @@ const I = (x: unknown): bigint => (typeof x === 'bigint' ? x : BigInt(Math.trunc
 /**
  * Runs a syscall body and returns its errno: 0 when it returns, the errno it raised (or
  * the mapped Node error) when it fails. Anything else (`ExitError`, bugs) propagates.
+ * A body that returns a promise makes the call return a promise of its errno.
  */
-function wrap(body: (...args: unknown[]) => void): HostFunction {
-  return (...args: unknown[]): number => {
+function wrap(body: (...args: unknown[]) => void | Promise<void>): HostFunction {
+  const errnoFor = (err: unknown): number => {
+    const errno = errnoOf(err);
+    if (errno === undefined) throw err;
+    return errno;
+  };
+  return (...args: unknown[]): number | Promise<number> => {
     try {
-      body(...args);
+      const pending = body(...args);
+      // A call that would block, made asynchronous (`asyncBlocking`): its errno is the promise's value.
+      if (pending !== undefined) return pending.then(() => 0, errnoFor);
       return 0;
     } catch (err) {
-      const errno = errnoOf(err);
-      if (errno === undefined) throw err;
-      return errno;
+      return errnoFor(err);
     }
   };
 }

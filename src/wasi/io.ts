@@ -57,6 +57,30 @@ export function readStream(hostFd: number, views: Uint8Array[], nonblock: boolea
   return n;
 }
 
+/**
+ * `readStream` without blocking the thread (WASI's `asyncBlocking`): one host read of up
+ * to `total` bytes on libuv's thread pool; EAGAIN waits on timers, not in a sleep. The
+ * bytes come back for the caller to scatter into guest memory (looked up again then).
+ */
+export async function readStreamAsync(hostFd: number, total: number, nonblock: boolean): Promise<Uint8Array> {
+  if (total === 0) return new Uint8Array(0);
+  const buffer = new Uint8Array(total);
+  let backoffMs = 1;
+  for (;;) {
+    try {
+      const n = await new Promise<number>((resolve, reject) => {
+        fs.read(hostFd, buffer, 0, total, null, (err, bytesRead) => (err ? reject(err) : resolve(bytesRead)));
+      });
+      return buffer.subarray(0, n);
+    } catch (err) {
+      if (!isAgain(err)) throw err;
+      if (nonblock) fail(Errno.AGAIN);
+      await new Promise((resolve) => setTimeout(resolve, backoffMs));
+      if (backoffMs < Number(MAX_BACKOFF_NS / 1_000_000n)) backoffMs *= 2;
+    }
+  }
+}
+
 /** Writes all of the views to a stream (a blocking writev(2) on a pipe or terminal does). */
 export function writeStream(hostFd: number, views: Uint8Array[], nonblock: boolean): number {
   let written = 0;
@@ -109,7 +133,8 @@ export function toPosition(position: bigint): number {
   return Number(position);
 }
 
-function scatter(data: Uint8Array, views: Uint8Array[]): void {
+/** Copies `data` into the views in order (a readv's scatter). */
+export function scatter(data: Uint8Array, views: Uint8Array[]): void {
   let at = 0;
   for (const view of views) {
     if (at >= data.length) return;

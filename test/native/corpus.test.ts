@@ -45,7 +45,7 @@ async function straight(c: ProgramCase): Promise<Result & { polls: number }> {
   const box = new Sandbox(fx.root, c);
   try {
     const p = start(c, box);
-    const tier = nativeTierOf(p.store, { pollInterval: 1 });
+    const tier = nativeTierOf(p, { pollInterval: 1 });
     let status = 0;
     const s = settle(() => {
       const o = p.run();
@@ -65,7 +65,7 @@ async function hop(c: ProgramCase, at: number, tier: Tier): Promise<Result & { p
   const box = new Sandbox(fx.root, c);
   try {
     const a = start(c, box);
-    const native = nativeTierOf(a.store, { pollInterval: 1 });
+    const native = nativeTierOf(a, { pollInterval: 1 });
     let n = 0;
     native.pollHook = () => ++n === at;
     let status = 0;

@@ -53,7 +53,7 @@ function spinning(onCall: (i: number, program: Program) => void): { program: Pro
 test('a pause signalled from another thread during a host call lands right after it', () => {
   const { program, calls } = spinning((i, p) => {
     // What another thread does (an agent asking its job's worker to pause).
-    if (i === 10) Atomics.store(nativeTierOf(p.store).pauseSignal, 0, 1);
+    if (i === 10) Atomics.store(nativeTierOf(p).pauseSignal, 0, 1);
   });
   const outcome = program.run();
   assert.is(outcome.kind, 'paused');
@@ -106,7 +106,7 @@ function slowModule(): Uint8Array {
 
 test('the poll that pauses adapts the countdown: late polls come sooner slice after slice', () => {
   const program = Program.instantiate(loadModule(slowModule()), { tier: 'native' });
-  const tier = nativeTierOf(program.store);
+  const tier = nativeTierOf(program);
   // Every poll ends the slice (as a deadline does when polls come late).
   tier.pollHook = () => true;
   program.start('slow', [1 << 30]);

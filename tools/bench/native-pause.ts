@@ -89,7 +89,7 @@ function percentiles(s: Series): string {
 }
 
 async function measure(name: string, program: Program): Promise<void> {
-  const tier = nativeTierOf(program.store);
+  const tier = nativeTierOf(program);
   const control = new Int32Array(new SharedArrayBuffer(8));
   const times = new Float64Array(new SharedArrayBuffer(8));
   const worker = new Worker(WORKER, { eval: true, workerData: { signal: tier.pauseSignal.buffer, control: control.buffer, times: times.buffer } });

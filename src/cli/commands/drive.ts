@@ -7,8 +7,6 @@ import { renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { UsageError, WasmigError } from '../../errors/index.ts';
 import type { Program } from '../../program/index.ts';
 import type { RunOutcome, Tier } from '../../runtime/index.ts';
-// Loads the native tier (it registers itself with the runtime), so that --tier native/auto work.
-import '../../native/index.ts';
 import { encodeSnapshot } from '../../snapshot/index.ts';
 import { flag, integer, one } from '../args.ts';
 import type { OptionSpec, Parsed } from '../args.ts';
@@ -116,6 +114,10 @@ export async function driveProgram(program: Program, o: DriveOptions): Promise<n
       const budgetEnd = execution.instructions + SLICE_INSTRUCTIONS;
       const until = o.pauseAfter !== undefined && o.pauseAfter < budgetEnd ? o.pauseAfter : budgetEnd;
       outcome = execution.run({ until, timeSliceMs: o.onSignal ? NATIVE_SLICE_MS : undefined });
+      if (outcome.kind === 'awaiting') {
+        await execution.importSettled();
+        continue;
+      }
       if (outcome.kind !== 'paused') break;
       if (signalled || (o.pauseAfter !== undefined && execution.instructions >= o.pauseAfter)) {
         const state = program.captureState();

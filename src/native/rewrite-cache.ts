@@ -1,0 +1,79 @@
+/**
+ * What the native tier makes once per module and reuses: the rewritten module with its
+ * compiled `WebAssembly.Module` (per rewrite options), and the resume clones compiled
+ * so far (V8 keeps their optimized code with the module). One cache belongs to one
+ * engine (`NativeEngine`): programs on that engine share it, nothing else sees it.
+ */
+import type { CompiledModule } from '../compile/index.ts';
+import { rewriteModule, rewriteResumeClone } from './rewrite.ts';
+import type { ResumeClone, RewriteOptions, RewrittenModule } from './rewrite.ts';
+import type { Safepoint } from './rewrite-function.ts';
+
+/** A rewritten module with its compilation. */
+export interface ReadyModule {
+  rewritten: RewrittenModule;
+  module: WebAssembly.Module;
+}
+
+/** A resume clone with its compilation; null where the function cannot have one. */
+export type ReadyClone = { clone: ResumeClone; module: WebAssembly.Module } | null;
+
+/** Per compiled module (weakly held: a module nobody uses any more goes with its entries). */
+interface ModuleEntries {
+  /** By `JSON.stringify(options)`. */
+  rewrites: Map<string, ReadyModule>;
+  /** By `funcIndex:pc:options`. */
+  clones: Map<string, ReadyClone>;
+}
+
+/** An engine's rewritten modules and resume clones, per compiled module and rewrite options. */
+export class RewriteCache {
+  readonly #byModule = new WeakMap<CompiledModule, ModuleEntries>();
+
+  #entries(compiled: CompiledModule): ModuleEntries {
+    let entries = this.#byModule.get(compiled);
+    if (!entries) {
+      entries = { rewrites: new Map(), clones: new Map() };
+      this.#byModule.set(compiled, entries);
+    }
+    return entries;
+  }
+
+  /** True when {@link rewrite} has its answer at hand. */
+  has(compiled: CompiledModule, options: RewriteOptions = {}): boolean {
+    return this.#byModule.get(compiled)?.rewrites.has(JSON.stringify(options)) === true;
+  }
+
+  /** Takes a rewrite made elsewhere (a worker thread: `background.ts`) as {@link rewrite}'s answer. */
+  adopt(compiled: CompiledModule, options: RewriteOptions, ready: ReadyModule): void {
+    const rewrites = this.#entries(compiled).rewrites;
+    const key = JSON.stringify(options);
+    if (!rewrites.has(key)) rewrites.set(key, ready);
+  }
+
+  /** The rewritten module for a compiled one, rewritten and compiled on first use. */
+  rewrite(compiled: CompiledModule, options: RewriteOptions = {}): ReadyModule {
+    const rewrites = this.#entries(compiled).rewrites;
+    const key = JSON.stringify(options);
+    let ready = rewrites.get(key);
+    if (!ready) {
+      const rewritten = rewriteModule(compiled.context, options);
+      ready = { rewritten, module: new WebAssembly.Module(rewritten.bytes as Uint8Array<ArrayBuffer>) };
+      rewrites.set(key, ready);
+    }
+    return ready;
+  }
+
+  /** The resume clone of `funcIndex` at `site` (whose operand stack has `stackTypes`), made on first use. */
+  clone(compiled: CompiledModule, funcIndex: number, site: Safepoint, stackTypes: number[], options: RewriteOptions = {}): ReadyClone {
+    const clones = this.#entries(compiled).clones;
+    const key = `${funcIndex}:${site.pc}:${JSON.stringify(options)}`;
+    let made = clones.get(key);
+    if (made === undefined) {
+      const r = rewriteResumeClone(compiled.context, funcIndex, { pc: site.pc, kind: site.kind as 'loop' | 'call', stackTypes }, options);
+      made = r === undefined ? null : { clone: r, module: new WebAssembly.Module(r.bytes as Uint8Array<ArrayBuffer>) };
+      clones.set(key, made);
+    }
+    return made;
+  }
+}
