@@ -44,23 +44,24 @@ mkdirSync(ctl);
 const DIR = ['--dir', `${ctl}::/ctl`];
 
 type Fault = 'source' | 'target' | 'broker' | 'client';
-type Step = 'prepare' | 'first-chunk' | 'middle-chunk' | 'last-chunk' | 'commit-sent' | 'commit-received';
+/** The chunk steps are of the first pre-copy round; `final-chunk` is the last chunk of the final package (the job paused). */
+type Step = 'prepare' | 'first-chunk' | 'middle-chunk' | 'last-chunk' | 'final-chunk' | 'commit-sent' | 'commit-received';
 /** Where the job must end: on the target, on the source, on exactly one of them, or nowhere (lost, reported). */
 type Expect = 'target' | 'source' | 'once' | 'lost';
 
-const STEPS: Step[] = ['prepare', 'first-chunk', 'middle-chunk', 'last-chunk', 'commit-sent', 'commit-received'];
+const STEPS: Step[] = ['prepare', 'first-chunk', 'middle-chunk', 'last-chunk', 'final-chunk', 'commit-sent', 'commit-received'];
 
 /** Without standbys. */
 const EXPECT: Record<Fault, Record<Step, Expect>> = {
   // The source's copy is the only one until the target has the commit.
-  source: { prepare: 'lost', 'first-chunk': 'lost', 'middle-chunk': 'lost', 'last-chunk': 'lost', 'commit-sent': 'target', 'commit-received': 'target' },
+  source: { prepare: 'lost', 'first-chunk': 'lost', 'middle-chunk': 'lost', 'last-chunk': 'lost', 'final-chunk': 'lost', 'commit-sent': 'target', 'commit-received': 'target' },
   // The source goes on until the target has answered the commit; after that the only copy is the target's.
-  target: { prepare: 'source', 'first-chunk': 'source', 'middle-chunk': 'source', 'last-chunk': 'source', 'commit-received': 'source', 'commit-sent': 'lost' },
+  target: { prepare: 'source', 'first-chunk': 'source', 'middle-chunk': 'source', 'last-chunk': 'source', 'final-chunk': 'source', 'commit-received': 'source', 'commit-sent': 'lost' },
   // Messages on their way are lost with the broker: before the commit the source gives up at
   // once (it lost the broker), after it the commit is asked again until it is known.
-  broker: { prepare: 'source', 'first-chunk': 'source', 'middle-chunk': 'source', 'last-chunk': 'source', 'commit-sent': 'target', 'commit-received': 'target' },
+  broker: { prepare: 'source', 'first-chunk': 'source', 'middle-chunk': 'source', 'last-chunk': 'source', 'final-chunk': 'source', 'commit-sent': 'target', 'commit-received': 'target' },
   // The handoff is the agents' business: clients dying change nothing.
-  client: { prepare: 'target', 'first-chunk': 'target', 'middle-chunk': 'target', 'last-chunk': 'target', 'commit-sent': 'target', 'commit-received': 'target' },
+  client: { prepare: 'target', 'first-chunk': 'target', 'middle-chunk': 'target', 'last-chunk': 'target', 'final-chunk': 'target', 'commit-sent': 'target', 'commit-received': 'target' },
 };
 
 /** How soon a handoff caught by a broker restart must settle once the broker is back (the agents reconnect within seconds). */
@@ -68,7 +69,7 @@ const SETTLE_AFTER_BROKER_MS = 10_000;
 
 /** The agent side that marks each step for the broker and client rows (which freeze there). */
 const MARKER: Record<Step, 'source' | 'target'> = {
-  prepare: 'target', 'first-chunk': 'source', 'middle-chunk': 'source', 'last-chunk': 'source', 'commit-sent': 'source', 'commit-received': 'target',
+  prepare: 'target', 'first-chunk': 'source', 'middle-chunk': 'source', 'last-chunk': 'source', 'final-chunk': 'source', 'commit-sent': 'source', 'commit-received': 'target',
 };
 
 /** Ticker arguments for a job that holds at its own gate before line 30. */
@@ -182,7 +183,8 @@ async function cell(fault: Fault, step: Step): Promise<void> {
   const role = fault === 'source' || fault === 'target' ? fault : MARKER[step];
   const action = fault === 'source' || fault === 'target' ? 'kill' : 'stop';
   const name = `${role === 'source' ? 's' : 't'}${n}`;
-  const armed = await agentProc(name, broker.url, DIR, { WASMIG_CRASH_AT: `${role}:${step}:1:${action}` });
+  const point = step === 'final-chunk' ? 'last-chunk:final' : `${step}:1`;
+  const armed = await agentProc(name, broker.url, DIR, { WASMIG_CRASH_AT: `${role}:${point}:${action}` });
   mark('armed agent online');
   const from = role === 'source' ? name : 'a';
   const to = role === 'target' ? name : 'b';
