@@ -107,6 +107,10 @@ async function listed(job: string): Promise<ListedJob | undefined> {
   }
 }
 
+function notesOf(stderr: string): string {
+  return stderr.split('\n').filter((l) => l.startsWith('note ')).join('\n');
+}
+
 function count(text: string, re: RegExp): number {
   return text.match(new RegExp(re.source, 'g'))?.length ?? 0;
 }
@@ -126,6 +130,8 @@ async function exitOf(p: Proc, ms = 90_000): Promise<number> {
 interface Following {
   readonly label: string;
   out(): string;
+  /** The program's notes on stderr (lines starting `note `), in order. */
+  notes(): string;
   waitFor(re: RegExp): Promise<void>;
   ended(): Promise<{ status: number; why: string }>;
 }
@@ -135,6 +141,7 @@ function processFollower(proc: Proc): Following {
   return {
     label: proc.label,
     out: () => proc.out,
+    notes: () => notesOf(proc.err),
     waitFor: async (re) => { await proc.waitFor(re, 'out', 60_000); },
     ended: async () => ({ status: await exitOf(proc), why: proc.err }),
   };
@@ -144,7 +151,13 @@ function processFollower(proc: Proc): Following {
 function inProcessFollower(client: FleetClient, job: string, lostAfterMs: number): Following {
   let text = '';
   let poke = (): void => {};
-  const end = client.follow(job, { lostAfterMs, onOutput: (c) => { if (c.stream === 1) { text += Buffer.from(c.data).toString(); poke(); } } }).then(
+  let err = '';
+  const end = client.follow(job, {
+    lostAfterMs,
+    onOutput: (c) => {
+      if (c.stream === 1) { text += Buffer.from(c.data).toString(); poke(); } else err += Buffer.from(c.data).toString();
+    },
+  }).then(
     (s) => ({ status: s.status ?? -1, why: s.error ?? '' }),
     (error: unknown) => {
       if (error instanceof JobLostError) return { status: 69, why: error.message };
@@ -155,6 +168,7 @@ function inProcessFollower(client: FleetClient, job: string, lostAfterMs: number
   return {
     label: `follower of ${job}`,
     out: () => text,
+    notes: () => notesOf(err),
     waitFor: (re) => new Promise((resolveWait, reject) => {
       const timer = setTimeout(() => reject(new Error(`follower of ${job}: no ${re} within 60 s; got ${text.slice(-500)}`)), 60_000);
       poke = () => { if (re.test(text)) { clearTimeout(timer); resolveWait(); } };
@@ -189,7 +203,7 @@ async function cell(fault: Fault, step: Step): Promise<void> {
   const from = role === 'source' ? name : 'a';
   const to = role === 'target' ? name : 'b';
   const agents = [a, b, armed];
-  const expected = { stdout: reference.stdout.replaceAll('/ctl/JOB', `/ctl/${job}`) };
+  const expected = { stdout: reference.stdout.replaceAll('/ctl/JOB', `/ctl/${job}`), notes: notesOf(reference.stderr) };
   const logs = (): string => agents.map((p) => p.err).join('\n');
   // A follower that waits this long for a vanished owner before it says the job is lost.
   const lostAfterS = expect === 'lost' ? 2 : 10;
@@ -255,6 +269,15 @@ async function cell(fault: Fault, step: Step): Promise<void> {
       const survivors = [a, b].map((p) => p.err).join('\n');
       assert.is(count(survivors, new RegExp(`job ${job} now runs here`)), 0, survivors);
       assert.is(count(logs(), new RegExp(`job ${job} exited`)), 0, logs());
+      // The dead agent, started again, marks the job failed and never runs it again.
+      const again = await agentProc(name, broker.url, DIR);
+      agents.push(again);
+      await again.waitFor(new RegExp(`job ${job} was lost when this agent last stopped; marking it failed`), 'err');
+      const after = await listed(job);
+      assert.is(after?.state, 'failed', JSON.stringify(after));
+      assert.is(after?.error, `agent ${name} restarted; the job was lost with it`);
+      await again.stop();
+      assert.is(count(logs(), new RegExp(`job ${job} (now runs here|exited)`)), expect === 'lost' && fault === 'target' ? 1 : 0, logs());
       mark('checked');
       return;
     }
@@ -273,6 +296,7 @@ async function cell(fault: Fault, step: Step): Promise<void> {
     const end = await reader.ended();
     assert.is(end.status, 7, end.why);
     assert.is(reader.out(), expected.stdout, `${job}: output lost or repeated`);
+    assert.is(reader.notes(), expected.notes, `${job}: stderr lost or repeated`);
     const state = await listed(job);
     assert.is(state?.state, 'exited', JSON.stringify(state));
     assert.is(state?.status, 7);
