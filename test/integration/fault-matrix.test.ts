@@ -254,6 +254,11 @@ async function cell(fault: Fault, step: Step): Promise<void> {
     // A restarted broker is no reason to wait out the handoff's timeouts (15 to 35 s before).
     if (fault === 'broker') assert.ok(Date.now() - faultDone < SETTLE_AFTER_BROKER_MS, `the handoff settled ${Date.now() - faultDone} ms after the broker came back`);
     if (expect === 'target' && fault === 'target') assert.is(moved, 0, 'migrate succeeds');
+    if (moved === 0) {
+      // `ps` right after a migration that succeeded lists the job where it went, also after a broker restart.
+      const now = await listed(job);
+      assert.is(now?.agent, to, `ps right after the migration: ${JSON.stringify(now)}`);
+    }
 
     // Nothing forked: no copy of the job was ever stopped by a newer one.
     assert.is.not(logs().includes(`job ${job}: a newer copy`), true, `a copy of ${job} was fenced: two ran at once\n${logs()}`);
