@@ -32,7 +32,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FleetClient, JobLostError } from '../../src/agent/index.ts';
 import { MigrationError, WasmigError } from '../../src/errors/index.ts';
-import type { ListedJob } from '../../src/agent/index.ts';
+import type { ListedJob, StartJobOptions } from '../../src/agent/index.ts';
 import { agentProc, embeddedBroker, stopAll, wasmigProc } from '../helpers/fleet.ts';
 import type { BrokerProc, Proc } from '../helpers/fleet.ts';
 import { repoRoot } from '../helpers/cli.ts';
@@ -47,7 +47,7 @@ type Fault = 'source' | 'target' | 'broker' | 'client';
 /** The chunk steps are of the first pre-copy round; `final-chunk` is the last chunk of the final package (the job paused). */
 type Step = 'prepare' | 'first-chunk' | 'middle-chunk' | 'last-chunk' | 'final-chunk' | 'commit-sent' | 'commit-received';
 /** Where the job must end: on the target, on the source, on exactly one of them, or nowhere (lost, reported). */
-type Expect = 'target' | 'source' | 'once' | 'lost';
+type Expect = 'target' | 'source' | 'once' | 'lost' | 'elsewhere';
 
 const STEPS: Step[] = ['prepare', 'first-chunk', 'middle-chunk', 'last-chunk', 'final-chunk', 'commit-sent', 'commit-received'];
 
@@ -63,6 +63,15 @@ const EXPECT: Record<Fault, Record<Step, Expect>> = {
   // The handoff is the agents' business: clients dying change nothing.
   client: { prepare: 'target', 'first-chunk': 'target', 'middle-chunk': 'target', 'last-chunk': 'target', 'final-chunk': 'target', 'commit-sent': 'target', 'commit-received': 'target' },
 };
+
+/**
+ * With a standby (`run --replicas 1`): where the job was lost without one, it finishes
+ * elsewhere (on the standby, or the target), once, its output exact; the rest as without.
+ */
+function expectation(fault: Fault, step: Step, replicas: boolean): Expect {
+  const plain = EXPECT[fault][step];
+  return replicas && plain === 'lost' ? 'elsewhere' : plain;
+}
 
 /** How soon a handoff caught by a broker restart must settle once the broker is back (the agents reconnect within seconds). */
 const SETTLE_AFTER_BROKER_MS = 10_000;
@@ -82,6 +91,8 @@ const tickerModule = readFileSync(tickerPath);
 /** What every job prints (3 s to compute, so once): the gate's path, in one line, is all that differs. */
 const reference = tickerOutput(jobArgs('JOB'));
 const replicasExist = readFileSync(join(repoRoot, 'src/cli/commands/run-remote.ts'), 'utf8').includes('--replicas');
+/** Standbys take a job over 1 s after its owner is gone (agents without standbys have no such option). */
+const TAKEOVER = replicasExist ? ['--takeover-after', '1'] : [];
 
 const matrix = suite('fault matrix');
 let broker: BrokerProc;
@@ -91,7 +102,7 @@ let cellNo = 0;
 
 matrix.before(async () => {
   broker = await embeddedBroker();
-  [a, b] = await Promise.all([agentProc('a', broker.url, DIR), agentProc('b', broker.url, DIR)]);
+  [a, b] = await Promise.all([agentProc('a', broker.url, [...DIR, ...TAKEOVER]), agentProc('b', broker.url, [...DIR, ...TAKEOVER])]);
 });
 
 matrix.after(async () => {
@@ -188,8 +199,8 @@ async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   }
 }
 
-async function cell(fault: Fault, step: Step): Promise<void> {
-  const expect = EXPECT[fault][step];
+async function cell(fault: Fault, step: Step, replicas = false): Promise<void> {
+  const expect = expectation(fault, step, replicas);
   const n = ++cellNo;
   const t0 = Date.now();
   const mark = (what: string): void => { if (process.env.WASMIG_MATRIX_TIMES) console.log(`    ${fault} ${step}: ${what} at ${Date.now() - t0} ms`); };
@@ -198,7 +209,7 @@ async function cell(fault: Fault, step: Step): Promise<void> {
   const action = fault === 'source' || fault === 'target' ? 'kill' : 'stop';
   const name = `${role === 'source' ? 's' : 't'}${n}`;
   const point = step === 'final-chunk' ? 'last-chunk:final' : `${step}:1`;
-  const armed = await agentProc(name, broker.url, DIR, { WASMIG_CRASH_AT: `${role}:${point}:${action}` });
+  const armed = await agentProc(name, broker.url, [...DIR, ...TAKEOVER], { WASMIG_CRASH_AT: `${role}:${point}:${action}` });
   mark('armed agent online');
   const from = role === 'source' ? name : 'a';
   const to = role === 'target' ? name : 'b';
@@ -206,7 +217,7 @@ async function cell(fault: Fault, step: Step): Promise<void> {
   const expected = { stdout: reference.stdout.replaceAll('/ctl/JOB', `/ctl/${job}`), notes: notesOf(reference.stderr) };
   const logs = (): string => agents.map((p) => p.err).join('\n');
   // A follower that waits this long for a vanished owner before it says the job is lost.
-  const lostAfterS = expect === 'lost' ? 2 : 10;
+  const lostAfterS = expect === 'lost' ? 2 : expect === 'elsewhere' ? 60 : 10;
 
   // The client row runs the follower and `migrate` as processes, to kill them; the others in this process.
   const client = await FleetClient.connect({ connection: { url: broker.url } });
@@ -224,7 +235,8 @@ async function cell(fault: Fault, step: Step): Promise<void> {
       moving = mover.migrate(job, to).then(() => 0, migrateOutcome);
       killClients = async () => { await Promise.all([proc.stop('SIGKILL'), mover.peer.close(true)]); };
     } else {
-      await client.start({ agent: from, module: tickerModule, program: 'ticker.wasm', args: ['ticker.wasm', ...jobArgs(job)], job });
+      const start = { agent: from, module: tickerModule, program: 'ticker.wasm', args: ['ticker.wasm', ...jobArgs(job)], job, ...(replicas ? { replicas: 1 } : {}) };
+      await client.start(start as StartJobOptions);
       follower = inProcessFollower(client, job, lostAfterS * 1000);
       await follower.waitFor(/tick 3\//);
       moving = client.migrate(job, to).then(() => 0, migrateOutcome);
@@ -290,7 +302,8 @@ async function cell(fault: Fault, step: Step): Promise<void> {
     // The handoff settles first (it is the agents' business: the clients' deaths do not end
     // it), so that the gate does not end the job before it could move.
     const settled = new RegExp(`job ${job} moved to|job ${job}: migration to \\S+ failed`);
-    if (fault === 'source') await (to === 'b' ? b : armed).waitFor(new RegExp(`job ${job} now runs here`), 'err', 60_000);
+    if (expect === 'elsewhere') { /* the owner is dead: a standby takes the job over by itself */ }
+    else if (fault === 'source') await (to === 'b' ? b : armed).waitFor(new RegExp(`job ${job} now runs here`), 'err', 60_000);
     else await (from === 'a' ? a : armed).waitFor(settled, 'err', 90_000);
     mark('handoff settled');
 
@@ -305,7 +318,8 @@ async function cell(fault: Fault, step: Step): Promise<void> {
     const state = await listed(job);
     assert.is(state?.state, 'exited', JSON.stringify(state));
     assert.is(state?.status, 7);
-    const where = expect === 'once' ? state?.agent : expect === 'target' ? to : from;
+    const where = expect === 'once' || expect === 'elsewhere' ? state?.agent : expect === 'target' ? to : from;
+    if (expect === 'elsewhere') assert.is.not(state?.agent, name, 'the job finished on another agent than the dead one');
     assert.is(state?.agent, where, `${job} ended on ${state?.agent}, expected ${expect}\n${logs()}`);
     assert.is(count(logs(), new RegExp(`job ${job} exited with status 7`)), 1, `exactly one copy ran to the end\n${logs()}`);
     mark('checked');
@@ -327,19 +341,18 @@ for (const fault of ['source', 'target', 'broker', 'client'] as Fault[]) {
   }
 }
 
-// With standbys (`run --replicas N`, branch replicas), a dead owner's job finishes elsewhere.
-const WITH_REPLICAS = [
-  ...STEPS.map((s) => `source kill -9 at ${s}, with replicas: the job finishes on a standby or the target, output exact`),
-  'target kill -9 at commit-sent, with replicas: the job finishes on a standby, output exact',
-  ...['checkpoint-sent', 'takeover'].flatMap((s) => ['owner', 'standby', 'broker', 'client'].map((who) => `failover: ${who} killed at ${s}, with replicas: the job finishes once, output exact`)),
-];
-for (const name of WITH_REPLICAS) {
-  if (only && !only.test(name)) continue;
-  if (replicasExist) {
-    matrix(name, () => { throw new Error('run --replicas exists now: write this cell'); });
-  } else {
-    matrix(name, () => { console.log(`  skipped (awaiting run --replicas): ${name}`); });
-  }
+// With standbys (`run --replicas 1`): the cells where a dead agent had the only copy, now
+// expected to finish elsewhere. The failover steps wait for their crash points in the
+// replication code (owner `checkpoint-sent`, standby `takeover`).
+for (const [fault, step] of [...STEPS.map((st) => ['source', st] as const), ['target', 'commit-sent'] as const]) {
+  const title = `${fault} kill -9 at ${step}, with replicas: the job finishes elsewhere, once, output exact`;
+  if (only && !only.test(title)) continue;
+  if (replicasExist) matrix(title, async () => { await cell(fault, step, true); });
+  else matrix(title, () => { console.log(`  skipped (awaiting run --replicas): ${title}`); });
+}
+for (const title of ['checkpoint-sent', 'takeover'].flatMap((st) => ['owner', 'standby', 'broker', 'client'].map((who) => `failover: ${who} killed at ${st}, with replicas: the job finishes once, output exact`))) {
+  if (only && !only.test(title)) continue;
+  matrix(title, () => { console.log(`  skipped (awaiting crash points in the replication code): ${title}`); });
 }
 
 matrix.run();
