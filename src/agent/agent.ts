@@ -94,6 +94,7 @@ export class Agent implements HandoffHost {
   readonly observed = new Map<string, JobState>();
   readonly logLimit: number;
   readonly timeouts: HandoffTimeouts;
+  /** Test-only fault points (`WASMIG_CRASH_AT`): disarmed in production. */
   readonly crashPoints: CrashPoints;
   peer!: Peer;
   readonly #options: AgentOptions;
@@ -144,6 +145,7 @@ export class Agent implements HandoffHost {
     (this.#options.log ?? ((l: string) => process.stderr.write(`${l}\n`)))(`agent ${this.name}: ${line}`);
   }
 
+  /** Aborted the next time this agent loses the broker (see {@link HandoffHost.brokerSession}). */
   get brokerSession(): AbortSignal {
     return this.#brokerSession.signal;
   }

@@ -27,10 +27,14 @@
  */
 import { UsageError } from '../errors/index.ts';
 
+/** The sides of a handoff (and of a failover) a fault point can be set for. */
 export const CRASH_ROLES = ['source', 'target', 'owner', 'standby'] as const;
+/** One of {@link CRASH_ROLES}. */
 export type CrashRole = (typeof CRASH_ROLES)[number];
 
+/** The steps a fault point can be set at (where each sits: the file's comment, and docs/protocol.md "Faults"). */
 export const CRASH_STEPS = ['prepare', 'first-chunk', 'middle-chunk', 'last-chunk', 'commit-sent', 'commit-received', 'checkpoint-sent', 'takeover'] as const;
+/** One of {@link CRASH_STEPS}. */
 export type CrashStep = (typeof CRASH_STEPS)[number];
 
 type CrashAction = 'kill' | 'stop';
