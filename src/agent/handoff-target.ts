@@ -137,6 +137,7 @@ export class IncomingHandoffs {
     incoming.onBase = held !== undefined;
     this.#byJob.set(req.job, incoming);
     host.log(`receiving job ${req.job} from ${req.from} (epoch ${req.epoch}${held ? `, onto what it left here (${held.digest.slice(0, 12)}...)` : ''})`);
+    host.crashPoints.reach('target', 'prepare');
     void host.peer.reply(req, { ok: true, stage: 'prepared', data: held ? { base: held.digest, logNext: log.next } : {} });
   }
 
@@ -211,6 +212,7 @@ export class IncomingHandoffs {
     }
     const inc = this.#find(req);
     if (inc && inc.ready) {
+      host.crashPoints.reach('target', 'commit-received');
       inc.settle();
       this.#byJob.delete(req.job);
       inc.job.epochCounter = Math.max(inc.job.epochCounter, req.epoch);
@@ -220,7 +222,8 @@ export class IncomingHandoffs {
       // is what hands the job over, a lost answer only makes the source ask again. The
       // answer goes first so that the job, taking a core from its first instruction,
       // does not hold it up on a busy machine (measured: it did, by 5-10 ms at load 12).
-      void host.peer.reply(req, { ok: true, data: { stamps: { targetCommitted: received, targetRunning: hopClockMs() } } });
+      void host.peer.reply(req, { ok: true, data: { stamps: { targetCommitted: received, targetRunning: hopClockMs() } } })
+        .finally(() => host.crashPoints.reach('target', 'commit-sent'));
       inc.job.run();
       return;
     }
