@@ -46,8 +46,9 @@ export function compileModule(module: Module): CompiledModule {
  * whole, naming where, instead of running with half its bits.
  */
 function refuseSimd(context: ModuleContext, simdUse: string | undefined): void {
-  const where = simdUse ?? context.types.some((t) => t.params.includes(ValType.v128) || t.results.includes(ValType.v128)) ? 'a function type'
-    : context.globals.some((g) => g.type === ValType.v128) ? 'a global' : undefined;
+  const inType = context.types.some((t) => t.params.includes(ValType.v128) || t.results.includes(ValType.v128));
+  const inGlobal = context.globals.some((g) => g.type === ValType.v128);
+  const where = simdUse ?? (inType ? 'a function type' : inGlobal ? 'a global' : undefined);
   if (where !== undefined) throw new UnsupportedError(`SIMD (v128) is not supported yet: ${where} uses it`);
 }
 
