@@ -13,6 +13,8 @@ import { createInstr, decodeModule, InstructionReader } from '../../src/binary/i
 import type { Module } from '../../src/wasm/index.ts';
 import { Imm, OPS, PREFIX_FD, ValType } from '../../src/wasm/index.ts';
 import { shuffle, SIMD_OPS } from '../../src/exec/simd-ops.ts';
+import { simdMemory } from '../../src/exec/simd-memory.ts';
+import { Trap } from '../../src/errors/index.ts';
 import { V128Lanes } from '../../src/exec/simd-lanes.ts';
 import { SPEC_SUITE_DIR, specSuite } from '../helpers/test-data.ts';
 
@@ -22,7 +24,21 @@ interface Command { type: string; line: number; filename?: string; action?: { ty
 const LANE_BITS: Record<string, number> = { i8: 8, i16: 16, i32: 32, i64: 64, f32: 32, f64: 64 };
 
 /** One instruction applied to parameters, as the spec scripts' functions mostly are. */
-interface SingleOp { sub: number; operands: number[]; lane: number; lanes: Uint8Array | undefined }
+interface SingleOp { sub: number; operands: number[]; lane: number; lanes: Uint8Array | undefined; memOffset: number | undefined }
+
+/** The memory a module starts with: its minimum size, active data segments at constant offsets. */
+function initialMemory(module: Module): Uint8Array | undefined {
+  const type = module.memories[0];
+  if (type === undefined) return undefined;
+  const mem = new Uint8Array(type.limits.min * 65536);
+  for (const seg of module.datas) {
+    if (seg.mode.kind !== 'active') continue;
+    const at = seg.mode.offset.instrs[0]!;
+    if (at.op !== 0x41) return undefined;
+    mem.set(seg.bytes, at.a >>> 0);
+  }
+  return mem;
+}
 
 function singleOp(module: Module, funcIndex: number): SingleOp | undefined {
   const code = module.codes[funcIndex - module.numImportedFuncs];
@@ -38,8 +54,12 @@ function singleOp(module: Module, funcIndex: number): SingleOp | undefined {
   if (ins.op < PREFIX_FD) return undefined;
   const sub = ins.op - PREFIX_FD;
   const imm = OPS[ins.op]!.imm;
-  if (imm !== Imm.none && imm !== Imm.lane && imm !== Imm.shuffle) return undefined;
-  const op: SingleOp = { sub, operands, lane: ins.a, lanes: imm === Imm.shuffle ? Uint8Array.from(ins.bytes) : undefined };
+  const memory = imm === Imm.memArg || imm === Imm.memArgLane;
+  if (imm !== Imm.none && imm !== Imm.lane && imm !== Imm.shuffle && !memory) return undefined;
+  const op: SingleOp = {
+    sub, operands, lane: imm === Imm.memArgLane ? ins.c : ins.a,
+    lanes: imm === Imm.shuffle ? Uint8Array.from(ins.bytes) : undefined, memOffset: memory ? ins.b : undefined,
+  };
   reader.read(ins);
   return ins.op === 0x0b && reader.pos === code.codeEnd ? op : undefined;
 }
@@ -96,17 +116,25 @@ specSuite.register(test, 'the SIMD semantics table gives what the spec scripts e
   for (const script of scripts) {
     const commands = (JSON.parse(readFileSync(join(SPEC_SUITE_DIR, script), 'utf8')) as { commands: Command[] }).commands;
     let module: Module | undefined;
+    let memory: Uint8Array | undefined;
     for (const cmd of commands) {
       if (cmd.type === 'module') {
         try { module = decodeModule(readFileSync(join(SPEC_SUITE_DIR, cmd.filename!))); } catch { module = undefined; }
+        memory = module && initialMemory(module);
         continue;
       }
-      if (cmd.type !== 'assert_return' || cmd.action?.type !== 'invoke' || cmd.action.module !== undefined || !module) continue;
+      const trap = cmd.type === 'assert_trap';
+      if ((cmd.type !== 'assert_return' && !trap) || cmd.action?.type !== 'invoke' || cmd.action.module !== undefined || !module) continue;
       const exp = module.exports.find((e) => e.kind === 'func' && e.name === cmd.action!.field);
       if (!exp) continue;
       const op = singleOp(module, exp.index);
       const type = module.types[module.numImportedFuncs > exp.index ? -1 : module.funcs[exp.index - module.numImportedFuncs]!];
-      if (!op || !type || type.results.length !== 1 || (op.lanes === undefined && SIMD_OPS[op.sub] === undefined)) continue;
+      if (!op || !type) continue;
+      const isMemory = op.memOffset !== undefined;
+      if (isMemory ? memory === undefined : op.lanes === undefined && SIMD_OPS[op.sub] === undefined) continue;
+      // A store returns nothing: it is run for its effect on the memory the next loads see.
+      const isStore = op.sub === 0x0b || (op.sub >= 0x58 && op.sub <= 0x5b);
+      if (!trap && type.results.length !== (isStore ? 0 : 1)) continue;
       // Parameters at slot 0 on; the operands pushed after them, as a run loop would.
       const args = cmd.action.args ?? [];
       const paramSlots: number[] = [];
@@ -121,11 +149,18 @@ specSuite.register(test, 'the SIMD semantics table gives what the spec scripts e
         slot += size;
       }
       const [a = 0, b = 0, c = 0] = operandSlots;
-      if (op.lanes) shuffle(v, a, a, b, op.lanes);
-      else SIMD_OPS[op.sub]!(v, a, a, b, c, op.lane);
+      let trapped = false;
+      try {
+        if (isMemory) simdMemory(op.sub, v, memory!, (v.u32[2 * a]! >>> 0) + (op.memOffset! >>> 0), a, b, op.lane);
+        else if (op.lanes) shuffle(v, a, a, b, op.lanes);
+        else SIMD_OPS[op.sub]!(v, a, a, b, c, op.lane);
+      } catch (error) {
+        if (!(error instanceof Trap)) throw error;
+        trapped = true;
+      }
       seenOps.add(op.sub);
       evaluated++;
-      if (!check(v, a, cmd.expected![0]!)) {
+      if (trap ? !trapped : trapped || (!isStore && !check(v, a, cmd.expected![0]!))) {
         failures.push(`${script}:${cmd.line} ${OPS[PREFIX_FD + op.sub]!.name}`);
       }
     }
