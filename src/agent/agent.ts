@@ -5,6 +5,7 @@ import { defaultEngines } from '../program/index.ts';
 import type { Tier } from '../runtime/index.ts';
 import type { ConnectionOptions } from './connection.ts';
 import { checkName, displayUrl } from './connection.ts';
+import { CrashPoints } from './crash-points.ts';
 import { committedHere, judgeJobState, supersedes } from './fencing.ts';
 import { errorText } from './error-text.ts';
 import { encodeOutput } from './frames.ts';
@@ -52,6 +53,8 @@ export interface AgentOptions {
    * of an incoming handoff blob (a pre-copy round, or the final package) arrives.
    */
   fault?: string;
+  /** Test-only fault point (`WASMIG_CRASH_AT`, see crash-points.ts): the agent kills or stops itself at that step of a handoff. */
+  crashAt?: string;
   /** Handoff timeouts (defaults: {@link DEFAULT_HANDOFF_TIMEOUTS}). */
   timeouts?: Partial<HandoffTimeouts>;
 }
@@ -91,6 +94,8 @@ export class Agent implements HandoffHost {
   readonly observed = new Map<string, JobState>();
   readonly logLimit: number;
   readonly timeouts: HandoffTimeouts;
+  /** Test-only fault points (`WASMIG_CRASH_AT`): disarmed in production. */
+  readonly crashPoints: CrashPoints;
   peer!: Peer;
   readonly #options: AgentOptions;
   readonly #load = new LoadMeter();
@@ -99,6 +104,8 @@ export class Agent implements HandoffHost {
   readonly #workers = new JobRunnerPool();
   /** Jobs whose worker is instantiating the program. */
   readonly #starting = new Set<string>();
+  /** Aborted (and replaced) whenever the broker connection drops: handoffs before their commit give up at once. */
+  #brokerSession = new AbortController();
   #heartbeat: NodeJS.Timeout | undefined;
   #stopping = false;
   #since = new Date().toISOString();
@@ -124,6 +131,7 @@ export class Agent implements HandoffHost {
     });
     this.logLimit = options.logLimit ?? DEFAULT_LOG_LIMIT;
     this.timeouts = { ...DEFAULT_HANDOFF_TIMEOUTS, ...options.timeouts };
+    this.crashPoints = new CrashPoints(options.crashAt, (line) => this.log(line));
   }
 
   /** Connects and announces the agent; resolves once it is online. */
@@ -137,6 +145,11 @@ export class Agent implements HandoffHost {
     (this.#options.log ?? ((l: string) => process.stderr.write(`${l}\n`)))(`agent ${this.name}: ${line}`);
   }
 
+  /** Aborted the next time this agent loses the broker (see {@link HandoffHost.brokerSession}). */
+  get brokerSession(): AbortSignal {
+    return this.#brokerSession.signal;
+  }
+
   get chunkBytes(): number {
     return chunkBytesFor(this.peer.link, this.#options.chunkBytes ?? DEFAULT_CHUNK_BYTES);
   }
@@ -144,6 +157,7 @@ export class Agent implements HandoffHost {
   async #connect(): Promise<void> {
     const offline: AgentStatus = { v: PROTOCOL_VERSION, agent: this.name, instance: this.instance, online: false };
     this.receiver.onChunk = (_transfer, index, count, what) => {
+      if (what.startsWith('pre-copy round') || what === 'final handoff package') this.crashPoints.chunk('target', index, count, what === 'final handoff package');
       const fault = /^die-on-chunk:(\d+)$/.exec(this.#options.fault ?? '');
       if (fault && (what.startsWith('pre-copy round') || what === 'final handoff package') && index + 1 >= Number(fault[1])) {
         this.log(`fault injection: dying at chunk ${index + 1} of ${count}`);
@@ -159,7 +173,11 @@ export class Agent implements HandoffHost {
       persistent: true,
       onRequest: (request) => this.#onRequest(request),
       onConnect: (info) => { if (!info.first) this.#reconnected(); },
-      onDisconnect: () => { if (!this.#stopping) this.log('lost the broker; reconnecting (jobs go on)'); },
+      onDisconnect: () => {
+        this.#brokerSession.abort(new WasmigError('ERR_BROKER', `agent ${this.name} lost the broker`));
+        this.#brokerSession = new AbortController();
+        if (!this.#stopping) this.log('lost the broker; reconnecting (jobs go on)');
+      },
       log: (line) => this.log(line),
     });
     await this.peer.listen([topics.agentData(this.name)], (_topic, payload) => {

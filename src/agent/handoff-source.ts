@@ -18,7 +18,7 @@
  * running before step 4.
  */
 import { performance } from 'node:perf_hooks';
-import { MigrationError } from '../errors/index.ts';
+import { MigrationError, WasmigError } from '../errors/index.ts';
 import { sha256 } from './frames.ts';
 import type { HandoffHost } from './handoff-host.ts';
 import type { Job } from './job.ts';
@@ -137,8 +137,12 @@ export class OutgoingHandoff {
       if (!status || !status.online) throw new MigrationError(`agent ${to} is ${status ? 'offline' : 'not known to the broker'}`);
       const missing = job.preopens.filter((g) => !(status.dirs ?? []).includes(g));
       if (missing.length) throw new MigrationError(`agent ${to} has no director${missing.length === 1 ? 'y' : 'ies'} ${missing.map((m) => JSON.stringify(m)).join(', ')}, which the job uses`);
-      const signal = watch.gone;
-      const who = `agent ${to}`;
+      // Before the commit, a broker connection lost (messages on their way may be lost with
+      // it) ends the handoff at once: waiting for answers that may never come would keep the
+      // job paused, or the migration hanging, for the full timeouts. From the commit on, only
+      // the target's own going away counts: the commit is asked again until it is known.
+      const signal = AbortSignal.any([watch.gone, host.brokerSession]);
+      const commitSignal = watch.gone;
 
       // The module goes first, while the job runs: the target compiles it before it answers.
       this.#progress({ phase: 'module' });
@@ -249,7 +253,7 @@ export class OutgoingHandoff {
 
       // Phase 2: commit. From here on the target may run the job: never resume without knowing.
       this.#progress({ phase: 'commit' });
-      const outcome = await this.#commit(signal);
+      const outcome = await this.#commit(commitSignal);
       if (outcome === 'committed') {
         const done = performance.now();
         const downtimeMs = round1(done - paused);
@@ -271,7 +275,7 @@ export class OutgoingHandoff {
         return result;
       }
       if (outcome === 'refused') throw this.#resumeHere(`agent ${to} no longer held the restored copy when the commit came`);
-      throw this.#resumeHere(`agent ${to} did not confirm the commit${signal.aborted ? ' and went offline' : ''}; any copy it started is fenced off by the new epoch`, true);
+      throw this.#resumeHere(`agent ${to} did not confirm the commit${commitSignal.aborted ? ' and went offline' : ''}; any copy it started is fenced off by the new epoch`, true);
     } finally {
       watch.close();
     }
@@ -285,7 +289,11 @@ export class OutgoingHandoff {
 
   #why(error: unknown, signal: AbortSignal): string {
     if (this.#job.finished) return `job ${this.#job.id} ended before it could be moved`;
-    if (signal.aborted) return `agent ${this.#to} went offline during the handoff`;
+    if (signal.aborted) {
+      const reason: unknown = signal.reason;
+      if (reason instanceof WasmigError && reason.code === 'ERR_BROKER') return `${reason.message} during the handoff (what was on its way may be lost)`;
+      return `agent ${this.#to} went offline during the handoff`;
+    }
     if (error instanceof TimeoutError) return `${error.message} (during the handoff)`;
     return errorText(error);
   }
@@ -308,9 +316,16 @@ export class OutgoingHandoff {
 
   async #prepare(signal: AbortSignal): Promise<Reply> {
     const job = this.#job;
-    return this.#host.peer.request(topics.agentInbox(this.#to), {
+    const peer = this.#host.peer;
+    const id = await peer.send(topics.agentInbox(this.#to), {
       type: 'prepare', job: job.id, epoch: this.#epoch, spec: job.spec as unknown as Record<string, unknown>, dirs: job.preopens,
-    }, { timeoutMs: this.#host.timeouts.prepareMs, who: `agent ${this.#to}`, signal });
+    });
+    try {
+      this.#host.crashPoints.reach('source', 'prepare');
+      return await peer.next(id, { timeoutMs: this.#host.timeouts.prepareMs, who: `agent ${this.#to}`, signal });
+    } finally {
+      peer.done(id);
+    }
   }
 
   /**
@@ -327,8 +342,13 @@ export class OutgoingHandoff {
       type, job: job.id, epoch: this.#epoch, ...fields, transfer, sha256: sha256(bytes), size: bytes.length, chunks: chunkCount(bytes.length, chunkBytes),
     });
     try {
+      const count = chunkCount(bytes.length, chunkBytes);
       const wire = await sendBlob(host.peer.link, topics.agentData(this.#to), transfer, bytes, {
-        chunkBytes, signal, onProgress: reportProgress ? (s, total) => this.#progress({ phase: 'transfer', sent: s, total }) : undefined,
+        chunkBytes, signal, onProgress: (s, total) => {
+          // Acknowledgements come in order: s bytes acknowledged means chunk ceil(s / chunkBytes) is.
+          host.crashPoints.chunk('source', Math.max(0, Math.ceil(s / chunkBytes) - 1), count, type === 'final');
+          if (reportProgress) this.#progress({ phase: 'transfer', sent: s, total });
+        },
       });
       sent?.();
       if (reportProgress) this.#progress({ phase: 'restore' });
@@ -356,7 +376,15 @@ export class OutgoingHandoff {
     };
     for (let attempt = 0; (attempt < commitAttempts || performance.now() < until) && !signal.aborted; attempt++) {
       try {
-        const r = await host.peer.request(topics.agentInbox(this.#to), { type: 'commit', job: this.#job.id, epoch: this.#epoch }, { timeoutMs: commitMs, who: `agent ${this.#to}`, signal });
+        const id = await host.peer.send(topics.agentInbox(this.#to), { type: 'commit', job: this.#job.id, epoch: this.#epoch });
+        let r: Reply;
+        try {
+          if (attempt === 0) host.crashPoints.reach('source', 'commit-sent');
+          r = await host.peer.next(id, { timeoutMs: commitMs, who: `agent ${this.#to}`, signal });
+        } finally {
+          host.peer.done(id);
+        }
+        if (r.ok) host.crashPoints.reach('source', 'commit-received');
         return r.ok ? 'committed' : 'refused';
       } catch {
         if (committedThere()) return 'committed';

@@ -135,6 +135,7 @@ export class IncomingHandoffs {
     incoming.onBase = held !== undefined;
     this.#byJob.set(req.job, incoming);
     host.log(`receiving job ${req.job} from ${req.from} (epoch ${req.epoch}${held ? `, onto what it left here (${held.digest.slice(0, 12)}...)` : ''})`);
+    host.crashPoints.reach('target', 'prepare');
     void host.peer.reply(req, { ok: true, stage: 'prepared', data: held ? { base: held.digest, logNext: log.next } : {} });
   }
 
@@ -197,12 +198,16 @@ export class IncomingHandoffs {
     }
     const inc = this.#find(req);
     if (inc && inc.ready) {
+      host.crashPoints.reach('target', 'commit-received');
       inc.settle();
       this.#byJob.delete(req.job);
       inc.job.epochCounter = Math.max(inc.job.epochCounter, req.epoch);
       host.adopt(inc.job, inc.source);
       // The job starts once the answer is out: the source's downtime ends with it.
-      void host.peer.reply(req, { ok: true }).finally(() => inc.job.run());
+      void host.peer.reply(req, { ok: true }).finally(() => {
+        inc.job.run();
+        host.crashPoints.reach('target', 'commit-sent');
+      });
       return;
     }
     void host.peer.reply(req, { ok: false, code: 'unknown', message: `agent ${host.name} holds no restored copy of job ${req.job} at epoch ${req.epoch}` });

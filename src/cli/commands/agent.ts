@@ -52,6 +52,7 @@ export async function agentCommand(argv: readonly string[]): Promise<number> {
     heartbeatMs: heartbeat === undefined ? undefined : heartbeat * 1000,
     logLimit: integer(p, 'log-limit', 1024),
     fault: process.env.WASMIG_FAULT || undefined,
+    crashAt: process.env.WASMIG_CRASH_AT || undefined,
     log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
   });
   const why = await untilStopped();
