@@ -66,7 +66,7 @@ export class FunctionValidator {
     declaredLocals: readonly number[],
   ) {
     this.locals = [...type.params, ...declaredLocals];
-    if (this.locals.includes(ValType.v128)) this.simdUse = 'a v128 local';
+    if (this.locals.includes(ValType.v128)) this.simdUse = 'a v128 parameter or local';
     this.ctrls.push({ opcode: -1, startTypes: EMPTY, endTypes: type.results, height: 0, unreachable: false });
   }
 
