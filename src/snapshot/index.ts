@@ -20,7 +20,7 @@ export type { ImageResolvers, RebuiltStore } from './image.ts';
 export { checkStateShape } from './shape.ts';
 export {
   decodeSnapshot, decodeSnapshotBody, encodeSnapshot, readSnapshotHeader, HEADER_SIZE, SNAPSHOT_FORMAT_VERSION, SNAPSHOT_MAGIC,
-  SnapshotFlags, snapshotLimitFor, SNAPSHOT_OVERHEAD_BYTES,
+  SnapshotFlags, snapshotLimitFor, DEFAULT_MAX_BODY_BYTES, SNAPSHOT_OVERHEAD_BYTES,
 } from './format.ts';
 export { decodeBoundedMsgpack, msgpackHeapCost } from './bounded-msgpack.ts';
 export type { BoundedDecodeOptions } from './bounded-msgpack.ts';
