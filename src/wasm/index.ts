@@ -1,2 +1,3 @@
 export * from './types.ts';
 export * from './opcodes.ts';
+export * from './limits.ts';
