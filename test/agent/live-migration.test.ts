@@ -5,7 +5,9 @@
  * a base that is corrupt or missing (never a wrong memory: the job goes on).
  * test/integration/fleet.test.ts kills a target mid-round in a separate process.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Agent, FleetClient, startBroker } from '../../src/agent/index.ts';
@@ -15,6 +17,11 @@ import { writerOutput, writerPath } from '../helpers/writer.ts';
 
 const writer = readFileSync(writerPath);
 const quiet = (): void => {};
+// Each job holds after its last step until the test opens its gate (writer's gate=PATH):
+// a loaded machine slows the migrations, never the job's end into racing them.
+const gates = mkdtempSync(join(tmpdir(), 'wasmig-gates-'));
+const dirs = [{ host: gates, guest: '/gates' }];
+const openGate = (job: string): void => writeFileSync(join(gates, job), '');
 
 const s = suite('live migration');
 let broker: EmbeddedBroker;
@@ -24,8 +31,8 @@ let client: FleetClient;
 
 s.before(async () => {
   broker = await startBroker({ port: 0 });
-  a = await Agent.start({ name: 'a', connection: { url: broker.url }, log: quiet });
-  b = await Agent.start({ name: 'b', connection: { url: broker.url }, log: quiet });
+  a = await Agent.start({ name: 'a', connection: { url: broker.url }, log: quiet, dirs });
+  b = await Agent.start({ name: 'b', connection: { url: broker.url }, log: quiet, dirs });
   client = await FleetClient.connect({ connection: { url: broker.url } });
 });
 
@@ -33,24 +40,28 @@ s.after(async () => {
   await client.close();
   await Promise.all([a.stop(), b.stop()]);
   await broker.close();
+  rmSync(gates, { recursive: true, force: true });
 });
 
-/** Starts writer on `agent`; resolves with its whole stdout and final state once it ends. */
-async function startWriter(job: string, args: string[], agent = 'a'): Promise<{ output: Promise<{ stdout: string; state: JobState }>; firstLine: Promise<void> }> {
-  await client.start({ agent, module: writer, program: 'writer.wasm', args: ['writer.wasm', ...args], job });
+/** A writer job: `finish()` lets it end and resolves with its whole stdout and final state. */
+interface WriterRun { finish(): Promise<{ stdout: string; state: JobState }>; firstLine: Promise<void> }
+
+/** Starts writer on `agent`, held at its gate after the last step until `finish()`. */
+async function startWriter(job: string, args: string[], agent = 'a'): Promise<WriterRun> {
+  await client.start({ agent, module: writer, program: 'writer.wasm', args: ['writer.wasm', ...args, `gate=/gates/${job}`], job });
   let stdout = '';
   let seen!: () => void;
   const firstLine = new Promise<void>((r) => { seen = r; });
   const output = client.follow(job, { onOutput: (c) => { if (c.stream === 1) { stdout += Buffer.from(c.data).toString(); if (stdout.includes('\n')) seen(); } } })
     .then((state) => ({ stdout, state }));
-  return { output, firstLine };
+  return { finish: () => { openGate(job); return output; }, firstLine };
 }
 
 async function fails(p: Promise<MigrationResult>, why: RegExp, at: string): Promise<void> {
   await p.then(() => assert.unreachable('the migration should fail'), (e: Error) => {
     assert.ok(e instanceof MigrationError, String(e));
-    assert.match(e.message, why);
-    assert.match(e.message, new RegExp(`the job goes on at ${at}$`));
+    assert.match(e.message, why, e.message);
+    assert.match(e.message, new RegExp(`the job goes on at ${at}$`), e.message);
   });
 }
 
@@ -65,7 +76,7 @@ s('a job writing its memory through the rounds moves there and back: bit for bit
   assert.ok(there.precopyBytes > 4 * 1024 * 1024, 'the filled memory went over in the rounds');
   const back = await client.migrate('racer', 'a');
   assert.ok(back.rounds >= 1);
-  const { stdout, state } = await run.output;
+  const { stdout, state } = await run.finish();
   assert.is(state.state, 'exited');
   assert.is(stdout, want);
 });
@@ -79,7 +90,7 @@ s('a job that dirties memory faster than the link: the rest goes over in the pau
   assert.is(r.mode, 'pre-copy');
   assert.match(r.reason, /changes memory as fast as the link carries it/);
   assert.ok(r.finalBlocks > 1000, `${r.finalBlocks} blocks in the pause`);
-  const { stdout } = await run.output;
+  const { stdout } = await run.finish();
   assert.is(stdout, want);
 });
 
@@ -96,7 +107,7 @@ s('a deadline of 0 and --stop-and-copy: no rounds, everything in the pause', asy
   assert.is(back.mode, 'stop-and-copy');
   assert.is(back.rounds, 0);
   assert.is(back.reason, 'stop-and-copy was asked for');
-  assert.is((await run.output).stdout, want);
+  assert.is((await run.finish()).stdout, want);
 });
 
 s('a migration cancelled during its rounds: the job goes on at the source, untouched', async () => {
@@ -117,7 +128,7 @@ s('a migration cancelled during its rounds: the job goes on at the source, untou
   // The abort reaches the target after the source answered.
   for (let i = 0; i < 100 && b.incoming.has('cancelled'); i++) await new Promise((r) => setTimeout(r, 50));
   assert.is(b.incoming.has('cancelled'), false, 'the target dropped its copy');
-  assert.is((await run.output).stdout, want);
+  assert.is((await run.finish()).stdout, want);
 });
 
 s('a corrupt base at the target is found by the digests: the job goes on at the source, then moves in full', async () => {
@@ -134,7 +145,7 @@ s('a corrupt base at the target is found by the digests: the job goes on at the 
   // a dropped the bad base with the failed handoff: the next move sends everything, from the module's image.
   const again = await client.migrate('based', 'a');
   assert.ok(again.precopyBytes > 4 * 1024 * 1024, `${again.precopyBytes} bytes`);
-  assert.is((await run.output).stdout, want);
+  assert.is((await run.finish()).stdout, want);
 });
 
 s('a base the source no longer has: the target starts again from the module\'s image', async () => {
@@ -148,7 +159,7 @@ s('a base the source no longer has: the target starts again from the module\'s i
   await b.jobs.get('rebased')!.forget();
   const back = await client.migrate('rebased', 'a');
   assert.ok(back.precopyBytes > 4 * 1024 * 1024, `${back.precopyBytes} bytes`);
-  assert.is((await run.output).stdout, want);
+  assert.is((await run.finish()).stdout, want);
 });
 
 s.run();

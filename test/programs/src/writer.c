@@ -14,7 +14,9 @@
  * final checksum line is the same wherever and however often the job moved: a test
  * compares it with a run that never moved.  `full=1` rewrites the whole region at
  * every step (a job that dirties memory as fast as it can); `pace=0` does not sleep
- * between steps (the output is the same: for reference runs).
+ * between steps (the output is the same: for reference runs).  `gate=PATH` holds the
+ * job after its last step until the file PATH exists (checked every 10 ms), so a test
+ * decides when the job may end instead of racing its clock; it prints nothing.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -62,6 +64,7 @@ int main(int argc, char **argv) {
     unsigned long steps = num(argc, argv, "steps", 0);
     int full = (int)num(argc, argv, "full", 0);
     int pace = (int)num(argc, argv, "pace", 1);
+    const char *gate = arg(argc, argv, "gate");
 
     size_t words = (mib << 20) / 8;
     if (words == 0) words = 1;
@@ -96,6 +99,14 @@ int main(int argc, char **argv) {
             struct timespec ts = { (time_t)left, (long)((left - (double)(time_t)left) * 1e9) };
             nanosleep(&ts, NULL);
         }
+    }
+    if (gate) {
+        FILE *open_gate;
+        while (!(open_gate = fopen(gate, "r"))) {
+            struct timespec ts = { 0, 10 * 1000 * 1000 };
+            nanosleep(&ts, NULL);
+        }
+        fclose(open_gate);
     }
     printf("done %016llx\n", (unsigned long long)checksum(mem, words));
     return 0;
