@@ -111,6 +111,8 @@ const usage: [string[], RegExp][] = [
   [['run', '--dir', '/tmp::a/../../b', 'x.wasm'], /climbs out with '\.\.'/],
   [['run', '--dir', join(dir, 'nowhere'), 'x.wasm'], /nowhere: no such directory\n$/],
   [['run', '--dir', `${repoRoot}/package.json::p`, 'x.wasm'], /package\.json is not a directory\n$/],
+  [['run', '--pause-after', '10', '--snapshot', join(dir, 'nowhere', 'a.snap'), 'x.wasm'], /^wasmig: --snapshot ".*a\.snap": no directory .*nowhere\n$/],
+  [['resume', '--pause-after', '10', '--snapshot', dir, 'x.snap'], /^wasmig: --snapshot ".*": is a directory\n$/],
 ];
 
 test('size and path arguments are checked, with one line naming the argument', () => {
