@@ -61,4 +61,12 @@ test('a snapshot with a table beyond the limit is refused at decode, before rest
   assert.throws(() => decodeSnapshot(encodeSnapshot(state)), (e: unknown) => e instanceof SnapshotError && /tables\[0\] has more than 10000000 elements/.test((e as Error).message));
 });
 
+test('Program.resume sizes its snapshot cap to maxMemoryBytes, or takes maxSnapshotBytes', () => {
+  const compiled = loadModule(tableModule(1));
+  const p = Program.instantiate(compiled, { tier: 'interp' });
+  const bytes = encodeSnapshot(p.captureState());
+  assert.ok(Program.resume(bytes, { module: compiled, maxMemoryBytes: 65536 }));
+  assert.throws(() => Program.resume(bytes, { module: compiled, maxSnapshotBytes: 16 }), (e: unknown) => e instanceof SnapshotError && /exceeds the limit of 16 \(--max-snapshot\)/.test((e as Error).message));
+});
+
 test.run();
