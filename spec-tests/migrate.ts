@@ -23,7 +23,7 @@ import type { HostCallback, ThreadState } from '../src/exec/index.ts';
 import { enterFunction, Execution } from '../src/runtime/index.ts';
 import type { Store } from '../src/runtime/index.ts';
 import {
-  captureState, decodeSnapshot, encodeSnapshot, moduleSha256, reachableSpace, rebuildStore, registerModule, restoreState,
+  captureState, decodeSnapshot, encodeSnapshot, moduleSha256, reachableSpace, rebuildStore, restoreState,
 } from '../src/snapshot/index.ts';
 import type { IndexSpace, ImageResolvers } from '../src/snapshot/index.ts';
 
@@ -74,7 +74,6 @@ export class Migrator {
 
   /** Every module the script compiles (instances of it may be reached later). */
   addModule(m: CompiledModule): void {
-    registerModule(m);
     this.bySha.set(moduleSha256(m.module), m);
   }
 

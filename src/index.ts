@@ -9,9 +9,13 @@ export {
   ValidationError, WasmigError,
 } from './errors/index.ts';
 export type { TraceFrame } from './errors/index.ts';
-export type { Module, FuncType, ValType } from './wasm/types.ts';
+export type {
+  ConstExpr, ConstInstr, CustomSection, DataMode, DataSegment, ElemMode, ElemSegment, Export, ExternKind, FuncBody, FuncType,
+  Global, GlobalType, Import, ImportDesc, Limits, MemoryType, Module, NameMap, RefType, TableType, ValType,
+} from './wasm/types.ts';
 export { decodeModule } from './binary/index.ts';
 export { validateModule } from './validate/index.ts';
+export type { ValidateOptions } from './validate/index.ts';
 export { compileModule } from './compile/index.ts';
 export type { CompiledModule } from './compile/index.ts';
 export { Execution, Store, createHostGlobal, createHostMemory, createHostTable, interpreterEngine } from './runtime/index.ts';
@@ -22,14 +26,16 @@ export { AutoEngine, autoEngine, NativeEngine, nativeEngine } from './native/ind
 export type { NativeOptions } from './native/index.ts';
 export type { HostCallback } from './exec/index.ts';
 export { WasiHost } from './wasi/index.ts';
-export type { WasiOptions, WasiState } from './wasi/index.ts';
+export { WASI_STATE_VERSION } from './wasi/index.ts';
+export type { HostFunction, MemoryLike, OutputSink, WasiFdState, WasiOptions, WasiState } from './wasi/index.ts';
 export { defaultEngines, EngineSet, loadModule, loadModuleFile, Program } from './program/index.ts';
 export type { ProgramOptions, ResumeOptions, SnapshotOptions } from './program/index.ts';
 export {
-  captureFrames, decodeSnapshot, describeSnapshot, encodeSnapshot, moduleSha256, readSnapshotHeader, restoreFrames,
+  captureFrames, decodeSnapshot, describeSnapshot, encodeSnapshot, moduleSha256, readSnapshotHeader, restoreFrames, sha256Hex,
   SNAPSHOT_FORMAT_VERSION,
 } from './snapshot/index.ts';
 export type {
-  CanonicalFrame, CanonicalGlobal, CanonicalMemory, CanonicalState, CanonicalTable, CanonicalValue, DecodedSnapshot,
-  SnapshotDescription, SnapshotHeader,
+  BaseReference, CanonicalFrame, CanonicalFuncOrigin, CanonicalGlobal, CanonicalInstance, CanonicalMemory, CanonicalState,
+  CanonicalStatus, CanonicalStore, CanonicalTable, CanonicalValue, DecodedSnapshot, DecodeOptions, DeltaSummary, EncodeOptions,
+  FrameDescription, FrameHost, MemoryDeltaSummary, SnapshotDescription, SnapshotHeader,
 } from './snapshot/index.ts';

@@ -7,6 +7,7 @@ import type { Tier } from '../runtime/index.ts';
 import type { ConnectionOptions } from './connection.ts';
 import { checkName, displayUrl } from './connection.ts';
 import { committedHere, judgeJobState, supersedes } from './fencing.ts';
+import { errorText } from './error-text.ts';
 import { encodeOutput } from './frames.ts';
 import { Job } from './job.ts';
 import { JobRunnerPool } from './job-runner.ts';
@@ -14,6 +15,7 @@ import type { ProgramSetup } from './job-protocol.ts';
 import { LoadMeter } from './load.ts';
 import type { AbortRequest, AgentLoad, AgentStatus, CommitRequest, JobState, PrepareRequest, ReplayRequest, Request, StartRequest, UploadRequest } from './messages.ts';
 import { newId, parseAgentStatus, parseJobState, PROTOCOL_VERSION } from './messages.ts';
+import type { PublishOptions } from './mqtt-link.ts';
 import { DEFAULT_HANDOFF_TIMEOUTS } from './handoff-host.ts';
 import type { AgentWatch, HandoffHost, HandoffTimeouts } from './handoff-host.ts';
 import { OutgoingHandoff } from './handoff-source.ts';
@@ -207,7 +209,7 @@ export class Agent implements HandoffHost {
 
   #reconnected(): void {
     this.log(`reconnected to the broker; ${this.jobs.size} job(s) here`);
-    void this.#announce().catch(() => {});
+    void this.#announce().catch((error: unknown) => this.log(`could not announce this agent again: ${errorText(error)}`));
   }
 
   /** Publishes the retained status and every job's state (a restarted broker forgot them). */
@@ -234,7 +236,7 @@ export class Agent implements HandoffHost {
       delete lost.sig;
       delete lost.target;
       this.log(`job ${s.job} was lost when this agent last stopped; marking it failed`);
-      await this.peer.link.publish(topics.jobState(s.job), JSON.stringify(this.peer.signDocument(lost)), { retain: true }).catch(() => {});
+      await this.#publish(topics.jobState(s.job), JSON.stringify(this.peer.signDocument(lost)), { retain: true }, `the failed state of lost job ${s.job}`);
     }
   }
 
@@ -246,7 +248,7 @@ export class Agent implements HandoffHost {
       v: PROTOCOL_VERSION, agent: this.name, instance: this.instance, at: new Date().toISOString(), ...this.#load.sample(),
       jobs: jobs.length, running: jobs.filter((j) => j.state === 'running').length,
     };
-    this.peer.link.publish(topics.agentLoad(this.name), JSON.stringify(load), { qos: 0, retain: true, expirySeconds: Math.ceil((3 * period) / 1000) }).catch(() => {});
+    void this.#publish(topics.agentLoad(this.name), JSON.stringify(load), { qos: 0, retain: true, expirySeconds: Math.ceil((3 * period) / 1000) }, 'the heartbeat');
   }
 
   #onJobState(id: string, payload: Buffer): void {
@@ -465,14 +467,22 @@ export class Agent implements HandoffHost {
     const sends = entries.map((e) => this.peer.link.publish(request.outTopic, encodeOutput({ job: job.id, epoch: job.epoch, seq: e.seq, stream: e.stream, data: e.data }), { qos: 1 }));
     Promise.all(sends).then(
       () => this.peer.reply(request, { ok: true, data: { next: job.log.next, floor: job.log.floor, state: job.state, epoch: job.epoch } }),
-      () => {},
+      // Unanswered, the client asks again.
+      (error: unknown) => this.log(`job ${job.id}: replay to ${request.from} failed: ${errorText(error)}`),
     );
   }
 
   #publishOutput(job: Job, entries: LogEntry[]): void {
     if (!this.peer.link.connected || this.jobs.get(job.id) !== job) return; // clients ask for a replay later
+    // One line for the batch, not one per entry: clients replay what is missing from the job's log.
+    let told = false;
+    const lost = (error: unknown): void => {
+      if (told) return;
+      told = true;
+      this.log(`job ${job.id}: output from seq ${entries[0].seq} not published (clients replay it): ${errorText(error)}`);
+    };
     for (const e of entries) {
-      this.peer.link.publish(topics.jobOut(job.id), encodeOutput({ job: job.id, epoch: job.epoch, seq: e.seq, stream: e.stream, data: e.data }), { qos: 1 }).catch(() => {});
+      this.peer.link.publish(topics.jobOut(job.id), encodeOutput({ job: job.id, epoch: job.epoch, seq: e.seq, stream: e.stream, data: e.data }), { qos: 1 }).catch(lost);
     }
   }
 
@@ -490,7 +500,7 @@ export class Agent implements HandoffHost {
       this.jobs.delete(old.id);
       this.unwatchJob(old.id);
       this.observed.delete(old.id);
-      this.peer.link.publish(topics.jobState(old.id), '', { retain: true }).catch(() => {});
+      void this.#publish(topics.jobState(old.id), '', { retain: true }, `the removal of finished job ${old.id}'s state`);
     }
   }
 
@@ -508,7 +518,15 @@ export class Agent implements HandoffHost {
     if (job.state === 'migrating' && job.target) s.target = job.target;
     const signed = this.peer.signDocument(s);
     this.observed.set(job.id, signed);
-    this.peer.link.publish(topics.jobState(job.id), JSON.stringify(signed), { retain: true }).catch(() => {});
+    void this.#publish(topics.jobState(job.id), JSON.stringify(signed), { retain: true }, `job ${job.id}'s state (${job.state}, epoch ${job.epoch})`);
+  }
+
+  /**
+   * Publishes best effort: a failure is logged with `what` was lost, and the agent goes on
+   * (a state is published again on the next change and on reconnection).
+   */
+  #publish(topic: string, payload: string, options: PublishOptions, what: string): Promise<void> {
+    return this.peer.link.publish(topic, payload, options).catch((error: unknown) => this.log(`${what} not published: ${errorText(error)}`));
   }
 
   /** Follows a job's retained state (to notice a newer copy elsewhere). */
@@ -522,7 +540,7 @@ export class Agent implements HandoffHost {
   unwatchJob(id: string): void {
     const watch = this.#jobWatches.get(id);
     this.#jobWatches.delete(id);
-    watch?.then((stop) => stop(), () => {});
+    watch?.then((stop) => stop(), () => {}); // a watch that failed was dropped by watchJob already
   }
 
   /** Follows another agent's status until `close`; resolves once its retained status (if any) is in. */
@@ -560,7 +578,7 @@ export class Agent implements HandoffHost {
     const offline: AgentStatus = { v: PROTOCOL_VERSION, agent: this.name, instance: this.instance, online: false };
     // Best effort: with the broker gone, MQTT.js would hold the goodbye in its queue (and
     // the agent with it) until a reconnection that may never come.
-    const goodbye = this.peer.link.publish(topics.agentStatus(this.name), JSON.stringify(offline), { retain: true }).catch(() => {});
+    const goodbye = this.#publish(topics.agentStatus(this.name), JSON.stringify(offline), { retain: true }, 'the offline status');
     await Promise.race([goodbye, new Promise((resolve) => setTimeout(resolve, GOODBYE_WAIT_MS).unref())]);
     await this.peer.close();
     this.log('offline');

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { MigrationError, UsageError, WasmigError } from '../errors/index.ts';
 import type { ConnectionOptions } from './connection.ts';
 import { displayUrl } from './connection.ts';
+import { errorText } from './error-text.ts';
 import type { OutputChunk } from './frames.ts';
 import { decodeOutput, sha256 } from './frames.ts';
 import type { AgentLoad, AgentStatus, JobSpec, JobState } from './messages.ts';
@@ -359,7 +360,7 @@ export class FleetClient {
       const changed = !state || moved || s.epoch !== state.epoch;
       state = s;
       if (moved) notice(`job ${job} moved to agent ${s.agent}`);
-      if (changed) { unownedSince = undefined; replay(); void watchOwner(s.agent).catch(() => {}); }
+      if (changed) { unownedSince = undefined; replay(); void watchOwner(s.agent).catch((error: unknown) => this.#log(`could not follow agent ${s.agent}: ${errorText(error)}`)); }
       if (isFinal(s) && next < (s.endSeq ?? 0)) replay();
       check();
     }));
@@ -392,7 +393,7 @@ export class FleetClient {
       this.#followers.delete(fail);
       for (const stop of stops) stop();
       ownerStatus?.stop();
-      void done.catch(() => {});
+      void done.catch(() => {}); // its failure was thrown above; this only keeps it from counting as unhandled
     }
   }
 

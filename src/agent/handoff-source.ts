@@ -377,7 +377,7 @@ export class OutgoingHandoff {
     }
     this.#prepared = false;
     // The pre-copy's shadow no longer says what anyone holds.
-    job.forget().catch(() => {});
+    job.forget().catch(() => {}); // fails only with a broken thread, which ends the job (failed) through its hooks
     if (newEpoch) job.epoch = ++job.epochCounter;
     if (!job.finished) {
       job.target = undefined;

@@ -151,7 +151,7 @@ export class IncomingHandoffs {
     const arriving = host.receiver.expect(req.transfer, req, { idleMs: 15_000, what });
     if (!inc || inc.ready) {
       host.receiver.cancel(req.transfer, new WasmigError('ERR_STATE', 'no handoff'));
-      arriving.catch(() => {});
+      arriving.catch(() => {}); // cancelled just above, on purpose: the refusal below says why
       this.#refuse(req, `no handoff of job ${req.job} at epoch ${req.epoch} from ${req.from} is under way here`, 'unknown');
       return;
     }

@@ -70,7 +70,7 @@ export class JobRunner {
     // No inherited `-r tsx` / `--import`: the boot registers tsx itself when needed.
     this.#worker = new Worker(BOOT, { eval: true, execArgv: [], workerData: { port: port2, entry: ENTRY, tsx: tsxLoader(), boot }, transferList: [port2] });
     this.#ready = new Promise((resolve, reject) => this.#pending.set(0, { resolve: () => resolve(), reject }));
-    this.#ready.catch(() => {});
+    this.#ready.catch(() => {}); // not unhandled while no one waits yet: whoever awaits `ready` gets the failure
     this.#port.on('message', (message: ThreadMessage) => this.#received(message));
     this.#worker.on('error', (error) => this.#broken(new WasmigError('ERR_WORKER', `the job's worker thread failed: ${error.message}`)));
     this.#worker.on('exit', (code) => this.#broken(new WasmigError('ERR_WORKER', `the job's worker thread stopped (exit code ${code})`)));

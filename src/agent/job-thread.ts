@@ -12,7 +12,7 @@ import type { CompiledModule } from '../compile/index.ts';
 import { DecodeError, ExhaustionError, Trap, ValidationError, WasmigError } from '../errors/index.ts';
 import { defaultEngines, loadModule, Program } from '../program/index.ts';
 import type { ResumeOptions } from '../program/index.ts';
-import { decodeSnapshot, functionPoints, registerModule } from '../snapshot/index.ts';
+import { decodeSnapshot } from '../snapshot/index.ts';
 import type { RunOutcome } from '../runtime/index.ts';
 import { WasiHost } from '../wasi/index.ts';
 import type { Command, EndReport, JobCommand, ProgramSetup, Reply, WorkerBoot } from './job-protocol.ts';
@@ -85,8 +85,7 @@ class JobThread {
         // Loads the snapshot codecs and warms the capture path now, not in the pause;
         // the positions of every function (the frames at the pause are not known yet).
         program.snapshot({ embedModule: false, omitMemory: true });
-        registerModule(program.compiled);
-        for (const f of program.compiled.functions) functionPoints(f);
+        for (const f of program.compiled.functions) void f.points;
         return { base: base ? command.base : undefined };
       }
       case 'round': return this.#needPrecopy().round();
@@ -156,8 +155,7 @@ class JobThread {
     const compiled = this.#compiled!;
     // Frames are restored by each function's map of positions (and its translated code),
     // made on first use: made now for every function, the stack's being unknown yet.
-    registerModule(compiled);
-    for (const f of compiled.functions) functionPoints(f);
+    for (const f of compiled.functions) void f.points;
     const wasi = new WasiHost({ args: ['warm-up'], env: {}, preopens: [], stdin: this.#stdin, stdout: () => {}, stderr: () => {} });
     try {
       const probe = Program.withWasi(compiled, wasi, { maxMemoryBytes: setup.maxMemoryBytes, tier: setup.tier }, true);

@@ -103,6 +103,7 @@ export class Job {
   run(): void {
     if (this.finished || this.#discarded) return;
     this.state = 'running';
+    // The thread always accepts `run`; it fails only with a broken thread, which ends the job (failed) through its hooks.
     this.#runner.request({ op: 'run' }).catch(() => {});
   }
 

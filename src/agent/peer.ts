@@ -1,5 +1,6 @@
 import { WasmigError } from '../errors/index.ts';
 import type { ConnectionOptions } from './connection.ts';
+import { errorText } from './error-text.ts';
 import type { Message, Reply, Request } from './messages.ts';
 import { newId, parseMessage, PROTOCOL_VERSION, ProtocolError } from './messages.ts';
 import { MqttLink } from './mqtt-link.ts';
@@ -207,6 +208,7 @@ export class Peer {
         if (!sub || --sub.count > 0) continue;
         this.#subscriptions.delete(filter);
         for (const topic of [...this.#last.keys()]) if (!this.#routes.some((r) => topicMatches(r.filter, topic))) this.#last.delete(topic);
+        // A subscription that failed was reported to whoever awaited it; unsubscribe all the same.
         const gone = sub.ready.catch(() => {}).then(() => this.link.unsubscribe([filter])).finally(() => {
           if (this.#unsubscribing.get(filter) === gone) this.#unsubscribing.delete(filter);
         });
@@ -309,7 +311,9 @@ export class Peer {
       return stop;
     } finally {
       // The markers served their purpose: the broker forgets them.
-      for (const topic of [marker, probeTopic]) this.link.publish(topic, '', { retain: true }).catch(() => {});
+      for (const topic of [marker, probeTopic]) {
+        this.link.publish(topic, '', { retain: true }).catch((error: unknown) => this.#options.log(`retained marker ${topic} not cleared: ${errorText(error)}`));
+      }
     }
   }
 
@@ -508,7 +512,8 @@ export class Peer {
   reply(request: { id: string; replyTo?: string }, fields: { ok: boolean; stage?: string; code?: string; message?: string; data?: Record<string, unknown> }): Promise<void> {
     if (!request.replyTo) return Promise.resolve();
     const body = { type: 'reply', re: request.id, stage: 'done', ...fields };
-    return this.link.publish(request.replyTo, JSON.stringify(this.#envelope(body)), { qos: 1 }).catch(() => {});
+    return this.link.publish(request.replyTo, JSON.stringify(this.#envelope(body)), { qos: 1 })
+      .catch((error: unknown) => this.#options.log(`reply to ${request.replyTo} not published: ${errorText(error)}`));
   }
 
   /**

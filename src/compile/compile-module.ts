@@ -6,9 +6,17 @@ import { callSignatures } from './translate.ts';
 
 /** A validated module, its function bodies translated when first needed; shared by all its instances. */
 export interface CompiledModule {
+  /** The decoded module. */
   module: Module;
+  /**
+   * What validation found (types, index spaces), which translation reads.
+   * @internal
+   */
   context: ModuleContext;
-  /** Indexed by code index (function index minus the imported functions). */
+  /**
+   * Indexed by code index (function index minus the imported functions).
+   * @internal
+   */
   functions: CompiledFunction[];
 }
 
@@ -18,17 +26,18 @@ export interface CompiledModule {
  */
 export function compileModule(module: Module): CompiledModule {
   const context = validateModule(module);
-  const functions: CompiledFunction[] = new Array(module.codes.length);
+  const compiled: CompiledModule = { module, context, functions: new Array(module.codes.length) };
   const sigs = callSignatures(context);
   for (let i = 0; i < module.codes.length; i++) {
-    functions[i] = new CompiledFunction(context, i, validateFunctionBody(context, i).maxHeight, sigs);
+    compiled.functions[i] = new CompiledFunction(compiled, i, validateFunctionBody(context, i).maxHeight, sigs);
   }
-  return { module, context, functions };
+  return compiled;
 }
 
-/** Validates and translates one function body now (the exact code; the fast code stays lazy). */
-export function translateFunction(context: ModuleContext, codeIndex: number, sigs = callSignatures(context)): CompiledFunction {
-  const f = new CompiledFunction(context, codeIndex, validateFunctionBody(context, codeIndex).maxHeight, sigs);
+/** Validates and translates one function body of `compiled` now, in a new `CompiledFunction` (the exact code; the fast code stays lazy). */
+export function translateFunction(compiled: CompiledModule, codeIndex: number, sigs = callSignatures(compiled.context)): CompiledFunction {
+  const context = compiled.context;
+  const f = new CompiledFunction(compiled, codeIndex, validateFunctionBody(context, codeIndex).maxHeight, sigs);
   void f.code;
   return f;
 }

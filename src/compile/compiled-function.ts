@@ -1,5 +1,6 @@
-import type { ModuleContext } from '../validate/index.ts';
+import type { CompiledModule } from './compile-module.ts';
 import type { FastFunction } from './fast-ir.ts';
+import { FunctionPoints } from './function-points.ts';
 import type { ExactCode } from './ir.ts';
 import { translateExact } from './translate.ts';
 import type { CallSignatures } from './translate-fast.ts';
@@ -22,14 +23,17 @@ export class CompiledFunction {
   readonly typeIndex: number;
   /** Parameter counts of the module's functions and types, shared by its functions. */
   readonly sigs: CallSignatures;
+  /** The compiled module the function belongs to (what a snapshot of a frame running it names). */
+  readonly owner: CompiledModule;
   /** The fast code, translated the first time the function runs on the fast path. */
   fast: FastFunction | undefined = undefined;
   private exact: ExactCode | undefined = undefined;
-  private readonly context: ModuleContext;
+  private positions: FunctionPoints | undefined = undefined;
   private readonly codeIndex: number;
 
-  constructor(context: ModuleContext, codeIndex: number, maxHeight: number, sigs: CallSignatures) {
-    const module = context.module;
+  constructor(owner: CompiledModule, codeIndex: number, maxHeight: number, sigs: CallSignatures) {
+    const module = owner.module;
+    const context = owner.context;
     const type = context.types[module.funcs[codeIndex]];
     this.funcIndex = module.numImportedFuncs + codeIndex;
     this.numParams = type.params.length;
@@ -38,7 +42,7 @@ export class CompiledFunction {
     this.frameSize = this.numLocals + maxHeight + 1;
     this.typeIndex = module.funcs[codeIndex];
     this.sigs = sigs;
-    this.context = context;
+    this.owner = owner;
     this.codeIndex = codeIndex;
   }
 
@@ -55,8 +59,17 @@ export class CompiledFunction {
     return (this.exact ?? this.translate()).heights;
   }
 
+  /**
+   * What validation knows at each exact pc (stack types, the pc of each byte offset),
+   * made the first time a snapshot captures or restores a frame of this function.
+   */
+  get points(): FunctionPoints {
+    this.positions ??= new FunctionPoints(this.owner.context, this.codeIndex, this.exact ?? this.translate());
+    return this.positions;
+  }
+
   private translate(): ExactCode {
-    this.exact = translateExact(this.context, this.codeIndex);
+    this.exact = translateExact(this.owner.context, this.codeIndex);
     return this.exact;
   }
 }

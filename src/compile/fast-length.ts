@@ -2,7 +2,11 @@ import { OPS } from '../wasm/index.ts';
 import { FastOp } from './fast-ir.ts';
 import { FUSED } from './fused-ops.ts';
 
-/** Length of each fused instruction: that of its parts, whose opcodes stay in place. */
+/**
+ * Length of each fused instruction: that of its parts, whose opcodes stay in place.
+ * A constant table, filled once at load from `FUSED` (below, as it needs `fastLength`)
+ * and only read after that: no state of any module or run lives here.
+ */
 const FUSED_LENGTH = new Map<number, number>();
 
 /** Length in words of the fast instruction at `pc` (fast-ir.ts gives the layouts). */

@@ -63,7 +63,10 @@ export const FUSED: readonly (readonly number[])[] = [
   [0x2e, 0x6c, 0x6a, FastOp.load16SMulAdd],
 ];
 
-/** Pairs and triples, keyed by their parts' opcodes (each below 0x400). */
+/**
+ * Pairs and triples, keyed by their parts' opcodes (each below 0x400). Constant tables,
+ * built once at load from `FUSED` and only read after that.
+ */
 const FUSED_PAIR = new Map<number, number>();
 const FUSED_TRIPLE = new Map<number, number>();
 for (const f of FUSED) {

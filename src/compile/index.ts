@@ -1,6 +1,7 @@
 export { IR_VERSION, IrOp, irLength } from './ir.ts';
 export type { ExactCode } from './ir.ts';
 export { CompiledFunction } from './compiled-function.ts';
+export type { FunctionPoints } from './function-points.ts';
 export { compileModule, translateFunction } from './compile-module.ts';
 export type { CompiledModule } from './compile-module.ts';
 export { FastOp, FAST_PC_TAG } from './fast-ir.ts';

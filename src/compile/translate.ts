@@ -3,6 +3,7 @@ import type { ModuleContext } from '../validate/index.ts';
 import { Imm, OPS } from '../wasm/index.ts';
 import { IrOp } from './ir.ts';
 import type { ExactCode } from './ir.ts';
+import { CodeLiveness } from './liveness.ts';
 import type { CallSignatures } from './translate-fast.ts';
 
 /** Parameter counts by function index and by type index, for the fast translator. */
@@ -26,7 +27,7 @@ interface Block {
   patches: number[];
   /** Position of an `if`'s else-target operand, until `else` or `end` resolves it. */
   elsePatch: number;
-  /** Was code being emitted when the block was entered? Dead blocks emit nothing. */
+  /** Was the block's own instruction live ({@link CodeLiveness})? Dead blocks emit nothing. */
   live: boolean;
 }
 
@@ -76,7 +77,7 @@ export function translateExact(ctx: ModuleContext, codeIndex: number): ExactCode
   const numLocals = type.params.length + body.locals.length;
   const out = new CodeBuffer();
   const blocks: Block[] = [{ opcode: -1, base: numLocals, arity: type.results.length, loopStart: 0, patches: [], elsePatch: -1, live: true }];
-  let emitting = true;
+  const liveness = new CodeLiveness();
 
   /** Emits a branch to the label `depth` levels out, from stack height `height`. */
   const emitBranch = (depth: number, height: number, offset: number, conditional: boolean): void => {
@@ -121,9 +122,10 @@ export function translateExact(ctx: ModuleContext, codeIndex: number): ExactCode
     before: (_ins, v) => {
       heightBefore = v.height;
       out.height = heightBefore;
-      live = emitting && v.reachable;
+      live = liveness.before(v);
     },
     after: (ins, v) => {
+      liveness.after(ins);
       const op = ins.op;
       const offset = ins.offset;
 
@@ -146,7 +148,6 @@ export function translateExact(ctx: ModuleContext, codeIndex: number): ExactCode
             out.emit(-1);
           }
           blocks.push(block);
-          emitting = live;
           return;
         }
         case 0x05: {
@@ -161,7 +162,6 @@ export function translateExact(ctx: ModuleContext, codeIndex: number): ExactCode
             out.code[block.elsePatch] = out.length;
             block.elsePatch = -1;
           }
-          emitting = block.live;
           return;
         }
         case 0x0b: {
@@ -176,7 +176,6 @@ export function translateExact(ctx: ModuleContext, codeIndex: number): ExactCode
             if (block.elsePatch >= 0) out.code[block.elsePatch] = here;
             for (const p of block.patches) out.code[p] = here;
           }
-          emitting = block.live;
           return;
         }
       }

@@ -4,6 +4,7 @@
  * One class per kind that the spec tests distinguish, then the runtime's own kinds.
  */
 export class WasmigError extends Error {
+  /** A stable string per kind (`ERR_WASM_TRAP`, `ERR_SNAPSHOT`, ...): what to branch on. */
   readonly code: string;
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -13,6 +14,7 @@ export class WasmigError extends Error {
 
 /** The binary is malformed (spec: "malformed"): it cannot be decoded at all. */
 export class DecodeError extends WasmigError {
+  /** The class's name, stable across versions: branch on it or on `code`. */
   override readonly name = 'DecodeError';
   /** Byte offset in the module where decoding failed. */
   readonly offset: number;
@@ -24,8 +26,11 @@ export class DecodeError extends WasmigError {
 
 /** The module decodes but does not validate (spec: "invalid"). */
 export class ValidationError extends WasmigError {
+  /** The class's name, stable across versions: branch on it or on `code`. */
   override readonly name = 'ValidationError';
+  /** The function whose body is invalid; undefined for a module-level error. */
   readonly funcIndex: number | undefined;
+  /** Byte offset in the module of the instruction or section at fault, when known. */
   readonly offset: number | undefined;
   constructor(message: string, where?: { funcIndex?: number; offset?: number }) {
     const parts: string[] = [];
@@ -39,6 +44,7 @@ export class ValidationError extends WasmigError {
 
 /** Instantiation failed while resolving imports (spec: "unlinkable"). */
 export class LinkError extends WasmigError {
+  /** The class's name, stable across versions: branch on it or on `code`. */
   override readonly name = 'LinkError';
   constructor(message: string) {
     super('ERR_WASM_LINK', message);
@@ -47,7 +53,9 @@ export class LinkError extends WasmigError {
 
 /** One frame of a Wasm backtrace, innermost first. */
 export interface TraceFrame {
+  /** The function's index in its module. */
   funcIndex: number;
+  /** The function's name from the module's name section, when it has one. */
   name: string | undefined;
   /** Byte offset of the instruction in the module (absolute, in the code section). */
   offset: number;
@@ -55,6 +63,7 @@ export interface TraceFrame {
 
 /** A Wasm trap; `message` is the spec's text, e.g. "integer divide by zero". */
 export class Trap extends WasmigError {
+  /** The class's name, stable across versions: branch on it or on `code`. */
   override readonly name: string = 'Trap';
   /** Wasm call stack at the trap, innermost first (filled in by the engine). */
   backtrace: TraceFrame[] = [];
@@ -65,6 +74,7 @@ export class Trap extends WasmigError {
 
 /** A resource limit was hit: call stack depth or value stack size. */
 export class ExhaustionError extends Trap {
+  /** The class's name, stable across versions: branch on it or on `code`. */
   override readonly name = 'ExhaustionError';
   constructor(message = 'call stack exhausted') {
     super(message, 'ERR_WASM_EXHAUSTION');
@@ -73,7 +83,9 @@ export class ExhaustionError extends Trap {
 
 /** The guest called `proc_exit`; carries its status. Not a failure by itself. */
 export class ExitError extends WasmigError {
+  /** The class's name, stable across versions: branch on it or on `code`. */
   override readonly name = 'ExitError';
+  /** The status the program passed to `proc_exit`. */
   readonly status: number;
   constructor(status: number) {
     super('ERR_WASM_EXIT', `exit status ${status}`);
@@ -83,6 +95,7 @@ export class ExitError extends WasmigError {
 
 /** A snapshot is malformed, of an unsupported version, or does not fit its module. */
 export class SnapshotError extends WasmigError {
+  /** The class's name, stable across versions: branch on it or on `code`. */
   override readonly name = 'SnapshotError';
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_SNAPSHOT', message, options);
@@ -91,6 +104,7 @@ export class SnapshotError extends WasmigError {
 
 /** A migration could not complete; the job stays where it was. */
 export class MigrationError extends WasmigError {
+  /** The class's name, stable across versions: branch on it or on `code`. */
   override readonly name = 'MigrationError';
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_MIGRATION', message, options);
@@ -99,6 +113,7 @@ export class MigrationError extends WasmigError {
 
 /** The command line or an API call was used wrongly. */
 export class UsageError extends WasmigError {
+  /** The class's name, stable across versions: branch on it or on `code`. */
   override readonly name = 'UsageError';
   constructor(message: string) {
     super('ERR_USAGE', message);

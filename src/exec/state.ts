@@ -84,12 +84,14 @@ export interface StoreState {
   globals: GlobalState[];
   /** Host values behind externrefs; the ref is the index + 1. */
   externs: unknown[];
+  /** Host value -> its index in `externs`, so that the same value keeps its id. */
+  externIds: Map<unknown, number>;
   /** Function type signature -> canonical type id. */
   typeIdsBySignature: Map<string, number>;
 }
 
 export function createStoreState(): StoreState {
-  return { funcs: [], memories: [], tables: [], globals: [], externs: [], typeIdsBySignature: new Map() };
+  return { funcs: [], memories: [], tables: [], globals: [], externs: [], externIds: new Map(), typeIdsBySignature: new Map() };
 }
 
 export function canonicalTypeId(store: StoreState, type: FuncType): number {

@@ -26,6 +26,7 @@ export class NativeEngine implements Engine {
   /** The native twin of each store this engine ran (weakly held: it goes with its store). */
   readonly #tiers = new WeakMap<Store, NativeTier>();
 
+  /** @param options how the tier rewrites and runs modules (defaults suit production) */
   constructor(readonly options: NativeOptions = {}) {}
 
   available(): boolean {
@@ -91,6 +92,10 @@ export class NativeEngine implements Engine {
 export class AutoEngine implements Engine {
   readonly name = 'auto' as const;
 
+  /**
+   * @param native the native engine it prefers
+   * @param interpreter the engine it falls back to where the native tier cannot run
+   */
   constructor(readonly native: NativeEngine = new NativeEngine(), readonly interpreter: Engine = interpreterEngine) {}
 
   available(): boolean {

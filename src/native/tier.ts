@@ -34,6 +34,7 @@ import { SharedState } from './shared-state.ts';
 import { nativeBacktrace, toTrap } from './traps.ts';
 import { NativeValues } from './values.ts';
 
+/** How the native tier rewrites and runs modules: the defaults suit production; tests and benchmarks tune them. */
 export interface NativeOptions {
   /** Rewriter options (for measurements). */
   rewrite?: RewriteOptions;

@@ -12,6 +12,11 @@ import type { Engine, Tier } from '../runtime/index.ts';
 
 /** An engine for each tier name. */
 export class EngineSet {
+  /**
+   * @param interp the engine of tier `interp`
+   * @param native the engine of tier `native`
+   * @param auto the engine of tier `auto` (by default over the two above)
+   */
   constructor(
     readonly interp: Engine = interpreterEngine,
     readonly native: NativeEngine = new NativeEngine(),

@@ -12,19 +12,28 @@ import { loadModule } from './load.ts';
 
 const PAGE = 65536;
 
+/** How to start a program: its argv, environment, directories, stdio, imports, limits and tier. */
 export interface ProgramOptions {
   /** argv, argv[0] included (the module path by convention). */
   args?: string[];
+  /** The program's environment variables. */
   env?: Record<string, string>;
   /** Host directories the program may reach and the names it sees them under. */
-  preopens?: { host: string; guest: string }[];
+  preopens?: {
+    /** The directory on this machine. */
+    host: string;
+    /** The name the program opens it by. */
+    guest: string;
+  }[];
   /** Largest linear memory, in bytes (rounded down to whole 64 KiB pages). */
   maxMemoryBytes?: number;
   /** The embedder's own host functions, by module and name, typed by the module's imports. */
   imports?: Record<string, Record<string, HostCallback>>;
   /** Host fds for the program's stdin, stdout and stderr (default: the process's own); output may also go to a function. */
   stdin?: number;
+  /** Where the program's stdout goes: a host fd or a function given every byte. */
   stdout?: WasiOptions['stdout'];
+  /** Where the program's stderr goes: a host fd or a function given every byte. */
   stderr?: WasiOptions['stderr'];
   /**
    * WASI calls that would block (a read from stdin or a pipe, `poll_oneoff` sleeping on
@@ -54,6 +63,7 @@ export interface ProgramOptions {
   pauseSignal?: Int32Array;
 }
 
+/** What {@link Program.snapshot} puts in a snapshot besides the program's state. */
 export interface SnapshotOptions {
   /** Carry the module's bytes in the snapshot, so that the file alone can resume (default false). */
   embedModule?: boolean;
@@ -119,9 +129,13 @@ export class ProgramShell {
  * and the execution of its entry point, which can run in budgets and pause anywhere.
  */
 export class Program {
+  /** The store the program's module is instantiated in. */
   readonly store: Store;
+  /** The program's module instance. */
   readonly instance: Instance;
+  /** The program's WASI host (its files, argv, environment, clocks). */
   readonly wasi: WasiHost;
+  /** The execution of the entry point, once started (`start`, or the first `run`). */
   execution: ExecutionLike | undefined;
   /** The engine executions start on (see {@link ProgramOptions.engine}). */
   readonly engine: Engine;
@@ -131,6 +145,9 @@ export class Program {
   private entryName: string | null = null;
   private readonly hostStateProviders = new Map<string, () => unknown>();
 
+  /**
+   * @param compiled the program's module
+   */
   private constructor(readonly compiled: CompiledModule, store: Store, instance: Instance, wasi: WasiHost, engine: Engine) {
     this.store = store;
     this.instance = instance;
@@ -148,6 +165,11 @@ export class Program {
     return options.engine ?? defaultEngines.resolve(options.tier);
   }
 
+  /**
+   * Instantiates a WASI program (a command or a reactor) with its imports; nothing runs
+   * yet, except the module's start function.
+   * @throws LinkError when an import is missing or of the wrong type
+   */
   static instantiate(compiled: CompiledModule, options: ProgramOptions = {}): Program {
     const wasiOptions: WasiOptions = {
       args: options.args ?? ['program.wasm'],
@@ -183,6 +205,10 @@ export class Program {
     return new Program(compiled, store, instance, wasi, Program.engineOf(options));
   }
 
+  /**
+   * The instance's export `name`.
+   * @throws UsageError when the module exports no such name
+   */
   export(name: string): ExternVal {
     const e = this.instance.exports.get(name);
     if (!e) throw new UsageError(`the module exports no ${JSON.stringify(name)}`);
@@ -204,6 +230,7 @@ export class Program {
    * with status 0, as one that calls `proc_exit(0)`; `returned` (with the results) is
    * for any other export. `awaiting` means an import returned a promise: run again once
    * it settled, or use {@link runAsync}, which does that.
+   * @throws Trap when the program traps
    */
   run(options: RunOptions = {}): RunOutcome {
     if (!this.execution) this.start(this.entryName ?? '_start');
@@ -234,6 +261,7 @@ export class Program {
     return this.execution?.importSettled();
   }
 
+  /** Asks the running execution to pause at the next instruction boundary (from a host function or a timer). */
   requestPause(): void {
     this.execution?.requestPause();
   }
@@ -306,6 +334,7 @@ export class Program {
    * ({@link ProgramShell.memory}); {@link Program.finish} then restores everything else
    * from a state that carries no memory pages. The restore's copy of the memory, and the
    * growing of it, then fall before the pause, not in it.
+   * @internal
    */
   static shell(compiled: CompiledModule, options: ResumeOptions = {}): ProgramShell {
     const placeholder = new WasiHost({ args: ['program.wasm'], env: {}, preopens: [], stdin: options.stdin, stdout: () => {}, stderr: () => {} });
@@ -324,6 +353,7 @@ export class Program {
    * The second step of a two-step resume: the state (its memories sizes only, their
    * contents written into `shell` already) restored around the shell's memories.
    * @throws SnapshotError when the state does not fit the module or the memories received.
+   * @internal
    */
   static finish(shell: ProgramShell, state: CanonicalState): Program {
     const { program: allocated, route, options } = shell;

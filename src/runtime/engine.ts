@@ -17,10 +17,17 @@ export type Tier = 'interp' | 'native' | 'auto';
 export interface ExecutionLike {
   /** Depth of the host-return frame of this execution in the store's thread. */
   readonly entryDepth: number;
+  /** Whether the execution has ended (returned, exited): `run` only repeats its outcome. */
   readonly done: boolean;
   /** Instructions the interpreter executed (a native tier counts none). */
   readonly instructions: number;
+  /**
+   * Runs until the function returns, the guest exits, an asynchronous import is awaited,
+   * or `options` says stop.
+   * @throws Trap when the guest traps
+   */
   run(options?: RunOptions): RunOutcome;
+  /** Asks a running `run` to stop at the next instruction boundary (or safepoint) it reaches. */
   requestPause(): void;
   /**
    * While the last `run` ended `awaiting` an asynchronous import: a promise that

@@ -21,11 +21,34 @@ const SIGNAL_SLICE = 131_072;
  * the thread standing at its call: run again once `importSettled()` resolves.
  */
 export type RunOutcome =
-  | { kind: 'returned'; results: unknown[] }
-  | { kind: 'paused'; instructions: number }
-  | { kind: 'exited'; status: number }
-  | { kind: 'awaiting'; instructions: number; import: string };
+  | {
+    /** The function returned. */
+    kind: 'returned';
+    /** Its results, as JS values (i64 as bigint). */
+    results: unknown[];
+  }
+  | {
+    /** The run stopped at an instruction boundary: budget spent, time slice over, or a pause asked for. */
+    kind: 'paused';
+    /** Instructions executed since the execution began. */
+    instructions: number;
+  }
+  | {
+    /** The guest called `proc_exit`. */
+    kind: 'exited';
+    /** The status it passed. */
+    status: number;
+  }
+  | {
+    /** An asynchronous import was called: run again once `importSettled()` resolves. */
+    kind: 'awaiting';
+    /** Instructions executed since the execution began. */
+    instructions: number;
+    /** The import the thread stands at, as `module.name`. */
+    import: string;
+  };
 
+/** When {@link Execution.run} should stop; without any, it runs to the end. */
 export interface RunOptions {
   /** Stop once this many instructions have run since the execution began (exact). */
   until?: number;
@@ -53,8 +76,11 @@ export class Execution {
   readonly entryDepth: number;
 
   /**
-   * `resumed`: the thread holds this execution's frames already (a restored snapshot),
-   * from `entryDepth` (default: the thread's depth now, for frames loaded afterwards).
+   * @param store the store holding the function and the thread that runs it
+   * @param funcAddr the store address of the function to call
+   * @param args its arguments, as JS values
+   * @param options `resumed`: the thread holds this execution's frames already (a restored
+   * snapshot), from `entryDepth` (default: the thread's depth now, for frames loaded afterwards)
    */
   constructor(readonly store: Store, readonly funcAddr: number, args: readonly unknown[] = [], options: { resumed?: boolean; entryDepth?: number } = {}) {
     const t = store.thread;
@@ -73,6 +99,7 @@ export class Execution {
     return this.store.thread.instructions;
   }
 
+  /** Whether the function has returned or the guest exited: `run` only repeats the outcome. */
   get done(): boolean {
     return this.finished !== undefined;
   }
@@ -87,6 +114,11 @@ export class Execution {
     return this.suspension?.settled;
   }
 
+  /**
+   * Runs until the function returns, the guest exits, an asynchronous import is awaited,
+   * or `options` says stop.
+   * @throws Trap when the guest traps (`ExhaustionError` on a full stack)
+   */
   run(options: RunOptions = {}): RunOutcome {
     if (this.finished) return this.finished;
     const t = this.store.thread;

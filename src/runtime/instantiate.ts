@@ -7,20 +7,31 @@ import { MAX_MEMORY_PAGES, MAX_TABLE_ELEMENTS, valTypeName } from '../wasm/index
 
 /** Something an instance exports or another imports: a kind and a store address. */
 export interface ExternVal {
+  /** The kind of entity. */
   kind: ExternKind;
+  /** Its address in the store's list of that kind. */
   addr: number;
 }
 
 /** What an import may be given: another instance's export, or a JS function (typed by the import). */
 export type ImportValue = ExternVal | HostCallback;
+/** The imports of an instantiation: module name -> field name -> value. */
 export type Imports = Record<string, Record<string, ImportValue | undefined> | undefined>;
 
+/** A module instantiated in a store (spec 4.2.5). */
 export interface Instance {
+  /** The module it is an instance of. */
   compiled: CompiledModule;
+  /**
+   * Its entities' store addresses and segments, as plain data.
+   * @internal
+   */
   state: InstanceState;
+  /** Its exports by name. */
   exports: Map<string, ExternVal>;
 }
 
+/** Limits applied when instantiating. */
 export interface InstantiateOptions {
   /** Upper bound on any memory's pages, whatever the module asks (the embedder's limit). */
   maxMemoryPages?: number;

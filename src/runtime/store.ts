@@ -8,6 +8,7 @@ import type { ExternVal, Imports, Instance, InstantiateOptions } from './instant
 import { enterFunction, runToReturn } from './invoke.ts';
 import { bitsToJs, jsToBits } from './values.ts';
 
+/** Limits and hooks of a {@link Store}: stack sizes, memory cap, the pause signal. */
 export interface StoreOptions extends ThreadLimits, InstantiateOptions {
   /**
    * A pause flag in shared memory (word 0 of an `Int32Array` over a `SharedArrayBuffer`)
@@ -23,8 +24,17 @@ export interface StoreOptions extends ThreadLimits, InstantiateOptions {
  * into it, link them through each other's exports, and call their functions.
  */
 export class Store {
+  /**
+   * Every entity of the store as plain data (what a snapshot captures).
+   * @internal
+   */
   readonly state: StoreState = createStoreState();
+  /**
+   * The thread's operand stack and frames.
+   * @internal
+   */
   readonly thread: ThreadState;
+  /** The options the store was made with. */
   readonly options: StoreOptions;
   /** See {@link StoreOptions.pauseSignal}. */
   readonly pauseSignal: Int32Array;
@@ -121,7 +131,10 @@ export class Store {
   }
 }
 
-/** Host-made externals (the spec tests' `spectest` module, embedders' own imports). */
+/**
+ * A global made by the host (the spec tests' `spectest` module, embedders' own imports),
+ * to pass as an import.
+ */
 export function createHostGlobal(store: Store, type: number, mutable: boolean, value: unknown): ExternVal {
   const slot = new Int32Array(2);
   jsToBits(store.state, type, value, slot, 0);
@@ -129,11 +142,13 @@ export function createHostGlobal(store: Store, type: number, mutable: boolean, v
   return { kind: 'global', addr: store.state.globals.length - 1 };
 }
 
+/** A table made by the host, `min` elements of null, to pass as an import. */
 export function createHostTable(store: Store, elemType: RefType, min: number, max?: number): ExternVal {
   store.state.tables.push({ elemType, elements: new Int32Array(min), size: min, max });
   return { kind: 'table', addr: store.state.tables.length - 1 };
 }
 
+/** A linear memory made by the host, `min` pages of zeros, to pass as an import. */
 export function createHostMemory(store: Store, min: number, max?: number): ExternVal {
   store.state.memories.push(createMemory({ min, max }, store.options.maxMemoryPages));
   return { kind: 'memory', addr: store.state.memories.length - 1 };

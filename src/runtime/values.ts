@@ -10,6 +10,7 @@ import type { StoreState } from '../exec/index.ts';
 
 /** A function reference handed to JS: the store-wide address of the function. */
 export interface FuncRef {
+  /** The function's address in the store. */
   readonly funcAddr: number;
 }
 
@@ -52,18 +53,12 @@ export function jsToBits(store: StoreState, type: number, value: unknown, out: I
   out[index + 1] = hi;
 }
 
-const externIds = new WeakMap<StoreState, Map<unknown, number>>();
-
 /** The id of a host value in the store's extern table; the same value keeps its id. */
 export function externId(store: StoreState, value: unknown): number {
-  let ids = externIds.get(store);
-  if (!ids) { ids = new Map(); externIds.set(store, ids); }
-  let id = ids.get(value);
-  if (id === undefined) {
-    id = store.externs.length;
-    store.externs.push(value);
-    ids.set(value, id);
-  }
+  const known = store.externIds.get(value);
+  if (known !== undefined) return known;
+  const id = store.externs.push(value) - 1;
+  store.externIds.set(value, id);
   return id;
 }
 

@@ -45,6 +45,7 @@ export interface CanonicalFrame {
 /** Size of a WebAssembly page. */
 export const PAGE_SIZE = 65536;
 
+/** A linear memory in a snapshot: its size and its non-zero pages. */
 export interface CanonicalMemory {
   /** Current size in 64 KiB pages. */
   pages: number;
@@ -56,6 +57,7 @@ export interface CanonicalMemory {
   data: Uint8Array;
 }
 
+/** A table in a snapshot. */
 export interface CanonicalTable {
   /** Element type: the binary code of funcref (0x70) or externref (0x6f). */
   elemType: number;
@@ -65,33 +67,60 @@ export interface CanonicalTable {
   elements: CanonicalValue[];
 }
 
+/** A global in a snapshot. */
 export interface CanonicalGlobal {
   /** Value type: its binary code (i32 0x7f, i64 0x7e, f32 0x7d, f64 0x7c, funcref 0x70, externref 0x6f). */
   type: number;
+  /** Whether the global's type is mutable. */
   mutable: boolean;
+  /** Its value. */
   value: CanonicalValue;
 }
 
 /** Where a store image's function comes from. */
 export type CanonicalFuncOrigin =
-  | { kind: 'wasm'; instance: number; funcIndex: number }
-  | { kind: 'host'; /** `module.name` it was imported as. */ name: string; params: number[]; results: number[] };
+  | {
+    /** A function defined by a Wasm instance of the image. */
+    kind: 'wasm';
+    /** Index into `CanonicalStore.instances`. */
+    instance: number;
+    /** The function's index in that instance's module. */
+    funcIndex: number;
+  }
+  | {
+    /** A host function. */
+    kind: 'host';
+    /** `module.name` it was imported as. */
+    name: string;
+    /** Its parameter types (binary codes). */
+    params: number[];
+    /** Its result types (binary codes). */
+    results: number[];
+  };
 
 /** One instance of a store image: its module and its index spaces as store addresses. */
 export interface CanonicalInstance {
   /** sha256 (hex) of the module's bytes. */
   module: string;
+  /** Its function index space, as positions in `CanonicalStore.funcs`. */
   funcs: number[];
+  /** Its table index space, as positions in the state's `tables`. */
   tables: number[];
+  /** Its memory index space, as positions in the state's `memories`. */
   memories: number[];
+  /** Its global index space, as positions in the state's `globals`. */
   globals: number[];
+  /** Its data segments dropped so far. */
   droppedData: number[];
+  /** Its element segments dropped so far. */
   droppedElems: number[];
 }
 
 /** The layout of a multi-instance store (absent in a program's state). */
 export interface CanonicalStore {
+  /** Every instance the image holds. */
   instances: CanonicalInstance[];
+  /** Where each function of the image comes from. */
   funcs: CanonicalFuncOrigin[];
 }
 
@@ -106,8 +135,11 @@ export interface CanonicalState {
   status: CanonicalStatus;
   /** The export the execution entered (`_start` for a WASI command), or null. */
   entry: string | null;
+  /** The linear memories, in the module's index space (imports first). */
   memories: CanonicalMemory[];
+  /** The tables, in the module's index space. */
   tables: CanonicalTable[];
+  /** The globals, in the module's index space. */
   globals: CanonicalGlobal[];
   /** Data segments dropped (`data.drop`, or active ones applied at instantiation). */
   droppedData: number[];

@@ -31,7 +31,7 @@ export interface DeltaBase {
 export interface BaseReference {
   /** The module's sha256 (hex), as in the header. */
   module: string;
-  /** {@link baseIdentity} of the base's images. */
+  /** The identity of the base's images (`baseIdentity`: sha256 over their digests). */
   identity: string;
 }
 
@@ -40,7 +40,9 @@ export type BaseResolver = (ref: BaseReference) => DeltaBase | undefined;
 
 /** Per memory: what a delta snapshot carries (for `wasmig inspect`). */
 export interface MemoryDeltaSummary {
+  /** Blocks of the memory the delta carries. */
   blocksStored: number;
+  /** Blocks the memory has. */
   blocksTotal: number;
   /** Bytes of the encoded block delta (uncompressed). */
   bytes: number;
@@ -48,7 +50,9 @@ export interface MemoryDeltaSummary {
 
 /** What a delta snapshot says about its base and its deltas, readable without the base. */
 export interface DeltaSummary {
+  /** The base the delta applies to. */
   base: BaseReference;
+  /** Per memory: what the delta carries. */
   memories: MemoryDeltaSummary[];
 }
 

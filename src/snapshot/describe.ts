@@ -10,47 +10,131 @@ import type { DecodedSnapshot, DecodeOptions } from './format.ts';
 import { decodeSnapshotParts, HEADER_SIZE, SnapshotFlags } from './format.ts';
 import type { MemoryDeltaSummary } from './delta-snapshot.ts';
 
+/** One frame of a snapshot's call stack, as `wasmig inspect` shows it. */
 export interface FrameDescription {
+  /** The function's index in its module. */
   funcIndex: number;
+  /** The function's name from the module's name section, when it has one. */
   name: string | null;
   /** Byte offset of the next instruction, in the module. */
   pc: number;
+  /** How many locals the frame has (parameters included). */
   localsCount: number;
   /** The first locals, as text. */
   locals: string[];
+  /** How many values the frame's operand stack holds. */
   stackCount: number;
   /** The top of the operand stack (last values), as text. */
   stack: string[];
 }
 
+/** What {@link describeSnapshot} says of a snapshot: JSON-ready, no bigints, no binaries. */
 export interface SnapshotDescription {
+  /** Size of the whole snapshot file. */
   fileBytes: number;
+  /** The snapshot format version from the header. */
   formatVersion: number;
+  /** sha256 (hex) of the module the state belongs to; empty for a state without one. */
   moduleSha256: string;
+  /** Whether the module's bytes travel inside the snapshot. */
   moduleEmbedded: boolean;
+  /** Size of the embedded module, null when it is not embedded. */
   moduleBytes: number | null;
+  /** True for a store image (several instances), false for one program's state. */
   storeImage: boolean;
+  /** The state's status (`ready`, `paused`, ...), as stored. */
   status: string;
+  /** The export a fresh start calls, when the state has not started yet. */
   entry: string | null;
+  /** Wasm instructions executed since the program started. */
   instructions: number;
   /** Innermost first. */
   callStack: FrameDescription[];
-  memories: { pages: number; max: number | null; storedPages: number; storedBytes: number }[];
+  /** Each linear memory: its size and what of it the snapshot stores. */
+  memories: {
+    /** Current size in 64 KiB pages. */
+    pages: number;
+    /** Maximum size in pages, null when unbounded. */
+    max: number | null;
+    /** Pages the snapshot carries (the others are zero). */
+    storedPages: number;
+    /** Bytes of page data the snapshot carries. */
+    storedBytes: number;
+  }[];
   /**
    * A delta snapshot's base (module sha256 and base identity) and, per memory, the blocks
    * it carries out of how many and their encoded size; null for a full snapshot. Described
    * without its base, a delta snapshot's `memories` show no stored pages.
    */
-  delta: { baseModule: string; base: string; memories: MemoryDeltaSummary[]; bytes: number } | null;
-  tables: { elemType: string; size: number; max: number | null; nonNull: number }[];
+  delta: {
+    /** sha256 (hex) of the module the base images belong to. */
+    baseModule: string;
+    /** Identity (hex digest) of the base images the delta applies to. */
+    base: string;
+    /** Per memory: blocks carried and their size. */
+    memories: MemoryDeltaSummary[];
+    /** Encoded size of the whole delta section. */
+    bytes: number;
+  } | null;
+  /** Each table: its element type, size and how many elements are set. */
+  tables: {
+    /** `funcref` or `externref`. */
+    elemType: string;
+    /** Current size in elements. */
+    size: number;
+    /** Maximum size, null when unbounded. */
+    max: number | null;
+    /** Elements that are not null. */
+    nonNull: number;
+  }[];
+  /** How many globals the state holds. */
   globals: number;
+  /** Indices of the data segments dropped so far. */
   droppedData: number[];
+  /** Indices of the element segments dropped so far. */
   droppedElems: number[];
-  openFiles: { fd: number; kind: string; path: string; read: boolean; write: boolean; offset: string }[];
+  /** The WASI file descriptors open in the program. */
+  openFiles: {
+    /** The descriptor number the program uses. */
+    fd: number;
+    /** What it is (`file`, `directory`, `stdio`, ...). */
+    kind: string;
+    /** Its path as the program sees it. */
+    path: string;
+    /** Opened for reading. */
+    read: boolean;
+    /** Opened for writing. */
+    write: boolean;
+    /** The current position (a bigint, as text). */
+    offset: string;
+  }[];
+  /** The program's argv, null without a WASI state. */
   args: string[] | null;
+  /** Names of the embedder's states the snapshot carries (`Program.registerHostState`). */
   hostState: string[];
   /** Uncompressed msgpack bytes of each part; `compressed` is the file minus its header. */
-  sizes: { memory: number; frames: number; tables: number; globals: number; wasi: number; host: number; module: number; other: number; body: number; compressed: number };
+  sizes: {
+    /** Linear memories. */
+    memory: number;
+    /** The call stack. */
+    frames: number;
+    /** Tables. */
+    tables: number;
+    /** Globals. */
+    globals: number;
+    /** The WASI state. */
+    wasi: number;
+    /** The embedder's states. */
+    host: number;
+    /** The embedded module. */
+    module: number;
+    /** Everything else in the body. */
+    other: number;
+    /** The whole uncompressed body. */
+    body: number;
+    /** The file minus its header. */
+    compressed: number;
+  };
 }
 
 /** How many locals and stack values a frame description shows. */

@@ -35,6 +35,7 @@ import type { BaseReference, BaseResolver, DeltaBase, DeltaSummary } from './del
 import type { MemoryImage } from './memory-image.ts';
 
 export const SNAPSHOT_MAGIC = Uint8Array.of(0x89, 0x57, 0x53, 0x4e, 0x41, 0x50, 0x0d, 0x0a);
+/** The snapshot format this build writes and reads (docs/snapshot-format.md). */
 export const SNAPSHOT_FORMAT_VERSION = 1;
 export const HEADER_SIZE = 56;
 export const SnapshotFlags = { moduleEmbedded: 1, storeImage: 2, delta: 4 } as const;
@@ -61,15 +62,21 @@ let sharedEncoder: Encoder | undefined;
 
 /** What the header says, readable without decompressing anything. */
 export interface SnapshotHeader {
+  /** The format version (see {@link SNAPSHOT_FORMAT_VERSION}). */
   version: number;
+  /** Bits: 1 the module is embedded, 2 a store image, 4 a delta snapshot. */
   flags: number;
+  /** CRC-32 of every byte after the header. */
   checksum: number;
+  /** Bytes after the header (the compressed body). */
   payloadLength: number;
+  /** Bytes of the body once decompressed (the msgpack document). */
   bodyLength: number;
   /** Hex sha256 of the module. */
   moduleSha256: string;
 }
 
+/** What {@link encodeSnapshot} writes besides the state. */
 export interface EncodeOptions {
   /** The module's bytes, to carry inside the snapshot. */
   module?: Uint8Array;
@@ -77,9 +84,13 @@ export interface EncodeOptions {
    * Write a delta snapshot: memories as block deltas against these images, which the
    * reader must hold (see `delta-snapshot.ts`). The images are left as they are unless
    * `advanceBase` is set.
+   * @internal
    */
   base?: DeltaBase;
-  /** With `base`: move the base's images to the state's memories (`MemoryImage.take`), as the reader's will be. */
+  /**
+   * With `base`: move the base's images to the state's memories (`MemoryImage.take`), as the reader's will be.
+   * @internal
+   */
   advanceBase?: boolean;
 }
 
@@ -154,7 +165,9 @@ export function readSnapshotHeader(bytes: Uint8Array): SnapshotHeader {
   return header;
 }
 
+/** A snapshot file decoded: its header, its checked state and what came with it. */
 export interface DecodedSnapshot {
+  /** The file's header. */
   header: SnapshotHeader;
   /** The state, its shape checked (see `checkStateShape`); checks against the module come at restore. */
   state: CanonicalState;
@@ -165,10 +178,12 @@ export interface DecodedSnapshot {
   /**
    * A delta snapshot's memories as images (the base's, copied, with the deltas applied):
    * what the reader holds now, a base for the next delta from the same writer.
+   * @internal
    */
   images?: MemoryImage[];
 }
 
+/** Limits and the delta base for {@link decodeSnapshot}. */
 export interface DecodeOptions {
   /**
    * The receiver's cap (`--max-snapshot`): refuse bodies larger than this before
@@ -176,7 +191,10 @@ export interface DecodeOptions {
    * (default: {@link snapshotLimitFor} `maxMemoryBytes`, 4 GiB - 1 without it).
    */
   maxBodyBytes?: number;
-  /** The base of a delta snapshot, or a way to find it by reference; left unchanged. */
+  /**
+   * The base of a delta snapshot, or a way to find it by reference; left unchanged.
+   * @internal
+   */
   base?: DeltaBase | BaseResolver;
   /**
    * A delta snapshot's memories are rebuilt while decoding, before restore checks them
@@ -186,6 +204,7 @@ export interface DecodeOptions {
   /**
    * Apply a delta snapshot's blocks to the base's own images rather than to copies of
    * them (saves copying every memory; the base then is the new state, also on success only).
+   * @internal
    */
   updateBase?: boolean;
 }

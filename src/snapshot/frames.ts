@@ -3,14 +3,13 @@
  * form (function index, byte offset, locals, operand stack). Loading checks every frame
  * against validation at its pc before anything of it is used.
  */
-import type { CompiledModule } from '../compile/index.ts';
+import type { CompiledModule, FunctionPoints } from '../compile/index.ts';
 import { SnapshotError } from '../errors/index.ts';
 import { exactReturnPc, FuncKind, growFrames, growSlots, normalizeFrames } from '../exec/index.ts';
 import type { InstanceState, StoreState, ThreadState, WasmFunctionState } from '../exec/index.ts';
 import { Execution } from '../runtime/index.ts';
 import type { Store } from '../runtime/index.ts';
 import type { CanonicalFrame } from './canonical.ts';
-import { functionPoints, internalPc, previousInstruction, stackTypesAt } from './pc-map.ts';
 import { programSpace } from './space.ts';
 import type { IndexSpace } from './space.ts';
 import { toCanonical, writeCanonical } from './values.ts';
@@ -18,10 +17,25 @@ import type { RefLimits } from './values.ts';
 
 /** What {@link captureFrames} and {@link restoreFrames} need of a program (a `Program` fits). */
 export interface FrameHost {
-  store: { state: StoreState; thread: ThreadState };
-  instance: { compiled: CompiledModule; state: InstanceState };
+  /** The program's store. */
+  store: {
+    /** The store's entities. */
+    state: StoreState;
+    /** The thread whose frames are captured or restored. */
+    thread: ThreadState;
+  };
+  /** The program's instance. */
+  instance: {
+    /** Its module. */
+    compiled: CompiledModule;
+    /** Its entities' addresses. */
+    state: InstanceState;
+  };
   /** The running execution, if any: its `entryDepth` is where its frames begin. */
-  execution?: { entryDepth: number } | undefined;
+  execution?: {
+    /** Depth of the execution's host-return frame in the thread. */
+    entryDepth: number;
+  } | undefined;
 }
 
 /**
@@ -106,25 +120,25 @@ export function captureThreadFrames(t: ThreadState, space: IndexSpace, floor: nu
     const funcIndex = space.funcIndexOf[addrs[i]];
     if (funcIndex === undefined || funcIndex < 0) throw new SnapshotError(`cannot capture: ${where} runs a function outside the snapshot's module`);
     const cf = fn.compiled;
-    const points = functionPoints(cf);
+    const points = cf.points;
     const pc = pcs[i];
     let types: Uint8Array;
     let at = pc;
     let reissued: CanonicalFrame['stack'] = [];
     if (i === n - 1 && t.pendingHostCall >= 0) {
-      at = previousInstruction(points, pc);
-      types = stackTypesAt(points, at);
+      at = points.previousInstruction(pc);
+      types = points.stackTypesAt(at);
       // call_indirect took its table index off the stack already: any slot holding the callee does.
       if (cf.code[at] === 0x11) {
         types = types.subarray(0, types.length - 1);
         reissued = [tableSlotOf(store, fn.instance, cf.code[at + 2], t.pendingHostCall)];
       }
     } else if (i === n - 1) {
-      types = stackTypesAt(points, pc);
+      types = points.stackTypesAt(pc);
     } else {
-      const call = previousInstruction(points, pc);
+      const call = points.previousInstruction(pc);
       const callee = wasmFunction(store, addrs[i + 1], `frame ${i + 1}`);
-      const all = stackTypesAt(points, call);
+      const all = points.stackTypesAt(call);
       types = all.subarray(0, all.length - callOperands(cf.code, call, callee));
     }
     const fp = fps[i];
@@ -139,6 +153,16 @@ export function captureThreadFrames(t: ThreadState, space: IndexSpace, floor: nu
     out[i] = { funcIndex, pc: cf.offsets[at], locals, stack };
   }
   return out;
+}
+
+/**
+ * The exact pc for a byte offset taken from a snapshot.
+ * @throws SnapshotError when the offset is not a live instruction boundary of the function.
+ */
+function internalPc(points: FunctionPoints, offset: number, funcIndex: number, where: string): number {
+  const pc = points.pcAt(offset);
+  if (pc === undefined) throw new SnapshotError(`${where}: pc 0x${offset.toString(16)} is not an instruction boundary of function ${funcIndex}`);
+  return pc;
 }
 
 /** The first element of table `tableIndex` of `inst` that holds function `funcAddr` (for a pending call_indirect). */
@@ -164,6 +188,8 @@ export function loadFrames(t: ThreadState, space: IndexSpace, frames: readonly u
   // Check everything first: nothing is written until the whole stack is known to be valid.
   const addrs = new Array<number>(n), pcs = new Array<number>(n);
   const fns = new Array<WasmFunctionState>(n);
+  /** Each frame's operand stack types, as validation gives them (checked, then used to write the values). */
+  const stackTypes = new Array<Uint8Array>(n);
   let slots = t.sp;
   for (let i = 0; i < n; i++) {
     const where = `frame ${i}`;
@@ -178,10 +204,10 @@ export function loadFrames(t: ThreadState, space: IndexSpace, frames: readonly u
     if (fn.kind !== FuncKind.wasm) throw new SnapshotError(`${where}: function ${funcIndex} is a host function`);
     const offset = f['pc'];
     if (typeof offset !== 'number' || !Number.isInteger(offset)) throw new SnapshotError(`${where}: pc is not an integer`);
-    const points = functionPoints(fn.compiled);
+    const points = fn.compiled.points;
     addrs[i] = addr;
     fns[i] = fn;
-    pcs[i] = internalPc(points, offset, where);
+    pcs[i] = internalPc(points, offset, fn.compiled.funcIndex, where);
     const locals = f['locals'], stack = f['stack'];
     if (!Array.isArray(locals)) throw new SnapshotError(`${where}: locals is not an array`);
     if (!Array.isArray(stack)) throw new SnapshotError(`${where}: stack is not an array`);
@@ -193,14 +219,14 @@ export function loadFrames(t: ThreadState, space: IndexSpace, frames: readonly u
     const where = `frame ${i}`;
     const fn = fns[i];
     const cf = fn.compiled;
-    const points = functionPoints(cf);
+    const points = cf.points;
     const f = frames[i] as Record<string, unknown>;
     const stack = f['stack'] as unknown[];
     let types: Uint8Array;
     if (i === n - 1) {
-      types = stackTypesAt(points, pcs[i]);
+      types = points.stackTypesAt(pcs[i]);
     } else {
-      const call = previousInstruction(points, pcs[i]);
+      const call = points.previousInstruction(pcs[i]);
       const op = call >= 0 ? cf.code[call] : -1;
       if (op !== 0x10 && op !== 0x11) throw new SnapshotError(`${where}: pc 0x${cf.offsets[pcs[i]].toString(16)} does not follow a call, but the frame has a callee`);
       const callee = fns[i + 1];
@@ -210,13 +236,14 @@ export function loadFrames(t: ThreadState, space: IndexSpace, frames: readonly u
       } else if (callee.typeId !== fn.instance.typeIds[cf.code[call + 1]]) {
         throw new SnapshotError(`frame ${i + 1}: its function's type differs from the type its caller's call_indirect expects`);
       }
-      const all = stackTypesAt(points, call);
+      const all = points.stackTypesAt(call);
       const keep = all.length - callOperands(cf.code, call, callee);
       types = all.subarray(0, keep);
     }
     if (stack.length !== types.length) {
       throw new SnapshotError(`${where}: the operand stack has ${stack.length} values, validation at pc 0x${cf.offsets[pcs[i]].toString(16)} says ${types.length}`);
     }
+    stackTypes[i] = types;
   }
   // Everything fits: write.
   let fp = t.sp;
@@ -229,19 +256,16 @@ export function loadFrames(t: ThreadState, space: IndexSpace, frames: readonly u
   depth++;
   for (let i = 0; i < n; i++) {
     const where = `frame ${i}`;
-    const fn = fns[i];
-    const cf = fn.compiled;
-    const points = functionPoints(cf);
+    const cf = fns[i].compiled;
     const f = frames[i] as Record<string, unknown>;
     const locals = f['locals'] as unknown[];
     const stack = f['stack'] as unknown[];
     if (fp + cf.frameSize > t.s32.length >> 1 && !growSlots(t, fp + cf.frameSize)) throw new SnapshotError(`${where}: the value stack exceeds its limit`);
     const s32 = t.s32;
-    for (let j = 0; j < locals.length; j++) writeCanonical(points.localTypes[j], locals[j], space, limits, s32, 2 * (fp + j), `${where} local ${j}`);
+    const localTypes = cf.points.localTypes;
+    for (let j = 0; j < locals.length; j++) writeCanonical(localTypes[j], locals[j], space, limits, s32, 2 * (fp + j), `${where} local ${j}`);
     const base = fp + cf.numLocals;
-    let types: Uint8Array;
-    if (i === n - 1) types = stackTypesAt(points, pcs[i]);
-    else types = stackTypesAt(points, previousInstruction(points, pcs[i]));
+    const types = stackTypes[i];
     for (let j = 0; j < stack.length; j++) writeCanonical(types[j], stack[j], space, limits, s32, 2 * (base + j), `${where} stack ${j}`);
     const top = base + stack.length;
     if (i < n - 1) {

@@ -28,7 +28,6 @@ export type { DecodedSnapshot, DecodeOptions, EncodeOptions, SnapshotHeader } fr
 export { moduleSha256, sha256Hex } from './module-hash.ts';
 export { captureProgram, restoreProgram } from './program-state.ts';
 export type { CapturableProgram, ProgramCaptureOptions } from './program-state.ts';
-export { functionPoints, registerModule } from './pc-map.ts';
 export { describeSnapshot, formatCanonical, inspectSnapshot } from './describe.ts';
 export { BLOCK_SIZE, MemoryImage } from './memory-image.ts';
 export type { SparseMemory } from './memory-image.ts';

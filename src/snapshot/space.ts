@@ -5,11 +5,9 @@
  * a store reachable from one instance, as the spec-test harness snapshots it).
  */
 import type { CompiledModule } from '../compile/index.ts';
-import { SnapshotError } from '../errors/index.ts';
 import { FuncKind } from '../exec/index.ts';
 import type { InstanceState, StoreState } from '../exec/index.ts';
 import { ValType } from '../wasm/index.ts';
-import { moduleOfFunction, registerModule } from './pc-map.ts';
 
 /** Canonical index -> store address, for each kind of entity, plus the reverse for functions. */
 export interface IndexSpace {
@@ -36,7 +34,6 @@ function reverse(store: StoreState, funcs: readonly number[]): Int32Array {
 
 /** A program's space: its instance's own index spaces. */
 export function programSpace(store: StoreState, instance: { compiled: CompiledModule; state: InstanceState }): IndexSpace {
-  registerModule(instance.compiled);
   const s = instance.state;
   return {
     store,
@@ -56,11 +53,8 @@ export function programSpace(store: StoreState, instance: { compiled: CompiledMo
  * entities, the instances of every Wasm function among them, and the functions of every
  * reference held in a reachable table or global, to a fixed point. Execution starting in
  * a root instance cannot touch anything else, so this is all a snapshot must carry.
- * The compiled module of every instance that may be reached must be registered
- * (`registerModule`, or given in `modules`).
  */
-export function reachableSpace(store: StoreState, roots: readonly InstanceState[], modules: readonly CompiledModule[] = []): IndexSpace {
-  for (const m of modules) registerModule(m);
+export function reachableSpace(store: StoreState, roots: readonly InstanceState[]): IndexSpace {
   const funcSet = new Set<number>(), tableSet = new Set<number>(), memSet = new Set<number>(), globalSet = new Set<number>();
   const instances: InstanceState[] = [];
   const instanceModules: CompiledModule[] = [];
@@ -83,10 +77,9 @@ export function reachableSpace(store: StoreState, roots: readonly InstanceState[
     const own = inst.funcAddrs.find((a) => { const f = store.funcs[a]; return f.kind === FuncKind.wasm && f.instance === inst; });
     if (own !== undefined) {
       const fn = store.funcs[own];
-      const cm = fn.kind === FuncKind.wasm ? moduleOfFunction(fn.compiled) : undefined;
-      if (cm === undefined) throw new SnapshotError('a reachable instance has no known compiled module');
+      if (fn.kind !== FuncKind.wasm) throw new Error('internal: an instance\'s own function is a host function');
       instances.push(inst);
-      instanceModules.push(cm);
+      instanceModules.push(fn.compiled.owner);
     }
     for (const a of inst.funcAddrs) addFunc(a);
     for (const a of inst.memAddrs) memSet.add(a);
@@ -121,7 +114,6 @@ export function reachableSpace(store: StoreState, roots: readonly InstanceState[
 
 /** Every entity of a store, in address order (a store built from an image). */
 export function wholeStoreSpace(store: StoreState, instances: readonly InstanceState[], modules: readonly CompiledModule[]): IndexSpace {
-  for (const m of modules) registerModule(m);
   const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
   const funcs = range(store.funcs.length);
   return {

@@ -15,8 +15,8 @@ export interface BodyVisitor {
 /**
  * Walks the body of defined function `codeIndex` in step with the spec's validation
  * algorithm, the one walk that validation, the exact translator, the native rewriter and
- * the snapshot's pc map share: each instruction is read, shown to `visitor.before`,
- * validated, then shown to `visitor.after`. Returns the validator at the end (its
+ * the map of a function's positions (`compile/function-points.ts`) share: each
+ * instruction is read, shown to `visitor.before`, validated, then shown to `visitor.after`. Returns the validator at the end (its
  * `maxHeight`, its locals). Spec: https://webassembly.github.io/spec/core/valid/instructions.html
  * @throws DecodeError when the body ends without its final `end` or has code after it
  * @throws ValidationError when an instruction is not valid

@@ -9,6 +9,7 @@ import type { ModuleContext } from './module-context.ts';
 const MAX_PAGES = 65536;
 const MAX_TABLE = 0xffffffff;
 
+/** What {@link validateModule} checks besides the module's structure. */
 export interface ValidateOptions {
   /** Also type-check every function body (the compiler does it itself while translating). */
   functions?: boolean;

@@ -154,6 +154,11 @@ export function pathCreateDirectory(ctx: WasiContext, dirFd: number, pathPtr: nu
   fs.mkdirSync(loc.host);
 }
 
+/** The status of a host path, of the link itself unless `follow`. */
+function statPath(host: string, follow: boolean): fs.BigIntStats {
+  return follow ? fs.statSync(host, { bigint: true }) : fs.lstatSync(host, { bigint: true });
+}
+
 /** `path_filestat_get(fd, flags: u32, path: *u8, path_len: u32) -> filestat @r0` (layout per snapshot, abi.ts). */
 export function pathFilestatGet(
   ctx: WasiContext,
@@ -167,8 +172,7 @@ export function pathFilestatGet(
   const follow = follows(lookupFlags);
   const loc = locateArg(ctx, dirFd, Rights.PATH_FILESTAT_GET, pathPtr, pathLen, follow);
   ctx.memory.check(resultPtr, abi.filestat.size);
-  const st = follow ? fs.statSync(loc.host, { bigint: true }) : fs.lstatSync(loc.host, { bigint: true });
-  writeFilestat(ctx.memory, resultPtr, abi.filestat, st);
+  writeFilestat(ctx.memory, resultPtr, abi.filestat, statPath(loc.host, follow));
 }
 
 /** `path_filestat_set_times(fd, flags: u32, path: *u8, path_len: u32, atim: u64, mtim: u64, fst_flags: u16)`. */
@@ -184,8 +188,7 @@ export function pathFilestatSetTimes(
 ): void {
   const follow = follows(lookupFlags);
   const loc = locateArg(ctx, dirFd, Rights.PATH_FILESTAT_SET_TIMES, pathPtr, pathLen, follow);
-  const current = (): fs.BigIntStats =>
-    follow ? fs.statSync(loc.host, { bigint: true }) : fs.lstatSync(loc.host, { bigint: true });
+  const current = (): fs.BigIntStats => statPath(loc.host, follow);
   const times = timesToSet(fstFlags, atim, mtim, () => ctx.clocks.realtime(), current);
   if (times === undefined) {
     current();

@@ -8,39 +8,19 @@ import {
   RIGHTS_STREAM_BASE,
 } from './abi.ts';
 import { fail } from './errno.ts';
+import type { WasiFdState } from './state.ts';
 
 /** What a guest fd stands for. Directories hold no host fd: they are used by path. */
 export type FdKind = 'stdio' | 'file' | 'dir';
 
 /**
- * One guest file descriptor, as plain data: everything needed to capture and reopen it,
- * plus the host fd (a local resource, never captured).
+ * One guest file descriptor, as plain data: what a snapshot captures of it (its fields
+ * but the fd number, which is the table's key), plus the host fd (a local resource,
+ * never captured).
  */
-export interface FdEntry {
-  kind: FdKind;
+export interface FdEntry extends Omit<WasiFdState, 'fd'> {
   /** Host fd for files and stdio; -1 for directories. */
   hostFd: number;
-  /** For stdio: which stream (0, 1, 2) it was at startup; -1 otherwise. */
-  stdio: number;
-  /** Index into the preopen list; -1 for stdio. */
-  preopen: number;
-  /** Root-relative, symlink-free guest path ('' = the preopen root). */
-  path: string;
-  /** Whether this fd is one of the preopened directories (answers fd_prestat_get). */
-  isPreopen: boolean;
-  filetype: number;
-  /** Current file offset (files only: streams have none). */
-  offset: bigint;
-  /** The oflags it was opened with (informational: creat/excl/trunc are not replayed). */
-  oflags: number;
-  fdflags: number;
-  /** Host access mode: what the host fd was opened for. */
-  read: boolean;
-  write: boolean;
-  rightsBase: bigint;
-  rightsInheriting: bigint;
-  /** Directory listing cached by fd_readdir at cookie 0, so cookies stay stable (and migrate). */
-  dirCursor: string[] | null;
 }
 
 /** The largest fd number handed out: WASI guarantees fds below 2^31. */

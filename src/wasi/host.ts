@@ -18,16 +18,24 @@ import { WASI_STATE_VERSION, validateWasiState } from './state.ts';
 export interface WasiOptions {
   /** argv, argv[0] included. */
   args: string[];
+  /** The guest's environment variables. */
   env: Record<string, string>;
   /** Host directories the guest may reach, and the names it knows them by ("." or "/" or "/data"). */
-  preopens: { host: string; guest: string }[];
+  preopens: {
+    /** The directory on this machine. */
+    host: string;
+    /** The name the guest opens it by. */
+    guest: string;
+  }[];
   /**
    * Host fds for the guest's stdin, stdout, stderr (default 0, 1, 2). To capture output,
    * open a file (or a pipe) and pass its fd, or pass an {@link OutputSink} for stdout and
    * stderr; the host never closes these fds.
    */
   stdin?: number;
+  /** Where the guest's stdout goes: a host fd or a sink (see `stdin`). */
   stdout?: number | OutputSink;
+  /** Where the guest's stderr goes: a host fd or a sink (see `stdin`). */
   stderr?: number | OutputSink;
   /**
    * Calls that would block the thread return promises instead, so that its event loop

@@ -3,6 +3,7 @@ import { fail } from './errno.ts';
 
 /** Anything whose `buffer` is the guest's linear memory (a `WebAssembly.Memory`, or ours). */
 export interface MemoryLike {
+  /** The memory's current buffer (replaced when the memory grows). */
   readonly buffer: ArrayBuffer | SharedArrayBuffer;
 }
 

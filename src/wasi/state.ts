@@ -11,24 +11,35 @@ export const WASI_STATE_VERSION = 1;
  * never host paths: the new host maps the preopen's guest name to its own directory.
  */
 export interface WasiFdState {
+  /** The descriptor number the guest uses. */
   fd: number;
+  /** Standard stream, file or directory. */
   kind: FdKind;
-  /** stdio: which stream (0, 1, 2) the fd stood for; -1 otherwise. */
+  /** stdio: which stream (0, 1, 2) the fd stood for at startup; -1 otherwise. */
   stdio: number;
   /** Index into `WasiState.preopens`; -1 for stdio. */
   preopen: number;
-  /** '/'-separated, no '.', '..' or empty components; '' = the preopen root. */
+  /** Root-relative, symlink-free guest path: '/'-separated, no '.', '..' or empty components; '' = the preopen root. */
   path: string;
+  /** Whether this fd is one of the preopened directories (answers fd_prestat_get). */
   isPreopen: boolean;
+  /** The WASI `filetype` the guest was told (`fd_fdstat_get`). */
   filetype: number;
+  /** The file position (files only: streams have none; the host does positional I/O). */
   offset: bigint;
+  /** The WASI `oflags` it was opened with (informational: creat/excl/trunc are not replayed). */
   oflags: number;
+  /** The WASI `fdflags` (append, sync, nonblock), applied by wasmig itself. */
   fdflags: number;
+  /** Host access mode: opened for reading. */
   read: boolean;
+  /** Host access mode: opened for writing. */
   write: boolean;
+  /** The rights the fd has. */
   rightsBase: bigint;
+  /** The rights fds opened through it may have. */
   rightsInheriting: bigint;
-  /** fd_readdir's cached listing (cookie n = entry n), or null. */
+  /** Directory listing cached by fd_readdir at cookie 0 (cookie n = entry n), so cookies stay stable and migrate; or null. */
   dirCursor: string[] | null;
 }
 
@@ -37,14 +48,26 @@ export interface WasiFdState {
  * snapshot carries under `host`. Encodable with msgpack as is.
  */
 export interface WasiState {
+  /** {@link WASI_STATE_VERSION} of the shape. */
   version: number;
+  /** The guest's argv. */
   args: string[];
+  /** The guest's environment. */
   env: Record<string, string>;
   /** Guest names of the preopens, in their original order (host paths are per machine). */
-  preopens: { guest: string }[];
+  preopens: {
+    /** The name the guest knows the directory by. */
+    guest: string;
+  }[];
+  /** Every open guest fd. */
   fds: WasiFdState[];
   /** Guest monotonic and CPU clocks at capture (ns): they resume from these values. */
-  clock: { monotonic: bigint; cpu: bigint };
+  clock: {
+    /** The monotonic clock, ns. */
+    monotonic: bigint;
+    /** The process CPU-time clock, ns. */
+    cpu: bigint;
+  };
   /** The status given to proc_exit, or null while the program runs. */
   exitCode: number | null;
 }

@@ -29,7 +29,7 @@ test('lazily translated functions run, and equal the eager translation', () => {
   const f = b.func(t, [0x20, 0, 0x22, 1, 0x41, 3, 0x6c, 0x20, 1, 0x6a, 0x0b], [i32]);
   b.export('f', 'func', f);
   const compiled = compileModule(decodeModule(b.build()));
-  const eager = translateFunction(compiled.context, 0);
+  const eager = translateFunction(compiled, 0);
   const lazy = compiled.functions[0]!;
   assert.is(lazy.frameSize, eager.frameSize);
   assert.equal(Array.from(lazy.code), Array.from(eager.code));

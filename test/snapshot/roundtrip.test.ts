@@ -4,10 +4,11 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { decodeModule } from '../../src/binary/index.ts';
 import { SnapshotError } from '../../src/errors/index.ts';
 import { loadModule, Program } from '../../src/program/index.ts';
 import {
-  decodeSnapshot, encodeSnapshot, HEADER_SIZE, moduleSha256, readSnapshotHeader,
+  decodeSnapshot, encodeSnapshot, HEADER_SIZE, moduleSha256, readSnapshotHeader, sha256Hex,
 } from '../../src/snapshot/index.ts';
 import { ValType } from '../../src/wasm/types.ts';
 import { constExpr, ModuleBuilder, s32, s64, u32 } from '../helpers/module-builder.ts';
@@ -173,6 +174,16 @@ test('embedder host state travels and can be given at snapshot time', () => {
   // Carried on to the next snapshot even without re-registering.
   b.run({ until: 120 });
   assert.equal(decodeSnapshot(b.snapshot()).state.host['job'], { id: 'x1', retries: 2n });
+});
+
+test('a module names itself by the sha256 of its bytes, computed once and kept by the module', () => {
+  const module = decodeModule(new ModuleBuilder().build());
+  assert.is(module.sha256, undefined, 'the decoder does not hash');
+  const sha = moduleSha256(module);
+  assert.is(sha, sha256Hex(module.bytes));
+  assert.is(module.sha256, sha);
+  module.sha256 = 'f'.repeat(64); // what it keeps is what it answers: not hashed again
+  assert.is(moduleSha256(module), 'f'.repeat(64));
 });
 
 test('the module: embedded or given, and it must be the right one', () => {
