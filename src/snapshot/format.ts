@@ -188,7 +188,7 @@ export interface DecodeOptions {
   /**
    * The receiver's cap (`--max-snapshot`): refuse bodies larger than this before
    * allocating anything, and bodies whose decoded values would take more heap than this
-   * (default: {@link snapshotLimitFor} `maxMemoryBytes`, 4 GiB - 1 without it).
+   * (default: `snapshotLimitFor(maxMemoryBytes)`, 4 GiB - 1 without it).
    */
   maxBodyBytes?: number;
   /**
