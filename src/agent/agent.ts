@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { UsageError, WasmigError } from '../errors/index.ts';
 import type { ReadyModule } from '../native/index.ts';
 import { defaultEngines } from '../program/index.ts';
+import { snapshotLimitFor } from '../snapshot/index.ts';
 import type { Tier } from '../runtime/index.ts';
 import type { ConnectionOptions } from './connection.ts';
 import { checkName, displayUrl } from './connection.ts';
@@ -59,7 +60,23 @@ export interface AgentOptions {
   crashAt?: string;
   /** Handoff timeouts (defaults: {@link DEFAULT_HANDOFF_TIMEOUTS}). */
   timeouts?: Partial<HandoffTimeouts>;
+  /**
+   * Linear memory a job may have here (default {@link DEFAULT_JOB_MEMORY_BYTES}); a job
+   * asking for more is refused, one coming by migration that has more does not restore.
+   */
+  maxMemoryBytes?: number;
+  /** The largest snapshot body (and blob) taken from the network (default: `maxMemoryBytes` plus 64 MiB). */
+  maxSnapshotBytes?: number;
 }
+
+/**
+ * Each job's memory cap unless `--max-memory` says otherwise: 1 GiB. A fixed size, not a
+ * share of this device's RAM, so that a job that runs on one agent of the fleet is never
+ * refused by another for a default it did not choose; and a bound, so that one runaway
+ * job (or a hostile snapshot) cannot take the whole device from the others: four such
+ * jobs fit in the 4-8 GB of a typical edge gateway with room for a migration's copies.
+ */
+export const DEFAULT_JOB_MEMORY_BYTES = 1024 ** 3;
 
 
 /** How long a stopping agent waits for the broker to take its offline status. */
@@ -91,7 +108,11 @@ export class Agent implements HandoffHost {
   /** Where jobs that left went (forwarding addresses for late requests). */
   readonly moved = new Map<string, { to: string; epoch: number }>();
   readonly modules = new ModuleCache();
-  readonly receiver = new BlobReceiver();
+  readonly receiver: BlobReceiver;
+  /** Linear memory a job may have here. */
+  readonly maxMemoryBytes: number;
+  /** The largest snapshot body this agent decodes. */
+  readonly maxSnapshotBytes: number;
   /** The latest retained state seen for each job this agent holds or held. */
   readonly observed = new Map<string, JobState>();
   readonly logLimit: number;
@@ -132,6 +153,11 @@ export class Agent implements HandoffHost {
       return { host: real, guest };
     });
     this.logLimit = options.logLimit ?? DEFAULT_LOG_LIMIT;
+    this.maxMemoryBytes = options.maxMemoryBytes ?? DEFAULT_JOB_MEMORY_BYTES;
+    this.maxSnapshotBytes = options.maxSnapshotBytes ?? snapshotLimitFor(this.maxMemoryBytes);
+    // A blob is a module, a round's deltas or the final package: at most a snapshot's worth
+    // compressed in the worst case (1/255 larger), plus the output log that travels with it.
+    this.receiver = new BlobReceiver(this.maxSnapshotBytes + Math.ceil(this.maxSnapshotBytes / 255) + this.logLimit + 1024 * 1024);
     this.timeouts = { ...DEFAULT_HANDOFF_TIMEOUTS, ...options.timeouts };
     this.crashPoints = new CrashPoints(options.crashAt, (line) => this.log(line));
   }
@@ -378,8 +404,10 @@ export class Agent implements HandoffHost {
   /** What a job's worker needs to instantiate the program: the module, this agent's directories, the tier. */
   setupFor(spec: StartRequest['spec'], module = this.modules.bytes(spec.module.sha256)): ProgramSetup {
     if (!module) throw new WasmigError('ERR_MODULE', `module ${spec.module.sha256.slice(0, 12)}... is not in this agent's cache`);
+    const asked = spec.maxMemoryBytes;
+    if (asked !== undefined && asked > this.maxMemoryBytes) throw new WasmigError('ERR_TOO_LARGE', `the job asks for ${asked} bytes of memory, agent ${this.name} allows ${this.maxMemoryBytes} (wasmig agent --max-memory)`);
     const tier = spec.tier ?? this.tier;
-    return { module, name: spec.program, preopens: this.dirs, maxMemoryBytes: spec.maxMemoryBytes, tier, native: tier === 'interp' ? undefined : this.#nativeRewrite(spec) };
+    return { module, name: spec.program, preopens: this.dirs, maxMemoryBytes: asked ?? this.maxMemoryBytes, tier, native: tier === 'interp' ? undefined : this.#nativeRewrite(spec) };
   }
 
   get dirGuests(): string[] {

@@ -1,6 +1,6 @@
 import { Agent } from '../../agent/index.ts';
 import { UsageError } from '../../errors/index.ts';
-import { integer, one, parseArgs } from '../args.ts';
+import { integer, MAX_SNAPSHOT_USAGE, maxMemoryOption, maxSnapshotOption, one, parseArgs } from '../args.ts';
 import type { OptionSpec } from '../args.ts';
 import { CONNECTION_HELP, CONNECTION_OPTIONS, connectionOf, untilStopped } from './fleet-options.ts';
 import { parseDir } from './run.ts';
@@ -11,6 +11,8 @@ export const AGENT_OPTIONS: OptionSpec[] = [
   { name: 'tier', value: true },
   { name: 'heartbeat', value: true },
   { name: 'log-limit', value: true },
+  { name: 'max-memory', value: true },
+  { name: 'max-snapshot', value: true },
   ...CONNECTION_OPTIONS,
 ];
 
@@ -32,6 +34,10 @@ options:
   --heartbeat SECONDS   heartbeat period (default 5)
   --log-limit BYTES     output each job's log keeps for re-attaching clients
                         (default 16M; older output is dropped past it)
+  --max-memory BYTES    linear memory each job may have (default 1G: the same on
+                        every agent, so a job that runs on one is not refused by
+                        another's default); a job asking for more is refused
+${MAX_SNAPSHOT_USAGE}
 
 ${CONNECTION_HELP}`;
 
@@ -51,6 +57,8 @@ export async function agentCommand(argv: readonly string[]): Promise<number> {
     tier: one(p, 'tier'),
     heartbeatMs: heartbeat === undefined ? undefined : heartbeat * 1000,
     logLimit: integer(p, 'log-limit', 1024),
+    maxMemoryBytes: maxMemoryOption(p),
+    maxSnapshotBytes: maxSnapshotOption(p),
     fault: process.env.WASMIG_FAULT || undefined,
     crashAt: process.env.WASMIG_CRASH_AT || undefined,
     log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
