@@ -1,13 +1,17 @@
 import { realpathSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { UsageError, WasmigError } from '../errors/index.ts';
+import type { ReadyModule } from '../native/index.ts';
 import { defaultEngines } from '../program/index.ts';
+import { snapshotLimitFor } from '../snapshot/index.ts';
 import type { Tier } from '../runtime/index.ts';
 import type { ConnectionOptions } from './connection.ts';
 import { checkName, displayUrl } from './connection.ts';
+import { CrashPoints } from './crash-points.ts';
 import { committedHere, judgeJobState, supersedes } from './fencing.ts';
 import { errorText } from './error-text.ts';
 import { encodeOutput } from './frames.ts';
+import { describeStartHops, hopClockMs } from './hop-clock.ts';
 import { Job } from './job.ts';
 import { JobRunnerPool } from './job-runner.ts';
 import type { ProgramSetup } from './job-protocol.ts';
@@ -56,6 +60,8 @@ export interface AgentOptions {
    * of an incoming handoff blob (a pre-copy round, or the final package) arrives.
    */
   fault?: string;
+  /** Test-only fault point (`WASMIG_CRASH_AT`, see crash-points.ts): the agent kills or stops itself at that step of a handoff. */
+  crashAt?: string;
   /** Handoff timeouts (defaults: {@link DEFAULT_HANDOFF_TIMEOUTS}). */
   timeouts?: Partial<HandoffTimeouts>;
   /**
@@ -63,7 +69,23 @@ export interface AgentOptions {
    * takes the job over (times the standby's rank plus one; default {@link DEFAULT_TAKEOVER_GRACE_MS}).
    */
   takeoverGraceMs?: number;
+  /**
+   * Linear memory a job may have here (default {@link DEFAULT_JOB_MEMORY_BYTES}); a job
+   * asking for more is refused, one coming by migration that has more does not restore.
+   */
+  maxMemoryBytes?: number;
+  /** The largest snapshot body (and blob) taken from the network (default: `maxMemoryBytes` plus 64 MiB). */
+  maxSnapshotBytes?: number;
 }
+
+/**
+ * Each job's memory cap unless `--max-memory` says otherwise: 1 GiB. A fixed size, not a
+ * share of this device's RAM, so that a job that runs on one agent of the fleet is never
+ * refused by another for a default it did not choose; and a bound, so that one runaway
+ * job (or a hostile snapshot) cannot take the whole device from the others: four such
+ * jobs fit in the 4-8 GB of a typical edge gateway with room for a migration's copies.
+ */
+export const DEFAULT_JOB_MEMORY_BYTES = 1024 ** 3;
 
 
 /** How long a stopping agent waits for the broker to take its offline status. */
@@ -95,7 +117,11 @@ export class Agent implements HandoffHost, StandbyHost {
   /** Where jobs that left went (forwarding addresses for late requests). */
   readonly moved = new Map<string, { to: string; epoch: number }>();
   readonly modules = new ModuleCache();
-  readonly receiver = new BlobReceiver();
+  readonly receiver: BlobReceiver;
+  /** Linear memory a job may have here. */
+  readonly maxMemoryBytes: number;
+  /** The largest snapshot body this agent decodes. */
+  readonly maxSnapshotBytes: number;
   /** The latest retained state seen for each job this agent holds or held. */
   readonly observed = new Map<string, JobState>();
   /** Standby copies of other agents' replicated jobs. */
@@ -105,6 +131,8 @@ export class Agent implements HandoffHost, StandbyHost {
   readonly logLimit: number;
   readonly timeouts: HandoffTimeouts;
   readonly takeoverGraceMs: number;
+  /** Test-only fault points (`WASMIG_CRASH_AT`): disarmed in production. */
+  readonly crashPoints: CrashPoints;
   peer!: Peer;
   readonly #options: AgentOptions;
   readonly #load = new LoadMeter();
@@ -113,6 +141,8 @@ export class Agent implements HandoffHost, StandbyHost {
   readonly #workers = new JobRunnerPool();
   /** Jobs whose worker is instantiating the program. */
   readonly #starting = new Set<string>();
+  /** Aborted (and replaced) whenever the broker connection drops: handoffs before their commit give up at once. */
+  #brokerSession = new AbortController();
   #heartbeat: NodeJS.Timeout | undefined;
   #lease: OwnerLease | undefined;
   /** Replicated jobs paused because the lease ran out: they run again only once their retained state says they are still ours. */
@@ -140,8 +170,14 @@ export class Agent implements HandoffHost, StandbyHost {
       return { host: real, guest };
     });
     this.logLimit = options.logLimit ?? DEFAULT_LOG_LIMIT;
+    this.maxMemoryBytes = options.maxMemoryBytes ?? DEFAULT_JOB_MEMORY_BYTES;
+    this.maxSnapshotBytes = options.maxSnapshotBytes ?? snapshotLimitFor(this.maxMemoryBytes);
+    // A blob is a module, a round's deltas or the final package: at most a snapshot's worth
+    // compressed in the worst case (1/255 larger), plus the output log that travels with it.
+    this.receiver = new BlobReceiver(this.maxSnapshotBytes + Math.ceil(this.maxSnapshotBytes / 255) + this.logLimit + 1024 * 1024);
     this.timeouts = { ...DEFAULT_HANDOFF_TIMEOUTS, ...options.timeouts };
     this.takeoverGraceMs = options.takeoverGraceMs ?? DEFAULT_TAKEOVER_GRACE_MS;
+    this.crashPoints = new CrashPoints(options.crashAt, (line) => this.log(line));
   }
 
   /** Connects and announces the agent; resolves once it is online. */
@@ -155,6 +191,11 @@ export class Agent implements HandoffHost, StandbyHost {
     (this.#options.log ?? ((l: string) => process.stderr.write(`${l}\n`)))(`agent ${this.name}: ${line}`);
   }
 
+  /** Aborted the next time this agent loses the broker (see {@link HandoffHost.brokerSession}). */
+  get brokerSession(): AbortSignal {
+    return this.#brokerSession.signal;
+  }
+
   get chunkBytes(): number {
     return chunkBytesFor(this.peer.link, this.#options.chunkBytes ?? DEFAULT_CHUNK_BYTES);
   }
@@ -162,6 +203,7 @@ export class Agent implements HandoffHost, StandbyHost {
   async #connect(): Promise<void> {
     const offline: AgentStatus = { v: PROTOCOL_VERSION, agent: this.name, instance: this.instance, online: false };
     this.receiver.onChunk = (_transfer, index, count, what) => {
+      if (what.startsWith('pre-copy round') || what === 'final handoff package') this.crashPoints.chunk('target', index, count, what === 'final handoff package');
       const fault = /^die-on-chunk:(\d+)$/.exec(this.#options.fault ?? '');
       if (fault && (what.startsWith('pre-copy round') || what === 'final handoff package') && index + 1 >= Number(fault[1])) {
         this.log(`fault injection: dying at chunk ${index + 1} of ${count}`);
@@ -177,7 +219,11 @@ export class Agent implements HandoffHost, StandbyHost {
       persistent: true,
       onRequest: (request) => this.#onRequest(request),
       onConnect: (info) => { if (!info.first) this.#reconnected(); },
-      onDisconnect: () => { if (!this.#stopping) this.log('lost the broker; reconnecting (jobs go on)'); },
+      onDisconnect: () => {
+        this.#brokerSession.abort(new WasmigError('ERR_BROKER', `agent ${this.name} lost the broker`));
+        this.#brokerSession = new AbortController();
+        if (!this.#stopping) this.log('lost the broker; reconnecting (jobs go on)');
+      },
       log: (line) => this.log(line),
     });
     await this.peer.listen([topics.agentData(this.name)], (_topic, payload) => {
@@ -422,6 +468,7 @@ export class Agent implements HandoffHost, StandbyHost {
       return;
     }
     const job = this.newJob(id, spec, 1, new OutputLog(this.logLimit));
+    job.stamps.startRequest = hopClockMs();
     this.#starting.add(id);
     job.start(this.setupFor(spec, module), spec.args, spec.env).then(
       () => {
@@ -433,7 +480,10 @@ export class Agent implements HandoffHost, StandbyHost {
         this.watchJob(id);
         this.log(`started job ${id}: ${[spec.program, ...spec.args.slice(1)].join(' ')} (for ${request.from})`);
         this.#replicate(job, 0, []);
-        void this.peer.reply(request, { ok: true, data: { job: id, agent: this.name, epoch: job.epoch } }).finally(() => job.run());
+        // The answer is written out, then the job runs at once (not after the broker's
+        // acknowledgement): its output and its end are logged and replayed to whoever follows it.
+        void this.peer.reply(request, { ok: true, data: { job: id, agent: this.name, epoch: job.epoch } });
+        job.run();
       },
       (error: unknown) => {
         this.#starting.delete(id);
@@ -447,7 +497,10 @@ export class Agent implements HandoffHost, StandbyHost {
   /** What a job's worker needs to instantiate the program: the module, this agent's directories, the tier. */
   setupFor(spec: StartRequest['spec'], module = this.modules.bytes(spec.module.sha256)): ProgramSetup {
     if (!module) throw new WasmigError('ERR_MODULE', `module ${spec.module.sha256.slice(0, 12)}... is not in this agent's cache`);
-    return { module, name: spec.program, preopens: this.dirs, maxMemoryBytes: spec.maxMemoryBytes, tier: spec.tier ?? this.tier };
+    const asked = spec.maxMemoryBytes;
+    if (asked !== undefined && asked > this.maxMemoryBytes) throw new WasmigError('ERR_TOO_LARGE', `the job asks for ${asked} bytes of memory, agent ${this.name} allows ${this.maxMemoryBytes} (wasmig agent --max-memory)`);
+    const tier = spec.tier ?? this.tier;
+    return { module, name: spec.program, preopens: this.dirs, maxMemoryBytes: asked ?? this.maxMemoryBytes, tier, native: tier === 'interp' ? undefined : this.#nativeRewrite(spec) };
   }
 
   get dirGuests(): string[] {
@@ -564,6 +617,16 @@ export class Agent implements HandoffHost, StandbyHost {
     }
   }
 
+  /** The module's rewrite for the native tier, made here once (at its upload: `#warm`) for every job of it; none if it fails (the worker reports why). */
+  #nativeRewrite(spec: StartRequest['spec']): ReadyModule | undefined {
+    try {
+      const native = defaultEngines.native;
+      return native.rewrites.rewrite(this.modules.compiled(spec.module.sha256, spec.program), native.options.rewrite);
+    } catch {
+      return undefined;
+    }
+  }
+
   #replay(request: ReplayRequest): void {
     if (!/^wasmig\/v1\/clients\/[A-Za-z0-9._-]+\/out$/.test(request.outTopic)) throw new WasmigError('ERR_PROTOCOL', `replays go to a client's out topic, not ${request.outTopic}`);
     const job = this.jobs.get(request.job);
@@ -608,7 +671,7 @@ export class Agent implements HandoffHost, StandbyHost {
     this.replication.get(job.id)?.finish();
     this.replication.delete(job.id);
     this.publishState(job);
-    this.log(job.state === 'exited' ? `job ${job.id} exited with status ${job.status}` : `job ${job.id} failed: ${job.error}`);
+    this.log(`${job.state === 'exited' ? `job ${job.id} exited with status ${job.status}` : `job ${job.id} failed: ${job.error}`}${describeStartHops(job.stamps, hopClockMs())}`);
     // Finished jobs stay for `attach` and `ps`, within a count and a bound on their logs.
     const finished = [...this.jobs.values()].filter((j) => j.finished).sort((a, b) => (a.endedAt ?? 0) - (b.endedAt ?? 0));
     const keep = this.#options.keepFinished ?? 100;

@@ -1,3 +1,4 @@
+import type { CrashPoints } from './crash-points.ts';
 import type { Job } from './job.ts';
 import type { JobBases } from './job-bases.ts';
 import type { ProgramSetup } from './job-protocol.ts';
@@ -50,6 +51,13 @@ export interface HandoffHost {
   readonly logLimit: number;
   /** Guest names of the directories jobs get here. */
   readonly dirGuests: readonly string[];
+  /**
+   * Aborted when this agent loses its broker connection (a fresh signal after that): what
+   * was on its way through the broker may be lost, a restarted broker forgot it.
+   */
+  readonly brokerSession: AbortSignal;
+  /** Test-only fault points (disarmed unless `WASMIG_CRASH_AT` is set). */
+  readonly crashPoints: CrashPoints;
   log(line: string): void;
   watchAgent(name: string): Promise<AgentWatch>;
   publishState(job: Job): void;

@@ -18,9 +18,11 @@
  * running before step 4.
  */
 import { performance } from 'node:perf_hooks';
-import { MigrationError } from '../errors/index.ts';
+import { MigrationError, WasmigError } from '../errors/index.ts';
 import { sha256 } from './frames.ts';
 import type { HandoffHost } from './handoff-host.ts';
+import { hopClockMs, hopStampsFrom } from './hop-clock.ts';
+import type { HopStamps } from './hop-clock.ts';
 import type { Job } from './job.ts';
 import type { Reply } from './messages.ts';
 import { newId } from './messages.ts';
@@ -57,6 +59,12 @@ export interface MigrationResult {
   finalBlocks: number;
   /** Where the downtime went (ms): final round and snapshot in the job's worker, transfer and restore at the target, commit. */
   phases: { capture: number; transfer: number; restore: number; commit: number };
+  /**
+   * The pause hop by hop: each instant, in ms after the pause began, stamped where it
+   * happened (source, target, their jobs' workers; `hop-clock.ts`), in the order they
+   * happened. Comparable only when both agents share a clock (one machine).
+   */
+  hops: Record<string, number>;
 }
 
 export interface Progress {
@@ -137,8 +145,12 @@ export class OutgoingHandoff {
       if (!status || !status.online) throw new MigrationError(`agent ${to} is ${status ? 'offline' : 'not known to the broker'}`);
       const missing = job.preopens.filter((g) => !(status.dirs ?? []).includes(g));
       if (missing.length) throw new MigrationError(`agent ${to} has no director${missing.length === 1 ? 'y' : 'ies'} ${missing.map((m) => JSON.stringify(m)).join(', ')}, which the job uses`);
-      const signal = watch.gone;
-      const who = `agent ${to}`;
+      // Before the commit, a broker connection lost (messages on their way may be lost with
+      // it) ends the handoff at once: waiting for answers that may never come would keep the
+      // job paused, or the migration hanging, for the full timeouts. From the commit on, only
+      // the target's own going away counts: the commit is asked again until it is known.
+      const signal = AbortSignal.any([watch.gone, host.brokerSession]);
+      const commitSignal = watch.gone;
 
       // The module goes first, while the job runs: the target compiles it before it answers.
       this.#progress({ phase: 'module' });
@@ -227,12 +239,14 @@ export class OutgoingHandoff {
       this.#check();
       this.#progress({ phase: 'pause' });
       const paused = performance.now();
+      const stamps: HopStamps = { paused: hopClockMs() };
       let captured: number;
       let transferred = 0;
       let finalWire: number;
       let finalBlocks: number;
       try {
         const final = await job.final();
+        Object.assign(stamps, { sourceWorkerTook: final.stamps.took, sourceWorkerCaptured: final.stamps.done, sourceHadPackage: hopClockMs() });
         if (job.finished) throw this.#resumeHere(`job ${job.id} ended before it could be moved`);
         // Still handing over (final() says paused): the target's state at the new epoch must not fence this copy.
         job.state = 'migrating';
@@ -240,18 +254,20 @@ export class OutgoingHandoff {
         finalBlocks = final.blocks;
         captured = performance.now();
         this.#progress({ phase: 'transfer' });
-        finalWire = await this.#sendBlob('final', { digests: final.digests, ...baseField }, pkg, signal, true, () => { transferred = performance.now(); });
+        finalWire = await this.#sendBlob('final', { digests: final.digests, ...baseField }, pkg, signal, true, () => { transferred = performance.now(); stamps.sourceSentFinal = hopClockMs(); }, stamps);
       } catch (error) {
         if (error instanceof MigrationError) throw error;
         throw this.#resumeHere(this.#why(error, signal));
       }
       const restored = performance.now();
+      stamps.sourceHadReady = hopClockMs();
 
       // Phase 2: commit. From here on the target may run the job: never resume without knowing.
       this.#progress({ phase: 'commit' });
-      const outcome = await this.#commit(signal);
+      const outcome = await this.#commit(commitSignal, stamps);
       if (outcome === 'committed') {
         const done = performance.now();
+        stamps.sourceHadCommitted = hopClockMs();
         const downtimeMs = round1(done - paused);
         const held = await job.departureImages().catch(() => undefined);
         if (held?.digest !== undefined) host.bases.put(job.id, { digest: held.digest, images: held.images, log: job.log });
@@ -265,13 +281,14 @@ export class OutgoingHandoff {
             capture: round1(captured - paused), transfer: round1((transferred || restored) - captured),
             restore: round1(restored - (transferred || captured)), commit: round1(done - restored),
           },
+          hops: Object.fromEntries(Object.entries(stamps).sort(([, x], [, y]) => x - y).map(([name, at]) => [name, Math.round((at - stamps.paused) * 100) / 100])),
         };
         const p = result.phases;
         host.log(`job ${job.id} moved to ${to} (epoch ${this.#epoch}, ${result.mode}, ${rounds} rounds: ${reason}): downtime ${downtimeMs} ms (capture ${p.capture}, transfer ${p.transfer}, restore ${p.restore}, commit ${p.commit}), ${result.bytesSent} bytes sent, ${result.finalBytes} of them in the pause`);
         return result;
       }
       if (outcome === 'refused') throw this.#resumeHere(`agent ${to} no longer held the restored copy when the commit came`);
-      throw this.#resumeHere(`agent ${to} did not confirm the commit${signal.aborted ? ' and went offline' : ''}; any copy it started is fenced off by the new epoch`, true);
+      throw this.#resumeHere(`agent ${to} did not confirm the commit${commitSignal.aborted ? ' and went offline' : ''}; any copy it started is fenced off by the new epoch`, true);
     } finally {
       watch.close();
     }
@@ -285,7 +302,11 @@ export class OutgoingHandoff {
 
   #why(error: unknown, signal: AbortSignal): string {
     if (this.#job.finished) return `job ${this.#job.id} ended before it could be moved`;
-    if (signal.aborted) return `agent ${this.#to} went offline during the handoff`;
+    if (signal.aborted) {
+      const reason: unknown = signal.reason;
+      if (reason instanceof WasmigError && reason.code === 'ERR_BROKER') return `${reason.message} during the handoff (what was on its way may be lost)`;
+      return `agent ${this.#to} went offline during the handoff`;
+    }
     if (error instanceof TimeoutError) return `${error.message} (during the handoff)`;
     return errorText(error);
   }
@@ -308,9 +329,16 @@ export class OutgoingHandoff {
 
   async #prepare(signal: AbortSignal): Promise<Reply> {
     const job = this.#job;
-    return this.#host.peer.request(topics.agentInbox(this.#to), {
+    const peer = this.#host.peer;
+    const id = await peer.send(topics.agentInbox(this.#to), {
       type: 'prepare', job: job.id, epoch: this.#epoch, spec: job.spec as unknown as Record<string, unknown>, dirs: job.preopens,
-    }, { timeoutMs: this.#host.timeouts.prepareMs, who: `agent ${this.#to}`, signal });
+    });
+    try {
+      this.#host.crashPoints.reach('source', 'prepare');
+      return await peer.next(id, { timeoutMs: this.#host.timeouts.prepareMs, who: `agent ${this.#to}`, signal });
+    } finally {
+      peer.done(id);
+    }
   }
 
   /**
@@ -318,22 +346,35 @@ export class OutgoingHandoff {
    * target keeps chunks that come before their manifest); resolves with the bytes on the
    * wire once the target has applied it.
    */
-  async #sendBlob(type: 'round' | 'final', fields: Record<string, unknown>, bytes: Uint8Array, signal: AbortSignal, reportProgress: boolean, sent?: () => void): Promise<number> {
+  async #sendBlob(type: 'round' | 'final', fields: Record<string, unknown>, bytes: Uint8Array, signal: AbortSignal, reportProgress: boolean, sent?: () => void, stamps?: HopStamps): Promise<number> {
     const host = this.#host;
     const job = this.#job;
     const transfer = newId();
     const chunkBytes = host.chunkBytes;
-    const id = await host.peer.send(topics.agentInbox(this.#to), {
+    // The message and its chunks go out together, not one broker round trip after the
+    // other: the target keeps chunks that come before their message.
+    const sending = host.peer.send(topics.agentInbox(this.#to), {
       type, job: job.id, epoch: this.#epoch, ...fields, transfer, sha256: sha256(bytes), size: bytes.length, chunks: chunkCount(bytes.length, chunkBytes),
     });
+    const count = chunkCount(bytes.length, chunkBytes);
+    const blob = sendBlob(host.peer.link, topics.agentData(this.#to), transfer, bytes, {
+      chunkBytes, signal, onProgress: (s, total) => {
+        // Acknowledgements come in order: s bytes acknowledged means chunk ceil(s / chunkBytes) is.
+        host.crashPoints.chunk('source', Math.max(0, Math.ceil(s / chunkBytes) - 1), count, type === 'final');
+        if (reportProgress) this.#progress({ phase: 'transfer', sent: s, total });
+      },
+    });
+    const [sentMessage, sentBlob] = await Promise.allSettled([sending, blob]);
+    if (sentMessage.status === 'rejected') throw sentMessage.reason;
+    const id = sentMessage.value;
     try {
-      const wire = await sendBlob(host.peer.link, topics.agentData(this.#to), transfer, bytes, {
-        chunkBytes, signal, onProgress: reportProgress ? (s, total) => this.#progress({ phase: 'transfer', sent: s, total }) : undefined,
-      });
+      if (sentBlob.status === 'rejected') throw sentBlob.reason;
+      const wire = sentBlob.value;
       sent?.();
       if (reportProgress) this.#progress({ phase: 'restore' });
       const reply = await host.peer.next(id, { timeoutMs: restoreTimeoutMs(bytes.length), who: `agent ${this.#to}`, signal });
       if (!reply.ok) throw new MigrationError(`agent ${this.#to} refused the ${type === 'final' ? 'snapshot' : `pre-copy round`}: ${reply.message ?? reply.code}`);
+      if (stamps) Object.assign(stamps, hopStampsFrom(reply.data?.stamps));
       return wire;
     } catch (error) {
       if (error instanceof MigrationError) throw this.#resumeHere(error.message);
@@ -344,7 +385,7 @@ export class OutgoingHandoff {
   }
 
   /** Sends `commit` until the target answers; `refused`: it holds no copy (safe to resume). */
-  async #commit(signal: AbortSignal): Promise<'committed' | 'refused' | 'in-doubt'> {
+  async #commit(signal: AbortSignal, stamps: HopStamps): Promise<'committed' | 'refused' | 'in-doubt'> {
     const host = this.#host;
     const { commitAttempts, commitMs, incomingTtlMs } = host.timeouts;
     // The target drops a copy nobody committed incomingTtlMs after `ready`: asking until then
@@ -356,7 +397,16 @@ export class OutgoingHandoff {
     };
     for (let attempt = 0; (attempt < commitAttempts || performance.now() < until) && !signal.aborted; attempt++) {
       try {
-        const r = await host.peer.request(topics.agentInbox(this.#to), { type: 'commit', job: this.#job.id, epoch: this.#epoch }, { timeoutMs: commitMs, who: `agent ${this.#to}`, signal });
+        const id = await host.peer.send(topics.agentInbox(this.#to), { type: 'commit', job: this.#job.id, epoch: this.#epoch });
+        let r: Reply;
+        try {
+          if (attempt === 0) host.crashPoints.reach('source', 'commit-sent');
+          r = await host.peer.next(id, { timeoutMs: commitMs, who: `agent ${this.#to}`, signal });
+        } finally {
+          host.peer.done(id);
+        }
+        Object.assign(stamps, hopStampsFrom(r.data?.stamps));
+        if (r.ok) host.crashPoints.reach('source', 'commit-received');
         return r.ok ? 'committed' : 'refused';
       } catch {
         if (committedThere()) return 'committed';

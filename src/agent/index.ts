@@ -4,7 +4,7 @@
  * only `mqtt-link.ts` talks to mqtt.js.
  * @module
  */
-export { Agent } from './agent.ts';
+export { Agent, DEFAULT_JOB_MEMORY_BYTES } from './agent.ts';
 export type { AgentOptions } from './agent.ts';
 export { startBroker } from './broker.ts';
 export type { BrokerOptions, EmbeddedBroker } from './broker.ts';

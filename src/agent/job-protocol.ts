@@ -10,6 +10,7 @@
  * commands, and runs on if it was running: a command does not change whether the job
  * runs, except `run` and `pause`.
  */
+import type { ReadyModule } from '../native/index.ts';
 import type { Tier } from '../runtime/index.ts';
 import type { RingBuffer } from './output-ring.ts';
 
@@ -28,6 +29,12 @@ export interface ProgramSetup {
   preopens: { host: string; guest: string }[];
   maxMemoryBytes?: number;
   tier: Tier;
+  /**
+   * The module rewritten for the native tier by the agent's main thread (once per module:
+   * at its upload), so that the worker adopts it rather than rewriting it again, cold.
+   * The compiled `WebAssembly.Module` in it is shared between threads, not compiled again.
+   */
+  native?: ReadyModule;
 }
 
 export interface WorkerBoot {
@@ -88,6 +95,8 @@ export interface RoundResult {
 export interface FinalResult extends RoundResult {
   snapshot: Uint8Array;
   digests: string[];
+  /** When the worker took the command and when it had the package (`hop-clock.ts`). */
+  stamps: Record<string, number>;
 }
 
 export type Reply =
@@ -96,7 +105,7 @@ export type Reply =
 
 /** The program ended by itself: exited, or failed (a trap, an internal error). */
 export type EndReport =
-  | { event: 'end'; kind: 'exited'; status: number }
-  | { event: 'end'; kind: 'failed'; status: number; error: string };
+  | { event: 'end'; kind: 'exited'; status: number; stamps?: Record<string, number> }
+  | { event: 'end'; kind: 'failed'; status: number; error: string; stamps?: Record<string, number> };
 
 export type ThreadMessage = Reply | EndReport;

@@ -17,6 +17,7 @@ import type { RunOutcome } from '../runtime/index.ts';
 import { WasiHost } from '../wasi/index.ts';
 import type { Command, EndReport, JobCommand, ProgramSetup, Reply, WorkerBoot } from './job-protocol.ts';
 import { COMMANDS_SENT, PAUSE_FLAG } from './job-protocol.ts';
+import { hopClockMs } from './hop-clock.ts';
 import { RingWriter } from './output-ring.ts';
 import { Precopy } from './precopy-source.ts';
 import { Arrival } from './precopy-target.ts';
@@ -35,6 +36,8 @@ class JobThread {
   #taken = 0;
   #wantRun = false;
   #looping = false;
+  /** When this worker took `start`, had the program instantiated, and first ran it (`hop-clock.ts`): the end reports them. */
+  readonly #stamps: Record<string, number> = {};
   #ended = false;
   #precopy: Precopy | undefined;
   #arrival: Arrival | undefined;
@@ -78,7 +81,11 @@ class JobThread {
       }
       case 'rebase': this.#needArrival(); this.#arrival = new Arrival(this.#compiled!, undefined, this.#resumeOptions(command.setup)); return undefined;
       case 'apply': return this.#needArrival().apply(command.deltas);
-      case 'restore': return this.#restore(command.setup, command.snapshot, command.deltas, command.digests);
+      case 'restore': {
+        const taken = hopClockMs();
+        const restored = this.#restore(command.setup, command.snapshot, command.deltas, command.digests);
+        return { ...restored, stamps: { took: taken, done: hopClockMs() } };
+      }
       case 'run': this.#wantRun = true; this.#heldByCheckpoint = false; return undefined;
       case 'pause': this.#wantRun = false; this.#heldByCheckpoint = false; return { instructions: this.#program?.execution?.instructions ?? 0 };
       case 'snapshot': return this.#needProgram().snapshot({ embedModule: false });
@@ -95,9 +102,11 @@ class JobThread {
       case 'round': return this.#needPrecopy().round();
       case 'final': {
         // The pause and the last round in one command: one trip between the threads less in the downtime.
+        const taken = hopClockMs();
         this.#wantRun = false;
         this.#heldByCheckpoint = false;
-        return this.#needPrecopy().final();
+        const final = this.#needPrecopy().final();
+        return { ...final, stamps: { took: taken, done: hopClockMs() } };
       }
       case 'forget': {
         this.#precopy = undefined;
@@ -155,7 +164,9 @@ class JobThread {
     // Rewritten for the native tier now, before the job is asked to run.
     if (setup.tier !== 'interp') {
       try {
-        defaultEngines.resolve(setup.tier).prepare?.(compiled);
+        // The agent's rewrite (its main thread made it once for every job of the module), else one made here.
+        if (setup.native) defaultEngines.native.rewrites.adopt(compiled, defaultEngines.native.options.rewrite ?? {}, setup.native);
+        else defaultEngines.resolve(setup.tier).prepare?.(compiled);
       } catch {
         // The tier reports it when it runs.
       }
@@ -198,13 +209,16 @@ class JobThread {
   }
 
   #start(setup: ProgramSetup, args: string[], env: Record<string, string>): unknown {
+    this.#stamps.workerTookStart = hopClockMs();
     const compiled = this.#load(setup);
+    this.#stamps.workerCompiled = hopClockMs();
     const wasi = new WasiHost({ args, env, preopens: setup.preopens, stdin: this.#stdin, ...this.#sinks() });
     try {
       const program = Program.withWasi(compiled, wasi, { maxMemoryBytes: setup.maxMemoryBytes, tier: setup.tier, pauseSignal: this.#control });
       if (program.instance.exports.get('_start')?.kind !== 'func') throw new WasmigError('ERR_USAGE', `${setup.name} exports no _start function: it is not a WASI command`);
       program.start('_start');
       this.#program = program;
+      this.#stamps.workerInstantiated = hopClockMs();
     } catch (error) {
       wasi.close();
       throw error;
@@ -212,7 +226,7 @@ class JobThread {
     return { preopens: setup.preopens.map((p) => p.guest) };
   }
 
-  #restore(setup: ProgramSetup, snapshot: Uint8Array, deltas: Uint8Array[] | undefined, digests: string[] | undefined): unknown {
+  #restore(setup: ProgramSetup, snapshot: Uint8Array, deltas: Uint8Array[] | undefined, digests: string[] | undefined): { preopens: string[] } {
     const arrival = this.#arrival;
     const compiled = arrival ? this.#compiled! : this.#load(setup);
     const options = { module: compiled, ...this.#resumeOptions(setup) };
@@ -236,6 +250,7 @@ class JobThread {
   }
 
   #loop(): void {
+    this.#stamps.workerRan ??= hopClockMs();
     const program = this.#program!;
     const control = this.#control;
     for (;;) {
@@ -271,7 +286,7 @@ class JobThread {
     } catch {
       // Best effort: the files may be gone already.
     }
-    this.#port.postMessage(report);
+    this.#port.postMessage({ ...report, stamps: { ...this.#stamps, workerEnded: hopClockMs() } });
   }
 }
 

@@ -28,6 +28,16 @@ export interface JobInit {
 }
 
 /**
+ * A setup for a worker that has the module already (since `receive`): neither the
+ * module's bytes nor its native rewrite are copied to it again (a final's restore is in
+ * the pause).
+ */
+function withoutModule(setup: ProgramSetup): ProgramSetup {
+  const { native: _native, ...rest } = setup;
+  return { ...rest, module: new Uint8Array(0) };
+}
+
+/**
  * A job on an agent: a program that runs in a worker thread of its own, unsliced, on
  * whichever tier it uses (`job-thread.ts`), its output captured into an
  * {@link OutputLog}, and its ownership epoch. The agent's event loop never runs guest
@@ -49,6 +59,11 @@ export class Job {
   endedAt: number | undefined;
   /** Guest names of the directories the program has open as preopens. */
   preopens: string[] = [];
+  /**
+   * How the job's start went (`hop-clock.ts`): the agent stamps when the start request
+   * came, the worker when it took it, compiled, instantiated, first ran and ended.
+   */
+  readonly stamps: Record<string, number> = {};
   readonly #hooks: JobHooks;
   readonly #runner: JobRunner;
   #discarded = false;
@@ -89,7 +104,7 @@ export class Job {
 
   /** Target of a live migration: drops the base it offered, for the module's initial images. */
   async rebase(setup: ProgramSetup): Promise<void> {
-    await this.#runner.request({ op: 'rebase', setup });
+    await this.#runner.request({ op: 'rebase', setup: withoutModule(setup) });
   }
 
   /** Applies one pre-copy round. */
@@ -98,9 +113,11 @@ export class Job {
   }
 
   /** Rebuilds the program from the received memory, the final deltas and the state that came without memory. */
-  async complete(setup: ProgramSetup, snapshot: Uint8Array, deltas: Uint8Array[], digests: string[]): Promise<void> {
-    const r = await this.#runner.request<{ preopens: string[] }>({ op: 'restore', setup, snapshot, deltas, digests });
+  async complete(setup: ProgramSetup, snapshot: Uint8Array, deltas: Uint8Array[], digests: string[]): Promise<Record<string, number>> {
+    const r = await this.#runner.request<{ preopens: string[]; stamps: Record<string, number> }>({ op: 'restore', setup: withoutModule(setup), snapshot, deltas, digests });
     this.preopens = r.preopens;
+    // When the worker took the restore and finished it (`hop-clock.ts`).
+    return r.stamps;
   }
 
   /** Starts (or resumes) running. */
@@ -200,6 +217,7 @@ export class Job {
     this.status = report.status;
     if (report.kind === 'failed') this.error = report.error;
     this.endedAt = Date.now();
+    Object.assign(this.stamps, report.stamps);
     this.discard();
     this.#hooks.end(this);
   }

@@ -1,4 +1,5 @@
-import { decode, encode } from '@msgpack/msgpack';
+import { encode } from '@msgpack/msgpack';
+import { decodeBoundedMsgpack } from '../snapshot/index.ts';
 import { ProtocolError } from './messages.ts';
 import type { PortableLog } from './output-log.ts';
 
@@ -22,6 +23,11 @@ export interface FinalPackage extends RoundPackage {
 }
 
 const PACKAGE_VERSION = 2;
+/**
+ * Heap a package's decoded values may take beyond its own size: its deltas and snapshot
+ * are views of the blob, so only the log's entries and the map cost anything.
+ */
+const DECODE_SLACK_BYTES = 16 * 1024 * 1024;
 
 export function encodeRound(p: RoundPackage): Uint8Array {
   return encode({ v: PACKAGE_VERSION, deltas: p.deltas, log: p.log });
@@ -34,7 +40,7 @@ export function encodeFinal(p: FinalPackage): Uint8Array {
 function decodeMap(bytes: Uint8Array, what: string): Record<string, unknown> {
   let x: unknown;
   try {
-    x = decode(bytes);
+    x = decodeBoundedMsgpack(bytes, { budget: bytes.length + DECODE_SLACK_BYTES, what: 'it' });
   } catch (error) {
     throw new ProtocolError(`the ${what} does not decode: ${(error as Error).message}`);
   }

@@ -1,6 +1,7 @@
 import { WasmigError } from '../errors/index.ts';
 import type { ConnectionOptions } from './connection.ts';
 import { errorText } from './error-text.ts';
+import { Latch } from './latch.ts';
 import type { Message, Reply, Request } from './messages.ts';
 import { newId, parseMessage, PROTOCOL_VERSION, ProtocolError } from './messages.ts';
 import { MqttLink } from './mqtt-link.ts';
@@ -39,8 +40,6 @@ const RETAINED_WAIT_MS = 30_000;
 const PROBE_WAIT_MS = 10_000;
 /** ...and how many such probes in a row make this peer conclude that the broker never delivers them. */
 const PROBES_LOST_LIMIT = 2;
-/** How often a wait looks at what arrived (a timer, no traffic). */
-const POLL_MS = 10;
 
 /** The connection a wait was on went away (internal: the wait starts over). */
 class Reconnected extends Error {}
@@ -269,14 +268,14 @@ export class Peer {
     const marker = `${this.#markerBase}${this.#markers++}`;
     const probeTopic = `${this.#markerBase}${this.#markers++}`;
     const nonce = newId();
-    let stored = false;
-    let arrived = false;
+    const stored = new Latch();
+    const arrived = new Latch();
     try {
       let probe: () => void;
       try {
         await this.link.publish(marker, nonce, { retain: true, qos: 1 });
         await this.link.publish(probeTopic, nonce, { retain: true, qos: 1 });
-        probe = await this.listen([probeTopic], (_topic, payload) => { if (payload.toString() === nonce) stored = true; });
+        probe = await this.listen([probeTopic], (_topic, payload) => { if (payload.toString() === nonce) stored.set(); });
       } catch (error) {
         // An ACL that forbids the marker topics: refused outright (an MQTT 5 PUBACK, a SUBACK).
         if (!(error instanceof WasmigError && error.code === 'ERR_REFUSED')) throw error;
@@ -284,11 +283,11 @@ export class Peer {
         return await this.#readRetained(filters, fn, maxMs, generation);
       }
       try {
-        await this.#until(() => stored, Math.min(maxMs, PROBE_WAIT_MS), generation);
+        await this.#until(stored, Math.min(maxMs, PROBE_WAIT_MS), generation);
       } finally {
         probe();
       }
-      if (!stored) {
+      if (!stored.isSet) {
         // Silence may be a moment of overload: give up on markers only when it repeats.
         if (++this.#probesLost >= PROBES_LOST_LIMIT) this.#noMarkers(`the broker did not deliver a retained marker within ${PROBE_WAIT_MS / 1000} s, ${this.#probesLost} times`);
         return await this.#readQuiet(filters, fn, maxMs, generation);
@@ -296,14 +295,14 @@ export class Peer {
       this.#probesLost = 0;
       const stop = await this.listen([...filters, marker], (topic, payload) => {
         if (topic === marker) {
-          if (payload.toString() === nonce) arrived = true;
+          if (payload.toString() === nonce) arrived.set();
         } else if (topic !== probeTopic) {
           fn(topic, payload);
         }
       }, { resend: true });
       try {
-        await this.#until(() => arrived, maxMs, generation);
-        if (!arrived) throw new TimeoutError(`the broker did not send its retained messages (${filters.join(', ')}) within ${Math.round(maxMs / 1000)} s`);
+        await this.#until(arrived, maxMs, generation);
+        if (!arrived.isSet) throw new TimeoutError(`the broker did not send its retained messages (${filters.join(', ')}) within ${Math.round(maxMs / 1000)} s`);
       } catch (error) {
         stop();
         throw error;
@@ -336,16 +335,26 @@ export class Peer {
   }
 
   /**
-   * Waits until `done()` (checked every {@link POLL_MS}), or `ms` passed; throws
-   * {@link Reconnected} when the connection of `generation` went away meanwhile.
+   * Waits until `done` is set, or `ms` passed; throws {@link Reconnected} when the
+   * connection of `generation` went away meanwhile. Woken by the latch itself, not by
+   * polling it: a poll every 10 ms cost each retained read about two polls (20 ms).
    */
-  async #until(done: () => boolean, ms: number, generation: number): Promise<void> {
-    const started = Date.now();
-    while (!done() && Date.now() - started < ms) {
-      if (this.#generation !== generation || !this.link.connected) throw new Reconnected();
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  async #until(done: Latch, ms: number, generation: number): Promise<void> {
+    if (!done.isSet && this.#generation === generation && this.link.connected) {
+      await new Promise<void>((resolve) => {
+        const finish = (): void => {
+          clearTimeout(timer);
+          undo();
+          this.#linkWaiters.delete(finish);
+          resolve();
+        };
+        const timer = setTimeout(finish, ms);
+        const undo = done.onSet(finish);
+        // A lost or renewed connection wakes it too.
+        this.#linkWaiters.add(finish);
+      });
     }
-    if (this.#generation !== generation) throw new Reconnected();
+    if (this.#generation !== generation || (!done.isSet && !this.link.connected)) throw new Reconnected();
   }
 
   /** Round trips to the broker until `count()` stayed still over two of them and a second passed, or `maxMs`. */

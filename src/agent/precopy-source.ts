@@ -65,7 +65,7 @@ export class Precopy {
   }
 
   /** The last round, with the program paused: its deltas, its state without memory, and the digests the target must reach. */
-  final(): FinalResult {
+  final(): Omit<FinalResult, 'stamps'> {
     const t0 = performance.now();
     const last = this.round();
     const snapshot = this.#program.snapshot({ embedModule: false, omitMemory: true });

@@ -21,10 +21,13 @@ export class Arrival {
   /** What the source holds of each memory: checked against its digests at the end, kept for a move back. */
   readonly #images: MemoryImage[];
   readonly #shell: ProgramShell;
+  /** The job's memory cap here: what a delta or the final state may describe. */
+  readonly #maxMemoryBytes: number;
 
   /** `base`: the images a handoff between the two agents left here; else the module's initial images. */
   constructor(compiled: CompiledModule, base: ArrayBuffer[] | undefined, options: ResumeOptions) {
     this.#shell = Program.shell(compiled, options);
+    this.#maxMemoryBytes = Math.min(options.maxMemoryBytes ?? MAX_MEMORY_BYTES, MAX_MEMORY_BYTES);
     const count = this.#shell.memoryCount;
     this.#images = base !== undefined && base.length === count
       ? base.map((b) => MemoryImage.from(new Uint8Array(b)))
@@ -42,10 +45,10 @@ export class Arrival {
     if (deltas.length !== this.#images.length) throw new SnapshotError(`a pre-copy round has ${deltas.length} memory deltas for ${this.#images.length} memories`);
     let blocks = 0;
     deltas.forEach((bytes, i) => {
-      const raw = decompressBlock(bytes, MAX_MEMORY_BYTES + MAX_DELTA_OVERHEAD, `memory ${i}'s pre-copy delta`);
+      const raw = decompressBlock(bytes, this.#maxMemoryBytes + MAX_DELTA_OVERHEAD, `memory ${i}'s pre-copy delta`);
       const image = this.#images[i];
       // XORed by the source with what this image holds: XOR again, then apply.
-      const delta = image.xor(decodeBlockDelta(raw, { maxByteLength: MAX_MEMORY_BYTES }));
+      const delta = image.xor(decodeBlockDelta(raw, { maxByteLength: this.#maxMemoryBytes }));
       if (delta.byteLength < image.byteLength) throw new SnapshotError(`memory ${i}: a delta of ${delta.byteLength} bytes, the memory has ${image.byteLength} already (memories only grow)`);
       image.apply(delta);
       // The digest kept current round by round, so that the final check hashes only what the last round changed.
@@ -72,7 +75,7 @@ export class Arrival {
     if (digests.length !== mine.length || mine.some((d, i) => d !== digests[i])) {
       throw new SnapshotError(`the memory received does not match the source's (digest ${mine.join('+').slice(0, 16)}... against ${digests.join('+').slice(0, 16)}...)`);
     }
-    const { state } = decodeSnapshot(snapshot);
+    const { state } = decodeSnapshot(snapshot, { maxMemoryBytes: this.#maxMemoryBytes });
     if (state.memories.length !== this.#images.length) throw new SnapshotError(`the state has ${state.memories.length} memories, the module ${this.#images.length}`);
     state.memories.forEach((m, i) => {
       if (this.#images[i].byteLength !== m.pages * PAGE_SIZE) throw new SnapshotError(`memory ${i}: ${this.#images[i].byteLength} bytes received for ${m.pages} pages`);

@@ -73,6 +73,8 @@ interface Pending {
   manifest: BlobManifest;
   parts: (Uint8Array | undefined)[];
   received: number;
+  /** Bytes of the chunks received: never more than the manifest's size. */
+  bytes: number;
   resolve: (bytes: Uint8Array) => void;
   reject: (error: Error) => void;
   idle: NodeJS.Timeout;
@@ -99,6 +101,13 @@ interface Early {
  */
 export class BlobReceiver {
   readonly #pending = new Map<string, Pending>();
+  /** The largest blob this receiver takes: a manifest announcing more is refused before any chunk is kept. */
+  readonly maxBytes: number;
+
+  constructor(maxBytes = 2 ** 32) {
+    this.maxBytes = maxBytes;
+  }
+
   readonly #early = new Map<string, Early>();
   #earlyBytes = 0;
   /** Called for each accepted chunk (progress logs, fault injection in tests). */
@@ -110,9 +119,10 @@ export class BlobReceiver {
    */
   expect(transfer: string, manifest: BlobManifest, options: { idleMs: number; what: string }): Promise<Uint8Array> {
     if (this.#pending.has(transfer)) return Promise.reject(new ProtocolError(`transfer ${transfer} is already under way`));
+    if (manifest.size > this.maxBytes) return Promise.reject(new WasmigError('ERR_TOO_LARGE', `the ${options.what} of ${manifest.size} bytes is more than the ${this.maxBytes} this agent takes (wasmig agent --max-snapshot)`));
     return new Promise((resolve, reject) => {
       const p: Pending = {
-        manifest, parts: new Array(manifest.chunks).fill(undefined), received: 0, resolve, reject, idleMs: options.idleMs, what: options.what,
+        manifest, parts: new Array(manifest.chunks).fill(undefined), received: 0, bytes: 0, resolve, reject, idleMs: options.idleMs, what: options.what,
         idle: setTimeout(() => this.#stall(transfer), options.idleMs),
       };
       this.#pending.set(transfer, p);
@@ -166,6 +176,8 @@ export class BlobReceiver {
       if (!p) { this.#keepEarly(chunk.transfer, payload); return undefined; } // early, late or foreign
       if (chunk.count !== p.manifest.chunks) throw new ProtocolError(`chunk says ${chunk.count} chunks, the manifest ${p.manifest.chunks}`);
       if (p.parts[chunk.index] !== undefined) return undefined; // a duplicate (QoS 1 may redeliver)
+      p.bytes += chunk.data.length;
+      if (p.bytes > p.manifest.size) throw new ProtocolError(`the chunks of the ${p.what} add up to more than the ${p.manifest.size} bytes of its manifest`);
       p.parts[chunk.index] = Buffer.from(chunk.data);
       p.received++;
       clearTimeout(p.idle);

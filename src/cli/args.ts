@@ -65,6 +65,47 @@ export function integer(p: Parsed, name: string, min = 0): number | undefined {
   return n;
 }
 
+/** The most linear memory a wasm32 program can have: 65536 pages of 64 KiB. */
+export const WASM32_MAX_MEMORY = 4 * 1024 ** 3;
+
+/**
+ * A byte count given as `--NAME BYTES` (K/M/G suffixes), within `[min, max]`; the error
+ * names the argument and the bound it broke.
+ * @throws UsageError
+ */
+export function byteSize(p: Parsed, name: string, min: number, max: number, why = ''): number | undefined {
+  const v = one(p, name);
+  if (v === undefined) return undefined;
+  const n = parseSize(v);
+  if (n === undefined) throw new UsageError(`--${name} ${JSON.stringify(v)}: expected a byte count such as 512M or 2G`);
+  if (n < min) throw new UsageError(`--${name} ${v}: less than the least allowed, ${sizeText(min)}`);
+  if (n > max) throw new UsageError(`--${name} ${v}: more than ${sizeText(max)}${why}`);
+  return n;
+}
+
+/** `--max-memory`: a cap on a program's linear memory, one page to wasm32's 4 GiB. */
+export function maxMemoryOption(p: Parsed): number | undefined {
+  return byteSize(p, 'max-memory', 65536, WASM32_MAX_MEMORY, ', the most a wasm32 memory can have');
+}
+
+/**
+ * `--max-snapshot`: the receiver's cap on a snapshot's decompressed body (and on the heap
+ * its decoding may take); by default sized to the memory cap (`snapshotLimitFor`).
+ */
+export function maxSnapshotOption(p: Parsed): number | undefined {
+  return byteSize(p, 'max-snapshot', 1024 * 1024, 0xffffffff, ', the most a snapshot body can declare');
+}
+
+/** Usage lines for `--max-snapshot`. */
+export const MAX_SNAPSHOT_USAGE = `  --max-snapshot BYTES  refuse a snapshot whose body would decompress to more
+                        (default: --max-memory plus 64M; K/M/G suffixes)`;
+
+/** A byte count as it is written on the command line (`4G`, `64K`, `1000`). */
+function sizeText(n: number): string {
+  for (const [unit, scale] of [['G', 1024 ** 3], ['M', 1024 ** 2], ['K', 1024]] as const) if (n % scale === 0) return `${n / scale}${unit}`;
+  return String(n);
+}
+
 /** Whole numbers with an optional K/M/G suffix (binary multiples), as sizes are written. */
 export function parseSize(v: string): number | undefined {
   const m = /^(\d+)([kKmMgG]i?[bB]?)?$/.exec(v.trim());

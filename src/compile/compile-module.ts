@@ -1,3 +1,5 @@
+import { UnsupportedError } from '../errors/index.ts';
+import { ValType } from '../wasm/index.ts';
 import type { Module } from '../wasm/index.ts';
 import { validateFunctionBody, validateModule } from '../validate/index.ts';
 import type { ModuleContext } from '../validate/index.ts';
@@ -28,10 +30,26 @@ export function compileModule(module: Module): CompiledModule {
   const context = validateModule(module);
   const compiled: CompiledModule = { module, context, functions: new Array(module.codes.length) };
   const sigs = callSignatures(context);
+  let simdUse: string | undefined;
   for (let i = 0; i < module.codes.length; i++) {
-    compiled.functions[i] = new CompiledFunction(compiled, i, validateFunctionBody(context, i).maxHeight, sigs);
+    const validator = validateFunctionBody(context, i);
+    if (validator.simdUse !== undefined) simdUse ??= `function ${module.numImportedFuncs + i} (${validator.simdUse})`;
+    compiled.functions[i] = new CompiledFunction(compiled, i, validator.maxHeight, sigs);
   }
+  refuseSimd(context, simdUse);
   return compiled;
+}
+
+/**
+ * The executor, the snapshots and the native tier keep 8-byte values only, so a valid
+ * module that mentions v128 anywhere (a function type, a global, a body) is refused
+ * whole, naming where, instead of running with half its bits.
+ */
+function refuseSimd(context: ModuleContext, simdUse: string | undefined): void {
+  const inType = context.types.some((t) => t.params.includes(ValType.v128) || t.results.includes(ValType.v128));
+  const inGlobal = context.globals.some((g) => g.type === ValType.v128);
+  const where = simdUse ?? (inType ? 'a function type' : inGlobal ? 'a global' : undefined);
+  if (where !== undefined) throw new UnsupportedError(`SIMD (v128) is not supported yet: ${where} uses it`);
 }
 
 /** Validates and translates one function body of `compiled` now, in a new `CompiledFunction` (the exact code; the fast code stays lazy). */

@@ -42,6 +42,18 @@ export class ValidationError extends WasmigError {
   }
 }
 
+/**
+ * The module is valid, but uses a feature this wasmig cannot run yet (SIMD): it is
+ * refused whole, after validation, rather than run wrongly.
+ */
+export class UnsupportedError extends WasmigError {
+  /** The class's name, stable across versions: branch on it or on `code`. */
+  override readonly name = 'UnsupportedError';
+  constructor(message: string) {
+    super('ERR_WASM_UNSUPPORTED', message);
+  }
+}
+
 /** Instantiation failed while resolving imports (spec: "unlinkable"). */
 export class LinkError extends WasmigError {
   /** The class's name, stable across versions: branch on it or on `code`. */

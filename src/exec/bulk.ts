@@ -1,4 +1,5 @@
 import { Trap } from '../errors/index.ts';
+import { MAX_TABLE_ELEMENTS } from '../wasm/index.ts';
 import { refreshMemoryViews } from './state.ts';
 import type { MemoryState, TableState } from './state.ts';
 
@@ -64,10 +65,10 @@ export function tableGrow(table: TableState, init: number, delta: number): numbe
   const old = table.size;
   const size = old + delta;
   const max = table.max ?? 0xffffffff;
-  // Our own cap keeps a runaway guest from exhausting the host: 10M entries (40 MB).
-  if (size > max || size > 10_000_000) return -1;
+  // The runtime's cap, shared with the native tier and restore (wasm/limits.ts): 10M entries (40 MB).
+  if (size > max || size > MAX_TABLE_ELEMENTS) return -1;
   if (size > table.elements.length) {
-    const elements = new Int32Array(Math.max(size, Math.min(2 * table.elements.length, 10_000_000)));
+    const elements = new Int32Array(Math.max(size, Math.min(2 * table.elements.length, MAX_TABLE_ELEMENTS)));
     elements.set(table.elements.subarray(0, old));
     table.elements = elements;
   }

@@ -4,6 +4,7 @@
  * accessors) and tables (`WebAssembly.Table`s with a mirror of what was last synced),
  * and their syncing when execution switches sides.
  */
+import { LinkError } from '../errors/index.ts';
 import type { Module } from '../wasm/index.ts';
 import type { GlobalState, InstanceState, StoreState, TableState } from '../exec/index.ts';
 import type { Exports, NativeInstance } from './native-instance.ts';
@@ -94,7 +95,13 @@ export class SharedState {
     const descriptor: WebAssembly.TableDescriptor = { element: state.elemType === ValType.funcref ? 'anyfunc' : 'externref' as never, initial: state.size };
     if (state.max !== undefined) descriptor.maximum = state.max;
     // Without an explicit null, an externref table would start out full of `undefined`.
-    const table = new WebAssembly.Table(descriptor, null);
+    let table: WebAssembly.Table;
+    try {
+      table = new WebAssembly.Table(descriptor, null);
+    } catch (cause) {
+      // The runtime keeps tables within V8's bound (wasm/limits.ts); this is for a host that holds less.
+      throw new LinkError(`table of ${state.size} elements: V8 cannot hold it (${(cause as Error).message})`);
+    }
     link = { addr, state, table, mirror: new Int32Array(state.size) };
     this.tables.set(addr, link);
     return link;

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { decodeModule } from '../binary/index.ts';
 import { compileModule } from '../compile/index.ts';
 import type { CompiledModule } from '../compile/index.ts';
-import { DecodeError, UsageError, ValidationError, WasmigError } from '../errors/index.ts';
+import { DecodeError, UnsupportedError, UsageError, ValidationError, WasmigError } from '../errors/index.ts';
 
 /** Decodes, validates and compiles a module from its bytes. */
 export function loadModule(bytes: Uint8Array): CompiledModule {
@@ -29,6 +29,7 @@ export function loadModuleFile(path: string): CompiledModule {
       throw new WasmigError(error.code, `${path}: ${notWasm ? 'not a WebAssembly module' : 'malformed module'}: ${error.message}`);
     }
     if (error instanceof ValidationError) throw new WasmigError(error.code, `${path}: invalid module: ${error.message}`);
+    if (error instanceof UnsupportedError) throw new WasmigError(error.code, `${path}: ${error.message}`);
     throw error;
   }
 }

@@ -81,6 +81,11 @@ export interface SnapshotOptions {
 export interface ResumeOptions extends ProgramOptions {
   /** The module, when the snapshot does not embed it (bytes or compiled); its sha256 must match. */
   module?: Uint8Array | CompiledModule;
+  /**
+   * Snapshot bytes given to {@link Program.resume}: refuse a body that would decompress
+   * to more (default: `maxMemoryBytes` plus 64 MiB; see `snapshotLimitFor`).
+   */
+  maxSnapshotBytes?: number;
 }
 
 /**
@@ -303,7 +308,9 @@ export class Program {
    * @throws SnapshotError for a malformed, corrupted or mismatching snapshot.
    */
   static resume(snapshot: Uint8Array | DecodedSnapshot, options: ResumeOptions = {}): Program {
-    const decoded = snapshot instanceof Uint8Array ? decodeSnapshot(snapshot) : snapshot;
+    const decoded = snapshot instanceof Uint8Array
+      ? decodeSnapshot(snapshot, { maxBodyBytes: options.maxSnapshotBytes, maxMemoryBytes: options.maxMemoryBytes })
+      : snapshot;
     let compiled: CompiledModule;
     const given = options.module;
     if (given !== undefined) {

@@ -3,7 +3,7 @@ import type { CompiledModule } from '../compile/index.ts';
 import { canonicalTypeId, FuncKind } from '../exec/index.ts';
 import type { GlobalState, HostCallback, InstanceState, MemoryState, StoreState, TableState } from '../exec/index.ts';
 import type { ConstExpr, ExternKind, FuncType, Limits } from '../wasm/index.ts';
-import { valTypeName } from '../wasm/index.ts';
+import { MAX_MEMORY_PAGES, MAX_TABLE_ELEMENTS, valTypeName } from '../wasm/index.ts';
 
 /** Something an instance exports or another imports: a kind and a store address. */
 export interface ExternVal {
@@ -37,7 +37,7 @@ export interface InstantiateOptions {
   maxMemoryPages?: number;
 }
 
-const WASM_MAX_PAGES = 65536;
+const WASM_MAX_PAGES = MAX_MEMORY_PAGES;
 
 function isExternVal(v: ImportValue): v is ExternVal {
   return typeof v === 'object' && v !== null && typeof (v as ExternVal).addr === 'number';
@@ -116,6 +116,9 @@ export function allocateInstance(store: StoreState, compiled: CompiledModule, im
   module.funcs.forEach((typeIndex, i) => {
     inst.funcAddrs.push(store.funcs.length);
     store.funcs.push({ kind: FuncKind.wasm, type: module.types[typeIndex], typeId: typeIds[typeIndex], instance: inst, compiled: compiled.functions[i] });
+  });
+  module.tables.forEach((t, i) => {
+    if (t.limits.min > MAX_TABLE_ELEMENTS) throw new LinkError(`table ${module.tables.length === 1 ? '' : `${i} `}of ${t.limits.min} elements: more than the ${MAX_TABLE_ELEMENTS} a table can hold on either tier`);
   });
   for (const t of module.tables) {
     inst.tableAddrs.push(store.tables.length);

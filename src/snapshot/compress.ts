@@ -4,8 +4,7 @@
  * sets, since the bytes come from the network.
  */
 import { SnapshotError } from '../errors/index.ts';
-import { lz4Codec } from './codecs.ts';
-import { lz4CompressBlock } from './lz4.ts';
+import { lz4CompressBlock, lz4DecompressBlock } from './lz4.ts';
 
 /** LZ4 never expands data by more than this factor when decompressing. */
 const MAX_RATIO = 256;
@@ -26,10 +25,9 @@ export function decompressBlock(block: Uint8Array, maxBytes: number, what = 'com
   if (size > MAX_RATIO * block.length + 64) throw new SnapshotError(`${what}: ${size} bytes are impossible for LZ4 data of ${block.length}`);
   let raw: Uint8Array;
   try {
-    raw = lz4Codec().uncompressSync(Buffer.from(block.buffer, block.byteOffset, block.length));
+    raw = lz4DecompressBlock(block.subarray(4), size);
   } catch (cause) {
     throw new SnapshotError(`${what}: the LZ4 data is corrupt (${(cause as Error).message})`, { cause });
   }
-  if (raw.length !== size) throw new SnapshotError(`${what}: decompressed to ${raw.length} bytes, expected ${size}`);
   return raw;
 }

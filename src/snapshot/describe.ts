@@ -6,7 +6,7 @@ import { decodeModule } from '../binary/index.ts';
 import { PAGE_SIZE } from './canonical.ts';
 import { msgpackCodec } from './codecs.ts';
 import type { CanonicalValue } from './canonical.ts';
-import type { DecodedSnapshot } from './format.ts';
+import type { DecodedSnapshot, DecodeOptions } from './format.ts';
 import { decodeSnapshotParts, HEADER_SIZE, SnapshotFlags } from './format.ts';
 import type { MemoryDeltaSummary } from './delta-snapshot.ts';
 
@@ -221,7 +221,7 @@ export function describeSnapshot(decoded: DecodedSnapshot, fileBytes: number, mo
  * from its deltas (base, blocks carried), not from whole memories.
  * @throws SnapshotError for a file that does not decode.
  */
-export function inspectSnapshot(bytes: Uint8Array, moduleBytes?: Uint8Array): SnapshotDescription {
-  const parts = decodeSnapshotParts(bytes);
+export function inspectSnapshot(bytes: Uint8Array, moduleBytes?: Uint8Array, options: DecodeOptions = {}): SnapshotDescription {
+  const parts = decodeSnapshotParts(bytes, options);
   return describeSnapshot({ header: parts.header, state: parts.state, module: parts.module, delta: parts.delta?.summary }, bytes.length, moduleBytes);
 }

@@ -13,7 +13,9 @@
  * The body is a msgpack map `{ state, module? }` (see `canonical.ts`), encoded with
  * int64/uint64 for every bigint (`useBigInt64`), so no 64-bit value is ever rounded.
  * It is compressed by our own LZ4 block encoder (`lz4.ts`: lz4-napi's `compressSync`
- * leaks) and decompressed by lz4-napi's `uncompressSync`.
+ * leaks) and decompressed by our own decoder into exactly the declared size, after that
+ * size passed the receiver's cap (`maxBodyBytes`); the msgpack document is then walked
+ * for its heap cost before it is decoded (`bounded-msgpack.ts`).
  *
  * A delta snapshot (flag bit 2) carries its memories as block deltas against a base the
  * reader holds (`delta-snapshot.ts`); the body then has a `base` section. Older readers
@@ -23,8 +25,9 @@ import type { Encoder } from '@msgpack/msgpack';
 import { SnapshotError } from '../errors/index.ts';
 import type { CanonicalState } from './canonical.ts';
 import { crc32 } from './checksum.ts';
-import { lz4Codec, msgpackCodec } from './codecs.ts';
-import { lz4CompressBlock } from './lz4.ts';
+import { msgpackCodec } from './codecs.ts';
+import { lz4CompressBlock, lz4DecompressBlock } from './lz4.ts';
+import { decodeBoundedMsgpack } from './bounded-msgpack.ts';
 import { sha256Hex } from './module-hash.ts';
 import { checkStateShape, isRecord, plainBytes } from './shape.ts';
 import { deltaBody, readDeltaSection, resolveDelta } from './delta-snapshot.ts';
@@ -39,8 +42,20 @@ export const SnapshotFlags = { moduleEmbedded: 1, storeImage: 2, delta: 4 } as c
 const KNOWN_FLAGS = SnapshotFlags.moduleEmbedded | SnapshotFlags.storeImage | SnapshotFlags.delta;
 /** LZ4 never expands data by more than this factor when decompressing (its best ratio is about 255:1). */
 const MAX_LZ4_RATIO = 256;
-/** Default upper bound on a decoded body (the msgpack document). */
+/** Largest body format v1 can declare (its length is a u32). */
 export const DEFAULT_MAX_BODY_BYTES = 0xffffffff;
+/** What a body holds beyond its memories (module, frames, tables, host state), for the default cap. */
+export const SNAPSHOT_OVERHEAD_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The default cap on a snapshot's body for a receiver whose programs may have
+ * `maxMemoryBytes` of linear memory: their memory plus {@link SNAPSHOT_OVERHEAD_BYTES}
+ * (at most what format v1 can declare). A body beyond it could not restore anyway.
+ */
+export function snapshotLimitFor(maxMemoryBytes: number | undefined): number {
+  if (maxMemoryBytes === undefined) return DEFAULT_MAX_BODY_BYTES;
+  return Math.min(DEFAULT_MAX_BODY_BYTES, maxMemoryBytes + SNAPSHOT_OVERHEAD_BYTES);
+}
 
 const SHARED_ENCODER_LIMIT = 1 << 20;
 let sharedEncoder: Encoder | undefined;
@@ -170,7 +185,11 @@ export interface DecodedSnapshot {
 
 /** Limits and the delta base for {@link decodeSnapshot}. */
 export interface DecodeOptions {
-  /** Refuse bodies larger than this (default 4 GiB - 1). */
+  /**
+   * The receiver's cap (`--max-snapshot`): refuse bodies larger than this before
+   * allocating anything, and bodies whose decoded values would take more heap than this
+   * (default: `snapshotLimitFor(maxMemoryBytes)`, 4 GiB - 1 without it).
+   */
   maxBodyBytes?: number;
   /**
    * The base of a delta snapshot, or a way to find it by reference; left unchanged.
@@ -203,26 +222,19 @@ export function decodeSnapshotBody(bytes: Uint8Array, options: DecodeOptions = {
   const header = readSnapshotHeader(bytes);
   const payload = bytes.subarray(HEADER_SIZE);
   if (crc32(payload) !== header.checksum) throw new SnapshotError('snapshot corrupted: checksum mismatch');
-  const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  if (header.bodyLength > maxBody) throw new SnapshotError(`snapshot body of ${header.bodyLength} bytes exceeds the limit of ${maxBody}`);
+  const maxBody = options.maxBodyBytes ?? snapshotLimitFor(options.maxMemoryBytes);
+  if (header.bodyLength > maxBody) throw new SnapshotError(`snapshot body of ${header.bodyLength} bytes exceeds the limit of ${maxBody} (--max-snapshot)`);
   if (payload.length < 4) throw new SnapshotError('snapshot payload too short for LZ4 data');
   const announced = new DataView(payload.buffer, payload.byteOffset, 4).getUint32(0, true);
   if (announced !== header.bodyLength) throw new SnapshotError(`snapshot payload: LZ4 size ${announced} differs from the header's body length ${header.bodyLength}`);
   if (header.bodyLength > MAX_LZ4_RATIO * payload.length + 64) throw new SnapshotError('snapshot payload: the body length is impossible for LZ4 data of this size');
   let raw: Uint8Array;
   try {
-    raw = lz4Codec().uncompressSync(Buffer.from(payload.buffer, payload.byteOffset, payload.length));
+    raw = lz4DecompressBlock(payload.subarray(4), header.bodyLength);
   } catch (cause) {
     throw new SnapshotError(`snapshot payload: LZ4 data is corrupt (${(cause as Error).message})`, { cause });
   }
-  if (raw.length !== header.bodyLength) throw new SnapshotError(`snapshot payload: decompressed to ${raw.length} bytes, expected ${header.bodyLength}`);
-  let body: unknown;
-  try {
-    const limit = raw.length;
-    body = new (msgpackCodec().Decoder)({ useBigInt64: true, maxArrayLength: limit, maxMapLength: limit, maxBinLength: limit, maxStrLength: limit, maxExtLength: limit }).decode(raw);
-  } catch (cause) {
-    throw new SnapshotError(`snapshot body is not valid msgpack: ${(cause as Error).message}`, { cause });
-  }
+  const body = decodeBoundedMsgpack(raw, { budget: maxBody, useBigInt64: true, what: 'snapshot body' });
   if (!isRecord(body)) throw new SnapshotError('invalid snapshot: the body is not a map');
   return { header, body };
 }

@@ -11,7 +11,7 @@ import type { HostCallback, InstanceState, MemoryState } from '../exec/index.ts'
 import { evalConst, Execution, Store } from '../runtime/index.ts';
 import type { StoreOptions } from '../runtime/index.ts';
 import type { FuncType } from '../wasm/index.ts';
-import { valTypeName } from '../wasm/index.ts';
+import { MAX_MEMORY_PAGES, valTypeName } from '../wasm/index.ts';
 import type { CanonicalState } from './canonical.ts';
 import { moduleSha256 } from './module-hash.ts';
 import { restoreState } from './restore.ts';
@@ -19,7 +19,7 @@ import { wholeStoreSpace } from './space.ts';
 import type { IndexSpace } from './space.ts';
 import { writeCanonical } from './values.ts';
 
-const WASM_MAX_PAGES = 65536;
+const WASM_MAX_PAGES = MAX_MEMORY_PAGES;
 
 export interface ImageResolvers {
   /** The compiled module with this sha256, if the embedder has it. */

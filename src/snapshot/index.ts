@@ -20,8 +20,10 @@ export type { ImageResolvers, RebuiltStore } from './image.ts';
 export { checkStateShape } from './shape.ts';
 export {
   decodeSnapshot, decodeSnapshotBody, encodeSnapshot, readSnapshotHeader, HEADER_SIZE, SNAPSHOT_FORMAT_VERSION, SNAPSHOT_MAGIC,
-  SnapshotFlags,
+  SnapshotFlags, snapshotLimitFor, DEFAULT_MAX_BODY_BYTES, SNAPSHOT_OVERHEAD_BYTES,
 } from './format.ts';
+export { decodeBoundedMsgpack, msgpackHeapCost } from './bounded-msgpack.ts';
+export type { BoundedDecodeOptions } from './bounded-msgpack.ts';
 export type { DecodedSnapshot, DecodeOptions, EncodeOptions, SnapshotHeader } from './format.ts';
 export { moduleSha256, sha256Hex } from './module-hash.ts';
 export { captureProgram, restoreProgram } from './program-state.ts';

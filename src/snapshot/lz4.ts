@@ -136,3 +136,73 @@ export function lz4CompressBlock(src: Uint8Array, headroom = 0): Uint8Array {
   if (small) return out.slice(0, op);
   return op < bound / 2 ? out.slice(0, op) : out.subarray(0, op);
 }
+
+/**
+ * Decompresses one LZ4 block (without the 4-byte size) into exactly `size` bytes, the
+ * size its sender declared and the receiver already checked against its own cap. The
+ * output is allocated once, at that size, before any byte is read: a block that would
+ * write past it, read past its end, or point a match before the output's start is
+ * refused at the first such sequence. We decode ourselves, not with `lz4-napi`, because
+ * its `uncompressSync` hands back a copy of its own buffer: twice the body's size at the
+ * peak, for bytes that come from the network.
+ * @throws RangeError naming what is wrong with the block (the caller wraps it in its typed error).
+ */
+export function lz4DecompressBlock(src: Uint8Array, size: number): Uint8Array {
+  const out = uninitialized(size);
+  const end = src.length;
+  let ip = 0, op = 0;
+  while (ip < end) {
+    const token = src[ip++];
+    let literals = token >>> 4;
+    if (literals === 15) {
+      let b: number;
+      do {
+        if (ip >= end) throw new RangeError('a literal length runs past the end of the block');
+        b = src[ip++];
+        literals += b;
+      } while (b === 255);
+    }
+    if (ip + literals > end) throw new RangeError('literals run past the end of the block');
+    if (op + literals > size) throw new RangeError(`the block decompresses to more than the ${size} bytes declared`);
+    if (literals < 16) {
+      for (let i = 0; i < literals; i++) out[op++] = src[ip++];
+    } else {
+      out.set(src.subarray(ip, ip + literals), op);
+      ip += literals;
+      op += literals;
+    }
+    if (ip === end) break;
+    if (ip + 2 > end) throw new RangeError('a match offset runs past the end of the block');
+    const offset = src[ip] | (src[ip + 1] << 8);
+    ip += 2;
+    if (offset === 0 || offset > op) throw new RangeError(`a match refers to ${offset} bytes back at output byte ${op}`);
+    let length = (token & 15) + MIN_MATCH;
+    if ((token & 15) === 15) {
+      let b: number;
+      do {
+        if (ip >= end) throw new RangeError('a match length runs past the end of the block');
+        b = src[ip++];
+        length += b;
+      } while (b === 255);
+    }
+    if (op + length > size) throw new RangeError(`the block decompresses to more than the ${size} bytes declared`);
+    let from = op - offset;
+    if (offset >= length) {
+      if (length < 32) for (let i = 0; i < length; i++) out[op++] = out[from++];
+      else { out.copyWithin(op, from, from + length); op += length; }
+    } else if (offset === 1) {
+      out.fill(out[from], op, op + length);
+      op += length;
+    } else {
+      // An overlapping match repeats the last `offset` bytes: copy in growing chunks.
+      const stop = op + length;
+      while (op < stop) {
+        const chunk = Math.min(op - from, stop - op);
+        out.copyWithin(op, from, from + chunk);
+        op += chunk;
+      }
+    }
+  }
+  if (op !== size) throw new RangeError(`the block decompresses to ${op} bytes, ${size} were declared`);
+  return out;
+}

@@ -4,7 +4,7 @@
  * values, instruction boundaries, limits) is checked at restore, against the module.
  */
 import { SnapshotError } from '../errors/index.ts';
-import { ValType } from '../wasm/index.ts';
+import { MAX_MEMORY_PAGES, MAX_TABLE_ELEMENTS, ValType } from '../wasm/index.ts';
 import { PAGE_SIZE } from './canonical.ts';
 import type {
   CanonicalFuncOrigin, CanonicalGlobal, CanonicalInstance, CanonicalMemory, CanonicalState, CanonicalStore, CanonicalTable,
@@ -12,9 +12,9 @@ import type {
 } from './canonical.ts';
 
 /** Largest memory a snapshot may describe (the Wasm 32-bit limit), in pages. */
-export const MAX_PAGES = 65536;
-/** Largest table a snapshot may describe, in elements. */
-export const MAX_TABLE_ELEMENTS = 10_000_000;
+export const MAX_PAGES = MAX_MEMORY_PAGES;
+/** Largest table a snapshot may describe, in elements: what either tier holds (wasm/limits.ts). */
+export { MAX_TABLE_ELEMENTS };
 
 function bad(what: string): never {
   throw new SnapshotError(`invalid snapshot: ${what}`);

@@ -1,6 +1,6 @@
 import { DecodeError, ValidationError } from '../errors/index.ts';
 import type { Instr } from '../binary/index.ts';
-import { Imm, OPS, PREFIX_FC, PREFIX_FD } from '../wasm/index.ts';
+import { Imm, OPS, PREFIX_FC, PREFIX_FD, simdLaneCount, simdNaturalAlignment } from '../wasm/index.ts';
 import { isRefType, ValType, valTypeName } from '../wasm/index.ts';
 import type { FuncType } from '../wasm/index.ts';
 import type { ModuleContext } from './module-context.ts';
@@ -52,6 +52,12 @@ export class FunctionValidator {
   /** True once the final `end` of the body has been consumed. */
   finished = false;
   readonly locals: number[];
+  /**
+   * The body's first use of SIMD (a v128 local or block type, or a 0xFD instruction and
+   * its byte offset), undefined if none. Validation accepts it; the compiler asks,
+   * because the executor cannot run it yet.
+   */
+  simdUse: string | undefined;
 
   constructor(
     readonly ctx: ModuleContext,
@@ -60,6 +66,7 @@ export class FunctionValidator {
     declaredLocals: readonly number[],
   ) {
     this.locals = [...type.params, ...declaredLocals];
+    if (this.locals.includes(ValType.v128)) this.simdUse = 'a v128 parameter or local';
     this.ctrls.push({ opcode: -1, startTypes: EMPTY, endTypes: type.results, height: 0, unreachable: false });
   }
 
@@ -87,7 +94,7 @@ export class FunctionValidator {
     if (bt === -64) return { params: EMPTY as never[], results: EMPTY as never[] };
     if (bt < 0) {
       const t = bt + 0x80;
-      if (t === ValType.v128) this.fail('SIMD (v128) is not supported yet', offset);
+      if (t === ValType.v128) this.simdUse ??= `a v128 block type at byte 0x${offset.toString(16)}`;
       return { params: [], results: [t as ValType] };
     }
     if (bt >= this.ctx.types.length) this.fail('unknown type', offset);
@@ -186,6 +193,10 @@ export class FunctionValidator {
     const offset = ins.offset;
     if (this.finished) this.fail('instructions after the end of the function', offset);
     const sig = SIGS[op];
+    if (op >= PREFIX_FD) {
+      this.stepSimd(ins, sig!);
+      return;
+    }
     if (sig !== undefined && OPS[op]!.imm !== Imm.memArg) {
       if (op >= PREFIX_FC && op <= PREFIX_FC + 17) {
         if (op === PREFIX_FC + 8) { this.checkMemory(ins.b, offset); this.checkData(ins.a, offset); }
@@ -300,7 +311,6 @@ export class FunctionValidator {
         const t2 = this.pop(offset);
         if (isRefType(t1) || isRefType(t2)) this.fail('type mismatch: select without a type needs numeric operands', offset);
         if (t1 !== t2 && t1 !== UNKNOWN && t2 !== UNKNOWN) this.fail('type mismatch: select operands differ', offset);
-        if (t1 === ValType.v128 || t2 === ValType.v128) this.fail('SIMD (v128) is not supported yet', offset);
         this.push(t1 === UNKNOWN ? t2 : t1);
         return;
       }
@@ -373,9 +383,33 @@ export class FunctionValidator {
         return;
       }
       default:
-        if (op >= PREFIX_FD) this.fail('SIMD instructions are not supported yet', offset);
         this.fail(`unexpected instruction ${OPS[op]?.name ?? op}`, offset);
     }
+  }
+
+  /**
+   * A SIMD instruction: every one has a plain signature; memory accesses also check the
+   * memory and their alignment, lane immediates their bound (spec 3.3.3, 3.3.7).
+   */
+  private stepSimd(ins: Instr, sig: { params: number[]; results: number[] }): void {
+    const offset = ins.offset;
+    const sub = ins.op - PREFIX_FD;
+    this.simdUse ??= `${OPS[ins.op]!.name} at byte 0x${offset.toString(16)}`;
+    const alignment = simdNaturalAlignment(sub);
+    if (alignment >= 0) {
+      this.checkMemory(0, offset);
+      if (ins.a > alignment) this.fail('alignment must not be larger than natural', offset);
+    }
+    const lanes = simdLaneCount(sub);
+    if (lanes > 0) {
+      if (OPS[ins.op]!.imm === Imm.shuffle) {
+        for (let i = 0; i < 16; i++) if (ins.bytes[i] >= lanes) this.fail('invalid lane index', offset);
+      } else if ((OPS[ins.op]!.imm === Imm.memArgLane ? ins.c : ins.a) >= lanes) {
+        this.fail('invalid lane index', offset);
+      }
+    }
+    this.popAll(sig.params, offset);
+    this.pushAll(sig.results);
   }
 }
 

@@ -1,5 +1,5 @@
 import { ValidationError } from '../errors/index.ts';
-import { ValType, valTypeName } from '../wasm/index.ts';
+import { PREFIX_FD, ValType, valTypeName } from '../wasm/index.ts';
 import type { ConstExpr, Limits, Module } from '../wasm/index.ts';
 import type { FunctionValidator } from './function-validator.ts';
 import { walkBody } from './body-walk.ts';
@@ -91,6 +91,7 @@ function checkConstExpr(ctx: ModuleContext, expr: ConstExpr, expected: number, v
       case 0x42: stack.push(ValType.i64); break;
       case 0x43: stack.push(ValType.f32); break;
       case 0x44: stack.push(ValType.f64); break;
+      case PREFIX_FD + 0x0c: stack.push(ValType.v128); break; // v128.const
       case 0xd0: stack.push(ins.a); break;
       case 0xd2:
         if (ins.a >= ctx.funcTypeIndices.length) throw new ValidationError(`unknown function ${ins.a} in ${where}`, at);

@@ -8,6 +8,7 @@
  * Codes: single-byte opcodes are their byte; the 0xFC prefix maps to 0x100 + sub-opcode,
  * the 0xFD (SIMD) prefix to 0x200 + sub-opcode. Spec: https://webassembly.github.io/spec/core/binary/instructions.html
  */
+import { SIMD_ROWS } from './opcodes-simd.ts';
 
 /** What follows an opcode in the binary; the decoder's `InstructionReader` reads it into `Instr`. */
 export const Imm = {
@@ -65,7 +66,7 @@ export interface OpInfo {
   /**
    * Values a plain instruction pops (from `sig`, or stated where the types depend on
    * locals, globals, tables or operands, as for `drop` and `select`); -1 where the count
-   * depends on a type or a label (control flow, calls) or is not known (SIMD).
+   * depends on a type or a label (control flow, calls).
    */
   pops: number;
   /**
@@ -319,12 +320,6 @@ function simdImm(sub: number): Imm {
   return Imm.none;
 }
 
-/** SIMD sub-opcodes below 0x100 that no Wasm 2.0 instruction uses (gaps left by the proposal). */
-const SIMD_UNASSIGNED = new Set([
-  0x9a, 0xa2, 0xa5, 0xa6, 0xaf, 0xb0, 0xb2, 0xb3, 0xb4, 0xbb,
-  0xc2, 0xc5, 0xc6, 0xcf, 0xd0, 0xd2, 0xd3, 0xd4, 0xe2, 0xee,
-]);
-
 /** Words of immediates the internal code keeps, by immediate kind (see {@link OpInfo.codeWords}). */
 function codeWords(imm: Imm): number {
   switch (imm) {
@@ -350,9 +345,7 @@ function opInfo(code: number, name: string, imm: Imm, sigOrFacts?: string | Fact
 /** Indexed by code; undefined for codes that are not instructions. */
 export const OPS: (OpInfo | undefined)[] = new Array(OPCODE_SPACE).fill(undefined);
 for (const [code, name, imm, sigOrFacts, more] of table) OPS[code] = opInfo(code, name, imm, sigOrFacts, more);
-for (let sub = 0; sub < 0x114; sub++) {
-  if (OPS[PREFIX_FD + sub] === undefined && !SIMD_UNASSIGNED.has(sub)) OPS[PREFIX_FD + sub] = opInfo(PREFIX_FD + sub, `simd.${sub}`, simdImm(sub));
-}
+for (const [sub, name, sig] of SIMD_ROWS) OPS[PREFIX_FD + sub] = opInfo(PREFIX_FD + sub, name, simdImm(sub), sig);
 
 /** Opcode constants by name, for the validator and compiler (`Op.i32_add`). */
 export const Op = Object.fromEntries(table.map(([code, name]) => [name.replace(/\./g, '_'), code])) as Record<string, number>;

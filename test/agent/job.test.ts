@@ -13,6 +13,7 @@ import type { ProgramSetup } from '../../src/agent/job-protocol.ts';
 import type { LogEntry } from '../../src/agent/output-log.ts';
 import { OutputLog } from '../../src/agent/output-log.ts';
 import type { JobSpec } from '../../src/agent/messages.ts';
+import { defaultEngines, loadModule } from '../../src/program/index.ts';
 import type { Tier } from '../../src/runtime/index.ts';
 import { repoRoot } from '../helpers/cli.ts';
 import { ModuleBuilder } from '../helpers/module-builder.ts';
@@ -166,6 +167,21 @@ s('native: a 100,000-deep recursion as a job finishes with its output', async ()
   const job = await w.ended;
   assert.is(job.state, 'exited');
   assert.is(w.stdout(), 'depth 100000\nsum 214750756107840\nis_even(50001) = 0\n');
+});
+
+s('native: a job given the agent\'s rewrite of its module (cloned to the worker) runs on it, and its end says when each step came', async () => {
+  const native = defaultEngines.native;
+  const w = newJob();
+  await w.job.start({ ...setup(recursion, 'native'), native: native.rewrites.rewrite(loadModule(recursion), native.options.rewrite) }, ['recursion.wasm'], {});
+  w.job.run();
+  const job = await w.ended;
+  assert.is(job.state, 'exited');
+  assert.is(w.stdout(), 'depth 100000\nsum 214750756107840\nis_even(50001) = 0\n');
+  const steps = ['workerTookStart', 'workerCompiled', 'workerInstantiated', 'workerRan', 'workerEnded'].map((name) => job.stamps[name]);
+  steps.forEach((at, i) => {
+    assert.type(at, 'number', JSON.stringify(job.stamps));
+    if (i > 0) assert.ok(at >= steps[i - 1], JSON.stringify(job.stamps));
+  });
 });
 
 for (const tier of ['interp', 'native', 'auto'] as const) {

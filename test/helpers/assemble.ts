@@ -10,14 +10,15 @@
  * follow a name are read by its immediate kind: a block type is nothing, a value type or
  * `type=N`; `br_table` takes its targets then the default; a memarg is `offset=N` and
  * `align=N` (both optional, 0 by default); `ref.null` takes `func` or `extern`;
- * `select_t` its value types. Memory indices of Wasm 2.0 (always 0) are written for you.
+ * `select_t` its value types; `v128.const` and `i8x16.shuffle` 16 bytes; a lane
+ * instruction its lane (after the memarg for lane loads and stores). Memory indices of Wasm 2.0 (always 0) are written for you.
  */
-import { Imm, OPS, PREFIX_FC } from '../../src/wasm/opcodes.ts';
+import { Imm, OPS, PREFIX_FC, PREFIX_FD } from '../../src/wasm/opcodes.ts';
 import { ValType } from '../../src/wasm/types.ts';
 import { f32, f64, s32, s64, u32 } from './module-builder.ts';
 
 const CODES = new Map<string, number>();
-for (const info of OPS) if (info !== undefined && info.code < 0x200) CODES.set(info.name, info.code);
+for (const info of OPS) if (info !== undefined) CODES.set(info.name, info.code);
 
 const VALUE_TYPES: Record<string, number> = {
   i32: ValType.i32, i64: ValType.i64, f32: ValType.f32, f64: ValType.f64, v128: ValType.v128,
@@ -39,7 +40,7 @@ export function assemble(text: string): number[] {
     const name = tokens[i++]!;
     const code = CODES.get(name);
     if (code === undefined) throw new Error(`assemble: ${JSON.stringify(name)} is not an instruction`);
-    out.push(...(code < PREFIX_FC ? [code] : [0xfc, ...u32(code - PREFIX_FC)]));
+    out.push(...(code < PREFIX_FC ? [code] : code < PREFIX_FD ? [0xfc, ...u32(code - PREFIX_FC)] : [0xfd, ...u32(code - PREFIX_FD)]));
     out.push(...immediates(name, OPS[code]!.imm, operands()));
   }
   return out;
@@ -83,6 +84,12 @@ function immediates(name: string, imm: Imm, args: string[]): number[] {
     case Imm.dataMem: return [...u32(int(0)), 0x00];
     case Imm.memMem: return [0x00, 0x00];
     case Imm.twoIndices: return [...u32(int(0)), ...u32(int(1))];
-    default: throw new Error(`assemble: ${name}: SIMD immediates are not supported`);
+    case Imm.v128: case Imm.shuffle: {
+      if (args.length !== 16) throw new Error(`assemble: ${name} needs 16 bytes`);
+      return args.map((_, k) => int(k) & 0xff);
+    }
+    case Imm.lane: return [int(0)];
+    case Imm.memArgLane: return [...u32(keyed('align')), ...u32(keyed('offset')), int(args.findIndex((a) => !a.includes('=')))];
+    default: throw new Error(`assemble: ${name}: unknown immediate kind ${imm}`);
   }
 }

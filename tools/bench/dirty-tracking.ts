@@ -9,10 +9,17 @@
  *   of stores spread over 64 MiB, and one of sequential stores, with and without the
  *   marking store that a rewritten module would add.
  *
+ * And the final round's compare with nothing changed (a large idle memory: the whole
+ * compare is in the pause), three ways side by side: the compare as `MemoryImage` does
+ * it (64 KiB chunks); memcmp over large spans (1 MiB, 16 MiB) first, drilling down only
+ * where unequal; the same split between two threads (what it would give if the memory
+ * were shared with a second thread: it is not, a job's memory is its worker's own).
+ *
  * Usage: npx tsx tools/bench/dirty-tracking.ts [--mib 64] [--rounds 5]
  */
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
 import { BLOCK_SIZE, MemoryImage } from '../../src/snapshot/index.ts';
 import { ValType } from '../../src/wasm/index.ts';
 import { ModuleBuilder, s32, u32 } from '../../test/helpers/module-builder.ts';
@@ -54,6 +61,54 @@ const image = MemoryImage.from(memory);
 const touchOnePercent = (): void => { for (let b = 0; b < bytes / BLOCK_SIZE; b += 100) memory[b * BLOCK_SIZE + 17] ^= 1; };
 report('compare, nothing changed', Array.from({ length: rounds }, () => time(() => image.changedBlocks(memory))));
 report('compare, 1% of blocks changed', Array.from({ length: rounds }, () => { touchOnePercent(); return time(() => image.changedBlocks(memory)); }));
+
+// The final round's compare, nothing changed: spans first, 64 KiB and 4 KiB only where unequal.
+const spanCompare = (a: Buffer, b: Buffer, span: number, from = 0, to = a.length): number => {
+  let changed = 0;
+  for (let s = from; s < to; s += span) {
+    const e = Math.min(s + span, to);
+    if (a.compare(b, s, e, s, e) === 0) continue;
+    if (span > BLOCK_SIZE) changed += spanCompare(a, b, span > 16 * BLOCK_SIZE ? 16 * BLOCK_SIZE : BLOCK_SIZE, s, e);
+    else changed++;
+  }
+  return changed;
+};
+{
+  const live = Buffer.from(memory.buffer);
+  const shadow = Buffer.from(image.bytes);
+  // Every block of the image equal to the memory again (the 1% touched above put back).
+  image.take(memory, image.changedBlocks(memory));
+  shadow.set(memory);
+  report('final compare, nothing changed: MemoryImage (64 KiB chunks)', Array.from({ length: rounds }, () => time(() => image.changedBlocks(memory))));
+  for (const span of [1 << 20, 16 << 20]) {
+    report(`final compare, nothing changed: memcmp ${span >> 20} MiB spans`, Array.from({ length: rounds }, () => time(() => spanCompare(live, shadow, span))));
+  }
+  // Two threads: both halves compared at once, the memory and the shadow in shared memory.
+  const sharedLive = new Uint8Array(new SharedArrayBuffer(bytes));
+  const sharedShadow = new Uint8Array(new SharedArrayBuffer(bytes));
+  sharedLive.set(memory);
+  sharedShadow.set(memory);
+  const helper = new Worker(`
+    const { parentPort, workerData } = require('node:worker_threads');
+    const a = Buffer.from(workerData.a), b = Buffer.from(workerData.b), half = workerData.half;
+    parentPort.on('message', () => parentPort.postMessage(a.compare(b, half, a.length, half, b.length)));
+  `, { eval: true, workerData: { a: sharedLive.buffer, b: sharedShadow.buffer, half: bytes / 2 } });
+  const a = Buffer.from(sharedLive.buffer);
+  const b = Buffer.from(sharedShadow.buffer);
+  const twoThreads = async (): Promise<number> => {
+    const t0 = performance.now();
+    const other = new Promise((r) => helper.once('message', r));
+    helper.postMessage(0);
+    a.compare(b, 0, bytes / 2, 0, bytes / 2);
+    await other;
+    return performance.now() - t0;
+  };
+  await twoThreads();
+  const times: number[] = [];
+  for (let r = 0; r < rounds; r++) times.push(await twoThreads());
+  report('final compare, nothing changed: memcmp in two threads (shared memory)', times);
+  await helper.terminate();
+}
 
 const hashes = new Uint8Array((bytes / BLOCK_SIZE) * 32);
 const hashAll = (): number => {

@@ -134,5 +134,10 @@ for (const r of rows.filter((x) => x.mode === 'live')) {
   const p = (f: (x: MigrationResult) => number): string => median(r.rest.map(f)).toFixed(1);
   console.log(`- ${r.broker}, ${r.job}: ${p((x) => x.phases.capture)} / ${p((x) => x.phases.transfer)} / ${p((x) => x.phases.restore)} / ${p((x) => x.phases.commit)}; ${r.rest.map((x) => x.reason).slice(-1)[0]}`);
 }
+console.log('\nThe live moves\' pause hop by hop (median ms after the pause began; one clock for every process on this machine)');
+for (const r of rows.filter((x) => x.mode === 'live')) {
+  const names = Object.keys(r.rest[r.rest.length - 1]?.hops ?? {});
+  console.log(`- ${r.broker}, ${r.job}: ${names.map((n) => `${n} ${median(r.rest.map((x) => x.hops?.[n] ?? NaN)).toFixed(2)}`).join(', ')}`);
+}
 if (jsonOut) writeFileSync(jsonOut, JSON.stringify(rows, null, 1));
 rmSync(work, { recursive: true, force: true });

@@ -1,23 +1,26 @@
 /**
  * Soak: many live migrations in a row among three agents, each followed by a check of the
  * job's output so far (every line in order, none twice, each the line a run that never
- * moved prints), through aedes and through mosquitto. Reports failures (must be 0), the
- * downtime percentiles, and each process's RSS every 100 moves (flat after warm-up).
+ * moved prints, and at least one new line since the move: the job runs where it went),
+ * through aedes and through mosquitto. Reports failures (must be 0), the downtime
+ * percentiles, and each process's RSS every 100 moves (flat after warm-up).
  *
- * The job is test/programs/writer.wasm printing a line per step (4 MiB, rewriting
- * 1 MiB/s); the reference lines come from running it here without pacing.
+ * The job is test/programs/writer.wasm printing a line per 10 ms step (4 MiB, rewriting
+ * 1 MiB/s); the reference lines come from running it here without pacing, extended as
+ * the soak goes (the lines of a longer run start with those of a shorter one).
  *
- * Usage: npx tsx tools/bench/soak.ts [--moves 1000] [--brokers aedes,mosquitto]   (uses the built CLI: npm run build)
+ * Usage: npm run build && npx tsx tools/bench/soak.ts [--moves 1000] [--brokers aedes,mosquitto]
+ * (agents and brokers run the built CLI, as users run them)
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { FleetClient } from '../../src/agent/index.ts';
+import { repoRoot } from '../../test/helpers/cli.ts';
 import { agentProc, embeddedBroker, mosquittoBroker, mosquittoPath, stopAll } from '../../test/helpers/fleet.ts';
 import type { BrokerProc, Proc } from '../../test/helpers/fleet.ts';
 import { writerOutput, writerPath } from '../../test/helpers/writer.ts';
-import { readFileSync } from 'node:fs';
 
 // Agents and brokers from the built CLI (npm run build), as users run them.
 process.env.WASMIG_BUILT = '1';
@@ -29,23 +32,39 @@ function arg(name: string, fallback: string): string {
 
 const moves = Number(arg('--moves', '1000'));
 const brokers = arg('--brokers', 'aedes,mosquitto').split(',');
-const work = mkdtempSync(join(tmpdir(), 'wasmig-soak-'));
-const STEPS = 10_000_000;
-const args = ['mem=4', 'rate=1024', `steps=${STEPS}`];
-// Enough reference lines for the whole soak (a line per 10 ms step).
-const reference = writerOutput(['mem=4', 'rate=1024', `steps=${Math.max(20_000, moves * 30)}`]).split('\n');
+/** How long a move may take to show a new line of output at its target before it counts as a failure. */
+const NEW_LINE_MS = 15_000;
+const WRITER_ARGS = ['mem=4', 'rate=1024'];
 
+/** The lines a run that never moved prints, as many as asked for (reruns the writer, longer, when short). */
+class Reference {
+  #lines: string[] = [];
+
+  line(index: number): string {
+    if (index >= this.#lines.length) {
+      const steps = Math.max(20_000, 2 * (index + 1));
+      // The last line is the checksum of a run of exactly `steps` steps: not a line of a longer one.
+      this.#lines = writerOutput([...WRITER_ARGS, `steps=${steps}`]).split('\n').slice(0, steps + 1);
+    }
+    return this.#lines[index];
+  }
+}
+
+/** Resident set of a process (KiB); for a broker run under `timeout`, of the broker itself. */
 function rssKiB(pid: number): number {
-  const r = spawnSync('ps', ['-o', 'rss=', '-p', String(pid)], { encoding: 'utf8' });
+  const child = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout.trim().split('\n')[0];
+  const target = child && /^\d+$/.test(child) && spawnSync('ps', ['-o', 'comm=', '-p', String(pid)], { encoding: 'utf8' }).stdout.trim() === 'timeout' ? Number(child) : pid;
+  const r = spawnSync('ps', ['-o', 'rss=', '-p', String(target)], { encoding: 'utf8' });
   return Number(r.stdout.trim()) || 0;
 }
 
-function percentile(xs: number[], p: number): number {
+function percentile(xs: number[], p: number): string {
+  if (!xs.length) return '-';
   const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))].toFixed(1);
 }
 
-async function soak(name: string, broker: BrokerProc): Promise<void> {
+async function soak(name: string, broker: BrokerProc, reference: Reference): Promise<number> {
   const agents: Proc[] = [];
   for (const a of ['a', 'b', 'c']) agents.push(await agentProc(a, broker.url, []));
   const client = await FleetClient.connect({ connection: { url: broker.url } });
@@ -53,52 +72,81 @@ async function soak(name: string, broker: BrokerProc): Promise<void> {
   let text = '';
   let lines = 0;
   let failures = 0;
+  let followError: string | undefined;
+  let poke = (): void => {};
   const downtimes: number[] = [];
   try {
-    await client.start({ agent: 'a', module: readFileSync(writerPath), program: 'writer.wasm', args: ['writer.wasm', ...args], job });
-    const following = client.follow(job, { onOutput: (c) => { if (c.stream === 1) text += Buffer.from(c.data).toString(); } });
-    following.catch(() => {});
-    let at = 'a';
+    await client.start({ agent: 'a', module: readFileSync(writerPath), program: 'writer.wasm', args: ['writer.wasm', ...WRITER_ARGS, 'steps=100000000'], job });
+    client.follow(job, { onOutput: (c) => { if (c.stream === 1) { text += Buffer.from(c.data).toString(); poke(); } } }).then(
+      (s) => { followError = `the job ended (${s.state}${s.error ? `: ${s.error}` : ''})`; poke(); },
+      (error: unknown) => { followError = (error as Error).message; poke(); },
+    );
+    /** Resolves once the follower has more than `n` complete lines (false: it gave up, or NEW_LINE_MS passed). */
+    const moreThan = (n: number): Promise<boolean> => new Promise((resolveWait) => {
+      const timer = setTimeout(() => { poke = () => {}; resolveWait(false); }, NEW_LINE_MS);
+      poke = () => {
+        if (followError !== undefined || text.split('\n').length - 1 > n) { clearTimeout(timer); poke = () => {}; resolveWait(followError === undefined); }
+      };
+      poke();
+    });
+    await moreThan(0);
     console.log(`\n${name}: ${moves} moves among a, b, c`);
     console.log('| moves | failures | downtime p50 / p90 / p99 / max (ms) | RSS KiB: broker, a, b, c |');
     console.log('|---:|---:|---|---|');
     for (let i = 1; i <= moves; i++) {
-      const to = ['a', 'b', 'c'].filter((x) => x !== at)[i % 2];
+      // Round the three: a -> b -> c -> a (picking among the two others by i % 2 only ever used a and c).
+      const to = ['a', 'b', 'c'][i % 3];
       try {
         const r = await client.migrate(job, to);
         downtimes.push(r.downtimeMs);
-        at = to;
       } catch (error) {
         failures++;
         process.stderr.write(`move ${i} to ${to} failed: ${(error as Error).message}\n`);
       }
-      // The output so far: complete lines, in order, each the reference's.
-      const done = text.lastIndexOf('\n');
-      const got = text.slice(0, done).split('\n');
+      // The job goes on: a new line after the move...
+      const before = text.split('\n').length - 1;
+      if (!(await moreThan(before))) {
+        failures++;
+        process.stderr.write(`move ${i}: ${followError ?? `no new line of output within ${NEW_LINE_MS / 1000} s`}\n`);
+        if (followError !== undefined) break;
+      }
+      // ...and the output so far: complete lines, in order, each the reference's.
+      const got = text.slice(0, text.lastIndexOf('\n')).split('\n');
       for (; lines < got.length; lines++) {
-        if (got[lines] !== reference[lines]) {
+        if (got[lines] !== reference.line(lines)) {
           failures++;
-          process.stderr.write(`move ${i}: line ${lines + 1} is ${JSON.stringify(got[lines])}, expected ${JSON.stringify(reference[lines])}\n`);
+          process.stderr.write(`move ${i}: line ${lines + 1} is ${JSON.stringify(got[lines])}, expected ${JSON.stringify(reference.line(lines))}\n`);
+          lines = got.length;
           break;
         }
       }
       if (i % 100 === 0 || i === moves) {
         const rss = [broker.proc.pid, ...agents.map((p) => p.pid)].map(rssKiB).join(', ');
-        console.log(`| ${i} | ${failures} | ${[50, 90, 99, 100].map((p) => percentile(downtimes, p).toFixed(1)).join(' / ')} | ${rss} |`);
+        console.log(`| ${i} | ${failures} | ${[50, 90, 99, 100].map((p) => percentile(downtimes, p)).join(' / ')} | ${rss} |`);
       }
     }
+    console.log(`${name}: ${moves} moves, ${failures} failures, ${lines} lines checked`);
   } finally {
     await client.close();
     await stopAll();
   }
+  return failures;
 }
 
+if (!existsSync(resolve(repoRoot, 'dist/cli/main.js'))) {
+  console.error('soak: dist/ is missing: npm run build first');
+  process.exit(2);
+}
+const work = mkdtempSync(join(tmpdir(), 'wasmig-soak-'));
+let failed = 0;
 try {
+  const reference = new Reference();
   for (const name of brokers) {
     if (name === 'mosquitto' && !mosquittoPath()) { console.log('mosquitto is not installed: skipped'); continue; }
     const broker = name === 'mosquitto' ? await mosquittoBroker(work, ['allow_anonymous true', 'set_tcp_nodelay true'], 7200) : await embeddedBroker();
-    await soak(name, broker);
+    failed += await soak(name, broker, reference);
   }
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
+process.exitCode = failed ? 1 : 0;

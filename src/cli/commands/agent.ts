@@ -1,6 +1,6 @@
 import { Agent } from '../../agent/index.ts';
 import { UsageError } from '../../errors/index.ts';
-import { integer, one, parseArgs } from '../args.ts';
+import { integer, MAX_SNAPSHOT_USAGE, maxMemoryOption, maxSnapshotOption, one, parseArgs } from '../args.ts';
 import type { OptionSpec } from '../args.ts';
 import { CONNECTION_HELP, CONNECTION_OPTIONS, connectionOf, untilStopped } from './fleet-options.ts';
 import { parseDir } from './run.ts';
@@ -12,6 +12,8 @@ export const AGENT_OPTIONS: OptionSpec[] = [
   { name: 'heartbeat', value: true },
   { name: 'log-limit', value: true },
   { name: 'takeover-after', value: true },
+  { name: 'max-memory', value: true },
+  { name: 'max-snapshot', value: true },
   ...CONNECTION_OPTIONS,
 ];
 
@@ -36,6 +38,10 @@ options:
   --takeover-after S    seconds the owner of a job this agent keeps a standby of
                         (run --replicas) may be gone before this agent takes the
                         job over (default 3; the second standby waits twice that)
+  --max-memory BYTES    linear memory each job may have (default 1G: the same on
+                        every agent, so a job that runs on one is not refused by
+                        another's default); a job asking for more is refused
+${MAX_SNAPSHOT_USAGE}
 
 ${CONNECTION_HELP}`;
 
@@ -57,7 +63,10 @@ export async function agentCommand(argv: readonly string[]): Promise<number> {
     heartbeatMs: heartbeat === undefined ? undefined : heartbeat * 1000,
     logLimit: integer(p, 'log-limit', 1024),
     takeoverGraceMs: takeover === undefined ? undefined : takeover * 1000,
+    maxMemoryBytes: maxMemoryOption(p),
+    maxSnapshotBytes: maxSnapshotOption(p),
     fault: process.env.WASMIG_FAULT || undefined,
+    crashAt: process.env.WASMIG_CRASH_AT || undefined,
     log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
   });
   const why = await untilStopped();

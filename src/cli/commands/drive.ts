@@ -3,7 +3,9 @@
  * `wasmig run` and `wasmig resume`. The program runs in slices that give the event loop
  * a turn, so that SIGUSR2 (pause and snapshot) and Ctrl-C get through.
  */
-import { renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import type { Stats } from 'node:fs';
+import { dirname } from 'node:path';
 import { UsageError, WasmigError } from '../../errors/index.ts';
 import type { Program } from '../../program/index.ts';
 import type { RunOutcome, Tier } from '../../runtime/index.ts';
@@ -75,7 +77,23 @@ export function snapshotOptions(p: Parsed, embedModule: boolean): Omit<DriveOpti
   if (snapshotPath !== undefined && pauseAfter === undefined && !onSignal) {
     throw new UsageError('--snapshot FILE needs --pause-after N or --snapshot-on-signal');
   }
+  if (snapshotPath !== undefined) checkSnapshotPath(snapshotPath);
   return { pauseAfter, snapshotPath, onSignal, embedModule };
+}
+
+/**
+ * `--snapshot FILE` must be writable where it is: its directory exists, and it is not a
+ * directory itself. Checked before the program runs, not after hours of it.
+ * @throws UsageError naming the argument
+ */
+function checkSnapshotPath(path: string): void {
+  const bad = (why: string): never => { throw new UsageError(`--snapshot ${JSON.stringify(path)}: ${why}`); };
+  if (path === '' || path.includes('\0')) bad('not a file name');
+  const parent = dirname(path);
+  let stats: Stats | undefined;
+  try { stats = statSync(parent); } catch { bad(`no directory ${parent}`); }
+  if (!stats?.isDirectory()) bad(`${parent} is not a directory`);
+  if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) bad('is a directory');
 }
 
 function writeAtomically(path: string, bytes: Uint8Array): void {

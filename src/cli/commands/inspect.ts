@@ -1,17 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { SnapshotError, UsageError } from '../../errors/index.ts';
-import { inspectSnapshot } from '../../snapshot/index.ts';
+import { DEFAULT_MAX_BODY_BYTES, inspectSnapshot } from '../../snapshot/index.ts';
 import type { SnapshotDescription } from '../../snapshot/index.ts';
-import { flag, one, parseArgs } from '../args.ts';
+import { flag, maxSnapshotOption, one, parseArgs } from '../args.ts';
 import type { OptionSpec } from '../args.ts';
 import { readSnapshotFile } from './resume.ts';
 
 export const INSPECT_OPTIONS: OptionSpec[] = [
   { name: 'json' },
   { name: 'module', value: true },
+  { name: 'max-snapshot', value: true },
 ];
 
-export const INSPECT_USAGE = `usage: wasmig inspect [--json] [--module PROG.wasm] SNAPSHOT
+export const INSPECT_USAGE = `usage: wasmig inspect [--json] [--module PROG.wasm] [--max-snapshot BYTES] SNAPSHOT
 
 Shows what a snapshot holds: its module's hash, the instruction count, the call
 stack with function names and byte offsets, locals and operand stacks
@@ -21,7 +22,9 @@ delta snapshot: the base it needs and how many memory blocks it carries.
 options:
   --json               print it all as one JSON document
   --module PROG.wasm   read function names from this module (when the snapshot
-                       does not carry its module)`;
+                       does not carry its module)
+  --max-snapshot BYTES refuse a snapshot whose body would decompress to more
+                       (default 4G, what the format can declare)`;
 
 function kib(n: number): string {
   if (n >= 1024 * 1024) return `${(n / (1024 * 1024)).toFixed(1)} MiB`;
@@ -71,7 +74,8 @@ export async function inspectCommand(argv: readonly string[]): Promise<number> {
   const p = parseArgs(argv, INSPECT_OPTIONS, false);
   if (p.positionals.length !== 1) throw new UsageError(`${p.positionals.length === 0 ? 'missing SNAPSHOT' : 'one SNAPSHOT only'}\n\n${INSPECT_USAGE}`);
   const path = p.positionals[0];
-  const bytes = readSnapshotFile(path);
+  const maxBodyBytes = maxSnapshotOption(p) ?? DEFAULT_MAX_BODY_BYTES;
+  const bytes = readSnapshotFile(path, maxBodyBytes);
   const modulePath = one(p, 'module');
   let module: Uint8Array | undefined;
   if (modulePath !== undefined) {
@@ -79,7 +83,7 @@ export async function inspectCommand(argv: readonly string[]): Promise<number> {
   }
   let d: SnapshotDescription;
   try {
-    d = inspectSnapshot(bytes, module);
+    d = inspectSnapshot(bytes, module, { maxBodyBytes });
   } catch (error) {
     if (error instanceof SnapshotError) throw new SnapshotError(`${path}: ${error.message}`, { cause: error });
     throw error;

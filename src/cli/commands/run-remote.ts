@@ -4,7 +4,7 @@ import type { FleetClient, JobState } from '../../agent/index.ts';
 import { checkName, FleetClient as Client, JobLostError, MAX_REPLICAS } from '../../agent/index.ts';
 import { UsageError } from '../../errors/index.ts';
 import { loadModuleFile } from '../../program/index.ts';
-import { flag, integer, one, parseArgs } from '../args.ts';
+import { flag, integer, maxMemoryOption, one, parseArgs } from '../args.ts';
 import type { OptionSpec } from '../args.ts';
 import { CONNECTION_HELP, CONNECTION_OPTIONS, connectionOf } from './fleet-options.ts';
 import { parseEnv } from './run.ts';
@@ -117,7 +117,7 @@ export async function runRemoteCommand(argv: readonly string[]): Promise<number>
   const job = one(p, 'job');
   if (job !== undefined) checkName(job, '--job');
   const env = parseEnv(p.options.get('env') ?? []);
-  const maxMemoryBytes = integer(p, 'max-memory', 1);
+  const maxMemoryBytes = maxMemoryOption(p);
   const replicas = integer(p, 'replicas', 0);
   if (replicas !== undefined && replicas > MAX_REPLICAS) throw new UsageError(`--replicas ${replicas}: at most ${MAX_REPLICAS}`);
   const checkpointEverySec = integer(p, 'checkpoint-every', 1);

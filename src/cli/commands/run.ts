@@ -1,7 +1,9 @@
+import { statSync } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { UsageError } from '../../errors/index.ts';
 import { loadModuleFile, Program } from '../../program/index.ts';
 import { ValType } from '../../wasm/index.ts';
-import { flag, integer, one, parseArgs } from '../args.ts';
+import { flag, integer, maxMemoryOption, one, parseArgs } from '../args.ts';
 import type { OptionSpec } from '../args.ts';
 import { driveProgram, SNAPSHOT_OPTIONS, SNAPSHOT_USAGE, snapshotOptions, TIER_USAGE, tierOption } from './drive.ts';
 
@@ -38,11 +40,28 @@ exit status: the program's own (proc_exit); 0 after a pause that wrote its
 snapshot; 134 after a trap; 1 when the module cannot be loaded or linked; 2 for
 a usage error.`;
 
+/**
+ * `--dir HOST[::GUEST]`: HOST must be a directory on this machine; GUEST, the name the
+ * program sees, a plain path without `..` (a preopen is the root of its sandbox: a name
+ * climbing out of it would mean nothing, or something it should not).
+ * @throws UsageError naming the argument
+ */
 export function parseDir(spec: string): { host: string; guest: string } {
   const i = spec.indexOf('::');
   const host = i >= 0 ? spec.slice(0, i) : spec;
   const guest = i >= 0 ? spec.slice(i + 2) : spec;
-  if (!host || !guest) throw new UsageError(`--dir ${JSON.stringify(spec)}: expected HOST[::GUEST]`);
+  const bad = (why: string): never => { throw new UsageError(`--dir ${JSON.stringify(spec)}: ${why}`); };
+  if (!host || !guest) bad('expected HOST[::GUEST]');
+  if (host.includes('\0') || guest.includes('\0')) bad('a path cannot hold a NUL byte');
+  if (guest.split('/').includes('..')) bad(`the guest name ${JSON.stringify(guest)} climbs out with '..'`);
+  let stats: Stats;
+  try {
+    stats = statSync(host);
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    return bad(`${host}: ${code === 'ENOENT' ? 'no such directory' : (cause as Error).message}`);
+  }
+  if (!stats.isDirectory()) bad(`${host} is not a directory`);
   return { host, guest };
 }
 
@@ -99,15 +118,16 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   const p = parseArgs(argv, RUN_OPTIONS, true);
   const [path, ...rest] = p.positionals;
   if (!path) throw new UsageError(`missing PROG.wasm\n\n${RUN_USAGE}`);
-  const maxMemory = integer(p, 'max-memory', 1);
+  const maxMemory = maxMemoryOption(p);
   const snapshotting = snapshotOptions(p, !flag(p, 'no-embed-module'));
   const tier = tierOption(p, snapshotting);
+  const preopens = (p.options.get('dir') ?? []).map(parseDir);
   const compiled = loadModuleFile(path);
   const invoke = one(p, 'invoke');
   const program = Program.instantiate(compiled, {
     args: invoke ? [path] : [path, ...rest],
     env: parseEnv(p.options.get('env') ?? []),
-    preopens: (p.options.get('dir') ?? []).map(parseDir),
+    preopens,
     maxMemoryBytes: maxMemory,
     tier,
   });
