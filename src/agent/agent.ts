@@ -467,10 +467,13 @@ export class Agent implements HandoffHost, StandbyHost {
       this.peer.reply(request, { ok: false, code: 'need-module', message: `agent ${this.name} does not have module ${spec.module.sha256.slice(0, 12)}...` });
       return;
     }
+    // Checked before the job exists: a refusal (too much memory asked) must leave no worker
+    // behind and no job id marked as starting.
+    const setup = this.setupFor(spec, module);
     const job = this.newJob(id, spec, 1, new OutputLog(this.logLimit));
     job.stamps.startRequest = hopClockMs();
     this.#starting.add(id);
-    job.start(this.setupFor(spec, module), spec.args, spec.env).then(
+    job.start(setup, spec.args, spec.env).then(
       () => {
         this.#starting.delete(id);
         if (this.#stopping) { job.discard(); this.peer.reply(request, { ok: false, code: 'stopping', message: `agent ${this.name} is stopping` }); return; }

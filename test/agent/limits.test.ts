@@ -67,6 +67,15 @@ s('a default memory cap per job; more asked, a big table: refused in one line, t
     assert.not.match(tables, /\n|internal error|RangeError/);
   }
 
+  // The refusal left nothing behind: the same job id starts once it asks for what is allowed
+  // (a refused start kept the id "starting", and its worker thread, for ever).
+  const retry = ['mem=1', 'steps=1'];
+  await client.start({ agent: 'a', module: writer, program: 'writer.wasm', args: ['writer.wasm', ...retry], job: 'greedy', maxMemoryBytes: 64 * 1024 ** 2 });
+  let retried = '';
+  const retryState = await client.follow('greedy', { onOutput: (c) => { if (c.stream === 1) retried += Buffer.from(c.data).toString(); } });
+  assert.is(retryState.state, 'exited');
+  assert.is(retried, writerOutput(retry));
+
   const state = await followed;
   assert.is(state.state, 'exited');
   assert.is(stdout, want);
