@@ -18,7 +18,9 @@
  * end, no copy was fenced (two never ran at once), the retained state names that agent
  * with the job's status, and the follower (an `attach` from the start, when the client
  * was killed) printed exactly what an uninterrupted run prints: no job lost, none run
- * twice, no line lost or repeated. Each cell has agents of its own (the standbys are
+ * twice, no line lost or repeated. One cell has no survivor to finish the job (the
+ * standby killed at its takeover with `--replicas 1`): it checks the job is reported
+ * lost at once and nobody runs it again. Each cell has agents of its own (the standbys are
  * chosen by load, then by name: a fleet shared between cells would choose differently);
  * the broker is shared.
  */
@@ -41,27 +43,30 @@ const AGENT_ARGS = ['--dir', `${ctl}::/ctl`, '--takeover-after', '1'];
 
 type Who = 'owner' | 'standby' | 'broker' | 'client';
 type Step = 'checkpoint-sent' | 'takeover';
-/** Where the job ends: its first owner, the first standby, or the second (`--replicas 2`). */
-type Ends = 'owner' | 'standby' | 'second standby';
+/** Where the job ends: its first owner, the first standby, the second (`--replicas 2`), or nowhere (lost, reported). */
+type Ends = 'owner' | 'standby' | 'second standby' | 'lost';
 
 interface Cell {
   who: Who;
   step: Step;
   replicas: 1 | 2;
+  /** Agents in the cell: the owner, its standbys, and a spare one. */
+  agents: 2 | 3;
   ends: Ends;
   /** Why, in the test's title. */
   because: string;
 }
 
 const CELLS: Cell[] = [
-  { who: 'owner', step: 'checkpoint-sent', replicas: 1, ends: 'standby', because: 'the standby takes over from the checkpoint it acknowledged, though the owner never released its output' },
-  { who: 'standby', step: 'checkpoint-sent', replicas: 1, ends: 'owner', because: 'the owner drops the dead standby and goes on (with another one)' },
-  { who: 'broker', step: 'checkpoint-sent', replicas: 1, ends: 'owner', because: 'the owner finds the job still its own when the broker is back' },
-  { who: 'client', step: 'checkpoint-sent', replicas: 1, ends: 'owner', because: 'clients are not part of the failover' },
-  { who: 'owner', step: 'takeover', replicas: 1, ends: 'standby', because: 'the cut-off owner is fenced already; its death changes nothing' },
-  { who: 'standby', step: 'takeover', replicas: 2, ends: 'second standby', because: 'the second standby takes over from the new owner that never checkpointed' },
-  { who: 'broker', step: 'takeover', replicas: 1, ends: 'standby', because: 'the new owner republishes its epoch to the restarted broker' },
-  { who: 'client', step: 'takeover', replicas: 1, ends: 'standby', because: 'clients are not part of the failover' },
+  { who: 'owner', step: 'checkpoint-sent', replicas: 1, agents: 2, ends: 'standby', because: 'the standby takes over from the checkpoint it acknowledged, though the owner never released its output' },
+  { who: 'standby', step: 'checkpoint-sent', replicas: 1, agents: 3, ends: 'owner', because: 'the owner drops the dead standby and goes on (with another one)' },
+  { who: 'broker', step: 'checkpoint-sent', replicas: 1, agents: 2, ends: 'owner', because: 'the owner finds the job still its own when the broker is back' },
+  { who: 'client', step: 'checkpoint-sent', replicas: 1, agents: 2, ends: 'owner', because: 'clients are not part of the failover' },
+  { who: 'owner', step: 'takeover', replicas: 1, agents: 2, ends: 'standby', because: 'the cut-off owner is fenced already; its death changes nothing' },
+  { who: 'standby', step: 'takeover', replicas: 2, agents: 3, ends: 'second standby', because: 'the second standby takes over from the new owner that never checkpointed' },
+  { who: 'standby', step: 'takeover', replicas: 1, agents: 2, ends: 'lost', because: 'the owner and the only standby are dead: reported lost at once, never run again' },
+  { who: 'broker', step: 'takeover', replicas: 1, agents: 2, ends: 'standby', because: 'the new owner republishes its epoch to the restarted broker' },
+  { who: 'client', step: 'takeover', replicas: 1, agents: 2, ends: 'standby', because: 'clients are not part of the failover' },
 ];
 
 /** Ticker arguments for a job that holds at its own gate before line 30. */
@@ -125,12 +130,12 @@ interface Following {
   ended(): Promise<{ status: number; why: string }>;
 }
 
-function follow(job: string): Following {
+function follow(job: string, lostAfterMs: number): Following {
   let text = '';
   let err = '';
   let poke = (): void => {};
   const end = client.follow(job, {
-    lostAfterMs: 60_000,
+    lostAfterMs,
     onOutput: (c) => {
       if (c.stream === 1) { text += Buffer.from(c.data).toString(); poke(); } else err += Buffer.from(c.data).toString();
     },
@@ -163,7 +168,7 @@ async function cell(c: Cell): Promise<void> {
   const action = c.who === marker ? 'kill' : 'stop';
   const point = c.step === 'checkpoint-sent' ? 'owner:checkpoint-sent:3' : 'standby:takeover:1';
   const env = (name: string): Record<string, string> => (name === names[marker] ? { WASMIG_CRASH_AT: `${point}:${action}` } : {});
-  const wanted = [names.owner, names.standby, ...(c.replicas === 2 || c.who === 'standby' ? [names.second] : [])];
+  const wanted = [names.owner, names.standby, names.second].slice(0, c.agents);
   const agents = await Promise.all(wanted.map((name) => agentProc(name, broker.url, AGENT_ARGS, env(name))));
   const [owner, standby, second] = agents;
   const armed = marker === 'owner' ? owner : standby;
@@ -179,7 +184,7 @@ async function cell(c: Cell): Promise<void> {
     }
     const held = await stateWhere(job, (s) => s.standbys !== undefined && s.agent === names.owner);
     assert.equal(held.standbys, wanted.slice(1, 1 + c.replicas), 'the standbys chosen');
-    const follower = follow(job);
+    const follower = follow(job, c.ends === 'lost' ? 2_000 : 60_000);
 
     if (c.step === 'takeover') {
       // Output shows once a checkpoint covers it: the standbys hold one.
@@ -201,6 +206,20 @@ async function cell(c: Cell): Promise<void> {
       }
       if (c.who === 'client') assert.is(await (runProc as Proc).stop('SIGKILL'), 137);
       process.kill(armed.pid, 'SIGCONT');
+    }
+
+    if (c.ends === 'lost') {
+      const end = await follower.ended();
+      assert.is(end.status, 69, end.why);
+      assert.match(end.why, new RegExp(`job ${job} is lost: agent ${names.standby} is offline`));
+      const listed = (await client.list()).jobs.find((j) => j.job === job);
+      assert.is(listed?.lost, `agent ${names.standby} is offline`, JSON.stringify(listed));
+      // Nobody runs it again, even once its gate is open: the dead new owner's copy was the last.
+      writeFileSync(join(ctl, job), '');
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      assert.is(count(logs(), new RegExp(`job ${job} exited`)), 0, logs());
+      assert.is(count(logs(), new RegExp(`job ${job} now runs here`)), 1, logs());
+      return;
     }
 
     // The job goes on once: open its gate and read everything it printed.
@@ -234,7 +253,8 @@ async function cell(c: Cell): Promise<void> {
 const only = process.env.WASMIG_MATRIX ? new RegExp(process.env.WASMIG_MATRIX) : undefined;
 
 for (const c of CELLS) {
-  const title = `failover: ${c.who} killed at ${c.step}, --replicas ${c.replicas}: the job ends on the ${c.ends}, once, output exact (${c.because})`;
+  const outcome = c.ends === 'lost' ? 'the job is reported lost, never run twice' : `the job ends on the ${c.ends}, once, output exact`;
+  const title = `failover: ${c.who} killed at ${c.step}, --replicas ${c.replicas}: ${outcome} (${c.because})`;
   if (!only || only.test(title)) row(title, async () => { await cell(c); });
 }
 
