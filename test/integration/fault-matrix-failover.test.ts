@@ -188,7 +188,7 @@ async function cell(c: Cell): Promise<void> {
 
     if (c.step === 'takeover') {
       // Output shows once a checkpoint covers it: the standbys hold one.
-      await follower.waitFor(/tick 3\//);
+      await follower.waitFor(/tick 3\//).catch((error: Error) => { throw new Error(`${error.message}\n${logs()}`); });
       // The owner goes: cut off (its row, killed at the point), or killed now.
       if (c.who === 'owner') owner.child.kill('SIGSTOP');
       else assert.is(await owner.stop('SIGKILL'), 137);
