@@ -535,20 +535,23 @@ export class Agent implements HandoffHost, StandbyHost {
     this.#own(job, from, 0, this.observed.get(job.id)?.standbys ?? []);
   }
 
-  takeOver(job: Job, from: string, released: number, standbys: readonly string[]): void {
-    this.#own(job, `a checkpoint of ${from}'s`, released, standbys);
+  takeOver(job: Job, from: string, released: number, standbys: readonly string[]): Promise<void> {
+    const published = this.#own(job, `a checkpoint of ${from}'s`, released, standbys);
     job.run();
+    return published;
   }
 
-  #own(job: Job, from: string, released: number, standbys: readonly string[]): void {
+  /** Makes `job` this agent's; resolves once its state is published (or its loss logged). */
+  #own(job: Job, from: string, released: number, standbys: readonly string[]): Promise<void> {
     this.standbys.drop(job.id);
     this.jobs.set(job.id, job);
     this.moved.delete(job.id);
     job.state = 'running';
     this.#replicate(job, released, standbys.filter((n) => n !== this.name));
-    this.publishState(job);
+    const published = this.publishState(job);
     this.watchJob(job.id);
     this.log(`job ${job.id} now runs here (epoch ${job.epoch}, from ${from})`);
+    return published;
   }
 
   dropIncoming(job: string, why: string): void {
@@ -689,10 +692,10 @@ export class Agent implements HandoffHost, StandbyHost {
     }
   }
 
-  /** Publishes a job's retained state (signed when the fleet has a key); not while the lease holds it paused. */
-  publishState(job: Job): void {
+  /** Publishes a job's retained state (signed when the fleet has a key); not while the lease holds it paused. Resolves once the broker has it (a failure is logged, not thrown). */
+  publishState(job: Job): Promise<void> {
     // A standby may own the job now: this copy's word waits for #recheck.
-    if (this.#selfFenced.has(job.id)) return;
+    if (this.#selfFenced.has(job.id)) return Promise.resolve();
     const s: JobState = {
       v: PROTOCOL_VERSION, job: job.id, agent: this.name, instance: this.instance, epoch: job.epoch, state: job.state,
       program: job.spec.program, args: job.spec.args, startedAt: job.spec.startedAt, updatedAt: new Date().toISOString(),
@@ -712,7 +715,7 @@ export class Agent implements HandoffHost, StandbyHost {
     if (replication?.checkpoint) s.checkpoint = replication.checkpoint;
     const signed = this.peer.signDocument(s);
     this.observed.set(job.id, signed);
-    void this.#publish(topics.jobState(job.id), JSON.stringify(signed), { retain: true }, `job ${job.id}'s state (${job.state}, epoch ${job.epoch})`);
+    return this.#publish(topics.jobState(job.id), JSON.stringify(signed), { retain: true }, `job ${job.id}'s state (${job.state}, epoch ${job.epoch})`);
   }
 
   /**

@@ -24,6 +24,10 @@
  * broker holds the first `commit`, `commit-received` once its answer `committed` is in,
  * before the source drops its copy; target `commit-received` when `commit` arrives, before
  * the job is adopted, `commit-sent` once its answer is with the broker and the job runs.
+ * Failover: owner `checkpoint-sent` once every standby acknowledged a checkpoint, before
+ * its output is released and its number published; standby `takeover` once the job,
+ * restored from its checkpoint, runs here and the broker holds its state at the new epoch
+ * (the old owner is fenced from then on), before any standby holds a checkpoint of it.
  */
 import { UsageError } from '../errors/index.ts';
 

@@ -205,6 +205,8 @@ export class ReplicationSource {
     if (this.#stopped) return;
     const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`${standbys[i].name}: ${errorText(r.reason)}`] : []));
     if (failed.length) throw new WasmigError('ERR_CHECKPOINT', `checkpoint ${number} not held by ${failed.join('; ')}`);
+    // Every standby holds it; the output it covers is not yet released, nor its number published.
+    host.crashPoints.reach('owner', 'checkpoint-sent');
     this.#number = number;
     this.#sentSeq = taken.seq;
     this.#needFull = false;

@@ -27,8 +27,11 @@ export interface StandbyHost extends ReplicaHost {
   readonly takeoverGraceMs: number;
   /** Drops a copy of `job` being received in a handoff (a takeover's newer epoch fences it anyway). */
   dropIncoming(job: string, why: string): void;
-  /** A job restored from a checkpoint runs here from now on (its output up to `released` was visible before). */
-  takeOver(job: Job, from: string, released: number, standbys: readonly string[]): void;
+  /**
+   * A job restored from a checkpoint runs here from now on (its output up to `released` was
+   * visible before); resolves once the broker holds the job's state at its new epoch.
+   */
+  takeOver(job: Job, from: string, released: number, standbys: readonly string[]): Promise<void>;
 }
 
 function errorText(error: unknown): string {
@@ -177,7 +180,10 @@ class StandbyCopy {
     job.epochCounter = epoch;
     host.log(`job ${this.id}: taking it over from ${s.agent} at epoch ${epoch}, from checkpoint ${number} (output up to ${parts.log.next})`);
     this.#onGone(this);
-    host.takeOver(job, s.agent, parts.log.next, (s.standbys ?? []).filter((n) => n !== host.name));
+    const published = host.takeOver(job, s.agent, parts.log.next, (s.standbys ?? []).filter((n) => n !== host.name));
+    // The fault point sits where the fleet has just learnt of the new owner (old owner and
+    // migration targets fenced) and no standby holds a checkpoint of the new epoch yet.
+    void published.then(() => host.crashPoints.reach('standby', 'takeover'));
   }
 
   close(): void {

@@ -19,8 +19,9 @@
  * with the job's exit status, and the follower (or an `attach` started afterwards, when
  * the clients were killed) printed exactly what an uninterrupted run prints.
  *
- * The `replicas` dimension (standbys that take a dead owner's job over) and the failover
- * steps are listed as skipped, printed, until `run --replicas` exists.
+ * The `replicas` dimension (standbys that take a dead owner's job over) is listed as
+ * skipped, printed, until `run --replicas` exists; the failover steps are their own row,
+ * in fault-matrix-failover.test.ts.
  *
  * The job is the ticker holding at a gate with 4 MiB of memory (16 chunks in the first
  * round): nothing depends on how fast the machine is.
@@ -342,18 +343,15 @@ for (const fault of ['source', 'target', 'broker', 'client'] as Fault[]) {
 }
 
 // With standbys (`run --replicas 1`): the cells where a dead agent had the only copy, now
-// expected to finish elsewhere. The failover steps wait for their crash points in the
-// replication code (owner `checkpoint-sent`, standby `takeover`).
+// expected to finish elsewhere.
 for (const [fault, step] of [...STEPS.map((st) => ['source', st] as const), ['target', 'commit-sent'] as const]) {
   const title = `${fault} kill -9 at ${step}, with replicas: the job finishes elsewhere, once, output exact`;
   if (only && !only.test(title)) continue;
   if (replicasExist) matrix(title, async () => { await cell(fault, step, true); });
   else matrix(title, () => { console.log(`  skipped (awaiting run --replicas): ${title}`); });
 }
-for (const title of ['checkpoint-sent', 'takeover'].flatMap((st) => ['owner', 'standby', 'broker', 'client'].map((who) => `failover: ${who} killed at ${st}, with replicas: the job finishes once, output exact`))) {
-  if (only && !only.test(title)) continue;
-  matrix(title, () => { console.log(`  skipped (awaiting crash points in the replication code): ${title}`); });
-}
+// The failover row (owner, standby, broker, client killed at `checkpoint-sent` and `takeover`)
+// is test/integration/fault-matrix-failover.test.ts.
 
 matrix.run();
 
