@@ -110,7 +110,7 @@ export class OutputLog {
     }
   }
 
-  /** Rebuilds a log that arrived with a job (validated: it is untrusted). */
+  /** Rebuilds a log that arrived with a job (validated: it is untrusted), its chunks copied out of the package. */
   static fromPortable(x: unknown, limit = DEFAULT_LOG_LIMIT): OutputLog {
     const p = x as PortableLog;
     if (typeof p !== 'object' || p === null || !Number.isSafeInteger(p.floor) || p.floor < 0 || !Array.isArray(p.entries)) throw new ProtocolError('invalid output log');
@@ -121,7 +121,9 @@ export class OutputLog {
       if (!Array.isArray(e) || e.length !== 3) throw new ProtocolError('invalid output log entry');
       const [seq, stream, data] = e;
       if (seq !== expect || (stream !== 1 && stream !== 2) || !(data instanceof Uint8Array)) throw new ProtocolError(`invalid output log entry ${String(seq)}`);
-      log.#entries.push({ seq, stream, data });
+      // A copy: `data` is a view into the whole decoded package (megabytes of memory
+      // images), which a kept view would pin for as long as this chunk stays logged.
+      log.#entries.push({ seq, stream, data: Buffer.from(data) });
       log.#bytes += data.length;
       expect++;
     }

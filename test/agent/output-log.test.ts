@@ -41,4 +41,22 @@ test('a log travels with its job and continues its sequence', () => {
   assert.throws(() => OutputLog.fromPortable({ floor: 0, entries: [[0, 3, new Uint8Array()]] }), (e: unknown) => e instanceof ProtocolError);
 });
 
+
+// A log arrives inside a decoded migration package: its chunks are views into the whole
+// package (megabytes of memory images). Kept as views, every arrival pinned a package.
+test('a log that arrived keeps copies of its chunks, never the package they were decoded from', () => {
+  const pkg = new Uint8Array(4 * 1024 * 1024);
+  pkg.set(text('line 0\n'), 100);
+  pkg.set(text('line 1\n'), 200);
+  const portable = { floor: 0, entries: [[0, 1, pkg.subarray(100, 107)], [1, 1, pkg.subarray(200, 207)]] };
+  const pinned = (log: OutputLog): number[] => log.since(0).map((e) => e.data.buffer.byteLength).filter((n) => n >= pkg.length);
+  const rebuilt = OutputLog.fromPortable(portable);
+  assert.equal(pinned(rebuilt), []);
+  assert.equal(rebuilt.since(0).map((e) => Buffer.from(e.data).toString()), ['line 0\n', 'line 1\n']);
+  const extended = OutputLog.startingAt(0);
+  extended.extend(portable);
+  assert.equal(pinned(extended), []);
+  assert.equal(extended.since(0).map((e) => Buffer.from(e.data).toString()), ['line 0\n', 'line 1\n']);
+});
+
 test.run();

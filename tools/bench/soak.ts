@@ -3,13 +3,14 @@
  * job's output so far (every line in order, none twice, each the line a run that never
  * moved prints, and at least one new line since the move: the job runs where it went),
  * through aedes and through mosquitto. Reports failures (must be 0), the downtime
- * percentiles, and each process's RSS every 100 moves (flat after warm-up).
+ * percentiles, and each process's RSS every 100 moves (flat after warm-up; --report-every N for
+ * a finer table).
  *
  * The job is test/programs/writer.wasm printing a line per 10 ms step (4 MiB, rewriting
  * 1 MiB/s); the reference lines come from running it here without pacing, extended as
  * the soak goes (the lines of a longer run start with those of a shorter one).
  *
- * Usage: npm run build && npx tsx tools/bench/soak.ts [--moves 1000] [--brokers aedes,mosquitto]
+ * Usage: npm run build && npx tsx tools/bench/soak.ts [--moves 1000] [--report-every 100] [--brokers aedes,mosquitto]
  * (agents and brokers run the built CLI, as users run them)
  */
 import { spawnSync } from 'node:child_process';
@@ -32,6 +33,8 @@ function arg(name: string, fallback: string): string {
 
 const moves = Number(arg('--moves', '1000'));
 const brokers = arg('--brokers', 'aedes,mosquitto').split(',');
+/** Moves between two rows of the table (RSS and downtime so far). */
+const reportEvery = Number(arg('--report-every', '100'));
 /** How long a move may take to show a new line of output at its target before it counts as a failure. */
 const NEW_LINE_MS = 15_000;
 const WRITER_ARGS = ['mem=4', 'rate=1024'];
@@ -120,7 +123,7 @@ async function soak(name: string, broker: BrokerProc, reference: Reference): Pro
           break;
         }
       }
-      if (i % 100 === 0 || i === moves) {
+      if (i % reportEvery === 0 || i === moves) {
         const rss = [broker.proc.pid, ...agents.map((p) => p.pid)].map(rssKiB).join(', ');
         console.log(`| ${i} | ${failures} | ${[50, 90, 99, 100].map((p) => percentile(downtimes, p)).join(' / ')} | ${rss} |`);
       }
