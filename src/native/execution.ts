@@ -15,7 +15,7 @@ import { ExhaustionError, ExitError, Trap } from '../errors/index.ts';
 import type { TraceFrame } from '../errors/index.ts';
 import { FuncKind, growSlots, run, RunStatus } from '../exec/index.ts';
 import type { HostFunctionState, ThreadState, WasmFunctionState } from '../exec/index.ts';
-import { bitsToJs, callHost, captureBacktrace, completeHostCall, HostSuspension, jsToBits, SLICE } from '../runtime/index.ts';
+import { bitsToJs, callHost, captureBacktrace, completeSuspendedCall, HostSuspension, jsToBits, SLICE } from '../runtime/index.ts';
 import type { ExecutionLike, RunOptions, RunOutcome } from '../runtime/index.ts';
 import { captureThreadFrames, loadFrames } from '../snapshot/index.ts';
 import type { CanonicalFrame, IndexSpace } from '../snapshot/index.ts';
@@ -115,12 +115,7 @@ export class NativeExecution implements ExecutionLike {
       if (!this.suspension.ready) return this.awaiting(t);
       const suspension = this.suspension;
       this.suspension = undefined;
-      try {
-        completeHostCall(t, suspension.value());
-      } catch (error) {
-        if (error instanceof Trap && error.backtrace.length === 0) error.backtrace = captureBacktrace(t, this.entryDepth);
-        throw error;
-      }
+      completeSuspendedCall(t, suspension, this.entryDepth);
     }
     const deadline = options.timeSliceMs === undefined ? Infinity : performance.now() + options.timeSliceMs;
     let limit = Infinity;

@@ -1,7 +1,7 @@
 import { ExitError, Trap } from '../errors/index.ts';
 import { run, RunStatus } from '../exec/index.ts';
 import { HostSuspension } from './host-suspension.ts';
-import { callHost, captureBacktrace, completeHostCall, enterFunction } from './invoke.ts';
+import { callHost, captureBacktrace, completeSuspendedCall, enterFunction } from './invoke.ts';
 import type { Store } from './store.ts';
 import { bitsToJs, jsToBits } from './values.ts';
 
@@ -126,12 +126,7 @@ export class Execution {
       if (!this.suspension.ready) return { kind: 'awaiting', instructions: t.instructions, import: this.suspension.importName };
       const suspension = this.suspension;
       this.suspension = undefined;
-      try {
-        completeHostCall(t, suspension.value());
-      } catch (error) {
-        if (error instanceof Trap && error.backtrace.length === 0) error.backtrace = captureBacktrace(t, this.entryDepth);
-        throw error;
-      }
+      completeSuspendedCall(t, suspension, this.entryDepth);
     }
     let limit = Infinity;
     if (options.until !== undefined) limit = options.until;

@@ -2,7 +2,7 @@ export { createHostGlobal, createHostMemory, createHostTable, Store } from './st
 export type { StoreOptions } from './store.ts';
 export { allocateInstance, createMemory, evalConst } from './instantiate.ts';
 export type { ExternVal, ImportValue, Imports, Instance, InstantiateOptions } from './instantiate.ts';
-export { callHost, captureBacktrace, completeHostCall, enterFunction, runToReturn, SLICE } from './invoke.ts';
+export { callHost, captureBacktrace, completeHostCall, completeSuspendedCall, enterFunction, runToReturn, SLICE } from './invoke.ts';
 export { HostSuspension, isThenable } from './host-suspension.ts';
 export { bitsToBigInt, bitsToJs, externId, jsToBits } from './values.ts';
 export type { FuncRef } from './values.ts';

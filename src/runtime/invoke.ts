@@ -3,6 +3,7 @@ import type { TraceFrame } from '../errors/index.ts';
 import { FuncKind, growSlots, run, RunStatus } from '../exec/index.ts';
 import type { FunctionState, ThreadState } from '../exec/index.ts';
 import { isThenable } from './host-suspension.ts';
+import type { HostSuspension } from './host-suspension.ts';
 import { bitsToJs, jsToBits } from './values.ts';
 
 /** How many instructions one call of the run loop may take before the driver looks around. */
@@ -61,6 +62,21 @@ export function callHost(t: ThreadState): PromiseLike<unknown> | undefined {
   }
   writeHostResults(t, addr, base, result);
   return undefined;
+}
+
+/**
+ * Finishes the call an asynchronous import suspended, once its promise settled: its value
+ * becomes the call's results, or its rejection a trap with the guest's backtrace (both
+ * tiers resume this way before running on).
+ * @throws Trap when the promise was rejected
+ */
+export function completeSuspendedCall(t: ThreadState, suspension: HostSuspension, entryDepth: number): void {
+  try {
+    completeHostCall(t, suspension.value());
+  } catch (error) {
+    if (error instanceof Trap && error.backtrace.length === 0) error.backtrace = captureBacktrace(t, entryDepth);
+    throw error;
+  }
 }
 
 /**
