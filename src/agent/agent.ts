@@ -1,5 +1,6 @@
 import { realpathSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { UsageError, WasmigError } from '../errors/index.ts';
 import type { ReadyModule } from '../native/index.ts';
 import { defaultEngines } from '../program/index.ts';
@@ -46,6 +47,11 @@ export interface AgentOptions {
   tier?: string;
   /** When given, every message must be signed with it (and everything sent is). */
   key?: FleetKey;
+  /**
+   * Where the agent keeps what must survive its restarts (with a key: the replay guard's
+   * high-water marks, replay-guard.ts). None: replays are refused within one run only.
+   */
+  stateDir?: string;
   log?: (line: string) => void;
   /** Heartbeat period (default 5 s). */
   heartbeatMs?: number;
@@ -215,6 +221,7 @@ export class Agent implements HandoffHost, StandbyHost {
       id: this.name,
       inbox: topics.agentInbox(this.name),
       key: this.#options.key,
+      replayStore: this.#options.stateDir === undefined ? undefined : join(this.#options.stateDir, 'replay-guard.json'),
       will: { topic: topics.agentStatus(this.name), payload: Buffer.from(JSON.stringify(offline)), retain: true },
       persistent: true,
       onRequest: (request) => this.#onRequest(request),

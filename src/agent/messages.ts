@@ -121,6 +121,11 @@ interface Envelope {
   ts: number;
   /** Agent name or client id of the sender. */
   from: string;
+  /**
+   * The recipient: the inbox topic the message was published to (an agent's or a
+   * client's). Signed with the rest, so a message replayed into another inbox is refused.
+   */
+  to?: string;
   /** Topic for replies. */
   replyTo?: string;
   /** HMAC-SHA256 of the rest (signing.ts). */
@@ -293,6 +298,7 @@ function base(o: Obj): { base?: string } {
 function envelope(o: Obj): Envelope {
   const e: Envelope = { v: int(o, 'v', 1, 1000), id: hex(o, 'id', 32), ts: int(o, 'ts'), from: str(o, 'from', 128) };
   if (e.v !== PROTOCOL_VERSION) bad(`protocol version ${e.v} (this wasmig speaks ${PROTOCOL_VERSION})`);
+  if (o.to !== undefined) e.to = topic(o, 'to');
   if (o.replyTo !== undefined) e.replyTo = topic(o, 'replyTo');
   if (o.sig !== undefined) e.sig = hex(o, 'sig', 64);
   return e;

@@ -5,8 +5,8 @@ import { Latch } from './latch.ts';
 import type { Message, Reply, Request } from './messages.ts';
 import { newId, parseMessage, PROTOCOL_VERSION, ProtocolError } from './messages.ts';
 import { MqttLink } from './mqtt-link.ts';
+import { ReplayGuard } from './replay-guard.ts';
 import type { FleetKey } from './signing.ts';
-import { ReplayGuard } from './signing.ts';
 
 /** What a request carries besides the envelope. */
 export type RequestBody = { type: Request['type'] | 'sync' } & Record<string, unknown>;
@@ -18,6 +18,11 @@ export interface PeerOptions {
   /** Topic this peer's requests and replies arrive on. */
   inbox: string;
   key?: FleetKey;
+  /**
+   * The file that keeps replay protection's high-water marks across restarts (see
+   * replay-guard.ts); none: in memory only (clients, whose inbox is new every run).
+   */
+  replayStore?: string;
   will?: { topic: string; payload: Buffer; retain: boolean };
   persistent: boolean;
   /** Requests that passed validation and the signature check. */
@@ -102,7 +107,7 @@ export class Peer {
   readonly inbox: string;
   readonly #options: PeerOptions;
   readonly #mailboxes = new Map<string, Mailbox>();
-  readonly #guard = new ReplayGuard();
+  readonly #guard: ReplayGuard;
   readonly #recent = new Set<string>();
   readonly #routes: { filter: string; fn: TopicHandler }[] = [];
   readonly #subscriptions = new Map<string, { count: number; ready: Promise<void> }>();
@@ -121,16 +126,19 @@ export class Peer {
   readonly #linkWaiters = new Set<() => void>();
   readonly #patienceMs: number;
 
-  private constructor(link: MqttLink, options: PeerOptions) {
+  private constructor(link: MqttLink, options: PeerOptions, guard: ReplayGuard) {
     this.link = link;
     this.id = options.id;
     this.inbox = options.inbox;
     this.#options = options;
     this.#markerBase = `${options.inbox.slice(0, options.inbox.lastIndexOf('/') + 1)}marker-`;
     this.#patienceMs = options.brokerPatienceMs ?? BROKER_PATIENCE_MS;
+    this.#guard = guard;
   }
 
   static async open(options: PeerOptions): Promise<Peer> {
+    // Before connecting: a state dir that cannot be used fails the start, with no link left open.
+    const guard = new ReplayGuard(options.key ? options.replayStore : undefined);
     let peer: Peer | undefined;
     const early: [string, Buffer][] = [];
     const link = await MqttLink.open({
@@ -146,7 +154,7 @@ export class Peer {
       onDisconnect: () => { if (peer) peer.#linkChanged(false); options.onDisconnect?.(); },
       onWarning: (message) => options.log(message),
     });
-    peer = new Peer(link, options);
+    peer = new Peer(link, options, guard);
     await link.subscribe([options.inbox]);
     for (const [topic, payload] of early) peer.#dispatch(topic, payload);
     return peer;
@@ -437,7 +445,11 @@ export class Peer {
     if (!key) return undefined;
     const why = key.verify(message);
     if (why !== undefined) return why === 'unsigned' ? 'unsigned message (this peer requires the fleet key: --key-file)' : why;
-    return this.#guard.check(message.id, message.ts);
+    // The signature covers the recipient: a message captured on one inbox and published
+    // on another (another agent's, or a later client's) names the wrong one.
+    if (message.to === undefined) return 'the message names no recipient (signed by an older wasmig?)';
+    if (message.to !== this.inbox) return `the message is addressed to ${message.to}, not to ${this.inbox} (replayed from another inbox?)`;
+    return this.#guard.check(message.from, message.id, message.ts, { durable: message.type !== 'reply' && message.type !== 'sync' });
   }
 
   #deliver(reply: Reply): void {
@@ -454,8 +466,9 @@ export class Peer {
     }
   }
 
-  #envelope(body: Record<string, unknown>, id = newId()): Record<string, unknown> {
-    const message = { ...body, v: PROTOCOL_VERSION, id, ts: Date.now(), from: this.id, replyTo: this.inbox };
+  /** `to`: the topic the message goes to, which names its recipient (signed with the rest). */
+  #envelope(body: Record<string, unknown>, to: string, id = newId()): Record<string, unknown> {
+    const message = { ...body, v: PROTOCOL_VERSION, id, ts: Date.now(), from: this.id, to, replyTo: this.inbox };
     return this.#options.key ? this.#options.key.sign(message) : message;
   }
 
@@ -464,7 +477,7 @@ export class Peer {
     const id = newId();
     this.#mailboxes.set(id, { queue: [] });
     try {
-      await this.link.publish(topic, JSON.stringify(this.#envelope(body, id)), { qos: 1 });
+      await this.link.publish(topic, JSON.stringify(this.#envelope(body, topic, id)), { qos: 1 });
     } catch (error) {
       this.#mailboxes.delete(id);
       throw error;
@@ -521,7 +534,7 @@ export class Peer {
   reply(request: { id: string; replyTo?: string }, fields: { ok: boolean; stage?: string; code?: string; message?: string; data?: Record<string, unknown> }): Promise<void> {
     if (!request.replyTo) return Promise.resolve();
     const body = { type: 'reply', re: request.id, stage: 'done', ...fields };
-    return this.link.publish(request.replyTo, JSON.stringify(this.#envelope(body)), { qos: 1 })
+    return this.link.publish(request.replyTo, JSON.stringify(this.#envelope(body, request.replyTo)), { qos: 1 })
       .catch((error: unknown) => this.#options.log(`reply to ${request.replyTo} not published: ${errorText(error)}`));
   }
 

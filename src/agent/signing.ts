@@ -64,24 +64,3 @@ export class FleetKey {
     return timingSafeEqual(expected, Buffer.from(sig, 'hex')) ? undefined : 'bad signature (forged, altered, or signed with another key)';
   }
 }
-
-/** How far a signed message's clock may be from ours. */
-export const MAX_SKEW_MS = 5 * 60_000;
-
-/**
- * Refuses a signed message seen before (same id) or too old to remember: a recorded
- * message cannot be played again to start a job twice.
- */
-export class ReplayGuard {
-  readonly #seen = new Map<string, number>();
-
-  check(id: string, ts: number, now = Date.now()): string | undefined {
-    if (Math.abs(now - ts) > MAX_SKEW_MS) return `timestamp ${new Date(ts).toISOString()} is more than ${MAX_SKEW_MS / 60_000} minutes away from this clock`;
-    if (this.#seen.has(id)) return 'replayed message (id seen before)';
-    this.#seen.set(id, ts);
-    if (this.#seen.size > 10_000) {
-      for (const [k, t] of this.#seen) if (Math.abs(now - t) > MAX_SKEW_MS) this.#seen.delete(k);
-    }
-    return undefined;
-  }
-}

@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { canonicalJson, FleetKey, MAX_SKEW_MS, ReplayGuard } from '../../src/agent/signing.ts';
+import { MAX_SKEW_MS, ReplayGuard } from '../../src/agent/replay-guard.ts';
+import { canonicalJson, FleetKey } from '../../src/agent/signing.ts';
 import { UsageError } from '../../src/errors/index.ts';
 
 const key = new FleetKey(Buffer.from('0123456789abcdef0123456789abcdef'));
@@ -33,9 +34,9 @@ test('keys shorter than 16 bytes are refused', () => {
 test('the replay guard refuses a message seen before, or with a far-off clock', () => {
   const guard = new ReplayGuard();
   const now = Date.now();
-  assert.is(guard.check('a'.repeat(32), now, now), undefined);
-  assert.match(guard.check('a'.repeat(32), now, now) ?? '', /replayed/);
-  assert.match(guard.check('b'.repeat(32), now - MAX_SKEW_MS - 1, now) ?? '', /minutes away/);
+  assert.is(guard.check('x', 'a'.repeat(32), now, { now }), undefined);
+  assert.match(guard.check('x', 'a'.repeat(32), now, { now }) ?? '', /replayed/);
+  assert.match(guard.check('x', 'b'.repeat(32), now - MAX_SKEW_MS - 1, { now }) ?? '', /minutes away/);
 });
 
 test.run();

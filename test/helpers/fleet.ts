@@ -6,12 +6,15 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { repoRoot } from './cli.ts';
 
 const main = resolve(repoRoot, 'src/cli/main.ts');
+/** Agents keep their state (replay guard marks) here, not in the home directory of whoever runs the tests. */
+const stateDir = mkdtempSync(join(tmpdir(), 'wasmig-state-'));
 const running = new Set<Proc>();
 
 /** A child process whose output is kept, with a way to wait for a line. */
@@ -81,7 +84,7 @@ export function wasmigProc(args: readonly string[], options: { env?: Record<stri
   const command = process.env.WASMIG_BUILT === '1' ? [resolve(repoRoot, 'bin/wasmig.js')] : ['--import', 'tsx', main];
   const child = spawn(process.execPath, [...command, ...args], {
     cwd: repoRoot,
-    env: { ...process.env, WASMIG_EXIT_WITH_PARENT: '1', ...options.env },
+    env: { ...process.env, WASMIG_EXIT_WITH_PARENT: '1', WASMIG_STATE_DIR: stateDir, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return new Proc(child, options.label ?? `wasmig ${args[0]}`);
@@ -156,4 +159,5 @@ export async function stopAll(): Promise<void> {
 
 process.on('exit', () => {
   for (const p of running) p.child.kill('SIGKILL');
+  rmSync(stateDir, { recursive: true, force: true });
 });

@@ -1,3 +1,5 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { Agent } from '../../agent/index.ts';
 import { UsageError } from '../../errors/index.ts';
 import { integer, MAX_SNAPSHOT_USAGE, maxMemoryOption, maxSnapshotOption, one, parseArgs } from '../args.ts';
@@ -14,6 +16,7 @@ export const AGENT_OPTIONS: OptionSpec[] = [
   { name: 'takeover-after', value: true },
   { name: 'max-memory', value: true },
   { name: 'max-snapshot', value: true },
+  { name: 'state-dir', value: true },
   ...CONNECTION_OPTIONS,
 ];
 
@@ -42,8 +45,19 @@ options:
                         every agent, so a job that runs on one is not refused by
                         another's default); a job asking for more is refused
 ${MAX_SNAPSHOT_USAGE}
+  --state-dir DIR       where the agent keeps what outlives a restart: with a fleet
+                        key, the newest message taken from each sender, so that none
+                        is played to it twice (default: $WASMIG_STATE_DIR/agent-NAME,
+                        else ~/.local/state/wasmig/agent-NAME)
 
 ${CONNECTION_HELP}`;
+
+/** The agent's state dir: the one asked for, else one per agent name under the user's state dirs. */
+export function stateDirOf(asked: string | undefined, name: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (asked !== undefined) return asked;
+  const base = env.WASMIG_STATE_DIR || join(env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'wasmig');
+  return join(base, `agent-${name}`);
+}
 
 /** `wasmig agent`: runs until stopped; returns the exit status. */
 export async function agentCommand(argv: readonly string[]): Promise<number> {
@@ -58,6 +72,7 @@ export async function agentCommand(argv: readonly string[]): Promise<number> {
     name,
     connection,
     key,
+    stateDir: stateDirOf(one(p, 'state-dir'), name),
     dirs: (p.options.get('dir') ?? []).map(parseDir),
     tier: one(p, 'tier'),
     heartbeatMs: heartbeat === undefined ? undefined : heartbeat * 1000,
