@@ -362,7 +362,13 @@ export class Agent implements HandoffHost, StandbyHost {
     const s = parseJobState(payload);
     if (!s || s.job !== id) return;
     const why = this.peer.checkDocument(s);
-    if (why) { this.log(`ignored the state of job ${s.job} published by ${s.agent}: ${why}`); return; }
+    if (why) {
+      // The broker now holds the forgery as the job's state: ours goes again, so that ps and followers see the owner.
+      const held = this.jobs.get(s.job);
+      this.log(`ignored the state of job ${s.job} published as ${s.agent}'s: ${why}${held ? '; published this copy\'s state again' : ''}`);
+      if (held) void this.publishState(held);
+      return;
+    }
     // A replayed or late older state never lowers what is known: that would un-fence it.
     if (supersedes(s, this.observed.get(s.job))) this.observed.set(s.job, s);
     this.#fence(s);

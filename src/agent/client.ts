@@ -6,10 +6,11 @@ import { errorText } from './error-text.ts';
 import type { OutputChunk } from './frames.ts';
 import { decodeOutput, sha256 } from './frames.ts';
 import type { AgentLoad, AgentStatus, JobSpec, JobState } from './messages.ts';
-import { newId, parseAgentLoad, parseAgentStatus, parseJobState } from './messages.ts';
+import { newId, parseAgentLoad, parseAgentStatus } from './messages.ts';
 import type { MigrationOptions, MigrationResult, Progress } from './handoff-source.ts';
 import { BROKER_PATIENCE_MS, Peer } from './peer.ts';
 import type { FleetKey } from './signing.ts';
+import { checkJobState } from './state-check.ts';
 import { topicName, topics } from './topics.ts';
 import { chunkBytesFor } from './transfer.ts';
 import { uploadModule } from './upload.ts';
@@ -91,6 +92,8 @@ export type ListedJob = JobState & {
   agentOnline: boolean;
   /** Why nobody runs it any more (owner offline, restarted, unknown); only for jobs that are not final. */
   lost?: string;
+  /** Why this state cannot be trusted (it fails the signature check of the fleet key this client holds): shown as such, never as the job's. */
+  unverified?: string;
 };
 
 /** Everything `ps` shows. */
@@ -190,10 +193,16 @@ export class FleetClient {
     return payload ? parseAgentStatus(payload) : undefined;
   }
 
+  /** The job's retained state; undefined when there is none, or none this client can verify (logged). */
   async jobState(job: string): Promise<JobState | undefined> {
     const m = await this.#snapshotOf(topics.jobState(job));
     const payload = m.get(topics.jobState(job));
-    return payload ? parseJobState(payload) : undefined;
+    const checked = payload ? checkJobState(payload, job, this.peer) : undefined;
+    if (checked?.distrust !== undefined) {
+      this.#log(`ignored the broker's state of job ${job}: ${checked.distrust}`);
+      return undefined;
+    }
+    return checked?.state;
   }
 
   async #onlineAgent(agent: string): Promise<AgentStatus> {
@@ -358,9 +367,17 @@ export class FleetClient {
 
     const stops: (() => void)[] = [];
     stops.push(await this.#listen([topics.jobOut(job), outTopic], (_t, payload) => deliver(payload)));
+    let distrusted: string | undefined;
     stops.push(await this.peer.listenRetained([topics.jobState(job)], (_t, payload) => {
-      const s = parseJobState(payload);
-      if (!s || s.job !== job) return;
+      const checked = checkJobState(payload, job, this.peer);
+      if (!checked) return;
+      if (checked.distrust !== undefined) {
+        // A forged state neither moves nor ends what we follow: it is not the job's word.
+        if (distrusted !== checked.distrust) notice(`ignored a state of job ${job} that fails its signature check: ${checked.distrust}`);
+        distrusted = checked.distrust;
+        return;
+      }
+      const s = checked.state;
       if (state && s.epoch < state.epoch) return; // a stale copy's word
       const moved = state !== undefined && s.agent !== state.agent;
       const changed = !state || moved || s.epoch !== state.epoch;
@@ -388,6 +405,7 @@ export class FleetClient {
       checkBroker(now);
     }, 250);
     try {
+      if (!state && distrusted !== undefined) throw new WasmigError('ERR_UNVERIFIED', `the broker's state of job ${job} fails its signature check (${distrusted}): not following it`);
       if (!state) throw new UsageError(`no job ${job} is known to the broker ${displayUrl(this.url)}`);
       return await done;
     } catch (error) {
@@ -417,8 +435,9 @@ export class FleetClient {
     let latest: JobState | undefined;
     let stateChanged = (): void => {};
     const unwatch = await this.#listen([topics.jobState(job)], (_t, payload) => {
-      const s = parseJobState(payload);
-      if (s && s.job === job && (!latest || s.epoch >= latest.epoch)) { latest = s; stateChanged(); }
+      const checked = checkJobState(payload, job, this.peer);
+      const s = checked?.distrust === undefined ? checked?.state : undefined;
+      if (s && (!latest || s.epoch >= latest.epoch)) { latest = s; stateChanged(); }
     });
     let stop: () => void;
     try {
@@ -488,9 +507,15 @@ export class FleetClient {
     }
     const jobs: FleetView['jobs'] = [];
     for (const [topic, payload] of jobStates) {
-      const s = parseJobState(payload);
-      if (!s || topicName(topic, 'jobs', 'state') !== s.job) continue;
+      const name = topicName(topic, 'jobs', 'state');
+      const checked = name === undefined ? undefined : checkJobState(payload, name, this.peer);
+      if (!checked) continue;
+      const s = checked.state;
       const owner = agents.get(s.agent);
+      if (checked.distrust !== undefined) {
+        jobs.push({ ...s, agentOnline: false, unverified: checked.distrust });
+        continue;
+      }
       const listed: ListedJob = { ...s, agentOnline: owner?.online === true && owner.instance === s.instance };
       const lost = whyLost(s, owner);
       if (lost !== undefined) listed.lost = lost;

@@ -16,7 +16,8 @@ restarted, so nobody runs it), program and start time. With --agents, lists
 the agents and their load instead. --json prints an array of objects (jobs:
 id, agent, state, program, startedAt, epoch, status, error, agentOnline, and
 lost: why, for a lost job; its state is then the one its agent last published;
-standbys and checkpoint {number, seq, at} for replicated jobs). Replicated jobs
+standbys and checkpoint {number, seq, at} for replicated jobs; unverified: why,
+for a state that fails the signature check of the fleet key given). Replicated jobs
 (run --replicas) show their standbys and the age of the last checkpoint they all
 hold in the STANDBYS and CHECKPOINT columns.
 
@@ -61,7 +62,7 @@ export async function psCommand(argv: readonly string[]): Promise<number> {
     if (flag(p, 'json')) {
       const jobs = view.jobs.map((j) => ({
         id: j.job, agent: j.agent, state: j.state, program: j.program, args: j.args, startedAt: j.startedAt, updatedAt: j.updatedAt,
-        epoch: j.epoch, status: j.status, error: j.error, target: j.target, agentOnline: j.agentOnline, lost: j.lost,
+        epoch: j.epoch, status: j.status, error: j.error, target: j.target, agentOnline: j.agentOnline, lost: j.lost, unverified: j.unverified,
         standbys: j.standbys, checkpoint: j.checkpoint,
       }));
       process.stdout.write(`${JSON.stringify(jobs)}\n`);
@@ -72,7 +73,7 @@ export async function psCommand(argv: readonly string[]): Promise<number> {
     const now = Date.now();
     for (const j of view.jobs) {
       // A job nobody runs any more is lost, whatever its agent last said ("migrating" included).
-      const state = j.lost !== undefined ? `lost (${j.lost})`
+      const state = j.unverified !== undefined ? `UNVERIFIED: not the job's word (${j.unverified})` : j.lost !== undefined ? `lost (${j.lost})`
         : j.state === 'exited' ? `exited (${j.status ?? 0})` : j.state === 'migrating' && j.target ? `migrating to ${j.target}` : j.state;
       rows.push([j.job, j.agent, state, j.program, j.startedAt.replace(/\.\d+Z$/, 'Z'), standbysOf(j), checkpointAge(j, now)]);
     }
