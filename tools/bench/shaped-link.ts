@@ -134,11 +134,12 @@ try {
   link(NS.b, 'wmbench-b', 2);
   link(undefined, 'wmbench-c', 3);
   netem = hasNetem();
-  await start(NS.broker, ['broker', '--host', '0.0.0.0', '--port', String(PORT)], 'broker');
+  // A lab inside network namespaces, measuring the unsigned protocol: open on purpose.
+  await start(NS.broker, ['broker', '--host', '0.0.0.0', '--port', String(PORT), '--insecure'], 'broker');
   const agentPort = netem ? PORT : RELAY_PORT;
   if (!netem) await startNode(NS.broker, ['-e', RELAY, String(RELAY_PORT), String(PORT), String(DELAY_MS)], 'relay');
-  await start(NS.a, ['agent', '--name', 'a', '--broker', `mqtt://${BROKER_IP.a}:${agentPort}`], 'agent a');
-  await start(NS.b, ['agent', '--name', 'b', '--broker', `mqtt://${BROKER_IP.b}:${agentPort}`], 'agent b');
+  await start(NS.a, ['agent', '--name', 'a', '--broker', `mqtt://${BROKER_IP.a}:${agentPort}`, '--insecure'], 'agent a');
+  await start(NS.b, ['agent', '--name', 'b', '--broker', `mqtt://${BROKER_IP.b}:${agentPort}`, '--insecure'], 'agent b');
   const client = await FleetClient.connect({ connection: { url: `mqtt://${BROKER_IP.client}:${PORT}` } });
   const module = readFileSync(jobKind === 'coremark' ? resolve(repoRoot, 'coremark/coremark.wasm') : writerPath);
   try {

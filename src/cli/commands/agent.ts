@@ -2,8 +2,9 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from '../../agent/index.ts';
 import { UsageError } from '../../errors/index.ts';
-import { integer, MAX_SNAPSHOT_USAGE, maxMemoryOption, maxSnapshotOption, one, parseArgs } from '../args.ts';
+import { flag, integer, MAX_SNAPSHOT_USAGE, maxMemoryOption, maxSnapshotOption, one, parseArgs } from '../args.ts';
 import type { OptionSpec } from '../args.ts';
+import { INSECURE_HELP, INSECURE_OPTION, refuseOpenFleet } from './exposure.ts';
 import { CONNECTION_HELP, CONNECTION_OPTIONS, connectionOf, untilStopped } from './fleet-options.ts';
 import { parseDir } from './run.ts';
 
@@ -17,6 +18,7 @@ export const AGENT_OPTIONS: OptionSpec[] = [
   { name: 'max-memory', value: true },
   { name: 'max-snapshot', value: true },
   { name: 'state-dir', value: true },
+  INSECURE_OPTION,
   ...CONNECTION_OPTIONS,
 ];
 
@@ -49,6 +51,7 @@ ${MAX_SNAPSHOT_USAGE}
                         key, the newest message taken from each sender, so that none
                         is played to it twice (default: $WASMIG_STATE_DIR/agent-NAME,
                         else ~/.local/state/wasmig/agent-NAME)
+${INSECURE_HELP}
 
 ${CONNECTION_HELP}`;
 
@@ -66,6 +69,7 @@ export async function agentCommand(argv: readonly string[]): Promise<number> {
   const name = one(p, 'name');
   if (name === undefined) throw new UsageError(`missing --name NAME\n\n${AGENT_USAGE}`);
   const { connection, key } = connectionOf(p);
+  if (!key) refuseOpenFleet('wasmig agent connecting to', connection.url, '--key-file', flag(p, 'insecure'));
   const heartbeat = integer(p, 'heartbeat', 1);
   const takeover = integer(p, 'takeover-after', 1);
   const agent = await Agent.start({

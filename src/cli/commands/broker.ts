@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { startBroker } from '../../agent/index.ts';
 import { UsageError } from '../../errors/index.ts';
-import { integer, one, parseArgs } from '../args.ts';
+import { flag, integer, one, parseArgs } from '../args.ts';
 import type { OptionSpec } from '../args.ts';
+import { INSECURE_HELP, INSECURE_OPTION, refuseOpenFleet } from './exposure.ts';
 import { untilStopped } from './fleet-options.ts';
 
 export const BROKER_OPTIONS: OptionSpec[] = [
@@ -13,6 +14,7 @@ export const BROKER_OPTIONS: OptionSpec[] = [
   { name: 'password-file', value: true },
   { name: 'tls-cert', value: true },
   { name: 'tls-key', value: true },
+  INSECURE_OPTION,
 ];
 
 export const BROKER_USAGE = `usage: wasmig broker [--port 1883] [--host 127.0.0.1] [OPTIONS]
@@ -28,7 +30,10 @@ options:
   --username NAME       require this user name...
   --password SECRET     ...and this password (or --password-file FILE)
   --tls-cert FILE       PEM certificate: speak MQTT over TLS (mqtts://)...
-  --tls-key FILE        ...with this PEM private key`;
+  --tls-key FILE        ...with this PEM private key
+${INSECURE_HELP}
+
+On an address other than loopback, a login is required (or --insecure).`;
 
 function readFile(path: string, what: string): Buffer {
   try {
@@ -52,6 +57,7 @@ export async function brokerCommand(argv: readonly string[]): Promise<number> {
   const passwordFile = one(p, 'password-file');
   if (password === undefined && passwordFile !== undefined) password = readFile(passwordFile, '--password-file').toString('utf8').replace(/\r?\n$/, '');
   if ((username === undefined) !== (password === undefined)) throw new UsageError('--username and --password (or --password-file) go together');
+  if (username === undefined) refuseOpenFleet('wasmig broker listening on', one(p, 'host') ?? '127.0.0.1', '--username and --password', flag(p, 'insecure'));
   const broker = await startBroker({
     port, host: one(p, 'host'), username, password,
     tls: cert !== undefined && key !== undefined ? { cert: readFile(cert, '--tls-cert'), key: readFile(key, '--tls-key') } : undefined,
