@@ -34,7 +34,7 @@ import { Peer } from './peer.ts';
 import { ReplicationSource } from './replication-source.ts';
 import { DEFAULT_TAKEOVER_GRACE_MS, Standbys } from './standby.ts';
 import type { StandbyHost } from './standby.ts';
-import type { FleetKey } from './signing.ts';
+import type { MessageSigner } from './signing.ts';
 import { topics } from './topics.ts';
 import { BlobReceiver, chunkBytesFor, DEFAULT_CHUNK_BYTES } from './transfer.ts';
 
@@ -45,8 +45,8 @@ export interface AgentOptions {
   dirs?: { host: string; guest: string }[];
   /** Execution tier for jobs that do not ask for one: `auto` (default: native where it runs), `native` or `interp`. */
   tier?: string;
-  /** When given, every message must be signed with it (and everything sent is). */
-  key?: FleetKey;
+  /** The fleet key or this agent's identity: every message must be signed (and everything sent is). */
+  key?: MessageSigner;
   /**
    * Where the agent keeps what must survive its restarts (with a key: the replay guard's
    * high-water marks, replay-guard.ts). None: replays are refused within one run only.
@@ -159,6 +159,7 @@ export class Agent implements HandoffHost, StandbyHost {
   private constructor(options: AgentOptions) {
     this.#options = options;
     this.name = checkName(options.name, 'agent name');
+    if (options.key?.name !== undefined && options.key.name !== this.name) throw new UsageError(`--identity is ${options.key.name}'s: agent ${this.name} needs its own (wasmig fleet add ${this.name} --roles run)`);
     const tier = options.tier ?? 'auto';
     if (tier !== 'interp' && tier !== 'native' && tier !== 'auto') throw new UsageError(`--tier ${tier}: expected interp, native or auto`);
     this.tier = tier;

@@ -9,7 +9,8 @@ import type { AgentLoad, AgentStatus, JobSpec, JobState } from './messages.ts';
 import { newId, parseAgentLoad, parseAgentStatus } from './messages.ts';
 import type { MigrationOptions, MigrationResult, Progress } from './handoff-source.ts';
 import { BROKER_PATIENCE_MS, Peer } from './peer.ts';
-import type { FleetKey } from './signing.ts';
+import { CLIENT_SUFFIX } from './identity.ts';
+import type { MessageSigner } from './signing.ts';
 import { checkJobState } from './state-check.ts';
 import { topicName, topics } from './topics.ts';
 import { chunkBytesFor } from './transfer.ts';
@@ -17,7 +18,8 @@ import { uploadModule } from './upload.ts';
 
 export interface ClientOptions {
   connection: ConnectionOptions;
-  key?: FleetKey;
+  /** The fleet key, or this device's identity (`wasmig fleet add`). */
+  key?: MessageSigner;
   /** Notices (reconnections, a vanished agent): one line each. */
   log?: (line: string) => void;
   /**
@@ -158,7 +160,8 @@ export class FleetClient {
   static async connect(options: ClientOptions): Promise<FleetClient> {
     const reconnect = new Set<() => void>();
     const log = options.log ?? (() => {});
-    const id = `c${newId().slice(0, 12)}`;
+    // With an identity, the client signs as its device: its id starts with the certified name.
+    const id = options.key?.name !== undefined ? `${options.key.name}${CLIENT_SUFFIX}${newId().slice(0, 8)}` : `c${newId().slice(0, 12)}`;
     const peer = await Peer.open({
       connection: options.connection,
       id,

@@ -17,4 +17,7 @@ export type { AgentLoad, AgentStatus, CheckpointInfo, JobSpec, JobState, JobStat
 export { MAX_REPLICAS } from './messages.ts';
 export type { MigrationOptions, MigrationResult, Progress } from './handoff-source.ts';
 export { FleetKey } from './signing.ts';
+export type { MessageSigner } from './signing.ts';
+export { DeviceIdentity, FleetAuthority, parseRoles, ROLES } from './identity.ts';
+export type { DeviceCertificate, DeviceIdentityFile, Role } from './identity.ts';
 export { topics } from './topics.ts';

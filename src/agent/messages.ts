@@ -78,6 +78,8 @@ export interface JobState {
   /** The latest checkpoint all standbys hold (replicated jobs). */
   checkpoint?: CheckpointInfo;
   sig?: string;
+  /** The publishing agent's device certificate (identity.ts). */
+  cert?: Record<string, unknown>;
 }
 
 /** Retained on `agents/<agent>/status`; the last will says `online: false`. */
@@ -125,11 +127,13 @@ interface Envelope {
    * The recipient: the inbox topic the message was published to (an agent's or a
    * client's). Signed with the rest, so a message replayed into another inbox is refused.
    */
-  to?: string;
+  recipient?: string;
   /** Topic for replies. */
   replyTo?: string;
-  /** HMAC-SHA256 of the rest (signing.ts). */
+  /** HMAC-SHA256 of the rest (signing.ts: 64 hex digits), or the sender's Ed25519 signature (identity.ts: 86 base64url characters). */
   sig?: string;
+  /** The sender's device certificate (identity.ts), checked by the receiver. */
+  cert?: Record<string, unknown>;
 }
 
 export interface StartRequest extends Envelope { type: 'start'; job: string; spec: JobSpec }
@@ -295,12 +299,31 @@ function base(o: Obj): { base?: string } {
   return o.base === undefined ? {} : { base: str(o, 'base', 1024) };
 }
 
+/**
+ * A message's signature fields, kept as they came for the check that follows: an HMAC
+ * (64 hex digits) or an Ed25519 signature (86 base64url characters) with the sender's
+ * certificate (a small object, checked field by field by identity.ts).
+ */
+function signature(o: Obj): { sig?: string; cert?: Obj } {
+  const out: { sig?: string; cert?: Obj } = {};
+  if (o.sig !== undefined) {
+    const sig = str(o, 'sig', 86);
+    if (!/^[0-9a-f]{64}$/.test(sig) && !/^[A-Za-z0-9_-]{86}$/.test(sig)) bad('sig is neither an HMAC nor an Ed25519 signature');
+    out.sig = sig;
+  }
+  if (o.cert !== undefined) {
+    if (!isObj(o.cert) || JSON.stringify(o.cert).length > 1024) bad('cert is not a certificate');
+    out.cert = o.cert;
+  }
+  return out;
+}
+
 function envelope(o: Obj): Envelope {
   const e: Envelope = { v: int(o, 'v', 1, 1000), id: hex(o, 'id', 32), ts: int(o, 'ts'), from: str(o, 'from', 128) };
   if (e.v !== PROTOCOL_VERSION) bad(`protocol version ${e.v} (this wasmig speaks ${PROTOCOL_VERSION})`);
-  if (o.to !== undefined) e.to = topic(o, 'to');
+  if (o.recipient !== undefined) e.recipient = topic(o, 'recipient');
   if (o.replyTo !== undefined) e.replyTo = topic(o, 'replyTo');
-  if (o.sig !== undefined) e.sig = hex(o, 'sig', 64);
+  Object.assign(e, signature(o));
   return e;
 }
 
@@ -401,7 +424,7 @@ export function parseJobState(payload: Buffer): JobState | undefined {
       if (!isObj(c)) return undefined;
       s.checkpoint = { number: int(c, 'number'), seq: int(c, 'seq'), at: str(c, 'at', 64) };
     }
-    if (o.sig !== undefined) s.sig = hex(o, 'sig', 64);
+    Object.assign(s, signature(o));
     return s;
   } catch {
     return undefined;

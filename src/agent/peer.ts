@@ -6,7 +6,7 @@ import type { Message, Reply, Request } from './messages.ts';
 import { newId, parseMessage, PROTOCOL_VERSION, ProtocolError } from './messages.ts';
 import { MqttLink } from './mqtt-link.ts';
 import { ReplayGuard } from './replay-guard.ts';
-import type { FleetKey } from './signing.ts';
+import type { MessageSigner } from './signing.ts';
 
 /** What a request carries besides the envelope. */
 export type RequestBody = { type: Request['type'] | 'sync' } & Record<string, unknown>;
@@ -17,7 +17,8 @@ export interface PeerOptions {
   id: string;
   /** Topic this peer's requests and replies arrive on. */
   inbox: string;
-  key?: FleetKey;
+  /** The fleet key or this device's identity: everything sent is signed, everything received must be. */
+  key?: MessageSigner;
   /**
    * The file that keeps replay protection's high-water marks across restarts (see
    * replay-guard.ts); none: in memory only (clients, whose inbox is new every run).
@@ -443,12 +444,12 @@ export class Peer {
   #check(message: Message): string | undefined {
     const key = this.#options.key;
     if (!key) return undefined;
-    const why = key.verify(message);
-    if (why !== undefined) return why === 'unsigned' ? 'unsigned message (this peer requires the fleet key: --key-file)' : why;
+    const why = key.verify(message, { signer: message.from, type: message.type });
+    if (why !== undefined) return why === 'unsigned' ? 'unsigned message (this peer requires the fleet key or an identity: --key-file, --identity)' : why;
     // The signature covers the recipient: a message captured on one inbox and published
     // on another (another agent's, or a later client's) names the wrong one.
-    if (message.to === undefined) return 'the message names no recipient (signed by an older wasmig?)';
-    if (message.to !== this.inbox) return `the message is addressed to ${message.to}, not to ${this.inbox} (replayed from another inbox?)`;
+    if (message.recipient === undefined) return 'the message names no recipient (signed by an older wasmig?)';
+    if (message.recipient !== this.inbox) return `the message is addressed to ${message.recipient}, not to ${this.inbox} (replayed from another inbox?)`;
     return this.#guard.check(message.from, message.id, message.ts, { durable: message.type !== 'reply' && message.type !== 'sync' });
   }
 
@@ -466,9 +467,9 @@ export class Peer {
     }
   }
 
-  /** `to`: the topic the message goes to, which names its recipient (signed with the rest). */
-  #envelope(body: Record<string, unknown>, to: string, id = newId()): Record<string, unknown> {
-    const message = { ...body, v: PROTOCOL_VERSION, id, ts: Date.now(), from: this.id, to, replyTo: this.inbox };
+  /** `recipient`: the topic the message goes to, which names its recipient (signed with the rest). */
+  #envelope(body: Record<string, unknown>, recipient: string, id = newId()): Record<string, unknown> {
+    const message = { ...body, v: PROTOCOL_VERSION, id, ts: Date.now(), from: this.id, recipient, replyTo: this.inbox };
     return this.#options.key ? this.#options.key.sign(message) : message;
   }
 
@@ -566,7 +567,7 @@ export class Peer {
 
   /** Why a signed document is not acceptable (undefined: fine, or no key here). */
   checkDocument(doc: object): string | undefined {
-    return this.#options.key?.verify(doc);
+    return this.#options.key?.verify(doc, { signer: (doc as { agent?: string }).agent, type: 'state' });
   }
 
   close(force = false): Promise<void> {

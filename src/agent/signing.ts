@@ -15,6 +15,22 @@ export function canonicalJson(value: unknown): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
 }
 
+/**
+ * What signs a peer's messages and checks the ones it receives: the shared fleet key
+ * ({@link FleetKey}) or a device identity (identity.ts).
+ */
+export interface MessageSigner {
+  /** The device name a certificate binds this signer to (identities only). */
+  readonly name?: string;
+  sign<T extends object>(message: T): T & { sig: string };
+  /**
+   * Why `message` is not acceptable (`'unsigned'` when it has no signature), or undefined.
+   * `claim`: who it says sent it and what it asks, which an identity checks against the
+   * certificate's name and roles (the shared key, which everybody holds, cannot).
+   */
+  verify(message: object, claim?: { signer?: string; type?: string }): string | undefined;
+}
+
 /** Shortest key we accept: 16 bytes (128 bits). */
 const MIN_KEY_BYTES = 16;
 
@@ -23,7 +39,7 @@ const MIN_KEY_BYTES = 16;
  * start, move or steer jobs carry `sig` = HMAC-SHA256(key, canonical JSON of the message
  * without `sig`); snapshots are covered through the sha256 their signed manifest names.
  */
-export class FleetKey {
+export class FleetKey implements MessageSigner {
   readonly #key: Buffer;
 
   constructor(key: Uint8Array) {

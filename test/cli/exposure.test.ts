@@ -29,9 +29,9 @@ test('the commands refuse before they listen or connect, with a usage status', (
   assert.is(broker.stderr.trim().split('\n').length, 1, broker.stderr);
   assert.match(broker.stderr, /wasmig broker listening on 0\.0\.0\.0 without --username and --password: .* or --insecure to accept that/);
   // 192.0.2.1 (TEST-NET-1) answers nobody: a refusal must come before any connection attempt.
-  const agent = wasmig(['agent', '--name', 'x', '--broker', 'mqtt://192.0.2.1:1883'], { env: { ...process.env, WASMIG_KEY_FILE: '' }, timeout: 20_000 });
+  const agent = wasmig(['agent', '--name', 'x', '--broker', 'mqtt://192.0.2.1:1883'], { env: { ...process.env, WASMIG_KEY_FILE: '', WASMIG_IDENTITY: '' }, timeout: 20_000 });
   assert.is(agent.status, 2, agent.stderr);
-  assert.match(agent.stderr, /wasmig agent connecting to mqtt:\/\/192\.0\.2\.1:1883 without --key-file/);
+  assert.match(agent.stderr, /wasmig agent connecting to mqtt:\/\/192\.0\.2\.1:1883 without --key-file or --identity: /);
 });
 
 test.run();

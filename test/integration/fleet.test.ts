@@ -217,7 +217,7 @@ embedded('forged, unsigned and tampered snapshots are refused', async () => {
   };
   const post = async (key: FleetKey | undefined, body: Record<string, unknown>): Promise<string> => {
     const id = newId();
-    const full = { v: 1, id, ts: Date.now(), from: 'forger', to: topics.agentInbox('b'), replyTo, ...body };
+    const full = { v: 1, id, ts: Date.now(), from: 'forger', recipient: topics.agentInbox('b'), replyTo, ...body };
     await link.publish(topics.agentInbox('b'), JSON.stringify(key ? key.sign(full) : full));
     return id;
   };

@@ -69,7 +69,7 @@ export async function agentCommand(argv: readonly string[]): Promise<number> {
   const name = one(p, 'name');
   if (name === undefined) throw new UsageError(`missing --name NAME\n\n${AGENT_USAGE}`);
   const { connection, key } = connectionOf(p);
-  if (!key) refuseOpenFleet('wasmig agent connecting to', connection.url, '--key-file', flag(p, 'insecure'));
+  if (!key) refuseOpenFleet('wasmig agent connecting to', connection.url, '--key-file or --identity', flag(p, 'insecure'));
   const heartbeat = integer(p, 'heartbeat', 1);
   const takeover = integer(p, 'takeover-after', 1);
   const agent = await Agent.start({

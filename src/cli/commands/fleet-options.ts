@@ -1,5 +1,6 @@
-import type { ConnectionOptions } from '../../agent/index.ts';
-import { FleetKey, resolveConnection } from '../../agent/index.ts';
+import type { ConnectionOptions, MessageSigner } from '../../agent/index.ts';
+import { DeviceIdentity, FleetKey, resolveConnection } from '../../agent/index.ts';
+import { UsageError } from '../../errors/index.ts';
 import { one } from '../args.ts';
 import type { OptionSpec, Parsed } from '../args.ts';
 
@@ -12,6 +13,7 @@ export const CONNECTION_OPTIONS: OptionSpec[] = [
   { name: 'ca', value: true },
   { name: 'mqtt-version', value: true },
   { name: 'key-file', value: true },
+  { name: 'identity', value: true },
 ];
 
 export const CONNECTION_HELP = `broker connection (every fleet command):
@@ -23,10 +25,13 @@ export const CONNECTION_HELP = `broker connection (every fleet command):
   --ca FILE             trust this PEM CA certificate for mqtts:// (default: $WASMIG_CA)
   --mqtt-version V      auto (default: 5 if the broker speaks it, else 3.1.1), 3.1.1 or 5
   --key-file FILE       the fleet key: sign requests with HMAC-SHA256 and accept only
-                        signed ones (default: $WASMIG_KEY_FILE)`;
+                        signed ones (default: $WASMIG_KEY_FILE)
+  --identity FILE       this device's identity (wasmig fleet add): sign as this
+                        device, accept only devices the fleet authority certified,
+                        with the roles for what they ask (default: $WASMIG_IDENTITY)`;
 
-/** The broker connection and fleet key a command line asks for. */
-export function connectionOf(p: Parsed, env: NodeJS.ProcessEnv = process.env): { connection: ConnectionOptions; key: FleetKey | undefined } {
+/** The broker connection, and the fleet key or device identity, a command line asks for. */
+export function connectionOf(p: Parsed, env: NodeJS.ProcessEnv = process.env): { connection: ConnectionOptions; key: MessageSigner | undefined } {
   const connection = resolveConnection({
     broker: one(p, 'broker'),
     username: one(p, 'username'),
@@ -36,6 +41,9 @@ export function connectionOf(p: Parsed, env: NodeJS.ProcessEnv = process.env): {
     mqttVersion: one(p, 'mqtt-version'),
   }, env);
   const keyFile = one(p, 'key-file') ?? (env.WASMIG_KEY_FILE || undefined);
+  const identity = one(p, 'identity') ?? (env.WASMIG_IDENTITY || undefined);
+  if (keyFile !== undefined && identity !== undefined) throw new UsageError('--key-file and --identity are two ways to sign: give one (a fleet uses one of them)');
+  if (identity !== undefined) return { connection, key: DeviceIdentity.fromFile(identity) };
   return { connection, key: keyFile === undefined ? undefined : FleetKey.fromFile(keyFile) };
 }
 

@@ -20,6 +20,7 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   attach: async () => { const m = await import('./attach.ts'); return { usage: m.ATTACH_USAGE, run: m.attachCommand }; },
   migrate: async () => { const m = await import('./migrate.ts'); return { usage: m.MIGRATE_USAGE, run: m.migrateCommand }; },
   ps: async () => { const m = await import('./ps.ts'); return { usage: m.PS_USAGE, run: m.psCommand }; },
+  fleet: async () => { const m = await import('./fleet.ts'); return { usage: m.FLEET_USAGE, run: m.fleetCommand }; },
   // Help only: `wasmig help run-on` (the command itself is `run --on`).
   'run-on': async () => { const m = await import('./run-remote.ts'); return { usage: m.RUN_REMOTE_USAGE, run: () => Promise.resolve(2) }; },
 };
@@ -30,4 +31,5 @@ export const FLEET_HELP = `  run --on AGENT PROG.wasm [ARGS...]  run a program a
   agent --name NAME [--dir D]...      run an edge agent that takes jobs over MQTT
   attach JOB                          follow a job's output, wherever it runs
   migrate JOB --to AGENT              move a running job to another agent
-  ps [--json] [--agents]              list the fleet's jobs (or agents)`;
+  ps [--json] [--agents]              list the fleet's jobs (or agents)
+  fleet init | add NAME --roles R     make the fleet authority, or a device identity`;

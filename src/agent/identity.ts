@@ -1,0 +1,248 @@
+import { createPrivateKey, createPublicKey, generateKeyPairSync, sign as edSign, verify as edVerify } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { UsageError } from '../errors/index.ts';
+import { NAME_PATTERN } from './connection.ts';
+import { canonicalJson } from './signing.ts';
+
+/**
+ * Device identities (issue 16): a fleet authority (an Ed25519 key pair made by `wasmig
+ * fleet init`) issues each device a certificate naming it, its public key and its
+ * roles (`wasmig fleet add`). Every message and job state a device sends carries its
+ * certificate and its own Ed25519 signature; receivers check the certificate against
+ * the authority's public key, the signature against the certificate's key, that the
+ * sender is the one the certificate names, and that its roles allow what it asks.
+ * Unlike the shared HMAC key, one device's key lets it act only as itself, and only
+ * as far as its roles go.
+ */
+
+export const ROLES = ['run', 'start', 'migrate', 'admin'] as const;
+/**
+ * - `run`: an agent: runs jobs, takes them in handoffs and as a standby, publishes their states;
+ * - `start`: starts jobs (and uploads their modules);
+ * - `migrate`: moves and cancels moves of jobs;
+ * - `admin`: all of these.
+ */
+export type Role = (typeof ROLES)[number];
+
+/** What the authority signs: a device's name, key and roles. */
+export interface DeviceCertificate {
+  v: 1;
+  name: string;
+  roles: Role[];
+  /** The device's Ed25519 public key: the JWK `x` (base64url of its 32 bytes). */
+  key: string;
+  issuedAt: string;
+  /** The authority's Ed25519 signature of the rest (base64url). */
+  sig: string;
+}
+
+/** Which role a request of each type needs (requests not listed: any certified device). */
+const NEEDS: Record<string, Role[]> = {
+  start: ['start'],
+  upload: ['start', 'run'],
+  migrate: ['migrate'],
+  cancel: ['migrate'],
+  prepare: ['run'],
+  round: ['run'],
+  final: ['run'],
+  commit: ['run'],
+  abort: ['run'],
+  standby: ['run'],
+  checkpoint: ['run'],
+  release: ['run'],
+  /** A retained job state: only agents publish them. */
+  state: ['run'],
+};
+
+/** The role a device needs to send a message of `type` (job states: `run`). */
+export function rolesFor(type: string): Role[] | undefined {
+  return NEEDS[type];
+}
+
+/** Separates a client's name from its per-run suffix in `from` (`laptop~3fa9c2d1`); never in an agent name. */
+export const CLIENT_SUFFIX = '~';
+
+function b64url(bytes: Buffer): string {
+  return bytes.toString('base64url');
+}
+
+function publicKeyOf(x: string): KeyObject {
+  return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x }, format: 'jwk' });
+}
+
+function rawPublic(key: KeyObject): string {
+  const jwk = key.export({ format: 'jwk' }) as { x?: string };
+  if (!jwk.x) throw new UsageError('not an Ed25519 key');
+  return jwk.x;
+}
+
+function signBytes(privateKey: KeyObject, doc: object): string {
+  const { sig: _sig, ...rest } = doc as { sig?: unknown };
+  return b64url(edSign(null, Buffer.from(canonicalJson(rest)), privateKey));
+}
+
+function verifyBytes(publicKey: KeyObject, doc: object, sig: string): boolean {
+  const { sig: _sig, ...rest } = doc as { sig?: unknown };
+  try {
+    return edVerify(null, Buffer.from(canonicalJson(rest)), publicKey, Buffer.from(sig, 'base64url'));
+  } catch {
+    return false;
+  }
+}
+
+/** The fleet authority: it issues device certificates. Its private key stays off the devices. */
+export class FleetAuthority {
+  readonly #privateKey: KeyObject;
+  readonly publicKey: string;
+
+  private constructor(privateKey: KeyObject) {
+    this.#privateKey = privateKey;
+    this.publicKey = rawPublic(createPublicKey(privateKey));
+  }
+
+  static generate(): FleetAuthority {
+    return new FleetAuthority(generateKeyPairSync('ed25519').privateKey);
+  }
+
+  /** The authority from its PEM file (`wasmig fleet init` wrote it). */
+  static fromPem(pem: string | Buffer): FleetAuthority {
+    try {
+      const key = createPrivateKey(pem);
+      if (key.asymmetricKeyType !== 'ed25519') throw new Error(`a ${key.asymmetricKeyType} key`);
+      return new FleetAuthority(key);
+    } catch (error) {
+      throw new UsageError(`not a fleet authority key (an Ed25519 private key in PEM): ${(error as Error).message}`);
+    }
+  }
+
+  toPem(): string {
+    return this.#privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+  }
+
+  /** A new device: its key pair and the certificate for it. */
+  issue(name: string, roles: Role[], now = new Date()): DeviceIdentityFile {
+    if (!NAME_PATTERN.test(name)) throw new UsageError(`device name ${JSON.stringify(name)}: letters, digits, . _ - (at most 64, not starting with . _ -)`);
+    if (roles.length === 0) throw new UsageError('a device needs at least one role (run, start, migrate, admin)');
+    const pair = generateKeyPairSync('ed25519');
+    const unsigned = { v: 1 as const, name, roles: [...new Set(roles)], key: rawPublic(pair.publicKey), issuedAt: now.toISOString() };
+    const cert: DeviceCertificate = { ...unsigned, sig: signBytes(this.#privateKey, unsigned) };
+    return { v: 1, certificate: cert, privateKey: pair.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(), authority: this.publicKey };
+  }
+}
+
+/** What `wasmig fleet add` writes for a device: its certificate, its private key, the authority's public key. */
+export interface DeviceIdentityFile {
+  v: 1;
+  certificate: DeviceCertificate;
+  privateKey: string;
+  authority: string;
+}
+
+/** Parses roles from `run,start` (a usage error names the unknown one). */
+export function parseRoles(text: string): Role[] {
+  const roles = text.split(',').map((r) => r.trim()).filter((r) => r !== '');
+  for (const r of roles) if (!(ROLES as readonly string[]).includes(r)) throw new UsageError(`--roles: unknown role ${JSON.stringify(r)} (roles: ${ROLES.join(', ')})`);
+  return roles as Role[];
+}
+
+function checkCertificate(x: unknown): DeviceCertificate | string {
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) return 'no certificate';
+  const c = x as Record<string, unknown>;
+  if (c.v !== 1 || typeof c.name !== 'string' || !NAME_PATTERN.test(c.name) || typeof c.key !== 'string' || c.key.length !== 43
+    || typeof c.issuedAt !== 'string' || c.issuedAt.length > 64 || typeof c.sig !== 'string' || c.sig.length !== 86
+    || !Array.isArray(c.roles) || c.roles.length > ROLES.length || !c.roles.every((r) => (ROLES as readonly unknown[]).includes(r))) return 'malformed certificate';
+  return c as unknown as DeviceCertificate;
+}
+
+/**
+ * One device's identity: it signs as itself, and checks what others send against the
+ * authority. Same interface as the shared-key mode ({@link FleetKey}): `sign`, `verify`.
+ */
+export class DeviceIdentity {
+  readonly certificate: DeviceCertificate;
+  readonly #privateKey: KeyObject;
+  readonly #authority: KeyObject;
+  /** Certificates already checked, by their signature: a fleet has few devices. */
+  readonly #checked = new Map<string, KeyObject>();
+
+  constructor(file: DeviceIdentityFile) {
+    const cert = checkCertificate(file.certificate);
+    if (typeof cert === 'string') throw new UsageError(`identity: ${cert}`);
+    this.certificate = cert;
+    try {
+      this.#privateKey = createPrivateKey(file.privateKey);
+      this.#authority = publicKeyOf(file.authority);
+    } catch (error) {
+      throw new UsageError(`identity: ${(error as Error).message}`);
+    }
+    if (rawPublic(createPublicKey(this.#privateKey)) !== cert.key) throw new UsageError('identity: the private key is not the one the certificate names');
+    if (this.#certificateKey(cert) === undefined) throw new UsageError(`identity: the certificate of ${cert.name} is not signed by this fleet's authority`);
+  }
+
+  /** Reads an identity file (`wasmig fleet add` wrote it). */
+  static fromFile(path: string): DeviceIdentity {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (cause) {
+      const code = (cause as NodeJS.ErrnoException).code;
+      throw new UsageError(`--identity ${path}: ${code === 'ENOENT' ? 'no such file' : (cause as Error).message}`);
+    }
+    let parsed: DeviceIdentityFile;
+    try {
+      parsed = JSON.parse(text) as DeviceIdentityFile;
+    } catch {
+      throw new UsageError(`--identity ${path}: not an identity file (wasmig fleet add writes them)`);
+    }
+    return new DeviceIdentity(parsed);
+  }
+
+  get name(): string {
+    return this.certificate.name;
+  }
+
+  /** The public key of a certificate the authority signed (undefined: it did not). */
+  #certificateKey(cert: DeviceCertificate): KeyObject | undefined {
+    const known = this.#checked.get(cert.sig);
+    if (known) return known;
+    if (!verifyBytes(this.#authority, cert, cert.sig)) return undefined;
+    let key: KeyObject;
+    try {
+      key = publicKeyOf(cert.key);
+    } catch {
+      return undefined;
+    }
+    if (this.#checked.size > 10_000) this.#checked.clear();
+    this.#checked.set(cert.sig, key);
+    return key;
+  }
+
+  /** The message with this device's certificate and signature. */
+  sign<T extends object>(message: T): T & { sig: string } {
+    const withCert = { ...message, cert: this.certificate };
+    return { ...withCert, sig: signBytes(this.#privateKey, withCert) };
+  }
+
+  /**
+   * Why the message is not acceptable, or undefined when it is: `signer` is who it says
+   * sent it (its `from`, or a job state's `agent`), `type` what it asks (for the roles).
+   */
+  verify(message: object, claim: { signer?: string; type?: string } = {}): string | undefined {
+    const m = message as { sig?: unknown; cert?: unknown };
+    if (m.sig === undefined) return 'unsigned';
+    if (typeof m.sig !== 'string' || !/^[A-Za-z0-9_-]{86}$/.test(m.sig)) return 'malformed signature';
+    const cert = checkCertificate(m.cert);
+    if (typeof cert === 'string') return `${cert} (this fleet uses device identities)`;
+    const key = this.#certificateKey(cert);
+    if (!key) return `the certificate of ${cert.name} is not signed by this fleet's authority`;
+    if (!verifyBytes(key, message, m.sig)) return `bad signature (forged or altered; not signed by ${cert.name}'s key)`;
+    const signer = claim.signer;
+    if (signer !== undefined && signer !== cert.name && !signer.startsWith(`${cert.name}${CLIENT_SUFFIX}`)) return `sent as ${signer}, but signed by ${cert.name}`;
+    const needs = claim.type === undefined ? undefined : rolesFor(claim.type);
+    if (needs && !cert.roles.includes('admin') && !needs.some((r) => cert.roles.includes(r))) {
+      return `${cert.name} may not ${claim.type === 'state' ? 'publish job states' : `send ${claim.type} requests`} (roles: ${cert.roles.join(', ')}; needs ${needs.join(' or ')})`;
+    }
+    return undefined;
+  }
+}
