@@ -648,7 +648,7 @@ export class Agent implements HandoffHost, StandbyHost {
   }
 
   #replay(request: ReplayRequest): void {
-    if (!/^wasmig\/v1\/clients\/[A-Za-z0-9._-]+\/out$/.test(request.outTopic)) throw new WasmigError('ERR_PROTOCOL', `replays go to a client's out topic, not ${request.outTopic}`);
+    if (!/^wasmig\/v1\/clients\/[A-Za-z0-9._~-]+\/out$/.test(request.outTopic)) throw new WasmigError('ERR_PROTOCOL', `replays go to a client's out topic, not ${request.outTopic}`);
     const job = this.jobs.get(request.job);
     if (!job) { this.#notHere(request, request.job); return; }
     const released = this.replication.get(job.id)?.commit.released ?? Infinity;

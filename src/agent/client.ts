@@ -295,8 +295,9 @@ export class FleetClient {
       const owner = state.agent;
       this.peer.request(topics.agentInbox(owner), { type: 'replay', job, fromSeq: next, outTopic }, { timeoutMs: 10_000, who: `agent ${owner}` }).then(
         (r) => {
-          if (!r.ok && r.code === 'unknown' && state && isFinal(state) && state.agent === owner) {
-            giveUpOutput(`agent ${owner} no longer keeps its log`);
+          if (!r.ok && state && isFinal(state) && state.agent === owner) {
+            // Asking again would get the same answer: end with what came, and say why (never wait forever).
+            giveUpOutput(r.code === 'unknown' ? `agent ${owner} no longer keeps its log` : `agent ${owner} refused the replay: ${r.message ?? r.code}`);
             return;
           }
           const floor = Number(r.data?.floor ?? 0);

@@ -163,7 +163,7 @@ export class DeviceIdentity {
   readonly certificate: DeviceCertificate;
   readonly #privateKey: KeyObject;
   readonly #authority: KeyObject;
-  /** Certificates already checked, by their signature: a fleet has few devices. */
+  /** Certificates already checked, by their whole text (not by their signature: an altered copy keeps that): a fleet has few devices. */
   readonly #checked = new Map<string, KeyObject>();
 
   constructor(file: DeviceIdentityFile) {
@@ -204,7 +204,8 @@ export class DeviceIdentity {
 
   /** The public key of a certificate the authority signed (undefined: it did not). */
   #certificateKey(cert: DeviceCertificate): KeyObject | undefined {
-    const known = this.#checked.get(cert.sig);
+    const text = canonicalJson(cert);
+    const known = this.#checked.get(text);
     if (known) return known;
     if (!verifyBytes(this.#authority, cert, cert.sig)) return undefined;
     let key: KeyObject;
@@ -214,7 +215,7 @@ export class DeviceIdentity {
       return undefined;
     }
     if (this.#checked.size > 10_000) this.#checked.clear();
-    this.#checked.set(cert.sig, key);
+    this.#checked.set(text, key);
     return key;
   }
 
