@@ -40,7 +40,7 @@ test('a device cannot speak as another, and altered or foreign certificates fail
   // laptop~... may not pose as a client of a device named "lap".
   assert.match(ops.verify(laptop.sign(start), { signer: 'lap~1', type: 'start' }) ?? '', /signed by laptop/);
   const signed = laptop.sign(start);
-  const elevated = { ...signed, cert: { ...signed.cert, roles: ['admin'] } };
+  const elevated = { ...signed, cert: { ...(signed as unknown as { cert: object }).cert, roles: ['admin'] } };
   assert.match(agentA.verify(elevated, { signer: signed.from, type: 'start' }) ?? '', /not signed by this fleet's authority/);
   assert.match(agentA.verify({ ...signed, job: 'other' }, { signer: signed.from, type: 'start' }) ?? '', /bad signature/);
   assert.match(agentA.verify(stranger.sign(start), { signer: start.from, type: 'start' }) ?? '', /not signed by this fleet's authority/);
