@@ -119,7 +119,7 @@ export function rebuildStore(state: CanonicalState, resolvers: ImageResolvers, o
     s.memories.push(mem);
   });
   state.tables.forEach((c) => s.tables.push({ elemType: c.elemType as never, elements: new Int32Array(0), size: 0, max: c.max ?? undefined }));
-  state.globals.forEach((c) => s.globals.push({ type: c.type as never, mutable: c.mutable, lo: 0, hi: 0 }));
+  state.globals.forEach((c) => s.globals.push({ type: c.type as never, mutable: c.mutable, lo: 0, hi: 0, lo2: 0, hi2: 0 }));
 
   // Each instance's imports and definitions must have its module's types.
   instances.forEach((inst, k) => {
