@@ -10,14 +10,14 @@ export function valueSlots(type: number): number {
 }
 
 /** Slots a sequence of values takes (see {@link valueSlots}). */
-export function slotCount(types: readonly number[]): number {
+export function slotCount(types: ArrayLike<number>): number {
   let n = 0;
   for (let i = 0; i < types.length; i++) n += types[i] === ValType.v128 ? 2 : 1;
   return n;
 }
 
 /** The slot offset of each value of a sequence from the first one's slot. */
-export function slotOffsets(types: readonly number[]): Int32Array {
+export function slotOffsets(types: ArrayLike<number>): Int32Array {
   const out = new Int32Array(types.length);
   let n = 0;
   for (let i = 0; i < types.length; i++) { out[i] = n; n += types[i] === ValType.v128 ? 2 : 1; }
