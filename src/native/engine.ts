@@ -18,6 +18,17 @@ import { DEFAULT_BACKGROUND_REWRITE_BYTES, NativeTier } from './tier.ts';
 import type { NativeOptions } from './tier.ts';
 import { TieringExecution } from './tiering.ts';
 
+/**
+ * Why the native tier cannot run `compiled` yet, or undefined when it can: the rewriter
+ * does not save and restore v128 values at safepoints, so a module that uses SIMD runs
+ * on the interpreter (the engines fall back by themselves; the CLI prints this reason
+ * as a one-line note).
+ */
+export function nativeUnsupported(compiled: CompiledModule): string | undefined {
+  if (compiled.simdUse === undefined) return undefined;
+  return `the native tier does not run SIMD yet, so this program runs on the interpreter (${compiled.simdUse} uses v128)`;
+}
+
 /** The native tier: the module rewritten with safepoints and run by the host's WebAssembly engine. */
 export class NativeEngine implements Engine {
   readonly name = 'native' as const;
@@ -35,6 +46,7 @@ export class NativeEngine implements Engine {
 
   /** Rewrites and compiles `compiled` now, so that the first `start` finds it ready. */
   prepare(compiled: CompiledModule): void {
+    if (nativeUnsupported(compiled) !== undefined) return;
     this.rewrites.rewrite(compiled, this.options.rewrite);
   }
 
@@ -51,8 +63,13 @@ export class NativeEngine implements Engine {
     return tier;
   }
 
-  start(store: Store, instance: Instance, funcAddr: number, args: readonly unknown[]): NativeExecution {
+  /**
+   * Begins `funcAddr` natively; a module the native tier cannot run yet (see
+   * {@link nativeUnsupported}) runs on the interpreter instead.
+   */
+  start(store: Store, instance: Instance, funcAddr: number, args: readonly unknown[]): NativeExecution | ExecutionLike {
     this.#check();
+    if (nativeUnsupported(instance.compiled) !== undefined) return interpreterEngine.start(store, instance, funcAddr, args);
     const tier = this.tierOf(store);
     tier.attach(instance);
     return new NativeExecution(tier, funcAddr, args, { space: programSpace(store.state, instance) });
@@ -62,9 +79,10 @@ export class NativeEngine implements Engine {
    * Like `start`, except that a large module not rewritten yet starts in the interpreter
    * while a worker thread rewrites it, and moves over when that is done (`auto`).
    */
-  startTieringUp(store: Store, instance: Instance, funcAddr: number, args: readonly unknown[]): NativeExecution | TieringExecution {
-    const tier = this.tierOf(store);
+  startTieringUp(store: Store, instance: Instance, funcAddr: number, args: readonly unknown[]): NativeExecution | TieringExecution | ExecutionLike {
     const compiled = instance.compiled;
+    if (nativeUnsupported(compiled) !== undefined) return interpreterEngine.start(store, instance, funcAddr, args);
+    const tier = this.tierOf(store);
     const options = tier.options.rewrite ?? {};
     if (!tier.attached(instance) && !this.rewrites.has(compiled, options)
       && codeBytes(compiled.module) >= (tier.options.backgroundRewriteBytes ?? DEFAULT_BACKGROUND_REWRITE_BYTES)) {
@@ -73,8 +91,9 @@ export class NativeEngine implements Engine {
     return this.start(store, instance, funcAddr, args);
   }
 
-  resume(store: Store, instance: Instance, funcAddr: number, entryDepth: number): NativeExecution {
+  resume(store: Store, instance: Instance, funcAddr: number, entryDepth: number): NativeExecution | ExecutionLike {
     this.#check();
+    if (nativeUnsupported(instance.compiled) !== undefined) return interpreterEngine.resume(store, instance, funcAddr, entryDepth);
     const tier = this.tierOf(store);
     tier.attach(instance);
     return new NativeExecution(tier, funcAddr, [], { space: programSpace(store.state, instance), resumed: true, entryDepth });
