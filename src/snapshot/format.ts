@@ -292,12 +292,16 @@ export function decodeSnapshotParts(bytes: Uint8Array, options: DecodeOptions = 
   return { header, state, module: embedded, delta };
 }
 
-/** Does the state hold a v128 anywhere (a global, a local, an operand)? Then it needs format v2. */
+/**
+ * Does the state hold a v128 anywhere (a global, a local, an operand)? Then it needs
+ * format v2. Frames are checked against the module only at restore, so this looks at
+ * them without trusting their shape.
+ */
 function holdsV128(state: CanonicalState): boolean {
-  if (state.globals.some((g) => g.type === ValType.v128)) return true;
-  for (const f of state.frames) {
-    for (const v of f.locals) if (v instanceof Uint8Array) return true;
-    for (const v of f.stack) if (v instanceof Uint8Array) return true;
+  if (state.globals.some((g) => g.type === ValType.v128 || g.value instanceof Uint8Array)) return true;
+  const wide = (values: unknown): boolean => Array.isArray(values) && values.some((v) => v instanceof Uint8Array);
+  for (const f of state.frames as unknown[]) {
+    if (typeof f === 'object' && f !== null && (wide((f as Record<string, unknown>)['locals']) || wide((f as Record<string, unknown>)['stack']))) return true;
   }
   return false;
 }
