@@ -17,17 +17,7 @@ import { RewriteCache } from './rewrite-cache.ts';
 import { DEFAULT_BACKGROUND_REWRITE_BYTES, NativeTier } from './tier.ts';
 import type { NativeOptions } from './tier.ts';
 import { TieringExecution } from './tiering.ts';
-
-/**
- * Why the native tier cannot run `compiled` yet, or undefined when it can: the rewriter
- * does not save and restore v128 values at safepoints, so a module that uses SIMD runs
- * on the interpreter (the engines fall back by themselves; the CLI prints this reason
- * as a one-line note).
- */
-export function nativeUnsupported(compiled: CompiledModule): string | undefined {
-  if (compiled.simdUse === undefined) return undefined;
-  return `the native tier does not run SIMD yet, so this program runs on the interpreter (${compiled.simdUse} uses v128)`;
-}
+import { nativeUnsupported } from './support.ts';
 
 /** The native tier: the module rewritten with safepoints and run by the host's WebAssembly engine. */
 export class NativeEngine implements Engine {

@@ -120,7 +120,7 @@ export async function driveProgram(program: Program, o: DriveOptions): Promise<n
   if (execution === undefined) throw new UsageError('nothing to run: the program has not started');
   // The native tier's engines fall back to the interpreter by themselves; say so once.
   const fallback = program.tier === 'interp' ? undefined : nativeUnsupported(program.compiled);
-  if (fallback !== undefined) process.stderr.write(`wasmig: note: ${fallback}\n`);
+  if (fallback !== undefined) process.stderr.write(`wasmig: note: ${fallback}: it runs on the interpreter\n`);
   if (o.pauseAfter !== undefined && o.pauseAfter < execution.instructions) {
     throw new UsageError(`--pause-after ${o.pauseAfter}: the program is already past ${execution.instructions} instructions`);
   }
