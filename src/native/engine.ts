@@ -73,6 +73,10 @@ export class NativeEngine implements Engine {
     return this.start(store, instance, funcAddr, args);
   }
 
+  prepareInstance(store: Store, instance: Instance): void {
+    if (this.available()) this.tierOf(store).attach(instance);
+  }
+
   resume(store: Store, instance: Instance, funcAddr: number, entryDepth: number): NativeExecution {
     this.#check();
     const tier = this.tierOf(store);
@@ -109,6 +113,10 @@ export class AutoEngine implements Engine {
   start(store: Store, instance: Instance, funcAddr: number, args: readonly unknown[]): ExecutionLike {
     if (!this.native.available()) return this.interpreter.start(store, instance, funcAddr, args);
     return this.native.startTieringUp(store, instance, funcAddr, args);
+  }
+
+  prepareInstance(store: Store, instance: Instance): void {
+    this.native.prepareInstance(store, instance);
   }
 
   resume(store: Store, instance: Instance, funcAddr: number, entryDepth: number): ExecutionLike {

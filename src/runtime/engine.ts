@@ -48,6 +48,12 @@ export interface Engine {
   available(): boolean;
   /** Does ahead of time the work `start` would do first for `compiled` (the native tier rewrites it); optional. */
   prepare?(compiled: CompiledModule): void;
+  /**
+   * Does ahead of time what `start` or `resume` would do first for `instance` (the native
+   * tier instantiates its rewritten module there); optional. A restore in two steps calls
+   * it before the pause, so that the pause does not pay for it.
+   */
+  prepareInstance?(store: Store, instance: Instance): void;
   /** Begins executing `funcAddr` of `instance` with JS-valued arguments. */
   start(store: Store, instance: Instance, funcAddr: number, args: readonly unknown[]): ExecutionLike;
   /**
