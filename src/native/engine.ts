@@ -74,7 +74,11 @@ export class NativeEngine implements Engine {
   }
 
   prepareInstance(store: Store, instance: Instance): void {
-    if (this.available()) this.tierOf(store).attach(instance);
+    if (!this.available()) return;
+    const tier = this.tierOf(store);
+    tier.attach(instance);
+    // Prepared for a restore: its frames will continue in resume clones.
+    tier.warmResumeClones(instance);
   }
 
   resume(store: Store, instance: Instance, funcAddr: number, entryDepth: number): NativeExecution {

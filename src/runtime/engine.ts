@@ -35,6 +35,12 @@ export interface ExecutionLike {
    * carries on with its value. Undefined otherwise.
    */
   importSettled(): Promise<void> | undefined;
+  /**
+   * Does ahead of time what the next `run` would do first (the native tier compiles the
+   * resume clones of paused frames); optional. For an idle moment before the run, such
+   * as a migrated job's wait for its commit.
+   */
+  prepareRun?(): void;
 }
 
 /**
