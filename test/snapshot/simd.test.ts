@@ -6,7 +6,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SnapshotError } from '../../src/errors/index.ts';
-import { loadModule, Program } from '../../src/program/index.ts';
+import { loadModule, loadModuleFile, Program } from '../../src/program/index.ts';
+import { resolve } from 'node:path';
+import { repoRoot } from '../helpers/cli.ts';
 import { decodeSnapshot, inspectSnapshot, readSnapshotHeader } from '../../src/snapshot/index.ts';
 import { ModuleBuilder } from '../helpers/module-builder.ts';
 import { assemble } from '../helpers/assemble.ts';
@@ -14,6 +16,7 @@ import { ValType } from '../../src/wasm/types.ts';
 import { expectedKernel, simdKernelModule } from '../helpers/simd-kernel.ts';
 
 const N = 12;
+const SIMD_WASM = resolve(repoRoot, 'test/programs/simd.wasm');
 
 /** Runs `kernel(N)` to instruction `at`, snapshots, resumes from the file alone (on `tier`) and finishes. */
 function pauseAndResume(at: number, tier: 'interp' | 'native' | 'auto' = 'interp'): { result: unknown; snapshot: Uint8Array } {
@@ -74,6 +77,35 @@ test('a SIMD snapshot resumed on the native and auto tiers runs on the interpret
   const want = expectedKernel(N).result;
   assert.is(pauseAndResume(77, 'native').result, want);
   assert.is(pauseAndResume(77, 'auto').result, want);
+});
+
+/** The corpus's SIMD program (test/programs/simd.c, -msimd128) with its output captured. */
+function simdProgram(rounds: number, out: Buffer[], snapshot?: Uint8Array, tier: 'interp' | 'native' = 'interp'): Program {
+  const stdout = (bytes: Uint8Array): void => { out.push(Buffer.from(bytes)); };
+  if (snapshot) return Program.resume(snapshot, { stdout, tier });
+  return Program.instantiate(loadModuleFile(SIMD_WASM), { args: ['simd.wasm', String(rounds)], stdout, tier: 'interp' });
+}
+
+test('the corpus SIMD program paused mid-kernel resumes from its snapshot to the same output', () => {
+  const whole: Buffer[] = [];
+  const straight = simdProgram(3, whole);
+  assert.equal(straight.run(), { kind: 'exited', status: 0 });
+  const total = straight.store.thread.instructions;
+  const want = Buffer.concat(whole).toString();
+  assert.match(want, /^rounds 3\nchecksum [0-9a-f]{16}\n/);
+  let holdingV128 = 0;
+  for (let k = 1; k <= 6; k++) {
+    const out: Buffer[] = [];
+    const a = simdProgram(3, out);
+    a.start();
+    assert.is(a.run({ until: Math.floor((total * k) / 7) }).kind, 'paused');
+    const snap = a.snapshot({ embedModule: true });
+    if (readSnapshotHeader(snap).version === 2) holdingV128++;
+    const b = simdProgram(3, out, snap, k === 6 ? 'native' : 'interp');
+    assert.equal(b.run(), { kind: 'exited', status: 0 }, `paused at ${k}/7`);
+    assert.is(Buffer.concat(out).toString(), want, `paused at ${k}/7`);
+  }
+  assert.ok(holdingV128 > 0, 'some pause lands where a v128 is live');
 });
 
 test.run();
