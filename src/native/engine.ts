@@ -55,7 +55,7 @@ export class NativeEngine implements Engine {
 
   /**
    * Begins `funcAddr` natively; a module the native tier cannot run yet (see
-   * {@link nativeUnsupported}) runs on the interpreter instead.
+   * `nativeUnsupported`) runs on the interpreter instead.
    */
   start(store: Store, instance: Instance, funcAddr: number, args: readonly unknown[]): NativeExecution | ExecutionLike {
     this.#check();
