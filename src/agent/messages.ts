@@ -111,6 +111,12 @@ export interface AgentLoad {
   memTotal: number;
   jobs: number;
   running: number;
+  /** What the agent advertises for placement (capacity.ts): labels, cores, `--max-jobs`, draining, host signals. */
+  labels?: Record<string, string>;
+  cores?: number;
+  maxJobs?: number;
+  draining?: boolean;
+  signals?: Record<string, string | number | boolean>;
 }
 
 interface Envelope {
@@ -140,6 +146,8 @@ export interface MigrateRequest extends Envelope {
   maxDowntimeMs?: number;
   /** After this long in pre-copy rounds, the job pauses and the rest goes over at once. */
   deadlineMs?: number;
+  /** Why the job moves, when a drain or a scheduler moves it (logged by the source). */
+  reason?: string;
 }
 /** Cancels a migration under way at its source, before the job pauses; the job goes on there. */
 export interface CancelRequest extends Envelope { type: 'cancel'; job: string }
@@ -182,6 +190,8 @@ export interface CheckpointRequest extends Envelope, BlobFields {
 }
 /** The owner no longer needs this standby (the job ended, or moved its standbys elsewhere). */
 export interface ReleaseRequest extends Envelope { type: 'release'; job: string; epoch: number }
+/** Moves every job off the recipient (to other agents, by load), then stops it (drain.ts). */
+export interface DrainRequest extends Envelope { type: 'drain'; timeoutMs?: number }
 export interface AbortRequest extends Envelope { type: 'abort'; job: string; epoch: number; reason: string; transfer?: string }
 export interface SyncMessage extends Envelope { type: 'sync' }
 export interface Reply extends Envelope {
@@ -197,7 +207,7 @@ export interface Reply extends Envelope {
 }
 
 export type Request = StartRequest | UploadRequest | ReplayRequest | MigrateRequest | CancelRequest | PrepareRequest | RoundRequest | FinalRequest | CommitRequest | AbortRequest
-  | StandbyRequest | CheckpointRequest | ReleaseRequest;
+  | StandbyRequest | CheckpointRequest | ReleaseRequest | DrainRequest;
 export type Message = Request | Reply | SyncMessage;
 
 /** A message that failed validation. */
@@ -320,6 +330,7 @@ export function parseMessage(payload: Buffer | string): Message {
       }
       if (o.maxDowntimeMs !== undefined) m.maxDowntimeMs = int(o, 'maxDowntimeMs', 0, 3_600_000);
       if (o.deadlineMs !== undefined) m.deadlineMs = int(o, 'deadlineMs', 0, 86_400_000);
+      if (o.reason !== undefined) m.reason = str(o, 'reason', 512);
       return m;
     }
     case 'cancel': return { ...e, type: 'cancel', job: name(o, 'job') };
@@ -350,6 +361,11 @@ export function parseMessage(payload: Buffer | string): Message {
       const a: AbortRequest = { ...e, type: 'abort', job: name(o, 'job'), epoch: int(o, 'epoch', 1), reason: str(o, 'reason') };
       if (o.transfer !== undefined && o.transfer !== '') a.transfer = hex(o, 'transfer', 32);
       return a;
+    }
+    case 'drain': {
+      const d: DrainRequest = { ...e, type: 'drain' };
+      if (o.timeoutMs !== undefined) d.timeoutMs = int(o, 'timeoutMs', 0, 86_400_000);
+      return d;
     }
     case 'sync': return { ...e, type: 'sync' };
     case 'reply': {

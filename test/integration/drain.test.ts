@@ -1,0 +1,112 @@
+/**
+ * Draining, end to end: agent processes on the embedded broker, jobs running the ticker
+ * program held at their gate files (so no step depends on timing), followed by
+ * `run --on` clients.
+ *
+ * - `kill -TERM` of an agent with three running jobs: each moves to another agent (the
+ *   least loaded, so they spread over both), the agent exits 0 within its drain timeout,
+ *   and every follower prints exactly what a run that never moved prints.
+ * - `wasmig agent drain NAME` of an agent whose job needs a directory no other agent
+ *   has: the job cannot move, is reported by name, and ends with the agent (its
+ *   follower is told so); the command says so and exits 1.
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { agentProc, cli, embeddedBroker, stopAll, wasmigProc } from '../helpers/fleet.ts';
+import type { BrokerProc, Proc } from '../helpers/fleet.ts';
+import { tickerOutput, tickerPath } from '../helpers/ticker.ts';
+
+const work = mkdtempSync(join(tmpdir(), 'wasmig-drain-'));
+const ctl = join(work, 'ctl');
+const privateDir = join(work, 'private');
+mkdirSync(ctl);
+mkdirSync(privateDir);
+const DIR = ['--dir', `${ctl}::/ctl`];
+
+function jobArgs(job: string): string[] {
+  return ['lines=40', 'work=3000', `gate=/ctl/${job}`, 'at=30', 'status=7'];
+}
+
+function notes(stderr: string): string {
+  return stderr.split('\n').filter((l) => l.startsWith('note ')).join('\n');
+}
+
+async function follow(url: string, job: string, agent: string): Promise<Proc> {
+  const client = wasmigProc(['run', '--on', agent, '--job', job, '--broker', url, tickerPath, ...jobArgs(job)], { label: `client ${job}` });
+  await client.waitFor(/waiting for \/ctl\//, 'out', 60_000);
+  return client;
+}
+
+async function psJobs(url: string): Promise<{ id: string; agent: string; state: string }[]> {
+  const r = await cli(['ps', '--json', '--broker', url]);
+  assert.is(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout) as { id: string; agent: string; state: string }[];
+}
+
+const drain = suite('drain');
+let broker: BrokerProc;
+
+drain.before(async () => {
+  broker = await embeddedBroker();
+});
+
+drain.after(async () => {
+  await stopAll();
+});
+
+drain('kill -TERM of an agent with 3 running jobs: all 3 finish on other agents, output identical', async () => {
+  const [a, b, c] = await Promise.all([
+    agentProc('a', broker.url, [...DIR, '--drain-timeout', '60']), agentProc('b', broker.url, DIR), agentProc('c', broker.url, DIR),
+  ]);
+  const jobs = ['d1', 'd2', 'd3'];
+  const clients = await Promise.all(jobs.map((job) => follow(broker.url, job, 'a')));
+  const started = Date.now();
+  a.child.kill('SIGTERM');
+  assert.is(await a.exited, 0, a.err.slice(-3000));
+  const took = Date.now() - started;
+  assert.ok(took < 60_000, `the drain took ${took} ms, more than its 60 s`);
+  assert.match(a.err, /draining \(SIGTERM\): moving 3 job\(s\) to other agents within 60 s/);
+  assert.match(a.err, /drained in [\d.]+ s: 3 of 3 job\(s\) moved\n/);
+  const listed = (await psJobs(broker.url)).filter((j) => jobs.includes(j.id));
+  assert.is(listed.length, 3);
+  for (const j of listed) {
+    assert.is(j.state, 'running', `${j.id} runs`);
+    assert.ok(j.agent === 'b' || j.agent === 'c', `${j.id} is on ${j.agent}`);
+  }
+  assert.is(new Set(listed.map((j) => j.agent)).size, 2, 'the least loaded target each time: the jobs spread over b and c');
+  const ps = await cli(['ps', '--broker', broker.url]);
+  assert.match(ps.stdout, /drain of agent a \(SIGTERM\)/, 'ps shows why the jobs moved');
+  for (const job of jobs) writeFileSync(join(ctl, job), '');
+  const expected = tickerOutput(jobArgs('d1'));
+  for (const [i, client] of clients.entries()) {
+    const mine = tickerOutput(jobArgs(jobs[i]));
+    assert.is(await client.exited, 7, client.err);
+    assert.is(client.out, mine.stdout, `${jobs[i]}'s output`);
+    assert.is(notes(client.err), notes(mine.stderr));
+    assert.match(client.err, new RegExp(`job ${jobs[i]} moved to agent [bc]`));
+  }
+  assert.ok(expected.stdout.includes('done '), 'the reference run ended');
+  await Promise.all([b.stop(), c.stop()]);
+});
+
+drain('wasmig agent drain: a job no other agent can take is reported by name and ends with the agent', async () => {
+  const [e, f] = await Promise.all([
+    agentProc('e', broker.url, [...DIR, '--dir', `${privateDir}::/private`]), agentProc('f', broker.url, DIR),
+  ]);
+  const job = 'stuck';
+  const client = wasmigProc(['run', '--on', 'e', '--job', job, '--broker', broker.url, tickerPath, ...jobArgs(job)], { label: 'client stuck' });
+  await client.waitFor(/waiting for \/ctl\//, 'out', 60_000);
+  const r = await cli(['agent', 'drain', 'e', '--drain-timeout', '20', '--broker', broker.url]);
+  assert.is(r.status, 1, r.stderr);
+  assert.match(r.stdout, /job stuck could not move \(no agent can take the job: of 1 agent, 1 without the job's directories\); it ends with agent e/);
+  assert.match(r.stdout, /drained in [\d.]+ s: 0 of 1 job\(s\) moved, 1 left to end here/);
+  assert.is(await e.exited, 0, e.err.slice(-2000));
+  assert.is(await client.exited, 1, client.err);
+  assert.match(client.err, /job stuck failed on agent e: agent e stopped/);
+  await f.stop();
+});
+
+drain.run();
