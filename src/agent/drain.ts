@@ -70,9 +70,15 @@ export class Drain {
   readonly #report: DrainReport;
   #stopped = false;
   #stopNow: () => void = () => {};
+  readonly #readFleet: () => Promise<FleetAgent[]>;
 
-  constructor(host: DrainHost, why: string, timeoutMs: number) {
+  /** `readFleet`: the agents to choose from (default: as the broker holds them; tests give their own). */
+  constructor(host: DrainHost, why: string, timeoutMs: number, readFleet?: () => Promise<FleetAgent[]>) {
     this.#host = host;
+    this.#readFleet = readFleet ?? (() => {
+      if (!host.peer.link.connected) return Promise.reject(new Error(`agent ${host.name} has no broker connection`));
+      return readAgents(host.peer);
+    });
     this.#why = why;
     this.#deadline = this.#started + timeoutMs;
     this.#report = { why, moved: [], ended: [], toStandbys: [], left: [], ms: 0 };
@@ -126,12 +132,11 @@ export class Drain {
 
   /** The agents, read once the drain starts (a failed read ends the drain, leaving every job here). */
   async #fleet(): Promise<FleetAgent[]> {
-    if (!this.#host.peer.link.connected) throw new Error(`agent ${this.#host.name} has no broker connection`);
     const left = this.#deadline - Date.now();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('no answer from the broker before the deadline')), Math.max(0, left)); });
     try {
-      return await Promise.race([readAgents(this.#host.peer), timeout]);
+      return await Promise.race([this.#readFleet(), timeout]);
     } finally {
       clearTimeout(timer);
     }

@@ -108,10 +108,7 @@ export function explainChoice(ranking: Ranking, selector: Selector, chosen: Flee
   return `${ranking.ranked.length === 1 ? 'the only one' : 'least loaded'} ${among} (${load})${others ? `; left out: ${others}` : ''}`;
 }
 
-/**
- * Chooses the agent for a job; throws a {@link PlacementError} that says why none fits.
- * `online`: how many agents are online at all (for the message).
- */
+/** Chooses the agent for a job; throws a {@link PlacementError} that says why none fits. */
 export function place(agents: readonly FleetAgent[], selector: Selector, needs: PlacementNeeds = {}): { ranking: Ranking; chosen: FleetAgent; why: string } {
   const ranking = rankAgents(agents, selector, needs);
   const chosen = ranking.ranked[0];
