@@ -1,4 +1,4 @@
-import { FleetClient, readMoves } from '../../agent/index.ts';
+import { advertisedOf, FleetClient, readMoves } from '../../agent/index.ts';
 import type { JobState, MoveRecord } from '../../agent/index.ts';
 import { UsageError } from '../../errors/index.ts';
 import { flag, parseArgs } from '../args.ts';
@@ -13,7 +13,8 @@ export const PS_USAGE = `usage: wasmig ps [--json] [--agents] [OPTIONS]
 Lists every job the broker knows of: id, agent, state (running, paused,
 migrating, exited, failed, or lost: not final, but its agent is offline or
 restarted, so nobody runs it), program and start time. With --agents, lists
-the agents and their load instead. --json prints an array of objects (jobs:
+the agents, their load, jobs (of --max-jobs, and whether draining) and
+labels instead. --json prints an array of objects (jobs:
 id, agent, state, program, startedAt, epoch, status, error, agentOnline, and
 lost: why, for a lost job; its state is then the one its agent last published;
 standbys and checkpoint {number, seq, at} for replicated jobs). Replicated jobs
@@ -64,10 +65,12 @@ export async function psCommand(argv: readonly string[]): Promise<number> {
     };
     if (flag(p, 'agents')) {
       if (flag(p, 'json')) { process.stdout.write(`${JSON.stringify(view.agents)}\n`); return 0; }
-      const rows = [['AGENT', 'ONLINE', 'CPU', 'RSS', 'JOBS', 'DIRS', 'HOST']];
+      const rows = [['AGENT', 'ONLINE', 'CPU', 'RSS', 'JOBS', 'DIRS', 'HOST', 'LABELS']];
       for (const a of view.agents) {
+        const advertised = advertisedOf(a.online ? a.load : undefined);
+        const jobs = a.load && a.online ? `${a.load.jobs}${advertised.maxJobs === undefined ? '' : `/${advertised.maxJobs}`}${advertised.draining ? ' draining' : ''}` : '-';
         rows.push([a.agent, a.online ? 'yes' : 'no', a.load && a.online ? a.load.cpu.toFixed(2) : '-', a.load && a.online ? formatBytes(a.load.rss) : '-',
-          a.load && a.online ? String(a.load.jobs) : '-', (a.dirs ?? []).join(',') || '-', a.host ?? '-']);
+          jobs, (a.dirs ?? []).join(',') || '-', a.host ?? '-', Object.entries(advertised.labels).map(([k, v]) => `${k}=${v}`).join(',') || '-']);
       }
       process.stdout.write(`${table(rows)}\n`);
       return 0;
