@@ -28,3 +28,7 @@ export { readMoves } from './move-log.ts';
 export type { MoveRecord } from './move-log.ts';
 export { busyness, parseSelector, place, PlacementError, rankAgents, selectorText } from './placement.ts';
 export type { PlacementNeeds, Ranking, Selector } from './placement.ts';
+export { Policy, Scheduler, signalsTopic } from './scheduler.ts';
+export type { FleetLook, PlannedMove, SchedulerOptions } from './scheduler.ts';
+export { DEFAULT_COOLDOWN_MS, DEFAULT_INTERVAL_MS, evaluate, followTarget, globToRegExp, parseRule, parseRuleSet } from './scheduler-rules.ts';
+export type { AgentRule, FollowRule, Rule, RuleSet } from './scheduler-rules.ts';
