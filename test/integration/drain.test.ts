@@ -109,4 +109,26 @@ drain('wasmig agent drain: a job no other agent can take is reported by name and
   await f.stop();
 });
 
+drain('a second SIGTERM during the drain stops at once and says what it left', async () => {
+  // The target freezes (SIGSTOP) once it opened the job's worker, before it answers
+  // prepare: the move hangs there, as a slow target would, until the test lets it go.
+  const [g, h] = await Promise.all([
+    agentProc('g', broker.url, [...DIR, '--drain-timeout', '60']), agentProc('h', broker.url, DIR, { WASMIG_CRASH_AT: 'target:prepare:1:stop' }),
+  ]);
+  const job = 'interrupted';
+  const client = await follow(broker.url, job, 'g');
+  g.child.kill('SIGTERM');
+  await h.waitFor(/crash-point reached/, 'err');
+  const second = Date.now();
+  g.child.kill('SIGTERM');
+  assert.is(await g.exited, 0, g.err.slice(-2000));
+  assert.ok(Date.now() - second < 15_000, `stopped ${Date.now() - second} ms after the second SIGTERM`);
+  assert.match(g.err, /SIGTERM again: stopping at once/);
+  assert.match(g.err, /job interrupted could not move \(stopped at once while moving to h\); it ends with agent g/);
+  assert.is(await client.exited, 1, client.err);
+  assert.match(client.err, /job interrupted failed on agent g: agent g stopped/);
+  h.child.kill('SIGCONT');
+  await h.stop();
+});
+
 drain.run();
