@@ -9,6 +9,9 @@
  * - `wasmig agent drain NAME` of an agent whose job needs a directory no other agent
  *   has: the job cannot move, is reported by name, and ends with the agent (its
  *   follower is told so); the command says so and exits 1.
+ * - a replicated job whose only other agent is full: left to its standby, which takes
+ *   it over and finishes it, the output exact.
+ * - a second SIGTERM while a move hangs: the agent stops at once and names the job.
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -107,6 +110,38 @@ drain('wasmig agent drain: a job no other agent can take is reported by name and
   assert.is(await client.exited, 1, client.err);
   assert.match(client.err, /job stuck failed on agent e: agent e stopped/);
   await f.stop();
+});
+
+drain('a replicated job that cannot move is left to its standby, which finishes it with the output exact', async () => {
+  // r2 holds the standby but is full (--max-jobs 1, taken by a filler job): a standby
+  // copy is not a job, so it enlists, but it refuses the job by migration.
+  const [r1, r2] = await Promise.all([
+    agentProc('r1', broker.url, [...DIR, '--takeover-after', '1']), agentProc('r2', broker.url, [...DIR, '--takeover-after', '1', '--max-jobs', '1']),
+  ]);
+  const filler = await follow(broker.url, 'filler', 'r2');
+  const job = 'kept';
+  const client = wasmigProc(['run', '--on', 'r1', '--job', job, '--replicas', '1', '--broker', broker.url, tickerPath, ...jobArgs(job)], { label: 'client kept' });
+  await client.waitFor(/waiting for \/ctl\//, 'out', 60_000);
+  // The drain starts once the standby holds a checkpoint.
+  for (let i = 0; i < 300; i++) {
+    const ps = await psJobs(broker.url) as { id: string; standbys?: string[]; checkpoint?: { number: number } }[];
+    const j = ps.find((x) => x.id === job);
+    if (j?.standbys?.includes('r2') && (j.checkpoint?.number ?? 0) >= 1) break;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  r1.child.kill('SIGTERM');
+  assert.is(await r1.exited, 0, r1.err.slice(-2000));
+  assert.match(r1.err, /job kept could not move \(no agent can take the job: of 1 agent, 1 full\); its standby r2 takes it over once r1 is gone/);
+  assert.match(r1.err, /job kept is left to its standbys/);
+  await r2.waitFor(new RegExp(`job ${job}: taking it over from r1`), 'err', 60_000);
+  writeFileSync(join(ctl, job), '');
+  const expected = tickerOutput(jobArgs(job));
+  assert.is(await client.exited, 7, client.err);
+  assert.is(client.out, expected.stdout);
+  assert.is(notes(client.err), notes(expected.stderr));
+  writeFileSync(join(ctl, 'filler'), '');
+  assert.is(await filler.exited, 7, filler.err);
+  await r2.stop();
 });
 
 drain('a second SIGTERM during the drain stops at once and says what it left', async () => {
