@@ -12,7 +12,8 @@
  *   for the cool-down (checked over several looks, a window of wall-clock time: a slow
  *   machine makes fewer looks in it, which can only make the test weaker, not fail);
  * - ps shows the move and its reason; the follower's output is the unmoved run's;
- * - a follow topic moves a job to the agent it names.
+ * - a follow topic moves a job to the agent it names;
+ * - a host signal retained on an agent's signals topic moves its job (`--once`).
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -126,6 +127,32 @@ scheduling('--follow TOPIC: the job moves to the agent the last message names', 
     assert.is(on?.agent, 'c');
     await s.stop();
     await link.publish('plant/ann/near', '', { qos: 1, retain: true });
+  } finally {
+    await link.close();
+  }
+  writeFileSync(join(ctl, job), '');
+  assert.is(await client.exited, 7, client.err);
+  assert.is(client.out, tickerOutput(jobArgs(job)).stdout);
+});
+
+scheduling('a host signal on the agent\'s signals topic: --once moves the job off the agent that is leaving', async () => {
+  const job = 'sig-1';
+  const client = wasmigProc(['run', '--on', 'c', '--job', job, '--broker', broker.url, tickerPath, ...jobArgs(job)], { label: 'client sig' });
+  await client.waitFor(/waiting for \/ctl\//, 'out', 60_000);
+  const rules = join(work, 'leaving.json');
+  writeFileSync(rules, JSON.stringify({ rules: [{ name: 'leaving', if: 'signal', signal: 'leaving', equals: true }] }));
+  const link = await MqttLink.open({ connection: { url: broker.url }, clientId: 'test-signal', persistent: false, onMessage: () => {} });
+  try {
+    const quiet = await cli(['scheduler', '--rules', rules, '--once', '--name', 'o1', '--broker', broker.url]);
+    assert.is(quiet.status, 0, quiet.stderr);
+    assert.not.match(quiet.stderr, /moving job/, 'no signal, no move');
+    await link.publish('wasmig/v1/agents/c/signals', JSON.stringify({ leaving: true }), { qos: 1, retain: true });
+    const r = await cli(['scheduler', '--rules', rules, '--once', '--name', 'o2', '--broker', broker.url]);
+    assert.is(r.status, 0, r.stderr);
+    assert.match(r.stderr, /scheduler o2: moved job sig-1 from c to [ab] \(downtime [\d.]+ ms\): rule leaving: signal leaving = true on c/);
+    const on = await jobOn(broker.url, job);
+    assert.ok(on?.agent === 'a' || on?.agent === 'b', `on ${on?.agent}`);
+    await link.publish('wasmig/v1/agents/c/signals', '', { qos: 1, retain: true });
   } finally {
     await link.close();
   }

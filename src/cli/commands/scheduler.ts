@@ -49,7 +49,8 @@ options:
   --interval S          seconds between looks (default: the file's, else 2)
   --cooldown S          seconds a job that moved stays put (default: the file's, else 60)
   --name NAME           this scheduler's name in logs and move reasons (default scheduler-PID)
-  --once                look once, make the moves, and exit
+  --once                look once, make the moves, and exit (a rule with a "for"
+                        cannot have held that long in one look)
 
 ${CONNECTION_HELP}`;
 
