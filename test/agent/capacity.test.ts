@@ -13,7 +13,7 @@ test('the heartbeat carries labels, cores, max-jobs, draining, and the signal fi
   const capacity = new Capacity({ labels: { site: 'plant-2' }, maxJobs: 3, signalFile: file });
   const first = capacity.fields(0.5, (l) => logged.push(l));
   assert.equal({ ...first, cores: 1 }, { cpu: 0.5, labels: { site: 'plant-2' }, cores: 1, draining: false, maxJobs: 3 }, 'no file yet: no signals, no complaint');
-  assert.ok(first.cores >= 1);
+  assert.ok((first.cores ?? 0) >= 1);
   writeFileSync(file, '{"battery": 12, "leaving": true, "nested": {"x": 1}}');
   assert.equal(capacity.fields(0.5, (l) => logged.push(l)).signals, { battery: 12, leaving: true });
   writeFileSync(file, '{"battery": ');
