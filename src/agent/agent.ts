@@ -30,7 +30,7 @@ import type { MigrationOptions, MigrationResult, Progress } from './handoff-sour
 import { IncomingHandoffs } from './handoff-target.ts';
 import { JobBases } from './job-bases.ts';
 import { ModuleCache } from './module-cache.ts';
-import { publishMove } from './move-log.ts';
+import { moveTopic, publishMove } from './move-log.ts';
 import type { LogEntry } from './output-log.ts';
 import { DEFAULT_LOG_LIMIT, OutputLog } from './output-log.ts';
 import { OwnerLease } from './owner-lease.ts';
@@ -570,13 +570,14 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
   #start(request: StartRequest): void {
     const { job: id, spec } = request;
     if (this.jobs.has(id) || this.incoming.has(id) || this.#starting.has(id)) throw new WasmigError('ERR_JOB_EXISTS', `agent ${this.name} already has a job ${id}`);
+    // Before the module is asked for: a full agent must not make the client upload it first.
+    const refusal = this.#refusal();
+    if (refusal) throw new WasmigError(this.capacity.draining ? 'ERR_DRAINING' : 'ERR_FULL', refusal);
     const module = this.modules.bytes(spec.module.sha256);
     if (!module) {
       this.peer.reply(request, { ok: false, code: 'need-module', message: `agent ${this.name} does not have module ${spec.module.sha256.slice(0, 12)}...` });
       return;
     }
-    const refusal = this.#refusal();
-    if (refusal) throw new WasmigError(this.capacity.draining ? 'ERR_DRAINING' : 'ERR_FULL', refusal);
     // Checked before the job exists: a refusal (too much memory asked) must leave no worker
     // behind and no job id marked as starting.
     const setup = this.setupFor(spec, module);
@@ -799,6 +800,7 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
       this.unwatchJob(old.id);
       this.observed.delete(old.id);
       void this.#publish(topics.jobState(old.id), '', { retain: true }, `the removal of finished job ${old.id}'s state`);
+      void this.#publish(moveTopic(old.id), '', { retain: true }, `the removal of finished job ${old.id}'s last move`);
     }
   }
 

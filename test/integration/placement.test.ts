@@ -10,8 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { resolve } from 'node:path';
+import { repoRoot } from '../helpers/cli.ts';
 import { agentProc, cli, embeddedBroker, stopAll } from '../helpers/fleet.ts';
-import type { BrokerProc } from '../helpers/fleet.ts';
+import type { BrokerProc, Proc } from '../helpers/fleet.ts';
 import { tickerPath } from '../helpers/ticker.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'wasmig-placement-'));
@@ -20,10 +22,12 @@ mkdirSync(ctl);
 const DIR = ['--dir', `${ctl}::/ctl`];
 
 /** An agent whose heartbeat reports `load` cores busy (of the machine's cores). */
+const agentProcs = new Map<string, Proc>();
+
 async function loadedAgent(url: string, name: string, load: number, args: string[]): Promise<void> {
   const file = join(work, `${name}.load`);
   writeFileSync(file, String(load));
-  await agentProc(name, url, [...DIR, ...args], { WASMIG_LOAD_FILE: file });
+  agentProcs.set(name, await agentProc(name, url, [...DIR, ...args], { WASMIG_LOAD_FILE: file }));
 }
 
 /** A ticker job held at a gate that never opens: it stays unfinished. */
@@ -84,6 +88,11 @@ placement('--max-jobs: a full agent is left out, and the line says so', async ()
   const direct = await cli(held('p4', 'refused'));
   assert.is(direct.status, 1);
   assert.is(direct.stderr, 'wasmig: agent p4 did not start the job: agent p4 is full: 1 of at most 1 jobs (wasmig agent --max-jobs)\n');
+  // Refused before the module is asked for: a module p4 does not have never travels.
+  const hello = await cli(['run', '--on', 'p4', '--detach', '--broker', broker.url, resolve(repoRoot, 'test/programs/hello.wasm')]);
+  assert.is(hello.status, 1);
+  assert.match(hello.stderr, /agent p4 is full/);
+  assert.is(agentProcs.get('p4')?.err.match(/cached module/g)?.length, 1, 'p4 cached the ticker only');
 });
 
 placement('no agent matches: a clear one-line error', async () => {
