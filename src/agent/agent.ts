@@ -825,6 +825,7 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
     const standbys = replication?.standbys;
     if (standbys) s.standbys = standbys;
     if (replication?.checkpoint) s.checkpoint = replication.checkpoint;
+    if (job.spec.placement) s.placement = job.spec.placement;
     const signed = this.peer.signDocument(s);
     this.observed.set(job.id, signed);
     return this.#publish(topics.jobState(job.id), JSON.stringify(signed), { retain: true }, `job ${job.id}'s state (${job.state}, epoch ${job.epoch})`);

@@ -149,7 +149,7 @@ export class Drain {
     while (!this.#stopped && Date.now() < this.#deadline && !job.finished && host.owns(job)) {
       let to: string;
       try {
-        to = place(agents, { labels: {} }, { dirs: job.preopens, exclude: tried, pending: this.#pending }).chosen.name;
+        to = place(agents, { labels: job.spec.placement ?? {} }, { dirs: job.preopens, exclude: tried, pending: this.#pending }).chosen.name;
       } catch (error) {
         reasons.push(errorText(error));
         return;

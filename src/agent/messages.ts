@@ -29,6 +29,8 @@ export interface JobSpec {
   replicas?: number;
   /** Seconds between checkpoints to the standbys (default {@link DEFAULT_CHECKPOINT_EVERY_SEC}). */
   checkpointEverySec?: number;
+  /** The labels the job was placed by (`run --on site=plant-2`): drains and schedulers move it only to agents with them. */
+  placement?: Record<string, string>;
 }
 
 /** Seconds between checkpoints of a replicated job when its spec does not say. */
@@ -77,6 +79,8 @@ export interface JobState {
   standbys?: string[];
   /** The latest checkpoint all standbys hold (replicated jobs). */
   checkpoint?: CheckpointInfo;
+  /** The labels the job was placed by ({@link JobSpec.placement}), for schedulers. */
+  placement?: Record<string, string>;
   sig?: string;
 }
 
@@ -273,6 +277,13 @@ function strings(x: unknown, what: string, maxCount: number): string[] {
   return x as string[];
 }
 
+/** Placement labels: at most 32, keys and values short and printable (as `wasmig agent --label` takes them). */
+function labels(x: unknown, what: string): Record<string, string> {
+  const part = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$/;
+  if (!isObj(x) || Object.keys(x).length > 32 || !Object.entries(x).every(([k, v]) => part.test(k) && typeof v === 'string' && part.test(v))) bad(`${what} is not a map of labels`);
+  return { ...(x as Record<string, string>) };
+}
+
 export function checkSpec(x: unknown): JobSpec {
   if (!isObj(x)) bad('spec is not an object');
   const module = x.module;
@@ -293,6 +304,7 @@ export function checkSpec(x: unknown): JobSpec {
   }
   if (x.replicas !== undefined) spec.replicas = int(x, 'replicas', 0, MAX_REPLICAS);
   if (x.checkpointEverySec !== undefined) spec.checkpointEverySec = int(x, 'checkpointEverySec', 1, 3600);
+  if (x.placement !== undefined) spec.placement = labels(x.placement, 'spec.placement');
   return spec;
 }
 
@@ -411,6 +423,7 @@ export function parseJobState(payload: Buffer): JobState | undefined {
       if (!Array.isArray(o.standbys) || o.standbys.length > MAX_REPLICAS) return undefined;
       s.standbys = o.standbys.map((_, i) => name(o.standbys as unknown as Obj, String(i)));
     }
+    if (o.placement !== undefined) s.placement = labels(o.placement, 'placement');
     if (o.checkpoint !== undefined) {
       const c = o.checkpoint;
       if (!isObj(c)) return undefined;

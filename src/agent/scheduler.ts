@@ -123,7 +123,7 @@ export class Policy {
       const exclude = new Set([...hot, agent.name]);
       let to: string;
       try {
-        to = place(look.agents, { labels: {} }, { exclude, pending, dirs: agent.status.dirs ?? [] }).chosen.name;
+        to = place(look.agents, { labels: job.placement ?? {} }, { exclude, pending, dirs: agent.status.dirs ?? [] }).chosen.name;
       } catch (error) {
         notes.push(`rule ${rule.name} holds on ${agent.name} (${reading}), but job ${job.job} has nowhere to go: ${errorText(error)}`);
         continue;

@@ -10,8 +10,8 @@ import type { Job } from '../../src/agent/job.ts';
 import type { AgentLoad } from '../../src/agent/messages.ts';
 import type { Peer } from '../../src/agent/peer.ts';
 
-function agent(name: string, cpu = 0): FleetAgent {
-  const load = { v: 1, agent: name, instance: 'i', at: '', cpu, loadavg: [], rss: 0, memFree: 2 ** 32, memTotal: 2 ** 33, jobs: 0, running: 0, cores: 2 } as AgentLoad;
+function agent(name: string, cpu = 0, labels: Record<string, string> = {}): FleetAgent {
+  const load = { v: 1, agent: name, instance: 'i', at: '', cpu, loadavg: [], rss: 0, memFree: 2 ** 32, memTotal: 2 ** 33, jobs: 0, running: 0, cores: 2, labels } as AgentLoad;
   return { name, status: { v: 1, agent: name, instance: 'i', online: true, dirs: [] }, load, advertised: advertisedOf(load) };
 }
 
@@ -25,8 +25,8 @@ class FakeHost implements DrainHost {
   readonly asked: string[] = [];
   readonly cancels: string[] = [];
   readonly #cancel = new Map<string, (why: string) => void>();
-  constructor(ids: string[], readonly mover: Mover, readonly replicated: string[] = []) {
-    this.jobs = ids.map((id) => ({ id, preopens: [], state: 'running', get finished() { return false; } }) as unknown as Job);
+  constructor(ids: string[], readonly mover: Mover, readonly replicated: string[] = [], placement?: Record<string, string>) {
+    this.jobs = ids.map((id) => ({ id, preopens: [], state: 'running', spec: { placement }, get finished() { return false; } }) as unknown as Job);
   }
   log(): void {}
   drainable(): Job[] { return this.jobs; }
@@ -95,6 +95,13 @@ test('a job another move holds (ERR_BUSY) is tried again once that move ends, no
   const report = await new Drain(host, 'SIGTERM', 10_000, fleet('b', 'c')).run();
   assert.equal(host.asked, ['j1->b', 'j1->b', 'j1->b']);
   assert.equal(report.moved.map((m) => m.to), ['b']);
+});
+
+test('a job placed by labels moves only to agents with them', async () => {
+  const host = new FakeHost(['j1', 'j2'], () => Promise.resolve(), [], { site: 'plant-2' });
+  const agents = [agent('b', 0), agent('c', 1.9, { site: 'plant-2' }), agent('d', 1.9, { site: 'plant-1' })];
+  const report = await new Drain(host, 'SIGTERM', 10_000, () => Promise.resolve(agents)).run();
+  assert.equal(report.moved.map((m) => m.to), ['c', 'c']);
 });
 
 test('the fleet cannot be read (no broker): every job is reported, none moved', async () => {

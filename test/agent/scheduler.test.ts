@@ -103,6 +103,13 @@ test('follow: jobs go to the agent the topic names, unless it cannot take them (
   assert.is(followTarget(Buffer.from('../x')), undefined);
 });
 
+test('a job placed by labels is moved only to agents with them', () => {
+  const policy = new Policy(rules({ rules: [{ name: 'busy', if: 'load', above: 0.75 }] }));
+  const agents = [agent('a', { cpu: 1.8 }), agent('b'), { ...agent('c', { cpu: 1.2 }), advertised: { ...agent('c', { cpu: 1.2 }).advertised, labels: { site: 'plant-2' } } }];
+  const placed = { ...job('j', 'a'), placement: { site: 'plant-2' } };
+  assert.equal(policy.decide(look(agents, [placed]), 0).moves.map((m) => m.to), ['c']);
+});
+
 test('nowhere to go: the rule holds, nothing moves, a note says why (once)', () => {
   const policy = new Policy(rules({ rules: [{ name: 'busy', if: 'load', above: 0.75 }] }));
   const agents = [agent('a', { cpu: 1.8 }), agent('b', { cpu: 1.9 })];

@@ -4,6 +4,7 @@
  * why in one line; a selector nobody matches is a one-line error. Each agent's load is
  * set through its heartbeat's load source (WASMIG_LOAD_FILE, test-only), not by CPU
  * hogs: on a shared 2-core machine a hog's effect on the numbers is a matter of timing.
+ * Last, a job placed by label is drained only to agents with that label.
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -102,6 +103,16 @@ placement('no agent matches: a clear one-line error', async () => {
   const bad = await cli(held('site=', 'bad'));
   assert.is(bad.status, 2);
   assert.match(bad.stderr, /^wasmig: --on "site=": expected KEY=VALUE/);
+});
+
+placement('a job placed by label keeps to it when its agent drains, even where a less loaded agent lacks it', async () => {
+  // by-label (site=plant-2) is on p3; p4 is full; p1 (0.9) is less loaded than p2 (1.5) but has site=plant-1.
+  const r = await cli(['agent', 'drain', 'p3', '--broker', broker.url]);
+  assert.is(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /^job by-label moved to p2 \(downtime [\d.]+ ms\)$/m);
+  const ps = await cli(['ps', '--json', '--broker', broker.url]);
+  const job = (JSON.parse(ps.stdout) as { id: string; agent: string; placement?: Record<string, string> }[]).find((j) => j.id === 'by-label');
+  assert.equal([job?.agent, job?.placement], ['p2', { site: 'plant-2' }]);
 });
 
 placement.run();

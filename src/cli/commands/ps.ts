@@ -17,7 +17,8 @@ the agents, their load, jobs (of --max-jobs, and whether draining) and
 labels instead. --json prints an array of objects (jobs:
 id, agent, state, program, startedAt, epoch, status, error, agentOnline, and
 lost: why, for a lost job; its state is then the one its agent last published;
-standbys and checkpoint {number, seq, at} for replicated jobs). Replicated jobs
+standbys and checkpoint {number, seq, at} for replicated jobs; placement: the
+labels a job was placed by; lastMove {from, to, reason, at}). Replicated jobs
 (run --replicas) show their standbys and the age of the last checkpoint they all
 hold in the STANDBYS and CHECKPOINT columns. A job that a drain or a scheduler
 moved says why in a LAST MOVE column (shown when some job has one; lastMove in
@@ -79,7 +80,7 @@ export async function psCommand(argv: readonly string[]): Promise<number> {
       const jobs = view.jobs.map((j) => ({
         id: j.job, agent: j.agent, state: j.state, program: j.program, args: j.args, startedAt: j.startedAt, updatedAt: j.updatedAt,
         epoch: j.epoch, status: j.status, error: j.error, target: j.target, agentOnline: j.agentOnline, lost: j.lost,
-        standbys: j.standbys, checkpoint: j.checkpoint, lastMove: lastMove(j),
+        standbys: j.standbys, checkpoint: j.checkpoint, placement: j.placement, lastMove: lastMove(j),
       }));
       process.stdout.write(`${JSON.stringify(jobs)}\n`);
       return 0;

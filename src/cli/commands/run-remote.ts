@@ -119,7 +119,7 @@ async function startPlaced(client: FleetClient, selector: Selector, options: Sta
     const { chosen, why } = place(await readAgents(client.peer), selector, { memoryBytes: options.maxMemoryBytes, exclude: refused });
     process.stderr.write(`wasmig: placed on ${chosen.name}: ${why}\n`);
     try {
-      return await client.start({ ...options, agent: chosen.name });
+      return await client.start({ ...options, agent: chosen.name, placement: selector.labels });
     } catch (error) {
       if (attempt >= PLACEMENT_TRIES || !/ is (full|draining)/.test((error as Error).message)) throw error;
       process.stderr.write(`wasmig: ${(error as Error).message}; choosing again\n`);
