@@ -1,7 +1,7 @@
 import { realpathSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { UsageError, WasmigError } from '../errors/index.ts';
-import type { ReadyModule } from '../native/index.ts';
+import type { ReadyModule, SharedClones } from '../native/index.ts';
 import { defaultEngines } from '../program/index.ts';
 import { snapshotLimitFor } from '../snapshot/index.ts';
 import type { Tier } from '../runtime/index.ts';
@@ -614,7 +614,18 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
     const asked = spec.maxMemoryBytes;
     if (asked !== undefined && asked > this.maxMemoryBytes) throw new WasmigError('ERR_TOO_LARGE', `the job asks for ${asked} bytes of memory, agent ${this.name} allows ${this.maxMemoryBytes} (wasmig agent --max-memory)`);
     const tier = spec.tier ?? this.tier;
-    return { module, name: spec.program, preopens: this.dirs, maxMemoryBytes: asked ?? this.maxMemoryBytes, tier, native: tier === 'interp' ? undefined : this.#nativeRewrite(spec) };
+    const native = tier === 'interp' ? undefined : this.#nativeRewrite(spec);
+    const clones = native ? defaultEngines.native.rewrites.clonesOf(this.modules.compiled(spec.module.sha256, spec.program)) : [];
+    return { module, name: spec.program, preopens: this.dirs, maxMemoryBytes: asked ?? this.maxMemoryBytes, tier, native, ...(clones.length ? { clones } : {}) };
+  }
+
+  keepClones(spec: StartRequest['spec'], clones: SharedClones): void {
+    if (clones.length === 0) return;
+    try {
+      defaultEngines.native.rewrites.adoptClones(this.modules.compiled(spec.module.sha256, spec.program), clones);
+    } catch {
+      // Only a cache: a module gone from the agent's cache takes its clones with it.
+    }
   }
 
   get dirGuests(): string[] {
