@@ -507,11 +507,6 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
     return this.jobs.get(job.id) === job;
   }
 
-  /** The drain under way, if any. */
-  get draining(): boolean {
-    return this.#drain !== undefined;
-  }
-
   /**
    * Moves every job to other agents (drain.ts) and takes no new one; resolves with what
    * became of each. A second call joins the drain under way. The agent keeps running:

@@ -106,8 +106,7 @@ export async function agentCommand(argv: readonly string[]): Promise<number> {
     let report: DrainReport | undefined;
     if (drainTimeout !== 0 && why !== 'parent exited') {
       const drained = agent.drain(why, drainTimeout === undefined ? DEFAULT_DRAIN_TIMEOUT_MS : drainTimeout * 1000);
-      const again = signals.next().then((second) => second);
-      const first = await Promise.race([drained, again]);
+      const first = await Promise.race([drained, signals.next()]);
       if (typeof first === 'string') {
         agent.log(`${first} again: stopping at once`);
         report = await agent.stopDrainNow();
