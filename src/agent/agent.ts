@@ -507,6 +507,10 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
     return this.jobs.get(job.id) === job;
   }
 
+  receiving(): number {
+    return this.incoming.size;
+  }
+
   /**
    * Moves every job to other agents (drain.ts) and takes no new one; resolves with what
    * became of each. A second call joins the drain under way. The agent keeps running:

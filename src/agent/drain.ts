@@ -9,6 +9,9 @@ import { place } from './placement.ts';
 /** How long a drain takes at most by default (`wasmig agent --drain-timeout`). */
 export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
 
+/** How often a drain with nothing left to move looks again while jobs are still arriving. */
+const ARRIVAL_WAIT_MS = 200;
+
 /** How long a drain waits before it tries again a job that another move holds. */
 const BUSY_RETRY_MS = 500;
 
@@ -34,6 +37,8 @@ export interface DrainHost {
   standbysOf(id: string): readonly string[] | undefined;
   /** Whether `job` is still this agent's (not moved, not fenced, not forgotten). */
   owns(job: Job): boolean;
+  /** Handoffs of jobs to this agent under way (prepared before the drain began): their jobs may arrive yet. */
+  receiving(): number;
 }
 
 /** What became of each job of a drained agent. */
@@ -95,19 +100,31 @@ export class Drain {
   /** Moves what it can within the deadline; resolves with what became of each job. */
   async run(): Promise<DrainReport> {
     const host = this.#host;
-    const jobs = host.drainable();
-    const reasons = new Map<string, string[]>(jobs.map((j) => [j.id, []]));
-    const stopped = new Promise<void>((resolve) => { this.#stopNow = resolve; });
+    const jobs: Job[] = [];
+    const reasons = new Map<string, string[]>();
+    let stopped = false;
+    const stop = new Promise<'stopped'>((resolve) => { this.#stopNow = () => resolve('stopped'); });
     const deadline = setTimeout(() => {
       for (const id of this.#inFlight.keys()) host.cancelMove(id, `the drain's deadline (${Math.round((this.#deadline - this.#started) / 1000)} s) passed`);
     }, Math.max(0, this.#deadline - Date.now()));
     try {
-      if (jobs.length) {
+      // Batches: a job may still arrive during the drain (a handoff prepared before it
+      // began commits, a standby takes a job over here), and it must move too.
+      while (!stopped && Date.now() < this.#deadline) {
+        const batch = host.drainable().filter((j) => !jobs.includes(j));
+        if (!batch.length) {
+          if (!host.receiving()) break;
+          if (await Promise.race([stop, new Promise((resolve) => setTimeout(resolve, ARRIVAL_WAIT_MS))]) === 'stopped') break;
+          continue;
+        }
+        for (const job of batch) { jobs.push(job); reasons.set(job.id, []); }
+        let unreadable = false;
         const moves = this.#fleet().then(
-          (agents) => Promise.all(jobs.map((job) => this.#move(job, agents, reasons.get(job.id) as string[]))),
-          (error: unknown) => { for (const r of reasons.values()) r.push(`the fleet could not be read: ${errorText(error)}`); },
+          (agents) => Promise.all(batch.map((job) => this.#move(job, agents, reasons.get(job.id) as string[]))),
+          (error: unknown) => { unreadable = true; for (const job of batch) reasons.get(job.id)?.push(`the fleet could not be read: ${errorText(error)}`); },
         );
-        await Promise.race([moves, stopped]);
+        stopped = (await Promise.race([moves, stop])) === 'stopped';
+        if (unreadable) break;
       }
     } finally {
       clearTimeout(deadline);

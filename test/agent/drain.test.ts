@@ -40,6 +40,9 @@ class FakeHost implements DrainHost {
   cancelMove(id: string, reason: string): void { this.cancels.push(`${id}: ${reason}`); this.#cancel.get(id)?.(reason); }
   standbysOf(id: string): string[] | undefined { return this.replicated.includes(id) ? ['s1'] : undefined; }
   owns(job: Job): boolean { return this.jobs.includes(job); }
+  /** Jobs that arrive (by a handoff under way when the drain began) once the first batch has moved. */
+  readonly arriving: Job[] = [];
+  receiving(): number { return this.arriving.length; }
 }
 
 const fleet = (...names: string[]) => () => Promise.resolve(names.map((n) => agent(n)));
@@ -95,6 +98,15 @@ test('a job another move holds (ERR_BUSY) is tried again once that move ends, no
   const report = await new Drain(host, 'SIGTERM', 10_000, fleet('b', 'c')).run();
   assert.equal(host.asked, ['j1->b', 'j1->b', 'j1->b']);
   assert.equal(report.moved.map((m) => m.to), ['b']);
+});
+
+test('a job that arrives during the drain (a handoff under way when it began) moves too', async () => {
+  const host = new FakeHost(['j1'], () => Promise.resolve());
+  const late = new FakeHost(['late'], () => Promise.resolve()).jobs[0];
+  host.arriving.push(late);
+  setTimeout(() => { host.jobs.push(late); host.arriving.length = 0; }, 300);
+  const report = await new Drain(host, 'SIGTERM', 10_000, fleet('b', 'c')).run();
+  assert.equal(report.moved.map((m) => `${m.job}->${m.to}`), ['j1->b', 'late->c']);
 });
 
 test('a job placed by labels moves only to agents with them', async () => {
