@@ -444,6 +444,8 @@ export class FleetClient {
         timeoutMs: options.timeoutMs ?? 600_000,
         who: `agent ${source}`,
         signal: controller.signal,
+        // Its answer is lost if the broker restarts before it is out: ask again (the source answers a repeated request again, never acts twice).
+        resendOnReconnect: true,
         onProgress: (reply) => options.onProgress?.(reply.data as unknown as Progress),
       });
       if (!r.ok) throw new MigrationError(r.message ?? `agent ${source} could not move the job (${r.code})`);

@@ -95,8 +95,12 @@ const tickerModule = readFileSync(tickerPath);
 /** What every job prints (3 s to compute, so once): the gate's path, in one line, is all that differs. */
 const reference = tickerOutput(jobArgs('JOB'));
 const replicasExist = readFileSync(join(repoRoot, 'src/cli/commands/run-remote.ts'), 'utf8').includes('--replicas');
-/** Standbys take a job over 1 s after its owner is gone (agents without standbys have no such option). */
-const TAKEOVER = replicasExist ? ['--takeover-after', '1'] : [];
+/**
+ * Standbys take a job over 2 s after its owner is gone (agents without standbys have no
+ * such option). The owner's lease is half of it: with 1 s (a 0.5 s lease), a machine at
+ * load 15 lost leases mid-cell, and the cancelled migrations never reached their points.
+ */
+const TAKEOVER = replicasExist ? ['--takeover-after', '2'] : [];
 
 const matrix = suite('fault matrix');
 let broker: BrokerProc;
