@@ -111,6 +111,8 @@ export interface AgentLoad {
   memTotal: number;
   jobs: number;
   running: number;
+  /** The agent's heartbeat period in ms (standbys count missed heartbeats by it; absent from older agents). */
+  heartbeatMs?: number;
 }
 
 interface Envelope {

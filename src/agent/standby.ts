@@ -13,10 +13,19 @@ import { MemoryImage } from '../snapshot/index.ts';
 import { CheckpointStore } from './checkpoint-store.ts';
 import type { Job } from './job.ts';
 import type { AgentStatus, CheckpointRequest, JobSpec, JobState, ReleaseRequest, StandbyRequest } from './messages.ts';
-import { parseAgentStatus, parseJobState } from './messages.ts';
+import { parseAgentLoad, parseAgentStatus, parseJobState } from './messages.ts';
 import { decodeFinal } from './package.ts';
 import type { ReplicaHost } from './replication-source.ts';
 import { topics } from './topics.ts';
+
+/**
+ * How many heartbeat periods without a heartbeat of the owner's current instance make it
+ * gone, like its last will. Three: the same window as the heartbeat's retained expiry;
+ * heartbeats go at QoS 0 and may be dropped or late under load, and two in a row missing
+ * must not move a job, while a stuck owner is still noticed long before its keepalive
+ * (1.5 keepalives, 22.5 s at the default) ends the connection.
+ */
+export const MISSED_HEARTBEATS = 3;
 
 /** Default grace period between an owner's loss and the first standby's takeover. */
 export const DEFAULT_TAKEOVER_GRACE_MS = 3000;
@@ -56,6 +65,9 @@ class StandbyCopy {
   #timer: NodeJS.Timeout | undefined;
   #stopState: (() => void) | undefined;
   #stopStatus: { agent: string; stop: () => void } | undefined;
+  #stopBeats: { agent: string; stop: () => void } | undefined;
+  /** The owner's last heartbeat seen: its instance, and whether MISSED_HEARTBEATS periods passed since without another. */
+  #beat: { instance: string; missed: boolean; timer: NodeJS.Timeout | undefined } | undefined;
   #closed = false;
   readonly #host: StandbyHost;
   readonly #onGone: (copy: StandbyCopy) => void;
@@ -92,6 +104,7 @@ class StandbyCopy {
   }
 
   #watchOwner(agent: string): void {
+    this.#watchBeats(agent);
     if (this.#stopStatus?.agent === agent) return;
     this.#stopStatus?.stop();
     const entry = { agent, stop: () => {} };
@@ -105,11 +118,56 @@ class StandbyCopy {
     }).then((stop) => { if (this.#stopStatus === entry && !this.#closed) entry.stop = stop; else stop(); }, () => {});
   }
 
-  /** Whether the job's owner is gone: its status says offline, or names another instance. */
+  /**
+   * Follows the owner's heartbeats: each one of its current instance rearms a timer of
+   * MISSED_HEARTBEATS periods; when it runs out (while this agent is connected, so that the
+   * silence is the owner's), the owner counts as gone.
+   */
+  #watchBeats(agent: string): void {
+    if (this.#stopBeats?.agent === agent) return;
+    this.#stopBeats?.stop();
+    this.#clearBeat();
+    const entry = { agent, stop: () => {} };
+    this.#stopBeats = entry;
+    this.#host.peer.listen([topics.agentLoad(agent)], (_t, payload) => {
+      const load = parseAgentLoad(payload);
+      if (!load || load.agent !== agent || this.#stopBeats !== entry || !load.heartbeatMs || load.heartbeatMs <= 0) return;
+      this.#heard(load.instance, load.heartbeatMs);
+    }).then((stop) => { if (this.#stopBeats === entry && !this.#closed) entry.stop = stop; else stop(); }, () => {});
+  }
+
+  #heard(instance: string, periodMs: number): void {
+    const wasMissed = this.#beat?.missed === true;
+    this.#clearBeat();
+    const beat: { instance: string; missed: boolean; timer: NodeJS.Timeout | undefined } = { instance, missed: false, timer: undefined };
+    const arm = (): void => {
+      beat.timer = setTimeout(() => {
+        if (this.#beat !== beat || this.#closed) return;
+        // This agent cut off itself hears nothing either: that says nothing of the owner.
+        if (!this.#host.peer.link.connected) { arm(); return; }
+        beat.missed = true;
+        this.#host.log(`job ${this.id}: no heartbeat of its owner ${this.state?.agent} for ${MISSED_HEARTBEATS} periods (${(MISSED_HEARTBEATS * periodMs) / 1000} s)`);
+        this.evaluate();
+      }, MISSED_HEARTBEATS * periodMs);
+      beat.timer.unref();
+    };
+    arm();
+    this.#beat = beat;
+    if (wasMissed) this.evaluate();
+  }
+
+  #clearBeat(): void {
+    if (this.#beat) clearTimeout(this.#beat.timer);
+    this.#beat = undefined;
+  }
+
+  /** Whether the job's owner is gone: its status says offline, or names another instance, or its heartbeats stopped. */
   get ownerGone(): boolean {
     const s = this.state;
     const o = this.ownerStatus;
-    if (!s || FINAL.has(s.state) || !o || o.agent !== s.agent) return false;
+    if (!s || FINAL.has(s.state)) return false;
+    if (this.#beat?.missed && this.#beat.instance === s.instance && this.#stopBeats?.agent === s.agent) return true;
+    if (!o || o.agent !== s.agent) return false;
     return !o.online || o.instance !== s.instance;
   }
 
@@ -191,6 +249,8 @@ class StandbyCopy {
     clearTimeout(this.#timer);
     this.#stopState?.();
     this.#stopStatus?.stop();
+    this.#stopBeats?.stop();
+    this.#clearBeat();
   }
 }
 
