@@ -18,6 +18,7 @@ import { FleetClient } from '../../src/agent/index.ts';
 import type { AgentStatus, JobState } from '../../src/agent/index.ts';
 import { agentProc, cli, embeddedBroker, stopAll, wasmigProc } from '../helpers/fleet.ts';
 import type { BrokerProc, Proc } from '../helpers/fleet.ts';
+import { stateWhere as stateOn } from '../helpers/follower.ts';
 import { writerOutput, writerPath } from '../helpers/writer.ts';
 
 const s = suite('failover: a replicated job survives its owner');
@@ -41,15 +42,11 @@ const gates = mkdtempSync(join(tmpdir(), 'wasmig-failover-gates-'));
 const openGate = (job: string): void => writeFileSync(join(gates, job), '');
 const TAKEOVER = ['--takeover-after', '1', '--dir', `${gates}::/gates`];
 
-/** Waits until the broker shows `job` in a state that satisfies `ok`. */
-async function stateWhere(job: string, ok: (s: JobState) => boolean, timeoutMs = 60_000): Promise<JobState> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const st = await client.jobState(job);
-    if (st && ok(st)) return st;
-    if (Date.now() > until) throw new Error(`job ${job}: no matching state within ${timeoutMs} ms (last: ${JSON.stringify(st)})`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+/** Waits until the broker shows `job` in a state that satisfies `ok`; on failure, says what the test's agents logged. */
+function stateWhere(job: string, ok: (s: JobState) => boolean, timeoutMs = 60_000): Promise<JobState> {
+  return stateOn(client, job, ok, timeoutMs).catch((error: Error) => {
+    throw new Error(`${error.message}\n${started.map((p) => `--- ${p.label}:\n${p.err.slice(-3000)}`).join('\n')}`);
+  });
 }
 
 /** Where two outputs part, with the agents' logs: a short message instead of 700 lines. */
