@@ -318,7 +318,7 @@ export class Agent implements HandoffHost, StandbyHost {
     }
     if (job.finished) { this.#ended(job); return; }
     this.log(`job ${id}: the lease is back and the job is still this agent's (epoch ${job.epoch}); it runs again`);
-    if (job.state === 'paused') job.run();
+    if (job.state === 'paused') void job.run();
     this.publishState(job);
   }
 
@@ -487,7 +487,7 @@ export class Agent implements HandoffHost, StandbyHost {
         // The answer is written out, then the job runs at once (not after the broker's
         // acknowledgement): its output and its end are logged and replayed to whoever follows it.
         void this.peer.reply(request, { ok: true, data: { job: id, agent: this.name, epoch: job.epoch } });
-        job.run();
+        void job.run();
       },
       (error: unknown) => {
         this.#starting.delete(id);
@@ -538,7 +538,7 @@ export class Agent implements HandoffHost, StandbyHost {
 
   takeOver(job: Job, from: string, released: number, standbys: readonly string[]): Promise<void> {
     const published = this.#own(job, `a checkpoint of ${from}'s`, released, standbys);
-    job.run();
+    void job.run();
     return published;
   }
 

@@ -48,6 +48,8 @@ class JobThread {
   #checkpoints: Precopy | undefined;
   /** The program was running when a checkpoint stopped it, and nothing else paused it since. */
   #heldByCheckpoint = false;
+  /** Work for the moment after the next reply is out (set by a command whose answer someone waits for). */
+  #afterReply: (() => void) | undefined;
 
   constructor(boot: WorkerBoot, port: MessagePort) {
     this.#control = new Int32Array(boot.control);
@@ -67,6 +69,13 @@ class JobThread {
     }
     const transfer = transferablesOf(reply);
     this.#port.postMessage(reply, transfer);
+    const prepare = this.#afterReply;
+    this.#afterReply = undefined;
+    try {
+      prepare?.();
+    } catch {
+      // Only ahead of time: the run does the same work and reports what fails.
+    }
     this.#schedule();
   }
 
@@ -84,9 +93,12 @@ class JobThread {
       case 'restore': {
         const taken = hopClockMs();
         const restored = this.#restore(command.setup, command.snapshot, command.deltas, command.digests);
+        // Once the answer is out, while the handoff waits for its commit: the first run's
+        // own setup (the native tier's resume clones), out of the job's downtime.
+        this.#afterReply = () => this.#program?.execution?.prepareRun?.();
         return { ...restored, stamps: { took: taken, done: hopClockMs() } };
       }
-      case 'run': this.#wantRun = true; this.#heldByCheckpoint = false; return undefined;
+      case 'run': this.#wantRun = true; this.#heldByCheckpoint = false; return { ran: hopClockMs() };
       case 'pause': this.#wantRun = false; this.#heldByCheckpoint = false; return { instructions: this.#program?.execution?.instructions ?? 0 };
       case 'snapshot': return this.#needProgram().snapshot({ embedModule: false });
       case 'precopy': {

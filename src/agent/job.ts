@@ -120,17 +120,20 @@ export class Job {
     return r.stamps;
   }
 
-  /** Starts (or resumes) running. */
-  run(): void {
-    if (this.finished || this.#discarded) return;
+  /**
+   * Starts (or resumes) running. Resolves with when the worker set the program going
+   * (`hop-clock.ts`), or undefined when it did not.
+   */
+  run(): Promise<number | undefined> {
+    if (this.finished || this.#discarded) return Promise.resolve(undefined);
     if (this.#hooks.mayRun && !this.#hooks.mayRun(this)) {
       this.state = 'paused';
-      return;
+      return Promise.resolve(undefined);
     }
     this.state = 'running';
     this.#runs++;
     // The thread always accepts `run`; it fails only with a broken thread, which ends the job (failed) through its hooks.
-    this.#runner.request({ op: 'run' }).catch(() => {});
+    return this.#runner.request<{ ran: number }>({ op: 'run' }).then((r) => r.ran, () => undefined);
   }
 
   /** Stops within about a millisecond; resolves once the program is paused and its output logged. */

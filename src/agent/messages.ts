@@ -168,7 +168,11 @@ export interface BlobFields {
  */
 export interface RoundRequest extends Envelope, BlobFields { type: 'round'; job: string; epoch: number; round: number; base?: string }
 /** The last of a handoff, sent with the job paused: the rest of memory and output, and the state without memory. */
-export interface FinalRequest extends Envelope, BlobFields { type: 'final'; job: string; epoch: number; digests: string[]; base?: string }
+export interface FinalRequest extends Envelope, BlobFields {
+  type: 'final'; job: string; epoch: number; digests: string[]; base?: string;
+  /** When the job stopped at the source (`hop-clock.ts`): for measuring the downtime, never for deciding. */
+  stopped?: number;
+}
 /** `released`: output the source had released to followers (a replicated job holds the rest until a checkpoint covers it). */
 export interface CommitRequest extends Envelope { type: 'commit'; job: string; epoch: number; released?: number }
 /** Makes the recipient a standby of a replicated job (the module was uploaded before). */
@@ -330,7 +334,8 @@ export function parseMessage(payload: Buffer | string): Message {
     case 'final': {
       const digests = strings(o.digests, 'digests', 64);
       if (!digests.every((d) => d.length <= 128)) bad('digests are too long');
-      return { ...e, type: 'final', job: name(o, 'job'), epoch: int(o, 'epoch', 1), digests, ...blob(o), ...base(o) };
+      const stopped = typeof o.stopped === 'number' && Number.isFinite(o.stopped) ? { stopped: o.stopped } : {};
+      return { ...e, type: 'final', job: name(o, 'job'), epoch: int(o, 'epoch', 1), digests, ...blob(o), ...base(o), ...stopped };
     }
     case 'commit': {
       const c: CommitRequest = { ...e, type: 'commit', job: name(o, 'job'), epoch: int(o, 'epoch', 1) };

@@ -73,6 +73,14 @@ export class NativeEngine implements Engine {
     return this.start(store, instance, funcAddr, args);
   }
 
+  prepareInstance(store: Store, instance: Instance): void {
+    if (!this.available()) return;
+    const tier = this.tierOf(store);
+    tier.attach(instance);
+    // Prepared for a restore: its frames will continue in resume clones.
+    tier.warmResumeClones(instance);
+  }
+
   resume(store: Store, instance: Instance, funcAddr: number, entryDepth: number): NativeExecution {
     this.#check();
     const tier = this.tierOf(store);
@@ -109,6 +117,10 @@ export class AutoEngine implements Engine {
   start(store: Store, instance: Instance, funcAddr: number, args: readonly unknown[]): ExecutionLike {
     if (!this.native.available()) return this.interpreter.start(store, instance, funcAddr, args);
     return this.native.startTieringUp(store, instance, funcAddr, args);
+  }
+
+  prepareInstance(store: Store, instance: Instance): void {
+    this.native.prepareInstance(store, instance);
   }
 
   resume(store: Store, instance: Instance, funcAddr: number, entryDepth: number): ExecutionLike {
