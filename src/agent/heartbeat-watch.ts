@@ -16,7 +16,8 @@ export type HeartbeatListener = (load: AgentLoad, at: number) => void;
  */
 export class HeartbeatWatch {
   readonly #peer: () => Peer;
-  readonly #arrivals = new Map<string, number>();
+  /** Each agent's latest heartbeat: when it arrived here, and its own `at` (what tells a new one from a replay). */
+  readonly #arrivals = new Map<string, { at: number; sentAt: string | undefined }>();
   readonly #listeners = new Map<HeartbeatListener, string>();
   #subscription: Promise<() => void> | undefined;
 
@@ -34,7 +35,7 @@ export class HeartbeatWatch {
   /** When the latest heartbeat of an agent other than `agent` arrived (-Infinity if none). */
   latestExcept(agent: string): number {
     let latest = -Infinity;
-    for (const [name, at] of this.#arrivals) if (name !== agent && at > latest) latest = at;
+    for (const [name, arrival] of this.#arrivals) if (name !== agent && arrival.at > latest) latest = arrival.at;
     return latest;
   }
 
@@ -61,8 +62,12 @@ export class HeartbeatWatch {
   #arrived(topic: string, payload: Buffer): void {
     const load = parseAgentLoad(payload);
     if (!load || load.agent !== topicName(topic, 'agents', 'load')) return;
+    // A retained heartbeat sent again (another listener of this agent subscribed anew)
+    // is not a new one: a stuck owner's last heartbeat must not keep it alive.
+    const sentAt = typeof load.at === 'string' && load.at ? `${load.instance} ${load.at}` : undefined;
+    if (sentAt !== undefined && this.#arrivals.get(load.agent)?.sentAt === sentAt) return;
     const at = performance.now();
-    this.#arrivals.set(load.agent, at);
+    this.#arrivals.set(load.agent, { at, sentAt });
     for (const [fn, agent] of this.#listeners) if (agent === load.agent) fn(load, at);
   }
 }
