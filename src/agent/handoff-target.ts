@@ -227,9 +227,11 @@ export class IncomingHandoffs {
       // does not hold it up on a busy machine (measured: it did, by 5-10 ms at load 12).
       void host.peer.reply(req, { ok: true, data: { stamps: { targetCommitted: received, targetRunning: hopClockMs() } } })
         .finally(() => host.crashPoints.reach('target', 'commit-sent'));
-      void inc.job.run().then((ran) => {
+      void inc.job.run().then((started) => {
+        if (started === undefined) return;
         // The job's own downtime: its last instruction at the source to its first here (one clock only on one machine).
-        if (ran !== undefined && inc.stoppedAtSource !== undefined) host.log(`job ${req.job} runs here ${(ran - inc.stoppedAtSource).toFixed(2)} ms after it stopped on ${inc.source}`);
+        if (inc.stoppedAtSource !== undefined) host.log(`job ${req.job} runs here ${(started.ran - inc.stoppedAtSource).toFixed(2)} ms after it stopped on ${inc.source}`);
+        host.keepClones(inc.job.spec, started.clones);
       });
       return;
     }

@@ -9,13 +9,14 @@
 import { openSync } from 'node:fs';
 import type { MessagePort } from 'node:worker_threads';
 import type { CompiledModule } from '../compile/index.ts';
+import type { SharedClones } from '../native/index.ts';
 import { DecodeError, ExhaustionError, Trap, ValidationError, WasmigError } from '../errors/index.ts';
 import { defaultEngines, loadModule, Program } from '../program/index.ts';
 import type { ResumeOptions } from '../program/index.ts';
 import { decodeSnapshot } from '../snapshot/index.ts';
 import type { RunOutcome } from '../runtime/index.ts';
 import { WasiHost } from '../wasi/index.ts';
-import type { Command, EndReport, JobCommand, ProgramSetup, Reply, WorkerBoot } from './job-protocol.ts';
+import type { Command, EndReport, JobCommand, ProgramSetup, Reply, RunStarted, WorkerBoot } from './job-protocol.ts';
 import { COMMANDS_SENT, PAUSE_FLAG } from './job-protocol.ts';
 import { hopClockMs } from './hop-clock.ts';
 import { RingWriter } from './output-ring.ts';
@@ -48,6 +49,8 @@ class JobThread {
   #checkpoints: Precopy | undefined;
   /** The program was running when a checkpoint stopped it, and nothing else paused it since. */
   #heldByCheckpoint = false;
+  /** Keys of the resume clones the agent has (adopted from it, or handed to it). */
+  readonly #sharedClones = new Set<string>();
   /** Work for the moment after the next reply is out (set by a command whose answer someone waits for). */
   #afterReply: (() => void) | undefined;
 
@@ -98,7 +101,12 @@ class JobThread {
         this.#afterReply = () => this.#program?.execution?.prepareRun?.();
         return { ...restored, stamps: { took: taken, done: hopClockMs() } };
       }
-      case 'run': this.#wantRun = true; this.#heldByCheckpoint = false; return { ran: hopClockMs() };
+      case 'run': {
+        this.#wantRun = true;
+        this.#heldByCheckpoint = false;
+        const started: RunStarted = { ran: hopClockMs(), clones: this.#unsharedClones() };
+        return started;
+      }
       case 'pause': this.#wantRun = false; this.#heldByCheckpoint = false; return { instructions: this.#program?.execution?.instructions ?? 0 };
       case 'snapshot': return this.#needProgram().snapshot({ embedModule: false });
       case 'precopy': {
@@ -148,6 +156,14 @@ class JobThread {
     }
   }
 
+  /** Resume clones made here that the agent has not had, now counted as had. */
+  #unsharedClones(): SharedClones {
+    if (!this.#compiled) return [];
+    const fresh = defaultEngines.native.rewrites.clonesOf(this.#compiled).filter(([key]) => !this.#sharedClones.has(key));
+    for (const [key] of fresh) this.#sharedClones.add(key);
+    return fresh;
+  }
+
   #needProgram(): Program {
     if (!this.#program) throw new WasmigError('ERR_STATE', 'no program in this worker');
     if (this.#ended) throw new WasmigError('ERR_STATE', 'the job has ended');
@@ -179,6 +195,10 @@ class JobThread {
         // The agent's rewrite (its main thread made it once for every job of the module), else one made here.
         if (setup.native) defaultEngines.native.rewrites.adopt(compiled, defaultEngines.native.options.rewrite ?? {}, setup.native);
         else defaultEngines.resolve(setup.tier).prepare?.(compiled);
+        if (setup.clones) {
+          defaultEngines.native.rewrites.adoptClones(compiled, setup.clones);
+          for (const [key] of setup.clones) this.#sharedClones.add(key);
+        }
       } catch {
         // The tier reports it when it runs.
       }

@@ -1,5 +1,5 @@
 import type { StreamId } from './frames.ts';
-import type { EndReport, FinalResult, ProgramSetup, RoundResult } from './job-protocol.ts';
+import type { EndReport, FinalResult, ProgramSetup, RoundResult, RunStarted } from './job-protocol.ts';
 import { JobRunner } from './job-runner.ts';
 import type { JobRunnerPool } from './job-runner.ts';
 import type { JobSpec, JobStateName } from './messages.ts';
@@ -33,7 +33,7 @@ export interface JobInit {
  * the pause).
  */
 function withoutModule(setup: ProgramSetup): ProgramSetup {
-  const { native: _native, ...rest } = setup;
+  const { native: _native, clones: _clones, ...rest } = setup;
   return { ...rest, module: new Uint8Array(0) };
 }
 
@@ -121,10 +121,10 @@ export class Job {
   }
 
   /**
-   * Starts (or resumes) running. Resolves with when the worker set the program going
-   * (`hop-clock.ts`), or undefined when it did not.
+   * Starts (or resumes) running. Resolves with the worker's answer as it set the program
+   * going, or undefined when it did not.
    */
-  run(): Promise<number | undefined> {
+  run(): Promise<RunStarted | undefined> {
     if (this.finished || this.#discarded) return Promise.resolve(undefined);
     if (this.#hooks.mayRun && !this.#hooks.mayRun(this)) {
       this.state = 'paused';
@@ -133,7 +133,7 @@ export class Job {
     this.state = 'running';
     this.#runs++;
     // The thread always accepts `run`; it fails only with a broken thread, which ends the job (failed) through its hooks.
-    return this.#runner.request<{ ran: number }>({ op: 'run' }).then((r) => r.ran, () => undefined);
+    return this.#runner.request<RunStarted>({ op: 'run' }).catch(() => undefined);
   }
 
   /** Stops within about a millisecond; resolves once the program is paused and its output logged. */

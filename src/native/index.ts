@@ -13,7 +13,7 @@ export { DEFAULT_POLL_INTERVAL, POLL_PERIOD_MS } from './poll-pacing.ts';
 export { nativeBacktrace, toTrap } from './traps.ts';
 export type { NativeInstance } from './native-instance.ts';
 export { RewriteCache } from './rewrite-cache.ts';
-export type { ReadyClone, ReadyModule } from './rewrite-cache.ts';
+export type { ReadyClone, ReadyModule, SharedClones } from './rewrite-cache.ts';
 export type { NativeOptions } from './tier.ts';
 export { NativeExecution } from './execution.ts';
 export { BackgroundRewrite } from './background.ts';

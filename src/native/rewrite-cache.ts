@@ -18,6 +18,9 @@ export interface ReadyModule {
 /** A resume clone with its compilation; null where the function cannot have one. */
 export type ReadyClone = { clone: ResumeClone; module: WebAssembly.Module } | null;
 
+/** Resume clones as they travel between threads: by their cache key (function, safepoint, rewrite options). */
+export type SharedClones = [key: string, clone: ReadyClone][];
+
 /** Per compiled module (weakly held: a module nobody uses any more goes with its entries). */
 interface ModuleEntries {
   /** By `JSON.stringify(options)`. */
@@ -62,6 +65,20 @@ export class RewriteCache {
       rewrites.set(key, ready);
     }
     return ready;
+  }
+
+  /** Every resume clone made (or adopted) for `compiled` so far, to hand to another thread. */
+  clonesOf(compiled: CompiledModule): SharedClones {
+    return [...(this.#byModule.get(compiled)?.clones ?? [])];
+  }
+
+  /**
+   * Takes resume clones made elsewhere (another thread's cache, for the same module) as
+   * {@link clone}'s answers: the compiled modules are shared, not compiled again.
+   */
+  adoptClones(compiled: CompiledModule, clones: SharedClones): void {
+    const mine = this.#entries(compiled).clones;
+    for (const [key, clone] of clones) if (!mine.has(key)) mine.set(key, clone);
   }
 
   /** The resume clone of `funcIndex` at `site` (whose operand stack has `stackTypes`), made on first use. */

@@ -99,10 +99,8 @@ const reference = tickerOutput(jobArgs('JOB'));
 const replicasExist = readFileSync(join(repoRoot, 'src/cli/commands/run-remote.ts'), 'utf8').includes('--replicas');
 /**
  * Standbys take a job over 2 s after its owner is gone (agents without standbys have no
- * such option). Not 1: the owner's lease is half of it, and a 0.5 s round trip through
- * the broker ran out on this 2-core machine at a load average of 15, which cancels the
- * migration before the cell's point ("target kill -9 at commit-sent, with replicas"
- * failed so 2 times in 4 on main, 1 in 4 on this branch; 0 in 4 at 2 s).
+ * such option). The owner's lease is half of it: with 1 s (a 0.5 s lease), a machine at
+ * load 15 lost leases mid-cell, and the cancelled migrations never reached their points.
  */
 const TAKEOVER = replicasExist ? ['--takeover-after', '2'] : [];
 
