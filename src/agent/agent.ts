@@ -36,7 +36,7 @@ import { DEFAULT_LOG_LIMIT, OutputLog } from './output-log.ts';
 import { OwnerLease } from './owner-lease.ts';
 import { Peer } from './peer.ts';
 import { ReplicationSource } from './replication-source.ts';
-import { DEFAULT_TAKEOVER_GRACE_MS, Standbys } from './standby.ts';
+import { DEFAULT_TAKEOVER_GRACE_MS, MISSED_HEARTBEATS, Standbys } from './standby.ts';
 import type { StandbyHost } from './standby.ts';
 import type { FleetKey } from './signing.ts';
 import { topics } from './topics.ts';
@@ -252,7 +252,7 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
     }
     await this.#announce();
     await this.#sweepLostJobs();
-    this.#lease = new OwnerLease(this.peer, this.takeoverGraceMs / 2, {
+    this.#lease = new OwnerLease(this.peer, this.takeoverGraceMs / 2, MISSED_HEARTBEATS * (this.#options.heartbeatMs ?? 5000), {
       active: () => this.replication.size > 0,
       onLost: () => this.#leaseLost(),
       onRenewed: () => { for (const id of [...this.#selfFenced]) void this.#recheck(id); },
@@ -361,8 +361,9 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
     const sample = this.#load.sample();
     const load: AgentLoad = {
       v: PROTOCOL_VERSION, agent: this.name, instance: this.instance, at: new Date().toISOString(), ...sample,
-      jobs: jobs.length, running: jobs.filter((j) => j.state === 'running').length, ...this.capacity.fields(sample.cpu, (line) => this.log(line)),
+      jobs: jobs.length, running: jobs.filter((j) => j.state === 'running').length, heartbeatMs: period, ...this.capacity.fields(sample.cpu, (line) => this.log(line)),
     };
+    this.#lease?.heartbeatSent();
     void this.#publish(topics.agentLoad(this.name), JSON.stringify(load), { qos: 0, retain: true, expirySeconds: Math.ceil((3 * period) / 1000) }, 'the heartbeat');
   }
 

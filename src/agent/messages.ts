@@ -115,6 +115,8 @@ export interface AgentLoad {
   memTotal: number;
   jobs: number;
   running: number;
+  /** The agent's heartbeat period in ms (standbys count missed heartbeats by it; absent from older agents). */
+  heartbeatMs?: number;
   /** What the agent advertises for placement (capacity.ts): labels, cores, `--max-jobs`, draining, host signals. */
   labels?: Record<string, string>;
   cores?: number;

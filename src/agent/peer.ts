@@ -164,6 +164,11 @@ export class Peer {
     return peer;
   }
 
+  /** This peer's connection number: it grows at each reconnection (standbys restart counts on it). */
+  get connection(): number {
+    return this.#generation;
+  }
+
   get signed(): boolean {
     return this.#options.key !== undefined;
   }
