@@ -26,6 +26,7 @@ import {
   captureState, decodeSnapshot, encodeSnapshot, moduleSha256, reachableSpace, rebuildStore, restoreState,
 } from '../src/snapshot/index.ts';
 import type { IndexSpace, ImageResolvers } from '../src/snapshot/index.ts';
+import { ValType } from '../src/wasm/types.ts';
 
 /** Above this many frames or values on the stack, snapshots are spaced in proportion to them (see the module comment). */
 export const LARGE_STACK_FRAMES = 1000;
@@ -104,7 +105,7 @@ export class Migrator {
     let storeSpace: IndexSpace | undefined;
     let execution = new Execution(world, addr, [], { resumed: true });
     try {
-      writeArgs(t0, args);
+      writeArgs(t0, fn.type.params, args);
       enterFunction(t0, addr);
       for (;;) {
         const t = store.thread;
@@ -117,7 +118,14 @@ export class Migrator {
         if (outcome.kind === 'returned') {
           const results = store.state.funcs[execution.funcAddr].type.results;
           const out: bigint[] = [];
-          for (let i = 0; i < results.length; i++) out.push((BigInt(t.s32[2 * (t.fp + i) + 1] >>> 0) << 32n) | BigInt(t.s32[2 * (t.fp + i)] >>> 0));
+          let at = 2 * t.fp;
+          for (const type of results) {
+            const words = type === ValType.v128 ? 4 : 2;
+            let v = 0n;
+            for (let w = words - 1; w >= 0; w--) v = (v << 32n) | BigInt(t.s32[at + w] >>> 0);
+            out.push(v);
+            at += words;
+          }
           return out;
         }
         if (outcome.kind !== 'paused') throw new Error(`unexpected outcome ${outcome.kind}`);
@@ -146,11 +154,13 @@ export class Migrator {
   }
 }
 
-function writeArgs(t: ThreadState, args: readonly bigint[]): void {
+/** Raw arguments onto the thread's stack: 64 bits a value, 128 (two slots) a v128. */
+function writeArgs(t: ThreadState, params: readonly number[], args: readonly bigint[]): void {
+  let at = 2 * t.sp;
   for (let i = 0; i < args.length; i++) {
-    const v = BigInt.asUintN(64, args[i]);
-    t.s32[2 * (t.sp + i)] = Number(v & 0xffffffffn) | 0;
-    t.s32[2 * (t.sp + i) + 1] = Number(v >> 32n) | 0;
+    const words = params[i] === ValType.v128 ? 4 : 2;
+    let v = BigInt.asUintN(32 * words, args[i]);
+    for (let w = 0; w < words; w++, v >>= 32n) t.s32[at++] = Number(v & 0xffffffffn) | 0;
   }
-  t.sp += args.length;
+  t.sp = at >> 1;
 }

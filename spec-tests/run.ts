@@ -42,8 +42,42 @@ function spectestImports(store: Store): Record<string, ExternVal | ((...args: un
   };
 }
 
+const LANE_BITS: Record<string, number> = { i8: 8, i16: 16, i32: 32, i64: 64, f32: 32, f64: 64 };
+
+/** A v128 given as lanes: its 128 bits, lane 0 lowest. */
+function parseV128(v: SpecValue): bigint {
+  const bits = LANE_BITS[v.lane_type!];
+  const lanes = v.value as string[];
+  let x = 0n;
+  for (let i = lanes.length - 1; i >= 0; i--) x = (x << BigInt(bits)) | BigInt.asUintN(bits, BigInt(lanes[i]));
+  return x;
+}
+
+/** One float lane (or scalar) against an expected value: exact bits, or a NaN class. */
+function floatMatches(bits: number, actual: bigint, value: string): boolean {
+  const exp = bits === 32 ? 0x7f800000n : 0x7ff0000000000000n;
+  const quiet = bits === 32 ? 0x400000n : 0x8000000000000n;
+  const payload = bits === 32 ? 0x7fffffn : 0xfffffffffffffn;
+  if (value === 'nan:canonical') return (actual & exp) === exp && (actual & payload) === quiet;
+  if (value === 'nan:arithmetic') return (actual & exp) === exp && (actual & quiet) !== 0n;
+  return actual === BigInt.asUintN(bits, BigInt(value));
+}
+
+function checkV128(expected: SpecValue, actual: bigint): string | undefined {
+  const laneType = expected.lane_type!;
+  const bits = LANE_BITS[laneType];
+  const lanes = expected.value as string[];
+  const mask = (1n << BigInt(bits)) - 1n;
+  for (let i = 0; i < lanes.length; i++) {
+    const lane = (actual >> BigInt(i * bits)) & mask;
+    const ok = laneType[0] === 'f' ? floatMatches(bits, lane, lanes[i]) : lane === BigInt.asUintN(bits, BigInt(lanes[i]));
+    if (!ok) return `expected v128 ${laneType} ${lanes.join(' ')}, got 0x${actual.toString(16).padStart(32, '0')} (lane ${i})`;
+  }
+  return undefined;
+}
+
 function parseRaw(store: Store, v: SpecValue): bigint {
-  if (v.type === 'v128') throw new Skip('v128');
+  if (v.type === 'v128') return parseV128(v);
   if (v.type === 'externref') return v.value === 'null' ? 0n : BigInt(externId(store.state, Number(v.value)) + 1);
   if (v.type === 'funcref') {
     if (v.value === 'null') return 0n;
@@ -76,7 +110,7 @@ function checkResult(store: Store, expected: SpecValue, actual: bigint): string 
     case 'funcref':
       if (value === 'null') return actual === 0n ? undefined : show();
       return actual !== 0n ? undefined : show();
-    case 'v128': throw new Skip('v128');
+    case 'v128': return checkV128(expected, actual);
     default: return `unknown expected type ${expected.type}`;
   }
 }
@@ -147,7 +181,9 @@ export function runScript(jsonPath: string, hooks: ScriptHooks = {}): FileResult
     if (!ext) throw new Error(`no export ${action.field}`);
     if (action.type === 'get') {
       const g = store.state.globals[ext.addr];
-      return [(BigInt(g.hi >>> 0) << 32n) | BigInt(g.lo >>> 0)];
+      const low = (BigInt(g.hi >>> 0) << 32n) | BigInt(g.lo >>> 0);
+      if (g.type !== ValType.v128) return [low];
+      return [(((BigInt(g.hi2 >>> 0) << 32n) | BigInt(g.lo2 >>> 0)) << 64n) | low];
     }
     const args = (action.args ?? []).map((a) => parseRaw(store, a));
     if (hooks.invoke) return hooks.invoke(store, ext.addr, args);

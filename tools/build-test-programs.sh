@@ -32,6 +32,7 @@ cflags=(--target="$target" --sysroot="$sysroot" -O2 -Wall -Wextra -Werror -Wno-u
 extra_flags() {
   case "$1" in
     memcopy) echo "-mbulk-memory" ;;
+    simd) echo "-msimd128" ;;
     recursion) echo "-Wl,-z,stack-size=16777216" ;;
     *) echo "" ;;
   esac

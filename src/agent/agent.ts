@@ -2,13 +2,17 @@ import { realpathSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { UsageError, WasmigError } from '../errors/index.ts';
-import type { ReadyModule } from '../native/index.ts';
+import type { ReadyModule, SharedClones } from '../native/index.ts';
 import { defaultEngines } from '../program/index.ts';
 import { snapshotLimitFor } from '../snapshot/index.ts';
 import type { Tier } from '../runtime/index.ts';
 import type { ConnectionOptions } from './connection.ts';
 import { checkName, displayUrl } from './connection.ts';
+import { Capacity } from './capacity.ts';
+import type { CapacityOptions } from './capacity.ts';
 import { CrashPoints } from './crash-points.ts';
+import { DEFAULT_DRAIN_TIMEOUT_MS, describeDrain, Drain } from './drain.ts';
+import type { DrainHost, DrainReport } from './drain.ts';
 import { committedHere, judgeJobState, supersedes } from './fencing.ts';
 import { errorText } from './error-text.ts';
 import { encodeOutput } from './frames.ts';
@@ -17,22 +21,23 @@ import { Job } from './job.ts';
 import { JobRunnerPool } from './job-runner.ts';
 import type { ProgramSetup } from './job-protocol.ts';
 import { LoadMeter } from './load.ts';
-import type { AgentLoad, AgentStatus, JobState, ReplayRequest, Request, StartRequest, UploadRequest } from './messages.ts';
+import type { AgentLoad, AgentStatus, DrainRequest, JobState, ReplayRequest, Request, StartRequest, UploadRequest } from './messages.ts';
 import { newId, parseAgentStatus, parseJobState, PROTOCOL_VERSION } from './messages.ts';
 import type { PublishOptions } from './mqtt-link.ts';
 import { DEFAULT_HANDOFF_TIMEOUTS } from './handoff-host.ts';
 import type { AgentWatch, HandoffHost, HandoffTimeouts } from './handoff-host.ts';
 import { OutgoingHandoff } from './handoff-source.ts';
-import type { Progress } from './handoff-source.ts';
+import type { MigrationOptions, MigrationResult, Progress } from './handoff-source.ts';
 import { IncomingHandoffs } from './handoff-target.ts';
 import { JobBases } from './job-bases.ts';
 import { ModuleCache } from './module-cache.ts';
+import { moveTopic, publishMove } from './move-log.ts';
 import type { LogEntry } from './output-log.ts';
 import { DEFAULT_LOG_LIMIT, OutputLog } from './output-log.ts';
 import { OwnerLease } from './owner-lease.ts';
 import { Peer } from './peer.ts';
 import { ReplicationSource } from './replication-source.ts';
-import { DEFAULT_TAKEOVER_GRACE_MS, Standbys } from './standby.ts';
+import { DEFAULT_TAKEOVER_GRACE_MS, MISSED_HEARTBEATS, Standbys } from './standby.ts';
 import type { StandbyHost } from './standby.ts';
 import type { MessageSigner } from './signing.ts';
 import { topics } from './topics.ts';
@@ -82,6 +87,8 @@ export interface AgentOptions {
   maxMemoryBytes?: number;
   /** The largest snapshot body (and blob) taken from the network (default: `maxMemoryBytes` plus 64 MiB). */
   maxSnapshotBytes?: number;
+  /** What the agent advertises for placement: labels, `--max-jobs`, host signals (capacity.ts). */
+  capacity?: CapacityOptions;
 }
 
 /**
@@ -107,7 +114,7 @@ const FINISHED_LOG_BYTES = 64 * 1024 * 1024;
  * will saying offline, heartbeats with its load), runs jobs in slices, streams and logs
  * their output, and hands jobs over to other agents (migration.ts).
  */
-export class Agent implements HandoffHost, StandbyHost {
+export class Agent implements HandoffHost, StandbyHost, DrainHost {
   readonly name: string;
   /** Changes at every start: tells a restarted agent from the one before. */
   readonly instance = newId().slice(0, 12);
@@ -139,7 +146,13 @@ export class Agent implements HandoffHost, StandbyHost {
   readonly takeoverGraceMs: number;
   /** Test-only fault points (`WASMIG_CRASH_AT`): disarmed in production. */
   readonly crashPoints: CrashPoints;
+  /** Labels, job limit, draining flag and host signals, sent in every heartbeat. */
+  readonly capacity: Capacity;
   peer!: Peer;
+  /** The drain under way, once one started (a second request joins it). */
+  #drain: { drain: Drain; report: Promise<DrainReport> } | undefined;
+  /** Called when a `drain` request starts a drain: the process stops once it ends. */
+  #onDrainRequest: ((why: string) => void) | undefined;
   readonly #options: AgentOptions;
   readonly #load = new LoadMeter();
   readonly #jobWatches = new Map<string, Promise<() => void>>();
@@ -185,6 +198,7 @@ export class Agent implements HandoffHost, StandbyHost {
     this.timeouts = { ...DEFAULT_HANDOFF_TIMEOUTS, ...options.timeouts };
     this.takeoverGraceMs = options.takeoverGraceMs ?? DEFAULT_TAKEOVER_GRACE_MS;
     this.crashPoints = new CrashPoints(options.crashAt, (line) => this.log(line));
+    this.capacity = new Capacity(options.capacity ?? {});
   }
 
   /** Connects and announces the agent; resolves once it is online. */
@@ -246,7 +260,7 @@ export class Agent implements HandoffHost, StandbyHost {
     }
     await this.#announce();
     await this.#sweepLostJobs();
-    this.#lease = new OwnerLease(this.peer, this.takeoverGraceMs / 2, {
+    this.#lease = new OwnerLease(this.peer, this.takeoverGraceMs / 2, MISSED_HEARTBEATS * (this.#options.heartbeatMs ?? 5000), {
       active: () => this.replication.size > 0,
       onLost: () => this.#leaseLost(),
       onRenewed: () => { for (const id of [...this.#selfFenced]) void this.#recheck(id); },
@@ -326,7 +340,7 @@ export class Agent implements HandoffHost, StandbyHost {
     }
     if (job.finished) { this.#ended(job); return; }
     this.log(`job ${id}: the lease is back and the job is still this agent's (epoch ${job.epoch}); it runs again`);
-    if (job.state === 'paused') job.run();
+    if (job.state === 'paused') void job.run();
     this.publishState(job);
   }
 
@@ -352,10 +366,12 @@ export class Agent implements HandoffHost, StandbyHost {
     if (!this.peer.link.connected) return;
     const period = this.#options.heartbeatMs ?? 5000;
     const jobs = [...this.jobs.values()].filter((j) => !j.finished);
+    const sample = this.#load.sample();
     const load: AgentLoad = {
-      v: PROTOCOL_VERSION, agent: this.name, instance: this.instance, at: new Date().toISOString(), ...this.#load.sample(),
-      jobs: jobs.length, running: jobs.filter((j) => j.state === 'running').length,
+      v: PROTOCOL_VERSION, agent: this.name, instance: this.instance, at: new Date().toISOString(), ...sample,
+      jobs: jobs.length, running: jobs.filter((j) => j.state === 'running').length, heartbeatMs: period, ...this.capacity.fields(sample.cpu, (line) => this.log(line)),
     };
+    this.#lease?.heartbeatSent();
     void this.#publish(topics.agentLoad(this.name), JSON.stringify(load), { qos: 0, retain: true, expirySeconds: Math.ceil((3 * period) / 1000) }, 'the heartbeat');
   }
 
@@ -418,12 +434,7 @@ export class Agent implements HandoffHost, StandbyHost {
         case 'upload': this.#upload(request); break;
         case 'replay': this.#replay(request); break;
         case 'migrate': {
-          const job = this.jobs.get(request.job);
-          if (!job) { this.#notHere(request, request.job); break; }
-          // A takeover may be under way elsewhere: a handoff from here could reuse its epoch.
-          if (this.#selfFenced.has(job.id)) throw new WasmigError('ERR_BUSY', `job ${job.id} is paused: agent ${this.name} lost its lease on it (no word from the broker) and has not checked yet whether a standby took it over`);
-          const under = this.outgoing.get(job.id);
-          if (under) throw new WasmigError('ERR_BUSY', `job ${job.id} is already being moved to ${under.target}; wait for that migration to end, or cancel it (wasmig migrate ${job.id} --cancel)`);
+          if (!this.jobs.has(request.job)) { this.#notHere(request, request.job); break; }
           let last = 0;
           const progress = (fields: Progress): void => {
             // At most ten reports a second (a 64 MiB transfer has 256 chunks).
@@ -432,13 +443,12 @@ export class Agent implements HandoffHost, StandbyHost {
             last = now;
             void this.peer.reply(request, { ok: true, stage: 'progress', data: { ...fields } });
           };
-          const handoff = new OutgoingHandoff(this, job, request.to, { mode: request.mode, maxDowntimeMs: request.maxDowntimeMs, deadlineMs: request.deadlineMs }, progress);
-          this.outgoing.set(job.id, handoff);
-          handoff.run()
-            .finally(() => { if (this.outgoing.get(job.id) === handoff) this.outgoing.delete(job.id); })
+          const reason = request.reason === undefined ? undefined : `${request.reason} (asked by ${request.from})`;
+          this.moveJob(request.job, request.to, { mode: request.mode, maxDowntimeMs: request.maxDowntimeMs, deadlineMs: request.deadlineMs, reason }, progress)
             .then((result) => this.peer.reply(request, { ok: true, data: { ...result } }), fail);
           break;
         }
+        case 'drain': this.#drainRequested(request); break;
         case 'cancel': {
           const handoff = this.outgoing.get(request.job);
           if (!handoff) { this.peer.reply(request, { ok: false, code: 'unknown', message: `no migration of job ${request.job} is under way at ${this.name}` }); break; }
@@ -446,7 +456,13 @@ export class Agent implements HandoffHost, StandbyHost {
           this.peer.reply(request, { ok: true });
           break;
         }
-        case 'prepare': void this.incoming.prepare(request); break;
+        case 'prepare': {
+          // A draining or full agent takes no job by migration either (standbys still take theirs over).
+          const refusal = this.#refusal();
+          if (refusal) { this.peer.reply(request, { ok: false, code: 'refused', message: refusal }); break; }
+          void this.incoming.prepare(request);
+          break;
+        }
         case 'round': case 'final': void this.incoming.receive(request); break;
         case 'commit': this.incoming.commit(request); break;
         case 'abort': this.incoming.abort(request); break;
@@ -457,6 +473,98 @@ export class Agent implements HandoffHost, StandbyHost {
     } catch (error) {
       fail(error);
     }
+  }
+
+  /** Why this agent takes no new job now (draining, or at `--max-jobs`), or undefined. */
+  #refusal(): string | undefined {
+    const unfinished = [...this.jobs.values()].filter((j) => !j.finished).length + this.#starting.size + this.incoming.size;
+    return this.capacity.refusal(this.name, unfinished);
+  }
+
+  /**
+   * Moves a job of this agent to `to` through the handoff, one move at a time per job:
+   * throws `ERR_BUSY` at once (before any await, so two requests in one tick cannot both
+   * pass) while another is under way. A move with a `reason` (a drain's, a scheduler's)
+   * is logged with it and recorded for `ps`.
+   */
+  moveJob(id: string, to: string, options: MigrationOptions & { reason?: string }, progress: (p: Progress) => void = () => {}): Promise<MigrationResult> {
+    const job = this.jobs.get(id);
+    if (!job) throw new WasmigError('ERR_UNKNOWN', `agent ${this.name} has no job ${id}`);
+    // A takeover may be under way elsewhere: a handoff from here could reuse its epoch.
+    if (this.#selfFenced.has(job.id)) throw new WasmigError('ERR_BUSY', `job ${job.id} is paused: agent ${this.name} lost its lease on it (no word from the broker) and has not checked yet whether a standby took it over`);
+    const under = this.outgoing.get(job.id);
+    if (under) throw new WasmigError('ERR_BUSY', `job ${job.id} is already being moved to ${under.target}; wait for that migration to end, or cancel it (wasmig migrate ${job.id} --cancel)`);
+    const { reason, ...migration } = options;
+    const handoff = new OutgoingHandoff(this, job, to, migration, progress);
+    this.outgoing.set(job.id, handoff);
+    if (reason) this.log(`job ${id}: moving it to ${to}: ${reason}`);
+    return handoff.run()
+      .finally(() => { if (this.outgoing.get(job.id) === handoff) this.outgoing.delete(job.id); })
+      .then((result) => {
+        if (reason) void publishMove(this.peer, { job: id, from: this.name, to, epoch: result.epoch, reason, at: new Date().toISOString() }).catch((error: unknown) => this.log(`job ${id}: the record of its move not published: ${errorText(error)}`));
+        return result;
+      });
+  }
+
+  cancelMove(id: string, reason: string): void {
+    this.outgoing.get(id)?.cancel(reason);
+  }
+
+  drainable(): Job[] {
+    return [...this.jobs.values()].filter((j) => !j.finished);
+  }
+
+  standbysOf(id: string): readonly string[] | undefined {
+    return this.replication.get(id)?.standbys;
+  }
+
+  owns(job: Job): boolean {
+    return this.jobs.get(job.id) === job;
+  }
+
+  receiving(): number {
+    return this.incoming.size;
+  }
+
+  /**
+   * Moves every job to other agents (drain.ts) and takes no new one; resolves with what
+   * became of each. A second call joins the drain under way. The agent keeps running:
+   * the caller stops it (`stop`, with the report's jobs left to standbys).
+   */
+  drain(why: string, timeoutMs = DEFAULT_DRAIN_TIMEOUT_MS): Promise<DrainReport> {
+    if (this.#drain) return this.#drain.report;
+    this.capacity.draining = true;
+    this.#beat(); // the fleet stops choosing this agent now, not at the next heartbeat
+    const drain = new Drain(this, why, timeoutMs);
+    const count = this.drainable().length;
+    this.log(`draining (${why}): moving ${count} job(s) to other agents within ${Math.round(timeoutMs / 1000)} s; a second SIGTERM or SIGINT stops at once`);
+    const report = drain.run().then((r) => {
+      for (const line of describeDrain(r, this.name)) this.log(line);
+      return r;
+    });
+    this.#drain = { drain, report };
+    return report;
+  }
+
+  /** Gives up the drain under way: moves before their pause are cancelled; resolves with its report. */
+  async stopDrainNow(): Promise<DrainReport | undefined> {
+    if (!this.#drain) return undefined;
+    this.#drain.drain.stopNow();
+    return this.#drain.report;
+  }
+
+  /** Calls `fn` when a `drain` request (wasmig agent drain) has started a drain: the process should stop once it ends. */
+  onDrainRequest(fn: (why: string) => void): void {
+    this.#onDrainRequest = fn;
+  }
+
+  #drainRequested(request: DrainRequest): void {
+    const first = !this.#drain;
+    const why = `asked by ${request.from}`;
+    const report = this.drain(why, request.timeoutMs);
+    // The answer is published before whoever stops the agent hears of the end (then-callbacks run in order).
+    report.then((r) => this.peer.reply(request, { ok: true, data: { ...r, lines: describeDrain(r, this.name) } }), () => {});
+    if (first) this.#onDrainRequest?.(why);
   }
 
   #notHere(request: Request, jobId: string): void {
@@ -476,6 +584,9 @@ export class Agent implements HandoffHost, StandbyHost {
   #start(request: StartRequest): void {
     const { job: id, spec } = request;
     if (this.jobs.has(id) || this.incoming.has(id) || this.#starting.has(id)) throw new WasmigError('ERR_JOB_EXISTS', `agent ${this.name} already has a job ${id}`);
+    // Before the module is asked for: a full agent must not make the client upload it first.
+    const refusal = this.#refusal();
+    if (refusal) throw new WasmigError(this.capacity.draining ? 'ERR_DRAINING' : 'ERR_FULL', refusal);
     const module = this.modules.bytes(spec.module.sha256);
     if (!module) {
       this.peer.reply(request, { ok: false, code: 'need-module', message: `agent ${this.name} does not have module ${spec.module.sha256.slice(0, 12)}...` });
@@ -500,7 +611,7 @@ export class Agent implements HandoffHost, StandbyHost {
         // The answer is written out, then the job runs at once (not after the broker's
         // acknowledgement): its output and its end are logged and replayed to whoever follows it.
         void this.peer.reply(request, { ok: true, data: { job: id, agent: this.name, epoch: job.epoch } });
-        job.run();
+        void job.run();
       },
       (error: unknown) => {
         this.#starting.delete(id);
@@ -517,7 +628,18 @@ export class Agent implements HandoffHost, StandbyHost {
     const asked = spec.maxMemoryBytes;
     if (asked !== undefined && asked > this.maxMemoryBytes) throw new WasmigError('ERR_TOO_LARGE', `the job asks for ${asked} bytes of memory, agent ${this.name} allows ${this.maxMemoryBytes} (wasmig agent --max-memory)`);
     const tier = spec.tier ?? this.tier;
-    return { module, name: spec.program, preopens: this.dirs, maxMemoryBytes: asked ?? this.maxMemoryBytes, tier, native: tier === 'interp' ? undefined : this.#nativeRewrite(spec) };
+    const native = tier === 'interp' ? undefined : this.#nativeRewrite(spec);
+    const clones = native ? defaultEngines.native.rewrites.clonesOf(this.modules.compiled(spec.module.sha256, spec.program)) : [];
+    return { module, name: spec.program, preopens: this.dirs, maxMemoryBytes: asked ?? this.maxMemoryBytes, tier, native, ...(clones.length ? { clones } : {}) };
+  }
+
+  keepClones(spec: StartRequest['spec'], clones: SharedClones): void {
+    if (clones.length === 0) return;
+    try {
+      defaultEngines.native.rewrites.adoptClones(this.modules.compiled(spec.module.sha256, spec.program), clones);
+    } catch {
+      // Only a cache: a module gone from the agent's cache takes its clones with it.
+    }
   }
 
   get dirGuests(): string[] {
@@ -551,7 +673,7 @@ export class Agent implements HandoffHost, StandbyHost {
 
   takeOver(job: Job, from: string, released: number, standbys: readonly string[]): Promise<void> {
     const published = this.#own(job, `a checkpoint of ${from}'s`, released, standbys);
-    job.run();
+    void job.run();
     return published;
   }
 
@@ -703,6 +825,7 @@ export class Agent implements HandoffHost, StandbyHost {
       this.unwatchJob(old.id);
       this.observed.delete(old.id);
       void this.#publish(topics.jobState(old.id), '', { retain: true }, `the removal of finished job ${old.id}'s state`);
+      void this.#publish(moveTopic(old.id), '', { retain: true }, `the removal of finished job ${old.id}'s last move`);
     }
   }
 
@@ -727,6 +850,7 @@ export class Agent implements HandoffHost, StandbyHost {
     const standbys = replication?.standbys;
     if (standbys) s.standbys = standbys;
     if (replication?.checkpoint) s.checkpoint = replication.checkpoint;
+    if (job.spec.placement) s.placement = job.spec.placement;
     const signed = this.peer.signDocument(s);
     this.observed.set(job.id, signed);
     return this.#publish(topics.jobState(job.id), JSON.stringify(signed), { retain: true }, `job ${job.id}'s state (${job.state}, epoch ${job.epoch})`);
@@ -769,8 +893,12 @@ export class Agent implements HandoffHost, StandbyHost {
     return { status: () => status, gone: controller.signal, close: stop };
   }
 
-  /** Stops: running jobs are marked failed (they end with the agent), then goes offline. */
-  async stop(): Promise<void> {
+  /**
+   * Stops: running jobs are marked failed (they end with the agent), then goes offline.
+   * Jobs in `leave` (replicated jobs a drain could not move) are dropped without a word:
+   * their standbys take them over once this agent's offline status is out.
+   */
+  async stop(options: { leave?: ReadonlySet<string> } = {}): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
     if (this.#heartbeat) clearInterval(this.#heartbeat);
@@ -783,6 +911,7 @@ export class Agent implements HandoffHost, StandbyHost {
       if (job.finished) continue;
       await job.pause();
       job.discard();
+      if (options.leave?.has(job.id)) { this.log(`job ${job.id} is left to its standbys`); continue; }
       job.state = 'failed';
       job.status = 1;
       job.error = `agent ${this.name} stopped`;

@@ -47,6 +47,8 @@ export interface StartJobOptions {
   replicas?: number;
   /** Seconds between checkpoints to the standbys (default 1). */
   checkpointEverySec?: number;
+  /** The labels the job is placed by (`--on site=plant-2`): it keeps to agents with them when it is moved automatically. */
+  placement?: Record<string, string>;
 }
 
 export interface StartedJob {
@@ -228,6 +230,7 @@ export class FleetClient {
     if (options.tier !== undefined) spec.tier = options.tier;
     if (options.replicas) spec.replicas = options.replicas;
     if (options.replicas && options.checkpointEverySec !== undefined) spec.checkpointEverySec = options.checkpointEverySec;
+    if (options.placement && Object.keys(options.placement).length) spec.placement = options.placement;
     const who = `agent ${options.agent}`;
     let moduleBytes = 0;
     for (let attempt = 0; ; attempt++) {
@@ -464,6 +467,8 @@ export class FleetClient {
         timeoutMs: options.timeoutMs ?? 600_000,
         who: `agent ${source}`,
         signal: controller.signal,
+        // Its answer is lost if the broker restarts before it is out: ask again (the source answers a repeated request again, never acts twice).
+        resendOnReconnect: true,
         onProgress: (reply) => options.onProgress?.(reply.data as unknown as Progress),
       });
       if (!r.ok) throw new MigrationError(r.message ?? `agent ${source} could not move the job (${r.code})`);

@@ -254,7 +254,7 @@ export class OutgoingHandoff {
         finalBlocks = final.blocks;
         captured = performance.now();
         this.#progress({ phase: 'transfer' });
-        finalWire = await this.#sendBlob('final', { digests: final.digests, ...baseField }, pkg, signal, true, () => { transferred = performance.now(); stamps.sourceSentFinal = hopClockMs(); }, stamps);
+        finalWire = await this.#sendBlob('final', { digests: final.digests, stopped: final.stamps.took, ...baseField }, pkg, signal, true, () => { transferred = performance.now(); stamps.sourceSentFinal = hopClockMs(); }, stamps);
       } catch (error) {
         if (error instanceof MigrationError) throw error;
         throw this.#resumeHere(this.#why(error, signal));
@@ -432,7 +432,7 @@ export class OutgoingHandoff {
     if (!job.finished) {
       job.target = undefined;
       job.state = 'paused';
-      if (this.#wasRunning) job.run();
+      if (this.#wasRunning) void job.run();
       host.publishState(job);
     }
     host.log(`job ${job.id}: migration to ${this.#to} failed: ${reason}; the job goes on here${newEpoch ? ` (epoch ${job.epoch})` : ''}`);

@@ -30,6 +30,8 @@ export class IncomingHandoff {
   offered: string | undefined;
   /** Whether the images being received still stand on the offered base. */
   onBase: boolean;
+  /** When the job stopped at the source, as its final said (`hop-clock.ts`; measuring only). */
+  stoppedAtSource: number | undefined;
   #timer: NodeJS.Timeout | undefined;
   readonly #host: HandoffHost;
   readonly #onExpire: () => void;
@@ -182,6 +184,7 @@ export class IncomingHandoffs {
         const worker = await inc.job.complete(host.setupFor(inc.job.spec), pkg.snapshot, pkg.deltas, req.digests);
         stamps.targetWorkerTook = worker.took;
         stamps.targetWorkerRestored = worker.done;
+        inc.stoppedAtSource = req.stopped;
         inc.ready = true;
       }
     } catch (error) {
@@ -224,7 +227,12 @@ export class IncomingHandoffs {
       // does not hold it up on a busy machine (measured: it did, by 5-10 ms at load 12).
       void host.peer.reply(req, { ok: true, data: { stamps: { targetCommitted: received, targetRunning: hopClockMs() } } })
         .finally(() => host.crashPoints.reach('target', 'commit-sent'));
-      inc.job.run();
+      void inc.job.run().then((started) => {
+        if (started === undefined) return;
+        // The job's own downtime: its last instruction at the source to its first here (one clock only on one machine).
+        if (inc.stoppedAtSource !== undefined) host.log(`job ${req.job} runs here ${(started.ran - inc.stoppedAtSource).toFixed(2)} ms after it stopped on ${inc.source}`);
+        host.keepClones(inc.job.spec, started.clones);
+      });
       return;
     }
     void host.peer.reply(req, { ok: false, code: 'unknown', message: `agent ${host.name} holds no restored copy of job ${req.job} at epoch ${req.epoch}` });

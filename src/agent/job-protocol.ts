@@ -10,7 +10,7 @@
  * commands, and runs on if it was running: a command does not change whether the job
  * runs, except `run` and `pause`.
  */
-import type { ReadyModule } from '../native/index.ts';
+import type { ReadyModule, SharedClones } from '../native/index.ts';
 import type { Tier } from '../runtime/index.ts';
 import type { RingBuffer } from './output-ring.ts';
 
@@ -35,6 +35,11 @@ export interface ProgramSetup {
    * The compiled `WebAssembly.Module` in it is shared between threads, not compiled again.
    */
   native?: ReadyModule;
+  /**
+   * Resume clones of the module that earlier jobs' workers made here (see the `clones`
+   * command): a restored frame at one of those safepoints continues without making one.
+   */
+  clones?: SharedClones;
 }
 
 export interface WorkerBoot {
@@ -56,6 +61,7 @@ export type JobCommand =
   | { op: 'apply'; deltas: EncodedDelta[] }
   /** Rebuilds the paused program from a snapshot (its memories left empty when `final` deltas complete the received images). */
   | { op: 'restore'; setup: ProgramSetup; snapshot: Uint8Array; deltas?: EncodedDelta[]; digests?: string[] }
+  /** Runs the program; answers with a {@link RunStarted}. */
   | { op: 'run' }
   | { op: 'pause' }
   /** A whole snapshot of the (momentarily) stopped program. */
@@ -97,6 +103,17 @@ export interface FinalResult extends RoundResult {
   digests: string[];
   /** When the worker took the command and when it had the package (`hop-clock.ts`). */
   stamps: Record<string, number>;
+}
+
+/** The answer to `run`, given as the program is set going. */
+export interface RunStarted {
+  /** When (`hop-clock.ts`). */
+  ran: number;
+  /**
+   * Resume clones the worker made that the agent has not had yet (those made ahead of
+   * this run, for restored frames), for its next jobs of the module.
+   */
+  clones: SharedClones;
 }
 
 export type Reply =

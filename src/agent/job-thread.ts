@@ -9,13 +9,14 @@
 import { openSync } from 'node:fs';
 import type { MessagePort } from 'node:worker_threads';
 import type { CompiledModule } from '../compile/index.ts';
+import type { SharedClones } from '../native/index.ts';
 import { DecodeError, ExhaustionError, Trap, ValidationError, WasmigError } from '../errors/index.ts';
 import { defaultEngines, loadModule, Program } from '../program/index.ts';
 import type { ResumeOptions } from '../program/index.ts';
 import { decodeSnapshot } from '../snapshot/index.ts';
 import type { RunOutcome } from '../runtime/index.ts';
 import { WasiHost } from '../wasi/index.ts';
-import type { Command, EndReport, JobCommand, ProgramSetup, Reply, WorkerBoot } from './job-protocol.ts';
+import type { Command, EndReport, JobCommand, ProgramSetup, Reply, RunStarted, WorkerBoot } from './job-protocol.ts';
 import { COMMANDS_SENT, PAUSE_FLAG } from './job-protocol.ts';
 import { hopClockMs } from './hop-clock.ts';
 import { RingWriter } from './output-ring.ts';
@@ -48,6 +49,10 @@ class JobThread {
   #checkpoints: Precopy | undefined;
   /** The program was running when a checkpoint stopped it, and nothing else paused it since. */
   #heldByCheckpoint = false;
+  /** Keys of the resume clones the agent has (adopted from it, or handed to it). */
+  readonly #sharedClones = new Set<string>();
+  /** Work for the moment after the next reply is out (set by a command whose answer someone waits for). */
+  #afterReply: (() => void) | undefined;
 
   constructor(boot: WorkerBoot, port: MessagePort) {
     this.#control = new Int32Array(boot.control);
@@ -67,6 +72,13 @@ class JobThread {
     }
     const transfer = transferablesOf(reply);
     this.#port.postMessage(reply, transfer);
+    const prepare = this.#afterReply;
+    this.#afterReply = undefined;
+    try {
+      prepare?.();
+    } catch {
+      // Only ahead of time: the run does the same work and reports what fails.
+    }
     this.#schedule();
   }
 
@@ -84,9 +96,17 @@ class JobThread {
       case 'restore': {
         const taken = hopClockMs();
         const restored = this.#restore(command.setup, command.snapshot, command.deltas, command.digests);
+        // Once the answer is out, while the handoff waits for its commit: the first run's
+        // own setup (the native tier's resume clones), out of the job's downtime.
+        this.#afterReply = () => this.#program?.execution?.prepareRun?.();
         return { ...restored, stamps: { took: taken, done: hopClockMs() } };
       }
-      case 'run': this.#wantRun = true; this.#heldByCheckpoint = false; return undefined;
+      case 'run': {
+        this.#wantRun = true;
+        this.#heldByCheckpoint = false;
+        const started: RunStarted = { ran: hopClockMs(), clones: this.#unsharedClones() };
+        return started;
+      }
       case 'pause': this.#wantRun = false; this.#heldByCheckpoint = false; return { instructions: this.#program?.execution?.instructions ?? 0 };
       case 'snapshot': return this.#needProgram().snapshot({ embedModule: false });
       case 'precopy': {
@@ -136,6 +156,14 @@ class JobThread {
     }
   }
 
+  /** Resume clones made here that the agent has not had, now counted as had. */
+  #unsharedClones(): SharedClones {
+    if (!this.#compiled) return [];
+    const fresh = defaultEngines.native.rewrites.clonesOf(this.#compiled).filter(([key]) => !this.#sharedClones.has(key));
+    for (const [key] of fresh) this.#sharedClones.add(key);
+    return fresh;
+  }
+
   #needProgram(): Program {
     if (!this.#program) throw new WasmigError('ERR_STATE', 'no program in this worker');
     if (this.#ended) throw new WasmigError('ERR_STATE', 'the job has ended');
@@ -167,6 +195,10 @@ class JobThread {
         // The agent's rewrite (its main thread made it once for every job of the module), else one made here.
         if (setup.native) defaultEngines.native.rewrites.adopt(compiled, defaultEngines.native.options.rewrite ?? {}, setup.native);
         else defaultEngines.resolve(setup.tier).prepare?.(compiled);
+        if (setup.clones) {
+          defaultEngines.native.rewrites.adoptClones(compiled, setup.clones);
+          for (const [key] of setup.clones) this.#sharedClones.add(key);
+        }
       } catch {
         // The tier reports it when it runs.
       }

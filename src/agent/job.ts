@@ -1,5 +1,5 @@
 import type { StreamId } from './frames.ts';
-import type { EndReport, FinalResult, ProgramSetup, RoundResult } from './job-protocol.ts';
+import type { EndReport, FinalResult, ProgramSetup, RoundResult, RunStarted } from './job-protocol.ts';
 import { JobRunner } from './job-runner.ts';
 import type { JobRunnerPool } from './job-runner.ts';
 import type { JobSpec, JobStateName } from './messages.ts';
@@ -33,7 +33,7 @@ export interface JobInit {
  * the pause).
  */
 function withoutModule(setup: ProgramSetup): ProgramSetup {
-  const { native: _native, ...rest } = setup;
+  const { native: _native, clones: _clones, ...rest } = setup;
   return { ...rest, module: new Uint8Array(0) };
 }
 
@@ -120,17 +120,20 @@ export class Job {
     return r.stamps;
   }
 
-  /** Starts (or resumes) running. */
-  run(): void {
-    if (this.finished || this.#discarded) return;
+  /**
+   * Starts (or resumes) running. Resolves with the worker's answer as it set the program
+   * going, or undefined when it did not.
+   */
+  run(): Promise<RunStarted | undefined> {
+    if (this.finished || this.#discarded) return Promise.resolve(undefined);
     if (this.#hooks.mayRun && !this.#hooks.mayRun(this)) {
       this.state = 'paused';
-      return;
+      return Promise.resolve(undefined);
     }
     this.state = 'running';
     this.#runs++;
     // The thread always accepts `run`; it fails only with a broken thread, which ends the job (failed) through its hooks.
-    this.#runner.request({ op: 'run' }).catch(() => {});
+    return this.#runner.request<RunStarted>({ op: 'run' }).catch(() => undefined);
   }
 
   /** Stops within about a millisecond; resolves once the program is paused and its output logged. */

@@ -29,6 +29,8 @@ export interface JobSpec {
   replicas?: number;
   /** Seconds between checkpoints to the standbys (default {@link DEFAULT_CHECKPOINT_EVERY_SEC}). */
   checkpointEverySec?: number;
+  /** The labels the job was placed by (`run --on site=plant-2`): drains and schedulers move it only to agents with them. */
+  placement?: Record<string, string>;
 }
 
 /** Seconds between checkpoints of a replicated job when its spec does not say. */
@@ -77,6 +79,8 @@ export interface JobState {
   standbys?: string[];
   /** The latest checkpoint all standbys hold (replicated jobs). */
   checkpoint?: CheckpointInfo;
+  /** The labels the job was placed by ({@link JobSpec.placement}), for schedulers. */
+  placement?: Record<string, string>;
   sig?: string;
   /** The publishing agent's device certificate (identity.ts). */
   cert?: Record<string, unknown>;
@@ -113,6 +117,14 @@ export interface AgentLoad {
   memTotal: number;
   jobs: number;
   running: number;
+  /** The agent's heartbeat period in ms (standbys count missed heartbeats by it; absent from older agents). */
+  heartbeatMs?: number;
+  /** What the agent advertises for placement (capacity.ts): labels, cores, `--max-jobs`, draining, host signals. */
+  labels?: Record<string, string>;
+  cores?: number;
+  maxJobs?: number;
+  draining?: boolean;
+  signals?: Record<string, string | number | boolean>;
 }
 
 interface Envelope {
@@ -149,6 +161,8 @@ export interface MigrateRequest extends Envelope {
   maxDowntimeMs?: number;
   /** After this long in pre-copy rounds, the job pauses and the rest goes over at once. */
   deadlineMs?: number;
+  /** Why the job moves, when a drain or a scheduler moves it (logged by the source). */
+  reason?: string;
 }
 /** Cancels a migration under way at its source, before the job pauses; the job goes on there. */
 export interface CancelRequest extends Envelope { type: 'cancel'; job: string }
@@ -175,7 +189,11 @@ export interface BlobFields {
  */
 export interface RoundRequest extends Envelope, BlobFields { type: 'round'; job: string; epoch: number; round: number; base?: string }
 /** The last of a handoff, sent with the job paused: the rest of memory and output, and the state without memory. */
-export interface FinalRequest extends Envelope, BlobFields { type: 'final'; job: string; epoch: number; digests: string[]; base?: string }
+export interface FinalRequest extends Envelope, BlobFields {
+  type: 'final'; job: string; epoch: number; digests: string[]; base?: string;
+  /** When the job stopped at the source (`hop-clock.ts`): for measuring the downtime, never for deciding. */
+  stopped?: number;
+}
 /** `released`: output the source had released to followers (a replicated job holds the rest until a checkpoint covers it). */
 export interface CommitRequest extends Envelope { type: 'commit'; job: string; epoch: number; released?: number }
 /** Makes the recipient a standby of a replicated job (the module was uploaded before). */
@@ -191,6 +209,8 @@ export interface CheckpointRequest extends Envelope, BlobFields {
 }
 /** The owner no longer needs this standby (the job ended, or moved its standbys elsewhere). */
 export interface ReleaseRequest extends Envelope { type: 'release'; job: string; epoch: number }
+/** Moves every job off the recipient (to other agents, by load), then stops it (drain.ts). */
+export interface DrainRequest extends Envelope { type: 'drain'; timeoutMs?: number }
 export interface AbortRequest extends Envelope { type: 'abort'; job: string; epoch: number; reason: string; transfer?: string }
 export interface SyncMessage extends Envelope { type: 'sync' }
 export interface Reply extends Envelope {
@@ -206,7 +226,7 @@ export interface Reply extends Envelope {
 }
 
 export type Request = StartRequest | UploadRequest | ReplayRequest | MigrateRequest | CancelRequest | PrepareRequest | RoundRequest | FinalRequest | CommitRequest | AbortRequest
-  | StandbyRequest | CheckpointRequest | ReleaseRequest;
+  | StandbyRequest | CheckpointRequest | ReleaseRequest | DrainRequest;
 export type Message = Request | Reply | SyncMessage;
 
 /** A message that failed validation. */
@@ -268,6 +288,13 @@ function strings(x: unknown, what: string, maxCount: number): string[] {
   return x as string[];
 }
 
+/** Placement labels: at most 32, keys and values short and printable (as `wasmig agent --label` takes them). */
+function labels(x: unknown, what: string): Record<string, string> {
+  const part = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$/;
+  if (!isObj(x) || Object.keys(x).length > 32 || !Object.entries(x).every(([k, v]) => part.test(k) && typeof v === 'string' && part.test(v))) bad(`${what} is not a map of labels`);
+  return { ...(x as Record<string, string>) };
+}
+
 export function checkSpec(x: unknown): JobSpec {
   if (!isObj(x)) bad('spec is not an object');
   const module = x.module;
@@ -288,6 +315,7 @@ export function checkSpec(x: unknown): JobSpec {
   }
   if (x.replicas !== undefined) spec.replicas = int(x, 'replicas', 0, MAX_REPLICAS);
   if (x.checkpointEverySec !== undefined) spec.checkpointEverySec = int(x, 'checkpointEverySec', 1, 3600);
+  if (x.placement !== undefined) spec.placement = labels(x.placement, 'spec.placement');
   return spec;
 }
 
@@ -349,6 +377,7 @@ export function parseMessage(payload: Buffer | string): Message {
       }
       if (o.maxDowntimeMs !== undefined) m.maxDowntimeMs = int(o, 'maxDowntimeMs', 0, 3_600_000);
       if (o.deadlineMs !== undefined) m.deadlineMs = int(o, 'deadlineMs', 0, 86_400_000);
+      if (o.reason !== undefined) m.reason = str(o, 'reason', 512);
       return m;
     }
     case 'cancel': return { ...e, type: 'cancel', job: name(o, 'job') };
@@ -357,7 +386,8 @@ export function parseMessage(payload: Buffer | string): Message {
     case 'final': {
       const digests = strings(o.digests, 'digests', 64);
       if (!digests.every((d) => d.length <= 128)) bad('digests are too long');
-      return { ...e, type: 'final', job: name(o, 'job'), epoch: int(o, 'epoch', 1), digests, ...blob(o), ...base(o) };
+      const stopped = typeof o.stopped === 'number' && Number.isFinite(o.stopped) ? { stopped: o.stopped } : {};
+      return { ...e, type: 'final', job: name(o, 'job'), epoch: int(o, 'epoch', 1), digests, ...blob(o), ...base(o), ...stopped };
     }
     case 'commit': {
       const c: CommitRequest = { ...e, type: 'commit', job: name(o, 'job'), epoch: int(o, 'epoch', 1) };
@@ -379,6 +409,11 @@ export function parseMessage(payload: Buffer | string): Message {
       const a: AbortRequest = { ...e, type: 'abort', job: name(o, 'job'), epoch: int(o, 'epoch', 1), reason: str(o, 'reason') };
       if (o.transfer !== undefined && o.transfer !== '') a.transfer = hex(o, 'transfer', 32);
       return a;
+    }
+    case 'drain': {
+      const d: DrainRequest = { ...e, type: 'drain' };
+      if (o.timeoutMs !== undefined) d.timeoutMs = int(o, 'timeoutMs', 0, 86_400_000);
+      return d;
     }
     case 'sync': return { ...e, type: 'sync' };
     case 'reply': {
@@ -419,6 +454,7 @@ export function parseJobState(payload: Buffer): JobState | undefined {
       if (!Array.isArray(o.standbys) || o.standbys.length > MAX_REPLICAS) return undefined;
       s.standbys = o.standbys.map((_, i) => name(o.standbys as unknown as Obj, String(i)));
     }
+    if (o.placement !== undefined) s.placement = labels(o.placement, 'placement');
     if (o.checkpoint !== undefined) {
       const c = o.checkpoint;
       if (!isObj(c)) return undefined;

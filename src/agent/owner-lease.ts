@@ -11,10 +11,17 @@ import type { Peer } from './peer.ts';
  * one over, as long as `leaseMs` plus a check period is shorter than the standbys' grace
  * period (the lease is half of it). A renewal after that (`onRenewed`) lets the agent
  * look at the jobs' retained states before it runs them again.
+ *
+ * Standbys also take over when the owner's heartbeats stop arriving (an owner stuck but
+ * connected), so the lease also needs a heartbeat sent within `beatWindowMs` (the
+ * standbys' missed-heartbeat window): a standby counts from a heartbeat's arrival, which
+ * is after it was sent, and then waits its grace period, so the owner pauses first.
  */
 export class OwnerLease {
   readonly #peer: Peer;
   readonly #leaseMs: number;
+  readonly #beatWindowMs: number;
+  #beatSentAt = performance.now();
   readonly #onLost: () => void;
   readonly #onRenewed: () => void;
   readonly #active: () => boolean;
@@ -24,9 +31,10 @@ export class OwnerLease {
   #timer: NodeJS.Timeout | undefined;
 
   /** `active`: whether there is anything to hold a lease on (no traffic otherwise). */
-  constructor(peer: Peer, leaseMs: number, hooks: { active: () => boolean; onLost: () => void; onRenewed: () => void }) {
+  constructor(peer: Peer, leaseMs: number, beatWindowMs: number, hooks: { active: () => boolean; onLost: () => void; onRenewed: () => void }) {
     this.#peer = peer;
     this.#leaseMs = leaseMs;
+    this.#beatWindowMs = beatWindowMs;
     this.#active = hooks.active;
     this.#onLost = hooks.onLost;
     this.#onRenewed = hooks.onRenewed;
@@ -39,7 +47,17 @@ export class OwnerLease {
 
   /** Whether the lease holds at this very moment (the periodic check may not have noticed its end yet). */
   get valid(): boolean {
-    return !this.#lost && performance.now() - this.#renewedAt <= this.#leaseMs;
+    return !this.#lost && this.#fresh(performance.now());
+  }
+
+  /** The agent's heartbeat just went out (a blocked event loop sends none, and then the lease runs out). */
+  heartbeatSent(): void {
+    this.#beatSentAt = performance.now();
+  }
+
+  /** Renewed through the broker within the lease, and a heartbeat sent within the standbys' window. */
+  #fresh(now: number): boolean {
+    return now - this.#renewedAt <= this.#leaseMs && now - this.#beatSentAt <= this.#beatWindowMs;
   }
 
   start(): void {
@@ -58,7 +76,7 @@ export class OwnerLease {
       this.#renewedAt = now;
       return;
     }
-    if (!this.#lost && now - this.#renewedAt > this.#leaseMs) {
+    if (!this.#lost && !this.#fresh(now)) {
       this.#lost = true;
       this.#onLost();
     }
@@ -69,7 +87,7 @@ export class OwnerLease {
       () => {
         this.#inFlight = false;
         this.#renewedAt = Math.max(this.#renewedAt, sentAt);
-        if (this.#lost && performance.now() - this.#renewedAt <= this.#leaseMs) {
+        if (this.#lost && this.#fresh(performance.now())) {
           this.#lost = false;
           this.#onRenewed();
         }

@@ -60,7 +60,17 @@ interface Waiter {
 interface Mailbox {
   queue: Reply[];
   waiter?: Waiter;
+  /** The request as published, sent again on each new connection (see `send`'s `resendOnReconnect`). */
+  resend?: { topic: string; payload: string };
 }
+
+/**
+ * Requests whose final answer a peer keeps (the last {@link ANSWERS_KEPT}) and sends
+ * again when the same request comes again: their requester re-sends them after a
+ * reconnection, as an answer published while it was away (a broker restart) is lost.
+ */
+const REANSWERED = new Set(['migrate']);
+const ANSWERS_KEPT = 1000;
 
 /** Receives the messages of the topics it listens to. */
 export type TopicHandler = (topic: string, payload: Buffer) => void;
@@ -126,6 +136,8 @@ export class Peer {
   #generation = 1;
   readonly #linkWaiters = new Set<() => void>();
   readonly #patienceMs: number;
+  /** Final answers to {@link REANSWERED} requests, by request id, oldest first. */
+  readonly #answers = new Map<string, { topic: string; payload: string }>();
 
   private constructor(link: MqttLink, options: PeerOptions, guard: ReplayGuard) {
     this.link = link;
@@ -159,6 +171,11 @@ export class Peer {
     await link.subscribe([options.inbox]);
     for (const [topic, payload] of early) peer.#dispatch(topic, payload);
     return peer;
+  }
+
+  /** This peer's connection number: it grows at each reconnection (standbys restart counts on it). */
+  get connection(): number {
+    return this.#generation;
   }
 
   get signed(): boolean {
@@ -384,7 +401,13 @@ export class Peer {
 
   /** The link connected again (or dropped): wakes whoever waits for it. */
   #linkChanged(connected: boolean): void {
-    if (connected) this.#generation++;
+    if (connected) {
+      this.#generation++;
+      // After the link's own re-subscriptions, on the same connection: an answer to them finds the inbox subscribed.
+      for (const box of this.#mailboxes.values()) {
+        if (box.resend) this.link.publish(box.resend.topic, box.resend.payload, { qos: 1 }).catch(() => {});
+      }
+    }
     const waiters = [...this.#linkWaiters];
     this.#linkWaiters.clear();
     for (const wake of waiters) wake();
@@ -425,7 +448,12 @@ export class Peer {
       throw error;
     }
     // QoS 1 may deliver a message twice (a resend after a reconnection): act on it once.
-    if (this.#recent.has(message.id)) return;
+    if (this.#recent.has(message.id)) {
+      // Asked again (the requester reconnected): the answer it may have missed, once more.
+      const answer = this.#answers.get(message.id);
+      if (answer) this.link.publish(answer.topic, answer.payload, { qos: 1 }).catch(() => {});
+      return;
+    }
     this.#recent.add(message.id);
     if (this.#recent.size > 10_000) for (const id of this.#recent) { this.#recent.delete(id); if (this.#recent.size <= 5_000) break; }
     const refusal = this.#check(message);
@@ -473,12 +501,18 @@ export class Peer {
     return this.#options.key ? this.#options.key.sign(message) : message;
   }
 
-  /** Sends a request and opens a mailbox for its replies; returns the request id. */
-  async send(topic: string, body: RequestBody): Promise<string> {
+  /**
+   * Sends a request and opens a mailbox for its replies; returns the request id.
+   * `resendOnReconnect`: the same request (same id) goes out again on each new
+   * connection while the mailbox is open, for requests whose answerer re-answers a
+   * repeated id rather than acting twice ({@link REANSWERED}).
+   */
+  async send(topic: string, body: RequestBody, options: { resendOnReconnect?: boolean } = {}): Promise<string> {
     const id = newId();
-    this.#mailboxes.set(id, { queue: [] });
+    const payload = JSON.stringify(this.#envelope(body, topic, id));
+    this.#mailboxes.set(id, { queue: [], ...(options.resendOnReconnect ? { resend: { topic, payload } } : {}) });
     try {
-      await this.link.publish(topic, JSON.stringify(this.#envelope(body, topic, id)), { qos: 1 });
+      await this.link.publish(topic, payload, { qos: 1 });
     } catch (error) {
       this.#mailboxes.delete(id);
       throw error;
@@ -519,8 +553,8 @@ export class Peer {
   }
 
   /** send + next + done: for requests with one answer. */
-  async request(topic: string, body: RequestBody, options: WaitOptions): Promise<Reply> {
-    const id = await this.send(topic, body);
+  async request(topic: string, body: RequestBody, options: WaitOptions & { resendOnReconnect?: boolean }): Promise<Reply> {
+    const id = await this.send(topic, body, { resendOnReconnect: options.resendOnReconnect });
     try {
       return await this.next(id, options);
     } finally {
@@ -532,10 +566,15 @@ export class Peer {
    * Answers a request (best effort: a reply to a vanished peer is lost); resolves once
    * the broker has it.
    */
-  reply(request: { id: string; replyTo?: string }, fields: { ok: boolean; stage?: string; code?: string; message?: string; data?: Record<string, unknown> }): Promise<void> {
+  reply(request: { id: string; replyTo?: string; type?: string }, fields: { ok: boolean; stage?: string; code?: string; message?: string; data?: Record<string, unknown> }): Promise<void> {
     if (!request.replyTo) return Promise.resolve();
     const body = { type: 'reply', re: request.id, stage: 'done', ...fields };
-    return this.link.publish(request.replyTo, JSON.stringify(this.#envelope(body, request.replyTo)), { qos: 1 })
+    const payload = JSON.stringify(this.#envelope(body, request.replyTo));
+    if (body.stage === 'done' && request.type !== undefined && REANSWERED.has(request.type)) {
+      this.#answers.set(request.id, { topic: request.replyTo, payload });
+      if (this.#answers.size > ANSWERS_KEPT) this.#answers.delete(this.#answers.keys().next().value!);
+    }
+    return this.link.publish(request.replyTo, payload, { qos: 1 })
       .catch((error: unknown) => this.#options.log(`reply to ${request.replyTo} not published: ${errorText(error)}`));
   }
 

@@ -2,21 +2,36 @@
  * The standby's side of a replicated job (docs/protocol.md, "Replicas and failover"):
  * it keeps the latest checkpoint the owner sent (`CheckpointStore`), follows the job's
  * retained state and its owner's status, and takes the job over when the owner is gone
- * (its last will, or another instance of it online) for longer than the grace period
+ * (its last will, another instance of it online, or its heartbeats missed while this
+ * agent heard others: `MissedHeartbeats`) for longer than the grace period
  * (times its rank plus one, so that the first standby goes first and the others see its
  * newer epoch and stand down). A takeover restores the checkpoint under an epoch above
  * every one the owner may have handed out, so the old owner, should it come back, and
  * a migration target's prepared copy are both fenced.
  */
+import { performance } from 'node:perf_hooks';
 import { WasmigError } from '../errors/index.ts';
 import { MemoryImage } from '../snapshot/index.ts';
 import { CheckpointStore } from './checkpoint-store.ts';
+import { HeartbeatWatch } from './heartbeat-watch.ts';
 import type { Job } from './job.ts';
 import type { AgentStatus, CheckpointRequest, JobSpec, JobState, ReleaseRequest, StandbyRequest } from './messages.ts';
 import { parseAgentStatus, parseJobState } from './messages.ts';
+import { MissedHeartbeats } from './missed-heartbeats.ts';
 import { decodeFinal } from './package.ts';
 import type { ReplicaHost } from './replication-source.ts';
 import { topics } from './topics.ts';
+
+/**
+ * How many heartbeat periods without a heartbeat of the owner's make it gone, like its
+ * last will. Three: the same window as the heartbeat's retained expiry; heartbeats go at
+ * QoS 0 and may be dropped or late under load, and two in a row missing must not move a
+ * job, while a stuck owner is still noticed long before its keepalive (1.5 keepalives,
+ * 22.5 s at the default) ends the connection. Only periods that say something of the
+ * owner count (`MissedHeartbeats`: this standby connected throughout, and the broker
+ * delivering other heartbeats).
+ */
+export const MISSED_HEARTBEATS = 3;
 
 /** Default grace period between an owner's loss and the first standby's takeover. */
 export const DEFAULT_TAKEOVER_GRACE_MS = 3000;
@@ -40,6 +55,14 @@ function errorText(error: unknown): string {
 
 const FINAL = new Set(['exited', 'failed']);
 
+/** The owner whose heartbeats a copy counts: its count, its subscription, the check's timer. */
+interface OwnerBeats {
+  agent: string;
+  counter: MissedHeartbeats;
+  stop: () => void;
+  timer: NodeJS.Timeout | undefined;
+}
+
 /** A standby copy of one job. */
 class StandbyCopy {
   readonly id: string;
@@ -56,12 +79,16 @@ class StandbyCopy {
   #timer: NodeJS.Timeout | undefined;
   #stopState: (() => void) | undefined;
   #stopStatus: { agent: string; stop: () => void } | undefined;
+  /** The owner whose heartbeats are counted, and how many it missed. */
+  #beats: OwnerBeats | undefined;
   #closed = false;
   readonly #host: StandbyHost;
+  readonly #heartbeats: HeartbeatWatch;
   readonly #onGone: (copy: StandbyCopy) => void;
 
-  constructor(host: StandbyHost, req: StandbyRequest, onGone: (copy: StandbyCopy) => void) {
+  constructor(host: StandbyHost, heartbeats: HeartbeatWatch, req: StandbyRequest, onGone: (copy: StandbyCopy) => void) {
     this.#host = host;
+    this.#heartbeats = heartbeats;
     this.#onGone = onGone;
     this.id = req.job;
     this.spec = req.spec;
@@ -92,6 +119,7 @@ class StandbyCopy {
   }
 
   #watchOwner(agent: string): void {
+    this.#watchBeats(agent);
     if (this.#stopStatus?.agent === agent) return;
     this.#stopStatus?.stop();
     const entry = { agent, stop: () => {} };
@@ -105,11 +133,51 @@ class StandbyCopy {
     }).then((stop) => { if (this.#stopStatus === entry && !this.#closed) entry.stop = stop; else stop(); }, () => {});
   }
 
-  /** Whether the job's owner is gone: its status says offline, or names another instance. */
+  /**
+   * Counts the owner's missed heartbeats (`MissedHeartbeats` says which periods count),
+   * checking a few times a period; the count starts at the owner's first heartbeat seen.
+   */
+  #watchBeats(agent: string): void {
+    if (this.#beats?.agent === agent) return;
+    this.#stopBeats();
+    const counter = new MissedHeartbeats(MISSED_HEARTBEATS);
+    const watch = this.#heartbeats;
+    const beats: OwnerBeats = { agent, counter, stop: () => {}, timer: undefined };
+    this.#beats = beats;
+    beats.stop = watch.follow(agent, (load, at) => {
+      if (!load.heartbeatMs || load.heartbeatMs <= 0 || this.#beats !== beats) return;
+      const connection = watch.connection ?? -1;
+      const wasGone = counter.ownerBeat(at, load.heartbeatMs, connection);
+      if (!beats.timer) {
+        beats.timer = setInterval(() => this.#checkBeats(beats), Math.max(50, load.heartbeatMs / 4));
+        beats.timer.unref();
+      }
+      if (wasGone) this.evaluate();
+    });
+  }
+
+  #checkBeats(beats: OwnerBeats): void {
+    if (this.#beats !== beats || this.#closed) return;
+    const watch = this.#heartbeats;
+    if (!beats.counter.check(performance.now(), watch.connection, watch.latestExcept(beats.agent))) return;
+    this.#host.log(`job ${this.id}: no heartbeat of its owner ${beats.agent} for ${MISSED_HEARTBEATS} periods (${(MISSED_HEARTBEATS * beats.counter.periodMs) / 1000} s) while this agent was connected and heard others`);
+    this.evaluate();
+  }
+
+  #stopBeats(): void {
+    if (!this.#beats) return;
+    clearInterval(this.#beats.timer);
+    this.#beats.stop();
+    this.#beats = undefined;
+  }
+
+  /** Whether the job's owner is gone: its status says offline, or names another instance, or its heartbeats stopped. */
   get ownerGone(): boolean {
     const s = this.state;
     const o = this.ownerStatus;
-    if (!s || FINAL.has(s.state) || !o || o.agent !== s.agent) return false;
+    if (!s || FINAL.has(s.state)) return false;
+    if (this.#beats?.agent === s.agent && this.#beats.counter.gone) return true;
+    if (!o || o.agent !== s.agent) return false;
     return !o.online || o.instance !== s.instance;
   }
 
@@ -191,6 +259,7 @@ class StandbyCopy {
     clearTimeout(this.#timer);
     this.#stopState?.();
     this.#stopStatus?.stop();
+    this.#stopBeats();
   }
 }
 
@@ -198,9 +267,11 @@ class StandbyCopy {
 export class Standbys {
   readonly #host: StandbyHost;
   readonly #byJob = new Map<string, StandbyCopy>();
+  readonly #heartbeats: HeartbeatWatch;
 
   constructor(host: StandbyHost) {
     this.#host = host;
+    this.#heartbeats = new HeartbeatWatch(() => host.peer);
   }
 
   has(job: string): boolean {
@@ -235,7 +306,7 @@ export class Standbys {
       void host.peer.reply(req, { ok: true });
       return;
     }
-    const copy = new StandbyCopy(host, req, (c) => this.#drop(c));
+    const copy = new StandbyCopy(host, this.#heartbeats, req, (c) => this.#drop(c));
     this.#byJob.set(req.job, copy);
     host.log(`standby for job ${req.job} of ${req.from} (rank ${req.rank})`);
     copy.watch().then(() => host.peer.reply(req, { ok: true }), (error: unknown) => {

@@ -1,4 +1,3 @@
-import { UnsupportedError } from '../errors/index.ts';
 import { ValType } from '../wasm/index.ts';
 import type { Module } from '../wasm/index.ts';
 import { validateFunctionBody, validateModule } from '../validate/index.ts';
@@ -20,6 +19,11 @@ export interface CompiledModule {
    * @internal
    */
   functions: CompiledFunction[];
+  /**
+   * Where the module first uses v128 (a body, a function type, a global), undefined if
+   * nowhere: the interpreter runs SIMD, the native tier does not yet.
+   */
+  simdUse: string | undefined;
 }
 
 /**
@@ -28,7 +32,7 @@ export interface CompiledModule {
  */
 export function compileModule(module: Module): CompiledModule {
   const context = validateModule(module);
-  const compiled: CompiledModule = { module, context, functions: new Array(module.codes.length) };
+  const compiled: CompiledModule = { module, context, functions: new Array(module.codes.length), simdUse: undefined };
   const sigs = callSignatures(context);
   let simdUse: string | undefined;
   for (let i = 0; i < module.codes.length; i++) {
@@ -36,20 +40,16 @@ export function compileModule(module: Module): CompiledModule {
     if (validator.simdUse !== undefined) simdUse ??= `function ${module.numImportedFuncs + i} (${validator.simdUse})`;
     compiled.functions[i] = new CompiledFunction(compiled, i, validator.maxHeight, sigs);
   }
-  refuseSimd(context, simdUse);
+  compiled.simdUse = firstSimdUse(context, simdUse);
   return compiled;
 }
 
-/**
- * The executor, the snapshots and the native tier keep 8-byte values only, so a valid
- * module that mentions v128 anywhere (a function type, a global, a body) is refused
- * whole, naming where, instead of running with half its bits.
- */
-function refuseSimd(context: ModuleContext, simdUse: string | undefined): void {
-  const inType = context.types.some((t) => t.params.includes(ValType.v128) || t.results.includes(ValType.v128));
-  const inGlobal = context.globals.some((g) => g.type === ValType.v128);
-  const where = simdUse ?? (inType ? 'a function type' : inGlobal ? 'a global' : undefined);
-  if (where !== undefined) throw new UnsupportedError(`SIMD (v128) is not supported yet: ${where} uses it`);
+/** Where a module first mentions v128: a body (found by validation), else a function type or a global. */
+function firstSimdUse(context: ModuleContext, inBody: string | undefined): string | undefined {
+  if (inBody !== undefined) return inBody;
+  if (context.types.some((t) => t.params.includes(ValType.v128) || t.results.includes(ValType.v128))) return 'a function type';
+  if (context.globals.some((g) => g.type === ValType.v128)) return 'a global';
+  return undefined;
 }
 
 /** Validates and translates one function body of `compiled` now, in a new `CompiledFunction` (the exact code; the fast code stays lazy). */

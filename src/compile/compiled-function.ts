@@ -1,3 +1,4 @@
+import { slotCount } from '../wasm/index.ts';
 import type { CompiledModule } from './compile-module.ts';
 import type { FastFunction } from './fast-ir.ts';
 import { FunctionPoints } from './function-points.ts';
@@ -13,9 +14,11 @@ import type { CallSignatures } from './translate-fast.ts';
  */
 export class CompiledFunction {
   readonly funcIndex: number;
+  /** Slots the parameters take (a v128 takes two, see `wasm/slots.ts`). */
   readonly numParams: number;
-  /** Parameters plus declared locals. */
+  /** Slots the parameters plus declared locals take. */
   readonly numLocals: number;
+  /** Slots the results take. */
   readonly numResults: number;
   /** Slots a frame needs: locals plus the deepest operand stack (from validation). */
   readonly frameSize: number;
@@ -36,9 +39,9 @@ export class CompiledFunction {
     const context = owner.context;
     const type = context.types[module.funcs[codeIndex]];
     this.funcIndex = module.numImportedFuncs + codeIndex;
-    this.numParams = type.params.length;
-    this.numLocals = type.params.length + module.codes[codeIndex].locals.length;
-    this.numResults = type.results.length;
+    this.numParams = slotCount(type.params);
+    this.numLocals = this.numParams + slotCount(module.codes[codeIndex].locals);
+    this.numResults = slotCount(type.results);
     this.frameSize = this.numLocals + maxHeight + 1;
     this.typeIndex = module.funcs[codeIndex];
     this.sigs = sigs;
@@ -54,7 +57,7 @@ export class CompiledFunction {
   get offsets(): Int32Array {
     return (this.exact ?? this.translate()).offsets;
   }
-  /** For each exact pc that starts an instruction: the operand stack height before it; -1 elsewhere. */
+  /** For each exact pc that starts an instruction: the operand stack height before it, in slots; -1 elsewhere. */
   get heights(): Int32Array {
     return (this.exact ?? this.translate()).heights;
   }

@@ -65,6 +65,12 @@ export const FastOp = {
   unreachable: 0xde,
   /** [op, exactPc, sp]: run one exact instruction (the rare ones) with the stack at sp. */
   exact1: 0xdf,
+  /**
+   * [op, exactPc, sp]: a SIMD instruction or v128 move, run in place by the exact code's
+   * semantics (its immediates are read there) with the stack at sp; the run loop reaches
+   * it through its `default` branch, away from every other case.
+   */
+  simd: 0x1f0,
   /** [op, a, b, target, cost]: fused i32 compare and branch, one per comparison 0x46..0x4f. */
   brCmpBase: 0xe0,
   /** [op, a, imm, target, cost]: as `brCmpBase`, the right operand an immediate. */

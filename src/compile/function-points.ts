@@ -16,8 +16,10 @@ export class FunctionPoints {
   readonly localTypes: readonly number[];
   /** Per exact pc that starts an instruction: index into `types` of its stack's types; -1 elsewhere. */
   private readonly typeStart: Int32Array;
-  /** Operand stack types before each instruction, concatenated (lengths from `exact.heights`). */
+  /** Operand stack types before each instruction, concatenated. */
   private readonly types: Uint8Array;
+  /** Per exact pc that starts an instruction: how many values its stack holds (`exact.heights` counts slots). */
+  private readonly typeCount: Int32Array;
   /** Byte offset of every live instruction boundary to the exact pc that continues there. */
   private readonly pcs = new Map<number, number>();
   private readonly exact: ExactCode;
@@ -32,6 +34,7 @@ export class FunctionPoints {
     const { offsets, heights } = exact;
     const funcIndex = context.module.numImportedFuncs + codeIndex;
     const typeStart = new Int32Array(offsets.length).fill(-1);
+    const typeCount = new Int32Array(offsets.length);
     const types: number[] = [];
     // Offsets of live instructions that emit nothing (block, loop, a block's end): they continue at the next one that does.
     const pending: number[] = [];
@@ -42,8 +45,9 @@ export class FunctionPoints {
         if (!liveness.before(v)) return;
         while (next < offsets.length && offsets[next] < 0) next++;
         if (next < offsets.length && offsets[next] === ins.offset) {
-          if (heights[next] !== v.height) throw new Error(`internal: stack height mismatch in function ${funcIndex} at byte ${ins.offset}`);
+          if (heights[next] !== v.slotHeight) throw new Error(`internal: stack height mismatch in function ${funcIndex} at byte ${ins.offset}`);
           typeStart[next] = types.length;
+          typeCount[next] = v.vals.length;
           for (let i = 0; i < v.vals.length; i++) types.push(v.vals[i]);
           this.pcs.set(ins.offset, next);
           for (const p of pending) this.pcs.set(p, next);
@@ -57,6 +61,7 @@ export class FunctionPoints {
     });
     this.localTypes = v.locals;
     this.typeStart = typeStart;
+    this.typeCount = typeCount;
     this.types = Uint8Array.from(types);
   }
 
@@ -68,7 +73,7 @@ export class FunctionPoints {
   /** The operand stack types before the instruction at exact pc `pc`. */
   stackTypesAt(pc: number): Uint8Array {
     const start = this.typeStart[pc];
-    return this.types.subarray(start, start + this.exact.heights[pc]);
+    return this.types.subarray(start, start + this.typeCount[pc]);
   }
 
   /** The exact pc of the instruction that ends right before `pc` (-1 at the start). */

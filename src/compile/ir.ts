@@ -10,14 +10,17 @@
  * (`block`, `loop` and non-function `end` emit nothing), which is what lets a paused
  * machine name its position as a byte offset in the original binary.
  *
- * Slots: the value stack is an array of 8-byte slots. A frame's locals occupy slots
- * fp .. fp+numLocals-1 and its operands follow. "base" operands below are slot offsets
- * from fp.
+ * Slots: the value stack is an array of 8-byte slots; a v128 takes two adjacent ones.
+ * A frame's locals occupy slots fp .. fp+numLocals-1 (numLocals counts slots) and its
+ * operands follow. "base" operands below are slot offsets from fp, arities and heights
+ * are slot counts, and `local.*` keep the local's slot offset, not its index. SIMD
+ * instructions keep 0x200 + sub-opcode, with their immediates as code words: a memarg's
+ * offset, a lane index, the 16 bytes of `v128.const` or a shuffle as four words.
  */
 
 import { OPS } from '../wasm/index.ts';
 
-export const IR_VERSION = 2;
+export const IR_VERSION = 3;
 
 export const IrOp = {
   /** [op, target, base, arity]: move the top `arity` values to fp+base, jump. */
@@ -36,7 +39,26 @@ export const IrOp = {
   if: 0x04,
   /** [op, numResults]: return from the function (also the function's final `end`). Wasm code 0x0f. */
   return: 0x0f,
+  /** [op, slot]: push the v128 local at fp+slot (two slots). */
+  v128LocalGet: 0x300,
+  /** [op, slot]: pop a v128 into the local at fp+slot. */
+  v128LocalSet: 0x301,
+  /** [op, slot]: copy the v128 on top into the local at fp+slot. */
+  v128LocalTee: 0x302,
+  /** [op, globalIndex]: push a v128 global. */
+  v128GlobalGet: 0x303,
+  /** [op, globalIndex]: pop a v128 into a global. */
+  v128GlobalSet: 0x304,
+  /** [op]: drop a v128. */
+  v128Drop: 0x305,
+  /** [op]: select between two v128 by an i32. */
+  v128Select: 0x306,
 } as const;
+
+/** Is `op` one of the internal v128 moves (0x300 and up), which run beside the SIMD instructions? */
+export function isV128Move(op: number): boolean {
+  return op >= 0x300 && op <= 0x306;
+}
 
 /**
  * Length in words of the instruction at `pc`, for readers of the IR (the translators,
@@ -49,6 +71,8 @@ export function irLength(code: Int32Array, pc: number): number {
     case IrOp.br: case IrOp.brIf: return 4;
     case IrOp.brTable: return 2 + 3 * (code[pc + 1] + 1);
     case IrOp.jump: case IrOp.brIfJump: case IrOp.brIfReturn: case IrOp.if: case IrOp.return: return 2;
+    case IrOp.v128LocalGet: case IrOp.v128LocalSet: case IrOp.v128LocalTee: case IrOp.v128GlobalGet: case IrOp.v128GlobalSet: return 2;
+    case IrOp.v128Drop: case IrOp.v128Select: return 1;
     default: return 1 + (OPS[op]?.codeWords ?? 0);
   }
 }

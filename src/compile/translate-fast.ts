@@ -121,6 +121,7 @@ export class FastTranslator {
     else if (op === 0x23) this.globalGet(pc, h);
     else if (op === 0x24) this.globalSet(pc, h);
     else if (op === IrOp.brIfJump || op === IrOp.if || op === IrOp.brIf || op === IrOp.brIfReturn) this.conditionalBranch(pc, op, h, next);
+    else if (op >= 0x200) this.simd(pc, h, next);
     else this.blockEnd(pc, op, h, next);
     return next;
   }
@@ -247,6 +248,19 @@ export class FastTranslator {
     this.out.emit(this.exact[pc + 1]);
     this.out.emit(src);
     this.stack.lastDstPos = -1;
+  }
+
+  /**
+   * A SIMD instruction or a v128 move (0x200 and up): its operands go to their slots, the
+   * run loop applies the exact code's semantics there, and its result stays in its slot.
+   */
+  private simd(pc: number, h: number, next: number): void {
+    this.stack.materializeAll(h, pc);
+    this.stack.lastDstPos = -1;
+    this.out.start(FastOp.simd, pc);
+    this.out.emit(pc);
+    this.out.emit(this.fn.numLocals + h);
+    this.settleAfter(next);
   }
 
   /** Copies `arity` values from the slots below height `from` to the label's slots at `base`. */

@@ -1,16 +1,16 @@
 import { walkBody } from '../validate/index.ts';
 import type { ModuleContext } from '../validate/index.ts';
-import { Imm, OPS } from '../wasm/index.ts';
+import { Imm, OPS, slotCount, slotOffsets, ValType } from '../wasm/index.ts';
 import { IrOp } from './ir.ts';
 import type { ExactCode } from './ir.ts';
 import { CodeLiveness } from './liveness.ts';
 import type { CallSignatures } from './translate-fast.ts';
 
-/** Parameter counts by function index and by type index, for the fast translator. */
+/** Parameter slot counts by function index and by type index, for the fast translator. */
 export function callSignatures(ctx: ModuleContext): CallSignatures {
   return {
-    funcParams: Int32Array.from(ctx.funcTypeIndices, (t) => ctx.types[t].params.length),
-    typeParams: Int32Array.from(ctx.types, (t) => t.params.length),
+    funcParams: Int32Array.from(ctx.funcTypeIndices, (t) => slotCount(ctx.types[t].params)),
+    typeParams: Int32Array.from(ctx.types, (t) => slotCount(t.params)),
   };
 }
 
@@ -19,7 +19,7 @@ interface Block {
   opcode: number;
   /** Slot offset from fp where the block's label values go. */
   base: number;
-  /** Values a branch to this label carries. */
+  /** Slots of the values a branch to this label carries. */
   arity: number;
   /** Internal pc of a loop's first instruction. */
   loopStart: number;
@@ -74,9 +74,12 @@ export function translateExact(ctx: ModuleContext, codeIndex: number): ExactCode
   const module = ctx.module;
   const body = module.codes[codeIndex];
   const type = ctx.types[module.funcs[codeIndex]];
-  const numLocals = type.params.length + body.locals.length;
+  const localTypes = [...type.params, ...body.locals];
+  /** Slot offset of each local from fp; the locals take `numLocals` slots. */
+  const localSlot = slotOffsets(localTypes);
+  const numLocals = slotCount(localTypes);
   const out = new CodeBuffer();
-  const blocks: Block[] = [{ opcode: -1, base: numLocals, arity: type.results.length, loopStart: 0, patches: [], elsePatch: -1, live: true }];
+  const blocks: Block[] = [{ opcode: -1, base: numLocals, arity: slotCount(type.results), loopStart: 0, patches: [], elsePatch: -1, live: true }];
   const liveness = new CodeLiveness();
 
   /** Emits a branch to the label `depth` levels out, from stack height `height`. */
@@ -115,14 +118,18 @@ export function translateExact(ctx: ModuleContext, codeIndex: number): ExactCode
     }
   };
 
-  // The validator's state before each instruction: its stack height and whether code is emitted.
+  // The validator's state before each instruction: its stack height in slots, whether
+  // code is emitted, and the type an operand-typed move (drop, select) works on.
   let heightBefore = 0;
   let live = false;
+  let operandType = 0;
   walkBody(ctx, codeIndex, {
-    before: (_ins, v) => {
-      heightBefore = v.height;
+    before: (ins, v) => {
+      heightBefore = v.slotHeight;
       out.height = heightBefore;
       live = liveness.before(v);
+      if (ins.op === 0x1a) operandType = v.vals[v.vals.length - 1];
+      else if (ins.op === 0x1b || ins.op === 0x1c) operandType = v.vals[v.vals.length - 2];
     },
     after: (ins, v) => {
       liveness.after(ins);
@@ -132,11 +139,11 @@ export function translateExact(ctx: ModuleContext, codeIndex: number): ExactCode
       switch (op) {
         case 0x02: case 0x03: case 0x04: {
           const bt = v.blockType(ins.a, offset);
-          const params = bt.params.length;
+          const params = slotCount(bt.params);
           const block: Block = {
             opcode: op,
             base: numLocals + heightBefore - params - (op === 0x04 ? 1 : 0),
-            arity: op === 0x03 ? params : bt.results.length,
+            arity: op === 0x03 ? params : slotCount(bt.results),
             loopStart: out.length,
             patches: [],
             elsePatch: -1,
@@ -208,17 +215,35 @@ export function translateExact(ctx: ModuleContext, codeIndex: number): ExactCode
         }
         case 0x0f:
           out.start(IrOp.return, offset);
-          out.emit(type.results.length);
+          out.emit(blocks[0].arity);
           break;
-        case 0x1c:
-          out.start(0x1b, offset); // a typed select runs as select
+        case 0x1a:
+          out.start(operandType === ValType.v128 ? IrOp.v128Drop : 0x1a, offset);
+          break;
+        case 0x1b: case 0x1c:
+          out.start(operandType === ValType.v128 ? IrOp.v128Select : 0x1b, offset); // a typed select runs as select
+          break;
+        case 0x20: case 0x21: case 0x22: {
+          // Locals are addressed by slot; a v128 local has moves of its own.
+          const v128 = localTypes[ins.a] === ValType.v128;
+          out.start(v128 ? IrOp.v128LocalGet + (op - 0x20) : op, offset);
+          out.emit(localSlot[ins.a]);
+          break;
+        }
+        case 0x23: case 0x24:
+          out.start(ctx.globals[ins.a].type === ValType.v128 ? IrOp.v128GlobalGet + (op - 0x23) : op, offset);
+          out.emit(ins.a);
           break;
         default: {
           // The opcode, then the immediate words the opcode table says the code keeps.
           out.start(op, offset);
           const info = OPS[op]!;
           if (info.imm === Imm.memArg) out.emit(ins.b | 0); // the offset (u32 kept as int32 bits)
-          else if (info.codeWords > 0) {
+          else if (info.imm === Imm.memArgLane) { out.emit(ins.b | 0); out.emit(ins.c); }
+          else if (info.imm === Imm.v128 || info.imm === Imm.shuffle) {
+            const b = ins.bytes;
+            for (let w = 0; w < 16; w += 4) out.emit(b[w] | (b[w + 1] << 8) | (b[w + 2] << 16) | (b[w + 3] << 24));
+          } else if (info.codeWords > 0) {
             out.emit(ins.a);
             if (info.codeWords === 2) out.emit(ins.b);
           }

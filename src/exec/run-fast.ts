@@ -6,6 +6,7 @@ import {
   truncI64S, truncI64U, truncSatI64S, truncSatI64U,
 } from './numeric.ts';
 import { runExact } from './run.ts';
+import { stepSimd } from './simd-step.ts';
 import { FuncKind, growFrames, growSlots, refreshMemoryViews, RunStatus } from './state.ts';
 import type { InstanceState, MemoryState, ThreadState, WasmFunctionState } from './state.ts';
 
@@ -721,6 +722,12 @@ function runFastLoop(t: ThreadState, budget: number, entry: number): number {
         case 0x102: { const x = f64[(F + code[pc + 2]) >> 1]; s32[F + code[pc + 1]] = x !== x ? 0 : x <= -2147483648 ? -2147483648 : x >= 2147483647 ? 2147483647 : x | 0; pc += 3; break; }
         case 0x103: { const x = f64[(F + code[pc + 2]) >> 1]; s32[F + code[pc + 1]] = x !== x || x <= 0 ? 0 : x >= 4294967295 ? -1 : x | 0; pc += 3; break; }
         default:
+          // SIMD and the v128 moves: one branch, off the path of every other instruction.
+          if (op === 0x1f0 /* FastOp.simd */) {
+            stepSimd(t, cf.code, code[pc + 1], fp + code[pc + 2], fp, inst, mem);
+            pc += 3;
+            break;
+          }
           throw new Trap(`internal error: unknown fast opcode 0x${op.toString(16)} at pc ${pc}`, 'ERR_INTERNAL');
       }
     }

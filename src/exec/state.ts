@@ -1,5 +1,6 @@
 import type { CompiledFunction } from '../compile/index.ts';
 import type { FuncType, RefType, ValType } from '../wasm/index.ts';
+import type { SimdUnit } from './simd-step.ts';
 
 /**
  * The machine state as plain data: numbers, typed arrays and records, no closures.
@@ -60,6 +61,9 @@ export interface GlobalState {
   /** Raw bits: lo word, hi word (i32/f32/refs use lo only). */
   lo: number;
   hi: number;
+  /** The upper 8 bytes of a v128 (words 2 and 3 of its 16 bytes); 0 for other types. */
+  lo2: number;
+  hi2: number;
 }
 
 export interface InstanceState {
@@ -147,6 +151,8 @@ export interface ThreadState {
    * 1 = divert), so that another tier (the native one) runs them; null: none.
    */
   divert: Uint8Array | null;
+  /** Lane views of the value stack, made by the first SIMD instruction the thread runs. */
+  simd: SimdUnit | null;
 }
 
 export interface ThreadLimits {
@@ -183,6 +189,7 @@ export function createThread(store: StoreState, limits: ThreadLimits = {}): Thre
     pendingHostCall: -1,
     fast: limits.fast ?? true,
     divert: null,
+    simd: null,
   };
 }
 

@@ -17,6 +17,7 @@ import { RewriteCache } from './rewrite-cache.ts';
 import { DEFAULT_BACKGROUND_REWRITE_BYTES, NativeTier } from './tier.ts';
 import type { NativeOptions } from './tier.ts';
 import { TieringExecution } from './tiering.ts';
+import { nativeUnsupported } from './support.ts';
 
 /** The native tier: the module rewritten with safepoints and run by the host's WebAssembly engine. */
 export class NativeEngine implements Engine {
@@ -35,6 +36,7 @@ export class NativeEngine implements Engine {
 
   /** Rewrites and compiles `compiled` now, so that the first `start` finds it ready. */
   prepare(compiled: CompiledModule): void {
+    if (nativeUnsupported(compiled) !== undefined) return;
     this.rewrites.rewrite(compiled, this.options.rewrite);
   }
 
@@ -51,8 +53,13 @@ export class NativeEngine implements Engine {
     return tier;
   }
 
-  start(store: Store, instance: Instance, funcAddr: number, args: readonly unknown[]): NativeExecution {
+  /**
+   * Begins `funcAddr` natively; a module the native tier cannot run yet (see
+   * `nativeUnsupported`) runs on the interpreter instead.
+   */
+  start(store: Store, instance: Instance, funcAddr: number, args: readonly unknown[]): NativeExecution | ExecutionLike {
     this.#check();
+    if (nativeUnsupported(instance.compiled) !== undefined) return interpreterEngine.start(store, instance, funcAddr, args);
     const tier = this.tierOf(store);
     tier.attach(instance);
     return new NativeExecution(tier, funcAddr, args, { space: programSpace(store.state, instance) });
@@ -62,9 +69,10 @@ export class NativeEngine implements Engine {
    * Like `start`, except that a large module not rewritten yet starts in the interpreter
    * while a worker thread rewrites it, and moves over when that is done (`auto`).
    */
-  startTieringUp(store: Store, instance: Instance, funcAddr: number, args: readonly unknown[]): NativeExecution | TieringExecution {
-    const tier = this.tierOf(store);
+  startTieringUp(store: Store, instance: Instance, funcAddr: number, args: readonly unknown[]): NativeExecution | TieringExecution | ExecutionLike {
     const compiled = instance.compiled;
+    if (nativeUnsupported(compiled) !== undefined) return interpreterEngine.start(store, instance, funcAddr, args);
+    const tier = this.tierOf(store);
     const options = tier.options.rewrite ?? {};
     if (!tier.attached(instance) && !this.rewrites.has(compiled, options)
       && codeBytes(compiled.module) >= (tier.options.backgroundRewriteBytes ?? DEFAULT_BACKGROUND_REWRITE_BYTES)) {
@@ -73,8 +81,17 @@ export class NativeEngine implements Engine {
     return this.start(store, instance, funcAddr, args);
   }
 
-  resume(store: Store, instance: Instance, funcAddr: number, entryDepth: number): NativeExecution {
+  prepareInstance(store: Store, instance: Instance): void {
+    if (!this.available() || nativeUnsupported(instance.compiled) !== undefined) return;
+    const tier = this.tierOf(store);
+    tier.attach(instance);
+    // Prepared for a restore: its frames will continue in resume clones.
+    tier.warmResumeClones(instance);
+  }
+
+  resume(store: Store, instance: Instance, funcAddr: number, entryDepth: number): NativeExecution | ExecutionLike {
     this.#check();
+    if (nativeUnsupported(instance.compiled) !== undefined) return interpreterEngine.resume(store, instance, funcAddr, entryDepth);
     const tier = this.tierOf(store);
     tier.attach(instance);
     return new NativeExecution(tier, funcAddr, [], { space: programSpace(store.state, instance), resumed: true, entryDepth });
@@ -109,6 +126,10 @@ export class AutoEngine implements Engine {
   start(store: Store, instance: Instance, funcAddr: number, args: readonly unknown[]): ExecutionLike {
     if (!this.native.available()) return this.interpreter.start(store, instance, funcAddr, args);
     return this.native.startTieringUp(store, instance, funcAddr, args);
+  }
+
+  prepareInstance(store: Store, instance: Instance): void {
+    this.native.prepareInstance(store, instance);
   }
 
   resume(store: Store, instance: Instance, funcAddr: number, entryDepth: number): ExecutionLike {

@@ -102,6 +102,15 @@ export class NativeExecution implements ExecutionLike {
     this.tier.requestPause();
   }
 
+  /** See `ExecutionLike.prepareRun`: the resume clones of the paused frames, made now. */
+  prepareRun(): void {
+    const t = this.tier.store.thread;
+    if (this.finished || !this.started || !this.reentry || this.suspension !== undefined) return;
+    if (t.depth <= this.entryDepth || t.pendingHostCall >= 0) return;
+    // Makes (and caches) a clone for each frame that can have one; the run asks again.
+    this.tier.canResume(captureThreadFrames(t, this.space ?? this.tier.storeSpace, this.entryDepth), this.space ?? this.tier.storeSpace);
+  }
+
   /** See `ExecutionLike.importSettled`. */
   importSettled(): Promise<void> | undefined {
     return this.suspension?.settled;

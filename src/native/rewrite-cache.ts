@@ -5,6 +5,8 @@
  * engine (`NativeEngine`): programs on that engine share it, nothing else sees it.
  */
 import type { CompiledModule } from '../compile/index.ts';
+import { UnsupportedError } from '../errors/index.ts';
+import { nativeUnsupported } from './support.ts';
 import { rewriteModule, rewriteResumeClone } from './rewrite.ts';
 import type { ResumeClone, RewriteOptions, RewrittenModule } from './rewrite.ts';
 import type { Safepoint } from './rewrite-function.ts';
@@ -17,6 +19,9 @@ export interface ReadyModule {
 
 /** A resume clone with its compilation; null where the function cannot have one. */
 export type ReadyClone = { clone: ResumeClone; module: WebAssembly.Module } | null;
+
+/** Resume clones as they travel between threads: by their cache key (function, safepoint, rewrite options). */
+export type SharedClones = [key: string, clone: ReadyClone][];
 
 /** Per compiled module (weakly held: a module nobody uses any more goes with its entries). */
 interface ModuleEntries {
@@ -57,11 +62,27 @@ export class RewriteCache {
     const key = JSON.stringify(options);
     let ready = rewrites.get(key);
     if (!ready) {
+      const unsupported = nativeUnsupported(compiled);
+      if (unsupported !== undefined) throw new UnsupportedError(unsupported);
       const rewritten = rewriteModule(compiled.context, options);
       ready = { rewritten, module: new WebAssembly.Module(rewritten.bytes as Uint8Array<ArrayBuffer>) };
       rewrites.set(key, ready);
     }
     return ready;
+  }
+
+  /** Every resume clone made (or adopted) for `compiled` so far, to hand to another thread. */
+  clonesOf(compiled: CompiledModule): SharedClones {
+    return [...(this.#byModule.get(compiled)?.clones ?? [])];
+  }
+
+  /**
+   * Takes resume clones made elsewhere (another thread's cache, for the same module) as
+   * {@link clone}'s answers: the compiled modules are shared, not compiled again.
+   */
+  adoptClones(compiled: CompiledModule, clones: SharedClones): void {
+    const mine = this.#entries(compiled).clones;
+    for (const [key, clone] of clones) if (!mine.has(key)) mine.set(key, clone);
   }
 
   /** The resume clone of `funcIndex` at `site` (whose operand stack has `stackTypes`), made on first use. */

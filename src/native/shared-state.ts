@@ -55,9 +55,14 @@ export class SharedState {
     for (let g = m.numImportedGlobals; g < m.numImportedGlobals + m.globals.length; g++) {
       const addr = inst.globalAddrs[g];
       const state = store.globals[addr];
-      // The native global holds the module's initial value; the interpreter's may have moved on (start function): resync.
-      const link: GlobalLink = { addr, state, obj: ex[`g${g}`] as WebAssembly.Global, lo: ~state.lo, hi: state.hi };
+      const link: GlobalLink = { addr, state, obj: ex[`g${g}`] as WebAssembly.Global, lo: 0, hi: 0 };
       this.addFloatAccessors(link, ex, g, rewritten);
+      // What the native global holds (the module's initial value): the interpreter's may
+      // have moved on (a start function, or a restore after this link), and the next
+      // `syncIn` writes it across where the bits differ.
+      this.readNative(link, this.pair);
+      link.lo = this.pair[0];
+      link.hi = this.pair[1];
       this.globals.set(addr, link);
     }
     for (let g = 0; g < m.numImportedGlobals; g++) {
@@ -143,21 +148,24 @@ export class SharedState {
     }
   }
 
+  /** The bits the native global of `g` holds, into `out[0]` (low word) and `out[1]`. */
+  private readNative(g: GlobalLink, out: Int32Array): void {
+    if (g.get) {
+      const bits = g.get();
+      if (typeof bits === 'number') { out[0] = bits | 0; out[1] = 0; } else { out[0] = Number(BigInt.asIntN(32, bits)); out[1] = Number(BigInt.asIntN(32, bits >> 32n)); }
+    } else {
+      this.values.valueToBits(g.state.type, g.obj.value, out, 0);
+    }
+  }
+
   /** Native -> interpreter: globals, and tables when native code may have written them. */
   syncOut(): void {
     for (const g of this.globals.values()) {
       const s = g.state;
       if (!s.mutable) continue;
-      if (g.get) {
-        const bits = g.get();
-        if (typeof bits === 'number') { s.lo = bits | 0; s.hi = 0; } else { s.lo = Number(BigInt.asIntN(32, bits)); s.hi = Number(BigInt.asIntN(32, bits >> 32n)); }
-      } else {
-        this.values.valueToBits(s.type, g.obj.value, this.pair, 0);
-        s.lo = this.pair[0];
-        s.hi = this.pair[1];
-      }
-      g.lo = s.lo;
-      g.hi = s.hi;
+      this.readNative(g, this.pair);
+      s.lo = g.lo = this.pair[0];
+      s.hi = g.hi = this.pair[1];
     }
     if (!this.tablesWritten) return;
     for (const t of this.tables.values()) {

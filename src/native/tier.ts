@@ -435,6 +435,19 @@ export class NativeTier {
   }
 
   /**
+   * Makes the resume clone of one call safepoint of `instance` (the first there is), so
+   * that the first clone a restored thread needs does not also pay for loading and
+   * optimizing the code that makes clones (in a fresh worker: several ms per clone).
+   */
+  warmResumeClones(instance: Instance): void {
+    const native = this.attach(instance);
+    for (const [funcIndex, info] of native.rewritten.functions.entries()) {
+      const site = info?.sites.find((s) => s.kind === 'call');
+      if (site !== undefined) { this.clone(native, funcIndex, site); return; }
+    }
+  }
+
+  /**
    * Whether every frame can continue natively: each stands at a safepoint (callers at a
    * call), and its function can have a resume clone.
    */

@@ -346,6 +346,13 @@ export class Program {
       for (const name of Object.keys(functions)) delegates[module][name] = (...args: unknown[]) => route.host.imports[module][name](...args);
     }
     const program = Program.withWasi(compiled, placeholder, { ...options, stdout: undefined, stderr: undefined, imports: { ...delegates, ...options.imports } }, true);
+    // The engine's own setup (the native tier's instantiation) now, not in the pause;
+    // the restore writes the state into the same store objects the engine links to.
+    try {
+      program.engine.prepareInstance?.(program.store, program.instance);
+    } catch {
+      // Reported by `finish`, whose resume does the same setup again.
+    }
     return new ProgramShell(program, route, options);
   }
 

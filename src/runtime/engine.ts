@@ -35,6 +35,12 @@ export interface ExecutionLike {
    * carries on with its value. Undefined otherwise.
    */
   importSettled(): Promise<void> | undefined;
+  /**
+   * Does ahead of time what the next `run` would do first (the native tier compiles the
+   * resume clones of paused frames); optional. For an idle moment before the run, such
+   * as a migrated job's wait for its commit.
+   */
+  prepareRun?(): void;
 }
 
 /**
@@ -48,6 +54,12 @@ export interface Engine {
   available(): boolean;
   /** Does ahead of time the work `start` would do first for `compiled` (the native tier rewrites it); optional. */
   prepare?(compiled: CompiledModule): void;
+  /**
+   * Does ahead of time what `start` or `resume` would do first for `instance` (the native
+   * tier instantiates its rewritten module there); optional. A restore in two steps calls
+   * it before the pause, so that the pause does not pay for it.
+   */
+  prepareInstance?(store: Store, instance: Instance): void;
   /** Begins executing `funcAddr` of `instance` with JS-valued arguments. */
   start(store: Store, instance: Instance, funcAddr: number, args: readonly unknown[]): ExecutionLike;
   /**

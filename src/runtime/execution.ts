@@ -3,7 +3,7 @@ import { run, RunStatus } from '../exec/index.ts';
 import { HostSuspension } from './host-suspension.ts';
 import { callHost, captureBacktrace, completeSuspendedCall, enterFunction } from './invoke.ts';
 import type { Store } from './store.ts';
-import { bitsToJs, jsToBits } from './values.ts';
+import { jsToBits, resultsToJs } from './values.ts';
 
 /**
  * Instructions between two looks at the store's cross-thread pause signal: about a
@@ -145,7 +145,7 @@ export class Execution {
         if (status === RunStatus.returned) {
           const fn = this.store.state.funcs[this.funcAddr];
           const base = t.fp;
-          const results = fn.type.results.map((type, i) => bitsToJs(this.store.state, type, t.s32[2 * (base + i)], t.s32[2 * (base + i) + 1]));
+          const results = resultsToJs(this.store.state, fn.type.results, t.s32, base);
           t.sp = base;
           this.finished = { kind: 'returned', results };
           return this.finished;

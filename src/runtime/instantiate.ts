@@ -130,9 +130,9 @@ export function allocateInstance(store: StoreState, compiled: CompiledModule, im
     store.memories.push(createMemory(m.limits, options.maxMemoryPages));
   }
   for (const g of module.globals) {
-    const [lo, hi] = evalConst(store, inst, g.init);
+    const [lo, hi, lo2, hi2] = evalConst(store, inst, g.init);
     inst.globalAddrs.push(store.globals.length);
-    store.globals.push({ type: g.type.type, mutable: g.type.mutable, lo, hi } satisfies GlobalState);
+    store.globals.push({ type: g.type.type, mutable: g.type.mutable, lo, hi, lo2, hi2 } satisfies GlobalState);
   }
   inst.elems = module.elems.map((seg) => Int32Array.from(seg.items, (item) => evalConst(store, inst, item)[0]));
   inst.datas = module.datas.map((seg) => seg.bytes);
@@ -182,18 +182,24 @@ export function createMemory(limits: Limits, embedderMaxPages: number | undefine
   return { memory, view: new DataView(memory.buffer), bytes: new Uint8Array(memory.buffer), maxPages, declaredMax: limits.max };
 }
 
-/** Evaluates a constant expression to raw bits (lo, hi). */
-export function evalConst(store: StoreState, inst: InstanceState, expr: ConstExpr): [number, number] {
-  const stack: [number, number][] = [];
+/** Evaluates a constant expression to raw bits (lo, hi, and the upper words of a v128). */
+export function evalConst(store: StoreState, inst: InstanceState, expr: ConstExpr): [number, number, number, number] {
+  const stack: [number, number, number, number][] = [];
   for (const ins of expr.instrs) {
     switch (ins.op) {
-      case 0x41: case 0x43: stack.push([ins.a | 0, 0]); break;
-      case 0x42: case 0x44: stack.push([ins.a | 0, ins.b | 0]); break;
-      case 0xd0: stack.push([0, 0]); break;
-      case 0xd2: stack.push([inst.funcAddrs[ins.a] + 1, 0]); break;
+      case 0x41: case 0x43: stack.push([ins.a | 0, 0, 0, 0]); break;
+      case 0x42: case 0x44: stack.push([ins.a | 0, ins.b | 0, 0, 0]); break;
+      case 0xd0: stack.push([0, 0, 0, 0]); break;
+      case 0xd2: stack.push([inst.funcAddrs[ins.a] + 1, 0, 0, 0]); break;
+      case 0x20c: { // v128.const: four little-endian words of its 16 bytes
+        const b = ins.bytes!;
+        const w = (i: number): number => b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24);
+        stack.push([w(0), w(4), w(8), w(12)]);
+        break;
+      }
       case 0x23: {
         const g = store.globals[inst.globalAddrs[ins.a]];
-        stack.push([g.lo, g.hi]);
+        stack.push([g.lo, g.hi, g.lo2, g.hi2]);
         break;
       }
       default: throw new LinkError(`constant expression with opcode 0x${ins.op.toString(16)}`);

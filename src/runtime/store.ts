@@ -3,6 +3,7 @@ import type { CompiledModule } from '../compile/index.ts';
 import { createStoreState, createThread, FuncKind, growSlots } from '../exec/index.ts';
 import type { StoreState, ThreadLimits, ThreadState } from '../exec/index.ts';
 import { allocateInstance, createMemory } from './instantiate.ts';
+import { slotCount, ValType } from '../wasm/index.ts';
 import type { RefType } from '../wasm/index.ts';
 import type { ExternVal, Imports, Instance, InstantiateOptions } from './instantiate.ts';
 import { enterFunction, runToReturn } from './invoke.ts';
@@ -59,22 +60,30 @@ export class Store {
   }
 
   /**
-   * Calls a function with raw arguments: each value as its 64-bit pattern (`bigint`,
-   * references as their encoded slot value). Results come back the same way.
+   * Calls a function with raw arguments: each value as its bit pattern (`bigint`: 64
+   * bits, 128 for a v128, references as their encoded slot value). Results come back the
+   * same way.
    */
   invokeRaw(funcAddr: number, args: readonly bigint[]): bigint[] {
     const fn = this.state.funcs[funcAddr];
+    const params = fn?.type.params ?? [];
     const write = (slots: Int32Array, base: number): void => {
+      let at = 2 * base;
       for (let i = 0; i < args.length; i++) {
-        const v = BigInt.asUintN(64, args[i]);
-        slots[2 * (base + i)] = Number(v & 0xffffffffn) | 0;
-        slots[2 * (base + i) + 1] = Number(v >> 32n) | 0;
+        const words = params[i] === ValType.v128 ? 4 : 2;
+        let v = BigInt.asUintN(32 * words, args[i]);
+        for (let w = 0; w < words; w++, v >>= 32n) slots[at++] = Number(v & 0xffffffffn) | 0;
       }
     };
     const results: bigint[] = [];
-    this.call(funcAddr, args.length, write, (slots, base) => {
-      for (let i = 0; i < fn.type.results.length; i++) {
-        results.push((BigInt(slots[2 * (base + i) + 1] >>> 0) << 32n) | BigInt(slots[2 * (base + i)] >>> 0));
+    this.call(funcAddr, fn === undefined ? args.length : slotCount(params), write, (slots, base) => {
+      let at = 2 * base;
+      for (const type of fn.type.results) {
+        const words = type === ValType.v128 ? 4 : 2;
+        let v = 0n;
+        for (let w = words - 1; w >= 0; w--) v = (v << 32n) | BigInt(slots[at + w] >>> 0);
+        results.push(v);
+        at += words;
       }
     });
     return results;
@@ -138,7 +147,7 @@ export class Store {
 export function createHostGlobal(store: Store, type: number, mutable: boolean, value: unknown): ExternVal {
   const slot = new Int32Array(2);
   jsToBits(store.state, type, value, slot, 0);
-  store.state.globals.push({ type: type as never, mutable, lo: slot[0], hi: slot[1] });
+  store.state.globals.push({ type: type as never, mutable, lo: slot[0], hi: slot[1], lo2: 0, hi2: 0 });
   return { kind: 'global', addr: store.state.globals.length - 1 };
 }
 

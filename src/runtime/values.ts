@@ -24,6 +24,7 @@ export function bitsToJs(store: StoreState, type: number, lo: number, hi: number
     case ValType.f64: scratch.setInt32(0, lo, true); scratch.setInt32(4, hi, true); return scratch.getFloat64(0, true);
     case ValType.funcref: return lo === 0 ? null : ({ funcAddr: lo - 1 } satisfies FuncRef);
     case ValType.externref: return lo === 0 ? null : store.externs[lo - 1];
+    case ValType.v128: throw new TypeError('a v128 cannot cross to JavaScript (the WebAssembly JS API has no value for it)');
     default: throw new TypeError(`cannot convert a value of type 0x${type.toString(16)}`);
   }
 }
@@ -47,6 +48,7 @@ export function jsToBits(store: StoreState, type: number, value: unknown, out: I
     case ValType.externref:
       lo = value === null || value === undefined ? 0 : externId(store, value) + 1;
       break;
+    case ValType.v128: throw new TypeError('a v128 cannot come from JavaScript (the WebAssembly JS API has no value for it)');
     default: throw new TypeError(`cannot convert a value to type 0x${type.toString(16)}`);
   }
   out[index] = lo;
@@ -64,4 +66,24 @@ export function externId(store: StoreState, value: unknown): number {
 
 export function bitsToBigInt(lo: number, hi: number): bigint {
   return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+}
+
+/**
+ * The results of a call from the value stack (slots from `base`), as JS values. A v128
+ * has no JS API value; it comes back as its 128 bits in a bigint (lane 0 lowest), the
+ * raw form `Store.invokeRaw` uses, rather than failing a call that has finished.
+ */
+export function resultsToJs(store: StoreState, types: readonly number[], s32: Int32Array, base: number): unknown[] {
+  const out = new Array(types.length);
+  let at = 2 * base;
+  for (let i = 0; i < types.length; i++) {
+    if (types[i] === ValType.v128) {
+      out[i] = (bitsToBigInt(s32[at + 2], s32[at + 3]) << 64n) | bitsToBigInt(s32[at], s32[at + 1]);
+      at += 4;
+    } else {
+      out[i] = bitsToJs(store, types[i], s32[at], s32[at + 1]);
+      at += 2;
+    }
+  }
+  return out;
 }

@@ -21,9 +21,10 @@ import type { WasiState } from '../wasi/index.ts';
  * - f32: number holding the raw IEEE bits as an unsigned 32-bit integer (NaN payloads survive);
  * - f64: bigint holding the raw IEEE bits as an unsigned 64-bit integer;
  * - funcref: the function's index (module function index; store address in a store image) or null;
- * - externref: the host reference's id (index into `CanonicalState.externs`) or null.
+ * - externref: the host reference's id (index into `CanonicalState.externs`) or null;
+ * - v128: its 16 bytes in memory order (lane 0 first, little-endian lanes); format v2 only.
  */
-export type CanonicalValue = number | bigint | null;
+export type CanonicalValue = number | bigint | Uint8Array | null;
 
 /** One activation of a Wasm function. */
 export interface CanonicalFrame {
@@ -69,7 +70,7 @@ export interface CanonicalTable {
 
 /** A global in a snapshot. */
 export interface CanonicalGlobal {
-  /** Value type: its binary code (i32 0x7f, i64 0x7e, f32 0x7d, f64 0x7c, funcref 0x70, externref 0x6f). */
+  /** Value type: its binary code (i32 0x7f, i64 0x7e, f32 0x7d, f64 0x7c, v128 0x7b, funcref 0x70, externref 0x6f). */
   type: number;
   /** Whether the global's type is mutable. */
   mutable: boolean;

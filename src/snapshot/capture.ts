@@ -14,7 +14,8 @@ import type {
 import { captureThreadFrames } from './frames.ts';
 import { moduleSha256 } from './module-hash.ts';
 import type { IndexSpace } from './space.ts';
-import { toCanonical } from './values.ts';
+import { toCanonical, v128Bytes } from './values.ts';
+import { ValType } from '../wasm/index.ts';
 
 const WORDS_PER_PAGE = PAGE_SIZE / 4;
 
@@ -103,7 +104,8 @@ export function captureState(space: IndexSpace, thread: ThreadState | null, floo
     tables: space.tables.map((a) => captureTable(store.tables[a], space)),
     globals: space.globals.map((a): CanonicalGlobal => {
       const g = store.globals[a];
-      return { type: g.type, mutable: g.mutable, value: toCanonical(g.type, g.lo, g.hi, space) };
+      const value = g.type === ValType.v128 ? v128Bytes(g.lo, g.hi, g.lo2, g.hi2) : toCanonical(g.type, g.lo, g.hi, space);
+      return { type: g.type, mutable: g.mutable, value };
     }),
     droppedData: space.image ? [] : droppedOf(space.instances[0].datas),
     droppedElems: space.image ? [] : droppedOf(space.instances[0].elems),

@@ -140,9 +140,19 @@ export interface SnapshotDescription {
 /** How many locals and stack values a frame description shows. */
 const SHOWN = 8;
 
+/**
+ * A canonical value as text. A v128 (the only value carried as bytes) shows as its four
+ * 32-bit lanes in hex, lane 0 first: the type alone does not say which lane shape the
+ * program reads it as, and 32-bit lanes show every bit.
+ */
 export function formatCanonical(v: CanonicalValue | unknown): string {
   if (v === null) return 'null';
   if (typeof v === 'bigint') return `${v}n`;
+  if (v instanceof Uint8Array && v.length === 16) {
+    const view = new DataView(v.buffer, v.byteOffset, 16);
+    const lanes = [0, 4, 8, 12].map((at) => `0x${view.getUint32(at, true).toString(16).padStart(8, '0')}`);
+    return `v128 i32x4 [${lanes.join(' ')}]`;
+  }
   return String(v);
 }
 

@@ -1,9 +1,9 @@
 /**
- * The snapshot file format, version 1 (docs/snapshot-format.md): a 56-byte header, then
+ * The snapshot file format, versions 1 and 2 (docs/snapshot-format.md): a 56-byte header, then
  * a msgpack document compressed with LZ4 (block format, uncompressed size prepended).
  *
  *     0   8  magic            89 57 53 4e 41 50 0d 0a  ("\x89WSNAP\r\n")
- *     8   2  format version   u16 LE, 1
+ *     8   2  format version   u16 LE: 1, or 2 when the state holds a v128
  *    10   2  flags            u16 LE: bit 0 module embedded, bit 1 store image, bit 2 delta
  *    12   4  checksum         CRC-32 of every byte after the header
  *    16   4  payload length   u32 LE: bytes after the header
@@ -23,6 +23,7 @@
  */
 import type { Encoder } from '@msgpack/msgpack';
 import { SnapshotError } from '../errors/index.ts';
+import { ValType } from '../wasm/index.ts';
 import type { CanonicalState } from './canonical.ts';
 import { crc32 } from './checksum.ts';
 import { msgpackCodec } from './codecs.ts';
@@ -35,8 +36,16 @@ import type { BaseReference, BaseResolver, DeltaBase, DeltaSummary } from './del
 import type { MemoryImage } from './memory-image.ts';
 
 export const SNAPSHOT_MAGIC = Uint8Array.of(0x89, 0x57, 0x53, 0x4e, 0x41, 0x50, 0x0d, 0x0a);
-/** The snapshot format this build writes and reads (docs/snapshot-format.md). */
-export const SNAPSHOT_FORMAT_VERSION = 1;
+/**
+ * The newest snapshot format this build writes and reads (docs/snapshot-format.md).
+ * Version 2 adds v128 values (16 bytes each); a state without any is still written as
+ * version 1, which every earlier reader takes, and version 1 files still load.
+ */
+export const SNAPSHOT_FORMAT_VERSION = 2;
+/** The oldest format version this build reads. */
+export const OLDEST_SNAPSHOT_FORMAT_VERSION = 1;
+/** The version that first carries v128 values. */
+const V128_FORMAT_VERSION = 2;
 export const HEADER_SIZE = 56;
 export const SnapshotFlags = { moduleEmbedded: 1, storeImage: 2, delta: 4 } as const;
 const KNOWN_FLAGS = SnapshotFlags.moduleEmbedded | SnapshotFlags.storeImage | SnapshotFlags.delta;
@@ -126,7 +135,7 @@ export function encodeSnapshot(state: CanonicalState, options: EncodeOptions = {
   const payload = out.subarray(HEADER_SIZE);
   const view = new DataView(out.buffer, out.byteOffset, out.length);
   out.set(SNAPSHOT_MAGIC, 0);
-  view.setUint16(8, SNAPSHOT_FORMAT_VERSION, true);
+  view.setUint16(8, holdsV128(state) ? V128_FORMAT_VERSION : OLDEST_SNAPSHOT_FORMAT_VERSION, true);
   view.setUint16(10, (options.module ? SnapshotFlags.moduleEmbedded : 0) | (state.store ? SnapshotFlags.storeImage : 0) | (options.base ? SnapshotFlags.delta : 0), true);
   view.setUint32(12, crc32(payload), true);
   view.setUint32(16, payload.length, true);
@@ -148,7 +157,9 @@ export function readSnapshotHeader(bytes: Uint8Array): SnapshotHeader {
   for (let i = 0; i < SNAPSHOT_MAGIC.length; i++) if (bytes[i] !== SNAPSHOT_MAGIC[i]) throw new SnapshotError('not a wasmig snapshot (bad magic bytes)');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
   const version = view.getUint16(8, true);
-  if (version !== SNAPSHOT_FORMAT_VERSION) throw new SnapshotError(`snapshot format v${version} not supported (this wasmig reads v${SNAPSHOT_FORMAT_VERSION})`);
+  if (version < OLDEST_SNAPSHOT_FORMAT_VERSION || version > SNAPSHOT_FORMAT_VERSION) {
+    throw new SnapshotError(`snapshot format v${version} not supported (this wasmig reads v${OLDEST_SNAPSHOT_FORMAT_VERSION} to v${SNAPSHOT_FORMAT_VERSION})`);
+  }
   const flags = view.getUint16(10, true);
   if ((flags & ~KNOWN_FLAGS) !== 0) throw new SnapshotError(`snapshot header: unknown flags 0x${flags.toString(16)}`);
   const header: SnapshotHeader = {
@@ -259,6 +270,7 @@ export function decodeSnapshot(bytes: Uint8Array, options: DecodeOptions = {}): 
 export function decodeSnapshotParts(bytes: Uint8Array, options: DecodeOptions = {}): SnapshotParts {
   const { header, body } = decodeSnapshotBody(bytes, options);
   const state = checkStateShape(body['state']);
+  if (header.version < V128_FORMAT_VERSION && holdsV128(state)) throw new SnapshotError(`invalid snapshot: format v${header.version} cannot hold v128 values`);
   if (state.moduleSha256 !== '' && state.moduleSha256 !== header.moduleSha256) throw new SnapshotError('invalid snapshot: header and state name different modules');
   if (Boolean(state.store) !== ((header.flags & SnapshotFlags.storeImage) !== 0)) throw new SnapshotError('invalid snapshot: the store-image flag does not match the state');
   const module = body['module'];
@@ -278,4 +290,18 @@ export function decodeSnapshotParts(bytes: Uint8Array, options: DecodeOptions = 
     throw new SnapshotError('invalid snapshot: the body has a base section but the header does not say delta');
   }
   return { header, state, module: embedded, delta };
+}
+
+/**
+ * Does the state hold a v128 anywhere (a global, a local, an operand)? Then it needs
+ * format v2. Frames are checked against the module only at restore, so this looks at
+ * them without trusting their shape.
+ */
+function holdsV128(state: CanonicalState): boolean {
+  if (state.globals.some((g) => g.type === ValType.v128 || g.value instanceof Uint8Array)) return true;
+  const wide = (values: unknown): boolean => Array.isArray(values) && values.some((v) => v instanceof Uint8Array);
+  for (const f of state.frames as unknown[]) {
+    if (typeof f === 'object' && f !== null && (wide((f as Record<string, unknown>)['locals']) || wide((f as Record<string, unknown>)['stack']))) return true;
+  }
+  return false;
 }

@@ -12,7 +12,8 @@ import type { Store } from '../runtime/index.ts';
 import type { CanonicalFrame } from './canonical.ts';
 import { programSpace } from './space.ts';
 import type { IndexSpace } from './space.ts';
-import { toCanonical, writeCanonical } from './values.ts';
+import { slotToCanonical, writeCanonical } from './values.ts';
+import { slotCount, slotOffsets, ValType } from '../wasm/index.ts';
 import type { RefLimits } from './values.ts';
 
 /** What {@link captureFrames} and {@link restoreFrames} need of a program (a `Program` fits). */
@@ -144,11 +145,20 @@ export function captureThreadFrames(t: ThreadState, space: IndexSpace, floor: nu
     const fp = fps[i];
     const top = i + 1 < n ? fps[i + 1] : t.sp;
     const base = fp + cf.numLocals;
-    if (top - base !== types.length) throw new Error(`internal: ${where} has ${top - base} operands, validation says ${types.length}`);
-    const locals = new Array(cf.numLocals);
-    for (let j = 0; j < cf.numLocals; j++) locals[j] = toCanonical(points.localTypes[j], s32[2 * (fp + j)], s32[2 * (fp + j) + 1], space);
+    const operandSlots = slotCount(types);
+    if (top - base !== operandSlots) throw new Error(`internal: ${where} has ${top - base} operand slots, validation says ${operandSlots}`);
+    // Values by type: a v128 takes two slots.
+    const localTypes = points.localTypes;
+    const locals = new Array(localTypes.length);
+    for (let j = 0, at = 2 * fp; j < localTypes.length; j++) {
+      locals[j] = slotToCanonical(localTypes[j], s32, at, space);
+      at += localTypes[j] === ValType.v128 ? 4 : 2;
+    }
     const stack = new Array(types.length);
-    for (let j = 0; j < types.length; j++) stack[j] = toCanonical(types[j], s32[2 * (base + j)], s32[2 * (base + j) + 1], space);
+    for (let j = 0, at = 2 * base; j < types.length; j++) {
+      stack[j] = slotToCanonical(types[j], s32, at, space);
+      at += types[j] === ValType.v128 ? 4 : 2;
+    }
     for (const v of reissued) stack.push(v);
     out[i] = { funcIndex, pc: cf.offsets[at], locals, stack };
   }
@@ -211,7 +221,8 @@ export function loadFrames(t: ThreadState, space: IndexSpace, frames: readonly u
     const locals = f['locals'], stack = f['stack'];
     if (!Array.isArray(locals)) throw new SnapshotError(`${where}: locals is not an array`);
     if (!Array.isArray(stack)) throw new SnapshotError(`${where}: stack is not an array`);
-    if (locals.length !== fn.compiled.numLocals) throw new SnapshotError(`${where}: function ${funcIndex} has ${fn.compiled.numLocals} locals, the snapshot gives ${locals.length}`);
+    const numLocals = points.localTypes.length;
+    if (locals.length !== numLocals) throw new SnapshotError(`${where}: function ${funcIndex} has ${numLocals} locals, the snapshot gives ${locals.length}`);
     slots += fn.compiled.numLocals + stack.length;
     if (slots + fn.compiled.frameSize > t.maxSlots) throw new SnapshotError(`${where}: the value stack exceeds its limit of ${t.maxSlots} slots`);
   }
@@ -263,11 +274,13 @@ export function loadFrames(t: ThreadState, space: IndexSpace, frames: readonly u
     if (fp + cf.frameSize > t.s32.length >> 1 && !growSlots(t, fp + cf.frameSize)) throw new SnapshotError(`${where}: the value stack exceeds its limit`);
     const s32 = t.s32;
     const localTypes = cf.points.localTypes;
-    for (let j = 0; j < locals.length; j++) writeCanonical(localTypes[j], locals[j], space, limits, s32, 2 * (fp + j), `${where} local ${j}`);
+    const localSlot = slotOffsets(localTypes);
+    for (let j = 0; j < locals.length; j++) writeCanonical(localTypes[j], locals[j], space, limits, s32, 2 * (fp + localSlot[j]), `${where} local ${j}`);
     const base = fp + cf.numLocals;
     const types = stackTypes[i];
-    for (let j = 0; j < stack.length; j++) writeCanonical(types[j], stack[j], space, limits, s32, 2 * (base + j), `${where} stack ${j}`);
-    const top = base + stack.length;
+    const stackSlot = slotOffsets(types);
+    for (let j = 0; j < stack.length; j++) writeCanonical(types[j], stack[j], space, limits, s32, 2 * (base + stackSlot[j]), `${where} stack ${j}`);
+    const top = base + slotCount(types);
     if (i < n - 1) {
       ensureFrames();
       t.frames[3 * depth] = addrs[i];

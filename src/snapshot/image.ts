@@ -119,7 +119,7 @@ export function rebuildStore(state: CanonicalState, resolvers: ImageResolvers, o
     s.memories.push(mem);
   });
   state.tables.forEach((c) => s.tables.push({ elemType: c.elemType as never, elements: new Int32Array(0), size: 0, max: c.max ?? undefined }));
-  state.globals.forEach((c) => s.globals.push({ type: c.type as never, mutable: c.mutable, lo: 0, hi: 0 }));
+  state.globals.forEach((c) => s.globals.push({ type: c.type as never, mutable: c.mutable, lo: 0, hi: 0, lo2: 0, hi2: 0 }));
 
   // Each instance's imports and definitions must have its module's types.
   instances.forEach((inst, k) => {
@@ -144,11 +144,14 @@ export function rebuildStore(state: CanonicalState, resolvers: ImageResolvers, o
   const space = wholeStoreSpace(s, instances, modules);
   // Globals first (element segments may read immutable ones); restoreState checks them again.
   const limits = { funcs: s.funcs.length, externs: state.externs.length };
-  const scratch = new Int32Array(2);
+  const scratch = new Int32Array(4);
   state.globals.forEach((c, i) => {
+    scratch.fill(0);
     writeCanonical(c.type, c.value, space, limits, scratch, 0, `global ${i}`);
     s.globals[i].lo = scratch[0];
     s.globals[i].hi = scratch[1];
+    s.globals[i].lo2 = scratch[2];
+    s.globals[i].hi2 = scratch[3];
   });
 
   instances.forEach((inst, k) => {

@@ -7,7 +7,7 @@ import { SnapshotError } from '../errors/index.ts';
 import { refreshMemoryViews } from '../exec/index.ts';
 import type { InstanceState, MemoryState, TableState, ThreadState } from '../exec/index.ts';
 import { externId } from '../runtime/index.ts';
-import { valTypeName } from '../wasm/index.ts';
+import { valTypeName, ValType } from '../wasm/index.ts';
 import { PAGE_SIZE } from './canonical.ts';
 import type { CanonicalMemory, CanonicalState } from './canonical.ts';
 import { loadFrames } from './frames.ts';
@@ -124,7 +124,7 @@ export function restoreState(state: CanonicalState, space: IndexSpace, thread: T
     }
   });
   const limits: RefLimits = { funcs: space.funcs.length, externs: Math.max(store.externs.length, state.externs.length) };
-  const scratch = new Int32Array(2);
+  const scratch = new Int32Array(4);
   const tables: TableState[] = space.tables.map((a) => store.tables[a]);
   const tableContents = state.tables.map((c, i) => {
     const t = tables[i];
@@ -146,8 +146,11 @@ export function restoreState(state: CanonicalState, space: IndexSpace, thread: T
       throw new SnapshotError(`${what}: ${c.mutable ? 'mut ' : ''}${valTypeName(c.type)}, the module says ${g.mutable ? 'mut ' : ''}${valTypeName(g.type)}`);
     }
     writeCanonical(g.type, c.value, space, limits, scratch, 0, what);
-    if (!g.mutable && (scratch[0] !== g.lo || scratch[1] !== g.hi)) throw new SnapshotError(`${what} is immutable, and the snapshot changes its value`);
-    return [scratch[0], scratch[1]] as const;
+    const wide = g.type === ValType.v128;
+    if (!g.mutable && (scratch[0] !== g.lo || scratch[1] !== g.hi || (wide && (scratch[2] !== g.lo2 || scratch[3] !== g.hi2)))) {
+      throw new SnapshotError(`${what} is immutable, and the snapshot changes its value`);
+    }
+    return [scratch[0], scratch[1], wide ? scratch[2] : 0, wide ? scratch[3] : 0] as const;
   });
   const segmentOwners: { inst: InstanceState; data: readonly number[]; elems: readonly number[]; where: string }[] = [];
   if (state.store === undefined) {
@@ -176,10 +179,12 @@ export function restoreState(state: CanonicalState, space: IndexSpace, thread: T
     tables[i].elements = elements;
     tables[i].size = elements.length;
   });
-  globalBits.forEach(([lo, hi], i) => {
+  globalBits.forEach(([lo, hi, lo2, hi2], i) => {
     const g = store.globals[space.globals[i]];
     g.lo = lo;
     g.hi = hi;
+    g.lo2 = lo2;
+    g.hi2 = hi2;
   });
   for (const o of segmentOwners) {
     applySegments(o.data, o.inst.datas);

@@ -68,10 +68,11 @@ function indexList(x: unknown, what: string, limit: number): number[] {
 function value(x: unknown, what: string): CanonicalValue {
   if (x === null || typeof x === 'bigint') return x;
   if (typeof x === 'number' && Number.isInteger(x)) return x;
-  return bad(`${what} is not a value (integer, bigint or null)`);
+  if (x instanceof Uint8Array && x.length === 16) return plainBytes(x);
+  return bad(`${what} is not a value (integer, bigint, 16 bytes or null)`);
 }
 
-const VAL_TYPES = new Set<number>([ValType.i32, ValType.i64, ValType.f32, ValType.f64, ValType.funcref, ValType.externref]);
+const VAL_TYPES = new Set<number>([ValType.i32, ValType.i64, ValType.f32, ValType.f64, ValType.v128, ValType.funcref, ValType.externref]);
 
 function valType(x: unknown, what: string): number {
   if (typeof x !== 'number' || !VAL_TYPES.has(x)) bad(`${what} is not a value type`);

@@ -41,6 +41,23 @@ export function toCanonical(type: number, lo: number, hi: number, space: IndexSp
   }
 }
 
+/**
+ * The value of type `type` in the slot starting at word `word` of `s32`: a v128 (two
+ * slots) as its 16 bytes in memory order, every other type as {@link toCanonical} says.
+ */
+export function slotToCanonical(type: number, s32: Int32Array, word: number, space: IndexSpace): CanonicalValue {
+  if (type === ValType.v128) return v128Bytes(s32[word], s32[word + 1], s32[word + 2], s32[word + 3]);
+  return toCanonical(type, s32[word], s32[word + 1], space);
+}
+
+/** A v128 from its four little-endian words, as the 16 bytes a snapshot carries. */
+export function v128Bytes(w0: number, w1: number, w2: number, w3: number): Uint8Array {
+  const out = new Uint8Array(16);
+  const words = new Int32Array(out.buffer);
+  words[0] = w0; words[1] = w1; words[2] = w2; words[3] = w3;
+  return out;
+}
+
 /** Limits a restore checks references against. */
 export interface RefLimits {
   /** Functions in the space. */
@@ -56,11 +73,18 @@ function fail(where: string, type: number, v: unknown): never {
 
 /**
  * Checks an untrusted canonical value against its type and writes its bits into
- * `out[index]`, `out[index + 1]`. References are mapped through `space` to addresses.
+ * `out[index]`, `out[index + 1]` (and `out[index + 2]`, `out[index + 3]` for a v128).
+ * References are mapped through `space` to addresses.
  */
 export function writeCanonical(type: number, v: unknown, space: IndexSpace, limits: RefLimits, out: Int32Array, index: number, where: string): void {
   let lo = 0, hi = 0;
   switch (type) {
+    case ValType.v128: {
+      if (!(v instanceof Uint8Array) || v.length !== 16) fail(where, type, v);
+      const b = v as Uint8Array;
+      for (let w = 0; w < 4; w++) out[index + w] = b[4 * w] | (b[4 * w + 1] << 8) | (b[4 * w + 2] << 16) | (b[4 * w + 3] << 24);
+      return;
+    }
     case ValType.i32:
       if (typeof v !== 'number' || !Number.isInteger(v) || v < -2147483648 || v > 2147483647) fail(where, type, v);
       lo = v;

@@ -16,6 +16,8 @@ export interface ControlFrame {
   endTypes: number[];
   /** Operand stack height when the frame was entered, after its parameters were popped. */
   height: number;
+  /** The same height in 8-byte slots (a v128 takes two). */
+  slotHeight: number;
   unreachable: boolean;
 }
 
@@ -47,8 +49,13 @@ function naturalAlignment(op: number): number {
 export class FunctionValidator {
   readonly vals: number[] = [];
   readonly ctrls: ControlFrame[] = [];
-  /** Greatest operand stack height seen: the frame size the executor must reserve. */
+  /** Greatest operand stack height seen, in slots: the frame size the executor must reserve. */
   maxHeight = 0;
+  /**
+   * Operand stack height in the executor's 8-byte slots: a v128 takes two, every other
+   * value one. The translators place values by it; `height` counts values.
+   */
+  slotHeight = 0;
   /** True once the final `end` of the body has been consumed. */
   finished = false;
   readonly locals: number[];
@@ -67,7 +74,7 @@ export class FunctionValidator {
   ) {
     this.locals = [...type.params, ...declaredLocals];
     if (this.locals.includes(ValType.v128)) this.simdUse = 'a v128 parameter or local';
-    this.ctrls.push({ opcode: -1, startTypes: EMPTY, endTypes: type.results, height: 0, unreachable: false });
+    this.ctrls.push({ opcode: -1, startTypes: EMPTY, endTypes: type.results, height: 0, slotHeight: 0, unreachable: false });
   }
 
   get height(): number {
@@ -107,7 +114,8 @@ export class FunctionValidator {
 
   private push(t: number): void {
     this.vals.push(t);
-    if (this.vals.length > this.maxHeight) this.maxHeight = this.vals.length;
+    this.slotHeight += t === ValType.v128 ? 2 : 1;
+    if (this.slotHeight > this.maxHeight) this.maxHeight = this.slotHeight;
   }
 
   private pushAll(types: readonly number[]): void {
@@ -120,7 +128,9 @@ export class FunctionValidator {
       if (frame.unreachable) return UNKNOWN;
       this.fail('type mismatch: operand stack is empty', offset);
     }
-    return this.vals.pop()!;
+    const t = this.vals.pop()!;
+    this.slotHeight -= t === ValType.v128 ? 2 : 1;
+    return t;
   }
 
   private popExpect(expected: number, offset: number): number {
@@ -136,7 +146,7 @@ export class FunctionValidator {
   }
 
   private pushCtrl(opcode: number, startTypes: number[], endTypes: number[]): void {
-    this.ctrls.push({ opcode, startTypes, endTypes, height: this.vals.length, unreachable: false });
+    this.ctrls.push({ opcode, startTypes, endTypes, height: this.vals.length, slotHeight: this.slotHeight, unreachable: false });
     this.pushAll(startTypes);
   }
 
@@ -151,6 +161,7 @@ export class FunctionValidator {
   private setUnreachable(): void {
     const frame = this.ctrls[this.ctrls.length - 1];
     this.vals.length = frame.height;
+    this.slotHeight = frame.slotHeight;
     frame.unreachable = true;
   }
 

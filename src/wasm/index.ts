@@ -2,3 +2,4 @@ export * from './types.ts';
 export * from './opcodes.ts';
 export * from './opcodes-simd.ts';
 export * from './limits.ts';
+export * from './slots.ts';

@@ -325,6 +325,9 @@ function codeWords(imm: Imm): number {
   switch (imm) {
     case Imm.index: case Imm.memArg: case Imm.i32: case Imm.f32: case Imm.dataMem: return 1;
     case Imm.callIndirect: case Imm.i64: case Imm.f64: case Imm.twoIndices: return 2;
+    case Imm.lane: return 1;
+    case Imm.memArgLane: return 2; // offset, lane
+    case Imm.v128: case Imm.shuffle: return 4; // 16 bytes, little-endian words
     default: return 0;
   }
 }

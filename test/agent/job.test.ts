@@ -207,4 +207,41 @@ s('a module that does not decode is a clear error, and no job runs', async () =>
   w.job.discard();
 });
 
+s('native: an arrival makes the resume clones of its frames before its run, and hands them on, so the next arrival makes none', async () => {
+  const gate = 'gate-clones';
+  const args = ['lines=80', 'work=1500', `gate=/ctl/${gate}`, 'at=40'];
+  const want = tickerOutput(args);
+  const source = newJob();
+  await source.job.start(gated(ticker, 'native'), ['ticker.wasm', ...args], {});
+  void source.job.run();
+  while (!/^tick 10\//m.test(source.stdout())) await new Promise((r) => setTimeout(r, 5));
+  await source.job.precopy(undefined);
+  const round = await source.job.round();
+  const final = await source.job.final();
+  const before = source.stdout();
+  source.job.discard();
+  /** A target of the handoff: the module, the rounds' memory (none here), then the final. */
+  const arrive = async (clones: ProgramSetup['clones']): Promise<Watched & { clones: NonNullable<ProgramSetup['clones']> }> => {
+    const w = newJob();
+    const s = { ...gated(ticker, 'native'), ...(clones ? { clones } : {}) };
+    await w.job.receive(s, undefined);
+    await w.job.apply(round.deltas);
+    await w.job.complete(s, final.snapshot, final.deltas, final.digests);
+    const started = await w.job.run();
+    assert.ok(started, 'the run was answered');
+    return { ...w, clones: started.clones };
+  };
+  const first = await arrive(undefined);
+  first.job.discard();
+  // Frames stand at call safepoints and one loop: each a clone, made before the run.
+  const made = first.clones.filter(([, c]) => c !== null).length;
+  assert.ok(made >= 2, `clones handed on: ${made}`);
+  const second = await arrive(first.clones);
+  assert.equal(second.clones, [], 'the second arrival made no clone of its own');
+  writeFileSync(join(ctl, gate), '');
+  const job = await second.ended;
+  assert.is(job.state, 'exited');
+  assert.is(before + second.stdout(), want.stdout);
+});
+
 s.run();

@@ -22,6 +22,10 @@ const bad: [string, Record<string, unknown>, RegExp][] = [
   ['reply topic outside the protocol', { ...base, replyTo: '$SYS/x', type: 'sync' }, /replyTo is not a wasmig topic/],
   ['env with a number', { ...base, type: 'start', job: 'j', spec: { ...spec, env: { A: 1 } } }, /env/],
   ['epoch 0', { ...base, type: 'commit', job: 'j', epoch: 0 }, /epoch/],
+  ['placement label with a space in its key', { ...base, type: 'start', job: 'j', spec: { ...spec, placement: { 'a b': 'x' } } }, /spec\.placement is not a map of labels/],
+  ['placement label that is not a string', { ...base, type: 'start', job: 'j', spec: { ...spec, placement: { site: 2 } } }, /spec\.placement is not a map of labels/],
+  ['drain timeout below 0', { ...base, type: 'drain', timeoutMs: -1 }, /timeoutMs/],
+  ['migrate reason too long', { ...base, type: 'migrate', job: 'j', to: 'b', reason: 'x'.repeat(600) }, /reason is not a string of at most 512/],
 ];
 
 for (const [what, message, why] of bad) {
@@ -30,6 +34,17 @@ for (const [what, message, why] of bad) {
     assert.throws(() => parseMessage(text), (e: unknown) => e instanceof ProtocolError && why.test((e as Error).message));
   });
 }
+
+test('drains, migrate reasons and placement labels parse', () => {
+  assert.equal(parseMessage(JSON.stringify({ ...base, type: 'drain', timeoutMs: 5000 })), { ...base, type: 'drain', timeoutMs: 5000 });
+  const m = parseMessage(JSON.stringify({ ...base, type: 'migrate', job: 'j', to: 'b', reason: 'rule busy' }));
+  assert.is(m.type === 'migrate' ? m.reason : undefined, 'rule busy');
+  const st = parseMessage(JSON.stringify({ ...base, type: 'start', job: 'j', spec: { ...spec, placement: { site: 'plant-2' } } }));
+  assert.equal(st.type === 'start' ? st.spec.placement : undefined, { site: 'plant-2' });
+  const s = parseJobState(Buffer.from(JSON.stringify({ v: 1, job: 'j', agent: 'a', instance: 'i', epoch: 2, state: 'running', program: 'p', args: [], startedAt: 't', updatedAt: 't', placement: { site: 'plant-2' } })));
+  assert.equal(s?.placement, { site: 'plant-2' });
+  assert.is(parseJobState(Buffer.from(JSON.stringify({ v: 1, job: 'j', agent: 'a', instance: 'i', epoch: 2, state: 'running', program: 'p', args: [], startedAt: 't', updatedAt: 't', placement: ['x'] }))), undefined);
+});
 
 test('job states: an empty retained message clears, garbage is ignored', () => {
   assert.is(parseJobState(Buffer.alloc(0)), undefined);

@@ -14,7 +14,7 @@ import { printFast } from '../helpers/disassemble.ts';
 import { assertGolden, compileCase } from '../helpers/golden.ts';
 import type { GoldenCase } from '../helpers/golden.ts';
 
-const { i32, i64 } = ValType;
+const { i32, i64, v128 } = ValType;
 
 const CASES: GoldenCase[] = [
   {
@@ -222,6 +222,31 @@ const CASES: GoldenCase[] = [
       11: fuel 2 6
       14: const32 2 1
       17: return 1 2
+    `,
+  },
+  {
+    name: 'v128: every SIMD instruction and v128 move is one simd instruction (exact pc, stack slot) with its operands materialized',
+    params: [i32, v128], results: [i32], locals: [i64, v128],
+    body: 'local.get 1 local.get 3 i32x4.add local.tee 3 drop local.get 2 drop local.get 0 i32x4.splat local.get 3 local.get 0 select local.set 3 block v128 local.get 1 br 0 end i32x4.extract_lane 2 local.get 0 i32.add end',
+    expected: `
+      0: fuel 15 0
+      3: simd 0 6
+      6: simd 2 8
+      9: simd 4 10
+      12: simd 5 8
+      15: simd 7 8
+      18: copy 12 0
+      21: simd 13 7
+      24: simd 14 8
+      27: copy 20 0
+      30: simd 18 11
+      33: simd 19 8
+      36: simd 21 6
+      39: jump 42 4
+      42: fuel 4 25
+      45: simd 25 8
+      48: i32.add 12 12 0
+      52: return 1 12
     `,
   },
 ];

@@ -11,7 +11,7 @@ import { printExact } from '../helpers/disassemble.ts';
 import { assertGolden, compileCase } from '../helpers/golden.ts';
 import type { GoldenCase } from '../helpers/golden.ts';
 
-const { i32, i64, f64 } = ValType;
+const { i32, i64, f64, v128 } = ValType;
 
 const CASES: GoldenCase[] = [
   {
@@ -269,6 +269,32 @@ const CASES: GoldenCase[] = [
       21: i32.const 4
       23: memory.fill
       24: return 0
+    `,
+  },
+  {
+    name: 'v128: locals by slot offset (i32, v128, i64, v128 at slots 0, 1, 3, 4), two-slot moves, drop and select by type, a block carrying a v128',
+    params: [i32, v128], results: [i32], locals: [i64, v128],
+    body: 'local.get 1 local.get 3 i32x4.add local.tee 3 drop local.get 2 drop local.get 0 i32x4.splat local.get 3 local.get 0 select local.set 3 block v128 local.get 1 br 0 end i32x4.extract_lane 2 local.get 0 i32.add end',
+    expected: `
+      0: v128.local.get 1
+      2: v128.local.get 4
+      4: i32x4.add
+      5: v128.local.tee 4
+      7: v128.drop
+      8: local.get 3
+      10: drop
+      11: local.get 0
+      13: i32x4.splat
+      14: v128.local.get 4
+      16: local.get 0
+      18: v128.select
+      19: v128.local.set 4
+      21: v128.local.get 1
+      23: jump 25
+      25: i32x4.extract_lane 2
+      27: local.get 0
+      29: i32.add
+      30: return 1
     `,
   },
 ];

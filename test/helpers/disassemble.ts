@@ -12,6 +12,9 @@ import { opName } from '../../src/wasm/opcodes.ts';
 const IR_NAMES = new Map<number, string>([
   [IrOp.br, 'br'], [IrOp.jump, 'jump'], [IrOp.brIf, 'br_if'], [IrOp.brIfJump, 'br_if_jump'],
   [IrOp.brTable, 'br_table'], [IrOp.brIfReturn, 'br_if_return'], [IrOp.if, 'if'], [IrOp.return, 'return'],
+  [IrOp.v128LocalGet, 'v128.local.get'], [IrOp.v128LocalSet, 'v128.local.set'], [IrOp.v128LocalTee, 'v128.local.tee'],
+  [IrOp.v128GlobalGet, 'v128.global.get'], [IrOp.v128GlobalSet, 'v128.global.set'], [IrOp.v128Drop, 'v128.drop'],
+  [IrOp.v128Select, 'v128.select'],
 ]);
 
 /** The exact code (`compile/ir.ts`), a line per instruction: `pc: name operands`. */
@@ -33,6 +36,7 @@ for (const [name, op] of Object.entries(FastOp)) {
 
 /** The name of one fast opcode that is not a fused one. */
 function fastName(op: number): string {
+  if (op === FastOp.simd) return 'simd';
   if (op >= FastOp.brCmpBase && op < FastOp.brCmpBase + 10) return `br_if.${opName(0x46 + op - FastOp.brCmpBase)}`;
   if (op >= FastOp.brCmpImmBase && op < FastOp.brCmpImmBase + 10) return `br_if.${opName(0x46 + op - FastOp.brCmpImmBase)}+imm`;
   if (op >= FastOp.immediate + 0x46) return `${opName(op - FastOp.immediate)}+imm`;

@@ -15,9 +15,10 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FleetClient } from '../../src/agent/index.ts';
-import type { JobState } from '../../src/agent/index.ts';
+import type { AgentStatus, JobState } from '../../src/agent/index.ts';
 import { agentProc, cli, embeddedBroker, stopAll, wasmigProc } from '../helpers/fleet.ts';
 import type { BrokerProc, Proc } from '../helpers/fleet.ts';
+import { stateWhere as stateOn } from '../helpers/follower.ts';
 import { writerOutput, writerPath } from '../helpers/writer.ts';
 
 const s = suite('failover: a replicated job survives its owner');
@@ -41,15 +42,11 @@ const gates = mkdtempSync(join(tmpdir(), 'wasmig-failover-gates-'));
 const openGate = (job: string): void => writeFileSync(join(gates, job), '');
 const TAKEOVER = ['--takeover-after', '1', '--dir', `${gates}::/gates`];
 
-/** Waits until the broker shows `job` in a state that satisfies `ok`. */
-async function stateWhere(job: string, ok: (s: JobState) => boolean, timeoutMs = 60_000): Promise<JobState> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const st = await client.jobState(job);
-    if (st && ok(st)) return st;
-    if (Date.now() > until) throw new Error(`job ${job}: no matching state within ${timeoutMs} ms (last: ${JSON.stringify(st)})`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+/** Waits until the broker shows `job` in a state that satisfies `ok`; on failure, says what the test's agents logged. */
+function stateWhere(job: string, ok: (s: JobState) => boolean, timeoutMs = 60_000): Promise<JobState> {
+  return stateOn(client, job, ok, timeoutMs).catch((error: Error) => {
+    throw new Error(`${error.message}\n${started.map((p) => `--- ${p.label}:\n${p.err.slice(-3000)}`).join('\n')}`);
+  });
 }
 
 /** Where two outputs part, with the agents' logs: a short message instead of 700 lines. */
@@ -135,7 +132,7 @@ s('kill -9 of the owner mid-migration: the target\'s prepared copy is fenced, th
   await Promise.all([b.stop(), c.stop()]);
 });
 
-s('an owner cut off (SIGSTOP) while a standby takes over comes back fenced: it stops, and never shows output', async () => {
+s('an owner frozen (SIGSTOP) but still connected misses its heartbeats: a standby takes over; woken, it comes back fenced, never shows output', async () => {
   const a = await agent('a3');
   const b = await agent('b3');
   const args = ['mem=4', 'rate=1024', 'steps=700'];
@@ -144,13 +141,19 @@ s('an owner cut off (SIGSTOP) while a standby takes over comes back fenced: it s
   const run = runReplicated('a3', job, args);
   await stateWhere(job, (st) => (st.checkpoint?.number ?? 0) >= 2);
   await run.waitFor(/step \d+ /, 'out', 60_000);
-  // Frozen, the owner stops answering; the broker sends its last will after 1.5 keepalives.
+  // Frozen, the owner sends no heartbeat; its socket stays open and the broker keeps the
+  // connection for 1.5 keepalives (22.5 s at the default 15 s), far beyond the standby's
+  // 3 missed heartbeats (3 s at --heartbeat 1) plus its grace (1 s): no last will yet.
   a.child.kill('SIGSTOP');
+  let status: AgentStatus | undefined;
   try {
+    await b.waitFor(new RegExp(`job ${job}: no heartbeat of its owner a3 for 3 periods`), 'err', 90_000);
     await b.waitFor(new RegExp(`job ${job} now runs here`), 'err', 90_000);
+    status = await client.agentStatus('a3');
   } finally {
     a.child.kill('SIGCONT');
   }
+  assert.ok(status?.online, `the owner was still connected when the standby took over (${JSON.stringify(status)})`);
   // Its job's thread may run on for a moment before its timers notice the lease is gone (a
   // frozen process resumes all its threads at once), but it shows nothing.
   await a.waitFor(new RegExp(`job ${job}: a newer copy \\(epoch \\d+\\) runs on b3; this copy \\(epoch 1\\) stops`), 'err', 60_000).catch(async (error: Error) => {

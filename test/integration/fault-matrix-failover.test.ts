@@ -29,10 +29,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { FleetClient, JobLostError } from '../../src/agent/index.ts';
+import { FleetClient } from '../../src/agent/index.ts';
 import type { JobState } from '../../src/agent/index.ts';
 import { agentProc, embeddedBroker, stopAll, wasmigProc } from '../helpers/fleet.ts';
 import type { BrokerProc, Proc } from '../helpers/fleet.ts';
+import { inProcessFollower, notesOf, stateWhere as stateOn, within } from '../helpers/follower.ts';
 import { tickerOutput, tickerPath } from '../helpers/ticker.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'wasmig-faults-failover-'));
@@ -93,70 +94,13 @@ row.after(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-function notesOf(stderr: string): string {
-  return stderr.split('\n').filter((l) => l.startsWith('note ')).join('\n');
-}
-
 function count(text: string, re: RegExp): number {
   return text.match(new RegExp(re.source, 'g'))?.length ?? 0;
 }
 
-async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: not done after ${ms} ms`)), ms); });
-  try {
-    return await Promise.race([p, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** Waits until the broker shows `job` in a state that satisfies `ok`. */
-async function stateWhere(job: string, ok: (s: JobState) => boolean, timeoutMs = 60_000): Promise<JobState> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const st = await client.jobState(job);
-    if (st && ok(st)) return st;
-    if (Date.now() > until) throw new Error(`job ${job}: no matching state within ${timeoutMs} ms (last: ${JSON.stringify(st)})`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
-/** A follower of the job in this process (what `run --on` and `attach` do), from the start of its output. */
-interface Following {
-  out(): string;
-  notes(): string;
-  waitFor(re: RegExp): Promise<void>;
-  ended(): Promise<{ status: number; why: string }>;
-}
-
-function follow(job: string, lostAfterMs: number): Following {
-  let text = '';
-  let err = '';
-  let poke = (): void => {};
-  const end = client.follow(job, {
-    lostAfterMs,
-    onOutput: (c) => {
-      if (c.stream === 1) { text += Buffer.from(c.data).toString(); poke(); } else err += Buffer.from(c.data).toString();
-    },
-  }).then(
-    (s) => ({ status: s.status ?? -1, why: s.error ?? '' }),
-    (error: unknown) => {
-      if (error instanceof JobLostError) return { status: 69, why: error.message };
-      throw error;
-    },
-  );
-  end.catch(() => {});
-  return {
-    out: () => text,
-    notes: () => notesOf(err),
-    waitFor: (re) => new Promise((resolveWait, reject) => {
-      const timer = setTimeout(() => reject(new Error(`follower of ${job}: no ${re} within 60 s; got ${text.slice(-500)}`)), 60_000);
-      poke = () => { if (re.test(text)) { clearTimeout(timer); resolveWait(); } };
-      poke();
-    }),
-    ended: () => within(end, 90_000, `the follower of ${job}`),
-  };
+function stateWhere(job: string, ok: (s: JobState) => boolean): Promise<JobState> {
+  return stateOn(client, job, ok);
 }
 
 async function cell(c: Cell): Promise<void> {
@@ -184,7 +128,7 @@ async function cell(c: Cell): Promise<void> {
     }
     const held = await stateWhere(job, (s) => s.standbys !== undefined && s.agent === names.owner);
     assert.equal(held.standbys, wanted.slice(1, 1 + c.replicas), 'the standbys chosen');
-    const follower = follow(job, c.ends === 'lost' ? 2_000 : 60_000);
+    const follower = inProcessFollower(client, job, c.ends === 'lost' ? 2_000 : 60_000);
 
     if (c.step === 'takeover') {
       // Output shows once a checkpoint covers it: the standbys hold one.

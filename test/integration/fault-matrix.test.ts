@@ -31,11 +31,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { FleetClient, JobLostError } from '../../src/agent/index.ts';
+import { FleetClient } from '../../src/agent/index.ts';
 import { MigrationError, WasmigError } from '../../src/errors/index.ts';
 import type { ListedJob, StartJobOptions } from '../../src/agent/index.ts';
 import { agentProc, embeddedBroker, stopAll, wasmigProc } from '../helpers/fleet.ts';
 import type { BrokerProc, Proc } from '../helpers/fleet.ts';
+import { exitOf, inProcessFollower, notesOf, processFollower, within } from '../helpers/follower.ts';
+import type { Following } from '../helpers/follower.ts';
 import { repoRoot } from '../helpers/cli.ts';
 import { tickerOutput, tickerPath } from '../helpers/ticker.ts';
 
@@ -95,8 +97,12 @@ const tickerModule = readFileSync(tickerPath);
 /** What every job prints (3 s to compute, so once): the gate's path, in one line, is all that differs. */
 const reference = tickerOutput(jobArgs('JOB'));
 const replicasExist = readFileSync(join(repoRoot, 'src/cli/commands/run-remote.ts'), 'utf8').includes('--replicas');
-/** Standbys take a job over 1 s after its owner is gone (agents without standbys have no such option). */
-const TAKEOVER = replicasExist ? ['--takeover-after', '1'] : [];
+/**
+ * Standbys take a job over 2 s after its owner is gone (agents without standbys have no
+ * such option). The owner's lease is half of it: with 1 s (a 0.5 s lease), a machine at
+ * load 15 lost leases mid-cell, and the cancelled migrations never reached their points.
+ */
+const TAKEOVER = replicasExist ? ['--takeover-after', '2'] : [];
 
 const matrix = suite('fault matrix');
 let broker: BrokerProc;
@@ -122,85 +128,8 @@ async function listed(job: string): Promise<ListedJob | undefined> {
   }
 }
 
-function notesOf(stderr: string): string {
-  return stderr.split('\n').filter((l) => l.startsWith('note ')).join('\n');
-}
-
 function count(text: string, re: RegExp): number {
   return text.match(new RegExp(re.source, 'g'))?.length ?? 0;
-}
-
-/** Waits for `p` to exit, within `ms`; its status. */
-async function exitOf(p: Proc, ms = 90_000): Promise<number> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${p.label} still runs after ${ms} ms\n--- stdout:\n${p.out.slice(-1500)}\n--- stderr:\n${p.err.slice(-3000)}`)), ms); });
-  try {
-    return await Promise.race([p.exited, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** What a follower saw: its stdout, and how it ended (69: the job was lost). */
-interface Following {
-  readonly label: string;
-  out(): string;
-  /** The program's notes on stderr (lines starting `note `), in order. */
-  notes(): string;
-  waitFor(re: RegExp): Promise<void>;
-  ended(): Promise<{ status: number; why: string }>;
-}
-
-/** `wasmig run --on` (or `attach`) as a process: what the client row kills. */
-function processFollower(proc: Proc): Following {
-  return {
-    label: proc.label,
-    out: () => proc.out,
-    notes: () => notesOf(proc.err),
-    waitFor: async (re) => { await proc.waitFor(re, 'out', 60_000); },
-    ended: async () => ({ status: await exitOf(proc), why: proc.err }),
-  };
-}
-
-/** A follower in this process (FleetClient.follow, what `run --on` uses): no process to boot per cell. */
-function inProcessFollower(client: FleetClient, job: string, lostAfterMs: number): Following {
-  let text = '';
-  let poke = (): void => {};
-  let err = '';
-  const end = client.follow(job, {
-    lostAfterMs,
-    onOutput: (c) => {
-      if (c.stream === 1) { text += Buffer.from(c.data).toString(); poke(); } else err += Buffer.from(c.data).toString();
-    },
-  }).then(
-    (s) => ({ status: s.status ?? -1, why: s.error ?? '' }),
-    (error: unknown) => {
-      if (error instanceof JobLostError) return { status: 69, why: error.message };
-      throw error;
-    },
-  );
-  end.catch(() => {});
-  return {
-    label: `follower of ${job}`,
-    out: () => text,
-    notes: () => notesOf(err),
-    waitFor: (re) => new Promise((resolveWait, reject) => {
-      const timer = setTimeout(() => reject(new Error(`follower of ${job}: no ${re} within 60 s; got ${text.slice(-500)}`)), 60_000);
-      poke = () => { if (re.test(text)) { clearTimeout(timer); resolveWait(); } };
-      poke();
-    }),
-    ended: () => within(end, 90_000, `the follower of ${job}`),
-  };
-}
-
-async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: not done after ${ms} ms`)), ms); });
-  try {
-    return await Promise.race([p, late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 async function cell(fault: Fault, step: Step, replicas = false): Promise<void> {

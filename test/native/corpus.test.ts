@@ -1,7 +1,9 @@
 /**
  * The C corpus on the native tier: straight runs give the expected output, and runs
  * paused at random moments (random polls), snapshotted and resumed in a fresh program,
- * on the interpreter or on the native tier, end exactly as the uninterrupted run.
+ * on the interpreter or on the native tier, end exactly as the uninterrupted run; on the
+ * native tier also in the two steps a live migration's target takes (the program
+ * allocated and its memory written first, the rest of the state restored around it).
  *
  * WASMIG_NATIVE_PAUSES (default 3): random pause points per case and resuming tier.
  */
@@ -10,6 +12,7 @@ import * as assert from 'uvu/assert';
 import { Trap } from '../../src/errors/index.ts';
 import { nativeTierOf } from '../../src/native/index.ts';
 import { Program } from '../../src/program/index.ts';
+import { decodeSnapshot } from '../../src/snapshot/index.ts';
 import type { Tier } from '../../src/runtime/index.ts';
 import { argvOf, isExact } from '../programs/cases.ts';
 import type { ProgramCase } from '../programs/cases.ts';
@@ -59,8 +62,22 @@ async function straight(c: ProgramCase): Promise<Result & { polls: number }> {
   }
 }
 
-/** Paused natively at poll `at`, snapshotted, resumed on `tier` in a fresh program. */
-async function hop(c: ProgramCase, at: number, tier: Tier): Promise<Result & { paused: boolean }> {
+/** How the paused program is resumed: in one step, or in the two a live migration takes. */
+type Resume = Tier | 'native in two steps';
+
+/** `a`'s state restored around a copy of its memories, written first (as `Arrival` does). */
+function resumeInTwoSteps(a: Program, options: { module: ReturnType<typeof compiledOf> } & Parameters<typeof Program.shell>[1]): Program {
+  const shell = Program.shell(options.module, { ...options, tier: 'native' });
+  for (let i = 0; i < shell.memoryCount; i++) {
+    const from = new Uint8Array(a.store.state.memories[a.instance.state.memAddrs[i]].memory.buffer);
+    shell.memory(i, from.byteLength).set(from);
+  }
+  const { state } = decodeSnapshot(a.snapshot({ omitMemory: true }));
+  return Program.finish(shell, state);
+}
+
+/** Paused natively at poll `at`, snapshotted, resumed by `how` in a fresh program. */
+async function hop(c: ProgramCase, at: number, how: Resume): Promise<Result & { paused: boolean }> {
   const fx = await caseFixture(c);
   const box = new Sandbox(fx.root, c);
   try {
@@ -76,8 +93,8 @@ async function hop(c: ProgramCase, at: number, tier: Tier): Promise<Result & { p
       paused = o.kind === 'paused';
     });
     if (paused) {
-      const snapshot = a.snapshot();
-      const b = Program.resume(snapshot, { module: compiledOf(c), preopens: box.preopens(), stdout: box.stdout, stdin: box.stdin, tier });
+      const options = { module: compiledOf(c), preopens: box.preopens(), stdout: box.stdout, stdin: box.stdin };
+      const b = how === 'native in two steps' ? resumeInTwoSteps(a, options) : Program.resume(a.snapshot(), { ...options, tier: how });
       s = settle(() => {
         const o = b.run();
         if (o.kind === 'exited') status = o.status;
@@ -100,7 +117,7 @@ function random(n: number): number {
 const CASES = ['hello', 'args_env', 'file_io', 'clocks', 'random', 'recursion', 'qsort_printf', 'memcopy', 'exit_code_42', 'trap', 'sandbox'];
 
 for (const name of CASES) {
-  test(`${name}: native, then paused at random polls and resumed on both tiers`, async () => {
+  test(`${name}: native, then paused at random polls and resumed on both tiers, and in two steps`, async () => {
     const c = findCase(name);
     const whole = await straight(c);
     if (isExact(c.expected)) {
@@ -110,12 +127,12 @@ for (const name of CASES) {
     }
     assert.ok(whole.polls > 0, 'the run polls');
     let pausedRuns = 0;
-    for (const tier of ['interp', 'native'] as const) {
+    for (const how of ['interp', 'native', 'native in two steps'] as const) {
       for (let i = 0; i < PAUSES; i++) {
         const at = random(whole.polls);
-        const r = await hop(c, at, tier);
+        const r = await hop(c, at, how);
         if (r.paused) pausedRuns++;
-        const where = `paused at poll ${at} of ${whole.polls}, resumed on ${tier}`;
+        const where = `paused at poll ${at} of ${whole.polls}, resumed on ${how}`;
         assert.is(r.stdout, whole.stdout, where);
         assert.is(r.status, whole.status, where);
         assert.is(r.trap, whole.trap, where);

@@ -121,6 +121,24 @@ test('an unwound frame keeps the values below calls and the loop parameters', ()
   assert.is(callee.locals[0], caller.locals[1]);
 });
 
+test('prepareRun makes the resume clones of paused frames before the run, which then makes none', () => {
+  const store = new Store();
+  const inst = store.instantiate(stacky);
+  const tier = new NativeTier(store, { pollInterval: 1, rewrite: { loopPoll: 'global', unroll: 1 } });
+  const native = tier.attach(inst);
+  let n = 0;
+  tier.pollHook = () => ++n === 6;
+  const ex = new NativeExecution(tier, inst.exports.get('work')!.addr, [40]);
+  assert.is(ex.run().kind, 'paused');
+  assert.is(native.clones.size, 0);
+  ex.prepareRun();
+  const made = native.clones.size;
+  assert.is(made, ex.lastUnwound.length, 'one clone per paused frame');
+  const outcome = ex.run();
+  assert.equal(outcome, { kind: 'returned', results: expected('work', [40]) });
+  assert.is(native.clones.size, made);
+});
+
 /** A module with every kind of state, and a host import whose counter travels as host state. */
 function machineModule(): Uint8Array {
   const b = new ModuleBuilder();

@@ -336,6 +336,23 @@ export const programCases: readonly ProgramCase[] = [
     args: ['2000'],
     expected: { reference: 'node' },
   }),
+  make({
+    name: 'simd',
+    purpose: 'SIMD kernels (built with -msimd128): wasm_simd128.h intrinsics (i32 dot product, 4x4 f32 matrix product, saturating bytes with a shuffle and a bitmask, f64x2 polynomial) and loops clang vectorizes',
+    program: 'simd',
+    expected: {
+      stdout: 'rounds 50\nchecksum 22b59773356726fa\nfloats 8681b403 doubles 442abac09f390645\n'
+        + 'matrix 0x1.5e5318p-19 0x1.9e507cp-20 0x1.55f494p-18 0x1.9b150cp-19\ndot 618246477\n',
+      status: 0,
+    },
+  }),
+  make({
+    name: 'simd_long',
+    purpose: '200 rounds of the same; output must match node:wasi',
+    program: 'simd',
+    args: ['200'],
+    expected: { reference: 'node' },
+  }),
   exitCase(3, []),
   exitCase(0, ['0']),
   exitCase(42, ['42']),

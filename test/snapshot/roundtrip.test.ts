@@ -209,8 +209,10 @@ test('the header: magic, version, truncation, checksum, trailing bytes', () => {
   };
   const copy = (): Uint8Array => snap.slice();
   expectError(new TextEncoder().encode('hello, not a snapshot at all, clearly not one.....'), /not a wasmig snapshot/);
-  const v2 = copy(); v2[8] = 2;
-  expectError(v2, /format v2 not supported/);
+  const v3 = copy(); v3[8] = 3;
+  expectError(v3, /format v3 not supported \(this wasmig reads v1 to v2\)/);
+  const v0 = copy(); v0[8] = 0;
+  expectError(v0, /format v0 not supported/);
   expectError(snap.subarray(0, 20), /truncated/);
   expectError(snap.subarray(0, snap.length - 1), /truncated/);
   const flipped = copy(); flipped[HEADER_SIZE + 10] ^= 0x40;

@@ -1,13 +1,14 @@
 /**
  * SIMD validation (Wasm 2.0): every 0xFD instruction type-checks by its signature, lane
- * immediates and alignments are bounded; a valid SIMD module is then refused whole with
- * `UnsupportedError` naming the first use, since the executor keeps 8-byte values only.
+ * immediates and alignments are bounded; a valid SIMD module compiles, and records its
+ * first use of v128 (the native tier, which does not run SIMD yet, reads it to fall back).
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { decodeModule } from '../../src/binary/index.ts';
 import { compileModule } from '../../src/compile/index.ts';
-import { UnsupportedError, ValidationError } from '../../src/errors/index.ts';
+import { ValidationError } from '../../src/errors/index.ts';
+import type { CompiledModule } from '../../src/compile/index.ts';
 import { OPS, PREFIX_FD } from '../../src/wasm/opcodes.ts';
 import { ValType } from '../../src/wasm/types.ts';
 import { assemble } from '../helpers/assemble.ts';
@@ -27,6 +28,9 @@ function load(params: ValType[], results: ValType[], body: string, locals: ValTy
   }
 }
 
+/** Did `load` compile the module (and find v128 in it)? */
+const compiled = (x: unknown): boolean => typeof x === 'object' && x !== null && 'simdUse' in x && (x as CompiledModule).simdUse !== undefined;
+
 const invalid = (message: RegExp) => (e: unknown): boolean => e instanceof ValidationError && message.test(e.message);
 
 test('the opcode table names all 236 SIMD instructions of Wasm 2.0, with a signature each', () => {
@@ -37,42 +41,43 @@ test('the opcode table names all 236 SIMD instructions of Wasm 2.0, with a signa
   assert.is(OPS[PREFIX_FD + 0x100], undefined); // relaxed SIMD is not Wasm 2.0
 });
 
-test('a valid SIMD body passes validation, then the module is refused naming the instruction', () => {
-  const e = load([], [i32], `v128.const${ZEROS} i32.const 3 i8x16.splat i8x16.add i8x16.extract_lane_u 15`);
-  assert.ok(e instanceof UnsupportedError, String(e));
-  assert.match((e as Error).message, /SIMD \(v128\) is not supported yet: function 0 \(v128.const at byte 0x[0-9a-f]+\) uses it/);
-  assert.is((e as UnsupportedError).code, 'ERR_WASM_UNSUPPORTED');
+test('a valid SIMD body compiles, and the module records its first use of v128', () => {
+  const m = load([], [i32], `v128.const${ZEROS} i32.const 3 i8x16.splat i8x16.add i8x16.extract_lane_u 15`);
+  assert.ok(compiled(m), String(m));
+  assert.match((m as CompiledModule).simdUse!, /^function 0 \(v128.const at byte 0x[0-9a-f]+\)$/);
+  const plain = load([], [i32], 'i32.const 1');
+  assert.is((plain as CompiledModule).simdUse, undefined);
 });
 
-test('v128 in a signature, a local or a global is refused as unsupported too', () => {
-  assert.ok(load([v128], [], 'nop') instanceof UnsupportedError);
-  assert.ok(load([], [], 'nop', [v128]) instanceof UnsupportedError);
+test('v128 in a signature, a local or a global is recorded too', () => {
+  assert.ok(compiled(load([v128], [], 'nop')));
+  assert.ok(compiled(load([], [], 'nop', [v128])));
   const b = new ModuleBuilder();
   b.importGlobal('m', 'g', v128, false);
-  assert.throws(() => compileModule(decodeModule(b.build())), (e: unknown) => e instanceof UnsupportedError);
+  assert.is(compileModule(decodeModule(b.build())).simdUse, 'a global');
 });
 
-test('type mismatches in SIMD code are validation errors, not refusals', () => {
+test('type mismatches in SIMD code are validation errors', () => {
   assert.ok(invalid(/type mismatch/)(load([], [i32], `v128.const${ZEROS}`)));
   assert.ok(invalid(/type mismatch/)(load([], [], 'i32.const 0 i8x16.neg drop')));
   assert.ok(invalid(/type mismatch/)(load([], [], `v128.const${ZEROS} i64.const 0 i32x4.replace_lane 0 drop`)));
   // Select and typed select take v128 operands.
-  assert.ok(load([], [], `v128.const${ZEROS} v128.const${ZEROS} i32.const 1 select drop`) instanceof UnsupportedError);
-  assert.ok(load([], [], `v128.const${ZEROS} v128.const${ZEROS} i32.const 1 select_t v128 drop`) instanceof UnsupportedError);
+  assert.ok(compiled(load([], [], `v128.const${ZEROS} v128.const${ZEROS} i32.const 1 select drop`)));
+  assert.ok(compiled(load([], [], `v128.const${ZEROS} v128.const${ZEROS} i32.const 1 select_t v128 drop`)));
 });
 
 test('lane immediates are bounded by the lane count', () => {
-  assert.ok(load([], [i32], `v128.const${ZEROS} i8x16.extract_lane_s 15`) instanceof UnsupportedError);
+  assert.ok(compiled(load([], [i32], `v128.const${ZEROS} i8x16.extract_lane_s 15`)));
   assert.ok(invalid(/invalid lane index/)(load([], [i32], `v128.const${ZEROS} i8x16.extract_lane_s 16`)));
   assert.ok(invalid(/invalid lane index/)(load([], [], `v128.const${ZEROS} f64x2.extract_lane 2 drop`)));
   assert.ok(invalid(/invalid lane index/)(load([], [], `i32.const 0 v128.const${ZEROS} v128.load32_lane 4 drop`)));
   const lanes = (last: number): string => `${' 0'.repeat(15)} ${last}`;
-  assert.ok(load([], [], `v128.const${ZEROS} v128.const${ZEROS} i8x16.shuffle${lanes(31)} drop`) instanceof UnsupportedError);
+  assert.ok(compiled(load([], [], `v128.const${ZEROS} v128.const${ZEROS} i8x16.shuffle${lanes(31)} drop`)));
   assert.ok(invalid(/invalid lane index/)(load([], [], `v128.const${ZEROS} v128.const${ZEROS} i8x16.shuffle${lanes(32)} drop`)));
 });
 
 test('SIMD memory accesses need a memory and at most natural alignment', () => {
-  assert.ok(load([], [], 'i32.const 0 v128.load align=4 drop') instanceof UnsupportedError);
+  assert.ok(compiled(load([], [], 'i32.const 0 v128.load align=4 drop')));
   assert.ok(invalid(/alignment/)(load([], [], 'i32.const 0 v128.load align=5 drop')));
   assert.ok(invalid(/alignment/)(load([], [], 'i32.const 0 v128.load8_splat align=1 drop')));
   assert.ok(invalid(/alignment/)(load([], [], `i32.const 0 v128.const${ZEROS} v128.store16_lane align=2 0`)));

@@ -10,6 +10,10 @@
  * - `N MiB @ R MiB/s`: test/programs/writer.wasm filling N MiB with incompressible data
  *   (the worst case for the wire) and then rewriting R MiB/s of it, spread over the
  *   whole region in 4 KiB strides (R = 0: touched once, then left alone).
+ * Downtime is shown two ways: the source's (the pause request until the target's answer
+ * to the commit is back, what `migrate` reports) and the job's own (its last instruction
+ * at the source until its first at the target, from the target's log: one clock, since
+ * every process is on this machine).
  * Each case moves its job a->b->a->b... `--moves` times per mode, live and
  * stop-and-copy alternating move by move, and reports the median and the spread of the
  * moves after the first (the first also carries the module).
@@ -24,7 +28,7 @@ import { FleetClient } from '../../src/agent/index.ts';
 import type { MigrationResult } from '../../src/agent/index.ts';
 import { repoRoot } from '../../test/helpers/cli.ts';
 import { agentProc, embeddedBroker, mosquittoBroker, mosquittoPath, stopAll } from '../../test/helpers/fleet.ts';
-import type { BrokerProc } from '../../test/helpers/fleet.ts';
+import type { BrokerProc, Proc } from '../../test/helpers/fleet.ts';
 import { writerPath } from '../../test/helpers/writer.ts';
 
 // Agents and brokers from the built CLI (npm run build), as users run them.
@@ -59,10 +63,25 @@ interface Row {
   mode: string;
   first: MigrationResult;
   rest: MigrationResult[];
+  /** The job's own downtime of the moves after the first, where the target logged it. */
+  jobDowntimes: number[];
+}
+
+/** The job's own downtime of a move to `agent`: the `nth` (from 0) such line of its log for `job`, once it is written. */
+async function jobDowntime(agent: Proc, job: string, nth: number): Promise<number | undefined> {
+  const escaped = job.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  for (let waited = 0; waited < 3000; waited += 20) {
+    const found = [...agent.err.matchAll(new RegExp(`job ${escaped} runs here ([\\d.]+) ms after it stopped`, 'g'))];
+    if (found.length > nth) return Number(found[nth][1]);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return undefined;
 }
 
 async function measure(name: string, broker: BrokerProc, size: string, rate: number): Promise<Row[]> {
-  await Promise.all([agentProc('a', broker.url, []), agentProc('b', broker.url, [])]);
+  const agents = await Promise.all([agentProc('a', broker.url, []), agentProc('b', broker.url, [])]);
+  const agentNamed = (n: string): Proc => (n === 'a' ? agents[0] : agents[1]);
+  const arrivals = new Map<string, number>();
   const client = await FleetClient.connect({ connection: { url: broker.url } });
   try {
     const small = size === 'coremark';
@@ -80,17 +99,22 @@ async function measure(name: string, broker: BrokerProc, size: string, rate: num
       await new Promise((r) => setTimeout(r, 1000));
     }
     const byMode = new Map<string, MigrationResult[]>(modes.map((m) => [m, []]));
+    const jobDowntimes = new Map<string, number[]>(modes.map((m) => [m, []]));
     let at = 'a';
     for (let i = 0; i < moves; i++) {
       for (const mode of modes) {
         const to = at === 'a' ? 'b' : 'a';
         byMode.get(mode)!.push(await client.migrate(job, to, { mode }));
+        const nth = arrivals.get(to) ?? 0;
+        arrivals.set(to, nth + 1);
+        const own = await jobDowntime(agentNamed(to), job, nth);
+        if (i > 0 && own !== undefined) jobDowntimes.get(mode)!.push(own);
         at = to;
       }
     }
     return modes.map((mode) => {
       const all = byMode.get(mode)!;
-      return { broker: name, job: label, mode, first: all[0], rest: all.slice(1) };
+      return { broker: name, job: label, mode, first: all[0], rest: all.slice(1), jobDowntimes: jobDowntimes.get(mode)! };
     });
   } finally {
     await client.close();
@@ -120,14 +144,15 @@ for (const name of brokers) {
 
 const spread = (xs: number[]): string => `${Math.min(...xs).toFixed(0)}-${Math.max(...xs).toFixed(0)}`;
 console.log(`\nlive migration against stop-and-copy, ${moves - 1} moves each after the first (median, min-max), ${new Date().toISOString().slice(0, 10)}\n`);
-console.log('| broker | job | mode | downtime ms | total ms | sent | in the pause | rounds | first move: downtime, sent |');
-console.log('|---|---|---|---:|---:|---:|---:|---:|---:|');
+console.log('| broker | job | mode | downtime ms (source) | job stopped ms | total ms | sent | in the pause | rounds | first move: downtime, sent |');
+console.log('|---|---|---|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of rows) {
   const d = r.rest.map((x) => x.downtimeMs);
   const sent = median(r.rest.map((x) => x.bytesSent));
   const paused = median(r.rest.map((x) => x.finalBytes));
   const size = (n: number): string => (n < 1024 * 1024 ? `${kib(n)} KiB` : `${mib(n)} MiB`);
-  console.log(`| ${r.broker} | ${r.job} | ${r.mode} | ${median(d).toFixed(1)} (${spread(d)}) | ${median(r.rest.map((x) => x.totalMs)).toFixed(0)} | ${size(sent)} | ${size(paused)} | ${median(r.rest.map((x) => x.rounds))} | ${r.first.downtimeMs.toFixed(0)} ms, ${size(r.first.bytesSent)} |`);
+  const own = r.jobDowntimes.length ? `${median(r.jobDowntimes).toFixed(1)} (${spread(r.jobDowntimes)})` : 'n/a';
+  console.log(`| ${r.broker} | ${r.job} | ${r.mode} | ${median(d).toFixed(1)} (${spread(d)}) | ${own} | ${median(r.rest.map((x) => x.totalMs)).toFixed(0)} | ${size(sent)} | ${size(paused)} | ${median(r.rest.map((x) => x.rounds))} | ${r.first.downtimeMs.toFixed(0)} ms, ${size(r.first.bytesSent)} |`);
 }
 console.log('\nWhere the live moves\' downtime went (median ms): capture at the source / transfer / restore at the target / commit');
 for (const r of rows.filter((x) => x.mode === 'live')) {

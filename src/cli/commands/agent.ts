@@ -1,12 +1,15 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { Agent } from '../../agent/index.ts';
+import { Agent, DEFAULT_DRAIN_TIMEOUT_MS, parseLabels } from '../../agent/index.ts';
+import type { DrainReport } from '../../agent/index.ts';
 import { UsageError } from '../../errors/index.ts';
 import { flag, integer, MAX_SNAPSHOT_USAGE, maxMemoryOption, maxSnapshotOption, one, parseArgs } from '../args.ts';
 import type { OptionSpec } from '../args.ts';
 import { INSECURE_HELP, INSECURE_OPTION, refuseOpenFleet } from './exposure.ts';
-import { CONNECTION_HELP, CONNECTION_OPTIONS, connectionOf, untilStopped } from './fleet-options.ts';
+import { drainCommand } from './agent-drain.ts';
+import { CONNECTION_HELP, CONNECTION_OPTIONS, connectionOf } from './fleet-options.ts';
 import { parseDir } from './run.ts';
+import { StopSignals } from './stop-signals.ts';
 
 export const AGENT_OPTIONS: OptionSpec[] = [
   { name: 'name', value: true },
@@ -19,16 +22,28 @@ export const AGENT_OPTIONS: OptionSpec[] = [
   { name: 'max-snapshot', value: true },
   { name: 'state-dir', value: true },
   INSECURE_OPTION,
+  { name: 'label', value: true, repeat: true },
+  { name: 'max-jobs', value: true },
+  { name: 'signal-file', value: true },
+  { name: 'drain-timeout', value: true },
   ...CONNECTION_OPTIONS,
 ];
 
 export const AGENT_USAGE = `usage: wasmig agent --name NAME [--dir HOST[::GUEST]]... [OPTIONS]
+       wasmig agent drain NAME [--drain-timeout S]
 
 Runs an edge agent: it announces itself on the broker (a retained status, a last
 will saying offline, heartbeats with its load), runs the jobs clients start on it
 (wasmig run --on NAME), streams and logs their output, and hands jobs over to
 other agents (wasmig migrate). It reconnects by itself when the broker restarts;
-its jobs go on meanwhile. Stops on Ctrl-C (its running jobs end with it).
+its jobs go on meanwhile.
+
+SIGTERM or Ctrl-C (or 'wasmig agent drain NAME' from anywhere) drains the agent:
+it takes no new job and moves every job to the least loaded agents that can take
+it (by their heartbeats), within --drain-timeout, then stops. A job that cannot
+move goes on here until the end of the drain; then a replicated job is left to
+its standbys (they take it over), any other is reported by name and ends with
+the agent. A second SIGTERM or Ctrl-C stops at once and says what it left.
 
 options:
   --name NAME           the agent's name in the fleet (letters, digits, . _ -)
@@ -52,6 +67,13 @@ ${MAX_SNAPSHOT_USAGE}
                         is played to it twice (default: $WASMIG_STATE_DIR/agent-NAME,
                         else ~/.local/state/wasmig/agent-NAME)
 ${INSECURE_HELP}
+  --label KEY=VALUE     a label for placement (run --on KEY=VALUE); repeatable
+  --max-jobs N          take at most N unfinished jobs (started or migrated here);
+                        run --on any and drains skip an agent that is full
+  --signal-file FILE    host signals for schedulers: a JSON object such as
+                        {"battery": 12, "leaving": true}, read at every heartbeat
+  --drain-timeout S     seconds a drain may take (default 30; 0: no drain, SIGTERM
+                        stops at once and the jobs end with the agent)
 
 ${CONNECTION_HELP}`;
 
@@ -64,6 +86,7 @@ export function stateDirOf(asked: string | undefined, name: string, env: NodeJS.
 
 /** `wasmig agent`: runs until stopped; returns the exit status. */
 export async function agentCommand(argv: readonly string[]): Promise<number> {
+  if (argv[0] === 'drain') return drainCommand(argv.slice(1));
   const p = parseArgs(argv, AGENT_OPTIONS, false);
   if (p.positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(p.positionals[0])}\n\n${AGENT_USAGE}`);
   const name = one(p, 'name');
@@ -72,6 +95,8 @@ export async function agentCommand(argv: readonly string[]): Promise<number> {
   if (!key) refuseOpenFleet('wasmig agent connecting to', connection.url, '--key-file or --identity', flag(p, 'insecure'));
   const heartbeat = integer(p, 'heartbeat', 1);
   const takeover = integer(p, 'takeover-after', 1);
+  const drainTimeout = integer(p, 'drain-timeout', 0);
+  const signals = new StopSignals();
   const agent = await Agent.start({
     name,
     connection,
@@ -84,12 +109,34 @@ export async function agentCommand(argv: readonly string[]): Promise<number> {
     takeoverGraceMs: takeover === undefined ? undefined : takeover * 1000,
     maxMemoryBytes: maxMemoryOption(p),
     maxSnapshotBytes: maxSnapshotOption(p),
+    capacity: {
+      labels: parseLabels(p.options.get('label') ?? []),
+      maxJobs: integer(p, 'max-jobs', 1),
+      signalFile: one(p, 'signal-file'),
+      loadFile: process.env.WASMIG_LOAD_FILE || undefined,
+    },
     fault: process.env.WASMIG_FAULT || undefined,
     crashAt: process.env.WASMIG_CRASH_AT || undefined,
     log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
   });
-  const why = await untilStopped();
-  agent.log(`stopping (${why})`);
-  await agent.stop();
-  return 0;
+  try {
+    const asked = new Promise<string>((resolve) => agent.onDrainRequest(resolve));
+    const why = await Promise.race([signals.next(), asked]);
+    let report: DrainReport | undefined;
+    if (drainTimeout !== 0 && why !== 'parent exited') {
+      const drained = agent.drain(why, drainTimeout === undefined ? DEFAULT_DRAIN_TIMEOUT_MS : drainTimeout * 1000);
+      const first = await Promise.race([drained, signals.next()]);
+      if (typeof first === 'string') {
+        agent.log(`${first} again: stopping at once`);
+        report = await agent.stopDrainNow();
+      } else {
+        report = first;
+      }
+    }
+    agent.log(`stopping (${why})`);
+    await agent.stop({ leave: new Set(report?.toStandbys.map((s) => s.job)) });
+    return 0;
+  } finally {
+    signals.close();
+  }
 }

@@ -21,15 +21,18 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   migrate: async () => { const m = await import('./migrate.ts'); return { usage: m.MIGRATE_USAGE, run: m.migrateCommand }; },
   ps: async () => { const m = await import('./ps.ts'); return { usage: m.PS_USAGE, run: m.psCommand }; },
   fleet: async () => { const m = await import('./fleet.ts'); return { usage: m.FLEET_USAGE, run: m.fleetCommand }; },
+  scheduler: async () => { const m = await import('./scheduler.ts'); return { usage: m.SCHEDULER_USAGE, run: m.schedulerCommand }; },
   // Help only: `wasmig help run-on` (the command itself is `run --on`).
   'run-on': async () => { const m = await import('./run-remote.ts'); return { usage: m.RUN_REMOTE_USAGE, run: () => Promise.resolve(2) }; },
 };
 
 /** The fleet's lines of `wasmig help`. */
-export const FLEET_HELP = `  run --on AGENT PROG.wasm [ARGS...]  run a program as a job on an edge agent
+export const FLEET_HELP = `  run --on AGENT|any|K=V PROG.wasm    run a program as a job on an edge agent (or where the fleet chooses)
   broker [--port N] [--host H]        run an MQTT broker (aedes) in this process
   agent --name NAME [--dir D]...      run an edge agent that takes jobs over MQTT
+  agent drain NAME                    move every job off an agent, then stop it
   attach JOB                          follow a job's output, wherever it runs
   migrate JOB --to AGENT              move a running job to another agent
   ps [--json] [--agents]              list the fleet's jobs (or agents)
+  scheduler --rules FILE              move jobs by policy (load, memory, host signals, --follow)
   fleet init | add NAME --roles R     make the fleet authority, or a device identity`;

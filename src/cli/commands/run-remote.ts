@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { FleetClient, JobState } from '../../agent/index.ts';
-import { checkName, FleetClient as Client, JobLostError, MAX_REPLICAS } from '../../agent/index.ts';
+import { checkName, FleetClient as Client, JobLostError, MAX_REPLICAS, parseSelector, place, readAgents } from '../../agent/index.ts';
+import type { Selector, StartedJob, StartJobOptions } from '../../agent/index.ts';
 import { UsageError } from '../../errors/index.ts';
 import { loadModuleFile } from '../../program/index.ts';
 import { flag, integer, maxMemoryOption, one, parseArgs } from '../args.ts';
@@ -24,7 +25,7 @@ export const RUN_REMOTE_OPTIONS: OptionSpec[] = [
   ...CONNECTION_OPTIONS,
 ];
 
-export const RUN_REMOTE_USAGE = `usage: wasmig run --on AGENT [--detach] [OPTIONS] PROG.wasm [ARGS...]
+export const RUN_REMOTE_USAGE = `usage: wasmig run --on AGENT|any|KEY=VALUE[,KEY=VALUE] [--detach] [OPTIONS] PROG.wasm [ARGS...]
 
 Starts PROG.wasm as a job on the agent AGENT (the module travels only if the
 agent does not have it yet) and streams the job's stdout and stderr here, in
@@ -34,7 +35,13 @@ took it over within --lost-after seconds). Ctrl-C detaches (the job goes on:
 wasmig attach JOB). With --detach, prints the job id and returns at once.
 
 options:
-  --on AGENT            the agent to run on
+  --on AGENT            the agent to run on; 'any': the least loaded online agent
+                        (CPU per core from the heartbeats, then fewest jobs), skipping
+                        agents that are draining, full (agent --max-jobs) or short
+                        of the memory asked; 'site=plant-2[,arch=arm64]': the same
+                        among agents with those labels (agent --label). The choice
+                        is printed in one line: placed on edge-b: least loaded of 3
+                        with site=plant-2 (...)
   --detach              print the job id and return
   --env NAME=VALUE      an environment variable for the job; repeatable
   --max-memory BYTES    cap the job's linear memory (K/M/G suffixes)
@@ -98,6 +105,29 @@ export async function followToTerminal(client: FleetClient, job: string, fromSeq
   }
 }
 
+/** How many agents `run --on any` tries when the chosen one refuses (it filled up or began draining meanwhile). */
+const PLACEMENT_TRIES = 3;
+
+/**
+ * Starts a job where the fleet chooses (`--on any`, `--on site=plant-2`), says where and
+ * why in one line, and tries the next agent when the chosen one has just filled up or
+ * begun to drain (its heartbeat had not said so yet).
+ */
+async function startPlaced(client: FleetClient, selector: Selector, options: StartJobOptions): Promise<StartedJob> {
+  const refused = new Set<string>();
+  for (let attempt = 1; ; attempt++) {
+    const { chosen, why } = place(await readAgents(client.peer), selector, { memoryBytes: options.maxMemoryBytes, exclude: refused });
+    process.stderr.write(`wasmig: placed on ${chosen.name}: ${why}\n`);
+    try {
+      return await client.start({ ...options, agent: chosen.name, placement: selector.labels });
+    } catch (error) {
+      if (attempt >= PLACEMENT_TRIES || !/ is (full|draining)/.test((error as Error).message)) throw error;
+      process.stderr.write(`wasmig: ${(error as Error).message}; choosing again\n`);
+      refused.add(chosen.name);
+    }
+  }
+}
+
 /** `--lost-after S` in milliseconds, when given. */
 export function lostAfterMs(p: Parameters<typeof integer>[0]): number | undefined {
   const seconds = integer(p, 'lost-after', 1);
@@ -108,10 +138,12 @@ export function lostAfterMs(p: Parameters<typeof integer>[0]): number | undefine
 export async function runRemoteCommand(argv: readonly string[]): Promise<number> {
   const p = parseArgs(argv, RUN_REMOTE_OPTIONS, true);
   const [path, ...rest] = p.positionals;
-  const agent = checkName(one(p, 'on') as string, '--on');
+  const on = one(p, 'on') as string;
+  const selector = parseSelector(on);
+  const agent = selector ? on : checkName(on, '--on');
   if (!path) throw new UsageError(`missing PROG.wasm\n\n${RUN_REMOTE_USAGE}`);
   if (flag(p, 'invoke')) throw new UsageError('--invoke cannot be used with --on: a job runs its WASI _start');
-  if (flag(p, 'dir')) throw new UsageError(`--dir cannot be used with --on: jobs see the directories agent ${agent} was started with (wasmig agent --dir)`);
+  if (flag(p, 'dir')) throw new UsageError(`--dir cannot be used with --on: jobs see the directories ${selector ? 'their agent was' : `agent ${agent} was`} started with (wasmig agent --dir)`);
   const tier = one(p, 'tier');
   if (tier !== undefined && tier !== 'interp' && tier !== 'native' && tier !== 'auto') throw new UsageError(`--tier ${tier}: expected interp, native or auto`);
   const job = one(p, 'job');
@@ -128,7 +160,8 @@ export async function runRemoteCommand(argv: readonly string[]): Promise<number>
   const client = await Client.connect({ connection, key, log: (line) => process.stderr.write(`wasmig: ${line}\n`) });
   try {
     const program = basename(path);
-    const started = await client.start({ agent, module: bytes, program, args: [path, ...rest], env, maxMemoryBytes, job, tier, replicas, checkpointEverySec });
+    const options: StartJobOptions = { agent, module: bytes, program, args: [path, ...rest], env, maxMemoryBytes, job, tier, replicas, checkpointEverySec };
+    const started = selector ? await startPlaced(client, selector, options) : await client.start(options);
     if (flag(p, 'detach')) {
       process.stdout.write(`${started.job}\n`);
       return 0;

@@ -1,0 +1,85 @@
+/**
+ * A request whose answer was published while its requester was away (a broker restart)
+ * is answered again: the requester sends the same request again on its new connection,
+ * and the answerer, which keeps its answers to such requests, sends the answer again
+ * rather than acting twice. Before, `migrate` waited out its 600 s timeout (a fault-matrix
+ * cell, "broker killed at middle-chunk", failed that way on a loaded machine).
+ */
+import { createServer } from 'node:net';
+import type { AddressInfo, Server, Socket } from 'node:net';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Aedes } from 'aedes';
+import { Peer } from '../../src/agent/peer.ts';
+import type { Request } from '../../src/agent/messages.ts';
+import { topics } from '../../src/agent/topics.ts';
+
+interface TestBroker {
+  port: number;
+  close(): Promise<void>;
+}
+
+/** aedes on `port` (0: any); a client's connection is held until `admit` says yes to its id. */
+async function broker(port: number, admit: (clientId: string) => boolean): Promise<TestBroker> {
+  const aedes = await Aedes.createBroker({
+    preConnect: (_client, packet, done) => {
+      const look = (): void => { if (admit(packet.clientId)) done(null, true); else setTimeout(look, 20); };
+      look();
+    },
+  });
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    aedes.handle(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    },
+  };
+}
+
+async function until(what: string, ok: () => boolean, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+test('a migrate answer lost to a broker restart reaches its requester: asked again, answered again, acted on once', async () => {
+  let answered = false;
+  let b = await broker(0, () => true);
+  const url = `mqtt://127.0.0.1:${b.port}`;
+  const requests: Request[] = [];
+  const open = (id: string, inbox: string, onRequest: (r: Request) => void): Promise<Peer> =>
+    Peer.open({ connection: { url }, id, inbox, persistent: false, onRequest, log: () => {}, brokerPatienceMs: 60_000 });
+  const agent = await open('r', topics.agentInbox('r'), (r) => requests.push(r));
+  const client = await open('q', topics.clientInbox('q'), () => {});
+  try {
+    const asking = client.request(topics.agentInbox('r'), { type: 'migrate', job: 'j', to: 'x' }, { timeoutMs: 30_000, who: 'agent r', resendOnReconnect: true });
+    asking.catch(() => {});
+    await until('the agent has the request', () => requests.length === 1);
+    await b.close();
+    await until('both links noticed', () => !agent.link.connected && !client.link.connected);
+    // The client may connect again only once the answer went out without it.
+    b = await broker(b.port, (id) => !id.startsWith('wasmig-q-') || answered);
+    await until('the agent is back', () => agent.link.connected);
+    await agent.reply(requests[0], { ok: true, data: { moved: 1 } });
+    answered = true;
+    const reply = await asking;
+    assert.is(reply.ok, true);
+    assert.equal(reply.data, { moved: 1 });
+    assert.is(requests.length, 1, 'the agent acted on the request once');
+  } finally {
+    await Promise.all([agent.close(true), client.close(true)]);
+    await b.close();
+  }
+});
+
+test.run();
