@@ -1,0 +1,64 @@
+/**
+ * The secure path end to end, as a user runs it (issue 16): `wasmig fleet init/add`,
+ * then mosquitto with one login per device and the documented ACL
+ * (docs/mosquitto/wasmig.acl), two agents and a client each with its own identity. A job
+ * starts on a, moves to b mid-run, `ps` shows it there, its output arrives whole.
+ * Skipped, visibly, without mosquitto.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { repoRoot } from '../helpers/cli.ts';
+import { agentProc, cli, mosquittoBroker, mosquittoPath, stopAll, wasmigProc } from '../helpers/fleet.ts';
+import { tickerOutput, tickerPath } from '../helpers/ticker.ts';
+
+const work = mkdtempSync(join(tmpdir(), 'wasmig-fleet-id-'));
+const ctl = join(work, 'ctl');
+mkdirSync(ctl);
+const fleet = join(work, 'fleet');
+const haveMosquitto = mosquittoPath() !== undefined && spawnSync('sh', ['-c', 'command -v mosquitto_passwd']).status === 0;
+const s = suite('a fleet with identities through mosquitto and the ACL');
+
+s.after(async () => {
+  await stopAll();
+  rmSync(work, { recursive: true, force: true });
+});
+
+s('a job starts, moves a -> b, shows in ps and prints everything', async () => {
+  if (!haveMosquitto) {
+    console.log('\n  SKIPPED: mosquitto is not installed (apt-get install -y mosquitto): the identities fleet test did not run');
+    return;
+  }
+  assert.is((await cli(['fleet', 'init', '--dir', fleet])).status, 0);
+  for (const [name, roles] of [['a', 'run'], ['b', 'run'], ['laptop', 'start,migrate']]) {
+    const r = await cli(['fleet', 'add', name, '--roles', roles, '--dir', fleet]);
+    assert.is(r.status, 0, r.stderr);
+  }
+  const passwords = join(work, 'passwd');
+  for (const [i, user] of ['a', 'b', 'laptop'].entries()) {
+    assert.is(spawnSync('mosquitto_passwd', ['-b', ...(i === 0 ? ['-c'] : []), passwords, user, `pw-${user}`]).status, 0);
+  }
+  const broker = await mosquittoBroker(work, ['allow_anonymous false', `password_file ${passwords}`, `acl_file ${resolve(repoRoot, 'docs/mosquitto/wasmig.acl')}`], 150);
+  const as = (user: string): Record<string, string> => ({ WASMIG_IDENTITY: join(fleet, `${user}.identity`), WASMIG_USERNAME: user, WASMIG_PASSWORD: `pw-${user}` });
+  const dir = ['--dir', `${ctl}::/ctl`];
+  await Promise.all([agentProc('a', broker.url, dir, as('a')), agentProc('b', broker.url, dir, as('b'))]);
+  const args = ['lines=40', 'work=3000', 'gate=/ctl/idjob', 'at=30', 'status=7'];
+  const client = wasmigProc(['run', '--on', 'a', '--job', 'idjob', '--broker', broker.url, tickerPath, ...args], { env: as('laptop'), label: 'client idjob' });
+  await client.waitFor(/tick 3\//, 'out');
+  const moved = await cli(['migrate', 'idjob', '--to', 'b', '--broker', broker.url], as('laptop'));
+  assert.is(moved.status, 0, moved.stderr);
+  assert.match(moved.stdout, /^moved job idjob from a to b/);
+  const ps = await cli(['ps', '--json', '--broker', broker.url], as('laptop'));
+  assert.is(ps.status, 0, ps.stderr);
+  const listed = (JSON.parse(ps.stdout) as { id: string; agent: string; unverified?: string }[]).find((j) => j.id === 'idjob');
+  assert.is(listed?.agent, 'b');
+  assert.is(listed?.unverified, undefined);
+  writeFileSync(join(ctl, 'idjob'), '');
+  assert.is(await client.exited, 7, client.err);
+  assert.is(client.out, tickerOutput(args).stdout);
+});
+
+s.run();
