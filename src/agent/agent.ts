@@ -248,6 +248,8 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
       },
       log: (line) => this.log(line),
     });
+    const cipher = this.#options.key?.cipher;
+    if (cipher) this.receiver.sealed = { topic: topics.agentData(this.name), cipher };
     await this.peer.listen([topics.agentData(this.name)], (_topic, payload) => {
       const why = this.receiver.accept(payload);
       if (why) this.log(`dropped a blob chunk: ${why}`);

@@ -29,7 +29,7 @@ import { newId } from './messages.ts';
 import { encodeFinal, encodeRound } from './package.ts';
 import { TimeoutError } from './peer.ts';
 import { topics } from './topics.ts';
-import { chunkCount, sendBlob } from './transfer.ts';
+import { chunkCount } from './transfer.ts';
 import { uploadModule } from './upload.ts';
 
 /** What `wasmig migrate` prints. */
@@ -357,7 +357,7 @@ export class OutgoingHandoff {
       type, job: job.id, epoch: this.#epoch, ...fields, transfer, sha256: sha256(bytes), size: bytes.length, chunks: chunkCount(bytes.length, chunkBytes),
     });
     const count = chunkCount(bytes.length, chunkBytes);
-    const blob = sendBlob(host.peer.link, topics.agentData(this.#to), transfer, bytes, {
+    const blob = host.peer.sendBlob(topics.agentData(this.#to), transfer, bytes, {
       chunkBytes, signal, onProgress: (s, total) => {
         // Acknowledgements come in order: s bytes acknowledged means chunk ceil(s / chunkBytes) is.
         host.crashPoints.chunk('source', Math.max(0, Math.ceil(s / chunkBytes) - 1), count, type === 'final');

@@ -5,6 +5,7 @@ import { Latch } from './latch.ts';
 import type { Message, Reply, Request } from './messages.ts';
 import { newId, parseMessage, PROTOCOL_VERSION, ProtocolError } from './messages.ts';
 import { MqttLink } from './mqtt-link.ts';
+import { sendBlob } from './transfer.ts';
 import { ReplayGuard } from './replay-guard.ts';
 import type { MessageSigner } from './signing.ts';
 
@@ -597,6 +598,11 @@ export class Peer {
         if (!(error instanceof TimeoutError) || (this.#generation === generation && this.link.connected)) throw error;
       }
     }
+  }
+
+  /** Sends a blob's chunks to `topic` (see transfer.ts), sealed for their recipient when the fleet key allows. */
+  sendBlob(topic: string, transfer: string, bytes: Uint8Array, options: { chunkBytes: number; onProgress?: (sent: number, total: number) => void; signal?: AbortSignal }): Promise<number> {
+    return sendBlob(this.link, topic, transfer, bytes, { ...options, cipher: this.#options.key?.cipher });
   }
 
   /** Signs a retained state or any other JSON document, when this peer has a key. */

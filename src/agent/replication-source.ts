@@ -16,7 +16,7 @@ import { DEFAULT_CHECKPOINT_EVERY_SEC, newId, parseAgentLoad, parseAgentStatus }
 import { OutputCommit } from './output-commit.ts';
 import { encodeFinal } from './package.ts';
 import { topicName, topics } from './topics.ts';
-import { chunkCount, sendBlob } from './transfer.ts';
+import { chunkCount } from './transfer.ts';
 import { uploadModule } from './upload.ts';
 
 /** What replication needs of its agent beyond a handoff's needs. */
@@ -225,7 +225,7 @@ export class ReplicationSource {
       transfer, sha256: sha256(pkg), size: pkg.length, chunks: chunkCount(pkg.length, chunkBytes),
     });
     try {
-      await sendBlob(host.peer.link, topics.agentData(standby.name), transfer, pkg, { chunkBytes, signal: standby.watch.gone });
+      await host.peer.sendBlob(topics.agentData(standby.name), transfer, pkg, { chunkBytes, signal: standby.watch.gone });
       const reply = await host.peer.next(id, { timeoutMs: applyTimeoutMs(pkg.length), who: `agent ${standby.name}`, signal: standby.watch.gone });
       if (!reply.ok) throw new WasmigError('ERR_CHECKPOINT', reply.message ?? reply.code ?? 'refused');
     } finally {

@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../errors/index.ts';
+import { BlobCipher } from './blob-cipher.ts';
 
 /**
  * JSON with object keys sorted at every level and `undefined` fields left out: the one
@@ -22,6 +23,8 @@ export function canonicalJson(value: unknown): string {
 export interface MessageSigner {
   /** The device name a certificate binds this signer to (identities only). */
   readonly name?: string;
+  /** End-to-end encryption of blobs, when this signer has a secret the fleet shares (the fleet key). */
+  readonly cipher?: BlobCipher;
   sign<T extends object>(message: T): T & { sig: string };
   /**
    * Why `message` is not acceptable (`'unsigned'` when it has no signature), or undefined.
@@ -41,10 +44,12 @@ const MIN_KEY_BYTES = 16;
  */
 export class FleetKey implements MessageSigner {
   readonly #key: Buffer;
+  readonly cipher: BlobCipher;
 
   constructor(key: Uint8Array) {
     if (key.length < MIN_KEY_BYTES) throw new UsageError(`the fleet key has ${key.length} bytes: it needs at least ${MIN_KEY_BYTES} (e.g. head -c 32 /dev/urandom | base64 > fleet.key)`);
     this.#key = Buffer.from(key);
+    this.cipher = new BlobCipher(this.#key);
   }
 
   /** Reads a key file: its bytes, without trailing white space, are the key. */

@@ -3,6 +3,8 @@ import { WasmigError } from '../errors/index.ts';
 import { BLOB_HEADER, decodeBlobChunk, encodeBlobChunk } from './frames.ts';
 import { ProtocolError } from './messages.ts';
 import type { MqttLink } from './mqtt-link.ts';
+import type { BlobCipher } from './blob-cipher.ts';
+import { chunkContext } from './blob-cipher.ts';
 
 /**
  * Blobs (modules, migration packages) cut into chunks, each with its own sha256, sent at
@@ -43,7 +45,7 @@ export async function sendBlob(
   topic: string,
   transfer: string,
   bytes: Uint8Array,
-  options: { chunkBytes: number; onProgress?: (sent: number, total: number) => void; signal?: AbortSignal },
+  options: { chunkBytes: number; onProgress?: (sent: number, total: number) => void; signal?: AbortSignal; cipher?: BlobCipher },
 ): Promise<number> {
   const count = chunkCount(bytes.length, options.chunkBytes);
   const inFlight = new Set<Promise<void>>();
@@ -54,7 +56,8 @@ export async function sendBlob(
     if (options.signal?.aborted) throw options.signal.reason;
     if (failure) throw failure;
     const data = bytes.subarray(index * options.chunkBytes, (index + 1) * options.chunkBytes);
-    const frame = encodeBlobChunk({ transfer, index, count, data });
+    const sealed = options.cipher ? options.cipher.seal(chunkContext(topic, transfer, index), data) : data;
+    const frame = encodeBlobChunk({ transfer, index, count, data: sealed });
     wire += frame.length + topic.length + 8;
     const p: Promise<void> = link.publish(topic, frame, { qos: 1 }).then(
       () => { inFlight.delete(p); sent += data.length; options.onProgress?.(sent, bytes.length); },
@@ -110,6 +113,8 @@ export class BlobReceiver {
 
   readonly #early = new Map<string, Early>();
   #earlyBytes = 0;
+  /** Opens sealed chunks (blob-cipher.ts) when the fleet encrypts them: the data topic they came to, and the cipher. */
+  sealed?: { topic: string; cipher: BlobCipher };
   /** Called for each accepted chunk (progress logs, fault injection in tests). */
   onChunk?: (transfer: string, index: number, count: number, what: string) => void;
 
@@ -176,9 +181,10 @@ export class BlobReceiver {
       if (!p) { this.#keepEarly(chunk.transfer, payload); return undefined; } // early, late or foreign
       if (chunk.count !== p.manifest.chunks) throw new ProtocolError(`chunk says ${chunk.count} chunks, the manifest ${p.manifest.chunks}`);
       if (p.parts[chunk.index] !== undefined) return undefined; // a duplicate (QoS 1 may redeliver)
-      p.bytes += chunk.data.length;
+      const data = this.sealed ? this.sealed.cipher.open(chunkContext(this.sealed.topic, chunk.transfer, chunk.index), chunk.data) : chunk.data;
+      p.bytes += data.length;
       if (p.bytes > p.manifest.size) throw new ProtocolError(`the chunks of the ${p.what} add up to more than the ${p.manifest.size} bytes of its manifest`);
-      p.parts[chunk.index] = Buffer.from(chunk.data);
+      p.parts[chunk.index] = Buffer.from(data);
       p.received++;
       clearTimeout(p.idle);
       p.idle = setTimeout(() => this.#stall(chunk.transfer), p.idleMs);

@@ -1,5 +1,5 @@
 import { WasmigError } from '../errors/index.ts';
-import { chunkCount, sendBlob } from './transfer.ts';
+import { chunkCount } from './transfer.ts';
 import { newId } from './messages.ts';
 import type { Peer } from './peer.ts';
 import { topics } from './topics.ts';
@@ -23,7 +23,7 @@ export async function uploadModule(
     let reply = await peer.next(id, { timeoutMs: 10_000, who, signal: options.signal });
     if (!reply.ok) throw new WasmigError('ERR_UPLOAD', reply.message ?? `${who} refused the module`);
     if (reply.data?.have === true) return 0;
-    const wire = await sendBlob(peer.link, topics.agentData(agent), transfer, bytes, options);
+    const wire = await peer.sendBlob(topics.agentData(agent), transfer, bytes, options);
     reply = await peer.next(id, { timeoutMs: 30_000, who, signal: options.signal });
     if (!reply.ok) throw new WasmigError('ERR_UPLOAD', `${who} did not take the module: ${reply.message ?? reply.code}`);
     return wire;

@@ -1,0 +1,81 @@
+/**
+ * Issue 16's sniffing attack: a client with no key and no login subscribes to every
+ * agent's data topic while a module is uploaded and a job migrates. In a fleet with a
+ * key, the blobs are sealed for their recipient (AES-256-GCM, blob-cipher.ts): the
+ * sniffer finds neither the module nor the job's output in them. The same fleet without
+ * a key shows both, so the sniffer does see what goes by.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Agent, FleetClient, FleetKey, startBroker } from '../../src/agent/index.ts';
+import type { EmbeddedBroker } from '../../src/agent/index.ts';
+import { decodeBlobChunk } from '../../src/agent/frames.ts';
+import { MqttLink } from '../../src/agent/mqtt-link.ts';
+import { tickerPath } from '../helpers/ticker.ts';
+
+const work = mkdtempSync(join(tmpdir(), 'wasmig-sniff-'));
+const ctl = join(work, 'ctl');
+mkdirSync(ctl);
+const ticker = readFileSync(tickerPath);
+/** A piece of the module from its middle: in clear, it is in the upload's chunks. */
+const moduleSlice = ticker.subarray(ticker.length >> 1, (ticker.length >> 1) + 48);
+
+const s = suite('a sniffer on the data topics');
+let broker: EmbeddedBroker;
+
+s.before(async () => {
+  broker = await startBroker({ port: 0 });
+});
+
+s.after(async () => {
+  await broker.close();
+  rmSync(work, { recursive: true, force: true });
+});
+
+/** Uploads, runs and migrates a job in a fleet of `prefix`a and `prefix`b; returns the blob data the sniffer saw. */
+async function sniffFleet(prefix: string, key: FleetKey | undefined): Promise<Buffer> {
+  const seen: Buffer[] = [];
+  const sniffer = await MqttLink.open({
+    connection: { url: broker.url }, clientId: `wasmig-sniffer-${prefix}`, persistent: false,
+    onMessage: (_topic, payload) => { try { seen.push(Buffer.from(decodeBlobChunk(payload).data)); } catch { /* not a chunk */ } },
+  });
+  await sniffer.subscribe(['wasmig/v1/agents/+/data']);
+  const [a, b] = [`${prefix}a`, `${prefix}b`];
+  const agents = await Promise.all([a, b].map((name) => Agent.start({ name, connection: { url: broker.url }, key, dirs: [{ host: ctl, guest: '/ctl' }], stateDir: join(work, name), log: () => {} })));
+  const client = await FleetClient.connect({ connection: { url: broker.url }, key });
+  try {
+    const job = `${prefix}job`;
+    await client.start({ agent: a, module: ticker, program: 'ticker.wasm', args: ['ticker.wasm', 'lines=30', 'work=100', `gate=/ctl/${job}`, 'at=20'], job });
+    let firstOutput!: () => void;
+    const flowing = new Promise<void>((resolve) => { firstOutput = resolve; });
+    const following = client.follow(job, { onOutput: () => firstOutput() });
+    following.catch(() => {});
+    await flowing;
+    const moved = await client.migrate(job, b);
+    assert.is(moved.to, b);
+    writeFileSync(join(ctl, job), '');
+    assert.is((await following).state, 'exited');
+  } finally {
+    await client.close();
+    await Promise.all(agents.map((x) => x.stop()));
+    await sniffer.close();
+  }
+  return Buffer.concat(seen);
+}
+
+s('without a key the sniffer reads the module and the output; with one, ciphertext only', async () => {
+  const clear = await sniffFleet('open-', undefined);
+  assert.ok(clear.includes(moduleSlice), 'the control: in a keyless fleet the module travels in clear');
+  assert.ok(clear.includes('tick 1/'), 'the control: so does the output in the migration package');
+  const sealed = await sniffFleet('sealed-', new FleetKey(randomBytes(32)));
+  assert.ok(sealed.length > ticker.length, `the sniffer saw the blobs go by (${sealed.length} bytes)`);
+  assert.not.ok(sealed.includes(moduleSlice), 'no piece of the module');
+  assert.not.ok(sealed.includes(Buffer.from([0, 0x61, 0x73, 0x6d])), 'not even its magic number');
+  assert.not.ok(sealed.includes('tick '), 'no output line');
+});
+
+s.run();
