@@ -64,16 +64,17 @@ s('a forged higher epoch stops no job; the follower gets the whole output and th
   const following = client.follow('real', { onOutput: (c) => { if (c.stream === 1) stdout += Buffer.from(c.data).toString(); firstOutput(); }, onNotice: (n) => notices.push(n) });
   following.catch(() => {});
   await flowing; // the follower listens to the job's state by now
-  for (const sign of [undefined, wrong]) {
-    await rogue.publish(topics.jobState('real'), forged('real', sign), { retain: true, qos: 1 });
+  // The follower's state subscription may come a moment after the first output: forge
+  // until it has seen a forgery (each one is met by the agent's own state again).
+  for (let round = 0; round < 100 && !notices.some((n) => /ignored a state of job real that fails its signature check/.test(n)); round++) {
+    for (const sign of [undefined, wrong]) await rogue.publish(topics.jobState('real'), forged('real', sign), { retain: true, qos: 1 });
+    await client.peer.sync();
+    await new Promise((r) => setTimeout(r, 50));
   }
-  await client.peer.sync();
-  // The agent saw both and published its own state again each time.
-  for (let i = 0; i < 200 && logs.filter((l) => /ignored the state of job real published as ghost's/.test(l)).length < 2; i++) await new Promise((r) => setTimeout(r, 25));
   const ignored = logs.filter((l) => /ignored the state of job real published as ghost's: .*published this copy's state again/.test(l));
-  assert.is(ignored.length, 2, logs.join('\n'));
-  assert.match(ignored[0], /unsigned/);
-  assert.match(ignored[1], /bad signature/);
+  assert.ok(ignored.length >= 2, logs.join('\n'));
+  assert.ok(ignored.some((l) => /unsigned/.test(l)), ignored.join('\n'));
+  assert.ok(ignored.some((l) => /bad signature/.test(l)), ignored.join('\n'));
   assert.is(a.jobs.get('real')?.epoch, 1, 'the job still runs on a');
   writeFileSync(join(ctl, 'g1'), '');
   const end = await following;
