@@ -19,12 +19,12 @@
  * moves after the first (the first also carries the module).
  *
  * Usage: npx tsx tools/bench/migration.ts [--sizes coremark,1,16,64,256] [--rates 0,1,10,100]
- *          [--brokers aedes,mosquitto] [--modes live,stop-and-copy] [--moves 4] [--json FILE]
+ *          [--brokers aedes,mosquitto] [--modes live,stop-and-copy] [--moves 4] [--json FILE] [--key-file FILE]
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { FleetClient } from '../../src/agent/index.ts';
+import { FleetClient, FleetKey } from '../../src/agent/index.ts';
 import type { MigrationResult } from '../../src/agent/index.ts';
 import { repoRoot } from '../../test/helpers/cli.ts';
 import { agentProc, embeddedBroker, mosquittoBroker, mosquittoPath, stopAll } from '../../test/helpers/fleet.ts';
@@ -45,6 +45,9 @@ const brokers = arg('--brokers', 'aedes,mosquitto').split(',');
 const modes = arg('--modes', 'live,stop-and-copy').split(',') as ('live' | 'stop-and-copy')[];
 const moves = Number(arg('--moves', '4'));
 const jsonOut = process.argv.includes('--json') ? arg('--json', '') : undefined;
+/** `--key-file FILE`: a fleet with a key (signed messages, blobs sealed for their recipient), to measure what that costs. */
+const keyFile = process.argv.includes('--key-file') ? arg('--key-file', '') : undefined;
+const keyEnv: Record<string, string> = keyFile ? { WASMIG_KEY_FILE: keyFile } : {};
 const work = mkdtempSync(join(tmpdir(), 'wasmig-bench-migration-'));
 const writer = readFileSync(writerPath);
 const coremark = readFileSync(resolve(repoRoot, 'coremark/coremark.wasm'));
@@ -79,10 +82,10 @@ async function jobDowntime(agent: Proc, job: string, nth: number): Promise<numbe
 }
 
 async function measure(name: string, broker: BrokerProc, size: string, rate: number): Promise<Row[]> {
-  const agents = await Promise.all([agentProc('a', broker.url, []), agentProc('b', broker.url, [])]);
+  const agents = await Promise.all([agentProc('a', broker.url, [], keyEnv), agentProc('b', broker.url, [], keyEnv)]);
   const agentNamed = (n: string): Proc => (n === 'a' ? agents[0] : agents[1]);
   const arrivals = new Map<string, number>();
-  const client = await FleetClient.connect({ connection: { url: broker.url } });
+  const client = await FleetClient.connect({ connection: { url: broker.url }, key: keyFile ? FleetKey.fromFile(keyFile) : undefined });
   try {
     const small = size === 'coremark';
     const job = `bench-${name}-${size}-${rate}`.replace(/[^A-Za-z0-9._-]/g, '-');
