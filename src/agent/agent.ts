@@ -15,6 +15,7 @@ import { DEFAULT_DRAIN_TIMEOUT_MS, describeDrain, Drain } from './drain.ts';
 import type { DrainHost, DrainReport } from './drain.ts';
 import { committedHere, judgeJobState, supersedes } from './fencing.ts';
 import { errorText } from './error-text.ts';
+import { outputContext } from './blob-cipher.ts';
 import { encodeOutput } from './frames.ts';
 import { describeStartHops, hopClockMs } from './hop-clock.ts';
 import { Job } from './job.ts';
@@ -714,7 +715,7 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
     if (!this.peer.link.connected || this.jobs.get(job.id) !== job) return; // clients ask for a replay later
     for (const e of job.log.since(from)) {
       if (e.seq >= to) break;
-      this.peer.link.publish(topics.jobOut(job.id), encodeOutput({ job: job.id, epoch: job.epoch, seq: e.seq, stream: e.stream, data: e.data }), { qos: 1 }).catch(() => {});
+      this.peer.link.publish(topics.jobOut(job.id), this.#outputFrame(job, e), { qos: 1 }).catch(() => {});
     }
   }
 
@@ -771,13 +772,20 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
     }
   }
 
+  /** An output chunk as it goes on the wire: its data sealed when the fleet key allows (blob-cipher.ts). */
+  #outputFrame(job: Job, e: LogEntry): Buffer {
+    const cipher = this.#options.key?.cipher;
+    const data = cipher ? cipher.seal(outputContext(job.id, job.epoch, e.seq), e.data) : e.data;
+    return encodeOutput({ job: job.id, epoch: job.epoch, seq: e.seq, stream: e.stream, data });
+  }
+
   #replay(request: ReplayRequest): void {
     if (!/^wasmig\/v1\/clients\/[A-Za-z0-9._~-]+\/out$/.test(request.outTopic)) throw new WasmigError('ERR_PROTOCOL', `replays go to a client's out topic, not ${request.outTopic}`);
     const job = this.jobs.get(request.job);
     if (!job) { this.#notHere(request, request.job); return; }
     const released = this.replication.get(job.id)?.commit.released ?? Infinity;
     const entries = job.log.since(request.fromSeq).filter((e) => e.seq < released);
-    const sends = entries.map((e) => this.peer.link.publish(request.outTopic, encodeOutput({ job: job.id, epoch: job.epoch, seq: e.seq, stream: e.stream, data: e.data }), { qos: 1 }));
+    const sends = entries.map((e) => this.peer.link.publish(request.outTopic, this.#outputFrame(job, e), { qos: 1 }));
     Promise.all(sends).then(
       () => this.peer.reply(request, { ok: true, data: { next: job.log.next, floor: job.log.floor, state: job.state, epoch: job.epoch } }),
       // Unanswered, the client asks again.
@@ -797,7 +805,7 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
     // A replicated job's output waits for the checkpoint that covers it (publishReleased).
     const commit = this.replication.get(job.id)?.commit;
     for (const e of commit ? commit.visible(entries) : entries) {
-      this.peer.link.publish(topics.jobOut(job.id), encodeOutput({ job: job.id, epoch: job.epoch, seq: e.seq, stream: e.stream, data: e.data }), { qos: 1 }).catch(lost);
+      this.peer.link.publish(topics.jobOut(job.id), this.#outputFrame(job, e), { qos: 1 }).catch(lost);
     }
   }
 

@@ -13,9 +13,14 @@ export function chunkContext(topic: string, transfer: string, index: number): st
   return `${topic}\n${transfer}\n${index}`;
 }
 
+/** What a sealed output chunk is bound to: its job, epoch and sequence number (it goes to the job's topic or a client's). */
+export function outputContext(job: string, epoch: number, seq: number): string {
+  return `out\n${job}\n${epoch}\n${seq}`;
+}
+
 /**
  * End-to-end encryption of blob chunks (modules, pre-copy rounds, final packages,
- * checkpoints) with a key derived from the fleet key: AES-256-GCM, a random nonce per
+ * checkpoints) and of output chunks with a key derived from the fleet key: AES-256-GCM, a random nonce per
  * chunk, the chunk's context as associated data. The broker, which does not hold the
  * fleet key, relays ciphertext only. (Integrity of the whole blob is still the signed
  * manifest's sha256; the tag stops a forged chunk earlier.)

@@ -9,6 +9,7 @@ import type { AgentLoad, AgentStatus, JobSpec, JobState } from './messages.ts';
 import { newId, parseAgentLoad, parseAgentStatus } from './messages.ts';
 import type { MigrationOptions, MigrationResult, Progress } from './handoff-source.ts';
 import { BROKER_PATIENCE_MS, Peer } from './peer.ts';
+import { outputContext } from './blob-cipher.ts';
 import { CLIENT_SUFFIX } from './identity.ts';
 import type { MessageSigner } from './signing.ts';
 import { checkJobState } from './state-check.ts';
@@ -275,6 +276,9 @@ export class FleetClient {
       let c: OutputChunk;
       try {
         c = decodeOutput(payload);
+        // Sealed output (a fleet key): a chunk that does not open is not the job's.
+        const cipher = this.peer.cipher;
+        if (cipher) c = { ...c, data: cipher.open(outputContext(c.job, c.epoch, c.seq), c.data) };
       } catch {
         return;
       }

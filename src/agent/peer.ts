@@ -6,6 +6,7 @@ import type { Message, Reply, Request } from './messages.ts';
 import { newId, parseMessage, PROTOCOL_VERSION, ProtocolError } from './messages.ts';
 import { MqttLink } from './mqtt-link.ts';
 import { sendBlob } from './transfer.ts';
+import type { BlobCipher } from './blob-cipher.ts';
 import { ReplayGuard } from './replay-guard.ts';
 import type { MessageSigner } from './signing.ts';
 
@@ -598,6 +599,11 @@ export class Peer {
         if (!(error instanceof TimeoutError) || (this.#generation === generation && this.link.connected)) throw error;
       }
     }
+  }
+
+  /** The fleet's end-to-end cipher, when its key allows one (blob-cipher.ts). */
+  get cipher(): BlobCipher | undefined {
+    return this.#options.key?.cipher;
   }
 
   /** Sends a blob's chunks to `topic` (see transfer.ts), sealed for their recipient when the fleet key allows. */

@@ -37,13 +37,17 @@ s.after(async () => {
 });
 
 /** Uploads, runs and migrates a job in a fleet of `prefix`a and `prefix`b; returns the blob data the sniffer saw. */
-async function sniffFleet(prefix: string, key: FleetKey | undefined): Promise<Buffer> {
+async function sniffFleet(prefix: string, key: FleetKey | undefined): Promise<{ blobs: Buffer; output: Buffer }> {
   const seen: Buffer[] = [];
+  const output: Buffer[] = [];
   const sniffer = await MqttLink.open({
     connection: { url: broker.url }, clientId: `wasmig-sniffer-${prefix}`, persistent: false,
-    onMessage: (_topic, payload) => { try { seen.push(Buffer.from(decodeBlobChunk(payload).data)); } catch { /* not a chunk */ } },
+    onMessage: (topic, payload) => {
+      if (topic.endsWith('/out')) { output.push(Buffer.from(payload)); return; }
+      try { seen.push(Buffer.from(decodeBlobChunk(payload).data)); } catch { /* not a chunk */ }
+    },
   });
-  await sniffer.subscribe(['wasmig/v1/agents/+/data']);
+  await sniffer.subscribe(['wasmig/v1/agents/+/data', 'wasmig/v1/jobs/+/out', 'wasmig/v1/clients/+/out']);
   const [a, b] = [`${prefix}a`, `${prefix}b`];
   const agents = await Promise.all([a, b].map((name) => Agent.start({ name, connection: { url: broker.url }, key, dirs: [{ host: ctl, guest: '/ctl' }], stateDir: join(work, name), log: () => {} })));
   const client = await FleetClient.connect({ connection: { url: broker.url }, key });
@@ -52,26 +56,34 @@ async function sniffFleet(prefix: string, key: FleetKey | undefined): Promise<Bu
     await client.start({ agent: a, module: ticker, program: 'ticker.wasm', args: ['ticker.wasm', 'lines=30', 'work=100', `gate=/ctl/${job}`, 'at=20'], job });
     let firstOutput!: () => void;
     const flowing = new Promise<void>((resolve) => { firstOutput = resolve; });
-    const following = client.follow(job, { onOutput: () => firstOutput() });
+    let printed = '';
+    const following = client.follow(job, { onOutput: (c) => { if (c.stream === 1) printed += Buffer.from(c.data).toString(); firstOutput(); } });
     following.catch(() => {});
     await flowing;
     const moved = await client.migrate(job, b);
     assert.is(moved.to, b);
     writeFileSync(join(ctl, job), '');
     assert.is((await following).state, 'exited');
+    // The follower, which holds the key, reads the output whole.
+    assert.match(printed, /tick 30\//);
   } finally {
     await client.close();
     await Promise.all(agents.map((x) => x.stop()));
     await sniffer.close();
   }
-  return Buffer.concat(seen);
+  return { blobs: Buffer.concat(seen), output: Buffer.concat(output) };
 }
 
 s('without a key the sniffer reads the module and the output; with one, ciphertext only', async () => {
-  const clear = await sniffFleet('open-', undefined);
+  const open = await sniffFleet('open-', undefined);
+  const clear = open.blobs;
   assert.ok(clear.includes(moduleSlice), 'the control: in a keyless fleet the module travels in clear');
   assert.ok(clear.includes('tick 1/'), 'the control: so does the output in the migration package');
-  const sealed = await sniffFleet('sealed-', new FleetKey(randomBytes(32)));
+  assert.ok(open.output.includes('tick 1/'), 'the control: and the live output');
+  const closed = await sniffFleet('sealed-', new FleetKey(randomBytes(32)));
+  const sealed = closed.blobs;
+  assert.ok(closed.output.length > 0, 'the sniffer saw output go by');
+  assert.not.ok(closed.output.includes('tick '), 'no output line on the output topics');
   assert.ok(sealed.length > ticker.length, `the sniffer saw the blobs go by (${sealed.length} bytes)`);
   assert.not.ok(sealed.includes(moduleSlice), 'no piece of the module');
   assert.not.ok(sealed.includes(Buffer.from([0, 0x61, 0x73, 0x6d])), 'not even its magic number');
