@@ -23,6 +23,8 @@ import type { Reply } from '../../src/agent/messages.ts';
 import { newId, parseMessage } from '../../src/agent/messages.ts';
 import { MqttLink } from '../../src/agent/mqtt-link.ts';
 import { encodeFinal } from '../../src/agent/package.ts';
+import type { BlobCipher } from '../../src/agent/blob-cipher.ts';
+import { chunkContext } from '../../src/agent/blob-cipher.ts';
 import { FleetKey } from '../../src/agent/signing.ts';
 import { topics } from '../../src/agent/topics.ts';
 import { agentProc, cli, embeddedBroker, mosquittoBroker, mosquittoPath, stopAll, wasmigProc } from '../helpers/fleet.ts';
@@ -226,10 +228,12 @@ embedded('forged, unsigned and tampered snapshots are refused', async () => {
     spec: { program: 'ticker.wasm', module: { sha256: moduleSha, size: 36554 }, args: ['ticker.wasm'], env: {}, startedAt: new Date().toISOString() },
   });
   /** The last message of a handoff with its blob (`sent` may differ from what the signed manifest says). */
-  const final = async (job: string, pkg: Uint8Array, sent: Uint8Array = pkg): Promise<string> => {
+  /** `seal`: the chunk sealed for b with the fleet key, as agents send them (blob-cipher.ts). */
+  const final = async (job: string, pkg: Uint8Array, sent: Uint8Array = pkg, seal = true): Promise<string> => {
     const transfer = newId();
     const id = await post(right, { type: 'final', job, epoch: 9, digests: ['0'], transfer, sha256: sha256(pkg), size: pkg.length, chunks: 1 });
-    await link.publish(topics.agentData('b'), encodeBlobChunk({ transfer, index: 0, count: 1, data: sent }));
+    const data = seal ? (right.cipher as BlobCipher).seal(chunkContext(topics.agentData('b'), transfer, 0), sent) : sent;
+    await link.publish(topics.agentData('b'), encodeBlobChunk({ transfer, index: 0, count: 1, data }));
     return id;
   };
   const pkg = encodeFinal({ snapshot: randomBytes(4096), deltas: [], log: { floor: 0, entries: [] } });
@@ -253,6 +257,13 @@ embedded('forged, unsigned and tampered snapshots are refused', async () => {
   assert.not.ok(r.ok);
   assert.match(r.message ?? '', /fails its sha256 check/);
   await b.waitFor(/refused job forged-3 from forger \(epoch 9\): the snapshot does not restore: the final handoff package fails its sha256 check/, 'err');
+
+  // A chunk in clear (not sealed with the fleet key) does not even open.
+  r = await answer(await prepare(right, 'forged-5'), 'prepared');
+  assert.ok(r.ok, r.message);
+  r = await answer(await final('forged-5', pkg, pkg, false));
+  assert.not.ok(r.ok);
+  assert.match(r.message ?? '', /does not decrypt/);
 
   r = await answer(await prepare(right, 'forged-4'), 'prepared');
   assert.ok(r.ok, r.message);
