@@ -96,6 +96,8 @@ export interface RoundResult {
   bytes: number;
   /** How long the program stood still for the round (ms). */
   stoppedMs: number;
+  /** Served at a safepoint of native code, the program not unwound (see `JobThread`). */
+  inPlace?: boolean;
 }
 
 export interface FinalResult extends RoundResult {

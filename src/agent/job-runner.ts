@@ -95,9 +95,11 @@ export class JobRunner {
     const id = this.#nextId++;
     const answer = new Promise<T>((resolve, reject) => this.#pending.set(id, { resolve: resolve as (data: unknown) => void, reject }));
     // Counted before the flag goes up: the worker lowers the flag, then compares counts.
+    // Posted before the flag goes up too: a worker that sees the flag at a safepoint can
+    // take the command off its port there and then (a pre-copy round, served in place).
     Atomics.add(this.#control, COMMANDS_SENT, 1);
-    Atomics.store(this.#control, PAUSE_FLAG, 1);
     this.#port.postMessage({ ...command, id } satisfies Command, transfer);
+    Atomics.store(this.#control, PAUSE_FLAG, 1);
     return answer;
   }
 

@@ -7,6 +7,7 @@
  * Loaded by `job-runner.ts` as the worker's entry.
  */
 import { openSync } from 'node:fs';
+import { receiveMessageOnPort } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import type { CompiledModule } from '../compile/index.ts';
 import type { SharedClones } from '../native/index.ts';
@@ -51,6 +52,10 @@ class JobThread {
   #heldByCheckpoint = false;
   /** Keys of the resume clones the agent has (adopted from it, or handed to it). */
   readonly #sharedClones = new Set<string>();
+  /** True while a command is served at a safepoint (`#serveInPlace`). */
+  #servingInPlace = false;
+  /** Commands taken off the port at a safepoint (`#serveInPlace`) that wait for the program to pause. */
+  readonly #deferred: Command[] = [];
   /** Work for the moment after the next reply is out (set by a command whose answer someone waits for). */
   #afterReply: (() => void) | undefined;
 
@@ -59,6 +64,40 @@ class JobThread {
     this.#ring = new RingWriter(boot.ring);
     this.#port = port;
     port.on('message', (command: Command) => this.#take(command));
+  }
+
+  /**
+   * The native tier found the pause flag up at a safepoint: serves there the commands
+   * that need only the program's memory (a pre-copy round), without unwinding it, which
+   * would make it compile resume clones for a stack that changes from round to round
+   * (a CoreMark job's source worker took a migration's final 20 ms late, busy with them).
+   * True: pause after all (a command that needs the frames, or one not on the port yet).
+   */
+  #serveInPlace(): boolean {
+    Atomics.store(this.#control, PAUSE_FLAG, 0);
+    for (;;) {
+      if (this.#deferred.length > 0) return true;
+      if (Atomics.load(this.#control, COMMANDS_SENT) === this.#taken) return !this.#wantRun;
+      const received = receiveMessageOnPort(this.#port);
+      if (received === undefined) return true;
+      const command = received.message as Command;
+      if (command.op === 'round' && this.#precopy !== undefined) {
+        this.#servingInPlace = true;
+        try {
+          this.#take(command);
+        } finally {
+          this.#servingInPlace = false;
+        }
+        continue;
+      }
+      this.#deferred.push(command);
+      return true;
+    }
+  }
+
+  /** Takes the commands `#serveInPlace` held for the pause, in the order they came. */
+  #takeDeferred(): void {
+    while (this.#deferred.length > 0) this.#take(this.#deferred.shift()!);
   }
 
   #take(command: Command): void {
@@ -119,7 +158,7 @@ class JobThread {
         for (const f of program.compiled.functions) void f.points;
         return { base: base ? command.base : undefined };
       }
-      case 'round': return this.#needPrecopy().round();
+      case 'round': return { ...this.#needPrecopy().round(), inPlace: this.#servingInPlace };
       case 'final': {
         // The pause and the last round in one command: one trip between the threads less in the downtime.
         const taken = hopClockMs();
@@ -233,7 +272,7 @@ class JobThread {
 
   /** How this worker's programs resume: the agent's directories, the output ring, the shared pause flag. */
   #resumeOptions(setup: ProgramSetup): ResumeOptions {
-    return { preopens: setup.preopens, stdin: this.#stdin, ...this.#sinks(), maxMemoryBytes: setup.maxMemoryBytes, tier: setup.tier, pauseSignal: this.#control };
+    return { preopens: setup.preopens, stdin: this.#stdin, ...this.#sinks(), maxMemoryBytes: setup.maxMemoryBytes, tier: setup.tier, pauseSignal: this.#control, onPauseSignal: () => this.#serveInPlace() };
   }
 
   #sinks(): { stdout: (data: Uint8Array) => void; stderr: (data: Uint8Array) => void } {
@@ -246,7 +285,7 @@ class JobThread {
     this.#stamps.workerCompiled = hopClockMs();
     const wasi = new WasiHost({ args, env, preopens: setup.preopens, stdin: this.#stdin, ...this.#sinks() });
     try {
-      const program = Program.withWasi(compiled, wasi, { maxMemoryBytes: setup.maxMemoryBytes, tier: setup.tier, pauseSignal: this.#control });
+      const program = Program.withWasi(compiled, wasi, { maxMemoryBytes: setup.maxMemoryBytes, tier: setup.tier, pauseSignal: this.#control, onPauseSignal: () => this.#serveInPlace() });
       if (program.instance.exports.get('_start')?.kind !== 'func') throw new WasmigError('ERR_USAGE', `${setup.name} exports no _start function: it is not a WASI command`);
       program.start('_start');
       this.#program = program;
@@ -299,6 +338,7 @@ class JobThread {
       if (outcome.kind === 'awaiting') {
         // An asynchronous import: commands go on being served meanwhile; the loop resumes once it settled.
         void program.importSettled()?.then(() => { this.#looping = false; this.#schedule(); });
+        this.#takeDeferred();
         return;
       }
       if (outcome.kind !== 'paused') {
@@ -307,7 +347,8 @@ class JobThread {
       }
     }
     this.#looping = false;
-    // Commands wait in the port; they arrive once this turn of the event loop ends.
+    this.#takeDeferred();
+    // Other commands wait in the port; they arrive once this turn of the event loop ends.
   }
 
   #end(report: EndReport): void {

@@ -532,18 +532,26 @@ export class Peer {
       else return Promise.resolve(r);
     }
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        box.waiter = undefined;
-        reject(new TimeoutError(`no answer from ${options.who} within ${Math.round(options.timeoutMs / 1000)} s`));
-      }, options.timeoutMs);
-      const waiter: Waiter = { resolve, reject, onProgress: options.onProgress, timer };
-      box.waiter = waiter;
-      options.signal?.addEventListener('abort', () => {
+      const signal = options.signal;
+      // Removed once the wait ends: a migration waits on one signal many times (each
+      // round, each chunk), and listeners left on it piled up (Node warned at 11).
+      const onAbort = (): void => {
         if (box.waiter !== waiter) return;
         box.waiter = undefined;
         clearTimeout(timer);
-        reject(options.signal?.reason instanceof Error ? options.signal.reason : new Error(String(options.signal?.reason)));
-      }, { once: true });
+        reject(signal?.reason instanceof Error ? signal.reason : new Error(String(signal?.reason)));
+      };
+      const settle = <T>(f: (value: T) => void) => (value: T): void => {
+        signal?.removeEventListener('abort', onAbort);
+        f(value);
+      };
+      const timer = setTimeout(() => {
+        box.waiter = undefined;
+        settle(reject)(new TimeoutError(`no answer from ${options.who} within ${Math.round(options.timeoutMs / 1000)} s`));
+      }, options.timeoutMs);
+      const waiter: Waiter = { resolve: settle(resolve), reject: settle(reject), onProgress: options.onProgress, timer };
+      box.waiter = waiter;
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 

@@ -281,7 +281,14 @@ export class NativeTier {
    */
   private afterHostCall(): void {
     if (this.active === 0 || this.unwindingNow) return;
-    if (this.pauseRequested || Atomics.load(this.pauseSignal, 0) !== 0 || (this.deadline !== Infinity && performance.now() >= this.deadline)) this.beginUnwind('pause');
+    if (this.pauseRequested || this.signalled() || (this.deadline !== Infinity && performance.now() >= this.deadline)) this.beginUnwind('pause');
+  }
+
+  /** The pause signal is up, and its sender wants the pause (see `StoreOptions.onPauseSignal`). */
+  private signalled(): boolean {
+    if (Atomics.load(this.pauseSignal, 0) === 0) return false;
+    const served = this.store.options.onPauseSignal;
+    return served === undefined || served();
   }
 
   /** The imports through which rewritten code reports to this tier. */
@@ -293,7 +300,7 @@ export class NativeTier {
         // fast ones, the late poll that ends a slice is the only one the slice has, and
         // skipping it kept the grown interval: every 20 ms slice then ran 300 ms.
         this.pacer.adapt();
-        if (this.pauseRequested || (this.pollHook !== undefined && this.pollHook()) || Atomics.load(this.pauseSignal, 0) !== 0 || (this.deadline !== Infinity && performance.now() >= this.deadline)) {
+        if (this.pauseRequested || (this.pollHook !== undefined && this.pollHook()) || this.signalled() || (this.deadline !== Infinity && performance.now() >= this.deadline)) {
           this.beginUnwind('pause');
           return 0;
         }

@@ -61,6 +61,8 @@ export interface ProgramOptions {
    * another thread pauses the running program with `Atomics.store(signal, 0, 1)`.
    */
   pauseSignal?: Int32Array;
+  /** See `StoreOptions.onPauseSignal`: the native tier asks it before pausing at the signal. */
+  onPauseSignal?: () => boolean;
 }
 
 /** What {@link Program.snapshot} puts in a snapshot besides the program's state. */
@@ -184,7 +186,7 @@ export class Program {
   /** Instantiates with a given WASI host (a restored one, when resuming). */
   static withWasi(compiled: CompiledModule, wasi: WasiHost, options: ProgramOptions = {}, allocateOnly = false): Program {
     const maxMemoryPages = options.maxMemoryBytes === undefined ? undefined : Math.floor(options.maxMemoryBytes / PAGE);
-    const store = new Store({ ...options.limits, maxMemoryPages, pauseSignal: options.pauseSignal });
+    const store = new Store({ ...options.limits, maxMemoryPages, pauseSignal: options.pauseSignal, onPauseSignal: options.onPauseSignal });
     const imports: Imports = { ...wasi.imports, ...options.imports };
     for (const imp of compiled.module.imports) {
       if (imp.desc.kind === 'func' && imports[imp.module]?.[imp.name] === undefined) {

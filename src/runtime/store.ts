@@ -18,6 +18,15 @@ export interface StoreOptions extends ThreadLimits, InstantiateOptions {
    * that pauses clears it. Default: a fresh one per store.
    */
   pauseSignal?: Int32Array;
+  /**
+   * Called by the native tier when it finds the pause signal raised at a safepoint,
+   * before it unwinds its frames into the store's thread: returning false carries on
+   * without pausing (the caller did in place what the signal was raised for, and lowered
+   * it), true pauses. Unwinding and resuming cost a native program its resume clones;
+   * a request that needs only memory can be served in place. The interpreter, whose
+   * pauses cost nothing of the kind, pauses at the signal as before.
+   */
+  onPauseSignal?: () => boolean;
 }
 
 /**

@@ -207,6 +207,33 @@ s('a module that does not decode is a clear error, and no job runs', async () =>
   w.job.discard();
 });
 
+for (const tier of ['native', 'interp'] as const) {
+  s(`${tier}: pre-copy rounds ${tier === 'native' ? 'are served at a safepoint, the program not unwound' : 'pause the program'}, and the output is that of an uninterrupted run`, async () => {
+    // Held at a gate (a 2 ms sleep in a loop) from line 30, so that it cannot end under the rounds.
+    const gate = `gate-rounds-${tier}`;
+    const args = ['lines=60', 'work=1500', `gate=/ctl/${gate}`, 'at=30'];
+    const want = tickerOutput(args);
+    const w = newJob();
+    await w.job.start(gated(ticker, tier), ['ticker.wasm', ...args], {});
+    void w.job.run();
+    while (!/^tick 5\//m.test(w.stdout())) await new Promise((r) => setTimeout(r, 5));
+    await w.job.precopy(undefined);
+    const inPlace: boolean[] = [];
+    for (let i = 0; i < 5; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      inPlace.push((await w.job.round()).inPlace === true);
+    }
+    await w.job.forget();
+    writeFileSync(join(ctl, gate), '');
+    const job = await w.ended;
+    assert.is(job.state, 'exited');
+    assert.is(w.stdout(), want.stdout);
+    // The first round may come before the program runs again after `precopy` (which paused it).
+    if (tier === 'native') assert.ok(inPlace.filter(Boolean).length >= 1, `rounds in place: ${inPlace}`);
+    else assert.equal(inPlace.filter(Boolean), [], 'the interpreter pauses for every round');
+  });
+}
+
 s('native: an arrival makes the resume clones of its frames before its run, and hands them on, so the next arrival makes none', async () => {
   const gate = 'gate-clones';
   const args = ['lines=80', 'work=1500', `gate=/ctl/${gate}`, 'at=40'];

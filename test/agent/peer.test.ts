@@ -5,6 +5,7 @@
  * rather than acting twice. Before, `migrate` waited out its 600 s timeout (a fault-matrix
  * cell, "broker killed at middle-chunk", failed that way on a loaded machine).
  */
+import { getEventListeners } from 'node:events';
 import { createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { test } from 'uvu';
@@ -78,6 +79,19 @@ test('a migrate answer lost to a broker restart reaches its requester: asked aga
     assert.is(requests.length, 1, 'the agent acted on the request once');
   } finally {
     await Promise.all([agent.close(true), client.close(true)]);
+    await b.close();
+  }
+});
+
+test('waiting many times on one abort signal leaves no listener on it', async () => {
+  const b = await broker(0, () => true);
+  const peer = await Peer.open({ connection: { url: `mqtt://127.0.0.1:${b.port}` }, id: 'q', inbox: topics.clientInbox('q'), persistent: false, onRequest: () => {}, log: () => {} });
+  try {
+    const controller = new AbortController();
+    for (let i = 0; i < 15; i++) await peer.request(peer.inbox, { type: 'sync' }, { timeoutMs: 10_000, who: 'the broker', signal: controller.signal });
+    assert.is(getEventListeners(controller.signal, 'abort').length, 0);
+  } finally {
+    await peer.close(true);
     await b.close();
   }
 });
