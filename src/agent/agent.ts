@@ -173,7 +173,6 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
   private constructor(options: AgentOptions) {
     this.#options = options;
     this.name = checkName(options.name, 'agent name');
-    if (options.key?.name !== undefined && options.key.name !== this.name) throw new UsageError(`--identity is ${options.key.name}'s: agent ${this.name} needs its own (wasmig fleet add ${this.name} --roles run)`);
     const tier = options.tier ?? 'auto';
     if (tier !== 'interp' && tier !== 'native' && tier !== 'auto') throw new UsageError(`--tier ${tier}: expected interp, native or auto`);
     this.tier = tier;
@@ -204,8 +203,18 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
 
   /** Connects and announces the agent; resolves once it is online. */
   static async start(options: AgentOptions): Promise<Agent> {
+    // Before the constructor, which boots a spare worker thread.
+    if (options.key?.name !== undefined && options.key.name !== options.name) throw new UsageError(`--identity is ${options.key.name}'s: agent ${options.name} needs its own (wasmig fleet add ${options.name} --roles run)`);
     const agent = new Agent(options);
-    await agent.#connect();
+    try {
+      await agent.#connect();
+    } catch (error) {
+      // A start that fails (an unusable state dir, a broker that refuses) leaves no worker
+      // thread or connection behind to keep the process alive.
+      agent.#workers.close();
+      if ((agent.peer as Peer | undefined) !== undefined) await agent.peer.close(true).catch(() => {});
+      throw error;
+    }
     return agent;
   }
 
