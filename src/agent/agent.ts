@@ -589,7 +589,10 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
   newJob(id: string, spec: StartRequest['spec'], epoch: number, log: OutputLog): Job {
     return new Job({
       id, spec, epoch, log, pool: this.#workers,
-      hooks: { output: (job, entries) => this.#publishOutput(job, entries), end: (job) => this.#ended(job), mayRun: (job) => this.#mayRun(job) },
+      hooks: {
+        output: (job, entries) => this.#publishOutput(job, entries), end: (job) => this.#ended(job), mayRun: (job) => this.#mayRun(job),
+        clones: (job, clones) => this.#keepClones(job.spec, clones),
+      },
     });
   }
 
@@ -645,7 +648,8 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
     return { module, name: spec.program, preopens: this.dirs, maxMemoryBytes: asked ?? this.maxMemoryBytes, tier, native, ...(clones.length ? { clones } : {}) };
   }
 
-  keepClones(spec: StartRequest['spec'], clones: SharedClones): void {
+  /** Keeps resume clones a job's worker made, for the next jobs of its module here. */
+  #keepClones(spec: StartRequest['spec'], clones: SharedClones): void {
     if (clones.length === 0) return;
     try {
       defaultEngines.native.rewrites.adoptClones(this.modules.compiled(spec.module.sha256, spec.program), clones);

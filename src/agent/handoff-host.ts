@@ -1,4 +1,3 @@
-import type { SharedClones } from '../native/index.ts';
 import type { CrashPoints } from './crash-points.ts';
 import type { Job } from './job.ts';
 import type { JobBases } from './job-bases.ts';
@@ -74,8 +73,6 @@ export interface HandoffHost {
   newJob(id: string, spec: Job['spec'], epoch: number, log: OutputLog): Job;
   /** What a job's worker needs to instantiate its program here. */
   setupFor(spec: Job['spec']): ProgramSetup;
-  /** Keeps resume clones a job's worker made, for the next jobs of its module here. */
-  keepClones(spec: Job['spec'], clones: SharedClones): void;
   /** The source committed: the job runs here from now on. */
   adopt(job: Job, from: string): void;
   /** The job left for `to` at `epoch`: forget it here, remember where it went. */

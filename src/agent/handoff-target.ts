@@ -231,7 +231,6 @@ export class IncomingHandoffs {
         if (started === undefined) return;
         // The job's own downtime: its last instruction at the source to its first here (one clock only on one machine).
         if (inc.stoppedAtSource !== undefined) host.log(`job ${req.job} runs here ${(started.ran - inc.stoppedAtSource).toFixed(2)} ms after it stopped on ${inc.source}`);
-        host.keepClones(inc.job.spec, started.clones);
       });
       return;
     }

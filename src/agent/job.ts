@@ -1,3 +1,4 @@
+import type { SharedClones } from '../native/index.ts';
 import type { StreamId } from './frames.ts';
 import type { EndReport, FinalResult, ProgramSetup, RoundResult, RunStarted } from './job-protocol.ts';
 import { JobRunner } from './job-runner.ts';
@@ -15,6 +16,8 @@ export interface JobHooks {
   end: (job: Job) => void;
   /** Whether the job may run now (an owner without its lease holds replicated jobs paused); default: yes. */
   mayRun?: (job: Job) => boolean;
+  /** Resume clones the job's worker made (handed over as a run starts), for the agent's next jobs of the module. */
+  clones?: (job: Job, clones: SharedClones) => void;
 }
 
 export interface JobInit {
@@ -133,7 +136,10 @@ export class Job {
     this.state = 'running';
     this.#runs++;
     // The thread always accepts `run`; it fails only with a broken thread, which ends the job (failed) through its hooks.
-    return this.#runner.request<RunStarted>({ op: 'run' }).catch(() => undefined);
+    return this.#runner.request<RunStarted>({ op: 'run' }).then((started) => {
+      if (started.clones.length > 0) this.#hooks.clones?.(this, started.clones);
+      return started;
+    }, () => undefined);
   }
 
   /** Stops within about a millisecond; resolves once the program is paused and its output logged. */

@@ -108,7 +108,8 @@ export class NativeExecution implements ExecutionLike {
     if (this.finished || !this.started || !this.reentry || this.suspension !== undefined) return;
     if (t.depth <= this.entryDepth || t.pendingHostCall >= 0) return;
     // Makes (and caches) a clone for each frame that can have one; the run asks again.
-    this.tier.canResume(captureThreadFrames(t, this.space ?? this.tier.storeSpace, this.entryDepth), this.space ?? this.tier.storeSpace);
+    const space = this.space ?? this.tier.storeSpace;
+    this.tier.canResume(captureThreadFrames(t, space, this.entryDepth), space);
   }
 
   /** See `ExecutionLike.importSettled`. */

@@ -16,7 +16,7 @@ import type { JobSpec } from '../../src/agent/messages.ts';
 import { defaultEngines, loadModule } from '../../src/program/index.ts';
 import type { Tier } from '../../src/runtime/index.ts';
 import { repoRoot } from '../helpers/cli.ts';
-import { ModuleBuilder } from '../helpers/module-builder.ts';
+import { runawayModule } from '../helpers/runaway.ts';
 import { tickerOutput, tickerPath } from '../helpers/ticker.ts';
 import { writerPath } from '../helpers/writer.ts';
 
@@ -24,16 +24,6 @@ const ticker = readFileSync(tickerPath);
 const recursion = readFileSync(resolve(repoRoot, 'test/programs/recursion.wasm'));
 const writer = readFileSync(writerPath);
 
-/** `_start` calls itself forever: call-stack exhaustion. */
-function runaway(): Uint8Array {
-  const b = new ModuleBuilder();
-  const t = b.type([], []);
-  const f = b.func(t, [0x10, 0, 0x0b]);
-  b.memory(1);
-  b.export('_start', 'func', f);
-  b.export('memory', 'memory', 0);
-  return b.build();
-}
 
 interface Watched {
   job: Job;
@@ -187,7 +177,7 @@ s('native: a job given the agent\'s rewrite of its module (cloned to the worker)
 for (const tier of ['interp', 'native', 'auto'] as const) {
   s(`${tier}: a runaway recursion fails with the exhaustion trap`, async () => {
     const w = newJob();
-    await w.job.start(setup(runaway(), tier), ['runaway.wasm'], {});
+    await w.job.start(setup(runawayModule(), tier), ['runaway.wasm'], {});
     w.job.run();
     const job = await w.ended;
     assert.is(job.state, 'failed');

@@ -28,7 +28,7 @@ import { loadModule, Program } from '../../src/program/index.ts';
 import type { Tier } from '../../src/runtime/index.ts';
 import { repoRoot } from '../../test/helpers/cli.ts';
 import { agentProc, embeddedBroker, stopAll } from '../../test/helpers/fleet.ts';
-import { ModuleBuilder } from '../../test/helpers/module-builder.ts';
+import { runawayModule } from '../../test/helpers/runaway.ts';
 
 process.env.WASMIG_BUILT = '1';
 
@@ -47,15 +47,6 @@ const name = runaway ? 'runaway.wasm' : 'recursion.wasm';
 /** The status and the agent's end line both ways. */
 const wantStatus = runaway ? 134 : 0;
 
-/** `_start` calls itself forever: call-stack exhaustion. */
-function runawayModule(): Uint8Array {
-  const b = new ModuleBuilder();
-  const f = b.func(b.type([], []), [0x10, 0, 0x0b]);
-  b.memory(1);
-  b.export('_start', 'func', f);
-  b.export('memory', 'memory', 0);
-  return b.build();
-}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((x, y) => x - y);

@@ -23,7 +23,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { repoRoot } from '../../test/helpers/cli.ts';
 import { agentProc, embeddedBroker, stopAll } from '../../test/helpers/fleet.ts';
-import { ModuleBuilder } from '../../test/helpers/module-builder.ts';
+import { runawayModule } from '../../test/helpers/runaway.ts';
 import { readFileSync } from 'node:fs';
 import { Job } from '../../src/agent/job.ts';
 import { JobRunnerPool } from '../../src/agent/job-runner.ts';
@@ -45,14 +45,8 @@ const tier = arg('--tier', 'auto');
 const cli = resolve(repoRoot, 'bin/wasmig.js');
 const work = mkdtempSync(join(tmpdir(), 'wasmig-bench-agent-job-'));
 
-// `_start` calls itself forever.
-const b = new ModuleBuilder();
-const f = b.func(b.type([], []), [0x10, 0, 0x0b]);
-b.memory(1);
-b.export('_start', 'func', f);
-b.export('memory', 'memory', 0);
 const runaway = join(work, 'runaway.wasm');
-writeFileSync(runaway, b.build());
+writeFileSync(runaway, runawayModule());
 const programs = [
   { name: 'recursion.wasm (100,000 deep)', path: resolve(repoRoot, 'test/programs/recursion.wasm'), status: 0 },
   { name: 'runaway recursion (exhaustion trap)', path: runaway, status: 134 },
