@@ -7,7 +7,12 @@
  * calls go native again (and pause again), so unwinding and resumption are checked
  * at random safepoints all over the suite.
  *
- * Usage: npx tsx spec-tests/native-tier.ts [--pause P] [--seed N] [--suite DIR] [--verbose] [NAME...]
+ * Paused frames go back to native code lazily (the default: top frames first, as their
+ * resume clones are made, the rest in the interpreter meanwhile), or with
+ * `--resume-clones eager` all at once, which puts every pause through resume clones.
+ *
+ * Usage: npx tsx spec-tests/native-tier.ts [--pause P] [--seed N] [--resume-clones lazy|eager]
+ *          [--suite DIR] [--verbose] [NAME...]
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -22,6 +27,8 @@ export interface NativeSpecOptions {
   /** Pause with probability 1/pause at each poll (each loop iteration); 0: never. */
   pause?: number;
   seed?: number;
+  /** `NativeOptions.resumeClones`. */
+  resumeClones?: 'lazy' | 'eager';
 }
 
 export interface NativeSpecStats {
@@ -30,10 +37,13 @@ export interface NativeSpecStats {
   interpreted: number;
   pauses: number;
   framesUnwound: number;
+  /** Re-entries of paused frames into native code, and of those, re-entries of only the top frames. */
+  reentries: number;
+  partialReentries: number;
 }
 
 /** Hooks that run a script's modules on the native tier. */
-export function nativeHooks(options: NativeSpecOptions = {}, stats: NativeSpecStats = { invokes: 0, interpreted: 0, pauses: 0, framesUnwound: 0 }): ScriptHooks {
+export function nativeHooks(options: NativeSpecOptions = {}, stats: NativeSpecStats = newStats()): ScriptHooks {
   const tiers = new WeakMap<Store, NativeTier>();
   // One cache for the whole run, as one engine keeps: a module's rewrite and resume clones are made once.
   const rewrites = new RewriteCache();
@@ -48,7 +58,8 @@ export function nativeHooks(options: NativeSpecOptions = {}, stats: NativeSpecSt
     if (!tier) {
       const pause = options.pause ?? 0;
       // Pausing: every loop iteration polls (a global countdown of 1), so pauses land anywhere.
-      tier = new NativeTier(store, pause > 0 ? { pollInterval: 1, rewrite: { loopPoll: 'global' } } : {}, rewrites);
+      const resumeClones = options.resumeClones ?? 'lazy';
+      tier = new NativeTier(store, pause > 0 ? { pollInterval: 1, rewrite: { loopPoll: 'global' }, resumeClones } : { resumeClones }, rewrites);
       // At most a few dozen pauses per invoke: each one loads the whole stack into the
       // interpreter, which deep recursions would make quadratic.
       if (pause > 0) tier.pollHook = () => pausesLeft > 0 && random() * pause < 1 && pausesLeft-- > 0;
@@ -83,11 +94,17 @@ export function nativeHooks(options: NativeSpecOptions = {}, stats: NativeSpecSt
         return ex.rawResults!;
       } finally {
         stats.framesUnwound += ex.stats.framesUnwound;
+        stats.reentries += ex.stats.reentries;
+        stats.partialReentries += ex.stats.partialReentries;
         t.sp = saved.sp; t.fp = saved.fp; t.pc = saved.pc; t.funcAddr = saved.funcAddr; t.depth = saved.depth;
         t.pendingHostCall = -1;
       }
     },
   };
+}
+
+function newStats(): NativeSpecStats {
+  return { invokes: 0, interpreted: 0, pauses: 0, framesUnwound: 0, reentries: 0, partialReentries: 0 };
 }
 
 function main(argv: string[]): number {
@@ -100,6 +117,14 @@ function main(argv: string[]): number {
     if (a === '--suite') suite = resolve(argv[++i]);
     else if (a === '--pause') options.pause = Number(argv[++i]);
     else if (a === '--seed') options.seed = Number(argv[++i]);
+    else if (a === '--resume-clones') {
+      const mode = argv[++i];
+      if (mode !== 'lazy' && mode !== 'eager') {
+        console.error(`--resume-clones takes lazy or eager, not ${mode ?? 'nothing'}`);
+        return 2;
+      }
+      options.resumeClones = mode;
+    }
     else if (a === '--verbose' || a === '-v') verbose = true;
     else names.push(a.replace(/\.json$/, ''));
   }
@@ -107,7 +132,7 @@ function main(argv: string[]): number {
     console.error(`spec suite not found: ${suite}`);
     return 2;
   }
-  const stats: NativeSpecStats = { invokes: 0, interpreted: 0, pauses: 0, framesUnwound: 0 };
+  const stats = newStats();
   const files = readdirSync(suite).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort()
     .filter((n) => names.length === 0 || names.includes(n));
   const totals = { passed: 0, failed: 0, skipped: 0 };
@@ -122,7 +147,7 @@ function main(argv: string[]): number {
     if (r.failed || verbose) console.log(`${r.failed ? 'FAIL' : 'ok  '} ${name}: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped`);
     for (const f of r.failures.slice(0, verbose ? Infinity : 5)) console.log(`     ${f}`);
   }
-  console.log(`native tier: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped; ${stats.invokes} native invokes, ${stats.pauses} pauses, ${stats.framesUnwound} frames unwound`);
+  console.log(`native tier: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped; ${stats.invokes} native invokes, ${stats.pauses} pauses, ${stats.framesUnwound} frames unwound, ${stats.reentries} re-entries (${stats.partialReentries} of the top frames only), resume clones ${options.resumeClones ?? 'lazy'}`);
   if (stats.interpreted > 0) console.log(`note: ${stats.interpreted} invokes of SIMD modules ran on the interpreter (the native tier does not run SIMD yet)`);
   return totals.failed === 0 ? 0 : 1;
 }

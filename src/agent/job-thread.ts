@@ -137,7 +137,8 @@ class JobThread {
         const restored = this.#restore(command.setup, command.snapshot, command.deltas, command.digests);
         // Once the answer is out, while the handoff waits for its commit: the first run's
         // own setup (the native tier's resume clones), out of the job's downtime.
-        this.#afterReply = () => this.#program?.execution?.prepareRun?.();
+        // Until the commit (or any command) comes: what is not made by then is made as the job runs.
+        this.#afterReply = () => this.#program?.execution?.prepareRun?.(() => Atomics.load(this.#control, COMMANDS_SENT) !== this.#taken);
         return { ...restored, stamps: { took: taken, done: hopClockMs() } };
       }
       case 'run': {

@@ -19,6 +19,7 @@ import { bitsToJs, callHost, captureBacktrace, completeSuspendedCall, HostSuspen
 import type { ExecutionLike, RunOptions, RunOutcome } from '../runtime/index.ts';
 import { captureThreadFrames, loadFrames } from '../snapshot/index.ts';
 import type { CanonicalFrame, IndexSpace } from '../snapshot/index.ts';
+import { CloneSchedule, LAZY_REENTRY_MAX_FRAMES, ReturnBarrier } from './reentry.ts';
 import type { NativeTier } from './tier.ts';
 
 /**
@@ -49,11 +50,15 @@ export interface NativeStats {
   nativeCalls: number;
   /** Times paused frames continued natively (resume clones). */
   reentries: number;
+  /** Of those, times only the top frames did, over interpreted ones (lazy re-entry, `reentry.ts`). */
+  partialReentries: number;
+  /** Times an interpreted frame's return gave control back for a look at re-entry (lazy re-entry). */
+  barrierReturns: number;
 }
 
 export class NativeExecution implements ExecutionLike {
   readonly entryDepth: number;
-  readonly stats: NativeStats = { unwinds: 0, framesUnwound: 0, nativeCalls: 0, reentries: 0 };
+  readonly stats: NativeStats = { unwinds: 0, framesUnwound: 0, nativeCalls: 0, reentries: 0, partialReentries: 0, barrierReturns: 0 };
   /** The frames of the last unwinding, canonical, bottom first (for inspection and tests). */
   lastUnwound: CanonicalFrame[] = [];
   /** Once returned: the results as raw 64-bit patterns (unsigned). */
@@ -68,6 +73,8 @@ export class NativeExecution implements ExecutionLike {
 
   constructor(readonly tier: NativeTier, readonly funcAddr: number, args: readonly unknown[] = [], options: NativeExecutionOptions = {}) {
     const t = tier.store.thread;
+    this.lazy = tier.options.resumeClones !== 'eager';
+    this.schedule = new CloneSchedule(tier);
     this.entryDepth = options.entryDepth ?? t.depth;
     this.space = options.space;
     this.started = options.resumed === true;
@@ -102,14 +109,20 @@ export class NativeExecution implements ExecutionLike {
     this.tier.requestPause();
   }
 
-  /** See `ExecutionLike.prepareRun`: the resume clones of the paused frames, made now. */
-  prepareRun(): void {
+  /**
+   * See `ExecutionLike.prepareRun`: the resume clones of the paused frames, made now,
+   * from the top down, until `stop` says there is something else to do (lazily, the run
+   * makes the rest as it goes).
+   */
+  prepareRun(stop?: () => boolean): void {
     const t = this.tier.store.thread;
     if (this.finished || !this.started || !this.reentry || this.suspension !== undefined) return;
     if (t.depth <= this.entryDepth || t.pendingHostCall >= 0) return;
-    // Makes (and caches) a clone for each frame that can have one; the run asks again.
     const space = this.space ?? this.tier.storeSpace;
-    this.tier.canResume(captureThreadFrames(t, space, this.entryDepth), space);
+    const frames = captureThreadFrames(t, space, this.entryDepth);
+    // Makes (and caches) a clone for each frame that can have one; the run asks again.
+    if (!this.lazy || frames.length > LAZY_REENTRY_MAX_FRAMES) this.tier.canResume(frames, space);
+    else new CloneSchedule(this.tier).makeSome(frames, space, () => stop?.() !== true);
   }
 
   /** See `ExecutionLike.importSettled`. */
@@ -178,10 +191,15 @@ export class NativeExecution implements ExecutionLike {
           paused = tier.unwindReason === 'pause';
           continue;
         }
+        let lazy = false;
         if (this.reentry && t.depth > this.entryDepth && t.pendingHostCall < 0) {
           // Paused frames in the thread: native again if every one stands at a safepoint.
           const frames = captureThreadFrames(t, space, this.entryDepth);
-          if (tier.canResume(frames, space)) {
+          lazy = this.lazy && frames.length <= LAZY_REENTRY_MAX_FRAMES;
+          // Lazily, only the frames whose clones are at hand (and some more made now, within the schedule's time).
+          if (lazy) this.schedule.makeSome(frames, space);
+          const from = lazy ? tier.readyFrom(frames, space) : tier.canResume(frames, space) ? 0 : frames.length;
+          if (from === 0) {
             this.popFrames(t);
             this.pendingSlots = t.sp;
             pending = this.unwound(t, frames, frames, space);
@@ -189,9 +207,29 @@ export class NativeExecution implements ExecutionLike {
             this.stats.framesUnwound -= frames.length;
             continue;
           }
+          if (from < frames.length) {
+            // The top frames natively, over the others, which wait in the interpreter at their calls.
+            if (!this.resumeTop(t, frames, from, space, deadline)) {
+              if (tier.unwindReason === 'import' && tier.suspended !== undefined) return this.suspend(t);
+              if (tier.unwindReason === 'pause') paused = true;
+            }
+            continue;
+          }
         }
         const remaining = limit - t.instructions;
-        const status = run(t, remaining < SLICE ? remaining : SLICE);
+        if (lazy) this.barrier.set(t, this.entryDepth);
+        let status: RunStatus;
+        try {
+          status = run(t, remaining < SLICE ? remaining : SLICE);
+        } catch (error) {
+          if (lazy) this.barrier.clear(t, false);
+          throw error;
+        }
+        // An interpreted frame that returned into one of the execution's frames: that one may go native now.
+        if (lazy && this.barrier.clear(t, status === RunStatus.returned)) {
+          this.stats.barrierReturns++;
+          continue;
+        }
         if (status === RunStatus.returned) {
           const base = t.fp;
           const outcome = this.returned(t.s32, 2 * base);
@@ -229,6 +267,47 @@ export class NativeExecution implements ExecutionLike {
    * still go native).
    */
   reentry = true;
+
+  /** Re-entry waits for no clone (`NativeOptions.resumeClones`, `reentry.ts`). */
+  private readonly lazy: boolean;
+  /** When the lazy re-entry makes clones; tests set its `gate` to keep some from being made. */
+  readonly schedule: CloneSchedule;
+  private readonly barrier = new ReturnBarrier();
+
+  /**
+   * Continues `frames[from...]` (the thread's top frames) natively, over the frames below,
+   * which stay in the thread: the lowest of them on top, at its call. False when the
+   * native code unwound (its frames are then on top of the thread, as a callee's).
+   */
+  private resumeTop(t: ThreadState, frames: CanonicalFrame[], from: number, space: IndexSpace, deadline: number): boolean {
+    const index = this.entryDepth + from;
+    const records = t.frames;
+    // The first of the top frames: its locals start where its caller's operand stack ended.
+    const top = index + 1 < t.depth ? records[3 * (index + 1) + 2] : t.fp;
+    t.funcAddr = records[3 * index];
+    t.pc = records[3 * index + 1];
+    t.fp = records[3 * index + 2];
+    t.sp = top;
+    t.depth = index;
+    const r = this.tier.resumeFrames(frames.slice(from), space, deadline);
+    this.stats.reentries++;
+    this.stats.partialReentries++;
+    if ('returned' in r) {
+      const results = (this.tier.state.funcs[space.funcs[frames[from].funcIndex]] as WasmFunctionState).type.results;
+      if (t.sp + results.length > t.s32.length >> 1 && !growSlots(t, t.sp + results.length)) throw new ExhaustionError();
+      results.forEach((type, i) => this.tier.values.entryToSlots(type, r.returned[i], t.s32, 2 * (t.sp + i)));
+      t.sp += results.length;
+      return true;
+    }
+    this.lastUnwound = r.unwound;
+    this.stats.unwinds++;
+    this.stats.framesUnwound += r.added.length;
+    const caller = t.funcAddr;
+    const depth = t.depth;
+    this.load(t, r.unwound, space);
+    t.frames[3 * depth] = caller;
+    return false;
+  }
 
   private awaiting(t: ThreadState): RunOutcome {
     return { kind: 'awaiting', instructions: t.instructions, import: this.suspension!.importName };

@@ -85,6 +85,11 @@ export class RewriteCache {
     for (const [key, clone] of clones) if (!mine.has(key)) mine.set(key, clone);
   }
 
+  /** True when {@link clone} has its answer at hand (made here, or adopted from another thread). */
+  hasClone(compiled: CompiledModule, funcIndex: number, site: Safepoint, options: RewriteOptions = {}): boolean {
+    return this.#byModule.get(compiled)?.clones.has(`${funcIndex}:${site.pc}:${JSON.stringify(options)}`) === true;
+  }
+
   /** The resume clone of `funcIndex` at `site` (whose operand stack has `stackTypes`), made on first use. */
   clone(compiled: CompiledModule, funcIndex: number, site: Safepoint, stackTypes: number[], options: RewriteOptions = {}): ReadyClone {
     const clones = this.#entries(compiled).clones;

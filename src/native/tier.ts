@@ -53,6 +53,12 @@ export interface NativeOptions {
    * interpreter while a worker thread rewrites them (default 256 KiB; Infinity: never).
    */
   backgroundRewriteBytes?: number;
+  /**
+   * How paused frames go back to native code: `lazy` (the default) runs them on at once,
+   * natively from the top down as their resume clones are made, in the interpreter until
+   * then (`reentry.ts`); `eager` makes every clone first (the spec run's stress of clones).
+   */
+  resumeClones?: 'lazy' | 'eager';
 }
 
 /** The default `backgroundRewriteBytes`: below it, rewriting on the spot costs under about 0.1 s. */
@@ -413,12 +419,18 @@ export class NativeTier {
     return undefined;
   }
 
-  /** The resume clone of `funcIndex` at safepoint `site`, compiled and instantiated on first use. */
-  private clone(native: NativeInstance, funcIndex: number, site: Safepoint): CloneEntry | null {
+  /**
+   * The resume clone of `funcIndex` at safepoint `site`, compiled and instantiated on
+   * first use. With `make` false, only one at hand (instantiating a clone the engine's
+   * cache holds is cheap; rewriting and compiling one is not): undefined otherwise.
+   */
+  private clone(native: NativeInstance, funcIndex: number, site: Safepoint, make = true): CloneEntry | null | undefined {
     const key = `${funcIndex}:${site.pc}`;
     const cached = native.clones.get(key);
     if (cached !== undefined) return cached;
-    const made = this.rewrites.clone(native.instance.compiled, funcIndex, site, cloneStackTypes(site), this.options.rewrite);
+    const stackTypes = cloneStackTypes(site);
+    if (!make && !this.rewrites.hasClone(native.instance.compiled, funcIndex, site, this.options.rewrite)) return undefined;
+    const made = this.rewrites.clone(native.instance.compiled, funcIndex, site, stackTypes, this.options.rewrite);
     if (made === null) {
       native.clones.set(key, null);
       return null;
@@ -461,12 +473,42 @@ export class NativeTier {
   canResume(frames: readonly CanonicalFrame[], space: IndexSpace): boolean {
     for (let i = 0; i < frames.length; i++) {
       const step = this.resumeStep(frames[i], space, i === frames.length - 1);
-      if (step === undefined) return false;
+      if (step === undefined || step === NOT_MADE) return false;
     }
     return frames.length > 0;
   }
 
-  private resumeStep(frame: CanonicalFrame, space: IndexSpace, top: boolean): { run: Function; addr: number; entry: boolean } | undefined {
+  /**
+   * The lowest index from which every frame up to the top can continue natively with
+   * the resume clones at hand, making none (`frames.length` when the top one cannot).
+   * 0: the whole stack can. What a lazy re-entry (`reentry.ts`) resumes natively.
+   */
+  readyFrom(frames: readonly CanonicalFrame[], space: IndexSpace): number {
+    let from = frames.length;
+    for (let i = frames.length - 1; i >= 0; i--) {
+      const step = this.resumeStep(frames[i], space, i === frames.length - 1, false);
+      if (step === undefined || step === NOT_MADE) break;
+      from = i;
+    }
+    return from;
+  }
+
+  /**
+   * Makes the resume clone `frames[index]` needs (the costly part of a re-entry: a few
+   * milliseconds each in a fresh thread). False when it stands where no clone can take
+   * it up (then it runs in the interpreter until it returns).
+   */
+  makeResumeClone(frames: readonly CanonicalFrame[], index: number, space: IndexSpace): boolean {
+    const step = this.resumeStep(frames[index], space, index === frames.length - 1);
+    return step !== undefined && step !== NOT_MADE;
+  }
+
+  /** Whether `frames[index]` stands where a clone could take it up, and its clone is not made yet. */
+  cloneMissing(frames: readonly CanonicalFrame[], index: number, space: IndexSpace): boolean {
+    return this.resumeStep(frames[index], space, index === frames.length - 1, false) === NOT_MADE;
+  }
+
+  private resumeStep(frame: CanonicalFrame, space: IndexSpace, top: boolean, make = true): { run: Function; addr: number; entry: boolean } | undefined | typeof NOT_MADE {
     const addr = space.funcs[frame.funcIndex];
     const fn = this.state.funcs[addr];
     if (fn === undefined || fn.kind !== FuncKind.wasm) return undefined;
@@ -484,7 +526,8 @@ export class NativeTier {
       const entry = this.entries[addr];
       return entry === undefined ? undefined : { run: entry, addr, entry: true };
     }
-    const c = this.clone(native, funcIndex, site);
+    const c = this.clone(native, funcIndex, site, make);
+    if (c === undefined) return NOT_MADE;
     return c === null ? undefined : { run: c.run, addr, entry: false };
   }
 
@@ -500,7 +543,7 @@ export class NativeTier {
     for (let i = frames.length - 1; i >= 0; i--) {
       const frame = frames[i];
       const step = this.resumeStep(frame, space, i === frames.length - 1);
-      if (step === undefined) throw new LinkError(`native tier: frame ${i} cannot continue natively`);
+      if (step === undefined || step === NOT_MADE) throw new LinkError(`native tier: frame ${i} cannot continue natively`);
       const fn = this.state.funcs[step.addr] as WasmFunctionState;
       const localTypes = fn.compiled.funcIndex >= 0 ? this.instances.get(fn.instance)!.rewritten.functions[fn.compiled.funcIndex]!.localTypes : [];
       const values: unknown[] = [];
@@ -583,3 +626,5 @@ export class NativeTier {
 
 /** What `invoke` returns when the call unwound. */
 const UNWOUND = Symbol('unwound');
+/** What `resumeStep` returns, asked not to make clones, for a frame whose clone is not made yet. */
+const NOT_MADE = Symbol('not made');

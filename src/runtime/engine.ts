@@ -38,9 +38,10 @@ export interface ExecutionLike {
   /**
    * Does ahead of time what the next `run` would do first (the native tier compiles the
    * resume clones of paused frames); optional. For an idle moment before the run, such
-   * as a migrated job's wait for its commit.
+   * as a migrated job's wait for its commit: `stop` says when that moment is over (work
+   * not done by then is left to the run).
    */
-  prepareRun?(): void;
+  prepareRun?(stop?: () => boolean): void;
 }
 
 /**

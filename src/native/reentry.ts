@@ -1,0 +1,105 @@
+/**
+ * Lazy re-entry: how paused frames get back to native code without waiting for all of
+ * their resume clones.
+ *
+ * A resume clone (see `rewrite-function.ts`) takes a few milliseconds to rewrite and
+ * compile in a fresh thread; a migrated CoreMark arrives with about eight frames, each
+ * at a safepoint of its own, and waiting for every clone before the first instruction
+ * was most of the job's downtime. Lazily, the frames go back to native code from the
+ * top down as their clones are made: the top frames whose clones are at hand run
+ * natively over the rest, which wait in the interpreter at their calls; a frame without
+ * a clone runs in the interpreter (its calls go native) until it returns. Clones are
+ * made top first (the top frame is where the program was busy), between interpreted
+ * slices and returns, with at most as much time spent making them as the program has
+ * run since (after a first allowance), so that the program always makes progress.
+ *
+ * The interpreter gives control back when an interpreted frame returns into the frame
+ * below it (a *return barrier*: the record of its caller says "return to the host" for
+ * the slice), since that frame then stands at its call's safepoint, where a clone can
+ * take it up.
+ */
+import { exactReturnPc, normalizeFrames } from '../exec/index.ts';
+import type { ThreadState } from '../exec/index.ts';
+import type { CanonicalFrame, IndexSpace } from '../snapshot/index.ts';
+import type { NativeTier } from './tier.ts';
+
+/** Time the first clones may take before the program has run at all (ms). */
+const FIRST_ALLOWANCE_MS = 2;
+/**
+ * Stacks deeper than this re-enter eagerly (every clone made at once): looking at the
+ * frames costs time per frame, and a deep recursion's frames share a few clones anyway.
+ */
+export const LAZY_REENTRY_MAX_FRAMES = 256;
+
+/** The clone-making side of a lazy re-entry: which clone next, and whether there is time for it now. */
+export class CloneSchedule {
+  /** Time spent making clones, and since when the program has been given time to run (ms). */
+  #making = 0;
+  #since = -1;
+
+  /** Tests: which functions' clones may be made (by function index in the frames' space); all when unset. */
+  gate: ((funcIndex: number) => boolean) | undefined;
+
+  constructor(private readonly tier: NativeTier) {}
+
+  /**
+   * Makes the missing clones of `frames` from the top down while the time spent making
+   * them stays within the time the program has had (plus a first allowance), or while
+   * `more` says so. True when it made any.
+   */
+  makeSome(frames: readonly CanonicalFrame[], space: IndexSpace, more?: () => boolean): boolean {
+    const now = performance.now();
+    if (this.#since < 0) this.#since = now;
+    let made = false;
+    for (let i = frames.length - 1; i >= 0; i--) {
+      if (!this.tier.cloneMissing(frames, i, space)) continue;
+      if (this.gate !== undefined && !this.gate(frames[i].funcIndex)) break;
+      const ran = performance.now() - this.#since - this.#making;
+      if (more ? !more() : this.#making > ran + FIRST_ALLOWANCE_MS) break;
+      const start = performance.now();
+      const ok = this.tier.makeResumeClone(frames, i, space);
+      this.#making += performance.now() - start;
+      made ||= ok;
+      // A frame no clone can take up runs interpreted until it returns: those below wait for that.
+      if (!ok) break;
+    }
+    return made;
+  }
+}
+
+/**
+ * A return barrier on the top frame of the thread: while set, that frame's return ends
+ * the interpreter's run (as a return to the host does), leaving its caller on top at
+ * its call's safepoint. Only above `floor` (the execution's own host return).
+ */
+export class ReturnBarrier {
+  #index = -1;
+  #caller = 0;
+
+  /** Sets the barrier under the thread's top frame, if a frame of the execution is below it. */
+  set(t: ThreadState, floor: number): void {
+    const index = t.depth - 1;
+    if (index <= floor) return;
+    this.#index = index;
+    this.#caller = t.frames[3 * index];
+    t.frames[3 * index] = -1;
+  }
+
+  /**
+   * Takes the barrier away. `returned`: the run ended with a return; if it was the
+   * barrier's, the caller is put back on top (its results on its stack) and true comes back.
+   */
+  clear(t: ThreadState, returned: boolean): boolean {
+    const index = this.#index;
+    if (index < 0) return false;
+    this.#index = -1;
+    const frames = t.frames;
+    frames[3 * index] = this.#caller;
+    if (!returned || t.depth !== index) return false;
+    t.funcAddr = this.#caller;
+    t.pc = exactReturnPc(t, this.#caller, frames[3 * index + 1]);
+    t.fp = frames[3 * index + 2];
+    normalizeFrames(t);
+    return true;
+  }
+}
