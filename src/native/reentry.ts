@@ -10,8 +10,9 @@
  * natively over the rest, which wait in the interpreter at their calls; a frame without
  * a clone runs in the interpreter (its calls go native) until it returns. Clones are
  * made top first (the top frame is where the program was busy), between interpreted
- * slices and returns, with at most as much time spent making them as the program has
- * run since (after a first allowance), so that the program always makes progress.
+ * slices and returns, none before the program's first instruction and then with at most
+ * as much time spent making them as the program has had to run, so that it always makes
+ * progress (at worst at half its pace while clones are made).
  *
  * The interpreter gives control back when an interpreted frame returns into the frame
  * below it (a *return barrier*: the record of its caller says "return to the host" for
@@ -23,8 +24,6 @@ import type { ThreadState } from '../exec/index.ts';
 import type { CanonicalFrame, IndexSpace } from '../snapshot/index.ts';
 import type { NativeTier } from './tier.ts';
 
-/** Time the first clones may take before the program has run at all (ms). */
-const FIRST_ALLOWANCE_MS = 2;
 /**
  * Stacks deeper than this re-enter eagerly (every clone made at once): looking at the
  * frames costs time per frame, and a deep recursion's frames share a few clones anyway.
@@ -44,18 +43,20 @@ export class CloneSchedule {
 
   /**
    * Makes the missing clones of `frames` from the top down while the time spent making
-   * them stays within the time the program has had (plus a first allowance), or while
-   * `more` says so. True when it made any.
+   * them stays within the time the program has had, or while `more` says so. The first
+   * look without `more` makes none: it starts the program's clock. True when it made any.
    */
   makeSome(frames: readonly CanonicalFrame[], space: IndexSpace, more?: () => boolean): boolean {
-    const now = performance.now();
-    if (this.#since < 0) this.#since = now;
+    if (this.#since < 0) {
+      this.#since = performance.now();
+      if (more === undefined) return false;
+    }
     let made = false;
     for (let i = frames.length - 1; i >= 0; i--) {
       if (!this.tier.cloneMissing(frames, i, space)) continue;
       if (this.gate !== undefined && !this.gate(frames[i].funcIndex)) break;
       const ran = performance.now() - this.#since - this.#making;
-      if (more ? !more() : this.#making > ran + FIRST_ALLOWANCE_MS) break;
+      if (more ? !more() : this.#making > ran) break;
       const start = performance.now();
       const ok = this.tier.makeResumeClone(frames, i, space);
       this.#making += performance.now() - start;
