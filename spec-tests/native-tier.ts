@@ -14,7 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FuncKind } from '../src/exec/index.ts';
 import type { Instance, Store } from '../src/runtime/index.ts';
-import { NativeExecution, NativeTier, nativeUnsupported, RewriteCache } from '../src/native/index.ts';
+import { NativeExecution, NativeTier, RewriteCache } from '../src/native/index.ts';
 import { runScript } from './run.ts';
 import type { FileResult, ScriptHooks } from './run.ts';
 
@@ -26,14 +26,12 @@ export interface NativeSpecOptions {
 
 export interface NativeSpecStats {
   invokes: number;
-  /** Invokes of modules the native tier does not run yet (SIMD), made on the interpreter instead. */
-  interpreted: number;
   pauses: number;
   framesUnwound: number;
 }
 
 /** Hooks that run a script's modules on the native tier. */
-export function nativeHooks(options: NativeSpecOptions = {}, stats: NativeSpecStats = { invokes: 0, interpreted: 0, pauses: 0, framesUnwound: 0 }): ScriptHooks {
+export function nativeHooks(options: NativeSpecOptions = {}, stats: NativeSpecStats = { invokes: 0, pauses: 0, framesUnwound: 0 }): ScriptHooks {
   const tiers = new WeakMap<Store, NativeTier>();
   // One cache for the whole run, as one engine keeps: a module's rewrite and resume clones are made once.
   const rewrites = new RewriteCache();
@@ -58,16 +56,11 @@ export function nativeHooks(options: NativeSpecOptions = {}, stats: NativeSpecSt
   };
   return {
     instantiated(store: Store, instance: Instance): void {
-      if (nativeUnsupported(instance.compiled) === undefined) tierOf(store).attach(instance);
+      tierOf(store).attach(instance);
     },
     invoke(store: Store, funcAddr: number, args: bigint[]): bigint[] {
       const fn = store.state.funcs[funcAddr];
       if (fn.kind === FuncKind.host) return store.invokeRaw(funcAddr, args);
-      // A SIMD module falls back to the interpreter, as the native engine does.
-      if (nativeUnsupported(fn.compiled.owner) !== undefined) {
-        stats.interpreted++;
-        return store.invokeRaw(funcAddr, args);
-      }
       const tier = tierOf(store);
       const t = store.thread;
       const saved = { sp: t.sp, fp: t.fp, pc: t.pc, funcAddr: t.funcAddr, depth: t.depth };
@@ -107,7 +100,7 @@ function main(argv: string[]): number {
     console.error(`spec suite not found: ${suite}`);
     return 2;
   }
-  const stats: NativeSpecStats = { invokes: 0, interpreted: 0, pauses: 0, framesUnwound: 0 };
+  const stats: NativeSpecStats = { invokes: 0, pauses: 0, framesUnwound: 0 };
   const files = readdirSync(suite).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort()
     .filter((n) => names.length === 0 || names.includes(n));
   const totals = { passed: 0, failed: 0, skipped: 0 };
@@ -123,7 +116,6 @@ function main(argv: string[]): number {
     for (const f of r.failures.slice(0, verbose ? Infinity : 5)) console.log(`     ${f}`);
   }
   console.log(`native tier: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped; ${stats.invokes} native invokes, ${stats.pauses} pauses, ${stats.framesUnwound} frames unwound`);
-  if (stats.interpreted > 0) console.log(`note: ${stats.interpreted} invokes of SIMD modules ran on the interpreter (the native tier does not run SIMD yet)`);
   return totals.failed === 0 ? 0 : 1;
 }
 
