@@ -35,7 +35,9 @@ __attribute__((export_name("setup"))) void setup(uint32_t seed) {
   }
   for (int i = 0; i < W * W; i++) img[i] = (uint8_t)rnd();
   for (int i = 0; i < MATS * 16; i++) mats[i] = (float)((int)(rnd() % 9) - 4) / 8.0f;
-  for (int i = 0; i < 16; i++) by[i] = (float)((int)(rnd() % 5) - 2) / 4.0f;
+  /* Two plane rotations (a 3-4-5 triangle): products keep their magnitude, never collapse to zero. */
+  static const float rot[16] = { 0.6f, -0.8f, 0, 0, 0.8f, 0.6f, 0, 0, 0, 0, 0.8f, -0.6f, 0, 0, 0.6f, 0.8f };
+  for (int i = 0; i < 16; i++) by[i] = rot[i];
 }
 
 static uint32_t bits(float f) {
