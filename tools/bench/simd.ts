@@ -12,7 +12,7 @@
  *
  * Cold: a fresh child process per measurement, so that nothing is compiled or cached
  * yet (V8 would otherwise reuse the module compiled for identical bytes): the wall time
- * from the module's bytes in memory to the result of `setup` then `kernel(1)`, which
+ * (and the CPU time) from the module's bytes in memory to the result of `setup` then `kernel(1)`, which
  * includes decoding and validating (interp), rewriting and V8's compile (native), or
  * V8's compile (v8), and the first run on cold code.
  *
@@ -126,17 +126,20 @@ function main(): void {
     }
 
     const cold = {} as Record<EngineName, number[]>;
+    const coldCpu = {} as Record<EngineName, number[]>;
     for (const e of ENGINES) {
       cold[e] = [];
+      coldCpu[e] = [];
       for (let i = 0; i < coldRuns; i++) {
         const out = execFileSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', e, kernel], { encoding: 'utf8' });
-        const m = JSON.parse(out) as { ms: number; result: number };
+        const m = JSON.parse(out) as { ms: number; cpuMs: number; result: number };
         cold[e].push(m.ms);
+        coldCpu[e].push(m.cpuMs);
       }
     }
 
     console.log(`\n${kernel} (checksum ${sums[0].toString(16)}), load ${load()}`);
-    console.log('engine   warm reps/s (spread)        of V8: medians  per round          cold ms: median (range)');
+    console.log('engine   warm reps/s (spread)        of V8: medians  per round          cold: wall ms, median (range); CPU ms');
     const v8 = median(scores.v8);
     for (const e of ENGINES) {
       const s = scores[e];
@@ -144,7 +147,7 @@ function main(): void {
       const ratio = median(s) / v8;
       const fmt = (x: number): string => (x >= 0.01 ? `${(x * 100).toFixed(1)}%` : `1/${Math.round(1 / x)}`);
       console.log(`${e.padEnd(8)} ${median(s).toFixed(1).padStart(10)} (${spread(s).padEnd(10)})   ${fmt(ratio).padStart(8)}   ${fmt(Math.min(...perRound))}..${fmt(Math.max(...perRound))}`.padEnd(78)
-        + `${median(cold[e]).toFixed(1).padStart(7)} (${Math.min(...cold[e]).toFixed(1)}..${Math.max(...cold[e]).toFixed(1)})`);
+        + `${median(cold[e]).toFixed(1).padStart(7)} (${Math.min(...cold[e]).toFixed(1)}..${Math.max(...cold[e]).toFixed(1)}); ${median(coldCpu[e]).toFixed(1)}`);
     }
   }
 }
