@@ -32,7 +32,6 @@ import { RewriteCache } from './rewrite-cache.ts';
 import type { RewrittenFunction, Safepoint } from './rewrite-function.ts';
 import { SharedState } from './shared-state.ts';
 import { nativeBacktrace, toTrap } from './traps.ts';
-import { entryTypes } from './entry-code.ts';
 import { NativeValues, v128FromHalves } from './values.ts';
 
 /** How the native tier rewrites and runs modules: the defaults suit production; tests and benchmarks tune them. */
@@ -586,6 +585,7 @@ const UNWOUND = Symbol('unwound');
 
 /** What an entry returned for results of `types`, as a list (one value, or two halves for a v128). */
 function entryResults(types: readonly number[], result: unknown): unknown[] {
-  const n = entryTypes(types).length;
+  let n = types.length;
+  for (const t of types) if (t === ValType.v128) n++;
   return n === 0 ? [] : n === 1 ? [result] : Array.from(result as Iterable<unknown>);
 }
