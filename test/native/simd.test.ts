@@ -100,6 +100,9 @@ function pausedRun(n: number, at: number, reentry: boolean): { paused: boolean; 
   return { paused, results: (outcome as { results: unknown[] }).results, frames, v128s };
 }
 
+// Resumed in the interpreter, outer's next call of inner goes native from the fast loop
+// with a v128 argument: the fast loop used to count that call's arguments in values, not
+// slots, and inner read them shifted (poll 1 failed).
 test('v128 values live at safepoints: paused at every poll, resumed natively and in the interpreter, bit for bit', () => {
   const want = reference('outer', [6]);
   let pausedAt = 0, deepest = 0, mostV128 = 0;
