@@ -7,12 +7,12 @@
  * (from another instance, or made by the host through a helper module), stay in step
  * across every switch of tier.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { NativeExecution, NativeTier, nativeTierOf } from '../../src/native/index.ts';
+import { NativeExecution, NativeTier, nativeTierOf, TieringExecution } from '../../src/native/index.ts';
 import { loadModule, Program } from '../../src/program/index.ts';
 import { Store } from '../../src/runtime/index.ts';
 import { decodeSnapshot } from '../../src/snapshot/index.ts';
@@ -254,6 +254,31 @@ test('imported v128 globals: from another native instance, and made by the host 
     call(tier, inst.exports.get('bump')!.addr);
     assert.equal(lanesOf(store, mg), [3, 1, 0x7fa00003, 101]);
   }
+});
+
+test('auto tiers a SIMD program up from the interpreter mid-kernel, to the output of either tier', async () => {
+  const bytes = readFileSync(new URL('../programs/vectorize.wasm', import.meta.url));
+  const run = (tier: 'interp' | 'auto'): { program: Program; text: () => string } => {
+    const chunks: Buffer[] = [];
+    // Loaded afresh: a module rewritten already would move to V8 at once.
+    const program = Program.instantiate(loadModule(bytes), { args: ['vectorize.wasm', '3'], stdout: (d) => { chunks.push(Buffer.from(d)); }, tier });
+    return { program, text: () => Buffer.concat(chunks).toString('utf8') };
+  };
+  const reference = run('interp');
+  assert.equal(reference.program.run(), { kind: 'exited', status: 0 });
+  const auto = run('auto');
+  nativeTierOf(auto.program, { backgroundRewriteBytes: 0 });
+  const ex = auto.program.start();
+  assert.ok(ex instanceof TieringExecution);
+  // Interpreted into the kernels, then one instruction at a time until the worker's
+  // rewrite is there (each run looks for it first): no race with the worker's speed.
+  assert.is(auto.program.run({ budget: 300_000 }).kind, 'paused');
+  while (!ex.native) {
+    await new Promise((r) => setTimeout(r, 10));
+    auto.program.run({ budget: 1 });
+  }
+  assert.equal(auto.program.run(), { kind: 'exited', status: 0 });
+  assert.is(auto.text(), reference.text());
 });
 
 test('wasmig run --tier native runs a SIMD module natively, without a note', () => {
