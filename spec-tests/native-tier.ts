@@ -19,7 +19,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FuncKind } from '../src/exec/index.ts';
 import type { Instance, Store } from '../src/runtime/index.ts';
-import { NativeExecution, NativeTier, nativeUnsupported, RewriteCache } from '../src/native/index.ts';
+import { NativeExecution, NativeTier, RewriteCache } from '../src/native/index.ts';
 import { runScript } from './run.ts';
 import type { FileResult, ScriptHooks } from './run.ts';
 
@@ -33,8 +33,6 @@ export interface NativeSpecOptions {
 
 export interface NativeSpecStats {
   invokes: number;
-  /** Invokes of modules the native tier does not run yet (SIMD), made on the interpreter instead. */
-  interpreted: number;
   pauses: number;
   framesUnwound: number;
   /** Re-entries of paused frames into native code, and of those, re-entries of only the top frames. */
@@ -69,16 +67,11 @@ export function nativeHooks(options: NativeSpecOptions = {}, stats: NativeSpecSt
   };
   return {
     instantiated(store: Store, instance: Instance): void {
-      if (nativeUnsupported(instance.compiled) === undefined) tierOf(store).attach(instance);
+      tierOf(store).attach(instance);
     },
     invoke(store: Store, funcAddr: number, args: bigint[]): bigint[] {
       const fn = store.state.funcs[funcAddr];
       if (fn.kind === FuncKind.host) return store.invokeRaw(funcAddr, args);
-      // A SIMD module falls back to the interpreter, as the native engine does.
-      if (nativeUnsupported(fn.compiled.owner) !== undefined) {
-        stats.interpreted++;
-        return store.invokeRaw(funcAddr, args);
-      }
       const tier = tierOf(store);
       const t = store.thread;
       const saved = { sp: t.sp, fp: t.fp, pc: t.pc, funcAddr: t.funcAddr, depth: t.depth };
@@ -104,7 +97,7 @@ export function nativeHooks(options: NativeSpecOptions = {}, stats: NativeSpecSt
 }
 
 function newStats(): NativeSpecStats {
-  return { invokes: 0, interpreted: 0, pauses: 0, framesUnwound: 0, reentries: 0, partialReentries: 0 };
+  return { invokes: 0, pauses: 0, framesUnwound: 0, reentries: 0, partialReentries: 0 };
 }
 
 function main(argv: string[]): number {
@@ -148,7 +141,6 @@ function main(argv: string[]): number {
     for (const f of r.failures.slice(0, verbose ? Infinity : 5)) console.log(`     ${f}`);
   }
   console.log(`native tier: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped; ${stats.invokes} native invokes, ${stats.pauses} pauses, ${stats.framesUnwound} frames unwound, ${stats.reentries} re-entries (${stats.partialReentries} of the top frames only), resume clones ${options.resumeClones ?? 'lazy'}`);
-  if (stats.interpreted > 0) console.log(`note: ${stats.interpreted} invokes of SIMD modules ran on the interpreter (the native tier does not run SIMD yet)`);
   return totals.failed === 0 ? 0 : 1;
 }
 

@@ -33,6 +33,7 @@ extra_flags() {
   case "$1" in
     memcopy) echo "-mbulk-memory" ;;
     simd) echo "-msimd128" ;;
+    vectorize) echo "-O3 -msimd128" ;;
     recursion) echo "-Wl,-z,stack-size=16777216" ;;
     *) echo "" ;;
   esac

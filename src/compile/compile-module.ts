@@ -21,7 +21,8 @@ export interface CompiledModule {
   functions: CompiledFunction[];
   /**
    * Where the module first uses v128 (a body, a function type, a global), undefined if
-   * nowhere: the interpreter runs SIMD, the native tier does not yet.
+   * nowhere, as one phrase ("function 3 (v128.const at byte 0x4f)"): both tiers run
+   * SIMD; this says whether a module needs a host with SIMD at all.
    */
   simdUse: string | undefined;
 }

@@ -262,7 +262,8 @@ function runFastLoop(t: ThreadState, budget: number, entry: number): number {
           const callee = funcs[calleeAddr];
           const newFp = fp + (argBase >> 1);
           if (callee.kind === FuncKind.host || (divert !== null && divert[calleeAddr] === 1)) {
-            t.sp = newFp + callee.type.params.length;
+            // In slots: a v128 argument takes two (a diverted callee may take one).
+            t.sp = newFp + (callee.kind === FuncKind.wasm ? callee.compiled.numParams : callee.type.params.length);
             t.fp = fp; t.pc = exactNext; t.funcAddr = funcAddr;
             t.pendingHostCall = calleeAddr;
             t.instructions += budget - fuel;

@@ -17,7 +17,6 @@ import { RewriteCache } from './rewrite-cache.ts';
 import { DEFAULT_BACKGROUND_REWRITE_BYTES, NativeTier } from './tier.ts';
 import type { NativeOptions } from './tier.ts';
 import { TieringExecution } from './tiering.ts';
-import { nativeUnsupported } from './support.ts';
 
 /** The native tier: the module rewritten with safepoints and run by the host's WebAssembly engine. */
 export class NativeEngine implements Engine {
@@ -36,7 +35,6 @@ export class NativeEngine implements Engine {
 
   /** Rewrites and compiles `compiled` now, so that the first `start` finds it ready. */
   prepare(compiled: CompiledModule): void {
-    if (nativeUnsupported(compiled) !== undefined) return;
     this.rewrites.rewrite(compiled, this.options.rewrite);
   }
 
@@ -53,13 +51,9 @@ export class NativeEngine implements Engine {
     return tier;
   }
 
-  /**
-   * Begins `funcAddr` natively; a module the native tier cannot run yet (see
-   * `nativeUnsupported`) runs on the interpreter instead.
-   */
-  start(store: Store, instance: Instance, funcAddr: number, args: readonly unknown[]): NativeExecution | ExecutionLike {
+  /** Begins `funcAddr` natively. */
+  start(store: Store, instance: Instance, funcAddr: number, args: readonly unknown[]): NativeExecution {
     this.#check();
-    if (nativeUnsupported(instance.compiled) !== undefined) return interpreterEngine.start(store, instance, funcAddr, args);
     const tier = this.tierOf(store);
     tier.attach(instance);
     return new NativeExecution(tier, funcAddr, args, { space: programSpace(store.state, instance) });
@@ -69,9 +63,8 @@ export class NativeEngine implements Engine {
    * Like `start`, except that a large module not rewritten yet starts in the interpreter
    * while a worker thread rewrites it, and moves over when that is done (`auto`).
    */
-  startTieringUp(store: Store, instance: Instance, funcAddr: number, args: readonly unknown[]): NativeExecution | TieringExecution | ExecutionLike {
+  startTieringUp(store: Store, instance: Instance, funcAddr: number, args: readonly unknown[]): NativeExecution | TieringExecution {
     const compiled = instance.compiled;
-    if (nativeUnsupported(compiled) !== undefined) return interpreterEngine.start(store, instance, funcAddr, args);
     const tier = this.tierOf(store);
     const options = tier.options.rewrite ?? {};
     if (!tier.attached(instance) && !this.rewrites.has(compiled, options)
@@ -82,16 +75,15 @@ export class NativeEngine implements Engine {
   }
 
   prepareInstance(store: Store, instance: Instance): void {
-    if (!this.available() || nativeUnsupported(instance.compiled) !== undefined) return;
+    if (!this.available()) return;
     const tier = this.tierOf(store);
     tier.attach(instance);
     // Prepared for a restore: its frames will continue in resume clones.
     tier.warmResumeClones(instance);
   }
 
-  resume(store: Store, instance: Instance, funcAddr: number, entryDepth: number): NativeExecution | ExecutionLike {
+  resume(store: Store, instance: Instance, funcAddr: number, entryDepth: number): NativeExecution {
     this.#check();
-    if (nativeUnsupported(instance.compiled) !== undefined) return interpreterEngine.resume(store, instance, funcAddr, entryDepth);
     const tier = this.tierOf(store);
     tier.attach(instance);
     return new NativeExecution(tier, funcAddr, [], { space: programSpace(store.state, instance), resumed: true, entryDepth });

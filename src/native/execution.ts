@@ -15,11 +15,12 @@ import { ExhaustionError, ExitError, Trap } from '../errors/index.ts';
 import type { TraceFrame } from '../errors/index.ts';
 import { FuncKind, growSlots, run, RunStatus } from '../exec/index.ts';
 import type { HostFunctionState, ThreadState, WasmFunctionState } from '../exec/index.ts';
-import { bitsToJs, callHost, captureBacktrace, completeSuspendedCall, HostSuspension, jsToBits, SLICE } from '../runtime/index.ts';
+import { callHost, captureBacktrace, completeSuspendedCall, HostSuspension, jsToBits, resultsToJs, SLICE } from '../runtime/index.ts';
 import type { ExecutionLike, RunOptions, RunOutcome } from '../runtime/index.ts';
 import { captureThreadFrames, loadFrames } from '../snapshot/index.ts';
 import type { CanonicalFrame, IndexSpace } from '../snapshot/index.ts';
 import { CloneSchedule, LAZY_REENTRY_MAX_FRAMES, ReturnBarrier } from './reentry.ts';
+import { slotCount, slotOffsets, ValType } from '../wasm/index.ts';
 import type { NativeTier } from './tier.ts';
 
 /**
@@ -36,7 +37,7 @@ export interface NativeExecutionOptions {
   /** The thread already holds this execution's frames (a restored snapshot), from this depth. */
   resumed?: boolean;
   entryDepth?: number;
-  /** Arguments as raw 64-bit patterns (instead of JS values): NaN payloads survive. */
+  /** Arguments as raw bit patterns (instead of JS values: 64 bits, 128 for a v128): NaN payloads survive. */
   raw?: readonly bigint[];
 }
 
@@ -61,7 +62,7 @@ export class NativeExecution implements ExecutionLike {
   readonly stats: NativeStats = { unwinds: 0, framesUnwound: 0, nativeCalls: 0, reentries: 0, partialReentries: 0, barrierReturns: 0 };
   /** The frames of the last unwinding, canonical, bottom first (for inspection and tests). */
   lastUnwound: CanonicalFrame[] = [];
-  /** Once returned: the results as raw 64-bit patterns (unsigned). */
+  /** Once returned: the results as raw bit patterns (unsigned; 128 bits for a v128). */
   rawResults: bigint[] | undefined;
   private started: boolean;
   private finished: RunOutcome | undefined;
@@ -80,18 +81,21 @@ export class NativeExecution implements ExecutionLike {
     this.started = options.resumed === true;
     const fn = tier.state.funcs[funcAddr];
     const params = fn.type.params;
-    this.args = new Int32Array(2 * params.length);
+    // Laid out as on the value stack: two words a slot, two slots for a v128.
+    this.args = new Int32Array(2 * slotCount(params));
     if (this.started) return;
     if (options.raw) {
       if (options.raw.length !== params.length) throw new TypeError(`expected ${params.length} arguments, got ${options.raw.length}`);
+      let at = 0;
       options.raw.forEach((v, i) => {
-        this.args[2 * i] = Number(BigInt.asIntN(32, v));
-        this.args[2 * i + 1] = Number(BigInt.asIntN(32, v >> 32n));
+        const words = params[i] === ValType.v128 ? 4 : 2;
+        for (let w = 0; w < words; w++, v >>= 32n) this.args[at++] = Number(BigInt.asIntN(32, v));
       });
       return;
     }
     if (args.length !== params.length) throw new TypeError(`expected ${params.length} arguments, got ${args.length}`);
-    for (let i = 0; i < params.length; i++) jsToBits(tier.state, params[i], args[i], this.args, 2 * i);
+    const offsets = slotOffsets(params);
+    for (let i = 0; i < params.length; i++) jsToBits(tier.state, params[i], args[i], this.args, 2 * offsets[i]);
   }
 
   /** Instructions the interpreter executed for this thread (native code counts none). */
@@ -122,7 +126,11 @@ export class NativeExecution implements ExecutionLike {
     const frames = captureThreadFrames(t, space, this.entryDepth);
     // Makes (and caches) a clone for each frame that can have one; the run asks again.
     if (!this.lazy || frames.length > LAZY_REENTRY_MAX_FRAMES) this.tier.canResume(frames, space);
-    else new CloneSchedule(this.tier).makeSome(frames, space, () => stop?.() !== true);
+    else {
+      const ahead = new CloneSchedule(this.tier);
+      ahead.gate = this.schedule.gate;
+      ahead.makeSome(frames, space, () => stop?.() !== true);
+    }
   }
 
   /** See `ExecutionLike.importSettled`. */
@@ -169,8 +177,8 @@ export class NativeExecution implements ExecutionLike {
           if ('returned' in r) {
             pending = undefined;
             const fn = tier.state.funcs[this.funcAddr];
-            const slots = new Int32Array(2 * fn.type.results.length);
-            fn.type.results.forEach((type, i) => tier.values.entryToSlots(type, r.returned[i], slots, 2 * i));
+            const slots = new Int32Array(2 * slotCount(fn.type.results));
+            tier.values.entryListToSlots(fn.type.results, r.returned, slots, 0);
             return this.returned(slots, 0);
           }
           this.pendingSlots -= this.slotsOf(r.removed, space);
@@ -182,7 +190,7 @@ export class NativeExecution implements ExecutionLike {
         if (!this.started) {
           this.started = true;
           const fn = tier.state.funcs[this.funcAddr];
-          const results = new Int32Array(2 * fn.type.results.length);
+          const results = new Int32Array(2 * slotCount(fn.type.results));
           if (tier.call(this.funcAddr, this.args, 0, results, 0, deadline)) return this.returned(results, 0);
           const frames = tier.canonicalFrames(tier.unwound, space);
           tier.unwound = [];
@@ -294,9 +302,10 @@ export class NativeExecution implements ExecutionLike {
     this.stats.partialReentries++;
     if ('returned' in r) {
       const results = (this.tier.state.funcs[space.funcs[frames[from].funcIndex]] as WasmFunctionState).type.results;
-      if (t.sp + results.length > t.s32.length >> 1 && !growSlots(t, t.sp + results.length)) throw new ExhaustionError();
-      results.forEach((type, i) => this.tier.values.entryToSlots(type, r.returned[i], t.s32, 2 * (t.sp + i)));
-      t.sp += results.length;
+      const n = slotCount(results);
+      if (t.sp + n > t.s32.length >> 1 && !growSlots(t, t.sp + n)) throw new ExhaustionError();
+      this.tier.values.entryListToSlots(results, r.returned, t.s32, 2 * t.sp);
+      t.sp += n;
       return true;
     }
     this.lastUnwound = r.unwound;
@@ -346,11 +355,11 @@ export class NativeExecution implements ExecutionLike {
     return outcome;
   }
 
-  /** Finishes with the entry function's results, slot-encoded at `slots[index...]`. */
+  /** Finishes with the entry function's results, slot-encoded from word `index` of `slots` (a v128 as a 128-bit bigint). */
   private returned(slots: Int32Array, index: number): RunOutcome {
     const fn = this.tier.state.funcs[this.funcAddr];
-    const results = fn.type.results.map((type, i) => bitsToJs(this.tier.state, type, slots[index + 2 * i], slots[index + 2 * i + 1]));
-    this.rawResults = rawBits(slots, index, fn.type.results.length);
+    const results = resultsToJs(this.tier.state, fn.type.results, slots, index >> 1);
+    this.rawResults = rawBits(slots, index, fn.type.results);
     return this.finish({ kind: 'returned', results });
   }
 
@@ -396,7 +405,7 @@ export class NativeExecution implements ExecutionLike {
   }
 
   private slotsOf(f: CanonicalFrame, space: IndexSpace): number {
-    return (this.tier.state.funcs[space.funcs[f.funcIndex]] as WasmFunctionState).compiled.numLocals + f.stack.length;
+    return (this.tier.state.funcs[space.funcs[f.funcIndex]] as WasmFunctionState).compiled.numLocals + stackSlots(f);
   }
 
   /** Takes this execution's frames off the thread (they continue natively). */
@@ -416,14 +425,15 @@ export class NativeExecution implements ExecutionLike {
     const addr = t.pendingHostCall;
     const fn = this.tier.state.funcs[addr];
     const { params, results } = fn.type;
-    const base = t.sp - params.length;
-    const out = new Int32Array(2 * results.length);
+    const base = t.sp - slotCount(params);
+    const resultSlots = slotCount(results);
+    const out = new Int32Array(2 * resultSlots);
     this.stats.nativeCalls++;
     if (this.tier.call(addr, t.s32, 2 * base, out, 0, deadline)) {
       t.pendingHostCall = -1;
-      if (base + results.length > t.s32.length >> 1) growSlots(t, base + results.length);
+      if (base + resultSlots > t.s32.length >> 1) growSlots(t, base + resultSlots);
       t.s32.set(out, 2 * base);
-      t.sp = base + results.length;
+      t.sp = base + resultSlots;
       return true;
     }
     // The callee paused: its frames go on top of the caller's, linked as a Wasm call.
@@ -447,7 +457,7 @@ export class NativeExecution implements ExecutionLike {
     let slots = t.sp;
     for (const f of frames) {
       const cf = (this.tier.state.funcs[space.funcs[f.funcIndex]] as WasmFunctionState).compiled;
-      slots += cf.numLocals + f.stack.length;
+      slots += cf.numLocals + stackSlots(f);
       if (slots + cf.frameSize > t.maxSlots) throw this.exhausted(frames, space);
     }
     loadFrames(t, space, frames, { funcs: space.funcs.length, externs: this.tier.state.externs.length });
@@ -464,8 +474,22 @@ function instructionBefore(starts: readonly number[], pc: number): number {
   return found;
 }
 
-function rawBits(slots: Int32Array, index: number, n: number): bigint[] {
+/** Results in slots from word `index` as raw bit patterns (unsigned; a v128's four words as 128 bits). */
+function rawBits(slots: Int32Array, index: number, types: readonly number[]): bigint[] {
   const out: bigint[] = [];
-  for (let i = 0; i < n; i++) out.push((BigInt(slots[index + 2 * i + 1] >>> 0) << 32n) | BigInt(slots[index + 2 * i] >>> 0));
+  for (const type of types) {
+    const words = type === ValType.v128 ? 4 : 2;
+    let v = 0n;
+    for (let w = words - 1; w >= 0; w--) v = (v << 32n) | BigInt(slots[index + w] >>> 0);
+    out.push(v);
+    index += words;
+  }
   return out;
+}
+
+/** Value stack slots of a canonical frame's operands (a v128, carried as 16 bytes, takes two). */
+function stackSlots(f: CanonicalFrame): number {
+  let n = 0;
+  for (const v of f.stack) n += v instanceof Uint8Array ? 2 : 1;
+  return n;
 }

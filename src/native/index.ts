@@ -21,4 +21,3 @@ export type { ReadyRewrite } from './background.ts';
 export { TieringExecution } from './tiering.ts';
 export type { NativeExecutionOptions, NativeRunOptions, NativeStats } from './execution.ts';
 export { AutoEngine, autoEngine, NativeEngine, nativeEngine, nativeTierOf } from './engine.ts';
-export { nativeUnsupported } from './support.ts';

@@ -5,8 +5,6 @@
  * engine (`NativeEngine`): programs on that engine share it, nothing else sees it.
  */
 import type { CompiledModule } from '../compile/index.ts';
-import { UnsupportedError } from '../errors/index.ts';
-import { nativeUnsupported } from './support.ts';
 import { rewriteModule, rewriteResumeClone } from './rewrite.ts';
 import type { ResumeClone, RewriteOptions, RewrittenModule } from './rewrite.ts';
 import type { Safepoint } from './rewrite-function.ts';
@@ -62,8 +60,6 @@ export class RewriteCache {
     const key = JSON.stringify(options);
     let ready = rewrites.get(key);
     if (!ready) {
-      const unsupported = nativeUnsupported(compiled);
-      if (unsupported !== undefined) throw new UnsupportedError(unsupported);
       const rewritten = rewriteModule(compiled.context, options);
       ready = { rewritten, module: new WebAssembly.Module(rewritten.bytes as Uint8Array<ArrayBuffer>) };
       rewrites.set(key, ready);

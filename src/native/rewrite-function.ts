@@ -56,6 +56,8 @@ export interface HelperIndices {
   deep: number;
   droppedData: number;
   droppedElem: number;
+  /** `sv(lo, hi)`: saves a v128 local as its two i64 halves. */
+  saveV128: number;
   /** Globals: the unwinding flag, the poll countdown, the recursion budget, the memory limit in pages. */
   unwinding: number;
   countdown: number;

@@ -12,7 +12,8 @@
  *   applied and ran them; active segments stay as empty passive ones (a dropped segment);
  * - the helper imports (`wasmig.*`) come after the original function imports, which
  *   shifts the defined functions' indices; every export is by index: `f<i>` is function
- *   i, `c<i>` its entry with float values as raw bits, `g<i>` a defined global.
+ *   i, `c<i>` its entry with float and v128 values as raw bits (`entry-code.ts`), `g<i>`
+ *   a defined global.
  */
 import { createInstr, InstructionReader } from '../binary/index.ts';
 import type { Instr } from '../binary/index.ts';
@@ -20,12 +21,13 @@ import type { ModuleContext } from '../validate/index.ts';
 import { OPS, ValType } from '../wasm/index.ts';
 import type { ConstExpr, FuncType, Module } from '../wasm/index.ts';
 import { ByteWriter } from './encode.ts';
+import { bitsEntry, crossesAsBits, entryTypes, needsEntry, v128FromHalves, v128Halves } from './entry-code.ts';
 import { rewriteFunction } from './rewrite-function.ts';
 import type { HelperIndices, ResumeTarget, RewrittenFunction } from './rewrite-function.ts';
 import { zero } from './save-sequence.ts';
 
 /** The helper imports, in the order they are imported (module `wasmig`). */
-export const HELPER_IMPORTS = ['poll', 'frame', 'si', 'sl', 'sr', 'se', 'deep', 'ddrop', 'edrop'] as const;
+export const HELPER_IMPORTS = ['poll', 'frame', 'si', 'sl', 'sr', 'se', 'deep', 'ddrop', 'edrop', 'sv'] as const;
 export const HELPER_MODULE = 'wasmig';
 
 export interface RewriteOptions {
@@ -43,10 +45,13 @@ export interface RewrittenModule {
   bytes: Uint8Array;
   /** By function index; undefined for imported functions. */
   functions: (RewrittenFunction | undefined)[];
-  /** Functions whose entry `c<i>` takes and returns float values as raw bits. */
+  /** Functions whose entry `c<i>` takes and returns float and v128 values as raw bits (see `entry-code.ts`). */
   trampolines: Set<number>;
-  /** Mutable f32/f64 globals, read and written through `gg<i>` / `gs<i>`. */
-  floatGlobals: Set<number>;
+  /**
+   * Mutable f32/f64/v128 globals, read and written through `gg<i>` / `gs<i>` as raw bits
+   * (a v128 as two i64, low half first: see `entry-code.ts`).
+   */
+  rawGlobals: Set<number>;
   /** Defined tables and memories imported as `wasmig.t<i>` / `wasmig.m<i>`. */
   importedTables: number[];
   importedMemories: number[];
@@ -60,14 +65,6 @@ export interface RewrittenModule {
 function sameType(a: FuncType, b: FuncType): boolean {
   return a.params.length === b.params.length && a.results.length === b.results.length &&
     a.params.every((t, i) => t === b.params[i]) && a.results.every((t, i) => t === b.results[i]);
-}
-
-function isFloat(t: number): boolean {
-  return t === ValType.f32 || t === ValType.f64;
-}
-
-function bitsType(t: number): number {
-  return t === ValType.f32 ? ValType.i32 : t === ValType.f64 ? ValType.i64 : t;
 }
 
 /** An innermost loop without parameters: the offset of its `loop` instruction, and its bytes up to its `end`. */
@@ -245,13 +242,14 @@ export function rewriteModule(ctx: ModuleContext, options: RewriteOptions = {}):
     typeIndex([], []), // deep
     typeIndex([I32], []), // ddrop
     typeIndex([I32], []), // edrop
+    typeIndex([I64, I64], []), // sv
   ];
 
   // ---- globals: the original ones, then the helpers'
   const numGlobals = ctx.globals.length;
   const helpers: HelperIndices = {
     poll: nImpFuncs, frame: nImpFuncs + 1, saveI32: nImpFuncs + 2, saveI64: nImpFuncs + 3, saveRef: nImpFuncs + 4,
-    saveExt: nImpFuncs + 5, deep: nImpFuncs + 6, droppedData: nImpFuncs + 7, droppedElem: nImpFuncs + 8,
+    saveExt: nImpFuncs + 5, deep: nImpFuncs + 6, droppedData: nImpFuncs + 7, droppedElem: nImpFuncs + 8, saveV128: nImpFuncs + 9,
     unwinding: numGlobals, countdown: numGlobals + 1, depth: numGlobals + 2, maxPages: numGlobals + 3,
   };
 
@@ -291,20 +289,17 @@ export function rewriteModule(ctx: ModuleContext, options: RewriteOptions = {}):
   for (let i = 0; i < m.codes.length; i++) {
     const f = nImpFuncs + i;
     const ft = ctx.types[m.funcs[i]];
-    if (!hasFloats(ft)) continue;
-    const tf = addFunc(typeIndex(ft.params.map(bitsType), ft.results.map(bitsType)), bitsEntry(ft, remapFunc(f)));
+    if (!needsEntry(ft)) continue;
+    const tf = addFunc(typeIndex(entryTypes(ft.params), entryTypes(ft.results)), bitsEntry(ft, remapFunc(f)));
     exports.push([`c${f}`, 0, tf]);
     trampolines.add(f);
   }
-  const floatGlobals = new Set<number>();
+  const rawGlobals = new Set<number>();
   ctx.globals.forEach((g, i) => {
-    if (!g.mutable || !isFloat(g.type)) return;
-    const bt = bitsType(g.type);
-    const get = new ByteWriter().u32(0).u8(0x23).u32(i).u8(g.type === ValType.f32 ? 0xbc : 0xbd).u8(0x0b);
-    exports.push([`gg${i}`, 0, addFunc(typeIndex([], [bt]), get)]);
-    const set = new ByteWriter().u32(0).u8(0x20).u32(0).u8(g.type === ValType.f32 ? 0xbe : 0xbf).u8(0x24).u32(i).u8(0x0b);
-    exports.push([`gs${i}`, 0, addFunc(typeIndex([bt], []), set)]);
-    floatGlobals.add(i);
+    if (!g.mutable || !crossesAsBits(g.type)) return;
+    exports.push([`gg${i}`, 0, addFunc(typeIndex([], entryTypes([g.type])), globalGetter(i, g.type))]);
+    exports.push([`gs${i}`, 0, addFunc(typeIndex(entryTypes([g.type]), []), globalSetter(i, g.type))]);
+    rawGlobals.add(i);
   });
   const dropper = (count: number, dropOp: number): ByteWriter => {
     const b = new ByteWriter().u32(0);
@@ -381,6 +376,7 @@ export function rewriteModule(ctx: ModuleContext, options: RewriteOptions = {}):
         case 0xd0: sec.u8(0xd0).u8(ins.a); break;
         case 0xd2: sec.u8(0xd2).u32(remapFunc(ins.a)); break;
         case 0x23: sec.u8(0x23).u32(ins.a); break;
+        case 0x20c: sec.u8(0xfd).u32(0x0c).raw(Array.from(ins.bytes!)); break;
         default: throw new Error(`internal: constant expression with opcode 0x${ins.op.toString(16)}`);
       }
     }
@@ -440,7 +436,7 @@ export function rewriteModule(ctx: ModuleContext, options: RewriteOptions = {}):
   }
   moduleName(out, MODULE_NAME);
 
-  return { bytes: out.toBytes(), functions, trampolines, floatGlobals, importedTables, importedMemories, dataDropper, elemDropper, writesTables };
+  return { bytes: out.toBytes(), functions, trampolines, rawGlobals, importedTables, importedMemories, dataDropper, elemDropper, writesTables };
 }
 
 /** The module names V8 shows in stack traces (`wasm://wasm/NAME-HASH`): how backtraces tell modules apart. */
@@ -472,30 +468,24 @@ export function originalOffset(f: RewrittenFunction, offset: number): number {
   return found < 0 ? -1 : f.originalPcs[found];
 }
 
-function hasFloats(ft: FuncType): boolean {
-  return ft.params.some(isFloat) || ft.results.some(isFloat);
+/** `gg<i>`: global `i`'s raw bits (a v128 as two i64). */
+function globalGetter(i: number, type: number): ByteWriter {
+  const b = new ByteWriter();
+  if (type === ValType.v128) {
+    b.u32(1).u32(1).u8(ValType.v128).u8(0x23).u32(i).u8(0x21).u32(0);
+    v128Halves(b, 0);
+  } else {
+    b.u32(0).u8(0x23).u32(i).u8(type === ValType.f32 ? 0xbc : 0xbd);
+  }
+  return b.u8(0x0b);
 }
 
-/** A function that calls `callee` (of type `ft`) with float values passed and returned as raw bits. */
-function bitsEntry(ft: FuncType, callee: number): ByteWriter {
-  const b = new ByteWriter();
-  b.u32(ft.results.length);
-  for (const t of ft.results) b.u32(1).u8(t);
-  ft.params.forEach((t, p) => {
-    b.u8(0x20).u32(p);
-    if (t === ValType.f32) b.u8(0xbe);
-    else if (t === ValType.f64) b.u8(0xbf);
-  });
-  b.u8(0x10).u32(callee);
-  const base = ft.params.length;
-  for (let r = ft.results.length - 1; r >= 0; r--) b.u8(0x21).u32(base + r);
-  ft.results.forEach((t, r) => {
-    b.u8(0x20).u32(base + r);
-    if (t === ValType.f32) b.u8(0xbc);
-    else if (t === ValType.f64) b.u8(0xbd);
-  });
-  b.u8(0x0b);
-  return b;
+/** `gs<i>`: sets global `i` from raw bits (a v128 from two i64). */
+function globalSetter(i: number, type: number): ByteWriter {
+  const b = new ByteWriter().u32(0);
+  if (type === ValType.v128) v128FromHalves(b, 0);
+  else b.u8(0x20).u32(0).u8(type === ValType.f32 ? 0xbe : 0xbf);
+  return b.u8(0x24).u32(i).u8(0x0b);
 }
 
 /** A resume clone in a module of its own (see {@link ResumeTarget}). */
@@ -544,10 +534,11 @@ export function rewriteResumeClone(ctx: ModuleContext, funcIndex: number, target
   };
   const I32 = ValType.i32, I64 = ValType.i64;
   const helperTypes = [typeIndex([], [I32]), typeIndex([I32, I32], []), typeIndex([I32], []), typeIndex([I64], []),
-    typeIndex([ValType.funcref], []), typeIndex([ValType.externref], []), typeIndex([], []), typeIndex([I32], []), typeIndex([I32], [])];
+    typeIndex([ValType.funcref], []), typeIndex([ValType.externref], []), typeIndex([], []), typeIndex([I32], []), typeIndex([I32], []),
+    typeIndex([I64, I64], [])];
   const numGlobals = ctx.globals.length;
   const helpers: HelperIndices = {
-    poll: F, frame: F + 1, saveI32: F + 2, saveI64: F + 3, saveRef: F + 4, saveExt: F + 5, deep: F + 6, droppedData: F + 7, droppedElem: F + 8,
+    poll: F, frame: F + 1, saveI32: F + 2, saveI64: F + 3, saveRef: F + 4, saveExt: F + 5, deep: F + 6, droppedData: F + 7, droppedElem: F + 8, saveV128: F + 9,
     unwinding: numGlobals, countdown: numGlobals + 1, depth: numGlobals + 2, maxPages: numGlobals + 3,
   };
   const ft = ctx.types[m.funcs[codeIndex]];
@@ -562,14 +553,14 @@ export function rewriteResumeClone(ctx: ModuleContext, funcIndex: number, target
     resume: target,
   });
   const cloneType: FuncType = { params: [...ft.params, ...body.locals, ...target.stackTypes] as never[], results: ft.results };
-  // V8 takes at most 1000 parameters.
-  if (cloneType.params.length > 1000) return undefined;
+  // V8 takes at most 1000 parameters (a v128 crosses from JS as two).
+  if (entryTypes(cloneType.params).length > 1000) return undefined;
   const cloneIndex = F + HELPER_IMPORTS.length;
   const bodies: Uint8Array[] = [code];
   const funcTypes = [typeIndex(cloneType.params, cloneType.results)];
   let run = cloneIndex;
-  if (hasFloats(cloneType)) {
-    funcTypes.push(typeIndex(cloneType.params.map(bitsType), cloneType.results.map(bitsType)));
+  if (needsEntry(cloneType)) {
+    funcTypes.push(typeIndex(entryTypes(cloneType.params), entryTypes(cloneType.results)));
     bodies.push(bitsEntry(cloneType, cloneIndex).toBytes());
     run = cloneIndex + 1;
   }

@@ -32,7 +32,7 @@ import { RewriteCache } from './rewrite-cache.ts';
 import type { RewrittenFunction, Safepoint } from './rewrite-function.ts';
 import { SharedState } from './shared-state.ts';
 import { nativeBacktrace, toTrap } from './traps.ts';
-import { NativeValues } from './values.ts';
+import { NativeValues, v128FromHalves } from './values.ts';
 
 /** How the native tier rewrites and runs modules: the defaults suit production; tests and benchmarks tune them. */
 export interface NativeOptions {
@@ -320,6 +320,7 @@ export class NativeTier {
       sl: (v: bigint): void => { this.recorder.value(v); },
       sr: (v: unknown): void => { this.recorder.value(v); },
       se: (v: unknown): void => { this.recorder.value(v); },
+      sv: (lo: bigint, hi: bigint): void => { this.recorder.value(v128FromHalves(lo, hi)); },
       ddrop: (i: number): void => { native.droppedData[i] = 1; native.state.datas[i] = null; },
       edrop: (i: number): void => { native.droppedElems[i] = 1; native.state.elems[i] = null; },
     };
@@ -354,24 +355,21 @@ export class NativeTier {
   // ---------------------------------------------------------------- calls
 
   /**
-   * Calls function `funcAddr` natively with slot-encoded arguments (`args[2i], args[2i+1]`
-   * for argument i). Returns true when it returned (results written back into `out` from
-   * `outIndex`), false when it unwound: the frames are then in `unwound`.
+   * Calls function `funcAddr` natively with slot-encoded arguments (from word `argIndex`
+   * of `args`, two words per slot, two slots for a v128). Returns true when it returned
+   * (results written back into `out` from word `outIndex`, laid out the same way), false
+   * when it unwound: the frames are then in `unwound`.
    */
   call(funcAddr: number, args: Int32Array, argIndex: number, out: Int32Array, outIndex = 0, deadline = Infinity): boolean {
     const fn = this.state.funcs[funcAddr];
     const entry = this.entries[funcAddr];
     if (entry === undefined || fn.kind !== FuncKind.wasm) throw new LinkError(`native tier: function address ${funcAddr} is not native`);
     const { params, results } = fn.type;
-    const values = new Array(params.length);
-    for (let i = 0; i < params.length; i++) values[i] = this.values.bitsToValue(params[i], args[argIndex + 2 * i], args[argIndex + 2 * i + 1], true);
+    const values: unknown[] = [];
+    for (let i = 0, at = argIndex; i < params.length; i++) at = this.values.slotsToEntry(params[i], args, at, values);
     const result = this.invoke(entry, values, deadline);
     if (result === UNWOUND) return false;
-    if (results.length === 1) this.values.entryToSlots(results[0], result, out, outIndex);
-    else if (results.length > 1) {
-      const list = result as unknown[];
-      for (let i = 0; i < results.length; i++) this.values.entryToSlots(results[i], list[i], out, outIndex + 2 * i);
-    }
+    this.values.entryListToSlots(results, entryResults(results, result), out, outIndex);
     return true;
   }
 
@@ -534,7 +532,8 @@ export class NativeTier {
   /**
    * Continues canonical frames natively, top first: each frame's resume clone runs with
    * its locals and operand stack (plus the results of the frame above), and returns what
-   * the frame would. Returns the bottom frame's results (JS values, floats as raw bits),
+   * the frame would. Returns the bottom frame's results (JS values as entries return
+   * them: floats as raw bits, a v128 as two i64 halves; see `NativeValues.entryListToSlots`),
    * or the frames still to run (bottom first) when a call unwound: those below, then
    * the newly unwound ones (`frames` itself, cut and extended; `added` the new ones).
    */
@@ -546,14 +545,15 @@ export class NativeTier {
       if (step === undefined || step === NOT_MADE) throw new LinkError(`native tier: frame ${i} cannot continue natively`);
       const fn = this.state.funcs[step.addr] as WasmFunctionState;
       const localTypes = fn.compiled.funcIndex >= 0 ? this.instances.get(fn.instance)!.rewritten.functions[fn.compiled.funcIndex]!.localTypes : [];
+      // Values as entries take them (a v128 as two i64 halves); `results` already are.
       const values: unknown[] = [];
       if (step.entry) {
-        for (let j = 0; j < fn.type.params.length; j++) values.push(this.values.canonicalToValue(localTypes[j], frame.locals[j], space));
+        for (let j = 0; j < fn.type.params.length; j++) this.values.pushCanonical(localTypes[j], frame.locals[j], space, values);
       } else {
-        for (let j = 0; j < localTypes.length; j++) values.push(this.values.canonicalToValue(localTypes[j], frame.locals[j], space));
+        for (let j = 0; j < localTypes.length; j++) this.values.pushCanonical(localTypes[j], frame.locals[j], space, values);
         const site = this.siteAt(this.instances.get(fn.instance)!.rewritten.functions[fn.compiled.funcIndex]!, frame.pc, i === frames.length - 1)!;
         const stackTypes = cloneStackTypes(site);
-        for (let j = 0; j < frame.stack.length; j++) values.push(this.values.canonicalToValue(stackTypes[j], frame.stack[j], space));
+        for (let j = 0; j < frame.stack.length; j++) this.values.pushCanonical(stackTypes[j], frame.stack[j], space, values);
         if (i < frames.length - 1) values.push(...results);
       }
       const result = this.invoke(step.run, values, deadline);
@@ -566,8 +566,7 @@ export class NativeTier {
         for (const f of unwound) frames.push(f);
         return { unwound: frames, added: unwound, removed };
       }
-      const n = fn.type.results.length;
-      results = n === 0 ? [] : n === 1 ? [result] : Array.from(result as Iterable<unknown>);
+      results = entryResults(fn.type.results, result);
     }
     return { returned: results };
   }
@@ -628,3 +627,10 @@ export class NativeTier {
 const UNWOUND = Symbol('unwound');
 /** What `resumeStep` returns, asked not to make clones, for a frame whose clone is not made yet. */
 const NOT_MADE = Symbol('not made');
+
+/** What an entry returned for results of `types`, as a list (one value, or two halves for a v128). */
+function entryResults(types: readonly number[], result: unknown): unknown[] {
+  let n = types.length;
+  for (const t of types) if (t === ValType.v128) n++;
+  return n === 0 ? [] : n === 1 ? [result] : Array.from(result as Iterable<unknown>);
+}

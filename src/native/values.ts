@@ -1,8 +1,9 @@
 /**
  * Values between the interpreter's forms and the native side's: slot bits (two int32s
- * per value), canonical values (snapshots), and what V8's functions take and return
- * (i64 as bigint; floats as numbers, or as raw bits through the `c<i>` entries, so that
- * NaN payloads survive; references as the native function objects or host values).
+ * per value, four for a v128), canonical values (snapshots), and what V8's functions
+ * take and return (i64 as bigint; floats as numbers, or as raw bits through the `c<i>`
+ * entries, so that NaN payloads survive; a v128, which JS cannot hold, as two i64
+ * halves through the entries; references as the native function objects or host values).
  */
 import { LinkError, Trap } from '../errors/index.ts';
 import type { StoreState } from '../exec/index.ts';
@@ -14,6 +15,21 @@ import { ValType } from '../wasm/index.ts';
 /** A 64-bit pattern from its two halves. */
 export function bits64(lo: number, hi: number): bigint {
   return (BigInt(hi | 0) << 32n) | BigInt(lo >>> 0);
+}
+
+/** A v128 as the snapshot carries it (16 bytes in memory order) from its two i64 halves, low first. */
+export function v128FromHalves(lo: bigint, hi: bigint): Uint8Array {
+  const out = new Uint8Array(16);
+  const view = new BigInt64Array(out.buffer);
+  view[0] = lo;
+  view[1] = hi;
+  return out;
+}
+
+/** The two i64 halves (low first) of a v128 given as its 16 bytes, onto `out`. */
+function pushHalves(bytes: Uint8Array, out: unknown[]): void {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, 16);
+  out.push(view.getBigInt64(0, true), view.getBigInt64(8, true));
 }
 
 /** The conversions of one store's native tier (its function objects are its references). */
@@ -62,6 +78,38 @@ export class NativeValues {
     out[index + 1] = hi;
   }
 
+  /**
+   * Appends the values an entry (`c<i>`, a resume clone's `run`) takes for a value of
+   * type `type` in slots from word `at` of `words`: one, or two i64 halves for a v128.
+   * Returns the word after the value.
+   */
+  slotsToEntry(type: number, words: Int32Array, at: number, out: unknown[]): number {
+    if (type === ValType.v128) {
+      out.push(bits64(words[at], words[at + 1]), bits64(words[at + 2], words[at + 3]));
+      return at + 4;
+    }
+    out.push(this.bitsToValue(type, words[at], words[at + 1], true));
+    return at + 2;
+  }
+
+  /**
+   * Writes values an entry returned (`list`: as {@link slotsToEntry} passes them, a v128
+   * as two halves) into slots from word `index` of `out`, by their types.
+   */
+  entryListToSlots(types: readonly number[], list: readonly unknown[], out: Int32Array, index: number): void {
+    let k = 0;
+    for (const type of types) {
+      if (type === ValType.v128) {
+        this.entryToSlots(ValType.i64, list[k++], out, index);
+        this.entryToSlots(ValType.i64, list[k++], out, index + 2);
+        index += 4;
+      } else {
+        this.entryToSlots(type, list[k++], out, index);
+        index += 2;
+      }
+    }
+  }
+
   /** Writes a value returned by an entry (`c<i>`: floats as raw bits) into slots. */
   entryToSlots(type: number, v: unknown, out: Int32Array, index: number): void {
     switch (type) {
@@ -106,7 +154,13 @@ export class NativeValues {
     return this.funcObjects[(v as FuncRef).funcAddr] ?? null;
   }
 
-  /** A canonical value as the native side takes it (floats as raw bits). */
+  /** Appends a canonical value as an entry takes it (floats as raw bits, a v128 as two i64 halves). */
+  pushCanonical(type: number, v: CanonicalValue, space: IndexSpace, out: unknown[]): void {
+    if (type === ValType.v128) pushHalves(v as Uint8Array, out);
+    else out.push(this.canonicalToValue(type, v, space));
+  }
+
+  /** A canonical value as the native side takes it (floats as raw bits; not a v128: see {@link pushCanonical}). */
   canonicalToValue(type: number, v: CanonicalValue, space: IndexSpace): unknown {
     switch (type) {
       case ValType.i32: return v as number;
@@ -134,6 +188,8 @@ export class NativeValues {
         return index;
       }
       case ValType.externref: return v === null || v === undefined ? null : externId(this.state, v);
+      // Saved by `sv` as its 16 bytes already (see `v128FromHalves`).
+      case ValType.v128: return v as Uint8Array;
       default: throw new TypeError(`native tier: cannot capture a value of type 0x${type.toString(16)}`);
     }
   }

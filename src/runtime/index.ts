@@ -4,7 +4,7 @@ export { allocateInstance, createMemory, evalConst } from './instantiate.ts';
 export type { ExternVal, ImportValue, Imports, Instance, InstantiateOptions } from './instantiate.ts';
 export { callHost, captureBacktrace, completeHostCall, completeSuspendedCall, enterFunction, runToReturn, SLICE } from './invoke.ts';
 export { HostSuspension, isThenable } from './host-suspension.ts';
-export { bitsToBigInt, bitsToJs, externId, jsToBits } from './values.ts';
+export { bitsToBigInt, bitsToJs, externId, jsToBits, resultsToJs } from './values.ts';
 export type { FuncRef } from './values.ts';
 export { Execution } from './execution.ts';
 export type { RunOptions, RunOutcome } from './execution.ts';

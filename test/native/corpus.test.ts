@@ -12,7 +12,7 @@ import * as assert from 'uvu/assert';
 import { Trap } from '../../src/errors/index.ts';
 import { nativeTierOf } from '../../src/native/index.ts';
 import { Program } from '../../src/program/index.ts';
-import { decodeSnapshot } from '../../src/snapshot/index.ts';
+import { decodeSnapshot, readSnapshotHeader } from '../../src/snapshot/index.ts';
 import type { Tier } from '../../src/runtime/index.ts';
 import { argvOf, isExact } from '../programs/cases.ts';
 import type { ProgramCase } from '../programs/cases.ts';
@@ -76,13 +76,17 @@ function resumeInTwoSteps(a: Program, options: { module: ReturnType<typeof compi
   return Program.finish(shell, state);
 }
 
-/** Paused natively at poll `at`, snapshotted, resumed by `how` in a fresh program. */
-async function hop(c: ProgramCase, at: number, how: Resume): Promise<Result & { paused: boolean }> {
+/**
+ * Paused natively at poll `at`, snapshotted, resumed by `how` in a fresh program.
+ * `everyLoop`: every loop header polls (not every 1024th iteration), so that pauses
+ * land inside short kernels too. `v128` says whether the snapshot held a v128.
+ */
+async function hop(c: ProgramCase, at: number, how: Resume, everyLoop = false): Promise<Result & { paused: boolean; v128: boolean }> {
   const fx = await caseFixture(c);
   const box = new Sandbox(fx.root, c);
   try {
     const a = start(c, box);
-    const native = nativeTierOf(a, { pollInterval: 1 });
+    const native = nativeTierOf(a, everyLoop ? { pollInterval: 1, rewrite: { loopPoll: 'global' } } : { pollInterval: 1 });
     let n = 0;
     native.pollHook = () => ++n === at;
     let status = 0;
@@ -92,16 +96,20 @@ async function hop(c: ProgramCase, at: number, how: Resume): Promise<Result & { 
       if (o.kind === 'exited') status = o.status;
       paused = o.kind === 'paused';
     });
+    let v128 = false;
     if (paused) {
       const options = { module: compiledOf(c), preopens: box.preopens(), stdout: box.stdout, stdin: box.stdin };
-      const b = how === 'native in two steps' ? resumeInTwoSteps(a, options) : Program.resume(a.snapshot(), { ...options, tier: how });
+      const snapshot = a.snapshot();
+      // Format v2 is written only when the state holds a v128.
+      v128 = readSnapshotHeader(snapshot).version === 2;
+      const b = how === 'native in two steps' ? resumeInTwoSteps(a, options) : Program.resume(snapshot, { ...options, tier: how });
       s = settle(() => {
         const o = b.run();
         if (o.kind === 'exited') status = o.status;
         assert.is.not(o.kind, 'paused');
       });
     }
-    return { stdout: box.output().toString('utf8'), status: s.trap ? s.status : status, trap: s.trap, paused };
+    return { stdout: box.output().toString('utf8'), status: s.trap ? s.status : status, trap: s.trap, paused, v128 };
   } finally {
     box.dispose();
     await fx.cleanup();
@@ -114,7 +122,7 @@ function random(n: number): number {
   return 1 + ((seed >>> 4) % n);
 }
 
-const CASES = ['hello', 'args_env', 'file_io', 'clocks', 'random', 'recursion', 'qsort_printf', 'memcopy', 'exit_code_42', 'trap', 'sandbox'];
+const CASES = ['hello', 'args_env', 'file_io', 'clocks', 'random', 'recursion', 'qsort_printf', 'memcopy', 'simd', 'vectorize', 'exit_code_42', 'trap', 'sandbox'];
 
 for (const name of CASES) {
   test(`${name}: native, then paused at random polls and resumed on both tiers, and in two steps`, async () => {
@@ -140,6 +148,42 @@ for (const name of CASES) {
     }
     assert.ok(pausedRuns > 0, 'at least one run paused');
   });
+}
+
+for (const name of ['simd', 'vectorize']) {
+  test(`${name}: paused natively inside its SIMD kernels, v128 values live, resumed on both tiers`, async () => {
+    const c = findCase(name);
+    const whole = await straight(c);
+    const polls = await countEveryLoopPolls(c);
+    let withV128 = 0;
+    for (let k = 1; k <= 5; k++) {
+      const at = Math.floor((polls * k) / 6);
+      for (const how of ['interp', 'native'] as const) {
+        const r = await hop(c, at, how, true);
+        const where = `paused at poll ${at} of ${polls}, resumed on ${how}`;
+        assert.ok(r.paused, where);
+        if (r.v128) withV128++;
+        assert.is(r.stdout, whole.stdout, where);
+        assert.is(r.status, whole.status, where);
+      }
+    }
+    assert.ok(withV128 >= 4, `${withV128} of 10 pauses held a v128`);
+  });
+}
+
+/** Polls of a whole native run in which every loop header polls. */
+async function countEveryLoopPolls(c: ProgramCase): Promise<number> {
+  const fx = await caseFixture(c);
+  const box = new Sandbox(fx.root, c);
+  try {
+    const p = start(c, box);
+    const tier = nativeTierOf(p, { pollInterval: 1, rewrite: { loopPoll: 'global' } });
+    assert.is.not(p.run().kind, 'paused');
+    return tier.polls;
+  } finally {
+    box.dispose();
+    await fx.cleanup();
+  }
 }
 
 test.run();

@@ -14,6 +14,8 @@ import { runScript } from '../../spec-tests/run.ts';
 const SCRIPTS = [
   'block', 'br', 'br_if', 'br_table', 'call', 'call_indirect', 'fac', 'func', 'global', 'if', 'left-to-right',
   'loop', 'memory_grow', 'memory_copy', 'select', 'stack', 'table_grow', 'table_set', 'unwind', 'bulk', 'linking', 'f32', 'f64',
+  // SIMD: v128 arguments and results through the entries, v128 globals linked between modules, lanes, memory.
+  'simd_linking', 'simd_lane', 'simd_select', 'simd_address', 'simd_load64_lane', 'simd_store8_lane', 'simd_f32x4',
 ];
 
 for (const name of SCRIPTS) {

@@ -353,6 +353,23 @@ export const programCases: readonly ProgramCase[] = [
     args: ['200'],
     expected: { reference: 'node' },
   }),
+  make({
+    name: 'vectorize',
+    purpose: 'auto-vectorized loops (plain C at -O3 -msimd128): i32 and widened i16 dot products, a 3x3 box blur, 4x4 matrix products over an array, byte SAD, clamps, conversions, saxpy, byte min/max',
+    program: 'vectorize',
+    expected: {
+      stdout: 'rounds 20\nchecksum 4056727d634774f8\ndot 1203909422 -5037183\npixels 161 229 sad 782704\n'
+        + 'matrix 0x1.0f0448p-9 0x1.150c04p-10 -0x1.bce71ep-8 0x1.713696p-7\nfloats -0x1.c5f1bp+2 -0x1.0f61dp+1\n',
+      status: 0,
+    },
+  }),
+  make({
+    name: 'vectorize_long',
+    purpose: '100 rounds of the same; output must match node:wasi',
+    program: 'vectorize',
+    args: ['100'],
+    expected: { reference: 'node' },
+  }),
   exitCase(3, []),
   exitCase(0, ['0']),
   exitCase(42, ['42']),

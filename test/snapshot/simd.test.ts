@@ -16,7 +16,6 @@ import { ValType } from '../../src/wasm/types.ts';
 import { expectedKernel, simdKernelModule } from '../helpers/simd-kernel.ts';
 
 const N = 12;
-const SIMD_WASM = resolve(repoRoot, 'test/programs/simd.wasm');
 
 /** Runs `kernel(N)` to instruction `at`, snapshots, resumes from the file alone (on `tier`) and finishes. */
 function pauseAndResume(at: number, tier: 'interp' | 'native' | 'auto' = 'interp'): { result: unknown; snapshot: Uint8Array } {
@@ -73,39 +72,43 @@ test('a state without v128 is still written as format v1, which loads', () => {
   assert.equal(outcome.kind === 'returned' ? outcome.results : undefined, [0]);
 });
 
-test('a SIMD snapshot resumed on the native and auto tiers runs on the interpreter, to the same result', () => {
+test('a SIMD snapshot taken by the interpreter resumes on the native and auto tiers, to the same result', () => {
   const want = expectedKernel(N).result;
   assert.is(pauseAndResume(77, 'native').result, want);
   assert.is(pauseAndResume(77, 'auto').result, want);
 });
 
-/** The corpus's SIMD program (test/programs/simd.c, -msimd128) with its output captured. */
-function simdProgram(rounds: number, out: Buffer[], snapshot?: Uint8Array, tier: 'interp' | 'native' = 'interp'): Program {
+/** A corpus SIMD program (test/programs/NAME.wasm) with its output captured. */
+function simdProgram(name: string, rounds: number, out: Buffer[], snapshot?: Uint8Array, tier: 'interp' | 'native' = 'interp'): Program {
   const stdout = (bytes: Uint8Array): void => { out.push(Buffer.from(bytes)); };
   if (snapshot) return Program.resume(snapshot, { stdout, tier });
-  return Program.instantiate(loadModuleFile(SIMD_WASM), { args: ['simd.wasm', String(rounds)], stdout, tier: 'interp' });
+  const path = resolve(repoRoot, `test/programs/${name}.wasm`);
+  return Program.instantiate(loadModuleFile(path), { args: [`${name}.wasm`, String(rounds)], stdout, tier: 'interp' });
 }
 
-test('the corpus SIMD program paused mid-kernel resumes from its snapshot to the same output', () => {
-  const whole: Buffer[] = [];
-  const straight = simdProgram(3, whole);
-  assert.equal(straight.run(), { kind: 'exited', status: 0 });
-  const total = straight.store.thread.instructions;
-  const want = Buffer.concat(whole).toString();
-  assert.match(want, /^rounds 3\nchecksum [0-9a-f]{16}\n/);
-  let holdingV128 = 0;
-  for (let k = 1; k <= 6; k++) {
-    const out: Buffer[] = [];
-    const a = simdProgram(3, out);
-    a.start();
-    assert.is(a.run({ until: Math.floor((total * k) / 7) }).kind, 'paused');
-    const snap = a.snapshot({ embedModule: true });
-    if (readSnapshotHeader(snap).version === 2) holdingV128++;
-    const b = simdProgram(3, out, snap, k === 6 ? 'native' : 'interp');
-    assert.equal(b.run(), { kind: 'exited', status: 0 }, `paused at ${k}/7`);
-    assert.is(Buffer.concat(out).toString(), want, `paused at ${k}/7`);
-  }
-  assert.ok(holdingV128 > 0, 'some pause lands where a v128 is live');
-});
+// simd: wasm_simd128.h intrinsics; vectorize: plain loops clang vectorized at -O3.
+for (const name of ['simd', 'vectorize']) {
+  test(`the corpus program ${name} paused mid-kernel resumes from its snapshot to the same output`, () => {
+    const whole: Buffer[] = [];
+    const straight = simdProgram(name, 3, whole);
+    assert.equal(straight.run(), { kind: 'exited', status: 0 });
+    const total = straight.store.thread.instructions;
+    const want = Buffer.concat(whole).toString();
+    assert.match(want, /^rounds 3\nchecksum [0-9a-f]{16}\n/);
+    let holdingV128 = 0;
+    for (let k = 1; k <= 6; k++) {
+      const out: Buffer[] = [];
+      const a = simdProgram(name, 3, out);
+      a.start();
+      assert.is(a.run({ until: Math.floor((total * k) / 7) }).kind, 'paused');
+      const snap = a.snapshot({ embedModule: true });
+      if (readSnapshotHeader(snap).version === 2) holdingV128++;
+      const b = simdProgram(name, 3, out, snap, k % 2 === 0 ? 'native' : 'interp');
+      assert.equal(b.run(), { kind: 'exited', status: 0 }, `paused at ${k}/7`);
+      assert.is(Buffer.concat(out).toString(), want, `paused at ${k}/7`);
+    }
+    assert.ok(holdingV128 > 0, 'some pause lands where a v128 is live');
+  });
+}
 
 test.run();

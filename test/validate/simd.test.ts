@@ -1,7 +1,7 @@
 /**
  * SIMD validation (Wasm 2.0): every 0xFD instruction type-checks by its signature, lane
  * immediates and alignments are bounded; a valid SIMD module compiles, and records its
- * first use of v128 (the native tier, which does not run SIMD yet, reads it to fall back).
+ * first use of v128 (`CompiledModule.simdUse`: whether a module needs a host with SIMD).
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';

@@ -10,7 +10,6 @@ import { UsageError, WasmigError } from '../../errors/index.ts';
 import type { Program } from '../../program/index.ts';
 import type { RunOutcome, Tier } from '../../runtime/index.ts';
 import { encodeSnapshot } from '../../snapshot/index.ts';
-import { nativeUnsupported } from '../../native/index.ts';
 import { flag, integer, one } from '../args.ts';
 import type { OptionSpec, Parsed } from '../args.ts';
 import { formatValue } from '../format.ts';
@@ -118,9 +117,6 @@ export function describePosition(program: Program, funcIndex: number, pc: number
 export async function driveProgram(program: Program, o: DriveOptions): Promise<number> {
   const execution = program.execution;
   if (execution === undefined) throw new UsageError('nothing to run: the program has not started');
-  // The native tier's engines fall back to the interpreter by themselves; say so once.
-  const fallback = program.tier === 'interp' ? undefined : nativeUnsupported(program.compiled);
-  if (fallback !== undefined) process.stderr.write(`wasmig: note: ${fallback}: it runs on the interpreter\n`);
   if (o.pauseAfter !== undefined && o.pauseAfter < execution.instructions) {
     throw new UsageError(`--pause-after ${o.pauseAfter}: the program is already past ${execution.instructions} instructions`);
   }
