@@ -258,7 +258,10 @@ class JobThread {
     for (const f of compiled.functions) void f.points;
     const wasi = new WasiHost({ args: ['warm-up'], env: {}, preopens: [], stdin: this.#stdin, stdout: () => {}, stderr: () => {} });
     try {
-      const probe = Program.withWasi(compiled, wasi, { maxMemoryBytes: setup.maxMemoryBytes, tier: setup.tier }, true);
+      const probe = Program.withWasi(compiled, wasi, { maxMemoryBytes: setup.maxMemoryBytes, tier: 'interp' }, true);
+      // A frame to restore (the entry's, not run): the final's state has frames, and their
+      // decode and load paths ran cold in a fresh worker (0.8-1.8 ms of a CoreMark restore).
+      if (probe.instance.exports.get('_start')?.kind === 'func') probe.start('_start');
       const options = { tier: setup.tier, stdin: this.#stdin, stdout: () => {}, stderr: () => {} };
       // The two-step restore a live migration's final does.
       const shell = Program.shell(compiled, options);

@@ -114,9 +114,8 @@ export class NativeExecution implements ExecutionLike {
   }
 
   /**
-   * See `ExecutionLike.prepareRun`: the resume clones of the paused frames, made now,
-   * from the top down, until `stop` says there is something else to do (lazily, the run
-   * makes the rest as it goes).
+   * See `ExecutionLike.prepareRun`: the resume clones of the paused frames, made now
+   * (eagerly: all; lazily: all when nothing else can come, none when `stop` may say so).
    */
   prepareRun(stop?: () => boolean): void {
     const t = this.tier.store.thread;
@@ -126,11 +125,15 @@ export class NativeExecution implements ExecutionLike {
     const frames = captureThreadFrames(t, space, this.entryDepth);
     // Makes (and caches) a clone for each frame that can have one; the run asks again.
     if (!this.lazy || frames.length > LAZY_REENTRY_MAX_FRAMES) this.tier.canResume(frames, space);
-    else {
+    else if (stop === undefined) {
       const ahead = new CloneSchedule(this.tier);
       ahead.gate = this.schedule.gate;
-      ahead.makeSome(frames, space, () => stop?.() !== true);
+      ahead.makeSome(frames, space, () => true);
     }
+    // Lazily, with a `stop` (a migrated job waiting for its commit), none: the commit
+    // could only wait for the clone in the making (5-15 ms each on a loaded machine,
+    // measured as most of the gap between the commit and the job's first instruction),
+    // and the run makes them as it goes.
   }
 
   /** See `ExecutionLike.importSettled`. */
