@@ -261,6 +261,7 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
       will: { topic: topics.agentStatus(this.name), payload: Buffer.from(JSON.stringify(offline)), retain: true },
       persistent: true,
       onRequest: (request) => this.#onRequest(request),
+      onRefusedPresence: (topic) => { if (topic === topics.agentStatus(this.name)) this.#reclaimStatus(); },
       onConnect: (info) => { if (!info.first) this.#reconnected(); },
       onDisconnect: () => {
         this.#brokerSession.abort(new WasmigError('ERR_BROKER', `agent ${this.name} lost the broker`));
@@ -282,6 +283,12 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
       this.log(`warning: the broker says another agent named ${this.name} is online (pid ${before.pid ?? '?'} on ${before.host ?? '?'}); if it still runs, stop one of them`);
     }
     await this.#announce();
+    // A retained topic keeps one message: one the agent did not publish (cleared, forged,
+    // an old one replayed) replaces its status for every later reader until it is put back.
+    await this.peer.listen([topics.agentStatus(this.name)], (_topic, payload) => {
+      const s = parseAgentStatus(payload);
+      if (!s || s.instance !== this.instance || !s.online) this.#reclaimStatus();
+    });
     await this.#sweepLostJobs();
     this.#lease = new OwnerLease(this.peer, this.takeoverGraceMs / 2, MISSED_HEARTBEATS * (this.#options.heartbeatMs ?? 5000), {
       active: () => this.replication.size > 0,
@@ -296,6 +303,18 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
     this.log(`online at ${displayUrl(this.#options.connection.url)} (MQTT ${this.peer.link.version}; dirs: ${dirs}; ${this.#options.key ? 'signed messages only' : 'no fleet key: unsigned messages accepted'})`);
   }
 
+  /** Publishes this agent's status again (at most once a second) when the broker holds another. */
+  #reclaimStatus(): void {
+    if (this.#stopping || !this.peer.link.connected) return;
+    const now = Date.now();
+    if (now - this.#reclaimedAt < 1000) return;
+    this.#reclaimedAt = now;
+    this.log('the broker held a status of this agent that it did not publish (cleared, forged or replayed): publishing its own again');
+    void this.#announceStatus().catch((error: unknown) => this.log(`could not publish this agent's status again: ${errorText(error)}`));
+  }
+
+  #reclaimedAt = 0;
+
   #reconnected(): void {
     this.log(`reconnected to the broker; ${this.jobs.size} job(s) here`);
     // A source that saw this agent's last will meanwhile gave up on its handoff and runs
@@ -309,13 +328,18 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
 
   /** Publishes the retained status and every job's state (a restarted broker forgot them). */
   async #announce(): Promise<void> {
+    await this.#announceStatus();
+    // A self-fenced job's state waits for its check: a standby may own the job now.
+    for (const job of this.jobs.values()) if (!this.#selfFenced.has(job.id)) this.publishState(job);
+  }
+
+  /** Publishes the retained online status, signed when the fleet signs. */
+  async #announceStatus(): Promise<void> {
     const status: AgentStatus = {
       v: PROTOCOL_VERSION, agent: this.name, instance: this.instance, online: true, host: hostname(), pid: process.pid, tier: this.tier,
       dirs: this.dirs.map((d) => d.guest), mqtt: this.peer.link.version, signed: this.peer.signed, since: this.#since, ts: Date.now(),
     };
     await this.peer.link.publish(topics.agentStatus(this.name), JSON.stringify(this.peer.signDocument(status)), { retain: true });
-    // A self-fenced job's state waits for its check: a standby may own the job now.
-    for (const job of this.jobs.values()) if (!this.#selfFenced.has(job.id)) this.publishState(job);
   }
 
   /**

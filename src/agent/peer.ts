@@ -33,6 +33,8 @@ export interface PeerOptions {
   /** Requests that passed validation and the signature check. */
   onRequest: (request: Request) => void;
   onConnect?: (info: { first: boolean; version: string }) => void;
+  /** A status or heartbeat on `topic` was refused (presence-check.ts): an agent puts its own back. */
+  onRefusedPresence?: (topic: string) => void;
   onDisconnect?: () => void;
   log: (line: string) => void;
   /**
@@ -440,7 +442,7 @@ export class Peer {
   #dispatch(topic: string, payload: Buffer): void {
     if (topic !== this.inbox) {
       // A forged or replayed status or heartbeat reaches no listener, and is not kept for late ones.
-      if (this.#presence && !this.#presence.accept(topic, payload)) return;
+      if (this.#presence && !this.#presence.accept(topic, payload)) { this.#options.onRefusedPresence?.(topic); return; }
       const routes = this.#routes.filter((r) => topicMatches(r.filter, topic));
       if (routes.length && isRetainedTopic(topic)) this.#last.set(topic, payload);
       for (const r of routes) r.fn(topic, payload);
