@@ -261,7 +261,7 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
       will: { topic: topics.agentStatus(this.name), payload: Buffer.from(JSON.stringify(offline)), retain: true },
       persistent: true,
       onRequest: (request) => this.#onRequest(request),
-      onRefusedPresence: (topic) => { if (topic === topics.agentStatus(this.name)) this.#reclaimStatus(); },
+      onRefusedPresence: (topic) => { if (topic === topics.agentStatus(this.name)) this.#reclaimStatus('the broker held a status of this agent that it did not sign (forged or replayed)'); },
       onConnect: (info) => { if (!info.first) this.#reconnected(); },
       onDisconnect: () => {
         this.#brokerSession.abort(new WasmigError('ERR_BROKER', `agent ${this.name} lost the broker`));
@@ -303,13 +303,17 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
     this.log(`online at ${displayUrl(this.#options.connection.url)} (MQTT ${this.peer.link.version}; dirs: ${dirs}; ${this.#options.key ? 'signed messages only' : 'no fleet key: unsigned messages accepted'})`);
   }
 
-  /** Publishes this agent's status again (at most once a second) when the broker holds another. */
-  #reclaimStatus(): void {
+  /**
+   * Publishes this agent's status again (at most once a second) when the broker holds
+   * another: `why` is logged (a forgery); a cleared or earlier instance's status, which
+   * may also be the broker's copy from just before this start, is put right quietly.
+   */
+  #reclaimStatus(why?: string): void {
     if (this.#stopping || !this.peer.link.connected) return;
     const now = Date.now();
     if (now - this.#reclaimedAt < 1000) return;
     this.#reclaimedAt = now;
-    this.log('the broker held a status of this agent that it did not publish (cleared, forged or replayed): publishing its own again');
+    if (why) this.log(`${why}: publishing its own again`);
     void this.#announceStatus().catch((error: unknown) => this.log(`could not publish this agent's status again: ${errorText(error)}`));
   }
 
