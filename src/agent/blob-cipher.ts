@@ -28,14 +28,17 @@ export interface ChunkOpener {
   open(context: string, sealed: Uint8Array): Buffer;
 }
 
-/** AES-256-GCM with a random nonce: `nonce || ciphertext || tag`, `context` as associated data. */
-export function aesSeal(key: Buffer, context: string, data: Uint8Array): Buffer {
+/**
+ * AES-256-GCM with a random nonce: `prefix || nonce || ciphertext || tag`, `context` as
+ * associated data (`prefix`: what goes before, in the same copy: a sender's key).
+ */
+export function aesSeal(key: Buffer, context: string, data: Uint8Array, prefix?: Buffer): Buffer {
   const nonce = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', key, nonce);
   cipher.setAAD(Buffer.from(context));
   const body = cipher.update(data);
   const tail = cipher.final();
-  return Buffer.concat([nonce, body, tail, cipher.getAuthTag()]);
+  return Buffer.concat(prefix ? [prefix, nonce, body, tail, cipher.getAuthTag()] : [nonce, body, tail, cipher.getAuthTag()]);
 }
 
 /** Opens what {@link aesSeal} sealed; throws {@link ProtocolError} (`what` says what did not open). */

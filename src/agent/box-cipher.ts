@@ -80,7 +80,7 @@ export class BoxKeys implements ChunkOpener {
     const ephemeral = Buffer.from(rawOf(pair.publicKey), 'base64url');
     const secret = diffieHellman({ privateKey: pair.privateKey, publicKey: x25519Public(recipient) });
     const key = transferKey(secret, ephemeral, Buffer.from(recipient, 'base64url'));
-    return { seal: (context, data) => Buffer.concat([ephemeral, aesSeal(key, context, data)]) };
+    return { seal: (context, data) => aesSeal(key, context, data, ephemeral) };
   }
 
   /** The data of a chunk sealed to this device; throws {@link ProtocolError} when it does not open. */
