@@ -115,7 +115,7 @@ export class NativeExecution implements ExecutionLike {
 
   /**
    * See `ExecutionLike.prepareRun`: the resume clones of the paused frames, made now
-   * (eagerly: all; lazily: all when nothing else can come, none when `stop` may say so).
+   * (eagerly: all; lazily: all, or only the top frame's when `stop` may say to stop).
    */
   prepareRun(stop?: () => boolean): void {
     const t = this.tier.store.thread;
@@ -125,15 +125,16 @@ export class NativeExecution implements ExecutionLike {
     const frames = captureThreadFrames(t, space, this.entryDepth);
     // Makes (and caches) a clone for each frame that can have one; the run asks again.
     if (!this.lazy || frames.length > LAZY_REENTRY_MAX_FRAMES) this.tier.canResume(frames, space);
-    else if (stop === undefined) {
+    else {
       const ahead = new CloneSchedule(this.tier);
       ahead.gate = this.schedule.gate;
-      ahead.makeSome(frames, space, () => true);
+      // Lazily, with a `stop` (a migrated job waiting for its commit), the top frame's
+      // only, the one the run needs first: the commit could otherwise wait for the clone
+      // in the making (5-15 ms each on a loaded machine, measured as most of the gap
+      // between the run request and the job's first instruction).
+      if (stop === undefined) ahead.makeSome(frames, space, () => true);
+      else if (!stop()) ahead.makeTop(frames, space);
     }
-    // Lazily, with a `stop` (a migrated job waiting for its commit), none: the commit
-    // could only wait for the clone in the making (5-15 ms each on a loaded machine,
-    // measured as most of the gap between the commit and the job's first instruction),
-    // and the run makes them as it goes.
   }
 
   /** See `ExecutionLike.importSettled`. */
@@ -208,7 +209,10 @@ export class NativeExecution implements ExecutionLike {
           const frames = captureThreadFrames(t, space, this.entryDepth);
           lazy = this.lazy && frames.length <= LAZY_REENTRY_MAX_FRAMES;
           // Lazily, only the frames whose clones are at hand (and some more made now, within the schedule's time).
-          if (lazy) this.schedule.makeSome(frames, space);
+          if (lazy) {
+            this.schedule.makeTop(frames, space);
+            this.schedule.makeSome(frames, space);
+          }
           const from = lazy ? tier.readyFrom(frames, space) : tier.canResume(frames, space) ? 0 : frames.length;
           if (from === 0) {
             this.popFrames(t);
