@@ -140,6 +140,8 @@ export class Peer {
   readonly #patienceMs: number;
   /** Final answers to {@link REANSWERED} requests, by request id, oldest first. */
   readonly #answers = new Map<string, { topic: string; payload: string }>();
+  /** Set by `close`: waits it ends say so. */
+  #closing = false;
 
   private constructor(link: MqttLink, options: PeerOptions, guard: ReplayGuard) {
     this.link = link;
@@ -555,11 +557,19 @@ export class Peer {
     });
   }
 
-  /** Closes a request's mailbox (later replies are dropped). */
+  /**
+   * Closes a request's mailbox (later replies are dropped). A `next` still waiting on it
+   * fails at once with `ERR_CLOSED`: before, its timer was cleared and nothing settled it,
+   * so whoever awaited it (and the abort listener it left on its signal) waited forever.
+   */
   done(id: string): void {
     const box = this.#mailboxes.get(id);
-    if (box?.waiter) clearTimeout(box.waiter.timer);
     this.#mailboxes.delete(id);
+    const waiter = box?.waiter;
+    if (!box || !waiter) return;
+    box.waiter = undefined;
+    clearTimeout(waiter.timer);
+    waiter.reject(new WasmigError('ERR_CLOSED', `the wait for an answer to request ${id.slice(0, 8)} was given up (${this.#closing ? 'the peer closed' : 'its mailbox closed'})`));
   }
 
   /** send + next + done: for requests with one answer. */
@@ -630,7 +640,8 @@ export class Peer {
   }
 
   close(force = false): Promise<void> {
-    for (const [id] of this.#mailboxes) this.done(id);
+    this.#closing = true;
+    for (const id of [...this.#mailboxes.keys()]) this.done(id);
     return this.link.close(force);
   }
 }
