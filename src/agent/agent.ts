@@ -726,8 +726,7 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
 
   publishReleased(job: Job, from: number, to: number): void {
     if (!this.peer.link.connected || this.jobs.get(job.id) !== job) return; // clients ask for a replay later
-    for (const e of job.log.since(from)) {
-      if (e.seq >= to) break;
+    for (const e of job.log.since(from, to)) {
       this.peer.link.publish(topics.jobOut(job.id), this.#outputFrame(job, e), { qos: 1 }).catch(() => {});
     }
   }
@@ -797,7 +796,7 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
     const job = this.jobs.get(request.job);
     if (!job) { this.#notHere(request, request.job); return; }
     const released = this.replication.get(job.id)?.commit.released ?? Infinity;
-    const entries = job.log.since(request.fromSeq).filter((e) => e.seq < released);
+    const entries = job.log.since(request.fromSeq, released);
     const sends = entries.map((e) => this.peer.link.publish(request.outTopic, this.#outputFrame(job, e), { qos: 1 }));
     Promise.all(sends).then(
       () => this.peer.reply(request, { ok: true, data: { next: job.log.next, floor: job.log.floor, state: job.state, epoch: job.epoch } }),
