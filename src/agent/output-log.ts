@@ -74,6 +74,11 @@ export class OutputLog {
     return this.#bytes;
   }
 
+  /** What the log counts against its limit: its bytes plus {@link CHUNK_COST} per chunk (about the memory it takes). */
+  get cost(): number {
+    return this.#bytes + CHUNK_COST * (this.#next - this.#floor);
+  }
+
   /** Chunks kept. */
   get chunks(): number {
     return this.#next - this.#floor;
@@ -190,7 +195,7 @@ export class OutputLog {
 
   /** Drops the oldest chunks (always keeping the newest) while the log costs more than its limit, and the segments they leave empty. */
   #trim(): void {
-    while (this.#bytes + CHUNK_COST * (this.#next - this.#floor) > this.limit && this.#next - this.#floor > 1) {
+    while (this.cost > this.limit && this.#next - this.#floor > 1) {
       this.#bytes -= this.#index[this.#head + 2];
       this.#head = (this.#head + WORDS) % this.#index.length;
       this.#floor++;
