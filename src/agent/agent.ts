@@ -737,6 +737,9 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
     job.discard();
     if (this.jobs.get(job.id) === job) this.jobs.delete(job.id);
     this.moved.set(job.id, { to, epoch });
+    // Nothing here acts on its state any more (a move back follows it again from `prepare`):
+    // kept, every job that ever passed through kept a subscription and its state's updates.
+    this.unwatchJob(job.id);
   }
 
   #upload(request: UploadRequest): void {
