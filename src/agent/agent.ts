@@ -352,7 +352,9 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
     }
     if (job.finished) { this.#ended(job); return; }
     this.log(`job ${id}: the lease is back and the job is still this agent's (epoch ${job.epoch}); it runs again`);
-    if (job.state === 'paused') void job.run();
+    // 'running' too: the lease's pause may still be on its way (a loaded machine renewed the
+    // lease first), and it would then leave the job paused for good; a run sent after it wins.
+    if (job.state === 'paused' || job.state === 'running') void job.run();
     this.publishState(job);
   }
 
