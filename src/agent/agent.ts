@@ -391,7 +391,9 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
     }
     if (job.finished) { this.#ended(job); return; }
     this.log(`job ${id}: the lease is back and the job is still this agent's (epoch ${job.epoch}); it runs again`);
-    if (job.state === 'paused') void job.run();
+    // 'running' too: the lease's pause may still be on its way (a loaded machine renewed the
+    // lease first), and it would then leave the job paused for good; a run sent after it wins.
+    if (job.state === 'paused' || job.state === 'running') void job.run();
     this.publishState(job);
   }
 
@@ -765,8 +767,7 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
 
   publishReleased(job: Job, from: number, to: number): void {
     if (!this.peer.link.connected || this.jobs.get(job.id) !== job) return; // clients ask for a replay later
-    for (const e of job.log.since(from)) {
-      if (e.seq >= to) break;
+    for (const e of job.log.since(from, to)) {
       this.peer.link.publish(topics.jobOut(job.id), this.#outputFrame(job, e), { qos: 1 }).catch(() => {});
     }
   }
@@ -777,6 +778,9 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
     job.discard();
     if (this.jobs.get(job.id) === job) this.jobs.delete(job.id);
     this.moved.set(job.id, { to, epoch });
+    // Nothing here acts on its state any more (a move back follows it again from `prepare`):
+    // kept, every job that ever passed through kept a subscription and its state's updates.
+    this.unwatchJob(job.id);
   }
 
   #upload(request: UploadRequest): void {
@@ -851,7 +855,7 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
     const job = this.jobs.get(request.job);
     if (!job) { this.#notHere(request, request.job); return; }
     const released = this.replication.get(job.id)?.commit.released ?? Infinity;
-    const entries = job.log.since(request.fromSeq).filter((e) => e.seq < released);
+    const entries = job.log.since(request.fromSeq, released);
     const sends = entries.map((e) => this.peer.link.publish(request.outTopic, this.#outputFrame(job, e), { qos: 1 }));
     Promise.all(sends).then(
       () => this.peer.reply(request, { ok: true, data: { next: job.log.next, floor: job.log.floor, state: job.state, epoch: job.epoch, ...this.#outputKeyFor(job, request) } }),

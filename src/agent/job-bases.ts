@@ -14,10 +14,14 @@ export interface HeldJob {
   log: OutputLog;
 }
 
-/** Default bound on the bytes of images kept. */
+/** Default bound on the bytes kept: images and output logs. */
 export const DEFAULT_BASE_BYTES = 512 * 1024 * 1024;
 
-/** Held jobs by id, the least recently stored dropped past a bound on their bytes. */
+/**
+ * Held jobs by id, the least recently stored dropped past a bound on their bytes: their
+ * images and their output logs (up to `--log-limit` each: a bound on images alone let
+ * many jobs that left keep a full log each beyond it).
+ */
 export class JobBases {
   readonly #held = new Map<string, HeldJob>();
   #bytes = 0;
@@ -25,7 +29,7 @@ export class JobBases {
   constructor(readonly limit = DEFAULT_BASE_BYTES) {}
 
   static bytesOf(held: HeldJob): number {
-    return held.images.reduce((n, b) => n + b.byteLength, 0);
+    return held.images.reduce((n, b) => n + b.byteLength, held.log.cost);
   }
 
   put(job: string, held: HeldJob): void {

@@ -146,6 +146,8 @@ export class Peer {
   readonly #answers = new Map<string, { topic: string; payload: string }>();
   /** With a key: which agent statuses and heartbeats to believe (presence-check.ts). */
   readonly #presence: PresenceCheck | undefined;
+  /** Set by `close`: waits it ends say so. */
+  #closing = false;
 
   private constructor(link: MqttLink, options: PeerOptions, guard: ReplayGuard) {
     this.link = link;
@@ -564,11 +566,19 @@ export class Peer {
     });
   }
 
-  /** Closes a request's mailbox (later replies are dropped). */
+  /**
+   * Closes a request's mailbox (later replies are dropped). A `next` still waiting on it
+   * fails at once with `ERR_CLOSED`: before, its timer was cleared and nothing settled it,
+   * so whoever awaited it (and the abort listener it left on its signal) waited forever.
+   */
   done(id: string): void {
     const box = this.#mailboxes.get(id);
-    if (box?.waiter) clearTimeout(box.waiter.timer);
     this.#mailboxes.delete(id);
+    const waiter = box?.waiter;
+    if (!box || !waiter) return;
+    box.waiter = undefined;
+    clearTimeout(waiter.timer);
+    waiter.reject(new WasmigError('ERR_CLOSED', `the wait for an answer to request ${id.slice(0, 8)} was given up (${this.#closing ? 'the peer closed' : 'its mailbox closed'})`));
   }
 
   /** send + next + done: for requests with one answer. */
@@ -670,7 +680,8 @@ export class Peer {
   }
 
   close(force = false): Promise<void> {
-    for (const [id] of this.#mailboxes) this.done(id);
+    this.#closing = true;
+    for (const id of [...this.#mailboxes.keys()]) this.done(id);
     return this.link.close(force);
   }
 }

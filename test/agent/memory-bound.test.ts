@@ -50,4 +50,29 @@ test('24 moves among three agents retain neither threads nor the packages that c
   }
 });
 
+// Each agent a job left went on following its retained state: one subscription more, and
+// every state it published, for each job that ever passed through.
+test('an agent a job left no longer follows its state', async () => {
+  const broker = await startBroker({ port: 0 });
+  const agents = await Promise.all(['a', 'b', 'c'].map((name) => Agent.start({ name, connection: { url: broker.url }, log: () => {} })));
+  const [a] = agents;
+  const client = await FleetClient.connect({ connection: { url: broker.url } });
+  try {
+    await client.start({ agent: 'a', module: readFileSync(writerPath), program: 'writer.wasm', args: ['writer.wasm', 'mem=1', 'steps=100000000'], job: 'leaver' });
+    await client.migrate('leaver', 'b');
+    const seen = a.observed.get('leaver');
+    assert.is(seen?.agent, 'b', 'a saw the commit at b before the job left it');
+    // A newer state, on b's side and then at c: a no longer hears of either.
+    await client.migrate('leaver', 'c');
+    await agents[2].peer.sync();
+    await a.peer.sync();
+    assert.is(a.observed.get('leaver'), seen, `a followed the job after it left: ${JSON.stringify(a.observed.get('leaver'))}`);
+    assert.is(a.moved.get('leaver')?.to, 'b', 'a still knows where the job went');
+  } finally {
+    await client.close();
+    await Promise.all(agents.map((x) => x.stop()));
+    await broker.close();
+  }
+});
+
 test.run();

@@ -96,4 +96,34 @@ test('waiting many times on one abort signal leaves no listener on it', async ()
   }
 });
 
+test('done ends a wait still under way: the waiter fails with ERR_CLOSED, its abort listener goes, and close does the same', async () => {
+  const b = await broker(0, () => true);
+  const peer = await Peer.open({ connection: { url: `mqtt://127.0.0.1:${b.port}` }, id: 'q', inbox: topics.clientInbox('q'), persistent: false, onRequest: () => {}, log: () => {} });
+  /** How a promise stands once everything already queued has run: pending, or how it settled. */
+  const standing = async (p: Promise<unknown>): Promise<string> => {
+    let state = 'pending';
+    p.then(() => { state = 'resolved'; }, (error: { code?: string }) => { state = `rejected ${error.code}`; });
+    await new Promise((resolve) => setImmediate(resolve));
+    return state;
+  };
+  try {
+    const controller = new AbortController();
+    // Nobody answers in this inbox: only `done` can end the wait (its timeout is far away).
+    const id = await peer.send(topics.agentInbox('nobody'), { type: 'sync' });
+    const waiting = peer.next(id, { timeoutMs: 600_000, who: 'nobody', signal: controller.signal });
+    assert.is(await standing(waiting), 'pending');
+    peer.done(id);
+    assert.is(await standing(waiting), 'rejected ERR_CLOSED');
+    assert.is(getEventListeners(controller.signal, 'abort').length, 0);
+    const last = await peer.send(topics.agentInbox('nobody'), { type: 'sync' });
+    const cut = peer.next(last, { timeoutMs: 600_000, who: 'nobody' });
+    const closing = peer.close(true);
+    assert.is(await standing(cut), 'rejected ERR_CLOSED');
+    await closing;
+  } finally {
+    await peer.close(true);
+    await b.close();
+  }
+});
+
 test.run();

@@ -3,8 +3,8 @@
  * job's output so far (every line in order, none twice, each the line a run that never
  * moved prints, and at least one new line since the move: the job runs where it went),
  * through aedes and through mosquitto. Reports failures (must be 0), the downtime
- * percentiles, and each process's RSS every 100 moves (flat after warm-up; --report-every N for
- * a finer table).
+ * percentiles, each process's RSS (floor and peak of its readings after each move) every
+ * 100 moves (flat after warm-up; --report-every N for a finer table), and the load average.
  *
  * The job is test/programs/writer.wasm printing a line per 10 ms step (4 MiB, rewriting
  * 1 MiB/s); the reference lines come from running it here without pacing, extended as
@@ -15,7 +15,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { FleetClient } from '../../src/agent/index.ts';
 import { repoRoot } from '../../test/helpers/cli.ts';
@@ -53,12 +53,50 @@ class Reference {
   }
 }
 
-/** Resident set of a process (KiB); for a broker run under `timeout`, of the broker itself. */
-function rssKiB(pid: number): number {
+/** The process whose memory counts: for a broker run under `timeout`, the broker itself. */
+function measured(pid: number): number {
   const child = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout.trim().split('\n')[0];
-  const target = child && /^\d+$/.test(child) && spawnSync('ps', ['-o', 'comm=', '-p', String(pid)], { encoding: 'utf8' }).stdout.trim() === 'timeout' ? Number(child) : pid;
-  const r = spawnSync('ps', ['-o', 'rss=', '-p', String(target)], { encoding: 'utf8' });
-  return Number(r.stdout.trim()) || 0;
+  return child && /^\d+$/.test(child) && spawnSync('ps', ['-o', 'comm=', '-p', String(pid)], { encoding: 'utf8' }).stdout.trim() === 'timeout' ? Number(child) : pid;
+}
+
+/** Resident set of a process (MiB): from /proc where there is one (cheap enough after every move), else `ps`. */
+function rssMiB(pid: number): number {
+  try {
+    const kib = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    if (kib) return Number(kib[1]) / 1024;
+  } catch {
+    // no /proc: ps
+  }
+  return (Number(spawnSync('ps', ['-o', 'rss=', '-p', String(pid)], { encoding: 'utf8' }).stdout.trim()) || 0) / 1024;
+}
+
+/**
+ * Each process's RSS after every move of a report's window, as floor and peak: a job's
+ * worker threads come and go with its moves (a V8 isolate of tens of MB each, booting
+ * or tearing down at any instant), so one reading per window moved by ±50 MB from one
+ * window to the next. The floor is what the process keeps: flat floors, no leak.
+ */
+class RssWindow {
+  #low: number[] = [];
+  #high: number[] = [];
+
+  constructor(readonly pids: number[]) {}
+
+  sample(): void {
+    this.pids.forEach((pid, i) => {
+      const mib = rssMiB(pid);
+      this.#low[i] = Math.min(this.#low[i] ?? Infinity, mib);
+      this.#high[i] = Math.max(this.#high[i] ?? 0, mib);
+    });
+  }
+
+  /** `floor-peak` per process since the last report, in MB; starts a new window. */
+  report(): string {
+    const text = this.pids.map((_, i) => `${Math.round(this.#low[i])}-${Math.round(this.#high[i])}`).join(', ');
+    this.#low = [];
+    this.#high = [];
+    return text;
+  }
 }
 
 function percentile(xs: number[], p: number): string {
@@ -94,8 +132,9 @@ async function soak(name: string, broker: BrokerProc, reference: Reference): Pro
     });
     await moreThan(0);
     console.log(`\n${name}: ${moves} moves among a, b, c`);
-    console.log('| moves | failures | downtime p50 / p90 / p99 / max (ms) | RSS KiB: broker, a, b, c |');
-    console.log('|---:|---:|---|---|');
+    console.log('| moves | failures | downtime p50 / p90 / p99 / max (ms) | RSS MB after each move, floor-peak: broker, a, b, c | load average |');
+    console.log('|---:|---:|---|---|---|');
+    const rss = new RssWindow([measured(broker.proc.pid), ...agents.map((p) => p.pid)]);
     for (let i = 1; i <= moves; i++) {
       // Round the three: a -> b -> c -> a (picking among the two others by i % 2 only ever used a and c).
       const to = ['a', 'b', 'c'][i % 3];
@@ -123,9 +162,9 @@ async function soak(name: string, broker: BrokerProc, reference: Reference): Pro
           break;
         }
       }
+      rss.sample();
       if (i % reportEvery === 0 || i === moves) {
-        const rss = [broker.proc.pid, ...agents.map((p) => p.pid)].map(rssKiB).join(', ');
-        console.log(`| ${i} | ${failures} | ${[50, 90, 99, 100].map((p) => percentile(downtimes, p)).join(' / ')} | ${rss} |`);
+        console.log(`| ${i} | ${failures} | ${[50, 90, 99, 100].map((p) => percentile(downtimes, p)).join(' / ')} | ${rss.report()} | ${loadavg().map((x) => x.toFixed(1)).join(' ')} |`);
       }
     }
     console.log(`${name}: ${moves} moves, ${failures} failures, ${lines} lines checked`);
