@@ -23,9 +23,8 @@ import { mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, u
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { decode, encode } from '@msgpack/msgpack';
 import type { RewriteOptions, RewrittenModule } from './rewrite.ts';
-import type { RewrittenFunction, Safepoint } from './rewrite-function.ts';
+import { decodeRewrite, encodeRewrite, rewriteKey } from './rewrite-codec.ts';
 
 /** Bumped whenever what an entry holds changes shape (the code's own fingerprint covers the rest). */
 export const DISK_CACHE_FORMAT = 1;
@@ -91,53 +90,6 @@ function codeFingerprint(): string {
   return hash.digest('hex');
 }
 
-/**
- * Typed arrays as bytes of their own: an aligned copy, whatever view msgpack gave (a
- * Buffer's view, whose `slice` is no copy).
- */
-const u8 = (b: Uint8Array): Uint8Array => new Uint8Array(b);
-const i32 = (b: Uint8Array): Int32Array => new Int32Array(u8(b).buffer);
-const bytesOf = (a: Int32Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-
-interface StoredSite { p: number; s: Uint8Array; t: Uint8Array; k: Safepoint['kind']; c: Uint8Array; r: number }
-interface StoredFunction {
-  f: number; n: number; l: number[]; x: number[]; r: boolean; o: number;
-  rp: Uint8Array; op: Uint8Array; s: StoredSite[];
-}
-interface StoredModule {
-  key: string; bytes: Uint8Array; functions: (StoredFunction | null)[];
-  trampolines: number[]; rawGlobals: number[]; importedTables: number[]; importedMemories: number[];
-  dataDropper: boolean; elemDropper: boolean; writesTables: boolean;
-}
-
-function toStored(key: string, m: RewrittenModule): StoredModule {
-  return {
-    key, bytes: m.bytes,
-    functions: m.functions.map((f) => f === undefined ? null : {
-      f: f.funcIndex, n: f.numLocals, l: f.localTypes, x: f.scratchTypes, r: f.recursive, o: f.codeOffset,
-      rp: bytesOf(f.rewrittenPcs), op: bytesOf(f.originalPcs),
-      s: f.sites.map((s) => ({ p: s.pc, s: bytesOf(s.stack), t: s.types, k: s.kind, c: s.callResults, r: s.results })),
-    }),
-    trampolines: [...m.trampolines], rawGlobals: [...m.rawGlobals],
-    importedTables: m.importedTables, importedMemories: m.importedMemories,
-    dataDropper: m.dataDropper, elemDropper: m.elemDropper, writesTables: m.writesTables,
-  };
-}
-
-function fromStored(s: StoredModule): RewrittenModule {
-  return {
-    bytes: u8(s.bytes),
-    functions: s.functions.map((f): RewrittenFunction | undefined => f === null ? undefined : {
-      funcIndex: f.f, numLocals: f.n, localTypes: f.l, scratchTypes: f.x, recursive: f.r, codeOffset: f.o,
-      rewrittenPcs: i32(f.rp), originalPcs: i32(f.op),
-      sites: f.s.map((x) => ({ pc: x.p, stack: i32(x.s), types: u8(x.t), kind: x.k, callResults: u8(x.c), results: x.r })),
-    }),
-    trampolines: new Set(s.trampolines), rawGlobals: new Set(s.rawGlobals),
-    importedTables: s.importedTables, importedMemories: s.importedMemories,
-    dataDropper: s.dataDropper, elemDropper: s.elemDropper, writesTables: s.writesTables,
-  };
-}
-
 /** A directory of rewritten modules (see the file's comment). */
 export class DiskRewriteCache implements RewriteStore {
   readonly config: DiskCacheConfig;
@@ -190,27 +142,23 @@ export class DiskRewriteCache implements RewriteStore {
       return undefined;
     }
     const why = this.#check(file);
-    let stored: StoredModule | undefined;
-    if (why === undefined) {
+    let module: RewrittenModule | undefined;
+    let problem = why;
+    if (problem === undefined) {
       try {
-        stored = decode(file.subarray(HEADER)) as StoredModule;
+        const payload = file.subarray(HEADER);
+        if (rewriteKey(payload) !== key) problem = 'another key';
+        else module = decodeRewrite(payload);
       } catch {
-        stored = undefined;
+        problem = 'undecodable';
       }
     }
-    if (stored === undefined || stored.key !== key) {
+    if (module === undefined) {
       this.stats.corrupt++;
       if (!this.#reported.has(path)) {
         this.#reported.add(path);
-        this.#warn(`ignoring the cache entry ${path} (${why ?? (stored === undefined ? 'undecodable' : 'another key')}): rewriting it`);
+        this.#warn(`ignoring the cache entry ${path} (${problem}): rewriting it`);
       }
-      return undefined;
-    }
-    let module: RewrittenModule;
-    try {
-      module = fromStored(stored);
-    } catch {
-      this.stats.corrupt++;
       return undefined;
     }
     this.stats.hits++;
@@ -236,7 +184,7 @@ export class DiskRewriteCache implements RewriteStore {
   store(moduleBytes: Uint8Array, options: RewriteOptions, rewritten: RewrittenModule): void {
     const key = this.key(moduleBytes, options);
     const path = this.pathOf(key);
-    const payload = encode(toStored(key, rewritten));
+    const payload = encodeRewrite(key, rewritten);
     if (HEADER + payload.length > this.#maxBytes) return; // would evict everything, itself next
     const header = Buffer.alloc(HEADER);
     header.writeUInt32LE(MAGIC, 0);
