@@ -90,6 +90,20 @@ function codeFingerprint(): string {
   return hash.digest('hex');
 }
 
+/** Counts kept by a {@link DiskRewriteCache}. */
+export interface DiskCacheStats {
+  /** Entries found whole and used. */
+  hits: number;
+  /** Entries not there. */
+  misses: number;
+  /** Entries found but not used: truncated, corrupt, of another format or key. */
+  corrupt: number;
+  /** Entries written. */
+  written: number;
+  /** Entries removed to keep within the bound. */
+  evicted: number;
+}
+
 /** A directory of rewritten modules (see the file's comment). */
 export class DiskRewriteCache implements RewriteStore {
   readonly config: DiskCacheConfig;
@@ -100,8 +114,8 @@ export class DiskRewriteCache implements RewriteStore {
   #fingerprint: string | undefined;
   /** sha256 of each module seen (a load and then a store hash it once). */
   readonly #shas = new WeakMap<Uint8Array, string>();
-  /** Hits, misses, corrupt entries met and entries written, for tests and measurements. */
-  readonly stats = { hits: 0, misses: 0, corrupt: 0, written: 0, evicted: 0 };
+  /** What this cache did so far, for tests and measurements. */
+  readonly stats: DiskCacheStats = { hits: 0, misses: 0, corrupt: 0, written: 0, evicted: 0 };
 
   /**
    * @param config the directory and its bound
