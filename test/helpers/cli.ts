@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +23,12 @@ let cacheDir: string | undefined;
  */
 export function wasmig(args: readonly string[], options: { input?: string | Uint8Array; cwd?: string; timeout?: number; env?: NodeJS.ProcessEnv } = {}): CliResult {
   const env = { ...(options.env ?? process.env) };
-  env.WASMIG_CACHE_DIR ??= (cacheDir ??= mkdtempSync(join(tmpdir(), 'wasmig-cli-cache-')));
+  if (cacheDir === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'wasmig-cli-cache-'));
+    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+    cacheDir = dir;
+  }
+  env.WASMIG_CACHE_DIR ??= cacheDir;
   const r = spawnSync(process.execPath, [tsx, main, ...args], {
     input: options.input,
     env,
