@@ -16,6 +16,7 @@ import type { DrainHost, DrainReport } from './drain.ts';
 import { committedHere, judgeJobState, supersedes } from './fencing.ts';
 import { errorText } from './error-text.ts';
 import { outputContext } from './blob-cipher.ts';
+import { OutputKeys, outputKeyContext } from './output-keys.ts';
 import { encodeOutput } from './frames.ts';
 import { describeStartHops, hopClockMs } from './hop-clock.ts';
 import { Job } from './job.ts';
@@ -164,6 +165,13 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
   /** Aborted (and replaced) whenever the broker connection drops: handoffs before their commit give up at once. */
   #brokerSession = new AbortController();
   #heartbeat: NodeJS.Timeout | undefined;
+  /** With identities: the output keys of the jobs this agent owns (output-keys.ts). */
+  get #outputKeys(): OutputKeys | undefined {
+    const key = this.#options.key;
+    if (!key?.sealerFor || key.cipher) return undefined;
+    return (this.#keysOfOutput ??= new OutputKeys());
+  }
+  #keysOfOutput: OutputKeys | undefined;
   #lease: OwnerLease | undefined;
   /** Replicated jobs paused because the lease ran out: they run again only once their retained state says they are still ours. */
   readonly #selfFenced = new Set<string>();
@@ -232,7 +240,10 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
   }
 
   async #connect(): Promise<void> {
-    const offline: AgentStatus = { v: PROTOCOL_VERSION, agent: this.name, instance: this.instance, online: false };
+    // The last will is signed now, when it is set (the broker publishes it as it is): a
+    // peer with a key believes only signed statuses (presence-check.ts).
+    const will: AgentStatus = { v: PROTOCOL_VERSION, agent: this.name, instance: this.instance, online: false, ts: Date.now() };
+    const offline = this.#options.key ? this.#options.key.sign(will) : will;
     this.receiver.onChunk = (_transfer, index, count, what) => {
       if (what.startsWith('pre-copy round') || what === 'final handoff package') this.crashPoints.chunk('target', index, count, what === 'final handoff package');
       const fault = /^die-on-chunk:(\d+)$/.exec(this.#options.fault ?? '');
@@ -250,6 +261,7 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
       will: { topic: topics.agentStatus(this.name), payload: Buffer.from(JSON.stringify(offline)), retain: true },
       persistent: true,
       onRequest: (request) => this.#onRequest(request),
+      onRefusedPresence: (topic) => { if (topic === topics.agentStatus(this.name)) this.#reclaimStatus('the broker held a status of this agent that it did not sign (forged or replayed)'); },
       onConnect: (info) => { if (!info.first) this.#reconnected(); },
       onDisconnect: () => {
         this.#brokerSession.abort(new WasmigError('ERR_BROKER', `agent ${this.name} lost the broker`));
@@ -258,8 +270,8 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
       },
       log: (line) => this.log(line),
     });
-    const cipher = this.#options.key?.cipher;
-    if (cipher) this.receiver.sealed = { topic: topics.agentData(this.name), cipher };
+    const opener = this.#options.key?.opener;
+    if (opener) this.receiver.sealed = { topic: topics.agentData(this.name), cipher: opener };
     await this.peer.listen([topics.agentData(this.name)], (_topic, payload) => {
       const why = this.receiver.accept(payload);
       if (why) this.log(`dropped a blob chunk: ${why}`);
@@ -271,6 +283,12 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
       this.log(`warning: the broker says another agent named ${this.name} is online (pid ${before.pid ?? '?'} on ${before.host ?? '?'}); if it still runs, stop one of them`);
     }
     await this.#announce();
+    // A retained topic keeps one message: one the agent did not publish (cleared, forged,
+    // an old one replayed) replaces its status for every later reader until it is put back.
+    await this.peer.listen([topics.agentStatus(this.name)], (_topic, payload) => {
+      const s = parseAgentStatus(payload);
+      if (!s || s.instance !== this.instance || !s.online) this.#reclaimStatus();
+    });
     await this.#sweepLostJobs();
     this.#lease = new OwnerLease(this.peer, this.takeoverGraceMs / 2, MISSED_HEARTBEATS * (this.#options.heartbeatMs ?? 5000), {
       active: () => this.replication.size > 0,
@@ -285,6 +303,22 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
     this.log(`online at ${displayUrl(this.#options.connection.url)} (MQTT ${this.peer.link.version}; dirs: ${dirs}; ${this.#options.key ? 'signed messages only' : 'no fleet key: unsigned messages accepted'})`);
   }
 
+  /**
+   * Publishes this agent's status again (at most once a second) when the broker holds
+   * another: `why` is logged (a forgery); a cleared or earlier instance's status, which
+   * may also be the broker's copy from just before this start, is put right quietly.
+   */
+  #reclaimStatus(why?: string): void {
+    if (this.#stopping || !this.peer.link.connected) return;
+    const now = Date.now();
+    if (now - this.#reclaimedAt < 1000) return;
+    this.#reclaimedAt = now;
+    if (why) this.log(`${why}: publishing its own again`);
+    void this.#announceStatus().catch((error: unknown) => this.log(`could not publish this agent's status again: ${errorText(error)}`));
+  }
+
+  #reclaimedAt = 0;
+
   #reconnected(): void {
     this.log(`reconnected to the broker; ${this.jobs.size} job(s) here`);
     // A source that saw this agent's last will meanwhile gave up on its handoff and runs
@@ -298,13 +332,18 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
 
   /** Publishes the retained status and every job's state (a restarted broker forgot them). */
   async #announce(): Promise<void> {
-    const status: AgentStatus = {
-      v: PROTOCOL_VERSION, agent: this.name, instance: this.instance, online: true, host: hostname(), pid: process.pid, tier: this.tier,
-      dirs: this.dirs.map((d) => d.guest), mqtt: this.peer.link.version, signed: this.peer.signed, since: this.#since,
-    };
-    await this.peer.link.publish(topics.agentStatus(this.name), JSON.stringify(status), { retain: true });
+    await this.#announceStatus();
     // A self-fenced job's state waits for its check: a standby may own the job now.
     for (const job of this.jobs.values()) if (!this.#selfFenced.has(job.id)) this.publishState(job);
+  }
+
+  /** Publishes the retained online status, signed when the fleet signs. */
+  async #announceStatus(): Promise<void> {
+    const status: AgentStatus = {
+      v: PROTOCOL_VERSION, agent: this.name, instance: this.instance, online: true, host: hostname(), pid: process.pid, tier: this.tier,
+      dirs: this.dirs.map((d) => d.guest), mqtt: this.peer.link.version, signed: this.peer.signed, since: this.#since, ts: Date.now(),
+    };
+    await this.peer.link.publish(topics.agentStatus(this.name), JSON.stringify(this.peer.signDocument(status)), { retain: true });
   }
 
   /**
@@ -380,11 +419,11 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
     const jobs = [...this.jobs.values()].filter((j) => !j.finished);
     const sample = this.#load.sample();
     const load: AgentLoad = {
-      v: PROTOCOL_VERSION, agent: this.name, instance: this.instance, at: new Date().toISOString(), ...sample,
+      v: PROTOCOL_VERSION, agent: this.name, instance: this.instance, at: new Date().toISOString(), ts: Date.now(), ...sample,
       jobs: jobs.length, running: jobs.filter((j) => j.state === 'running').length, heartbeatMs: period, ...this.capacity.fields(sample.cpu, (line) => this.log(line)),
     };
     this.#lease?.heartbeatSent();
-    void this.#publish(topics.agentLoad(this.name), JSON.stringify(load), { qos: 0, retain: true, expirySeconds: Math.ceil((3 * period) / 1000) }, 'the heartbeat');
+    void this.#publish(topics.agentLoad(this.name), JSON.stringify(this.peer.signDocument(load)), { qos: 0, retain: true, expirySeconds: Math.ceil((3 * period) / 1000) }, 'the heartbeat');
   }
 
   #onJobState(id: string, payload: Buffer): void {
@@ -785,11 +824,26 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
     }
   }
 
-  /** An output chunk as it goes on the wire: its data sealed when the fleet key allows (blob-cipher.ts). */
+  /** An output chunk as it goes on the wire: its data sealed with the fleet key, or (identities) the job's output key. */
   #outputFrame(job: Job, e: LogEntry): Buffer {
-    const cipher = this.#options.key?.cipher;
+    const cipher = this.#options.key?.cipher ?? this.#outputKeys?.cipher(job.id, job.epoch);
     const data = cipher ? cipher.seal(outputContext(job.id, job.epoch, e.seq), e.data) : e.data;
     return encodeOutput({ job: job.id, epoch: job.epoch, seq: e.seq, stream: e.stream, data });
+  }
+
+  /**
+   * With identities: the job's output key at its epoch, sealed to the follower that asked
+   * for a replay (its certificate's X25519 key), for the output it reads on the job's
+   * topic and its own. Any certified device may follow a job, as any may read `ps`.
+   */
+  #outputKeyFor(job: Job, request: ReplayRequest): { outputKey?: { epoch: number; sealed: string } } {
+    const keys = this.#outputKeys;
+    const follower = request.cert?.name;
+    if (!keys || typeof follower !== 'string') return {};
+    const sealer = this.#options.key?.sealerFor?.(follower);
+    if (!sealer) return {};
+    const sealed = sealer.seal(outputKeyContext(job.id, job.epoch, request.outTopic), keys.key(job.id, job.epoch));
+    return { outputKey: { epoch: job.epoch, sealed: sealed.toString('base64') } };
   }
 
   #replay(request: ReplayRequest): void {
@@ -800,7 +854,7 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
     const entries = job.log.since(request.fromSeq).filter((e) => e.seq < released);
     const sends = entries.map((e) => this.peer.link.publish(request.outTopic, this.#outputFrame(job, e), { qos: 1 }));
     Promise.all(sends).then(
-      () => this.peer.reply(request, { ok: true, data: { next: job.log.next, floor: job.log.floor, state: job.state, epoch: job.epoch } }),
+      () => this.peer.reply(request, { ok: true, data: { next: job.log.next, floor: job.log.floor, state: job.state, epoch: job.epoch, ...this.#outputKeyFor(job, request) } }),
       // Unanswered, the client asks again.
       (error: unknown) => this.log(`job ${job.id}: replay to ${request.from} failed: ${errorText(error)}`),
     );
@@ -941,7 +995,7 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
       this.publishState(job);
       this.log(`job ${job.id} ends with the agent`);
     }
-    const offline: AgentStatus = { v: PROTOCOL_VERSION, agent: this.name, instance: this.instance, online: false };
+    const offline: AgentStatus = this.peer.signDocument({ v: PROTOCOL_VERSION, agent: this.name, instance: this.instance, online: false, ts: Date.now() });
     // Best effort: with the broker gone, MQTT.js would hold the goodbye in its queue (and
     // the agent with it) until a reconnection that may never come.
     const goodbye = this.#publish(topics.agentStatus(this.name), JSON.stringify(offline), { retain: true }, 'the offline status');

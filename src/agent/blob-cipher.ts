@@ -18,40 +18,64 @@ export function outputContext(job: string, epoch: number, seq: number): string {
   return `out\n${job}\n${epoch}\n${seq}`;
 }
 
+/** Seals chunks for one recipient (the fleet key, or one transfer's X25519 key: box-cipher.ts). */
+export interface ChunkSealer {
+  seal(context: string, data: Uint8Array): Buffer;
+}
+
+/** Opens chunks sealed for this device; throws {@link ProtocolError} when one does not open. */
+export interface ChunkOpener {
+  open(context: string, sealed: Uint8Array): Buffer;
+}
+
 /**
- * End-to-end encryption of blob chunks (modules, pre-copy rounds, final packages,
- * checkpoints) and of output chunks with a key derived from the fleet key: AES-256-GCM, a random nonce per
- * chunk, the chunk's context as associated data. The broker, which does not hold the
- * fleet key, relays ciphertext only. (Integrity of the whole blob is still the signed
+ * AES-256-GCM with a random nonce: `prefix || nonce || ciphertext || tag`, `context` as
+ * associated data (`prefix`: what goes before, in the same copy: a sender's key).
+ */
+export function aesSeal(key: Buffer, context: string, data: Uint8Array, prefix?: Buffer): Buffer {
+  const nonce = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, nonce);
+  cipher.setAAD(Buffer.from(context));
+  const body = cipher.update(data);
+  const tail = cipher.final();
+  return Buffer.concat(prefix ? [prefix, nonce, body, tail, cipher.getAuthTag()] : [nonce, body, tail, cipher.getAuthTag()]);
+}
+
+/** Opens what {@link aesSeal} sealed; throws {@link ProtocolError} (`what` says what did not open). */
+export function aesOpen(key: Buffer, context: string, sealed: Uint8Array, what = 'a blob chunk'): Buffer {
+  if (sealed.length < SEAL_OVERHEAD) throw new ProtocolError(`${what} shorter than its nonce and tag`);
+  const buf = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.length);
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, buf.subarray(0, 12));
+    decipher.setAAD(Buffer.from(context));
+    decipher.setAuthTag(buf.subarray(buf.length - 16));
+    return Buffer.concat([decipher.update(buf.subarray(12, buf.length - 16)), decipher.final()]);
+  } catch {
+    throw new ProtocolError(`${what} does not decrypt (sealed with another key, or for another agent, transfer or place)`);
+  }
+}
+
+/**
+ * End-to-end encryption with a symmetric secret: blob chunks (modules, pre-copy rounds,
+ * final packages, checkpoints) and output chunks, with a key derived from the fleet key
+ * (or, with identities, from a job's output key) by HKDF: AES-256-GCM, a random nonce
+ * per chunk, the chunk's context as associated data. The broker, which does not hold the
+ * secret, relays ciphertext only. (Integrity of the whole blob is still the signed
  * manifest's sha256; the tag stops a forged chunk earlier.)
  */
-export class BlobCipher {
+export class BlobCipher implements ChunkSealer, ChunkOpener {
   readonly #key: Buffer;
 
-  constructor(secret: Uint8Array) {
-    this.#key = Buffer.from(hkdfSync('sha256', secret, 'wasmig-e2e-v1', 'blob chunks', 32));
+  constructor(secret: Uint8Array, info = 'blob chunks') {
+    this.#key = Buffer.from(hkdfSync('sha256', secret, 'wasmig-e2e-v1', info, 32));
   }
 
   seal(context: string, data: Uint8Array): Buffer {
-    const nonce = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', this.#key, nonce);
-    cipher.setAAD(Buffer.from(context));
-    const body = cipher.update(data);
-    const tail = cipher.final();
-    return Buffer.concat([nonce, body, tail, cipher.getAuthTag()]);
+    return aesSeal(this.#key, context, data);
   }
 
   /** The data of a sealed chunk; throws {@link ProtocolError} when it does not open (forged, altered, another key or place). */
   open(context: string, sealed: Uint8Array): Buffer {
-    if (sealed.length < SEAL_OVERHEAD) throw new ProtocolError('a sealed chunk shorter than its nonce and tag');
-    const buf = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.length);
-    try {
-      const decipher = createDecipheriv('aes-256-gcm', this.#key, buf.subarray(0, 12));
-      decipher.setAAD(Buffer.from(context));
-      decipher.setAuthTag(buf.subarray(buf.length - 16));
-      return Buffer.concat([decipher.update(buf.subarray(12, buf.length - 16)), decipher.final()]);
-    } catch {
-      throw new ProtocolError('a blob chunk does not decrypt (sealed with another key, or for another agent, transfer or place)');
-    }
+    return aesOpen(this.#key, context, sealed);
   }
 }

@@ -10,6 +10,8 @@ import { newId, parseAgentLoad, parseAgentStatus } from './messages.ts';
 import type { MigrationOptions, MigrationResult, Progress } from './handoff-source.ts';
 import { BROKER_PATIENCE_MS, Peer } from './peer.ts';
 import { outputContext } from './blob-cipher.ts';
+import type { BlobCipher } from './blob-cipher.ts';
+import { outputCipher, outputKeyContext } from './output-keys.ts';
 import { CLIENT_SUFFIX } from './identity.ts';
 import type { MessageSigner } from './signing.ts';
 import { checkJobState } from './state-check.ts';
@@ -126,6 +128,8 @@ function whyGone(state: JobState, owner: AgentStatus | undefined): string | unde
 type Handler = (topic: string, payload: Buffer) => void;
 
 const FINAL = new Set(['exited', 'failed']);
+/** Sealed output chunks a follower keeps while it waits for their key (beyond: a replay brings them again). */
+const HELD_CHUNKS = 4096;
 
 function isFinal(s: JobState | undefined): boolean {
   return s !== undefined && FINAL.has(s.state);
@@ -272,19 +276,49 @@ export class FleetClient {
     const check = (): void => {
       if (state && isFinal(state) && next >= (state.endSeq ?? 0) && buffer.size === 0) finish(state);
     };
+    /** With identities: the job's output key per epoch, as its owners gave them (sealed to us) with their replays. */
+    const outputKeys = new Map<number, BlobCipher>();
+    /** Sealed chunks whose epoch's key has not come yet (it comes with the replay each new epoch asks for). */
+    const held: OutputChunk[] = [];
     const deliver = (payload: Buffer): void => {
       let c: OutputChunk;
       try {
         c = decodeOutput(payload);
-        // Sealed output (a fleet key): a chunk that does not open is not the job's.
-        const cipher = this.peer.cipher;
+      } catch {
+        return;
+      }
+      if (c.job === job) take(c);
+    };
+    const take = (sealed: OutputChunk): void => {
+      let c = sealed;
+      try {
+        // Sealed output (a fleet key, or the job's key with identities): a chunk that does not open is not the job's.
+        const cipher = this.peer.cipher ?? (this.peer.identified ? outputKeys.get(c.epoch) : undefined);
+        if (this.peer.identified && !cipher) {
+          if (held.length < HELD_CHUNKS) held.push(c);
+          return;
+        }
         if (cipher) c = { ...c, data: cipher.open(outputContext(c.job, c.epoch, c.seq), c.data) };
       } catch {
         return;
       }
-      if (c.job !== job || c.seq < next) return;
+      if (c.seq < next) return;
       buffer.set(c.seq, c);
       drain();
+    };
+    /** Takes the output key an owner sealed to us in a replay's answer, and opens what waited for it. */
+    const takeKey = (data: Record<string, unknown> | undefined): void => {
+      const k = data?.outputKey as { epoch?: unknown; sealed?: unknown } | undefined;
+      const opener = this.peer.opener;
+      if (!this.peer.identified || !opener || !k || typeof k.epoch !== 'number' || typeof k.sealed !== 'string' || outputKeys.has(k.epoch)) return;
+      try {
+        outputKeys.set(k.epoch, outputCipher(opener.open(outputKeyContext(job, k.epoch, outTopic), Buffer.from(k.sealed, 'base64'))));
+      } catch (error) {
+        this.#log(`the output key of job ${job} at epoch ${k.epoch} does not open: ${errorText(error)}`);
+        return;
+      }
+      const waiting = held.splice(0).filter((c) => c.epoch === k.epoch || !outputKeys.has(c.epoch));
+      for (const c of waiting) take(c);
     };
     const drain = (): void => {
       while (buffer.has(next)) {
@@ -302,6 +336,7 @@ export class FleetClient {
       const owner = state.agent;
       this.peer.request(topics.agentInbox(owner), { type: 'replay', job, fromSeq: next, outTopic }, { timeoutMs: 10_000, who: `agent ${owner}` }).then(
         (r) => {
+          if (r.ok) takeKey(r.data);
           if (!r.ok && state && isFinal(state) && state.agent === owner) {
             // Asking again would get the same answer: end with what came, and say why (never wait forever).
             giveUpOutput(r.code === 'unknown' ? `agent ${owner} no longer keeps its log` : `agent ${owner} refused the replay: ${r.message ?? r.code}`);

@@ -20,6 +20,8 @@ export { FleetKey } from './signing.ts';
 export type { MessageSigner } from './signing.ts';
 export { DeviceIdentity, FleetAuthority, parseRoles, ROLES } from './identity.ts';
 export type { DeviceCertificate, DeviceIdentityFile, Role } from './identity.ts';
+export { checkRevocations } from './revocation.ts';
+export type { Revocation, RevocationDocument } from './revocation.ts';
 export { topics } from './topics.ts';
 export { advertisedOf, parseLabel, parseLabels } from './capacity.ts';
 export type { Advertised, CapacityOptions } from './capacity.ts';

@@ -127,4 +127,14 @@ export type EndReport =
   | { event: 'end'; kind: 'exited'; status: number; stamps?: Record<string, number> }
   | { event: 'end'; kind: 'failed'; status: number; error: string; stamps?: Record<string, number> };
 
-export type ThreadMessage = Reply | EndReport;
+/**
+ * Resume clones the worker made while the program ran (lazy re-entry makes them as
+ * frames come to the top), handed to the agent once the program stops for a final or
+ * ends: for its next jobs of the module, and for this job if it comes back.
+ */
+export interface ClonesReport {
+  event: 'clones';
+  clones: SharedClones;
+}
+
+export type ThreadMessage = Reply | EndReport | ClonesReport;

@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import { WasmigError } from '../errors/index.ts';
+import type { SharedClones } from '../native/index.ts';
 import type { Command, EndReport, JobCommand, ThreadMessage, WorkerBoot } from './job-protocol.ts';
 import { COMMANDS_SENT, CONTROL_WORDS, PAUSE_FLAG } from './job-protocol.ts';
 import { createRingBuffer, RingReader } from './output-ring.ts';
@@ -39,6 +40,8 @@ export interface RunnerHooks {
   output: (records: RingRecord[]) => void;
   /** The program ended by itself (exited or failed); its output was delivered before. */
   end: (report: EndReport) => void;
+  /** Resume clones the worker made as the program ran (see `ClonesReport`). */
+  clones?: (clones: SharedClones) => void;
 }
 
 interface Pending {
@@ -127,7 +130,8 @@ export class JobRunner {
     // Everything the program wrote before this message is in the ring already.
     this.#deliver();
     if ('event' in message) {
-      this.#hooks?.end(message);
+      if (message.event === 'clones') this.#hooks?.clones?.(message.clones);
+      else this.#hooks?.end(message);
       return;
     }
     const pending = this.#pending.get(message.re);

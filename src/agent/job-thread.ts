@@ -17,7 +17,7 @@ import type { ResumeOptions } from '../program/index.ts';
 import { decodeSnapshot } from '../snapshot/index.ts';
 import type { RunOutcome } from '../runtime/index.ts';
 import { WasiHost } from '../wasi/index.ts';
-import type { Command, EndReport, JobCommand, ProgramSetup, Reply, RunStarted, WorkerBoot } from './job-protocol.ts';
+import type { ClonesReport, Command, EndReport, JobCommand, ProgramSetup, Reply, RunStarted, WorkerBoot } from './job-protocol.ts';
 import { COMMANDS_SENT, PAUSE_FLAG } from './job-protocol.ts';
 import { hopClockMs } from './hop-clock.ts';
 import { RingWriter } from './output-ring.ts';
@@ -166,6 +166,8 @@ class JobThread {
         this.#wantRun = false;
         this.#heldByCheckpoint = false;
         const final = this.#needPrecopy().final();
+        // Out of the pause: the clones this run made, for a move back here.
+        this.#afterReply = () => this.#postClones();
         return { ...final, stamps: { took: taken, done: hopClockMs() } };
       }
       case 'forget': {
@@ -194,6 +196,12 @@ class JobThread {
         return { images: precopy.images().map((i) => i.slice().buffer), digest: precopy.digest };
       }
     }
+  }
+
+  /** Hands the agent the resume clones made here that it has not had (`ClonesReport`). */
+  #postClones(): void {
+    const clones = this.#unsharedClones();
+    if (clones.length > 0) this.#port.postMessage({ event: 'clones', clones } satisfies ClonesReport);
   }
 
   /** Resume clones made here that the agent has not had, now counted as had. */
@@ -258,7 +266,10 @@ class JobThread {
     for (const f of compiled.functions) void f.points;
     const wasi = new WasiHost({ args: ['warm-up'], env: {}, preopens: [], stdin: this.#stdin, stdout: () => {}, stderr: () => {} });
     try {
-      const probe = Program.withWasi(compiled, wasi, { maxMemoryBytes: setup.maxMemoryBytes, tier: setup.tier }, true);
+      const probe = Program.withWasi(compiled, wasi, { maxMemoryBytes: setup.maxMemoryBytes, tier: 'interp' }, true);
+      // A frame to restore (the entry's, not run): the final's state has frames, and their
+      // decode and load paths ran cold in a fresh worker (0.8-1.8 ms of a CoreMark restore).
+      if (probe.instance.exports.get('_start')?.kind === 'func') probe.start('_start');
       const options = { tier: setup.tier, stdin: this.#stdin, stdout: () => {}, stderr: () => {} };
       // The two-step restore a live migration's final does.
       const shell = Program.shell(compiled, options);
@@ -353,6 +364,7 @@ class JobThread {
   }
 
   #end(report: EndReport): void {
+    this.#postClones();
     this.#ended = true;
     this.#wantRun = false;
     try {

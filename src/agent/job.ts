@@ -16,7 +16,7 @@ export interface JobHooks {
   end: (job: Job) => void;
   /** Whether the job may run now (an owner without its lease holds replicated jobs paused); default: yes. */
   mayRun?: (job: Job) => boolean;
-  /** Resume clones the job's worker made (handed over as a run starts), for the agent's next jobs of the module. */
+  /** Resume clones the job's worker made (handed over as a run starts, at a final, at the end), for the agent's next jobs of the module. */
   clones?: (job: Job, clones: SharedClones) => void;
 }
 
@@ -80,7 +80,11 @@ export class Job {
     this.epochCounter = init.epoch;
     this.log = init.log;
     this.#hooks = init.hooks;
-    const hooks = { output: (records: RingRecord[]) => this.#output(records), end: (report: EndReport) => this.#end(report) };
+    const hooks = {
+      output: (records: RingRecord[]) => this.#output(records),
+      end: (report: EndReport) => this.#end(report),
+      clones: (clones: SharedClones) => { if (clones.length > 0) this.#hooks.clones?.(this, clones); },
+    };
     this.#runner = init.pool ? init.pool.take(hooks) : new JobRunner(hooks);
   }
 

@@ -101,6 +101,11 @@ export interface AgentStatus {
   /** Whether the agent requires signed messages. */
   signed?: boolean;
   since?: string;
+  /** When it was published (ms since the epoch; for a last will: when it was set), signed with the rest: receivers refuse older ones (presence-check.ts). */
+  ts?: number;
+  /** The signature (and, with identities, the certificate) of a fleet that signs statuses. */
+  sig?: string;
+  cert?: Record<string, unknown>;
 }
 
 /** Heartbeat, retained on `agents/<agent>/load`. */
@@ -109,6 +114,11 @@ export interface AgentLoad {
   agent: string;
   instance: string;
   at: string;
+  /** `at` in ms since the epoch, signed with the rest: receivers refuse older heartbeats (presence-check.ts). */
+  ts?: number;
+  /** The signature (and, with identities, the certificate) of a fleet that signs heartbeats. */
+  sig?: string;
+  cert?: Record<string, unknown>;
   /** CPU time of the agent process over the last interval, in cores (1 = one core busy). */
   cpu: number;
   loadavg: number[];

@@ -6,7 +6,9 @@ import type { Message, Reply, Request } from './messages.ts';
 import { newId, parseMessage, PROTOCOL_VERSION, ProtocolError } from './messages.ts';
 import { MqttLink } from './mqtt-link.ts';
 import { sendBlob } from './transfer.ts';
-import type { BlobCipher } from './blob-cipher.ts';
+import type { BlobCipher, ChunkOpener, ChunkSealer } from './blob-cipher.ts';
+import { PresenceCheck } from './presence-check.ts';
+import { topicName, topics } from './topics.ts';
 import { ReplayGuard } from './replay-guard.ts';
 import type { MessageSigner } from './signing.ts';
 
@@ -31,6 +33,8 @@ export interface PeerOptions {
   /** Requests that passed validation and the signature check. */
   onRequest: (request: Request) => void;
   onConnect?: (info: { first: boolean; version: string }) => void;
+  /** A status or heartbeat on `topic` was refused (presence-check.ts): an agent puts its own back. */
+  onRefusedPresence?: (topic: string) => void;
   onDisconnect?: () => void;
   log: (line: string) => void;
   /**
@@ -140,6 +144,8 @@ export class Peer {
   readonly #patienceMs: number;
   /** Final answers to {@link REANSWERED} requests, by request id, oldest first. */
   readonly #answers = new Map<string, { topic: string; payload: string }>();
+  /** With a key: which agent statuses and heartbeats to believe (presence-check.ts). */
+  readonly #presence: PresenceCheck | undefined;
 
   private constructor(link: MqttLink, options: PeerOptions, guard: ReplayGuard) {
     this.link = link;
@@ -149,6 +155,7 @@ export class Peer {
     this.#markerBase = `${options.inbox.slice(0, options.inbox.lastIndexOf('/') + 1)}marker-`;
     this.#patienceMs = options.brokerPatienceMs ?? BROKER_PATIENCE_MS;
     this.#guard = guard;
+    this.#presence = options.key ? new PresenceCheck(options.key, options.log) : undefined;
   }
 
   static async open(options: PeerOptions): Promise<Peer> {
@@ -434,6 +441,8 @@ export class Peer {
 
   #dispatch(topic: string, payload: Buffer): void {
     if (topic !== this.inbox) {
+      // A forged or replayed status or heartbeat reaches no listener, and is not kept for late ones.
+      if (this.#presence && !this.#presence.accept(topic, payload)) { this.#options.onRefusedPresence?.(topic); return; }
       const routes = this.#routes.filter((r) => topicMatches(r.filter, topic));
       if (routes.length && isRetainedTopic(topic)) this.#last.set(topic, payload);
       for (const r of routes) r.fn(topic, payload);
@@ -609,14 +618,45 @@ export class Peer {
     }
   }
 
-  /** The fleet's end-to-end cipher, when its key allows one (blob-cipher.ts). */
+  /** The fleet key's end-to-end cipher (blob-cipher.ts); undefined without a key and with identities. */
   get cipher(): BlobCipher | undefined {
     return this.#options.key?.cipher;
   }
 
-  /** Sends a blob's chunks to `topic` (see transfer.ts), sealed for their recipient when the fleet key allows. */
-  sendBlob(topic: string, transfer: string, bytes: Uint8Array, options: { chunkBytes: number; onProgress?: (sent: number, total: number) => void; signal?: AbortSignal }): Promise<number> {
-    return sendBlob(this.link, topic, transfer, bytes, { ...options, cipher: this.#options.key?.cipher });
+  /** What opens data sealed for this device (the fleet key, or this identity's X25519 key); undefined without a key. */
+  get opener(): ChunkOpener | undefined {
+    return this.#options.key?.opener;
+  }
+
+  /** Whether this peer signs with a device identity (which seals to each recipient) rather than the shared key. */
+  get identified(): boolean {
+    return this.#options.key !== undefined && this.#options.key.cipher === undefined && this.#options.key.sealerFor !== undefined;
+  }
+
+  /** Sends a blob's chunks to `topic` (see transfer.ts), sealed for their recipient when the fleet has a key or identities. */
+  async sendBlob(topic: string, transfer: string, bytes: Uint8Array, options: { chunkBytes: number; onProgress?: (sent: number, total: number) => void; signal?: AbortSignal }): Promise<number> {
+    const agent = topicName(topic, 'agents', 'data');
+    const cipher = agent === undefined ? undefined : await this.sealerFor(agent);
+    return sendBlob(this.link, topic, transfer, bytes, { ...options, cipher });
+  }
+
+  /**
+   * What seals data for agent `agent`: the fleet key's cipher, or (identities) a fresh
+   * key to the X25519 key of its certificate. A certificate comes with every message the
+   * agent signs; when none came by yet, its signed retained status is read. Undefined
+   * without a key; an identity that cannot find the agent's certificate throws.
+   */
+  async sealerFor(agent: string): Promise<ChunkSealer | undefined> {
+    const key = this.#options.key;
+    if (!key?.sealerFor) return undefined;
+    let sealer = key.sealerFor(agent);
+    if (!sealer) {
+      const stop = await this.listenRetained([topics.agentStatus(agent)], () => {});
+      stop();
+      sealer = key.sealerFor(agent);
+    }
+    if (!sealer) throw new WasmigError('ERR_NO_KEY', `cannot encrypt for agent ${agent}: no valid certificate of it has come by (is it online, with an identity of this fleet?)`);
+    return sealer;
   }
 
   /** Signs a retained state or any other JSON document, when this peer has a key. */

@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../errors/index.ts';
 import { BlobCipher } from './blob-cipher.ts';
+import type { ChunkOpener, ChunkSealer } from './blob-cipher.ts';
 
 /**
  * JSON with object keys sorted at every level and `undefined` fields left out: the one
@@ -23,8 +24,12 @@ export function canonicalJson(value: unknown): string {
 export interface MessageSigner {
   /** The device name a certificate binds this signer to (identities only). */
   readonly name?: string;
-  /** End-to-end encryption of blobs, when this signer has a secret the fleet shares (the fleet key). */
+  /** The secret the fleet shares (the fleet key): it seals blobs and output alike. Identities have none. */
   readonly cipher?: BlobCipher;
+  /** Opens blob chunks sealed for this device: the fleet key's cipher, or the device's X25519 key. */
+  readonly opener?: ChunkOpener;
+  /** Seals blob chunks for device `name`; undefined when its key is not known yet (identities learn keys from certificates that come by). */
+  sealerFor?(name: string): ChunkSealer | undefined;
   sign<T extends object>(message: T): T & { sig: string };
   /**
    * Why `message` is not acceptable (`'unsigned'` when it has no signature), or undefined.
@@ -50,6 +55,16 @@ export class FleetKey implements MessageSigner {
     if (key.length < MIN_KEY_BYTES) throw new UsageError(`the fleet key has ${key.length} bytes: it needs at least ${MIN_KEY_BYTES} (e.g. head -c 32 /dev/urandom | base64 > fleet.key)`);
     this.#key = Buffer.from(key);
     this.cipher = new BlobCipher(this.#key);
+  }
+
+  /** The fleet key opens what it sealed, for every device. */
+  get opener(): ChunkOpener {
+    return this.cipher;
+  }
+
+  /** The same key for every recipient (the recipient is in each chunk's context). */
+  sealerFor(): ChunkSealer {
+    return this.cipher;
   }
 
   /** Reads a key file: its bytes, without trailing white space, are the key. */

@@ -3,7 +3,7 @@ import { WasmigError } from '../errors/index.ts';
 import { BLOB_HEADER, decodeBlobChunk, encodeBlobChunk } from './frames.ts';
 import { ProtocolError } from './messages.ts';
 import type { MqttLink } from './mqtt-link.ts';
-import type { BlobCipher } from './blob-cipher.ts';
+import type { ChunkOpener, ChunkSealer } from './blob-cipher.ts';
 import { chunkContext } from './blob-cipher.ts';
 
 /**
@@ -45,7 +45,7 @@ export async function sendBlob(
   topic: string,
   transfer: string,
   bytes: Uint8Array,
-  options: { chunkBytes: number; onProgress?: (sent: number, total: number) => void; signal?: AbortSignal; cipher?: BlobCipher },
+  options: { chunkBytes: number; onProgress?: (sent: number, total: number) => void; signal?: AbortSignal; cipher?: ChunkSealer },
 ): Promise<number> {
   const count = chunkCount(bytes.length, options.chunkBytes);
   const inFlight = new Set<Promise<void>>();
@@ -113,8 +113,8 @@ export class BlobReceiver {
 
   readonly #early = new Map<string, Early>();
   #earlyBytes = 0;
-  /** Opens sealed chunks (blob-cipher.ts) when the fleet encrypts them: the data topic they came to, and the cipher. */
-  sealed?: { topic: string; cipher: BlobCipher };
+  /** Opens sealed chunks (blob-cipher.ts, box-cipher.ts) when the fleet encrypts them: the data topic they came to, and what opens them. */
+  sealed?: { topic: string; cipher: ChunkOpener };
   /** Called for each accepted chunk (progress logs, fault injection in tests). */
   onChunk?: (transfer: string, index: number, count: number, what: string) => void;
 

@@ -9,10 +9,11 @@
  * top down as their clones are made: the top frames whose clones are at hand run
  * natively over the rest, which wait in the interpreter at their calls; a frame without
  * a clone runs in the interpreter (its calls go native) until it returns. Clones are
- * made top first (the top frame is where the program was busy), between interpreted
- * slices and returns, none before the program's first instruction and then with at most
- * as much time spent making them as the program has had to run, so that it always makes
- * progress (at worst at half its pace while clones are made).
+ * made as frames come to the top: a frame that stands at a safepoint on top of the stack
+ * gets its clone before it goes on (in the interpreter, a loop of its own would keep it
+ * there until it returns); the frames below get theirs ahead, from the top down, with at
+ * most as much time spent making them as the program has had to run. A migrated job
+ * thus waits for one clone, not one per frame.
  *
  * The interpreter gives control back when an interpreted frame returns into the frame
  * below it (a *return barrier*: the record of its caller says "return to the host" for
@@ -40,6 +41,21 @@ export class CloneSchedule {
   gate: ((funcIndex: number) => boolean) | undefined;
 
   constructor(private readonly tier: NativeTier) {}
+
+  /**
+   * Makes the top frame's clone if it is missing and can be made: a frame a clone can
+   * take up never goes on in the interpreter, where a loop of its own (not calls) would
+   * keep it until it returns. True when it made it.
+   */
+  makeTop(frames: readonly CanonicalFrame[], space: IndexSpace): boolean {
+    const top = frames.length - 1;
+    if (top < 0 || !this.tier.cloneMissing(frames, top, space)) return false;
+    if (this.gate !== undefined && !this.gate(frames[top].funcIndex)) return false;
+    const start = performance.now();
+    const made = this.tier.makeResumeClone(frames, top, space);
+    this.#making += performance.now() - start;
+    return made;
+  }
 
   /**
    * Makes the missing clones of `frames` from the top down while the time spent making

@@ -83,8 +83,15 @@ s('roles are enforced, foreign certificates refused, each with the reason in the
   }
   const foreign = await FleetClient.connect({ connection: { url: broker.url }, key: new DeviceIdentity(FleetAuthority.generate().issue('ops', ['admin'])) });
   clients.push(foreign);
-  // Its start is refused; b's answer, signed by a device its authority never certified, is not believed either.
-  foreign.start({ agent: 'b', module: ticker, program: 'ticker.wasm', args: ['ticker.wasm', 'lines=1'], job: 'foreign' }).catch(() => {});
+  // It does not even believe b is online (b's status is signed by a device its authority never certified)...
+  try {
+    await foreign.start({ agent: 'b', module: ticker, program: 'ticker.wasm', args: ['ticker.wasm', 'lines=1'], job: 'foreign' });
+    assert.unreachable('a foreign device saw b online');
+  } catch (error) {
+    assert.match((error as Error).message, /no agent named b has announced itself/);
+  }
+  // ...and its start, sent all the same, is refused; b's answer is not believed either.
+  foreign.peer.request('wasmig/v1/agents/b/inbox', { type: 'start', job: 'foreign', spec: { program: 'ticker.wasm', module: { sha256: '0'.repeat(64), size: 64 }, args: ['ticker.wasm'], env: {}, startedAt: new Date().toISOString() } }, { timeoutMs: 5000, who: 'agent b' }).catch(() => {});
   for (let i = 0; i < 400 && !logs.some((l) => /agent b: refused start request/.test(l)); i++) await new Promise((r) => setTimeout(r, 25));
   assert.ok(logs.some((l) => /agent b: refused start request \w+ from ops~\w+: the certificate of ops is not signed by this fleet's authority/.test(l)), logs.join('\n'));
   assert.not.ok(agents[1].jobs.has('foreign'));

@@ -1,6 +1,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chunkContext } from '../../src/agent/blob-cipher.ts';
 import { DeviceIdentity, FleetAuthority, parseRoles } from '../../src/agent/identity.ts';
+import type { DeviceIdentityFile } from '../../src/agent/identity.ts';
+import type { RevocationDocument } from '../../src/agent/revocation.ts';
 import { FleetKey } from '../../src/agent/signing.ts';
 import { UsageError } from '../../src/errors/index.ts';
 
@@ -60,6 +66,82 @@ test('identity files: the key must be the certificate\'s, the certificate the au
   assert.throws(() => authority.issue('bad/name', ['run']), /device name/);
   assert.throws(() => authority.issue('x', []), /at least one role/);
   assert.is(FleetAuthority.fromPem(authority.toPem()).publicKey, authority.publicKey);
+});
+
+test('an identity issued before certificates carried an X25519 key: a one-line error saying to re-issue it', () => {
+  const file = authority.issue('old', ['run']);
+  const { box: _box, ...certificate } = file.certificate;
+  const { boxKey: _boxKey, ...rest } = file;
+  const old = { ...rest, v: 1, certificate: { ...certificate, v: 1 } } as unknown as DeviceIdentityFile;
+  assert.throws(() => new DeviceIdentity(old), (e: unknown) => e instanceof UsageError && /the certificate of old has no X25519 key .*re-issue it with wasmig fleet add old --roles/.test((e as Error).message) && !(e as Error).message.includes('\n'));
+  // A message from such a device is refused with the same advice.
+  const signed = { ...laptop.sign(start), cert: old.certificate };
+  assert.match(agentA.verify(signed, { signer: start.from }) ?? '', /has no X25519 key .*re-issue/);
+});
+
+test('certificates expire: --days is in the certificate, and checked by every device', () => {
+  const issued = new Date('2026-01-01T00:00:00Z');
+  const file = authority.issue('temp', ['start'], { now: issued, days: 2 });
+  assert.is(file.certificate.expires, '2026-01-03T00:00:00.000Z');
+  let now = Date.parse('2026-01-02T00:00:00Z');
+  const temp = new DeviceIdentity(file, { now: () => now });
+  const checker = new DeviceIdentity(authority.issue('checker', ['run']), { now: () => now });
+  const msg = temp.sign({ ...start, from: 'temp~1' });
+  assert.is(checker.verify(msg, { signer: 'temp~1', type: 'start' }), undefined);
+  now = Date.parse('2026-01-03T00:00:01Z');
+  assert.match(checker.verify(msg, { signer: 'temp~1', type: 'start' }) ?? '', /the certificate of temp expired at 2026-01-03T00:00:00.000Z/);
+  assert.throws(() => new DeviceIdentity(file, { now: () => now }), /expired/, 'a device does not start with its own expired certificate');
+  assert.throws(() => authority.issue('x', ['run'], { days: 0 }), /--days 0/);
+  // Expiry is signed: pushing it back breaks the authority's signature.
+  const extended = { ...msg, cert: { ...(msg as unknown as { cert: object }).cert, expires: '2099-01-01T00:00:00.000Z' } };
+  assert.match(checker.verify(extended, { signer: 'temp~1', type: 'start' }) ?? '', /not signed by this fleet's authority/);
+});
+
+test('revocation: a signed list refuses the certificates of a device issued until then; a re-issue is valid; changes are read again', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wasmig-revoked-'));
+  try {
+    const list = join(dir, 'revoked.json');
+    const write = (doc: RevocationDocument, mtime: number): void => { writeFileSync(list, JSON.stringify(doc)); utimesSync(list, mtime, mtime); };
+    write(authority.signDocument({ v: 1, kind: 'wasmig-revocations', issuedAt: '', revoked: [] } as RevocationDocument), 1000);
+    let now = Date.parse('2026-06-01T00:00:00Z');
+    const stolen = new DeviceIdentity(authority.issue('stolen', ['start'], { now: new Date('2026-05-01T00:00:00Z') }));
+    const guard = new DeviceIdentity(authority.issue('guard', ['run']), { revoked: list, now: () => now });
+    const msg = stolen.sign({ ...start, from: 'stolen~1' });
+    assert.is(guard.verify(msg, { signer: 'stolen~1' }), undefined);
+    write(authority.signDocument({ v: 1, kind: 'wasmig-revocations', issuedAt: '2026-06-01T00:00:00Z', revoked: [{ name: 'stolen', before: '2026-06-01T00:00:00.000Z' }] } as RevocationDocument), 2000);
+    now += 5000; // the agent looks at the file again
+    assert.match(guard.verify(msg, { signer: 'stolen~1' }) ?? '', /the certificate of stolen was revoked at 2026-06-01T00:00:00.000Z/);
+    assert.is(guard.sealerFor('stolen'), undefined, 'nothing is sealed for a revoked device');
+    const reissued = new DeviceIdentity(authority.issue('stolen', ['start'], { now: new Date('2026-06-02T00:00:00Z') }));
+    assert.is(guard.verify(reissued.sign({ ...start, from: 'stolen~2' }), { signer: 'stolen~2' }), undefined);
+    // A list the authority did not sign is not taken: the one in force stays.
+    const lines: string[] = [];
+    const logged = new DeviceIdentity(authority.issue('g2', ['run']), { revoked: list, now: () => now, log: (l) => lines.push(l) });
+    write({ v: 1, kind: 'wasmig-revocations', issuedAt: '', revoked: [] }, 3000);
+    now += 5000;
+    assert.match(logged.verify(msg, { signer: 'stolen~1' }) ?? '', /revoked/);
+    assert.match(lines.join('\n'), /changed but was not taken: not signed by this fleet's authority/);
+    assert.throws(() => new DeviceIdentity(authority.issue('g3', ['run']), { revoked: join(dir, 'missing.json') }), /--revoked .*missing.json: no such file/);
+    // A device cannot start with its own revoked certificate.
+    write(authority.signDocument({ v: 1, kind: 'wasmig-revocations', issuedAt: '', revoked: [{ name: 'self', before: '2099-01-01T00:00:00.000Z' }] } as RevocationDocument), 4000);
+    assert.throws(() => new DeviceIdentity(authority.issue('self', ['run']), { revoked: list }), /the certificate of self was revoked/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('blobs are sealed to the X25519 key of a certificate that came by; only that device opens them', () => {
+  const b = new DeviceIdentity(authority.issue('b', ['run']));
+  const c = new DeviceIdentity(authority.issue('c', ['run']));
+  assert.is(agentA.sealerFor('b'), undefined, 'no certificate of b has come by yet');
+  assert.is(agentA.verify(b.sign({ ...start, from: 'b', type: 'reply' }), { signer: 'b' }), undefined);
+  const sealer = agentA.sealerFor('b');
+  assert.ok(sealer);
+  const ctx = chunkContext('wasmig/v1/agents/b/data', 'e'.repeat(32), 0);
+  const chunk = sealer.seal(ctx, Buffer.from('snapshot bytes'));
+  assert.is(b.opener.open(ctx, chunk).toString(), 'snapshot bytes');
+  assert.throws(() => c.opener.open(ctx, chunk), /does not decrypt/);
+  assert.throws(() => agentA.opener.open(ctx, chunk), /does not decrypt/);
 });
 
 test.run();

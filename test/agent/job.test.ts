@@ -9,7 +9,8 @@ import { join, resolve } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Job } from '../../src/agent/job.ts';
-import type { ProgramSetup } from '../../src/agent/job-protocol.ts';
+import type { ProgramSetup, RunStarted } from '../../src/agent/job-protocol.ts';
+import type { SharedClones } from '../../src/native/index.ts';
 import type { LogEntry } from '../../src/agent/output-log.ts';
 import { OutputLog } from '../../src/agent/output-log.ts';
 import type { JobSpec } from '../../src/agent/messages.ts';
@@ -32,13 +33,13 @@ interface Watched {
   ended: Promise<Job>;
 }
 
-function newJob(log = new OutputLog()): Watched {
+function newJob(log = new OutputLog(), handed: SharedClones = []): Watched {
   const entries: LogEntry[] = [];
   let ended!: (job: Job) => void;
   const done = new Promise<Job>((r) => { ended = r; });
   const job = new Job({
     id: 'j1', spec: { program: 'p.wasm' } as JobSpec, epoch: 1, log,
-    hooks: { output: (_j, e) => { entries.push(...e); }, end: (j) => ended(j) },
+    hooks: { output: (_j, e) => { entries.push(...e); }, end: (j) => ended(j), clones: (_j, c) => { handed.push(...c); } },
   });
   const text = (stream: number): string => Buffer.concat(log.since(0).filter((e) => e.stream === stream).map((e) => e.data)).toString();
   return { job, stdout: () => text(1), stderr: () => text(2), ended: done };
@@ -224,7 +225,7 @@ for (const tier of ['native', 'interp'] as const) {
   });
 }
 
-s('native: an arrival makes the resume clones of its frames before its run, and hands them on, so the next arrival makes none', async () => {
+s('native: an arrival makes the resume clones its frames need as it runs and hands them on at its final, so that the next arrival makes none before its run', async () => {
   const gate = 'gate-clones';
   const args = ['lines=80', 'work=1500', `gate=/ctl/${gate}`, 'at=40'];
   const want = tickerOutput(args);
@@ -237,24 +238,31 @@ s('native: an arrival makes the resume clones of its frames before its run, and 
   const final = await source.job.final();
   const before = source.stdout();
   source.job.discard();
-  /** A target of the handoff: the module, the rounds' memory (none here), then the final. */
-  const arrive = async (clones: ProgramSetup['clones']): Promise<Watched & { clones: NonNullable<ProgramSetup['clones']> }> => {
-    const w = newJob();
+  /** A target of the handoff: the module, the rounds' memory (none here), then the final; `handed` collects what its worker hands on. */
+  const arrive = async (clones: ProgramSetup['clones'], handed: SharedClones): Promise<Watched & { started: RunStarted }> => {
+    const w = newJob(new OutputLog(), handed);
     const s = { ...gated(ticker, 'native'), ...(clones ? { clones } : {}) };
     await w.job.receive(s, undefined);
     await w.job.apply(round.deltas);
     await w.job.complete(s, final.snapshot, final.deltas, final.digests);
     const started = await w.job.run();
     assert.ok(started, 'the run was answered');
-    return { ...w, clones: started.clones };
+    return { ...w, started };
   };
-  const first = await arrive(undefined);
+  const firstHanded: SharedClones = [];
+  const first = await arrive(undefined, firstHanded);
+  // It runs on (its frames come back to native code as they come to the top), then leaves with a final.
+  while (!/^tick 30\//m.test(before + first.stdout())) await new Promise((r) => setTimeout(r, 5));
+  await first.job.precopy(undefined);
+  await first.job.round();
+  await first.job.final();
+  // The clones come in a message of their own after the final's answer.
+  for (let waited = 0; firstHanded.length === 0 && waited < 20_000; waited += 5) await new Promise((r) => setTimeout(r, 5));
   first.job.discard();
-  // Frames stand at call safepoints and one loop: each a clone, made before the run.
-  const made = first.clones.filter(([, c]) => c !== null).length;
+  const made = [...first.started.clones, ...firstHanded].filter(([, c]) => c !== null).length;
   assert.ok(made >= 2, `clones handed on: ${made}`);
-  const second = await arrive(first.clones);
-  assert.equal(second.clones, [], 'the second arrival made no clone of its own');
+  const second = await arrive([...first.started.clones, ...firstHanded], []);
+  assert.equal(second.started.clones, [], 'the second arrival made no clone before its run');
   writeFileSync(join(ctl, gate), '');
   const job = await second.ended;
   assert.is(job.state, 'exited');

@@ -1,9 +1,10 @@
 /**
  * Issue 16's sniffing attack: a client with no key and no login subscribes to every
  * agent's data topic while a module is uploaded and a job migrates. In a fleet with a
- * key, the blobs are sealed for their recipient (AES-256-GCM, blob-cipher.ts): the
- * sniffer finds neither the module nor the job's output in them. The same fleet without
- * a key shows both, so the sniffer does see what goes by.
+ * key, the blobs are sealed for their recipient (AES-256-GCM, blob-cipher.ts), and in a
+ * fleet with identities to the recipient's X25519 key (box-cipher.ts): the sniffer finds
+ * neither the module nor the job's output in them. The same fleet without a key shows
+ * both, so the sniffer does see what goes by.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -11,8 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Agent, FleetClient, FleetKey, startBroker } from '../../src/agent/index.ts';
-import type { EmbeddedBroker } from '../../src/agent/index.ts';
+import { Agent, DeviceIdentity, FleetAuthority, FleetClient, FleetKey, startBroker } from '../../src/agent/index.ts';
+import type { EmbeddedBroker, MessageSigner } from '../../src/agent/index.ts';
+import { chunkContext } from '../../src/agent/blob-cipher.ts';
 import { decodeBlobChunk } from '../../src/agent/frames.ts';
 import { MqttLink } from '../../src/agent/mqtt-link.ts';
 import { tickerPath } from '../helpers/ticker.ts';
@@ -37,20 +39,25 @@ s.after(async () => {
 });
 
 /** Uploads, runs and migrates a job in a fleet of `prefix`a and `prefix`b; returns the blob data the sniffer saw. */
-async function sniffFleet(prefix: string, key: FleetKey | undefined): Promise<{ blobs: Buffer; output: Buffer }> {
+async function sniffFleet(prefix: string, keyOf: (device: string) => MessageSigner | undefined): Promise<{ blobs: Buffer; output: Buffer; chunks: { topic: string; transfer: string; index: number; data: Uint8Array }[] }> {
   const seen: Buffer[] = [];
+  const chunks: { topic: string; transfer: string; index: number; data: Uint8Array }[] = [];
   const output: Buffer[] = [];
   const sniffer = await MqttLink.open({
     connection: { url: broker.url }, clientId: `wasmig-sniffer-${prefix}`, persistent: false,
     onMessage: (topic, payload) => {
       if (topic.endsWith('/out')) { output.push(Buffer.from(payload)); return; }
-      try { seen.push(Buffer.from(decodeBlobChunk(payload).data)); } catch { /* not a chunk */ }
+      try {
+        const chunk = decodeBlobChunk(payload);
+        seen.push(Buffer.from(chunk.data));
+        chunks.push({ topic, transfer: chunk.transfer, index: chunk.index, data: chunk.data });
+      } catch { /* not a chunk */ }
     },
   });
   await sniffer.subscribe(['wasmig/v1/agents/+/data', 'wasmig/v1/jobs/+/out', 'wasmig/v1/clients/+/out']);
   const [a, b] = [`${prefix}a`, `${prefix}b`];
-  const agents = await Promise.all([a, b].map((name) => Agent.start({ name, connection: { url: broker.url }, key, dirs: [{ host: ctl, guest: '/ctl' }], stateDir: join(work, name), log: () => {} })));
-  const client = await FleetClient.connect({ connection: { url: broker.url }, key });
+  const agents = await Promise.all([a, b].map((name) => Agent.start({ name, connection: { url: broker.url }, key: keyOf(name), dirs: [{ host: ctl, guest: '/ctl' }], stateDir: join(work, name), log: () => {} })));
+  const client = await FleetClient.connect({ connection: { url: broker.url }, key: keyOf('laptop') });
   try {
     const job = `${prefix}job`;
     await client.start({ agent: a, module: ticker, program: 'ticker.wasm', args: ['ticker.wasm', 'lines=30', 'work=100', `gate=/ctl/${job}`, 'at=20'], job });
@@ -71,16 +78,17 @@ async function sniffFleet(prefix: string, key: FleetKey | undefined): Promise<{ 
     await Promise.all(agents.map((x) => x.stop()));
     await sniffer.close();
   }
-  return { blobs: Buffer.concat(seen), output: Buffer.concat(output) };
+  return { blobs: Buffer.concat(seen), output: Buffer.concat(output), chunks };
 }
 
 s('without a key the sniffer reads the module and the output; with one, ciphertext only', async () => {
-  const open = await sniffFleet('open-', undefined);
+  const open = await sniffFleet('open-', () => undefined);
   const clear = open.blobs;
   assert.ok(clear.includes(moduleSlice), 'the control: in a keyless fleet the module travels in clear');
   assert.ok(clear.includes('tick 1/'), 'the control: so does the output in the migration package');
   assert.ok(open.output.includes('tick 1/'), 'the control: and the live output');
-  const closed = await sniffFleet('sealed-', new FleetKey(randomBytes(32)));
+  const key = new FleetKey(randomBytes(32));
+  const closed = await sniffFleet('sealed-', () => key);
   const sealed = closed.blobs;
   assert.ok(closed.output.length > 0, 'the sniffer saw output go by');
   assert.not.ok(closed.output.includes('tick '), 'no output line on the output topics');
@@ -88,6 +96,20 @@ s('without a key the sniffer reads the module and the output; with one, cipherte
   assert.not.ok(sealed.includes(moduleSlice), 'no piece of the module');
   assert.not.ok(sealed.includes(Buffer.from([0, 0x61, 0x73, 0x6d])), 'not even its magic number');
   assert.not.ok(sealed.includes('tick '), 'no output line');
+});
+
+s('with identities the sniffer sees ciphertext only, and so does another device of the fleet', async () => {
+  const authority = FleetAuthority.generate();
+  const closed = await sniffFleet('id-', (device) => new DeviceIdentity(authority.issue(device, device === 'laptop' ? ['start', 'migrate'] : ['run'])));
+  assert.ok(closed.output.length > 0, 'the sniffer saw output go by');
+  assert.not.ok(closed.output.includes('tick '), 'no output line on the output topics');
+  assert.ok(closed.blobs.length > ticker.length, `the sniffer saw the blobs go by (${closed.blobs.length} bytes)`);
+  assert.not.ok(closed.blobs.includes(moduleSlice), 'no piece of the module');
+  assert.not.ok(closed.blobs.includes(Buffer.from([0, 0x61, 0x73, 0x6d])), 'not even its magic number');
+  assert.not.ok(closed.blobs.includes('tick '), 'no output line');
+  // A certified device that is not the recipient (it holds the fleet's authority's word, not the recipient's key) opens none of them.
+  const other = new DeviceIdentity(authority.issue('id-c', ['run']));
+  for (const c of closed.chunks) assert.throws(() => other.opener.open(chunkContext(c.topic, c.transfer, c.index), c.data), /does not decrypt/);
 });
 
 s.run();

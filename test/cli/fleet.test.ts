@@ -1,5 +1,5 @@
-/** `wasmig fleet init` and `wasmig fleet add`: the authority and device identity files. */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+/** `wasmig fleet init`, `add` and `revoke`: the authority, device identity and revocation files. */
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -38,6 +38,54 @@ test('clear refusals: no overwrite, unknown roles, no authority, both ways to si
   const both = wasmig(['ps', '--key-file', join(work, 'k'), '--identity', join(dir, 'edge-1.identity')]);
   assert.is(both.status, 2);
   assert.match(both.stderr, /--key-file and --identity are two ways to sign: give one/);
+});
+
+test('add --days puts an expiry in the certificate; revoke writes a signed list that devices enforce', () => {
+  const add = wasmig(['fleet', 'add', 'temp', '--roles', 'start', '--days', '7', '--dir', dir]);
+  assert.is(add.status, 0, add.stderr);
+  assert.match(add.stdout, /temp \(start, valid until \d{4}-\d\d-\d\dT[^)]+\) in/);
+  const temp = DeviceIdentity.fromFile(join(dir, 'temp.identity'));
+  const days = (Date.parse(temp.certificate.expires ?? '') - Date.now()) / 86_400_000;
+  assert.ok(days > 6.9 && days <= 7, `expires in ${days} days`);
+  const bad = wasmig(['fleet', 'add', 'x', '--roles', 'run', '--days', 'soon', '--dir', dir]);
+  assert.is(bad.status, 2);
+  assert.match(bad.stderr, /--days soon: a number of days/);
+  const revoke = wasmig(['fleet', 'revoke', 'temp', '--dir', dir]);
+  assert.is(revoke.status, 0, revoke.stderr);
+  assert.match(revoke.stdout, /temp's certificates issued until .* are revoked in .*revoked\.json; copy it to every device \(--revoked /);
+  const list = join(dir, 'revoked.json');
+  const guard = DeviceIdentity.fromFile(join(dir, 'edge-1.identity'), { revoked: list });
+  const from = temp.sign({ type: 'start', from: 'temp~1' });
+  assert.match(guard.verify(from, { signer: 'temp~1' }) ?? '', /the certificate of temp was revoked/);
+  // A second revocation keeps the first.
+  assert.is(wasmig(['fleet', 'revoke', 'other', '--dir', dir]).status, 0);
+  assert.equal((JSON.parse(readFileSync(list, 'utf8')) as { revoked: { name: string }[] }).revoked.map((r) => r.name), ['temp', 'other']);
+  // The revoked device cannot start with its own certificate either; --revoked needs --identity.
+  const ps = wasmig(['ps', '--identity', join(dir, 'temp.identity'), '--revoked', list]);
+  assert.is(ps.status, 2);
+  assert.match(ps.stderr, /^wasmig: --identity .*temp\.identity: the certificate of temp was revoked at [^\n]+\n$/);
+  const keyOnly = wasmig(['ps', '--key-file', join(work, 'k'), '--revoked', list]);
+  assert.is(keyOnly.status, 2);
+  assert.match(keyOnly.stderr, /--revoked goes with --identity/);
+  // A list altered by hand is not the authority's: revoke refuses to build on it.
+  writeFileSync(list, readFileSync(list, 'utf8').replace('"other"', '"edge-1"'));
+  const tampered = wasmig(['fleet', 'revoke', 'x', '--dir', dir]);
+  assert.is(tampered.status, 2);
+  assert.match(tampered.stderr, /revoked\.json: not signed by this fleet's authority; not changed/);
+});
+
+test('an identity file from before end-to-end encryption: one line saying to re-issue it', () => {
+  const file = join(dir, 'edge-1.identity');
+  const current = JSON.parse(readFileSync(file, 'utf8')) as { certificate: Record<string, unknown>; boxKey?: string; v: number };
+  delete current.certificate.box;
+  current.certificate.v = 1;
+  delete current.boxKey;
+  current.v = 1;
+  const old = join(work, 'old.identity');
+  writeFileSync(old, JSON.stringify(current));
+  const ps = wasmig(['ps', '--identity', old]);
+  assert.is(ps.status, 2);
+  assert.match(ps.stderr, /^wasmig: --identity .*old\.identity: the certificate of edge-1 has no X25519 key \(issued by an older wasmig, before end-to-end encryption\): re-issue it with wasmig fleet add edge-1 --roles \.\.\.\n$/);
 });
 
 test.after(() => rmSync(work, { recursive: true, force: true }));

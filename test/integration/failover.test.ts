@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { FleetClient } from '../../src/agent/index.ts';
+import { FleetAuthority, FleetClient } from '../../src/agent/index.ts';
 import type { AgentStatus, JobState } from '../../src/agent/index.ts';
 import { agentProc, cli, embeddedBroker, stopAll, wasmigProc } from '../helpers/fleet.ts';
 import type { BrokerProc, Proc } from '../helpers/fleet.ts';
@@ -188,6 +188,32 @@ s('a broker restart under a replicated job: its owner pauses it (no lease), find
   assert.is(end.agent, 'a4');
   assert.is(end.epoch, 1);
   assert.not.match(b.err, /taking it over/);
+});
+
+s('with identities: the checkpoints are sealed to the standby, which takes over; the follower gets the new owner\'s output key', async () => {
+  const authority = FleetAuthority.generate();
+  const identity = (name: string, roles: Parameters<FleetAuthority['issue']>[1]): Record<string, string> => {
+    const file = join(gates, `${name}.identity`);
+    writeFileSync(file, JSON.stringify(authority.issue(name, roles)), { mode: 0o600 });
+    return { WASMIG_IDENTITY: file };
+  };
+  const a = await agentProc('a9', broker.url, TAKEOVER, identity('a9', ['run']));
+  started.push(a);
+  const b = await agentProc('b9', broker.url, TAKEOVER, identity('b9', ['run']));
+  started.push(b);
+  const args = ['mem=4', 'rate=1024', 'steps=700'];
+  const want = writerOutput(args);
+  const job = 'fo-id';
+  const run = wasmigProc(['run', '--on', 'a9', '--broker', broker.url, '--replicas', '1', '--job', job, '--lost-after', '60', writerPath, ...args, `gate=/gates/${job}`], { label: `run ${job}`, env: identity('laptop', ['start']) });
+  // The keyless watcher of this suite cannot verify states: wait on the follower's output instead.
+  await run.waitFor(/step 1\d\d /, 'out', 60_000);
+  await b.waitFor(new RegExp(`standby for job ${job}`), 'err', 60_000);
+  assert.is(await a.stop('SIGKILL'), 137);
+  openGate(job);
+  const status = await run.exited;
+  assert.is(status, 0, `${run.err}\n--- b9:\n${b.err.slice(-3000)}`);
+  sameOutput(run.out, want, [run, a, b]);
+  assert.match(b.err, new RegExp(`job ${job}: taking it over from a9 at epoch \\d+, from checkpoint \\d+`));
 });
 
 s.run();

@@ -2,15 +2,19 @@
  * The secure path end to end, as a user runs it (issue 16): `wasmig fleet init/add`,
  * then mosquitto with one login per device and the documented ACL
  * (docs/mosquitto/wasmig.acl), two agents and a client each with its own identity. A job
- * starts on a, moves to b mid-run, `ps` shows it there, its output arrives whole.
+ * starts on a, moves to b mid-run, `ps` shows it there, its output arrives whole. A
+ * broker user allowed to read every topic (as the broker's own administrator could) sees
+ * the module, the migration and the output go by as ciphertext only.
  * Skipped, visibly, without mosquitto.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { decodeBlobChunk } from '../../src/agent/frames.ts';
+import { MqttLink } from '../../src/agent/mqtt-link.ts';
 import { repoRoot } from '../helpers/cli.ts';
 import { agentProc, cli, mosquittoBroker, mosquittoPath, stopAll, wasmigProc } from '../helpers/fleet.ts';
 import { tickerOutput, tickerPath } from '../helpers/ticker.ts';
@@ -38,10 +42,23 @@ s('a job starts, moves a -> b, shows in ps and prints everything', async () => {
     assert.is(r.status, 0, r.stderr);
   }
   const passwords = join(work, 'passwd');
-  for (const [i, user] of ['a', 'b', 'laptop'].entries()) {
+  for (const [i, user] of ['a', 'b', 'laptop', 'sniffer'].entries()) {
     assert.is(spawnSync('mosquitto_passwd', ['-b', ...(i === 0 ? ['-c'] : []), passwords, user, `pw-${user}`]).status, 0);
   }
-  const broker = await mosquittoBroker(work, ['allow_anonymous false', `password_file ${passwords}`, `acl_file ${resolve(repoRoot, 'docs/mosquitto/wasmig.acl')}`], 150);
+  // The documented ACL, and a user that reads everything: what the broker itself sees.
+  const acl = join(work, 'wasmig.acl');
+  writeFileSync(acl, `${readFileSync(resolve(repoRoot, 'docs/mosquitto/wasmig.acl'), 'utf8')}\nuser sniffer\ntopic read wasmig/#\n`);
+  const broker = await mosquittoBroker(work, ['allow_anonymous false', `password_file ${passwords}`, `acl_file ${acl}`], 150);
+  const blobs: Buffer[] = [];
+  const output: Buffer[] = [];
+  const sniffer = await MqttLink.open({
+    connection: { url: broker.url, username: 'sniffer', password: 'pw-sniffer' }, clientId: 'wasmig-sniffer', persistent: false,
+    onMessage: (topic, payload) => {
+      if (topic.endsWith('/out')) output.push(Buffer.from(payload));
+      else if (topic.endsWith('/data')) { try { blobs.push(Buffer.from(decodeBlobChunk(payload).data)); } catch { /* not a chunk */ } }
+    },
+  });
+  await sniffer.subscribe(['wasmig/v1/agents/+/data', 'wasmig/v1/jobs/+/out', 'wasmig/v1/clients/+/out']);
   const as = (user: string): Record<string, string> => ({ WASMIG_IDENTITY: join(fleet, `${user}.identity`), WASMIG_USERNAME: user, WASMIG_PASSWORD: `pw-${user}` });
   const dir = ['--dir', `${ctl}::/ctl`];
   await Promise.all([agentProc('a', broker.url, dir, as('a')), agentProc('b', broker.url, dir, as('b'))]);
@@ -59,6 +76,14 @@ s('a job starts, moves a -> b, shows in ps and prints everything', async () => {
   writeFileSync(join(ctl, 'idjob'), '');
   assert.is(await client.exited, 7, client.err);
   assert.is(client.out, tickerOutput(args).stdout);
+  await sniffer.close();
+  const ticker = readFileSync(tickerPath);
+  const sealed = Buffer.concat(blobs);
+  assert.ok(sealed.length > ticker.length, `the sniffer saw the module and the migration go by (${sealed.length} bytes)`);
+  assert.not.ok(sealed.includes(ticker.subarray(ticker.length >> 1, (ticker.length >> 1) + 48)), 'no piece of the module');
+  assert.not.ok(sealed.includes('tick '), 'no output line in the migration package');
+  assert.ok(output.length > 0, 'the sniffer saw output go by');
+  assert.not.ok(Buffer.concat(output).includes('tick '), 'no output line on the output topics');
 });
 
 s.run();

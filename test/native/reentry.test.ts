@@ -37,7 +37,13 @@ function module(): Uint8Array {
     0x03, tLoop, 0x21, 1, 0x20, 1, 0x10, sq, 0x6a, 0x20, 1, 0x41, 1, 0x6a, 0x22, 1, 0x20, 1, 0x20, 0, 0x48, 0x0d, 0, 0x1a, 0x0b,
     0x6a, 0x0b,
   ], [i32]);
+  // spin(n): a loop of its own, no calls: sum of i*i for i < n.
+  const spin = b.func(tUnary, [
+    0x03, 0x40, 0x20, 2, 0x20, 1, 0x20, 1, 0x6c, 0x6a, 0x21, 2, 0x20, 1, 0x41, 1, 0x6a, 0x22, 1, 0x20, 0, 0x48, 0x0d, 0, 0x0b,
+    0x20, 2, 0x0b,
+  ], [i32, i32]);
   b.export('work', 'func', work);
+  b.export('spin', 'func', spin);
   return b.build();
 }
 
@@ -93,6 +99,24 @@ for (const [name, gate, counted] of gates) {
     assert.ok(seen > 0, `${counted}: ${seen}`);
   });
 }
+
+test('a frame paused in a loop of its own goes back to native code at once, not to the interpreter', () => {
+  const store = new Store();
+  const inst = store.instantiate(compiled);
+  const tier = new NativeTier(store, { pollInterval: 1, rewrite: { loopPoll: 'global', unroll: 1 } });
+  tier.attach(inst);
+  let polls = 0;
+  tier.pollHook = () => ++polls === 100;
+  const ex = new NativeExecution(tier, inst.exports.get('spin')!.addr, [200_000]);
+  assert.is(ex.run().kind, 'paused');
+  const outcome = ex.run();
+  assert.is(outcome.kind, 'returned');
+  // The interpreter counts what it runs: not one of the loop's 200,000 rounds ran there.
+  const interpreted = ex.instructions;
+  assert.ok(interpreted < 100, `${interpreted} instructions interpreted`);
+  assert.is(ex.stats.reentries, 1);
+  assert.equal((outcome as { results: unknown[] }).results, store.invoke(inst.exports.get('spin')!, [200_000]));
+});
 
 test('with every clone allowed, a pause inside the callee re-enters whole', () => {
   let whole = 0;

@@ -18,14 +18,22 @@
  * stop-and-copy alternating move by move, and reports the median and the spread of the
  * moves after the first (the first also carries the module).
  *
+ * `--security none,key,identity` runs each case once per way the fleet is secured, side
+ * by side: `none` (an open fleet: nothing signed or sealed), `key` (the shared fleet key:
+ * HMAC-signed, blobs and output sealed with AES-256-GCM; `--key-file FILE`, else a fresh
+ * key), `identity` (device identities made for the run: Ed25519-signed, blobs sealed per
+ * transfer to the recipient's X25519 key). `--key-file FILE` alone means `--security key`.
+ *
  * Usage: npx tsx tools/bench/migration.ts [--sizes coremark,1,16,64,256] [--rates 0,1,10,100]
- *          [--brokers aedes,mosquitto] [--modes live,stop-and-copy] [--moves 4] [--json FILE] [--key-file FILE]
+ *          [--brokers aedes,mosquitto] [--modes live,stop-and-copy] [--moves 4] [--json FILE]
+ *          [--security none,key,identity] [--key-file FILE]
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { FleetClient, FleetKey } from '../../src/agent/index.ts';
-import type { MigrationResult } from '../../src/agent/index.ts';
+import { DeviceIdentity, FleetAuthority, FleetClient, FleetKey } from '../../src/agent/index.ts';
+import type { MessageSigner, MigrationResult } from '../../src/agent/index.ts';
 import { repoRoot } from '../../test/helpers/cli.ts';
 import { agentProc, embeddedBroker, mosquittoBroker, mosquittoPath, stopAll } from '../../test/helpers/fleet.ts';
 import type { BrokerProc, Proc } from '../../test/helpers/fleet.ts';
@@ -45,10 +53,30 @@ const brokers = arg('--brokers', 'aedes,mosquitto').split(',');
 const modes = arg('--modes', 'live,stop-and-copy').split(',') as ('live' | 'stop-and-copy')[];
 const moves = Number(arg('--moves', '4'));
 const jsonOut = process.argv.includes('--json') ? arg('--json', '') : undefined;
-/** `--key-file FILE`: a fleet with a key (signed messages, blobs sealed for their recipient), to measure what that costs. */
-const keyFile = process.argv.includes('--key-file') ? arg('--key-file', '') : undefined;
-const keyEnv: Record<string, string> = keyFile ? { WASMIG_KEY_FILE: keyFile } : {};
 const work = mkdtempSync(join(tmpdir(), 'wasmig-bench-migration-'));
+/** `--key-file FILE`: the fleet key of the `key` runs (signed messages, blobs sealed for their recipient). */
+const keyFile = process.argv.includes('--key-file') ? arg('--key-file', '') : join(work, 'fleet.key');
+if (!process.argv.includes('--key-file')) writeFileSync(keyFile, randomBytes(32).toString('base64'), { mode: 0o600 });
+const securities = arg('--security', process.argv.includes('--key-file') ? 'key' : 'none').split(',') as Security[];
+type Security = 'none' | 'key' | 'identity';
+for (const x of securities) if (!['none', 'key', 'identity'].includes(x)) throw new Error(`--security ${x}: none, key or identity`);
+/** The `identity` runs' devices: agents a and b (run), this client (admin). */
+const authority = FleetAuthority.generate();
+for (const [name, roles] of [['a', ['run']], ['b', ['run']], ['bench', ['admin']]] as const) {
+  writeFileSync(join(work, `${name}.identity`), JSON.stringify(authority.issue(name, [...roles])), { mode: 0o600 });
+}
+
+/** What an agent's environment and this client's key are for a way of securing the fleet. */
+function secured(security: Security, agent: string): Record<string, string> {
+  if (security === 'key') return { WASMIG_KEY_FILE: keyFile };
+  if (security === 'identity') return { WASMIG_IDENTITY: join(work, `${agent}.identity`) };
+  return {};
+}
+function clientKey(security: Security): MessageSigner | undefined {
+  if (security === 'key') return FleetKey.fromFile(keyFile);
+  if (security === 'identity') return DeviceIdentity.fromFile(join(work, 'bench.identity'));
+  return undefined;
+}
 const writer = readFileSync(writerPath);
 const coremark = readFileSync(resolve(repoRoot, 'coremark/coremark.wasm'));
 
@@ -62,6 +90,7 @@ const kib = (n: number): string => (n / 1024).toFixed(1);
 
 interface Row {
   broker: string;
+  security: Security;
   job: string;
   mode: string;
   first: MigrationResult;
@@ -81,14 +110,14 @@ async function jobDowntime(agent: Proc, job: string, nth: number): Promise<numbe
   return undefined;
 }
 
-async function measure(name: string, broker: BrokerProc, size: string, rate: number): Promise<Row[]> {
-  const agents = await Promise.all([agentProc('a', broker.url, [], keyEnv), agentProc('b', broker.url, [], keyEnv)]);
+async function measure(name: string, broker: BrokerProc, size: string, rate: number, security: Security): Promise<Row[]> {
+  const agents = await Promise.all([agentProc('a', broker.url, [], secured(security, 'a')), agentProc('b', broker.url, [], secured(security, 'b'))]);
   const agentNamed = (n: string): Proc => (n === 'a' ? agents[0] : agents[1]);
   const arrivals = new Map<string, number>();
-  const client = await FleetClient.connect({ connection: { url: broker.url }, key: keyFile ? FleetKey.fromFile(keyFile) : undefined });
+  const client = await FleetClient.connect({ connection: { url: broker.url }, key: clientKey(security) });
   try {
     const small = size === 'coremark';
-    const job = `bench-${name}-${size}-${rate}`.replace(/[^A-Za-z0-9._-]/g, '-');
+    const job = `bench-${name}-${size}-${rate}-${security}`.replace(/[^A-Za-z0-9._-]/g, '-');
     const label = small ? 'CoreMark' : `${size} MiB @ ${rate} MiB/s`;
     await client.start(small
       ? { agent: 'a', module: coremark, program: 'coremark.wasm', args: ['coremark.wasm', '0', '0', '0x66', '100M'], job }
@@ -117,7 +146,7 @@ async function measure(name: string, broker: BrokerProc, size: string, rate: num
     }
     return modes.map((mode) => {
       const all = byMode.get(mode)!;
-      return { broker: name, job: label, mode, first: all[0], rest: all.slice(1), jobDowntimes: jobDowntimes.get(mode)! };
+      return { broker: name, security, job: label, mode, first: all[0], rest: all.slice(1), jobDowntimes: jobDowntimes.get(mode)! };
     });
   } finally {
     await client.close();
@@ -133,13 +162,15 @@ for (const name of brokers) {
   }
   for (const size of sizes) {
     for (const rate of size === 'coremark' ? [0] : rates) {
-      // mosquitto leaves Nagle's algorithm on unless told: a fleet's broker should say so.
-      const broker = name === 'mosquitto' ? await mosquittoBroker(work, ['allow_anonymous true', 'set_tcp_nodelay true'], 1800) : await embeddedBroker();
-      process.stderr.write(`${name}, ${size}, ${rate} MiB/s...\n`);
-      try {
-        rows.push(...(await measure(name, broker, size, rate)));
-      } catch (error) {
-        process.stderr.write(`  failed: ${(error as Error).message}\n`);
+      for (const security of securities) {
+        // mosquitto leaves Nagle's algorithm on unless told: a fleet's broker should say so.
+        const broker = name === 'mosquitto' ? await mosquittoBroker(work, ['allow_anonymous true', 'set_tcp_nodelay true'], 1800) : await embeddedBroker();
+        process.stderr.write(`${name}, ${size}, ${rate} MiB/s, ${security}...\n`);
+        try {
+          rows.push(...(await measure(name, broker, size, rate, security)));
+        } catch (error) {
+          process.stderr.write(`  failed: ${(error as Error).message}\n`);
+        }
       }
     }
   }
@@ -147,25 +178,25 @@ for (const name of brokers) {
 
 const spread = (xs: number[]): string => `${Math.min(...xs).toFixed(0)}-${Math.max(...xs).toFixed(0)}`;
 console.log(`\nlive migration against stop-and-copy, ${moves - 1} moves each after the first (median, min-max), ${new Date().toISOString().slice(0, 10)}\n`);
-console.log('| broker | job | mode | downtime ms (source) | job stopped ms | total ms | sent | in the pause | rounds | first move: downtime, sent |');
-console.log('|---|---|---|---:|---:|---:|---:|---:|---:|---:|');
+console.log('| broker | job | security | mode | downtime ms (source) | job stopped ms | total ms | sent | in the pause | rounds | first move: downtime, sent |');
+console.log('|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of rows) {
   const d = r.rest.map((x) => x.downtimeMs);
   const sent = median(r.rest.map((x) => x.bytesSent));
   const paused = median(r.rest.map((x) => x.finalBytes));
   const size = (n: number): string => (n < 1024 * 1024 ? `${kib(n)} KiB` : `${mib(n)} MiB`);
   const own = r.jobDowntimes.length ? `${median(r.jobDowntimes).toFixed(1)} (${spread(r.jobDowntimes)})` : 'n/a';
-  console.log(`| ${r.broker} | ${r.job} | ${r.mode} | ${median(d).toFixed(1)} (${spread(d)}) | ${own} | ${median(r.rest.map((x) => x.totalMs)).toFixed(0)} | ${size(sent)} | ${size(paused)} | ${median(r.rest.map((x) => x.rounds))} | ${r.first.downtimeMs.toFixed(0)} ms, ${size(r.first.bytesSent)} |`);
+  console.log(`| ${r.broker} | ${r.job} | ${r.security} | ${r.mode} | ${median(d).toFixed(1)} (${spread(d)}) | ${own} | ${median(r.rest.map((x) => x.totalMs)).toFixed(0)} | ${size(sent)} | ${size(paused)} | ${median(r.rest.map((x) => x.rounds))} | ${r.first.downtimeMs.toFixed(0)} ms, ${size(r.first.bytesSent)} |`);
 }
 console.log('\nWhere the live moves\' downtime went (median ms): capture at the source / transfer / restore at the target / commit');
 for (const r of rows.filter((x) => x.mode === 'live')) {
   const p = (f: (x: MigrationResult) => number): string => median(r.rest.map(f)).toFixed(1);
-  console.log(`- ${r.broker}, ${r.job}: ${p((x) => x.phases.capture)} / ${p((x) => x.phases.transfer)} / ${p((x) => x.phases.restore)} / ${p((x) => x.phases.commit)}; ${r.rest.map((x) => x.reason).slice(-1)[0]}`);
+  console.log(`- ${r.broker}, ${r.job}, ${r.security}: ${p((x) => x.phases.capture)} / ${p((x) => x.phases.transfer)} / ${p((x) => x.phases.restore)} / ${p((x) => x.phases.commit)}; ${r.rest.map((x) => x.reason).slice(-1)[0]}`);
 }
 console.log('\nThe live moves\' pause hop by hop (median ms after the pause began; one clock for every process on this machine)');
 for (const r of rows.filter((x) => x.mode === 'live')) {
   const names = Object.keys(r.rest[r.rest.length - 1]?.hops ?? {});
-  console.log(`- ${r.broker}, ${r.job}: ${names.map((n) => `${n} ${median(r.rest.map((x) => x.hops?.[n] ?? NaN)).toFixed(2)}`).join(', ')}`);
+  console.log(`- ${r.broker}, ${r.job}, ${r.security}: ${names.map((n) => `${n} ${median(r.rest.map((x) => x.hops?.[n] ?? NaN)).toFixed(2)}`).join(', ')}`);
 }
 if (jsonOut) writeFileSync(jsonOut, JSON.stringify(rows, null, 1));
 rmSync(work, { recursive: true, force: true });

@@ -14,6 +14,7 @@ export const CONNECTION_OPTIONS: OptionSpec[] = [
   { name: 'mqtt-version', value: true },
   { name: 'key-file', value: true },
   { name: 'identity', value: true },
+  { name: 'revoked', value: true },
 ];
 
 export const CONNECTION_HELP = `broker connection (every fleet command):
@@ -28,7 +29,10 @@ export const CONNECTION_HELP = `broker connection (every fleet command):
                         signed ones (default: $WASMIG_KEY_FILE)
   --identity FILE       this device's identity (wasmig fleet add): sign as this
                         device, accept only devices the fleet authority certified,
-                        with the roles for what they ask (default: $WASMIG_IDENTITY)`;
+                        with the roles for what they ask (default: $WASMIG_IDENTITY)
+  --revoked FILE        with --identity: the authority's revocation list (wasmig
+                        fleet revoke); certificates it names are refused, and the
+                        file is read again when it changes (default: $WASMIG_REVOKED)`;
 
 /** The broker connection, and the fleet key or device identity, a command line asks for. */
 export function connectionOf(p: Parsed, env: NodeJS.ProcessEnv = process.env): { connection: ConnectionOptions; key: MessageSigner | undefined } {
@@ -43,7 +47,9 @@ export function connectionOf(p: Parsed, env: NodeJS.ProcessEnv = process.env): {
   const keyFile = one(p, 'key-file') ?? (env.WASMIG_KEY_FILE || undefined);
   const identity = one(p, 'identity') ?? (env.WASMIG_IDENTITY || undefined);
   if (keyFile !== undefined && identity !== undefined) throw new UsageError('--key-file and --identity are two ways to sign: give one (a fleet uses one of them)');
-  if (identity !== undefined) return { connection, key: DeviceIdentity.fromFile(identity) };
+  const revoked = one(p, 'revoked') ?? (env.WASMIG_REVOKED || undefined);
+  if (revoked !== undefined && identity === undefined) throw new UsageError('--revoked goes with --identity (a shared key cannot tell devices apart)');
+  if (identity !== undefined) return { connection, key: DeviceIdentity.fromFile(identity, { revoked, log: (line) => process.stderr.write(`wasmig: ${line}\n`) }) };
   return { connection, key: keyFile === undefined ? undefined : FleetKey.fromFile(keyFile) };
 }
 

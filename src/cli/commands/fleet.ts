@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FleetAuthority, parseRoles } from '../../agent/index.ts';
+import { checkRevocations, FleetAuthority, parseRoles } from '../../agent/index.ts';
+import type { RevocationDocument } from '../../agent/index.ts';
 import { UsageError } from '../../errors/index.ts';
 import { one, parseArgs } from '../args.ts';
 import type { OptionSpec } from '../args.ts';
@@ -9,10 +10,12 @@ export const FLEET_OPTIONS: OptionSpec[] = [
   { name: 'dir', value: true },
   { name: 'roles', value: true },
   { name: 'out', value: true },
+  { name: 'days', value: true },
 ];
 
 export const FLEET_USAGE = `usage: wasmig fleet init [--dir DIR]
-       wasmig fleet add NAME --roles ROLES [--dir DIR] [--out FILE]
+       wasmig fleet add NAME --roles ROLES [--days N] [--dir DIR] [--out FILE]
+       wasmig fleet revoke NAME [--dir DIR]
 
 Device identities. \`init\` makes the fleet authority: an Ed25519 key pair whose
 private half (DIR/authority.key) signs device certificates and stays off the
@@ -25,19 +28,48 @@ its roles:
   start     starts jobs (wasmig run --on)
   migrate   moves jobs (wasmig migrate)
   admin     all of these
-Reading (ps, attach) needs a certified identity with any role.
+Reading (ps, attach) needs a certified identity with any role. A certificate
+carries the device's X25519 key too: blobs and output are sealed to it.
+\`revoke\` adds NAME to DIR/revoked.json, signed by the authority: every
+certificate of NAME issued until now is refused by devices given that file
+(--revoked FILE; they read it again when it changes). \`add NAME\` afterwards
+issues a new, valid one.
 
 options:
   --dir DIR             where the authority key is (default: ./fleet)
   --roles ROLES         comma-separated, e.g. run or start,migrate
-  --out FILE            where add writes the identity (default: DIR/NAME.identity)`;
+  --out FILE            where add writes the identity (default: DIR/NAME.identity)
+  --days N              the certificate expires N days after it is issued
+                        (default: no expiry)`;
 
 function write(path: string, text: string): void {
   if (existsSync(path)) throw new UsageError(`${path} exists already: not overwritten (remove it first)`);
   writeFileSync(path, text, { mode: 0o600 });
 }
 
-/** `wasmig fleet init|add`. */
+function readAuthority(authorityFile: string, dir: string): Buffer {
+  try {
+    return readFileSync(authorityFile);
+  } catch {
+    throw new UsageError(`${authorityFile}: no fleet authority there (wasmig fleet init --dir ${dir})`);
+  }
+}
+
+/** The revocation list in `file` (an empty one when there is none); it must be this authority's. */
+function readList(file: string, authority: FleetAuthority): RevocationDocument {
+  if (!existsSync(file)) return { v: 1, kind: 'wasmig-revocations', issuedAt: '', revoked: [] };
+  let doc: RevocationDocument | string;
+  try {
+    doc = checkRevocations(JSON.parse(readFileSync(file, 'utf8')));
+  } catch {
+    doc = 'not JSON';
+  }
+  if (typeof doc === 'string') throw new UsageError(`${file}: ${doc}; not changed`);
+  if (!authority.signed(doc)) throw new UsageError(`${file}: not signed by this fleet's authority; not changed`);
+  return doc;
+}
+
+/** `wasmig fleet init|add|revoke`. */
 export async function fleetCommand(argv: readonly string[]): Promise<number> {
   const p = parseArgs(argv, FLEET_OPTIONS, false);
   const [verb, name, ...rest] = p.positionals;
@@ -56,16 +88,31 @@ export async function fleetCommand(argv: readonly string[]): Promise<number> {
     if (name === undefined) throw new UsageError(`missing NAME\n\n${FLEET_USAGE}`);
     const roles = one(p, 'roles');
     if (roles === undefined) throw new UsageError(`missing --roles (run, start, migrate, admin)\n\n${FLEET_USAGE}`);
-    let pem: Buffer;
-    try {
-      pem = readFileSync(authorityFile);
-    } catch {
-      throw new UsageError(`${authorityFile}: no fleet authority there (wasmig fleet init --dir ${dir})`);
-    }
-    const identity = FleetAuthority.fromPem(pem).issue(name, parseRoles(roles));
+    const pem = readAuthority(authorityFile, dir);
+    const daysText = one(p, 'days');
+    const days = daysText === undefined ? undefined : Number(daysText);
+    if (daysText !== undefined && !/^\d+(\.\d+)?$/.test(daysText)) throw new UsageError(`--days ${daysText}: a number of days`);
+    const identity = FleetAuthority.fromPem(pem).issue(name, parseRoles(roles), { days });
     const out = one(p, 'out') ?? join(dir, `${name}.identity`);
     write(out, `${JSON.stringify(identity, null, 2)}\n`);
-    process.stdout.write(`wasmig fleet: ${name} (${identity.certificate.roles.join(', ')}) in ${out}; give it to that device only (--identity ${out})\n`);
+    const until = identity.certificate.expires === undefined ? '' : `, valid until ${identity.certificate.expires}`;
+    process.stdout.write(`wasmig fleet: ${name} (${identity.certificate.roles.join(', ')}${until}) in ${out}; give it to that device only (--identity ${out})\n`);
+    return 0;
+  }
+  if (verb === 'revoke') {
+    if (name === undefined) throw new UsageError(`missing NAME\n\n${FLEET_USAGE}`);
+    const authority = FleetAuthority.fromPem(readAuthority(authorityFile, dir));
+    const file = join(dir, 'revoked.json');
+    const list = readList(file, authority);
+    const now = new Date().toISOString();
+    const doc: RevocationDocument = {
+      v: 1, kind: 'wasmig-revocations', issuedAt: now,
+      revoked: [...list.revoked.filter((r) => r.name !== name), { name, before: now }],
+    };
+    const temp = `${file}.tmp`;
+    writeFileSync(temp, `${JSON.stringify(authority.signDocument(doc), null, 2)}\n`, { mode: 0o644 });
+    renameSync(temp, file);
+    process.stdout.write(`wasmig fleet: ${name}'s certificates issued until ${now} are revoked in ${file}; copy it to every device (--revoked ${file})\n`);
     return 0;
   }
   throw new UsageError(verb === undefined ? FLEET_USAGE : `unknown fleet command ${JSON.stringify(verb)}\n\n${FLEET_USAGE}`);

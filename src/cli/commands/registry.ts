@@ -35,4 +35,5 @@ export const FLEET_HELP = `  run --on AGENT|any|K=V PROG.wasm    run a program a
   migrate JOB --to AGENT              move a running job to another agent
   ps [--json] [--agents]              list the fleet's jobs (or agents)
   scheduler --rules FILE              move jobs by policy (load, memory, host signals, --follow)
-  fleet init | add NAME --roles R     make the fleet authority, or a device identity`;
+  fleet init | add NAME --roles R     make the fleet authority, or a device identity
+  fleet revoke NAME                   revoke a device's certificates (fleet/revoked.json)`;

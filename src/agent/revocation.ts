@@ -1,0 +1,104 @@
+import { readFileSync, statSync } from 'node:fs';
+import { UsageError } from '../errors/index.ts';
+import type { DeviceCertificate } from './identity.ts';
+import { NAME_PATTERN } from './connection.ts';
+
+/** One revoked device: its certificates issued at or before `before` are refused. */
+export interface Revocation {
+  name: string;
+  /** ISO 8601: certificates of `name` issued up to this instant are revoked (one issued later is a re-issue). */
+  before: string;
+}
+
+/** What `wasmig fleet revoke` writes (DIR/revoked.json), signed by the fleet authority. */
+export interface RevocationDocument {
+  v: 1;
+  kind: 'wasmig-revocations';
+  issuedAt: string;
+  revoked: Revocation[];
+  /** The authority's Ed25519 signature of the rest (base64url). */
+  sig?: string;
+}
+
+/** How often an agent looks whether its revocation file changed. */
+const RECHECK_MS = 2000;
+/** Most entries a list may have (a fleet's devices, not a CA's). */
+const MAX_ENTRIES = 100_000;
+
+/** Checks a revocation document's shape; returns why it is not one, or the document. */
+export function checkRevocations(x: unknown): RevocationDocument | string {
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) return 'not a revocation list';
+  const d = x as Record<string, unknown>;
+  if (d.v !== 1 || d.kind !== 'wasmig-revocations' || typeof d.issuedAt !== 'string' || !Array.isArray(d.revoked) || d.revoked.length > MAX_ENTRIES) return 'not a revocation list (wasmig fleet revoke writes them)';
+  for (const e of d.revoked as unknown[]) {
+    const r = e as Record<string, unknown>;
+    if (typeof r !== 'object' || r === null || typeof r.name !== 'string' || !NAME_PATTERN.test(r.name) || typeof r.before !== 'string' || Number.isNaN(Date.parse(r.before))) return 'a malformed entry in the revocation list';
+  }
+  return d as unknown as RevocationDocument;
+}
+
+/**
+ * The fleet authority's revocation list, as a device enforces it (`--revoked FILE`): a
+ * certificate of a revoked device issued at or before its revocation is refused like a
+ * forged one. The file is read again when it changes (looked at every {@link RECHECK_MS}),
+ * so a revocation reaches running agents without a restart; a changed file that is not
+ * a list the authority signed is refused with a log line and the list in force stays.
+ */
+export class RevocationList {
+  readonly #path: string;
+  readonly #verify: (doc: RevocationDocument) => boolean;
+  readonly #log: (line: string) => void;
+  #entries = new Map<string, number>();
+  #mtime = -1;
+  #checkedAt = 0;
+
+  /** `verify`: whether the authority signed a document. Throws a {@link UsageError} when the file is missing or not a signed list. */
+  constructor(path: string, verify: (doc: RevocationDocument) => boolean, log: (line: string) => void = () => {}) {
+    this.#path = path;
+    this.#verify = verify;
+    this.#log = log;
+    const error = this.#load();
+    if (error !== undefined) throw new UsageError(`--revoked ${path}: ${error}`);
+  }
+
+  /** Reads the file; returns why it was not taken, if it was not. */
+  #load(): string | undefined {
+    let text: string;
+    let mtime: number;
+    try {
+      mtime = statSync(this.#path).mtimeMs;
+      text = readFileSync(this.#path, 'utf8');
+    } catch (cause) {
+      const code = (cause as NodeJS.ErrnoException).code;
+      return code === 'ENOENT' ? 'no such file (wasmig fleet revoke writes it)' : (cause as Error).message;
+    }
+    this.#mtime = mtime;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      return 'not a revocation list (not JSON)';
+    }
+    const doc = checkRevocations(parsed);
+    if (typeof doc === 'string') return doc;
+    if (!this.#verify(doc)) return 'not signed by this fleet\'s authority';
+    this.#entries = new Map(doc.revoked.map((r) => [r.name, Date.parse(r.before)]));
+    return undefined;
+  }
+
+  /** Why `cert` is revoked, or undefined. */
+  why(cert: DeviceCertificate, now = Date.now()): string | undefined {
+    if (now - this.#checkedAt >= RECHECK_MS) {
+      this.#checkedAt = now;
+      let mtime = this.#mtime;
+      try { mtime = statSync(this.#path).mtimeMs; } catch { /* gone: the list in force stays */ }
+      if (mtime !== this.#mtime) {
+        const error = this.#load();
+        if (error !== undefined) this.#log(`--revoked ${this.#path} changed but was not taken: ${error}; the list read before stays in force`);
+      }
+    }
+    const before = this.#entries.get(cert.name);
+    if (before === undefined || Date.parse(cert.issuedAt) > before) return undefined;
+    return `the certificate of ${cert.name} was revoked at ${new Date(before).toISOString()} (wasmig fleet revoke)`;
+  }
+}
