@@ -22,8 +22,8 @@ export { Execution, Store, createHostGlobal, createHostMemory, createHostTable, 
 export type {
   Engine, ExecutionLike, ExternVal, FuncRef, Imports, ImportValue, Instance, RunOptions, RunOutcome, StoreOptions, Tier,
 } from './runtime/index.ts';
-export { AutoEngine, autoEngine, NativeEngine, nativeEngine } from './native/index.ts';
-export type { NativeOptions } from './native/index.ts';
+export { AutoEngine, autoEngine, DEFAULT_DISK_CACHE_BYTES, defaultCacheDir, DiskRewriteCache, NativeEngine, nativeEngine } from './native/index.ts';
+export type { DiskCacheConfig, DiskCacheStats, NativeOptions, RewriteStore } from './native/index.ts';
 export type { HostCallback } from './exec/index.ts';
 export { WasiHost } from './wasi/index.ts';
 export { WASI_STATE_VERSION } from './wasi/index.ts';

@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import type { RewriteOptions, RewrittenModule } from './rewrite.ts';
+import type { DiskCacheConfig } from './disk-cache.ts';
 
 export interface ReadyRewrite {
   rewritten: RewrittenModule;
@@ -22,11 +23,11 @@ const ENTRY = new URL(import.meta.url.endsWith('.ts') ? './rewrite-worker.ts' : 
 const BOOT = `
 const { workerData } = require('node:worker_threads');
 (async () => {
-  const { port, entry, tsx, bytes, options } = workerData;
+  const { port, entry, tsx, bytes, options, cache } = workerData;
   try {
     if (tsx) (await import(tsx)).register();
     const { rewriteInWorker } = await import(entry);
-    port.postMessage({ ok: true, ...rewriteInWorker(bytes, options) });
+    port.postMessage({ ok: true, ...rewriteInWorker(bytes, options, cache) });
   } catch (error) {
     port.postMessage({ ok: false, message: String(error && error.stack || error) });
   }
@@ -44,12 +45,13 @@ export class BackgroundRewrite {
   readonly #port: MessagePort;
   #result: ReadyRewrite | Error | undefined;
 
-  constructor(bytes: Uint8Array, options: RewriteOptions) {
+  /** @param cache the disk cache the worker stores its rewrite in (none: not stored) */
+  constructor(bytes: Uint8Array, options: RewriteOptions, cache?: DiskCacheConfig) {
     const { port1, port2 } = new MessageChannel();
     this.#port = port1;
     this.#worker = new Worker(BOOT, {
       eval: true,
-      workerData: { port: port2, entry: ENTRY, tsx: tsxLoader(), bytes, options },
+      workerData: { port: port2, entry: ENTRY, tsx: tsxLoader(), bytes, options, cache },
       transferList: [port2],
     });
     // Neither the worker nor its port keeps the process alive.

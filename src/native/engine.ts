@@ -14,6 +14,7 @@ import { BackgroundRewrite } from './background.ts';
 import { NativeExecution } from './execution.ts';
 import { codeBytes } from './rewrite.ts';
 import { RewriteCache } from './rewrite-cache.ts';
+import type { RewriteStore } from './disk-cache.ts';
 import { DEFAULT_BACKGROUND_REWRITE_BYTES, NativeTier } from './tier.ts';
 import type { NativeOptions } from './tier.ts';
 import { TieringExecution } from './tiering.ts';
@@ -22,12 +23,18 @@ import { TieringExecution } from './tiering.ts';
 export class NativeEngine implements Engine {
   readonly name = 'native' as const;
   /** Rewritten modules and resume clones, shared by every program on this engine. */
-  readonly rewrites = new RewriteCache();
+  readonly rewrites: RewriteCache;
   /** The native twin of each store this engine ran (weakly held: it goes with its store). */
   readonly #tiers = new WeakMap<Store, NativeTier>();
 
-  /** @param options how the tier rewrites and runs modules (defaults suit production) */
-  constructor(readonly options: NativeOptions = {}) {}
+  /**
+   * @param options how the tier rewrites and runs modules (defaults suit production)
+   * @param store where rewritten modules outlive the process, e.g. a `DiskRewriteCache`
+   *   (none by default: the CLI gives one, a library user chooses)
+   */
+  constructor(readonly options: NativeOptions = {}, store?: RewriteStore) {
+    this.rewrites = new RewriteCache(store);
+  }
 
   available(): boolean {
     return typeof WebAssembly === 'object' && typeof WebAssembly.Module === 'function';
@@ -67,9 +74,9 @@ export class NativeEngine implements Engine {
     const compiled = instance.compiled;
     const tier = this.tierOf(store);
     const options = tier.options.rewrite ?? {};
-    if (!tier.attached(instance) && !this.rewrites.has(compiled, options)
-      && codeBytes(compiled.module) >= (tier.options.backgroundRewriteBytes ?? DEFAULT_BACKGROUND_REWRITE_BYTES)) {
-      return new TieringExecution(tier, instance, funcAddr, args, new BackgroundRewrite(compiled.module.bytes, options));
+    if (!tier.attached(instance) && codeBytes(compiled.module) >= (tier.options.backgroundRewriteBytes ?? DEFAULT_BACKGROUND_REWRITE_BYTES)
+      && !this.rewrites.hasStored(compiled, options)) {
+      return new TieringExecution(tier, instance, funcAddr, args, new BackgroundRewrite(compiled.module.bytes, options, this.rewrites.store?.config));
     }
     return this.start(store, instance, funcAddr, args);
   }
@@ -129,9 +136,9 @@ export class AutoEngine implements Engine {
   }
 }
 
-/** A native engine of its own, with `options` for every store it runs. */
-export function nativeEngine(options: NativeOptions = {}): NativeEngine {
-  return new NativeEngine(options);
+/** A native engine of its own, with `options` for every store it runs and `store` (if any) for its rewritten modules. */
+export function nativeEngine(options: NativeOptions = {}, store?: RewriteStore): NativeEngine {
+  return new NativeEngine(options, store);
 }
 
 /** An `auto` engine over `native` (default: a native engine of its own). */

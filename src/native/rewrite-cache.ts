@@ -3,11 +3,14 @@
  * compiled `WebAssembly.Module` (per rewrite options), and the resume clones compiled
  * so far (V8 keeps their optimized code with the module). One cache belongs to one
  * engine (`NativeEngine`): programs on that engine share it, nothing else sees it.
+ * Given a `RewriteStore` (the engine's `DiskRewriteCache`), rewritten modules also
+ * outlive the process: a module stored there is loaded, not rewritten.
  */
 import type { CompiledModule } from '../compile/index.ts';
 import { rewriteModule, rewriteResumeClone } from './rewrite.ts';
 import type { ResumeClone, RewriteOptions, RewrittenModule } from './rewrite.ts';
 import type { Safepoint } from './rewrite-function.ts';
+import type { RewriteStore } from './disk-cache.ts';
 
 /** A rewritten module with its compilation. */
 export interface ReadyModule {
@@ -32,6 +35,11 @@ interface ModuleEntries {
 /** An engine's rewritten modules and resume clones, per compiled module and rewrite options. */
 export class RewriteCache {
   readonly #byModule = new WeakMap<CompiledModule, ModuleEntries>();
+  /** Modules rewritten here (the rewriter ran), and loaded from the store instead: for tests and measurements. */
+  readonly stats = { rewritten: 0, loaded: 0 };
+
+  /** @param store where rewritten modules outlive the process (none by default) */
+  constructor(readonly store?: RewriteStore) {}
 
   #entries(compiled: CompiledModule): ModuleEntries {
     let entries = this.#byModule.get(compiled);
@@ -51,19 +59,48 @@ export class RewriteCache {
   adopt(compiled: CompiledModule, options: RewriteOptions, ready: ReadyModule): void {
     const rewrites = this.#entries(compiled).rewrites;
     const key = JSON.stringify(options);
-    if (!rewrites.has(key)) rewrites.set(key, ready);
+    if (rewrites.has(key)) return;
+    rewrites.set(key, ready);
+    // A store that a worker can open was written by the worker itself (`background.ts`).
+    if (this.store !== undefined && this.store.config === undefined) this.store.store(compiled.module.bytes, options, ready.rewritten);
   }
 
-  /** The rewritten module for a compiled one, rewritten and compiled on first use. */
+  /**
+   * True when {@link rewrite} has its answer at hand, or the store has it (then loaded
+   * and compiled now): `auto` need not rewrite in the background.
+   */
+  hasStored(compiled: CompiledModule, options: RewriteOptions = {}): boolean {
+    if (this.has(compiled, options)) return true;
+    const ready = this.#load(compiled, options);
+    if (ready !== undefined) this.#entries(compiled).rewrites.set(JSON.stringify(options), ready);
+    return ready !== undefined;
+  }
+
+  #load(compiled: CompiledModule, options: RewriteOptions): ReadyModule | undefined {
+    const rewritten = this.store?.load(compiled.module.bytes, options);
+    if (rewritten === undefined) return undefined;
+    let module: WebAssembly.Module;
+    try {
+      module = new WebAssembly.Module(rewritten.bytes as Uint8Array<ArrayBuffer>);
+    } catch {
+      return undefined; // V8 refused it: rewritten again, and the entry replaced
+    }
+    this.stats.loaded++;
+    return { rewritten, module };
+  }
+
+  /** The rewritten module for a compiled one: from memory, else from the store, else rewritten (and stored) and compiled. */
   rewrite(compiled: CompiledModule, options: RewriteOptions = {}): ReadyModule {
     const rewrites = this.#entries(compiled).rewrites;
     const key = JSON.stringify(options);
-    let ready = rewrites.get(key);
+    let ready = rewrites.get(key) ?? this.#load(compiled, options);
     if (!ready) {
       const rewritten = rewriteModule(compiled.context, options);
+      this.stats.rewritten++;
       ready = { rewritten, module: new WebAssembly.Module(rewritten.bytes as Uint8Array<ArrayBuffer>) };
-      rewrites.set(key, ready);
+      this.store?.store(compiled.module.bytes, options, rewritten);
     }
+    rewrites.set(key, ready);
     return ready;
   }
 

@@ -2,6 +2,7 @@
  * Start-up of `wasmig run` on a 1 MB program, and what loading that module costs.
  *
  *   npx tsx tools/bench/startup.ts [--module PROG.wasm] [--runs N] [--functions N]
+ *   npx tsx tools/bench/startup.ts --cache-only --module "$(bash tools/bench/build-sqlite.sh)"
  *
  * Without --module it writes a C program of N functions (default 2,300: about 1 MB of
  * Wasm) with loops, switches, 64-bit and floating-point arithmetic, memory traffic and
@@ -17,12 +18,19 @@
  *   decode, module + body validation alone, `compileModule` (validation of every body; the
  *   translation waits until a function is first needed), and the translation of every
  *   body to the exact and the fast code, which the interpreter does lazily, function by
- *   function, the first time each runs.
+ *   function, the first time each runs;
+ * - the disk cache of rewritten modules: `wasmig run` to exit with no cache (`--no-cache`:
+ *   the module is rewritten, in a worker on the default tier), with the rewrite cached
+ *   (a temporary cache directory, filled by one run first), and Node's own engine
+ *   (node:wasi on the unmodified module), in interleaved rounds; the median, the
+ *   spread (min-max) and each median's ratio to Node's, in wall time and in the child's
+ *   CPU time (user + system, from /usr/bin/time where it exists), with the load average.
+ *   `--cache-only` measures only this.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeModule } from '../../src/binary/index.ts';
@@ -154,10 +162,10 @@ interface Launch {
 }
 
 /** Spawns `argv` and times its first stdout byte and its exit. */
-function launch(argv: readonly string[]): Promise<Launch> {
+function launch(argv: readonly string[], env?: NodeJS.ProcessEnv): Promise<Launch> {
   return new Promise((done, reject) => {
     const t0 = performance.now();
-    const child = spawn(argv[0]!, argv.slice(1), { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(argv[0]!, argv.slice(1), { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let firstOutput = NaN;
     let stderr = '';
     child.stdout.on('data', () => {
@@ -242,6 +250,73 @@ function option(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
+// ---------------------------------------------------------------------------
+// The disk cache of rewritten modules, against Node's own engine.
+
+/** Runs a WASI module under node:wasi (V8 on the unmodified module): the reference. */
+const NODE_WASI = `
+const { WASI } = require('node:wasi');
+const wasi = new WASI({ version: 'preview1', args: [process.argv[1]], env: {}, returnOnExit: true });
+const m = new WebAssembly.Module(require('node:fs').readFileSync(process.argv[1]));
+process.exitCode = wasi.start(new WebAssembly.Instance(m, wasi.getImportObject()));
+`;
+
+const TIME = '/usr/bin/time';
+
+/** Wall time to exit, and the child's CPU time (NaN without /usr/bin/time). */
+async function timed(argv: readonly string[], env: NodeJS.ProcessEnv, scratch: string): Promise<{ wall: number; cpu: number }> {
+  const out = join(scratch, 'time.txt');
+  const withTime = existsSync(TIME) ? [TIME, '-o', out, '-f', '%U %S', ...argv] : argv;
+  const { exit } = await launch(withTime, env);
+  if (!existsSync(TIME)) return { wall: exit, cpu: NaN };
+  const [user, sys] = readFileSync(out, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+  return { wall: exit, cpu: (user! + sys!) * 1000 };
+}
+
+const spread = (xs: readonly number[]): string => `${Math.min(...xs).toFixed(0)}-${Math.max(...xs).toFixed(0)}`;
+const load = (): string => loadavg().map((x) => x.toFixed(1)).join(' ');
+
+async function cacheComparison(path: string, runs: number): Promise<void> {
+  const bin = join(root, 'bin/wasmig.js');
+  if (!existsSync(join(root, 'dist/cli/main.js'))) {
+    console.log('disk cache: dist/ is missing: run `npm run build` first');
+    return;
+  }
+  const scratch = mkdtempSync(join(tmpdir(), 'wasmig-startup-cache-'));
+  const env = { ...process.env, WASMIG_CACHE_DIR: join(scratch, 'cache') };
+  const rows: [string, string[]][] = [
+    ['node:wasi (V8, unmodified module)', [process.execPath, '--no-warnings', '-e', NODE_WASI, path]],
+    ['wasmig run --no-cache', [process.execPath, bin, 'run', '--no-cache', path]],
+    ['wasmig run, rewrite cached', [process.execPath, bin, 'run', path]],
+    ['wasmig run --tier native --no-cache', [process.execPath, bin, 'run', '--tier', 'native', '--no-cache', path]],
+    ['wasmig run --tier native, cached', [process.execPath, bin, 'run', '--tier', 'native', path]],
+  ];
+  try {
+    // Fills the cache, and the file cache, once.
+    for (const [, argv] of rows) await launch(argv, env);
+    const before = load();
+    const samples = rows.map(() => ({ wall: [] as number[], cpu: [] as number[] }));
+    // Interleaved rounds: whatever the machine does meanwhile falls on every row alike.
+    for (let r = 0; r < runs; r++) {
+      for (let i = 0; i < rows.length; i++) {
+        const t = await timed(rows[i]![1], env, scratch);
+        samples[i]!.wall.push(t.wall);
+        samples[i]!.cpu.push(t.cpu);
+      }
+    }
+    console.log(`disk cache: spawn to exit, median of ${runs} interleaved rounds (min-max), ratio of medians to node:wasi; load average ${before} before, ${load()} after:`);
+    const nodeWall = median(samples[0]!.wall);
+    const nodeCpu = median(samples[0]!.cpu);
+    for (let i = 0; i < rows.length; i++) {
+      const { wall, cpu } = samples[i]!;
+      const cpuText = Number.isNaN(nodeCpu) ? '' : `   CPU ${median(cpu).toFixed(0).padStart(5)} ms (${spread(cpu)})  x${(median(cpu) / nodeCpu).toFixed(2)}`;
+      console.log(`  ${rows[i]![0].padEnd(38)} wall ${median(wall).toFixed(0).padStart(5)} ms (${spread(wall)})  x${(median(wall) / nodeWall).toFixed(2)}${cpuText}`);
+    }
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const cold = option('child-cold');
   if (cold !== undefined) {
@@ -255,6 +330,10 @@ async function main(): Promise<void> {
   let code = 0;
   for (const c of module.codes) code += c.codeEnd - c.codeStart;
   console.log(`${path}: ${bytes.length} bytes, ${module.codes.length} functions, ${code} bytes of code; median of ${runs} runs`);
+  if (process.argv.includes('--cache-only')) {
+    await cacheComparison(path, runs);
+    return;
+  }
 
   console.log('loading the module:');
   reportLoad('fresh process (cold JIT, what `wasmig run` pays)', medianTimes(Array.from({ length: runs }, () => coldLoad(path))));
@@ -266,19 +345,21 @@ async function main(): Promise<void> {
   const dist = join(root, 'dist/cli/main.js');
   const rows: [string, string[]][] = [['node -e 0 (Node alone)', [process.execPath, '-e', '0']]];
   if (existsSync(dist)) {
-    rows.push(['node bin/wasmig.js run hello.wasm', [process.execPath, 'bin/wasmig.js', 'run', 'test/programs/hello.wasm']]);
-    rows.push(['node bin/wasmig.js run 1 MB', [process.execPath, 'bin/wasmig.js', 'run', path]]);
+    // --no-cache: these rows measure a first start (the disk cache has its own, below).
+    rows.push(['node bin/wasmig.js run hello.wasm', [process.execPath, 'bin/wasmig.js', 'run', '--no-cache', 'test/programs/hello.wasm']]);
+    rows.push(['node bin/wasmig.js run 1 MB', [process.execPath, 'bin/wasmig.js', 'run', '--no-cache', path]]);
     // The default tier (auto) rewrites the whole module for V8 first; the interpreter does not.
     rows.push(['node bin/wasmig.js run --tier interp 1 MB', [process.execPath, 'bin/wasmig.js', 'run', '--tier', 'interp', path]]);
   } else {
     console.log('  (dist/ is missing: run `npm run build` to measure the built CLI)');
   }
-  rows.push(['tsx src/cli/main.ts run 1 MB', [process.execPath, tsx, 'src/cli/main.ts', 'run', path]]);
+  rows.push(['tsx src/cli/main.ts run 1 MB', [process.execPath, tsx, 'src/cli/main.ts', 'run', '--no-cache', path]]);
   for (const [label, argv] of rows) {
     const t = await launches(argv, runs);
     const first = Number.isNaN(t.firstOutput) ? 'no output' : ms(t.firstOutput);
     console.log(`  ${label.padEnd(42)} ${first.padStart(10)}  (exit ${ms(t.exit)})`);
   }
+  await cacheComparison(path, runs);
 }
 
 if (process.argv[1] === self) await main();

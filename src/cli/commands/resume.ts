@@ -4,6 +4,7 @@ import { loadModuleFile, Program } from '../../program/index.ts';
 import { decodeSnapshot, HEADER_SIZE, snapshotLimitFor } from '../../snapshot/index.ts';
 import { flag, MAX_SNAPSHOT_USAGE, maxMemoryOption, maxSnapshotOption, one, parseArgs } from '../args.ts';
 import type { OptionSpec } from '../args.ts';
+import { CACHE_OPTIONS, CACHE_USAGE, engineFor } from './cache-option.ts';
 import { driveProgram, SNAPSHOT_OPTIONS, SNAPSHOT_USAGE, snapshotOptions, TIER_USAGE, tierOption } from './drive.ts';
 import { parseDir } from './run.ts';
 
@@ -14,6 +15,7 @@ export const RESUME_OPTIONS: OptionSpec[] = [
   { name: 'max-snapshot', value: true },
   { name: 'tier', value: true },
   ...SNAPSHOT_OPTIONS,
+  ...CACHE_OPTIONS,
   { name: 'no-embed-module' },
 ];
 
@@ -31,6 +33,7 @@ options:
   --max-memory BYTES    cap linear memory (K/M/G suffixes allowed)
 ${MAX_SNAPSHOT_USAGE}
 ${TIER_USAGE}
+${CACHE_USAGE}
 ${SNAPSHOT_USAGE}
   --no-embed-module     leave the module out of a new snapshot
 
@@ -84,7 +87,7 @@ export async function resumeCommand(argv: readonly string[]): Promise<number> {
   const module = modulePath !== undefined ? loadModuleFile(modulePath) : undefined;
   let program: Program;
   try {
-    program = Program.resume(decoded, { module, preopens, maxMemoryBytes, tier: tierOption(p, snapshotting) });
+    program = Program.resume(decoded, { module, preopens, maxMemoryBytes, engine: engineFor(p, tierOption(p, snapshotting)) });
   } catch (error) {
     if (error instanceof SnapshotError) throw new SnapshotError(`${path}: ${error.message}`, { cause: error });
     throw error;

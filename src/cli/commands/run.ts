@@ -5,6 +5,7 @@ import { loadModuleFile, Program } from '../../program/index.ts';
 import { ValType } from '../../wasm/index.ts';
 import { flag, integer, maxMemoryOption, one, parseArgs } from '../args.ts';
 import type { OptionSpec } from '../args.ts';
+import { CACHE_OPTIONS, CACHE_USAGE, engineFor } from './cache-option.ts';
 import { driveProgram, SNAPSHOT_OPTIONS, SNAPSHOT_USAGE, snapshotOptions, TIER_USAGE, tierOption } from './drive.ts';
 
 export const RUN_OPTIONS: OptionSpec[] = [
@@ -14,6 +15,7 @@ export const RUN_OPTIONS: OptionSpec[] = [
   { name: 'tier', value: true },
   { name: 'max-memory', value: true },
   ...SNAPSHOT_OPTIONS,
+  ...CACHE_OPTIONS,
   { name: 'no-embed-module' },
 ];
 
@@ -29,6 +31,7 @@ options (before PROG.wasm; everything after it goes to the program):
                         (default: the same name); repeatable
   --env NAME=VALUE      set an environment variable for the program; repeatable
 ${TIER_USAGE}
+${CACHE_USAGE}
   --max-memory BYTES    cap linear memory (K/M/G suffixes allowed)
   --on AGENT            run it as a job on an edge agent instead (see
                         'wasmig help run-on': --detach, broker options)
@@ -129,7 +132,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     env: parseEnv(p.options.get('env') ?? []),
     preopens,
     maxMemoryBytes: maxMemory,
-    tier,
+    engine: engineFor(p, tier),
   });
 
   let execution;

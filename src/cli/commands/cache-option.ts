@@ -1,0 +1,25 @@
+/**
+ * `--no-cache`, and the engines of `wasmig run` and `resume`: the native tier keeps the
+ * modules it rewrites in a disk cache (`$WASMIG_CACHE_DIR`, else `$XDG_CACHE_HOME/wasmig`,
+ * else `~/.cache/wasmig`), so that a program's second start skips the rewrite. The
+ * library's own engines have no disk cache: the CLI, as the process's owner, gives one.
+ */
+import { defaultCacheDir, DiskRewriteCache, NativeEngine } from '../../native/index.ts';
+import { EngineSet } from '../../program/index.ts';
+import { interpreterEngine } from '../../runtime/index.ts';
+import type { Engine, Tier } from '../../runtime/index.ts';
+import { flag } from '../args.ts';
+import type { OptionSpec, Parsed } from '../args.ts';
+
+export const CACHE_OPTIONS: OptionSpec[] = [{ name: 'no-cache' }];
+
+export const CACHE_USAGE = `  --no-cache            neither read nor write the cache of rewritten modules
+                        (default: $WASMIG_CACHE_DIR, else $XDG_CACHE_HOME/wasmig,
+                        else ~/.cache/wasmig; WASMIG_CACHE_DIR=off turns it off)`;
+
+/** The engine `tier` names, its native tier with the disk cache unless --no-cache (or WASMIG_CACHE_DIR=off). */
+export function engineFor(p: Parsed, tier: Tier, env: NodeJS.ProcessEnv = process.env): Engine {
+  const dir = flag(p, 'no-cache') ? undefined : defaultCacheDir(env);
+  const native = new NativeEngine({}, dir === undefined ? undefined : new DiskRewriteCache({ dir }));
+  return new EngineSet(interpreterEngine, native).resolve(tier);
+}
