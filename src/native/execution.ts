@@ -19,8 +19,8 @@ import { callHost, captureBacktrace, completeSuspendedCall, HostSuspension, jsTo
 import type { ExecutionLike, RunOptions, RunOutcome } from '../runtime/index.ts';
 import { captureThreadFrames, loadFrames } from '../snapshot/index.ts';
 import type { CanonicalFrame, IndexSpace } from '../snapshot/index.ts';
-import { CloneSchedule, LAZY_REENTRY_MAX_FRAMES, ReturnBarrier } from './reentry.ts';
 import { slotCount, slotOffsets, ValType } from '../wasm/index.ts';
+import { CloneSchedule, LAZY_REENTRY_MAX_FRAMES, ReturnBarrier } from './reentry.ts';
 import type { NativeTier } from './tier.ts';
 
 /**
@@ -295,15 +295,7 @@ export class NativeExecution implements ExecutionLike {
    * native code unwound (its frames are then on top of the thread, as a callee's).
    */
   private resumeTop(t: ThreadState, frames: CanonicalFrame[], from: number, space: IndexSpace, deadline: number): boolean {
-    const index = this.entryDepth + from;
-    const records = t.frames;
-    // The first of the top frames: its locals start where its caller's operand stack ended.
-    const top = index + 1 < t.depth ? records[3 * (index + 1) + 2] : t.fp;
-    t.funcAddr = records[3 * index];
-    t.pc = records[3 * index + 1];
-    t.fp = records[3 * index + 2];
-    t.sp = top;
-    t.depth = index;
+    this.popFramesFrom(t, this.entryDepth + from);
     const r = this.tier.resumeFrames(frames.slice(from), space, deadline);
     this.stats.reentries++;
     this.stats.partialReentries++;
@@ -318,10 +310,7 @@ export class NativeExecution implements ExecutionLike {
     this.lastUnwound = r.unwound;
     this.stats.unwinds++;
     this.stats.framesUnwound += r.added.length;
-    const caller = t.funcAddr;
-    const depth = t.depth;
-    this.load(t, r.unwound, space);
-    t.frames[3 * depth] = caller;
+    this.loadAsCallees(t, r.unwound, space);
     return false;
   }
 
@@ -417,14 +406,30 @@ export class NativeExecution implements ExecutionLike {
 
   /** Takes this execution's frames off the thread (they continue natively). */
   private popFrames(t: ThreadState): void {
-    const d = this.entryDepth;
-    // The bottom frame's locals start where the thread stood when the execution began.
-    const bottomFp = d + 1 < t.depth ? t.frames[3 * (d + 1) + 2] : t.fp;
-    t.pc = t.frames[3 * d + 1];
-    t.fp = t.frames[3 * d + 2];
-    t.sp = bottomFp;
-    t.funcAddr = -1;
-    t.depth = d;
+    this.popFramesFrom(t, this.entryDepth);
+  }
+
+  /**
+   * Takes the frames from record `index` up off the thread: the frame below them (or
+   * the host, at the execution's own record) is left on top, at its call.
+   */
+  private popFramesFrom(t: ThreadState, index: number): void {
+    const records = t.frames;
+    // The first frame taken off: its locals start where the frame below it stood.
+    const firstFp = index + 1 < t.depth ? records[3 * (index + 1) + 2] : t.fp;
+    t.funcAddr = records[3 * index];
+    t.pc = records[3 * index + 1];
+    t.fp = records[3 * index + 2];
+    t.sp = firstFp;
+    t.depth = index;
+  }
+
+  /** Frames native code unwound, loaded on top of the thread as the callees of the frame on top. */
+  private loadAsCallees(t: ThreadState, frames: CanonicalFrame[], space: IndexSpace): void {
+    const caller = t.funcAddr;
+    const depth = t.depth;
+    this.load(t, frames, space);
+    t.frames[3 * depth] = caller;
   }
 
   /** A call from an interpreted frame, on the native tier; false when it unwound (frames loaded on top). */
@@ -450,11 +455,8 @@ export class NativeExecution implements ExecutionLike {
     this.lastUnwound = frames;
     this.stats.unwinds++;
     this.stats.framesUnwound += frames.length;
-    const caller = t.funcAddr;
-    const depth = t.depth;
     t.sp = base;
-    this.load(t, frames, space);
-    t.frames[3 * depth] = caller;
+    this.loadAsCallees(t, frames, space);
     return false;
   }
 
