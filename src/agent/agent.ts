@@ -20,6 +20,7 @@ import { OutputKeys, outputKeyContext } from './output-keys.ts';
 import { encodeOutput } from './frames.ts';
 import { describeStartHops, hopClockMs } from './hop-clock.ts';
 import { Job } from './job.ts';
+import { CloneMaker, DEFAULT_AHEAD_CLONES } from './clone-maker.ts';
 import { JobRunnerPool } from './job-runner.ts';
 import type { ProgramSetup } from './job-protocol.ts';
 import { LoadMeter } from './load.ts';
@@ -91,6 +92,12 @@ export interface AgentOptions {
   maxSnapshotBytes?: number;
   /** What the agent advertises for placement: labels, `--max-jobs`, host signals (capacity.ts). */
   capacity?: CapacityOptions;
+  /**
+   * Loop resume clones made ahead per module, in a thread of the agent's (`clone-maker.ts`),
+   * so that a job arriving by migration does not wait for its top frame's clone (default
+   * 256; 0: none made ahead).
+   */
+  aheadClones?: number;
 }
 
 /**
@@ -160,6 +167,8 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
   readonly #jobWatches = new Map<string, Promise<() => void>>();
   /** Worker threads booted ahead of the jobs that will run in them. */
   readonly #workers = new JobRunnerPool();
+  /** Makes the resume clones of each module's loops ahead (see `clone-maker.ts`). */
+  readonly cloneMaker: CloneMaker;
   /** Jobs whose worker is instantiating the program. */
   readonly #starting = new Set<string>();
   /** Aborted (and replaced) whenever the broker connection drops: handoffs before their commit give up at once. */
@@ -198,6 +207,7 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
       return { host: real, guest };
     });
     this.logLimit = options.logLimit ?? DEFAULT_LOG_LIMIT;
+    this.cloneMaker = new CloneMaker((sha, clones) => this.#keepModuleClones(sha, clones), options.aheadClones ?? DEFAULT_AHEAD_CLONES);
     this.maxMemoryBytes = options.maxMemoryBytes ?? DEFAULT_JOB_MEMORY_BYTES;
     this.maxSnapshotBytes = options.maxSnapshotBytes ?? snapshotLimitFor(this.maxMemoryBytes);
     // A blob is a module, a round's deltas or the final package: at most a snapshot's worth
@@ -220,6 +230,7 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
       // A start that fails (an unusable state dir, a broker that refuses) leaves no worker
       // thread or connection behind to keep the process alive.
       agent.#workers.close();
+      agent.cloneMaker.close();
       if ((agent.peer as Peer | undefined) !== undefined) await agent.peer.close(true).catch(() => {});
       throw error;
     }
@@ -685,15 +696,21 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
     if (asked !== undefined && asked > this.maxMemoryBytes) throw new WasmigError('ERR_TOO_LARGE', `the job asks for ${asked} bytes of memory, agent ${this.name} allows ${this.maxMemoryBytes} (wasmig agent --max-memory)`);
     const tier = spec.tier ?? this.tier;
     const native = tier === 'interp' ? undefined : this.#nativeRewrite(spec);
+    if (native) this.cloneMaker.ask(spec.module.sha256, module, native);
     const clones = native ? defaultEngines.native.rewrites.clonesOf(this.modules.compiled(spec.module.sha256, spec.program)) : [];
     return { module, name: spec.program, preopens: this.dirs, maxMemoryBytes: asked ?? this.maxMemoryBytes, tier, native, ...(clones.length ? { clones } : {}) };
   }
 
   /** Keeps resume clones a job's worker made, for the next jobs of its module here. */
   #keepClones(spec: StartRequest['spec'], clones: SharedClones): void {
-    if (clones.length === 0) return;
+    this.#keepModuleClones(spec.module.sha256, clones, spec.program);
+  }
+
+  /** Keeps resume clones of module `sha` (made by a job's worker, or ahead by the clone maker). */
+  #keepModuleClones(sha: string, clones: SharedClones, name = sha.slice(0, 12)): void {
+    if (clones.length === 0 || !this.modules.has(sha)) return;
     try {
-      defaultEngines.native.rewrites.adoptClones(this.modules.compiled(spec.module.sha256, spec.program), clones);
+      defaultEngines.native.rewrites.adoptClones(this.modules.compiled(sha, name), clones);
     } catch {
       // Only a cache: a module gone from the agent's cache takes its clones with it.
     }
@@ -988,6 +1005,7 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
     this.standbys.dropAll();
     for (const id of [...this.replication.keys()]) this.#stopReplicating(id);
     this.#workers.close();
+    this.cloneMaker.close();
     for (const job of this.jobs.values()) {
       if (job.finished) continue;
       await job.pause();

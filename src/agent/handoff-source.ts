@@ -287,7 +287,13 @@ export class OutgoingHandoff {
         host.log(`job ${job.id} moved to ${to} (epoch ${this.#epoch}, ${result.mode}, ${rounds} rounds: ${reason}): downtime ${downtimeMs} ms (capture ${p.capture}, transfer ${p.transfer}, restore ${p.restore}, commit ${p.commit}), ${result.bytesSent} bytes sent, ${result.finalBytes} of them in the pause`);
         return result;
       }
-      if (outcome === 'refused') throw this.#resumeHere(`agent ${to} no longer held the restored copy when the commit came`);
+      if (outcome === 'refused') {
+        // A target that refuses a commit holds no copy it could run: one that expired or was
+        // overtaken, or a final whose restore failed (the target answers `ready` before
+        // restoring, so a final that does not restore is refused here, not at `ready`).
+        const why = this.#commitRefusal?.includes('does not restore') ? `refused the snapshot: ${this.#commitRefusal.replace(/^agent \S+: /, '')}` : 'no longer held the restored copy when the commit came';
+        throw this.#resumeHere(`agent ${to} ${why}`);
+      }
       throw this.#resumeHere(`agent ${to} did not confirm the commit${commitSignal.aborted ? ' and went offline' : ''}; any copy it started is fenced off by the new epoch`, true);
     } finally {
       watch.close();
@@ -384,6 +390,9 @@ export class OutgoingHandoff {
     }
   }
 
+  /** Why the target refused the commit, as it said. */
+  #commitRefusal: string | undefined;
+
   /** Sends `commit` until the target answers; `refused`: it holds no copy (safe to resume). */
   async #commit(signal: AbortSignal, stamps: HopStamps): Promise<'committed' | 'refused' | 'in-doubt'> {
     const host = this.#host;
@@ -407,6 +416,7 @@ export class OutgoingHandoff {
         }
         Object.assign(stamps, hopStampsFrom(r.data?.stamps));
         if (r.ok) host.crashPoints.reach('source', 'commit-received');
+        else this.#commitRefusal = r.message;
         return r.ok ? 'committed' : 'refused';
       } catch {
         if (committedThere()) return 'committed';

@@ -5,6 +5,13 @@
  * completes the images, checks them against the source's digests and restores the
  * program, paused; `commit` makes it run here; `abort`, or silence from the source for
  * `incomingTtlMs`, drops it. The target never runs a copy it was not told to commit.
+ *
+ * `ready` goes back as soon as the final is in hand and decoded, while the worker
+ * restores it: the restore (2-4 ms of a CoreMark move) overlaps the `ready` and `commit`
+ * hops instead of coming before them. A commit then waits for the restore; one that
+ * does not succeed makes the commit a refusal (the copy is dropped, never run), which
+ * the source answers by resuming the job where it was, as it does for a copy that
+ * expired before its commit came.
  */
 import { WasmigError } from '../errors/index.ts';
 import type { HandoffHost } from './handoff-host.ts';
@@ -24,8 +31,13 @@ export class IncomingHandoff {
   readonly job: Job;
   readonly epoch: number;
   readonly source: string;
-  /** Restored and waiting for the commit. */
+  /** The final is in hand (its restore under way or done) and waits for the commit. */
   ready = false;
+  /**
+   * The worker's restore of the final: its hop stamps, or the reason it failed. Settles
+   * once; a commit waits for it.
+   */
+  restoring: Promise<{ stamps: HopStamps } | { failed: string }> | undefined;
   /** The images this agent offered as the base (what it held of the job), if any. */
   offered: string | undefined;
   /** Whether the images being received still stand on the offered base. */
@@ -181,9 +193,10 @@ export class IncomingHandoffs {
         const pkg = decodeFinal(bytes);
         inc.job.log.extend(pkg.log);
         stamps.targetDecoded = hopClockMs();
-        const worker = await inc.job.complete(host.setupFor(inc.job.spec), pkg.snapshot, pkg.deltas, req.digests);
-        stamps.targetWorkerTook = worker.took;
-        stamps.targetWorkerRestored = worker.done;
+        inc.restoring = inc.job.complete(host.setupFor(inc.job.spec), pkg.snapshot, pkg.deltas, req.digests).then(
+          (worker) => ({ stamps: { targetWorkerTook: worker.took, targetWorkerRestored: worker.done } }),
+          (error: unknown) => ({ failed: `the snapshot does not restore: ${errorText(error)}` }),
+        );
         inc.stoppedAtSource = req.stopped;
         inc.ready = true;
       }
@@ -217,24 +230,42 @@ export class IncomingHandoffs {
     if (inc && inc.ready) {
       host.crashPoints.reach('target', 'commit-received');
       inc.settle();
-      this.#byJob.delete(req.job);
-      inc.job.epochCounter = Math.max(inc.job.epochCounter, req.epoch);
-      host.adopt(inc.job, inc.source);
-      // The answer is written out first, then the job runs, without waiting for the
-      // broker's acknowledgement of the answer (a round trip of downtime): the commit
-      // is what hands the job over, a lost answer only makes the source ask again. The
-      // answer goes first so that the job, taking a core from its first instruction,
-      // does not hold it up on a busy machine (measured: it did, by 5-10 ms at load 12).
-      void host.peer.reply(req, { ok: true, data: { stamps: { targetCommitted: received, targetRunning: hopClockMs() } } })
-        .finally(() => host.crashPoints.reach('target', 'commit-sent'));
-      void inc.job.run().then((started) => {
-        if (started === undefined) return;
-        // The job's own downtime: its last instruction at the source to its first here (one clock only on one machine).
-        if (inc.stoppedAtSource !== undefined) host.log(`job ${req.job} runs here ${(started.ran - inc.stoppedAtSource).toFixed(2)} ms after it stopped on ${inc.source}`);
-      });
+      void inc.restoring!.then((restored) => this.#committed(req, inc, restored, received));
       return;
     }
     void host.peer.reply(req, { ok: false, code: 'unknown', message: `agent ${host.name} holds no restored copy of job ${req.job} at epoch ${req.epoch}` });
+  }
+
+  /** The commit of `inc`, once its restore has settled: the job runs here, or (restore failed) the commit is refused. */
+  #committed(req: CommitRequest, inc: IncomingHandoff, restored: { stamps: HopStamps } | { failed: string }, received: number): void {
+    const host = this.#host;
+    // Overtaken, aborted or committed by an earlier copy of this request meanwhile.
+    if (this.#byJob.get(req.job) !== inc) {
+      if (host.committedHere(req.job, req.epoch)) void host.peer.reply(req, { ok: true });
+      else void host.peer.reply(req, { ok: false, code: 'unknown', message: `agent ${host.name} holds no restored copy of job ${req.job} at epoch ${req.epoch}` });
+      return;
+    }
+    this.#byJob.delete(req.job);
+    if ('failed' in restored) {
+      inc.drop();
+      host.log(`job ${req.job}: ${restored.failed}; refused the commit from ${inc.source}, which resumes it there`);
+      void host.peer.reply(req, { ok: false, code: 'unknown', message: `agent ${host.name}: ${restored.failed}` });
+      return;
+    }
+    inc.job.epochCounter = Math.max(inc.job.epochCounter, req.epoch);
+    host.adopt(inc.job, inc.source);
+    // The answer is written out first, then the job runs, without waiting for the
+    // broker's acknowledgement of the answer (a round trip of downtime): the commit
+    // is what hands the job over, a lost answer only makes the source ask again. The
+    // answer goes first so that the job, taking a core from its first instruction,
+    // does not hold it up on a busy machine (measured: it did, by 5-10 ms at load 12).
+    void host.peer.reply(req, { ok: true, data: { stamps: { ...restored.stamps, targetCommitted: received, targetRunning: hopClockMs() } } })
+      .finally(() => host.crashPoints.reach('target', 'commit-sent'));
+    void inc.job.run().then((started) => {
+      if (started === undefined) return;
+      // The job's own downtime: its last instruction at the source to its first here (one clock only on one machine).
+      if (inc.stoppedAtSource !== undefined) host.log(`job ${req.job} runs here ${(started.ran - inc.stoppedAtSource).toFixed(2)} ms after it stopped on ${inc.source}`);
+    });
   }
 
   /** `abort`: the source gave up; drop the copy. */

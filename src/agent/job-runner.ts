@@ -4,36 +4,20 @@
  * takes them within a millisecond whatever its program is doing, and reads the job's
  * output from the shared ring as it is written.
  */
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { MessageChannel, Worker } from 'node:worker_threads';
+import { MessageChannel } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import { WasmigError } from '../errors/index.ts';
 import type { SharedClones } from '../native/index.ts';
 import type { Command, EndReport, JobCommand, ThreadMessage, WorkerBoot } from './job-protocol.ts';
 import { COMMANDS_SENT, CONTROL_WORDS, PAUSE_FLAG } from './job-protocol.ts';
 import { createRingBuffer, RingReader } from './output-ring.ts';
+import { bootThread, threadEntry } from './thread-boot.ts';
 import type { RingRecord } from './output-ring.ts';
 
 // The worker imports the job thread itself: the built .js files, or the .ts sources
 // through tsx when wasmig runs from its sources (tests, tools).
-const ENTRY = new URL(import.meta.url.endsWith('.ts') ? './job-thread.ts' : './job-thread.js', import.meta.url).href;
-const BOOT = `
-const { workerData } = require('node:worker_threads');
-(async () => {
-  const { port, entry, tsx, boot } = workerData;
-  if (tsx) (await import(tsx)).register();
-  const { startJobThread } = await import(entry);
-  startJobThread(boot, port);
-  port.postMessage({ re: 0, ok: true });
-})().catch((error) => workerData.port.postMessage({ re: 0, ok: false, code: 'ERR_WORKER', message: String(error && error.stack || error) }));
-`;
-
-/** tsx's ESM API (the .mjs build: the CommonJS one fails when imported into a worker that has tsx's hooks already). */
-function tsxLoader(): string | undefined {
-  if (!import.meta.url.endsWith('.ts')) return undefined;
-  return pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
-}
+const ENTRY = threadEntry(import.meta.url, 'job-thread');
 
 export interface RunnerHooks {
   /** Output the program wrote, in order. */
@@ -70,8 +54,7 @@ export class JobRunner {
     const { port1, port2 } = new MessageChannel();
     this.#port = port1;
     const boot: WorkerBoot = { control, ring };
-    // No inherited `-r tsx` / `--import`: the boot registers tsx itself when needed.
-    this.#worker = new Worker(BOOT, { eval: true, execArgv: [], workerData: { port: port2, entry: ENTRY, tsx: tsxLoader(), boot }, transferList: [port2] });
+    this.#worker = bootThread(ENTRY, 'startJobThread', boot, port2);
     this.#ready = new Promise((resolve, reject) => this.#pending.set(0, { resolve: () => resolve(), reject }));
     this.#ready.catch(() => {}); // not unhandled while no one waits yet: whoever awaits `ready` gets the failure
     this.#port.on('message', (message: ThreadMessage) => this.#received(message));

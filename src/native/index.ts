@@ -13,7 +13,7 @@ export { DEFAULT_POLL_INTERVAL, POLL_PERIOD_MS } from './poll-pacing.ts';
 export { nativeBacktrace, toTrap } from './traps.ts';
 export type { NativeInstance } from './native-instance.ts';
 export { RewriteCache } from './rewrite-cache.ts';
-export type { ReadyClone, ReadyModule, SharedClones } from './rewrite-cache.ts';
+export type { LoopSite, ReadyClone, ReadyModule, SharedClones } from './rewrite-cache.ts';
 export { DEFAULT_DISK_CACHE_BYTES, defaultCacheDir, DISK_CACHE_FORMAT, DiskRewriteCache } from './disk-cache.ts';
 export type { DiskCacheConfig, DiskCacheStats, RewriteStore } from './disk-cache.ts';
 export type { NativeOptions } from './tier.ts';

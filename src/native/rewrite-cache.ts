@@ -6,7 +6,9 @@
  * Given a `RewriteStore` (the engine's `DiskRewriteCache`), rewritten modules also
  * outlive the process: a module stored there is loaded, not rewritten.
  */
+import { createInstr, InstructionReader } from '../binary/index.ts';
 import type { CompiledModule } from '../compile/index.ts';
+import { cloneStackTypes } from './frame-records.ts';
 import { rewriteModule, rewriteResumeClone } from './rewrite.ts';
 import type { ResumeClone, RewriteOptions, RewrittenModule } from './rewrite.ts';
 import type { Safepoint } from './rewrite-function.ts';
@@ -135,4 +137,63 @@ export class RewriteCache {
     }
     return made;
   }
+
+  /**
+   * The loop safepoints of `compiled` whose resume clones are not made here yet, those of
+   * innermost loops first. A paused frame on top of its stack stands at one of them (the
+   * native code polls at loop headers), so these are the clones a job that arrives by
+   * migration needs before its first instruction; innermost loops are where a program
+   * spends its time, so where a pause most often lands. Rewrites the module if needed.
+   */
+  loopSitesWithoutClones(compiled: CompiledModule, options: RewriteOptions = {}): LoopSite[] {
+    const functions = this.rewrite(compiled, options).rewritten.functions;
+    const clones = this.#entries(compiled).clones;
+    const inner: LoopSite[] = [];
+    const outer: LoopSite[] = [];
+    const suffix = JSON.stringify(options);
+    for (const info of functions) {
+      if (!info) continue;
+      const innermost = innermostLoopPcs(compiled, info.funcIndex);
+      for (const site of info.sites) {
+        if (site.kind !== 'loop' || clones.has(`${info.funcIndex}:${site.pc}:${suffix}`)) continue;
+        (innermost.has(site.pc) ? inner : outer).push({ funcIndex: info.funcIndex, site });
+      }
+    }
+    return [...inner, ...outer];
+  }
+
+  /** Makes the resume clone of a {@link loopSitesWithoutClones} site ahead of need; false where none can be made. */
+  makeLoopClone(compiled: CompiledModule, at: LoopSite, options: RewriteOptions = {}): boolean {
+    return this.clone(compiled, at.funcIndex, at.site, cloneStackTypes(at.site), options) !== null;
+  }
+}
+
+/** A loop safepoint of a function (see {@link RewriteCache.loopSitesWithoutClones}). */
+export interface LoopSite {
+  funcIndex: number;
+  site: Safepoint;
+}
+
+/** Where each innermost loop of function `funcIndex` begins (a loop safepoint's pc: just after its `loop` instruction). */
+function innermostLoopPcs(compiled: CompiledModule, funcIndex: number): Set<number> {
+  const m = compiled.module;
+  const body = m.codes[funcIndex - m.numImportedFuncs];
+  const found = new Set<number>();
+  if (body === undefined) return found;
+  // Open blocks: a loop's pc while it may still be innermost, -1 otherwise.
+  const open: number[] = [];
+  const r = new InstructionReader(m.bytes, body.codeStart, body.codeEnd);
+  const ins = createInstr();
+  while (r.pos < body.codeEnd) {
+    r.read(ins);
+    if (ins.op === 0x02 || ins.op === 0x04) open.push(-1);
+    else if (ins.op === 0x03) {
+      for (let i = 0; i < open.length; i++) open[i] = -1;
+      open.push(r.pos);
+    } else if (ins.op === 0x0b) {
+      const pc = open.pop();
+      if (pc !== undefined && pc >= 0) found.add(pc);
+    }
+  }
+  return found;
 }

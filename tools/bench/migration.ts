@@ -24,9 +24,12 @@
  * key), `identity` (device identities made for the run: Ed25519-signed, blobs sealed per
  * transfer to the recipient's X25519 key). `--key-file FILE` alone means `--security key`.
  *
+ * `--ahead-clones 0,256` runs each case once per number of loop resume clones the agents
+ * make ahead (`wasmig agent --ahead-clones`), side by side; default: the agents' default.
+ *
  * Usage: npx tsx tools/bench/migration.ts [--sizes coremark,1,16,64,256] [--rates 0,1,10,100]
  *          [--brokers aedes,mosquitto] [--modes live,stop-and-copy] [--moves 4] [--json FILE]
- *          [--security none,key,identity] [--key-file FILE]
+ *          [--security none,key,identity] [--key-file FILE] [--ahead-clones N,M]
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -57,6 +60,8 @@ const work = mkdtempSync(join(tmpdir(), 'wasmig-bench-migration-'));
 /** `--key-file FILE`: the fleet key of the `key` runs (signed messages, blobs sealed for their recipient). */
 const keyFile = process.argv.includes('--key-file') ? arg('--key-file', '') : join(work, 'fleet.key');
 if (!process.argv.includes('--key-file')) writeFileSync(keyFile, randomBytes(32).toString('base64'), { mode: 0o600 });
+/** Agents' `--ahead-clones` per run ('' for their default). */
+const aheads = arg('--ahead-clones', '').split(',');
 const securities = arg('--security', process.argv.includes('--key-file') ? 'key' : 'none').split(',') as Security[];
 type Security = 'none' | 'key' | 'identity';
 for (const x of securities) if (!['none', 'key', 'identity'].includes(x)) throw new Error(`--security ${x}: none, key or identity`);
@@ -110,15 +115,16 @@ async function jobDowntime(agent: Proc, job: string, nth: number): Promise<numbe
   return undefined;
 }
 
-async function measure(name: string, broker: BrokerProc, size: string, rate: number, security: Security): Promise<Row[]> {
-  const agents = await Promise.all([agentProc('a', broker.url, [], secured(security, 'a')), agentProc('b', broker.url, [], secured(security, 'b'))]);
+async function measure(name: string, broker: BrokerProc, size: string, rate: number, security: Security, ahead: string): Promise<Row[]> {
+  const extra = ahead === '' ? [] : ['--ahead-clones', ahead];
+  const agents = await Promise.all([agentProc('a', broker.url, extra, secured(security, 'a')), agentProc('b', broker.url, extra, secured(security, 'b'))]);
   const agentNamed = (n: string): Proc => (n === 'a' ? agents[0] : agents[1]);
   const arrivals = new Map<string, number>();
   const client = await FleetClient.connect({ connection: { url: broker.url }, key: clientKey(security) });
   try {
     const small = size === 'coremark';
     const job = `bench-${name}-${size}-${rate}-${security}`.replace(/[^A-Za-z0-9._-]/g, '-');
-    const label = small ? 'CoreMark' : `${size} MiB @ ${rate} MiB/s`;
+    const label = (small ? 'CoreMark' : `${size} MiB @ ${rate} MiB/s`) + (ahead === '' ? '' : `, ${ahead} clones ahead`);
     await client.start(small
       ? { agent: 'a', module: coremark, program: 'coremark.wasm', args: ['coremark.wasm', '0', '0', '0x66', '100M'], job }
       : { agent: 'a', module: writer, program: 'writer.wasm', args: ['writer.wasm', `mem=${size}`, `rate=${rate * 1024}`, 'secs=100000'], job });
@@ -162,12 +168,12 @@ for (const name of brokers) {
   }
   for (const size of sizes) {
     for (const rate of size === 'coremark' ? [0] : rates) {
-      for (const security of securities) {
+      for (const security of securities) for (const ahead of aheads) {
         // mosquitto leaves Nagle's algorithm on unless told: a fleet's broker should say so.
         const broker = name === 'mosquitto' ? await mosquittoBroker(work, ['allow_anonymous true', 'set_tcp_nodelay true'], 1800) : await embeddedBroker();
-        process.stderr.write(`${name}, ${size}, ${rate} MiB/s, ${security}...\n`);
+        process.stderr.write(`${name}, ${size}, ${rate} MiB/s, ${security}${ahead === '' ? '' : `, ${ahead} clones ahead`}...\n`);
         try {
-          rows.push(...(await measure(name, broker, size, rate, security)));
+          rows.push(...(await measure(name, broker, size, rate, security, ahead)));
         } catch (error) {
           process.stderr.write(`  failed: ${(error as Error).message}\n`);
         }

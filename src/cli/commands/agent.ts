@@ -26,6 +26,7 @@ export const AGENT_OPTIONS: OptionSpec[] = [
   { name: 'max-jobs', value: true },
   { name: 'signal-file', value: true },
   { name: 'drain-timeout', value: true },
+  { name: 'ahead-clones', value: true },
   ...CONNECTION_OPTIONS,
 ];
 
@@ -74,6 +75,10 @@ ${INSECURE_HELP}
                         {"battery": 12, "leaving": true}, read at every heartbeat
   --drain-timeout S     seconds a drain may take (default 30; 0: no drain, SIGTERM
                         stops at once and the jobs end with the agent)
+  --ahead-clones N      resume clones of each module's loops made ahead, in a
+                        thread of the agent's, so that a job arriving by migration
+                        runs without waiting for its top frame's (default 256,
+                        innermost loops first; 0: none)
 
 ${CONNECTION_HELP}`;
 
@@ -106,6 +111,7 @@ export async function agentCommand(argv: readonly string[]): Promise<number> {
     tier: one(p, 'tier'),
     heartbeatMs: heartbeat === undefined ? undefined : heartbeat * 1000,
     logLimit: integer(p, 'log-limit', 1024),
+    aheadClones: integer(p, 'ahead-clones', 0),
     takeoverGraceMs: takeover === undefined ? undefined : takeover * 1000,
     maxMemoryBytes: maxMemoryOption(p),
     maxSnapshotBytes: maxSnapshotOption(p),
