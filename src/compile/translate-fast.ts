@@ -356,6 +356,11 @@ export class FastTranslator {
         out.emit(next);
         break;
       }
+      case 0x12: case 0x13:
+        out.start(FastOp.tailCall, pc);
+        out.emit(pc);
+        out.emit(this.fn.numLocals + h);
+        break;
       case 0x00:
         out.start(FastOp.unreachable, pc);
         break;

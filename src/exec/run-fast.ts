@@ -48,7 +48,7 @@ export function normalizeFrames(t: ThreadState): void {
  * block). Same contract as `runExact`; on return the thread is in exact-code terms.
  */
 export function run(t: ThreadState, budget: number): RunStatus {
-  if (!t.fast) return runExact(t, budget);
+  if (!t.fast || t.funcAddr < 0) return runExact(t, budget);
   let remaining = budget;
   for (;;) {
     const fn = t.store.funcs[t.funcAddr] as WasmFunctionState;
@@ -75,7 +75,15 @@ export function run(t: ThreadState, budget: number): RunStatus {
         return status as RunStatus;
       }
       remaining -= t.instructions - before;
-      entry = runSlowOp(t, status - SLOW);
+      const slowPc = status - SLOW;
+      if (fastCode((t.store.funcs[t.funcAddr] as WasmFunctionState).compiled).code[slowPc] === FastOp.tailCall) {
+        // The thread moves to another function (or to a host call): the loop starts again where it stands.
+        const tail = runTailCall(t, slowPc);
+        if (tail !== RunStatus.yielded) return tail;
+        entry = -1;
+        continue;
+      }
+      entry = runSlowOp(t, slowPc);
     }
   } catch (error) {
     normalizeFrames(t);
@@ -195,6 +203,7 @@ function runFastLoop(t: ThreadState, budget: number, entry: number): number {
         case 0xde: /* FastOp.unreachable */ throw new Trap('unreachable');
         // Instructions whose work calls a function go to `runSlowOp`, outside this loop.
         case 0xdf: /* FastOp.exact1 */
+        case 0xf4: /* FastOp.tailCall */
         case 0x7f: case 0x80: case 0x81: case 0x82:
         case 0x90: case 0x9e:
         case 0xae: case 0xaf: case 0xb0: case 0xb1: case 0xb4: case 0xb5:
@@ -739,6 +748,20 @@ function runFastLoop(t: ThreadState, budget: number, entry: number): number {
     t.instructions += budget - fuel;
     throw error;
   }
+}
+
+/**
+ * A tail call of the fast code, run as one exact instruction (already charged by its
+ * block's fuel): it replaces the frame, so the fast loop cannot simply go on after it.
+ */
+function runTailCall(t: ThreadState, pc: number): RunStatus {
+  const code = fastCode((t.store.funcs[t.funcAddr] as WasmFunctionState).compiled).code;
+  t.pc = code[pc + 1];
+  t.sp = t.fp + code[pc + 2];
+  const before = t.instructions;
+  const status = runExact(t, 1);
+  t.instructions = before;
+  return status;
 }
 
 /**

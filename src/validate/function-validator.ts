@@ -65,6 +65,12 @@ export class FunctionValidator {
    * because the executor cannot run it yet.
    */
   simdUse: string | undefined;
+  /**
+   * The body's first tail call (`return_call` or `return_call_indirect` and its byte
+   * offset), undefined if none: the native tier cannot unwind through them yet, so the
+   * engines ask.
+   */
+  tailCallUse: string | undefined;
 
   constructor(
     readonly ctx: ModuleContext,
@@ -315,6 +321,19 @@ export class FunctionValidator {
         this.pushAll(ft.results);
         return;
       }
+      case 0x12: {
+        // return_call (spec 3.3.8): the callee's results are the function's own.
+        const ft = this.funcType(ins.a, offset);
+        this.tailCall(ft, offset);
+        return;
+      }
+      case 0x13: {
+        if (this.checkTable(ins.b, offset) !== ValType.funcref) this.fail('type mismatch: return_call_indirect needs a funcref table', offset);
+        if (ins.a >= this.ctx.types.length) this.fail(`unknown type ${ins.a}`, offset);
+        this.popExpect(ValType.i32, offset);
+        this.tailCall(this.ctx.types[ins.a], offset);
+        return;
+      }
       case 0x1a: this.pop(offset); return;
       case 0x1b: {
         this.popExpect(ValType.i32, offset);
@@ -396,6 +415,14 @@ export class FunctionValidator {
       default:
         this.fail(`unexpected instruction ${OPS[op]?.name ?? op}`, offset);
     }
+  }
+
+  /** The rest of a tail call once its callee's type is known: its arguments, then nothing follows. */
+  private tailCall(ft: FuncType, offset: number): void {
+    this.tailCallUse ??= `${OPS[this.ctx.module.bytes[offset]]!.name} at byte 0x${offset.toString(16)}`;
+    if (!sameTypes(ft.results, this.type.results)) this.fail('type mismatch: a tail call\'s results must be the function\'s results', offset);
+    this.popAll(ft.params, offset);
+    this.setUnreachable();
   }
 
   /**

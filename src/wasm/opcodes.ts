@@ -119,6 +119,9 @@ const table: [number, string, Imm, (string | Facts)?, Facts?][] = [
   [0x0f, 'return', Imm.none, CONTROL],
   [0x10, 'call', Imm.index, CONTROL],
   [0x11, 'call_indirect', Imm.callIndirect, CONTROL],
+  // Wasm 3.0 tail calls: the callee replaces the caller's frame.
+  [0x12, 'return_call', Imm.index, CONTROL],
+  [0x13, 'return_call_indirect', Imm.callIndirect, CONTROL],
   [0x1a, 'drop', Imm.none, { pops: 1 }],
   [0x1b, 'select', Imm.none, { pops: 3 }],
   [0x1c, 'select_t', Imm.selectTypes, { pops: 3 }],
