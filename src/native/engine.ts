@@ -40,8 +40,21 @@ export class NativeEngine implements Engine {
     return typeof WebAssembly === 'object' && typeof WebAssembly.Module === 'function';
   }
 
+  /**
+   * Why this tier cannot run `compiled`, as one phrase, or undefined when it can. Such a
+   * module runs in the interpreter instead (`start` and `resume` hand it over), and
+   * `wasmig run --tier native` prints the reason.
+   */
+  cannotRun(compiled: CompiledModule): string | undefined {
+    // The rewriter's safepoints unwind frame by frame; a native tail call would replace
+    // a frame the unwinding still expects to find.
+    if (compiled.tailCallUse !== undefined) return `the native tier cannot unwind through tail calls yet: ${compiled.tailCallUse}`;
+    return undefined;
+  }
+
   /** Rewrites and compiles `compiled` now, so that the first `start` finds it ready. */
   prepare(compiled: CompiledModule): void {
+    if (this.cannotRun(compiled) !== undefined) return;
     this.rewrites.rewrite(compiled, this.options.rewrite);
   }
 
@@ -59,8 +72,9 @@ export class NativeEngine implements Engine {
   }
 
   /** Begins `funcAddr` natively. */
-  start(store: Store, instance: Instance, funcAddr: number, args: readonly unknown[]): NativeExecution {
+  start(store: Store, instance: Instance, funcAddr: number, args: readonly unknown[]): ExecutionLike {
     this.#check();
+    if (this.cannotRun(instance.compiled) !== undefined) return interpreterEngine.start(store, instance, funcAddr, args);
     const tier = this.tierOf(store);
     tier.attach(instance);
     return new NativeExecution(tier, funcAddr, args, { space: programSpace(store.state, instance) });
@@ -70,8 +84,9 @@ export class NativeEngine implements Engine {
    * Like `start`, except that a large module not rewritten yet starts in the interpreter
    * while a worker thread rewrites it, and moves over when that is done (`auto`).
    */
-  startTieringUp(store: Store, instance: Instance, funcAddr: number, args: readonly unknown[]): NativeExecution | TieringExecution {
+  startTieringUp(store: Store, instance: Instance, funcAddr: number, args: readonly unknown[]): ExecutionLike {
     const compiled = instance.compiled;
+    if (this.cannotRun(compiled) !== undefined) return interpreterEngine.start(store, instance, funcAddr, args);
     const tier = this.tierOf(store);
     const options = tier.options.rewrite ?? {};
     if (!tier.attached(instance) && codeBytes(compiled.module) >= (tier.options.backgroundRewriteBytes ?? DEFAULT_BACKGROUND_REWRITE_BYTES)
@@ -82,15 +97,16 @@ export class NativeEngine implements Engine {
   }
 
   prepareInstance(store: Store, instance: Instance): void {
-    if (!this.available()) return;
+    if (!this.available() || this.cannotRun(instance.compiled) !== undefined) return;
     const tier = this.tierOf(store);
     tier.attach(instance);
     // Prepared for a restore: its frames will continue in resume clones.
     tier.warmResumeClones(instance);
   }
 
-  resume(store: Store, instance: Instance, funcAddr: number, entryDepth: number): NativeExecution {
+  resume(store: Store, instance: Instance, funcAddr: number, entryDepth: number): ExecutionLike {
     this.#check();
+    if (this.cannotRun(instance.compiled) !== undefined) return interpreterEngine.resume(store, instance, funcAddr, entryDepth);
     const tier = this.tierOf(store);
     tier.attach(instance);
     return new NativeExecution(tier, funcAddr, [], { space: programSpace(store.state, instance), resumed: true, entryDepth });

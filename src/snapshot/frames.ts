@@ -47,6 +47,7 @@ export interface FrameHost {
 export function captureFrames(program: FrameHost): CanonicalFrame[] {
   const t = program.store.thread;
   const floor = program.execution?.entryDepth ?? 0;
+  if (t.funcAddr < 0 && t.pendingHostCall >= 0) throw new SnapshotError('cannot capture: the program\'s own function tail-called an import that has not returned yet');
   if (t.depth <= floor) return [];
   return captureThreadFrames(t, programSpace(program.store.state, program.instance), floor);
 }
@@ -128,6 +129,11 @@ export function captureThreadFrames(t: ThreadState, space: IndexSpace, floor: nu
     let reissued: CanonicalFrame['stack'] = [];
     if (i === n - 1 && t.pendingHostCall >= 0) {
       at = points.previousInstruction(pc);
+      // A tail call to an import leaves its frame first: the caller then waits at its own
+      // call of another function, a state no canonical frame describes.
+      if (cf.code[at] === 0x10 && fn.instance.funcAddrs[cf.code[at + 1]] !== t.pendingHostCall) {
+        throw new SnapshotError('cannot capture: a tail call to an import has not returned yet');
+      }
       types = points.stackTypesAt(at);
       // call_indirect took its table index off the stack already: any slot holding the callee does.
       if (cf.code[at] === 0x11) {
