@@ -7,6 +7,7 @@ import {
 import { FuncKind, growFrames, growSlots, refreshMemoryViews, RunStatus } from './state.ts';
 import type { InstanceState, MemoryState, ThreadState, WasmFunctionState } from './state.ts';
 import { memoryFill, memoryCopy, memoryGrow, memoryInit, tableCopy, tableFill, tableGrow, tableInit } from './bulk.ts';
+import { stepOtherMemory } from './other-memory.ts';
 import { stepSimd } from './simd-step.ts';
 
 const PAGE = 65536;
@@ -790,6 +791,13 @@ export function runExact(t: ThreadState, budget: number): RunStatus {
           break;
         }
         default:
+          if (op === 0x3f0) { /* IrOp.otherMemory */
+            sp = stepOtherMemory(t, code, pc, sp, fp, inst);
+            // It may have grown memory 0 too (the same memory imported twice).
+            if (mem !== NO_MEMORY) { view = mem.view; memSize = view.byteLength; }
+            pc += irLength(code, pc);
+            break;
+          }
           // SIMD and the v128 moves: one branch, off the path of every other instruction.
           if (op >= 0x200) {
             sp = stepSimd(t, code, pc, sp, fp, inst, mem);

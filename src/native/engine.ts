@@ -49,6 +49,9 @@ export class NativeEngine implements Engine {
     // The rewriter's safepoints unwind frame by frame; a native tail call would replace
     // a frame the unwinding still expects to find.
     if (compiled.tailCallUse !== undefined) return `the native tier cannot unwind through tail calls yet: ${compiled.tailCallUse}`;
+    // Node 20's V8 has multi-memory only behind a flag.
+    const memories = compiled.context.memories.length;
+    if (memories > 1) return `the host's WebAssembly runs one memory per module, this one has ${memories}`;
     return undefined;
   }
 

@@ -234,7 +234,7 @@ export class FunctionValidator {
     }
     if (sig !== undefined) {
       // loads and stores
-      this.checkMemory(0, offset);
+      this.checkMemory(ins.mem, offset);
       if (ins.a > naturalAlignment(op)) this.fail('alignment must not be larger than natural', offset);
       this.popAll(sig.params, offset);
       this.pushAll(sig.results);
@@ -435,7 +435,7 @@ export class FunctionValidator {
     this.simdUse ??= `${OPS[ins.op]!.name} at byte 0x${offset.toString(16)}`;
     const alignment = simdNaturalAlignment(sub);
     if (alignment >= 0) {
-      this.checkMemory(0, offset);
+      this.checkMemory(ins.mem, offset);
       if (ins.a > alignment) this.fail('alignment must not be larger than natural', offset);
     }
     const lanes = simdLaneCount(sub);

@@ -34,7 +34,6 @@ export function validateModule(module: Module, options: ValidateOptions = {}): M
   for (const t of module.funcs) if (t >= module.types.length) fail(`unknown type ${t}`);
   for (const t of module.tables) checkLimits(t.limits, MAX_TABLE, 'table size must be at most 2^32-1');
   for (const m of module.memories) checkLimits(m.limits, MAX_PAGES, 'memory size must be at most 65536 pages (4GiB)');
-  if (ctx.memories.length > 1) fail('multiple memories');
 
   module.globals.forEach((g, i) => {
     // A global's initializer sees the globals before it: imported and defined earlier (Wasm 3.0, spec 3.4.10).
