@@ -26,6 +26,8 @@ export class NativeEngine implements Engine {
   readonly rewrites: RewriteCache;
   /** The native twin of each store this engine ran (weakly held: it goes with its store). */
   readonly #tiers = new WeakMap<Store, NativeTier>();
+  /** See `#hostHasExtendedConst`. */
+  #extendedConst: boolean | undefined = undefined;
 
   /**
    * @param options how the tier rewrites and runs modules (defaults suit production)
@@ -49,6 +51,9 @@ export class NativeEngine implements Engine {
     // The rewriter's safepoints unwind frame by frame; a native tail call would replace
     // a frame the unwinding still expects to find.
     if (compiled.tailCallUse !== undefined) return `the native tier cannot unwind through tail calls yet: ${compiled.tailCallUse}`;
+    if (compiled.context.extendedConstUse !== undefined && !this.#hostHasExtendedConst()) {
+      return `the host's WebAssembly lacks extended constant expressions: ${compiled.context.extendedConstUse}`;
+    }
     // Node 20's V8 has multi-memory only behind a flag.
     const memories = compiled.context.memories.length;
     if (memories > 1) return `the host's WebAssembly runs one memory per module, this one has ${memories}`;
@@ -113,6 +118,13 @@ export class NativeEngine implements Engine {
     const tier = this.tierOf(store);
     tier.attach(instance);
     return new NativeExecution(tier, funcAddr, [], { space: programSpace(store.state, instance), resumed: true, entryDepth });
+  }
+
+  /** Whether the host's WebAssembly takes extended constant expressions (V8 11.4 on; Node 20 has 11.3): asked once. */
+  #hostHasExtendedConst(): boolean {
+    // A module whose one global is (i32.const 1) (i32.const 2) i32.add.
+    this.#extendedConst ??= WebAssembly.validate(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 6, 9, 1, 0x7f, 0, 0x41, 1, 0x41, 2, 0x6a, 0x0b]));
+    return this.#extendedConst;
   }
 
   #check(): void {

@@ -91,6 +91,7 @@ function checkConstExpr(ctx: ModuleContext, expr: ConstExpr, expected: number, v
     const at = { offset: ins.offset };
     switch (ins.op) {
       case 0x6a: case 0x6b: case 0x6c: case 0x7c: case 0x7d: case 0x7e: {
+        ctx.extendedConstUse ??= `${OPS[ins.op]!.name} in ${where}`;
         const t = ins.op < 0x7c ? ValType.i32 : ValType.i64;
         const b = stack.pop(), a = stack.pop();
         if (a !== t || b !== t) throw new ValidationError(`type mismatch: ${OPS[ins.op]!.name} in ${where} needs two ${valTypeName(t)} operands`, at);
@@ -111,6 +112,7 @@ function checkConstExpr(ctx: ModuleContext, expr: ConstExpr, expected: number, v
         if (ins.a >= visibleGlobals || ins.a >= ctx.globals.length) throw new ValidationError(`unknown global ${ins.a} in ${where}`, at);
         const g = ctx.globals[ins.a];
         if (g.mutable) throw new ValidationError(`constant expression required: global ${ins.a} is mutable (${where})`, at);
+        if (ins.a >= ctx.module.numImportedGlobals) ctx.extendedConstUse ??= `global.get of defined global ${ins.a} in ${where}`;
         stack.push(g.type);
         break;
       }

@@ -1,6 +1,7 @@
 /**
- * Tail calls on the native tier: its safepoints cannot unwind through them yet, so a
- * module with tail calls runs in the interpreter on the native and auto engines, and
+ * Wasm 3.0 features the native tier cannot run yet: its safepoints cannot unwind through
+ * tail calls, Node 20's V8 has no multi-memory and no extended constant expressions. Such
+ * a module runs in the interpreter on the native and auto engines, and
  * `wasmig run --tier native` says why in one line.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -40,6 +41,24 @@ test('the native engine names the first tail call and runs the module in the int
     assert.ok(execution instanceof Execution, `${tier}: an interpreter execution`);
     assert.equal(program.run(), { kind: 'returned', results: [5_000_050_000n] });
   }
+});
+
+test('two memories, or an extended constant expression V8 lacks, also stay in the interpreter, each with its reason', () => {
+  const engine = new NativeEngine();
+  const two = new ModuleBuilder();
+  two.memory(1);
+  two.memory(1);
+  two.export('f', 'func', two.func(two.type([], [i32]), [0x3f, 1, 0x0b]));
+  assert.is(engine.cannotRun(loadModule(two.build())), 'the host\'s WebAssembly runs one memory per module, this one has 2');
+  const ext = new ModuleBuilder();
+  ext.global(i32, false, [0x41, 1, 0x41, 2, 0x6a, 0x0b]);
+  ext.export('f', 'func', ext.func(ext.type([], [i32]), [0x23, 0, 0x0b]));
+  const compiled = loadModule(ext.build());
+  const hostHasIt = WebAssembly.validate(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 6, 9, 1, 0x7f, 0, 0x41, 1, 0x41, 2, 0x6a, 0x0b]));
+  assert.is(engine.cannotRun(compiled), hostHasIt ? undefined : 'the host\'s WebAssembly lacks extended constant expressions: i32.add in global 0');
+  const program = Program.instantiate(compiled, { tier: 'native' });
+  program.start('f');
+  assert.equal(program.run(), { kind: 'returned', results: [3] });
 });
 
 test('wasmig run --tier native: one line on stderr says why, and the result is right', () => {
