@@ -202,8 +202,50 @@ function runFastLoop(t: ThreadState, budget: number, entry: number): number {
         }
         case 0xde: /* FastOp.unreachable */ throw new Trap('unreachable');
         // Instructions whose work calls a function go to `runSlowOp`, outside this loop.
+        case 0xf4: /* FastOp.tailCall */ {
+          // The common case in the loop: a Wasm callee with fast code whose frame fits.
+          // Host and diverted callees, a callee not translated yet or a stack to grow: `runTailCall`.
+          const exact = cf.code;
+          const at = code[pc + 1];
+          let top = fp + code[pc + 2];
+          let calleeAddr: number;
+          if (exact[at] === 0x12) {
+            calleeAddr = inst.funcAddrs[exact[at + 1]];
+          } else {
+            const table = store.tables[inst.tableAddrs[exact[at + 2]]];
+            const index = s32[2 * --top] >>> 0;
+            if (index >= table.size) throw new Trap('undefined element');
+            const ref = table.elements[index];
+            if (ref === 0) throw new Trap('uninitialized element');
+            calleeAddr = ref - 1;
+            if (funcs[calleeAddr].typeId !== inst.typeIds[exact[at + 1]]) throw new Trap('indirect call type mismatch');
+          }
+          const callee = funcs[calleeAddr];
+          if (callee.kind === FuncKind.host || (divert !== null && divert[calleeAddr] === 1)
+            || callee.compiled.fast === undefined || fp + callee.compiled.frameSize > s32.length >> 1) {
+            t.fp = fp; t.funcAddr = funcAddr;
+            t.instructions += budget - fuel;
+            return SLOW + pc;
+          }
+          const ccf = callee.compiled;
+          // The arguments move down to the frame's first slot; the callee's locals start at zero.
+          const from = 2 * (top - ccf.numParams);
+          for (let i = 0; i < 2 * ccf.numParams; i++) s32[F + i] = s32[from + i];
+          for (let i = F + 2 * ccf.numParams; i < F + 2 * ccf.numLocals; i++) s32[i] = 0;
+          funcAddr = calleeAddr;
+          fn = callee;
+          cf = ccf;
+          fast = ccf.fast!;
+          code = fast.code;
+          pc = 0;
+          if (fn.instance !== inst) {
+            inst = fn.instance;
+            mem = inst.memAddrs.length ? store.memories[inst.memAddrs[0]] : NO_MEMORY;
+            if (mem !== NO_MEMORY) { view = mem.view; memSize = view.byteLength; }
+          }
+          break;
+        }
         case 0xdf: /* FastOp.exact1 */
-        case 0xf4: /* FastOp.tailCall */
         case 0x7f: case 0x80: case 0x81: case 0x82:
         case 0x90: case 0x9e:
         case 0xae: case 0xaf: case 0xb0: case 0xb1: case 0xb4: case 0xb5:
