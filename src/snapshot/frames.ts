@@ -97,6 +97,7 @@ export function captureThreadFrames(t: ThreadState, space: IndexSpace, floor: nu
   normalizeFrames(t);
   const store = t.store;
   const n = t.depth - floor;
+  if (t.funcAddr < 0 && t.pendingHostCall >= 0) throw new SnapshotError('cannot capture: the program\'s own function tail-called an import that has not returned yet');
   if (n <= 0) return [];
   if (t.frames[3 * floor] !== -1) throw new SnapshotError('cannot capture: the execution does not start at the given depth');
   const addrs = new Array<number>(n), pcs = new Array<number>(n), fps = new Array<number>(n);

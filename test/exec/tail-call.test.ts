@@ -6,8 +6,8 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ExhaustionError } from '../../src/errors/index.ts';
-import { loadModule } from '../../src/program/index.ts';
+import { ExhaustionError, SnapshotError } from '../../src/errors/index.ts';
+import { loadModule, Program } from '../../src/program/index.ts';
 import { Execution, Store } from '../../src/runtime/index.ts';
 import type { Instance } from '../../src/runtime/index.ts';
 import { captureFrames, restoreFrames } from '../../src/snapshot/index.ts';
@@ -119,6 +119,19 @@ for (const fast of [false, true]) {
     }
   });
 }
+
+test('a snapshot while a tail-called asynchronous import has not returned is a clear error; the run then completes', async () => {
+  const compiled = loadModule(tailModule());
+  for (const entry of ['tohost', 'viaHost']) {
+    let settle: (v: number) => void = () => {};
+    const program = Program.instantiate(compiled, { imports: { env: { twice: (x: number) => new Promise<number>((res) => { settle = () => res(2 * x); }) } } });
+    program.start(entry, [4]);
+    assert.is(program.run().kind, 'awaiting', entry);
+    assert.throws(() => program.captureState(), (e: unknown) => e instanceof SnapshotError && /tail/.test((e as Error).message), entry);
+    settle(0);
+    assert.equal(await program.runAsync(), { kind: 'returned', results: [entry === 'tohost' ? 14 : 15] }, entry);
+  }
+});
 
 test('validation: a tail call whose callee returns other types than the caller is invalid', () => {
   const b = new ModuleBuilder();
