@@ -20,8 +20,8 @@ export function readTypeSection(r: ByteReader, m: Module): void {
 }
 
 /**
- * The import section. Besides one entry per import, the compact encodings of the
- * compact-import-section proposal, which wabt 1.0.41 writes for the Wasm 3.0 suite:
+ * The import section. Besides one entry per import, the compact encodings (the
+ * compact-import-section proposal) that the converted Wasm 3.0 suite's binaries use:
  * after a module name, an empty name and 0x7f, a vector of (name, type) for that
  * module; or 0x7e, one type, then a vector of names. The section's count is the number
  * of imports either way.
