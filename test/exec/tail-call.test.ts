@@ -46,6 +46,11 @@ function tailModule(tail = true): Uint8Array {
   const odd = b.func(tHost, parity(0, 0));
   const tohost = b.func(tHost, [0x20, 0, 0x41, 3, 0x6a, 0x12, ...u32(twice), 0x0b]);
   const viaHost = b.func(tHost, [0x41, 1, 0x20, 0, 0x10, ...u32(tohost), 0x6a, 0x0b]);
+  // $start (n) -> i64 = return_call $sum(n, 0): other parameters than its own; $outer (n) -> i64 = 1 + $start(n).
+  const tStart = b.type([i32], [i64]);
+  const start = b.func(tStart, [0x20, 0, 0x42, 0, 0x12, ...u32(sum), 0x0b]);
+  const outer = b.func(tStart, [0x42, 1, 0x20, 0, 0x10, ...u32(start), 0x7c, 0x0b]);
+  b.export('outer', 'func', outer);
   b.table(ValType.funcref, 2, 2);
   b.elem({ mode: 'active', offset: constExpr.i32(0), funcs: [even, odd] });
   b.export('sum', 'func', sum).export('even', 'func', even).export('tohost', 'func', tohost).export('viaHost', 'func', viaHost);
@@ -117,6 +122,29 @@ for (const fast of [false, true]) {
       assert.equal(resumed.run(), expected, `paused after ${k}`);
       assert.is(b.store.thread.instructions, steps);
     }
+  });
+}
+
+for (const fast of [false, true]) {
+  test(`${fast ? 'fast' : 'exact'} code: a frame below one its callee tail-called (other parameters) is captured and restored at every instruction`, () => {
+    const whole = instantiate(fast, 8);
+    const expected = new Execution(whole.store, whole.fn('outer'), [5]).run();
+    assert.equal(expected, { kind: 'returned', results: [16n] });
+    const steps = whole.store.thread.instructions;
+    let deep = 0;
+    for (let k = 0; k < steps; k++) {
+      const a = instantiate(fast, 8);
+      const execution = new Execution(a.store, a.fn('outer'), [5]);
+      assert.is(execution.run({ until: k }).kind, 'paused');
+      const frames = captureFrames({ store: a.store, instance: a.instance, execution });
+      if (frames.length === 2) deep++;
+      const b = instantiate(fast, 8);
+      const resumed = new Execution(b.store, frames[0].funcIndex, [], { resumed: true });
+      restoreFrames({ store: b.store, instance: b.instance, execution: resumed }, frames);
+      b.store.thread.instructions = k;
+      assert.equal(resumed.run(), expected, `paused after ${k}`);
+    }
+    assert.ok(deep > 10, `${deep} pauses with the tail-called function above its caller`);
   });
 }
 
