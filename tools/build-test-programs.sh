@@ -34,6 +34,7 @@ extra_flags() {
     memcopy) echo "-mbulk-memory" ;;
     simd) echo "-msimd128" ;;
     vectorize) echo "-O3 -msimd128" ;;
+    musttail) echo "-mtail-call" ;;
     recursion) echo "-Wl,-z,stack-size=16777216" ;;
     *) echo "" ;;
   esac

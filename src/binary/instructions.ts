@@ -23,6 +23,8 @@ export interface Instr {
   a: number;
   b: number;
   c: number;
+  /** The memory index of a memarg (Wasm 3.0 multi-memory; 0 when the binary gives none). */
+  mem: number;
   /** br_table labels: `targets[0..a)`; the array is reused from one instruction to the next. */
   targets: number[];
   /** Typed select: `types[0..a)`; reused like `targets`. */
@@ -33,15 +35,15 @@ export interface Instr {
 
 /** A fresh `Instr` to hand to `InstructionReader.read` again and again. */
 export function createInstr(): Instr {
-  return { op: 0, offset: 0, a: 0, b: 0, c: 0, targets: [], types: [], bytes: new Uint8Array(16) };
+  return { op: 0, offset: 0, a: 0, b: 0, c: 0, mem: 0, targets: [], types: [], bytes: new Uint8Array(16) };
 }
 
 /** Immediate kind by code, -1 for codes that are not instructions (a flat table for speed). */
 const IMM_BY_CODE = new Int8Array(OPCODE_SPACE).fill(-1);
 for (const info of OPS) if (info !== undefined) IMM_BY_CODE[info.code] = info.imm;
 
-/** Memory arguments with this alignment exponent or above are malformed (2^32 bytes). */
-const MAX_ALIGN = 32;
+/** Bit 6 of a memarg's flags: a memory index follows them. */
+const MEM_INDEX_FLAG = 64;
 
 function hex(n: number): string {
   return `0x${n.toString(16).padStart(2, '0')}`;
@@ -133,15 +135,15 @@ export class InstructionReader extends ByteReader {
         instr.a = readRefType(this);
         return;
       case Imm.memIndex:
-        this.zeroByte();
+        instr.a = this.u32();
         return;
       case Imm.dataMem:
         instr.a = this.u32();
-        this.zeroByte();
+        instr.b = this.u32();
         return;
       case Imm.memMem:
-        this.zeroByte();
-        this.zeroByte();
+        instr.a = this.u32();
+        instr.b = this.u32();
         return;
       case Imm.twoIndices:
         instr.a = this.u32();
@@ -168,19 +170,22 @@ export class InstructionReader extends ByteReader {
     }
   }
 
-  /** Alignment exponent into `a`, offset into `b`. */
+  /**
+   * Alignment exponent into `a`, offset into `b`, memory index into `mem`: flag bit 6
+   * says a memory index follows the flags (Wasm 3.0 multi-memory), else it is 0.
+   */
   private memArg(instr: Instr): void {
     const p = this.pos;
-    const align = this.u32();
-    if (align >= MAX_ALIGN) throw new DecodeError('malformed memop flags', p);
+    let align = this.u32();
+    instr.mem = 0;
+    if (align >= MEM_INDEX_FLAG && align < 2 * MEM_INDEX_FLAG) {
+      align -= MEM_INDEX_FLAG;
+      instr.mem = this.u32();
+    }
+    // Wasm 3.0: flags from 128 up are malformed; an alignment of 32 to 63 is only invalid (validation says so).
+    else if (align >= 2 * MEM_INDEX_FLAG) throw new DecodeError('malformed memop flags', p);
     instr.a = align;
     instr.b = this.u32();
-  }
-
-  /** The memory index byte of Wasm 2.0's memory instructions: exactly one 0x00 byte. */
-  private zeroByte(): void {
-    const p = this.pos;
-    if (this.u8() !== 0) throw new DecodeError('zero byte expected', p);
   }
 
   /**

@@ -19,24 +19,57 @@ export function readTypeSection(r: ByteReader, m: Module): void {
   for (let i = 0; i < n; i++) m.types.push(readFuncType(r));
 }
 
+/**
+ * The import section. Besides one entry per import, the compact encodings (the
+ * compact-import-section proposal) that the converted Wasm 3.0 suite's binaries use:
+ * after a module name, an empty name and 0x7f, a vector of (name, type) for that
+ * module; or 0x7e, one type, then a vector of names. The section's count is the number
+ * of imports either way.
+ */
 export function readImportSection(r: ByteReader, m: Module): void {
   const n = r.len();
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < n;) {
     const module = r.name();
     const name = r.name();
     const p = r.pos;
-    const kind = r.u8();
-    let desc: ImportDesc;
-    switch (kind) {
-      case 0: desc = { kind: 'func', typeIndex: r.u32() }; m.numImportedFuncs++; break;
-      case 1: desc = { kind: 'table', type: readTableType(r) }; m.numImportedTables++; break;
-      case 2: desc = { kind: 'memory', type: readMemoryType(r) }; m.numImportedMemories++; break;
-      case 3: desc = { kind: 'global', type: readGlobalType(r) }; m.numImportedGlobals++; break;
-      default: throw new DecodeError('malformed import kind', p);
+    if (name === '' && p < r.end && (r.bytes[p] === 0x7f || r.bytes[p] === 0x7e)) {
+      const shared = r.u8() === 0x7e;
+      const desc = shared ? readImportDesc(r) : undefined;
+      const count = r.len();
+      if (i + count > n) throw new DecodeError('malformed import section: more imports than its count', p);
+      for (let j = 0; j < count; j++, i++) {
+        const each = r.name();
+        addImport(m, { module, name: each, desc: desc ?? readImportDesc(r) });
+      }
+      continue;
     }
-    const imp: Import = { module, name, desc };
-    m.imports.push(imp);
+    addImport(m, { module, name, desc: readImportDesc(r) });
+    i++;
   }
+}
+
+/** What an import is: its kind byte and type. */
+function readImportDesc(r: ByteReader): ImportDesc {
+  const p = r.pos;
+  const kind = r.u8();
+  switch (kind) {
+    case 0: return { kind: 'func', typeIndex: r.u32() };
+    case 1: return { kind: 'table', type: readTableType(r) };
+    case 2: return { kind: 'memory', type: readMemoryType(r) };
+    case 3: return { kind: 'global', type: readGlobalType(r) };
+    default: throw new DecodeError('malformed import kind', p);
+  }
+}
+
+/** Adds an import to the module, counted in its index space. */
+function addImport(m: Module, imp: Import): void {
+  switch (imp.desc.kind) {
+    case 'func': m.numImportedFuncs++; break;
+    case 'table': m.numImportedTables++; break;
+    case 'memory': m.numImportedMemories++; break;
+    case 'global': m.numImportedGlobals++; break;
+  }
+  m.imports.push(imp);
 }
 
 export function readFunctionSection(r: ByteReader, m: Module): void {

@@ -25,6 +25,12 @@ export interface CompiledModule {
    * SIMD; this says whether a module needs a host with SIMD at all.
    */
   simdUse: string | undefined;
+  /**
+   * Where the module first makes a tail call ("function 2 (return_call at byte 0x3c)"),
+   * undefined if nowhere: the interpreter runs them; the native tier cannot unwind
+   * through them yet, so modules with them stay in the interpreter.
+   */
+  tailCallUse: string | undefined;
 }
 
 /**
@@ -33,12 +39,13 @@ export interface CompiledModule {
  */
 export function compileModule(module: Module): CompiledModule {
   const context = validateModule(module);
-  const compiled: CompiledModule = { module, context, functions: new Array(module.codes.length), simdUse: undefined };
+  const compiled: CompiledModule = { module, context, functions: new Array(module.codes.length), simdUse: undefined, tailCallUse: undefined };
   const sigs = callSignatures(context);
   let simdUse: string | undefined;
   for (let i = 0; i < module.codes.length; i++) {
     const validator = validateFunctionBody(context, i);
     if (validator.simdUse !== undefined) simdUse ??= `function ${module.numImportedFuncs + i} (${validator.simdUse})`;
+    if (validator.tailCallUse !== undefined) compiled.tailCallUse ??= `function ${module.numImportedFuncs + i} (${validator.tailCallUse})`;
     compiled.functions[i] = new CompiledFunction(compiled, i, validator.maxHeight, sigs);
   }
   compiled.simdUse = firstSimdUse(context, simdUse);

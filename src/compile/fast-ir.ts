@@ -66,6 +66,11 @@ export const FastOp = {
   /** [op, exactPc, sp]: run one exact instruction (the rare ones) with the stack at sp. */
   exact1: 0xdf,
   /**
+   * [op, exactPc, sp]: a tail call (`return_call*`), run by the exact code, after which
+   * the fast loop starts again in the callee (or stops at a host call).
+   */
+  tailCall: 0xf4,
+  /**
    * [op, exactPc, sp]: a SIMD instruction or v128 move, run in place by the exact code's
    * semantics (its immediates are read there) with the stack at sp; the run loop reaches
    * it through its `default` branch, away from every other case.

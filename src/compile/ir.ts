@@ -20,7 +20,7 @@
 
 import { OPS } from '../wasm/index.ts';
 
-export const IR_VERSION = 3;
+export const IR_VERSION = 4;
 
 export const IrOp = {
   /** [op, target, base, arity]: move the top `arity` values to fp+base, jump. */
@@ -53,6 +53,13 @@ export const IrOp = {
   v128Drop: 0x305,
   /** [op]: select between two v128 by an i32. */
   v128Select: 0x306,
+  /**
+   * [op, memory, secondMemory, wasmOp, ...wasmOp's words]: a memory instruction on a
+   * memory other than 0 (Wasm 3.0 multi-memory): `wasmOp` with its usual immediate
+   * words; `secondMemory` is memory.copy's source, 0 for the others. Memory 0 keeps
+   * the plain forms, so the run loops' hot cases never look up a memory.
+   */
+  otherMemory: 0x3f0,
 } as const;
 
 /** Is `op` one of the internal v128 moves (0x300 and up), which run beside the SIMD instructions? */
@@ -73,6 +80,7 @@ export function irLength(code: Int32Array, pc: number): number {
     case IrOp.jump: case IrOp.brIfJump: case IrOp.brIfReturn: case IrOp.if: case IrOp.return: return 2;
     case IrOp.v128LocalGet: case IrOp.v128LocalSet: case IrOp.v128LocalTee: case IrOp.v128GlobalGet: case IrOp.v128GlobalSet: return 2;
     case IrOp.v128Drop: case IrOp.v128Select: return 1;
+    case IrOp.otherMemory: return 4 + (OPS[code[pc + 3]]?.codeWords ?? 0);
     default: return 1 + (OPS[op]?.codeWords ?? 0);
   }
 }

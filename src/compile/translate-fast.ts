@@ -121,6 +121,7 @@ export class FastTranslator {
     else if (op === 0x23) this.globalGet(pc, h);
     else if (op === 0x24) this.globalSet(pc, h);
     else if (op === IrOp.brIfJump || op === IrOp.if || op === IrOp.brIf || op === IrOp.brIfReturn) this.conditionalBranch(pc, op, h, next);
+    else if (op === IrOp.otherMemory) this.blockEnd(pc, op, h, next); // a second memory: rare, run by the exact code
     else if (op >= 0x200) this.simd(pc, h, next);
     else this.blockEnd(pc, op, h, next);
     return next;
@@ -356,6 +357,11 @@ export class FastTranslator {
         out.emit(next);
         break;
       }
+      case 0x12: case 0x13:
+        out.start(FastOp.tailCall, pc);
+        out.emit(pc);
+        out.emit(this.fn.numLocals + h);
+        break;
       case 0x00:
         out.start(FastOp.unreachable, pc);
         break;

@@ -1,3 +1,4 @@
+import type { Instr } from '../binary/index.ts';
 import { walkBody } from '../validate/index.ts';
 import type { ModuleContext } from '../validate/index.ts';
 import { Imm, OPS, slotCount, slotOffsets, ValType } from '../wasm/index.ts';
@@ -12,6 +13,20 @@ export function callSignatures(ctx: ModuleContext): CallSignatures {
     funcParams: Int32Array.from(ctx.funcTypeIndices, (t) => slotCount(ctx.types[t].params)),
     typeParams: Int32Array.from(ctx.types, (t) => slotCount(t.params)),
   };
+}
+
+/**
+ * The memories a memory instruction names when any is not memory 0 (it then takes the
+ * `IrOp.otherMemory` form): [memory, memory.copy's source or 0]; undefined otherwise.
+ */
+function otherMemories(imm: number, ins: Instr): [number, number] | undefined {
+  switch (imm) {
+    case Imm.memArg: case Imm.memArgLane: return ins.mem !== 0 ? [ins.mem, 0] : undefined;
+    case Imm.memIndex: return ins.a !== 0 ? [ins.a, 0] : undefined;
+    case Imm.dataMem: return ins.b !== 0 ? [ins.b, 0] : undefined;
+    case Imm.memMem: return ins.a !== 0 || ins.b !== 0 ? [ins.a, ins.b] : undefined;
+    default: return undefined;
+  }
 }
 
 /** The translator's own control stack entry (it never reads the validator's frames). */
@@ -236,8 +251,16 @@ export function translateExact(ctx: ModuleContext, codeIndex: number): ExactCode
           break;
         default: {
           // The opcode, then the immediate words the opcode table says the code keeps.
-          out.start(op, offset);
           const info = OPS[op]!;
+          const memories = otherMemories(info.imm, ins);
+          if (memories !== undefined) {
+            out.start(IrOp.otherMemory, offset);
+            out.emit(memories[0]);
+            out.emit(memories[1]);
+            out.emit(op);
+          } else {
+            out.start(op, offset);
+          }
           if (info.imm === Imm.memArg) out.emit(ins.b | 0); // the offset (u32 kept as int32 bits)
           else if (info.imm === Imm.memArgLane) { out.emit(ins.b | 0); out.emit(ins.c); }
           else if (info.imm === Imm.v128 || info.imm === Imm.shuffle) {

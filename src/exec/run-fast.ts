@@ -48,7 +48,7 @@ export function normalizeFrames(t: ThreadState): void {
  * block). Same contract as `runExact`; on return the thread is in exact-code terms.
  */
 export function run(t: ThreadState, budget: number): RunStatus {
-  if (!t.fast) return runExact(t, budget);
+  if (!t.fast || t.funcAddr < 0) return runExact(t, budget);
   let remaining = budget;
   for (;;) {
     const fn = t.store.funcs[t.funcAddr] as WasmFunctionState;
@@ -75,7 +75,15 @@ export function run(t: ThreadState, budget: number): RunStatus {
         return status as RunStatus;
       }
       remaining -= t.instructions - before;
-      entry = runSlowOp(t, status - SLOW);
+      const slowPc = status - SLOW;
+      if (fastCode((t.store.funcs[t.funcAddr] as WasmFunctionState).compiled).code[slowPc] === FastOp.tailCall) {
+        // The thread moves to another function (or to a host call): the loop starts again where it stands.
+        const tail = runTailCall(t, slowPc);
+        if (tail !== RunStatus.yielded) return tail;
+        entry = -1;
+        continue;
+      }
+      entry = runSlowOp(t, slowPc);
     }
   } catch (error) {
     normalizeFrames(t);
@@ -194,6 +202,49 @@ function runFastLoop(t: ThreadState, budget: number, entry: number): number {
         }
         case 0xde: /* FastOp.unreachable */ throw new Trap('unreachable');
         // Instructions whose work calls a function go to `runSlowOp`, outside this loop.
+        case 0xf4: /* FastOp.tailCall */ {
+          // The common case in the loop: a Wasm callee with fast code whose frame fits.
+          // Host and diverted callees, a callee not translated yet or a stack to grow: `runTailCall`.
+          const exact = cf.code;
+          const at = code[pc + 1];
+          let top = fp + code[pc + 2];
+          let calleeAddr: number;
+          if (exact[at] === 0x12) {
+            calleeAddr = inst.funcAddrs[exact[at + 1]];
+          } else {
+            const table = store.tables[inst.tableAddrs[exact[at + 2]]];
+            const index = s32[2 * --top] >>> 0;
+            if (index >= table.size) throw new Trap('undefined element');
+            const ref = table.elements[index];
+            if (ref === 0) throw new Trap('uninitialized element');
+            calleeAddr = ref - 1;
+            if (funcs[calleeAddr].typeId !== inst.typeIds[exact[at + 1]]) throw new Trap('indirect call type mismatch');
+          }
+          const callee = funcs[calleeAddr];
+          if (callee.kind === FuncKind.host || (divert !== null && divert[calleeAddr] === 1)
+            || callee.compiled.fast === undefined || fp + callee.compiled.frameSize > s32.length >> 1) {
+            t.fp = fp; t.funcAddr = funcAddr;
+            t.instructions += budget - fuel;
+            return SLOW + pc;
+          }
+          const ccf = callee.compiled;
+          // The arguments move down to the frame's first slot; the callee's locals start at zero.
+          const from = 2 * (top - ccf.numParams);
+          for (let i = 0; i < 2 * ccf.numParams; i++) s32[F + i] = s32[from + i];
+          for (let i = F + 2 * ccf.numParams; i < F + 2 * ccf.numLocals; i++) s32[i] = 0;
+          funcAddr = calleeAddr;
+          fn = callee;
+          cf = ccf;
+          fast = ccf.fast!;
+          code = fast.code;
+          pc = 0;
+          if (fn.instance !== inst) {
+            inst = fn.instance;
+            mem = inst.memAddrs.length ? store.memories[inst.memAddrs[0]] : NO_MEMORY;
+            if (mem !== NO_MEMORY) { view = mem.view; memSize = view.byteLength; }
+          }
+          break;
+        }
         case 0xdf: /* FastOp.exact1 */
         case 0x7f: case 0x80: case 0x81: case 0x82:
         case 0x90: case 0x9e:
@@ -739,6 +790,20 @@ function runFastLoop(t: ThreadState, budget: number, entry: number): number {
     t.instructions += budget - fuel;
     throw error;
   }
+}
+
+/**
+ * A tail call of the fast code, run as one exact instruction (already charged by its
+ * block's fuel): it replaces the frame, so the fast loop cannot simply go on after it.
+ */
+function runTailCall(t: ThreadState, pc: number): RunStatus {
+  const code = fastCode((t.store.funcs[t.funcAddr] as WasmFunctionState).compiled).code;
+  t.pc = code[pc + 1];
+  t.sp = t.fp + code[pc + 2];
+  const before = t.instructions;
+  const status = runExact(t, 1);
+  t.instructions = before;
+  return status;
 }
 
 /**

@@ -7,6 +7,7 @@ import {
 import { FuncKind, growFrames, growSlots, refreshMemoryViews, RunStatus } from './state.ts';
 import type { InstanceState, MemoryState, ThreadState, WasmFunctionState } from './state.ts';
 import { memoryFill, memoryCopy, memoryGrow, memoryInit, tableCopy, tableFill, tableGrow, tableInit } from './bulk.ts';
+import { stepOtherMemory } from './other-memory.ts';
 import { stepSimd } from './simd-step.ts';
 
 const PAGE = 65536;
@@ -29,6 +30,8 @@ const NO_MEMORY = null as unknown as MemoryState;
  * allocation on the common paths (i64 multiply/divide still use BigInt).
  */
 export function runExact(t: ThreadState, budget: number): RunStatus {
+  // A tail call to a host function from the execution's own function left no frame to go back to.
+  if (t.funcAddr < 0) return RunStatus.returned;
   const store = t.store;
   const funcs = store.funcs;
   const divert = t.divert;
@@ -214,6 +217,67 @@ export function runExact(t: ThreadState, budget: number): RunStatus {
           sp = localsEnd;
           funcAddr = calleeAddr;
           fn = callee;
+          code = cf.code;
+          pc = 0;
+          if (fn.instance !== inst) {
+            inst = fn.instance;
+            mem = inst.memAddrs.length ? store.memories[inst.memAddrs[0]] : NO_MEMORY;
+            if (mem !== NO_MEMORY) { view = mem.view; memSize = view.byteLength; }
+          }
+          break;
+        }
+
+        case 0x12: case 0x13: {
+          // Tail call: the callee takes this frame's place, so the frame record below
+          // (the caller's return address) stays as it is and the depth does not grow.
+          let calleeAddr: number;
+          if (op === 0x12) {
+            calleeAddr = inst.funcAddrs[code[pc + 1]];
+          } else {
+            const table = store.tables[inst.tableAddrs[code[pc + 2]]];
+            const index = s32[2 * --sp] >>> 0;
+            if (index >= table.size) throw new Trap('undefined element');
+            const ref = table.elements[index];
+            if (ref === 0) throw new Trap('uninitialized element');
+            calleeAddr = ref - 1;
+            if (funcs[calleeAddr].typeId !== inst.typeIds[code[pc + 1]]) throw new Trap('indirect call type mismatch');
+          }
+          const callee = funcs[calleeAddr];
+          const host = callee.kind === FuncKind.host || (divert !== null && divert[calleeAddr] === 1);
+          // The arguments move down to this frame's first slot (in slots: a v128 takes two; host functions take none).
+          const nParams = callee.kind === FuncKind.wasm ? callee.compiled.numParams : callee.type.params.length;
+          for (let i = 2 * (sp - nParams), j = 2 * fp; i < 2 * sp; i++, j++) s32[j] = s32[i];
+          sp = fp + nParams;
+          if (host) {
+            // The frame is gone before the host function runs: it is called from the
+            // caller's position, and its results land where this function's would have.
+            const d = --t.depth;
+            const frames = t.frames;
+            const caller = frames[3 * d];
+            t.sp = sp; t.pendingHostCall = calleeAddr;
+            t.instructions += budget - fuel;
+            if (caller < 0) {
+              // The execution's own function: once the host returns, the run is over (see `runExact`'s entry).
+              t.fp = fp; t.pc = 0; t.funcAddr = -1;
+              return RunStatus.hostCall;
+            }
+            let ra = frames[3 * d + 1];
+            const callerFn = funcs[caller] as WasmFunctionState;
+            if ((ra & FAST_PC_TAG) !== 0) ra = callerFn.compiled.fast!.exactPcAt[ra & ~FAST_PC_TAG];
+            t.fp = frames[3 * d + 2]; t.pc = ra; t.funcAddr = caller;
+            return RunStatus.hostCall;
+          }
+          const cf = (callee as WasmFunctionState).compiled;
+          if (fp + cf.frameSize > s32.length >> 1) {
+            t.sp = sp;
+            if (!growSlots(t, fp + cf.frameSize)) throw new ExhaustionError();
+            s32 = t.s32; f32 = t.f32; f64 = t.f64; i64 = t.i64; u64 = t.u64;
+          }
+          const localsEnd = fp + cf.numLocals;
+          for (let i = 2 * sp; i < 2 * localsEnd; i++) s32[i] = 0;
+          sp = localsEnd;
+          funcAddr = calleeAddr;
+          fn = callee as WasmFunctionState;
           code = cf.code;
           pc = 0;
           if (fn.instance !== inst) {
@@ -727,6 +791,13 @@ export function runExact(t: ThreadState, budget: number): RunStatus {
           break;
         }
         default:
+          if (op === 0x3f0) { /* IrOp.otherMemory */
+            sp = stepOtherMemory(t, code, pc, sp, fp, inst);
+            // It may have grown memory 0 too (the same memory imported twice).
+            if (mem !== NO_MEMORY) { view = mem.view; memSize = view.byteLength; }
+            pc += irLength(code, pc);
+            break;
+          }
           // SIMD and the v128 moves: one branch, off the path of every other instruction.
           if (op >= 0x200) {
             sp = stepSimd(t, code, pc, sp, fp, inst, mem);

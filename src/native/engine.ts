@@ -26,6 +26,8 @@ export class NativeEngine implements Engine {
   readonly rewrites: RewriteCache;
   /** The native twin of each store this engine ran (weakly held: it goes with its store). */
   readonly #tiers = new WeakMap<Store, NativeTier>();
+  /** See `#hostHasExtendedConst`. */
+  #extendedConst: boolean | undefined = undefined;
 
   /**
    * @param options how the tier rewrites and runs modules (defaults suit production)
@@ -40,8 +42,27 @@ export class NativeEngine implements Engine {
     return typeof WebAssembly === 'object' && typeof WebAssembly.Module === 'function';
   }
 
+  /**
+   * Why this tier cannot run `compiled`, as one phrase, or undefined when it can. Such a
+   * module runs in the interpreter instead (`start` and `resume` hand it over), and
+   * `wasmig run --tier native` prints the reason.
+   */
+  cannotRun(compiled: CompiledModule): string | undefined {
+    // The rewriter's safepoints unwind frame by frame; a native tail call would replace
+    // a frame the unwinding still expects to find.
+    if (compiled.tailCallUse !== undefined) return `the native tier cannot unwind through tail calls yet: ${compiled.tailCallUse}`;
+    if (compiled.context.extendedConstUse !== undefined && !this.#hostHasExtendedConst()) {
+      return `the host's WebAssembly lacks extended constant expressions: ${compiled.context.extendedConstUse}`;
+    }
+    // Node 20's V8 has multi-memory only behind a flag.
+    const memories = compiled.context.memories.length;
+    if (memories > 1) return `the host's WebAssembly runs one memory per module, this one has ${memories}`;
+    return undefined;
+  }
+
   /** Rewrites and compiles `compiled` now, so that the first `start` finds it ready. */
   prepare(compiled: CompiledModule): void {
+    if (this.cannotRun(compiled) !== undefined) return;
     this.rewrites.rewrite(compiled, this.options.rewrite);
   }
 
@@ -59,8 +80,9 @@ export class NativeEngine implements Engine {
   }
 
   /** Begins `funcAddr` natively. */
-  start(store: Store, instance: Instance, funcAddr: number, args: readonly unknown[]): NativeExecution {
+  start(store: Store, instance: Instance, funcAddr: number, args: readonly unknown[]): ExecutionLike {
     this.#check();
+    if (this.cannotRun(instance.compiled) !== undefined) return interpreterEngine.start(store, instance, funcAddr, args);
     const tier = this.tierOf(store);
     tier.attach(instance);
     return new NativeExecution(tier, funcAddr, args, { space: programSpace(store.state, instance) });
@@ -70,8 +92,9 @@ export class NativeEngine implements Engine {
    * Like `start`, except that a large module not rewritten yet starts in the interpreter
    * while a worker thread rewrites it, and moves over when that is done (`auto`).
    */
-  startTieringUp(store: Store, instance: Instance, funcAddr: number, args: readonly unknown[]): NativeExecution | TieringExecution {
+  startTieringUp(store: Store, instance: Instance, funcAddr: number, args: readonly unknown[]): ExecutionLike {
     const compiled = instance.compiled;
+    if (this.cannotRun(compiled) !== undefined) return interpreterEngine.start(store, instance, funcAddr, args);
     const tier = this.tierOf(store);
     const options = tier.options.rewrite ?? {};
     if (!tier.attached(instance) && codeBytes(compiled.module) >= (tier.options.backgroundRewriteBytes ?? DEFAULT_BACKGROUND_REWRITE_BYTES)
@@ -82,18 +105,26 @@ export class NativeEngine implements Engine {
   }
 
   prepareInstance(store: Store, instance: Instance): void {
-    if (!this.available()) return;
+    if (!this.available() || this.cannotRun(instance.compiled) !== undefined) return;
     const tier = this.tierOf(store);
     tier.attach(instance);
     // Prepared for a restore: its frames will continue in resume clones.
     tier.warmResumeClones(instance);
   }
 
-  resume(store: Store, instance: Instance, funcAddr: number, entryDepth: number): NativeExecution {
+  resume(store: Store, instance: Instance, funcAddr: number, entryDepth: number): ExecutionLike {
     this.#check();
+    if (this.cannotRun(instance.compiled) !== undefined) return interpreterEngine.resume(store, instance, funcAddr, entryDepth);
     const tier = this.tierOf(store);
     tier.attach(instance);
     return new NativeExecution(tier, funcAddr, [], { space: programSpace(store.state, instance), resumed: true, entryDepth });
+  }
+
+  /** Whether the host's WebAssembly takes extended constant expressions (V8 11.4 on; Node 20 has 11.3): asked once. */
+  #hostHasExtendedConst(): boolean {
+    // A module whose one global is (i32.const 1) (i32.const 2) i32.add.
+    this.#extendedConst ??= WebAssembly.validate(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 6, 9, 1, 0x7f, 0, 0x41, 1, 0x41, 2, 0x6a, 0x0b]));
+    return this.#extendedConst;
   }
 
   #check(): void {

@@ -202,6 +202,19 @@ export function evalConst(store: StoreState, inst: InstanceState, expr: ConstExp
         stack.push([g.lo, g.hi, g.lo2, g.hi2]);
         break;
       }
+      // Extended constant expressions (Wasm 3.0): i32/i64 add, sub, mul, wrapping.
+      case 0x6a: case 0x6b: case 0x6c: {
+        const b = stack.pop()![0], a = stack.pop()![0];
+        stack.push([ins.op === 0x6a ? (a + b) | 0 : ins.op === 0x6b ? (a - b) | 0 : Math.imul(a, b), 0, 0, 0]);
+        break;
+      }
+      case 0x7c: case 0x7d: case 0x7e: {
+        const [bl, bh] = stack.pop()!, [al, ah] = stack.pop()!;
+        const a = (BigInt(ah) << 32n) | BigInt(al >>> 0), b = (BigInt(bh) << 32n) | BigInt(bl >>> 0);
+        const r = BigInt.asUintN(64, ins.op === 0x7c ? a + b : ins.op === 0x7d ? a - b : a * b);
+        stack.push([Number(r & 0xffffffffn) | 0, Number(r >> 32n) | 0, 0, 0]);
+        break;
+      }
       default: throw new LinkError(`constant expression with opcode 0x${ins.op.toString(16)}`);
     }
   }

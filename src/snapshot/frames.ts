@@ -14,6 +14,7 @@ import { programSpace } from './space.ts';
 import type { IndexSpace } from './space.ts';
 import { slotToCanonical, writeCanonical } from './values.ts';
 import { slotCount, slotOffsets, ValType } from '../wasm/index.ts';
+import type { FuncType } from '../wasm/index.ts';
 import type { RefLimits } from './values.ts';
 
 /** What {@link captureFrames} and {@link restoreFrames} need of a program (a `Program` fits). */
@@ -47,6 +48,7 @@ export interface FrameHost {
 export function captureFrames(program: FrameHost): CanonicalFrame[] {
   const t = program.store.thread;
   const floor = program.execution?.entryDepth ?? 0;
+  if (t.funcAddr < 0 && t.pendingHostCall >= 0) throw new SnapshotError('cannot capture: the program\'s own function tail-called an import that has not returned yet');
   if (t.depth <= floor) return [];
   return captureThreadFrames(t, programSpace(program.store.state, program.instance), floor);
 }
@@ -80,9 +82,24 @@ function wasmFunction(store: StoreState, addr: number, where: string): WasmFunct
   return fn;
 }
 
+/**
+ * The type a caller frame's call instruction calls by: that of the function `call`
+ * names, or the type `call_indirect` names. The frame above may run another function of
+ * other parameters (the callee tail-called it), never of other results.
+ */
+function calledType(caller: WasmFunctionState, call: number): FuncType {
+  const code = caller.compiled.code;
+  const context = caller.compiled.owner.context;
+  return code[call] === 0x10 ? context.types[context.funcTypeIndices[code[call + 1]]] : context.types[code[call + 1]];
+}
+
 /** Arguments a caller frame's call instruction took off its stack (params, plus the table index of call_indirect). */
-function callOperands(code: Int32Array, call: number, callee: WasmFunctionState): number {
-  return callee.type.params.length + (code[call] === 0x11 ? 1 : 0);
+function callOperands(caller: WasmFunctionState, call: number): number {
+  return calledType(caller, call).params.length + (caller.compiled.code[call] === 0x11 ? 1 : 0);
+}
+
+function sameResults(a: FuncType, b: FuncType): boolean {
+  return a.results.length === b.results.length && a.results.every((t, i) => t === b.results[i]);
 }
 
 /**
@@ -96,6 +113,7 @@ export function captureThreadFrames(t: ThreadState, space: IndexSpace, floor: nu
   normalizeFrames(t);
   const store = t.store;
   const n = t.depth - floor;
+  if (t.funcAddr < 0 && t.pendingHostCall >= 0) throw new SnapshotError('cannot capture: the program\'s own function tail-called an import that has not returned yet');
   if (n <= 0) return [];
   if (t.frames[3 * floor] !== -1) throw new SnapshotError('cannot capture: the execution does not start at the given depth');
   const addrs = new Array<number>(n), pcs = new Array<number>(n), fps = new Array<number>(n);
@@ -128,6 +146,11 @@ export function captureThreadFrames(t: ThreadState, space: IndexSpace, floor: nu
     let reissued: CanonicalFrame['stack'] = [];
     if (i === n - 1 && t.pendingHostCall >= 0) {
       at = points.previousInstruction(pc);
+      // A tail call to an import leaves its frame first: the caller then waits at its own
+      // call of another function, a state no canonical frame describes.
+      if (cf.code[at] === 0x10 && fn.instance.funcAddrs[cf.code[at + 1]] !== t.pendingHostCall) {
+        throw new SnapshotError('cannot capture: a tail call to an import has not returned yet');
+      }
       types = points.stackTypesAt(at);
       // call_indirect took its table index off the stack already: any slot holding the callee does.
       if (cf.code[at] === 0x11) {
@@ -138,9 +161,8 @@ export function captureThreadFrames(t: ThreadState, space: IndexSpace, floor: nu
       types = points.stackTypesAt(pc);
     } else {
       const call = points.previousInstruction(pc);
-      const callee = wasmFunction(store, addrs[i + 1], `frame ${i + 1}`);
       const all = points.stackTypesAt(call);
-      types = all.subarray(0, all.length - callOperands(cf.code, call, callee));
+      types = all.subarray(0, all.length - callOperands(fn, call));
     }
     const fp = fps[i];
     const top = i + 1 < n ? fps[i + 1] : t.sp;
@@ -241,14 +263,17 @@ export function loadFrames(t: ThreadState, space: IndexSpace, frames: readonly u
       const op = call >= 0 ? cf.code[call] : -1;
       if (op !== 0x10 && op !== 0x11) throw new SnapshotError(`${where}: pc 0x${cf.offsets[pcs[i]].toString(16)} does not follow a call, but the frame has a callee`);
       const callee = fns[i + 1];
-      if (op === 0x10) {
+      if (cf.owner.tailCallUse !== undefined) {
+        // The function called may have tail-called another: any function with its results.
+        if (!sameResults(callee.type, calledType(fn, call))) throw new SnapshotError(`frame ${i + 1}: its function's results differ from those its caller's call expects`);
+      } else if (op === 0x10) {
         const expected = fn.instance.funcAddrs[cf.code[call + 1]];
         if (expected !== addrs[i + 1]) throw new SnapshotError(`frame ${i + 1}: runs function ${(frames[i + 1] as Record<string, unknown>)['funcIndex']}, but its caller calls another one`);
       } else if (callee.typeId !== fn.instance.typeIds[cf.code[call + 1]]) {
         throw new SnapshotError(`frame ${i + 1}: its function's type differs from the type its caller's call_indirect expects`);
       }
       const all = points.stackTypesAt(call);
-      const keep = all.length - callOperands(cf.code, call, callee);
+      const keep = all.length - callOperands(fn, call);
       types = all.subarray(0, keep);
     }
     if (stack.length !== types.length) {

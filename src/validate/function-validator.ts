@@ -65,6 +65,12 @@ export class FunctionValidator {
    * because the executor cannot run it yet.
    */
   simdUse: string | undefined;
+  /**
+   * The body's first tail call (`return_call` or `return_call_indirect` and its byte
+   * offset), undefined if none: the native tier cannot unwind through them yet, so the
+   * engines ask.
+   */
+  tailCallUse: string | undefined;
 
   constructor(
     readonly ctx: ModuleContext,
@@ -228,7 +234,7 @@ export class FunctionValidator {
     }
     if (sig !== undefined) {
       // loads and stores
-      this.checkMemory(0, offset);
+      this.checkMemory(ins.mem, offset);
       if (ins.a > naturalAlignment(op)) this.fail('alignment must not be larger than natural', offset);
       this.popAll(sig.params, offset);
       this.pushAll(sig.results);
@@ -315,6 +321,19 @@ export class FunctionValidator {
         this.pushAll(ft.results);
         return;
       }
+      case 0x12: {
+        // return_call (spec 3.3.8): the callee's results are the function's own.
+        const ft = this.funcType(ins.a, offset);
+        this.tailCall(ft, offset);
+        return;
+      }
+      case 0x13: {
+        if (this.checkTable(ins.b, offset) !== ValType.funcref) this.fail('type mismatch: return_call_indirect needs a funcref table', offset);
+        if (ins.a >= this.ctx.types.length) this.fail(`unknown type ${ins.a}`, offset);
+        this.popExpect(ValType.i32, offset);
+        this.tailCall(this.ctx.types[ins.a], offset);
+        return;
+      }
       case 0x1a: this.pop(offset); return;
       case 0x1b: {
         this.popExpect(ValType.i32, offset);
@@ -398,6 +417,14 @@ export class FunctionValidator {
     }
   }
 
+  /** The rest of a tail call once its callee's type is known: its arguments, then nothing follows. */
+  private tailCall(ft: FuncType, offset: number): void {
+    this.tailCallUse ??= `${OPS[this.ctx.module.bytes[offset]]!.name} at byte 0x${offset.toString(16)}`;
+    if (!sameTypes(ft.results, this.type.results)) this.fail('type mismatch: a tail call\'s results must be the function\'s results', offset);
+    this.popAll(ft.params, offset);
+    this.setUnreachable();
+  }
+
   /**
    * A SIMD instruction: every one has a plain signature; memory accesses also check the
    * memory and their alignment, lane immediates their bound (spec 3.3.3, 3.3.7).
@@ -408,7 +435,7 @@ export class FunctionValidator {
     this.simdUse ??= `${OPS[ins.op]!.name} at byte 0x${offset.toString(16)}`;
     const alignment = simdNaturalAlignment(sub);
     if (alignment >= 0) {
-      this.checkMemory(0, offset);
+      this.checkMemory(ins.mem, offset);
       if (ins.a > alignment) this.fail('alignment must not be larger than natural', offset);
     }
     const lanes = simdLaneCount(sub);

@@ -16,6 +16,12 @@ export interface ModuleContext {
   dataCount: number | undefined;
   /** Functions that may be named by `ref.func` inside function bodies (spec: C.refs). */
   declaredRefs: Set<number>;
+  /**
+   * Where the module first uses an extended constant expression (Wasm 3.0: arithmetic,
+   * or a global the module defines), undefined if nowhere; set by module validation.
+   * Node 20's V8 does not take them, so the native tier asks.
+   */
+  extendedConstUse?: string;
 }
 
 export function buildModuleContext(module: Module): ModuleContext {

@@ -1,5 +1,5 @@
 import { ValidationError } from '../errors/index.ts';
-import { PREFIX_FD, ValType, valTypeName } from '../wasm/index.ts';
+import { OPS, PREFIX_FD, ValType, valTypeName } from '../wasm/index.ts';
 import type { ConstExpr, Limits, Module } from '../wasm/index.ts';
 import type { FunctionValidator } from './function-validator.ts';
 import { walkBody } from './body-walk.ts';
@@ -34,11 +34,10 @@ export function validateModule(module: Module, options: ValidateOptions = {}): M
   for (const t of module.funcs) if (t >= module.types.length) fail(`unknown type ${t}`);
   for (const t of module.tables) checkLimits(t.limits, MAX_TABLE, 'table size must be at most 2^32-1');
   for (const m of module.memories) checkLimits(m.limits, MAX_PAGES, 'memory size must be at most 65536 pages (4GiB)');
-  if (ctx.memories.length > 1) fail('multiple memories');
 
   module.globals.forEach((g, i) => {
-    // Constant expressions see only the imported globals (Wasm 2.0, spec 3.4.10, context C').
-    checkConstExpr(ctx, g.init, g.type.type, module.numImportedGlobals, `global ${module.numImportedGlobals + i}`);
+    // A global's initializer sees the globals before it: imported and defined earlier (Wasm 3.0, spec 3.4.10).
+    checkConstExpr(ctx, g.init, g.type.type, module.numImportedGlobals + i, `global ${module.numImportedGlobals + i}`);
   });
 
   const names = new Set<string>();
@@ -56,17 +55,17 @@ export function validateModule(module: Module, options: ValidateOptions = {}): M
   }
 
   module.elems.forEach((seg, i) => {
-    for (const item of seg.items) checkConstExpr(ctx, item, seg.type, module.numImportedGlobals, `element segment ${i}`);
+    for (const item of seg.items) checkConstExpr(ctx, item, seg.type, ctx.globals.length, `element segment ${i}`);
     if (seg.mode.kind === 'active') {
       if (seg.mode.tableIndex >= ctx.tables.length) fail(`unknown table ${seg.mode.tableIndex} in element segment ${i}`);
       if (ctx.tables[seg.mode.tableIndex].elemType !== seg.type) fail(`type mismatch: element segment ${i} does not fit its table`);
-      checkConstExpr(ctx, seg.mode.offset, ValType.i32, module.numImportedGlobals, `element segment ${i}`);
+      checkConstExpr(ctx, seg.mode.offset, ValType.i32, ctx.globals.length, `element segment ${i}`);
     }
   });
   module.datas.forEach((seg, i) => {
     if (seg.mode.kind === 'active') {
       if (seg.mode.memoryIndex >= ctx.memories.length) fail(`unknown memory ${seg.mode.memoryIndex} in data segment ${i}`);
-      checkConstExpr(ctx, seg.mode.offset, ValType.i32, module.numImportedGlobals, `data segment ${i}`);
+      checkConstExpr(ctx, seg.mode.offset, ValType.i32, ctx.globals.length, `data segment ${i}`);
     }
   });
 
@@ -81,12 +80,24 @@ function checkLimits(limits: Limits, bound: number, message: string): void {
   if (limits.max !== undefined && limits.min > limits.max) throw new ValidationError('size minimum must not be greater than maximum');
 }
 
-/** Constant expressions (spec 3.3.10): only constants, ref.null/ref.func and immutable imported globals. */
+/**
+ * Constant expressions (spec 3.3.10): constants, ref.null/ref.func, immutable globals
+ * among the first `visibleGlobals`, and (Wasm 3.0's extended constant expressions)
+ * i32/i64 add, sub and mul.
+ */
 function checkConstExpr(ctx: ModuleContext, expr: ConstExpr, expected: number, visibleGlobals: number, where: string): void {
   const stack: number[] = [];
   for (const ins of expr.instrs) {
     const at = { offset: ins.offset };
     switch (ins.op) {
+      case 0x6a: case 0x6b: case 0x6c: case 0x7c: case 0x7d: case 0x7e: {
+        ctx.extendedConstUse ??= `${OPS[ins.op]!.name} in ${where}`;
+        const t = ins.op < 0x7c ? ValType.i32 : ValType.i64;
+        const b = stack.pop(), a = stack.pop();
+        if (a !== t || b !== t) throw new ValidationError(`type mismatch: ${OPS[ins.op]!.name} in ${where} needs two ${valTypeName(t)} operands`, at);
+        stack.push(t);
+        break;
+      }
       case 0x41: stack.push(ValType.i32); break;
       case 0x42: stack.push(ValType.i64); break;
       case 0x43: stack.push(ValType.f32); break;
@@ -101,6 +112,7 @@ function checkConstExpr(ctx: ModuleContext, expr: ConstExpr, expected: number, v
         if (ins.a >= visibleGlobals || ins.a >= ctx.globals.length) throw new ValidationError(`unknown global ${ins.a} in ${where}`, at);
         const g = ctx.globals[ins.a];
         if (g.mutable) throw new ValidationError(`constant expression required: global ${ins.a} is mutable (${where})`, at);
+        if (ins.a >= ctx.module.numImportedGlobals) ctx.extendedConstUse ??= `global.get of defined global ${ins.a} in ${where}`;
         stack.push(g.type);
         break;
       }

@@ -21,7 +21,7 @@ export const Imm = {
   brTable: 3,
   /** `a` = type index, `b` = table index. */
   callIndirect: 4,
-  /** `a` = alignment exponent, `b` = offset (u32, as a non-negative number). */
+  /** `a` = alignment exponent, `b` = offset (u32, as a non-negative number), `mem` = memory index. */
   memArg: 5,
   /** `a` = the value (signed 32 bit). */
   i32: 6,
@@ -35,11 +35,11 @@ export const Imm = {
   selectTypes: 10,
   /** `a` = reference type byte (0x70 / 0x6f). */
   refType: 11,
-  /** `a` = memory index (one byte that must be 0 in Wasm 2.0): memory.size, memory.grow, memory.fill. */
+  /** `a` = memory index (a u32 since Wasm 3.0's multi-memory, one 0 byte before): memory.size, memory.grow, memory.fill. */
   memIndex: 12,
-  /** `a` = data index, `b` = memory index (must be 0): memory.init. */
+  /** `a` = data index, `b` = memory index: memory.init. */
   dataMem: 13,
-  /** `a` = destination memory, `b` = source memory (both must be 0): memory.copy. */
+  /** `a` = destination memory, `b` = source memory: memory.copy. */
   memMem: 14,
   /** `a` = first index, `b` = second index: table.init (elem, table), table.copy (dst, src). */
   twoIndices: 15,
@@ -119,6 +119,9 @@ const table: [number, string, Imm, (string | Facts)?, Facts?][] = [
   [0x0f, 'return', Imm.none, CONTROL],
   [0x10, 'call', Imm.index, CONTROL],
   [0x11, 'call_indirect', Imm.callIndirect, CONTROL],
+  // Wasm 3.0 tail calls: the callee replaces the caller's frame.
+  [0x12, 'return_call', Imm.index, CONTROL],
+  [0x13, 'return_call_indirect', Imm.callIndirect, CONTROL],
   [0x1a, 'drop', Imm.none, { pops: 1 }],
   [0x1b, 'select', Imm.none, { pops: 3 }],
   [0x1c, 'select_t', Imm.selectTypes, { pops: 3 }],

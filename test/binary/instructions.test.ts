@@ -140,6 +140,25 @@ test('every opcode in the table is accepted', () => {
   }
 });
 
+test('Wasm 3.0 multi-memory immediates: memory indices after memory instructions and in memargs', () => {
+  const cases: [name: string, bytes: number[], a: number, b: number, mem: number][] = [
+    ['memory.size 1', [0x3f, 0x01], 1, 0, 0],
+    ['memory.grow, a long zero', [0x40, 0x80, 0x00], 0, 0, 0],
+    ['memory.init 4 into memory 1', [0xfc, 0x08, 0x04, 0x01], 4, 1, 0],
+    ['memory.copy into 0 from 1', [0xfc, 0x0a, 0x00, 0x01], 0, 1, 0],
+    ['memory.fill 2', [0xfc, 0x0b, 0x02], 2, 0, 0],
+    ['i32.load memory 1 align 2 offset 16', [0x28, 0x42, 0x01, 0x10], 2, 16, 1],
+    ['i32.load align 2^32 (invalid, not malformed)', [0x28, 0x20, 0x00], 32, 0, 0],
+    ['v128.load memory 300', [0xfd, 0x00, 0x44, ...u32(300), 0x00], 4, 0, 300],
+  ];
+  for (const [what, bytes, a, b, mem] of cases) {
+    const all = new Uint8Array(bytes);
+    const instr = createInstr();
+    new InstructionReader(all, 0, all.length).read(instr);
+    assert.equal([instr.a, instr.b, instr.mem], [a, b, mem], what);
+  }
+});
+
 test('malformed instructions', () => {
   const bad: [bytes: number[], text: string, offset: number][] = [
     [[0x06], 'illegal opcode', 0],
@@ -149,14 +168,9 @@ test('malformed instructions', () => {
     [[0xfc, 0x80, 0x02], 'illegal opcode', 0], // 0x100 after 0xFC
     [[0xfd, 0x9a, 0x01], 'illegal opcode', 0], // a gap in the SIMD opcodes
     [[0xfd, 0x80, 0x80, 0x04], 'illegal opcode', 0],
-    [[0x3f, 0x01], 'zero byte expected', 1],
-    [[0x40, 0x80, 0x00], 'zero byte expected', 1], // a long zero is not the zero byte
-    [[0xfc, 0x08, 0x00, 0x01], 'zero byte expected', 3],
-    [[0xfc, 0x0a, 0x00, 0x01], 'zero byte expected', 3],
-    [[0xfc, 0x0b, 0x02], 'zero byte expected', 2],
-    [[0x28, 0x20, 0x00], 'malformed memop flags', 1], // align 2^32
-    [[0x28, 0x40, 0x00], 'malformed memop flags', 1], // the multi-memory bit
-    [[0xfd, 0x00, 0x20, 0x00], 'malformed memop flags', 2],
+    [[0x28, 0x80, 0x01, 0x00], 'malformed memop flags', 1], // flags 128: neither an alignment nor a memory index
+    [[0xfd, 0x00, 0x80, 0x02, 0x00], 'malformed memop flags', 2],
+    [[0x28, 0x41, 0x00], 'unexpected end', 3], // the memory index bit, then no offset
     [[0x02, 0x7a], 'malformed value type', 1],
     [[0x02, 0xff, 0x7f], 'malformed block type', 1], // -1 in two bytes: no such type index
     [[0x1c, 0x01, 0x40], 'malformed value type', 2],

@@ -58,6 +58,14 @@ type Outcome =
   | { readonly kind: 'trap'; readonly message: string }
   | { readonly kind: 'error'; readonly message: string };
 
+/**
+ * Node 20's V8 (11.3) validates tail calls only behind a flag; where WebAssembly takes
+ * them already, no flag (a newer V8 may not know it).
+ */
+const TAIL_CALL_FLAG: readonly string[] = WebAssembly.validate(new Uint8Array([
+  0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0, 10, 5, 1, 3, 0, 0x12, 0, // (func (return_call 0))
+])) ? [] : ['--experimental-wasm-return-call'];
+
 const childScript = fileURLToPath(new URL('./node-wasi-child.mjs', import.meta.url));
 
 function collect(stream: Readable | null): Promise<Buffer> {
@@ -90,7 +98,7 @@ export async function runWithNodeWasi(wasmPath: string, options: ReferenceOption
   // --no-turbo-fast-api-calls: with V8's fast API calls, Node 20's node:wasi
   // can use a stale view of linear memory after memory.grow and crash with
   // SIGSEGV (nodejs/node#51303, #53087); the slow path reads the live memory.
-  const child = spawn(process.execPath, ['--no-warnings', '--no-turbo-fast-api-calls', childScript, JSON.stringify(config)], {
+  const child = spawn(process.execPath, ['--no-warnings', '--no-turbo-fast-api-calls', ...TAIL_CALL_FLAG, childScript, JSON.stringify(config)], {
     stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe', 'pipe'],
     env: {},
   });

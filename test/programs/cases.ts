@@ -354,6 +354,12 @@ export const programCases: readonly ProgramCase[] = [
     expected: { reference: 'node' },
   }),
   make({
+    name: 'musttail',
+    purpose: 'a bytecode interpreter whose handlers dispatch by musttail calls through a table (built with -mtail-call: return_call_indirect), 90,007 tail calls; node:wasi needs --experimental-wasm-return-call on Node 20',
+    program: 'musttail',
+    expected: { stdout: 'rounds 10000: 90007 handler tail calls, result 2c3115cec0334af9\n', status: 0 },
+  }),
+  make({
     name: 'vectorize',
     purpose: 'auto-vectorized loops (plain C at -O3 -msimd128): i32 and widened i16 dot products, a 3x3 box blur, 4x4 matrix products over an array, byte SAD, clamps, conversions, saxpy, byte min/max',
     program: 'vectorize',

@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { UsageError } from '../../errors/index.ts';
+import { NativeEngine } from '../../native/index.ts';
 import { loadModuleFile, Program } from '../../program/index.ts';
 import { ValType } from '../../wasm/index.ts';
 import { flag, integer, maxMemoryOption, one, parseArgs } from '../args.ts';
@@ -127,12 +128,16 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   const preopens = (p.options.get('dir') ?? []).map(parseDir);
   const compiled = loadModuleFile(path);
   const invoke = one(p, 'invoke');
+  const engine = engineFor(p, tier);
+  // Asked for the native tier by name: say in one line why a module runs in the interpreter instead.
+  const notNative = engine instanceof NativeEngine ? engine.cannotRun(compiled) : undefined;
+  if (notNative !== undefined) process.stderr.write(`wasmig: ${path} runs in the interpreter: ${notNative}\n`);
   const program = Program.instantiate(compiled, {
     args: invoke ? [path] : [path, ...rest],
     env: parseEnv(p.options.get('env') ?? []),
     preopens,
     maxMemoryBytes: maxMemory,
-    engine: engineFor(p, tier),
+    engine,
   });
 
   let execution;
