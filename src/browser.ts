@@ -11,4 +11,3 @@
  */
 export * from './index.ts';
 export { portablePlatform } from './snapshot/platform-portable.ts';
-export type { SnapshotPlatform } from './snapshot/platform.ts';
