@@ -74,8 +74,9 @@ browser.before(async () => {
   inputs = Object.keys((await browserBuild(bundle)).inputs);
   server = await serve();
   const { chromium: launcher } = await import('playwright-core');
-  // --no-sandbox: the tests run as root on CI, where chromium's sandbox refuses to start.
-  chrome = await launcher.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  // --no-sandbox: the tests run as root on CI, where chromium's sandbox refuses to start;
+  // --disable-dev-shm-usage: containers often have a tiny /dev/shm.
+  chrome = await launcher.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
   page = await chrome.newPage();
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));

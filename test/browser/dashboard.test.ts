@@ -60,7 +60,7 @@ chromium.register(dashboard, 'lists agents and jobs live over MQTT-over-WebSocke
   assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
 
   const { chromium: launcher } = await import('playwright-core');
-  chrome = await launcher.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  chrome = await launcher.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
   const page = await chrome.newPage({ viewport: { width: 900, height: 900 } });
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));
