@@ -11,7 +11,10 @@
  * - snapshots cross both ways bit-exact: a program paused at instruction A in the page
  *   has the canonical state Node has at A; Node's snapshot at A resumes in the page, which
  *   pauses at B with Node's state at B; the page's snapshot at B resumes in Node, and the
- *   three legs' output is the uninterrupted run's.
+ *   three legs' output is the uninterrupted run's;
+ * - on the native tier (V8 in the page): Node's snapshot resumes there to the end, and a
+ *   snapshot of a native run paused in the page resumes in Node, with the uninterrupted
+ *   run's output.
  *
  * Skipped, saying so, where chromium is not installed (`apt-get install chromium`;
  * `.ci/run` does it). `CHROMIUM=/path` picks another executable.
@@ -141,12 +144,12 @@ function digest(state: CanonicalState): string {
 
 interface Leg { stdout: string; stderr: string; status?: number; paused?: number; snapshot?: Uint8Array }
 
-function legInPage(options: { bytes?: Uint8Array; snapshot?: Uint8Array; args?: string[]; until?: number }): Promise<Leg> {
-  return page.evaluate(({ b, s, a, u }) => {
+function legInPage(options: { bytes?: Uint8Array; snapshot?: Uint8Array; args?: string[]; until?: number; tier?: string; slice?: number }): Promise<Leg> {
+  return page.evaluate(({ b, s, a, u, t, sl }) => {
     const g = globalThis as unknown as { wasmig: unknown; runner: { leg: (...x: unknown[]) => Leg } };
-    const r = g.runner.leg(g.wasmig, { bytes: b && new Uint8Array(b), snapshot: s && new Uint8Array(s), args: a, until: u });
+    const r = g.runner.leg(g.wasmig, { bytes: b && new Uint8Array(b), snapshot: s && new Uint8Array(s), args: a, until: u, tier: t, slice: sl });
     return { ...r, snapshot: r.snapshot && [...r.snapshot] } as unknown as Leg;
-  }, { b: options.bytes && [...options.bytes], s: options.snapshot && [...options.snapshot], a: options.args, u: options.until }).then((r) => ({
+  }, { b: options.bytes && [...options.bytes], s: options.snapshot && [...options.snapshot], a: options.args, u: options.until, t: options.tier, sl: options.slice }).then((r) => ({
     ...r, snapshot: r.snapshot && Uint8Array.from(r.snapshot as unknown as number[]),
   }));
 }
@@ -175,6 +178,22 @@ chromium.register(browser, 'a snapshot crosses Node -> page -> Node bit-exact, a
   assert.is(rest.status, whole.status);
   assert.is(nodeA.stdout + pageB.stdout + rest.stdout, whole.stdout);
   assert.ok(whole.stdout.length > 100, 'the program printed something to compare');
+});
+
+chromium.register(browser, 'the native tier in the page: it resumes Node\'s snapshot, and its own snapshot resumes in Node', async () => {
+  const bytes = readFileSync(resolve(repoRoot, 'test/programs/qsort_printf.wasm'));
+  const args = ['qsort_printf'];
+  const whole = leg(library, { bytes, args }) as Leg;
+  const nodeA = leg(library, { bytes, args, until: 150_000 }) as Leg;
+  const finish = await legInPage({ snapshot: nodeA.snapshot, tier: 'native' });
+  assert.is(finish.status, whole.status);
+  assert.is(nodeA.stdout + finish.stdout, whole.stdout);
+  // One slice of 1 ms on V8 in the page (the first slice also rewrites and compiles), then to Node.
+  const slice = await legInPage({ bytes, args, tier: 'native', slice: 1 });
+  assert.ok(slice.snapshot, `the page's native run paused (it ended with status ${slice.status})`);
+  const rest = leg(library, { snapshot: slice.snapshot }) as Leg;
+  assert.is(rest.status, whole.status);
+  assert.is(slice.stdout + rest.stdout, whole.stdout);
 });
 
 browser.run();

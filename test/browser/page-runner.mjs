@@ -45,9 +45,10 @@ export function runProgram(lib, bytes, { args, env = {}, tier = 'interp' }) {
 /**
  * Starts a program from its bytes (`snapshot` undefined) or resumes one from a snapshot,
  * runs it until `until` instructions (interpreted: the count is exact) and snapshots it
- * there, or to its end when `until` is undefined.
+ * there, or for one slice of `slice` ms (the native tier counts no instructions) and
+ * snapshots it where it paused, or to its end when neither is given.
  */
-export function leg(lib, { bytes, snapshot, args, env = {}, tier = 'interp', until }) {
+export function leg(lib, { bytes, snapshot, args, env = {}, tier = 'interp', until, slice }) {
   const io = sinks();
   let program;
   if (snapshot === undefined) {
@@ -56,7 +57,13 @@ export function leg(lib, { bytes, snapshot, args, env = {}, tier = 'interp', unt
   } else {
     program = lib.Program.resume(snapshot, { tier, stdout: io.stdout, stderr: io.stderr });
   }
-  const end = drive(lib, program, until);
+  let end;
+  if (slice !== undefined) {
+    const outcome = program.run({ timeSliceMs: slice });
+    end = outcome.kind === 'paused' ? { paused: outcome.instructions } : outcome.kind === 'exited' ? { status: outcome.status } : { status: 0 };
+  } else {
+    end = drive(lib, program, until);
+  }
   const result = { stdout: text(io.out), stderr: text(io.err), ...end };
   if (end.paused !== undefined) result.snapshot = program.snapshot({ embedModule: true });
   return result;

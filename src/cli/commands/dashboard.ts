@@ -37,7 +37,7 @@ export async function dashboardCommand(argv: readonly string[]): Promise<number>
   if (port !== undefined && port > 65535) throw new UsageError(`--port ${port}: ports go up to 65535`);
   const env = process.env['WASMIG_BROKER'];
   const broker = one(p, 'broker') ?? (env !== undefined && /^wss?:\/\//.test(env) ? env : undefined);
-  if (broker === undefined) throw new UsageError("wasmig dashboard needs --broker ws://HOST:PORT (the page reaches the broker over WebSocket: wasmig broker --ws-port PORT)");
+  if (broker === undefined) throw new UsageError('wasmig dashboard needs --broker ws://HOST:PORT (the page reaches the broker over WebSocket: wasmig broker --ws-port PORT)');
   const host = one(p, 'host') ?? '127.0.0.1';
   if (!isLoopback(host) && !flag(p, 'insecure')) {
     throw new UsageError(`--host ${host}: the dashboard serves loopback only (its page lists the fleet and carries the broker login); add --insecure to serve there`);
