@@ -14,14 +14,14 @@ type Msgpack = ReturnType<SnapshotPlatform['msgpack']>;
 const load = createRequire(import.meta.url);
 const nativeCrc32 = (zlib as unknown as { crc32?: (data: Uint8Array) => number }).crc32;
 
-function view(b: Uint8Array): Buffer {
-  return Buffer.from(b.buffer, b.byteOffset, b.length);
-}
-
 /** Node's native primitives. */
 export class NodePlatform implements SnapshotPlatform {
   readonly name = 'node';
   #msgpack: Msgpack | undefined;
+  // The last array `equal` compared from, as a Buffer: a memory image compares one memory
+  // block by block, and a view per call would cost an object each time.
+  #lastArray: Uint8Array | undefined;
+  #lastView: Buffer | undefined;
 
   sha256(...parts: Uint8Array[]): Uint8Array {
     const h = createHash('sha256');
@@ -40,7 +40,11 @@ export class NodePlatform implements SnapshotPlatform {
   }
 
   equal(a: Uint8Array, aStart: number, b: Uint8Array, bStart: number, length: number): boolean {
-    return view(a).compare(b, bStart, bStart + length, aStart, aStart + length) === 0;
+    if (a !== this.#lastArray || this.#lastView!.length !== a.length) {
+      this.#lastArray = a;
+      this.#lastView = Buffer.isBuffer(a) ? a : Buffer.from(a.buffer, a.byteOffset, a.length);
+    }
+    return this.#lastView!.compare(b, bStart, bStart + length, aStart, aStart + length) === 0;
   }
 
   msgpack(): Msgpack {
