@@ -37,5 +37,5 @@ export {
 export type {
   BaseReference, CanonicalFrame, CanonicalFuncOrigin, CanonicalGlobal, CanonicalInstance, CanonicalMemory, CanonicalState,
   CanonicalStatus, CanonicalStore, CanonicalTable, CanonicalValue, DecodedSnapshot, DecodeOptions, DeltaSummary, EncodeOptions,
-  FrameDescription, FrameHost, MemoryDeltaSummary, SnapshotDescription, SnapshotHeader,
+  FrameDescription, FrameHost, MemoryDeltaSummary, SnapshotDescription, SnapshotHeader, SnapshotPlatform,
 } from './snapshot/index.ts';

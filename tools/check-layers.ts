@@ -24,6 +24,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['native'],
   ['program'],
   ['agent', 'bench'],
+  ['dashboard'],
   ['cli'],
 ];
 

@@ -51,7 +51,9 @@ export class Store {
 
   constructor(options: StoreOptions = {}) {
     this.options = options;
-    this.pauseSignal = options.pauseSignal ?? new Int32Array(new SharedArrayBuffer(4));
+    // A page that is not cross-origin isolated has no SharedArrayBuffer: its flag is then
+    // set from this thread only (`requestPause`), which is all such a page can do anyway.
+    this.pauseSignal = options.pauseSignal ?? new Int32Array(typeof SharedArrayBuffer === 'function' ? new SharedArrayBuffer(4) : new ArrayBuffer(4));
     this.thread = createThread(this.state, options);
   }
 

@@ -9,6 +9,7 @@
  */
 import { SnapshotError } from '../errors/index.ts';
 import { msgpackCodec } from './codecs.ts';
+import type { SnapshotPlatform } from './platform.ts';
 
 /** Heap cost estimates (bytes), generous for V8 on 64-bit: a slot, a boxed number, containers. */
 const SLOT = 8;
@@ -27,6 +28,8 @@ export interface BoundedDecodeOptions {
   useBigInt64?: boolean;
   /** What the bytes are, for error messages ("snapshot body"). */
   what: string;
+  /** Whose msgpack decodes (default: the layer's platform). */
+  platform?: SnapshotPlatform;
 }
 
 /**
@@ -112,7 +115,7 @@ export function decodeBoundedMsgpack(bytes: Uint8Array, options: BoundedDecodeOp
   msgpackHeapCost(bytes, options.budget, options.what);
   try {
     const limit = bytes.length;
-    return new (msgpackCodec().Decoder)({ useBigInt64: options.useBigInt64 === true, maxArrayLength: limit, maxMapLength: limit, maxBinLength: limit, maxStrLength: limit, maxExtLength: limit }).decode(bytes);
+    return new (msgpackCodec(options.platform).Decoder)({ useBigInt64: options.useBigInt64 === true, maxArrayLength: limit, maxMapLength: limit, maxBinLength: limit, maxStrLength: limit, maxExtLength: limit }).decode(bytes);
   } catch (cause) {
     throw new SnapshotError(`${options.what} is not valid msgpack: ${(cause as Error).message}`, { cause });
   }

@@ -7,6 +7,7 @@ import { FuncKind, refreshMemoryViews } from '../exec/index.ts';
 import type { MemoryState, StoreState, TableState, ThreadState } from '../exec/index.ts';
 import type { WasiState } from '../wasi/index.ts';
 import { PAGE_SIZE } from './canonical.ts';
+import { defaultPlatform } from './platform-default.ts';
 import type {
   CanonicalFuncOrigin, CanonicalGlobal, CanonicalInstance, CanonicalMemory, CanonicalState, CanonicalStatus, CanonicalTable,
   CanonicalValue,
@@ -29,8 +30,7 @@ function pageIsZero(words: Int32Array, page: number): boolean {
 
 /** Uninitialized bytes (they are all about to be overwritten): no time spent zeroing. */
 export function uninitializedBytes(n: number): Uint8Array {
-  const b = Buffer.allocUnsafeSlow(n);
-  return new Uint8Array(b.buffer, b.byteOffset, n);
+  return defaultPlatform.uninitialized(n);
 }
 
 /**

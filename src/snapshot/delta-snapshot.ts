@@ -7,7 +7,6 @@
  * Each delta's data is XORed with the base's blocks (`MemoryImage.xor`), so the few
  * changed bytes of a block cost a few bytes once LZ4 has seen the zeros.
  */
-import { createHash } from 'node:crypto';
 import type { CompiledModule } from '../compile/index.ts';
 import { SnapshotError } from '../errors/index.ts';
 import { blockCount, decodeBlockDelta, encodeBlockDelta, MAX_MEMORY_BYTES } from './block-delta.ts';
@@ -15,6 +14,8 @@ import { uninitializedBytes } from './capture.ts';
 import { PAGE_SIZE } from './canonical.ts';
 import type { CanonicalMemory, CanonicalState } from './canonical.ts';
 import { MemoryImage } from './memory-image.ts';
+import { defaultPlatform } from './platform-default.ts';
+import { toHex, utf8 } from './platform.ts';
 import type { SparseMemory } from './memory-image.ts';
 import { moduleSha256 } from './module-hash.ts';
 import { isRecord, plainBytes } from './shape.ts';
@@ -60,9 +61,7 @@ const IDENTITY_DOMAIN = 'wasmig delta base v1\0';
 
 /** The identity of a base: sha256 (hex) over the count and digests of its images. Cheap when the images' digests are. */
 export function baseIdentity(memories: readonly MemoryImage[]): string {
-  const h = createHash('sha256').update(IDENTITY_DOMAIN).update(`${memories.length}\0`);
-  for (const m of memories) h.update(m.digest());
-  return h.digest('hex');
+  return toHex(defaultPlatform.sha256(utf8(IDENTITY_DOMAIN), utf8(`${memories.length}\0`), ...memories.map((m) => utf8(m.digest()))));
 }
 
 /** A canonical memory as runs of its stored pages (views, no copy): what `MemoryImage` compares and extracts from. */
@@ -87,10 +86,9 @@ export function memoryBytes(m: CanonicalMemory): Uint8Array {
 /** A canonical memory from whole bytes: only its non-zero pages stored. */
 export function canonicalMemory(bytes: Uint8Array, max: number | null): CanonicalMemory {
   const pages = bytes.length / PAGE_SIZE;
-  const whole = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
-  const zeros = Buffer.alloc(PAGE_SIZE);
+  const zeros = new Uint8Array(PAGE_SIZE);
   const stored: number[] = [];
-  for (let p = 0; p < pages; p++) if (whole.compare(zeros, 0, PAGE_SIZE, p * PAGE_SIZE, (p + 1) * PAGE_SIZE) !== 0) stored.push(p);
+  for (let p = 0; p < pages; p++) if (!defaultPlatform.equal(bytes, p * PAGE_SIZE, zeros, 0, PAGE_SIZE)) stored.push(p);
   const data = uninitializedBytes(stored.length * PAGE_SIZE);
   stored.forEach((page, i) => data.set(bytes.subarray(page * PAGE_SIZE, (page + 1) * PAGE_SIZE), i * PAGE_SIZE));
   return { pages, max, stored, data };

@@ -25,8 +25,10 @@ import type { Encoder } from '@msgpack/msgpack';
 import { SnapshotError } from '../errors/index.ts';
 import { ValType } from '../wasm/index.ts';
 import type { CanonicalState } from './canonical.ts';
-import { crc32 } from './checksum.ts';
 import { msgpackCodec } from './codecs.ts';
+import { defaultPlatform } from './platform-default.ts';
+import { fromHex, toHex } from './platform.ts';
+import type { SnapshotPlatform } from './platform.ts';
 import { lz4CompressBlock, lz4DecompressBlock } from './lz4.ts';
 import { decodeBoundedMsgpack } from './bounded-msgpack.ts';
 import { sha256Hex } from './module-hash.ts';
@@ -89,6 +91,8 @@ export interface SnapshotHeader {
 export interface EncodeOptions {
   /** The module's bytes, to carry inside the snapshot. */
   module?: Uint8Array;
+  /** The host primitives to encode with (default: Node's on Node, the portable ones in browser builds); every platform writes the same bytes. */
+  platform?: SnapshotPlatform;
   /**
    * Write a delta snapshot: memories as block deltas against these images, which the
    * reader must hold (see `delta-snapshot.ts`). The images are left as they are unless
@@ -122,8 +126,10 @@ export function encodeSnapshot(state: CanonicalState, options: EncodeOptions = {
   let encoded: Uint8Array;
   try {
     // Small states reuse one encoder's buffer; large ones get a buffer of the right size at once.
-    const { Encoder } = msgpackCodec();
-    const encoder = size <= SHARED_ENCODER_LIMIT
+    const platform = options.platform ?? defaultPlatform;
+    const { Encoder } = msgpackCodec(platform);
+    // The shared encoder is the default platform's (another platform's codec may be another copy of msgpack).
+    const encoder = size <= SHARED_ENCODER_LIMIT && platform === defaultPlatform
       ? (sharedEncoder ??= new Encoder({ useBigInt64: true, initialBufferSize: SHARED_ENCODER_LIMIT, ignoreUndefined: true }))
       : new Encoder({ useBigInt64: true, initialBufferSize: size, ignoreUndefined: true });
     encoded = encoder.encodeSharedRef(body);
@@ -137,10 +143,10 @@ export function encodeSnapshot(state: CanonicalState, options: EncodeOptions = {
   out.set(SNAPSHOT_MAGIC, 0);
   view.setUint16(8, holdsV128(state) ? V128_FORMAT_VERSION : OLDEST_SNAPSHOT_FORMAT_VERSION, true);
   view.setUint16(10, (options.module ? SnapshotFlags.moduleEmbedded : 0) | (state.store ? SnapshotFlags.storeImage : 0) | (options.base ? SnapshotFlags.delta : 0), true);
-  view.setUint32(12, crc32(payload), true);
+  view.setUint32(12, (options.platform ?? defaultPlatform).crc32(payload), true);
   view.setUint32(16, payload.length, true);
   view.setUint32(20, encoded.length, true);
-  if (state.moduleSha256) out.set(Buffer.from(state.moduleSha256, 'hex'), 24);
+  if (state.moduleSha256) out.set(fromHex(state.moduleSha256), 24);
   else out.fill(0, 24, HEADER_SIZE);
   return out;
 }
@@ -168,7 +174,7 @@ export function readSnapshotHeader(bytes: Uint8Array): SnapshotHeader {
     checksum: view.getUint32(12, true),
     payloadLength: view.getUint32(16, true),
     bodyLength: view.getUint32(20, true),
-    moduleSha256: Buffer.from(bytes.buffer, bytes.byteOffset + 24, 32).toString('hex'),
+    moduleSha256: toHex(bytes.subarray(24, 56)),
   };
   const present = bytes.length - HEADER_SIZE;
   if (present < header.payloadLength) throw new SnapshotError(`snapshot truncated: the header announces ${header.payloadLength} bytes of payload, ${present} are present`);
@@ -196,6 +202,8 @@ export interface DecodedSnapshot {
 
 /** Limits and the delta base for {@link decodeSnapshot}. */
 export interface DecodeOptions {
+  /** The host primitives to decode with (see {@link EncodeOptions.platform}). */
+  platform?: SnapshotPlatform;
   /**
    * The receiver's cap (`--max-snapshot`): refuse bodies larger than this before
    * allocating anything, and bodies whose decoded values would take more heap than this
@@ -232,7 +240,7 @@ interface SnapshotParts {
 export function decodeSnapshotBody(bytes: Uint8Array, options: DecodeOptions = {}): { header: SnapshotHeader; body: Record<string, unknown> } {
   const header = readSnapshotHeader(bytes);
   const payload = bytes.subarray(HEADER_SIZE);
-  if (crc32(payload) !== header.checksum) throw new SnapshotError('snapshot corrupted: checksum mismatch');
+  if ((options.platform ?? defaultPlatform).crc32(payload) !== header.checksum) throw new SnapshotError('snapshot corrupted: checksum mismatch');
   const maxBody = options.maxBodyBytes ?? snapshotLimitFor(options.maxMemoryBytes);
   if (header.bodyLength > maxBody) throw new SnapshotError(`snapshot body of ${header.bodyLength} bytes exceeds the limit of ${maxBody} (--max-snapshot)`);
   if (payload.length < 4) throw new SnapshotError('snapshot payload too short for LZ4 data');
@@ -245,7 +253,7 @@ export function decodeSnapshotBody(bytes: Uint8Array, options: DecodeOptions = {
   } catch (cause) {
     throw new SnapshotError(`snapshot payload: LZ4 data is corrupt (${(cause as Error).message})`, { cause });
   }
-  const body = decodeBoundedMsgpack(raw, { budget: maxBody, useBigInt64: true, what: 'snapshot body' });
+  const body = decodeBoundedMsgpack(raw, { budget: maxBody, useBigInt64: true, what: 'snapshot body', platform: options.platform });
   if (!isRecord(body)) throw new SnapshotError('invalid snapshot: the body is not a map');
   return { header, body };
 }
@@ -277,7 +285,7 @@ export function decodeSnapshotParts(bytes: Uint8Array, options: DecodeOptions = 
   let embedded: Uint8Array | undefined;
   if ((header.flags & SnapshotFlags.moduleEmbedded) !== 0) {
     if (!(module instanceof Uint8Array)) throw new SnapshotError('invalid snapshot: the header says a module is embedded, the body has none');
-    if (sha256Hex(module) !== state.moduleSha256) throw new SnapshotError('invalid snapshot: the embedded module does not match the module hash');
+    if (sha256Hex(module, options.platform) !== state.moduleSha256) throw new SnapshotError('invalid snapshot: the embedded module does not match the module hash');
     embedded = plainBytes(module);
   } else if (module !== undefined) {
     throw new SnapshotError('invalid snapshot: a module is embedded but the header does not say so');

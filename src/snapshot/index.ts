@@ -38,3 +38,4 @@ export { baseIdentity, imagesOf, initialBase, initialImages } from './delta-snap
 export type { BaseReference, BaseResolver, DeltaBase, DeltaSummary, MemoryDeltaSummary } from './delta-snapshot.ts';
 export type { FrameDescription, SnapshotDescription } from './describe.ts';
 export { compressBlock, decompressBlock } from './compress.ts';
+export type { SnapshotPlatform } from './platform.ts';

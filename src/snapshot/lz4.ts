@@ -11,6 +11,7 @@
  * starting in the last 12 bytes.
  * @see https://github.com/lz4/lz4/blob/dev/doc/lz4_Block_format.md
  */
+import { defaultPlatform } from './platform-default.ts';
 
 const MIN_MATCH = 4;
 const LAST_LITERALS = 5;
@@ -35,8 +36,7 @@ const SCRATCH_LIMIT = 1 << 20;
 let scratch = new Uint8Array(0);
 
 function uninitialized(n: number): Uint8Array {
-  const b = Buffer.allocUnsafeSlow(n);
-  return new Uint8Array(b.buffer, b.byteOffset, n);
+  return defaultPlatform.uninitialized(n);
 }
 
 /** Largest output of a block of `n` bytes (LZ4_compressBound), plus the 4-byte size. */

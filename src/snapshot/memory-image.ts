@@ -10,12 +10,13 @@
  * 64 KiB chunk, bound by memory bandwidth. With every block changed in its last byte (the
  * worst case: one more full memcmp per 4 KiB block) it costs 34-46 ms at load 10.
  */
-import { createHash } from 'node:crypto';
 import { SnapshotError } from '../errors/index.ts';
 import type { CompiledModule } from '../compile/index.ts';
 import { BLOCK_SIZE, blockCount, blockLength, checkBlockDelta, MAX_MEMORY_BYTES } from './block-delta.ts';
 import type { BlockDelta } from './block-delta.ts';
 import { initialMemoryBytes } from './initial-memory.ts';
+import { defaultPlatform } from './platform-default.ts';
+import { toHex, utf8 } from './platform.ts';
 
 export { BLOCK_SIZE } from './block-delta.ts';
 
@@ -28,9 +29,9 @@ const CHUNK = 16 * BLOCK_SIZE;
  * after a small change, hashing 64 KiB again costs about 40 us.
  */
 const DIGEST_UNIT = 16 * BLOCK_SIZE;
-const ZEROS = Buffer.alloc(CHUNK);
-const ZERO_UNIT_DIGEST = createHash('sha256').update(Buffer.alloc(DIGEST_UNIT)).digest();
-const DIGEST_DOMAIN = Buffer.from('wasmig memory image v1\0');
+const ZEROS = new Uint8Array(CHUNK);
+const ZERO_UNIT_DIGEST = defaultPlatform.sha256(new Uint8Array(DIGEST_UNIT));
+const DIGEST_DOMAIN = utf8('wasmig memory image v1\0');
 
 /**
  * A memory given as the runs of it that may hold non-zero bytes (zeros everywhere else),
@@ -57,14 +58,9 @@ function sparseOf(memory: Uint8Array | SparseMemory): SparseMemory {
   return memory;
 }
 
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
-}
-
-function isZero(b: Buffer, start: number, end: number): boolean {
+function isZero(b: Uint8Array, start: number, end: number): boolean {
   for (let s = start; s < end; s += CHUNK) {
-    const e = Math.min(end, s + CHUNK);
-    if (b.compare(ZEROS, 0, e - s, s, e) !== 0) return false;
+    if (!defaultPlatform.equal(b, s, ZEROS, 0, Math.min(end, s + CHUNK) - s)) return false;
   }
   return true;
 }
@@ -72,10 +68,10 @@ function isZero(b: Buffer, start: number, end: number): boolean {
 /** A growable copy of one linear memory, with a digest per 64 KiB unit kept up to date lazily. */
 export class MemoryImage {
   /** The image in its first `length` bytes (spare capacity after them, zeroed when the image grows into it). */
-  private store: Buffer;
+  private store: Uint8Array;
   private length: number;
   /** sha256 of each digest unit, `DIGEST_BYTES` apiece; valid where `stale` is 0. */
-  private unitDigests: Buffer;
+  private unitDigests: Uint8Array;
   private stale: Uint8Array;
   private staleCount = 0;
   private cachedDigest: string | undefined;
@@ -84,9 +80,9 @@ export class MemoryImage {
     if (!Number.isInteger(byteLength) || byteLength < 0 || byteLength > MAX_MEMORY_BYTES) {
       throw new SnapshotError(`a memory image of ${byteLength} bytes is impossible (at most ${MAX_MEMORY_BYTES})`);
     }
-    this.store = Buffer.alloc(byteLength);
+    this.store = new Uint8Array(byteLength);
     this.length = 0;
-    this.unitDigests = Buffer.alloc(0);
+    this.unitDigests = new Uint8Array(0);
     this.stale = new Uint8Array(0);
     this.resize(byteLength);
   }
@@ -125,9 +121,9 @@ export class MemoryImage {
   /** An independent copy (its digests included). */
   clone(): MemoryImage {
     const copy = new MemoryImage(0);
-    copy.store = Buffer.from(this.store.subarray(0, this.length));
+    copy.store = this.store.slice(0, this.length);
     copy.length = this.length;
-    copy.unitDigests = Buffer.from(this.unitDigests);
+    copy.unitDigests = this.unitDigests.slice();
     copy.stale = this.stale.slice();
     copy.staleCount = this.staleCount;
     copy.cachedDigest = this.cachedDigest;
@@ -147,7 +143,7 @@ export class MemoryImage {
     const out = new Uint32Array(blockCount(memory.byteLength));
     let found = 0;
     // Memory [start, end) is `src` from memory offset `srcAt` on, or zeros when `src` is null.
-    const scan = (src: Buffer | null, srcAt: number, start: number, end: number): void => {
+    const scan = (src: Uint8Array | null, srcAt: number, start: number, end: number): void => {
       for (let chunk = start; chunk < end; chunk += CHUNK) {
         const chunkEnd = Math.min(chunk + CHUNK, end);
         if (this.rangeEqual(src, srcAt, chunk, chunkEnd)) continue;
@@ -159,7 +155,7 @@ export class MemoryImage {
     let pos = 0;
     for (const run of memory.runs) {
       scan(null, 0, pos, run.at);
-      scan(asBuffer(run.bytes), run.at, run.at, run.at + run.bytes.length);
+      scan(run.bytes, run.at, run.at, run.at + run.bytes.length);
       pos = run.at + run.bytes.length;
     }
     scan(null, 0, pos, memory.byteLength);
@@ -167,10 +163,10 @@ export class MemoryImage {
   }
 
   /** Whether memory [start, end) (`src` from offset `srcAt`, or zeros) equals the zero-extended image there. */
-  private rangeEqual(src: Buffer | null, srcAt: number, start: number, end: number): boolean {
+  private rangeEqual(src: Uint8Array | null, srcAt: number, start: number, end: number): boolean {
     const inImage = Math.min(end, this.length);
     if (start < inImage) {
-      const equal = src === null ? isZero(this.store, start, inImage) : src.compare(this.store, start, inImage, start - srcAt, inImage - srcAt) === 0;
+      const equal = src === null ? isZero(this.store, start, inImage) : defaultPlatform.equal(src, start - srcAt, this.store, start, inImage - start);
       if (!equal) return false;
     }
     return src === null || isZero(src, Math.max(start, inImage) - srcAt, end - srcAt);
@@ -272,14 +268,14 @@ export class MemoryImage {
       for (let u = 0; u < count; u++) {
         if (this.stale[u] === 0) continue;
         const start = u * DIGEST_UNIT;
-        createHash('sha256').update(this.store.subarray(start, Math.min(start + DIGEST_UNIT, this.length))).digest().copy(this.unitDigests, u * DIGEST_BYTES);
+        this.unitDigests.set(defaultPlatform.sha256(this.store.subarray(start, Math.min(start + DIGEST_UNIT, this.length))), u * DIGEST_BYTES);
         this.stale[u] = 0;
       }
       this.staleCount = 0;
     }
-    const length = Buffer.alloc(8);
-    length.writeBigUInt64LE(BigInt(this.length));
-    this.cachedDigest = createHash('sha256').update(DIGEST_DOMAIN).update(length).update(this.unitDigests.subarray(0, count * DIGEST_BYTES)).digest('hex');
+    const length = new Uint8Array(8);
+    new DataView(length.buffer).setBigUint64(0, BigInt(this.length), true);
+    this.cachedDigest = toHex(defaultPlatform.sha256(DIGEST_DOMAIN, length, this.unitDigests.subarray(0, count * DIGEST_BYTES)));
     return this.cachedDigest;
   }
 
@@ -290,7 +286,7 @@ export class MemoryImage {
     if (byteLength === old && this.stale.length >= unitCount(byteLength)) return;
     if (byteLength > this.store.length) {
       // Grow geometrically: a memory that grows page by page must not copy itself each time.
-      const grown = Buffer.alloc(Math.min(MAX_MEMORY_BYTES, Math.max(byteLength, this.store.length * 2)));
+      const grown = new Uint8Array(Math.min(MAX_MEMORY_BYTES, Math.max(byteLength, this.store.length * 2)));
       grown.set(this.store.subarray(0, old));
       this.store = grown;
     } else if (byteLength > old) {
@@ -300,7 +296,7 @@ export class MemoryImage {
     const newCount = unitCount(byteLength);
     if (newCount > this.stale.length) {
       const capacity = unitCount(this.store.length);
-      const digests = Buffer.alloc(capacity * DIGEST_BYTES);
+      const digests = new Uint8Array(capacity * DIGEST_BYTES);
       digests.set(this.unitDigests.subarray(0, oldCount * DIGEST_BYTES));
       this.unitDigests = digests;
       const stale = new Uint8Array(capacity);
@@ -322,8 +318,8 @@ export class MemoryImage {
     }
   }
 
-  private setDigest(unit: number, digest: Buffer): void {
-    digest.copy(this.unitDigests, unit * DIGEST_BYTES);
+  private setDigest(unit: number, digest: Uint8Array): void {
+    this.unitDigests.set(digest, unit * DIGEST_BYTES);
     if (this.stale[unit] !== 0) {
       this.stale[unit] = 0;
       this.staleCount--;

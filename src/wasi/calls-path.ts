@@ -1,4 +1,4 @@
-import * as fs from 'node:fs';
+import { fs } from './system.ts';
 import type { AbiFlavor } from './abi.ts';
 import { Errno, FDFLAGS_ALL, FileType, LookupFlags, OFLAGS_ALL, OFlags, Rights, RIGHTS_NEED_WRITE } from './abi.ts';
 import type { Located, WasiContext } from './context.ts';

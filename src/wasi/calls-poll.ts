@@ -1,4 +1,4 @@
-import * as fs from 'node:fs';
+import { fs } from './system.ts';
 import type { AbiFlavor } from './abi.ts';
 import { Errno, Event, EventType, Rights, SubClockFlags } from './abi.ts';
 import { sleepNs } from './clock.ts';

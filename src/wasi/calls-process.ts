@@ -1,9 +1,9 @@
-import { randomFillSync } from 'node:crypto';
 import { ExitError } from '../errors/index.ts';
 import { Errno, Signal } from './abi.ts';
 import type { WasiContext } from './context.ts';
 import { fail } from './errno.ts';
 import { utf8 } from './memory.ts';
+import { randomFill } from './system.ts';
 
 /**
  * Process-level syscalls: argv, environment, clocks, randomness, exit, signals,
@@ -71,9 +71,14 @@ export function clockTimeGet(ctx: WasiContext, id: number, _precision: bigint, r
 /** `random_get(buf: *u8, len: u32)`: fills `len` bytes with cryptographic randomness. */
 export function randomGet(ctx: WasiContext, buf: number, len: number): void {
   const view = ctx.memory.bytes(buf, len);
-  // randomFillSync refuses views of a SharedArrayBuffer: fill a copy then.
-  if (view.buffer instanceof ArrayBuffer) randomFillSync(view);
-  else view.set(randomFillSync(new Uint8Array(view.length)));
+  // Neither Node's nor the browser's source fills views of a SharedArrayBuffer: fill a copy then.
+  if (view.buffer instanceof ArrayBuffer) {
+    randomFill(view);
+  } else {
+    const copy = new Uint8Array(view.length);
+    randomFill(copy);
+    view.set(copy);
+  }
 }
 
 /** `proc_exit(code: u32)`: records the status and unwinds the guest with `ExitError`. */

@@ -1,6 +1,6 @@
-import { performance } from 'node:perf_hooks';
 import { ClockId, Errno } from './abi.ts';
 import { fail } from './errno.ts';
+import { blockFor, cpuTimeNs, monotonicNs } from './system.ts';
 
 /** Clock readings carried across a migration (nanoseconds). */
 export interface ClockCapture {
@@ -10,10 +10,6 @@ export interface ClockCapture {
   cpu: bigint;
 }
 
-function cpuNowNs(): bigint {
-  const { user, system } = process.cpuUsage();
-  return BigInt(user + system) * 1000n;
-}
 
 /**
  * The guest's clocks. Monotonic and CPU time are the host's plus an offset, so that after
@@ -27,13 +23,13 @@ export class Clocks {
 
   constructor(resumeFrom?: ClockCapture) {
     if (resumeFrom !== undefined) {
-      this.#monotonicOffset = resumeFrom.monotonic - process.hrtime.bigint();
-      this.#cpuOffset = resumeFrom.cpu - cpuNowNs();
+      this.#monotonicOffset = resumeFrom.monotonic - monotonicNs();
+      this.#cpuOffset = resumeFrom.cpu - cpuTimeNs();
     }
   }
 
   monotonic(): bigint {
-    return process.hrtime.bigint() + this.#monotonicOffset;
+    return monotonicNs() + this.#monotonicOffset;
   }
 
   realtime(): bigint {
@@ -47,7 +43,7 @@ export class Clocks {
   }
 
   cpu(): bigint {
-    return cpuNowNs() + this.#cpuOffset;
+    return cpuTimeNs() + this.#cpuOffset;
   }
 
   /** The current time of clock `id` (EINVAL for an unknown clock). */
@@ -85,18 +81,13 @@ export class Clocks {
   }
 }
 
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
-
-/**
- * Blocks the thread for `ns` nanoseconds. `Atomics.wait` is the only synchronous sleep
- * that does not spin; nobody ever notifies `sleeper`, so it always times out.
- */
+/** Blocks the thread for `ns` nanoseconds (`blockFor` in `system.ts`: `Atomics.wait` on Node). */
 export function sleepNs(ns: bigint): void {
   if (ns <= 0n) return;
-  const deadline = process.hrtime.bigint() + ns;
+  const deadline = monotonicNs() + ns;
   for (;;) {
-    const left = deadline - process.hrtime.bigint();
+    const left = deadline - monotonicNs();
     if (left <= 0n) return;
-    Atomics.wait(sleeper, 0, 0, Number(left) / 1e6);
+    blockFor(Number(left) / 1e6);
   }
 }

@@ -1,4 +1,4 @@
-import * as fs from 'node:fs';
+import { fs } from './system.ts';
 import {
   Errno,
   FileType,

@@ -1,4 +1,4 @@
-import * as fs from 'node:fs';
+import { fs } from './system.ts';
 import { SnapshotError, UsageError } from '../errors/index.ts';
 import { FileType, RIGHTS_DIR_BASE, RIGHTS_DIR_INHERITING, RIGHTS_STREAM_BASE } from './abi.ts';
 import { Clocks } from './clock.ts';

@@ -1,4 +1,4 @@
-import * as fs from 'node:fs';
+import { fs } from './system.ts';
 import { Errno } from './abi.ts';
 import { sleepNs } from './clock.ts';
 import { WasiErrno, fail } from './errno.ts';

@@ -1,5 +1,4 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { fs, path } from './system.ts';
 import { Errno } from './abi.ts';
 import { fail } from './errno.ts';
 

@@ -21,6 +21,7 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   migrate: async () => { const m = await import('./migrate.ts'); return { usage: m.MIGRATE_USAGE, run: m.migrateCommand }; },
   ps: async () => { const m = await import('./ps.ts'); return { usage: m.PS_USAGE, run: m.psCommand }; },
   fleet: async () => { const m = await import('./fleet.ts'); return { usage: m.FLEET_USAGE, run: m.fleetCommand }; },
+  dashboard: async () => { const m = await import('./dashboard.ts'); return { usage: m.DASHBOARD_USAGE, run: m.dashboardCommand }; },
   scheduler: async () => { const m = await import('./scheduler.ts'); return { usage: m.SCHEDULER_USAGE, run: m.schedulerCommand }; },
   // Help only: `wasmig help run-on` (the command itself is `run --on`).
   'run-on': async () => { const m = await import('./run-remote.ts'); return { usage: m.RUN_REMOTE_USAGE, run: () => Promise.resolve(2) }; },
@@ -28,7 +29,8 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
 
 /** The fleet's lines of `wasmig help`. */
 export const FLEET_HELP = `  run --on AGENT|any|K=V PROG.wasm    run a program as a job on an edge agent (or where the fleet chooses)
-  broker [--port N] [--host H]        run an MQTT broker (aedes) in this process
+  broker [--port N] [--ws-port N]     run an MQTT broker (aedes) in this process
+  dashboard --broker ws://HOST:PORT   serve a read-only page of the fleet, live
   agent --name NAME [--dir D]...      run an edge agent that takes jobs over MQTT
   agent drain NAME                    move every job off an agent, then stop it
   attach JOB                          follow a job's output, wherever it runs

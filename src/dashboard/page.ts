@@ -1,0 +1,210 @@
+/**
+ * The dashboard's page: HTML and one script module, served as they are (no build step),
+ * so both live here as strings. The script connects to the broker over MQTT-over-WebSocket
+ * with MQTT.js's browser build, subscribes to the retained statuses, heartbeats and job
+ * states, keeps them in one object (`FleetView`), and redraws the tables and a uPlot
+ * chart of each agent's CPU from it. It only reads: it publishes nothing.
+ */
+
+/** What the page needs to know, given to it as JSON in the HTML. */
+export interface PageConfig {
+  /** `ws://` or `wss://` URL of the broker, without credentials. */
+  broker: string;
+  /** Login for the broker, if it needs one. */
+  username?: string;
+  password?: string;
+  /** Topic filters: agents' statuses, their heartbeats, job states. */
+  filters: { status: string; load: string; jobs: string };
+}
+
+function escapeJson(config: PageConfig): string {
+  // Inside <script type="application/json">: only "</" could end the element early.
+  return JSON.stringify(config).replace(/</g, '\\u003c');
+}
+
+/** The page, with `config` in it. */
+export function dashboardHtml(config: PageConfig): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>wasmig fleet</title>
+<link rel="stylesheet" href="/vendor/uPlot.min.css">
+<style>
+  body { font: 14px system-ui, sans-serif; margin: 1.5em; color: #222; }
+  h1 { font-size: 1.3em; margin: 0 0 .2em; }
+  h2 { font-size: 1.05em; margin: 1.4em 0 .4em; }
+  #connection { color: #666; }
+  table { border-collapse: collapse; min-width: 40em; }
+  th, td { text-align: left; padding: .25em .8em .25em 0; border-bottom: 1px solid #ddd; }
+  th { font-weight: 600; }
+  .offline { color: #a00; }
+  .online { color: #070; }
+  .empty { color: #888; font-style: italic; }
+</style>
+</head>
+<body>
+<h1>wasmig fleet</h1>
+<div id="connection">connecting…</div>
+<h2>Agents</h2>
+<table id="agents"><thead><tr><th>agent</th><th>state</th><th>tier</th><th>CPU (cores)</th><th>RSS</th><th>jobs</th><th>host</th></tr></thead><tbody></tbody></table>
+<h2>Agent load (CPU, cores)</h2>
+<div id="chart"></div>
+<h2>Jobs</h2>
+<table id="jobs"><thead><tr><th>job</th><th>state</th><th>agent</th><th>program</th><th>epoch</th><th>updated</th></tr></thead><tbody></tbody></table>
+<script type="application/json" id="config">${escapeJson(config)}</script>
+<script type="module" src="/dashboard.js"></script>
+</body>
+</html>
+`;
+}
+
+/** The page's script (an ES module importing the two vendored libraries). */
+export const DASHBOARD_SCRIPT = String.raw`
+import mqtt from '/vendor/mqtt.esm.js';
+import uPlot from '/vendor/uPlot.esm.js';
+
+const config = JSON.parse(document.getElementById('config').textContent);
+/** Points kept per agent in the chart (at one heartbeat a second: 10 minutes). */
+const HISTORY = 600;
+
+/** Everything the page shows, from the retained messages and what follows them. */
+class FleetView {
+  agents = new Map();   // name -> { status, load, cpu: [[seconds, cores]...] }
+  jobs = new Map();     // id -> JobState
+
+  agent(name) {
+    let a = this.agents.get(name);
+    if (!a) { a = { status: undefined, load: undefined, cpu: [] }; this.agents.set(name, a); }
+    return a;
+  }
+
+  /** Takes one message; returns whether anything shown changed. */
+  take(topic, payload) {
+    const parts = topic.split('/');
+    if (parts.length !== 5) return false;
+    const [, , kind, name, leaf] = parts;
+    if (payload.length === 0) {
+      // An empty retained message deletes one.
+      if (kind === 'jobs' && leaf === 'state') return this.jobs.delete(name);
+      if (kind === 'agents' && leaf === 'status') return this.agents.delete(name);
+      return false;
+    }
+    let message;
+    try { message = JSON.parse(new TextDecoder().decode(payload)); } catch { return false; }
+    if (typeof message !== 'object' || message === null) return false;
+    if (kind === 'agents' && leaf === 'status') { this.agent(name).status = message; return true; }
+    if (kind === 'agents' && leaf === 'load') {
+      const a = this.agent(name);
+      a.load = message;
+      const t = typeof message.ts === 'number' ? message.ts / 1000 : Date.now() / 1000;
+      if (typeof message.cpu === 'number' && (a.cpu.length === 0 || a.cpu[a.cpu.length - 1][0] < t)) {
+        a.cpu.push([t, message.cpu]);
+        if (a.cpu.length > HISTORY) a.cpu.shift();
+      }
+      return true;
+    }
+    if (kind === 'jobs' && leaf === 'state') { this.jobs.set(name, message); return true; }
+    return false;
+  }
+}
+
+const view = new FleetView();
+globalThis.fleetView = view; // for tests and the console
+
+function cell(row, text, className) {
+  const td = document.createElement('td');
+  td.textContent = text;
+  if (className) td.className = className;
+  row.appendChild(td);
+}
+
+function mib(bytes) {
+  return typeof bytes === 'number' ? (bytes / 1048576).toFixed(0) + ' MiB' : '';
+}
+
+function renderTables() {
+  const agents = document.querySelector('#agents tbody');
+  agents.replaceChildren();
+  for (const [name, a] of [...view.agents].sort((x, y) => x[0].localeCompare(y[0]))) {
+    const row = document.createElement('tr');
+    const online = a.status?.online === true;
+    cell(row, name);
+    cell(row, a.status ? (online ? 'online' : 'offline') : 'unknown', online ? 'online' : 'offline');
+    cell(row, a.status?.tier ?? '');
+    cell(row, typeof a.load?.cpu === 'number' ? a.load.cpu.toFixed(2) : '');
+    cell(row, mib(a.load?.rss));
+    cell(row, a.load ? a.load.running + ' running / ' + a.load.jobs : '');
+    cell(row, a.status?.host ?? '');
+    agents.appendChild(row);
+  }
+  if (view.agents.size === 0) agents.innerHTML = '<tr><td class="empty" colspan="7">no agents yet</td></tr>';
+  const jobs = document.querySelector('#jobs tbody');
+  jobs.replaceChildren();
+  for (const [id, j] of [...view.jobs].sort((x, y) => x[0].localeCompare(y[0]))) {
+    const row = document.createElement('tr');
+    cell(row, id);
+    cell(row, j.state + (j.target ? ' to ' + j.target : '') + (j.status !== undefined ? ' (' + j.status + ')' : ''));
+    cell(row, j.agent ?? '');
+    cell(row, j.program ?? '');
+    cell(row, String(j.epoch ?? ''));
+    cell(row, j.updatedAt ?? '');
+    jobs.appendChild(row);
+  }
+  if (view.jobs.size === 0) jobs.innerHTML = '<tr><td class="empty" colspan="6">no jobs yet</td></tr>';
+}
+
+let chart;
+let chartAgents = '';
+
+/** One x axis (seconds) for every agent: the union of their heartbeat times, gaps as null. */
+function chartData(names) {
+  const times = [...new Set(names.flatMap((n) => view.agents.get(n).cpu.map((p) => p[0])))].sort((a, b) => a - b);
+  const series = names.map((n) => {
+    const at = new Map(view.agents.get(n).cpu);
+    return times.map((t) => (at.has(t) ? at.get(t) : null));
+  });
+  return [times, ...series];
+}
+
+const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf'];
+
+function renderChart() {
+  const names = [...view.agents.keys()].filter((n) => view.agents.get(n).cpu.length > 0).sort();
+  const key = names.join('\n');
+  if (!chart || key !== chartAgents) {
+    chart?.destroy();
+    chartAgents = key;
+    chart = new uPlot({
+      width: 720, height: 220,
+      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
+      series: [{}, ...names.map((n, i) => ({ label: n, stroke: COLOURS[i % COLOURS.length], width: 2, spanGaps: true }))],
+      axes: [{}, { label: 'cores' }],
+    }, chartData(names), document.getElementById('chart'));
+  } else {
+    chart.setData(chartData(names));
+  }
+}
+
+let queued = false;
+function render() {
+  if (queued) return;
+  queued = true;
+  requestAnimationFrame(() => { queued = false; renderTables(); renderChart(); });
+}
+
+const status = document.getElementById('connection');
+const client = mqtt.connect(config.broker, {
+  protocolVersion: 4, clean: true, reconnectPeriod: 2000,
+  clientId: 'wasmig-dashboard-' + Math.random().toString(16).slice(2, 10),
+  username: config.username, password: config.password,
+});
+client.on('connect', () => {
+  status.textContent = 'connected to ' + config.broker + ' (read-only)';
+  client.subscribe([config.filters.status, config.filters.load, config.filters.jobs], { qos: 0 });
+});
+client.on('reconnect', () => { status.textContent = 'reconnecting to ' + config.broker + '…'; });
+client.on('error', (error) => { status.textContent = 'broker ' + config.broker + ': ' + error.message; });
+client.on('message', (topic, payload) => { if (view.take(topic, payload)) render(); });
+render();
+`;

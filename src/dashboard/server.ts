@@ -1,0 +1,107 @@
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { topics } from '../agent/index.ts';
+import { UsageError, WasmigError } from '../errors/index.ts';
+import { DASHBOARD_SCRIPT, dashboardHtml } from './page.ts';
+
+/** Where and what `startDashboard` serves. */
+export interface DashboardOptions {
+  /** TCP port (0: any free one). Default 8090. */
+  port?: number;
+  /** Address to listen on. Default 127.0.0.1. */
+  host?: string;
+  /** The broker the page connects to: a `ws://` or `wss://` URL (user:password@ in it is the page's login). */
+  broker: string;
+}
+
+/** A running dashboard server. */
+export interface Dashboard {
+  /** `http://HOST:PORT/`: open it in a browser. */
+  readonly url: string;
+  /** Stops serving. */
+  close(): Promise<void>;
+}
+
+/** The browser builds of the two libraries the page imports, read from the installed packages. */
+function vendorFiles(): Record<string, { path: string; type: string }> {
+  const require = createRequire(import.meta.url);
+  // Through each package.json: their `exports` maps do not list the dist files.
+  const mqtt = dirname(require.resolve('mqtt/package.json'));
+  const uplot = dirname(require.resolve('uplot/package.json'));
+  return {
+    '/vendor/mqtt.esm.js': { path: join(mqtt, 'dist/mqtt.esm.js'), type: 'text/javascript' },
+    '/vendor/uPlot.esm.js': { path: join(uplot, 'dist/uPlot.esm.js'), type: 'text/javascript' },
+    '/vendor/uPlot.min.css': { path: join(uplot, 'dist/uPlot.min.css'), type: 'text/css' },
+  };
+}
+
+/**
+ * Serves the fleet dashboard: a read-only page listing agents and jobs, live, with a
+ * chart of each agent's CPU. The page itself talks to the broker over MQTT-over-WebSocket
+ * (`wasmig broker --ws-port`, or mosquitto's websockets listener); this server only hands
+ * out the page and the two libraries it imports.
+ * @throws UsageError when `broker` is not a ws:// or wss:// URL
+ */
+export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
+  let broker: URL;
+  try {
+    broker = new URL(options.broker);
+  } catch {
+    throw new UsageError(`--broker ${JSON.stringify(options.broker)} is not a URL (expected ws://HOST:PORT)`);
+  }
+  if (broker.protocol !== 'ws:' && broker.protocol !== 'wss:') {
+    throw new UsageError(`--broker ${options.broker}: the dashboard's page reaches the broker over WebSocket: give ws://HOST:PORT (wasmig broker --ws-port PORT)`);
+  }
+  const username = broker.username ? decodeURIComponent(broker.username) : undefined;
+  const password = broker.password ? decodeURIComponent(broker.password) : undefined;
+  broker.username = '';
+  broker.password = '';
+  const page = dashboardHtml({
+    broker: broker.href.replace(/\/$/, ''), username, password,
+    filters: { status: topics.allAgentStatus, load: topics.allAgentLoad, jobs: topics.allJobStates },
+  });
+  const vendor = vendorFiles();
+  const host = options.host ?? '127.0.0.1';
+  const port = options.port ?? 8090;
+  const server = createServer((request, response) => {
+    const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+    const headers = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' };
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      response.writeHead(405, headers).end();
+    } else if (path === '/') {
+      response.writeHead(200, { ...headers, 'content-type': 'text/html; charset=utf-8' }).end(page);
+    } else if (path === '/dashboard.js') {
+      response.writeHead(200, { ...headers, 'content-type': 'text/javascript; charset=utf-8' }).end(DASHBOARD_SCRIPT);
+    } else if (Object.hasOwn(vendor, path)) {
+      const file = vendor[path]!;
+      let body: Buffer;
+      try {
+        body = readFileSync(file.path);
+      } catch {
+        response.writeHead(500, headers).end(`${path}: not installed (${file.path})\n`);
+        return;
+      }
+      response.writeHead(200, { ...headers, 'content-type': file.type }).end(body);
+    } else {
+      response.writeHead(404, headers).end();
+    }
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => { server.off('error', reject); resolve(); });
+    });
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    throw new WasmigError('ERR_DASHBOARD', `cannot listen on ${host}:${port}: ${code === 'EADDRINUSE' ? 'the port is in use' : (cause as Error).message}`, { cause });
+  }
+  const actual = (server.address() as AddressInfo).port;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  return {
+    url: `http://${urlHost}:${actual}/`,
+    close: () => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); }),
+  };
+}
