@@ -54,6 +54,9 @@ async function startWriter(job: string, args: string[], agent = 'a'): Promise<Wr
   const firstLine = new Promise<void>((r) => { seen = r; });
   const output = client.follow(job, { onOutput: (c) => { if (c.stream === 1) { stdout += Buffer.from(c.data).toString(); if (stdout.includes('\n')) seen(); } } })
     .then((state) => ({ stdout, state }));
+  // Awaited by finish(); a test that fails before it leaves it to the client's close, which
+  // must not end the whole file with an unhandled rejection (and hide the failure's message).
+  output.catch(() => {});
   return { finish: () => { openGate(job); return output; }, firstLine };
 }
 
