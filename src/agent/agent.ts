@@ -41,6 +41,7 @@ import { Peer } from './peer.ts';
 import { ReplicationSource } from './replication-source.ts';
 import { DEFAULT_TAKEOVER_GRACE_MS, MISSED_HEARTBEATS, Standbys } from './standby.ts';
 import type { StandbyHost } from './standby.ts';
+import { StandbyLeases } from './standby-lease.ts';
 import type { MessageSigner } from './signing.ts';
 import { topics } from './topics.ts';
 import { BlobReceiver, chunkBytesFor, DEFAULT_CHUNK_BYTES } from './transfer.ts';
@@ -173,6 +174,12 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
   }
   #keysOfOutput: OutputKeys | undefined;
   #lease: OwnerLease | undefined;
+  /**
+   * Every standby's confirmation of this agent's lease on each replicated job: what
+   * pauses a job whose standby may count this agent gone by its missed heartbeats (a
+   * bridge outage), as the broker lease does for its last will.
+   */
+  readonly standbyLeases: StandbyLeases;
   /** Replicated jobs paused because the lease ran out: they run again only once their retained state says they are still ours. */
   readonly #selfFenced = new Set<string>();
   #stopping = false;
@@ -207,6 +214,18 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
     this.takeoverGraceMs = options.takeoverGraceMs ?? DEFAULT_TAKEOVER_GRACE_MS;
     this.crashPoints = new CrashPoints(options.crashAt, (line) => this.log(line));
     this.capacity = new Capacity(options.capacity ?? {});
+    // Half of what a standby waits after the last heartbeat (or lease request) it heard:
+    // 3 of this agent's heartbeat periods, then the grace (standby-lease.ts).
+    this.standbyLeases = new StandbyLeases(() => this.peer, (MISSED_HEARTBEATS * (options.heartbeatMs ?? 5000) + this.takeoverGraceMs) / 2, {
+      epochOf: (id) => (this.replication.has(id) ? this.jobs.get(id)?.epoch : undefined),
+      onLost: (id, standby) => this.#pauseUnleased(id, `standby ${standby} has not confirmed this agent's lease on it within ${this.standbyLeases.windowMs / 1000} s (or not yet, for a job new here); paused until it does, as it may take the job over`),
+      onRenewed: (id) => { if (!this.#lease?.lost && this.#selfFenced.has(id)) void this.#recheck(id); },
+      onNewer: (id, epoch, agent) => {
+        const job = this.jobs.get(id);
+        this.#selfFenced.delete(id);
+        if (job) this.#stopCopy(job, { epoch, agent });
+      },
+    });
   }
 
   /** Connects and announces the agent; resolves once it is online. */
@@ -293,9 +312,10 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
     this.#lease = new OwnerLease(this.peer, this.takeoverGraceMs / 2, MISSED_HEARTBEATS * (this.#options.heartbeatMs ?? 5000), {
       active: () => this.replication.size > 0,
       onLost: () => this.#leaseLost(),
-      onRenewed: () => { for (const id of [...this.#selfFenced]) void this.#recheck(id); },
+      onRenewed: () => { for (const id of [...this.#selfFenced]) if (this.standbyLeases.check(id)) void this.#recheck(id); },
     });
     this.#lease.start();
+    this.standbyLeases.start();
     this.#heartbeat = setInterval(() => this.#beat(), this.#options.heartbeatMs ?? 5000);
     this.#heartbeat.unref();
     this.#beat();
@@ -352,20 +372,25 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
    */
   #leaseLost(): void {
     for (const id of this.replication.keys()) {
-      const job = this.jobs.get(id);
-      if (!job || job.finished) continue;
-      // A migration of it gives up (before its pause; after, the job is paused already).
-      this.outgoing.get(id)?.cancel('this agent lost its lease on the job');
-      if (job.state !== 'running' || this.#selfFenced.has(id)) continue;
-      this.#selfFenced.add(id);
-      this.log(`job ${id}: no word from the broker within the lease (${this.takeoverGraceMs / 2000} s); paused until it is back, as a standby may take the job over`);
-      job.pause().catch(() => {}); // the job may end meanwhile (its worker closes, the pause is moot)
+      this.#pauseUnleased(id, `no word from the broker within the lease (${this.takeoverGraceMs / 2000} s); paused until it is back, as a standby may take the job over`);
     }
   }
 
-  /** A replicated job does not run here while the lease is lost (a failed migration's resumption included). */
+  /** A replicated job's lease (the broker's, or a standby's confirmation) ran out: it pauses here until the lease is back and checked. */
+  #pauseUnleased(id: string, why: string): void {
+    const job = this.jobs.get(id);
+    if (!job || job.finished) return;
+    // A migration of it gives up (before its pause; after, the job is paused already).
+    this.outgoing.get(id)?.cancel('this agent lost its lease on the job');
+    if (job.state !== 'running' || this.#selfFenced.has(id)) return;
+    this.#selfFenced.add(id);
+    this.log(`job ${id}: ${why}`);
+    job.pause().catch(() => {}); // the job may end meanwhile (its worker closes, the pause is moot)
+  }
+
+  /** A replicated job does not run here while a lease on it is lost (a failed migration's resumption included). */
   #mayRun(job: Job): boolean {
-    if (!job.spec.replicas || !this.#lease?.lost) return true;
+    if (!job.spec.replicas || (!this.#lease?.lost && this.standbyLeases.check(job.id))) return true;
     if (this.jobs.get(job.id) === job) this.#selfFenced.add(job.id);
     return false;
   }
@@ -464,7 +489,7 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
   }
 
   /** A newer copy of `job` runs elsewhere (`s`): this one stops and is forgotten here. */
-  #stopCopy(job: Job, s: JobState): void {
+  #stopCopy(job: Job, s: Pick<JobState, 'agent' | 'epoch'>): void {
     this.log(`job ${job.id}: a newer copy (epoch ${s.epoch}) runs on ${s.agent}; this copy (epoch ${job.epoch}) stops`);
     this.outgoing.get(job.id)?.cancel(`a newer copy runs on ${s.agent}`);
     job.discard();
@@ -522,6 +547,7 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
         case 'standby': this.standbys.enlist(request); break;
         case 'checkpoint': void this.standbys.checkpoint(request); break;
         case 'release': this.standbys.release(request); break;
+        case 'lease': this.standbys.lease(request); break;
       }
     } catch (error) {
       fail(error);
@@ -703,6 +729,18 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
     return this.dirs.map((d) => d.guest);
   }
 
+  knownEpoch(id: string): { epoch: number; agent: string } | undefined {
+    const job = this.jobs.get(id);
+    const candidates = [
+      job && { epoch: job.epoch, agent: this.name },
+      this.moved.get(id) && { epoch: this.moved.get(id)!.epoch, agent: this.moved.get(id)!.to },
+      this.observed.get(id),
+    ];
+    let best: { epoch: number; agent: string } | undefined;
+    for (const c of candidates) if (c && (!best || c.epoch > best.epoch || (c.epoch === best.epoch && c.agent > best.agent))) best = { epoch: c.epoch, agent: c.agent };
+    return best;
+  }
+
   observedState(job: string): JobState | undefined {
     return this.observed.get(job);
   }
@@ -882,7 +920,7 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
 
   #ended(job: Job): void {
     if (this.jobs.get(job.id) !== job) return;
-    if (this.replication.has(job.id) && !this.#lease?.valid) {
+    if (this.replication.has(job.id) && (!this.#lease?.valid || !this.standbyLeases.check(job.id))) {
       // It may have run on after a standby took over from an earlier point (a frozen
       // process resumes its job's thread before its timers): its output past the last
       // checkpoint, and its end, wait until the retained state says the job is still ours.
@@ -984,6 +1022,7 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
     this.#stopping = true;
     if (this.#heartbeat) clearInterval(this.#heartbeat);
     this.#lease?.stop();
+    this.standbyLeases.stop();
     this.incoming.dropAll();
     this.standbys.dropAll();
     for (const id of [...this.replication.keys()]) this.#stopReplicating(id);
