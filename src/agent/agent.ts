@@ -217,7 +217,10 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
     // Half of what a standby waits after the last heartbeat (or lease request) it heard:
     // 3 of this agent's heartbeat periods, then the grace (standby-lease.ts).
     this.standbyLeases = new StandbyLeases(() => this.peer, (MISSED_HEARTBEATS * (options.heartbeatMs ?? 5000) + this.takeoverGraceMs) / 2, {
-      epochOf: (id) => (this.replication.has(id) ? this.jobs.get(id)?.epoch : undefined),
+      copyOf: (id) => {
+        const job = this.replication.has(id) ? this.jobs.get(id) : undefined;
+        return job && { epoch: job.epoch, published: job.publishedEpoch === job.epoch };
+      },
       onLost: (id, standby) => this.#pauseUnleased(id, `standby ${standby} has not confirmed this agent's lease on it within ${this.standbyLeases.windowMs / 1000} s (or not yet, for a job new here); paused until it does, as it may take the job over`),
       onRenewed: (id) => { if (!this.#lease?.lost && this.#selfFenced.has(id)) void this.#recheck(id); },
       onNewer: (id, epoch, agent) => {
@@ -952,6 +955,10 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
   publishState(job: Job): Promise<void> {
     // A standby may own the job now: this copy's word waits for #recheck.
     if (this.#selfFenced.has(job.id)) return Promise.resolve();
+    // A copy no longer held here (fenced while its handoff was under way) says nothing: a
+    // handoff that then gives up in doubt would publish it at a new epoch, over the copy
+    // that fenced it.
+    if (this.jobs.get(job.id) !== job) return Promise.resolve();
     const s: JobState = {
       v: PROTOCOL_VERSION, job: job.id, agent: this.name, instance: this.instance, epoch: job.epoch, state: job.state,
       program: job.spec.program, args: job.spec.args, startedAt: job.spec.startedAt, updatedAt: new Date().toISOString(),
@@ -972,6 +979,7 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
     if (job.spec.placement) s.placement = job.spec.placement;
     const signed = this.peer.signDocument(s);
     this.observed.set(job.id, signed);
+    job.publishedEpoch = job.epoch;
     return this.#publish(topics.jobState(job.id), JSON.stringify(signed), { retain: true }, `job ${job.id}'s state (${job.state}, epoch ${job.epoch})`);
   }
 

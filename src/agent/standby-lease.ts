@@ -36,8 +36,8 @@ export function parseLeaseAnswers(data: Record<string, unknown> | undefined): Le
 
 /** What the leases need of the agent. */
 export interface StandbyLeaseHooks {
-  /** The epoch of `job` as this agent runs it (undefined: not here any more). */
-  epochOf(job: string): number | undefined;
+  /** This agent's copy of `job`: its epoch, and whether its state at that epoch went to the broker (undefined: not here any more). */
+  copyOf(job: string): { epoch: number; published: boolean } | undefined;
   /** `job` lost its confirmation from some standby: it must pause now. */
   onLost(job: string, standby: string): void;
   /** Every standby of `job` confirmed again (the broker lease may still say no). */
@@ -201,13 +201,20 @@ export class StandbyLeases {
     for (const a of answers) {
       const needs = this.#needs.get(a.job);
       if (!needs?.has(standby)) continue;
-      const mine = this.#hooks.epochOf(a.job);
-      if (mine === undefined) { this.forget(a.job); continue; }
+      const copy = this.#hooks.copyOf(a.job);
+      if (copy === undefined) { this.forget(a.job); continue; }
+      const mine = copy.epoch;
       const agent = this.#peer().id;
-      if (a.epoch !== undefined && a.agent !== undefined && a.agent !== agent && (a.epoch > mine || (a.epoch === mine && a.agent > agent))) {
-        // It took the job over (or knows who did): nothing of this copy may run again.
+      const newer = a.epoch !== undefined && a.agent !== undefined && a.agent !== agent && (a.epoch > mine || (a.epoch === mine && a.agent > agent));
+      // The standby runs the job itself (it took it over) at an older epoch than this copy's,
+      // which resumed in doubt after a handoff across the outage. If the fleet may know of
+      // this epoch, that copy stops when the state reaches it: wait, unconfirmed (yielding
+      // too, both would stop). If not, nothing will stop it: this copy yields.
+      const runsThere = !newer && !a.standby && a.agent === standby && a.agent !== agent;
+      if (runsThere && copy.published) continue;
+      if (newer || runsThere) {
         this.forget(a.job);
-        this.#hooks.onNewer(a.job, a.epoch, a.agent);
+        this.#hooks.onNewer(a.job, a.epoch as number, a.agent as string);
         continue;
       }
       if (a.standby) needs.set(standby, Math.max(needs.get(standby) as number, sentAt));

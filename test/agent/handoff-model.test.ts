@@ -143,6 +143,14 @@ s('a migration target that trusts its inherited standby from its commit runs bes
   assert.match(r.violation.trace.join('\n'), /S -> T1: commit epoch 2[\s\S]*the bridge between the sites goes down[\s\S]*T2 takes the job over from its checkpoint$/);
 });
 
+s('an owner resumed in doubt at an epoch above the takeover\'s, never published, runs beside the standby when it trusts its epoch', () => {
+  const r = checkHandoff({ ...ALL_RULES, yieldUnsaid: false }, { ...BRIDGE_OUTAGE_MIGRATION, crashes: 1 });
+  report('no yielding to a standby that runs the job', r);
+  assert.ok(r.violation);
+  assert.match(r.violation.message, /^2 copies run at once \(S, T2\)$/);
+  assert.match(r.violation.trace.join('\n'), /T1 crashes[\s\S]*T2 takes the job over[\s\S]*lease answer: no standby copy, knows T2 at epoch 2\nS's lease is back: it reads the job's retained state$/);
+});
+
 s('larger bounds (WASMIG_MODEL_FULL=1)', () => {
   if (process.env.WASMIG_MODEL_FULL !== '1') {
     console.log('\n  SKIPPED: the larger bounds (set WASMIG_MODEL_FULL=1): two migrations with a broker restart, one migration with a crash and a restart, and failover with a restart, with a partition and a crash, with two migrations and a partition, a bridge outage with a migration and a crash, and with three lease lapses');

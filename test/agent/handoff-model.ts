@@ -86,9 +86,16 @@ export interface ModelRules {
    * its commit, which does not hold when the standby is counting the old owner gone.
    */
   inheritAsk?: boolean;
+  /**
+   * StandbyLeases.answered: an owner whose standby runs the job at an older epoch yields
+   * when its own epoch was never published (nothing would fence the standby's copy), and
+   * waits otherwise. Off: it trusts its higher epoch, and both copies run until the
+   * standby hears of it.
+   */
+  yieldUnsaid?: boolean;
 }
 
-export const ALL_RULES: ModelRules = { guard: true, fence: true, waitOutTtl: true, reassert: true, repeatCommit: true, tieBreak: true, lease: true, standbyLease: true, inheritAsk: true };
+export const ALL_RULES: ModelRules = { guard: true, fence: true, waitOutTtl: true, reassert: true, repeatCommit: true, tieBreak: true, lease: true, standbyLease: true, inheritAsk: true, yieldUnsaid: true };
 /** The code before issue 14's fix. */
 export const NO_RULES: ModelRules = { guard: false, fence: false, waitOutTtl: false, reassert: false, repeatCommit: false, tieBreak: false };
 
@@ -196,6 +203,8 @@ interface AgentState {
   cut: boolean;
   /** Its copy paused by the lease (Agent#selfFenced). */
   fenced: boolean;
+  /** Job.publishedEpoch: the epoch of its copy's latest state that went to the broker. */
+  said: number;
   /** StandbyLeases, as owner: its lease on the standby T2 confirmed (true), run out (false), or not needed (undefined). */
   confirm: boolean | undefined;
   /**
@@ -242,7 +251,7 @@ export interface CheckResult {
 function initialState(bounds: ModelBounds): ModelState {
   const agent = (): AgentState => ({
     alive: true, copy: undefined, incoming: undefined, observed: undefined, watching: false, handoffs: [], claimed: undefined, gone: [], announce: false, left: undefined,
-    store: undefined, sentCp: '', cut: false, fenced: false, confirm: undefined, quiet: [],
+    store: undefined, sentCp: '', cut: false, fenced: false, said: 0, confirm: undefined, quiet: [],
   });
   const agents = [agent(), agent(), agent()];
   const doc: Doc = { agent: S, epoch: 1, state: 'running' };
@@ -250,6 +259,7 @@ function initialState(bounds: ModelBounds): ModelState {
   agents[S].copy = { epoch: 1, counter: 1, state: 'running', target: undefined, discarded: false, listed: true };
   agents[S].observed = doc;
   agents[S].watching = true;
+  agents[S].said = 1;
   if (bounds.standby) {
     // Standbys.enlist, and the first checkpoint held: the standby follows the job's state.
     agents[S].sentCp = '1.1';
@@ -290,7 +300,7 @@ function clone(s: ModelState): ModelState {
 }
 
 /** A compact, canonical text of a state (the visited set's key). */
-function key(s: ModelState, withHistory: boolean): string {
+function key(s: ModelState, withHistory: boolean, bridged: boolean): string {
   const doc = (d: Doc | undefined): string => (d ? `${d.agent}${d.state[0]}${d.epoch}${d.next ?? ''}` : '-');
   const msg = (m: Msg): string => {
     switch (m.k) {
@@ -310,7 +320,7 @@ function key(s: ModelState, withHistory: boolean): string {
     parts.push(`${a.alive ? 'A' : 'D'}${c ? `${c.epoch}.${c.counter}${c.state[0]}${c.target ?? ''}${c.discarded ? 'x' : ''}${c.listed ? 'l' : ''}` : '-'}`
       + `/${a.incoming ? `${a.incoming.epoch}${a.incoming.source}` : '-'}/${doc(a.observed)}/${a.watching ? 'w' : ''}${a.announce ? 'a' : ''}${a.claimed ?? ''}/${a.gone.join('')}/${a.left ?? ''}`
       + `/${a.handoffs.map((h) => `${h.client}${h.to}${h.epoch}${h.phase[1]}${h.wasRunning ? 'r' : ''}`).join(',')}`
-      + `/${a.store ? `${a.store.epoch}.${a.store.counter}` : ''}/${a.sentCp}/${a.cut ? 'c' : ''}${a.fenced ? 'f' : ''}${a.confirm === undefined ? '' : a.confirm ? 'C' : 'X'}/${a.quiet.join('')}`);
+      + `/${a.store ? `${a.store.epoch}.${a.store.counter}` : ''}/${a.sentCp}/${a.cut ? 'c' : ''}${a.fenced ? 'f' : ''}${a.confirm === undefined ? '' : a.confirm ? 'C' : 'X'}/${a.quiet.join('')}${bridged ? `/${a.said}` : ''}`);
   }
   for (const k of Object.keys(s.chans).sort()) if (s.chans[k].length) parts.push(`${k}:${s.chans[k].map(msg).join(',')}`);
   parts.push(doc(s.retained), s.clients.map((c) => `${c.status[0]}${c.at}`).join(''), `${s.crashes}${s.restarts}${s.partitions}${s.lostWithOwner ? 'L' : ''}`);
@@ -343,6 +353,7 @@ class Model {
   publish(s: ModelState, from: number, doc: Doc): void {
     // Cut off, it never reaches the broker; paused by the lease, it is not said (Agent.publishState) until checked.
     if (s.agents[from].cut || s.agents[from].fenced) { s.agents[from].observed = doc; return; }
+    s.agents[from].said = doc.epoch;
     if (s.bridgeDown && siteOf(from) === 2) s.retainedB = doc;
     else {
       s.previous = s.retained;
@@ -391,7 +402,8 @@ class Model {
     copy.state = 'paused';
     // Job.run: a discarded job never runs again, nor one whose owner lost its lease (Agent#mayRun).
     if (h.wasRunning && !copy.discarded && !a.fenced) copy.state = 'running';
-    this.publish(s, at, this.docOf(at, copy));
+    // Agent.publishState: a copy no longer held here (fenced meanwhile) says nothing.
+    if (copy.listed) this.publish(s, at, this.docOf(at, copy));
     this.answer(s, h.client, 'failed');
     this.release(a, h);
   }
@@ -810,7 +822,14 @@ class Model {
     const a = s.agents[at];
     const copy = a.copy;
     if (!copy || !copy.listed || copy.discarded || a.confirm === undefined) return;
-    if (m.epoch !== undefined && m.agent !== undefined && m.agent !== at && (m.epoch > copy.epoch || (m.epoch === copy.epoch && m.agent > at))) {
+    // The standby runs the job itself (it took it over), whatever its epoch: an owner that
+    // resumed in doubt may hold a higher one than the takeover's, and both would run until
+    // their states met; or it knows of a newer copy elsewhere.
+    const newer = m.epoch !== undefined && m.agent !== undefined && m.agent !== at && (m.epoch > copy.epoch || (m.epoch === copy.epoch && m.agent > at));
+    // At an older epoch than this copy's: it yields unless its epoch may be known (then the standby's copy stops when it hears of it).
+    const runsThere = !newer && m.agent === B2 && !m.standby && this.rules.yieldUnsaid !== false;
+    if (runsThere && a.said >= copy.epoch) return;
+    if (newer || runsThere) {
       // onNewer: Agent#stopCopy.
       copy.discarded = true;
       copy.listed = false;
@@ -907,7 +926,7 @@ class Model {
   check(): CheckResult {
     const start = initialState(this.bounds);
     const seen = new Map<string, [string | undefined, string]>();
-    const k0 = key(start, this.bounds.restarts > 0);
+    const k0 = key(start, this.bounds.restarts > 0, (this.bounds.bridgeCuts ?? 0) > 0);
     seen.set(k0, [undefined, 'start']);
     let frontier: [string, ModelState][] = [[k0, start]];
     let quiescent = 0;
@@ -930,7 +949,7 @@ class Model {
           if (bad) return { states: seen.size, quiescent, violation: { message: `at rest: ${bad}`, trace: traceOf(k) } };
         }
         for (const { label, next: n } of succ) {
-          const nk = key(n, n.restarts < this.bounds.restarts);
+          const nk = key(n, n.restarts < this.bounds.restarts, (this.bounds.bridgeCuts ?? 0) > 0);
           if (seen.has(nk)) continue;
           seen.set(nk, [k, label]);
           const bad = this.always(n);
