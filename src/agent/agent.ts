@@ -32,6 +32,7 @@ import { OutgoingHandoff } from './handoff-source.ts';
 import type { MigrationOptions, MigrationResult, Progress } from './handoff-source.ts';
 import { IncomingHandoffs } from './handoff-target.ts';
 import { JobBases } from './job-bases.ts';
+import { JobRecords, MAX_JOB_RECORDS } from './job-records.ts';
 import { ModuleCache } from './module-cache.ts';
 import { moveTopic, publishMove } from './move-log.ts';
 import type { LogEntry } from './output-log.ts';
@@ -92,6 +93,12 @@ export interface AgentOptions {
   maxSnapshotBytes?: number;
   /** What the agent advertises for placement: labels, `--max-jobs`, host signals (capacity.ts). */
   capacity?: CapacityOptions;
+  /**
+   * Records kept of jobs this agent no longer holds, per kind (where each went, its latest
+   * state seen): the newest this many (default {@link MAX_JOB_RECORDS}); docs/protocol.md
+   * says what forgetting an older one costs.
+   */
+  jobRecords?: number;
 }
 
 /**
@@ -130,16 +137,16 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
   readonly outgoing = new Map<string, OutgoingHandoff>();
   /** What this agent still holds of jobs that left it (for a move back). */
   readonly bases = new JobBases();
-  /** Where jobs that left went (forwarding addresses for late requests). */
-  readonly moved = new Map<string, { to: string; epoch: number }>();
+  /** Where jobs that left went (forwarding addresses for late requests), the newest {@link AgentOptions.jobRecords}. */
+  readonly moved: JobRecords<{ to: string; epoch: number }>;
   readonly modules = new ModuleCache();
   readonly receiver: BlobReceiver;
   /** Linear memory a job may have here. */
   readonly maxMemoryBytes: number;
   /** The largest snapshot body this agent decodes. */
   readonly maxSnapshotBytes: number;
-  /** The latest retained state seen for each job this agent holds or held. */
-  readonly observed = new Map<string, JobState>();
+  /** The latest retained state seen for each job this agent holds (all kept) or held (the newest {@link AgentOptions.jobRecords}). */
+  readonly observed: JobRecords<JobState>;
   /** Standby copies of other agents' replicated jobs. */
   readonly standbys = new Standbys(this);
   /** Replication of the replicated jobs this agent owns, by job id. */
@@ -214,6 +221,9 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
     this.takeoverGraceMs = options.takeoverGraceMs ?? DEFAULT_TAKEOVER_GRACE_MS;
     this.crashPoints = new CrashPoints(options.crashAt, (line) => this.log(line));
     this.capacity = new Capacity(options.capacity ?? {});
+    this.moved = new JobRecords(options.jobRecords ?? MAX_JOB_RECORDS);
+    // A job held here, being received or kept as a standby keeps its record whatever the bound.
+    this.observed = new JobRecords(options.jobRecords ?? MAX_JOB_RECORDS, (id) => this.jobs.has(id) || this.incoming.has(id) || this.standbys.has(id));
     // Half of what a standby waits after the last heartbeat (or lease request) it heard:
     // 3 of this agent's heartbeat periods, then the grace (standby-lease.ts).
     this.standbyLeases = new StandbyLeases(() => this.peer, (MISSED_HEARTBEATS * (options.heartbeatMs ?? 5000) + this.takeoverGraceMs) / 2, {
