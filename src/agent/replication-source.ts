@@ -145,8 +145,16 @@ export class ReplicationSource {
     });
     const want = job.spec.replicas ?? 0;
     let changed = this.#standbys.length !== before || !this.#chosen;
-    if (this.#standbys.length < want) {
+    // The job's standbys so far that this agent has not enlisted yet, still waited for.
+    const inherited = host.standbyLeases.needed(job.id).filter((n) => !this.#standbys.some((s) => s.name === n));
+    if (this.#standbys.length < want || inherited.length) {
       const candidates = await this.#agents();
+      for (const name of inherited) {
+        // Offline (its last will, or it stopped): it holds nothing it could run; a restart starts empty.
+        if (candidates.some((a) => a.agent === name && a.online)) continue;
+        host.standbyLeases.drop(job.id, name);
+        host.log(`job ${job.id}: its standby ${name} is offline; not waiting for its answer`);
+      }
       const names = chooseStandbys(candidates, host.name, want, this.#preferred, job.preopens).filter((n) => !this.#standbys.some((s) => s.name === n));
       for (const name of names) {
         if (this.#standbys.length >= want || this.#stopped) break;
