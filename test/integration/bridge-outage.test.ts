@@ -109,6 +109,7 @@ s('the standby across the cut takes the job over only once the owner paused: nev
     const after = async (): Promise<void> => {
       for (let i = 0; i < 600; i++) {
         const runs = stepRuns(readFileSync(progress, 'utf8'));
+    console.log(`\n  steps: ${runs.map((r) => `${r.from}..${r.to}`).join(', then ')}`);
         if (runs.length >= 2 && runs[runs.length - 1].to >= runs[runs.length - 1].from + 20) return;
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
