@@ -109,7 +109,6 @@ s('the standby across the cut takes the job over only once the owner paused: nev
     const after = async (): Promise<void> => {
       for (let i = 0; i < 600; i++) {
         const runs = stepRuns(readFileSync(progress, 'utf8'));
-    console.log(`\n  steps: ${runs.map((r) => `${r.from}..${r.to}`).join(', then ')}`);
         if (runs.length >= 2 && runs[runs.length - 1].to >= runs[runs.length - 1].from + 20) return;
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
@@ -128,6 +127,7 @@ s('the standby across the cut takes the job over only once the owner paused: nev
     assert.is(run.out, expected.stdout, 'the output is the uninterrupted run\'s: nothing lost, nothing twice');
 
     const runs = stepRuns(readFileSync(progress, 'utf8'));
+    console.log(`\n  steps: ${runs.map((r) => `${r.from}..${r.to}`).join(', then ')}`);
     // One copy at a time: the owner's steps from 1, then the standby's from its checkpoint to the end.
     assert.is(runs.length, 2, `the steps interleave: two copies ran at once (${JSON.stringify(runs.slice(0, 12))}${runs.length > 12 ? '...' : ''})\n${logs()}`);
     assert.is(runs[0].from, 1);
