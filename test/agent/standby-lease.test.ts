@@ -6,7 +6,10 @@
 import { performance } from 'node:perf_hooks';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import type { LeaseRequest, StandbyRequest } from '../../src/agent/messages.ts';
 import type { Peer } from '../../src/agent/peer.ts';
+import { Standbys } from '../../src/agent/standby.ts';
+import type { StandbyHost } from '../../src/agent/standby.ts';
 import { parseLeaseAnswers, StandbyLeases } from '../../src/agent/standby-lease.ts';
 import type { LeaseAnswer } from '../../src/agent/standby-lease.ts';
 
@@ -142,6 +145,35 @@ s('answers are checked field by field: malformed entries are left out', () => {
   ]);
   assert.equal(parseLeaseAnswers({ jobs: 'no' }), []);
   assert.equal(parseLeaseAnswers(undefined), []);
+});
+
+s('a standby answers `lease` with what it holds: its copy (and the state it follows), or the newest epoch it knows of a job it has no copy of', async () => {
+  const replies: { re: string; data?: Record<string, unknown> }[] = [];
+  const host = {
+    name: 'b', logLimit: 1 << 20, dirGuests: [], takeoverGraceMs: 1000,
+    log: () => {},
+    holds: () => undefined,
+    modules: { has: () => true },
+    knownEpoch: (id: string) => (id === 'gone' ? { epoch: 5, agent: 'c' } : undefined),
+    peer: {
+      link: { connected: true }, connection: 1,
+      listen: async () => () => {},
+      checkDocument: () => undefined,
+      reply: async (req: { id: string }, fields: { data?: Record<string, unknown> }) => { replies.push({ re: req.id, data: fields.data }); },
+    },
+  } as unknown as StandbyHost;
+  const standbys = new Standbys(host);
+  const envelope = { v: 1, ts: Date.now(), from: 'owner', replyTo: 'wasmig/v1/agents/owner/inbox' };
+  standbys.enlist({ ...envelope, id: 'e1', type: 'standby', job: 'j', epoch: 1, rank: 0, dirs: [], spec: { program: 'p.wasm', args: [], env: {}, module: { sha256: 'ab'.repeat(32), size: 1 }, startedAt: '' } } as unknown as StandbyRequest);
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  standbys.lease({ ...envelope, id: 'l1', type: 'lease', jobs: ['j', 'gone', 'never'] } as LeaseRequest);
+  const answer = replies.find((r) => r.re === 'l1');
+  assert.equal(parseLeaseAnswers(answer?.data), [
+    { job: 'j', standby: true },
+    { job: 'gone', standby: false, epoch: 5, agent: 'c' },
+    { job: 'never', standby: false },
+  ]);
+  standbys.dropAll();
 });
 
 s.run();
