@@ -4,9 +4,8 @@
  * link between a site broker and the central one that a test can cut and restore (a
  * bridge outage: both brokers live on, nothing crosses).
  */
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
-import { connect } from 'node:net';
 import { FleetClient, topics } from '../../src/agent/index.ts';
 import type { BrokerProc } from './fleet.ts';
 
