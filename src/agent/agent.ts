@@ -33,6 +33,7 @@ import { OutgoingHandoff } from './handoff-source.ts';
 import type { MigrationOptions, MigrationResult, Progress } from './handoff-source.ts';
 import { IncomingHandoffs } from './handoff-target.ts';
 import { JobBases } from './job-bases.ts';
+import { JobRecords, MAX_JOB_RECORDS } from './job-records.ts';
 import { ModuleCache } from './module-cache.ts';
 import { moveTopic, publishMove } from './move-log.ts';
 import type { LogEntry } from './output-log.ts';
@@ -42,6 +43,7 @@ import { Peer } from './peer.ts';
 import { ReplicationSource } from './replication-source.ts';
 import { DEFAULT_TAKEOVER_GRACE_MS, MISSED_HEARTBEATS, Standbys } from './standby.ts';
 import type { StandbyHost } from './standby.ts';
+import { StandbyLeases } from './standby-lease.ts';
 import type { MessageSigner } from './signing.ts';
 import { topics } from './topics.ts';
 import { BlobReceiver, chunkBytesFor, DEFAULT_CHUNK_BYTES } from './transfer.ts';
@@ -98,6 +100,12 @@ export interface AgentOptions {
    * 256; 0: none made ahead).
    */
   aheadClones?: number;
+  /**
+   * Records kept of jobs this agent no longer holds, per kind (where each went, its latest
+   * state seen): the newest this many (default {@link MAX_JOB_RECORDS}); docs/protocol.md
+   * says what forgetting an older one costs.
+   */
+  jobRecords?: number;
 }
 
 /**
@@ -136,16 +144,16 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
   readonly outgoing = new Map<string, OutgoingHandoff>();
   /** What this agent still holds of jobs that left it (for a move back). */
   readonly bases = new JobBases();
-  /** Where jobs that left went (forwarding addresses for late requests). */
-  readonly moved = new Map<string, { to: string; epoch: number }>();
+  /** Where jobs that left went (forwarding addresses for late requests), the newest {@link AgentOptions.jobRecords}. */
+  readonly moved: JobRecords<{ to: string; epoch: number }>;
   readonly modules = new ModuleCache();
   readonly receiver: BlobReceiver;
   /** Linear memory a job may have here. */
   readonly maxMemoryBytes: number;
   /** The largest snapshot body this agent decodes. */
   readonly maxSnapshotBytes: number;
-  /** The latest retained state seen for each job this agent holds or held. */
-  readonly observed = new Map<string, JobState>();
+  /** The latest retained state seen for each job this agent holds (all kept) or held (the newest {@link AgentOptions.jobRecords}). */
+  readonly observed: JobRecords<JobState>;
   /** Standby copies of other agents' replicated jobs. */
   readonly standbys = new Standbys(this);
   /** Replication of the replicated jobs this agent owns, by job id. */
@@ -182,6 +190,12 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
   }
   #keysOfOutput: OutputKeys | undefined;
   #lease: OwnerLease | undefined;
+  /**
+   * Every standby's confirmation of this agent's lease on each replicated job: what
+   * pauses a job whose standby may count this agent gone by its missed heartbeats (a
+   * bridge outage), as the broker lease does for its last will.
+   */
+  readonly standbyLeases: StandbyLeases;
   /** Replicated jobs paused because the lease ran out: they run again only once their retained state says they are still ours. */
   readonly #selfFenced = new Set<string>();
   #stopping = false;
@@ -217,6 +231,24 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
     this.takeoverGraceMs = options.takeoverGraceMs ?? DEFAULT_TAKEOVER_GRACE_MS;
     this.crashPoints = new CrashPoints(options.crashAt, (line) => this.log(line));
     this.capacity = new Capacity(options.capacity ?? {});
+    this.moved = new JobRecords(options.jobRecords ?? MAX_JOB_RECORDS);
+    // A job held here, being received or kept as a standby keeps its record whatever the bound.
+    this.observed = new JobRecords(options.jobRecords ?? MAX_JOB_RECORDS, (id) => this.jobs.has(id) || this.incoming.has(id) || this.standbys.has(id));
+    // Half of what a standby waits after the last heartbeat (or lease request) it heard:
+    // 3 of this agent's heartbeat periods, then the grace (standby-lease.ts).
+    this.standbyLeases = new StandbyLeases(() => this.peer, (MISSED_HEARTBEATS * (options.heartbeatMs ?? 5000) + this.takeoverGraceMs) / 2, {
+      copyOf: (id) => {
+        const job = this.replication.has(id) ? this.jobs.get(id) : undefined;
+        return job && { epoch: job.epoch, published: job.publishedEpoch === job.epoch };
+      },
+      onLost: (id, standby) => this.#pauseUnleased(id, `standby ${standby} has not confirmed this agent's lease on it within ${this.standbyLeases.windowMs / 1000} s (or not yet, for a job new here); paused until it does, as it may take the job over`),
+      onRenewed: (id) => { if (!this.#lease?.lost && this.#selfFenced.has(id)) void this.#recheck(id); },
+      onNewer: (id, epoch, agent) => {
+        const job = this.jobs.get(id);
+        this.#selfFenced.delete(id);
+        if (job) this.#stopCopy(job, { epoch, agent });
+      },
+    });
   }
 
   /** Connects and announces the agent; resolves once it is online. */
@@ -304,9 +336,10 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
     this.#lease = new OwnerLease(this.peer, this.takeoverGraceMs / 2, MISSED_HEARTBEATS * (this.#options.heartbeatMs ?? 5000), {
       active: () => this.replication.size > 0,
       onLost: () => this.#leaseLost(),
-      onRenewed: () => { for (const id of [...this.#selfFenced]) void this.#recheck(id); },
+      onRenewed: () => { for (const id of [...this.#selfFenced]) if (this.standbyLeases.check(id)) void this.#recheck(id); },
     });
     this.#lease.start();
+    this.standbyLeases.start();
     this.#heartbeat = setInterval(() => this.#beat(), this.#options.heartbeatMs ?? 5000);
     this.#heartbeat.unref();
     this.#beat();
@@ -363,20 +396,25 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
    */
   #leaseLost(): void {
     for (const id of this.replication.keys()) {
-      const job = this.jobs.get(id);
-      if (!job || job.finished) continue;
-      // A migration of it gives up (before its pause; after, the job is paused already).
-      this.outgoing.get(id)?.cancel('this agent lost its lease on the job');
-      if (job.state !== 'running' || this.#selfFenced.has(id)) continue;
-      this.#selfFenced.add(id);
-      this.log(`job ${id}: no word from the broker within the lease (${this.takeoverGraceMs / 2000} s); paused until it is back, as a standby may take the job over`);
-      job.pause().catch(() => {}); // the job may end meanwhile (its worker closes, the pause is moot)
+      this.#pauseUnleased(id, `no word from the broker within the lease (${this.takeoverGraceMs / 2000} s); paused until it is back, as a standby may take the job over`);
     }
   }
 
-  /** A replicated job does not run here while the lease is lost (a failed migration's resumption included). */
+  /** A replicated job's lease (the broker's, or a standby's confirmation) ran out: it pauses here until the lease is back and checked. */
+  #pauseUnleased(id: string, why: string): void {
+    const job = this.jobs.get(id);
+    if (!job || job.finished) return;
+    // A migration of it gives up (before its pause; after, the job is paused already).
+    this.outgoing.get(id)?.cancel('this agent lost its lease on the job');
+    if (job.state !== 'running' || this.#selfFenced.has(id)) return;
+    this.#selfFenced.add(id);
+    this.log(`job ${id}: ${why}`);
+    job.pause().catch(() => {}); // the job may end meanwhile (its worker closes, the pause is moot)
+  }
+
+  /** A replicated job does not run here while a lease on it is lost (a failed migration's resumption included). */
   #mayRun(job: Job): boolean {
-    if (!job.spec.replicas || !this.#lease?.lost) return true;
+    if (!job.spec.replicas || (!this.#lease?.lost && this.standbyLeases.check(job.id))) return true;
     if (this.jobs.get(job.id) === job) this.#selfFenced.add(job.id);
     return false;
   }
@@ -475,7 +513,7 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
   }
 
   /** A newer copy of `job` runs elsewhere (`s`): this one stops and is forgotten here. */
-  #stopCopy(job: Job, s: JobState): void {
+  #stopCopy(job: Job, s: Pick<JobState, 'agent' | 'epoch'>): void {
     this.log(`job ${job.id}: a newer copy (epoch ${s.epoch}) runs on ${s.agent}; this copy (epoch ${job.epoch}) stops`);
     this.outgoing.get(job.id)?.cancel(`a newer copy runs on ${s.agent}`);
     job.discard();
@@ -533,6 +571,7 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
         case 'standby': this.standbys.enlist(request); break;
         case 'checkpoint': void this.standbys.checkpoint(request); break;
         case 'release': this.standbys.release(request); break;
+        case 'lease': this.standbys.lease(request); break;
       }
     } catch (error) {
       fail(error);
@@ -720,6 +759,18 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
     return this.dirs.map((d) => d.guest);
   }
 
+  knownEpoch(id: string): { epoch: number; agent: string } | undefined {
+    const job = this.jobs.get(id);
+    const candidates = [
+      job && { epoch: job.epoch, agent: this.name },
+      this.moved.get(id) && { epoch: this.moved.get(id)!.epoch, agent: this.moved.get(id)!.to },
+      this.observed.get(id),
+    ];
+    let best: { epoch: number; agent: string } | undefined;
+    for (const c of candidates) if (c && (!best || c.epoch > best.epoch || (c.epoch === best.epoch && c.agent > best.agent))) best = { epoch: c.epoch, agent: c.agent };
+    return best;
+  }
+
   observedState(job: string): JobState | undefined {
     return this.observed.get(job);
   }
@@ -899,7 +950,7 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
 
   #ended(job: Job): void {
     if (this.jobs.get(job.id) !== job) return;
-    if (this.replication.has(job.id) && !this.#lease?.valid) {
+    if (this.replication.has(job.id) && (!this.#lease?.valid || !this.standbyLeases.check(job.id))) {
       // It may have run on after a standby took over from an earlier point (a frozen
       // process resumes its job's thread before its timers): its output past the last
       // checkpoint, and its end, wait until the retained state says the job is still ours.
@@ -931,6 +982,10 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
   publishState(job: Job): Promise<void> {
     // A standby may own the job now: this copy's word waits for #recheck.
     if (this.#selfFenced.has(job.id)) return Promise.resolve();
+    // A copy no longer held here (fenced while its handoff was under way) says nothing: a
+    // handoff that then gives up in doubt would publish it at a new epoch, over the copy
+    // that fenced it.
+    if (this.jobs.get(job.id) !== job) return Promise.resolve();
     const s: JobState = {
       v: PROTOCOL_VERSION, job: job.id, agent: this.name, instance: this.instance, epoch: job.epoch, state: job.state,
       program: job.spec.program, args: job.spec.args, startedAt: job.spec.startedAt, updatedAt: new Date().toISOString(),
@@ -951,6 +1006,7 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
     if (job.spec.placement) s.placement = job.spec.placement;
     const signed = this.peer.signDocument(s);
     this.observed.set(job.id, signed);
+    job.publishedEpoch = job.epoch;
     return this.#publish(topics.jobState(job.id), JSON.stringify(signed), { retain: true }, `job ${job.id}'s state (${job.state}, epoch ${job.epoch})`);
   }
 
@@ -1001,6 +1057,7 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
     this.#stopping = true;
     if (this.#heartbeat) clearInterval(this.#heartbeat);
     this.#lease?.stop();
+    this.standbyLeases.stop();
     this.incoming.dropAll();
     this.standbys.dropAll();
     for (const id of [...this.replication.keys()]) this.#stopReplicating(id);

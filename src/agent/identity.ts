@@ -65,6 +65,7 @@ const NEEDS: Record<string, Role[]> = {
   standby: ['run'],
   checkpoint: ['run'],
   release: ['run'],
+  lease: ['run'],
   /** A retained job state: only agents publish them. */
   state: ['run'],
   /** An agent's retained status or heartbeat. */

@@ -53,6 +53,8 @@ export class Job {
   epoch: number;
   /** Highest epoch any migration attempt of this job used (attempts never reuse one). */
   epochCounter: number;
+  /** The epoch of this copy's latest state handed to the broker (Agent.publishState): whether the fleet may know of this epoch. */
+  publishedEpoch = 0;
   state: JobStateName = 'paused';
   /** Where the job is going while migrating. */
   target: string | undefined;

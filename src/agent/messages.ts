@@ -219,6 +219,12 @@ export interface CheckpointRequest extends Envelope, BlobFields {
 }
 /** The owner no longer needs this standby (the job ended, or moved its standbys elsewhere). */
 export interface ReleaseRequest extends Envelope { type: 'release'; job: string; epoch: number }
+/**
+ * The owner asks a standby agent to confirm its lease on `jobs` (standby-lease.ts): the
+ * standby counts it as a heartbeat of the owner's for each job it holds a copy of, and
+ * answers what it holds and the newest epoch it knows of each (`LeaseAnswer`).
+ */
+export interface LeaseRequest extends Envelope { type: 'lease'; jobs: string[] }
 /** Moves every job off the recipient (to other agents, by load), then stops it (drain.ts). */
 export interface DrainRequest extends Envelope { type: 'drain'; timeoutMs?: number }
 export interface AbortRequest extends Envelope { type: 'abort'; job: string; epoch: number; reason: string; transfer?: string }
@@ -236,7 +242,7 @@ export interface Reply extends Envelope {
 }
 
 export type Request = StartRequest | UploadRequest | ReplayRequest | MigrateRequest | CancelRequest | PrepareRequest | RoundRequest | FinalRequest | CommitRequest | AbortRequest
-  | StandbyRequest | CheckpointRequest | ReleaseRequest | DrainRequest;
+  | StandbyRequest | CheckpointRequest | ReleaseRequest | LeaseRequest | DrainRequest;
 export type Message = Request | Reply | SyncMessage;
 
 /** A message that failed validation. */
@@ -415,6 +421,11 @@ export function parseMessage(payload: Buffer | string): Message {
       };
     }
     case 'release': return { ...e, type: 'release', job: name(o, 'job'), epoch: int(o, 'epoch', 1) };
+    case 'lease': {
+      const jobs = strings(o.jobs, 'jobs', 10_000);
+      for (const job of jobs) if (!NAME_PATTERN.test(job)) bad(`jobs: ${JSON.stringify(job.slice(0, 80))} is not a job id`);
+      return { ...e, type: 'lease', jobs };
+    }
     case 'abort': {
       const a: AbortRequest = { ...e, type: 'abort', job: name(o, 'job'), epoch: int(o, 'epoch', 1), reason: str(o, 'reason') };
       if (o.transfer !== undefined && o.transfer !== '') a.transfer = hex(o, 'transfer', 32);

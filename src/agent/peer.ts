@@ -491,7 +491,9 @@ export class Peer {
     // on another (another agent's, or a later client's) names the wrong one.
     if (message.recipient === undefined) return 'the message names no recipient (signed by an older wasmig?)';
     if (message.recipient !== this.inbox) return `the message is addressed to ${message.recipient}, not to ${this.inbox} (replayed from another inbox?)`;
-    return this.#guard.check(message.from, message.id, message.ts, { durable: message.type !== 'reply' && message.type !== 'sync' });
+    // A lease confirmation replayed after a restart only delays a takeover, never starts a
+    // copy; written to disk it would cost a file write a few times a second per owner.
+    return this.#guard.check(message.from, message.id, message.ts, { durable: message.type !== 'reply' && message.type !== 'sync' && message.type !== 'lease' });
   }
 
   #deliver(reply: Reply): void {

@@ -7,6 +7,7 @@
  * moment only. Once every standby has acknowledged one, the output it covers is
  * released to followers (`OutputCommit`).
  */
+import { performance } from 'node:perf_hooks';
 import { WasmigError } from '../errors/index.ts';
 import { sha256 } from './frames.ts';
 import type { AgentWatch, HandoffHost } from './handoff-host.ts';
@@ -15,6 +16,7 @@ import type { AgentLoad, AgentStatus, CheckpointInfo } from './messages.ts';
 import { DEFAULT_CHECKPOINT_EVERY_SEC, newId, parseAgentLoad, parseAgentStatus } from './messages.ts';
 import { OutputCommit } from './output-commit.ts';
 import { encodeFinal } from './package.ts';
+import type { StandbyLeases } from './standby-lease.ts';
 import { topicName, topics } from './topics.ts';
 import { chunkCount } from './transfer.ts';
 import { uploadModule } from './upload.ts';
@@ -23,6 +25,8 @@ import { uploadModule } from './upload.ts';
 export interface ReplicaHost extends HandoffHost {
   /** Publishes output of `job` that followers may now see. */
   publishReleased(job: Job, from: number, to: number): void;
+  /** The standbys' confirmations of this agent's lease on its replicated jobs. */
+  readonly standbyLeases: StandbyLeases;
 }
 
 function errorText(error: unknown): string {
@@ -74,6 +78,9 @@ export class ReplicationSource {
     this.#job = job;
     this.commit = new OutputCommit(released);
     this.#preferred = [...preferred];
+    // The job's standbys so far may be counting the previous owner gone (a bridge outage
+    // hides it from them): the job runs here only once each has answered this agent.
+    for (const name of preferred) host.standbyLeases.need(job.id, name, -Infinity);
   }
 
   /** The standbys' names, once chosen (undefined before). */
@@ -95,6 +102,7 @@ export class ReplicationSource {
     if (this.#stopped) return;
     this.#stopped = true;
     clearTimeout(this.#timer);
+    this.#host.standbyLeases.forget(this.#job.id);
     for (const s of this.#standbys) {
       s.watch.close();
       if (release) {
@@ -131,18 +139,29 @@ export class ReplicationSource {
     this.#standbys = this.#standbys.filter((s) => {
       if (!s.watch.gone.aborted) return true;
       s.watch.close();
+      host.standbyLeases.drop(job.id, s.name);
       host.log(`job ${job.id}: standby ${s.name} went offline`);
       return false;
     });
     const want = job.spec.replicas ?? 0;
     let changed = this.#standbys.length !== before || !this.#chosen;
-    if (this.#standbys.length < want) {
+    // The job's standbys so far that this agent has not enlisted yet, still waited for.
+    const inherited = host.standbyLeases.needed(job.id).filter((n) => !this.#standbys.some((s) => s.name === n));
+    if (this.#standbys.length < want || inherited.length) {
       const candidates = await this.#agents();
+      for (const name of inherited) {
+        // Offline (its last will, or it stopped): it holds nothing it could run; a restart starts empty.
+        if (candidates.some((a) => a.agent === name && a.online)) continue;
+        host.standbyLeases.drop(job.id, name);
+        host.log(`job ${job.id}: its standby ${name} is offline; not waiting for its answer`);
+      }
       const names = chooseStandbys(candidates, host.name, want, this.#preferred, job.preopens).filter((n) => !this.#standbys.some((s) => s.name === n));
       for (const name of names) {
         if (this.#standbys.length >= want || this.#stopped) break;
         try {
-          await this.#enlist(name, this.#standbys.length);
+          const sentAt = await this.#enlist(name, this.#standbys.length);
+          // Before its first checkpoint it holds nothing to take over from; from its answer it counts this agent's heartbeats.
+          if (!this.#stopped) host.standbyLeases.need(job.id, name, sentAt);
           this.#standbys.push({ name, watch: await host.watchAgent(name) });
           this.#needFull = true;
           changed = true;
@@ -174,18 +193,20 @@ export class ReplicationSource {
     return [...statuses.values()];
   }
 
-  /** Gives `name` the module and makes it a standby of the job. */
-  async #enlist(name: string, rank: number): Promise<void> {
+  /** Gives `name` the module and makes it a standby of the job; resolves with when the `standby` request went out. */
+  async #enlist(name: string, rank: number): Promise<number> {
     const host = this.#host;
     const job = this.#job;
     const hash = job.spec.module.sha256;
     const bytes = host.modules.bytes(hash);
     if (!bytes) throw new WasmigError('ERR_MODULE', `module ${hash.slice(0, 12)}... is no longer cached here`);
     await uploadModule(host.peer, name, bytes, hash, { chunkBytes: host.chunkBytes });
+    const sentAt = performance.now();
     const r = await host.peer.request(topics.agentInbox(name), {
       type: 'standby', job: job.id, epoch: job.epoch, spec: job.spec as unknown as Record<string, unknown>, dirs: job.preopens, rank,
     }, { timeoutMs: 10_000, who: `agent ${name}` });
     if (!r.ok) throw new WasmigError('ERR_STANDBY', r.message ?? r.code ?? 'refused');
+    return sentAt;
   }
 
   /** One checkpoint to every standby; output is released once all of them hold it. */

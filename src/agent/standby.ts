@@ -15,11 +15,12 @@ import { MemoryImage } from '../snapshot/index.ts';
 import { CheckpointStore } from './checkpoint-store.ts';
 import { HeartbeatWatch } from './heartbeat-watch.ts';
 import type { Job } from './job.ts';
-import type { AgentStatus, CheckpointRequest, JobSpec, JobState, ReleaseRequest, StandbyRequest } from './messages.ts';
+import type { AgentStatus, CheckpointRequest, JobSpec, JobState, LeaseRequest, ReleaseRequest, StandbyRequest } from './messages.ts';
 import { parseAgentStatus, parseJobState } from './messages.ts';
 import { MissedHeartbeats } from './missed-heartbeats.ts';
 import { decodeFinal } from './package.ts';
 import type { ReplicaHost } from './replication-source.ts';
+import type { LeaseAnswer } from './standby-lease.ts';
 import { topics } from './topics.ts';
 
 /**
@@ -47,6 +48,8 @@ export interface StandbyHost extends ReplicaHost {
    * visible before); resolves once the broker holds the job's state at its new epoch.
    */
   takeOver(job: Job, from: string, released: number, standbys: readonly string[]): Promise<void>;
+  /** The newest epoch of `job` this agent knows of (it runs it, it left from here, or its retained state), and where. */
+  knownEpoch(job: string): { epoch: number; agent: string } | undefined;
 }
 
 function errorText(error: unknown): string {
@@ -162,6 +165,18 @@ class StandbyCopy {
     if (!beats.counter.check(performance.now(), watch.connection, watch.latestExcept(beats.agent))) return;
     this.#host.log(`job ${this.id}: no heartbeat of its owner ${beats.agent} for ${MISSED_HEARTBEATS} periods (${(MISSED_HEARTBEATS * beats.counter.periodMs) / 1000} s) while this agent was connected and heard others`);
     this.evaluate();
+  }
+
+  /**
+   * The owner `from` asked this standby to confirm its lease (`lease`): it counts as a
+   * heartbeat of the owner's, when it is the owner whose heartbeats this copy counts. The
+   * owner sent it before now, so its lease, renewed from that send time, runs out before
+   * this copy can count it gone (3 periods from now, then the grace period).
+   */
+  heardFrom(from: string, now: number): void {
+    const beats = this.#beats;
+    if (!beats || beats.agent !== from || !beats.counter.started) return;
+    if (beats.counter.ownerBeat(now, beats.counter.periodMs, this.#heartbeats.connection ?? -1)) this.evaluate();
   }
 
   #stopBeats(): void {
@@ -336,6 +351,28 @@ export class Standbys {
       return;
     }
     void host.peer.reply(req, { ok: true });
+  }
+
+  /**
+   * `lease`: for each job, whether a standby copy is held here (counting the request as
+   * the owner's heartbeat), and the newest epoch of it known here; a copy being taken
+   * over is left out of the answer (unconfirmed: its owner must pause).
+   */
+  lease(req: LeaseRequest): void {
+    const now = performance.now();
+    const jobs: LeaseAnswer[] = [];
+    for (const id of req.jobs) {
+      const copy = this.#byJob.get(id);
+      if (copy?.takingOver) continue;
+      if (copy) {
+        copy.heardFrom(req.from, now);
+        const s = copy.state;
+        jobs.push({ job: id, standby: true, ...(s ? { epoch: s.epoch, agent: s.agent } : {}) });
+      } else {
+        jobs.push({ job: id, standby: false, ...this.#host.knownEpoch(id) });
+      }
+    }
+    void this.#host.peer.reply(req, { ok: true, data: { jobs } });
   }
 
   /** `release`: the owner no longer needs this standby. */

@@ -20,6 +20,10 @@ const FAILOVER_CRASH: ModelBounds = { chain: false, clients: 1, crashes: 1, rest
 const FAILOVER_TWO_MIGRATIONS: ModelBounds = { chain: false, clients: 2, crashes: 1, restarts: 0, standby: true };
 /** Failover: an agent cut off from the broker, and back, while a migration to T1 goes on. */
 const FAILOVER_PARTITION: ModelBounds = { chain: false, clients: 1, crashes: 0, restarts: 0, standby: true, partitions: 1 };
+/** A bridge outage between the owner's site and the standby's: no last will, the standby counts missed heartbeats. */
+const BRIDGE_OUTAGE: ModelBounds = { chain: false, clients: 0, crashes: 0, restarts: 0, standby: true, bridgeCuts: 1 };
+/** The same with a migration to T1 (on the owner's site) under way across it. */
+const BRIDGE_OUTAGE_MIGRATION: ModelBounds = { ...BRIDGE_OUTAGE, clients: 1 };
 
 const s = suite('handoff model');
 
@@ -108,9 +112,48 @@ s('without the lease, a cut-off owner runs on while the standby takes over', () 
   assert.match(r.violation.trace.join('\n'), /S is cut off from the broker[\s\S]*T2 takes the job over from its checkpoint$/);
 });
 
+s('a bridge outage longer than the standby\'s missed heartbeats and grace: the standby lease pauses the owner first; one owner', () => {
+  const r = checkHandoff(ALL_RULES, BRIDGE_OUTAGE);
+  report('bridge outage', r);
+  clean(r);
+  assert.ok(r.quiescent > 1, `${r.quiescent} states at rest`);
+});
+
+s('a bridge outage with a migration under way across it: one owner', () => {
+  const r = checkHandoff(ALL_RULES, BRIDGE_OUTAGE_MIGRATION);
+  report('bridge outage, one migration', r);
+  clean(r);
+  assert.ok(r.states > 20_000, `${r.states} states`);
+});
+
+s('without the standby lease, a bridge outage runs the job on both sites (the fork docs/protocol.md described)', () => {
+  const r = checkHandoff({ ...ALL_RULES, standbyLease: false }, BRIDGE_OUTAGE);
+  report('no standby lease', r);
+  assert.ok(r.violation);
+  assert.match(r.violation.message, /^2 copies run at once \(S, T2\)$/);
+  // No last will, no crash: only the bridge went down.
+  assert.equal(r.violation.trace, ['start', 'the bridge between the sites goes down', 'T2 takes the job over from its checkpoint']);
+});
+
+s('a migration target that trusts its inherited standby from its commit runs beside that standby\'s takeover', () => {
+  const r = checkHandoff({ ...ALL_RULES, inheritAsk: false }, BRIDGE_OUTAGE_MIGRATION);
+  report('no waiting for the inherited standby', r);
+  assert.ok(r.violation);
+  assert.match(r.violation.message, /^2 copies run at once \(T1, T2\)$/);
+  assert.match(r.violation.trace.join('\n'), /S -> T1: commit epoch 2[\s\S]*the bridge between the sites goes down[\s\S]*T2 takes the job over from its checkpoint$/);
+});
+
+s('an owner resumed in doubt at an epoch above the takeover\'s, never published, runs beside the standby when it trusts its epoch', () => {
+  const r = checkHandoff({ ...ALL_RULES, yieldUnsaid: false }, { ...BRIDGE_OUTAGE_MIGRATION, crashes: 1 });
+  report('no yielding to a standby that runs the job', r);
+  assert.ok(r.violation);
+  assert.match(r.violation.message, /^2 copies run at once \(S, T2\)$/);
+  assert.match(r.violation.trace.join('\n'), /T1 crashes[\s\S]*T2 takes the job over[\s\S]*lease answer: no standby copy, knows T2 at epoch 2\nS's lease is back: it reads the job's retained state$/);
+});
+
 s('larger bounds (WASMIG_MODEL_FULL=1)', () => {
   if (process.env.WASMIG_MODEL_FULL !== '1') {
-    console.log('\n  SKIPPED: the larger bounds (set WASMIG_MODEL_FULL=1): two migrations with a broker restart, one migration with a crash and a restart, and failover with a restart, with a partition and a crash, with two migrations and a partition');
+    console.log('\n  SKIPPED: the larger bounds (set WASMIG_MODEL_FULL=1): two migrations with a broker restart, one migration with a crash and a restart, and failover with a restart, with a partition and a crash, with two migrations and a partition, a bridge outage with a migration and a crash, and with three lease lapses');
     return;
   }
   for (const bounds of [
@@ -119,6 +162,8 @@ s('larger bounds (WASMIG_MODEL_FULL=1)', () => {
     { chain: false, clients: 1, crashes: 0, restarts: 1, standby: true },
     { chain: false, clients: 1, crashes: 1, restarts: 0, standby: true, partitions: 1 },
     { chain: false, clients: 2, crashes: 0, restarts: 0, standby: true, partitions: 1 },
+    { ...BRIDGE_OUTAGE_MIGRATION, crashes: 1 },
+    { ...BRIDGE_OUTAGE_MIGRATION, lapses: 3 },
   ] satisfies ModelBounds[]) {
     const r = checkHandoff(ALL_RULES, bounds);
     report(JSON.stringify(bounds), r);

@@ -72,9 +72,30 @@ export interface ModelRules {
   tieBreak: boolean;
   /** OwnerLease: a replicated job's owner cut off from the broker pauses it before a standby may take over. */
   lease?: boolean;
+  /**
+   * StandbyLeases: a replicated job runs only while its standby confirmed the owner's
+   * lease (a `lease` request it answered, within the window that ends before the
+   * standby could count the owner gone by missed heartbeats); a new owner's inherited
+   * standby counts only once it answered. Off: the code before, where a bridge outage
+   * let the standby take over while the owner ran on.
+   */
+  standbyLease?: boolean;
+  /**
+   * With the standby lease: a new owner (a migration's target) runs the job only once
+   * the standby it inherits has answered it. Off: it counts that standby as confirmed from
+   * its commit, which does not hold when the standby is counting the old owner gone.
+   */
+  inheritAsk?: boolean;
+  /**
+   * StandbyLeases.answered: an owner whose standby runs the job at an older epoch yields
+   * when its own epoch was never published (nothing would fence the standby's copy), and
+   * waits otherwise. Off: it trusts its higher epoch, and both copies run until the
+   * standby hears of it.
+   */
+  yieldUnsaid?: boolean;
 }
 
-export const ALL_RULES: ModelRules = { guard: true, fence: true, waitOutTtl: true, reassert: true, repeatCommit: true, tieBreak: true, lease: true };
+export const ALL_RULES: ModelRules = { guard: true, fence: true, waitOutTtl: true, reassert: true, repeatCommit: true, tieBreak: true, lease: true, standbyLease: true, inheritAsk: true, yieldUnsaid: true };
 /** The code before issue 14's fix. */
 export const NO_RULES: ModelRules = { guard: false, fence: false, waitOutTtl: false, reassert: false, repeatCommit: false, tieBreak: false };
 
@@ -84,8 +105,8 @@ export interface ModelBounds {
    * first moved the job to: a chain S -> T1 -> T2). Off: both ask S, from the start.
    */
   chain: boolean;
-  /** 2: the two concurrent migrations; 1: only the one to T1. */
-  clients: 1 | 2;
+  /** 2: the two concurrent migrations; 1: only the one to T1; 0: none. */
+  clients: 0 | 1 | 2;
   crashes: number;
   /** Broker restarts: every message on its way is lost, and the retained state may come back older. */
   restarts: number;
@@ -93,12 +114,26 @@ export interface ModelBounds {
   standby?: boolean;
   /** Agents cut off from the broker while they live on (their last will fires), and back later. */
   partitions?: number;
+  /**
+   * Bridge outages: S and T1 on site 1 (with the clients, on the central broker), the
+   * standby T2 on site 2; while the bridge is down nothing crosses, no last will fires,
+   * each site keeps its own retained state, and T2 may count an owner on site 1 gone by
+   * its missed heartbeats. When it comes back, site 2 gets the central retained state
+   * (which may be older than its own) and the last wills published meanwhile.
+   */
+  bridgeCuts?: number;
+  /** With bridge outages: how many times an owner's standby lease may run out (each is a pause and a renewal; default 2). */
+  lapses?: number;
 }
 
 const S = 0;
 /** The standby, when the bounds have one. */
 const B2 = 2;
 const AGENTS = ['S', 'T1', 'T2'];
+/** Bridge outages: the standby T2 is on site 2; S, T1, the clients and the central broker on site 1. */
+function siteOf(x: number | string): 1 | 2 {
+  return x === B2 ? 2 : 1;
+}
 type JobStateName = 'running' | 'paused' | 'migrating';
 
 /** `next`: JobState.targetEpoch, the epoch a migrating job's handoff hands out. */
@@ -116,7 +151,9 @@ type Msg =
   | { k: 'state'; doc: Doc }
   | { k: 'gone'; agent: number }
   | { k: 'back'; agent: number }
-  | { k: 'checkpoint'; epoch: number; counter: number };
+  | { k: 'checkpoint'; epoch: number; counter: number }
+  | { k: 'lease' }
+  | { k: 'leaseAns'; standby: boolean; epoch?: number; agent?: number };
 
 /** Agent's Job object for this job: the copy an agent holds. */
 interface Copy {
@@ -166,6 +203,16 @@ interface AgentState {
   cut: boolean;
   /** Its copy paused by the lease (Agent#selfFenced). */
   fenced: boolean;
+  /** Job.publishedEpoch: the epoch of its copy's latest state that went to the broker. */
+  said: number;
+  /** StandbyLeases, as owner: its lease on the standby T2 confirmed (true), run out (false), or not needed (undefined). */
+  confirm: boolean | undefined;
+  /**
+   * At the standby (a ghost of real time): the agents whose lease on it ran out since it
+   * last heard from them, or that stopped asking (the job left them). Only these can it
+   * count gone by their missed heartbeats: the lease window ends before its count can.
+   */
+  quiet: number[];
 }
 
 export interface ModelState {
@@ -180,6 +227,12 @@ export interface ModelState {
   crashes: number;
   restarts: number;
   partitions: number;
+  bridgeCuts: number;
+  lapses: number;
+  /** Whether the bridge between site 1 and the standby's site 2 is down. */
+  bridgeDown: boolean;
+  /** Site 2's retained state while the bridge is down (site 1 and the central broker: `retained`). */
+  retainedB: Doc | undefined;
   /** An agent crashed (or was cut off) while it held a live copy (or a handoff of it): the job may be lost with it. */
   lostWithOwner: boolean;
 }
@@ -198,7 +251,7 @@ export interface CheckResult {
 function initialState(bounds: ModelBounds): ModelState {
   const agent = (): AgentState => ({
     alive: true, copy: undefined, incoming: undefined, observed: undefined, watching: false, handoffs: [], claimed: undefined, gone: [], announce: false, left: undefined,
-    store: undefined, sentCp: '', cut: false, fenced: false,
+    store: undefined, sentCp: '', cut: false, fenced: false, said: 0, confirm: undefined, quiet: [],
   });
   const agents = [agent(), agent(), agent()];
   const doc: Doc = { agent: S, epoch: 1, state: 'running' };
@@ -206,17 +259,20 @@ function initialState(bounds: ModelBounds): ModelState {
   agents[S].copy = { epoch: 1, counter: 1, state: 'running', target: undefined, discarded: false, listed: true };
   agents[S].observed = doc;
   agents[S].watching = true;
+  agents[S].said = 1;
   if (bounds.standby) {
     // Standbys.enlist, and the first checkpoint held: the standby follows the job's state.
     agents[S].sentCp = '1.1';
     agents[B2].store = { epoch: 1, counter: 1 };
     agents[B2].observed = doc;
     agents[B2].watching = true;
+    // ReplicationSource#enlist answered: the standby confirmed S's lease.
+    if (bounds.bridgeCuts) agents[S].confirm = true;
   }
   const s: ModelState = {
     agents, chans: {}, retained: doc, previous: undefined,
     clients: [{ to: 1, status: 'unsent', at: -1 }, { to: 2, status: 'unsent', at: -1 }].slice(0, bounds.clients) as ModelState['clients'],
-    crashes: 0, restarts: 0, partitions: 0, lostWithOwner: false,
+    crashes: 0, restarts: 0, partitions: 0, bridgeCuts: 0, lapses: 0, bridgeDown: false, retainedB: undefined, lostWithOwner: false,
   };
   if (!bounds.chain) {
     s.clients.forEach((c, i) => {
@@ -232,18 +288,19 @@ function clone(s: ModelState): ModelState {
   return {
     agents: s.agents.map((a) => ({
       ...a, copy: a.copy && { ...a.copy }, incoming: a.incoming && { ...a.incoming }, handoffs: a.handoffs.map((h) => ({ ...h })), gone: [...a.gone],
-      store: a.store && { ...a.store },
+      store: a.store && { ...a.store }, quiet: [...a.quiet],
     })),
     chans: Object.fromEntries(Object.entries(s.chans).map(([k, v]) => [k, [...v]])),
     retained: s.retained,
     previous: s.previous,
     clients: s.clients.map((c) => ({ ...c })),
     crashes: s.crashes, restarts: s.restarts, partitions: s.partitions, lostWithOwner: s.lostWithOwner,
+    bridgeCuts: s.bridgeCuts, lapses: s.lapses, bridgeDown: s.bridgeDown, retainedB: s.retainedB,
   };
 }
 
 /** A compact, canonical text of a state (the visited set's key). */
-function key(s: ModelState, withHistory: boolean): string {
+function key(s: ModelState, withHistory: boolean, bridged: boolean): string {
   const doc = (d: Doc | undefined): string => (d ? `${d.agent}${d.state[0]}${d.epoch}${d.next ?? ''}` : '-');
   const msg = (m: Msg): string => {
     switch (m.k) {
@@ -252,6 +309,8 @@ function key(s: ModelState, withHistory: boolean): string {
       case 'gone': return `g${m.agent}`;
       case 'back': return `b${m.agent}`;
       case 'checkpoint': return `k${m.epoch}.${m.counter}`;
+      case 'lease': return 'L';
+      case 'leaseAns': return `A${m.standby ? 's' : ''}${m.epoch ?? ''}${m.agent ?? ''}`;
       default: return `${m.k[0]}${m.k === 'commit' ? 'C' : ''}${m.epoch}`;
     }
   };
@@ -261,10 +320,11 @@ function key(s: ModelState, withHistory: boolean): string {
     parts.push(`${a.alive ? 'A' : 'D'}${c ? `${c.epoch}.${c.counter}${c.state[0]}${c.target ?? ''}${c.discarded ? 'x' : ''}${c.listed ? 'l' : ''}` : '-'}`
       + `/${a.incoming ? `${a.incoming.epoch}${a.incoming.source}` : '-'}/${doc(a.observed)}/${a.watching ? 'w' : ''}${a.announce ? 'a' : ''}${a.claimed ?? ''}/${a.gone.join('')}/${a.left ?? ''}`
       + `/${a.handoffs.map((h) => `${h.client}${h.to}${h.epoch}${h.phase[1]}${h.wasRunning ? 'r' : ''}`).join(',')}`
-      + `/${a.store ? `${a.store.epoch}.${a.store.counter}` : ''}/${a.sentCp}/${a.cut ? 'c' : ''}${a.fenced ? 'f' : ''}`);
+      + `/${a.store ? `${a.store.epoch}.${a.store.counter}` : ''}/${a.sentCp}/${a.cut ? 'c' : ''}${a.fenced ? 'f' : ''}${a.confirm === undefined ? '' : a.confirm ? 'C' : 'X'}/${a.quiet.join('')}${bridged ? `/${a.said}` : ''}`);
   }
   for (const k of Object.keys(s.chans).sort()) if (s.chans[k].length) parts.push(`${k}:${s.chans[k].map(msg).join(',')}`);
   parts.push(doc(s.retained), s.clients.map((c) => `${c.status[0]}${c.at}`).join(''), `${s.crashes}${s.restarts}${s.partitions}${s.lostWithOwner ? 'L' : ''}`);
+  if (s.bridgeCuts || s.lapses) parts.push(`${s.lapses}${s.bridgeCuts}${s.bridgeDown ? `v${doc(s.retainedB)}` : '^'}`);
   // What a restarted broker may bring back matters only while a restart may come.
   if (withHistory) parts.push(doc(s.previous));
   return parts.join(' ');
@@ -283,6 +343,8 @@ class Model {
   send(s: ModelState, from: number | string, to: number, m: Msg): void {
     if (!s.agents[to].alive || s.agents[to].cut) return; // clean session: lost
     if (typeof from === 'number' && s.agents[from].cut) return; // never reaches the broker
+    // A bridge outage: nothing crosses between the sites (a site's own broker, `B`, delivers to its agents).
+    if (s.bridgeDown && from !== 'B' && siteOf(from) !== siteOf(to)) return;
     const k = `${from}>${to}`;
     (s.chans[k] ??= []).push(m);
   }
@@ -291,8 +353,12 @@ class Model {
   publish(s: ModelState, from: number, doc: Doc): void {
     // Cut off, it never reaches the broker; paused by the lease, it is not said (Agent.publishState) until checked.
     if (s.agents[from].cut || s.agents[from].fenced) { s.agents[from].observed = doc; return; }
-    s.previous = s.retained;
-    s.retained = doc;
+    s.agents[from].said = doc.epoch;
+    if (s.bridgeDown && siteOf(from) === 2) s.retainedB = doc;
+    else {
+      s.previous = s.retained;
+      s.retained = doc;
+    }
     s.agents[from].observed = doc;
     s.agents.forEach((a, i) => { if (i !== from && a.alive && a.watching) this.send(s, from, i, { k: 'state', doc }); });
   }
@@ -302,7 +368,13 @@ class Model {
     const a = s.agents[at];
     if (a.watching) return;
     a.watching = true;
-    if (s.retained && !a.cut) this.send(s, 'B', at, { k: 'state', doc: s.retained });
+    const retained = this.retainedAt(s, at);
+    if (retained && !a.cut) this.send(s, 'B', at, { k: 'state', doc: retained });
+  }
+
+  /** The retained state the broker of `at`'s site holds. */
+  retainedAt(s: ModelState, at: number): Doc | undefined {
+    return s.bridgeDown && siteOf(at) === 2 ? s.retainedB : s.retained;
   }
 
   docOf(at: number, copy: Copy): Doc {
@@ -330,7 +402,8 @@ class Model {
     copy.state = 'paused';
     // Job.run: a discarded job never runs again, nor one whose owner lost its lease (Agent#mayRun).
     if (h.wasRunning && !copy.discarded && !a.fenced) copy.state = 'running';
-    this.publish(s, at, this.docOf(at, copy));
+    // Agent.publishState: a copy no longer held here (fenced meanwhile) says nothing.
+    if (copy.listed) this.publish(s, at, this.docOf(at, copy));
     this.answer(s, h.client, 'failed');
     this.release(a, h);
   }
@@ -416,10 +489,20 @@ class Model {
       a.incoming = undefined;
       a.copy = { epoch, counter: epoch, state: 'running', target: undefined, discarded: false, listed: true };
       a.left = undefined;
+      // The job's state names T2 as its standby (Agent#adopt: ReplicationSource's preferred).
+      const inherits = this.bounds.bridgeCuts && at !== B2;
       a.store = undefined; // Standbys.drop: it owns the job now
       this.publish(s, at, this.docOf(at, a.copy));
       this.watch(s, at);
       this.send(s, at, from, { k: 'committed', epoch });
+      if (inherits && this.rules.standbyLease && !this.rules.inheritAsk) a.confirm = true;
+      if (inherits && this.rules.standbyLease && this.rules.inheritAsk) {
+        // ReplicationSource: the job's standby, inherited, confirms this new owner only once
+        // it answers (it may be counting the old owner gone); till then Job.run's mayRun says no.
+        a.confirm = false;
+        a.fenced = true;
+        a.copy.state = 'paused';
+      }
       return;
     }
     if (!this.rules.repeatCommit && here === epoch) { this.send(s, at, from, { k: 'committed', epoch }); return; }
@@ -477,6 +560,8 @@ class Model {
         break;
       }
       case 'back': a.gone = a.gone.filter((g) => g !== m.agent); break;
+      case 'lease': this.onLease(s, at, src); break;
+      case 'leaseAns': this.onLeaseAnswer(s, at, m); break;
       case 'ready': {
         const h = this.handoffFor(a, src, m.epoch, 'preparing');
         if (h) { h.phase = 'committing'; this.send(s, at, h.to, { k: 'commit', epoch: h.epoch }); }
@@ -567,8 +652,14 @@ class Model {
         });
       }
       if (this.bounds.standby && at === B2 && this.mayTakeOver(s)) step(`${AGENTS[at]} takes the job over from its checkpoint`, (n) => this.takeOver(n));
-      if (a.fenced && !a.cut && !Object.entries(s.chans).some(([k, q]) => q.length > 0 && k.endsWith(`>${at}`))) {
+      if (a.fenced && !a.cut && a.confirm !== false && !Object.entries(s.chans).some(([k, q]) => q.length > 0 && k.endsWith(`>${at}`))) {
         step(`${AGENTS[at]}'s lease is back: it reads the job's retained state`, (n) => this.leaseBack(n, at));
+      }
+      if (this.bounds.bridgeCuts && this.rules.standbyLease && at !== B2 && !a.cut) {
+        const live = a.copy !== undefined && a.copy.listed && !a.copy.discarded;
+        const traffic = [`${at}>${B2}`, `${B2}>${at}`].some((k) => (s.chans[k] ?? []).some((m) => m.k === 'lease' || m.k === 'leaseAns'));
+        if (live && a.confirm === true && !traffic && s.lapses < (this.bounds.lapses ?? 2)) step(`${AGENTS[at]}'s lease on the standby runs out: it pauses the job`, (n) => this.lapse(n, at), true);
+        if (live && a.confirm === false && !traffic) step(`${AGENTS[at]} asks the standby to confirm its lease`, (n) => this.send(n, at, B2, { k: 'lease' }));
       }
       if (a.cut) step(`${AGENTS[at]} is back on the broker`, (n) => this.heal(n, at), true);
       else if (s.partitions < (this.bounds.partitions ?? 0)) step(`${AGENTS[at]} is cut off from the broker`, (n) => this.partition(n, at), true);
@@ -577,6 +668,17 @@ class Model {
         step(`${AGENTS[at]} crashes`, (n) => this.crash(n, at), true);
       }
     });
+    if (s.bridgeDown && this.rules.standbyLease) {
+      s.agents.forEach((a, at) => {
+        // Time passes at the standby: an agent that holds no confirmed lease on it (it lost
+        // it, never needed it, or the job left it) may be counted gone by missed heartbeats.
+        if (at === B2 || s.agents[B2].quiet.includes(at)) return;
+        if (a.alive && a.copy !== undefined && a.copy.listed && !a.copy.discarded && a.confirm === true) return;
+        step(`${AGENTS[B2]} has heard nothing from ${AGENTS[at]} for 3 heartbeat periods`, (n) => { n.agents[B2].quiet = [...n.agents[B2].quiet, at]; }, true);
+      });
+    }
+    if (s.bridgeDown) step('the bridge is back', (n) => this.bridgeHeal(n));
+    else if (s.bridgeCuts < (this.bounds.bridgeCuts ?? 0)) step('the bridge between the sites goes down', (n) => this.bridgeCut(n), true);
     if (s.restarts < this.bounds.restarts) {
       // Without persistence it forgot every retained message (docs/protocol.md); with it,
       // it keeps the last one, or the one before when its store lags a write behind.
@@ -590,7 +692,7 @@ class Model {
 
   /** Nothing of handoff `h` is on its way any more: a request or its answer was lost (a broker restart, a crash). */
   lost(s: ModelState, at: number, h: Handoff): boolean {
-    const inFlight = (q: Msg[] | undefined): boolean => (q ?? []).some((m) => 'epoch' in m && m.epoch === h.epoch);
+    const inFlight = (q: Msg[] | undefined): boolean => (q ?? []).some((m) => 'epoch' in m && m.k !== 'leaseAns' && m.epoch === h.epoch);
     return !inFlight(s.chans[`${at}>${h.to}`]) && !inFlight(s.chans[`${h.to}>${at}`]);
   }
 
@@ -632,7 +734,11 @@ class Model {
   mayTakeOver(s: ModelState): boolean {
     const a = s.agents[B2];
     const d = a.observed;
-    if (!a.alive || a.cut || !a.store || !d || d.agent === B2 || (a.copy && a.copy.listed) || !a.gone.includes(d.agent)) return false;
+    if (!a.alive || a.cut || !a.store || !d || d.agent === B2 || (a.copy && a.copy.listed)) return false;
+    // Gone: its last will; or, across a bridge outage, its heartbeats missed (MissedHeartbeats),
+    // which with the standby lease can be only once its lease here ran out (`quiet`).
+    const missed = s.bridgeDown && siteOf(d.agent) !== siteOf(B2) && (!this.rules.standbyLease || a.quiet.includes(d.agent));
+    if (!a.gone.includes(d.agent) && !missed) return false;
     if (d.epoch !== a.store.epoch) return false;
     return !Object.entries(s.chans).some(([k, q]) => q.length > 0 && (k.startsWith(`${d.agent}>`) || k.endsWith(`>${B2}`)));
   }
@@ -698,6 +804,85 @@ class Model {
     this.publish(s, at, this.docOf(at, copy));
   }
 
+  // --- the standby lease, and bridge outages: StandbyLeases, Standbys.lease ------------
+
+  /** Standbys.lease at T2: the request counts as the owner's heartbeat; the answer says what it holds and knows. */
+  onLease(s: ModelState, at: number, from: number): void {
+    const a = s.agents[at];
+    a.quiet = a.quiet.filter((q) => q !== from);
+    let ans: Msg;
+    if (a.copy && a.copy.listed && !a.copy.discarded) ans = { k: 'leaseAns', standby: false, epoch: a.copy.epoch, agent: at }; // it took the job over
+    else if (a.store) ans = { k: 'leaseAns', standby: true, ...(a.observed ? { epoch: a.observed.epoch, agent: a.observed.agent } : {}) };
+    else ans = { k: 'leaseAns', standby: false, ...(a.observed ? { epoch: Math.max(a.observed.epoch, a.left ?? 0), agent: a.observed.agent } : {}) };
+    this.send(s, at, from, ans);
+  }
+
+  /** StandbyLeases.answered at the owner. */
+  onLeaseAnswer(s: ModelState, at: number, m: { standby: boolean; epoch?: number; agent?: number }): void {
+    const a = s.agents[at];
+    const copy = a.copy;
+    if (!copy || !copy.listed || copy.discarded || a.confirm === undefined) return;
+    // The standby runs the job itself (it took it over), whatever its epoch: an owner that
+    // resumed in doubt may hold a higher one than the takeover's, and both would run until
+    // their states met; or it knows of a newer copy elsewhere.
+    const newer = m.epoch !== undefined && m.agent !== undefined && m.agent !== at && (m.epoch > copy.epoch || (m.epoch === copy.epoch && m.agent > at));
+    // At an older epoch than this copy's: it yields unless its epoch may be known (then the standby's copy stops when it hears of it).
+    const runsThere = !newer && m.agent === B2 && !m.standby && this.rules.yieldUnsaid !== false;
+    if (runsThere && a.said >= copy.epoch) return;
+    if (newer || runsThere) {
+      // onNewer: Agent#stopCopy.
+      copy.discarded = true;
+      copy.listed = false;
+      a.left = m.epoch;
+      a.watching = false;
+      a.confirm = undefined;
+      a.fenced = false;
+      return;
+    }
+    a.confirm = m.standby ? true : undefined;
+  }
+
+  /** Time passes: the owner's lease on T2 runs out (StandbyLeases#settle's onLost: Agent#pauseUnleased). */
+  lapse(s: ModelState, at: number): void {
+    const a = s.agents[at];
+    s.lapses++;
+    a.confirm = false;
+    a.fenced = true;
+    for (const h of [...a.handoffs]) if (h.phase === 'checking' || h.phase === 'pausing') this.resumeHere(s, at, h, false);
+    const copy = a.copy as Copy;
+    if (copy.state === 'running') copy.state = 'paused';
+  }
+
+  /** The bridge goes down: what was crossing is lost, each site keeps its retained state. */
+  bridgeCut(s: ModelState): void {
+    s.bridgeCuts++;
+    s.bridgeDown = true;
+    s.retainedB = s.retained;
+    for (const k of Object.keys(s.chans)) {
+      const [from, to] = k.split('>');
+      if (from !== 'B' && siteOf(Number.isNaN(Number(from)) ? from : Number(from)) !== siteOf(Number(to))) delete s.chans[k];
+    }
+    // A client waiting on T2 (on the far side of the central broker) times out.
+    for (const c of s.clients) if (c.status === 'waiting' && siteOf(c.at) === 2) c.status = 'failed';
+  }
+
+  /**
+   * The bridge is back: it subscribes again, so site 2 gets the central retained state
+   * (over a newer one of its own: the standby then says its own again, `reassert`) and
+   * the last wills published meanwhile; heartbeats flow again.
+   */
+  bridgeHeal(s: ModelState): void {
+    s.bridgeDown = false;
+    s.retainedB = undefined;
+    const b = s.agents[B2];
+    b.quiet = [];
+    if (b.alive && !b.cut && b.watching && s.retained) this.send(s, 'B', B2, { k: 'state', doc: s.retained });
+    s.agents.forEach((o, i) => {
+      if (o.alive) return;
+      s.agents.forEach((x, j) => { if (x.alive && !x.cut && siteOf(j) !== siteOf(i)) this.send(s, 'B', j, { k: 'gone', agent: i }); });
+    });
+  }
+
   crash(s: ModelState, at: number): void {
     const a = s.agents[at];
     s.crashes++;
@@ -741,7 +926,7 @@ class Model {
   check(): CheckResult {
     const start = initialState(this.bounds);
     const seen = new Map<string, [string | undefined, string]>();
-    const k0 = key(start, this.bounds.restarts > 0);
+    const k0 = key(start, this.bounds.restarts > 0, (this.bounds.bridgeCuts ?? 0) > 0);
     seen.set(k0, [undefined, 'start']);
     let frontier: [string, ModelState][] = [[k0, start]];
     let quiescent = 0;
@@ -764,7 +949,7 @@ class Model {
           if (bad) return { states: seen.size, quiescent, violation: { message: `at rest: ${bad}`, trace: traceOf(k) } };
         }
         for (const { label, next: n } of succ) {
-          const nk = key(n, n.restarts < this.bounds.restarts);
+          const nk = key(n, n.restarts < this.bounds.restarts, (this.bounds.bridgeCuts ?? 0) > 0);
           if (seen.has(nk)) continue;
           seen.set(nk, [k, label]);
           const bad = this.always(n);
@@ -785,6 +970,8 @@ function describe(m: Msg): string {
     case 'gone': return `${AGENTS[m.agent]}'s last will`;
     case 'back': return `${AGENTS[m.agent]} is online again`;
     case 'checkpoint': return `checkpoint (epoch ${m.epoch}, counter ${m.counter})`;
+    case 'lease': return 'lease: confirm the owner\'s lease';
+    case 'leaseAns': return `lease answer: ${m.standby ? 'a standby' : 'no standby copy'}${m.epoch === undefined ? '' : `, knows ${AGENTS[m.agent ?? 0]} at epoch ${m.epoch}`}`;
     default: return `${m.k} epoch ${m.epoch}`;
   }
 }

@@ -17,7 +17,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { FleetClient, topics } from '../../src/agent/index.ts';
+import { FleetClient } from '../../src/agent/index.ts';
+import { bridged, bridgeTo } from '../helpers/bridges.ts';
 import { agentProc, cli, mosquittoBroker, mosquittoPath, stopAll, wasmigProc } from '../helpers/fleet.ts';
 import type { BrokerProc, Proc } from '../helpers/fleet.ts';
 import { exitOf, stateWhere, within } from '../helpers/follower.ts';
@@ -28,40 +29,6 @@ const ctl = join(work, 'ctl');
 mkdirSync(ctl);
 const DIR = ['--dir', `${ctl}::/ctl`];
 const haveMosquitto = mosquittoPath() !== undefined;
-
-/** The bridge section of a site broker's configuration (docs/brokers.md). */
-function bridgeTo(name: string, centralPort: number): string[] {
-  return [
-    'allow_anonymous true',
-    'set_tcp_nodelay true',
-    `connection ${name}`,
-    `address 127.0.0.1:${centralPort}`,
-    'topic wasmig/# both 1',
-    'cleansession true',
-    'try_private true',
-    'restart_timeout 1',
-    'notifications false',
-  ];
-}
-
-/** Waits until a retained message published on `from` is held by `to`: the bridge is up. */
-async function bridged(from: BrokerProc, to: BrokerProc, name: string): Promise<void> {
-  const writer = await FleetClient.connect({ connection: { url: from.url } });
-  const reader = await FleetClient.connect({ connection: { url: to.url } });
-  const topic = topics.agentStatus(`probe-${name}`);
-  const doc = JSON.stringify({ v: 1, agent: `probe-${name}`, instance: 'p', online: false });
-  try {
-    for (let i = 0; i < 100; i++) {
-      await writer.peer.link.publish(topic, doc, { retain: true });
-      if (await reader.agentStatus(`probe-${name}`)) return;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-    throw new Error(`the bridge ${name} did not come up`);
-  } finally {
-    await writer.peer.link.publish(topic, '', { retain: true });
-    await Promise.all([writer.close(), reader.close()]);
-  }
-}
 
 async function psJobs(url: string): Promise<{ id: string; agent: string; state: string; lost?: string }[]> {
   const r = await cli(['ps', '--json', '--broker', url]);

@@ -9,6 +9,11 @@
  *   gate=PATH   before line `at`, wait until PATH exists (polls every 2 ms)
  *   at=N        the line the gate holds (default lines/2)
  *   status=N    exit status (default 0)
+ *   log=PATH    after each line, append "tick N" and a newline to PATH (opened and
+ *               closed each time): the copies of a job that moved, or was taken
+ *               over, leave their steps in one file in the order they ran
+ *   sleep=MS    sleep MS milliseconds after each line (default 0): a long job that
+ *               takes little CPU
  *
  * Every line depends on the whole history of the memory it mixes, so output that
  * comes out right after a migration shows that memory, stack and clocks moved
@@ -50,6 +55,8 @@ int main(int argc, char **argv) {
     unsigned long at = num(argc, argv, "at", lines / 2);
     int status = (int)num(argc, argv, "status", 0);
     const char *gate = arg(argc, argv, "gate");
+    const char *log = arg(argc, argv, "log");
+    unsigned long sleep_ms = num(argc, argv, "sleep", 0);
 
     size_t words = (mib << 20) / 8;
     if (words == 0) words = 1;
@@ -78,6 +85,17 @@ int main(int argc, char **argv) {
         fflush(stdout);
         if (line % 10 == 9) {
             fprintf(stderr, "note %lu\n", line + 1);
+        }
+        if (log) {
+            FILE *f = fopen(log, "a");
+            if (f) {
+                fprintf(f, "tick %lu\n", line + 1);
+                fclose(f);
+            }
+        }
+        if (sleep_ms) {
+            struct timespec ts = { (time_t)(sleep_ms / 1000), (long)(sleep_ms % 1000) * 1000000L };
+            nanosleep(&ts, NULL);
         }
     }
     uint64_t total = 0;
