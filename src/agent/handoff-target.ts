@@ -194,7 +194,7 @@ export class IncomingHandoffs {
         inc.job.log.extend(pkg.log);
         stamps.targetDecoded = hopClockMs();
         inc.restoring = inc.job.complete(host.setupFor(inc.job.spec), pkg.snapshot, pkg.deltas, req.digests).then(
-          (worker) => ({ stamps: { targetWorkerTook: worker.took, targetWorkerRestored: worker.done } }),
+          ({ took, done, ...steps }) => ({ stamps: { ...steps, targetWorkerTook: took, targetWorkerRestored: done } }),
           (error: unknown) => ({ failed: `the snapshot does not restore: ${errorText(error)}` }),
         );
         inc.stoppedAtSource = req.stopped;

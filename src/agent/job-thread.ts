@@ -52,6 +52,8 @@ class JobThread {
   #heldByCheckpoint = false;
   /** Keys of the resume clones the agent has (adopted from it, or handed to it). */
   readonly #sharedClones = new Set<string>();
+  /** The restore's steps in a final (`hop-clock.ts`; for measuring). */
+  #restoreStamps: Record<string, number> = {};
   /** True while a command is served at a safepoint (`#serveInPlace`). */
   #servingInPlace = false;
   /** Commands taken off the port at a safepoint (`#serveInPlace`) that wait for the program to pause. */
@@ -134,12 +136,13 @@ class JobThread {
       case 'apply': return this.#needArrival().apply(command.deltas);
       case 'restore': {
         const taken = hopClockMs();
+        this.#restoreStamps = {};
         const restored = this.#restore(command.setup, command.snapshot, command.deltas, command.digests);
         // Once the answer is out, while the handoff waits for its commit: the first run's
         // own setup (the native tier's resume clones), out of the job's downtime.
         // Until the commit (or any command) comes: what is not made by then is made as the job runs.
         this.#afterReply = () => this.#program?.execution?.prepareRun?.(() => Atomics.load(this.#control, COMMANDS_SENT) !== this.#taken);
-        return { ...restored, stamps: { took: taken, done: hopClockMs() } };
+        return { ...restored, stamps: { ...this.#restoreStamps, took: taken, done: hopClockMs() } };
       }
       case 'run': {
         this.#wantRun = true;
@@ -314,7 +317,8 @@ class JobThread {
     const compiled = arrival ? this.#compiled! : this.#load(setup);
     const options = { module: compiled, ...this.#resumeOptions(setup) };
     if (arrival) {
-      const { program, images, digest } = arrival.complete(snapshot, deltas ?? [], digests ?? []);
+      const { program, images, digest, stamps } = arrival.complete(snapshot, deltas ?? [], digests ?? []);
+      Object.assign(this.#restoreStamps, stamps);
       this.#program = program;
       this.#handoffImages = images;
       this.#handoffDigest = digest;

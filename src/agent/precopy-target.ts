@@ -10,6 +10,8 @@ import { SnapshotError } from '../errors/index.ts';
 import { Program } from '../program/index.ts';
 import type { ProgramShell, ResumeOptions } from '../program/index.ts';
 import { BLOCK_SIZE, decodeBlockDelta, decompressBlock, decodeSnapshot, MemoryImage, PAGE_SIZE } from '../snapshot/index.ts';
+import { hopClockMs } from './hop-clock.ts';
+import type { HopStamps } from './hop-clock.ts';
 import { combinedDigest } from './precopy-source.ts';
 
 /** Largest memory a delta may describe: 4 GiB, wasm32's whole address space. */
@@ -69,18 +71,20 @@ export class Arrival {
    * match the source's digests exactly (else nothing is restored and the job goes on at
    * the source).
    */
-  complete(snapshot: Uint8Array, deltas: readonly Uint8Array[], digests: readonly string[]): { program: Program; images: Uint8Array[]; digest: string } {
+  complete(snapshot: Uint8Array, deltas: readonly Uint8Array[], digests: readonly string[]): { program: Program; images: Uint8Array[]; digest: string; stamps: HopStamps } {
     this.apply(deltas);
+    const stamps: HopStamps = { targetDeltasApplied: hopClockMs() };
     const mine = this.#images.map((image) => image.digest());
     if (digests.length !== mine.length || mine.some((d, i) => d !== digests[i])) {
       throw new SnapshotError(`the memory received does not match the source's (digest ${mine.join('+').slice(0, 16)}... against ${digests.join('+').slice(0, 16)}...)`);
     }
     const { state } = decodeSnapshot(snapshot, { maxMemoryBytes: this.#maxMemoryBytes });
+    stamps.targetStateDecoded = hopClockMs();
     if (state.memories.length !== this.#images.length) throw new SnapshotError(`the state has ${state.memories.length} memories, the module ${this.#images.length}`);
     state.memories.forEach((m, i) => {
       if (this.#images[i].byteLength !== m.pages * PAGE_SIZE) throw new SnapshotError(`memory ${i}: ${this.#images[i].byteLength} bytes received for ${m.pages} pages`);
     });
     const program = Program.finish(this.#shell, state);
-    return { program, images: this.#images.map((image) => image.bytes), digest: combinedDigest(mine) };
+    return { program, images: this.#images.map((image) => image.bytes), digest: combinedDigest(mine), stamps };
   }
 }
