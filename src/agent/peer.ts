@@ -9,6 +9,7 @@ import { sendBlob } from './transfer.ts';
 import type { BlobCipher, ChunkOpener, ChunkSealer } from './blob-cipher.ts';
 import { PresenceCheck } from './presence-check.ts';
 import { topicName, topics } from './topics.ts';
+import { hopClockMs } from './hop-clock.ts';
 import { ReplayGuard } from './replay-guard.ts';
 import type { MessageSigner } from './signing.ts';
 
@@ -462,6 +463,7 @@ export class Peer {
       for (const r of routes) r.fn(topic, payload);
       return;
     }
+    const at = hopClockMs();
     let message: Message;
     try {
       message = parseMessage(payload);
@@ -489,6 +491,7 @@ export class Peer {
       }
       return;
     }
+    message.received = { at, checked: hopClockMs() };
     if (message.type === 'reply') this.#deliver(message);
     else if (message.type === 'sync') this.#deliver({ ...message, type: 'reply', re: message.id, ok: true, stage: 'done' });
     else this.#options.onRequest(message);
@@ -655,16 +658,22 @@ export class Peer {
     return this.#options.key !== undefined && this.#options.key.cipher === undefined && this.#options.key.sealerFor !== undefined;
   }
 
-  /** Sends a blob's chunks to `topic` (see transfer.ts), sealed for their recipient when the fleet has a key or identities. */
-  async sendBlob(topic: string, transfer: string, bytes: Uint8Array, options: { chunkBytes: number; onProgress?: (sent: number, total: number) => void; signal?: AbortSignal }): Promise<number> {
+  /**
+   * Sends a blob's chunks to `topic` (see transfer.ts), sealed for their recipient when the
+   * fleet has a key or identities: with `sealer` when given (one made by `sealerFor` for
+   * that recipient, shared by several transfers), else with a new one.
+   */
+  async sendBlob(topic: string, transfer: string, bytes: Uint8Array, options: { chunkBytes: number; onProgress?: (sent: number, total: number) => void; signal?: AbortSignal; sealer?: ChunkSealer }): Promise<number> {
     const agent = topicName(topic, 'agents', 'data');
-    const cipher = agent === undefined ? undefined : await this.sealerFor(agent);
+    const cipher = options.sealer ?? (agent === undefined ? undefined : await this.sealerFor(agent));
     return sendBlob(this.link, topic, transfer, bytes, { ...options, cipher });
   }
 
   /**
    * What seals data for agent `agent`: the fleet key's cipher, or (identities) a fresh
-   * key to the X25519 key of its certificate. A certificate comes with every message the
+   * key to the X25519 key of its certificate (a new X25519 key pair and key agreement at
+   * each call: a sender that sends one recipient several blobs in a row, as a handoff
+   * does, makes one and gives it to each `sendBlob`). A certificate comes with every message the
    * agent signs; when none came by yet, its signed retained status is read. Undefined
    * without a key; an identity that cannot find the agent's certificate throws.
    */

@@ -76,7 +76,13 @@ s('a job writing its memory through the rounds moves there and back: bit for bit
   assert.ok(there.precopyBytes > 4 * 1024 * 1024, 'the filled memory went over in the rounds');
   // The pause hop by hop, on one clock (both agents run on this machine): every hop of
   // source, target and their workers, in the order the protocol makes them happen.
-  const order = ['paused', 'sourceWorkerTook', 'sourceWorkerCaptured', 'sourceHadPackage', 'targetHadPackage', 'targetWorkerTook', 'targetWorkerRestored', 'targetReplied', 'sourceHadReady', 'targetCommitted', 'sourceHadCommitted'];
+  const order = [
+    'paused', 'sourceWorkerTook', 'sourceWorkerCaptured', 'sourceHadPackage', 'sourceSendingFinal',
+    'targetRequestArrived', 'targetRequestChecked', 'targetHadRequest', 'targetHadPackage', 'targetWorkerTook', 'targetWorkerRestored', 'targetReplied',
+    'sourceReadyArrived', 'sourceReadyChecked', 'sourceHadReady', 'sourceSendingCommit',
+    'targetCommitArrived', 'targetCommitChecked', 'targetCommitted', 'targetAnswered',
+    'sourceCommittedArrived', 'sourceCommittedChecked', 'sourceHadCommitted',
+  ];
   const hops = there.hops;
   order.forEach((name, i) => {
     assert.type(hops[name], 'number', `hop ${name} missing: ${JSON.stringify(hops)}`);
