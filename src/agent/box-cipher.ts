@@ -29,14 +29,17 @@ function transferKey(secret: Buffer, ephemeral: Buffer, recipient: Buffer): Buff
 
 /**
  * Sealing to a device with identities (issue 16): each certificate carries the device's
- * X25519 public key. A sender makes a fresh X25519 key pair per transfer, derives the
- * transfer's AES-256-GCM key from the X25519 secret it shares with the recipient's key
- * (HKDF), and puts its ephemeral public key before every chunk (`ephemeral || nonce ||
- * ciphertext || tag`, the chunk's context as associated data, as with the fleet key).
- * Only the recipient's private key derives that key again: the broker, and every other
- * device of the fleet, see ciphertext. The ephemeral key gives each transfer a key of its
- * own; it is no forward secrecy: the recipient's key is static, and whoever steals it
- * opens what was sealed to it (re-issue and revoke a stolen device).
+ * X25519 public key. A sender makes a fresh X25519 key pair per sealer, derives its
+ * AES-256-GCM key from the X25519 secret it shares with the recipient's key (HKDF), and
+ * puts its ephemeral public key before every chunk (`ephemeral || nonce || ciphertext ||
+ * tag`, the chunk's context, which names the transfer and the place, as associated data,
+ * as with the fleet key). A sealer serves one transfer, or the transfers of one handoff
+ * (its rounds and final: the key agreement then happens once at each end, before the
+ * job pauses, not on the pause). Only the recipient's private key derives that key
+ * again: the broker, and every other device of the fleet, see ciphertext. The ephemeral
+ * key gives each sealer a key of its own; it is no forward secrecy: the recipient's key
+ * is static, and whoever steals it opens what was sealed to it (re-issue and revoke a
+ * stolen device).
  * Who sent a blob is not shown by the seal (anyone may seal to a device): the signed
  * manifest's sha256 says whether the blob is the one its signed sender announced.
  */
@@ -74,7 +77,7 @@ export class BoxKeys implements ChunkOpener {
     return this.#privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
   }
 
-  /** A sealer for one transfer to the device whose X25519 public key is `recipient` (base64url). */
+  /** A sealer (a fresh X25519 key pair) to the device whose X25519 public key is `recipient` (base64url), for one transfer or one handoff's. */
   sealerFor(recipient: string): ChunkSealer {
     const pair = generateKeyPairSync('x25519');
     const ephemeral = Buffer.from(rawOf(pair.publicKey), 'base64url');

@@ -20,8 +20,9 @@
 import { performance } from 'node:perf_hooks';
 import { MigrationError, WasmigError } from '../errors/index.ts';
 import { sha256 } from './frames.ts';
+import type { ChunkSealer } from './blob-cipher.ts';
 import type { HandoffHost } from './handoff-host.ts';
-import { hopClockMs, hopStampsFrom } from './hop-clock.ts';
+import { hopClockMs, hopStampsFrom, receivedStamps } from './hop-clock.ts';
 import type { HopStamps } from './hop-clock.ts';
 import type { Job } from './job.ts';
 import type { Reply } from './messages.ts';
@@ -107,7 +108,15 @@ export class OutgoingHandoff {
   readonly #job: Job;
   readonly #to: string;
   readonly #options: MigrationOptions;
-  readonly #progress: (p: Progress) => void;
+  readonly #report: (p: Progress) => void;
+  /**
+   * Progress reports of the pause, held until the commit is settled: each is a message to
+   * the client (signed in a signed fleet) that went out between the pause and the commit,
+   * ahead of the `final` and the `commit` on this thread and at the broker.
+   */
+  #held: Progress[] | undefined;
+  /** Seals the handoff's blobs for the target (undefined: an open fleet). */
+  #sealer: ChunkSealer | undefined;
   #cancelled: string | undefined;
   #epoch = 0;
   #prepared = false;
@@ -118,7 +127,19 @@ export class OutgoingHandoff {
     this.#job = job;
     this.#to = to;
     this.#options = options;
-    this.#progress = progress;
+    this.#report = progress;
+  }
+
+  #progress(p: Progress): void {
+    if (this.#held) this.#held.push(p);
+    else this.#report(p);
+  }
+
+  /** Sends the progress reports held during the pause. */
+  #flushProgress(): void {
+    const held = this.#held ?? [];
+    this.#held = undefined;
+    for (const p of held) this.#report(p);
   }
 
   get target(): string {
@@ -187,6 +208,9 @@ export class OutgoingHandoff {
       let baseField: { base?: string } = {};
       const live = this.#options.mode !== 'stop-and-copy';
       try {
+        // One sealer for the handoff's rounds and final (identities: one X25519 key
+        // agreement at each end for the handoff, not one per blob: the final's was on the pause).
+        this.#sealer = await host.peer.sealerFor(to);
         // Stop-and-copy sends everything (against the module's image only): the classic scheme, to compare with.
         const { base } = await job.precopy(live ? offered : undefined);
         logFrom = base !== undefined ? theirLog : 0;
@@ -237,6 +261,7 @@ export class OutgoingHandoff {
 
       // The pause: downtime starts here.
       this.#check();
+      this.#held = [];
       this.#progress({ phase: 'pause' });
       const paused = performance.now();
       const stamps: HopStamps = { paused: hopClockMs() };
@@ -265,6 +290,7 @@ export class OutgoingHandoff {
       // Phase 2: commit. From here on the target may run the job: never resume without knowing.
       this.#progress({ phase: 'commit' });
       const outcome = await this.#commit(commitSignal, stamps);
+      this.#flushProgress();
       if (outcome === 'committed') {
         const done = performance.now();
         stamps.sourceHadCommitted = hopClockMs();
@@ -296,6 +322,7 @@ export class OutgoingHandoff {
       }
       throw this.#resumeHere(`agent ${to} did not confirm the commit${commitSignal.aborted ? ' and went offline' : ''}; any copy it started is fenced off by the new epoch`, true);
     } finally {
+      this.#flushProgress();
       watch.close();
     }
   }
@@ -359,12 +386,13 @@ export class OutgoingHandoff {
     const chunkBytes = host.chunkBytes;
     // The message and its chunks go out together, not one broker round trip after the
     // other: the target keeps chunks that come before their message.
+    if (stamps) stamps.sourceSendingFinal = hopClockMs();
     const sending = host.peer.send(topics.agentInbox(this.#to), {
       type, job: job.id, epoch: this.#epoch, ...fields, transfer, sha256: sha256(bytes), size: bytes.length, chunks: chunkCount(bytes.length, chunkBytes),
     });
     const count = chunkCount(bytes.length, chunkBytes);
     const blob = host.peer.sendBlob(topics.agentData(this.#to), transfer, bytes, {
-      chunkBytes, signal, onProgress: (s, total) => {
+      chunkBytes, signal, sealer: this.#sealer, onProgress: (s, total) => {
         // Acknowledgements come in order: s bytes acknowledged means chunk ceil(s / chunkBytes) is.
         host.crashPoints.chunk('source', Math.max(0, Math.ceil(s / chunkBytes) - 1), count, type === 'final');
         if (reportProgress) this.#progress({ phase: 'transfer', sent: s, total });
@@ -380,7 +408,7 @@ export class OutgoingHandoff {
       if (reportProgress) this.#progress({ phase: 'restore' });
       const reply = await host.peer.next(id, { timeoutMs: restoreTimeoutMs(bytes.length), who: `agent ${this.#to}`, signal });
       if (!reply.ok) throw new MigrationError(`agent ${this.#to} refused the ${type === 'final' ? 'snapshot' : `pre-copy round`}: ${reply.message ?? reply.code}`);
-      if (stamps) Object.assign(stamps, hopStampsFrom(reply.data?.stamps));
+      if (stamps) Object.assign(stamps, hopStampsFrom(reply.data?.stamps), receivedStamps('sourceReady', reply));
       return wire;
     } catch (error) {
       if (error instanceof MigrationError) throw this.#resumeHere(error.message);
@@ -406,6 +434,7 @@ export class OutgoingHandoff {
     };
     for (let attempt = 0; (attempt < commitAttempts || performance.now() < until) && !signal.aborted; attempt++) {
       try {
+        if (attempt === 0) stamps.sourceSendingCommit = hopClockMs();
         const id = await host.peer.send(topics.agentInbox(this.#to), { type: 'commit', job: this.#job.id, epoch: this.#epoch });
         let r: Reply;
         try {
@@ -414,7 +443,7 @@ export class OutgoingHandoff {
         } finally {
           host.peer.done(id);
         }
-        Object.assign(stamps, hopStampsFrom(r.data?.stamps));
+        Object.assign(stamps, hopStampsFrom(r.data?.stamps), receivedStamps('sourceCommitted', r));
         if (r.ok) host.crashPoints.reach('source', 'commit-received');
         else this.#commitRefusal = r.message;
         return r.ok ? 'committed' : 'refused';

@@ -15,7 +15,7 @@
  */
 import { WasmigError } from '../errors/index.ts';
 import type { HandoffHost } from './handoff-host.ts';
-import { hopClockMs } from './hop-clock.ts';
+import { hopClockMs, receivedStamps } from './hop-clock.ts';
 import type { HopStamps } from './hop-clock.ts';
 import type { Job } from './job.ts';
 import type { AbortRequest, CommitRequest, FinalRequest, PrepareRequest, RoundRequest } from './messages.ts';
@@ -163,7 +163,7 @@ export class IncomingHandoffs {
   /** `round` and `final`: the blob that follows, applied in the job's worker. */
   async receive(req: RoundRequest | FinalRequest): Promise<void> {
     // The hops of a final, for the source's measurement of the downtime (`hop-clock.ts`).
-    const stamps: HopStamps = { targetHadRequest: hopClockMs() };
+    const stamps: HopStamps = { ...receivedStamps('targetRequest', req), targetHadRequest: hopClockMs() };
     const host = this.#host;
     const inc = this.#find(req);
     const what = req.type === 'final' ? 'final handoff package' : `pre-copy round ${req.round}`;
@@ -253,14 +253,16 @@ export class IncomingHandoffs {
       return;
     }
     inc.job.epochCounter = Math.max(inc.job.epochCounter, req.epoch);
-    host.adopt(inc.job, inc.source);
     // The answer is written out first, then the job runs, without waiting for the
     // broker's acknowledgement of the answer (a round trip of downtime): the commit
     // is what hands the job over, a lost answer only makes the source ask again. The
     // answer goes first so that the job, taking a core from its first instruction,
     // does not hold it up on a busy machine (measured: it did, by 5-10 ms at load 12).
-    void host.peer.reply(req, { ok: true, data: { stamps: { ...restored.stamps, targetCommitted: received, targetRunning: hopClockMs() } } })
+    // It goes before the job's new state too: that state (signed, in a signed fleet)
+    // reached the source ahead of the answer, and was checked there first.
+    void host.peer.reply(req, { ok: true, data: { stamps: { ...receivedStamps('targetCommit', req), ...restored.stamps, targetCommitted: received, targetAnswered: hopClockMs() } } })
       .finally(() => host.crashPoints.reach('target', 'commit-sent'));
+    host.adopt(inc.job, inc.source);
     void inc.job.run().then((started) => {
       if (started === undefined) return;
       // The job's own downtime: its last instruction at the source to its first here (one clock only on one machine).

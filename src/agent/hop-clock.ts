@@ -4,10 +4,9 @@
  * target has it, restored, ready, commit, running) are stamped with it in both agents and
  * in their jobs' workers, so that the downtime can be split hop by hop when both agents
  * share a machine (a benchmark on loopback). Across machines the stamps are only as close
- * as the machines' clocks.
+ * as the machines' clocks. (`performance` is the global one, as in browsers and workers:
+ * the peer, which a browser runs too, stamps the messages it receives with it.)
  */
-import { performance } from 'node:perf_hooks';
-
 /** Now, in milliseconds since the epoch, comparable between the threads and processes of one machine. */
 export function hopClockMs(): number {
   return performance.timeOrigin + performance.now();
@@ -24,6 +23,16 @@ export function hopStampsFrom(value: unknown): HopStamps {
     if (typeof at === 'number' && Number.isFinite(at)) out[name] = at;
   }
   return out;
+}
+
+/**
+ * When a message came off the link and when its signature and replay checks were done
+ * (the peer's `received`), as the stamps `NAMEArrived` and `NAMEChecked`: the hops
+ * between the broker and the code that acts on the message.
+ */
+export function receivedStamps(name: string, message: { received?: { at: number; checked: number } }): HopStamps {
+  const r = message.received;
+  return r === undefined ? {} : { [`${name}Arrived`]: r.at, [`${name}Checked`]: r.checked };
 }
 
 /** The steps of a job's start, in the order they happen, as the end's log line names them. */

@@ -338,7 +338,7 @@ export class DeviceIdentity {
   }
 
   /**
-   * Seals blobs for device `name` (a fresh X25519 key per call, so per transfer), or
+   * Seals blobs for device `name` (a fresh X25519 key per call: per transfer, or per handoff), or
    * undefined when no valid certificate of it has come by yet (the caller reads its
    * signed status and asks again).
    */

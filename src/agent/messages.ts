@@ -156,6 +156,12 @@ interface Envelope {
   sig?: string;
   /** The sender's device certificate (identity.ts), checked by the receiver. */
   cert?: Record<string, unknown>;
+  /**
+   * Set by the receiving peer, never read from the wire (nor signed): when the message
+   * came off the link, and when its signature and replay checks were done (`hop-clock.ts`
+   * instants; for measuring a handoff's hops only).
+   */
+  received?: { at: number; checked: number };
 }
 
 export interface StartRequest extends Envelope { type: 'start'; job: string; spec: JobSpec }

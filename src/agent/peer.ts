@@ -9,6 +9,7 @@ import { sendBlob } from './transfer.ts';
 import type { BlobCipher, ChunkOpener, ChunkSealer } from './blob-cipher.ts';
 import { PresenceCheck } from './presence-check.ts';
 import { topicName, topics } from './topics.ts';
+import { hopClockMs } from './hop-clock.ts';
 import { ReplayGuard } from './replay-guard.ts';
 import type { MessageSigner } from './signing.ts';
 
@@ -77,6 +78,18 @@ interface Mailbox {
  */
 const REANSWERED = new Set(['migrate']);
 const ANSWERS_KEPT = 1000;
+
+/**
+ * Messages whose replay protection need not outlive this run, so they cost the replay
+ * guard no file write (replay-guard.ts): each one acts only on something that a restart
+ * of this peer drops. Replies and `sync` answer requests of this run; a `lease` replayed after a restart only delays a takeover (and would cost a write a few times a second per owner); `round`, `final`,
+ * `commit` and `abort` go on with a handoff received here, which lives in memory, and
+ * was opened by a `prepare` whose mark is written (so after a restart the `prepare` is
+ * refused, and the steps that follow find no handoff to act on). Within a run, every id
+ * is remembered all the same. The write was on a live move's pause twice (`final`,
+ * `commit`) and, on a busy disk, cost 1-10 ms of its downtime each time.
+ */
+const IN_RUN_ONLY = new Set(['reply', 'sync', 'lease', 'round', 'final', 'commit', 'abort']);
 
 /** Receives the messages of the topics it listens to. */
 export type TopicHandler = (topic: string, payload: Buffer) => void;
@@ -450,6 +463,7 @@ export class Peer {
       for (const r of routes) r.fn(topic, payload);
       return;
     }
+    const at = hopClockMs();
     let message: Message;
     try {
       message = parseMessage(payload);
@@ -477,6 +491,7 @@ export class Peer {
       }
       return;
     }
+    message.received = { at, checked: hopClockMs() };
     if (message.type === 'reply') this.#deliver(message);
     else if (message.type === 'sync') this.#deliver({ ...message, type: 'reply', re: message.id, ok: true, stage: 'done' });
     else this.#options.onRequest(message);
@@ -491,9 +506,7 @@ export class Peer {
     // on another (another agent's, or a later client's) names the wrong one.
     if (message.recipient === undefined) return 'the message names no recipient (signed by an older wasmig?)';
     if (message.recipient !== this.inbox) return `the message is addressed to ${message.recipient}, not to ${this.inbox} (replayed from another inbox?)`;
-    // A lease confirmation replayed after a restart only delays a takeover, never starts a
-    // copy; written to disk it would cost a file write a few times a second per owner.
-    return this.#guard.check(message.from, message.id, message.ts, { durable: message.type !== 'reply' && message.type !== 'sync' && message.type !== 'lease' });
+    return this.#guard.check(message.from, message.id, message.ts, { durable: !IN_RUN_ONLY.has(message.type) });
   }
 
   #deliver(reply: Reply): void {
@@ -645,16 +658,22 @@ export class Peer {
     return this.#options.key !== undefined && this.#options.key.cipher === undefined && this.#options.key.sealerFor !== undefined;
   }
 
-  /** Sends a blob's chunks to `topic` (see transfer.ts), sealed for their recipient when the fleet has a key or identities. */
-  async sendBlob(topic: string, transfer: string, bytes: Uint8Array, options: { chunkBytes: number; onProgress?: (sent: number, total: number) => void; signal?: AbortSignal }): Promise<number> {
+  /**
+   * Sends a blob's chunks to `topic` (see transfer.ts), sealed for their recipient when the
+   * fleet has a key or identities: with `sealer` when given (one made by `sealerFor` for
+   * that recipient, shared by several transfers), else with a new one.
+   */
+  async sendBlob(topic: string, transfer: string, bytes: Uint8Array, options: { chunkBytes: number; onProgress?: (sent: number, total: number) => void; signal?: AbortSignal; sealer?: ChunkSealer }): Promise<number> {
     const agent = topicName(topic, 'agents', 'data');
-    const cipher = agent === undefined ? undefined : await this.sealerFor(agent);
+    const cipher = options.sealer ?? (agent === undefined ? undefined : await this.sealerFor(agent));
     return sendBlob(this.link, topic, transfer, bytes, { ...options, cipher });
   }
 
   /**
    * What seals data for agent `agent`: the fleet key's cipher, or (identities) a fresh
-   * key to the X25519 key of its certificate. A certificate comes with every message the
+   * key to the X25519 key of its certificate (a new X25519 key pair and key agreement at
+   * each call: a sender that sends one recipient several blobs in a row, as a handoff
+   * does, makes one and gives it to each `sendBlob`). A certificate comes with every message the
    * agent signs; when none came by yet, its signed retained status is read. Undefined
    * without a key; an identity that cannot find the agent's certificate throws.
    */

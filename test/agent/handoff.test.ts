@@ -13,7 +13,7 @@ import { Peer } from '../../src/agent/peer.ts';
 import { MigrationError } from '../../src/errors/index.ts';
 import { tickerPath } from '../helpers/ticker.ts';
 
-type Script = 'refuse' | 'unknown' | 'silent' | 'vanish';
+type Script = 'refuse' | 'unknown' | 'silent' | 'vanish' | 'watch';
 
 const s = suite('handoff failures');
 let broker: EmbeddedBroker;
@@ -22,6 +22,9 @@ let client: FleetClient;
 let target: Peer;
 let script: Script = 'refuse';
 const quiet = (): void => {};
+/** The progress reports the client has had (script `watch`), and those it had when the commit reached the target. */
+const seen: string[] = [];
+let seenAtCommit: string[] | undefined;
 
 async function announce(online: boolean): Promise<void> {
   await target.link.publish(topics.agentStatus('f'), JSON.stringify({ v: 1, agent: 'f', instance: 'f1', online, dirs: [] }), { retain: true });
@@ -38,7 +41,8 @@ function onRequest(req: Request): void {
     if (script === 'vanish') { void announce(false); return; }
     void target.reply(req, { ok: true, stage: 'ready' });
   } else if (req.type === 'commit') {
-    if (script === 'unknown') void target.reply(req, { ok: false, code: 'unknown', message: 'no restored copy' });
+    if (script === 'watch') seenAtCommit = [...seen];
+    if (script === 'unknown' || script === 'watch') void target.reply(req, { ok: false, code: 'unknown', message: 'no restored copy' });
   } else if (req.type === 'upload') {
     // The module, sent ahead of the pause: this target has it.
     void target.reply(req, { ok: true, data: { have: true } });
@@ -68,7 +72,7 @@ s.after(async () => {
 });
 
 async function attempt(why: RegExp): Promise<void> {
-  await client.migrate('j', 'f').then(() => assert.unreachable('the migration should fail'), (e: Error) => {
+  await client.migrate('j', 'f', { onProgress: (p) => seen.push(p.phase) }).then(() => assert.unreachable('the migration should fail'), (e: Error) => {
     assert.ok(e instanceof MigrationError, String(e));
     assert.match(e.message, why);
     assert.match(e.message, /the job goes on at s$/);
@@ -87,6 +91,18 @@ s('the target holds no copy when the commit comes: safe to resume, same epoch', 
   script = 'unknown';
   await attempt(/agent f no longer held the restored copy when the commit came/);
   assert.is(source.jobs.get('j')?.epoch, 1);
+});
+
+s('no progress report goes out between the pause and the commit (each is a message on the pause\'s thread and broker); they all come after it', async () => {
+  script = 'watch';
+  seen.length = 0;
+  await attempt(/agent f no longer held the restored copy when the commit came/);
+  assert.ok(seenAtCommit, 'the target had the commit');
+  assert.ok(seenAtCommit.includes('prepare'), `the reports before the pause came at once: ${seenAtCommit.join(', ')}`);
+  for (const phase of ['pause', 'transfer', 'restore', 'commit']) {
+    assert.not.ok(seenAtCommit.includes(phase), `${phase} was reported before the commit: ${seenAtCommit.join(', ')}`);
+    assert.ok(seen.includes(phase), `${phase} reported in the end: ${seen.join(', ')}`);
+  }
 });
 
 s('a commit nobody confirms: the job resumes at a new epoch that fences any other copy', async () => {

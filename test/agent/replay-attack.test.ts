@@ -5,7 +5,7 @@
  * agent's log, and no job starts. Before recipient binding and the persistent replay
  * guard, both started the job.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -112,6 +112,84 @@ s('a captured start is refused in another inbox, and by its own agent after a re
     await rogue.close();
   }
 });
+
+s('a captured handoff replayed to its target, in the same run or after a restart, moves nothing; its steps after prepare write no replay mark', async () => {
+  const ctl = join(work, 'ctl');
+  mkdirSync(ctl, { recursive: true });
+  const dirs = [{ host: ctl, guest: '/ctl' }];
+  const start = async (name: string): Promise<Agent> => {
+    const x = await Agent.start({ name, connection: { url: broker.url }, key, stateDir: join(work, `handoff-${name}`), dirs, heartbeatMs: 500, log: logs.log });
+    agents.push(x);
+    return x;
+  };
+  const a = await start('ha');
+  let b = await start('hb');
+  // The rogue sees b's inbox and data topic (the handoff to b), and a's inbox (b's answers).
+  const captured: { topic: string; payload: Buffer; type?: string; id?: string; re?: string; ok?: boolean; message?: string }[] = [];
+  const rogue = await MqttLink.open({
+    connection: { url: broker.url }, clientId: 'wasmig-rogue-handoff', persistent: false,
+    onMessage: (topic, payload) => {
+      let m: { type?: string; id?: string; re?: string; ok?: boolean; message?: string } = {};
+      try { m = JSON.parse(payload.toString()) as typeof m; } catch { /* blob chunks */ }
+      captured.push({ topic, payload, ...m });
+    },
+  });
+  await rogue.subscribe([topics.agentInbox('hb'), topics.agentData('hb'), topics.agentInbox('ha')]);
+  const client = await FleetClient.connect({ connection: { url: broker.url }, key });
+  try {
+    // Held at its gate for as long as the test runs: a job that is running when it moves.
+    await client.start({ agent: 'ha', module: ticker, program: 'ticker.wasm', args: ['ticker.wasm', 'lines=4', 'gate=/ctl/never', 'at=1'], job: 'handed' });
+    const moved = await client.migrate('handed', 'hb');
+    assert.is(moved.epoch, 2);
+    const step = (type: string): (typeof captured)[number] => {
+      const found = captured.find((c) => c.topic === topics.agentInbox('hb') && c.type === type);
+      if (!found) throw new Error(`the rogue saw no ${type}: ${captured.map((c) => c.type).join(', ')}`);
+      return found;
+    };
+    const prepare = step('prepare');
+    const commit = step('commit');
+    // Only the prepare left a mark in b's file: final and commit, on the pause, cost no write.
+    const marks = JSON.parse(readFileSync(join(work, 'handoff-hb', 'replay-guard.json'), 'utf8')) as { senders: Record<string, { ts: number; ids: string[] }> };
+    assert.equal(marks.senders.ha?.ids, [prepare.id], JSON.stringify(marks));
+
+    // The same run: every id is remembered (dropped as a duplicate delivery); the job stays as it is and moves on.
+    await rogue.publish(topics.agentInbox('hb'), step('final').payload, { qos: 1 });
+    await rogue.publish(topics.agentInbox('hb'), commit.payload, { qos: 1 });
+
+    // Back to a, then b restarts (same state dir) and gets the whole handoff again, in order.
+    assert.is((await client.migrate('handed', 'ha')).epoch, 3);
+    await b.stop();
+    agents.splice(agents.indexOf(b), 1);
+    b = await start('hb');
+    // b answered the real commit: the replay's answer comes after that.
+    const answered = captured.filter((c) => c.re === commit.id && c.topic === topics.agentInbox('ha')).length;
+    const handoff = captured.slice(0, captured.indexOf(commit) + 1).filter((c) => c.topic !== topics.agentInbox('ha'));
+    for (const c of handoff) await rogue.publish(c.topic, c.payload, { qos: 1 });
+    await logs.waitFor(new RegExp(`agent hb: refused prepare request ${prepare.id!.slice(0, 8)} from ha: replayed message \\(not newer than the last one accepted from ha before this restart\\)`));
+    await logs.waitFor(/agent hb: refused job handed from ha \(epoch 2\): no handoff of job handed at epoch 2 from ha is under way here/);
+    const answer = await waitUntil(() => captured.filter((c) => c.re === commit.id && c.topic === topics.agentInbox('ha'))[answered], 'the restarted b answered the replayed commit');
+    assert.is(answer.ok, false, JSON.stringify(answer.message));
+    assert.match(String(answer.message), /holds no restored copy of job handed at epoch 2|commit at epoch 2 refused/);
+    assert.not.ok(b.jobs.has('handed'), 'the restarted b holds no copy of the job');
+    const state = (await client.list()).jobs.find((j) => j.job === 'handed');
+    assert.is(state?.agent, 'ha');
+    assert.is(state?.epoch, 3);
+    assert.ok(a.jobs.has('handed'));
+  } finally {
+    await client.close();
+    await rogue.close();
+  }
+});
+
+/** Polls `get` until it gives something (the replies the rogue sees come when they come). */
+async function waitUntil<T>(get: () => T | undefined, what: string, timeoutMs = 20_000): Promise<T> {
+  for (let waited = 0; waited < timeoutMs; waited += 20) {
+    const got = get();
+    if (got !== undefined) return got;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`${what}: not within ${timeoutMs} ms`);
+}
 
 s('a replay guard file that is not one is a clear error at start', async () => {
   const { writeFileSync, mkdirSync } = await import('node:fs');

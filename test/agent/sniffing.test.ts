@@ -110,6 +110,15 @@ s('with identities the sniffer sees ciphertext only, and so does another device 
   // A certified device that is not the recipient (it holds the fleet's authority's word, not the recipient's key) opens none of them.
   const other = new DeviceIdentity(authority.issue('id-c', ['run']));
   for (const c of closed.chunks) assert.throws(() => other.opener.open(chunkContext(c.topic, c.transfer, c.index), c.data), /does not decrypt/);
+  // To b went the module, then the handoff's rounds and final: a sender key for the module,
+  // and one for the whole handoff (its key agreement made before the job paused, not on the pause).
+  const toB = closed.chunks.filter((c) => c.topic === 'wasmig/v1/agents/id-b/data');
+  const transfers = [...new Set(toB.map((c) => c.transfer))];
+  const senderKey = (t: string): string[] => [...new Set(toB.filter((c) => c.transfer === t).map((c) => Buffer.from(c.data.subarray(0, 32)).toString('hex')))];
+  assert.ok(transfers.length >= 3, `the module, rounds and a final went to b: ${transfers.length} transfers`);
+  for (const t of transfers) assert.is(senderKey(t).length, 1, 'one sender key per transfer');
+  assert.is(new Set(transfers.slice(1).map((t) => senderKey(t)[0])).size, 1, 'the handoff\'s transfers share one sender key');
+  assert.is.not(senderKey(transfers[0])[0], senderKey(transfers[1])[0], 'the module had a sender key of its own');
 });
 
 s.run();

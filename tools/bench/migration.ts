@@ -23,17 +23,22 @@
  * HMAC-signed, blobs and output sealed with AES-256-GCM; `--key-file FILE`, else a fresh
  * key), `identity` (device identities made for the run: Ed25519-signed, blobs sealed per
  * transfer to the recipient's X25519 key). `--key-file FILE` alone means `--security key`.
+ * `--repeat N` runs every case N times, the ways of securing alternating (their order
+ * turned by one each time, so none always goes first), and pools the moves: on a shared,
+ * busy machine the load drifts over minutes, and alternation spreads the drift over every
+ * way alike. The table also gives the median of each repetition (its spread says how much
+ * of a difference is the machine's), and the load average over the case.
  *
  * `--ahead-clones 0,256` runs each case once per number of loop resume clones the agents
  * make ahead (`wasmig agent --ahead-clones`), side by side; default: the agents' default.
  *
  * Usage: npx tsx tools/bench/migration.ts [--sizes coremark,1,16,64,256] [--rates 0,1,10,100]
  *          [--brokers aedes,mosquitto] [--modes live,stop-and-copy] [--moves 4] [--json FILE]
- *          [--security none,key,identity] [--key-file FILE] [--ahead-clones N,M]
+ *          [--security none,key,identity] [--key-file FILE] [--repeat 1] [--ahead-clones N,M]
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DeviceIdentity, FleetAuthority, FleetClient, FleetKey } from '../../src/agent/index.ts';
 import type { MessageSigner, MigrationResult } from '../../src/agent/index.ts';
@@ -55,6 +60,7 @@ const rates = arg('--rates', '0,1,10,100').split(',').map(Number);
 const brokers = arg('--brokers', 'aedes,mosquitto').split(',');
 const modes = arg('--modes', 'live,stop-and-copy').split(',') as ('live' | 'stop-and-copy')[];
 const moves = Number(arg('--moves', '4'));
+const repeat = Number(arg('--repeat', '1'));
 const jsonOut = process.argv.includes('--json') ? arg('--json', '') : undefined;
 const work = mkdtempSync(join(tmpdir(), 'wasmig-bench-migration-'));
 /** `--key-file FILE`: the fleet key of the `key` runs (signed messages, blobs sealed for their recipient). */
@@ -102,6 +108,15 @@ interface Row {
   rest: MigrationResult[];
   /** The job's own downtime of the moves after the first, where the target logged it. */
   jobDowntimes: number[];
+  /** The 1-minute load average when the case started and ended. */
+  load: [number, number];
+}
+
+/** The rows of one case (broker, job, way of securing, mode) over every repetition. */
+interface Pooled {
+  runs: Row[];
+  rest: MigrationResult[];
+  jobDowntimes: number[];
 }
 
 /** The job's own downtime of a move to `agent`: the `nth` (from 0) such line of its log for `job`, once it is written. */
@@ -116,6 +131,7 @@ async function jobDowntime(agent: Proc, job: string, nth: number): Promise<numbe
 }
 
 async function measure(name: string, broker: BrokerProc, size: string, rate: number, security: Security, ahead: string): Promise<Row[]> {
+  const loadBefore = loadavg()[0];
   const extra = ahead === '' ? [] : ['--ahead-clones', ahead];
   const agents = await Promise.all([agentProc('a', broker.url, extra, secured(security, 'a')), agentProc('b', broker.url, extra, secured(security, 'b'))]);
   const agentNamed = (n: string): Proc => (n === 'a' ? agents[0] : agents[1]);
@@ -152,7 +168,7 @@ async function measure(name: string, broker: BrokerProc, size: string, rate: num
     }
     return modes.map((mode) => {
       const all = byMode.get(mode)!;
-      return { broker: name, security, job: label, mode, first: all[0], rest: all.slice(1), jobDowntimes: jobDowntimes.get(mode)! };
+      return { broker: name, security, job: label, mode, first: all[0], rest: all.slice(1), jobDowntimes: jobDowntimes.get(mode)!, load: [loadBefore, loadavg()[0]] };
     });
   } finally {
     await client.close();
@@ -168,10 +184,10 @@ for (const name of brokers) {
   }
   for (const size of sizes) {
     for (const rate of size === 'coremark' ? [0] : rates) {
-      for (const security of securities) for (const ahead of aheads) {
+      for (let r = 0; r < repeat; r++) for (const security of [...securities.slice(r % securities.length), ...securities.slice(0, r % securities.length)]) for (const ahead of aheads) {
         // mosquitto leaves Nagle's algorithm on unless told: a fleet's broker should say so.
         const broker = name === 'mosquitto' ? await mosquittoBroker(work, ['allow_anonymous true', 'set_tcp_nodelay true'], 1800) : await embeddedBroker();
-        process.stderr.write(`${name}, ${size}, ${rate} MiB/s, ${security}${ahead === '' ? '' : `, ${ahead} clones ahead`}...\n`);
+        process.stderr.write(`${name}, ${size}, ${rate} MiB/s, ${security}${ahead === '' ? '' : `, ${ahead} clones ahead`}${repeat > 1 ? ` (${r + 1} of ${repeat})` : ''}, load ${loadavg()[0].toFixed(1)}...\n`);
         try {
           rows.push(...(await measure(name, broker, size, rate, security, ahead)));
         } catch (error) {
@@ -183,26 +199,64 @@ for (const name of brokers) {
 }
 
 const spread = (xs: number[]): string => `${Math.min(...xs).toFixed(0)}-${Math.max(...xs).toFixed(0)}`;
-console.log(`\nlive migration against stop-and-copy, ${moves - 1} moves each after the first (median, min-max), ${new Date().toISOString().slice(0, 10)}\n`);
-console.log('| broker | job | security | mode | downtime ms (source) | job stopped ms | total ms | sent | in the pause | rounds | first move: downtime, sent |');
-console.log('|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|');
+const pooled = new Map<string, Pooled>();
 for (const r of rows) {
-  const d = r.rest.map((x) => x.downtimeMs);
-  const sent = median(r.rest.map((x) => x.bytesSent));
-  const paused = median(r.rest.map((x) => x.finalBytes));
+  const key = `${r.broker}|${r.job}|${r.security}|${r.mode}`;
+  const p = pooled.get(key) ?? { runs: [], rest: [], jobDowntimes: [] };
+  p.runs.push(r);
+  p.rest.push(...r.rest);
+  p.jobDowntimes.push(...r.jobDowntimes);
+  pooled.set(key, p);
+}
+console.log(`\nlive migration against stop-and-copy, ${moves - 1} moves each after the first${repeat > 1 ? `, ${repeat} times, the ways of securing alternating` : ''} (median, min-max), ${new Date().toISOString().slice(0, 10)}\n`);
+console.log(`| broker | job | security | mode | downtime ms (source) |${repeat > 1 ? ' each repetition\'s median |' : ''} job stopped ms | total ms | sent | in the pause | rounds | first move: downtime, sent | load |`);
+console.log(`|---|---|---|---|---:|${repeat > 1 ? '---|' : ''}---:|---:|---:|---:|---:|---:|---|`);
+for (const p of pooled.values()) {
+  const r = p.runs[0];
+  const d = p.rest.map((x) => x.downtimeMs);
+  const sent = median(p.rest.map((x) => x.bytesSent));
+  const paused = median(p.rest.map((x) => x.finalBytes));
   const size = (n: number): string => (n < 1024 * 1024 ? `${kib(n)} KiB` : `${mib(n)} MiB`);
-  const own = r.jobDowntimes.length ? `${median(r.jobDowntimes).toFixed(1)} (${spread(r.jobDowntimes)})` : 'n/a';
-  console.log(`| ${r.broker} | ${r.job} | ${r.security} | ${r.mode} | ${median(d).toFixed(1)} (${spread(d)}) | ${own} | ${median(r.rest.map((x) => x.totalMs)).toFixed(0)} | ${size(sent)} | ${size(paused)} | ${median(r.rest.map((x) => x.rounds))} | ${r.first.downtimeMs.toFixed(0)} ms, ${size(r.first.bytesSent)} |`);
+  const own = p.jobDowntimes.length ? `${median(p.jobDowntimes).toFixed(1)} (${spread(p.jobDowntimes)})` : 'n/a';
+  const each = repeat > 1 ? ` ${p.runs.map((x) => median(x.rest.map((m) => m.downtimeMs)).toFixed(1)).join(', ')} |` : '';
+  const loads = p.runs.flatMap((x) => x.load);
+  console.log(`| ${r.broker} | ${r.job} | ${r.security} | ${r.mode} | ${median(d).toFixed(1)} (${spread(d)}) |${each} ${own} | ${median(p.rest.map((x) => x.totalMs)).toFixed(0)} | ${size(sent)} | ${size(paused)} | ${median(p.rest.map((x) => x.rounds))} | ${r.first.downtimeMs.toFixed(0)} ms, ${size(r.first.bytesSent)} | ${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)} |`);
 }
+const live = [...pooled.values()].filter((p) => p.runs[0].mode === 'live');
 console.log('\nWhere the live moves\' downtime went (median ms): capture at the source / transfer / restore at the target / commit');
-for (const r of rows.filter((x) => x.mode === 'live')) {
-  const p = (f: (x: MigrationResult) => number): string => median(r.rest.map(f)).toFixed(1);
-  console.log(`- ${r.broker}, ${r.job}, ${r.security}: ${p((x) => x.phases.capture)} / ${p((x) => x.phases.transfer)} / ${p((x) => x.phases.restore)} / ${p((x) => x.phases.commit)}; ${r.rest.map((x) => x.reason).slice(-1)[0]}`);
+for (const p of live) {
+  const r = p.runs[0];
+  const m = (f: (x: MigrationResult) => number): string => median(p.rest.map(f)).toFixed(1);
+  console.log(`- ${r.broker}, ${r.job}, ${r.security}: ${m((x) => x.phases.capture)} / ${m((x) => x.phases.transfer)} / ${m((x) => x.phases.restore)} / ${m((x) => x.phases.commit)}; ${p.rest.map((x) => x.reason).slice(-1)[0]}`);
 }
-console.log('\nThe live moves\' pause hop by hop (median ms after the pause began; one clock for every process on this machine)');
-for (const r of rows.filter((x) => x.mode === 'live')) {
-  const names = Object.keys(r.rest[r.rest.length - 1]?.hops ?? {});
-  console.log(`- ${r.broker}, ${r.job}, ${r.security}: ${names.map((n) => `${n} ${median(r.rest.map((x) => x.hops?.[n] ?? NaN)).toFixed(2)}`).join(', ')}`);
+/**
+ * The pause's hops in the order the protocol makes them happen (hop-clock.ts): each
+ * segment is the median, over the moves, of the time from one stamp to the next that
+ * the move has (a median of differences, not a difference of medians).
+ */
+const HOP_ORDER = [
+  'paused', 'sourceWorkerTook', 'sourceWorkerCaptured', 'sourceHadPackage', 'sourceSendingFinal',
+  'targetRequestArrived', 'targetRequestChecked', 'targetHadRequest', 'targetHadPackage', 'targetDecoded', 'targetWorkerTook', 'targetWorkerRestored', 'targetReplied',
+  'sourceReadyArrived', 'sourceReadyChecked', 'sourceHadReady', 'sourceSendingCommit',
+  'targetCommitArrived', 'targetCommitChecked', 'targetCommitted', 'targetAnswered',
+  'sourceCommittedArrived', 'sourceCommittedChecked', 'sourceHadCommitted',
+];
+console.log('\nThe live moves\' pause hop by hop: median ms from each stamp to the next (one clock for every process on this machine)');
+const segments = new Map<string, Map<string, number>>();
+for (const p of live) {
+  const r = p.runs[0];
+  const names = HOP_ORDER.filter((n) => p.rest.some((x) => x.hops?.[n] !== undefined));
+  const row = new Map<string, number>();
+  for (let i = 1; i < names.length; i++) {
+    const ds = p.rest.map((x) => (x.hops?.[names[i]] ?? NaN) - (x.hops?.[names[i - 1]] ?? NaN)).filter((x) => Number.isFinite(x));
+    if (ds.length) row.set(`${names[i - 1]} > ${names[i]}`, median(ds));
+  }
+  segments.set(`${r.broker}, ${r.job}, ${r.security}`, row);
 }
+const caseNames = [...segments.keys()];
+const segNames = [...new Set([...segments.values()].flatMap((m) => [...m.keys()]))];
+console.log(`| hop | ${caseNames.join(' | ')} |`);
+console.log(`|---|${caseNames.map(() => '---:').join('|')}|`);
+for (const seg of segNames) console.log(`| ${seg} | ${caseNames.map((c) => segments.get(c)?.get(seg)?.toFixed(2) ?? '').join(' | ')} |`);
 if (jsonOut) writeFileSync(jsonOut, JSON.stringify(rows, null, 1));
 rmSync(work, { recursive: true, force: true });
