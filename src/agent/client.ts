@@ -75,6 +75,13 @@ export interface FollowOptions {
    * newer epoch of the job on another agent (a takeover) is followed instead.
    */
   lostAfterMs?: number;
+  /**
+   * The job is known to exist (the caller just started it): when the broker holds no
+   * state of it yet, wait this long for one (ms) before the job counts as unknown. A
+   * broker that restarted as the follow began holds no retained state until the job's
+   * agent, reconnecting, publishes it again.
+   */
+  awaitStateMs?: number;
 }
 
 /** How long `migrate` waits, after the answer, for the broker to show the job on its target. */
@@ -414,6 +421,8 @@ export class FleetClient {
     const stops: (() => void)[] = [];
     stops.push(await this.#listen([topics.jobOut(job), outTopic], (_t, payload) => deliver(payload)));
     let distrusted: string | undefined;
+    let stateHeard!: () => void;
+    const firstState = new Promise<void>((resolve) => { stateHeard = resolve; });
     stops.push(await this.peer.listenRetained([topics.jobState(job)], (_t, payload) => {
       const checked = checkJobState(payload, job, this.peer);
       if (!checked) return;
@@ -425,6 +434,7 @@ export class FleetClient {
       }
       const s = checked.state;
       if (state && s.epoch < state.epoch) return; // a stale copy's word
+      stateHeard();
       const moved = state !== undefined && s.agent !== state.agent;
       const changed = !state || moved || s.epoch !== state.epoch;
       state = s;
@@ -451,6 +461,11 @@ export class FleetClient {
       checkBroker(now);
     }, 250);
     try {
+      if (!state && options.awaitStateMs !== undefined && options.awaitStateMs > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([firstState, new Promise<void>((resolve) => { timer = setTimeout(resolve, options.awaitStateMs); })]);
+        clearTimeout(timer);
+      }
       if (!state && distrusted !== undefined) throw new WasmigError('ERR_UNVERIFIED', `the broker's state of job ${job} fails its signature check (${distrusted}): not following it`);
       if (!state) throw new UsageError(`no job ${job} is known to the broker ${displayUrl(this.url)}`);
       return await done;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { FleetClient, JobState } from '../../agent/index.ts';
-import { checkName, FleetClient as Client, JobLostError, MAX_REPLICAS, parseSelector, place, readAgents } from '../../agent/index.ts';
+import { checkName, FleetClient as Client, JobLostError, LOST_AFTER_MS, MAX_REPLICAS, parseSelector, place, readAgents } from '../../agent/index.ts';
 import type { Selector, StartedJob, StartJobOptions } from '../../agent/index.ts';
 import { UsageError } from '../../errors/index.ts';
 import { loadModuleFile } from '../../program/index.ts';
@@ -68,7 +68,7 @@ export const EXIT_LOST = 69;
  * exit status to give (the job's own, 134 after a trap, 130 when detached by Ctrl-C,
  * {@link EXIT_LOST} when nobody runs the job any more).
  */
-export async function followToTerminal(client: FleetClient, job: string, fromSeq = 0, lostAfterMs?: number): Promise<number> {
+export async function followToTerminal(client: FleetClient, job: string, fromSeq = 0, lostAfterMs?: number, justStarted = false): Promise<number> {
   let detach!: () => void;
   const detached = new Promise<'detached'>((resolve) => { detach = () => resolve('detached'); });
   process.once('SIGINT', detach);
@@ -80,6 +80,9 @@ export async function followToTerminal(client: FleetClient, job: string, fromSeq
         client.follow(job, {
           fromSeq,
           lostAfterMs,
+          // A job this command just started exists: a broker that restarted meanwhile shows
+          // its state again once the agent has reconnected (seen at load 11: exit 2, "no job").
+          ...(justStarted ? { awaitStateMs: lostAfterMs ?? LOST_AFTER_MS } : {}),
           onOutput: (c) => { (c.stream === 1 ? process.stdout : process.stderr).write(c.data); },
           onNotice: (line) => process.stderr.write(`wasmig: ${line}\n`),
         }),
@@ -166,7 +169,7 @@ export async function runRemoteCommand(argv: readonly string[]): Promise<number>
       process.stdout.write(`${started.job}\n`);
       return 0;
     }
-    return await followToTerminal(client, started.job, 0, lostAfterMs(p));
+    return await followToTerminal(client, started.job, 0, lostAfterMs(p), true);
   } finally {
     await client.close();
   }
