@@ -2,8 +2,8 @@
  * The target side of a handoff, for what a real source never does while its guard holds
  * (docs/protocol.md, "One owner"): a commit that comes after a newer epoch of the job was
  * published, an older retained state arriving over a newer one, a commit repeated after
- * the job went on from the target. Agents a (source) and b (target) are real; b's commit
- * handler is held back where a test needs a commit to arrive late, and job states of a
+ * the job went on from the target. Agents a (source) and b (target) are real; b's final
+ * (which commits) is held back where a test needs it to arrive late, and job states of a
  * third agent c are published by hand, as c would.
  */
 import { readFileSync } from 'node:fs';
@@ -12,7 +12,7 @@ import * as assert from 'uvu/assert';
 import { Agent, FleetClient, startBroker, topics } from '../../src/agent/index.ts';
 import type { EmbeddedBroker } from '../../src/agent/index.ts';
 import { sha256 } from '../../src/agent/frames.ts';
-import type { CommitRequest } from '../../src/agent/messages.ts';
+import type { FinalRequest } from '../../src/agent/messages.ts';
 import { Peer } from '../../src/agent/peer.ts';
 import { MigrationError } from '../../src/errors/index.ts';
 import { tickerPath } from '../helpers/ticker.ts';
@@ -64,22 +64,26 @@ async function logged(re: RegExp): Promise<void> {
   throw new Error(`no log line ${re}:\n${logs.join('\n')}`);
 }
 
-s('a newer epoch published while b holds the restored copy drops it; the late commit is refused, the job goes on at a', async () => {
+s('a newer epoch published while b receives the job drops its copy; the final that comes late is refused, the job goes on at a', async () => {
   await start('late');
-  // Hold b's commits back until the newer epoch is out.
-  const commit = target.incoming.commit.bind(target.incoming);
-  let held!: (req: CommitRequest) => void;
-  const arrived = new Promise<CommitRequest>((resolve) => { held = resolve; });
-  target.incoming.commit = (req) => held(req);
+  // Hold b's final (which commits) back until the newer epoch is out.
+  const receive = target.incoming.receive.bind(target.incoming);
+  let held!: (req: FinalRequest) => void;
+  const arrived = new Promise<FinalRequest>((resolve) => { held = resolve; });
+  target.incoming.receive = (req) => {
+    if (req.type !== 'final') return receive(req);
+    held(req);
+    return Promise.resolve();
+  };
   const migration = client.migrate('late', 'b').then(() => undefined, (e: Error) => e);
   const req = await arrived;
-  target.incoming.commit = commit;
+  target.incoming.receive = receive;
   await publishState('late', 'c', 5);
   await logged(/agent b: job late: epoch 5 exists on c; dropped the copy being received \(epoch 2\)/);
-  commit(req);
+  void receive(req);
   const error = await migration;
   assert.ok(error instanceof MigrationError, String(error));
-  assert.match(error.message, /agent b no longer held the restored copy when the commit came; the job goes on at a$/);
+  assert.match(error.message, /agent b no longer held the copy being received when the final came \(no handoff of job late at epoch 2 from a is under way here\); the job goes on at a$/);
   assert.not.ok(target.jobs.has('late'), 'no copy at b');
   // a's copy gave way to c's (epoch 5) when it resumed and saw it: only c's runs.
   await logged(/agent a: job late: a newer copy \(epoch 5\) runs on c; this copy \(epoch \d\) stops/);
