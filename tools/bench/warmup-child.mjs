@@ -2,7 +2,8 @@
 // wasmig (DIST is a dist/ directory: this checkout's, or another build's, side by side).
 //
 //   node warmup-child.mjs DIST MODULE.wasm curve SECONDS WINDOW_S
-//     prints one JSON line: { windows: [instructions per window], firstMs }
+//     prints one JSON line: { windows: [[instructions, wall ms, CPU ms] per window], firstMs }
+//     (CPU: the whole process's user + system time, V8's compiler threads included)
 //   node warmup-child.mjs DIST MODULE.wasm count ITERATIONS
 //     runs ITERATIONS CoreMark iterations to the end; prints { instructions }
 //
@@ -38,6 +39,7 @@ if (mode === 'count') {
   const t0 = performance.now();
   const windows = [];
   let mark = t0;
+  let cpuMark = process.cpuUsage();
   let counted = 0;
   for (;;) {
     const outcome = program.run({ budget: 1 << 20 });
@@ -45,7 +47,9 @@ if (mode === 'count') {
     const now = performance.now();
     if (now - mark >= window) {
       // Windows are cut at budget boundaries (a few ms apart): rates use each window's own length.
-      windows.push([outcome.instructions - counted, now - mark]);
+      const cpu = process.cpuUsage(cpuMark);
+      windows.push([outcome.instructions - counted, now - mark, (cpu.user + cpu.system) / 1000]);
+      cpuMark = process.cpuUsage();
       // With V8's tracing flags, a line per window puts the trace on the same time line.
       if (live) process.stdout.write(`window ${(now - t0).toFixed(0)} ms: ${((outcome.instructions - counted) / (now - mark) / 1e3).toFixed(1)} M instructions/s\n`);
       counted = outcome.instructions;

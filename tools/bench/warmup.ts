@@ -73,23 +73,27 @@ function median(xs: number[]): number {
 }
 const fmt = (n: number): string => n.toLocaleString('en-US', { maximumFractionDigits: 0 });
 
-interface Curve { rates: number[]; ends: number[] }
+/** A run's windows: iterations/s and end time, by the wall clock and by the process's CPU time. */
+interface Curve { rates: number[]; ends: number[]; cpuRates: number[]; cpuEnds: number[] }
 
 function curveOf(dist: string, perIter: number): Curve {
-  const out = runChild(dist, ['curve', String(seconds), String(windowSeconds)]) as { windows: [number, number][] };
-  const rates: number[] = [];
-  const ends: number[] = [];
+  const out = runChild(dist, ['curve', String(seconds), String(windowSeconds)]) as { windows: [number, number, number][] };
+  const c: Curve = { rates: [], ends: [], cpuRates: [], cpuEnds: [] };
   let at = 0;
-  for (const [instructions, ms] of out.windows) {
+  let cpuAt = 0;
+  for (const [instructions, ms, cpuMs] of out.windows) {
     at += ms;
-    rates.push((instructions / perIter) / (ms / 1000));
-    ends.push(at / 1000);
+    cpuAt += cpuMs;
+    c.rates.push((instructions / perIter) / (ms / 1000));
+    c.ends.push(at / 1000);
+    c.cpuRates.push((instructions / perIter) / (cpuMs / 1000));
+    c.cpuEnds.push(cpuAt / 1000);
   }
-  return { rates, ends };
+  return c;
 }
 
 /** Mean iterations/s over [0, until] s, from the windows (the last one cut in proportion). */
-function meanRate(c: Curve, until: number): number {
+function meanRate(c: Pick<Curve, 'rates' | 'ends'>, until: number): number {
   let iterations = 0;
   let from = 0;
   for (let i = 0; i < c.rates.length && from < until; i++) {
@@ -100,12 +104,13 @@ function meanRate(c: Curve, until: number): number {
   return iterations / Math.min(until, c.ends[c.ends.length - 1]);
 }
 
-function summary(c: Curve): { reach80: number; share2s: number } {
-  const tail = meanRate({ rates: c.rates, ends: c.ends }, Infinity);
+/** The warm rate (mean of the last 2 s's windows), when 80% of it is first reached, and the first 2 s's share. */
+function summary(c: Pick<Curve, 'rates' | 'ends'>): { warm: number; reach80: number; share2s: number } {
+  const tail = meanRate(c, Infinity);
   const last2 = c.rates.filter((_, i) => c.ends[i] > c.ends[c.ends.length - 1] - 2);
   const warm = last2.length ? last2.reduce((a, b) => a + b, 0) / last2.length : tail;
   const i = c.rates.findIndex((r) => r >= 0.8 * warm);
-  return { reach80: i < 0 ? Infinity : c.ends[i], share2s: meanRate(c, 2) / tail };
+  return { warm, reach80: i < 0 ? Infinity : c.ends[i], share2s: meanRate(c, 2) / tail };
 }
 
 const loadBefore = loadavg().map((x) => x.toFixed(2)).join(' ');
@@ -131,6 +136,13 @@ dists.forEach((dist, d) => {
   }
   console.log(lines.join('\n'));
   const sums = curves[d].map(summary);
-  console.log(`  80% of the warm rate reached after (s): ${sums.map((s) => s.reach80.toFixed(2)).join(', ')}; median ${median(sums.map((s) => s.reach80)).toFixed(2)}`);
-  console.log(`  mean rate of the first 2 s / of the whole ${seconds} s: ${sums.map((s) => s.share2s.toFixed(2)).join(', ')}; median ${median(sums.map((s) => s.share2s)).toFixed(2)}`);
+  const list = (xs: number[], digits: number): string => `${xs.map((x) => x.toFixed(digits)).join(', ')}; median ${median(xs).toFixed(digits)}`;
+  console.log(`  warm rate (last 2 s), it/s: ${list(sums.map((s) => s.warm), 0)}`);
+  console.log(`  80% of the warm rate reached after (s): ${list(sums.map((s) => s.reach80), 2)}`);
+  console.log(`  mean rate of the first 2 s / of the whole ${seconds} s: ${list(sums.map((s) => s.share2s), 2)}`);
+  // By CPU time (all the process's threads): what the machine's load does not change much.
+  const cpu = curves[d].map((c) => summary({ rates: c.cpuRates, ends: c.cpuEnds }));
+  console.log(`  by CPU time: warm rate, it/CPU-s: ${list(cpu.map((s) => s.warm), 0)}`);
+  console.log(`  by CPU time: 80% of it reached after (CPU s): ${list(cpu.map((s) => s.reach80), 2)}`);
+  console.log(`  by CPU time: first 2 CPU-s' share: ${list(cpu.map((s) => s.share2s), 2)}`);
 });
