@@ -2,7 +2,7 @@ import { ExhaustionError, Trap } from '../errors/index.ts';
 import { FastOp, FAST_PC_TAG, translateFast } from '../compile/index.ts';
 import type { CompiledFunction, FastFunction } from '../compile/index.ts';
 import {
-  i64ToF32, nearest, trapDivideByZero, trapIntegerOverflow,
+  conversionTrap, i64ToF32, nearest, trapDivideByZero, trapIntegerOverflow,
   truncI64S, truncI64U, truncSatI64S, truncSatI64U,
 } from './numeric.ts';
 import { runExact } from './run.ts';
@@ -579,6 +579,117 @@ function runFastLoop(t: ThreadState, budget: number, entry: number): number {
           break;
         }
 
+        // ---- i64 ----
+        case 0x50: { const a = F + code[pc + 2]; s32[F + code[pc + 1]] = (s32[a] | s32[a + 1]) === 0 ? 1 : 0; pc += 3; break; }
+        case 0x51: case 0x52: case 0x53: case 0x54: case 0x55: case 0x56: case 0x57: case 0x58: case 0x59: case 0x5a: {
+          const a = F + code[pc + 2], b = F + code[pc + 3];
+          const ahi = s32[a + 1], bhi = s32[b + 1], alo = s32[a] >>> 0, blo = s32[b] >>> 0;
+          let r: boolean;
+          switch (op) {
+            case 0x51: r = ahi === bhi && alo === blo; break;
+            case 0x52: r = ahi !== bhi || alo !== blo; break;
+            case 0x53: r = ahi < bhi || (ahi === bhi && alo < blo); break;
+            case 0x54: r = ahi >>> 0 < bhi >>> 0 || (ahi === bhi && alo < blo); break;
+            case 0x55: r = ahi > bhi || (ahi === bhi && alo > blo); break;
+            case 0x56: r = ahi >>> 0 > bhi >>> 0 || (ahi === bhi && alo > blo); break;
+            case 0x57: r = ahi < bhi || (ahi === bhi && alo <= blo); break;
+            case 0x58: r = ahi >>> 0 < bhi >>> 0 || (ahi === bhi && alo <= blo); break;
+            case 0x59: r = ahi > bhi || (ahi === bhi && alo >= blo); break;
+            default: r = ahi >>> 0 > bhi >>> 0 || (ahi === bhi && alo >= blo); break;
+          }
+          s32[F + code[pc + 1]] = r ? 1 : 0;
+          pc += 4;
+          break;
+        }
+        case 0x7c: {
+          const d = F + code[pc + 1], a = F + code[pc + 2], b = F + code[pc + 3];
+          const lo = (s32[a] >>> 0) + (s32[b] >>> 0);
+          s32[d + 1] = (s32[a + 1] + s32[b + 1] + (lo > 0xffffffff ? 1 : 0)) | 0;
+          s32[d] = lo | 0;
+          pc += 4;
+          break;
+        }
+        case 0x7d: {
+          const d = F + code[pc + 1], a = F + code[pc + 2], b = F + code[pc + 3];
+          const lo = (s32[a] >>> 0) - (s32[b] >>> 0);
+          s32[d + 1] = (s32[a + 1] - s32[b + 1] - (lo < 0 ? 1 : 0)) | 0;
+          s32[d] = lo | 0;
+          pc += 4;
+          break;
+        }
+        case 0x7e: {
+          // 64-bit product from 32-bit halves (no BigInt): the low word is imul's; the high
+          // word is the high half of lo x lo (from 16-bit pieces, exact in doubles) plus the
+          // low halves of the cross products.
+          const d = F + code[pc + 1], a = F + code[pc + 2], b = F + code[pc + 3];
+          const alo = s32[a], blo = s32[b];
+          const a0 = alo & 0xffff, a1 = alo >>> 16, b0 = blo & 0xffff, b1 = blo >>> 16;
+          const p01 = a0 * b1, p10 = a1 * b0;
+          const mid = ((a0 * b0) >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
+          const high = a1 * b1 + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16);
+          s32[d + 1] = (high + Math.imul(alo, s32[b + 1]) + Math.imul(s32[a + 1], blo)) | 0;
+          s32[d] = Math.imul(alo, blo);
+          pc += 4;
+          break;
+        }
+        case 0x83: { const d = F + code[pc + 1], a = F + code[pc + 2], b = F + code[pc + 3]; s32[d] = s32[a] & s32[b]; s32[d + 1] = s32[a + 1] & s32[b + 1]; pc += 4; break; }
+        case 0x84: { const d = F + code[pc + 1], a = F + code[pc + 2], b = F + code[pc + 3]; s32[d] = s32[a] | s32[b]; s32[d + 1] = s32[a + 1] | s32[b + 1]; pc += 4; break; }
+        case 0x85: { const d = F + code[pc + 1], a = F + code[pc + 2], b = F + code[pc + 3]; s32[d] = s32[a] ^ s32[b]; s32[d + 1] = s32[a + 1] ^ s32[b + 1]; pc += 4; break; }
+        case 0x86: case 0x87: case 0x88: {
+          const d = F + code[pc + 1], a = F + code[pc + 2];
+          const k = s32[F + code[pc + 3]] & 63;
+          const lo = s32[a], hi = s32[a + 1];
+          let rlo = lo, rhi = hi;
+          if (k !== 0) {
+            if (op === 0x86) {
+              if (k < 32) { rhi = (hi << k) | (lo >>> (32 - k)); rlo = lo << k; } else { rhi = lo << (k - 32); rlo = 0; }
+            } else if (op === 0x87) {
+              if (k < 32) { rlo = (lo >>> k) | (hi << (32 - k)); rhi = hi >> k; } else { rlo = hi >> (k - 32); rhi = hi >> 31; }
+            } else {
+              if (k < 32) { rlo = (lo >>> k) | (hi << (32 - k)); rhi = hi >>> k; } else { rlo = hi >>> (k - 32); rhi = 0; }
+            }
+          }
+          s32[d] = rlo; s32[d + 1] = rhi;
+          pc += 4;
+          break;
+        }
+        // ---- floats ----
+        case 0x5b: s32[F + code[pc + 1]] = f32[F + code[pc + 2]] === f32[F + code[pc + 3]] ? 1 : 0; pc += 4; break;
+        case 0x5c: s32[F + code[pc + 1]] = f32[F + code[pc + 2]] !== f32[F + code[pc + 3]] ? 1 : 0; pc += 4; break;
+        case 0x5d: s32[F + code[pc + 1]] = f32[F + code[pc + 2]] < f32[F + code[pc + 3]] ? 1 : 0; pc += 4; break;
+        case 0x5e: s32[F + code[pc + 1]] = f32[F + code[pc + 2]] > f32[F + code[pc + 3]] ? 1 : 0; pc += 4; break;
+        case 0x5f: s32[F + code[pc + 1]] = f32[F + code[pc + 2]] <= f32[F + code[pc + 3]] ? 1 : 0; pc += 4; break;
+        case 0x60: s32[F + code[pc + 1]] = f32[F + code[pc + 2]] >= f32[F + code[pc + 3]] ? 1 : 0; pc += 4; break;
+        case 0x61: s32[F + code[pc + 1]] = f64[(F + code[pc + 2]) >> 1] === f64[(F + code[pc + 3]) >> 1] ? 1 : 0; pc += 4; break;
+        case 0x62: s32[F + code[pc + 1]] = f64[(F + code[pc + 2]) >> 1] !== f64[(F + code[pc + 3]) >> 1] ? 1 : 0; pc += 4; break;
+        case 0x63: s32[F + code[pc + 1]] = f64[(F + code[pc + 2]) >> 1] < f64[(F + code[pc + 3]) >> 1] ? 1 : 0; pc += 4; break;
+        case 0x64: s32[F + code[pc + 1]] = f64[(F + code[pc + 2]) >> 1] > f64[(F + code[pc + 3]) >> 1] ? 1 : 0; pc += 4; break;
+        case 0x65: s32[F + code[pc + 1]] = f64[(F + code[pc + 2]) >> 1] <= f64[(F + code[pc + 3]) >> 1] ? 1 : 0; pc += 4; break;
+        case 0x66: s32[F + code[pc + 1]] = f64[(F + code[pc + 2]) >> 1] >= f64[(F + code[pc + 3]) >> 1] ? 1 : 0; pc += 4; break;
+        case 0x92: f32[F + code[pc + 1]] = f32[F + code[pc + 2]] + f32[F + code[pc + 3]]; pc += 4; break;
+        case 0x93: f32[F + code[pc + 1]] = f32[F + code[pc + 2]] - f32[F + code[pc + 3]]; pc += 4; break;
+        case 0x94: f32[F + code[pc + 1]] = f32[F + code[pc + 2]] * f32[F + code[pc + 3]]; pc += 4; break;
+        case 0x95: f32[F + code[pc + 1]] = f32[F + code[pc + 2]] / f32[F + code[pc + 3]]; pc += 4; break;
+        case 0xa0: f64[(F + code[pc + 1]) >> 1] = f64[(F + code[pc + 2]) >> 1] + f64[(F + code[pc + 3]) >> 1]; pc += 4; break;
+        case 0xa1: f64[(F + code[pc + 1]) >> 1] = f64[(F + code[pc + 2]) >> 1] - f64[(F + code[pc + 3]) >> 1]; pc += 4; break;
+        case 0xa2: f64[(F + code[pc + 1]) >> 1] = f64[(F + code[pc + 2]) >> 1] * f64[(F + code[pc + 3]) >> 1]; pc += 4; break;
+        case 0xa3: f64[(F + code[pc + 1]) >> 1] = f64[(F + code[pc + 2]) >> 1] / f64[(F + code[pc + 3]) >> 1]; pc += 4; break;
+        // ---- conversions ----
+        case 0xa7: case 0xbc: case 0xbe: s32[F + code[pc + 1]] = s32[F + code[pc + 2]]; pc += 3; break;
+        case 0xac: { const d = F + code[pc + 1], v = s32[F + code[pc + 2]]; s32[d] = v; s32[d + 1] = v >> 31; pc += 3; break; }
+        case 0xad: { const d = F + code[pc + 1]; s32[d] = s32[F + code[pc + 2]]; s32[d + 1] = 0; pc += 3; break; }
+        case 0xb2: f32[F + code[pc + 1]] = s32[F + code[pc + 2]]; pc += 3; break;
+        case 0xb3: f32[F + code[pc + 1]] = s32[F + code[pc + 2]] >>> 0; pc += 3; break;
+        case 0xb6: f32[F + code[pc + 1]] = f64[(F + code[pc + 2]) >> 1]; pc += 3; break;
+        case 0xb7: f64[(F + code[pc + 1]) >> 1] = s32[F + code[pc + 2]]; pc += 3; break;
+        case 0xb8: f64[(F + code[pc + 1]) >> 1] = s32[F + code[pc + 2]] >>> 0; pc += 3; break;
+        case 0xbb: f64[(F + code[pc + 1]) >> 1] = f32[F + code[pc + 2]]; pc += 3; break;
+        // ---- conversions that trap (the rarer ones are in stepWide) ----
+        // `x | 0` truncates toward zero and wraps: exact for every x the range checks let through.
+        case 0xa8: { const x = f32[F + code[pc + 2]]; if (!(x > -2147483649 && x < 2147483648)) throw conversionTrap(x); s32[F + code[pc + 1]] = x | 0; pc += 3; break; }
+        case 0xa9: { const x = f32[F + code[pc + 2]]; if (!(x > -1 && x < 4294967296)) throw conversionTrap(x); s32[F + code[pc + 1]] = x | 0; pc += 3; break; }
+        case 0xaa: { const x = f64[(F + code[pc + 2]) >> 1]; if (!(x > -2147483649 && x < 2147483648)) throw conversionTrap(x); s32[F + code[pc + 1]] = x | 0; pc += 3; break; }
+        case 0xab: { const x = f64[(F + code[pc + 2]) >> 1]; if (!(x > -1 && x < 4294967296)) throw conversionTrap(x); s32[F + code[pc + 1]] = x | 0; pc += 3; break; }
         default: {
           // SIMD and the v128 moves: one branch, off the path of every other instruction.
           if (op === 0x1f0 /* FastOp.simd */) {
@@ -587,8 +698,8 @@ function runFastLoop(t: ThreadState, budget: number, entry: number): number {
             break;
           }
           // i64, float and conversion instructions, in a function of their own: see stepWide.
-          const next = stepWide(op, code, pc, F, s32, f32, f64);
-          if (next < 0) throw new Trap(`internal error: unknown fast opcode 0x${op.toString(16)} at pc ${pc}`, 'ERR_INTERNAL');
+          const next = stepWide(code, pc, F, s32, f32, f64);
+          if (next === pc) throw new Trap(`internal error: unknown fast opcode 0x${op.toString(16)} at pc ${pc}`, 'ERR_INTERNAL');
           pc = next;
           break;
         }

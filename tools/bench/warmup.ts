@@ -74,14 +74,19 @@ function median(xs: number[]): number {
 const fmt = (n: number): string => n.toLocaleString('en-US', { maximumFractionDigits: 0 });
 
 /** A run's windows: iterations/s and end time, by the wall clock and by the process's CPU time. */
-interface Curve { rates: number[]; ends: number[]; cpuRates: number[]; cpuEnds: number[] }
+interface Curve {
+  rates: number[]; ends: number[]; cpuRates: number[]; cpuEnds: number[];
+  /** The JavaScript thread's CPU s at each window's end, and the other threads' (V8's compiler) (empty without /proc). */
+  mainEnds: number[]; otherEnds: number[];
+}
 
 function curveOf(dist: string, perIter: number): Curve {
-  const out = runChild(dist, ['curve', String(seconds), String(windowSeconds)]) as { windows: [number, number, number][] };
-  const c: Curve = { rates: [], ends: [], cpuRates: [], cpuEnds: [] };
+  const out = runChild(dist, ['curve', String(seconds), String(windowSeconds)]) as { windows: [number, number, number, number | null, number | null][] };
+  const c: Curve = { rates: [], ends: [], cpuRates: [], cpuEnds: [], mainEnds: [], otherEnds: [] };
   let at = 0;
   let cpuAt = 0;
-  for (const [instructions, ms, cpuMs] of out.windows) {
+  for (const [instructions, ms, cpuMs, main, others] of out.windows) {
+    if (main !== null && others !== null) { c.mainEnds.push(main / 1000); c.otherEnds.push(others / 1000); }
     at += ms;
     cpuAt += cpuMs;
     c.rates.push((instructions / perIter) / (ms / 1000));
@@ -145,4 +150,15 @@ dists.forEach((dist, d) => {
   console.log(`  by CPU time: warm rate, it/CPU-s: ${list(cpu.map((s) => s.warm), 0)}`);
   console.log(`  by CPU time: 80% of it reached after (CPU s): ${list(cpu.map((s) => s.reach80), 2)}`);
   console.log(`  by CPU time: first 2 CPU-s' share: ${list(cpu.map((s) => s.share2s), 2)}`);
+  // The two threads apart: the run loop's thread, and V8's compiler (with the GC's helpers).
+  const withThreads = curves[d].filter((c) => c.mainEnds.length === c.rates.length);
+  if (withThreads.length) {
+    const at80 = withThreads.map((c) => {
+      const warm = summary(c).warm;
+      const i = c.rates.findIndex((r) => r >= 0.8 * warm);
+      return i < 0 ? { main: Infinity, others: Infinity } : { main: c.mainEnds[i], others: c.otherEnds[i] };
+    });
+    console.log(`  at 80% of the warm rate: JavaScript thread's CPU s ${list(at80.map((x) => x.main), 2)}; other threads' (V8's compiler) ${list(at80.map((x) => x.others), 2)}`);
+    console.log(`  other threads' CPU s over the whole run: ${list(withThreads.map((c) => c.otherEnds[c.otherEnds.length - 1]), 2)}`);
+  }
 });
