@@ -11,7 +11,10 @@ import { ENGINES } from './engines.ts';
 import type { Engine, EngineName } from './engines.ts';
 import { coremarkArgs, parseReport } from './report.ts';
 import type { CoreMarkReport } from './report.ts';
+import { MAX_WARMUP_SECONDS, STABLE_WITHIN } from './session.ts';
 import type { SessionOptions, SessionResult } from './session.ts';
+
+const STABLE_PERCENT = STABLE_WITHIN * 100;
 
 export interface BenchOptions {
   /** Path of the CoreMark module (WASI command). */
@@ -234,7 +237,7 @@ async function sessionRun(engine: Engine, options: BenchOptions, label: string):
   // A module that ignores the count asked for: its run is the result, as in a fresh process.
   if (session.stoppedBecause?.startsWith('the module ran')) remarks.push(session.stoppedBecause);
   else if (options.iterations === undefined && !session.stable && session.stoppedBecause === undefined) {
-    remarks.push(`still not steady after ${session.warmupSeconds.toFixed(1)} s of warm-up`);
+    remarks.push(`warm-up did not settle (runs still ${Math.round(STABLE_PERCENT)}% apart after ${MAX_WARMUP_SECONDS} s)`);
   }
   const reason = remarks.filter(Boolean).join('; ');
   return {
@@ -264,7 +267,11 @@ export function combineRuns(results: readonly EngineResult[]): EngineResult {
   const order = results.map((_, i) => i).sort((a, b) => rates[a] - rates[b]);
   const at = results[order[(results.length - 1) >> 1]];
   const colds = results.flatMap((r) => (r.coldIterationsPerSec === null ? [] : [r.coldIterationsPerSec]));
-  const reasons = [...new Set(results.flatMap((r) => (r.reason ? [r.reason] : [])))];
+  // Every remark once, with how many runs made it when not all did.
+  const reasons = [...new Set(results.flatMap((r) => (r.reason ? [r.reason] : [])))].map((text) => {
+    const k = results.filter((r) => r.reason === text).length;
+    return k === results.length || results.length === 1 ? text : `${text} (${k} of ${results.length} runs)`;
+  });
   return {
     ...at,
     ...(reasons.length ? { reason: reasons.join('; ') } : {}),

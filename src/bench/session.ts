@@ -20,11 +20,11 @@ import type { CoreMarkReport } from './report.ts';
 /** How long a warm-up run aims to last, in seconds. */
 const WARM_RUN_SECONDS = 0.5;
 /** Three consecutive warm-up rates this close (relative) mean the engine is warm... */
-const STABLE_WITHIN = 0.05;
+export const STABLE_WITHIN = 0.05;
 /** ...once this much warm-up has passed. */
 const MIN_WARMUP_SECONDS = 3;
 /** Warm-up stops here even when the rate still moves (a busy machine). */
-const MAX_WARMUP_SECONDS = 20;
+export const MAX_WARMUP_SECONDS = 20;
 const MAX_ITERATIONS = 2 ** 31 - 1;
 
 /** One CoreMark run of the session: what its report says. */

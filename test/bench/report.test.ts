@@ -109,11 +109,12 @@ test('runs combine: the median run, every rate, the median cold rate, every rema
   assert.is(c.seconds, 2);
   assert.equal(c.runs, [300, 100, 200]);
   assert.is(c.coldIterationsPerSec, 6);
-  assert.is(c.reason, 'slow');
+  assert.is(c.reason, 'slow (2 of 3 runs)');
   const even = combineRuns([run(100, null), run(300, null)]);
   assert.is(even.iterationsPerSec, 200);
   assert.is(even.coldIterationsPerSec, null);
   assert.is(combineRuns([{ ...run(100, 5), validated: false }, run(200, 5)]).validated, false);
+  assert.is(combineRuns([run(100, 5, 'slow'), run(200, 5, 'slow')]).reason, 'slow');
 });
 
 test('svg is well formed and escapes text', () => {
