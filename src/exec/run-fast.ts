@@ -5,9 +5,9 @@ import {
   conversionTrap, i64ToF32, nearest, trapDivideByZero, trapIntegerOverflow,
   truncI64S, truncI64U, truncSatI64S, truncSatI64U,
 } from './numeric.ts';
+import { stepWide } from './run-fast-wide.ts';
 import { runExact } from './run.ts';
 import { stepSimd } from './simd-step.ts';
-import { stepWide } from './run-fast-wide.ts';
 import { FuncKind, growFrames, growSlots, refreshMemoryViews, RunStatus } from './state.ts';
 import type { InstanceState, MemoryState, ThreadState, WasmFunctionState } from './state.ts';
 
@@ -697,7 +697,7 @@ function runFastLoop(t: ThreadState, budget: number, entry: number): number {
             pc += 3;
             break;
           }
-          // i64, float and conversion instructions, in a function of their own: see stepWide.
+          // The rarer i64, float and conversion instructions, in a function of their own: see stepWide.
           const next = stepWide(code, pc, F, s32, f32, f64);
           if (next === pc) throw new Trap(`internal error: unknown fast opcode 0x${op.toString(16)} at pc ${pc}`, 'ERR_INTERNAL');
           pc = next;
