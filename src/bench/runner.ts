@@ -237,7 +237,7 @@ async function sessionRun(engine: Engine, options: BenchOptions, label: string):
   // A module that ignores the count asked for: its run is the result, as in a fresh process.
   if (session.stoppedBecause?.startsWith('the module ran')) remarks.push(session.stoppedBecause);
   else if (options.iterations === undefined && !session.stable && session.stoppedBecause === undefined) {
-    remarks.push(`warm-up did not settle (runs still ${Math.round(STABLE_PERCENT)}% apart after ${MAX_WARMUP_SECONDS} s)`);
+    remarks.push(`warm-up did not settle within ${MAX_WARMUP_SECONDS} s (runs more than ${Math.round(STABLE_PERCENT)}% apart)`);
   }
   const reason = remarks.filter(Boolean).join('; ');
   return {
