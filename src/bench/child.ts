@@ -46,17 +46,19 @@ async function runV8(wasm: string, args: readonly string[]): Promise<number> {
   return wasi.start(instance) ?? 0;
 }
 
-/** Runs a program on a fresh instance to its end, with its output kept; returns the output. */
-function runKept(compiled: CompiledModule, args: readonly string[], tier: 'interp' | 'native'): string {
+/** Runs a program on a fresh instance to its end, with its output kept; returns the output and exit status. */
+function runKept(compiled: CompiledModule, args: readonly string[], tier: 'interp' | 'native'): { text: string; status: number } {
   const chunks: Uint8Array[] = [];
   const keep = (data: Uint8Array): void => { chunks.push(data.slice()); };
   const program = Program.instantiate(compiled, { args: ['coremark.wasm', ...args], tier, stdout: keep, stderr: keep });
   program.start('_start');
+  let status = 0;
   for (;;) {
     const outcome = program.run({ budget: 1e9 });
+    if (outcome.kind === 'exited') status = outcome.status;
     if (outcome.kind === 'exited' || outcome.kind === 'returned') break;
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return { text: Buffer.concat(chunks).toString('utf8'), status };
 }
 
 /**
@@ -65,18 +67,23 @@ function runKept(compiled: CompiledModule, args: readonly string[], tier: 'inter
  * to a file descriptor, so its output goes through a temporary file.
  */
 async function sessionRunner(engine: string, wasm: string): Promise<{ runOnce: (n: number) => Promise<SessionRun['report']>; close(): void }> {
-  /** A build that prints no time (no clock): the run's wall time, as for a separate process. */
-  const report = (text: string, since: number): SessionRun['report'] => {
+  /**
+   * The run's report. A build that prints no time (no clock) gets the run's wall time, as
+   * in a separate process; an exit status other than 0 is said with the report's problem.
+   */
+  const report = ({ text, status }: { text: string; status: number }, since: number): SessionRun['report'] => {
     const wall = (performance.now() - since) / 1000;
     const { iterations, seconds, iterationsPerSec, validated, problem } = parseReport(text);
     const s = seconds !== undefined && seconds > 0 ? seconds : wall;
-    return { iterations, seconds: s, iterationsPerSec: iterationsPerSec ?? (iterations === undefined ? undefined : iterations / s), validated, problem };
+    const problems = [problem, status === 0 ? undefined : `exit status ${status}`].filter(Boolean).join('; ');
+    return { iterations, seconds: s, iterationsPerSec: iterationsPerSec ?? (iterations === undefined ? undefined : iterations / s), validated, problem: problems || undefined };
   };
   if (engine === 'interp' || engine === 'native') {
     const compiled = loadModuleFile(wasm);
     return {
       async runOnce(n) {
         const since = performance.now();
+      let status = 0;
         return report(runKept(compiled, coremarkArgs(n), engine), since);
       },
       close() {},
@@ -93,16 +100,17 @@ async function sessionRunner(engine: string, wasm: string): Promise<{ runOnce: (
       const file = join(dir, `out-${count++}.txt`);
       const fd = openSync(file, 'w+');
       const since = performance.now();
+      let status = 0;
       try {
         const wasi = new WASI({ version: 'preview1', args: [basename(wasm), ...coremarkArgs(n)], env: {}, returnOnExit: true, stdout: fd, stderr: fd });
         const instance = await WebAssembly.instantiate(module, wasi.getImportObject() as WebAssembly.Imports);
-        wasi.start(instance);
+        status = wasi.start(instance) ?? 0;
       } finally {
         closeSync(fd);
       }
       const text = readFileSync(file, 'utf8');
       rmSync(file, { force: true });
-      return report(text, since);
+      return report({ text, status }, since);
     },
     close: () => rmSync(dir, { recursive: true, force: true }),
   };
