@@ -32,6 +32,12 @@ export interface Engine {
    */
   check(): { status: 'skipped' | 'unavailable'; reason: string } | undefined;
   launch(wasm: string, args: readonly string[]): Launch;
+  /**
+   * For the engines in Node: a child process that warms the engine up with CoreMark runs
+   * and then times one (`session.ts`), given the session's options as JSON. Engines
+   * without it (outside runtimes) are timed in a fresh process per run.
+   */
+  session?(wasm: string, optionsJson: string): Launch;
 }
 
 /** The absolute path of an executable on PATH, or undefined. */
@@ -53,12 +59,21 @@ export function findOnPath(name: string, path = process.env.PATH ?? ''): string 
  * `node child.(ts|js) ENGINE ...`: from the sources, the child needs the same TypeScript
  * loader (tsx) as this process; from dist/ it is plain JavaScript.
  */
-function childLaunch(engine: EngineName, wasm: string, args: readonly string[]): Launch {
+function childLaunch(childArgs: readonly string[]): Launch {
   const self = fileURLToPath(import.meta.url);
   const fromSources = self.endsWith('.ts');
   const child = join(self, '..', fromSources ? 'child.ts' : 'child.js');
   const loader = fromSources ? ['--import', import.meta.resolve('tsx')] : [];
-  return { command: process.execPath, args: ['--no-warnings', ...loader, child, engine, wasm, ...args] };
+  return { command: process.execPath, args: ['--no-warnings', ...loader, child, ...childArgs] };
+}
+
+/** One of the engines that run in a Node child process (`child.ts`). */
+function inNode(name: 'interp' | 'native' | 'v8', description: string, firstGuess: number, check: Engine['check']): Engine {
+  return {
+    name, description, firstGuess, check,
+    launch: (wasm, args) => childLaunch([name, wasm, ...args]),
+    session: (wasm, optionsJson) => childLaunch(['--session', optionsJson, name, wasm]),
+  };
 }
 
 function outside(name: 'wasm3' | 'iwasm', description: string, firstGuess: number): Engine {
@@ -70,24 +85,13 @@ function outside(name: 'wasm3' | 'iwasm', description: string, firstGuess: numbe
 }
 
 export const ENGINES: Readonly<Record<EngineName, Engine>> = {
-  interp: {
-    name: 'interp', description: "wasmig's interpreter", firstGuess: 30,
-    check: () => undefined,
-    launch: (wasm, args) => childLaunch('interp', wasm, args),
-  },
-  native: {
-    name: 'native', description: "wasmig's native tier", firstGuess: 200,
-    check: () => {
-      const reason = nativeUnavailable();
-      return reason === undefined ? undefined : { status: 'unavailable', reason };
-    },
-    launch: (wasm, args) => childLaunch('native', wasm, args),
-  },
-  v8: {
-    name: 'v8', description: "the module unmodified on Node's V8, with node:wasi", firstGuess: 1000,
-    check: () => undefined,
-    launch: (wasm, args) => childLaunch('v8', wasm, args),
-  },
+  // A cold interpreter runs CoreMark at a few iterations/s for its first second.
+  interp: inNode('interp', "wasmig's interpreter", 5, () => undefined),
+  native: inNode('native', "wasmig's native tier", 200, () => {
+    const reason = nativeUnavailable();
+    return reason === undefined ? undefined : { status: 'unavailable', reason };
+  }),
+  v8: inNode('v8', "the module unmodified on Node's V8, with node:wasi", 1000, () => undefined),
   wasm3: outside('wasm3', 'the wasm3 interpreter, when on PATH', 100),
   iwasm: outside('iwasm', 'WAMR (iwasm), when on PATH', 100),
 };

@@ -19,16 +19,29 @@ export function formatRatio(ratio: number): string {
   return `${text} (1/${Math.round(1 / ratio).toLocaleString('en-US')})`;
 }
 
+/** `612.4-655.0`: the lowest and highest run (empty with fewer than two runs). */
+export function formatSpread(runs: readonly number[]): string {
+  if (runs.length < 2) return '';
+  return `${formatRate(Math.min(...runs))}-${formatRate(Math.max(...runs))}`;
+}
+
+const HEADER = ['engine', 'iterations/s', 'spread', 'vs v8', 'cold', 'validated', 'seconds', 'iterations', 'notes'];
+const NOTES = HEADER.length - 1;
+/** Columns aligned to the right (numbers). */
+const RIGHT = new Set([1, 2, 3, 4, 6, 7]);
+
 function cells(results: readonly EngineResult[], r: EngineResult): string[] {
   if (r.status === 'skipped' || r.status === 'unavailable') {
-    return [r.engine, '-', '-', '-', '-', '-', `${r.status === 'skipped' ? 'skipped' : 'not available'}: ${r.reason ?? ''}`];
+    return [r.engine, '-', '-', '-', '-', '-', '-', '-', `${r.status === 'skipped' ? 'skipped' : 'not available'}: ${r.reason ?? ''}`];
   }
-  if (r.status === 'failed') return [r.engine, '-', '-', 'no', '-', '-', `failed: ${r.reason ?? ''}`];
+  if (r.status === 'failed') return [r.engine, '-', '-', '-', '-', 'no', '-', '-', `failed: ${r.reason ?? ''}`];
   const ratio = ratioToV8(results, r);
   return [
     r.engine,
     r.iterationsPerSec === null ? '-' : formatRate(r.iterationsPerSec),
+    formatSpread(r.runs) || '-',
     ratio === undefined ? '-' : formatRatio(ratio),
+    r.coldIterationsPerSec === null ? '-' : formatRate(r.coldIterationsPerSec),
     r.validated ? 'yes' : 'NO',
     r.seconds === null ? '-' : r.seconds.toFixed(2),
     r.iterations === null ? '-' : r.iterations.toLocaleString('en-US'),
@@ -36,15 +49,14 @@ function cells(results: readonly EngineResult[], r: EngineResult): string[] {
   ];
 }
 
-const HEADER = ['engine', 'iterations/s', 'vs v8', 'validated', 'seconds', 'iterations', 'notes'];
-/** Columns aligned to the right (numbers). */
-const RIGHT = new Set([1, 2, 4, 5]);
-
-/** A plain-text table, one engine per line. */
+/**
+ * A plain-text table, one engine per line: the median rate (warm for the engines in
+ * Node), the spread of the runs, the ratio to V8, the cold rate apart.
+ */
 export function formatTable(results: readonly EngineResult[]): string {
   const rows = [HEADER, ...results.map((r) => cells(results, r))];
   // Drop the notes column when no row has one.
-  const columns = rows.some((row, i) => i > 0 && row[6]) ? HEADER.length : HEADER.length - 1;
+  const columns = rows.some((row, i) => i > 0 && row[NOTES]) ? HEADER.length : HEADER.length - 1;
   const widths = Array.from({ length: columns }, (_, c) => Math.max(...rows.map((row) => row[c].length)));
   return rows
     .map((row) => row.slice(0, columns).map((cell, c) => (c === columns - 1 ? cell : RIGHT.has(c) ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd())
@@ -54,13 +66,17 @@ export function formatTable(results: readonly EngineResult[]): string {
 /** The same as a Markdown table (for a README). */
 export function formatMarkdown(results: readonly EngineResult[]): string {
   const rows = results.map((r) => cells(results, r));
-  const columns = rows.some((row) => row[6]) ? HEADER.length : HEADER.length - 1;
+  const columns = rows.some((row) => row[NOTES]) ? HEADER.length : HEADER.length - 1;
   const line = (row: string[]): string => `| ${row.slice(0, columns).join(' | ')} |`;
   const rule = `|${HEADER.slice(0, columns).map((_, c) => (RIGHT.has(c) ? '---:' : '---')).join('|')}|`;
   return [line(HEADER), rule, ...rows.map(line)].join('\n');
 }
 
-/** `{"results": [{"engine", "iterationsPerSec", "validated", "seconds", ...}]}`. */
+/**
+ * `{"results": [{"engine", "iterationsPerSec", "validated", "seconds", "iterations",
+ * "runs", "coldIterationsPerSec", "status", "reason"?}]}`: `iterationsPerSec` is the
+ * median of `runs`.
+ */
 export function formatJson(results: readonly EngineResult[]): string {
   return JSON.stringify({
     results: results.map((r) => ({
@@ -69,6 +85,8 @@ export function formatJson(results: readonly EngineResult[]): string {
       validated: r.validated,
       seconds: r.seconds,
       iterations: r.iterations,
+      runs: r.runs,
+      coldIterationsPerSec: r.coldIterationsPerSec,
       status: r.status,
       ...(r.reason ? { reason: r.reason } : {}),
     })),

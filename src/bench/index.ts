@@ -1,10 +1,10 @@
 export { ENGINE_NAMES, ENGINES, findOnPath, isEngineName } from './engines.ts';
 export type { Engine, EngineName, Launch } from './engines.ts';
-export { formatJson, formatMarkdown, formatRate, formatRatio, formatTable, ratioToV8 } from './format.ts';
+export { formatJson, formatMarkdown, formatRate, formatRatio, formatSpread, formatTable, ratioToV8 } from './format.ts';
 export { terminalProgress } from './progress.ts';
 export { coremarkArgs, KNOWN_RUNS, parseReport } from './report.ts';
 export type { CoreMarkReport } from './report.ts';
-export { benchEngine, runBench, runProcess } from './runner.ts';
+export { benchEngine, combineRuns, runBench, runProcess } from './runner.ts';
 export type { BenchOptions, EngineResult, Progress, ResultStatus, RunOutput } from './runner.ts';
 export { escapeXml, formatSvg } from './svg.ts';
 export type { ChartInfo } from './svg.ts';

@@ -1,13 +1,20 @@
 /**
- * Runs CoreMark on each engine, one child process per run: a short calibration run
- * (grown until it lasts long enough to time), then one measured run whose iteration
- * count makes it last about the requested seconds.
+ * Runs CoreMark on each engine, `runs` times, and reports the median with its spread.
+ * An engine in Node (interp, native, v8) runs each time in a child process of its own
+ * that warms it up first (`session.ts`): the timed run is warm, and the process's first
+ * seconds give the cold figure, reported apart. An outside runtime (wasm3, iwasm) is
+ * timed in a fresh process per run, after short calibration runs (grown until one lasts
+ * long enough to time) that set the count for about the requested seconds.
  */
 import { spawn } from 'node:child_process';
 import { ENGINES } from './engines.ts';
 import type { Engine, EngineName } from './engines.ts';
 import { coremarkArgs, parseReport } from './report.ts';
 import type { CoreMarkReport } from './report.ts';
+import { MAX_WARMUP_SECONDS, STABLE_WITHIN } from './session.ts';
+import type { SessionOptions, SessionResult } from './session.ts';
+
+const STABLE_PERCENT = STABLE_WITHIN * 100;
 
 export interface BenchOptions {
   /** Path of the CoreMark module (WASI command). */
@@ -17,6 +24,8 @@ export interface BenchOptions {
   seconds: number;
   /** A fixed iteration count instead of calibrating. */
   iterations?: number;
+  /** Measured runs per engine (default 1); the result is their median. */
+  runs?: number;
   progress?: Progress;
   /** Engine table (tests replace entries). */
   table?: Readonly<Record<EngineName, Engine>>;
@@ -35,11 +44,19 @@ export interface EngineResult {
   status: ResultStatus;
   /** Why it was skipped, failed or did not validate; a remark about an ok run. */
   reason?: string;
+  /** The median of the runs' rates: warm for the engines in Node (see `cold...`). */
   iterationsPerSec: number | null;
   validated: boolean;
-  /** The timed run's length as the program measured it. */
+  /** The median run's length as the program measured it. */
   seconds: number | null;
   iterations: number | null;
+  /** Every run's iterations/s, in order (empty when none ran). */
+  runs: number[];
+  /**
+   * The median over the runs of the rate of a process's first `seconds` of CoreMark,
+   * JIT cold (null for the outside runtimes, whose every run is a fresh process).
+   */
+  coldIterationsPerSec: number | null;
 }
 
 /** The output of one child process. */
@@ -111,7 +128,7 @@ async function measure(engine: Engine, wasm: string, iterations: number): Promis
 function resultOf(name: EngineName, m: Measured, remark?: string): EngineResult {
   const { report, output } = m;
   if (m.failure) {
-    return { engine: name, status: 'failed', reason: m.failure, iterationsPerSec: null, validated: false, seconds: null, iterations: null };
+    return failedResult(name, m.failure);
   }
   const reasons = [report.problem, remark];
   if (output.status !== 0) reasons.push(output.signal ? `killed by ${output.signal}` : `exit status ${output.status}`);
@@ -124,7 +141,13 @@ function resultOf(name: EngineName, m: Measured, remark?: string): EngineResult 
     validated: report.validated,
     seconds: report.seconds ?? null,
     iterations: report.iterations ?? null,
+    runs: report.iterationsPerSec === undefined ? [] : [report.iterationsPerSec],
+    coldIterationsPerSec: null,
   };
+}
+
+function failedResult(name: EngineName, reason: string): EngineResult {
+  return { engine: name, status: 'failed', reason, iterationsPerSec: null, validated: false, seconds: null, iterations: null, runs: [], coldIterationsPerSec: null };
 }
 
 /**
@@ -145,12 +168,8 @@ export function iterationsFor(points: readonly { n: number; t: number }[], secon
   return Math.max(1, Math.min(MAX_ITERATIONS, Math.round(n)));
 }
 
-/** Calibrates (unless a count is given) and measures one engine. */
-export async function benchEngine(engine: Engine, options: BenchOptions): Promise<EngineResult> {
-  const unavailable = engine.check();
-  if (unavailable) {
-    return { engine: engine.name, status: unavailable.status, reason: unavailable.reason, iterationsPerSec: null, validated: false, seconds: null, iterations: null };
-  }
+/** One run of an outside runtime in fresh processes: calibrates (unless a count is given) and measures. */
+async function processRun(engine: Engine, options: BenchOptions, label: string): Promise<EngineResult> {
   const progress = options.progress;
   const plural = (n: number): string => `${n.toLocaleString('en-US')} iteration${n === 1 ? '' : 's'}`;
   let n = options.iterations ?? engine.firstGuess;
@@ -158,7 +177,7 @@ export async function benchEngine(engine: Engine, options: BenchOptions): Promis
   if (options.iterations === undefined) {
     const enough = Math.min(CALIBRATED_SECONDS, options.seconds / 4);
     for (let round = 1; ; round++) {
-      progress?.phase(`${engine.name}: calibrating with ${plural(n)}`);
+      progress?.phase(`${label}calibrating with ${plural(n)}`);
       const m = await measure(engine, options.wasm, n);
       if (m.failure) return resultOf(engine.name, m);
       const t = m.report.seconds!;
@@ -179,17 +198,110 @@ export async function benchEngine(engine: Engine, options: BenchOptions): Promis
     }
     n = iterationsFor(points, options.seconds);
   }
-  progress?.phase(`${engine.name}: ${plural(n)}${options.iterations === undefined ? `, about ${options.seconds} s` : ''}`);
+  progress?.phase(`${label}${plural(n)}${options.iterations === undefined ? `, about ${options.seconds} s` : ''}`);
   let m = await measure(engine, options.wasm, n);
   // Still warming up during calibration (or disturbed by another process): once more,
   // counting the run just made as a calibration point.
   if (options.iterations === undefined && !m.failure && m.report.iterations === n && n < MAX_ITERATIONS && m.report.seconds! < options.seconds * RERUN_BELOW) {
     points.push({ n, t: m.report.seconds! });
     n = iterationsFor(points, options.seconds);
-    progress?.phase(`${engine.name}: ${plural(n)}, about ${options.seconds} s (second try)`);
+    progress?.phase(`${label}${plural(n)}, about ${options.seconds} s (second try)`);
     m = await measure(engine, options.wasm, n);
   }
   return resultOf(engine.name, m);
+}
+
+/** One run of an engine in Node: a warm-up session in a child process (`session.ts`). */
+async function sessionRun(engine: Engine, options: BenchOptions, label: string): Promise<EngineResult> {
+  const sessionOptions: SessionOptions = { seconds: options.seconds, firstGuess: engine.firstGuess, ...(options.iterations === undefined ? {} : { iterations: options.iterations }) };
+  const launch = engine.session!(options.wasm, JSON.stringify(sessionOptions));
+  options.progress?.phase(`${label}${options.iterations === undefined ? `warming up, then about ${options.seconds} s` : `${options.iterations} iterations, warm`}`);
+  let output: RunOutput;
+  try {
+    output = await runProcess(launch.command, launch.args);
+  } catch (error) {
+    return failedResult(engine.name, `cannot start ${launch.command}: ${(error as Error).message}`);
+  }
+  const line = output.stdout.split('\n').find((l) => l.startsWith('SESSION '));
+  if (output.status !== 0 || line === undefined) {
+    const why = output.signal ? `killed by ${output.signal}` : `exit status ${output.status}`;
+    const detail = lastLine(output.stderr) || lastLine(output.stdout);
+    return failedResult(engine.name, `no CoreMark report (${why}${detail ? `: ${detail}` : ''})`);
+  }
+  const session = JSON.parse(line.slice('SESSION '.length)) as SessionResult;
+  const timed = session.runs[session.runs.length - 1]?.report;
+  if (timed === undefined || timed.iterations === undefined || timed.iterationsPerSec === undefined) {
+    return failedResult(engine.name, `no CoreMark report${session.stoppedBecause ? ` (${session.stoppedBecause})` : ''}`);
+  }
+  const remarks = [timed.problem];
+  // A module that ignores the count asked for: its run is the result, as in a fresh process.
+  if (session.stoppedBecause?.startsWith('the module ran')) remarks.push(session.stoppedBecause);
+  else if (options.iterations === undefined && !session.stable && session.stoppedBecause === undefined) {
+    remarks.push(`warm-up did not settle within ${MAX_WARMUP_SECONDS} s (runs more than ${Math.round(STABLE_PERCENT)}% apart)`);
+  }
+  const reason = remarks.filter(Boolean).join('; ');
+  return {
+    engine: engine.name,
+    status: 'ok',
+    ...(reason ? { reason } : {}),
+    iterationsPerSec: timed.iterationsPerSec,
+    validated: timed.validated,
+    seconds: timed.seconds ?? null,
+    iterations: timed.iterations,
+    runs: [timed.iterationsPerSec],
+    coldIterationsPerSec: session.coldIterationsPerSec ?? null,
+  };
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** The runs of one engine as one result: the median run's figures, every rate, the median cold rate. */
+export function combineRuns(results: readonly EngineResult[]): EngineResult {
+  const rates = results.map((r) => r.iterationsPerSec!);
+  const mid = median(rates);
+  // The run whose rate is the median (the lower of the middle two for an even count).
+  const order = results.map((_, i) => i).sort((a, b) => rates[a] - rates[b]);
+  const at = results[order[(results.length - 1) >> 1]];
+  const colds = results.flatMap((r) => (r.coldIterationsPerSec === null ? [] : [r.coldIterationsPerSec]));
+  // Every remark once, with how many runs made it when not all did.
+  const reasons = [...new Set(results.flatMap((r) => (r.reason ? [r.reason] : [])))].map((text) => {
+    const k = results.filter((r) => r.reason === text).length;
+    return k === results.length || results.length === 1 ? text : `${text} (${k} of ${results.length} runs)`;
+  });
+  return {
+    ...at,
+    ...(reasons.length ? { reason: reasons.join('; ') } : {}),
+    iterationsPerSec: mid,
+    validated: results.every((r) => r.validated),
+    runs: results.flatMap((r) => r.runs),
+    coldIterationsPerSec: colds.length ? median(colds) : null,
+  };
+}
+
+/**
+ * Measures one engine `options.runs` times (each a session or a fresh process of its
+ * own) and combines the runs; the first failure is the result.
+ */
+export async function benchEngine(engine: Engine, options: BenchOptions): Promise<EngineResult> {
+  const unavailable = engine.check();
+  if (unavailable) {
+    return { engine: engine.name, status: unavailable.status, reason: unavailable.reason, iterationsPerSec: null, validated: false, seconds: null, iterations: null, runs: [], coldIterationsPerSec: null };
+  }
+  const count = options.runs ?? 1;
+  const results: EngineResult[] = [];
+  for (let i = 0; i < count; i++) {
+    const label = `${engine.name}${count > 1 ? ` (run ${i + 1} of ${count})` : ''}: `;
+    const r = engine.session ? await sessionRun(engine, options, label) : await processRun(engine, options, label);
+    if (r.status !== 'ok') return r;
+    results.push(r);
+    // A module that runs its own count: running it again says nothing new.
+    if (r.reason?.includes('iterations, not the')) break;
+  }
+  return combineRuns(results);
 }
 
 /** Runs every requested engine in turn (never two at once: they would compete for the CPU). */

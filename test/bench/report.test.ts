@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { coremarkArgs, formatJson, formatSvg, formatTable, parseReport } from '../../src/bench/index.ts';
+import { combineRuns, coremarkArgs, formatJson, formatSvg, formatTable, parseReport } from '../../src/bench/index.ts';
 import type { EngineResult } from '../../src/bench/index.ts';
 import { iterationsFor } from '../../src/bench/runner.ts';
 import { checkXml } from '../helpers/xml-check.ts';
@@ -75,31 +75,50 @@ test('calibration: one point scales; two points separate the warm-up', () => {
   assert.is(iterationsFor([{ n: 1, t: 100 }], 1), 1);
 });
 
+const none = { iterationsPerSec: null, validated: false, seconds: null, iterations: null, runs: [], coldIterationsPerSec: null };
 const results: EngineResult[] = [
-  { engine: 'interp', status: 'ok', iterationsPerSec: 80, validated: true, seconds: 10.1, iterations: 808 },
-  { engine: 'native', status: 'unavailable', reason: 'native tier not built', iterationsPerSec: null, validated: false, seconds: null, iterations: null },
-  { engine: 'v8', status: 'ok', iterationsPerSec: 20000, validated: true, seconds: 9.9, iterations: 198000 },
-  { engine: 'wasm3', status: 'skipped', reason: 'wasm3 not found on PATH', iterationsPerSec: null, validated: false, seconds: null, iterations: null },
+  { engine: 'interp', status: 'ok', iterationsPerSec: 80, validated: true, seconds: 10.1, iterations: 808, runs: [75.5, 80, 91], coldIterationsPerSec: 12.25 },
+  { engine: 'native', status: 'unavailable', reason: 'native tier not built', ...none },
+  { engine: 'v8', status: 'ok', iterationsPerSec: 20000, validated: true, seconds: 9.9, iterations: 198000, runs: [20000], coldIterationsPerSec: 19000 },
+  { engine: 'wasm3', status: 'skipped', reason: 'wasm3 not found on PATH', ...none },
 ];
 
-test('table: rate, ratio to v8, validated, seconds', () => {
+test('table: median rate, spread, ratio to v8, cold rate, validated, seconds', () => {
   const lines = formatTable(results).split('\n');
-  assert.match(lines[0], /^engine\s+iterations\/s\s+vs v8\s+validated\s+seconds/);
-  assert.match(lines[1], /^interp\s+80\.0\s+0\.0040 \(1\/250\)\s+yes\s+10\.10/);
+  assert.match(lines[0], /^engine\s+iterations\/s\s+spread\s+vs v8\s+cold\s+validated\s+seconds\s+iterations/);
+  assert.match(lines[1], /^interp\s+80\.0\s+75\.5-91\.0\s+0\.0040 \(1\/250\)\s+12\.3\s+yes\s+10\.10\s+808/);
   assert.match(lines[2], /not available: native tier not built/);
-  assert.match(lines[3], /^v8\s+20,000\.0\s+1\.00\s+yes/);
+  // One run: no spread to show.
+  assert.match(lines[3], /^v8\s+20,000\.0\s+-\s+1\.00\s+19,000\.0\s+yes/);
   assert.match(lines[4], /skipped: wasm3 not found on PATH/);
 });
 
 test('json shape', () => {
   const json = JSON.parse(formatJson(results)) as { results: Record<string, unknown>[] };
   assert.is(json.results.length, 4);
-  for (const r of json.results) for (const key of ['engine', 'iterationsPerSec', 'validated', 'seconds']) assert.ok(key in r, key);
-  assert.equal(json.results[0], { engine: 'interp', iterationsPerSec: 80, validated: true, seconds: 10.1, iterations: 808, status: 'ok' });
+  for (const r of json.results) for (const key of ['engine', 'iterationsPerSec', 'validated', 'seconds', 'runs', 'coldIterationsPerSec']) assert.ok(key in r, key);
+  assert.equal(json.results[0], { engine: 'interp', iterationsPerSec: 80, validated: true, seconds: 10.1, iterations: 808, runs: [75.5, 80, 91], coldIterationsPerSec: 12.25, status: 'ok' });
+});
+
+test('runs combine: the median run, every rate, the median cold rate, every remark once', () => {
+  const run = (rate: number, cold: number | null, reason?: string): EngineResult => ({
+    engine: 'interp', status: 'ok', iterationsPerSec: rate, validated: true, seconds: rate / 100, iterations: rate, runs: [rate], coldIterationsPerSec: cold, ...(reason ? { reason } : {}),
+  });
+  const c = combineRuns([run(300, 5, 'slow'), run(100, 7), run(200, 6, 'slow')]);
+  assert.is(c.iterationsPerSec, 200);
+  assert.is(c.seconds, 2);
+  assert.equal(c.runs, [300, 100, 200]);
+  assert.is(c.coldIterationsPerSec, 6);
+  assert.is(c.reason, 'slow (2 of 3 runs)');
+  const even = combineRuns([run(100, null), run(300, null)]);
+  assert.is(even.iterationsPerSec, 200);
+  assert.is(even.coldIterationsPerSec, null);
+  assert.is(combineRuns([{ ...run(100, 5), validated: false }, run(200, 5)]).validated, false);
+  assert.is(combineRuns([run(100, 5, 'slow'), run(200, 5, 'slow')]).reason, 'slow');
 });
 
 test('svg is well formed and escapes text', () => {
-  const svg = formatSvg([...results, { engine: 'iwasm', status: 'failed', reason: 'a <weird> & "odd" failure', iterationsPerSec: null, validated: false, seconds: null, iterations: null }], { module: 'core<mark>.wasm' });
+  const svg = formatSvg([...results, { engine: 'iwasm', status: 'failed', reason: 'a <weird> & "odd" failure', ...none }], { module: 'core<mark>.wasm' });
   checkXml(svg);
   assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
   assert.match(svg, /a &lt;weird&gt; &amp; &quot;odd&quot; failure/);

@@ -13,28 +13,40 @@ export const BENCH_OPTIONS: OptionSpec[] = [
   { name: 'engines', value: true },
   { name: 'seconds', value: true },
   { name: 'iterations', value: true },
+  { name: 'runs', value: true },
   { name: 'json' },
   { name: 'markdown' },
   { name: 'svg', value: true },
 ];
 
 const DEFAULT_SECONDS = 2;
+const DEFAULT_RUNS = 3;
 
 export const BENCH_USAGE = `usage: wasmig bench coremark [OPTIONS]
 
-Runs CoreMark on several engines, each in a child process of its own, and compares
+Runs CoreMark on several engines, each in child processes of its own, and compares
 their iterations per second with V8's. Every engine runs the same module, with the
 2K performance seeds (0x0 0x0 0x66 ITERATIONS 7 1 2000), so any CoreMark build for
 WASI preview1 works; its CRCs are checked against the published ones.
+
+The engines in Node (interp, native, v8) warm up first: CoreMark runs again and again
+in the child process until two runs in a row agree within 5%, and only then is a run
+timed. Their first seconds in a fresh process are slower (V8 is still compiling), and
+are reported apart as "cold": the rate over the process's first --seconds of CoreMark.
+wasm3 and iwasm are timed in a fresh process per run. Each engine is measured --runs
+times; the table shows the median and the spread (lowest-highest run).
 
 options:
   --wasm FILE         the CoreMark module (default: wasmig's own, coremark/coremark.wasm)
   --engines LIST      comma-separated, from: ${ENGINE_NAMES.join(', ')}
                       (default: all; wasm3 and iwasm are skipped when not on PATH)
 ${ENGINE_NAMES.map((n) => `                        ${n.padEnd(7)} ${ENGINES[n].description}`).join('\n')}
-  --seconds S         about how long each engine runs (default ${DEFAULT_SECONDS}); the iteration
-                      count comes from a short calibration run first
-  --iterations N      run exactly N iterations on every engine (no calibration)
+  --seconds S         about how long each timed run lasts (default ${DEFAULT_SECONDS}); the iteration
+                      count comes from the warm-up (or, for wasm3 and iwasm, from short
+                      calibration runs)
+  --iterations N      run exactly N iterations on every engine (no calibration; the
+                      engines in Node warm up with one run of N first)
+  --runs N            timed runs per engine (default ${DEFAULT_RUNS}): median and spread
   --json              print {"results": [...]} instead of the table
   --markdown          print the table as Markdown
   --svg FILE          also write a bar chart of the results to FILE
@@ -71,6 +83,7 @@ export async function benchCommand(argv: readonly string[]): Promise<number> {
   const engines = parseEngines(one(p, 'engines') ?? ENGINE_NAMES.join(','));
   const seconds = parseSeconds(one(p, 'seconds'));
   const iterations = integer(p, 'iterations', 1);
+  const runs = integer(p, 'runs', 1) ?? DEFAULT_RUNS;
   if (iterations !== undefined && one(p, 'seconds') !== undefined) throw new UsageError('--seconds and --iterations exclude each other');
   const json = flag(p, 'json');
   const markdown = flag(p, 'markdown');
@@ -85,12 +98,16 @@ export async function benchCommand(argv: readonly string[]): Promise<number> {
     throw new WasmigError('ERR_BENCH_MODULE', `${wasm}: not a WASI command module (it exports no _start function)`);
   }
 
-  const results = await runBench({ wasm, engines, seconds, iterations, progress: terminalProgress() });
+  const results = await runBench({ wasm, engines, seconds, iterations, runs, progress: terminalProgress() });
 
   if (json) process.stdout.write(`${formatJson(results)}\n`);
   if (markdown) process.stdout.write(`${formatMarkdown(results)}\n`);
-  const subtitle = iterations === undefined ? `about ${seconds} s per engine` : `${iterations} iteration${iterations === 1 ? '' : 's'} per engine`;
-  if (!json && !markdown) process.stdout.write(`CoreMark (${basename(wasm)}), ${subtitle}\n\n${formatTable(results)}\n`);
+  const each = iterations === undefined ? `about ${seconds} s` : `${iterations} iteration${iterations === 1 ? '' : 's'}`;
+  const subtitle = `${each} per run, median of ${runs} run${runs === 1 ? '' : 's'}`;
+  if (!json && !markdown) {
+    const cold = iterations === undefined ? `cold: the first ${seconds} s of a fresh process` : 'cold: the first runs of a fresh process';
+    process.stdout.write(`CoreMark (${basename(wasm)}), ${subtitle}; interp, native and v8 warmed up in the process first (${cold})\n\n${formatTable(results)}\n`);
+  }
   if (svg !== undefined) {
     try {
       writeFileSync(svg, formatSvg(results, { module: basename(wasm), subtitle }));

@@ -1,0 +1,164 @@
+/**
+ * The interpreter's warm-up: CoreMark iterations/s per window of a cold process, several
+ * processes per build, builds side by side (runs alternate, so every build sees the same
+ * machine).
+ *
+ *   npx tsx tools/bench/warmup.ts [--seconds 10] [--window 0.5] [--runs 3]
+ *       [--dist DIR]... [--module coremark.wasm] [--node-flags "--flag ..."]
+ *
+ * `--dist` names a built wasmig (a `dist/` directory; default this checkout's, `npm run
+ * build` first); give it twice to compare two builds, for example main's, built in a copy
+ * made with `git archive main`. Each process runs CoreMark on the interpreter for
+ * `--seconds` and counts the instructions of every window (`warmup-child.mjs`); a window's
+ * iterations are its instructions over one iteration's, counted once per build by two
+ * complete runs (1 and 6 iterations) whose difference is five iterations' worth.
+ *
+ * Prints, per build: the median rate of each window over the runs (min-max), then per
+ * run the time until the rate first reaches 80% of the last 2 s's rate, and the mean
+ * rate of the first 2 s as a share of the mean of the whole run (what `wasmig bench
+ * --seconds 2` against `--seconds 10` would see, minus CoreMark's own setup); and the
+ * load average before and after.
+ */
+import { spawnSync } from 'node:child_process';
+import { loadavg } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const child = join(root, 'tools/bench/warmup-child.mjs');
+
+function option(name: string): string[] {
+  const out: string[] = [];
+  process.argv.forEach((a, i) => { if (a === name && process.argv[i + 1] !== undefined) out.push(process.argv[i + 1]); });
+  return out;
+}
+function numberOption(name: string, fallback: number): number {
+  const [text] = option(name);
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!(n > 0)) {
+    process.stderr.write(`warmup: ${name} needs a positive number, not ${JSON.stringify(text)}\n`);
+    process.exit(2);
+  }
+  return n;
+}
+
+const seconds = numberOption('--seconds', 10);
+const windowSeconds = numberOption('--window', 0.5);
+const runs = numberOption('--runs', 3);
+const dists = option('--dist').map((d) => resolve(d));
+if (dists.length === 0) dists.push(join(root, 'dist'));
+const wasm = resolve(option('--module')[0] ?? join(root, 'coremark/coremark.wasm'));
+const nodeFlags = (option('--node-flags')[0] ?? '').split(/\s+/).filter(Boolean);
+
+function runChild(dist: string, args: string[]): unknown {
+  const r = spawnSync(process.execPath, [...nodeFlags, child, dist, wasm, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status !== 0) {
+    process.stderr.write(`warmup: the child failed (${r.signal ?? `status ${r.status}`}): ${(r.stderr || r.stdout).trim().split('\n').pop()}\n`);
+    process.exit(1);
+  }
+  return JSON.parse(r.stdout.trim().split('\n').pop()!);
+}
+
+/** Instructions of one CoreMark iteration: two complete runs, five iterations apart. */
+function perIteration(dist: string): number {
+  const one = (runChild(dist, ['count', '1']) as { instructions: number }).instructions;
+  const six = (runChild(dist, ['count', '6']) as { instructions: number }).instructions;
+  return (six - one) / 5;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+const fmt = (n: number): string => n.toLocaleString('en-US', { maximumFractionDigits: 0 });
+
+/** A run's windows: iterations/s and end time, by the wall clock and by the process's CPU time. */
+interface Curve {
+  rates: number[]; ends: number[]; cpuRates: number[]; cpuEnds: number[];
+  /** The JavaScript thread's CPU s at each window's end, and the other threads' (V8's compiler) (empty without /proc). */
+  mainEnds: number[]; otherEnds: number[];
+}
+
+function curveOf(dist: string, perIter: number): Curve {
+  const out = runChild(dist, ['curve', String(seconds), String(windowSeconds)]) as { windows: [number, number, number, number | null, number | null][] };
+  const c: Curve = { rates: [], ends: [], cpuRates: [], cpuEnds: [], mainEnds: [], otherEnds: [] };
+  let at = 0;
+  let cpuAt = 0;
+  for (const [instructions, ms, cpuMs, main, others] of out.windows) {
+    if (main !== null && others !== null) { c.mainEnds.push(main / 1000); c.otherEnds.push(others / 1000); }
+    at += ms;
+    cpuAt += cpuMs;
+    c.rates.push((instructions / perIter) / (ms / 1000));
+    c.ends.push(at / 1000);
+    c.cpuRates.push((instructions / perIter) / (cpuMs / 1000));
+    c.cpuEnds.push(cpuAt / 1000);
+  }
+  return c;
+}
+
+/** Mean iterations/s over [0, until] s, from the windows (the last one cut in proportion). */
+function meanRate(c: Pick<Curve, 'rates' | 'ends'>, until: number): number {
+  let iterations = 0;
+  let from = 0;
+  for (let i = 0; i < c.rates.length && from < until; i++) {
+    const to = Math.min(c.ends[i], until);
+    iterations += c.rates[i] * (to - from);
+    from = c.ends[i];
+  }
+  return iterations / Math.min(until, c.ends[c.ends.length - 1]);
+}
+
+/** The warm rate (mean of the last 2 s's windows), when 80% of it is first reached, and the first 2 s's share. */
+function summary(c: Pick<Curve, 'rates' | 'ends'>): { warm: number; reach80: number; share2s: number } {
+  const tail = meanRate(c, Infinity);
+  const last2 = c.rates.filter((_, i) => c.ends[i] > c.ends[c.ends.length - 1] - 2);
+  const warm = last2.length ? last2.reduce((a, b) => a + b, 0) / last2.length : tail;
+  const i = c.rates.findIndex((r) => r >= 0.8 * warm);
+  return { warm, reach80: i < 0 ? Infinity : c.ends[i], share2s: meanRate(c, 2) / tail };
+}
+
+const loadBefore = loadavg().map((x) => x.toFixed(2)).join(' ');
+const perIter = dists.map(perIteration);
+const curves: Curve[][] = dists.map(() => []);
+for (let r = 0; r < runs; r++) {
+  dists.forEach((dist, d) => {
+    curves[d].push(curveOf(dist, perIter[d]));
+    process.stderr.write(`warmup: run ${r + 1}/${runs} of ${dist} done\n`);
+  });
+}
+const loadAfter = loadavg().map((x) => x.toFixed(2)).join(' ');
+
+console.log(`CoreMark on the interpreter, cold processes, ${runs} run(s) per build, windows of ${windowSeconds} s; load average ${loadBefore} before, ${loadAfter} after${nodeFlags.length ? `; node ${nodeFlags.join(' ')}` : ''}`);
+dists.forEach((dist, d) => {
+  console.log(`\n${dist} (${fmt(perIter[d])} instructions per iteration)`);
+  const n = Math.min(...curves[d].map((c) => c.rates.length));
+  const lines = ['  window end (s)  it/s median  (min-max)'];
+  for (let i = 0; i < n; i++) {
+    const rs = curves[d].map((c) => c.rates[i]);
+    const end = median(curves[d].map((c) => c.ends[i]));
+    lines.push(`  ${end.toFixed(2).padStart(14)}  ${fmt(median(rs)).padStart(11)}  (${fmt(Math.min(...rs))}-${fmt(Math.max(...rs))})`);
+  }
+  console.log(lines.join('\n'));
+  const sums = curves[d].map(summary);
+  const list = (xs: number[], digits: number): string => `${xs.map((x) => x.toFixed(digits)).join(', ')}; median ${median(xs).toFixed(digits)}`;
+  console.log(`  warm rate (last 2 s), it/s: ${list(sums.map((s) => s.warm), 0)}`);
+  console.log(`  80% of the warm rate reached after (s): ${list(sums.map((s) => s.reach80), 2)}`);
+  console.log(`  mean rate of the first 2 s / of the whole ${seconds} s: ${list(sums.map((s) => s.share2s), 2)}`);
+  // By CPU time (all the process's threads): what the machine's load does not change much.
+  const cpu = curves[d].map((c) => summary({ rates: c.cpuRates, ends: c.cpuEnds }));
+  console.log(`  by CPU time: warm rate, it/CPU-s: ${list(cpu.map((s) => s.warm), 0)}`);
+  console.log(`  by CPU time: 80% of it reached after (CPU s): ${list(cpu.map((s) => s.reach80), 2)}`);
+  console.log(`  by CPU time: first 2 CPU-s' share: ${list(cpu.map((s) => s.share2s), 2)}`);
+  // The two threads apart: the run loop's thread, and V8's compiler (with the GC's helpers).
+  const withThreads = curves[d].filter((c) => c.mainEnds.length === c.rates.length);
+  if (withThreads.length) {
+    const at80 = withThreads.map((c) => {
+      const warm = summary(c).warm;
+      const i = c.rates.findIndex((r) => r >= 0.8 * warm);
+      return i < 0 ? { main: Infinity, others: Infinity } : { main: c.mainEnds[i], others: c.otherEnds[i] };
+    });
+    console.log(`  at 80% of the warm rate: JavaScript thread's CPU s ${list(at80.map((x) => x.main), 2)}; other threads' (V8's compiler) ${list(at80.map((x) => x.others), 2)}`);
+    console.log(`  other threads' CPU s over the whole run: ${list(withThreads.map((c) => c.otherEnds[c.otherEnds.length - 1]), 2)}`);
+  }
+});
