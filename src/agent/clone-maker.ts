@@ -54,14 +54,17 @@ export class CloneMaker {
 
   /** Resolves once module `sha`'s clones are all made (at once if they are, or none were asked for). */
   async whenDone(sha: string): Promise<void> {
-    // The thread does not keep the process alive; whoever waits for it does.
-    const alive = setInterval(() => {}, 1 << 30);
+    // The thread does not keep the process alive; whoever waits for it does, while it waits.
+    if (this.#waiting++ === 0) { this.#worker?.ref(); this.#port?.ref(); }
     try {
       while (this.#asked.has(sha) && !this.#done.has(sha) && !this.#closed) await new Promise<void>((resolve) => this.#waiters.push(resolve));
     } finally {
-      clearInterval(alive);
+      if (--this.#waiting === 0) { this.#worker?.unref(); this.#port?.unref(); }
     }
   }
+
+  /** Callers of `whenDone` still waiting (the thread keeps the process alive while any is). */
+  #waiting = 0;
 
   #start(): MessagePort {
     if (this.#port) return this.#port;
@@ -69,7 +72,7 @@ export class CloneMaker {
     this.#port = port1;
     this.#worker = bootThread(ENTRY, 'startCloneThread', undefined, port2);
     // Work ahead of need: it never keeps the agent's process alive.
-    this.#worker.unref();
+    if (this.#waiting === 0) this.#worker.unref();
     port1.on('message', (message: ClonesMade | { re: 0; ok: boolean }) => {
       if (!('sha' in message)) return;
       if (message.clones.length > 0) this.keep(message.sha, message.clones);
@@ -78,7 +81,7 @@ export class CloneMaker {
         for (const wake of this.#waiters.splice(0)) wake();
       }
     });
-    port1.unref();
+    if (this.#waiting === 0) port1.unref();
     // A thread that fails only makes jobs wait for their clones, as they did without it.
     this.#worker.on('error', () => this.close());
     return port1;
