@@ -1,4 +1,5 @@
 import { walkBody } from '../validate/index.ts';
+import { refStorageType } from '../wasm/index.ts';
 import type { ModuleContext } from '../validate/index.ts';
 import type { ExactCode } from './ir.ts';
 import { CodeLiveness } from './liveness.ts';
@@ -12,11 +13,11 @@ import { CodeLiveness } from './liveness.ts';
  * frame against the function's typing.
  */
 export class FunctionPoints {
-  /** Types of the parameters and declared locals. */
+  /** Types of the parameters and declared locals, as their values are held (typed references as funcref or externref). */
   readonly localTypes: readonly number[];
   /** Per exact pc that starts an instruction: index into `types` of its stack's types; -1 elsewhere. */
   private readonly typeStart: Int32Array;
-  /** Operand stack types before each instruction, concatenated. */
+  /** Operand stack types before each instruction, concatenated, as their values are held (see `localTypes`). */
   private readonly types: Uint8Array;
   /** Per exact pc that starts an instruction: how many values its stack holds (`exact.heights` counts slots). */
   private readonly typeCount: Int32Array;
@@ -48,7 +49,8 @@ export class FunctionPoints {
           if (heights[next] !== v.slotHeight) throw new Error(`internal: stack height mismatch in function ${funcIndex} at byte ${ins.offset}`);
           typeStart[next] = types.length;
           typeCount[next] = v.vals.length;
-          for (let i = 0; i < v.vals.length; i++) types.push(v.vals[i]);
+          // A typed reference (Wasm 3.0) is held, captured and restored as a funcref or externref.
+          for (let i = 0; i < v.vals.length; i++) types.push(refStorageType(v.vals[i]));
           this.pcs.set(ins.offset, next);
           for (const p of pending) this.pcs.set(p, next);
           pending.length = 0;
@@ -59,7 +61,7 @@ export class FunctionPoints {
       },
       after: (ins) => liveness.after(ins),
     });
-    this.localTypes = v.locals;
+    this.localTypes = v.locals.map(refStorageType);
     this.typeStart = typeStart;
     this.typeCount = typeCount;
     this.types = Uint8Array.from(types);
