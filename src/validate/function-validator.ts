@@ -129,7 +129,7 @@ export class FunctionValidator {
       // A typed reference (see the decoder's `blockType`).
       const t = -bt;
       if (!this.relations.exists(t)) this.fail('unknown type', offset);
-      this.ctx.typedRefUse ??= `a block of type ${valTypeName(t)} at byte 0x${offset.toString(16)}`;
+      this.noteTypedRef(`a block of type ${valTypeName(t)} at byte 0x${offset.toString(16)}`);
       return { params: [], results: [t as ValType] };
     }
     if (bt < 0) {
@@ -385,7 +385,7 @@ export class FunctionValidator {
         if (ins.a !== 1) this.fail('invalid result arity', offset);
         const t = ins.types[0];
         if (!this.relations.exists(t)) this.fail('unknown type', offset);
-        if (t >= TYPED_REF_BASE) this.ctx.typedRefUse ??= `select of ${valTypeName(t)} at byte 0x${offset.toString(16)}`;
+        if (t >= TYPED_REF_BASE) this.noteTypedRef(`select of ${valTypeName(t)} at byte 0x${offset.toString(16)}`);
         this.popExpect(ValType.i32, offset);
         this.popExpect(t, offset);
         this.popExpect(t, offset);
@@ -476,7 +476,7 @@ export class FunctionValidator {
   private stepTypedRef(ins: Instr): void {
     const op = ins.op;
     const offset = ins.offset;
-    this.ctx.typedRefUse ??= `${OPS[op]!.name} at byte 0x${offset.toString(16)}`;
+    this.noteTypedRef(`${OPS[op]!.name} at byte 0x${offset.toString(16)}`);
     switch (op) {
       case 0x14: case 0x15: {
         if (ins.a >= this.ctx.types.length) this.fail(`unknown type ${ins.a}`, offset);
@@ -517,6 +517,11 @@ export class FunctionValidator {
         return;
       }
     }
+  }
+
+  /** Records the module's first use of typed function references, for the native tier (`ModuleContext.typedRefUse`). */
+  private noteTypedRef(what: string): void {
+    this.ctx.typedRefUse ??= `function ${this.funcIndex} (${what})`;
   }
 
   /** Pops a value that must be a reference (or the unknown type below an unconditional branch). */
