@@ -60,7 +60,7 @@ export function readHeapType(r: ByteReader): number {
   const h = r.s33();
   if (h >= 0) return h;
   if (h === HeapType.func || h === HeapType.extern || h === HeapType.nofunc || h === HeapType.noextern) return h;
-  throw new DecodeError('malformed heap type', p);
+  throw new DecodeError('malformed reference type', p); // the heap type of one
 }
 
 /** The rest of a typed reference after its tag byte `b`, or undefined when `b` starts none. */

@@ -232,6 +232,8 @@ export function loadFrames(t: ThreadState, space: IndexSpace, frames: readonly u
   const fns = new Array<WasmFunctionState>(n);
   /** Each frame's operand stack types, as validation gives them (checked, then used to write the values). */
   const stackTypes = new Array<Uint8Array>(n);
+  /** Parallel to `stackTypes`: the values that must not be null (non-nullable references, Wasm 3.0). */
+  const stackNonNull = new Array<Uint8Array>(n);
   let slots = t.sp;
   for (let i = 0; i < n; i++) {
     const where = `frame ${i}`;
@@ -268,6 +270,7 @@ export function loadFrames(t: ThreadState, space: IndexSpace, frames: readonly u
     let types: Uint8Array;
     if (i === n - 1) {
       types = points.stackTypesAt(pcs[i]);
+      stackNonNull[i] = points.stackNonNullAt(pcs[i]);
     } else {
       const call = points.previousInstruction(pcs[i]);
       const op = call >= 0 ? cf.code[call] : -1;
@@ -285,11 +288,15 @@ export function loadFrames(t: ThreadState, space: IndexSpace, frames: readonly u
       const all = points.stackTypesAt(call);
       const keep = all.length - callOperands(fn, call);
       types = all.subarray(0, keep);
+      stackNonNull[i] = points.stackNonNullAt(call).subarray(0, keep);
     }
     if (stack.length !== types.length) {
       throw new SnapshotError(`${where}: the operand stack has ${stack.length} values, validation at pc 0x${cf.offsets[pcs[i]].toString(16)} says ${types.length}`);
     }
     stackTypes[i] = types;
+    for (let j = 0; j < types.length; j++) {
+      if (stackNonNull[i][j] === 1 && (stack[j] === null || stack[j] === undefined)) throw new SnapshotError(`${where}: stack value ${j} is null, validation types it as a non-nullable reference`);
+    }
   }
   // Everything fits: write.
   let fp = t.sp;

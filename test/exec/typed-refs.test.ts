@@ -8,7 +8,8 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Trap } from '../../src/errors/index.ts';
+import { SnapshotError, Trap } from '../../src/errors/index.ts';
+import type { WasmFunctionState } from '../../src/exec/index.ts';
 import { loadModule, Program } from '../../src/program/index.ts';
 import { Execution, Store } from '../../src/runtime/index.ts';
 import type { Instance } from '../../src/runtime/index.ts';
@@ -142,6 +143,35 @@ for (const fast of [false, true]) {
     }
   });
 }
+
+test('a restore refuses a null where validation types the stack value as a non-nullable reference', () => {
+  let refusedNull = 0, acceptedNull = 0;
+  for (let k = 0; k < 60; k++) {
+    const a = instantiate(false);
+    const execution = new Execution(a.store, a.fn('apply'), [5]);
+    if (execution.run({ until: k }).kind !== 'paused') break;
+    const frames = captureFrames({ store: a.store, instance: a.instance, execution });
+    if (frames.length !== 1) continue;
+    const top = frames[0];
+    // Where validation says the top of the stack is a function reference (of any type), null it.
+    const points = (a.store.state.funcs[a.fn('apply')] as WasmFunctionState).compiled.points;
+    const types = points.stackTypesAt(points.pcAt(top.pc)!);
+    if (types.length === 0 || types[types.length - 1] !== ValType.funcref || top.stack[types.length - 1] === null) continue;
+    top.stack[types.length - 1] = null;
+    const b = instantiate(false);
+    const resumed = new Execution(b.store, frames[0].funcIndex, [], { resumed: true });
+    try {
+      restoreFrames({ store: b.store, instance: b.instance, execution: resumed }, frames);
+      acceptedNull++;
+    } catch (e) {
+      assert.ok(e instanceof SnapshotError, String(e));
+      assert.match((e as Error).message, /frame 0: stack value \d+ is null, validation types it as a non-nullable reference/);
+      refusedNull++;
+    }
+  }
+  assert.ok(refusedNull > 0, 'some pause had a non-null reference on top');
+  assert.ok(acceptedNull > 0, 'a nullable reference on top may be null');
+});
 
 test('a snapshot taken while an asynchronous import called by call_ref is pending makes the call again when resumed', async () => {
   const compiled = loadModule(typedRefModule());

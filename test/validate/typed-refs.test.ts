@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { DecodeError, ValidationError } from '../../src/errors/index.ts';
 import { loadModule } from '../../src/program/index.ts';
 import { HeapType, refType, ValType } from '../../src/wasm/index.ts';
-import type { ValType as ValTypeT } from '../../src/wasm/index.ts';
+import type { RefType, ValType as ValTypeT } from '../../src/wasm/index.ts';
 import { ModuleBuilder, u32 } from '../helpers/module-builder.ts';
 
 const { i32 } = ValType;
@@ -101,13 +101,13 @@ test('a type index that does not exist is "unknown type" wherever a value type n
   // ref.null of a missing type
   refused(moduleWith([], [], [], [0xd0, 5, 0x1a, END]), /unknown type/);
   // a heap type the runtime does not know is malformed (GC's `any`, 0x6e)
-  assert.throws(() => loadModule(moduleWith([], [], [], [0xd0, 0x6e, 0x1a, END])), (e: unknown) => e instanceof DecodeError && /malformed heap type/.test((e as Error).message));
+  assert.throws(() => loadModule(moduleWith([], [], [], [0xd0, 0x6e, 0x1a, END])), (e: unknown) => e instanceof DecodeError && /malformed reference type/.test((e as Error).message));
 });
 
 test('a table of non-nullable references needs an initializer', () => {
   const b = new ModuleBuilder();
   b.type([], []);
-  b.table(ref(HeapType.func), 1);
+  b.table(ref(HeapType.func) as RefType, 1);
   assert.throws(() => loadModule(b.build()), (e: unknown) => e instanceof ValidationError && /table 0 of \(ref func\) needs an initializer/.test((e as Error).message));
 });
 
