@@ -30,7 +30,10 @@ export const TYPED_REF_BASE = 0x1000;
 const HEAP_BIAS = 32;
 
 /** A reference type other than funcref and externref, packed by {@link refType}. */
-export type TypedRefType = number & { readonly typedRef: true };
+export type TypedRefType = number & {
+  /** A compile-time brand only: no value has this property. */
+  readonly typedRef: true;
+};
 
 /** The reference type `(ref null? heap)`: funcref / externref for the nullable abstract ones. */
 export function refType(heap: number, nullable: boolean): number {
