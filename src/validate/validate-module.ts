@@ -1,5 +1,5 @@
 import { ValidationError } from '../errors/index.ts';
-import { OPS, PREFIX_FD, TYPED_REF_BASE, ValType, valTypeName } from '../wasm/index.ts';
+import { isConcreteRef, OPS, PREFIX_FD, refHeap, TYPED_REF_BASE, ValType, valTypeName } from '../wasm/index.ts';
 import type { ConstExpr, Limits, Module } from '../wasm/index.ts';
 import type { FunctionValidator } from './function-validator.ts';
 import { walkBody } from './body-walk.ts';
@@ -33,8 +33,11 @@ export function validateModule(module: Module, options: ValidateOptions = {}): M
     ctx.typedRefUse ??= `${where} (${valTypeName(t)})`;
   };
   module.types.forEach((ft, i) => {
-    for (const t of ft.params) checkType(t, `type ${i}`);
-    for (const t of ft.results) checkType(t, `type ${i}`);
+    for (const t of [...ft.params, ...ft.results]) {
+      checkType(t, `type ${i}`);
+      // Each type is its own recursion group (no GC types): it may name itself and the types before it.
+      if (isConcreteRef(t) && refHeap(t) > i) fail(`unknown type in type ${i}: ${valTypeName(t)} names a later type`);
+    }
   });
 
   for (const imp of module.imports) {

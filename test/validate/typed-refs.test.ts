@@ -104,6 +104,16 @@ test('a type index that does not exist is "unknown type" wherever a value type n
   assert.throws(() => loadModule(moduleWith([], [], [], [0xd0, 0x6e, 0x1a, END])), (e: unknown) => e instanceof DecodeError && /malformed reference type/.test((e as Error).message));
 });
 
+test('a function type may name itself and earlier types, not a later one', () => {
+  const self = new ModuleBuilder();
+  self.type([ref(0, true)], []);
+  loadModule(self.build());
+  const later = new ModuleBuilder();
+  later.type([ref(1, true)], []);
+  later.type([], []);
+  assert.throws(() => loadModule(later.build()), (e: unknown) => e instanceof ValidationError && /unknown type in type 0: \(ref null 1\) names a later type/.test((e as Error).message));
+});
+
 test('a table of non-nullable references needs an initializer', () => {
   const b = new ModuleBuilder();
   b.type([], []);
