@@ -13,6 +13,8 @@ export type {
   ConstExpr, ConstInstr, CustomSection, DataMode, DataSegment, ElemMode, ElemSegment, Export, ExternKind, FuncBody, FuncType,
   Global, GlobalType, Import, ImportDesc, Limits, MemoryType, Module, NameMap, RefType, TableType, ValType,
 } from './wasm/types.ts';
+export { HeapType, refType, valTypeName } from './wasm/index.ts';
+export type { TypedRefType } from './wasm/index.ts';
 export { decodeModule } from './binary/index.ts';
 export { validateModule } from './validate/index.ts';
 export type { ValidateOptions } from './validate/index.ts';

@@ -6,9 +6,9 @@
  * can start at any instruction boundary, e.g. a pc taken from a snapshot.
  */
 import { DecodeError } from '../errors/index.ts';
-import { Imm, OPCODE_SPACE, OPS, PREFIX_FC, PREFIX_FD } from '../wasm/index.ts';
+import { Imm, OPCODE_SPACE, OPS, PREFIX_FC, PREFIX_FD, refType } from '../wasm/index.ts';
 import { ByteReader } from './reader.ts';
-import { isValTypeByte, readRefType, readValType } from './types.ts';
+import { isValTypeByte, readHeapType, readValType } from './types.ts';
 
 /**
  * One decoded instruction. The meaning of `a`, `b`, `c`, `targets`, `types` and `bytes`
@@ -132,7 +132,8 @@ export class InstructionReader extends ByteReader {
         return;
       }
       case Imm.refType:
-        instr.a = readRefType(this);
+        // `ref.null ht`: a heap type (Wasm 3.0: a type index too), kept as its nullable reference type.
+        instr.a = refType(readHeapType(this), true);
         return;
       case Imm.memIndex:
         instr.a = this.u32();
@@ -190,15 +191,16 @@ export class InstructionReader extends ByteReader {
 
   /**
    * Block type as the s33 of `Imm.blockType`: one byte 0x40 (-64) or a value type
-   * (-1..-17), else a non-negative type index.
+   * (-1..-17), else a non-negative type index; a typed reference (Wasm 3.0), which the
+   * s33 cannot hold, is its packed value type negated (below -0x1000, see `blockTypeOf`).
    */
   private blockType(): number {
     const p = this.pos;
     if (p >= this.end) this.eof();
     const byte = this.bytes[p]!;
     if ((byte & 0xc0) === 0x40) {
+      if (byte !== 0x40 && !isValTypeByte(byte)) return -readValType(this);
       this.pos = p + 1;
-      if (byte !== 0x40 && !isValTypeByte(byte)) throw new DecodeError('malformed value type', p);
       return byte - 0x80;
     }
     const index = this.s33();

@@ -97,7 +97,7 @@ export function decodeModule(bytes: Uint8Array): Module {
       case SectionId.type: readTypeSection(r, m); break;
       case SectionId.import: readImportSection(r, m); break;
       case SectionId.function: readFunctionSection(r, m); break;
-      case SectionId.table: readTableSection(r, m); break;
+      case SectionId.table: readTableSection(r, m, scratch); break;
       case SectionId.memory: readMemorySection(r, m); break;
       case SectionId.global: readGlobalSection(r, m, scratch); break;
       case SectionId.export: readExportSection(r, m); break;

@@ -77,9 +77,24 @@ export function readFunctionSection(r: ByteReader, m: Module): void {
   for (let i = 0; i < n; i++) m.funcs.push(r.u32());
 }
 
-export function readTableSection(r: ByteReader, m: Module): void {
+/**
+ * Tables: a table type, or (Wasm 3.0) `0x40 0x00 tabletype expr`, a table whose elements
+ * start as the value of an initializer expression (how a table of non-nullable
+ * references gets its elements).
+ */
+export function readTableSection(r: InstructionReader, m: Module, scratch: Instr): void {
   const n = r.len();
-  for (let i = 0; i < n; i++) m.tables.push(readTableType(r));
+  for (let i = 0; i < n; i++) {
+    if (r.pos < r.end && r.bytes[r.pos] === 0x40) {
+      r.pos++;
+      const p = r.pos;
+      if (r.u8() !== 0x00) throw new DecodeError('malformed table', p);
+      const type = readTableType(r);
+      m.tables.push({ ...type, init: readConstExpr(r, scratch) });
+    } else {
+      m.tables.push(readTableType(r));
+    }
+  }
 }
 
 export function readMemorySection(r: ByteReader, m: Module): void {

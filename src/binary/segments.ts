@@ -54,8 +54,8 @@ function readElemSegment(r: InstructionReader, scratch: Instr): ElemSegment {
     mode = (flags & 2) !== 0 ? { kind: 'declarative' } : { kind: 'passive' };
     type = usesExprs ? readRefType(r) : readElemKind(r);
   }
-  const items = usesExprs ? readExprItems(r, scratch) : readFuncIndexItems(r);
-  return { type, items, mode };
+  if (!usesExprs) return { type, items: readFuncIndexItems(r), mode, funcIndices: true };
+  return { type, items: readExprItems(r, scratch), mode };
 }
 
 export function readElemSection(r: InstructionReader, m: Module, scratch: Instr): void {

@@ -3,8 +3,16 @@
  * and global types. Spec: https://webassembly.github.io/spec/core/binary/types.html
  */
 import { DecodeError } from '../errors/index.ts';
+import { HeapType, refType } from '../wasm/index.ts';
 import type { FuncType, GlobalType, Limits, MemoryType, RefType, TableType, ValType } from '../wasm/index.ts';
 import type { ByteReader } from './reader.ts';
+
+/** `(ref null ht)` and `(ref ht)`: the prefixes of a typed reference (Wasm 3.0). */
+const REF_NULL = 0x63;
+const REF = 0x64;
+/** The shorthands of the bottom types' nullable references: nullfuncref, nullexternref. */
+const NULLFUNCREF = 0x73;
+const NULLEXTERNREF = 0x72;
 
 const VALTYPE_BYTES = new Uint8Array(256);
 for (const b of [0x7f, 0x7e, 0x7d, 0x7c, 0x7b, 0x70, 0x6f]) VALTYPE_BYTES[b] = 1;
@@ -27,15 +35,43 @@ export function readTypeTag(r: ByteReader): number {
 export function readValType(r: ByteReader): ValType {
   const p = r.pos;
   const b = readTypeTag(r);
-  if (!isValTypeByte(b)) throw new DecodeError('malformed value type', p);
-  return b;
+  if (isValTypeByte(b)) return b;
+  const ref = refTypeAfterTag(r, b);
+  if (ref === undefined) throw new DecodeError('malformed value type', p);
+  return ref;
 }
 
 export function readRefType(r: ByteReader): RefType {
   const p = r.pos;
   const b = readTypeTag(r);
-  if (b !== 0x70 && b !== 0x6f) throw new DecodeError('malformed reference type', p);
-  return b;
+  if (b === 0x70 || b === 0x6f) return b;
+  const ref = refTypeAfterTag(r, b);
+  if (ref === undefined) throw new DecodeError('malformed reference type', p);
+  return ref;
+}
+
+/**
+ * A heap type (Wasm 3.0): an s33, negative for the abstract ones this runtime knows
+ * (func, extern, nofunc, noextern), else a type index (whether it exists is the
+ * validator's question: "unknown type").
+ */
+export function readHeapType(r: ByteReader): number {
+  const p = r.pos;
+  const h = r.s33();
+  if (h >= 0) return h;
+  if (h === HeapType.func || h === HeapType.extern || h === HeapType.nofunc || h === HeapType.noextern) return h;
+  throw new DecodeError('malformed reference type', p); // the heap type of one
+}
+
+/** The rest of a typed reference after its tag byte `b`, or undefined when `b` starts none. */
+function refTypeAfterTag(r: ByteReader, b: number): RefType | undefined {
+  switch (b) {
+    case REF_NULL: return refType(readHeapType(r), true) as RefType;
+    case REF: return refType(readHeapType(r), false) as RefType;
+    case NULLFUNCREF: return refType(HeapType.nofunc, true) as RefType;
+    case NULLEXTERNREF: return refType(HeapType.noextern, true) as RefType;
+    default: return undefined;
+  }
 }
 
 /** `0x60 params results`. */

@@ -67,7 +67,10 @@ export const FastOp = {
   exact1: 0xdf,
   /**
    * [op, exactPc, sp]: a tail call (`return_call*`), run by the exact code, after which
-   * the fast loop starts again in the callee (or stops at a host call).
+   * the fast loop starts again in the callee (or stops at a host call). Also the other
+   * exact instructions that move the thread somewhere the fast code cannot follow in
+   * place (Wasm 3.0 `call_ref`, `br_on_null`, `br_on_non_null`): the loop starts again
+   * wherever the thread then stands, always a block start.
    */
   tailCall: 0xf4,
   /**

@@ -1,4 +1,5 @@
 import { walkBody } from '../validate/index.ts';
+import { isRefType, refNullable, refStorageType } from '../wasm/index.ts';
 import type { ModuleContext } from '../validate/index.ts';
 import type { ExactCode } from './ir.ts';
 import { CodeLiveness } from './liveness.ts';
@@ -12,12 +13,14 @@ import { CodeLiveness } from './liveness.ts';
  * frame against the function's typing.
  */
 export class FunctionPoints {
-  /** Types of the parameters and declared locals. */
+  /** Types of the parameters and declared locals, as their values are held (typed references as funcref or externref). */
   readonly localTypes: readonly number[];
   /** Per exact pc that starts an instruction: index into `types` of its stack's types; -1 elsewhere. */
   private readonly typeStart: Int32Array;
-  /** Operand stack types before each instruction, concatenated. */
+  /** Operand stack types before each instruction, concatenated, as their values are held (see `localTypes`). */
   private readonly types: Uint8Array;
+  /** Parallel to `types`: 1 where validation types the value as a non-nullable reference (Wasm 3.0), which a restore must not set to null. */
+  private readonly nonNull: Uint8Array;
   /** Per exact pc that starts an instruction: how many values its stack holds (`exact.heights` counts slots). */
   private readonly typeCount: Int32Array;
   /** Byte offset of every live instruction boundary to the exact pc that continues there. */
@@ -36,6 +39,7 @@ export class FunctionPoints {
     const typeStart = new Int32Array(offsets.length).fill(-1);
     const typeCount = new Int32Array(offsets.length);
     const types: number[] = [];
+    const nonNull: number[] = [];
     // Offsets of live instructions that emit nothing (block, loop, a block's end): they continue at the next one that does.
     const pending: number[] = [];
     const liveness = new CodeLiveness();
@@ -48,7 +52,12 @@ export class FunctionPoints {
           if (heights[next] !== v.slotHeight) throw new Error(`internal: stack height mismatch in function ${funcIndex} at byte ${ins.offset}`);
           typeStart[next] = types.length;
           typeCount[next] = v.vals.length;
-          for (let i = 0; i < v.vals.length; i++) types.push(v.vals[i]);
+          // A typed reference (Wasm 3.0) is held, captured and restored as a funcref or externref.
+          for (let i = 0; i < v.vals.length; i++) {
+            const t = v.vals[i];
+            types.push(refStorageType(t));
+            nonNull.push(isRefType(t) && !refNullable(t) ? 1 : 0);
+          }
           this.pcs.set(ins.offset, next);
           for (const p of pending) this.pcs.set(p, next);
           pending.length = 0;
@@ -59,10 +68,11 @@ export class FunctionPoints {
       },
       after: (ins) => liveness.after(ins),
     });
-    this.localTypes = v.locals;
+    this.localTypes = v.locals.map(refStorageType);
     this.typeStart = typeStart;
     this.typeCount = typeCount;
     this.types = Uint8Array.from(types);
+    this.nonNull = Uint8Array.from(nonNull);
   }
 
   /** The exact pc that continues at byte offset `offset`; undefined when it is not a live instruction boundary. */
@@ -74,6 +84,12 @@ export class FunctionPoints {
   stackTypesAt(pc: number): Uint8Array {
     const start = this.typeStart[pc];
     return this.types.subarray(start, start + this.typeCount[pc]);
+  }
+
+  /** Parallel to {@link FunctionPoints.stackTypesAt}: 1 for each value validation types as a non-nullable reference. */
+  stackNonNullAt(pc: number): Uint8Array {
+    const start = this.typeStart[pc];
+    return this.nonNull.subarray(start, start + this.typeCount[pc]);
   }
 
   /** The exact pc of the instruction that ends right before `pc` (-1 at the start). */

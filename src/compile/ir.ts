@@ -20,7 +20,7 @@
 
 import { OPS } from '../wasm/index.ts';
 
-export const IR_VERSION = 4;
+export const IR_VERSION = 5;
 
 export const IrOp = {
   /** [op, target, base, arity]: move the top `arity` values to fp+base, jump. */
@@ -60,6 +60,20 @@ export const IrOp = {
    * the plain forms, so the run loops' hot cases never look up a memory.
    */
   otherMemory: 0x3f0,
+  /**
+   * [op, target, base, arity]: `br_on_null` (Wasm 3.0) to a block's label: if the reference
+   * on top is null, pop it and branch as `br`; else leave it and go on. Wasm code 0xd5.
+   */
+  brOnNull: 0xd5,
+  /**
+   * [op, target, base, arity]: `br_on_non_null`: if the reference on top is not null,
+   * branch as `br` (it is the label's last value); else pop it and go on. Wasm code 0xd6.
+   */
+  brOnNonNull: 0xd6,
+  /** [op, numResults]: `br_on_null` to the function's label: as `brOnNull`, returning. */
+  brOnNullReturn: 0xd7,
+  /** [op, numResults]: `br_on_non_null` to the function's label: as `brOnNonNull`, returning. */
+  brOnNonNullReturn: 0xd8,
 } as const;
 
 /** Is `op` one of the internal v128 moves (0x300 and up), which run beside the SIMD instructions? */
@@ -75,9 +89,10 @@ export function isV128Move(op: number): boolean {
 export function irLength(code: Int32Array, pc: number): number {
   const op = code[pc];
   switch (op) {
-    case IrOp.br: case IrOp.brIf: return 4;
+    case IrOp.br: case IrOp.brIf: case IrOp.brOnNull: case IrOp.brOnNonNull: return 4;
     case IrOp.brTable: return 2 + 3 * (code[pc + 1] + 1);
     case IrOp.jump: case IrOp.brIfJump: case IrOp.brIfReturn: case IrOp.if: case IrOp.return: return 2;
+    case IrOp.brOnNullReturn: case IrOp.brOnNonNullReturn: return 2;
     case IrOp.v128LocalGet: case IrOp.v128LocalSet: case IrOp.v128LocalTee: case IrOp.v128GlobalGet: case IrOp.v128GlobalSet: return 2;
     case IrOp.v128Drop: case IrOp.v128Select: return 1;
     case IrOp.otherMemory: return 4 + (OPS[code[pc + 3]]?.codeWords ?? 0);
@@ -92,6 +107,7 @@ export function irLength(code: Int32Array, pc: number): number {
 export function endsBasicBlock(op: number): boolean {
   switch (op) {
     case IrOp.br: case IrOp.jump: case IrOp.brIfJump: case IrOp.brIfReturn: return true;
+    case IrOp.brOnNullReturn: case IrOp.brOnNonNullReturn: return true;
     default: return OPS[op]?.control === true;
   }
 }

@@ -357,7 +357,11 @@ export class FastTranslator {
         out.emit(next);
         break;
       }
-      case 0x12: case 0x13:
+      // Tail calls, and (Wasm 3.0) call_ref and the null branches: one exact instruction that
+      // moves the thread (another function, a return, a branch), after which the loop goes
+      // on wherever it stands (`run-fast.ts`, `runTailCall`).
+      case 0x12: case 0x13: case 0x14: case 0x15:
+      case IrOp.brOnNull: case IrOp.brOnNonNull: case IrOp.brOnNullReturn: case IrOp.brOnNonNullReturn:
         out.start(FastOp.tailCall, pc);
         out.emit(pc);
         out.emit(this.fn.numLocals + h);

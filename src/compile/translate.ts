@@ -210,6 +210,20 @@ export function translateExact(ctx: ModuleContext, codeIndex: number): ExactCode
         case 0x0d:
           emitBranch(ins.a, heightBefore - 1, offset, true);
           break;
+        case 0xd5: case 0xd6: {
+          // br_on_null leaves the reference behind when it branches, br_on_non_null takes it along.
+          const target = blocks[blocks.length - 1 - ins.a];
+          if (target.opcode === -1) {
+            out.start(op === 0xd5 ? IrOp.brOnNullReturn : IrOp.brOnNonNullReturn, offset);
+            out.emit(target.arity);
+          } else {
+            out.start(op === 0xd5 ? IrOp.brOnNull : IrOp.brOnNonNull, offset);
+            pushTarget(target);
+            out.emit(target.base);
+            out.emit(target.arity);
+          }
+          break;
+        }
         case 0x0e: {
           out.start(IrOp.brTable, offset);
           out.emit(ins.a);

@@ -1,7 +1,7 @@
 export { runExact } from './run.ts';
 export { exactReturnPc, fastCode, normalizeFrames, run } from './run-fast.ts';
 export {
-  canonicalTypeId, createStoreState, createThread, FuncKind, growFrames, growSlots, refreshMemoryViews, RunStatus,
+  canonicalTypeId, canonicalTypeIds, createStoreState, createThread, FuncKind, growFrames, growSlots, refreshMemoryViews, RunStatus,
   DEFAULT_MAX_DEPTH, DEFAULT_MAX_SLOTS,
 } from './state.ts';
 export type {

@@ -212,6 +212,11 @@ function runFastLoop(t: ThreadState, budget: number, entry: number): number {
           let calleeAddr: number;
           if (exact[at] === 0x12) {
             calleeAddr = inst.funcAddrs[exact[at + 1]];
+          } else if (exact[at] !== 0x13) {
+            // call_ref, return_call_ref, br_on_null, br_on_non_null (Wasm 3.0): `runTailCall`.
+            t.fp = fp; t.funcAddr = funcAddr;
+            t.instructions += budget - fuel;
+            return SLOW + pc;
           } else {
             const table = store.tables[inst.tableAddrs[exact[at + 2]]];
             const index = s32[2 * --top] >>> 0;

@@ -142,8 +142,33 @@ export function runExact(t: ThreadState, budget: number): RunStatus {
           pc = target;
           break;
         }
-        case 0x9: /* IrOp.brIfReturn */
-          if (s32[2 * --sp] === 0) { pc += 2; break; }
+        case 0xd5: /* IrOp.brOnNull */ case 0xd6: /* IrOp.brOnNonNull */ {
+          // Wasm 3.0: a reference is null when its slot's low word is 0 (function address or host id + 1).
+          const isNull = s32[2 * (sp - 1)] === 0;
+          if (isNull !== (op === 0xd5)) {
+            if (isNull) sp--; // br_on_non_null drops the null it does not branch with
+            pc += 4;
+            break;
+          }
+          if (isNull) sp--; // br_on_null branches without its null
+          const base = fp + code[pc + 2];
+          const arity = code[pc + 3];
+          for (let i = 0; i < arity; i++) {
+            const from = 2 * (sp - arity + i), to = 2 * (base + i);
+            s32[to] = s32[from]; s32[to + 1] = s32[from + 1];
+          }
+          sp = base + arity;
+          pc = code[pc + 1];
+          break;
+        }
+        case 0x9: /* IrOp.brIfReturn */ case 0xd7: /* IrOp.brOnNullReturn */ case 0xd8: /* IrOp.brOnNonNullReturn */
+          if (op === 0x9) {
+            if (s32[2 * --sp] === 0) { pc += 2; break; }
+          } else {
+            const isNull = s32[2 * (sp - 1)] === 0;
+            if (isNull) sp--;
+            if (isNull !== (op === 0xd7)) { pc += 2; break; }
+          }
         // falls through: the condition holds, return
         case 0xf: /* IrOp.return */ {
           const arity = code[pc + 1];
@@ -173,11 +198,17 @@ export function runExact(t: ThreadState, budget: number): RunStatus {
           }
           break;
         }
-        case 0x10: case 0x11: {
+        case 0x10: case 0x11: case 0x14: {
           let calleeAddr: number;
           let next: number;
           if (op === 0x10) {
             calleeAddr = inst.funcAddrs[code[pc + 1]];
+            next = pc + 2;
+          } else if (op === 0x14) {
+            // call_ref (Wasm 3.0): validation proved the type, only null is left to check.
+            const ref = s32[2 * --sp];
+            if (ref === 0) throw new Trap('null function reference');
+            calleeAddr = ref - 1;
             next = pc + 2;
           } else {
             const table = store.tables[inst.tableAddrs[code[pc + 2]]];
@@ -227,12 +258,16 @@ export function runExact(t: ThreadState, budget: number): RunStatus {
           break;
         }
 
-        case 0x12: case 0x13: {
+        case 0x12: case 0x13: case 0x15: {
           // Tail call: the callee takes this frame's place, so the frame record below
           // (the caller's return address) stays as it is and the depth does not grow.
           let calleeAddr: number;
           if (op === 0x12) {
             calleeAddr = inst.funcAddrs[code[pc + 1]];
+          } else if (op === 0x15) {
+            const ref = s32[2 * --sp];
+            if (ref === 0) throw new Trap('null function reference');
+            calleeAddr = ref - 1;
           } else {
             const table = store.tables[inst.tableAddrs[code[pc + 2]]];
             const index = s32[2 * --sp] >>> 0;
@@ -734,6 +769,7 @@ export function runExact(t: ThreadState, budget: number): RunStatus {
         case 0xd0: s32[2 * sp++] = 0; pc += 1; break;
         case 0xd1: s32[2 * (sp - 1)] = s32[2 * (sp - 1)] === 0 ? 1 : 0; pc += 1; break;
         case 0xd2: s32[2 * sp++] = inst.funcAddrs[code[pc + 1]] + 1; pc += 2; break;
+        case 0xd4: if (s32[2 * (sp - 1)] === 0) throw new Trap('null reference'); pc += 1; break;
 
         // ---- 0xFC prefix: saturating truncation, bulk memory, tables ----
         case 0x100: s32[2 * (sp - 1)] = truncSatI32S(f32[2 * (sp - 1)]); pc += 1; break;

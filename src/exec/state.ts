@@ -1,4 +1,5 @@
 import type { CompiledFunction } from '../compile/index.ts';
+import { funcTypeIds } from '../wasm/index.ts';
 import type { FuncType, RefType, ValType } from '../wasm/index.ts';
 import type { SimdUnit } from './simd-step.ts';
 
@@ -49,14 +50,20 @@ export interface MemoryState {
 }
 
 export interface TableState {
+  /** How the elements are held: funcref or externref (typed references are held as these). */
   elemType: RefType;
+  /** A typed reference element type (Wasm 3.0) in store terms (`storeValType`), for import matching; absent when `elemType` says it all. */
+  declared?: number;
   elements: Int32Array;
   size: number;
   max: number | undefined;
 }
 
 export interface GlobalState {
+  /** How the value is held: a typed reference (Wasm 3.0) as funcref or externref. */
   type: ValType;
+  /** A typed reference type in store terms (`storeValType`), for import matching; absent when `type` says it all. */
+  declared?: number;
   mutable: boolean;
   /** Raw bits: lo word, hi word (i32/f32/refs use lo only). */
   lo: number;
@@ -99,7 +106,18 @@ export function createStoreState(): StoreState {
 }
 
 export function canonicalTypeId(store: StoreState, type: FuncType): number {
-  const key = `${type.params.join(',')}>${type.results.join(',')}`;
+  return internTypeKey(store, `${type.params.join(',')}>${type.results.join(',')}`);
+}
+
+/**
+ * The store-wide ids of a module's function types (`funcTypeIds`): equal for equivalent
+ * types of any module, typed references included, so `call_indirect` compares ids.
+ */
+export function canonicalTypeIds(store: StoreState, types: readonly FuncType[]): number[] {
+  return funcTypeIds(types, (key) => internTypeKey(store, key));
+}
+
+function internTypeKey(store: StoreState, key: string): number {
   let id = store.typeIdsBySignature.get(key);
   if (id === undefined) {
     id = store.typeIdsBySignature.size;

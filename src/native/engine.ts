@@ -51,6 +51,8 @@ export class NativeEngine implements Engine {
     // The rewriter's safepoints unwind frame by frame; a native tail call would replace
     // a frame the unwinding still expects to find.
     if (compiled.tailCallUse !== undefined) return `the native tier cannot unwind through tail calls yet: ${compiled.tailCallUse}`;
+    // Node 20's V8 has typed function references only behind --experimental-wasm-typed-funcref.
+    if (compiled.context.typedRefUse !== undefined) return `the host's WebAssembly lacks typed function references: ${compiled.context.typedRefUse}`;
     if (compiled.context.extendedConstUse !== undefined && !this.#hostHasExtendedConst()) {
       return `the host's WebAssembly lacks extended constant expressions: ${compiled.context.extendedConstUse}`;
     }

@@ -1,9 +1,9 @@
 import { LinkError, Trap } from '../errors/index.ts';
 import type { CompiledModule } from '../compile/index.ts';
-import { canonicalTypeId, FuncKind } from '../exec/index.ts';
+import { canonicalTypeIds, FuncKind } from '../exec/index.ts';
 import type { GlobalState, HostCallback, InstanceState, MemoryState, StoreState, TableState } from '../exec/index.ts';
-import type { ConstExpr, ExternKind, FuncType, Limits } from '../wasm/index.ts';
-import { MAX_MEMORY_PAGES, MAX_TABLE_ELEMENTS, valTypeName } from '../wasm/index.ts';
+import type { ConstExpr, ExternKind, FuncType, Limits, RefType, ValType } from '../wasm/index.ts';
+import { MAX_MEMORY_PAGES, MAX_TABLE_ELEMENTS, refStorageType, storeTypeMatches, storeValType, TYPED_REF_BASE, valTypeName } from '../wasm/index.ts';
 
 /** Something an instance exports or another imports: a kind and a store address. */
 export interface ExternVal {
@@ -49,11 +49,6 @@ function limitsMatch(actualMin: number, actualMax: number | undefined, expected:
   return actualMax !== undefined && actualMax <= expected.max;
 }
 
-function sameFuncType(a: FuncType, b: FuncType): boolean {
-  return a.params.length === b.params.length && a.results.length === b.results.length &&
-    a.params.every((t, i) => t === b.params[i]) && a.results.every((t, i) => t === b.results[i]);
-}
-
 /**
  * Allocates a module instance in the store (spec 4.5.4): resolves imports, creates
  * functions, tables, memories and globals, and applies active segments. The start
@@ -61,7 +56,7 @@ function sameFuncType(a: FuncType, b: FuncType): boolean {
  */
 export function allocateInstance(store: StoreState, compiled: CompiledModule, imports: Imports, options: InstantiateOptions = {}): Instance {
   const module = compiled.module;
-  const typeIds = module.types.map((t) => canonicalTypeId(store, t));
+  const typeIds = canonicalTypeIds(store, module.types);
   const inst: InstanceState = {
     funcAddrs: [], tableAddrs: [], memAddrs: [], globalAddrs: [], typeIds,
     elems: [], datas: [], names: module.names.functions,
@@ -85,13 +80,16 @@ export function allocateInstance(store: StoreState, compiled: CompiledModule, im
     switch (d.kind) {
       case 'func': {
         const fn = store.funcs[value.addr];
-        if (!sameFuncType(fn.type, module.types[d.typeIndex])) throw new LinkError(`incompatible import type for ${where}: function signature differs`);
+        // Store-wide type ids: equivalent types of two modules, typed references included, have one id.
+        if (fn.typeId !== typeIds[d.typeIndex]) throw new LinkError(`incompatible import type for ${where}: function signature differs`);
         inst.funcAddrs.push(value.addr);
         break;
       }
       case 'table': {
         const t = store.tables[value.addr];
-        if (t.elemType !== d.type.elemType || !limitsMatch(t.size, t.max, d.type.limits)) throw new LinkError(`incompatible import type for ${where}: table type differs`);
+        // Table types are invariant: each element type must match the other (Wasm 3.0).
+        const have = t.declared ?? t.elemType, want = storeValType(d.type.elemType, typeIds);
+        if (!storeTypeMatches(have, want) || !storeTypeMatches(want, have) || !limitsMatch(t.size, t.max, d.type.limits)) throw new LinkError(`incompatible import type for ${where}: table type differs`);
         inst.tableAddrs.push(value.addr);
         break;
       }
@@ -104,7 +102,9 @@ export function allocateInstance(store: StoreState, compiled: CompiledModule, im
       }
       case 'global': {
         const g = store.globals[value.addr];
-        if (g.type !== d.type.type || g.mutable !== d.type.mutable) {
+        // An immutable global may be of a subtype; a mutable one must match both ways (Wasm 3.0).
+        const have = g.declared ?? g.type, want = storeValType(d.type.type, typeIds);
+        if (g.mutable !== d.type.mutable || !storeTypeMatches(have, want) || (g.mutable && !storeTypeMatches(want, have))) {
           throw new LinkError(`incompatible import type for ${where}: expected ${d.type.mutable ? 'mut ' : ''}${valTypeName(d.type.type)}`);
         }
         inst.globalAddrs.push(value.addr);
@@ -122,7 +122,9 @@ export function allocateInstance(store: StoreState, compiled: CompiledModule, im
   });
   for (const t of module.tables) {
     inst.tableAddrs.push(store.tables.length);
-    const table: TableState = { elemType: t.elemType, elements: new Int32Array(t.limits.min), size: t.limits.min, max: t.limits.max };
+    // The store holds every function reference as a funcref (typed references are function references).
+    const table: TableState = { elemType: refStorageType(t.elemType) as RefType, elements: new Int32Array(t.limits.min), size: t.limits.min, max: t.limits.max };
+    if (t.elemType >= TYPED_REF_BASE) table.declared = storeValType(t.elemType, typeIds);
     store.tables.push(table);
   }
   for (const m of module.memories) {
@@ -132,8 +134,14 @@ export function allocateInstance(store: StoreState, compiled: CompiledModule, im
   for (const g of module.globals) {
     const [lo, hi, lo2, hi2] = evalConst(store, inst, g.init);
     inst.globalAddrs.push(store.globals.length);
-    store.globals.push({ type: g.type.type, mutable: g.type.mutable, lo, hi, lo2, hi2 } satisfies GlobalState);
+    const global: GlobalState = { type: refStorageType(g.type.type) as ValType, mutable: g.type.mutable, lo, hi, lo2, hi2 };
+    if (g.type.type >= TYPED_REF_BASE) global.declared = storeValType(g.type.type, typeIds);
+    store.globals.push(global);
   }
+  // Wasm 3.0 table initializers, which may read the globals: every element starts as the value.
+  module.tables.forEach((t, i) => {
+    if (t.init !== undefined) store.tables[inst.tableAddrs[module.numImportedTables + i]].elements.fill(evalConst(store, inst, t.init)[0]);
+  });
   inst.elems = module.elems.map((seg) => Int32Array.from(seg.items, (item) => evalConst(store, inst, item)[0]));
   inst.datas = module.datas.map((seg) => seg.bytes);
 

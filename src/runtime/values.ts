@@ -1,4 +1,4 @@
-import { ValType } from '../wasm/index.ts';
+import { isRefType, refNullable, refStorageType, ValType, valTypeName } from '../wasm/index.ts';
 import type { StoreState } from '../exec/index.ts';
 
 /**
@@ -17,7 +17,8 @@ export interface FuncRef {
 const scratch = new DataView(new ArrayBuffer(8));
 
 export function bitsToJs(store: StoreState, type: number, lo: number, hi: number): unknown {
-  switch (type) {
+  // A typed reference (Wasm 3.0) is a funcref or externref to JavaScript.
+  switch (refStorageType(type)) {
     case ValType.i32: return lo | 0;
     case ValType.i64: return (BigInt(hi | 0) << 32n) | BigInt(lo >>> 0);
     case ValType.f32: scratch.setInt32(0, lo, true); return scratch.getFloat32(0, true);
@@ -32,7 +33,10 @@ export function bitsToJs(store: StoreState, type: number, lo: number, hi: number
 /** Writes a JS value of the given type as (lo, hi) into `out`. */
 export function jsToBits(store: StoreState, type: number, value: unknown, out: Int32Array, index: number): void {
   let lo = 0, hi = 0;
-  switch (type) {
+  if ((value === null || value === undefined) && isRefType(type) && !refNullable(type)) {
+    throw new TypeError(`null is not a value of type ${valTypeName(type)}`);
+  }
+  switch (refStorageType(type)) {
     case ValType.i32: lo = Number(value) | 0; break;
     case ValType.i64: {
       const v = BigInt.asIntN(64, typeof value === 'bigint' ? value : BigInt(value as number));

@@ -90,12 +90,14 @@ function wasmFunction(store: StoreState, addr: number, where: string): WasmFunct
 function calledType(caller: WasmFunctionState, call: number): FuncType {
   const code = caller.compiled.code;
   const context = caller.compiled.owner.context;
+  // call names a function; call_indirect and call_ref (Wasm 3.0) a type.
   return code[call] === 0x10 ? context.types[context.funcTypeIndices[code[call + 1]]] : context.types[code[call + 1]];
 }
 
-/** Arguments a caller frame's call instruction took off its stack (params, plus the table index of call_indirect). */
+/** Arguments a caller frame's call instruction took off its stack (params, plus the table index of call_indirect or the reference of call_ref). */
 function callOperands(caller: WasmFunctionState, call: number): number {
-  return calledType(caller, call).params.length + (caller.compiled.code[call] === 0x11 ? 1 : 0);
+  const op = caller.compiled.code[call];
+  return calledType(caller, call).params.length + (op === 0x11 || op === 0x14 ? 1 : 0);
 }
 
 function sameResults(a: FuncType, b: FuncType): boolean {
@@ -156,6 +158,14 @@ export function captureThreadFrames(t: ThreadState, space: IndexSpace, floor: nu
       if (cf.code[at] === 0x11) {
         types = types.subarray(0, types.length - 1);
         reissued = [tableSlotOf(store, fn.instance, cf.code[at + 2], t.pendingHostCall)];
+      }
+      // call_ref (Wasm 3.0) took its reference off the stack already: the callee's own reference is it.
+      if (cf.code[at] === 0x14) {
+        if (store.funcs[t.pendingHostCall].typeId !== fn.instance.typeIds[cf.code[at + 1]]) {
+          throw new SnapshotError('cannot capture: a tail call to an import has not returned yet');
+        }
+        types = types.subarray(0, types.length - 1);
+        reissued = [slotToCanonical(ValType.funcref, Int32Array.of(t.pendingHostCall + 1, 0), 0, space)];
       }
     } else if (i === n - 1) {
       types = points.stackTypesAt(pc);
@@ -222,6 +232,8 @@ export function loadFrames(t: ThreadState, space: IndexSpace, frames: readonly u
   const fns = new Array<WasmFunctionState>(n);
   /** Each frame's operand stack types, as validation gives them (checked, then used to write the values). */
   const stackTypes = new Array<Uint8Array>(n);
+  /** Parallel to `stackTypes`: the values that must not be null (non-nullable references, Wasm 3.0). */
+  const stackNonNull = new Array<Uint8Array>(n);
   let slots = t.sp;
   for (let i = 0; i < n; i++) {
     const where = `frame ${i}`;
@@ -258,10 +270,11 @@ export function loadFrames(t: ThreadState, space: IndexSpace, frames: readonly u
     let types: Uint8Array;
     if (i === n - 1) {
       types = points.stackTypesAt(pcs[i]);
+      stackNonNull[i] = points.stackNonNullAt(pcs[i]);
     } else {
       const call = points.previousInstruction(pcs[i]);
       const op = call >= 0 ? cf.code[call] : -1;
-      if (op !== 0x10 && op !== 0x11) throw new SnapshotError(`${where}: pc 0x${cf.offsets[pcs[i]].toString(16)} does not follow a call, but the frame has a callee`);
+      if (op !== 0x10 && op !== 0x11 && op !== 0x14) throw new SnapshotError(`${where}: pc 0x${cf.offsets[pcs[i]].toString(16)} does not follow a call, but the frame has a callee`);
       const callee = fns[i + 1];
       if (cf.owner.tailCallUse !== undefined) {
         // The function called may have tail-called another: any function with its results.
@@ -270,16 +283,20 @@ export function loadFrames(t: ThreadState, space: IndexSpace, frames: readonly u
         const expected = fn.instance.funcAddrs[cf.code[call + 1]];
         if (expected !== addrs[i + 1]) throw new SnapshotError(`frame ${i + 1}: runs function ${(frames[i + 1] as Record<string, unknown>)['funcIndex']}, but its caller calls another one`);
       } else if (callee.typeId !== fn.instance.typeIds[cf.code[call + 1]]) {
-        throw new SnapshotError(`frame ${i + 1}: its function's type differs from the type its caller's call_indirect expects`);
+        throw new SnapshotError(`frame ${i + 1}: its function's type differs from the type its caller's ${op === 0x14 ? 'call_ref' : 'call_indirect'} expects`);
       }
       const all = points.stackTypesAt(call);
       const keep = all.length - callOperands(fn, call);
       types = all.subarray(0, keep);
+      stackNonNull[i] = points.stackNonNullAt(call).subarray(0, keep);
     }
     if (stack.length !== types.length) {
       throw new SnapshotError(`${where}: the operand stack has ${stack.length} values, validation at pc 0x${cf.offsets[pcs[i]].toString(16)} says ${types.length}`);
     }
     stackTypes[i] = types;
+    for (let j = 0; j < types.length; j++) {
+      if (stackNonNull[i][j] === 1 && (stack[j] === null || stack[j] === undefined)) throw new SnapshotError(`${where}: stack value ${j} is null, validation types it as a non-nullable reference`);
+    }
   }
   // Everything fits: write.
   let fp = t.sp;

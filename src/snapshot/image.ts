@@ -6,12 +6,12 @@
  */
 import type { CompiledModule } from '../compile/index.ts';
 import { SnapshotError } from '../errors/index.ts';
-import { canonicalTypeId, FuncKind } from '../exec/index.ts';
+import { canonicalTypeId, canonicalTypeIds, FuncKind } from '../exec/index.ts';
 import type { HostCallback, InstanceState, MemoryState } from '../exec/index.ts';
 import { evalConst, Execution, Store } from '../runtime/index.ts';
 import type { StoreOptions } from '../runtime/index.ts';
 import type { FuncType } from '../wasm/index.ts';
-import { MAX_MEMORY_PAGES, valTypeName } from '../wasm/index.ts';
+import { MAX_MEMORY_PAGES, refStorageType, storeValType, TYPED_REF_BASE, valTypeName } from '../wasm/index.ts';
 import type { CanonicalState } from './canonical.ts';
 import { moduleSha256 } from './module-hash.ts';
 import { restoreState } from './restore.ts';
@@ -40,11 +40,6 @@ export interface RebuiltStore {
   space: IndexSpace;
   /** The execution to continue (the image had frames), entered at the thread's depth 0. */
   execution: Execution | undefined;
-}
-
-function sameType(a: FuncType, b: FuncType): boolean {
-  return a.params.length === b.params.length && a.results.length === b.results.length &&
-    a.params.every((t, i) => t === b.params[i]) && a.results.every((t, i) => t === b.results[i]);
 }
 
 function typeText(t: FuncType): string {
@@ -80,7 +75,7 @@ export function rebuildStore(state: CanonicalState, resolvers: ImageResolvers, o
     need('globals', li.globals.length, ctx.globals.length);
     return {
       funcAddrs: [...li.funcs], tableAddrs: [...li.tables], memAddrs: [...li.memories], globalAddrs: [...li.globals],
-      typeIds: cm.module.types.map((t) => canonicalTypeId(s, t)),
+      typeIds: canonicalTypeIds(s, cm.module.types),
       elems: [], datas: [], names: cm.module.names.functions,
     };
   });
@@ -101,7 +96,7 @@ export function rebuildStore(state: CanonicalState, resolvers: ImageResolvers, o
     if (j < m.numImportedFuncs || j >= cm.context.funcTypeIndices.length) throw new SnapshotError(`${where}: instance ${origin.instance} defines no function ${j}`);
     if (instances[origin.instance].funcAddrs[j] !== addr) throw new SnapshotError(`${where}: instance ${origin.instance} does not place its function ${j} here`);
     const type = cm.context.types[cm.context.funcTypeIndices[j]];
-    s.funcs.push({ kind: FuncKind.wasm, type, typeId: canonicalTypeId(s, type), instance: instances[origin.instance], compiled: cm.functions[j - m.numImportedFuncs] });
+    s.funcs.push({ kind: FuncKind.wasm, type, typeId: instances[origin.instance].typeIds[cm.context.funcTypeIndices[j]], instance: instances[origin.instance], compiled: cm.functions[j - m.numImportedFuncs] });
   });
 
   // Memories, tables, globals: empty shells of the right type; restoreState fills them.
@@ -126,18 +121,21 @@ export function rebuildStore(state: CanonicalState, resolvers: ImageResolvers, o
     const ctx = modules[k].context;
     const where = `instance ${k}`;
     inst.funcAddrs.forEach((a, j) => {
-      if (!sameType(s.funcs[a].type, ctx.types[ctx.funcTypeIndices[j]])) throw new SnapshotError(`${where}: function ${j} has the wrong type`);
+      if (s.funcs[a].typeId !== inst.typeIds[ctx.funcTypeIndices[j]]) throw new SnapshotError(`${where}: function ${j} has the wrong type`);
       if (j >= ctx.module.numImportedFuncs) {
         const fn = s.funcs[a];
         if (fn.kind !== FuncKind.wasm || fn.instance !== inst) throw new SnapshotError(`${where}: function ${j} is not its own`);
       }
     });
     inst.tableAddrs.forEach((a, j) => {
-      if (s.tables[a].elemType !== ctx.tables[j].elemType) throw new SnapshotError(`${where}: table ${j} has the wrong element type`);
+      if (s.tables[a].elemType !== refStorageType(ctx.tables[j].elemType)) throw new SnapshotError(`${where}: table ${j} has the wrong element type`);
+      // The precise type of a typed reference table (Wasm 3.0), which the canonical state does not need, for later imports.
+      if (j >= ctx.module.numImportedTables && ctx.tables[j].elemType >= TYPED_REF_BASE) s.tables[a].declared = storeValType(ctx.tables[j].elemType, inst.typeIds);
     });
     inst.globalAddrs.forEach((a, j) => {
       const g = s.globals[a];
-      if (g.type !== ctx.globals[j].type || g.mutable !== ctx.globals[j].mutable) throw new SnapshotError(`${where}: global ${j} has the wrong type`);
+      if (g.type !== refStorageType(ctx.globals[j].type) || g.mutable !== ctx.globals[j].mutable) throw new SnapshotError(`${where}: global ${j} has the wrong type`);
+      if (j >= ctx.module.numImportedGlobals && ctx.globals[j].type >= TYPED_REF_BASE) g.declared = storeValType(ctx.globals[j].type, inst.typeIds);
     });
   });
 

@@ -1,9 +1,10 @@
 import { DecodeError, ValidationError } from '../errors/index.ts';
 import type { Instr } from '../binary/index.ts';
 import { Imm, OPS, PREFIX_FC, PREFIX_FD, simdLaneCount, simdNaturalAlignment } from '../wasm/index.ts';
-import { isRefType, ValType, valTypeName } from '../wasm/index.ts';
+import { isRefType, TYPED_REF_BASE, ValType, valTypeName } from '../wasm/index.ts';
 import type { FuncType } from '../wasm/index.ts';
 import type { ModuleContext } from './module-context.ts';
+import { isDefaultable, TypeRelations } from './ref-subtyping.ts';
 
 /** Stands for "any type" on the polymorphic stack below an unconditional branch. */
 export const UNKNOWN = 0;
@@ -19,6 +20,8 @@ export interface ControlFrame {
   /** The same height in 8-byte slots (a v128 takes two). */
   slotHeight: number;
   unreachable: boolean;
+  /** Non-defaultable locals set when the frame was entered: those set inside it are unset again at its end (Wasm 3.0). */
+  initHeight: number;
 }
 
 const SIG_TYPES: Record<string, number> = { i: ValType.i32, I: ValType.i64, f: ValType.f32, F: ValType.f64, V: ValType.v128 };
@@ -71,6 +74,14 @@ export class FunctionValidator {
    * engines ask.
    */
   tailCallUse: string | undefined;
+  /**
+   * Per local: 1 while it holds a value (always, but for a non-defaultable local before its
+   * first `local.set` or `local.tee` in the current block: spec 3.3.5, "uninitialized local").
+   */
+  private readonly localInit: Uint8Array;
+  /** The non-defaultable locals set so far, innermost block last: ends of blocks unset theirs. */
+  private readonly initStack: number[] = [];
+  private readonly relations: TypeRelations;
 
   constructor(
     readonly ctx: ModuleContext,
@@ -80,7 +91,16 @@ export class FunctionValidator {
   ) {
     this.locals = [...type.params, ...declaredLocals];
     if (this.locals.includes(ValType.v128)) this.simdUse = 'a v128 parameter or local';
-    this.ctrls.push({ opcode: -1, startTypes: EMPTY, endTypes: type.results, height: 0, slotHeight: 0, unreachable: false });
+    this.relations = ctx.relations;
+    this.localInit = new Uint8Array(this.locals.length).fill(1);
+    for (let i = type.params.length; i < this.locals.length; i++) {
+      const t = this.locals[i];
+      if (t < TYPED_REF_BASE) continue;
+      if (!this.relations.exists(t)) this.fail('unknown type', -1);
+      ctx.typedRefUse ??= `function ${funcIndex} (a local of type ${valTypeName(t)})`;
+      if (!isDefaultable(t)) this.localInit[i] = 0;
+    }
+    this.ctrls.push({ opcode: -1, startTypes: EMPTY, endTypes: type.results, height: 0, slotHeight: 0, unreachable: false, initHeight: 0 });
   }
 
   get height(): number {
@@ -105,6 +125,13 @@ export class FunctionValidator {
   /** Parameter and result types of a block type immediate (s33). */
   blockType(bt: number, offset: number): FuncType {
     if (bt === -64) return { params: EMPTY as never[], results: EMPTY as never[] };
+    if (bt < -0x80) {
+      // A typed reference (see the decoder's `blockType`).
+      const t = -bt;
+      if (!this.relations.exists(t)) this.fail('unknown type', offset);
+      this.noteTypedRef(`a block of type ${valTypeName(t)} at byte 0x${offset.toString(16)}`);
+      return { params: [], results: [t as ValType] };
+    }
     if (bt < 0) {
       const t = bt + 0x80;
       if (t === ValType.v128) this.simdUse ??= `a v128 block type at byte 0x${offset.toString(16)}`;
@@ -115,7 +142,7 @@ export class FunctionValidator {
   }
 
   fail(message: string, offset: number): never {
-    throw new ValidationError(message, { funcIndex: this.funcIndex, offset });
+    throw new ValidationError(message, offset < 0 ? { funcIndex: this.funcIndex } : { funcIndex: this.funcIndex, offset });
   }
 
   private push(t: number): void {
@@ -141,7 +168,7 @@ export class FunctionValidator {
 
   private popExpect(expected: number, offset: number): number {
     const actual = this.pop(offset);
-    if (actual !== expected && actual !== UNKNOWN && expected !== UNKNOWN) {
+    if (actual !== expected && actual !== UNKNOWN && expected !== UNKNOWN && !this.relations.matches(actual, expected)) {
       this.fail(`type mismatch: expected ${valTypeName(expected)}, found ${valTypeName(actual)}`, offset);
     }
     return actual;
@@ -152,7 +179,7 @@ export class FunctionValidator {
   }
 
   private pushCtrl(opcode: number, startTypes: number[], endTypes: number[]): void {
-    this.ctrls.push({ opcode, startTypes, endTypes, height: this.vals.length, slotHeight: this.slotHeight, unreachable: false });
+    this.ctrls.push({ opcode, startTypes, endTypes, height: this.vals.length, slotHeight: this.slotHeight, unreachable: false, initHeight: this.initStack.length });
     this.pushAll(startTypes);
   }
 
@@ -161,6 +188,8 @@ export class FunctionValidator {
     this.popAll(frame.endTypes, offset);
     if (this.vals.length !== frame.height) this.fail('type mismatch: values remain on the stack at the end of a block', offset);
     this.ctrls.pop();
+    // Locals set inside the block are unset after it (and in an `else`, which starts afresh).
+    while (this.initStack.length > frame.initHeight) this.localInit[this.initStack.pop()!] = 0;
     return frame;
   }
 
@@ -174,6 +203,14 @@ export class FunctionValidator {
   private checkLocal(index: number, offset: number): number {
     if (index >= this.locals.length) this.fail(`unknown local ${index}`, offset);
     return this.locals[index];
+  }
+
+  /** `local.set` / `local.tee`: a non-defaultable local holds a value from here to the end of the block. */
+  private initLocal(index: number): void {
+    if (this.localInit[index] === 0) {
+      this.localInit[index] = 1;
+      this.initStack.push(index);
+    }
   }
 
   private checkMemory(index: number, offset: number): void {
@@ -222,10 +259,10 @@ export class FunctionValidator {
         else if (op === PREFIX_FC + 11) this.checkMemory(ins.a, offset);
         else if (op === PREFIX_FC + 12) {
           const et = this.checkElem(ins.a, offset);
-          if (this.checkTable(ins.b, offset) !== et) this.fail('type mismatch: element segment and table types differ', offset);
+          if (!this.relations.matches(et, this.checkTable(ins.b, offset))) this.fail('type mismatch: element segment and table types differ', offset);
         } else if (op === PREFIX_FC + 13) this.checkElem(ins.a, offset);
         else if (op === PREFIX_FC + 14) {
-          if (this.checkTable(ins.a, offset) !== this.checkTable(ins.b, offset)) this.fail('type mismatch: table types differ', offset);
+          if (!this.relations.matches(this.checkTable(ins.b, offset), this.checkTable(ins.a, offset))) this.fail('type mismatch: table types differ', offset);
         } else if (op === PREFIX_FC + 16) this.checkTable(ins.a, offset);
       } else if (op === 0x3f || op === 0x40) this.checkMemory(ins.a, offset);
       this.popAll(sig.params, offset);
@@ -265,7 +302,7 @@ export class FunctionValidator {
       }
       case 0x0b: {
         const frame = this.popCtrl(offset);
-        if (frame.opcode === 0x04 && !sameTypes(frame.startTypes, frame.endTypes)) {
+        if (frame.opcode === 0x04 && !this.relations.allMatch(frame.startTypes, frame.endTypes)) {
           this.fail('type mismatch: if without else must leave its parameters unchanged', offset);
         }
         this.pushAll(frame.endTypes);
@@ -313,7 +350,7 @@ export class FunctionValidator {
         return;
       }
       case 0x11: {
-        if (this.checkTable(ins.b, offset) !== ValType.funcref) this.fail('type mismatch: call_indirect needs a funcref table', offset);
+        if (!this.relations.matches(this.checkTable(ins.b, offset), ValType.funcref)) this.fail('type mismatch: call_indirect needs a funcref table', offset);
         if (ins.a >= this.ctx.types.length) this.fail(`unknown type ${ins.a}`, offset);
         const ft = this.ctx.types[ins.a];
         this.popExpect(ValType.i32, offset);
@@ -328,7 +365,7 @@ export class FunctionValidator {
         return;
       }
       case 0x13: {
-        if (this.checkTable(ins.b, offset) !== ValType.funcref) this.fail('type mismatch: return_call_indirect needs a funcref table', offset);
+        if (!this.relations.matches(this.checkTable(ins.b, offset), ValType.funcref)) this.fail('type mismatch: return_call_indirect needs a funcref table', offset);
         if (ins.a >= this.ctx.types.length) this.fail(`unknown type ${ins.a}`, offset);
         this.popExpect(ValType.i32, offset);
         this.tailCall(this.ctx.types[ins.a], offset);
@@ -347,17 +384,25 @@ export class FunctionValidator {
       case 0x1c: {
         if (ins.a !== 1) this.fail('invalid result arity', offset);
         const t = ins.types[0];
+        if (!this.relations.exists(t)) this.fail('unknown type', offset);
+        if (t >= TYPED_REF_BASE) this.noteTypedRef(`select of ${valTypeName(t)} at byte 0x${offset.toString(16)}`);
         this.popExpect(ValType.i32, offset);
         this.popExpect(t, offset);
         this.popExpect(t, offset);
         this.push(t);
         return;
       }
-      case 0x20: this.push(this.checkLocal(ins.a, offset)); return;
-      case 0x21: this.popExpect(this.checkLocal(ins.a, offset), offset); return;
+      case 0x20: {
+        const t = this.checkLocal(ins.a, offset);
+        if (this.localInit[ins.a] === 0) this.fail('uninitialized local', offset);
+        this.push(t);
+        return;
+      }
+      case 0x21: this.popExpect(this.checkLocal(ins.a, offset), offset); this.initLocal(ins.a); return;
       case 0x22: {
         const t = this.checkLocal(ins.a, offset);
         this.popExpect(t, offset);
+        this.initLocal(ins.a);
         this.push(t);
         return;
       }
@@ -385,7 +430,10 @@ export class FunctionValidator {
         this.popExpect(ValType.i32, offset);
         return;
       }
-      case 0xd0: this.push(ins.a); return;
+      case 0xd0:
+        if (!this.relations.exists(ins.a)) this.fail('unknown type', offset);
+        this.push(ins.a);
+        return;
       case 0xd1: {
         const t = this.pop(offset);
         if (t !== UNKNOWN && !isRefType(t)) this.fail('type mismatch: ref.is_null needs a reference', offset);
@@ -395,9 +443,13 @@ export class FunctionValidator {
       case 0xd2: {
         this.funcType(ins.a, offset);
         if (!this.ctx.declaredRefs.has(ins.a)) this.fail('undeclared function reference', offset);
-        this.push(ValType.funcref);
+        // Wasm 3.0: the reference is typed, `(ref $t)` of the function's type.
+        this.push(TypeRelations.funcRef(this.ctx.funcTypeIndices[ins.a]));
         return;
       }
+      case 0x14: case 0x15: case 0xd4: case 0xd5: case 0xd6:
+        this.stepTypedRef(ins);
+        return;
       case PREFIX_FC + 15: {
         const t = this.checkTable(ins.a, offset);
         this.popExpect(ValType.i32, offset);
@@ -417,10 +469,72 @@ export class FunctionValidator {
     }
   }
 
+  /**
+   * The instructions of typed function references (Wasm 3.0, spec 3.3.x): `call_ref`,
+   * `return_call_ref`, `ref.as_non_null`, `br_on_null`, `br_on_non_null`.
+   */
+  private stepTypedRef(ins: Instr): void {
+    const op = ins.op;
+    const offset = ins.offset;
+    this.noteTypedRef(`${OPS[op]!.name} at byte 0x${offset.toString(16)}`);
+    switch (op) {
+      case 0x14: case 0x15: {
+        if (ins.a >= this.ctx.types.length) this.fail(`unknown type ${ins.a}`, offset);
+        this.popExpect(TypeRelations.funcRef(ins.a, true), offset);
+        const ft = this.ctx.types[ins.a];
+        if (op === 0x15) { this.tailCall(ft, offset); return; }
+        this.popAll(ft.params, offset);
+        this.pushAll(ft.results);
+        return;
+      }
+      case 0xd4: {
+        const t = this.popRef(offset);
+        this.push(t === UNKNOWN ? UNKNOWN : TypeRelations.nonNull(t));
+        return;
+      }
+      case 0xd5: {
+        const frame = this.frameAt(ins.a, offset);
+        const t = this.popRef(offset);
+        const types = this.labelTypes(frame);
+        this.popAll(types, offset);
+        this.pushAll(types);
+        this.push(t === UNKNOWN ? UNKNOWN : TypeRelations.nonNull(t));
+        return;
+      }
+      default: {
+        // br_on_non_null: the label takes the values below the reference, then the reference (non-null).
+        const frame = this.frameAt(ins.a, offset);
+        const types = this.labelTypes(frame);
+        if (types.length === 0) this.fail('type mismatch: br_on_non_null needs a label that takes a reference', offset);
+        const last = types[types.length - 1];
+        const t = this.popRef(offset);
+        if (t !== UNKNOWN && !this.relations.matches(TypeRelations.nonNull(t), last)) {
+          this.fail(`type mismatch: expected ${valTypeName(last)}, found ${valTypeName(TypeRelations.nonNull(t))}`, offset);
+        }
+        const below = types.slice(0, -1);
+        this.popAll(below, offset);
+        this.pushAll(below);
+        return;
+      }
+    }
+  }
+
+  /** Records the module's first use of typed function references, for the native tier (`ModuleContext.typedRefUse`). */
+  private noteTypedRef(what: string): void {
+    this.ctx.typedRefUse ??= `function ${this.funcIndex} (${what})`;
+  }
+
+  /** Pops a value that must be a reference (or the unknown type below an unconditional branch). */
+  private popRef(offset: number): number {
+    const t = this.pop(offset);
+    if (t !== UNKNOWN && !isRefType(t)) this.fail(`type mismatch: expected a reference, found ${valTypeName(t)}`, offset);
+    return t;
+  }
+
   /** The rest of a tail call once its callee's type is known: its arguments, then nothing follows. */
   private tailCall(ft: FuncType, offset: number): void {
     this.tailCallUse ??= `${OPS[this.ctx.module.bytes[offset]]!.name} at byte 0x${offset.toString(16)}`;
-    if (!sameTypes(ft.results, this.type.results)) this.fail('type mismatch: a tail call\'s results must be the function\'s results', offset);
+    if (!this.relations.allMatch(ft.results, this.type.results)) this.fail('type mismatch: a tail call\'s results must be the function\'s results', offset);
     this.popAll(ft.params, offset);
     this.setUnreachable();
   }
@@ -449,10 +563,4 @@ export class FunctionValidator {
     this.popAll(sig.params, offset);
     this.pushAll(sig.results);
   }
-}
-
-function sameTypes(a: readonly number[], b: readonly number[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

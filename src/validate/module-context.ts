@@ -1,4 +1,6 @@
+import { HeapType, refType } from '../wasm/index.ts';
 import type { FuncType, GlobalType, Module, RefType, TableType, MemoryType } from '../wasm/index.ts';
+import { TypeRelations } from './ref-subtyping.ts';
 
 /**
  * The index spaces of a module as validation sees them (spec 3.1.1, "contexts"):
@@ -22,6 +24,14 @@ export interface ModuleContext {
    * Node 20's V8 does not take them, so the native tier asks.
    */
   extendedConstUse?: string;
+  /** Subtyping and type equivalence of the module's types (Wasm 3.0 typed references). */
+  relations: TypeRelations;
+  /**
+   * Where the module first uses typed function references (Wasm 3.0: a `(ref ...)` type,
+   * `call_ref`, `br_on_null`, a table initializer...), undefined if nowhere; set by
+   * validation. Node 20's V8 runs them only behind a flag, so the native tier asks.
+   */
+  typedRefUse?: string;
 }
 
 export function buildModuleContext(module: Module): ModuleContext {
@@ -56,8 +66,9 @@ export function buildModuleContext(module: Module): ModuleContext {
     tables,
     memories,
     globals,
-    elemTypes: module.elems.map((e) => e.type),
+    elemTypes: module.elems.map((e) => (e.funcIndices ? refType(HeapType.func, false) as RefType : e.type)),
     dataCount: module.dataCount,
     declaredRefs,
+    relations: new TypeRelations(module.types),
   };
 }

@@ -1,10 +1,11 @@
 import { ValidationError } from '../errors/index.ts';
-import { OPS, PREFIX_FD, ValType, valTypeName } from '../wasm/index.ts';
+import { isConcreteRef, OPS, PREFIX_FD, refHeap, TYPED_REF_BASE, ValType, valTypeName } from '../wasm/index.ts';
 import type { ConstExpr, Limits, Module } from '../wasm/index.ts';
 import type { FunctionValidator } from './function-validator.ts';
 import { walkBody } from './body-walk.ts';
 import { buildModuleContext } from './module-context.ts';
 import type { ModuleContext } from './module-context.ts';
+import { isDefaultable, TypeRelations } from './ref-subtyping.ts';
 
 const MAX_PAGES = 65536;
 const MAX_TABLE = 0xffffffff;
@@ -25,17 +26,46 @@ export function validateModule(module: Module, options: ValidateOptions = {}): M
     throw new ValidationError(message, offset === undefined ? undefined : { offset });
   };
 
+  // Typed references (Wasm 3.0) name types that must exist, wherever a value type appears.
+  const checkType = (t: number, where: string): void => {
+    if (t < TYPED_REF_BASE) return;
+    if (!ctx.relations.exists(t)) fail(`unknown type in ${where}: ${valTypeName(t)}`);
+    ctx.typedRefUse ??= `${where} (${valTypeName(t)})`;
+  };
+  module.types.forEach((ft, i) => {
+    for (const t of [...ft.params, ...ft.results]) {
+      checkType(t, `type ${i}`);
+      // Each type is its own recursion group (no GC types): it may name itself and the types before it.
+      if (isConcreteRef(t) && refHeap(t) > i) fail(`unknown type in type ${i}: ${valTypeName(t)} names a later type`);
+    }
+  });
+
   for (const imp of module.imports) {
     const d = imp.desc;
+    if (d.kind === 'global') checkType(d.type.type, `import ${imp.module}.${imp.name}`);
+    if (d.kind === 'table') checkType(d.type.elemType, `import ${imp.module}.${imp.name}`);
     if (d.kind === 'func' && d.typeIndex >= module.types.length) fail(`unknown type ${d.typeIndex} in import ${imp.module}.${imp.name}`);
     if (d.kind === 'table') checkLimits(d.type.limits, MAX_TABLE, 'table size must be at most 2^32-1');
     if (d.kind === 'memory') checkLimits(d.type.limits, MAX_PAGES, 'memory size must be at most 65536 pages (4GiB)');
   }
   for (const t of module.funcs) if (t >= module.types.length) fail(`unknown type ${t}`);
-  for (const t of module.tables) checkLimits(t.limits, MAX_TABLE, 'table size must be at most 2^32-1');
+  module.tables.forEach((t, i) => {
+    const index = module.numImportedTables + i;
+    checkLimits(t.limits, MAX_TABLE, 'table size must be at most 2^32-1');
+    checkType(t.elemType, `table ${index}`);
+    // Wasm 3.0: a table's elements start as its initializer's value, else null, which a
+    // non-nullable element type does not admit.
+    if (t.init !== undefined) {
+      ctx.typedRefUse ??= `the initializer of table ${index}`;
+      checkConstExpr(ctx, t.init, t.elemType, module.numImportedGlobals, `table ${index}`); // the tables come before the globals
+    } else if (!isDefaultable(t.elemType)) {
+      fail(`type mismatch: table ${index} of ${valTypeName(t.elemType)} needs an initializer`);
+    }
+  });
   for (const m of module.memories) checkLimits(m.limits, MAX_PAGES, 'memory size must be at most 65536 pages (4GiB)');
 
   module.globals.forEach((g, i) => {
+    checkType(g.type.type, `global ${module.numImportedGlobals + i}`);
     // A global's initializer sees the globals before it: imported and defined earlier (Wasm 3.0, spec 3.4.10).
     checkConstExpr(ctx, g.init, g.type.type, module.numImportedGlobals + i, `global ${module.numImportedGlobals + i}`);
   });
@@ -55,10 +85,12 @@ export function validateModule(module: Module, options: ValidateOptions = {}): M
   }
 
   module.elems.forEach((seg, i) => {
-    for (const item of seg.items) checkConstExpr(ctx, item, seg.type, ctx.globals.length, `element segment ${i}`);
+    checkType(seg.type, `element segment ${i}`);
+    const type = ctx.elemTypes[i];
+    for (const item of seg.items) checkConstExpr(ctx, item, type, ctx.globals.length, `element segment ${i}`);
     if (seg.mode.kind === 'active') {
       if (seg.mode.tableIndex >= ctx.tables.length) fail(`unknown table ${seg.mode.tableIndex} in element segment ${i}`);
-      if (ctx.tables[seg.mode.tableIndex].elemType !== seg.type) fail(`type mismatch: element segment ${i} does not fit its table`);
+      if (!ctx.relations.matches(type, ctx.tables[seg.mode.tableIndex].elemType)) fail(`type mismatch: element segment ${i} does not fit its table`);
       checkConstExpr(ctx, seg.mode.offset, ValType.i32, ctx.globals.length, `element segment ${i}`);
     }
   });
@@ -103,10 +135,13 @@ function checkConstExpr(ctx: ModuleContext, expr: ConstExpr, expected: number, v
       case 0x43: stack.push(ValType.f32); break;
       case 0x44: stack.push(ValType.f64); break;
       case PREFIX_FD + 0x0c: stack.push(ValType.v128); break; // v128.const
-      case 0xd0: stack.push(ins.a); break;
+      case 0xd0:
+        if (!ctx.relations.exists(ins.a)) throw new ValidationError(`unknown type in ${where}: ${valTypeName(ins.a)}`, at);
+        stack.push(ins.a);
+        break;
       case 0xd2:
         if (ins.a >= ctx.funcTypeIndices.length) throw new ValidationError(`unknown function ${ins.a} in ${where}`, at);
-        stack.push(ValType.funcref);
+        stack.push(TypeRelations.funcRef(ctx.funcTypeIndices[ins.a]));
         break;
       case 0x23: {
         if (ins.a >= visibleGlobals || ins.a >= ctx.globals.length) throw new ValidationError(`unknown global ${ins.a} in ${where}`, at);
@@ -120,7 +155,7 @@ function checkConstExpr(ctx: ModuleContext, expr: ConstExpr, expected: number, v
         throw new ValidationError(`constant expression required in ${where}`, at);
     }
   }
-  if (stack.length !== 1 || stack[0] !== expected) {
+  if (stack.length !== 1 || !ctx.relations.matches(stack[0], expected)) {
     const found = stack.map(valTypeName).join(' ') || 'nothing';
     throw new ValidationError(`type mismatch: ${where} must be a constant ${valTypeName(expected)}, found ${found}`, { offset: expr.offset });
   }

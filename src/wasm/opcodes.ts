@@ -33,7 +33,10 @@ export const Imm = {
   f64: 9,
   /** `types[0..a)` = the value types of a typed `select`. */
   selectTypes: 10,
-  /** `a` = reference type byte (0x70 / 0x6f). */
+  /**
+   * `a` = the nullable reference type of a heap type (`ref.null ht`): 0x70 / 0x6f for
+   * func / extern, a packed typed reference otherwise (`wasm/ref-types.ts`).
+   */
   refType: 11,
   /** `a` = memory index (a u32 since Wasm 3.0's multi-memory, one 0 byte before): memory.size, memory.grow, memory.fill. */
   memIndex: 12,
@@ -122,6 +125,9 @@ const table: [number, string, Imm, (string | Facts)?, Facts?][] = [
   // Wasm 3.0 tail calls: the callee replaces the caller's frame.
   [0x12, 'return_call', Imm.index, CONTROL],
   [0x13, 'return_call_indirect', Imm.callIndirect, CONTROL],
+  // Wasm 3.0 typed function references: calls through a reference (type index immediate).
+  [0x14, 'call_ref', Imm.index, CONTROL],
+  [0x15, 'return_call_ref', Imm.index, CONTROL],
   [0x1a, 'drop', Imm.none, { pops: 1 }],
   [0x1b, 'select', Imm.none, { pops: 3 }],
   [0x1c, 'select_t', Imm.selectTypes, { pops: 3 }],
@@ -292,6 +298,10 @@ const table: [number, string, Imm, (string | Facts)?, Facts?][] = [
   [0xd0, 'ref.null', Imm.refType, { pops: 0 }],
   [0xd1, 'ref.is_null', Imm.none, { pops: 1 }],
   [0xd2, 'ref.func', Imm.index, { pops: 0 }],
+  // Wasm 3.0 typed function references: null checks (the branches take a label index).
+  [0xd4, 'ref.as_non_null', Imm.none, { pops: 1 }],
+  [0xd5, 'br_on_null', Imm.index, CONTROL],
+  [0xd6, 'br_on_non_null', Imm.index, CONTROL],
   [PREFIX_FC + 0, 'i32.trunc_sat_f32_s', Imm.none, 'f>i'],
   [PREFIX_FC + 1, 'i32.trunc_sat_f32_u', Imm.none, 'f>i'],
   [PREFIX_FC + 2, 'i32.trunc_sat_f64_s', Imm.none, 'F>i'],

@@ -3,6 +3,8 @@
  * Plain interfaces and numbers only, so that a module can be inspected, cached and
  * compared without any class machinery. Spec: https://webassembly.github.io/spec/core/syntax/modules.html
  */
+import { TYPED_REF_BASE, typedRefName } from './ref-types.ts';
+import type { TypedRefType } from './ref-types.ts';
 
 /** Value types by their binary encoding (spec 5.3.1). */
 export const ValType = {
@@ -21,15 +23,13 @@ export const ValType = {
   /** A reference to a host value, or null. */
   externref: 0x6f,
 } as const;
-/** A value type: one of the {@link ValType} byte codes. */
-export type ValType = (typeof ValType)[keyof typeof ValType];
-/** The reference types: what tables hold (spec 2.3.3). */
-export type RefType = typeof ValType.funcref | typeof ValType.externref;
-
-/** Whether a value type is a reference type. */
-export function isRefType(t: number): t is RefType {
-  return t === ValType.funcref || t === ValType.externref;
-}
+/**
+ * A value type: one of the {@link ValType} byte codes, or a typed reference (Wasm 3.0,
+ * packed by `refType` in `ref-types.ts`).
+ */
+export type ValType = (typeof ValType)[keyof typeof ValType] | TypedRefType;
+/** The reference types: what tables hold (spec 2.3.3); typed references since Wasm 3.0. */
+export type RefType = typeof ValType.funcref | typeof ValType.externref | TypedRefType;
 
 /** A value type's name in the text format (`i32`, `funcref`, ...). */
 export function valTypeName(t: number): string {
@@ -41,7 +41,7 @@ export function valTypeName(t: number): string {
     case ValType.v128: return 'v128';
     case ValType.funcref: return 'funcref';
     case ValType.externref: return 'externref';
-    default: return `type 0x${t.toString(16)}`;
+    default: return t >= TYPED_REF_BASE ? typedRefName(t) : `type 0x${t.toString(16)}`;
   }
 }
 
@@ -67,6 +67,11 @@ export interface TableType {
   elemType: RefType;
   /** Its size limits, in elements. */
   limits: Limits;
+  /**
+   * A defined table's initializer (Wasm 3.0 `0x40 0x00 tabletype expr`): every element
+   * starts as its value; absent, they start null.
+   */
+  init?: ConstExpr;
 }
 
 /** A linear memory's type. */
@@ -196,6 +201,12 @@ export interface ElemSegment {
   items: ConstExpr[];
   /** Passive, declarative, or active (copied into a table at instantiation). */
   mode: ElemMode;
+  /**
+   * Given as function indices (element flags 0 to 3): Wasm 3.0 types such a segment
+   * `(ref func)`, as none of its references is null; `type` stays funcref, how the
+   * store holds them. Validation reads this (`ModuleContext.elemTypes`).
+   */
+  funcIndices?: true;
 }
 
 /** How a data segment is used (spec 2.5.9). */

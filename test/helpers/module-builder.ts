@@ -17,6 +17,7 @@
  */
 import type { ExternKind, RefType } from '../../src/wasm/types.ts';
 import { ValType } from '../../src/wasm/types.ts';
+import { refHeap, refNullable, TYPED_REF_BASE } from '../../src/wasm/ref-types.ts';
 
 /** Bytes as a plain array or a typed array. */
 export type Bytes = ArrayLike<number>;
@@ -188,7 +189,7 @@ export class ModuleBuilder {
   }
 
   table(elemType: RefType, min: number, max?: number): number {
-    this.tables.push([elemType, ...limits(min, max)]);
+    this.tables.push([...valType(elemType), ...limits(min, max)]);
     return this.importedTables + this.tables.length - 1;
   }
 
@@ -244,12 +245,12 @@ export class ModuleBuilder {
       if (content !== undefined) out.push(...section(id, content));
     };
     const ifAny = (items: number[][]) => (items.length > 0 ? vec(items) : undefined);
-    add(1, ifAny(this.types.map((t) => [0x60, ...vec(t.params.map((p) => [p])), ...vec(t.results.map((r) => [r]))])));
+    add(1, ifAny(this.types.map((t) => [0x60, ...vec(t.params.map(valType)), ...vec(t.results.map(valType))])));
     add(2, ifAny(this.imports));
     add(3, ifAny(this.funcs.map((f) => u32(f.type))));
     add(4, ifAny(this.tables));
     add(5, ifAny(this.memories));
-    add(6, ifAny(this.globals.map((g) => [g.type, g.mutable ? 1 : 0, ...Array.from(g.init)])));
+    add(6, ifAny(this.globals.map((g) => [...valType(g.type), g.mutable ? 1 : 0, ...Array.from(g.init)])));
     add(7, ifAny(this.exports));
     add(8, this.startFunc === undefined ? undefined : u32(this.startFunc));
     add(9, ifAny(this.elems));
@@ -265,13 +266,22 @@ export class ModuleBuilder {
   }
 }
 
+/**
+ * A value type's bytes: its byte, or for a typed reference (Wasm 3.0, packed by
+ * `refType`) 0x63 / 0x64 (nullable or not) and the heap type as an s33.
+ */
+export function valType(t: number): number[] {
+  if (t < TYPED_REF_BASE) return [t];
+  return [refNullable(t) ? 0x63 : 0x64, ...s32(refHeap(t))];
+}
+
 function encodeBody(f: FuncDef): number[] {
   // Runs of one type share a declaration.
   const groups: number[][] = [];
   for (let i = 0; i < f.locals.length;) {
     let j = i;
     while (j < f.locals.length && f.locals[j] === f.locals[i]) j++;
-    groups.push([...u32(j - i), f.locals[i]!]);
+    groups.push([...u32(j - i), ...valType(f.locals[i]!)]);
     i = j;
   }
   const body = [...vec(groups), ...Array.from(f.code)];
@@ -296,7 +306,7 @@ function encodeElem(seg: ElemSpec): number[] {
     out.push(...Array.from(seg.offset));
   }
   // Flags 0 and 4 leave the type implicit; the others give an elemkind or a reftype.
-  if (flags !== 0 && flags !== 4) out.push(usesExprs ? type : 0x00);
+  if (flags !== 0 && flags !== 4) out.push(...(usesExprs ? valType(type) : [0x00]));
   out.push(...(usesExprs ? vec(seg.exprs!) : vec(seg.funcs!.map(u32))));
   return out;
 }
