@@ -128,7 +128,10 @@ async function cell(c: Cell): Promise<void> {
     }
     const held = await stateWhere(job, (s) => s.standbys !== undefined && s.agent === names.owner);
     assert.equal(held.standbys, wanted.slice(1, 1 + c.replicas), 'the standbys chosen');
-    const follower = inProcessFollower(client, job, c.ends === 'lost' ? 2_000 : 60_000);
+    // A lost job is reported after the follower's patience: longer than the takeover's
+    // grace (1 s) plus a standby's restore on a busy machine (1.6 s after the owner went at
+    // load 25), so that the loss named is the last owner's (2 s lost 3 cells in 4 there).
+    const follower = inProcessFollower(client, job, c.ends === 'lost' ? 6_000 : 60_000);
 
     if (c.step === 'takeover') {
       // Output shows once a checkpoint covers it: the standbys hold one.
