@@ -17,7 +17,8 @@
  * spaces, the worker count and the workers' heaps; with --probe-gc also the main heap after
  * a full collection (what it holds live; off by default: collecting lowers the RSS read
  * after it). --agent-env "K=V ..." sets the agents'
- * environment (an allocator's or V8's settings, to compare mitigations).
+ * environment (an allocator's or V8's settings, to compare mitigations; by default
+ * MALLOC_MMAP_THRESHOLD_=131072, README *Soak*).
  *
  * Usage: npm run build && npx tsx tools/bench/soak.ts [--moves 1000] [--report-every 100] [--brokers aedes,mosquitto]
  *        [--memory-report FILE [--probe-gc]] [--agent-env "MALLOC_ARENA_MAX=2 NODE_OPTIONS=--max-semi-space-size=4"]
@@ -52,8 +53,14 @@ const NEW_LINE_MS = 15_000;
 const WRITER_ARGS = ['mem=4', 'rate=1024'];
 /** Where each window's memory details go (JSON lines), if anywhere. */
 const memoryReport = process.argv.includes('--memory-report') ? resolve(arg('--memory-report', '')) : undefined;
-/** The agents' environment beyond ours: `K=V` pairs separated by spaces. */
-const agentEnv = Object.fromEntries(arg('--agent-env', '').split(' ').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+/**
+ * The agents' environment beyond ours: `K=V` pairs separated by spaces. By default glibc's
+ * mmap threshold is fixed at its initial 128 KiB, as README (*Soak*) advises for agents:
+ * left dynamic, it rises to the size of the largest buffer freed (a 4 MiB memory image),
+ * and from then on such buffers come from the heap, which keeps what they leave
+ * (tools/bench/malloc-threshold.ts). `--agent-env ""` runs agents with glibc's defaults.
+ */
+const agentEnv = Object.fromEntries(arg('--agent-env', 'MALLOC_MMAP_THRESHOLD_=131072').split(' ').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 const probeModule = resolve(repoRoot, 'tools/bench/memory-probe.mjs');
 
 /** The lines a run that never moved prints, as many as asked for (reruns the writer, longer, when short). */
@@ -107,13 +114,29 @@ class RssWindow {
     });
   }
 
-  /** `floor-peak` per process since the last report, in MB; starts a new window. */
-  report(): string {
+  /** Each window's floors so far, per process: [moves at the window's end, MB]. */
+  readonly floors: [number, number][][] = [];
+
+  /** `floor-peak` per process since the last report, in MB; starts a new window ending at move `moves`. */
+  report(moves: number): string {
     const text = this.pids.map((_, i) => `${Math.round(this.#low[i])}-${Math.round(this.#high[i])}`).join(', ');
+    this.pids.forEach((_, i) => (this.floors[i] ??= []).push([moves, this.#low[i]]));
     this.#low = [];
     this.#high = [];
     return text;
   }
+}
+
+/** Moves before the floors count: workers, caches and the allocator settle (README, *Soak*). */
+const WARM_UP = 300;
+
+/** Least-squares slope of `points` ([moves, MB]) in MB per 100 moves, or undefined with fewer than two. */
+function slopePer100(points: [number, number][]): number | undefined {
+  if (points.length < 2) return undefined;
+  const mx = points.reduce((n, [x]) => n + x, 0) / points.length;
+  const my = points.reduce((n, [, y]) => n + y, 0) / points.length;
+  const sxx = points.reduce((n, [x]) => n + (x - mx) ** 2, 0);
+  return (100 * points.reduce((n, [x, y]) => n + (x - mx) * (y - my), 0)) / sxx;
 }
 
 function percentile(xs: number[], p: number): string {
@@ -176,7 +199,7 @@ async function soak(name: string, broker: BrokerProc, reference: Reference, work
       poke();
     });
     await moreThan(0);
-    console.log(`\n${name}: ${moves} moves among a, b, c`);
+    console.log(`\n${name}: ${moves} moves among a, b, c; agents' environment: ${Object.entries(agentEnv).map(([k, v]) => `${k}=${v}`).join(' ') || 'as ours'}`);
     console.log('| moves | failures | downtime p50 / p90 / p99 / max (ms) | RSS MB after each move, floor-peak: broker, a, b, c | load average |');
     console.log('|---:|---:|---|---|---|');
     const rss = new RssWindow([measured(broker.proc.pid), ...agents.map((p) => p.pid)]);
@@ -211,11 +234,16 @@ async function soak(name: string, broker: BrokerProc, reference: Reference, work
       }
       rss.sample();
       if (i % reportEvery === 0 || i === moves) {
-        console.log(`| ${i} | ${failures} | ${[50, 90, 99, 100].map((p) => percentile(downtimes, p)).join(' / ')} | ${rss.report()} | ${loadavg().map((x) => x.toFixed(1)).join(' ')} |`);
+        console.log(`| ${i} | ${failures} | ${[50, 90, 99, 100].map((p) => percentile(downtimes, p)).join(' / ')} | ${rss.report(i)} | ${loadavg().map((x) => x.toFixed(1)).join(' ')} |`);
         await details?.window(i, failures);
       }
     }
     console.log(`${name}: ${moves} moves, ${failures} failures, ${lines} lines checked`);
+    // What the job's logs may add to an agent: the output plus a 16-byte record per line
+    // (output-log.ts), twice (the running log and a left job's base; README, *Soak*).
+    const logFill = (2 * (text.length + 16 * lines)) / 2 ** 20 / (moves / 100);
+    const slopes = rss.floors.map((f) => slopePer100(f.filter(([m]) => m > WARM_UP)));
+    console.log(`floor slope after move ${WARM_UP}, MB per 100 moves: ${['broker', 'a', 'b', 'c'].map((p, i) => `${p} ${slopes[i]?.toFixed(1) ?? '-'}`).join(', ')} (the job's logs: up to ${logFill.toFixed(1)} per agent)`);
   } finally {
     await client.close();
     await stopAll();
