@@ -10,11 +10,22 @@
  * 1 MiB/s); the reference lines come from running it here without pacing, extended as
  * the soak goes (the lines of a longer run start with those of a shorter one).
  *
+ * With --memory-report FILE, each window also appends a JSON line per process to FILE: its
+ * smaps_rollup, resident MB per kind of mapping (anonymous rw, executable JIT code, brk
+ * heap, files), the mappings that grew most since the last window and, for agents (loaded
+ * with tools/bench/memory-probe.mjs), `process.memoryUsage()`, the main isolate's heap
+ * spaces, the worker count and the workers' heaps; with --probe-gc also the main heap after
+ * a full collection (what it holds live; off by default: collecting lowers the RSS read
+ * after it). --agent-env "K=V ..." sets the agents'
+ * environment (an allocator's or V8's settings, to compare mitigations; by default
+ * MALLOC_MMAP_THRESHOLD_=131072, README *Soak*).
+ *
  * Usage: npm run build && npx tsx tools/bench/soak.ts [--moves 1000] [--report-every 100] [--brokers aedes,mosquitto]
+ *        [--memory-report FILE [--probe-gc]] [--agent-env "MALLOC_ARENA_MAX=2 NODE_OPTIONS=--max-semi-space-size=4"]
  * (agents and brokers run the built CLI, as users run them)
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { FleetClient } from '../../src/agent/index.ts';
@@ -22,6 +33,8 @@ import { repoRoot } from '../../test/helpers/cli.ts';
 import { agentProc, embeddedBroker, mosquittoBroker, mosquittoPath, stopAll } from '../../test/helpers/fleet.ts';
 import type { BrokerProc, Proc } from '../../test/helpers/fleet.ts';
 import { writerOutput, writerPath } from '../../test/helpers/writer.ts';
+import { byKind, growth, probe, readRollup, readSmaps } from './process-memory.ts';
+import type { Mapping } from './process-memory.ts';
 
 // Agents and brokers from the built CLI (npm run build), as users run them.
 process.env.WASMIG_BUILT = '1';
@@ -38,6 +51,17 @@ const reportEvery = Number(arg('--report-every', '100'));
 /** How long a move may take to show a new line of output at its target before it counts as a failure. */
 const NEW_LINE_MS = 15_000;
 const WRITER_ARGS = ['mem=4', 'rate=1024'];
+/** Where each window's memory details go (JSON lines), if anywhere. */
+const memoryReport = process.argv.includes('--memory-report') ? resolve(arg('--memory-report', '')) : undefined;
+/**
+ * The agents' environment beyond ours: `K=V` pairs separated by spaces. By default glibc's
+ * mmap threshold is fixed at its initial 128 KiB, as README (*Soak*) advises for agents:
+ * left dynamic, it rises to the size of the largest buffer freed (a 4 MiB memory image),
+ * and from then on such buffers come from the heap, which keeps what they leave
+ * (tools/bench/malloc-threshold.ts). `--agent-env ""` runs agents with glibc's defaults.
+ */
+const agentEnv = Object.fromEntries(arg('--agent-env', 'MALLOC_MMAP_THRESHOLD_=131072').split(' ').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+const probeModule = resolve(repoRoot, 'tools/bench/memory-probe.mjs');
 
 /** The lines a run that never moved prints, as many as asked for (reruns the writer, longer, when short). */
 class Reference {
@@ -90,13 +114,29 @@ class RssWindow {
     });
   }
 
-  /** `floor-peak` per process since the last report, in MB; starts a new window. */
-  report(): string {
+  /** Each window's floors so far, per process: [moves at the window's end, MB]. */
+  readonly floors: [number, number][][] = [];
+
+  /** `floor-peak` per process since the last report, in MB; starts a new window ending at move `moves`. */
+  report(moves: number): string {
     const text = this.pids.map((_, i) => `${Math.round(this.#low[i])}-${Math.round(this.#high[i])}`).join(', ');
+    this.pids.forEach((_, i) => (this.floors[i] ??= []).push([moves, this.#low[i]]));
     this.#low = [];
     this.#high = [];
     return text;
   }
+}
+
+/** Moves before the floors count: workers, caches and the allocator settle (README, *Soak*). */
+const WARM_UP = 300;
+
+/** Least-squares slope of `points` ([moves, MB]) in MB per 100 moves, or undefined with fewer than two. */
+function slopePer100(points: [number, number][]): number | undefined {
+  if (points.length < 2) return undefined;
+  const mx = points.reduce((n, [x]) => n + x, 0) / points.length;
+  const my = points.reduce((n, [, y]) => n + y, 0) / points.length;
+  const sxx = points.reduce((n, [x]) => n + (x - mx) ** 2, 0);
+  return (100 * points.reduce((n, [x, y]) => n + (x - mx) * (y - my), 0)) / sxx;
 }
 
 function percentile(xs: number[], p: number): string {
@@ -105,9 +145,37 @@ function percentile(xs: number[], p: number): string {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))].toFixed(1);
 }
 
-async function soak(name: string, broker: BrokerProc, reference: Reference): Promise<number> {
+/** Each window's memory details, per process, as JSON lines (--memory-report). */
+class MemoryReport {
+  #maps = new Map<number, Mapping[]>();
+
+  constructor(readonly file: string, readonly broker: string, readonly procs: { name: string; pid: number; probe?: string }[]) {}
+
+  async window(moves: number, failures: number): Promise<void> {
+    const load = loadavg().map((x) => Math.round(x * 10) / 10);
+    for (const p of this.procs) {
+      const maps = readSmaps(p.pid);
+      const self = p.probe ? await probe(p.pid, p.probe) : undefined;
+      const line = { broker: this.broker, moves, failures, load, process: p.name, pid: p.pid, rollup: readRollup(p.pid), kinds: byKind(maps), grew: growth(this.#maps.get(p.pid) ?? [], maps), ...(self ? { self } : {}) };
+      this.#maps.set(p.pid, maps);
+      appendFileSync(this.file, `${JSON.stringify(line)}\n`);
+    }
+  }
+}
+
+async function soak(name: string, broker: BrokerProc, reference: Reference, work: string): Promise<number> {
   const agents: Proc[] = [];
-  for (const a of ['a', 'b', 'c']) agents.push(await agentProc(a, broker.url, []));
+  const probes: Record<string, string> = {};
+  for (const a of ['a', 'b', 'c']) {
+    const env = { ...agentEnv };
+    if (memoryReport) {
+      probes[a] = join(work, `${name}-${a}.jsonl`);
+      env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --import ${probeModule}`.trim();
+      env.WASMIG_MEMORY_PROBE = probes[a];
+      if (process.argv.includes('--probe-gc')) env.WASMIG_MEMORY_PROBE_GC = '1';
+    }
+    agents.push(await agentProc(a, broker.url, [], env));
+  }
   const client = await FleetClient.connect({ connection: { url: broker.url } });
   const job = `soak-${name}`;
   let text = '';
@@ -131,10 +199,12 @@ async function soak(name: string, broker: BrokerProc, reference: Reference): Pro
       poke();
     });
     await moreThan(0);
-    console.log(`\n${name}: ${moves} moves among a, b, c`);
+    console.log(`\n${name}: ${moves} moves among a, b, c; agents' environment: ${Object.entries(agentEnv).map(([k, v]) => `${k}=${v}`).join(' ') || 'as ours'}`);
     console.log('| moves | failures | downtime p50 / p90 / p99 / max (ms) | RSS MB after each move, floor-peak: broker, a, b, c | load average |');
     console.log('|---:|---:|---|---|---|');
     const rss = new RssWindow([measured(broker.proc.pid), ...agents.map((p) => p.pid)]);
+    const details = memoryReport ? new MemoryReport(memoryReport, name, [{ name: 'broker', pid: rss.pids[0] }, ...['a', 'b', 'c'].map((a, i) => ({ name: a, pid: agents[i].pid, probe: probes[a] }))]) : undefined;
+    await details?.window(0, 0);
     for (let i = 1; i <= moves; i++) {
       // Round the three: a -> b -> c -> a (picking among the two others by i % 2 only ever used a and c).
       const to = ['a', 'b', 'c'][i % 3];
@@ -164,10 +234,16 @@ async function soak(name: string, broker: BrokerProc, reference: Reference): Pro
       }
       rss.sample();
       if (i % reportEvery === 0 || i === moves) {
-        console.log(`| ${i} | ${failures} | ${[50, 90, 99, 100].map((p) => percentile(downtimes, p)).join(' / ')} | ${rss.report()} | ${loadavg().map((x) => x.toFixed(1)).join(' ')} |`);
+        console.log(`| ${i} | ${failures} | ${[50, 90, 99, 100].map((p) => percentile(downtimes, p)).join(' / ')} | ${rss.report(i)} | ${loadavg().map((x) => x.toFixed(1)).join(' ')} |`);
+        await details?.window(i, failures);
       }
     }
     console.log(`${name}: ${moves} moves, ${failures} failures, ${lines} lines checked`);
+    // What the job's logs may add to an agent: the output plus a 16-byte record per line
+    // (output-log.ts), twice (the running log and a left job's base; README, *Soak*).
+    const logFill = (2 * (text.length + 16 * lines)) / 2 ** 20 / (moves / 100);
+    const slopes = rss.floors.map((f) => slopePer100(f.filter(([m]) => m > WARM_UP)));
+    console.log(`floor slope after move ${WARM_UP}, MB per 100 moves: ${['broker', 'a', 'b', 'c'].map((p, i) => `${p} ${slopes[i]?.toFixed(1) ?? '-'}`).join(', ')} (the job's logs: up to ${logFill.toFixed(1)} per agent)`);
   } finally {
     await client.close();
     await stopAll();
@@ -186,7 +262,7 @@ try {
   for (const name of brokers) {
     if (name === 'mosquitto' && !mosquittoPath()) { console.log('mosquitto is not installed: skipped'); continue; }
     const broker = name === 'mosquitto' ? await mosquittoBroker(work, ['allow_anonymous true', 'set_tcp_nodelay true'], 7200) : await embeddedBroker();
-    failed += await soak(name, broker, reference);
+    failed += await soak(name, broker, reference, work);
   }
 } finally {
   rmSync(work, { recursive: true, force: true });
