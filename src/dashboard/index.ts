@@ -3,5 +3,5 @@
  * over MQTT-over-WebSocket, served on loopback. See README.md, "Dashboard".
  * @module
  */
-export { startDashboard } from './server.ts';
+export { BROWSER_AGENT_DIR, startDashboard } from './server.ts';
 export type { Dashboard, DashboardOptions } from './server.ts';

@@ -42,8 +42,11 @@ export async function dashboardCommand(argv: readonly string[]): Promise<number>
   if (!isLoopback(host) && !flag(p, 'insecure')) {
     throw new UsageError(`--host ${host}: the dashboard serves loopback only (its page lists the fleet and carries the broker login); add --insecure to serve there`);
   }
-  const dashboard = await startDashboard({ port, host, broker });
+  // WASMIG_BROWSER_BUNDLES: the browser agent's bundles from elsewhere than dist/browser (tests build their own).
+  const bundles = process.env['WASMIG_BROWSER_BUNDLES'] || undefined;
+  const dashboard = await startDashboard({ port, host, broker, ...(bundles ? { bundles } : {}) });
   process.stdout.write(`wasmig dashboard: ${dashboard.url} (broker ${broker.replace(/\/\/[^@/]*@/, '//')})\n`);
+  process.stdout.write(`wasmig dashboard: browser agent: ${dashboard.agentUrl}?name=tab (a tab opened there joins the fleet)\n`);
   const why = await untilStopped();
   await dashboard.close();
   process.stderr.write(`wasmig dashboard: stopped (${why})\n`);

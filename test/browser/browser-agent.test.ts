@@ -1,0 +1,138 @@
+/**
+ * A browser tab is a device (issue 19): chromium opens `wasmig dashboard`'s `/agent`
+ * page, and the tab joins the fleet as agent `tab` beside two Node agents (a over
+ * WebSocket, b over TCP). The dashboard lists all three; a job starts on a, migrates into
+ * the tab, runs there on the native tier (the page's WebAssembly, in a Web Worker),
+ * migrates back to a, and its output equals an uninterrupted run's. Closing the tab takes
+ * agent `tab` offline (its last will). A screenshot of the dashboard goes to
+ * test/output/browser-agent.png, checked for the agents' and the job's names.
+ *
+ * The bundles are built here (`browserAgentBuild`) into a temporary directory, which the
+ * dashboard serves (`WASMIG_BROWSER_BUNDLES`). Skipped, saying so, where chromium is not
+ * installed. Every wait is on a condition, none on a fixed sleep.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Browser, Page } from 'playwright-core';
+import { browserAgentBuild } from '../../tools/build-browser.ts';
+import { repoRoot } from '../helpers/cli.ts';
+import { agentProc, cli, freePort, stopAll, wasmigProc } from '../helpers/fleet.ts';
+import { tickerOutput, tickerPath } from '../helpers/ticker.ts';
+import { TestRequirement } from '../helpers/test-data.ts';
+
+const CHROMIUM = process.env['CHROMIUM'] ?? '/usr/bin/chromium';
+const chromium = new TestRequirement('chromium', `${CHROMIUM}; apt-get install -y --no-install-recommends chromium`, () => existsSync(CHROMIUM));
+const SCREENSHOT = resolve(repoRoot, 'test/output/browser-agent.png');
+/** Generous: under load a migration (module upload, native rewrite in the tab) takes seconds. */
+const WAIT_MS = Number(process.env['WASMIG_TEST_WAIT_MS'] ?? 90_000);
+
+const work = mkdtempSync(join(tmpdir(), 'wasmig-browser-agent-'));
+const s = suite('a browser tab as an agent');
+let chrome: Browser | undefined;
+
+s.after(async () => {
+  await chrome?.close();
+  await stopAll();
+  rmSync(work, { recursive: true, force: true });
+});
+
+/** The text of a table's rows, one string per row. */
+function rows(page: Page, table: string): Promise<string[]> {
+  return page.$$eval(`#${table} tbody tr`, (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent).join(' | ')));
+}
+
+/** What the tab said on its console, and its log, for a failure's message. */
+const tabConsole: string[] = [];
+let tabLog: () => Promise<string> = async () => '';
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = WAIT_MS): Promise<void> {
+  for (let waited = 0; !(await check()); waited += 200) {
+    if (waited > timeoutMs) {
+      const log = await tabLog().catch(() => '');
+      throw new Error(`${what}: not seen within ${timeoutMs} ms${tabConsole.length ? `; the tab's console: ${tabConsole.slice(-10).join(' / ')}` : ''}${log ? `; the tab's log:\n${log}` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+chromium.register(s, 'a job moves Node -> tab -> Node, runs natively in the tab, and prints what an uninterrupted run prints', async () => {
+  await browserAgentBuild(work);
+  const [port, wsPort] = [await freePort(), await freePort()];
+  const broker = wasmigProc(['broker', '--port', String(port), '--ws-port', String(wsPort)], { label: 'wasmig broker' });
+  const tcp = (await broker.waitFor(/listening on (\S+)/, 'out'))[1]!;
+  const ws = (await broker.waitFor(/MQTT over WebSocket on (\S+)/, 'out'))[1]!;
+  await Promise.all([agentProc('a', ws), agentProc('b', tcp)]);
+  const server = wasmigProc(['dashboard', '--port', '0', '--broker', ws], { label: 'wasmig dashboard', env: { WASMIG_BROWSER_BUNDLES: work } });
+  const url = (await server.waitFor(/wasmig dashboard: (http:\/\/\S+)/, 'out'))[1]!;
+  const agentUrl = (await server.waitFor(/browser agent: (http:\/\/\S+)/, 'out'))[1]!;
+  assert.is(agentUrl, `${url}agent?name=tab`);
+
+  const { chromium: launcher } = await import('playwright-core');
+  chrome = await launcher.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+  const errors: string[] = [];
+  const tab = await chrome.newPage();
+  tab.on('pageerror', (error) => errors.push(`tab: ${error.message}`));
+  tab.on('console', (message) => { tabConsole.push(message.text()); });
+  tabLog = async () => await tab.textContent('#log') ?? '';
+  await tab.goto(agentUrl);
+  await until('the tab online as agent tab', async () => {
+    const state = await tab.textContent('#state') ?? '';
+    if (state.startsWith('could not')) throw new Error(`the tab: ${state}`);
+    return /^online at ws:/.test(state);
+  });
+
+  const dashboard = await chrome.newPage({ viewport: { width: 900, height: 900 } });
+  dashboard.on('pageerror', (error) => errors.push(`dashboard: ${error.message}`));
+  await dashboard.goto(url);
+  await until('the dashboard listing a, b and the tab online', async () => {
+    const agents = await rows(dashboard, 'agents');
+    return ['a', 'b', 'tab'].every((n) => agents.some((r) => r.startsWith(`${n} | online`)));
+  });
+  assert.ok((await rows(dashboard, 'agents')).some((r) => /^tab \| online \| native \|.*\| browser$/.test(r)), 'the tab: tier native, host browser');
+
+  // Long enough (at least 400 x 40 ms) to make both moves while it runs, whatever the load.
+  const args = ['lines=400', 'work=200', 'sleep=40', 'mem=2', 'status=3'];
+  const started = await cli(['run', '--on', 'a', '--detach', '--job', 'tab-job', '--broker', tcp, tickerPath, ...args]);
+  assert.is(started.status, 0, started.stderr);
+  await until('the job running on a', async () => (await rows(dashboard, 'jobs')).some((r) => /^tab-job \| running \| a \| ticker\.wasm/.test(r)));
+
+  const into = await cli(['migrate', 'tab-job', '--to', 'tab', '--broker', tcp]);
+  assert.is(into.status, 0, into.stderr);
+  await until('the job running in the tab', async () => (await rows(dashboard, 'jobs')).some((r) => /^tab-job \| running \| tab \|/.test(r)));
+  // It runs there, on the native tier: the tab's agent holds it, in a Web Worker, and its output grows.
+  const inTab = await tab.evaluate(() => {
+    const agent = (globalThis as unknown as { browserAgent: { tier: string; jobs: Map<string, { state: string }> } }).browserAgent;
+    return { tier: agent.tier, state: agent.jobs.get('tab-job')?.state };
+  });
+  assert.equal(inTab, { tier: 'native', state: 'running' });
+  assert.match(await tab.textContent('#log') ?? '', /job tab-job now runs here \(epoch \d+, from a\)/);
+
+  const back = await cli(['migrate', 'tab-job', '--to', 'a', '--broker', tcp]);
+  assert.is(back.status, 0, `${back.stderr} (did the job end in the tab before its move back? ${(await rows(dashboard, 'jobs')).join('; ')})`);
+  await until('the job back on a', async () => (await rows(dashboard, 'jobs')).some((r) => /^tab-job \| (running|exited \(3\)) \| a \|/.test(r)));
+
+  mkdirSync(resolve(SCREENSHOT, '..'), { recursive: true });
+  await dashboard.screenshot({ path: SCREENSHOT, fullPage: true });
+  const png = readFileSync(SCREENSHOT);
+  assert.equal([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'a PNG');
+  // What the shot shows: the first cell of each row, the agents' and the job's names.
+  const shownAgents = (await rows(dashboard, 'agents')).map((r) => r.split(' | ')[0]);
+  const shownJobs = (await rows(dashboard, 'jobs')).map((r) => r.split(' | ')[0]);
+  assert.equal(shownAgents, ['a', 'b', 'tab']);
+  assert.equal(shownJobs, ['tab-job']);
+
+  const output = await cli(['attach', 'tab-job', '--broker', tcp]);
+  const expected = tickerOutput(args);
+  assert.is(output.status, 3, output.stderr);
+  assert.is(output.stdout, expected.stdout);
+
+  await tab.close();
+  await until('the closed tab offline (its last will)', async () => (await rows(dashboard, 'agents')).some((r) => r.startsWith('tab | offline')));
+  assert.equal(errors, []);
+  assert.is(await server.stop('SIGINT'), 0, server.err);
+});
+
+s.run();
