@@ -6,9 +6,10 @@
  * resolve `node:*` for the browser), and `browserBuild` returns the inputs so a test
  * can check that no Node module is among them.
  *
- * `browserAgentBuild` makes the browser agent's two bundles beside it: `agent.js` (the
- * page, `src/browser-agent.ts`) and `job-thread.js` (its jobs' Web Worker,
- * `src/browser-job-thread.ts`). The agent's files import a few Node modules; there each
+ * `browserAgentBuild` makes the browser agent's bundles beside it: `agent.js` (the
+ * page, `src/browser-agent.ts`), `job-thread.js` (its jobs' Web Worker,
+ * `src/browser-job-thread.ts`) and `fleet.js` (the dashboard's controls,
+ * `src/browser-fleet.ts`). The agent's files import a few Node modules; there each
  * resolves to its stand-in in `src/agent/in-page/` (a web equivalent, or a one-line
  * refusal), `mqtt` to MQTT.js's browser build, and `Buffer` and `process` are injected.
  * Any other Node module fails the build, as in the library's.
@@ -80,12 +81,16 @@ export async function browserBuild(outfile: string = BROWSER_BUNDLE): Promise<Me
 
 /**
  * Builds the browser agent's bundles into `outdir` (default: beside the library's):
- * `agent.js` and `job-thread.js`, which must sit side by side (the page boots its
+ * `agent.js`, `job-thread.js` and `fleet.js`, which must sit side by side (the page boots its
  * workers from the URL beside its own). Returns esbuild's metafile.
  */
 export async function browserAgentBuild(outdir: string = dirname(BROWSER_BUNDLE)): Promise<Metafile> {
   const result = await build({
-    entryPoints: { agent: resolve(ROOT, 'src/browser-agent.ts'), 'job-thread': resolve(ROOT, 'src/browser-job-thread.ts') },
+    entryPoints: {
+      agent: resolve(ROOT, 'src/browser-agent.ts'),
+      'job-thread': resolve(ROOT, 'src/browser-job-thread.ts'),
+      fleet: resolve(ROOT, 'src/browser-fleet.ts'),
+    },
     outdir,
     bundle: true,
     format: 'esm',

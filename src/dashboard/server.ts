@@ -53,7 +53,7 @@ export const BROWSER_AGENT_DIR = resolve(dirname(fileURLToPath(import.meta.url))
 /** The browser agent's bundles and their source maps, by URL path. */
 function browserAgentFiles(dir: string): Record<string, { path: string; type: string }> {
   const files: Record<string, { path: string; type: string }> = {};
-  for (const name of ['agent', 'job-thread']) {
+  for (const name of ['agent', 'job-thread', 'fleet']) {
     files[`/browser/${name}.js`] = { path: join(dir, `${name}.js`), type: 'text/javascript' };
     files[`/browser/${name}.js.map`] = { path: join(dir, `${name}.js.map`), type: 'application/json' };
   }
@@ -61,10 +61,13 @@ function browserAgentFiles(dir: string): Record<string, { path: string; type: st
 }
 
 /**
- * Serves the fleet dashboard: a read-only page listing agents and jobs, live, with a
- * chart of each agent's CPU. The page itself talks to the broker over MQTT-over-WebSocket
- * (`wasmig broker --ws-port`, or mosquitto's websockets listener); this server only hands
- * out the page and the two libraries it imports.
+ * Serves the fleet dashboard: a page listing agents and jobs, live, with a chart of each
+ * agent's CPU and controls (start, migrate, follow output, each move's downtime and
+ * bytes), and at `/agent` the browser agent's page. The pages themselves talk to the
+ * broker over MQTT-over-WebSocket (`wasmig broker --ws-port`, or mosquitto's websockets
+ * listener); this server only hands out the pages, the two libraries they import, and
+ * the bundles `npm run build:browser` made (agent, job worker, fleet client), all with
+ * COOP and COEP headers (a tab's agent needs shared memory).
  * @throws UsageError when `broker` is not a ws:// or wss:// URL
  */
 export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {

@@ -3,7 +3,9 @@
  * page, and the tab joins the fleet as agent `tab` beside two Node agents (a over
  * WebSocket, b over TCP). The dashboard lists all three; a job starts on a, migrates into
  * the tab, runs there on the native tier (the page's WebAssembly, in a Web Worker),
- * migrates back to a, and its output equals an uninterrupted run's. Closing the tab takes
+ * migrates back to a, and its output equals an uninterrupted run's. The job is started
+ * and moved into the tab with the dashboard's controls (its output tail and its chart of
+ * moves checked), and moved back with `wasmig migrate`. Closing the tab takes
  * agent `tab` offline (its last will). A screenshot of the dashboard goes to
  * test/output/browser-agent.png, checked for the agents' and the job's names.
  *
@@ -93,16 +95,30 @@ chromium.register(s, 'a job moves Node -> tab -> Node, runs natively in the tab,
   });
   assert.ok((await rows(dashboard, 'agents')).some((r) => /^tab \| online \| native \|.*\| browser$/.test(r)), 'the tab: tier native, host browser');
 
+  // Started and moved into the tab from the dashboard's controls (the fleet client in the page).
+  await until('the dashboard\'s controls ready', async () => /^controls: ready/.test(await dashboard.textContent('#control-state') ?? ''));
   // Long enough (at least 400 x 40 ms) to make both moves while it runs, whatever the load.
   const args = ['lines=400', 'work=200', 'sleep=40', 'mem=2', 'status=3'];
-  const started = await cli(['run', '--on', 'a', '--detach', '--job', 'tab-job', '--broker', tcp, tickerPath, ...args]);
-  assert.is(started.status, 0, started.stderr);
+  await dashboard.setInputFiles('#start-module', tickerPath);
+  await dashboard.fill('#start-args', args.join(' '));
+  await dashboard.fill('#start-job', 'tab-job');
+  await dashboard.selectOption('#start-agent', 'a');
+  await dashboard.click('#start');
   await until('the job running on a', async () => (await rows(dashboard, 'jobs')).some((r) => /^tab-job \| running \| a \| ticker\.wasm/.test(r)));
+  await until('its output in the dashboard\'s tail', async () => /^tick 1\b/m.test(await dashboard.textContent('#tail') ?? ''));
 
-  const into = await cli(['migrate', 'tab-job', '--to', 'tab', '--broker', tcp]);
-  assert.is(into.status, 0, into.stderr);
+  await until('the job to move offered', async () => (await dashboard.$$eval('#move-job option', (os) => os.map((o) => o.textContent))).includes('tab-job'));
+  await dashboard.selectOption('#move-job', 'tab-job');
+  await dashboard.selectOption('#move-to', 'tab');
+  await dashboard.click('#move');
+  await until('the move into the tab done', async () => /^controls: moved tab-job from a to tab/.test(await dashboard.textContent('#control-state') ?? ''));
   await until('the job running in the tab', async () => (await rows(dashboard, 'jobs')).some((r) => /^tab-job \| running \| tab \|/.test(r)));
-  // It runs there, on the native tier: the tab's agent holds it, in a Web Worker, and its output grows.
+  const moved = await dashboard.evaluate(() => (globalThis as unknown as { dashboardMoves: { from: string; to: string; downtimeMs: number; bytesSent: number }[] }).dashboardMoves);
+  assert.is(moved.length, 1);
+  assert.is(`${moved[0]!.from}->${moved[0]!.to}`, 'a->tab');
+  assert.ok(moved[0]!.downtimeMs > 0 && moved[0]!.bytesSent > 0, JSON.stringify(moved[0]));
+  assert.equal(await rows(dashboard, 'moves').then((r) => r.map((x) => x.split(' | ').slice(0, 3).join(' '))), ['tab-job a tab']);
+  // It runs there, on the native tier: the tab's agent holds it, in a Web Worker.
   const inTab = await tab.evaluate(() => {
     const agent = (globalThis as unknown as { browserAgent: { tier: string; jobs: Map<string, { state: string }> } }).browserAgent;
     return { tier: agent.tier, state: agent.jobs.get('tab-job')?.state };
@@ -128,6 +144,10 @@ chromium.register(s, 'a job moves Node -> tab -> Node, runs natively in the tab,
   const expected = tickerOutput(args);
   assert.is(output.status, 3, output.stderr);
   assert.is(output.stdout, expected.stdout);
+  // The dashboard's tail followed it across both moves to its end.
+  await until('the end in the dashboard\'s tail', async () => /\[tab-job exited with status 3 on a\]/.test(await dashboard.textContent('#tail') ?? ''));
+  const tailText = await dashboard.textContent('#tail') ?? '';
+  for (const line of expected.stdout.trimEnd().split('\n').slice(-2)) assert.ok(tailText.includes(`${line}\n`), `the tail has ${line}`);
 
   await tab.close();
   await until('the closed tab offline (its last will)', async () => (await rows(dashboard, 'agents')).some((r) => r.startsWith('tab | offline')));
