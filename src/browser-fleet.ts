@@ -2,8 +2,8 @@
  * The dashboard's controls (`dist/browser/fleet.js`, imported by the dashboard's page
  * when it is built): the fleet's own client, `FleetClient`, the one `wasmig run --on`,
  * `migrate` and `attach` use, in the page over MQTT-over-WebSocket: start a job from an
- * uploaded module, move a job to another agent (a Node agent or a tab), and follow a
- * job's output across its moves. Bundled with the browser agent's stand-ins for Node
+ * uploaded module, move a job to another agent (a Node agent or a tab), stop a job, and
+ * follow a job's output across its moves. Bundled with the browser agent's stand-ins for Node
  * modules (`agent/in-page/`) by `tools/build-browser.ts` (`browserAgentBuild`).
  *
  * Like the browser agent, it holds no fleet key: in a fleet that signs, the agents refuse
@@ -27,6 +27,8 @@ export interface FleetControls {
   start(options: { agent: string; module: Uint8Array; program: string; args: string[]; job?: string }): Promise<string>;
   /** Moves `job` to agent `to`; resolves with the migration's measurements (downtime, bytes). */
   migrate(job: string, to: string): Promise<MigrationResult>;
+  /** Stops `job` where it runs (it fails with status 143); resolves with the agent that held it. */
+  stop(job: string): Promise<string>;
   /** Follows `job`'s output (stdout and stderr, as text, in order, across moves) until it ends. */
   follow(job: string, onText: (text: string, stream: 1 | 2) => void, onNotice: (line: string) => void): Promise<JobState>;
 }
@@ -40,6 +42,7 @@ export async function connectFleet(connection: FleetConnection, log: (line: stri
       return started.job;
     },
     migrate: (job, to) => client.migrate(job, to),
+    stop: (job) => client.stop(job),
     follow(job, onText, onNotice) {
       const decoders = { 1: new TextDecoder(), 2: new TextDecoder() };
       return client.follow(job, {

@@ -4,7 +4,7 @@
  * with MQTT.js's browser build, subscribes to the retained statuses, heartbeats and job
  * states, keeps them in one object (`FleetView`), and redraws the tables and a uPlot
  * chart of each agent's CPU from it. That view only reads. The controls (start a job
- * from an uploaded module, move a job, follow its output, a chart of the moves' downtime
+ * from an uploaded module, move a job, stop it, follow its output, a chart of the moves' downtime
  * and bytes) go through the fleet's client in the page, `/browser/fleet.js`
  * (`src/browser-fleet.ts`), when `npm run build:browser` has built it; without it the
  * page says so and stays read-only.
@@ -72,6 +72,7 @@ export function dashboardHtml(config: PageConfig): string {
 <div class="controls">
   move <select id="move-job"></select> to <select id="move-to"></select>
   <button type="button" id="move">Migrate</button>
+  <button type="button" id="stop">Stop</button>
   <button type="button" id="follow">Follow output</button>
 </div>
 <h2>Output of <span id="tail-job">(no job followed)</span></h2>
@@ -337,6 +338,18 @@ document.getElementById('move').addEventListener('click', async () => {
     moves.push({ job, from: r.from, to: r.to, downtimeMs: r.downtimeMs, bytesSent: r.bytesSent, mode: r.mode, at: Date.now() });
     renderMoves();
     said('moved ' + job + ' from ' + r.from + ' to ' + r.to + ' (' + r.downtimeMs.toFixed(1) + ' ms down, ' + (r.bytesSent / 1024).toFixed(0) + ' KiB)');
+  } catch (error) {
+    said(error.message);
+  }
+});
+
+document.getElementById('stop').addEventListener('click', async () => {
+  const job = document.getElementById('move-job').value;
+  if (!fleet) return said('not available (see above)');
+  if (!job) return said('choose a running job');
+  said('stopping ' + job + '…');
+  try {
+    said('stopped ' + job + ' on ' + await fleet.stop(job));
   } catch (error) {
     said(error.message);
   }

@@ -149,6 +149,17 @@ chromium.register(s, 'a job moves Node -> tab -> Node, runs natively in the tab,
   const tailText = await dashboard.textContent('#tail') ?? '';
   for (const line of expected.stdout.trimEnd().split('\n').slice(-2)) assert.ok(tailText.includes(`${line}\n`), `the tail has ${line}`);
 
+  // A job started in the tab itself from the dashboard, and stopped there from it.
+  await dashboard.fill('#start-args', 'lines=100000 sleep=20');
+  await dashboard.fill('#start-job', 'stop-job');
+  await dashboard.selectOption('#start-agent', 'tab');
+  await dashboard.click('#start');
+  await until('stop-job running in the tab', async () => (await rows(dashboard, 'jobs')).some((r) => /^stop-job \| running \| tab \|/.test(r)));
+  await until('stop-job offered', async () => (await dashboard.$$eval('#move-job option', (os) => os.map((o) => o.textContent))).includes('stop-job'));
+  await dashboard.selectOption('#move-job', 'stop-job');
+  await dashboard.click('#stop');
+  await until('stop-job stopped in the tab', async () => (await rows(dashboard, 'jobs')).some((r) => /^stop-job \| failed \(143\) \| tab \|/.test(r)));
+
   await tab.close();
   await until('the closed tab offline (its last will)', async () => (await rows(dashboard, 'agents')).some((r) => r.startsWith('tab | offline')));
   assert.equal(errors, []);
