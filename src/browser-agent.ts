@@ -14,6 +14,7 @@
  * @module
  */
 import { Agent } from './agent/agent.ts';
+import { FleetClient } from './agent/client.ts';
 import { errorText } from './agent/error-text.ts';
 
 /** What the page's HTML gives the script (`dashboard/agent-page.ts`). */
@@ -45,6 +46,22 @@ function log(line: string): void {
   page.getElementById('log')?.append(`${new Date().toISOString().slice(11, 23)} ${line}\n`);
 }
 
+/**
+ * A fleet whose agents sign their messages would drop every unsigned one of this tab's
+ * (a handoff into it would time out, not fail): refuses to join it, in one line.
+ */
+async function refuseSignedFleet(connection: { url: string; username?: string; password?: string }): Promise<void> {
+  const client = await FleetClient.connect({ connection });
+  try {
+    const signed = (await client.list()).agents.filter((a) => a.online && a.signed).map((a) => a.agent);
+    if (signed.length) {
+      throw new Error(`this fleet signs its messages (agent${signed.length > 1 ? 's' : ''} ${signed.join(', ')}): a tab cannot join it yet (the fleet key seals blobs with AES-GCM, which a page has only asynchronously)`);
+    }
+  } finally {
+    await client.close();
+  }
+}
+
 /** Starts this tab's agent from the page's config; shows how it went. */
 async function main(): Promise<void> {
   const config = JSON.parse(page.getElementById('config')?.textContent ?? '{}') as BrowserAgentConfig;
@@ -55,9 +72,11 @@ async function main(): Promise<void> {
     // A job's pause flag and output ring are shared memory, which a page has only when isolated.
     throw new Error('this page is not cross-origin isolated (it needs the COOP and COEP headers wasmig dashboard sends): no shared memory for jobs');
   }
+  const connection = { url: config.broker, username: config.username, password: config.password };
+  await refuseSignedFleet(connection);
   const agent = await Agent.start({
     name, tier, heartbeatMs: 1000, aheadClones: 0, log,
-    connection: { url: config.broker, username: config.username, password: config.password },
+    connection,
   });
   (globalThis as { browserAgent?: Agent }).browserAgent = agent;
   show('state', `online at ${config.broker} (tier ${tier})`, 'online');
