@@ -3,6 +3,7 @@
  * it ends it at once, as a program killed by SIGTERM (failed, status 143, saying who
  * stopped it), and publishes that end; its output up to then stays. A job that ended, or
  * one nobody knows, is refused in one line; a job that moved is stopped where it went.
+ * `wasmig stop JOB` does the same from the command line.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Agent, FleetClient, startBroker } from '../../src/agent/index.ts';
 import type { EmbeddedBroker, JobState } from '../../src/agent/index.ts';
+import { cli } from '../helpers/fleet.ts';
 import { tickerPath } from '../helpers/ticker.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'wasmig-stop-'));
@@ -77,6 +79,18 @@ s('a job that moved is stopped on the agent it moved to', async () => {
 s('refused in one line: a job that ended, a job nobody knows', async () => {
   await client.stop('held').then(() => assert.unreachable(), (e: Error) => assert.is(e.message, 'job held has failed already'));
   await client.stop('nobody').then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /^no job nobody is known to the broker /));
+});
+
+s('wasmig stop JOB: stops it, or says in one line why not', async () => {
+  const { ended } = await waiting('by-cli', 'b');
+  while (b.jobs.get('by-cli')?.state !== 'running') await new Promise((r) => setTimeout(r, 20));
+  const stopped = await cli(['stop', 'by-cli', '--broker', broker.url]);
+  assert.is(stopped.status, 0, stopped.stderr);
+  assert.is(stopped.stdout, 'stopped job by-cli on b (status 143)\n');
+  assert.is((await ended).state.status, 143);
+  const again = await cli(['stop', 'by-cli', '--broker', broker.url]);
+  assert.is(again.status, 1, again.stderr);
+  assert.is(again.stderr, 'wasmig: job by-cli has failed already\n');
 });
 
 s.run();

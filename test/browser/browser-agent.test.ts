@@ -7,7 +7,7 @@
  * and moved into the tab and back with the dashboard's controls (its output tail and
  * its chart of moves checked), and its output read with `wasmig attach`. Closing the tab takes
  * agent `tab` offline (its last will). A screenshot of the dashboard goes to
- * test/output/browser-agent.png, checked for the agents' and the job's names.
+ * test/output/browser-agent.png (and a small .jpg), checked for the agents' and the job's names.
  *
  * The bundles are built here (`browserAgentBuild`) into a temporary directory, which the
  * dashboard serves (`WASMIG_BROWSER_BUNDLES`). Skipped, saying so, where chromium is not
@@ -144,6 +144,8 @@ chromium.register(s, 'a job moves Node -> tab -> Node, runs natively in the tab,
 
   mkdirSync(resolve(SCREENSHOT, '..'), { recursive: true });
   await dashboard.screenshot({ path: SCREENSHOT, fullPage: true });
+  // The same, small, for the README (docs/dashboard.jpg is a copy of one).
+  await dashboard.screenshot({ path: SCREENSHOT.replace(/\.png$/, '.jpg'), type: 'jpeg', quality: 60, fullPage: true });
   const png = readFileSync(SCREENSHOT);
   assert.equal([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'a PNG');
   // What the shot shows: the first cell of each row, the agents' and the job's names.
