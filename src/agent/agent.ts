@@ -551,6 +551,18 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
           break;
         }
         case 'drain': this.#drainRequested(request); break;
+        case 'stop': {
+          const job = this.jobs.get(request.job);
+          if (!job) { this.#notHere(request, request.job); break; }
+          // A handoff under way would commit a copy of the job elsewhere: stop it there, after.
+          const under = this.outgoing.get(job.id);
+          if (under) { this.peer.reply(request, { ok: false, code: 'busy', message: `job ${job.id} is being moved to ${under.target}: stop it once it is there, or cancel the move` }); break; }
+          if (job.finished) { this.peer.reply(request, { ok: false, code: 'ended', message: `job ${job.id} has ${job.state} already` }); break; }
+          this.log(`job ${job.id}: stopped (asked by ${request.from})`);
+          job.stop(`stopped by ${request.from}`);
+          this.peer.reply(request, { ok: true, data: { status: job.status } });
+          break;
+        }
         case 'cancel': {
           const handoff = this.outgoing.get(request.job);
           if (!handoff) { this.peer.reply(request, { ok: false, code: 'unknown', message: `no migration of job ${request.job} is under way at ${this.name}` }); break; }

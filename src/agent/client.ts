@@ -553,6 +553,19 @@ export class FleetClient {
     return state.agent;
   }
 
+  /**
+   * Stops a job where it runs (it fails with status 143, saying who stopped it); resolves
+   * with the agent that held it. Refused while the job is being moved, or once it ended.
+   */
+  async stop(job: string): Promise<string> {
+    const state = await this.jobState(job);
+    if (!state) throw new UsageError(`no job ${job} is known to the broker ${displayUrl(this.url)}`);
+    if (isFinal(state)) throw new WasmigError('ERR_STOP', `job ${job} has ${state.state} already`);
+    const r = await this.peer.request(topics.agentInbox(state.agent), { type: 'stop', job }, { timeoutMs: 10_000, who: `agent ${state.agent}` });
+    if (!r.ok) throw new WasmigError('ERR_STOP', r.message ?? `agent ${state.agent} could not stop job ${job} (${r.code})`);
+    return state.agent;
+  }
+
   /** Every job and agent the broker holds a retained state for. */
   async list(): Promise<FleetView> {
     const [jobStates, statuses, loads] = await Promise.all([

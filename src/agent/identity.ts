@@ -57,6 +57,7 @@ const NEEDS: Record<string, Role[]> = {
   upload: ['start', 'run'],
   migrate: ['migrate'],
   cancel: ['migrate'],
+  stop: ['start'],
   prepare: ['run'],
   round: ['run'],
   final: ['run'],

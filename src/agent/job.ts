@@ -40,6 +40,9 @@ function withoutModule(setup: ProgramSetup): ProgramSetup {
   return { ...rest, module: new Uint8Array(0) };
 }
 
+/** Exit status of a job stopped by a `stop` request: 128 + SIGTERM, as a shell reports a killed program. */
+export const STOPPED_STATUS = 143;
+
 /**
  * A job on an agent: a program that runs in a worker thread of its own, unsliced, on
  * whichever tier it uses (`job-thread.ts`), its output captured into an
@@ -201,6 +204,14 @@ export class Job {
   /** The images the target holds after a committed handoff, for a later move back here. */
   async departureImages(): Promise<{ images: ArrayBuffer[]; digest: string | undefined }> {
     return this.#runner.request({ op: 'images' });
+  }
+
+  /**
+   * Ends the job here at once, as a program killed by SIGTERM: failed, status
+   * {@link STOPPED_STATUS}, `why` as its error; its end is published as any end is.
+   */
+  stop(why: string): void {
+    this.#end({ event: 'end', kind: 'failed', status: STOPPED_STATUS, error: why });
   }
 
   /** Drops this copy: the worker and its program stop at once. */

@@ -182,6 +182,8 @@ export interface MigrateRequest extends Envelope {
 }
 /** Cancels a migration under way at its source, before the job pauses; the job goes on there. */
 export interface CancelRequest extends Envelope { type: 'cancel'; job: string }
+/** Ends a job where it runs: it fails with status 143 (128 + SIGTERM) and says who stopped it. */
+export interface StopRequest extends Envelope { type: 'stop'; job: string }
 /** Opens a handoff at the target: it loads the module into a new worker and says what it already holds of the job. */
 export interface PrepareRequest extends Envelope {
   type: 'prepare';
@@ -247,7 +249,7 @@ export interface Reply extends Envelope {
   data?: Record<string, unknown>;
 }
 
-export type Request = StartRequest | UploadRequest | ReplayRequest | MigrateRequest | CancelRequest | PrepareRequest | RoundRequest | FinalRequest | CommitRequest | AbortRequest
+export type Request = StartRequest | UploadRequest | ReplayRequest | MigrateRequest | CancelRequest | StopRequest | PrepareRequest | RoundRequest | FinalRequest | CommitRequest | AbortRequest
   | StandbyRequest | CheckpointRequest | ReleaseRequest | LeaseRequest | DrainRequest;
 export type Message = Request | Reply | SyncMessage;
 
@@ -403,6 +405,7 @@ export function parseMessage(payload: Buffer | string): Message {
       return m;
     }
     case 'cancel': return { ...e, type: 'cancel', job: name(o, 'job') };
+    case 'stop': return { ...e, type: 'stop', job: name(o, 'job') };
     case 'prepare': return { ...e, type: 'prepare', job: name(o, 'job'), epoch: int(o, 'epoch', 1), spec: checkSpec(o.spec), dirs: strings(o.dirs, 'dirs', 256) };
     case 'round': return { ...e, type: 'round', job: name(o, 'job'), epoch: int(o, 'epoch', 1), round: int(o, 'round', 1, 1_000_000), ...blob(o), ...base(o) };
     case 'final': {

@@ -3,7 +3,11 @@
  * so both live here as strings. The script connects to the broker over MQTT-over-WebSocket
  * with MQTT.js's browser build, subscribes to the retained statuses, heartbeats and job
  * states, keeps them in one object (`FleetView`), and redraws the tables and a uPlot
- * chart of each agent's CPU from it. It only reads: it publishes nothing.
+ * chart of each agent's CPU from it. That view only reads. The controls (start a job
+ * from an uploaded module, move a job, stop it, follow its output, a chart of the moves' downtime
+ * and bytes) go through the fleet's client in the page, `/browser/fleet.js`
+ * (`src/browser-fleet.ts`), when `npm run build:browser` has built it; without it the
+ * page says so and stays read-only.
  */
 
 /** What the page needs to know, given to it as JSON in the HTML. */
@@ -41,6 +45,10 @@ export function dashboardHtml(config: PageConfig): string {
   .offline { color: #a00; }
   .online { color: #070; }
   .empty { color: #888; font-style: italic; }
+  form, .controls { margin: .3em 0; display: flex; gap: .5em; align-items: center; flex-wrap: wrap; }
+  input[type=text] { width: 16em; }
+  #tail { background: #f6f6f6; padding: .5em; min-height: 4em; max-height: 16em; overflow: auto; font-size: 12px; white-space: pre-wrap; }
+  #control-state { color: #666; }
 </style>
 </head>
 <body>
@@ -52,6 +60,26 @@ export function dashboardHtml(config: PageConfig): string {
 <div id="chart"></div>
 <h2>Jobs</h2>
 <table id="jobs"><thead><tr><th>job</th><th>state</th><th>agent</th><th>program</th><th>epoch</th><th>updated</th></tr></thead><tbody></tbody></table>
+<h2>Controls</h2>
+<div id="control-state">controls: loading…</div>
+<form id="start-form">
+  start <input type="file" id="start-module" accept=".wasm,application/wasm">
+  args <input type="text" id="start-args" placeholder="lines=10 status=3">
+  job <input type="text" id="start-job" placeholder="(a new id)">
+  on <select id="start-agent"></select>
+  <button type="submit" id="start">Start</button>
+</form>
+<div class="controls">
+  move <select id="move-job"></select> to <select id="move-to"></select>
+  <button type="button" id="move">Migrate</button>
+  <button type="button" id="stop">Stop</button>
+  <button type="button" id="follow">Follow output</button>
+</div>
+<h2>Output of <span id="tail-job">(no job followed)</span></h2>
+<pre id="tail"></pre>
+<h2>Migrations (from this page): downtime and bytes</h2>
+<div id="moves-chart"></div>
+<table id="moves"><thead><tr><th>job</th><th>from</th><th>to</th><th>downtime</th><th>bytes</th><th>mode</th></tr></thead><tbody></tbody></table>
 <script type="application/json" id="config">${escapeJson(config)}</script>
 <script type="module" src="/dashboard.js"></script>
 </body>
@@ -200,11 +228,140 @@ const client = mqtt.connect(config.broker, {
   username: config.username, password: config.password,
 });
 client.on('connect', () => {
-  status.textContent = 'connected to ' + config.broker + ' (read-only)';
+  status.textContent = 'connected to ' + config.broker;
   client.subscribe([config.filters.status, config.filters.load, config.filters.jobs], { qos: 0 });
 });
 client.on('reconnect', () => { status.textContent = 'reconnecting to ' + config.broker + '…'; });
 client.on('error', (error) => { status.textContent = 'broker ' + config.broker + ': ' + error.message; });
-client.on('message', (topic, payload) => { if (view.take(topic, payload)) render(); });
+client.on('message', (topic, payload) => { if (view.take(topic, payload)) { render(); renderChoices(); } });
 render();
+
+// ---- Controls: the fleet's client in the page (/browser/fleet.js), when it is built ----
+
+const controlState = document.getElementById('control-state');
+const tail = document.getElementById('tail');
+/** Bytes of output the tail keeps. */
+const TAIL_CHARS = 4000;
+/** Migrations made from this page: [{ job, from, to, downtimeMs, bytesSent, mode, at }]. */
+const moves = [];
+globalThis.dashboardMoves = moves; // for tests and the console
+let fleet;
+
+/** Fills a select with options, keeping what was chosen. */
+function choices(select, values) {
+  const chosen = select.value;
+  const key = values.join('\n');
+  if (select.dataset.key === key) return;
+  select.dataset.key = key;
+  select.replaceChildren(...values.map((v) => { const o = document.createElement('option'); o.value = v; o.textContent = v; return o; }));
+  if (values.includes(chosen)) select.value = chosen;
+}
+
+function renderChoices() {
+  const online = [...view.agents].filter(([, a]) => a.status?.online === true).map(([n]) => n).sort();
+  choices(document.getElementById('start-agent'), online);
+  choices(document.getElementById('move-to'), online);
+  const live = [...view.jobs].filter(([, j]) => j.state !== 'exited' && j.state !== 'failed').map(([id]) => id).sort();
+  choices(document.getElementById('move-job'), live);
+}
+
+function said(text) { controlState.textContent = 'controls: ' + text; }
+
+let following = '';
+function follow(job) {
+  if (!fleet || following === job) return;
+  following = job;
+  document.getElementById('tail-job').textContent = job;
+  tail.textContent = '';
+  fleet.follow(job, (text) => {
+    if (following !== job) return;
+    tail.textContent = (tail.textContent + text).slice(-TAIL_CHARS);
+    tail.scrollTop = tail.scrollHeight;
+  }, (line) => { if (following === job) tail.textContent += '[' + line + ']\n'; })
+    .then((end) => { if (following === job) tail.textContent += '[' + job + ' ' + end.state + (end.status !== undefined ? ' with status ' + end.status : '') + ' on ' + end.agent + ']\n'; })
+    .catch((error) => { if (following === job) tail.textContent += '[' + error.message + ']\n'; });
+}
+
+let movesChart;
+function renderMoves() {
+  const body = document.querySelector('#moves tbody');
+  body.replaceChildren();
+  for (const m of moves) {
+    const row = document.createElement('tr');
+    for (const text of [m.job, m.from, m.to, m.downtimeMs.toFixed(1) + ' ms', (m.bytesSent / 1024).toFixed(0) + ' KiB', m.mode]) cell(row, text);
+    body.appendChild(row);
+  }
+  if (moves.length === 0) body.innerHTML = '<tr><td class="empty" colspan="6">no migration from this page yet</td></tr>';
+  const data = [moves.map((_, i) => i + 1), moves.map((m) => m.downtimeMs), moves.map((m) => m.bytesSent / 1024)];
+  if (!movesChart) {
+    movesChart = new uPlot({
+      width: 720, height: 200,
+      // Headroom above the highest point, and a margin either side of the moves, so that none sits on an edge.
+      scales: { x: { time: false, range: (_u, _min, max) => [0, Math.max(2, max + 1)] }, ms: { range: (_u, _min, max) => [0, Math.max(10, max * 1.25)] }, kib: { range: (_u, _min, max) => [0, Math.max(64, max * 1.25)] } },
+      series: [{ label: 'migration' }, { label: 'downtime (ms)', stroke: '#d62728', width: 2, scale: 'ms', points: { size: 8 } },
+        { label: 'bytes (KiB)', stroke: '#1f77b4', width: 2, scale: 'kib', points: { size: 8 } }],
+      axes: [{ label: 'migration' }, { scale: 'ms', label: 'ms' }, { scale: 'kib', side: 1, label: 'KiB', grid: { show: false } }],
+    }, data, document.getElementById('moves-chart'));
+  } else {
+    movesChart.setData(data);
+  }
+}
+renderMoves();
+
+document.getElementById('start-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const file = document.getElementById('start-module').files[0];
+  const agent = document.getElementById('start-agent').value;
+  if (!fleet) return said('not available (see above)');
+  if (!file) return said('choose a .wasm module to start');
+  if (!agent) return said('no agent online to start it on');
+  const args = document.getElementById('start-args').value.split(/\s+/).filter((a) => a !== '');
+  const job = document.getElementById('start-job').value.trim() || undefined;
+  said('starting ' + file.name + ' on ' + agent + '…');
+  try {
+    const id = await fleet.start({ agent, module: new Uint8Array(await file.arrayBuffer()), program: file.name, args, job });
+    said('started ' + id + ' on ' + agent);
+    follow(id);
+  } catch (error) {
+    said(error.message);
+  }
+});
+
+document.getElementById('move').addEventListener('click', async () => {
+  const job = document.getElementById('move-job').value;
+  const to = document.getElementById('move-to').value;
+  if (!fleet) return said('not available (see above)');
+  if (!job || !to) return said('choose a running job and an agent');
+  said('moving ' + job + ' to ' + to + '…');
+  try {
+    const r = await fleet.migrate(job, to);
+    moves.push({ job, from: r.from, to: r.to, downtimeMs: r.downtimeMs, bytesSent: r.bytesSent, mode: r.mode, at: Date.now() });
+    renderMoves();
+    said('moved ' + job + ' from ' + r.from + ' to ' + r.to + ' (' + r.downtimeMs.toFixed(1) + ' ms down, ' + (r.bytesSent / 1024).toFixed(0) + ' KiB)');
+  } catch (error) {
+    said(error.message);
+  }
+});
+
+document.getElementById('stop').addEventListener('click', async () => {
+  const job = document.getElementById('move-job').value;
+  if (!fleet) return said('not available (see above)');
+  if (!job) return said('choose a running job');
+  said('stopping ' + job + '…');
+  try {
+    said('stopped ' + job + ' on ' + await fleet.stop(job));
+  } catch (error) {
+    said(error.message);
+  }
+});
+
+document.getElementById('follow').addEventListener('click', () => {
+  const job = document.getElementById('move-job').value;
+  if (job) follow(job);
+});
+
+import('/browser/fleet.js').then(async ({ connectFleet }) => {
+  fleet = await connectFleet({ broker: config.broker, username: config.username, password: config.password });
+  said('ready (start, migrate, follow: through the fleet client in this page)');
+}, () => said('not built: run npm run build:browser (the page stays read-only)')).catch((error) => said('could not connect: ' + error.message));
 `;

@@ -49,7 +49,8 @@ test('each twin exports the values its original exports', async () => {
 test('the browser bundle imports no Node built-in', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'wasmig-bundle-'));
   try {
-    const inputs = Object.keys((await browserBuild(join(dir, 'wasmig.js'))).inputs);
+    // A worktree whose node_modules links to another checkout's sees its packages there (../main/node_modules/...).
+    const inputs = Object.keys((await browserBuild(join(dir, 'wasmig.js'))).inputs).map((i) => i.replace(/^(\.\.\/)+[^/]+\/node_modules\//, 'node_modules/'));
     assert.ok(inputs.length > 50, `${inputs.length} inputs`);
     const foreign = inputs.filter((i) => !(i.startsWith('src/') || i.startsWith('node_modules/@msgpack/') || i.startsWith('node_modules/@noble/')));
     assert.equal(foreign, [], 'every input is our source or a pure-JavaScript package');

@@ -14,10 +14,15 @@ export const DASHBOARD_OPTIONS: OptionSpec[] = [
 
 export const DASHBOARD_USAGE = `usage: wasmig dashboard --broker ws://HOST:PORT [--port 8090] [--host 127.0.0.1]
 
-Serves a read-only page of the fleet: agents (online, tier, CPU, memory, jobs) with a
-live chart of each one's CPU, and jobs (state, agent, program, epoch). The page talks
-to the broker itself, over MQTT-over-WebSocket: start the broker with --ws-port (or
-give mosquitto a websockets listener). Prints the page's URL; stops on Ctrl-C.
+Serves a page of the fleet: agents (online, tier, CPU, memory, jobs) with a live chart
+of each one's CPU, and jobs (state, agent, program, epoch), with controls to start a
+job (upload a .wasm), migrate it, stop it, follow its output, and a chart of each
+move's downtime and bytes. At /agent?name=NAME, a page whose tab joins the fleet as
+agent NAME (jobs in Web Workers, on the browser's WebAssembly). The pages talk to the
+broker themselves, over MQTT-over-WebSocket: start the broker with --ws-port (or give
+mosquitto a websockets listener). Prints both URLs; stops on Ctrl-C. The controls and
+the browser agent need npm run build:browser (dist/browser); without it the page
+stays read-only.
 
 options:
   --broker URL          ws://HOST:PORT or wss://HOST:PORT (default: $WASMIG_BROKER
@@ -27,7 +32,8 @@ options:
   --insecure            serve on an address other than loopback (the page lists the
                         fleet, and carries the broker login if there is one)
 
-The page shows what the broker holds; it does not check signatures, and it publishes nothing.`;
+The page shows what the broker holds; it does not check signatures and holds no fleet
+key (in a fleet that signs, agents refuse its requests, and a tab does not join).`;
 
 /** `wasmig dashboard`: runs until stopped; returns the exit status. */
 export async function dashboardCommand(argv: readonly string[]): Promise<number> {
@@ -42,8 +48,11 @@ export async function dashboardCommand(argv: readonly string[]): Promise<number>
   if (!isLoopback(host) && !flag(p, 'insecure')) {
     throw new UsageError(`--host ${host}: the dashboard serves loopback only (its page lists the fleet and carries the broker login); add --insecure to serve there`);
   }
-  const dashboard = await startDashboard({ port, host, broker });
+  // WASMIG_BROWSER_BUNDLES: the browser agent's bundles from elsewhere than dist/browser (tests build their own).
+  const bundles = process.env['WASMIG_BROWSER_BUNDLES'] || undefined;
+  const dashboard = await startDashboard({ port, host, broker, ...(bundles ? { bundles } : {}) });
   process.stdout.write(`wasmig dashboard: ${dashboard.url} (broker ${broker.replace(/\/\/[^@/]*@/, '//')})\n`);
+  process.stdout.write(`wasmig dashboard: browser agent: ${dashboard.agentUrl}?name=tab (a tab opened there joins the fleet)\n`);
   const why = await untilStopped();
   await dashboard.close();
   process.stderr.write(`wasmig dashboard: stopped (${why})\n`);

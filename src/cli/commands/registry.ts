@@ -19,6 +19,7 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   agent: async () => { const m = await import('./agent.ts'); return { usage: m.AGENT_USAGE, run: m.agentCommand }; },
   attach: async () => { const m = await import('./attach.ts'); return { usage: m.ATTACH_USAGE, run: m.attachCommand }; },
   migrate: async () => { const m = await import('./migrate.ts'); return { usage: m.MIGRATE_USAGE, run: m.migrateCommand }; },
+  stop: async () => { const m = await import('./stop.ts'); return { usage: m.STOP_USAGE, run: m.stopCommand }; },
   ps: async () => { const m = await import('./ps.ts'); return { usage: m.PS_USAGE, run: m.psCommand }; },
   fleet: async () => { const m = await import('./fleet.ts'); return { usage: m.FLEET_USAGE, run: m.fleetCommand }; },
   dashboard: async () => { const m = await import('./dashboard.ts'); return { usage: m.DASHBOARD_USAGE, run: m.dashboardCommand }; },
@@ -30,11 +31,12 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
 /** The fleet's lines of `wasmig help`. */
 export const FLEET_HELP = `  run --on AGENT|any|K=V PROG.wasm    run a program as a job on an edge agent (or where the fleet chooses)
   broker [--port N] [--ws-port N]     run an MQTT broker (aedes) in this process
-  dashboard --broker ws://HOST:PORT   serve a read-only page of the fleet, live
+  dashboard --broker ws://HOST:PORT   serve a page of the fleet, live, with controls; /agent: a tab as an agent
   agent --name NAME [--dir D]...      run an edge agent that takes jobs over MQTT
   agent drain NAME                    move every job off an agent, then stop it
   attach JOB                          follow a job's output, wherever it runs
   migrate JOB --to AGENT              move a running job to another agent
+  stop JOB                            stop a job where it runs (it fails with status 143)
   ps [--json] [--agents]              list the fleet's jobs (or agents)
   scheduler --rules FILE              move jobs by policy (load, memory, host signals, --follow)
   fleet init | add NAME --roles R     make the fleet authority, or a device identity

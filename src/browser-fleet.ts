@@ -1,0 +1,57 @@
+/**
+ * The dashboard's controls (`dist/browser/fleet.js`, imported by the dashboard's page
+ * when it is built): the fleet's own client, `FleetClient`, the one `wasmig run --on`,
+ * `migrate` and `attach` use, in the page over MQTT-over-WebSocket: start a job from an
+ * uploaded module, move a job to another agent (a Node agent or a tab), stop a job, and
+ * follow a job's output across its moves. Bundled with the browser agent's stand-ins for Node
+ * modules (`agent/in-page/`) by `tools/build-browser.ts` (`browserAgentBuild`).
+ *
+ * Like the browser agent, it holds no fleet key: in a fleet that signs, the agents refuse
+ * what it asks (each refusal is shown as the agent's one-line answer).
+ * @module
+ */
+import { FleetClient } from './agent/client.ts';
+import type { MigrationResult } from './agent/handoff-source.ts';
+import type { JobState } from './agent/messages.ts';
+
+/** How the page reaches the broker. */
+export interface FleetConnection {
+  broker: string;
+  username?: string;
+  password?: string;
+}
+
+/** What the dashboard can ask of the fleet. */
+export interface FleetControls {
+  /** Starts `program` (the module's bytes) on `agent` with `args` (argv[0] excluded); resolves with the job's id. */
+  start(options: { agent: string; module: Uint8Array; program: string; args: string[]; job?: string }): Promise<string>;
+  /** Moves `job` to agent `to`; resolves with the migration's measurements (downtime, bytes). */
+  migrate(job: string, to: string): Promise<MigrationResult>;
+  /** Stops `job` where it runs (it fails with status 143); resolves with the agent that held it. */
+  stop(job: string): Promise<string>;
+  /** Follows `job`'s output (stdout and stderr, as text, in order, across moves) until it ends. */
+  follow(job: string, onText: (text: string, stream: 1 | 2) => void, onNotice: (line: string) => void): Promise<JobState>;
+}
+
+/** Connects the page's fleet client. */
+export async function connectFleet(connection: FleetConnection, log: (line: string) => void = () => {}): Promise<FleetControls> {
+  const client = await FleetClient.connect({ connection: { url: connection.broker, username: connection.username, password: connection.password }, log });
+  return {
+    async start({ agent, module, program, args, job }) {
+      const started = await client.start({ agent, module, program, args: [program, ...args], ...(job ? { job } : {}) });
+      return started.job;
+    },
+    migrate: (job, to) => client.migrate(job, to),
+    stop: (job) => client.stop(job),
+    follow(job, onText, onNotice) {
+      const decoders = { 1: new TextDecoder(), 2: new TextDecoder() };
+      return client.follow(job, {
+        onOutput: (chunk) => {
+          const stream = chunk.stream === 2 ? 2 : 1;
+          onText(decoders[stream].decode(chunk.data, { stream: true }), stream);
+        },
+        onNotice,
+      });
+    },
+  };
+}

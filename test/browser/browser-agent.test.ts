@@ -1,0 +1,200 @@
+/**
+ * A browser tab is a device (issue 19): chromium opens `wasmig dashboard`'s `/agent`
+ * page, and the tab joins the fleet as agent `tab` beside two Node agents (a over
+ * WebSocket, b over TCP). The dashboard lists all three; a job starts on a, migrates into
+ * the tab, runs there on the native tier (the page's WebAssembly, in a Web Worker),
+ * migrates back to a, and its output equals an uninterrupted run's. The job is started
+ * and moved into the tab and back with the dashboard's controls (its output tail and
+ * its chart of moves checked), and its output read with `wasmig attach`. Closing the tab takes
+ * agent `tab` offline (its last will). A screenshot of the dashboard goes to
+ * test/output/browser-agent.png (and a small .jpg), checked for the agents' and the job's names.
+ *
+ * The bundles are built here (`browserAgentBuild`) into a temporary directory, which the
+ * dashboard serves (`WASMIG_BROWSER_BUNDLES`). Skipped, saying so, where chromium is not
+ * installed. Every wait is on a condition, none on a fixed sleep.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Browser, Page } from 'playwright-core';
+import { browserAgentBuild } from '../../tools/build-browser.ts';
+import { repoRoot } from '../helpers/cli.ts';
+import { agentProc, cli, freePort, stopAll, wasmigProc } from '../helpers/fleet.ts';
+import { tickerOutput, tickerPath } from '../helpers/ticker.ts';
+import { TestRequirement } from '../helpers/test-data.ts';
+
+const CHROMIUM = process.env['CHROMIUM'] ?? '/usr/bin/chromium';
+const chromium = new TestRequirement('chromium', `${CHROMIUM}; apt-get install -y --no-install-recommends chromium`, () => existsSync(CHROMIUM));
+const SCREENSHOT = resolve(repoRoot, 'test/output/browser-agent.png');
+/** Generous: under load a migration (module upload, native rewrite in the tab) takes seconds. */
+const WAIT_MS = Number(process.env['WASMIG_TEST_WAIT_MS'] ?? 90_000);
+
+const work = mkdtempSync(join(tmpdir(), 'wasmig-browser-agent-'));
+const s = suite('a browser tab as an agent');
+let chrome: Browser | undefined;
+
+s.after(async () => {
+  await chrome?.close();
+  await stopAll();
+  rmSync(work, { recursive: true, force: true });
+});
+
+/** The text of a table's rows, one string per row. */
+function rows(page: Page, table: string): Promise<string[]> {
+  return page.$$eval(`#${table} tbody tr`, (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent).join(' | ')));
+}
+
+/** The one chromium of these tests, launched at first use. */
+async function browser(): Promise<Browser> {
+  const { chromium: launcher } = await import('playwright-core');
+  chrome ??= await launcher.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+  return chrome;
+}
+
+/** What the tab said on its console, and its log, for a failure's message. */
+const tabConsole: string[] = [];
+let tabLog: () => Promise<string> = async () => '';
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = WAIT_MS): Promise<void> {
+  for (let waited = 0; !(await check()); waited += 200) {
+    if (waited > timeoutMs) {
+      const log = await tabLog().catch(() => '');
+      throw new Error(`${what}: not seen within ${timeoutMs} ms${tabConsole.length ? `; the tab's console: ${tabConsole.slice(-10).join(' / ')}` : ''}${log ? `; the tab's log:\n${log}` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+chromium.register(s, 'a job moves Node -> tab -> Node, runs natively in the tab, and prints what an uninterrupted run prints', async () => {
+  await browserAgentBuild(work);
+  const [port, wsPort] = [await freePort(), await freePort()];
+  const broker = wasmigProc(['broker', '--port', String(port), '--ws-port', String(wsPort)], { label: 'wasmig broker' });
+  const tcp = (await broker.waitFor(/listening on (\S+)/, 'out'))[1]!;
+  const ws = (await broker.waitFor(/MQTT over WebSocket on (\S+)/, 'out'))[1]!;
+  await Promise.all([agentProc('a', ws), agentProc('b', tcp)]);
+  const server = wasmigProc(['dashboard', '--port', '0', '--broker', ws], { label: 'wasmig dashboard', env: { WASMIG_BROWSER_BUNDLES: work } });
+  const url = (await server.waitFor(/wasmig dashboard: (http:\/\/\S+)/, 'out'))[1]!;
+  const agentUrl = (await server.waitFor(/browser agent: (http:\/\/\S+)/, 'out'))[1]!;
+  assert.is(agentUrl, `${url}agent?name=tab`);
+
+  const errors: string[] = [];
+  const tab = await (await browser()).newPage();
+  tab.on('pageerror', (error) => errors.push(`tab: ${error.message}`));
+  tab.on('console', (message) => { tabConsole.push(message.text()); });
+  tabLog = async () => await tab.textContent('#log') ?? '';
+  await tab.goto(agentUrl);
+  await until('the tab online as agent tab', async () => {
+    const state = await tab.textContent('#state') ?? '';
+    if (state.startsWith('could not')) throw new Error(`the tab: ${state}`);
+    return /^online at ws:/.test(state);
+  });
+
+  const dashboard = await (await browser()).newPage({ viewport: { width: 900, height: 900 } });
+  dashboard.on('pageerror', (error) => errors.push(`dashboard: ${error.message}`));
+  await dashboard.goto(url);
+  await until('the dashboard listing a, b and the tab online', async () => {
+    const agents = await rows(dashboard, 'agents');
+    return ['a', 'b', 'tab'].every((n) => agents.some((r) => r.startsWith(`${n} | online`)));
+  });
+  assert.ok((await rows(dashboard, 'agents')).some((r) => /^tab \| online \| native \|.*\| browser$/.test(r)), 'the tab: tier native, host browser');
+
+  // Started and moved into the tab from the dashboard's controls (the fleet client in the page).
+  await until('the dashboard\'s controls ready', async () => /^controls: ready/.test(await dashboard.textContent('#control-state') ?? ''));
+  // Long enough (at least 600 x 40 ms) to make both moves while it runs, even on a loaded machine.
+  const args = ['lines=600', 'work=200', 'sleep=40', 'mem=2', 'status=3'];
+  await dashboard.setInputFiles('#start-module', tickerPath);
+  await dashboard.fill('#start-args', args.join(' '));
+  await dashboard.fill('#start-job', 'tab-job');
+  await dashboard.selectOption('#start-agent', 'a');
+  await dashboard.click('#start');
+  await until('the job running on a', async () => (await rows(dashboard, 'jobs')).some((r) => /^tab-job \| running \| a \| ticker\.wasm/.test(r)));
+  await until('its output in the dashboard\'s tail', async () => /^tick 1\b/m.test(await dashboard.textContent('#tail') ?? ''));
+
+  await until('the job to move offered', async () => (await dashboard.$$eval('#move-job option', (os) => os.map((o) => o.textContent))).includes('tab-job'));
+  await dashboard.selectOption('#move-job', 'tab-job');
+  await dashboard.selectOption('#move-to', 'tab');
+  await dashboard.click('#move');
+  await until('the move into the tab done', async () => /^controls: moved tab-job from a to tab/.test(await dashboard.textContent('#control-state') ?? ''));
+  await until('the job running in the tab', async () => (await rows(dashboard, 'jobs')).some((r) => /^tab-job \| running \| tab \|/.test(r)));
+  const moved = await dashboard.evaluate(() => (globalThis as unknown as { dashboardMoves: { from: string; to: string; downtimeMs: number; bytesSent: number }[] }).dashboardMoves);
+  assert.is(moved.length, 1);
+  assert.is(`${moved[0]!.from}->${moved[0]!.to}`, 'a->tab');
+  assert.ok(moved[0]!.downtimeMs > 0 && moved[0]!.bytesSent > 0, JSON.stringify(moved[0]));
+  assert.equal(await rows(dashboard, 'moves').then((r) => r.map((x) => x.split(' | ').slice(0, 3).join(' '))), ['tab-job a tab']);
+  // It runs there, on the native tier: the tab's agent holds it, in a Web Worker.
+  const inTab = await tab.evaluate(() => {
+    const agent = (globalThis as unknown as { browserAgent: { tier: string; jobs: Map<string, { state: string }> } }).browserAgent;
+    return { tier: agent.tier, state: agent.jobs.get('tab-job')?.state };
+  });
+  assert.equal(inTab, { tier: 'native', state: 'running' });
+  assert.match(await tab.textContent('#log') ?? '', /job tab-job now runs here \(epoch \d+, from a\)/);
+
+  // Back to a from the controls too (no process to spawn: the job has all its remaining lines to go).
+  await dashboard.selectOption('#move-to', 'a');
+  await dashboard.click('#move');
+  await until('the move back to a done', async () => {
+    const said = await dashboard.textContent('#control-state') ?? '';
+    if (/^controls: job tab-job has exited/.test(said)) throw new Error(`the job ended in the tab before its move back (${said}): the machine is slower than this test's 24 s job allows`);
+    return /^controls: moved tab-job from tab to a/.test(said);
+  });
+  await until('the job back on a', async () => (await rows(dashboard, 'jobs')).some((r) => /^tab-job \| (running|exited \(3\)) \| a \|/.test(r)));
+  assert.equal(await rows(dashboard, 'moves').then((r) => r.map((x) => x.split(' | ').slice(0, 3).join(' '))), ['tab-job a tab', 'tab-job tab a']);
+
+  mkdirSync(resolve(SCREENSHOT, '..'), { recursive: true });
+  await dashboard.screenshot({ path: SCREENSHOT, fullPage: true });
+  // The same, small, for the README (docs/dashboard.jpg is a copy of one).
+  await dashboard.screenshot({ path: SCREENSHOT.replace(/\.png$/, '.jpg'), type: 'jpeg', quality: 60, fullPage: true });
+  const png = readFileSync(SCREENSHOT);
+  assert.equal([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'a PNG');
+  // What the shot shows: the first cell of each row, the agents' and the job's names.
+  const shownAgents = (await rows(dashboard, 'agents')).map((r) => r.split(' | ')[0]);
+  const shownJobs = (await rows(dashboard, 'jobs')).map((r) => r.split(' | ')[0]);
+  assert.equal(shownAgents, ['a', 'b', 'tab']);
+  assert.equal(shownJobs, ['tab-job']);
+
+  const output = await cli(['attach', 'tab-job', '--broker', tcp]);
+  const expected = tickerOutput(args);
+  assert.is(output.status, 3, output.stderr);
+  assert.is(output.stdout, expected.stdout);
+  // The dashboard's tail followed it across both moves to its end.
+  await until('the end in the dashboard\'s tail', async () => /\[tab-job exited with status 3 on a\]/.test(await dashboard.textContent('#tail') ?? ''));
+  const tailText = await dashboard.textContent('#tail') ?? '';
+  for (const line of expected.stdout.trimEnd().split('\n').slice(-2)) assert.ok(tailText.includes(`${line}\n`), `the tail has ${line}`);
+
+  // A job started in the tab itself from the dashboard, and stopped there from it.
+  await dashboard.fill('#start-args', 'lines=100000 sleep=20');
+  await dashboard.fill('#start-job', 'stop-job');
+  await dashboard.selectOption('#start-agent', 'tab');
+  await dashboard.click('#start');
+  await until('stop-job running in the tab', async () => (await rows(dashboard, 'jobs')).some((r) => /^stop-job \| running \| tab \|/.test(r)));
+  await until('stop-job offered', async () => (await dashboard.$$eval('#move-job option', (os) => os.map((o) => o.textContent))).includes('stop-job'));
+  await dashboard.selectOption('#move-job', 'stop-job');
+  await dashboard.click('#stop');
+  await until('stop-job stopped in the tab', async () => (await rows(dashboard, 'jobs')).some((r) => /^stop-job \| failed \(143\) \| tab \|/.test(r)));
+
+  await tab.close();
+  await until('the closed tab offline (its last will)', async () => (await rows(dashboard, 'agents')).some((r) => r.startsWith('tab | offline')));
+  assert.equal(errors, []);
+  assert.is(await server.stop('SIGINT'), 0, server.err);
+});
+
+chromium.register(s, 'a tab does not join a fleet that signs: one line says why', async () => {
+  const keyFile = join(work, 'fleet.key');
+  writeFileSync(keyFile, 'k'.repeat(32));
+  const wsPort = await freePort();
+  const broker = wasmigProc(['broker', '--port', String(await freePort()), '--ws-port', String(wsPort)], { label: 'wasmig broker (signed fleet)' });
+  const ws = (await broker.waitFor(/MQTT over WebSocket on (\S+)/, 'out'))[1]!;
+  await agentProc('signer', ws, ['--key-file', keyFile]);
+  const server = wasmigProc(['dashboard', '--port', '0', '--broker', ws], { label: 'wasmig dashboard (signed fleet)', env: { WASMIG_BROWSER_BUNDLES: work } });
+  const agentUrl = (await server.waitFor(/browser agent: (http:\/\/\S+)/, 'out'))[1]!;
+  const tab = await (await browser()).newPage();
+  await tab.goto(agentUrl.replace('name=tab', 'name=refused'));
+  await until('the tab\'s refusal', async () => (await tab.textContent('#state') ?? '').startsWith('could not'));
+  assert.is(await tab.textContent('#state'), 'could not join the fleet: this fleet signs its messages (agent signer): a tab cannot join it yet (the fleet key seals blobs with AES-GCM, which a page has only asynchronously)');
+  await tab.close();
+  await server.stop('SIGINT');
+});
+
+s.run();
