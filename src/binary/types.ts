@@ -7,9 +7,10 @@ import type { FuncType, GlobalType, Limits, MemoryType, RefType, TableType, ValT
 import type { ByteReader } from './reader.ts';
 
 const VALTYPE_BYTES = new Uint8Array(256);
-for (const b of [0x7f, 0x7e, 0x7d, 0x7c, 0x7b, 0x70, 0x6f]) VALTYPE_BYTES[b] = 1;
+// 0x69 is exnref (Wasm 3.0 exception handling).
+for (const b of [0x7f, 0x7e, 0x7d, 0x7c, 0x7b, 0x70, 0x6f, 0x69]) VALTYPE_BYTES[b] = 1;
 
-/** True for the bytes that encode a Wasm 2.0 value type. */
+/** True for the bytes that encode a Wasm 2.0 value type, or exnref. */
 export function isValTypeByte(b: number): b is ValType {
   return VALTYPE_BYTES[b] === 1;
 }
@@ -34,7 +35,7 @@ export function readValType(r: ByteReader): ValType {
 export function readRefType(r: ByteReader): RefType {
   const p = r.pos;
   const b = readTypeTag(r);
-  if (b !== 0x70 && b !== 0x6f) throw new DecodeError('malformed reference type', p);
+  if (b !== 0x70 && b !== 0x6f && b !== 0x69) throw new DecodeError('malformed reference type', p);
   return b;
 }
 

@@ -60,7 +60,18 @@ export const IrOp = {
    * the plain forms, so the run loops' hot cases never look up a memory.
    */
   otherMemory: 0x3f0,
+  /** [op, tagIndex]: throw a new exception of the tag with the tag's parameters on the stack (see `handlers.ts`). */
+  throw: 0x3e0,
+  /** [op]: pop an exnref and throw its exception again (a null one traps). */
+  throwRef: 0x3e1,
+  /** [op, slot]: throw again the exception a legacy `catch` keeps at fp+slot. */
+  rethrow: 0x3e2,
 } as const;
+
+/** Is `op` one of the internal throws (0x3e0..0x3e2), which leave for the handler that catches? */
+export function isThrow(op: number): boolean {
+  return op >= 0x3e0 && op <= 0x3e2;
+}
 
 /** Is `op` one of the internal v128 moves (0x300 and up), which run beside the SIMD instructions? */
 export function isV128Move(op: number): boolean {
@@ -81,6 +92,8 @@ export function irLength(code: Int32Array, pc: number): number {
     case IrOp.v128LocalGet: case IrOp.v128LocalSet: case IrOp.v128LocalTee: case IrOp.v128GlobalGet: case IrOp.v128GlobalSet: return 2;
     case IrOp.v128Drop: case IrOp.v128Select: return 1;
     case IrOp.otherMemory: return 4 + (OPS[code[pc + 3]]?.codeWords ?? 0);
+    case IrOp.throw: case IrOp.rethrow: return 2;
+    case IrOp.throwRef: return 1;
     default: return 1 + (OPS[op]?.codeWords ?? 0);
   }
 }
@@ -92,6 +105,7 @@ export function irLength(code: Int32Array, pc: number): number {
 export function endsBasicBlock(op: number): boolean {
   switch (op) {
     case IrOp.br: case IrOp.jump: case IrOp.brIfJump: case IrOp.brIfReturn: return true;
+    case IrOp.throw: case IrOp.throwRef: case IrOp.rethrow: return true;
     default: return OPS[op]?.control === true;
   }
 }
@@ -103,4 +117,47 @@ export interface ExactCode {
   offsets: Int32Array;
   /** For each internal pc that starts an instruction: the operand stack height before it; -1 elsewhere. */
   heights: Int32Array;
+  /** The function's exception handlers (`try_table`, legacy `try`); undefined when it has none. */
+  handlers?: HandlerTable;
 }
+
+/**
+ * Where a function catches exceptions, in exact-code terms: one record per `try_table`
+ * or legacy `try`, and their clauses. A throw looks for the innermost record whose range
+ * holds its pc (in a caller: the pc of its call), tries its clauses in order, then the
+ * record `next` names (the enclosing one, or the target of a `delegate`), then the
+ * caller. Nothing of this is run-time state: a paused thread carries none of it.
+ */
+export interface HandlerTable {
+  /**
+   * Per record, 4 words: first pc of the protected code, pc after it, the next record to
+   * try (-1: leave the frame), first clause index; a record's clauses run to the next
+   * record's first clause (or the end). Records are in the order their blocks open, so
+   * the last one whose range holds a pc is the innermost.
+   */
+  tries: Int32Array;
+  /**
+   * Per clause, 5 words: kind ({@link ClauseKind}), tag index (module-local; -1 for the
+   * catch-alls), the pc to go on at (-2: return from the function), the slot offset from
+   * fp where the values go, and the slots the values take (payload plus exnref).
+   */
+  clauses: Int32Array;
+  /** Every clause's target pc: where a basic block must start (the fast code reads it). */
+  landings: Int32Array;
+}
+
+/** What a catch clause pushes, and in which order, before it goes to its target. */
+export const ClauseKind = {
+  /** try_table `catch`: the payload. */
+  catch: 0,
+  /** try_table `catch_ref`: the payload, then the exnref. */
+  catchRef: 1,
+  /** try_table `catch_all`: nothing. */
+  catchAll: 2,
+  /** try_table `catch_all_ref`: the exnref. */
+  catchAllRef: 3,
+  /** legacy `catch`: the exnref (kept for `rethrow`), then the payload. */
+  legacyCatch: 4,
+  /** legacy `catch_all`: the exnref. */
+  legacyCatchAll: 5,
+} as const;

@@ -63,7 +63,7 @@ export function allocateInstance(store: StoreState, compiled: CompiledModule, im
   const module = compiled.module;
   const typeIds = module.types.map((t) => canonicalTypeId(store, t));
   const inst: InstanceState = {
-    funcAddrs: [], tableAddrs: [], memAddrs: [], globalAddrs: [], typeIds,
+    funcAddrs: [], tableAddrs: [], memAddrs: [], globalAddrs: [], tagAddrs: [], typeIds,
     elems: [], datas: [], names: module.names.functions,
   };
 
@@ -110,6 +110,12 @@ export function allocateInstance(store: StoreState, compiled: CompiledModule, im
         inst.globalAddrs.push(value.addr);
         break;
       }
+      case 'tag': {
+        // A tag's identity is its address: the importer throws and catches the exporter's exceptions.
+        if (!sameFuncType(store.tags[value.addr].type, module.types[d.typeIndex])) throw new LinkError(`incompatible import type for ${where}: tag type differs`);
+        inst.tagAddrs.push(value.addr);
+        break;
+      }
     }
   }
 
@@ -129,6 +135,10 @@ export function allocateInstance(store: StoreState, compiled: CompiledModule, im
     inst.memAddrs.push(store.memories.length);
     store.memories.push(createMemory(m.limits, options.maxMemoryPages));
   }
+  for (const typeIndex of module.tags) {
+    inst.tagAddrs.push(store.tags.length);
+    store.tags.push({ type: module.types[typeIndex] });
+  }
   for (const g of module.globals) {
     const [lo, hi, lo2, hi2] = evalConst(store, inst, g.init);
     inst.globalAddrs.push(store.globals.length);
@@ -139,7 +149,8 @@ export function allocateInstance(store: StoreState, compiled: CompiledModule, im
 
   const exports = new Map<string, ExternVal>();
   for (const e of module.exports) {
-    const addrs = e.kind === 'func' ? inst.funcAddrs : e.kind === 'table' ? inst.tableAddrs : e.kind === 'memory' ? inst.memAddrs : inst.globalAddrs;
+    const addrs = e.kind === 'func' ? inst.funcAddrs : e.kind === 'table' ? inst.tableAddrs : e.kind === 'memory' ? inst.memAddrs
+      : e.kind === 'tag' ? inst.tagAddrs : inst.globalAddrs;
     exports.set(e.name, { kind: e.kind, addr: addrs[e.index] });
   }
 

@@ -79,7 +79,7 @@ export function rebuildStore(state: CanonicalState, resolvers: ImageResolvers, o
     need('memories', li.memories.length, ctx.memories.length);
     need('globals', li.globals.length, ctx.globals.length);
     return {
-      funcAddrs: [...li.funcs], tableAddrs: [...li.tables], memAddrs: [...li.memories], globalAddrs: [...li.globals],
+      funcAddrs: [...li.funcs], tableAddrs: [...li.tables], memAddrs: [...li.memories], globalAddrs: [...li.globals], tagAddrs: [],
       typeIds: cm.module.types.map((t) => canonicalTypeId(s, t)),
       elems: [], datas: [], names: cm.module.names.functions,
     };
