@@ -11,7 +11,7 @@ import type { HostCallback, InstanceState, MemoryState } from '../exec/index.ts'
 import { evalConst, Execution, Store } from '../runtime/index.ts';
 import type { StoreOptions } from '../runtime/index.ts';
 import type { FuncType } from '../wasm/index.ts';
-import { MAX_MEMORY_PAGES, valTypeName } from '../wasm/index.ts';
+import { MAX_MEMORY_PAGES, ValType, valTypeName } from '../wasm/index.ts';
 import type { CanonicalState } from './canonical.ts';
 import { moduleSha256 } from './module-hash.ts';
 import { restoreState } from './restore.ts';
@@ -78,11 +78,22 @@ export function rebuildStore(state: CanonicalState, resolvers: ImageResolvers, o
     need('tables', li.tables.length, ctx.tables.length);
     need('memories', li.memories.length, ctx.memories.length);
     need('globals', li.globals.length, ctx.globals.length);
+    need('tags', li.tags?.length ?? 0, ctx.tagTypeIndices.length);
+    for (const a of li.tags ?? []) if (a >= (layout.tags?.length ?? 0)) throw new SnapshotError(`${where}: tag ${a} is not in the image`);
     return {
-      funcAddrs: [...li.funcs], tableAddrs: [...li.tables], memAddrs: [...li.memories], globalAddrs: [...li.globals], tagAddrs: [],
+      funcAddrs: [...li.funcs], tableAddrs: [...li.tables], memAddrs: [...li.memories], globalAddrs: [...li.globals], tagAddrs: [...(li.tags ?? [])],
       typeIds: cm.module.types.map((t) => canonicalTypeId(s, t)),
       elems: [], datas: [], names: cm.module.names.functions,
     };
+  });
+
+  // Exception tags, in address order: an instance's tags must have its module's types.
+  for (const params of layout.tags ?? []) s.tags.push({ type: { params: params as FuncType['params'], results: [] } });
+  instances.forEach((inst, k) => {
+    const ctx = modules[k].context;
+    inst.tagAddrs.forEach((a, j) => {
+      if (!sameType(s.tags[a].type, ctx.types[ctx.tagTypeIndices[j]])) throw new SnapshotError(`instance ${k}: tag ${j} has the wrong type`);
+    });
   });
 
   // Functions, in address order.
@@ -146,6 +157,8 @@ export function rebuildStore(state: CanonicalState, resolvers: ImageResolvers, o
   const limits = { funcs: s.funcs.length, externs: state.externs.length };
   const scratch = new Int32Array(4);
   state.globals.forEach((c, i) => {
+    // An exnref global's exception is the state's to restore (restoreState); only null could be immutable.
+    if (c.type === ValType.exnref) return;
     scratch.fill(0);
     writeCanonical(c.type, c.value, space, limits, scratch, 0, `global ${i}`);
     s.globals[i].lo = scratch[0];
