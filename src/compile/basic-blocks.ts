@@ -21,7 +21,7 @@ export function findBasicBlocks(exact: Int32Array, landings?: Int32Array): Basic
   for (let pc = 0; pc < n; pc += irLength(exact, pc)) {
     const op = exact[pc];
     switch (op) {
-      case IrOp.jump: case IrOp.brIfJump: case IrOp.if: case IrOp.br: case IrOp.brIf:
+      case IrOp.jump: case IrOp.brIfJump: case IrOp.if: case IrOp.br: case IrOp.brIf: case IrOp.catchEnd:
         boundary[exact[pc + 1]] = 1;
         break;
       case IrOp.brTable: {

@@ -66,11 +66,21 @@ export const IrOp = {
   throwRef: 0x3e1,
   /** [op, slot]: throw again the exception a legacy `catch` keeps at fp+slot. */
   rethrow: 0x3e2,
+  /**
+   * [op, target, base, arity]: the end of a legacy catch body, as `br` (its results move
+   * down over its exnref at fp+base), and the exception is let go from the store when
+   * nothing else can name it (see `exec/exceptions.ts`).
+   */
+  catchEnd: 0x3e3,
 } as const;
 
-/** Is `op` one of the internal throws (0x3e0..0x3e2), which leave for the handler that catches? */
+/**
+ * Is `op` one of the internal exception instructions (0x3e0..0x3e3): the throws, which
+ * leave for the handler that catches, and a legacy catch's end? Both run codes take them
+ * off their hot paths.
+ */
 export function isThrow(op: number): boolean {
-  return op >= 0x3e0 && op <= 0x3e2;
+  return op >= 0x3e0 && op <= 0x3e3;
 }
 
 /** Is `op` one of the internal v128 moves (0x300 and up), which run beside the SIMD instructions? */
@@ -94,6 +104,7 @@ export function irLength(code: Int32Array, pc: number): number {
     case IrOp.otherMemory: return 4 + (OPS[code[pc + 3]]?.codeWords ?? 0);
     case IrOp.throw: case IrOp.rethrow: return 2;
     case IrOp.throwRef: return 1;
+    case IrOp.catchEnd: return 4;
     default: return 1 + (OPS[op]?.codeWords ?? 0);
   }
 }
@@ -105,7 +116,7 @@ export function irLength(code: Int32Array, pc: number): number {
 export function endsBasicBlock(op: number): boolean {
   switch (op) {
     case IrOp.br: case IrOp.jump: case IrOp.brIfJump: case IrOp.brIfReturn: return true;
-    case IrOp.throw: case IrOp.throwRef: case IrOp.rethrow: return true;
+    case IrOp.throw: case IrOp.throwRef: case IrOp.rethrow: case IrOp.catchEnd: return true;
     default: return OPS[op]?.control === true;
   }
 }

@@ -366,7 +366,7 @@ export class FastTranslator {
       case 0x00:
         out.start(FastOp.unreachable, pc);
         break;
-      case IrOp.throw: case IrOp.throwRef: case IrOp.rethrow:
+      case IrOp.throw: case IrOp.throwRef: case IrOp.rethrow: case IrOp.catchEnd:
         out.start(FastOp.leave, pc);
         out.emit(pc);
         out.emit(this.fn.numLocals + h);

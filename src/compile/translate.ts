@@ -211,7 +211,7 @@ export function translateExact(ctx: ModuleContext, codeIndex: number): ExactCode
           if (block.live) {
             if (live) {
               if (block.opcode === 0x06) out.start(IrOp.jump, offset);
-              else { out.start(IrOp.br, offset); }
+              else out.start(IrOp.catchEnd, offset);
               block.patches.push(out.length);
               out.emit(-1);
               if (block.opcode !== 0x06) { out.emit(block.base); out.emit(block.arity); }
@@ -262,7 +262,7 @@ export function translateExact(ctx: ModuleContext, codeIndex: number): ExactCode
           if (block.live) {
             if ((block.opcode === 0x07 || block.opcode === 0x19) && live) {
               // The end of a legacy catch body: its results move down over its exnref.
-              out.start(IrOp.br, offset);
+              out.start(IrOp.catchEnd, offset);
               block.patches.push(out.length);
               out.emit(-1);
               out.emit(block.base);

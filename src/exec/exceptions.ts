@@ -9,9 +9,10 @@
  * and snapshots carry nothing beyond frames, operands and exnref values.
  *
  * Exceptions live in the store (`StoreState.exceptions`); an exnref is an index + 1.
- * An exception caught without a reference (`catch`, `catch_all`) is dropped from the
- * store when it is the newest one, so a program that throws and catches in a loop does
- * not grow it; one kept by an exnref stays while the store lives.
+ * An exception no code holds a reference to (caught by `catch` or `catch_all`, or at
+ * the end of the legacy catch that kept it) is dropped from the store when it is the
+ * newest one, so a program that throws and catches in a loop does not grow it; one
+ * handed out by `catch_ref` or `catch_all_ref` stays while the store lives.
  */
 import { Trap, UncaughtException } from '../errors/index.ts';
 import { ClauseKind, FAST_PC_TAG, IrOp } from '../compile/index.ts';
@@ -38,7 +39,7 @@ export function runThrow(t: ThreadState): RunStatus {
       const slots = slotsOf(store.tags[tagAddr].type.params);
       const payload = s32.slice(2 * (t.sp - slots), 2 * t.sp);
       t.sp -= slots;
-      store.exceptions.push({ tagAddr, payload });
+      store.exceptions.push({ tagAddr, payload, kept: false });
       ref = store.exceptions.length;
       break;
     }
@@ -50,6 +51,9 @@ export function runThrow(t: ThreadState): RunStatus {
       ref = s32[2 * (t.fp + code[pc + 1])];
       break;
   }
+  // Thrown again, an exception may end up named twice (a legacy catch inside the catch
+  // body that rethrew it): from then on the store keeps it.
+  if (code[pc] !== IrOp.throw) store.exceptions[ref - 1].kept = true;
   return deliver(t, ref);
 }
 
@@ -107,6 +111,29 @@ function deliver(t: ThreadState, ref: number): RunStatus {
   }
 }
 
+/** Lets exception `ref` go when nothing can name it any more and it is the store's newest. */
+function release(t: ThreadState, ref: number): void {
+  const exceptions = t.store.exceptions;
+  if (ref === exceptions.length && !exceptions[ref - 1].kept) exceptions.pop();
+}
+
+/**
+ * `IrOp.catchEnd` at the thread's pc (registers saved in `t`): the legacy catch body's
+ * results move down over its exnref, which is let go, and the thread goes on at the
+ * target.
+ */
+export function runCatchEnd(t: ThreadState): void {
+  const code = (t.store.funcs[t.funcAddr] as WasmFunctionState).compiled.code;
+  const pc = t.pc;
+  const s32 = t.s32;
+  const base = t.fp + code[pc + 2];
+  const arity = code[pc + 3];
+  release(t, s32[2 * base]);
+  s32.copyWithin(2 * base, 2 * (t.sp - arity), 2 * t.sp);
+  t.sp = base + arity;
+  t.pc = code[pc + 1];
+}
+
 /**
  * Puts what clause `kind` passes at fp + `base` and goes to `target` (-2: returns from
  * the function, the values being its results).
@@ -121,9 +148,12 @@ function land(t: ThreadState, payload: Int32Array, ref: number, kind: number, ta
     s32.set(payload, w);
     w += payload.length;
   }
-  if (kind === ClauseKind.catchRef || kind === ClauseKind.catchAllRef) putRef();
+  if (kind === ClauseKind.catchRef || kind === ClauseKind.catchAllRef) {
+    putRef();
+    store.exceptions[ref - 1].kept = true;
+  }
   // Nothing names an exception caught without a reference: the newest one can go.
-  if ((kind === ClauseKind.catch || kind === ClauseKind.catchAll) && ref === store.exceptions.length) store.exceptions.pop();
+  if (kind === ClauseKind.catch || kind === ClauseKind.catchAll) release(t, ref);
   t.sp = w >> 1;
   if (target !== -2) {
     t.pc = target;

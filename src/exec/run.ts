@@ -9,7 +9,7 @@ import type { InstanceState, MemoryState, ThreadState, WasmFunctionState } from 
 import { memoryFill, memoryCopy, memoryGrow, memoryInit, tableCopy, tableFill, tableGrow, tableInit } from './bulk.ts';
 import { stepOtherMemory } from './other-memory.ts';
 import { stepSimd } from './simd-step.ts';
-import { runThrow } from './exceptions.ts';
+import { runCatchEnd, runThrow } from './exceptions.ts';
 
 const PAGE = 65536;
 
@@ -797,6 +797,12 @@ export function runExact(t: ThreadState, budget: number): RunStatus {
             // It may have grown memory 0 too (the same memory imported twice).
             if (mem !== NO_MEMORY) { view = mem.view; memSize = view.byteLength; }
             pc += irLength(code, pc);
+            break;
+          }
+          if (op === 0x3e3) { /* IrOp.catchEnd */
+            t.sp = sp; t.fp = fp; t.pc = pc;
+            runCatchEnd(t);
+            sp = t.sp; pc = t.pc;
             break;
           }
           if (op >= 0x3e0 && op <= 0x3e2) { /* IrOp.throw, throwRef, rethrow */

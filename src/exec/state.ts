@@ -80,6 +80,12 @@ export interface TagState {
 export interface ExceptionState {
   tagAddr: number;
   payload: Int32Array;
+  /**
+   * An exnref to it has been handed to code (`catch_ref`, `catch_all_ref`, a restored
+   * state): the store keeps it from then on. Until then only the throw and a legacy
+   * catch's hidden slot name it, and it is let go when they are done with it.
+   */
+  kept: boolean;
 }
 
 export interface InstanceState {

@@ -88,7 +88,8 @@ export function restoreExceptions(list: unknown, space: IndexSpace, limits: RefL
   checked.forEach((c, i) => {
     let n = 0;
     for (const type of c.params) n += words(type);
-    store.exceptions.push({ tagAddr: space.tags[(list[i] as { tag: number }).tag], payload: new Int32Array(n) });
+    // Kept: the restore cannot know which of them only a legacy catch names.
+    store.exceptions.push({ tagAddr: space.tags[(list[i] as { tag: number }).tag], payload: new Int32Array(n), kept: true });
   });
   limits.exceptions = checked.length;
   checked.forEach((c, i) => {
