@@ -51,6 +51,8 @@ export class NativeEngine implements Engine {
     // The rewriter's safepoints unwind frame by frame; a native tail call would replace
     // a frame the unwinding still expects to find.
     if (compiled.tailCallUse !== undefined) return `the native tier cannot unwind through tail calls yet: ${compiled.tailCallUse}`;
+    // Safepoints are not wired through try blocks and handlers (issue 18's exception handling).
+    if (compiled.exceptionUse !== undefined) return `the native tier cannot unwind through exception handlers yet: ${compiled.exceptionUse}`;
     if (compiled.context.extendedConstUse !== undefined && !this.#hostHasExtendedConst()) {
       return `the host's WebAssembly lacks extended constant expressions: ${compiled.context.extendedConstUse}`;
     }
