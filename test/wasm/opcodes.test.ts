@@ -7,14 +7,14 @@ import * as assert from 'uvu/assert';
 import { Imm, OPS, PREFIX_FC, PREFIX_FD } from '../../src/wasm/opcodes.ts';
 
 const FC = PREFIX_FC;
-/** Codes of every instruction without SIMD (Wasm 2.0, and the tail calls of 3.0). */
+/** Codes of every instruction without SIMD (Wasm 2.0, and the tail calls and exception handling of 3.0). */
 const CODES = OPS.filter((info) => info !== undefined && info.code < PREFIX_FD).map((info) => info!.code);
 const named = (pred: (code: number) => boolean): string[] => CODES.filter(pred).map((code) => OPS[code]!.name);
 
 test('control: structured control, branches, return, calls and unreachable', () => {
   assert.equal(named((c) => OPS[c]!.control), [
-    'unreachable', 'block', 'loop', 'if', 'else', 'end', 'br', 'br_if', 'br_table', 'return', 'call', 'call_indirect',
-    'return_call', 'return_call_indirect',
+    'unreachable', 'block', 'loop', 'if', 'else', 'try', 'catch', 'throw', 'rethrow', 'throw_ref', 'end', 'br', 'br_if',
+    'br_table', 'return', 'call', 'call_indirect', 'return_call', 'return_call_indirect', 'delegate', 'catch_all', 'try_table',
   ]);
 });
 
@@ -43,6 +43,7 @@ test('code words: what the exact code keeps after each plain opcode', () => {
   for (const code of CODES) {
     const info = OPS[code]!;
     if (info.imm === Imm.blockType || info.imm === Imm.brTable || code === 0x0c || code === 0x0d) continue; // rewritten by the translator
+    if (info.imm === Imm.tryTable || [0x07, 0x08, 0x09, 0x0a, 0x18, 0x19].includes(code)) continue; // exception handling: rewritten too
     const expected = two.includes(code) ? 2 : one.includes(code) || info.imm === Imm.memArg ? 1 : 0;
     assert.is(info.codeWords, expected, info.name);
   }
