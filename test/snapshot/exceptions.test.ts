@@ -32,6 +32,7 @@ test('a state holding an exception is format v3, inspect reads it, and it resume
   const snapshot = program.snapshot({ embedModule: true });
   assert.is(readSnapshotHeader(snapshot).version, 3);
   assert.is(inspectSnapshot(snapshot).formatVersion, 3);
+  assert.equal(inspectSnapshot(snapshot).exceptions, ['tag 0 [50]']);
   const state = decodeSnapshot(snapshot).state;
   assert.equal(state.exceptions, [{ tag: 0, values: [50] }]);
   assert.equal(Program.resume(snapshot).run(), { kind: 'returned', results: [1765] });
