@@ -20,7 +20,7 @@
 
 import { OPS } from '../wasm/index.ts';
 
-export const IR_VERSION = 4;
+export const IR_VERSION = 5;
 
 export const IrOp = {
   /** [op, target, base, arity]: move the top `arity` values to fp+base, jump. */
