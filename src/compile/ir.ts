@@ -7,7 +7,8 @@
  * targets and statically known stack heights, so no label stack exists at run time.
  *
  * Every internal instruction stems from exactly one instruction of the original code
- * (`block`, `loop` and non-function `end` emit nothing), which is what lets a paused
+ * (`block`, `loop`, `try`, `try_table`, `delegate` and a non-function `end` emit
+ * nothing, except the `end` of a legacy catch, which moves its results down over its exnref), which is what lets a paused
  * machine name its position as a byte offset in the original binary.
  *
  * Slots: the value stack is an array of 8-byte slots; a v128 takes two adjacent ones.
