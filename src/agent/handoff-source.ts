@@ -58,7 +58,11 @@ export interface MigrationResult {
   /** Memory blocks (4 KiB) sent in the rounds and in the final package. */
   precopyBlocks: number;
   finalBlocks: number;
-  /** Where the downtime went (ms): final round and snapshot in the job's worker, transfer and restore at the target, commit. */
+  /**
+   * Where the downtime went (ms): final round and snapshot in the job's worker; the
+   * final's transfer; its restore and commit at the target, to the answer; `commit`: the
+   * commits asked again when that answer did not come (0 when it did).
+   */
   phases: { capture: number; transfer: number; restore: number; commit: number };
   /**
    * The pause hop by hop: each instant, in ms after the pause began, stamped where it
@@ -95,6 +99,15 @@ const MIN_FINAL_BYTES = 64 * 1024;
 
 function restoreTimeoutMs(bytes: number): number {
   return 30_000 + Math.ceil(bytes / (1024 * 1024)) * 1000;
+}
+
+/**
+ * How long the source waits for the answer to its final (the target's restore and
+ * commit) before it asks again with `commit`: a commit's wait plus a second per MiB.
+ * Asking again is always safe (the commit awaits a restore under way), so this is short.
+ */
+function finalAnswerMs(commitMs: number, bytes: number): number {
+  return commitMs + Math.ceil(bytes / (1024 * 1024)) * 1000;
 }
 
 function errorText(error: unknown): string {
@@ -234,7 +247,7 @@ export class OutgoingHandoff {
             logFrom = job.log.next;
             rounds++;
             const t0 = performance.now();
-            precopyWire += await this.#sendBlob('round', { round: rounds, ...baseField }, encodeRound({ deltas: r.deltas, log }), signal, false);
+            precopyWire += await this.#sendRound({ round: rounds, ...baseField }, encodeRound({ deltas: r.deltas, log }), signal);
             const ms = performance.now() - t0;
             precopyBlocks += r.blocks;
             if (r.bytes > 0) bytesPerMs = Math.max(bytesPerMs, r.bytes / Math.max(ms, 0.1));
@@ -265,10 +278,14 @@ export class OutgoingHandoff {
       this.#progress({ phase: 'pause' });
       const paused = performance.now();
       const stamps: HopStamps = { paused: hopClockMs() };
-      let captured: number;
+      let captured = paused;
       let transferred = 0;
-      let finalWire: number;
-      let finalBlocks: number;
+      let finalWire = 0;
+      let finalBlocks = 0;
+      // From the final's publication on, the target may run the job (a final commits):
+      // never resume without knowing.
+      let finalSentAt: number | undefined;
+      let answer: Reply | undefined;
       try {
         const final = await job.final();
         Object.assign(stamps, { sourceWorkerTook: final.stamps.took, sourceWorkerCaptured: final.stamps.done, sourceHadPackage: hopClockMs() });
@@ -279,17 +296,39 @@ export class OutgoingHandoff {
         finalBlocks = final.blocks;
         captured = performance.now();
         this.#progress({ phase: 'transfer' });
-        finalWire = await this.#sendBlob('final', { digests: final.digests, stopped: final.stamps.took, ...baseField }, pkg, signal, true, () => { transferred = performance.now(); stamps.sourceSentFinal = hopClockMs(); }, stamps);
+        finalSentAt = performance.now();
+        const sent = await this.#publishBlob('final', { digests: final.digests, stopped: final.stamps.took, ...baseField }, pkg, signal, true, stamps);
+        finalWire = sent.wire;
+        transferred = performance.now();
+        stamps.sourceSentFinal = hopClockMs();
+        host.crashPoints.reach('source', 'commit-sent');
+        this.#progress({ phase: 'restore' });
+        try {
+          answer = await host.peer.next(sent.id, { timeoutMs: finalAnswerMs(host.timeouts.commitMs, pkg.length), who: `agent ${to}`, signal });
+        } finally {
+          host.peer.done(sent.id);
+        }
       } catch (error) {
         if (error instanceof MigrationError) throw error;
-        throw this.#resumeHere(this.#why(error, signal));
+        if (finalSentAt === undefined) throw this.#resumeHere(this.#why(error, signal));
+        // In doubt (no answer, the broker connection lost): asked again below.
       }
       const restored = performance.now();
-      stamps.sourceHadReady = hopClockMs();
 
-      // Phase 2: commit. From here on the target may run the job: never resume without knowing.
-      this.#progress({ phase: 'commit' });
-      const outcome = await this.#commit(commitSignal, stamps);
+      let outcome: 'committed' | 'refused' | 'in-doubt';
+      if (answer !== undefined) {
+        Object.assign(stamps, hopStampsFrom(answer.data?.stamps), receivedStamps('sourceCommitted', answer));
+        if (answer.ok) {
+          host.crashPoints.reach('source', 'commit-received');
+          outcome = 'committed';
+        } else {
+          this.#commitRefusal = answer;
+          outcome = 'refused';
+        }
+      } else {
+        this.#progress({ phase: 'commit' });
+        outcome = await this.#commit(commitSignal, stamps, finalSentAt!);
+      }
       this.#flushProgress();
       if (outcome === 'committed') {
         const done = performance.now();
@@ -314,10 +353,12 @@ export class OutgoingHandoff {
         return result;
       }
       if (outcome === 'refused') {
-        // A target that refuses a commit holds no copy it could run: one that expired or was
-        // overtaken, or a final whose restore failed (the target answers `ready` before
-        // restoring, so a final that does not restore is refused here, not at `ready`).
-        const why = this.#commitRefusal?.includes('does not restore') ? `refused the snapshot: ${this.#commitRefusal.replace(/^agent \S+: /, '')}` : 'no longer held the restored copy when the commit came';
+        // A target that refuses a final (or a commit asked again) holds no copy it could
+        // run: a final whose restore failed, a copy that expired or was overtaken.
+        const refusal = this.#commitRefusal;
+        const why = refusal?.code === 'restore-failed'
+          ? `refused the snapshot: ${(refusal.message ?? refusal.code).replace(/^agent \S+: /, '')}`
+          : `no longer held the copy being received when the final came${refusal?.message ? ` (${refusal.message.replace(/^agent \S+: /, '')})` : ''}`;
         throw this.#resumeHere(`agent ${to} ${why}`);
       }
       throw this.#resumeHere(`agent ${to} did not confirm the commit${commitSignal.aborted ? ' and went offline' : ''}; any copy it started is fenced off by the new epoch`, true);
@@ -375,11 +416,11 @@ export class OutgoingHandoff {
   }
 
   /**
-   * Sends a `round` or `final` message and its blob (the chunks right behind it: the
-   * target keeps chunks that come before their manifest); resolves with the bytes on the
-   * wire once the target has applied it.
+   * Publishes a `round` or `final` message and its blob (the chunks right behind it: the
+   * target keeps chunks that come before their manifest); resolves with the message's id,
+   * for its answer, and the bytes on the wire once the broker holds them all.
    */
-  async #sendBlob(type: 'round' | 'final', fields: Record<string, unknown>, bytes: Uint8Array, signal: AbortSignal, reportProgress: boolean, sent?: () => void, stamps?: HopStamps): Promise<number> {
+  async #publishBlob(type: 'round' | 'final', fields: Record<string, unknown>, bytes: Uint8Array, signal: AbortSignal, reportProgress: boolean, stamps?: HopStamps): Promise<{ id: string; wire: number }> {
     const host = this.#host;
     const job = this.#job;
     const transfer = newId();
@@ -401,51 +442,57 @@ export class OutgoingHandoff {
     const [sentMessage, sentBlob] = await Promise.allSettled([sending, blob]);
     if (sentMessage.status === 'rejected') throw sentMessage.reason;
     const id = sentMessage.value;
-    try {
-      if (sentBlob.status === 'rejected') throw sentBlob.reason;
-      const wire = sentBlob.value;
-      sent?.();
-      if (reportProgress) this.#progress({ phase: 'restore' });
-      const reply = await host.peer.next(id, { timeoutMs: restoreTimeoutMs(bytes.length), who: `agent ${this.#to}`, signal });
-      if (!reply.ok) throw new MigrationError(`agent ${this.#to} refused the ${type === 'final' ? 'snapshot' : `pre-copy round`}: ${reply.message ?? reply.code}`);
-      if (stamps) Object.assign(stamps, hopStampsFrom(reply.data?.stamps), receivedStamps('sourceReady', reply));
-      return wire;
-    } catch (error) {
-      if (error instanceof MigrationError) throw this.#resumeHere(error.message);
-      throw error;
-    } finally {
+    if (sentBlob.status === 'rejected') {
       host.peer.done(id);
+      throw sentBlob.reason;
+    }
+    return { id, wire: sentBlob.value };
+  }
+
+  /** Sends a pre-copy round; resolves with the bytes on the wire once the target has applied it. */
+  async #sendRound(fields: Record<string, unknown>, bytes: Uint8Array, signal: AbortSignal): Promise<number> {
+    const { id, wire } = await this.#publishBlob('round', fields, bytes, signal, false);
+    try {
+      const reply = await this.#host.peer.next(id, { timeoutMs: restoreTimeoutMs(bytes.length), who: `agent ${this.#to}`, signal });
+      if (!reply.ok) throw this.#resumeHere(`agent ${this.#to} refused the pre-copy round: ${reply.message ?? reply.code}`);
+      return wire;
+    } finally {
+      this.#host.peer.done(id);
     }
   }
 
-  /** Why the target refused the commit, as it said. */
-  #commitRefusal: string | undefined;
+  /** The target's refusal of the final (or of a commit asked again), as it said it. */
+  #commitRefusal: Reply | undefined;
 
-  /** Sends `commit` until the target answers; `refused`: it holds no copy (safe to resume). */
-  async #commit(signal: AbortSignal, stamps: HopStamps): Promise<'committed' | 'refused' | 'in-doubt'> {
+  /**
+   * Asks `commit` again, after a final whose answer did not come, until the target
+   * answers; `refused`: it holds no copy (safe to resume).
+   */
+  async #commit(signal: AbortSignal, stamps: HopStamps, finalSentAt: number): Promise<'committed' | 'refused' | 'in-doubt'> {
     const host = this.#host;
     const { commitAttempts, commitMs, incomingTtlMs } = host.timeouts;
-    // The target drops a copy nobody committed incomingTtlMs after `ready`: asking until then
-    // means that giving up (and resuming at a new epoch) never races a late commit there.
-    const until = performance.now() + incomingTtlMs + commitMs;
+    // The target drops a copy whose final did not come incomingTtlMs after the source's
+    // last message: asking until then means that giving up (and resuming at a new epoch)
+    // never races a late final there.
+    const until = finalSentAt + incomingTtlMs + commitMs;
     const committedThere = (): boolean => {
       const seen = host.observedState(this.#job.id);
       return seen !== undefined && seen.agent === this.#to && seen.epoch >= this.#epoch;
     };
     for (let attempt = 0; (attempt < commitAttempts || performance.now() < until) && !signal.aborted; attempt++) {
+      if (committedThere()) return 'committed';
       try {
         if (attempt === 0) stamps.sourceSendingCommit = hopClockMs();
         const id = await host.peer.send(topics.agentInbox(this.#to), { type: 'commit', job: this.#job.id, epoch: this.#epoch });
         let r: Reply;
         try {
-          if (attempt === 0) host.crashPoints.reach('source', 'commit-sent');
           r = await host.peer.next(id, { timeoutMs: commitMs, who: `agent ${this.#to}`, signal });
         } finally {
           host.peer.done(id);
         }
         Object.assign(stamps, hopStampsFrom(r.data?.stamps), receivedStamps('sourceCommitted', r));
         if (r.ok) host.crashPoints.reach('source', 'commit-received');
-        else this.#commitRefusal = r.message;
+        else this.#commitRefusal = r;
         return r.ok ? 'committed' : 'refused';
       } catch {
         if (committedThere()) return 'committed';

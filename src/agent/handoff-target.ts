@@ -2,16 +2,17 @@
  * Live migration, the target's side: one {@link IncomingHandoff} per job being received.
  * `prepare` opens a worker for the job and loads the module (before the source pauses
  * anything); each `round` applies memory blocks and output in the worker; `final`
- * completes the images, checks them against the source's digests and restores the
- * program, paused; `commit` makes it run here; `abort`, or silence from the source for
- * `incomingTtlMs`, drops it. The target never runs a copy it was not told to commit.
+ * completes the images, checks them against the source's digests, restores the program
+ * and commits it: the job runs here from then on, and the answer says so. `abort`, or
+ * silence from the source for `incomingTtlMs`, drops the copy being received. The target
+ * never runs a copy whose final did not come from the handoff's source at its epoch.
  *
- * `ready` goes back as soon as the final is in hand and decoded, while the worker
- * restores it: the restore (2-4 ms of a CoreMark move) overlaps the `ready` and `commit`
- * hops instead of coming before them. A commit then waits for the restore; one that
- * does not succeed makes the commit a refusal (the copy is dropped, never run), which
- * the source answers by resuming the job where it was, as it does for a copy that
- * expired before its commit came.
+ * The final commits because the source sends it only once its copy is paused for good
+ * (docs/protocol.md, "The handoff"): a separate `ready` and `commit` cost two more trips
+ * through the broker in the job's downtime (3-5 ms of a CoreMark move through aedes).
+ * The source that gets no answer to its final asks again with `commit`, which finds the
+ * job here (committed), the final's restore under way (awaited), or no final: then the
+ * copy is dropped at once, so that a final still on its way can never start it later.
  */
 import { WasmigError } from '../errors/index.ts';
 import type { HandoffHost } from './handoff-host.ts';
@@ -31,11 +32,11 @@ export class IncomingHandoff {
   readonly job: Job;
   readonly epoch: number;
   readonly source: string;
-  /** The final is in hand (its restore under way or done) and waits for the commit. */
+  /** The final is in hand (its restore under way or done). */
   ready = false;
   /**
    * The worker's restore of the final: its hop stamps, or the reason it failed. Settles
-   * once; a commit waits for it.
+   * once; the commit waits for it.
    */
   restoring: Promise<{ stamps: HopStamps } | { failed: string }> | undefined;
   /** The images this agent offered as the base (what it held of the job), if any. */
@@ -160,7 +161,7 @@ export class IncomingHandoffs {
     return inc && inc.epoch === req.epoch && inc.source === req.from ? inc : undefined;
   }
 
-  /** `round` and `final`: the blob that follows, applied in the job's worker. */
+  /** `round` and `final`: the blob that follows, applied in the job's worker; a final then commits the job here. */
   async receive(req: RoundRequest | FinalRequest): Promise<void> {
     // The hops of a final, for the source's measurement of the downtime (`hop-clock.ts`).
     const stamps: HopStamps = { ...receivedStamps('targetRequest', req), targetHadRequest: hopClockMs() };
@@ -178,6 +179,8 @@ export class IncomingHandoffs {
     try {
       const bytes = await arriving;
       stamps.targetHadPackage = hopClockMs();
+      // A repeated commit that found no final dropped the copy meanwhile: it must stay dropped.
+      if (this.#byJob.get(req.job) !== inc) throw new WasmigError('ERR_STATE', 'the handoff was dropped while its package arrived');
       inc.touch();
       if (req.base !== undefined && req.base !== inc.offered) throw new WasmigError('ERR_BASE', `the source diffs against base ${req.base.slice(0, 12)}..., which this agent does not hold`);
       if (req.base === undefined && inc.onBase) {
@@ -202,23 +205,28 @@ export class IncomingHandoffs {
       }
     } catch (error) {
       if (this.#byJob.get(req.job) === inc) { this.#byJob.delete(req.job); inc.drop(); }
-      this.#refuse(req, `${req.type === 'final' ? 'the snapshot does not restore' : `${what} does not apply`}: ${errorText(error)}`);
+      const restoreFailed = req.type === 'final' && !(error instanceof WasmigError && error.code === 'ERR_STATE');
+      this.#refuse(req, `${req.type === 'final' ? 'the snapshot does not restore' : `${what} does not apply`}: ${errorText(error)}`, restoreFailed ? 'restore-failed' : 'refused');
       return;
     }
-    if (this.#byJob.get(req.job) !== inc) { this.#refuse(req, 'the handoff was aborted meanwhile'); return; }
-    if (req.type === 'final') {
-      stamps.targetReplied = hopClockMs();
-      void host.peer.reply(req, { ok: true, stage: 'ready', data: { stamps } });
-    } else {
-      void host.peer.reply(req, { ok: true, stage: 'done' });
-    }
+    if (this.#byJob.get(req.job) !== inc) { this.#refuse(req, 'the handoff was aborted meanwhile', 'unknown'); return; }
+    if (req.type === 'round') { void host.peer.reply(req, { ok: true, stage: 'done' }); return; }
+    // The final commits: the job runs here once it is restored.
+    host.crashPoints.reach('target', 'commit-received');
+    inc.settle();
+    const received = hopClockMs();
+    void inc.restoring!.then((restored) => this.#committed(req, inc, restored, received, stamps));
   }
 
-  /** `commit`: the job runs here from now on. */
+  /**
+   * `commit`: sent again by a source that got no answer to its final. The job is here
+   * (or went on from here), or its final's restore is awaited and committed; a copy whose
+   * final never came is dropped, so that the final can no longer start it.
+   */
   commit(req: CommitRequest): void {
     const received = hopClockMs();
     const host = this.#host;
-    // A commit sent again (its answer was lost): the job is here, or went on from here.
+    // The job is here, or went on from here.
     if (host.committedHere(req.job, req.epoch)) { void host.peer.reply(req, { ok: true }); return; }
     // A late commit: a newer epoch of the job exists.
     const newer = host.observedState(req.job);
@@ -230,16 +238,21 @@ export class IncomingHandoffs {
     if (inc && inc.ready) {
       host.crashPoints.reach('target', 'commit-received');
       inc.settle();
-      void inc.restoring!.then((restored) => this.#committed(req, inc, restored, received));
+      void inc.restoring!.then((restored) => this.#committed(req, inc, restored, received, receivedStamps('targetCommit', req)));
       return;
+    }
+    if (inc) {
+      this.#byJob.delete(req.job);
+      inc.drop();
+      host.log(`job ${req.job}: a commit from ${req.from} came before its final; dropped the copy being received`);
     }
     void host.peer.reply(req, { ok: false, code: 'unknown', message: `agent ${host.name} holds no restored copy of job ${req.job} at epoch ${req.epoch}` });
   }
 
   /** The commit of `inc`, once its restore has settled: the job runs here, or (restore failed) the commit is refused. */
-  #committed(req: CommitRequest, inc: IncomingHandoff, restored: { stamps: HopStamps } | { failed: string }, received: number): void {
+  #committed(req: FinalRequest | CommitRequest, inc: IncomingHandoff, restored: { stamps: HopStamps } | { failed: string }, received: number, arrival: HopStamps): void {
     const host = this.#host;
-    // Overtaken, aborted or committed by an earlier copy of this request meanwhile.
+    // Overtaken, aborted or committed by another copy of the request meanwhile.
     if (this.#byJob.get(req.job) !== inc) {
       if (host.committedHere(req.job, req.epoch)) void host.peer.reply(req, { ok: true });
       else void host.peer.reply(req, { ok: false, code: 'unknown', message: `agent ${host.name} holds no restored copy of job ${req.job} at epoch ${req.epoch}` });
@@ -249,7 +262,7 @@ export class IncomingHandoffs {
     if ('failed' in restored) {
       inc.drop();
       host.log(`job ${req.job}: ${restored.failed}; refused the commit from ${inc.source}, which resumes it there`);
-      void host.peer.reply(req, { ok: false, code: 'unknown', message: `agent ${host.name}: ${restored.failed}` });
+      void host.peer.reply(req, { ok: false, code: 'restore-failed', message: `agent ${host.name}: ${restored.failed}` });
       return;
     }
     inc.job.epochCounter = Math.max(inc.job.epochCounter, req.epoch);
@@ -260,7 +273,7 @@ export class IncomingHandoffs {
     // does not hold it up on a busy machine (measured: it did, by 5-10 ms at load 12).
     // It goes before the job's new state too: that state (signed, in a signed fleet)
     // reached the source ahead of the answer, and was checked there first.
-    void host.peer.reply(req, { ok: true, data: { stamps: { ...receivedStamps('targetCommit', req), ...restored.stamps, targetCommitted: received, targetAnswered: hopClockMs() } } })
+    void host.peer.reply(req, { ok: true, data: { stamps: { ...arrival, ...restored.stamps, targetCommitted: received, targetAnswered: hopClockMs() } } })
       .finally(() => host.crashPoints.reach('target', 'commit-sent'));
     host.adopt(inc.job, inc.source);
     void inc.job.run().then((started) => {

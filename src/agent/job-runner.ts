@@ -86,6 +86,8 @@ export class JobRunner {
     Atomics.add(this.#control, COMMANDS_SENT, 1);
     this.#port.postMessage({ ...command, id } satisfies Command, transfer);
     Atomics.store(this.#control, PAUSE_FLAG, 1);
+    // A program asleep in a WASI call waits on the flag (WasiOptions.wake): wakes it.
+    Atomics.notify(this.#control, PAUSE_FLAG);
     return answer;
   }
 

@@ -17,6 +17,7 @@ import type { ResumeOptions } from '../program/index.ts';
 import { decodeSnapshot } from '../snapshot/index.ts';
 import type { RunOutcome } from '../runtime/index.ts';
 import { WasiHost } from '../wasi/index.ts';
+import type { WakeWord } from '../wasi/index.ts';
 import type { ClonesReport, Command, EndReport, JobCommand, ProgramSetup, Reply, RunStarted, WorkerBoot } from './job-protocol.ts';
 import { COMMANDS_SENT, PAUSE_FLAG } from './job-protocol.ts';
 import { hopClockMs } from './hop-clock.ts';
@@ -52,6 +53,13 @@ class JobThread {
   #heldByCheckpoint = false;
   /** Keys of the resume clones the agent has (adopted from it, or handed to it). */
   readonly #sharedClones = new Set<string>();
+  /**
+   * What may have written the program's memory, counted: every run of the program (at
+   * its start and its end: a round served in place runs inside one) and every
+   * asynchronous call settled (its results land in memory before the run resumes). A
+   * pre-copy round that finds the count where the last one left it skips its compare.
+   */
+  #writes = 0;
   /** The restore's steps in a final (`hop-clock.ts`; for measuring). */
   #restoreStamps: Record<string, number> = {};
   /** True while a command is served at a safepoint (`#serveInPlace`). */
@@ -162,13 +170,13 @@ class JobThread {
         for (const f of program.compiled.functions) void f.points;
         return { base: base ? command.base : undefined };
       }
-      case 'round': return { ...this.#needPrecopy().round(), inPlace: this.#servingInPlace };
+      case 'round': return { ...this.#needPrecopy().round(this.#writes), inPlace: this.#servingInPlace };
       case 'final': {
         // The pause and the last round in one command: one trip between the threads less in the downtime.
         const taken = hopClockMs();
         this.#wantRun = false;
         this.#heldByCheckpoint = false;
-        const final = this.#needPrecopy().final();
+        const final = this.#needPrecopy().final(this.#writes);
         // Out of the pause: the clones this run made, for a move back here.
         this.#afterReply = () => this.#postClones();
         return { ...final, stamps: { took: taken, done: hopClockMs() } };
@@ -184,7 +192,7 @@ class JobThread {
         if (command.full || !this.#checkpoints) this.#checkpoints = new Precopy(program, undefined);
         this.#heldByCheckpoint ||= this.#wantRun;
         this.#wantRun = false;
-        return this.#checkpoints.final();
+        return this.#checkpoints.final(this.#writes);
       }
       case 'go-on': {
         if (this.#heldByCheckpoint) this.#wantRun = true;
@@ -287,7 +295,16 @@ class JobThread {
 
   /** How this worker's programs resume: the agent's directories, the output ring, the shared pause flag. */
   #resumeOptions(setup: ProgramSetup): ResumeOptions {
-    return { preopens: setup.preopens, stdin: this.#stdin, ...this.#sinks(), maxMemoryBytes: setup.maxMemoryBytes, tier: setup.tier, pauseSignal: this.#control, onPauseSignal: () => this.#serveInPlace() };
+    return { preopens: setup.preopens, stdin: this.#stdin, ...this.#sinks(), wake: this.#wake(), maxMemoryBytes: setup.maxMemoryBytes, tier: setup.tier, pauseSignal: this.#control, onPauseSignal: () => this.#serveInPlace() };
+  }
+
+  /**
+   * The pause flag, as the word that cuts the program's sleeps short: a command for a
+   * sleeping program (a migration's final, a pre-copy round) is served at once, not when
+   * the sleep is over (up to 10 ms for a program that sleeps in 10 ms steps).
+   */
+  #wake(): WakeWord {
+    return { words: this.#control, index: PAUSE_FLAG };
   }
 
   #sinks(): { stdout: (data: Uint8Array) => void; stderr: (data: Uint8Array) => void } {
@@ -298,7 +315,7 @@ class JobThread {
     this.#stamps.workerTookStart = hopClockMs();
     const compiled = this.#load(setup);
     this.#stamps.workerCompiled = hopClockMs();
-    const wasi = new WasiHost({ args, env, preopens: setup.preopens, stdin: this.#stdin, ...this.#sinks() });
+    const wasi = new WasiHost({ args, env, preopens: setup.preopens, stdin: this.#stdin, ...this.#sinks(), wake: this.#wake() });
     try {
       const program = Program.withWasi(compiled, wasi, { maxMemoryBytes: setup.maxMemoryBytes, tier: setup.tier, pauseSignal: this.#control, onPauseSignal: () => this.#serveInPlace() });
       if (program.instance.exports.get('_start')?.kind !== 'func') throw new WasmigError('ERR_USAGE', `${setup.name} exports no _start function: it is not a WASI command`);
@@ -345,15 +362,18 @@ class JobThread {
       Atomics.store(control, PAUSE_FLAG, 0);
       if (Atomics.load(control, COMMANDS_SENT) !== this.#taken || !this.#wantRun) break;
       let outcome: RunOutcome;
+      this.#writes++;
       try {
         outcome = program.run();
       } catch (error) {
         this.#end(failure(error));
         break;
+      } finally {
+        this.#writes++;
       }
       if (outcome.kind === 'awaiting') {
         // An asynchronous import: commands go on being served meanwhile; the loop resumes once it settled.
-        void program.importSettled()?.then(() => { this.#looping = false; this.#schedule(); });
+        void program.importSettled()?.then(() => { this.#writes++; this.#looping = false; this.#schedule(); });
         this.#takeDeferred();
         return;
       }

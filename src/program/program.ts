@@ -41,6 +41,8 @@ export interface ProgramOptions {
    * so that the thread's event loop never waits on them (see `WasiOptions.asyncBlocking`).
    */
   asyncBlocking?: boolean;
+  /** A shared word that cuts the program's sleeps short when raised (see `WasiOptions.wake`). */
+  wake?: WasiOptions['wake'];
   /** Call depth and value stack limits; `fast: false` keeps the interpreter on its exact code. */
   limits?: Pick<StoreOptions, 'maxDepth' | 'maxSlots' | 'fast'>;
   /**
@@ -177,7 +179,7 @@ export class Program {
       args: options.args ?? ['program.wasm'],
       env: options.env ?? {},
       preopens: options.preopens ?? [],
-      stdin: options.stdin, stdout: options.stdout, stderr: options.stderr, asyncBlocking: options.asyncBlocking,
+      stdin: options.stdin, stdout: options.stdout, stderr: options.stderr, asyncBlocking: options.asyncBlocking, wake: options.wake,
     };
     const wasi = new WasiHost(wasiOptions);
     return Program.withWasi(compiled, wasi, options);
@@ -371,7 +373,7 @@ export class Program {
     if (state.moduleSha256 !== sha) throw new SnapshotError(`the module given (sha256 ${sha}) is not the snapshot's (sha256 ${state.moduleSha256})`);
     const wasiOptions: WasiOptions = {
       args: options.args ?? ['program.wasm'], env: options.env ?? {}, preopens: options.preopens ?? [],
-      stdin: options.stdin, stdout: options.stdout, stderr: options.stderr, asyncBlocking: options.asyncBlocking,
+      stdin: options.stdin, stdout: options.stdout, stderr: options.stderr, asyncBlocking: options.asyncBlocking, wake: options.wake,
     };
     const wasi = state.wasi === null ? new WasiHost(wasiOptions) : WasiHost.restore(state.wasi, wasiOptions);
     try {
@@ -403,7 +405,7 @@ export class Program {
       args: options.args ?? ['program.wasm'],
       env: options.env ?? {},
       preopens: options.preopens ?? [],
-      stdin: options.stdin, stdout: options.stdout, stderr: options.stderr, asyncBlocking: options.asyncBlocking,
+      stdin: options.stdin, stdout: options.stdout, stderr: options.stderr, asyncBlocking: options.asyncBlocking, wake: options.wake,
     };
     const wasi = state.wasi === null ? new WasiHost(wasiOptions) : WasiHost.restore(state.wasi, wasiOptions);
     try {

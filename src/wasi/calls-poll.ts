@@ -1,7 +1,7 @@
 import { fs } from './system.ts';
 import type { AbiFlavor } from './abi.ts';
 import { Errno, Event, EventType, Rights, SubClockFlags } from './abi.ts';
-import { sleepNs } from './clock.ts';
+import { sleepNs, sleepNsUnlessWoken } from './clock.ts';
 import type { WasiContext } from './context.ts';
 import { errnoOf, fail } from './errno.ts';
 import { isPositional } from './fd-table.ts';
@@ -83,7 +83,20 @@ export function pollOneoff(
         reportEvents(ctx, outPtr, resultPtr, ready, timers, due);
       });
     }
-    sleepNs(elapsed);
+    if (ctx.wake !== undefined) {
+      // Woken early (a pause asked for): the rest of the sleep is a promise, so that the
+      // thread serves what woke it while the guest awaits the call (a snapshot taken
+      // meanwhile makes the call again on resume: a relative timeout starts over).
+      const left = sleepNsUnlessWoken(elapsed, ctx.wake);
+      if (left > 0n) {
+        const due = elapsed;
+        return new Promise<void>((resolve) => setTimeout(resolve, Number(left) / 1e6)).then(() => {
+          reportEvents(ctx, outPtr, resultPtr, ready, timers, due);
+        });
+      }
+    } else {
+      sleepNs(elapsed);
+    }
   }
   reportEvents(ctx, outPtr, resultPtr, ready, timers, elapsed);
 }

@@ -1,6 +1,7 @@
 import { ClockId, Errno } from './abi.ts';
 import { fail } from './errno.ts';
 import { blockFor, cpuTimeNs, monotonicNs } from './system.ts';
+import type { WakeWord } from './host.ts';
 
 /** Clock readings carried across a migration (nanoseconds). */
 export interface ClockCapture {
@@ -78,6 +79,27 @@ export class Clocks {
 
   capture(): ClockCapture {
     return { monotonic: this.monotonic(), cpu: this.cpu() };
+  }
+}
+
+/**
+ * Blocks the thread for `ns` nanoseconds, or until `wake`'s word is raised: returns the
+ * nanoseconds left then (0 when it slept the whole time). The wait is on the word itself
+ * (`Atomics.wait`), so a raise that notifies ends it at once; where a thread may not wait
+ * (a page's main thread), it sleeps in steps of a millisecond, looking at the word.
+ */
+export function sleepNsUnlessWoken(ns: bigint, wake: WakeWord): bigint {
+  if (ns <= 0n) return 0n;
+  const deadline = monotonicNs() + ns;
+  for (;;) {
+    const left = deadline - monotonicNs();
+    if (left <= 0n) return 0n;
+    if (Atomics.load(wake.words, wake.index) !== 0) return left;
+    try {
+      Atomics.wait(wake.words, wake.index, 0, Number(left) / 1e6);
+    } catch {
+      blockFor(Math.min(1, Number(left) / 1e6));
+    }
   }
 }
 

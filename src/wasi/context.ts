@@ -1,6 +1,7 @@
 import { fs } from './system.ts';
 import { Errno, FileType } from './abi.ts';
 import type { Clocks } from './clock.ts';
+import type { WakeWord } from './host.ts';
 import { fail } from './errno.ts';
 import type { FdEntry } from './fd-table.ts';
 import { FdTable } from './fd-table.ts';
@@ -44,6 +45,8 @@ export class WasiContext {
   exitCode: number | null = null;
   /** Blocking calls (a stream read, a poll that sleeps) return promises instead (`WasiOptions.asyncBlocking`). */
   readonly asyncBlocking: boolean;
+  /** The shared word that cuts a blocking sleep short (`WasiOptions.wake`). */
+  readonly wake: WakeWord | undefined;
 
   constructor(init: {
     args: string[];
@@ -53,8 +56,10 @@ export class WasiContext {
     stdioHost: [number, number, number];
     sinks?: StdioSinks;
     asyncBlocking?: boolean;
+    wake?: WakeWord;
   }) {
     this.asyncBlocking = init.asyncBlocking === true;
+    this.wake = init.wake;
     this.args = init.args;
     this.env = init.env;
     this.preopens = init.preopens;

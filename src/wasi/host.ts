@@ -44,6 +44,23 @@ export interface WasiOptions {
    * `importSettled`). Default false: they block, as the WebAssembly JS API needs.
    */
   asyncBlocking?: boolean;
+  /**
+   * A word in shared memory that cuts a sleep short (`poll_oneoff` on clocks): the thread
+   * sleeps on it while it holds 0, and once another thread raises it (and notifies), the
+   * rest of the sleep becomes a promise, as with `asyncBlocking`, so that the thread can
+   * serve what it was woken for: an agent's job worker, asked to pause for a migration,
+   * is not held up by a sleeping program. A sleep nobody cuts short stays synchronous,
+   * as exact as without it. Ignored with `asyncBlocking` (every sleep is a promise then).
+   */
+  wake?: WakeWord;
+}
+
+/** A shared word a blocking sleep watches: `words[index]` other than 0 cuts it short (`WasiOptions.wake`). */
+export interface WakeWord {
+  /** Shared memory (an `Int32Array` over a `SharedArrayBuffer`). */
+  words: Int32Array;
+  /** The word's index in `words`. */
+  index: number;
 }
 
 /**
@@ -140,6 +157,7 @@ export class WasiHost {
         stdioHost,
         sinks: stdioSinks(options),
         asyncBlocking: options.asyncBlocking,
+        wake: options.wake,
       });
       for (let s = 0; s < 3; s++) this.#ctx.fds.set(s, stdioEntry(s, stdioHost[s] as number));
       preopens.forEach((_, index) => {
@@ -159,6 +177,7 @@ export class WasiHost {
         stdioHost,
         sinks: stdioSinks(options),
         asyncBlocking: options.asyncBlocking,
+        wake: options.wake,
       });
       this.#ctx.exitCode = resume.exitCode;
       try {

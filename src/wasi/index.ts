@@ -25,7 +25,7 @@
  */
 export { WasiHost } from './host.ts';
 export { formatFuncType, sameFuncType, wasiFuncType } from './signatures.ts';
-export type { OutputSink, WasiOptions } from './host.ts';
+export type { OutputSink, WakeWord, WasiOptions } from './host.ts';
 export type { HostFunction } from './imports.ts';
 export type { MemoryLike } from './memory.ts';
 export { WASI_STATE_VERSION, validateWasiState } from './state.ts';

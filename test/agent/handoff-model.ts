@@ -37,9 +37,17 @@
  * the takeover in time), and when it is back it reads the retained state before running
  * it again (Agent#recheck).
  *
+ * How the code's messages map to the model's: `prepare` and the pre-copy rounds are the
+ * model's `prepare`; the answer `prepared` is its `ready` (the target holds a copy that a
+ * final may start); the code's `final`, which commits, is the model's `commit` (the data
+ * it carries is not modelled: a final that does not restore is the model's copy that
+ * expired before its commit); the code's `commit`, asked again after a final nobody
+ * answered, is the model's repeated commit (a target with no final drops its copy then,
+ * which is the model's expiry).
+ *
  * Not modelled: output and job completion (the job runs forever), agents that restart,
- * more than one job, message signing, the module upload, the pre-copy rounds and `final`
- * (folded into `prepare` and `ready`), more than one standby.
+ * more than one job, message signing, the module upload, the pre-copy rounds (folded into
+ * `prepare` and `ready`), more than one standby.
  *
  * Checked in every state: at most one copy runs; of two migrations sent to one agent, at
  * most one succeeds (a client that reads the state after a move asks the new owner, and

@@ -20,6 +20,8 @@ import { repoRoot } from '../helpers/cli.ts';
 import { runawayModule } from '../helpers/runaway.ts';
 import { tickerOutput, tickerPath } from '../helpers/ticker.ts';
 import { writerPath } from '../helpers/writer.ts';
+import { constExpr, ModuleBuilder } from '../helpers/module-builder.ts';
+import { ValType } from '../../src/wasm/types.ts';
 
 const ticker = readFileSync(tickerPath);
 const recursion = readFileSync(resolve(repoRoot, 'test/programs/recursion.wasm'));
@@ -131,6 +133,44 @@ s('native: a loop that sleeps in a host call pauses before its next iteration, n
   assert.ok(snapshot.length > 0);
   w.job.discard();
 });
+
+/** A WASI command that sleeps once for a minute in `poll_oneoff` (one relative clock), then ends. */
+function sleeperModule(): Uint8Array {
+  const b = new ModuleBuilder();
+  const t4 = b.type([ValType.i32, ValType.i32, ValType.i32, ValType.i32], [ValType.i32]);
+  const poll = b.importFunc('wasi_snapshot_preview1', 'poll_oneoff', t4);
+  const mem = b.memory(1);
+  const u64 = (v: bigint): number[] => Array.from({ length: 8 }, (_, i) => Number((v >> BigInt(8 * i)) & 0xffn));
+  b.data({ mode: 'active', offset: constExpr.i32(0), bytes: [...u64(7n), 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, ...u64(60_000_000_000n), ...u64(0n), 0, 0, 0, 0, 0, 0, 0, 0] });
+  const start = b.func(b.type([], []), [0x41, 0, 0x41, 0xc0, 0x00, 0x41, 1, 0x41, 0x80, 0x01, 0x10, poll, 0x1a, 0x0b]);
+  b.export('_start', 'func', start);
+  b.export('memory', 'memory', mem);
+  return b.build();
+}
+
+for (const tier of ['interp', 'native'] as const) {
+  s(`${tier}: a program asleep in a host call pauses at once, not when its sleep is over; resumed, it sleeps again`, async () => {
+    // Before the pause flag woke sleeps (WasiOptions.wake), the pause waited out the
+    // minute: a migration's final waited up to 10 ms for writer.wasm's 10 ms sleeps.
+    const w = newJob();
+    await w.job.start(setup(sleeperModule(), tier), ['sleeper.wasm'], {});
+    w.job.run();
+    await new Promise((r) => setTimeout(r, 100));
+    const began = performance.now();
+    await w.job.pause();
+    assert.ok(performance.now() - began < 30_000, 'paused long before the minute was over');
+    assert.is(w.job.state, 'paused');
+    const snapshot = await w.job.snapshot();
+    w.job.discard();
+    const again = newJob();
+    await again.job.restore(setup(sleeperModule(), tier), snapshot);
+    again.job.run();
+    await new Promise((r) => setTimeout(r, 100));
+    await again.job.pause();
+    assert.is(again.job.state, 'paused', 'the resumed program sleeps again (the call made again), it does not end');
+    again.job.discard();
+  });
+}
 
 s('a run sent while a pause is on its way wins: the job runs, and says so', async () => {
   // The lease pauses a replicated job and its check may run it again before the pause is

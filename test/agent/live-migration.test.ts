@@ -79,16 +79,14 @@ s('a job writing its memory through the rounds moves there and back: bit for bit
   assert.ok(there.precopyBytes > 4 * 1024 * 1024, 'the filled memory went over in the rounds');
   // The pause hop by hop, on one clock (both agents run on this machine): every hop of
   // source, target and their workers, in the order the protocol makes them happen.
-  // The target's worker restores while `ready` and `commit` travel: its hops make a second
-  // chain, from the package's arrival to the commit's answer, beside the protocol's.
+  // The final commits: the target's worker restores from the package's arrival to the
+  // answer, a second chain beside the protocol's.
   const order = [
     'paused', 'sourceWorkerTook', 'sourceWorkerCaptured', 'sourceHadPackage', 'sourceSendingFinal',
-    'targetRequestArrived', 'targetRequestChecked', 'targetHadRequest', 'targetHadPackage', 'targetReplied',
-    'sourceReadyArrived', 'sourceReadyChecked', 'sourceHadReady', 'sourceSendingCommit',
-    'targetCommitArrived', 'targetCommitChecked', 'targetCommitted', 'targetAnswered',
+    'targetRequestArrived', 'targetRequestChecked', 'targetHadRequest', 'targetHadPackage', 'targetDecoded', 'targetCommitted', 'targetAnswered',
     'sourceCommittedArrived', 'sourceCommittedChecked', 'sourceHadCommitted',
   ];
-  const restoring = ['targetHadPackage', 'targetWorkerTook', 'targetDeltasApplied', 'targetStateDecoded', 'targetWorkerRestored', 'targetAnswered'];
+  const restoring = ['targetDecoded', 'targetWorkerTook', 'targetDeltasApplied', 'targetStateDecoded', 'targetWorkerRestored', 'targetAnswered'];
   const hops = there.hops;
   const inOrder = (order: string[]): void => order.forEach((name, i) => {
     assert.type(hops[name], 'number', `hop ${name} missing: ${JSON.stringify(hops)}`);

@@ -267,13 +267,14 @@ embedded('forged, unsigned and tampered snapshots are refused', async () => {
 
   r = await answer(await prepare(right, 'forged-4'), 'prepared');
   assert.ok(r.ok, r.message);
-  // A final that decodes but does not restore: `ready` comes before the restore, the commit is refused.
-  r = await answer(await final('forged-4', pkg), 'ready');
-  assert.ok(r.ok, r.message);
-  r = await answer(await post(right, { type: 'commit', job: 'forged-4', epoch: 9 }));
+  // A final that decodes but does not restore: the final, which commits, is refused, and the copy dropped.
+  r = await answer(await final('forged-4', pkg));
   assert.not.ok(r.ok);
+  assert.is(r.code, 'restore-failed');
   assert.match(r.message ?? '', /does not restore/);
   await b.waitFor(/job forged-4: the snapshot does not restore: .*; refused the commit from forger/, 'err');
+  r = await answer(await post(right, { type: 'commit', job: 'forged-4', epoch: 9 }));
+  assert.not.ok(r.ok, 'a commit asked again finds no copy');
 
   await link.close();
   const ids = (await psJobs(broker.url, KEY)).map((j) => j.id);

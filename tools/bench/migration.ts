@@ -223,7 +223,7 @@ for (const p of pooled.values()) {
   console.log(`| ${r.broker} | ${r.job} | ${r.security} | ${r.mode} | ${median(d).toFixed(1)} (${spread(d)}) |${each} ${own} | ${median(p.rest.map((x) => x.totalMs)).toFixed(0)} | ${size(sent)} | ${size(paused)} | ${median(p.rest.map((x) => x.rounds))} | ${r.first.downtimeMs.toFixed(0)} ms, ${size(r.first.bytesSent)} | ${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)} |`);
 }
 const live = [...pooled.values()].filter((p) => p.runs[0].mode === 'live');
-console.log('\nWhere the live moves\' downtime went (median ms): capture at the source / transfer / restore at the target / commit');
+console.log('\nWhere the live moves\' downtime went (median ms): capture at the source / transfer / restore and commit at the target, to the answer / commits asked again');
 for (const p of live) {
   const r = p.runs[0];
   const m = (f: (x: MigrationResult) => number): string => median(p.rest.map(f)).toFixed(1);
@@ -236,9 +236,8 @@ for (const p of live) {
  */
 const HOP_ORDER = [
   'paused', 'sourceWorkerTook', 'sourceWorkerCaptured', 'sourceHadPackage', 'sourceSendingFinal',
-  'targetRequestArrived', 'targetRequestChecked', 'targetHadRequest', 'targetHadPackage', 'targetDecoded', 'targetWorkerTook', 'targetWorkerRestored', 'targetReplied',
-  'sourceReadyArrived', 'sourceReadyChecked', 'sourceHadReady', 'sourceSendingCommit',
-  'targetCommitArrived', 'targetCommitChecked', 'targetCommitted', 'targetAnswered',
+  'targetRequestArrived', 'targetRequestChecked', 'targetHadRequest', 'targetHadPackage', 'targetDecoded', 'targetWorkerTook',
+  'targetDeltasApplied', 'targetStateDecoded', 'targetWorkerRestored', 'targetAnswered',
   'sourceCommittedArrived', 'sourceCommittedChecked', 'sourceHadCommitted',
 ];
 console.log('\nThe live moves\' pause hop by hop: median ms from each stamp to the next (one clock for every process on this machine)');
