@@ -9,7 +9,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeModule } from '../src/binary/index.ts';
 import { compileModule } from '../src/compile/index.ts';
-import { DecodeError, ExhaustionError, LinkError, Trap, UnsupportedError, ValidationError } from '../src/errors/index.ts';
+import { DecodeError, ExhaustionError, LinkError, Trap, UncaughtException, UnsupportedError, ValidationError } from '../src/errors/index.ts';
 import { createHostGlobal, createHostMemory, createHostTable, externId, Store } from '../src/runtime/index.ts';
 import type { ExternVal, Imports, Instance } from '../src/runtime/index.ts';
 import { WASM3_PASSING } from './wasm-3.0-passing.ts';
@@ -208,10 +208,12 @@ export function runScript(jsonPath: string, hooks: ScriptHooks = {}): FileResult
     if (hooks.invoke) return hooks.invoke(store, ext.addr, args);
     return migrator ? migrator.invoke(ext.addr, args) : store.invokeRaw(ext.addr, args);
   };
+  let lastError: unknown;
   const expectError = (fn: () => unknown, kind: new (...args: never[]) => Error, what: string): string | undefined => {
     try {
       fn();
     } catch (error) {
+      lastError = error;
       if (error instanceof Skip) throw error;
       if (error instanceof kind) return undefined;
       // Refused as unsupported: judged valid, so only a check for invalid or malformed fails.
@@ -254,6 +256,11 @@ export function runScript(jsonPath: string, hooks: ScriptHooks = {}): FileResult
         }
         case 'assert_trap':
           failure = expectError(() => perform(cmd.action!), Trap, `trap "${cmd.text}"`);
+          // An exception that escapes is not a trap, though wasmig's class derives from Trap.
+          if (failure === undefined && lastError instanceof UncaughtException) failure = `expected trap "${cmd.text}", got ${lastError.message}`;
+          break;
+        case 'assert_exception':
+          failure = expectError(() => perform(cmd.action!), UncaughtException, 'an uncaught exception');
           break;
         case 'assert_exhaustion':
           failure = expectError(() => perform(cmd.action!), ExhaustionError, `exhaustion "${cmd.text}"`);

@@ -5,7 +5,7 @@
  * @module
  */
 export {
-  DecodeError, ExhaustionError, ExitError, LinkError, MigrationError, SnapshotError, Trap, UsageError,
+  DecodeError, ExhaustionError, ExitError, LinkError, MigrationError, SnapshotError, Trap, UncaughtException, UsageError,
   ValidationError, WasmigError,
 } from './errors/index.ts';
 export type { TraceFrame } from './errors/index.ts';
@@ -37,7 +37,7 @@ export {
   SNAPSHOT_FORMAT_VERSION,
 } from './snapshot/index.ts';
 export type {
-  BaseReference, CanonicalFrame, CanonicalFuncOrigin, CanonicalGlobal, CanonicalInstance, CanonicalMemory, CanonicalState,
+  BaseReference, CanonicalException, CanonicalFrame, CanonicalFuncOrigin, CanonicalGlobal, CanonicalInstance, CanonicalMemory, CanonicalState,
   CanonicalStatus, CanonicalStore, CanonicalTable, CanonicalValue, DecodedSnapshot, DecodeOptions, DeltaSummary, EncodeOptions,
   FrameDescription, FrameHost, MemoryDeltaSummary, SnapshotDescription, SnapshotHeader, SnapshotPlatform,
 } from './snapshot/index.ts';

@@ -53,12 +53,27 @@ if [ "$#" -gt 0 ]; then
   names=("$@")
 else
   names=()
-  for f in "$src"/*.c; do names+=("$(basename "$f" .c)"); done
+  # NAME_rt.c is a runtime linked into a C++ program, not a program.
+  for f in "$src"/*.c; do [[ "$f" == *_rt.c ]] || names+=("$(basename "$f" .c)"); done
 fi
 
 for name in "${names[@]}"; do
+  [ -f "$src/$name.c" ] || continue
   # shellcheck disable=SC2207
   extra=($(extra_flags "$name") $(link_flags "$name"))
   clang "${cflags[@]}" "${extra[@]}" -o "$out/$name.wasm" "$src/$name.c"
   printf '%-18s %8d bytes\n' "$name.wasm" "$(stat -c %s "$out/$name.wasm")"
 done
+
+# C++ with exceptions (-fwasm-exceptions: clang 14 emits the legacy try/catch/rethrow):
+# the C++ headers come from Debian's libc++-14-dev-wasm32; its libc++abi has no
+# exception support, so the program links a small runtime of its own (NAME_rt.c).
+if [ "$#" -eq 0 ] || [[ " $* " == *" cxx_exceptions "* ]]; then
+  [ -f /usr/lib/wasm32-wasi/libc++.a ] || DEBIAN_FRONTEND=noninteractive apt-get install -y libc++-14-dev-wasm32 libc++abi-14-dev-wasm32
+  tmp="$(mktemp -d)"
+  clang++ "${cflags[@]}" -fwasm-exceptions -fno-rtti -c -o "$tmp/main.o" "$src/cxx_exceptions.cpp"
+  clang "${cflags[@]}" -fwasm-exceptions -c -o "$tmp/rt.o" "$src/cxx_exceptions_rt.c"
+  clang++ --target="$target" --sysroot="$sysroot" -fwasm-exceptions -Wl,--strip-all -o "$out/cxx_exceptions.wasm" "$tmp/main.o" "$tmp/rt.o"
+  rm -rf "$tmp"
+  printf '%-18s %8d bytes\n' "cxx_exceptions.wasm" "$(stat -c %s "$out/cxx_exceptions.wasm")"
+fi

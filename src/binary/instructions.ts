@@ -25,7 +25,7 @@ export interface Instr {
   c: number;
   /** The memory index of a memarg (Wasm 3.0 multi-memory; 0 when the binary gives none). */
   mem: number;
-  /** br_table labels: `targets[0..a)`; the array is reused from one instruction to the next. */
+  /** br_table labels: `targets[0..a)`; try_table's clauses (see `Imm.tryTable`); the array is reused from one instruction to the next. */
   targets: number[];
   /** Typed select: `types[0..a)`; reused like `targets`. */
   types: number[];
@@ -166,6 +166,22 @@ export class InstructionReader extends ByteReader {
         this.memArg(instr);
         instr.c = this.u8();
         return;
+      case Imm.tryTable: {
+        instr.a = this.blockType();
+        const n = this.u32();
+        const targets = instr.targets;
+        // As br_table: each clause reads at least two bytes, so a hostile count stops at the code's end.
+        for (let i = 0; i < n; i++) {
+          const p = this.pos;
+          const kind = this.u8();
+          if (kind > 3) throw new DecodeError('malformed catch clause', p);
+          targets[3 * i] = kind;
+          targets[3 * i + 1] = kind < 2 ? this.u32() : 0;
+          targets[3 * i + 2] = this.u32();
+        }
+        instr.b = n;
+        return;
+      }
       default:
         throw new DecodeError(`illegal opcode ${hex(code)}`, start);
     }

@@ -14,7 +14,7 @@ import { createInstr, InstructionReader } from './instructions.ts';
 import { decodeNameSection, emptyNames } from './names.ts';
 import {
   readDataCountSection, readExportSection, readFunctionSection, readGlobalSection, readImportSection,
-  readMemorySection, readStartSection, readTableSection, readTypeSection,
+  readMemorySection, readStartSection, readTagSection, readTableSection, readTypeSection,
 } from './sections.ts';
 import { readDataSection, readElemSection } from './segments.ts';
 
@@ -33,21 +33,26 @@ export const SectionId = {
   code: 10,
   data: 11,
   dataCount: 12,
+  /** Exception tags (Wasm 3.0). */
+  tag: 13,
 } as const;
 export type SectionId = (typeof SectionId)[keyof typeof SectionId];
 
-/** Position of each non-custom section in the required order (data count sits before code). */
-const ORDER = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 10];
+/**
+ * Position of each non-custom section in the required order (data count sits before
+ * code, the tag section between memory and global).
+ */
+const ORDER = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 10, 5.5];
 
 const MAGIC = 0x6d736100; // "\0asm" read little-endian
 const VERSION = 1;
 
 function emptyModule(bytes: Uint8Array): Module {
   return {
-    bytes, types: [], imports: [], funcs: [], tables: [], memories: [], globals: [], exports: [],
+    bytes, types: [], imports: [], funcs: [], tables: [], memories: [], globals: [], tags: [], exports: [],
     start: undefined, elems: [], dataCount: undefined, codes: [], datas: [], customs: [],
     names: emptyNames(),
-    numImportedFuncs: 0, numImportedTables: 0, numImportedMemories: 0, numImportedGlobals: 0,
+    numImportedFuncs: 0, numImportedTables: 0, numImportedMemories: 0, numImportedGlobals: 0, numImportedTags: 0,
   };
 }
 
@@ -71,7 +76,7 @@ export function decodeModule(bytes: Uint8Array): Module {
   while (r.pos < len) {
     const idPos = r.pos;
     const id = bytes[idPos]!;
-    if (id > SectionId.dataCount) throw new DecodeError('malformed section id', idPos);
+    if (id > SectionId.tag) throw new DecodeError('malformed section id', idPos);
     if (id !== SectionId.custom) {
       const order = ORDER[id]!;
       if (order <= lastOrder) throw new DecodeError('unexpected content after last section', idPos);
@@ -106,6 +111,7 @@ export function decodeModule(bytes: Uint8Array): Module {
       case SectionId.code: readCodeSection(r, m); break;
       case SectionId.data: readDataSection(r, m, scratch); break;
       case SectionId.dataCount: readDataCountSection(r, m); break;
+      case SectionId.tag: readTagSection(r, m); break;
     }
     if (r.pos !== end) throw new DecodeError('section size mismatch', start);
   }

@@ -12,7 +12,7 @@ import type { Instr, InstructionReader } from './instructions.ts';
 import type { ByteReader } from './reader.ts';
 import { readFuncType, readGlobalType, readMemoryType, readTableType } from './types.ts';
 
-const EXTERN_KINDS: readonly ExternKind[] = ['func', 'table', 'memory', 'global'];
+const EXTERN_KINDS: readonly ExternKind[] = ['func', 'table', 'memory', 'global', 'tag'];
 
 export function readTypeSection(r: ByteReader, m: Module): void {
   const n = r.len();
@@ -57,6 +57,7 @@ function readImportDesc(r: ByteReader): ImportDesc {
     case 1: return { kind: 'table', type: readTableType(r) };
     case 2: return { kind: 'memory', type: readMemoryType(r) };
     case 3: return { kind: 'global', type: readGlobalType(r) };
+    case 4: return { kind: 'tag', typeIndex: readTagType(r) };
     default: throw new DecodeError('malformed import kind', p);
   }
 }
@@ -68,6 +69,7 @@ function addImport(m: Module, imp: Import): void {
     case 'table': m.numImportedTables++; break;
     case 'memory': m.numImportedMemories++; break;
     case 'global': m.numImportedGlobals++; break;
+    case 'tag': m.numImportedTags++; break;
   }
   m.imports.push(imp);
 }
@@ -117,10 +119,23 @@ export function readExportSection(r: ByteReader, m: Module): void {
     const name = r.name();
     const p = r.pos;
     const kind = r.u8();
-    if (kind > 3) throw new DecodeError('malformed export kind', p);
+    if (kind > 4) throw new DecodeError('malformed export kind', p);
     const exp: Export = { name, kind: EXTERN_KINDS[kind]!, index: r.u32() };
     m.exports.push(exp);
   }
+}
+
+/** A tag type (Wasm 3.0): the attribute byte, 0 for an exception, then a type index. */
+function readTagType(r: ByteReader): number {
+  const p = r.pos;
+  if (r.u8() !== 0) throw new DecodeError('malformed tag attribute', p);
+  return r.u32();
+}
+
+/** The tag section (id 13): one tag type per exception tag the module defines. */
+export function readTagSection(r: ByteReader, m: Module): void {
+  const n = r.len();
+  for (let i = 0; i < n; i++) m.tags.push(readTagType(r));
 }
 
 export function readStartSection(r: ByteReader, m: Module): void {

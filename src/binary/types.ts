@@ -13,11 +13,14 @@ const REF = 0x64;
 /** The shorthands of the bottom types' nullable references: nullfuncref, nullexternref. */
 const NULLFUNCREF = 0x73;
 const NULLEXTERNREF = 0x72;
+/** nullexnref: `(ref null noexn)` (exception handling). */
+const NULLEXNREF = 0x74;
 
 const VALTYPE_BYTES = new Uint8Array(256);
-for (const b of [0x7f, 0x7e, 0x7d, 0x7c, 0x7b, 0x70, 0x6f]) VALTYPE_BYTES[b] = 1;
+// 0x69 is exnref (Wasm 3.0 exception handling).
+for (const b of [0x7f, 0x7e, 0x7d, 0x7c, 0x7b, 0x70, 0x6f, 0x69]) VALTYPE_BYTES[b] = 1;
 
-/** True for the bytes that encode a Wasm 2.0 value type. */
+/** True for the bytes that encode a Wasm 2.0 value type, or exnref. */
 export function isValTypeByte(b: number): b is ValType {
   return VALTYPE_BYTES[b] === 1;
 }
@@ -44,7 +47,7 @@ export function readValType(r: ByteReader): ValType {
 export function readRefType(r: ByteReader): RefType {
   const p = r.pos;
   const b = readTypeTag(r);
-  if (b === 0x70 || b === 0x6f) return b;
+  if (b === 0x70 || b === 0x6f || b === 0x69) return b;
   const ref = refTypeAfterTag(r, b);
   if (ref === undefined) throw new DecodeError('malformed reference type', p);
   return ref;
@@ -52,14 +55,14 @@ export function readRefType(r: ByteReader): RefType {
 
 /**
  * A heap type (Wasm 3.0): an s33, negative for the abstract ones this runtime knows
- * (func, extern, nofunc, noextern), else a type index (whether it exists is the
+ * (func, extern, nofunc, noextern, exn, noexn), else a type index (whether it exists is the
  * validator's question: "unknown type").
  */
 export function readHeapType(r: ByteReader): number {
   const p = r.pos;
   const h = r.s33();
   if (h >= 0) return h;
-  if (h === HeapType.func || h === HeapType.extern || h === HeapType.nofunc || h === HeapType.noextern) return h;
+  if (h === HeapType.func || h === HeapType.extern || h === HeapType.nofunc || h === HeapType.noextern || h === HeapType.exn || h === HeapType.noexn) return h;
   throw new DecodeError('malformed reference type', p); // the heap type of one
 }
 
@@ -70,6 +73,7 @@ function refTypeAfterTag(r: ByteReader, b: number): RefType | undefined {
     case REF: return refType(readHeapType(r), false) as RefType;
     case NULLFUNCREF: return refType(HeapType.nofunc, true) as RefType;
     case NULLEXTERNREF: return refType(HeapType.noextern, true) as RefType;
+    case NULLEXNREF: return refType(HeapType.noexn, true) as RefType;
     default: return undefined;
   }
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
-import { DecodeError, ExhaustionError, ExitError, LinkError, Trap, UsageError, ValidationError, WasmigError } from '../errors/index.ts';
+import { DecodeError, ExhaustionError, ExitError, LinkError, Trap, UncaughtException, UsageError, ValidationError, WasmigError } from '../errors/index.ts';
 import { formatBacktrace } from './format.ts';
 import { COMMANDS, FLEET_HELP } from './commands/registry.ts';
 
@@ -64,6 +64,14 @@ function report(error: unknown): number {
   }
   // proc_exit outside the entry point's run (in the module's start function): the program's status.
   if (error instanceof ExitError) return error.status;
+  if (error instanceof UncaughtException) {
+    // One line: the exception and where it was thrown (a C++ program that throws and never catches aborts the same way).
+    const at = error.backtrace[0];
+    const place = `function ${at?.funcIndex} at byte 0x${at?.offset.toString(16)}`;
+    const where = at === undefined ? '' : ` thrown in ${at.name === undefined ? place : `${at.name} (${place})`}`;
+    process.stderr.write(`${prefix}${error.message}${where}\n`);
+    return EXIT_TRAP;
+  }
   if (error instanceof Trap) {
     const kind = error instanceof ExhaustionError ? 'exhausted' : 'trap';
     process.stderr.write(`${prefix}${kind}: ${error.message}\n`);

@@ -10,16 +10,18 @@ export interface BasicBlocks {
 
 /**
  * The basic blocks of an exact code: a block starts at the code's start, at every branch
- * target and after every instruction that ends one (branches, returns, calls, `unreachable`).
+ * target, at every exception handler's target (`landings`) and after every instruction
+ * that ends one (branches, returns, calls, throws, `unreachable`).
  */
-export function findBasicBlocks(exact: Int32Array): BasicBlocks {
+export function findBasicBlocks(exact: Int32Array, landings?: Int32Array): BasicBlocks {
   const n = exact.length;
   const boundary = new Uint8Array(n + 1);
   boundary[0] = 1;
+  if (landings !== undefined) for (const pc of landings) boundary[pc] = 1;
   for (let pc = 0; pc < n; pc += irLength(exact, pc)) {
     const op = exact[pc];
     switch (op) {
-      case IrOp.jump: case IrOp.brIfJump: case IrOp.if: case IrOp.br: case IrOp.brIf: case IrOp.brOnNull: case IrOp.brOnNonNull:
+      case IrOp.jump: case IrOp.brIfJump: case IrOp.if: case IrOp.br: case IrOp.brIf: case IrOp.brOnNull: case IrOp.brOnNonNull: case IrOp.catchEnd:
         boundary[exact[pc + 1]] = 1;
         break;
       case IrOp.brTable: {

@@ -31,6 +31,13 @@ export interface CompiledModule {
    * through them yet, so modules with them stay in the interpreter.
    */
   tailCallUse: string | undefined;
+  /**
+   * Where the module first uses exception handling ("function 4 (try_table at byte
+   * 0x5a)", "tag 0", "an exnref global"), undefined if nowhere: the interpreter runs it;
+   * the native tier cannot unwind through handlers yet, so such modules stay in the
+   * interpreter.
+   */
+  exceptionUse?: string;
 }
 
 /**
@@ -46,10 +53,21 @@ export function compileModule(module: Module): CompiledModule {
     const validator = validateFunctionBody(context, i);
     if (validator.simdUse !== undefined) simdUse ??= `function ${module.numImportedFuncs + i} (${validator.simdUse})`;
     if (validator.tailCallUse !== undefined) compiled.tailCallUse ??= `function ${module.numImportedFuncs + i} (${validator.tailCallUse})`;
+    if (validator.exceptionUse !== undefined) compiled.exceptionUse ??= `function ${module.numImportedFuncs + i} (${validator.exceptionUse})`;
     compiled.functions[i] = new CompiledFunction(compiled, i, validator.maxHeight, sigs);
   }
   compiled.simdUse = firstSimdUse(context, simdUse);
+  compiled.exceptionUse ??= firstExceptionUse(context);
   return compiled;
+}
+
+/** Where a module mentions exception handling outside its bodies: a tag, or exnref in a type, global or table. */
+function firstExceptionUse(context: ModuleContext): string | undefined {
+  if (context.tagTypeIndices.length > 0) return 'tag 0';
+  if (context.types.some((t) => t.params.includes(ValType.exnref) || t.results.includes(ValType.exnref))) return 'an exnref in a function type';
+  if (context.globals.some((g) => g.type === ValType.exnref)) return 'an exnref global';
+  if (context.tables.some((t) => t.elemType === ValType.exnref)) return 'an exnref table';
+  return undefined;
 }
 
 /** Where a module first mentions v128: a body (found by validation), else a function type or a global. */

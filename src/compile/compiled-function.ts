@@ -2,7 +2,7 @@ import { slotCount } from '../wasm/index.ts';
 import type { CompiledModule } from './compile-module.ts';
 import type { FastFunction } from './fast-ir.ts';
 import { FunctionPoints } from './function-points.ts';
-import type { ExactCode } from './ir.ts';
+import type { ExactCode, HandlerTable } from './ir.ts';
 import { translateExact } from './translate.ts';
 import type { CallSignatures } from './translate-fast.ts';
 
@@ -60,6 +60,11 @@ export class CompiledFunction {
   /** For each exact pc that starts an instruction: the operand stack height before it, in slots; -1 elsewhere. */
   get heights(): Int32Array {
     return (this.exact ?? this.translate()).heights;
+  }
+
+  /** Where the function catches exceptions (see `ir.ts`); undefined when it has no try_table or try. */
+  get handlers(): HandlerTable | undefined {
+    return (this.exact ?? this.translate()).handlers;
   }
 
   /**

@@ -74,6 +74,12 @@ export const FastOp = {
    */
   tailCall: 0xf4,
   /**
+   * [op, exactPc, sp]: a throw (`IrOp.throw`, `throwRef`, `rethrow`), run by the exact
+   * code, after which the fast loop starts again at the handler (the clause targets
+   * start basic blocks), perhaps frames below.
+   */
+  leave: 0xf5,
+  /**
    * [op, exactPc, sp]: a SIMD instruction or v128 move, run in place by the exact code's
    * semantics (its immediates are read there) with the stack at sp; the run loop reaches
    * it through its `default` branch, away from every other case.

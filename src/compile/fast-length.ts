@@ -14,7 +14,7 @@ export function fastLength(code: Int32Array, pc: number): number {
   const op = code[pc];
   switch (op) {
     case FastOp.fuel: case FastOp.jump: case FastOp.copy: case FastOp.const32: case FastOp.globalGet:
-    case FastOp.globalSet: case FastOp.return: case FastOp.exact1: case FastOp.tailCall: case FastOp.simd:
+    case FastOp.globalSet: case FastOp.return: case FastOp.exact1: case FastOp.tailCall: case FastOp.leave: case FastOp.simd:
       return 3;
     case FastOp.brZ: case FastOp.brNz: case FastOp.const64: case FastOp.call:
       return 4;

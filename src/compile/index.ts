@@ -1,5 +1,5 @@
-export { IR_VERSION, IrOp, irLength } from './ir.ts';
-export type { ExactCode } from './ir.ts';
+export { ClauseKind, IR_VERSION, IrOp, irLength, isThrow } from './ir.ts';
+export type { ExactCode, HandlerTable } from './ir.ts';
 export { CompiledFunction } from './compiled-function.ts';
 export type { FunctionPoints } from './function-points.ts';
 export { compileModule, translateFunction } from './compile-module.ts';

@@ -7,7 +7,8 @@
  * targets and statically known stack heights, so no label stack exists at run time.
  *
  * Every internal instruction stems from exactly one instruction of the original code
- * (`block`, `loop` and non-function `end` emit nothing), which is what lets a paused
+ * (`block`, `loop`, `try`, `try_table`, `delegate` and a non-function `end` emit
+ * nothing, except the `end` of a legacy catch, which moves its results down over its exnref), which is what lets a paused
  * machine name its position as a byte offset in the original binary.
  *
  * Slots: the value stack is an array of 8-byte slots; a v128 takes two adjacent ones.
@@ -20,7 +21,7 @@
 
 import { OPS } from '../wasm/index.ts';
 
-export const IR_VERSION = 5;
+export const IR_VERSION = 6;
 
 export const IrOp = {
   /** [op, target, base, arity]: move the top `arity` values to fp+base, jump. */
@@ -74,7 +75,28 @@ export const IrOp = {
   brOnNullReturn: 0xd7,
   /** [op, numResults]: `br_on_non_null` to the function's label: as `brOnNonNull`, returning. */
   brOnNonNullReturn: 0xd8,
+  /** [op, tagIndex]: throw a new exception of the tag with the tag's parameters on the stack (see `handlers.ts`). */
+  throw: 0x3e0,
+  /** [op]: pop an exnref and throw its exception again (a null one traps). */
+  throwRef: 0x3e1,
+  /** [op, slot]: throw again the exception a legacy `catch` keeps at fp+slot. */
+  rethrow: 0x3e2,
+  /**
+   * [op, target, base, arity]: the end of a legacy catch body, as `br` (its results move
+   * down over its exnref at fp+base), and the exception is let go from the store when
+   * nothing else can name it (see `exec/exceptions.ts`).
+   */
+  catchEnd: 0x3e3,
 } as const;
+
+/**
+ * Is `op` one of the internal exception instructions (0x3e0..0x3e3): the throws, which
+ * leave for the handler that catches, and a legacy catch's end? Both run codes take them
+ * off their hot paths.
+ */
+export function isThrow(op: number): boolean {
+  return op >= 0x3e0 && op <= 0x3e3;
+}
 
 /** Is `op` one of the internal v128 moves (0x300 and up), which run beside the SIMD instructions? */
 export function isV128Move(op: number): boolean {
@@ -96,6 +118,9 @@ export function irLength(code: Int32Array, pc: number): number {
     case IrOp.v128LocalGet: case IrOp.v128LocalSet: case IrOp.v128LocalTee: case IrOp.v128GlobalGet: case IrOp.v128GlobalSet: return 2;
     case IrOp.v128Drop: case IrOp.v128Select: return 1;
     case IrOp.otherMemory: return 4 + (OPS[code[pc + 3]]?.codeWords ?? 0);
+    case IrOp.throw: case IrOp.rethrow: return 2;
+    case IrOp.throwRef: return 1;
+    case IrOp.catchEnd: return 4;
     default: return 1 + (OPS[op]?.codeWords ?? 0);
   }
 }
@@ -108,6 +133,7 @@ export function endsBasicBlock(op: number): boolean {
   switch (op) {
     case IrOp.br: case IrOp.jump: case IrOp.brIfJump: case IrOp.brIfReturn: return true;
     case IrOp.brOnNullReturn: case IrOp.brOnNonNullReturn: return true;
+    case IrOp.throw: case IrOp.throwRef: case IrOp.rethrow: case IrOp.catchEnd: return true;
     default: return OPS[op]?.control === true;
   }
 }
@@ -119,4 +145,47 @@ export interface ExactCode {
   offsets: Int32Array;
   /** For each internal pc that starts an instruction: the operand stack height before it; -1 elsewhere. */
   heights: Int32Array;
+  /** The function's exception handlers (`try_table`, legacy `try`); undefined when it has none. */
+  handlers?: HandlerTable;
 }
+
+/**
+ * Where a function catches exceptions, in exact-code terms: one record per `try_table`
+ * or legacy `try`, and their clauses. A throw looks for the innermost record whose range
+ * holds its pc (in a caller: the pc of its call), tries its clauses in order, then the
+ * record `next` names (the enclosing one, or the target of a `delegate`), then the
+ * caller. Nothing of this is run-time state: a paused thread carries none of it.
+ */
+export interface HandlerTable {
+  /**
+   * Per record, 4 words: first pc of the protected code, pc after it, the next record to
+   * try (-1: leave the frame), first clause index; a record's clauses run to the next
+   * record's first clause (or the end). Records are in the order their blocks open, so
+   * the last one whose range holds a pc is the innermost.
+   */
+  tries: Int32Array;
+  /**
+   * Per clause, 5 words: kind ({@link ClauseKind}), tag index (module-local; -1 for the
+   * catch-alls), the pc to go on at (-2: return from the function), the slot offset from
+   * fp where the values go, and the slots the values take (payload plus exnref).
+   */
+  clauses: Int32Array;
+  /** Every clause's target pc: where a basic block must start (the fast code reads it). */
+  landings: Int32Array;
+}
+
+/** What a catch clause pushes, and in which order, before it goes to its target. */
+export const ClauseKind = {
+  /** try_table `catch`: the payload. */
+  catch: 0,
+  /** try_table `catch_ref`: the payload, then the exnref. */
+  catchRef: 1,
+  /** try_table `catch_all`: nothing. */
+  catchAll: 2,
+  /** try_table `catch_all_ref`: the exnref. */
+  catchAllRef: 3,
+  /** legacy `catch`: the exnref (kept for `rethrow`), then the payload. */
+  legacyCatch: 4,
+  /** legacy `catch_all`: the exnref. */
+  legacyCatchAll: 5,
+} as const;

@@ -26,14 +26,14 @@ export class CodeLiveness {
   /** After the validator stepped over `ins`: opens or closes its block. */
   after(ins: Instr): void {
     switch (ins.op) {
-      case 0x02: case 0x03: case 0x04: // block, loop, if: code inside is emitted if the block is
+      case 0x02: case 0x03: case 0x04: case 0x06: case 0x1f: // block, loop, if, try, try_table: code inside is emitted if the block is
         this.blocks.push(this.live);
         this.emitting = this.live;
         return;
-      case 0x05: // else: the other branch is emitted if the `if` was
+      case 0x05: case 0x07: case 0x19: // else, catch, catch_all: the other part is emitted if the block was (a handler reaches a catch)
         this.emitting = this.blocks[this.blocks.length - 1];
         return;
-      case 0x0b: // end: back to what surrounded the block (the function's own end opens nothing)
+      case 0x0b: case 0x18: // end, delegate: back to what surrounded the block (the function's own end opens nothing)
         if (this.blocks.length) this.emitting = this.blocks.pop()!;
         return;
     }

@@ -6,7 +6,7 @@ import { FastCodeBuffer } from './fast-code-buffer.ts';
 import { fuseInstructions } from './fast-fusion.ts';
 import { FastOp } from './fast-ir.ts';
 import type { FastFunction } from './fast-ir.ts';
-import { IrOp, irLength } from './ir.ts';
+import { IrOp, irLength, isThrow } from './ir.ts';
 import { Kind, LazyOperands } from './lazy-operands.ts';
 
 const COMPARE_FIRST = 0x46;
@@ -51,7 +51,7 @@ export class FastTranslator {
   constructor(private readonly fn: CompiledFunction, private readonly sigs: CallSignatures) {
     this.exact = fn.code;
     const n = this.exact.length;
-    this.blocks = findBasicBlocks(this.exact);
+    this.blocks = findBasicBlocks(this.exact, fn.handlers?.landings);
     this.out = new FastCodeBuffer(Math.max(64, n * 2));
     this.stack = new LazyOperands(this.out, fn.numLocals);
     this.fastPcAt = new Int32Array(n + 1).fill(-1);
@@ -122,6 +122,7 @@ export class FastTranslator {
     else if (op === 0x24) this.globalSet(pc, h);
     else if (op === IrOp.brIfJump || op === IrOp.if || op === IrOp.brIf || op === IrOp.brIfReturn) this.conditionalBranch(pc, op, h, next);
     else if (op === IrOp.otherMemory) this.blockEnd(pc, op, h, next); // a second memory: rare, run by the exact code
+    else if (isThrow(op)) this.blockEnd(pc, op, h, next);
     else if (op >= 0x200) this.simd(pc, h, next);
     else this.blockEnd(pc, op, h, next);
     return next;
@@ -368,6 +369,11 @@ export class FastTranslator {
         break;
       case 0x00:
         out.start(FastOp.unreachable, pc);
+        break;
+      case IrOp.throw: case IrOp.throwRef: case IrOp.rethrow: case IrOp.catchEnd:
+        out.start(FastOp.leave, pc);
+        out.emit(pc);
+        out.emit(this.fn.numLocals + h);
         break;
       default:
         // Rare instructions (memory.grow, bulk memory, tables, references) run in the exact code.

@@ -2,8 +2,9 @@ import type { Instr } from '../binary/index.ts';
 import { walkBody } from '../validate/index.ts';
 import type { ModuleContext } from '../validate/index.ts';
 import { Imm, OPS, slotCount, slotOffsets, ValType } from '../wasm/index.ts';
-import { IrOp } from './ir.ts';
+import { ClauseKind, IrOp } from './ir.ts';
 import type { ExactCode } from './ir.ts';
+import { HandlerBuilder } from './handlers.ts';
 import { CodeLiveness } from './liveness.ts';
 import type { CallSignatures } from './translate-fast.ts';
 
@@ -44,6 +45,12 @@ interface Block {
   elsePatch: number;
   /** Was the block's own instruction live ({@link CodeLiveness})? Dead blocks emit nothing. */
   live: boolean;
+  /** The innermost handler record in force inside the block (-1: none; see `handlers.ts`). */
+  scope: number;
+  /** A try_table's or legacy try's own handler record; -1 for other blocks. */
+  tryRecord: number;
+  /** Catch clauses that go to this block's end, their targets patched there. */
+  clausePatches: number[];
 }
 
 /** Growable Int32 buffer for emitting code without per-instruction allocation. */
@@ -94,8 +101,16 @@ export function translateExact(ctx: ModuleContext, codeIndex: number): ExactCode
   const localSlot = slotOffsets(localTypes);
   const numLocals = slotCount(localTypes);
   const out = new CodeBuffer();
-  const blocks: Block[] = [{ opcode: -1, base: numLocals, arity: slotCount(type.results), loopStart: 0, patches: [], elsePatch: -1, live: true }];
+  const blocks: Block[] = [{ opcode: -1, base: numLocals, arity: slotCount(type.results), loopStart: 0, patches: [], elsePatch: -1, live: true, scope: -1, tryRecord: -1, clausePatches: [] }];
   const liveness = new CodeLiveness();
+  const handlers = new HandlerBuilder();
+
+  /** Adds a catch clause going to the label `depth` levels out (a try_table's clauses name labels outside it). */
+  const addClause = (record: number, kind: number, tag: number, depth: number, slots: number): void => {
+    const target = blocks[blocks.length - 1 - depth];
+    const clause = handlers.clause(record, kind, tag, target.opcode === -1 ? -2 : target.opcode === 0x03 ? target.loopStart : -1, target.base, slots);
+    if (target.opcode !== -1 && target.opcode !== 0x03) target.clausePatches.push(clause);
+  };
 
   /** Emits a branch to the label `depth` levels out, from stack height `height`. */
   const emitBranch = (depth: number, height: number, offset: number, conditional: boolean): void => {
@@ -152,9 +167,10 @@ export function translateExact(ctx: ModuleContext, codeIndex: number): ExactCode
       const offset = ins.offset;
 
       switch (op) {
-        case 0x02: case 0x03: case 0x04: {
+        case 0x02: case 0x03: case 0x04: case 0x06: case 0x1f: {
           const bt = v.blockType(ins.a, offset);
           const params = slotCount(bt.params);
+          const outer = blocks[blocks.length - 1];
           const block: Block = {
             opcode: op,
             base: numLocals + heightBefore - params - (op === 0x04 ? 1 : 0),
@@ -163,13 +179,63 @@ export function translateExact(ctx: ModuleContext, codeIndex: number): ExactCode
             patches: [],
             elsePatch: -1,
             live,
+            scope: outer.scope,
+            tryRecord: -1,
+            clausePatches: [],
           };
           if (op === 0x04 && live) {
             out.start(IrOp.if, offset);
             block.elsePatch = out.length;
             out.emit(-1);
           }
+          if ((op === 0x06 || op === 0x1f) && live) {
+            // The protected code starts here; a try_table's clauses name labels outside it.
+            block.tryRecord = handlers.open(out.length, outer.scope);
+            block.scope = block.tryRecord;
+            for (let i = 0; op === 0x1f && i < ins.b; i++) {
+              const kind = ins.targets[3 * i];
+              const tag = kind < 2 ? ins.targets[3 * i + 1] : -1;
+              let slots = kind < 2 ? slotCount(v.tagParams(tag, offset)) : 0;
+              if (kind === ClauseKind.catchRef || kind === ClauseKind.catchAllRef) slots++;
+              addClause(block.tryRecord, kind, tag, ins.targets[3 * i + 2], slots);
+            }
+          }
           blocks.push(block);
+          return;
+        }
+        case 0x07: case 0x19: {
+          // Legacy catch / catch_all: the protected code ends; what the try part leaves
+          // goes to the end, as after an if's then-branch, and a previous catch's body
+          // leaves its results above its exnref, so they move down.
+          const block = blocks[blocks.length - 1];
+          if (block.live) {
+            if (live) {
+              if (block.opcode === 0x06) out.start(IrOp.jump, offset);
+              else out.start(IrOp.catchEnd, offset);
+              block.patches.push(out.length);
+              out.emit(-1);
+              if (block.opcode !== 0x06) { out.emit(block.base); out.emit(block.arity); }
+            }
+            if (block.opcode === 0x06) handlers.close(block.tryRecord, out.length);
+            const tag = op === 0x07 ? ins.a : -1;
+            const slots = 1 + (op === 0x07 ? slotCount(v.tagParams(tag, offset)) : 0);
+            handlers.clause(block.tryRecord, op === 0x07 ? ClauseKind.legacyCatch : ClauseKind.legacyCatchAll, tag, out.length, block.base, slots);
+            // The catch bodies are outside the protected code.
+            block.scope = handlers.next(block.tryRecord);
+          }
+          block.opcode = op;
+          return;
+        }
+        case 0x18: {
+          // delegate: the protected code ends; what it throws goes to the handlers in force at the label.
+          const block = blocks.pop()!;
+          if (block.live) {
+            handlers.close(block.tryRecord, out.length);
+            handlers.delegate(block.tryRecord, blocks[blocks.length - 1 - ins.a].scope);
+            const here = out.length;
+            for (const p of block.patches) out.code[p] = here;
+            for (const c of block.clausePatches) handlers.setTarget(c, here);
+          }
           return;
         }
         case 0x05: {
@@ -194,9 +260,19 @@ export function translateExact(ctx: ModuleContext, codeIndex: number): ExactCode
             return;
           }
           if (block.live) {
+            if ((block.opcode === 0x07 || block.opcode === 0x19) && live) {
+              // The end of a legacy catch body: its results move down over its exnref.
+              out.start(IrOp.catchEnd, offset);
+              block.patches.push(out.length);
+              out.emit(-1);
+              out.emit(block.base);
+              out.emit(block.arity);
+            }
+            if (block.opcode === 0x06 || block.opcode === 0x1f) handlers.close(block.tryRecord, out.length);
             const here = out.length;
             if (block.elsePatch >= 0) out.code[block.elsePatch] = here;
             for (const p of block.patches) out.code[p] = here;
+            for (const c of block.clausePatches) handlers.setTarget(c, here);
           }
           return;
         }
@@ -246,6 +322,20 @@ export function translateExact(ctx: ModuleContext, codeIndex: number): ExactCode
           out.start(IrOp.return, offset);
           out.emit(blocks[0].arity);
           break;
+        case 0x08:
+          out.start(IrOp.throw, offset);
+          out.emit(ins.a);
+          break;
+        case 0x0a:
+          out.start(IrOp.throwRef, offset);
+          break;
+        case 0x09: {
+          // The exnref of the catch `ins.a` labels out sits just below its frame.
+          const target = blocks[blocks.length - 1 - ins.a];
+          out.start(IrOp.rethrow, offset);
+          out.emit(target.base);
+          break;
+        }
         case 0x1a:
           out.start(operandType === ValType.v128 ? IrOp.v128Drop : 0x1a, offset);
           break;
@@ -294,5 +384,6 @@ export function translateExact(ctx: ModuleContext, codeIndex: number): ExactCode
     code: out.code.slice(0, out.length),
     offsets: out.offsets.slice(0, out.length),
     heights: out.heights.slice(0, out.length),
+    handlers: handlers.build(),
   };
 }

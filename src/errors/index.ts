@@ -93,6 +93,26 @@ export class ExhaustionError extends Trap {
   }
 }
 
+/**
+ * A Wasm exception (exception handling: `throw`, `throw_ref`, legacy `rethrow`) that no
+ * handler caught before it reached the host. A kind of trap, as an uncaught C++
+ * exception aborts a native program: the program is over, with a backtrace of where it
+ * was thrown.
+ */
+export class UncaughtException extends Trap {
+  /** The class's name, stable across versions: branch on it or on `code`. */
+  override readonly name = 'UncaughtException';
+  /** The tag's address in the store (its index in the module that threw is in the message). */
+  readonly tagAddr: number;
+  /** The exception's values as the value stack holds them: two words per slot. */
+  readonly payload: Int32Array;
+  constructor(tagAddr: number, payload: Int32Array, message: string) {
+    super(message, 'ERR_WASM_EXCEPTION');
+    this.tagAddr = tagAddr;
+    this.payload = payload;
+  }
+}
+
 /** The guest called `proc_exit`; carries its status. Not a failure by itself. */
 export class ExitError extends WasmigError {
   /** The class's name, stable across versions: branch on it or on `code`. */

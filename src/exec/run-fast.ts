@@ -77,8 +77,10 @@ export function run(t: ThreadState, budget: number): RunStatus {
       }
       remaining -= t.instructions - before;
       const slowPc = status - SLOW;
-      if (fastCode((t.store.funcs[t.funcAddr] as WasmFunctionState).compiled).code[slowPc] === FastOp.tailCall) {
-        // The thread moves to another function (or to a host call): the loop starts again where it stands.
+      const slowOp = fastCode((t.store.funcs[t.funcAddr] as WasmFunctionState).compiled).code[slowPc];
+      if (slowOp === FastOp.tailCall || slowOp === FastOp.leave) {
+        // The thread moves to another function (or to a host call, or to an exception's
+        // handler): the loop starts again where it stands.
         const tail = runTailCall(t, slowPc);
         if (tail !== RunStatus.yielded) return tail;
         entry = -1;
@@ -252,6 +254,7 @@ function runFastLoop(t: ThreadState, budget: number, entry: number): number {
           break;
         }
         case 0xdf: /* FastOp.exact1 */
+        case 0xf5: /* FastOp.leave */
         case 0x7f: case 0x80: case 0x81: case 0x82:
         case 0x90: case 0x9e:
         case 0xae: case 0xaf: case 0xb0: case 0xb1: case 0xb4: case 0xb5:

@@ -9,6 +9,7 @@ import type { InstanceState, MemoryState, ThreadState, WasmFunctionState } from 
 import { memoryFill, memoryCopy, memoryGrow, memoryInit, tableCopy, tableFill, tableGrow, tableInit } from './bulk.ts';
 import { stepOtherMemory } from './other-memory.ts';
 import { stepSimd } from './simd-step.ts';
+import { runCatchEnd, runThrow } from './exceptions.ts';
 
 const PAGE = 65536;
 
@@ -832,6 +833,29 @@ export function runExact(t: ThreadState, budget: number): RunStatus {
             // It may have grown memory 0 too (the same memory imported twice).
             if (mem !== NO_MEMORY) { view = mem.view; memSize = view.byteLength; }
             pc += irLength(code, pc);
+            break;
+          }
+          if (op === 0x3e3) { /* IrOp.catchEnd */
+            t.sp = sp; t.fp = fp; t.pc = pc;
+            runCatchEnd(t);
+            sp = t.sp; pc = t.pc;
+            break;
+          }
+          if (op >= 0x3e0 && op <= 0x3e2) { /* IrOp.throw, throwRef, rethrow */
+            // The thread goes to the handler, maybe frames below: all registers come back from `t`.
+            t.sp = sp; t.fp = fp; t.pc = pc; t.funcAddr = funcAddr;
+            if (runThrow(t) === RunStatus.returned) {
+              t.instructions += budget - fuel;
+              return RunStatus.returned;
+            }
+            sp = t.sp; fp = t.fp; pc = t.pc; funcAddr = t.funcAddr;
+            fn = funcs[funcAddr] as WasmFunctionState;
+            code = fn.compiled.code;
+            if (fn.instance !== inst) {
+              inst = fn.instance;
+              mem = inst.memAddrs.length ? store.memories[inst.memAddrs[0]] : NO_MEMORY;
+              if (mem !== NO_MEMORY) { view = mem.view; memSize = view.byteLength; }
+            }
             break;
           }
           // SIMD and the v128 moves: one branch, off the path of every other instruction.

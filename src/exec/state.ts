@@ -10,7 +10,8 @@ import type { SimdUnit } from './simd-step.ts';
  * the spec's store; `funcIndex` and friends are module-local.
  *
  * References are int32 in a slot: 0 is null, a funcref is funcAddr + 1, an externref
- * is its id in `StoreState.externs` + 1. Zero-filled locals are therefore null refs.
+ * is its id in `StoreState.externs` + 1, an exnref its exception's index in
+ * `StoreState.exceptions` + 1. Zero-filled locals are therefore null refs.
  */
 
 export const FuncKind = { wasm: 0, host: 1 } as const;
@@ -73,11 +74,34 @@ export interface GlobalState {
   hi2: number;
 }
 
+/** An exception tag (Wasm 3.0): its identity is its address in the store. */
+export interface TagState {
+  /** The values its exceptions carry (the parameters; no results). */
+  type: FuncType;
+}
+
+/**
+ * A thrown exception, which an exnref names (its index + 1): the tag and the values,
+ * as the value stack held them (two words per slot).
+ */
+export interface ExceptionState {
+  tagAddr: number;
+  payload: Int32Array;
+  /**
+   * An exnref to it has been handed to code (`catch_ref`, `catch_all_ref`, a restored
+   * state): the store keeps it from then on. Until then only the throw and a legacy
+   * catch's hidden slot name it, and it is let go when they are done with it.
+   */
+  kept: boolean;
+}
+
 export interface InstanceState {
   funcAddrs: number[];
   tableAddrs: number[];
   memAddrs: number[];
   globalAddrs: number[];
+  /** Exception tags (Wasm 3.0), imported ones first. */
+  tagAddrs: number[];
   /** Canonical type id of each of the module's types. */
   typeIds: number[];
   /** Element segments as resolved references; null once dropped. */
@@ -99,10 +123,14 @@ export interface StoreState {
   externIds: Map<unknown, number>;
   /** Function type signature -> canonical type id. */
   typeIdsBySignature: Map<string, number>;
+  /** Exception tags of every instance (created or imported from the host). */
+  tags: TagState[];
+  /** Exceptions thrown so far that an exnref may still name; the ref is the index + 1. */
+  exceptions: ExceptionState[];
 }
 
 export function createStoreState(): StoreState {
-  return { funcs: [], memories: [], tables: [], globals: [], externs: [], externIds: new Map(), typeIdsBySignature: new Map() };
+  return { funcs: [], memories: [], tables: [], globals: [], externs: [], externIds: new Map(), typeIdsBySignature: new Map(), tags: [], exceptions: [] };
 }
 
 export function canonicalTypeId(store: StoreState, type: FuncType): number {

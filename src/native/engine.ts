@@ -53,6 +53,8 @@ export class NativeEngine implements Engine {
     if (compiled.tailCallUse !== undefined) return `the native tier cannot unwind through tail calls yet: ${compiled.tailCallUse}`;
     // Node 20's V8 has typed function references only behind --experimental-wasm-typed-funcref.
     if (compiled.context.typedRefUse !== undefined) return `the host's WebAssembly lacks typed function references: ${compiled.context.typedRefUse}`;
+    // Safepoints are not wired through try blocks and handlers (issue 18's exception handling).
+    if (compiled.exceptionUse !== undefined) return `the native tier cannot unwind through exception handlers yet: ${compiled.exceptionUse}`;
     if (compiled.context.extendedConstUse !== undefined && !this.#hostHasExtendedConst()) {
       return `the host's WebAssembly lacks extended constant expressions: ${compiled.context.extendedConstUse}`;
     }

@@ -3,6 +3,12 @@ import type { CompiledModule } from '../compile/index.ts';
 import { canonicalTypeIds, FuncKind } from '../exec/index.ts';
 import type { GlobalState, HostCallback, InstanceState, MemoryState, StoreState, TableState } from '../exec/index.ts';
 import type { ConstExpr, ExternKind, FuncType, Limits, RefType, ValType } from '../wasm/index.ts';
+
+/** Two function types with the same parameter and result types, one for one (a tag's type: it has no results). */
+function sameSignature(a: FuncType, b: FuncType): boolean {
+  return a.params.length === b.params.length && a.results.length === b.results.length
+    && a.params.every((t, i) => t === b.params[i]) && a.results.every((t, i) => t === b.results[i]);
+}
 import { MAX_MEMORY_PAGES, MAX_TABLE_ELEMENTS, refStorageType, storeTypeMatches, storeValType, TYPED_REF_BASE, valTypeName } from '../wasm/index.ts';
 
 /** Something an instance exports or another imports: a kind and a store address. */
@@ -58,7 +64,7 @@ export function allocateInstance(store: StoreState, compiled: CompiledModule, im
   const module = compiled.module;
   const typeIds = canonicalTypeIds(store, module.types);
   const inst: InstanceState = {
-    funcAddrs: [], tableAddrs: [], memAddrs: [], globalAddrs: [], typeIds,
+    funcAddrs: [], tableAddrs: [], memAddrs: [], globalAddrs: [], tagAddrs: [], typeIds,
     elems: [], datas: [], names: module.names.functions,
   };
 
@@ -110,6 +116,12 @@ export function allocateInstance(store: StoreState, compiled: CompiledModule, im
         inst.globalAddrs.push(value.addr);
         break;
       }
+      case 'tag': {
+        // A tag's identity is its address: the importer throws and catches the exporter's exceptions.
+        if (!sameSignature(store.tags[value.addr].type, module.types[d.typeIndex])) throw new LinkError(`incompatible import type for ${where}: tag type differs`);
+        inst.tagAddrs.push(value.addr);
+        break;
+      }
     }
   }
 
@@ -131,6 +143,10 @@ export function allocateInstance(store: StoreState, compiled: CompiledModule, im
     inst.memAddrs.push(store.memories.length);
     store.memories.push(createMemory(m.limits, options.maxMemoryPages));
   }
+  for (const typeIndex of module.tags) {
+    inst.tagAddrs.push(store.tags.length);
+    store.tags.push({ type: module.types[typeIndex] });
+  }
   for (const g of module.globals) {
     const [lo, hi, lo2, hi2] = evalConst(store, inst, g.init);
     inst.globalAddrs.push(store.globals.length);
@@ -147,7 +163,8 @@ export function allocateInstance(store: StoreState, compiled: CompiledModule, im
 
   const exports = new Map<string, ExternVal>();
   for (const e of module.exports) {
-    const addrs = e.kind === 'func' ? inst.funcAddrs : e.kind === 'table' ? inst.tableAddrs : e.kind === 'memory' ? inst.memAddrs : inst.globalAddrs;
+    const addrs = e.kind === 'func' ? inst.funcAddrs : e.kind === 'table' ? inst.tableAddrs : e.kind === 'memory' ? inst.memAddrs
+      : e.kind === 'tag' ? inst.tagAddrs : inst.globalAddrs;
     exports.set(e.name, { kind: e.kind, addr: addrs[e.index] });
   }
 

@@ -23,8 +23,17 @@ import type { WasiState } from '../wasi/index.ts';
  * - funcref: the function's index (module function index; store address in a store image) or null;
  * - externref: the host reference's id (index into `CanonicalState.externs`) or null;
  * - v128: its 16 bytes in memory order (lane 0 first, little-endian lanes); format v2 only.
+ * - exnref: the exception's position in `CanonicalState.exceptions`, or null; format v3 only.
  */
 export type CanonicalValue = number | bigint | Uint8Array | null;
+
+/** A thrown exception an exnref names (Wasm 3.0 exception handling; format v3). */
+export interface CanonicalException {
+  /** Its tag: an index of the state's tag space (a program: the module's tag index; a store image: a position in `store.tags`). */
+  tag: number;
+  /** The values it carries, typed as the tag's parameters. */
+  values: CanonicalValue[];
+}
 
 /** One activation of a Wasm function. */
 export interface CanonicalFrame {
@@ -111,6 +120,8 @@ export interface CanonicalInstance {
   memories: number[];
   /** Its global index space, as positions in the state's `globals`. */
   globals: number[];
+  /** Its tag index space, as positions in `CanonicalStore.tags` (format v3; absent: no tags). */
+  tags?: number[];
   /** Its data segments dropped so far. */
   droppedData: number[];
   /** Its element segments dropped so far. */
@@ -123,6 +134,8 @@ export interface CanonicalStore {
   instances: CanonicalInstance[];
   /** Where each function of the image comes from. */
   funcs: CanonicalFuncOrigin[];
+  /** Every exception tag of the image, as its parameter types (format v3; absent: none). */
+  tags?: number[][];
 }
 
 /** Whether a program's execution had begun when the state was taken. */
@@ -156,6 +169,8 @@ export interface CanonicalState {
   host: Record<string, unknown>;
   /** Host values behind externref ids (plain data; usually empty). */
   externs: unknown[];
+  /** The exceptions exnref values name (format v3; absent when none does). */
+  exceptions?: CanonicalException[];
   /** Present only in a store image: what the store's addresses are. */
   store?: CanonicalStore;
 }

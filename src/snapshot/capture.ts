@@ -13,6 +13,7 @@ import type {
   CanonicalValue,
 } from './canonical.ts';
 import { captureThreadFrames } from './frames.ts';
+import { captureExceptions, ExceptionCollector } from './exceptions.ts';
 import { moduleSha256 } from './module-hash.ts';
 import type { IndexSpace } from './space.ts';
 import { toCanonical, v128Bytes } from './values.ts';
@@ -94,6 +95,17 @@ export interface CaptureExtras {
  * @throws SnapshotError when the machine is not in a capturable state.
  */
 export function captureState(space: IndexSpace, thread: ThreadState | null, floor: number, extras: CaptureExtras = {}): CanonicalState {
+  // exnref values found anywhere below become positions in the state's list of exceptions.
+  const collector = new ExceptionCollector();
+  space.exceptions = collector;
+  try {
+    return captureWithExceptions(space, thread, floor, extras, collector);
+  } finally {
+    space.exceptions = undefined;
+  }
+}
+
+function captureWithExceptions(space: IndexSpace, thread: ThreadState | null, floor: number, extras: CaptureExtras, collector: ExceptionCollector): CanonicalState {
   const store = space.store;
   const frames = thread === null ? [] : captureThreadFrames(thread, space, floor);
   const state: CanonicalState = {
@@ -115,6 +127,7 @@ export function captureState(space: IndexSpace, thread: ThreadState | null, floo
     host: extras.host ?? {},
     externs: [...store.externs],
   };
+  if (collector.order.length > 0) state.exceptions = captureExceptions(collector, space);
   if (space.image) state.store = captureLayout(space, store);
   return state;
 }
@@ -134,12 +147,14 @@ function captureLayout(space: IndexSpace, store: StoreState): NonNullable<Canoni
   const table = indexer(space.tables, 'table');
   const memory = indexer(space.memories, 'memory');
   const global = indexer(space.globals, 'global');
+  const tag = indexer(space.tags, 'tag');
   const instances: CanonicalInstance[] = space.instances.map((inst, k) => ({
     module: moduleSha256(space.modules[k].module),
     funcs: inst.funcAddrs.map(func),
     tables: inst.tableAddrs.map(table),
     memories: inst.memAddrs.map(memory),
     globals: inst.globalAddrs.map(global),
+    ...(space.tags.length > 0 ? { tags: inst.tagAddrs.map(tag) } : {}),
     droppedData: droppedOf(inst.datas),
     droppedElems: droppedOf(inst.elems),
   }));
@@ -150,5 +165,6 @@ function captureLayout(space: IndexSpace, store: StoreState): NonNullable<Canoni
     if (instance < 0) throw new SnapshotError(`cannot capture: function address ${addr} belongs to an instance outside the snapshot`);
     return { kind: 'wasm', instance, funcIndex: fn.compiled.funcIndex };
   });
-  return { instances, funcs };
+  if (space.tags.length === 0) return { instances, funcs };
+  return { instances, funcs, tags: space.tags.map((a) => [...store.tags[a].type.params]) };
 }

@@ -78,7 +78,7 @@ export interface SnapshotDescription {
   } | null;
   /** Each table: its element type, size and how many elements are set. */
   tables: {
-    /** `funcref` or `externref`. */
+    /** `funcref`, `externref` or `exnref`. */
     elemType: string;
     /** Current size in elements. */
     size: number;
@@ -89,6 +89,11 @@ export interface SnapshotDescription {
   }[];
   /** How many globals the state holds. */
   globals: number;
+  /**
+   * The exceptions exnref values name (format v3), as text: `tag N [values]`; an exnref
+   * among the locals and operands shows as its index in this list.
+   */
+  exceptions: string[];
   /** Indices of the data segments dropped so far. */
   droppedData: number[];
   /** Indices of the element segments dropped so far. */
@@ -214,9 +219,10 @@ export function describeSnapshot(decoded: DecodedSnapshot, fileBytes: number, mo
     instructions: state.instructions,
     callStack,
     memories: state.memories.map((m) => ({ pages: m.pages, max: m.max, storedPages: m.stored.length, storedBytes: m.stored.length * PAGE_SIZE })),
-    tables: state.tables.map((t) => ({ elemType: t.elemType === 0x70 ? 'funcref' : 'externref', size: t.elements.length, max: t.max, nonNull: t.elements.filter((e) => e !== null).length })),
+    tables: state.tables.map((t) => ({ elemType: t.elemType === 0x70 ? 'funcref' : t.elemType === 0x69 ? 'exnref' : 'externref', size: t.elements.length, max: t.max, nonNull: t.elements.filter((e) => e !== null).length })),
     delta: decoded.delta ? { baseModule: decoded.delta.base.module, base: decoded.delta.base.identity, memories: decoded.delta.memories, bytes: deltaBytes } : null,
     globals: state.globals.length,
+    exceptions: (state.exceptions ?? []).map((e) => `tag ${e.tag} [${e.values.map(formatCanonical).join(', ')}]`),
     droppedData: state.droppedData,
     droppedElems: state.droppedElems,
     openFiles,

@@ -1,9 +1,10 @@
 /**
- * The snapshot file format, versions 1 and 2 (docs/snapshot-format.md): a 56-byte header, then
+ * The snapshot file format, versions 1 to 3 (docs/snapshot-format.md): a 56-byte header, then
  * a msgpack document compressed with LZ4 (block format, uncompressed size prepended).
  *
  *     0   8  magic            89 57 53 4e 41 50 0d 0a  ("\x89WSNAP\r\n")
- *     8   2  format version   u16 LE: 1, or 2 when the state holds a v128
+ *     8   2  format version   u16 LE: 1; 2 when the state holds a v128; 3 when it holds
+ *                               exceptions or exception tags (Wasm 3.0)
  *    10   2  flags            u16 LE: bit 0 module embedded, bit 1 store image, bit 2 delta
  *    12   4  checksum         CRC-32 of every byte after the header
  *    16   4  payload length   u32 LE: bytes after the header
@@ -40,14 +41,18 @@ import type { MemoryImage } from './memory-image.ts';
 export const SNAPSHOT_MAGIC = Uint8Array.of(0x89, 0x57, 0x53, 0x4e, 0x41, 0x50, 0x0d, 0x0a);
 /**
  * The newest snapshot format this build writes and reads (docs/snapshot-format.md).
- * Version 2 adds v128 values (16 bytes each); a state without any is still written as
- * version 1, which every earlier reader takes, and version 1 files still load.
+ * Version 2 adds v128 values (16 bytes each); version 3 the exceptions exnref values
+ * name and a store image's exception tags. A state needs the lowest version that holds
+ * what it has (without either, version 1, which every earlier reader takes), and files
+ * of every earlier version still load.
  */
-export const SNAPSHOT_FORMAT_VERSION = 2;
+export const SNAPSHOT_FORMAT_VERSION = 3;
 /** The oldest format version this build reads. */
 export const OLDEST_SNAPSHOT_FORMAT_VERSION = 1;
 /** The version that first carries v128 values. */
 const V128_FORMAT_VERSION = 2;
+/** The version that first carries exceptions (`exceptions`, a store image's `tags`). */
+const EXCEPTION_FORMAT_VERSION = 3;
 export const HEADER_SIZE = 56;
 export const SnapshotFlags = { moduleEmbedded: 1, storeImage: 2, delta: 4 } as const;
 const KNOWN_FLAGS = SnapshotFlags.moduleEmbedded | SnapshotFlags.storeImage | SnapshotFlags.delta;
@@ -141,7 +146,7 @@ export function encodeSnapshot(state: CanonicalState, options: EncodeOptions = {
   const payload = out.subarray(HEADER_SIZE);
   const view = new DataView(out.buffer, out.byteOffset, out.length);
   out.set(SNAPSHOT_MAGIC, 0);
-  view.setUint16(8, holdsV128(state) ? V128_FORMAT_VERSION : OLDEST_SNAPSHOT_FORMAT_VERSION, true);
+  view.setUint16(8, holdsExceptions(state) ? EXCEPTION_FORMAT_VERSION : holdsV128(state) ? V128_FORMAT_VERSION : OLDEST_SNAPSHOT_FORMAT_VERSION, true);
   view.setUint16(10, (options.module ? SnapshotFlags.moduleEmbedded : 0) | (state.store ? SnapshotFlags.storeImage : 0) | (options.base ? SnapshotFlags.delta : 0), true);
   view.setUint32(12, (options.platform ?? defaultPlatform).crc32(payload), true);
   view.setUint32(16, payload.length, true);
@@ -279,6 +284,7 @@ export function decodeSnapshotParts(bytes: Uint8Array, options: DecodeOptions = 
   const { header, body } = decodeSnapshotBody(bytes, options);
   const state = checkStateShape(body['state']);
   if (header.version < V128_FORMAT_VERSION && holdsV128(state)) throw new SnapshotError(`invalid snapshot: format v${header.version} cannot hold v128 values`);
+  if (header.version < EXCEPTION_FORMAT_VERSION && holdsExceptions(state)) throw new SnapshotError(`invalid snapshot: format v${header.version} cannot hold exceptions`);
   if (state.moduleSha256 !== '' && state.moduleSha256 !== header.moduleSha256) throw new SnapshotError('invalid snapshot: header and state name different modules');
   if (Boolean(state.store) !== ((header.flags & SnapshotFlags.storeImage) !== 0)) throw new SnapshotError('invalid snapshot: the store-image flag does not match the state');
   const module = body['module'];
@@ -305,6 +311,11 @@ export function decodeSnapshotParts(bytes: Uint8Array, options: DecodeOptions = 
  * format v2. Frames are checked against the module only at restore, so this looks at
  * them without trusting their shape.
  */
+/** Whether the state needs format v3: exceptions that exnref values name, or a store image with tags. */
+function holdsExceptions(state: CanonicalState): boolean {
+  return (state.exceptions?.length ?? 0) > 0 || (state.store?.tags?.length ?? 0) > 0;
+}
+
 function holdsV128(state: CanonicalState): boolean {
   if (state.globals.some((g) => g.type === ValType.v128 || g.value instanceof Uint8Array)) return true;
   const wide = (values: unknown): boolean => Array.isArray(values) && values.some((v) => v instanceof Uint8Array);

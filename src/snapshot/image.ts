@@ -11,12 +11,18 @@ import type { HostCallback, InstanceState, MemoryState } from '../exec/index.ts'
 import { evalConst, Execution, Store } from '../runtime/index.ts';
 import type { StoreOptions } from '../runtime/index.ts';
 import type { FuncType } from '../wasm/index.ts';
-import { MAX_MEMORY_PAGES, refStorageType, storeValType, TYPED_REF_BASE, valTypeName } from '../wasm/index.ts';
+import { MAX_MEMORY_PAGES, refStorageType, storeValType, TYPED_REF_BASE, ValType, valTypeName } from '../wasm/index.ts';
 import type { CanonicalState } from './canonical.ts';
 import { moduleSha256 } from './module-hash.ts';
 import { restoreState } from './restore.ts';
 import { wholeStoreSpace } from './space.ts';
 import type { IndexSpace } from './space.ts';
+
+/** Two function types with the same parameter and result types, one for one (a tag's type: it has no results). */
+function sameSignature(a: FuncType, b: FuncType): boolean {
+  return a.params.length === b.params.length && a.results.length === b.results.length
+    && a.params.every((t, i) => t === b.params[i]) && a.results.every((t, i) => t === b.results[i]);
+}
 import { writeCanonical } from './values.ts';
 
 const WASM_MAX_PAGES = MAX_MEMORY_PAGES;
@@ -73,11 +79,22 @@ export function rebuildStore(state: CanonicalState, resolvers: ImageResolvers, o
     need('tables', li.tables.length, ctx.tables.length);
     need('memories', li.memories.length, ctx.memories.length);
     need('globals', li.globals.length, ctx.globals.length);
+    need('tags', li.tags?.length ?? 0, ctx.tagTypeIndices.length);
+    for (const a of li.tags ?? []) if (a >= (layout.tags?.length ?? 0)) throw new SnapshotError(`${where}: tag ${a} is not in the image`);
     return {
-      funcAddrs: [...li.funcs], tableAddrs: [...li.tables], memAddrs: [...li.memories], globalAddrs: [...li.globals],
+      funcAddrs: [...li.funcs], tableAddrs: [...li.tables], memAddrs: [...li.memories], globalAddrs: [...li.globals], tagAddrs: [...(li.tags ?? [])],
       typeIds: canonicalTypeIds(s, cm.module.types),
       elems: [], datas: [], names: cm.module.names.functions,
     };
+  });
+
+  // Exception tags, in address order: an instance's tags must have its module's types.
+  for (const params of layout.tags ?? []) s.tags.push({ type: { params: params as FuncType['params'], results: [] } });
+  instances.forEach((inst, k) => {
+    const ctx = modules[k].context;
+    inst.tagAddrs.forEach((a, j) => {
+      if (!sameSignature(s.tags[a].type, ctx.types[ctx.tagTypeIndices[j]])) throw new SnapshotError(`instance ${k}: tag ${j} has the wrong type`);
+    });
   });
 
   // Functions, in address order.
@@ -144,6 +161,8 @@ export function rebuildStore(state: CanonicalState, resolvers: ImageResolvers, o
   const limits = { funcs: s.funcs.length, externs: state.externs.length };
   const scratch = new Int32Array(4);
   state.globals.forEach((c, i) => {
+    // An exnref global's exception is the state's to restore (restoreState); only null could be immutable.
+    if (c.type === ValType.exnref) return;
     scratch.fill(0);
     writeCanonical(c.type, c.value, space, limits, scratch, 0, `global ${i}`);
     s.globals[i].lo = scratch[0];

@@ -5,7 +5,7 @@
  */
 export { PAGE_SIZE } from './canonical.ts';
 export type {
-  CanonicalFrame, CanonicalFuncOrigin, CanonicalGlobal, CanonicalInstance, CanonicalMemory, CanonicalState,
+  CanonicalException, CanonicalFrame, CanonicalFuncOrigin, CanonicalGlobal, CanonicalInstance, CanonicalMemory, CanonicalState,
   CanonicalStatus, CanonicalStore, CanonicalTable, CanonicalValue,
 } from './canonical.ts';
 export { captureFrames, captureThreadFrames, loadFrames, restoreFrames } from './frames.ts';

@@ -11,6 +11,7 @@ import { valTypeName, ValType } from '../wasm/index.ts';
 import { PAGE_SIZE } from './canonical.ts';
 import type { CanonicalMemory, CanonicalState } from './canonical.ts';
 import { loadFrames } from './frames.ts';
+import { restoreExceptions } from './exceptions.ts';
 import type { IndexSpace } from './space.ts';
 import { writeCanonical } from './values.ts';
 import type { RefLimits } from './values.ts';
@@ -124,6 +125,7 @@ export function restoreState(state: CanonicalState, space: IndexSpace, thread: T
     }
   });
   const limits: RefLimits = { funcs: space.funcs.length, externs: Math.max(store.externs.length, state.externs.length) };
+  restoreExceptions(state.exceptions, space, limits);
   const scratch = new Int32Array(4);
   const tables: TableState[] = space.tables.map((a) => store.tables[a]);
   const tableContents = state.tables.map((c, i) => {

@@ -72,7 +72,7 @@ function value(x: unknown, what: string): CanonicalValue {
   return bad(`${what} is not a value (integer, bigint, 16 bytes or null)`);
 }
 
-const VAL_TYPES = new Set<number>([ValType.i32, ValType.i64, ValType.f32, ValType.f64, ValType.v128, ValType.funcref, ValType.externref]);
+const VAL_TYPES = new Set<number>([ValType.i32, ValType.i64, ValType.f32, ValType.f64, ValType.v128, ValType.funcref, ValType.externref, ValType.exnref]);
 
 function valType(x: unknown, what: string): number {
   if (typeof x !== 'number' || !VAL_TYPES.has(x)) bad(`${what} is not a value type`);
@@ -94,7 +94,7 @@ function memory(x: unknown, what: string): CanonicalMemory {
 function table(x: unknown, what: string): CanonicalTable {
   const r = record(x, what);
   const elemType = int(r['elemType'], `${what}.elemType`, 0, 0xff);
-  if (elemType !== ValType.funcref && elemType !== ValType.externref) bad(`${what}.elemType is not a reference type`);
+  if (elemType !== ValType.funcref && elemType !== ValType.externref && elemType !== ValType.exnref) bad(`${what}.elemType is not a reference type`);
   const max = optMax(r['max'], `${what}.max`, 0xffffffff);
   const elements = array(r['elements'], `${what}.elements`);
   if (elements.length > MAX_TABLE_ELEMENTS) bad(`${what} has more than ${MAX_TABLE_ELEMENTS} elements`);
@@ -124,6 +124,8 @@ function funcOrigin(x: unknown, what: string, instances: number): CanonicalFuncO
 function storeLayout(x: unknown, counts: { funcs: number; tables: number; memories: number; globals: number }): CanonicalStore {
   const r = record(x, 'store');
   const rawInstances = array(r['instances'], 'store.instances');
+  // Exception tags (format v3), as their parameter types.
+  const tags = r['tags'] === undefined ? [] : array(r['tags'], 'store.tags').map((t, i) => array(t, `store.tags[${i}]`).map((v, j) => valType(v, `store.tags[${i}][${j}]`)));
   const refs = (v: unknown, what: string, limit: number): number[] => array(v, what).map((n, i) => int(n, `${what}[${i}]`, 0, limit - 1));
   const instances = rawInstances.map((i, k): CanonicalInstance => {
     const w = `store.instances[${k}]`;
@@ -136,13 +138,16 @@ function storeLayout(x: unknown, counts: { funcs: number; tables: number; memori
       tables: refs(ri['tables'], `${w}.tables`, counts.tables),
       memories: refs(ri['memories'], `${w}.memories`, counts.memories),
       globals: refs(ri['globals'], `${w}.globals`, counts.globals),
+      ...(ri['tags'] === undefined ? {} : { tags: refs(ri['tags'], `${w}.tags`, tags.length) }),
       droppedData: indexList(ri['droppedData'], `${w}.droppedData`, 0x100000000),
       droppedElems: indexList(ri['droppedElems'], `${w}.droppedElems`, 0x100000000),
     };
   });
   const funcs = array(r['funcs'], 'store.funcs');
   if (funcs.length !== counts.funcs) bad(`store.funcs lists ${funcs.length} functions, the state references ${counts.funcs}`);
-  return { instances, funcs: funcs.map((f, i) => funcOrigin(f, `store.funcs[${i}]`, instances.length)) };
+  const layout: CanonicalStore = { instances, funcs: funcs.map((f, i) => funcOrigin(f, `store.funcs[${i}]`, instances.length)) };
+  if (r['tags'] !== undefined) layout.tags = tags;
+  return layout;
 }
 
 /**
@@ -182,6 +187,8 @@ export function checkStateShape(x: unknown): CanonicalState {
     host,
     externs,
   };
+  // Checked against their tags where they are restored (`exceptions.ts`).
+  if (r['exceptions'] !== undefined) state.exceptions = array(r['exceptions'], 'exceptions') as CanonicalState['exceptions'];
   if (r['store'] !== undefined && r['store'] !== null) {
     const funcCount = Array.isArray(record(r['store'], 'store')['funcs']) ? (record(r['store'], 'store')['funcs'] as unknown[]).length : 0;
     state.store = storeLayout(r['store'], { funcs: funcCount, tables: tables.length, memories: memories.length, globals: globals.length });

@@ -8,6 +8,7 @@ import type { CompiledModule } from '../compile/index.ts';
 import { FuncKind } from '../exec/index.ts';
 import type { InstanceState, StoreState } from '../exec/index.ts';
 import { ValType } from '../wasm/index.ts';
+import type { ExceptionCollector } from './exceptions.ts';
 
 /** Canonical index -> store address, for each kind of entity, plus the reverse for functions. */
 export interface IndexSpace {
@@ -16,6 +17,10 @@ export interface IndexSpace {
   tables: number[];
   memories: number[];
   globals: number[];
+  /** Exception tags (Wasm 3.0): canonical index -> store address. */
+  tags: number[];
+  /** Set while a capture runs: the exceptions its exnref values name. */
+  exceptions?: ExceptionCollector;
   /** Instances whose segments the state carries (a program: its one instance). */
   instances: InstanceState[];
   /** The compiled module of each of `instances`. */
@@ -41,6 +46,7 @@ export function programSpace(store: StoreState, instance: { compiled: CompiledMo
     tables: s.tableAddrs,
     memories: s.memAddrs,
     globals: s.globalAddrs,
+    tags: s.tagAddrs,
     instances: [s],
     modules: [instance.compiled],
     funcIndexOf: reverse(store, s.funcAddrs),
@@ -55,7 +61,7 @@ export function programSpace(store: StoreState, instance: { compiled: CompiledMo
  * a root instance cannot touch anything else, so this is all a snapshot must carry.
  */
 export function reachableSpace(store: StoreState, roots: readonly InstanceState[]): IndexSpace {
-  const funcSet = new Set<number>(), tableSet = new Set<number>(), memSet = new Set<number>(), globalSet = new Set<number>();
+  const funcSet = new Set<number>(), tableSet = new Set<number>(), memSet = new Set<number>(), globalSet = new Set<number>(), tagSet = new Set<number>();
   const instances: InstanceState[] = [];
   const instanceModules: CompiledModule[] = [];
   const seenInstances = new Set<InstanceState>();
@@ -83,6 +89,7 @@ export function reachableSpace(store: StoreState, roots: readonly InstanceState[
     }
     for (const a of inst.funcAddrs) addFunc(a);
     for (const a of inst.memAddrs) memSet.add(a);
+    for (const a of inst.tagAddrs) tagSet.add(a);
     for (const a of inst.globalAddrs) {
       if (globalSet.has(a)) continue;
       globalSet.add(a);
@@ -105,6 +112,7 @@ export function reachableSpace(store: StoreState, roots: readonly InstanceState[
     tables: sorted(tableSet),
     memories: sorted(memSet),
     globals: sorted(globalSet),
+    tags: sorted(tagSet),
     instances,
     modules: instanceModules,
     funcIndexOf: reverse(store, funcs),
@@ -122,6 +130,7 @@ export function wholeStoreSpace(store: StoreState, instances: readonly InstanceS
     tables: range(store.tables.length),
     memories: range(store.memories.length),
     globals: range(store.globals.length),
+    tags: range(store.tags.length),
     instances: [...instances],
     modules: [...modules],
     funcIndexOf: reverse(store, funcs),

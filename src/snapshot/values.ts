@@ -37,6 +37,10 @@ export function toCanonical(type: number, lo: number, hi: number, space: IndexSp
       return index;
     }
     case ValType.externref: return lo === 0 ? null : lo - 1;
+    case ValType.exnref:
+      if (lo === 0) return null;
+      if (space.exceptions === undefined) throw new SnapshotError('cannot capture an exnref outside a whole state\'s capture');
+      return space.exceptions.idOf(lo - 1);
     default: throw new SnapshotError(`cannot capture a value of type ${valTypeName(type)}`);
   }
 }
@@ -64,6 +68,10 @@ export interface RefLimits {
   funcs: number;
   /** Extern ids known. */
   externs: number;
+  /** Exceptions the state carries (see `exceptions.ts`); absent: none. */
+  exceptions?: number;
+  /** Store index of the state's first exception. */
+  exceptionBase?: number;
 }
 
 function fail(where: string, type: number, v: unknown): never {
@@ -113,6 +121,12 @@ export function writeCanonical(type: number, v: unknown, space: IndexSpace, limi
       if (v !== null) {
         if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= limits.externs) fail(where, type, v);
         lo = v + 1;
+      }
+      break;
+    case ValType.exnref:
+      if (v !== null) {
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= (limits.exceptions ?? 0)) fail(where, type, v);
+        lo = (limits.exceptionBase ?? 0) + v + 1;
       }
       break;
     default:

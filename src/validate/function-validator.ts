@@ -11,7 +11,10 @@ export const UNKNOWN = 0;
 
 /** A control frame of the spec's validation algorithm (appendix "Validation Algorithm"). */
 export interface ControlFrame {
-  /** The opcode that opened it: block 0x02, loop 0x03, if 0x04, else 0x05; -1 for the function body. */
+  /**
+   * The opcode that opened it: block 0x02, loop 0x03, if 0x04, else 0x05, try_table 0x1f,
+   * and the legacy try 0x06, catch 0x07, catch_all 0x19; -1 for the function body.
+   */
   opcode: number;
   startTypes: number[];
   endTypes: number[];
@@ -82,6 +85,11 @@ export class FunctionValidator {
   /** The non-defaultable locals set so far, innermost block last: ends of blocks unset theirs. */
   private readonly initStack: number[] = [];
   private readonly relations: TypeRelations;
+  /**
+   * The body's first exception-handling instruction and its byte offset, undefined if
+   * none: the native tier leaves such modules to the interpreter, so the engines ask.
+   */
+  exceptionUse: string | undefined;
 
   constructor(
     readonly ctx: ModuleContext,
@@ -300,11 +308,16 @@ export class FunctionValidator {
         this.pushCtrl(0x05, frame.startTypes, frame.endTypes);
         return;
       }
+      case 0x06: case 0x07: case 0x08: case 0x09: case 0x0a: case 0x18: case 0x19: case 0x1f:
+        this.stepException(ins);
+        return;
       case 0x0b: {
         const frame = this.popCtrl(offset);
         if (frame.opcode === 0x04 && !this.relations.allMatch(frame.startTypes, frame.endTypes)) {
           this.fail('type mismatch: if without else must leave its parameters unchanged', offset);
         }
+        // A legacy catch holds its caught exception below its frame (see stepException).
+        if (frame.opcode === 0x07 || frame.opcode === 0x19) this.pop(offset);
         this.pushAll(frame.endTypes);
         if (this.ctrls.length === 0) this.finished = true;
         return;
@@ -514,6 +527,79 @@ export class FunctionValidator {
         const below = types.slice(0, -1);
         this.popAll(below, offset);
         this.pushAll(below);
+        return;
+      }
+    }
+  }
+
+  /** The parameter types of tag `index` (the values its exceptions carry). */
+  tagParams(index: number, offset: number): number[] {
+    const tags = this.ctx.tagTypeIndices;
+    if (index >= tags.length) this.fail(`unknown tag ${index}`, offset);
+    return this.ctx.types[tags[index]].params;
+  }
+
+  /**
+   * Exception handling (Wasm 3.0 and the legacy instructions). A legacy `catch` or
+   * `catch_all` keeps the exception it caught as an exnref on the operand stack just
+   * below its own frame, where `rethrow` finds it and `end` drops it: so the operand
+   * stack at every pc says everything a paused handler needs (stack heights, snapshots
+   * and the translators follow from validation, as for every other value).
+   */
+  private stepException(ins: Instr): void {
+    const op = ins.op;
+    const offset = ins.offset;
+    this.exceptionUse ??= `${OPS[op]!.name} at byte 0x${offset.toString(16)}`;
+    switch (op) {
+      case 0x08: // throw
+        this.popAll(this.tagParams(ins.a, offset), offset);
+        this.setUnreachable();
+        return;
+      case 0x0a: // throw_ref
+        this.popExpect(ValType.exnref, offset);
+        this.setUnreachable();
+        return;
+      case 0x1f: { // try_table: its labels are those outside it
+        const bt = this.blockType(ins.a, offset);
+        for (let i = 0; i < ins.b; i++) {
+          const kind = ins.targets[3 * i];
+          const types = kind < 2 ? [...this.tagParams(ins.targets[3 * i + 1], offset)] : [];
+          if (kind === 1 || kind === 3) types.push(ValType.exnref);
+          const label = this.labelTypes(this.frameAt(ins.targets[3 * i + 2], offset));
+          if (!this.relations.allMatch(types, label)) this.fail('type mismatch: catch clause does not match its label', offset);
+        }
+        this.popAll(bt.params, offset);
+        this.pushCtrl(op, bt.params, bt.results);
+        return;
+      }
+      case 0x06: { // try
+        const bt = this.blockType(ins.a, offset);
+        this.popAll(bt.params, offset);
+        this.pushCtrl(op, bt.params, bt.results);
+        return;
+      }
+      case 0x07: case 0x19: { // catch, catch_all
+        const frame = this.ctrls[this.ctrls.length - 1];
+        if (frame.opcode !== 0x06 && frame.opcode !== 0x07) this.fail(`${op === 0x07 ? 'catch' : 'catch_all'} without a matching try`, offset);
+        const params = op === 0x07 ? this.tagParams(ins.a, offset) : EMPTY;
+        this.popCtrl(offset);
+        if (frame.opcode === 0x07) this.pop(offset); // the previous catch's exception
+        this.push(ValType.exnref);
+        this.pushCtrl(op, params as number[], frame.endTypes);
+        return;
+      }
+      case 0x18: { // delegate: ends a try without catches
+        const frame = this.ctrls[this.ctrls.length - 1];
+        if (frame.opcode !== 0x06) this.fail('delegate without a matching try', offset);
+        this.popCtrl(offset);
+        this.frameAt(ins.a, offset);
+        this.pushAll(frame.endTypes);
+        return;
+      }
+      case 0x09: { // rethrow
+        const frame = this.frameAt(ins.a, offset);
+        if (frame.opcode !== 0x07 && frame.opcode !== 0x19) this.fail('invalid rethrow label', offset);
+        this.setUnreachable();
         return;
       }
     }

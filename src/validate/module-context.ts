@@ -32,6 +32,8 @@ export interface ModuleContext {
    * validation. Node 20's V8 runs them only behind a flag, so the native tier asks.
    */
   typedRefUse?: string;
+  /** Type index of every exception tag (Wasm 3.0), imported ones first. */
+  tagTypeIndices: number[];
 }
 
 export function buildModuleContext(module: Module): ModuleContext {
@@ -39,18 +41,21 @@ export function buildModuleContext(module: Module): ModuleContext {
   const tables: TableType[] = [];
   const memories: MemoryType[] = [];
   const globals: GlobalType[] = [];
+  const tagTypeIndices: number[] = [];
   for (const imp of module.imports) {
     switch (imp.desc.kind) {
       case 'func': funcTypeIndices.push(imp.desc.typeIndex); break;
       case 'table': tables.push(imp.desc.type); break;
       case 'memory': memories.push(imp.desc.type); break;
       case 'global': globals.push(imp.desc.type); break;
+      case 'tag': tagTypeIndices.push(imp.desc.typeIndex); break;
     }
   }
   for (const t of module.funcs) funcTypeIndices.push(t);
   for (const t of module.tables) tables.push(t);
   for (const m of module.memories) memories.push(m);
   for (const g of module.globals) globals.push(g.type);
+  for (const t of module.tags) tagTypeIndices.push(t);
 
   // ref.func in code may only name functions referenced outside code (exports,
   // element segments, global initialisers): that is what makes them "declared".
@@ -70,5 +75,6 @@ export function buildModuleContext(module: Module): ModuleContext {
     dataCount: module.dataCount,
     declaredRefs,
     relations: new TypeRelations(module.types),
+    tagTypeIndices,
   };
 }

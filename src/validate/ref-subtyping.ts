@@ -35,6 +35,7 @@ export class TypeRelations {
     if (a >= 0 && b >= 0) return this.typeIds[a] === this.typeIds[b];
     if (b === HeapType.func) return isFuncHeap(a);
     if (b === HeapType.extern) return a === HeapType.noextern;
+    if (b === HeapType.exn) return a === HeapType.noexn;
     if (a === HeapType.nofunc) return b >= 0;
     return false;
   }

@@ -49,6 +49,11 @@ export function validateModule(module: Module, options: ValidateOptions = {}): M
     if (d.kind === 'memory') checkLimits(d.type.limits, MAX_PAGES, 'memory size must be at most 65536 pages (4GiB)');
   }
   for (const t of module.funcs) if (t >= module.types.length) fail(`unknown type ${t}`);
+  // Tags (Wasm 3.0 exception handling): a function type without results.
+  for (const t of ctx.tagTypeIndices) {
+    if (t >= module.types.length) fail(`unknown type ${t}`);
+    if (module.types[t].results.length > 0) fail('non-empty tag result type');
+  }
   module.tables.forEach((t, i) => {
     const index = module.numImportedTables + i;
     checkLimits(t.limits, MAX_TABLE, 'table size must be at most 2^32-1');
@@ -74,7 +79,8 @@ export function validateModule(module: Module, options: ValidateOptions = {}): M
   for (const e of module.exports) {
     if (names.has(e.name)) fail(`duplicate export name "${e.name}"`);
     names.add(e.name);
-    const limit = e.kind === 'func' ? ctx.funcTypeIndices.length : e.kind === 'table' ? ctx.tables.length : e.kind === 'memory' ? ctx.memories.length : ctx.globals.length;
+    const limit = e.kind === 'func' ? ctx.funcTypeIndices.length : e.kind === 'table' ? ctx.tables.length : e.kind === 'memory' ? ctx.memories.length
+      : e.kind === 'tag' ? ctx.tagTypeIndices.length : ctx.globals.length;
     if (e.index >= limit) fail(`unknown ${e.kind} ${e.index} in export "${e.name}"`);
   }
 

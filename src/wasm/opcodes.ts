@@ -54,6 +54,12 @@ export const Imm = {
   memArgLane: 18,
   /** `bytes[0..16)` = the 16 lane indices. */
   shuffle: 19,
+  /**
+   * try_table (Wasm 3.0): `a` = block type as for `Imm.blockType`, `b` = number of catch
+   * clauses, `targets[3i..3i+3)` = clause i's kind (0 catch, 1 catch_ref, 2 catch_all,
+   * 3 catch_all_ref), tag index (0 for catch_all*) and label.
+   */
+  tryTable: 20,
 } as const;
 export type Imm = (typeof Imm)[keyof typeof Imm];
 
@@ -115,6 +121,13 @@ const table: [number, string, Imm, (string | Facts)?, Facts?][] = [
   [0x03, 'loop', Imm.blockType, CONTROL],
   [0x04, 'if', Imm.blockType, CONTROL],
   [0x05, 'else', Imm.none, CONTROL],
+  // Exception handling: the legacy instructions (try, catch, rethrow, delegate,
+  // catch_all) toolchains still emit, and Wasm 3.0's throw, throw_ref and try_table.
+  [0x06, 'try', Imm.blockType, CONTROL],
+  [0x07, 'catch', Imm.index, CONTROL],
+  [0x08, 'throw', Imm.index, CONTROL],
+  [0x09, 'rethrow', Imm.index, CONTROL],
+  [0x0a, 'throw_ref', Imm.none, CONTROL],
   [0x0b, 'end', Imm.none, CONTROL],
   [0x0c, 'br', Imm.index, CONTROL],
   [0x0d, 'br_if', Imm.index, CONTROL],
@@ -128,9 +141,12 @@ const table: [number, string, Imm, (string | Facts)?, Facts?][] = [
   // Wasm 3.0 typed function references: calls through a reference (type index immediate).
   [0x14, 'call_ref', Imm.index, CONTROL],
   [0x15, 'return_call_ref', Imm.index, CONTROL],
+  [0x18, 'delegate', Imm.index, CONTROL],
+  [0x19, 'catch_all', Imm.none, CONTROL],
   [0x1a, 'drop', Imm.none, { pops: 1 }],
   [0x1b, 'select', Imm.none, { pops: 3 }],
   [0x1c, 'select_t', Imm.selectTypes, { pops: 3 }],
+  [0x1f, 'try_table', Imm.tryTable, CONTROL],
   [0x20, 'local.get', Imm.index, { pops: 0 }],
   [0x21, 'local.set', Imm.index, { pops: 1 }],
   [0x22, 'local.tee', Imm.index, { pops: 1 }],

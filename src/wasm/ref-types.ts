@@ -22,6 +22,10 @@ export const HeapType = {
   nofunc: -0x0d,
   /** The bottom of the extern types: only null (byte 0x72). */
   noextern: -0x0e,
+  /** An exception (exception handling; byte 0x69: `exnref` is `(ref null exn)`). */
+  exn: -0x17,
+  /** The bottom of the exception types: only null (byte 0x74). */
+  noexn: -0x0c,
 } as const;
 
 /** The first number of the packed reference types (above every byte and opcode of a value type). */
@@ -39,24 +43,26 @@ export type TypedRefType = number & {
 export function refType(heap: number, nullable: boolean): number {
   if (nullable && heap === HeapType.func) return 0x70;
   if (nullable && heap === HeapType.extern) return 0x6f;
+  if (nullable && heap === HeapType.exn) return 0x69;
   return TYPED_REF_BASE + (heap + HEAP_BIAS) * 2 + (nullable ? 1 : 0);
 }
 
 /** Whether a value type is a reference type (funcref, externref or a typed reference). */
 export function isRefType(t: number): boolean {
-  return t === 0x70 || t === 0x6f || t >= TYPED_REF_BASE;
+  return t === 0x70 || t === 0x6f || t === 0x69 || t >= TYPED_REF_BASE;
 }
 
 /** The heap type of a reference type: a type index (>= 0) or a {@link HeapType}. */
 export function refHeap(t: number): number {
   if (t === 0x70) return HeapType.func;
   if (t === 0x6f) return HeapType.extern;
+  if (t === 0x69) return HeapType.exn;
   return Math.floor((t - TYPED_REF_BASE) / 2) - HEAP_BIAS;
 }
 
 /** Whether a reference type admits null. */
 export function refNullable(t: number): boolean {
-  return t === 0x70 || t === 0x6f || ((t - TYPED_REF_BASE) & 1) === 1;
+  return t === 0x70 || t === 0x6f || t === 0x69 || ((t - TYPED_REF_BASE) & 1) === 1;
 }
 
 /** Whether a heap type is one of the function types (func, nofunc or a type index). */
@@ -71,7 +77,9 @@ export function isFuncHeap(heap: number): boolean {
  */
 export function refStorageType(t: number): number {
   if (t < TYPED_REF_BASE) return t;
-  return isFuncHeap(refHeap(t)) ? 0x70 : 0x6f;
+  const heap = refHeap(t);
+  if (heap === HeapType.exn || heap === HeapType.noexn) return 0x69;
+  return isFuncHeap(heap) ? 0x70 : 0x6f;
 }
 
 /** Whether a value type names a type index (a typed reference to a concrete function type). */
@@ -86,6 +94,8 @@ export function heapTypeName(heap: number): string {
     case HeapType.extern: return 'extern';
     case HeapType.nofunc: return 'nofunc';
     case HeapType.noextern: return 'noextern';
+    case HeapType.exn: return 'exn';
+    case HeapType.noexn: return 'noexn';
     default: return String(heap);
   }
 }
@@ -138,6 +148,7 @@ export function storeTypeMatches(a: number, b: number): boolean {
   if (ha === hb) return true;
   if (hb === HeapType.func) return isFuncHeap(ha);
   if (hb === HeapType.extern) return ha === HeapType.noextern;
+  if (hb === HeapType.exn) return ha === HeapType.noexn;
   if (ha === HeapType.nofunc) return hb >= 0;
   return false;
 }

@@ -22,14 +22,16 @@ export const ValType = {
   funcref: 0x70,
   /** A reference to a host value, or null. */
   externref: 0x6f,
+  /** A reference to a caught exception, or null (Wasm 3.0 exception handling). */
+  exnref: 0x69,
 } as const;
 /**
  * A value type: one of the {@link ValType} byte codes, or a typed reference (Wasm 3.0,
  * packed by `refType` in `ref-types.ts`).
  */
 export type ValType = (typeof ValType)[keyof typeof ValType] | TypedRefType;
-/** The reference types: what tables hold (spec 2.3.3); typed references since Wasm 3.0. */
-export type RefType = typeof ValType.funcref | typeof ValType.externref | TypedRefType;
+/** The reference types: what tables hold (spec 2.3.3); typed references and exnref since Wasm 3.0. */
+export type RefType = typeof ValType.funcref | typeof ValType.externref | typeof ValType.exnref | TypedRefType;
 
 /** A value type's name in the text format (`i32`, `funcref`, ...). */
 export function valTypeName(t: number): string {
@@ -41,6 +43,7 @@ export function valTypeName(t: number): string {
     case ValType.v128: return 'v128';
     case ValType.funcref: return 'funcref';
     case ValType.externref: return 'externref';
+    case ValType.exnref: return 'exnref';
     default: return t >= TYPED_REF_BASE ? typedRefName(t) : `type 0x${t.toString(16)}`;
   }
 }
@@ -91,7 +94,7 @@ export interface GlobalType {
 }
 
 /** The kinds of entity a module imports or exports. */
-export type ExternKind = 'func' | 'table' | 'memory' | 'global';
+export type ExternKind = 'func' | 'table' | 'memory' | 'global' | 'tag';
 
 /** What an import asks for: a function of a type, or a table, memory or global of a type. */
 export type ImportDesc =
@@ -118,6 +121,12 @@ export type ImportDesc =
     kind: 'global';
     /** The global type it must have. */
     type: GlobalType;
+  }
+  | {
+    /** An exception tag (Wasm 3.0). */
+    kind: 'tag';
+    /** Index of its function type (parameters: the exception's values; no results). */
+    typeIndex: number;
   };
 
 /** An import (spec 2.5.11): a two-level name and what it must be. */
@@ -283,6 +292,8 @@ export interface Module {
   memories: MemoryType[];
   /** Globals defined by the module. */
   globals: Global[];
+  /** Exception tags defined by the module (Wasm 3.0 tag section), as type indices. */
+  tags: number[];
   /** The export section. */
   exports: Export[];
   /** The start function's index, if the module has one. */
@@ -308,6 +319,8 @@ export interface Module {
   numImportedMemories: number;
   /** Imported globals. */
   numImportedGlobals: number;
+  /** Imported tags. */
+  numImportedTags: number;
   /**
    * sha256 (hex) of `bytes`, how snapshots name the module: absent until the snapshot
    * layer first asks (`moduleSha256`), which keeps it here; the decoder never computes it.

@@ -161,7 +161,7 @@ test('Wasm 3.0 multi-memory immediates: memory indices after memory instructions
 
 test('malformed instructions', () => {
   const bad: [bytes: number[], text: string, offset: number][] = [
-    [[0x06], 'illegal opcode', 0],
+    [[0x17], 'illegal opcode', 0], // 0x06 became the legacy try
     [[0x27], 'illegal opcode', 0],
     [[0xff], 'illegal opcode', 0],
     [[0xfc, 0x12], 'illegal opcode', 0],

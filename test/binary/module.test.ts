@@ -229,7 +229,7 @@ const malformed: [string, Uint8Array, string, number | undefined][] = [
   ['bad magic', new Uint8Array([0x00, 0x41, 0x53, 0x4d, 1, 0, 0, 0]), 'magic header not detected', 0],
   ['short version', new Uint8Array([0x00, 0x61, 0x73, 0x6d, 1]), 'unexpected end', 5],
   ['bad version', new Uint8Array([0x00, 0x61, 0x73, 0x6d, 2, 0, 0, 0]), 'unknown binary version', 4],
-  ['section id 13', bin([0x0d, 0x00]), 'malformed section id', 8],
+  ['section id 14', bin([0x0e, 0x00]), 'malformed section id', 8], // 13 is the tag section (Wasm 3.0)
   ['duplicate section', bin(section(1, [0x00]), section(1, [0x00])), 'unexpected content after last section', 11],
   ['out of order', bin(section(3, [0x00]), section(2, [0x00])), 'unexpected content after last section', 11],
   ['data count after code', bin(section(10, [0x00]), section(12, [0x00])), 'unexpected content after last section', 11],
@@ -241,14 +241,14 @@ const malformed: [string, Uint8Array, string, number | undefined][] = [
   ['data count mismatch', bin(section(12, [0x01])), 'data count and data section have inconsistent lengths', 11],
   ['bad function type', bin(section(1, [0x01, 0x61, 0x00, 0x00])), 'malformed function type', 11],
   ['bad value type', bin(section(1, [0x01, 0x60, 0x01, 0x7a, 0x00])), 'malformed value type', 13],
-  ['bad import kind', bin(section(2, [0x01, 0x00, 0x00, 0x04, 0x00])), 'malformed import kind', 13],
-  ['bad export kind', bin(section(7, [0x01, 0x00, 0x04, 0x00])), 'malformed export kind', 12],
+  ['bad import kind', bin(section(2, [0x01, 0x00, 0x00, 0x05, 0x00])), 'malformed import kind', 13], // 4 is a tag
+  ['bad export kind', bin(section(7, [0x01, 0x00, 0x05, 0x00])), 'malformed export kind', 12], // 4 is a tag
   ['bad mutability', bin(section(6, [0x01, 0x7f, 0x02, 0x41, 0x00, 0x0b])), 'malformed mutability', 12],
   ['bad UTF-8 import name', bin(section(2, [0x01, 0x01, 0xff, 0x00, 0x00, 0x00])), 'malformed UTF-8 encoding', 11],
   ['bad UTF-8 custom name', bin(section(0, [0x02, 0xc0, 0x80])), 'malformed UTF-8 encoding', 10],
   ['custom name past its size', bin([0x00, 0x01, 0x02, 0x61, 0x62]), 'unexpected end', undefined],
   ['custom name past the module', bin([0x00, 0x01, 0x05], [0x61]), 'length out of bounds', 10],
-  ['illegal opcode in an initialiser', bin(section(6, [0x01, 0x7f, 0x00, 0x41, 0x00, 0x0a])), 'illegal opcode', 15],
+  ['illegal opcode in an initialiser', bin(section(6, [0x01, 0x7f, 0x00, 0x41, 0x00, 0x17])), 'illegal opcode', 15], // 0x0a became throw_ref
 ];
 
 test('malformed modules', () => {

@@ -124,7 +124,7 @@ export type DataSpec = { bytes: Bytes } & (
 interface FuncDef { type: number; locals: ValType[]; code: Bytes }
 interface GlobalDef { type: ValType; mutable: boolean; init: Bytes }
 
-const KIND_BYTE: Record<ExternKind, number> = { func: 0, table: 1, memory: 2, global: 3 };
+const KIND_BYTE: Record<ExternKind, number> = { func: 0, table: 1, memory: 2, global: 3, tag: 4 };
 
 function limits(min: number, max: number | undefined): number[] {
   return max === undefined ? [0x00, ...u32(min)] : [0x01, ...u32(min), ...u32(max)];
@@ -139,6 +139,7 @@ export class ModuleBuilder {
   private readonly memories: number[][] = [];
   private readonly globals: GlobalDef[] = [];
   private readonly exports: number[][] = [];
+  private readonly tags: number[] = [];
   private readonly elems: number[][] = [];
   private readonly datas: number[][] = [];
   private readonly customs: number[][] = [];
@@ -148,6 +149,7 @@ export class ModuleBuilder {
   private importedTables = 0;
   private importedMemories = 0;
   private importedGlobals = 0;
+  private importedTags = 0;
 
   /** A function type; identical types share one index. */
   type(params: ValType[], results: ValType[]): number {
@@ -180,6 +182,19 @@ export class ModuleBuilder {
     this.noDefinitions(this.globals.length, 'global');
     this.imports.push([...name(module), ...name(field), 0x03, type, mutable ? 1 : 0]);
     return this.importedGlobals++;
+  }
+
+  /** An exception tag import (Wasm 3.0) of function type `typeIndex`. */
+  importTag(module: string, field: string, typeIndex: number): number {
+    this.noDefinitions(this.tags.length, 'tag');
+    this.imports.push([...name(module), ...name(field), 0x04, 0x00, ...u32(typeIndex)]);
+    return this.importedTags++;
+  }
+
+  /** An exception tag (Wasm 3.0 tag section) whose exceptions carry the parameters of type `typeIndex`. */
+  tag(typeIndex: number): number {
+    this.tags.push(typeIndex);
+    return this.importedTags + this.tags.length - 1;
   }
 
   /** A function; `code` is its instructions including the final `end`. Returns its index. */
@@ -250,6 +265,7 @@ export class ModuleBuilder {
     add(3, ifAny(this.funcs.map((f) => u32(f.type))));
     add(4, ifAny(this.tables));
     add(5, ifAny(this.memories));
+    add(13, ifAny(this.tags.map((t) => [0x00, ...u32(t)])));
     add(6, ifAny(this.globals.map((g) => [...valType(g.type), g.mutable ? 1 : 0, ...Array.from(g.init)])));
     add(7, ifAny(this.exports));
     add(8, this.startFunc === undefined ? undefined : u32(this.startFunc));

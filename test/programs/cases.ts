@@ -360,6 +360,12 @@ export const programCases: readonly ProgramCase[] = [
     expected: { stdout: 'rounds 10000: 90007 handler tail calls, result 2c3115cec0334af9\n', status: 0 },
   }),
   make({
+    name: 'cxx_exceptions',
+    purpose: 'C++ exceptions (-fwasm-exceptions: the legacy try, catch, catch_all, rethrow) thrown three frames below their handler, through frames whose destructors run on the way; 200 of 300 calls throw',
+    program: 'cxx_exceptions',
+    expected: { stdout: 'sum 89700, caught 200, destroyed 374850\n', status: 0 },
+  }),
+  make({
     name: 'vectorize',
     purpose: 'auto-vectorized loops (plain C at -O3 -msimd128): i32 and widened i16 dot products, a 3x3 box blur, 4x4 matrix products over an array, byte SAD, clamps, conversions, saxpy, byte min/max',
     program: 'vectorize',

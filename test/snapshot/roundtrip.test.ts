@@ -209,8 +209,8 @@ test('the header: magic, version, truncation, checksum, trailing bytes', () => {
   };
   const copy = (): Uint8Array => snap.slice();
   expectError(new TextEncoder().encode('hello, not a snapshot at all, clearly not one.....'), /not a wasmig snapshot/);
-  const v3 = copy(); v3[8] = 3;
-  expectError(v3, /format v3 not supported \(this wasmig reads v1 to v2\)/);
+  const v4 = copy(); v4[8] = 4;
+  expectError(v4, /format v4 not supported \(this wasmig reads v1 to v3\)/);
   const v0 = copy(); v0[8] = 0;
   expectError(v0, /format v0 not supported/);
   expectError(snap.subarray(0, 20), /truncated/);

@@ -58,6 +58,8 @@ export function formatDescription(path: string, d: SnapshotDescription): string 
   });
   d.tables.forEach((t, i) => lines.push(`table ${i}  ${t.elemType}, ${t.size} elements (${t.nonNull} set), max ${t.max ?? 'none'}`));
   lines.push(`globals  ${d.globals}; dropped segments: data [${d.droppedData.join(', ')}], elem [${d.droppedElems.join(', ')}]`);
+  // An exnref among the locals and operands above is the index of its exception here.
+  if (d.exceptions.length) lines.push(`exceptions ${d.exceptions.map((e, i) => `#${i} ${e}`).join('; ')}`);
   if (d.openFiles.length) {
     lines.push('open files:');
     for (const f of d.openFiles) lines.push(`  fd ${String(f.fd).padStart(2)} ${f.kind.padEnd(5)} ${f.path}${f.read ? ' r' : ''}${f.write ? ' w' : ''}${f.kind === 'file' ? ` offset ${f.offset}` : ''}`);
