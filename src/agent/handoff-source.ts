@@ -329,10 +329,11 @@ export class OutgoingHandoff {
         this.#progress({ phase: 'commit' });
         outcome = await this.#commit(commitSignal, stamps, finalSentAt!);
       }
+      // The downtime ends with the answer: the progress reports held since the pause go out after.
+      const done = performance.now();
+      stamps.sourceHadCommitted = hopClockMs();
       this.#flushProgress();
       if (outcome === 'committed') {
-        const done = performance.now();
-        stamps.sourceHadCommitted = hopClockMs();
         const downtimeMs = round1(done - paused);
         const held = await job.departureImages().catch(() => undefined);
         if (held?.digest !== undefined) host.bases.put(job.id, { digest: held.digest, images: held.images, log: job.log });

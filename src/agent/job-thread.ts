@@ -146,10 +146,11 @@ class JobThread {
         const taken = hopClockMs();
         this.#restoreStamps = {};
         const restored = this.#restore(command.setup, command.snapshot, command.deltas, command.digests);
-        // Once the answer is out, while the handoff waits for its commit: the first run's
-        // own setup (the native tier's resume clones), out of the job's downtime.
-        // Until the commit (or any command) comes: what is not made by then is made as the job runs.
-        this.#afterReply = () => this.#program?.execution?.prepareRun?.(() => Atomics.load(this.#control, COMMANDS_SENT) !== this.#taken);
+        // No setup ahead of the first run here (the native tier's resume clones for the
+        // frames below the top): the final commits, so the run comes right behind this
+        // answer, and a clone in the making held it up by 3-5 ms of CoreMark's downtime.
+        // The run makes what its top frame needs (made ahead by the agent, most often),
+        // the rest as it goes (lazy re-entry).
         return { ...restored, stamps: { ...this.#restoreStamps, took: taken, done: hopClockMs() } };
       }
       case 'run': {
