@@ -240,11 +240,12 @@ s('a module that does not decode is a clear error, and no job runs', async () =>
 
 for (const tier of ['native', 'interp'] as const) {
   s(`${tier}: pre-copy rounds ${tier === 'native' ? 'are served at a safepoint, the program not unwound' : 'pause the program'}, and the output is that of an uninterrupted run`, async () => {
-    // Held at a gate (a 2 ms sleep in a loop) from line 380, so that it cannot end under
-    // the rounds, and computing (not asleep) while they come: a sleeping program's rounds
-    // wake it and are served while it awaits its sleep (WasiOptions.wake), not in place.
+    // Held at a gate (a 2 ms sleep in a loop) before its last lines, so that it cannot end
+    // under the rounds. Native: computing (about a second of it, not asleep at the gate)
+    // while they come, since a sleeping program's rounds wake it and are served while it
+    // awaits its sleep (WasiOptions.wake), not in place.
     const gate = `gate-rounds-${tier}`;
-    const args = ['lines=400', 'work=1500', `gate=/ctl/${gate}`, 'at=380'];
+    const args = tier === 'native' ? ['lines=400', 'work=200000', `gate=/ctl/${gate}`, 'at=380'] : ['lines=60', 'work=1500', `gate=/ctl/${gate}`, 'at=30'];
     const want = tickerOutput(args);
     const w = newJob();
     await w.job.start(gated(ticker, tier), ['ticker.wasm', ...args], {});
