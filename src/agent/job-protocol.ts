@@ -18,7 +18,14 @@ import type { RingBuffer } from './output-ring.ts';
 export const PAUSE_FLAG = 0;
 /** Word 1: commands sent so far (the worker compares it with the commands it has taken). */
 export const COMMANDS_SENT = 1;
-export const CONTROL_WORDS = 2;
+/**
+ * Word 2: raised with a command that needs the program stopped (a final, a pause, a
+ * snapshot, a checkpoint): it cuts a WASI sleep short (`WasiOptions.wake`). Pre-copy
+ * rounds do not raise it: they are served in place when the sleep ends, so that rounds
+ * taken within one sleep of a bursty writer do not see a quiet memory.
+ */
+export const WAKE_WORD = 2;
+export const CONTROL_WORDS = 3;
 
 /** The program a worker runs, fresh or restored. */
 export interface ProgramSetup {

@@ -10,7 +10,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { WasmigError } from '../errors/index.ts';
 import type { SharedClones } from '../native/index.ts';
 import type { Command, EndReport, JobCommand, ThreadMessage, WorkerBoot } from './job-protocol.ts';
-import { COMMANDS_SENT, CONTROL_WORDS, PAUSE_FLAG } from './job-protocol.ts';
+import { COMMANDS_SENT, CONTROL_WORDS, PAUSE_FLAG, WAKE_WORD } from './job-protocol.ts';
 import { createRingBuffer, RingReader } from './output-ring.ts';
 import { bootThread, threadEntry } from './thread-boot.ts';
 import type { RingRecord } from './output-ring.ts';
@@ -32,6 +32,9 @@ interface Pending {
   resolve: (data: unknown) => void;
   reject: (error: Error) => void;
 }
+
+/** The commands that cut a sleeping program's sleep short (see `WAKE_WORD`). */
+const WAKING: ReadonlySet<string> = new Set(['final', 'pause', 'snapshot', 'checkpoint', 'precopy']);
 
 export class JobRunner {
   readonly #worker: Worker;
@@ -86,8 +89,12 @@ export class JobRunner {
     Atomics.add(this.#control, COMMANDS_SENT, 1);
     this.#port.postMessage({ ...command, id } satisfies Command, transfer);
     Atomics.store(this.#control, PAUSE_FLAG, 1);
-    // A program asleep in a WASI call waits on the flag (WasiOptions.wake): wakes it.
-    Atomics.notify(this.#control, PAUSE_FLAG);
+    // A program asleep in a WASI call waits on the wake word (WasiOptions.wake): wakes it
+    // for the commands that need it stopped.
+    if (WAKING.has(command.op)) {
+      Atomics.store(this.#control, WAKE_WORD, 1);
+      Atomics.notify(this.#control, WAKE_WORD);
+    }
     return answer;
   }
 

@@ -19,7 +19,7 @@ import type { RunOutcome } from '../runtime/index.ts';
 import { WasiHost } from '../wasi/index.ts';
 import type { WakeWord } from '../wasi/index.ts';
 import type { ClonesReport, Command, EndReport, JobCommand, ProgramSetup, Reply, RunStarted, WorkerBoot } from './job-protocol.ts';
-import { COMMANDS_SENT, PAUSE_FLAG } from './job-protocol.ts';
+import { COMMANDS_SENT, PAUSE_FLAG, WAKE_WORD } from './job-protocol.ts';
 import { hopClockMs } from './hop-clock.ts';
 import { RingWriter } from './output-ring.ts';
 import { Precopy } from './precopy-source.ts';
@@ -171,7 +171,13 @@ class JobThread {
         for (const f of program.compiled.functions) void f.points;
         return { base: base ? command.base : undefined };
       }
-      case 'round': return { ...this.#needPrecopy().round(this.#writes), inPlace: this.#servingInPlace };
+      case 'round': {
+        // Served in place, the program is inside a run that goes on after it: it may write
+        // before the next round without the count moving, so such a round always compares,
+        // and counts as a write for the rounds after it.
+        if (this.#servingInPlace) this.#writes++;
+        return { ...this.#needPrecopy().round(this.#servingInPlace ? undefined : this.#writes), inPlace: this.#servingInPlace };
+      }
       case 'final': {
         // The pause and the last round in one command: one trip between the threads less in the downtime.
         const taken = hopClockMs();
@@ -300,12 +306,12 @@ class JobThread {
   }
 
   /**
-   * The pause flag, as the word that cuts the program's sleeps short: a command for a
-   * sleeping program (a migration's final, a pre-copy round) is served at once, not when
-   * the sleep is over (up to 10 ms for a program that sleeps in 10 ms steps).
+   * The word that cuts the program's sleeps short (`WAKE_WORD`): a command that needs a
+   * sleeping program stopped (a migration's final) is served at once, not when the sleep
+   * is over (up to 10 ms for a program that sleeps in 10 ms steps).
    */
   #wake(): WakeWord {
-    return { words: this.#control, index: PAUSE_FLAG };
+    return { words: this.#control, index: WAKE_WORD };
   }
 
   #sinks(): { stdout: (data: Uint8Array) => void; stderr: (data: Uint8Array) => void } {
@@ -361,6 +367,7 @@ class JobThread {
     for (;;) {
       // Lowered before looking at the count: a command sent after the look raises it again.
       Atomics.store(control, PAUSE_FLAG, 0);
+      Atomics.store(control, WAKE_WORD, 0);
       if (Atomics.load(control, COMMANDS_SENT) !== this.#taken || !this.#wantRun) break;
       let outcome: RunOutcome;
       this.#writes++;
