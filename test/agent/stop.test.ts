@@ -40,24 +40,25 @@ s.after(async () => {
 });
 
 /** Follows `job` to its end; resolves with its stdout and final state. */
-async function follow(job: string): Promise<{ stdout: string; state: JobState }> {
-  let stdout = '';
-  const state = await client.follow(job, { onOutput: (c) => { if (c.stream === 1) stdout += Buffer.from(c.data).toString(); } });
-  return { stdout, state };
+async function follow(job: string, seen: { stdout: string } = { stdout: '' }): Promise<{ stdout: string; state: JobState }> {
+  const state = await client.follow(job, { onOutput: (c) => { if (c.stream === 1) seen.stdout += Buffer.from(c.data).toString(); } });
+  return { stdout: seen.stdout, state };
 }
 
 /** A ticker that waits at line 5 for a gate file that never comes: it runs until stopped. */
-async function waiting(job: string, agent: string): Promise<{ ended: Promise<{ stdout: string; state: JobState }> }> {
+async function waiting(job: string, agent: string): Promise<{ ended: Promise<{ stdout: string; state: JobState }>; seen: { stdout: string } }> {
   await client.start({ agent, module: ticker, program: 'ticker.wasm', args: ['ticker.wasm', 'lines=10', `gate=/ctl/${job}-never`, 'at=5'], job });
-  const ended = follow(job);
+  const seen = { stdout: '' };
+  const ended = follow(job, seen);
   ended.catch(() => {});
   // In an object: an async function's returned promise would be awaited with it.
-  return { ended };
+  return { ended, seen };
 }
 
 s('a running job stops where it runs: failed with 143, who stopped it, its output kept', async () => {
-  const { ended } = await waiting('held', 'a');
-  while (a.jobs.get('held')?.state !== 'running') await new Promise((r) => setTimeout(r, 20));
+  const { ended, seen } = await waiting('held', 'a');
+  // At its gate (its lines before it out): 'running' alone came before them under CI's load.
+  while (!/tick 4\/10 /.test(seen.stdout)) await new Promise((r) => setTimeout(r, 20));
   assert.is(await client.stop('held'), 'a');
   const { stdout, state } = await ended;
   assert.is(state.state, 'failed');
