@@ -13,9 +13,9 @@ const named = (pred: (code: number) => boolean): string[] => CODES.filter(pred).
 
 test('control: structured control, branches, return, calls and unreachable', () => {
   assert.equal(named((c) => OPS[c]!.control), [
-    'unreachable', 'block', 'loop', 'if', 'else', 'end', 'br', 'br_if', 'br_table', 'return', 'call', 'call_indirect',
-    'return_call', 'return_call_indirect', 'call_ref', 'return_call_ref', 'br_on_null', 'br_on_non_null',
-    'try', 'catch', 'throw', 'rethrow', 'throw_ref', 'delegate', 'catch_all', 'try_table',
+    'unreachable', 'block', 'loop', 'if', 'else', 'try', 'catch', 'throw', 'rethrow', 'throw_ref', 'end', 'br', 'br_if',
+    'br_table', 'return', 'call', 'call_indirect', 'return_call', 'return_call_indirect', 'call_ref', 'return_call_ref',
+    'delegate', 'catch_all', 'try_table', 'br_on_null', 'br_on_non_null',
   ]);
 });
 
