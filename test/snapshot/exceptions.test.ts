@@ -52,9 +52,9 @@ test('a state of the same program without a live exception is still format v1', 
 
 test('snapshots written before format v3 (v1, and v2 with a v128) still load and resume', () => {
   const dir = resolve(repoRoot, 'test/snapshot/fixtures');
-  // The fixtures (made by the build before format v3) were lost at the merge: `*.snap` is
-  // ignored by git. Reported as skipped, never passed, until they are made again.
-  if (!existsSync(resolve(dir, 'pre-eh-v1.snap'))) { console.log('  skipped: test/snapshot/fixtures/pre-eh-*.snap are missing (to be made again by the build before format v3)'); return; }
+  // Made by the build before format v3 (fixtures/README.md says how); kept in git, so a
+  // missing one is a broken checkout and fails here.
+  assert.ok(existsSync(resolve(dir, 'pre-eh-v1.snap')) && existsSync(resolve(dir, 'pre-eh-v2-simd.snap')), 'test/snapshot/fixtures/pre-eh-*.snap are missing');
   const v1 = readFileSync(resolve(dir, 'pre-eh-v1.snap'));
   assert.is(readSnapshotHeader(v1).version, 1);
   assert.equal(Program.resume(v1).run(), { kind: 'returned', results: [0] });
