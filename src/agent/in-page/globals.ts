@@ -57,30 +57,44 @@ function clearIntervalNode(timer: unknown): void {
 
 export { setTimeoutNode as setTimeout, setIntervalNode as setInterval, clearTimeoutNode as clearTimeout, clearIntervalNode as clearInterval };
 
-/** Callbacks waiting for their turn, in order; one channel message runs the next. */
+/**
+ * Callbacks waiting for their turn, in order; one channel message runs the next. The port
+ * holds a Node process open only while callbacks wait (a page's ports have no `ref`; under
+ * Node, in tests, an idle channel kept the test runner from exiting after its last test).
+ */
 class Immediates {
   readonly #queue = new Map<number, () => void>();
   readonly #channel = new globalThis.MessageChannel();
+  readonly #port: MessagePort & { ref?: () => void; unref?: () => void };
   #next = 1;
 
   constructor() {
-    this.#channel.port1.onmessage = () => {
+    this.#port = this.#channel.port1;
+    this.#port.onmessage = () => {
       const first = this.#queue.entries().next();
       if (first.done) return;
       this.#queue.delete(first.value[0]);
+      this.#idleUnlessWaiting();
       first.value[1]();
     };
+    this.#idleUnlessWaiting();
   }
 
   add(fn: () => void): number {
     const id = this.#next++;
     this.#queue.set(id, fn);
+    this.#port.ref?.();
     this.#channel.port2.postMessage(0);
     return id;
   }
 
   delete(id: number): void {
     this.#queue.delete(id);
+    this.#idleUnlessWaiting();
+  }
+
+  #idleUnlessWaiting(): void {
+    if (this.#queue.size === 0) this.#port.unref?.();
   }
 }
 

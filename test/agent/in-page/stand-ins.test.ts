@@ -6,7 +6,9 @@
  * they do not, a one-line error naming the call.
  */
 import * as node from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import * as nodePath from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as crypto from '../../../src/agent/in-page/node-crypto.ts';
@@ -73,6 +75,20 @@ test('ports: on(message) gets the data; nothing is ever waiting for a synchronou
   assert.is(receiveMessageOnPort(port2), undefined);
   port1.close();
   port2.close();
+});
+
+test('setImmediate under Node: once its callbacks ran, the channel does not hold the process open', () => {
+  // The whole unit suite runs in one process, and an idle channel kept it from exiting
+  // after its last test (CI timed out so): a child that used setImmediate must end by itself.
+  const globalsUrl = pathToFileURL(fileURLToPath(new URL('../../../src/agent/in-page/globals.ts', import.meta.url))).href;
+  const script = `import { setImmediate, clearImmediate } from ${JSON.stringify(globalsUrl)};
+    const dropped = setImmediate(() => console.log('cancelled ran'));
+    clearImmediate(dropped);
+    setImmediate(() => setImmediate(() => console.log('ran twice')));`;
+  const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+  assert.is(child.error, undefined, 'the child did not exit by itself within 60 s');
+  assert.is(child.stdout.trim(), 'ran twice');
+  assert.is(child.status, 0);
 });
 
 test.run();
