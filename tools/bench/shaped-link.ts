@@ -14,7 +14,11 @@
  * `wmbench-*`, inside 10.231.0.0/16, and is deleted at the end (also after a failure or
  * Ctrl-C). Not part of `npm test`.
  *
- * Usage: npx tsx tools/bench/shaped-link.ts [--rates 100kbit,1mbit,10mbit,100mbit] [--job writer|coremark] [--mem MIB]
+ * `--moves N` pairs (live there, stop-and-copy back) per rate: the table gives each column's
+ * median and, for the downtimes, the range; a single move on a 2-core machine can land on a
+ * busy moment (one did: 473 ms where its neighbours took 63-68).
+ *
+ * Usage: npx tsx tools/bench/shaped-link.ts [--rates 100kbit,1mbit,10mbit,100mbit] [--job writer|coremark] [--mem MIB] [--moves 3]
  */
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -33,6 +37,8 @@ function arg(name: string, fallback: string): string {
 const rates = arg('--rates', '100kbit,1mbit,10mbit,100mbit').split(',');
 const jobKind = arg('--job', 'writer');
 const mem = Number(arg('--mem', '1'));
+const moves = Number(arg('--moves', '3'));
+if (!Number.isInteger(moves) || moves < 1) throw new Error(`--moves ${arg('--moves', '3')}: a whole number of at least 1`);
 const PORT = 18830;
 /** The relay's port in the broker's namespace: agents connect to it, it forwards to the broker. */
 const RELAY_PORT = 18831;
@@ -124,7 +130,7 @@ function startNode(ns: string, args: string[], label: string): Promise<void> {
 process.on('SIGINT', () => { teardown(); process.exit(130); });
 process.on('uncaughtException', (error) => { console.error(error); teardown(); process.exit(1); });
 
-interface Row { rate: string; live: MigrationResult; stop: MigrationResult }
+interface Row { rate: string; live: MigrationResult[]; stop: MigrationResult[] }
 const rows: Row[] = [];
 try {
   teardown();
@@ -159,10 +165,14 @@ try {
       await client.migrate(job, 'a');
       shape(NS.a, 'wmbench-a', rate);
       shape(NS.b, 'wmbench-b', rate);
-      process.stderr.write(`${rate}: live...\n`);
-      const live = await client.migrate(job, 'b', { timeoutMs: 3_600_000, deadlineMs: 3_600_000 });
-      process.stderr.write(`${rate}: stop-and-copy...\n`);
-      const stop = await client.migrate(job, 'a', { mode: 'stop-and-copy', timeoutMs: 3_600_000 });
+      const live: MigrationResult[] = [];
+      const stop: MigrationResult[] = [];
+      for (let m = 1; m <= moves; m++) {
+        process.stderr.write(`${rate}: live ${m}/${moves}...\n`);
+        live.push(await client.migrate(job, 'b', { timeoutMs: 3_600_000, deadlineMs: 3_600_000 }));
+        process.stderr.write(`${rate}: stop-and-copy ${m}/${moves}...\n`);
+        stop.push(await client.migrate(job, 'a', { mode: 'stop-and-copy', timeoutMs: 3_600_000 }));
+      }
       rows.push({ rate, live, stop });
     }
   } finally {
@@ -175,6 +185,14 @@ try {
 console.log(`\nmigration over shaped links (each agent's link: the rate, ${DELAY_MS} ms each way, ${netem ? 'netem' : 'tbf and a delaying relay'}), job ${jobKind}${jobKind === 'writer' ? ` mem=${mem} MiB, writing 16 KiB/s` : ''}\n`);
 console.log('| link | live: downtime | live: total | live: sent | rounds | stop-and-copy: downtime | stop-and-copy: sent |');
 console.log('|---|---:|---:|---:|---:|---:|---:|');
+const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+/** Median, and the range when there is more than one move. */
+const ms = (results: MigrationResult[]): string => {
+  const d = results.map((r) => r.downtimeMs);
+  return `${median(d).toFixed(0)} ms${d.length > 1 ? ` (${Math.min(...d).toFixed(0)}-${Math.max(...d).toFixed(0)})` : ''}`;
+};
+const kib = (results: MigrationResult[]): string => `${(median(results.map((r) => r.bytesSent)) / 1024).toFixed(0)} KiB`;
 for (const r of rows) {
-  console.log(`| ${r.rate} | ${r.live.downtimeMs.toFixed(0)} ms | ${(r.live.totalMs / 1000).toFixed(1)} s | ${(r.live.bytesSent / 1024).toFixed(0)} KiB | ${r.live.rounds} | ${r.stop.downtimeMs.toFixed(0)} ms | ${(r.stop.bytesSent / 1024).toFixed(0)} KiB |`);
+  console.log(`| ${r.rate} | ${ms(r.live)} | ${(median(r.live.map((x) => x.totalMs)) / 1000).toFixed(1)} s | ${kib(r.live)} | ${median(r.live.map((x) => x.rounds))} | ${ms(r.stop)} | ${kib(r.stop)} |`);
 }
+console.log(`\n(medians of ${moves} moves per rate, downtime ranges in brackets)`);
