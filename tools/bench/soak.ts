@@ -22,6 +22,7 @@
  *
  * Usage: npm run build && npx tsx tools/bench/soak.ts [--moves 1000] [--report-every 100] [--brokers aedes,mosquitto]
  *        [--memory-report FILE [--probe-gc]] [--agent-env "MALLOC_ARENA_MAX=2 NODE_OPTIONS=--max-semi-space-size=4"]
+ *        [--agent-envs "A's K=V ...;B's;C's"]
  * (agents and brokers run the built CLI, as users run them)
  */
 import { spawnSync } from 'node:child_process';
@@ -60,7 +61,25 @@ const memoryReport = process.argv.includes('--memory-report') ? resolve(arg('--m
  * and from then on such buffers come from the heap, which keeps what they leave
  * (tools/bench/malloc-threshold.ts). `--agent-env ""` runs agents with glibc's defaults.
  */
-const agentEnv = Object.fromEntries(arg('--agent-env', 'MALLOC_MMAP_THRESHOLD_=131072').split(' ').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+/** `K=V` pairs separated by spaces; a word starting with `--` goes on the previous value (`NODE_OPTIONS=--a --b`). */
+function parseEnv(text: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  let last = '';
+  for (const word of text.split(' ').filter(Boolean)) {
+    if (word.startsWith('--') && last) env[last] += ` ${word}`;
+    else env[(last = word.slice(0, word.indexOf('=')))] = word.slice(word.indexOf('=') + 1);
+  }
+  return env;
+}
+const agentEnv = parseEnv(arg('--agent-env', 'MALLOC_MMAP_THRESHOLD_=131072'));
+/**
+ * With `--agent-envs "A;B;C"`, each agent's environment beyond agentEnv (`K=V` pairs,
+ * agents a, b, c in turn): settings compared side by side in one run, where every agent
+ * sees the same moves under the same load (the job goes round the three), unlike two runs
+ * on a shared machine whose load changes between them.
+ */
+const perAgentEnv = (process.argv.includes('--agent-envs') ? arg('--agent-envs', '').split(';') : []).map(parseEnv);
+const agentSettings = ['a', 'b', 'c'].map((_, i) => Object.entries({ ...agentEnv, ...perAgentEnv[i] }).map(([k, v]) => `${k}=${v}`).join(' ') || 'as ours');
 const probeModule = resolve(repoRoot, 'tools/bench/memory-probe.mjs');
 
 /** The lines a run that never moved prints, as many as asked for (reruns the writer, longer, when short). */
@@ -167,7 +186,7 @@ async function soak(name: string, broker: BrokerProc, reference: Reference, work
   const agents: Proc[] = [];
   const probes: Record<string, string> = {};
   for (const a of ['a', 'b', 'c']) {
-    const env = { ...agentEnv };
+    const env = { ...agentEnv, ...perAgentEnv[agents.length] };
     if (memoryReport) {
       probes[a] = join(work, `${name}-${a}.jsonl`);
       env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --import ${probeModule}`.trim();
@@ -199,7 +218,7 @@ async function soak(name: string, broker: BrokerProc, reference: Reference, work
       poke();
     });
     await moreThan(0);
-    console.log(`\n${name}: ${moves} moves among a, b, c; agents' environment: ${Object.entries(agentEnv).map(([k, v]) => `${k}=${v}`).join(' ') || 'as ours'}`);
+    console.log(`\n${name}: ${moves} moves among a, b, c; agents' environments: ${['a', 'b', 'c'].map((a, i) => `${a}: ${agentSettings[i]}`).join('; ')}`);
     console.log('| moves | failures | downtime p50 / p90 / p99 / max (ms) | RSS MB after each move, floor-peak: broker, a, b, c | load average |');
     console.log('|---:|---:|---|---|---|');
     const rss = new RssWindow([measured(broker.proc.pid), ...agents.map((p) => p.pid)]);
