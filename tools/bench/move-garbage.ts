@@ -40,6 +40,9 @@ const here = resolve(import.meta.dirname, '../..');
 const trees = [...(arg('--compare') ? [['compared', resolve(arg('--compare')!)]] : []), ['this tree', here]];
 
 interface Code {
+  createRingBuffer(bytes?: number): SharedArrayBuffer;
+  RingWriter: new (b: SharedArrayBuffer) => { write(stream: number, bytes: Uint8Array): void };
+  RingReader: new (b: SharedArrayBuffer) => { drain(): unknown[] };
   encodeRound(p: unknown): Uint8Array;
   encodeFinal(p: unknown): Uint8Array;
   decodeFinal(b: Uint8Array): unknown;
@@ -49,7 +52,7 @@ interface Code {
 
 async function load(tree: string): Promise<Code> {
   const url = (file: string): string => pathToFileURL(resolve(tree, file)).href;
-  return { ...(await import(url('src/agent/package.ts'))), ...(await import(url('src/agent/transfer.ts'))), ...(await import(url('src/agent/frames.ts'))) } as Code;
+  return { ...(await import(url('src/agent/package.ts'))), ...(await import(url('src/agent/transfer.ts'))), ...(await import(url('src/agent/frames.ts'))), ...(await import(url('src/agent/output-ring.ts'))) } as Code;
 }
 
 /** A log's portable part: `lines` lines of about 60 bytes. */
@@ -105,11 +108,17 @@ const roundBytes = codes[0].encodeRound(round);
 const finalBytes = codes[0].encodeFinal(final);
 const roundSha = createHash('sha256').update(roundBytes).digest('hex');
 const frames = codes.map((c) => framesOf(c, roundBytes));
+const rings = codes.map((c) => { const ring = c.createRingBuffer(); return { writer: new c.RingWriter(ring), reader: new c.RingReader(ring) }; });
 const rows: [string, number, (c: Code, i: number) => Promise<unknown> | unknown][] = [
   ['encode a round (4 MiB delta, 150 lines)', roundBytes.length, (c) => c.encodeRound(round)],
   ['encode a final (256 KiB delta, 30 lines, 16 KiB state)', finalBytes.length, (c) => c.encodeFinal(final)],
   ['receive the round (256 KiB chunks) and join it', roundBytes.length, (c, i) => receive(c, frames[i], roundBytes.length, roundSha)],
   ['decode the final', finalBytes.length, (c) => c.decodeFinal(finalBytes)],
+  // What a move's worth of output costs on its way from the job's ring (about 150 lines a move in the soak).
+  ['150 lines through the output ring', log(150).entries.reduce((n, [, , d]) => n + d.length, 0), (c, i) => {
+    for (const [, , d] of round.log.entries) rings[i].writer.write(1, d);
+    return rings[i].reader.drain();
+  }],
 ];
 for (const [name, size, step] of rows) {
   const cells: string[] = [];
