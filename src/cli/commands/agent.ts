@@ -10,6 +10,7 @@ import { drainCommand } from './agent-drain.ts';
 import { CONNECTION_HELP, CONNECTION_OPTIONS, connectionOf } from './fleet-options.ts';
 import { parseDir } from './run.ts';
 import { StopSignals } from './stop-signals.ts';
+import { collectAfterMove } from '../collect-after-move.ts';
 
 export const AGENT_OPTIONS: OptionSpec[] = [
   { name: 'name', value: true },
@@ -124,6 +125,9 @@ export async function agentCommand(argv: readonly string[]): Promise<number> {
     fault: process.env.WASMIG_FAULT || undefined,
     crashAt: process.env.WASMIG_CRASH_AT || undefined,
     log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
+    // A full collection after each departure keeps the agent's memory flat over many moves
+    // (README, *Soak*); WASMIG_GC_AFTER_MOVE=0 leaves it all to V8, to compare.
+    afterDeparture: process.env.WASMIG_GC_AFTER_MOVE === '0' ? undefined : collectAfterMove(),
   });
   try {
     const asked = new Promise<string>((resolve) => agent.onDrainRequest(resolve));
