@@ -18,7 +18,8 @@
  * a full collection (what it holds live; off by default: collecting lowers the RSS read
  * after it). --agent-env "K=V ..." sets the agents'
  * environment (an allocator's or V8's settings, to compare mitigations; by default
- * MALLOC_MMAP_THRESHOLD_=131072, README *Soak*).
+ * MALLOC_MMAP_THRESHOLD_=131072 NODE_OPTIONS=--max-semi-space-size=4, README *Soak*);
+ * --agent-envs "A;B;C" adds settings per agent, compared side by side in one run.
  *
  * Usage: npm run build && npx tsx tools/bench/soak.ts [--moves 1000] [--report-every 100] [--brokers aedes,mosquitto]
  *        [--memory-report FILE [--probe-gc]] [--agent-env "MALLOC_ARENA_MAX=2 NODE_OPTIONS=--max-semi-space-size=4"]
@@ -55,11 +56,13 @@ const WRITER_ARGS = ['mem=4', 'rate=1024'];
 /** Where each window's memory details go (JSON lines), if anywhere. */
 const memoryReport = process.argv.includes('--memory-report') ? resolve(arg('--memory-report', '')) : undefined;
 /**
- * The agents' environment beyond ours: `K=V` pairs separated by spaces. By default glibc's
- * mmap threshold is fixed at its initial 128 KiB, as README (*Soak*) advises for agents:
- * left dynamic, it rises to the size of the largest buffer freed (a 4 MiB memory image),
- * and from then on such buffers come from the heap, which keeps what they leave
- * (tools/bench/malloc-threshold.ts). `--agent-env ""` runs agents with glibc's defaults.
+ * The agents' environment beyond ours: `K=V` pairs separated by spaces. By default what
+ * README (*Soak*) advises for agents: glibc's mmap threshold fixed at its initial 128 KiB
+ * (left dynamic, it rises to the size of the largest buffer freed, a 4 MiB memory image,
+ * and from then on such buffers come from the heap, which keeps what they leave:
+ * tools/bench/malloc-threshold.ts), and V8's semi-spaces capped at 4 MB (side by side,
+ * the agent with the cap kept a flat floor 30 MB lower). `--agent-env ""` runs agents
+ * with glibc's and V8's defaults.
  */
 /** `K=V` pairs separated by spaces; a word starting with `--` goes on the previous value (`NODE_OPTIONS=--a --b`). */
 function parseEnv(text: string): Record<string, string> {
@@ -71,7 +74,7 @@ function parseEnv(text: string): Record<string, string> {
   }
   return env;
 }
-const agentEnv = parseEnv(arg('--agent-env', 'MALLOC_MMAP_THRESHOLD_=131072'));
+const agentEnv = parseEnv(arg('--agent-env', 'MALLOC_MMAP_THRESHOLD_=131072 NODE_OPTIONS=--max-semi-space-size=4'));
 /**
  * With `--agent-envs "A;B;C"`, each agent's environment beyond agentEnv (`K=V` pairs,
  * agents a, b, c in turn): settings compared side by side in one run, where every agent
