@@ -81,7 +81,12 @@ ${INSECURE_HELP}
                         runs without waiting for its top frame's (default 256,
                         innermost loops first; 0: none)
 
-${CONNECTION_HELP}`;
+${CONNECTION_HELP}
+
+memory: an agent that moves jobs for days keeps a flat footprint on Linux when
+started with MALLOC_MMAP_THRESHOLD_=131072 and NODE_OPTIONS=--max-semi-space-size=4
+in its environment (README, Soak); it collects its garbage after each job that
+leaves it (WASMIG_GC_AFTER_MOVE=0: not).`;
 
 /** The agent's state dir: the one asked for, else one per agent name under the user's state dirs. */
 export function stateDirOf(asked: string | undefined, name: string, env: NodeJS.ProcessEnv = process.env): string {
