@@ -106,6 +106,13 @@ export interface AgentOptions {
    * says what forgetting an older one costs.
    */
   jobRecords?: number;
+  /**
+   * Called once a job has left this agent (its handoff committed, its worker stopped):
+   * the moment a move's garbage is all there and nothing of the job is left to keep.
+   * `wasmig agent` collects it there (`collectAfterMove`, README *Soak*); not called in
+   * the middle of the handoff.
+   */
+  afterDeparture?: () => void;
 }
 
 /**
@@ -861,6 +868,7 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
     // Nothing here acts on its state any more (a move back follows it again from `prepare`):
     // kept, every job that ever passed through kept a subscription and its state's updates.
     this.unwatchJob(job.id);
+    this.#options.afterDeparture?.();
   }
 
   #upload(request: UploadRequest): void {

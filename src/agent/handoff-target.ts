@@ -190,13 +190,14 @@ export class IncomingHandoffs {
       }
       if (req.type === 'round') {
         const pkg = decodeRound(bytes);
-        await inc.job.apply(pkg.deltas);
+        // The log first: its entries are copied out of the blob, whose buffer then goes to the worker.
         inc.job.log.extend(pkg.log);
+        await inc.job.apply(pkg.deltas, true);
       } else {
         const pkg = decodeFinal(bytes);
         inc.job.log.extend(pkg.log);
         stamps.targetDecoded = hopClockMs();
-        inc.restoring = inc.job.complete(host.setupFor(inc.job.spec), pkg.snapshot, pkg.deltas, req.digests).then(
+        inc.restoring = inc.job.complete(host.setupFor(inc.job.spec), pkg.snapshot, pkg.deltas, req.digests, true).then(
           ({ took, done, ...steps }) => ({ stamps: { ...steps, targetWorkerTook: took, targetWorkerRestored: done } }),
           (error: unknown) => ({ failed: `the snapshot does not restore: ${errorText(error)}` }),
         );

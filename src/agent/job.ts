@@ -44,6 +44,18 @@ function withoutModule(setup: ProgramSetup): ProgramSetup {
 export const STOPPED_STATUS = 143;
 
 /**
+ * The buffers under `arrays`, to be moved to the job's worker rather than copied: a
+ * migration package's deltas and snapshot are views of the received blob, and posted as
+ * they are, the whole blob (megabytes) was serialized on the main thread and rebuilt in
+ * the worker, one more copy per move for the collector. Only for buffers nothing here
+ * uses afterwards (they are detached); Node's shared pool is never moved (it copies
+ * what it cannot move).
+ */
+function handedOver(arrays: readonly Uint8Array[]): ArrayBuffer[] {
+  return [...new Set(arrays.map((a) => a.buffer))].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
+}
+
+/**
  * A job on an agent: a program that runs in a worker thread of its own, unsliced, on
  * whichever tier it uses (`job-thread.ts`), its output captured into an
  * {@link OutputLog}, and its ownership epoch. The agent's event loop never runs guest
@@ -119,14 +131,21 @@ export class Job {
     await this.#runner.request({ op: 'rebase', setup: withoutModule(setup) });
   }
 
-  /** Applies one pre-copy round. */
-  async apply(deltas: Uint8Array[]): Promise<{ blocks: number }> {
-    return this.#runner.request({ op: 'apply', deltas });
+  /**
+   * Applies one pre-copy round. With `handOver`, the deltas' buffers go to the worker
+   * (see {@link handedOver}).
+   */
+  async apply(deltas: Uint8Array[], handOver = false): Promise<{ blocks: number }> {
+    return this.#runner.request({ op: 'apply', deltas }, handOver ? handedOver(deltas) : []);
   }
 
-  /** Rebuilds the program from the received memory, the final deltas and the state that came without memory. */
-  async complete(setup: ProgramSetup, snapshot: Uint8Array, deltas: Uint8Array[], digests: string[]): Promise<Record<string, number>> {
-    const r = await this.#runner.request<{ preopens: string[]; stamps: Record<string, number> }>({ op: 'restore', setup: withoutModule(setup), snapshot, deltas, digests });
+  /**
+   * Rebuilds the program from the received memory, the final deltas and the state that
+   * came without memory. With `handOver`, their buffers go to the worker (see {@link handedOver}).
+   */
+  async complete(setup: ProgramSetup, snapshot: Uint8Array, deltas: Uint8Array[], digests: string[], handOver = false): Promise<Record<string, number>> {
+    const transfer = handOver ? handedOver([snapshot, ...deltas]) : [];
+    const r = await this.#runner.request<{ preopens: string[]; stamps: Record<string, number> }>({ op: 'restore', setup: withoutModule(setup), snapshot, deltas, digests }, transfer);
     this.preopens = r.preopens;
     // When the worker took the restore and finished it (`hop-clock.ts`).
     return r.stamps;

@@ -115,9 +115,11 @@ export class RingReader extends RingView {
     const records: RingRecord[] = [];
     let read = Atomics.load(this.words, READ);
     const written = Atomics.load(this.words, WRITTEN);
+    const d = this.data;
+    const m = this.mask;
     while (read !== written) {
-      const h = this.take(read, RECORD_HEADER);
-      const word = (h[0] | (h[1] << 8) | (h[2] << 16) | (h[3] << 24)) >>> 0;
+      // The header read in place (it may wrap): an array for each record's four bytes was garbage.
+      const word = (d[read & m] | (d[(read + 1) & m] << 8) | (d[(read + 2) & m] << 16) | (d[(read + 3) & m] << 24)) >>> 0;
       const length = word & 0xffffff;
       records.push({ stream: (word >>> 24) as StreamId, data: this.take(read + RECORD_HEADER, length) });
       read = (read + RECORD_HEADER + length) | 0;

@@ -1,4 +1,4 @@
-import { encode } from '@msgpack/msgpack';
+import { Encoder } from '@msgpack/msgpack';
 import { decodeBoundedMsgpack } from '../snapshot/index.ts';
 import { ProtocolError } from './messages.ts';
 import type { PortableLog } from './output-log.ts';
@@ -29,12 +29,37 @@ const PACKAGE_VERSION = 2;
  */
 const DECODE_SLACK_BYTES = 16 * 1024 * 1024;
 
+/** Most bytes msgpack takes around a value besides its own: a bin or array header (5), an integer (9). */
+const HEADER_BYTES = 9;
+
+/**
+ * At least the bytes a package encodes to: its binaries, each with a header, and each
+ * log entry's array, number and stream.
+ */
+function sizeBound(p: RoundPackage & { snapshot?: Uint8Array }): number {
+  let n = 64 + (p.snapshot ? p.snapshot.length + HEADER_BYTES : 0);
+  for (const d of p.deltas) n += d.length + HEADER_BYTES;
+  for (const [, , data] of p.log.entries) n += data.length + 3 * HEADER_BYTES;
+  return n;
+}
+
+/**
+ * Encodes into one buffer of the package's bounded size. msgpack's `encode` starts at
+ * 2 KiB and, each time a binary does not fit, moves to a buffer twice the size needed:
+ * a 4 MiB package cost 8 MiB of the agent's memory (the one it was returned in, which
+ * its view pins while it is sent) plus what the smaller ones were, all garbage a move
+ * leaves on the main thread for the collector (README, *Soak*).
+ */
+function encodePackage(p: RoundPackage & { snapshot?: Uint8Array }, value: Record<string, unknown>): Uint8Array {
+  return new Encoder({ initialBufferSize: sizeBound(p) }).encodeSharedRef(value);
+}
+
 export function encodeRound(p: RoundPackage): Uint8Array {
-  return encode({ v: PACKAGE_VERSION, deltas: p.deltas, log: p.log });
+  return encodePackage(p, { v: PACKAGE_VERSION, deltas: p.deltas, log: p.log });
 }
 
 export function encodeFinal(p: FinalPackage): Uint8Array {
-  return encode({ v: PACKAGE_VERSION, deltas: p.deltas, log: p.log, snapshot: p.snapshot });
+  return encodePackage(p, { v: PACKAGE_VERSION, deltas: p.deltas, log: p.log, snapshot: p.snapshot });
 }
 
 function decodeMap(bytes: Uint8Array, what: string): Record<string, unknown> {

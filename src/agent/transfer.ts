@@ -184,7 +184,9 @@ export class BlobReceiver {
       const data = this.sealed ? this.sealed.cipher.open(chunkContext(this.sealed.topic, chunk.transfer, chunk.index), chunk.data) : chunk.data;
       p.bytes += data.length;
       if (p.bytes > p.manifest.size) throw new ProtocolError(`the chunks of the ${p.what} add up to more than the ${p.manifest.size} bytes of its manifest`);
-      p.parts[chunk.index] = Buffer.from(data);
+      // Kept as it came (a view of its MQTT payload, or what the cipher opened), not
+      // copied: the whole is copied out once, on completion.
+      p.parts[chunk.index] = data;
       p.received++;
       clearTimeout(p.idle);
       p.idle = setTimeout(() => this.#stall(chunk.transfer), p.idleMs);
@@ -207,6 +209,21 @@ export class BlobReceiver {
     const digest = hash.digest('hex');
     if (size !== p.manifest.size) { p.reject(new WasmigError('ERR_TRANSFER', `the ${p.what} has ${size} bytes, its manifest says ${p.manifest.size}`)); return; }
     if (digest !== p.manifest.sha256) { p.reject(new WasmigError('ERR_TRANSFER', `the ${p.what} fails its sha256 check (got ${digest.slice(0, 12)}..., signed manifest says ${p.manifest.sha256.slice(0, 12)}...)`)); return; }
-    p.resolve(Buffer.concat(p.parts as Uint8Array[], size));
+    p.resolve(joinParts(p.parts as Uint8Array[], size));
   }
+}
+
+/**
+ * The chunks of a blob as one array with a buffer of its own: never a slice of Node's
+ * shared pool (`Buffer.concat` takes small ones from it), so a migration package's buffer
+ * can be handed over to the job's worker thread whole (`Job.apply`), not copied for it.
+ */
+function joinParts(parts: readonly Uint8Array[], size: number): Uint8Array {
+  const whole = new Uint8Array(size);
+  let at = 0;
+  for (const part of parts) {
+    whole.set(part, at);
+    at += part.length;
+  }
+  return whole;
 }

@@ -34,7 +34,9 @@ s('beyond the bound the oldest record goes; a set makes a record the newest; kep
 s('an agent that six jobs left keeps where the newest three went and their states, not all six', async () => {
   const broker = await startBroker({ port: 0 });
   const names = ['a', 'b'];
-  const agents = await Promise.all(names.map((name) => Agent.start({ name, connection: { url: broker.url }, log: () => {}, jobRecords: 3 })));
+  // Each agent says when a job has left it (AgentOptions.afterDeparture: where `wasmig agent` collects a move's garbage).
+  const departures: Record<string, number> = { a: 0, b: 0 };
+  const agents = await Promise.all(names.map((name) => Agent.start({ name, connection: { url: broker.url }, log: () => {}, jobRecords: 3, afterDeparture: () => departures[name]++ })));
   const [a] = agents;
   const client = await FleetClient.connect({ connection: { url: broker.url } });
   const module = readFileSync(writerPath);
@@ -51,6 +53,7 @@ s('an agent that six jobs left keeps where the newest three went and their state
     assert.is(a.moved.get('j6')?.to, 'b');
     // The agent that holds them keeps every one.
     assert.is(agents[1].observed.size, 6);
+    assert.equal(departures, { a: 6, b: 0 });
   } finally {
     await client.close();
     await Promise.all(agents.map((x) => x.stop()));

@@ -13,6 +13,7 @@ import type { ProgramSetup, RunStarted } from '../../src/agent/job-protocol.ts';
 import type { SharedClones } from '../../src/native/index.ts';
 import type { LogEntry } from '../../src/agent/output-log.ts';
 import { OutputLog } from '../../src/agent/output-log.ts';
+import { decodeFinal, decodeRound, encodeFinal, encodeRound } from '../../src/agent/package.ts';
 import type { JobSpec } from '../../src/agent/messages.ts';
 import { defaultEngines, loadModule } from '../../src/program/index.ts';
 import type { Tier } from '../../src/runtime/index.ts';
@@ -313,6 +314,35 @@ s('native: an arrival makes the resume clones its frames need as it runs and han
   const job = await second.ended;
   assert.is(job.state, 'exited');
   assert.is(before + second.stdout(), want.stdout);
+});
+
+s('a target handed a package\'s buffer (not a copy of it) rebuilds the job from it, and the buffer leaves the main thread', async () => {
+  const gate = 'gate-hand-over';
+  const args = ['lines=60', 'work=1500', `gate=/ctl/${gate}`, 'at=40'];
+  const want = tickerOutput(args);
+  const source = newJob();
+  await source.job.start(gated(ticker, 'interp'), ['ticker.wasm', ...args], {});
+  void source.job.run();
+  while (!/^tick 10\//m.test(source.stdout())) await new Promise((r) => setTimeout(r, 5));
+  await source.job.precopy(undefined);
+  const round = await source.job.round();
+  const final = await source.job.final();
+  const before = source.stdout();
+  source.job.discard();
+  // As they arrive: the deltas and the snapshot are views of the one blob that carried them.
+  const roundPkg = decodeRound(encodeRound({ deltas: round.deltas, log: { floor: 0, entries: [] } }));
+  const finalPkg = decodeFinal(encodeFinal({ deltas: final.deltas, log: { floor: 0, entries: [] }, snapshot: final.snapshot }));
+  const target = newJob();
+  const s2 = gated(ticker, 'interp');
+  await target.job.receive(s2, undefined);
+  await target.job.apply(roundPkg.deltas, true);
+  await target.job.complete(s2, finalPkg.snapshot, finalPkg.deltas, final.digests, true);
+  for (const d of [...roundPkg.deltas, finalPkg.snapshot]) assert.is(d.buffer.byteLength, 0, 'the buffer went to the worker');
+  void target.job.run();
+  writeFileSync(join(ctl, gate), '');
+  const job = await target.ended;
+  assert.is(job.state, 'exited');
+  assert.is(before + target.stdout(), want.stdout);
 });
 
 s.run();

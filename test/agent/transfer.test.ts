@@ -20,6 +20,20 @@ test('chunks in any order, duplicates included, reassemble into the blob', async
   assert.equal(Buffer.from(await done), data);
 });
 
+test('a received blob has a buffer of its own, whatever its size (never a slice of Node\'s pool), so it can be handed to a worker', async () => {
+  for (const size of [1, 100, 3000, 10_000, 300_000]) {
+    const data = randomBytes(size);
+    const receiver = new BlobReceiver();
+    const frames = chunks(data, 1024);
+    const done = receiver.expect(transfer, { sha256: sha256(data), size, chunks: frames.length }, { idleMs: 5000, what: 'test blob' });
+    for (const f of frames.reverse()) receiver.accept(f);
+    const got = await done;
+    assert.equal(Buffer.from(got), data);
+    assert.is(got.byteOffset, 0);
+    assert.is(got.buffer.byteLength, size, `a blob of ${size} bytes in a buffer of ${got.buffer.byteLength}`);
+  }
+});
+
 test('a blob whose whole does not match its manifest is refused', async () => {
   const data = randomBytes(1000);
   const receiver = new BlobReceiver();

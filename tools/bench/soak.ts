@@ -18,10 +18,12 @@
  * a full collection (what it holds live; off by default: collecting lowers the RSS read
  * after it). --agent-env "K=V ..." sets the agents'
  * environment (an allocator's or V8's settings, to compare mitigations; by default
- * MALLOC_MMAP_THRESHOLD_=131072, README *Soak*).
+ * MALLOC_MMAP_THRESHOLD_=131072 NODE_OPTIONS=--max-semi-space-size=4, README *Soak*);
+ * --agent-envs "A;B;C" adds settings per agent, compared side by side in one run.
  *
  * Usage: npm run build && npx tsx tools/bench/soak.ts [--moves 1000] [--report-every 100] [--brokers aedes,mosquitto]
  *        [--memory-report FILE [--probe-gc]] [--agent-env "MALLOC_ARENA_MAX=2 NODE_OPTIONS=--max-semi-space-size=4"]
+ *        [--agent-envs "A's K=V ...;B's;C's"]
  * (agents and brokers run the built CLI, as users run them)
  */
 import { spawnSync } from 'node:child_process';
@@ -54,13 +56,33 @@ const WRITER_ARGS = ['mem=4', 'rate=1024'];
 /** Where each window's memory details go (JSON lines), if anywhere. */
 const memoryReport = process.argv.includes('--memory-report') ? resolve(arg('--memory-report', '')) : undefined;
 /**
- * The agents' environment beyond ours: `K=V` pairs separated by spaces. By default glibc's
- * mmap threshold is fixed at its initial 128 KiB, as README (*Soak*) advises for agents:
- * left dynamic, it rises to the size of the largest buffer freed (a 4 MiB memory image),
- * and from then on such buffers come from the heap, which keeps what they leave
- * (tools/bench/malloc-threshold.ts). `--agent-env ""` runs agents with glibc's defaults.
+ * The agents' environment beyond ours: `K=V` pairs separated by spaces. By default what
+ * README (*Soak*) advises for agents: glibc's mmap threshold fixed at its initial 128 KiB
+ * (left dynamic, it rises to the size of the largest buffer freed, a 4 MiB memory image,
+ * and from then on such buffers come from the heap, which keeps what they leave:
+ * tools/bench/malloc-threshold.ts), and V8's semi-spaces capped at 4 MB (side by side,
+ * the agent with the cap kept a flat floor 30 MB lower). `--agent-env ""` runs agents
+ * with glibc's and V8's defaults.
  */
-const agentEnv = Object.fromEntries(arg('--agent-env', 'MALLOC_MMAP_THRESHOLD_=131072').split(' ').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+/** `K=V` pairs separated by spaces; a word starting with `--` goes on the previous value (`NODE_OPTIONS=--a --b`). */
+function parseEnv(text: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  let last = '';
+  for (const word of text.split(' ').filter(Boolean)) {
+    if (word.startsWith('--') && last) env[last] += ` ${word}`;
+    else env[(last = word.slice(0, word.indexOf('=')))] = word.slice(word.indexOf('=') + 1);
+  }
+  return env;
+}
+const agentEnv = parseEnv(arg('--agent-env', 'MALLOC_MMAP_THRESHOLD_=131072 NODE_OPTIONS=--max-semi-space-size=4'));
+/**
+ * With `--agent-envs "A;B;C"`, each agent's environment beyond agentEnv (`K=V` pairs,
+ * agents a, b, c in turn): settings compared side by side in one run, where every agent
+ * sees the same moves under the same load (the job goes round the three), unlike two runs
+ * on a shared machine whose load changes between them.
+ */
+const perAgentEnv = (process.argv.includes('--agent-envs') ? arg('--agent-envs', '').split(';') : []).map(parseEnv);
+const agentSettings = ['a', 'b', 'c'].map((_, i) => Object.entries({ ...agentEnv, ...perAgentEnv[i] }).map(([k, v]) => `${k}=${v}`).join(' ') || 'as ours');
 const probeModule = resolve(repoRoot, 'tools/bench/memory-probe.mjs');
 
 /** The lines a run that never moved prints, as many as asked for (reruns the writer, longer, when short). */
@@ -167,7 +189,7 @@ async function soak(name: string, broker: BrokerProc, reference: Reference, work
   const agents: Proc[] = [];
   const probes: Record<string, string> = {};
   for (const a of ['a', 'b', 'c']) {
-    const env = { ...agentEnv };
+    const env = { ...agentEnv, ...perAgentEnv[agents.length] };
     if (memoryReport) {
       probes[a] = join(work, `${name}-${a}.jsonl`);
       env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --import ${probeModule}`.trim();
@@ -199,7 +221,7 @@ async function soak(name: string, broker: BrokerProc, reference: Reference, work
       poke();
     });
     await moreThan(0);
-    console.log(`\n${name}: ${moves} moves among a, b, c; agents' environment: ${Object.entries(agentEnv).map(([k, v]) => `${k}=${v}`).join(' ') || 'as ours'}`);
+    console.log(`\n${name}: ${moves} moves among a, b, c; agents' environments: ${['a', 'b', 'c'].map((a, i) => `${a}: ${agentSettings[i]}`).join('; ')}`);
     console.log('| moves | failures | downtime p50 / p90 / p99 / max (ms) | RSS MB after each move, floor-peak: broker, a, b, c | load average |');
     console.log('|---:|---:|---|---|---|');
     const rss = new RssWindow([measured(broker.proc.pid), ...agents.map((p) => p.pid)]);

@@ -10,6 +10,7 @@ import { drainCommand } from './agent-drain.ts';
 import { CONNECTION_HELP, CONNECTION_OPTIONS, connectionOf } from './fleet-options.ts';
 import { parseDir } from './run.ts';
 import { StopSignals } from './stop-signals.ts';
+import { collectAfterMove } from '../collect-after-move.ts';
 
 export const AGENT_OPTIONS: OptionSpec[] = [
   { name: 'name', value: true },
@@ -80,7 +81,12 @@ ${INSECURE_HELP}
                         runs without waiting for its top frame's (default 256,
                         innermost loops first; 0: none)
 
-${CONNECTION_HELP}`;
+${CONNECTION_HELP}
+
+memory: an agent that moves jobs for days keeps a flat footprint on Linux when
+started with MALLOC_MMAP_THRESHOLD_=131072 and NODE_OPTIONS=--max-semi-space-size=4
+in its environment (README, Soak); it collects its garbage after each job that
+leaves it (WASMIG_GC_AFTER_MOVE=0: not).`;
 
 /** The agent's state dir: the one asked for, else one per agent name under the user's state dirs. */
 export function stateDirOf(asked: string | undefined, name: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -124,6 +130,9 @@ export async function agentCommand(argv: readonly string[]): Promise<number> {
     fault: process.env.WASMIG_FAULT || undefined,
     crashAt: process.env.WASMIG_CRASH_AT || undefined,
     log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
+    // A full collection after each departure keeps the agent's memory flat over many moves
+    // (README, *Soak*); WASMIG_GC_AFTER_MOVE=0 leaves it all to V8, to compare.
+    afterDeparture: process.env.WASMIG_GC_AFTER_MOVE === '0' ? undefined : collectAfterMove(),
   });
   try {
     const asked = new Promise<string>((resolve) => agent.onDrainRequest(resolve));
