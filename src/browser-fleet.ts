@@ -42,6 +42,23 @@ export interface FleetControls {
 }
 
 /**
+ * `message` signed with the key or identity in `keyFile`, as the page's controls sign
+ * what they send: for checking in the page that a file is the fleet's (and for tests,
+ * which compare it with Node's signature).
+ */
+export function signWith(keyFile: Uint8Array, message: object): object {
+  return signerFromFile(keyFile, 'the key file').sign(message);
+}
+
+/**
+ * Why `message` does not verify with the key or identity in `keyFile` (undefined: it
+ * does), as the page's controls check what they receive; `claim` as `MessageSigner.verify`.
+ */
+export function verifyWith(keyFile: Uint8Array, message: object, claim?: { signer?: string; type?: string }): string | undefined {
+  return signerFromFile(keyFile, 'the key file').verify(message, claim);
+}
+
+/**
  * Connects the page's fleet client; `keyFile`: the bytes of the fleet's key file or an
  * identity file the user picked (`signerFromFile`; a bad one throws its one line).
  */

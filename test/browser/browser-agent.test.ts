@@ -9,7 +9,8 @@
  * agent `tab` offline (its last will). In a fleet with a key, the tab and the dashboard
  * take the key file picked in the page, and a job moves ka -> tab (`wasmig migrate`) ->
  * ka (the dashboard) sealed and signed, both moves in the dashboard's chart, its output
- * that of an uninterrupted run. A screenshot of the dashboard goes to
+ * that of an uninterrupted run; an identity file read in chromium signs what Node checks
+ * (the same Ed25519 bytes) and checks what Node signed. A screenshot of the dashboard goes to
  * test/output/browser-agent.png (and a small .jpg), checked for the agents' and the job's names.
  *
  * The bundles are built here (`browserAgentBuild`) into a temporary directory, which the
@@ -23,6 +24,7 @@ import { join, resolve } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Browser, Page } from 'playwright-core';
+import { DeviceIdentity, FleetAuthority } from '../../src/agent/index.ts';
 import { browserAgentBuild } from '../../tools/build-browser.ts';
 import { repoRoot } from '../helpers/cli.ts';
 import { agentProc, cli, freePort, stopAll, wasmigProc } from '../helpers/fleet.ts';
@@ -249,6 +251,25 @@ chromium.register(s, 'a keyed fleet: the tab and the dashboard take the key pick
   });
   const moves = (await rows(dashboard, 'moves')).map((r) => r.split(' | '));
   assert.equal(moves.map((m) => [m[0], m[1], m[2], m[6]]), [['kjob', 'ka', 'ktab', 'elsewhere'], ['kjob', 'ktab', 'ka', 'this page']]);
+
+  // Identities in chromium itself: the page's code signs (Ed25519) what Node's checks, and checks what Node's signed.
+  const authority = FleetAuthority.generate();
+  const tabFile = authority.issue('ktab', ['run']);
+  const laptop = new DeviceIdentity(authority.issue('laptop', ['start', 'migrate']));
+  const state = { v: 1, job: 'kjob', agent: 'ktab', epoch: 9, state: 'running' };
+  const inPage = await dashboard.evaluate(async ({ file, state, asked }) => {
+    const fleetJs = await import('/browser/fleet.js' as string) as { signWith(f: Uint8Array, m: object): object; verifyWith(f: Uint8Array, m: object, c?: object): string | undefined };
+    const bytes = new TextEncoder().encode(file);
+    return {
+      signed: fleetJs.signWith(bytes, state),
+      checked: fleetJs.verifyWith(bytes, asked, { signer: 'laptop', type: 'start' }),
+      forged: fleetJs.verifyWith(bytes, { ...asked, job: 'other' }, { signer: 'laptop', type: 'start' }),
+    };
+  }, { file: JSON.stringify(tabFile), state, asked: laptop.sign({ type: 'start', from: 'laptop', job: 'kjob' }) });
+  assert.is(laptop.verify(inPage.signed, { signer: 'ktab', type: 'state' }), undefined, 'Node checks what the page signed');
+  assert.is((inPage.signed as { sig: string }).sig, new DeviceIdentity(tabFile).sign(state).sig, 'the same Ed25519 signature');
+  assert.is(inPage.checked, undefined, 'the page checks what Node signed');
+  assert.match(inPage.forged ?? '', /^bad signature/);
 
   const output = await cli(['attach', 'kjob', ...keyed]);
   const expected = tickerOutput(args);

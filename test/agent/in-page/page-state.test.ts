@@ -28,7 +28,7 @@ class FakeStorage {
 const s = suite('a tab\'s state dir in localStorage');
 const work = mkdtempSync(join(tmpdir(), 'wasmig-page-state-'));
 const storage = new FakeStorage();
-const scope = globalThis as { localStorage?: FakeStorage };
+const scope = globalThis as unknown as { localStorage?: FakeStorage };
 
 s.before(() => { scope.localStorage = storage; });
 s.after(() => {
