@@ -6,16 +6,23 @@
  * job runs in a module Web Worker (`browser-job-thread.ts`) on the page's WebAssembly
  * (native tier) or the interpreter, so the page stays responsive.
  *
- * What a tab's agent does not have: directories for jobs (a job given preopens is
- * refused in one line), a state dir, a fleet key or device identity (its blob sealing
- * needs synchronous AES-GCM, which a page lacks), resume clones made ahead. Bundled with
- * stand-ins for the Node modules the agent's files import (`agent/in-page/`) by
- * `tools/build-browser.ts` (`browserAgentBuild`).
+ * In a fleet that signs (`--key-file`, `--identity`), the page asks for the fleet's key
+ * file or the tab's identity file (a file the user picks: the server never holds or
+ * serves it), and the tab signs, checks and seals as a Node agent does (the same code,
+ * over the in-page `node:crypto` stand-in); its replay guard keeps its high-water marks
+ * in the page's `localStorage` (`agent/in-page/node-fs.ts`), so a reload does not open
+ * it to replays. What a tab's agent does not have: directories for jobs (a job given
+ * preopens is refused in one line), a revocation list, resume clones made ahead.
+ * Bundled with stand-ins for the Node modules the agent's files import (`agent/in-page/`)
+ * by `tools/build-browser.ts` (`browserAgentBuild`).
  * @module
  */
 import { Agent } from './agent/agent.ts';
 import { FleetClient } from './agent/client.ts';
 import { errorText } from './agent/error-text.ts';
+import { PAGE_STATE_ROOT } from './agent/in-page/node-fs.ts';
+import { signerFromFile } from './agent/signer-file.ts';
+import type { MessageSigner } from './agent/signing.ts';
 
 /** What the page's HTML gives the script (`dashboard/agent-page.ts`). */
 export interface BrowserAgentConfig {
@@ -30,8 +37,18 @@ export interface BrowserAgentConfig {
 }
 
 /** The little of the DOM this page uses (the project's TypeScript has no DOM library). */
+interface Element {
+  textContent: string | null;
+  className: string;
+  hidden: boolean;
+  append(text: string): void;
+}
+interface FileInput extends Element {
+  files: ArrayLike<{ name: string; arrayBuffer(): Promise<ArrayBuffer> }> | null;
+  addEventListener(type: 'change', listener: () => void): void;
+}
 interface Page {
-  getElementById(id: string): { textContent: string | null; className: string; append(text: string): void } | null;
+  getElementById(id: string): Element | null;
 }
 
 const page = (globalThis as unknown as { document: Page }).document;
@@ -46,26 +63,43 @@ function log(line: string): void {
   page.getElementById('log')?.append(`${new Date().toISOString().slice(11, 23)} ${line}\n`);
 }
 
-/**
- * A fleet whose agents sign their messages would drop every unsigned one of this tab's
- * (a handoff into it would time out, not fail): refuses to join it, in one line.
- */
-async function refuseSignedFleet(connection: { url: string; username?: string; password?: string }): Promise<void> {
+/** The online agents of the fleet that sign their messages (they would drop every unsigned one of this tab's). */
+async function signingAgents(connection: { url: string; username?: string; password?: string }): Promise<string[]> {
   const client = await FleetClient.connect({ connection });
   try {
-    const signed = (await client.list()).agents.filter((a) => a.online && a.signed).map((a) => a.agent);
-    if (signed.length) {
-      throw new Error(`this fleet signs its messages (agent${signed.length > 1 ? 's' : ''} ${signed.join(', ')}): a tab cannot join it yet (the fleet key seals blobs with AES-GCM, which a page has only asynchronously)`);
-    }
+    return (await client.list()).agents.filter((a) => a.online && a.signed).map((a) => a.agent);
   } finally {
     await client.close();
   }
 }
 
+/**
+ * The fleet key or identity the user picks in the page (`#key-file`): read in the page,
+ * never sent anywhere. A file that is neither is said in one line, and the page waits
+ * for another.
+ */
+function pickedSigner(why: string): Promise<MessageSigner> {
+  const input = page.getElementById('key-file') as FileInput | null;
+  if (!input) throw new Error(`${why}, and this page has no file input to choose its key with`);
+  const choice = page.getElementById('key-choice');
+  if (choice) choice.hidden = false;
+  show('state', `${why}: choose the fleet's key file (--key-file) or this tab's identity file (wasmig fleet add NAME --roles run)`, 'waiting');
+  return new Promise((resolve) => {
+    input.addEventListener('change', () => {
+      const file = input.files?.[0];
+      if (!file) return;
+      file.arrayBuffer().then((bytes) => {
+        resolve(signerFromFile(new Uint8Array(bytes), `the file ${file.name}`));
+        if (choice) choice.hidden = true;
+      }).catch((error: unknown) => show('state', `${file.name}: ${errorText(error)}; choose another`, 'offline'));
+    });
+  });
+}
+
 /** Starts this tab's agent from the page's config; shows how it went. */
 async function main(): Promise<void> {
   const config = JSON.parse(page.getElementById('config')?.textContent ?? '{}') as BrowserAgentConfig;
-  const name = search.get('name') ?? config.name;
+  let name = search.get('name') ?? config.name;
   const tier = search.get('tier') ?? config.tier ?? 'native';
   show('name', name);
   if (!(globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated) {
@@ -73,13 +107,22 @@ async function main(): Promise<void> {
     throw new Error('this page is not cross-origin isolated (it needs the COOP and COEP headers wasmig dashboard sends): no shared memory for jobs');
   }
   const connection = { url: config.broker, username: config.username, password: config.password };
-  await refuseSignedFleet(connection);
+  // A fleet signs when its agents do (or the URL says so, ?signed, for a tab that may be the first agent).
+  const signing = await signingAgents(connection);
+  let key: MessageSigner | undefined;
+  if (signing.length || search.has('signed')) {
+    key = await pickedSigner(signing.length ? `this fleet signs its messages (agent${signing.length > 1 ? 's' : ''} ${signing.join(', ')})` : 'this page was opened for a fleet that signs (?signed)');
+    // An identity names its device: the tab is that agent unless the URL names another (which Agent.start then refuses, saying why).
+    if (key.name !== undefined && !search.has('name')) name = key.name;
+    show('name', name);
+  }
   const agent = await Agent.start({
     name, tier, heartbeatMs: 1000, aheadClones: 0, log,
     connection,
+    ...(key ? { key, stateDir: `${PAGE_STATE_ROOT}${name}` } : {}),
   });
   (globalThis as { browserAgent?: Agent }).browserAgent = agent;
-  show('state', `online at ${config.broker} (tier ${tier})`, 'online');
+  show('state', `online at ${config.broker} (tier ${tier}${key ? `, signing with ${key.name !== undefined ? `the identity of ${key.name}` : 'the fleet key'}` : ''})`, 'online');
 }
 
 main().catch((error: unknown) => {

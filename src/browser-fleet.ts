@@ -6,13 +6,17 @@
  * follow a job's output across its moves. Bundled with the browser agent's stand-ins for Node
  * modules (`agent/in-page/`) by `tools/build-browser.ts` (`browserAgentBuild`).
  *
- * Like the browser agent, it holds no fleet key: in a fleet that signs, the agents refuse
- * what it asks (each refusal is shown as the agent's one-line answer).
+ * In a fleet that signs, the page's user picks the fleet's key file or an identity file
+ * (with the `start` and `migrate` roles, say) in the page: it is read there and given
+ * to the client, which signs what it asks, checks the states it waits on, and opens
+ * sealed output, as the CLI does. Without one the agents refuse what it asks (each
+ * refusal shown as the agent's one-line answer).
  * @module
  */
 import { FleetClient } from './agent/client.ts';
 import type { MigrationResult } from './agent/handoff-source.ts';
 import type { JobState } from './agent/messages.ts';
+import { signerFromFile } from './agent/signer-file.ts';
 
 /** How the page reaches the broker. */
 export interface FleetConnection {
@@ -31,12 +35,39 @@ export interface FleetControls {
   stop(job: string): Promise<string>;
   /** Follows `job`'s output (stdout and stderr, as text, in order, across moves) until it ends. */
   follow(job: string, onText: (text: string, stream: 1 | 2) => void, onNotice: (line: string) => void): Promise<JobState>;
+  /** What the client signs with: `the fleet key`, `the identity of NAME`, or `nothing`. */
+  readonly signing: string;
+  /** Disconnects (before connecting again with a key). */
+  close(): Promise<void>;
 }
 
-/** Connects the page's fleet client. */
-export async function connectFleet(connection: FleetConnection, log: (line: string) => void = () => {}): Promise<FleetControls> {
-  const client = await FleetClient.connect({ connection: { url: connection.broker, username: connection.username, password: connection.password }, log });
+/**
+ * `message` signed with the key or identity in `keyFile`, as the page's controls sign
+ * what they send: for checking in the page that a file is the fleet's (and for tests,
+ * which compare it with Node's signature).
+ */
+export function signWith(keyFile: Uint8Array, message: object): object {
+  return signerFromFile(keyFile, 'the key file').sign(message);
+}
+
+/**
+ * Why `message` does not verify with the key or identity in `keyFile` (undefined: it
+ * does), as the page's controls check what they receive; `claim` as `MessageSigner.verify`.
+ */
+export function verifyWith(keyFile: Uint8Array, message: object, claim?: { signer?: string; type?: string }): string | undefined {
+  return signerFromFile(keyFile, 'the key file').verify(message, claim);
+}
+
+/**
+ * Connects the page's fleet client; `keyFile`: the bytes of the fleet's key file or an
+ * identity file the user picked (`signerFromFile`; a bad one throws its one line).
+ */
+export async function connectFleet(connection: FleetConnection, log: (line: string) => void = () => {}, keyFile?: { name: string; bytes: Uint8Array }): Promise<FleetControls> {
+  const key = keyFile ? signerFromFile(keyFile.bytes, `the file ${keyFile.name}`) : undefined;
+  const client = await FleetClient.connect({ connection: { url: connection.broker, username: connection.username, password: connection.password }, log, ...(key ? { key } : {}) });
   return {
+    signing: !key ? 'nothing' : key.name !== undefined ? `the identity of ${key.name}` : 'the fleet key',
+    close: () => client.close(),
     async start({ agent, module, program, args, job }) {
       const started = await client.start({ agent, module, program, args: [program, ...args], ...(job ? { job } : {}) });
       return started.job;

@@ -27,7 +27,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const BROWSER_BUNDLE = resolve(ROOT, 'dist/browser/wasmig.js');
 
 /** Resolves a relative import of `X.ts` to `X.browser.ts` when that twin exists. */
-const browserTwins: Plugin = {
+export const browserTwins: Plugin = {
   name: 'wasmig-browser-twins',
   setup(b) {
     b.onResolve({ filter: /^\.\.?\/.*\.ts$/ }, (args) => {
@@ -49,10 +49,11 @@ export const IN_PAGE_MODULES: Readonly<Record<string, string>> = {
   mqtt: 'mqtt.ts',
 };
 
-const IN_PAGE = resolve(ROOT, 'src/agent/in-page');
+/** The stand-ins' folder (its `globals.ts` is injected into the browser agent's bundles). */
+export const IN_PAGE = resolve(ROOT, 'src/agent/in-page');
 
 /** Resolves each module of {@link IN_PAGE_MODULES} to its stand-in. */
-const inPage: Plugin = {
+export const inPage: Plugin = {
   name: 'wasmig-in-page',
   setup(b) {
     b.onResolve({ filter: /^(node:[a-z_]+|mqtt)$/ }, (args) => {

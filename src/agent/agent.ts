@@ -35,7 +35,7 @@ import { IncomingHandoffs } from './handoff-target.ts';
 import { JobBases } from './job-bases.ts';
 import { JobRecords, MAX_JOB_RECORDS } from './job-records.ts';
 import { ModuleCache } from './module-cache.ts';
-import { moveTopic, publishMove } from './move-log.ts';
+import { migrationTopic, moveTopic, publishMigration, publishMove } from './move-log.ts';
 import type { LogEntry } from './output-log.ts';
 import { DEFAULT_LOG_LIMIT, OutputLog } from './output-log.ts';
 import { OwnerLease } from './owner-lease.ts';
@@ -623,7 +623,12 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
     return handoff.run()
       .finally(() => { if (this.outgoing.get(job.id) === handoff) this.outgoing.delete(job.id); })
       .then((result) => {
-        if (reason) void publishMove(this.peer, { job: id, from: this.name, to, epoch: result.epoch, reason, at: new Date().toISOString() }).catch((error: unknown) => this.log(`job ${id}: the record of its move not published: ${errorText(error)}`));
+        const at = new Date().toISOString();
+        if (reason) void publishMove(this.peer, { job: id, from: this.name, to, epoch: result.epoch, reason, at }).catch((error: unknown) => this.log(`job ${id}: the record of its move not published: ${errorText(error)}`));
+        const { epoch, mode, rounds, downtimeMs, totalMs, bytesSent } = result;
+        // Every move's numbers, for the dashboard's chart (a move from the CLI too), after the commit: never on the pause.
+        void publishMigration(this.peer, { job: id, from: this.name, to, epoch, mode, rounds, downtimeMs, totalMs, bytesSent, at })
+          .catch((error: unknown) => this.log(`job ${id}: the report of its move not published: ${errorText(error)}`));
         return result;
       });
   }
@@ -995,6 +1000,7 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
       this.observed.delete(old.id);
       void this.#publish(topics.jobState(old.id), '', { retain: true }, `the removal of finished job ${old.id}'s state`);
       void this.#publish(moveTopic(old.id), '', { retain: true }, `the removal of finished job ${old.id}'s last move`);
+      void this.#publish(migrationTopic(old.id), '', { retain: true }, `the removal of finished job ${old.id}'s last migration report`);
     }
   }
 

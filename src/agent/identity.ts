@@ -258,16 +258,21 @@ export class DeviceIdentity {
       const code = (cause as NodeJS.ErrnoException).code;
       throw new UsageError(`--identity ${path}: ${code === 'ENOENT' ? 'no such file' : (cause as Error).message}`);
     }
+    return DeviceIdentity.fromText(text, `--identity ${path}`, options);
+  }
+
+  /** An identity file's text; `source` names it in errors (`--identity PATH`, or a file picked in a page). */
+  static fromText(text: string, source: string, options: { revoked?: string; log?: (line: string) => void } = {}): DeviceIdentity {
     let parsed: DeviceIdentityFile;
     try {
       parsed = JSON.parse(text) as DeviceIdentityFile;
     } catch {
-      throw new UsageError(`--identity ${path}: not an identity file (wasmig fleet add writes them)`);
+      throw new UsageError(`${source}: not an identity file (wasmig fleet add writes them)`);
     }
     try {
       return new DeviceIdentity(parsed, options);
     } catch (error) {
-      if (error instanceof UsageError) throw new UsageError(`--identity ${path}: ${error.message.replace(/^identity: /, '')}`);
+      if (error instanceof UsageError) throw new UsageError(`${source}: ${error.message.replace(/^identity: /, '')}`);
       throw error;
     }
   }

@@ -17,6 +17,7 @@ export type { AgentLoad, AgentStatus, CheckpointInfo, JobSpec, JobState, JobStat
 export { MAX_REPLICAS } from './messages.ts';
 export type { MigrationOptions, MigrationResult, Progress } from './handoff-source.ts';
 export { FleetKey } from './signing.ts';
+export { signerFromFile } from './signer-file.ts';
 export type { MessageSigner } from './signing.ts';
 export { DeviceIdentity, FleetAuthority, parseRoles, ROLES } from './identity.ts';
 export type { DeviceCertificate, DeviceIdentityFile, Role } from './identity.ts';
@@ -29,8 +30,8 @@ export { DEFAULT_DRAIN_TIMEOUT_MS, describeDrain } from './drain.ts';
 export type { DrainReport } from './drain.ts';
 export { readAgents } from './fleet-agents.ts';
 export type { FleetAgent } from './fleet-agents.ts';
-export { readMoves } from './move-log.ts';
-export type { MoveRecord } from './move-log.ts';
+export { ALL_MIGRATIONS, readMoves } from './move-log.ts';
+export type { MigrationReport, MoveRecord } from './move-log.ts';
 export { busyness, parseSelector, place, PlacementError, rankAgents, selectorText } from './placement.ts';
 export type { PlacementNeeds, Ranking, Selector } from './placement.ts';
 export { Policy, Scheduler, signalsTopic } from './scheduler.ts';

@@ -49,3 +49,35 @@ function parseMove(payload: Buffer): MoveRecord | undefined {
     return undefined;
   }
 }
+
+/**
+ * What one committed migration measured, as its source agent saw it: published for
+ * every move (from `wasmig migrate`, a dashboard, a drain, a scheduler) and retained
+ * (the job's last), so that the dashboard charts each move's downtime and bytes whoever
+ * started it. Advisory as {@link MoveRecord}: unsigned, nothing acts on it.
+ */
+export interface MigrationReport {
+  job: string;
+  from: string;
+  to: string;
+  /** The job's epoch on its new agent: with `job`, it names the move. */
+  epoch: number;
+  mode: string;
+  rounds: number;
+  /** Paused at the source until running at the target (measured at the source). */
+  downtimeMs: number;
+  /** From the request to the commit. */
+  totalMs: number;
+  /** Bytes on the wire (rounds, final package, module). */
+  bytesSent: number;
+  at: string;
+}
+
+/** Retained {@link MigrationReport} of one job's last move. */
+export const migrationTopic = (job: string): string => `${ROOT}/jobs/${job}/migration`;
+/** Every job's migration reports (the dashboard's subscription). */
+export const ALL_MIGRATIONS = `${ROOT}/jobs/+/migration`;
+
+export function publishMigration(peer: Peer, report: MigrationReport): Promise<void> {
+  return peer.link.publish(migrationTopic(report.job), JSON.stringify({ v: 1, ...report }), { qos: 1, retain: true });
+}

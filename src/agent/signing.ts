@@ -76,6 +76,11 @@ export class FleetKey implements MessageSigner {
       const code = (cause as NodeJS.ErrnoException).code;
       throw new UsageError(`--key-file ${path}: ${code === 'ENOENT' ? 'no such file' : (cause as Error).message}`);
     }
+    return FleetKey.fromBytes(text);
+  }
+
+  /** A key file's bytes (read by a page from a file the user picked, say): without trailing white space, they are the key. */
+  static fromBytes(text: Uint8Array): FleetKey {
     let end = text.length;
     while (end > 0 && (text[end - 1] === 0x0a || text[end - 1] === 0x0d || text[end - 1] === 0x20 || text[end - 1] === 0x09)) end--;
     return new FleetKey(text.subarray(0, end));

@@ -31,12 +31,14 @@ export function agentPageHtml(config: AgentPageConfig): string {
   h1 { font-size: 1.3em; margin: 0 0 .4em; }
   .offline { color: #a00; }
   .online { color: #070; }
+  .waiting { color: #a60; }
   pre { background: #f6f6f6; padding: .6em; max-height: 30em; overflow: auto; font-size: 12px; }
 </style>
 </head>
 <body>
 <h1>wasmig agent <span id="name"></span> (this tab)</h1>
 <div id="state">starting…</div>
+<p id="key-choice" hidden>Key or identity file (read in this page, sent nowhere): <input type="file" id="key-file"></p>
 <p>Jobs run in Web Workers on this browser's WebAssembly. Closing the tab takes the agent offline; the fleet sees its last will.</p>
 <pre id="log"></pre>
 <script type="application/json" id="config">${json}</script>

@@ -2,10 +2,11 @@
  * The dashboard's page: HTML and one script module, served as they are (no build step),
  * so both live here as strings. The script connects to the broker over MQTT-over-WebSocket
  * with MQTT.js's browser build, subscribes to the retained statuses, heartbeats and job
- * states, keeps them in one object (`FleetView`), and redraws the tables and a uPlot
- * chart of each agent's CPU from it. That view only reads. The controls (start a job
- * from an uploaded module, move a job, stop it, follow its output, a chart of the moves' downtime
- * and bytes) go through the fleet's client in the page, `/browser/fleet.js`
+ * states and the agents' migration reports, keeps them in one object (`FleetView`), and
+ * redraws the tables, a uPlot chart of each agent's CPU and one of every move's downtime
+ * and bytes (whoever started it: the page, `wasmig migrate`, a drain, a scheduler) from
+ * it. That view only reads. The controls (start a job from an uploaded module, move a
+ * job, stop it, follow its output) go through the fleet's client in the page, `/browser/fleet.js`
  * (`src/browser-fleet.ts`), when `npm run build:browser` has built it; without it the
  * page says so and stays read-only.
  */
@@ -17,8 +18,8 @@ export interface PageConfig {
   /** Login for the broker, if it needs one. */
   username?: string;
   password?: string;
-  /** Topic filters: agents' statuses, their heartbeats, job states. */
-  filters: { status: string; load: string; jobs: string };
+  /** Topic filters: agents' statuses, their heartbeats, job states, migration reports (every committed move's numbers). */
+  filters: { status: string; load: string; jobs: string; migrations: string };
 }
 
 function escapeJson(config: PageConfig): string {
@@ -62,6 +63,7 @@ export function dashboardHtml(config: PageConfig): string {
 <table id="jobs"><thead><tr><th>job</th><th>state</th><th>agent</th><th>program</th><th>epoch</th><th>updated</th></tr></thead><tbody></tbody></table>
 <h2>Controls</h2>
 <div id="control-state">controls: loading…</div>
+<div class="controls">fleet key or identity (a fleet that signs; read in this page, sent nowhere) <input type="file" id="key-file"></div>
 <form id="start-form">
   start <input type="file" id="start-module" accept=".wasm,application/wasm">
   args <input type="text" id="start-args" placeholder="lines=10 status=3">
@@ -77,9 +79,9 @@ export function dashboardHtml(config: PageConfig): string {
 </div>
 <h2>Output of <span id="tail-job">(no job followed)</span></h2>
 <pre id="tail"></pre>
-<h2>Migrations (from this page): downtime and bytes</h2>
+<h2>Migrations: downtime and bytes (every move the agents report)</h2>
 <div id="moves-chart"></div>
-<table id="moves"><thead><tr><th>job</th><th>from</th><th>to</th><th>downtime</th><th>bytes</th><th>mode</th></tr></thead><tbody></tbody></table>
+<table id="moves"><thead><tr><th>job</th><th>from</th><th>to</th><th>downtime</th><th>bytes</th><th>mode</th><th>started by</th></tr></thead><tbody></tbody></table>
 <script type="application/json" id="config">${escapeJson(config)}</script>
 <script type="module" src="/dashboard.js"></script>
 </body>
@@ -133,8 +135,34 @@ class FleetView {
       return true;
     }
     if (kind === 'jobs' && leaf === 'state') { this.jobs.set(name, message); return true; }
+    if (kind === 'jobs' && leaf === 'migration') return addMove(message, 'elsewhere');
     return false;
   }
+}
+
+/**
+ * Every migration seen, oldest first: [{ job, from, to, epoch, downtimeMs, bytesSent, mode, by }],
+ * from the source agents' retained reports (any move: the CLI's, a drain's, this page's)
+ * and from this page's own moves as soon as they answer; a move is one (job, epoch).
+ */
+const moves = [];
+globalThis.dashboardMoves = moves; // for tests and the console
+/** Moves kept (the chart and table show the last ones). */
+const MOVES_KEPT = 200;
+
+/** Adds a move unless it is there already (by job and epoch); returns whether it was new. */
+function addMove(m, by) {
+  const number = (x) => typeof x === 'number' && Number.isFinite(x) && x >= 0;
+  if (typeof m.job !== 'string' || typeof m.from !== 'string' || typeof m.to !== 'string' || !number(m.epoch) || !number(m.downtimeMs) || !number(m.bytesSent)) return false;
+  const known = moves.find((x) => x.job === m.job && x.epoch === m.epoch);
+  if (known) {
+    // The agent's report may come before the page's own answer: the move is still this page's.
+    if (by === 'this page' && known.by !== by) { known.by = by; return true; }
+    return false;
+  }
+  moves.push({ job: m.job, from: m.from, to: m.to, epoch: m.epoch, downtimeMs: m.downtimeMs, bytesSent: m.bytesSent, mode: String(m.mode ?? ''), by });
+  if (moves.length > MOVES_KEPT) moves.shift();
+  return true;
 }
 
 const view = new FleetView();
@@ -229,11 +257,16 @@ const client = mqtt.connect(config.broker, {
 });
 client.on('connect', () => {
   status.textContent = 'connected to ' + config.broker;
-  client.subscribe([config.filters.status, config.filters.load, config.filters.jobs], { qos: 0 });
+  client.subscribe([config.filters.status, config.filters.load, config.filters.jobs, config.filters.migrations], { qos: 0 });
 });
 client.on('reconnect', () => { status.textContent = 'reconnecting to ' + config.broker + '…'; });
 client.on('error', (error) => { status.textContent = 'broker ' + config.broker + ': ' + error.message; });
-client.on('message', (topic, payload) => { if (view.take(topic, payload)) { render(); renderChoices(); } });
+client.on('message', (topic, payload) => {
+  if (!view.take(topic, payload)) return;
+  render();
+  renderChoices();
+  if (topic.endsWith('/migration')) renderMoves();
+});
 render();
 
 // ---- Controls: the fleet's client in the page (/browser/fleet.js), when it is built ----
@@ -242,9 +275,6 @@ const controlState = document.getElementById('control-state');
 const tail = document.getElementById('tail');
 /** Bytes of output the tail keeps. */
 const TAIL_CHARS = 4000;
-/** Migrations made from this page: [{ job, from, to, downtimeMs, bytesSent, mode, at }]. */
-const moves = [];
-globalThis.dashboardMoves = moves; // for tests and the console
 let fleet;
 
 /** Fills a select with options, keeping what was chosen. */
@@ -288,10 +318,10 @@ function renderMoves() {
   body.replaceChildren();
   for (const m of moves) {
     const row = document.createElement('tr');
-    for (const text of [m.job, m.from, m.to, m.downtimeMs.toFixed(1) + ' ms', (m.bytesSent / 1024).toFixed(0) + ' KiB', m.mode]) cell(row, text);
+    for (const text of [m.job, m.from, m.to, m.downtimeMs.toFixed(1) + ' ms', (m.bytesSent / 1024).toFixed(0) + ' KiB', m.mode, m.by]) cell(row, text);
     body.appendChild(row);
   }
-  if (moves.length === 0) body.innerHTML = '<tr><td class="empty" colspan="6">no migration from this page yet</td></tr>';
+  if (moves.length === 0) body.innerHTML = '<tr><td class="empty" colspan="7">no migration seen yet</td></tr>';
   const data = [moves.map((_, i) => i + 1), moves.map((m) => m.downtimeMs), moves.map((m) => m.bytesSent / 1024)];
   if (!movesChart) {
     movesChart = new uPlot({
@@ -335,8 +365,7 @@ document.getElementById('move').addEventListener('click', async () => {
   said('moving ' + job + ' to ' + to + '…');
   try {
     const r = await fleet.migrate(job, to);
-    moves.push({ job, from: r.from, to: r.to, downtimeMs: r.downtimeMs, bytesSent: r.bytesSent, mode: r.mode, at: Date.now() });
-    renderMoves();
+    if (addMove(r, 'this page')) renderMoves();
     said('moved ' + job + ' from ' + r.from + ' to ' + r.to + ' (' + r.downtimeMs.toFixed(1) + ' ms down, ' + (r.bytesSent / 1024).toFixed(0) + ' KiB)');
   } catch (error) {
     said(error.message);
@@ -360,8 +389,24 @@ document.getElementById('follow').addEventListener('click', () => {
   if (job) follow(job);
 });
 
+const connection = { broker: config.broker, username: config.username, password: config.password };
 import('/browser/fleet.js').then(async ({ connectFleet }) => {
-  fleet = await connectFleet({ broker: config.broker, username: config.username, password: config.password });
+  fleet = await connectFleet(connection);
   said('ready (start, migrate, follow: through the fleet client in this page)');
+  // A fleet that signs: the client again, with the key or identity the user picks (read here, never uploaded).
+  document.getElementById('key-file').addEventListener('change', async (event) => {
+    const file = event.target.files[0];
+    if (!file) return;
+    try {
+      const next = await connectFleet(connection, undefined, { name: file.name, bytes: new Uint8Array(await file.arrayBuffer()) });
+      const old = fleet;
+      fleet = next;
+      following = '';
+      await old.close();
+      said('ready, signing with ' + next.signing + ' (start, migrate, follow: through the fleet client in this page)');
+    } catch (error) {
+      said(file.name + ': ' + error.message);
+    }
+  });
 }, () => said('not built: run npm run build:browser (the page stays read-only)')).catch((error) => said('could not connect: ' + error.message));
 `;

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { topics } from '../agent/index.ts';
+import { ALL_MIGRATIONS, topics } from '../agent/index.ts';
 import { UsageError, WasmigError } from '../errors/index.ts';
 import { agentPageHtml } from './agent-page.ts';
 import { DASHBOARD_SCRIPT, dashboardHtml } from './page.ts';
@@ -86,7 +86,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   broker.password = '';
   const page = dashboardHtml({
     broker: broker.href.replace(/\/$/, ''), username, password,
-    filters: { status: topics.allAgentStatus, load: topics.allAgentLoad, jobs: topics.allJobStates },
+    filters: { status: topics.allAgentStatus, load: topics.allAgentLoad, jobs: topics.allJobStates, migrations: ALL_MIGRATIONS },
   });
   const agentPage = agentPageHtml({ broker: broker.href.replace(/\/$/, ''), username, password, name: 'tab', tier: 'native' });
   const vendor = { ...vendorFiles(), ...browserAgentFiles(options.bundles ?? BROWSER_AGENT_DIR) };

@@ -6,7 +6,11 @@
  * migrates back to a, and its output equals an uninterrupted run's. The job is started
  * and moved into the tab and back with the dashboard's controls (its output tail and
  * its chart of moves checked), and its output read with `wasmig attach`. Closing the tab takes
- * agent `tab` offline (its last will). A screenshot of the dashboard goes to
+ * agent `tab` offline (its last will). In a fleet with a key, the tab and the dashboard
+ * take the key file picked in the page, and a job moves ka -> tab (`wasmig migrate`) ->
+ * ka (the dashboard) sealed and signed, both moves in the dashboard's chart, its output
+ * that of an uninterrupted run; an identity file read in chromium signs what Node checks
+ * (the same Ed25519 bytes) and checks what Node signed. A screenshot of the dashboard goes to
  * test/output/browser-agent.png (and a small .jpg), checked for the agents' and the job's names.
  *
  * The bundles are built here (`browserAgentBuild`) into a temporary directory, which the
@@ -14,11 +18,13 @@
  * installed. Every wait is on a condition, none on a fixed sleep.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Browser, Page } from 'playwright-core';
+import { DeviceIdentity, FleetAuthority } from '../../src/agent/index.ts';
 import { browserAgentBuild } from '../../tools/build-browser.ts';
 import { repoRoot } from '../helpers/cli.ts';
 import { agentProc, cli, freePort, stopAll, wasmigProc } from '../helpers/fleet.ts';
@@ -180,21 +186,99 @@ chromium.register(s, 'a job moves Node -> tab -> Node, runs natively in the tab,
   assert.is(await server.stop('SIGINT'), 0, server.err);
 });
 
-chromium.register(s, 'a tab does not join a fleet that signs: one line says why', async () => {
+chromium.register(s, 'a keyed fleet: the tab and the dashboard take the key picked in the page; a job moves Node -> tab -> Node (from the CLI, then the page), every move charted, output as uninterrupted', async () => {
   const keyFile = join(work, 'fleet.key');
-  writeFileSync(keyFile, 'k'.repeat(32));
-  const wsPort = await freePort();
-  const broker = wasmigProc(['broker', '--port', String(await freePort()), '--ws-port', String(wsPort)], { label: 'wasmig broker (signed fleet)' });
+  writeFileSync(keyFile, `${randomBytes(32).toString('base64')}\n`);
+  const [port, wsPort] = [await freePort(), await freePort()];
+  const broker = wasmigProc(['broker', '--port', String(port), '--ws-port', String(wsPort)], { label: 'wasmig broker (keyed fleet)' });
+  const tcp = (await broker.waitFor(/listening on (\S+)/, 'out'))[1]!;
   const ws = (await broker.waitFor(/MQTT over WebSocket on (\S+)/, 'out'))[1]!;
-  await agentProc('signer', ws, ['--key-file', keyFile]);
-  const server = wasmigProc(['dashboard', '--port', '0', '--broker', ws], { label: 'wasmig dashboard (signed fleet)', env: { WASMIG_BROWSER_BUNDLES: work } });
+  await agentProc('ka', ws, ['--key-file', keyFile]);
+  const server = wasmigProc(['dashboard', '--port', '0', '--broker', ws], { label: 'wasmig dashboard (keyed fleet)', env: { WASMIG_BROWSER_BUNDLES: work } });
+  const url = (await server.waitFor(/wasmig dashboard: (http:\/\/\S+)/, 'out'))[1]!;
   const agentUrl = (await server.waitFor(/browser agent: (http:\/\/\S+)/, 'out'))[1]!;
+  const errors: string[] = [];
+
+  // The tab sees a fleet that signs and asks for the key; a file picked in the page (nothing served it).
   const tab = await (await browser()).newPage();
-  await tab.goto(agentUrl.replace('name=tab', 'name=refused'));
-  await until('the tab\'s refusal', async () => (await tab.textContent('#state') ?? '').startsWith('could not'));
-  assert.is(await tab.textContent('#state'), 'could not join the fleet: this fleet signs its messages (agent signer): a tab cannot join it yet (the fleet key seals blobs with AES-GCM, which a page has only asynchronously)');
+  tab.on('pageerror', (error) => errors.push(`tab: ${error.message}`));
+  tab.on('console', (message) => { tabConsole.push(message.text()); });
+  tabLog = async () => await tab.textContent('#log') ?? '';
+  await tab.goto(agentUrl.replace('name=tab', 'name=ktab'));
+  await until('the tab asking for the key', async () => (await tab.textContent('#state') ?? '').startsWith('this fleet signs its messages (agent ka): choose the fleet\'s key file'));
+  await tab.setInputFiles('#key-file', keyFile);
+  await until('the tab online, signing', async () => {
+    const state = await tab.textContent('#state') ?? '';
+    if (state.startsWith('could not')) throw new Error(`the tab: ${state}`);
+    return /^online at ws:\S+ \(tier native, signing with the fleet key\)$/.test(state);
+  });
+
+  const dashboard = await (await browser()).newPage({ viewport: { width: 900, height: 900 } });
+  dashboard.on('pageerror', (error) => errors.push(`dashboard: ${error.message}`));
+  await dashboard.goto(url);
+  await until('the dashboard listing ka and ktab online', async () => {
+    const agents = await rows(dashboard, 'agents');
+    return ['ka', 'ktab'].every((n) => agents.some((r) => r.startsWith(`${n} | online`)));
+  });
+  await until('the dashboard\'s controls ready', async () => /^controls: ready/.test(await dashboard.textContent('#control-state') ?? ''));
+  await dashboard.setInputFiles('#key-file', keyFile);
+  await until('the controls signing', async () => /^controls: ready, signing with the fleet key/.test(await dashboard.textContent('#control-state') ?? ''));
+
+  // Started and moved into the tab from the CLI (its move charted from ka's report), back to ka from the page.
+  const args = ['lines=900', 'work=200', 'sleep=40', 'mem=2', 'status=3'];
+  const keyed = ['--key-file', keyFile, '--broker', tcp];
+  const started = await cli(['run', '--on', 'ka', '--detach', '--job', 'kjob', ...keyed, tickerPath, ...args]);
+  assert.is(started.status, 0, started.stderr);
+  await until('kjob running on ka', async () => (await rows(dashboard, 'jobs')).some((r) => /^kjob \| running \| ka \|/.test(r)));
+  const there = await cli(['migrate', 'kjob', '--to', 'ktab', ...keyed]);
+  assert.is(there.status, 0, there.stderr);
+  await until('kjob running in the tab', async () => (await rows(dashboard, 'jobs')).some((r) => /^kjob \| running \| ktab \|/.test(r)));
+  const inTab = await tab.evaluate(() => (globalThis as unknown as { browserAgent: { jobs: Map<string, { state: string }> } }).browserAgent.jobs.get('kjob')?.state);
+  assert.is(inTab, 'running');
+  await until('the CLI\'s move in the dashboard\'s chart', async () => (await rows(dashboard, 'moves')).some((r) => /^kjob \| ka \| ktab \| [\d.]+ ms \| \d+ KiB \|.*\| elsewhere$/.test(r)));
+  // The tab's replay guard keeps its marks in the page's storage (a reload does not open it to replays).
+  const stored = await tab.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('wasmig-fs:')));
+  assert.equal(stored, ['wasmig-fs:/page-storage/ktab/replay-guard.json']);
+
+  await until('kjob offered to move', async () => (await dashboard.$$eval('#move-job option', (os) => os.map((o) => o.textContent))).includes('kjob'));
+  await dashboard.selectOption('#move-job', 'kjob');
+  await dashboard.selectOption('#move-to', 'ka');
+  await dashboard.click('#move');
+  await until('the move back to ka done', async () => {
+    const said = await dashboard.textContent('#control-state') ?? '';
+    if (/^controls: (job kjob has exited|.*refused|.*signature)/.test(said)) throw new Error(`the move back: ${said}`);
+    return /^controls: moved kjob from ktab to ka/.test(said);
+  });
+  const moves = (await rows(dashboard, 'moves')).map((r) => r.split(' | '));
+  assert.equal(moves.map((m) => [m[0], m[1], m[2], m[6]]), [['kjob', 'ka', 'ktab', 'elsewhere'], ['kjob', 'ktab', 'ka', 'this page']]);
+
+  // Identities in chromium itself: the page's code signs (Ed25519) what Node's checks, and checks what Node's signed.
+  const authority = FleetAuthority.generate();
+  const tabFile = authority.issue('ktab', ['run']);
+  const laptop = new DeviceIdentity(authority.issue('laptop', ['start', 'migrate']));
+  const state = { v: 1, job: 'kjob', agent: 'ktab', epoch: 9, state: 'running' };
+  const inPage = await dashboard.evaluate(async ({ file, state, asked }) => {
+    const fleetJs = await import('/browser/fleet.js' as string) as { signWith(f: Uint8Array, m: object): object; verifyWith(f: Uint8Array, m: object, c?: object): string | undefined };
+    const bytes = new TextEncoder().encode(file);
+    return {
+      signed: fleetJs.signWith(bytes, state),
+      checked: fleetJs.verifyWith(bytes, asked, { signer: 'laptop', type: 'start' }),
+      forged: fleetJs.verifyWith(bytes, { ...asked, job: 'other' }, { signer: 'laptop', type: 'start' }),
+    };
+  }, { file: JSON.stringify(tabFile), state, asked: laptop.sign({ type: 'start', from: 'laptop', job: 'kjob' }) });
+  assert.is(laptop.verify(inPage.signed, { signer: 'ktab', type: 'state' }), undefined, 'Node checks what the page signed');
+  assert.is((inPage.signed as { sig: string }).sig, new DeviceIdentity(tabFile).sign(state).sig, 'the same Ed25519 signature');
+  assert.is(inPage.checked, undefined, 'the page checks what Node signed');
+  assert.match(inPage.forged ?? '', /^bad signature/);
+
+  const output = await cli(['attach', 'kjob', ...keyed]);
+  const expected = tickerOutput(args);
+  assert.is(output.status, 3, output.stderr);
+  assert.is(output.stdout, expected.stdout);
+  assert.equal(errors, []);
   await tab.close();
-  await server.stop('SIGINT');
+  await dashboard.close();
+  assert.is(await server.stop('SIGINT'), 0, server.err);
 });
 
 s.run();

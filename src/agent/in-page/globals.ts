@@ -11,7 +11,7 @@
  * its port with it between runs).
  * @module
  */
-import { Buffer } from 'buffer';
+import { Buffer } from './buffer.ts';
 
 const refused = (what: string) => (): never => {
   throw new Error(`process.${what}: not in a browser tab`);

@@ -1,6 +1,7 @@
 /**
  * The browser agent's stand-ins for Node modules (src/agent/in-page/) do what Node does
- * where they claim to: the same sha-256, HMAC and HKDF bytes as node:crypto, random
+ * where they claim to: the same sha-256, HMAC and HKDF bytes as node:crypto (the ciphers
+ * and keys: in-page-crypto.test.ts), random
  * bytes of the asked length, timingSafeEqual's answers and its length error, POSIX
  * join and dirname, setImmediate in order and cancellable, timers with unref; and where
  * they do not, a one-line error naming the call.
@@ -38,7 +39,8 @@ test('random bytes, timingSafeEqual', () => {
 
 test('what a tab has not: one line naming the call', () => {
   assert.throws(() => crypto.createHash('md5'), /^createHash\('md5'\): only sha256 in the browser agent$/);
-  assert.throws(() => crypto.createCipheriv(), /^createCipheriv: not in the browser agent/);
+  assert.throws(() => crypto.createCipheriv('aes-128-cbc', new Uint8Array(32), new Uint8Array(12)), /^createCipheriv\('aes-128-cbc'\): only aes-256-gcm in the browser agent$/);
+  assert.throws(() => crypto.generateKeyPairSync('rsa'), /^generateKeyPairSync\('rsa'\): only ed25519 and x25519 in the browser agent$/);
   assert.throws(() => fs.readFileSync('/etc/key'), (e: Error & { code?: string }) => e.message === 'readFile /etc/key: a browser tab has no files' && e.code === 'ENOSYS');
   assert.is(fs.openSync('/dev/null'), 0);
   assert.throws(() => globals.process.kill(), /^process\.kill: not in a browser tab$/);
