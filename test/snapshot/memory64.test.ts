@@ -9,7 +9,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SnapshotError } from '../../src/errors/index.ts';
 import { loadModule, Program } from '../../src/program/index.ts';
-import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT_VERSION } from '../../src/snapshot/index.ts';
+import { decodeModule } from '../../src/binary/index.ts';
+import { decodeSnapshot, encodeSnapshot, initialMemoryBytes, SNAPSHOT_FORMAT_VERSION } from '../../src/snapshot/index.ts';
 import { ValType } from '../../src/wasm/index.ts';
 import { ModuleBuilder, s64, u32 } from '../helpers/module-builder.ts';
 
@@ -110,6 +111,17 @@ test('a state whose index types differ from the module\'s is refused in one line
   const bogus = a.captureState() as unknown as { memories: Record<string, unknown>[] };
   bogus.memories[0]['index64'] = 1;
   assert.throws(() => decodeSnapshot(encodeSnapshot(bogus as never)), (e: unknown) => e instanceof SnapshotError && /memories\[0\]\.index64 is not true or absent/.test((e as Error).message));
+});
+
+test('the initial image of a 64-bit memory (a delta base) places segments at their i64 offsets; an oversized one is refused', () => {
+  const b = new ModuleBuilder();
+  b.memory(1, undefined, true);
+  b.data({ mode: 'active', offset: [0x42, ...s64(300n), 0x0b], bytes: [7, 8] });
+  const bytes = initialMemoryBytes(decodeModule(b.build()));
+  assert.equal([bytes.length, bytes[300], bytes[301]], [65536, 7, 8]);
+  const big = new ModuleBuilder();
+  big.memory(2 ** 40, undefined, true);
+  assert.throws(() => initialMemoryBytes(decodeModule(big.build())), (e: unknown) => e instanceof SnapshotError && /memory 0 of 1099511627776 pages is more than a memory holds/.test((e as Error).message));
 });
 
 test.run();
