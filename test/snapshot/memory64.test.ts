@@ -124,4 +124,31 @@ test('the initial image of a 64-bit memory (a delta base) places segments at the
   assert.throws(() => initialMemoryBytes(decodeModule(big.build())), (e: unknown) => e instanceof SnapshotError && /memory 0 of 1099511627776 pages is more than a memory holds/.test((e as Error).message));
 });
 
+test('a snapshot taken while an import called through a 64-bit table is pending resumes by calling it again', async () => {
+  // run(i) = 1000 + call_indirect (via the 64-bit table, index 2^0) fetch(i): the index is an i64.
+  const b = new ModuleBuilder();
+  const unary = b.type([i32], [i32]);
+  const fetch = b.importFunc('env', 'fetch', unary);
+  b.table(funcref as never, 2, undefined, true);
+  const run = b.func(unary, [0x41, ...u32(1000), ...get(0), 0x42, 1, 0x11, ...u32(unary), 0, 0x6a, 0x0b]);
+  b.elem({ mode: 'active', table: 0, offset: [0x42, 1, 0x0b], funcs: [fetch] } as never);
+  b.export('run', 'func', run);
+  const compiled = loadModule(b.build());
+  const calls: number[] = [];
+  const fetchAsync = async (x: number): Promise<number> => {
+    calls.push(x);
+    await new Promise((resolve) => setImmediate(resolve));
+    return x * 2;
+  };
+  const p = Program.instantiate(compiled, { imports: { env: { fetch: fetchAsync } } });
+  p.start('run', [21]);
+  assert.is(p.run().kind, 'awaiting');
+  const state = p.captureState();
+  // The call's table index is back on the stack as an i64, above 1000 and the argument.
+  assert.equal(state.frames[state.frames.length - 1].stack, [1000, 21, 1n]);
+  const resumed = Program.resume(p.snapshot(), { module: compiled, imports: { env: { fetch: fetchAsync } } });
+  assert.equal(await resumed.runAsync(), { kind: 'returned', results: [1042] });
+  assert.equal(calls, [21, 21]);
+});
+
 test.run();
