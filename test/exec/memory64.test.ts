@@ -58,6 +58,9 @@ function memoryModule(): Uint8Array {
   // memory.copy from the 64-bit memory 0 into the 32-bit memory 1: i32 destination, i64 source, i32 length.
   ex('copyTo32', [i32, i64, i32], [], [...get(0), ...get(1), ...get(2), 0xfc, 10, 1, 0]);
   ex('load32', [i32], [i32], [...get(0), 0x28, 0x42, 1, 0]); // memarg flags 64+2: memory 1, offset 0
+  // SIMD: v128.store of sixteen 0x05 bytes at a + 1; lane 1 (i32) of v128.load a, offset 4.
+  ex('storeV', [i64], [], [...get(0), 0xfd, 0x0c, ...new Array(16).fill(5), 0xfd, 0x0b, 4, 1]);
+  ex('laneV', [i64], [i32], [...get(0), 0xfd, 0, 4, 4, 0xfd, 0x1b, 1]);
   b.data({ mode: 'passive', bytes: [0x77, 0x61, 0x73, 0x6d] });
   b.dataCount();
   return b.build();
@@ -100,6 +103,12 @@ const MEMORY_STEPS: Step[] = [
   ['copyTo32', [8n, 300n, 4n], []],
   ['load32', [8n], [0x6d736177n]],
   ['copyTo32', [8n, 1n << 33n, 4n], 'out of bounds memory access'],
+  ['storeV', [400n], []],
+  ['load', [404n], [0x05050505n]],
+  ['laneV', [400n], [0x05050505n]], // bytes 408..411
+  ['storeV', [131072n - 16n], 'out of bounds memory access'], // offset 1 puts the last byte past the end
+  ['storeV', [(1n << 64n) - 1n], 'out of bounds memory access'],
+  ['laneV', [131072n - 19n], 'out of bounds memory access'],
 ];
 
 /**
