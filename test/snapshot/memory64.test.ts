@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import { SnapshotError } from '../../src/errors/index.ts';
 import { loadModule, Program } from '../../src/program/index.ts';
 import { decodeModule } from '../../src/binary/index.ts';
-import { decodeSnapshot, encodeSnapshot, initialMemoryBytes, SNAPSHOT_FORMAT_VERSION } from '../../src/snapshot/index.ts';
+import { decodeSnapshot, describeSnapshot, encodeSnapshot, initialMemoryBytes, SNAPSHOT_FORMAT_VERSION } from '../../src/snapshot/index.ts';
 import { ValType } from '../../src/wasm/index.ts';
 import { ModuleBuilder, s64, u32 } from '../helpers/module-builder.ts';
 
@@ -83,9 +83,13 @@ test('the state marks the 64-bit memory and table; the format version stays v3',
   assert.is(state.tables[0].index64, true);
   assert.is(state.memories[0].max, 4);
   assert.is(SNAPSHOT_FORMAT_VERSION, 3);
-  const decoded = decodeSnapshot(encodeSnapshot(state));
+  const bytes = encodeSnapshot(state);
+  const decoded = decodeSnapshot(bytes);
   assert.is(decoded.state.memories[0].index64, true);
   assert.is(decoded.state.tables[0].index64, true);
+  // `wasmig inspect` says so.
+  const described = describeSnapshot(decoded, bytes.length);
+  assert.equal([described.memories[0].index64, described.tables[0].index64], [true, true]);
 });
 
 test('a 32-bit memory and table keep the shape they had: no index64 field', () => {
