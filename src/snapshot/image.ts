@@ -33,8 +33,9 @@ export interface ImageResolvers {
   /** The host function imported as `name` ("module.field") with this type. */
   host(name: string, type: FuncType): HostCallback | undefined;
   /**
-   * A memory of at most `pages` pages with this maximum, to be overwritten (default: a
-   * new one). Lets a caller that rebuilds stores again and again recycle memories.
+   * A memory of at most `pages` pages with this maximum (a 64-bit memory's declared one
+   * capped at the 65,536 pages the host holds), to be overwritten (default: a new one).
+   * Lets a caller that rebuilds stores again and again recycle memories.
    */
   memory?(pages: number, max: number | undefined): WebAssembly.Memory;
 }
@@ -125,7 +126,7 @@ export function rebuildStore(state: CanonicalState, resolvers: ImageResolvers, o
     try {
       // A 64-bit memory may declare up to 2^48 pages; the host holds WASM_MAX_PAGES at most.
       const hostMax = max === undefined ? undefined : Math.min(max, WASM_MAX_PAGES);
-      memory = resolvers.memory?.(c.pages, max) ?? new WebAssembly.Memory(hostMax === undefined ? { initial: 0 } : { initial: 0, maximum: hostMax });
+      memory = resolvers.memory?.(c.pages, hostMax) ?? new WebAssembly.Memory(hostMax === undefined ? { initial: 0 } : { initial: 0, maximum: hostMax });
     } catch (cause) {
       throw new SnapshotError(`cannot allocate a memory: ${(cause as Error).message}`, { cause });
     }
