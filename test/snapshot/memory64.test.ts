@@ -10,7 +10,10 @@ import * as assert from 'uvu/assert';
 import { SnapshotError } from '../../src/errors/index.ts';
 import { loadModule, Program } from '../../src/program/index.ts';
 import { decodeModule } from '../../src/binary/index.ts';
-import { decodeSnapshot, describeSnapshot, encodeSnapshot, initialMemoryBytes, SNAPSHOT_FORMAT_VERSION } from '../../src/snapshot/index.ts';
+import {
+  captureState, decodeSnapshot, describeSnapshot, encodeSnapshot, initialMemoryBytes, moduleSha256, reachableSpace, rebuildStore, SNAPSHOT_FORMAT_VERSION,
+} from '../../src/snapshot/index.ts';
+import { Execution, Store } from '../../src/runtime/index.ts';
 import { ValType } from '../../src/wasm/index.ts';
 import { ModuleBuilder, s64, u32 } from '../helpers/module-builder.ts';
 
@@ -24,9 +27,9 @@ const set = (i: number): number[] => [0x21, ...u32(i)];
  * memarg offset) = call_indirect (i & 1) (i), then the sum of what was stored, plus
  * memory.size and table.size.
  */
-function program(wideTable = true): Uint8Array {
+function program(wideTable = true, max = 4): Uint8Array {
   const b = new ModuleBuilder();
-  b.memory(1, 4, true);
+  b.memory(1, max, true);
   const unary = b.type([i64], [i64]);
   const double = b.func(unary, [...get(0), ...get(0), 0x7c, 0x0b]);
   const triple = b.func(unary, [...get(0), ...get(0), 0x7c, ...get(0), 0x7c, 0x0b]);
@@ -71,6 +74,31 @@ test('paused anywhere, snapshotted and resumed in a fresh program, the run ends 
     const b = Program.resume(bytes, { module: compiled });
     assert.equal(b.run(), { kind: 'returned', results: [expected] }, `resumed after ${k}`);
   }
+});
+
+test('a memory declaring 2^48 pages (more than the host holds) pauses and resumes; its maximum travels as declared', () => {
+  const compiled = loadModule(program(true, 2 ** 48));
+  const a = Program.instantiate(compiled);
+  a.start('work');
+  a.run({ until: 100 });
+  assert.is(a.captureState().memories[0].max, 2 ** 48);
+  const b = Program.resume(a.snapshot(), { module: compiled });
+  assert.equal(b.run(), { kind: 'returned', results: [expected] });
+});
+
+test('a store image (the spec runner\'s snapshots) rebuilds 64-bit memories and tables, also one declaring 2^48 pages', () => {
+  const compiled = loadModule(program(true, 2 ** 48));
+  const world = new Store();
+  const inst = world.instantiate(compiled);
+  const execution = new Execution(world, inst.exports.get('work')!.addr, []);
+  assert.is(execution.run({ budget: 500 }).kind, 'paused');
+  const state = captureState(reachableSpace(world.state, [inst.state]), world.thread, execution.entryDepth);
+  const decoded = decodeSnapshot(encodeSnapshot(state));
+  const rebuilt = rebuildStore(decoded.state, { module: (sha) => (sha === moduleSha256(compiled.module) ? compiled : undefined), host: () => undefined });
+  const memory = rebuilt.store.state.memories[rebuilt.instances[0].memAddrs[0]];
+  assert.equal([memory.index64, memory.declaredMax, rebuilt.store.state.tables[rebuilt.instances[0].tableAddrs[0]].index64], [true, 2 ** 48, true]);
+  const outcome = rebuilt.execution!.run();
+  assert.equal(outcome, { kind: 'returned', results: [expected] });
 });
 
 test('the state marks the 64-bit memory and table; the format version stays v3', () => {
