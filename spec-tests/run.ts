@@ -21,6 +21,8 @@ interface Action { type: 'invoke' | 'get'; module?: string; field: string; args?
 interface Command {
   type: string; line: number; filename?: string; name?: string; as?: string;
   action?: Action; expected?: SpecValue[]; text?: string; module_type?: string;
+  /** `(module definition ...)` (Wasm 3.0 scripts): decoded and validated, not instantiated. */
+  definition?: string;
 }
 
 export interface FileResult { passed: number; failed: number; skipped: number; failures: string[] }
@@ -56,6 +58,7 @@ function spectestImports(store: Store): Record<string, ExternVal | ((...args: un
     global_f32: createHostGlobal(store, ValType.f32, false, 666.6),
     global_f64: createHostGlobal(store, ValType.f64, false, 666.6),
     table: createHostTable(store, ValType.funcref, 10, 20),
+    table64: createHostTable(store, ValType.funcref, 10, 20, true),
     memory: createHostMemory(store, 1, 2),
   };
 }
@@ -229,6 +232,10 @@ export function runScript(jsonPath: string, hooks: ScriptHooks = {}): FileResult
       if (superseded.includes(cmd.line) || (cmd.text !== undefined && superseded.includes(cmd.text))) throw new Skip('superseded by Wasm 3.0');
       switch (cmd.type) {
         case 'module': {
+          if (cmd.definition === 'true') {
+            load(cmd.filename!);
+            break;
+          }
           try {
             current = instantiate(cmd.filename!);
             currentRefused = false;

@@ -188,7 +188,8 @@ export class InstructionReader extends ByteReader {
   }
 
   /**
-   * Alignment exponent into `a`, offset into `b`, memory index into `mem`: flag bit 6
+   * Alignment exponent into `a`, offset into `b` (a u64 as a number, see `ByteReader.u64`),
+   * memory index into `mem`: flag bit 6
    * says a memory index follows the flags (Wasm 3.0 multi-memory), else it is 0.
    */
   private memArg(instr: Instr): void {
@@ -202,7 +203,8 @@ export class InstructionReader extends ByteReader {
     // Wasm 3.0: flags from 128 up are malformed; an alignment of 32 to 63 is only invalid (validation says so).
     else if (align >= 2 * MEM_INDEX_FLAG) throw new DecodeError('malformed memop flags', p);
     instr.a = align;
-    instr.b = this.u32();
+    // A u64 (memory64); validation bounds it to u32 for a 32-bit memory.
+    instr.b = this.u64();
   }
 
   /**

@@ -88,6 +88,31 @@ export class ByteReader {
     return byte;
   }
 
+  /**
+   * Unsigned LEB128 of at most 64 bits (memory64's memarg offsets and limits), as a
+   * number: exact up to 2^53, rounded above. Every user compares it with sizes this
+   * runtime can hold (at most 2^32 bytes or elements), so a rounded value above 2^53
+   * decides the same way the exact one would.
+   */
+  u64(): number {
+    const b = this.bytes;
+    let p = this.pos;
+    let result = 0;
+    let scale = 1;
+    for (let count = 0; ; count++) {
+      if (count === 10) { this.pos = p; throw new DecodeError('integer representation too long', p); }
+      if (p >= this.end) { this.pos = p; this.eof(); }
+      const byte = b[p++]!;
+      // The 10th byte holds only bit 63.
+      if (count === 9 && (byte & 0x7e) !== 0) { this.pos = p; throw new DecodeError('integer too large', p - 1); }
+      result += (byte & 0x7f) * scale;
+      scale *= 128;
+      if (byte < 0x80) break;
+    }
+    this.pos = p;
+    return result;
+  }
+
   /** Signed LEB128 of at most 32 bits, as an int32. */
   s32(): number {
     const b = this.bytes;

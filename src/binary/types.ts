@@ -92,33 +92,53 @@ function readResultType(r: ByteReader): ValType[] {
   return out;
 }
 
-/** Limits after their flags byte was read. */
-function readLimitsBody(r: ByteReader, hasMax: boolean): Limits {
+/** Limits after their flags byte was read: u32 bounds, or u64 ones for an i64 index type. */
+function readLimitsBody(r: ByteReader, hasMax: boolean, index64: boolean): Limits {
+  if (index64) {
+    const min = r.u64();
+    const max = hasMax ? r.u64() : undefined;
+    return { min, max, index64: true };
+  }
   const min = r.u32();
   const max = hasMax ? r.u32() : undefined;
   return { min, max };
 }
 
+/** Limits flag bit 2 (Wasm 3.0 memory64 and table64): the index type is i64. */
+const INDEX64_FLAG = 0x04;
+
 export function readTableType(r: ByteReader): TableType {
   const elemType = readRefType(r);
+  const p = r.pos;
+  // 0x04 and 0x05: a 64-bit table without and with a maximum.
+  if (p < r.end && (r.bytes[p] === INDEX64_FLAG || r.bytes[p] === (INDEX64_FLAG | 1))) {
+    r.pos = p + 1;
+    return { elemType, limits: readLimitsBody(r, r.bytes[p] === (INDEX64_FLAG | 1), true) };
+  }
   // The spec reads the flags as a one-bit LEB128, hence its error messages.
   const flags = r.u1();
-  return { elemType, limits: readLimitsBody(r, flags === 1) };
+  return { elemType, limits: readLimitsBody(r, flags === 1, false) };
 }
 
 /**
  * Memory type. Flags 0 and 1 are Wasm 2.0; 3 (shared, with maximum) comes from the
  * threads proposal and is decoded so that validation can reject it with a clear message.
  * Flag 2 (shared without maximum) stays malformed, as the 2.0 test suite requires.
+ * Flags 4 and 5 (Wasm 3.0 memory64) are 0 and 1 with an i64 index type; 7 is 3's.
  */
 export function readMemoryType(r: ByteReader): MemoryType {
   const p = r.pos;
-  if (p < r.end && r.bytes[p] === 0x03) {
+  const first = p < r.end ? r.bytes[p] : -1;
+  if (first === 0x03 || first === 0x07) {
     r.pos = p + 1;
-    return { limits: readLimitsBody(r, true), shared: true };
+    return { limits: readLimitsBody(r, true, first === 0x07), shared: true };
+  }
+  if (first === INDEX64_FLAG || first === (INDEX64_FLAG | 1)) {
+    r.pos = p + 1;
+    return { limits: readLimitsBody(r, first === (INDEX64_FLAG | 1), true), shared: false };
   }
   const flags = r.u1();
-  return { limits: readLimitsBody(r, flags === 1), shared: false };
+  return { limits: readLimitsBody(r, flags === 1, false), shared: false };
 }
 
 export function readGlobalType(r: ByteReader): GlobalType {

@@ -1,4 +1,4 @@
-import { endsBasicBlock, IrOp, irLength } from './ir.ts';
+import { endsBasicBlock, innerPc, IrOp, irLength } from './ir.ts';
 
 /** Where the basic blocks of an exact code start, and how long each is. */
 export interface BasicBlocks {
@@ -33,7 +33,8 @@ export function findBasicBlocks(exact: Int32Array, landings?: Int32Array): Basic
         break;
       }
     }
-    if (endsBasicBlock(op)) boundary[pc + irLength(exact, pc)] = 1;
+    // A table64 call_indirect ends its block as the plain one does.
+    if (endsBasicBlock(exact[innerPc(exact, pc)])) boundary[pc + irLength(exact, pc)] = 1;
   }
   const toBlockEnd = new Int32Array(n);
   let count = 0;

@@ -21,7 +21,7 @@
 
 import { OPS } from '../wasm/index.ts';
 
-export const IR_VERSION = 6;
+export const IR_VERSION = 7;
 
 export const IrOp = {
   /** [op, target, base, arity]: move the top `arity` values to fp+base, jump. */
@@ -61,6 +61,23 @@ export const IrOp = {
    * the plain forms, so the run loops' hot cases never look up a memory.
    */
   otherMemory: 0x3f0,
+  /**
+   * [op, offsetLo, offsetHi, otherMemory form with its offset word 0]: a memory
+   * instruction on a 64-bit memory (Wasm 3.0 memory64), or memory.copy to or from one.
+   * The u64 memarg offset sits in two words (at most 2^53: any larger one is out of
+   * bounds anyway); the i64 addresses are checked whole, then the access runs as the
+   * `otherMemory` form. 32-bit memories keep their forms: their hot paths never see it.
+   */
+  memory64: 0x3f1,
+  /**
+   * [op, mask, wasmOp, ...wasmOp's words]: a table instruction on a 64-bit table (Wasm 3.0
+   * table64), call_indirect through one included. Bit i of `mask` marks the operand i
+   * places below the top as i64: each is narrowed to 32 bits first, one past 2^32 to
+   * 2^32-1 (out of bounds of any table this runtime holds, so `wasmOp` traps as it
+   * should), then `wasmOp` runs as the plain instruction. table.size and table.grow,
+   * whose results are i64, run whole in the prefix. One instruction: charged once.
+   */
+  table64: 0x3f2,
   /**
    * [op, target, base, arity]: `br_on_null` (Wasm 3.0) to a block's label: if the reference
    * on top is null, pop it and branch as `br`; else leave it and go on. Wasm code 0xd5.
@@ -118,11 +135,21 @@ export function irLength(code: Int32Array, pc: number): number {
     case IrOp.v128LocalGet: case IrOp.v128LocalSet: case IrOp.v128LocalTee: case IrOp.v128GlobalGet: case IrOp.v128GlobalSet: return 2;
     case IrOp.v128Drop: case IrOp.v128Select: return 1;
     case IrOp.otherMemory: return 4 + (OPS[code[pc + 3]]?.codeWords ?? 0);
+    case IrOp.memory64: return 7 + (OPS[code[pc + 6]]?.codeWords ?? 0);
+    case IrOp.table64: return 3 + (OPS[code[pc + 2]]?.codeWords ?? 0);
     case IrOp.throw: case IrOp.rethrow: return 2;
     case IrOp.throwRef: return 1;
     case IrOp.catchEnd: return 4;
     default: return 1 + (OPS[op]?.codeWords ?? 0);
   }
+}
+
+/**
+ * The pc of the Wasm instruction an internal one runs: past a `table64` prefix, the
+ * call_indirect or table instruction it narrows the operands of; `pc` itself otherwise.
+ */
+export function innerPc(code: Int32Array, pc: number): number {
+  return code[pc] === IrOp.table64 ? pc + 2 : pc;
 }
 
 /**

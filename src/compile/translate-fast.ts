@@ -122,6 +122,7 @@ export class FastTranslator {
     else if (op === 0x24) this.globalSet(pc, h);
     else if (op === IrOp.brIfJump || op === IrOp.if || op === IrOp.brIf || op === IrOp.brIfReturn) this.conditionalBranch(pc, op, h, next);
     else if (op === IrOp.otherMemory) this.blockEnd(pc, op, h, next); // a second memory: rare, run by the exact code
+    else if (op === IrOp.memory64 || op === IrOp.table64) this.blockEnd(pc, op, h, next); // 64-bit memories and tables: the exact code
     else if (isThrow(op)) this.blockEnd(pc, op, h, next);
     else if (op >= 0x200) this.simd(pc, h, next);
     else this.blockEnd(pc, op, h, next);
@@ -369,6 +370,12 @@ export class FastTranslator {
         break;
       case 0x00:
         out.start(FastOp.unreachable, pc);
+        break;
+      case IrOp.table64:
+        // call_indirect through a 64-bit table moves the thread, as call_ref does.
+        out.start(exact[pc + 2] === 0x11 || exact[pc + 2] === 0x13 ? FastOp.tailCall : FastOp.exact1, pc);
+        out.emit(pc);
+        out.emit(this.fn.numLocals + h);
         break;
       case IrOp.throw: case IrOp.throwRef: case IrOp.rethrow: case IrOp.catchEnd:
         out.start(FastOp.leave, pc);

@@ -30,6 +30,43 @@ function otherMemories(imm: number, ins: Instr): [number, number] | undefined {
   }
 }
 
+/** The memories a memory instruction names: [memory, memory.copy's source or 0]; undefined for other instructions. */
+function memoriesOf(imm: number, ins: Instr): [number, number] | undefined {
+  switch (imm) {
+    case Imm.memArg: case Imm.memArgLane: return [ins.mem, 0];
+    case Imm.memIndex: return [ins.a, 0];
+    case Imm.dataMem: return [ins.b, 0];
+    case Imm.memMem: return [ins.a, ins.b];
+    default: return undefined;
+  }
+}
+
+/** Bits 0..2 of a `table64` mask: the operand at that depth below the top is i64. */
+const TOP = 1, SECOND = 2, THIRD = 4;
+
+/**
+ * The `IrOp.table64` mask of a table instruction (call_indirect included) that names a
+ * 64-bit table (Wasm 3.0 table64): which of its operands are i64; 0 when none is (the
+ * plain form). A copy between a 32- and a 64-bit table has an i32 length.
+ */
+function table64Mask(op: number, ins: Instr, ctx: ModuleContext): number {
+  const is64 = (table: number): boolean => ctx.tables[table]?.limits.index64 === true;
+  switch (op) {
+    case 0x25: return is64(ins.a) ? TOP : 0; // table.get: index
+    case 0x26: return is64(ins.a) ? SECOND : 0; // table.set: index, value
+    case 0x11: case 0x13: return is64(ins.b) ? TOP : 0; // call_indirect: ..., index
+    case 0x10c: return is64(ins.b) ? THIRD : 0; // table.init: d, s, n
+    case 0x10e: return (is64(ins.a) ? THIRD : 0) | (is64(ins.b) ? SECOND : 0) | (is64(ins.a) && is64(ins.b) ? TOP : 0);
+    case 0x10f: return is64(ins.a) ? TOP : 0; // table.grow: value, delta
+    case 0x110: return is64(ins.a) ? TOP : 0; // table.size: (the result)
+    case 0x111: return is64(ins.a) ? THIRD | TOP : 0; // table.fill: i, value, n
+    default: return 0;
+  }
+}
+
+/** 2^53: a memory64 offset at least this large is out of bounds of any memory; it is kept as this. */
+const OFFSET_CAP = 2 ** 53;
+
 /** The translator's own control stack entry (it never reads the validator's frames). */
 interface Block {
   opcode: number;
@@ -356,8 +393,34 @@ export function translateExact(ctx: ModuleContext, codeIndex: number): ExactCode
         default: {
           // The opcode, then the immediate words the opcode table says the code keeps.
           const info = OPS[op]!;
+          const named = memoriesOf(info.imm, ins);
           const memories = otherMemories(info.imm, ins);
-          if (memories !== undefined) {
+          const mask = named === undefined ? table64Mask(op, ins, ctx) : 0;
+          if (named !== undefined && (ctx.memories[named[0]]?.limits.index64 || ctx.memories[named[1]]?.limits.index64)) {
+            // memory64: the offset in two words ahead of the otherMemory form, whose own offset word is 0.
+            const memArg = info.imm === Imm.memArg || info.imm === Imm.memArgLane;
+            const off = memArg ? Math.min(ins.b, OFFSET_CAP) : 0;
+            out.start(IrOp.memory64, offset);
+            out.emit(off % 2 ** 32 | 0);
+            out.emit(Math.floor(off / 2 ** 32));
+            out.emit(IrOp.otherMemory);
+            out.emit(named[0]);
+            out.emit(named[1]);
+            out.emit(op);
+            if (memArg) {
+              out.emit(0);
+              if (info.imm === Imm.memArgLane) out.emit(ins.c);
+            } else if (info.codeWords > 0) {
+              out.emit(ins.a);
+              if (info.codeWords === 2) out.emit(ins.b);
+            }
+            break;
+          }
+          if (mask !== 0) {
+            out.start(IrOp.table64, offset);
+            out.emit(mask);
+            out.emit(op);
+          } else if (memories !== undefined) {
             out.start(IrOp.otherMemory, offset);
             out.emit(memories[0]);
             out.emit(memories[1]);

@@ -8,6 +8,7 @@ import { FuncKind, growFrames, growSlots, refreshMemoryViews, RunStatus } from '
 import type { InstanceState, MemoryState, ThreadState, WasmFunctionState } from './state.ts';
 import { memoryFill, memoryCopy, memoryGrow, memoryInit, tableCopy, tableFill, tableGrow, tableInit } from './bulk.ts';
 import { stepOtherMemory } from './other-memory.ts';
+import { stepMemory64, stepTable64 } from './wide-address.ts';
 import { stepSimd } from './simd-step.ts';
 import { runCatchEnd, runThrow } from './exceptions.ts';
 
@@ -833,6 +834,24 @@ export function runExact(t: ThreadState, budget: number): RunStatus {
             // It may have grown memory 0 too (the same memory imported twice).
             if (mem !== NO_MEMORY) { view = mem.view; memSize = view.byteLength; }
             pc += irLength(code, pc);
+            break;
+          }
+          if (op === 0x3f1) { /* IrOp.memory64 */
+            sp = stepMemory64(t, code, pc, sp, fp, inst);
+            if (mem !== NO_MEMORY) { view = mem.view; memSize = view.byteLength; }
+            pc += irLength(code, pc);
+            break;
+          }
+          if (op === 0x3f2) { /* IrOp.table64 */
+            const after = stepTable64(t, code, pc, sp, inst);
+            if (after >= 0) {
+              sp = after;
+              pc += irLength(code, pc);
+            } else {
+              // The plain instruction runs next, within this one's fuel: no pause between them.
+              fuel++;
+              pc += 2;
+            }
             break;
           }
           if (op === 0x3e3) { /* IrOp.catchEnd */

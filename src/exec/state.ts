@@ -48,6 +48,8 @@ export interface MemoryState {
   maxPages: number;
   /** The maximum the memory's type declares, if any (import matching reads it). */
   declaredMax: number | undefined;
+  /** Wasm 3.0 memory64: addressed with i64. Absent or false: i32. */
+  index64?: boolean;
 }
 
 export interface TableState {
@@ -58,6 +60,8 @@ export interface TableState {
   elements: Int32Array;
   size: number;
   max: number | undefined;
+  /** Wasm 3.0 table64: indexed with i64. Absent or false: i32. */
+  index64?: boolean;
 }
 
 export interface GlobalState {

@@ -28,6 +28,8 @@ export class NativeEngine implements Engine {
   readonly #tiers = new WeakMap<Store, NativeTier>();
   /** See `#hostHasExtendedConst`. */
   #extendedConst: boolean | undefined = undefined;
+  /** See `#hostHasMemory64`. */
+  #memory64: boolean | undefined = undefined;
 
   /**
    * @param options how the tier rewrites and runs modules (defaults suit production)
@@ -57,6 +59,14 @@ export class NativeEngine implements Engine {
     if (compiled.exceptionUse !== undefined) return `the native tier cannot unwind through exception handlers yet: ${compiled.exceptionUse}`;
     if (compiled.context.extendedConstUse !== undefined && !this.#hostHasExtendedConst()) {
       return `the host's WebAssembly lacks extended constant expressions: ${compiled.context.extendedConstUse}`;
+    }
+    // Node 20's V8 does not ship memory64 (nor table64); and the rewriter's memory accesses
+    // and shared-memory hand-over assume 32-bit addresses, so even a host that runs them
+    // leaves such a module to the interpreter for now.
+    if (compiled.context.index64Use !== undefined) {
+      return this.#hostHasMemory64()
+        ? `the native tier does not rewrite 64-bit memories and tables yet: ${compiled.context.index64Use}`
+        : `the host's WebAssembly lacks memory64 and table64: ${compiled.context.index64Use}`;
     }
     // Node 20's V8 has multi-memory only behind a flag.
     const memories = compiled.context.memories.length;
@@ -129,6 +139,12 @@ export class NativeEngine implements Engine {
     // A module whose one global is (i32.const 1) (i32.const 2) i32.add.
     this.#extendedConst ??= WebAssembly.validate(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 6, 9, 1, 0x7f, 0, 0x41, 1, 0x41, 2, 0x6a, 0x0b]));
     return this.#extendedConst;
+  }
+
+  #hostHasMemory64(): boolean {
+    // A module with one memory of type i64 0 (limits flag 0x04).
+    this.#memory64 ??= WebAssembly.validate(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 5, 3, 1, 0x04, 0]));
+    return this.#memory64;
   }
 
   #check(): void {

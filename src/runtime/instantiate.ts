@@ -96,6 +96,7 @@ export function allocateInstance(store: StoreState, compiled: CompiledModule, im
         // Table types are invariant: each element type must match the other (Wasm 3.0).
         const have = t.declared ?? t.elemType, want = storeValType(d.type.elemType, typeIds);
         if (!storeTypeMatches(have, want) || !storeTypeMatches(want, have) || !limitsMatch(t.size, t.max, d.type.limits)) throw new LinkError(`incompatible import type for ${where}: table type differs`);
+        if (!t.index64 !== !d.type.limits.index64) throw new LinkError(`incompatible import type for ${where}: ${d.type.limits.index64 ? 'a 64-bit table expected, a 32-bit one given' : 'a 32-bit table expected, a 64-bit one given'}`);
         inst.tableAddrs.push(value.addr);
         break;
       }
@@ -103,6 +104,7 @@ export function allocateInstance(store: StoreState, compiled: CompiledModule, im
         const m = store.memories[value.addr];
         const pages = m.memory.buffer.byteLength / 65536;
         if (!limitsMatch(pages, m.declaredMax, d.type.limits)) throw new LinkError(`incompatible import type for ${where}: memory limits differ`);
+        if (!m.index64 !== !d.type.limits.index64) throw new LinkError(`incompatible import type for ${where}: ${d.type.limits.index64 ? 'a 64-bit memory expected, a 32-bit one given' : 'a 32-bit memory expected, a 64-bit one given'}`);
         inst.memAddrs.push(value.addr);
         break;
       }
@@ -136,6 +138,7 @@ export function allocateInstance(store: StoreState, compiled: CompiledModule, im
     inst.tableAddrs.push(store.tables.length);
     // The store holds every function reference as a funcref (typed references are function references).
     const table: TableState = { elemType: refStorageType(t.elemType) as RefType, elements: new Int32Array(t.limits.min), size: t.limits.min, max: t.limits.max };
+    if (t.limits.index64) table.index64 = true;
     if (t.elemType >= TYPED_REF_BASE) table.declared = storeValType(t.elemType, typeIds);
     store.tables.push(table);
   }
@@ -171,7 +174,7 @@ export function allocateInstance(store: StoreState, compiled: CompiledModule, im
   // Active segments, in order; a failing one traps but what came before stays (spec 2.0).
   module.elems.forEach((seg, i) => {
     if (seg.mode.kind === 'active') {
-      const offset = evalConst(store, inst, seg.mode.offset)[0] >>> 0;
+      const offset = constAddress(evalConst(store, inst, seg.mode.offset));
       const table = store.tables[inst.tableAddrs[seg.mode.tableIndex]];
       const items = inst.elems[i]!;
       if (offset + items.length > table.size) throw new Trap('out of bounds table access');
@@ -183,7 +186,7 @@ export function allocateInstance(store: StoreState, compiled: CompiledModule, im
   });
   module.datas.forEach((seg, i) => {
     if (seg.mode.kind === 'active') {
-      const offset = evalConst(store, inst, seg.mode.offset)[0] >>> 0;
+      const offset = constAddress(evalConst(store, inst, seg.mode.offset));
       const mem = store.memories[inst.memAddrs[seg.mode.memoryIndex]];
       if (offset + seg.bytes.length > mem.memory.buffer.byteLength) throw new Trap('out of bounds memory access');
       new Uint8Array(mem.memory.buffer).set(seg.bytes, offset);
@@ -194,17 +197,38 @@ export function allocateInstance(store: StoreState, compiled: CompiledModule, im
   return { compiled, state: inst, exports };
 }
 
+/**
+ * A segment's offset from its constant's raw bits: an i32 is unsigned; an i64 (memory64,
+ * table64) too, its high word counted, so an offset past 2^32 is out of bounds, not wrapped.
+ */
+function constAddress(bits: readonly number[]): number {
+  return (bits[1] >>> 0) * 2 ** 32 + (bits[0] >>> 0);
+}
+
+/**
+ * The pages this host can hold in one memory, 64-bit or not: V8's `WebAssembly.Memory`
+ * (Node 20) allocates 65,536 pages (4 GiB) at most, and the memory must be one, so that
+ * the native tier shares it and snapshots restore it anywhere.
+ */
+const HOST_MAX_PAGES = WASM_MAX_PAGES;
+
 export function createMemory(limits: Limits, embedderMaxPages: number | undefined): MemoryState {
-  let maxPages = limits.max ?? WASM_MAX_PAGES;
+  // A 64-bit memory may declare up to 2^48 pages; it grows only as far as the host can.
+  let maxPages = Math.min(limits.max ?? HOST_MAX_PAGES, HOST_MAX_PAGES);
   if (embedderMaxPages !== undefined && embedderMaxPages < maxPages) maxPages = embedderMaxPages;
+  if (limits.index64 && limits.min > HOST_MAX_PAGES) {
+    throw new LinkError(`memory64 of ${limits.min} pages: more than this host can allocate (${HOST_MAX_PAGES} pages, 4 GiB)`);
+  }
   if (limits.min > maxPages) throw new LinkError(`memory of ${limits.min} pages exceeds the limit of ${maxPages} pages`);
   let memory: WebAssembly.Memory;
   try {
-    memory = new WebAssembly.Memory(limits.max === undefined ? { initial: limits.min } : { initial: limits.min, maximum: limits.max });
+    memory = new WebAssembly.Memory(limits.max === undefined ? { initial: limits.min } : { initial: limits.min, maximum: Math.min(limits.max, HOST_MAX_PAGES) });
   } catch (cause) {
     throw new LinkError(`cannot allocate a memory of ${limits.min} pages: ${(cause as Error).message}`);
   }
-  return { memory, view: new DataView(memory.buffer), bytes: new Uint8Array(memory.buffer), maxPages, declaredMax: limits.max };
+  const state: MemoryState = { memory, view: new DataView(memory.buffer), bytes: new Uint8Array(memory.buffer), maxPages, declaredMax: limits.max };
+  if (limits.index64) state.index64 = true;
+  return state;
 }
 
 /** Evaluates a constant expression to raw bits (lo, hi, and the upper words of a v128). */

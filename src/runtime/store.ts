@@ -1,7 +1,7 @@
 import { ExhaustionError, LinkError } from '../errors/index.ts';
 import type { CompiledModule } from '../compile/index.ts';
 import { createStoreState, createThread, FuncKind, growSlots } from '../exec/index.ts';
-import type { StoreState, ThreadLimits, ThreadState } from '../exec/index.ts';
+import type { StoreState, TableState, ThreadLimits, ThreadState } from '../exec/index.ts';
 import { allocateInstance, createMemory } from './instantiate.ts';
 import { slotCount, ValType } from '../wasm/index.ts';
 import type { RefType } from '../wasm/index.ts';
@@ -162,14 +162,16 @@ export function createHostGlobal(store: Store, type: number, mutable: boolean, v
   return { kind: 'global', addr: store.state.globals.length - 1 };
 }
 
-/** A table made by the host, `min` elements of null, to pass as an import. */
-export function createHostTable(store: Store, elemType: RefType, min: number, max?: number): ExternVal {
-  store.state.tables.push({ elemType, elements: new Int32Array(min), size: min, max });
+/** A table made by the host, `min` elements of null, to pass as an import; `index64`: a table64 (Wasm 3.0). */
+export function createHostTable(store: Store, elemType: RefType, min: number, max?: number, index64 = false): ExternVal {
+  const table: TableState = { elemType, elements: new Int32Array(min), size: min, max };
+  if (index64) table.index64 = true;
+  store.state.tables.push(table);
   return { kind: 'table', addr: store.state.tables.length - 1 };
 }
 
-/** A linear memory made by the host, `min` pages of zeros, to pass as an import. */
-export function createHostMemory(store: Store, min: number, max?: number): ExternVal {
-  store.state.memories.push(createMemory({ min, max }, store.options.maxMemoryPages));
+/** A linear memory made by the host, `min` pages of zeros, to pass as an import; `index64`: a memory64 (Wasm 3.0). */
+export function createHostMemory(store: Store, min: number, max?: number, index64 = false): ExternVal {
+  store.state.memories.push(createMemory(index64 ? { min, max, index64 } : { min, max }, store.options.maxMemoryPages));
   return { kind: 'memory', addr: store.state.memories.length - 1 };
 }

@@ -59,8 +59,13 @@ export const PAGE_SIZE = 65536;
 export interface CanonicalMemory {
   /** Current size in 64 KiB pages. */
   pages: number;
-  /** The maximum the memory's type declares, or null. */
+  /** The maximum the memory's type declares, or null (a 64-bit memory's: up to 2^48). */
   max: number | null;
+  /**
+   * true for a 64-bit memory (Wasm 3.0 memory64, addressed with i64); absent for a 32-bit
+   * one, so that 32-bit states keep the shape they had (snapshot format v3 either way).
+   */
+  index64?: true;
   /** Indices of the pages stored, strictly ascending; every other page is all zeros. */
   stored: number[];
   /** The stored pages, 65536 bytes each, in the order of `stored`. */
@@ -71,8 +76,10 @@ export interface CanonicalMemory {
 export interface CanonicalTable {
   /** Element type: the binary code of funcref (0x70) or externref (0x6f). */
   elemType: number;
-  /** Declared maximum, or null. */
+  /** Declared maximum, or null (a 64-bit table's: a u64, exact up to 2^53, rounded above as its module's decoding rounds it). */
   max: number | null;
+  /** true for a 64-bit table (Wasm 3.0 table64, indexed with i64); absent for a 32-bit one. */
+  index64?: true;
   /** Every element (the table's current size is its length). */
   elements: CanonicalValue[];
 }

@@ -48,7 +48,7 @@ export function captureMemory(m: MemoryState, share = false): CanonicalMemory {
   for (let p = 0; p < pages; p++) if (!pageIsZero(words, p)) stored.push(p);
   const bytes = new Uint8Array(buffer);
   if (share && stored.length > 0 && stored[stored.length - 1] - stored[0] === stored.length - 1) {
-    return { pages, max: m.declaredMax ?? null, stored, data: bytes.subarray(stored[0] * PAGE_SIZE, (stored[stored.length - 1] + 1) * PAGE_SIZE) };
+    return withIndex64<CanonicalMemory>({ pages, max: m.declaredMax ?? null, stored, data: bytes.subarray(stored[0] * PAGE_SIZE, (stored[stored.length - 1] + 1) * PAGE_SIZE) }, m.index64);
   }
   const data = uninitializedBytes(stored.length * PAGE_SIZE);
   // Copy runs of consecutive pages at once.
@@ -58,18 +58,24 @@ export function captureMemory(m: MemoryState, share = false): CanonicalMemory {
     data.set(bytes.subarray(stored[i] * PAGE_SIZE, (stored[j - 1] + 1) * PAGE_SIZE), i * PAGE_SIZE);
     i = j;
   }
-  return { pages, max: m.declaredMax ?? null, stored, data };
+  return withIndex64<CanonicalMemory>({ pages, max: m.declaredMax ?? null, stored, data }, m.index64);
+}
+
+/** A memory or table's state with `index64: true` when it is 64-bit; 32-bit ones go without the field. */
+function withIndex64<T extends { index64?: true }>(c: T, index64: boolean | undefined): T {
+  if (index64) c.index64 = true;
+  return c;
 }
 
 /** A memory's size and limits without its pages. */
 function memorySize(m: MemoryState): CanonicalMemory {
-  return { pages: m.memory.buffer.byteLength / PAGE_SIZE, max: m.declaredMax ?? null, stored: [], data: new Uint8Array(0) };
+  return withIndex64<CanonicalMemory>({ pages: m.memory.buffer.byteLength / PAGE_SIZE, max: m.declaredMax ?? null, stored: [], data: new Uint8Array(0) }, m.index64);
 }
 
 function captureTable(t: TableState, space: IndexSpace): CanonicalTable {
   const elements: CanonicalValue[] = new Array(t.size);
   for (let i = 0; i < t.size; i++) elements[i] = toCanonical(t.elemType, t.elements[i], 0, space);
-  return { elemType: t.elemType, max: t.max ?? null, elements };
+  return withIndex64<CanonicalTable>({ elemType: t.elemType, max: t.max ?? null, elements }, t.index64);
 }
 
 function droppedOf(segments: readonly unknown[]): number[] {

@@ -138,7 +138,7 @@ export function deltaBody(state: CanonicalState, base: DeltaBase, advance: boole
     if (advance) image.apply(delta);
     return wire;
   });
-  const emptied = state.memories.map((m): CanonicalMemory => ({ pages: m.pages, max: m.max, stored: [], data: new Uint8Array(0) }));
+  const emptied = state.memories.map((m): CanonicalMemory => ({ ...m, stored: [], data: new Uint8Array(0) }));
   return { state: { ...state, memories: emptied }, section: { module: state.moduleSha256, identity, memories: deltas } };
 }
 

@@ -56,6 +56,8 @@ export interface SnapshotDescription {
     pages: number;
     /** Maximum size in pages, null when unbounded. */
     max: number | null;
+    /** A 64-bit memory (Wasm 3.0 memory64). */
+    index64: boolean;
     /** Pages the snapshot carries (the others are zero). */
     storedPages: number;
     /** Bytes of page data the snapshot carries. */
@@ -84,6 +86,8 @@ export interface SnapshotDescription {
     size: number;
     /** Maximum size, null when unbounded. */
     max: number | null;
+    /** A 64-bit table (Wasm 3.0 table64). */
+    index64: boolean;
     /** Elements that are not null. */
     nonNull: number;
   }[];
@@ -218,8 +222,8 @@ export function describeSnapshot(decoded: DecodedSnapshot, fileBytes: number, mo
     entry: state.entry,
     instructions: state.instructions,
     callStack,
-    memories: state.memories.map((m) => ({ pages: m.pages, max: m.max, storedPages: m.stored.length, storedBytes: m.stored.length * PAGE_SIZE })),
-    tables: state.tables.map((t) => ({ elemType: t.elemType === 0x70 ? 'funcref' : t.elemType === 0x69 ? 'exnref' : 'externref', size: t.elements.length, max: t.max, nonNull: t.elements.filter((e) => e !== null).length })),
+    memories: state.memories.map((m) => ({ pages: m.pages, max: m.max, index64: m.index64 === true, storedPages: m.stored.length, storedBytes: m.stored.length * PAGE_SIZE })),
+    tables: state.tables.map((t) => ({ elemType: t.elemType === 0x70 ? 'funcref' : t.elemType === 0x69 ? 'exnref' : 'externref', size: t.elements.length, max: t.max, index64: t.index64 === true, nonNull: t.elements.filter((e) => e !== null).length })),
     delta: decoded.delta ? { baseModule: decoded.delta.base.module, base: decoded.delta.base.identity, memories: decoded.delta.memories, bytes: deltaBytes } : null,
     globals: state.globals.length,
     exceptions: (state.exceptions ?? []).map((e) => `tag ${e.tag} [${e.values.map(formatCanonical).join(', ')}]`),

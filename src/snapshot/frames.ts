@@ -3,6 +3,7 @@
  * form (function index, byte offset, locals, operand stack). Loading checks every frame
  * against validation at its pc before anything of it is used.
  */
+import { innerPc } from '../compile/index.ts';
 import type { CompiledModule, FunctionPoints } from '../compile/index.ts';
 import { SnapshotError } from '../errors/index.ts';
 import { exactReturnPc, FuncKind, growFrames, growSlots, normalizeFrames } from '../exec/index.ts';
@@ -87,16 +88,17 @@ function wasmFunction(store: StoreState, addr: number, where: string): WasmFunct
  * names, or the type `call_indirect` names. The frame above may run another function of
  * other parameters (the callee tail-called it), never of other results.
  */
-function calledType(caller: WasmFunctionState, call: number): FuncType {
+function calledType(caller: WasmFunctionState, outer: number): FuncType {
   const code = caller.compiled.code;
   const context = caller.compiled.owner.context;
+  const call = innerPc(code, outer); // a table64 call_indirect: past its prefix
   // call names a function; call_indirect and call_ref (Wasm 3.0) a type.
   return code[call] === 0x10 ? context.types[context.funcTypeIndices[code[call + 1]]] : context.types[code[call + 1]];
 }
 
 /** Arguments a caller frame's call instruction took off its stack (params, plus the table index of call_indirect or the reference of call_ref). */
 function callOperands(caller: WasmFunctionState, call: number): number {
-  const op = caller.compiled.code[call];
+  const op = caller.compiled.code[innerPc(caller.compiled.code, call)];
   return calledType(caller, call).params.length + (op === 0x11 || op === 0x14 ? 1 : 0);
 }
 
@@ -154,10 +156,13 @@ export function captureThreadFrames(t: ThreadState, space: IndexSpace, floor: nu
         throw new SnapshotError('cannot capture: a tail call to an import has not returned yet');
       }
       types = points.stackTypesAt(at);
-      // call_indirect took its table index off the stack already: any slot holding the callee does.
-      if (cf.code[at] === 0x11) {
+      // call_indirect took its table index off the stack already: any slot holding the callee
+      // does (an i64 through a 64-bit table, table64).
+      const inner = innerPc(cf.code, at);
+      if (cf.code[inner] === 0x11) {
         types = types.subarray(0, types.length - 1);
-        reissued = [tableSlotOf(store, fn.instance, cf.code[at + 2], t.pendingHostCall)];
+        const slot = tableSlotOf(store, fn.instance, cf.code[inner + 2], t.pendingHostCall);
+        reissued = [inner !== at ? BigInt(slot) : slot];
       }
       // call_ref (Wasm 3.0) took its reference off the stack already: the callee's own reference is it.
       if (cf.code[at] === 0x14) {
@@ -273,16 +278,16 @@ export function loadFrames(t: ThreadState, space: IndexSpace, frames: readonly u
       stackNonNull[i] = points.stackNonNullAt(pcs[i]);
     } else {
       const call = points.previousInstruction(pcs[i]);
-      const op = call >= 0 ? cf.code[call] : -1;
+      const op = call >= 0 ? cf.code[innerPc(cf.code, call)] : -1;
       if (op !== 0x10 && op !== 0x11 && op !== 0x14) throw new SnapshotError(`${where}: pc 0x${cf.offsets[pcs[i]].toString(16)} does not follow a call, but the frame has a callee`);
       const callee = fns[i + 1];
       if (cf.owner.tailCallUse !== undefined) {
         // The function called may have tail-called another: any function with its results.
         if (!sameResults(callee.type, calledType(fn, call))) throw new SnapshotError(`frame ${i + 1}: its function's results differ from those its caller's call expects`);
       } else if (op === 0x10) {
-        const expected = fn.instance.funcAddrs[cf.code[call + 1]];
+        const expected = fn.instance.funcAddrs[cf.code[call + 1]]; // a plain call: no prefix
         if (expected !== addrs[i + 1]) throw new SnapshotError(`frame ${i + 1}: runs function ${(frames[i + 1] as Record<string, unknown>)['funcIndex']}, but its caller calls another one`);
-      } else if (callee.typeId !== fn.instance.typeIds[cf.code[call + 1]]) {
+      } else if (callee.typeId !== fn.instance.typeIds[cf.code[innerPc(cf.code, call) + 1]]) {
         throw new SnapshotError(`frame ${i + 1}: its function's type differs from the type its caller's ${op === 0x14 ? 'call_ref' : 'call_indirect'} expects`);
       }
       const all = points.stackTypesAt(call);

@@ -7,7 +7,7 @@
 import type { CompiledModule } from '../compile/index.ts';
 import { SnapshotError } from '../errors/index.ts';
 import { canonicalTypeId, canonicalTypeIds, FuncKind } from '../exec/index.ts';
-import type { HostCallback, InstanceState, MemoryState } from '../exec/index.ts';
+import type { HostCallback, InstanceState, MemoryState, TableState } from '../exec/index.ts';
 import { evalConst, Execution, Store } from '../runtime/index.ts';
 import type { StoreOptions } from '../runtime/index.ts';
 import type { FuncType } from '../wasm/index.ts';
@@ -33,8 +33,9 @@ export interface ImageResolvers {
   /** The host function imported as `name` ("module.field") with this type. */
   host(name: string, type: FuncType): HostCallback | undefined;
   /**
-   * A memory of at most `pages` pages with this maximum, to be overwritten (default: a
-   * new one). Lets a caller that rebuilds stores again and again recycle memories.
+   * A memory of at most `pages` pages with this maximum (a 64-bit memory's declared one
+   * capped at the 65,536 pages the host holds), to be overwritten (default: a new one).
+   * Lets a caller that rebuilds stores again and again recycle memories.
    */
   memory?(pages: number, max: number | undefined): WebAssembly.Memory;
 }
@@ -123,14 +124,21 @@ export function rebuildStore(state: CanonicalState, resolvers: ImageResolvers, o
     if (options.maxMemoryPages !== undefined && options.maxMemoryPages < maxPages) maxPages = options.maxMemoryPages;
     let memory: WebAssembly.Memory;
     try {
-      memory = resolvers.memory?.(c.pages, max) ?? new WebAssembly.Memory(max === undefined ? { initial: 0 } : { initial: 0, maximum: max });
+      // A 64-bit memory may declare up to 2^48 pages; the host holds WASM_MAX_PAGES at most.
+      const hostMax = max === undefined ? undefined : Math.min(max, WASM_MAX_PAGES);
+      memory = resolvers.memory?.(c.pages, hostMax) ?? new WebAssembly.Memory(hostMax === undefined ? { initial: 0 } : { initial: 0, maximum: hostMax });
     } catch (cause) {
       throw new SnapshotError(`cannot allocate a memory: ${(cause as Error).message}`, { cause });
     }
-    const mem: MemoryState = { memory, view: new DataView(memory.buffer), bytes: new Uint8Array(memory.buffer), maxPages, declaredMax: max };
+    const mem: MemoryState = { memory, view: new DataView(memory.buffer), bytes: new Uint8Array(memory.buffer), maxPages: Math.min(maxPages, WASM_MAX_PAGES), declaredMax: max };
+    if (c.index64) mem.index64 = true;
     s.memories.push(mem);
   });
-  state.tables.forEach((c) => s.tables.push({ elemType: c.elemType as never, elements: new Int32Array(0), size: 0, max: c.max ?? undefined }));
+  state.tables.forEach((c) => {
+    const table: TableState = { elemType: c.elemType as never, elements: new Int32Array(0), size: 0, max: c.max ?? undefined };
+    if (c.index64) table.index64 = true;
+    s.tables.push(table);
+  });
   state.globals.forEach((c) => s.globals.push({ type: c.type as never, mutable: c.mutable, lo: 0, hi: 0, lo2: 0, hi2: 0 }));
 
   // Each instance's imports and definitions must have its module's types.
@@ -144,8 +152,12 @@ export function rebuildStore(state: CanonicalState, resolvers: ImageResolvers, o
         if (fn.kind !== FuncKind.wasm || fn.instance !== inst) throw new SnapshotError(`${where}: function ${j} is not its own`);
       }
     });
+    inst.memAddrs.forEach((a, j) => {
+      if (!s.memories[a].index64 !== !ctx.memories[j].limits.index64) throw new SnapshotError(`${where}: memory ${j} has the wrong index type`);
+    });
     inst.tableAddrs.forEach((a, j) => {
       if (s.tables[a].elemType !== refStorageType(ctx.tables[j].elemType)) throw new SnapshotError(`${where}: table ${j} has the wrong element type`);
+      if (!s.tables[a].index64 !== !ctx.tables[j].limits.index64) throw new SnapshotError(`${where}: table ${j} has the wrong index type`);
       // The precise type of a typed reference table (Wasm 3.0), which the canonical state does not need, for later imports.
       if (j >= ctx.module.numImportedTables && ctx.tables[j].elemType >= TYPED_REF_BASE) s.tables[a].declared = storeValType(ctx.tables[j].elemType, inst.typeIds);
     });

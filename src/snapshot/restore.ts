@@ -16,8 +16,14 @@ import type { IndexSpace } from './space.ts';
 import { writeCanonical } from './values.ts';
 import type { RefLimits } from './values.ts';
 
+/** The words for a memory or table's index type, in errors. */
+function width(index64: boolean | undefined): string {
+  return index64 ? '64-bit' : '32-bit';
+}
+
 function checkMemory(c: CanonicalMemory, m: MemoryState, what: string): void {
   const current = m.memory.buffer.byteLength / PAGE_SIZE;
+  if (!c.index64 !== !m.index64) throw new SnapshotError(`${what}: the snapshot has a ${width(c.index64)} memory, the module a ${width(m.index64)} one`);
   if (c.max !== (m.declaredMax ?? null)) throw new SnapshotError(`${what}: its maximum is ${c.max ?? 'none'}, the module declares ${m.declaredMax ?? 'none'}`);
   if (c.pages < current) throw new SnapshotError(`${what}: ${c.pages} pages are fewer than the memory's minimum of ${current}`);
   if (c.pages > m.maxPages) throw new SnapshotError(`${what}: ${c.pages} pages exceed the limit of ${m.maxPages} pages`);
@@ -132,6 +138,7 @@ export function restoreState(state: CanonicalState, space: IndexSpace, thread: T
     const t = tables[i];
     const what = `table ${i}`;
     if (c.elemType !== t.elemType) throw new SnapshotError(`${what}: element type ${valTypeName(c.elemType)}, the module says ${valTypeName(t.elemType)}`);
+    if (!c.index64 !== !t.index64) throw new SnapshotError(`${what}: the snapshot has a ${width(c.index64)} table, the module a ${width(t.index64)} one`);
     if (c.max !== (t.max ?? null)) throw new SnapshotError(`${what}: its maximum is ${c.max ?? 'none'}, the module declares ${t.max ?? 'none'}`);
     if (c.elements.length < t.size) throw new SnapshotError(`${what}: ${c.elements.length} elements are fewer than the table's minimum of ${t.size}`);
     const elements = new Int32Array(c.elements.length);

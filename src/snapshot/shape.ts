@@ -79,27 +79,43 @@ function valType(x: unknown, what: string): number {
   return x;
 }
 
+/** A memory or table's `index64`: true, or absent (32-bit). */
+function index64(x: unknown, what: string): boolean {
+  if (x === undefined || x === false) return false;
+  if (x !== true) bad(`${what} is not true or absent`);
+  return true;
+}
+
+/** The largest maximum a 64-bit memory declares: 2^48 pages (memory64). */
+const MAX_PAGES_64 = 2 ** 48;
+
 function memory(x: unknown, what: string): CanonicalMemory {
   const r = record(x, what);
+  const wide = index64(r['index64'], `${what}.index64`);
   const pages = int(r['pages'], `${what}.pages`, 0, MAX_PAGES);
-  const max = optMax(r['max'], `${what}.max`, MAX_PAGES);
+  const max = optMax(r['max'], `${what}.max`, wide ? MAX_PAGES_64 : MAX_PAGES);
   if (max !== null && pages > max) bad(`${what} has ${pages} pages, more than its maximum ${max}`);
   const stored = indexList(r['stored'], `${what}.stored`, pages);
   const data = r['data'];
   if (!(data instanceof Uint8Array)) bad(`${what}.data is not binary`);
   if (data.length !== stored.length * PAGE_SIZE) bad(`${what}.data holds ${data.length} bytes, ${stored.length} pages need ${stored.length * PAGE_SIZE}`);
-  return { pages, max, stored, data: plainBytes(data) };
+  const out: CanonicalMemory = { pages, max, stored, data: plainBytes(data) };
+  if (wide) out.index64 = true;
+  return out;
 }
 
 function table(x: unknown, what: string): CanonicalTable {
   const r = record(x, what);
   const elemType = int(r['elemType'], `${what}.elemType`, 0, 0xff);
   if (elemType !== ValType.funcref && elemType !== ValType.externref && elemType !== ValType.exnref) bad(`${what}.elemType is not a reference type`);
-  const max = optMax(r['max'], `${what}.max`, 0xffffffff);
+  const wide = index64(r['index64'], `${what}.index64`);
+  const max = optMax(r['max'], `${what}.max`, wide ? 2 ** 64 : 0xffffffff);
   const elements = array(r['elements'], `${what}.elements`);
   if (elements.length > MAX_TABLE_ELEMENTS) bad(`${what} has more than ${MAX_TABLE_ELEMENTS} elements`);
   if (max !== null && elements.length > max) bad(`${what} has ${elements.length} elements, more than its maximum ${max}`);
-  return { elemType, max, elements: elements.map((e, i) => value(e, `${what}.elements[${i}]`)) };
+  const out: CanonicalTable = { elemType, max, elements: elements.map((e, i) => value(e, `${what}.elements[${i}]`)) };
+  if (wide) out.index64 = true;
+  return out;
 }
 
 function global(x: unknown, what: string): CanonicalGlobal {

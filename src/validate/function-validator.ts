@@ -225,6 +225,54 @@ export class FunctionValidator {
     if (index >= this.ctx.memories.length) this.fail(`unknown memory ${index}`, offset);
   }
 
+  /** The type of memory `index`'s addresses (it exists): i64 for a 64-bit memory (memory64), else i32. */
+  private memoryAddress(index: number): number {
+    return this.ctx.memories[index].limits.index64 ? ValType.i64 : ValType.i32;
+  }
+
+  /** The type of table `index`'s element indices (it exists): i64 for a 64-bit table (table64), else i32. */
+  private tableAddress(index: number): number {
+    return this.ctx.tables[index].limits.index64 ? ValType.i64 : ValType.i32;
+  }
+
+  /** A memarg's alignment against the access's natural one, and its offset against a 32-bit memory's range. */
+  private checkMemArg(ins: Instr, natural: number): void {
+    if (ins.a > natural) this.fail('alignment must not be larger than natural', ins.offset);
+    if (ins.b > 0xffffffff && !this.ctx.memories[ins.mem].limits.index64) this.fail('offset out of range', ins.offset);
+  }
+
+  /**
+   * The signature of a memory or table instruction without a memarg when a 64-bit memory
+   * or table (Wasm 3.0) makes some of its operands or results i64; undefined when none
+   * does (the opcode table's signature holds). A copy between a 32- and a 64-bit memory
+   * or table takes an i32 length, the narrower of the two (spec 3.3.7, 3.3.6).
+   */
+  private addressSig(op: number, ins: Instr): { params: number[]; results: number[] } | undefined {
+    const i32 = ValType.i32;
+    const narrower = (a: number, b: number): number => (a === ValType.i64 && b === ValType.i64 ? ValType.i64 : i32);
+    let params: number[], results: number[] = [];
+    switch (op) {
+      case 0x3f: results = [this.memoryAddress(ins.a)]; params = []; break;
+      case 0x40: params = [this.memoryAddress(ins.a)]; results = params; break;
+      case PREFIX_FC + 8: params = [this.memoryAddress(ins.b), i32, i32]; break;
+      case PREFIX_FC + 10: {
+        const d = this.memoryAddress(ins.a), s = this.memoryAddress(ins.b);
+        params = [d, s, narrower(d, s)];
+        break;
+      }
+      case PREFIX_FC + 11: { const a = this.memoryAddress(ins.a); params = [a, i32, a]; break; }
+      case PREFIX_FC + 12: params = [this.tableAddress(ins.b), i32, i32]; break;
+      case PREFIX_FC + 14: {
+        const d = this.tableAddress(ins.a), s = this.tableAddress(ins.b);
+        params = [d, s, narrower(d, s)];
+        break;
+      }
+      case PREFIX_FC + 16: results = [this.tableAddress(ins.a)]; params = []; break;
+      default: return undefined;
+    }
+    return params.includes(ValType.i64) || results.includes(ValType.i64) ? { params, results } : undefined;
+  }
+
   private checkTable(index: number, offset: number): number {
     if (index >= this.ctx.tables.length) this.fail(`unknown table ${index}`, offset);
     return this.ctx.tables[index].elemType;
@@ -273,15 +321,17 @@ export class FunctionValidator {
           if (!this.relations.matches(this.checkTable(ins.b, offset), this.checkTable(ins.a, offset))) this.fail('type mismatch: table types differ', offset);
         } else if (op === PREFIX_FC + 16) this.checkTable(ins.a, offset);
       } else if (op === 0x3f || op === 0x40) this.checkMemory(ins.a, offset);
-      this.popAll(sig.params, offset);
-      this.pushAll(sig.results);
+      const wide = this.addressSig(op, ins);
+      this.popAll(wide?.params ?? sig.params, offset);
+      this.pushAll(wide?.results ?? sig.results);
       return;
     }
     if (sig !== undefined) {
       // loads and stores
       this.checkMemory(ins.mem, offset);
-      if (ins.a > naturalAlignment(op)) this.fail('alignment must not be larger than natural', offset);
-      this.popAll(sig.params, offset);
+      this.checkMemArg(ins, naturalAlignment(op));
+      for (let i = sig.params.length - 1; i > 0; i--) this.popExpect(sig.params[i], offset);
+      this.popExpect(this.memoryAddress(ins.mem), offset);
       this.pushAll(sig.results);
       return;
     }
@@ -366,7 +416,7 @@ export class FunctionValidator {
         if (!this.relations.matches(this.checkTable(ins.b, offset), ValType.funcref)) this.fail('type mismatch: call_indirect needs a funcref table', offset);
         if (ins.a >= this.ctx.types.length) this.fail(`unknown type ${ins.a}`, offset);
         const ft = this.ctx.types[ins.a];
-        this.popExpect(ValType.i32, offset);
+        this.popExpect(this.tableAddress(ins.b), offset);
         this.popAll(ft.params, offset);
         this.pushAll(ft.results);
         return;
@@ -380,7 +430,7 @@ export class FunctionValidator {
       case 0x13: {
         if (!this.relations.matches(this.checkTable(ins.b, offset), ValType.funcref)) this.fail('type mismatch: return_call_indirect needs a funcref table', offset);
         if (ins.a >= this.ctx.types.length) this.fail(`unknown type ${ins.a}`, offset);
-        this.popExpect(ValType.i32, offset);
+        this.popExpect(this.tableAddress(ins.b), offset);
         this.tailCall(this.ctx.types[ins.a], offset);
         return;
       }
@@ -433,14 +483,14 @@ export class FunctionValidator {
       }
       case 0x25: {
         const t = this.checkTable(ins.a, offset);
-        this.popExpect(ValType.i32, offset);
+        this.popExpect(this.tableAddress(ins.a), offset);
         this.push(t);
         return;
       }
       case 0x26: {
         const t = this.checkTable(ins.a, offset);
         this.popExpect(t, offset);
-        this.popExpect(ValType.i32, offset);
+        this.popExpect(this.tableAddress(ins.a), offset);
         return;
       }
       case 0xd0:
@@ -465,16 +515,18 @@ export class FunctionValidator {
         return;
       case PREFIX_FC + 15: {
         const t = this.checkTable(ins.a, offset);
-        this.popExpect(ValType.i32, offset);
+        const at = this.tableAddress(ins.a);
+        this.popExpect(at, offset);
         this.popExpect(t, offset);
-        this.push(ValType.i32);
+        this.push(at);
         return;
       }
       case PREFIX_FC + 17: {
         const t = this.checkTable(ins.a, offset);
-        this.popExpect(ValType.i32, offset);
+        const at = this.tableAddress(ins.a);
+        this.popExpect(at, offset);
         this.popExpect(t, offset);
-        this.popExpect(ValType.i32, offset);
+        this.popExpect(at, offset);
         return;
       }
       default:
@@ -636,7 +688,7 @@ export class FunctionValidator {
     const alignment = simdNaturalAlignment(sub);
     if (alignment >= 0) {
       this.checkMemory(ins.mem, offset);
-      if (ins.a > alignment) this.fail('alignment must not be larger than natural', offset);
+      this.checkMemArg(ins, alignment);
     }
     const lanes = simdLaneCount(sub);
     if (lanes > 0) {
@@ -646,7 +698,11 @@ export class FunctionValidator {
         this.fail('invalid lane index', offset);
       }
     }
-    this.popAll(sig.params, offset);
+    if (alignment >= 0 && this.memoryAddress(ins.mem) === ValType.i64) {
+      // memory64: the address (the first operand) is an i64.
+      for (let i = sig.params.length - 1; i > 0; i--) this.popExpect(sig.params[i], offset);
+      this.popExpect(ValType.i64, offset);
+    } else this.popAll(sig.params, offset);
     this.pushAll(sig.results);
   }
 }

@@ -34,6 +34,12 @@ export interface ModuleContext {
   typedRefUse?: string;
   /** Type index of every exception tag (Wasm 3.0), imported ones first. */
   tagTypeIndices: number[];
+  /**
+   * Where the module first has a 64-bit memory or table (Wasm 3.0 memory64, table64),
+   * undefined if nowhere; set by validation. Node 20's V8 does not ship memory64, so the
+   * native tier asks.
+   */
+  index64Use?: string;
 }
 
 export function buildModuleContext(module: Module): ModuleContext {

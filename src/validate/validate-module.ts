@@ -9,6 +9,10 @@ import { isDefaultable, TypeRelations } from './ref-subtyping.ts';
 
 const MAX_PAGES = 65536;
 const MAX_TABLE = 0xffffffff;
+/** memory64: 2^48 pages of 64 KiB, the whole 64-bit address space. */
+const MAX_PAGES_64 = 2 ** 48;
+/** table64: any u64 (the decoder bounds it already). */
+const MAX_TABLE_64 = Infinity;
 
 /** What {@link validateModule} checks besides the module's structure. */
 export interface ValidateOptions {
@@ -45,8 +49,9 @@ export function validateModule(module: Module, options: ValidateOptions = {}): M
     if (d.kind === 'global') checkType(d.type.type, `import ${imp.module}.${imp.name}`);
     if (d.kind === 'table') checkType(d.type.elemType, `import ${imp.module}.${imp.name}`);
     if (d.kind === 'func' && d.typeIndex >= module.types.length) fail(`unknown type ${d.typeIndex} in import ${imp.module}.${imp.name}`);
-    if (d.kind === 'table') checkLimits(d.type.limits, MAX_TABLE, 'table size must be at most 2^32-1');
-    if (d.kind === 'memory') checkLimits(d.type.limits, MAX_PAGES, 'memory size must be at most 65536 pages (4GiB)');
+    if (d.kind === 'table') checkTableLimits(d.type.limits);
+    if (d.kind === 'memory') checkMemoryLimits(d.type.limits);
+    if ((d.kind === 'table' || d.kind === 'memory') && d.type.limits.index64) ctx.index64Use ??= `the 64-bit ${d.kind} import ${imp.module}.${imp.name}`;
   }
   for (const t of module.funcs) if (t >= module.types.length) fail(`unknown type ${t}`);
   // Tags (Wasm 3.0 exception handling): a function type without results.
@@ -56,7 +61,8 @@ export function validateModule(module: Module, options: ValidateOptions = {}): M
   }
   module.tables.forEach((t, i) => {
     const index = module.numImportedTables + i;
-    checkLimits(t.limits, MAX_TABLE, 'table size must be at most 2^32-1');
+    checkTableLimits(t.limits);
+    if (t.limits.index64) ctx.index64Use ??= `the 64-bit table ${index}`;
     checkType(t.elemType, `table ${index}`);
     // Wasm 3.0: a table's elements start as its initializer's value, else null, which a
     // non-nullable element type does not admit.
@@ -67,7 +73,10 @@ export function validateModule(module: Module, options: ValidateOptions = {}): M
       fail(`type mismatch: table ${index} of ${valTypeName(t.elemType)} needs an initializer`);
     }
   });
-  for (const m of module.memories) checkLimits(m.limits, MAX_PAGES, 'memory size must be at most 65536 pages (4GiB)');
+  module.memories.forEach((m, i) => {
+    checkMemoryLimits(m.limits);
+    if (m.limits.index64) ctx.index64Use ??= `the 64-bit memory ${module.numImportedMemories + i}`;
+  });
 
   module.globals.forEach((g, i) => {
     checkType(g.type.type, `global ${module.numImportedGlobals + i}`);
@@ -97,13 +106,16 @@ export function validateModule(module: Module, options: ValidateOptions = {}): M
     if (seg.mode.kind === 'active') {
       if (seg.mode.tableIndex >= ctx.tables.length) fail(`unknown table ${seg.mode.tableIndex} in element segment ${i}`);
       if (!ctx.relations.matches(type, ctx.tables[seg.mode.tableIndex].elemType)) fail(`type mismatch: element segment ${i} does not fit its table`);
-      checkConstExpr(ctx, seg.mode.offset, ValType.i32, ctx.globals.length, `element segment ${i}`);
+      // A 64-bit table takes an i64 offset (table64).
+      const offsetType = ctx.tables[seg.mode.tableIndex].limits.index64 ? ValType.i64 : ValType.i32;
+      checkConstExpr(ctx, seg.mode.offset, offsetType, ctx.globals.length, `element segment ${i}`);
     }
   });
   module.datas.forEach((seg, i) => {
     if (seg.mode.kind === 'active') {
       if (seg.mode.memoryIndex >= ctx.memories.length) fail(`unknown memory ${seg.mode.memoryIndex} in data segment ${i}`);
-      checkConstExpr(ctx, seg.mode.offset, ValType.i32, ctx.globals.length, `data segment ${i}`);
+      const offsetType = ctx.memories[seg.mode.memoryIndex].limits.index64 ? ValType.i64 : ValType.i32;
+      checkConstExpr(ctx, seg.mode.offset, offsetType, ctx.globals.length, `data segment ${i}`);
     }
   });
 
@@ -111,6 +123,15 @@ export function validateModule(module: Module, options: ValidateOptions = {}): M
     for (let i = 0; i < module.codes.length; i++) validateFunctionBody(ctx, i);
   }
   return ctx;
+}
+
+function checkMemoryLimits(limits: Limits): void {
+  if (limits.index64) checkLimits(limits, MAX_PAGES_64, 'memory size must be at most 2^48 pages (2^64 bytes)');
+  else checkLimits(limits, MAX_PAGES, 'memory size must be at most 65536 pages (4GiB)');
+}
+
+function checkTableLimits(limits: Limits): void {
+  checkLimits(limits, limits.index64 ? MAX_TABLE_64 : MAX_TABLE, 'table size must be at most 2^32-1');
 }
 
 function checkLimits(limits: Limits, bound: number, message: string): void {

@@ -62,6 +62,11 @@ export interface Limits {
   min: number;
   /** Absent when the binary gives no maximum. */
   max: number | undefined;
+  /**
+   * Wasm 3.0 memory64 / table64: the memory or table is addressed with i64 (limits flag
+   * 0x04), and its limits are u64 (exact up to 2^53, see `ByteReader.u64`). Absent: i32.
+   */
+  index64?: boolean;
 }
 
 /** A table's type: what it holds and how large it may grow. */

@@ -126,8 +126,10 @@ interface GlobalDef { type: ValType; mutable: boolean; init: Bytes }
 
 const KIND_BYTE: Record<ExternKind, number> = { func: 0, table: 1, memory: 2, global: 3, tag: 4 };
 
-function limits(min: number, max: number | undefined): number[] {
-  return max === undefined ? [0x00, ...u32(min)] : [0x01, ...u32(min), ...u32(max)];
+/** Limits; `index64` sets flag 0x04 (Wasm 3.0 memory64 / table64), whose bounds are u64 (`u32` encodes any safe integer). */
+function limits(min: number, max: number | undefined, index64 = false): number[] {
+  const wide = index64 ? 0x04 : 0;
+  return max === undefined ? [wide, ...u32(min)] : [wide | 0x01, ...u32(min), ...u32(max)];
 }
 
 /** Builds a module section by section; every `add`-like method returns the new index. */
@@ -166,15 +168,15 @@ export class ModuleBuilder {
     return this.importedFuncs++;
   }
 
-  importTable(module: string, field: string, elemType: RefType, min: number, max?: number): number {
+  importTable(module: string, field: string, elemType: RefType, min: number, max?: number, index64 = false): number {
     this.noDefinitions(this.tables.length, 'table');
-    this.imports.push([...name(module), ...name(field), 0x01, elemType, ...limits(min, max)]);
+    this.imports.push([...name(module), ...name(field), 0x01, elemType, ...limits(min, max, index64)]);
     return this.importedTables++;
   }
 
-  importMemory(module: string, field: string, min: number, max?: number): number {
+  importMemory(module: string, field: string, min: number, max?: number, index64 = false): number {
     this.noDefinitions(this.memories.length, 'memory');
-    this.imports.push([...name(module), ...name(field), 0x02, ...limits(min, max)]);
+    this.imports.push([...name(module), ...name(field), 0x02, ...limits(min, max, index64)]);
     return this.importedMemories++;
   }
 
@@ -203,13 +205,15 @@ export class ModuleBuilder {
     return this.importedFuncs + this.funcs.length - 1;
   }
 
-  table(elemType: RefType, min: number, max?: number): number {
-    this.tables.push([...valType(elemType), ...limits(min, max)]);
+  /** A table; `index64`: a 64-bit table (table64). */
+  table(elemType: RefType, min: number, max?: number, index64 = false): number {
+    this.tables.push([...valType(elemType), ...limits(min, max, index64)]);
     return this.importedTables + this.tables.length - 1;
   }
 
-  memory(min: number, max?: number): number {
-    this.memories.push(limits(min, max));
+  /** A memory; `index64`: a 64-bit memory (memory64). */
+  memory(min: number, max?: number, index64 = false): number {
+    this.memories.push(limits(min, max, index64));
     return this.importedMemories + this.memories.length - 1;
   }
 

@@ -54,9 +54,9 @@ export function formatDescription(path: string, d: SnapshotDescription): string 
   d.memories.forEach((m, i) => {
     const delta = d.delta?.memories[i];
     const held = delta ? `delta: ${delta.blocksStored} of ${delta.blocksTotal} blocks stored (${kib(delta.bytes)})` : `${m.storedPages} non-zero pages stored (${kib(m.storedBytes)})`;
-    lines.push(`memory ${i} ${m.pages} pages (${kib(m.pages * 65536)}), max ${m.max ?? 'none'}; ${held}`);
+    lines.push(`memory ${i} ${m.index64 ? 'i64, ' : ''}${m.pages} pages (${kib(m.pages * 65536)}), max ${m.max ?? 'none'}; ${held}`);
   });
-  d.tables.forEach((t, i) => lines.push(`table ${i}  ${t.elemType}, ${t.size} elements (${t.nonNull} set), max ${t.max ?? 'none'}`));
+  d.tables.forEach((t, i) => lines.push(`table ${i}  ${t.index64 ? 'i64 ' : ''}${t.elemType}, ${t.size} elements (${t.nonNull} set), max ${t.max ?? 'none'}`));
   lines.push(`globals  ${d.globals}; dropped segments: data [${d.droppedData.join(', ')}], elem [${d.droppedElems.join(', ')}]`);
   // An exnref among the locals and operands above is the index of its exception here.
   if (d.exceptions.length) lines.push(`exceptions ${d.exceptions.map((e, i) => `#${i} ${e}`).join('; ')}`);
