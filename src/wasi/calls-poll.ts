@@ -79,7 +79,7 @@ export function pollOneoff(
     if (ctx.asyncBlocking && elapsed > 0n) {
       // The thread's event loop runs meanwhile; the guest awaits the call.
       const due = elapsed;
-      return new Promise<void>((resolve) => setTimeout(resolve, Number(due) / 1e6)).then(() => {
+      return ctx.sleep(Number(due) / 1e6).then(() => {
         reportEvents(ctx, outPtr, resultPtr, ready, timers, due);
       });
     }
@@ -90,7 +90,7 @@ export function pollOneoff(
       const left = sleepNsUnlessWoken(elapsed, ctx.wake);
       if (left > 0n) {
         const due = elapsed;
-        return new Promise<void>((resolve) => setTimeout(resolve, Number(left) / 1e6)).then(() => {
+        return ctx.sleep(Number(left) / 1e6).then(() => {
           reportEvents(ctx, outPtr, resultPtr, ready, timers, due);
         });
       }

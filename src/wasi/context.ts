@@ -47,6 +47,22 @@ export class WasiContext {
   readonly asyncBlocking: boolean;
   /** The shared word that cuts a blocking sleep short (`WasiOptions.wake`). */
   readonly wake: WakeWord | undefined;
+  /**
+   * The timers of sleeps under way as promises, so that closing the host ends them: an
+   * abandoned program's 60 s sleep otherwise held its process open for those 60 s.
+   */
+  readonly #sleeps = new Set<ReturnType<typeof setTimeout>>();
+
+  /** Resolves after `ms`, unless the host is closed first (then never: its program is abandoned). */
+  sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#sleeps.delete(timer);
+        resolve();
+      }, ms);
+      this.#sleeps.add(timer);
+    });
+  }
 
   constructor(init: {
     args: string[];
@@ -98,8 +114,10 @@ export class WasiContext {
     }
   }
 
-  /** Closes every host fd this context opened. */
+  /** Closes every host fd this context opened, and ends its sleeps' timers. */
   closeAll(): void {
+    for (const timer of this.#sleeps) clearTimeout(timer);
+    this.#sleeps.clear();
     for (const entry of this.fds.entries.values()) {
       try {
         this.release(entry);

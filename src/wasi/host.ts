@@ -245,7 +245,11 @@ export class WasiHost {
     return new WasiHost(options, RESUME, validateWasiState(state));
   }
 
-  /** Releases every host fd this host opened (stdio fds belong to the embedder). */
+  /**
+   * Releases every host fd this host opened (stdio fds belong to the embedder) and ends the
+   * timers of sleeps under way (`asyncBlocking`, or woken by `wake`): their calls never
+   * complete, as the program is abandoned.
+   */
   close(): void {
     this.#ctx.closeAll();
   }

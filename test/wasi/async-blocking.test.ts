@@ -152,11 +152,25 @@ for (const tier of ['interp', 'native'] as const) {
       assert.ok(performance.now() - began < 30_000, 'woken long before the sleep was over');
       const resumed = Program.resume(p.snapshot({ embedModule: true }), { tier, asyncBlocking: true });
       assert.is(resumed.run().kind, 'awaiting', 'the poll made again on resume');
+      // Both programs are abandoned asleep: their hosts' timers must not hold the process.
+      p.wasi.close();
+      resumed.wasi.close();
     } finally {
       await raiser.terminate();
     }
   });
 }
+
+test('closing the host ends the timer of a sleep under way (an abandoned program held its process open until the sleep was over)', () => {
+  const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+  const before = timers();
+  const p = Program.instantiate(loadModule(wasiModule(60_000_000_000n)), { tier: 'interp', asyncBlocking: true });
+  p.start('sleep');
+  assert.is(p.run().kind, 'awaiting');
+  assert.is(timers(), before + 1, 'the 60 s sleep is a timer');
+  p.wasi.close();
+  assert.is(timers(), before, 'closed with its host');
+});
 
 test('without asyncBlocking, poll_oneoff blocks as before: run() returns at once with the event', () => {
   const options: ProgramOptions = { tier: 'interp' };
