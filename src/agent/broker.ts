@@ -8,7 +8,7 @@ import { createServer as createTlsServer } from 'node:tls';
 import { Aedes } from 'aedes';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { AedesOptions, AuthenticateError } from 'aedes';
-import { WasmigError } from '../errors/index.ts';
+import { listenOn } from './listen.ts';
 
 export interface BrokerOptions {
   /** TCP port (0: any free one). Default 1883, or 8883 with TLS. */
@@ -50,19 +50,6 @@ export interface EmbeddedBroker {
  */
 const MAX_WS_PAYLOAD = 1 << 20;
 
-/** Listens, or says in one line why not. */
-async function listen(server: Server | HttpServer, port: number, host: string): Promise<void> {
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => { server.off('error', reject); resolve(); });
-    });
-  } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    const why = code === 'EADDRINUSE' ? 'the port is in use (another broker?)' : code === 'EACCES' ? 'permission denied' : (cause as Error).message;
-    throw new WasmigError('ERR_BROKER', `cannot listen on ${host}:${port}: ${why}`, { cause });
-  }
-}
 
 function same(a: string, b: Buffer | string): boolean {
   const x = Buffer.from(a);
@@ -132,8 +119,8 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Embedded
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
   };
   try {
-    await listen(server, port, host);
-    if (web) await listen(web.http, options.wsPort!, host);
+    await listenOn(server, port, host, 'ERR_BROKER', 'another broker?');
+    if (web) await listenOn(web.http, options.wsPort!, host, 'ERR_BROKER', 'another broker?');
   } catch (cause) {
     await closeAll();
     throw cause;

@@ -7,6 +7,7 @@
 export { Agent, DEFAULT_JOB_MEMORY_BYTES } from './agent.ts';
 export type { AgentOptions } from './agent.ts';
 export { startBroker } from './broker.ts';
+export { listenOn } from './listen.ts';
 export type { BrokerOptions, EmbeddedBroker } from './broker.ts';
 export { FleetClient, JobLostError, LOST_AFTER_MS, newJobId, whyLost } from './client.ts';
 export type { ClientOptions, FleetView, FollowOptions, ListedJob, StartedJob, StartJobOptions } from './client.ts';

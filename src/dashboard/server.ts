@@ -4,8 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ALL_MIGRATIONS, topics } from '../agent/index.ts';
-import { UsageError, WasmigError } from '../errors/index.ts';
+import { ALL_MIGRATIONS, listenOn, topics } from '../agent/index.ts';
+import { UsageError } from '../errors/index.ts';
 import { agentPageHtml } from './agent-page.ts';
 import { DASHBOARD_SCRIPT, dashboardHtml } from './page.ts';
 
@@ -124,15 +124,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       response.writeHead(404, headers).end();
     }
   });
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => { server.off('error', reject); resolve(); });
-    });
-  } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    throw new WasmigError('ERR_DASHBOARD', `cannot listen on ${host}:${port}: ${code === 'EADDRINUSE' ? 'the port is in use' : (cause as Error).message}`, { cause });
-  }
+  await listenOn(server, port, host, 'ERR_DASHBOARD');
   const actual = (server.address() as AddressInfo).port;
   const urlHost = host.includes(':') ? `[${host}]` : host;
   return {
