@@ -15,8 +15,9 @@
  * A frame's locals occupy slots fp .. fp+numLocals-1 (numLocals counts slots) and its
  * operands follow. "base" operands below are slot offsets from fp, arities and heights
  * are slot counts, and `local.*` keep the local's slot offset, not its index. SIMD
- * instructions keep 0x200 + sub-opcode (relaxed SIMD: 0x300 to 0x313), with their immediates as code words: a memarg's
- * offset, a lane index, the 16 bytes of `v128.const` or a shuffle as four words.
+ * instructions keep 0x200 + sub-opcode (relaxed SIMD: 0x300 to 0x313), with their
+ * immediates as code words: a memarg's offset, a lane index, the 16 bytes of
+ * `v128.const` or a shuffle as four words.
  */
 
 import { OPS } from '../wasm/index.ts';

@@ -2,8 +2,8 @@
  * One SIMD instruction of the internal code (0x200 + sub-opcode), or one of the v128
  * moves (`isV128Move`, see `compile/ir.ts`), on the value stack of a thread. Both run
  * loops reach it through one branch outside their hot cases, so code without SIMD runs
- * exactly as before. The semantics are the tables of `simd-ops.ts`, `simd-relaxed.ts` and `simd-memory.ts`;
- * this file only finds the operands' slots and the immediates.
+ * exactly as before. The semantics are the tables of `simd-ops.ts`, `simd-relaxed.ts`
+ * and `simd-memory.ts`; this file only finds the operands' slots and the immediates.
  */
 import { IrOp, isV128Move } from '../compile/index.ts';
 import { OPS, PREFIX_FD, RELAXED_SIMD_FIRST, SIMD_SUB_END, slotCount, ValType } from '../wasm/index.ts';
