@@ -12,8 +12,8 @@
  *   cvttps2dq gives 0x80000000 for both);
  * - `relaxed_madd`/`nmadd`: **not fused**, two roundings (`a*b` rounded, then `+ c`
  *   rounded), computed exactly in JavaScript (see {@link madd32} and {@link madd64});
- * - `relaxed_laneselect`: as `v128.bitselect`, bit by bit (x86's blendv looks at each
- *   lane's top bit only);
+ * - `relaxed_laneselect`: as `v128.bitselect`, bit by bit (x86's blendv instructions
+ *   look only at the top bit of each byte or lane);
  * - `relaxed_min`/`max`: as `f32x4.min` and friends (NaN if either is NaN, -0 below +0);
  * - `relaxed_q15mulr_s`: as `i16x8.q15mulr_sat_s` (-1 times -1 saturates to 0x7fff);
  * - `relaxed_dot_i8x16_i7x16_s` and `_add_s`: the second operand's bytes read as signed,
