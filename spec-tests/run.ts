@@ -21,6 +21,11 @@ interface Action { type: 'invoke' | 'get'; module?: string; field: string; args?
 interface Command {
   type: string; line: number; filename?: string; name?: string; as?: string;
   action?: Action; expected?: SpecValue[]; text?: string; module_type?: string;
+  /**
+   * `(either v1 v2 ...)` (relaxed SIMD scripts): the one result may be any of these, the
+   * choices the spec leaves to the host; wasmig's must be among them.
+   */
+  either?: SpecValue[];
   /** `(module definition ...)` (Wasm 3.0 scripts): decoded and validated, not instantiated. */
   definition?: string;
 }
@@ -134,6 +139,18 @@ function checkResult(store: Store, expected: SpecValue, actual: bigint): string 
     case 'v128': return checkV128(expected, actual);
     default: return `unknown expected type ${expected.type}`;
   }
+}
+
+/** An `either` expectation: one result, matching at least one of the alternatives. */
+function checkEither(store: Store, alternatives: SpecValue[], actual: bigint[]): string | undefined {
+  if (actual.length !== 1) return `expected 1 result (either of ${alternatives.length}), got ${actual.length}`;
+  const misses: string[] = [];
+  for (const alternative of alternatives) {
+    const miss = checkResult(store, alternative, actual[0]);
+    if (miss === undefined) return undefined;
+    misses.push(miss);
+  }
+  return `none of ${alternatives.length} alternatives: ${misses.join('; ')}`;
 }
 
 /** `--exact`: run on the exact code only (the default also uses the fast code). */
@@ -256,6 +273,10 @@ export function runScript(jsonPath: string, hooks: ScriptHooks = {}): FileResult
         case 'action': perform(cmd.action!); break;
         case 'assert_return': {
           const actual = perform(cmd.action!);
+          if (cmd.either !== undefined) {
+            failure = checkEither(store, cmd.either, actual);
+            break;
+          }
           const expected = cmd.expected ?? [];
           if (actual.length !== expected.length) failure = `expected ${expected.length} results, got ${actual.length}`;
           else for (let i = 0; i < expected.length && !failure; i++) failure = checkResult(store, expected[i], actual[i]);

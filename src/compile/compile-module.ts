@@ -38,6 +38,13 @@ export interface CompiledModule {
    * interpreter.
    */
   exceptionUse?: string;
+  /**
+   * Where the module first uses relaxed SIMD ("function 1 (f32x4.relaxed_madd at byte
+   * 0x2e)"), undefined if nowhere: the interpreter computes the spec's deterministic
+   * choice for each of those instructions, so a program migrates bit for bit; a host
+   * engine computes whatever its hardware does, so such modules stay in the interpreter.
+   */
+  relaxedSimdUse?: string;
 }
 
 /**
@@ -54,6 +61,7 @@ export function compileModule(module: Module): CompiledModule {
     if (validator.simdUse !== undefined) simdUse ??= `function ${module.numImportedFuncs + i} (${validator.simdUse})`;
     if (validator.tailCallUse !== undefined) compiled.tailCallUse ??= `function ${module.numImportedFuncs + i} (${validator.tailCallUse})`;
     if (validator.exceptionUse !== undefined) compiled.exceptionUse ??= `function ${module.numImportedFuncs + i} (${validator.exceptionUse})`;
+    if (validator.relaxedSimdUse !== undefined) compiled.relaxedSimdUse ??= `function ${module.numImportedFuncs + i} (${validator.relaxedSimdUse})`;
     compiled.functions[i] = new CompiledFunction(compiled, i, validator.maxHeight, sigs);
   }
   compiled.simdUse = firstSimdUse(context, simdUse);

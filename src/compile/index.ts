@@ -1,4 +1,4 @@
-export { ClauseKind, IR_VERSION, innerPc, IrOp, irLength, isThrow } from './ir.ts';
+export { ClauseKind, IR_VERSION, innerPc, IrOp, irLength, isThrow, isV128Move } from './ir.ts';
 export type { ExactCode, HandlerTable } from './ir.ts';
 export { CompiledFunction } from './compiled-function.ts';
 export type { FunctionPoints } from './function-points.ts';

@@ -15,13 +15,14 @@
  * A frame's locals occupy slots fp .. fp+numLocals-1 (numLocals counts slots) and its
  * operands follow. "base" operands below are slot offsets from fp, arities and heights
  * are slot counts, and `local.*` keep the local's slot offset, not its index. SIMD
- * instructions keep 0x200 + sub-opcode, with their immediates as code words: a memarg's
- * offset, a lane index, the 16 bytes of `v128.const` or a shuffle as four words.
+ * instructions keep 0x200 + sub-opcode (relaxed SIMD: 0x300 to 0x313), with their
+ * immediates as code words: a memarg's offset, a lane index, the 16 bytes of
+ * `v128.const` or a shuffle as four words.
  */
 
 import { OPS } from '../wasm/index.ts';
 
-export const IR_VERSION = 7;
+export const IR_VERSION = 8;
 
 export const IrOp = {
   /** [op, target, base, arity]: move the top `arity` values to fp+base, jump. */
@@ -41,19 +42,19 @@ export const IrOp = {
   /** [op, numResults]: return from the function (also the function's final `end`). Wasm code 0x0f. */
   return: 0x0f,
   /** [op, slot]: push the v128 local at fp+slot (two slots). */
-  v128LocalGet: 0x300,
+  v128LocalGet: 0x3d0,
   /** [op, slot]: pop a v128 into the local at fp+slot. */
-  v128LocalSet: 0x301,
+  v128LocalSet: 0x3d1,
   /** [op, slot]: copy the v128 on top into the local at fp+slot. */
-  v128LocalTee: 0x302,
+  v128LocalTee: 0x3d2,
   /** [op, globalIndex]: push a v128 global. */
-  v128GlobalGet: 0x303,
+  v128GlobalGet: 0x3d3,
   /** [op, globalIndex]: pop a v128 into a global. */
-  v128GlobalSet: 0x304,
+  v128GlobalSet: 0x3d4,
   /** [op]: drop a v128. */
-  v128Drop: 0x305,
+  v128Drop: 0x3d5,
   /** [op]: select between two v128 by an i32. */
-  v128Select: 0x306,
+  v128Select: 0x3d6,
   /**
    * [op, memory, secondMemory, wasmOp, ...wasmOp's words]: a memory instruction on a
    * memory other than 0 (Wasm 3.0 multi-memory): `wasmOp` with its usual immediate
@@ -115,9 +116,12 @@ export function isThrow(op: number): boolean {
   return op >= 0x3e0 && op <= 0x3e3;
 }
 
-/** Is `op` one of the internal v128 moves (0x300 and up), which run beside the SIMD instructions? */
+/**
+ * Is `op` one of the internal v128 moves (0x3d0..0x3d6), which run beside the SIMD
+ * instructions? (They sat at 0x300 until relaxed SIMD took 0x200 + 0x100 and up.)
+ */
 export function isV128Move(op: number): boolean {
-  return op >= 0x300 && op <= 0x306;
+  return op >= 0x3d0 && op <= 0x3d6;
 }
 
 /**

@@ -1,13 +1,15 @@
 /**
  * One SIMD instruction of the internal code (0x200 + sub-opcode), or one of the v128
- * moves (0x300 and up, see `compile/ir.ts`), on the value stack of a thread. Both run
+ * moves (`isV128Move`, see `compile/ir.ts`), on the value stack of a thread. Both run
  * loops reach it through one branch outside their hot cases, so code without SIMD runs
- * exactly as before. The semantics are the tables of `simd-ops.ts` and `simd-memory.ts`;
- * this file only finds the operands' slots and the immediates.
+ * exactly as before. The semantics are the tables of `simd-ops.ts`, `simd-relaxed.ts`
+ * and `simd-memory.ts`; this file only finds the operands' slots and the immediates.
  */
-import { IrOp } from '../compile/index.ts';
-import { OPS, PREFIX_FD, slotCount, ValType } from '../wasm/index.ts';
+import { IrOp, isV128Move } from '../compile/index.ts';
+import { OPS, PREFIX_FD, RELAXED_SIMD_FIRST, SIMD_SUB_END, slotCount, ValType } from '../wasm/index.ts';
 import { shuffle, SIMD_OPS } from './simd-ops.ts';
+import type { SimdOp } from './simd-ops.ts';
+import { RELAXED_SIMD_OPS } from './simd-relaxed.ts';
 import { simdMemory } from './simd-memory.ts';
 import { V128Lanes } from './simd-lanes.ts';
 import type { GlobalState, InstanceState, MemoryState, ThreadState } from './state.ts';
@@ -33,7 +35,11 @@ function shapeOf(sub: number): SimdShape | undefined {
 }
 
 /** Shapes by sub-opcode, made once (the opcode table is constant). */
-const SHAPES: (SimdShape | undefined)[] = Array.from({ length: 0x100 }, (_, sub) => shapeOf(sub));
+const SHAPES: (SimdShape | undefined)[] = Array.from({ length: SIMD_SUB_END }, (_, sub) => shapeOf(sub));
+
+/** The operation of every non-memory SIMD instruction by sub-opcode, Wasm 2.0's and the relaxed ones. */
+const OPERATIONS: (SimdOp | undefined)[] = Array.from({ length: SIMD_SUB_END }, (_, sub) =>
+  sub < RELAXED_SIMD_FIRST ? SIMD_OPS[sub] : RELAXED_SIMD_OPS[sub - RELAXED_SIMD_FIRST]);
 
 /**
  * A thread's SIMD working set: typed views of its value stack for every lane shape,
@@ -72,7 +78,7 @@ export class SimdUnit {
 export function stepSimd(t: ThreadState, code: Int32Array, pc: number, sp: number, fp: number, inst: InstanceState, mem: MemoryState | null): number {
   const op = code[pc];
   const s32 = t.s32;
-  if (op >= IrOp.v128LocalGet) return moveV128(t, op, code[pc + 1], sp, fp, inst);
+  if (isV128Move(op)) return moveV128(t, op, code[pc + 1], sp, fp, inst);
   const sub = op - PREFIX_FD;
   if (sub === 0x0c) {
     // v128.const: the 16 bytes are the four code words.
@@ -85,7 +91,7 @@ export function stepSimd(t: ThreadState, code: Int32Array, pc: number, sp: numbe
   t.simd ??= new SimdUnit(t.s32.buffer);
   const v = t.simd.viewsOf(t);
   const base = sp - shape.pops;
-  const op128 = SIMD_OPS[sub];
+  const op128 = OPERATIONS[sub];
   if (op128 !== undefined) {
     op128(v, base, base + shape.at[0], base + shape.at[1], base + shape.at[2], code[pc + 1]);
   } else if (sub === 0x0d) {

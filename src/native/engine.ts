@@ -57,6 +57,8 @@ export class NativeEngine implements Engine {
     if (compiled.context.typedRefUse !== undefined) return `the host's WebAssembly lacks typed function references: ${compiled.context.typedRefUse}`;
     // Safepoints are not wired through try blocks and handlers (issue 18's exception handling).
     if (compiled.exceptionUse !== undefined) return `the native tier cannot unwind through exception handlers yet: ${compiled.exceptionUse}`;
+    // V8 picks relaxed SIMD results by its hardware; the interpreter's fixed choices keep a moved program bit-exact.
+    if (compiled.relaxedSimdUse !== undefined) return `the host's relaxed SIMD results depend on its hardware, the interpreter's are the same on every device: ${compiled.relaxedSimdUse}`;
     if (compiled.context.extendedConstUse !== undefined && !this.#hostHasExtendedConst()) {
       return `the host's WebAssembly lacks extended constant expressions: ${compiled.context.extendedConstUse}`;
     }

@@ -1,6 +1,6 @@
 import { DecodeError, ValidationError } from '../errors/index.ts';
 import type { Instr } from '../binary/index.ts';
-import { Imm, OPS, PREFIX_FC, PREFIX_FD, simdLaneCount, simdNaturalAlignment } from '../wasm/index.ts';
+import { Imm, OPS, PREFIX_FC, PREFIX_FD, RELAXED_SIMD_FIRST, simdLaneCount, simdNaturalAlignment } from '../wasm/index.ts';
 import { isRefType, TYPED_REF_BASE, ValType, valTypeName } from '../wasm/index.ts';
 import type { FuncType } from '../wasm/index.ts';
 import type { ModuleContext } from './module-context.ts';
@@ -90,6 +90,12 @@ export class FunctionValidator {
    * none: the native tier leaves such modules to the interpreter, so the engines ask.
    */
   exceptionUse: string | undefined;
+  /**
+   * The body's first relaxed SIMD instruction (Wasm 3.0, 0xFD 0x100 and up) and its byte
+   * offset, undefined if none: the native tier leaves such modules to the interpreter,
+   * whose choices among the results the spec allows are fixed (V8's are the hardware's).
+   */
+  relaxedSimdUse: string | undefined;
 
   constructor(
     readonly ctx: ModuleContext,
@@ -685,6 +691,7 @@ export class FunctionValidator {
     const offset = ins.offset;
     const sub = ins.op - PREFIX_FD;
     this.simdUse ??= `${OPS[ins.op]!.name} at byte 0x${offset.toString(16)}`;
+    if (sub >= RELAXED_SIMD_FIRST) this.relaxedSimdUse ??= `${OPS[ins.op]!.name} at byte 0x${offset.toString(16)}`;
     const alignment = simdNaturalAlignment(sub);
     if (alignment >= 0) {
       this.checkMemory(ins.mem, offset);

@@ -1,5 +1,6 @@
 /**
- * The rows of the SIMD instructions (Wasm 2.0, prefix 0xFD) for the one opcode table:
+ * The rows of the SIMD instructions (Wasm 2.0, prefix 0xFD, and Wasm 3.0's relaxed SIMD)
+ * for the one opcode table:
  * sub-opcode, name, immediates and stack signature (V = v128), plus the two facts the
  * validator needs beyond a signature: the natural alignment of a memory access and the
  * number of lanes a lane immediate may name.
@@ -10,6 +11,12 @@
 export type SimdRow = [sub: number, name: string, sig: string];
 
 const rows: SimdRow[] = [];
+
+/** The first relaxed SIMD sub-opcode (Wasm 3.0: 0x100 to 0x113); every one before it is Wasm 2.0. */
+export const RELAXED_SIMD_FIRST = 0x100;
+
+/** One past the last SIMD sub-opcode this runtime knows (`i32x4.relaxed_dot_i8x16_i7x16_add_s` is 0x113). */
+export const SIMD_SUB_END = 0x114;
 
 /** Consecutive sub-opcodes from `first`, each with the same signature. */
 function run(first: number, sig: string, names: string[]): void {
@@ -121,7 +128,23 @@ run(0xf8, 'V>V', [
   'i32x4.trunc_sat_f64x2_s_zero', 'i32x4.trunc_sat_f64x2_u_zero', 'f64x2.convert_low_i32x4_s', 'f64x2.convert_low_i32x4_u',
 ]);
 
-/** Every SIMD instruction of Wasm 2.0, by ascending sub-opcode. */
+// Relaxed SIMD (Wasm 3.0): results the spec leaves to the host within a set; wasmig
+// picks one per instruction (`exec/simd-relaxed.ts`, docs/simd.md).
+run(RELAXED_SIMD_FIRST, 'VV>V', ['i8x16.relaxed_swizzle']);
+run(0x101, 'V>V', [
+  'i32x4.relaxed_trunc_f32x4_s', 'i32x4.relaxed_trunc_f32x4_u', 'i32x4.relaxed_trunc_f64x2_s_zero', 'i32x4.relaxed_trunc_f64x2_u_zero',
+]);
+run(0x105, 'VVV>V', [
+  'f32x4.relaxed_madd', 'f32x4.relaxed_nmadd', 'f64x2.relaxed_madd', 'f64x2.relaxed_nmadd',
+  'i8x16.relaxed_laneselect', 'i16x8.relaxed_laneselect', 'i32x4.relaxed_laneselect', 'i64x2.relaxed_laneselect',
+]);
+run(0x10d, 'VV>V', [
+  'f32x4.relaxed_min', 'f32x4.relaxed_max', 'f64x2.relaxed_min', 'f64x2.relaxed_max',
+  'i16x8.relaxed_q15mulr_s', 'i16x8.relaxed_dot_i8x16_i7x16_s',
+]);
+run(0x113, 'VVV>V', ['i32x4.relaxed_dot_i8x16_i7x16_add_s']);
+
+/** Every SIMD instruction of Wasm 2.0 and the relaxed ones of Wasm 3.0, by ascending sub-opcode. */
 export const SIMD_ROWS: readonly SimdRow[] = rows.sort((x, y) => x[0] - y[0]);
 
 /**

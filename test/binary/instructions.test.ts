@@ -79,6 +79,8 @@ const cases: Case[] = [
   ['v128.load64_zero', [0xfd, 0x5d, 0x03, 0x00], PREFIX_FD + 0x5d, 3, 0, 0],
   ['i16x8.avgr_u (two-byte sub-opcode)', [0xfd, 0x9b, 0x01], PREFIX_FD + 0x9b, 0, 0, 0],
   ['f64x2.convert_low_i32x4_u', [0xfd, 0xff, 0x01], PREFIX_FD + 0xff, 0, 0, 0],
+  ['i8x16.relaxed_swizzle (relaxed SIMD, Wasm 3.0)', [0xfd, 0x80, 0x02], PREFIX_FD + 0x100, 0, 0, 0],
+  ['i32x4.relaxed_dot_i8x16_i7x16_add_s', [0xfd, 0x93, 0x02], PREFIX_FD + 0x113, 0, 0, 0],
 ];
 
 test('immediates of each kind', () => {
@@ -168,6 +170,7 @@ test('malformed instructions', () => {
     [[0xfc, 0x80, 0x02], 'illegal opcode', 0], // 0x100 after 0xFC
     [[0xfd, 0x9a, 0x01], 'illegal opcode', 0], // a gap in the SIMD opcodes
     [[0xfd, 0x80, 0x80, 0x04], 'illegal opcode', 0],
+    [[0xfd, 0x94, 0x02], 'illegal opcode', 0], // 0x114, past the last relaxed SIMD opcode (the bf16 dot product is not in Wasm 3.0)
     [[0x28, 0x80, 0x01, 0x00], 'malformed memop flags', 1], // flags 128: neither an alignment nor a memory index
     [[0xfd, 0x00, 0x80, 0x02, 0x00], 'malformed memop flags', 2],
     [[0x28, 0x41, 0x00], 'unexpected end', 3], // the memory index bit, then no offset

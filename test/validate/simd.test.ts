@@ -1,5 +1,5 @@
 /**
- * SIMD validation (Wasm 2.0): every 0xFD instruction type-checks by its signature, lane
+ * SIMD validation (Wasm 2.0, and Wasm 3.0's relaxed SIMD): every 0xFD instruction type-checks by its signature, lane
  * immediates and alignments are bounded; a valid SIMD module compiles, and records its
  * first use of v128 (`CompiledModule.simdUse`: whether a module needs a host with SIMD).
  */
@@ -10,6 +10,7 @@ import { compileModule } from '../../src/compile/index.ts';
 import { ValidationError } from '../../src/errors/index.ts';
 import type { CompiledModule } from '../../src/compile/index.ts';
 import { OPS, PREFIX_FD } from '../../src/wasm/opcodes.ts';
+import { RELAXED_SIMD_FIRST } from '../../src/wasm/opcodes-simd.ts';
 import { ValType } from '../../src/wasm/types.ts';
 import { assemble } from '../helpers/assemble.ts';
 import { ModuleBuilder } from '../helpers/module-builder.ts';
@@ -33,12 +34,29 @@ const compiled = (x: unknown): boolean => typeof x === 'object' && x !== null &&
 
 const invalid = (message: RegExp) => (e: unknown): boolean => e instanceof ValidationError && message.test(e.message);
 
-test('the opcode table names all 236 SIMD instructions of Wasm 2.0, with a signature each', () => {
+test('the opcode table names all 236 SIMD instructions of Wasm 2.0 and the 20 of relaxed SIMD, with a signature each', () => {
   const simd = OPS.filter((info) => info !== undefined && info.code >= PREFIX_FD);
-  assert.is(simd.length, 236);
+  assert.is(simd.length, 256);
+  assert.is(simd.filter((info) => info!.code < PREFIX_FD + RELAXED_SIMD_FIRST).length, 236);
   for (const info of simd) assert.ok(info!.sig !== undefined && /^[iIfFV]*>[iIfFV]?$/.test(info!.sig), info!.name);
   assert.is(OPS[PREFIX_FD + 0xba]!.name, 'i32x4.dot_i16x8_s');
-  assert.is(OPS[PREFIX_FD + 0x100], undefined); // relaxed SIMD is not Wasm 2.0
+  const relaxed = simd.filter((info) => info!.code >= PREFIX_FD + RELAXED_SIMD_FIRST);
+  assert.equal(relaxed.map((info) => info!.code - PREFIX_FD), Array.from({ length: 20 }, (_, k) => 0x100 + k));
+  for (const info of relaxed) assert.match(info!.name, /relaxed/);
+  assert.is(OPS[PREFIX_FD + 0x105]!.sig, 'VVV>V'); // f32x4.relaxed_madd
+  assert.is(OPS[PREFIX_FD + 0x114], undefined); // the bf16 dot product did not make Wasm 3.0
+});
+
+test('relaxed SIMD validates by its signatures, and the module records its first use', () => {
+  const m = load([], [], `v128.const${ZEROS} v128.const${ZEROS} v128.const${ZEROS} v128.const${ZEROS} f32x4.relaxed_madd i8x16.relaxed_swizzle drop`);
+  assert.ok(compiled(m), String(m));
+  assert.match((m as CompiledModule).relaxedSimdUse!, /^function 0 \(f32x4.relaxed_madd at byte 0x[0-9a-f]+\)$/);
+  assert.is((load([], [], `v128.const${ZEROS} i8x16.abs drop`) as CompiledModule).relaxedSimdUse, undefined);
+  // Three v128 operands for madd, laneselect and dot_add; two for the rest; one for the truncations.
+  assert.ok(invalid(/type mismatch/)(load([], [], `v128.const${ZEROS} v128.const${ZEROS} i32x4.relaxed_laneselect drop`)));
+  assert.ok(invalid(/type mismatch/)(load([], [], `v128.const${ZEROS} i32.const 0 i16x8.relaxed_q15mulr_s drop`)));
+  assert.ok(invalid(/type mismatch/)(load([], [i32], `v128.const${ZEROS} i32x4.relaxed_trunc_f32x4_s`)));
+  assert.ok(compiled(load([], [], `v128.const${ZEROS} v128.const${ZEROS} v128.const${ZEROS} i32x4.relaxed_dot_i8x16_i7x16_add_s drop`)));
 });
 
 test('a valid SIMD body compiles, and the module records its first use of v128', () => {
