@@ -330,7 +330,17 @@ export class NativeExecution implements ExecutionLike {
     this.tier.suspended = undefined;
     const fn = this.tier.state.funcs[funcAddr] as HostFunctionState;
     const { params, results } = fn.type;
-    const base = t.sp - results.length;
+    // The import was tail-called when no frame was saved: no stand-in results are on
+    // the stack, and the frame on top (if any) stands at its call, as the interpreter
+    // leaves it (`runExact`'s tail call to a host function).
+    const tailCalled = this.tier.lastUnwindFrames === 0;
+    const base = t.sp - (tailCalled ? 0 : results.length);
+    if (tailCalled && t.depth === this.entryDepth) {
+      // The execution's own function tail-called it: once it returns, the run is over.
+      t.funcAddr = -1;
+      t.pc = 0;
+      t.fp = base;
+    }
     if (base + params.length > t.s32.length >> 1 && !growSlots(t, base + params.length)) throw new ExhaustionError();
     for (let i = 0; i < params.length; i++) jsToBits(this.tier.state, params[i], args[i], t.s32, 2 * (base + i));
     t.sp = base + params.length;
