@@ -20,7 +20,7 @@ import { Execution, Store } from '../../src/runtime/index.ts';
 import { captureFrames } from '../../src/snapshot/index.ts';
 import type { CanonicalFrame } from '../../src/snapshot/index.ts';
 import { ValType } from '../../src/wasm/types.ts';
-import { wasmig } from '../helpers/cli.ts';
+import { repoRoot, wasmig } from '../helpers/cli.ts';
 import { constExpr, ModuleBuilder, s32, u32 } from '../helpers/module-builder.ts';
 
 const { i32, i64 } = ValType;
@@ -113,6 +113,13 @@ if (!HOST_TAIL_CALLS) {
     assert.ok(program.start('outer', [5]) instanceof Execution);
     assert.equal(program.run(), { kind: 'returned', results: [16n] });
   });
+  test('the musttail corpus program (return_call_indirect between handlers) on wasmig run --tier native: natively, Node\'s output', () => {
+    const r = wasmig(['run', '--tier', 'native', '--no-cache', join(repoRoot, 'test', 'programs', 'musttail.wasm')]);
+    assert.is(r.status, 0, r.stderr);
+    assert.is(r.stdout, 'rounds 10000: 90007 handler tail calls, result 2c3115cec0334af9\n');
+    assert.is(r.stderr, '', 'no line saying it runs in the interpreter');
+  });
+
   test.run();
 } else {
   test('the native engine runs a module with tail calls natively', () => {
@@ -287,6 +294,13 @@ if (!HOST_TAIL_CALLS) {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test('the musttail corpus program (return_call_indirect between handlers) on wasmig run --tier native: natively, Node\'s output', () => {
+    const r = wasmig(['run', '--tier', 'native', '--no-cache', join(repoRoot, 'test', 'programs', 'musttail.wasm')]);
+    assert.is(r.status, 0, r.stderr);
+    assert.is(r.stdout, 'rounds 10000: 90007 handler tail calls, result 2c3115cec0334af9\n');
+    assert.is(r.stderr, '', 'no line saying it runs in the interpreter');
   });
 
   test.run();
