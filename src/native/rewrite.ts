@@ -197,12 +197,16 @@ export function scanBodies(ctx: ModuleContext): BodyScan {
       } else if (OPS[ins.op]?.writesTable) writesTables = true;
     }
   }
-  // A function ends in a host when it tail-calls one that does (to a fixpoint).
-  for (let changed = true; changed;) {
-    changed = false;
-    for (let i = 0; i < n; i++) {
-      if (endsInHost.has(i)) continue;
-      if (tailEdges[i].some((c) => endsInHost.has(c))) { endsInHost.add(i); changed = true; }
+  // A function ends in a host when it tail-calls one that does: from those known, back
+  // along the tail calls (each function once, so a long chain stays linear).
+  const tailCallers: number[][] = Array.from({ length: n }, () => []);
+  for (let i = 0; i < n; i++) for (const c of tailEdges[i]) tailCallers[c].push(i);
+  const pending = [...endsInHost];
+  while (pending.length) {
+    for (const caller of tailCallers[pending.pop()!]) {
+      if (endsInHost.has(caller)) continue;
+      endsInHost.add(caller);
+      pending.push(caller);
     }
   }
   const plainEdges = edges.map((e) => e.slice());
