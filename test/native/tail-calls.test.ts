@@ -143,6 +143,16 @@ if (!HOST_TAIL_CALLS) {
     assert.is(program.store.thread.instructions, 0);
   });
 
+  test('the budget runs out in a recursion that also tail-calls: the stack unwinds into the interpreter and goes on natively, to the right result', () => {
+    const program = Program.instantiate(compiled, { imports, tier: 'native' });
+    // Two activations of $mixed (7 units each) fit: every third plain call unwinds for room.
+    nativeTierOf(program, { stackBudget: 20 });
+    const execution = program.start('mixed', [1_000_000]) as NativeExecution;
+    assert.equal(program.run(), { kind: 'returned', results: [15] });
+    assert.ok(execution.stats.unwinds >= 5, `${execution.stats.unwinds} unwinds for room`);
+    assert.ok(execution.stats.reentries >= 5, 'and re-entries into native code');
+  });
+
   test('return_call_indirect between two functions, 1,000,001 deep, natively', () => {
     const program = Program.instantiate(compiled, { imports, tier: 'native' });
     const execution = program.start('even', [1_000_001]) as NativeExecution;
