@@ -71,11 +71,19 @@ export function nativeHooks(options: NativeSpecOptions = {}, stats: NativeSpecSt
   };
   return {
     instantiated(store: Store, instance: Instance): void {
-      if (engine.cannotRun(instance.compiled) !== undefined) {
+      const tier = tierOf(store);
+      // A module the tier cannot run stays interpreted, and so does one importing a
+      // function of such a module (a native twin imports only native functions).
+      const imported = instance.state.funcAddrs.slice(0, instance.compiled.module.numImportedFuncs);
+      const fromInterpreted = imported.some((a) => {
+        const f = store.state.funcs[a];
+        return f.kind === FuncKind.wasm && !tier.instances.has(f.instance);
+      });
+      if (fromInterpreted || engine.cannotRun(instance.compiled) !== undefined) {
         stats.interpreted++;
         return;
       }
-      tierOf(store).attach(instance);
+      tier.attach(instance);
     },
     invoke(store: Store, funcAddr: number, args: bigint[]): bigint[] {
       const fn = store.state.funcs[funcAddr];
