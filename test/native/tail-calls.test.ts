@@ -73,9 +73,15 @@ function tailModule(): Uint8Array {
   ], [i32]);
   const toSpin = b.func(tHost, [0x20, 0, 0x41, 1, 0x6a, 0x12, ...u32(spin), 0x0b]);
   const outerSpin = b.func(tHost, [0x41, ...s32(1000), 0x20, 0, 0x10, ...u32(toSpin), 0x6a, 0x0b]);
+  // $lth (n): a loop counting n down, then return_call env.twice(5); $viaLth (n) = 1 + $lth(n).
+  const lth = b.func(tHost, [
+    0x03, 0x40, 0x20, 0, 0x41, 1, 0x6b, 0x22, 0, 0x0d, 0, 0x0b,
+    0x41, 5, 0x12, ...u32(twice), 0x0b,
+  ]);
+  const viaLth = b.func(tHost, [0x41, 1, 0x20, 0, 0x10, ...u32(lth), 0x6a, 0x0b]);
   b.table(ValType.funcref, 2, 2);
   b.elem({ mode: 'active', offset: constExpr.i32(0), funcs: [even, odd] });
-  for (const [name, f] of Object.entries({ sum, even, tohost, viaHost, outer, mixed, outerSpin })) b.export(name, 'func', f);
+  for (const [name, f] of Object.entries({ sum, even, tohost, viaHost, outer, mixed, outerSpin, lth, viaLth })) b.export(name, 'func', f);
   return b.build();
 }
 
@@ -258,6 +264,24 @@ if (!HOST_TAIL_CALLS) {
       assert.throws(() => program.captureState(), (e: unknown) => e instanceof SnapshotError && /tail/.test((e as Error).message), entry);
       settle();
       assert.equal(await program.runAsync(), { kind: 'returned', results: [entry === 'tohost' ? 14 : 15] }, entry);
+    }
+  });
+
+  test('a frame resumed natively (its clone) tail-calls an asynchronous import: awaited, with the caller below or none', async () => {
+    for (const [entry, want] of [['lth', 10], ['viaLth', 11]] as const) {
+      for (const resumeClones of ['lazy', 'eager'] as const) {
+        const program = Program.instantiate(compiled, {
+          imports: { env: { twice: (x: number) => Promise.resolve(2 * x) } }, tier: 'native',
+        });
+        const native = nativeTierOf(program, { pollInterval: 1, rewrite: { loopPoll: 'global', unroll: 1 }, resumeClones });
+        let n = 0;
+        native.pollHook = () => ++n === 2;
+        const execution = program.start(entry, [20]) as NativeExecution;
+        assert.is(program.run().kind, 'paused', `${entry}, ${resumeClones}`);
+        assert.is(program.run().kind, 'awaiting', `${entry}, ${resumeClones}`);
+        assert.ok(execution.stats.reentries > 0, 'the loop went on in its resume clone');
+        assert.equal(await program.runAsync(), { kind: 'returned', results: [want] }, `${entry}, ${resumeClones}`);
+      }
     }
   });
 
