@@ -30,6 +30,8 @@ export class NativeEngine implements Engine {
   #extendedConst: boolean | undefined = undefined;
   /** See `#hostHasMemory64`. */
   #memory64: boolean | undefined = undefined;
+  /** See `#hostHasTailCalls`. */
+  #tailCalls: boolean | undefined = undefined;
 
   /**
    * @param options how the tier rewrites and runs modules (defaults suit production)
@@ -50,9 +52,8 @@ export class NativeEngine implements Engine {
    * `wasmig run --tier native` prints the reason.
    */
   cannotRun(compiled: CompiledModule): string | undefined {
-    // The rewriter's safepoints unwind frame by frame; a native tail call would replace
-    // a frame the unwinding still expects to find.
-    if (compiled.tailCallUse !== undefined) return `the native tier cannot unwind through tail calls yet: ${compiled.tailCallUse}`;
+    // Tail calls run natively where V8 validates them (Node 20's V8 11.3 does, by default).
+    if (compiled.tailCallUse !== undefined && !this.#hostHasTailCalls()) return `the host's WebAssembly lacks tail calls: ${compiled.tailCallUse}`;
     // Node 20's V8 has typed function references only behind --experimental-wasm-typed-funcref.
     if (compiled.context.typedRefUse !== undefined) return `the host's WebAssembly lacks typed function references: ${compiled.context.typedRefUse}`;
     // Safepoints are not wired through try blocks and handlers (issue 18's exception handling).
@@ -141,6 +142,13 @@ export class NativeEngine implements Engine {
     // A module whose one global is (i32.const 1) (i32.const 2) i32.add.
     this.#extendedConst ??= WebAssembly.validate(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 6, 9, 1, 0x7f, 0, 0x41, 1, 0x41, 2, 0x6a, 0x0b]));
     return this.#extendedConst;
+  }
+
+  /** Whether the host's WebAssembly takes `return_call` (V8 11.3 does unless `--no-experimental-wasm-return-call`): asked once. */
+  #hostHasTailCalls(): boolean {
+    // One function of type [] -> [] whose body is `return_call 0`.
+    this.#tailCalls ??= WebAssembly.validate(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0, 0x0a, 6, 1, 4, 0, 0x12, 0, 0x0b]));
+    return this.#tailCalls;
   }
 
   #hostHasMemory64(): boolean {

@@ -330,7 +330,19 @@ export class NativeExecution implements ExecutionLike {
     this.tier.suspended = undefined;
     const fn = this.tier.state.funcs[funcAddr] as HostFunctionState;
     const { params, results } = fn.type;
-    const base = t.sp - results.length;
+    // No frame loaded (the import was tail-called by the function called from the
+    // interpreter, or by the execution's own): no stand-in results are on the stack,
+    // and the frame on top (if any) stands at its call, as the interpreter leaves it
+    // (`runExact`'s tail call to a host function).
+    const tailCalled = !this.standIns;
+    this.standIns = false;
+    const base = t.sp - (tailCalled ? 0 : results.length);
+    if (tailCalled && t.depth === this.entryDepth) {
+      // The execution's own function tail-called it: once it returns, the run is over.
+      t.funcAddr = -1;
+      t.pc = 0;
+      t.fp = base;
+    }
     if (base + params.length > t.s32.length >> 1 && !growSlots(t, base + params.length)) throw new ExhaustionError();
     for (let i = 0; i < params.length; i++) jsToBits(this.tier.state, params[i], args[i], t.s32, 2 * (base + i));
     t.sp = base + params.length;
@@ -460,8 +472,27 @@ export class NativeExecution implements ExecutionLike {
     return false;
   }
 
+  /**
+   * Whether the frames loaded for an asynchronous import's suspension end with the
+   * call's stand-in results on the top frame's stack (see `suspend`): they do when any
+   * frame was loaded.
+   */
+  private standIns = false;
+
   /** Loads canonical frames into the thread on top of what it holds. */
   private load(t: ThreadState, frames: CanonicalFrame[], space: IndexSpace): void {
+    const suspended = this.tier.suspended;
+    if (this.tier.unwindReason === 'import' && suspended !== undefined) {
+      this.standIns = frames.length > 0;
+      if (this.tier.lastUnwindFrames === 0 && frames.length > 0) {
+        // The import was tail-called by the function a resumed frame called: the frames
+        // below unwound before it, and the top one stands at its call without results,
+        // which a top frame after its call must have. Zeros stand in, as a frame that
+        // saved itself after calling the import holds (`tier.suspend`).
+        const top = frames[frames.length - 1];
+        top.stack = [...top.stack, ...this.tier.state.funcs[suspended.funcAddr].type.results.map(standIn)];
+      }
+    }
     if (t.depth + frames.length + 1 > t.maxDepth) throw this.exhausted(frames, space);
     let slots = t.sp;
     for (const f of frames) {
@@ -494,6 +525,16 @@ function rawBits(slots: Int32Array, index: number, types: readonly number[]): bi
     index += words;
   }
   return out;
+}
+
+/** A value of type `t` that stands in for a result not known yet (zero, null). */
+function standIn(t: number): CanonicalFrame['stack'][number] {
+  switch (t) {
+    case ValType.i64: case ValType.f64: return 0n;
+    case ValType.v128: return new Uint8Array(16);
+    case ValType.i32: case ValType.f32: return 0;
+    default: return null;
+  }
 }
 
 /** Value stack slots of a canonical frame's operands (a v128, carried as 16 bytes, takes two). */

@@ -26,6 +26,11 @@ export class FrameRecorder {
     this.current!.values.push(v);
   }
 
+  /** True when no frame has been recorded since the last `take` or `clear`. */
+  get empty(): boolean {
+    return this.records.length === 0;
+  }
+
   /** The frames recorded, bottom first; the recorder starts afresh. */
   take(): FrameRecord[] {
     const frames = this.records.reverse();

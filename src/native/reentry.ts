@@ -112,11 +112,26 @@ export class ReturnBarrier {
     this.#index = -1;
     const frames = t.frames;
     frames[3 * index] = this.#caller;
-    if (!returned || t.depth !== index) return false;
+    if (t.depth !== index) return false;
+    if (!returned) {
+      // The top frame tail-called a host function (or, through `divert`, a native one):
+      // the interpreter saw the barrier as the host below and left no frame to return
+      // to (`funcAddr` -1). The call is the caller's to wait for, at its return address,
+      // with the arguments on the stack: where a tail call leaves it without a barrier.
+      if (t.funcAddr >= 0 || t.pendingHostCall < 0) return false;
+      this.#restoreCaller(t, index);
+      return false;
+    }
+    this.#restoreCaller(t, index);
+    return true;
+  }
+
+  /** Puts the barrier's caller back on top of the thread, at its return address. */
+  #restoreCaller(t: ThreadState, index: number): void {
+    const frames = t.frames;
     t.funcAddr = this.#caller;
     t.pc = exactReturnPc(t, this.#caller, frames[3 * index + 1]);
     t.fp = frames[3 * index + 2];
     normalizeFrames(t);
-    return true;
   }
 }

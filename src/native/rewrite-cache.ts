@@ -131,7 +131,7 @@ export class RewriteCache {
     const key = `${funcIndex}:${site.pc}:${JSON.stringify(options)}`;
     let made = clones.get(key);
     if (made === undefined) {
-      const r = rewriteResumeClone(compiled.context, funcIndex, { pc: site.pc, kind: site.kind as 'loop' | 'call', stackTypes }, options);
+      const r = rewriteResumeClone(compiled.context, funcIndex, { pc: site.pc, kind: site.kind as 'loop' | 'call', stackTypes }, options, compiled.tailCallUse !== undefined);
       made = r === undefined ? null : { clone: r, module: new WebAssembly.Module(r.bytes as Uint8Array<ArrayBuffer>) };
       clones.set(key, made);
     }

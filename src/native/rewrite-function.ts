@@ -113,6 +113,17 @@ export interface FunctionRewriteOptions {
   /** Type index of `[] -> results`, for blocks with several results. */
   blockType: (results: readonly number[]) => number;
   recursive: boolean;
+  /**
+   * The function is on a cycle of the call graph (tail calls included): it polls at its
+   * entry, where a tail recursion, which has no loop header, comes round.
+   */
+  cyclic?: boolean;
+  /**
+   * Whether a call to function `funcIndex` (original index, a defined function) may
+   * return the results of a host function it tail-called (`BodyScan.endsInHost`): the
+   * call's safepoint then keeps the results, as after a call to an import.
+   */
+  endsInHost?: (funcIndex: number) => boolean;
   /** Stack budget units this function's activation costs (recursive functions only). */
   frameCost: number;
   /**
@@ -266,7 +277,8 @@ export class FunctionRewriter implements BodyVisitor {
     out.u8(0x02).u8(0x40);
     out.u8(0x02);
     this.blockType(this.type.results);
-    const entryPoll = !resume && opts.loopPoll !== 'none' && (opts.recursive || (opts.loopPoll === 'local' && hasLoop(this.module.bytes, this.body.codeStart, this.body.codeEnd)));
+    const entryPoll = !resume && opts.loopPoll !== 'none' &&
+      (opts.recursive || opts.cyclic === true || (opts.loopPoll === 'local' && hasLoop(this.module.bytes, this.body.codeStart, this.body.codeEnd)));
     if (resume) {
       // The saved operand stack goes into the scratch locals of its positions; skip until the safepoint.
       resume.stackTypes.forEach((t, p) => { this.w.localGet(this.numLocals + p); this.w.localSet(stack.scratchBase + stack.scratch(p, t)); });
@@ -363,6 +375,7 @@ export class FunctionRewriter implements BodyVisitor {
         return this.goDead();
       }
       case 0x10: case 0x11: return this.call(ins, next);
+      case 0x12: case 0x13: return this.tailCall(ins, next);
       case 0x1a: {
         if (this.stack.inScratch(this.stack.height - 1)) {
           // The value lives in a scratch local: dropping it needs no code.
@@ -516,7 +529,7 @@ export class FunctionRewriter implements BodyVisitor {
     // A Wasm callee that unwound saved its own frame; an import or an indirect callee
     // may be a host function that returned and asked for a pause: keep its results.
     const target = skipping.isTargetCall(next, this.ctrl.length);
-    const mayBeHost = !direct || ins.a < this.module.numImportedFuncs || target;
+    const mayBeHost = !direct || ins.a < this.module.numImportedFuncs || target || this.opts.endsInHost?.(ins.a) === true;
     let k: number;
     if (mayBeHost) {
       stack.spillAll();
@@ -534,6 +547,26 @@ export class FunctionRewriter implements BodyVisitor {
       skipping.closeGuard();
       skipping.reach();
     }
+  }
+
+  /**
+   * `return_call` / `return_call_indirect`: the callee takes the frame's place, natively
+   * as in the interpreter, so no safepoint follows (control does not come back) and the
+   * frames a pause finds after it are the interpreter's. Values below the arguments are
+   * discarded, wherever they are. A recursive function gives its stack budget back
+   * first: the frame it was counted for is gone, and an endless tail recursion must not
+   * run the budget out.
+   */
+  private tailCall(ins: Instr, next: number): void {
+    const { ctx, w } = this;
+    const direct = ins.op === 0x12;
+    const ft = direct ? ctx.types[ctx.funcTypeIndices[ins.a]] : ctx.types[ins.a];
+    this.stack.need(ft.params.length + (direct ? 0 : 1));
+    if (this.opts.recursive && !this.resume) this.poll.stackBudgetRelease(this.opts.frameCost);
+    w.mark(ins.offset);
+    if (direct) w.out.u8(0x12).u32(this.opts.remapFunc(ins.a));
+    else w.out.raw(this.module.bytes, ins.offset, next);
+    return this.goDead();
   }
 
   /** memory.grow, held to the embedder's limit (the memory's own maximum may be higher). */

@@ -124,16 +124,44 @@ export function planUnrolling(loops: readonly InnermostLoop[], codeBytes: number
   return plan;
 }
 
+/** What {@link scanBodies} finds in a module's bodies. */
+export interface BodyScan {
+  /**
+   * Functions whose activations may pile up: on a cycle of the call graph that holds a
+   * plain call (a cycle of tail calls alone runs in constant stack). They count a stack
+   * budget on entry.
+   */
+  recursive: Set<number>;
+  /**
+   * Functions on any cycle of the call graph, tail calls included: they poll at their
+   * entry, since a tail recursion repeats without a loop header.
+   */
+  cyclic: Set<number>;
+  /**
+   * Functions that may return the results of a host function they tail-called (a
+   * `return_call` to an import, a `return_call_indirect`, or a tail call to such a
+   * function): a host function that asks for a pause leaves no frame of theirs, so
+   * their callers keep the results at their after-call safepoints.
+   */
+  endsInHost: Set<number>;
+  writesTables: boolean;
+  loops: InnermostLoop[];
+}
+
 /**
  * What one walk over every body finds: the functions that may recurse (on a cycle of
- * the call graph, where `call_indirect` may reach every function of its type that a
- * table can hold), whether any body writes a table, and the innermost loops.
+ * the call graph, where `call_indirect` and `return_call_indirect` may reach every
+ * function of its type that a table can hold), the functions that may end in a host's
+ * tail call, whether any body writes a table, and the innermost loops.
  */
-export function scanBodies(ctx: ModuleContext): { recursive: Set<number>; writesTables: boolean; loops: InnermostLoop[] } {
+export function scanBodies(ctx: ModuleContext): BodyScan {
   const m = ctx.module;
   const nImp = m.numImportedFuncs;
   const n = m.codes.length;
   const edges: number[][] = Array.from({ length: n }, () => []);
+  // The callees reached by tail calls (a subset of `edges`), and which may be host functions.
+  const tailEdges: number[][] = Array.from({ length: n }, () => []);
+  const endsInHost = new Set<number>();
   const byType = new Map<number, number[]>();
   for (const f of ctx.declaredRefs) {
     if (f < nImp) continue;
@@ -159,15 +187,37 @@ export function scanBodies(ctx: ModuleContext): { recursive: Set<number>; writes
       loops.step(ins, at, r.pos);
       if (ins.op === 0x10 && ins.a >= nImp) edges[i].push(ins.a - nImp);
       else if (ins.op === 0x11) edges[i].push(...indirectTargets(ins.a));
-      else if (OPS[ins.op]?.writesTable) writesTables = true;
+      else if (ins.op === 0x12) {
+        if (ins.a >= nImp) tailEdges[i].push(ins.a - nImp);
+        else endsInHost.add(i);
+      } else if (ins.op === 0x13) {
+        // A table may hold host functions, and functions of other instances.
+        tailEdges[i].push(...indirectTargets(ins.a));
+        endsInHost.add(i);
+      } else if (OPS[ins.op]?.writesTable) writesTables = true;
     }
   }
+  // A function ends in a host when it tail-calls one that does: from those known, back
+  // along the tail calls (each function once, so a long chain stays linear).
+  const tailCallers: number[][] = Array.from({ length: n }, () => []);
+  for (let i = 0; i < n; i++) for (const c of tailEdges[i]) tailCallers[c].push(i);
+  const pending = [...endsInHost];
+  while (pending.length) {
+    for (const caller of tailCallers[pending.pop()!]) {
+      if (endsInHost.has(caller)) continue;
+      endsInHost.add(caller);
+      pending.push(caller);
+    }
+  }
+  const plainEdges = edges.map((e) => e.slice());
+  for (let i = 0; i < n; i++) for (const c of tailEdges[i]) edges[i].push(c);
   // Tarjan's strongly connected components, iteratively.
   const index = new Int32Array(n).fill(-1);
   const low = new Int32Array(n);
   const onStack = new Uint8Array(n);
   const stack: number[] = [];
   const recursive = new Set<number>();
+  const cyclic = new Set<number>();
   let counter = 0;
   for (let root = 0; root < n; root++) {
     if (index[root] >= 0) continue;
@@ -204,11 +254,18 @@ export function scanBodies(ctx: ModuleContext): { recursive: Set<number>; writes
           onStack[x] = 0;
           comp.push(x);
         } while (x !== node);
-        if (comp.length > 1 || edges[node].includes(node)) for (const c of comp) recursive.add(c + nImp);
+        if (comp.length > 1 || edges[node].includes(node)) {
+          for (const c of comp) cyclic.add(c + nImp);
+          // The stack grows round the cycle only through a plain call inside it.
+          const inComp = new Set(comp);
+          if (comp.some((c) => plainEdges[c].some((d) => inComp.has(d)))) for (const c of comp) recursive.add(c + nImp);
+        }
       }
     }
   }
-  return { recursive, writesTables, loops: loops.found };
+  const hosts = new Set<number>();
+  for (const i of endsInHost) hosts.add(i + nImp);
+  return { recursive, cyclic, endsInHost: hosts, writesTables, loops: loops.found };
 }
 
 /** Native stack units an activation of a recursive function is charged (about 16 bytes each). */
@@ -254,7 +311,7 @@ export function rewriteModule(ctx: ModuleContext, options: RewriteOptions = {}):
   };
 
   // ---- function bodies
-  const { recursive, writesTables, loops } = scanBodies(ctx);
+  const { recursive, cyclic, endsInHost, writesTables, loops } = scanBodies(ctx);
   const unrolled = planUnrolling(loops, codeBytes(m), options.unroll ?? DEFAULT_UNROLL);
   const functions: (RewrittenFunction | undefined)[] = new Array(nImpFuncs + m.codes.length);
   const bodies: Uint8Array[] = [];
@@ -267,6 +324,8 @@ export function rewriteModule(ctx: ModuleContext, options: RewriteOptions = {}):
       helpers,
       blockType: (results) => typeIndex([], [...results]),
       recursive: recursive.has(f),
+      cyclic: cyclic.has(f),
+      endsInHost: (callee) => endsInHost.has(callee),
       frameCost: frameCost(ft.params.length + m.codes[i].locals.length),
       loopPoll: options.loopPoll ?? 'local',
       afterCall: options.afterCall,
@@ -504,8 +563,10 @@ export interface ResumeClone {
  * `wasmig.*` helper functions) and exports `run`: (locals..., stack...) -> results,
  * float values as raw bits. Undefined when the function uses segment instructions
  * (which need the module's own segments): such a frame continues in the interpreter.
+ * `tailCalls`: the module makes tail calls, so any function the clone calls may return
+ * a host function's results (see `BodyScan.endsInHost`; a clone does not scan the module).
  */
-export function rewriteResumeClone(ctx: ModuleContext, funcIndex: number, target: ResumeTarget, options: RewriteOptions = {}): ResumeClone | undefined {
+export function rewriteResumeClone(ctx: ModuleContext, funcIndex: number, target: ResumeTarget, options: RewriteOptions = {}, tailCalls = false): ResumeClone | undefined {
   const m = ctx.module;
   const codeIndex = funcIndex - m.numImportedFuncs;
   const body = m.codes[codeIndex];
@@ -519,7 +580,7 @@ export function rewriteResumeClone(ctx: ModuleContext, funcIndex: number, target
     r.read(ins);
     loops.step(ins, at, r.pos);
     if (OPS[ins.op]?.usesSegment) return undefined;
-    if (ins.op === 0x10) used.add(ins.a);
+    if (ins.op === 0x10 || ins.op === 0x12) used.add(ins.a);
     else if (ins.op === 0xd2) { used.add(ins.a); refs.add(ins.a); }
   }
   const funcImports = [...used].sort((a, b) => a - b);
@@ -547,6 +608,8 @@ export function rewriteResumeClone(ctx: ModuleContext, funcIndex: number, target
     helpers,
     blockType: (results) => typeIndex([], [...results]),
     recursive: false,
+    cyclic: false,
+    endsInHost: () => tailCalls,
     frameCost: 0,
     loopPoll: options.loopPoll ?? 'local',
     unrolled: planUnrolling(loops.found, body.codeEnd - body.codeStart, options.unroll ?? DEFAULT_UNROLL),

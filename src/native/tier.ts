@@ -400,7 +400,16 @@ export class NativeTier {
       }
     }
     if (this.unwindingNow) {
-      if (outer) this.finishUnwind();
+      if (outer) {
+        // No frame saved: the function tail-called a host function that asked for a
+        // pause, leaving no frame of this call (the interpreter's tail call leaves none
+        // either). Its results are the call's: it returned, and the pause comes at the
+        // caller's next look. A promise's stand-in results are not results: that one
+        // unwinds, with no frame (see `NativeExecution.suspend`).
+        const none = this.recorder.empty;
+        this.finishUnwind();
+        if (none && this.unwindReason !== 'import') return result;
+      }
       return UNWOUND;
     }
     return result;
@@ -603,8 +612,15 @@ export class NativeTier {
    */
   unwindReason: 'pause' | 'stack' | 'import' = 'pause';
 
+  /**
+   * Frames the last unwinding saved: none when a host function tail-called from the
+   * call's outermost frame returned a promise (no frame holds stand-in results then).
+   */
+  lastUnwindFrames = 0;
+
   private finishUnwind(): void {
     this.unwound = this.recorder.take();
+    this.lastUnwindFrames = this.unwound.length;
     this.unwindingNow = false;
     for (const n of this.instances.values()) n.unwinding.value = 0;
   }

@@ -59,11 +59,12 @@ type Outcome =
   | { readonly kind: 'error'; readonly message: string };
 
 /**
- * Node 20's V8 (11.3) validates tail calls only behind a flag; where WebAssembly takes
- * them already, no flag (a newer V8 may not know it).
+ * A V8 that validates tail calls only behind a flag gets it; where WebAssembly takes them
+ * already (Node 20's V8 11.3 does by default), no flag (a newer V8 may not know it). The
+ * probe once lacked its `end`, so it never validated and the flag was always added.
  */
 const TAIL_CALL_FLAG: readonly string[] = WebAssembly.validate(new Uint8Array([
-  0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0, 10, 5, 1, 3, 0, 0x12, 0, // (func (return_call 0))
+  0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0, 10, 6, 1, 4, 0, 0x12, 0, 0x0b, // (func (return_call 0))
 ])) ? [] : ['--experimental-wasm-return-call'];
 
 const childScript = fileURLToPath(new URL('./node-wasi-child.mjs', import.meta.url));

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { SPEC_SUITE_DIR, specSuite } from '../helpers/test-data.ts';
+import { SPEC_SUITE_DIR, specSuite, TestRequirement } from '../helpers/test-data.ts';
 import { nativeHooks } from '../../spec-tests/native-tier.ts';
 import { runScript } from '../../spec-tests/run.ts';
 
@@ -25,6 +25,25 @@ for (const name of SCRIPTS) {
       const r = runScript(path, nativeHooks({ pause, seed: 11 }));
       assert.is(r.failed, 0, `${name}${pause ? ' with pauses' : ''}: ${r.failures.slice(0, 3).join('; ')}`);
       assert.ok(r.passed > 0);
+    }
+  });
+}
+
+/** The Wasm 3.0 suite beside the 2.0 one, and its scripts the native tier runs natively: tail calls. */
+const SPEC_3_DIR = join(SPEC_SUITE_DIR, '..', 'wasm-3.0');
+const spec3 = TestRequirement.path('the Wasm 3.0 spec suite', SPEC_3_DIR);
+const SCRIPTS_3 = ['return_call', 'return_call_indirect'];
+
+for (const name of SCRIPTS_3) {
+  spec3.register(test, `3.0 ${name}: every command passes on the native tier, with and without pauses, resumed lazily and eagerly`, () => {
+    const path = join(SPEC_3_DIR, `${name}.json`);
+    for (const [pause, resumeClones] of [[0, 'lazy'], [3, 'lazy'], [3, 'eager']] as const) {
+      const stats = { invokes: 0, pauses: 0, framesUnwound: 0, reentries: 0, partialReentries: 0, interpreted: 0 };
+      const r = runScript(path, nativeHooks({ pause, seed: 11, resumeClones }, stats));
+      assert.is(r.failed, 0, `${name}${pause ? ` with pauses, ${resumeClones}` : ''}: ${r.failures.slice(0, 3).join('; ')}`);
+      assert.ok(r.passed > 0);
+      assert.is(stats.interpreted, 0, 'every module ran natively');
+      if (pause) assert.ok(stats.pauses > 0, 'it paused');
     }
   });
 }

@@ -355,7 +355,7 @@ export const programCases: readonly ProgramCase[] = [
   }),
   make({
     name: 'musttail',
-    purpose: 'a bytecode interpreter whose handlers dispatch by musttail calls through a table (built with -mtail-call: return_call_indirect), 90,007 tail calls; node:wasi needs --experimental-wasm-return-call on Node 20',
+    purpose: 'a bytecode interpreter whose handlers dispatch by musttail calls through a table (built with -mtail-call: return_call_indirect), 90,007 tail calls; node:wasi runs it (Node 20\'s V8 11.3 validates tail calls by default)',
     program: 'musttail',
     expected: { stdout: 'rounds 10000: 90007 handler tail calls, result 2c3115cec0334af9\n', status: 0 },
   }),
