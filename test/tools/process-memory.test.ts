@@ -26,15 +26,25 @@ test('growth: what grew since the last reading, new mappings whole, largest firs
   assert.equal(growth(before, after).map((g) => [g.start, g.grewMB]), [['a', 2], ['c', 1]]);
 });
 
-test('this process: its mappings add up to its rollup', () => {
+test('an idle process: its mappings add up to its rollup', async () => {
   if (!linux) { console.log('  skipped: no /proc/self/smaps (not Linux)'); return; }
-  const maps = readSmaps(process.pid);
-  const rollup = readRollup(process.pid);
-  assert.ok(maps.length > 10);
-  const rss = maps.reduce((n, m) => n + m.rss, 0);
-  // Read a moment apart: within a few MB of each other.
-  assert.ok(Math.abs(rss - rollup.Rss) < 8 * 1024, `${rss} kB in smaps, ${rollup.Rss} kB in smaps_rollup`);
-  assert.ok(maps.some((m) => kindOf(m) === 'file'));
+  // A child that does nothing between the two readings: this test process runs every
+  // test file in one heap, and its RSS moved by more than 8 MB between two reads in CI.
+  const child = spawn(process.execPath, ['-e', 'console.log("ready"); setInterval(() => {}, 1000)'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.once('data', () => resolve());
+      child.once('exit', (code) => reject(new Error(`the idle child ended (${code})`)));
+    });
+    const maps = readSmaps(child.pid!);
+    const rollup = readRollup(child.pid!);
+    assert.ok(maps.length > 10);
+    const rss = maps.reduce((n, m) => n + m.rss, 0);
+    assert.ok(Math.abs(rss - rollup.Rss) < 2 * 1024, `${rss} kB in smaps, ${rollup.Rss} kB in smaps_rollup`);
+    assert.ok(maps.some((m) => kindOf(m) === 'file'));
+  } finally {
+    child.kill();
+  }
   assert.equal(readSmaps(2 ** 22 + 1), []);
 });
 
