@@ -122,11 +122,23 @@ export interface SnapshotDescription {
   memDirs: {
     /** The name the program knows it by. */
     guest: string;
-    /** Bytes of file content it holds, and its bound. */
+    /** Bytes of file content it holds. */
     bytes: number;
+    /** Its bound: the most bytes of file content it may hold. */
     maxBytes: number;
-    /** Its entries, depth first (mtime as text: ns since the epoch). */
-    files: { path: string; type: 'dir' | 'file' | 'symlink'; size: number; target?: string; mtime: string }[];
+    /** Its entries, depth first. */
+    files: {
+      /** Path from the directory's root. */
+      path: string;
+      /** What it is. */
+      type: 'dir' | 'file' | 'symlink';
+      /** A file's bytes, a symlink's target length, 0 for a directory. */
+      size: number;
+      /** A symlink's target. */
+      target?: string;
+      /** Last modification, ns since the epoch, as text. */
+      mtime: string;
+    }[];
   }[];
   /** The program's argv, null without a WASI state. */
   args: string[] | null;

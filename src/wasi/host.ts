@@ -272,7 +272,16 @@ export class WasiHost {
    * The files of the in-memory directories: preopen index, inode, content version, bytes
    * (a view, valid until the program runs again). See `MemFs.files`.
    */
-  memFiles(): { preopen: number; ino: number; version: number; data: Uint8Array }[] {
+  memFiles(): {
+    /** The preopen's index. */
+    preopen: number;
+    /** The file's inode. */
+    ino: number;
+    /** Its content version (changes with its bytes). */
+    version: number;
+    /** Its bytes. */
+    data: Uint8Array;
+  }[] {
     return this.#ctx.preopens.flatMap((p, preopen) => (p.mem === undefined ? [] : p.mem.files().map((f) => ({ preopen, ...f }))));
   }
 

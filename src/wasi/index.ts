@@ -31,7 +31,7 @@ export type { MemDirOptions, OutputSink, WakeWord, WasiOptions } from './host.ts
 export { MemFs } from './mem-fs.ts';
 export type { MemFsOptions, MemStats } from './mem-fs.ts';
 export { DEFAULT_MEM_DIR_BYTES, MAX_MEM_DIR_BYTES, isEntryName, listMemFs, memFsBytes, validateMemFsState } from './mem-fs-state.ts';
-export type { MemFsListing, MemFsState, MemNodeState } from './mem-fs-state.ts';
+export type { MemFsListing, MemFsState, MemNodeState, NodeTimes } from './mem-fs-state.ts';
 export type { FileSystem } from './file-system.ts';
 export type { HostFunction } from './imports.ts';
 export type { MemoryLike } from './memory.ts';

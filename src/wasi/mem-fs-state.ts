@@ -16,7 +16,7 @@ export const DEFAULT_MEM_DIR_BYTES = 16 * 1024 * 1024;
 export const MAX_MEM_DIR_NODES = 1_000_000;
 
 /** Times of an inode, in nanoseconds since the epoch (as WASI's `filestat` reports them). */
-interface NodeTimes {
+export interface NodeTimes {
   /** Last access. */
   atim: bigint;
   /** Last modification of the content. */
@@ -30,6 +30,7 @@ export type MemNodeState =
   | (NodeTimes & {
       /** The inode's number (what `filestat.ino` says). */
       ino: number;
+      /** A directory. */
       type: 'dir';
       /** Its entries, sorted by name: [name, inode number]. */
       entries: [string, number][];
@@ -37,6 +38,7 @@ export type MemNodeState =
   | (NodeTimes & {
       /** The inode's number. */
       ino: number;
+      /** A regular file. */
       type: 'file';
       /** The file's bytes (its size is their length). */
       data: Uint8Array;
@@ -44,6 +46,7 @@ export type MemNodeState =
   | (NodeTimes & {
       /** The inode's number. */
       ino: number;
+      /** A symbolic link. */
       type: 'symlink';
       /** The link's target, as created (relative; never followed out of the directory). */
       target: string;
