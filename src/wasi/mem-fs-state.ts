@@ -132,7 +132,7 @@ export function validateMemFsState(x: unknown, where: string, fail: (what: strin
         break;
       }
       default:
-        fail(`${at}.type ${JSON.stringify(n['type'])} is not dir, file or symlink`);
+        fail(`${at}.type ${typeof n['type'] === 'string' ? JSON.stringify(n['type']) : `(a ${typeof n['type']})`} is not dir, file or symlink`);
     }
     byIno.set(ino, node);
     return node;

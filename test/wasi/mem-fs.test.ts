@@ -13,6 +13,7 @@ import { MemFs, WasiHost, listMemFs, validateWasiState } from '../../src/wasi/in
 import type { MemFsState, WasiState } from '../../src/wasi/index.ts';
 import { makeGuest, PREOPEN_FD, RESULT } from './helpers/guest.ts';
 import type { Guest } from './helpers/guest.ts';
+import { Seeded } from '../helpers/seeded.ts';
 
 const P = PREOPEN_FD;
 const ALL = (1n << 30n) - 1n;
@@ -331,6 +332,36 @@ test('a corrupt file table is refused in one line naming the field', () => {
   // Version 1 cannot hold an in-memory directory.
   const old = { ...sample(), version: 1 };
   assert.throws(() => validateWasiState(old), /version 1 cannot hold/);
+});
+
+test('fuzz: a mangled file table is a SnapshotError or a valid state, never anything else', () => {
+  const random = new Seeded(19);
+  const junk = (): unknown => [null, -1, 0, 1.5, 2 ** 53, 'x', '..', '', [], {}, [['a', 1]], new Uint8Array(3), 5n, -5n, true][random.int(15)];
+  const base = sample();
+  let refused = 0;
+  for (let round = 0; round < 400; round++) {
+    const state = structuredClone(base) as unknown as { preopens: { mem: Record<string, unknown> & { nodes: Record<string, unknown>[] } }[] };
+    const mem = state.preopens[0]!.mem;
+    for (let k = 1 + random.int(3); k > 0; k--) {
+      const where = random.int(4);
+      if (where === 0) mem[['maxBytes', 'nextIno', 'nodes'][random.int(3)]!] = junk();
+      else if (Array.isArray(mem.nodes) && mem.nodes.length > 0) {
+        const node = mem.nodes[random.int(mem.nodes.length)]!;
+        if (where === 3 && Array.isArray(node['entries']) && (node['entries'] as unknown[]).length > 0) (node['entries'] as unknown[])[0] = junk();
+        else if (node && typeof node === 'object') node[['ino', 'type', 'atim', 'mtim', 'ctim', 'entries', 'data', 'target'][random.int(8)]!] = junk();
+      }
+    }
+    try {
+      const clean = validateWasiState(state);
+      // What passes must restore: a valid tree.
+      WasiHost.restore(clean, { args: [], env: {}, preopens: [] }).close();
+    } catch (error) {
+      assert.ok(error instanceof SnapshotError, `round ${round}: ${(error as Error).stack}`);
+      assert.not.ok((error as Error).message.includes('\n'));
+      refused++;
+    }
+  }
+  assert.ok(refused > 300, `most mangled tables are refused (${refused})`);
 });
 
 test('a seed is checked as a snapshot is; guest names may not climb out', () => {
