@@ -761,6 +761,9 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
     if (!module) throw new WasmigError('ERR_MODULE', `module ${spec.module.sha256.slice(0, 12)}... is not in this agent's cache`);
     const asked = spec.maxMemoryBytes;
     if (asked !== undefined && asked > this.maxMemoryBytes) throw new WasmigError('ERR_TOO_LARGE', `the job asks for ${asked} bytes of memory, agent ${this.name} allows ${this.maxMemoryBytes} (wasmig agent --max-memory)`);
+    // Files in memory take this agent's memory too: their bounds may not pass its cap either.
+    const files = (spec.memDirs ?? []).reduce((n, d) => n + d.maxBytes, 0);
+    if (files > this.maxMemoryBytes) throw new WasmigError('ERR_TOO_LARGE', `the job's in-memory directories may hold ${files} bytes of files, agent ${this.name} allows ${this.maxMemoryBytes} (wasmig agent --max-memory)`);
     const tier = spec.tier ?? this.tier;
     const native = tier === 'interp' ? undefined : this.#nativeRewrite(spec);
     if (native) this.cloneMaker.ask(spec.module.sha256, module, native);

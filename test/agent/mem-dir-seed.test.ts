@@ -5,7 +5,8 @@
  * b (with a host directory of its own that the job does not need) takes it in a live
  * migration, then agent c, a standby checkpointing it all along (--replicas 1); c is
  * killed and the standby takes the job over from its last checkpoint, files and all, and
- * the job's output, read with `wasmig attach`, equals an uninterrupted run's.
+ * the job's output, read with `wasmig attach`, equals an uninterrupted run's. An agent whose
+ * memory cap is below a job's directory bound refuses it in one line.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -83,6 +84,11 @@ test('run --on a --mem-dir --replicas 1: the job moves a -> b -> c with its file
     await new Promise((r) => setTimeout(r, 200));
   }
   assert.is(await agents[2]!.stop('SIGKILL'), 137);
+  // An agent whose memory cap is below the directory's bound refuses the job in one line.
+  await agentProc('small', broker.url, ['--max-memory', '8M']);
+  const refused = await cli(['run', '--on', 'small', '--detach', '--mem-dir', '/big', '--mem-dir-max', '9M', '--broker', broker.url, notesPath]);
+  assert.is.not(refused.status, 0);
+  assert.match(refused.stderr, /the job's in-memory directories may hold 9437184 bytes of files, agent small allows 8388608 \(wasmig agent --max-memory\)/);
   const output = await cli(['attach', 'notes', '--broker', broker.url]);
   assert.is(output.status, 0, output.stderr);
   assert.match(output.stdout, /^seed seed\.txt 25 bytes/m);
