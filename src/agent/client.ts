@@ -255,6 +255,10 @@ export class FleetClient {
       spec.memDirs = options.memDirs.map((d) => ({
         guest: d.guest, maxBytes: d.maxBytes ?? d.files?.maxBytes ?? DEFAULT_MEM_DIR_BYTES, ...(d.files === undefined ? {} : { seed: seedOf(d.files) }),
       }));
+      // The seeds ride in the start request, one MQTT packet: a broker's limit is said here, not as a lost request.
+      const max = this.peer.link.maxPacketSize;
+      const size = JSON.stringify(spec.memDirs).length;
+      if (max !== undefined && size > max - 16 * 1024) throw new WasmigError('ERR_TOO_LARGE', `the in-memory directories' content takes ${size} bytes in the start request, more than the broker's packet limit of ${max} allows`);
     }
     const who = `agent ${options.agent}`;
     let moduleBytes = 0;

@@ -6,7 +6,9 @@
  * migration, then agent c, a standby checkpointing it all along (--replicas 1); c is
  * killed and the standby takes the job over from its last checkpoint, files and all, and
  * the job's output, read with `wasmig attach`, equals an uninterrupted run's. An agent whose
- * memory cap is below a job's directory bound refuses it in one line.
+ * memory cap is below a job's directory bound refuses it in one line. Through mosquitto
+ * with a packet limit, a seed within it starts and one over it is refused in one line by
+ * the client (the seed rides in the start request).
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +19,8 @@ import { memDirOptionsOf, seedOf, stateOfSeed, withoutSeeds } from '../../src/ag
 import { loadMemDir } from '../../src/cli/mem-dir.ts';
 import { WasmigError } from '../../src/errors/index.ts';
 import { loadModule, Program } from '../../src/program/index.ts';
-import { agentProc, cli, embeddedBroker, stopAll } from '../helpers/fleet.ts';
+import { agentProc, cli, embeddedBroker, mosquittoBroker, mosquittoPath, stopAll } from '../helpers/fleet.ts';
+import { TestRequirement } from '../helpers/test-data.ts';
 import { repoRoot } from '../helpers/cli.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'wasmig-mem-dir-job-'));
@@ -96,6 +99,25 @@ test('run --on a --mem-dir --replicas 1: the job moves a -> b -> c with its file
   assert.match(output.stdout, /^seed seed\.txt 25 bytes/m);
   assert.is(output.stdout, expected);
   assert.ok(agents.some((p) => /job notes: taking it over from c at epoch \d+, from checkpoint \d+/.test(p.err)), 'a standby took it over');
+});
+
+const mosquitto = new TestRequirement('mosquitto', 'apt-get install -y mosquitto', () => mosquittoPath() !== undefined);
+mosquitto.register(test, 'through mosquitto with max_packet_size: a seed within it starts, one over it is refused in one line', async () => {
+  const broker = await mosquittoBroker(work, ['allow_anonymous true', 'max_packet_size 200000'], 60);
+  await agentProc('m', broker.url);
+  const small = join(work, 'small');
+  mkdirSync(small);
+  writeFileSync(join(small, 'seed.txt'), 'planted before the start\n');
+  const ok = await cli(['run', '--on', 'm', '--mem-dir', `/data=${small}`, '--broker', broker.url, notesPath, 'lines=3', 'work=10']);
+  assert.is(ok.status, 0, ok.stderr);
+  assert.match(ok.stdout, /^seed seed\.txt 25 bytes/m);
+  const big = join(work, 'big');
+  mkdirSync(big);
+  writeFileSync(join(big, 'blob'), new Uint8Array(300_000));
+  const refused = await cli(['run', '--on', 'm', '--mem-dir', `/data=${big}`, '--broker', broker.url, notesPath]);
+  assert.is.not(refused.status, 0);
+  assert.match(refused.stderr, /^wasmig: the in-memory directories' content takes \d+ bytes in the start request, more than the broker's packet limit of 200000 allows$/m);
+  await stopAll();
 });
 
 test.run();
