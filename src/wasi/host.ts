@@ -240,6 +240,7 @@ export class WasiHost {
       this.#ctx.exitCode = resume.exitCode;
       try {
         for (const fdState of resume.fds) this.#ctx.fds.set(fdState.fd, this.#reopen(fdState));
+        for (const p of preopens) p.mem?.dropUnopened();
       } catch (err) {
         this.#ctx.closeAll();
         throw err;
@@ -310,6 +311,8 @@ export class WasiHost {
         rightsBase: e.rightsBase,
         rightsInheriting: e.rightsInheriting,
         dirCursor: e.dirCursor === null ? null : [...e.dirCursor],
+        // An in-memory file is reopened by its inode: renamed or unlinked, it is still the one.
+        ...(e.kind === 'file' && e.hostFd >= 0 && ctx.preopens[e.preopen]?.mem !== undefined ? { ino: Number(ctx.fsOf(e).fstatSync(e.hostFd).ino) } : {}),
       }));
     const inMemory = ctx.preopens.some((p) => p.mem !== undefined);
     return {
@@ -350,7 +353,7 @@ export class WasiHost {
 
   #reopen(s: WasiState['fds'][number]): FdEntry {
     const ctx = this.#ctx;
-    const { fd: _fd, ...fields } = s;
+    const { fd: _fd, ino, ...fields } = s;
     const entry: FdEntry = { ...fields, hostFd: -1, dirCursor: s.dirCursor === null ? null : [...s.dirCursor] };
     if (s.kind === 'stdio') {
       entry.hostFd = ctx.stdioHost[s.stdio] as number;
@@ -361,6 +364,10 @@ export class WasiHost {
     const files = preopen.fs;
     let host = preopen.hostReal;
     try {
+      if (ino !== undefined && preopen.mem !== undefined) {
+        entry.hostFd = preopen.mem.openInode(ino, accessFlags(files, s.read, s.write));
+        return entry;
+      }
       host = resolvePath(files, preopen.hostReal, '', s.path === '' ? '.' : s.path, true).host;
       if (s.kind === 'dir') {
         if (!files.statSync(host).isDirectory()) throw new Error('not a directory any more');

@@ -58,8 +58,10 @@ export interface MemFsState {
   maxBytes: number;
   /** The number the next new inode gets (kept so a migrated program sees the numbers an unmoved one would). */
   nextIno: number;
-  /** Every inode, each once: the root directory first, then breadth first, entries sorted. */
+  /** Every inode, each once: the root directory first, then breadth first, entries sorted; orphans last. */
   nodes: MemNodeState[];
+  /** Files unlinked while open, which no entry names (their fds name them by inode), ascending; absent when none. */
+  orphans?: number[];
 }
 
 function isRecord(x: unknown): x is Record<string, unknown> {
@@ -137,6 +139,15 @@ export function validateMemFsState(x: unknown, where: string, fail: (what: strin
     byIno.set(ino, node);
     return node;
   });
+  let orphans: number[] | undefined;
+  if (x['orphans'] !== undefined) {
+    const o = x['orphans'];
+    if (!Array.isArray(o)) fail(`${where}.orphans is not an array`);
+    orphans = o.map((ino, j) => {
+      if (typeof ino !== 'number' || byIno.get(ino)?.type !== 'file') fail(`${where}.orphans[${j}] is not a listed file's inode`);
+      return ino as number;
+    });
+  }
   const root = clean[0] as MemNodeState;
   if (root.type !== 'dir') fail(`${where}.nodes[0] (the root) is not a directory`);
   // One tree: each directory reached once (no cycles, no second parent), every inode reached.
@@ -154,11 +165,15 @@ export function validateMemFsState(x: unknown, where: string, fail: (what: strin
       reached.add(ino);
     }
   }
+  for (const [j, ino] of (orphans ?? []).entries()) {
+    if (reached.has(ino)) fail(`${where}.orphans[${j}]: inode ${ino} has a name, or is listed twice`);
+    reached.add(ino);
+  }
   if (reached.size !== clean.length) {
     const orphan = clean.find((n) => !reached.has(n.ino)) as MemNodeState;
     fail(`${where}: inode ${orphan.ino} is not reachable from the root`);
   }
-  return { maxBytes, nextIno, nodes: clean };
+  return { maxBytes, nextIno, nodes: clean, ...(orphans?.length ? { orphans } : {}) };
 }
 
 /** Total bytes of file content in `state` (each inode once, however many links name it). */

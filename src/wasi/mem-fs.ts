@@ -129,6 +129,8 @@ export class MemFs {
   /** The last content version stamped (see {@link MemFs.files}). */
   #version = 0;
   readonly #open = new Map<number, { node: MemNode; read: boolean; write: boolean }>();
+  /** Files unlinked while open that came with a restored state, until their fds reopen them ({@link MemFs.dropUnopened}). */
+  readonly #orphans = new Set<MemFile>();
 
   constructor(options: MemFsOptions = {}) {
     this.maxBytes = options.maxBytes ?? DEFAULT_MEM_DIR_BYTES;
@@ -162,6 +164,7 @@ export class MemFs {
     }
     fs.#root = nodes.get((state.nodes[0] as MemNodeState).ino) as MemDir;
     fs.#root.nlink = 1;
+    for (const ino of state.orphans ?? []) fs.#orphans.add(nodes.get(ino) as MemFile);
     fs.#nextIno = state.nextIno;
     return fs;
   }
@@ -202,7 +205,54 @@ export class MemFs {
         }
       }
     }
-    return { maxBytes: this.maxBytes, nextIno: this.#nextIno, nodes };
+    // Files unlinked while open: no name reaches them, their fds do (listed last, by inode).
+    const orphans = this.#openOrphans(seen);
+    for (const n of orphans) nodes.push({ ino: n.ino, atim: n.atim, mtim: n.mtim, ctim: n.ctim, type: 'file', data: omit?.(n.ino, n.version) === true ? new Uint8Array(0) : n.data.slice(0, n.size) });
+    return { maxBytes: this.maxBytes, nextIno: this.#nextIno, nodes, ...(orphans.length ? { orphans: orphans.map((n) => n.ino) } : {}) };
+  }
+
+  /** Open files no name reaches (unlinked while open), by inode. */
+  #openOrphans(reached: Set<MemNode>): MemFile[] {
+    const out = new Set<MemFile>();
+    for (const h of this.#open.values()) if (h.node.type === 'file' && !reached.has(h.node)) out.add(h.node);
+    return [...out].sort((a, b) => a.ino - b.ino);
+  }
+
+  /**
+   * Opens the file with inode `ino`, wherever it is: under any name, or unlinked while
+   * open (a restored fd of an in-memory file is reopened so, renamed or unlinked since).
+   */
+  openInode(ino: number, flags: number): number {
+    let node: MemNode | undefined = [...this.#orphans].find((n) => n.ino === ino);
+    if (node === undefined) {
+      for (const h of this.#open.values()) if (h.node.ino === ino) node = h.node;
+    }
+    if (node === undefined) {
+      const queue: MemDir[] = [this.#root];
+      for (let i = 0; i < queue.length && node === undefined; i++) {
+        for (const child of (queue[i] as MemDir).entries.values()) {
+          if (child.ino === ino) node = child;
+          else if (child.type === 'dir') queue.push(child);
+        }
+      }
+    }
+    if (node === undefined) throw fsError('ENOENT', 'open', `inode ${ino}`);
+    if (node.type !== 'file') throw fsError('EINVAL', 'open', `inode ${ino}`);
+    node.opens++;
+    const fd = this.#nextFd++;
+    const access = flags & 3;
+    this.#open.set(fd, { node, read: access !== CONSTANTS.O_WRONLY, write: access !== CONSTANTS.O_RDONLY });
+    return fd;
+  }
+
+  /** Frees the restored unlinked files that no fd reopened (nothing can reach them any more). */
+  dropUnopened(): void {
+    for (const file of this.#orphans) {
+      if (file.opens === 0) {
+        this.#orphans.delete(file);
+        this.#release(file);
+      }
+    }
   }
 
   /**
@@ -222,6 +272,7 @@ export class MemFs {
       }
     };
     walk(this.#root);
+    for (const n of this.#openOrphans(seen)) out.push({ ino: n.ino, version: n.version, data: n.data.subarray(0, n.size) });
     return out;
   }
 
@@ -328,6 +379,7 @@ export class MemFs {
 
   #release(file: MemFile): void {
     if (file.nlink > 0 || file.opens > 0) return;
+    this.#orphans.delete(file);
     this.#used -= file.size;
     file.data = new Uint8Array(0);
     file.size = 0;

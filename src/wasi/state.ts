@@ -50,6 +50,12 @@ export interface WasiFdState {
   rightsInheriting: bigint;
   /** Directory listing cached by fd_readdir at cookie 0 (cookie n = entry n), so cookies stay stable and migrate; or null. */
   dirCursor: string[] | null;
+  /**
+   * A file of an in-memory directory (version 2): the inode the fd holds, so that it
+   * reopens that very file, renamed or unlinked since as it may be (a host file is
+   * reopened by path).
+   */
+  ino?: number;
 }
 
 /**
@@ -148,6 +154,10 @@ function fdState(x: unknown, where: string, preopenCount: number): WasiFdState {
     rightsInheriting: big(x['rightsInheriting'], `${where}.rightsInheriting`, 0n, RIGHTS_ALL),
     dirCursor: null,
   };
+  if (x['ino'] !== undefined) {
+    if (kind !== 'file') bad(`${where}: only a file fd names an inode`);
+    fd.ino = int(x['ino'], `${where}.ino`, 1, Number.MAX_SAFE_INTEGER);
+  }
   const cursor = x['dirCursor'];
   if (cursor !== null) {
     if (!Array.isArray(cursor)) bad(`${where}.dirCursor is neither null nor an array`);
@@ -198,6 +208,9 @@ export function validateWasiState(x: unknown): WasiState {
   const fds = x['fds'];
   if (!Array.isArray(fds)) bad('fds is not an array');
   const cleanFds = fds.map((f, j) => fdState(f, `fds[${j}]`, cleanPreopens.length));
+  cleanFds.forEach((f, j) => {
+    if (f.ino !== undefined && cleanPreopens[f.preopen]?.mem === undefined) bad(`fds[${j}] names an inode of a host directory`);
+  });
   const seen = new Set<number>();
   for (const f of cleanFds) {
     if (seen.has(f.fd)) bad(`fd ${f.fd} appears twice`);

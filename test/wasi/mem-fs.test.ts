@@ -284,13 +284,46 @@ test('capture and restore: content, times, inodes, open fds and offsets, bit-exa
   }
 });
 
-test('a file unlinked while open cannot be reopened at restore: one line naming it', () => {
+test('an open file is reopened by its inode: renamed, replaced or unlinked since, it is the same file', () => {
   const g = memGuest();
   try {
+    assert.is(open(g, P, 'a', OFlags.CREAT), 0);
+    const a = g.u32(RESULT);
+    assert.is(write(g, a, 'first'), 5);
+    // Renamed, and a new file under its old name.
+    assert.is(g.call('path_rename', P, ...g.str('a'), P, ...g.str('b')), 0);
+    assert.is(open(g, P, 'a', OFlags.CREAT), 0);
+    assert.is(write(g, g.u32(RESULT), 'impostor'), 8);
+    // Unlinked while open: its bytes still there through its fd.
     assert.is(open(g, P, 'gone', OFlags.CREAT), 0);
+    const gone = g.u32(RESULT);
+    assert.is(write(g, gone, 'still here'), 10);
     assert.is(g.call('path_unlink_file', P, ...g.str('gone')), 0);
     const state = g.host.captureState();
-    assert.throws(() => WasiHost.restore(state, { args: [], env: {}, preopens: [] }), (e: Error) => e instanceof SnapshotError && /cannot reopen \.\/gone \(fd 4\) in its in-memory directory: ENOENT/.test(e.message) && !e.message.includes('\n'));
+    const mem = state.preopens[0]!.mem!;
+    assert.is(mem.orphans?.length, 1, 'the unlinked file is listed as an orphan');
+    assert.ok(state.fds.filter((f) => f.kind === 'file').every((f) => f.ino !== undefined), 'in-memory file fds name their inodes');
+    const restored = WasiHost.restore(structuredClone(state), { args: [], env: {}, preopens: [] });
+    try {
+      assert.equal(withoutClock(restored.captureState()), withoutClock(state));
+      const memory = new WebAssembly.Memory({ initial: 1 });
+      restored.bindMemory(memory);
+      const call = (name: string, ...args: (number | bigint)[]): number => restored.imports['wasi_snapshot_preview1']![name]!(...args) as number;
+      const v = new DataView(memory.buffer);
+      const readAll = (fd: number): string => {
+        v.setUint32(256, 9000, true);
+        v.setUint32(260, 100, true);
+        assert.is(call('fd_pread', fd, 256, 1, 0n, RESULT), 0);
+        return new TextDecoder().decode(new Uint8Array(memory.buffer, 9000, v.getUint32(RESULT, true)));
+      };
+      assert.is(readAll(a), 'first', 'the renamed file, not the one under its old name');
+      assert.is(readAll(gone), 'still here', 'the unlinked file');
+      // Closed, its bytes are freed, and the next capture has no orphan.
+      assert.is(call('fd_close', gone), 0);
+      assert.is(restored.captureState().preopens[0]!.mem!.orphans, undefined);
+    } finally {
+      restored.close();
+    }
   } finally {
     g.dispose();
   }
@@ -323,12 +356,21 @@ test('a corrupt file table is refused in one line naming the field', () => {
     ['data that is not bytes', (m) => { m.nodes[1]!['data'] = 'text'; }, /data is not bytes/],
     ['an unknown type', (m) => { m.nodes[1]!['type'] = 'fifo'; }, /is not dir, file or symlink/],
     ['a duplicate inode', (m) => { m.nodes[2]!['ino'] = m.nodes[1]!['ino']; }, /listed twice/],
+    ['an orphan with a name', (m) => { m['orphans'] = [m.nodes[1]!['ino']]; }, /has a name, or is listed twice/],
+    ['an orphan that is a directory', (m) => { m['orphans'] = [m.nodes[2]!['ino']]; }, /is not a listed file's inode/],
+    ['orphans that are not a list', (m) => { m['orphans'] = 3; }, /orphans is not an array/],
   ];
   for (const [what, spoil, expected] of cases) {
     const state = structuredClone(sample()) as unknown as { preopens: { mem: Record<string, unknown> & { nodes: Record<string, unknown>[] } }[] };
     spoil(state.preopens[0]!.mem);
     assert.throws(() => validateWasiState(state), (e: Error) => e instanceof SnapshotError && expected.test(e.message) && !e.message.includes('\n') && e.message.startsWith('invalid WASI state: preopens[0].mem'), what);
   }
+  // An fd may name an inode only in an in-memory directory.
+  const host = structuredClone(sample()) as unknown as { preopens: Record<string, unknown>[]; fds: Record<string, unknown>[] };
+  delete host.preopens[0]!['mem'];
+  host.fds.find((f) => f['kind'] === 'dir')!['kind'] = 'dir';
+  host.fds.push({ ...host.fds.find((f) => f['kind'] === 'dir')!, fd: 9, kind: 'file', filetype: FileType.REGULAR_FILE, isPreopen: false, path: 'f', ino: 2, dirCursor: null });
+  assert.throws(() => validateWasiState({ ...host, version: 1 }), /fds\[\d+\] names an inode of a host directory/);
   // Version 1 cannot hold an in-memory directory.
   const old = { ...sample(), version: 1 };
   assert.throws(() => validateWasiState(old), /version 1 cannot hold/);
@@ -344,7 +386,7 @@ test('fuzz: a mangled file table is a SnapshotError or a valid state, never anyt
     const mem = state.preopens[0]!.mem;
     for (let k = 1 + random.int(3); k > 0; k--) {
       const where = random.int(4);
-      if (where === 0) mem[['maxBytes', 'nextIno', 'nodes'][random.int(3)]!] = junk();
+      if (where === 0) mem[['maxBytes', 'nextIno', 'nodes', 'orphans'][random.int(4)]!] = junk();
       else if (Array.isArray(mem.nodes) && mem.nodes.length > 0) {
         const node = mem.nodes[random.int(mem.nodes.length)]!;
         if (where === 3 && Array.isArray(node['entries']) && (node['entries'] as unknown[]).length > 0) (node['entries'] as unknown[])[0] = junk();
