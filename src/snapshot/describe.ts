@@ -126,6 +126,8 @@ export interface SnapshotDescription {
     bytes: number;
     /** Its bound: the most bytes of file content it may hold. */
     maxBytes: number;
+    /** Files unlinked while open (no name; their fds hold them). */
+    orphans: number;
     /** Its entries, depth first. */
     files: {
       /** Path from the directory's root. */
@@ -271,6 +273,7 @@ function describeMemDirs(raw: unknown): SnapshotDescription['memDirs'] {
     guest: p.guest,
     bytes: memFsBytes(p.mem),
     maxBytes: p.mem.maxBytes,
+    orphans: p.mem.orphans?.length ?? 0,
     files: listMemFs(p.mem).map((f) => ({ path: f.path, type: f.type, size: f.size, ...(f.target === undefined ? {} : { target: f.target }), mtime: String(f.mtim) })),
   }]);
 }

@@ -67,7 +67,8 @@ export function formatDescription(path: string, d: SnapshotDescription): string 
   }
   for (const m of d.memDirs) {
     const count = m.files.filter((f) => f.type === 'file').length;
-    lines.push(`in-memory directory ${m.guest}: ${count} file${count === 1 ? '' : 's'}, ${kib(m.bytes)} of its ${kib(m.maxBytes)}`);
+    const orphans = m.orphans ? `, ${m.orphans} unlinked but open` : '';
+    lines.push(`in-memory directory ${m.guest}: ${count} file${count === 1 ? '' : 's'}${orphans}, ${kib(m.bytes)} of its ${kib(m.maxBytes)}`);
     const shown = m.files.length > 40 ? m.files.slice(0, 40) : m.files;
     for (const f of shown) lines.push(`  ${f.type === 'symlink' ? 'link' : f.type.padEnd(4)} ${f.path}${f.type === 'dir' ? '/' : f.type === 'symlink' ? ` -> ${f.target ?? ''}` : ` ${kib(f.size)}`}`);
     if (m.files.length > shown.length) lines.push(`  ... ${m.files.length - shown.length} more entries (--json lists them all)`);
