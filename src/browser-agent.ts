@@ -11,8 +11,10 @@
  * serves it), and the tab signs, checks and seals as a Node agent does (the same code,
  * over the in-page `node:crypto` stand-in); its replay guard keeps its high-water marks
  * in the page's `localStorage` (`agent/in-page/node-fs.ts`), so a reload does not open
- * it to replays. What a tab's agent does not have: directories for jobs (a job given
- * preopens is refused in one line), a revocation list, resume clones made ahead.
+ * it to replays. Jobs' in-memory directories (`run --mem-dir`) work here as on Node: their
+ * files are in the job's state and move with it. What a tab's agent does not have: host
+ * directories for jobs (a job that needs one is not moved here: placement and the handoff
+ * say so in one line), a revocation list, resume clones made ahead.
  * Bundled with stand-ins for the Node modules the agent's files import (`agent/in-page/`)
  * by `tools/build-browser.ts` (`browserAgentBuild`).
  * @module

@@ -29,7 +29,7 @@ export type { DiskCacheConfig, DiskCacheStats, NativeOptions, RewriteStore } fro
 export type { HostCallback } from './exec/index.ts';
 export { WasiHost } from './wasi/index.ts';
 export { WASI_STATE_VERSION } from './wasi/index.ts';
-export type { HostFunction, MemoryLike, OutputSink, WakeWord, WasiFdState, WasiOptions, WasiState } from './wasi/index.ts';
+export type { HostFunction, MemDirOptions, MemFsState, MemNodeState, MemoryLike, NodeTimes, OutputSink, WakeWord, WasiFdState, WasiOptions, WasiState } from './wasi/index.ts';
 export { defaultEngines, EngineSet, loadModule, loadModuleFile, Program } from './program/index.ts';
 export type { ProgramOptions, ResumeOptions, SnapshotOptions } from './program/index.ts';
 export {

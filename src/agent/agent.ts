@@ -34,6 +34,7 @@ import type { MigrationOptions, MigrationResult, Progress } from './handoff-sour
 import { IncomingHandoffs } from './handoff-target.ts';
 import { JobBases } from './job-bases.ts';
 import { JobRecords, MAX_JOB_RECORDS } from './job-records.ts';
+import { memDirOptionsOf, withoutSeeds } from './mem-dir-seed.ts';
 import { ModuleCache } from './module-cache.ts';
 import { migrationTopic, moveTopic, publishMigration, publishMove } from './move-log.ts';
 import type { LogEntry } from './output-log.ts';
@@ -725,7 +726,10 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
     // Checked before the job exists: a refusal (too much memory asked) must leave no worker
     // behind and no job id marked as starting.
     const setup = this.setupFor(spec, module);
-    const job = this.newJob(id, spec, 1, new OutputLog(this.logLimit));
+    // The seeds of its in-memory directories are in the setup now: from here on its files
+    // are in its WASI state, and the spec it keeps (sent with every move) goes without them.
+    const kept = spec.memDirs === undefined ? spec : { ...spec, memDirs: withoutSeeds(spec.memDirs) };
+    const job = this.newJob(id, kept, 1, new OutputLog(this.logLimit));
     job.stamps.startRequest = hopClockMs();
     this.#starting.add(id);
     job.start(setup, spec.args, spec.env).then(
@@ -757,11 +761,15 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
     if (!module) throw new WasmigError('ERR_MODULE', `module ${spec.module.sha256.slice(0, 12)}... is not in this agent's cache`);
     const asked = spec.maxMemoryBytes;
     if (asked !== undefined && asked > this.maxMemoryBytes) throw new WasmigError('ERR_TOO_LARGE', `the job asks for ${asked} bytes of memory, agent ${this.name} allows ${this.maxMemoryBytes} (wasmig agent --max-memory)`);
+    // Files in memory take this agent's memory too: their bounds may not pass its cap either.
+    const files = (spec.memDirs ?? []).reduce((n, d) => n + d.maxBytes, 0);
+    if (files > this.maxMemoryBytes) throw new WasmigError('ERR_TOO_LARGE', `the job's in-memory directories may hold ${files} bytes of files, agent ${this.name} allows ${this.maxMemoryBytes} (wasmig agent --max-memory)`);
     const tier = spec.tier ?? this.tier;
     const native = tier === 'interp' ? undefined : this.#nativeRewrite(spec);
     if (native) this.cloneMaker.ask(spec.module.sha256, module, native);
     const clones = native ? defaultEngines.native.rewrites.clonesOf(this.modules.compiled(spec.module.sha256, spec.program)) : [];
-    return { module, name: spec.program, preopens: this.dirs, maxMemoryBytes: asked ?? this.maxMemoryBytes, tier, native, ...(clones.length ? { clones } : {}) };
+    const memDirs = memDirOptionsOf(spec.memDirs);
+    return { module, name: spec.program, preopens: this.dirs, ...(memDirs.length ? { memDirs } : {}), maxMemoryBytes: asked ?? this.maxMemoryBytes, tier, native, ...(clones.length ? { clones } : {}) };
   }
 
   /** Keeps resume clones a job's worker made, for the next jobs of its module here. */

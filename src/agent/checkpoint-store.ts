@@ -11,6 +11,7 @@ import { SnapshotError } from '../errors/index.ts';
 import { BLOCK_SIZE, compressBlock, decodeBlockDelta, decompressBlock, encodeBlockDelta, MAX_MEMORY_BYTES, MemoryImage } from '../snapshot/index.ts';
 import { OutputLog } from './output-log.ts';
 import type { FinalPackage } from './package.ts';
+import { FileStore } from './file-delta.ts';
 
 /** A delta's encoding beyond its blocks' bytes: its header and runs (generously). */
 const MAX_DELTA_OVERHEAD = 16 * 1024 * 1024;
@@ -30,7 +31,7 @@ export interface CheckpointMeta {
 export interface RestoreParts {
   images: ArrayBuffer[];
   snapshot: Uint8Array;
-  /** One empty delta per memory: the images are complete as they are. */
+  /** One empty delta per memory (the images are complete as they are), then the files held, if any. */
   deltas: Uint8Array[];
   digests: string[];
   log: OutputLog;
@@ -49,6 +50,8 @@ export class CheckpointStore {
   #images: MemoryImage[] = [];
   #digests: string[] = [];
   #snapshot: Uint8Array | undefined;
+  /** The in-memory directories' files (a checkpoint's state goes without their bytes: `file-delta.ts`). */
+  #files = new FileStore();
   #log: OutputLog;
   readonly #initial: () => MemoryImage[];
   readonly #logLimit: number;
@@ -80,7 +83,9 @@ export class CheckpointStore {
       throw new SnapshotError(`checkpoint ${meta.number} (epoch ${meta.epoch}) does not follow the one held here (${this.number}, epoch ${this.epoch}); a full one is needed`);
     }
     const base = meta.full ? this.#initial() : this.#images;
-    if (pkg.deltas.length !== base.length) throw new SnapshotError(`a checkpoint has ${pkg.deltas.length} memory deltas for ${base.length} memories`);
+    if (pkg.deltas.length !== base.length && pkg.deltas.length !== base.length + 1) throw new SnapshotError(`a checkpoint has ${pkg.deltas.length} memory deltas for ${base.length} memories`);
+    const files = meta.full ? new FileStore() : this.#files.clone();
+    if (pkg.deltas.length > base.length) files.apply(pkg.deltas[base.length] as Uint8Array);
     const images = base.map((image, i) => {
       const raw = decompressBlock(pkg.deltas[i], MAX_MEMORY_BYTES + MAX_DELTA_OVERHEAD, `memory ${i}'s checkpoint delta`);
       // XORed by the owner with the image the standby holds: XOR again, then apply to a copy.
@@ -106,6 +111,7 @@ export class CheckpointStore {
     this.#images = images;
     this.#digests = mine;
     this.#snapshot = pkg.snapshot;
+    this.#files = files;
     this.#log = log;
     this.number = meta.number;
     this.epoch = meta.epoch;
@@ -121,7 +127,11 @@ export class CheckpointStore {
     return {
       images: this.#images.map((image) => image.bytes.slice().buffer),
       snapshot: this.#snapshot,
-      deltas: this.#images.map((image) => compressBlock(encodeBlockDelta({ byteLength: image.byteLength, blockSize: BLOCK_SIZE, blocks: new Uint32Array(0), data: new Uint8Array(0) }))),
+      deltas: [
+        ...this.#images.map((image) => compressBlock(encodeBlockDelta({ byteLength: image.byteLength, blockSize: BLOCK_SIZE, blocks: new Uint32Array(0), data: new Uint8Array(0) }))),
+        // Every file held, for the restore to put back into the state.
+        ...(this.#files.size > 0 ? [this.#files.encodeAll()] : []),
+      ],
       digests: [...this.#digests],
       log,
     };

@@ -18,6 +18,9 @@ import { checkJobState } from './state-check.ts';
 import { topicName, topics } from './topics.ts';
 import { chunkBytesFor } from './transfer.ts';
 import { uploadModule } from './upload.ts';
+import { seedOf } from './mem-dir-seed.ts';
+import { DEFAULT_MEM_DIR_BYTES } from '../wasi/index.ts';
+import type { MemDirOptions } from '../wasi/index.ts';
 
 export interface ClientOptions {
   connection: ConnectionOptions;
@@ -52,6 +55,11 @@ export interface StartJobOptions {
   checkpointEverySec?: number;
   /** The labels the job is placed by (`--on site=plant-2`): it keeps to agents with them when it is moved automatically. */
   placement?: Record<string, string>;
+  /**
+   * Directories in memory for the job, empty or seeded (`files`): the seed travels in the
+   * start request, and from then on the files are part of the job's state.
+   */
+  memDirs?: MemDirOptions[];
 }
 
 export interface StartedJob {
@@ -243,6 +251,15 @@ export class FleetClient {
     if (options.replicas) spec.replicas = options.replicas;
     if (options.replicas && options.checkpointEverySec !== undefined) spec.checkpointEverySec = options.checkpointEverySec;
     if (options.placement && Object.keys(options.placement).length) spec.placement = options.placement;
+    if (options.memDirs?.length) {
+      spec.memDirs = options.memDirs.map((d) => ({
+        guest: d.guest, maxBytes: d.maxBytes ?? d.files?.maxBytes ?? DEFAULT_MEM_DIR_BYTES, ...(d.files === undefined ? {} : { seed: seedOf(d.files) }),
+      }));
+      // The seeds ride in the start request, one MQTT packet: a broker's limit is said here, not as a lost request.
+      const max = this.peer.link.maxPacketSize;
+      const size = JSON.stringify(spec.memDirs).length;
+      if (max !== undefined && size > max - 16 * 1024) throw new WasmigError('ERR_TOO_LARGE', `the in-memory directories' content takes ${size} bytes in the start request, more than the broker's packet limit of ${max} allows`);
+    }
     const who = `agent ${options.agent}`;
     let moduleBytes = 0;
     for (let attempt = 0; ; attempt++) {

@@ -12,6 +12,7 @@
  */
 import type { ReadyModule, SharedClones } from '../native/index.ts';
 import type { Tier } from '../runtime/index.ts';
+import type { MemDirOptions } from '../wasi/index.ts';
 import type { RingBuffer } from './output-ring.ts';
 
 /** Word 0: the store's pause flag (set by the main thread, cleared by the tier that pauses). */
@@ -34,6 +35,8 @@ export interface ProgramSetup {
   /** For error messages. */
   name: string;
   preopens: { host: string; guest: string }[];
+  /** The job's in-memory directories, seeded (a fresh start only: a restore takes them from the state). */
+  memDirs?: MemDirOptions[];
   maxMemoryBytes?: number;
   tier: Tier;
   /**

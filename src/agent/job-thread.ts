@@ -167,7 +167,7 @@ class JobThread {
         this.#precopy = new Precopy(program, base);
         // Loads the snapshot codecs and warms the capture path now, not in the pause;
         // the positions of every function (the frames at the pause are not known yet).
-        program.snapshot({ embedModule: false, omitMemory: true });
+        program.snapshot({ embedModule: false, omitMemory: true, omitFiles: () => true });
         for (const f of program.compiled.functions) void f.points;
         return { base: base ? command.base : undefined };
       }
@@ -322,7 +322,7 @@ class JobThread {
     this.#stamps.workerTookStart = hopClockMs();
     const compiled = this.#load(setup);
     this.#stamps.workerCompiled = hopClockMs();
-    const wasi = new WasiHost({ args, env, preopens: setup.preopens, stdin: this.#stdin, ...this.#sinks(), wake: this.#wake() });
+    const wasi = new WasiHost({ args, env, preopens: setup.preopens, memDirs: setup.memDirs, stdin: this.#stdin, ...this.#sinks(), wake: this.#wake() });
     try {
       const program = Program.withWasi(compiled, wasi, { maxMemoryBytes: setup.maxMemoryBytes, tier: setup.tier, pauseSignal: this.#control, onPauseSignal: () => this.#serveInPlace() });
       if (program.instance.exports.get('_start')?.kind !== 'func') throw new WasmigError('ERR_USAGE', `${setup.name} exports no _start function: it is not a WASI command`);
@@ -350,7 +350,8 @@ class JobThread {
     } else {
       this.#program = Program.resume(snapshot, options);
     }
-    return { preopens: this.#program.wasi.captureState().preopens.map((p) => p.guest) };
+    // The host directories it needs where it goes (those in memory travel with it).
+    return { preopens: this.#program.wasi.hostDirs };
   }
 
   /** Runs the program again after the commands, if it should run. */

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { NAME_PATTERN } from './connection.ts';
+import type { MemDirSpec } from './mem-dir-seed.ts';
 
 /**
  * The JSON messages of the fleet protocol (docs/protocol.md) and their validation: every
@@ -31,6 +32,12 @@ export interface JobSpec {
   checkpointEverySec?: number;
   /** The labels the job was placed by (`run --on site=plant-2`): drains and schedulers move it only to agents with them. */
   placement?: Record<string, string>;
+  /**
+   * Directories in memory the job gets (after its agent's own): their files are part of
+   * its state and move with it, so they tie it to no agent. A start request may seed
+   * them with content; the spec an agent keeps has no seeds.
+   */
+  memDirs?: MemDirSpec[];
 }
 
 /** Seconds between checkpoints of a replicated job when its spec does not say. */
@@ -340,6 +347,19 @@ export function checkSpec(x: unknown): JobSpec {
   if (x.replicas !== undefined) spec.replicas = int(x, 'replicas', 0, MAX_REPLICAS);
   if (x.checkpointEverySec !== undefined) spec.checkpointEverySec = int(x, 'checkpointEverySec', 1, 3600);
   if (x.placement !== undefined) spec.placement = labels(x.placement, 'spec.placement');
+  if (x.memDirs !== undefined) {
+    // The seeds' content is checked where it is used (`mem-dir-seed.ts`): here, the shape.
+    if (!Array.isArray(x.memDirs) || x.memDirs.length > 64) bad('spec.memDirs is not a list of at most 64');
+    spec.memDirs = x.memDirs.map((d: unknown, i: number) => {
+      if (!isObj(d)) bad(`spec.memDirs[${i}] is not an object`);
+      const dir: MemDirSpec = { guest: str(d, 'guest', 1024), maxBytes: int(d, 'maxBytes', 0, 2 ** 32) };
+      if (d.seed !== undefined) {
+        if (!isObj(d.seed)) bad(`spec.memDirs[${i}].seed is not an object`);
+        dir.seed = d.seed as unknown as MemDirSpec['seed'];
+      }
+      return dir;
+    });
+  }
   return spec;
 }
 

@@ -14,6 +14,7 @@ import { performance } from 'node:perf_hooks';
 import type { Program } from '../program/index.ts';
 import { compressBlock, encodeBlockDelta, MemoryImage } from '../snapshot/index.ts';
 import type { FinalResult, RoundResult } from './job-protocol.ts';
+import { FilesSent } from './file-delta.ts';
 
 /** The live bytes of each of the program's memories, in the module's memory index order. */
 export function memoriesOf(program: Program): Uint8Array[] {
@@ -39,6 +40,8 @@ export class Precopy {
   #writesAtLastRound: number | undefined;
   /** Set by `final`: the digest of what the target holds once it has applied everything. */
   digest: string | undefined;
+  /** The in-memory directories' files the target holds (`file-delta.ts`): each round sends what changed since. */
+  readonly #files = new FilesSent();
 
   /** `base`: images the target holds (a handoff between the two before); else the module's initial images. */
   constructor(program: Program, base: Uint8Array[] | undefined) {
@@ -77,6 +80,12 @@ export class Precopy {
       bytes += delta.data.length;
       return compressBlock(encodeBlockDelta(wire));
     });
+    // The files changed since the last round, after the memory deltas (with in-memory directories only).
+    const files = this.#files.changed(this.#program);
+    if (files !== undefined) {
+      deltas.push(files.delta);
+      bytes += files.bytes;
+    }
     return { deltas, blocks, bytes, stoppedMs: performance.now() - t0 };
   }
 
@@ -84,7 +93,8 @@ export class Precopy {
   final(writes?: number): Omit<FinalResult, 'stamps'> {
     const t0 = performance.now();
     const last = this.round(writes);
-    const snapshot = this.#program.snapshot({ embedModule: false, omitMemory: true });
+    // Every file's bytes went in this round or an earlier one: the state goes without them.
+    const snapshot = this.#program.snapshot({ embedModule: false, omitMemory: true, omitFiles: this.#files.held });
     const digests = this.#shadows.map((s) => s.digest());
     this.digest = combinedDigest(digests);
     return { ...last, snapshot, digests, stoppedMs: performance.now() - t0 };

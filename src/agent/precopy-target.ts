@@ -13,6 +13,7 @@ import { BLOCK_SIZE, decodeBlockDelta, decompressBlock, decodeSnapshot, MemoryIm
 import { hopClockMs } from './hop-clock.ts';
 import type { HopStamps } from './hop-clock.ts';
 import { combinedDigest } from './precopy-source.ts';
+import { FileStore } from './file-delta.ts';
 
 /** Largest memory a delta may describe: 4 GiB, wasm32's whole address space. */
 const MAX_MEMORY_BYTES = 65536 * PAGE_SIZE;
@@ -25,6 +26,8 @@ export class Arrival {
   readonly #shell: ProgramShell;
   /** The job's memory cap here: what a delta or the final state may describe. */
   readonly #maxMemoryBytes: number;
+  /** The in-memory directories' files received, put back into the state at the end (`file-delta.ts`). */
+  readonly #files = new FileStore();
 
   /** `base`: the images a handoff between the two agents left here; else the module's initial images. */
   constructor(compiled: CompiledModule, base: ArrayBuffer[] | undefined, options: ResumeOptions) {
@@ -42,11 +45,15 @@ export class Arrival {
     });
   }
 
-  /** Applies one round's deltas (one per memory; untrusted: checked as they are decoded) to the images and the memories. */
+  /**
+   * Applies one round's deltas (one per memory, then the files' when the job has in-memory
+   * directories; untrusted: checked as they are decoded) to the images and the memories.
+   */
   apply(deltas: readonly Uint8Array[]): { blocks: number } {
-    if (deltas.length !== this.#images.length) throw new SnapshotError(`a pre-copy round has ${deltas.length} memory deltas for ${this.#images.length} memories`);
+    if (deltas.length !== this.#images.length && deltas.length !== this.#images.length + 1) throw new SnapshotError(`a pre-copy round has ${deltas.length} memory deltas for ${this.#images.length} memories`);
+    if (deltas.length > this.#images.length) this.#files.apply(deltas[this.#images.length] as Uint8Array);
     let blocks = 0;
-    deltas.forEach((bytes, i) => {
+    deltas.slice(0, this.#images.length).forEach((bytes, i) => {
       const raw = decompressBlock(bytes, this.#maxMemoryBytes + MAX_DELTA_OVERHEAD, `memory ${i}'s pre-copy delta`);
       const image = this.#images[i];
       // XORed by the source with what this image holds: XOR again, then apply.
@@ -79,6 +86,7 @@ export class Arrival {
       throw new SnapshotError(`the memory received does not match the source's (digest ${mine.join('+').slice(0, 16)}... against ${digests.join('+').slice(0, 16)}...)`);
     }
     const { state } = decodeSnapshot(snapshot, { maxMemoryBytes: this.#maxMemoryBytes });
+    this.#files.fill(state.wasi);
     stamps.targetStateDecoded = hopClockMs();
     if (state.memories.length !== this.#images.length) throw new SnapshotError(`the state has ${state.memories.length} memories, the module ${this.#images.length}`);
     state.memories.forEach((m, i) => {

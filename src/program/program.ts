@@ -25,6 +25,12 @@ export interface ProgramOptions {
     /** The name the program opens it by. */
     guest: string;
   }[];
+  /**
+   * Directories in memory the program may reach (after `preopens`), empty or seeded: their
+   * content is part of the program's state and moves with it (see `WasiOptions.memDirs`).
+   * A resume takes them from the snapshot and ignores this.
+   */
+  memDirs?: WasiOptions['memDirs'];
   /** Largest linear memory, in bytes (rounded down to whole 64 KiB pages). */
   maxMemoryBytes?: number;
   /** The embedder's own host functions, by module and name, typed by the module's imports. */
@@ -79,6 +85,12 @@ export interface SnapshotOptions {
    * resume the program's memory.
    */
   omitMemory?: boolean;
+  /**
+   * Leave these in-memory files' bytes out (empty), by preopen index, inode and content
+   * version (`WasiHost.memFiles`): for a receiver that holds them already, as a live
+   * migration's pre-copied files.
+   */
+  omitFiles?: (preopen: number, ino: number, version: number) => boolean;
 }
 
 /** How to resume: the resuming side's directories, stdio, imports and limits (argv and environment come from the snapshot). */
@@ -179,6 +191,7 @@ export class Program {
       args: options.args ?? ['program.wasm'],
       env: options.env ?? {},
       preopens: options.preopens ?? [],
+      memDirs: options.memDirs,
       stdin: options.stdin, stdout: options.stdout, stderr: options.stderr, asyncBlocking: options.asyncBlocking, wake: options.wake,
     };
     const wasi = new WasiHost(wasiOptions);
@@ -288,11 +301,11 @@ export class Program {
     return this.capture(options, false);
   }
 
-  private capture(options: Pick<SnapshotOptions, 'hostState' | 'omitMemory'>, shareMemory: boolean): CanonicalState {
+  private capture(options: Pick<SnapshotOptions, 'hostState' | 'omitMemory' | 'omitFiles'>, shareMemory: boolean): CanonicalState {
     const host: Record<string, unknown> = { ...this.hostState };
     for (const [name, capture] of this.hostStateProviders) host[name] = capture();
     Object.assign(host, options.hostState);
-    return captureProgram(this, { entry: this.entryName, wasi: this.wasi.captureState(), host, shareMemory, omitMemory: options.omitMemory });
+    return captureProgram(this, { entry: this.entryName, wasi: this.wasi.captureState({ omitFiles: options.omitFiles }), host, shareMemory, omitMemory: options.omitMemory });
   }
 
   /**
@@ -308,7 +321,8 @@ export class Program {
   /**
    * Rebuilds a program from a snapshot: validated first (it is untrusted), then restored
    * into a fresh store; `run` carries on from the next instruction. Open files are
-   * reopened by path, mode and offset under `options.preopens` (matched by guest name).
+   * reopened by path, mode and offset under `options.preopens` (matched by guest name), or
+   * in the in-memory directories the snapshot carries.
    * @throws SnapshotError for a malformed, corrupted or mismatching snapshot.
    */
   static resume(snapshot: Uint8Array | DecodedSnapshot, options: ResumeOptions = {}): Program {

@@ -9,6 +9,7 @@ import type { CanonicalValue } from './canonical.ts';
 import type { DecodedSnapshot, DecodeOptions } from './format.ts';
 import { decodeSnapshotParts, HEADER_SIZE, SnapshotFlags } from './format.ts';
 import type { MemoryDeltaSummary } from './delta-snapshot.ts';
+import { listMemFs, memFsBytes, validateWasiState } from '../wasi/index.ts';
 
 /** One frame of a snapshot's call stack, as `wasmig inspect` shows it. */
 export interface FrameDescription {
@@ -116,6 +117,30 @@ export interface SnapshotDescription {
     write: boolean;
     /** The current position (a bigint, as text). */
     offset: string;
+  }[];
+  /** The program's in-memory directories (their content travels in the snapshot). */
+  memDirs: {
+    /** The name the program knows it by. */
+    guest: string;
+    /** Bytes of file content it holds. */
+    bytes: number;
+    /** Its bound: the most bytes of file content it may hold. */
+    maxBytes: number;
+    /** Files unlinked while open (no name; their fds hold them). */
+    orphans: number;
+    /** Its entries, depth first. */
+    files: {
+      /** Path from the directory's root. */
+      path: string;
+      /** What it is. */
+      type: 'dir' | 'file' | 'symlink';
+      /** A file's bytes, a symlink's target length, 0 for a directory. */
+      size: number;
+      /** A symlink's target. */
+      target?: string;
+      /** Last modification, ns since the epoch, as text. */
+      mtime: string;
+    }[];
   }[];
   /** The program's argv, null without a WASI state. */
   args: string[] | null;
@@ -230,10 +255,27 @@ export function describeSnapshot(decoded: DecodedSnapshot, fileBytes: number, mo
     droppedData: state.droppedData,
     droppedElems: state.droppedElems,
     openFiles,
+    memDirs: describeMemDirs(state.wasi),
     args: wasi?.args ?? null,
     hostState: Object.keys(state.host),
     sizes,
   };
+}
+
+/**
+ * The in-memory directories of a WASI state, checked first (their file table is untrusted:
+ * a corrupt one is a one-line `SnapshotError`, as at a restore).
+ */
+function describeMemDirs(raw: unknown): SnapshotDescription['memDirs'] {
+  const preopens = (raw as { preopens?: unknown } | null)?.preopens;
+  if (!Array.isArray(preopens) || !preopens.some((p) => (p as { mem?: unknown } | null)?.mem !== undefined)) return [];
+  return validateWasiState(raw).preopens.flatMap((p) => p.mem === undefined ? [] : [{
+    guest: p.guest,
+    bytes: memFsBytes(p.mem),
+    maxBytes: p.mem.maxBytes,
+    orphans: p.mem.orphans?.length ?? 0,
+    files: listMemFs(p.mem).map((f) => ({ path: f.path, type: f.type, size: f.size, ...(f.target === undefined ? {} : { target: f.target }), mtime: String(f.mtim) })),
+  }]);
 }
 
 /**

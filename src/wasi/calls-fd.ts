@@ -1,4 +1,5 @@
-import { fs, path } from './system.ts';
+import type * as fs from 'node:fs';
+import { path } from './system.ts';
 import type { AbiFlavor } from './abi.ts';
 import {
   ADVICE_MAX,
@@ -16,6 +17,7 @@ import type { WasiContext } from './context.ts';
 import { fail } from './errno.ts';
 import type { FdEntry } from './fd-table.ts';
 import { fileTypeOf, isPositional } from './fd-table.ts';
+import { timeArg } from './file-system.ts';
 import { timesToSet, writeFilestat } from './filestat.ts';
 import { readAt, readStream, readStreamAsync, scatter, toPosition, writeAt, writeSink, writeStream } from './io.ts';
 import { utf8 } from './memory.ts';
@@ -40,15 +42,15 @@ function requireFile(entry: FdEntry): number {
 }
 
 function statEntry(ctx: WasiContext, entry: FdEntry): fs.BigIntStats {
-  if (entry.kind === 'dir') return fs.statSync(ctx.hostPathOf(entry), { bigint: true });
-  return fs.fstatSync(hostFdOf(entry), { bigint: true });
+  if (entry.kind === 'dir') return ctx.fsOf(entry).statSync(ctx.hostPathOf(entry), { bigint: true });
+  return ctx.fsOf(entry).fstatSync(hostFdOf(entry), { bigint: true });
 }
 
 /** Honours `fdflags::sync`/`dsync` after a write: we do not open host files O_SYNC. */
-function syncAfterWrite(entry: FdEntry): void {
+function syncAfterWrite(ctx: WasiContext, entry: FdEntry): void {
   if (entry.kind !== 'file') return;
-  if (entry.fdflags & (FdFlags.SYNC | FdFlags.RSYNC)) fs.fsyncSync(entry.hostFd);
-  else if (entry.fdflags & FdFlags.DSYNC) fs.fdatasyncSync(entry.hostFd);
+  if (entry.fdflags & (FdFlags.SYNC | FdFlags.RSYNC)) ctx.fsOf(entry).fsyncSync(entry.hostFd);
+  else if (entry.fdflags & FdFlags.DSYNC) ctx.fsOf(entry).fdatasyncSync(entry.hostFd);
 }
 
 /** `fd_advise(fd, offset: u64, len: u64, advice: u8)`: checked, then ignored (advice is a hint). */
@@ -64,8 +66,9 @@ export function fdAllocate(ctx: WasiContext, fd: number, offset: bigint, len: bi
   const hostFd = requireFile(entry);
   const end = BigInt.asUintN(64, offset) + BigInt.asUintN(64, len);
   if (BigInt.asUintN(64, len) === 0n) fail(Errno.INVAL);
-  const size = fs.fstatSync(hostFd, { bigint: true }).size;
-  if (end > size) fs.ftruncateSync(hostFd, toPosition(end));
+  const files = ctx.fsOf(entry);
+  const size = files.fstatSync(hostFd, { bigint: true }).size;
+  if (end > size) files.ftruncateSync(hostFd, toPosition(end));
 }
 
 /** `fd_close(fd)`: preopens may be closed too, as in other runtimes. */
@@ -78,21 +81,22 @@ export function fdClose(ctx: WasiContext, fd: number): void {
 /** `fd_datasync(fd)`. */
 export function fdDatasync(ctx: WasiContext, fd: number): void {
   const entry = ctx.fds.checked(fd, Rights.FD_DATASYNC);
-  fs.fdatasyncSync(hostFdOf(entry));
+  ctx.fsOf(entry).fdatasyncSync(hostFdOf(entry));
 }
 
 /** `fd_sync(fd)`: a directory is synced through a short-lived host fd. */
 export function fdSync(ctx: WasiContext, fd: number): void {
   const entry = ctx.fds.checked(fd, Rights.FD_SYNC);
+  const files = ctx.fsOf(entry);
   if (entry.kind !== 'dir') {
-    fs.fsyncSync(hostFdOf(entry));
+    files.fsyncSync(hostFdOf(entry));
     return;
   }
-  const dirFd = fs.openSync(ctx.hostPathOf(entry), fs.constants.O_RDONLY);
+  const dirFd = files.openSync(ctx.hostPathOf(entry), files.constants.O_RDONLY);
   try {
-    fs.fsyncSync(dirFd);
+    files.fsyncSync(dirFd);
   } finally {
-    fs.closeSync(dirFd);
+    files.closeSync(dirFd);
   }
 }
 
@@ -144,7 +148,7 @@ export function fdFilestatGet(ctx: WasiContext, abi: AbiFlavor, fd: number, resu
 export function fdFilestatSetSize(ctx: WasiContext, fd: number, size: bigint): void {
   const entry = ctx.fds.checked(fd, Rights.FD_FILESTAT_SET_SIZE);
   const hostFd = requireFile(entry);
-  fs.ftruncateSync(hostFd, toPosition(BigInt.asUintN(64, size)));
+  ctx.fsOf(entry).ftruncateSync(hostFd, toPosition(BigInt.asUintN(64, size)));
 }
 
 /** `fd_filestat_set_times(fd, atim: u64, mtim: u64, fst_flags: u16)`. */
@@ -152,8 +156,10 @@ export function fdFilestatSetTimes(ctx: WasiContext, fd: number, atim: bigint, m
   const entry = ctx.fds.checked(fd, Rights.FD_FILESTAT_SET_TIMES);
   const times = timesToSet(flags, atim, mtim, () => ctx.clocks.realtime(), () => statEntry(ctx, entry));
   if (times === undefined) return;
-  if (entry.kind === 'dir') fs.utimesSync(ctx.hostPathOf(entry), times[0], times[1]);
-  else fs.futimesSync(hostFdOf(entry), times[0], times[1]);
+  const files = ctx.fsOf(entry);
+  const [a, m] = [timeArg(files, times[0]), timeArg(files, times[1])];
+  if (entry.kind === 'dir') files.utimesSync(ctx.hostPathOf(entry), a, m);
+  else files.futimesSync(hostFdOf(entry), a, m);
 }
 
 /** `fd_pread(fd, iovs: *iovec, iovs_len: u32, offset: u64) -> nread: u32 @r0`; the fd offset is untouched. */
@@ -162,7 +168,7 @@ export function fdPread(ctx: WasiContext, fd: number, iovs: number, iovsLen: num
   const hostFd = requireFile(entry);
   const views = ctx.memory.iovecs(iovs, iovsLen);
   ctx.memory.check(resultPtr, 4);
-  const n = readAt(hostFd, views, BigInt.asUintN(64, offset));
+  const n = readAt(ctx.fsOf(entry), hostFd, views, BigInt.asUintN(64, offset));
   ctx.memory.setU32(resultPtr, n);
 }
 
@@ -172,8 +178,8 @@ export function fdPwrite(ctx: WasiContext, fd: number, iovs: number, iovsLen: nu
   const hostFd = requireFile(entry);
   const views = ctx.memory.iovecs(iovs, iovsLen);
   ctx.memory.check(resultPtr, 4);
-  const n = writeAt(hostFd, views, BigInt.asUintN(64, offset));
-  syncAfterWrite(entry);
+  const n = writeAt(ctx.fsOf(entry), hostFd, views, BigInt.asUintN(64, offset));
+  syncAfterWrite(ctx, entry);
   ctx.memory.setU32(resultPtr, n);
 }
 
@@ -196,7 +202,7 @@ export function fdRead(ctx: WasiContext, fd: number, iovs: number, iovsLen: numb
     });
   }
   if (isPositional(entry)) {
-    n = readAt(hostFdOf(entry), views, entry.offset);
+    n = readAt(ctx.fsOf(entry), hostFdOf(entry), views, entry.offset);
     entry.offset += BigInt(n);
   } else {
     n = readStream(hostFdOf(entry), views, (entry.fdflags & FdFlags.NONBLOCK) !== 0);
@@ -215,10 +221,11 @@ export function fdWrite(ctx: WasiContext, fd: number, iovs: number, iovsLen: num
   let n: number;
   if (isPositional(entry)) {
     const hostFd = hostFdOf(entry);
-    if (entry.fdflags & FdFlags.APPEND) entry.offset = fs.fstatSync(hostFd, { bigint: true }).size;
-    n = writeAt(hostFd, views, entry.offset);
+    const files = ctx.fsOf(entry);
+    if (entry.fdflags & FdFlags.APPEND) entry.offset = files.fstatSync(hostFd, { bigint: true }).size;
+    n = writeAt(files, hostFd, views, entry.offset);
     entry.offset += BigInt(n);
-    syncAfterWrite(entry);
+    syncAfterWrite(ctx, entry);
   } else {
     const sink = entry.kind === 'stdio' ? ctx.sinks[entry.stdio] : undefined;
     n = sink ? writeSink(sink, views) : writeStream(hostFdOf(entry), views, (entry.fdflags & FdFlags.NONBLOCK) !== 0);
@@ -265,7 +272,7 @@ export function fdReaddir(ctx: WasiContext, fd: number, buf: number, bufLen: num
   const dirHost = ctx.hostPathOf(entry);
   const start = BigInt.asUintN(64, cookie);
   if (start === 0n || entry.dirCursor === null) {
-    entry.dirCursor = ['.', '..', ...fs.readdirSync(dirHost).sort()];
+    entry.dirCursor = ['.', '..', ...ctx.fsOf(entry).readdirSync(dirHost).sort()];
   }
   const names = entry.dirCursor;
   let used = 0;
@@ -274,7 +281,7 @@ export function fdReaddir(ctx: WasiContext, fd: number, buf: number, bufLen: num
     const nameBytes = utf8(name);
     const record = new Uint8Array(Dirent.SIZE + nameBytes.length);
     const view = new DataView(record.buffer);
-    const { ino, type } = direntInfo(entry, dirHost, name);
+    const { ino, type } = direntInfo(ctx, entry, dirHost, name);
     view.setBigUint64(Dirent.NEXT, i + 1n, true);
     view.setBigUint64(Dirent.INO, ino, true);
     view.setUint32(Dirent.NAMLEN, nameBytes.length, true);
@@ -287,11 +294,11 @@ export function fdReaddir(ctx: WasiContext, fd: number, buf: number, bufLen: num
   mem.setU32(resultPtr, used);
 }
 
-function direntInfo(dir: FdEntry, dirHost: string, name: string): { ino: bigint; type: number } {
+function direntInfo(ctx: WasiContext, dir: FdEntry, dirHost: string, name: string): { ino: bigint; type: number } {
   // ".." of a preopen root would describe a host directory outside the sandbox: show the root.
   const target = name === '.' || (name === '..' && dir.path === '') ? dirHost : path.join(dirHost, name);
   try {
-    const st = fs.lstatSync(target, { bigint: true });
+    const st = ctx.fsOf(dir).lstatSync(target, { bigint: true });
     return { ino: st.ino, type: fileTypeOf(st) };
   } catch {
     // Removed since the listing was taken: still listed, like a stale getdents buffer.
@@ -327,7 +334,7 @@ export function fdSeek(ctx: WasiContext, abi: AbiFlavor, fd: number, offset: big
   let base: bigint;
   if (w === abi.whence.SET) base = 0n;
   else if (w === abi.whence.CUR) base = entry.offset;
-  else if (w === abi.whence.END) base = fs.fstatSync(hostFd, { bigint: true }).size;
+  else if (w === abi.whence.END) base = ctx.fsOf(entry).fstatSync(hostFd, { bigint: true }).size;
   else fail(Errno.INVAL);
   const next = base + delta;
   if (next < 0n) fail(Errno.INVAL);

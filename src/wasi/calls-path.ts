@@ -1,4 +1,4 @@
-import { fs } from './system.ts';
+import type * as fs from 'node:fs';
 import type { AbiFlavor } from './abi.ts';
 import { Errno, FDFLAGS_ALL, FileType, LookupFlags, OFLAGS_ALL, OFlags, Rights, RIGHTS_NEED_WRITE } from './abi.ts';
 import type { Located, WasiContext } from './context.ts';
@@ -6,6 +6,8 @@ import { fail } from './errno.ts';
 import type { FdEntry } from './fd-table.ts';
 import { accessFlags, fileTypeOf, maxRightsFor } from './fd-table.ts';
 import { timesToSet, writeFilestat } from './filestat.ts';
+import type { FileSystem } from './file-system.ts';
+import { timeArg } from './file-system.ts';
 
 /**
  * The `path_*` syscalls. Every path is a (ptr, len) UTF-8 string resolved under a
@@ -22,9 +24,9 @@ function locateArg(ctx: WasiContext, dirFd: number, rights: bigint, ptr: number,
   return ctx.locate(dirFd, rights, guestPath, follow);
 }
 
-function statOrUndefined(host: string, follow: boolean): fs.BigIntStats | undefined {
+function statOrUndefined(files: FileSystem, host: string, follow: boolean): fs.BigIntStats | undefined {
   try {
-    return follow ? fs.statSync(host, { bigint: true }) : fs.lstatSync(host, { bigint: true });
+    return follow ? files.statSync(host, { bigint: true }) : files.lstatSync(host, { bigint: true });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
@@ -68,7 +70,7 @@ export function pathOpen(
   const loc = locateArg(ctx, dirFd, needed, pathPtr, pathLen, follow);
   ctx.memory.check(resultPtr, 4);
 
-  const st = statOrUndefined(loc.host, follow);
+  const st = statOrUndefined(loc.fs, loc.host, follow);
   if (st === undefined) {
     if (!(o & OFlags.CREAT)) fail(Errno.NOENT);
     if (o & OFlags.DIRECTORY) fail(Errno.INVAL);
@@ -109,22 +111,23 @@ export function pathOpen(
 }
 
 function openFileEntry(loc: Located, o: number, fdflags: number, base: bigint, inheriting: bigint): FdEntry {
-  const c = fs.constants;
+  const files = loc.fs;
+  const c = files.constants;
   const read = (base & (Rights.FD_READ | Rights.FD_READDIR)) !== 0n;
   const write = (base & RIGHTS_NEED_WRITE) !== 0n;
-  let hostFlags = accessFlags(read || !write, write) | c.O_NOFOLLOW;
+  let hostFlags = accessFlags(files, read || !write, write) | c.O_NOFOLLOW;
   if (o & OFlags.CREAT) hostFlags |= c.O_CREAT;
   if (o & OFlags.EXCL) hostFlags |= c.O_EXCL;
   if (o & OFlags.TRUNC) hostFlags |= c.O_TRUNC;
   // Non-blocking open so that a FIFO in the sandbox cannot hang the whole host.
   hostFlags |= c.O_NONBLOCK;
-  const hostFd = fs.openSync(loc.host, hostFlags, 0o666);
+  const hostFd = files.openSync(loc.host, hostFlags, 0o666);
   let filetype: number;
   try {
-    filetype = fileTypeOf(fs.fstatSync(hostFd));
+    filetype = fileTypeOf(files.fstatSync(hostFd));
     if (filetype === FileType.DIRECTORY) fail(Errno.ISDIR);
   } catch (err) {
-    fs.closeSync(hostFd);
+    files.closeSync(hostFd);
     throw err;
   }
   const max = maxRightsFor(filetype);
@@ -151,12 +154,12 @@ function openFileEntry(loc: Located, o: number, fdflags: number, base: bigint, i
 export function pathCreateDirectory(ctx: WasiContext, dirFd: number, pathPtr: number, pathLen: number): void {
   const loc = locateArg(ctx, dirFd, Rights.PATH_CREATE_DIRECTORY, pathPtr, pathLen, false);
   if (loc.rel === '') fail(Errno.EXIST);
-  fs.mkdirSync(loc.host);
+  loc.fs.mkdirSync(loc.host);
 }
 
 /** The status of a host path, of the link itself unless `follow`. */
-function statPath(host: string, follow: boolean): fs.BigIntStats {
-  return follow ? fs.statSync(host, { bigint: true }) : fs.lstatSync(host, { bigint: true });
+function statPath(files: FileSystem, host: string, follow: boolean): fs.BigIntStats {
+  return follow ? files.statSync(host, { bigint: true }) : files.lstatSync(host, { bigint: true });
 }
 
 /** `path_filestat_get(fd, flags: u32, path: *u8, path_len: u32) -> filestat @r0` (layout per snapshot, abi.ts). */
@@ -172,7 +175,7 @@ export function pathFilestatGet(
   const follow = follows(lookupFlags);
   const loc = locateArg(ctx, dirFd, Rights.PATH_FILESTAT_GET, pathPtr, pathLen, follow);
   ctx.memory.check(resultPtr, abi.filestat.size);
-  writeFilestat(ctx.memory, resultPtr, abi.filestat, statPath(loc.host, follow));
+  writeFilestat(ctx.memory, resultPtr, abi.filestat, statPath(loc.fs, loc.host, follow));
 }
 
 /** `path_filestat_set_times(fd, flags: u32, path: *u8, path_len: u32, atim: u64, mtim: u64, fst_flags: u16)`. */
@@ -188,14 +191,15 @@ export function pathFilestatSetTimes(
 ): void {
   const follow = follows(lookupFlags);
   const loc = locateArg(ctx, dirFd, Rights.PATH_FILESTAT_SET_TIMES, pathPtr, pathLen, follow);
-  const current = (): fs.BigIntStats => statPath(loc.host, follow);
+  const current = (): fs.BigIntStats => statPath(loc.fs, loc.host, follow);
   const times = timesToSet(fstFlags, atim, mtim, () => ctx.clocks.realtime(), current);
   if (times === undefined) {
     current();
     return;
   }
-  if (follow) fs.utimesSync(loc.host, times[0], times[1]);
-  else fs.lutimesSync(loc.host, times[0], times[1]);
+  const [a, m] = [timeArg(loc.fs, times[0]), timeArg(loc.fs, times[1])];
+  if (follow) loc.fs.utimesSync(loc.host, a, m);
+  else loc.fs.lutimesSync(loc.host, a, m);
 }
 
 /** `path_link(old_fd, old_flags: u32, old_path, old_path_len, new_fd, new_path, new_path_len)`: a hard link. */
@@ -211,7 +215,9 @@ export function pathLink(
 ): void {
   const from = locateArg(ctx, oldFd, Rights.PATH_LINK_SOURCE, oldPtr, oldLen, follows(oldFlags));
   const to = locateArg(ctx, newFd, Rights.PATH_LINK_TARGET, newPtr, newLen, false);
-  fs.linkSync(from.host, to.host);
+  // Both under one preopen's file system, or EXDEV (as link(2) across devices).
+  if (from.fs !== to.fs) fail(Errno.XDEV);
+  from.fs.linkSync(from.host, to.host);
 }
 
 /**
@@ -230,7 +236,7 @@ export function pathReadlink(
   const loc = locateArg(ctx, dirFd, Rights.PATH_READLINK, pathPtr, pathLen, false);
   ctx.memory.check(buf, bufLen);
   ctx.memory.check(resultPtr, 4);
-  const target = fs.readlinkSync(loc.host, { encoding: 'buffer' });
+  const target = loc.fs.readlinkSync(loc.host, { encoding: 'buffer' });
   const n = Math.min(target.length, bufLen >>> 0);
   ctx.memory.write(buf, target.subarray(0, n));
   ctx.memory.setU32(resultPtr, n);
@@ -243,7 +249,7 @@ export function pathRemoveDirectory(ctx: WasiContext, dirFd: number, pathPtr: nu
   if (guestPath === '.' || guestPath.endsWith('/.')) fail(Errno.INVAL);
   const loc = ctx.locate(dirFd, Rights.PATH_REMOVE_DIRECTORY, guestPath, false);
   notRoot(loc);
-  fs.rmdirSync(loc.host);
+  loc.fs.rmdirSync(loc.host);
 }
 
 /** `path_rename(fd, old_path, old_path_len, new_fd, new_path, new_path_len)`. */
@@ -260,7 +266,8 @@ export function pathRename(
   const to = locateArg(ctx, newFd, Rights.PATH_RENAME_TARGET, newPtr, newLen, false);
   notRoot(from);
   notRoot(to);
-  fs.renameSync(from.host, to.host);
+  if (from.fs !== to.fs) fail(Errno.XDEV);
+  from.fs.renameSync(from.host, to.host);
 }
 
 /**
@@ -281,12 +288,12 @@ export function pathSymlink(
   if (target.startsWith('/')) fail(Errno.NOTCAPABLE);
   if (target.includes('\0')) fail(Errno.INVAL);
   const loc = locateArg(ctx, dirFd, Rights.PATH_SYMLINK, newPtr, newLen, false);
-  fs.symlinkSync(target, loc.host);
+  loc.fs.symlinkSync(target, loc.host);
 }
 
 /** `path_unlink_file(fd, path: *u8, path_len: u32)`: EISDIR for a directory (as Linux). */
 export function pathUnlinkFile(ctx: WasiContext, dirFd: number, pathPtr: number, pathLen: number): void {
   const loc = locateArg(ctx, dirFd, Rights.PATH_UNLINK_FILE, pathPtr, pathLen, false);
   notRoot(loc);
-  fs.unlinkSync(loc.host);
+  loc.fs.unlinkSync(loc.host);
 }

@@ -1,4 +1,3 @@
-import { fs } from './system.ts';
 import type { AbiFlavor } from './abi.ts';
 import { Errno, Event, EventType, Rights, SubClockFlags } from './abi.ts';
 import { sleepNs, sleepNsUnlessWoken } from './clock.ts';
@@ -129,7 +128,7 @@ function fdReadiness(ctx: WasiContext, userdata: bigint, type: number, fd: numbe
   let nbytes = 0n;
   if (type === EventType.FD_READ && isPositional(entry)) {
     try {
-      const size = fs.fstatSync(entry.hostFd, { bigint: true }).size;
+      const size = ctx.fsOf(entry).fstatSync(entry.hostFd, { bigint: true }).size;
       nbytes = size > entry.offset ? size - entry.offset : 0n;
     } catch (err) {
       return { userdata, error: errnoOf(err) ?? Errno.IO, type, nbytes: 0n };

@@ -1,5 +1,7 @@
 import { fs } from './system.ts';
 import { Errno, FileType } from './abi.ts';
+import type { FileSystem } from './file-system.ts';
+import type { MemFs } from './mem-fs.ts';
 import type { Clocks } from './clock.ts';
 import type { WakeWord } from './host.ts';
 import { fail } from './errno.ts';
@@ -9,13 +11,20 @@ import { GuestMemory } from './memory.ts';
 import type { Resolved } from './paths.ts';
 import { resolvePath } from './paths.ts';
 
-/** A preopened directory: its guest name and where it lives on this host. */
+/**
+ * A preopened directory: its guest name and where it lives, a host directory or an
+ * in-memory tree (then its "host paths" are paths within the tree, from `/`).
+ */
 export interface Preopen {
   readonly guest: string;
-  /** The host directory as given. */
+  /** The host directory as given ('' for one in memory). */
   readonly host: string;
-  /** `realpath` of `host`: every host path of this preopen starts with it. */
+  /** `realpath` of `host` (`/` for one in memory): every host path of this preopen starts with it. */
   readonly hostReal: string;
+  /** The file system it lives on: the host's, or {@link Preopen.mem}. */
+  readonly fs: FileSystem;
+  /** The in-memory tree, when the directory lives in memory: its content is part of the state. */
+  readonly mem?: MemFs;
 }
 
 /** Where stdin, stdout and stderr go when not to a host fd (by stream; stdin has none). */
@@ -25,6 +34,8 @@ export type StdioSinks = [undefined, ((data: Uint8Array) => void) | undefined, (
 export interface Located extends Resolved {
   readonly dir: FdEntry;
   readonly rootReal: string;
+  /** The file system the location is on. */
+  readonly fs: FileSystem;
 }
 
 /**
@@ -93,15 +104,23 @@ export class WasiContext {
     if (dir.kind !== 'dir') fail(Errno.NOTDIR);
     const preopen = this.preopens[dir.preopen];
     if (preopen === undefined) fail(Errno.BADF);
-    const resolved = resolvePath(preopen.hostReal, dir.path, guestPath, follow);
-    return { ...resolved, dir, rootReal: preopen.hostReal };
+    const resolved = resolvePath(preopen.fs, preopen.hostReal, dir.path, guestPath, follow);
+    return { ...resolved, dir, rootReal: preopen.hostReal, fs: preopen.fs };
   }
 
   /** The host path of a file or directory entry. */
   hostPathOf(entry: FdEntry): string {
     const preopen = this.preopens[entry.preopen];
     if (preopen === undefined) fail(Errno.BADF);
-    return resolvePath(preopen.hostReal, '', entry.path === '' ? '.' : entry.path, true).host;
+    return resolvePath(preopen.fs, preopen.hostReal, '', entry.path === '' ? '.' : entry.path, true).host;
+  }
+
+  /** The file system an entry's host fd or path belongs to: its preopen's, or the host's for stdio. */
+  fsOf(entry: FdEntry): FileSystem {
+    if (entry.kind === 'stdio') return fs;
+    const preopen = this.preopens[entry.preopen];
+    if (preopen === undefined) fail(Errno.BADF);
+    return preopen.fs;
   }
 
   /** Releases the host fd of an entry (stdio host fds belong to the embedder). */
@@ -110,7 +129,7 @@ export class WasiContext {
       const hostFd = entry.hostFd;
       // Cleared first so that a failing close cannot leave a dangling number to reuse.
       entry.hostFd = -1;
-      fs.closeSync(hostFd);
+      this.fsOf(entry).closeSync(hostFd);
     }
   }
 

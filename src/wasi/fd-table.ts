@@ -1,4 +1,4 @@
-import { fs } from './system.ts';
+import type * as fs from 'node:fs';
 import {
   Errno,
   FileType,
@@ -8,6 +8,7 @@ import {
   RIGHTS_STREAM_BASE,
 } from './abi.ts';
 import { fail } from './errno.ts';
+import type { FileSystem } from './file-system.ts';
 import type { WasiFdState } from './state.ts';
 
 /** What a guest fd stands for. Directories hold no host fd: they are used by path. */
@@ -85,8 +86,8 @@ export class FdTable {
   }
 }
 
-/** Host `open(2)` access flags for an entry's access mode. */
-export function accessFlags(read: boolean, write: boolean): number {
+/** `open(2)` access flags for an entry's access mode, in the numbering of `fs`. */
+export function accessFlags(fs: FileSystem, read: boolean, write: boolean): number {
   const c = fs.constants;
   if (read && write) return c.O_RDWR;
   return write ? c.O_WRONLY : c.O_RDONLY;

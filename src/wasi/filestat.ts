@@ -26,7 +26,7 @@ export function writeFilestat(mem: GuestMemory, ptr: number, layout: FilestatLay
 }
 
 /**
- * The (atime, mtime) pair in seconds for utimes-like calls, from `fstflags`: each time is
+ * The (atime, mtime) pair in nanoseconds for utimes-like calls (see `timeArg`), from `fstflags`: each time is
  * the given value, "now", or left as it is (read lazily from `current`). Setting both a
  * value and "now" for the same time is EINVAL, as are unknown flag bits.
  * Returns undefined when nothing is to change.
@@ -37,7 +37,7 @@ export function timesToSet(
   mtim: bigint,
   nowNs: () => bigint,
   current: () => fs.BigIntStats,
-): [number, number] | undefined {
+): [bigint, bigint] | undefined {
   const f = flags & 0xffff;
   if (f & ~0xf) fail(Errno.INVAL);
   if ((f & FstFlags.ATIM && f & FstFlags.ATIM_NOW) || (f & FstFlags.MTIM && f & FstFlags.MTIM_NOW)) fail(Errno.INVAL);
@@ -46,10 +46,5 @@ export function timesToSet(
   const keep = (which: 'atimeNs' | 'mtimeNs'): bigint => (stat ??= current())[which];
   const a = f & FstFlags.ATIM ? BigInt.asUintN(64, atim) : f & FstFlags.ATIM_NOW ? nowNs() : keep('atimeNs');
   const m = f & FstFlags.MTIM ? BigInt.asUintN(64, mtim) : f & FstFlags.MTIM_NOW ? nowNs() : keep('mtimeNs');
-  return [nsToSeconds(a), nsToSeconds(m)];
-}
-
-function nsToSeconds(ns: bigint): number {
-  // Split to keep the microseconds exact: Number(ns) / 1e9 would round twice.
-  return Number(ns / 1_000_000_000n) + Number(ns % 1_000_000_000n) / 1e9;
+  return [a, m];
 }

@@ -9,10 +9,13 @@ import type { FdEntry } from './fd-table.ts';
 import { accessFlags, fileTypeOf } from './fd-table.ts';
 import type { HostFunction } from './imports.ts';
 import { buildImports } from './imports.ts';
+import { MemFs } from './mem-fs.ts';
+import type { MemFsState } from './mem-fs-state.ts';
+import { isEntryName, validateMemFsState } from './mem-fs-state.ts';
 import type { MemoryLike } from './memory.ts';
 import { resolvePath } from './paths.ts';
 import type { WasiState } from './state.ts';
-import { WASI_STATE_VERSION, validateWasiState } from './state.ts';
+import { WASI_STATE_VERSION, WASI_STATE_VERSION_HOST_ONLY, validateWasiState } from './state.ts';
 
 /** How a WASI program sees the world. */
 export interface WasiOptions {
@@ -27,6 +30,13 @@ export interface WasiOptions {
     /** The name the guest opens it by. */
     guest: string;
   }[];
+  /**
+   * Directories in memory the guest may reach, preopened after `preopens`, in this order:
+   * empty, or seeded with content (a host folder loaded by the CLI, say). Their content
+   * is part of the WASI state: captured with it, restored from it (a restore ignores this
+   * option and takes them from the state), so they move with a job to any machine.
+   */
+  memDirs?: MemDirOptions[];
   /**
    * Host fds for the guest's stdin, stdout, stderr (default 0, 1, 2). To capture output,
    * open a file (or a pipe) and pass its fd, or pass an {@link OutputSink} for stdout and
@@ -55,6 +65,16 @@ export interface WasiOptions {
   wake?: WakeWord;
 }
 
+/** One in-memory directory of {@link WasiOptions.memDirs}. */
+export interface MemDirOptions {
+  /** The name the guest opens it by. */
+  guest: string;
+  /** Its content to start from (validated first); default empty. */
+  files?: MemFsState;
+  /** Most bytes of file content it may hold (default: the seed's bound, else 16 MiB); writes beyond fail with ENOSPC. */
+  maxBytes?: number;
+}
+
 /** A shared word a blocking sleep watches: `words[index]` other than 0 cuts it short (`WasiOptions.wake`). */
 export interface WakeWord {
   /** Shared memory (an `Int32Array` over a `SharedArrayBuffer`). */
@@ -71,6 +91,29 @@ export interface WakeWord {
 export type OutputSink = (data: Uint8Array) => void;
 
 const RESUME = Symbol('resume');
+
+/** The device number an in-memory directory's `filestat.dev` reports: distinct per preopen. */
+function memDev(index: number): bigint {
+  // "mem" in ASCII, then the preopen's index: unlike any real device number.
+  return 0x6d656d_0000n + BigInt(index);
+}
+
+function memPreopen(guest: string, index: number, clocks: Clocks, init: { files?: MemFsState; maxBytes?: number }): Preopen {
+  const options = { dev: memDev(index), now: () => clocks.realtime() };
+  let mem: MemFs;
+  if (init.files !== undefined) {
+    mem = MemFs.fromState(init.files, options);
+  } else {
+    mem = new MemFs({ ...options, maxBytes: init.maxBytes });
+  }
+  return { guest, host: '', hostReal: '/', fs: mem.asFileSystem, mem };
+}
+
+function checkGuestName(guest: string, where: string): void {
+  if (guest === '' || guest.includes('\0')) throw new UsageError(`${where}: ${JSON.stringify(guest)} is not a directory name`);
+  // A name made of plain components only: the guest opens files by it, relative or absolute.
+  if (!guest.split('/').every((c) => c === '' || c === '.' || isEntryName(c))) throw new UsageError(`${where}: ${JSON.stringify(guest)} has a ".." in it`);
+}
 
 function realDirectory(host: string, guest: string): string {
   let real: string;
@@ -148,12 +191,24 @@ export class WasiHost {
     const resume = token === RESUME ? state : undefined;
     const stdioHost = stdioHostFds(options);
     if (resume === undefined) {
-      const preopens = options.preopens.map((p) => ({ guest: p.guest, host: p.host, hostReal: realDirectory(p.host, p.guest) }));
+      const clocks = new Clocks();
+      const preopens: Preopen[] = options.preopens.map((p) => ({ guest: p.guest, host: p.host, hostReal: realDirectory(p.host, p.guest), fs }));
+      for (const m of options.memDirs ?? []) {
+        checkGuestName(m.guest, 'in-memory directory');
+        if (preopens.some((p) => p.guest === m.guest)) throw new UsageError(`in-memory directory ${JSON.stringify(m.guest)}: another preopen has that name`);
+        const where = `in-memory directory ${JSON.stringify(m.guest)}`;
+        const usage = (what: string): never => {
+          throw new UsageError(what);
+        };
+        // Seeds come from outside (a folder, a job's start): checked as a snapshot's would be.
+        const files = m.files === undefined ? undefined : validateMemFsState(m.maxBytes === undefined ? m.files : { ...m.files, maxBytes: m.maxBytes }, where, usage);
+        preopens.push(memPreopen(m.guest, preopens.length, clocks, { files, maxBytes: m.maxBytes }));
+      }
       this.#ctx = new WasiContext({
         args: [...options.args],
         env: Object.entries(options.env),
         preopens,
-        clocks: new Clocks(),
+        clocks,
         stdioHost,
         sinks: stdioSinks(options),
         asyncBlocking: options.asyncBlocking,
@@ -164,16 +219,19 @@ export class WasiHost {
         this.#ctx.fds.add(preopenEntry(index, RIGHTS_DIR_BASE, RIGHTS_DIR_INHERITING));
       });
     } else {
-      const preopens = resume.preopens.map(({ guest }) => {
+      const clocks = new Clocks(resume.clock);
+      const preopens = resume.preopens.map(({ guest, mem }, index): Preopen => {
+        // In memory: the content came with the state, nothing of this host is needed.
+        if (mem !== undefined) return memPreopen(guest, index, clocks, { files: mem });
         const match = options.preopens.find((p) => p.guest === guest);
         if (match === undefined) throw new SnapshotError(`WASI state needs preopen ${JSON.stringify(guest)}, which the new host does not provide`);
-        return { guest, host: match.host, hostReal: realDirectory(match.host, guest) };
+        return { guest, host: match.host, hostReal: realDirectory(match.host, guest), fs };
       });
       this.#ctx = new WasiContext({
         args: [...resume.args],
         env: Object.entries(resume.env),
         preopens,
-        clocks: new Clocks(resume.clock),
+        clocks,
         stdioHost,
         sinks: stdioSinks(options),
         asyncBlocking: options.asyncBlocking,
@@ -182,6 +240,7 @@ export class WasiHost {
       this.#ctx.exitCode = resume.exitCode;
       try {
         for (const fdState of resume.fds) this.#ctx.fds.set(fdState.fd, this.#reopen(fdState));
+        for (const p of preopens) p.mem?.dropUnopened();
       } catch (err) {
         this.#ctx.closeAll();
         throw err;
@@ -195,13 +254,44 @@ export class WasiHost {
     this.#ctx.memory.bind(memory);
   }
 
+  /** Guest names of the preopens that are host directories (a new host must provide them; those in memory travel with the state). */
+  get hostDirs(): string[] {
+    return this.#ctx.preopens.filter((p) => p.mem === undefined).map((p) => p.guest);
+  }
+
   /** The status the guest gave proc_exit, or null. */
   get exitCode(): number | null {
     return this.#ctx.exitCode;
   }
 
-  /** The complete host state as plain data (see {@link WasiState}). */
-  captureState(): WasiState {
+  /** Whether some preopen lives in memory (its files are in the state). */
+  get hasMemDirs(): boolean {
+    return this.#ctx.preopens.some((p) => p.mem !== undefined);
+  }
+
+  /**
+   * The files of the in-memory directories: preopen index, inode, content version, bytes
+   * (a view, valid until the program runs again). See `MemFs.files`.
+   */
+  memFiles(): {
+    /** The preopen's index. */
+    preopen: number;
+    /** The file's inode. */
+    ino: number;
+    /** Its content version (changes with its bytes). */
+    version: number;
+    /** Its bytes. */
+    data: Uint8Array;
+  }[] {
+    return this.#ctx.preopens.flatMap((p, preopen) => (p.mem === undefined ? [] : p.mem.files().map((f) => ({ preopen, ...f }))));
+  }
+
+  /**
+   * The complete host state as plain data (see {@link WasiState}). `omitFiles(preopen,
+   * ino, version)` true leaves that in-memory file's bytes out (empty), for a receiver
+   * that holds them already (pre-copied).
+   */
+  captureState(options: { omitFiles?: (preopen: number, ino: number, version: number) => boolean } = {}): WasiState {
     const ctx = this.#ctx;
     const fds = [...ctx.fds.entries.entries()]
       .sort(([a], [b]) => a - b)
@@ -221,12 +311,19 @@ export class WasiHost {
         rightsBase: e.rightsBase,
         rightsInheriting: e.rightsInheriting,
         dirCursor: e.dirCursor === null ? null : [...e.dirCursor],
+        // An in-memory file is reopened by its inode: renamed or unlinked, it is still the one.
+        ...(e.kind === 'file' && e.hostFd >= 0 && ctx.preopens[e.preopen]?.mem !== undefined ? { ino: Number(ctx.fsOf(e).fstatSync(e.hostFd).ino) } : {}),
       }));
+    const inMemory = ctx.preopens.some((p) => p.mem !== undefined);
     return {
-      version: WASI_STATE_VERSION,
+      version: inMemory ? WASI_STATE_VERSION : WASI_STATE_VERSION_HOST_ONLY,
       args: [...ctx.args],
       env: Object.fromEntries(ctx.env),
-      preopens: ctx.preopens.map((p) => ({ guest: p.guest })),
+      preopens: ctx.preopens.map((p, i) => {
+        if (p.mem === undefined) return { guest: p.guest };
+        const omit = options.omitFiles;
+        return { guest: p.guest, mem: p.mem.capture(omit && ((ino, version) => omit(i, ino, version))) };
+      }),
       fds,
       clock: ctx.clocks.capture(),
       exitCode: ctx.exitCode,
@@ -256,7 +353,7 @@ export class WasiHost {
 
   #reopen(s: WasiState['fds'][number]): FdEntry {
     const ctx = this.#ctx;
-    const { fd: _fd, ...fields } = s;
+    const { fd: _fd, ino, ...fields } = s;
     const entry: FdEntry = { ...fields, hostFd: -1, dirCursor: s.dirCursor === null ? null : [...s.dirCursor] };
     if (s.kind === 'stdio') {
       entry.hostFd = ctx.stdioHost[s.stdio] as number;
@@ -264,24 +361,30 @@ export class WasiHost {
     }
     const preopen = ctx.preopens[s.preopen] as Preopen;
     const name = guestName(preopen, s.path);
+    const files = preopen.fs;
     let host = preopen.hostReal;
     try {
-      host = resolvePath(preopen.hostReal, '', s.path === '' ? '.' : s.path, true).host;
-      if (s.kind === 'dir') {
-        if (!fs.statSync(host).isDirectory()) throw new Error('not a directory any more');
+      if (ino !== undefined && preopen.mem !== undefined) {
+        entry.hostFd = preopen.mem.openInode(ino, accessFlags(files, s.read, s.write));
         return entry;
       }
-      const c = fs.constants;
-      entry.hostFd = fs.openSync(host, accessFlags(s.read, s.write) | c.O_NOFOLLOW | c.O_NONBLOCK);
-      const filetype = fileTypeOf(fs.fstatSync(entry.hostFd));
+      host = resolvePath(files, preopen.hostReal, '', s.path === '' ? '.' : s.path, true).host;
+      if (s.kind === 'dir') {
+        if (!files.statSync(host).isDirectory()) throw new Error('not a directory any more');
+        return entry;
+      }
+      const c = files.constants;
+      entry.hostFd = files.openSync(host, accessFlags(files, s.read, s.write) | c.O_NOFOLLOW | c.O_NONBLOCK);
+      const filetype = fileTypeOf(files.fstatSync(entry.hostFd));
       if (filetype !== s.filetype) {
-        fs.closeSync(entry.hostFd);
+        files.closeSync(entry.hostFd);
         throw new Error(`its type changed (was ${s.filetype}, now ${filetype})`);
       }
       return entry;
     } catch (err) {
       const why = err instanceof WasiErrno ? `path lookup failed (WASI errno ${err.errno})` : (err as Error).message;
-      throw new SnapshotError(`cannot reopen ${name} (fd ${s.fd}) at host path ${host}: ${why}`, { cause: err });
+      const at = preopen.mem === undefined ? `at host path ${host}` : 'in its in-memory directory';
+      throw new SnapshotError(`cannot reopen ${name} (fd ${s.fd}) ${at}: ${why}`, { cause: err });
     }
   }
 }

@@ -19,13 +19,20 @@
  * - append, sync and nonblock fdflags are applied by us, not by host open flags, so they
  *   are guest state that migrates; file offsets are ours too (positional host I/O);
  * - proc_raise is ENOSYS (signal 0 succeeds); sockets are ENOTSUP;
+ * - a preopen may live in memory (`WasiOptions.memDirs`, `mem-fs.ts`): the same calls over
+ *   a tree whose whole content is part of the state, so it moves with the program;
  * - output capture: pass host fds as `stdout`/`stderr` (a temp file or pipe), or an
  *   `OutputSink` callback (what agents do to stream a job's output).
  * @module
  */
 export { WasiHost } from './host.ts';
 export { formatFuncType, sameFuncType, wasiFuncType } from './signatures.ts';
-export type { OutputSink, WakeWord, WasiOptions } from './host.ts';
+export type { MemDirOptions, OutputSink, WakeWord, WasiOptions } from './host.ts';
+export { MemFs } from './mem-fs.ts';
+export type { MemFsOptions, MemStats } from './mem-fs.ts';
+export { DEFAULT_MEM_DIR_BYTES, MAX_MEM_DIR_BYTES, isEntryName, listMemFs, memFsBytes, validateMemFsState } from './mem-fs-state.ts';
+export type { MemFsListing, MemFsState, MemNodeState, NodeTimes } from './mem-fs-state.ts';
+export type { FileSystem } from './file-system.ts';
 export type { HostFunction } from './imports.ts';
 export type { MemoryLike } from './memory.ts';
 export { WASI_STATE_VERSION, validateWasiState } from './state.ts';

@@ -2,6 +2,7 @@ import { fs } from './system.ts';
 import { Errno } from './abi.ts';
 import { sleepNs } from './clock.ts';
 import { WasiErrno, fail } from './errno.ts';
+import type { FileSystem } from './file-system.ts';
 
 /**
  * Synchronous byte moving between host fds and guest memory views. Streams (stdio: a
@@ -114,16 +115,16 @@ export function writeSink(sink: (data: Uint8Array) => void, views: Uint8Array[])
   return total;
 }
 
-/** preadv(2) at `position`. */
-export function readAt(hostFd: number, views: Uint8Array[], position: bigint): number {
+/** preadv(2) at `position`, on the file system the fd belongs to. */
+export function readAt(files: FileSystem, hostFd: number, views: Uint8Array[], position: bigint): number {
   if (totalLength(views) === 0) return 0;
-  return fs.readvSync(hostFd, views, toPosition(position));
+  return files.readvSync(hostFd, views, toPosition(position));
 }
 
-/** pwritev(2) at `position`. */
-export function writeAt(hostFd: number, views: Uint8Array[], position: bigint): number {
+/** pwritev(2) at `position`, on the file system the fd belongs to. */
+export function writeAt(files: FileSystem, hostFd: number, views: Uint8Array[], position: bigint): number {
   if (totalLength(views) === 0) return 0;
-  return fs.writevSync(hostFd, views, toPosition(position));
+  return files.writevSync(hostFd, views, toPosition(position));
 }
 
 /** A file position Node accepts; larger ones are EFBIG/EINVAL-like for the guest. */

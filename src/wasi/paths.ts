@@ -1,6 +1,8 @@
-import { fs, path } from './system.ts';
+import type * as NodeFs from 'node:fs';
+import { path } from './system.ts';
 import { Errno } from './abi.ts';
 import { fail } from './errno.ts';
+import type { FileSystem } from './file-system.ts';
 
 /**
  * The sandbox: resolving a guest path under a preopened directory.
@@ -35,7 +37,7 @@ export function hostPathOf(rootReal: string, rel: string): string {
   return rel === '' ? rootReal : path.join(rootReal, ...rel.split('/'));
 }
 
-function lstatOrUndefined(p: string): fs.Stats | undefined {
+function lstatOrUndefined(fs: FileSystem, p: string): NodeFs.Stats | undefined {
   try {
     return fs.lstatSync(p);
   } catch (err) {
@@ -51,11 +53,12 @@ function isInside(rootReal: string, candidate: string): boolean {
 
 /**
  * Resolves `guestPath` relative to `baseRel` (the directory fd's own root-relative path)
- * under the preopen whose real host path is `rootReal`.
+ * under the preopen whose real host path is `rootReal`, on file system `fs` (the host's,
+ * or an in-memory tree whose root is `/`).
  * @param follow whether a symlink in the last component is expanded (`lookupflags::symlink_follow`);
  *   a trailing slash always expands it and requires a directory.
  */
-export function resolvePath(rootReal: string, baseRel: string, guestPath: string, follow: boolean): Resolved {
+export function resolvePath(fs: FileSystem, rootReal: string, baseRel: string, guestPath: string, follow: boolean): Resolved {
   if (guestPath.length === 0) fail(Errno.NOENT);
   if (guestPath.includes('\0')) fail(Errno.INVAL);
   if (guestPath.startsWith('/')) fail(Errno.NOTCAPABLE);
@@ -67,7 +70,7 @@ export function resolvePath(rootReal: string, baseRel: string, guestPath: string
   // Components still to walk, in reverse so that pop() yields the next one.
   let pending = guestPath.split('/').filter((c) => c !== '' && c !== '.').reverse();
   let expansions = 0;
-  let lastStat: fs.Stats | undefined;
+  let lastStat: NodeFs.Stats | undefined;
 
   while (pending.length > 0) {
     const component = pending.pop() as string;
@@ -83,7 +86,7 @@ export function resolvePath(rootReal: string, baseRel: string, guestPath: string
       break;
     }
     const candidate = hostPathOf(rootReal, [...stack, component].join('/'));
-    const st = lstatOrUndefined(candidate);
+    const st = lstatOrUndefined(fs, candidate);
     if (st === undefined) {
       if (!isLast) fail(Errno.NOENT);
       stack.push(component);
@@ -111,13 +114,13 @@ export function resolvePath(rootReal: string, baseRel: string, guestPath: string
   }
 
   if (trailingSlash) {
-    const st = lastStat ?? lstatOrUndefined(hostPathOf(rootReal, stack.join('/')));
+    const st = lastStat ?? lstatOrUndefined(fs, hostPathOf(rootReal, stack.join('/')));
     if (st !== undefined && !st.isDirectory()) fail(Errno.NOTDIR);
   }
 
   const rel = stack.join('/');
   const host = hostPathOf(rootReal, rel);
-  assertInsideRoot(rootReal, host, followLast);
+  assertInsideRoot(fs, rootReal, host, followLast);
   return { rel, host };
 }
 
@@ -125,7 +128,7 @@ export function resolvePath(rootReal: string, baseRel: string, guestPath: string
  * The `realpath` cross-check: the resolved location (or, when the last component is not
  * followed or does not exist yet, its parent) must be inside the root.
  */
-function assertInsideRoot(rootReal: string, host: string, followLast: boolean): void {
+function assertInsideRoot(fs: FileSystem, rootReal: string, host: string, followLast: boolean): void {
   let probe = host;
   if (!followLast && host !== rootReal) probe = path.dirname(host);
   let real: string;

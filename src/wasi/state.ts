@@ -2,9 +2,18 @@ import { SnapshotError } from '../errors/index.ts';
 import { FDFLAGS_ALL, FileType, OFLAGS_ALL, RIGHTS_ALL } from './abi.ts';
 import type { FdKind } from './fd-table.ts';
 import { MAX_FD } from './fd-table.ts';
+import type { MemFsState } from './mem-fs-state.ts';
+import { validateMemFsState } from './mem-fs-state.ts';
 
-/** Version of the {@link WasiState} shape; bumped on any incompatible change. */
-export const WASI_STATE_VERSION = 1;
+/**
+ * Version of the {@link WasiState} shape; bumped on any incompatible change. 2 added
+ * in-memory directories (`preopens[i].mem`): a state is written as version 2 only when it
+ * has one, so that a reader that knows only version 1 refuses it in one line rather than
+ * looking for a host directory; every other state is still written, and read, as 1.
+ */
+export const WASI_STATE_VERSION = 2;
+/** The version of a state without in-memory directories (see {@link WASI_STATE_VERSION}). */
+export const WASI_STATE_VERSION_HOST_ONLY = 1;
 
 /**
  * One open guest fd, as captured. Paths are guest paths relative to the preopen root,
@@ -41,6 +50,12 @@ export interface WasiFdState {
   rightsInheriting: bigint;
   /** Directory listing cached by fd_readdir at cookie 0 (cookie n = entry n), so cookies stay stable and migrate; or null. */
   dirCursor: string[] | null;
+  /**
+   * A file of an in-memory directory (version 2): the inode the fd holds, so that it
+   * reopens that very file, renamed or unlinked since as it may be (a host file is
+   * reopened by path).
+   */
+  ino?: number;
 }
 
 /**
@@ -54,10 +69,15 @@ export interface WasiState {
   args: string[];
   /** The guest's environment. */
   env: Record<string, string>;
-  /** Guest names of the preopens, in their original order (host paths are per machine). */
+  /**
+   * The preopens, in their original order: guest names (host paths are per machine), and
+   * for a directory in memory its whole content, which travels with the state.
+   */
   preopens: {
     /** The name the guest knows the directory by. */
     guest: string;
+    /** An in-memory directory's content (version 2); absent for a host directory. */
+    mem?: MemFsState;
   }[];
   /** Every open guest fd. */
   fds: WasiFdState[];
@@ -134,6 +154,10 @@ function fdState(x: unknown, where: string, preopenCount: number): WasiFdState {
     rightsInheriting: big(x['rightsInheriting'], `${where}.rightsInheriting`, 0n, RIGHTS_ALL),
     dirCursor: null,
   };
+  if (x['ino'] !== undefined) {
+    if (kind !== 'file') bad(`${where}: only a file fd names an inode`);
+    fd.ino = int(x['ino'], `${where}.ino`, 1, Number.MAX_SAFE_INTEGER);
+  }
   const cursor = x['dirCursor'];
   if (cursor !== null) {
     if (!Array.isArray(cursor)) bad(`${where}.dirCursor is neither null nor an array`);
@@ -162,7 +186,7 @@ function fdState(x: unknown, where: string, preopenCount: number): WasiFdState {
 export function validateWasiState(x: unknown): WasiState {
   if (!isRecord(x)) bad('not an object');
   const version = x['version'];
-  if (version !== WASI_STATE_VERSION) bad(`unsupported version ${String(version)} (expected ${WASI_STATE_VERSION})`);
+  if (version !== WASI_STATE_VERSION && version !== WASI_STATE_VERSION_HOST_ONLY) bad(`unsupported version ${String(version)} (expected ${WASI_STATE_VERSION_HOST_ONLY} or ${WASI_STATE_VERSION})`);
   const args = x['args'];
   if (!Array.isArray(args)) bad('args is not an array');
   const env = x['env'];
@@ -174,13 +198,19 @@ export function validateWasiState(x: unknown): WasiState {
   }
   const preopens = x['preopens'];
   if (!Array.isArray(preopens)) bad('preopens is not an array');
-  const cleanPreopens = preopens.map((p, j) => {
+  const cleanPreopens = preopens.map((p, j): WasiState['preopens'][number] => {
     if (!isRecord(p)) bad(`preopens[${j}] is not an object`);
-    return { guest: str(p['guest'], `preopens[${j}].guest`) };
+    const guest = str(p['guest'], `preopens[${j}].guest`);
+    if (p['mem'] === undefined) return { guest };
+    if (version !== WASI_STATE_VERSION) bad(`preopens[${j}] is in memory, which version ${String(version)} cannot hold`);
+    return { guest, mem: validateMemFsState(p['mem'], `preopens[${j}].mem`, bad) };
   });
   const fds = x['fds'];
   if (!Array.isArray(fds)) bad('fds is not an array');
   const cleanFds = fds.map((f, j) => fdState(f, `fds[${j}]`, cleanPreopens.length));
+  cleanFds.forEach((f, j) => {
+    if (f.ino !== undefined && cleanPreopens[f.preopen]?.mem === undefined) bad(`fds[${j}] names an inode of a host directory`);
+  });
   const seen = new Set<number>();
   for (const f of cleanFds) {
     if (seen.has(f.fd)) bad(`fd ${f.fd} appears twice`);
@@ -191,7 +221,7 @@ export function validateWasiState(x: unknown): WasiState {
   const u64max = (1n << 64n) - 1n;
   const exitCode = x['exitCode'];
   return {
-    version: WASI_STATE_VERSION,
+    version: cleanPreopens.some((p) => p.mem !== undefined) ? WASI_STATE_VERSION : WASI_STATE_VERSION_HOST_ONLY,
     args: args.map((a, j) => str(a, `args[${j}]`)),
     env: cleanEnv,
     preopens: cleanPreopens,

@@ -1,14 +1,12 @@
 /**
  * What the WASI host takes from the machine, in browser builds (this file replaces
  * `system.ts` there). Clocks from `performance` (a page has no CPU-time clock: CPU time
- * is the monotonic clock), randomness from `crypto.getRandomValues`, and a file system
- * with no files yet: stdout and stderr go to `OutputSink`s, stdin reads as empty, and
- * every file call fails with ENOSYS, which the guest sees as such. A program with
- * preopens is refused in one line (its host directory cannot be opened).
- *
- * An in-memory file system whose files travel with the job's state is the next step
- * (issue 19); it replaces the `fs` object below, which has the shape of the part of
- * `node:fs` that `calls-*.ts` use.
+ * is the monotonic clock), randomness from `crypto.getRandomValues`, and a host file
+ * system with no files: stdout and stderr go to `OutputSink`s, stdin reads as empty, and
+ * every other call on it fails with ENOSYS. A program with host preopens is refused in
+ * one line (its host directory cannot be opened). Files a page's program has live in
+ * in-memory directories (`WasiOptions.memDirs`, `mem-fs.ts`), the same code as on Node,
+ * whose content is part of the program's state and moves with it.
  * @module
  */
 import type * as NodeFs from 'node:fs';

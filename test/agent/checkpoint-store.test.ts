@@ -13,6 +13,7 @@ import type { FinalPackage } from '../../src/agent/package.ts';
 import { compressBlock, encodeBlockDelta, MemoryImage } from '../../src/snapshot/index.ts';
 import { SnapshotError } from '../../src/errors/index.ts';
 import { Seeded } from '../helpers/seeded.ts';
+import { decodeFileDelta, encodeFileDelta } from '../../src/agent/file-delta.ts';
 
 const SIZE = 64 * 1024;
 
@@ -132,6 +133,34 @@ test('what a takeover restores from is a copy: the store keeps its own', () => {
   assert.equal(held(s).memory, owner.memory);
   assert.is(s.log.next, 1);
   assert.is(parts.deltas.length, 1);
+});
+
+test('in-memory directories\' files: each checkpoint adds what changed, a full one starts again, a takeover gets them all', () => {
+  const owner = new Owner();
+  const s = store();
+  const bytes = (...b: number[]): Uint8Array => Uint8Array.from(b);
+  const withFiles = (c: { meta: CheckpointMeta; pkg: FinalPackage }, files: { preopen: number; ino: number; data: Uint8Array }[]) => ({ meta: c.meta, pkg: { ...c.pkg, deltas: [...c.pkg.deltas, encodeFileDelta(files)] } });
+  const takeover = (): string[] => {
+    const deltas = s.restoreParts().deltas;
+    return deltas.length === 1 ? [] : decodeFileDelta(deltas[1]!).map((f) => `${f.preopen}:${f.ino}=${[...f.data].join(',')}`).sort();
+  };
+  let c = withFiles(owner.checkpoint(true), [{ preopen: 0, ino: 2, data: bytes(1, 2, 3) }, { preopen: 0, ino: 3, data: bytes(4) }]);
+  s.apply(c.meta, c.pkg);
+  assert.equal(takeover(), ['0:2=1,2,3', '0:3=4']);
+  c = withFiles(owner.checkpoint(false), [{ preopen: 0, ino: 3, data: bytes(5, 6) }]);
+  s.apply(c.meta, c.pkg);
+  assert.equal(takeover(), ['0:2=1,2,3', '0:3=5,6'], 'the unchanged file kept, the changed one replaced');
+  // A checkpoint that does not apply leaves the files held as they were.
+  const bad = withFiles(owner.checkpoint(false), [{ preopen: 0, ino: 2, data: bytes(9) }]);
+  assert.throws(() => s.apply({ ...bad.meta, digests: ['0'.repeat(64)] }, bad.pkg), (e: Error) => e instanceof SnapshotError && /does not match/.test(e.message));
+  assert.equal(takeover(), ['0:2=1,2,3', '0:3=5,6']);
+  owner.number = s.number;
+  c = withFiles(owner.checkpoint(true), [{ preopen: 0, ino: 7, data: bytes(7) }]);
+  s.apply(c.meta, c.pkg);
+  assert.equal(takeover(), ['0:7=7'], 'a full checkpoint starts the files again');
+  c = owner.checkpoint(true);
+  s.apply(c.meta, c.pkg);
+  assert.equal(takeover(), [], 'a job without in-memory directories: no files delta');
 });
 
 test.run();

@@ -12,7 +12,10 @@
  *   three legs' output is the uninterrupted run's;
  * - on the native tier (V8 in the page): Node's snapshot resumes there to the end, and a
  *   snapshot of a native run paused in the page resumes in Node, with the uninterrupted
- *   run's output.
+ *   run's output;
+ * - an in-memory directory (notes.c writing its file in it): the page's snapshot resumes
+ *   in Node with the page's state, file bytes and times included, Node's in the page with
+ *   Node's, and the file reads back at the end as in an uninterrupted run.
  *
  * Skipped, saying so, where chromium is not installed (`apt-get install chromium`;
  * `.ci/run` does it). `CHROMIUM=/path` picks another executable.
@@ -134,12 +137,12 @@ function digest(state: CanonicalState): string {
 
 interface Leg { stdout: string; stderr: string; status?: number; paused?: number; snapshot?: Uint8Array }
 
-function legInPage(options: { bytes?: Uint8Array; snapshot?: Uint8Array; args?: string[]; until?: number; tier?: string; slice?: number }): Promise<Leg> {
-  return page.evaluate(({ b, s, a, u, t, sl }) => {
+function legInPage(options: { bytes?: Uint8Array; snapshot?: Uint8Array; args?: string[]; until?: number; tier?: string; slice?: number; memDirs?: string[] }): Promise<Leg> {
+  return page.evaluate(({ b, s, a, u, t, sl, m }) => {
     const g = globalThis as unknown as { wasmig: unknown; runner: { leg: (...x: unknown[]) => Leg } };
-    const r = g.runner.leg(g.wasmig, { bytes: b && new Uint8Array(b), snapshot: s && new Uint8Array(s), args: a, until: u, tier: t, slice: sl });
+    const r = g.runner.leg(g.wasmig, { bytes: b && new Uint8Array(b), snapshot: s && new Uint8Array(s), args: a, until: u, tier: t, slice: sl, memDirs: m });
     return { ...r, snapshot: r.snapshot && [...r.snapshot] } as unknown as Leg;
-  }, { b: options.bytes && [...options.bytes], s: options.snapshot && [...options.snapshot], a: options.args, u: options.until, t: options.tier, sl: options.slice }).then((r) => ({
+  }, { b: options.bytes && [...options.bytes], s: options.snapshot && [...options.snapshot], a: options.args, u: options.until, t: options.tier, sl: options.slice, m: options.memDirs }).then((r) => ({
     ...r, snapshot: r.snapshot && Uint8Array.from(r.snapshot as unknown as number[]),
   }));
 }
@@ -184,6 +187,30 @@ chromium.register(browser, 'the native tier in the page: it resumes Node\'s snap
   const rest = leg(library, { snapshot: slice.snapshot }) as Leg;
   assert.is(rest.status, whole.status);
   assert.is(slice.stdout + rest.stdout, whole.stdout);
+});
+
+chromium.register(browser, 'an in-memory directory crosses page -> Node -> page bit-exact with the program writing in it, and its file reads back as uninterrupted', async () => {
+  const bytes = readFileSync(resolve(repoRoot, 'test/programs/notes.wasm'));
+  const args = ['notes', 'lines=20', 'work=500'];
+  const memDirs = ['/data'];
+  const whole = leg(library, { bytes, args, memDirs }) as Leg;
+  const [A, B] = [150_000, 400_000];
+  // The page from the start to A, its file open; resumed in Node, the state is the page's, times and all.
+  const pageA = await legInPage({ bytes, args, memDirs, until: A });
+  assert.is(pageA.paused, A);
+  const atA = decodeSnapshot(pageA.snapshot!).state;
+  assert.ok(atA.wasi?.preopens[0]?.mem?.nodes.some((n) => n.type === 'file' && n.data.length > 0), 'notes.txt has notes in it at A');
+  assert.is(digest(decodeSnapshot((leg(library, { snapshot: pageA.snapshot, until: A }) as Leg).snapshot!).state), digest(atA));
+  // Node from A to B; resumed in the page, the state is Node's.
+  const nodeB = leg(library, { snapshot: pageA.snapshot, until: B }) as Leg;
+  assert.is(nodeB.paused, B);
+  const atB = decodeSnapshot(nodeB.snapshot!).state;
+  assert.is(digest(decodeSnapshot((await legInPage({ snapshot: nodeB.snapshot, until: B })).snapshot!).state), digest(atB));
+  // The page to the end: it reads the whole file back.
+  const rest = await legInPage({ snapshot: nodeB.snapshot });
+  assert.is(rest.status, whole.status);
+  assert.is(pageA.stdout + nodeB.stdout + rest.stdout, whole.stdout);
+  assert.match(whole.stdout, /read back \d+ bytes:\nnote 1 /);
 });
 
 browser.run();

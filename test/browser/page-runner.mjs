@@ -48,11 +48,12 @@ export function runProgram(lib, bytes, { args, env = {}, tier = 'interp' }) {
  * there, or for one slice of `slice` ms (the native tier counts no instructions) and
  * snapshots it where it paused, or to its end when neither is given.
  */
-export function leg(lib, { bytes, snapshot, args, env = {}, tier = 'interp', until, slice }) {
+export function leg(lib, { bytes, snapshot, args, env = {}, tier = 'interp', until, slice, memDirs }) {
   const io = sinks();
   let program;
   if (snapshot === undefined) {
-    program = lib.Program.instantiate(lib.loadModule(bytes), { args, env, tier, stdout: io.stdout, stderr: io.stderr });
+    // memDirs: guest names of empty in-memory directories (a resume takes them from the snapshot).
+    program = lib.Program.instantiate(lib.loadModule(bytes), { args, env, tier, stdout: io.stdout, stderr: io.stderr, memDirs: memDirs?.map((guest) => ({ guest })) });
     program.start('_start');
   } else {
     program = lib.Program.resume(snapshot, { tier, stdout: io.stdout, stderr: io.stderr });

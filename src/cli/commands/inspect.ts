@@ -16,7 +16,8 @@ export const INSPECT_USAGE = `usage: wasmig inspect [--json] [--module PROG.wasm
 
 Shows what a snapshot holds: its module's hash, the instruction count, the call
 stack with function names and byte offsets, locals and operand stacks
-(abbreviated), memory pages, open files and the size of each part. For a
+(abbreviated), memory pages, open files, the files of its in-memory
+directories and the size of each part. For a
 delta snapshot: the base it needs and how many memory blocks it carries.
 
 options:
@@ -63,6 +64,14 @@ export function formatDescription(path: string, d: SnapshotDescription): string 
   if (d.openFiles.length) {
     lines.push('open files:');
     for (const f of d.openFiles) lines.push(`  fd ${String(f.fd).padStart(2)} ${f.kind.padEnd(5)} ${f.path}${f.read ? ' r' : ''}${f.write ? ' w' : ''}${f.kind === 'file' ? ` offset ${f.offset}` : ''}`);
+  }
+  for (const m of d.memDirs) {
+    const count = m.files.filter((f) => f.type === 'file').length;
+    const orphans = m.orphans ? `, ${m.orphans} unlinked but open` : '';
+    lines.push(`in-memory directory ${m.guest}: ${count} file${count === 1 ? '' : 's'}${orphans}, ${kib(m.bytes)} of its ${kib(m.maxBytes)}`);
+    const shown = m.files.length > 40 ? m.files.slice(0, 40) : m.files;
+    for (const f of shown) lines.push(`  ${f.type === 'symlink' ? 'link' : f.type.padEnd(4)} ${f.path}${f.type === 'dir' ? '/' : f.type === 'symlink' ? ` -> ${f.target ?? ''}` : ` ${kib(f.size)}`}`);
+    if (m.files.length > shown.length) lines.push(`  ... ${m.files.length - shown.length} more entries (--json lists them all)`);
   }
   if (d.hostState.length) lines.push(`host state: ${d.hostState.join(', ')}`);
   const s = d.sizes;

@@ -8,7 +8,7 @@ import { loadModuleFile } from '../../program/index.ts';
 import { flag, integer, maxMemoryOption, one, parseArgs } from '../args.ts';
 import type { OptionSpec } from '../args.ts';
 import { CONNECTION_HELP, CONNECTION_OPTIONS, connectionOf } from './fleet-options.ts';
-import { parseEnv } from './run.ts';
+import { memDirOptions, parseEnv } from './run.ts';
 
 export const RUN_REMOTE_OPTIONS: OptionSpec[] = [
   { name: 'on', value: true },
@@ -19,6 +19,8 @@ export const RUN_REMOTE_OPTIONS: OptionSpec[] = [
   { name: 'job', value: true },
   { name: 'invoke', value: true },
   { name: 'dir', value: true, repeat: true },
+  { name: 'mem-dir', value: true, repeat: true },
+  { name: 'mem-dir-max', value: true },
   { name: 'lost-after', value: true },
   { name: 'replicas', value: true },
   { name: 'checkpoint-every', value: true },
@@ -55,8 +57,15 @@ options:
                         output is shown once a checkpoint covering it is held by
                         every standby, so it is never shown twice (default 0)
   --checkpoint-every S  seconds between checkpoints to the standbys (default 1)
+  --mem-dir GUEST[=HOSTDIR]
+                        a directory GUEST in memory for the job, empty or loaded
+                        here from HOSTDIR (sent with the start); its files are
+                        part of the job's state and move with it to any agent,
+                        a browser tab included; repeatable
+  --mem-dir-max BYTES   most bytes of files each holds (default 16M)
 
-Jobs see the directories their agent was started with (wasmig agent --dir).
+Jobs see the directories their agent was started with (wasmig agent --dir),
+and their in-memory ones.
 
 ${CONNECTION_HELP}`;
 
@@ -152,6 +161,7 @@ export async function runRemoteCommand(argv: readonly string[]): Promise<number>
   const job = one(p, 'job');
   if (job !== undefined) checkName(job, '--job');
   const env = parseEnv(p.options.get('env') ?? []);
+  const memDirs = memDirOptions(p);
   const maxMemoryBytes = maxMemoryOption(p);
   const replicas = integer(p, 'replicas', 0);
   if (replicas !== undefined && replicas > MAX_REPLICAS) throw new UsageError(`--replicas ${replicas}: at most ${MAX_REPLICAS}`);
@@ -163,7 +173,7 @@ export async function runRemoteCommand(argv: readonly string[]): Promise<number>
   const client = await Client.connect({ connection, key, log: (line) => process.stderr.write(`wasmig: ${line}\n`) });
   try {
     const program = basename(path);
-    const options: StartJobOptions = { agent, module: bytes, program, args: [path, ...rest], env, maxMemoryBytes, job, tier, replicas, checkpointEverySec };
+    const options: StartJobOptions = { agent, module: bytes, program, args: [path, ...rest], env, maxMemoryBytes, job, tier, replicas, checkpointEverySec, ...(memDirs.length ? { memDirs } : {}) };
     const started = selector ? await startPlaced(client, selector, options) : await client.start(options);
     if (flag(p, 'detach')) {
       process.stdout.write(`${started.job}\n`);

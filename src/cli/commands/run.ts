@@ -4,14 +4,19 @@ import { UsageError } from '../../errors/index.ts';
 import { NativeEngine } from '../../native/index.ts';
 import { loadModuleFile, Program } from '../../program/index.ts';
 import { ValType } from '../../wasm/index.ts';
-import { flag, integer, maxMemoryOption, one, parseArgs } from '../args.ts';
-import type { OptionSpec } from '../args.ts';
+import { byteSize, flag, integer, maxMemoryOption, one, parseArgs } from '../args.ts';
+import type { OptionSpec, Parsed } from '../args.ts';
+import { parseMemDir } from '../mem-dir.ts';
+import { DEFAULT_MEM_DIR_BYTES, MAX_MEM_DIR_BYTES } from '../../wasi/index.ts';
+import type { MemDirOptions } from '../../wasi/index.ts';
 import { CACHE_OPTIONS, CACHE_USAGE, engineFor } from './cache-option.ts';
 import { driveProgram, SNAPSHOT_OPTIONS, SNAPSHOT_USAGE, snapshotOptions, TIER_USAGE, tierOption } from './drive.ts';
 
 export const RUN_OPTIONS: OptionSpec[] = [
   { name: 'invoke', value: true },
   { name: 'dir', value: true, repeat: true },
+  { name: 'mem-dir', value: true, repeat: true },
+  { name: 'mem-dir-max', value: true },
   { name: 'env', value: true, repeat: true },
   { name: 'tier', value: true },
   { name: 'max-memory', value: true },
@@ -30,6 +35,12 @@ options (before PROG.wasm; everything after it goes to the program):
   --invoke NAME         call the export NAME instead of _start
   --dir HOST[::GUEST]   give the program the host directory HOST, named GUEST
                         (default: the same name); repeatable
+  --mem-dir GUEST[=HOSTDIR]
+                        give the program a directory GUEST in memory, empty or
+                        loaded from host folder HOSTDIR; its files are part of
+                        the program's state (snapshots, migrations); repeatable
+  --mem-dir-max BYTES   most bytes of files each in-memory directory holds
+                        (default 16M; writes beyond fail with ENOSPC)
   --env NAME=VALUE      set an environment variable for the program; repeatable
 ${TIER_USAGE}
 ${CACHE_USAGE}
@@ -67,6 +78,12 @@ export function parseDir(spec: string): { host: string; guest: string } {
   }
   if (!stats.isDirectory()) bad(`${host} is not a directory`);
   return { host, guest };
+}
+
+/** The `--mem-dir` options, each loaded (bounded by `--mem-dir-max`). */
+export function memDirOptions(p: Parsed): MemDirOptions[] {
+  const maxBytes = byteSize(p, 'mem-dir-max', 0, MAX_MEM_DIR_BYTES) ?? DEFAULT_MEM_DIR_BYTES;
+  return (p.options.get('mem-dir') ?? []).map((spec) => parseMemDir(spec, maxBytes));
 }
 
 export function parseEnv(list: readonly string[]): Record<string, string> {
@@ -126,6 +143,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   const snapshotting = snapshotOptions(p, !flag(p, 'no-embed-module'));
   const tier = tierOption(p, snapshotting);
   const preopens = (p.options.get('dir') ?? []).map(parseDir);
+  const memDirs = memDirOptions(p);
   const compiled = loadModuleFile(path);
   const invoke = one(p, 'invoke');
   const engine = engineFor(p, tier);
@@ -136,6 +154,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     args: invoke ? [path] : [path, ...rest],
     env: parseEnv(p.options.get('env') ?? []),
     preopens,
+    memDirs,
     maxMemoryBytes: maxMemory,
     engine,
   });
