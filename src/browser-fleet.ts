@@ -9,13 +9,16 @@
  * In a fleet that signs, the page's user picks the fleet's key file or an identity file
  * (with the `start` and `migrate` roles, say) in the page: it is read there and given
  * to the client, which signs what it asks, checks the states it waits on, and opens
- * sealed output, as the CLI does. Without one the agents refuse what it asks (each
- * refusal shown as the agent's one-line answer).
+ * sealed output, as the CLI does, and checks what the page shows (`distrust`): a forged
+ * or unsigned job state is marked unverified, a forged status or heartbeat or migration
+ * report is left out. Without one the agents refuse what it asks (each refusal shown as
+ * the agent's one-line answer), and the page says that what it shows is unchecked.
  * @module
  */
 import { FleetClient } from './agent/client.ts';
 import type { MigrationResult } from './agent/handoff-source.ts';
 import type { JobState } from './agent/messages.ts';
+import { RetainedCheck } from './agent/retained-check.ts';
 import { signerFromFile } from './agent/signer-file.ts';
 
 /** How the page reaches the broker. */
@@ -37,6 +40,14 @@ export interface FleetControls {
   follow(job: string, onText: (text: string, stream: 1 | 2) => void, onNotice: (line: string) => void): Promise<JobState>;
   /** What the client signs with: `the fleet key`, `the identity of NAME`, or `nothing`. */
   readonly signing: string;
+  /**
+   * Why the page should not believe `payload`, retained on `topic` (undefined: it may), by
+   * the rules `wasmig ps` follows (`RetainedCheck`); without a key or identity nothing can
+   * be told apart, and it is always undefined (`checks` is false).
+   */
+  distrust(topic: string, payload: Uint8Array): string | undefined;
+  /** Whether `distrust` checks anything: a key or identity was given. */
+  readonly checks: boolean;
   /** Disconnects (before connecting again with a key). */
   close(): Promise<void>;
 }
@@ -65,8 +76,11 @@ export function verifyWith(keyFile: Uint8Array, message: object, claim?: { signe
 export async function connectFleet(connection: FleetConnection, log: (line: string) => void = () => {}, keyFile?: { name: string; bytes: Uint8Array }): Promise<FleetControls> {
   const key = keyFile ? signerFromFile(keyFile.bytes, `the file ${keyFile.name}`) : undefined;
   const client = await FleetClient.connect({ connection: { url: connection.broker, username: connection.username, password: connection.password }, log, ...(key ? { key } : {}) });
+  const retained = key ? new RetainedCheck(key, log) : undefined;
   return {
     signing: !key ? 'nothing' : key.name !== undefined ? `the identity of ${key.name}` : 'the fleet key',
+    checks: retained !== undefined,
+    distrust: (topic, payload) => retained?.distrust(topic, payload),
     close: () => client.close(),
     async start({ agent, module, program, args, job }) {
       const started = await client.start({ agent, module, program, args: [program, ...args], ...(job ? { job } : {}) });

@@ -54,7 +54,8 @@ function parseMove(payload: Buffer): MoveRecord | undefined {
  * What one committed migration measured, as its source agent saw it: published for
  * every move (from `wasmig migrate`, a dashboard, a drain, a scheduler) and retained
  * (the job's last), so that the dashboard charts each move's downtime and bytes whoever
- * started it. Advisory as {@link MoveRecord}: unsigned, nothing acts on it.
+ * started it. Nothing acts on it; in a fleet that signs it is signed by its source (as
+ * `agent`, like a job state), so that a dashboard with the key charts only real moves.
  */
 export interface MigrationReport {
   job: string;
@@ -79,5 +80,5 @@ export const migrationTopic = (job: string): string => `${ROOT}/jobs/${job}/migr
 export const ALL_MIGRATIONS = `${ROOT}/jobs/+/migration`;
 
 export function publishMigration(peer: Peer, report: MigrationReport): Promise<void> {
-  return peer.link.publish(migrationTopic(report.job), JSON.stringify({ v: 1, ...report }), { qos: 1, retain: true });
+  return peer.link.publish(migrationTopic(report.job), JSON.stringify(peer.signDocument({ v: 1, ...report, agent: report.from })), { qos: 1, retain: true });
 }

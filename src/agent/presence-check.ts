@@ -40,7 +40,7 @@ export class PresenceCheck {
 
   /** Whether the status or heartbeat `payload` on `topic` may be believed; logs a refusal once per topic and reason. */
   accept(topic: string, payload: Buffer): boolean {
-    const why = this.#why(topic, payload);
+    const why = this.check(topic, payload);
     if (why === undefined) return true;
     const line = `${topic}: ${why}`;
     if (!this.#logged.has(line)) {
@@ -51,7 +51,11 @@ export class PresenceCheck {
     return false;
   }
 
-  #why(topic: string, payload: Buffer): string | undefined {
+  /**
+   * Why the status or heartbeat `payload` on `topic` may not be believed (undefined: it
+   * may, or `topic` is neither), without logging; a believed one becomes the newest heard.
+   */
+  check(topic: string, payload: Buffer): string | undefined {
     const about = presenceOf(topic);
     if (!about) return undefined;
     if (payload.length === 0) return undefined; // cleared: nothing to believe either way

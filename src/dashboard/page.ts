@@ -40,6 +40,7 @@ export function dashboardHtml(config: PageConfig): string {
   h1 { font-size: 1.3em; margin: 0 0 .2em; }
   h2 { font-size: 1.05em; margin: 1.4em 0 .4em; }
   #connection { color: #666; }
+  #trust { color: #a60; }
   table { border-collapse: collapse; min-width: 40em; }
   th, td { text-align: left; padding: .25em .8em .25em 0; border-bottom: 1px solid #ddd; }
   th { font-weight: 600; }
@@ -55,6 +56,7 @@ export function dashboardHtml(config: PageConfig): string {
 <body>
 <h1>wasmig fleet</h1>
 <div id="connection">connecting…</div>
+<div id="trust"></div>
 <h2>Agents</h2>
 <table id="agents"><thead><tr><th>agent</th><th>state</th><th>tier</th><th>CPU (cores)</th><th>RSS</th><th>jobs</th><th>host</th></tr></thead><tbody></tbody></table>
 <h2>Agent load (CPU, cores)</h2>
@@ -98,10 +100,18 @@ const config = JSON.parse(document.getElementById('config').textContent);
 /** Points kept per agent in the chart (at one heartbeat a second: 10 minutes). */
 const HISTORY = 600;
 
+/**
+ * Why a retained message is not to be believed (undefined: it is): the fleet client's
+ * check once a key or identity is given (fleet.js, RetainedCheck); before, none.
+ */
+let distrust = () => undefined;
+let checking = false;
+
 /** Everything the page shows, from the retained messages and what follows them. */
 class FleetView {
   agents = new Map();   // name -> { status, load, cpu: [[seconds, cores]...] }
-  jobs = new Map();     // id -> JobState
+  jobs = new Map();     // id -> JobState, with unverified: why, when its signature fails
+  raw = new Map();      // topic -> the last payload, to check again when a key comes
 
   agent(name) {
     let a = this.agents.get(name);
@@ -109,8 +119,28 @@ class FleetView {
     return a;
   }
 
+  /** Whether an online agent says it signs: then only a key or identity tells forged from real. */
+  signs() {
+    return [...this.agents.values()].some((a) => a.status?.online === true && a.status?.signed === true);
+  }
+
   /** Takes one message; returns whether anything shown changed. */
   take(topic, payload) {
+    if (payload.length === 0) this.raw.delete(topic); else this.raw.set(topic, payload);
+    return this.apply(topic, payload);
+  }
+
+  /** Everything taken so far, checked again (a key or identity was just given). */
+  recheck() {
+    const cpu = new Map([...this.agents].map(([name, a]) => [name, a.cpu]));
+    this.agents.clear();
+    this.jobs.clear();
+    for (let i = moves.length - 1; i >= 0; i--) if (moves[i].by === 'elsewhere') moves.splice(i, 1);
+    for (const [topic, payload] of this.raw) this.apply(topic, payload);
+    for (const [name, a] of this.agents) a.cpu = cpu.get(name) ?? a.cpu;
+  }
+
+  apply(topic, payload) {
     const parts = topic.split('/');
     if (parts.length !== 5) return false;
     const [, , kind, name, leaf] = parts;
@@ -123,6 +153,9 @@ class FleetView {
     let message;
     try { message = JSON.parse(new TextDecoder().decode(payload)); } catch { return false; }
     if (typeof message !== 'object' || message === null) return false;
+    // As ps: a forged status, heartbeat or migration report is left out; a forged job state is shown as such.
+    const why = distrust(topic, payload);
+    if (why !== undefined && !(kind === 'jobs' && leaf === 'state')) return false;
     if (kind === 'agents' && leaf === 'status') { this.agent(name).status = message; return true; }
     if (kind === 'agents' && leaf === 'load') {
       const a = this.agent(name);
@@ -134,7 +167,7 @@ class FleetView {
       }
       return true;
     }
-    if (kind === 'jobs' && leaf === 'state') { this.jobs.set(name, message); return true; }
+    if (kind === 'jobs' && leaf === 'state') { this.jobs.set(name, why === undefined ? message : { ...message, unverified: why }); return true; }
     if (kind === 'jobs' && leaf === 'migration') return addMove(message, 'elsewhere');
     return false;
   }
@@ -200,7 +233,8 @@ function renderTables() {
   for (const [id, j] of [...view.jobs].sort((x, y) => x[0].localeCompare(y[0]))) {
     const row = document.createElement('tr');
     cell(row, id);
-    cell(row, j.state + (j.target ? ' to ' + j.target : '') + (j.status !== undefined ? ' (' + j.status + ')' : ''));
+    if (j.unverified !== undefined) cell(row, 'unverified: ' + j.unverified, 'offline');
+    else cell(row, j.state + (j.target ? ' to ' + j.target : '') + (j.status !== undefined ? ' (' + j.status + ')' : '') + (!checking && view.signs() ? ' (unchecked)' : ''));
     cell(row, j.agent ?? '');
     cell(row, j.program ?? '');
     cell(row, String(j.epoch ?? ''));
@@ -208,6 +242,9 @@ function renderTables() {
     jobs.appendChild(row);
   }
   if (view.jobs.size === 0) jobs.innerHTML = '<tr><td class="empty" colspan="6">no jobs yet</td></tr>';
+  document.getElementById('trust').textContent = !checking && view.signs()
+    ? 'this fleet signs: what is shown here is unchecked (a forged state would look real) until its key or an identity is chosen under Controls'
+    : checking ? 'checked with ' + fleet.signing + ': forged statuses and moves are left out, forged job states marked' : '';
 }
 
 let chart;
@@ -291,7 +328,7 @@ function renderChoices() {
   const online = [...view.agents].filter(([, a]) => a.status?.online === true).map(([n]) => n).sort();
   choices(document.getElementById('start-agent'), online);
   choices(document.getElementById('move-to'), online);
-  const live = [...view.jobs].filter(([, j]) => j.state !== 'exited' && j.state !== 'failed').map(([id]) => id).sort();
+  const live = [...view.jobs].filter(([, j]) => j.unverified === undefined && j.state !== 'exited' && j.state !== 'failed').map(([id]) => id).sort();
   choices(document.getElementById('move-job'), live);
 }
 
@@ -403,6 +440,12 @@ import('/browser/fleet.js').then(async ({ connectFleet }) => {
       fleet = next;
       following = '';
       await old.close();
+      distrust = next.checks ? (topic, payload) => next.distrust(topic, payload) : () => undefined;
+      checking = next.checks;
+      view.recheck();
+      render();
+      renderChoices();
+      renderMoves();
       said('ready, signing with ' + next.signing + ' (start, migrate, follow: through the fleet client in this page)');
     } catch (error) {
       said(file.name + ': ' + error.message);

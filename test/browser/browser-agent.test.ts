@@ -24,7 +24,8 @@ import { join, resolve } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Browser, Page } from 'playwright-core';
-import { DeviceIdentity, FleetAuthority } from '../../src/agent/index.ts';
+import { DeviceIdentity, FleetAuthority, topics } from '../../src/agent/index.ts';
+import { MqttLink } from '../../src/agent/mqtt-link.ts';
 import { browserAgentBuild } from '../../tools/build-browser.ts';
 import { repoRoot } from '../helpers/cli.ts';
 import { agentProc, cli, freePort, stopAll, wasmigProc } from '../helpers/fleet.ts';
@@ -221,8 +222,22 @@ chromium.register(s, 'a keyed fleet: the tab and the dashboard take the key pick
     return ['ka', 'ktab'].every((n) => agents.some((r) => r.startsWith(`${n} | online`)));
   });
   await until('the dashboard\'s controls ready', async () => /^controls: ready/.test(await dashboard.textContent('#control-state') ?? ''));
+  // Without the key the page cannot tell a forged state from a real one, and says so.
+  await until('the dashboard saying it cannot check', async () => (await dashboard.textContent('#trust') ?? '').startsWith('this fleet signs: what is shown here is unchecked'));
   await dashboard.setInputFiles('#key-file', keyFile);
   await until('the controls signing', async () => /^controls: ready, signing with the fleet key/.test(await dashboard.textContent('#control-state') ?? ''));
+  await until('the dashboard checking', async () => (await dashboard.textContent('#trust') ?? '').startsWith('checked with the fleet key'));
+  // A rogue client's unsigned retained state is shown as what it is, and offered to no control.
+  const rogue = await MqttLink.open({ connection: { url: tcp }, clientId: 'wasmig-rogue', persistent: false, onMessage: () => {} });
+  try {
+    const forged = { v: 1, job: 'forged', agent: 'ka', instance: 'x', epoch: 99, state: 'running', program: 'evil.wasm', args: [], startedAt: '2026-12-03T00:00:00.000Z', updatedAt: '2026-12-03T00:00:00.000Z' };
+    await rogue.publish(topics.jobState('forged'), JSON.stringify(forged), { qos: 1, retain: true });
+    await until('the forged state marked', async () => (await rows(dashboard, 'jobs')).some((r) => r.startsWith('forged | unverified: unsigned | ka |')));
+    assert.not.ok((await dashboard.$$eval('#move-job option', (os) => os.map((o) => o.textContent))).includes('forged'));
+    await rogue.publish(topics.jobState('forged'), '', { qos: 1, retain: true });
+  } finally {
+    await rogue.close();
+  }
 
   // Started and moved into the tab from the CLI (its move charted from ka's report), back to ka from the page.
   const args = ['lines=900', 'work=200', 'sleep=40', 'mem=2', 'status=3'];
