@@ -14,7 +14,9 @@
  * it to replays. Jobs' in-memory directories (`run --mem-dir`) work here as on Node: their
  * files are in the job's state and move with it. What a tab's agent does not have: host
  * directories for jobs (a job that needs one is not moved here: placement and the handoff
- * say so in one line), a revocation list, resume clones made ahead.
+ * say so in one line), resume clones made ahead. With an identity, the page takes the
+ * fleet's revocation list too (`#revoked-file`), kept in page storage and enforced as
+ * `--revoked` is on Node.
  * Bundled with stand-ins for the Node modules the agent's files import (`agent/in-page/`)
  * by `tools/build-browser.ts` (`browserAgentBuild`).
  * @module
@@ -22,7 +24,9 @@
 import { Agent } from './agent/agent.ts';
 import { FleetClient } from './agent/client.ts';
 import { errorText } from './agent/error-text.ts';
-import { PAGE_STATE_ROOT } from './agent/in-page/node-fs.ts';
+import { PAGE_STATE_ROOT, writeFileSync } from './agent/in-page/node-fs.ts';
+import { checkRevocations } from './agent/revocation.ts';
+import { DeviceIdentity } from './agent/identity.ts';
 import { signerFromFile } from './agent/signer-file.ts';
 import type { MessageSigner } from './agent/signing.ts';
 
@@ -91,10 +95,45 @@ function pickedSigner(why: string): Promise<MessageSigner> {
       const file = input.files?.[0];
       if (!file) return;
       file.arrayBuffer().then((bytes) => {
-        resolve(signerFromFile(new Uint8Array(bytes), `the file ${file.name}`));
+        resolve(signerFromFile(new Uint8Array(bytes), `the file ${file.name}`, { revoked: REVOKED_PATH, revokedMayBeMissing: true, log }));
         if (choice) choice.hidden = true;
       }).catch((error: unknown) => show('state', `${file.name}: ${errorText(error)}; choose another`, 'offline'));
     });
+  });
+}
+
+/**
+ * Where the tab keeps the fleet authority's revocation list (`wasmig fleet revoke`
+ * writes it): page storage, so that it outlives a reload. An identity enforces it as a
+ * Node agent's `--revoked` file, read again when it changes; nothing is revoked until the
+ * page's user picks one (`#revoked-file`).
+ */
+const REVOKED_PATH = `${PAGE_STATE_ROOT}fleet/revoked.json`;
+
+/**
+ * `#revoked-file`: a revocation list picked in the page goes into page storage, where
+ * the tab's identity takes it at once (a list its authority did not sign is refused
+ * there, with a line in the log, and the one in force stays).
+ */
+function offerRevocationList(identity: { recheckRevocations(): void }): void {
+  const input = page.getElementById('revoked-file') as FileInput | null;
+  const choice = page.getElementById('revoked-choice');
+  if (!input || !choice) return;
+  choice.hidden = false;
+  input.addEventListener('change', () => {
+    const file = input.files?.[0];
+    if (!file) return;
+    file.arrayBuffer().then((bytes) => {
+      const text = new TextDecoder().decode(bytes);
+      let parsed: unknown;
+      try { parsed = JSON.parse(text); } catch { parsed = undefined; }
+      const doc = checkRevocations(parsed);
+      if (typeof doc === 'string') { log(`${file.name}: ${doc}; the list in force stays`); return; }
+      writeFileSync(REVOKED_PATH, text);
+      log(`revocation list ${file.name} (${doc.revoked.length} revoked, issued ${doc.issuedAt || 'undated'}) kept in this page`);
+      identity.recheckRevocations(); // takes it now (or says why not), not at the next look
+
+    }).catch((error: unknown) => log(`${file.name}: ${errorText(error)}`));
   });
 }
 
@@ -117,6 +156,7 @@ async function main(): Promise<void> {
     // An identity names its device: the tab is that agent unless the URL names another (which Agent.start then refuses, saying why).
     if (key.name !== undefined && !search.has('name')) name = key.name;
     show('name', name);
+    if (key instanceof DeviceIdentity) offerRevocationList(key);
   }
   const agent = await Agent.start({
     name, tier, heartbeatMs: 1000, aheadClones: 0, log,

@@ -200,6 +200,15 @@ function checkCertificate(x: unknown): DeviceCertificate | string {
   return c as unknown as DeviceCertificate;
 }
 
+/** How a device identity enforces revocation, and where it logs. */
+export interface IdentityOptions {
+  /** The authority's revocation list to enforce: a file `wasmig fleet revoke` wrote. */
+  revoked?: string;
+  /** A `revoked` file not there yet revokes nothing until it appears (a browser tab's list). */
+  revokedMayBeMissing?: boolean;
+  log?: (line: string) => void;
+}
+
 /**
  * One device's identity: it signs as itself, and checks what others send against the
  * authority. Same interface as the shared-key mode ({@link FleetKey}): `sign`, `verify`.
@@ -223,9 +232,10 @@ export class DeviceIdentity {
 
   /**
    * `revoked`: the authority's revocation list to enforce (`--revoked FILE`, written by
-   * `wasmig fleet revoke`); `now`: the clock certificates expire by (tests).
+   * `wasmig fleet revoke`; `revokedMayBeMissing`: a file not there yet revokes nothing
+   * until it appears, as in a browser tab); `now`: the clock certificates expire by (tests).
    */
-  constructor(file: DeviceIdentityFile, options: { revoked?: string; now?: () => number; log?: (line: string) => void } = {}) {
+  constructor(file: DeviceIdentityFile, options: IdentityOptions & { now?: () => number } = {}) {
     const cert = checkCertificate(file.certificate);
     if (typeof cert === 'string') throw new UsageError(`identity: ${cert}`);
     this.certificate = cert;
@@ -238,7 +248,7 @@ export class DeviceIdentity {
       throw new UsageError(`identity: ${(error as Error).message}`);
     }
     const authority = this.#authority;
-    this.#revoked = options.revoked === undefined ? undefined : new RevocationList(options.revoked, (doc) => verifyBytes(authority, doc, doc.sig ?? ''), options.log);
+    this.#revoked = options.revoked === undefined ? undefined : new RevocationList(options.revoked, (doc) => verifyBytes(authority, doc, doc.sig ?? ''), options.log, { missingIsEmpty: options.revokedMayBeMissing === true });
     if (rawPublic(createPublicKey(this.#privateKey)) !== cert.key) throw new UsageError('identity: the private key is not the one the certificate names');
     if (typeof file.boxKey !== 'string') throw new UsageError(`identity: ${reissue(cert.name)}`);
     this.opener = BoxKeys.fromPem(file.boxKey);
@@ -250,7 +260,7 @@ export class DeviceIdentity {
   }
 
   /** Reads an identity file (`wasmig fleet add` wrote it); `revoked`: the authority's revocation list to enforce. */
-  static fromFile(path: string, options: { revoked?: string; log?: (line: string) => void } = {}): DeviceIdentity {
+  static fromFile(path: string, options: IdentityOptions = {}): DeviceIdentity {
     let text: string;
     try {
       text = readFileSync(path, 'utf8');
@@ -262,7 +272,7 @@ export class DeviceIdentity {
   }
 
   /** An identity file's text; `source` names it in errors (`--identity PATH`, or a file picked in a page). */
-  static fromText(text: string, source: string, options: { revoked?: string; log?: (line: string) => void } = {}): DeviceIdentity {
+  static fromText(text: string, source: string, options: IdentityOptions = {}): DeviceIdentity {
     let parsed: DeviceIdentityFile;
     try {
       parsed = JSON.parse(text) as DeviceIdentityFile;
@@ -287,6 +297,11 @@ export class DeviceIdentity {
   }
 
   /** Why a certificate the authority signed is no longer valid (expired, revoked), or undefined. */
+  /** Reads the revocation list again now if its file changed (a page that just stored one); logs what it took. */
+  recheckRevocations(): void {
+    this.#revoked?.recheck(this.#now());
+  }
+
   #invalid(cert: DeviceCertificate): string | undefined {
     if (cert.expires !== undefined && Date.parse(cert.expires) <= this.#now()) return `the certificate of ${cert.name} expired at ${cert.expires} (wasmig fleet add ${cert.name} issues a new one)`;
     return this.#revoked?.why(cert, this.#now());

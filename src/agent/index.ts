@@ -21,7 +21,7 @@ export { FleetKey } from './signing.ts';
 export { signerFromFile } from './signer-file.ts';
 export type { MessageSigner } from './signing.ts';
 export { DeviceIdentity, FleetAuthority, parseRoles, ROLES } from './identity.ts';
-export type { DeviceCertificate, DeviceIdentityFile, Role } from './identity.ts';
+export type { DeviceCertificate, DeviceIdentityFile, IdentityOptions, Role } from './identity.ts';
 export { checkRevocations } from './revocation.ts';
 export type { Revocation, RevocationDocument } from './revocation.ts';
 export { topics } from './topics.ts';

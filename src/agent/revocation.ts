@@ -22,6 +22,8 @@ export interface RevocationDocument {
 
 /** How often an agent looks whether its revocation file changed. */
 const RECHECK_MS = 2000;
+/** Why a list was not taken, when its file is not there. */
+const MISSING = 'no such file (wasmig fleet revoke writes it)';
 /** Most entries a list may have (a fleet's devices, not a CA's). */
 const MAX_ENTRIES = 100_000;
 
@@ -52,13 +54,33 @@ export class RevocationList {
   #mtime = -1;
   #checkedAt = 0;
 
-  /** `verify`: whether the authority signed a document. Throws a {@link UsageError} when the file is missing or not a signed list. */
-  constructor(path: string, verify: (doc: RevocationDocument) => boolean, log: (line: string) => void = () => {}) {
+  /**
+   * `verify`: whether the authority signed a document. `missingIsEmpty`: a file not there
+   * yet is a list with nothing revoked, taken when it appears (a browser tab, whose list
+   * is picked in the page whenever its user has one; a device given `--revoked` needs it).
+   * Throws a {@link UsageError} when the file is missing (unless that is allowed) or not a signed list.
+   */
+  constructor(path: string, verify: (doc: RevocationDocument) => boolean, log: (line: string) => void = () => {}, options: { missingIsEmpty?: boolean } = {}) {
     this.#path = path;
     this.#verify = verify;
     this.#log = log;
     const error = this.#load();
+    if (error === MISSING && options.missingIsEmpty) return;
     if (error !== undefined) throw new UsageError(`--revoked ${path}: ${error}`);
+  }
+
+  /**
+   * Reads the file again now if it changed (`why` does so every {@link RECHECK_MS}; a page
+   * that has just stored a list picked by its user asks at once); logs what it took.
+   */
+  recheck(now = Date.now()): void {
+    this.#checkedAt = now;
+    let mtime = this.#mtime;
+    try { mtime = statSync(this.#path).mtimeMs; } catch { /* gone: the list in force stays */ }
+    if (mtime === this.#mtime) return;
+    const error = this.#load();
+    if (error !== undefined) this.#log(`--revoked ${this.#path} changed but was not taken: ${error}; the list read before stays in force`);
+    else this.#log(`--revoked ${this.#path} taken: ${this.#entries.size} device${this.#entries.size === 1 ? '' : 's'} revoked`);
   }
 
   /** Reads the file; returns why it was not taken, if it was not. */
@@ -70,7 +92,7 @@ export class RevocationList {
       text = readFileSync(this.#path, 'utf8');
     } catch (cause) {
       const code = (cause as NodeJS.ErrnoException).code;
-      return code === 'ENOENT' ? 'no such file (wasmig fleet revoke writes it)' : (cause as Error).message;
+      return code === 'ENOENT' ? MISSING : (cause as Error).message;
     }
     this.#mtime = mtime;
     let parsed: unknown;
@@ -88,15 +110,7 @@ export class RevocationList {
 
   /** Why `cert` is revoked, or undefined. */
   why(cert: DeviceCertificate, now = Date.now()): string | undefined {
-    if (now - this.#checkedAt >= RECHECK_MS) {
-      this.#checkedAt = now;
-      let mtime = this.#mtime;
-      try { mtime = statSync(this.#path).mtimeMs; } catch { /* gone: the list in force stays */ }
-      if (mtime !== this.#mtime) {
-        const error = this.#load();
-        if (error !== undefined) this.#log(`--revoked ${this.#path} changed but was not taken: ${error}; the list read before stays in force`);
-      }
-    }
+    if (now - this.#checkedAt >= RECHECK_MS) this.recheck(now);
     const before = this.#entries.get(cert.name);
     if (before === undefined || Date.parse(cert.issuedAt) > before) return undefined;
     return `the certificate of ${cert.name} was revoked at ${new Date(before).toISOString()} (wasmig fleet revoke)`;

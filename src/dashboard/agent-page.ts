@@ -39,6 +39,7 @@ export function agentPageHtml(config: AgentPageConfig): string {
 <h1>wasmig agent <span id="name"></span> (this tab)</h1>
 <div id="state">starting…</div>
 <p id="key-choice" hidden>Key or identity file (read in this page, sent nowhere): <input type="file" id="key-file"></p>
+<p id="revoked-choice" hidden>Revocation list (<code>wasmig fleet revoke</code> writes it; kept in this page): <input type="file" id="revoked-file"></p>
 <p>Jobs run in Web Workers on this browser's WebAssembly. Closing the tab takes the agent offline; the fleet sees its last will.</p>
 <pre id="log"></pre>
 <script type="application/json" id="config">${json}</script>

@@ -130,6 +130,30 @@ test('revocation: a signed list refuses the certificates of a device issued unti
   }
 });
 
+test('revocation in a tab: a list not there yet revokes nothing, and is enforced once it appears', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wasmig-revoked-later-'));
+  try {
+    const list = join(dir, 'revoked.json');
+    let now = Date.parse('2026-06-01T00:00:00Z');
+    const stolen = new DeviceIdentity(authority.issue('stolen', ['start'], { now: new Date('2026-05-01T00:00:00Z') }));
+    const lines: string[] = [];
+    const tab = new DeviceIdentity(authority.issue('tab', ['run']), { revoked: list, revokedMayBeMissing: true, now: () => now, log: (l) => lines.push(l) });
+    const msg = stolen.sign({ ...start, from: 'stolen~1' });
+    assert.is(tab.verify(msg, { signer: 'stolen~1' }), undefined);
+    writeFileSync(list, JSON.stringify(authority.signDocument({ v: 1, kind: 'wasmig-revocations', issuedAt: '2026-06-01T00:00:00Z', revoked: [{ name: 'stolen', before: '2026-06-01T00:00:00.000Z' }] } as RevocationDocument)));
+    // Asked at once (the page that stored it), not at the next look two seconds on.
+    tab.recheckRevocations();
+    assert.match(lines.join('\n'), /revoked\.json taken: 1 device revoked/);
+    assert.match(tab.verify(msg, { signer: 'stolen~1' }) ?? '', /the certificate of stolen was revoked/);
+    now += 5000;
+    assert.match(tab.verify(msg, { signer: 'stolen~1' }) ?? '', /the certificate of stolen was revoked/);
+    // Without the allowance, a missing list is still an error at start.
+    assert.throws(() => new DeviceIdentity(authority.issue('g4', ['run']), { revoked: join(dir, 'none.json') }), /no such file/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('blobs are sealed to the X25519 key of a certificate that came by; only that device opens them', () => {
   const b = new DeviceIdentity(authority.issue('b', ['run']));
   const c = new DeviceIdentity(authority.issue('c', ['run']));

@@ -296,4 +296,50 @@ chromium.register(s, 'a keyed fleet: the tab and the dashboard take the key pick
   assert.is(await server.stop('SIGINT'), 0, server.err);
 });
 
+chromium.register(s, 'identities: the tab joins with its own identity, runs a job a laptop starts, and refuses a device revoked by the list picked in the page', async () => {
+  const fleetDir = join(work, 'id-fleet');
+  assert.is((await cli(['fleet', 'init', '--dir', fleetDir])).status, 0);
+  for (const [name, roles] of [['ia', 'run'], ['itab', 'run'], ['laptop', 'start,migrate'], ['stolen', 'start']]) {
+    const r = await cli(['fleet', 'add', name, '--roles', roles, '--dir', fleetDir]);
+    assert.is(r.status, 0, r.stderr);
+  }
+  const as = (name: string): Record<string, string> => ({ WASMIG_IDENTITY: join(fleetDir, `${name}.identity`) });
+  const [port, wsPort] = [await freePort(), await freePort()];
+  const broker = wasmigProc(['broker', '--port', String(port), '--ws-port', String(wsPort)], { label: 'wasmig broker (identities)' });
+  const tcp = (await broker.waitFor(/listening on (\S+)/, 'out'))[1]!;
+  const ws = (await broker.waitFor(/MQTT over WebSocket on (\S+)/, 'out'))[1]!;
+  await agentProc('ia', ws, [], as('ia'));
+  const server = wasmigProc(['dashboard', '--port', '0', '--broker', ws], { label: 'wasmig dashboard (identities)', env: { WASMIG_BROWSER_BUNDLES: work } });
+  const agentUrl = (await server.waitFor(/browser agent: (http:\/\/\S+)/, 'out'))[1]!;
+  const errors: string[] = [];
+  const tab = await (await browser()).newPage();
+  tab.on('pageerror', (error) => errors.push(`tab: ${error.message}`));
+  tabLog = async () => await tab.textContent('#log') ?? '';
+  // No ?name=: an identity names its device.
+  await tab.goto(agentUrl.replace(/[?&]name=tab/, ''));
+  await until('the tab asking for its key or identity', async () => (await tab.textContent('#state') ?? '').startsWith('this fleet signs its messages (agent ia)'));
+  await tab.setInputFiles('#key-file', join(fleetDir, 'itab.identity'));
+  await until('the tab online as itab, signing with its identity', async () => /^online at ws:\S+ \(tier native, signing with the identity of itab\)$/.test(await tab.textContent('#state') ?? ''));
+
+  // Before any list: the device later revoked may start a job here; the laptop may too.
+  const quick = ['lines=3', 'status=5'];
+  const before = await cli(['run', '--on', 'itab', '--job', 'by-stolen', '--broker', tcp, tickerPath, ...quick], as('stolen'));
+  assert.is(before.status, 5, before.stderr);
+  const revoked = await cli(['fleet', 'revoke', 'stolen', '--dir', fleetDir]);
+  assert.is(revoked.status, 0, revoked.stderr);
+  assert.ok(await tab.isVisible('#revoked-file'), 'the page offers the revocation list');
+  await tab.setInputFiles('#revoked-file', join(fleetDir, 'revoked.json'));
+  await until('the tab taking the list', async () => /revoked\.json taken: 1 device revoked/.test(await tab.textContent('#log') ?? ''));
+  const refused = await cli(['run', '--on', 'itab', '--job', 'by-stolen-2', '--broker', tcp, tickerPath, ...quick], as('stolen'));
+  assert.is.not(refused.status, 0, 'a revoked device starts nothing in the tab');
+  assert.match(refused.stderr, /revoked/);
+  assert.not.ok(await tab.evaluate(() => (globalThis as unknown as { browserAgent: { jobs: Map<string, unknown> } }).browserAgent.jobs.has('by-stolen-2')));
+  const laptop = await cli(['run', '--on', 'itab', '--job', 'by-laptop', '--broker', tcp, tickerPath, ...quick], as('laptop'));
+  assert.is(laptop.status, 5, laptop.stderr);
+  assert.is(laptop.stdout, tickerOutput(quick).stdout);
+  assert.equal(errors, []);
+  await tab.close();
+  assert.is(await server.stop('SIGINT'), 0, server.err);
+});
+
 s.run();

@@ -4,7 +4,7 @@
  * `/dev/null`, which a job's thread opens as its stdin, is fd 0 (WASI's browser system
  * reads it as empty); and files under {@link PAGE_STATE_ROOT}, which are the page's
  * `localStorage` entries, so the agent's state dir (the replay guard's high-water marks,
- * replay-guard.ts) outlives a reload of the tab. `localStorage` is synchronous, as the
+ * replay-guard.ts; the fleet's revocation list) outlives a reload of the tab. `localStorage` is synchronous, as the
  * guard's writes are on Node: the mark is stored before the request is acted on.
  * @module
  */
@@ -75,4 +75,17 @@ export function mkdirSync(path: string, _options?: unknown): void {
 }
 
 export const realpathSync = absent('realpath');
-export const statSync = absent('stat');
+
+/**
+ * A state file's size, and for its time a hash of its text: what readers of `mtimeMs`
+ * here do is tell whether a file changed (the revocation list, revocation.ts), and
+ * `localStorage` keeps no times. ENOENT when there is none.
+ */
+export function statSync(path: string): { mtimeMs: number; size: number; isFile(): boolean; isDirectory(): boolean } {
+  const storage = storageFor('stat', path);
+  if (!storage) return absent('stat')(path);
+  const text = storage.getItem(KEY_PREFIX + path) ?? fail('stat', path, 'no such file', 'ENOENT');
+  let hash = 0x811c9dc5; // FNV-1a over the UTF-16 code units
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return { mtimeMs: hash, size: text.length, isFile: () => true, isDirectory: () => false };
+}

@@ -36,6 +36,20 @@ s.after(() => {
   rmSync(work, { recursive: true, force: true });
 });
 
+s('stat of a state file: its size, and a time that changes when its text does', () => {
+  const path = `${fs.PAGE_STATE_ROOT}fleet/revoked.json`;
+  assert.throws(() => fs.statSync(path), (e: Error & { code?: string }) => e.code === 'ENOENT');
+  fs.writeFileSync(path, '{"v":1}');
+  const first = fs.statSync(path);
+  assert.is(first.size, 7);
+  assert.ok(first.isFile());
+  assert.is(fs.statSync(path).mtimeMs, first.mtimeMs, 'the same text, the same time');
+  fs.writeFileSync(path, '{"v":2}');
+  assert.is.not(fs.statSync(path).mtimeMs, first.mtimeMs);
+  assert.throws(() => fs.statSync('/etc/passwd'), (e: Error & { code?: string }) => e.code === 'ENOSYS');
+  storage.removeItem(`wasmig-fs:${path}`);
+});
+
 s('files under /page-storage/ are entries; a rename moves one; other paths are refused', () => {
   const path = `${fs.PAGE_STATE_ROOT}t/replay-guard.json`;
   assert.throws(() => fs.readFileSync(path), (e: Error & { code?: string }) => e.code === 'ENOENT' && e.message === `readFile ${path}: no such file`);
