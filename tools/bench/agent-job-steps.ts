@@ -29,6 +29,7 @@ import type { Tier } from '../../src/runtime/index.ts';
 import { repoRoot } from '../../test/helpers/cli.ts';
 import { agentProc, embeddedBroker, stopAll } from '../../test/helpers/fleet.ts';
 import { runawayModule } from '../../test/helpers/runaway.ts';
+import { median } from './stats.ts';
 
 process.env.WASMIG_BUILT = '1';
 
@@ -47,11 +48,6 @@ const name = runaway ? 'runaway.wasm' : 'recursion.wasm';
 /** The status and the agent's end line both ways. */
 const wantStatus = runaway ? 134 : 0;
 
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((x, y) => x - y);
-  return s[s.length >> 1];
-}
 
 /** `wasmig run` of the program as a process, spawn to exit (ms). */
 function cliRun(): number {

@@ -31,6 +31,7 @@ import { OutputLog } from '../../src/agent/output-log.ts';
 import '../../src/native/index.ts';
 import { loadModule, Program } from '../../src/program/index.ts';
 import type { Tier } from '../../src/runtime/index.ts';
+import { median } from './stats.ts';
 
 // Agents and brokers from the built CLI (npm run build), as users run them.
 process.env.WASMIG_BUILT = '1';
@@ -56,11 +57,6 @@ function timed(args: string[], env: NodeJS.ProcessEnv): { ms: number; status: nu
   const t0 = performance.now();
   const r = spawnSync(process.execPath, [cli, ...args], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 600_000 });
   return { ms: performance.now() - t0, status: r.status ?? -1, err: r.stderr };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((x, y) => x - y);
-  return s[s.length >> 1];
 }
 
 // Workers booted ahead, as an agent's are.

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { createInstr, decodeModule, InstructionReader } from '../../src/binary/index.ts';
 import { ValType } from '../../src/wasm/types.ts';
 import { ModuleBuilder, s32, s64, u32 } from '../../test/helpers/module-builder.ts';
+import { median } from './stats.ts';
 
 /** A body with a compiler-like instruction mix (not valid code: only decoding is measured). */
 function syntheticBody(seed: number): number[] {
@@ -47,11 +48,6 @@ function syntheticModule(targetBytes: number): Uint8Array {
     b.func(t, body, [ValType.i32, ValType.i64, ValType.f64]);
   }
   return b.build();
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 function main(): void {

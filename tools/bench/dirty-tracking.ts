@@ -23,6 +23,7 @@ import { Worker } from 'node:worker_threads';
 import { BLOCK_SIZE, MemoryImage } from '../../src/snapshot/index.ts';
 import { ValType } from '../../src/wasm/index.ts';
 import { ModuleBuilder, s32, u32 } from '../../test/helpers/module-builder.ts';
+import { median } from './stats.ts';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
@@ -32,11 +33,6 @@ function arg(name: string, fallback: string): string {
 const mib = Number(arg('--mib', '64'));
 const rounds = Number(arg('--rounds', '5'));
 const bytes = mib << 20;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((x, y) => x - y);
-  return s[s.length >> 1];
-}
 
 function time(f: () => void): number {
   const t0 = performance.now();

@@ -46,6 +46,7 @@ import { repoRoot } from '../../test/helpers/cli.ts';
 import { agentProc, embeddedBroker, mosquittoBroker, mosquittoPath, stopAll } from '../../test/helpers/fleet.ts';
 import type { BrokerProc, Proc } from '../../test/helpers/fleet.ts';
 import { writerPath } from '../../test/helpers/writer.ts';
+import { median } from './stats.ts';
 
 // Agents and brokers from the built CLI (npm run build), as users run them.
 process.env.WASMIG_BUILT = '1';
@@ -90,11 +91,6 @@ function clientKey(security: Security): MessageSigner | undefined {
 }
 const writer = readFileSync(writerPath);
 const coremark = readFileSync(resolve(repoRoot, 'coremark/coremark.wasm'));
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((x, y) => x - y);
-  return s.length % 2 ? s[(s.length - 1) >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
 const mib = (n: number): string => (n / (1024 * 1024)).toFixed(2);
 const kib = (n: number): string => (n / 1024).toFixed(1);

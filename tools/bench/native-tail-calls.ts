@@ -18,6 +18,7 @@ import { loadavg } from 'node:os';
 import { NativeEngine } from '../../src/native/index.ts';
 import { loadModule, Program } from '../../src/program/index.ts';
 import { ValType } from '../../src/wasm/types.ts';
+import { median } from './stats.ts';
 
 const { i32, i64 } = ValType;
 
@@ -110,11 +111,6 @@ function once(bytes: Uint8Array<ArrayBuffer>, engine: Engine, name: Name, calls:
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   if (got !== want) throw new Error(`${engine} ${name}(${calls}): ${String(got)}, expected ${String(want)}`);
   return seconds;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 function main(argv: string[]): void {

@@ -16,6 +16,7 @@ import { loadModule } from '../../src/program/index.ts';
 import { Store } from '../../src/runtime/index.ts';
 import { OPS, PREFIX_FC, PREFIX_FD } from '../../src/wasm/index.ts';
 import { ValType } from '../../src/wasm/types.ts';
+import { cpuMs, median } from './stats.ts';
 
 /** [name, relaxed body, plain body]: bodies read the v128 locals 1, 2, 3 and set local 1. */
 const PAIRS: [string, string, string][] = [
@@ -86,18 +87,6 @@ function loopModule(text: string): Uint8Array {
     ...section(7, [1, 4, ...[...'loop'].map((c) => c.charCodeAt(0)), 0x00, 0]),
     ...section(10, [1, ...leb(code.length), ...code]),
   ]);
-}
-
-function cpuMs(f: () => void): number {
-  const before = process.cpuUsage();
-  f();
-  const used = process.cpuUsage(before);
-  return (used.user + used.system) / 1000;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 function arg(argv: string[], name: string, fallback: string): string {

@@ -24,6 +24,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadModule, Program } from '../../src/program/index.ts';
+import { cpuMs, median } from './stats.ts';
 
 const ENGINES = ['interp', 'native', 'v8'] as const;
 type EngineName = (typeof ENGINES)[number];
@@ -60,19 +61,6 @@ function makeRunner(engine: EngineName, bytes: Uint8Array): Runner {
       }
     },
   };
-}
-
-/** CPU milliseconds of `f`. */
-function cpuMs(f: () => void): number {
-  const before = process.cpuUsage();
-  f();
-  const used = process.cpuUsage(before);
-  return (used.user + used.system) / 1000;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 function spread(xs: number[]): string {

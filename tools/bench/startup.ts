@@ -37,6 +37,7 @@ import { decodeModule } from '../../src/binary/index.ts';
 import { compileModule, translateFast } from '../../src/compile/index.ts';
 import { callSignatures } from '../../src/compile/translate.ts';
 import { validateModule } from '../../src/validate/index.ts';
+import { median } from './stats.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const tsx = join(root, 'node_modules/tsx/dist/cli.mjs');
@@ -145,12 +146,6 @@ function buildProgram(count: number): string {
 
 // ---------------------------------------------------------------------------
 // Measuring.
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
 const ms = (x: number): string => `${x.toFixed(1)} ms`;
 

@@ -23,6 +23,7 @@ import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median } from './stats.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const child = join(root, 'tools/bench/warmup-child.mjs');
@@ -67,10 +68,6 @@ function perIteration(dist: string): number {
   return (six - one) / 5;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 const fmt = (n: number): string => n.toLocaleString('en-US', { maximumFractionDigits: 0 });
 
 /** A run's windows: iterations/s and end time, by the wall clock and by the process's CPU time. */
