@@ -6,9 +6,9 @@
  * Given a `RewriteStore` (the engine's `DiskRewriteCache`), rewritten modules also
  * outlive the process: a module stored there is loaded, not rewritten.
  */
-import { createInstr, InstructionReader } from '../binary/index.ts';
 import type { CompiledModule } from '../compile/index.ts';
 import { cloneStackTypes } from './frame-records.ts';
+import { LoopFinder } from './loop-finder.ts';
 import { rewriteModule, rewriteResumeClone } from './rewrite.ts';
 import type { ResumeClone, RewriteOptions, RewrittenModule } from './rewrite.ts';
 import type { Safepoint } from './rewrite-function.ts';
@@ -153,7 +153,8 @@ export class RewriteCache {
     const suffix = JSON.stringify(options);
     for (const info of functions) {
       if (!info) continue;
-      const innermost = innermostLoopPcs(compiled, info.funcIndex);
+      const m = compiled.module;
+      const innermost = new Set(LoopFinder.inBody(m, compiled.context.types, info.funcIndex - m.numImportedFuncs).map((l) => l.body));
       for (const site of info.sites) {
         if (site.kind !== 'loop' || clones.has(`${info.funcIndex}:${site.pc}:${suffix}`)) continue;
         (innermost.has(site.pc) ? inner : outer).push({ funcIndex: info.funcIndex, site });
@@ -172,28 +173,4 @@ export class RewriteCache {
 export interface LoopSite {
   funcIndex: number;
   site: Safepoint;
-}
-
-/** Where each innermost loop of function `funcIndex` begins (a loop safepoint's pc: just after its `loop` instruction). */
-function innermostLoopPcs(compiled: CompiledModule, funcIndex: number): Set<number> {
-  const m = compiled.module;
-  const body = m.codes[funcIndex - m.numImportedFuncs];
-  const found = new Set<number>();
-  if (body === undefined) return found;
-  // Open blocks: a loop's pc while it may still be innermost, -1 otherwise.
-  const open: number[] = [];
-  const r = new InstructionReader(m.bytes, body.codeStart, body.codeEnd);
-  const ins = createInstr();
-  while (r.pos < body.codeEnd) {
-    r.read(ins);
-    if (ins.op === 0x02 || ins.op === 0x04) open.push(-1);
-    else if (ins.op === 0x03) {
-      for (let i = 0; i < open.length; i++) open[i] = -1;
-      open.push(r.pos);
-    } else if (ins.op === 0x0b) {
-      const pc = open.pop();
-      if (pc !== undefined && pc >= 0) found.add(pc);
-    }
-  }
-  return found;
 }

@@ -16,11 +16,12 @@
  *   a defined global.
  */
 import { createInstr, InstructionReader } from '../binary/index.ts';
-import type { Instr } from '../binary/index.ts';
 import type { ModuleContext } from '../validate/index.ts';
 import { OPS, ValType } from '../wasm/index.ts';
 import type { ConstExpr, FuncType, Module } from '../wasm/index.ts';
 import { ByteWriter } from './encode.ts';
+import { LoopFinder } from './loop-finder.ts';
+import type { FoundLoop } from './loop-finder.ts';
 import { bitsEntry, crossesAsBits, entryTypes, needsEntry, v128FromHalves, v128Halves } from './entry-code.ts';
 import { rewriteFunction } from './rewrite-function.ts';
 import type { HelperIndices, ResumeTarget, RewrittenFunction } from './rewrite-function.ts';
@@ -67,32 +68,15 @@ function sameType(a: FuncType, b: FuncType): boolean {
     a.params.every((t, i) => t === b.params[i]) && a.results.every((t, i) => t === b.results[i]);
 }
 
-/** An innermost loop without parameters: the offset of its `loop` instruction, and its bytes up to its `end`. */
+/** An innermost loop that may be unrolled: the offset of its `loop` instruction, and its bytes up to its `end`. */
 export interface InnermostLoop {
   at: number;
   size: number;
 }
 
-/** Finds innermost loops while a walk reads a body, one instruction at a time. */
-class LoopFinder {
-  /** Open blocks: a loop's offset (-1 for other blocks), and whether it may still be innermost. */
-  private readonly open: { at: number; innermost: boolean }[] = [];
-
-  constructor(private readonly ctx: ModuleContext, readonly found: InnermostLoop[] = []) {}
-
-  /** `ins` was read at offset `at`; the reader is now at `next`. */
-  step(ins: Instr, at: number, next: number): void {
-    const op = ins.op;
-    if (op === 0x02 || op === 0x04) this.open.push({ at: -1, innermost: false });
-    else if (op === 0x03) {
-      for (const b of this.open) b.innermost = false;
-      // Loops with parameters would have to carry them from copy to copy: left whole.
-      this.open.push({ at, innermost: ins.a < 0 || this.ctx.types[ins.a].params.length === 0 });
-    } else if (op === 0x0b) {
-      const b = this.open.pop();
-      if (b !== undefined && b.at >= 0 && b.innermost) this.found.push({ at: b.at, size: next - b.at });
-    }
-  }
+/** The loops unrolling may copy: those without parameters (a loop's parameters would have to be carried from copy to copy, so such a loop is left whole). */
+function unrollable(loops: readonly FoundLoop[]): InnermostLoop[] {
+  return loops.filter((l) => !l.params).map(({ at, size }) => ({ at, size }));
 }
 
 /** Bytes of code in a module's function bodies (what unrolling and background rewriting are sized by). */
@@ -177,7 +161,7 @@ export function scanBodies(ctx: ModuleContext): BodyScan {
   };
   const ins = createInstr();
   let writesTables = false;
-  const loops = new LoopFinder(ctx);
+  const loops = new LoopFinder(ctx.types);
   for (let i = 0; i < n; i++) {
     const body = m.codes[i];
     const r = new InstructionReader(m.bytes, body.codeStart, body.codeEnd);
@@ -265,7 +249,7 @@ export function scanBodies(ctx: ModuleContext): BodyScan {
   }
   const hosts = new Set<number>();
   for (const i of endsInHost) hosts.add(i + nImp);
-  return { recursive, cyclic, endsInHost: hosts, writesTables, loops: loops.found };
+  return { recursive, cyclic, endsInHost: hosts, writesTables, loops: unrollable(loops.found) };
 }
 
 /** Native stack units an activation of a recursive function is charged (about 16 bytes each). */
@@ -574,7 +558,7 @@ export function rewriteResumeClone(ctx: ModuleContext, funcIndex: number, target
   const refs = new Set<number>();
   const ins = createInstr();
   const r = new InstructionReader(m.bytes, body.codeStart, body.codeEnd);
-  const loops = new LoopFinder(ctx);
+  const loops = new LoopFinder(ctx.types);
   while (r.pos < body.codeEnd) {
     const at = r.pos;
     r.read(ins);
@@ -612,7 +596,7 @@ export function rewriteResumeClone(ctx: ModuleContext, funcIndex: number, target
     endsInHost: () => tailCalls,
     frameCost: 0,
     loopPoll: options.loopPoll ?? 'local',
-    unrolled: planUnrolling(loops.found, body.codeEnd - body.codeStart, options.unroll ?? DEFAULT_UNROLL),
+    unrolled: planUnrolling(unrollable(loops.found), body.codeEnd - body.codeStart, options.unroll ?? DEFAULT_UNROLL),
     resume: target,
   });
   const cloneType: FuncType = { params: [...ft.params, ...body.locals, ...target.stackTypes] as never[], results: ft.results };
