@@ -40,6 +40,16 @@ export type FileSystem = Pick<
   readonly nanosecondTimes?: boolean;
 };
 
+/**
+ * Linux's `open` flag values, as `fs.constants` gives them on Linux: the file systems
+ * that are not Node's (an in-memory directory, a browser build's) use the same numbers,
+ * so the WASI calls build flags one way over every file system.
+ */
+export const LINUX_OPEN_FLAGS = {
+  O_RDONLY: 0, O_WRONLY: 1, O_RDWR: 2, O_CREAT: 0o100, O_EXCL: 0o200, O_NOCTTY: 0o400, O_TRUNC: 0o1000, O_APPEND: 0o2000,
+  O_DIRECTORY: 0o200000, O_NOFOLLOW: 0o400000, O_SYNC: 0o4010000, O_DSYNC: 0o10000, O_NONBLOCK: 0o4000,
+} as const;
+
 /** A time in nanoseconds as the file system's times calls take it (see {@link FileSystem.nanosecondTimes}). */
 export function timeArg(fs: FileSystem, ns: bigint): number {
   if (fs.nanosecondTimes === true) return ns as unknown as number;

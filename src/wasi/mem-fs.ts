@@ -1,4 +1,5 @@
 import type { FileSystem } from './file-system.ts';
+import { LINUX_OPEN_FLAGS } from './file-system.ts';
 import type { MemFsState, MemNodeState } from './mem-fs-state.ts';
 import { DEFAULT_MEM_DIR_BYTES, isEntryName } from './mem-fs-state.ts';
 
@@ -19,11 +20,6 @@ import { DEFAULT_MEM_DIR_BYTES, isEntryName } from './mem-fs-state.ts';
  * the total past the bound fails with ENOSPC and changes nothing. Open descriptors are
  * local, as a host's are (never captured): the WASI fd table reopens files by path.
  */
-
-const CONSTANTS = {
-  O_RDONLY: 0, O_WRONLY: 1, O_RDWR: 2, O_CREAT: 0o100, O_EXCL: 0o200, O_NOCTTY: 0o400, O_TRUNC: 0o1000, O_APPEND: 0o2000,
-  O_DIRECTORY: 0o200000, O_NOFOLLOW: 0o400000, O_SYNC: 0o4010000, O_DSYNC: 0o10000, O_NONBLOCK: 0o4000,
-} as const;
 
 /** Symlink expansions allowed in one lookup (Linux's limit). */
 const MAX_LINKS = 40;
@@ -115,7 +111,7 @@ export interface MemFsOptions {
 /** An in-memory directory tree with `node:fs`'s shape (see the file's comment). */
 export class MemFs {
   /** Flag values `openSync` understands (Linux's numbers). */
-  readonly constants = CONSTANTS;
+  readonly constants = LINUX_OPEN_FLAGS;
   /** Times are taken and given in nanoseconds (bigint), exactly. */
   readonly nanosecondTimes = true;
   /** Most bytes of file content. */
@@ -241,7 +237,7 @@ export class MemFs {
     node.opens++;
     const fd = this.#nextFd++;
     const access = flags & 3;
-    this.#open.set(fd, { node, read: access !== CONSTANTS.O_WRONLY, write: access !== CONSTANTS.O_RDONLY });
+    this.#open.set(fd, { node, read: access !== LINUX_OPEN_FLAGS.O_WRONLY, write: access !== LINUX_OPEN_FLAGS.O_RDONLY });
     return fd;
   }
 
@@ -386,7 +382,7 @@ export class MemFs {
   }
 
   openSync(p: string, flags: number, _mode?: number): number {
-    const c = CONSTANTS;
+    const c = LINUX_OPEN_FLAGS;
     const found = this.#find(p, (flags & c.O_NOFOLLOW) === 0, 'open');
     let node = found.node;
     const access = flags & 3;

@@ -11,6 +11,7 @@
  */
 import type * as NodeFs from 'node:fs';
 import type * as NodePath from 'node:path';
+import { LINUX_OPEN_FLAGS } from './file-system.ts';
 
 function failure(code: string, call: string): Error {
   return Object.assign(new Error(`${code}: ${call}: no files in this browser build`), { code });
@@ -20,7 +21,7 @@ const stdioFds = new Set([0, 1, 2]);
 
 /** The calls `calls-*.ts` make, each failing as a file system without files would. */
 const calls = {
-  constants: { O_RDONLY: 0, O_WRONLY: 1, O_RDWR: 2, O_CREAT: 0o100, O_EXCL: 0o200, O_NOCTTY: 0o400, O_TRUNC: 0o1000, O_APPEND: 0o2000, O_DIRECTORY: 0o200000, O_NOFOLLOW: 0o400000, O_SYNC: 0o4010000, O_DSYNC: 0o10000, O_NONBLOCK: 0o4000 },
+  constants: LINUX_OPEN_FLAGS,
   readSync(fd: number): number {
     if (fd === 0) return 0; // stdin is empty
     throw failure(stdioFds.has(fd) ? 'EBADF' : 'ENOSYS', 'read');
