@@ -314,9 +314,8 @@ export class WasiHost {
         // An in-memory file is reopened by its inode: renamed or unlinked, it is still the one.
         ...(e.kind === 'file' && e.hostFd >= 0 && ctx.preopens[e.preopen]?.mem !== undefined ? { ino: Number(ctx.fsOf(e).fstatSync(e.hostFd).ino) } : {}),
       }));
-    const inMemory = ctx.preopens.some((p) => p.mem !== undefined);
     return {
-      version: inMemory ? WASI_STATE_VERSION : WASI_STATE_VERSION_HOST_ONLY,
+      version: this.hasMemDirs ? WASI_STATE_VERSION : WASI_STATE_VERSION_HOST_ONLY,
       args: [...ctx.args],
       env: Object.fromEntries(ctx.env),
       preopens: ctx.preopens.map((p, i) => {
