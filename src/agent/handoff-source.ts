@@ -9,7 +9,8 @@
  *    holds, then those changed since the round before, with the output logged since,
  *    until what is left would go over in about `maxDowntimeMs`, or the rounds stop
  *    shrinking, or the deadline passes (then the rest goes over in the pause: a bounded
- *    stop-and-copy, and the result says so).
+ *    stop-and-copy, and the result says so). The last round is not waited for: the pause
+ *    follows once the broker holds it.
  * 4. Pause; `final`: the last blocks, the rest of the output, the state without memory.
  *    The target completes its images, checks their digests against the source's, and
  *    restores the program paused: `ready`.
@@ -174,6 +175,8 @@ export class OutgoingHandoff {
     const started = performance.now();
     const watch = await host.watchAgent(to);
     this.#wasRunning = job.state === 'running';
+    /** The last pre-copy round's request, sent without waiting for its answer (which the final's refusal may explain). */
+    let lastRound: string | undefined;
     try {
       const status = watch.status();
       if (!status || !status.online) throw new MigrationError(`agent ${to} is ${status ? 'offline' : 'not known to the broker'}`);
@@ -246,15 +249,30 @@ export class OutgoingHandoff {
             const log = job.log.portableSince(logFrom);
             logFrom = job.log.next;
             rounds++;
+            // What may be left for the pause: what the link carries in half the downtime aimed at.
+            const goal = Math.max(MIN_FINAL_BYTES, (bytesPerMs * maxDowntimeMs) / 2);
+            if (rounds > 1 && r.bytes <= goal) {
+              // The last round: the pause follows as soon as the broker holds it, without
+              // waiting for the target to apply it and answer. The final carries what the
+              // job writes until the pause, so every millisecond of that round trip (longer
+              // with signatures and sealing) was blocks in the pause. The target applies a
+              // handoff's messages in the order they were sent, and the final's digests
+              // catch a round that did not land: the final is then refused, and the job
+              // resumes here.
+              const sent = await this.#publishBlob('round', { round: rounds, ...baseField }, encodeRound({ deltas: r.deltas, log }), signal, false);
+              lastRound = sent.id;
+              precopyWire += sent.wire;
+              precopyBlocks += r.blocks;
+              this.#progress({ phase: 'round', round: rounds, sent: r.bytes });
+              reason = `converged after ${rounds} rounds (${r.bytes} bytes changed in the last)`;
+              break;
+            }
             const t0 = performance.now();
             precopyWire += await this.#sendRound({ round: rounds, ...baseField }, encodeRound({ deltas: r.deltas, log }), signal);
             const ms = performance.now() - t0;
             precopyBlocks += r.blocks;
             if (r.bytes > 0) bytesPerMs = Math.max(bytesPerMs, r.bytes / Math.max(ms, 0.1));
             this.#progress({ phase: 'round', round: rounds, sent: r.bytes });
-            // What may be left for the pause: what the link carries in half the downtime aimed at.
-            const goal = Math.max(MIN_FINAL_BYTES, (bytesPerMs * maxDowntimeMs) / 2);
-            if (rounds > 1 && r.bytes <= goal) { reason = `converged after ${rounds} rounds (${r.bytes} bytes changed in the last)`; break; }
             if (rounds === 1) firstBytes = r.bytes;
             roundBytes += r.bytes;
             if (r.bytes < best * 0.9) { best = r.bytes; stalled = 0; } else if (++stalled >= PRECOPY_DEFAULTS.stallRounds) {
@@ -356,6 +374,10 @@ export class OutgoingHandoff {
       if (outcome === 'refused') {
         // A target that refuses a final (or a commit asked again) holds no copy it could
         // run: a final whose restore failed, a copy that expired or was overtaken.
+        // A last round that did not apply there is what the final's refusal comes from:
+        // its answer (sent before the final's) says why.
+        const roundRefusal = lastRound === undefined ? undefined : await host.peer.next(lastRound, { timeoutMs: host.timeouts.commitMs, who: `agent ${to}`, signal: commitSignal }).catch(() => undefined);
+        if (roundRefusal !== undefined && !roundRefusal.ok) throw this.#resumeHere(`agent ${to} refused the pre-copy round: ${roundRefusal.message ?? roundRefusal.code}`);
         const refusal = this.#commitRefusal;
         const why = refusal?.code === 'restore-failed'
           ? `refused the snapshot: ${(refusal.message ?? refusal.code).replace(/^agent \S+: /, '')}`
@@ -364,6 +386,7 @@ export class OutgoingHandoff {
       }
       throw this.#resumeHere(`agent ${to} did not confirm the commit${commitSignal.aborted ? ' and went offline' : ''}; any copy it started is fenced off by the new epoch`, true);
     } finally {
+      if (lastRound !== undefined) host.peer.done(lastRound);
       this.#flushProgress();
       watch.close();
     }

@@ -46,6 +46,13 @@ export class IncomingHandoff {
   /** When the job stopped at the source, as its final said (`hop-clock.ts`; measuring only). */
   stoppedAtSource: number | undefined;
   #timer: NodeJS.Timeout | undefined;
+  /**
+   * Settles once the message before the latest one has handed its work to the job's
+   * worker (which takes commands in order). The source sends its last pre-copy round
+   * and the final back to back, without waiting for the round's answer: the final's
+   * restore must come after that round's blocks whatever the blobs' arrival took.
+   */
+  #turn: Promise<void> = Promise.resolve();
   readonly #host: HandoffHost;
   readonly #onExpire: () => void;
 
@@ -64,6 +71,18 @@ export class IncomingHandoff {
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => this.#onExpire(), this.#host.timeouts.incomingTtlMs);
     this.#timer.unref();
+  }
+
+  /**
+   * The next turn, in the order messages came: `ready` settles once the messages before
+   * have handed their work to the worker; `done` (call it once this one has, or failed)
+   * lets the next go.
+   */
+  takeTurn(): { ready: Promise<void>; done: () => void } {
+    const ready = this.#turn;
+    let done!: () => void;
+    this.#turn = new Promise((resolve) => { done = resolve; });
+    return { ready, done };
   }
 
   /** Drops the copy being received. */
@@ -176,9 +195,11 @@ export class IncomingHandoffs {
       return;
     }
     inc.touch();
+    const turn = inc.takeTurn();
     try {
       const bytes = await arriving;
       stamps.targetHadPackage = hopClockMs();
+      await turn.ready;
       // A repeated commit that found no final dropped the copy meanwhile: it must stay dropped.
       if (this.#byJob.get(req.job) !== inc) throw new WasmigError('ERR_STATE', 'the handoff was dropped while its package arrived');
       inc.touch();
@@ -192,7 +213,9 @@ export class IncomingHandoffs {
         const pkg = decodeRound(bytes);
         // The log first: its entries are copied out of the blob, whose buffer then goes to the worker.
         inc.job.log.extend(pkg.log);
-        await inc.job.apply(pkg.deltas, true);
+        const applying = inc.job.apply(pkg.deltas, true);
+        turn.done();
+        await applying;
       } else {
         const pkg = decodeFinal(bytes);
         inc.job.log.extend(pkg.log);
@@ -203,8 +226,10 @@ export class IncomingHandoffs {
         );
         inc.stoppedAtSource = req.stopped;
         inc.ready = true;
+        turn.done();
       }
     } catch (error) {
+      turn.done();
       if (this.#byJob.get(req.job) === inc) { this.#byJob.delete(req.job); inc.drop(); }
       const restoreFailed = req.type === 'final' && !(error instanceof WasmigError && error.code === 'ERR_STATE');
       this.#refuse(req, `${req.type === 'final' ? 'the snapshot does not restore' : `${what} does not apply`}: ${errorText(error)}`, restoreFailed ? 'restore-failed' : 'refused');

@@ -183,4 +183,115 @@ s('a base the source no longer has: the target starts again from the module\'s i
   assert.is((await run.finish()).stdout, want);
 });
 
+/**
+ * Makes b hold its answers to pre-copy rounds after the first until the final has come
+ * (`corruptLast`: b also takes those rounds' blobs for corrupt, as if a chunk had been
+ * damaged on the way); returns the undo.
+ */
+function holdLaterRounds(job: string, corruptLast = false): () => void {
+  const peer = b.peer;
+  const reply = peer.reply.bind(peer);
+  const receive = b.incoming.receive.bind(b.incoming);
+  const held: (() => void)[] = [];
+  const laterRounds = new Set<string>();
+  let finalCame = false;
+  peer.reply = (request, fields) => {
+    if (!laterRounds.has(request.id) || finalCame) return reply(request, fields);
+    return new Promise<void>((resolve) => held.push(() => { reply(request, fields).then(resolve, resolve); }));
+  };
+  b.incoming.receive = (req) => {
+    if (req.job === job && req.type === 'round' && req.round > 1) {
+      laterRounds.add(req.id);
+      if (corruptLast) req = { ...req, sha256: '0'.repeat(64) };
+    }
+    if (req.job === job && req.type === 'final') {
+      finalCame = true;
+      for (const release of held.splice(0)) release();
+    }
+    return receive(req);
+  };
+  return () => {
+    peer.reply = reply;
+    b.incoming.receive = receive;
+    for (const release of held.splice(0)) release();
+  };
+}
+
+s('the last round is not waited for: the pause follows it at once, and the target applies it before the final', async () => {
+  const args = ['mem=4', 'rate=256', 'steps=600'];
+  const want = writerOutput(args);
+  const run = await startWriter('pipelined', args);
+  await run.firstLine;
+  // b answers no round after the first until the final came: a source that waited for
+  // the last round's answer before pausing would wait until its timeout and give up.
+  const undo = holdLaterRounds('pipelined');
+  try {
+    const r = await client.migrate('pipelined', 'b');
+    assert.match(r.reason, /^converged after \d+ rounds/);
+    assert.ok(r.rounds >= 2, `${r.rounds} rounds`);
+  } finally {
+    undo();
+  }
+  assert.is(b.jobs.get('pipelined')?.state, 'running');
+  assert.is((await run.finish()).stdout, want);
+});
+
+s('a last round that does not apply at the target: the final is refused, and the job goes on at the source with the round\'s reason', async () => {
+  const args = ['mem=4', 'rate=256', 'steps=600'];
+  const want = writerOutput(args);
+  const run = await startWriter('badlast', args);
+  await run.firstLine;
+  const undo = holdLaterRounds('badlast', true);
+  try {
+    await fails(client.migrate('badlast', 'b'), /refused the pre-copy round: pre-copy round \d+ does not apply: the pre-copy round \d+ fails its sha256 check/, 'a');
+  } finally {
+    undo();
+  }
+  assert.is(a.jobs.get('badlast')?.state, 'running');
+  for (let i = 0; i < 100 && b.incoming.has('badlast'); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.is(b.incoming.has('badlast'), false, 'the target holds no copy');
+  assert.is((await run.finish()).stdout, want);
+});
+
+s('the last round\'s blob arriving after the final\'s: the target still applies the round first', async () => {
+  const args = ['mem=4', 'rate=256', 'steps=600'];
+  const want = writerOutput(args);
+  const run = await startWriter('overtaken', args);
+  await run.firstLine;
+  // b's receiver holds the chunks of every round after the first until the final's have
+  // all come: the final's blob is whole first, and must wait for the round's.
+  const receiver = b.receiver;
+  const accept = receiver.accept.bind(receiver);
+  const receive = b.incoming.receive.bind(b.incoming);
+  const laterRounds = new Set<string>();
+  const held: Buffer[] = [];
+  let final: { transfer: string; chunks: number } | undefined;
+  let finalChunks = 0;
+  b.incoming.receive = (req) => {
+    if (req.job === 'overtaken' && req.type === 'round' && req.round > 1) laterRounds.add(req.transfer);
+    if (req.job === 'overtaken' && req.type === 'final') final = { transfer: req.transfer, chunks: req.chunks };
+    return receive(req);
+  };
+  const transferOf = (payload: Buffer): string => payload.toString('hex', 4, 20);
+  receiver.accept = (payload) => {
+    const transfer = transferOf(payload);
+    if (laterRounds.has(transfer) && final === undefined) { held.push(payload); return undefined; }
+    const why = accept(payload);
+    if (final !== undefined && transfer === final.transfer && ++finalChunks === final.chunks) {
+      setTimeout(() => { for (const chunk of held.splice(0)) accept(chunk); }, 20);
+    }
+    return why;
+  };
+  try {
+    const r = await client.migrate('overtaken', 'b');
+    assert.match(r.reason, /^converged after \d+ rounds/);
+    assert.ok(laterRounds.size >= 1, 'a round after the first went');
+  } finally {
+    receiver.accept = accept;
+    b.incoming.receive = receive;
+  }
+  assert.is(b.jobs.get('overtaken')?.state, 'running');
+  assert.is((await run.finish()).stdout, want);
+});
+
 s.run();
