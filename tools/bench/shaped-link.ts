@@ -18,7 +18,11 @@
  * median and, for the downtimes, the range; a single move on a 2-core machine can land on a
  * busy moment (one did: 473 ms where its neighbours took 63-68).
  *
+ * `--write KIB`: how fast the writer rewrites its memory, KiB/s (default 16); `--live-only`
+ * skips the stop-and-copy moves back (the job moves back live).
+ *
  * Usage: npx tsx tools/bench/shaped-link.ts [--rates 100kbit,1mbit,10mbit,100mbit] [--job writer|coremark] [--mem MIB] [--moves 3]
+ *          [--write KIB] [--live-only]
  */
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -38,6 +42,9 @@ const rates = arg('--rates', '100kbit,1mbit,10mbit,100mbit').split(',');
 const jobKind = arg('--job', 'writer');
 const mem = Number(arg('--mem', '1'));
 const moves = Number(arg('--moves', '3'));
+const writeKiB = Number(arg('--write', '16'));
+if (!Number.isInteger(writeKiB) || writeKiB < 0) throw new Error(`--write ${arg('--write', '16')}: KiB/s, a whole number`);
+const liveOnly = process.argv.includes('--live-only');
 if (!Number.isInteger(moves) || moves < 1) throw new Error(`--moves ${arg('--moves', '3')}: a whole number of at least 1`);
 const PORT = 18830;
 /** The relay's port in the broker's namespace: agents connect to it, it forwards to the broker. */
@@ -159,7 +166,7 @@ try {
       const job = `shaped-${rate}`;
       await client.start(jobKind === 'coremark'
         ? { agent: 'a', module, program: 'coremark.wasm', args: ['coremark.wasm', '0', '0', '0x66', '100M'], job }
-        : { agent: 'a', module, program: 'writer.wasm', args: ['writer.wasm', `mem=${mem}`, 'rate=16', 'secs=100000'], job });
+        : { agent: 'a', module, program: 'writer.wasm', args: ['writer.wasm', `mem=${mem}`, `rate=${writeKiB}`, 'secs=100000'], job });
       await new Promise((r) => setTimeout(r, 1500));
       await client.migrate(job, 'b');
       await client.migrate(job, 'a');
@@ -170,6 +177,11 @@ try {
       for (let m = 1; m <= moves; m++) {
         process.stderr.write(`${rate}: live ${m}/${moves}...\n`);
         live.push(await client.migrate(job, 'b', { timeoutMs: 3_600_000, deadlineMs: 3_600_000 }));
+        if (liveOnly) {
+          process.stderr.write(`${rate}: live back ${m}/${moves}...\n`);
+          live.push(await client.migrate(job, 'a', { timeoutMs: 3_600_000, deadlineMs: 3_600_000 }));
+          continue;
+        }
         process.stderr.write(`${rate}: stop-and-copy ${m}/${moves}...\n`);
         stop.push(await client.migrate(job, 'a', { mode: 'stop-and-copy', timeoutMs: 3_600_000 }));
       }
@@ -182,17 +194,18 @@ try {
   teardown();
 }
 
-console.log(`\nmigration over shaped links (each agent's link: the rate, ${DELAY_MS} ms each way, ${netem ? 'netem' : 'tbf and a delaying relay'}), job ${jobKind}${jobKind === 'writer' ? ` mem=${mem} MiB, writing 16 KiB/s` : ''}\n`);
-console.log('| link | live: downtime | live: total | live: sent | rounds | stop-and-copy: downtime | stop-and-copy: sent |');
-console.log('|---|---:|---:|---:|---:|---:|---:|');
+console.log(`\nmigration over shaped links (each agent's link: the rate, ${DELAY_MS} ms each way, ${netem ? 'netem' : 'tbf and a delaying relay'}), job ${jobKind}${jobKind === 'writer' ? ` mem=${mem} MiB, writing ${writeKiB} KiB/s` : ''}\n`);
+console.log('| link | live: downtime | live: total | live: sent | live: in the pause | rounds | stop-and-copy: downtime | stop-and-copy: sent |');
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
 const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
 /** Median, and the range when there is more than one move. */
 const ms = (results: MigrationResult[]): string => {
   const d = results.map((r) => r.downtimeMs);
   return `${median(d).toFixed(0)} ms${d.length > 1 ? ` (${Math.min(...d).toFixed(0)}-${Math.max(...d).toFixed(0)})` : ''}`;
 };
-const kib = (results: MigrationResult[]): string => `${(median(results.map((r) => r.bytesSent)) / 1024).toFixed(0)} KiB`;
+const kib = (results: MigrationResult[]): string => results.length === 0 ? '' : `${(median(results.map((r) => r.bytesSent)) / 1024).toFixed(0)} KiB`;
+const inPause = (results: MigrationResult[]): string => `${(median(results.map((r) => r.finalBytes)) / 1024).toFixed(1)} KiB, ${median(results.map((r) => r.finalBlocks))} blocks`;
 for (const r of rows) {
-  console.log(`| ${r.rate} | ${ms(r.live)} | ${(median(r.live.map((x) => x.totalMs)) / 1000).toFixed(1)} s | ${kib(r.live)} | ${median(r.live.map((x) => x.rounds))} | ${ms(r.stop)} | ${kib(r.stop)} |`);
+  console.log(`| ${r.rate} | ${ms(r.live)} | ${(median(r.live.map((x) => x.totalMs)) / 1000).toFixed(1)} s | ${kib(r.live)} | ${inPause(r.live)} | ${median(r.live.map((x) => x.rounds))} | ${r.stop.length ? ms(r.stop) : ''} | ${kib(r.stop)} |`);
 }
 console.log(`\n(medians of ${moves} moves per rate, downtime ranges in brackets)`);
