@@ -26,26 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static uint64_t state = 0x9E3779B97F4A7C15ULL;
-
-static uint64_t next(void) {
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    return state;
-}
-
-static const char *arg(int argc, char **argv, const char *key) {
-    size_t n = strlen(key);
-    for (int i = 1; i < argc; i++)
-        if (strncmp(argv[i], key, n) == 0 && argv[i][n] == '=') return argv[i] + n + 1;
-    return NULL;
-}
-
-static unsigned long num(int argc, char **argv, const char *key, unsigned long dflt) {
-    const char *v = arg(argc, argv, key);
-    return v ? strtoul(v, NULL, 10) : dflt;
-}
+#include "job_args.h"
 
 static int by_name(const void *a, const void *b) {
     return strcmp(*(const char *const *)a, *(const char *const *)b);

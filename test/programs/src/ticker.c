@@ -27,26 +27,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-static uint64_t state = 0x9E3779B97F4A7C15ULL;
-
-static uint64_t next(void) {
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    return state;
-}
-
-static const char *arg(int argc, char **argv, const char *key) {
-    size_t n = strlen(key);
-    for (int i = 1; i < argc; i++)
-        if (strncmp(argv[i], key, n) == 0 && argv[i][n] == '=') return argv[i] + n + 1;
-    return NULL;
-}
-
-static unsigned long num(int argc, char **argv, const char *key, unsigned long dflt) {
-    const char *v = arg(argc, argv, key);
-    return v ? strtoul(v, NULL, 10) : dflt;
-}
+#include "job_args.h"
 
 int main(int argc, char **argv) {
     unsigned long lines = num(argc, argv, "lines", 100);
