@@ -327,6 +327,17 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
       const why = this.receiver.accept(payload);
       if (why) this.log(`dropped a blob chunk: ${why}`);
     });
+    // The authority's revocation list, retained on the broker (`wasmig fleet revoke
+    // --broker`): subscribed before the agent announces itself, so that a device revoked
+    // there is refused from the first request on (the retained list comes with the subscription).
+    const signer = this.#options.key;
+    if (signer?.offerRevocations) {
+      await this.peer.listen([topics.fleetRevoked], (_topic, payload) => {
+        if (payload.length === 0) return; // cleared: the list in force stays
+        const line = signer.offerRevocations!(payload.toString());
+        if (line !== undefined) this.log(line);
+      });
+    }
     const previous = await this.watchAgent(this.name);
     const before = previous.status();
     previous.close();

@@ -297,6 +297,17 @@ export class DeviceIdentity {
   }
 
   /** Why a certificate the authority signed is no longer valid (expired, revoked), or undefined. */
+  /**
+   * A revocation list published through the broker (`wasmig/v1/fleet/revoked`): taken
+   * when the authority signed it and it is newer than the one in force (see
+   * {@link RevocationList.offer}); returns what to log. A device given no list file
+   * takes none.
+   */
+  offerRevocations(text: string): string | undefined {
+    if (this.#revoked === undefined) return 'a revocation list from the broker was not taken: this device keeps no list (--revoked FILE, or an agent\'s --state-dir)';
+    return this.#revoked.offer(text);
+  }
+
   /** Reads the revocation list again now if its file changed (a page that just stored one); logs what it took. */
   recheckRevocations(): void {
     this.#revoked?.recheck(this.#now());

@@ -23,6 +23,7 @@ export type { MessageSigner } from './signing.ts';
 export { DeviceIdentity, FleetAuthority, parseRoles, ROLES } from './identity.ts';
 export type { DeviceCertificate, DeviceIdentityFile, IdentityOptions, Role } from './identity.ts';
 export { checkRevocations } from './revocation.ts';
+export { publishRevocations } from './revocation-publish.ts';
 export type { Revocation, RevocationDocument } from './revocation.ts';
 export { topics } from './topics.ts';
 export { advertisedOf, parseLabel, parseLabels } from './capacity.ts';

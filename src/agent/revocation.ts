@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { UsageError } from '../errors/index.ts';
 import type { DeviceCertificate } from './identity.ts';
 import { NAME_PATTERN } from './connection.ts';
@@ -51,6 +51,8 @@ export class RevocationList {
   readonly #verify: (doc: RevocationDocument) => boolean;
   readonly #log: (line: string) => void;
   #entries = new Map<string, number>();
+  /** When the list in force was issued (`''`: none yet): a list from the broker must be newer. */
+  #issuedAt = '';
   #mtime = -1;
   #checkedAt = 0;
 
@@ -104,8 +106,49 @@ export class RevocationList {
     const doc = checkRevocations(parsed);
     if (typeof doc === 'string') return doc;
     if (!this.#verify(doc)) return 'not signed by this fleet\'s authority';
-    this.#entries = new Map(doc.revoked.map((r) => [r.name, Date.parse(r.before)]));
+    this.#take(doc);
     return undefined;
+  }
+
+  #take(doc: RevocationDocument): void {
+    this.#entries = new Map(doc.revoked.map((r) => [r.name, Date.parse(r.before)]));
+    this.#issuedAt = doc.issuedAt;
+  }
+
+  /**
+   * A list that came from the broker (`wasmig fleet revoke --broker`: retained on
+   * `wasmig/v1/fleet/revoked`). Taken when the authority signed it and it was issued
+   * after the list in force, then written to this list's file (a temporary file and a
+   * rename), so that a restart starts from it even if the broker has lost it. An older
+   * list (replayed, or republished from an old copy) never replaces a newer one.
+   * Returns what to log (undefined: the list in force, heard again).
+   */
+  offer(text: string): string | undefined {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      return 'a revocation list from the broker was not taken: not JSON';
+    }
+    const doc = checkRevocations(parsed);
+    if (typeof doc === 'string') return `a revocation list from the broker was not taken: ${doc}`;
+    if (!this.#verify(doc)) return 'a revocation list from the broker was not taken: not signed by this fleet\'s authority';
+    const issued = Date.parse(doc.issuedAt);
+    if (Number.isNaN(issued)) return 'a revocation list from the broker was not taken: its issuedAt is not a time';
+    const inForce = this.#issuedAt === '' ? -Infinity : Date.parse(this.#issuedAt);
+    if (issued === inForce) return undefined;
+    if (issued < inForce) return `a revocation list from the broker issued at ${doc.issuedAt} was not taken: the list in force was issued later (${this.#issuedAt})`;
+    this.#take(doc);
+    let kept = '';
+    try {
+      const temp = `${this.#path}.${process.pid}.tmp`;
+      writeFileSync(temp, `${JSON.stringify(doc, null, 2)}\n`, { mode: 0o644 });
+      renameSync(temp, this.#path);
+      this.#mtime = statSync(this.#path).mtimeMs;
+    } catch (error) {
+      kept = ` (not written to ${this.#path}: ${(error as Error).message}; a restart starts from the file's list until the broker's comes again)`;
+    }
+    return `revocation list issued at ${doc.issuedAt} taken from the broker: ${this.#entries.size} device${this.#entries.size === 1 ? '' : 's'} revoked${kept}`;
   }
 
   /** Why `cert` is revoked, or undefined. */

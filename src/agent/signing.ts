@@ -30,6 +30,8 @@ export interface MessageSigner {
   readonly opener?: ChunkOpener;
   /** Seals blob chunks for device `name`; undefined when its key is not known yet (identities learn keys from certificates that come by). */
   sealerFor?(name: string): ChunkSealer | undefined;
+  /** Takes a revocation list published through the broker (identities only); returns what to log. */
+  offerRevocations?(text: string): string | undefined;
   sign<T extends object>(message: T): T & { sig: string };
   /**
    * Why `message` is not acceptable (`'unsigned'` when it has no signature), or undefined.

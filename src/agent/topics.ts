@@ -21,6 +21,8 @@ export const topics = {
   clientInbox: (client: string) => `${ROOT}/clients/${client}/inbox`,
   /** Output replayed from an agent's log for one client. */
   clientOut: (client: string) => `${ROOT}/clients/${client}/out`,
+  /** Retained: the fleet authority's signed revocation list (`wasmig fleet revoke --broker`), taken by devices with identities. */
+  fleetRevoked: `${ROOT}/fleet/revoked`,
   allJobStates: `${ROOT}/jobs/+/state`,
   allAgentStatus: `${ROOT}/agents/+/status`,
   allAgentLoad: `${ROOT}/agents/+/load`,

@@ -130,6 +130,39 @@ test('revocation: a signed list refuses the certificates of a device issued unti
   }
 });
 
+test('revocation through the broker: a newer signed list is taken and kept in the file; forged, older and malformed ones are not', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wasmig-revoked-broker-'));
+  try {
+    const list = join(dir, 'revoked.json');
+    const now = Date.parse('2026-06-01T00:00:00Z');
+    const stolen = new DeviceIdentity(authority.issue('stolen', ['start'], { now: new Date('2026-05-01T00:00:00Z') }));
+    const msg = stolen.sign({ ...start, from: 'stolen~1' });
+    const guard = new DeviceIdentity(authority.issue('guard', ['run']), { revoked: list, revokedMayBeMissing: true, now: () => now });
+    const listOf = (issuedAt: string, names: string[]): RevocationDocument => authority.signDocument({ v: 1, kind: 'wasmig-revocations', issuedAt, revoked: names.map((name) => ({ name, before: issuedAt })) } as RevocationDocument);
+    assert.is(guard.verify(msg, { signer: 'stolen~1' }), undefined);
+    const first = JSON.stringify(listOf('2026-06-01T00:00:00.000Z', ['stolen']));
+    assert.match(guard.offerRevocations(first) ?? '', /issued at 2026-06-01T00:00:00.000Z taken from the broker: 1 device revoked$/);
+    assert.match(guard.verify(msg, { signer: 'stolen~1' }) ?? '', /the certificate of stolen was revoked/);
+    assert.is(guard.offerRevocations(first), undefined, 'the list in force, heard again');
+    // Kept in the file: a device started later (or after a restart) enforces it before the broker says anything.
+    const restarted = new DeviceIdentity(authority.issue('guard', ['run']), { revoked: list, revokedMayBeMissing: true, now: () => now });
+    assert.match(restarted.verify(msg, { signer: 'stolen~1' }) ?? '', /revoked/);
+    // Forged (another authority's, or altered), malformed, or older: the list in force stays.
+    const other = FleetAuthority.generate().signDocument({ v: 1, kind: 'wasmig-revocations', issuedAt: '2026-07-01T00:00:00.000Z', revoked: [] } as RevocationDocument);
+    assert.match(guard.offerRevocations(JSON.stringify(other)) ?? '', /not taken: not signed by this fleet's authority/);
+    const altered = { ...listOf('2026-07-01T00:00:00.000Z', ['stolen']), revoked: [] };
+    assert.match(guard.offerRevocations(JSON.stringify(altered)) ?? '', /not signed by this fleet's authority/);
+    assert.match(guard.offerRevocations('{"v":1') ?? '', /not taken: not JSON/);
+    assert.match(guard.offerRevocations(JSON.stringify(listOf('2026-05-01T00:00:00.000Z', []))) ?? '', /issued at 2026-05-01T00:00:00.000Z was not taken: the list in force was issued later/);
+    assert.match(guard.verify(msg, { signer: 'stolen~1' }) ?? '', /revoked/);
+    // A device that keeps no list takes none, and says why.
+    const bare = new DeviceIdentity(authority.issue('bare', ['run']));
+    assert.match(bare.offerRevocations(first) ?? '', /this device keeps no list/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('revocation in a tab: a list not there yet revokes nothing, and is enforced once it appears', () => {
   const dir = mkdtempSync(join(tmpdir(), 'wasmig-revoked-later-'));
   try {

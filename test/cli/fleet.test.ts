@@ -1,10 +1,12 @@
-/** `wasmig fleet init`, `add` and `revoke`: the authority, device identity and revocation files. */
+/** `wasmig fleet init`, `add`, `revoke` and `publish`: the authority, device identity and revocation files, and the list on the broker. */
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DeviceIdentity } from '../../src/agent/identity.ts';
+import { FleetClient, startBroker, topics } from '../../src/agent/index.ts';
+import { cli } from '../helpers/fleet.ts';
 import { wasmig } from '../helpers/cli.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'wasmig-fleet-cli-'));
@@ -86,6 +88,40 @@ test('an identity file from before end-to-end encryption: one line saying to re-
   const ps = wasmig(['ps', '--identity', old]);
   assert.is(ps.status, 2);
   assert.match(ps.stderr, /^wasmig: --identity .*old\.identity: the certificate of edge-1 has no X25519 key \(issued by an older wasmig, before end-to-end encryption\): re-issue it with wasmig fleet add edge-1 --roles \.\.\.\n$/);
+});
+
+test('revoke --broker publishes the signed list, retained; publish sends it again; one-line refusals', async () => {
+  const broker = await startBroker({ port: 0 });
+  const heard: string[] = [];
+  let reader: FleetClient | undefined;
+  const dir = join(work, 'published');
+  try {
+    assert.is((await cli(['fleet', 'init', '--dir', dir])).status, 0);
+    const revoke = await cli(['fleet', 'revoke', 'edge-2', '--dir', dir, '--broker', broker.url]);
+    assert.is(revoke.status, 0, revoke.stderr);
+    assert.match(revoke.stdout, /edge-2's certificates issued until .* are revoked in .*revoked\.json\n/);
+    assert.match(revoke.stdout, /the list \(issued .*, \d+ devices?\) is retained on mqtt:\/\/127\.0\.0\.1:\d+; agents with identities take it now/);
+    // Retained: a reader that comes later gets the list the file holds.
+    reader = await FleetClient.connect({ connection: { url: broker.url } });
+    await reader.peer.listen([topics.fleetRevoked], (_topic, payload) => { heard.push(payload.toString()); });
+    for (let i = 0; i < 100 && heard.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    const file = JSON.parse(readFileSync(join(dir, 'revoked.json'), 'utf8')) as { revoked: { name: string }[] };
+    assert.equal(JSON.parse(heard[0] ?? '{}'), file);
+    assert.ok(file.revoked.some((r) => r.name === 'edge-2'));
+    const again = await cli(['fleet', 'publish', '--dir', dir, '--broker', broker.url]);
+    assert.is(again.status, 0, again.stderr);
+    for (let i = 0; i < 100 && heard.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(JSON.parse(heard[1] ?? '{}'), file);
+    const noBroker = await cli(['fleet', 'publish', '--dir', dir]);
+    assert.is(noBroker.status, 2);
+    assert.match(noBroker.stderr, /^wasmig: missing --broker URL \(where to publish the list\)/);
+    const noList = await cli(['fleet', 'publish', '--dir', join(work, 'empty'), '--broker', broker.url]);
+    assert.is(noList.status, 2);
+    assert.match(noList.stderr, /no fleet authority there/);
+  } finally {
+    await reader?.close();
+    await broker.close();
+  }
 });
 
 test.after(() => rmSync(work, { recursive: true, force: true }));

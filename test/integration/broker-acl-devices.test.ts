@@ -25,7 +25,7 @@ const links: MqttLink[] = [];
 acl.before(async () => {
   if (!haveMosquitto) return;
   const passwords = join(work, 'passwd');
-  for (const [i, user] of ['a', 'b', 'laptop'].entries()) {
+  for (const [i, user] of ['a', 'b', 'laptop', 'fleet-admin'].entries()) {
     const made = spawnSync('mosquitto_passwd', ['-b', ...(i === 0 ? ['-c'] : []), passwords, user, `pw-${user}`], { encoding: 'utf8' });
     assert.is(made.status, 0, made.stderr);
   }
@@ -78,6 +78,26 @@ acl('a device reads only its own inbox and data; status is its owner\'s alone', 
   assert.not.ok(watcher.got.some((g) => g.includes('forged-status')), watcher.got.join('\n'));
   assert.not.ok(a.got.some((g) => g.includes('start-from-laptop') || g.includes('chunk-from-a')), a.got.join('\n'));
   assert.not.ok(laptop.got.some((g) => g.includes('start-from-laptop') || g.includes('chunk-from-a')), laptop.got.join('\n'));
+});
+
+acl('the revocation list: every device reads it, only the admin user writes it', async () => {
+  if (!haveMosquitto) {
+    console.log('\n  SKIPPED: mosquitto is not installed (apt-get install -y mosquitto): the per-device ACL test did not run');
+    return;
+  }
+  const a = await device('a', [topics.fleetRevoked, topics.agentInbox('a')]);
+  const admin = await device('fleet-admin', []);
+  // A device may not replace the list (mosquitto drops a publish the ACL forbids).
+  await a.link.publish(topics.fleetRevoked, 'from-a', { qos: 1, retain: true }).catch(() => {});
+  await admin.link.publish(topics.fleetRevoked, 'from-admin', { qos: 1, retain: true });
+  await a.link.publish(topics.agentInbox('a'), 'marker', { qos: 1 });
+  for (let i = 0; i < 500 && !a.got.some((g) => g.endsWith(' marker')); i++) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(a.got.includes(`${topics.fleetRevoked} from-admin`), a.got.join('\n'));
+  assert.not.ok(a.got.some((g) => g.endsWith(' from-a')), a.got.join('\n'));
+  // A device connecting later gets the admin's list, retained.
+  const laptop = await device('laptop', [topics.fleetRevoked]);
+  for (let i = 0; i < 250 && laptop.got.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(laptop.got, [`${topics.fleetRevoked} from-admin`]);
 });
 
 acl.run();

@@ -4,7 +4,9 @@
  * (docs/mosquitto/wasmig.acl), two agents and a client each with its own identity. A job
  * starts on a, moves to b mid-run, `ps` shows it there, its output arrives whole. A
  * broker user allowed to read every topic (as the broker's own administrator could) sees
- * the module, the migration and the output go by as ciphertext only.
+ * the module, the migration and the output go by as ciphertext only. Then the laptop is
+ * revoked through the broker (`wasmig fleet revoke --broker`, as the ACL's admin user):
+ * the agent takes the list, no file copied, and refuses the laptop's next start.
  * Skipped, visibly, without mosquitto.
  */
 import { spawnSync } from 'node:child_process';
@@ -42,7 +44,7 @@ s('a job starts, moves a -> b, shows in ps and prints everything', async () => {
     assert.is(r.status, 0, r.stderr);
   }
   const passwords = join(work, 'passwd');
-  for (const [i, user] of ['a', 'b', 'laptop', 'sniffer'].entries()) {
+  for (const [i, user] of ['a', 'b', 'laptop', 'sniffer', 'fleet-admin'].entries()) {
     assert.is(spawnSync('mosquitto_passwd', ['-b', ...(i === 0 ? ['-c'] : []), passwords, user, `pw-${user}`]).status, 0);
   }
   // The documented ACL, and a user that reads everything: what the broker itself sees.
@@ -61,7 +63,7 @@ s('a job starts, moves a -> b, shows in ps and prints everything', async () => {
   await sniffer.subscribe(['wasmig/v1/agents/+/data', 'wasmig/v1/jobs/+/out', 'wasmig/v1/clients/+/out']);
   const as = (user: string): Record<string, string> => ({ WASMIG_IDENTITY: join(fleet, `${user}.identity`), WASMIG_USERNAME: user, WASMIG_PASSWORD: `pw-${user}` });
   const dir = ['--dir', `${ctl}::/ctl`];
-  await Promise.all([agentProc('a', broker.url, dir, as('a')), agentProc('b', broker.url, dir, as('b'))]);
+  const [agentA] = await Promise.all([agentProc('a', broker.url, dir, as('a')), agentProc('b', broker.url, dir, as('b'))]);
   const args = ['lines=40', 'work=3000', 'gate=/ctl/idjob', 'at=30', 'status=7'];
   const client = wasmigProc(['run', '--on', 'a', '--job', 'idjob', '--broker', broker.url, tickerPath, ...args], { env: as('laptop'), label: 'client idjob' });
   await client.waitFor(/tick 3\//, 'out');
@@ -84,6 +86,14 @@ s('a job starts, moves a -> b, shows in ps and prints everything', async () => {
   assert.not.ok(sealed.includes('tick '), 'no output line in the migration package');
   assert.ok(output.length > 0, 'the sniffer saw output go by');
   assert.not.ok(Buffer.concat(output).includes('tick '), 'no output line on the output topics');
+
+  // Revoked through the broker, by the one user the ACL lets write the list.
+  const revoke = await cli(['fleet', 'revoke', 'laptop', '--dir', fleet, '--broker', broker.url, '--username', 'fleet-admin', '--password', 'pw-fleet-admin']);
+  assert.is(revoke.status, 0, revoke.stderr);
+  await agentA.waitFor(/revocation list issued at \S+ taken from the broker: 1 device revoked/, 'err');
+  const refused = await cli(['run', '--on', 'a', '--detach', '--job', 'after', '--broker', broker.url, tickerPath, 'lines=1'], as('laptop'));
+  assert.not.equal(refused.status, 0, refused.stdout);
+  assert.match(refused.stderr, /the certificate of laptop was revoked/);
 });
 
 s.run();

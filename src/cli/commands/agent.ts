@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, DEFAULT_DRAIN_TIMEOUT_MS, parseLabels } from '../../agent/index.ts';
@@ -102,7 +103,14 @@ export async function agentCommand(argv: readonly string[]): Promise<number> {
   if (p.positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(p.positionals[0])}\n\n${AGENT_USAGE}`);
   const name = one(p, 'name');
   if (name === undefined) throw new UsageError(`missing --name NAME\n\n${AGENT_USAGE}`);
-  const { connection, key } = connectionOf(p);
+  const stateDir = stateDirOf(one(p, 'state-dir'), name);
+  // With an identity and no --revoked, the revocation lists the broker brings are kept in the state dir.
+  try {
+    mkdirSync(stateDir, { recursive: true });
+  } catch (error) {
+    throw new UsageError(`--state-dir ${stateDir}: cannot make it: ${(error as Error).message}`);
+  }
+  const { connection, key } = connectionOf(p, process.env, { revokedDefault: join(stateDir, 'revoked.json') });
   if (!key) refuseOpenFleet('wasmig agent connecting to', connection.url, '--key-file or --identity', flag(p, 'insecure'));
   const heartbeat = integer(p, 'heartbeat', 1);
   const takeover = integer(p, 'takeover-after', 1);
@@ -112,7 +120,7 @@ export async function agentCommand(argv: readonly string[]): Promise<number> {
     name,
     connection,
     key,
-    stateDir: stateDirOf(one(p, 'state-dir'), name),
+    stateDir,
     dirs: (p.options.get('dir') ?? []).map(parseDir),
     tier: one(p, 'tier'),
     heartbeatMs: heartbeat === undefined ? undefined : heartbeat * 1000,

@@ -32,10 +32,17 @@ export const CONNECTION_HELP = `broker connection (every fleet command):
                         with the roles for what they ask (default: $WASMIG_IDENTITY)
   --revoked FILE        with --identity: the authority's revocation list (wasmig
                         fleet revoke); certificates it names are refused, and the
-                        file is read again when it changes (default: $WASMIG_REVOKED)`;
+                        file is read again when it changes (default: $WASMIG_REVOKED);
+                        an agent also takes newer lists from the broker (wasmig
+                        fleet revoke --broker) and keeps them there, or without
+                        --revoked in its state dir`;
 
-/** The broker connection, and the fleet key or device identity, a command line asks for. */
-export function connectionOf(p: Parsed, env: NodeJS.ProcessEnv = process.env): { connection: ConnectionOptions; key: MessageSigner | undefined } {
+/**
+ * The broker connection, and the fleet key or device identity, a command line asks for.
+ * `revokedDefault`: with an identity and no `--revoked`, the file the device keeps the
+ * revocation lists it takes from the broker in (an agent's state dir), empty until one comes.
+ */
+export function connectionOf(p: Parsed, env: NodeJS.ProcessEnv = process.env, options: { revokedDefault?: string } = {}): { connection: ConnectionOptions; key: MessageSigner | undefined } {
   const connection = resolveConnection({
     broker: one(p, 'broker'),
     username: one(p, 'username'),
@@ -49,7 +56,11 @@ export function connectionOf(p: Parsed, env: NodeJS.ProcessEnv = process.env): {
   if (keyFile !== undefined && identity !== undefined) throw new UsageError('--key-file and --identity are two ways to sign: give one (a fleet uses one of them)');
   const revoked = one(p, 'revoked') ?? (env.WASMIG_REVOKED || undefined);
   if (revoked !== undefined && identity === undefined) throw new UsageError('--revoked goes with --identity (a shared key cannot tell devices apart)');
-  if (identity !== undefined) return { connection, key: DeviceIdentity.fromFile(identity, { revoked, log: (line) => process.stderr.write(`wasmig: ${line}\n`) }) };
+  const log = (line: string): void => { process.stderr.write(`wasmig: ${line}\n`); };
+  if (identity !== undefined && revoked === undefined && options.revokedDefault !== undefined) {
+    return { connection, key: DeviceIdentity.fromFile(identity, { revoked: options.revokedDefault, revokedMayBeMissing: true, log }) };
+  }
+  if (identity !== undefined) return { connection, key: DeviceIdentity.fromFile(identity, { revoked, log }) };
   return { connection, key: keyFile === undefined ? undefined : FleetKey.fromFile(keyFile) };
 }
 

@@ -1,21 +1,28 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkRevocations, FleetAuthority, parseRoles } from '../../agent/index.ts';
+import { checkRevocations, FleetAuthority, parseRoles, publishRevocations, resolveConnection } from '../../agent/index.ts';
 import type { RevocationDocument } from '../../agent/index.ts';
 import { UsageError } from '../../errors/index.ts';
 import { one, parseArgs } from '../args.ts';
-import type { OptionSpec } from '../args.ts';
+import type { OptionSpec, Parsed } from '../args.ts';
 
 export const FLEET_OPTIONS: OptionSpec[] = [
   { name: 'dir', value: true },
   { name: 'roles', value: true },
   { name: 'out', value: true },
   { name: 'days', value: true },
+  { name: 'broker', value: true },
+  { name: 'username', value: true },
+  { name: 'password', value: true },
+  { name: 'password-file', value: true },
+  { name: 'ca', value: true },
+  { name: 'mqtt-version', value: true },
 ];
 
 export const FLEET_USAGE = `usage: wasmig fleet init [--dir DIR]
        wasmig fleet add NAME --roles ROLES [--days N] [--dir DIR] [--out FILE]
-       wasmig fleet revoke NAME [--dir DIR]
+       wasmig fleet revoke NAME [--dir DIR] [--broker URL ...]
+       wasmig fleet publish [--dir DIR] --broker URL [...]
 
 Device identities. \`init\` makes the fleet authority: an Ed25519 key pair whose
 private half (DIR/authority.key) signs device certificates and stays off the
@@ -33,14 +40,22 @@ carries the device's X25519 key too: blobs and output are sealed to it.
 \`revoke\` adds NAME to DIR/revoked.json, signed by the authority: every
 certificate of NAME issued until now is refused by devices given that file
 (--revoked FILE; they read it again when it changes). \`add NAME\` afterwards
-issues a new, valid one.
+issues a new, valid one. With --broker, \`revoke\` also publishes the list,
+retained, on the broker: agents with identities take it at once and keep it in
+their state dir (or their --revoked FILE), without copying files; a list issued
+before the one a device holds is never taken. \`publish\` publishes DIR/revoked.json
+again (a broker that lost its retained messages).
 
 options:
   --dir DIR             where the authority key is (default: ./fleet)
   --roles ROLES         comma-separated, e.g. run or start,migrate
   --out FILE            where add writes the identity (default: DIR/NAME.identity)
   --days N              the certificate expires N days after it is issued
-                        (default: no expiry)`;
+                        (default: no expiry)
+  --broker URL          revoke, publish: the broker to publish the list on, and
+                        --username, --password, --password-file, --ca, --mqtt-version
+                        as for every fleet command (the ACL lets one admin user
+                        write it: docs/security.md)`;
 
 function write(path: string, text: string): void {
   if (existsSync(path)) throw new UsageError(`${path} exists already: not overwritten (remove it first)`);
@@ -69,7 +84,17 @@ function readList(file: string, authority: FleetAuthority): RevocationDocument {
   return doc;
 }
 
-/** `wasmig fleet init|add|revoke`. */
+/** Publishes the list on the broker `--broker` names; says so. */
+async function publish(p: Parsed, doc: RevocationDocument): Promise<void> {
+  const connection = resolveConnection({
+    broker: one(p, 'broker'), username: one(p, 'username'), password: one(p, 'password'),
+    passwordFile: one(p, 'password-file'), ca: one(p, 'ca'), mqttVersion: one(p, 'mqtt-version'),
+  });
+  await publishRevocations(connection, doc);
+  process.stdout.write(`wasmig fleet: the list (issued ${doc.issuedAt}, ${doc.revoked.length} device${doc.revoked.length === 1 ? '' : 's'}) is retained on ${connection.url}; agents with identities take it now\n`);
+}
+
+/** `wasmig fleet init|add|revoke|publish`. */
 export async function fleetCommand(argv: readonly string[]): Promise<number> {
   const p = parseArgs(argv, FLEET_OPTIONS, false);
   const [verb, name, ...rest] = p.positionals;
@@ -109,10 +134,22 @@ export async function fleetCommand(argv: readonly string[]): Promise<number> {
       v: 1, kind: 'wasmig-revocations', issuedAt: now,
       revoked: [...list.revoked.filter((r) => r.name !== name), { name, before: now }],
     };
+    const signed = authority.signDocument(doc);
     const temp = `${file}.tmp`;
-    writeFileSync(temp, `${JSON.stringify(authority.signDocument(doc), null, 2)}\n`, { mode: 0o644 });
+    writeFileSync(temp, `${JSON.stringify(signed, null, 2)}\n`, { mode: 0o644 });
     renameSync(temp, file);
-    process.stdout.write(`wasmig fleet: ${name}'s certificates issued until ${now} are revoked in ${file}; copy it to every device (--revoked ${file})\n`);
+    const onBroker = one(p, 'broker') !== undefined;
+    process.stdout.write(`wasmig fleet: ${name}'s certificates issued until ${now} are revoked in ${file}${onBroker ? '' : `; copy it to every device (--revoked ${file}), or publish it (wasmig fleet publish --broker URL)`}\n`);
+    if (onBroker) await publish(p, signed);
+    return 0;
+  }
+  if (verb === 'publish') {
+    if (name !== undefined) throw new UsageError(`unexpected argument ${JSON.stringify(name)}\n\n${FLEET_USAGE}`);
+    if (one(p, 'broker') === undefined) throw new UsageError(`missing --broker URL (where to publish the list)\n\n${FLEET_USAGE}`);
+    const authority = FleetAuthority.fromPem(readAuthority(authorityFile, dir));
+    const file = join(dir, 'revoked.json');
+    if (!existsSync(file)) throw new UsageError(`${file}: no revocation list yet (wasmig fleet revoke NAME makes it)`);
+    await publish(p, readList(file, authority));
     return 0;
   }
   throw new UsageError(verb === undefined ? FLEET_USAGE : `unknown fleet command ${JSON.stringify(verb)}\n\n${FLEET_USAGE}`);
