@@ -19,12 +19,13 @@ function findPath(bytes: Uint8Array, start: number, end: number, target: ResumeT
   while (r.pos < end) {
     r.read(ins);
     const op = ins.op;
-    if (op === 0x02 || op === 0x03 || op === 0x04) {
+    if (op === 0x02 || op === 0x03 || op === 0x04 || op === 0x06) {
       stack.push({ offset: ins.offset, inElse: false });
       if (op === 0x03 && target.kind === 'loop' && r.pos === target.pc) return stack.map((s) => ({ ...s }));
     } else if (op === 0x05) {
       stack[stack.length - 1].inElse = true;
-    } else if (op === 0x0b) {
+    } else if (op === 0x0b || op === 0x18) {
+      // A legacy try ends at its `end` or its `delegate` (a resume target is never in its handlers).
       stack.pop();
     } else if ((op === 0x10 || op === 0x11) && target.kind === 'call' && r.pos === target.pc) {
       return stack.map((s) => ({ ...s }));
@@ -75,7 +76,7 @@ export class ResumeSkipping {
       this.closeGuard();
       return step;
     }
-    if (op === 0x05 || op === 0x0b) this.closeGuard();
+    if (op === 0x05 || op === 0x0b || op === 0x07 || op === 0x19 || op === 0x18) this.closeGuard();
     else if (!this.guardOpen) this.openGuard();
     return undefined;
   }

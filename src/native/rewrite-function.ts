@@ -38,6 +38,8 @@ import type { FuncType, FuncBody, Module } from '../wasm/index.ts';
 import { BodyWriter } from './body-writer.ts';
 import { CanonicalStack } from './canonical-stack.ts';
 import { ByteWriter } from './encode.ts';
+import { scanHandlers } from './exception-scan.ts';
+import type { HandlerScan } from './exception-scan.ts';
 import { writeCopy } from './loop-unrolling.ts';
 import type { Unrolling } from './loop-unrolling.ts';
 import { PollCode } from './poll-code.ts';
@@ -177,6 +179,14 @@ interface Ctrl {
   pollLabel: number;
   /** An unrolled loop: its first copy of the body is being written. */
   unroll?: Unrolling;
+  /** A legacy try (op 0x06, then 0x07 / 0x19 in its clauses): its offset. */
+  tryAt?: number;
+  /** The try's own block (`label` is the inner recording try's while that one is open). */
+  tryLabel?: number;
+  /** The scratch local of its recording area (-1: none; see `catchClause`). */
+  area?: number;
+  /** Its inner recording try is open (the body is being written). */
+  inner?: boolean;
 }
 
 /** The label index of $body, the original function's own label. */
@@ -240,6 +250,10 @@ export class FunctionRewriter implements BodyVisitor {
   private dead = false;
   /** Blocks opened in dead code. */
   private deadNest = 0;
+  /** The handlers that hold safepoints (legacy exception handling). */
+  private readonly handlers: HandlerScan | undefined;
+  /** The local that keeps the recursion budget as it stood on entry, for handlers to restore (-1: no handler). */
+  private depthLocal = -1;
 
   constructor(private readonly ctx: ModuleContext, private readonly codeIndex: number, private readonly opts: FunctionRewriteOptions) {
     const module = ctx.module;
@@ -261,6 +275,7 @@ export class FunctionRewriter implements BodyVisitor {
     this.poll = new PollCode(this.w, opts.helpers, { site: base, tmp: this.tmpLocal, count: base + 2 }, opts.loopPoll);
     this.skipping = new ResumeSkipping(this.resume, { bytes: module.bytes, start: this.body.codeStart, end: this.body.codeEnd, funcIndex: this.funcIndex }, this.w, this.stack, this.resumeFlag);
     this.unrolled = opts.loopPoll === 'none' ? undefined : opts.unrolled;
+    this.handlers = ctx.tagTypeIndices.length > 0 ? scanHandlers(module.bytes, this.body.codeStart, this.body.codeEnd) : undefined;
   }
 
   rewrite(): { body: Uint8Array; info: RewrittenFunction } {
@@ -290,6 +305,13 @@ export class FunctionRewriter implements BodyVisitor {
       if (entryPoll) this.poll.entryPoll(k);
     }
     if (opts.loopPoll === 'local') this.poll.startCounter();
+    if (this.handlers?.catches === true) {
+      // An exception skips the budget's release in the frames it leaves: a handler
+      // sets it back to what it was on entry (after this function's own charge).
+      this.depthLocal = stack.scratchBase + stack.fresh(ValType.i32);
+      out.u8(0x23).u32(opts.helpers.depth);
+      this.w.localSet(this.depthLocal);
+    }
   }
 
   /** Before each instruction: the walk's validator, and its stack height before the instruction. */
@@ -308,8 +330,18 @@ export class FunctionRewriter implements BodyVisitor {
   private skipDead(ins: Instr): void {
     const op = ins.op;
     const stack = this.stack;
-    if (op === 0x02 || op === 0x03 || op === 0x04) this.deadNest++;
-    else if (op === 0x0b) {
+    if (op === 0x02 || op === 0x03 || op === 0x04 || op === 0x06) this.deadNest++;
+    else if ((op === 0x07 || op === 0x19) && this.deadNest === 0) {
+      // The try body went dead; its handler is live.
+      this.dead = false;
+      this.catchClause(ins, this.nextOf(ins), false);
+    } else if (op === 0x18) {
+      if (this.deadNest > 0) this.deadNest--;
+      else {
+        this.dead = false;
+        this.delegate(ins, false);
+      }
+    } else if (op === 0x0b) {
       if (this.deadNest > 0) this.deadNest--;
       else {
         // The end of the block that went dead: its results arrive by branches, on the Wasm stack.
@@ -343,6 +375,19 @@ export class FunctionRewriter implements BodyVisitor {
       case 0x03: return this.loop(ins, next, pathChild);
       case 0x05: return this.elseBranch(ins);
       case 0x0b: return this.end(ins);
+      case 0x06: return this.tryBlock(ins, next, pathChild);
+      case 0x07: case 0x19: return this.catchClause(ins, next, true);
+      case 0x18: return this.delegate(ins, true);
+      case 0x08: {
+        this.stack.need(this.tagParams(ins.a).length);
+        this.w.copy(start, next);
+        return this.goDead();
+      }
+      case 0x09: {
+        this.w.mark(start);
+        this.w.out.u8(0x09).u32(this.remap(ins.a));
+        return this.goDead();
+      }
       case 0x0c: {
         this.stack.need(this.labelArity(ins.a));
         this.w.out.u8(0x0c);
@@ -567,6 +612,135 @@ export class FunctionRewriter implements BodyVisitor {
     if (direct) w.out.u8(0x12).u32(this.opts.remapFunc(ins.a));
     else w.out.raw(this.module.bytes, ins.offset, next);
     return this.goDead();
+  }
+
+  /** The parameters of tag `index`. */
+  private tagParams(index: number): readonly number[] {
+    return this.ctx.types[this.ctx.tagTypeIndices[index]].params;
+  }
+
+  /** Where tag `index`'s values go in a recording area, after its first local (which tag). */
+  private tagOffset(index: number): number {
+    let at = 1;
+    for (let j = 0; j < index; j++) at += this.tagParams(j).length;
+    return at;
+  }
+
+  /** The offset after instruction `ins` (dead code is read, not copied: found again here). */
+  private nextOf(ins: Instr): number {
+    const r = new InstructionReader(this.module.bytes, ins.offset, this.body.codeEnd);
+    r.read(createInstr());
+    return r.pos;
+  }
+
+  /**
+   * A legacy `try`: a block for the stack model and for the skipping of resume clones.
+   * When one of its handlers holds a safepoint, a pause there must save the exception
+   * the handler caught (the interpreter keeps it on the operand stack below the
+   * handler's values, where `rethrow` finds it), which V8 11.3 gives Wasm code no value
+   * for. So the try gets a recording area: a local saying which tag (-1: one of another
+   * module), then locals for every tag's values. A `catch $t` copies its values there
+   * on entry. A `catch_all` sees no values, so an inner try around the body records the
+   * exception and throws it on to the outer clauses:
+   *
+   *     try $outer (bt)  try $inner (bt)  body
+   *     catch 0  (values -> area) (i32.const 0 -> which)  rethrow 0
+   *     ... one clause per tag of the module ...
+   *     catch_all  (i32.const -1 -> which)  rethrow 0
+   *     end  catch ... catch_all handler  end
+   */
+  private tryBlock(ins: Instr, next: number, pathChild: PathStep | undefined): void {
+    const start = ins.offset;
+    const { stack, w } = this;
+    const bt: FuncType = this.v.blockType(ins.a, start);
+    const np = bt.params.length;
+    stack.isolate(np);
+    w.copy(start, next);
+    const tryLabel = w.labels++;
+    let area = -1;
+    if (this.handlers!.recorded.has(start)) {
+      area = stack.fresh(ValType.i32);
+      for (let j = 0; j < this.ctx.tagTypeIndices.length; j++) for (const t of this.tagParams(j)) stack.fresh(t);
+    }
+    const inner = this.handlers!.recordedCatchAll.has(start);
+    let label = tryLabel;
+    if (inner) {
+      // The same block type: the inner try takes the parameters and gives the results.
+      w.out.u8(0x06).raw(this.module.bytes, start + 1, next);
+      label = w.labels++;
+    }
+    this.ctrl.push({ op: 0x06, base: stack.height - np, params: bt.params, results: bt.results, label, pollSite: -1, pollLabel: -1, tryAt: start, tryLabel, area, inner });
+    if (pathChild) this.skipping.enter();
+  }
+
+  /** Closes a try's inner recording try (see `tryBlock`): a clause per tag, then one for the rest. */
+  private closeRecording(c: Ctrl): void {
+    const { w, stack } = this;
+    const out = w.out;
+    const which = stack.scratchBase + c.area!;
+    for (let j = 0; j < this.ctx.tagTypeIndices.length; j++) {
+      out.u8(0x07).u32(j);
+      const params = this.tagParams(j);
+      const base = which + this.tagOffset(j);
+      for (let i = params.length - 1; i >= 0; i--) w.localSet(base + i);
+      out.u8(0x41).s32(j);
+      w.localSet(which);
+      out.u8(0x09).u32(0);
+    }
+    out.u8(0x19).u8(0x41).s32(-1);
+    w.localSet(which);
+    out.u8(0x09).u32(0).u8(0x0b);
+    w.labels--;
+    c.label = c.tryLabel!;
+    c.inner = false;
+  }
+
+  /**
+   * `catch $t` / `catch_all`: as `else`, the stack goes back to the try's start; then
+   * the caught exception (a canonical exnref, in the recording area when the handler
+   * holds a safepoint) and a `catch`'s values. `live`: the try body (or the previous
+   * handler) did not end in a branch, its results are to be left on the Wasm stack.
+   */
+  private catchClause(ins: Instr, next: number, live: boolean): void {
+    const c = this.ctrl[this.ctrl.length - 1];
+    const { stack, w } = this;
+    const out = w.out;
+    if (live) stack.need(c.results.length);
+    if (c.inner === true) this.closeRecording(c);
+    w.copy(ins.offset, next);
+    stack.popTo(c.base);
+    const h = this.handlers!;
+    const record = c.area! >= 0 && (ins.op === 0x19 ? h.recordedCatchAll.has(c.tryAt!) : h.recordedCatch.has(ins.offset));
+    stack.pushCaught(record ? c.area! : -1);
+    c.op = ins.op;
+    if (this.depthLocal >= 0) {
+      w.localGet(this.depthLocal);
+      out.u8(0x24).u32(this.opts.helpers.depth);
+    }
+    if (ins.op !== 0x07) return;
+    const params = this.tagParams(ins.a);
+    if (record) {
+      const which = stack.scratchBase + c.area!;
+      const base = which + this.tagOffset(ins.a);
+      for (let i = params.length - 1; i >= 0; i--) w.localSet(base + i);
+      out.u8(0x41).s32(ins.a);
+      w.localSet(which);
+      for (let i = 0; i < params.length; i++) w.localGet(base + i);
+    }
+    for (const t of params) stack.push(t);
+  }
+
+  /** `delegate`: ends a try without handlers; its label counts from outside the try. */
+  private delegate(ins: Instr, live: boolean): void {
+    const c = this.ctrl.pop()!;
+    const { stack, w } = this;
+    if (live) stack.need(c.results.length);
+    w.mark(ins.offset);
+    w.out.u8(0x18);
+    w.labels--;
+    w.out.u32(this.remap(ins.a));
+    stack.popTo(c.base);
+    for (const t of c.results) stack.push(t);
   }
 
   /** memory.grow, held to the embedder's limit (the memory's own maximum may be higher). */

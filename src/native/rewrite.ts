@@ -20,6 +20,7 @@ import type { ModuleContext } from '../validate/index.ts';
 import { OPS, ValType } from '../wasm/index.ts';
 import type { ConstExpr, FuncType, Module } from '../wasm/index.ts';
 import { ByteWriter } from './encode.ts';
+import { insideHandler } from './exception-scan.ts';
 import { LoopFinder } from './loop-finder.ts';
 import type { FoundLoop } from './loop-finder.ts';
 import { bitsEntry, crossesAsBits, entryTypes, needsEntry, v128FromHalves, v128Halves } from './entry-code.ts';
@@ -379,8 +380,13 @@ export function rewriteModule(ctx: ModuleContext, options: RewriteOptions = {}):
   const shared = options.sharedMemory === true;
   const importedTables: number[] = [];
   const importedMemories: number[] = [];
-  sec.u32(m.imports.length + H + m.tables.length + m.memories.length);
-  for (const imp of m.imports) {
+  // Every tag, imported or defined, is imported as `wasmig.x<i>`: the tier's
+  // `WebAssembly.Tag` of the tag's store address, so that tags keep their identity
+  // across instances and the host can read an exception's tag and values.
+  const tagCount = ctx.tagTypeIndices.length;
+  const originalImports = m.imports.filter((imp) => imp.desc.kind !== 'tag');
+  sec.u32(originalImports.length + H + m.tables.length + m.memories.length + tagCount);
+  for (const imp of originalImports) {
     sec.name(imp.module).name(imp.name);
     const d = imp.desc;
     switch (d.kind) {
@@ -388,6 +394,7 @@ export function rewriteModule(ctx: ModuleContext, options: RewriteOptions = {}):
       case 'table': sec.u8(0x01).u8(d.type.elemType).limits(d.type.limits, false); break;
       case 'memory': sec.u8(0x02); sec.limits(d.type.limits, shared); break;
       case 'global': sec.u8(0x03).u8(d.type.type).u8(d.type.mutable ? 1 : 0); break;
+      default: break;
     }
   }
   HELPER_IMPORTS.forEach((name, i) => sec.name(HELPER_MODULE).name(name).u8(0x00).u32(helperTypes[i]));
@@ -403,6 +410,7 @@ export function rewriteModule(ctx: ModuleContext, options: RewriteOptions = {}):
     sec.limits(mem.limits, shared);
     importedMemories.push(index);
   });
+  ctx.tagTypeIndices.forEach((t, i) => sec.name(HELPER_MODULE).name(`x${i}`).u8(0x04).u8(0x00).u32(t));
   section(2);
 
   sec.u32(funcTypes.length);
@@ -559,14 +567,18 @@ export function rewriteResumeClone(ctx: ModuleContext, funcIndex: number, target
   const ins = createInstr();
   const r = new InstructionReader(m.bytes, body.codeStart, body.codeEnd);
   const loops = new LoopFinder(ctx.types);
+  let inHandlers = false;
   while (r.pos < body.codeEnd) {
     const at = r.pos;
     r.read(ins);
     loops.step(ins, at, r.pos);
     if (OPS[ins.op]?.usesSegment) return undefined;
+    // No clone can branch into a legacy catch handler: such a frame runs in the interpreter until it returns.
+    if (ins.op === 0x07 || ins.op === 0x19) inHandlers = true;
     if (ins.op === 0x10 || ins.op === 0x12) used.add(ins.a);
     else if (ins.op === 0xd2) { used.add(ins.a); refs.add(ins.a); }
   }
+  if (inHandlers && insideHandler(m.bytes, body.codeStart, body.codeEnd, target.pc)) return undefined;
   const funcImports = [...used].sort((a, b) => a - b);
   const remap = new Map(funcImports.map((f, i) => [f, i]));
   const F = funcImports.length;
@@ -620,13 +632,14 @@ export function rewriteResumeClone(ctx: ModuleContext, funcIndex: number, target
   };
   sec.funcTypes(types);
   section(1);
-  sec.u32(F + HELPER_IMPORTS.length + ctx.tables.length + ctx.memories.length + numGlobals + 4);
+  sec.u32(F + HELPER_IMPORTS.length + ctx.tables.length + ctx.memories.length + numGlobals + 4 + ctx.tagTypeIndices.length);
   for (const f of funcImports) sec.name('f').name(String(f)).u8(0x00).u32(ctx.funcTypeIndices[f]);
   HELPER_IMPORTS.forEach((name, i) => sec.name(HELPER_MODULE).name(name).u8(0x00).u32(helperTypes[i]));
   ctx.tables.forEach((t, i) => { sec.name('t').name(String(i)).u8(0x01).u8(t.elemType); sec.limits(t.limits, false); });
   ctx.memories.forEach((mem, i) => { sec.name('m').name(String(i)).u8(0x02); sec.limits(mem.limits, options.sharedMemory === true); });
   ctx.globals.forEach((g, i) => sec.name('g').name(String(i)).u8(0x03).u8(g.type).u8(g.mutable ? 1 : 0));
   for (const name of ['unw', 'cd', 'depth', 'maxp']) sec.name('h').name(name).u8(0x03).u8(I32).u8(1);
+  ctx.tagTypeIndices.forEach((t, i) => sec.name('x').name(String(i)).u8(0x04).u8(0x00).u32(t));
   section(2);
   sec.u32(funcTypes.length);
   for (const t of funcTypes) sec.u32(t);

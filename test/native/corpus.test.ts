@@ -122,7 +122,7 @@ function random(n: number): number {
   return 1 + ((seed >>> 4) % n);
 }
 
-const CASES = ['hello', 'args_env', 'file_io', 'clocks', 'random', 'recursion', 'qsort_printf', 'memcopy', 'simd', 'vectorize', 'exit_code_42', 'trap', 'sandbox', 'musttail'];
+const CASES = ['hello', 'args_env', 'file_io', 'clocks', 'random', 'recursion', 'qsort_printf', 'memcopy', 'simd', 'vectorize', 'exit_code_42', 'trap', 'sandbox', 'musttail', 'cxx_exceptions'];
 
 for (const name of CASES) {
   test(`${name}: native, then paused at random polls and resumed on both tiers, and in two steps`, async () => {

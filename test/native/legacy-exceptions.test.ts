@@ -1,0 +1,187 @@
+/**
+ * The legacy exception instructions on the native tier (issue 18): `try`, `catch`,
+ * `catch_all`, `delegate`, `rethrow`, `throw` and tags run on V8, and a pause anywhere
+ * (inside a try body, inside a handler that holds the caught exception, in a callee
+ * between its throw and the handler frames up) gives the interpreter's state, which
+ * resumes on both tiers to the uninterrupted result. A host function's error (WASI's
+ * exit) passes every `catch_all`, as in the interpreter; an exception that leaves
+ * native code is the interpreter's `UncaughtException`, or is caught by interpreted
+ * frames below. Modules V8 11.3 cannot run (exnref, try_table) stay in the interpreter.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ExitError, UncaughtException } from '../../src/errors/index.ts';
+import { NativeEngine, NativeExecution, nativeTierOf } from '../../src/native/index.ts';
+import { loadModule, Program } from '../../src/program/index.ts';
+import type { CanonicalState } from '../../src/snapshot/index.ts';
+import { wasmig } from '../helpers/cli.ts';
+import { exceptionModule } from '../helpers/exception-module.ts';
+import { legacyExceptionModule, legacyThrowModule } from '../helpers/legacy-exception-module.ts';
+
+const compiled = loadModule(legacyExceptionModule());
+/** `$leaf`, `$slow`, `$h`, `$g`: function indices (after the two imports). */
+const FUNC = { leaf: 2, slow: 3, h: 5, g: 6 } as const;
+
+/** Imports that note what the handlers do: `note` appends to `notes`; `exit(x)` throws WASI's ExitError for x > 0. */
+function importsFor(notes: number[]): Record<string, Record<string, (x: number) => void>> {
+  return {
+    env: {
+      note: (x: number): void => { notes.push(x); },
+      exit: (x: number): void => { if (x > 0) throw new ExitError(x); },
+    },
+  };
+}
+
+/** `name(args)` uninterrupted on `tier`: its outcome and the notes its handlers made. */
+function straight(tier: 'interp' | 'native', name: string, args: number[]): { outcome: unknown; notes: number[]; program: Program } {
+  const notes: number[] = [];
+  const program = Program.instantiate(compiled, { imports: importsFor(notes), tier });
+  program.start(name, args);
+  return { outcome: program.run(), notes, program };
+}
+
+test('the native engine runs a module with only the legacy instructions natively; exnref ones stay in the interpreter', () => {
+  const engine = new NativeEngine();
+  assert.is(engine.cannotRun(compiled), undefined);
+  for (const tier of ['native', 'auto'] as const) {
+    const notes: number[] = [];
+    const program = Program.instantiate(compiled, { imports: importsFor(notes), tier });
+    assert.ok(program.start('main', [12]) instanceof NativeExecution, tier);
+    assert.equal(program.run(), straight('interp', 'main', [12]).outcome);
+    assert.is(program.store.thread.instructions, 0, 'not one instruction interpreted');
+    assert.equal(notes, straight('interp', 'main', [12]).notes);
+  }
+  assert.is(engine.cannotRun(loadModule(exceptionModule())), 'the host\'s WebAssembly lacks exnref (it runs the legacy try, catch, catch_all, delegate and rethrow): an exnref in a function type');
+});
+
+test('throw and catch across three frames, 10,000 times, natively', () => {
+  const native = straight('native', 'bench', [10_000]);
+  assert.equal(native.outcome, straight('interp', 'bench', [10_000]).outcome);
+  assert.is(native.program.store.thread.instructions, 0);
+  assert.is(native.program.store.state.exceptions.length, 0, 'no exception left in the store');
+});
+
+test('proc_exit inside a try with a catch_all: the program exits, the handler does not run (V8\'s catch_all would catch the host\'s error)', () => {
+  for (const tier of ['interp', 'native'] as const) {
+    const r = straight(tier, 'quit', [3]);
+    assert.equal(r.outcome, { kind: 'exited', status: 3 }, tier);
+    assert.equal(r.notes, [], `${tier}: the catch_all handler would have noted -1`);
+    // Without an exit the try body returns and the handler does not run either.
+    assert.equal(straight(tier, 'quit', [0]).outcome, { kind: 'returned', results: [0] });
+  }
+  // A host function's plain error goes through the catch_all too.
+  const notes: number[] = [];
+  const program = Program.instantiate(compiled, {
+    imports: { env: { note: (x: number) => { notes.push(x); }, exit: () => { throw new RangeError('host failure'); } } }, tier: 'native',
+  });
+  program.start('quit', [1]);
+  assert.throws(() => program.run(), (e: unknown) => e instanceof RangeError && e.message === 'host failure');
+  assert.equal(notes, []);
+});
+
+test('an exception that leaves native code is the interpreter\'s UncaughtException (tag and values)', () => {
+  for (const tier of ['interp', 'native'] as const) {
+    const notes: number[] = [];
+    const program = Program.instantiate(compiled, { imports: importsFor(notes), tier });
+    program.start('raise', [42]);
+    try {
+      program.run();
+      assert.unreachable('it threw');
+    } catch (error) {
+      assert.ok(error instanceof UncaughtException, `${tier}: ${String(error)}`);
+      assert.is(error.message, 'uncaught exception (tag 0)');
+      assert.is(error.tagAddr, program.instance.state.tagAddrs[0]);
+      assert.is(error.payload[0], 42);
+    }
+  }
+});
+
+/** Paused natively at poll `at` (every loop header and entry polls), captured, resumed by `how`; the paused state too. */
+function pausedAt(name: string, args: number[], at: number, how: 'same' | 'interp' | 'native'): { paused: boolean; outcome: unknown; notes: number[]; state?: CanonicalState } {
+  const notes: number[] = [];
+  const program = Program.instantiate(compiled, { imports: importsFor(notes), tier: 'native' });
+  const tier = nativeTierOf(program, { pollInterval: 1, rewrite: { loopPoll: 'global', unroll: 1 } });
+  let n = 0;
+  tier.pollHook = () => ++n === at;
+  program.start(name, args);
+  const first = program.run();
+  if (first.kind !== 'paused') return { paused: false, outcome: first, notes };
+  const state = program.captureState();
+  if (how === 'same') return { paused: true, outcome: program.run(), notes, state };
+  const resumed = Program.fromState(state, compiled, { imports: importsFor(notes), tier: how });
+  return { paused: true, outcome: resumed.run(), notes, state };
+}
+
+for (const [name, arg] of [['main', 12], ['g', 7], ['g', 6], ['dl', 9]] as const) {
+  test(`${name}(${arg}): paused natively at every poll, resumed natively, in the interpreter and on a fresh native program: the uninterrupted run`, () => {
+    const want = straight('interp', name, [arg]);
+    let pauses = 0;
+    let inHandler = 0;
+    let belowHandler = 0;
+    for (let at = 1; ; at++) {
+      let paused = false;
+      for (const how of ['same', 'interp', 'native'] as const) {
+        const r = pausedAt(name, [arg], at, how);
+        const where = `poll ${at}, resumed ${how}`;
+        assert.equal(r.outcome, want.outcome, where);
+        assert.equal(r.notes, want.notes, where);
+        paused = r.paused;
+        if (!paused || how !== 'same') continue;
+        const frames = r.state!.frames;
+        // A frame inside a handler holds the caught exception (an exnref: the state carries it).
+        if ((r.state!.exceptions?.length ?? 0) > 0) inHandler++;
+        // $leaf on top, about to throw to a handler frames up.
+        if (frames[frames.length - 1].funcIndex === FUNC.leaf && frames.some((f) => f.funcIndex === FUNC.g)) belowHandler++;
+      }
+      if (!paused) break;
+      pauses++;
+    }
+    assert.ok(pauses >= 5, `${pauses} pauses`);
+    // $g(7): $mid rethrows, $h's catch runs $slow and rethrows, $g's catch_all runs $slow.
+    if (name === 'main' || arg === 7) {
+      assert.ok(inHandler >= 2, `${inHandler} pauses inside a handler`);
+    }
+    if (name !== 'dl') assert.ok(belowHandler >= 2, `${belowHandler} pauses in the thrower, its handler frames up`);
+  });
+}
+
+test('paused in the interpreter anywhere (mid-block, inside handlers), resumed natively: interpreted frames catch what native callees throw', () => {
+  const want = straight('interp', 'main', [12]);
+  const total = want.program.store.thread.instructions;
+  let inHandler = 0;
+  for (let k = 1; k < total; k += 7) {
+    const notes: number[] = [];
+    const program = Program.instantiate(compiled, { imports: importsFor(notes), tier: 'interp' });
+    program.start('main', [12]);
+    assert.is(program.run({ until: k }).kind, 'paused');
+    const state = program.captureState();
+    if ((state.exceptions?.length ?? 0) > 0) inHandler++;
+    const resumed = Program.fromState(state, compiled, { imports: importsFor(notes), tier: 'native' });
+    assert.equal(resumed.run(), want.outcome, `paused after ${k}`);
+    assert.equal(notes, want.notes, `paused after ${k}`);
+  }
+  assert.ok(inHandler > 10, `${inHandler} states inside a handler`);
+});
+
+test('wasmig run --tier native: a legacy module runs natively (no line on stderr); an uncaught exception is one line, status 134', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wasmig-legacy-eh-'));
+  try {
+    const path = join(dir, 'legacy.wasm');
+    writeFileSync(path, legacyThrowModule());
+    const r = wasmig(['run', '--tier', 'native', '--invoke', 'bench', path, '100']);
+    assert.is(r.status, 0, r.stderr);
+    assert.is(r.stdout.trim(), '5100');
+    assert.is(r.stderr, '');
+    const uncaught = wasmig(['run', '--tier', 'native', '--invoke', 'raise', path, '42']);
+    assert.is(uncaught.status, 134);
+    assert.is(uncaught.stdout, '');
+    assert.match(uncaught.stderr, /^wasmig: uncaught exception \(tag 0\)[^\n]*\n$/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();
