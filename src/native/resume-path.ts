@@ -111,10 +111,15 @@ export class ResumeSkipping {
     this.guardOpen = false;
   }
 
-  /** A then-branch skipped while resuming ended in a branch (its code went dead): close its guard. */
+  /**
+   * A then-branch skipped while resuming ended in a branch, a return or a throw (its
+   * code went dead): close its guard. Past the guard the branch cannot fall through
+   * (unguarded, its code ended in the branch; resuming, the `if` took the else-branch),
+   * so `unreachable` follows: a then-branch with results would otherwise end with none.
+   */
   closeDeadGuard(blockDepth: number): void {
     if (!this.guardOpen || blockDepth !== this.depth) return;
-    this.w.out.u8(0x0b);
+    this.w.out.u8(0x0b).u8(0x00);
     this.w.labels--;
     this.guardOpen = false;
   }

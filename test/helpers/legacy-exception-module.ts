@@ -29,7 +29,7 @@ export function legacyExceptionModule(): Uint8Array {
   const first = exit + 1;
   const leaf = first, slow = first + 1, mid = first + 2, h = first + 3, g = first + 4, dl = first + 5;
   const main = first + 6, quit = first + 7, b1 = first + 8, b2 = first + 9, b3 = first + 10, bench = first + 11, raise = first + 12;
-  const fn = (text: string, locals: number[] = []): number => b.func(tI, assemble(text), locals);
+  const fn = (text: string, locals: ValType[] = []): number => b.func(tI, assemble(text), locals);
   fn(`local.get 0 local.set 1 loop local.get 1 i32.const 1 i32.sub local.tee 1 i32.const 0 i32.gt_s br_if 0 end
       local.get 0 i32.const 5 i32.ge_s if local.get 0 i32.const 10 i32.mul throw ${e} end local.get 0 end`, [i32]);
   fn(`loop local.get 1 local.get 0 i32.add local.set 1 local.get 0 i32.const 1 i32.sub local.tee 0 i32.const 0 i32.gt_s br_if 0 end local.get 1 end`, [i32]);
@@ -65,7 +65,7 @@ export function legacyThrowModule(): Uint8Array {
   const b = new ModuleBuilder();
   const tI = b.type([i32], [i32]);
   const e = b.tag(b.type([i32], []));
-  const fn = (text: string, locals: number[] = []): number => b.func(tI, assemble(text), locals);
+  const fn = (text: string, locals: ValType[] = []): number => b.func(tI, assemble(text), locals);
   const b1 = 0, b2 = 1, b3 = 2;
   fn(`local.get 0 call ${b2} i32.const 1 i32.add end`);
   fn(`local.get 0 call ${b3} i32.const 2 i32.add end`);
