@@ -10,6 +10,8 @@
  *   switches tiers (f32/f64 ones through getter/setter functions that keep NaN bits);
  * - active segments and the start function are gone: the interpreter's instantiation
  *   applied and ran them; active segments stay as empty passive ones (a dropped segment);
+ * - every tag, imported or defined, becomes the import `wasmig.x<i>` (the tier's
+ *   `WebAssembly.Tag` of its store address), so tag indices stay the same;
  * - the helper imports (`wasmig.*`) come after the original function imports, which
  *   shifts the defined functions' indices; every export is by index: `f<i>` is function
  *   i, `c<i>` its entry with float and v128 values as raw bits (`entry-code.ts`), `g<i>`
@@ -552,9 +554,11 @@ export interface ResumeClone {
  * The resume clone of function `funcIndex` at one of its safepoints: a module that
  * imports what the function uses from the rewritten module's instance (`f.<i>`
  * functions, `t.<i>` tables, `m.0` memory, `g.<i>` globals and `h.*` helper globals,
- * `wasmig.*` helper functions) and exports `run`: (locals..., stack...) -> results,
- * float values as raw bits. Undefined when the function uses segment instructions
- * (which need the module's own segments): such a frame continues in the interpreter.
+ * `x.<i>` tags, `wasmig.*` helper functions) and exports `run`: (locals..., stack...)
+ * -> results, float values as raw bits. Undefined when the function uses segment
+ * instructions (which need the module's own segments), or when the safepoint lies
+ * inside a legacy `catch` or `catch_all` handler (no clone can branch into one): such a
+ * frame continues in the interpreter.
  * `tailCalls`: the module makes tail calls, so any function the clone calls may return
  * a host function's results (see `BodyScan.endsInHost`; a clone does not scan the module).
  */

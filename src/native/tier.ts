@@ -98,7 +98,7 @@ export class NativeTier {
    * imports for that tag of the store, so that a tag matches across instances as in
    * the interpreter, and an exception that reaches the host tells its tag.
    */
-  private readonly tagObjects: (WebAssembly.Tag | undefined)[] = [];
+  private readonly tagObjects: (JsTag | undefined)[] = [];
   /**
    * What a host function called from native code threw (a WASI exit, a host error):
    * the native stack unwinds as for a pause and the call in progress throws it then,
@@ -304,11 +304,11 @@ export class NativeTier {
   }
 
   /** The `WebAssembly.Tag` of tag address `addr`, made on first use (see `tagObjects`). */
-  private tagObject(addr: number): WebAssembly.Tag {
+  private tagObject(addr: number): JsTag {
     let tag = this.tagObjects[addr];
     if (tag === undefined) {
       const parameters = this.state.tags[addr].type.params.map(jsValueTypeName);
-      tag = new WebAssembly.Tag({ parameters } as WebAssembly.TagType);
+      tag = new (jsExceptionApi().Tag)({ parameters });
       this.tagObjects[addr] = tag;
     }
     return tag;
@@ -319,7 +319,7 @@ export class NativeTier {
    * address and its values as slots (floats through JS numbers: a NaN's payload bits are
    * not kept), named as the first attached instance that knows the tag numbers it.
    */
-  private uncaught(e: WebAssembly.Exception): UncaughtException {
+  private uncaught(e: JsException): UncaughtException {
     const addr = this.tagObjects.findIndex((tag) => tag !== undefined && e.is(tag));
     if (addr < 0) return new UncaughtException(-1, new Int32Array(0), 'uncaught exception (of a tag the store does not know)');
     const tag = this.tagObjects[addr]!;
@@ -474,7 +474,8 @@ export class NativeTier {
     try {
       result = entry(...values);
     } catch (error) {
-      if (error instanceof WebAssembly.Exception) {
+      const exceptionClass = jsExceptionApi().Exception as (new (...args: never[]) => JsException) | undefined;
+      if (exceptionClass !== undefined && error instanceof exceptionClass) {
         // Thrown by Wasm code, caught by none of its frames: the interpreter's error,
         // which an execution may deliver to interpreted frames below (`NativeExecution`).
         const uncaught = this.uncaught(error);
@@ -802,4 +803,24 @@ function canonicalStandIn(t: number): CanonicalFrame['stack'][number] {
     case ValType.i32: case ValType.f32: return 0;
     default: return null;
   }
+}
+
+/** A `WebAssembly.Tag` of the JS API (an opaque handle here). */
+interface JsTag {
+  readonly kind?: 'tag';
+}
+
+/** A `WebAssembly.Exception` of the JS API: what this tier reads of one. */
+interface JsException {
+  is(tag: JsTag): boolean;
+  getArg(tag: JsTag, index: number): unknown;
+}
+
+/**
+ * The JS API's exception-handling classes, which V8 has (Node 20 on) but not every
+ * TypeScript library declares; looked up when used, so that a host without them loads
+ * this file.
+ */
+function jsExceptionApi(): { Tag: new (type: { parameters: string[] }) => JsTag; Exception: new (...args: never[]) => JsException } {
+  return WebAssembly as unknown as { Tag: new (type: { parameters: string[] }) => JsTag; Exception: new (...args: never[]) => JsException };
 }
