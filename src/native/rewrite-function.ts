@@ -145,6 +145,8 @@ export interface FunctionRewriteOptions {
   unrolled?: ReadonlyMap<number, number>;
   /** Build a resume clone instead (see {@link ResumeTarget}). */
   resume?: ResumeTarget;
+  /** The body has a legacy `try` (`BodyScan.tries`): its handlers are scanned for safepoints. */
+  legacyTry?: boolean;
 }
 
 /**
@@ -275,7 +277,7 @@ export class FunctionRewriter implements BodyVisitor {
     this.poll = new PollCode(this.w, opts.helpers, { site: base, tmp: this.tmpLocal, count: base + 2 }, opts.loopPoll);
     this.skipping = new ResumeSkipping(this.resume, { bytes: module.bytes, start: this.body.codeStart, end: this.body.codeEnd, funcIndex: this.funcIndex }, this.w, this.stack, this.resumeFlag);
     this.unrolled = opts.loopPoll === 'none' ? undefined : opts.unrolled;
-    this.handlers = ctx.tagTypeIndices.length > 0 ? scanHandlers(module.bytes, this.body.codeStart, this.body.codeEnd) : undefined;
+    this.handlers = opts.legacyTry === true ? scanHandlers(module.bytes, this.body.codeStart, this.body.codeEnd) : undefined;
   }
 
   rewrite(): { body: Uint8Array; info: RewrittenFunction } {

@@ -133,6 +133,8 @@ export interface BodyScan {
   endsInHost: Set<number>;
   writesTables: boolean;
   loops: InnermostLoop[];
+  /** Functions (defined, by function index) with a legacy `try`. */
+  tries: Set<number>;
 }
 
 /**
@@ -164,6 +166,7 @@ export function scanBodies(ctx: ModuleContext): BodyScan {
   };
   const ins = createInstr();
   let writesTables = false;
+  const tries = new Set<number>();
   const loops = new LoopFinder(ctx.types);
   for (let i = 0; i < n; i++) {
     const body = m.codes[i];
@@ -174,6 +177,7 @@ export function scanBodies(ctx: ModuleContext): BodyScan {
       loops.step(ins, at, r.pos);
       if (ins.op === 0x10 && ins.a >= nImp) edges[i].push(ins.a - nImp);
       else if (ins.op === 0x11) edges[i].push(...indirectTargets(ins.a));
+      else if (ins.op === 0x06) tries.add(nImp + i);
       else if (ins.op === 0x12) {
         if (ins.a >= nImp) tailEdges[i].push(ins.a - nImp);
         else endsInHost.add(i);
@@ -252,7 +256,7 @@ export function scanBodies(ctx: ModuleContext): BodyScan {
   }
   const hosts = new Set<number>();
   for (const i of endsInHost) hosts.add(i + nImp);
-  return { recursive, cyclic, endsInHost: hosts, writesTables, loops: unrollable(loops.found) };
+  return { recursive, cyclic, endsInHost: hosts, writesTables, loops: unrollable(loops.found), tries };
 }
 
 /** Native stack units an activation of a recursive function is charged (about 16 bytes each). */
@@ -298,7 +302,7 @@ export function rewriteModule(ctx: ModuleContext, options: RewriteOptions = {}):
   };
 
   // ---- function bodies
-  const { recursive, cyclic, endsInHost, writesTables, loops } = scanBodies(ctx);
+  const { recursive, cyclic, endsInHost, writesTables, loops, tries } = scanBodies(ctx);
   const unrolled = planUnrolling(loops, codeBytes(m), options.unroll ?? DEFAULT_UNROLL);
   const functions: (RewrittenFunction | undefined)[] = new Array(nImpFuncs + m.codes.length);
   const bodies: Uint8Array[] = [];
@@ -317,6 +321,7 @@ export function rewriteModule(ctx: ModuleContext, options: RewriteOptions = {}):
       loopPoll: options.loopPoll ?? 'local',
       afterCall: options.afterCall,
       unrolled,
+      legacyTry: tries.has(f),
     });
     functions[f] = info;
     bodies.push(body);
@@ -572,6 +577,7 @@ export function rewriteResumeClone(ctx: ModuleContext, funcIndex: number, target
   const r = new InstructionReader(m.bytes, body.codeStart, body.codeEnd);
   const loops = new LoopFinder(ctx.types);
   let inHandlers = false;
+  let legacyTry = false;
   while (r.pos < body.codeEnd) {
     const at = r.pos;
     r.read(ins);
@@ -579,6 +585,7 @@ export function rewriteResumeClone(ctx: ModuleContext, funcIndex: number, target
     if (OPS[ins.op]?.usesSegment) return undefined;
     // No clone can branch into a legacy catch handler: such a frame runs in the interpreter until it returns.
     if (ins.op === 0x07 || ins.op === 0x19) inHandlers = true;
+    else if (ins.op === 0x06) legacyTry = true;
     if (ins.op === 0x10 || ins.op === 0x12) used.add(ins.a);
     else if (ins.op === 0xd2) { used.add(ins.a); refs.add(ins.a); }
   }
@@ -614,6 +621,7 @@ export function rewriteResumeClone(ctx: ModuleContext, funcIndex: number, target
     loopPoll: options.loopPoll ?? 'local',
     unrolled: planUnrolling(unrollable(loops.found), body.codeEnd - body.codeStart, options.unroll ?? DEFAULT_UNROLL),
     resume: target,
+    legacyTry,
   });
   const cloneType: FuncType = { params: [...ft.params, ...body.locals, ...target.stackTypes] as never[], results: ft.results };
   // V8 takes at most 1000 parameters (a v128 crosses from JS as two).

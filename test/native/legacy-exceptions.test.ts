@@ -15,13 +15,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ExitError, UncaughtException } from '../../src/errors/index.ts';
-import { NativeEngine, NativeExecution, nativeTierOf } from '../../src/native/index.ts';
+import { ExitError, Trap, UncaughtException } from '../../src/errors/index.ts';
+import { NativeEngine, NativeExecution, NativeTier, nativeTierOf } from '../../src/native/index.ts';
 import { cloneStackTypes } from '../../src/native/frame-records.ts';
 import { rewriteModule, rewriteResumeClone } from '../../src/native/rewrite.ts';
 import { nativeHooks } from '../../spec-tests/native-tier.ts';
 import { runScript } from '../../spec-tests/run.ts';
 import { loadModule, Program } from '../../src/program/index.ts';
+import { Store } from '../../src/runtime/index.ts';
 import type { CanonicalState } from '../../src/snapshot/index.ts';
 import { ValType } from '../../src/wasm/types.ts';
 import { assemble } from '../helpers/assemble.ts';
@@ -191,6 +192,50 @@ test('wasmig run --tier native: a legacy module runs natively (no line on stderr
     assert.match(uncaught.stderr, /^wasmig: uncaught exception \(tag 0\)[^\n]*\n$/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/**
+ * Module A throws its tag from `boom(x)`; module B calls it inside a try whose
+ * `catch_all` handler spins in a loop (safepoints) and returns x + 100; with
+ * `importTag`, B imports A's tag (and so knows it), otherwise the exception is foreign to B.
+ */
+function twoModules(importTag: boolean): { tier: NativeTier; guard: number } {
+  const a = new ModuleBuilder();
+  const tI = a.type([ValType.i32], [ValType.i32]);
+  const tag = a.tag(a.type([ValType.i32], []));
+  a.export('e', 'tag', tag);
+  a.export('boom', 'func', a.func(tI, assemble(`local.get 0 throw ${tag} end`)));
+  const b = new ModuleBuilder();
+  const tB = b.type([ValType.i32], [ValType.i32]);
+  const boom = b.importFunc('a', 'boom', tB);
+  if (importTag) b.importTag('a', 'e', b.type([ValType.i32], []));
+  b.export('guard', 'func', b.func(tB, assemble(`try i32 local.get 0 call ${boom}
+    catch_all local.get 0 local.set 1 loop local.get 1 i32.const 1 i32.sub local.tee 1 br_if 0 end local.get 0 i32.const 100 i32.add end end`), [ValType.i32]));
+  const store = new Store();
+  const ia = store.instantiate(loadModule(a.build()));
+  const ib = store.instantiate(loadModule(b.build()), { a: { boom: ia.exports.get('boom'), e: ia.exports.get('e') } });
+  const tier = new NativeTier(store, { pollInterval: 1, rewrite: { loopPoll: 'global', unroll: 1 } });
+  tier.attach(ia);
+  tier.attach(ib);
+  return { tier, guard: ib.exports.get('guard')!.addr };
+}
+
+test('a pause in a catch_all holding an exception of a tag its module does not know is a one-line Trap; with the tag imported it resumes', () => {
+  for (const importTag of [false, true]) {
+    const straightRun = twoModules(importTag);
+    assert.equal(new NativeExecution(straightRun.tier, straightRun.guard, [5]).run(), { kind: 'returned', results: [105] });
+    const { tier, guard } = twoModules(importTag);
+    let n = 0;
+    tier.pollHook = () => ++n === 3;
+    const ex = new NativeExecution(tier, guard, [5]);
+    if (importTag) {
+      assert.is(ex.run().kind, 'paused');
+      assert.equal(ex.run(), { kind: 'returned', results: [105] });
+    } else {
+      assert.throws(() => ex.run(), (e: unknown) => e instanceof Trap
+        && /^the native tier cannot save a catch_all handler holding an exception of another module's tag: function 1 at byte 0x[0-9a-f]+$/.test(e.message));
+    }
   }
 });
 
