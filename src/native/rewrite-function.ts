@@ -60,6 +60,8 @@ export interface HelperIndices {
   droppedElem: number;
   /** `sv(lo, hi)`: saves a v128 local as its two i64 halves. */
   saveV128: number;
+  /** `th(funcIndex, pc)`: a `throw` or `rethrow` is about to run there (where an uncaught exception was thrown). */
+  thrown: number;
   /** Globals: the unwinding flag, the poll countdown, the recursion budget, the memory limit in pages. */
   unwinding: number;
   countdown: number;
@@ -382,10 +384,12 @@ export class FunctionRewriter implements BodyVisitor {
       case 0x18: return this.delegate(ins, true);
       case 0x08: {
         this.stack.need(this.tagParams(ins.a).length);
+        this.noteThrow(start);
         this.w.copy(start, next);
         return this.goDead();
       }
       case 0x09: {
+        this.noteThrow(start);
         this.w.mark(start);
         this.w.out.u8(0x09).u32(this.remap(ins.a));
         return this.goDead();
@@ -614,6 +618,15 @@ export class FunctionRewriter implements BodyVisitor {
     if (direct) w.out.u8(0x12).u32(this.opts.remapFunc(ins.a));
     else w.out.raw(this.module.bytes, ins.offset, next);
     return this.goDead();
+  }
+
+  /**
+   * Tells the host where a throw is (a call per throw, beside V8's microseconds for the
+   * throw itself): an exception no frame catches is reported thrown there, as the
+   * interpreter reports it (V8 gives a Wasm exception no stack trace).
+   */
+  private noteThrow(pc: number): void {
+    this.w.out.u8(0x41).s32(this.funcIndex).u8(0x41).s32(pc).u8(0x10).u32(this.opts.helpers.thrown);
   }
 
   /** The parameters of tag `index`. */

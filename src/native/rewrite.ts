@@ -31,7 +31,7 @@ import type { HelperIndices, ResumeTarget, RewrittenFunction } from './rewrite-f
 import { zero } from './save-sequence.ts';
 
 /** The helper imports, in the order they are imported (module `wasmig`). */
-export const HELPER_IMPORTS = ['poll', 'frame', 'si', 'sl', 'sr', 'se', 'deep', 'ddrop', 'edrop', 'sv'] as const;
+export const HELPER_IMPORTS = ['poll', 'frame', 'si', 'sl', 'sr', 'se', 'deep', 'ddrop', 'edrop', 'sv', 'th'] as const;
 export const HELPER_MODULE = 'wasmig';
 
 export interface RewriteOptions {
@@ -291,13 +291,14 @@ export function rewriteModule(ctx: ModuleContext, options: RewriteOptions = {}):
     typeIndex([I32], []), // ddrop
     typeIndex([I32], []), // edrop
     typeIndex([I64, I64], []), // sv
+    typeIndex([I32, I32], []), // th
   ];
 
   // ---- globals: the original ones, then the helpers'
   const numGlobals = ctx.globals.length;
   const helpers: HelperIndices = {
     poll: nImpFuncs, frame: nImpFuncs + 1, saveI32: nImpFuncs + 2, saveI64: nImpFuncs + 3, saveRef: nImpFuncs + 4,
-    saveExt: nImpFuncs + 5, deep: nImpFuncs + 6, droppedData: nImpFuncs + 7, droppedElem: nImpFuncs + 8, saveV128: nImpFuncs + 9,
+    saveExt: nImpFuncs + 5, deep: nImpFuncs + 6, droppedData: nImpFuncs + 7, droppedElem: nImpFuncs + 8, saveV128: nImpFuncs + 9, thrown: nImpFuncs + 10,
     unwinding: numGlobals, countdown: numGlobals + 1, depth: numGlobals + 2, maxPages: numGlobals + 3,
   };
 
@@ -603,10 +604,10 @@ export function rewriteResumeClone(ctx: ModuleContext, funcIndex: number, target
   const I32 = ValType.i32, I64 = ValType.i64;
   const helperTypes = [typeIndex([], [I32]), typeIndex([I32, I32], []), typeIndex([I32], []), typeIndex([I64], []),
     typeIndex([ValType.funcref], []), typeIndex([ValType.externref], []), typeIndex([], []), typeIndex([I32], []), typeIndex([I32], []),
-    typeIndex([I64, I64], [])];
+    typeIndex([I64, I64], []), typeIndex([I32, I32], [])];
   const numGlobals = ctx.globals.length;
   const helpers: HelperIndices = {
-    poll: F, frame: F + 1, saveI32: F + 2, saveI64: F + 3, saveRef: F + 4, saveExt: F + 5, deep: F + 6, droppedData: F + 7, droppedElem: F + 8, saveV128: F + 9,
+    poll: F, frame: F + 1, saveI32: F + 2, saveI64: F + 3, saveRef: F + 4, saveExt: F + 5, deep: F + 6, droppedData: F + 7, droppedElem: F + 8, saveV128: F + 9, thrown: F + 10,
     unwinding: numGlobals, countdown: numGlobals + 1, depth: numGlobals + 2, maxPages: numGlobals + 3,
   };
   const ft = ctx.types[m.funcs[codeIndex]];

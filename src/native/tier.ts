@@ -106,6 +106,8 @@ export class NativeTier {
    * interpreter lets it through: a C++ cleanup would run after `proc_exit`).
    */
   private hostError: { error: unknown } | undefined;
+  /** Where native code last threw (`th`): where an exception that leaves it was thrown. */
+  private lastThrow: { native: NativeInstance; funcIndex: number; pc: number } | undefined;
   /** The errors `uncaught` made of Wasm exceptions that left native code (not those a host function threw). */
   private readonly wasmExceptions = new WeakSet<object>();
 
@@ -406,6 +408,7 @@ export class NativeTier {
       sr: (v: unknown): void => { this.recorder.value(v); },
       se: (v: unknown): void => { this.recorder.value(v); },
       sv: (lo: bigint, hi: bigint): void => { this.recorder.value(v128FromHalves(lo, hi)); },
+      th: (funcIndex: number, pc: number): void => { this.lastThrow = { native, funcIndex, pc }; },
       ddrop: (i: number): void => { native.droppedData[i] = 1; native.state.datas[i] = null; },
       edrop: (i: number): void => { native.droppedElems[i] = 1; native.state.elems[i] = null; },
     };
@@ -479,8 +482,8 @@ export class NativeTier {
         // Thrown by Wasm code, caught by none of its frames: the interpreter's error,
         // which an execution may deliver to interpreted frames below (`NativeExecution`).
         const uncaught = this.uncaught(error);
-        const stack = (error as { stack?: unknown }).stack;
-        if (typeof stack === 'string') uncaught.backtrace = nativeBacktrace({ stack } as Error, this.instances);
+        const at = this.lastThrow;
+        if (at !== undefined) uncaught.backtrace = [{ funcIndex: at.funcIndex, name: at.native.state.names.get(at.funcIndex), offset: at.pc }];
         throw uncaught;
       }
       const trap = toTrap(error);
