@@ -110,6 +110,26 @@ test('an exception that leaves native code is the interpreter\'s UncaughtExcepti
   }
 });
 
+test('wasmig run: WASI\'s proc_exit inside a try whose catch_all would exit otherwise: the status is the try body\'s, on both tiers', () => {
+  const b = new ModuleBuilder();
+  const exit = b.importFunc('wasi_snapshot_preview1', 'proc_exit', b.type([ValType.i32], []));
+  b.memory(1);
+  b.export('memory', 'memory', 0);
+  b.export('_start', 'func', b.func(b.type([], []), assemble(`try i32.const 3 call ${exit} catch_all i32.const 9 call ${exit} end end`)));
+  const dir = mkdtempSync(join(tmpdir(), 'wasmig-legacy-exit-'));
+  try {
+    const path = join(dir, 'exit.wasm');
+    writeFileSync(path, b.build());
+    for (const tier of ['interp', 'native']) {
+      const r = wasmig(['run', '--tier', tier, path]);
+      assert.is(r.status, 3, `${tier}: ${r.stderr}`);
+      assert.is(r.stderr, '', tier);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 /** Paused natively at poll `at` (every loop header and entry polls), captured, resumed by `how`; the paused state too. */
 function pausedAt(name: string, args: number[], at: number, how: 'same' | 'interp' | 'native'): { paused: boolean; outcome: unknown; notes: number[]; state?: CanonicalState } {
   const notes: number[] = [];
