@@ -81,6 +81,26 @@ export class CanonicalStack {
     }
   }
 
+  /**
+   * Moves every value on the Wasm stack into its scratch local, unless the local `flag`
+   * is set: then the local keeps what it holds. A resume clone that throws a handler's
+   * exception again lands in the clause with its values, which the saved stack already
+   * holds, and its scratch locals hold what the safepoint saved there, maybe others.
+   */
+  spillUnless(flag: number): void {
+    for (let p = this.types.length - 1; p >= 0 && this.place[p] === Place.wasm; p--) {
+      const t = this.types[p];
+      const local = this.scratchBase + this.scratch(p, t);
+      // new, old, !flag: select keeps new when the flag is clear.
+      this.w.localGet(local);
+      this.w.out.u8(0x20).u32(flag).u8(0x45);
+      if (t === ValType.funcref || t === ValType.externref) this.w.out.u8(0x1c).u32(1).u8(t);
+      else this.w.out.u8(0x1b);
+      this.w.localSet(local);
+      this.place[p] = Place.scratch;
+    }
+  }
+
   /** Makes sure the top `n` values are on the Wasm stack. */
   need(n: number): void {
     if (this.onWasmStack() >= n) return;

@@ -2,13 +2,13 @@
  * What the native tier needs to know ahead about a body's legacy exception handlers
  * (`try`, `catch`, `catch_all`, `delegate`): which handlers hold a safepoint, and so
  * must keep the exception they caught where a pause can save it (see
- * `rewrite-function.ts`), and whether a resume target stands inside a handler (no
- * resume clone can branch into one: such a frame runs in the interpreter until it
- * returns). Also what keeps a module with exception handling off the native tier.
+ * `rewrite-function.ts`), and that exception as plain values. Also what keeps a module
+ * with exception handling off the native tier.
  * @module
  */
 import { createInstr, InstructionReader } from '../binary/index.ts';
 import type { CompiledModule } from '../compile/index.ts';
+import type { ModuleContext } from '../validate/index.ts';
 import { ValType } from '../wasm/index.ts';
 
 /** The handlers of one body that hold a safepoint (a call, a call_indirect or a loop). */
@@ -68,15 +68,22 @@ export function scanHandlers(bytes: Uint8Array, start: number, end: number): Han
   return scan;
 }
 
-/** Whether offset `pc` of a body lies inside a `catch` or `catch_all` clause (at any depth). */
-export function insideHandler(bytes: Uint8Array, start: number, end: number, pc: number): boolean {
-  let inside = false;
-  walk(bytes, start, end, (open, at) => {
-    if (at !== pc) return false;
-    inside = open.some((o) => o.clauseAt >= 0);
-    return true;
-  });
-  return inside;
+/**
+ * What a caught exception (an exnref of the canonical stack) is as plain values, in a
+ * recording area and among a resume clone's parameters: which of the module's tags
+ * (an i32, -1 for another module's), then the values of every tag in turn.
+ */
+export function caughtValueTypes(ctx: ModuleContext): number[] {
+  const types: number[] = [ValType.i32];
+  for (const t of ctx.tagTypeIndices) types.push(...ctx.types[t].params);
+  return types;
+}
+
+/** `types` with each exnref (a caught exception) as {@link caughtValueTypes}. */
+export function expandCaught(types: readonly number[], ctx: ModuleContext): number[] {
+  if (!types.includes(ValType.exnref)) return [...types];
+  const caught = caughtValueTypes(ctx);
+  return types.flatMap((t) => (t === ValType.exnref ? caught : [t]));
 }
 
 /**

@@ -9,6 +9,11 @@ export interface PathStep {
   offset: number;
   /** An `if` whose else-branch holds the safepoint. */
   inElse: boolean;
+  /**
+   * A legacy `try` one of whose `catch` / `catch_all` clauses holds the safepoint: the
+   * clone re-enters the handler by throwing the exception the frame held in the body.
+   */
+  inHandler: boolean;
 }
 
 /** The blocks enclosing a resume target, outermost first (the target loop included), or undefined. */
@@ -20,12 +25,14 @@ function findPath(bytes: Uint8Array, start: number, end: number, target: ResumeT
     r.read(ins);
     const op = ins.op;
     if (op === 0x02 || op === 0x03 || op === 0x04 || op === 0x06) {
-      stack.push({ offset: ins.offset, inElse: false });
+      stack.push({ offset: ins.offset, inElse: false, inHandler: false });
       if (op === 0x03 && target.kind === 'loop' && r.pos === target.pc) return stack.map((s) => ({ ...s }));
     } else if (op === 0x05) {
       stack[stack.length - 1].inElse = true;
+    } else if (op === 0x07 || op === 0x19) {
+      stack[stack.length - 1].inHandler = true;
     } else if (op === 0x0b || op === 0x18) {
-      // A legacy try ends at its `end` or its `delegate` (a resume target is never in its handlers).
+      // A legacy try ends at its `end` or its `delegate`.
       stack.pop();
     } else if ((op === 0x10 || op === 0x11) && target.kind === 'call' && r.pos === target.pc) {
       return stack.map((s) => ({ ...s }));

@@ -38,7 +38,7 @@ import type { FuncType, FuncBody, Module } from '../wasm/index.ts';
 import { BodyWriter } from './body-writer.ts';
 import { CanonicalStack } from './canonical-stack.ts';
 import { ByteWriter } from './encode.ts';
-import { scanHandlers } from './exception-scan.ts';
+import { expandCaught, scanHandlers } from './exception-scan.ts';
 import type { HandlerScan } from './exception-scan.ts';
 import { writeCopy } from './loop-unrolling.ts';
 import type { Unrolling } from './loop-unrolling.ts';
@@ -256,6 +256,8 @@ export class FunctionRewriter implements BodyVisitor {
   private deadNest = 0;
   /** The handlers that hold safepoints (legacy exception handling). */
   private readonly handlers: HandlerScan | undefined;
+  /** In a resume clone: the parameter (local index) where each caught exception of the saved stack starts, by stack position. */
+  private readonly resumeCaught = new Map<number, number>();
   /** The local that keeps the recursion budget as it stood on entry, for handlers to restore (-1: no handler). */
   private depthLocal = -1;
 
@@ -269,7 +271,8 @@ export class FunctionRewriter implements BodyVisitor {
     this.localTypes = [...this.type.params, ...this.body.locals];
     this.resume = opts.resume;
     // A resume clone takes its locals and the saved operand stack as parameters.
-    const base = this.resume ? this.numLocals + this.resume.stackTypes.length : this.numLocals;
+    // A caught exception (exnref) comes as plain values (`caughtValueTypes`).
+    const base = this.resume ? this.numLocals + expandCaught(this.resume.stackTypes, ctx).length : this.numLocals;
     this.siteLocal = base;
     this.tmpLocal = base + 1;
     this.resumeFlag = this.resume ? base + 3 : -1;
@@ -300,7 +303,17 @@ export class FunctionRewriter implements BodyVisitor {
       (opts.recursive || opts.cyclic === true || (opts.loopPoll === 'local' && hasLoop(this.module.bytes, this.body.codeStart, this.body.codeEnd)));
     if (resume) {
       // The saved operand stack goes into the scratch locals of its positions; skip until the safepoint.
-      resume.stackTypes.forEach((t, p) => { this.w.localGet(this.numLocals + p); this.w.localSet(stack.scratchBase + stack.scratch(p, t)); });
+      let q = this.numLocals;
+      resume.stackTypes.forEach((t, p) => {
+        if (t === ValType.exnref) {
+          // A handler's exception: thrown again in its try body when the skipping gets there (`rethrowOnResume`).
+          this.resumeCaught.set(p, q);
+          q += this.tagOffset(this.ctx.tagTypeIndices.length);
+          return;
+        }
+        this.w.localGet(q++);
+        this.w.localSet(stack.scratchBase + stack.scratch(p, t));
+      });
       out.u8(0x41).s32(1).u8(0x21).u32(this.resumeFlag);
     }
     if (!resume && (opts.recursive || entryPoll)) {
@@ -337,6 +350,7 @@ export class FunctionRewriter implements BodyVisitor {
     if (op === 0x02 || op === 0x03 || op === 0x04 || op === 0x06) this.deadNest++;
     else if ((op === 0x07 || op === 0x19) && this.deadNest === 0) {
       // The try body went dead; its handler is live.
+      this.skipping.closeDeadGuard(this.ctrl.length);
       this.dead = false;
       this.catchClause(ins, this.nextOf(ins), false);
     } else if (op === 0x18) {
@@ -685,7 +699,37 @@ export class FunctionRewriter implements BodyVisitor {
       label = w.labels++;
     }
     this.ctrl.push({ op: 0x06, base: stack.height - np, params: bt.params, results: bt.results, label, pollSite: -1, pollLabel: -1, tryAt: start, tryLabel, area, inner });
+    if (pathChild?.inHandler === true) this.rethrowOnResume(stack.height - np);
     if (pathChild) this.skipping.enter();
+  }
+
+  /**
+   * A resume clone whose safepoint is inside one of this try's handlers re-enters it
+   * the only way Wasm can: while resuming, the body throws the exception the frame held
+   * (its tag and values, parameters of the clone in place of the canonical exnref at
+   * stack position `pos`), which lands in that clause, whose entry code runs as it did
+   * (recording, budget); the skipping goes on inside it.
+   *
+   *     local.get $rs  if  block ... block  local.get which  br_table 0 .. T-1  end
+   *     (tag 0's values) throw 0  end  ...  (tag T-1's values) throw T-1  end
+   */
+  private rethrowOnResume(pos: number): void {
+    const which = this.resumeCaught.get(pos);
+    const tags = this.ctx.tagTypeIndices.length;
+    if (which === undefined || tags === 0) throw new Error(`internal: no exception to rethrow at stack position ${pos} of function ${this.funcIndex}`);
+    const out = this.w.out;
+    out.u8(0x20).u32(this.resumeFlag).u8(0x04).u8(0x40);
+    for (let j = 0; j < tags; j++) out.u8(0x02).u8(0x40);
+    out.u8(0x20).u32(which).u8(0x0e).u32(tags);
+    for (let j = 0; j < tags; j++) out.u32(j);
+    out.u32(tags - 1);
+    for (let j = 0; j < tags; j++) {
+      out.u8(0x0b);
+      const at = which + this.tagOffset(j);
+      for (let i = 0; i < this.tagParams(j).length; i++) this.w.localGet(at + i);
+      out.u8(0x08).u32(j);
+    }
+    out.u8(0x0b);
   }
 
   /** Closes a try's inner recording try (see `tryBlock`): a clause per tag, then one for the rest. */
@@ -743,6 +787,8 @@ export class FunctionRewriter implements BodyVisitor {
       for (let i = 0; i < params.length; i++) w.localGet(base + i);
     }
     for (const t of params) stack.push(t);
+    // Resuming into this handler (`rethrowOnResume`), its values must not overwrite what the safepoint saved.
+    if (this.resume !== undefined && !this.skipping.reached) stack.spillUnless(this.resumeFlag);
   }
 
   /** `delegate`: ends a try without handlers; its label counts from outside the try. */

@@ -22,7 +22,7 @@ import type { ModuleContext } from '../validate/index.ts';
 import { OPS, ValType } from '../wasm/index.ts';
 import type { ConstExpr, FuncType, Module } from '../wasm/index.ts';
 import { ByteWriter } from './encode.ts';
-import { insideHandler } from './exception-scan.ts';
+import { expandCaught } from './exception-scan.ts';
 import { LoopFinder } from './loop-finder.ts';
 import type { FoundLoop } from './loop-finder.ts';
 import { bitsEntry, crossesAsBits, entryTypes, needsEntry, v128FromHalves, v128Halves } from './entry-code.ts';
@@ -561,10 +561,9 @@ export interface ResumeClone {
  * imports what the function uses from the rewritten module's instance (`f.<i>`
  * functions, `t.<i>` tables, `m.0` memory, `g.<i>` globals and `h.*` helper globals,
  * `x.<i>` tags, `wasmig.*` helper functions) and exports `run`: (locals..., stack...)
- * -> results, float values as raw bits. Undefined when the function uses segment
- * instructions (which need the module's own segments), or when the safepoint lies
- * inside a legacy `catch` or `catch_all` handler (no clone can branch into one): such a
- * frame continues in the interpreter.
+ * -> results, float values as raw bits (a caught exception as its tag and values:
+ * `caughtValueTypes`). Undefined when the function uses segment instructions (which
+ * need the module's own segments): such a frame continues in the interpreter.
  * `tailCalls`: the module makes tail calls, so any function the clone calls may return
  * a host function's results (see `BodyScan.endsInHost`; a clone does not scan the module).
  */
@@ -577,20 +576,16 @@ export function rewriteResumeClone(ctx: ModuleContext, funcIndex: number, target
   const ins = createInstr();
   const r = new InstructionReader(m.bytes, body.codeStart, body.codeEnd);
   const loops = new LoopFinder(ctx.types);
-  let inHandlers = false;
   let legacyTry = false;
   while (r.pos < body.codeEnd) {
     const at = r.pos;
     r.read(ins);
     loops.step(ins, at, r.pos);
     if (OPS[ins.op]?.usesSegment) return undefined;
-    // No clone can branch into a legacy catch handler: such a frame runs in the interpreter until it returns.
-    if (ins.op === 0x07 || ins.op === 0x19) inHandlers = true;
-    else if (ins.op === 0x06) legacyTry = true;
+    if (ins.op === 0x06) legacyTry = true;
     if (ins.op === 0x10 || ins.op === 0x12) used.add(ins.a);
     else if (ins.op === 0xd2) { used.add(ins.a); refs.add(ins.a); }
   }
-  if (inHandlers && insideHandler(m.bytes, body.codeStart, body.codeEnd, target.pc)) return undefined;
   const funcImports = [...used].sort((a, b) => a - b);
   const remap = new Map(funcImports.map((f, i) => [f, i]));
   const F = funcImports.length;
@@ -624,7 +619,8 @@ export function rewriteResumeClone(ctx: ModuleContext, funcIndex: number, target
     resume: target,
     legacyTry,
   });
-  const cloneType: FuncType = { params: [...ft.params, ...body.locals, ...target.stackTypes] as never[], results: ft.results };
+  // A caught exception on the saved stack comes as plain values (`caughtValueTypes`): the clone throws it again to re-enter its handler.
+  const cloneType: FuncType = { params: [...ft.params, ...body.locals, ...expandCaught(target.stackTypes, ctx)] as never[], results: ft.results };
   // V8 takes at most 1000 parameters (a v128 crosses from JS as two).
   if (entryTypes(cloneType.params).length > 1000) return undefined;
   const cloneIndex = F + HELPER_IMPORTS.length;

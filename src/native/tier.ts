@@ -339,6 +339,23 @@ export class NativeTier {
     return uncaught;
   }
 
+  /**
+   * A handler's exception (the store's exception `index`) as a resume clone takes it
+   * (`caughtValueTypes`): which of `native`'s tags, then every tag's values, its own
+   * from the exception, zeros for the others.
+   */
+  private pushCaught(native: NativeInstance, index: number, out: unknown[]): void {
+    const exn = this.state.exceptions[index];
+    const which = native.state.tagAddrs.indexOf(exn.tagAddr);
+    out.push(which);
+    native.state.tagAddrs.forEach((addr, k) => {
+      const params = this.state.tags[addr].type.params;
+      params.forEach((t, i) => {
+        out.push(k === which ? this.values.bitsToValue(t, exn.payload[2 * i], exn.payload[2 * i + 1], true) : this.values.bitsToValue(t, 0, 0, true));
+      });
+    });
+  }
+
   /** Whether `error` is a Wasm exception that left native code (which interpreted frames below may catch). */
   thrownByWasm(error: unknown): boolean {
     return typeof error === 'object' && error !== null && this.wasmExceptions.has(error);
@@ -636,6 +653,10 @@ export class NativeTier {
     // The operand stack must be the safepoint's (a caller's without its callee's results).
     const expected = cloneStackTypes(site).length - (site.kind === 'call' && !top ? site.callResults.length : 0);
     if (site.kind !== 'entry' && frame.stack.length !== expected) return undefined;
+    // A handler's exception is thrown again by its clone: it must be of one of the module's tags.
+    for (let j = 0; j < frame.stack.length; j++) {
+      if (site.types[j] === ValType.exnref && !native.state.tagAddrs.includes(this.state.exceptions[frame.stack[j] as number]?.tagAddr ?? -1)) return undefined;
+    }
     if (site.kind === 'entry') {
       // At its entry, a frame is a fresh call with its parameters.
       const entry = this.entries[addr];
@@ -670,7 +691,10 @@ export class NativeTier {
         for (let j = 0; j < localTypes.length; j++) this.values.pushCanonical(localTypes[j], frame.locals[j], space, values);
         const site = this.siteAt(this.instances.get(fn.instance)!.rewritten.functions[fn.compiled.funcIndex]!, frame.pc, i === frames.length - 1)!;
         const stackTypes = cloneStackTypes(site);
-        for (let j = 0; j < frame.stack.length; j++) this.values.pushCanonical(stackTypes[j], frame.stack[j], space, values);
+        for (let j = 0; j < frame.stack.length; j++) {
+          if (stackTypes[j] === ValType.exnref) this.pushCaught(this.instances.get(fn.instance)!, frame.stack[j] as number, values);
+          else this.values.pushCanonical(stackTypes[j], frame.stack[j], space, values);
+        }
         if (i < frames.length - 1) values.push(...results);
       }
       let result: unknown;

@@ -179,6 +179,31 @@ for (const [name, arg] of [['main', 12], ['g', 7], ['g', 6], ['dl', 9]] as const
   });
 }
 
+test('paused inside handlers, the frames re-enter natively (resume clones throw the held exception again in the try body)', () => {
+  const want = straight('interp', 'g', [7]);
+  let inHandler = 0;
+  for (let at = 1; ; at++) {
+    const notes: number[] = [];
+    const program = Program.instantiate(compiled, { imports: importsFor(notes), tier: 'native' });
+    const tier = nativeTierOf(program, { pollInterval: 1, rewrite: { loopPoll: 'global', unroll: 1 }, resumeClones: 'eager' });
+    let n = 0;
+    tier.pollHook = () => ++n === at;
+    program.start('g', [7]);
+    if (program.run().kind !== 'paused') break;
+    const held = (program.captureState().exceptions?.length ?? 0) > 0;
+    assert.equal(program.run(), want.outcome, `poll ${at}`);
+    assert.equal(notes, want.notes, `poll ${at}`);
+    if (!held) continue;
+    inHandler++;
+    // $h's handler rethrows: the exception leaves its clone, and $g's catch_all takes it in
+    // the interpreter (each clone returns to the tier, so none encloses the next), up to
+    // its next call, two instructions on (then natively again). Before clones could
+    // re-enter handlers, $h ran interpreted to its end.
+    assert.ok(program.store.thread.instructions <= 2, `poll ${at}: ${program.store.thread.instructions} instructions interpreted after resuming inside a handler`);
+  }
+  assert.ok(inHandler >= 4, `${inHandler} pauses inside a handler`);
+});
+
 test('paused in the interpreter anywhere (mid-block, inside handlers), resumed natively: interpreted frames catch what native callees throw', () => {
   const want = straight('interp', 'main', [12]);
   const total = want.program.store.thread.instructions;
