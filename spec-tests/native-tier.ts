@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { FuncKind } from '../src/exec/index.ts';
 import type { Instance, Store } from '../src/runtime/index.ts';
 import { NativeEngine, NativeExecution, NativeTier, RewriteCache } from '../src/native/index.ts';
+import { ValType } from '../src/wasm/index.ts';
 import { runScript } from './run.ts';
 import type { FileResult, ScriptHooks } from './run.ts';
 
@@ -91,6 +92,12 @@ export function nativeHooks(options: NativeSpecOptions = {}, stats: NativeSpecSt
       const tier = tierOf(store);
       // A module the tier leaves to the interpreter (as `NativeEngine.start` does).
       if (!tier.instances.has(fn.instance)) return store.invokeRaw(funcAddr, args);
+      // A table holding a function no native instance has (linking0: a module whose
+      // instantiation failed wrote its elements into a registered module's table before
+      // failing; the tier attaches only instances that instantiated, and those of
+      // modules it can run): the native twin's table cannot hold it, so the invoke runs
+      // interpreted, as for a module the tier leaves to the interpreter.
+      if (tableHoldsForeignFunction(store, tier)) return store.invokeRaw(funcAddr, args);
       const t = store.thread;
       const saved = { sp: t.sp, fp: t.fp, pc: t.pc, funcAddr: t.funcAddr, depth: t.depth };
       stats.invokes++;
@@ -112,6 +119,15 @@ export function nativeHooks(options: NativeSpecOptions = {}, stats: NativeSpecSt
       }
     },
   };
+}
+
+/** Whether a table of the store holds a function that has no native value (see `invoke`). */
+function tableHoldsForeignFunction(store: Store, tier: NativeTier): boolean {
+  for (const table of store.state.tables) {
+    if (table.elemType === ValType.externref) continue;
+    for (const ref of table.elements) if (ref !== 0 && tier.funcObjects[ref - 1] === undefined) return true;
+  }
+  return false;
 }
 
 function newStats(): NativeSpecStats {

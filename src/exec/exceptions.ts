@@ -57,6 +57,22 @@ export function runThrow(t: ThreadState): RunStatus {
   return deliver(t, ref);
 }
 
+/**
+ * An exception that a call made by the thread's top frame threw (a call the driver
+ * made for it: the native tier's code, which ran the callee): delivered from that
+ * frame's call, whose return address is the thread's pc, as if the callee had been
+ * interpreted. Returns and throws as {@link runThrow}.
+ */
+export function throwFromCall(t: ThreadState, tagAddr: number, payload: Int32Array): RunStatus {
+  const store = t.store;
+  store.exceptions.push({ tagAddr, payload, kept: false });
+  let pc = t.pc;
+  if ((pc & FAST_PC_TAG) !== 0) pc = (store.funcs[t.funcAddr] as WasmFunctionState).compiled.fast!.exactPcAt[pc & ~FAST_PC_TAG];
+  // Inside the call instruction, as a caller's return address is looked up.
+  t.pc = pc - 1;
+  return deliver(t, store.exceptions.length);
+}
+
 /** Slots a list of value types takes (a v128 two). */
 function slotsOf(types: readonly number[]): number {
   let n = 0;

@@ -9,3 +9,4 @@ export type {
   ThreadLimits, ThreadState, WasmFunctionState,
 } from './state.ts';
 export { memoryGrow } from './bulk.ts';
+export { throwFromCall } from './exceptions.ts';

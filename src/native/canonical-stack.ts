@@ -1,3 +1,4 @@
+import { ValType } from '../wasm/index.ts';
 import type { BodyWriter } from './body-writer.ts';
 
 /** Where a value of the canonical operand stack is. */
@@ -21,6 +22,13 @@ export class CanonicalStack {
   /** Types of the scratch locals, in the order they were needed (and are saved). */
   readonly scratchTypes: number[] = [];
   private readonly scratchBy = new Map<number, number>();
+  /**
+   * Positions that hold a legacy catch's exception (an exnref of the canonical stack,
+   * which V8 11.3 has no value for): the scratch local of the handler's recording area
+   * (see `rewrite-function.ts`), whose first local says which tag, -1 when the handler
+   * has no safepoint and so never saves it.
+   */
+  private readonly caught = new Map<number, number>();
 
   /**
    * @param w the body being written
@@ -44,6 +52,22 @@ export class CanonicalStack {
     return s;
   }
 
+  /** A scratch local of type `t` of no stack position (a handler's recording area). */
+  fresh(t: number): number {
+    this.scratchTypes.push(t);
+    return this.scratchTypes.length - 1;
+  }
+
+  /**
+   * Pushes a legacy catch's exception: it stands below the handler's values, in no
+   * Wasm value; `area` is the scratch local of its recording area (-1: none).
+   */
+  pushCaught(area: number): void {
+    this.caught.set(this.types.length, area);
+    this.types.push(ValType.exnref);
+    this.place.push(Place.scratch);
+  }
+
   /** Whether the value at position `p` is in its scratch local. */
   inScratch(p: number): boolean {
     return this.place[p] === Place.scratch;
@@ -53,6 +77,26 @@ export class CanonicalStack {
   spillAll(): void {
     for (let p = this.types.length - 1; p >= 0 && this.place[p] === Place.wasm; p--) {
       this.w.localSet(this.scratchBase + this.scratch(p, this.types[p]));
+      this.place[p] = Place.scratch;
+    }
+  }
+
+  /**
+   * Moves every value on the Wasm stack into its scratch local, unless the local `flag`
+   * is set: then the local keeps what it holds. A resume clone that throws a handler's
+   * exception again lands in the clause with its values, which the saved stack already
+   * holds, and its scratch locals hold what the safepoint saved there, maybe others.
+   */
+  spillUnless(flag: number): void {
+    for (let p = this.types.length - 1; p >= 0 && this.place[p] === Place.wasm; p--) {
+      const t = this.types[p];
+      const local = this.scratchBase + this.scratch(p, t);
+      // new, old, !flag: select keeps new when the flag is clear.
+      this.w.localGet(local);
+      this.w.out.u8(0x20).u32(flag).u8(0x45);
+      if (t === ValType.funcref || t === ValType.externref) this.w.out.u8(0x1c).u32(1).u8(t);
+      else this.w.out.u8(0x1b);
+      this.w.localSet(local);
       this.place[p] = Place.scratch;
     }
   }
@@ -108,7 +152,11 @@ export class CanonicalStack {
     const types = new Uint8Array(n);
     for (let p = 0; p < n; p++) {
       if (this.place[p] !== Place.scratch) throw new Error(`internal: stack value ${p} of function ${funcIndex} is not saved at a safepoint`);
-      stack[p] = numLocals + this.scratch(p, this.types[p]);
+      if (this.types[p] === ValType.exnref) {
+        const area = this.caught.get(p) ?? -1;
+        if (area < 0) throw new Error(`internal: the caught exception at stack position ${p} of function ${funcIndex} is not recorded at a safepoint`);
+        stack[p] = numLocals + area;
+      } else stack[p] = numLocals + this.scratch(p, this.types[p]);
       types[p] = this.types[p];
     }
     return { stack, types };

@@ -11,6 +11,7 @@ import { interpreterEngine } from '../runtime/index.ts';
 import type { Engine, ExecutionLike, Instance, Store } from '../runtime/index.ts';
 import { programSpace } from '../snapshot/index.ts';
 import { BackgroundRewrite } from './background.ts';
+import { nativeExceptionBlock } from './exception-scan.ts';
 import { NativeExecution } from './execution.ts';
 import { codeBytes } from './rewrite.ts';
 import { RewriteCache } from './rewrite-cache.ts';
@@ -32,6 +33,10 @@ export class NativeEngine implements Engine {
   #memory64: boolean | undefined = undefined;
   /** See `#hostHasTailCalls`. */
   #tailCalls: boolean | undefined = undefined;
+  /** See `#hostHasLegacyExceptions`. */
+  #legacyExceptions: boolean | undefined = undefined;
+  /** Why each module with exception handling cannot run natively (null: it can), found once per module. */
+  readonly #exceptionBlocks = new WeakMap<CompiledModule, string | null>();
 
   /**
    * @param options how the tier rewrites and runs modules (defaults suit production)
@@ -56,8 +61,14 @@ export class NativeEngine implements Engine {
     if (compiled.tailCallUse !== undefined && !this.#hostHasTailCalls()) return `the host's WebAssembly lacks tail calls: ${compiled.tailCallUse}`;
     // Node 20's V8 has typed function references only behind --experimental-wasm-typed-funcref.
     if (compiled.context.typedRefUse !== undefined) return `the host's WebAssembly lacks typed function references: ${compiled.context.typedRefUse}`;
-    // Safepoints are not wired through try blocks and handlers (issue 18's exception handling).
-    if (compiled.exceptionUse !== undefined) return `the native tier cannot unwind through exception handlers yet: ${compiled.exceptionUse}`;
+    // The legacy exception instructions run natively where V8 has them (Node 20's V8 11.3
+    // does); exnref, try_table and throw_ref (V8 11.3 lacks them) stay in the interpreter.
+    if (compiled.exceptionUse !== undefined) {
+      if (!this.#hostHasLegacyExceptions()) return `the host's WebAssembly lacks exception handling: ${compiled.exceptionUse}`;
+      const blocked = this.#exceptionBlocks.get(compiled) ?? nativeExceptionBlock(compiled) ?? null;
+      this.#exceptionBlocks.set(compiled, blocked);
+      if (blocked !== null) return blocked;
+    }
     // V8 picks relaxed SIMD results by its hardware; the interpreter's fixed choices keep a moved program bit-exact.
     if (compiled.relaxedSimdUse !== undefined) return `the host's relaxed SIMD results depend on its hardware, the interpreter's are the same on every device: ${compiled.relaxedSimdUse}`;
     if (compiled.context.extendedConstUse !== undefined && !this.#hostHasExtendedConst()) {
@@ -149,6 +160,14 @@ export class NativeEngine implements Engine {
     // One function of type [] -> [] whose body is `return_call 0`.
     this.#tailCalls ??= WebAssembly.validate(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0, 0x0a, 6, 1, 4, 0, 0x12, 0, 0x0b]));
     return this.#tailCalls;
+  }
+
+  /** Whether the host's WebAssembly takes the legacy `try`/`catch_all` and tags (V8 9.5 on; Node 20 has 11.3): asked once. */
+  #hostHasLegacyExceptions(): boolean {
+    // One tag of type [] and one function [] -> [] whose body is `try catch_all end`.
+    this.#legacyExceptions ??= WebAssembly.validate(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0,
+      0x0d, 3, 1, 0, 0, 0x0a, 8, 1, 6, 0, 0x06, 0x40, 0x19, 0x0b, 0x0b]));
+    return this.#legacyExceptions;
   }
 
   #hostHasMemory64(): boolean {

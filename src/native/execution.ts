@@ -11,13 +11,13 @@
  * native again (the thread's `divert` table). When the native stack budget runs out
  * (deep recursion), the frames unwind and continue the same way, with a fresh stack.
  */
-import { ExhaustionError, ExitError, Trap } from '../errors/index.ts';
+import { ExhaustionError, ExitError, Trap, UncaughtException } from '../errors/index.ts';
 import type { TraceFrame } from '../errors/index.ts';
-import { FuncKind, growSlots, run, RunStatus } from '../exec/index.ts';
+import { FuncKind, growSlots, run, RunStatus, throwFromCall } from '../exec/index.ts';
 import type { HostFunctionState, ThreadState, WasmFunctionState } from '../exec/index.ts';
 import { callHost, captureBacktrace, completeSuspendedCall, HostSuspension, jsToBits, resultsToJs, SLICE } from '../runtime/index.ts';
 import type { ExecutionLike, RunOptions, RunOutcome } from '../runtime/index.ts';
-import { captureThreadFrames, loadFrames } from '../snapshot/index.ts';
+import { captureThreadFrames, ExceptionCollector, loadFrames } from '../snapshot/index.ts';
 import type { CanonicalFrame, IndexSpace } from '../snapshot/index.ts';
 import { slotCount, slotOffsets, ValType } from '../wasm/index.ts';
 import { CloneSchedule, LAZY_REENTRY_MAX_FRAMES, ReturnBarrier } from './reentry.ts';
@@ -77,7 +77,7 @@ export class NativeExecution implements ExecutionLike {
     this.lazy = tier.options.resumeClones !== 'eager';
     this.schedule = new CloneSchedule(tier);
     this.entryDepth = options.entryDepth ?? t.depth;
-    this.space = options.space;
+    this.space = options.space === undefined ? undefined : nativeFrameSpace(options.space);
     this.started = options.resumed === true;
     const fn = tier.state.funcs[funcAddr];
     const params = fn.type.params;
@@ -121,7 +121,7 @@ export class NativeExecution implements ExecutionLike {
     const t = this.tier.store.thread;
     if (this.finished || !this.started || !this.reentry || this.suspension !== undefined) return;
     if (t.depth <= this.entryDepth || t.pendingHostCall >= 0) return;
-    const space = this.space ?? this.tier.storeSpace;
+    const space = this.space ?? nativeFrameSpace(this.tier.storeSpace);
     const frames = captureThreadFrames(t, space, this.entryDepth);
     // Makes (and caches) a clone for each frame that can have one; the run asks again.
     if (!this.lazy || frames.length > LAZY_REENTRY_MAX_FRAMES) this.tier.canResume(frames, space);
@@ -156,7 +156,7 @@ export class NativeExecution implements ExecutionLike {
     let limit = Infinity;
     if (options.until !== undefined) limit = options.until;
     if (options.budget !== undefined) limit = Math.min(limit, t.instructions + options.budget);
-    const space = this.space ?? tier.storeSpace;
+    const space = this.space ?? nativeFrameSpace(tier.storeSpace);
     const savedDivert = t.divert;
     t.divert = tier.divert;
     // Frames unwound from native code and not yet loaded into the thread, bottom first.
@@ -178,6 +178,14 @@ export class NativeExecution implements ExecutionLike {
           // Continue the frames natively, top first.
           const r = tier.resumeFrames(pending, space, deadline);
           this.stats.reentries++;
+          if ('thrown' in r) {
+            // The frames below the one that threw go on in the interpreter, from the exception.
+            pending = undefined;
+            if (r.below.length === 0) throw r.thrown;
+            this.load(t, r.below, space);
+            if (this.throwInto(t, r.thrown)) return this.returnedFromThread(t);
+            continue;
+          }
           if ('returned' in r) {
             pending = undefined;
             const fn = tier.state.funcs[this.funcAddr];
@@ -224,7 +232,14 @@ export class NativeExecution implements ExecutionLike {
           }
           if (from < frames.length) {
             // The top frames natively, over the others, which wait in the interpreter at their calls.
-            if (!this.resumeTop(t, frames, from, space, deadline)) {
+            let resumed: boolean;
+            try {
+              resumed = this.resumeTop(t, frames, from, space, deadline);
+            } catch (error) {
+              if (!this.throwInto(t, error)) continue;
+              return this.returnedFromThread(t);
+            }
+            if (!resumed) {
               if (tier.unwindReason === 'import' && tier.suspended !== undefined) return this.suspend(t);
               if (tier.unwindReason === 'pause') paused = true;
             }
@@ -237,6 +252,11 @@ export class NativeExecution implements ExecutionLike {
         try {
           status = run(t, remaining < SLICE ? remaining : SLICE);
         } catch (error) {
+          // An exception no interpreted frame above the barrier caught goes on below it.
+          if (lazy && error instanceof UncaughtException && error.tagAddr >= 0 && this.barrier.throwPast(t)) {
+            if (throwFromCall(t, error.tagAddr, error.payload) === RunStatus.returned) return this.returnedFromThread(t);
+            continue;
+          }
           if (lazy) this.barrier.clear(t, false);
           throw error;
         }
@@ -245,12 +265,7 @@ export class NativeExecution implements ExecutionLike {
           this.stats.barrierReturns++;
           continue;
         }
-        if (status === RunStatus.returned) {
-          const base = t.fp;
-          const outcome = this.returned(t.s32, 2 * base);
-          t.sp = base;
-          return outcome;
-        }
+        if (status === RunStatus.returned) return this.returnedFromThread(t);
         if (status === RunStatus.hostCall) {
           const addr = t.pendingHostCall;
           const callee = tier.state.funcs[addr];
@@ -260,9 +275,19 @@ export class NativeExecution implements ExecutionLike {
               this.suspension = new HostSuspension(addr, callee.name, promise);
               return this.awaiting(t);
             }
-          } else if (!this.callNative(t, deadline, space)) {
-            if (tier.unwindReason === 'import' && tier.suspended !== undefined) return this.suspend(t);
-            if (tier.unwindReason === 'pause') paused = true;
+          } else {
+            let returned: boolean;
+            try {
+              returned = this.callNative(t, deadline, space);
+            } catch (error) {
+              t.pendingHostCall = -1;
+              if (!this.throwInto(t, error)) continue;
+              return this.returnedFromThread(t);
+            }
+            if (!returned) {
+              if (tier.unwindReason === 'import' && tier.suspended !== undefined) return this.suspend(t);
+              if (tier.unwindReason === 'pause') paused = true;
+            }
           }
         }
       }
@@ -299,6 +324,11 @@ export class NativeExecution implements ExecutionLike {
     const r = this.tier.resumeFrames(frames.slice(from), space, deadline);
     this.stats.reentries++;
     this.stats.partialReentries++;
+    if ('thrown' in r) {
+      // The resumed frames below the one that threw go back on the thread, and the exception is thrown at the top one's call (`run`).
+      if (r.below.length > 0) this.loadAsCallees(t, r.below, space);
+      throw r.thrown;
+    }
     if ('returned' in r) {
       const results = (this.tier.state.funcs[space.funcs[frames[from].funcIndex]] as WasmFunctionState).type.results;
       const n = slotCount(results);
@@ -312,6 +342,26 @@ export class NativeExecution implements ExecutionLike {
     this.stats.framesUnwound += r.added.length;
     this.loadAsCallees(t, r.unwound, space);
     return false;
+  }
+
+  /**
+   * A Wasm exception that native code called for the thread's top frame threw (its
+   * callee, or the frames resumed over it): delivered to the interpreted frames, whose
+   * handlers may catch it, as if the callee had been interpreted. Returns true when a
+   * handler of the execution's own function returned from it; rethrows anything else
+   * (and the exception when no frame catches it).
+   */
+  private throwInto(t: ThreadState, error: unknown): boolean {
+    if (!(error instanceof UncaughtException) || !this.tier.thrownByWasm(error) || t.funcAddr < 0) throw error;
+    return throwFromCall(t, error.tagAddr, error.payload) === RunStatus.returned;
+  }
+
+  /** The execution's own function returned in the interpreter: its results are at the frame pointer. */
+  private returnedFromThread(t: ThreadState): RunOutcome {
+    const base = t.fp;
+    const outcome = this.returned(t.s32, 2 * base);
+    t.sp = base;
+    return outcome;
   }
 
   private awaiting(t: ThreadState): RunOutcome {
@@ -500,7 +550,8 @@ export class NativeExecution implements ExecutionLike {
       slots += cf.numLocals + stackSlots(f);
       if (slots + cf.frameSize > t.maxSlots) throw this.exhausted(frames, space);
     }
-    loadFrames(t, space, frames, { funcs: space.funcs.length, externs: this.tier.state.externs.length });
+    // A native frame's exnref (a legacy catch's exception) is its store index (`frame-records.ts`).
+    loadFrames(t, space, frames, { funcs: space.funcs.length, externs: this.tier.state.externs.length, exceptions: this.tier.state.exceptions.length, exceptionBase: 0 });
   }
 }
 
@@ -542,4 +593,20 @@ function stackSlots(f: CanonicalFrame): number {
   let n = 0;
   for (const v of f.stack) n += v instanceof Uint8Array ? 2 : 1;
   return n;
+}
+
+/**
+ * Exnref values as the store's own exception indices: the canonical frames native code
+ * and the interpreter's thread hand each other within one store (never a snapshot, whose
+ * capture numbers the exceptions it carries).
+ */
+class StoreExceptionIds extends ExceptionCollector {
+  override idOf(index: number): number {
+    return index;
+  }
+}
+
+/** `space`, with exnref values as store indices (see {@link StoreExceptionIds}). */
+function nativeFrameSpace(space: IndexSpace): IndexSpace {
+  return { ...space, exceptions: new StoreExceptionIds() };
 }

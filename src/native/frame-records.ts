@@ -4,7 +4,8 @@
  * `canonicalFrames` turns those records into canonical frames, bottom first, which the
  * interpreter, the snapshot layer and the resume clones all take.
  */
-import { LinkError } from '../errors/index.ts';
+import { LinkError, Trap } from '../errors/index.ts';
+import { ValType } from '../wasm/index.ts';
 import type { CanonicalFrame, CanonicalValue, IndexSpace } from '../snapshot/index.ts';
 import type { FrameRecord, NativeInstance } from './native-instance.ts';
 import type { RewrittenFunction, Safepoint } from './rewrite-function.ts';
@@ -62,7 +63,9 @@ export function canonicalFrames(records: readonly FrameRecord[], space: IndexSpa
     for (let j = 0; j < info.numLocals; j++) locals[j] = values.canonical(info.localTypes[j], r.values[j], space);
     const n = site.stack.length - (i === top ? 0 : site.results);
     const stack: CanonicalValue[] = new Array(n);
-    for (let j = 0; j < n; j++) stack[j] = values.canonical(site.types[j], r.values[site.stack[j]], space);
+    for (let j = 0; j < n; j++) {
+      stack[j] = site.types[j] === ValType.exnref ? caughtException(r, site.stack[j], site.pc, values) : values.canonical(site.types[j], r.values[site.stack[j]], space);
+    }
     out.push({ funcIndex, pc: site.pc, locals, stack });
   }
   return out;
@@ -72,4 +75,29 @@ export function canonicalFrames(records: readonly FrameRecord[], space: IndexSpa
 export function cloneStackTypes(site: Safepoint): number[] {
   if (site.kind !== 'call') return Array.from(site.types);
   return [...site.types.subarray(0, site.types.length - site.results), ...site.callResults];
+}
+
+/**
+ * The exception a legacy catch handler of frame `r` holds, from its recording area at
+ * saved value `area` (which tag, then every tag's values: see `rewrite-function.ts`),
+ * added to the store as the interpreter's handler would hold it: the canonical exnref
+ * of a native frame is its store index (see `NativeExecution`).
+ * @throws Trap when the handler caught an exception of a tag its module does not
+ *   know (another module's, caught by a `catch_all`): its values cannot be read there.
+ */
+function caughtException(r: FrameRecord, area: number, pc: number, values: NativeValues): number {
+  const inst = r.native.state;
+  const ctx = r.native.instance.compiled.context;
+  const which = r.values[area] as number;
+  if (which < 0 || which >= inst.tagAddrs.length) {
+    throw new Trap(`the native tier cannot save a catch_all handler holding an exception of another module's tag: function ${r.funcIndex} at byte 0x${pc.toString(16)}`);
+  }
+  let at = area + 1;
+  for (let j = 0; j < which; j++) at += ctx.types[ctx.tagTypeIndices[j]].params.length;
+  const params = ctx.types[ctx.tagTypeIndices[which]].params;
+  const payload = new Int32Array(2 * params.length);
+  values.entryListToSlots(params, r.values.slice(at, at + params.length), payload, 0);
+  const exceptions = values.state.exceptions;
+  exceptions.push({ tagAddr: inst.tagAddrs[which], payload, kept: false });
+  return exceptions.length - 1;
 }

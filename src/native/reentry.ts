@@ -126,6 +126,22 @@ export class ReturnBarrier {
     return true;
   }
 
+  /**
+   * An exception thrown above the barrier reached it (the interpreter took it for the
+   * host below and threw it out): takes the barrier away and puts its caller on top at
+   * its call, for the exception to go on from there (`throwFromCall`). False when no
+   * barrier is set.
+   */
+  throwPast(t: ThreadState): boolean {
+    const index = this.#index;
+    if (index < 0) return false;
+    this.#index = -1;
+    t.frames[3 * index] = this.#caller;
+    t.depth = index;
+    this.#restoreCaller(t, index);
+    return true;
+  }
+
   /** Puts the barrier's caller back on top of the thread, at its return address. */
   #restoreCaller(t: ThreadState, index: number): void {
     const frames = t.frames;

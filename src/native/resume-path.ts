@@ -9,6 +9,11 @@ export interface PathStep {
   offset: number;
   /** An `if` whose else-branch holds the safepoint. */
   inElse: boolean;
+  /**
+   * A legacy `try` one of whose `catch` / `catch_all` clauses holds the safepoint: the
+   * clone re-enters the handler by throwing the exception the frame held in the body.
+   */
+  inHandler: boolean;
 }
 
 /** The blocks enclosing a resume target, outermost first (the target loop included), or undefined. */
@@ -19,12 +24,15 @@ function findPath(bytes: Uint8Array, start: number, end: number, target: ResumeT
   while (r.pos < end) {
     r.read(ins);
     const op = ins.op;
-    if (op === 0x02 || op === 0x03 || op === 0x04) {
-      stack.push({ offset: ins.offset, inElse: false });
+    if (op === 0x02 || op === 0x03 || op === 0x04 || op === 0x06) {
+      stack.push({ offset: ins.offset, inElse: false, inHandler: false });
       if (op === 0x03 && target.kind === 'loop' && r.pos === target.pc) return stack.map((s) => ({ ...s }));
     } else if (op === 0x05) {
       stack[stack.length - 1].inElse = true;
-    } else if (op === 0x0b) {
+    } else if (op === 0x07 || op === 0x19) {
+      stack[stack.length - 1].inHandler = true;
+    } else if (op === 0x0b || op === 0x18) {
+      // A legacy try ends at its `end` or its `delegate`.
       stack.pop();
     } else if ((op === 0x10 || op === 0x11) && target.kind === 'call' && r.pos === target.pc) {
       return stack.map((s) => ({ ...s }));
@@ -75,7 +83,7 @@ export class ResumeSkipping {
       this.closeGuard();
       return step;
     }
-    if (op === 0x05 || op === 0x0b) this.closeGuard();
+    if (op === 0x05 || op === 0x0b || op === 0x07 || op === 0x19 || op === 0x18) this.closeGuard();
     else if (!this.guardOpen) this.openGuard();
     return undefined;
   }
@@ -110,10 +118,15 @@ export class ResumeSkipping {
     this.guardOpen = false;
   }
 
-  /** A then-branch skipped while resuming ended in a branch (its code went dead): close its guard. */
+  /**
+   * A then-branch skipped while resuming ended in a branch, a return or a throw (its
+   * code went dead): close its guard. Past the guard the branch cannot fall through
+   * (unguarded, its code ended in the branch; resuming, the `if` took the else-branch),
+   * so `unreachable` follows: a then-branch with results would otherwise end with none.
+   */
   closeDeadGuard(blockDepth: number): void {
     if (!this.guardOpen || blockDepth !== this.depth) return;
-    this.w.out.u8(0x0b);
+    this.w.out.u8(0x0b).u8(0x00);
     this.w.labels--;
     this.guardOpen = false;
   }

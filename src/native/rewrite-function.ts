@@ -38,6 +38,8 @@ import type { FuncType, FuncBody, Module } from '../wasm/index.ts';
 import { BodyWriter } from './body-writer.ts';
 import { CanonicalStack } from './canonical-stack.ts';
 import { ByteWriter } from './encode.ts';
+import { expandCaught, scanHandlers } from './exception-scan.ts';
+import type { HandlerScan } from './exception-scan.ts';
 import { writeCopy } from './loop-unrolling.ts';
 import type { Unrolling } from './loop-unrolling.ts';
 import { PollCode } from './poll-code.ts';
@@ -58,6 +60,8 @@ export interface HelperIndices {
   droppedElem: number;
   /** `sv(lo, hi)`: saves a v128 local as its two i64 halves. */
   saveV128: number;
+  /** `th(funcIndex, pc)`: a `throw` or `rethrow` is about to run there (where an uncaught exception was thrown). */
+  thrown: number;
   /** Globals: the unwinding flag, the poll countdown, the recursion budget, the memory limit in pages. */
   unwinding: number;
   countdown: number;
@@ -143,6 +147,8 @@ export interface FunctionRewriteOptions {
   unrolled?: ReadonlyMap<number, number>;
   /** Build a resume clone instead (see {@link ResumeTarget}). */
   resume?: ResumeTarget;
+  /** The body has a legacy `try` (`BodyScan.tries`): its handlers are scanned for safepoints. */
+  legacyTry?: boolean;
 }
 
 /**
@@ -177,6 +183,14 @@ interface Ctrl {
   pollLabel: number;
   /** An unrolled loop: its first copy of the body is being written. */
   unroll?: Unrolling;
+  /** A legacy try (op 0x06, then 0x07 / 0x19 in its clauses): its offset. */
+  tryAt?: number;
+  /** The try's own block (`label` is the inner recording try's while that one is open). */
+  tryLabel?: number;
+  /** The scratch local of its recording area (-1: none; see `catchClause`). */
+  area?: number;
+  /** Its inner recording try is open (the body is being written). */
+  inner?: boolean;
 }
 
 /** The label index of $body, the original function's own label. */
@@ -240,6 +254,12 @@ export class FunctionRewriter implements BodyVisitor {
   private dead = false;
   /** Blocks opened in dead code. */
   private deadNest = 0;
+  /** The handlers that hold safepoints (legacy exception handling). */
+  private readonly handlers: HandlerScan | undefined;
+  /** In a resume clone: the parameter (local index) where each caught exception of the saved stack starts, by stack position. */
+  private readonly resumeCaught = new Map<number, number>();
+  /** The local that keeps the recursion budget as it stood on entry, for handlers to restore (-1: no handler). */
+  private depthLocal = -1;
 
   constructor(private readonly ctx: ModuleContext, private readonly codeIndex: number, private readonly opts: FunctionRewriteOptions) {
     const module = ctx.module;
@@ -251,7 +271,8 @@ export class FunctionRewriter implements BodyVisitor {
     this.localTypes = [...this.type.params, ...this.body.locals];
     this.resume = opts.resume;
     // A resume clone takes its locals and the saved operand stack as parameters.
-    const base = this.resume ? this.numLocals + this.resume.stackTypes.length : this.numLocals;
+    // A caught exception (exnref) comes as plain values (`caughtValueTypes`).
+    const base = this.resume ? this.numLocals + expandCaught(this.resume.stackTypes, ctx).length : this.numLocals;
     this.siteLocal = base;
     this.tmpLocal = base + 1;
     this.resumeFlag = this.resume ? base + 3 : -1;
@@ -261,6 +282,7 @@ export class FunctionRewriter implements BodyVisitor {
     this.poll = new PollCode(this.w, opts.helpers, { site: base, tmp: this.tmpLocal, count: base + 2 }, opts.loopPoll);
     this.skipping = new ResumeSkipping(this.resume, { bytes: module.bytes, start: this.body.codeStart, end: this.body.codeEnd, funcIndex: this.funcIndex }, this.w, this.stack, this.resumeFlag);
     this.unrolled = opts.loopPoll === 'none' ? undefined : opts.unrolled;
+    this.handlers = opts.legacyTry === true ? scanHandlers(module.bytes, this.body.codeStart, this.body.codeEnd) : undefined;
   }
 
   rewrite(): { body: Uint8Array; info: RewrittenFunction } {
@@ -281,7 +303,17 @@ export class FunctionRewriter implements BodyVisitor {
       (opts.recursive || opts.cyclic === true || (opts.loopPoll === 'local' && hasLoop(this.module.bytes, this.body.codeStart, this.body.codeEnd)));
     if (resume) {
       // The saved operand stack goes into the scratch locals of its positions; skip until the safepoint.
-      resume.stackTypes.forEach((t, p) => { this.w.localGet(this.numLocals + p); this.w.localSet(stack.scratchBase + stack.scratch(p, t)); });
+      let q = this.numLocals;
+      resume.stackTypes.forEach((t, p) => {
+        if (t === ValType.exnref) {
+          // A handler's exception: thrown again in its try body when the skipping gets there (`rethrowOnResume`).
+          this.resumeCaught.set(p, q);
+          q += this.tagOffset(this.ctx.tagTypeIndices.length);
+          return;
+        }
+        this.w.localGet(q++);
+        this.w.localSet(stack.scratchBase + stack.scratch(p, t));
+      });
       out.u8(0x41).s32(1).u8(0x21).u32(this.resumeFlag);
     }
     if (!resume && (opts.recursive || entryPoll)) {
@@ -290,6 +322,13 @@ export class FunctionRewriter implements BodyVisitor {
       if (entryPoll) this.poll.entryPoll(k);
     }
     if (opts.loopPoll === 'local') this.poll.startCounter();
+    if (this.handlers?.catches === true) {
+      // An exception skips the budget's release in the frames it leaves: a handler
+      // sets it back to what it was on entry (after this function's own charge).
+      this.depthLocal = stack.scratchBase + stack.fresh(ValType.i32);
+      out.u8(0x23).u32(opts.helpers.depth);
+      this.w.localSet(this.depthLocal);
+    }
   }
 
   /** Before each instruction: the walk's validator, and its stack height before the instruction. */
@@ -308,8 +347,19 @@ export class FunctionRewriter implements BodyVisitor {
   private skipDead(ins: Instr): void {
     const op = ins.op;
     const stack = this.stack;
-    if (op === 0x02 || op === 0x03 || op === 0x04) this.deadNest++;
-    else if (op === 0x0b) {
+    if (op === 0x02 || op === 0x03 || op === 0x04 || op === 0x06) this.deadNest++;
+    else if ((op === 0x07 || op === 0x19) && this.deadNest === 0) {
+      // The try body went dead; its handler is live.
+      this.skipping.closeDeadGuard(this.ctrl.length);
+      this.dead = false;
+      this.catchClause(ins, this.nextOf(ins), false);
+    } else if (op === 0x18) {
+      if (this.deadNest > 0) this.deadNest--;
+      else {
+        this.dead = false;
+        this.delegate(ins, false);
+      }
+    } else if (op === 0x0b) {
       if (this.deadNest > 0) this.deadNest--;
       else {
         // The end of the block that went dead: its results arrive by branches, on the Wasm stack.
@@ -343,6 +393,21 @@ export class FunctionRewriter implements BodyVisitor {
       case 0x03: return this.loop(ins, next, pathChild);
       case 0x05: return this.elseBranch(ins);
       case 0x0b: return this.end(ins);
+      case 0x06: return this.tryBlock(ins, next, pathChild);
+      case 0x07: case 0x19: return this.catchClause(ins, next, true);
+      case 0x18: return this.delegate(ins, true);
+      case 0x08: {
+        this.stack.need(this.tagParams(ins.a).length);
+        this.noteThrow(start);
+        this.w.copy(start, next);
+        return this.goDead();
+      }
+      case 0x09: {
+        this.noteThrow(start);
+        this.w.mark(start);
+        this.w.out.u8(0x09).u32(this.remap(ins.a));
+        return this.goDead();
+      }
       case 0x0c: {
         this.stack.need(this.labelArity(ins.a));
         this.w.out.u8(0x0c);
@@ -567,6 +632,176 @@ export class FunctionRewriter implements BodyVisitor {
     if (direct) w.out.u8(0x12).u32(this.opts.remapFunc(ins.a));
     else w.out.raw(this.module.bytes, ins.offset, next);
     return this.goDead();
+  }
+
+  /**
+   * Tells the host where a throw is (a call per throw, beside V8's microseconds for the
+   * throw itself): an exception no frame catches is reported thrown there, as the
+   * interpreter reports it (V8 gives a Wasm exception no stack trace).
+   */
+  private noteThrow(pc: number): void {
+    this.w.out.u8(0x41).s32(this.funcIndex).u8(0x41).s32(pc).u8(0x10).u32(this.opts.helpers.thrown);
+  }
+
+  /** The parameters of tag `index`. */
+  private tagParams(index: number): readonly number[] {
+    return this.ctx.types[this.ctx.tagTypeIndices[index]].params;
+  }
+
+  /** Where tag `index`'s values go in a recording area, after its first local (which tag). */
+  private tagOffset(index: number): number {
+    let at = 1;
+    for (let j = 0; j < index; j++) at += this.tagParams(j).length;
+    return at;
+  }
+
+  /** The offset after instruction `ins` (dead code is read, not copied: found again here). */
+  private nextOf(ins: Instr): number {
+    const r = new InstructionReader(this.module.bytes, ins.offset, this.body.codeEnd);
+    r.read(createInstr());
+    return r.pos;
+  }
+
+  /**
+   * A legacy `try`: a block for the stack model and for the skipping of resume clones.
+   * When one of its handlers holds a safepoint, a pause there must save the exception
+   * the handler caught (the interpreter keeps it on the operand stack below the
+   * handler's values, where `rethrow` finds it), which V8 11.3 gives Wasm code no value
+   * for. So the try gets a recording area: a local saying which tag (-1: one of another
+   * module), then locals for every tag's values. A `catch $t` copies its values there
+   * on entry. A `catch_all` sees no values, so an inner try around the body records the
+   * exception and throws it on to the outer clauses:
+   *
+   *     try $outer (bt)  try $inner (bt)  body
+   *     catch 0  (values -> area) (i32.const 0 -> which)  rethrow 0
+   *     ... one clause per tag of the module ...
+   *     catch_all  (i32.const -1 -> which)  rethrow 0
+   *     end  catch ... catch_all handler  end
+   */
+  private tryBlock(ins: Instr, next: number, pathChild: PathStep | undefined): void {
+    const start = ins.offset;
+    const { stack, w } = this;
+    const bt: FuncType = this.v.blockType(ins.a, start);
+    const np = bt.params.length;
+    stack.isolate(np);
+    w.copy(start, next);
+    const tryLabel = w.labels++;
+    let area = -1;
+    if (this.handlers!.recorded.has(start)) {
+      area = stack.fresh(ValType.i32);
+      for (let j = 0; j < this.ctx.tagTypeIndices.length; j++) for (const t of this.tagParams(j)) stack.fresh(t);
+    }
+    const inner = this.handlers!.recordedCatchAll.has(start);
+    let label = tryLabel;
+    if (inner) {
+      // The same block type: the inner try takes the parameters and gives the results.
+      w.out.u8(0x06).raw(this.module.bytes, start + 1, next);
+      label = w.labels++;
+    }
+    this.ctrl.push({ op: 0x06, base: stack.height - np, params: bt.params, results: bt.results, label, pollSite: -1, pollLabel: -1, tryAt: start, tryLabel, area, inner });
+    if (pathChild?.inHandler === true) this.rethrowOnResume(stack.height - np);
+    if (pathChild) this.skipping.enter();
+  }
+
+  /**
+   * A resume clone whose safepoint is inside one of this try's handlers re-enters it
+   * the only way Wasm can: while resuming, the body throws the exception the frame held
+   * (its tag and values, parameters of the clone in place of the canonical exnref at
+   * stack position `pos`), which lands in that clause, whose entry code runs as it did
+   * (recording, budget); the skipping goes on inside it.
+   *
+   *     local.get $rs  if  block ... block  local.get which  br_table 0 .. T-1  end
+   *     (tag 0's values) throw 0  end  ...  (tag T-1's values) throw T-1  end
+   */
+  private rethrowOnResume(pos: number): void {
+    const which = this.resumeCaught.get(pos);
+    const tags = this.ctx.tagTypeIndices.length;
+    if (which === undefined || tags === 0) throw new Error(`internal: no exception to rethrow at stack position ${pos} of function ${this.funcIndex}`);
+    const out = this.w.out;
+    out.u8(0x20).u32(this.resumeFlag).u8(0x04).u8(0x40);
+    for (let j = 0; j < tags; j++) out.u8(0x02).u8(0x40);
+    out.u8(0x20).u32(which).u8(0x0e).u32(tags);
+    for (let j = 0; j < tags; j++) out.u32(j);
+    out.u32(tags - 1);
+    for (let j = 0; j < tags; j++) {
+      out.u8(0x0b);
+      const at = which + this.tagOffset(j);
+      for (let i = 0; i < this.tagParams(j).length; i++) this.w.localGet(at + i);
+      out.u8(0x08).u32(j);
+    }
+    out.u8(0x0b);
+  }
+
+  /** Closes a try's inner recording try (see `tryBlock`): a clause per tag, then one for the rest. */
+  private closeRecording(c: Ctrl): void {
+    const { w, stack } = this;
+    const out = w.out;
+    const which = stack.scratchBase + c.area!;
+    for (let j = 0; j < this.ctx.tagTypeIndices.length; j++) {
+      out.u8(0x07).u32(j);
+      const params = this.tagParams(j);
+      const base = which + this.tagOffset(j);
+      for (let i = params.length - 1; i >= 0; i--) w.localSet(base + i);
+      out.u8(0x41).s32(j);
+      w.localSet(which);
+      out.u8(0x09).u32(0);
+    }
+    out.u8(0x19).u8(0x41).s32(-1);
+    w.localSet(which);
+    out.u8(0x09).u32(0).u8(0x0b);
+    w.labels--;
+    c.label = c.tryLabel!;
+    c.inner = false;
+  }
+
+  /**
+   * `catch $t` / `catch_all`: as `else`, the stack goes back to the try's start; then
+   * the caught exception (a canonical exnref, in the recording area when the handler
+   * holds a safepoint) and a `catch`'s values. `live`: the try body (or the previous
+   * handler) did not end in a branch, its results are to be left on the Wasm stack.
+   */
+  private catchClause(ins: Instr, next: number, live: boolean): void {
+    const c = this.ctrl[this.ctrl.length - 1];
+    const { stack, w } = this;
+    const out = w.out;
+    if (live) stack.need(c.results.length);
+    if (c.inner === true) this.closeRecording(c);
+    w.copy(ins.offset, next);
+    stack.popTo(c.base);
+    const h = this.handlers!;
+    const record = c.area! >= 0 && (ins.op === 0x19 ? h.recordedCatchAll.has(c.tryAt!) : h.recordedCatch.has(ins.offset));
+    stack.pushCaught(record ? c.area! : -1);
+    c.op = ins.op;
+    if (this.depthLocal >= 0) {
+      w.localGet(this.depthLocal);
+      out.u8(0x24).u32(this.opts.helpers.depth);
+    }
+    if (ins.op !== 0x07) return;
+    const params = this.tagParams(ins.a);
+    if (record) {
+      const which = stack.scratchBase + c.area!;
+      const base = which + this.tagOffset(ins.a);
+      for (let i = params.length - 1; i >= 0; i--) w.localSet(base + i);
+      out.u8(0x41).s32(ins.a);
+      w.localSet(which);
+      for (let i = 0; i < params.length; i++) w.localGet(base + i);
+    }
+    for (const t of params) stack.push(t);
+    // Resuming into this handler (`rethrowOnResume`), its values must not overwrite what the safepoint saved.
+    if (this.resume !== undefined && !this.skipping.reached) stack.spillUnless(this.resumeFlag);
+  }
+
+  /** `delegate`: ends a try without handlers; its label counts from outside the try. */
+  private delegate(ins: Instr, live: boolean): void {
+    const c = this.ctrl.pop()!;
+    const { stack, w } = this;
+    if (live) stack.need(c.results.length);
+    w.mark(ins.offset);
+    w.out.u8(0x18);
+    w.labels--;
+    w.out.u32(this.remap(ins.a));
+    stack.popTo(c.base);
+    for (const t of c.results) stack.push(t);
   }
 
   /** memory.grow, held to the embedder's limit (the memory's own maximum may be higher). */

@@ -10,6 +10,8 @@
  *   switches tiers (f32/f64 ones through getter/setter functions that keep NaN bits);
  * - active segments and the start function are gone: the interpreter's instantiation
  *   applied and ran them; active segments stay as empty passive ones (a dropped segment);
+ * - every tag, imported or defined, becomes the import `wasmig.x<i>` (the tier's
+ *   `WebAssembly.Tag` of its store address), so tag indices stay the same;
  * - the helper imports (`wasmig.*`) come after the original function imports, which
  *   shifts the defined functions' indices; every export is by index: `f<i>` is function
  *   i, `c<i>` its entry with float and v128 values as raw bits (`entry-code.ts`), `g<i>`
@@ -20,6 +22,7 @@ import type { ModuleContext } from '../validate/index.ts';
 import { OPS, ValType } from '../wasm/index.ts';
 import type { ConstExpr, FuncType, Module } from '../wasm/index.ts';
 import { ByteWriter } from './encode.ts';
+import { expandCaught } from './exception-scan.ts';
 import { LoopFinder } from './loop-finder.ts';
 import type { FoundLoop } from './loop-finder.ts';
 import { bitsEntry, crossesAsBits, entryTypes, needsEntry, v128FromHalves, v128Halves } from './entry-code.ts';
@@ -28,7 +31,7 @@ import type { HelperIndices, ResumeTarget, RewrittenFunction } from './rewrite-f
 import { zero } from './save-sequence.ts';
 
 /** The helper imports, in the order they are imported (module `wasmig`). */
-export const HELPER_IMPORTS = ['poll', 'frame', 'si', 'sl', 'sr', 'se', 'deep', 'ddrop', 'edrop', 'sv'] as const;
+export const HELPER_IMPORTS = ['poll', 'frame', 'si', 'sl', 'sr', 'se', 'deep', 'ddrop', 'edrop', 'sv', 'th'] as const;
 export const HELPER_MODULE = 'wasmig';
 
 export interface RewriteOptions {
@@ -130,6 +133,8 @@ export interface BodyScan {
   endsInHost: Set<number>;
   writesTables: boolean;
   loops: InnermostLoop[];
+  /** Functions (defined, by function index) with a legacy `try`. */
+  tries: Set<number>;
 }
 
 /**
@@ -161,6 +166,7 @@ export function scanBodies(ctx: ModuleContext): BodyScan {
   };
   const ins = createInstr();
   let writesTables = false;
+  const tries = new Set<number>();
   const loops = new LoopFinder(ctx.types);
   for (let i = 0; i < n; i++) {
     const body = m.codes[i];
@@ -171,6 +177,7 @@ export function scanBodies(ctx: ModuleContext): BodyScan {
       loops.step(ins, at, r.pos);
       if (ins.op === 0x10 && ins.a >= nImp) edges[i].push(ins.a - nImp);
       else if (ins.op === 0x11) edges[i].push(...indirectTargets(ins.a));
+      else if (ins.op === 0x06) tries.add(nImp + i);
       else if (ins.op === 0x12) {
         if (ins.a >= nImp) tailEdges[i].push(ins.a - nImp);
         else endsInHost.add(i);
@@ -249,7 +256,7 @@ export function scanBodies(ctx: ModuleContext): BodyScan {
   }
   const hosts = new Set<number>();
   for (const i of endsInHost) hosts.add(i + nImp);
-  return { recursive, cyclic, endsInHost: hosts, writesTables, loops: unrollable(loops.found) };
+  return { recursive, cyclic, endsInHost: hosts, writesTables, loops: unrollable(loops.found), tries };
 }
 
 /** Native stack units an activation of a recursive function is charged (about 16 bytes each). */
@@ -284,18 +291,19 @@ export function rewriteModule(ctx: ModuleContext, options: RewriteOptions = {}):
     typeIndex([I32], []), // ddrop
     typeIndex([I32], []), // edrop
     typeIndex([I64, I64], []), // sv
+    typeIndex([I32, I32], []), // th
   ];
 
   // ---- globals: the original ones, then the helpers'
   const numGlobals = ctx.globals.length;
   const helpers: HelperIndices = {
     poll: nImpFuncs, frame: nImpFuncs + 1, saveI32: nImpFuncs + 2, saveI64: nImpFuncs + 3, saveRef: nImpFuncs + 4,
-    saveExt: nImpFuncs + 5, deep: nImpFuncs + 6, droppedData: nImpFuncs + 7, droppedElem: nImpFuncs + 8, saveV128: nImpFuncs + 9,
+    saveExt: nImpFuncs + 5, deep: nImpFuncs + 6, droppedData: nImpFuncs + 7, droppedElem: nImpFuncs + 8, saveV128: nImpFuncs + 9, thrown: nImpFuncs + 10,
     unwinding: numGlobals, countdown: numGlobals + 1, depth: numGlobals + 2, maxPages: numGlobals + 3,
   };
 
   // ---- function bodies
-  const { recursive, cyclic, endsInHost, writesTables, loops } = scanBodies(ctx);
+  const { recursive, cyclic, endsInHost, writesTables, loops, tries } = scanBodies(ctx);
   const unrolled = planUnrolling(loops, codeBytes(m), options.unroll ?? DEFAULT_UNROLL);
   const functions: (RewrittenFunction | undefined)[] = new Array(nImpFuncs + m.codes.length);
   const bodies: Uint8Array[] = [];
@@ -314,6 +322,7 @@ export function rewriteModule(ctx: ModuleContext, options: RewriteOptions = {}):
       loopPoll: options.loopPoll ?? 'local',
       afterCall: options.afterCall,
       unrolled,
+      legacyTry: tries.has(f),
     });
     functions[f] = info;
     bodies.push(body);
@@ -379,8 +388,13 @@ export function rewriteModule(ctx: ModuleContext, options: RewriteOptions = {}):
   const shared = options.sharedMemory === true;
   const importedTables: number[] = [];
   const importedMemories: number[] = [];
-  sec.u32(m.imports.length + H + m.tables.length + m.memories.length);
-  for (const imp of m.imports) {
+  // Every tag, imported or defined, is imported as `wasmig.x<i>`: the tier's
+  // `WebAssembly.Tag` of the tag's store address, so that tags keep their identity
+  // across instances and the host can read an exception's tag and values.
+  const tagCount = ctx.tagTypeIndices.length;
+  const originalImports = m.imports.filter((imp) => imp.desc.kind !== 'tag');
+  sec.u32(originalImports.length + H + m.tables.length + m.memories.length + tagCount);
+  for (const imp of originalImports) {
     sec.name(imp.module).name(imp.name);
     const d = imp.desc;
     switch (d.kind) {
@@ -388,6 +402,7 @@ export function rewriteModule(ctx: ModuleContext, options: RewriteOptions = {}):
       case 'table': sec.u8(0x01).u8(d.type.elemType).limits(d.type.limits, false); break;
       case 'memory': sec.u8(0x02); sec.limits(d.type.limits, shared); break;
       case 'global': sec.u8(0x03).u8(d.type.type).u8(d.type.mutable ? 1 : 0); break;
+      default: break;
     }
   }
   HELPER_IMPORTS.forEach((name, i) => sec.name(HELPER_MODULE).name(name).u8(0x00).u32(helperTypes[i]));
@@ -403,6 +418,7 @@ export function rewriteModule(ctx: ModuleContext, options: RewriteOptions = {}):
     sec.limits(mem.limits, shared);
     importedMemories.push(index);
   });
+  ctx.tagTypeIndices.forEach((t, i) => sec.name(HELPER_MODULE).name(`x${i}`).u8(0x04).u8(0x00).u32(t));
   section(2);
 
   sec.u32(funcTypes.length);
@@ -544,9 +560,10 @@ export interface ResumeClone {
  * The resume clone of function `funcIndex` at one of its safepoints: a module that
  * imports what the function uses from the rewritten module's instance (`f.<i>`
  * functions, `t.<i>` tables, `m.0` memory, `g.<i>` globals and `h.*` helper globals,
- * `wasmig.*` helper functions) and exports `run`: (locals..., stack...) -> results,
- * float values as raw bits. Undefined when the function uses segment instructions
- * (which need the module's own segments): such a frame continues in the interpreter.
+ * `x.<i>` tags, `wasmig.*` helper functions) and exports `run`: (locals..., stack...)
+ * -> results, float values as raw bits (a caught exception as its tag and values:
+ * `caughtValueTypes`). Undefined when the function uses segment instructions (which
+ * need the module's own segments): such a frame continues in the interpreter.
  * `tailCalls`: the module makes tail calls, so any function the clone calls may return
  * a host function's results (see `BodyScan.endsInHost`; a clone does not scan the module).
  */
@@ -559,11 +576,13 @@ export function rewriteResumeClone(ctx: ModuleContext, funcIndex: number, target
   const ins = createInstr();
   const r = new InstructionReader(m.bytes, body.codeStart, body.codeEnd);
   const loops = new LoopFinder(ctx.types);
+  let legacyTry = false;
   while (r.pos < body.codeEnd) {
     const at = r.pos;
     r.read(ins);
     loops.step(ins, at, r.pos);
     if (OPS[ins.op]?.usesSegment) return undefined;
+    if (ins.op === 0x06) legacyTry = true;
     if (ins.op === 0x10 || ins.op === 0x12) used.add(ins.a);
     else if (ins.op === 0xd2) { used.add(ins.a); refs.add(ins.a); }
   }
@@ -580,10 +599,10 @@ export function rewriteResumeClone(ctx: ModuleContext, funcIndex: number, target
   const I32 = ValType.i32, I64 = ValType.i64;
   const helperTypes = [typeIndex([], [I32]), typeIndex([I32, I32], []), typeIndex([I32], []), typeIndex([I64], []),
     typeIndex([ValType.funcref], []), typeIndex([ValType.externref], []), typeIndex([], []), typeIndex([I32], []), typeIndex([I32], []),
-    typeIndex([I64, I64], [])];
+    typeIndex([I64, I64], []), typeIndex([I32, I32], [])];
   const numGlobals = ctx.globals.length;
   const helpers: HelperIndices = {
-    poll: F, frame: F + 1, saveI32: F + 2, saveI64: F + 3, saveRef: F + 4, saveExt: F + 5, deep: F + 6, droppedData: F + 7, droppedElem: F + 8, saveV128: F + 9,
+    poll: F, frame: F + 1, saveI32: F + 2, saveI64: F + 3, saveRef: F + 4, saveExt: F + 5, deep: F + 6, droppedData: F + 7, droppedElem: F + 8, saveV128: F + 9, thrown: F + 10,
     unwinding: numGlobals, countdown: numGlobals + 1, depth: numGlobals + 2, maxPages: numGlobals + 3,
   };
   const ft = ctx.types[m.funcs[codeIndex]];
@@ -598,8 +617,10 @@ export function rewriteResumeClone(ctx: ModuleContext, funcIndex: number, target
     loopPoll: options.loopPoll ?? 'local',
     unrolled: planUnrolling(unrollable(loops.found), body.codeEnd - body.codeStart, options.unroll ?? DEFAULT_UNROLL),
     resume: target,
+    legacyTry,
   });
-  const cloneType: FuncType = { params: [...ft.params, ...body.locals, ...target.stackTypes] as never[], results: ft.results };
+  // A caught exception on the saved stack comes as plain values (`caughtValueTypes`): the clone throws it again to re-enter its handler.
+  const cloneType: FuncType = { params: [...ft.params, ...body.locals, ...expandCaught(target.stackTypes, ctx)] as never[], results: ft.results };
   // V8 takes at most 1000 parameters (a v128 crosses from JS as two).
   if (entryTypes(cloneType.params).length > 1000) return undefined;
   const cloneIndex = F + HELPER_IMPORTS.length;
@@ -620,13 +641,14 @@ export function rewriteResumeClone(ctx: ModuleContext, funcIndex: number, target
   };
   sec.funcTypes(types);
   section(1);
-  sec.u32(F + HELPER_IMPORTS.length + ctx.tables.length + ctx.memories.length + numGlobals + 4);
+  sec.u32(F + HELPER_IMPORTS.length + ctx.tables.length + ctx.memories.length + numGlobals + 4 + ctx.tagTypeIndices.length);
   for (const f of funcImports) sec.name('f').name(String(f)).u8(0x00).u32(ctx.funcTypeIndices[f]);
   HELPER_IMPORTS.forEach((name, i) => sec.name(HELPER_MODULE).name(name).u8(0x00).u32(helperTypes[i]));
   ctx.tables.forEach((t, i) => { sec.name('t').name(String(i)).u8(0x01).u8(t.elemType); sec.limits(t.limits, false); });
   ctx.memories.forEach((mem, i) => { sec.name('m').name(String(i)).u8(0x02); sec.limits(mem.limits, options.sharedMemory === true); });
   ctx.globals.forEach((g, i) => sec.name('g').name(String(i)).u8(0x03).u8(g.type).u8(g.mutable ? 1 : 0));
   for (const name of ['unw', 'cd', 'depth', 'maxp']) sec.name('h').name(name).u8(0x03).u8(I32).u8(1);
+  ctx.tagTypeIndices.forEach((t, i) => sec.name('x').name(String(i)).u8(0x04).u8(0x00).u32(t));
   section(2);
   sec.u32(funcTypes.length);
   for (const t of funcTypes) sec.u32(t);

@@ -15,7 +15,7 @@
  * `values.ts` (value conversions), `poll-pacing.ts`, `frame-records.ts` (the frames
  * saved while unwinding), `traps.ts`, `rewrite-cache.ts` (owned by the engine).
  */
-import { LinkError, Trap } from '../errors/index.ts';
+import { LinkError, Trap, UncaughtException } from '../errors/index.ts';
 import { FuncKind } from '../exec/index.ts';
 import type { InstanceState, StoreState, WasmFunctionState } from '../exec/index.ts';
 import { isThenable } from '../runtime/index.ts';
@@ -93,6 +93,23 @@ export class NativeTier {
   readonly options: NativeOptions;
   /** Function addresses the interpreter hands to this tier (`ThreadState.divert`). */
   divert = new Uint8Array(0);
+  /**
+   * By tag address: the `WebAssembly.Tag` every rewritten module (and resume clone)
+   * imports for that tag of the store, so that a tag matches across instances as in
+   * the interpreter, and an exception that reaches the host tells its tag.
+   */
+  private readonly tagObjects: (JsTag | undefined)[] = [];
+  /**
+   * What a host function called from native code threw (a WASI exit, a host error):
+   * the native stack unwinds as for a pause and the call in progress throws it then,
+   * so that no Wasm handler sees it (V8's `catch_all` would catch it, where the
+   * interpreter lets it through: a C++ cleanup would run after `proc_exit`).
+   */
+  private hostError: { error: unknown } | undefined;
+  /** Where native code last threw (`th`): where an exception that leaves it was thrown. */
+  private lastThrow: { native: NativeInstance; funcIndex: number; pc: number } | undefined;
+  /** The errors `uncaught` made of Wasm exceptions that left native code (not those a host function threw). */
+  private readonly wasmExceptions = new WeakSet<object>();
 
   /** Depth of native calls in progress (JS -> native, possibly nested through host calls). */
   private active = 0;
@@ -156,6 +173,7 @@ export class NativeTier {
     }
     for (const t of rewritten.importedTables) put(HELPER_MODULE, `t${t}`, this.links.table(inst.tableAddrs[t]).table);
     for (const i of rewritten.importedMemories) put(HELPER_MODULE, `m${i}`, store.memories[inst.memAddrs[i]].memory);
+    inst.tagAddrs.forEach((addr, i) => put(HELPER_MODULE, `x${i}`, this.tagObject(addr)));
 
     const native = { instance, state: inst, rewritten, clones: new Map() } as unknown as NativeInstance;
     const helpers = this.helpers(native, (f) => rewritten.functions[f]!);
@@ -223,7 +241,12 @@ export class NativeTier {
     // funcrefs travel as function values natively, as FuncRef handles to host callbacks.
     return (...args: unknown[]): unknown => {
       const conv = args.map((a, i) => (params[i] === ValType.funcref ? this.values.toFuncRef(a) : a));
-      const r = callback(...conv);
+      let r: unknown;
+      try {
+        r = callback(...conv);
+      } catch (e) {
+        return this.hostFailed(addr, e);
+      }
       if (isThenable(r)) return this.suspend(addr, r, conv);
       this.afterHostCall();
       if (results.length === 1) return results[0] === ValType.funcref ? this.values.fromFuncRef(r) : r;
@@ -243,16 +266,99 @@ export class NativeTier {
     };
     // The arguments are kept (in an array) only for a promise: the common call allocates nothing.
     switch (arity) {
-      case 0: return () => { const r = callback(); return isThenable(r) ? this.suspend(addr, r, []) : after(r); };
-      case 1: return (a: unknown) => { const r = callback(a); return isThenable(r) ? this.suspend(addr, r, [a]) : after(r); };
-      case 2: return (a: unknown, b: unknown) => { const r = callback(a, b); return isThenable(r) ? this.suspend(addr, r, [a, b]) : after(r); };
-      case 3: return (a: unknown, b: unknown, c: unknown) => { const r = callback(a, b, c); return isThenable(r) ? this.suspend(addr, r, [a, b, c]) : after(r); };
-      case 4: return (a: unknown, b: unknown, c: unknown, d: unknown) => {
-        const r = callback(a, b, c, d);
-        return isThenable(r) ? this.suspend(addr, r, [a, b, c, d]) : after(r);
+      case 0: return () => {
+        try { const r = callback(); return isThenable(r) ? this.suspend(addr, r, []) : after(r); } catch (e) { return this.hostFailed(addr, e); }
       };
-      default: return (...args: unknown[]) => { const r = callback(...args); return isThenable(r) ? this.suspend(addr, r, args) : after(r); };
+      case 1: return (a: unknown) => {
+        try { const r = callback(a); return isThenable(r) ? this.suspend(addr, r, [a]) : after(r); } catch (e) { return this.hostFailed(addr, e); }
+      };
+      case 2: return (a: unknown, b: unknown) => {
+        try { const r = callback(a, b); return isThenable(r) ? this.suspend(addr, r, [a, b]) : after(r); } catch (e) { return this.hostFailed(addr, e); }
+      };
+      case 3: return (a: unknown, b: unknown, c: unknown) => {
+        try { const r = callback(a, b, c); return isThenable(r) ? this.suspend(addr, r, [a, b, c]) : after(r); } catch (e) { return this.hostFailed(addr, e); }
+      };
+      case 4: return (a: unknown, b: unknown, c: unknown, d: unknown) => {
+        try {
+          const r = callback(a, b, c, d);
+          return isThenable(r) ? this.suspend(addr, r, [a, b, c, d]) : after(r);
+        } catch (e) { return this.hostFailed(addr, e); }
+      };
+      default: return (...args: unknown[]) => {
+        try { const r = callback(...args); return isThenable(r) ? this.suspend(addr, r, args) : after(r); } catch (e) { return this.hostFailed(addr, e); }
+      };
     }
+  }
+
+  /**
+   * A host function called from native code threw `error`: rather than let it through
+   * Wasm frames (where a `catch_all` would catch it), the native stack unwinds as for a
+   * pause, and the outermost native call throws it (`invoke`). What is returned here
+   * stands in for the call's results meanwhile.
+   */
+  private hostFailed(addr: number, error: unknown): unknown {
+    if (this.active === 0) throw error;
+    // A Wasm exception that left a nested native call through this host function is the host's error now.
+    if (typeof error === 'object' && error !== null) this.wasmExceptions.delete(error);
+    this.hostError ??= { error };
+    this.beginUnwind('pause');
+    return standInResults(this.state.funcs[addr].type.results);
+  }
+
+  /** The `WebAssembly.Tag` of tag address `addr`, made on first use (see `tagObjects`). */
+  private tagObject(addr: number): JsTag {
+    let tag = this.tagObjects[addr];
+    if (tag === undefined) {
+      const parameters = this.state.tags[addr].type.params.map(jsValueTypeName);
+      tag = new (jsExceptionApi().Tag)({ parameters });
+      this.tagObjects[addr] = tag;
+    }
+    return tag;
+  }
+
+  /**
+   * A Wasm exception that left native code, in the interpreter's terms: its tag's
+   * address and its values as slots (floats through JS numbers: a NaN's payload bits are
+   * not kept), named as the first attached instance that knows the tag numbers it.
+   */
+  private uncaught(e: JsException): UncaughtException {
+    const addr = this.tagObjects.findIndex((tag) => tag !== undefined && e.is(tag));
+    if (addr < 0) return new UncaughtException(-1, new Int32Array(0), 'uncaught exception (of a tag the store does not know)');
+    const tag = this.tagObjects[addr]!;
+    const params = this.state.tags[addr].type.params;
+    const bits = params.map((t, i) => jsArgBits(t, e.getArg(tag, i)));
+    const payload = new Int32Array(2 * params.length);
+    this.values.entryListToSlots(params, bits, payload, 0);
+    let index = -1;
+    for (const n of this.instances.values()) {
+      index = n.state.tagAddrs.indexOf(addr);
+      if (index >= 0) break;
+    }
+    const uncaught = new UncaughtException(addr, payload, `uncaught exception (tag ${index >= 0 ? index : `at store address ${addr}`})`);
+    this.wasmExceptions.add(uncaught);
+    return uncaught;
+  }
+
+  /**
+   * A handler's exception (the store's exception `index`) as a resume clone takes it
+   * (`caughtValueTypes`): which of `native`'s tags, then every tag's values, its own
+   * from the exception, zeros for the others.
+   */
+  private pushCaught(native: NativeInstance, index: number, out: unknown[]): void {
+    const exn = this.state.exceptions[index];
+    const which = native.state.tagAddrs.indexOf(exn.tagAddr);
+    out.push(which);
+    native.state.tagAddrs.forEach((addr, k) => {
+      const params = this.state.tags[addr].type.params;
+      params.forEach((t, i) => {
+        out.push(k === which ? this.values.bitsToValue(t, exn.payload[2 * i], exn.payload[2 * i + 1], true) : this.values.bitsToValue(t, 0, 0, true));
+      });
+    });
+  }
+
+  /** Whether `error` is a Wasm exception that left native code (which interpreted frames below may catch). */
+  thrownByWasm(error: unknown): boolean {
+    return typeof error === 'object' && error !== null && this.wasmExceptions.has(error);
   }
 
   /** The asynchronous import the last unwinding (reason `import`) stopped at, until taken. */
@@ -270,9 +376,7 @@ export class NativeTier {
     }
     this.suspended = { funcAddr: addr, promise, args };
     this.beginUnwind('import');
-    const results = this.state.funcs[addr].type.results;
-    const zero = (t: number): unknown => (t === ValType.i64 ? 0n : t === ValType.funcref || t === ValType.externref ? null : 0);
-    return results.length === 0 ? undefined : results.length === 1 ? zero(results[0]) : results.map(zero);
+    return standInResults(this.state.funcs[addr].type.results);
   }
 
   /**
@@ -321,6 +425,7 @@ export class NativeTier {
       sr: (v: unknown): void => { this.recorder.value(v); },
       se: (v: unknown): void => { this.recorder.value(v); },
       sv: (lo: bigint, hi: bigint): void => { this.recorder.value(v128FromHalves(lo, hi)); },
+      th: (funcIndex: number, pc: number): void => { this.lastThrow = { native, funcIndex, pc }; },
       ddrop: (i: number): void => { native.droppedData[i] = 1; native.state.datas[i] = null; },
       edrop: (i: number): void => { native.droppedElems[i] = 1; native.state.elems[i] = null; },
     };
@@ -389,6 +494,15 @@ export class NativeTier {
     try {
       result = entry(...values);
     } catch (error) {
+      const exceptionClass = jsExceptionApi().Exception as (new (...args: never[]) => JsException) | undefined;
+      if (exceptionClass !== undefined && error instanceof exceptionClass) {
+        // Thrown by Wasm code, caught by none of its frames: the interpreter's error,
+        // which an execution may deliver to interpreted frames below (`NativeExecution`).
+        const uncaught = this.uncaught(error);
+        const at = this.lastThrow;
+        if (at !== undefined) uncaught.backtrace = [{ funcIndex: at.funcIndex, name: at.native.state.names.get(at.funcIndex), offset: at.pc }];
+        throw uncaught;
+      }
       const trap = toTrap(error);
       if (trap instanceof Trap && trap.backtrace.length === 0 && error instanceof Error) trap.backtrace = nativeBacktrace(error, this.instances);
       throw trap;
@@ -398,6 +512,16 @@ export class NativeTier {
         Error.stackTraceLimit = traceLimit;
         this.links.syncOut();
       }
+    }
+    const failed = this.hostError;
+    if (failed !== undefined) {
+      // A host function threw: the native frames have unwound past every handler (see `hostFailed`).
+      if (outer) {
+        this.hostError = undefined;
+        this.finishUnwind();
+        this.unwound = [];
+      }
+      throw failed.error;
     }
     if (this.unwindingNow) {
       if (outer) {
@@ -443,7 +567,7 @@ export class NativeTier {
       return null;
     }
     const rewritten = made.clone;
-    const imports: Record<string, Record<string, unknown>> = { f: {}, t: {}, m: {}, g: {}, h: {} };
+    const imports: Record<string, Record<string, unknown>> = { f: {}, t: {}, m: {}, g: {}, h: {}, x: {} };
     const ex = native.exports;
     for (const f of rewritten.funcImports) imports['f'][String(f)] = ex[`f${f}`];
     const inst = native.state;
@@ -452,6 +576,7 @@ export class NativeTier {
     const m = native.instance.compiled.module;
     inst.globalAddrs.forEach((addr, i) => { imports['g'][String(i)] = i < m.numImportedGlobals ? this.links.globals.get(addr)!.obj : ex[`g${i}`]; });
     for (const name of ['unw', 'cd', 'depth', 'maxp']) imports['h'][name] = ex[name];
+    inst.tagAddrs.forEach((addr, i) => { imports['x'][String(i)] = this.tagObject(addr); });
     const info = rewritten.info;
     imports[HELPER_MODULE] = this.helpers(native, () => info);
     const instance = new WebAssembly.Instance(made.module, imports as WebAssembly.Imports);
@@ -528,6 +653,10 @@ export class NativeTier {
     // The operand stack must be the safepoint's (a caller's without its callee's results).
     const expected = cloneStackTypes(site).length - (site.kind === 'call' && !top ? site.callResults.length : 0);
     if (site.kind !== 'entry' && frame.stack.length !== expected) return undefined;
+    // A handler's exception is thrown again by its clone: it must be of one of the module's tags.
+    for (let j = 0; j < frame.stack.length; j++) {
+      if (site.types[j] === ValType.exnref && !native.state.tagAddrs.includes(this.state.exceptions[frame.stack[j] as number]?.tagAddr ?? -1)) return undefined;
+    }
     if (site.kind === 'entry') {
       // At its entry, a frame is a fresh call with its parameters.
       const entry = this.entries[addr];
@@ -546,7 +675,7 @@ export class NativeTier {
    * or the frames still to run (bottom first) when a call unwound: those below, then
    * the newly unwound ones (`frames` itself, cut and extended; `added` the new ones).
    */
-  resumeFrames(frames: CanonicalFrame[], space: IndexSpace, deadline = Infinity): { returned: unknown[] } | { unwound: CanonicalFrame[]; added: CanonicalFrame[]; removed: CanonicalFrame } {
+  resumeFrames(frames: CanonicalFrame[], space: IndexSpace, deadline = Infinity): { returned: unknown[] } | { unwound: CanonicalFrame[]; added: CanonicalFrame[]; removed: CanonicalFrame } | { thrown: UncaughtException; below: CanonicalFrame[] } {
     let results: unknown[] = [];
     for (let i = frames.length - 1; i >= 0; i--) {
       const frame = frames[i];
@@ -562,10 +691,25 @@ export class NativeTier {
         for (let j = 0; j < localTypes.length; j++) this.values.pushCanonical(localTypes[j], frame.locals[j], space, values);
         const site = this.siteAt(this.instances.get(fn.instance)!.rewritten.functions[fn.compiled.funcIndex]!, frame.pc, i === frames.length - 1)!;
         const stackTypes = cloneStackTypes(site);
-        for (let j = 0; j < frame.stack.length; j++) this.values.pushCanonical(stackTypes[j], frame.stack[j], space, values);
+        for (let j = 0; j < frame.stack.length; j++) {
+          if (stackTypes[j] === ValType.exnref) this.pushCaught(this.instances.get(fn.instance)!, frame.stack[j] as number, values);
+          else this.values.pushCanonical(stackTypes[j], frame.stack[j], space, values);
+        }
         if (i < frames.length - 1) values.push(...results);
       }
-      const result = this.invoke(step.run, values, deadline);
+      let result: unknown;
+      try {
+        result = this.invoke(step.run, values, deadline);
+      } catch (error) {
+        // A Wasm exception left the frame: the frames below, which no native call
+        // encloses (each clone returns to this loop), get it at their calls, in the
+        // interpreter (`NativeExecution.throwInto`); their handlers may catch it.
+        if (!(error instanceof UncaughtException) || !this.thrownByWasm(error)) throw error;
+        frames.length = i;
+        // The frame below stands after its call: stand-ins for the results it never got.
+        if (i > 0) frames[i - 1].stack = [...frames[i - 1].stack, ...fn.type.results.map(canonicalStandIn)];
+        return { thrown: error, below: frames };
+      }
       if (result === UNWOUND) {
         const unwound = this.canonicalFrames(this.unwound, space);
         this.unwound = [];
@@ -585,6 +729,7 @@ export class NativeTier {
   private enter(deadline: number): void {
     this.links.syncIn(this.instances.values());
     this.unwindingNow = false;
+    this.hostError = undefined;
     this.recorder.clear();
     this.deadline = deadline;
     const budget = this.options.stackBudget ?? DEFAULT_STACK_BUDGET;
@@ -649,4 +794,60 @@ function entryResults(types: readonly number[], result: unknown): unknown[] {
   let n = types.length;
   for (const t of types) if (t === ValType.v128) n++;
   return n === 0 ? [] : n === 1 ? [result] : Array.from(result as Iterable<unknown>);
+}
+
+/** Values that stand in for a host call's results while the stack unwinds (zero, null). */
+function standInResults(results: readonly number[]): unknown {
+  const zero = (t: number): unknown => (t === ValType.i64 ? 0n : t === ValType.funcref || t === ValType.externref ? null : 0);
+  return results.length === 0 ? undefined : results.length === 1 ? zero(results[0]) : results.map(zero);
+}
+
+/** A value type's name in the JS API's `WebAssembly.Tag` descriptor. */
+function jsValueTypeName(t: number): string {
+  switch (t) {
+    case ValType.i32: return 'i32';
+    case ValType.i64: return 'i64';
+    case ValType.f32: return 'f32';
+    case ValType.f64: return 'f64';
+    case ValType.funcref: return 'anyfunc';
+    case ValType.externref: return 'externref';
+    default: throw new LinkError(`native tier: a tag carries a value of type 0x${t.toString(16)}, which the host cannot pass`);
+  }
+}
+
+/** An exception's value as `getArg` gives it, in the form entries return (floats as raw bits). */
+function jsArgBits(t: number, v: unknown): unknown {
+  if (t === ValType.f32) return new Int32Array(new Float32Array([v as number]).buffer)[0];
+  if (t === ValType.f64) return new BigInt64Array(new Float64Array([v as number]).buffer)[0];
+  return v;
+}
+
+/** A canonical value of type `t` that stands in for a result never produced (zero, null). */
+function canonicalStandIn(t: number): CanonicalFrame['stack'][number] {
+  switch (t) {
+    case ValType.i64: case ValType.f64: return 0n;
+    case ValType.v128: return new Uint8Array(16);
+    case ValType.i32: case ValType.f32: return 0;
+    default: return null;
+  }
+}
+
+/** A `WebAssembly.Tag` of the JS API (an opaque handle here). */
+interface JsTag {
+  readonly kind?: 'tag';
+}
+
+/** A `WebAssembly.Exception` of the JS API: what this tier reads of one. */
+interface JsException {
+  is(tag: JsTag): boolean;
+  getArg(tag: JsTag, index: number): unknown;
+}
+
+/**
+ * The JS API's exception-handling classes, which V8 has (Node 20 on) but not every
+ * TypeScript library declares; looked up when used, so that a host without them loads
+ * this file.
+ */
+function jsExceptionApi(): { Tag: new (type: { parameters: string[] }) => JsTag; Exception: new (...args: never[]) => JsException } {
+  return WebAssembly as unknown as { Tag: new (type: { parameters: string[] }) => JsTag; Exception: new (...args: never[]) => JsException };
 }

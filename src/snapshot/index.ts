@@ -39,3 +39,4 @@ export type { BaseReference, BaseResolver, DeltaBase, DeltaSummary, MemoryDeltaS
 export type { FrameDescription, SnapshotDescription } from './describe.ts';
 export { compressBlock, decompressBlock } from './compress.ts';
 export type { SnapshotPlatform } from './platform.ts';
+export { ExceptionCollector } from './exceptions.ts';

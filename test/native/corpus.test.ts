@@ -81,7 +81,7 @@ function resumeInTwoSteps(a: Program, options: { module: ReturnType<typeof compi
  * `everyLoop`: every loop header polls (not every 1024th iteration), so that pauses
  * land inside short kernels too. `v128` says whether the snapshot held a v128.
  */
-async function hop(c: ProgramCase, at: number, how: Resume, everyLoop = false): Promise<Result & { paused: boolean; v128: boolean }> {
+async function hop(c: ProgramCase, at: number, how: Resume, everyLoop = false): Promise<Result & { paused: boolean; v128: boolean; caught: boolean }> {
   const fx = await caseFixture(c);
   const box = new Sandbox(fx.root, c);
   try {
@@ -97,11 +97,14 @@ async function hop(c: ProgramCase, at: number, how: Resume, everyLoop = false): 
       paused = o.kind === 'paused';
     });
     let v128 = false;
+    let caught = false;
     if (paused) {
       const options = { module: compiledOf(c), preopens: box.preopens(), stdout: box.stdout, stdin: box.stdin };
       const snapshot = a.snapshot();
       // Format v2 is written only when the state holds a v128.
       v128 = readSnapshotHeader(snapshot).version === 2;
+      // A frame inside a legacy catch holds its exception: the state carries it.
+      caught = (decodeSnapshot(snapshot).state.exceptions?.length ?? 0) > 0;
       const b = how === 'native in two steps' ? resumeInTwoSteps(a, options) : Program.resume(snapshot, { ...options, tier: how });
       s = settle(() => {
         const o = b.run();
@@ -109,7 +112,7 @@ async function hop(c: ProgramCase, at: number, how: Resume, everyLoop = false): 
         assert.is.not(o.kind, 'paused');
       });
     }
-    return { stdout: box.output().toString('utf8'), status: s.trap ? s.status : status, trap: s.trap, paused, v128 };
+    return { stdout: box.output().toString('utf8'), status: s.trap ? s.status : status, trap: s.trap, paused, v128, caught };
   } finally {
     box.dispose();
     await fx.cleanup();
@@ -122,7 +125,7 @@ function random(n: number): number {
   return 1 + ((seed >>> 4) % n);
 }
 
-const CASES = ['hello', 'args_env', 'file_io', 'clocks', 'random', 'recursion', 'qsort_printf', 'memcopy', 'simd', 'vectorize', 'exit_code_42', 'trap', 'sandbox', 'musttail'];
+const CASES = ['hello', 'args_env', 'file_io', 'clocks', 'random', 'recursion', 'qsort_printf', 'memcopy', 'simd', 'vectorize', 'exit_code_42', 'trap', 'sandbox', 'musttail', 'cxx_exceptions'];
 
 for (const name of CASES) {
   test(`${name}: native, then paused at random polls and resumed on both tiers, and in two steps`, async () => {
@@ -170,6 +173,25 @@ for (const name of ['simd', 'vectorize']) {
     assert.ok(withV128 >= 4, `${withV128} of 10 pauses held a v128`);
   });
 }
+
+test('cxx_exceptions: paused natively inside its catch handlers (the exception in the state), resumed on both tiers: Node\'s output', async () => {
+  const c = findCase('cxx_exceptions');
+  const whole = await straight(c);
+  assert.is(whole.stdout, 'sum 89700, caught 200, destroyed 374850\n');
+  // Polls at the entries of functions with loops (free, called by __cxa_end_catch from main's handler) land inside it.
+  let caught = 0;
+  for (let at = 1; at <= Math.min(whole.polls, 30); at++) {
+    for (const how of ['interp', 'native'] as const) {
+      const r = await hop(c, at, how);
+      const where = `paused at poll ${at} of ${whole.polls}, resumed on ${how}`;
+      assert.ok(r.paused, where);
+      if (r.caught) caught++;
+      assert.is(r.stdout, whole.stdout, where);
+      assert.is(r.status, whole.status, where);
+    }
+  }
+  assert.ok(caught >= 4, `${caught} of the pauses inside a handler`);
+});
 
 /** Polls of a whole native run in which every loop header polls. */
 async function countEveryLoopPolls(c: ProgramCase): Promise<number> {

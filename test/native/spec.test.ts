@@ -48,4 +48,12 @@ for (const name of SCRIPTS_3) {
   });
 }
 
+spec3.register(test, '3.0 linking0: a module whose instantiation failed left a function in a registered table: that invoke runs interpreted, and passes', () => {
+  // The native twin of the table cannot hold a function no attached instance has; before, the invoke failed with a LinkError.
+  const stats = { invokes: 0, pauses: 0, framesUnwound: 0, reentries: 0, partialReentries: 0, interpreted: 0 };
+  const r = runScript(join(SPEC_3_DIR, 'linking0.json'), nativeHooks({ pause: 3, seed: 11 }, stats));
+  assert.is(r.failed, 0, r.failures.slice(0, 3).join('; '));
+  assert.ok(stats.invokes > 0, 'the other invokes ran natively');
+});
+
 test.run();

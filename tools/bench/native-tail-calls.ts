@@ -7,10 +7,9 @@
  * the native tier, and V8 on the unmodified module, in turn; reported: tail calls per
  * second, median and spread (min-max) over the rounds, and each engine's median as a
  * share of V8's. And an exception-heavy loop (`$catches`: the legacy `try`/`catch` of
- * `-fwasm-exceptions`, a throw every other iteration), which the native tier still
- * leaves to the interpreter (its line says so), beside V8 running it: what running
- * exceptions natively would gain. The load average goes with the numbers: the machine
- * is shared.
+ * `-fwasm-exceptions`, a throw every other iteration), which the native tier runs too
+ * (`native-exceptions.ts` throws across three frames). The load average goes with the
+ * numbers: the machine is shared.
  *
  * Usage: npx tsx tools/bench/native-tail-calls.ts [--rounds R] [--calls N] [--interp-calls N]
  */
