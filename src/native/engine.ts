@@ -5,7 +5,7 @@
  * the native twin of every store it runs (`NativeTier`) and the rewritten modules and
  * resume clones its programs share (`RewriteCache`).
  */
-import type { CompiledModule } from '../compile/index.ts';
+import type { BodyFacts, CompiledModule } from '../compile/index.ts';
 import { UsageError } from '../errors/index.ts';
 import { interpreterEngine } from '../runtime/index.ts';
 import type { Engine, ExecutionLike, Instance, Store } from '../runtime/index.ts';
@@ -75,6 +75,17 @@ export class NativeEngine implements Engine {
     const memories = compiled.context.memories.length;
     if (memories > 1) return `the host's WebAssembly runs one memory per module, this one has ${memories}`;
     return undefined;
+  }
+
+  /**
+   * What validating the bodies of the module `bytes` found, when this engine's store
+   * (its disk cache) holds the module's rewrite: a loader given it skips validating them
+   * again (`loadModuleFile(path, bytes => engine.knownFacts(bytes))`), and the start
+   * that follows finds the rewrite read already.
+   */
+  knownFacts(bytes: Uint8Array): BodyFacts | undefined {
+    if (!this.available()) return undefined;
+    return this.rewrites.store?.facts?.(bytes, this.options.rewrite ?? {});
   }
 
   /** Rewrites and compiles `compiled` now, so that the first `start` finds it ready. */

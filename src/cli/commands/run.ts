@@ -9,7 +9,7 @@ import type { OptionSpec, Parsed } from '../args.ts';
 import { parseMemDir } from '../mem-dir.ts';
 import { DEFAULT_MEM_DIR_BYTES, MAX_MEM_DIR_BYTES } from '../../wasi/index.ts';
 import type { MemDirOptions } from '../../wasi/index.ts';
-import { CACHE_OPTIONS, CACHE_USAGE, engineFor } from './cache-option.ts';
+import { CACHE_OPTIONS, CACHE_USAGE, engineFor, knownFactsOf } from './cache-option.ts';
 import { driveProgram, SNAPSHOT_OPTIONS, SNAPSHOT_USAGE, snapshotOptions, TIER_USAGE, tierOption } from './drive.ts';
 
 export const RUN_OPTIONS: OptionSpec[] = [
@@ -144,9 +144,9 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   const tier = tierOption(p, snapshotting);
   const preopens = (p.options.get('dir') ?? []).map(parseDir);
   const memDirs = memDirOptions(p);
-  const compiled = loadModuleFile(path);
-  const invoke = one(p, 'invoke');
   const engine = engineFor(p, tier);
+  const compiled = loadModuleFile(path, knownFactsOf(engine));
+  const invoke = one(p, 'invoke');
   // Asked for the native tier by name: say in one line why a module runs in the interpreter instead.
   const notNative = engine instanceof NativeEngine ? engine.cannotRun(compiled) : undefined;
   if (notNative !== undefined) process.stderr.write(`wasmig: ${path} runs in the interpreter: ${notNative}\n`);
