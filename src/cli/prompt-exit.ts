@@ -19,8 +19,9 @@
  *
  * What it must keep: every byte written (the program's output is written synchronously
  * by `wasi/io.ts`; the CLI's own lines through `process.stdout` and `process.stderr`
- * are drained first) and the exit status. What it skips: `process.on('exit')`
- * listeners (the run path has none) and whatever Node writes at its tear-down, so it is
+ * are drained first), the exit status, and the `exit` event, emitted as
+ * `process.exit()` emits it (preloaded tools report there). What it skips: `beforeExit`
+ * (the event loop is not run dry) and whatever Node writes at its tear-down, so it is
  * not used when the process was asked for such output: `--cpu-prof`, `--heap-prof`,
  * `--prof`, an inspector, trace events, coverage (`NODE_V8_COVERAGE`), diagnostic
  * reports; nor when `WASMIG_PROMPT_EXIT=0`.
@@ -89,5 +90,7 @@ export async function exitPromptly(status: number): Promise<void> {
   } catch {
     return;
   }
+  process.exitCode = status;
+  process.emit('exit', status);
   exit(status);
 }

@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
+import type { BodyFacts } from '../compile/index.ts';
 import type { RewriteOptions, RewrittenModule } from './rewrite.ts';
 import type { DiskCacheConfig } from './disk-cache.ts';
 
@@ -23,11 +24,11 @@ const ENTRY = new URL(import.meta.url.endsWith('.ts') ? './rewrite-worker.ts' : 
 const BOOT = `
 const { workerData } = require('node:worker_threads');
 (async () => {
-  const { port, entry, tsx, bytes, options, cache } = workerData;
+  const { port, entry, tsx, bytes, options, cache, facts } = workerData;
   try {
     if (tsx) (await import(tsx)).register();
     const { rewriteInWorker } = await import(entry);
-    port.postMessage({ ok: true, ...rewriteInWorker(bytes, options, cache) });
+    port.postMessage({ ok: true, ...rewriteInWorker(bytes, options, cache, facts) });
   } catch (error) {
     port.postMessage({ ok: false, message: String(error && error.stack || error) });
   }
@@ -45,13 +46,16 @@ export class BackgroundRewrite {
   readonly #port: MessagePort;
   #result: ReadyRewrite | Error | undefined;
 
-  /** @param cache the disk cache the worker stores its rewrite in (none: not stored) */
-  constructor(bytes: Uint8Array, options: RewriteOptions, cache?: DiskCacheConfig) {
+  /**
+   * @param cache the disk cache the worker stores its rewrite in (none: not stored)
+   * @param facts what validating the module's bodies found here: the worker need not do it again
+   */
+  constructor(bytes: Uint8Array, options: RewriteOptions, cache?: DiskCacheConfig, facts?: BodyFacts) {
     const { port1, port2 } = new MessageChannel();
     this.#port = port1;
     this.#worker = new Worker(BOOT, {
       eval: true,
-      workerData: { port: port2, entry: ENTRY, tsx: tsxLoader(), bytes, options, cache },
+      workerData: { port: port2, entry: ENTRY, tsx: tsxLoader(), bytes, options, cache, facts },
       transferList: [port2],
     });
     // Neither the worker nor its port keeps the process alive.

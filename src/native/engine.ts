@@ -5,6 +5,7 @@
  * the native twin of every store it runs (`NativeTier`) and the rewritten modules and
  * resume clones its programs share (`RewriteCache`).
  */
+import { bodyFacts } from '../compile/index.ts';
 import type { BodyFacts, CompiledModule } from '../compile/index.ts';
 import { UsageError } from '../errors/index.ts';
 import { interpreterEngine } from '../runtime/index.ts';
@@ -127,7 +128,7 @@ export class NativeEngine implements Engine {
     const options = tier.options.rewrite ?? {};
     if (!tier.attached(instance) && codeBytes(compiled.module) >= (tier.options.backgroundRewriteBytes ?? DEFAULT_BACKGROUND_REWRITE_BYTES)
       && !this.rewrites.hasStored(compiled, options)) {
-      return new TieringExecution(tier, instance, funcAddr, args, new BackgroundRewrite(compiled.module.bytes, options, this.rewrites.store?.config));
+      return new TieringExecution(tier, instance, funcAddr, args, new BackgroundRewrite(compiled.module.bytes, options, this.rewrites.store?.config, bodyFacts(compiled)));
     }
     return this.start(store, instance, funcAddr, args);
   }

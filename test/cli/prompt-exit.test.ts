@@ -1,9 +1,10 @@
 /**
  * `wasmig run` ends its process at once when the program is done (`prompt-exit.ts`):
  * not through Node's ordinary exit, which waits for V8's background compiler to finish
- * code nobody will run. Checked by what differs: an `exit` listener (which an ordinary
- * exit runs) does not run; and by what must not: the exit status, and every byte of a
- * large output through a pipe. Processes that want Node's tear-down (profilers,
+ * code nobody will run. Checked by what differs: `beforeExit`, which Node emits when its
+ * event loop runs dry on the way to an ordinary exit, is not emitted; and by what must
+ * not: `exit` listeners run, the exit status, and every byte of a large output through
+ * a pipe. Processes that want Node's tear-down (profilers,
  * coverage, inspectors) keep the ordinary exit.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,7 +21,10 @@ const programs = resolve(repoRoot, 'test/programs');
 const marker = join(dir, 'marker.mjs');
 writeFileSync(marker, `
 import { writeSync } from 'node:fs';
-if (/main\\.ts$/.test(process.argv[1] ?? '')) process.on('exit', () => writeSync(2, 'ordinary exit\\n'));
+if (/main\\.ts$/.test(process.argv[1] ?? '')) {
+  process.on('beforeExit', () => writeSync(2, 'ordinary exit\\n'));
+  process.on('exit', (code) => writeSync(2, 'exit event ' + code + '\\n'));
+}
 `);
 const withMarker = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({ ...process.env, NODE_OPTIONS: `--import ${marker}`, ...extra });
 
@@ -40,6 +44,7 @@ test('run ends without Node\'s ordinary exit, with the program\'s status', () =>
   const fast = wasmig(['run', join(programs, 'exit_code.wasm'), '7'], { env: withMarker() });
   assert.is(fast.status, 7, fast.stderr);
   assert.not.match(fast.stderr, /ordinary exit/);
+  assert.match(fast.stderr, /exit event 7\n/, 'exit listeners run, with the status');
   assert.not.match(fast.stderr, /ExperimentalWarning/, 'node:wasi, used to exit, says nothing');
 
   const ordinary = wasmig(['run', join(programs, 'exit_code.wasm'), '7'], { env: withMarker({ WASMIG_PROMPT_EXIT: '0' }) });
