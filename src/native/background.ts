@@ -19,8 +19,10 @@ export interface ReadyRewrite {
 }
 
 // The worker imports the rewriter itself: the built .js files, or the .ts sources
-// through tsx when wasmig runs from its sources (tests, tools).
-const ENTRY = new URL(import.meta.url.endsWith('.ts') ? './rewrite-worker.ts' : './rewrite-worker.js', import.meta.url).href;
+// through tsx when wasmig runs from its sources (tests, tools). By way of `../native/`,
+// so that the path holds from the CLI's start-up bundle too (`dist/run/`, beside
+// `dist/native/`: tools/build-run-bundle.ts).
+const ENTRY = new URL(import.meta.url.endsWith('.ts') ? '../native/rewrite-worker.ts' : '../native/rewrite-worker.js', import.meta.url).href;
 const BOOT = `
 const { workerData } = require('node:worker_threads');
 (async () => {
