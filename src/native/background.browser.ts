@@ -45,6 +45,9 @@ export class BackgroundRewrite {
     return this.#result;
   }
 
+  /** Nothing to wait for: `poll` makes the rewrite on this thread. */
+  wait(_ms: number): void {}
+
   /** Drops the rewrite not yet made. */
   cancel(): void {
     this.#job = undefined;

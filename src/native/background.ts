@@ -26,7 +26,7 @@ const ENTRY = new URL(import.meta.url.endsWith('.ts') ? '../native/rewrite-worke
 const BOOT = `
 const { workerData } = require('node:worker_threads');
 (async () => {
-  const { port, entry, tsx, bytes, options, cache, facts } = workerData;
+  const { port, entry, tsx, bytes, options, cache, facts, ready } = workerData;
   try {
     if (tsx) (await import(tsx)).register();
     const { rewriteInWorker } = await import(entry);
@@ -34,6 +34,9 @@ const { workerData } = require('node:worker_threads');
   } catch (error) {
     port.postMessage({ ok: false, message: String(error && error.stack || error) });
   }
+  // Wakes a main thread waiting for the answer (BackgroundRewrite.wait).
+  Atomics.store(ready, 0, 1);
+  Atomics.notify(ready, 0);
 })();
 `;
 
@@ -46,6 +49,8 @@ function tsxLoader(): string | undefined {
 export class BackgroundRewrite {
   readonly #worker: Worker;
   readonly #port: MessagePort;
+  /** Raised by the worker once its answer is posted. */
+  readonly #ready = new Int32Array(new SharedArrayBuffer(4));
   #result: ReadyRewrite | Error | undefined;
 
   /**
@@ -57,7 +62,7 @@ export class BackgroundRewrite {
     this.#port = port1;
     this.#worker = new Worker(BOOT, {
       eval: true,
-      workerData: { port: port2, entry: ENTRY, tsx: tsxLoader(), bytes, options, cache, facts },
+      workerData: { port: port2, entry: ENTRY, tsx: tsxLoader(), bytes, options, cache, facts, ready: this.#ready },
       transferList: [port2],
     });
     // Neither the worker nor its port keeps the process alive.
@@ -74,6 +79,14 @@ export class BackgroundRewrite {
     this.#result = message.ok ? { rewritten: message.rewritten, module: message.module } : new Error(`the rewriter's worker failed: ${message.message}`);
     this.cancel();
     return this.#result;
+  }
+
+  /**
+   * Blocks this thread until the worker has answered, or `ms` have passed: it leaves the
+   * CPU to the worker rather than interpreting (see `NativeOptions.interpretWhileRewritingMs`).
+   */
+  wait(ms: number): void {
+    if (this.#result === undefined && ms > 0) Atomics.wait(this.#ready, 0, 0, ms);
   }
 
   /** Stops the worker (its result, if any, is dropped). */
