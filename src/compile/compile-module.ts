@@ -57,10 +57,13 @@ export interface CompiledModule {
 export interface BodyFacts {
   /** The deepest operand stack of each body (by code index), as the validator counts it. */
   maxHeights: Int32Array;
-  /** {@link CompiledModule.simdUse}, and the others, as validation found them. */
+  /** {@link CompiledModule.simdUse} as validation found it. */
   simdUse: string | undefined;
+  /** {@link CompiledModule.tailCallUse} as validation found it. */
   tailCallUse: string | undefined;
+  /** {@link CompiledModule.exceptionUse} as validation found it. */
   exceptionUse: string | undefined;
+  /** {@link CompiledModule.relaxedSimdUse} as validation found it. */
   relaxedSimdUse: string | undefined;
 }
 

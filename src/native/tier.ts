@@ -55,7 +55,7 @@ export interface NativeOptions {
   backgroundRewriteBytes?: number;
   /**
    * With `tier: 'auto'`, how long such a module runs in the interpreter while the worker
-   * rewrites it (default {@link DEFAULT_INTERPRET_WHILE_REWRITING_MS}); past that, the
+   * rewrites it (default 150 ms, `DEFAULT_INTERPRET_WHILE_REWRITING_MS`); past that, the
    * thread waits for the rewrite, leaving the CPU to the worker. A program that ends
    * sooner (a usage message, a short run) never waits; a long one gains little from a
    * cold interpreter (a few percent of V8) and, on a busy machine, slows the worker.
