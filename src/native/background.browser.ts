@@ -45,6 +45,15 @@ export class BackgroundRewrite {
     return this.#result;
   }
 
+  /** No thread to end: resolved. */
+  readonly gone: Promise<void> = Promise.resolve();
+
+  /** Drops the rewrite not yet made; there is no thread to wait for. */
+  stop(): Promise<void> {
+    this.cancel();
+    return this.gone;
+  }
+
   /** Nothing to wait for: `poll` makes the rewrite on this thread. */
   wait(_ms: number): void {}
 

@@ -52,6 +52,8 @@ export class BackgroundRewrite {
   /** Raised by the worker once its answer is posted. */
   readonly #ready = new Int32Array(new SharedArrayBuffer(4));
   #result: ReadyRewrite | Error | undefined;
+  /** Resolves when the worker's thread has ended (its 'exit' event). */
+  readonly gone: Promise<void>;
 
   /**
    * @param cache the disk cache the worker stores its rewrite in (none: not stored)
@@ -69,6 +71,7 @@ export class BackgroundRewrite {
     this.#worker.unref();
     this.#port.unref();
     this.#worker.on('error', (error) => { this.#result ??= error; });
+    this.gone = new Promise((resolve) => this.#worker.once('exit', () => resolve()));
   }
 
   /** The rewritten module once the worker is done, an Error if it failed, else undefined (never waits). */
@@ -93,5 +96,16 @@ export class BackgroundRewrite {
   cancel(): void {
     this.#port.close();
     void this.#worker.terminate();
+  }
+
+  /**
+   * Stops the worker and resolves once its thread has ended, keeping the process alive
+   * meanwhile: a process that ends with `exit()` while a worker thread runs can crash
+   * in its exit handlers (`wasmig run` ends so: cli/prompt-exit.ts).
+   */
+  stop(): Promise<void> {
+    this.#worker.ref();
+    this.cancel();
+    return this.gone;
   }
 }

@@ -33,6 +33,8 @@ export class NativeEngine implements Engine {
   #memory64: boolean | undefined = undefined;
   /** See `#hostHasTailCalls`. */
   #tailCalls: boolean | undefined = undefined;
+  /** Background rewrites whose worker thread may still run (each leaves when its thread ends). */
+  readonly #background = new Set<BackgroundRewrite>();
 
   /**
    * @param options how the tier rewrites and runs modules (defaults suit production)
@@ -128,9 +130,21 @@ export class NativeEngine implements Engine {
     const options = tier.options.rewrite ?? {};
     if (!tier.attached(instance) && codeBytes(compiled.module) >= (tier.options.backgroundRewriteBytes ?? DEFAULT_BACKGROUND_REWRITE_BYTES)
       && !this.rewrites.hasStored(compiled, options)) {
-      return new TieringExecution(tier, instance, funcAddr, args, new BackgroundRewrite(compiled.module.bytes, options, this.rewrites.store?.config, bodyFacts(compiled)));
+      const background = new BackgroundRewrite(compiled.module.bytes, options, this.rewrites.store?.config, bodyFacts(compiled));
+      this.#background.add(background);
+      void background.gone.then(() => this.#background.delete(background));
+      return new TieringExecution(tier, instance, funcAddr, args, background);
     }
     return this.start(store, instance, funcAddr, args);
+  }
+
+  /**
+   * Stops this engine's background rewrites and resolves once their worker threads have
+   * ended: before a process ends without Node's tear-down (`wasmig run`), which must
+   * not find a worker thread running.
+   */
+  async settle(): Promise<void> {
+    await Promise.all([...this.#background].map((b) => b.stop()));
   }
 
   prepareInstance(store: Store, instance: Instance): void {

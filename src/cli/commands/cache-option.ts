@@ -34,3 +34,13 @@ export function knownFactsOf(engine: Engine): KnownFacts | undefined {
   const native = engine instanceof NativeEngine ? engine : engine instanceof AutoEngine ? engine.native : undefined;
   return native === undefined ? undefined : (bytes) => native.knownFacts(bytes);
 }
+
+/**
+ * Ends the background rewrites of `engine`'s native tier, if any, and resolves when
+ * their worker threads are gone: `run` ends its process with `exit()`
+ * (cli/prompt-exit.ts), which a worker thread still running can crash (status 139).
+ */
+export async function settleEngine(engine: Engine): Promise<void> {
+  const native = engine instanceof NativeEngine ? engine : engine instanceof AutoEngine ? engine.native : undefined;
+  await native?.settle();
+}
