@@ -19,7 +19,7 @@ export { decodeModule } from './binary/index.ts';
 export { validateModule } from './validate/index.ts';
 export type { ValidateOptions } from './validate/index.ts';
 export { compileModule } from './compile/index.ts';
-export type { CompiledModule } from './compile/index.ts';
+export type { BodyFacts, CompiledModule } from './compile/index.ts';
 export { Execution, Store, createHostGlobal, createHostMemory, createHostTable, interpreterEngine } from './runtime/index.ts';
 export type {
   Engine, ExecutionLike, ExternVal, FuncRef, Imports, ImportValue, Instance, RunOptions, RunOutcome, StoreOptions, Tier,
@@ -31,7 +31,7 @@ export { WasiHost } from './wasi/index.ts';
 export { WASI_STATE_VERSION } from './wasi/index.ts';
 export type { HostFunction, MemDirOptions, MemFsState, MemNodeState, MemoryLike, NodeTimes, OutputSink, WakeWord, WasiFdState, WasiOptions, WasiState } from './wasi/index.ts';
 export { defaultEngines, EngineSet, loadModule, loadModuleFile, Program } from './program/index.ts';
-export type { ProgramOptions, ResumeOptions, SnapshotOptions } from './program/index.ts';
+export type { KnownFacts, ProgramOptions, ResumeOptions, SnapshotOptions } from './program/index.ts';
 export {
   captureFrames, decodeSnapshot, describeSnapshot, encodeSnapshot, moduleSha256, readSnapshotHeader, restoreFrames, sha256Hex,
   SNAPSHOT_FORMAT_VERSION,

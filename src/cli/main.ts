@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { DecodeError, ExhaustionError, ExitError, LinkError, Trap, UncaughtException, UsageError, ValidationError, WasmigError } from '../errors/index.ts';
 import { formatBacktrace } from './format.ts';
 import { COMMANDS, FLEET_HELP } from './commands/registry.ts';
+import { exitPromptly, promptExitAllowed } from './prompt-exit.ts';
 
 const USAGE = `usage: wasmig COMMAND [ARGS...]
 
@@ -91,8 +92,29 @@ function report(error: unknown): number {
   return 70;
 }
 
-const invokedDirectly = process.argv[1] !== undefined && /[\\/]cli[\\/]main\.(ts|js)$/.test(process.argv[1]);
-if (invokedDirectly) {
-  // exitCode, not exit(): a piped stdout is written asynchronously and must drain first.
-  main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+/**
+ * Whether the process ends at once after `argv`'s command: a program run or resumed here
+ * (not `run --on`, whose client, like the agents, brokers and the rest, ends the
+ * ordinary way). See `prompt-exit.ts`.
+ */
+export async function endsPromptly(argv: readonly string[]): Promise<boolean> {
+  const [command, ...rest] = argv;
+  if (command === 'resume') return true;
+  // Loaded already when it ran.
+  return command === 'run' && !(await import('./commands/run.ts')).wantsRemote(rest);
 }
+
+/**
+ * The process's entry (`bin/wasmig.js`): runs the command and ends the process with its
+ * status; after `run` and `resume`, at once (`prompt-exit.ts`), without waiting for V8's
+ * background compilation of code the program will never run.
+ */
+export async function runProcess(argv: readonly string[]): Promise<void> {
+  const code = await main(argv);
+  if (promptExitAllowed() && await endsPromptly(argv)) await exitPromptly(code);
+  // exitCode, not exit(): a piped stdout is written asynchronously and must drain first.
+  process.exitCode = code;
+}
+
+const invokedDirectly = process.argv[1] !== undefined && /[\\/]cli[\\/]main\.(ts|js)$/.test(process.argv[1]);
+if (invokedDirectly) void runProcess(process.argv.slice(2));

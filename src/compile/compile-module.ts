@@ -48,13 +48,51 @@ export interface CompiledModule {
 }
 
 /**
- * Validates the module, every function body included (a module that loads is valid, as
- * the spec wants); translation waits until a function is first needed.
+ * All that {@link compileModule} keeps of validating every body: given back to it for
+ * the same bytes, it need not validate them again. The native tier's disk cache keeps
+ * it beside a module's rewrite (made by this same code, which its key covers), so that
+ * a cached start skips a tenth of a second of validation on a 1 MB program; each body
+ * is still validated as it is translated or rewritten, before it runs.
  */
-export function compileModule(module: Module): CompiledModule {
+export interface BodyFacts {
+  /** The deepest operand stack of each body (by code index), as the validator counts it. */
+  maxHeights: Int32Array;
+  /** {@link CompiledModule.simdUse} as validation found it. */
+  simdUse: string | undefined;
+  /** {@link CompiledModule.tailCallUse} as validation found it. */
+  tailCallUse: string | undefined;
+  /** {@link CompiledModule.exceptionUse} as validation found it. */
+  exceptionUse: string | undefined;
+  /** {@link CompiledModule.relaxedSimdUse} as validation found it. */
+  relaxedSimdUse: string | undefined;
+}
+
+/** What validating the bodies of `compiled` found (see {@link BodyFacts}). */
+export function bodyFacts(compiled: CompiledModule): BodyFacts {
+  // A frame is its locals, the deepest operand stack and one slot more (compiled-function.ts).
+  const maxHeights = Int32Array.from(compiled.functions, (f) => f.frameSize - f.numLocals - 1);
+  const { simdUse, tailCallUse, exceptionUse, relaxedSimdUse } = compiled;
+  return { maxHeights, simdUse, tailCallUse, exceptionUse, relaxedSimdUse };
+}
+
+/**
+ * Validates the module, every function body included (a module that loads is valid, as
+ * the spec wants); translation waits until a function is first needed. With `known`,
+ * what an earlier validation of these same bytes found, the bodies are not validated
+ * again (see {@link BodyFacts}); the module's other sections are.
+ */
+export function compileModule(module: Module, known?: BodyFacts): CompiledModule {
   const context = validateModule(module);
   const compiled: CompiledModule = { module, context, functions: new Array(module.codes.length), simdUse: undefined, tailCallUse: undefined };
   const sigs = callSignatures(context);
+  if (known !== undefined && known.maxHeights.length === module.codes.length) {
+    for (let i = 0; i < module.codes.length; i++) compiled.functions[i] = new CompiledFunction(compiled, i, known.maxHeights[i]!, sigs);
+    compiled.simdUse = known.simdUse;
+    compiled.tailCallUse = known.tailCallUse;
+    compiled.exceptionUse = known.exceptionUse;
+    compiled.relaxedSimdUse = known.relaxedSimdUse;
+    return compiled;
+  }
   let simdUse: string | undefined;
   for (let i = 0; i < module.codes.length; i++) {
     const validator = validateFunctionBody(context, i);

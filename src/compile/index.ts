@@ -2,8 +2,8 @@ export { ClauseKind, IR_VERSION, innerPc, IrOp, irLength, isThrow, isV128Move } 
 export type { ExactCode, HandlerTable } from './ir.ts';
 export { CompiledFunction } from './compiled-function.ts';
 export type { FunctionPoints } from './function-points.ts';
-export { compileModule, translateFunction } from './compile-module.ts';
-export type { CompiledModule } from './compile-module.ts';
+export { bodyFacts, compileModule, translateFunction } from './compile-module.ts';
+export type { BodyFacts, CompiledModule } from './compile-module.ts';
 export { FastOp, FAST_PC_TAG } from './fast-ir.ts';
 export type { FastFunction } from './fast-ir.ts';
 export { translateFast } from './translate-fast.ts';

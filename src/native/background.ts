@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
+import type { BodyFacts } from '../compile/index.ts';
 import type { RewriteOptions, RewrittenModule } from './rewrite.ts';
 import type { DiskCacheConfig } from './disk-cache.ts';
 
@@ -18,19 +19,24 @@ export interface ReadyRewrite {
 }
 
 // The worker imports the rewriter itself: the built .js files, or the .ts sources
-// through tsx when wasmig runs from its sources (tests, tools).
-const ENTRY = new URL(import.meta.url.endsWith('.ts') ? './rewrite-worker.ts' : './rewrite-worker.js', import.meta.url).href;
+// through tsx when wasmig runs from its sources (tests, tools). By way of `../native/`,
+// so that the path holds from the CLI's start-up bundle too (`dist/run/`, beside
+// `dist/native/`: tools/build-run-bundle.ts).
+const ENTRY = new URL(import.meta.url.endsWith('.ts') ? '../native/rewrite-worker.ts' : '../native/rewrite-worker.js', import.meta.url).href;
 const BOOT = `
 const { workerData } = require('node:worker_threads');
 (async () => {
-  const { port, entry, tsx, bytes, options, cache } = workerData;
+  const { port, entry, tsx, bytes, options, cache, facts, ready } = workerData;
   try {
     if (tsx) (await import(tsx)).register();
     const { rewriteInWorker } = await import(entry);
-    port.postMessage({ ok: true, ...rewriteInWorker(bytes, options, cache) });
+    port.postMessage({ ok: true, ...rewriteInWorker(bytes, options, cache, facts) });
   } catch (error) {
     port.postMessage({ ok: false, message: String(error && error.stack || error) });
   }
+  // Wakes a main thread waiting for the answer (BackgroundRewrite.wait).
+  Atomics.store(ready, 0, 1);
+  Atomics.notify(ready, 0);
 })();
 `;
 
@@ -43,21 +49,29 @@ function tsxLoader(): string | undefined {
 export class BackgroundRewrite {
   readonly #worker: Worker;
   readonly #port: MessagePort;
+  /** Raised by the worker once its answer is posted. */
+  readonly #ready = new Int32Array(new SharedArrayBuffer(4));
   #result: ReadyRewrite | Error | undefined;
+  /** Resolves when the worker's thread has ended (its 'exit' event). */
+  readonly gone: Promise<void>;
 
-  /** @param cache the disk cache the worker stores its rewrite in (none: not stored) */
-  constructor(bytes: Uint8Array, options: RewriteOptions, cache?: DiskCacheConfig) {
+  /**
+   * @param cache the disk cache the worker stores its rewrite in (none: not stored)
+   * @param facts what validating the module's bodies found here: the worker need not do it again
+   */
+  constructor(bytes: Uint8Array, options: RewriteOptions, cache?: DiskCacheConfig, facts?: BodyFacts) {
     const { port1, port2 } = new MessageChannel();
     this.#port = port1;
     this.#worker = new Worker(BOOT, {
       eval: true,
-      workerData: { port: port2, entry: ENTRY, tsx: tsxLoader(), bytes, options, cache },
+      workerData: { port: port2, entry: ENTRY, tsx: tsxLoader(), bytes, options, cache, facts, ready: this.#ready },
       transferList: [port2],
     });
     // Neither the worker nor its port keeps the process alive.
     this.#worker.unref();
     this.#port.unref();
     this.#worker.on('error', (error) => { this.#result ??= error; });
+    this.gone = new Promise((resolve) => this.#worker.once('exit', () => resolve()));
   }
 
   /** The rewritten module once the worker is done, an Error if it failed, else undefined (never waits). */
@@ -70,9 +84,28 @@ export class BackgroundRewrite {
     return this.#result;
   }
 
+  /**
+   * Blocks this thread until the worker has answered, or `ms` have passed: it leaves the
+   * CPU to the worker rather than interpreting (see `NativeOptions.interpretWhileRewritingMs`).
+   */
+  wait(ms: number): void {
+    if (this.#result === undefined && ms > 0) Atomics.wait(this.#ready, 0, 0, ms);
+  }
+
   /** Stops the worker (its result, if any, is dropped). */
   cancel(): void {
     this.#port.close();
     void this.#worker.terminate();
+  }
+
+  /**
+   * Stops the worker and resolves once its thread has ended, keeping the process alive
+   * meanwhile: a process that ends with `exit()` while a worker thread runs can crash
+   * in its exit handlers (`wasmig run` ends so: cli/prompt-exit.ts).
+   */
+  stop(): Promise<void> {
+    this.#worker.ref();
+    this.cancel();
+    return this.gone;
   }
 }

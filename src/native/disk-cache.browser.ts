@@ -5,12 +5,13 @@
  */
 import { UsageError } from '../errors/index.ts';
 import type { DiskCacheConfig, DiskCacheStats, RewriteStore } from './disk-cache.ts';
+import type { BodyFacts } from '../compile/index.ts';
 import type { RewriteOptions, RewrittenModule } from './rewrite.ts';
 
 export type { DiskCacheConfig, DiskCacheStats, RewriteStore } from './disk-cache.ts';
 
 /** As in `disk-cache.ts`. */
-export const DISK_CACHE_FORMAT = 1;
+export const DISK_CACHE_FORMAT = 2;
 /** As in `disk-cache.ts`. */
 export const DEFAULT_DISK_CACHE_BYTES = 512 * 1024 * 1024;
 
@@ -33,5 +34,9 @@ export class DiskRewriteCache implements RewriteStore {
     return undefined;
   }
 
-  store(_moduleBytes: Uint8Array, _options: RewriteOptions, _rewritten: RewrittenModule): void {}
+  facts(_moduleBytes: Uint8Array, _options: RewriteOptions): BodyFacts | undefined {
+    return undefined;
+  }
+
+  store(_moduleBytes: Uint8Array, _options: RewriteOptions, _rewritten: RewrittenModule, _facts: BodyFacts): void {}
 }

@@ -23,11 +23,13 @@ import { mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, u
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { BodyFacts } from '../compile/index.ts';
 import type { RewriteOptions, RewrittenModule } from './rewrite.ts';
 import { decodeRewrite, encodeRewrite, rewriteKey } from './rewrite-codec.ts';
+import type { StoredRewrite } from './rewrite-codec.ts';
 
 /** Bumped whenever what an entry holds changes shape (the code's own fingerprint covers the rest). */
-export const DISK_CACHE_FORMAT = 1;
+export const DISK_CACHE_FORMAT = 2;
 /** Default bound on the cache directory: 512 MiB (a 1 MB program's entry is about 3 MB). */
 export const DEFAULT_DISK_CACHE_BYTES = 512 * 1024 * 1024;
 
@@ -49,8 +51,14 @@ export interface DiskCacheConfig {
 export interface RewriteStore {
   /** The stored rewrite of `moduleBytes` with `options`, or undefined. */
   load(moduleBytes: Uint8Array, options: RewriteOptions): RewrittenModule | undefined;
-  /** Keeps `rewritten` for the next process (best effort: never throws). */
-  store(moduleBytes: Uint8Array, options: RewriteOptions, rewritten: RewrittenModule): void;
+  /**
+   * What validating the bodies of `moduleBytes` found, when its rewrite with `options` is
+   * stored: a module loaded with it skips that validation (see `BodyFacts`). A later
+   * {@link load} of the same entry does not read it again.
+   */
+  facts?(moduleBytes: Uint8Array, options: RewriteOptions): BodyFacts | undefined;
+  /** Keeps `rewritten`, and `facts` of the original module, for the next process (best effort: never throws). */
+  store(moduleBytes: Uint8Array, options: RewriteOptions, rewritten: RewrittenModule, facts: BodyFacts): void;
   /** How to open the same store in another thread; undefined when it cannot be. */
   readonly config?: DiskCacheConfig;
 }
@@ -114,6 +122,8 @@ export class DiskRewriteCache implements RewriteStore {
   #fingerprint: string | undefined;
   /** sha256 of each module seen (a load and then a store hash it once). */
   readonly #shas = new WeakMap<Uint8Array, string>();
+  /** Entries read by {@link facts}, by key, until {@link load} takes them. */
+  readonly #read = new Map<string, StoredRewrite>();
   /** What this cache did so far, for tests and measurements. */
   readonly stats: DiskCacheStats = { hits: 0, misses: 0, corrupt: 0, written: 0, evicted: 0 };
 
@@ -145,8 +155,22 @@ export class DiskRewriteCache implements RewriteStore {
     return join(this.config.dir, createHash('sha256').update(key).digest('hex').slice(0, 40) + SUFFIX);
   }
 
+  facts(moduleBytes: Uint8Array, options: RewriteOptions): BodyFacts | undefined {
+    const key = this.key(moduleBytes, options);
+    const entry = this.#read.get(key) ?? this.#readEntry(key);
+    if (entry !== undefined) this.#read.set(key, entry);
+    return entry?.facts;
+  }
+
   load(moduleBytes: Uint8Array, options: RewriteOptions): RewrittenModule | undefined {
     const key = this.key(moduleBytes, options);
+    const entry = this.#read.get(key) ?? this.#readEntry(key);
+    this.#read.delete(key);
+    return entry?.rewritten;
+  }
+
+  /** The entry of `key`, checked whole; undefined when missing or not whole (reported once). */
+  #readEntry(key: string): StoredRewrite | undefined {
     const path = this.pathOf(key);
     let file: Buffer;
     try {
@@ -156,18 +180,18 @@ export class DiskRewriteCache implements RewriteStore {
       return undefined;
     }
     const why = this.#check(file);
-    let module: RewrittenModule | undefined;
+    let entry: StoredRewrite | undefined;
     let problem = why;
     if (problem === undefined) {
       try {
         const payload = file.subarray(HEADER);
         if (rewriteKey(payload) !== key) problem = 'another key';
-        else module = decodeRewrite(payload);
+        else entry = decodeRewrite(payload);
       } catch {
         problem = 'undecodable';
       }
     }
-    if (module === undefined) {
+    if (entry === undefined) {
       this.stats.corrupt++;
       if (!this.#reported.has(path)) {
         this.#reported.add(path);
@@ -181,7 +205,7 @@ export class DiskRewriteCache implements RewriteStore {
       const now = new Date();
       utimesSync(path, now, now);
     } catch { /* removed meanwhile: still a hit */ }
-    return module;
+    return entry;
   }
 
   /** Why `file` is not a whole entry, or undefined when it is. */
@@ -195,10 +219,10 @@ export class DiskRewriteCache implements RewriteStore {
     return undefined;
   }
 
-  store(moduleBytes: Uint8Array, options: RewriteOptions, rewritten: RewrittenModule): void {
+  store(moduleBytes: Uint8Array, options: RewriteOptions, rewritten: RewrittenModule, facts: BodyFacts): void {
     const key = this.key(moduleBytes, options);
     const path = this.pathOf(key);
-    const payload = encodeRewrite(key, rewritten);
+    const payload = encodeRewrite(key, rewritten, facts);
     if (HEADER + payload.length > this.#maxBytes) return; // would evict everything, itself next
     const header = Buffer.alloc(HEADER);
     header.writeUInt32LE(MAGIC, 0);

@@ -5,7 +5,8 @@
  * the native twin of every store it runs (`NativeTier`) and the rewritten modules and
  * resume clones its programs share (`RewriteCache`).
  */
-import type { CompiledModule } from '../compile/index.ts';
+import { bodyFacts } from '../compile/index.ts';
+import type { BodyFacts, CompiledModule } from '../compile/index.ts';
 import { UsageError } from '../errors/index.ts';
 import { interpreterEngine } from '../runtime/index.ts';
 import type { Engine, ExecutionLike, Instance, Store } from '../runtime/index.ts';
@@ -37,6 +38,8 @@ export class NativeEngine implements Engine {
   #legacyExceptions: boolean | undefined = undefined;
   /** Why each module with exception handling cannot run natively (null: it can), found once per module. */
   readonly #exceptionBlocks = new WeakMap<CompiledModule, string | null>();
+  /** Background rewrites whose worker thread may still run (each leaves when its thread ends). */
+  readonly #background = new Set<BackgroundRewrite>();
 
   /**
    * @param options how the tier rewrites and runs modules (defaults suit production)
@@ -88,6 +91,17 @@ export class NativeEngine implements Engine {
     return undefined;
   }
 
+  /**
+   * What validating the bodies of the module `bytes` found, when this engine's store
+   * (its disk cache) holds the module's rewrite: a loader given it skips validating them
+   * again (`loadModuleFile(path, bytes => engine.knownFacts(bytes))`), and the start
+   * that follows finds the rewrite read already.
+   */
+  knownFacts(bytes: Uint8Array): BodyFacts | undefined {
+    if (!this.available()) return undefined;
+    return this.rewrites.store?.facts?.(bytes, this.options.rewrite ?? {});
+  }
+
   /** Rewrites and compiles `compiled` now, so that the first `start` finds it ready. */
   prepare(compiled: CompiledModule): void {
     if (this.cannotRun(compiled) !== undefined) return;
@@ -127,9 +141,21 @@ export class NativeEngine implements Engine {
     const options = tier.options.rewrite ?? {};
     if (!tier.attached(instance) && codeBytes(compiled.module) >= (tier.options.backgroundRewriteBytes ?? DEFAULT_BACKGROUND_REWRITE_BYTES)
       && !this.rewrites.hasStored(compiled, options)) {
-      return new TieringExecution(tier, instance, funcAddr, args, new BackgroundRewrite(compiled.module.bytes, options, this.rewrites.store?.config));
+      const background = new BackgroundRewrite(compiled.module.bytes, options, this.rewrites.store?.config, bodyFacts(compiled));
+      this.#background.add(background);
+      void background.gone.then(() => this.#background.delete(background));
+      return new TieringExecution(tier, instance, funcAddr, args, background);
     }
     return this.start(store, instance, funcAddr, args);
+  }
+
+  /**
+   * Stops this engine's background rewrites and resolves once their worker threads have
+   * ended: before a process ends without Node's tear-down (`wasmig run`), which must
+   * not find a worker thread running.
+   */
+  async settle(): Promise<void> {
+    await Promise.all([...this.#background].map((b) => b.stop()));
   }
 
   prepareInstance(store: Store, instance: Instance): void {

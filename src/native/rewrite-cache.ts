@@ -6,6 +6,7 @@
  * Given a `RewriteStore` (the engine's `DiskRewriteCache`), rewritten modules also
  * outlive the process: a module stored there is loaded, not rewritten.
  */
+import { bodyFacts } from '../compile/index.ts';
 import type { CompiledModule } from '../compile/index.ts';
 import { cloneStackTypes } from './frame-records.ts';
 import { LoopFinder } from './loop-finder.ts';
@@ -64,7 +65,7 @@ export class RewriteCache {
     if (rewrites.has(key)) return;
     rewrites.set(key, ready);
     // A store that a worker can open was written by the worker itself (`background.ts`).
-    if (this.store !== undefined && this.store.config === undefined) this.store.store(compiled.module.bytes, options, ready.rewritten);
+    if (this.store !== undefined && this.store.config === undefined) this.store.store(compiled.module.bytes, options, ready.rewritten, bodyFacts(compiled));
   }
 
   /**
@@ -100,7 +101,7 @@ export class RewriteCache {
       const rewritten = rewriteModule(compiled.context, options);
       this.stats.rewritten++;
       ready = { rewritten, module: new WebAssembly.Module(rewritten.bytes as Uint8Array<ArrayBuffer>) };
-      this.store?.store(compiled.module.bytes, options, rewritten);
+      this.store?.store(compiled.module.bytes, options, rewritten, bodyFacts(compiled));
     }
     rewrites.set(key, ready);
     return ready;

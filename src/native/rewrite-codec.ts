@@ -7,17 +7,31 @@
  * a msgpack document of the same took 100 ms to decode, cold.
  *
  *   u32 key length, key (UTF-8), zeros to a multiple of 4
+ *   u32 length, the validation's findings (`BodyFacts`) as JSON (UTF-8), zeros to a multiple of 4
  *   u32 count of ints, the ints (this machine's byte order)
  *   u32 count of bytes, the bytes
  *   the rewritten module's bytes (to the end)
  */
+import type { BodyFacts } from '../compile/index.ts';
 import type { RewrittenModule } from './rewrite.ts';
 import type { RewrittenFunction, Safepoint } from './rewrite-function.ts';
 
 const KINDS: readonly Safepoint['kind'][] = ['entry', 'loop', 'call'];
 
-/** Writes `m` (and the key it is stored under) as bytes. */
-export function encodeRewrite(key: string, m: RewrittenModule): Uint8Array {
+/** What an entry holds: the rewrite, and what validating the original module's bodies found. */
+export interface StoredRewrite {
+  rewritten: RewrittenModule;
+  facts: BodyFacts;
+}
+
+/** A string, zero-padded to a multiple of 4 bytes, after its u32 length. */
+function padded(text: string): { bytes: Uint8Array; size: number } {
+  const bytes = new TextEncoder().encode(text);
+  return { bytes, size: 4 + ((bytes.length + 3) & ~3) };
+}
+
+/** Writes `m` and `facts` (and the key they are stored under) as bytes. */
+export function encodeRewrite(key: string, m: RewrittenModule, facts: BodyFacts): Uint8Array {
   const ints: number[] = [];
   const bytes: number[] = [];
   // Loops, not spreads: a spread of a long array overflows the call stack.
@@ -45,7 +59,14 @@ export function encodeRewrite(key: string, m: RewrittenModule): Uint8Array {
     add(bytes, f.scratchTypes);
     add(ints, f.rewrittenPcs);
     add(ints, f.originalPcs);
-    ints.push(f.sites.length);
+    // The sites' share of each stream first, so that loading can leave them for later.
+    let siteInts = 0;
+    let siteBytes = 0;
+    for (const s of f.sites) {
+      siteInts += 5 + s.stack.length;
+      siteBytes += s.types.length + s.callResults.length;
+    }
+    ints.push(f.sites.length, siteInts, siteBytes);
     for (const s of f.sites) {
       ints.push(s.pc, KINDS.indexOf(s.kind), s.results, s.stack.length, s.callResults.length);
       add(ints, s.stack);
@@ -53,14 +74,16 @@ export function encodeRewrite(key: string, m: RewrittenModule): Uint8Array {
       add(bytes, s.callResults);
     }
   }
-  const keyBytes = new TextEncoder().encode(key);
-  const keyPadded = (keyBytes.length + 3) & ~3;
-  const out = new Uint8Array(4 + keyPadded + 4 + ints.length * 4 + 4 + bytes.length + m.bytes.length);
+  const keyText = padded(key);
+  const factsText = padded(JSON.stringify({ ...facts, maxHeights: [...facts.maxHeights] }));
+  const out = new Uint8Array(keyText.size + factsText.size + 4 + ints.length * 4 + 4 + bytes.length + m.bytes.length);
   const view = new DataView(out.buffer);
   let at = 0;
-  view.setUint32(at, keyBytes.length, true);
-  out.set(keyBytes, at + 4);
-  at += 4 + keyPadded;
+  for (const text of [keyText, factsText]) {
+    view.setUint32(at, text.bytes.length, true);
+    out.set(text.bytes, at + 4);
+    at += text.size;
+  }
   view.setUint32(at, ints.length, true);
   at += 4;
   new Int32Array(out.buffer, at, ints.length).set(ints);
@@ -84,13 +107,18 @@ export function rewriteKey(payload: Uint8Array): string {
  * in its buffer (it is copied otherwise). Throws a RangeError on a payload that does not
  * hold together (the disk cache then treats the entry as corrupt).
  */
-export function decodeRewrite(payload: Uint8Array): RewrittenModule {
+export function decodeRewrite(payload: Uint8Array): StoredRewrite {
   if (payload.byteOffset % 4 !== 0) payload = new Uint8Array(payload);
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
   const need = (end: number): void => {
     if (end > payload.length) throw new RangeError('truncated rewrite');
   };
   let at = 4 + ((view.getUint32(0, true) + 3) & ~3);
+  need(at + 4);
+  const factsLength = view.getUint32(at, true);
+  need(at + 4 + factsLength);
+  const facts = readFacts(new TextDecoder().decode(payload.subarray(at + 4, at + 4 + factsLength)));
+  at += 4 + ((factsLength + 3) & ~3);
   need(at + 4);
   const nInts = view.getUint32(at, true);
   at += 4;
@@ -140,16 +168,80 @@ export function decodeRewrite(payload: Uint8Array): RewrittenModule {
     const scratchTypes = [...bytesOf(nScratch)];
     const rewrittenPcs = intsOf(nPcs);
     const originalPcs = intsOf(nPcs);
-    const sites: Safepoint[] = new Array(count());
-    for (let s = 0; s < sites.length; s++) {
-      const pc = int(), kind = KINDS[int()], results = int(), nStack = int(), nCall = int();
-      if (kind === undefined) throw new RangeError('unknown safepoint kind');
-      sites[s] = { pc, kind, results, stack: intsOf(nStack), types: bytesOf(nStack), callResults: bytesOf(nCall) };
-    }
-    functions[f] = { funcIndex, numLocals, localTypes, scratchTypes, sites, recursive, rewrittenPcs, originalPcs, codeOffset };
+    const nSites = count(), nSiteInts = count(), nSiteBytes = int();
+    const siteInts = intsOf(nSiteInts);
+    const siteBytes = bytesOf(nSiteBytes);
+    checkSites(siteInts, siteBytes, nSites);
+    let sites: Safepoint[] | undefined;
+    // Made when first read (a pause, a resume): most of a program's functions never
+    // unwind, and a large module's 15,000 safepoints took most of the load's time.
+    // An own enumerable getter, so that a structured clone reads it like a field.
+    functions[f] = {
+      funcIndex, numLocals, localTypes, scratchTypes, recursive, rewrittenPcs, originalPcs, codeOffset,
+      get sites(): Safepoint[] {
+        sites ??= readSites(siteInts, siteBytes, nSites);
+        return sites;
+      },
+    };
   }
-  return {
+  const rewritten: RewrittenModule = {
     bytes: wasm, functions, trampolines, rawGlobals, importedTables, importedMemories,
     dataDropper: (flags & 1) !== 0, elemDropper: (flags & 2) !== 0, writesTables: (flags & 4) !== 0,
+  };
+  return { rewritten, facts };
+}
+
+/** Checks that `nSites` safepoints fill `ints` and `bytes` exactly (a RangeError otherwise), allocating nothing. */
+function checkSites(ints: Int32Array, bytes: Uint8Array, nSites: number): void {
+  let i = 0;
+  let b = 0;
+  for (let s = 0; s < nSites; s++) {
+    if (i + 5 > ints.length) throw new RangeError('truncated safepoints');
+    const kind = ints[i + 1]!, nStack = ints[i + 3]!, nCall = ints[i + 4]!;
+    if (KINDS[kind] === undefined) throw new RangeError('unknown safepoint kind');
+    if (nStack < 0 || nCall < 0) throw new RangeError('a negative count');
+    i += 5 + nStack;
+    b += nStack + nCall;
+  }
+  if (i !== ints.length || b !== bytes.length) throw new RangeError('safepoints do not fill their share');
+}
+
+/** The safepoints `checkSites` checked: views into the entry's streams. */
+function readSites(ints: Int32Array, bytes: Uint8Array, nSites: number): Safepoint[] {
+  const sites: Safepoint[] = new Array(nSites);
+  let i = 0;
+  let b = 0;
+  for (let s = 0; s < nSites; s++) {
+    const pc = ints[i]!, kind = KINDS[ints[i + 1]!]!, results = ints[i + 2]!, nStack = ints[i + 3]!, nCall = ints[i + 4]!;
+    i += 5;
+    const stack = ints.subarray(i, i + nStack);
+    i += nStack;
+    const types = bytes.subarray(b, b + nStack);
+    const callResults = bytes.subarray(b + nStack, b + nStack + nCall);
+    b += nStack + nCall;
+    sites[s] = { pc, kind, results, stack, types, callResults };
+  }
+  return sites;
+}
+
+/** The `BodyFacts` of an entry, checked for shape (a RangeError otherwise). */
+function readFacts(json: string): BodyFacts {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch {
+    throw new RangeError('the validation facts are not JSON');
+  }
+  const o = raw as Record<string, unknown>;
+  const text = (v: unknown): string | undefined => {
+    if (v === undefined || typeof v === 'string') return v;
+    throw new RangeError('a validation fact is not a string');
+  };
+  if (typeof o !== 'object' || o === null || !Array.isArray(o.maxHeights) || !o.maxHeights.every((h) => Number.isInteger(h) && h >= 0)) {
+    throw new RangeError('no stack heights in the validation facts');
+  }
+  return {
+    maxHeights: Int32Array.from(o.maxHeights as number[]),
+    simdUse: text(o.simdUse), tailCallUse: text(o.tailCallUse), exceptionUse: text(o.exceptionUse), relaxedSimdUse: text(o.relaxedSimdUse),
   };
 }

@@ -54,6 +54,15 @@ export interface NativeOptions {
    */
   backgroundRewriteBytes?: number;
   /**
+   * With `tier: 'auto'`, how long such a module runs in the interpreter while the worker
+   * rewrites it (default 150 ms, `DEFAULT_INTERPRET_WHILE_REWRITING_MS`); past that, the
+   * thread waits for the rewrite, leaving the CPU to the worker. A program that ends
+   * sooner (a usage message, a short run) never waits; a long one gains little from a
+   * cold interpreter (a few percent of V8) and, on a busy machine, slows the worker.
+   * Infinity: interpret until the rewrite is ready.
+   */
+  interpretWhileRewritingMs?: number;
+  /**
    * How paused frames go back to native code: `lazy` (the default) runs them on at once,
    * natively from the top down as their resume clones are made, in the interpreter until
    * then (`reentry.ts`); `eager` makes every clone first (the spec run's stress of clones).
@@ -63,6 +72,14 @@ export interface NativeOptions {
 
 /** The default `backgroundRewriteBytes`: below it, rewriting on the spot costs under about 0.1 s. */
 export const DEFAULT_BACKGROUND_REWRITE_BYTES = 256 * 1024;
+
+/**
+ * The default `interpretWhileRewritingMs`. SQLite's first start (1.1 MB of code) took
+ * 2.1 s interpreting while the worker rewrote (its CPU shared with the interpreter),
+ * against 0.6 s rewriting first (`--tier native`); a program that prints its usage
+ * ends well within this.
+ */
+export const DEFAULT_INTERPRET_WHILE_REWRITING_MS = 150;
 
 /** The default recursion budget: well inside V8's default 984 KiB stack. */
 export const DEFAULT_STACK_BUDGET = 24_000;

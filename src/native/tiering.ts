@@ -13,15 +13,29 @@ import type { ExecutionLike, Instance, RunOptions, RunOutcome } from '../runtime
 import { programSpace } from '../snapshot/index.ts';
 import type { BackgroundRewrite } from './background.ts';
 import { NativeExecution } from './execution.ts';
+import { DEFAULT_INTERPRET_WHILE_REWRITING_MS } from './tier.ts';
 import type { NativeTier } from './tier.ts';
 
 /** Instructions interpreted between two looks at the worker (a few milliseconds). */
 const SLICE = 250_000;
 
+/** One wait for the worker, between two looks at the pause signal and the deadline. */
+const WAIT_STEP_MS = 10;
+
+/**
+ * Waiting for the worker ends after this long in all, and interpreting goes on: a worker
+ * that died without answering (its 'error' event needs a turn of the event loop, which
+ * `run` gives back only after interpreting its budget) must not hang the program.
+ */
+const MAX_WAIT_MS = 10_000;
+
 export class TieringExecution implements ExecutionLike {
   readonly #interp: Execution;
   #native: NativeExecution | undefined;
   #pauseRequested = false;
+  /** When the execution began interpreting, and how long it has waited for the worker. */
+  #began = -1;
+  #waited = 0;
 
   constructor(
     private readonly tier: NativeTier,
@@ -76,8 +90,22 @@ export class TieringExecution implements ExecutionLike {
     let until = options.until ?? Infinity;
     if (options.budget !== undefined) until = Math.min(until, t.instructions + options.budget);
     this.#pauseRequested = false;
+    if (this.#began < 0) this.#began = performance.now();
+    const interpretFor = this.tier.options.interpretWhileRewritingMs ?? DEFAULT_INTERPRET_WHILE_REWRITING_MS;
     for (;;) {
-      const ready = this.rewrite.poll();
+      let ready = this.rewrite.poll();
+      if (ready === undefined && performance.now() - this.#began >= interpretFor && this.#waited < MAX_WAIT_MS) {
+        // Long enough in the cold interpreter: leave the CPU to the worker, but stop for a
+        // pause request (another thread's signal) and at the caller's deadline.
+        const signal = this.tier.store.pauseSignal;
+        while (ready === undefined && Atomics.load(signal, 0) === 0 && this.#waited < MAX_WAIT_MS) {
+          const now = performance.now();
+          if (now >= deadline) return { kind: 'paused', instructions: t.instructions };
+          this.rewrite.wait(Math.min(WAIT_STEP_MS, deadline - now));
+          this.#waited += performance.now() - now;
+          ready = this.rewrite.poll();
+        }
+      }
       if (ready !== undefined) {
         // A failed worker leaves the rewrite to the native tier itself, on this thread.
         if (!(ready instanceof Error)) this.tier.rewrites.adopt(this.instance.compiled, this.tier.options.rewrite ?? {}, ready);

@@ -13,9 +13,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AutoEngine, defaultCacheDir, DiskRewriteCache, NativeEngine, NativeExecution, nativeTierOf, rewriteModule, TieringExecution } from '../../src/native/index.ts';
 import type { RewriteOptions } from '../../src/native/index.ts';
+import { bodyFacts } from '../../src/compile/index.ts';
 import { loadModule, Program } from '../../src/program/index.ts';
 import type { Engine } from '../../src/runtime/index.ts';
 import { repoRoot, wasmig } from '../helpers/cli.ts';
+import { ModuleBuilder } from '../helpers/module-builder.ts';
 
 const tickerPath = new URL('../programs/ticker.wasm', import.meta.url);
 const bytes = new Uint8Array(readFileSync(tickerPath));
@@ -65,11 +67,48 @@ test('a second engine on the same directory loads the rewrite instead of rewriti
   assert.is(disk.stats.hits, 1);
 });
 
+test('a cached module is loaded without validating its bodies again, from what its entry keeps', () => {
+  const dir = tempDir();
+  const first = new NativeEngine({}, new DiskRewriteCache({ dir }));
+  assert.is(first.knownFacts(bytes), undefined, 'nothing cached yet');
+  assert.is(runOn(first), reference);
+
+  const disk = new DiskRewriteCache({ dir });
+  const second = new NativeEngine({}, disk);
+  const facts = second.knownFacts(bytes);
+  assert.ok(facts !== undefined, 'the entry keeps what validation found');
+  const validated = loadModule(bytes);
+  assert.equal(facts, bodyFacts(validated));
+  const compiled = loadModule(bytes, (b) => second.knownFacts(b));
+  assert.equal(compiled.functions.map((f) => f.frameSize), validated.functions.map((f) => f.frameSize));
+  assert.is(compiled.tailCallUse, validated.tailCallUse);
+
+  // The start finds the entry read already: one hit, no second read, no rewrite.
+  const out: Buffer[] = [];
+  const p = Program.instantiate(compiled, { args, stdout: (d) => { out.push(Buffer.from(d)); }, engine: second });
+  assert.is(p.run().kind, 'exited');
+  assert.is(Buffer.concat(out).toString('utf8'), reference);
+  assert.equal(second.rewrites.stats, { rewritten: 0, loaded: 1 });
+  assert.is(disk.stats.hits, 1);
+
+  // Skipped means skipped: bodies the facts vouch for are not looked at (a cache entry
+  // is keyed by its module's sha256, so only the bytes validated can meet their facts).
+  const module = (body: number[]): Uint8Array => {
+    const b = new ModuleBuilder();
+    b.func(b.type([], []), body);
+    return b.build();
+  };
+  const good = bodyFacts(loadModule(module([0x41, 1, 0x1a, 0x0b])));
+  const bad = module([0x6a, 0x1a, 0x0b]); // i32.add on an empty stack
+  assert.throws(() => loadModule(bad), /type mismatch|empty|operand/);
+  assert.is(loadModule(bad, () => good).functions.length, 1);
+});
+
 test('other rewrite options are another entry', () => {
   const dir = tempDir();
   const disk = new DiskRewriteCache({ dir });
   const compiled = loadModule(bytes);
-  disk.store(bytes, {}, rewriteModule(compiled.context, {}));
+  disk.store(bytes, {}, rewriteModule(compiled.context, {}), bodyFacts(compiled));
   assert.is(disk.load(bytes, { unroll: 2 }), undefined);
   assert.ok(disk.load(bytes, {}) !== undefined);
   assert.is.not(disk.key(bytes, { unroll: 2 }), disk.key(bytes, {}));
@@ -113,9 +152,11 @@ test('two processes writing the same entry at once leave a whole one', async () 
     import { DiskRewriteCache, rewriteModule } from ${JSON.stringify(resolve(repoRoot, 'src/native/index.ts'))};
     import { loadModule } from ${JSON.stringify(resolve(repoRoot, 'src/program/index.ts'))};
     const bytes = new Uint8Array(readFileSync(process.argv[2]));
-    const rewritten = rewriteModule(loadModule(bytes).context, {});
+    import { bodyFacts } from ${JSON.stringify(resolve(repoRoot, 'src/compile/index.ts'))};
+    const compiled = loadModule(bytes);
+    const rewritten = rewriteModule(compiled.context, {});
     const disk = new DiskRewriteCache({ dir: process.argv[3] });
-    for (let i = 0; i < 15; i++) disk.store(bytes, {}, rewritten);
+    for (let i = 0; i < 15; i++) disk.store(bytes, {}, rewritten, bodyFacts(compiled));
   `;
   const file = join(dir, '..', `${dir.split('/').pop()}-writer.ts`);
   writeFileSync(file, script);
@@ -147,7 +188,7 @@ test('the bound evicts the least recently used entries', () => {
   const compiled = loadModule(bytes);
   const options: RewriteOptions[] = [{ unroll: 1 }, { unroll: 2 }, { unroll: 3 }];
   const probe = new DiskRewriteCache({ dir: tempDir() });
-  probe.store(bytes, options[0]!, rewriteModule(compiled.context, options[0]));
+  probe.store(bytes, options[0]!, rewriteModule(compiled.context, options[0]), bodyFacts(compiled));
   const size = statSync(join(probe.config.dir, entries(probe.config.dir)[0]!)).size;
 
   // Room for two entries (unrolling changes their sizes a little), not three.
@@ -156,21 +197,21 @@ test('the bound evicts the least recently used entries', () => {
     const t = new Date(Date.UTC(2026, 0, 1, 0, 0, seconds));
     utimesSync(disk.pathOf(disk.key(bytes, o)), t, t);
   };
-  disk.store(bytes, options[0]!, rewriteModule(compiled.context, options[0]));
+  disk.store(bytes, options[0]!, rewriteModule(compiled.context, options[0]), bodyFacts(compiled));
   stamp(options[0]!, 1);
-  disk.store(bytes, options[1]!, rewriteModule(compiled.context, options[1]));
+  disk.store(bytes, options[1]!, rewriteModule(compiled.context, options[1]), bodyFacts(compiled));
   stamp(options[1]!, 2);
   // Using the older entry makes it the more recent one...
   assert.ok(disk.load(bytes, options[0]!) !== undefined);
   // ...so the third evicts the other.
-  disk.store(bytes, options[2]!, rewriteModule(compiled.context, options[2]));
+  disk.store(bytes, options[2]!, rewriteModule(compiled.context, options[2]), bodyFacts(compiled));
   assert.is(entries(dir).length, 2);
   assert.is(disk.stats.evicted, 1);
   assert.ok(existsSync(disk.pathOf(disk.key(bytes, options[0]!))), 'the recently used one stays');
   assert.not.ok(existsSync(disk.pathOf(disk.key(bytes, options[1]!))), 'the least recently used one went');
 
   const tiny = new DiskRewriteCache({ dir: tempDir(), maxBytes: 1000 });
-  tiny.store(bytes, {}, rewriteModule(compiled.context, {}));
+  tiny.store(bytes, {}, rewriteModule(compiled.context, {}), bodyFacts(compiled));
   assert.is(entries(tiny.config.dir).length, 0, 'an entry larger than the bound is not written');
 });
 

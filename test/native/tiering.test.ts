@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { NativeExecution, nativeTierOf, TieringExecution } from '../../src/native/index.ts';
+import type { NativeOptions } from '../../src/native/index.ts';
 import { loadModule, Program } from '../../src/program/index.ts';
 import type { Tier } from '../../src/runtime/index.ts';
 import { ValType } from '../../src/wasm/types.ts';
@@ -27,9 +28,9 @@ function output(): { sink: (data: Uint8Array) => void; text: () => string } {
  * A program on `tier`; `background` lowers the native tier's threshold for rewriting in a
  * worker (and loads the module afresh: a module already rewritten moves to V8 at once).
  */
-function program(tier: Tier, background: boolean, sink: (data: Uint8Array) => void): Program {
+function program(tier: Tier, background: boolean, sink: (data: Uint8Array) => void, options: NativeOptions = {}): Program {
   const p = Program.instantiate(background ? loadModule(bytes) : ticker, { args, stdout: sink, tier });
-  nativeTierOf(p, { backgroundRewriteBytes: background ? 0 : Infinity });
+  nativeTierOf(p, { backgroundRewriteBytes: background ? 0 : Infinity, ...options });
   return p;
 }
 
@@ -91,6 +92,36 @@ test('paused after moving to V8, snapshotted, resumed: the same output', () => {
   const resumed = Program.resume(p.snapshot(), { module: ticker, args, stdout: rest.sink, tier: 'auto' });
   assert.is(resumed.run().kind, 'exited');
   assert.is(before + rest.text(), reference);
+});
+
+test('past its time in the interpreter (none here), the thread waits for the worker, then runs on V8: the same output', () => {
+  const out = output();
+  const p = program('auto', true, out.sink, { interpretWhileRewritingMs: 0 });
+  const ex = p.start() as TieringExecution;
+  assert.is(p.run().kind, 'exited');
+  assert.ok(ex.native, 'moved to the native tier');
+  assert.is(out.text(), reference);
+});
+
+test('waiting for the worker stops for a pause signal and at the caller\'s deadline', () => {
+  const out = output();
+  const p = program('auto', true, out.sink, { interpretWhileRewritingMs: 0 });
+  const ex = p.start() as TieringExecution;
+  // Another thread's pause request (an agent's migration): raised before the run, seen at once.
+  Atomics.store(p.store.pauseSignal, 0, 1);
+  assert.is(p.run().kind, 'paused');
+  assert.is(Atomics.load(p.store.pauseSignal, 0), 0, 'the signal is taken');
+  // A time slice ends the wait too (the CLI's --snapshot-on-signal slices, an agent's turns).
+  let slices = 0;
+  let outcome = p.run({ timeSliceMs: 5 });
+  while (outcome.kind === 'paused') {
+    slices++;
+    outcome = p.run({ timeSliceMs: 5 });
+  }
+  assert.is(outcome.kind, 'exited');
+  assert.ok(ex.native);
+  assert.ok(slices > 0, 'returned within its slices while the worker was busy');
+  assert.is(out.text(), reference);
 });
 
 test('a pause asked for by a host function while interpreting comes right after it returns', () => {

@@ -9,7 +9,7 @@ import type { OptionSpec, Parsed } from '../args.ts';
 import { parseMemDir } from '../mem-dir.ts';
 import { DEFAULT_MEM_DIR_BYTES, MAX_MEM_DIR_BYTES } from '../../wasi/index.ts';
 import type { MemDirOptions } from '../../wasi/index.ts';
-import { CACHE_OPTIONS, CACHE_USAGE, engineFor } from './cache-option.ts';
+import { CACHE_OPTIONS, CACHE_USAGE, engineFor, knownFactsOf, settleEngine } from './cache-option.ts';
 import { driveProgram, SNAPSHOT_OPTIONS, SNAPSHOT_USAGE, snapshotOptions, TIER_USAGE, tierOption } from './drive.ts';
 
 export const RUN_OPTIONS: OptionSpec[] = [
@@ -144,46 +144,51 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   const tier = tierOption(p, snapshotting);
   const preopens = (p.options.get('dir') ?? []).map(parseDir);
   const memDirs = memDirOptions(p);
-  const compiled = loadModuleFile(path);
-  const invoke = one(p, 'invoke');
   const engine = engineFor(p, tier);
-  // Asked for the native tier by name: say in one line why a module runs in the interpreter instead.
-  const notNative = engine instanceof NativeEngine ? engine.cannotRun(compiled) : undefined;
-  if (notNative !== undefined) process.stderr.write(`wasmig: ${path} runs in the interpreter: ${notNative}\n`);
-  const program = Program.instantiate(compiled, {
-    args: invoke ? [path] : [path, ...rest],
-    env: parseEnv(p.options.get('env') ?? []),
-    preopens,
-    memDirs,
-    maxMemoryBytes: maxMemory,
-    engine,
-  });
+  try {
+    const compiled = loadModuleFile(path, knownFactsOf(engine));
+    const invoke = one(p, 'invoke');
+    // Asked for the native tier by name: say in one line why a module runs in the interpreter instead.
+    const notNative = engine instanceof NativeEngine ? engine.cannotRun(compiled) : undefined;
+    if (notNative !== undefined) process.stderr.write(`wasmig: ${path} runs in the interpreter: ${notNative}\n`);
+    const program = Program.instantiate(compiled, {
+      args: invoke ? [path] : [path, ...rest],
+      env: parseEnv(p.options.get('env') ?? []),
+      preopens,
+      memDirs,
+      maxMemoryBytes: maxMemory,
+      engine,
+    });
 
-  let execution;
-  if (invoke) {
-    const e = program.export(invoke);
-    if (e.kind !== 'func') throw new UsageError(`export ${JSON.stringify(invoke)} is a ${e.kind}, not a function`);
-    const params = program.store.state.funcs[e.addr].type.params;
-    if (rest.length !== params.length) throw new UsageError(`${invoke} takes ${params.length} argument${params.length === 1 ? '' : 's'}, ${rest.length} given`);
-    const args = rest.map((a, i) => parseInvokeArg(a, params[i], i));
-    // A WASI reactor's exports may only be called after its `_initialize` (the WASI
-    // application ABI; wasmtime and node:wasi call it too): it runs the C constructors,
-    // which set up the preopens, the heap and stdio.
-    const init = program.instance.exports.get('_initialize');
-    if (init?.kind === 'func' && invoke !== '_initialize' && program.store.state.funcs[init.addr].type.params.length === 0) {
-      const initialized = program.start('_initialize').run();
-      if (initialized.kind === 'exited') return initialized.status;
+    let execution;
+    if (invoke) {
+      const e = program.export(invoke);
+      if (e.kind !== 'func') throw new UsageError(`export ${JSON.stringify(invoke)} is a ${e.kind}, not a function`);
+      const params = program.store.state.funcs[e.addr].type.params;
+      if (rest.length !== params.length) throw new UsageError(`${invoke} takes ${params.length} argument${params.length === 1 ? '' : 's'}, ${rest.length} given`);
+      const args = rest.map((a, i) => parseInvokeArg(a, params[i], i));
+      // A WASI reactor's exports may only be called after its `_initialize` (the WASI
+      // application ABI; wasmtime and node:wasi call it too): it runs the C constructors,
+      // which set up the preopens, the heap and stdio.
+      const init = program.instance.exports.get('_initialize');
+      if (init?.kind === 'func' && invoke !== '_initialize' && program.store.state.funcs[init.addr].type.params.length === 0) {
+        const initialized = program.start('_initialize').run();
+        if (initialized.kind === 'exited') return initialized.status;
+      }
+      execution = program.start(invoke, args);
+    } else {
+      if (!program.instance.exports.has('_start')) throw new UsageError(`${path} exports no _start function: name one with --invoke NAME`);
+      const start = program.export('_start');
+      if (start.kind === 'func' && program.store.state.funcs[start.addr].type.params.length > 0) {
+        throw new UsageError(`${path}: its _start takes parameters, so it is not a WASI command: call it with --invoke _start ARGS`);
+      }
+      execution = program.start('_start');
     }
-    execution = program.start(invoke, args);
-  } else {
-    if (!program.instance.exports.has('_start')) throw new UsageError(`${path} exports no _start function: name one with --invoke NAME`);
-    const start = program.export('_start');
-    if (start.kind === 'func' && program.store.state.funcs[start.addr].type.params.length > 0) {
-      throw new UsageError(`${path}: its _start takes parameters, so it is not a WASI command: call it with --invoke _start ARGS`);
-    }
-    execution = program.start('_start');
+
+    void execution;
+    return await driveProgram(program, { ...snapshotting, printResults: invoke !== undefined });
+  } finally {
+    // No rewriter's worker may be running when the process ends at once (prompt-exit.ts).
+    await settleEngine(engine);
   }
-
-  void execution;
-  return driveProgram(program, { ...snapshotting, printResults: invoke !== undefined });
 }

@@ -1,0 +1,96 @@
+/**
+ * Ending the process as soon as `wasmig run` (or `resume`) is done.
+ *
+ * Why: V8 compiles hot WebAssembly functions again with its optimizing compiler
+ * (TurboFan) on worker threads while the program runs, and Node's ordinary exit
+ * (`process.exitCode`, `process.exit()`, the event loop running dry) joins those threads,
+ * each finishing the whole queue of its job first (V8's compile job yields only when
+ * cancelled, which nothing does at exit). On a short run of a large program that is
+ * the longest part of its life: SQLite's workload ran 0.1 s natively, then waited
+ * 0.2-0.5 s (1 s and more on a loaded machine) for code nobody would run; node:wasi
+ * itself pays it for the unmodified module.
+ *
+ * How: Node's own WASI, told not to return on `proc_exit` (its documented
+ * `returnOnExit: false`), ends the process with the C library's `exit()` (uvwasi's
+ * `proc_exit`), which runs the `atexit` handlers (Node's restores the terminal) but not
+ * Node's tear-down of its thread pool, so the compile threads go with the process. A
+ * WASI program under node:wasi exits this way; the CLI borrows it through a module of
+ * four instructions whose one function calls `proc_exit` with the status.
+ *
+ * What it must keep: every byte written (the program's output is written synchronously
+ * by `wasi/io.ts`; the CLI's own lines through `process.stdout` and `process.stderr`
+ * are drained first), the exit status, and the `exit` event, emitted as
+ * `process.exit()` emits it (preloaded tools report there). What it skips: `beforeExit`
+ * (the event loop is not run dry) and whatever Node writes at its tear-down, so it is
+ * not used when the process was asked for such output: `--cpu-prof`, `--heap-prof`,
+ * `--prof`, an inspector, trace events, coverage (`NODE_V8_COVERAGE`), diagnostic
+ * reports; nor when `WASMIG_PROMPT_EXIT=0`.
+ */
+import { createRequire } from 'node:module';
+
+/** Options of Node (in `execArgv` or `NODE_OPTIONS`) whose output is written at its ordinary exit. */
+const WRITES_AT_EXIT = /^--(cpu-prof|heap-prof|prof\b|prof-process|inspect|debug|trace-event|experimental-test-coverage|report-on|heapsnapshot)/;
+
+/**
+ * Whether the process may end at once after its command (see the file's comment):
+ * nothing it was started with expects Node's ordinary tear-down.
+ * @param execArgv Node's own options of the process
+ * @param env its environment
+ */
+export function promptExitAllowed(execArgv: readonly string[] = process.execArgv, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (env.WASMIG_PROMPT_EXIT === '0') return false;
+  if (env.NODE_V8_COVERAGE !== undefined && env.NODE_V8_COVERAGE !== '') return false;
+  const nodeOptions = (env.NODE_OPTIONS ?? '').split(/\s+/).filter((o) => o !== '');
+  return ![...execArgv, ...nodeOptions].some((o) => WRITES_AT_EXIT.test(o));
+}
+
+/** Resolves once everything written to `stream` so far has reached its file descriptor. */
+function drained(stream: NodeJS.WriteStream): Promise<void> {
+  // Pipes, files and terminals are written synchronously on Linux, so this is mostly 0;
+  // elsewhere (pipes on macOS) a write's callback comes after every earlier write's.
+  if (stream.writableLength === 0 || stream.destroyed) return Promise.resolve();
+  return new Promise((resolve) => stream.write('', () => resolve()));
+}
+
+/**
+ * `(module (import "wasi_snapshot_preview1" "proc_exit" (func (param i32)))
+ *  (memory (export "memory") 0) (func (export "exit") (param i32) local.get 0 call 0))`;
+ * node:wasi wants a `memory` export before it lets a module call it.
+ */
+function exitModule(): Uint8Array<ArrayBuffer> {
+  const text = (s: string): number[] => [s.length, ...Array.from(s, (c) => c.charCodeAt(0))];
+  const section = (id: number, body: number[]): number[] => [id, body.length, ...body];
+  return Uint8Array.from([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, [1, 0x60, 1, 0x7f, 0]),
+    ...section(2, [1, ...text('wasi_snapshot_preview1'), ...text('proc_exit'), 0x00, 0]),
+    ...section(3, [1, 0]),
+    ...section(5, [1, 0x00, 0]),
+    ...section(7, [2, ...text('memory'), 0x02, 0, ...text('exit'), 0x00, 1]),
+    ...section(10, [1, 6, 0, 0x20, 0, 0x10, 0, 0x0b]),
+  ]);
+}
+
+/**
+ * Ends the process with `status` once stdout and stderr are drained, without waiting
+ * for V8's compile threads (see the file's comment). Returns only if that cannot be
+ * done here (no node:wasi): the caller then exits the ordinary way.
+ */
+export async function exitPromptly(status: number): Promise<void> {
+  await Promise.all([drained(process.stdout), drained(process.stderr)]);
+  let exit: (status: number) => void;
+  try {
+    // Loaded here, not at the top: node:wasi announces itself with an ExperimentalWarning
+    // on the next tick, a tick this process never reaches.
+    const { WASI } = createRequire(import.meta.url)('node:wasi') as typeof import('node:wasi');
+    const wasi = new WASI({ version: 'preview1', returnOnExit: false });
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(exitModule()), wasi.getImportObject() as WebAssembly.Imports);
+    wasi.initialize(instance);
+    exit = instance.exports.exit as (status: number) => void;
+  } catch {
+    return;
+  }
+  process.exitCode = status;
+  process.emit('exit', status);
+  exit(status);
+}
