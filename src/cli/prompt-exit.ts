@@ -24,7 +24,16 @@
  * (the event loop is not run dry) and whatever Node writes at its tear-down, so it is
  * not used when the process was asked for such output: `--cpu-prof`, `--heap-prof`,
  * `--prof`, an inspector, trace events, coverage (`NODE_V8_COVERAGE`), diagnostic
- * reports; nor when `WASMIG_PROMPT_EXIT=0`.
+ * reports.
+ *
+ * **Off unless `WASMIG_PROMPT_EXIT=1`.** `exit()` runs the C library's and V8's static
+ * tear-down while other threads may still run: with a worker thread alive it crashed
+ * the process (status 139 or 134) in 2 of 20 runs, which is why `run` stops its
+ * rewriter's worker first; and once in a test run of a few hundred processes, with no
+ * worker of ours but the TypeScript loader's hooks thread (tsx) and V8's compile threads
+ * alive, `wasmig run` of a tiny program ended with status 139 after its output. A
+ * correct exit status matters more than the 0.2-0.5 s it saves, so the ordinary exit
+ * stays the default until the crash is understood.
  */
 import { createRequire } from 'node:module';
 
@@ -38,7 +47,8 @@ const WRITES_AT_EXIT = /^--(cpu-prof|heap-prof|prof\b|prof-process|inspect|debug
  * @param env its environment
  */
 export function promptExitAllowed(execArgv: readonly string[] = process.execArgv, env: NodeJS.ProcessEnv = process.env): boolean {
-  if (env.WASMIG_PROMPT_EXIT === '0') return false;
+  // Asked for only: exit() with other threads alive can crash the process (below).
+  if (env.WASMIG_PROMPT_EXIT !== '1') return false;
   if (env.NODE_V8_COVERAGE !== undefined && env.NODE_V8_COVERAGE !== '') return false;
   const nodeOptions = (env.NODE_OPTIONS ?? '').split(/\s+/).filter((o) => o !== '');
   return ![...execArgv, ...nodeOptions].some((o) => WRITES_AT_EXIT.test(o));

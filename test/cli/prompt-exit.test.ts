@@ -1,5 +1,5 @@
 /**
- * `wasmig run` ends its process at once when the program is done (`prompt-exit.ts`):
+ * `wasmig run` with WASMIG_PROMPT_EXIT=1 ends its process at once when the program is done (`prompt-exit.ts`):
  * not through Node's ordinary exit, which waits for V8's background compiler to finish
  * code nobody will run. Checked by what differs: `beforeExit`, which Node emits when its
  * event loop runs dry on the way to an ordinary exit, is not emitted; and by what must
@@ -27,18 +27,20 @@ if (/main\\.ts$/.test(process.argv[1] ?? '')) {
   process.on('exit', (code) => writeSync(2, 'exit event ' + code + '\\n'));
 }
 `);
-const withMarker = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({ ...process.env, NODE_OPTIONS: `--import ${marker}`, ...extra });
+const withMarker = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({ ...process.env, NODE_OPTIONS: `--import ${marker}`, WASMIG_PROMPT_EXIT: '1', ...extra });
 
-test('who may exit at once: not under a profiler, an inspector, coverage, or WASMIG_PROMPT_EXIT=0', () => {
-  assert.ok(promptExitAllowed([], {}));
-  assert.ok(promptExitAllowed(['--require', 'x.cjs', '--import', 'file:///y.mjs', '--no-warnings'], { NODE_OPTIONS: '--max-old-space-size=4096' }), 'loaders and limits are fine');
-  for (const flag of ['--cpu-prof', '--cpu-prof-dir=/tmp', '--heap-prof', '--prof', '--inspect', '--inspect-brk=9229', '--trace-event-categories=v8', '--experimental-test-coverage', '--report-on-signal']) {
-    assert.not.ok(promptExitAllowed([flag], {}), flag);
-    assert.not.ok(promptExitAllowed([], { NODE_OPTIONS: `--no-warnings ${flag}` }), `NODE_OPTIONS ${flag}`);
-  }
-  assert.not.ok(promptExitAllowed([], { NODE_V8_COVERAGE: '/tmp/cov' }), 'c8 and friends collect at exit');
+test('who may exit at once: only with WASMIG_PROMPT_EXIT=1, and not under a profiler, an inspector or coverage', () => {
+  const on = { WASMIG_PROMPT_EXIT: '1' };
+  assert.not.ok(promptExitAllowed([], {}), 'off by default');
   assert.not.ok(promptExitAllowed([], { WASMIG_PROMPT_EXIT: '0' }));
-  assert.ok(promptExitAllowed(['--profile-something-else'], {}), 'only the options named');
+  assert.ok(promptExitAllowed([], on));
+  assert.ok(promptExitAllowed(['--require', 'x.cjs', '--import', 'file:///y.mjs', '--no-warnings'], { ...on, NODE_OPTIONS: '--max-old-space-size=4096' }), 'loaders and limits are fine');
+  for (const flag of ['--cpu-prof', '--cpu-prof-dir=/tmp', '--heap-prof', '--prof', '--inspect', '--inspect-brk=9229', '--trace-event-categories=v8', '--experimental-test-coverage', '--report-on-signal']) {
+    assert.not.ok(promptExitAllowed([flag], on), flag);
+    assert.not.ok(promptExitAllowed([], { ...on, NODE_OPTIONS: `--no-warnings ${flag}` }), `NODE_OPTIONS ${flag}`);
+  }
+  assert.not.ok(promptExitAllowed([], { ...on, NODE_V8_COVERAGE: '/tmp/cov' }), 'c8 and friends collect at exit');
+  assert.ok(promptExitAllowed(['--profile-something-else'], on), 'only the options named');
 });
 
 test('run ends without Node\'s ordinary exit, with the program\'s status', () => {
@@ -52,8 +54,11 @@ test('run ends without Node\'s ordinary exit, with the program\'s status', () =>
   assert.is(ordinary.status, 7);
   assert.match(ordinary.stderr, /ordinary exit/, 'the marker works');
 
-  // Commands that are not a local run keep the ordinary exit.
+  // Commands that are not a local run keep the ordinary exit; so does a run by default.
   assert.match(wasmig(['version'], { env: withMarker() }).stderr, /ordinary exit/);
+  const byDefault = wasmig(['run', join(programs, 'exit_code.wasm'), '7'], { env: withMarker({ WASMIG_PROMPT_EXIT: undefined }) });
+  assert.is(byDefault.status, 7);
+  assert.match(byDefault.stderr, /ordinary exit/);
 });
 
 test('every byte of a large output reaches the pipe, and errors keep their status and line', () => {

@@ -279,22 +279,26 @@ async function cacheComparison(path: string, runs: number): Promise<void> {
   }
   const scratch = mkdtempSync(join(tmpdir(), 'wasmig-startup-cache-'));
   const env = { ...process.env, WASMIG_CACHE_DIR: join(scratch, 'cache') };
-  const rows: [string, string[]][] = [
+  // The last element: environment of that row only (the prompt exit, off by default, is measured beside).
+  const prompt = { WASMIG_PROMPT_EXIT: '1' };
+  const rows: [string, string[], NodeJS.ProcessEnv?][] = [
     ['node:wasi (V8, unmodified module)', [process.execPath, '--no-warnings', '-e', NODE_WASI, path]],
     ['wasmig run --no-cache', [process.execPath, bin, 'run', '--no-cache', path]],
     ['wasmig run, rewrite cached', [process.execPath, bin, 'run', path]],
+    ['wasmig run, cached, WASMIG_PROMPT_EXIT=1', [process.execPath, bin, 'run', path], prompt],
     ['wasmig run --tier native --no-cache', [process.execPath, bin, 'run', '--tier', 'native', '--no-cache', path]],
     ['wasmig run --tier native, cached', [process.execPath, bin, 'run', '--tier', 'native', path]],
   ];
+  const envOf = (row: number): NodeJS.ProcessEnv => ({ ...env, ...rows[row]![2] });
   try {
     // Fills the cache, and the file cache, once.
-    for (const [, argv] of rows) await launch(argv, env);
+    for (let i = 0; i < rows.length; i++) await launch(rows[i]![1], envOf(i));
     const before = load();
     const samples = rows.map(() => ({ wall: [] as number[], cpu: [] as number[] }));
     // Interleaved rounds: whatever the machine does meanwhile falls on every row alike.
     for (let r = 0; r < runs; r++) {
       for (let i = 0; i < rows.length; i++) {
-        const t = await timed(rows[i]![1], env, scratch);
+        const t = await timed(rows[i]![1], envOf(i), scratch);
         samples[i]!.wall.push(t.wall);
         samples[i]!.cpu.push(t.cpu);
       }
