@@ -4,6 +4,7 @@ import { DecodeError, ExhaustionError, ExitError, LinkError, Trap, UncaughtExcep
 import { formatBacktrace } from './format.ts';
 import { COMMANDS, FLEET_HELP } from './commands/registry.ts';
 import { exitPromptly, promptExitAllowed } from './prompt-exit.ts';
+import { raiseWasmTieringBudget } from './tiering-budget.ts';
 
 const USAGE = `usage: wasmig COMMAND [ARGS...]
 
@@ -110,6 +111,8 @@ export async function endsPromptly(argv: readonly string[]): Promise<boolean> {
  * background compilation of code the program will never run.
  */
 export async function runProcess(argv: readonly string[]): Promise<void> {
+  // Before any module is compiled: a short run must not leave a queue of TurboFan jobs for the exit to wait on.
+  if (argv[0] === 'run' || argv[0] === 'resume') raiseWasmTieringBudget();
   const code = await main(argv);
   if (promptExitAllowed() && await endsPromptly(argv)) await exitPromptly(code);
   // exitCode, not exit(): a piped stdout is written asynchronously and must drain first.
