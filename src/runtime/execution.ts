@@ -151,7 +151,9 @@ export class Execution {
         }
         // A program that runs this long is worth the primer's few milliseconds (see there).
         if (this.primer !== null && !this.primer.done && t.instructions - this.startedAt >= PRIME_AFTER) this.primer.prime(this.store.state);
-        const status = run(t, remaining < SIGNAL_SLICE ? remaining : SIGNAL_SLICE);
+        // A slice short of the limit may end early, at a block start (see `run`); the
+        // last one, which the caller's limit ends, is counted out exactly.
+        const status = remaining > SIGNAL_SLICE ? run(t, SIGNAL_SLICE, true) : run(t, remaining);
         if (status === RunStatus.returned) {
           const fn = this.store.state.funcs[this.funcAddr];
           const base = t.fp;
