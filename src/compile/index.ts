@@ -5,6 +5,8 @@ export type { FunctionPoints } from './function-points.ts';
 export { bodyFacts, compileModule, translateFunction } from './compile-module.ts';
 export type { BodyFacts, CompiledModule } from './compile-module.ts';
 export { FastOp, FAST_PC_TAG } from './fast-ir.ts';
+export { FUSED } from './fused-ops.ts';
+export { fastLength } from './fast-length.ts';
 export type { FastFunction } from './fast-ir.ts';
 export { translateFast } from './translate-fast.ts';
 export type { CallSignatures } from './translate-fast.ts';

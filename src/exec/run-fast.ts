@@ -18,6 +18,13 @@ const NO_MEMORY = null as unknown as MemoryState;
  * instruction at fast pc `pc`: see there.
  */
 const SLOW = 16;
+/**
+ * `runFastLoop` returns this (between the `RunStatus` values and `SLOW`) when the budget
+ * ends inside the block it stands at: `run` counts the rest out on the exact code. The
+ * call of `runExact` stays out of the loop, whose compiled code would otherwise carry a
+ * call site that a run of early-ending slices never reaches (and deoptimize on it).
+ */
+const FINISH_EXACT = 8;
 
 function trapMemory(): never {
   throw new Trap('out of bounds memory access');
@@ -47,8 +54,15 @@ export function normalizeFrames(t: ThreadState): void {
  * Runs the thread for at most `budget` instructions: on the fast code where it can, on
  * the exact code where it must (a block the budget cannot cover, a position inside a
  * block). Same contract as `runExact`; on return the thread is in exact-code terms.
+ *
+ * `early`: the budget is a slice of a longer run, not a limit anyone asked for, so the
+ * run may stop short of it at the start of the first block it cannot cover whole (once
+ * it has run something), instead of counting that block out on the exact code. A run
+ * made of such slices leaves the exact loop idle, and V8 leaves it uncompiled: its
+ * compiles no longer queue beside the fast loop's while a process warms up
+ * (docs/interpreter-warm-up.md).
  */
-export function run(t: ThreadState, budget: number): RunStatus {
+export function run(t: ThreadState, budget: number, early = false): RunStatus {
   if (!t.fast || t.funcAddr < 0) return runExact(t, budget);
   let remaining = budget;
   for (;;) {
@@ -70,7 +84,12 @@ export function run(t: ThreadState, budget: number): RunStatus {
     let entry = -1;
     for (;;) {
       const before = t.instructions;
-      const status = runFastLoop(t, remaining, entry);
+      const status = runFastLoop(t, remaining, entry, early);
+      if (status === FINISH_EXACT) {
+        const exactStatus = runExact(t, remaining - (t.instructions - before));
+        if (exactStatus === RunStatus.yielded) normalizeFrames(t);
+        return exactStatus;
+      }
       if (status < SLOW) {
         if (status === RunStatus.yielded) normalizeFrames(t);
         return status as RunStatus;
@@ -97,9 +116,9 @@ export function run(t: ThreadState, budget: number): RunStatus {
 /**
  * The fast loop proper: register-form code, fuel charged per basic block. It starts at
  * fast pc `entry`, or at the block of exact pc `t.pc` when `entry` is -1. Returns a
- * `RunStatus`, or `SLOW + pc`.
+ * `RunStatus`, or `SLOW + pc`. `early`: see `run`.
  */
-function runFastLoop(t: ThreadState, budget: number, entry: number): number {
+function runFastLoop(t: ThreadState, budget: number, entry: number, early: boolean): number {
   const store = t.store;
   const funcs = store.funcs;
   const divert = t.divert;
@@ -135,7 +154,8 @@ function runFastLoop(t: ThreadState, budget: number, entry: number): number {
             t.pc = exactPc; t.fp = fp; t.funcAddr = funcAddr;
             t.sp = fp + cf.numLocals + cf.heights[exactPc];
             t.instructions += budget - fuel;
-            return runExact(t, fuel);
+            // A slice of a longer run that has done something ends here, at a block start.
+            return early && fuel < budget ? RunStatus.yielded : FINISH_EXACT;
           }
           fuel -= cost;
           pc += 3;

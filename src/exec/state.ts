@@ -219,7 +219,7 @@ export const DEFAULT_MAX_SLOTS = 16 * 1024 * 1024;
 
 export function createThread(store: StoreState, limits: ThreadLimits = {}): ThreadState {
   const slots = new ArrayBuffer(8 * 4096);
-  return {
+  const t: ThreadState = {
     store,
     slots,
     s32: new Int32Array(slots),
@@ -235,12 +235,19 @@ export function createThread(store: StoreState, limits: ThreadLimits = {}): Thre
     depth: 0,
     maxDepth: limits.maxDepth ?? DEFAULT_MAX_DEPTH,
     maxSlots: limits.maxSlots ?? DEFAULT_MAX_SLOTS,
-    instructions: 0,
+    // Not 0: V8 gives a field the representation of the first value it holds. A small
+    // integer there becomes a double once a long run passes 2^31 instructions (2.4 s of
+    // CoreMark), and that change of the record's layout throws away every compiled
+    // function that reads a thread, the run loops included, which then run at 1-2% of
+    // their speed until compiled again. A count that starts as a double never changes.
+    instructions: 0.5,
     pendingHostCall: -1,
     fast: limits.fast ?? true,
     divert: null,
     simd: null,
   };
+  t.instructions = 0;
+  return t;
 }
 
 /** Makes room for at least `needed` slots; false when that exceeds the limit. */

@@ -1,6 +1,8 @@
 import { ExitError, Trap } from '../errors/index.ts';
 import { run, RunStatus } from '../exec/index.ts';
 import { HostSuspension } from './host-suspension.ts';
+import { PRIME_AFTER, sharedRunLoopPrimer } from './run-loop-primer.ts';
+import type { RunLoopPrimer } from './run-loop-primer.ts';
 import { callHost, captureBacktrace, completeSuspendedCall, enterFunction } from './invoke.ts';
 import type { Store } from './store.ts';
 import { jsToBits, resultsToJs } from './values.ts';
@@ -74,6 +76,10 @@ export class Execution {
   private suspension: HostSuspension | undefined;
   /** Depth of the host-return frame of this execution in the thread. */
   readonly entryDepth: number;
+  /** Primes the run loops once this execution has run `PRIME_AFTER` instructions; null: never. */
+  private readonly primer: RunLoopPrimer | null;
+  /** The thread's instruction count when this execution began. */
+  private readonly startedAt: number;
 
   /**
    * @param store the store holding the function and the thread that runs it
@@ -85,6 +91,8 @@ export class Execution {
   constructor(readonly store: Store, readonly funcAddr: number, args: readonly unknown[] = [], options: { resumed?: boolean; entryDepth?: number } = {}) {
     const t = store.thread;
     this.entryDepth = options.entryDepth ?? t.depth;
+    this.startedAt = t.instructions;
+    this.primer = store.options.primer === undefined ? sharedRunLoopPrimer() : store.options.primer;
     if (options.resumed) return;
     const fn = store.state.funcs[funcAddr];
     const params = fn.type.params;
@@ -141,7 +149,11 @@ export class Execution {
           this.pauseRequested = false;
           return { kind: 'paused', instructions: t.instructions };
         }
-        const status = run(t, remaining < SIGNAL_SLICE ? remaining : SIGNAL_SLICE);
+        // A program that runs this long is worth the primer's few milliseconds (see there).
+        if (this.primer !== null && !this.primer.done && t.instructions - this.startedAt >= PRIME_AFTER) this.primer.prime(this.store.state);
+        // A slice short of the limit may end early, at a block start (see `run`); the
+        // last one, which the caller's limit ends, is counted out exactly.
+        const status = remaining > SIGNAL_SLICE ? run(t, SIGNAL_SLICE, true) : run(t, remaining);
         if (status === RunStatus.returned) {
           const fn = this.store.state.funcs[this.funcAddr];
           const base = t.fp;

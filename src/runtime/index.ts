@@ -10,3 +10,4 @@ export { Execution } from './execution.ts';
 export type { RunOptions, RunOutcome } from './execution.ts';
 export { interpreterEngine } from './engine.ts';
 export type { Engine, ExecutionLike, Tier } from './engine.ts';
+export { fastOpsOf, PRIME_AFTER, RunLoopPrimer, sharedRunLoopPrimer } from './run-loop-primer.ts';

@@ -8,6 +8,7 @@ import type { RefType } from '../wasm/index.ts';
 import type { ExternVal, Imports, Instance, InstantiateOptions } from './instantiate.ts';
 import { enterFunction, runToReturn } from './invoke.ts';
 import { bitsToJs, jsToBits } from './values.ts';
+import type { RunLoopPrimer } from './run-loop-primer.ts';
 
 /** Limits and hooks of a {@link Store}: stack sizes, memory cap, the pause signal. */
 export interface StoreOptions extends ThreadLimits, InstantiateOptions {
@@ -27,6 +28,14 @@ export interface StoreOptions extends ThreadLimits, InstantiateOptions {
    * pauses cost nothing of the kind, pauses at the signal as before.
    */
   onPauseSignal?: () => boolean;
+  /**
+   * Who primes the interpreter's run loops once this store's program has run a while
+   * (an experiment, see `run-loop-primer.ts`): default `sharedRunLoopPrimer()`, which
+   * is none unless `WASMIG_PRIME=1`; null: never. Priming runs a built-in module in a
+   * store of its own and changes no result, only V8's type feedback.
+   * @internal
+   */
+  primer?: RunLoopPrimer | null;
 }
 
 /**

@@ -11,9 +11,12 @@
 //
 // Plain JavaScript, so that the child starts as `wasmig run` does, without a TypeScript
 // loader in the process. The curve run drives the program as `wasmig bench`'s child does
-// (`Program.run` with a budget), in budgets of 2^20 instructions: `Execution.run` cuts
-// every budget into the same 131,072-instruction slices whatever its size, so the run
-// loop is entered exactly as in a long run; only the clock is read between budgets.
+// (`Program.run` with a budget), in budgets of 2^20 instructions (WARMUP_BUDGET=N for
+// others): `Execution.run` cuts every budget into the same 131,072-instruction slices
+// whatever its size, and only the clock is read between budgets. One difference from a
+// long run remains: the last slice of each budget is counted out exactly (on the exact
+// loop), where a long run's slices may end early at a block start; a budget of 2^23 or
+// more makes that rare (with coarser windows while cold).
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -59,6 +62,7 @@ if (mode === 'count') {
 } else if (mode === 'curve') {
   const seconds = Number(rest[0]);
   const window = Number(rest[1]) * 1000;
+  const budget = Number(process.env.WARMUP_BUDGET ?? 1 << 20);
   const started = performance.now();
   // Enough iterations never to finish within the run.
   const program = Program.instantiate(loadModuleFile(wasm), { args: [basename(wasm), ...coremarkArgs(1e9)], ...quiet });
@@ -69,7 +73,7 @@ if (mode === 'count') {
   let cpuMark = process.cpuUsage();
   let counted = 0;
   for (;;) {
-    const outcome = program.run({ budget: 1 << 20 });
+    const outcome = program.run({ budget });
     if (outcome.kind !== 'paused') throw new Error(`CoreMark ended early (${outcome.kind})`);
     const now = performance.now();
     if (now - mark >= window) {
