@@ -8,3 +8,4 @@ export type { Instr } from './instructions.ts';
 export { ByteReader, UNEXPECTED_END } from './reader.ts';
 export { MAX_LOCALS } from './code.ts';
 export { decodeNameSection } from './names.ts';
+export { ByteWriter } from './writer.ts';

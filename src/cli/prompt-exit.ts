@@ -36,6 +36,7 @@
  * stays the default until the crash is understood.
  */
 import { createRequire } from 'node:module';
+import { ByteWriter } from '../binary/index.ts';
 
 /** Options of Node (in `execArgv` or `NODE_OPTIONS`) whose output is written at its ordinary exit. */
 const WRITES_AT_EXIT = /^--(cpu-prof|heap-prof|prof\b|prof-process|inspect|debug|trace-event|experimental-test-coverage|report-on|heapsnapshot)/;
@@ -68,17 +69,16 @@ function drained(stream: NodeJS.WriteStream): Promise<void> {
  * node:wasi wants a `memory` export before it lets a module call it.
  */
 function exitModule(): Uint8Array<ArrayBuffer> {
-  const text = (s: string): number[] => [s.length, ...Array.from(s, (c) => c.charCodeAt(0))];
-  const section = (id: number, body: number[]): number[] => [id, body.length, ...body];
-  return Uint8Array.from([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, [1, 0x60, 1, 0x7f, 0]),
-    ...section(2, [1, ...text('wasi_snapshot_preview1'), ...text('proc_exit'), 0x00, 0]),
-    ...section(3, [1, 0]),
-    ...section(5, [1, 0x00, 0]),
-    ...section(7, [2, ...text('memory'), 0x02, 0, ...text('exit'), 0x00, 1]),
-    ...section(10, [1, 6, 0, 0x20, 0, 0x10, 0, 0x0b]),
-  ]);
+  const W = (): ByteWriter => new ByteWriter();
+  return new ByteWriter()
+    .raw([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00])
+    .section(1, W().u32(1).u8(0x60).u32(1).u8(0x7f).u32(0))
+    .section(2, W().u32(1).name('wasi_snapshot_preview1').name('proc_exit').u8(0x00).u32(0))
+    .section(3, W().u32(1).u32(0))
+    .section(5, W().u32(1).u8(0x00).u32(0))
+    .section(7, W().u32(2).name('memory').u8(0x02).u32(0).name('exit').u8(0x00).u32(1))
+    .section(10, W().u32(1).u32(6).raw([0, 0x20, 0, 0x10, 0, 0x0b]))
+    .toBytes() as Uint8Array<ArrayBuffer>;
 }
 
 /**

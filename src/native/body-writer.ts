@@ -1,4 +1,4 @@
-import { ByteWriter } from './encode.ts';
+import { ByteWriter } from '../binary/index.ts';
 
 /**
  * The code of one rewritten body as it is written: the bytes, how many blocks of the

@@ -9,7 +9,7 @@
  */
 import { ValType } from '../wasm/index.ts';
 import type { FuncType } from '../wasm/index.ts';
-import { ByteWriter } from './encode.ts';
+import { ByteWriter } from '../binary/index.ts';
 
 const SIMD = 0xfd;
 /** Sub-opcodes of the SIMD prefix the entries use (spec 5.4.8). */

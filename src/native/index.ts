@@ -4,7 +4,7 @@
  * frames that the interpreter (and the snapshot layer) take over. See docs/native-tier.md.
  * @module
  */
-export { ByteWriter } from './encode.ts';
+export { ByteWriter } from '../binary/index.ts';
 export { DEFAULT_UNROLL, HELPER_IMPORTS, HELPER_MODULE, planUnrolling, rewriteModule, scanBodies } from './rewrite.ts';
 export type { InnermostLoop, RewriteOptions, RewrittenModule } from './rewrite.ts';
 export type { RewrittenFunction, Safepoint } from './rewrite-function.ts';

@@ -37,7 +37,7 @@ import { OPS, PREFIX_FC, ValType } from '../wasm/index.ts';
 import type { FuncType, FuncBody, Module } from '../wasm/index.ts';
 import { BodyWriter } from './body-writer.ts';
 import { CanonicalStack } from './canonical-stack.ts';
-import { ByteWriter } from './encode.ts';
+import { ByteWriter } from '../binary/index.ts';
 import { expandCaught, scanHandlers } from './exception-scan.ts';
 import type { HandlerScan } from './exception-scan.ts';
 import { writeCopy } from './loop-unrolling.ts';

@@ -21,7 +21,7 @@ import { createInstr, InstructionReader } from '../binary/index.ts';
 import type { ModuleContext } from '../validate/index.ts';
 import { OPS, ValType } from '../wasm/index.ts';
 import type { ConstExpr, FuncType, Module } from '../wasm/index.ts';
-import { ByteWriter } from './encode.ts';
+import { ByteWriter } from '../binary/index.ts';
 import { expandCaught } from './exception-scan.ts';
 import { LoopFinder } from './loop-finder.ts';
 import type { FoundLoop } from './loop-finder.ts';

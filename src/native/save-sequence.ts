@@ -1,5 +1,5 @@
 import { ValType } from '../wasm/index.ts';
-import type { ByteWriter } from './encode.ts';
+import type { ByteWriter } from '../binary/index.ts';
 import { v128Halves, v128Zero } from './entry-code.ts';
 import type { HelperIndices } from './rewrite-function.ts';
 

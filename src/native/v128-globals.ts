@@ -10,7 +10,7 @@
  */
 import type { GlobalState } from '../exec/index.ts';
 import { ValType } from '../wasm/index.ts';
-import { ByteWriter } from './encode.ts';
+import { ByteWriter } from '../binary/index.ts';
 import { v128FromHalves } from './entry-code.ts';
 import { bits64 } from './values.ts';
 

@@ -1,44 +1,24 @@
 /**
  * The few binary encodings a module built in code needs (the run loops' priming module,
- * `priming-module.ts`): LEB128 numbers, vectors and sections, into a plain byte list.
+ * `priming-module.ts`), as plain byte lists: the numbers are the binary layer's
+ * `ByteWriter`'s, the lists are what the generator splices together.
  * Spec: https://webassembly.github.io/spec/core/binary/values.html
  */
+import { ByteWriter } from '../binary/index.ts';
+
+/** What a writer holds, as a plain byte list. */
+function listOf(w: ByteWriter): number[] {
+  return Array.from(w.bytes.subarray(0, w.length));
+}
 
 /** Unsigned LEB128 of an integer in [0, 2^32). */
 export function uleb(n: number): number[] {
-  const out: number[] = [];
-  n >>>= 0;
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (n !== 0);
-  return out;
+  return listOf(new ByteWriter().u32(n));
 }
 
 /** Signed LEB128 of a 64-bit integer (an int32 given as a number, or a bigint). */
 export function sleb(value: number | bigint): number[] {
-  const out: number[] = [];
-  if (typeof value === 'number') {
-    // int32: plain number arithmetic (`>>` keeps the sign).
-    let n = value | 0;
-    for (;;) {
-      const byte = n & 0x7f;
-      n >>= 7;
-      const done = (n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0);
-      out.push(done ? byte : byte | 0x80);
-      if (done) return out;
-    }
-  }
-  let n = BigInt.asIntN(64, value);
-  for (;;) {
-    const byte = Number(n & 0x7fn);
-    n >>= 7n;
-    const done = (n === 0n && (byte & 0x40) === 0) || (n === -1n && (byte & 0x40) !== 0);
-    out.push(done ? byte : byte | 0x80);
-    if (done) return out;
-  }
+  return listOf(typeof value === 'number' ? new ByteWriter().s32(value) : new ByteWriter().s64(value));
 }
 
 /** A name: its UTF-8 length, then its bytes (ASCII names only here). */

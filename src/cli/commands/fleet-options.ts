@@ -5,13 +5,18 @@ import { one } from '../args.ts';
 import type { OptionSpec, Parsed } from '../args.ts';
 
 /** Options every fleet command takes: where the broker is, how to log in, the fleet key. */
-export const CONNECTION_OPTIONS: OptionSpec[] = [
+/** Where the broker is and how to log in (`wasmig fleet revoke --broker` takes only these). */
+export const BROKER_OPTIONS: OptionSpec[] = [
   { name: 'broker', value: true },
   { name: 'username', value: true },
   { name: 'password', value: true },
   { name: 'password-file', value: true },
   { name: 'ca', value: true },
   { name: 'mqtt-version', value: true },
+];
+
+export const CONNECTION_OPTIONS: OptionSpec[] = [
+  ...BROKER_OPTIONS,
   { name: 'key-file', value: true },
   { name: 'identity', value: true },
   { name: 'revoked', value: true },
@@ -37,13 +42,9 @@ export const CONNECTION_HELP = `broker connection (every fleet command):
                         fleet revoke --broker) and keeps them there, or without
                         --revoked in its state dir`;
 
-/**
- * The broker connection, and the fleet key or device identity, a command line asks for.
- * `revokedDefault`: with an identity and no `--revoked`, the file the device keeps the
- * revocation lists it takes from the broker in (an agent's state dir), empty until one comes.
- */
-export function connectionOf(p: Parsed, env: NodeJS.ProcessEnv = process.env, options: { revokedDefault?: string } = {}): { connection: ConnectionOptions; key: MessageSigner | undefined } {
-  const connection = resolveConnection({
+/** The broker connection a command line asks for ({@link BROKER_OPTIONS}). */
+export function brokerOf(p: Parsed, env: NodeJS.ProcessEnv = process.env): ConnectionOptions {
+  return resolveConnection({
     broker: one(p, 'broker'),
     username: one(p, 'username'),
     password: one(p, 'password'),
@@ -51,6 +52,15 @@ export function connectionOf(p: Parsed, env: NodeJS.ProcessEnv = process.env, op
     ca: one(p, 'ca'),
     mqttVersion: one(p, 'mqtt-version'),
   }, env);
+}
+
+/**
+ * The broker connection, and the fleet key or device identity, a command line asks for.
+ * `revokedDefault`: with an identity and no `--revoked`, the file the device keeps the
+ * revocation lists it takes from the broker in (an agent's state dir), empty until one comes.
+ */
+export function connectionOf(p: Parsed, env: NodeJS.ProcessEnv = process.env, options: { revokedDefault?: string } = {}): { connection: ConnectionOptions; key: MessageSigner | undefined } {
+  const connection = brokerOf(p, env);
   const keyFile = one(p, 'key-file') ?? (env.WASMIG_KEY_FILE || undefined);
   const identity = one(p, 'identity') ?? (env.WASMIG_IDENTITY || undefined);
   if (keyFile !== undefined && identity !== undefined) throw new UsageError('--key-file and --identity are two ways to sign: give one (a fleet uses one of them)');

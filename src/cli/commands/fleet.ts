@@ -1,22 +1,18 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkRevocations, FleetAuthority, parseRoles, publishRevocations, resolveConnection } from '../../agent/index.ts';
+import { checkRevocations, FleetAuthority, parseRoles, publishRevocations } from '../../agent/index.ts';
 import type { RevocationDocument } from '../../agent/index.ts';
 import { UsageError } from '../../errors/index.ts';
 import { one, parseArgs } from '../args.ts';
 import type { OptionSpec, Parsed } from '../args.ts';
+import { BROKER_OPTIONS, brokerOf } from './fleet-options.ts';
 
 export const FLEET_OPTIONS: OptionSpec[] = [
   { name: 'dir', value: true },
   { name: 'roles', value: true },
   { name: 'out', value: true },
   { name: 'days', value: true },
-  { name: 'broker', value: true },
-  { name: 'username', value: true },
-  { name: 'password', value: true },
-  { name: 'password-file', value: true },
-  { name: 'ca', value: true },
-  { name: 'mqtt-version', value: true },
+  ...BROKER_OPTIONS,
 ];
 
 export const FLEET_USAGE = `usage: wasmig fleet init [--dir DIR]
@@ -86,10 +82,7 @@ function readList(file: string, authority: FleetAuthority): RevocationDocument {
 
 /** Publishes the list on the broker `--broker` names; says so. */
 async function publish(p: Parsed, doc: RevocationDocument): Promise<void> {
-  const connection = resolveConnection({
-    broker: one(p, 'broker'), username: one(p, 'username'), password: one(p, 'password'),
-    passwordFile: one(p, 'password-file'), ca: one(p, 'ca'), mqttVersion: one(p, 'mqtt-version'),
-  });
+  const connection = brokerOf(p);
   await publishRevocations(connection, doc);
   process.stdout.write(`wasmig fleet: the list (issued ${doc.issuedAt}, ${doc.revoked.length} device${doc.revoked.length === 1 ? '' : 's'}) is retained on ${connection.url}; agents with identities take it now\n`);
 }

@@ -1,5 +1,6 @@
 /**
- * A small binary encoder for the rewriter: a growable byte buffer with the spec's
+ * A small binary encoder, for every module the project writes (the native tier's
+ * rewriter, the run loops' priming module): a growable byte buffer with the spec's
  * primitive encodings (LEB128, names, vectors, sections).
  * Spec: https://webassembly.github.io/spec/core/binary/values.html
  */
