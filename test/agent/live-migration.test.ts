@@ -218,7 +218,9 @@ function holdLaterRounds(job: string, corruptLast = false): () => void {
 }
 
 s('the last round is not waited for: the pause follows it at once, and the target applies it before the final', async () => {
-  const args = ['mem=4', 'rate=256', 'steps=600'];
+  // A job that writes only its output between rounds: the second round is always the last
+  // (a few blocks), whatever the machine's load; with a busier writer it could be a later one.
+  const args = ['mem=4', 'rate=0', 'steps=600'];
   const want = writerOutput(args);
   const run = await startWriter('pipelined', args);
   await run.firstLine;
@@ -228,7 +230,7 @@ s('the last round is not waited for: the pause follows it at once, and the targe
   try {
     const r = await client.migrate('pipelined', 'b');
     assert.match(r.reason, /^converged after \d+ rounds/);
-    assert.ok(r.rounds >= 2, `${r.rounds} rounds`);
+    assert.is(r.rounds, 2, r.reason);
   } finally {
     undo();
   }
@@ -237,7 +239,9 @@ s('the last round is not waited for: the pause follows it at once, and the targe
 });
 
 s('a last round that does not apply at the target: the final is refused, and the job goes on at the source with the round\'s reason', async () => {
-  const args = ['mem=4', 'rate=256', 'steps=600'];
+  // A job that writes only its output between rounds: the second round is always the last
+  // (a few blocks), whatever the machine's load; with a busier writer it could be a later one.
+  const args = ['mem=4', 'rate=0', 'steps=600'];
   const want = writerOutput(args);
   const run = await startWriter('badlast', args);
   await run.firstLine;
@@ -254,7 +258,9 @@ s('a last round that does not apply at the target: the final is refused, and the
 });
 
 s('the last round\'s blob arriving after the final\'s: the target still applies the round first', async () => {
-  const args = ['mem=4', 'rate=256', 'steps=600'];
+  // A job that writes only its output between rounds: the second round is always the last
+  // (a few blocks), whatever the machine's load; with a busier writer it could be a later one.
+  const args = ['mem=4', 'rate=0', 'steps=600'];
   const want = writerOutput(args);
   const run = await startWriter('overtaken', args);
   await run.firstLine;
