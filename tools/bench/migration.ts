@@ -23,14 +23,18 @@
  * HMAC-signed, blobs and output sealed with AES-256-GCM; `--key-file FILE`, else a fresh
  * key), `identity` (device identities made for the run: Ed25519-signed, blobs sealed per
  * transfer to the recipient's X25519 key). `--key-file FILE` alone means `--security key`.
- * `--repeat N` runs every case N times, the ways of securing alternating (their order
- * turned by one each time, so none always goes first), and pools the moves: on a shared,
- * busy machine the load drifts over minutes, and alternation spreads the drift over every
- * way alike. The table also gives the median of each repetition (its spread says how much
- * of a difference is the machine's), and the load average over the case.
- *
  * `--ahead-clones 0,256` runs each case once per number of loop resume clones the agents
- * make ahead (`wasmig agent --ahead-clones`), side by side; default: the agents' default.
+ * make ahead (`wasmig agent --ahead-clones`); default: the agents' default.
+ *
+ * The variants of a case (ways of securing x clones ahead) run interleaved: a fleet of
+ * its own each (broker, agents, job), all up at once, and round r moves every fleet's job
+ * once per mode, the variants' order turned by r. On a shared, busy machine the load
+ * drifts over minutes; interleaved, the drift falls on every variant alike, and move i
+ * of one variant is paired with move i of the others: the change against the first way
+ * of securing is given with a bootstrap interval drawn over rounds (paired). The other
+ * fleets' jobs keep running while one moves, the same for every variant.
+ * `--repeat N` runs every case N times with fresh fleets and pools the moves; the table
+ * gives the median of each repetition, and the load average over the case.
  *
  * Usage: npx tsx tools/bench/migration.ts [--sizes coremark,1,16,64,256] [--rates 0,1,10,100]
  *          [--brokers aedes,mosquitto] [--modes live,stop-and-copy] [--moves 4] [--json FILE]
@@ -46,7 +50,7 @@ import { repoRoot } from '../../test/helpers/cli.ts';
 import { agentProc, embeddedBroker, mosquittoBroker, mosquittoPath, stopAll } from '../../test/helpers/fleet.ts';
 import type { BrokerProc, Proc } from '../../test/helpers/fleet.ts';
 import { writerPath } from '../../test/helpers/writer.ts';
-import { median } from './stats.ts';
+import { median, pairedRatioOfMedians } from './stats.ts';
 
 // Agents and brokers from the built CLI (npm run build), as users run them.
 process.env.WASMIG_BUILT = '1';
@@ -126,52 +130,94 @@ async function jobDowntime(agent: Proc, job: string, nth: number): Promise<numbe
   return undefined;
 }
 
-async function measure(name: string, broker: BrokerProc, size: string, rate: number, security: Security, ahead: string): Promise<Row[]> {
-  const loadBefore = loadavg()[0];
+/** One way of running a case (its security and clones ahead): a broker, agents a and b, a client and the job. */
+interface Fleet {
+  security: Security;
+  ahead: string;
+  broker: BrokerProc;
+  agents: [Proc, Proc];
+  client: FleetClient;
+  job: string;
+  label: string;
+  /** Where the job is now. */
+  at: 'a' | 'b';
+  /** Moves that reached each agent so far (which line of its log is the next move's). */
+  arrivals: Map<string, number>;
+  byMode: Map<string, MigrationResult[]>;
+  jobDowntimes: Map<string, number[]>;
+}
+
+/** Starts a fleet of its own for one variant of a case and its job, filled and running. */
+async function startFleet(name: string, size: string, rate: number, security: Security, ahead: string): Promise<Fleet> {
+  // mosquitto leaves Nagle's algorithm on unless told: a fleet's broker should say so.
+  const broker = name === 'mosquitto' ? await mosquittoBroker(work, ['allow_anonymous true', 'set_tcp_nodelay true'], 3600) : await embeddedBroker();
   const extra = ahead === '' ? [] : ['--ahead-clones', ahead];
-  const agents = await Promise.all([agentProc('a', broker.url, extra, secured(security, 'a')), agentProc('b', broker.url, extra, secured(security, 'b'))]);
-  const agentNamed = (n: string): Proc => (n === 'a' ? agents[0] : agents[1]);
-  const arrivals = new Map<string, number>();
+  // Each fleet keeps its agents' state apart: every fleet has an a and a b.
+  const stateDir = join(work, `state-${name}-${security}-${ahead}`);
+  const env = (agent: string): Record<string, string> => ({ ...secured(security, agent), WASMIG_STATE_DIR: stateDir });
+  const agents = await Promise.all([agentProc('a', broker.url, extra, env('a')), agentProc('b', broker.url, extra, env('b'))]) as [Proc, Proc];
   const client = await FleetClient.connect({ connection: { url: broker.url }, key: clientKey(security) });
+  const small = size === 'coremark';
+  const job = `bench-${name}-${size}-${rate}-${security}-${ahead}`.replace(/[^A-Za-z0-9._-]/g, '-');
+  const label = (small ? 'CoreMark' : `${size} MiB @ ${rate} MiB/s`) + (ahead === '' ? '' : `, ${ahead} clones ahead`);
+  await client.start(small
+    ? { agent: 'a', module: coremark, program: 'coremark.wasm', args: ['coremark.wasm', '0', '0', '0x66', '100M'], job }
+    : { agent: 'a', module: writer, program: 'writer.wasm', args: ['writer.wasm', `mem=${size}`, `rate=${rate * 1024}`, 'secs=100000'], job });
+  if (!small) {
+    // The memory is filled once the first line is out.
+    await new Promise<void>((resolveWait, reject) => {
+      client.follow(job, { onOutput: () => resolveWait() }).catch((error: Error) => { if (!/was closed/.test(error.message)) reject(error); });
+    });
+  } else {
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  return {
+    security, ahead, broker, agents, client, job, label, at: 'a', arrivals: new Map(),
+    byMode: new Map(modes.map((m) => [m, []])), jobDowntimes: new Map(modes.map((m) => [m, []])),
+  };
+}
+
+/** Moves the fleet's job once in `mode`, to the other agent, and records it. */
+async function moveOnce(fleet: Fleet, mode: 'live' | 'stop-and-copy', counted: boolean): Promise<void> {
+  const to = fleet.at === 'a' ? 'b' : 'a';
+  fleet.byMode.get(mode)!.push(await fleet.client.migrate(fleet.job, to, { mode }));
+  const nth = fleet.arrivals.get(to) ?? 0;
+  fleet.arrivals.set(to, nth + 1);
+  const own = await jobDowntime(fleet.agents[to === 'a' ? 0 : 1], fleet.job, nth);
+  if (counted && own !== undefined) fleet.jobDowntimes.get(mode)!.push(own);
+  fleet.at = to;
+}
+
+/**
+ * One case, every variant at once: a fleet per variant, all started before the first
+ * move, then the moves interleaved (round r moves each fleet's job once per mode, the
+ * variants' order turned by r), so that the load's drift over minutes falls on every
+ * variant alike and move i of one variant is paired with move i of the others. The
+ * other fleets' jobs run on (or idle) while one moves: the same for every variant.
+ */
+async function measure(name: string, size: string, rate: number, variants: readonly { security: Security; ahead: string }[]): Promise<Row[]> {
+  const loadBefore = loadavg()[0];
+  const fleets: Fleet[] = [];
   try {
-    const small = size === 'coremark';
-    const job = `bench-${name}-${size}-${rate}-${security}`.replace(/[^A-Za-z0-9._-]/g, '-');
-    const label = (small ? 'CoreMark' : `${size} MiB @ ${rate} MiB/s`) + (ahead === '' ? '' : `, ${ahead} clones ahead`);
-    await client.start(small
-      ? { agent: 'a', module: coremark, program: 'coremark.wasm', args: ['coremark.wasm', '0', '0', '0x66', '100M'], job }
-      : { agent: 'a', module: writer, program: 'writer.wasm', args: ['writer.wasm', `mem=${size}`, `rate=${rate * 1024}`, 'secs=100000'], job });
-    if (!small) {
-      // The memory is filled once the first line is out.
-      await new Promise<void>((resolveWait, reject) => {
-        client.follow(job, { onOutput: () => resolveWait() }).catch((error: Error) => { if (!/was closed/.test(error.message)) reject(error); });
-      });
-    } else {
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-    const byMode = new Map<string, MigrationResult[]>(modes.map((m) => [m, []]));
-    const jobDowntimes = new Map<string, number[]>(modes.map((m) => [m, []]));
-    let at = 'a';
+    for (const v of variants) fleets.push(await startFleet(name, size, rate, v.security, v.ahead));
     for (let i = 0; i < moves; i++) {
-      for (const mode of modes) {
-        const to = at === 'a' ? 'b' : 'a';
-        byMode.get(mode)!.push(await client.migrate(job, to, { mode }));
-        const nth = arrivals.get(to) ?? 0;
-        arrivals.set(to, nth + 1);
-        const own = await jobDowntime(agentNamed(to), job, nth);
-        if (i > 0 && own !== undefined) jobDowntimes.get(mode)!.push(own);
-        at = to;
+      for (let k = 0; k < fleets.length; k++) {
+        const fleet = fleets[(i + k) % fleets.length];
+        for (const mode of modes) await moveOnce(fleet, mode, i > 0);
       }
     }
-    return modes.map((mode) => {
-      const all = byMode.get(mode)!;
-      return { broker: name, security, job: label, mode, first: all[0], rest: all.slice(1), jobDowntimes: jobDowntimes.get(mode)!, load: [loadBefore, loadavg()[0]] };
-    });
+    const loadAfter = loadavg()[0];
+    return fleets.flatMap((f) => modes.map((mode) => {
+      const all = f.byMode.get(mode)!;
+      return { broker: name, security: f.security, job: f.label, mode, first: all[0], rest: all.slice(1), jobDowntimes: f.jobDowntimes.get(mode)!, load: [loadBefore, loadAfter] as [number, number] };
+    }));
   } finally {
-    await client.close();
+    await Promise.all(fleets.map((f) => f.client.close()));
     await stopAll();
   }
 }
 
+const variants = securities.flatMap((security) => aheads.map((ahead) => ({ security, ahead })));
 const rows: Row[] = [];
 for (const name of brokers) {
   if (name === 'mosquitto' && !mosquittoPath()) {
@@ -180,12 +226,10 @@ for (const name of brokers) {
   }
   for (const size of sizes) {
     for (const rate of size === 'coremark' ? [0] : rates) {
-      for (let r = 0; r < repeat; r++) for (const security of [...securities.slice(r % securities.length), ...securities.slice(0, r % securities.length)]) for (const ahead of aheads) {
-        // mosquitto leaves Nagle's algorithm on unless told: a fleet's broker should say so.
-        const broker = name === 'mosquitto' ? await mosquittoBroker(work, ['allow_anonymous true', 'set_tcp_nodelay true'], 1800) : await embeddedBroker();
-        process.stderr.write(`${name}, ${size}, ${rate} MiB/s, ${security}${ahead === '' ? '' : `, ${ahead} clones ahead`}${repeat > 1 ? ` (${r + 1} of ${repeat})` : ''}, load ${loadavg()[0].toFixed(1)}...\n`);
+      for (let r = 0; r < repeat; r++) {
+        process.stderr.write(`${name}, ${size}, ${rate} MiB/s, ${variants.map((v) => v.security + (v.ahead === '' ? '' : `/${v.ahead} ahead`)).join(', ')} interleaved${repeat > 1 ? ` (${r + 1} of ${repeat})` : ''}, load ${loadavg()[0].toFixed(1)}...\n`);
         try {
-          rows.push(...(await measure(name, broker, size, rate, security, ahead)));
+          rows.push(...(await measure(name, size, rate, variants)));
         } catch (error) {
           process.stderr.write(`  failed: ${(error as Error).message}\n`);
         }
@@ -217,6 +261,25 @@ for (const p of pooled.values()) {
   const each = repeat > 1 ? ` ${p.runs.map((x) => median(x.rest.map((m) => m.downtimeMs)).toFixed(1)).join(', ')} |` : '';
   const loads = p.runs.flatMap((x) => x.load);
   console.log(`| ${r.broker} | ${r.job} | ${r.security} | ${r.mode} | ${median(d).toFixed(1)} (${spread(d)}) |${each} ${own} | ${median(p.rest.map((x) => x.totalMs)).toFixed(0)} | ${size(sent)} | ${size(paused)} | ${median(p.rest.map((x) => x.rounds))} | ${r.first.downtimeMs.toFixed(0)} ms, ${size(r.first.bytesSent)} | ${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)} |`);
+}
+if (securities.length > 1) {
+  // Interleaved, move i of each way of securing happened in the same round: paired.
+  console.log(`\nThe change in the source's downtime against ${securities[0]}, paired by round (the ratio of medians, and its 90% bootstrap interval over rounds)`);
+  console.log(`| broker | job | mode | ${securities.slice(1).join(' | ')} |`);
+  console.log(`|---|---|---|${securities.slice(1).map(() => '---:').join('|')}|`);
+  const pct = (x: number): string => `${x >= 1 ? '+' : ''}${((x - 1) * 100).toFixed(0)}%`;
+  for (const p of pooled.values()) {
+    const r = p.runs[0];
+    if (r.security !== securities[0]) continue;
+    const other = (s: Security): Pooled | undefined => pooled.get(`${r.broker}|${r.job}|${s}|${r.mode}`);
+    const cells = securities.slice(1).map((s) => {
+      const o = other(s);
+      if (!o) return 'n/a';
+      const c = pairedRatioOfMedians(p.rest.map((x) => x.downtimeMs), o.rest.map((x) => x.downtimeMs));
+      return `${pct(c.ratio)} (${pct(c.low)}..${pct(c.high)})`;
+    });
+    console.log(`| ${r.broker} | ${r.job} | ${r.mode} | ${cells.join(' | ')} |`);
+  }
 }
 const live = [...pooled.values()].filter((p) => p.runs[0].mode === 'live');
 console.log('\nWhere the live moves\' downtime went (median ms): capture at the source / transfer / restore and commit at the target, to the answer / commits asked again');
