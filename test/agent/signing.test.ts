@@ -11,6 +11,12 @@ test('canonical JSON sorts keys at every level and drops undefined fields', () =
   assert.is(canonicalJson({ a: 1, b: 2 }), canonicalJson({ b: 2, a: 1 }));
 });
 
+test('canonical JSON is byte for byte what every earlier version signed (agents of two versions verify each other)', () => {
+  // Written by the first implementation; the one-pass rewrite must not change a byte.
+  const doc = { 'é': [1, undefined, { Z: -0, a: 1e21, 'a b': 'q"\n\u2028' }], B: new Uint8Array([3, 1]), 10: true, 9: false, '': null, f: () => 1, n: Number.NaN, nested: [[], {}] };
+  assert.is(canonicalJson(doc), '{"":null,"10":true,"9":false,"B":{"0":3,"1":1},"f":null,"n":null,"nested":[[],{}],"é":[1,null,{"Z":0,"a":1e+21,"a b":"q\\"\\n\u2028"}]}');
+});
+
 test('a signed message verifies, whatever the order of its fields', () => {
   const signed = key.sign({ type: 'start', job: 'j1', n: 3 });
   assert.is(key.verify(signed), undefined);
