@@ -21,11 +21,26 @@ export function outputContext(job: string, epoch: number, seq: number): string {
 /** Seals chunks for one recipient (the fleet key, or one transfer's X25519 key: box-cipher.ts). */
 export interface ChunkSealer {
   seal(context: string, data: Uint8Array): Buffer;
+  /** With identities: the key this sealer's recipient can derive too (session-mac.ts). */
+  readonly session?: SessionKey;
 }
 
 /** Opens chunks sealed for this device; throws {@link ProtocolError} when one does not open. */
 export interface ChunkOpener {
   open(context: string, sealed: Uint8Array): Buffer;
+  /** With identities: the session key of a sealer whose ephemeral public key is `id` (session-mac.ts), undefined when `id` is no X25519 key. */
+  sessionKey?(id: string): Buffer | undefined;
+}
+
+/**
+ * A secret two devices share for one handoff (identities): the source's sealer derives
+ * it from its ephemeral X25519 key and the target's static one, the target from the
+ * ephemeral public key the signed `prepare` names (`id`, base64url). It authenticates
+ * the handoff's messages in the pause (session-mac.ts).
+ */
+export interface SessionKey {
+  readonly id: string;
+  readonly key: Buffer;
 }
 
 /**

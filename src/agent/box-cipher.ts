@@ -28,6 +28,14 @@ function transferKey(secret: Buffer, ephemeral: Buffer, recipient: Buffer): Buff
 }
 
 /**
+ * The HMAC key of one handoff's session (session-mac.ts): the same X25519 secret as its
+ * transfers', another HKDF label, so that neither key tells anything of the other.
+ */
+function sessionKeyOf(secret: Buffer, ephemeral: Buffer, recipient: Buffer): Buffer {
+  return Buffer.from(hkdfSync('sha256', secret, Buffer.concat([ephemeral, recipient]), 'wasmig-e2e-v1 x25519 handoff session', 32));
+}
+
+/**
  * Sealing to a device with identities (issue 16): each certificate carries the device's
  * X25519 public key. A sender makes a fresh X25519 key pair per sealer, derives its
  * AES-256-GCM key from the X25519 secret it shares with the recipient's key (HKDF), and
@@ -82,8 +90,25 @@ export class BoxKeys implements ChunkOpener {
     const pair = generateKeyPairSync('x25519');
     const ephemeral = Buffer.from(rawOf(pair.publicKey), 'base64url');
     const secret = diffieHellman({ privateKey: pair.privateKey, publicKey: x25519Public(recipient) });
-    const key = transferKey(secret, ephemeral, Buffer.from(recipient, 'base64url'));
-    return { seal: (context, data) => aesSeal(key, context, data, ephemeral) };
+    const recipientRaw = Buffer.from(recipient, 'base64url');
+    const key = transferKey(secret, ephemeral, recipientRaw);
+    const session = { id: ephemeral.toString('base64url'), key: sessionKeyOf(secret, ephemeral, recipientRaw) };
+    return { seal: (context, data) => aesSeal(key, context, data, ephemeral), session };
+  }
+
+  /**
+   * The session key of a sealer made for this device, from its ephemeral public key `id`
+   * (base64url, as the signed `prepare` names it); undefined when `id` is not one.
+   */
+  sessionKey(id: string): Buffer | undefined {
+    if (!/^[A-Za-z0-9_-]{43}$/.test(id)) return undefined;
+    const ephemeral = Buffer.from(id, 'base64url');
+    try {
+      const secret = diffieHellman({ privateKey: this.#privateKey, publicKey: x25519Public(id) });
+      return sessionKeyOf(secret, ephemeral, this.#raw);
+    } catch {
+      return undefined;
+    }
   }
 
   /** The data of a chunk sealed to this device; throws {@link ProtocolError} when it does not open. */

@@ -21,7 +21,7 @@
 import { performance } from 'node:perf_hooks';
 import { MigrationError, WasmigError } from '../errors/index.ts';
 import { sha256 } from './frames.ts';
-import type { ChunkSealer } from './blob-cipher.ts';
+import type { ChunkSealer, SessionKey } from './blob-cipher.ts';
 import type { HandoffHost } from './handoff-host.ts';
 import { hopClockMs, hopStampsFrom, receivedStamps } from './hop-clock.ts';
 import type { HopStamps } from './hop-clock.ts';
@@ -131,6 +131,8 @@ export class OutgoingHandoff {
   #held: Progress[] | undefined;
   /** Seals the handoff's blobs for the target (undefined: an open fleet). */
   #sealer: ChunkSealer | undefined;
+  /** The handoff's session with the target, once it took it (session-mac.ts): the pause's messages are authenticated by it. */
+  #session: SessionKey | undefined;
   #cancelled: string | undefined;
   #epoch = 0;
   #prepared = false;
@@ -203,6 +205,10 @@ export class OutgoingHandoff {
       this.#progress({ phase: 'prepare' });
       let prepared: Reply;
       try {
+        // One sealer for the handoff's rounds and final (identities: one X25519 key
+        // agreement at each end for the handoff, not one per blob: the final's was on the
+        // pause). Made before the prepare, which names its session (session-mac.ts).
+        this.#sealer = await host.peer.sealerFor(to);
         prepared = await this.#prepare(signal);
         if (!prepared.ok && prepared.code === 'need-module') {
           moduleWire += await this.#giveModule(signal, true);
@@ -213,6 +219,11 @@ export class OutgoingHandoff {
       }
       if (!prepared.ok) throw this.#resumeHere(`agent ${to} refused the job: ${prepared.message ?? prepared.code}`);
       this.#prepared = true;
+      // The target derived the session's key: the final and its answer carry an HMAC under it, not signatures.
+      if (prepared.data?.session === true && this.#sealer?.session !== undefined) {
+        this.#session = this.#sealer.session;
+        host.peer.openSession(this.#session, to);
+      }
       const offered = typeof prepared.data?.base === 'string' ? prepared.data.base : undefined;
       const theirLog = typeof prepared.data?.logNext === 'number' ? prepared.data.logNext : 0;
 
@@ -224,9 +235,6 @@ export class OutgoingHandoff {
       let baseField: { base?: string } = {};
       const live = this.#options.mode !== 'stop-and-copy';
       try {
-        // One sealer for the handoff's rounds and final (identities: one X25519 key
-        // agreement at each end for the handoff, not one per blob: the final's was on the pause).
-        this.#sealer = await host.peer.sealerFor(to);
         // Stop-and-copy sends everything (against the module's image only): the classic scheme, to compare with.
         const { base } = await job.precopy(live ? offered : undefined);
         logFrom = base !== undefined ? theirLog : 0;
@@ -387,6 +395,7 @@ export class OutgoingHandoff {
       throw this.#resumeHere(`agent ${to} did not confirm the commit${commitSignal.aborted ? ' and went offline' : ''}; any copy it started is fenced off by the new epoch`, true);
     } finally {
       if (lastRound !== undefined) host.peer.done(lastRound);
+      if (this.#session !== undefined) host.peer.closeSession(this.#session.id);
       this.#flushProgress();
       watch.close();
     }
@@ -430,6 +439,7 @@ export class OutgoingHandoff {
     const peer = this.#host.peer;
     const id = await peer.send(topics.agentInbox(this.#to), {
       type: 'prepare', job: job.id, epoch: this.#epoch, spec: job.spec as unknown as Record<string, unknown>, dirs: job.preopens,
+      ...(this.#sealer?.session ? { handoffSession: this.#sealer.session.id } : {}),
     });
     try {
       this.#host.crashPoints.reach('source', 'prepare');
@@ -454,7 +464,7 @@ export class OutgoingHandoff {
     if (stamps) stamps.sourceSendingFinal = hopClockMs();
     const sending = host.peer.send(topics.agentInbox(this.#to), {
       type, job: job.id, epoch: this.#epoch, ...fields, transfer, sha256: sha256(bytes), size: bytes.length, chunks: chunkCount(bytes.length, chunkBytes),
-    });
+    }, { session: type === 'final' ? this.#session : undefined });
     const count = chunkCount(bytes.length, chunkBytes);
     const blob = host.peer.sendBlob(topics.agentData(this.#to), transfer, bytes, {
       chunkBytes, signal, sealer: this.#sealer, onProgress: (s, total) => {

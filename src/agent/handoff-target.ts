@@ -15,6 +15,7 @@
  * copy is dropped at once, so that a final still on its way can never start it later.
  */
 import { WasmigError } from '../errors/index.ts';
+import type { SessionKey } from './blob-cipher.ts';
 import type { HandoffHost } from './handoff-host.ts';
 import { hopClockMs, receivedStamps } from './hop-clock.ts';
 import type { HopStamps } from './hop-clock.ts';
@@ -45,6 +46,8 @@ export class IncomingHandoff {
   onBase: boolean;
   /** When the job stopped at the source, as its final said (`hop-clock.ts`; measuring only). */
   stoppedAtSource: number | undefined;
+  /** The handoff's session with the source (identities; session-mac.ts): the final and its answer are authenticated by it. */
+  session: SessionKey | undefined;
   #timer: NodeJS.Timeout | undefined;
   /**
    * Settles once the message before the latest one has handed its work to the job's
@@ -88,7 +91,14 @@ export class IncomingHandoff {
   /** Drops the copy being received. */
   drop(): void {
     clearTimeout(this.#timer);
+    this.endSession();
     this.job.discard();
+  }
+
+  /** Closes the handoff's session: nothing more of it is taken. */
+  endSession(): void {
+    if (this.session !== undefined) this.#host.peer.closeSession(this.session.id);
+    this.session = undefined;
   }
 
   settle(): void {
@@ -169,10 +179,16 @@ export class IncomingHandoffs {
     });
     incoming.offered = held?.digest;
     incoming.onBase = held !== undefined;
+    // The source's session (identities): its key from the ephemeral key the signed prepare names.
+    const sessionKey = req.handoffSession === undefined ? undefined : host.peer.opener?.sessionKey?.(req.handoffSession);
+    if (sessionKey !== undefined) {
+      incoming.session = { id: req.handoffSession!, key: sessionKey };
+      host.peer.openSession(incoming.session, req.from);
+    }
     this.#byJob.set(req.job, incoming);
     host.log(`receiving job ${req.job} from ${req.from} (epoch ${req.epoch}${held ? `, onto what it left here (${held.digest.slice(0, 12)}...)` : ''})`);
     host.crashPoints.reach('target', 'prepare');
-    void host.peer.reply(req, { ok: true, stage: 'prepared', data: held ? { base: held.digest, logNext: log.next } : {} });
+    void host.peer.reply(req, { ok: true, stage: 'prepared', data: { ...(held ? { base: held.digest, logNext: log.next } : {}), ...(incoming.session ? { session: true } : {}) } });
   }
 
   #find(req: RoundRequest | FinalRequest | CommitRequest): IncomingHandoff | undefined {
@@ -299,8 +315,9 @@ export class IncomingHandoffs {
     // does not hold it up on a busy machine (measured: it did, by 5-10 ms at load 12).
     // It goes before the job's new state too: that state (signed, in a signed fleet)
     // reached the source ahead of the answer, and was checked there first.
-    void host.peer.reply(req, { ok: true, data: { stamps: { ...arrival, ...restored.stamps, targetCommitted: received, targetAnswered: hopClockMs() } } })
+    void host.peer.reply(req, { ok: true, data: { stamps: { ...arrival, ...restored.stamps, targetCommitted: received, targetAnswered: hopClockMs() } } }, req.type === 'final' ? inc.session : undefined)
       .finally(() => host.crashPoints.reach('target', 'commit-sent'));
+    inc.endSession();
     host.adopt(inc.job, inc.source);
     void inc.job.run().then((started) => {
       if (started === undefined) return;

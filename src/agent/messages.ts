@@ -163,6 +163,10 @@ interface Envelope {
   sig?: string;
   /** The sender's device certificate (identity.ts), checked by the receiver. */
   cert?: Record<string, unknown>;
+  /** With identities, a handoff's final and its answer: the handoff's session (session-mac.ts) instead of `sig` and `cert`. */
+  session?: string;
+  /** HMAC-SHA256 of the rest under the session's key (64 hex digits). */
+  mac?: string;
   /**
    * Set by the receiving peer, never read from the wire (nor signed): when the message
    * came off the link, and when its signature and replay checks were done (`hop-clock.ts`
@@ -199,6 +203,12 @@ export interface PrepareRequest extends Envelope {
   spec: JobSpec;
   /** Guest directory names the job has open. */
   dirs: string[];
+  /**
+   * With identities: the ephemeral X25519 public key (base64url) of the handoff's sealer,
+   * which the target turns into the handoff's session key (session-mac.ts). Signed here,
+   * so only the source's own key is taken.
+   */
+  handoffSession?: string;
 }
 /** A blob that follows a handoff message: its manifest. */
 export interface BlobFields {
@@ -390,12 +400,20 @@ function signature(o: Obj): { sig?: string; cert?: Obj } {
   return out;
 }
 
+/** A session-authenticated message's fields (session-mac.ts): the session's id (an X25519 public key, base64url) and the HMAC. */
+function sessionFields(o: Obj): { session?: string; mac?: string } {
+  if (o.session === undefined && o.mac === undefined) return {};
+  const session = str(o, 'session', 43);
+  if (!/^[A-Za-z0-9_-]{43}$/.test(session)) bad('session is not an X25519 public key');
+  return { session, mac: hex(o, 'mac', 64) };
+}
+
 function envelope(o: Obj): Envelope {
   const e: Envelope = { v: int(o, 'v', 1, 1000), id: hex(o, 'id', 32), ts: int(o, 'ts'), from: str(o, 'from', 128) };
   if (e.v !== PROTOCOL_VERSION) bad(`protocol version ${e.v} (this wasmig speaks ${PROTOCOL_VERSION})`);
   if (o.recipient !== undefined) e.recipient = topic(o, 'recipient');
   if (o.replyTo !== undefined) e.replyTo = topic(o, 'replyTo');
-  Object.assign(e, signature(o));
+  Object.assign(e, signature(o), sessionFields(o));
   return e;
 }
 
@@ -426,7 +444,14 @@ export function parseMessage(payload: Buffer | string): Message {
     }
     case 'cancel': return { ...e, type: 'cancel', job: name(o, 'job') };
     case 'stop': return { ...e, type: 'stop', job: name(o, 'job') };
-    case 'prepare': return { ...e, type: 'prepare', job: name(o, 'job'), epoch: int(o, 'epoch', 1), spec: checkSpec(o.spec), dirs: strings(o.dirs, 'dirs', 256) };
+    case 'prepare': {
+      const p: PrepareRequest = { ...e, type: 'prepare', job: name(o, 'job'), epoch: int(o, 'epoch', 1), spec: checkSpec(o.spec), dirs: strings(o.dirs, 'dirs', 256) };
+      if (o.handoffSession !== undefined) {
+        p.handoffSession = str(o, 'handoffSession', 43);
+        if (!/^[A-Za-z0-9_-]{43}$/.test(p.handoffSession)) bad('handoffSession is not an X25519 public key');
+      }
+      return p;
+    }
     case 'round': return { ...e, type: 'round', job: name(o, 'job'), epoch: int(o, 'epoch', 1), round: int(o, 'round', 1, 1_000_000), ...blob(o), ...base(o) };
     case 'final': {
       const digests = strings(o.digests, 'digests', 64);

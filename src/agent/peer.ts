@@ -6,12 +6,13 @@ import type { Message, Reply, Request } from './messages.ts';
 import { newId, parseMessage, PROTOCOL_VERSION, ProtocolError } from './messages.ts';
 import { MqttLink } from './mqtt-link.ts';
 import { sendBlob } from './transfer.ts';
-import type { BlobCipher, ChunkOpener, ChunkSealer } from './blob-cipher.ts';
+import type { BlobCipher, ChunkOpener, ChunkSealer, SessionKey } from './blob-cipher.ts';
 import { PresenceCheck } from './presence-check.ts';
 import { topicName, topics } from './topics.ts';
 import { hopClockMs } from './hop-clock.ts';
 import { ReplayGuard } from './replay-guard.ts';
 import type { MessageSigner } from './signing.ts';
+import { SESSION_TYPES, sessionMacValid, withSessionMac } from './session-mac.ts';
 
 /** What a request carries besides the envelope. */
 export type RequestBody = { type: Request['type'] | 'sync' } & Record<string, unknown>;
@@ -139,6 +140,8 @@ export class Peer {
   readonly #mailboxes = new Map<string, Mailbox>();
   readonly #guard: ReplayGuard;
   readonly #recent = new Set<string>();
+  /** Handoff sessions open here (session-mac.ts), by id: whom each is with, and its key. */
+  readonly #sessions = new Map<string, { peer: string; key: Buffer }>();
   readonly #routes: { filter: string; fn: TopicHandler }[] = [];
   readonly #subscriptions = new Map<string, { count: number; ready: Promise<void> }>();
   readonly #unsubscribing = new Map<string, Promise<void>>();
@@ -500,13 +503,38 @@ export class Peer {
   #check(message: Message): string | undefined {
     const key = this.#options.key;
     if (!key) return undefined;
-    const why = key.verify(message, { signer: message.from, type: message.type });
+    const why = message.mac !== undefined ? this.#checkSession(message) : key.verify(message, { signer: message.from, type: message.type });
     if (why !== undefined) return why === 'unsigned' ? 'unsigned message (this peer requires the fleet key or an identity: --key-file, --identity)' : why;
     // The signature covers the recipient: a message captured on one inbox and published
     // on another (another agent's, or a later client's) names the wrong one.
     if (message.recipient === undefined) return 'the message names no recipient (signed by an older wasmig?)';
     if (message.recipient !== this.inbox) return `the message is addressed to ${message.recipient}, not to ${this.inbox} (replayed from another inbox?)`;
     return this.#guard.check(message.from, message.id, message.ts, { durable: !IN_RUN_ONLY.has(message.type) });
+  }
+
+  /** Why a message authenticated by a handoff session (session-mac.ts) is not acceptable, or undefined. */
+  #checkSession(message: Message): string | undefined {
+    if (message.sig !== undefined || message.cert !== undefined) return 'both signed and session-authenticated';
+    if (!SESSION_TYPES.has(message.type)) return `a ${message.type} message may not be session-authenticated`;
+    const session = message.session === undefined ? undefined : this.#sessions.get(message.session);
+    if (!session) return 'session-authenticated with no handoff session open here (over, or never opened)';
+    if (session.peer !== message.from) return `sent as ${message.from} in a handoff session with ${session.peer}`;
+    return sessionMacValid(message, session.key) ? undefined : 'bad session MAC (forged or altered)';
+  }
+
+  /**
+   * Opens a handoff's session with `peer` (session-mac.ts): messages that `send` and
+   * `reply` are given it carry its HMAC instead of a signature, and such messages from
+   * `peer` are taken. Closed with {@link closeSession} when the handoff ends.
+   */
+  openSession(session: SessionKey, peer: string): void {
+    this.#sessions.set(session.id, { peer, key: session.key });
+    // A handoff that never closed its session (a crash mid-way) must not pile them up.
+    if (this.#sessions.size > 1024) this.#sessions.delete(this.#sessions.keys().next().value!);
+  }
+
+  closeSession(id: string): void {
+    this.#sessions.delete(id);
   }
 
   #deliver(reply: Reply): void {
@@ -524,9 +552,10 @@ export class Peer {
   }
 
   /** `recipient`: the topic the message goes to, which names its recipient (signed with the rest). */
-  #envelope(body: Record<string, unknown>, recipient: string, id = newId()): Record<string, unknown> {
+  #envelope(body: Record<string, unknown>, recipient: string, id = newId(), session?: SessionKey): Record<string, unknown> {
     const message = { ...body, v: PROTOCOL_VERSION, id, ts: Date.now(), from: this.id, recipient, replyTo: this.inbox };
-    return this.#options.key ? this.#options.key.sign(message) : message;
+    if (!this.#options.key) return message;
+    return session !== undefined ? withSessionMac(message, session) : this.#options.key.sign(message);
   }
 
   /**
@@ -535,9 +564,9 @@ export class Peer {
    * connection while the mailbox is open, for requests whose answerer re-answers a
    * repeated id rather than acting twice ({@link REANSWERED}).
    */
-  async send(topic: string, body: RequestBody, options: { resendOnReconnect?: boolean } = {}): Promise<string> {
+  async send(topic: string, body: RequestBody, options: { resendOnReconnect?: boolean; session?: SessionKey } = {}): Promise<string> {
     const id = newId();
-    const payload = JSON.stringify(this.#envelope(body, topic, id));
+    const payload = JSON.stringify(this.#envelope(body, topic, id, options.session));
     this.#mailboxes.set(id, { queue: [], ...(options.resendOnReconnect ? { resend: { topic, payload } } : {}) });
     try {
       await this.link.publish(topic, payload, { qos: 1 });
@@ -610,10 +639,10 @@ export class Peer {
    * Answers a request (best effort: a reply to a vanished peer is lost); resolves once
    * the broker has it.
    */
-  reply(request: { id: string; replyTo?: string; type?: string }, fields: { ok: boolean; stage?: string; code?: string; message?: string; data?: Record<string, unknown> }): Promise<void> {
+  reply(request: { id: string; replyTo?: string; type?: string }, fields: { ok: boolean; stage?: string; code?: string; message?: string; data?: Record<string, unknown> }, session?: SessionKey): Promise<void> {
     if (!request.replyTo) return Promise.resolve();
     const body = { type: 'reply', re: request.id, stage: 'done', ...fields };
-    const payload = JSON.stringify(this.#envelope(body, request.replyTo));
+    const payload = JSON.stringify(this.#envelope(body, request.replyTo, undefined, session));
     if (body.stage === 'done' && request.type !== undefined && REANSWERED.has(request.type)) {
       this.#answers.set(request.id, { topic: request.replyTo, payload });
       if (this.#answers.size > ANSWERS_KEPT) this.#answers.delete(this.#answers.keys().next().value!);

@@ -3,6 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { chunkContext } from '../../src/agent/blob-cipher.ts';
 import { BOX_OVERHEAD, BoxKeys } from '../../src/agent/box-cipher.ts';
+import { sessionMacValid, withSessionMac } from '../../src/agent/session-mac.ts';
 
 const b = BoxKeys.generate();
 const c = BoxKeys.generate();
@@ -23,6 +24,24 @@ test('a chunk sealed to a device opens with its key only, in its place only, and
   otherKey[0] ^= 1; // another sender key: another transfer key
   assert.throws(() => b.open(ctx, otherKey), /does not decrypt/);
   assert.throws(() => b.open(ctx, chunk.subarray(0, 40)), /shorter than a sealed one's/);
+});
+
+test('a handoff session: the recipient derives the sealer\'s session key from its id, nobody else does; the MAC covers every field', () => {
+  const sealer = c.sealerFor(b.publicKey);
+  const session = sealer.session!;
+  assert.match(session.id, /^[A-Za-z0-9_-]{43}$/);
+  assert.ok(b.sessionKey(session.id)?.equals(session.key), 'the recipient derives the same key');
+  assert.not.ok(c.sessionKey(session.id)?.equals(session.key), 'another device (even the sender\'s static key) does not');
+  assert.not.ok(c.sealerFor(b.publicKey).session!.key.equals(session.key), 'each sealer has a session of its own');
+  assert.is(b.sessionKey('not a key'), undefined);
+  const message = withSessionMac({ type: 'final', job: 'j', epoch: 3, from: 'c', recipient: 'wasmig/v1/agents/b/inbox' }, session);
+  assert.is(message.session, session.id);
+  assert.ok(sessionMacValid(message, b.sessionKey(session.id)!));
+  for (const altered of [{ ...message, epoch: 4 }, { ...message, from: 'b' }, { ...message, type: 'reply' }, { ...message, session: 'B'.repeat(43) }, { ...message, extra: 1 }]) {
+    assert.not.ok(sessionMacValid(altered, session.key), JSON.stringify(altered));
+  }
+  assert.not.ok(sessionMacValid(message, c.sessionKey(session.id) ?? Buffer.alloc(32)), 'another key');
+  assert.not.ok(sessionMacValid({ ...message, mac: 'xyz' }, session.key), 'malformed');
 });
 
 test('each transfer has its own key; the keys survive a round trip through PEM', () => {

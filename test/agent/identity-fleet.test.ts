@@ -12,6 +12,7 @@ import * as assert from 'uvu/assert';
 import { Agent, DeviceIdentity, FleetAuthority, FleetClient, startBroker } from '../../src/agent/index.ts';
 import type { EmbeddedBroker } from '../../src/agent/index.ts';
 import { MigrationError, UsageError } from '../../src/errors/index.ts';
+import { MqttLink } from '../../src/agent/mqtt-link.ts';
 import { tickerOutput, tickerPath } from '../helpers/ticker.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'wasmig-identity-'));
@@ -97,6 +98,64 @@ s('roles are enforced, foreign certificates refused, each with the reason in the
   assert.not.ok(agents[1].jobs.has('foreign'));
   writeFileSync(join(ctl, 'g2'), '');
   assert.is((await starter.follow('roles', { onOutput: () => {}, onNotice: (n) => { if (process.env.DEBUG_LOG) console.log('notice', n); } })).state, 'exited');
+});
+
+s('the pause\'s final and its answer are authenticated by the handoff\'s session; forged, replayed and misused session messages are refused', async () => {
+  // Every control message to an inbox, as the broker passes it on.
+  const seen: { topic: string; message: Record<string, unknown> }[] = [];
+  const sniffer = await MqttLink.open({
+    connection: { url: broker.url }, clientId: 'wasmig-session-sniffer', persistent: false,
+    onMessage: (topic, payload) => { try { seen.push({ topic, message: JSON.parse(Buffer.from(payload).toString()) as Record<string, unknown> }); } catch { /* not JSON */ } },
+  });
+  try {
+    await sniffer.subscribe(['wasmig/v1/agents/+/inbox']);
+    const ops = await client(id('ops', ['start', 'migrate']));
+    const args = ['lines=20', 'work=200', 'gate=/ctl/g3', 'at=10'];
+    await ops.start({ agent: 'a', module: ticker, program: 'ticker.wasm', args: ['ticker.wasm', ...args], job: 'sessjob' });
+    let firstOutput!: () => void;
+    const flowing = new Promise<void>((resolve) => { firstOutput = resolve; });
+    let stdout = '';
+    const following = ops.follow('sessjob', { onOutput: (c) => { if (c.stream === 1) stdout += Buffer.from(c.data).toString(); firstOutput(); } });
+    following.catch(() => {});
+    await flowing;
+    assert.is((await ops.migrate('sessjob', 'b')).to, 'b');
+    const of = (type: string): Record<string, unknown>[] => seen.filter((x) => x.message.type === type && x.message.job === 'sessjob').map((x) => x.message);
+    const [prepare] = of('prepare');
+    const [final] = of('final');
+    assert.type(prepare?.handoffSession, 'string', 'the signed prepare names the session');
+    assert.type(prepare?.sig, 'string');
+    assert.is(final?.session, prepare.handoffSession, 'the final is authenticated by the session');
+    assert.match(String(final.mac), /^[0-9a-f]{64}$/);
+    assert.is(final.sig, undefined, 'and carries no signature');
+    assert.is(final.cert, undefined);
+    const answer = seen.find((x) => x.message.type === 'reply' && x.message.re === final.id)?.message;
+    assert.is(answer?.session, final.session, 'so is its answer');
+    assert.is(answer?.sig, undefined);
+    // The rounds before the pause are still signed.
+    assert.ok(of('round').every((r) => typeof r.sig === 'string' && r.session === undefined));
+
+    const refusedFinal = (): string[] => logs.filter((l) => /agent b: refused final request/.test(l));
+    const before = refusedFinal().length;
+    const waitRefusals = async (n: number): Promise<void> => {
+      for (let i = 0; i < 400 && refusedFinal().length < before + n; i++) await new Promise((r) => setTimeout(r, 25));
+    };
+    // Replayed once the move is over: the session is closed at b (a fresh id, so the replay guard is not what stops it).
+    const replay = { ...final, id: 'f'.repeat(32) };
+    await sniffer.publish('wasmig/v1/agents/b/inbox', JSON.stringify(replay), { qos: 1 });
+    await waitRefusals(1);
+    assert.match(refusedFinal().at(-1) ?? '', /bad session MAC|no handoff session open here/);
+    // A made-up session.
+    await sniffer.publish('wasmig/v1/agents/b/inbox', JSON.stringify({ ...final, id: 'e'.repeat(32), session: 'A'.repeat(43), ts: Date.now() }), { qos: 1 });
+    await waitRefusals(2);
+    assert.match(refusedFinal().at(-1) ?? '', /session-authenticated with no handoff session open here/);
+    assert.is(agents[1].jobs.get('sessjob')?.state, 'running', 'the job goes on at b');
+    writeFileSync(join(ctl, 'g3'), '');
+    const end = await following;
+    assert.is(end.agent, 'b');
+    assert.is(stdout, tickerOutput(args).stdout, 'nothing the forgeries did reached the job');
+  } finally {
+    await sniffer.close();
+  }
 });
 
 s('an agent refuses to start with another device\'s identity', async () => {
