@@ -4,7 +4,7 @@
  * machine).
  *
  *   npx tsx tools/bench/warmup.ts [--seconds 10] [--window 0.5] [--runs 3]
- *       [--dist DIR]... [--module coremark.wasm] [--node-flags "--flag ..."]
+ *       [--dist DIR]... [--module coremark.wasm] [--node-flags "--flag ..."]...
  *
  * `--dist` names a built wasmig (a `dist/` directory; default this checkout's, `npm run
  * build` first); give it twice to compare two builds, for example main's, built in a copy
@@ -12,6 +12,10 @@
  * `--seconds` and counts the instructions of every window (`warmup-child.mjs`); a window's
  * iterations are its instructions over one iteration's, counted once per build by two
  * complete runs (1 and 6 iterations) whose difference is five iterations' worth.
+ * `--node-flags` given more than once makes each set of flags a variant of every build
+ * (`""` for none), run alternately with the others, so that V8 flags are compared side
+ * by side; with `--trace-opt` among them, each run also says how many times V8 compiled
+ * `runFastLoop` and how long the compiles took (V8's own figure).
  *
  * Prints, per build: the median rate of each window over the runs (min-max), then per
  * run the time until the rate first reaches 80% of the last 2 s's rate, and the mean
@@ -50,21 +54,40 @@ const runs = numberOption('--runs', 3);
 const dists = option('--dist').map((d) => resolve(d));
 if (dists.length === 0) dists.push(join(root, 'dist'));
 const wasm = resolve(option('--module')[0] ?? join(root, 'coremark/coremark.wasm'));
-const nodeFlags = (option('--node-flags')[0] ?? '').split(/\s+/).filter(Boolean);
+const flagSets = option('--node-flags').map((f) => f.split(/\s+/).filter(Boolean));
+if (flagSets.length === 0) flagSets.push([]);
+/** What is compared: every build with every set of flags. */
+const variants = dists.flatMap((dist) => flagSets.map((flags) => ({ dist, flags })));
+type Variant = typeof variants[number];
+const label = (v: Variant): string => `${v.dist}${v.flags.length ? ` (node ${v.flags.join(' ')})` : ''}`;
 
-function runChild(dist: string, args: string[]): unknown {
-  const r = spawnSync(process.execPath, [...nodeFlags, child, dist, wasm, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
+function runChild(v: Variant, args: string[]): { parsed: unknown; stdout: string } {
+  const r = spawnSync(process.execPath, [...v.flags, child, v.dist, wasm, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.status !== 0) {
     process.stderr.write(`warmup: the child failed (${r.signal ?? `status ${r.status}`}): ${(r.stderr || r.stdout).trim().split('\n').pop()}\n`);
     process.exit(1);
   }
-  return JSON.parse(r.stdout.trim().split('\n').pop()!);
+  // The last JSON line: with V8's tracing flags, trace lines may follow it (a compile that ends at exit).
+  const line = r.stdout.trim().split('\n').reverse().find((l) => l.startsWith('{'));
+  return { parsed: JSON.parse(line ?? 'null'), stdout: r.stdout };
+}
+
+/** From `--trace-opt`'s lines: runFastLoop's completed compiles and their milliseconds (V8's three phases added). */
+function loopCompiles(trace: string): { count: number; ms: number } {
+  let count = 0;
+  let ms = 0;
+  for (const m of trace.matchAll(/completed compiling .*<JSFunction runFastLoop .* took ([\d.]+), ([\d.]+), ([\d.]+) ms/g)) {
+    count++;
+    ms += Number(m[1]) + Number(m[2]) + Number(m[3]);
+  }
+  return { count, ms };
 }
 
 /** Instructions of one CoreMark iteration: two complete runs, five iterations apart. */
 function perIteration(dist: string): number {
-  const one = (runChild(dist, ['count', '1']) as { instructions: number }).instructions;
-  const six = (runChild(dist, ['count', '6']) as { instructions: number }).instructions;
+  const plain = { dist, flags: [] };
+  const one = (runChild(plain, ['count', '1']).parsed as { instructions: number }).instructions;
+  const six = (runChild(plain, ['count', '6']).parsed as { instructions: number }).instructions;
   return (six - one) / 5;
 }
 
@@ -75,11 +98,14 @@ interface Curve {
   rates: number[]; ends: number[]; cpuRates: number[]; cpuEnds: number[];
   /** The JavaScript thread's CPU s at each window's end, and the other threads' (V8's compiler) (empty without /proc). */
   mainEnds: number[]; otherEnds: number[];
+  /** runFastLoop's compiles (with `--trace-opt`). */
+  compiles: { count: number; ms: number };
 }
 
-function curveOf(dist: string, perIter: number): Curve {
-  const out = runChild(dist, ['curve', String(seconds), String(windowSeconds)]) as { windows: [number, number, number, number | null, number | null][] };
-  const c: Curve = { rates: [], ends: [], cpuRates: [], cpuEnds: [], mainEnds: [], otherEnds: [] };
+function curveOf(v: Variant, perIter: number): Curve {
+  const { parsed, stdout } = runChild(v, ['curve', String(seconds), String(windowSeconds)]);
+  const out = parsed as { windows: [number, number, number, number | null, number | null][] };
+  const c: Curve = { rates: [], ends: [], cpuRates: [], cpuEnds: [], mainEnds: [], otherEnds: [], compiles: loopCompiles(stdout) };
   let at = 0;
   let cpuAt = 0;
   for (const [instructions, ms, cpuMs, main, others] of out.windows) {
@@ -116,19 +142,20 @@ function summary(c: Pick<Curve, 'rates' | 'ends'>): { warm: number; reach80: num
 }
 
 const loadBefore = loadavg().map((x) => x.toFixed(2)).join(' ');
-const perIter = dists.map(perIteration);
-const curves: Curve[][] = dists.map(() => []);
+const perIterOf = new Map(dists.map((d) => [d, perIteration(d)]));
+const perIter = variants.map((v) => perIterOf.get(v.dist)!);
+const curves: Curve[][] = variants.map(() => []);
 for (let r = 0; r < runs; r++) {
-  dists.forEach((dist, d) => {
-    curves[d].push(curveOf(dist, perIter[d]));
-    process.stderr.write(`warmup: run ${r + 1}/${runs} of ${dist} done\n`);
+  variants.forEach((v, d) => {
+    curves[d].push(curveOf(v, perIter[d]));
+    process.stderr.write(`warmup: run ${r + 1}/${runs} of ${label(v)} done\n`);
   });
 }
 const loadAfter = loadavg().map((x) => x.toFixed(2)).join(' ');
 
-console.log(`CoreMark on the interpreter, cold processes, ${runs} run(s) per build, windows of ${windowSeconds} s; load average ${loadBefore} before, ${loadAfter} after${nodeFlags.length ? `; node ${nodeFlags.join(' ')}` : ''}`);
-dists.forEach((dist, d) => {
-  console.log(`\n${dist} (${fmt(perIter[d])} instructions per iteration)`);
+console.log(`CoreMark on the interpreter, cold processes, ${runs} run(s) per build, windows of ${windowSeconds} s; load average ${loadBefore} before, ${loadAfter} after`);
+variants.forEach((v, d) => {
+  console.log(`\n${label(v)} (${fmt(perIter[d])} instructions per iteration)`);
   const n = Math.min(...curves[d].map((c) => c.rates.length));
   const lines = ['  window end (s)  it/s median  (min-max)'];
   for (let i = 0; i < n; i++) {
@@ -142,6 +169,9 @@ dists.forEach((dist, d) => {
   console.log(`  warm rate (last 2 s), it/s: ${list(sums.map((s) => s.warm), 0)}`);
   console.log(`  80% of the warm rate reached after (s): ${list(sums.map((s) => s.reach80), 2)}`);
   console.log(`  mean rate of the first 2 s / of the whole ${seconds} s: ${list(sums.map((s) => s.share2s), 2)}`);
+  if (v.flags.includes('--trace-opt')) {
+    console.log(`  runFastLoop compiles: ${curves[d].map((c) => c.compiles.count).join(', ')}; their ms: ${list(curves[d].map((c) => c.compiles.ms), 0)}`);
+  }
   // By CPU time (all the process's threads): what the machine's load does not change much.
   const cpu = curves[d].map((c) => summary({ rates: c.cpuRates, ends: c.cpuEnds }));
   console.log(`  by CPU time: warm rate, it/CPU-s: ${list(cpu.map((s) => s.warm), 0)}`);
