@@ -19,6 +19,8 @@ export interface FoundLoop {
   size: number;
   /** Whether the loop takes parameters (its block type names a function type with some). */
   params: boolean;
+  /** Whether its body makes a call (`call`, `call_indirect`; tail calls leave the loop). */
+  calls: boolean;
 }
 
 /** Finds innermost loops while a walk reads a body, one instruction at a time. */
@@ -26,7 +28,7 @@ export class LoopFinder {
   /** Innermost loops, in the order their `end`s were read. */
   readonly found: FoundLoop[] = [];
   /** Open blocks: a loop's offsets (at -1 for other blocks), and whether it may still be innermost. */
-  readonly #open: { at: number; body: number; innermost: boolean; params: boolean }[] = [];
+  readonly #open: { at: number; body: number; innermost: boolean; params: boolean; calls: boolean }[] = [];
   readonly #types: readonly FuncType[];
 
   constructor(types: readonly FuncType[]) {
@@ -52,14 +54,22 @@ export class LoopFinder {
   step(ins: Instr, at: number, next: number): void {
     const op = ins.op;
     // block, if, try, try_table open a block that is not a loop.
-    if (op === 0x02 || op === 0x04 || op === 0x06 || op === 0x1f) this.#open.push({ at: -1, body: -1, innermost: false, params: false });
+    if (op === 0x02 || op === 0x04 || op === 0x06 || op === 0x1f) this.#open.push({ at: -1, body: -1, innermost: false, params: false, calls: false });
     else if (op === 0x03) {
       for (const b of this.#open) b.innermost = false;
-      this.#open.push({ at, body: next, innermost: true, params: ins.a >= 0 && this.#types[ins.a]!.params.length > 0 });
+      this.#open.push({ at, body: next, innermost: true, params: ins.a >= 0 && this.#types[ins.a]!.params.length > 0, calls: false });
     } else if (op === 0x0b || op === 0x18) {
       // end, or the delegate that ends a legacy try.
       const b = this.#open.pop();
-      if (b !== undefined && b.at >= 0 && b.innermost) this.found.push({ at: b.at, body: b.body, size: next - b.at, params: b.params });
+      if (b !== undefined && b.at >= 0 && b.innermost) this.found.push({ at: b.at, body: b.body, size: next - b.at, params: b.params, calls: b.calls });
+    } else if ((op === 0x10 || op === 0x11) && this.#open.length > 0) {
+      // The call is in the nearest open loop (blocks may be open inside it).
+      for (let i = this.#open.length - 1; i >= 0; i--) {
+        if (this.#open[i].at >= 0) {
+          this.#open[i].calls = true;
+          break;
+        }
+      }
     }
   }
 }

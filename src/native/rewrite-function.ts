@@ -128,6 +128,12 @@ export interface FunctionRewriteOptions {
    * call's safepoint then keeps the results, as after a call to an import.
    */
   endsInHost?: (funcIndex: number) => boolean;
+  /**
+   * Whether function `funcIndex` (original index, a defined function) can never unwind
+   * (`BodyScan.quiet`): a call to it needs no after-call check. Each check is a branch
+   * to `$save` that carries every local, which V8's optimizing compiler pays for.
+   */
+  quiet?: (funcIndex: number) => boolean;
   /** Stack budget units this function's activation costs (recursive functions only). */
   frameCost: number;
   /**
@@ -602,7 +608,7 @@ export class FunctionRewriter implements BodyVisitor {
     } else {
       k = this.site(next, ft.results.length, 0, 'call', ft.results);
     }
-    if (this.opts.afterCall !== 'none') {
+    if (this.opts.afterCall !== 'none' && !(direct && this.opts.quiet?.(ins.a) === true)) {
       w.out.u8(0x23).u32(this.opts.helpers.unwinding).u8(0x04).u8(0x40);
       this.poll.unwindTo(k, w.depthToSave(1));
       w.out.u8(0x0b);

@@ -77,9 +77,16 @@ export interface InnermostLoop {
   size: number;
 }
 
-/** The loops unrolling may copy: those without parameters (a loop's parameters would have to be carried from copy to copy, so such a loop is left whole). */
+/**
+ * The loops unrolling may copy: those without parameters (a loop's parameters would have
+ * to be carried from copy to copy, so such a loop is left whole) and without calls. Beside
+ * a call, the header check is a small share of an iteration, while each copy repeats the
+ * call's after-call safepoint, whose branch to `$save` carries every local: V8's
+ * optimizing compiler paid for each copy (CoreMark's rewrite: 28% less TurboFan time
+ * without them, `tools/bench/native-compile-cost.ts`).
+ */
 function unrollable(loops: readonly FoundLoop[]): InnermostLoop[] {
-  return loops.filter((l) => !l.params).map(({ at, size }) => ({ at, size }));
+  return loops.filter((l) => !l.params && !l.calls).map(({ at, size }) => ({ at, size }));
 }
 
 /** Bytes of code in a module's function bodies (what unrolling and background rewriting are sized by). */
@@ -132,6 +139,14 @@ export interface BodyScan {
    */
   endsInHost: Set<number>;
   writesTables: boolean;
+  /**
+   * Defined functions that can never unwind: no loop (no poll), not on a cycle of the
+   * call graph (no entry poll, no stack budget), no call to an import (a host function
+   * may ask for a pause) nor an indirect call, and calls only such functions. After a
+   * call to one of them, the unwinding flag cannot be set: the call's safepoint needs
+   * no check (it stays a safepoint, where paused frames re-enter natively).
+   */
+  quiet: Set<number>;
   loops: InnermostLoop[];
   /** Functions (defined, by function index) with a legacy `try`. */
   tries: Set<number>;
@@ -168,6 +183,8 @@ export function scanBodies(ctx: ModuleContext): BodyScan {
   let writesTables = false;
   const tries = new Set<number>();
   const loops = new LoopFinder(ctx.types);
+  // May unwind by itself: polls at a loop, calls an import or an unknown function.
+  const unwinds = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     const body = m.codes[i];
     const r = new InstructionReader(m.bytes, body.codeStart, body.codeEnd);
@@ -175,6 +192,7 @@ export function scanBodies(ctx: ModuleContext): BodyScan {
       const at = r.pos;
       r.read(ins);
       loops.step(ins, at, r.pos);
+      if (ins.op === 0x03 || ins.op === 0x11 || ins.op === 0x13 || ((ins.op === 0x10 || ins.op === 0x12) && ins.a < nImp)) unwinds[i] = 1;
       if (ins.op === 0x10 && ins.a >= nImp) edges[i].push(ins.a - nImp);
       else if (ins.op === 0x11) edges[i].push(...indirectTargets(ins.a));
       else if (ins.op === 0x06) tries.add(nImp + i);
@@ -256,7 +274,21 @@ export function scanBodies(ctx: ModuleContext): BodyScan {
   }
   const hosts = new Set<number>();
   for (const i of endsInHost) hosts.add(i + nImp);
-  return { recursive, cyclic, endsInHost: hosts, writesTables, loops: unrollable(loops.found), tries };
+  // A function that calls (or tail-calls) one that may unwind may too: back along the calls.
+  const callers: number[][] = Array.from({ length: n }, () => []);
+  for (let i = 0; i < n; i++) for (const c of edges[i]) callers[c].push(i);
+  const loud: number[] = [];
+  for (let i = 0; i < n; i++) if (unwinds[i] === 1 || cyclic.has(i + nImp)) { unwinds[i] = 1; loud.push(i); }
+  while (loud.length) {
+    for (const caller of callers[loud.pop()!]) {
+      if (unwinds[caller] === 1) continue;
+      unwinds[caller] = 1;
+      loud.push(caller);
+    }
+  }
+  const quiet = new Set<number>();
+  for (let i = 0; i < n; i++) if (unwinds[i] === 0) quiet.add(i + nImp);
+  return { recursive, cyclic, endsInHost: hosts, writesTables, quiet, loops: unrollable(loops.found), tries };
 }
 
 /** Native stack units an activation of a recursive function is charged (about 16 bytes each). */
@@ -303,7 +335,7 @@ export function rewriteModule(ctx: ModuleContext, options: RewriteOptions = {}):
   };
 
   // ---- function bodies
-  const { recursive, cyclic, endsInHost, writesTables, loops, tries } = scanBodies(ctx);
+  const { recursive, cyclic, endsInHost, writesTables, quiet, loops, tries } = scanBodies(ctx);
   const unrolled = planUnrolling(loops, codeBytes(m), options.unroll ?? DEFAULT_UNROLL);
   const functions: (RewrittenFunction | undefined)[] = new Array(nImpFuncs + m.codes.length);
   const bodies: Uint8Array[] = [];
@@ -318,6 +350,7 @@ export function rewriteModule(ctx: ModuleContext, options: RewriteOptions = {}):
       recursive: recursive.has(f),
       cyclic: cyclic.has(f),
       endsInHost: (callee) => endsInHost.has(callee),
+      quiet: (callee) => quiet.has(callee),
       frameCost: frameCost(ft.params.length + m.codes[i].locals.length),
       loopPoll: options.loopPoll ?? 'local',
       afterCall: options.afterCall,

@@ -23,9 +23,10 @@ let divOffset = -1;
  * mix(n, t): a loop over i = 1, 2, ... with every kind of way out of a body copy:
  *   i % 4 in {0, 2}: back to the loop by br_table; i % 5 == 0: back by br_if, mid-body;
  *   i >= n: out to $done with acc; i == 50: the body falls through with acc (the loop's result).
- * Odd i add sq(i) (a call, so a safepoint inside the copies) and divide by i - t.
+ * Odd i add i * i (with `withCall`, sq(i): a call, which keeps the loop from being
+ * unrolled) and divide by i - t.
  */
-function mixModule(): Uint8Array {
+function mixModule(withCall: boolean): Uint8Array {
   const b = new ModuleBuilder();
   const tUnary = b.type([i32], [i32]);
   const tBinary = b.type([i32, i32], [i32]);
@@ -42,10 +43,10 @@ function mixModule(): Uint8Array {
     0x02, 0x40, //                                                   block $odd
     0x20, 2, 0x41, 3, 0x71, 0x0e, 3, 1, 0, 1, 0, //                   br_table $L $odd $L, default $odd (on i & 3)
     0x0b,
-    0x20, 3, 0x20, 2, 0x10, sq, 0x6a, 0x21, 3, //                    acc += sq(i)
+    ...(withCall ? [0x20, 3, 0x20, 2, 0x10, sq, 0x6a, 0x21, 3] : [0x20, 3, 0x20, 2, 0x20, 2, 0x6c, 0x6a, 0x21, 3]), // acc += sq(i) or i * i
     0x41, 1, 0x20, 2, 0x20, 1, 0x6b, //                              1 / (i - t)
   ];
-  divOffset = body.length;
+  if (!withCall) divOffset = body.length;
   body.push(
     0x6e, 0x1a, //                                                   i32.div_u; drop
     0x20, 2, 0x41, 5, 0x70, 0x45, 0x0d, 0, //                        br_if $L when i % 5 == 0
@@ -61,8 +62,8 @@ function mixModule(): Uint8Array {
   return b.build();
 }
 
-const bytes = mixModule();
-const mix = loadModule(bytes);
+const mix = loadModule(mixModule(false));
+const mixWithCall = loadModule(mixModule(true));
 // The body's offset in the module: the trap must name the original instruction.
 const mixCode = mix.module.codes[1];
 const divAt = mixCode.codeStart + divOffset;
@@ -112,9 +113,21 @@ test('the plan unrolls the smallest loops first, within the budget', () => {
 test('the rewritten loop holds its body in as many copies as asked', () => {
   for (const unroll of [1, 2, 5]) {
     const f = rewriteModule(mix.context, { unroll }).functions[1]!;
-    // Every instruction of mix's loop body is written `unroll` times; sq's loop is unrolled too.
+    // Every instruction of mix's loop body is written `unroll` times.
     const copies = f.originalPcs.filter((pc) => pc === divAt).length;
     assert.is(copies, unroll, `unroll ${unroll}`);
+  }
+});
+
+test('a loop that makes a call is not unrolled; a loop without calls in the same module is', () => {
+  const at = mixWithCall.module.codes[1].codeStart + divOffset - 1; // the division: the call is a byte shorter than i * i
+  for (const unroll of [2, 8]) {
+    const rewritten = rewriteModule(mixWithCall.context, { unroll });
+    // Each copy would repeat the call's safepoint, which carries every local to $save.
+    assert.is(rewritten.functions[1]!.originalPcs.filter((pc) => pc === at).length, 1, `unroll ${unroll}`);
+    // sq's loop (no call) is.
+    const sqLoopBody = mixWithCall.module.codes[0].codeStart + 6;
+    assert.is(rewritten.functions[0]!.originalPcs.filter((pc) => pc === sqLoopBody).length, unroll, `sq, unroll ${unroll}`);
   }
 });
 
@@ -136,7 +149,8 @@ test('paused at every poll and resumed natively, unrolled loops end as the loop 
       if (!run.paused) break;
       pauses++;
     }
-    assert.ok(pauses >= 10, `${pauses} pauses with ${unroll} copies`);
+    // About 50 iterations, a header check (a poll) per `unroll` of them.
+    assert.ok(pauses >= Math.floor(48 / unroll), `${pauses} pauses with ${unroll} copies`);
   }
 });
 
