@@ -102,4 +102,49 @@ test('paused at every poll beside quiet calls, a run resumes to the uninterrupte
   assert.ok(pauses >= 12, `${pauses} pauses`);
 });
 
+/** hop(x) = return_call spin(x): no loop of its own, but its tail call may unwind; run(n) sums hop(i). */
+function tailModule(): { bytes: Uint8Array; hop: number; spin: number; run: number } {
+  const b = new ModuleBuilder();
+  const unary = b.type([i32], [i32]);
+  const spin = b.func(unary, [
+    0x03, 0x40, 0x20, 1, 0x41, 1, 0x6a, 0x22, 1, 0x20, 0, 0x48, 0x0d, 0, 0x0b, // j += 1 while j < x
+    0x20, 1, 0x0b,
+  ], [i32]);
+  const hop = b.func(unary, [0x20, 0, 0x12, spin, 0x0b]);
+  const run = b.func(unary, [
+    0x03, 0x40, //                                                        loop
+    0x20, 1, 0x10, hop, 0x20, 2, 0x6a, 0x21, 2, //                          acc = hop(i) + acc
+    0x20, 1, 0x41, 1, 0x6a, 0x22, 1, 0x20, 0, 0x48, 0x0d, 0, 0x0b, //      i += 1 while i < n
+    0x20, 2, 0x0b,
+  ], [i32, i32]);
+  b.export('run', 'func', run);
+  return { bytes: b.build(), hop, spin, run };
+}
+
+test('a function whose tail call may unwind is not quiet, and pausing beneath it resumes exactly', () => {
+  const t = tailModule();
+  const tc = loadModule(t.bytes);
+  assert.not.ok(scanBodies(tc.context).quiet.has(t.hop), 'hop tail-calls spin, which polls');
+  const store = new Store();
+  const want = store.invoke(store.instantiate(tc).exports.get('run')!, [9])[0] as number;
+  let pauses = 0;
+  for (let at = 1; ; at++) {
+    const s2 = new Store();
+    const inst = s2.instantiate(tc);
+    const tier = new NativeTier(s2, { pollInterval: 1, rewrite: { loopPoll: 'global' } });
+    tier.attach(inst);
+    let polls = 0;
+    tier.pollHook = () => ++polls === at;
+    const ex = new NativeExecution(tier, inst.exports.get('run')!.addr, [9]);
+    let outcome = ex.run();
+    const paused = outcome.kind === 'paused';
+    if (paused) outcome = ex.run();
+    assert.is(outcome.kind, 'returned');
+    assert.is((outcome as { results: number[] }).results[0], want, `paused at poll ${at}`);
+    if (!paused) break;
+    pauses++;
+  }
+  assert.ok(pauses >= 9, `${pauses} pauses`);
+});
+
 test.run();
