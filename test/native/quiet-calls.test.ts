@@ -74,10 +74,10 @@ function interpreted(n: number): number {
   return store.invoke(inst.exports.get('run')!, [n])[0] as number;
 }
 
-/** run(n) natively, paused at poll `at` and resumed natively. */
-function native(n: number, at: number): { result: number; paused: boolean } {
+/** run(n) of `module` natively, paused at poll `at` and resumed natively. */
+function native(n: number, at: number, module = compiled): { result: number; paused: boolean } {
   const store = new Store();
-  const inst = store.instantiate(compiled);
+  const inst = store.instantiate(module);
   const tier = new NativeTier(store, { pollInterval: 1, rewrite: { loopPoll: 'global' } });
   tier.attach(inst);
   let polls = 0;
@@ -129,19 +129,9 @@ test('a function whose tail call may unwind is not quiet, and pausing beneath it
   const want = store.invoke(store.instantiate(tc).exports.get('run')!, [9])[0] as number;
   let pauses = 0;
   for (let at = 1; ; at++) {
-    const s2 = new Store();
-    const inst = s2.instantiate(tc);
-    const tier = new NativeTier(s2, { pollInterval: 1, rewrite: { loopPoll: 'global' } });
-    tier.attach(inst);
-    let polls = 0;
-    tier.pollHook = () => ++polls === at;
-    const ex = new NativeExecution(tier, inst.exports.get('run')!.addr, [9]);
-    let outcome = ex.run();
-    const paused = outcome.kind === 'paused';
-    if (paused) outcome = ex.run();
-    assert.is(outcome.kind, 'returned');
-    assert.is((outcome as { results: number[] }).results[0], want, `paused at poll ${at}`);
-    if (!paused) break;
+    const run = native(9, at, tc);
+    assert.is(run.result, want, `paused at poll ${at}`);
+    if (!run.paused) break;
     pauses++;
   }
   assert.ok(pauses >= 9, `${pauses} pauses`);
