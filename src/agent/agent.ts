@@ -497,6 +497,17 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
   }
 
   #onJobState(id: string, payload: Buffer): void {
+    // A handoff from here is under way: the target's new state comes right behind its
+    // answer to the final, often in the same read from the broker, and MQTT.js hands the
+    // second packet over on the next tick, before the handoff's code awaiting the answer
+    // runs. Checked then (an Ed25519 signature and certificate with identities), it sat
+    // in the job's downtime (0.3-0.6 ms); a turn of the event loop later it does not,
+    // and nothing here needs it sooner (the handoff decides by the answer, not by states).
+    if (this.jobs.get(id)?.state === 'migrating') { setImmediate(() => this.#checkJobState(id, payload)); return; }
+    this.#checkJobState(id, payload);
+  }
+
+  #checkJobState(id: string, payload: Buffer): void {
     const s = parseJobState(payload);
     if (!s || s.job !== id) return;
     const why = this.peer.checkDocument(s);
@@ -836,7 +847,7 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
 
   adopt(job: Job, from: string): void {
     // Output the source held back stays held until this agent's standbys hold a checkpoint that covers it.
-    this.#own(job, from, 0, this.observed.get(job.id)?.standbys ?? []);
+    this.#own(job, from, 0, this.observed.get(job.id)?.standbys ?? [], 'next-turn');
   }
 
   takeOver(job: Job, from: string, released: number, standbys: readonly string[]): Promise<void> {
@@ -845,14 +856,20 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
     return published;
   }
 
-  /** Makes `job` this agent's; resolves once its state is published (or its loss logged). */
-  #own(job: Job, from: string, released: number, standbys: readonly string[]): Promise<void> {
+  /**
+   * Makes `job` this agent's; resolves once its state is published (or its loss logged).
+   * `stateWhen` 'next-turn': the state is made and published a turn of the event loop
+   * later. A handoff's target adopts right after writing its answer to the final, and
+   * MQTT.js sends what was written in one turn together at its end: signing the state
+   * there (Ed25519 with identities) held the answer back, in the job's downtime.
+   */
+  #own(job: Job, from: string, released: number, standbys: readonly string[], stateWhen: 'now' | 'next-turn' = 'now'): Promise<void> {
     this.standbys.drop(job.id);
     this.jobs.set(job.id, job);
     this.moved.delete(job.id);
     job.state = 'running';
     this.#replicate(job, released, standbys.filter((n) => n !== this.name));
-    const published = this.publishState(job);
+    const published = stateWhen === 'now' ? this.publishState(job) : new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.publishState(job));
     this.watchJob(job.id);
     this.log(`job ${job.id} now runs here (epoch ${job.epoch}, from ${from})`);
     return published;

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Agent, FleetClient, startBroker } from '../../src/agent/index.ts';
+import { Agent, FleetClient, startBroker, topics } from '../../src/agent/index.ts';
 import type { EmbeddedBroker, JobState, MigrationResult } from '../../src/agent/index.ts';
 import { MigrationError } from '../../src/errors/index.ts';
 import { writerOutput, writerPath } from '../helpers/writer.ts';
@@ -100,6 +100,56 @@ s('a job writing its memory through the rounds moves there and back: bit for bit
   const { stdout, state } = await run.finish();
   assert.is(state.state, 'exited');
   assert.is(stdout, want);
+});
+
+s('the pause\'s end: the target\'s answer goes out alone, its new state a turn later, and the source acts on the answer before it checks that state', async () => {
+  const args = ['mem=1', 'rate=0', 'steps=400'];
+  const run = await startWriter('order', args);
+  await run.firstLine;
+  const stateTopic = topics.jobState('order');
+  // At b: whether the turn that wrote the answer to the final was over when the job's new state was published.
+  let answerTurnOver: boolean | undefined;
+  let stateAfterAnswer: boolean | undefined;
+  const publish = b.peer.link.publish.bind(b.peer.link);
+  b.peer.link.publish = (topic, payload, options) => {
+    const text = typeof payload === 'string' ? payload : Buffer.from(payload).toString();
+    if (topic === topics.agentInbox('a') && text.includes('"targetAnswered"')) {
+      answerTurnOver = false;
+      setImmediate(() => { answerTurnOver = true; });
+    } else if (topic === stateTopic && text.includes('"agent":"b"') && stateAfterAnswer === undefined) {
+      stateAfterAnswer = answerTurnOver;
+    }
+    return publish(topic, payload, options);
+  };
+  // At a: whether the answer had been acted on when b's state was checked. The progress
+  // reports held since the pause go out the moment the downtime ends.
+  let downtimeOver = false;
+  let overWhenChecked: boolean | undefined;
+  const aPublish = a.peer.link.publish.bind(a.peer.link);
+  a.peer.link.publish = (topic, payload, options) => {
+    if ((typeof payload === 'string' ? payload : Buffer.from(payload).toString()).includes('"phase":"pause"')) downtimeOver = true;
+    return aPublish(topic, payload, options);
+  };
+  const check = a.peer.checkDocument.bind(a.peer);
+  a.peer.checkDocument = (doc) => {
+    const d = doc as Partial<JobState>;
+    if (d.job === 'order' && d.agent === 'b' && overWhenChecked === undefined) overWhenChecked = downtimeOver;
+    return check(doc);
+  };
+  try {
+    await client.migrate('order', 'b');
+    for (let i = 0; i < 100 && (overWhenChecked === undefined || stateAfterAnswer === undefined); i++) await new Promise((r) => setTimeout(r, 20));
+  } finally {
+    b.peer.link.publish = publish;
+    a.peer.link.publish = aPublish;
+    a.peer.checkDocument = check;
+  }
+  assert.is(stateAfterAnswer, true, 'b published the job\'s state in the turn that wrote its answer (MQTT.js sends them together)');
+  assert.ok(downtimeOver, 'the held progress reports went out');
+  assert.is(overWhenChecked, true, 'a checked b\'s state before it acted on the answer (the check sat in the downtime)');
+  const { stdout, state } = await run.finish();
+  assert.is(state.state, 'exited');
+  assert.is(stdout, writerOutput(args));
 });
 
 s('a job that dirties memory faster than the link: the rest goes over in the pause, and the result says so', async () => {
