@@ -131,8 +131,14 @@ s('the pause\'s final and its answer are authenticated by the handoff\'s session
     const answer = seen.find((x) => x.message.type === 'reply' && x.message.re === final.id)?.message;
     assert.is(answer?.session, final.session, 'so is its answer');
     assert.is(answer?.sig, undefined);
-    // The rounds before the pause are still signed.
-    assert.ok(of('round').every((r) => typeof r.sig === 'string' && r.session === undefined));
+    // The rounds before the pause are still signed; their answers, from inside the session, carry its MAC.
+    const rounds = of('round');
+    assert.ok(rounds.length > 0 && rounds.every((r) => typeof r.sig === 'string' && r.session === undefined));
+    for (const round of rounds) {
+      const done = seen.find((x) => x.message.type === 'reply' && x.message.re === round.id && x.message.stage === 'done')?.message;
+      assert.is(done?.session, final.session, 'a round\'s answer is authenticated by the session');
+      assert.is(done?.sig, undefined);
+    }
 
     const refusedFinal = (): string[] => logs.filter((l) => /agent b: refused final request/.test(l));
     const before = refusedFinal().length;
