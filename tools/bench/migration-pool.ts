@@ -8,6 +8,9 @@
  * fleets' work fall differently), more than one run's interval says. Pooling the runs
  * gives an estimate and an interval that carry that spread too.
  *
+ * (`migration.ts --repeat N` pools repetitions within one invocation; this pools
+ * invocations made apart, with different `--moves` or cases.)
+ *
  * Pairs stay pairs: within a run, move i of every way happened in round i; a run's moves
  * are cut to the shortest way's count before they are joined to the others'.
  *
