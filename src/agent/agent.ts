@@ -869,7 +869,7 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
     this.moved.delete(job.id);
     job.state = 'running';
     this.#replicate(job, released, standbys.filter((n) => n !== this.name));
-    const published = stateWhen === 'now' ? this.publishState(job) : new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.publishState(job));
+    const published = stateWhen === 'now' ? this.publishState(job) : this.#publishStateNextTurn(job);
     this.watchJob(job.id);
     this.log(`job ${job.id} now runs here (epoch ${job.epoch}, from ${from})`);
     return published;
@@ -1042,12 +1042,30 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
 
   /** Publishes a job's retained state (signed when the fleet has a key); not while the lease holds it paused. Resolves once the broker has it (a failure is logged, not thrown). */
   publishState(job: Job): Promise<void> {
+    const s = this.#stateDocument(job);
+    return s === undefined ? Promise.resolve() : this.#publishStateDocument(job, s);
+  }
+
+  /**
+   * `publishState` a turn of the event loop later, with the state as it is now: signing it
+   * now would hold back what this turn wrote (see `#own`). The state is decided now: a
+   * replicated job new here fences itself in this same turn (its standby has not
+   * confirmed the lease yet), after its state was due, as with `publishState`.
+   */
+  #publishStateNextTurn(job: Job): Promise<void> {
+    const s = this.#stateDocument(job);
+    if (s === undefined) return Promise.resolve();
+    return new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.#publishStateDocument(job, s));
+  }
+
+  /** The job's state to publish now, or undefined when this copy is to say nothing. */
+  #stateDocument(job: Job): JobState | undefined {
     // A standby may own the job now: this copy's word waits for #recheck.
-    if (this.#selfFenced.has(job.id)) return Promise.resolve();
+    if (this.#selfFenced.has(job.id)) return undefined;
     // A copy no longer held here (fenced while its handoff was under way) says nothing: a
     // handoff that then gives up in doubt would publish it at a new epoch, over the copy
     // that fenced it.
-    if (this.jobs.get(job.id) !== job) return Promise.resolve();
+    if (this.jobs.get(job.id) !== job) return undefined;
     const s: JobState = {
       v: PROTOCOL_VERSION, job: job.id, agent: this.name, instance: this.instance, epoch: job.epoch, state: job.state,
       program: job.spec.program, args: job.spec.args, startedAt: job.spec.startedAt, updatedAt: new Date().toISOString(),
@@ -1066,6 +1084,10 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
     if (standbys) s.standbys = standbys;
     if (replication?.checkpoint) s.checkpoint = replication.checkpoint;
     if (job.spec.placement) s.placement = job.spec.placement;
+    return s;
+  }
+
+  #publishStateDocument(job: Job, s: JobState): Promise<void> {
     const signed = this.peer.signDocument(s);
     this.observed.set(job.id, signed);
     job.publishedEpoch = job.epoch;
