@@ -73,7 +73,7 @@ export interface HandoffHost {
   newJob(id: string, spec: Job['spec'], epoch: number, log: OutputLog): Job;
   /** What a job's worker needs to instantiate its program here. */
   setupFor(spec: Job['spec']): ProgramSetup;
-  /** The source committed: the job runs here from now on (its new state is published a turn later, after the answer). */
+  /** The source committed: the job runs here from now on (its new state is made now, signed and published a turn later, after the answer). */
   adopt(job: Job, from: string): void;
   /** The job left for `to` at `epoch`: forget it here, remember where it went. */
   departed(job: Job, to: string, epoch: number): void;
