@@ -858,8 +858,8 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
 
   /**
    * Makes `job` this agent's; resolves once its state is published (or its loss logged).
-   * `stateWhen` 'next-turn': the state is made and published a turn of the event loop
-   * later. A handoff's target adopts right after writing its answer to the final, and
+   * `stateWhen` 'next-turn': the state is made now and signed and published a turn of the
+   * event loop later. A handoff's target adopts right after writing its answer to the final, and
    * MQTT.js sends what was written in one turn together at its end: signing the state
    * there (Ed25519 with identities) held the answer back, in the job's downtime.
    */

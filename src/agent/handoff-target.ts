@@ -316,8 +316,8 @@ export class IncomingHandoffs {
     // is what hands the job over, a lost answer only makes the source ask again. The
     // answer goes first so that the job, taking a core from its first instruction,
     // does not hold it up on a busy machine (measured: it did, by 5-10 ms at load 12).
-    // It goes before the job's new state too, which `adopt` makes and publishes a turn
-    // later: MQTT.js writes out one turn's packets together at its end, so signing the
+    // It goes before the job's new state too, which `adopt` makes now but signs and
+    // publishes a turn later: MQTT.js writes out one turn's packets together at its end, so signing the
     // state now would hold the answer back (and at the source, a state right behind the
     // answer was checked before the answer was acted on: agent.ts defers it).
     void host.peer.reply(req, { ok: true, data: { stamps: { ...arrival, ...restored.stamps, targetCommitted: received, targetAnswered: hopClockMs() } } }, req.type === 'final' ? inc.session : undefined)
