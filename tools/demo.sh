@@ -17,14 +17,18 @@ trap cleanup EXIT
 
 "${wasmig[@]}" broker --port "$port" > "$work/broker.log" 2>&1 & pids+=($!)
 for _ in $(seq 100); do grep -q listening "$work/broker.log" 2>/dev/null && break; sleep 0.1; done
-"${wasmig[@]}" agent --name edge-a > "$work/a.log" 2>&1 & pids+=($!)
-"${wasmig[@]}" agent --name edge-b > "$work/b.log" 2>&1 & pids+=($!)
+# The job holds after its last step until the script opens its gate (a file in a
+# directory both agents give it), so that a slow or busy machine cannot end it before
+# its second move.
+mkdir -p "$work/gates"
+"${wasmig[@]}" agent --name edge-a --dir "$work/gates::/gates" > "$work/a.log" 2>&1 & pids+=($!)
+"${wasmig[@]}" agent --name edge-b --dir "$work/gates::/gates" > "$work/b.log" 2>&1 & pids+=($!)
 sleep 2
 
 echo "== starting a job on edge-a (broker $WASMIG_BROKER)"
 # writer.wasm fills 16 MiB, then keeps rewriting 4 MiB/s of it and prints a line every
 # 10 ms; its lines depend only on how many it printed, so any loss shows.
-job=$("${wasmig[@]}" run --on edge-a --detach "$here/test/programs/writer.wasm" mem=16 rate=4096 steps=2000)
+job=$("${wasmig[@]}" run --on edge-a --detach "$here/test/programs/writer.wasm" mem=16 rate=4096 steps=2000 gate=/gates/open)
 echo "job $job"
 sleep 2
 echo "== live-migrating $job to edge-b while it writes its memory"
@@ -33,6 +37,7 @@ sleep 2
 echo "== and back to edge-a (only what changed since it left goes back)"
 "${wasmig[@]}" migrate "$job" --to edge-a
 "${wasmig[@]}" ps
+touch "$work/gates/open"
 echo "== the job's output, from the start, wherever it ran (last lines)"
 "${wasmig[@]}" attach "$job" > "$work/out.txt"
 tail -n 3 "$work/out.txt"
