@@ -6,7 +6,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -17,6 +17,24 @@ const main = resolve(repoRoot, 'src/cli/main.ts');
 const stateDir = mkdtempSync(join(tmpdir(), 'wasmig-state-'));
 const running = new Set<Proc>();
 
+/**
+ * `WASMIG_FLEET_LOGS=DIR` keeps every process's output in DIR (one file per process,
+ * each read stamped with the wall clock as the test saw it), to work out afterwards what
+ * each process did and when in a run that failed: agents stamp their own lines, brokers
+ * and clients do not, and the test keeps what they wrote only in memory.
+ */
+function keptLog(label: string, pid: number | undefined): ((stream: 'out' | 'err', data: Buffer) => void) | undefined {
+  const dir = process.env.WASMIG_FLEET_LOGS;
+  if (!dir) return undefined;
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${label.replace(/[^\w.-]+/g, '_')}-${pid ?? 'x'}.log`);
+  return (stream, data) => {
+    const at = new Date().toISOString().slice(11, 23);
+    const lines = data.toString().split('\n').filter((l) => l !== '');
+    appendFileSync(file, lines.map((l) => `${at} ${stream} ${l}\n`).join(''));
+  };
+}
+
 /** A child process whose output is kept, with a way to wait for a line. */
 export class Proc {
   out = '';
@@ -26,8 +44,9 @@ export class Proc {
 
   constructor(readonly child: ChildProcess, readonly label: string) {
     running.add(this);
-    child.stdout?.on('data', (d: Buffer) => { this.out += d.toString(); this.#poke(); });
-    child.stderr?.on('data', (d: Buffer) => { this.err += d.toString(); this.#poke(); });
+    const keep = keptLog(label, child.pid);
+    child.stdout?.on('data', (d: Buffer) => { this.out += d.toString(); keep?.('out', d); this.#poke(); });
+    child.stderr?.on('data', (d: Buffer) => { this.err += d.toString(); keep?.('err', d); this.#poke(); });
     this.exited = new Promise((resolveExit) => {
       child.on('close', (code, signal) => {
         running.delete(this);

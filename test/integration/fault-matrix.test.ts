@@ -139,7 +139,7 @@ async function cell(fault: Fault, step: Step, replicas = false): Promise<void> {
   const expect = expectation(fault, step, replicas);
   const n = ++cellNo;
   const t0 = Date.now();
-  const mark = (what: string): void => { if (process.env.WASMIG_MATRIX_TIMES) console.log(`    ${fault} ${step}: ${what} at ${Date.now() - t0} ms`); };
+  const mark = (what: string): void => { if (process.env.WASMIG_MATRIX_TIMES) console.log(`    ${fault} ${step}: ${what} at ${Date.now() - t0} ms (${new Date().toISOString().slice(11, 23)})`); };
   const job = `fm${n}-${fault}-${step}`;
   const role = fault === 'source' || fault === 'target' ? fault : MARKER[step];
   const action = fault === 'source' || fault === 'target' ? 'kill' : 'stop';
@@ -156,7 +156,7 @@ async function cell(fault: Fault, step: Step, replicas = false): Promise<void> {
   const lostAfterS = expect === 'lost' ? 2 : expect === 'elsewhere' ? 60 : 10;
 
   // The client row runs the follower and `migrate` as processes, to kill them; the others in this process.
-  const client = await FleetClient.connect({ connection: { url: broker.url } });
+  const client = await FleetClient.connect({ connection: { url: broker.url }, log: (line) => mark(`client: ${line}`) });
   let follower: Following;
   let moving: Promise<number>;
   let killClients = async (): Promise<void> => {};
