@@ -229,13 +229,26 @@ class StandbyCopy {
     if (this.#closed || !this.ownerGone) return;
     const why = this.eligible;
     if (why) { host.log(`job ${this.id}: cannot take it over: ${why}`); return; }
-    const held = host.holds(this.id);
-    if (held) { host.log(`job ${this.id}: not taking it over: ${held}`); return; }
     const s = this.state as JobState;
     // Above every epoch the owner may have handed out: its own, a handoff's under way, a failed handoff's.
     const epoch = Math.max(this.store.epochCounter, s.epoch, s.targetEpoch ?? 0) + 1;
-    this.takingOver = true;
+    // This agent may also be the target of a handoff of the job from the owner now gone
+    // (in a fleet of two the standby is the only place the job can move to). That copy
+    // can never be committed: the takeover's epoch is above the handoff's. It is dropped
+    // here, before `holds` is asked: counted as a reason to stand down, it made this
+    // standby give the job up for good, a lost job (docs/protocol.md, "Takeover").
     host.dropIncoming(this.id, `a standby takes it over at epoch ${epoch}`);
+    const held = host.holds(this.id);
+    if (held) {
+      // A handoff still opening its worker here (its `prepare` came late), or the job
+      // starting or committed here: look again after the grace. A job that runs here
+      // drops this copy (`Agent#own`), which clears the timer.
+      host.log(`job ${this.id}: not taking it over yet: ${held}; looking again in ${host.takeoverGraceMs / 1000} s`);
+      this.#timer = setTimeout(() => { this.#timer = undefined; void this.#takeOver(); }, host.takeoverGraceMs);
+      this.#timer.unref();
+      return;
+    }
+    this.takingOver = true;
     const parts = this.store.restoreParts();
     const number = this.store.number;
     let job: Job | undefined;

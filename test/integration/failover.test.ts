@@ -132,6 +132,37 @@ s('kill -9 of the owner mid-migration: the target\'s prepared copy is fenced, th
   await Promise.all([b.stop(), c.stop()]);
 });
 
+// In a fleet of two, the standby is also the only place the job can move to. The owner
+// dies mid-migration (kill -9 at the first pre-copy chunk, an exact point): the standby
+// holds the copy it was receiving, which can never be committed now, and must drop it
+// and take over. Before, it declined ("a handoff of job ... is already under way here")
+// and never looked again: the job was lost (the fault matrix's "with replicas" cells
+// failed this way once a job left running on `a` made `b` the standby).
+s('kill -9 of the owner mid-migration to its own standby: the standby drops the copy it was receiving and takes over', async () => {
+  const a = await agentProc('a5', broker.url, TAKEOVER, { WASMIG_CRASH_AT: 'source:first-chunk:1:kill' });
+  started.push(a);
+  const b = await agent('b5');
+  const args = ['mem=4', 'rate=1024', 'steps=700'];
+  const want = writerOutput(args);
+  const job = 'fo-self';
+  const run = runReplicated('a5', job, args);
+  const held = await stateWhere(job, (st) => (st.checkpoint?.number ?? 0) >= 1);
+  assert.equal(held.standbys, ['b5']);
+  await run.waitFor(/step \d+ /, 'out', 60_000);
+  const migrate = wasmigProc(['migrate', job, '--to', 'b5', '--broker', broker.url], { label: 'migrate' });
+  assert.is(await a.exited, 137, 'the owner killed itself at its fault point');
+  assert.match(b.err, new RegExp(`receiving job ${job} from a5`));
+  // Bounded well below the follower's --lost-after 60: the grace is 1 s.
+  await b.waitFor(new RegExp(`job ${job} now runs here`), 'err', 30_000);
+  assert.match(b.err, new RegExp(`job ${job}: taking it over from a5 at epoch \\d+, from checkpoint \\d+`));
+  openGate(job);
+  assert.is.not(await migrate.exited, 0, 'the migration did not complete');
+  assert.is(await run.exited, 0, run.err);
+  sameOutput(run.out, want, [run, a, b]);
+  const end = await stateWhere(job, (st) => st.state === 'exited');
+  assert.is(end.agent, 'b5');
+});
+
 s('an owner frozen (SIGSTOP) but still connected misses its heartbeats: a standby takes over; woken, it comes back fenced, never shows output', async () => {
   const a = await agent('a3');
   const b = await agent('b3');
