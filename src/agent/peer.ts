@@ -79,6 +79,14 @@ interface Mailbox {
  */
 const REANSWERED = new Set(['migrate']);
 const ANSWERS_KEPT = 1000;
+/**
+ * How long before a connection dropped an answer it carried may still have been lost
+ * with it (a broker acknowledges a message before it delivers it): such answers are sent
+ * again after the reconnection (`#sendLostAgain`). Older ones reached their requester, or
+ * it was away and asks again itself; sending them would only repeat old traffic (and, in a
+ * signed fleet, an answer older than the replay window is refused with a log line).
+ */
+const ANSWER_LOSS_MS = 10_000;
 
 /**
  * Messages whose replay protection need not outlive this run, so they cost the replay
@@ -158,8 +166,11 @@ export class Peer {
   #generation = 1;
   readonly #linkWaiters = new Set<() => void>();
   readonly #patienceMs: number;
-  /** Final answers to {@link REANSWERED} requests, by request id, oldest first. */
-  readonly #answers = new Map<string, { topic: string; payload: string }>();
+  /** Final answers to {@link REANSWERED} requests, by request id, oldest first, with the connection they were published on and when. */
+  readonly #answers = new Map<string, { topic: string; payload: string; generation: number; at: number }>();
+  /** When the link last dropped (`Date.now()`; its failed attempts to reconnect do not count), and on which connection. */
+  #droppedAt = 0;
+  #droppedGeneration = 0;
   /** With a key: which agent statuses and heartbeats to believe (presence-check.ts). */
   readonly #presence: PresenceCheck | undefined;
   /** Set by `close`: waits it ends say so. */
@@ -430,14 +441,45 @@ export class Peer {
   #linkChanged(connected: boolean): void {
     if (connected) {
       this.#generation++;
-      // After the link's own re-subscriptions, on the same connection: an answer to them finds the inbox subscribed.
-      for (const box of this.#mailboxes.values()) {
-        if (box.resend) this.link.publish(box.resend.topic, box.resend.payload, { qos: 1 }).catch(() => {});
-      }
+      void this.#sendLostAgain(this.#generation);
+    } else if (this.#droppedGeneration !== this.#generation) {
+      this.#droppedGeneration = this.#generation;
+      this.#droppedAt = Date.now();
     }
     const waiters = [...this.#linkWaiters];
     this.#linkWaiters.clear();
     for (const wake of waiters) wake();
+  }
+
+  /**
+   * After a reconnection (a broker restart forgets every subscription): once the broker
+   * has confirmed this connection's inbox subscription, sends again the requests that
+   * ask for it (`resendOnReconnect`) and the answers kept for such requests that were
+   * published while the link was down or in the {@link ANSWER_LOSS_MS} before it dropped
+   * (held by MQTT.js and sent on reconnecting, to an inbox not subscribed yet, or taken by
+   * a broker that died before delivering them). Both wait for the
+   * confirmation, on both sides, because MQTT.js restores subscriptions only after it has
+   * sent what it held while offline: an answerer's answer then goes out before its inbox
+   * is subscribed again, and a requester that reconnected in between sent its request
+   * again to an inbox nobody was subscribed to. Both were lost, and `migrate` waited out
+   * its timeout (a fault-matrix cell, "broker killed at prepare", on a loaded machine).
+   * Sent after the confirmation, whichever side comes second finds the other subscribed:
+   * a repeated request is answered again from the answers kept, a repeated answer is
+   * taken once (`#recent`).
+   */
+  async #sendLostAgain(generation: number): Promise<void> {
+    try {
+      await this.link.subscribe([this.inbox]);
+    } catch {
+      return; // the connection dropped again: the next one does this
+    }
+    if (this.#generation !== generation || !this.link.connected) return;
+    for (const box of this.#mailboxes.values()) {
+      if (box.resend) this.link.publish(box.resend.topic, box.resend.payload, { qos: 1 }).catch(() => {});
+    }
+    for (const answer of this.#answers.values()) {
+      if (answer.generation >= generation - 1 && answer.at >= this.#droppedAt - ANSWER_LOSS_MS) this.link.publish(answer.topic, answer.payload, { qos: 1 }).catch(() => {});
+    }
   }
 
   /** Resolves once the link is up; rejects when it is still down at `giveUpAt`. */
@@ -644,7 +686,7 @@ export class Peer {
     const body = { type: 'reply', re: request.id, stage: 'done', ...fields };
     const payload = JSON.stringify(this.#envelope(body, request.replyTo, undefined, session));
     if (body.stage === 'done' && request.type !== undefined && REANSWERED.has(request.type)) {
-      this.#answers.set(request.id, { topic: request.replyTo, payload });
+      this.#answers.set(request.id, { topic: request.replyTo, payload, generation: this.#generation, at: Date.now() });
       if (this.#answers.size > ANSWERS_KEPT) this.#answers.delete(this.#answers.keys().next().value!);
     }
     return this.link.publish(request.replyTo, payload, { qos: 1 })
