@@ -26,14 +26,30 @@
  * `--prof`, an inspector, trace events, coverage (`NODE_V8_COVERAGE`), diagnostic
  * reports.
  *
- * **Off unless `WASMIG_PROMPT_EXIT=1`.** `exit()` runs the C library's and V8's static
- * tear-down while other threads may still run: with a worker thread alive it crashed
- * the process (status 139 or 134) in 2 of 20 runs, which is why `run` stops its
- * rewriter's worker first; and once in a test run of a few hundred processes, with no
- * worker of ours but the TypeScript loader's hooks thread (tsx) and V8's compile threads
- * alive, `wasmig run` of a tiny program ended with status 139 after its output. A
- * correct exit status matters more than the 0.2-0.5 s it saves, so the ordinary exit
- * stays the default until the crash is understood.
+ * **Off unless `WASMIG_PROMPT_EXIT=1`, and not safe as a default: why, measured.**
+ * `exit()` runs the process's static destructors while V8's worker threads go on
+ * working. Among those destructors is Node's per-process tracing agent, which owns the
+ * `TracingController` that V8 calls the first time a thread reaches each of its trace
+ * points. Node's ordinary exit joins the worker threads before it destroys the agent
+ * (that join is the very wait this file skips); `exit()` does not. The core of a crashed
+ * run (status 139: the built CLI, SQLite's rewrite cached, no Worker alive, only V8's,
+ * libuv's and the inspector's threads) shows a compile thread in TurboFan
+ * (`Pipeline::GenerateCodeForWasmFunction`) calling through the freed controller to look
+ * up the category "disabled-by-default-v8.wasm.turbofan", while the main thread was in
+ * `exit()`'s `_dl_fini`. So the danger is a V8 background job still running at the
+ * end, which is exactly what the prompt exit is for: on SQLite's cached start the
+ * TurboFan compile of a hot function of 68 KB (250-300 ms of TurboFan on a quiet
+ * machine) is in flight when the program ends, in every run
+ * (`--trace-wasm-compilation-times`), and nothing the CLI can see tells when no job runs.
+ * Counted with `tools/prompt-exit-stress.ts` (built CLI, 4 at a time, load 11-21): 1
+ * SIGSEGV in 100 cached runs of SQLite, none in 500 others (hello, exit_code, SQLite
+ * with `--no-cache` (the rewriter's worker), `--tier native` cached and not). node:wasi
+ * on the unmodified module ends through the same `exit()` without a crash in 400 runs,
+ * probably because its hundreds of earlier TurboFan compiles have looked every category
+ * up already (V8 keeps the answer at each trace point), so a late compile calls nothing
+ * freed; wasmig's cached start compiles two functions with TurboFan in all. A worker
+ * thread alive (ours, stopped first since, or tsx's loader hooks in the tests) is one
+ * more thread that can reach the freed agent; it is not needed for the crash. A right exit status is worth more than the 0.2-0.3 s this saves.
  */
 import { createRequire } from 'node:module';
 import { ByteWriter } from '../binary/index.ts';
