@@ -40,7 +40,7 @@ const coreDir = resolve(option('--cores')[0] ?? join(tmpdir(), 'wasmig-stress-co
 const extraEnv = Object.fromEntries(option('--env').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 
 /** `node`: not wasmig but Node alone (the script below), given `args`. */
-interface Case { name: string; args: string[]; node?: true }
+interface Case { name: string; args: string[]; node?: true; env?: NodeJS.ProcessEnv }
 const CASES: Case[] = [
   { name: 'hello', args: ['run', join(programs, 'hello.wasm')] },
   { name: 'exit_code', args: ['run', join(programs, 'exit_code.wasm'), '7'] },
@@ -49,6 +49,8 @@ const CASES: Case[] = [
   { name: 'sqlite-native', args: ['run', '--tier', 'native', sqlite] },
   { name: 'sqlite-native-nocache', args: ['run', '--tier', 'native', '--no-cache', sqlite] },
   { name: 'node-wasi', args: [sqlite], node: true },
+  // The experiment of prompt-exit.ts's primeTurboFanTracePoints.
+  { name: 'sqlite-primed', args: ['run', sqlite], env: { WASMIG_PROMPT_EXIT_PRIME: '1' } },
 ];
 const picked = option('--case');
 const cases = picked.length === 0 ? CASES : CASES.filter((c) => picked.includes(c.name));
@@ -111,8 +113,8 @@ function runOnce(c: Case, env: NodeJS.ProcessEnv, cwd: string): Promise<Outcome>
 // Expected outcomes, from the ordinary exit (this also fills the cache for the cached cases).
 const expected = new Map<string, Outcome>();
 for (const c of cases) {
-  const r = await runOnce(c, { ...extraEnv, WASMIG_PROMPT_EXIT: '0' }, root);
-  const again = await runOnce(c, { ...extraEnv, WASMIG_PROMPT_EXIT: '0' }, root);
+  const r = await runOnce(c, { ...c.env, ...extraEnv, WASMIG_PROMPT_EXIT: '0' }, root);
+  const again = await runOnce(c, { ...c.env, ...extraEnv, WASMIG_PROMPT_EXIT: '0' }, root);
   if (r.status !== again.status || !r.stdout.equals(again.stdout) || !r.stderr.equals(again.stderr)) throw new Error(`${c.name}: the ordinary exit is not deterministic`);
   expected.set(c.name, r);
   console.log(`${c.name}: expected status ${r.status}, ${r.stdout.length} bytes of stdout, ${r.stderr.length} of stderr`);
@@ -130,7 +132,7 @@ async function slot(k: number): Promise<void> {
     const i = next++;
     if (i >= runs) return;
     const c = cases[i % cases.length];
-    const r = await runOnce(c, { WASMIG_PROMPT_EXIT: '1', ...extraEnv }, cwd);
+    const r = await runOnce(c, { ...c.env, WASMIG_PROMPT_EXIT: '1', ...extraEnv }, cwd);
     if (i % 50 === 0) loads.push(loadavg()[0]);
     const want = expected.get(c.name)!;
     const t = tally.get(c.name)!;
