@@ -52,6 +52,7 @@
  * more thread that can reach the freed agent; it is not needed for the crash. A right exit status is worth more than the 0.2-0.3 s this saves.
  */
 import { createRequire } from 'node:module';
+import { setFlagsFromString } from 'node:v8';
 import { ByteWriter } from '../binary/index.ts';
 
 /** Options of Node (in `execArgv` or `NODE_OPTIONS`) whose output is written at its ordinary exit. */
@@ -95,6 +96,38 @@ function exitModule(): Uint8Array<ArrayBuffer> {
     .section(7, W().u32(2).name('memory').u8(0x02).u32(0).name('exit').u8(0x00).u32(1))
     .section(10, W().u32(1).u32(6).raw([0, 0x20, 0, 0x10, 0, 0x0b]))
     .toBytes() as Uint8Array<ArrayBuffer>;
+}
+
+/**
+ * A function for TurboFan to compile once, reaching its trace points for WebAssembly:
+ * (func $g (param i32) (result i32) local.get 0 i32.const 3 i32.mul) and an exported
+ * `f (param $n i32) (result i64)` whose loop, up to $n, stores $g's result, loads,
+ * adds and shifts i64s, converts to f64, takes a br_table and a select, and calls $g
+ * through a table; one memory page, a table of two. Built with wat2wasm from that text.
+ */
+const PRIMING_MODULE = [0, 97, 115, 109, 1, 0, 0, 0, 1, 11, 2, 96, 1, 127, 1, 127, 96, 1, 127, 1, 126, 3, 3, 2, 0, 1, 4, 4, 1, 112, 0, 2, 5, 3, 1, 0, 1, 7, 5, 1, 1, 102, 0, 1, 9, 8, 1, 0, 65, 0, 11, 2, 0, 0, 10, 140, 1, 2, 7, 0, 32, 0, 65, 3, 108, 11, 129, 1, 3, 1, 127, 1, 126, 1, 124, 2, 64, 3, 64, 32, 1, 32, 0, 79, 13, 1, 32, 1, 65, 4, 108, 65, 255, 7, 113, 32, 1, 16, 0, 54, 2, 0, 32, 2, 65, 8, 40, 2, 0, 173, 124, 33, 2, 32, 2, 32, 2, 66, 7, 134, 133, 33, 2, 32, 3, 32, 1, 183, 160, 33, 3, 2, 64, 2, 64, 2, 64, 32, 1, 65, 3, 112, 14, 2, 2, 1, 0, 11, 32, 2, 66, 1, 124, 33, 2, 11, 32, 2, 66, 5, 32, 1, 69, 27, 33, 2, 11, 32, 1, 32, 1, 65, 1, 113, 17, 0, 0, 26, 32, 1, 65, 1, 106, 33, 1, 12, 0, 11, 11, 32, 2, 32, 3, 252, 6, 124, 11];
+
+/**
+ * Experiment (`WASMIG_PROMPT_EXIT_PRIME=1`, with the prompt exit): compiles a small
+ * function with TurboFan on this thread before the program runs, so that V8 has looked
+ * up the trace categories of TurboFan's WebAssembly pipeline (it keeps each answer at
+ * its trace point) before a compile thread can do it for the first time after `exit()`
+ * freed the tracing controller (see the file's comment). Liftoff is turned off for
+ * this one compilation only (2-3 ms); `--no-liftoff` also turns dynamic tiering off,
+ * so both are turned back on. Counted: 0 crashes in 400 cached SQLite starts, against
+ * 3 in 400 unprimed (`tools/prompt-exit-stress.ts`); not enough, and not every trace
+ * point (JavaScript's compiles, GC tasks), to make the prompt exit the default.
+ */
+export function primeTurboFanTracePoints(): void {
+  setFlagsFromString('--no-liftoff');
+  try {
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(PRIMING_MODULE)));
+    (instance.exports.f as (n: number) => bigint)(4);
+  } finally {
+    setFlagsFromString('--liftoff');
+    // Else every later function goes to TurboFan (seen with --trace-wasm-compilation-times).
+    setFlagsFromString('--wasm-dynamic-tiering');
+  }
 }
 
 /**
