@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { DecodeError, ExhaustionError, ExitError, LinkError, Trap, UncaughtException, UsageError, ValidationError, WasmigError } from '../errors/index.ts';
 import { formatBacktrace } from './format.ts';
 import { COMMANDS, FLEET_HELP } from './commands/registry.ts';
-import { exitPromptly, promptExitAllowed } from './prompt-exit.ts';
+import { exitPromptly, primeTurboFanTracePoints, promptExitAllowed } from './prompt-exit.ts';
 import { raiseWasmTieringBudget } from './tiering-budget.ts';
 
 const USAGE = `usage: wasmig COMMAND [ARGS...]
@@ -113,6 +113,8 @@ export async function endsPromptly(argv: readonly string[]): Promise<boolean> {
 export async function runProcess(argv: readonly string[]): Promise<void> {
   // Before any module is compiled: a short run must not leave a queue of TurboFan jobs for the exit to wait on.
   if (argv[0] === 'run' || argv[0] === 'resume') raiseWasmTieringBudget();
+  // Experiment, off: TurboFan's trace categories looked up here, not by a compile thread after exit() (prompt-exit.ts).
+  if ((argv[0] === 'run' || argv[0] === 'resume') && process.env.WASMIG_PROMPT_EXIT_PRIME === '1' && promptExitAllowed()) primeTurboFanTracePoints();
   const code = await main(argv);
   if (promptExitAllowed() && await endsPromptly(argv)) await exitPromptly(code);
   // exitCode, not exit(): a piped stdout is written asynchronously and must drain first.

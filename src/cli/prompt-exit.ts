@@ -26,16 +26,33 @@
  * `--prof`, an inspector, trace events, coverage (`NODE_V8_COVERAGE`), diagnostic
  * reports.
  *
- * **Off unless `WASMIG_PROMPT_EXIT=1`.** `exit()` runs the C library's and V8's static
- * tear-down while other threads may still run: with a worker thread alive it crashed
- * the process (status 139 or 134) in 2 of 20 runs, which is why `run` stops its
- * rewriter's worker first; and once in a test run of a few hundred processes, with no
- * worker of ours but the TypeScript loader's hooks thread (tsx) and V8's compile threads
- * alive, `wasmig run` of a tiny program ended with status 139 after its output. A
- * correct exit status matters more than the 0.2-0.5 s it saves, so the ordinary exit
- * stays the default until the crash is understood.
+ * **Off unless `WASMIG_PROMPT_EXIT=1`, and not safe as a default: why, measured.**
+ * `exit()` runs the process's static destructors while V8's worker threads go on
+ * working. Among those destructors is Node's per-process tracing agent, which owns the
+ * `TracingController` that V8 calls the first time a thread reaches each of its trace
+ * points. Node's ordinary exit joins the worker threads before it destroys the agent
+ * (that join is the very wait this file skips); `exit()` does not. The core of a crashed
+ * run (status 139: the built CLI, SQLite's rewrite cached, no Worker alive, only V8's,
+ * libuv's and the inspector's threads) shows a compile thread in TurboFan
+ * (`Pipeline::GenerateCodeForWasmFunction`) calling through the freed controller to look
+ * up the category "disabled-by-default-v8.wasm.turbofan", while the main thread was in
+ * `exit()`'s `_dl_fini`. So the danger is a V8 background job still running at the
+ * end, which is exactly what the prompt exit is for: on SQLite's cached start the
+ * TurboFan compile of a hot function of 68 KB (250-300 ms of TurboFan on a quiet
+ * machine) is in flight when the program ends, in every run
+ * (`--trace-wasm-compilation-times`), and nothing the CLI can see tells when no job runs.
+ * Counted with `tools/prompt-exit-stress.ts` (built CLI, 4 at a time, load 11-21): 1
+ * SIGSEGV in 100 cached runs of SQLite, none in 500 others (hello, exit_code, SQLite
+ * with `--no-cache` (the rewriter's worker), `--tier native` cached and not). node:wasi
+ * on the unmodified module ends through the same `exit()` without a crash in 400 runs,
+ * probably because its hundreds of earlier TurboFan compiles have looked every category
+ * up already (V8 keeps the answer at each trace point), so a late compile calls nothing
+ * freed; wasmig's cached start compiles two functions with TurboFan in all. A worker
+ * thread alive (ours, stopped first since, or tsx's loader hooks in the tests) is one
+ * more thread that can reach the freed agent; it is not needed for the crash. A right exit status is worth more than the 0.2-0.3 s this saves.
  */
 import { createRequire } from 'node:module';
+import { setFlagsFromString } from 'node:v8';
 import { ByteWriter } from '../binary/index.ts';
 
 /** Options of Node (in `execArgv` or `NODE_OPTIONS`) whose output is written at its ordinary exit. */
@@ -79,6 +96,38 @@ function exitModule(): Uint8Array<ArrayBuffer> {
     .section(7, W().u32(2).name('memory').u8(0x02).u32(0).name('exit').u8(0x00).u32(1))
     .section(10, W().u32(1).u32(6).raw([0, 0x20, 0, 0x10, 0, 0x0b]))
     .toBytes() as Uint8Array<ArrayBuffer>;
+}
+
+/**
+ * A function for TurboFan to compile once, reaching its trace points for WebAssembly:
+ * (func $g (param i32) (result i32) local.get 0 i32.const 3 i32.mul) and an exported
+ * `f (param $n i32) (result i64)` whose loop, up to $n, stores $g's result, loads,
+ * adds and shifts i64s, converts to f64, takes a br_table and a select, and calls $g
+ * through a table; one memory page, a table of two. Built with wat2wasm from that text.
+ */
+const PRIMING_MODULE = [0, 97, 115, 109, 1, 0, 0, 0, 1, 11, 2, 96, 1, 127, 1, 127, 96, 1, 127, 1, 126, 3, 3, 2, 0, 1, 4, 4, 1, 112, 0, 2, 5, 3, 1, 0, 1, 7, 5, 1, 1, 102, 0, 1, 9, 8, 1, 0, 65, 0, 11, 2, 0, 0, 10, 140, 1, 2, 7, 0, 32, 0, 65, 3, 108, 11, 129, 1, 3, 1, 127, 1, 126, 1, 124, 2, 64, 3, 64, 32, 1, 32, 0, 79, 13, 1, 32, 1, 65, 4, 108, 65, 255, 7, 113, 32, 1, 16, 0, 54, 2, 0, 32, 2, 65, 8, 40, 2, 0, 173, 124, 33, 2, 32, 2, 32, 2, 66, 7, 134, 133, 33, 2, 32, 3, 32, 1, 183, 160, 33, 3, 2, 64, 2, 64, 2, 64, 32, 1, 65, 3, 112, 14, 2, 2, 1, 0, 11, 32, 2, 66, 1, 124, 33, 2, 11, 32, 2, 66, 5, 32, 1, 69, 27, 33, 2, 11, 32, 1, 32, 1, 65, 1, 113, 17, 0, 0, 26, 32, 1, 65, 1, 106, 33, 1, 12, 0, 11, 11, 32, 2, 32, 3, 252, 6, 124, 11];
+
+/**
+ * Experiment (`WASMIG_PROMPT_EXIT_PRIME=1`, with the prompt exit): compiles a small
+ * function with TurboFan on this thread before the program runs, so that V8 has looked
+ * up the trace categories of TurboFan's WebAssembly pipeline (it keeps each answer at
+ * its trace point) before a compile thread can do it for the first time after `exit()`
+ * freed the tracing controller (see the file's comment). Liftoff is turned off for
+ * this one compilation only (2-3 ms); `--no-liftoff` also turns dynamic tiering off,
+ * so both are turned back on. Counted: 0 crashes in 400 cached SQLite starts, against
+ * 3 in 400 unprimed (`tools/prompt-exit-stress.ts`); not enough, and not every trace
+ * point (JavaScript's compiles, GC tasks), to make the prompt exit the default.
+ */
+export function primeTurboFanTracePoints(): void {
+  setFlagsFromString('--no-liftoff');
+  try {
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(PRIMING_MODULE)));
+    (instance.exports.f as (n: number) => bigint)(4);
+  } finally {
+    setFlagsFromString('--liftoff');
+    // Else every later function goes to TurboFan (seen with --trace-wasm-compilation-times).
+    setFlagsFromString('--wasm-dynamic-tiering');
+  }
 }
 
 /**

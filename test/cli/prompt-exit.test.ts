@@ -54,6 +54,12 @@ test('run ends without Node\'s ordinary exit, with the program\'s status', () =>
   assert.is(ordinary.status, 7);
   assert.match(ordinary.stderr, /ordinary exit/, 'the marker works');
 
+  // The experiment of priming TurboFan's trace points first (prompt-exit.ts) changes nothing the program sees.
+  const primed = wasmig(['run', join(programs, 'exit_code.wasm'), '7'], { env: withMarker({ WASMIG_PROMPT_EXIT_PRIME: '1' }) });
+  assert.is(primed.status, 7, primed.stderr);
+  assert.is(primed.stdout, fast.stdout);
+  assert.not.match(primed.stderr, /ordinary exit/);
+
   // Commands that are not a local run keep the ordinary exit; so does a run by default.
   assert.match(wasmig(['version'], { env: withMarker() }).stderr, /ordinary exit/);
   const byDefault = wasmig(['run', join(programs, 'exit_code.wasm'), '7'], { env: withMarker({ WASMIG_PROMPT_EXIT: undefined }) });
