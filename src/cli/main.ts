@@ -112,9 +112,10 @@ export async function endsPromptly(argv: readonly string[]): Promise<boolean> {
  */
 export async function runProcess(argv: readonly string[]): Promise<void> {
   // Before any module is compiled: a short run must not leave a queue of TurboFan jobs for the exit to wait on.
-  if (argv[0] === 'run' || argv[0] === 'resume') raiseWasmTieringBudget();
+  const runsWasm = argv[0] === 'run' || argv[0] === 'resume';
+  if (runsWasm) raiseWasmTieringBudget();
   // Experiment, off: TurboFan's trace categories looked up here, not by a compile thread after exit() (prompt-exit.ts).
-  if ((argv[0] === 'run' || argv[0] === 'resume') && process.env.WASMIG_PROMPT_EXIT_PRIME === '1' && promptExitAllowed()) primeTurboFanTracePoints();
+  if (runsWasm && process.env.WASMIG_PROMPT_EXIT_PRIME === '1' && promptExitAllowed()) primeTurboFanTracePoints();
   const code = await main(argv);
   if (promptExitAllowed() && await endsPromptly(argv)) await exitPromptly(code);
   // exitCode, not exit(): a piped stdout is written asynchronously and must drain first.

@@ -62,9 +62,12 @@ async function until(what: string, ok: () => boolean, ms = 20_000): Promise<void
   }
 }
 
-test('a migrate answer lost to a broker restart reaches its requester: asked again, answered again, acted on once', async () => {
-  let answered = false;
-  let b = await broker(0, () => true);
+/**
+ * An agent `r` and a client `q` on the broker at `port`; the client has sent `r` a
+ * migrate (resent on reconnecting, with `timeoutMs`) and `r` has it; then the broker is
+ * closed and both links have noticed. The caller starts the broker again.
+ */
+async function migrateAskedThenBrokerGone(b: TestBroker, timeoutMs: number): Promise<{ agent: Peer; client: Peer; requests: Request[]; asking: ReturnType<Peer['request']> }> {
   const url = `mqtt://127.0.0.1:${b.port}`;
   const requests: Request[] = [];
   const open = (id: string, inbox: string, onRequest: (r: Request) => void): Promise<Peer> =>
@@ -72,11 +75,23 @@ test('a migrate answer lost to a broker restart reaches its requester: asked aga
   const agent = await open('r', topics.agentInbox('r'), (r) => requests.push(r));
   const client = await open('q', topics.clientInbox('q'), () => {});
   try {
-    const asking = client.request(topics.agentInbox('r'), { type: 'migrate', job: 'j', to: 'x' }, { timeoutMs: 30_000, who: 'agent r', resendOnReconnect: true });
+    const asking = client.request(topics.agentInbox('r'), { type: 'migrate', job: 'j', to: 'x' }, { timeoutMs, who: 'agent r', resendOnReconnect: true });
     asking.catch(() => {});
     await until('the agent has the request', () => requests.length === 1);
     await b.close();
     await until('both links noticed', () => !agent.link.connected && !client.link.connected);
+    return { agent, client, requests, asking };
+  } catch (error) {
+    await Promise.all([agent.close(true), client.close(true)]);
+    throw error;
+  }
+}
+
+test('a migrate answer lost to a broker restart reaches its requester: asked again, answered again, acted on once', async () => {
+  let answered = false;
+  let b = await broker(0, () => true);
+  const { agent, client, requests, asking } = await migrateAskedThenBrokerGone(b, 30_000);
+  try {
     // The client may connect again only once the answer went out without it.
     b = await broker(b.port, (id) => !id.startsWith('wasmig-q-') || answered);
     await until('the agent is back', () => agent.link.connected);
@@ -102,18 +117,8 @@ test('a migrate answer lost to a broker restart reaches its requester: asked aga
 // by itself.
 test('a migrate answer and its repeated request both lost in a reconnection\'s window: the answer is sent again once the inbox is subscribed', async () => {
   let b = await broker(0, () => true);
-  const url = `mqtt://127.0.0.1:${b.port}`;
-  const requests: Request[] = [];
-  const open = (id: string, inbox: string, onRequest: (r: Request) => void): Promise<Peer> =>
-    Peer.open({ connection: { url }, id, inbox, persistent: false, onRequest, log: () => {}, brokerPatienceMs: 60_000 });
-  const agent = await open('r', topics.agentInbox('r'), (r) => requests.push(r));
-  const client = await open('q', topics.clientInbox('q'), () => {});
+  const { agent, client, requests, asking } = await migrateAskedThenBrokerGone(b, 15_000);
   try {
-    const asking = client.request(topics.agentInbox('r'), { type: 'migrate', job: 'j', to: 'x' }, { timeoutMs: 15_000, who: 'agent r', resendOnReconnect: true });
-    asking.catch(() => {});
-    await until('the agent has the request', () => requests.length === 1);
-    await b.close();
-    await until('both links noticed', () => !agent.link.connected && !client.link.connected);
     // Answered while the broker is away: MQTT.js holds it and sends it first thing on reconnecting.
     void agent.reply(requests[0], { ok: true, data: { moved: 1 } });
     let answerRouted = false;
