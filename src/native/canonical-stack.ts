@@ -126,8 +126,12 @@ export class CanonicalStack {
   }
 
   pop(n: number): void {
-    this.types.length -= n;
-    this.place.length -= n;
+    // Array.prototype.pop, not a shorter length: V8 sets `length` in its runtime, a call
+    // that cost the rewrite of SQLite about a tenth of its time.
+    for (let i = 0; i < n; i++) {
+      this.types.pop();
+      this.place.pop();
+    }
   }
 
   /** Pops down to `height` values. */

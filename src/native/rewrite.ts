@@ -173,12 +173,22 @@ export function scanBodies(ctx: ModuleContext): BodyScan {
     const list = byType.get(t);
     if (list) list.push(f - nImp); else byType.set(t, [f - nImp]);
   }
+  // Every function an indirect call of a type may reach, worked out once per type; a
+  // function's edges take them once per type it calls indirectly (SQLite makes
+  // thousands of indirect calls, to a few types).
+  const targetsOfType = new Map<number, number[]>();
   const indirectTargets = (typeIndex: number): number[] => {
-    const out: number[] = [];
-    const want = ctx.types[typeIndex];
-    for (const [t, list] of byType) if (sameType(ctx.types[t], want)) out.push(...list);
+    let out = targetsOfType.get(typeIndex);
+    if (out === undefined) {
+      out = [];
+      const want = ctx.types[typeIndex];
+      for (const [t, list] of byType) if (sameType(ctx.types[t], want)) for (const f of list) out.push(f);
+      targetsOfType.set(typeIndex, out);
+    }
     return out;
   };
+  const indirectTypes = new Set<number>();
+  const tailIndirectTypes = new Set<number>();
   const ins = createInstr();
   let writesTables = false;
   const tries = new Set<number>();
@@ -188,20 +198,30 @@ export function scanBodies(ctx: ModuleContext): BodyScan {
   for (let i = 0; i < n; i++) {
     const body = m.codes[i];
     const r = new InstructionReader(m.bytes, body.codeStart, body.codeEnd);
+    indirectTypes.clear();
+    tailIndirectTypes.clear();
     while (r.pos < body.codeEnd) {
       const at = r.pos;
       r.read(ins);
       loops.step(ins, at, r.pos);
       if (ins.op === 0x03 || ins.op === 0x11 || ins.op === 0x13 || ((ins.op === 0x10 || ins.op === 0x12) && ins.a < nImp)) unwinds[i] = 1;
       if (ins.op === 0x10 && ins.a >= nImp) edges[i].push(ins.a - nImp);
-      else if (ins.op === 0x11) edges[i].push(...indirectTargets(ins.a));
+      else if (ins.op === 0x11) {
+        if (!indirectTypes.has(ins.a)) {
+          indirectTypes.add(ins.a);
+          for (const f of indirectTargets(ins.a)) edges[i].push(f);
+        }
+      }
       else if (ins.op === 0x06) tries.add(nImp + i);
       else if (ins.op === 0x12) {
         if (ins.a >= nImp) tailEdges[i].push(ins.a - nImp);
         else endsInHost.add(i);
       } else if (ins.op === 0x13) {
         // A table may hold host functions, and functions of other instances.
-        tailEdges[i].push(...indirectTargets(ins.a));
+        if (!tailIndirectTypes.has(ins.a)) {
+          tailIndirectTypes.add(ins.a);
+          for (const f of indirectTargets(ins.a)) tailEdges[i].push(f);
+        }
         endsInHost.add(i);
       } else if (OPS[ins.op]?.writesTable) writesTables = true;
     }

@@ -209,7 +209,7 @@ export class FunctionValidator {
 
   private setUnreachable(): void {
     const frame = this.ctrls[this.ctrls.length - 1];
-    this.vals.length = frame.height;
+    while (this.vals.length > frame.height) this.vals.pop(); // not `length =`: a runtime call in V8
     this.slotHeight = frame.slotHeight;
     frame.unreachable = true;
   }
