@@ -25,7 +25,9 @@
  *   (node:wasi on the unmodified module), in interleaved rounds; the median, the
  *   spread (min-max) and each median's ratio to Node's, in wall time and in the child's
  *   CPU time (user + system, from /usr/bin/time where it exists), with the load average.
- *   `--cache-only` measures only this.
+ *   `--cache-only` measures only this; `--first-only` only node:wasi and the first starts;
+ *   `--baseline DIR` runs each wasmig row with DIR's build too (another checkout, built),
+ *   in the same rounds.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -289,6 +291,19 @@ async function cacheComparison(path: string, runs: number): Promise<void> {
     ['wasmig run --tier native --no-cache', [process.execPath, bin, 'run', '--tier', 'native', '--no-cache', path]],
     ['wasmig run --tier native, cached', [process.execPath, bin, 'run', '--tier', 'native', path]],
   ];
+  // --first-only: node:wasi and the first starts (--no-cache) alone.
+  if (process.argv.includes('--first-only')) for (let i = rows.length - 1; i > 0; i--) if (!rows[i]![1].includes('--no-cache')) rows.splice(i, 1);
+  // --baseline DIR: each wasmig row run by another checkout's build too (its `npm run build`
+  // done), in the same interleaved rounds: a change and the code before it side by side.
+  const baseline = option('baseline');
+  if (baseline !== undefined) {
+    const other = join(resolve(baseline), 'bin/wasmig.js');
+    if (!existsSync(other)) throw new Error(`--baseline ${baseline}: no bin/wasmig.js there`);
+    for (let i = rows.length - 1; i > 0; i--) {
+      const [name, argv, rowEnv] = rows[i]!;
+      rows.splice(i + 1, 0, [`${name} [baseline]`, argv.map((a) => (a === bin ? other : a)), rowEnv]);
+    }
+  }
   const envOf = (row: number): NodeJS.ProcessEnv => ({ ...env, ...rows[row]![2] });
   try {
     // Fills the cache, and the file cache, once.
@@ -309,7 +324,7 @@ async function cacheComparison(path: string, runs: number): Promise<void> {
     for (let i = 0; i < rows.length; i++) {
       const { wall, cpu } = samples[i]!;
       const cpuText = Number.isNaN(nodeCpu) ? '' : `   CPU ${median(cpu).toFixed(0).padStart(5)} ms (${spread(cpu)})  x${(median(cpu) / nodeCpu).toFixed(2)}`;
-      console.log(`  ${rows[i]![0].padEnd(38)} wall ${median(wall).toFixed(0).padStart(5)} ms (${spread(wall)})  x${(median(wall) / nodeWall).toFixed(2)}${cpuText}`);
+      console.log(`  ${rows[i]![0].padEnd(49)} wall ${median(wall).toFixed(0).padStart(5)} ms (${spread(wall)})  x${(median(wall) / nodeWall).toFixed(2)}${cpuText}`);
     }
   } finally {
     rmSync(scratch, { recursive: true, force: true });
