@@ -29,7 +29,8 @@ export async function runBundleBuild(): Promise<void> {
   const entry = resolve(ROOT, 'dist/cli/main.js');
   if (!existsSync(entry)) throw new Error('dist/cli/main.js is missing: run tsc -p tsconfig.build.json first');
   await build({
-    entryPoints: { main: entry },
+    // The rewriter's worker (native/background.ts loads it beside its own chunk).
+    entryPoints: { main: entry, 'rewrite-worker': resolve(ROOT, 'dist/native/rewrite-worker.js') },
     outdir: RUN_BUNDLE_DIR,
     bundle: true,
     splitting: true,

@@ -11,6 +11,8 @@ import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_thread
 import type { MessagePort } from 'node:worker_threads';
 import type { BodyFacts } from '../compile/index.ts';
 import type { RewriteOptions, RewrittenModule } from './rewrite.ts';
+import { decodeRewrite } from './rewrite-codec.ts';
+import type { EncodedRewrite } from './rewrite-worker.ts';
 import type { DiskCacheConfig } from './disk-cache.ts';
 
 export interface ReadyRewrite {
@@ -19,10 +21,10 @@ export interface ReadyRewrite {
 }
 
 // The worker imports the rewriter itself: the built .js files, or the .ts sources
-// through tsx when wasmig runs from its sources (tests, tools). By way of `../native/`,
-// so that the path holds from the CLI's start-up bundle too (`dist/run/`, beside
-// `dist/native/`: tools/build-run-bundle.ts).
-const ENTRY = new URL(import.meta.url.endsWith('.ts') ? '../native/rewrite-worker.ts' : '../native/rewrite-worker.js', import.meta.url).href;
+// through tsx when wasmig runs from its sources (tests, tools). A sibling of this file:
+// from the CLI's start-up bundle (`dist/run/`), that is the worker's own bundle, built
+// with it (tools/build-run-bundle.ts), which loads in one file instead of some sixty.
+const ENTRY = new URL(import.meta.url.endsWith('.ts') ? './rewrite-worker.ts' : './rewrite-worker.js', import.meta.url).href;
 const BOOT = `
 const { workerData } = require('node:worker_threads');
 (async () => {
@@ -30,7 +32,8 @@ const { workerData } = require('node:worker_threads');
   try {
     if (tsx) (await import(tsx)).register();
     const { rewriteInWorker } = await import(entry);
-    port.postMessage({ ok: true, ...rewriteInWorker(bytes, options, cache, facts) });
+    const done = rewriteInWorker(bytes, options, cache, facts);
+    port.postMessage({ ok: true, ...done }, [done.payload.buffer]);
   } catch (error) {
     port.postMessage({ ok: false, message: String(error && error.stack || error) });
   }
@@ -77,9 +80,9 @@ export class BackgroundRewrite {
   /** The rewritten module once the worker is done, an Error if it failed, else undefined (never waits). */
   poll(): ReadyRewrite | Error | undefined {
     if (this.#result !== undefined) return this.#result;
-    const message = receiveMessageOnPort(this.#port)?.message as ({ ok: true } & ReadyRewrite) | { ok: false; message: string } | undefined;
+    const message = receiveMessageOnPort(this.#port)?.message as ({ ok: true } & EncodedRewrite) | { ok: false; message: string } | undefined;
     if (message === undefined) return undefined;
-    this.#result = message.ok ? { rewritten: message.rewritten, module: message.module } : new Error(`the rewriter's worker failed: ${message.message}`);
+    this.#result = message.ok ? { rewritten: decodeRewrite(message.payload).rewritten, module: message.module } : new Error(`the rewriter's worker failed: ${message.message}`);
     this.cancel();
     return this.#result;
   }

@@ -220,9 +220,21 @@ export class DiskRewriteCache implements RewriteStore {
   }
 
   store(moduleBytes: Uint8Array, options: RewriteOptions, rewritten: RewrittenModule, facts: BodyFacts): void {
+    this.storeEncoded(moduleBytes, options, this.encode(moduleBytes, options, rewritten, facts));
+  }
+
+  /** The entry's payload for a rewrite of `moduleBytes` (what {@link storeEncoded} takes). */
+  encode(moduleBytes: Uint8Array, options: RewriteOptions, rewritten: RewrittenModule, facts: BodyFacts): Uint8Array {
+    return encodeRewrite(this.key(moduleBytes, options), rewritten, facts);
+  }
+
+  /**
+   * Stores a payload {@link encode} made: the rewriter's worker encodes a rewrite once,
+   * for this cache and for the main thread it posts it to (`rewrite-worker.ts`).
+   */
+  storeEncoded(moduleBytes: Uint8Array, options: RewriteOptions, payload: Uint8Array): void {
     const key = this.key(moduleBytes, options);
     const path = this.pathOf(key);
-    const payload = encodeRewrite(key, rewritten, facts);
     if (HEADER + payload.length > this.#maxBytes) return; // would evict everything, itself next
     const header = Buffer.alloc(HEADER);
     header.writeUInt32LE(MAGIC, 0);
