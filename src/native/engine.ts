@@ -132,7 +132,8 @@ export class NativeEngine implements Engine {
 
   /**
    * Like `start`, except that a large module not rewritten yet starts in the interpreter
-   * while a worker thread rewrites it, and moves over when that is done (`auto`).
+   * while a worker thread rewrites it (or, `inline`, until this thread rewrites it), and
+   * moves over when that is done (`auto`).
    */
   startTieringUp(store: Store, instance: Instance, funcAddr: number, args: readonly unknown[]): ExecutionLike {
     const compiled = instance.compiled;
@@ -141,6 +142,7 @@ export class NativeEngine implements Engine {
     const options = tier.options.rewrite ?? {};
     if (!tier.attached(instance) && codeBytes(compiled.module) >= (tier.options.backgroundRewriteBytes ?? DEFAULT_BACKGROUND_REWRITE_BYTES)
       && !this.rewrites.hasStored(compiled, options)) {
+      if (tier.options.rewriteWhileInterpreting === 'inline') return new TieringExecution(tier, instance, funcAddr, args, undefined);
       const background = new BackgroundRewrite(compiled.module.bytes, options, this.rewrites.store?.config, bodyFacts(compiled));
       this.#background.add(background);
       void background.gone.then(() => this.#background.delete(background));

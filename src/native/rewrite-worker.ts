@@ -9,6 +9,7 @@
  * the way, where decoding the flat form takes a few (its safepoints are made when first
  * read), and the cache needs that encoding anyway.
  */
+import { writeSync } from 'node:fs';
 import { decodeModule } from '../binary/index.ts';
 import { bodyFacts, compileModule } from '../compile/index.ts';
 import type { BodyFacts } from '../compile/index.ts';
@@ -29,8 +30,12 @@ export interface EncodedRewrite {
  * still validates each body as it rewrites it).
  */
 export function rewriteInWorker(bytes: Uint8Array, options: RewriteOptions, cache?: DiskCacheConfig, facts?: BodyFacts): EncodedRewrite {
+  const T = (m: string) => { if (process.env.WTRACE) writeSync(2, `W ${m} ${(performance.timeOrigin + performance.now()).toFixed(0)}\n`); };
+  T('start');
   const compiled = compileModule(decodeModule(bytes), facts);
+  T('compiled');
   const rewritten = rewriteModule(compiled.context, options);
+  T('rewritten');
   let payload: Uint8Array;
   if (cache !== undefined) {
     const store = new DiskRewriteCache(cache);
@@ -39,5 +44,8 @@ export function rewriteInWorker(bytes: Uint8Array, options: RewriteOptions, cach
   } else {
     payload = encodeRewrite('', rewritten, bodyFacts(compiled));
   }
-  return { payload, module: new WebAssembly.Module(rewritten.bytes as Uint8Array<ArrayBuffer>) };
+  T('encoded');
+  const module = new WebAssembly.Module(rewritten.bytes as Uint8Array<ArrayBuffer>);
+  T('v8module');
+  return { payload, module };
 }

@@ -63,6 +63,17 @@ export interface NativeOptions {
    */
   interpretWhileRewritingMs?: number;
   /**
+   * With `tier: 'auto'`, who rewrites such a module: `worker` (the default) a worker
+   * thread, while this one interprets and then waits, stopping for pause requests every
+   * 10 ms; `inline` this thread itself, once the program has interpreted for
+   * `interpretWhileRewritingMs` without ending. A fresh worker runs the rewriter cold,
+   * its decoder and validator too (SQLite: 1.3 s from its spawn to its answer, against
+   * 0.6 s on the thread that has just validated the module), so `inline` finishes a
+   * first start sooner; but a pause asked for during that rewrite waits for its end.
+   * `wasmig run` and `resume` use it: with `auto`, nothing can pause them.
+   */
+  rewriteWhileInterpreting?: 'worker' | 'inline';
+  /**
    * How paused frames go back to native code: `lazy` (the default) runs them on at once,
    * natively from the top down as their resume clones are made, in the interpreter until
    * then (`reentry.ts`); `eager` makes every clone first (the spec run's stress of clones).

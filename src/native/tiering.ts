@@ -11,13 +11,21 @@
 import { Execution } from '../runtime/index.ts';
 import type { ExecutionLike, Instance, RunOptions, RunOutcome } from '../runtime/index.ts';
 import { programSpace } from '../snapshot/index.ts';
-import type { BackgroundRewrite } from './background.ts';
+import type { BackgroundRewrite, ReadyRewrite } from './background.ts';
 import { NativeExecution } from './execution.ts';
 import { DEFAULT_INTERPRET_WHILE_REWRITING_MS } from './tier.ts';
 import type { NativeTier } from './tier.ts';
 
-/** Instructions interpreted between two looks at the worker (a few milliseconds). */
-const SLICE = 250_000;
+/**
+ * Instructions interpreted between two looks at the clock and the worker: the first
+ * slice, and the bounds of the next ones, which are sized to take about
+ * {@link SLICE_MS}. A fixed 250,000 ran 0.6 s in a fresh process (the cold interpreter
+ * runs at a few percent of its speed), four times the interpreting window.
+ */
+export const FIRST_SLICE = 10_000;
+const MIN_SLICE = 1_000;
+const MAX_SLICE = 250_000;
+const SLICE_MS = 10;
 
 /** One wait for the worker, between two looks at the pause signal and the deadline. */
 const WAIT_STEP_MS = 10;
@@ -29,6 +37,16 @@ const WAIT_STEP_MS = 10;
  */
 const MAX_WAIT_MS = 10_000;
 
+/**
+ * The next slice, in instructions: sized to take about {@link SLICE_MS} at the speed a
+ * slice of `slice` instructions ran in `tookMs`, at most four times as long, within
+ * [{@link MIN_SLICE}, {@link MAX_SLICE}].
+ */
+export function nextSlice(slice: number, tookMs: number): number {
+  const scale = Math.min(4, SLICE_MS / Math.max(0.05, tookMs));
+  return Math.round(Math.min(MAX_SLICE, Math.max(MIN_SLICE, slice * scale)));
+}
+
 export class TieringExecution implements ExecutionLike {
   readonly #interp: Execution;
   #native: NativeExecution | undefined;
@@ -36,13 +54,15 @@ export class TieringExecution implements ExecutionLike {
   /** When the execution began interpreting, and how long it has waited for the worker. */
   #began = -1;
   #waited = 0;
+  #slice = FIRST_SLICE;
 
   constructor(
     private readonly tier: NativeTier,
     private readonly instance: Instance,
     private readonly funcAddr: number,
     args: readonly unknown[],
-    private readonly rewrite: BackgroundRewrite,
+    /** The worker's rewrite; undefined: this thread rewrites once the window is over (`rewriteWhileInterpreting: 'inline'`). */
+    private readonly rewrite: BackgroundRewrite | undefined,
   ) {
     this.#interp = new Execution(tier.store, funcAddr, args);
   }
@@ -93,22 +113,24 @@ export class TieringExecution implements ExecutionLike {
     if (this.#began < 0) this.#began = performance.now();
     const interpretFor = this.tier.options.interpretWhileRewritingMs ?? DEFAULT_INTERPRET_WHILE_REWRITING_MS;
     for (;;) {
-      let ready = this.rewrite.poll();
-      if (ready === undefined && performance.now() - this.#began >= interpretFor && this.#waited < MAX_WAIT_MS) {
+      const rewrite = this.rewrite;
+      let ready: ReadyRewrite | Error | 'inline' | undefined = rewrite?.poll();
+      if (rewrite === undefined && performance.now() - this.#began >= interpretFor) ready = 'inline';
+      if (rewrite !== undefined && ready === undefined && performance.now() - this.#began >= interpretFor && this.#waited < MAX_WAIT_MS) {
         // Long enough in the cold interpreter: leave the CPU to the worker, but stop for a
         // pause request (another thread's signal) and at the caller's deadline.
         const signal = this.tier.store.pauseSignal;
         while (ready === undefined && Atomics.load(signal, 0) === 0 && this.#waited < MAX_WAIT_MS) {
           const now = performance.now();
           if (now >= deadline) return { kind: 'paused', instructions: t.instructions };
-          this.rewrite.wait(Math.min(WAIT_STEP_MS, deadline - now));
+          rewrite.wait(Math.min(WAIT_STEP_MS, deadline - now));
           this.#waited += performance.now() - now;
-          ready = this.rewrite.poll();
+          ready = rewrite.poll();
         }
       }
       if (ready !== undefined) {
-        // A failed worker leaves the rewrite to the native tier itself, on this thread.
-        if (!(ready instanceof Error)) this.tier.rewrites.adopt(this.instance.compiled, this.tier.options.rewrite ?? {}, ready);
+        // A failed worker (or `inline`) leaves the rewrite to the native tier itself, on this thread.
+        if (ready !== 'inline' && !(ready instanceof Error)) this.tier.rewrites.adopt(this.instance.compiled, this.tier.options.rewrite ?? {}, ready);
         this.tier.attach(this.instance);
         this.#native = new NativeExecution(this.tier, this.funcAddr, [], {
           space: programSpace(this.tier.store.state, this.instance), resumed: true, entryDepth: this.#interp.entryDepth,
@@ -117,18 +139,20 @@ export class TieringExecution implements ExecutionLike {
         return this.#native.run({ until: until === Infinity ? undefined : until, timeSliceMs: left });
       }
       let outcome: RunOutcome;
-      const sliceEnd = Math.min(until, t.instructions + SLICE);
+      const sliceEnd = Math.min(until, t.instructions + this.#slice);
+      const sliceBegan = performance.now();
       try {
         outcome = this.#interp.run({ until: sliceEnd });
       } catch (error) {
-        this.rewrite.cancel();
+        this.rewrite?.cancel();
         throw error;
       }
       if (outcome.kind === 'awaiting') return outcome;
       if (outcome.kind !== 'paused') {
-        this.rewrite.cancel();
+        this.rewrite?.cancel();
         return outcome;
       }
+      this.#slice = nextSlice(this.#slice, performance.now() - sliceBegan);
       // Stopped before the slice's end: a pause was asked for (here, or by another thread through the store's signal).
       if (this.#pauseRequested || t.instructions < sliceEnd || t.instructions >= until || performance.now() >= deadline) {
         this.#pauseRequested = false;

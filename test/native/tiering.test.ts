@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { NativeExecution, nativeTierOf, TieringExecution } from '../../src/native/index.ts';
+import { FIRST_SLICE, nextSlice } from '../../src/native/tiering.ts';
 import type { NativeOptions } from '../../src/native/index.ts';
 import { loadModule, Program } from '../../src/program/index.ts';
 import type { Tier } from '../../src/runtime/index.ts';
@@ -122,6 +123,53 @@ test('waiting for the worker stops for a pause signal and at the caller\'s deadl
   assert.ok(ex.native);
   assert.ok(slices > 0, 'returned within its slices while the worker was busy');
   assert.is(out.text(), reference);
+});
+
+test('slices are sized by time: the first is 10,000 instructions, the next take about 10 ms (a fixed 250,000 ran 0.6 s cold)', () => {
+  assert.is(FIRST_SLICE, 10_000);
+  assert.is(nextSlice(10_000, 100), 1_000, 'a slow slice: shorter, down to the floor');
+  assert.is(nextSlice(10_000, 20), 5_000);
+  assert.is(nextSlice(10_000, 10), 10_000);
+  assert.is(nextSlice(10_000, 1), 40_000, 'a fast slice: at most four times longer');
+  assert.is(nextSlice(200_000, 0), 250_000, 'never past 250,000');
+  // In a run: past a 1 ms window the thread moves after a few slices, far short of 250,000 instructions.
+  const out = output();
+  const p = program('auto', true, out.sink, { interpretWhileRewritingMs: 1, rewriteWhileInterpreting: 'inline' });
+  const ex = p.start() as TieringExecution;
+  assert.is(p.run().kind, 'exited');
+  assert.ok(ex.native);
+  assert.is(out.text(), reference);
+});
+
+test('inline: no worker; after its window this thread rewrites the module, stores it, and runs on V8: the same output', () => {
+  const out = output();
+  const p = program('auto', true, out.sink, { interpretWhileRewritingMs: 20, rewriteWhileInterpreting: 'inline' });
+  const tier = nativeTierOf(p);
+  const before = tier.rewrites.stats.rewritten;
+  const ex = p.start() as TieringExecution;
+  assert.ok(ex instanceof TieringExecution);
+  assert.is(p.run().kind, 'exited');
+  assert.ok(ex.native, 'moved to the native tier');
+  assert.ok(ex.instructions > 0, 'interpreted first');
+  assert.is(tier.rewrites.stats.rewritten, before + 1, 'rewritten on this thread');
+  assert.is(out.text(), reference);
+});
+
+test('inline: a program that ends within the window is never rewritten', () => {
+  const short = ['ticker.wasm', 'lines=1', 'work=10', 'mem=1'];
+  const interpreted = output();
+  assert.is(Program.instantiate(ticker, { args: short, stdout: interpreted.sink, tier: 'interp' }).run().kind, 'exited');
+  const out = output();
+  const p = Program.instantiate(loadModule(bytes), { args: short, stdout: out.sink, tier: 'auto' });
+  const tier = nativeTierOf(p, { backgroundRewriteBytes: 0, interpretWhileRewritingMs: 60_000, rewriteWhileInterpreting: 'inline' });
+  const before = tier.rewrites.stats.rewritten;
+  const ex = p.start() as TieringExecution;
+  assert.ok(ex instanceof TieringExecution);
+  assert.is(p.run().kind, 'exited');
+  assert.is(ex.native, false);
+  assert.is(tier.rewrites.stats.rewritten, before);
+  assert.ok(interpreted.text().length > 0);
+  assert.is(out.text(), interpreted.text());
 });
 
 test('a pause asked for by a host function while interpreting comes right after it returns', () => {

@@ -18,10 +18,16 @@ export const CACHE_USAGE = `  --no-cache            neither read nor write the c
                         (default: $WASMIG_CACHE_DIR, else $XDG_CACHE_HOME/wasmig,
                         else ~/.cache/wasmig; WASMIG_CACHE_DIR=off turns it off)`;
 
-/** The engine `tier` names, its native tier with the disk cache unless --no-cache (or WASMIG_CACHE_DIR=off). */
+/**
+ * The engine `tier` names, its native tier with the disk cache unless --no-cache (or
+ * WASMIG_CACHE_DIR=off). A large module not in the cache starts in the interpreter and
+ * is rewritten on the program's own thread after 150 ms (`rewriteWhileInterpreting:
+ * 'inline'`): with `auto`, no pause can be asked for in `run` and `resume` (a pause
+ * option makes them interpret), so a worker's cold rewrite would only make them wait.
+ */
 export function engineFor(p: Parsed, tier: Tier, env: NodeJS.ProcessEnv = process.env): Engine {
   const dir = flag(p, 'no-cache') ? undefined : defaultCacheDir(env);
-  const native = new NativeEngine({}, dir === undefined ? undefined : new DiskRewriteCache({ dir }));
+  const native = new NativeEngine({ rewriteWhileInterpreting: 'inline' }, dir === undefined ? undefined : new DiskRewriteCache({ dir }));
   return new EngineSet(interpreterEngine, native).resolve(tier);
 }
 
