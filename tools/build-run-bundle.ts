@@ -7,8 +7,9 @@
  *
  * Built from the compiled `dist/` files (after `tsc`), so that the bundle runs exactly
  * the code that the disk cache's fingerprint hashes (`native/disk-cache.ts` reads the
- * files of `dist/native/`, `dist/compile/`, ... beside the bundle's folder), and the
- * rewriter's worker loads `dist/native/rewrite-worker.js` as it does unbundled. Packages
+ * files of `dist/native/`, `dist/compile/`, ... beside the bundle's folder). The
+ * rewriter's worker has an entry of its own here (`rewrite-worker.js`, beside the chunk
+ * that spawns it: `native/background.ts`), so that it too loads two files, not sixty. Packages
  * stay outside (imported from node_modules as before). `bin/wasmig.js` uses the bundle
  * for `run` and `resume` when it is at least as new as `dist/cli/main.js` (a `tsc` alone
  * leaves it stale, and then unused), and the unbundled files for every other command.
