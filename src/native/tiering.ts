@@ -13,7 +13,7 @@ import type { ExecutionLike, Instance, RunOptions, RunOutcome } from '../runtime
 import { programSpace } from '../snapshot/index.ts';
 import type { BackgroundRewrite, ReadyRewrite } from './background.ts';
 import { NativeExecution } from './execution.ts';
-import { DEFAULT_INTERPRET_WHILE_REWRITING_MS } from './tier.ts';
+import { DEFAULT_INTERPRET_BEFORE_INLINE_REWRITE_MS, DEFAULT_INTERPRET_WHILE_REWRITING_MS } from './tier.ts';
 import type { NativeTier } from './tier.ts';
 
 /**
@@ -111,7 +111,8 @@ export class TieringExecution implements ExecutionLike {
     if (options.budget !== undefined) until = Math.min(until, t.instructions + options.budget);
     this.#pauseRequested = false;
     if (this.#began < 0) this.#began = performance.now();
-    const interpretFor = this.tier.options.interpretWhileRewritingMs ?? DEFAULT_INTERPRET_WHILE_REWRITING_MS;
+    const interpretFor = this.tier.options.interpretWhileRewritingMs
+      ?? (this.rewrite === undefined ? DEFAULT_INTERPRET_BEFORE_INLINE_REWRITE_MS : DEFAULT_INTERPRET_WHILE_REWRITING_MS);
     for (;;) {
       const rewrite = this.rewrite;
       let ready: ReadyRewrite | Error | 'inline' | undefined = rewrite?.poll();

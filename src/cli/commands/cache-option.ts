@@ -21,7 +21,7 @@ export const CACHE_USAGE = `  --no-cache            neither read nor write the c
 /**
  * The engine `tier` names, its native tier with the disk cache unless --no-cache (or
  * WASMIG_CACHE_DIR=off). A large module not in the cache starts in the interpreter and
- * is rewritten on the program's own thread after 150 ms (`rewriteWhileInterpreting:
+ * is rewritten on the program's own thread after 50 ms (`rewriteWhileInterpreting:
  * 'inline'`): with `auto`, no pause can be asked for in `run` and `resume` (a pause
  * option makes them interpret), so a worker's cold rewrite would only make them wait.
  */
