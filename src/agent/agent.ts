@@ -314,6 +314,8 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
       onRequest: (request) => this.#onRequest(request),
       onRefusedPresence: (topic) => { if (topic === topics.agentStatus(this.name)) this.#reclaimStatus('the broker held a status of this agent that it did not sign (forged or replayed)'); },
       onConnect: (info) => { if (!info.first) this.#reconnected(); },
+      // Online again only once requests reach this agent (see the option).
+      onInboxReady: () => { void this.#announce().catch((error: unknown) => this.log(`could not announce this agent again: ${errorText(error)}`)); },
       onDisconnect: () => {
         this.#brokerSession.abort(new WasmigError('ERR_BROKER', `agent ${this.name} lost the broker`));
         this.#brokerSession = new AbortController();
@@ -390,7 +392,7 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
       this.log(`dropped ${this.incoming.size} job(s) being received: their sources may have given up on this agent while it was away`);
       this.incoming.dropAll();
     }
-    void this.#announce().catch((error: unknown) => this.log(`could not announce this agent again: ${errorText(error)}`));
+    // Its status and jobs' states are published again once its inbox is subscribed (`onInboxReady`).
   }
 
   /** Publishes the retained status and every job's state (a restarted broker forgot them). */

@@ -35,6 +35,13 @@ export interface PeerOptions {
   /** Requests that passed validation and the signature check. */
   onRequest: (request: Request) => void;
   onConnect?: (info: { first: boolean; version: string }) => void;
+  /**
+   * After a reconnection, once the broker has confirmed this connection's inbox
+   * subscription: from then on a request sent here arrives. An agent says it is online
+   * again only then (before, a `migrate` asked in between went to an inbox nobody was
+   * subscribed to, and its client, which had seen the agent online, waited out its timeout).
+   */
+  onInboxReady?: () => void;
   /** A status or heartbeat on `topic` was refused (presence-check.ts): an agent puts its own back. */
   onRefusedPresence?: (topic: string) => void;
   onDisconnect?: () => void;
@@ -474,6 +481,7 @@ export class Peer {
       return; // the connection dropped again: the next one does this
     }
     if (this.#generation !== generation || !this.link.connected) return;
+    this.#options.onInboxReady?.();
     for (const box of this.#mailboxes.values()) {
       if (box.resend) this.link.publish(box.resend.topic, box.resend.payload, { qos: 1 }).catch(() => {});
     }

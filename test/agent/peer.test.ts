@@ -3,20 +3,29 @@
  * is answered again: the requester sends the same request again on its new connection,
  * and the answerer, which keeps its answers to such requests, sends the answer again
  * rather than acting twice. Before, `migrate` waited out its 600 s timeout (a fault-matrix
- * cell, "broker killed at middle-chunk", failed that way on a loaded machine).
+ * cell, "broker killed at middle-chunk", failed that way on a loaded machine). And an
+ * agent back from a brief drop of its own says it is online only once its inbox is
+ * subscribed, so a `migrate` asked when it shows online reaches it.
  */
 import { getEventListeners } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Aedes } from 'aedes';
+import { Agent, FleetClient } from '../../src/agent/index.ts';
 import { Peer } from '../../src/agent/peer.ts';
 import type { Request } from '../../src/agent/messages.ts';
 import { topics } from '../../src/agent/topics.ts';
+import { tickerPath } from '../helpers/ticker.ts';
 
 interface TestBroker {
   port: number;
+  /** Cuts the connection of the client whose id starts with `prefix` (it reconnects by itself; its last will goes out). */
+  drop(prefix: string): void;
   close(): Promise<void>;
 }
 
@@ -26,8 +35,10 @@ interface TestBroker {
  * broker has routed (to its subscribers, or to nobody), with the id of its publisher.
  */
 async function broker(port: number, admit: (clientId: string) => boolean, hooks: { subscribe?: (clientId: string) => boolean; published?: (topic: string, clientId: string) => void } = {}): Promise<TestBroker> {
+  const conns = new Map<string, Socket>();
   const aedes = await Aedes.createBroker({
-    preConnect: (_client, packet, done) => {
+    preConnect: (client, packet, done) => {
+      conns.set(packet.clientId, client.conn as Socket);
       const look = (): void => { if (admit(packet.clientId)) done(null, true); else setTimeout(look, 20); };
       look();
     },
@@ -46,6 +57,7 @@ async function broker(port: number, admit: (clientId: string) => boolean, hooks:
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   return {
     port: (server.address() as AddressInfo).port,
+    drop: (prefix) => { for (const [id, conn] of conns) if (id.startsWith(prefix)) conn.destroy(); },
     close: async () => {
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -140,6 +152,54 @@ test('a migrate answer and its repeated request both lost in a reconnection\'s w
   } finally {
     await Promise.all([agent.close(true), client.close(true)]);
     await b.close();
+  }
+});
+
+// Only the source drops its connection (the client stays): on reconnecting, the agent
+// said it was online again at once, while its inbox subscription was still on its way
+// (MQTT.js restores subscriptions after what it held offline, and a loaded broker takes
+// its time). A `migrate` asked in that window, by a client that had just seen the agent
+// online, went to nobody and was never sent again (the client did not reconnect): it
+// waited out its timeout. The broker holds the agent's subscriptions here to open that
+// window wide. Now the agent says it is online only once its inbox is subscribed.
+test('a source back from a brief drop is online only once its inbox is subscribed: a migrate asked as soon as it shows online is answered', async () => {
+  const ctl = mkdtempSync(join(tmpdir(), 'wasmig-peer-'));
+  let hold = false;
+  let asked = false;
+  const b = await broker(0, () => true, {
+    subscribe: (id) => !id.startsWith('wasmig-r-') || !hold,
+    published: (topic, id) => {
+      // The window closes a moment after the migrate went out (before the fix, into it), or after 3 s.
+      if (hold && topic === topics.agentInbox('r') && id.startsWith('wasmig-c')) { asked = true; setTimeout(() => { hold = false; }, 100); }
+    },
+  });
+  const url = `mqtt://127.0.0.1:${b.port}`;
+  const dirs = [{ host: ctl, guest: '/ctl' }];
+  const logs: string[] = [];
+  const r = await Agent.start({ name: 'r', connection: { url }, dirs, heartbeatMs: 200, log: (l) => logs.push(l) });
+  const x = await Agent.start({ name: 'x', connection: { url }, dirs, heartbeatMs: 200, log: (l) => logs.push(l) });
+  const client = await FleetClient.connect({ connection: { url } });
+  try {
+    await client.start({ agent: 'r', module: readFileSync(tickerPath), program: 'ticker.wasm', args: ['ticker.wasm', 'lines=20', 'work=100', 'gate=/ctl/g', 'at=5'], job: 'held' });
+    hold = true;
+    b.drop('wasmig-r-');
+    await until('r noticed', () => !r.peer.link.connected);
+    await until('r is connected again', () => r.peer.link.connected);
+    setTimeout(() => { hold = false; }, 3000);
+    for (const deadline = Date.now() + 20_000; !(await client.agentStatus('r'))?.online;) {
+      if (Date.now() > deadline) throw new Error('r never showed online again');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const moved = await client.migrate('held', 'x', { timeoutMs: 15_000 });
+    assert.is(moved.to, 'x');
+    assert.not.ok(asked, 'the migrate went out while r could not receive it');
+    assert.is(logs.filter((l) => /held/.test(l) && /now runs here/.test(l)).length, 1, logs.join('\n'));
+  } finally {
+    writeFileSync(join(ctl, 'g'), '');
+    // Settled, not awaited all: a failure above is what the test reports, and the broker closes whatever happened.
+    await Promise.allSettled([client.close(), r.stop(), x.stop()]);
+    await b.close();
+    rmSync(ctl, { recursive: true, force: true });
   }
 });
 

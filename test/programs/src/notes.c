@@ -9,6 +9,11 @@
  *   lines=N     notes to write (default 40)
  *   work=N      mixing rounds between two notes (default 20000)
  *   sleep=MS    sleep MS milliseconds after each note (default 0)
+ *   gate=PATH   before note `at`, wait until PATH exists (polls every 2 ms); says so
+ *               on stderr only, so that stdout is the same gated or not: a test holds
+ *               the job mid-run for as long as its moves take, on a loaded machine too,
+ *               and compares with an ungated run
+ *   at=N        the note the gate holds (default lines/2)
  *
  * At the start it prints the files already in `dir` (a seed) with their contents'
  * checksums; then it opens `dir/notes.txt` (created, read-write), and for each note
@@ -67,6 +72,8 @@ int main(int argc, char **argv) {
     unsigned long lines = num(argc, argv, "lines", 40);
     unsigned long work = num(argc, argv, "work", 20000);
     unsigned long sleep_ms = num(argc, argv, "sleep", 0);
+    const char *gate = arg(argc, argv, "gate");
+    unsigned long at = num(argc, argv, "at", lines / 2);
     char path[512];
     char *list[64];
 
@@ -89,6 +96,12 @@ int main(int argc, char **argv) {
     uint64_t mem[512];
     for (int i = 0; i < 512; i++) mem[i] = next();
     for (unsigned long line = 0; line < lines; line++) {
+        if (gate && line == at) {
+            struct stat st;
+            fprintf(stderr, "waiting for %s\n", gate);
+            struct timespec ts = { 0, 2000000 };
+            while (stat(gate, &st) != 0) nanosleep(&ts, NULL);
+        }
         for (unsigned long r = 0; r < work; r++) {
             size_t i = (size_t)(next() % 512);
             mem[i] = (mem[i] ^ sum) * 0x100000001B3ULL + r;
