@@ -60,13 +60,14 @@ test('an agent a job left no longer follows its state', async () => {
   try {
     await client.start({ agent: 'a', module: readFileSync(writerPath), program: 'writer.wasm', args: ['writer.wasm', 'mem=1', 'steps=100000000'], job: 'leaver' });
     await client.migrate('leaver', 'b');
-    const seen = a.observed.get('leaver');
-    assert.is(seen?.agent, 'b', 'a saw the commit at b before the job left it');
-    // A newer state, on b's side and then at c: a no longer hears of either.
+    // Whether a heard b's commit before it stopped listening is a race (b publishes its
+    // state a turn after its answer; a unsubscribes at the commit), so it is not asserted.
+    // A newer state, at c: a, which no longer follows the job, does not hear of it.
     await client.migrate('leaver', 'c');
     await agents[2].peer.sync();
     await a.peer.sync();
-    assert.is(a.observed.get('leaver'), seen, `a followed the job after it left: ${JSON.stringify(a.observed.get('leaver'))}`);
+    const seen = a.observed.get('leaver');
+    assert.ok(seen?.agent !== 'c', `a followed the job after it left: ${JSON.stringify(seen)}`);
     assert.is(a.moved.get('leaver')?.to, 'b', 'a still knows where the job went');
   } finally {
     await client.close();
