@@ -489,6 +489,9 @@ export function rewriteModule(ctx: ModuleContext, options: RewriteOptions = {}):
         case 0xd2: sec.u8(0xd2).u32(remapFunc(ins.a)); break;
         case 0x23: sec.u8(0x23).u32(ins.a); break;
         case 0x20c: sec.u8(0xfd).u32(0x0c).raw(Array.from(ins.bytes!)); break;
+        // Extended constant expressions (Wasm 3.0): a host whose V8 takes them (Node 22
+        // and later) runs such a module natively; `NativeEngine.cannotRun` asks it.
+        case 0x6a: case 0x6b: case 0x6c: case 0x7c: case 0x7d: case 0x7e: sec.u8(ins.op); break;
         default: throw new Error(`internal: constant expression with opcode 0x${ins.op.toString(16)}`);
       }
     }
