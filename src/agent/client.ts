@@ -500,7 +500,12 @@ export class FleetClient {
   }
 
   /** Asks the job's agent to move it to `to`; resolves once it runs there. */
-  async migrate(job: string, to: string, options: MigrationOptions & { onProgress?: (p: Progress) => void; timeoutMs?: number } = {}): Promise<MigrationResult> {
+  async migrate(job: string, to: string, options: MigrationOptions & {
+    onProgress?: (p: Progress) => void;
+    timeoutMs?: number;
+    /** How long the source may show offline before the migration counts as failed (default {@link LOST_AFTER_MS}). */
+    lostAfterMs?: number;
+  } = {}): Promise<MigrationResult> {
     const state = await this.jobState(job);
     if (!state) throw new UsageError(`no job ${job} is known to the broker ${displayUrl(this.url)}`);
     if (isFinal(state)) throw new MigrationError(`job ${job} has ${state.state === 'exited' ? 'exited' : 'failed'}: there is nothing to move`);
@@ -517,12 +522,31 @@ export class FleetClient {
       const s = checked?.distrust === undefined ? checked?.state : undefined;
       if (s && (!latest || s.epoch >= latest.epoch)) { latest = s; stateChanged(); }
     });
+    // The source showing offline is not yet a failure: its link may have dropped for a
+    // moment (its last will), and back on the same instance it answers as before (an
+    // answer it published meanwhile goes out again). A new instance has forgotten the
+    // request; one still offline after `lostAfterMs` is taken for gone.
+    const lostAfterMs = options.lostAfterMs ?? LOST_AFTER_MS;
+    let sourceInstance: string | undefined;
+    let offlineTimer: NodeJS.Timeout | undefined;
     let stop: () => void;
     try {
       stop = await this.peer.listenRetained([topics.agentStatus(source)], (_t, payload) => {
         const s = parseAgentStatus(payload);
-        if (s?.online) seenOnline = true;
-        else if (s) controller.abort(new MigrationError(`agent ${source}, which had the job, went offline during the migration; see wasmig ps`));
+        if (!s) return;
+        if (s.online) {
+          if (sourceInstance !== undefined && s.instance !== sourceInstance) {
+            controller.abort(new MigrationError(`agent ${source}, which had the job, restarted during the migration; see wasmig ps`));
+            return;
+          }
+          sourceInstance = s.instance;
+          seenOnline = true;
+          clearTimeout(offlineTimer);
+          offlineTimer = undefined;
+        } else if (seenOnline && offlineTimer === undefined) {
+          offlineTimer = setTimeout(() => controller.abort(new MigrationError(
+            `agent ${source}, which had the job, went offline during the migration and was not back within ${lostAfterMs / 1000} s; see wasmig ps`)), lostAfterMs);
+        }
       });
     } catch (error) {
       unwatch();
@@ -556,6 +580,7 @@ export class FleetClient {
       }
       return result;
     } finally {
+      clearTimeout(offlineTimer);
       stop();
       unwatch();
     }
