@@ -524,8 +524,9 @@ export class FleetClient {
     });
     // The source showing offline is not yet a failure: its link may have dropped for a
     // moment (its last will), and back on the same instance it answers as before (an
-    // answer it published meanwhile goes out again). A new instance has forgotten the
-    // request; one still offline after `lostAfterMs` is taken for gone.
+    // answer it published meanwhile goes out again; the request, lost if it came while
+    // the source was away, is sent again, which it takes once). A new instance has
+    // forgotten the request; one still offline after `lostAfterMs` is taken for gone.
     const lostAfterMs = options.lostAfterMs ?? LOST_AFTER_MS;
     let sourceInstance: string | undefined;
     let offlineTimer: NodeJS.Timeout | undefined;
@@ -541,6 +542,7 @@ export class FleetClient {
           }
           sourceInstance = s.instance;
           seenOnline = true;
+          if (offlineTimer !== undefined) this.peer.resendRequests(topics.agentInbox(source));
           clearTimeout(offlineTimer);
           offlineTimer = undefined;
         } else if (seenOnline && offlineTimer === undefined) {

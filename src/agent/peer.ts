@@ -627,6 +627,18 @@ export class Peer {
     return id;
   }
 
+  /**
+   * Sends again the open requests to `topic` that ask for it (`resendOnReconnect`): for an
+   * answerer whose own link dropped while this one stayed up, so that no reconnection of
+   * ours sends them. A request it already answered is answered again; one it is acting on
+   * is taken once.
+   */
+  resendRequests(topic: string): void {
+    for (const box of this.#mailboxes.values()) {
+      if (box.resend?.topic === topic) this.link.publish(box.resend.topic, box.resend.payload, { qos: 1 }).catch(() => {});
+    }
+  }
+
   /** The next reply to request `id` that is not a progress report (those go to onProgress). */
   next(id: string, options: WaitOptions): Promise<Reply> {
     const box = this.#mailboxes.get(id);

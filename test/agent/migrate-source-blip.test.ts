@@ -2,7 +2,8 @@
  * `migrate` while the source's link drops for a moment: the broker shows the source
  * offline (its last will) and then online again, on the same instance, and the source
  * answers as before. Before, the client gave up at the offline status, so a migration
- * that went on to succeed was reported as failed. A scripted source plays the agent, so
+ * that went on to succeed was reported as failed; and a request that reached the source
+ * while its link was down was never sent again. A scripted source plays the agent, so
  * each case sets the order of statuses and answer exactly.
  */
 import { test } from 'uvu';
@@ -77,6 +78,32 @@ test('a source offline for a moment and back on the same instance: the migration
   });
   const result = await client.migrate('blip', 'dst', { lostAfterMs: 5000 });
   assert.is(result.to, 'dst');
+});
+
+test('a request lost while the source was away is sent again once it is back, and answered', async () => {
+  const agent = await jobOnSource('lost');
+  const inbox = topics.agentInbox(agent);
+  const peer = sources[sources.length - 1]!;
+  scripts.set('lost', async (_req, answer) => { await answer(); });
+  // The source's link is down (its inbox unsubscribed, as a dropped connection leaves it):
+  // the request, seen published by another listener, reaches nobody.
+  await peer.link.unsubscribe([inbox]);
+  let published!: () => void;
+  const requestOut = new Promise<void>((resolve) => { published = resolve; });
+  const stopSpy = await source.listen([inbox], () => published());
+  try {
+    const migrating = client.migrate('lost', 'dst', { lostAfterMs: 10_000, timeoutMs: 8000 });
+    migrating.catch(() => {});
+    await requestOut;
+    await status(agent, 's1', false);
+    await pause(200);
+    await peer.link.subscribe([inbox]);
+    await status(agent, 's1', true);
+    const result = await migrating;
+    assert.is(result.to, 'dst');
+  } finally {
+    stopSpy();
+  }
 });
 
 test('a source back as a new instance has forgotten the request: the migration fails at once, saying so', async () => {
