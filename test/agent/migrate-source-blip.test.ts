@@ -3,7 +3,8 @@
  * offline (its last will) and then online again, on the same instance, and the source
  * answers as before. Before, the client gave up at the offline status, so a migration
  * that went on to succeed was reported as failed; and a request that reached the source
- * while its link was down was never sent again. A scripted source plays the agent, so
+ * while its link was down, with no session on the broker to hold it, was never sent
+ * again. A scripted source plays the agent, so
  * each case sets the order of statuses and answer exactly.
  */
 import { test } from 'uvu';
