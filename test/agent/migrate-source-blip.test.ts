@@ -7,12 +7,14 @@
  * again. A scripted source plays the agent, so
  * each case sets the order of statuses and answer exactly.
  */
+import { spawn } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FleetClient, startBroker, topics } from '../../src/agent/index.ts';
 import type { EmbeddedBroker } from '../../src/agent/index.ts';
 import type { Request } from '../../src/agent/messages.ts';
 import { Peer } from '../../src/agent/peer.ts';
+import { repoRoot } from '../helpers/cli.ts';
 
 let broker: EmbeddedBroker;
 /** Publishes the statuses and states; each scripted source answers through a peer of its own. */
@@ -125,6 +127,19 @@ test('a source that stays offline: the migration fails after lostAfterMs, not at
   scripts.set('gone', async () => { await status(agent, 's1', false); });
   const error = await client.migrate('gone', 'dst', { lostAfterMs: 500, timeoutMs: 120_000 }).then(() => undefined, (e: Error) => e);
   assert.match(String(error?.message), /went offline during the migration and was not back within 0\.5 s/);
+});
+
+test('wasmig migrate --lost-after: a source that stays offline fails the move after that long, in one line', async () => {
+  const agent = await jobOnSource('cli-gone');
+  scripts.set('cli-gone', async () => { await status(agent, 's1', false); });
+  // Spawned, not spawnSync: the scripted source answers from this process's event loop.
+  const child = spawn(process.execPath, [`${repoRoot}/node_modules/tsx/dist/cli.mjs`, `${repoRoot}/src/cli/main.ts`,
+    'migrate', 'cli-gone', '--to', 'dst', '--lost-after', '1', '--timeout', '120', '--broker', broker.url], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  const status_ = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.is(status_, 1, stderr);
+  assert.match(stderr, /^wasmig: agent src-cli-gone, which had the job, went offline during the migration and was not back within 1 s; see wasmig ps\n$/);
 });
 
 test.run();

@@ -5,6 +5,7 @@ import { flag, integer, one, parseArgs } from '../args.ts';
 import type { OptionSpec } from '../args.ts';
 import { formatBytes } from '../bytes.ts';
 import { CONNECTION_HELP, CONNECTION_OPTIONS, connectionOf } from './fleet-options.ts';
+import { lostAfterMs } from './run-remote.ts';
 
 export const MIGRATE_OPTIONS: OptionSpec[] = [
   { name: 'to', value: true },
@@ -14,6 +15,7 @@ export const MIGRATE_OPTIONS: OptionSpec[] = [
   { name: 'cancel' },
   { name: 'json' },
   { name: 'timeout', value: true },
+  { name: 'lost-after', value: true },
   ...CONNECTION_OPTIONS,
 ];
 
@@ -41,6 +43,9 @@ options:
   --cancel              stop a migration of JOB that is under way (before its pause)
   --json                print the result as JSON
   --timeout SECONDS     give up waiting after this long (default 600)
+  --lost-after S        seconds the job's agent may show offline during the move
+                        (a dropped link) before the move counts as failed
+                        (default 10); back as a new instance fails it at once
 
 ${CONNECTION_HELP}`;
 
@@ -87,6 +92,7 @@ export async function migrateCommand(argv: readonly string[]): Promise<number> {
       maxDowntimeMs,
       deadlineMs: deadline === undefined ? undefined : deadline * 1000,
       timeoutMs: timeout * 1000,
+      lostAfterMs: lostAfterMs(p),
       onProgress: (progress) => {
         if (!tty) return;
         process.stderr.write(`\r\x1b[2K${bar(progress)}`);
