@@ -512,7 +512,6 @@ export class FleetClient {
     if (state.agent === to) throw new MigrationError(`job ${job} already runs on ${to}`);
     const source = state.agent;
     const controller = new AbortController();
-    let seenOnline = false;
     // The job's state, followed from now on: the answer may come before the broker holds
     // the target's new state (another path across a bridge, a target that answers first).
     let latest: JobState | undefined;
@@ -528,6 +527,7 @@ export class FleetClient {
     // the source was away, is sent again, which it takes once). A new instance has
     // forgotten the request; one still offline after `lostAfterMs` is taken for gone.
     const lostAfterMs = options.lostAfterMs ?? LOST_AFTER_MS;
+    /** The instance the source was last seen online as; undefined until it was. */
     let sourceInstance: string | undefined;
     let offlineTimer: NodeJS.Timeout | undefined;
     let stop: () => void;
@@ -541,11 +541,10 @@ export class FleetClient {
             return;
           }
           sourceInstance = s.instance;
-          seenOnline = true;
           if (offlineTimer !== undefined) this.peer.resendRequests(topics.agentInbox(source));
           clearTimeout(offlineTimer);
           offlineTimer = undefined;
-        } else if (seenOnline && offlineTimer === undefined) {
+        } else if (sourceInstance !== undefined && offlineTimer === undefined) {
           offlineTimer = setTimeout(() => controller.abort(new MigrationError(
             `agent ${source}, which had the job, went offline during the migration and was not back within ${lostAfterMs / 1000} s; see wasmig ps`)), lostAfterMs);
         }
@@ -555,7 +554,7 @@ export class FleetClient {
       throw error;
     }
     try {
-      if (!seenOnline) throw new MigrationError(`agent ${source}, which has job ${job}, is offline`);
+      if (sourceInstance === undefined) throw new MigrationError(`agent ${source}, which has job ${job}, is offline`);
       const request: Record<string, unknown> = { type: 'migrate', job, to };
       if (options.mode !== undefined) request.mode = options.mode;
       if (options.maxDowntimeMs !== undefined) request.maxDowntimeMs = options.maxDowntimeMs;

@@ -482,9 +482,7 @@ export class Peer {
     }
     if (this.#generation !== generation || !this.link.connected) return;
     this.#options.onInboxReady?.();
-    for (const box of this.#mailboxes.values()) {
-      if (box.resend) this.link.publish(box.resend.topic, box.resend.payload, { qos: 1 }).catch(() => {});
-    }
+    this.resendRequests();
     for (const answer of this.#answers.values()) {
       if (answer.generation >= generation - 1 && answer.at >= this.#droppedAt - ANSWER_LOSS_MS) this.link.publish(answer.topic, answer.payload, { qos: 1 }).catch(() => {});
     }
@@ -628,14 +626,14 @@ export class Peer {
   }
 
   /**
-   * Sends again the open requests to `topic` that ask for it (`resendOnReconnect`): for an
-   * answerer whose own link dropped while this one stayed up, so that no reconnection of
-   * ours sends them. A request it already answered is answered again; one it is acting on
-   * is taken once.
+   * Sends again the open requests that ask for it (`resendOnReconnect`), to `topic` only
+   * when given: all of them after a reconnection of ours, and those to one answerer whose
+   * own link dropped while this one stayed up. A request it already answered is answered
+   * again; one it is acting on is taken once.
    */
-  resendRequests(topic: string): void {
+  resendRequests(topic?: string): void {
     for (const box of this.#mailboxes.values()) {
-      if (box.resend?.topic === topic) this.link.publish(box.resend.topic, box.resend.payload, { qos: 1 }).catch(() => {});
+      if (box.resend && (topic === undefined || box.resend.topic === topic)) this.link.publish(box.resend.topic, box.resend.payload, { qos: 1 }).catch(() => {});
     }
   }
 
