@@ -100,6 +100,11 @@ test('usage errors exit 2', () => {
   assert.is(wasmig(['run']).status, 2);
   assert.is(wasmig(['run', '--invoke', 'add', prog, '1']).status, 2);
   assert.is(wasmig(['run', '--invoke', 'add', prog, 'x', '1']).status, 2);
+  // A bad option value is a usage error before any connection is tried (the broker here
+  // refuses): --lost-after was read only after connecting, so the broker's error came first.
+  const lost = wasmig(['migrate', 'j', '--to', 'b', '--lost-after', '0', '--broker', 'mqtt://127.0.0.1:1']);
+  assert.is(lost.status, 2, lost.stderr);
+  assert.is(lost.stderr, 'wasmig: --lost-after needs a whole number of at least 1, not "0"\n');
   const help = wasmig(['--help']);
   assert.is(help.status, 0);
   assert.match(help.stdout, /run \[OPTIONS\] PROG\.wasm/);

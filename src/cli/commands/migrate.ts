@@ -82,6 +82,7 @@ export async function migrateCommand(argv: readonly string[]): Promise<number> {
   const maxDowntimeMs = integer(p, 'max-downtime', 0);
   const deadline = integer(p, 'deadline', 0);
   const timeout = integer(p, 'timeout', 1) ?? 600;
+  const lostAfter = lostAfterMs(p);
   const { connection, key } = connectionOf(p);
   const tty = process.stderr.isTTY === true;
   let shown = false;
@@ -92,7 +93,7 @@ export async function migrateCommand(argv: readonly string[]): Promise<number> {
       maxDowntimeMs,
       deadlineMs: deadline === undefined ? undefined : deadline * 1000,
       timeoutMs: timeout * 1000,
-      lostAfterMs: lostAfterMs(p),
+      lostAfterMs: lostAfter,
       onProgress: (progress) => {
         if (!tty) return;
         process.stderr.write(`\r\x1b[2K${bar(progress)}`);
