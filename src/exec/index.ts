@@ -9,4 +9,5 @@ export type {
   ThreadLimits, ThreadState, WasmFunctionState,
 } from './state.ts';
 export { memoryGrow } from './bulk.ts';
+export { isSharedMemory, MEMORIES_SHARED, newMemoryObject } from './memory-object.ts';
 export { throwFromCall } from './exceptions.ts';

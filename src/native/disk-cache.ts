@@ -24,6 +24,7 @@ import { homedir } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BodyFacts } from '../compile/index.ts';
+import { rewriteOptionsKey } from './rewrite.ts';
 import type { RewriteOptions, RewrittenModule } from './rewrite.ts';
 import { decodeRewrite, encodeRewrite, rewriteKey } from './rewrite-codec.ts';
 import type { StoredRewrite } from './rewrite-codec.ts';
@@ -146,8 +147,7 @@ export class DiskRewriteCache implements RewriteStore {
       this.#shas.set(moduleBytes, sha);
     }
     // Options in a fixed order, so that {a, b} and {b, a} are one entry.
-    const opts = JSON.stringify(Object.keys(options).sort().map((k) => [k, options[k as keyof RewriteOptions]]));
-    return `${sha}:${this.#fingerprint}:${opts}`;
+    return `${sha}:${this.#fingerprint}:${rewriteOptionsKey(options)}`;
   }
 
   /** The file of the entry with `key`. */

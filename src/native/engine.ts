@@ -17,7 +17,7 @@ import { NativeExecution } from './execution.ts';
 import { codeBytes } from './rewrite.ts';
 import { RewriteCache } from './rewrite-cache.ts';
 import type { RewriteStore } from './disk-cache.ts';
-import { DEFAULT_BACKGROUND_REWRITE_BYTES, NativeTier } from './tier.ts';
+import { DEFAULT_BACKGROUND_REWRITE_BYTES, NativeTier, withMemoryDefault } from './tier.ts';
 import type { NativeOptions } from './tier.ts';
 import { TieringExecution } from './tiering.ts';
 
@@ -46,7 +46,10 @@ export class NativeEngine implements Engine {
    * @param store where rewritten modules outlive the process, e.g. a `DiskRewriteCache`
    *   (none by default: the CLI gives one, a library user chooses)
    */
-  constructor(readonly options: NativeOptions = {}, store?: RewriteStore) {
+  readonly options: NativeOptions;
+
+  constructor(options: NativeOptions = {}, store?: RewriteStore) {
+    this.options = withMemoryDefault(options);
     this.rewrites = new RewriteCache(store);
   }
 

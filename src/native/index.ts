@@ -5,7 +5,7 @@
  * @module
  */
 export { ByteWriter } from '../binary/index.ts';
-export { DEFAULT_UNROLL, HELPER_IMPORTS, HELPER_MODULE, planUnrolling, rewriteModule, scanBodies } from './rewrite.ts';
+export { DEFAULT_REWRITE_OPTIONS, DEFAULT_UNROLL, HELPER_IMPORTS, HELPER_MODULE, planUnrolling, rewriteModule, rewriteOptionsKey, scanBodies } from './rewrite.ts';
 export type { InnermostLoop, RewriteOptions, RewrittenModule } from './rewrite.ts';
 export type { RewrittenFunction, Safepoint } from './rewrite-function.ts';
 export { DEFAULT_BACKGROUND_REWRITE_BYTES, DEFAULT_STACK_BUDGET, NativeTier } from './tier.ts';

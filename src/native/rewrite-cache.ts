@@ -10,7 +10,7 @@ import { bodyFacts } from '../compile/index.ts';
 import type { CompiledModule } from '../compile/index.ts';
 import { cloneStackTypes } from './frame-records.ts';
 import { LoopFinder } from './loop-finder.ts';
-import { rewriteModule, rewriteResumeClone } from './rewrite.ts';
+import { DEFAULT_REWRITE_OPTIONS, rewriteModule, rewriteOptionsKey, rewriteResumeClone } from './rewrite.ts';
 import type { ResumeClone, RewriteOptions, RewrittenModule } from './rewrite.ts';
 import type { Safepoint } from './rewrite-function.ts';
 import type { RewriteStore } from './disk-cache.ts';
@@ -29,7 +29,7 @@ export type SharedClones = [key: string, clone: ReadyClone][];
 
 /** Per compiled module (weakly held: a module nobody uses any more goes with its entries). */
 interface ModuleEntries {
-  /** By `JSON.stringify(options)`. */
+  /** By `rewriteOptionsKey(options)`. */
   rewrites: Map<string, ReadyModule>;
   /** By `funcIndex:pc:options`. */
   clones: Map<string, ReadyClone>;
@@ -54,14 +54,14 @@ export class RewriteCache {
   }
 
   /** True when {@link rewrite} has its answer at hand. */
-  has(compiled: CompiledModule, options: RewriteOptions = {}): boolean {
-    return this.#byModule.get(compiled)?.rewrites.has(JSON.stringify(options)) === true;
+  has(compiled: CompiledModule, options: RewriteOptions = DEFAULT_REWRITE_OPTIONS): boolean {
+    return this.#byModule.get(compiled)?.rewrites.has(rewriteOptionsKey(options)) === true;
   }
 
   /** Takes a rewrite made elsewhere (a worker thread: `background.ts`) as {@link rewrite}'s answer. */
   adopt(compiled: CompiledModule, options: RewriteOptions, ready: ReadyModule): void {
     const rewrites = this.#entries(compiled).rewrites;
-    const key = JSON.stringify(options);
+    const key = rewriteOptionsKey(options);
     if (rewrites.has(key)) return;
     rewrites.set(key, ready);
     // A store that a worker can open was written by the worker itself (`background.ts`).
@@ -72,10 +72,10 @@ export class RewriteCache {
    * True when {@link rewrite} has its answer at hand, or the store has it (then loaded
    * and compiled now): `auto` need not rewrite in the background.
    */
-  hasStored(compiled: CompiledModule, options: RewriteOptions = {}): boolean {
+  hasStored(compiled: CompiledModule, options: RewriteOptions = DEFAULT_REWRITE_OPTIONS): boolean {
     if (this.has(compiled, options)) return true;
     const ready = this.#load(compiled, options);
-    if (ready !== undefined) this.#entries(compiled).rewrites.set(JSON.stringify(options), ready);
+    if (ready !== undefined) this.#entries(compiled).rewrites.set(rewriteOptionsKey(options), ready);
     return ready !== undefined;
   }
 
@@ -93,9 +93,9 @@ export class RewriteCache {
   }
 
   /** The rewritten module for a compiled one: from memory, else from the store, else rewritten (and stored) and compiled. */
-  rewrite(compiled: CompiledModule, options: RewriteOptions = {}): ReadyModule {
+  rewrite(compiled: CompiledModule, options: RewriteOptions = DEFAULT_REWRITE_OPTIONS): ReadyModule {
     const rewrites = this.#entries(compiled).rewrites;
-    const key = JSON.stringify(options);
+    const key = rewriteOptionsKey(options);
     let ready = rewrites.get(key) ?? this.#load(compiled, options);
     if (!ready) {
       const rewritten = rewriteModule(compiled.context, options);
@@ -122,14 +122,14 @@ export class RewriteCache {
   }
 
   /** True when {@link clone} has its answer at hand (made here, or adopted from another thread). */
-  hasClone(compiled: CompiledModule, funcIndex: number, site: Safepoint, options: RewriteOptions = {}): boolean {
-    return this.#byModule.get(compiled)?.clones.has(`${funcIndex}:${site.pc}:${JSON.stringify(options)}`) === true;
+  hasClone(compiled: CompiledModule, funcIndex: number, site: Safepoint, options: RewriteOptions = DEFAULT_REWRITE_OPTIONS): boolean {
+    return this.#byModule.get(compiled)?.clones.has(`${funcIndex}:${site.pc}:${rewriteOptionsKey(options)}`) === true;
   }
 
   /** The resume clone of `funcIndex` at `site` (whose operand stack has `stackTypes`), made on first use. */
-  clone(compiled: CompiledModule, funcIndex: number, site: Safepoint, stackTypes: number[], options: RewriteOptions = {}): ReadyClone {
+  clone(compiled: CompiledModule, funcIndex: number, site: Safepoint, stackTypes: number[], options: RewriteOptions = DEFAULT_REWRITE_OPTIONS): ReadyClone {
     const clones = this.#entries(compiled).clones;
-    const key = `${funcIndex}:${site.pc}:${JSON.stringify(options)}`;
+    const key = `${funcIndex}:${site.pc}:${rewriteOptionsKey(options)}`;
     let made = clones.get(key);
     if (made === undefined) {
       const r = rewriteResumeClone(compiled.context, funcIndex, { pc: site.pc, kind: site.kind as 'loop' | 'call', stackTypes }, options, compiled.tailCallUse !== undefined);
@@ -146,12 +146,12 @@ export class RewriteCache {
    * migration needs before its first instruction; innermost loops are where a program
    * spends its time, so where a pause most often lands. Rewrites the module if needed.
    */
-  loopSitesWithoutClones(compiled: CompiledModule, options: RewriteOptions = {}): LoopSite[] {
+  loopSitesWithoutClones(compiled: CompiledModule, options: RewriteOptions = DEFAULT_REWRITE_OPTIONS): LoopSite[] {
     const functions = this.rewrite(compiled, options).rewritten.functions;
     const clones = this.#entries(compiled).clones;
     const inner: LoopSite[] = [];
     const outer: LoopSite[] = [];
-    const suffix = JSON.stringify(options);
+    const suffix = rewriteOptionsKey(options);
     for (const info of functions) {
       if (!info) continue;
       const m = compiled.module;
@@ -165,7 +165,7 @@ export class RewriteCache {
   }
 
   /** Makes the resume clone of a {@link loopSitesWithoutClones} site ahead of need; false where none can be made. */
-  makeLoopClone(compiled: CompiledModule, at: LoopSite, options: RewriteOptions = {}): boolean {
+  makeLoopClone(compiled: CompiledModule, at: LoopSite, options: RewriteOptions = DEFAULT_REWRITE_OPTIONS): boolean {
     return this.clone(compiled, at.funcIndex, at.site, cloneStackTypes(at.site), options) !== null;
   }
 }

@@ -18,6 +18,7 @@
  *   a defined global.
  */
 import { createInstr, InstructionReader } from '../binary/index.ts';
+import { MEMORIES_SHARED } from '../exec/index.ts';
 import type { ModuleContext } from '../validate/index.ts';
 import { OPS, ValType } from '../wasm/index.ts';
 import type { ConstExpr, FuncType, Module } from '../wasm/index.ts';
@@ -43,6 +44,17 @@ export interface RewriteOptions {
   unroll?: number;
   /** Import the memory as shared (for a native tier in another thread). */
   sharedMemory?: boolean;
+}
+
+/**
+ * The options a rewrite takes unless told otherwise: the memory imported as this host
+ * makes memories, shared where it can (`MEMORIES_SHARED`, exec/memory-object.ts).
+ */
+export const DEFAULT_REWRITE_OPTIONS: Readonly<RewriteOptions> = MEMORIES_SHARED ? { sharedMemory: true } : {};
+
+/** The key of `options` in caches: the same for the same options, whatever their order. */
+export function rewriteOptionsKey(options: RewriteOptions): string {
+  return JSON.stringify(Object.keys(options).sort().map((k) => [k, options[k as keyof RewriteOptions]]));
 }
 
 export interface RewrittenModule {

@@ -16,7 +16,7 @@
  * saved while unwinding), `traps.ts`, `rewrite-cache.ts` (owned by the engine).
  */
 import { LinkError, Trap, UncaughtException } from '../errors/index.ts';
-import { FuncKind } from '../exec/index.ts';
+import { FuncKind, isSharedMemory, MEMORIES_SHARED } from '../exec/index.ts';
 import type { InstanceState, StoreState, WasmFunctionState } from '../exec/index.ts';
 import { isThenable } from '../runtime/index.ts';
 import type { Instance, Store } from '../runtime/index.ts';
@@ -26,13 +26,25 @@ import { ValType } from '../wasm/index.ts';
 import { canonicalFrames, cloneStackTypes, FrameRecorder } from './frame-records.ts';
 import type { CloneEntry, Exports, FrameRecord, NativeInstance } from './native-instance.ts';
 import { PollPacer } from './poll-pacing.ts';
-import { HELPER_MODULE } from './rewrite.ts';
+import { DEFAULT_REWRITE_OPTIONS, HELPER_MODULE } from './rewrite.ts';
 import type { RewriteOptions } from './rewrite.ts';
 import { RewriteCache } from './rewrite-cache.ts';
 import type { RewrittenFunction, Safepoint } from './rewrite-function.ts';
 import { SharedState } from './shared-state.ts';
 import { nativeBacktrace, toTrap } from './traps.ts';
 import { NativeValues, v128FromHalves } from './values.ts';
+
+/**
+ * `options` with the rewrite's `sharedMemory` defaulting to what the host makes
+ * (`MEMORIES_SHARED`): the rewrite imports the interpreter's memory, shared or not. The
+ * key is only added when true, so that a host without shared memories keeps the rewrite
+ * (and disk-cache) keys it had.
+ */
+export function withMemoryDefault(options: NativeOptions): NativeOptions {
+  if (options.rewrite === undefined) return { ...options, rewrite: DEFAULT_REWRITE_OPTIONS };
+  if (!MEMORIES_SHARED || options.rewrite.sharedMemory !== undefined) return options;
+  return { ...options, rewrite: { ...options.rewrite, sharedMemory: true } };
+}
 
 /** How the native tier rewrites and runs modules: the defaults suit production; tests and benchmarks tune them. */
 export interface NativeOptions {
@@ -175,8 +187,24 @@ export class NativeTier {
     this.values = new NativeValues(this.state, this.funcObjects, this.addrOf);
     this.links = new SharedState(this.state, this.values);
     this.pauseSignal = store.pauseSignal;
-    this.options = options;
+    this.options = withMemoryDefault(options);
     this.pacer = new PollPacer(options.pollInterval, options.rewrite?.loopPoll === 'global');
+  }
+
+  /**
+   * The rewrite options for `inst`: the tier's, with `sharedMemory` as its memory is (the
+   * rewrite imports the memory with that type, which must match the memory's object). A
+   * memory the host made shared by default (`MEMORIES_SHARED`) matches the tier's
+   * default; one the embedder gave, or one the host could not make shared, gets a
+   * rewrite of its own.
+   */
+  rewriteOptionsFor(inst: InstanceState): RewriteOptions | undefined {
+    const base = this.options.rewrite;
+    if (inst.memAddrs.length === 0) return base;
+    const shared = isSharedMemory(this.state.memories[inst.memAddrs[0]].memory);
+    if (shared === (base?.sharedMemory === true)) return base;
+    const { sharedMemory: _, ...rest } = base ?? {};
+    return shared ? { ...rest, sharedMemory: true } : rest;
   }
 
   /** True while a native call is on the JS stack. */
@@ -197,7 +225,7 @@ export class NativeTier {
     const inst = instance.state;
     const compiled = instance.compiled;
     const m = compiled.module;
-    const { rewritten, module } = this.rewrites.rewrite(compiled, this.options.rewrite);
+    const { rewritten, module } = this.rewrites.rewrite(compiled, this.rewriteOptionsFor(inst));
 
     const imports: Record<string, Record<string, unknown>> = {};
     const put = (mod: string, name: string, v: unknown): void => { (imports[mod] ??= {})[name] = v; };
@@ -599,8 +627,9 @@ export class NativeTier {
     const cached = native.clones.get(key);
     if (cached !== undefined) return cached;
     const stackTypes = cloneStackTypes(site);
-    if (!make && !this.rewrites.hasClone(native.instance.compiled, funcIndex, site, this.options.rewrite)) return undefined;
-    const made = this.rewrites.clone(native.instance.compiled, funcIndex, site, stackTypes, this.options.rewrite);
+    const options = this.rewriteOptionsFor(native.state);
+    if (!make && !this.rewrites.hasClone(native.instance.compiled, funcIndex, site, options)) return undefined;
+    const made = this.rewrites.clone(native.instance.compiled, funcIndex, site, stackTypes, options);
     if (made === null) {
       native.clones.set(key, null);
       return null;

@@ -1,6 +1,6 @@
 import { LinkError, Trap } from '../errors/index.ts';
 import type { CompiledModule } from '../compile/index.ts';
-import { canonicalTypeIds, FuncKind } from '../exec/index.ts';
+import { canonicalTypeIds, FuncKind, newMemoryObject } from '../exec/index.ts';
 import type { GlobalState, HostCallback, InstanceState, MemoryState, StoreState, TableState } from '../exec/index.ts';
 import type { ConstExpr, ExternKind, FuncType, Limits, RefType, ValType } from '../wasm/index.ts';
 
@@ -222,7 +222,7 @@ export function createMemory(limits: Limits, embedderMaxPages: number | undefine
   if (limits.min > maxPages) throw new LinkError(`memory of ${limits.min} pages exceeds the limit of ${maxPages} pages`);
   let memory: WebAssembly.Memory;
   try {
-    memory = new WebAssembly.Memory(limits.max === undefined ? { initial: limits.min } : { initial: limits.min, maximum: Math.min(limits.max, HOST_MAX_PAGES) });
+    memory = newMemoryObject(limits.min, limits.max === undefined ? undefined : Math.min(limits.max, HOST_MAX_PAGES), maxPages, limits.index64 === true);
   } catch (cause) {
     throw new LinkError(`cannot allocate a memory of ${limits.min} pages: ${(cause as Error).message}`);
   }

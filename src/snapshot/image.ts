@@ -6,7 +6,7 @@
  */
 import type { CompiledModule } from '../compile/index.ts';
 import { SnapshotError } from '../errors/index.ts';
-import { canonicalTypeId, canonicalTypeIds, FuncKind } from '../exec/index.ts';
+import { canonicalTypeId, canonicalTypeIds, FuncKind, newMemoryObject } from '../exec/index.ts';
 import type { HostCallback, InstanceState, MemoryState, TableState } from '../exec/index.ts';
 import { evalConst, Execution, Store } from '../runtime/index.ts';
 import type { StoreOptions } from '../runtime/index.ts';
@@ -126,7 +126,7 @@ export function rebuildStore(state: CanonicalState, resolvers: ImageResolvers, o
     try {
       // A 64-bit memory may declare up to 2^48 pages; the host holds WASM_MAX_PAGES at most.
       const hostMax = max === undefined ? undefined : Math.min(max, WASM_MAX_PAGES);
-      memory = resolvers.memory?.(c.pages, hostMax) ?? new WebAssembly.Memory(hostMax === undefined ? { initial: 0 } : { initial: 0, maximum: hostMax });
+      memory = resolvers.memory?.(c.pages, hostMax) ?? newMemoryObject(0, hostMax, Math.min(maxPages, WASM_MAX_PAGES), c.index64 === true);
     } catch (cause) {
       throw new SnapshotError(`cannot allocate a memory: ${(cause as Error).message}`, { cause });
     }

@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CloneMaker } from '../../src/agent/clone-maker.ts';
 import type { SharedClones } from '../../src/native/index.ts';
-import { RewriteCache } from '../../src/native/index.ts';
+import { DEFAULT_REWRITE_OPTIONS, RewriteCache, rewriteOptionsKey } from '../../src/native/index.ts';
 import { loadModule } from '../../src/program/index.ts';
 import { assemble } from '../helpers/assemble.ts';
 import { ModuleBuilder } from '../helpers/module-builder.ts';
@@ -56,7 +56,7 @@ test('at most `limit` clones, innermost loops first; none with a limit of 0', as
   await maker.whenDone('recursion');
   maker.close();
   assert.is(kept.length, 3);
-  const firstThree = sites.slice(0, 3).map((s) => `${s.funcIndex}:${s.site.pc}:{}`);
+  const firstThree = sites.slice(0, 3).map((s) => `${s.funcIndex}:${s.site.pc}:${rewriteOptionsKey(DEFAULT_REWRITE_OPTIONS)}`);
   assert.equal(kept.map(([key]) => key).sort(), firstThree.sort());
 
   const none = setup(0);

@@ -21,6 +21,8 @@ import { ModuleBuilder } from '../helpers/module-builder.ts';
 
 const tickerPath = new URL('../programs/ticker.wasm', import.meta.url);
 const bytes = new Uint8Array(readFileSync(tickerPath));
+/** The rewrite options an engine uses by default (its memory shared or not, as this host makes them). */
+const DEFAULTS: RewriteOptions = new NativeEngine().options.rewrite ?? {};
 const args = ['ticker.wasm', 'lines=3', 'work=200000', 'mem=1'];
 const dirs: string[] = [];
 
@@ -128,8 +130,8 @@ for (const [what, spoil] of [
 
     const warnings: string[] = [];
     const disk = new DiskRewriteCache({ dir }, (m) => warnings.push(m));
-    assert.is(disk.load(bytes, {}), undefined, 'not used');
-    assert.is(disk.load(bytes, {}), undefined);
+    assert.is(disk.load(bytes, DEFAULTS), undefined, 'not used');
+    assert.is(disk.load(bytes, DEFAULTS), undefined);
     assert.is(warnings.length, 1, 'reported once');
     assert.match(warnings[0]!, name!);
     const engine = new NativeEngine({}, disk);
@@ -149,14 +151,15 @@ test('two processes writing the same entry at once leave a whole one', async () 
   // Each writer stores the entry 15 times; the entries are identical, the writes interleave.
   const script = `
     import { readFileSync } from 'node:fs';
-    import { DiskRewriteCache, rewriteModule } from ${JSON.stringify(resolve(repoRoot, 'src/native/index.ts'))};
+    import { DiskRewriteCache, NativeEngine, rewriteModule } from ${JSON.stringify(resolve(repoRoot, 'src/native/index.ts'))};
     import { loadModule } from ${JSON.stringify(resolve(repoRoot, 'src/program/index.ts'))};
     const bytes = new Uint8Array(readFileSync(process.argv[2]));
     import { bodyFacts } from ${JSON.stringify(resolve(repoRoot, 'src/compile/index.ts'))};
     const compiled = loadModule(bytes);
-    const rewritten = rewriteModule(compiled.context, {});
+    const options = new NativeEngine().options.rewrite ?? {};
+    const rewritten = rewriteModule(compiled.context, options);
     const disk = new DiskRewriteCache({ dir: process.argv[3] });
-    for (let i = 0; i < 15; i++) disk.store(bytes, {}, rewritten, bodyFacts(compiled));
+    for (let i = 0; i < 15; i++) disk.store(bytes, options, rewritten, bodyFacts(compiled));
   `;
   const file = join(dir, '..', `${dir.split('/').pop()}-writer.ts`);
   writeFileSync(file, script);
@@ -171,7 +174,7 @@ test('two processes writing the same entry at once leave a whole one', async () 
   void writers.then(() => { done = true; });
   // Meanwhile, every read finds no entry or a whole one.
   while (!done) {
-    reader.load(bytes, {});
+    reader.load(bytes, DEFAULTS);
     await new Promise((r) => setTimeout(r, 5));
   }
   assert.equal(await writers, [0, 0]);

@@ -1,0 +1,94 @@
+/**
+ * What a detached buffer costs the interpreter, and which starts detach one: CoreMark on
+ * the interpreter, warm, in cold processes that start it fresh, with its memory grown,
+ * resumed from a snapshot, or after an unrelated buffer was detached
+ * (`detach-cost-child.mjs`), builds side by side, runs alternating.
+ *
+ *   npx tsx tools/bench/detach-cost.ts [--runs 5] [--warm 3] [--seconds 4]
+ *       [--dist DIR]... [--starts fresh,grown,resumed,detached]
+ *
+ * `--dist` names a built wasmig (default this checkout's `dist/`, `npm run build` first);
+ * give it twice to compare two builds. Each child runs with V8's
+ * `--trace-protector-invalidation`, so each row also says in how many runs V8 turned its
+ * "array buffer detaching" protector off (after which optimized code checks every typed
+ * array access for a detached buffer: exec/memory-object.ts).
+ *
+ * Prints per build and start: the median rate in million Wasm instructions per CPU
+ * second of the child (min-max), its ratio to the same build's fresh start, the runs
+ * that detached a buffer; and the load average before and after.
+ */
+import { spawnSync } from 'node:child_process';
+import { loadavg } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { median } from './stats.ts';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const child = join(root, 'tools/bench/detach-cost-child.mjs');
+const STARTS = ['fresh', 'grown', 'resumed', 'detached'] as const;
+
+function option(name: string): string[] {
+  const out: string[] = [];
+  process.argv.forEach((a, i) => { if (a === name && process.argv[i + 1] !== undefined) out.push(process.argv[i + 1]!); });
+  return out;
+}
+function numberOption(name: string, fallback: number): number {
+  const [text] = option(name);
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!(n > 0)) {
+    process.stderr.write(`detach-cost: ${name} needs a positive number, not ${JSON.stringify(text)}\n`);
+    process.exit(2);
+  }
+  return n;
+}
+
+const runs = numberOption('--runs', 5);
+const warm = numberOption('--warm', 3);
+const seconds = numberOption('--seconds', 4);
+const dists = option('--dist').map((d) => resolve(d));
+if (dists.length === 0) dists.push(join(root, 'dist'));
+const starts = (option('--starts')[0] ?? STARTS.join(',')).split(',');
+for (const s of starts) {
+  if (!(STARTS as readonly string[]).includes(s)) {
+    process.stderr.write(`detach-cost: --starts takes ${STARTS.join(', ')}, not ${JSON.stringify(s)}\n`);
+    process.exit(2);
+  }
+}
+const wasm = join(root, 'coremark/coremark.wasm');
+
+interface Sample { rate: number; detached: boolean }
+const samples = new Map<string, Sample[]>();
+const load = (): string => loadavg()[0]!.toFixed(1);
+const loadBefore = load();
+for (let run = 0; run < runs; run++) {
+  for (const dist of dists) {
+    for (const start of starts) {
+      const r = spawnSync(process.execPath, ['--trace-protector-invalidation', child, dist, wasm, start, String(warm), String(seconds)], { encoding: 'utf8', timeout: (warm + seconds + 60) * 1000 });
+      const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
+      if (r.status !== 0 || line === undefined) {
+        process.stderr.write(`detach-cost: the ${start} run of ${dist} failed (status ${r.status}): ${r.stderr.trim().split('\n')[0]}\n`);
+        process.exit(1);
+      }
+      const key = `${dist}\0${start}`;
+      const list = samples.get(key) ?? [];
+      list.push({ rate: (JSON.parse(line) as { rate: number }).rate, detached: r.stdout.includes('Invalidating protector cell ArrayBufferDetaching') });
+      samples.set(key, list);
+      process.stderr.write('.');
+    }
+  }
+}
+process.stderr.write('\n');
+console.log(`CoreMark on the interpreter, ${warm} s warm-up then ${seconds} s measured, ${runs} cold processes per row, alternating; load ${loadBefore} -> ${load()}`);
+console.log('| build | start | M instructions per CPU s (min-max) | of fresh | runs with a detached buffer |');
+console.log('|---|---|---:|---:|---:|');
+for (const dist of dists) {
+  const fresh = median((samples.get(`${dist}\0fresh`) ?? []).map((s) => s.rate));
+  for (const start of starts) {
+    const list = samples.get(`${dist}\0${start}`)!;
+    const rates = list.map((s) => s.rate / 1e6);
+    const m = median(rates);
+    const ratio = Number.isNaN(fresh) ? '' : (m * 1e6 / fresh).toFixed(2);
+    console.log(`| ${dist} | ${start} | ${m.toFixed(1)} (${Math.min(...rates).toFixed(1)}-${Math.max(...rates).toFixed(1)}) | ${ratio} | ${list.filter((s) => s.detached).length} of ${list.length} |`);
+  }
+}
