@@ -1,7 +1,7 @@
 /**
- * Every way a trap leaves the fast loop (`raiseAt`, `simdAt` in run-fast.ts: the loop has
- * no try/catch of its own) reports what the exact code reports: the message, and the
- * byte offset of the trapping instruction in each frame of the backtrace.
+ * Every kind of trap the fast loop raises reports what the exact code reports: the
+ * message, and the byte offset of the trapping instruction in each frame of the
+ * backtrace (the loop writes its registers back to the thread on the way out).
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
