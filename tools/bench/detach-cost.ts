@@ -14,14 +14,16 @@
  * array access for a detached buffer: exec/memory-object.ts).
  *
  * Prints per build and start: the median rate in million Wasm instructions per CPU
- * second of the child (min-max), its ratio to the same build's fresh start, the runs
- * that detached a buffer; and the load average before and after.
+ * second of the child (min-max), its ratio to the same build's fresh start, its ratio to
+ * the first build's same start (ratio of medians, with a 90% bootstrap interval over
+ * the runs' pairs), the runs that detached a buffer; and the load average before and
+ * after.
  */
 import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { median } from './stats.ts';
+import { median, pairedRatioOfMedians } from './stats.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const child = join(root, 'tools/bench/detach-cost-child.mjs');
@@ -80,8 +82,8 @@ for (let run = 0; run < runs; run++) {
 }
 process.stderr.write('\n');
 console.log(`CoreMark on the interpreter, ${warm} s warm-up then ${seconds} s measured, ${runs} cold processes per row, alternating; load ${loadBefore} -> ${load()}`);
-console.log('| build | start | M instructions per CPU s (min-max) | of fresh | runs with a detached buffer |');
-console.log('|---|---|---:|---:|---:|');
+console.log('| build | start | M instructions per CPU s (min-max) | of fresh | of the first build (90% interval) | runs with a detached buffer |');
+console.log('|---|---|---:|---:|---:|---:|');
 for (const dist of dists) {
   const fresh = median((samples.get(`${dist}\0fresh`) ?? []).map((s) => s.rate));
   for (const start of starts) {
@@ -89,6 +91,9 @@ for (const dist of dists) {
     const rates = list.map((s) => s.rate / 1e6);
     const m = median(rates);
     const ratio = Number.isNaN(fresh) ? '' : (m * 1e6 / fresh).toFixed(2);
-    console.log(`| ${dist} | ${start} | ${m.toFixed(1)} (${Math.min(...rates).toFixed(1)}-${Math.max(...rates).toFixed(1)}) | ${ratio} | ${list.filter((s) => s.detached).length} of ${list.length} |`);
+    const first = samples.get(`${dists[0]}\0${start}`)!.map((s) => s.rate);
+    const vs = pairedRatioOfMedians(first, list.map((s) => s.rate));
+    const vsFirst = dist === dists[0] ? '' : `${vs.ratio.toFixed(2)} (${vs.low.toFixed(2)}-${vs.high.toFixed(2)})`;
+    console.log(`| ${dist} | ${start} | ${m.toFixed(1)} (${Math.min(...rates).toFixed(1)}-${Math.max(...rates).toFixed(1)}) | ${ratio} | ${vsFirst} | ${list.filter((s) => s.detached).length} of ${list.length} |`);
   }
 }
