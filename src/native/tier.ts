@@ -198,7 +198,7 @@ export class NativeTier {
    * default; one the embedder gave, or one the host could not make shared, gets a
    * rewrite of its own.
    */
-  rewriteOptionsFor(inst: InstanceState): RewriteOptions | undefined {
+  private rewriteOptionsFor(inst: InstanceState): RewriteOptions | undefined {
     const base = this.options.rewrite;
     if (inst.memAddrs.length === 0) return base;
     const shared = isSharedMemory(this.state.memories[inst.memAddrs[0]].memory);

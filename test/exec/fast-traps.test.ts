@@ -5,28 +5,20 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ExhaustionError, Trap } from '../../src/errors/index.ts';
-import { loadModule } from '../../src/program/index.ts';
-import { Store } from '../../src/runtime/index.ts';
+import { ExhaustionError } from '../../src/errors/index.ts';
 import { ValType } from '../../src/wasm/types.ts';
 import { assemble } from '../helpers/assemble.ts';
 import { constExpr, ModuleBuilder } from '../helpers/module-builder.ts';
+import { trapOf } from '../helpers/trap.ts';
 
 const { i32, f64 } = ValType;
 
 interface Outcome { kind: string; message: string; offsets: number[]; funcs: number[] }
 
 function outcome(bytes: Uint8Array, fast: boolean, arg: number): Outcome {
-  const store = new Store({ fast });
-  const inst = store.instantiate(loadModule(bytes));
-  try {
-    store.invoke(inst.exports.get('f')!, [arg]);
-  } catch (e) {
-    assert.instance(e, Trap);
-    const trap = e as Trap;
-    return { kind: e instanceof ExhaustionError ? 'exhausted' : 'trap', message: trap.message, offsets: trap.backtrace.slice(0, 3).map((f) => f.offset), funcs: trap.backtrace.slice(0, 3).map((f) => f.funcIndex) };
-  }
-  throw new Error('no trap');
+  const trap = trapOf(bytes, fast, arg);
+  const frames = trap.backtrace.slice(0, 3);
+  return { kind: trap instanceof ExhaustionError ? 'exhausted' : 'trap', message: trap.message, offsets: frames.map((f) => f.offset), funcs: frames.map((f) => f.funcIndex) };
 }
 
 /** A module whose `f(x)` loops a little (so the fast loop runs it), then calls `g(x)`, whose body is `trap`. */

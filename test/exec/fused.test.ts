@@ -4,25 +4,16 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Trap } from '../../src/errors/index.ts';
-import { loadModule } from '../../src/program/index.ts';
-import { Store } from '../../src/runtime/index.ts';
 import { ValType } from '../../src/wasm/types.ts';
 import { ModuleBuilder } from '../helpers/module-builder.ts';
+import { trapOf } from '../helpers/trap.ts';
 
 const { i32 } = ValType;
 
 function trapOffset(bytes: Uint8Array, fast: boolean, arg: number): number {
-  const store = new Store({ fast });
-  const inst = store.instantiate(loadModule(bytes));
-  try {
-    store.invoke(inst.exports.get('f')!, [arg]);
-  } catch (e) {
-    assert.instance(e, Trap);
-    assert.is((e as Trap).message, 'out of bounds memory access');
-    return (e as Trap).backtrace[0]!.offset;
-  }
-  throw new Error('no trap');
+  const trap = trapOf(bytes, fast, arg);
+  assert.is(trap.message, 'out of bounds memory access');
+  return trap.backtrace[0]!.offset;
 }
 
 test('a load trapping in the second part of copy + load reports the load', () => {

@@ -23,34 +23,19 @@ import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { optionValues, positiveNumber } from './options.ts';
 import { median, pairedRatioOfMedians } from './stats.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const child = join(root, 'tools/bench/detach-cost-child.mjs');
 const STARTS = ['fresh', 'grown', 'resumed', 'detached'] as const;
 
-function option(name: string): string[] {
-  const out: string[] = [];
-  process.argv.forEach((a, i) => { if (a === name && process.argv[i + 1] !== undefined) out.push(process.argv[i + 1]!); });
-  return out;
-}
-function numberOption(name: string, fallback: number): number {
-  const [text] = option(name);
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!(n > 0)) {
-    process.stderr.write(`detach-cost: ${name} needs a positive number, not ${JSON.stringify(text)}\n`);
-    process.exit(2);
-  }
-  return n;
-}
-
-const runs = numberOption('--runs', 5);
-const warm = numberOption('--warm', 3);
-const seconds = numberOption('--seconds', 4);
-const dists = option('--dist').map((d) => resolve(d));
+const runs = positiveNumber('detach-cost', '--runs', 5);
+const warm = positiveNumber('detach-cost', '--warm', 3);
+const seconds = positiveNumber('detach-cost', '--seconds', 4);
+const dists = optionValues('--dist').map((d) => resolve(d));
 if (dists.length === 0) dists.push(join(root, 'dist'));
-const starts = (option('--starts')[0] ?? STARTS.join(',')).split(',');
+const starts = (optionValues('--starts')[0] ?? STARTS.join(',')).split(',');
 for (const s of starts) {
   if (!(STARTS as readonly string[]).includes(s)) {
     process.stderr.write(`detach-cost: --starts takes ${STARTS.join(', ')}, not ${JSON.stringify(s)}\n`);

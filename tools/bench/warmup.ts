@@ -27,34 +27,19 @@ import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { optionValues, positiveNumber } from './options.ts';
 import { median } from './stats.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const child = join(root, 'tools/bench/warmup-child.mjs');
 
-function option(name: string): string[] {
-  const out: string[] = [];
-  process.argv.forEach((a, i) => { if (a === name && process.argv[i + 1] !== undefined) out.push(process.argv[i + 1]); });
-  return out;
-}
-function numberOption(name: string, fallback: number): number {
-  const [text] = option(name);
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!(n > 0)) {
-    process.stderr.write(`warmup: ${name} needs a positive number, not ${JSON.stringify(text)}\n`);
-    process.exit(2);
-  }
-  return n;
-}
-
-const seconds = numberOption('--seconds', 10);
-const windowSeconds = numberOption('--window', 0.5);
-const runs = numberOption('--runs', 3);
-const dists = option('--dist').map((d) => resolve(d));
+const seconds = positiveNumber('warmup', '--seconds', 10);
+const windowSeconds = positiveNumber('warmup', '--window', 0.5);
+const runs = positiveNumber('warmup', '--runs', 3);
+const dists = optionValues('--dist').map((d) => resolve(d));
 if (dists.length === 0) dists.push(join(root, 'dist'));
-const wasm = resolve(option('--module')[0] ?? join(root, 'coremark/coremark.wasm'));
-const flagSets = option('--node-flags').map((f) => f.split(/\s+/).filter(Boolean));
+const wasm = resolve(optionValues('--module')[0] ?? join(root, 'coremark/coremark.wasm'));
+const flagSets = optionValues('--node-flags').map((f) => f.split(/\s+/).filter(Boolean));
 if (flagSets.length === 0) flagSets.push([]);
 /** What is compared: every build with every set of flags. */
 const variants = dists.flatMap((dist) => flagSets.map((flags) => ({ dist, flags })));
