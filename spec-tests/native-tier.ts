@@ -11,7 +11,11 @@
  * resume clones are made, the rest in the interpreter meanwhile), or with
  * `--resume-clones eager` all at once, which puts every pause through resume clones.
  *
- * Usage: npx tsx spec-tests/native-tier.ts [--pause P] [--seed N] [--resume-clones lazy|eager]
+ * With `--plain`, the modules run as they are (`RewriteOptions.plain`: no safepoints, as
+ * `wasmig run` runs a program nothing may pause): the check of the tier's plumbing
+ * (imports, shared state, traps and their messages) without the rewriter.
+ *
+ * Usage: npx tsx spec-tests/native-tier.ts [--pause P | --plain] [--seed N] [--resume-clones lazy|eager]
  *          [--suite DIR] [--verbose] [NAME...]
  */
 import { existsSync, readdirSync } from 'node:fs';
@@ -30,6 +34,8 @@ export interface NativeSpecOptions {
   seed?: number;
   /** `NativeOptions.resumeClones`. */
   resumeClones?: 'lazy' | 'eager';
+  /** The modules as they are (`RewriteOptions.plain`); never with `pause`. */
+  plain?: boolean;
 }
 
 export interface NativeSpecStats {
@@ -49,7 +55,7 @@ export function nativeHooks(options: NativeSpecOptions = {}, stats: NativeSpecSt
   // One cache for the whole run, as one engine keeps: a module's rewrite and resume clones are made once.
   const rewrites = new RewriteCache();
   // Asked which modules the tier runs (the 3.0 suite has modules it leaves to the interpreter).
-  const engine = new NativeEngine();
+  const engine = new NativeEngine(options.plain === true ? { rewrite: { plain: true } } : {});
   let pausesLeft = 0;
   let seed = options.seed ?? 1;
   const random = (): number => {
@@ -62,7 +68,9 @@ export function nativeHooks(options: NativeSpecOptions = {}, stats: NativeSpecSt
       const pause = options.pause ?? 0;
       // Pausing: every loop iteration polls (a global countdown of 1), so pauses land anywhere.
       const resumeClones = options.resumeClones ?? 'lazy';
-      tier = new NativeTier(store, pause > 0 ? { pollInterval: 1, rewrite: { loopPoll: 'global' }, resumeClones } : { resumeClones }, rewrites);
+      if (pause > 0 && options.plain === true) throw new Error('a plain module cannot pause');
+      tier = new NativeTier(store, pause > 0 ? { pollInterval: 1, rewrite: { loopPoll: 'global' }, resumeClones }
+        : options.plain === true ? { resumeClones, rewrite: { plain: true } } : { resumeClones }, rewrites);
       // At most a few dozen pauses per invoke: each one loads the whole stack into the
       // interpreter, which deep recursions would make quadratic.
       if (pause > 0) tier.pollHook = () => pausesLeft > 0 && random() * pause < 1 && pausesLeft-- > 0;
@@ -144,6 +152,7 @@ function main(argv: string[]): number {
     if (a === '--suite') suite = resolve(argv[++i]);
     else if (a === '--pause') options.pause = Number(argv[++i]);
     else if (a === '--seed') options.seed = Number(argv[++i]);
+    else if (a === '--plain') options.plain = true;
     else if (a === '--resume-clones') {
       const mode = argv[++i];
       if (mode !== 'lazy' && mode !== 'eager') {
@@ -167,6 +176,10 @@ function main(argv: string[]): number {
     // That script recurses with 1,000-local frames to exhaustion: each pause would move
     // ~10^7 values through the interpreter (and such frames cannot have resume clones).
     const paused = name === 'skip-stack-guard-page' ? { ...options, pause: 0 } : options;
+    if (options.plain === true && options.pause !== undefined && options.pause > 0) {
+      console.error('--plain runs modules without safepoints: it cannot be given with --pause');
+      return 2;
+    }
     const r: FileResult = runScript(join(suite, `${name}.json`), nativeHooks(paused, stats));
     totals.passed += r.passed;
     totals.failed += r.failed;
@@ -174,7 +187,7 @@ function main(argv: string[]): number {
     if (r.failed || verbose) console.log(`${r.failed ? 'FAIL' : 'ok  '} ${name}: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped`);
     for (const f of r.failures.slice(0, verbose ? Infinity : 5)) console.log(`     ${f}`);
   }
-  console.log(`native tier: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped; ${stats.invokes} native invokes, ${stats.pauses} pauses, ${stats.framesUnwound} frames unwound, ${stats.reentries} re-entries (${stats.partialReentries} of the top frames only), resume clones ${options.resumeClones ?? 'lazy'}; ${stats.interpreted} modules left to the interpreter`);
+  console.log(`native tier: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped; ${stats.invokes} native invokes, ${stats.pauses} pauses, ${stats.framesUnwound} frames unwound, ${stats.reentries} re-entries (${stats.partialReentries} of the top frames only), ${options.plain === true ? 'plain modules' : `resume clones ${options.resumeClones ?? 'lazy'}`}; ${stats.interpreted} modules left to the interpreter`);
   return totals.failed === 0 ? 0 : 1;
 }
 

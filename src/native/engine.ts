@@ -70,6 +70,8 @@ export class NativeEngine implements Engine {
     // The legacy exception instructions run natively where V8 has them (Node 20's V8 11.3
     // does); exnref, try_table and throw_ref (V8 11.3 lacks them) stay in the interpreter.
     if (compiled.exceptionUse !== undefined) {
+      // A plain module cannot unwind: a host's error (a WASI exit) goes through its frames, and V8's catch_all catches it.
+      if (this.options.rewrite?.plain === true) return `a plain module's exception handlers would catch the host's exit: ${compiled.exceptionUse}`;
       if (!this.#hostHasLegacyExceptions()) return `the host's WebAssembly lacks exception handling: ${compiled.exceptionUse}`;
       const blocked = this.#exceptionBlocks.get(compiled) ?? nativeExceptionBlock(compiled) ?? null;
       this.#exceptionBlocks.set(compiled, blocked);
@@ -143,7 +145,8 @@ export class NativeEngine implements Engine {
     if (this.cannotRun(compiled) !== undefined) return interpreterEngine.start(store, instance, funcAddr, args);
     const tier = this.tierOf(store);
     const options = tier.options.rewrite ?? {};
-    if (!tier.attached(instance) && codeBytes(compiled.module) >= (tier.options.backgroundRewriteBytes ?? DEFAULT_BACKGROUND_REWRITE_BYTES)
+    // A plain rewrite copies bytes: never worth a wait in the interpreter.
+    if (!tier.attached(instance) && options.plain !== true && codeBytes(compiled.module) >= (tier.options.backgroundRewriteBytes ?? DEFAULT_BACKGROUND_REWRITE_BYTES)
       && !this.rewrites.hasStored(compiled, options)) {
       if (tier.options.rewriteWhileInterpreting === 'inline') return new TieringExecution(tier, instance, funcAddr, args, undefined);
       const background = new BackgroundRewrite(compiled.module.bytes, options, this.rewrites.store?.config, bodyFacts(compiled));

@@ -43,7 +43,7 @@ export function encodeRewrite(key: string, m: RewrittenModule, facts: BodyFacts)
     ints.push(a.length);
     add(ints, a);
   };
-  ints.push((m.dataDropper ? 1 : 0) | (m.elemDropper ? 2 : 0) | (m.writesTables ? 4 : 0));
+  ints.push((m.dataDropper ? 1 : 0) | (m.elemDropper ? 2 : 0) | (m.writesTables ? 4 : 0) | (m.plain === true ? 8 : 0));
   list(m.trampolines);
   list(m.rawGlobals);
   list(m.importedTables);
@@ -178,6 +178,8 @@ export function decodeRewrite(payload: Uint8Array): StoredRewrite {
     // An own enumerable getter, so that a structured clone reads it like a field.
     functions[f] = {
       funcIndex, numLocals, localTypes, scratchTypes, recursive, rewrittenPcs, originalPcs, codeOffset,
+      // Every body of a plain rewrite is the original one.
+      ...((flags & 8) !== 0 ? { verbatim: true } : {}),
       get sites(): Safepoint[] {
         sites ??= readSites(siteInts, siteBytes, nSites);
         return sites;
@@ -187,6 +189,7 @@ export function decodeRewrite(payload: Uint8Array): StoredRewrite {
   const rewritten: RewrittenModule = {
     bytes: wasm, functions, trampolines, rawGlobals, importedTables, importedMemories,
     dataDropper: (flags & 1) !== 0, elemDropper: (flags & 2) !== 0, writesTables: (flags & 4) !== 0,
+    ...((flags & 8) !== 0 ? { plain: true } : {}),
   };
   return { rewritten, facts };
 }

@@ -108,6 +108,11 @@ export interface RewrittenFunction {
   originalPcs: Int32Array;
   /** Byte offset in the rewritten module of the body's first instruction (set by the module rewriter). */
   codeOffset: number;
+  /**
+   * The body is the original one, byte for byte (a plain rewrite, `RewriteOptions.plain`):
+   * an offset maps by a shift, `originalPcs[0]` being the original offset of `rewrittenPcs[0]`.
+   */
+  verbatim?: boolean;
 }
 
 export interface FunctionRewriteOptions {

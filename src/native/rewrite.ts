@@ -44,6 +44,15 @@ export interface RewriteOptions {
   unroll?: number;
   /** Import the memory as shared (for a native tier in another thread). */
   sharedMemory?: boolean;
+  /**
+   * The module's own code, byte for byte: no safepoints, no polls, no stack budget, no
+   * helper imports. Such a module cannot pause, unwind or be snapshotted while it runs;
+   * it is for a run nothing may pause (`wasmig run` without a pause option), where the
+   * instrumentation would cost start-up (V8's optimizing compiler takes 2-5 times longer
+   * on rewritten code) and buy nothing. Its memory must enforce the embedder's limit
+   * itself (a shared memory's maximum does; `NativeTier` checks).
+   */
+  plain?: boolean;
 }
 
 /**
@@ -59,6 +68,8 @@ export function rewriteOptionsKey(options: RewriteOptions): string {
 
 export interface RewrittenModule {
   bytes: Uint8Array;
+  /** A plain rewrite (`RewriteOptions.plain`): no helper imports, the bodies as they were. */
+  plain?: boolean;
   /** By function index; undefined for imported functions. */
   functions: (RewrittenFunction | undefined)[];
   /** Functions whose entry `c<i>` takes and returns float and v128 values as raw bits (see `entry-code.ts`). */
@@ -332,7 +343,9 @@ export function frameCost(numLocals: number): number {
 export function rewriteModule(ctx: ModuleContext, options: RewriteOptions = {}): RewrittenModule {
   const m: Module = ctx.module;
   const nImpFuncs = m.numImportedFuncs;
-  const H = HELPER_IMPORTS.length;
+  const plain = options.plain === true;
+  // A plain module imports no helpers, so its functions keep their indices and its bodies their bytes.
+  const H = plain ? 0 : HELPER_IMPORTS.length;
   const remapFunc = (f: number): number => (f < nImpFuncs ? f : f + H);
 
   // ---- types: the original ones keep their indices
@@ -367,12 +380,20 @@ export function rewriteModule(ctx: ModuleContext, options: RewriteOptions = {}):
   };
 
   // ---- function bodies
-  const { recursive, cyclic, endsInHost, writesTables, quiet, loops, tries } = scanBodies(ctx);
-  const unrolled = planUnrolling(loops, codeBytes(m), options.unroll ?? DEFAULT_UNROLL);
   const functions: (RewrittenFunction | undefined)[] = new Array(nImpFuncs + m.codes.length);
   const bodies: Uint8Array[] = [];
   const funcTypes: number[] = [];
-  for (let i = 0; i < m.codes.length; i++) {
+  // A plain module's bodies are not read: whether they write tables is taken as yes when it has any.
+  const { recursive, cyclic, endsInHost, writesTables, quiet, loops, tries } = plain
+    ? { ...NO_SCAN, writesTables: m.numImportedTables + m.tables.length > 0 } : scanBodies(ctx);
+  const unrolled = plain ? new Map<number, number>() : planUnrolling(loops, codeBytes(m), options.unroll ?? DEFAULT_UNROLL);
+  for (let i = 0; plain && i < m.codes.length; i++) {
+    const { body, info } = verbatimFunction(ctx, i);
+    functions[nImpFuncs + i] = info;
+    bodies.push(body);
+    funcTypes.push(m.funcs[i]);
+  }
+  for (let i = 0; !plain && i < m.codes.length; i++) {
     const f = nImpFuncs + i;
     const ft = ctx.types[m.funcs[i]];
     const { body, info } = rewriteFunction(ctx, i, {
@@ -470,7 +491,7 @@ export function rewriteModule(ctx: ModuleContext, options: RewriteOptions = {}):
       default: break;
     }
   }
-  HELPER_IMPORTS.forEach((name, i) => sec.name(HELPER_MODULE).name(name).u8(0x00).u32(helperTypes[i]));
+  if (!plain) HELPER_IMPORTS.forEach((name, i) => sec.name(HELPER_MODULE).name(name).u8(0x00).u32(helperTypes[i]));
   m.tables.forEach((t, i) => {
     const index = m.numImportedTables + i;
     sec.name(HELPER_MODULE).name(`t${index}`).u8(0x01).u8(t.elemType);
@@ -563,7 +584,7 @@ export function rewriteModule(ctx: ModuleContext, options: RewriteOptions = {}):
   }
   moduleName(out, MODULE_NAME);
 
-  return { bytes: out.toBytes(), functions, trampolines, rawGlobals, importedTables, importedMemories, dataDropper, elemDropper, writesTables };
+  return { bytes: out.toBytes(), ...(plain ? { plain } : {}), functions, trampolines, rawGlobals, importedTables, importedMemories, dataDropper, elemDropper, writesTables };
 }
 
 /** The module names V8 shows in stack traces (`wasm://wasm/NAME-HASH`): how backtraces tell modules apart. */
@@ -583,9 +604,44 @@ function leb128Length(n: number): number {
   return len;
 }
 
+/** What a plain rewrite needs of the body scan: nothing (its bodies are not rewritten). */
+const NO_SCAN: BodyScan = {
+  recursive: new Set(), cyclic: new Set(), endsInHost: new Set(), writesTables: false, quiet: new Set(), loops: [], tries: new Set(),
+};
+
+/**
+ * Function `i` (of the defined ones) as it is, for a plain rewrite: its body's bytes
+ * (local declarations and code), and a description whose offsets map by a shift.
+ */
+function verbatimFunction(ctx: ModuleContext, i: number): { body: Uint8Array; info: RewrittenFunction } {
+  const m = ctx.module;
+  const code = m.codes[i];
+  // The body starts after its size (a LEB128 at `bodyOffset`).
+  let start = code.bodyOffset;
+  while ((m.bytes[start++] & 0x80) !== 0);
+  const params = ctx.types[m.funcs[i]].params;
+  return {
+    body: m.bytes.subarray(start, code.codeEnd),
+    info: {
+      funcIndex: m.numImportedFuncs + i,
+      numLocals: params.length + code.locals.length,
+      localTypes: [...params, ...code.locals],
+      scratchTypes: [],
+      sites: [],
+      recursive: false,
+      rewrittenPcs: Int32Array.of(0),
+      originalPcs: Int32Array.of(code.codeStart),
+      codeOffset: code.codeStart - start,
+      verbatim: true,
+    },
+  };
+}
+
 /** The original byte offset of the instruction at `offset` of the rewritten module, in function `f`. */
 export function originalOffset(f: RewrittenFunction, offset: number): number {
   const rel = offset - f.codeOffset;
+  // Below the first instruction: V8's stack check at the function's entry (a stack overflow's top frame).
+  if (f.verbatim === true) return f.originalPcs[0] + Math.max(0, rel);
   const pcs = f.rewrittenPcs;
   let lo = 0, hi = pcs.length - 1, found = -1;
   while (lo <= hi) {

@@ -188,8 +188,16 @@ export class NativeTier {
     this.links = new SharedState(this.state, this.values);
     this.pauseSignal = store.pauseSignal;
     this.options = withMemoryDefault(options);
+    this.plain = options.rewrite?.plain === true;
     this.pacer = new PollPacer(options.pollInterval, options.rewrite?.loopPoll === 'global');
   }
+
+  /**
+   * The tier runs modules as they are (`RewriteOptions.plain`): no safepoints, so it never
+   * unwinds. A pause request, the pause signal and the deadline are not served (the run
+   * ends when the program does), and a host function that returns a promise is a trap.
+   */
+  private readonly plain: boolean;
 
   /**
    * The rewrite options for `inst`: the tier's, with `sharedMemory` as its memory is (the
@@ -202,6 +210,8 @@ export class NativeTier {
     const base = this.options.rewrite;
     if (inst.memAddrs.length === 0) return base;
     const shared = isSharedMemory(this.state.memories[inst.memAddrs[0]].memory);
+    // A shared memory's maximum is the embedder's limit; a plain module has no rewritten `memory.grow` to hold it there.
+    if (this.plain && !shared) throw new LinkError('a plain native module needs a shared memory (its maximum holds the program to its limit)');
     if (shared === (base?.sharedMemory === true)) return base;
     const { sharedMemory: _, ...rest } = base ?? {};
     return shared ? { ...rest, sharedMemory: true } : rest;
@@ -364,7 +374,9 @@ export class NativeTier {
    * stands in for the call's results meanwhile.
    */
   private hostFailed(addr: number, error: unknown): unknown {
-    if (this.active === 0) throw error;
+    // A plain module cannot unwind: the error goes through its frames, which only a module
+    // with exception handlers could catch (`wasmig run` keeps those off plain tiers).
+    if (this.active === 0 || this.plain) throw error;
     // A Wasm exception that left a nested native call through this host function is the host's error now.
     if (typeof error === 'object' && error !== null) this.wasmExceptions.delete(error);
     this.hostError ??= { error };
@@ -438,6 +450,9 @@ export class NativeTier {
    * (`NativeExecution`). What is returned here stands in for the results meanwhile.
    */
   private suspend(addr: number, promise: PromiseLike<unknown>, args: unknown[]): unknown {
+    if (this.plain) {
+      throw new Trap(`host function ${(this.state.funcs[addr] as { name: string }).name} returned a promise, which a plain native module cannot wait for`);
+    }
     if (this.active !== 1 || this.unwindingNow) {
       throw new Trap(`host function ${(this.state.funcs[addr] as { name: string }).name} returned a promise inside a nested call, where it cannot be awaited`);
     }
@@ -457,7 +472,7 @@ export class NativeTier {
    * in `rewrite-function.ts`).
    */
   private afterHostCall(): void {
-    if (this.active === 0 || this.unwindingNow) return;
+    if (this.active === 0 || this.unwindingNow || this.plain) return;
     if (this.pauseRequested || this.signalled() || (this.deadline !== Infinity && performance.now() >= this.deadline)) this.beginUnwind('pause');
   }
 

@@ -40,7 +40,7 @@ export function nativeBacktrace(error: Error, instances: ReadonlyMap<InstanceSta
   if (instances.size !== 1) return [];
   const native = instances.values().next().value as NativeInstance;
   const m = native.instance.compiled.module;
-  const shift = HELPER_IMPORTS.length;
+  const shift = native.rewritten.plain === true ? 0 : HELPER_IMPORTS.length;
   const trace: TraceFrame[] = [];
   for (const match of (error.stack ?? '').matchAll(/wasm:\/\/wasm\/(?:([^:]*)-)?[0-9a-f]+:wasm-function\[(\d+)\]:0x([0-9a-f]+)/g)) {
     const name = match[1] ?? '';

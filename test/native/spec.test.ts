@@ -1,8 +1,9 @@
 /**
  * The differential check of the rewriter, in small: spec scripts that exercise control
  * flow, calls, tables, memory and globals run through the native tier, paused at random
- * polls (resumed natively and in the interpreter). `npx tsx spec-tests/native-tier.ts`
- * runs the whole suite this way (`--pause P` to pause).
+ * polls (resumed natively and in the interpreter), and as plain modules (the module as
+ * it is: the tier's plumbing without the rewriter). `npx tsx spec-tests/native-tier.ts`
+ * runs the whole suite this way (`--pause P` to pause, `--plain`).
  */
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -19,11 +20,11 @@ const SCRIPTS = [
 ];
 
 for (const name of SCRIPTS) {
-  specSuite.register(test, `${name}: every command passes on the native tier, with and without pauses`, () => {
+  specSuite.register(test, `${name}: every command passes on the native tier, with and without pauses, and as a plain module`, () => {
     const path = join(SPEC_SUITE_DIR, `${name}.json`);
-    for (const pause of [0, 3]) {
-      const r = runScript(path, nativeHooks({ pause, seed: 11 }));
-      assert.is(r.failed, 0, `${name}${pause ? ' with pauses' : ''}: ${r.failures.slice(0, 3).join('; ')}`);
+    for (const [pause, plain] of [[0, false], [3, false], [0, true]] as const) {
+      const r = runScript(path, nativeHooks({ pause, plain, seed: 11 }));
+      assert.is(r.failed, 0, `${name}${pause ? ' with pauses' : ''}${plain ? ' as a plain module' : ''}: ${r.failures.slice(0, 3).join('; ')}`);
       assert.ok(r.passed > 0);
     }
   });

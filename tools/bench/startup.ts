@@ -20,7 +20,8 @@
  *   body to the exact and the fast code, which the interpreter does lazily, function by
  *   function, the first time each runs;
  * - the disk cache of rewritten modules: `wasmig run` to exit with no cache (`--no-cache`:
- *   the module is rewritten, in a worker on the default tier), with the rewrite cached
+ *   on the default tier, with no pause option, the module runs as it is and its bodies are
+ *   validated; `--tier native` rewrites it with its safepoints), with the rewrite cached
  *   (a temporary cache directory, filled by one run first), and Node's own engine
  *   (node:wasi on the unmodified module), in interleaved rounds; the median, the
  *   spread (min-max) and each median's ratio to Node's, in wall time and in the child's
@@ -285,8 +286,10 @@ async function cacheComparison(path: string, runs: number): Promise<void> {
   const prompt = { WASMIG_PROMPT_EXIT: '1' };
   const rows: [string, string[], NodeJS.ProcessEnv?][] = [
     ['node:wasi (V8, unmodified module)', [process.execPath, '--no-warnings', '-e', NODE_WASI, path]],
+    // The default tier with no pause option: the module as it is (plain), its bodies'
+    // validation facts cached after the first start.
     ['wasmig run --no-cache', [process.execPath, bin, 'run', '--no-cache', path]],
-    ['wasmig run, rewrite cached', [process.execPath, bin, 'run', path]],
+    ['wasmig run, cached', [process.execPath, bin, 'run', path]],
     ['wasmig run, cached, WASMIG_PROMPT_EXIT=1', [process.execPath, bin, 'run', path], prompt],
     ['wasmig run --tier native --no-cache', [process.execPath, bin, 'run', '--tier', 'native', '--no-cache', path]],
     ['wasmig run --tier native, cached', [process.execPath, bin, 'run', '--tier', 'native', path]],

@@ -4,7 +4,9 @@
  * else `~/.cache/wasmig`), so that a program's second start skips the rewrite. The
  * library's own engines have no disk cache: the CLI, as the process's owner, gives one.
  */
-import { AutoEngine, defaultCacheDir, DiskRewriteCache, NativeEngine } from '../../native/index.ts';
+import type { CompiledModule } from '../../compile/index.ts';
+import { MEMORIES_SHARED } from '../../exec/index.ts';
+import { AutoEngine, DEFAULT_REWRITE_OPTIONS, defaultCacheDir, DiskRewriteCache, NativeEngine } from '../../native/index.ts';
 import { EngineSet } from '../../program/index.ts';
 import type { KnownFacts } from '../../program/index.ts';
 import { interpreterEngine } from '../../runtime/index.ts';
@@ -29,6 +31,31 @@ export function engineFor(p: Parsed, tier: Tier, env: NodeJS.ProcessEnv = proces
   const dir = flag(p, 'no-cache') ? undefined : defaultCacheDir(env);
   const native = new NativeEngine({ rewriteWhileInterpreting: 'inline' }, dir === undefined ? undefined : new DiskRewriteCache({ dir }));
   return new EngineSet(interpreterEngine, native).resolve(tier);
+}
+
+/**
+ * The engine of a `wasmig run` that nothing can pause (`auto`, no pause option): the
+ * native tier on the module as it is (`RewriteOptions.plain`), without the safepoints
+ * no one will use, which cost V8's optimizing compiler 2-5 times the work and the
+ * process's exit its wait for that work (docs/native-tier.md). Undefined where the
+ * host's memories are not shared: a shared memory's maximum holds the program to
+ * `--max-memory`, which in a plain module no rewritten `memory.grow` checks.
+ */
+export function unpausableEngine(p: Parsed, env: NodeJS.ProcessEnv = process.env): NativeEngine | undefined {
+  if (!MEMORIES_SHARED) return undefined;
+  // The disk cache keeps what validation found: a second start skips validating the bodies.
+  const dir = flag(p, 'no-cache') ? undefined : defaultCacheDir(env);
+  return new NativeEngine({ rewrite: { ...DEFAULT_REWRITE_OPTIONS, plain: true } }, dir === undefined ? undefined : new DiskRewriteCache({ dir }));
+}
+
+/**
+ * Whether `compiled` runs on {@link unpausableEngine}'s plain tier; if not (a module
+ * with exception handlers, which would catch what a host function throws through a plain
+ * module's frames: `NativeEngine.cannotRun`), `run` takes the rewritten module instead,
+ * rather than the interpreter that the plain engine would hand it to.
+ */
+export function runsPlain(engine: NativeEngine, compiled: CompiledModule): boolean {
+  return engine.cannotRun(compiled) === undefined;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import type { Stats } from 'node:fs';
-import { UsageError } from '../../errors/index.ts';
+import { ExhaustionError, UsageError } from '../../errors/index.ts';
+import type { Engine } from '../../runtime/index.ts';
 import { NativeEngine } from '../../native/index.ts';
 import { loadModuleFile, Program } from '../../program/index.ts';
 import { ValType } from '../../wasm/index.ts';
@@ -9,7 +10,7 @@ import type { OptionSpec, Parsed } from '../args.ts';
 import { parseMemDir } from '../mem-dir.ts';
 import { DEFAULT_MEM_DIR_BYTES, MAX_MEM_DIR_BYTES } from '../../wasi/index.ts';
 import type { MemDirOptions } from '../../wasi/index.ts';
-import { CACHE_OPTIONS, CACHE_USAGE, engineFor, knownFactsOf, settleEngine } from './cache-option.ts';
+import { CACHE_OPTIONS, CACHE_USAGE, engineFor, knownFactsOf, runsPlain, settleEngine, unpausableEngine } from './cache-option.ts';
 import { driveProgram, SNAPSHOT_OPTIONS, SNAPSHOT_USAGE, snapshotOptions, TIER_USAGE, tierOption } from './drive.ts';
 
 export const RUN_OPTIONS: OptionSpec[] = [
@@ -132,6 +133,18 @@ export function wantsRemote(argv: readonly string[]): boolean {
   return false;
 }
 
+/**
+ * The exhaustion of a plain run, saying why and what goes deeper: its calls used V8's own
+ * stack (under 1 MB on Node's main thread, about 10,000-20,000 frames of a small
+ * function, as under node:wasi), where the rewritten module and the interpreter allow
+ * 200,000 frames.
+ */
+function onHostStack(error: ExhaustionError): ExhaustionError {
+  const deeper = new ExhaustionError(`${error.message} (the host's stack, as under node:wasi; --tier native goes up to 200,000 calls deep)`);
+  deeper.backtrace = error.backtrace;
+  return deeper;
+}
+
 /** `wasmig run`: returns the process exit status. */
 export async function runCommand(argv: readonly string[]): Promise<number> {
   // A job for an agent: the fleet's module (MQTT) is loaded only then.
@@ -144,9 +157,12 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   const tier = tierOption(p, snapshotting);
   const preopens = (p.options.get('dir') ?? []).map(parseDir);
   const memDirs = memDirOptions(p);
-  const engine = engineFor(p, tier);
+  // Nothing can pause this run: the module runs as it is, without safepoints, unless it cannot (runsPlain).
+  const plain = tier === 'auto' ? unpausableEngine(p) : undefined;
+  let engine: Engine = plain ?? engineFor(p, tier);
   try {
     const compiled = loadModuleFile(path, knownFactsOf(engine));
+    if (plain !== undefined && !runsPlain(plain, compiled)) engine = engineFor(p, tier);
     const invoke = one(p, 'invoke');
     // Asked for the native tier by name: say in one line why a module runs in the interpreter instead.
     const notNative = engine instanceof NativeEngine ? engine.cannotRun(compiled) : undefined;
@@ -186,7 +202,12 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     }
 
     void execution;
-    return await driveProgram(program, { ...snapshotting, printResults: invoke !== undefined });
+    try {
+      return await driveProgram(program, { ...snapshotting, printResults: invoke !== undefined });
+    } catch (error) {
+      if (engine === plain && error instanceof ExhaustionError) throw onHostStack(error);
+      throw error;
+    }
   } finally {
     // No rewriter's worker may be running when the process ends at once (prompt-exit.ts).
     await settleEngine(engine);
