@@ -387,16 +387,10 @@ export function rewriteModule(ctx: ModuleContext, options: RewriteOptions = {}):
   const { recursive, cyclic, endsInHost, writesTables, quiet, loops, tries } = plain
     ? { ...NO_SCAN, writesTables: m.numImportedTables + m.tables.length > 0 } : scanBodies(ctx);
   const unrolled = plain ? new Map<number, number>() : planUnrolling(loops, codeBytes(m), options.unroll ?? DEFAULT_UNROLL);
-  for (let i = 0; plain && i < m.codes.length; i++) {
-    const { body, info } = verbatimFunction(ctx, i);
-    functions[nImpFuncs + i] = info;
-    bodies.push(body);
-    funcTypes.push(m.funcs[i]);
-  }
-  for (let i = 0; !plain && i < m.codes.length; i++) {
+  for (let i = 0; i < m.codes.length; i++) {
     const f = nImpFuncs + i;
     const ft = ctx.types[m.funcs[i]];
-    const { body, info } = rewriteFunction(ctx, i, {
+    const { body, info } = plain ? verbatimFunction(ctx, i) : rewriteFunction(ctx, i, {
       remapFunc,
       helpers,
       blockType: (results) => typeIndex([], [...results]),

@@ -37,9 +37,10 @@ const NATIVE_SLICE_MS = 50;
 
 export const TIER_USAGE = `  --tier TIER           interp, native or auto (default): native runs the module
                         on the host's own WebAssembly engine (V8), pausable at
-                        loop headers and after calls; auto is native, but the
-                        interpreter when a pause option is given (snapshots then
-                        count instructions exactly)`;
+                        loop headers and after calls; auto is the interpreter
+                        when a pause option is given (snapshots then count
+                        instructions exactly); with none (run), the module as
+                        it is on V8, which nothing can pause, on V8's stack`;
 
 /**
  * --tier, checked: interp, native or auto (the default). Auto means native, except with
