@@ -16,7 +16,7 @@
  *
  * Usage: npx tsx tools/build-run-bundle.ts   (`npm run build` runs it after tsc)
  */
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -29,6 +29,8 @@ export const RUN_BUNDLE_DIR = resolve(ROOT, 'dist/run');
 export async function runBundleBuild(): Promise<void> {
   const entry = resolve(ROOT, 'dist/cli/main.js');
   if (!existsSync(entry)) throw new Error('dist/cli/main.js is missing: run tsc -p tsconfig.build.json first');
+  // Chunks are named by their content: without this, every build left the last one's beside its own.
+  rmSync(RUN_BUNDLE_DIR, { recursive: true, force: true });
   await build({
     // The rewriter's worker (native/background.ts loads it beside its own chunk).
     entryPoints: { main: entry, 'rewrite-worker': resolve(ROOT, 'dist/native/rewrite-worker.js') },
