@@ -164,6 +164,10 @@ function main(argv: string[]): number {
     else if (a === '--verbose' || a === '-v') verbose = true;
     else names.push(a.replace(/\.json$/, ''));
   }
+  if (options.plain === true && options.pause !== undefined && options.pause > 0) {
+    console.error('--plain runs modules without safepoints: it cannot be given with --pause');
+    return 2;
+  }
   if (!existsSync(suite)) {
     console.error(`spec suite not found: ${suite}`);
     return 2;
@@ -176,10 +180,6 @@ function main(argv: string[]): number {
     // That script recurses with 1,000-local frames to exhaustion: each pause would move
     // ~10^7 values through the interpreter (and such frames cannot have resume clones).
     const paused = name === 'skip-stack-guard-page' ? { ...options, pause: 0 } : options;
-    if (options.plain === true && options.pause !== undefined && options.pause > 0) {
-      console.error('--plain runs modules without safepoints: it cannot be given with --pause');
-      return 2;
-    }
     const r: FileResult = runScript(join(suite, `${name}.json`), nativeHooks(paused, stats));
     totals.passed += r.passed;
     totals.failed += r.failed;

@@ -8,9 +8,12 @@
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { runsPlain } from '../../src/cli/commands/cache-option.ts';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { knownFactsOf, runsPlain } from '../../src/cli/commands/cache-option.ts';
+import { bodyFacts } from '../../src/compile/index.ts';
 import { ExitError } from '../../src/errors/index.ts';
-import { DEFAULT_REWRITE_OPTIONS, NativeEngine } from '../../src/native/index.ts';
+import { DEFAULT_REWRITE_OPTIONS, DiskRewriteCache, NativeEngine } from '../../src/native/index.ts';
 import { loadModule, loadModuleFile, Program } from '../../src/program/index.ts';
 import type { Engine } from '../../src/runtime/index.ts';
 import { interpreterEngine } from '../../src/runtime/index.ts';
@@ -71,6 +74,25 @@ test('no plain module for exception handlers: a catch_all would see the host\'s 
   };
   for (const engine of [interpreterEngine, new NativeEngine(), plainEngine]) {
     assert.equal(runOn(engine), { outcome: { kind: 'exited', status: 3 }, notes: [] }, engine.name);
+  }
+});
+
+test('a module run rewritten (declined by the plain engine) is validated once: its facts are found under the rewrite\'s key', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wasmig-run-plain-'));
+  try {
+    const disk = new DiskRewriteCache({ dir });
+    const plainEngine = new NativeEngine({ rewrite: { ...DEFAULT_REWRITE_OPTIONS, plain: true } }, disk);
+    const rewriting = new NativeEngine({}, disk);
+    const bytes = new Uint8Array(readFileSync(join(programs, 'cxx_exceptions.wasm')));
+    const compiled = loadModule(bytes);
+    assert.not.ok(runsPlain(plainEngine, compiled), 'exception handlers');
+    assert.is(knownFactsOf(plainEngine, rewriting)!(bytes), undefined, 'nothing cached yet');
+    rewriting.prepare(compiled); // rewritten and stored, as a first `run` does
+    assert.is(knownFactsOf(plainEngine)!(bytes), undefined, 'not under the plain key');
+    assert.equal(knownFactsOf(plainEngine, rewriting)!(bytes), bodyFacts(compiled));
+    assert.is(knownFactsOf(interpreterEngine), undefined);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

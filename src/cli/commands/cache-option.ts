@@ -27,9 +27,8 @@ export const CACHE_USAGE = `  --no-cache            neither read nor write the c
  * 'inline'`): with `auto`, no pause can be asked for in `run` and `resume` (a pause
  * option makes them interpret), so a worker's cold rewrite would only make them wait.
  */
-export function engineFor(p: Parsed, tier: Tier, env: NodeJS.ProcessEnv = process.env): Engine {
-  const dir = flag(p, 'no-cache') ? undefined : defaultCacheDir(env);
-  const native = new NativeEngine({ rewriteWhileInterpreting: 'inline' }, dir === undefined ? undefined : new DiskRewriteCache({ dir }));
+export function engineFor(p: Parsed, tier: Tier, env: NodeJS.ProcessEnv = process.env, disk = diskCacheOf(p, env)): Engine {
+  const native = new NativeEngine({ rewriteWhileInterpreting: 'inline' }, disk);
   return new EngineSet(interpreterEngine, native).resolve(tier);
 }
 
@@ -41,11 +40,19 @@ export function engineFor(p: Parsed, tier: Tier, env: NodeJS.ProcessEnv = proces
  * host's memories are not shared: a shared memory's maximum holds the program to
  * `--max-memory`, which in a plain module no rewritten `memory.grow` checks.
  */
-export function unpausableEngine(p: Parsed, env: NodeJS.ProcessEnv = process.env): NativeEngine | undefined {
+export function unpausableEngine(p: Parsed, env: NodeJS.ProcessEnv = process.env, disk = diskCacheOf(p, env)): NativeEngine | undefined {
   if (!MEMORIES_SHARED) return undefined;
   // The disk cache keeps what validation found: a second start skips validating the bodies.
+  return new NativeEngine({ rewrite: { ...DEFAULT_REWRITE_OPTIONS, plain: true } }, disk);
+}
+
+/**
+ * The disk cache of rewritten modules, unless --no-cache (or WASMIG_CACHE_DIR=off). One
+ * for the engines of a command: they share the module's hash and the code's fingerprint.
+ */
+export function diskCacheOf(p: Parsed, env: NodeJS.ProcessEnv = process.env): DiskRewriteCache | undefined {
   const dir = flag(p, 'no-cache') ? undefined : defaultCacheDir(env);
-  return new NativeEngine({ rewrite: { ...DEFAULT_REWRITE_OPTIONS, plain: true } }, dir === undefined ? undefined : new DiskRewriteCache({ dir }));
+  return dir === undefined ? undefined : new DiskRewriteCache({ dir });
 }
 
 /**
@@ -59,13 +66,21 @@ export function runsPlain(engine: NativeEngine, compiled: CompiledModule): boole
 }
 
 /**
- * For `loadModuleFile`: what the engine's disk cache knows of a module's bodies, so that
+ * For `loadModuleFile`: what the engines' disk cache knows of a module's bodies, so that
  * a module whose rewrite is cached is not validated again (a tenth of a second on a 1 MB
  * program). Undefined for the interpreter, which has no cache.
  */
-export function knownFactsOf(engine: Engine): KnownFacts | undefined {
-  const native = engine instanceof NativeEngine ? engine : engine instanceof AutoEngine ? engine.native : undefined;
-  return native === undefined ? undefined : (bytes) => native.knownFacts(bytes);
+export function knownFactsOf(...engines: (Engine | undefined)[]): KnownFacts | undefined {
+  const natives = engines.flatMap((e) => (e instanceof NativeEngine ? [e] : e instanceof AutoEngine ? [e.native] : []));
+  if (natives.length === 0) return undefined;
+  // The first that knows: `run` asks its plain engine, then the rewriting one (a module the plain one declines).
+  return (bytes) => {
+    for (const native of natives) {
+      const facts = native.knownFacts(bytes);
+      if (facts !== undefined) return facts;
+    }
+    return undefined;
+  };
 }
 
 /**

@@ -10,7 +10,7 @@ import type { OptionSpec, Parsed } from '../args.ts';
 import { parseMemDir } from '../mem-dir.ts';
 import { DEFAULT_MEM_DIR_BYTES, MAX_MEM_DIR_BYTES } from '../../wasi/index.ts';
 import type { MemDirOptions } from '../../wasi/index.ts';
-import { CACHE_OPTIONS, CACHE_USAGE, engineFor, knownFactsOf, runsPlain, settleEngine, unpausableEngine } from './cache-option.ts';
+import { CACHE_OPTIONS, CACHE_USAGE, diskCacheOf, engineFor, knownFactsOf, runsPlain, settleEngine, unpausableEngine } from './cache-option.ts';
 import { driveProgram, SNAPSHOT_OPTIONS, SNAPSHOT_USAGE, snapshotOptions, TIER_USAGE, tierOption } from './drive.ts';
 
 export const RUN_OPTIONS: OptionSpec[] = [
@@ -158,11 +158,14 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   const preopens = (p.options.get('dir') ?? []).map(parseDir);
   const memDirs = memDirOptions(p);
   // Nothing can pause this run: the module runs as it is, without safepoints, unless it cannot (runsPlain).
-  const plain = tier === 'auto' ? unpausableEngine(p) : undefined;
-  let engine: Engine = plain ?? engineFor(p, tier);
+  const disk = diskCacheOf(p);
+  const plain = tier === 'auto' ? unpausableEngine(p, process.env, disk) : undefined;
+  const rewriting = engineFor(p, tier, process.env, disk);
+  let engine: Engine = plain ?? rewriting;
   try {
-    const compiled = loadModuleFile(path, knownFactsOf(engine));
-    if (plain !== undefined && !runsPlain(plain, compiled)) engine = engineFor(p, tier);
+    // Validated once: the facts are in the cache under the plain rewrite, or under the other for a module run rewritten.
+    const compiled = loadModuleFile(path, knownFactsOf(plain, rewriting));
+    if (plain !== undefined && !runsPlain(plain, compiled)) engine = rewriting;
     const invoke = one(p, 'invoke');
     // Asked for the native tier by name: say in one line why a module runs in the interpreter instead.
     const notNative = engine instanceof NativeEngine ? engine.cannotRun(compiled) : undefined;
