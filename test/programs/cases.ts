@@ -76,6 +76,12 @@ export interface ProgramCase {
   readonly expected: ExactExpectation | ReferenceExpectation;
   /** Set only where node:wasi itself gets the case wrong. */
   readonly nodeDeviation?: NodeDeviation;
+  /**
+   * Set only where `wasmig run` on its default tier gives another outcome than
+   * `expected`, which the interpreter and the rewritten module give: its plain module
+   * runs on V8's own stack, as node:wasi does (docs/native-tier.md).
+   */
+  readonly defaultRun?: { readonly reason: string; readonly expected: ExactExpectation };
 }
 
 /** The full argv a runner passes: `[program, ...args]`. */
@@ -306,6 +312,14 @@ export const programCases: readonly ProgramCase[] = [
     purpose: '100,000 nested calls, each with a linear-memory stack frame; mutual recursion via call_indirect',
     program: 'recursion',
     expected: { stdout: 'depth 100000\nsum 214750756107840\nis_even(50001) = 0\n', status: 0 },
+    defaultRun: {
+      reason: "a plain module's calls use V8's stack (10,000-20,000 frames of these), as under node:wasi; --tier native and interp allow 200,000",
+      expected: {
+        stdout: 'depth 100000\n',
+        status: TRAP_STATUS,
+        stderrIncludes: "wasmig: exhausted: call stack exhausted (the host's stack, as under node:wasi; --tier native goes up to 200,000 calls deep)\n",
+      },
+    },
   }),
   make({
     name: 'recursion_shallow',
