@@ -235,6 +235,8 @@ export class NativeTier {
     const inst = instance.state;
     const compiled = instance.compiled;
     const m = compiled.module;
+    // What `NativeEngine.cannotRun` keeps from a plain engine, refused here too (a tier made directly).
+    if (this.plain && compiled.exceptionUse !== undefined) throw new LinkError(`a plain native module cannot have exception handlers (they would catch a host's exit): ${compiled.exceptionUse}`);
     const { rewritten, module } = this.rewrites.rewrite(compiled, this.rewriteOptionsFor(inst));
 
     const imports: Record<string, Record<string, unknown>> = {};
@@ -375,7 +377,7 @@ export class NativeTier {
    */
   private hostFailed(addr: number, error: unknown): unknown {
     // A plain module cannot unwind: the error goes through its frames, which only a module
-    // with exception handlers could catch (`wasmig run` keeps those off plain tiers).
+    // with exception handlers could catch (a plain tier attaches none: `attach`).
     if (this.active === 0 || this.plain) throw error;
     // A Wasm exception that left a nested native call through this host function is the host's error now.
     if (typeof error === 'object' && error !== null) this.wasmExceptions.delete(error);

@@ -10,8 +10,8 @@ import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { bodyFacts } from '../../src/compile/index.ts';
-import { ExhaustionError, Trap } from '../../src/errors/index.ts';
-import { DEFAULT_REWRITE_OPTIONS, HELPER_MODULE, NativeEngine, rewriteModule } from '../../src/native/index.ts';
+import { ExhaustionError, LinkError, Trap } from '../../src/errors/index.ts';
+import { DEFAULT_REWRITE_OPTIONS, HELPER_MODULE, NativeEngine, nativeTierOf, rewriteModule } from '../../src/native/index.ts';
 import { originalOffset } from '../../src/native/rewrite.ts';
 import { decodeRewrite, encodeRewrite } from '../../src/native/rewrite-codec.ts';
 import { loadModule, Program } from '../../src/program/index.ts';
@@ -20,6 +20,7 @@ import { interpreterEngine } from '../../src/runtime/index.ts';
 import { ValType } from '../../src/wasm/types.ts';
 import { argvOf, isExact } from '../programs/cases.ts';
 import { caseFixture, compiledOf, findCase, Sandbox } from '../helpers/snapshot-runs.ts';
+import { legacyExceptionModule } from '../helpers/legacy-exception-module.ts';
 import { ModuleBuilder } from '../helpers/module-builder.ts';
 
 const { i32 } = ValType;
@@ -209,6 +210,12 @@ test('the embedder\'s memory limit holds on a plain module (the shared memory\'s
     }
     assert.equal(results, [1, -1, 3], engine.name);
   }
+});
+
+test('a plain tier made directly refuses a module with exception handlers (a plain engine leaves it to the interpreter)', () => {
+  const withHandlers = loadModule(legacyExceptionModule());
+  const p = Program.instantiate(withHandlers, { engine: new NativeEngine(), imports: { env: { note: () => {}, exit: () => {} } } });
+  assert.throws(() => nativeTierOf(p, { rewrite: { plain: true } }).attach(p.instance), (e: unknown) => e instanceof LinkError && /cannot have exception handlers/.test(e.message));
 });
 
 test.run();
