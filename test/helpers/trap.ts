@@ -18,3 +18,14 @@ export function trapOf(bytes: Uint8Array, fast: boolean, arg: number): Trap {
   }
   throw new Error('no trap');
 }
+
+/** The trap that running `program` (started) raises; fails the test if it ends otherwise. */
+export function trapOfRun(program: { run(): unknown }): Trap {
+  try {
+    program.run();
+  } catch (e) {
+    assert.instance(e, Trap);
+    return e as Trap;
+  }
+  throw new Error('no trap');
+}

@@ -21,6 +21,7 @@ import { ValType } from '../../src/wasm/types.ts';
 import { argvOf, isExact } from '../programs/cases.ts';
 import { caseFixture, compiledOf, findCase, Sandbox } from '../helpers/snapshot-runs.ts';
 import { legacyExceptionModule } from '../helpers/legacy-exception-module.ts';
+import { trapOfRun } from '../helpers/trap.ts';
 import { ModuleBuilder } from '../helpers/module-builder.ts';
 
 const { i32 } = ValType;
@@ -73,7 +74,7 @@ async function runCase(name: string, engine: Engine): Promise<{ stdout: string; 
   const fx = await caseFixture(c);
   const box = new Sandbox(fx.root, c);
   try {
-    const p = Program.instantiate(compiledOf(c), { args: argvOf(c), env: { ...c.env }, preopens: box.preopens(), stdout: box.stdout, stdin: box.stdin, engine });
+    const p = Program.instantiate(compiledOf(c), { args: argvOf(c), env: { ...c.env }, preopens: box.preopens(), stdout: box.stdout, stderr: () => {}, stdin: box.stdin, engine });
     p.start('_start');
     let status = 0;
     let trap: Trap | undefined;
@@ -124,14 +125,9 @@ test('a recursion past V8\'s stack is a call stack exhaustion, its top frame at 
   const compiled = loadModule(runawayModule());
   const p = Program.instantiate(compiled, { engine: plainEngine() });
   p.start('run');
-  let caught: unknown;
-  try {
-    p.run();
-  } catch (error) {
-    caught = error;
-  }
+  const caught = trapOfRun(p);
   assert.instance(caught, ExhaustionError);
-  const trace = (caught as ExhaustionError).backtrace;
+  const trace = caught.backtrace;
   const code = compiled.module.codes[0];
   assert.ok(trace.length > 2);
   assert.is(trace[0].funcIndex, 0);
@@ -170,14 +166,9 @@ const hostCompiled = loadModule(hostModule());
 test('a host function that returns a promise is a trap on a plain module, not a pause', () => {
   const p = Program.instantiate(hostCompiled, { engine: plainEngine(), imports: { env: { value: (i: unknown) => Promise.resolve(i) } } });
   p.start('work', [3]);
-  let caught: unknown;
-  try {
-    p.run();
-  } catch (error) {
-    caught = error;
-  }
+  const caught = trapOfRun(p);
   assert.instance(caught, Trap);
-  assert.match((caught as Trap).message, /host function env\.value returned a promise, which a plain native module cannot wait for/);
+  assert.match(caught.message, /host function env\.value returned a promise, which a plain native module cannot wait for/);
   // Synchronous, the same module runs.
   const q = Program.instantiate(hostCompiled, { engine: plainEngine(), imports: { env: { value: (i: unknown) => (i as number) * 2 } } });
   q.start('work', [4]);
