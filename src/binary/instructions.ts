@@ -45,6 +45,12 @@ for (const info of OPS) if (info !== undefined) IMM_BY_CODE[info.code] = info.im
 /** Bit 6 of a memarg's flags: a memory index follows them. */
 const MEM_INDEX_FLAG = 64;
 
+/** The position after the LEB128 at `p` (its bytes with the continuation bit, then one without). */
+function skipLeb(bytes: Uint8Array, p: number): number {
+  while (bytes[p++]! >= 0x80);
+  return p;
+}
+
 function hex(n: number): string {
   return `0x${n.toString(16).padStart(2, '0')}`;
 }
@@ -57,6 +63,66 @@ function hex(n: number): string {
 export class InstructionReader extends ByteReader {
   constructor(bytes: Uint8Array, start: number, end: number) {
     super(bytes, start, end);
+  }
+
+  /** Where `skip` decodes the instructions it does not step over by itself. */
+  private scratch: Instr | undefined = undefined;
+
+  /**
+   * Moves `pos` past the instruction there and returns its code, stepping over the common
+   * immediates without decoding them: a scan for opcodes (`compile/body-scan.ts`) over
+   * a module the host's engine has validated, at a third of `read`'s cost. A LEB128 is
+   * not checked for its length here; anything else malformed throws as `read` does.
+   */
+  skipInstruction(): number {
+    const bytes = this.bytes;
+    const start = this.pos;
+    if (start >= this.end) this.eof();
+    const byte = bytes[start]!;
+    if (byte === 0xfc || byte === 0xfd) return this.skipByReading(start);
+    let p = start + 1;
+    switch (IMM_BY_CODE[byte]) {
+      case Imm.none:
+        break;
+      case Imm.index: case Imm.i32: case Imm.i64: case Imm.memIndex:
+        p = skipLeb(bytes, p);
+        break;
+      case Imm.callIndirect:
+        p = skipLeb(bytes, skipLeb(bytes, p));
+        break;
+      case Imm.memArg: {
+        // The flags, a memory index when their bit 6 says one follows, the offset.
+        const flags = bytes[p]!;
+        if (flags >= MEM_INDEX_FLAG) return this.skipByReading(start);
+        p = skipLeb(bytes, p + 1);
+        break;
+      }
+      case Imm.blockType: {
+        // The empty type or one value type (its byte says so: 0x40, 0x6f..0x7f); a type index or a typed reference is read.
+        const t = bytes[p]!;
+        if (t !== 0x40 && (t < 0x6f || t > 0x7f)) return this.skipByReading(start);
+        p += 1;
+        break;
+      }
+      case Imm.f32:
+        p += 4;
+        break;
+      case Imm.f64:
+        p += 8;
+        break;
+      default:
+        return this.skipByReading(start);
+    }
+    if (p > this.end) { this.pos = this.end; this.eof(); }
+    this.pos = p;
+    return byte;
+  }
+
+  private skipByReading(start: number): number {
+    this.pos = start;
+    this.scratch ??= createInstr();
+    this.read(this.scratch);
+    return this.scratch.op;
   }
 
   /** Decodes the instruction at `pos` into `instr` and moves `pos` past it. */

@@ -212,6 +212,31 @@ test('stops at its end bound, not at the end of the bytes', () => {
   }
 });
 
+test('skipInstruction steps over each instruction as read does, and returns its code', () => {
+  for (const [name, bytes, op] of cases) {
+    const all = new Uint8Array([0xee, 0xee, 0xee, ...bytes, 0xee]);
+    const reader = new InstructionReader(all, 3, 3 + bytes.length);
+    assert.is(reader.skipInstruction(), op, name);
+    assert.is(reader.pos, 3 + bytes.length, `${name}: fully stepped over`);
+  }
+  // A memarg with a memory index, a typed select, a br_table: the kinds it reads rather than steps over.
+  for (const bytes of [[0x28, 0x42, 0x01, 0x10], [0x1c, 0x01, 0x7f], [0x0e, 0x02, 0x00, 0x01, 0x02]]) {
+    const reader = new InstructionReader(new Uint8Array(bytes), 0, bytes.length);
+    assert.is(reader.skipInstruction(), bytes[0]);
+    assert.is(reader.pos, bytes.length);
+  }
+});
+
+test('skipInstruction stops at its end bound: an immediate cut by it throws', () => {
+  // i32.const with its LEB cut; f64.const with 4 of its 8 bytes; a memarg cut after the flags.
+  for (const bytes of [[0x41, 0x85], [0x44, 0, 0, 0, 0], [0x28, 0x02]]) {
+    const reader = new InstructionReader(new Uint8Array([...bytes, 0x80, 0x80, 0x01, 0, 0, 0, 0]), 0, bytes.length);
+    assert.throws(() => reader.skipInstruction(), (e: unknown) => e instanceof DecodeError, `${bytes}`);
+  }
+  const empty = new InstructionReader(new Uint8Array([0x01]), 1, 1);
+  assert.throws(() => empty.skipInstruction(), (e: unknown) => e instanceof DecodeError);
+});
+
 test('unused immediates are reset to 0', () => {
   const bytes = new Uint8Array([0x11, 0x05, 0x01, 0x6a]);
   const r = new InstructionReader(bytes, 0, bytes.length);
