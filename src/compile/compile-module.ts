@@ -55,7 +55,10 @@ export interface CompiledModule {
  * is still validated as it is translated or rewritten, before it runs.
  */
 export interface BodyFacts {
-  /** The deepest operand stack of each body (by code index), as the validator counts it. */
+  /**
+   * The deepest operand stack of each body (by code index), as the validator counts it;
+   * -1 for a body not validated yet (`body-scan.ts`), validated when first translated.
+   */
   maxHeights: Int32Array;
   /** {@link CompiledModule.simdUse} as validation found it. */
   simdUse: string | undefined;
@@ -70,7 +73,7 @@ export interface BodyFacts {
 /** What validating the bodies of `compiled` found (see {@link BodyFacts}). */
 export function bodyFacts(compiled: CompiledModule): BodyFacts {
   // A frame is its locals, the deepest operand stack and one slot more (compiled-function.ts).
-  const maxHeights = Int32Array.from(compiled.functions, (f) => f.frameSize - f.numLocals - 1);
+  const maxHeights = Int32Array.from(compiled.functions, (f) => f.maxHeight);
   const { simdUse, tailCallUse, exceptionUse, relaxedSimdUse } = compiled;
   return { maxHeights, simdUse, tailCallUse, exceptionUse, relaxedSimdUse };
 }
@@ -87,9 +90,10 @@ export function compileModule(module: Module, known?: BodyFacts): CompiledModule
   const sigs = callSignatures(context);
   if (known !== undefined && known.maxHeights.length === module.codes.length) {
     for (let i = 0; i < module.codes.length; i++) compiled.functions[i] = new CompiledFunction(compiled, i, known.maxHeights[i]!, sigs);
-    compiled.simdUse = known.simdUse;
+    // A scan's facts (body-scan.ts) are the bodies' alone: the other sections' uses are added here.
+    compiled.simdUse = firstSimdUse(context, known.simdUse);
     compiled.tailCallUse = known.tailCallUse;
-    compiled.exceptionUse = known.exceptionUse;
+    compiled.exceptionUse = known.exceptionUse ?? firstExceptionUse(context);
     compiled.relaxedSimdUse = known.relaxedSimdUse;
     return compiled;
   }

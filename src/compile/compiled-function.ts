@@ -7,10 +7,12 @@ import { translateExact } from './translate.ts';
 import type { CallSignatures } from './translate-fast.ts';
 
 /**
- * A validated function body and the codes the executor runs, each translated the first
- * time something asks for it: a module loads with one validation walk per body, and a
+ * A function body and the codes the executor runs, each translated the first time
+ * something asks for it: a module loads with one validation walk per body, and a
  * function that never runs is never translated (a 1 MB module then loads in about a
- * third of the time, most of which V8 spent compiling the translator itself).
+ * third of the time, most of which V8 spent compiling the translator itself). A body
+ * the host's engine validated for a plain run (`compile/body-scan.ts`) is validated here
+ * when first translated, which is also when its frame size becomes known.
  */
 export class CompiledFunction {
   readonly funcIndex: number;
@@ -20,8 +22,6 @@ export class CompiledFunction {
   readonly numLocals: number;
   /** Slots the results take. */
   readonly numResults: number;
-  /** Slots a frame needs: locals plus the deepest operand stack (from validation). */
-  readonly frameSize: number;
   /** The function's type index in its module. */
   readonly typeIndex: number;
   /** Parameter counts of the module's functions and types, shared by its functions. */
@@ -33,7 +33,13 @@ export class CompiledFunction {
   private exact: ExactCode | undefined = undefined;
   private positions: FunctionPoints | undefined = undefined;
   private readonly codeIndex: number;
+  /** Slots a frame needs, -1 until the body is validated (then its translating walk counts them). */
+  #frameSize: number;
 
+  /**
+   * @param maxHeight the deepest operand stack in slots, from validation; -1 when the body
+   *   is not validated yet (the first translation validates it and counts it)
+   */
   constructor(owner: CompiledModule, codeIndex: number, maxHeight: number, sigs: CallSignatures) {
     const module = owner.module;
     const context = owner.context;
@@ -42,11 +48,21 @@ export class CompiledFunction {
     this.numParams = slotCount(type.params);
     this.numLocals = this.numParams + slotCount(module.codes[codeIndex].locals);
     this.numResults = slotCount(type.results);
-    this.frameSize = this.numLocals + maxHeight + 1;
+    this.#frameSize = maxHeight < 0 ? -1 : this.numLocals + maxHeight + 1;
     this.typeIndex = module.funcs[codeIndex];
     this.sigs = sigs;
     this.owner = owner;
     this.codeIndex = codeIndex;
+  }
+
+  /** Slots a frame needs: locals plus the deepest operand stack (from validation) plus one. */
+  get frameSize(): number {
+    return this.#frameSize >= 0 ? this.#frameSize : this.#frameSizeOf(this.exact ?? this.translate());
+  }
+
+  /** The deepest operand stack in slots, -1 while the body is not validated (for `BodyFacts`). */
+  get maxHeight(): number {
+    return this.#frameSize >= 0 ? this.#frameSize - this.numLocals - 1 : -1;
   }
 
   /** The exact code (see `ir.ts`). */
@@ -78,6 +94,12 @@ export class CompiledFunction {
 
   private translate(): ExactCode {
     this.exact = translateExact(this.owner.context, this.codeIndex);
+    if (this.#frameSize < 0) this.#frameSizeOf(this.exact);
     return this.exact;
+  }
+
+  #frameSizeOf(exact: ExactCode): number {
+    this.#frameSize = this.numLocals + exact.maxHeight + 1;
+    return this.#frameSize;
   }
 }

@@ -3,6 +3,7 @@ export type { ExactCode, HandlerTable } from './ir.ts';
 export { CompiledFunction } from './compiled-function.ts';
 export type { FunctionPoints } from './function-points.ts';
 export { bodyFacts, compileModule, translateFunction } from './compile-module.ts';
+export { scanBodyFacts } from './body-scan.ts';
 export type { BodyFacts, CompiledModule } from './compile-module.ts';
 export { FastOp, FAST_PC_TAG } from './fast-ir.ts';
 export { FUSED } from './fused-ops.ts';

@@ -178,6 +178,8 @@ export interface ExactCode {
   heights: Int32Array;
   /** The function's exception handlers (`try_table`, legacy `try`); undefined when it has none. */
   handlers?: HandlerTable;
+  /** The deepest operand stack in slots, as the validator counted it on the translating walk. */
+  maxHeight: number;
 }
 
 /**

@@ -190,7 +190,7 @@ export function translateExact(ctx: ModuleContext, codeIndex: number): ExactCode
   let heightBefore = 0;
   let live = false;
   let operandType = 0;
-  walkBody(ctx, codeIndex, {
+  const validator = walkBody(ctx, codeIndex, {
     before: (ins, v) => {
       heightBefore = v.slotHeight;
       out.height = heightBefore;
@@ -448,5 +448,6 @@ export function translateExact(ctx: ModuleContext, codeIndex: number): ExactCode
     offsets: out.offsets.slice(0, out.length),
     heights: out.heights.slice(0, out.length),
     handlers: handlers.build(),
+    maxHeight: validator.maxHeight,
   };
 }

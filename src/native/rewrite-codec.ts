@@ -240,7 +240,7 @@ function readFacts(json: string): BodyFacts {
     if (v === undefined || typeof v === 'string') return v;
     throw new RangeError('a validation fact is not a string');
   };
-  if (typeof o !== 'object' || o === null || !Array.isArray(o.maxHeights) || !o.maxHeights.every((h) => Number.isInteger(h) && h >= 0)) {
+  if (typeof o !== 'object' || o === null || !Array.isArray(o.maxHeights) || !o.maxHeights.every((h) => Number.isInteger(h) && h >= -1)) {
     throw new RangeError('no stack heights in the validation facts');
   }
   return {
