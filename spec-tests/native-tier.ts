@@ -79,6 +79,8 @@ export function nativeHooks(options: NativeSpecOptions = {}, stats: NativeSpecSt
     return tier;
   };
   return {
+    // A plain engine takes V8's validation for ours (NativeEngine.knownFacts), as `wasmig run` does on a first start.
+    knownFacts: options.plain === true ? (bytes, module) => engine.knownFacts(bytes, module) : undefined,
     instantiated(store: Store, instance: Instance): void {
       const tier = tierOf(store);
       // A module the tier cannot run stays interpreted, and so does one importing a

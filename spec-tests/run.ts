@@ -9,12 +9,14 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeModule } from '../src/binary/index.ts';
 import { compileModule } from '../src/compile/index.ts';
+import type { BodyFacts } from '../src/compile/index.ts';
 import { DecodeError, ExhaustionError, LinkError, Trap, UncaughtException, UnsupportedError, ValidationError } from '../src/errors/index.ts';
 import { createHostGlobal, createHostMemory, createHostTable, externId, Store } from '../src/runtime/index.ts';
 import type { ExternVal, Imports, Instance } from '../src/runtime/index.ts';
 import { WASM3_PASSING } from './wasm-3.0-passing.ts';
 import { LARGE_STACK_FRAMES, LARGE_STACK_VALUES, Migrator, migrationStats } from './migrate.ts';
 import { ValType } from '../src/wasm/types.ts';
+import type { Module } from '../src/wasm/types.ts';
 
 interface SpecValue { type: string; value?: string | string[]; lane_type?: string }
 interface Action { type: 'invoke' | 'get'; module?: string; field: string; args?: SpecValue[] }
@@ -166,6 +168,8 @@ export interface ScriptHooks {
   instantiated?(store: Store, instance: Instance): void;
   /** Calls a function with raw arguments (default: `store.invokeRaw`). */
   invoke?(store: Store, funcAddr: number, args: bigint[]): bigint[];
+  /** What a loader knows of a module's bodies without validating them (`KnownFacts`); default: nothing, every body validated. */
+  knownFacts?(bytes: Uint8Array, module: Module): BodyFacts | undefined;
 }
 
 export function runScript(jsonPath: string, hooks: ScriptHooks = {}): FileResult {
@@ -184,7 +188,9 @@ export function runScript(jsonPath: string, hooks: ScriptHooks = {}): FileResult
   let currentRefused = false;
 
   const load = (filename: string): ReturnType<typeof compileModule> => {
-    const compiled = compileModule(decodeModule(readFileSync(join(dir, filename))));
+    const bytes = new Uint8Array(readFileSync(join(dir, filename)));
+    const module = decodeModule(bytes);
+    const compiled = compileModule(module, hooks.knownFacts?.(bytes, module));
     migrator?.addModule(compiled);
     return compiled;
   };

@@ -5,12 +5,13 @@
  * the native twin of every store it runs (`NativeTier`) and the rewritten modules and
  * resume clones its programs share (`RewriteCache`).
  */
-import { bodyFacts } from '../compile/index.ts';
+import { bodyFacts, scanBodyFacts } from '../compile/index.ts';
 import type { BodyFacts, CompiledModule } from '../compile/index.ts';
 import { UsageError } from '../errors/index.ts';
 import { interpreterEngine } from '../runtime/index.ts';
 import type { Engine, ExecutionLike, Instance, Store } from '../runtime/index.ts';
 import { programSpace } from '../snapshot/index.ts';
+import type { Module } from '../wasm/index.ts';
 import { BackgroundRewrite } from './background.ts';
 import { nativeExceptionBlock } from './exception-scan.ts';
 import { NativeExecution } from './execution.ts';
@@ -99,12 +100,31 @@ export class NativeEngine implements Engine {
   /**
    * What validating the bodies of the module `bytes` found, when this engine's store
    * (its disk cache) holds the module's rewrite: a loader given it skips validating them
-   * again (`loadModuleFile(path, bytes => engine.knownFacts(bytes))`), and the start
-   * that follows finds the rewrite read already.
+   * again (`loadModuleFile(path, (bytes, module) => engine.knownFacts(bytes, module))`),
+   * and the start that follows finds the rewrite read already. A plain engine, given the
+   * decoded `module`, also takes the host's validation for ours (see `#hostValidated`).
    */
-  knownFacts(bytes: Uint8Array): BodyFacts | undefined {
+  knownFacts(bytes: Uint8Array, module?: Module): BodyFacts | undefined {
     if (!this.available()) return undefined;
-    return this.rewrites.store?.facts?.(bytes, this.options.rewrite ?? {});
+    const cached = this.rewrites.store?.facts?.(bytes, this.options.rewrite ?? {});
+    if (cached !== undefined || module === undefined || this.options.rewrite?.plain !== true) return cached;
+    return this.#hostValidated(bytes, module);
+  }
+
+  /**
+   * A plain module's bodies are the original bytes, which V8 validates when it compiles
+   * them: where V8 accepts the module (`WebAssembly.validate`, 6 ms for 1 MB), our own
+   * validation of every body (90 ms) would only repeat it. What the engines ask of the
+   * bodies then comes from a scan of their instructions (`scanBodyFacts`), and a body is
+   * validated by us only if it is ever translated. Undefined (validate as before) where V8
+   * refuses the module (our validator names the error) or where the scan finds what keeps
+   * a plain engine from running it (exception handlers, relaxed SIMD): the module then
+   * runs rewritten or interpreted, validated as it always was.
+   */
+  #hostValidated(bytes: Uint8Array, module: Module): BodyFacts | undefined {
+    if (typeof WebAssembly.validate !== 'function' || !WebAssembly.validate(bytes as Uint8Array<ArrayBuffer>)) return undefined;
+    const facts = scanBodyFacts(module);
+    return facts.exceptionUse === undefined && facts.relaxedSimdUse === undefined ? facts : undefined;
   }
 
   /** Rewrites and compiles `compiled` now, so that the first `start` finds it ready. */

@@ -3,12 +3,15 @@ import { decodeModule } from '../binary/index.ts';
 import { compileModule } from '../compile/index.ts';
 import type { BodyFacts, CompiledModule } from '../compile/index.ts';
 import { DecodeError, UnsupportedError, UsageError, ValidationError, WasmigError } from '../errors/index.ts';
+import type { Module } from '../wasm/index.ts';
 
 /**
  * Where a loader may learn that a module's bodies were validated before, and what that
- * found (e.g. `NativeEngine.knownFacts`: the disk cache keeps it beside a rewrite).
+ * found (e.g. `NativeEngine.knownFacts`: the disk cache keeps it beside a rewrite; a
+ * plain engine also counts the host engine's validation of a module it runs as it is).
+ * Given the bytes and the module decoded from them.
  */
-export type KnownFacts = (bytes: Uint8Array) => BodyFacts | undefined;
+export type KnownFacts = (bytes: Uint8Array, module: Module) => BodyFacts | undefined;
 
 /**
  * Decodes, validates and compiles a module from its bytes; with `known`, bodies that were
@@ -16,7 +19,7 @@ export type KnownFacts = (bytes: Uint8Array) => BodyFacts | undefined;
  */
 export function loadModule(bytes: Uint8Array, known?: KnownFacts): CompiledModule {
   const module = decodeModule(bytes);
-  return compileModule(module, known?.(bytes));
+  return compileModule(module, known?.(bytes, module));
 }
 
 /**

@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { knownFactsOf, runsPlain } from '../../src/cli/commands/cache-option.ts';
 import { bodyFacts } from '../../src/compile/index.ts';
@@ -19,6 +19,8 @@ import type { Engine } from '../../src/runtime/index.ts';
 import { interpreterEngine } from '../../src/runtime/index.ts';
 import { repoRoot, wasmig } from '../helpers/cli.ts';
 import { legacyExceptionModule } from '../helpers/legacy-exception-module.ts';
+import { ModuleBuilder } from '../helpers/module-builder.ts';
+import { ValType } from '../../src/wasm/types.ts';
 
 const programs = join(repoRoot, 'test/programs');
 const recursion = join(programs, 'recursion.wasm');
@@ -86,14 +88,47 @@ test('a module run rewritten (declined by the plain engine) is validated once: i
     const bytes = new Uint8Array(readFileSync(join(programs, 'cxx_exceptions.wasm')));
     const compiled = loadModule(bytes);
     assert.not.ok(runsPlain(plainEngine, compiled), 'exception handlers');
-    assert.is(knownFactsOf(plainEngine, rewriting)!(bytes), undefined, 'nothing cached yet');
+    // Nothing cached yet, and V8's validation does not stand for ours: the scan finds the handlers.
+    assert.is(knownFactsOf(plainEngine, rewriting)!(bytes, compiled.module), undefined, 'nothing cached yet');
     rewriting.prepare(compiled); // rewritten and stored, as a first `run` does
-    assert.is(knownFactsOf(plainEngine)!(bytes), undefined, 'not under the plain key');
-    assert.equal(knownFactsOf(plainEngine, rewriting)!(bytes), bodyFacts(compiled));
+    assert.is(knownFactsOf(plainEngine)!(bytes, compiled.module), undefined, 'not under the plain key');
+    assert.equal(knownFactsOf(plainEngine, rewriting)!(bytes, compiled.module), bodyFacts(compiled));
     assert.is(knownFactsOf(interpreterEngine), undefined);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a first start takes V8\'s validation for ours: the cache keeps the bodies unvalidated, and the second start runs from it', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wasmig-run-plain-'));
+  try {
+    const env = { ...process.env, WASMIG_CACHE_DIR: dir };
+    const path = join(programs, 'qsort_printf.wasm');
+    const first = wasmig(['run', path], { env });
+    assert.is(first.status, 0, first.stderr);
+    const facts = new DiskRewriteCache({ dir }).facts(new Uint8Array(readFileSync(path)), { ...DEFAULT_REWRITE_OPTIONS, plain: true });
+    assert.ok(facts !== undefined, 'a plain entry with its facts');
+    assert.ok(facts.maxHeights.every((h) => h === -1), 'no body validated by us');
+    const second = wasmig(['run', path], { env });
+    assert.is(second.status, 0, second.stderr);
+    assert.is(second.stdout, first.stdout);
+    assert.is(wasmig(['run', '--tier', 'interp', path]).stdout, first.stdout);
+    // A module V8 refuses is still reported by our validator, in one line.
+    const bad = join(dir, 'bad.wasm');
+    writeFileSync(bad, invalidModule());
+    const refused = wasmig(['run', bad], { env });
+    assert.is(refused.status, 1);
+    assert.match(refused.stderr, /^wasmig: .*bad\.wasm: invalid module: function 0 at byte 0x[0-9a-f]+: type mismatch[^\n]*\n$/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** A module whose one body returns an i64 for an i32 result. */
+function invalidModule(): Uint8Array {
+  const b = new ModuleBuilder();
+  b.func(b.type([], [ValType.i32]), [0x42, 7, 0x0b]);
+  return b.build();
+}
 
 test.run();

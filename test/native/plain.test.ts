@@ -9,7 +9,9 @@
 import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { decodeModule } from '../../src/binary/index.ts';
 import { bodyFacts } from '../../src/compile/index.ts';
+import type { CompiledModule } from '../../src/compile/index.ts';
 import { ExhaustionError, LinkError, Trap } from '../../src/errors/index.ts';
 import { DEFAULT_REWRITE_OPTIONS, HELPER_MODULE, NativeEngine, nativeTierOf, rewriteModule } from '../../src/native/index.ts';
 import { originalOffset } from '../../src/native/rewrite.ts';
@@ -68,13 +70,13 @@ test('the disk cache codec keeps a plain rewrite plain, and its offsets', () => 
   assert.not.ok(full.functions.some((f) => f?.verbatim));
 });
 
-/** A corpus case's run on `engine`: its output, status and trap. */
-async function runCase(name: string, engine: Engine): Promise<{ stdout: string; status: number; trap: Trap | undefined }> {
+/** A corpus case's run on `engine` (its module loaded as given, else validated): its output, status and trap. */
+async function runCase(name: string, engine: Engine, compiled?: CompiledModule): Promise<{ stdout: string; status: number; trap: Trap | undefined }> {
   const c = findCase(name);
   const fx = await caseFixture(c);
   const box = new Sandbox(fx.root, c);
   try {
-    const p = Program.instantiate(compiledOf(c), { args: argvOf(c), env: { ...c.env }, preopens: box.preopens(), stdout: box.stdout, stderr: () => {}, stdin: box.stdin, engine });
+    const p = Program.instantiate(compiled ?? compiledOf(c), { args: argvOf(c), env: { ...c.env }, preopens: box.preopens(), stdout: box.stdout, stderr: () => {}, stdin: box.stdin, engine });
     p.start('_start');
     let status = 0;
     let trap: Trap | undefined;
@@ -97,7 +99,12 @@ async function runCase(name: string, engine: Engine): Promise<{ stdout: string; 
 for (const name of ['hello', 'args_env', 'file_io', 'clocks', 'random', 'qsort_printf', 'memcopy', 'simd', 'vectorize', 'exit_code_42', 'trap', 'sandbox', 'musttail']) {
   test(`${name}: on a plain module, what it gives on the interpreter`, async () => {
     const c = findCase(name);
-    const plain = await runCase(name, plainEngine());
+    // Loaded as `wasmig run` loads it on a first start: V8's validation stands for ours.
+    const engine = plainEngine();
+    const bytes = new Uint8Array(readFileSync(c.wasm));
+    const facts = engine.knownFacts(bytes, decodeModule(bytes));
+    assert.ok(facts !== undefined && facts.maxHeights.every((h) => h === -1), 'no body validated by us');
+    const plain = await runCase(name, engine, loadModule(bytes, (b, m) => engine.knownFacts(b, m)));
     const interp = await runCase(name, interpreterEngine);
     if (isExact(c.expected)) {
       assert.is(plain.stdout, typeof c.expected.stdout === 'string' ? c.expected.stdout : Buffer.from(c.expected.stdout).toString('utf8'));
@@ -120,6 +127,29 @@ function runawayModule(): Uint8Array {
   b.export('run', 'func', run);
   return b.build();
 }
+
+test('a plain engine takes V8\'s validation for ours only where it runs the module as it is', () => {
+  const engine = plainEngine();
+  const known = (bytes: Uint8Array): ReturnType<NativeEngine['knownFacts']> => engine.knownFacts(bytes, decodeModule(bytes));
+  const facts = known(trapBytes)!;
+  assert.is(facts.maxHeights.length, decodeModule(trapBytes).codes.length);
+  assert.ok(facts.maxHeights.every((h) => h === -1), 'heights counted when translated');
+  assert.is(engine.knownFacts(trapBytes), undefined, 'not without the decoded module');
+  assert.is(new NativeEngine().knownFacts(trapBytes, decodeModule(trapBytes)), undefined, 'not for a module rewritten with safepoints');
+  // V8 refuses an invalid body: our validator then names it (the load throws as it always did).
+  const b = new ModuleBuilder();
+  b.func(b.type([], [i32]), [0x42, 7, 0x0b]); // i64.const 7 for an i32 result
+  const invalid = b.build();
+  assert.is(known(invalid), undefined);
+  assert.throws(() => loadModule(invalid, (bytes, m) => engine.knownFacts(bytes, m)), /function 0 at byte 0x[0-9a-f]+: type mismatch/);
+  // Exception handlers and relaxed SIMD keep the module off the plain engine: validated as before.
+  assert.is(known(legacyExceptionModule()), undefined);
+  const relaxed = new ModuleBuilder();
+  // i8x16.relaxed_swizzle of two zero vectors, dropped
+  relaxed.func(relaxed.type([], []), [0xfd, 0x0c, ...new Array(16).fill(0), 0xfd, 0x0c, ...new Array(16).fill(0), 0xfd, 0x80, 0x02, 0x1a, 0x0b]);
+  // (Node 20's V8 refuses relaxed SIMD itself; a V8 that ships it meets the scan's rule.)
+  assert.is(known(relaxed.build()), undefined);
+});
 
 test('a recursion past V8\'s stack is a call stack exhaustion, its top frame at the function\'s entry', () => {
   const compiled = loadModule(runawayModule());

@@ -68,15 +68,16 @@ export function runsPlain(engine: NativeEngine, compiled: CompiledModule): boole
 /**
  * For `loadModuleFile`: what the engines' disk cache knows of a module's bodies, so that
  * a module whose rewrite is cached is not validated again (a tenth of a second on a 1 MB
- * program). Undefined for the interpreter, which has no cache.
+ * program), and what a plain engine takes from V8's validation of a module it will run as
+ * it is (`NativeEngine.knownFacts`). Undefined for the interpreter, which has no cache.
  */
 export function knownFactsOf(...engines: (Engine | undefined)[]): KnownFacts | undefined {
   const natives = engines.flatMap((e) => (e instanceof NativeEngine ? [e] : e instanceof AutoEngine ? [e.native] : []));
   if (natives.length === 0) return undefined;
   // The first that knows: `run` asks its plain engine, then the rewriting one (a module the plain one declines).
-  return (bytes) => {
+  return (bytes, module) => {
     for (const native of natives) {
-      const facts = native.knownFacts(bytes);
+      const facts = native.knownFacts(bytes, module);
       if (facts !== undefined) return facts;
     }
     return undefined;
