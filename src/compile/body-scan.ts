@@ -10,7 +10,6 @@ import { OPS, PREFIX_FD, RELAXED_SIMD_FIRST, ValType } from '../wasm/index.ts';
 import type { Module } from '../wasm/index.ts';
 import type { BodyFacts } from './compile-module.ts';
 
-
 /** What the scan asks of the single-byte opcodes below 0x20 (`KINDS`): bits. */
 const BLOCK = 1;
 const EXCEPTION = 2;
