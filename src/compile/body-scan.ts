@@ -6,25 +6,27 @@
  * by us if it is ever translated (`CompiledFunction`), which also counts its frame.
  */
 import { InstructionReader } from '../binary/index.ts';
-import { OPS, PREFIX_FD, RELAXED_SIMD_FIRST, ValType } from '../wasm/index.ts';
+import { Imm, OPCODE_SPACE, OPS, PREFIX_FD, RELAXED_SIMD_FIRST, ValType } from '../wasm/index.ts';
 import type { Module } from '../wasm/index.ts';
 import type { BodyFacts } from './compile-module.ts';
 
-/** What the scan asks of the single-byte opcodes below 0x20 (`KINDS`): bits. */
+/** What the scan asks of an opcode (`KINDS`): bits. */
 const BLOCK = 1;
 const EXCEPTION = 2;
 const TAIL_CALL = 4;
 
 /**
- * Per opcode below 0x20: BLOCK where its immediate is a block type (block, loop, if, try,
- * try_table), EXCEPTION for exception handling (try, catch, throw, rethrow, throw_ref,
- * delegate, catch_all, try_table), TAIL_CALL for return_call, return_call_indirect and
- * return_call_ref.
+ * Per opcode, from the opcode table: BLOCK where its immediate starts with a block type
+ * (block, loop, if, try, try_table), EXCEPTION and TAIL_CALL by its feature.
  */
-const KINDS = new Uint8Array(0x20);
-for (const op of [0x02, 0x03, 0x04, 0x06, 0x1f]) KINDS[op] |= BLOCK;
-for (const op of [0x06, 0x07, 0x08, 0x09, 0x0a, 0x18, 0x19, 0x1f]) KINDS[op] |= EXCEPTION;
-for (const op of [0x12, 0x13, 0x15]) KINDS[op] |= TAIL_CALL;
+const KINDS = new Uint8Array(OPCODE_SPACE);
+for (const info of OPS) {
+  if (info === undefined) continue;
+  const op = info.code;
+  if (info.imm === Imm.blockType || info.imm === Imm.tryTable) KINDS[op] |= BLOCK;
+  if (info.feature === 'exceptions') KINDS[op] |= EXCEPTION;
+  if (info.feature === 'tailCalls') KINDS[op] |= TAIL_CALL;
+}
 
 /**
  * The facts validation would find in `module`'s bodies (the first use of SIMD, of tail
@@ -36,25 +38,30 @@ for (const op of [0x12, 0x13, 0x15]) KINDS[op] |= TAIL_CALL;
  */
 export function scanBodyFacts(module: Module): BodyFacts {
   const facts: BodyFacts = { maxHeights: new Int32Array(module.codes.length).fill(-1), simdUse: undefined, tailCallUse: undefined, exceptionUse: undefined, relaxedSimdUse: undefined };
-  const bytes = module.bytes;
   const firsts = new BodyFirsts();
   for (let i = 0; i < module.codes.length; i++) {
     const body = module.codes[i];
-    const where = (what: string): string => `function ${module.numImportedFuncs + i} (${what})`;
-    const at = (offset: number): string => {
-      const reader = new InstructionReader(bytes, offset, body.codeEnd);
-      return `${OPS[reader.skipInstruction()]!.name} at byte 0x${offset.toString(16)}`;
-    };
     if (facts.simdUse === undefined && (module.types[module.funcs[i]].params.includes(ValType.v128) || body.locals.includes(ValType.v128))) {
-      facts.simdUse = where('a v128 parameter or local');
+      facts.simdUse = where(module, i, 'a v128 parameter or local');
     }
-    firsts.scan(new InstructionReader(bytes, body.codeStart, body.codeEnd));
-    if (firsts.simd >= 0) facts.simdUse ??= where(firsts.simdIsBlockType ? `a v128 block type at byte 0x${firsts.simd.toString(16)}` : at(firsts.simd));
-    if (firsts.relaxedSimd >= 0) facts.relaxedSimdUse ??= where(at(firsts.relaxedSimd));
-    if (firsts.exception >= 0) facts.exceptionUse ??= where(at(firsts.exception));
-    if (firsts.tailCall >= 0) facts.tailCallUse ??= where(at(firsts.tailCall));
+    firsts.scan(new InstructionReader(module.bytes, body.codeStart, body.codeEnd));
+    if (firsts.simd >= 0) facts.simdUse ??= where(module, i, firsts.simdIsBlockType ? `a v128 block type at byte 0x${firsts.simd.toString(16)}` : at(module, firsts.simd));
+    if (firsts.relaxedSimd >= 0) facts.relaxedSimdUse ??= where(module, i, at(module, firsts.relaxedSimd));
+    if (firsts.exception >= 0) facts.exceptionUse ??= where(module, i, at(module, firsts.exception));
+    if (firsts.tailCall >= 0) facts.tailCallUse ??= where(module, i, at(module, firsts.tailCall));
   }
   return facts;
+}
+
+/** A fact's phrase, as the validator's: "function 12 (what)", for defined function `codeIndex`. */
+function where(module: Module, codeIndex: number, what: string): string {
+  return `function ${module.numImportedFuncs + codeIndex} (${what})`;
+}
+
+/** The instruction at `offset` and where it is: "try at byte 0x4f". */
+function at(module: Module, offset: number): string {
+  const op = new InstructionReader(module.bytes, offset, module.bytes.length).skipInstruction();
+  return `${OPS[op]!.name} at byte 0x${offset.toString(16)}`;
 }
 
 /**
@@ -83,7 +90,7 @@ class BodyFirsts {
       if (op >= PREFIX_FD) {
         if (this.simd < 0) this.simd = offset;
         if (op - PREFIX_FD >= RELAXED_SIMD_FIRST && this.relaxedSimd < 0) this.relaxedSimd = offset;
-      } else if (op < 0x20 && KINDS[op] !== 0) {
+      } else if (KINDS[op] !== 0) {
         const kind = KINDS[op];
         // A block type is the byte after the opcode; v128's is 0x7b.
         if ((kind & BLOCK) !== 0 && bytes[offset + 1] === ValType.v128 && this.simd < 0) {

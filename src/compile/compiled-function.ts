@@ -57,7 +57,8 @@ export class CompiledFunction {
 
   /** Slots a frame needs: locals plus the deepest operand stack (from validation) plus one. */
   get frameSize(): number {
-    return this.#frameSize >= 0 ? this.#frameSize : this.#frameSizeOf(this.exact ?? this.translate());
+    if (this.#frameSize < 0) this.translate();
+    return this.#frameSize;
   }
 
   /** The deepest operand stack in slots, -1 while the body is not validated (for `BodyFacts`). */
@@ -94,12 +95,7 @@ export class CompiledFunction {
 
   private translate(): ExactCode {
     this.exact = translateExact(this.owner.context, this.codeIndex);
-    if (this.#frameSize < 0) this.#frameSizeOf(this.exact);
+    if (this.#frameSize < 0) this.#frameSize = this.numLocals + this.exact.maxHeight + 1;
     return this.exact;
-  }
-
-  #frameSizeOf(exact: ExactCode): number {
-    this.#frameSize = this.numLocals + exact.maxHeight + 1;
-    return this.#frameSize;
   }
 }

@@ -88,6 +88,12 @@ export interface OpInfo {
   /** Reads or drops one of the module's data or element segments. */
   usesSegment: boolean;
   /**
+   * The proposal an instruction belongs to where engines ask whether a module uses it
+   * (`compile/body-scan.ts`; the validator finds the same first uses as it validates):
+   * exception handling, the legacy instructions included, or tail calls.
+   */
+  feature: 'exceptions' | 'tailCalls' | undefined;
+  /**
    * 32-bit words of immediates the internal code (`compile/ir.ts`) keeps after the
    * opcode of a plain instruction: a memarg keeps its offset (not its alignment), a
    * 64-bit constant two words, a memory index (always 0) and a reference type nothing.
@@ -102,9 +108,12 @@ interface Facts {
   control?: true;
   writesTable?: true;
   usesSegment?: true;
+  feature?: OpInfo['feature'];
 }
 
 const CONTROL: Facts = { control: true };
+const EXCEPTIONS: Facts = { control: true, feature: 'exceptions' };
+const TAIL_CALLS: Facts = { control: true, feature: 'tailCalls' };
 
 export const PREFIX_FC = 0x100;
 export const PREFIX_FD = 0x200;
@@ -123,11 +132,11 @@ const table: [number, string, Imm, (string | Facts)?, Facts?][] = [
   [0x05, 'else', Imm.none, CONTROL],
   // Exception handling: the legacy instructions (try, catch, rethrow, delegate,
   // catch_all) toolchains still emit, and Wasm 3.0's throw, throw_ref and try_table.
-  [0x06, 'try', Imm.blockType, CONTROL],
-  [0x07, 'catch', Imm.index, CONTROL],
-  [0x08, 'throw', Imm.index, CONTROL],
-  [0x09, 'rethrow', Imm.index, CONTROL],
-  [0x0a, 'throw_ref', Imm.none, CONTROL],
+  [0x06, 'try', Imm.blockType, EXCEPTIONS],
+  [0x07, 'catch', Imm.index, EXCEPTIONS],
+  [0x08, 'throw', Imm.index, EXCEPTIONS],
+  [0x09, 'rethrow', Imm.index, EXCEPTIONS],
+  [0x0a, 'throw_ref', Imm.none, EXCEPTIONS],
   [0x0b, 'end', Imm.none, CONTROL],
   [0x0c, 'br', Imm.index, CONTROL],
   [0x0d, 'br_if', Imm.index, CONTROL],
@@ -136,17 +145,17 @@ const table: [number, string, Imm, (string | Facts)?, Facts?][] = [
   [0x10, 'call', Imm.index, CONTROL],
   [0x11, 'call_indirect', Imm.callIndirect, CONTROL],
   // Wasm 3.0 tail calls: the callee replaces the caller's frame.
-  [0x12, 'return_call', Imm.index, CONTROL],
-  [0x13, 'return_call_indirect', Imm.callIndirect, CONTROL],
+  [0x12, 'return_call', Imm.index, TAIL_CALLS],
+  [0x13, 'return_call_indirect', Imm.callIndirect, TAIL_CALLS],
   // Wasm 3.0 typed function references: calls through a reference (type index immediate).
   [0x14, 'call_ref', Imm.index, CONTROL],
-  [0x15, 'return_call_ref', Imm.index, CONTROL],
-  [0x18, 'delegate', Imm.index, CONTROL],
-  [0x19, 'catch_all', Imm.none, CONTROL],
+  [0x15, 'return_call_ref', Imm.index, TAIL_CALLS],
+  [0x18, 'delegate', Imm.index, EXCEPTIONS],
+  [0x19, 'catch_all', Imm.none, EXCEPTIONS],
   [0x1a, 'drop', Imm.none, { pops: 1 }],
   [0x1b, 'select', Imm.none, { pops: 3 }],
   [0x1c, 'select_t', Imm.selectTypes, { pops: 3 }],
-  [0x1f, 'try_table', Imm.tryTable, CONTROL],
+  [0x1f, 'try_table', Imm.tryTable, EXCEPTIONS],
   [0x20, 'local.get', Imm.index, { pops: 0 }],
   [0x21, 'local.set', Imm.index, { pops: 1 }],
   [0x22, 'local.tee', Imm.index, { pops: 1 }],
@@ -370,6 +379,7 @@ function opInfo(code: number, name: string, imm: Imm, sigOrFacts?: string | Fact
     control: facts.control === true,
     writesTable: facts.writesTable === true,
     usesSegment: facts.usesSegment === true,
+    feature: facts.feature,
     codeWords: codeWords(imm),
   };
 }

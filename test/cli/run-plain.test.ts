@@ -19,8 +19,7 @@ import type { Engine } from '../../src/runtime/index.ts';
 import { interpreterEngine } from '../../src/runtime/index.ts';
 import { repoRoot, wasmig } from '../helpers/cli.ts';
 import { legacyExceptionModule } from '../helpers/legacy-exception-module.ts';
-import { ModuleBuilder } from '../helpers/module-builder.ts';
-import { ValType } from '../../src/wasm/types.ts';
+import { invalidBodyModule } from '../helpers/invalid-module.ts';
 
 const programs = join(repoRoot, 'test/programs');
 const recursion = join(programs, 'recursion.wasm');
@@ -115,20 +114,13 @@ test('a first start takes V8\'s validation for ours: the cache keeps the bodies 
     assert.is(wasmig(['run', '--tier', 'interp', path]).stdout, first.stdout);
     // A module V8 refuses is still reported by our validator, in one line.
     const bad = join(dir, 'bad.wasm');
-    writeFileSync(bad, invalidModule());
+    writeFileSync(bad, invalidBodyModule());
     const refused = wasmig(['run', bad], { env });
     assert.is(refused.status, 1);
-    assert.match(refused.stderr, /^wasmig: .*bad\.wasm: invalid module: function 0 at byte 0x[0-9a-f]+: type mismatch[^\n]*\n$/);
+    assert.match(refused.stderr, /^wasmig: .*bad\.wasm: invalid module: function 1 at byte 0x[0-9a-f]+: type mismatch[^\n]*\n$/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
-
-/** A module whose one body returns an i64 for an i32 result. */
-function invalidModule(): Uint8Array {
-  const b = new ModuleBuilder();
-  b.func(b.type([], [ValType.i32]), [0x42, 7, 0x0b]);
-  return b.build();
-}
 
 test.run();

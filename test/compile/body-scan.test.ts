@@ -14,10 +14,11 @@ import type { CompiledModule } from '../../src/compile/index.ts';
 import { ValidationError } from '../../src/errors/index.ts';
 import { ValType } from '../../src/wasm/types.ts';
 import { repoRoot } from '../helpers/cli.ts';
+import { invalidBodyModule } from '../helpers/invalid-module.ts';
 import { ModuleBuilder } from '../helpers/module-builder.ts';
 import { SPEC_SUITE_DIR, TestRequirement } from '../helpers/test-data.ts';
 
-const { i32, v128 } = ValType;
+const { v128 } = ValType;
 const SPEC_3_DIR = resolve(SPEC_SUITE_DIR, '..', 'wasm-3.0');
 const spec3 = TestRequirement.path('the Wasm 3.0 spec suite', SPEC_3_DIR);
 const spec2 = TestRequirement.path('the Wasm 2.0 spec suite', SPEC_SUITE_DIR);
@@ -93,12 +94,7 @@ test('each fact names its first use as validation does', () => {
 });
 
 test('a body the scan left unvalidated is validated when first translated', () => {
-  const b = new ModuleBuilder();
-  const t = b.type([], [i32]);
-  const ok = b.func(t, [0x41, 7, 0x0b]); // i32.const 7
-  b.func(t, [0x42, 7, 0x0b]); // i64.const 7: the wrong result type
-  b.export('ok', 'func', ok);
-  const module = decodeModule(b.build());
+  const module = decodeModule(invalidBodyModule());
   // The scan reads instructions, it does not validate them (V8 would have refused this module).
   const lazy = compileModule(module, scanBodyFacts(module));
   assert.is(lazy.functions[0].frameSize, 1 + 1, 'the valid body: one value, one slot more');

@@ -9,17 +9,13 @@ import { compileModule, translateFunction } from '../../src/compile/index.ts';
 import { ValidationError } from '../../src/errors/index.ts';
 import { Store } from '../../src/runtime/index.ts';
 import { ValType } from '../../src/wasm/types.ts';
+import { invalidBodyModule } from '../helpers/invalid-module.ts';
 import { ModuleBuilder } from '../helpers/module-builder.ts';
 
 const { i32 } = ValType;
 
 test('an invalid body fails the load, even in a function nothing calls', () => {
-  const b = new ModuleBuilder();
-  const t = b.type([], [i32]);
-  const ok = b.func(t, [0x41, 7, 0x0b]); // i32.const 7
-  b.func(t, [0x42, 7, 0x0b]); // i64.const 7: the wrong result type
-  b.export('ok', 'func', ok);
-  assert.throws(() => compileModule(decodeModule(b.build())), (e: unknown) => e instanceof ValidationError);
+  assert.throws(() => compileModule(decodeModule(invalidBodyModule())), (e: unknown) => e instanceof ValidationError);
 });
 
 test('lazily translated functions run, and equal the eager translation', () => {
