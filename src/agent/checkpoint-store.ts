@@ -29,7 +29,7 @@ export interface CheckpointMeta {
 
 /** Everything a takeover restores from (see `Job.receive` and `Job.complete`). */
 export interface RestoreParts {
-  images: ArrayBuffer[];
+  images: ArrayBufferLike[];
   snapshot: Uint8Array;
   /** One empty delta per memory (the images are complete as they are), then the files held, if any. */
   deltas: Uint8Array[];

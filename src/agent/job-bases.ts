@@ -9,7 +9,7 @@ import type { OutputLog } from './output-log.ts';
 export interface HeldJob {
   /** The images' combined digest: what a handoff names as its base. */
   digest: string;
-  images: ArrayBuffer[];
+  images: ArrayBufferLike[];
   /** The output log as it was when the job left. */
   log: OutputLog;
 }

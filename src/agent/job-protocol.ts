@@ -64,7 +64,7 @@ export type JobCommand =
   /** Instantiates a fresh program and enters `_start` (not yet running). */
   | { op: 'start'; setup: ProgramSetup; args: string[]; env: Record<string, string> }
   /** Loads the module and prepares to receive memory for `restore` (the target of a migration). */
-  | { op: 'receive'; setup: ProgramSetup; base: ArrayBuffer[] | undefined }
+  | { op: 'receive'; setup: ProgramSetup; base: ArrayBufferLike[] | undefined }
   /** Drops the base the images being received started from, for the module's initial images. */
   | { op: 'rebase'; setup: ProgramSetup }
   /** Applies pre-copy deltas, one per memory, to the images being received. */

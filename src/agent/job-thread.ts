@@ -22,6 +22,7 @@ import type { ClonesReport, Command, EndReport, JobCommand, ProgramSetup, Reply,
 import { COMMANDS_SENT, PAUSE_FLAG, WAKE_WORD } from './job-protocol.ts';
 import { hopClockMs } from './hop-clock.ts';
 import { RingWriter } from './output-ring.ts';
+import { sharedCopy, sharedReplyData } from './shared-reply.ts';
 import { Precopy } from './precopy-source.ts';
 import { Arrival } from './precopy-target.ts';
 
@@ -114,13 +115,13 @@ class JobThread {
     this.#taken++;
     let reply: Reply;
     try {
-      reply = { re: command.id, ok: true, data: this.#execute(command) };
+      reply = { re: command.id, ok: true, data: sharedReplyData(this.#execute(command)) };
     } catch (error) {
       const known = error instanceof WasmigError;
       reply = { re: command.id, ok: false, code: known ? error.code : 'ERR_INTERNAL', message: known ? error.message : `internal error: ${(error as Error)?.stack ?? String(error)}` };
     }
-    const transfer = transferablesOf(reply);
-    this.#port.postMessage(reply, transfer);
+    // Nothing moved: a transfer would detach the buffers here (`shared-reply.ts`).
+    this.#port.postMessage(reply);
     const prepare = this.#afterReply;
     this.#afterReply = undefined;
     try {
@@ -210,8 +211,8 @@ class JobThread {
         const precopy = this.#precopy;
         this.#precopy = undefined;
         if (precopy?.digest === undefined) return { images: [], digest: undefined };
-        // Copies: an image's bytes may be a view of a larger buffer.
-        return { images: precopy.images().map((i) => i.slice().buffer), digest: precopy.digest };
+        // Copies, in shared memory: an image's bytes are a view of the thread's own shadow.
+        return { images: precopy.images().map(sharedCopy), digest: precopy.digest };
       }
     }
   }
@@ -414,23 +415,6 @@ function failure(error: unknown): EndReport {
     return { event: 'end', kind: 'failed', status: TRAP_STATUS, error: `${error instanceof ExhaustionError ? 'exhausted' : 'trap'}: ${error.message}` };
   }
   return { event: 'end', kind: 'failed', status: 1, error: error instanceof WasmigError ? error.message : `internal error: ${(error as Error)?.message ?? String(error)}` };
-}
-
-/** The big buffers of a reply, moved rather than copied to the main thread. */
-function transferablesOf(reply: Reply): ArrayBuffer[] {
-  if (!reply.ok || reply.data === undefined || reply.data === null) return [];
-  const out = new Set<ArrayBuffer>();
-  const visit = (v: unknown, depth: number): void => {
-    if (depth > 3 || v === null || typeof v !== 'object') return;
-    if (v instanceof Uint8Array) {
-      if (v.buffer instanceof ArrayBuffer && v.byteOffset === 0 && v.byteLength === v.buffer.byteLength) out.add(v.buffer);
-      return;
-    }
-    if (v instanceof ArrayBuffer) { out.add(v); return; }
-    for (const x of Array.isArray(v) ? v : Object.values(v)) visit(x, depth + 1);
-  };
-  visit(reply.data, 0);
-  return [...out];
 }
 
 /** The worker's entry: `job-runner.ts` boots it with the shared control words and the output ring. */

@@ -122,8 +122,9 @@ export class Job {
   }
 
   /** Target of a live migration: loads the module and takes the memory, in rounds, onto `base` (or the module's initial images). */
-  async receive(setup: ProgramSetup, base: ArrayBuffer[] | undefined): Promise<void> {
-    await this.#runner.request({ op: 'receive', setup, base }, base ?? []);
+  async receive(setup: ProgramSetup, base: ArrayBufferLike[] | undefined): Promise<void> {
+    // Moved, those held in ordinary buffers; shared ones (a worker's answer) go as they are.
+    await this.#runner.request({ op: 'receive', setup, base }, (base ?? []).filter((b): b is ArrayBuffer => b instanceof ArrayBuffer));
   }
 
   /** Target of a live migration: drops the base it offered, for the module's initial images. */
@@ -221,7 +222,7 @@ export class Job {
   }
 
   /** The images the target holds after a committed handoff, for a later move back here. */
-  async departureImages(): Promise<{ images: ArrayBuffer[]; digest: string | undefined }> {
+  async departureImages(): Promise<{ images: ArrayBufferLike[]; digest: string | undefined }> {
     return this.#runner.request({ op: 'images' });
   }
 

@@ -30,7 +30,7 @@ export class Arrival {
   readonly #files = new FileStore();
 
   /** `base`: the images a handoff between the two agents left here; else the module's initial images. */
-  constructor(compiled: CompiledModule, base: ArrayBuffer[] | undefined, options: ResumeOptions) {
+  constructor(compiled: CompiledModule, base: ArrayBufferLike[] | undefined, options: ResumeOptions) {
     this.#shell = Program.shell(compiled, options);
     this.#maxMemoryBytes = Math.min(options.maxMemoryBytes ?? MAX_MEMORY_BYTES, MAX_MEMORY_BYTES);
     const count = this.#shell.memoryCount;

@@ -1,11 +1,12 @@
 /**
  * What a detached buffer costs the interpreter, and which starts detach one: CoreMark on
  * the interpreter, warm, in cold processes that start it fresh, with its memory grown,
- * resumed from a snapshot, or after an unrelated buffer was detached
- * (`detach-cost-child.mjs`), builds side by side, runs alternating.
+ * resumed from a snapshot, or after an unrelated buffer was detached, and as an agent's
+ * job in a job thread, fresh and after a checkpoint (`detach-cost-child.mjs`), builds
+ * side by side, runs alternating.
  *
  *   npx tsx tools/bench/detach-cost.ts [--runs 5] [--warm 3] [--seconds 4]
- *       [--dist DIR]... [--starts fresh,grown,resumed,detached]
+ *       [--dist DIR]... [--starts fresh,grown,resumed,detached,job,checkpointed]
  *
  * `--dist` names a built wasmig (default this checkout's `dist/`, `npm run build` first);
  * give it twice to compare two builds. Each child runs with V8's
@@ -28,7 +29,7 @@ import { median, pairedRatioOfMedians } from './stats.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const child = join(root, 'tools/bench/detach-cost-child.mjs');
-const STARTS = ['fresh', 'grown', 'resumed', 'detached'] as const;
+const STARTS = ['fresh', 'grown', 'resumed', 'detached', 'job', 'checkpointed'] as const;
 
 const runs = positiveNumber('detach-cost', '--runs', 5);
 const warm = positiveNumber('detach-cost', '--warm', 3);
