@@ -12,6 +12,9 @@ import { FuncKind, growFrames, growSlots, refreshMemoryViews, RunStatus } from '
 import type { InstanceState, MemoryState, ThreadState, WasmFunctionState } from './state.ts';
 
 const UNTAG = ~FAST_PC_TAG;
+const TWO_32 = 4294967296;
+/** Integers below this in magnitude are exact in a double. */
+const TWO_53 = 9007199254740992;
 const NO_MEMORY = null as unknown as MemoryState;
 /**
  * `runFastLoop` returns `SLOW + pc` (above every `RunStatus`) to have `runSlowOp` do the
@@ -273,12 +276,89 @@ function runFastLoop(t: ThreadState, budget: number, entry: number, early: boole
           }
           break;
         }
+        case 0x7f: case 0x80: case 0x81: case 0x82: {
+          // i64 division and remainder without BigInt where doubles are exact, the rest
+          // (and the traps) in `runSlowOp`. SQLite left the loop for these about 40,000
+          // times a second (each way out and back in cost more than the division), mostly
+          // to divide the largest i64 by a small number (its multiplication overflow test).
+          const a = F + code[pc + 2], b = F + code[pc + 3];
+          let xlo = s32[a], xhi = s32[a + 1], ylo = s32[b], yhi = s32[b + 1];
+          const signed = op === 0x7f || op === 0x81;
+          const division = op <= 0x80;
+          if (signed
+            ? (xhi + 0x200000) >>> 0 < 0x400000 && (yhi + 0x200000) >>> 0 < 0x400000
+            : (xhi >>> 0) < 0x200000 && (yhi >>> 0) < 0x200000) {
+            // Both within 2^53 in magnitude: one double operation (the rounded quotient of
+            // such integers never crosses an integer).
+            const x = xhi * TWO_32 + (xlo >>> 0), y = yhi * TWO_32 + (ylo >>> 0);
+            if (y !== 0) {
+              const r = division ? Math.trunc(x / y) : x % y;
+              const d = F + code[pc + 1];
+              s32[d] = r | 0;
+              s32[d + 1] = Math.floor(r / TWO_32);
+              pc += 4;
+              break;
+            }
+          } else {
+            // A divisor of at most 2^21 in magnitude: long division of the dividend's
+            // magnitude in two 32-bit steps, each exact in doubles; then the signs.
+            let negativeQuotient = false, negativeRemainder = false;
+            if (signed && xhi < 0) {
+              xlo = -xlo | 0; xhi = (~xhi + (xlo === 0 ? 1 : 0)) | 0;
+              negativeQuotient = true; negativeRemainder = true;
+            }
+            if (signed && yhi < 0) {
+              ylo = -ylo | 0; yhi = (~yhi + (ylo === 0 ? 1 : 0)) | 0;
+              negativeQuotient = !negativeQuotient;
+            }
+            const y = ylo >>> 0;
+            // (A signed dividend still negative here was the smallest i64: out of the loop.)
+            if (yhi === 0 && y !== 0 && y <= 0x200000 && !(signed && xhi < 0)) {
+              const high = xhi >>> 0;
+              const carried = high % y;
+              const low = carried * TWO_32 + (xlo >>> 0);
+              const lowQuotient = Math.floor(low / y);
+              const d = F + code[pc + 1];
+              if (division) {
+                let qlo = lowQuotient | 0, qhi = ((high - carried) / y) | 0;
+                if (negativeQuotient) { qlo = -qlo | 0; qhi = (~qhi + (qlo === 0 ? 1 : 0)) | 0; }
+                s32[d] = qlo;
+                s32[d + 1] = qhi;
+              } else {
+                const r = low - lowQuotient * y;
+                s32[d] = negativeRemainder ? -r | 0 : r;
+                s32[d + 1] = negativeRemainder && r !== 0 ? -1 : 0;
+              }
+              pc += 4;
+              break;
+            }
+          }
+          t.fp = fp; t.funcAddr = funcAddr;
+          t.instructions += budget - fuel;
+          return SLOW + pc;
+        }
+        case 0xae: case 0xaf: case 0xb0: case 0xb1: case 0x104: case 0x105: case 0x106: case 0x107: {
+          // i64 from a float, trapping or saturating (odd opcodes unsigned): within 2^53
+          // the truncation is exact in a double and its two words come without BigInt.
+          // NaN, and values that trap, saturate or need more bits: `runSlowOp`.
+          const from = F + code[pc + 2];
+          const x = op === 0xb0 || op === 0xb1 || op >= 0x106 ? f64[from >> 1] : f32[from];
+          if (x < TWO_53 && ((op & 1) === 1 ? x > -1 : x > -TWO_53)) {
+            const v = Math.trunc(x);
+            const d = F + code[pc + 1];
+            s32[d] = v | 0;
+            s32[d + 1] = Math.floor(v / TWO_32);
+            pc += 3;
+            break;
+          }
+          t.fp = fp; t.funcAddr = funcAddr;
+          t.instructions += budget - fuel;
+          return SLOW + pc;
+        }
         case 0xdf: /* FastOp.exact1 */
         case 0xf5: /* FastOp.leave */
-        case 0x7f: case 0x80: case 0x81: case 0x82:
         case 0x90: case 0x9e:
-        case 0xae: case 0xaf: case 0xb0: case 0xb1: case 0xb4: case 0xb5:
-        case 0x104: case 0x105: case 0x106: case 0x107:
+        case 0xb4: case 0xb5:
           t.fp = fp; t.funcAddr = funcAddr;
           t.instructions += budget - fuel;
           return SLOW + pc;

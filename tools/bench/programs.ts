@@ -1,0 +1,135 @@
+/**
+ * wasmig's tiers against V8 on a program wasmig was not tuned on: SQLite's workload
+ * (tools/bench/sqlite-workload.c: build it with tools/bench/build-sqlite.sh) with a small
+ * and a large number of rows, every run a fresh process, the engines and sizes in turn
+ * within each round.
+ *
+ *   npm run build && npx tsx tools/bench/programs.ts --module "$(bash tools/bench/build-sqlite.sh)"
+ *       [--rows 2000,100000] [--runs 3] [--engines interp,native,v8] [--baseline DIR]
+ *
+ * Engines: `interp` is `wasmig run --tier interp`, `native` `wasmig run --tier native`
+ * (the built CLI), `v8` the module under node:wasi. Reported per engine, as the median
+ * of the rounds with the spread (min-max):
+ * - warm: the large run's wall time minus the small run's of the same round, the time
+ *   of the extra rows alone: start-up, loading and most of the warm-up fall out; and
+ *   V8's warm time over the engine's (1/N: the engine took N times V8's time);
+ * - cold: the small run's wall time, spawn to exit, and V8's over it.
+ * wasmig's disk cache is a temporary directory, filled by one untimed run of each engine
+ * first: every timed run starts as a user's second run does (the native tier's rewrite
+ * cached), small and large alike.
+ * `--baseline DIR` (another checkout, built) runs its `interp` and `native` too, in the
+ * same rounds, and gives this build's warm speed over the baseline's (paired by round,
+ * with a 90% bootstrap interval).
+ * Every run's output must be the first run's for the same rows, byte for byte, or the
+ * tool fails.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { optionValues, positiveNumber } from './options.ts';
+import { median, pairedRatioOfMedians } from './stats.ts';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const cli = join(root, 'bin/wasmig.js');
+const ENGINES = ['interp', 'native', 'v8'] as const;
+type Engine = (typeof ENGINES)[number];
+/** An engine of this build, or of the baseline's (`interp@base`). */
+type Variant = string;
+
+function fail(message: string): never {
+  process.stderr.write(`programs: ${message}\n`);
+  process.exit(2);
+}
+
+const [module] = optionValues('--module');
+if (module === undefined) fail('--module SQLITE.wasm is needed (bash tools/bench/build-sqlite.sh builds it and prints its path)');
+if (!existsSync(module)) fail(`no module at ${module}`);
+const runs = positiveNumber('programs', '--runs', 3);
+const rows = (optionValues('--rows')[0] ?? '2000,100000').split(',').map(Number);
+if (rows.length !== 2 || !rows.every((n) => Number.isInteger(n) && n > 0) || rows[0]! >= rows[1]!) fail('--rows takes two whole numbers, small then large (2000,100000)');
+const engines = (optionValues('--engines')[0] ?? ENGINES.join(',')).split(',') as Engine[];
+for (const e of engines) if (!ENGINES.includes(e)) fail(`--engines takes ${ENGINES.join(', ')}, not ${JSON.stringify(e)}`);
+if (!existsSync(join(root, 'dist/cli/main.js'))) fail('no built CLI: npm run build first');
+const [baselineDir] = optionValues('--baseline');
+const baseline = baselineDir === undefined ? undefined : resolve(baselineDir);
+if (baseline !== undefined && !existsSync(join(baseline, 'dist/cli/main.js'))) fail(`no built CLI in ${baseline} (npm run build there first)`);
+const variants: Variant[] = engines.flatMap((e) => (baseline !== undefined && e !== 'v8' ? [e, `${e}@base`] : [e]));
+
+const work = mkdtempSync(join(tmpdir(), 'wasmig-bench-programs-'));
+const nodeWasi = join(work, 'node-wasi.cjs');
+writeFileSync(nodeWasi, `
+const { WASI } = require('node:wasi');
+const { readFileSync } = require('node:fs');
+const wasi = new WASI({ version: 'preview1', args: process.argv.slice(2), returnOnExit: true });
+WebAssembly.instantiate(readFileSync(process.argv[2]), wasi.getImportObject()).then(({ instance }) => { process.exitCode = wasi.start(instance); });
+`);
+
+function command(variant: Variant, n: number): string[] {
+  const [engine, of] = variant.split('@') as [Engine, string | undefined];
+  const wasmig = of === undefined ? cli : join(baseline!, 'bin/wasmig.js');
+  switch (engine) {
+    case 'interp': return [wasmig, 'run', '--tier', 'interp', module!, String(n)];
+    case 'native': return [wasmig, 'run', '--tier', 'native', module!, String(n)];
+    case 'v8': return ['--no-warnings', nodeWasi, module!, String(n)];
+  }
+}
+
+const env = { ...process.env, XDG_CACHE_HOME: join(work, 'cache') };
+const expected = new Map<number, string>();
+const times = new Map<string, number[]>();
+const load = (): string => loadavg()[0]!.toFixed(1);
+const loadBefore = load();
+try {
+  for (const engine of variants) {
+    if (engine === 'v8') continue;
+    const r = spawnSync(process.execPath, command(engine, rows[0]!), { encoding: 'utf8', env, timeout: 3_600_000 });
+    if (r.status !== 0) fail(`${engine} with ${rows[0]} rows ended with status ${r.status}: ${r.stderr.trim().split('\n')[0]}`);
+  }
+  for (let round = 0; round < runs; round++) {
+    for (const engine of variants) {
+      for (const n of rows) {
+        const t0 = performance.now();
+        const r = spawnSync(process.execPath, command(engine, n), { encoding: 'utf8', env, timeout: 3_600_000, maxBuffer: 1 << 26 });
+        const ms = performance.now() - t0;
+        if (r.status !== 0) fail(`${engine} with ${n} rows ended with status ${r.status}: ${r.stderr.trim().split('\n')[0]}`);
+        const want = expected.get(n);
+        if (want === undefined) expected.set(n, r.stdout);
+        else if (want !== r.stdout) fail(`${engine} with ${n} rows printed something else than the first run of that size`);
+        const key = `${engine} ${n}`;
+        times.set(key, [...(times.get(key) ?? []), ms]);
+        process.stderr.write('.');
+      }
+    }
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+process.stderr.write('\n');
+
+const [small, large] = rows as [number, number];
+const warm = (e: Variant): number[] => times.get(`${e} ${large}`)!.map((t, i) => t - times.get(`${e} ${small}`)![i]!);
+const spread = (xs: number[], digits = 0): string => `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}-${Math.max(...xs).toFixed(digits)})`;
+const ofV8 = (ratios: number[]): string => {
+  const m = median(ratios);
+  if (m >= 0.5) return `${m.toFixed(2)} (${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)})`;
+  return `1/${(1 / m).toFixed(0)} (1/${(1 / Math.max(...ratios)).toFixed(0)}-1/${(1 / Math.min(...ratios)).toFixed(0)})`;
+};
+console.log(`${module}: ${small} and ${large} rows, ${runs} rounds, every run a fresh process; load ${loadBefore} -> ${load()}`);
+console.log(`| engine | warm: ${large - small} more rows, ms | of V8's speed | cold: ${small} rows, spawn to exit, ms | of V8's |${baseline ? ' warm speed over the baseline\'s (90% interval) |' : ''}`);
+console.log(`|---|---:|---:|---:|---:|${baseline ? '---:|' : ''}`);
+const hasV8 = engines.includes('v8');
+for (const e of variants) {
+  const w = warm(e);
+  const cold = times.get(`${e} ${small}`)!;
+  const warmRatio = hasV8 ? ofV8(w.map((t, i) => warm('v8')[i]! / t)) : '';
+  const coldRatio = hasV8 ? (median(times.get(`v8 ${small}`)!) / median(cold)).toFixed(2) : '';
+  let vsBase = '';
+  if (baseline && e !== 'v8' && !e.includes('@')) {
+    const r = pairedRatioOfMedians(w, warm(`${e}@base`));
+    vsBase = ` ${r.ratio.toFixed(2)} (${r.low.toFixed(2)}-${r.high.toFixed(2)}) |`;
+  } else if (baseline) vsBase = ' |';
+  console.log(`| ${e === 'v8' ? 'v8 (node:wasi)' : e.replace('@base', ', baseline')} | ${spread(w)} | ${warmRatio} | ${spread(cold)} | ${coldRatio} |${vsBase}`);
+}
