@@ -22,9 +22,9 @@ import type { ClonesReport, Command, EndReport, JobCommand, ProgramSetup, Reply,
 import { COMMANDS_SENT, PAUSE_FLAG, WAKE_WORD } from './job-protocol.ts';
 import { hopClockMs } from './hop-clock.ts';
 import { RingWriter } from './output-ring.ts';
-import { sharedCopy, sharedReplyData } from './shared-reply.ts';
 import { Precopy } from './precopy-source.ts';
 import { Arrival } from './precopy-target.ts';
+import { sharedCopy, sharedReplyData } from './shared-reply.ts';
 
 /** Exit status of a job that trapped: 128 + SIGABRT, as `wasmig run` says. */
 export const TRAP_STATUS = 134;
