@@ -5,15 +5,13 @@
  * a pre-copy round or a final (CoreMark as a job on the interpreter ran at 0.71 of its
  * speed after one).
  */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
-import { build } from 'esbuild';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SHARE_FROM_BYTES, sharedCopy, sharedReplyData } from '../../src/agent/shared-reply.ts';
 import { repoRoot } from '../helpers/cli.ts';
+import { runProtectorChild } from '../helpers/protector-child.ts';
 import { writerPath } from '../helpers/writer.ts';
 
 const s = suite('shared replies');
@@ -61,8 +59,6 @@ s('big byte arrays and buffers become shared copies of their bytes; small ones, 
   port1.close();
 });
 
-const INVALIDATED = 'Invalidating protector cell ArrayBufferDetaching';
-
 const CHILD = `
 import { readFileSync } from 'node:fs';
 import { Job } from ${JSON.stringify(resolve(repoRoot, 'src/agent/job.ts'))};
@@ -102,31 +98,16 @@ console.log(JSON.stringify({
 `;
 
 s('job threads answer in shared memory and detach no buffer, where a job leaves and where it arrives (plain Node, V8\'s trace)', async () => {
-  // Inside the checkout, so that the packages the platform loads at run time resolve.
-  const cache = join(repoRoot, 'node_modules', '.cache');
-  mkdirSync(cache, { recursive: true });
-  const dir = mkdtempSync(join(cache, 'wasmig-shared-reply-test-'));
-  try {
-    writeFileSync(join(dir, 'child.mjs'), CHILD);
-    writeFileSync(join(dir, 'package.json'), '{ "type": "module" }');
-    // The job thread's entry beside the child's bundle, where `thread-boot.ts` looks for it.
-    await build({
-      entryPoints: { child: join(dir, 'child.mjs'), 'job-thread': resolve(repoRoot, 'src/agent/job-thread.ts') },
-      outdir: dir, bundle: true, format: 'esm', platform: 'node', target: 'node20', logLevel: 'silent', absWorkingDir: repoRoot,
-      banner: { js: "import { createRequire as wasmigRequire } from 'node:module'; const require = wasmigRequire(import.meta.url);" },
-    });
-    const r = spawnSync(process.execPath, ['--trace-protector-invalidation', join(dir, 'child.js'), writerPath], { encoding: 'utf8', timeout: 120_000, cwd: repoRoot });
-    assert.is(r.status, 0, r.stderr);
-    const result = JSON.parse(r.stdout.split('\n').find((l) => l.startsWith('{'))!);
-    assert.ok(result.memoryCarried, 'the answers carried the job\'s memory');
-    assert.equal(result.unshared, [], 'every big buffer of the answers is in shared memory');
-    assert.is(result.images.length, 1);
-    assert.ok(result.images[0].shared && result.images[0].bytes >= 1 << 20, 'the departure image of the job\'s memory, shared');
-    assert.ok(result.arrived > 0, 'the job ran on where it arrived');
-    assert.not.ok(r.stdout.includes(INVALIDATED) || r.stderr.includes(INVALIDATED), 'V8 reported a detached buffer');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  // The job thread's entry beside the child's bundle, where `thread-boot.ts` looks for it.
+  const r = await runProtectorChild(CHILD, [writerPath], { 'job-thread': resolve(repoRoot, 'src/agent/job-thread.ts') });
+  assert.is(r.status, 0, r.stderr);
+  const result = r.result as { memoryCarried: boolean; unshared: number[]; images: { shared: boolean; bytes: number }[]; arrived: number };
+  assert.ok(result.memoryCarried, 'the answers carried the job\'s memory');
+  assert.equal(result.unshared, [], 'every big buffer of the answers is in shared memory');
+  assert.is(result.images.length, 1);
+  assert.ok(result.images[0]!.shared && result.images[0]!.bytes >= 1 << 20, 'the departure image of the job\'s memory, shared');
+  assert.ok(result.arrived > 0, 'the job ran on where it arrived');
+  assert.not.ok(r.detached, 'V8 reported a detached buffer');
 });
 
 s.run();

@@ -4,19 +4,14 @@
  * the new memory too), runs in a process whose V8 "array buffer detaching" protector
  * stays intact, so that the run loops' typed-array accesses keep their fast form.
  *
- * The child is plain Node on a bundle of the sources (esbuild): TypeScript loaders in the
- * process detach buffers of their own, which would hide what this checks.
+ * The child is plain Node on a bundle of the sources (`helpers/protector-child.ts`).
  */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { build } from 'esbuild';
+import { resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { isSharedMemory, MEMORIES_SHARED, newMemoryObject } from '../../src/exec/index.ts';
 import { repoRoot } from '../helpers/cli.ts';
-
-const INVALIDATED = 'Invalidating protector cell ArrayBufferDetaching';
+import { runProtectorChild } from '../helpers/protector-child.ts';
 
 const CHILD = `
 import { loadModuleFile, Program } from ${JSON.stringify(resolve(repoRoot, 'src/program/index.ts'))};
@@ -37,30 +32,19 @@ console.log(JSON.stringify({ shared: MEMORIES_SHARED, paused: outcome.kind, grow
 `;
 
 test('a memory that grows, and one restored from a snapshot, detach no buffer', async () => {
-  // Inside the checkout, so that the packages the platform loads at run time resolve.
-  const cache = join(repoRoot, 'node_modules', '.cache');
-  mkdirSync(cache, { recursive: true });
-  const dir = mkdtempSync(join(cache, 'wasmig-detach-test-'));
-  try {
-    writeFileSync(join(dir, 'child.mjs'), CHILD);
-    await build({ entryPoints: [join(dir, 'child.mjs')], outfile: join(dir, 'bundle.mjs'), bundle: true, format: 'esm', platform: 'node', target: 'node20', logLevel: 'silent', absWorkingDir: repoRoot });
-    const r = spawnSync(process.execPath, ['--trace-protector-invalidation', join(dir, 'bundle.mjs'), resolve(repoRoot, 'test/programs/bigmem.wasm')], { encoding: 'utf8', timeout: 120_000, cwd: repoRoot });
-    assert.is(r.status, 0, r.stderr);
-    const lines = r.stdout.split('\n');
-    const result = JSON.parse(lines.find((l) => l.startsWith('{'))!);
-    assert.is(result.paused, 'paused');
-    assert.ok(result.grownPages >= 128, `the memory grew before the snapshot (${result.grownPages} pages)`);
-    assert.is(result.end, 'exited');
-    assert.is(result.status, 0);
-    assert.match(result.output, /allocated 8 MiB/);
-    if (!result.shared) {
-      console.log('  skipped: this host makes no shared memories, so growing one detaches its buffer');
-      return;
-    }
-    assert.not.ok(r.stdout.includes(INVALIDATED) || r.stderr.includes(INVALIDATED), 'V8 reported a detached buffer');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+  const r = await runProtectorChild(CHILD, [resolve(repoRoot, 'test/programs/bigmem.wasm')]);
+  assert.is(r.status, 0, r.stderr);
+  const result = r.result as { shared: boolean; paused: string; grownPages: number; end: string; status: number; output: string };
+  assert.is(result.paused, 'paused');
+  assert.ok(result.grownPages >= 128, `the memory grew before the snapshot (${result.grownPages} pages)`);
+  assert.is(result.end, 'exited');
+  assert.is(result.status, 0);
+  assert.match(result.output, /allocated 8 MiB/);
+  if (!result.shared) {
+    console.log('  skipped: this host makes no shared memories, so growing one detaches its buffer');
+    return;
   }
+  assert.not.ok(r.detached, 'V8 reported a detached buffer');
 });
 
 test('memories are shared where the host allows, with the limit as their maximum; memory64 ones are not', () => {

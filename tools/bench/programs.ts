@@ -24,12 +24,13 @@
  * tool fails.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { optionValues, positiveNumber } from './options.ts';
+import { nodeWasiArgs } from './node-wasi.ts';
 import { median, pairedRatioOfMedians } from './stats.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -59,21 +60,13 @@ if (baseline !== undefined && !existsSync(join(baseline, 'dist/cli/main.js'))) f
 const variants: Variant[] = engines.flatMap((e) => (baseline !== undefined && e !== 'v8' ? [e, `${e}@base`] : [e]));
 
 const work = mkdtempSync(join(tmpdir(), 'wasmig-bench-programs-'));
-const nodeWasi = join(work, 'node-wasi.cjs');
-writeFileSync(nodeWasi, `
-const { WASI } = require('node:wasi');
-const { readFileSync } = require('node:fs');
-const wasi = new WASI({ version: 'preview1', args: process.argv.slice(2), returnOnExit: true });
-WebAssembly.instantiate(readFileSync(process.argv[2]), wasi.getImportObject()).then(({ instance }) => { process.exitCode = wasi.start(instance); });
-`);
-
 function command(variant: Variant, n: number): string[] {
   const [engine, of] = variant.split('@') as [Engine, string | undefined];
   const wasmig = of === undefined ? cli : join(baseline!, 'bin/wasmig.js');
   switch (engine) {
     case 'interp': return [wasmig, 'run', '--tier', 'interp', module!, String(n)];
     case 'native': return [wasmig, 'run', '--tier', 'native', module!, String(n)];
-    case 'v8': return ['--no-warnings', nodeWasi, module!, String(n)];
+    case 'v8': return nodeWasiArgs(module!, [String(n)]);
   }
 }
 

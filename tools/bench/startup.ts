@@ -40,6 +40,7 @@ import { decodeModule } from '../../src/binary/index.ts';
 import { compileModule, translateFast } from '../../src/compile/index.ts';
 import { callSignatures } from '../../src/compile/translate.ts';
 import { validateModule } from '../../src/validate/index.ts';
+import { nodeWasiArgs } from './node-wasi.ts';
 import { median } from './stats.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -251,14 +252,6 @@ function option(name: string): string | undefined {
 // ---------------------------------------------------------------------------
 // The disk cache of rewritten modules, against Node's own engine.
 
-/** Runs a WASI module under node:wasi (V8 on the unmodified module): the reference. */
-const NODE_WASI = `
-const { WASI } = require('node:wasi');
-const wasi = new WASI({ version: 'preview1', args: [process.argv[1]], env: {}, returnOnExit: true });
-const m = new WebAssembly.Module(require('node:fs').readFileSync(process.argv[1]));
-process.exitCode = wasi.start(new WebAssembly.Instance(m, wasi.getImportObject()));
-`;
-
 const TIME = '/usr/bin/time';
 
 /** Wall time to exit, and the child's CPU time (NaN without /usr/bin/time). */
@@ -285,7 +278,7 @@ async function cacheComparison(path: string, runs: number): Promise<void> {
   // The last element: environment of that row only (the prompt exit, off by default, is measured beside).
   const prompt = { WASMIG_PROMPT_EXIT: '1' };
   const rows: [string, string[], NodeJS.ProcessEnv?][] = [
-    ['node:wasi (V8, unmodified module)', [process.execPath, '--no-warnings', '-e', NODE_WASI, path]],
+    ['node:wasi (V8, unmodified module)', [process.execPath, ...nodeWasiArgs(path)]],
     // The default tier with no pause option: the module as it is (plain), its bodies'
     // validation facts cached after the first start.
     ['wasmig run --no-cache', [process.execPath, bin, 'run', '--no-cache', path]],
