@@ -3,7 +3,6 @@ import { readFileSync } from 'node:fs';
 import { DecodeError, ExhaustionError, ExitError, LinkError, Trap, UncaughtException, UsageError, ValidationError, WasmigError } from '../errors/index.ts';
 import { formatBacktrace } from './format.ts';
 import { COMMANDS, FLEET_HELP } from './commands/registry.ts';
-import { exitPromptly, primeTurboFanTracePoints, promptExitAllowed } from './prompt-exit.ts';
 import { raiseWasmTieringBudget } from './tiering-budget.ts';
 
 const USAGE = `usage: wasmig COMMAND [ARGS...]
@@ -94,30 +93,15 @@ function report(error: unknown): number {
 }
 
 /**
- * Whether the process ends at once after `argv`'s command: a program run or resumed here
- * (not `run --on`, whose client, like the agents, brokers and the rest, ends the
- * ordinary way). See `prompt-exit.ts`.
- */
-export async function endsPromptly(argv: readonly string[]): Promise<boolean> {
-  const [command, ...rest] = argv;
-  if (command === 'resume') return true;
-  // Loaded already when it ran.
-  return command === 'run' && !(await import('./commands/run.ts')).wantsRemote(rest);
-}
-
-/**
  * The process's entry (`bin/wasmig.js`): runs the command and ends the process with its
- * status; after `run` and `resume`, at once (`prompt-exit.ts`), without waiting for V8's
- * background compilation of code the program will never run.
+ * status, the ordinary way (Node joins V8's compile threads first: ending sooner, with the
+ * C library's `exit()`, was tried and crashed now and then; docs/native-tier.md).
  */
 export async function runProcess(argv: readonly string[]): Promise<void> {
   // Before any module is compiled: a short run must not leave a queue of TurboFan jobs for the exit to wait on.
   const runsWasm = argv[0] === 'run' || argv[0] === 'resume';
   if (runsWasm) raiseWasmTieringBudget();
-  // Experiment, off: TurboFan's trace categories looked up here, not by a compile thread after exit() (prompt-exit.ts).
-  if (runsWasm && process.env.WASMIG_PROMPT_EXIT_PRIME === '1' && promptExitAllowed()) primeTurboFanTracePoints();
   const code = await main(argv);
-  if (promptExitAllowed() && await endsPromptly(argv)) await exitPromptly(code);
   // exitCode, not exit(): a piped stdout is written asynchronously and must drain first.
   process.exitCode = code;
 }

@@ -103,8 +103,7 @@ export class BackgroundRewrite {
 
   /**
    * Stops the worker and resolves once its thread has ended, keeping the process alive
-   * meanwhile: a process that ends with `exit()` while a worker thread runs can crash
-   * in its exit handlers (`wasmig run` ends so: cli/prompt-exit.ts).
+   * meanwhile, so that its caller knows no thread of it is left.
    */
   stop(): Promise<void> {
     this.#worker.ref();

@@ -275,15 +275,12 @@ async function cacheComparison(path: string, runs: number): Promise<void> {
   }
   const scratch = mkdtempSync(join(tmpdir(), 'wasmig-startup-cache-'));
   const env = { ...process.env, WASMIG_CACHE_DIR: join(scratch, 'cache') };
-  // The last element: environment of that row only (the prompt exit, off by default, is measured beside).
-  const prompt = { WASMIG_PROMPT_EXIT: '1' };
-  const rows: [string, string[], NodeJS.ProcessEnv?][] = [
+  const rows: [string, string[]][] = [
     ['node:wasi (V8, unmodified module)', [process.execPath, ...nodeWasiArgs(path)]],
     // The default tier with no pause option: the module as it is (plain), its bodies'
     // validation facts cached after the first start.
     ['wasmig run --no-cache', [process.execPath, bin, 'run', '--no-cache', path]],
     ['wasmig run, cached', [process.execPath, bin, 'run', path]],
-    ['wasmig run, cached, WASMIG_PROMPT_EXIT=1', [process.execPath, bin, 'run', path], prompt],
     ['wasmig run --tier native --no-cache', [process.execPath, bin, 'run', '--tier', 'native', '--no-cache', path]],
     ['wasmig run --tier native, cached', [process.execPath, bin, 'run', '--tier', 'native', path]],
   ];
@@ -296,20 +293,19 @@ async function cacheComparison(path: string, runs: number): Promise<void> {
     const other = join(resolve(baseline), 'bin/wasmig.js');
     if (!existsSync(other)) throw new Error(`--baseline ${baseline}: no bin/wasmig.js there`);
     for (let i = rows.length - 1; i > 0; i--) {
-      const [name, argv, rowEnv] = rows[i]!;
-      rows.splice(i + 1, 0, [`${name} [baseline]`, argv.map((a) => (a === bin ? other : a)), rowEnv]);
+      const [name, argv] = rows[i]!;
+      rows.splice(i + 1, 0, [`${name} [baseline]`, argv.map((a) => (a === bin ? other : a))]);
     }
   }
-  const envOf = (row: number): NodeJS.ProcessEnv => ({ ...env, ...rows[row]![2] });
   try {
     // Fills the cache, and the file cache, once.
-    for (let i = 0; i < rows.length; i++) await launch(rows[i]![1], envOf(i));
+    for (let i = 0; i < rows.length; i++) await launch(rows[i]![1], env);
     const before = load();
     const samples = rows.map(() => ({ wall: [] as number[], cpu: [] as number[] }));
     // Interleaved rounds: whatever the machine does meanwhile falls on every row alike.
     for (let r = 0; r < runs; r++) {
       for (let i = 0; i < rows.length; i++) {
-        const t = await timed(rows[i]![1], envOf(i), scratch);
+        const t = await timed(rows[i]![1], env, scratch);
         samples[i]!.wall.push(t.wall);
         samples[i]!.cpu.push(t.cpu);
       }

@@ -86,8 +86,8 @@ export function knownFactsOf(...engines: (Engine | undefined)[]): KnownFacts | u
 
 /**
  * Ends the background rewrites of `engine`'s native tier, if any, and resolves when
- * their worker threads are gone: `run` ends its process with `exit()`
- * (cli/prompt-exit.ts), which a worker thread still running can crash (status 139).
+ * their worker threads are gone: a rewrite the run no longer needs is not finished at
+ * the process's exit.
  */
 export async function settleEngine(engine: Engine): Promise<void> {
   const native = engine instanceof NativeEngine ? engine : engine instanceof AutoEngine ? engine.native : undefined;

@@ -212,7 +212,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
       throw error;
     }
   } finally {
-    // No rewriter's worker may be running when the process ends at once (prompt-exit.ts).
+    // A rewrite nobody will use stops now, and its worker thread is gone before the process ends.
     await settleEngine(engine);
   }
 }
