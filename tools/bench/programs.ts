@@ -1,17 +1,21 @@
 /**
  * wasmig's tiers against V8 on a program wasmig was not tuned on: SQLite's workload
- * (tools/bench/sqlite-workload.c: build it with tools/bench/build-sqlite.sh) with a small
- * and a large number of rows, every run a fresh process, the engines and sizes in turn
- * within each round.
+ * (tools/bench/sqlite-workload.c: build it with tools/bench/build-sqlite.sh) or brotli's
+ * (tools/bench/brotli-workload.c: tools/bench/build-brotli.sh), whose one argument is a
+ * size (SQLite's rows, brotli's KiB of input), with a small and a large size, every run a
+ * fresh process, the engines and sizes in turn within each round.
  *
  *   npm run build && npx tsx tools/bench/programs.ts --module "$(bash tools/bench/build-sqlite.sh)"
- *       [--rows 2000,100000] [--runs 3] [--engines interp,native,v8] [--baseline DIR]
+ *       [--sizes 2000,100000] [--runs 3] [--engines interp,native,v8] [--baseline DIR]
+ *   npx tsx tools/bench/programs.ts --module "$(bash tools/bench/build-brotli.sh)" --sizes 64,2048
+ *
+ * `--rows` is another name for `--sizes` (its name when SQLite's was the only workload).
  *
  * Engines: `interp` is `wasmig run --tier interp`, `native` `wasmig run --tier native`
  * (the built CLI), `v8` the module under node:wasi. Reported per engine, as the median
  * of the rounds with the spread (min-max):
  * - warm: the large run's wall time minus the small run's of the same round, the time
- *   of the extra rows alone: start-up, loading and most of the warm-up fall out; and
+ *   of the extra work alone: start-up, loading and most of the warm-up fall out; and
  *   V8's warm time over the engine's (1/N: the engine took N times V8's time);
  * - cold: the small run's wall time, spawn to exit, and V8's over it.
  * wasmig's disk cache is a temporary directory, filled by one untimed run of each engine
@@ -20,7 +24,7 @@
  * `--baseline DIR` (another checkout, built) runs its `interp` and `native` too, in the
  * same rounds, and gives this build's warm speed over the baseline's (paired by round,
  * with a 90% bootstrap interval).
- * Every run's output must be the first run's for the same rows, byte for byte, or the
+ * Every run's output must be the first run's for the same size, byte for byte, or the
  * tool fails.
  */
 import { spawnSync } from 'node:child_process';
@@ -46,11 +50,11 @@ function fail(message: string): never {
 }
 
 const [module] = optionValues('--module');
-if (module === undefined) fail('--module SQLITE.wasm is needed (bash tools/bench/build-sqlite.sh builds it and prints its path)');
+if (module === undefined) fail('--module M.wasm is needed (bash tools/bench/build-sqlite.sh or build-brotli.sh builds one and prints its path)');
 if (!existsSync(module)) fail(`no module at ${module}`);
 const runs = positiveNumber('programs', '--runs', 3);
-const rows = (optionValues('--rows')[0] ?? '2000,100000').split(',').map(Number);
-if (rows.length !== 2 || !rows.every((n) => Number.isInteger(n) && n > 0) || rows[0]! >= rows[1]!) fail('--rows takes two whole numbers, small then large (2000,100000)');
+const sizes = (optionValues('--sizes')[0] ?? optionValues('--rows')[0] ?? '2000,100000').split(',').map(Number);
+if (sizes.length !== 2 || !sizes.every((n) => Number.isInteger(n) && n > 0) || sizes[0]! >= sizes[1]!) fail('--sizes takes two whole numbers, small then large (2000,100000)');
 const engines = (optionValues('--engines')[0] ?? ENGINES.join(',')).split(',') as Engine[];
 for (const e of engines) if (!ENGINES.includes(e)) fail(`--engines takes ${ENGINES.join(', ')}, not ${JSON.stringify(e)}`);
 if (!existsSync(join(root, 'dist/cli/main.js'))) fail('no built CLI: npm run build first');
@@ -78,19 +82,19 @@ const loadBefore = load();
 try {
   for (const engine of variants) {
     if (engine === 'v8') continue;
-    const r = spawnSync(process.execPath, command(engine, rows[0]!), { encoding: 'utf8', env, timeout: 3_600_000 });
-    if (r.status !== 0) fail(`${engine} with ${rows[0]} rows ended with status ${r.status}: ${r.stderr.trim().split('\n')[0]}`);
+    const r = spawnSync(process.execPath, command(engine, sizes[0]!), { encoding: 'utf8', env, timeout: 3_600_000 });
+    if (r.status !== 0) fail(`${engine} at size ${sizes[0]} ended with status ${r.status}: ${r.stderr.trim().split('\n')[0]}`);
   }
   for (let round = 0; round < runs; round++) {
     for (const engine of variants) {
-      for (const n of rows) {
+      for (const n of sizes) {
         const t0 = performance.now();
         const r = spawnSync(process.execPath, command(engine, n), { encoding: 'utf8', env, timeout: 3_600_000, maxBuffer: 1 << 26 });
         const ms = performance.now() - t0;
-        if (r.status !== 0) fail(`${engine} with ${n} rows ended with status ${r.status}: ${r.stderr.trim().split('\n')[0]}`);
+        if (r.status !== 0) fail(`${engine} at size ${n} ended with status ${r.status}: ${r.stderr.trim().split('\n')[0]}`);
         const want = expected.get(n);
         if (want === undefined) expected.set(n, r.stdout);
-        else if (want !== r.stdout) fail(`${engine} with ${n} rows printed something else than the first run of that size`);
+        else if (want !== r.stdout) fail(`${engine} at size ${n} printed something else than the first run of that size`);
         const key = `${engine} ${n}`;
         times.set(key, [...(times.get(key) ?? []), ms]);
         process.stderr.write('.');
@@ -102,7 +106,7 @@ try {
 }
 process.stderr.write('\n');
 
-const [small, large] = rows as [number, number];
+const [small, large] = sizes as [number, number];
 const warm = (e: Variant): number[] => times.get(`${e} ${large}`)!.map((t, i) => t - times.get(`${e} ${small}`)![i]!);
 const spread = (xs: number[], digits = 0): string => `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}-${Math.max(...xs).toFixed(digits)})`;
 const ofV8 = (ratios: number[]): string => {
@@ -110,8 +114,8 @@ const ofV8 = (ratios: number[]): string => {
   if (m >= 0.5) return `${m.toFixed(2)} (${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)})`;
   return `1/${(1 / m).toFixed(0)} (1/${(1 / Math.max(...ratios)).toFixed(0)}-1/${(1 / Math.min(...ratios)).toFixed(0)})`;
 };
-console.log(`${module}: ${small} and ${large} rows, ${runs} rounds, every run a fresh process; load ${loadBefore} -> ${load()}`);
-console.log(`| engine | warm: ${large - small} more rows, ms | of V8's speed | cold: ${small} rows, spawn to exit, ms | of V8's |${baseline ? ' warm speed over the baseline\'s (90% interval) |' : ''}`);
+console.log(`${module}: sizes ${small} and ${large}, ${runs} rounds, every run a fresh process; load ${loadBefore} -> ${load()}`);
+console.log(`| engine | warm: size ${large} less size ${small}, ms | of V8's speed | cold: size ${small}, spawn to exit, ms | of V8's |${baseline ? ' warm speed over the baseline\'s (90% interval) |' : ''}`);
 console.log(`|---|---:|---:|---:|---:|${baseline ? '---:|' : ''}`);
 const hasV8 = engines.includes('v8');
 for (const e of variants) {
