@@ -8,6 +8,7 @@ export { ByteWriter } from '../binary/index.ts';
 export { DEFAULT_REWRITE_OPTIONS, DEFAULT_UNROLL, HELPER_IMPORTS, HELPER_MODULE, planUnrolling, rewriteModule, rewriteOptionsKey, scanBodies } from './rewrite.ts';
 export type { InnermostLoop, RewriteOptions, RewrittenModule } from './rewrite.ts';
 export type { RewrittenFunction, Safepoint } from './rewrite-function.ts';
+export { LocalLiveness } from './local-liveness.ts';
 export { DEFAULT_BACKGROUND_REWRITE_BYTES, DEFAULT_STACK_BUDGET, NativeTier } from './tier.ts';
 export { DEFAULT_POLL_INTERVAL, POLL_PERIOD_MS } from './poll-pacing.ts';
 export { nativeBacktrace, toTrap } from './traps.ts';

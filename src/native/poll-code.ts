@@ -25,10 +25,13 @@ export class PollCode {
     private readonly helpers: HelperIndices,
     private readonly locals: PollLocals,
     private readonly loopPoll: FunctionRewriteOptions['loopPoll'],
+    /** Writes what safepoint `k`'s way out does first (clearing its dead locals). */
+    private readonly beforeUnwind: (k: number) => void = () => {},
   ) {}
 
   /** Unwinds from safepoint `k`: `$site = k; br $save`. */
   unwindTo(k: number, depthToSave: number): void {
+    this.beforeUnwind(k);
     this.w.out.u8(0x41).s32(k);
     this.w.localSet(this.locals.site);
     this.w.out.u8(0x0c).u32(depthToSave);

@@ -46,6 +46,7 @@ import { PollCode } from './poll-code.ts';
 import { ResumeSkipping } from './resume-path.ts';
 import type { PathStep } from './resume-path.ts';
 import { writeSaveSequence } from './save-sequence.ts';
+import { LocalLiveness } from './local-liveness.ts';
 
 /** Function indices (in the rewritten module) and global indices of the helpers a body uses. */
 export interface HelperIndices {
@@ -150,6 +151,8 @@ export interface FunctionRewriteOptions {
   loopPoll: 'global' | 'local' | 'none';
   /** After-call checks of the unwinding flag ('none' for measurements only: unwinding then breaks). */
   afterCall?: 'check' | 'none';
+  /** See `RewriteOptions.keepDeadLocals`. */
+  keepDeadLocals?: boolean;
   /**
    * Innermost loops to unroll: the offset of their `loop` instruction to the number of
    * copies of the body per header check (see `planUnrolling`). The check costs a few
@@ -256,6 +259,8 @@ export class FunctionRewriter implements BodyVisitor {
   private readonly w: BodyWriter;
   private readonly stack: CanonicalStack;
   private readonly poll: PollCode;
+  /** Which locals each safepoint must keep (the others leave as zeros): undefined where not analysed. */
+  private readonly liveness: LocalLiveness | undefined;
   private readonly skipping: ResumeSkipping;
   /** Original blocks open around the current instruction. */
   private readonly ctrl: Ctrl[] = [];
@@ -290,7 +295,8 @@ export class FunctionRewriter implements BodyVisitor {
     const scratchBase = this.resume ? base + 4 : base + 3;
     this.w = new BodyWriter(module.bytes);
     this.stack = new CanonicalStack(this.w, scratchBase);
-    this.poll = new PollCode(this.w, opts.helpers, { site: base, tmp: this.tmpLocal, count: base + 2 }, opts.loopPoll);
+    this.poll = new PollCode(this.w, opts.helpers, { site: base, tmp: this.tmpLocal, count: base + 2 }, opts.loopPoll, (k) => this.clearDead(k));
+    this.liveness = opts.keepDeadLocals === true ? undefined : LocalLiveness.of(module.bytes, this.body.codeStart, this.body.codeEnd, this.numLocals);
     this.skipping = new ResumeSkipping(this.resume, { bytes: module.bytes, start: this.body.codeStart, end: this.body.codeEnd, funcIndex: this.funcIndex }, this.w, this.stack, this.resumeFlag);
     this.unrolled = opts.loopPoll === 'none' ? undefined : opts.unrolled;
     this.handlers = opts.legacyTry === true ? scanHandlers(module.bytes, this.body.codeStart, this.body.codeEnd) : undefined;
@@ -865,6 +871,40 @@ export class FunctionRewriter implements BodyVisitor {
     this.poll.callPoll(c.pollSite, this.opts.loopPoll === 'local');
     out.u8(0x0c).u32(0).u8(0x0b).u8(0x00).u8(0x0b);
     w.labels -= 2;
+  }
+
+  /**
+   * On safepoint `k`'s way to `$save`: zeros into the locals and scratch locals that hold
+   * nothing the run reads after `k` (local-liveness.ts), so that V8 does not keep their
+   * values alive up to every safepoint. A frame saved there has zeros in them. Only
+   * numbers: a reference local may have no default to write.
+   */
+  private clearDead(k: number): void {
+    const liveness = this.liveness;
+    if (liveness === undefined) return;
+    const site = this.sites[k];
+    const numLocals = this.numLocals;
+    const onStack = new Set(site.stack);
+    const scratchBase = this.stack.scratchBase;
+    const out = this.w.out;
+    const clear = (index: number, t: number): void => {
+      switch (t) {
+        case ValType.i32: out.u8(0x41).u8(0); break;
+        case ValType.i64: out.u8(0x42).u8(0); break;
+        // Zero bits reinterpreted: 3 bytes, where a float constant takes 5 or 9.
+        case ValType.f32: out.u8(0x41).u8(0).u8(0xbe); break;
+        case ValType.f64: out.u8(0x42).u8(0).u8(0xbf); break;
+        default: return;
+      }
+      this.w.localSet(index);
+    };
+    for (let i = 0; i < numLocals; i++) {
+      if (!onStack.has(i) && !liveness.isLive(site.pc, i)) clear(i, this.localTypes[i]);
+    }
+    const scratchTypes = this.stack.scratchTypes;
+    for (let s = 0; s < scratchTypes.length; s++) {
+      if (!onStack.has(numLocals + s)) clear(scratchBase + s, scratchTypes[s]);
+    }
   }
 
   /** Records a safepoint over the whole model stack (all of it must be in scratch locals) but the top `skip` values. */

@@ -42,6 +42,8 @@ export interface RewriteOptions {
   afterCall?: 'check' | 'none';
   /** Most copies of an innermost loop's body per header check (default 8; 1: no unrolling; see `planUnrolling`). */
   unroll?: number;
+  /** Keep every local's value at every safepoint (the rewrite before `local-liveness.ts`): only to measure what clearing dead locals gains. */
+  keepDeadLocals?: boolean;
   /** Import the memory as shared (for a native tier in another thread). */
   sharedMemory?: boolean;
   /**
@@ -401,6 +403,7 @@ export function rewriteModule(ctx: ModuleContext, options: RewriteOptions = {}):
       frameCost: frameCost(ft.params.length + m.codes[i].locals.length),
       loopPoll: options.loopPoll ?? 'local',
       afterCall: options.afterCall,
+      keepDeadLocals: options.keepDeadLocals,
       unrolled,
       legacyTry: tries.has(f),
     });

@@ -2,22 +2,35 @@
  * CoreMark on the native tier against Node's own engine running the unmodified module,
  * side by side in one process (rounds alternate, so both see the same machine).
  *
- * Usage: npx tsx tools/bench/native-coremark.ts [--iterations N] [--rounds R] [--slice-ms MS] [--poll global|local|none] [--poll-interval N] [--no-after-call] [--unroll N]
+ * Usage: npx tsx tools/bench/native-coremark.ts [--iterations N] [--rounds R] [--slice-ms MS] [--poll global|local|none] [--poll-interval N] [--no-after-call] [--unroll N] [--keep-dead-locals]
+ *        [--module PROGRAM.wasm --args "ARG..."]
  * Prints each round's iterations per second of this process's CPU time (robust on a
  * shared machine; CoreMark's own wall-clock report is checked for validation) and the
- * ratio of the medians. `--poll none` and `--no-after-call` only measure what the
+ * ratio of the medians. With `--module`, another WASI program (brotli's or SQLite's
+ * workload, tools/bench/build-*.sh) with its arguments: runs per CPU second, and every
+ * run's output must be V8's first. `--keep-dead-locals`: the rewrite without clearing
+ * dead locals at safepoints (what it gains). Node 20's node:wasi, running SQLite's
+ * module here after the native tier's rounds, crashed the process in about half of the
+ * invocations at one point (SIGSEGV in V8's megamorphic keyed load, once SIGABRT in
+ * WASI's destructor during a GC), always in V8's run of the third round, with none of
+ * the tier's code running then, and never with the native rounds alone (the same crash
+ * showed with node:wasi alone on brotli's short runs): Node's, as far as we can see;
+ * run it again.
+ * `--poll none` and `--no-after-call` only measure what the
  * safepoints cost (such code cannot pause); `--unroll N` caps the copies of an unrolled loop (1: none).
  */
 import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadModule, Program } from '../../src/program/index.ts';
 import { NativeExecution, NativeTier, RewriteCache } from '../../src/native/index.ts';
 import type { RewriteOptions } from '../../src/native/index.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const wasmPath = join(root, 'coremark', 'coremark.wasm');
+const moduleArg = process.argv.indexOf('--module');
+const wasmPath = moduleArg >= 0 ? process.argv[moduleArg + 1] : join(root, 'coremark', 'coremark.wasm');
+const argsArg = process.argv.indexOf('--args');
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(name);
@@ -30,18 +43,29 @@ const pollArg = process.argv.indexOf('--poll');
 const rewrite: RewriteOptions = {};
 if (pollArg >= 0) rewrite.loopPoll = process.argv[pollArg + 1] as RewriteOptions['loopPoll'];
 if (process.argv.includes('--no-after-call')) rewrite.afterCall = 'none';
+if (process.argv.includes('--keep-dead-locals')) rewrite.keepDeadLocals = true;
 const unrollArg = process.argv.indexOf('--unroll');
 if (unrollArg >= 0) rewrite.unroll = Number(process.argv[unrollArg + 1]);
 const bytes = readFileSync(wasmPath);
-const args = ['coremark.wasm', '0', '0', '0x66', String(iterations)];
+const args = moduleArg >= 0
+  ? [basename(wasmPath), ...(argsArg >= 0 ? process.argv[argsArg + 1].split(' ').filter((a) => a !== '') : [])]
+  : ['coremark.wasm', '0', '0', '0x66', String(iterations)];
+/** Another program's output, as V8 first printed it; its score is runs per CPU second. */
+let expected: string | undefined;
 
 /** Iterations per CPU second of a run, once CoreMark's output says it validated. */
 function score(run: (fd: number) => void): number {
   const before = process.cpuUsage();
   const output = withStdout(run);
   const used = process.cpuUsage(before);
+  const seconds = (used.user + used.system) / 1e6;
+  if (moduleArg >= 0) {
+    expected ??= output;
+    if (output !== expected) throw new Error(`the output differs from V8's:\n${output}`);
+    return 1 / seconds;
+  }
   if (!/Correct operation validated/.test(output)) throw new Error(`CoreMark did not validate:\n${output}`);
-  return iterations / ((used.user + used.system) / 1e6);
+  return iterations / seconds;
 }
 
 function withStdout(run: (fd: number) => void): string {
@@ -90,6 +114,8 @@ const pollInterval = intervalArg >= 0 ? Number(process.argv[intervalArg + 1]) : 
 const sliceArg = process.argv.indexOf('--slice-ms');
 const sliceMs = sliceArg >= 0 ? Number(process.argv[sliceArg + 1]) : undefined;
 
+const unit = moduleArg >= 0 ? 'runs/s' : 'it/s';
+const digits = moduleArg >= 0 ? 3 : 0;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const v8: number[] = [];
 const native: number[] = [];
@@ -101,12 +127,12 @@ if (sliceMs !== undefined) runNative(sliceMs);
 for (let r = 0; r < rounds; r++) {
   v8.push(runV8());
   native.push(runNative());
-  let line = `round ${r + 1}: V8 ${v8[r].toFixed(0)} it/s, native tier ${native[r].toFixed(0)} it/s (${(100 * native[r] / v8[r]).toFixed(1)}%)`;
+  let line = `round ${r + 1}: V8 ${v8[r].toFixed(digits)} ${unit}, native tier ${native[r].toFixed(digits)} ${unit} (${(100 * native[r] / v8[r]).toFixed(1)}%)`;
   if (sliceMs !== undefined) {
     sliced.push(runNative(sliceMs));
-    line += `, paused every ${sliceMs} ms ${sliced[r].toFixed(0)} it/s (${(100 * sliced[r] / v8[r]).toFixed(1)}%)`;
+    line += `, paused every ${sliceMs} ms ${sliced[r].toFixed(digits)} ${unit} (${(100 * sliced[r] / v8[r]).toFixed(1)}%)`;
   }
   console.log(line);
 }
-console.log(`median: V8 ${median(v8).toFixed(0)} it/s, native tier ${median(native).toFixed(0)} it/s: ${(100 * median(native) / median(v8)).toFixed(1)}% of V8 (${JSON.stringify(rewrite)})`);
-if (sliceMs !== undefined) console.log(`median, paused and resumed every ${sliceMs} ms: ${median(sliced).toFixed(0)} it/s: ${(100 * median(sliced) / median(v8)).toFixed(1)}% of V8`);
+console.log(`median: V8 ${median(v8).toFixed(digits)} ${unit}, native tier ${median(native).toFixed(digits)} ${unit}: ${(100 * median(native) / median(v8)).toFixed(1)}% of V8 (${JSON.stringify(rewrite)})`);
+if (sliceMs !== undefined) console.log(`median, paused and resumed every ${sliceMs} ms: ${median(sliced).toFixed(digits)} ${unit}: ${(100 * median(sliced) / median(v8)).toFixed(1)}% of V8`);
