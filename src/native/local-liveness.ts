@@ -53,11 +53,9 @@ export class LocalLiveness {
     const afterEnd = new Map<number, Uint32Array>();
     const loopStart = new Map<number, Uint32Array>();
     const elseStart = new Map<number, Uint32Array>();
-    const target = (i: number): Uint32Array => {
-      const c = body.targetOf[i]!;
-      if (c < 0) return empty;
-      return (body.ops[c] === 0x03 ? loopStart.get(c) : afterEnd.get(c)) ?? empty;
-    };
+    /** Live at the label of control instruction `c` (-1: the body's, a return): a loop's start, else after its end. */
+    const atLabel = (c: number): Uint32Array => (c < 0 ? empty : (body.ops[c] === 0x03 ? loopStart.get(c) : afterEnd.get(c)) ?? empty);
+    const target = (i: number): Uint32Array => atLabel(body.targetOf[i]!);
     const union = (into: Uint32Array, from: Uint32Array): void => {
       for (let w = 0; w < words; w++) into[w] |= from[w]!;
     };
@@ -98,10 +96,7 @@ export class LocalLiveness {
           case 0x0d: union(live, target(i)); break;
           case 0x0e: {
             live.fill(0);
-            for (let t = body.tableStart[i]!; t < body.tableStart[i + 1]!; t++) {
-              const c = body.tableTargets[t]!;
-              if (c >= 0) union(live, (body.ops[c] === 0x03 ? loopStart.get(c) : afterEnd.get(c)) ?? empty);
-            }
+            for (let t = body.tableStart[i]!; t < body.tableStart[i + 1]!; t++) union(live, atLabel(body.tableTargets[t]!));
             break;
           }
           case 0x00: case 0x0f: case 0x12: case 0x13: case 0x15: live.fill(0); break;

@@ -259,8 +259,8 @@ export class FunctionRewriter implements BodyVisitor {
   private readonly w: BodyWriter;
   private readonly stack: CanonicalStack;
   private readonly poll: PollCode;
-  /** Which locals each safepoint must keep (the others leave as zeros): undefined where not analysed. */
-  private readonly liveness: LocalLiveness | undefined;
+  /** Which locals each safepoint must keep (the others leave as zeros): undefined where not analysed; null until a safepoint first asks. */
+  private liveness: LocalLiveness | undefined | null = null;
   private readonly skipping: ResumeSkipping;
   /** Original blocks open around the current instruction. */
   private readonly ctrl: Ctrl[] = [];
@@ -296,7 +296,6 @@ export class FunctionRewriter implements BodyVisitor {
     this.w = new BodyWriter(module.bytes);
     this.stack = new CanonicalStack(this.w, scratchBase);
     this.poll = new PollCode(this.w, opts.helpers, { site: base, tmp: this.tmpLocal, count: base + 2 }, opts.loopPoll, (k) => this.clearDead(k));
-    this.liveness = opts.keepDeadLocals === true ? undefined : LocalLiveness.of(module.bytes, this.body.codeStart, this.body.codeEnd, this.numLocals);
     this.skipping = new ResumeSkipping(this.resume, { bytes: module.bytes, start: this.body.codeStart, end: this.body.codeEnd, funcIndex: this.funcIndex }, this.w, this.stack, this.resumeFlag);
     this.unrolled = opts.loopPoll === 'none' ? undefined : opts.unrolled;
     this.handlers = opts.legacyTry === true ? scanHandlers(module.bytes, this.body.codeStart, this.body.codeEnd) : undefined;
@@ -880,6 +879,10 @@ export class FunctionRewriter implements BodyVisitor {
    * numbers: a reference local may have no default to write.
    */
   private clearDead(k: number): void {
+    // Analysed on the first way out written: a body without safepoints needs none.
+    if (this.liveness === null) {
+      this.liveness = this.opts.keepDeadLocals === true ? undefined : LocalLiveness.of(this.module.bytes, this.body.codeStart, this.body.codeEnd, this.numLocals);
+    }
     const liveness = this.liveness;
     if (liveness === undefined) return;
     const site = this.sites[k];
