@@ -20,7 +20,26 @@ const MiB = 1024 * 1024;
 function retained(): { arrayBuffers: number; threads: number } {
   gc();
   gc();
-  return { arrayBuffers: process.memoryUsage().arrayBuffers, threads: readdirSync('/proc/self/task').length };
+  return { arrayBuffers: process.memoryUsage().arrayBuffers, threads: threadCount() };
+}
+
+function threadCount(): number {
+  return readdirSync('/proc/self/task').length;
+}
+
+/**
+ * The threads once those on their way out have gone, or after 20 s: a worker that has
+ * been told to stop takes a while to leave on a busy machine (seen: 2 still there right
+ * after the 24th move, beside another test run), which is not one retained.
+ */
+async function settledThreads(limit: number): Promise<number> {
+  const deadline = Date.now() + 20_000;
+  let threads = threadCount();
+  while (threads > limit && Date.now() < deadline) {
+    await new Promise((done) => setTimeout(done, 100));
+    threads = threadCount();
+  }
+  return threads;
 }
 
 test('24 moves among three agents retain neither threads nor the packages that carried the job', async () => {
@@ -41,7 +60,8 @@ test('24 moves among three agents retain neither threads nor the packages that c
     const grown = (after.arrayBuffers - warm.arrayBuffers) / MiB;
     // Before the fix each arrival pinned its whole package (~4 MiB): 18 moves kept ~72 MiB more.
     assert.ok(grown < 16, `18 more moves retained ${grown.toFixed(1)} MiB more of buffers`);
-    assert.ok(after.threads <= warm.threads + 1, `threads went from ${warm.threads} to ${after.threads}`);
+    const threads = await settledThreads(warm.threads + 1);
+    assert.ok(threads <= warm.threads + 1, `threads went from ${warm.threads} to ${threads}`);
     assert.ok(lines > 0, 'the job printed while it moved');
   } finally {
     await client.close();
