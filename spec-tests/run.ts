@@ -1,6 +1,6 @@
 /**
  * Runs the official WebAssembly test suite, converted by wabt's wast2json, against
- * wasmig. Usage: npm run spec -- [--suite DIR] [--json FILE] [--verbose] [--exact] [--snapshot-every N] [--passing] [NAME...]
+ * wasmig. Usage: npm run spec -- [--suite DIR] [--json FILE] [--verbose] [--exact] [--js-after N] [--snapshot-every N] [--passing] [NAME...]
  * Default suite: ../shared/spec-tests/wasm-2.0 beside the checkout. `--passing` runs only the
  * Wasm 3.0 scripts wasmig passes completely (`wasm-3.0-passing.ts`; `npm run spec:3`).
  */
@@ -158,6 +158,9 @@ function checkEither(store: Store, alternatives: SpecValue[], actual: bigint[]):
 /** `--exact`: run on the exact code only (the default also uses the fast code). */
 let useFastCode = true;
 
+/** `--js-after N`: compile a function to JavaScript after N block entries (0: at once; -1: never). */
+let jsAfter: number | undefined;
+
 /** `--snapshot-every N`: migrate each invoke to a fresh store every N instructions (see migrate.ts). */
 let snapshotEvery: number | undefined;
 
@@ -177,7 +180,7 @@ export function runScript(jsonPath: string, hooks: ScriptHooks = {}): FileResult
   const script = JSON.parse(readFileSync(jsonPath, 'utf8')) as { commands: Command[] };
   const result: FileResult = { passed: 0, failed: 0, skipped: 0, failures: [] };
   const superseded = SUPERSEDED[basename(dir)]?.[basename(jsonPath, '.json')] ?? [];
-  const store = new Store({ fast: useFastCode });
+  const store = new Store({ fast: useFastCode, jsAfter });
   const migrator = snapshotEvery === undefined ? undefined : new Migrator(store, snapshotEvery);
   const registered = new Map<string, Map<string, ExternVal>>();
   registered.set('spectest', new Map(Object.entries(spectestImports(store)) as [string, ExternVal][]));
@@ -346,6 +349,13 @@ function main(argv: string[]): number {
     else if (a === '--json') jsonOut = resolve(argv[++i]);
     else if (a === '--verbose' || a === '-v') verbose = true;
     else if (a === '--exact') useFastCode = false;
+    else if (a === '--js-after') {
+      jsAfter = Number(argv[++i]);
+      if (!Number.isInteger(jsAfter) || jsAfter < -1) {
+        console.error('--js-after needs a whole number of block entries, at least -1');
+        return 2;
+      }
+    }
     else if (a === '--passing') passingOnly = true;
     else if (a === '--snapshot-every') {
       snapshotEvery = Number(argv[++i]);
@@ -355,7 +365,7 @@ function main(argv: string[]): number {
       }
     }
     else if (a === '--help' || a === '-h') {
-      console.log('usage: npm run spec -- [--suite DIR] [--json FILE] [--verbose] [--exact] [--snapshot-every N] [--passing] [NAME...]');
+      console.log('usage: npm run spec -- [--suite DIR] [--json FILE] [--verbose] [--exact] [--js-after N] [--snapshot-every N] [--passing] [NAME...]');
       return 0;
     } else names.push(a.replace(/\.json$/, ''));
   }

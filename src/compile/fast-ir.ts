@@ -164,4 +164,29 @@ export interface FastFunction {
   exactPcAt: Int32Array;
   /** For each exact pc: instructions until the end of its basic block (inclusive). */
   toBlockEnd: Int32Array;
+  /**
+   * The fast code compiled to a JavaScript function (the interpreter's JavaScript tier,
+   * `exec/js-tier/`), null until the function is hot; made and owned by the executor.
+   */
+  js: FastJsBody | null;
+  /**
+   * Times the run loop dispatched one of this code's block starts while `js` was null;
+   * -1: never compile it (too large, or the host refused to compile JavaScript).
+   */
+  heat: number;
+}
+
+/**
+ * Runs fast code from the block start at fast pc `pc` with `fuel` instructions, in the
+ * frame whose first word is `F` of function `self` (a store address), and leaves when it
+ * meets what it does not run itself (a rare instruction, a block its fuel cannot cover, a
+ * trap, a call it cannot make): every frame word is back in `s32`, and `cx` says the fast
+ * pc to dispatch next and the fuel left. See `exec/js-tier/`.
+ */
+export type FastJsBody = (cx: FastJsExit, s32: Int32Array, view: DataView, memSize: number, F: number, pc: number, fuel: number, self: number) => void;
+
+/** Where a `FastJsBody` left off. */
+export interface FastJsExit {
+  pc: number;
+  fuel: number;
 }

@@ -66,7 +66,7 @@ export class FastTranslator {
     }
     this.out.resolveTargets(this.fastPcAt);
     fuseInstructions(this.out.code, this.out.length);
-    return { code: this.out.code.slice(0, this.out.length), fastPcAt: this.fastPcAt, exactPcAt: this.out.exactPcs(), toBlockEnd: this.blocks.toBlockEnd };
+    return { code: this.out.code.slice(0, this.out.length), fastPcAt: this.fastPcAt, exactPcAt: this.out.exactPcs(), toBlockEnd: this.blocks.toBlockEnd, js: null, heat: 0 };
   }
 
   /**

@@ -5,6 +5,7 @@ import {
   conversionTrap, i64ToF32, nearest, trapDivideByZero, trapIntegerOverflow,
   truncI64S, truncI64U, truncSatI64S, truncSatI64U,
 } from './numeric.ts';
+import { compileHot } from './js-tier/index.ts';
 import { stepWide } from './run-fast-wide.ts';
 import { runExact } from './run.ts';
 import { stepSimd } from './simd-step.ts';
@@ -28,6 +29,18 @@ const SLOW = 16;
  * call site that a run of early-ending slices never reaches (and deoptimize on it).
  */
 const FINISH_EXACT = 8;
+/**
+ * `runFastLoop` returns this when compiled JavaScript it ran left off in a function it
+ * called (the thread's funcAddr and fp say which, `t.js.pc` where): `run` starts the loop
+ * again there.
+ */
+const JS_MOVED = 9;
+/**
+ * The most fuel one call of `runFastLoop` gets: below the cost the JavaScript tier writes
+ * into the branches to its entries (`js-tier/`, `UNAFFORDABLE`), so that such a branch
+ * never charges its target inline and always goes through the target's fuel instruction.
+ */
+const MAX_SLICE = 2 ** 30;
 
 function trapMemory(): never {
   throw new Trap('out of bounds memory access');
@@ -87,7 +100,19 @@ export function run(t: ThreadState, budget: number, early = false): RunStatus {
     let entry = -1;
     for (;;) {
       const before = t.instructions;
-      const status = runFastLoop(t, remaining, entry, early);
+      // A budget beyond MAX_SLICE goes in slices that may end early (see MAX_SLICE).
+      const slice = remaining > MAX_SLICE ? MAX_SLICE : remaining;
+      const status = runFastLoop(t, slice, entry, early || slice < remaining);
+      if (status === RunStatus.yielded && slice < remaining) {
+        remaining -= t.instructions - before;
+        entry = -1;
+        continue;
+      }
+      if (status === JS_MOVED) {
+        remaining -= t.instructions - before;
+        entry = t.js.pc;
+        continue;
+      }
       if (status === FINISH_EXACT) {
         const exactStatus = runExact(t, remaining - (t.instructions - before));
         if (exactStatus === RunStatus.yielded) normalizeFrames(t);
@@ -144,6 +169,8 @@ function runFastLoop(t: ThreadState, budget: number, entry: number, early: boole
   let view: DataView = mem === NO_MEMORY ? new DataView(new ArrayBuffer(0)) : mem.view;
   let memSize = view.byteLength;
   let fuel = budget;
+  const jsAfter = t.jsAfter;
+  const jsContext = t.js;
 
   try {
     for (;;) {
@@ -159,6 +186,30 @@ function runFastLoop(t: ThreadState, budget: number, entry: number, early: boole
             t.instructions += budget - fuel;
             // A slice of a longer run that has done something ends here, at a block start.
             return early && fuel < budget ? RunStatus.yielded : FINISH_EXACT;
+          }
+          const js = fast.js;
+          if (js !== null) {
+            // The JavaScript tier runs from this block on (it charges the block itself).
+            jsContext.inst = inst;
+            js(jsContext, s32, view, memSize, F, pc, fuel, funcAddr);
+            if (jsContext.moved) {
+              // It left at a deeper frame (a function it called): `run` starts the loop there.
+              jsContext.moved = false;
+              t.instructions += budget - jsContext.fuel;
+              return JS_MOVED;
+            }
+            if (jsContext.pc !== pc || jsContext.fuel !== fuel) {
+              pc = jsContext.pc;
+              fuel = jsContext.fuel;
+              break;
+            }
+            // It ran nothing (no entry here, or too little fuel for the stretch from here):
+            // the loop runs the block.
+          } else if (jsAfter >= 0 && fast.heat >= 0 && ++fast.heat > jsAfter) {
+            // Hot: compiled out of the loop (`runSlowOp`), then this block again.
+            t.fp = fp; t.funcAddr = funcAddr;
+            t.instructions += budget - fuel;
+            return SLOW + pc;
           }
           fuel -= cost;
           pc += 3;
@@ -814,6 +865,17 @@ function runFastLoop(t: ThreadState, budget: number, entry: number, early: boole
       }
     }
   } catch (error) {
+    jsContext.nest = 0;
+    jsContext.nestSlots = 0;
+    if (jsContext.trapFunc >= 0) {
+      // Compiled code trapped, perhaps calls deeper (their frames are pushed): there.
+      funcAddr = jsContext.trapFunc;
+      fp = jsContext.trapFp;
+      pc = jsContext.pc;
+      fuel = jsContext.fuel;
+      fast = fastCode((funcs[funcAddr] as WasmFunctionState).compiled);
+      jsContext.trapFunc = -1;
+    }
     // Registers at the faulting instruction, in exact-code terms, for the backtrace.
     t.fp = fp; t.funcAddr = funcAddr;
     t.pc = fast.exactPcAt[pc] >= 0 ? fast.exactPcAt[pc] : 0;
@@ -853,6 +915,9 @@ function runSlowOp(t: ThreadState, pc: number): number {
   const op = code[pc];
   try {
     switch (op) {
+      case 0xd0: /* FastOp.fuel: the function is hot */
+        compileHot(fast, (funcs[t.funcAddr] as WasmFunctionState).compiled.funcIndex);
+        return pc;
       case 0xdf: /* FastOp.exact1 */ {
         t.pc = code[pc + 1]; t.sp = t.fp + code[pc + 2];
         const before = t.instructions;

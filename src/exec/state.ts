@@ -1,4 +1,4 @@
-import type { CompiledFunction } from '../compile/index.ts';
+import type { CompiledFunction, FastJsExit } from '../compile/index.ts';
 import { funcTypeIds } from '../wasm/index.ts';
 import type { FuncType, RefType, ValType } from '../wasm/index.ts';
 import type { SimdUnit } from './simd-step.ts';
@@ -203,6 +203,31 @@ export interface ThreadState {
   divert: Uint8Array | null;
   /** Lane views of the value stack, made by the first SIMD instruction the thread runs. */
   simd: SimdUnit | null;
+  /**
+   * The JavaScript tier (`js-tier/`): a function's fast code is compiled to JavaScript once
+   * the run loop has dispatched its block starts this many times; -1: never.
+   */
+  jsAfter: number;
+  /** The JavaScript tier's registers (one record per thread, reused). */
+  js: JsTierContext;
+}
+
+/** What the JavaScript tier's compiled functions share while they run (`js-tier/`). */
+export interface JsTierContext extends FastJsExit {
+  thread: ThreadState;
+  /** The instance whose code runs: calls from compiled code stay within it. */
+  inst: InstanceState;
+  /** Compiled functions running on the JavaScript stack under the current one, and their frames' slots. */
+  nest: number;
+  nestSlots: number;
+  /**
+   * Set when a compiled function called from another left the JavaScript stack at a
+   * deeper frame (`thread.funcAddr`, `thread.fp`, `pc`): the run loop goes on there.
+   */
+  moved: boolean;
+  /** The function and frame where compiled code trapped (`pc` the instruction), -1 when it did not. */
+  trapFunc: number;
+  trapFp: number;
 }
 
 export interface ThreadLimits {
@@ -212,10 +237,16 @@ export interface ThreadLimits {
   maxSlots?: number;
   /** Use the fast code (default true); false runs everything on the exact code. */
   fast?: boolean;
+  /**
+   * Compile a function's fast code to JavaScript once the run loop has entered its blocks
+   * this many times (default `DEFAULT_JS_AFTER`); -1 never, 0 at once (for testing the tier).
+   */
+  jsAfter?: number;
 }
 
 export const DEFAULT_MAX_DEPTH = 200_000;
 export const DEFAULT_MAX_SLOTS = 16 * 1024 * 1024;
+export const DEFAULT_JS_AFTER = 100;
 
 export function createThread(store: StoreState, limits: ThreadLimits = {}): ThreadState {
   const slots = new ArrayBuffer(8 * 4096);
@@ -245,8 +276,13 @@ export function createThread(store: StoreState, limits: ThreadLimits = {}): Thre
     fast: limits.fast ?? true,
     divert: null,
     simd: null,
+    jsAfter: limits.jsAfter ?? DEFAULT_JS_AFTER,
+    js: null as unknown as JsTierContext,
   };
+  // Fuel as a double from the start, for the reason given for `instructions`.
+  t.js = { pc: 0, fuel: 0.5, thread: t, inst: null as unknown as InstanceState, nest: 0, nestSlots: 0, moved: false, trapFunc: -1, trapFp: 0 };
   t.instructions = 0;
+  t.js.fuel = 0;
   return t;
 }
 

@@ -49,8 +49,11 @@ export interface ProgramOptions {
   asyncBlocking?: boolean;
   /** A shared word that cuts the program's sleeps short when raised (see `WasiOptions.wake`). */
   wake?: WasiOptions['wake'];
-  /** Call depth and value stack limits; `fast: false` keeps the interpreter on its exact code. */
-  limits?: Pick<StoreOptions, 'maxDepth' | 'maxSlots' | 'fast'>;
+  /**
+   * Call depth and value stack limits; `fast: false` keeps the interpreter on its exact
+   * code; `jsAfter` says when it compiles a function to JavaScript (-1: never).
+   */
+  limits?: Pick<StoreOptions, 'maxDepth' | 'maxSlots' | 'fast' | 'jsAfter'>;
   /**
    * The engine that runs the program: `interpreterEngine`, `nativeEngine(...)`,
    * `autoEngine(...)`, or one of your own. Takes precedence over `tier`.

@@ -1,6 +1,7 @@
 /**
- * The fast code against the exact code, in lock step: two machines run the same
- * program, one on the exact code only, one on the fast code, and are paused at the same
+ * The fast code against the exact code, in lock step: three machines run the same
+ * program, one on the exact code only, one on the fast code, one on the fast code
+ * compiled to JavaScript from the start (`exec/js-tier/`), and are paused at the same
  * instruction counts all along the run. At every pause their live state (pc, frames,
  * every slot below the stack pointer, instruction count, memory, globals) must be identical: the fast
  * code may only change how fast the machine gets there, never where it is.
@@ -42,7 +43,7 @@ function lockStep(wasmPath: string, args: string[], seed: number): void {
   const compiled = loadModule(readFileSync(new URL(wasmPath, import.meta.url)));
   const devNull = openSync('/dev/null', 'w');
   try {
-    const make = (fast: boolean): Program => {
+    const make = (fast: boolean, jsAfter?: number): Program => {
       // A clock that ticks 1 ms per reading, so that both machines see the same times.
       let now = 0n;
       let program: Program | undefined;
@@ -53,11 +54,13 @@ function lockStep(wasmPath: string, args: string[], seed: number): void {
         return 0;
       };
       const preview1 = { ...wasi.imports['wasi_snapshot_preview1'], clock_time_get };
-      program = Program.withWasi(compiled, wasi, { imports: { wasi_snapshot_preview1: preview1 }, limits: { fast } });
+      program = Program.withWasi(compiled, wasi, { imports: { wasi_snapshot_preview1: preview1 }, limits: { fast, jsAfter } });
       return program;
     };
     const exact = make(false);
     const fast = make(true);
+    // And the JavaScript tier from the first block of every function on (js-tier/).
+    const js = make(true, 0);
     // How long is the whole run? (exact machine, once, to place the pauses)
     const probe = make(false);
     const end = probe.run();
@@ -68,18 +71,21 @@ function lockStep(wasmPath: string, args: string[], seed: number): void {
     while (points.size < PAUSES) points.add(1 + Math.floor(rand() * (total - 1)));
     for (const k of [...points].sort((a, b) => a - b)) {
       const a = exact.run({ until: k });
-      const b = fast.run({ until: k });
-      assert.equal(b, a, `outcome at ${k}`);
-      assert.is(liveState(fast.store.thread), liveState(exact.store.thread), `state after ${k} instructions`);
-      const ma = exact.store.state.memories[0]!.memory.buffer, mb = fast.store.state.memories[0]!.memory.buffer;
-      assert.ok(Buffer.compare(new Uint8Array(ma), new Uint8Array(mb)) === 0, `memory after ${k} instructions`);
       // As in slots, the high word of a 32-bit global is undefined.
       const bits = (p: Program): number[][] => p.store.state.globals.map((g) => (g.type === ValType.i64 || g.type === ValType.f64 ? [g.lo, g.hi] : [g.lo]));
-      assert.equal(bits(fast), bits(exact), `globals after ${k}`);
+      for (const [name, other] of [['fast', fast], ['js', js]] as const) {
+        assert.equal(other.run({ until: k }), a, `${name}: outcome at ${k}`);
+        assert.is(liveState(other.store.thread), liveState(exact.store.thread), `${name}: state after ${k} instructions`);
+        const ma = exact.store.state.memories[0]!.memory.buffer, mb = other.store.state.memories[0]!.memory.buffer;
+        assert.ok(Buffer.compare(new Uint8Array(ma), new Uint8Array(mb)) === 0, `${name}: memory after ${k} instructions`);
+        assert.equal(bits(other), bits(exact), `${name}: globals after ${k}`);
+      }
     }
     assert.equal(fast.run(), end);
+    assert.equal(js.run(), end);
     assert.equal(exact.run(), end);
     assert.is(fast.store.thread.instructions, total);
+    assert.is(js.store.thread.instructions, total);
   } finally {
     closeSync(devNull);
   }

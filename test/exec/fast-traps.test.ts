@@ -1,5 +1,5 @@
 /**
- * Every kind of trap the fast loop raises reports what the exact code reports: the
+ * Every kind of trap the fast loop (and the JavaScript tier) raises reports what the exact code reports: the
  * message, and the byte offset of the trapping instruction in each frame of the
  * backtrace (the loop writes its registers back to the thread on the way out).
  */
@@ -15,8 +15,8 @@ const { i32, f64 } = ValType;
 
 interface Outcome { kind: string; message: string; offsets: number[]; funcs: number[] }
 
-function outcome(bytes: Uint8Array, fast: boolean, arg: number): Outcome {
-  const trap = trapOf(bytes, fast, arg);
+function outcome(bytes: Uint8Array, fast: boolean, arg: number, jsAfter?: number): Outcome {
+  const trap = trapOf(bytes, fast, arg, jsAfter);
   const frames = trap.backtrace.slice(0, 3);
   return { kind: trap instanceof ExhaustionError ? 'exhausted' : 'trap', message: trap.message, offsets: frames.map((f) => f.offset), funcs: frames.map((f) => f.funcIndex) };
 }
@@ -62,6 +62,8 @@ for (const [what, body, arg, extra] of cases) {
     const bytes = moduleWith(body, extra);
     const exact = outcome(bytes, false, arg);
     assert.equal(outcome(bytes, true, arg), exact);
+    // Compiled to JavaScript from the start: g traps in compiled code f called.
+    assert.equal(outcome(bytes, true, arg, 0), exact, 'the JavaScript tier');
     assert.is(exact.funcs.length, 2, 'the backtrace has the trapping function and its caller');
   });
 }
@@ -75,10 +77,12 @@ test('a recursion too deep: the fast loop reports exhaustion where the exact cod
   const bytes = b.build();
   const exact = outcome(bytes, false, 0);
   assert.is(exact.kind, 'exhausted');
-  const fast = outcome(bytes, true, 0);
-  assert.is(fast.kind, 'exhausted');
-  assert.is(fast.message, exact.message);
-  assert.equal(fast.offsets, exact.offsets);
+  for (const jsAfter of [undefined, 0]) {
+    const fast = outcome(bytes, true, 0, jsAfter);
+    assert.is(fast.kind, 'exhausted');
+    assert.is(fast.message, exact.message);
+    assert.equal(fast.offsets, exact.offsets);
+  }
 });
 
 test.run();

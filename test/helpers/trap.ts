@@ -5,10 +5,11 @@ import { Store } from '../../src/runtime/index.ts';
 
 /**
  * The trap that `f(arg)` of the module `bytes` raises, run on the fast code or on the
- * exact code only (`fast`), in a store of its own; fails the test if it returns.
+ * exact code only (`fast`), in a store of its own (`jsAfter`: see `ThreadLimits`); fails
+ * the test if it returns.
  */
-export function trapOf(bytes: Uint8Array, fast: boolean, arg: number): Trap {
-  const store = new Store({ fast });
+export function trapOf(bytes: Uint8Array, fast: boolean, arg: number, jsAfter?: number): Trap {
+  const store = new Store({ fast, jsAfter });
   const inst = store.instantiate(loadModule(bytes));
   try {
     store.invoke(inst.exports.get('f')!, [arg]);

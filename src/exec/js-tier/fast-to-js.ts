@@ -1,0 +1,343 @@
+/**
+ * The interpreter's JavaScript tier: a hot function's fast code compiled to one
+ * JavaScript function whose frame words are local variables, so that V8 keeps them in
+ * registers instead of the run loop's loads and stores of `s32` for every operand
+ * (docs/interpreter-speed.md, "The JavaScript tier").
+ *
+ * The compiled function is the fast code with its dispatch taken out, not a new
+ * semantics (`op-emitters.ts` says each instruction's JavaScript):
+ * - Control flow is structured: the fast code keeps the Wasm body's layout, so its
+ *   forward branches become `break` out of labelled blocks and its backward ones
+ *   `continue` of loops (`block-graph.ts` finds them).
+ * - Fuel: each block subtracts its cost as the loop would; the checks are at the
+ *   checkpoints only (entries, and the blocks after calls), each for the costliest path to
+ *   the next one. A check that fails leaves at that block's start, and the loop counts the
+ *   rest out as it always does, so a pause still lands after exactly the instruction
+ *   asked for.
+ * - Entries: the function's start, the blocks after calls and its loops' starts; entered
+ *   further on, the items before the entry are skipped by guards on `e`.
+ * - Leaving: at an instruction it does not run itself (SIMD, the exact code's, the rare
+ *   cases), or a call it cannot make (`js-calls.ts`), every frame word goes back to
+ *   `s32` and the loop dispatches that instruction. Traps are thrown in place
+ *   (`js-trap.ts`). A function returning to a compiled caller writes its results only.
+ *
+ * So whenever the tier is not running, the thread is where the loop would have it, with
+ * the same value in every slot an instruction can still read: snapshots, migration and
+ * the exact code see no difference (the high words of 32-bit values, which nothing reads,
+ * may hold other bits, as between the fast and exact codes).
+ */
+import { FastOp } from '../../compile/index.ts';
+import type { FastFunction, FastJsBody } from '../../compile/index.ts';
+import { enterCall, indirectCallee, leaveCall, RETURNED, RETURNED_PC } from './js-calls.ts';
+import { BlockGraph } from './block-graph.ts';
+import type { Construct } from './block-graph.ts';
+import { EMITTERS } from './op-emitters.ts';
+import { jsTrap } from './js-trap.ts';
+import type { OperandContext, TrapKind } from './operand-context.ts';
+
+/** Frames of more words are not compiled: V8 would spill most of them anyway, and the compile is slow. */
+export const MAX_FRAME_WORDS = 512;
+/** Nor is fast code longer than this (in words): a compile would cost more than it saves. */
+export const MAX_CODE_WORDS = 1 << 15;
+
+/**
+ * Where a call's argument words are written (`save`), its result words read (`load`), and
+ * the caller's own words written when the callee left the JavaScript stack (`below`: the
+ * words from the argument base on are the callee's frame by then, not to be overwritten).
+ */
+const CALL_WORDS = /\/\*words (\d+) (save|load|below)\*\//g;
+
+const PRELUDE = `'use strict';
+const SI = new Int32Array(2), SF = new Float64Array(SI.buffer), SF32 = new Float32Array(SI.buffer);
+function f64of(lo, hi) { SI[0] = lo; SI[1] = hi; return SF[0]; }
+function f32of(lo) { SI[0] = lo; return SF32[0]; }
+`;
+
+/** Why a function was not compiled, or the compiled function with its source. */
+export type FastJsResult = {
+  body: FastJsBody;
+  source: string;
+  /** The cost operands of the branches to the function's entries (see `UNAFFORDABLE`). */
+  entryBranchCosts: number[];
+} | { body: null; reason: string };
+
+/**
+ * A branch cost above any fuel the run loop is given (`run-fast.ts`, `MAX_SLICE`): a
+ * branch carrying it goes to its target's fuel instruction instead of charging it inline.
+ */
+export const UNAFFORDABLE = 0x7fffffff;
+
+/** Compiles `fast` (see the file's comment); `name` goes into the function's name for profiles. */
+export function compileFastToJs(fast: FastFunction, name: string): FastJsResult {
+  const translation = new FastToJs(fast.code, name);
+  const source = translation.source();
+  if ('reason' in source) return { body: null, reason: source.reason };
+  let factory: (entry: Int32Array, enter: typeof enterCall, leave: typeof leaveCall, callee: typeof indirectCallee, trap: typeof jsTrap) => FastJsBody;
+  try {
+    // The source is made here from integers and fixed text only, never from input strings.
+    factory = new Function('ENTRY', 'enterCall', 'leaveCall', 'indirectCallee', 'jsTrap', `${source.text}\n//# sourceURL=wasmig-js/${name}.js`) as typeof factory;
+  } catch (error) {
+    return { body: null, reason: `the host does not compile JavaScript (${(error as Error).message})` };
+  }
+  return {
+    body: factory(source.entry, enterCall, leaveCall, indirectCallee, jsTrap), source: source.text,
+    entryBranchCosts: translation.entryBranchCosts(),
+  };
+}
+
+interface Source {
+  text: string;
+  /** Block number at each fuel instruction's fast pc (-1 elsewhere). */
+  entry: Int32Array;
+}
+
+/** A block, or a construct with what it holds. */
+type Node = { kind: 'block'; block: number } | { kind: 'construct'; construct: Construct; children: Node[] };
+
+const first = (n: Node): number => n.kind === 'block' ? n.block : n.construct.start;
+const last = (n: Node): number => n.kind === 'block' ? n.block : n.construct.end;
+
+/** The blocks `0..count-1` inside the constructs (given outer first), as a tree. */
+function nest(count: number, constructs: readonly Construct[]): Node[] {
+  const root: Node[] = [];
+  const open: { construct: Construct; children: Node[] }[] = [];
+  let next = 0;
+  const top = (): Node[] => (open.length > 0 ? open[open.length - 1].children : root);
+  for (let b = 0; b < count; b++) {
+    while (next < constructs.length && constructs[next].start === b) {
+      const node: Node = { kind: 'construct', construct: constructs[next++], children: [] };
+      top().push(node);
+      open.push(node);
+    }
+    top().push({ kind: 'block', block: b });
+    while (open.length > 0 && open[open.length - 1].construct.end === b) open.pop();
+  }
+  return root;
+}
+
+/** One function's translation, over its block graph. */
+class FastToJs implements OperandContext {
+  pc = 0;
+  private readonly graph: BlockGraph;
+  private readonly code: Int32Array;
+  private readonly words = new Set<number>();
+  /** The block being written (branches from it go back to loops at or before it). */
+  private current = 0;
+  /** The blocks where the function may be entered, in order, and the last of them. */
+  private sortedEntries: number[] = [];
+  private lastEntry = 0;
+
+  constructor(original: Int32Array, private readonly name: string) {
+    this.graph = new BlockGraph(original);
+    this.code = this.graph.code;
+  }
+
+  source(): Source | { reason: string } {
+    const graph = this.graph;
+    if (this.code.length > MAX_CODE_WORDS) return { reason: `fast code of ${this.code.length} words` };
+    if (graph.failure !== '') return { reason: graph.failure };
+    const blocks = graph.blocks;
+    this.sortedEntries = [...graph.entries].sort((x, y) => x - y);
+    this.lastEntry = this.sortedEntries[this.sortedEntries.length - 1];
+    const lines = this.sequence(nest(blocks.length, graph.constructs));
+    if (blocks[blocks.length - 1].fallsThrough) return { reason: 'the code runs past its end' };
+    if (this.words.size > MAX_FRAME_WORDS) return { reason: `${this.words.size} frame words` };
+    const words = [...this.words].filter((w) => w >= 0).sort((x, y) => x - y);
+    const load = [...words.map((w) => `w${w} = s32[F + ${w}]`), ...[...this.words].filter((w) => w < 0).map((w) => `wm${-w} = 0`)].join(', ');
+    const save = words.map((w) => `s32[F + ${w}] = w${w};`).join(' ');
+    // The calls' argument and result words are written and read where the calls are.
+    const text = lines.replace(CALL_WORDS, (_, base: string, what: string) => {
+      const from = Number(base);
+      if (what === 'below') return words.filter((w) => w < from).map((w) => `s32[F + ${w}] = w${w};`).join(' ');
+      const at = words.filter((w) => w >= from);
+      return what === 'save' ? at.map((w) => `s32[F + ${w}] = w${w};`).join(' ') : at.map((w) => `w${w} = s32[F + ${w}];`).join(' ');
+    });
+    const entry = new Int32Array(this.code.length).fill(-1);
+    for (const e of graph.entries) entry[blocks[e].start] = e;
+    const body = `${PRELUDE}return function ${this.name}(cx, s32, view, memSize, F, pc, fuel, self) {
+let e = ENTRY[pc];
+if (e < 0) { cx.pc = pc; cx.fuel = fuel; return; }
+const inst = cx.inst, globals = cx.thread.store.globals, globalAddrs = inst.globalAddrs, funcAddrs = inst.funcAddrs;
+${load !== '' ? `let ${load};` : ''}
+out: {
+${text}
+}
+${save}
+cx.pc = pc; cx.fuel = fuel;
+};`;
+    return { text: body, entry };
+  }
+
+  /** The cost operands of the branches to entries (their target operand's next word). */
+  entryBranchCosts(): number[] {
+    return this.graph.branches.filter((b) => this.graph.entries.has(b.target)).map((b) => b.targetAt + 1);
+  }
+
+  /**
+   * A sequence of blocks and constructs. Entered at an entry (`e`, a block number; -1
+   * once there), everything before the item holding it is skipped: each run of items
+   * without an entry and each item holding one that has entries after it is guarded by
+   * `e <= its last block`, so that the guards are few (V8 merges every live word at each).
+   */
+  private sequence(items: Node[]): string {
+    const sorted = this.sortedEntries;
+    const holdsEntry = items.map((n) => {
+      // The first entry at or after the item's first block, inside it or not.
+      let lo = 0, hi = sorted.length;
+      while (lo < hi) { const mid = (lo + hi) >> 1; if (sorted[mid] < first(n)) lo = mid + 1; else hi = mid; }
+      return lo < sorted.length && sorted[lo] <= last(n);
+    });
+    const later = new Uint8Array(items.length + 1);
+    for (let k = items.length - 1; k >= 0; k--) later[k] = later[k + 1] | (holdsEntry[k] ? 1 : 0);
+    const out: string[] = [];
+    let run: Node[] = [];
+    const flush = (guarded: boolean): void => {
+      if (run.length === 0) return;
+      const text = run.map((n) => this.item(n)).join('\n');
+      out.push(guarded ? `if (e <= ${last(run[run.length - 1])}) {\n${text}\n}` : text);
+      run = [];
+    };
+    for (let k = 0; k < items.length; k++) {
+      const item = items[k];
+      if (!holdsEntry[k]) {
+        run.push(item);
+        continue;
+      }
+      flush(true);
+      const text = this.item(item);
+      out.push(later[k + 1] === 1 ? `if (e <= ${last(item)}) {\n${text}\n}` : text);
+    }
+    flush(false);
+    return out.join('\n');
+  }
+
+  private item(n: Node): string {
+    if (n.kind === 'block') return this.block(n.block);
+    const c = n.construct;
+    const inner = this.sequence(n.children);
+    return c.kind === 'loop' ? `L${c.start}: for (;;) {\n${inner}\nbreak L${c.start};\n}` : `B${c.end + 1}: {\n${inner}\n}`;
+  }
+
+  /** Block `b`: its fuel (checked at checkpoints) and its instructions. */
+  private block(b: number): string {
+    const graph = this.graph;
+    const block = graph.blocks[b];
+    this.current = b;
+    const parts: string[] = [];
+    // Entered here or passing through: from now on nothing is skipped (a loop back to a
+    // block before the entry runs it).
+    if (graph.entries.has(b) && this.lastEntry > 0) parts.push('e = -1;');
+    if (graph.checkpoints.has(b)) parts.push(`if (fuel < ${graph.stretch.get(b)}) { pc = ${block.start}; break out; }`);
+    if (block.cost !== 0) parts.push(`fuel -= ${block.cost};`);
+    for (const pc of block.instructions) {
+      this.pc = pc;
+      const op = this.code[pc];
+      if (op === FastOp.brTable) parts.push(this.brTable());
+      else if (op === FastOp.call || op === FastOp.callIndirect) parts.push(this.call(op === FastOp.call));
+      else if (op === FastOp.return) parts.push(this.return());
+      else {
+        const emit = EMITTERS[op];
+        parts.push(emit === undefined ? this.exit() : emit(this));
+      }
+    }
+    return parts.join('\n');
+  }
+
+  lo(k: number): string {
+    return this.word(this.code[this.pc + k]);
+  }
+
+  hi(k: number): string {
+    return this.word(this.code[this.pc + k] + 1);
+  }
+
+  private word(word: number): string {
+    // Code after a return or a trap may name slots below the frame (its stack heights
+    // are those of unreachable code): such code never runs, its words stay local.
+    this.words.add(word);
+    return word >= 0 ? `w${word}` : `wm${-word}`;
+  }
+
+  imm(k: number): string {
+    const value = this.code[this.pc + k];
+    return value < 0 ? `(${value})` : `${value}`;
+  }
+
+  immU(k: number): string {
+    return `${this.code[this.pc + k] >>> 0}`;
+  }
+
+  branch(k: number): string {
+    return this.jumpTo(this.targetBlock(this.code[this.pc + k]));
+  }
+
+  /** A branch from the current block to block `target`: back to a loop's start, or out of a label. */
+  private jumpTo(target: number): string {
+    return target <= this.current ? `continue L${target};` : `break B${target};`;
+  }
+
+  exit(): string {
+    return `{ pc = ${this.pc}; break out; }`;
+  }
+
+  trap(kind: TrapKind, x = '0'): string {
+    return `throw jsTrap(cx, self, F, ${this.pc}, fuel, ${kind}, ${x});`;
+  }
+
+  /**
+   * `[call, funcIndex, argBase, exactPcAfter]`, `[callIndirect, typeIndex, tableIndex,
+   * indexSlot, argBase, exactPcAfter]`: made on the JavaScript stack where `callFromJs`
+   * can (the words from the argument base on go to the frame before, and come back after);
+   * else the loop makes it. The words below the argument base are the callee's to keep.
+   */
+  private call(direct: boolean): string {
+    const code = this.code, pc = this.pc;
+    const argBase = code[pc + (direct ? 2 : 4)];
+    const next = pc + (direct ? 4 : 6);
+    const callee = direct
+      ? `funcAddrs[${code[pc + 1]}]`
+      : `indirectCallee(cx, ${code[pc + 1]}, ${code[pc + 2]}, ${this.lo(3)})`;
+    return `{ const callee = ${callee}; if (callee < 0) ${this.exit()}`
+      // The arguments go to the frame first: entering zeroes the callee's locals above them.
+      + ` /*words ${argBase} save*/ const body = enterCall(cx, callee, self, F, ${argBase}, ${next}); if (body === null) ${this.exit()}`
+      + ` body(cx, s32, view, memSize, F + ${argBase}, 0, fuel, callee);`
+      + ` if (leaveCall(cx, callee, F + ${argBase}) !== ${RETURNED}) { /*words ${argBase} below*/ return; }`
+      + ` fuel = cx.fuel; /*words ${argBase} load*/ }`;
+  }
+
+  /**
+   * `[return, n, src]`: to a compiled caller, the results go to the frame's first slots
+   * and the function returns; to the loop (the function was entered from it), the loop
+   * returns.
+   */
+  private return(): string {
+    const code = this.code, pc = this.pc;
+    const n = code[pc + 1], src = code[pc + 2];
+    const moves: string[] = [];
+    for (let i = 0; i < 2 * n; i++) moves.push(`s32[F + ${i}] = ${this.word(src + i)};`);
+    return `if (cx.nest !== 0) { ${moves.join(' ')} cx.fuel = fuel; cx.pc = ${RETURNED_PC}; return; } ${this.exit()}`;
+  }
+
+  /** `[op, indexSlot, n, fuelPc x (n + 1)]`: an index past the end takes the last entry. */
+  private brTable(): string {
+    const code = this.code, pc = this.pc;
+    const n = code[pc + 2];
+    // One case per distinct target, as the Wasm br_table's labels.
+    const cases = new Map<number, number[]>();
+    for (let i = 0; i <= n; i++) {
+      const target = this.targetBlock(code[pc + 3 + i]);
+      const list = cases.get(target) ?? [];
+      list.push(i);
+      cases.set(target, list);
+    }
+    const index = this.lo(1);
+    const arms = [...cases].map(([target, indexes]) => `${indexes.map((i) => `case ${i}:`).join(' ')} ${this.jumpTo(target)}`);
+    // An index past the end takes the last entry (the default).
+    const last = this.targetBlock(code[pc + 3 + n]);
+    return `switch (${index} >>> 0 > ${n} ? ${n} : ${index} >>> 0) { ${arms.join(' ')} default: ${this.jumpTo(last)} }`;
+  }
+
+  private targetBlock(pc: number): number {
+    return this.graph.blockAt[pc];
+  }
+}
