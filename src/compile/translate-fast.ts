@@ -16,12 +16,15 @@ const NEGATED: Record<number, number> = { 0x46: 0x47, 0x47: 0x46, 0x48: 0x4e, 0x
 /** i32 binary operations that have an immediate form. */
 const HAS_IMMEDIATE = new Set([0x46, 0x47, 0x48, 0x49, 0x4a, 0x4b, 0x4c, 0x4d, 0x4e, 0x4f, 0x6a, 0x6b, 0x6c, 0x71, 0x72, 0x73, 0x74, 0x75, 0x76]);
 
-/** Function signatures the translator needs for calls: parameter counts. */
+/** Function signatures the translators need for calls: parameter and result slot counts. */
 export interface CallSignatures {
   /** By function index (imports included). */
   funcParams: Int32Array;
   /** By type index. */
   typeParams: Int32Array;
+  /** Result slot counts, by function index and by type index. */
+  funcResults: Int32Array;
+  typeResults: Int32Array;
 }
 
 /**

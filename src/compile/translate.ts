@@ -8,11 +8,13 @@ import { HandlerBuilder } from './handlers.ts';
 import { CodeLiveness } from './liveness.ts';
 import type { CallSignatures } from './translate-fast.ts';
 
-/** Parameter slot counts by function index and by type index, for the fast translator. */
+/** Parameter and result slot counts by function index and by type index, for the fast translator and its JavaScript tier. */
 export function callSignatures(ctx: ModuleContext): CallSignatures {
   return {
     funcParams: Int32Array.from(ctx.funcTypeIndices, (t) => slotCount(ctx.types[t].params)),
     typeParams: Int32Array.from(ctx.types, (t) => slotCount(t.params)),
+    funcResults: Int32Array.from(ctx.funcTypeIndices, (t) => slotCount(ctx.types[t].results)),
+    typeResults: Int32Array.from(ctx.types, (t) => slotCount(t.results)),
   };
 }
 

@@ -915,9 +915,11 @@ function runSlowOp(t: ThreadState, pc: number): number {
   const op = code[pc];
   try {
     switch (op) {
-      case 0xd0: /* FastOp.fuel: the function is hot */
-        compileHot(fast, (funcs[t.funcAddr] as WasmFunctionState).compiled.funcIndex);
+      case 0xd0: /* FastOp.fuel: the function is hot */ {
+        const cf = (funcs[t.funcAddr] as WasmFunctionState).compiled;
+        compileHot(fast, cf.sigs, cf.funcIndex);
         return pc;
+      }
       case 0xdf: /* FastOp.exact1 */ {
         t.pc = code[pc + 1]; t.sp = t.fp + code[pc + 2];
         const before = t.instructions;

@@ -27,7 +27,7 @@
  * may hold other bits, as between the fast and exact codes).
  */
 import { FastOp } from '../../compile/index.ts';
-import type { FastFunction, FastJsBody } from '../../compile/index.ts';
+import type { CallSignatures, FastFunction, FastJsBody } from '../../compile/index.ts';
 import { enterCall, indirectCallee, leaveCall, RETURNED, RETURNED_PC } from './js-calls.ts';
 import { BlockGraph } from './block-graph.ts';
 import type { Construct } from './block-graph.ts';
@@ -37,15 +37,17 @@ import type { OperandContext, TrapKind } from './operand-context.ts';
 
 /** Frames of more words are not compiled: V8 would spill most of them anyway, and the compile is slow. */
 export const MAX_FRAME_WORDS = 512;
-/** Nor is fast code longer than this (in words): a compile would cost more than it saves. */
-export const MAX_CODE_WORDS = 1 << 15;
-
 /**
- * Where a call's argument words are written (`save`), its result words read (`load`), and
- * the caller's own words written when the callee left the JavaScript stack (`below`: the
- * words from the argument base on are the callee's frame by then, not to be overwritten).
+ * Nor is fast code longer than this (in words): V8's time to compile a function grows
+ * faster than its size, and the larger functions (SQLite's, with hundreds of calls and
+ * entries) cost more than they saved. SQLite's 30,000 rows took 5.8-6.3 s with no limit
+ * below 2^15 words, 4.8-5.2 s with this one, 5.2-5.4 s without the tier; CoreMark's
+ * largest hot function has 2,083 words.
  */
-const CALL_WORDS = /\/\*words (\d+) (save|load|below)\*\//g;
+export const MAX_CODE_WORDS = 4096;
+
+/** Where a call's argument words are written (`save`) and its result words read (`load`), with the range of words (from, to). */
+const CALL_WORDS = /\/\*words (\d+) (\d+) (save|load)\*\//g;
 
 const PRELUDE = `'use strict';
 const SI = new Int32Array(2), SF = new Float64Array(SI.buffer), SF32 = new Float32Array(SI.buffer);
@@ -67,9 +69,12 @@ export type FastJsResult = {
  */
 export const UNAFFORDABLE = 0x7fffffff;
 
-/** Compiles `fast` (see the file's comment); `name` goes into the function's name for profiles. */
-export function compileFastToJs(fast: FastFunction, name: string): FastJsResult {
-  const translation = new FastToJs(fast.code, name);
+/**
+ * Compiles `fast` (see the file's comment), of a module whose call signatures are
+ * `sigs`; `name` goes into the function's name for profiles.
+ */
+export function compileFastToJs(fast: FastFunction, sigs: CallSignatures, name: string): FastJsResult {
+  const translation = new FastToJs(fast.code, sigs, name);
   const source = translation.source();
   if ('reason' in source) return { body: null, reason: source.reason };
   let factory: (entry: Int32Array, enter: typeof enterCall, leave: typeof leaveCall, callee: typeof indirectCallee, trap: typeof jsTrap) => FastJsBody;
@@ -127,7 +132,7 @@ class FastToJs implements OperandContext {
   private sortedEntries: number[] = [];
   private lastEntry = 0;
 
-  constructor(original: Int32Array, private readonly name: string) {
+  constructor(original: Int32Array, private readonly sigs: CallSignatures, private readonly name: string) {
     this.graph = new BlockGraph(original);
     this.code = this.graph.code;
   }
@@ -144,12 +149,12 @@ class FastToJs implements OperandContext {
     if (this.words.size > MAX_FRAME_WORDS) return { reason: `${this.words.size} frame words` };
     const words = [...this.words].filter((w) => w >= 0).sort((x, y) => x - y);
     const load = [...words.map((w) => `w${w} = s32[F + ${w}]`), ...[...this.words].filter((w) => w < 0).map((w) => `wm${-w} = 0`)].join(', ');
-    const save = words.map((w) => `s32[F + ${w}] = w${w};`).join(' ');
+    // Every word goes back, but those from `keep` on (a callee's frame, when one left the
+    // JavaScript stack under this function: `call`).
+    const save = words.map((w) => `if (${w} < keep) s32[F + ${w}] = w${w};`).join(' ');
     // The calls' argument and result words are written and read where the calls are.
-    const text = lines.replace(CALL_WORDS, (_, base: string, what: string) => {
-      const from = Number(base);
-      if (what === 'below') return words.filter((w) => w < from).map((w) => `s32[F + ${w}] = w${w};`).join(' ');
-      const at = words.filter((w) => w >= from);
+    const text = lines.replace(CALL_WORDS, (_, from: string, to: string, what: string) => {
+      const at = words.filter((w) => w >= Number(from) && w < Number(to));
       return what === 'save' ? at.map((w) => `s32[F + ${w}] = w${w};`).join(' ') : at.map((w) => `w${w} = s32[F + ${w}];`).join(' ');
     });
     const entry = new Int32Array(this.code.length).fill(-1);
@@ -159,11 +164,12 @@ let e = ENTRY[pc];
 if (e < 0) { cx.pc = pc; cx.fuel = fuel; return; }
 const inst = cx.inst, globals = cx.thread.store.globals, globalAddrs = inst.globalAddrs, funcAddrs = inst.funcAddrs;
 ${load !== '' ? `let ${load};` : ''}
+let keep = 0x7fffffff;
 out: {
 ${text}
 }
 ${save}
-cx.pc = pc; cx.fuel = fuel;
+if (pc >= 0) { cx.pc = pc; cx.fuel = fuel; }
 };`;
     return { text: body, entry };
   }
@@ -291,18 +297,24 @@ cx.pc = pc; cx.fuel = fuel;
    * else the loop makes it. The words below the argument base are the callee's to keep.
    */
   private call(direct: boolean): string {
-    const code = this.code, pc = this.pc;
+    const code = this.code, pc = this.pc, sigs = this.sigs;
     const argBase = code[pc + (direct ? 2 : 4)];
     const next = pc + (direct ? 4 : 6);
+    const params = direct ? sigs.funcParams[code[pc + 1]] : sigs.typeParams[code[pc + 1]];
+    const results = direct ? sigs.funcResults[code[pc + 1]] : sigs.typeResults[code[pc + 1]];
     const callee = direct
       ? `funcAddrs[${code[pc + 1]}]`
       : `indirectCallee(cx, ${code[pc + 1]}, ${code[pc + 2]}, ${this.lo(3)})`;
+    // The words of the arguments go to the frame first (entering zeroes the callee's
+    // locals above them); the results come back from it. The words above the results
+    // are dead after the call (nothing is on the stack above a call's results). A callee
+    // that left the JavaScript stack: the frame from the argument base on is its own.
     return `{ const callee = ${callee}; if (callee < 0) ${this.exit()}`
-      // The arguments go to the frame first: entering zeroes the callee's locals above them.
-      + ` /*words ${argBase} save*/ const body = enterCall(cx, callee, self, F, ${argBase}, ${next}); if (body === null) ${this.exit()}`
+      + ` /*words ${argBase} ${argBase + 2 * params} save*/`
+      + ` const body = enterCall(cx, callee, self, F, ${argBase}, ${next}); if (body === null) ${this.exit()}`
       + ` body(cx, s32, view, memSize, F + ${argBase}, 0, fuel, callee);`
-      + ` if (leaveCall(cx, callee, F + ${argBase}) !== ${RETURNED}) { /*words ${argBase} below*/ return; }`
-      + ` fuel = cx.fuel; /*words ${argBase} load*/ }`;
+      + ` if (leaveCall(cx, callee, F + ${argBase}) !== ${RETURNED}) { keep = ${argBase}; pc = -1; break out; }`
+      + ` fuel = cx.fuel; /*words ${argBase} ${argBase + 2 * results} load*/ }`;
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { FastFunction } from '../../compile/index.ts';
+import type { CallSignatures, FastFunction } from '../../compile/index.ts';
 import { compileFastToJs, UNAFFORDABLE } from './fast-to-js.ts';
 
 export { compileFastToJs, MAX_CODE_WORDS, MAX_FRAME_WORDS } from './fast-to-js.ts';
@@ -9,9 +9,9 @@ export type { FastJsResult } from './fast-to-js.ts';
  * its heat passes the thread's `jsAfter`). A function the tier declines stays on the
  * fast loop for good (`heat` -1).
  */
-export function compileHot(fast: FastFunction, funcIndex: number): void {
+export function compileHot(fast: FastFunction, sigs: CallSignatures, funcIndex: number): void {
   if (fast.js !== null || fast.heat < 0) return;
-  const result = compileFastToJs(fast, `func${funcIndex}`);
+  const result = compileFastToJs(fast, sigs, `func${funcIndex}`);
   if (result.body === null) {
     fast.heat = -1;
     return;
