@@ -41,6 +41,11 @@ export interface Construct {
   end: number;
 }
 
+/** Whether `b` starts inside `a` and ends after it: the two do not nest. */
+export function crosses(a: Construct, b: Construct): boolean {
+  return a.start < b.start && b.start <= a.end && a.end < b.end;
+}
+
 export class BlockGraph {
   /** The code with each fused instruction's first part in place of its fused opcode. */
   readonly code: Int32Array;
@@ -158,7 +163,7 @@ export class BlockGraph {
       changed = false;
       for (const a of loops) {
         for (const b of loops) {
-          if (a.start < b.start && b.start <= a.end && a.end < b.end) {
+          if (crosses(a, b)) {
             a.end = b.end;
             changed = true;
           }
@@ -173,16 +178,16 @@ export class BlockGraph {
       changed = false;
       for (const label of labels) {
         for (const loop of loops) {
-          if (loop.start < label.start && label.start <= loop.end && loop.end < label.end) {
+          if (crosses(loop, label)) {
             label.start = loop.start;
             changed = true;
-          } else if (label.start < loop.start && loop.start <= label.end && label.end < loop.end) {
+          } else if (crosses(label, loop)) {
             this.failure = `a branch into the loop at block ${loop.start} past its start`;
             return;
           }
         }
         for (const other of labels) {
-          if (label.start < other.start && other.start <= label.end && label.end < other.end) {
+          if (crosses(label, other)) {
             other.start = label.start;
             changed = true;
           }

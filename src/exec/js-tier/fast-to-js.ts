@@ -74,6 +74,8 @@ export const UNAFFORDABLE = 0x7fffffff;
  * `sigs`; `name` goes into the function's name for profiles.
  */
 export function compileFastToJs(fast: FastFunction, sigs: CallSignatures, name: string): FastJsResult {
+  // Before the block graph, which decodes the whole code.
+  if (fast.code.length > MAX_CODE_WORDS) return { body: null, reason: `fast code of ${fast.code.length} words` };
   const translation = new FastToJs(fast.code, sigs, name);
   const source = translation.source();
   if ('reason' in source) return { body: null, reason: source.reason };
@@ -139,7 +141,6 @@ class FastToJs implements OperandContext {
 
   source(): Source | { reason: string } {
     const graph = this.graph;
-    if (this.code.length > MAX_CODE_WORDS) return { reason: `fast code of ${this.code.length} words` };
     if (graph.failure !== '') return { reason: graph.failure };
     const blocks = graph.blocks;
     this.sortedEntries = [...graph.entries].sort((x, y) => x - y);
