@@ -7,6 +7,7 @@
 #   SRC_DIR  a checkout of https://github.com/eembc/coremark (its core_*.c,
 #            coremark.h and posix/ port); nothing of it is kept in this repository
 #   OUT      default /tmp/wasmig-eembc-coremark/coremark-eembc.wasm
+#   Environment: CC (default clang), WASI_SYSROOT (as coremark/build.sh).
 #
 # The build is the upstream POSIX port unchanged (clock_gettime(CLOCK_REALTIME),
 # malloc, printf, seeds from argv), which is what WASI preview1 offers, at -O3 with
@@ -21,12 +22,17 @@ if [ -z "$src" ] || [ ! -f "$src/core_main.c" ] || [ ! -d "$src/posix" ]; then
   echo "build-eembc-coremark: give a checkout of github.com/eembc/coremark (no core_main.c or posix/ in '${src}')" >&2
   exit 2
 fi
-for tool in clang wasm-ld; do
+cc="${CC:-clang}"
+for tool in "$cc" wasm-ld; do
   command -v "$tool" >/dev/null || {
     echo "build-eembc-coremark: $tool missing (apt-get install clang lld wasi-libc libclang-rt-14-dev-wasm32)" >&2
     exit 1
   }
 done
+# The same toolchain as coremark/build.sh: Debian's wasi-libc in clang's default
+# places, or a wasi-sdk style sysroot when WASI_SYSROOT names one.
+sysroot_flag=()
+[ -n "${WASI_SYSROOT:-}" ] && sysroot_flag=(--sysroot="$WASI_SYSROOT")
 
 if [ -f "$src/coremark.md5" ]; then
   if (cd "$src" && md5sum --quiet -c coremark.md5); then
@@ -44,7 +50,7 @@ trap 'rm -rf "$overrides"' EXIT
 # be absent from a trimmed copy, and WASI needs none.
 [ -f "$src/posix/core_portme_posix_overrides.h" ] || : >"$overrides/core_portme_posix_overrides.h"
 
-clang --target=wasm32-wasi $flags \
+"$cc" --target=wasm32-wasi "${sysroot_flag[@]}" $flags \
   -I"$src" -I"$src/posix" -I"$overrides" \
   -DFLAGS_STR="\"$flags --target=wasm32-wasi\"" -DPERFORMANCE_RUN=1 -DITERATIONS=0 \
   -DMEM_LOCATION='"Heap"' \
