@@ -96,6 +96,8 @@ export function run(t: ThreadState, budget: number, early = false): RunStatus {
       return status;
     }
   }
+  // What the loop and compiled code have run of this budget starts here (see FINISH_EXACT below).
+  const began = t.instructions;
   try {
     let entry = -1;
     for (;;) {
@@ -114,6 +116,15 @@ export function run(t: ThreadState, budget: number, early = false): RunStatus {
         continue;
       }
       if (status === FINISH_EXACT) {
+        // The loop stands at a block start. A slice that may end early and has run
+        // something ends there, even when this call of the loop ran nothing itself (it
+        // went on after compiled code left in a callee, `JS_MOVED`, with the fuel that
+        // was left): counting the rest out would make a run of slices use the exact loop
+        // at every slice that ends inside a compiled callee, and keep V8 recompiling it.
+        if (early && t.instructions > began) {
+          normalizeFrames(t);
+          return RunStatus.yielded;
+        }
         const exactStatus = runExact(t, remaining - (t.instructions - before));
         if (exactStatus === RunStatus.yielded) normalizeFrames(t);
         return exactStatus;

@@ -11,6 +11,7 @@ import type { ThreadState, WasmFunctionState } from '../../src/exec/index.ts';
 import { loadModule } from '../../src/program/index.ts';
 import { enterFunction, Execution, Store } from '../../src/runtime/index.ts';
 import { ValType } from '../../src/wasm/types.ts';
+import { assemble } from '../helpers/assemble.ts';
 import { ModuleBuilder } from '../helpers/module-builder.ts';
 
 const { i32 } = ValType;
@@ -36,6 +37,30 @@ function start(rounds: number): { store: Store; t: ThreadState; addr: number } {
   t.sp++;
   enterFunction(t, addr);
   return { store, t, addr };
+}
+
+/**
+ * outer(n): n rounds of calling inner(round), a loop of (round & 15) + 1 turns, and adding
+ * what it returns; with the JavaScript tier at once, both run compiled, and a slice mostly
+ * ends inside inner, called from outer: compiled code leaves in the callee.
+ */
+function nestedModule(): Uint8Array {
+  const b = new ModuleBuilder();
+  const inner = b.func(b.type([i32], [i32]), assemble(`
+    local.get 0 i32.const 15 i32.and local.set 1
+    loop
+      local.get 2 local.get 1 i32.const 3 i32.mul i32.add local.set 2
+      local.get 1 i32.const 1 i32.sub local.tee 1 i32.const 0 i32.ge_s br_if 0
+    end
+    local.get 2 end`), [i32, i32]);
+  const outer = b.func(b.type([i32], [i32]), assemble(`
+    loop
+      local.get 2 local.get 1 call ${inner} i32.add i32.const 1 i32.rotl local.set 2
+      local.get 1 i32.const 1 i32.add local.tee 1 local.get 0 i32.lt_u br_if 0
+    end
+    local.get 2 end`), [i32, i32]);
+  b.export('outer', 'func', outer);
+  return b.build();
 }
 
 const atBlockStart = (t: ThreadState): boolean => fastCode((t.store.funcs[t.funcAddr] as WasmFunctionState).compiled).fastPcAt[t.pc] >= 0;
@@ -64,6 +89,41 @@ test('a block longer than the slice still makes progress, on the exact code', ()
     const before = t.instructions;
     assert.is(run(t, 7, true), RunStatus.yielded);
     assert.is(t.instructions, before + 7);
+  }
+});
+
+test('an early slice that runs out inside a compiled callee stops at a block start too', () => {
+  // Compiled code that runs out of fuel in a callee leaves every caller; the loop goes
+  // on in the callee with the fuel left, which may not cover its next block. The slice
+  // has run something, so it ends there: it once counted the rest out on the exact loop
+  // (and a run of slices kept V8 recompiling that loop).
+  const bytes = nestedModule();
+  const begin = (jsAfter: number): ThreadState => {
+    const store = new Store({ jsAfter });
+    const addr = store.instantiate(loadModule(bytes)).exports.get('outer')!.addr;
+    const t = store.thread;
+    t.s32[2 * t.sp] = 3000;
+    t.sp++;
+    enterFunction(t, addr);
+    return t;
+  };
+  const whole = begin(-1);
+  assert.is(run(whole, 1e9), RunStatus.returned);
+  for (const budget of [97, 251, 1000, 4093]) {
+    const t = begin(0);
+    let slices = 0;
+    for (;;) {
+      const before = t.instructions;
+      const status = run(t, budget, true);
+      if (status === RunStatus.returned) break;
+      assert.is(status, RunStatus.yielded);
+      assert.ok(t.instructions > before && t.instructions <= before + budget, `slice ${slices} of ${budget}: ran ${t.instructions - before}`);
+      assert.ok(atBlockStart(t), `slice ${slices} of ${budget}: stopped inside a block (pc ${t.pc}, after ${t.instructions} instructions)`);
+      slices++;
+    }
+    assert.ok(slices > 10, `${slices} slices of ${budget}`);
+    assert.is(t.instructions, whole.instructions);
+    assert.is(t.s32[2 * t.fp], whole.s32[2 * whole.fp], `the result, sliced by ${budget}`);
   }
 });
 
