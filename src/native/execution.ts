@@ -156,6 +156,8 @@ export class NativeExecution implements ExecutionLike {
     let limit = Infinity;
     if (options.until !== undefined) limit = options.until;
     if (options.budget !== undefined) limit = Math.min(limit, t.instructions + options.budget);
+    // The instructions it interprets are counted exactly in any case: a slice is a budget here.
+    if (options.slice !== undefined) limit = Math.min(limit, t.instructions + options.slice);
     const space = this.space ?? nativeFrameSpace(tier.storeSpace);
     const savedDivert = t.divert;
     t.divert = tier.divert;

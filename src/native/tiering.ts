@@ -109,6 +109,8 @@ export class TieringExecution implements ExecutionLike {
     const deadline = options.timeSliceMs === undefined ? Infinity : performance.now() + options.timeSliceMs;
     let until = options.until ?? Infinity;
     if (options.budget !== undefined) until = Math.min(until, t.instructions + options.budget);
+    // Its interpreter slices are exact (a slice ending short means a pause): a slice is a budget here.
+    if (options.slice !== undefined) until = Math.min(until, t.instructions + options.slice);
     this.#pauseRequested = false;
     if (this.#began < 0) this.#began = performance.now();
     const interpretFor = this.tier.options.interpretWhileRewritingMs

@@ -57,6 +57,14 @@ export interface RunOptions {
   /** Stop after at most this many more instructions. */
   budget?: number;
   /**
+   * Return after about this many more instructions, for a caller that stops only to give
+   * its event loop a turn: unlike `budget`, not counted out exactly (the run may stop up to
+   * a block short of it, at a block start), so that a long run made of such calls stays
+   * on the fast code and leaves the exact loop idle (see `run` in `exec/`: a run loop V8
+   * keeps compiling again for the odd block is what a cold process waits on).
+   */
+  slice?: number;
+  /**
    * Stop after about this many milliseconds, so that the caller's event loop gets a turn.
    * The native tier, which counts no instructions, needs it; the interpreter's slices
    * of `budget` instructions do the same job.
@@ -139,12 +147,14 @@ export class Execution {
     let limit = Infinity;
     if (options.until !== undefined) limit = options.until;
     if (options.budget !== undefined) limit = Math.min(limit, t.instructions + options.budget);
+    const sliceEnd = options.slice === undefined ? Infinity : t.instructions + Math.max(1, options.slice);
     this.pauseRequested = false;
     const signal = this.store.pauseSignal;
     try {
       for (;;) {
         const remaining = limit - t.instructions;
-        if (remaining <= 0 || this.pauseRequested || Atomics.load(signal, 0) !== 0) {
+        const toSliceEnd = sliceEnd - t.instructions;
+        if (remaining <= 0 || toSliceEnd <= 0 || this.pauseRequested || Atomics.load(signal, 0) !== 0) {
           if (this.pauseRequested || Atomics.load(signal, 0) !== 0) Atomics.store(signal, 0, 0);
           this.pauseRequested = false;
           return { kind: 'paused', instructions: t.instructions };
@@ -153,7 +163,12 @@ export class Execution {
         if (this.primer !== null && !this.primer.done && t.instructions - this.startedAt >= PRIME_AFTER) this.primer.prime(this.store.state);
         // A slice short of the limit may end early, at a block start (see `run`); the
         // last one, which the caller's limit ends, is counted out exactly.
-        const status = remaining > SIGNAL_SLICE ? run(t, SIGNAL_SLICE, true) : run(t, remaining);
+        const step = Math.min(remaining, toSliceEnd, SIGNAL_SLICE);
+        const status = run(t, step, step < remaining);
+        if (status === RunStatus.yielded && step === toSliceEnd && step < remaining) {
+          // The caller's slice is over, perhaps a block short: that is what it asked for.
+          return { kind: 'paused', instructions: t.instructions };
+        }
         if (status === RunStatus.returned) {
           const fn = this.store.state.funcs[this.funcAddr];
           const base = t.fp;

@@ -1,6 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ExhaustionError, Trap } from '../../src/errors/index.ts';
+import { fastCode } from '../../src/exec/index.ts';
+import type { WasmFunctionState } from '../../src/exec/index.ts';
 import { Execution, Store } from '../../src/runtime/index.ts';
 import { loadModule } from '../../src/program/index.ts';
 import { ValType } from '../../src/wasm/types.ts';
@@ -63,6 +65,37 @@ test('an execution pauses after exactly the requested number of instructions', (
   assert.equal(done, { kind: 'returned', results: [1000] });
   // 1000 iterations of 8 instructions (`loop` and `end` execute nothing), then local.get and the final end.
   assert.is(exec.instructions, 1000 * 8 + 2);
+});
+
+test('a slice returns about that many instructions later, at a block start; until stays exact', () => {
+  const store = new Store();
+  const inst = store.instantiate(loadModule(loopModule()));
+  const exec = new Execution(store, inst.exports.get('count')!.addr, [50_000]);
+  const t = store.thread;
+  const atBlockStart = (): boolean => fastCode((store.state.funcs[t.funcAddr] as WasmFunctionState).compiled).fastPcAt[t.pc] >= 0;
+  let outcome = exec.run({ until: 1234, slice: 5000 });
+  assert.equal(outcome, { kind: 'paused', instructions: 1234 });
+  let calls = 0;
+  // 300,000 is more than one of Execution's own slices (131,072 instructions).
+  for (const slice of [3, 1000, 4099, 300_000]) {
+    const before = exec.instructions;
+    outcome = exec.run({ slice });
+    calls++;
+    assert.is(outcome.kind, 'paused');
+    const ran = exec.instructions - before;
+    assert.ok(ran > 0 && ran <= slice, `a slice of ${slice} ran ${ran}`);
+    // A slice shorter than the block it starts in is counted out on the exact code.
+    if (slice > 8) assert.ok(slice - ran < 8 && atBlockStart(), `a slice of ${slice} ran ${ran}, pc ${t.pc}`);
+  }
+  for (;;) {
+    outcome = exec.run({ slice: 777 });
+    calls++;
+    if (outcome.kind !== 'paused') break;
+    assert.ok(atBlockStart(), `stopped inside a block after ${exec.instructions}`);
+  }
+  assert.equal(outcome, { kind: 'returned', results: [50_000] });
+  assert.is(exec.instructions, 50_000 * 8 + 2);
+  assert.ok(calls > 100, `${calls} calls`);
 });
 
 test('a trap carries the Wasm backtrace with byte offsets', () => {

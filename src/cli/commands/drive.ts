@@ -130,9 +130,8 @@ export async function driveProgram(program: Program, o: DriveOptions): Promise<n
   try {
     let outcome: RunOutcome;
     for (;;) {
-      const budgetEnd = execution.instructions + SLICE_INSTRUCTIONS;
-      const until = o.pauseAfter !== undefined && o.pauseAfter < budgetEnd ? o.pauseAfter : budgetEnd;
-      outcome = execution.run({ until, timeSliceMs: o.onSignal ? NATIVE_SLICE_MS : undefined });
+      // Only --pause-after is a limit to count out exactly; the slices just let the event loop in.
+      outcome = execution.run({ until: o.pauseAfter, slice: SLICE_INSTRUCTIONS, timeSliceMs: o.onSignal ? NATIVE_SLICE_MS : undefined });
       if (outcome.kind === 'awaiting') {
         await execution.importSettled();
         continue;
