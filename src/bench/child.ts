@@ -83,7 +83,6 @@ async function sessionRunner(engine: string, wasm: string): Promise<{ runOnce: (
     return {
       async runOnce(n) {
         const since = performance.now();
-      let status = 0;
         return report(runKept(compiled, coremarkArgs(n), engine), since);
       },
       close() {},
