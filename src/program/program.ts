@@ -263,14 +263,14 @@ export class Program {
    * `run`, awaiting asynchronous imports as they come: the program suspends at such a
    * call (plain data: it can be paused and snapshotted meanwhile) and carries on with the
    * settled value, or traps at the call when the promise rejects. `budget` counts from
-   * this call, over all of its runs.
+   * this call, over all of its runs; a `slice` is each run's.
    */
   async runAsync(options: RunOptions = {}): Promise<RunOutcome> {
     if (!this.execution) this.start(this.entryName ?? '_start');
     const execution = this.execution!;
     const until = options.budget === undefined ? options.until : Math.min(options.until ?? Infinity, execution.instructions + options.budget);
     for (;;) {
-      const outcome = this.run({ until, timeSliceMs: options.timeSliceMs });
+      const outcome = this.run({ until, slice: options.slice, timeSliceMs: options.timeSliceMs });
       if (outcome.kind !== 'awaiting') return outcome;
       await execution.importSettled();
     }
