@@ -11,12 +11,10 @@
 //
 // Plain JavaScript, so that the child starts as `wasmig run` does, without a TypeScript
 // loader in the process. The curve run drives the program as `wasmig bench`'s child does
-// (`Program.run` with a budget), in budgets of 2^20 instructions (WARMUP_BUDGET=N for
-// others): `Execution.run` cuts every budget into the same 131,072-instruction slices
-// whatever its size, and only the clock is read between budgets. One difference from a
-// long run remains: the last slice of each budget is counted out exactly (on the exact
-// loop), where a long run's slices may end early at a block start; a budget of 2^23 or
-// more makes that rare (with coarser windows while cold).
+// (`Program.run`), in slices of about 2^20 instructions (WARMUP_BUDGET=N for others),
+// given as `slice`, which ends at a block start rather than exactly, as a long run's own
+// slices do: the exact loop stays idle, as it does in `wasmig run` and in an agent's job.
+// Only the clock is read between them.
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -73,7 +71,8 @@ if (mode === 'count') {
   let cpuMark = process.cpuUsage();
   let counted = 0;
   for (;;) {
-    const outcome = program.run({ budget });
+    // `budget` for an older build (--dist), which knows no `slice`: it stops there, exactly.
+    const outcome = program.run({ slice: budget, budget: 4 * budget });
     if (outcome.kind !== 'paused') throw new Error(`CoreMark ended early (${outcome.kind})`);
     const now = performance.now();
     if (now - mark >= window) {
