@@ -15,7 +15,7 @@ import { ExhaustionError, ExitError, Trap, UncaughtException } from '../errors/i
 import type { TraceFrame } from '../errors/index.ts';
 import { FuncKind, growSlots, run, RunStatus, throwFromCall } from '../exec/index.ts';
 import type { HostFunctionState, ThreadState, WasmFunctionState } from '../exec/index.ts';
-import { callHost, captureBacktrace, completeSuspendedCall, HostSuspension, jsToBits, resultsToJs, SLICE } from '../runtime/index.ts';
+import { callHost, captureBacktrace, checkRunOptions, completeSuspendedCall, exactLimit, HostSuspension, jsToBits, resultsToJs, SLICE } from '../runtime/index.ts';
 import type { ExecutionLike, RunOptions, RunOutcome } from '../runtime/index.ts';
 import { captureThreadFrames, ExceptionCollector, loadFrames } from '../snapshot/index.ts';
 import type { CanonicalFrame, IndexSpace } from '../snapshot/index.ts';
@@ -143,6 +143,7 @@ export class NativeExecution implements ExecutionLike {
   }
 
   run(options: NativeRunOptions = {}): RunOutcome {
+    checkRunOptions(options);
     if (this.finished) return this.finished;
     const tier = this.tier;
     const t = tier.store.thread;
@@ -153,9 +154,7 @@ export class NativeExecution implements ExecutionLike {
       completeSuspendedCall(t, suspension, this.entryDepth);
     }
     const deadline = options.timeSliceMs === undefined ? Infinity : performance.now() + options.timeSliceMs;
-    let limit = Infinity;
-    if (options.until !== undefined) limit = options.until;
-    if (options.budget !== undefined) limit = Math.min(limit, t.instructions + options.budget);
+    let limit = exactLimit(options, t.instructions);
     // The instructions it interprets are counted exactly in any case: a slice is a budget here.
     if (options.slice !== undefined) limit = Math.min(limit, t.instructions + options.slice);
     const space = this.space ?? nativeFrameSpace(tier.storeSpace);

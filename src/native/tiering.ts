@@ -8,8 +8,8 @@
  * every frame stands at a safepoint, in the interpreter until then; the calls they
  * make go native at once. Nothing is copied: memory, globals and tables are the store's.
  */
-import { Execution } from '../runtime/index.ts';
-import type { ExecutionLike, Instance, RunOptions, RunOutcome } from '../runtime/index.ts';
+import { checkRunOptions, ClockSizedSlice, Execution, exactLimit } from '../runtime/index.ts';
+import type { ExecutionLike, Instance, RunOptions, RunOutcome, SlicePolicy } from '../runtime/index.ts';
 import { programSpace } from '../snapshot/index.ts';
 import type { BackgroundRewrite, ReadyRewrite } from './background.ts';
 import { NativeExecution } from './execution.ts';
@@ -17,15 +17,15 @@ import { DEFAULT_INTERPRET_BEFORE_INLINE_REWRITE_MS, DEFAULT_INTERPRET_WHILE_REW
 import type { NativeTier } from './tier.ts';
 
 /**
- * Instructions interpreted between two looks at the clock and the worker: the first
- * slice, and the bounds of the next ones, which are sized to take about
- * {@link SLICE_MS}. A fixed 250,000 ran 0.6 s in a fresh process (the cold interpreter
- * runs at a few percent of its speed), four times the interpreting window.
+ * Instructions interpreted between two looks at the clock and the worker: 10,000 at
+ * first, then each slice scaled to take about 10 ms at the speed the last one ran (at
+ * most four times longer, within [1,000, 250,000]). A fixed 250,000 ran 0.6 s in a fresh
+ * process (the cold interpreter runs at a few percent of its speed), four times the
+ * interpreting window.
  */
-export const FIRST_SLICE = 10_000;
-const MIN_SLICE = 1_000;
-const MAX_SLICE = 250_000;
-const SLICE_MS = 10;
+export const TIERING_SLICE: SlicePolicy = {
+  first: 10_000, min: 1_000, max: 250_000, targetMs: 10, tolerance: 1, maxGrowth: 4, maxShrink: Infinity,
+};
 
 /** One wait for the worker, between two looks at the pause signal and the deadline. */
 const WAIT_STEP_MS = 10;
@@ -37,16 +37,6 @@ const WAIT_STEP_MS = 10;
  */
 const MAX_WAIT_MS = 10_000;
 
-/**
- * The next slice, in instructions: sized to take about {@link SLICE_MS} at the speed a
- * slice of `slice` instructions ran in `tookMs`, at most four times as long, within
- * [{@link MIN_SLICE}, {@link MAX_SLICE}].
- */
-export function nextSlice(slice: number, tookMs: number): number {
-  const scale = Math.min(4, SLICE_MS / Math.max(0.05, tookMs));
-  return Math.round(Math.min(MAX_SLICE, Math.max(MIN_SLICE, slice * scale)));
-}
-
 export class TieringExecution implements ExecutionLike {
   readonly #interp: Execution;
   #native: NativeExecution | undefined;
@@ -54,7 +44,7 @@ export class TieringExecution implements ExecutionLike {
   /** When the execution began interpreting, and how long it has waited for the worker. */
   #began = -1;
   #waited = 0;
-  #slice = FIRST_SLICE;
+  readonly #slice = new ClockSizedSlice(TIERING_SLICE);
 
   constructor(
     private readonly tier: NativeTier,
@@ -99,6 +89,7 @@ export class TieringExecution implements ExecutionLike {
   }
 
   run(options: RunOptions = {}): RunOutcome {
+    checkRunOptions(options);
     if (this.#native) return this.#native.run(options);
     const t = this.tier.store.thread;
     // An import being awaited is settled in the interpreter, before any move.
@@ -107,8 +98,7 @@ export class TieringExecution implements ExecutionLike {
       if (outcome.kind !== 'paused') return outcome;
     }
     const deadline = options.timeSliceMs === undefined ? Infinity : performance.now() + options.timeSliceMs;
-    let until = options.until ?? Infinity;
-    if (options.budget !== undefined) until = Math.min(until, t.instructions + options.budget);
+    let until = exactLimit(options, t.instructions);
     // Its interpreter slices are exact (a slice ending short means a pause): a slice is a budget here.
     if (options.slice !== undefined) until = Math.min(until, t.instructions + options.slice);
     this.#pauseRequested = false;
@@ -142,7 +132,7 @@ export class TieringExecution implements ExecutionLike {
         return this.#native.run({ until: until === Infinity ? undefined : until, timeSliceMs: left });
       }
       let outcome: RunOutcome;
-      const sliceEnd = Math.min(until, t.instructions + this.#slice);
+      const sliceEnd = Math.min(until, t.instructions + this.#slice.size);
       const sliceBegan = performance.now();
       try {
         outcome = this.#interp.run({ until: sliceEnd });
@@ -155,7 +145,7 @@ export class TieringExecution implements ExecutionLike {
         this.rewrite?.cancel();
         return outcome;
       }
-      this.#slice = nextSlice(this.#slice, performance.now() - sliceBegan);
+      this.#slice.record(performance.now() - sliceBegan);
       // Stopped before the slice's end: a pause was asked for (here, or by another thread through the store's signal).
       if (this.#pauseRequested || t.instructions < sliceEnd || t.instructions >= until || performance.now() >= deadline) {
         this.#pauseRequested = false;

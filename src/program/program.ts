@@ -1,7 +1,7 @@
 import type { CompiledModule } from '../compile/index.ts';
 import { DecodeError, LinkError, SnapshotError, UsageError, ValidationError } from '../errors/index.ts';
 import type { HostCallback } from '../exec/index.ts';
-import { Store } from '../runtime/index.ts';
+import { checkRunOptions, exactLimit, Store } from '../runtime/index.ts';
 import type { Engine, ExecutionLike, ExternVal, Imports, Instance, RunOptions, RunOutcome, StoreOptions, Tier } from '../runtime/index.ts';
 import { formatFuncType, sameFuncType, WasiHost, wasiFuncType } from '../wasi/index.ts';
 import type { WasiOptions } from '../wasi/index.ts';
@@ -266,9 +266,10 @@ export class Program {
    * this call, over all of its runs; a `slice` is each run's.
    */
   async runAsync(options: RunOptions = {}): Promise<RunOutcome> {
+    checkRunOptions(options);
     if (!this.execution) this.start(this.entryName ?? '_start');
     const execution = this.execution!;
-    const until = options.budget === undefined ? options.until : Math.min(options.until ?? Infinity, execution.instructions + options.budget);
+    const until = exactLimit(options, execution.instructions);
     for (;;) {
       const outcome = this.run({ until, slice: options.slice, timeSliceMs: options.timeSliceMs });
       if (outcome.kind !== 'awaiting') return outcome;

@@ -6,7 +6,8 @@
  */
 import type { CompiledModule } from '../compile/index.ts';
 import { Execution } from './execution.ts';
-import type { RunOptions, RunOutcome } from './execution.ts';
+import type { RunOutcome } from './execution.ts';
+import type { RunOptions } from './run-options.ts';
 import type { Instance } from './instantiate.ts';
 import type { Store } from './store.ts';
 

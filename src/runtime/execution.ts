@@ -6,21 +6,24 @@ import type { RunLoopPrimer } from './run-loop-primer.ts';
 import { callHost, captureBacktrace, completeSuspendedCall, enterFunction } from './invoke.ts';
 import type { Store } from './store.ts';
 import { jsToBits, resultsToJs } from './values.ts';
+import { ClockSizedSlice } from './clock-sized-slice.ts';
+import type { SlicePolicy } from './clock-sized-slice.ts';
+import { checkRunOptions, exactLimit } from './run-options.ts';
+import type { RunOptions } from './run-options.ts';
 
 /**
  * Instructions between two looks at the store's cross-thread pause signal (and the
- * caller's `pauseRequested`), at first: the slices are then sized by the clock, to last
- * {@link SIGNAL_SLICE_MS} or so, so that a pause asked for by another thread (an agent's
- * network thread) lands within a fraction of a millisecond whatever the code runs on.
- * A fixed count did not fit both: 131,072 instructions were a millisecond of the run loop
- * once, and 50 microseconds of CoreMark compiled by the JavaScript tier, where leaving
- * compiled code (every frame written back) at each slice cost 5% of its warm speed.
+ * caller's `pauseRequested`): 131,072 at first, then sized by the clock to last 0.25 ms
+ * or so (doubling below half that, halving above twice), so that a pause asked for by
+ * another thread (an agent's network thread) lands within a fraction of a millisecond
+ * whatever the code runs on. A fixed count did not fit both: 131,072 instructions were a
+ * millisecond of the run loop once, and 50 microseconds of CoreMark compiled by the
+ * JavaScript tier, where leaving compiled code (every frame written back) at each slice
+ * cost 5% of its warm speed.
  */
-const FIRST_SIGNAL_SLICE = 131_072;
-const MIN_SIGNAL_SLICE = 16_384;
-const MAX_SIGNAL_SLICE = 1_048_576;
-/** What a signal slice aims to last, in milliseconds: it doubles below half, halves above twice. */
-const SIGNAL_SLICE_MS = 0.25;
+const SIGNAL_SLICE: SlicePolicy = {
+  first: 131_072, min: 16_384, max: 1_048_576, targetMs: 0.25, tolerance: 2, maxGrowth: 2, maxShrink: 2,
+};
 
 /**
  * How a call of `Execution.run` ended (a trap is thrown, as a `Trap`): the entry function
@@ -57,28 +60,6 @@ export type RunOutcome =
     import: string;
   };
 
-/** When {@link Execution.run} should stop; without any, it runs to the end. */
-export interface RunOptions {
-  /** Stop once this many instructions have run since the execution began (exact). */
-  until?: number;
-  /** Stop after at most this many more instructions. */
-  budget?: number;
-  /**
-   * Return after about this many more instructions, for a caller that stops only to give
-   * its event loop a turn: unlike `budget`, not counted out exactly (the run may stop up to
-   * a block short of it, at a block start), so that a long run made of such calls stays
-   * on the fast code and leaves the exact loop idle (see `run` in `exec/`: a run loop V8
-   * keeps compiling again for the odd block is what a cold process waits on).
-   */
-  slice?: number;
-  /**
-   * Stop after about this many milliseconds, so that the caller's event loop gets a turn.
-   * The native tier, which counts no instructions, needs it; the interpreter's slices
-   * of `budget` instructions do the same job.
-   */
-  timeSliceMs?: number;
-}
-
 /**
  * One invocation of a Wasm function that can stop and carry on: after a budget of
  * instructions, when a pause is requested, or when the guest exits. Between two runs
@@ -95,8 +76,8 @@ export class Execution {
   private readonly primer: RunLoopPrimer | null;
   /** The thread's instruction count when this execution began. */
   private readonly startedAt: number;
-  /** Instructions of the next signal slice (see `FIRST_SIGNAL_SLICE`). */
-  private signalSlice = FIRST_SIGNAL_SLICE;
+  /** Instructions between two looks at the pause signal (see `SIGNAL_SLICE`). */
+  private readonly signalSlice = new ClockSizedSlice(SIGNAL_SLICE);
 
   /**
    * @param store the store holding the function and the thread that runs it
@@ -134,15 +115,6 @@ export class Execution {
     this.pauseRequested = true;
   }
 
-  /** Sizes the next signal slice by how long a whole one took (see `FIRST_SIGNAL_SLICE`). */
-  private resizeSignalSlice(tookMs: number): void {
-    if (tookMs < SIGNAL_SLICE_MS / 2) {
-      if (this.signalSlice < MAX_SIGNAL_SLICE) this.signalSlice *= 2;
-    } else if (tookMs > SIGNAL_SLICE_MS * 2 && this.signalSlice > MIN_SIGNAL_SLICE) {
-      this.signalSlice /= 2;
-    }
-  }
-
   /** See `ExecutionLike.importSettled`. */
   importSettled(): Promise<void> | undefined {
     return this.suspension?.settled;
@@ -152,8 +124,10 @@ export class Execution {
    * Runs until the function returns, the guest exits, an asynchronous import is awaited,
    * or `options` says stop.
    * @throws Trap when the guest traps (`ExhaustionError` on a full stack)
+   * @throws RangeError for an option no run can stop at (see `checkRunOptions`)
    */
   run(options: RunOptions = {}): RunOutcome {
+    checkRunOptions(options);
     if (this.finished) return this.finished;
     const t = this.store.thread;
     if (this.suspension !== undefined) {
@@ -162,10 +136,8 @@ export class Execution {
       this.suspension = undefined;
       completeSuspendedCall(t, suspension, this.entryDepth);
     }
-    let limit = Infinity;
-    if (options.until !== undefined) limit = options.until;
-    if (options.budget !== undefined) limit = Math.min(limit, t.instructions + options.budget);
-    const sliceEnd = options.slice === undefined ? Infinity : t.instructions + Math.max(1, options.slice);
+    const limit = exactLimit(options, t.instructions);
+    const sliceEnd = options.slice === undefined ? Infinity : t.instructions + options.slice;
     this.pauseRequested = false;
     const signal = this.store.pauseSignal;
     try {
@@ -181,11 +153,11 @@ export class Execution {
         if (this.primer !== null && !this.primer.done && t.instructions - this.startedAt >= PRIME_AFTER) this.primer.prime(this.store.state);
         // A slice short of the limit may end early, at a block start (see `run`); the
         // last one, which the caller's limit ends, is counted out exactly.
-        const signalSlice = this.signalSlice;
+        const signalSlice = this.signalSlice.size;
         const step = Math.min(remaining, toSliceEnd, signalSlice);
         const began = performance.now();
         const status = run(t, step, step < remaining);
-        if (step === signalSlice) this.resizeSignalSlice(performance.now() - began);
+        if (step === signalSlice) this.signalSlice.record(performance.now() - began);
         if (status === RunStatus.yielded && step === toSliceEnd && step < remaining) {
           // The caller's slice is over, perhaps a block short: that is what it asked for.
           return { kind: 'paused', instructions: t.instructions };

@@ -9,9 +9,10 @@ import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { NativeExecution, nativeTierOf, TieringExecution } from '../../src/native/index.ts';
-import { FIRST_SLICE, nextSlice } from '../../src/native/tiering.ts';
+import { TIERING_SLICE } from '../../src/native/tiering.ts';
 import type { NativeOptions } from '../../src/native/index.ts';
 import { loadModule, Program } from '../../src/program/index.ts';
+import { ClockSizedSlice } from '../../src/runtime/index.ts';
 import type { Tier } from '../../src/runtime/index.ts';
 import { ValType } from '../../src/wasm/types.ts';
 import { ModuleBuilder, s32 } from '../helpers/module-builder.ts';
@@ -52,6 +53,17 @@ test('auto starts a large module in the interpreter and ends on V8, with the sam
   assert.ok(ex.native, 'moved to the native tier');
   assert.ok(ex.instructions > 0, 'interpreted first');
   assert.is(out.text(), reference);
+});
+
+test('each tier takes run options as the interpreter does: a bad one is a RangeError naming it', () => {
+  for (const [tier, background] of [['auto', true], ['native', false]] as const) {
+    const p = program(tier, background, output().sink);
+    p.start();
+    assert.throws(() => p.run({ slice: NaN }), /^run option slice must be a whole number/, tier);
+    assert.throws(() => p.run({ budget: -1 }), /^run option budget .* got -1$/, tier);
+    assert.throws(() => p.run({ timeSliceMs: NaN }), /^run option timeSliceMs .* got NaN$/, tier);
+    assert.is(p.run().kind, 'exited', `${tier} runs on`);
+  }
 });
 
 test('below the threshold, or with --tier native, the native tier starts at once', () => {
@@ -126,7 +138,12 @@ test('waiting for the worker stops for a pause signal and at the caller\'s deadl
 });
 
 test('slices are sized by time: the first is 10,000 instructions, the next take about 10 ms (a fixed 250,000 ran 0.6 s cold)', () => {
-  assert.is(FIRST_SLICE, 10_000);
+  const nextSlice = (size: number, tookMs: number): number => {
+    const slice = new ClockSizedSlice({ ...TIERING_SLICE, first: size });
+    slice.record(tookMs);
+    return slice.size;
+  };
+  assert.is(new ClockSizedSlice(TIERING_SLICE).size, 10_000);
   assert.is(nextSlice(10_000, 100), 1_000, 'a slow slice: shorter, down to the floor');
   assert.is(nextSlice(10_000, 20), 5_000);
   assert.is(nextSlice(10_000, 10), 10_000);

@@ -85,6 +85,19 @@ for (const tier of ['interp', 'native'] as const satisfies readonly Tier[]) {
     if (execution instanceof NativeExecution) assert.ok(execution.stats.reentries >= N - 1, `resumed natively ${execution.stats.reentries} times`);
   });
 
+  test(`${tier}: runAsync rejects a bad run option by name before it runs`, async () => {
+    const { fetch, calls } = asyncFetch();
+    const p = Program.instantiate(direct, { tier, imports: { env: { fetch } } });
+    p.start('work', [N]);
+    for (const options of [{ budget: NaN }, { until: -1 }, { slice: 0 }]) {
+      const error = await p.runAsync(options).then(() => undefined, (e: unknown) => e);
+      assert.instance(error, RangeError, JSON.stringify(options));
+      assert.match((error as Error).message, /^run option (budget|until|slice) must be a whole number/);
+    }
+    assert.equal(calls, [], 'nothing ran');
+    assert.equal(await p.runAsync(), { kind: 'returned', results: [want] });
+  });
+
   test(`${tier}: run() stops awaiting, and again until the promise settled`, async () => {
     const { fetch } = asyncFetch();
     const p = Program.instantiate(direct, { tier, imports: { env: { fetch } } });

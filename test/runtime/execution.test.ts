@@ -4,6 +4,7 @@ import { ExhaustionError, Trap } from '../../src/errors/index.ts';
 import { fastCode } from '../../src/exec/index.ts';
 import type { WasmFunctionState } from '../../src/exec/index.ts';
 import { Execution, Store } from '../../src/runtime/index.ts';
+import type { RunOptions } from '../../src/runtime/index.ts';
 import { loadModule } from '../../src/program/index.ts';
 import { ValType } from '../../src/wasm/types.ts';
 import { ModuleBuilder, s32 } from '../helpers/module-builder.ts';
@@ -96,6 +97,29 @@ test('a slice returns about that many instructions later, at a block start; unti
   assert.equal(outcome, { kind: 'returned', results: [50_000] });
   assert.is(exec.instructions, 50_000 * 8 + 2);
   assert.ok(calls > 100, `${calls} calls`);
+});
+
+test('a run option no run can stop at is a RangeError naming it, and the execution runs on', () => {
+  const store = new Store();
+  const inst = store.instantiate(loadModule(loopModule()));
+  const exec = new Execution(store, inst.exports.get('count')!.addr, [100]);
+  const bad: [object, RegExp][] = [
+    [{ slice: NaN }, /^run option slice must be a whole number of instructions >= 1 \(or Infinity\), got NaN$/],
+    [{ slice: 0 }, /slice .* got 0$/],
+    [{ slice: -5 }, /slice .* got -5$/],
+    [{ budget: NaN }, /^run option budget .* got NaN$/],
+    [{ budget: -1 }, /budget .* got -1$/],
+    [{ budget: 2.5 }, /budget .* got 2.5$/],
+    [{ until: NaN }, /^run option until .* got NaN$/],
+    [{ until: '10' }, /until .* got string$/],
+    [{ timeSliceMs: -1 }, /^run option timeSliceMs must be a number of milliseconds >= 0, got -1$/],
+  ];
+  for (const [options, message] of bad) {
+    assert.throws(() => exec.run(options as RunOptions), (error: unknown) => error instanceof RangeError && message.test(error.message), JSON.stringify(options));
+    assert.is(exec.instructions, 0, `${JSON.stringify(options)} ran nothing`);
+  }
+  assert.equal(exec.run({ budget: 0 }), { kind: 'paused', instructions: 0 });
+  assert.equal(exec.run({ until: Infinity, budget: Infinity, slice: Infinity, timeSliceMs: 0.5 }).kind, 'returned');
 });
 
 test('a trap carries the Wasm backtrace with byte offsets', () => {
