@@ -5,7 +5,7 @@ import {
   conversionTrap, i64ToF32, nearest, trapDivideByZero, trapIntegerOverflow,
   truncI64S, truncI64U, truncSatI64S, truncSatI64U,
 } from './numeric.ts';
-import { compileHot } from './js-tier/index.ts';
+import { compileHot, NO_ENTRY_PC } from './js-tier/index.ts';
 import { stepWide } from './run-fast-wide.ts';
 import { runExact } from './run.ts';
 import { stepSimd } from './simd-step.ts';
@@ -104,7 +104,7 @@ export function run(t: ThreadState, budget: number, early = false): RunStatus {
       const before = t.instructions;
       // A budget beyond MAX_SLICE goes in slices that may end early (see MAX_SLICE).
       const slice = remaining > MAX_SLICE ? MAX_SLICE : remaining;
-      const status = runFastLoop(t, slice, entry, early || slice < remaining);
+      const status = runFastLoop(t, slice, entry, early || slice < remaining, t.instructions > began);
       if (status === RunStatus.yielded && slice < remaining) {
         remaining -= t.instructions - before;
         entry = -1;
@@ -116,15 +116,9 @@ export function run(t: ThreadState, budget: number, early = false): RunStatus {
         continue;
       }
       if (status === FINISH_EXACT) {
-        // The loop stands at a block start. A slice that may end early and has run
-        // something ends there, even when this call of the loop ran nothing itself (it
-        // went on after compiled code left in a callee, `JS_MOVED`, with the fuel that
-        // was left): counting the rest out would make a run of slices use the exact loop
-        // at every slice that ends inside a compiled callee, and keep V8 recompiling it.
-        if (early && t.instructions > began) {
-          normalizeFrames(t);
-          return RunStatus.yielded;
-        }
+        // The loop stands at a block start, and this run is exact or has run nothing yet
+        // (a slice that may end early and has run something, in this call of the loop or
+        // in one before it, `ranBefore`, ends there instead): the rest is counted out.
         const exactStatus = runExact(t, remaining - (t.instructions - before));
         if (exactStatus === RunStatus.yielded) normalizeFrames(t);
         return exactStatus;
@@ -155,9 +149,11 @@ export function run(t: ThreadState, budget: number, early = false): RunStatus {
 /**
  * The fast loop proper: register-form code, fuel charged per basic block. It starts at
  * fast pc `entry`, or at the block of exact pc `t.pc` when `entry` is -1. Returns a
- * `RunStatus`, or `SLOW + pc`. `early`: see `run`.
+ * `RunStatus`, or `SLOW + pc`. `early`: see `run`; such a slice ends early only once it
+ * has run something, in this call or, `ranBefore`, in the calls of the loop before it
+ * (it went on after compiled code left in a callee), so that it always makes progress.
  */
-function runFastLoop(t: ThreadState, budget: number, entry: number, early: boolean): number {
+function runFastLoop(t: ThreadState, budget: number, entry: number, early: boolean, ranBefore: boolean): number {
   const store = t.store;
   const funcs = store.funcs;
   const divert = t.divert;
@@ -196,7 +192,7 @@ function runFastLoop(t: ThreadState, budget: number, entry: number, early: boole
             t.sp = fp + cf.numLocals + cf.heights[exactPc];
             t.instructions += budget - fuel;
             // A slice of a longer run that has done something ends here, at a block start.
-            return early && fuel < budget ? RunStatus.yielded : FINISH_EXACT;
+            return early && (fuel < budget || ranBefore) ? RunStatus.yielded : FINISH_EXACT;
           }
           const js = fast.js;
           if (js !== null) {
@@ -209,13 +205,26 @@ function runFastLoop(t: ThreadState, budget: number, entry: number, early: boole
               t.instructions += budget - jsContext.fuel;
               return JS_MOVED;
             }
-            if (jsContext.pc !== pc || jsContext.fuel !== fuel) {
-              pc = jsContext.pc;
+            const jsPc = jsContext.pc;
+            if (jsPc === pc && jsContext.fuel === fuel) {
+              // An entry, but too little fuel for the stretch from here. A slice that may
+              // end early ends here, at a block start, rather than run the stretch out on
+              // the loop: a run of such slices, one at every look at the pause signal,
+              // kept the loop busy with the program's hot blocks (0.02% of CoreMark's
+              // instructions, 160,000 dispatches a second), and V8 compiling it again for
+              // each kind of instruction it had not yet seen (docs/interpreter-warm-up.md).
+              if (early && (fuel < budget || ranBefore)) {
+                t.pc = code[pc + 2]; t.fp = fp; t.funcAddr = funcAddr;
+                t.sp = fp + cf.numLocals + cf.heights[t.pc];
+                t.instructions += budget - fuel;
+                return RunStatus.yielded;
+              }
+            } else if (jsPc !== NO_ENTRY_PC) {
+              pc = jsPc;
               fuel = jsContext.fuel;
               break;
             }
-            // It ran nothing (no entry here, or too little fuel for the stretch from here):
-            // the loop runs the block.
+            // It ran nothing (no entry here, or too little fuel in an exact run): the loop runs the block.
           } else if (jsAfter >= 0 && fast.heat >= 0 && ++fast.heat > jsAfter) {
             // Hot: compiled out of the loop (`runSlowOp`), then this block again.
             t.fp = fp; t.funcAddr = funcAddr;

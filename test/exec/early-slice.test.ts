@@ -127,6 +127,51 @@ test('an early slice that runs out inside a compiled callee stops at a block sta
   }
 });
 
+test('an early slice that reaches a compiled loop with too little fuel for a round stops at its start', () => {
+  // branchy(n): n rounds of a loop whose body is several blocks (an if and an else).
+  // Compiled, the loop checks its fuel at its start, for the costliest round. With too
+  // little, a slice that may end early stops there: the run loop once ran the rest of
+  // the slice itself, block by block, and stopped at any of them (CoreMark's hot blocks
+  // kept it busy, and V8 recompiling it).
+  const b = new ModuleBuilder();
+  const branchy = b.func(b.type([i32], [i32]), assemble(`
+    loop
+      local.get 1 i32.const 1 i32.add local.tee 1 i32.const 1 i32.and
+      if
+        local.get 2 i32.const 3 i32.add local.set 2
+      else
+        local.get 2 local.get 1 i32.xor i32.const 5 i32.mul local.set 2
+      end
+      local.get 1 local.get 0 i32.lt_u br_if 0
+    end
+    local.get 2 end`), [i32, i32]);
+  b.export('branchy', 'func', branchy);
+  const module = loadModule(b.build());
+  const begin = (jsAfter: number): ThreadState => {
+    const store = new Store({ jsAfter });
+    const addr = store.instantiate(module).exports.get('branchy')!.addr;
+    const t = store.thread;
+    t.s32[2 * t.sp] = 20_000;
+    t.sp++;
+    enterFunction(t, addr);
+    return t;
+  };
+  const whole = begin(-1);
+  assert.is(run(whole, 1e9), RunStatus.returned);
+  const t = begin(0);
+  const stops = new Set<number>();
+  for (let budget = 101; ; budget += 7) {
+    const before = t.instructions;
+    const status = run(t, budget, true);
+    if (status === RunStatus.returned) break;
+    assert.ok(t.instructions > before && t.instructions <= before + budget, `a slice of ${budget} ran ${t.instructions - before}`);
+    stops.add(t.pc);
+  }
+  assert.equal([...stops].length, 1, `slices stopped at exact pcs ${[...stops].join(', ')}`);
+  assert.is(t.instructions, whole.instructions);
+  assert.is(t.s32[2 * t.fp], whole.s32[2 * whole.fp]);
+});
+
 test('an Execution over many slices stops exactly at its limit and returns what one run returns', () => {
   const rounds = 60_000; // about 540,000 instructions: several 131,072-instruction slices
   const once = start(rounds);

@@ -28,7 +28,7 @@
  */
 import { FastOp } from '../../compile/index.ts';
 import type { CallSignatures, FastFunction, FastJsBody } from '../../compile/index.ts';
-import { enterCall, indirectCallee, leaveCall, RETURNED, RETURNED_PC } from './js-calls.ts';
+import { enterCall, indirectCallee, leaveCall, NO_ENTRY_PC, RETURNED, RETURNED_PC } from './js-calls.ts';
 import { BlockGraph } from './block-graph.ts';
 import type { Construct } from './block-graph.ts';
 import { EMITTERS } from './op-emitters.ts';
@@ -162,7 +162,7 @@ class FastToJs implements OperandContext {
     for (const e of graph.entries) entry[blocks[e].start] = e;
     const body = `${PRELUDE}return function ${this.name}(cx, s32, view, memSize, F, pc, fuel, self) {
 let e = ENTRY[pc];
-if (e < 0) { cx.pc = pc; cx.fuel = fuel; return; }
+if (e < 0) { cx.pc = ${NO_ENTRY_PC}; cx.fuel = fuel; return; }
 const inst = cx.inst, globals = cx.thread.store.globals, globalAddrs = inst.globalAddrs, funcAddrs = inst.funcAddrs;
 ${load !== '' ? `let ${load};` : ''}
 let keep = 0x7fffffff;

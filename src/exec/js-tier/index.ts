@@ -2,6 +2,7 @@ import type { CallSignatures, FastFunction } from '../../compile/index.ts';
 import { compileFastToJs, UNAFFORDABLE } from './fast-to-js.ts';
 
 export { compileFastToJs, MAX_CODE_WORDS, MAX_FRAME_WORDS } from './fast-to-js.ts';
+export { NO_ENTRY_PC } from './js-calls.ts';
 export type { FastJsResult } from './fast-to-js.ts';
 
 /**

@@ -27,6 +27,14 @@ export const MOVED = 1;
 export const RETURNED_PC = -2;
 
 /**
+ * `cx.pc` after the loop asked a compiled function to start at a block that is not one
+ * of its entries: it ran nothing, and the loop runs on to the next entry. (Asked at an
+ * entry with too little fuel for the stretch from there, it runs nothing either, and
+ * leaves `cx.pc` at the entry: the loop tells the two apart by this.)
+ */
+export const NO_ENTRY_PC = -3;
+
+/**
  * Compiled functions nested on the JavaScript stack at most, and the frame slots they
  * may hold in all: each takes a V8 frame about as large as its Wasm frame, and Node's
  * stack holds about a megabyte, part of it the embedder's. Deeper calls go through the
