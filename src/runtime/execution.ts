@@ -154,7 +154,12 @@ export class Execution {
         // A slice short of the limit may end early, at a block start (see `run`); the
         // last one, which the caller's limit ends, is counted out exactly.
         const signalSlice = this.signalSlice.size;
-        const step = Math.min(remaining, toSliceEnd, signalSlice);
+        let step = Math.min(remaining, toSliceEnd, signalSlice);
+        // The last stretch of the caller's slice goes in one step, up to half a signal
+        // slice longer, rather than leave the few instructions the step before fell short
+        // by: a step that short fits no compiled stretch, and was counted out on the
+        // exact loop (once for every slice `wasmig run` asks for, keeping V8 compiling it).
+        if (step === signalSlice && step < toSliceEnd && toSliceEnd <= signalSlice * 1.5 && toSliceEnd < remaining) step = toSliceEnd;
         const began = performance.now();
         const status = run(t, step, step < remaining);
         if (step === signalSlice) this.signalSlice.record(performance.now() - began);

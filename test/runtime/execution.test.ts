@@ -99,6 +99,23 @@ test('a slice returns about that many instructions later, at a block start; unti
   assert.ok(calls > 100, `${calls} calls`);
 });
 
+test('a slice a little longer than a signal slice ends at a block start, not counted out', () => {
+  // Execution looks at the pause signal every 131,072 instructions at first. A slice a
+  // little longer went in two steps, the second the few instructions the first fell
+  // short by, which fit no block and were counted out exactly on the exact loop.
+  const module = loadModule(loopModule());
+  for (let extra = 1; extra <= 24; extra++) {
+    const store = new Store();
+    const exec = new Execution(store, store.instantiate(module).exports.get('count')!.addr, [100_000]);
+    const t = store.thread;
+    const outcome = exec.run({ slice: 131_072 + extra });
+    assert.is(outcome.kind, 'paused');
+    const atBlockStart = fastCode((store.state.funcs[t.funcAddr] as WasmFunctionState).compiled).fastPcAt[t.pc] >= 0;
+    assert.ok(atBlockStart, `a slice of 131,072 + ${extra} stopped inside a block after ${exec.instructions}`);
+    assert.ok(exec.instructions <= 131_072 + extra && exec.instructions > 131_072 - 16, `ran ${exec.instructions}`);
+  }
+});
+
 test('a run option no run can stop at is a RangeError naming it, and the execution runs on', () => {
   const store = new Store();
   const inst = store.instantiate(loadModule(loopModule()));
