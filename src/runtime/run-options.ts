@@ -7,7 +7,7 @@
 
 /** When {@link Execution.run} should stop; without any, it runs to the end. */
 export interface RunOptions {
-  /** Stop once this many instructions have run since the execution began (exact). */
+  /** Stop once the thread's instruction count (`instructions`, carried over by a snapshot) reaches this (exact). */
   until?: number;
   /** Stop after at most this many more instructions. */
   budget?: number;
