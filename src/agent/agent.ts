@@ -13,7 +13,7 @@ import type { CapacityOptions } from './capacity.ts';
 import { CrashPoints } from './crash-points.ts';
 import { DEFAULT_DRAIN_TIMEOUT_MS, describeDrain, Drain } from './drain.ts';
 import type { DrainHost, DrainReport } from './drain.ts';
-import { committedHere, judgeJobState, supersedes } from './fencing.ts';
+import { committedHere, judgeJobState, stopCopyNote, supersedes } from './fencing.ts';
 import { errorText } from './error-text.ts';
 import { outputContext } from './blob-cipher.ts';
 import { OutputKeys, outputKeyContext } from './output-keys.ts';
@@ -546,7 +546,8 @@ export class Agent implements HandoffHost, StandbyHost, DrainHost {
 
   /** A newer copy of `job` runs elsewhere (`s`): this one stops and is forgotten here. */
   #stopCopy(job: Job, s: Pick<JobState, 'agent' | 'epoch'>): void {
-    this.log(`job ${job.id}: a newer copy (epoch ${s.epoch}) runs on ${s.agent}; this copy (epoch ${job.epoch}) stops`);
+    const handoff = this.outgoing.get(job.id);
+    this.log(stopCopyNote(job, s, handoff?.pausedForFinal ? handoff.target : undefined));
     this.outgoing.get(job.id)?.cancel(`a newer copy runs on ${s.agent}`);
     job.discard();
     this.#stopReplicating(job.id);

@@ -75,3 +75,18 @@ export function supersedes(seen: { epoch: number }, known: { epoch: number } | u
 export function committedHere(epoch: number, held: { epoch: number } | undefined, left: { epoch: number } | undefined): boolean {
   return (held !== undefined && held.epoch >= epoch) || (left !== undefined && left.epoch > epoch);
 }
+
+/**
+ * What an agent logs as it stops its copy of a job because a newer one runs on `newer`.
+ * A copy standing paused for its own handoff's final to that very agent
+ * (`pausedForHandoffTo`), which a standby's lease answer can fence before the handoff's
+ * answer comes (the newer copy then most likely that handoff's commit), ran nothing
+ * beside the newer one; any other copy did, until now. The two read differently: the
+ * fault matrix takes "a newer copy" for two copies at once.
+ */
+export function stopCopyNote(job: { id: string; epoch: number }, newer: { agent: string; epoch: number }, pausedForHandoffTo?: string): string {
+  if (pausedForHandoffTo !== undefined && pausedForHandoffTo === newer.agent) {
+    return `job ${job.id}: this copy (epoch ${job.epoch}), paused for its handoff to ${newer.agent}, stops: the job runs there at epoch ${newer.epoch}`;
+  }
+  return `job ${job.id}: a newer copy (epoch ${newer.epoch}) runs on ${newer.agent}; this copy (epoch ${job.epoch}) stops`;
+}

@@ -137,6 +137,8 @@ export class OutgoingHandoff {
   #epoch = 0;
   #prepared = false;
   #wasRunning = false;
+  /** The job stands paused for the final (from its answer until the handoff resumes it here, if it does). */
+  #pausedForFinal = false;
 
   constructor(host: HandoffHost, job: Job, to: string, options: MigrationOptions, progress: (p: Progress) => void) {
     this.#host = host;
@@ -160,6 +162,11 @@ export class OutgoingHandoff {
 
   get target(): string {
     return this.#to;
+  }
+
+  /** Whether the job stands paused for this handoff's final: no instruction of it runs here. */
+  get pausedForFinal(): boolean {
+    return this.#pausedForFinal;
   }
 
   /** Asks the handoff to give up before the job pauses (after it paused, it completes or fails by itself). */
@@ -318,6 +325,7 @@ export class OutgoingHandoff {
         if (job.finished) throw this.#resumeHere(`job ${job.id} ended before it could be moved`);
         // Still handing over (final() says paused): the target's state at the new epoch must not fence this copy.
         job.state = 'migrating';
+        this.#pausedForFinal = true;
         const pkg = encodeFinal({ deltas: final.deltas, log: job.log.portableSince(logFrom), snapshot: final.snapshot });
         finalBlocks = final.blocks;
         captured = performance.now();
@@ -546,6 +554,7 @@ export class OutgoingHandoff {
       );
     }
     this.#prepared = false;
+    this.#pausedForFinal = false;
     // The pre-copy's shadow no longer says what anyone holds.
     job.forget().catch(() => {}); // fails only with a broken thread, which ends the job (failed) through its hooks
     if (newEpoch) job.epoch = ++job.epochCounter;

@@ -1,7 +1,7 @@
 /** The fencing rules an agent applies to a job's retained state (src/agent/fencing.ts). */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { committedHere, compareCopies, judgeJobState, supersedes } from '../../src/agent/fencing.ts';
+import { committedHere, compareCopies, judgeJobState, stopCopyNote, supersedes } from '../../src/agent/fencing.ts';
 import type { FenceVerdict, LocalCopies, SeenState } from '../../src/agent/fencing.ts';
 
 const self = { name: 'b', instance: 'i-b' };
@@ -26,6 +26,20 @@ for (const [name, seen, local, expected] of cases) {
     assert.equal(judgeJobState(seen, self, local), { ...NOTHING, ...expected });
   });
 }
+
+test('a copy fenced while paused for its handoff to the newer copy\'s agent is not logged as a second copy', () => {
+  // A standby's lease answer can name the handoff's commit (the target at the new epoch)
+  // before the handoff's own answer comes: the source's copy was paused for the final,
+  // nothing ran twice. The fault matrix reads "a newer copy" as two copies at once.
+  const job = { id: 'j', epoch: 1 };
+  const paused = stopCopyNote(job, { agent: 't', epoch: 2 }, 't');
+  assert.is(paused, 'job j: this copy (epoch 1), paused for its handoff to t, stops: the job runs there at epoch 2');
+  assert.not.match(paused, /a newer copy/);
+  // Running (or in pre-copy rounds), or paused for a handoff to another agent: it ran beside the newer copy.
+  for (const pausedFor of [undefined, 'u']) {
+    assert.is(stopCopyNote(job, { agent: 't', epoch: 2 }, pausedFor), 'job j: a newer copy (epoch 2) runs on t; this copy (epoch 1) stops', String(pausedFor));
+  }
+});
 
 test('an older state never replaces a newer one', () => {
   assert.ok(supersedes({ epoch: 3 }, undefined));
