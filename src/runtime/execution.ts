@@ -164,7 +164,7 @@ export class Execution {
         const status = run(t, step, step < remaining);
         if (step === signalSlice) this.signalSlice.record(performance.now() - began);
         if (status === RunStatus.yielded && step === toSliceEnd && step < remaining) {
-          // The caller's slice is over, perhaps a block short: that is what it asked for.
+          // The caller's slice is over, perhaps a little short (at a block start): that is what it asked for.
           return { kind: 'paused', instructions: t.instructions };
         }
         if (status === RunStatus.returned) {

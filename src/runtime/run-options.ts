@@ -13,8 +13,9 @@ export interface RunOptions {
   budget?: number;
   /**
    * Return after about this many more instructions, for a caller that stops only to give
-   * its event loop a turn: unlike `budget`, not counted out exactly (the run may stop up to
-   * a block short of it, at a block start), so that a long run made of such calls stays
+   * its event loop a turn: unlike `budget`, not counted out exactly (the run may stop a
+   * little short of it, at a block start: a block, or the compiled stretch it stands at,
+   * never more than it asks for and never nothing), so that a long run made of such calls stays
    * on the fast code and leaves the exact loop idle (see `run` in `exec/`: a run loop V8
    * keeps compiling again for the odd block is what a cold process waits on).
    */
