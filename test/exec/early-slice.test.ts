@@ -63,6 +63,17 @@ function nestedModule(): Uint8Array {
   return b.build();
 }
 
+/** A thread standing at the start of export `name` of `module`, called with `arg`, in a store with `jsAfter`. */
+function enter(module: ReturnType<typeof loadModule>, name: string, arg: number, jsAfter?: number): ThreadState {
+  const store = new Store(jsAfter === undefined ? {} : { jsAfter });
+  const addr = store.instantiate(module).exports.get(name)!.addr;
+  const t = store.thread;
+  t.s32[2 * t.sp] = arg;
+  t.sp++;
+  enterFunction(t, addr);
+  return t;
+}
+
 const atBlockStart = (t: ThreadState): boolean => fastCode((t.store.funcs[t.funcAddr] as WasmFunctionState).compiled).fastPcAt[t.pc] >= 0;
 
 test('an early slice stops at a block start, within its budget, having run something', () => {
@@ -97,16 +108,8 @@ test('an early slice that runs out inside a compiled callee stops at a block sta
   // on in the callee with the fuel left, which may not cover its next block. The slice
   // has run something, so it ends there: it once counted the rest out on the exact loop
   // (and a run of slices kept V8 recompiling that loop).
-  const bytes = nestedModule();
-  const begin = (jsAfter: number): ThreadState => {
-    const store = new Store({ jsAfter });
-    const addr = store.instantiate(loadModule(bytes)).exports.get('outer')!.addr;
-    const t = store.thread;
-    t.s32[2 * t.sp] = 3000;
-    t.sp++;
-    enterFunction(t, addr);
-    return t;
-  };
+  const module = loadModule(nestedModule());
+  const begin = (jsAfter: number): ThreadState => enter(module, 'outer', 3000, jsAfter);
   const whole = begin(-1);
   assert.is(run(whole, 1e9), RunStatus.returned);
   for (const budget of [97, 251, 1000, 4093]) {
@@ -147,15 +150,7 @@ test('an early slice that reaches a compiled loop with too little fuel for a rou
     local.get 2 end`), [i32, i32]);
   b.export('branchy', 'func', branchy);
   const module = loadModule(b.build());
-  const begin = (jsAfter: number): ThreadState => {
-    const store = new Store({ jsAfter });
-    const addr = store.instantiate(module).exports.get('branchy')!.addr;
-    const t = store.thread;
-    t.s32[2 * t.sp] = 20_000;
-    t.sp++;
-    enterFunction(t, addr);
-    return t;
-  };
+  const begin = (jsAfter: number): ThreadState => enter(module, 'branchy', 20_000, jsAfter);
   const whole = begin(-1);
   assert.is(run(whole, 1e9), RunStatus.returned);
   const t = begin(0);
