@@ -5,7 +5,7 @@ import {
   conversionTrap, i64ToF32, nearest, trapDivideByZero, trapIntegerOverflow,
   truncI64S, truncI64U, truncSatI64S, truncSatI64U,
 } from './numeric.ts';
-import { compileHot, NO_ENTRY_PC } from './js-tier/index.ts';
+import { compileHot, LOOP_AT, NO_ENTRY_PC, runCompiled } from './js-tier/index.ts';
 import { stepWide } from './run-fast-wide.ts';
 import { runExact } from './run.ts';
 import { stepSimd } from './simd-step.ts';
@@ -104,7 +104,12 @@ export function run(t: ThreadState, budget: number, early = false): RunStatus {
       const before = t.instructions;
       // A budget beyond MAX_SLICE goes in slices that may end early (see MAX_SLICE).
       const slice = remaining > MAX_SLICE ? MAX_SLICE : remaining;
-      const status = runFastLoop(t, slice, entry, early || slice < remaining, t.instructions > began);
+      const mayEnd = early || slice < remaining;
+      // Compiled code runs without the loop for as long as it can (js-tier/run-compiled.ts).
+      let status = runCompiled(t, slice, entry, mayEnd, t.instructions > began);
+      if (status !== RunStatus.yielded) {
+        status = runFastLoop(t, slice - (t.instructions - before), status - LOOP_AT, mayEnd, t.instructions > began);
+      }
       if (status === RunStatus.yielded && slice < remaining) {
         remaining -= t.instructions - before;
         entry = -1;
