@@ -14,7 +14,8 @@
 // (`Program.run`), in slices of about 2^20 instructions (WARMUP_BUDGET=N for others),
 // given as `slice`, which ends at a block start rather than exactly, as a long run's own
 // slices do: the exact loop stays idle, as it does in `wasmig run` and in an agent's job.
-// Only the clock is read between them.
+// Only the clock is read between them. WARMUP_JS_AFTER=N sets the interpreter's `jsAfter`
+// (when it compiles a function to JavaScript), to compare thresholds.
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -23,6 +24,7 @@ const [dist, wasm, mode, ...rest] = process.argv.slice(2);
 const { loadModuleFile, Program } = await import(pathToFileURL(join(dist, 'program', 'index.js')).href);
 const coremarkArgs = (n) => ['0x0', '0x0', '0x66', String(n), '7', '1', '2000'];
 const live = process.env.WARMUP_LIVE === '1';
+const limits = process.env.WARMUP_JS_AFTER === undefined ? {} : { limits: { jsAfter: Number(process.env.WARMUP_JS_AFTER) } };
 
 /**
  * CPU ms (user + system) of this process's threads from /proc (Linux; 10 ms ticks):
@@ -63,7 +65,7 @@ if (mode === 'count') {
   const budget = Number(process.env.WARMUP_BUDGET ?? 1 << 20);
   const started = performance.now();
   // Enough iterations never to finish within the run.
-  const program = Program.instantiate(loadModuleFile(wasm), { args: [basename(wasm), ...coremarkArgs(1e9)], ...quiet });
+  const program = Program.instantiate(loadModuleFile(wasm), { args: [basename(wasm), ...coremarkArgs(1e9)], ...quiet, ...limits });
   program.start('_start');
   const t0 = performance.now();
   const windows = [];

@@ -4,7 +4,7 @@
  * machine).
  *
  *   npx tsx tools/bench/warmup.ts [--seconds 10] [--window 0.5] [--runs 3]
- *       [--dist DIR]... [--module coremark.wasm] [--node-flags "--flag ..."]...
+ *       [--dist DIR]... [--module coremark.wasm] [--node-flags "--flag ..."]... [--js-after N]...
  *
  * `--dist` names a built wasmig (a `dist/` directory; default this checkout's, `npm run
  * build` first); give it twice to compare two builds, for example main's, built in a copy
@@ -15,7 +15,9 @@
  * `--node-flags` given more than once makes each set of flags a variant of every build
  * (`""` for none), run alternately with the others, so that V8 flags are compared side
  * by side; with `--trace-opt` among them, each run also says how many times V8 compiled
- * `runFastLoop` and how long the compiles took (V8's own figure).
+ * `runFastLoop` and how long the compiles took (V8's own figure). `--js-after N` given
+ * more than once does the same for the interpreter's `jsAfter` (when a function is
+ * compiled to JavaScript; `default` for the build's own).
  *
  * Prints, per build: the median rate of each window over the runs (min-max), then per
  * run the time until the rate first reaches 80% of the last 2 s's rate, and the mean
@@ -41,13 +43,22 @@ if (dists.length === 0) dists.push(join(root, 'dist'));
 const wasm = resolve(optionValues('--module')[0] ?? join(root, 'coremark/coremark.wasm'));
 const flagSets = optionValues('--node-flags').map((f) => f.split(/\s+/).filter(Boolean));
 if (flagSets.length === 0) flagSets.push([]);
-/** What is compared: every build with every set of flags. */
-const variants = dists.flatMap((dist) => flagSets.map((flags) => ({ dist, flags })));
+const jsAfters = optionValues('--js-after');
+if (jsAfters.length === 0) jsAfters.push('default');
+for (const j of jsAfters) {
+  if (j !== 'default' && !/^(-1|\d+)$/.test(j)) {
+    process.stderr.write(`warmup: --js-after must be a whole number, -1 or default, got ${JSON.stringify(j)}\n`);
+    process.exit(2);
+  }
+}
+/** What is compared: every build with every set of flags and every `jsAfter`. */
+const variants = dists.flatMap((dist) => flagSets.flatMap((flags) => jsAfters.map((jsAfter) => ({ dist, flags, jsAfter }))));
 type Variant = typeof variants[number];
-const label = (v: Variant): string => `${v.dist}${v.flags.length ? ` (node ${v.flags.join(' ')})` : ''}`;
+const label = (v: Variant): string => `${v.dist}${v.flags.length ? ` (node ${v.flags.join(' ')})` : ''}${v.jsAfter === 'default' ? '' : ` jsAfter ${v.jsAfter}`}`;
 
 function runChild(v: Variant, args: string[]): { parsed: unknown; stdout: string } {
-  const r = spawnSync(process.execPath, [...v.flags, child, v.dist, wasm, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const env = v.jsAfter === 'default' ? process.env : { ...process.env, WARMUP_JS_AFTER: v.jsAfter };
+  const r = spawnSync(process.execPath, [...v.flags, child, v.dist, wasm, ...args], { encoding: 'utf8', maxBuffer: 64 << 20, env });
   if (r.status !== 0) {
     process.stderr.write(`warmup: the child failed (${r.signal ?? `status ${r.status}`}): ${(r.stderr || r.stdout).trim().split('\n').pop()}\n`);
     process.exit(1);
@@ -70,7 +81,7 @@ function loopCompiles(trace: string): { count: number; ms: number } {
 
 /** Instructions of one CoreMark iteration: two complete runs, five iterations apart. */
 function perIteration(dist: string): number {
-  const plain = { dist, flags: [] };
+  const plain = { dist, flags: [], jsAfter: 'default' };
   const one = (runChild(plain, ['count', '1']).parsed as { instructions: number }).instructions;
   const six = (runChild(plain, ['count', '6']).parsed as { instructions: number }).instructions;
   return (six - one) / 5;
