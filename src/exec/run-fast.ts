@@ -31,8 +31,8 @@ const SLOW = 16;
 const FINISH_EXACT = 8;
 /**
  * `runFastLoop` returns this when compiled JavaScript it ran left off in a function it
- * called (the thread's funcAddr and fp say which, `t.js.pc` where): `run` starts the loop
- * again there.
+ * called (the thread's funcAddr and fp say which, `t.js.pc` where): `run` goes on there
+ * (compiled code first, then the loop).
  */
 const JS_MOVED = 9;
 /**
@@ -70,6 +70,8 @@ export function normalizeFrames(t: ThreadState): void {
  * Runs the thread for at most `budget` instructions: on the fast code where it can, on
  * the exact code where it must (a block the budget cannot cover, a position inside a
  * block). Same contract as `runExact`; on return the thread is in exact-code terms.
+ * Functions the JavaScript tier compiled are entered from `runCompiled` for as long as
+ * only they run, and the loop takes over where it stops (js-tier/run-compiled.ts).
  *
  * `early`: the budget is a slice of a longer run, not a limit anyone asked for, so the
  * run may stop short of it at the start of the first block it cannot cover whole (once
