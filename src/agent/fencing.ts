@@ -90,3 +90,24 @@ export function stopCopyNote(job: { id: string; epoch: number }, newer: { agent:
   }
   return `job ${job.id}: a newer copy (epoch ${newer.epoch}) runs on ${newer.agent}; this copy (epoch ${job.epoch}) stops`;
 }
+
+/**
+ * What a handoff that gives up says, in the source's log and to whoever asked for the
+ * migration. The job normally goes on at the source (`here`), at a new epoch when the
+ * commit is in doubt. A copy that a newer one fenced while the handoff was under way
+ * (`stoppedBecause`: why it was stopped) was discarded already: nothing goes on here,
+ * and the newer copy runs where the fence said; saying "the job goes on here" would send
+ * the user looking for a copy that is not there.
+ */
+export function giveUpNote(job: { id: string; epoch: number }, to: string, here: string, reason: string, resumed: { newEpoch: boolean; stoppedBecause?: string }): { log: string; error: string } {
+  if (resumed.stoppedBecause !== undefined) {
+    return {
+      log: `job ${job.id}: migration to ${to} failed: ${reason}; this copy had already stopped (${resumed.stoppedBecause})`,
+      error: `${reason}; the copy at ${here} had already stopped (${resumed.stoppedBecause})`,
+    };
+  }
+  return {
+    log: `job ${job.id}: migration to ${to} failed: ${reason}; the job goes on here${resumed.newEpoch ? ` (epoch ${job.epoch})` : ''}`,
+    error: `${reason}; the job goes on at ${here}`,
+  };
+}

@@ -20,6 +20,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { MigrationError, WasmigError } from '../errors/index.ts';
+import { giveUpNote } from './fencing.ts';
 import { sha256 } from './frames.ts';
 import type { ChunkSealer, SessionKey } from './blob-cipher.ts';
 import type { HandoffHost } from './handoff-host.ts';
@@ -543,7 +544,11 @@ export class OutgoingHandoff {
     return committedThere() ? 'committed' : 'in-doubt';
   }
 
-  /** Gives up: the target drops what it has, the job goes on here (with a new epoch when the commit is in doubt). */
+  /**
+   * Gives up: the target drops what it has, the job goes on here (with a new epoch when
+   * the commit is in doubt), unless a newer copy fenced this one meanwhile (it was
+   * discarded: `giveUpNote`).
+   */
   #resumeHere(reason: string, newEpoch = false): MigrationError {
     const host = this.#host;
     const job = this.#job;
@@ -557,14 +562,17 @@ export class OutgoingHandoff {
     this.#pausedForFinal = false;
     // The pre-copy's shadow no longer says what anyone holds.
     job.forget().catch(() => {}); // fails only with a broken thread, which ends the job (failed) through its hooks
-    if (newEpoch) job.epoch = ++job.epochCounter;
-    if (!job.finished) {
+    // Dropped without ending (an ended job drops its worker too): a newer copy fenced it.
+    const stoppedBecause = job.discarded && !job.finished ? this.#cancelled ?? 'dropped here' : undefined;
+    if (newEpoch && stoppedBecause === undefined) job.epoch = ++job.epochCounter;
+    if (!job.finished && stoppedBecause === undefined) {
       job.target = undefined;
       job.state = 'paused';
       if (this.#wasRunning) void job.run();
       host.publishState(job);
     }
-    host.log(`job ${job.id}: migration to ${this.#to} failed: ${reason}; the job goes on here${newEpoch ? ` (epoch ${job.epoch})` : ''}`);
-    return new MigrationError(`${reason}; the job goes on at ${host.name}`);
+    const note = giveUpNote(job, this.#to, host.name, reason, { newEpoch, stoppedBecause });
+    host.log(note.log);
+    return new MigrationError(note.error);
   }
 }

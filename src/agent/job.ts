@@ -234,6 +234,11 @@ export class Job {
     this.#end({ event: 'end', kind: 'failed', status: STOPPED_STATUS, error: why });
   }
 
+  /** Whether this copy was dropped (`discard`): it runs no more, here or anywhere. */
+  get discarded(): boolean {
+    return this.#discarded;
+  }
+
   /** Drops this copy: the worker and its program stop at once. */
   discard(): void {
     this.#discarded = true;

@@ -1,7 +1,7 @@
 /** The fencing rules an agent applies to a job's retained state (src/agent/fencing.ts). */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { committedHere, compareCopies, judgeJobState, stopCopyNote, supersedes } from '../../src/agent/fencing.ts';
+import { committedHere, compareCopies, giveUpNote, judgeJobState, stopCopyNote, supersedes } from '../../src/agent/fencing.ts';
 import type { FenceVerdict, LocalCopies, SeenState } from '../../src/agent/fencing.ts';
 
 const self = { name: 'b', instance: 'i-b' };
@@ -39,6 +39,21 @@ test('a copy fenced while paused for its handoff to the newer copy\'s agent is n
   for (const pausedFor of [undefined, 'u']) {
     assert.is(stopCopyNote(job, { agent: 't', epoch: 2 }, pausedFor), 'job j: a newer copy (epoch 2) runs on t; this copy (epoch 1) stops', String(pausedFor));
   }
+});
+
+test('a handoff that gives up says the job goes on here, unless a newer copy stopped this one first', () => {
+  const job = { id: 'j', epoch: 3 };
+  assert.equal(giveUpNote(job, 't', 's', 'agent t refused the job', { newEpoch: false }), {
+    log: 'job j: migration to t failed: agent t refused the job; the job goes on here',
+    error: 'agent t refused the job; the job goes on at s',
+  });
+  assert.is(giveUpNote(job, 't', 's', 'no answer', { newEpoch: true }).log, 'job j: migration to t failed: no answer; the job goes on here (epoch 3)');
+  const stopped = giveUpNote(job, 't', 's', 'no answer', { newEpoch: true, stoppedBecause: 'a newer copy runs on u' });
+  assert.equal(stopped, {
+    log: 'job j: migration to t failed: no answer; this copy had already stopped (a newer copy runs on u)',
+    error: 'no answer; the copy at s had already stopped (a newer copy runs on u)',
+  });
+  assert.not.match(stopped.log + stopped.error, /goes on/);
 });
 
 test('an older state never replaces a newer one', () => {

@@ -400,14 +400,19 @@ class Model {
 
   // --- source side: OutgoingHandoff.run--------------------------------------------------
 
-  /** OutgoingHandoff#resumeHere: abort the target, the job goes on here (at a new epoch when in doubt). */
+  /**
+   * OutgoingHandoff#resumeHere: abort the target, the job goes on here (at a new epoch when
+   * in doubt); a copy a newer one fenced meanwhile (discarded) is left as it is.
+   */
   resumeHere(s: ModelState, at: number, h: Handoff, newEpoch: boolean): void {
     const a = s.agents[at];
     const copy = a.copy as Copy;
     if (h.epoch > 0) this.send(s, at, h.to, { k: 'abort', epoch: h.epoch });
-    if (newEpoch) copy.epoch = ++copy.counter;
-    copy.target = undefined;
-    copy.state = 'paused';
+    if (!copy.discarded) {
+      if (newEpoch) copy.epoch = ++copy.counter;
+      copy.target = undefined;
+      copy.state = 'paused';
+    }
     // Job.run: a discarded job never runs again, nor one whose owner lost its lease (Agent#mayRun).
     if (h.wasRunning && !copy.discarded && !a.fenced) copy.state = 'running';
     // Agent.publishState: a copy no longer held here (fenced meanwhile) says nothing.

@@ -64,7 +64,7 @@ async function logged(re: RegExp): Promise<void> {
   throw new Error(`no log line ${re}:\n${logs.join('\n')}`);
 }
 
-s('a newer epoch published while b receives the job drops its copy; the final that comes late is refused, the job goes on at a', async () => {
+s('a newer epoch published while b receives the job drops its copy; the final that comes late is refused, and a says truly where the job went on', async () => {
   await start('late');
   // Hold b's final (which commits) back until the newer epoch is out.
   const receive = target.incoming.receive.bind(target.incoming);
@@ -83,10 +83,22 @@ s('a newer epoch published while b receives the job drops its copy; the final th
   void receive(req);
   const error = await migration;
   assert.ok(error instanceof MigrationError, String(error));
-  assert.match(error.message, /agent b no longer held the copy being received when the final came \(no handoff of job late at epoch 2 from a is under way here\); the job goes on at a$/);
   assert.not.ok(target.jobs.has('late'), 'no copy at b');
-  // a's copy gave way to c's (epoch 5) when it resumed and saw it: only c's runs.
+  // a's copy gives way to c's (epoch 5) once it sees it: only c's runs. Mostly it sees it
+  // while the final is out, before b's refusal comes; then the handoff must not say that
+  // the job goes on at a (it once did, with a's copy already dropped).
   await logged(/agent a: job late: a newer copy \(epoch 5\) runs on c; this copy \(epoch \d\) stops/);
+  assert.not.ok(source.jobs.has('late'), 'no copy at a');
+  const refused = 'agent b no longer held the copy being received when the final came \\(no handoff of job late at epoch 2 from a is under way here\\)';
+  const stoppedAt = logs.findIndex((l) => /agent a: job late: a newer copy \(epoch 5\) runs on c/.test(l));
+  const gaveUpAt = logs.findIndex((l) => /agent a: job late: migration to b failed/.test(l));
+  assert.ok(gaveUpAt >= 0, logs.join('\n'));
+  if (stoppedAt < gaveUpAt) {
+    assert.match(error.message, new RegExp(`${refused}; the copy at a had already stopped \\(a newer copy runs on c\\)$`));
+    assert.match(logs[gaveUpAt], /; this copy had already stopped \(a newer copy runs on c\)$/);
+  } else {
+    assert.match(error.message, new RegExp(`${refused}; the job goes on at a$`));
+  }
 });
 
 s('an older state arriving after a newer one does not lower the known epoch: a prepare below it is refused', async () => {
