@@ -5,7 +5,7 @@ import {
   conversionTrap, i64ToF32, nearest, trapDivideByZero, trapIntegerOverflow,
   truncI64S, truncI64U, truncSatI64S, truncSatI64U,
 } from './numeric.ts';
-import { compileHot, LOOP_AT, NO_ENTRY_PC, runCompiled } from './js-tier/index.ts';
+import { compileHot, LOOP_AT, NO_ENTRY_PC, placeThrow, runCompiled } from './js-tier/index.ts';
 import { stepWide } from './run-fast-wide.ts';
 import { runExact } from './run.ts';
 import { stepSimd } from './simd-step.ts';
@@ -892,21 +892,8 @@ function runFastLoop(t: ThreadState, budget: number, entry: number, early: boole
       }
     }
   } catch (error) {
-    jsContext.nest = 0;
-    jsContext.nestSlots = 0;
-    if (jsContext.trapFunc >= 0) {
-      // Compiled code trapped, perhaps calls deeper (their frames are pushed): there.
-      funcAddr = jsContext.trapFunc;
-      fp = jsContext.trapFp;
-      pc = jsContext.pc;
-      fuel = jsContext.fuel;
-      fast = fastCode((funcs[funcAddr] as WasmFunctionState).compiled);
-      jsContext.trapFunc = -1;
-    }
-    // Registers at the faulting instruction, in exact-code terms, for the backtrace.
-    t.fp = fp; t.funcAddr = funcAddr;
-    t.pc = fast.exactPcAt[pc] >= 0 ? fast.exactPcAt[pc] : 0;
-    t.instructions += budget - fuel;
+    // Registers at the faulting instruction, for the backtrace (compiled code's own place where it trapped).
+    placeThrow(t, funcAddr, fp, pc, fuel, budget);
     throw error;
   }
 }

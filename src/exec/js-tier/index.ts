@@ -4,6 +4,7 @@ import { compileFastToJs, UNAFFORDABLE } from './fast-to-js.ts';
 export { compileFastToJs, MAX_CODE_WORDS, MAX_FRAME_WORDS } from './fast-to-js.ts';
 export { NO_ENTRY_PC } from './js-calls.ts';
 export { LOOP_AT, runCompiled } from './run-compiled.ts';
+export { placeThrow } from './js-trap.ts';
 export type { FastJsResult } from './fast-to-js.ts';
 
 /**

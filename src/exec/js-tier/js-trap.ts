@@ -5,7 +5,7 @@
  */
 import { Trap } from '../../errors/index.ts';
 import { conversionTrap } from '../numeric.ts';
-import type { JsTierContext } from '../state.ts';
+import type { JsTierContext, ThreadState, WasmFunctionState } from '../state.ts';
 import { TrapKind } from './operand-context.ts';
 
 /** Records where compiled function `self` (frame at word `F`) trapped, and returns the trap to throw. */
@@ -20,4 +20,29 @@ export function jsTrap(cx: JsTierContext, self: number, F: number, pc: number, f
     case TrapKind.overflow: return new Trap('integer overflow');
     default: return conversionTrap(x);
   }
+}
+
+/**
+ * Puts the thread at the instruction a throw came from, in exact-code terms, for the
+ * backtrace: where the run loop or `runCompiled` stood (function `funcAddr`, frame `fp`,
+ * fast pc `pc`, `fuel` of its `budget` left) or, where compiled code trapped
+ * (`trapFunc`), perhaps calls deeper (their frames are pushed), there. The compiled
+ * code's nesting is over either way.
+ */
+export function placeThrow(t: ThreadState, funcAddr: number, fp: number, pc: number, fuel: number, budget: number): void {
+  const cx = t.js;
+  cx.nest = 0;
+  cx.nestSlots = 0;
+  if (cx.trapFunc >= 0) {
+    funcAddr = cx.trapFunc;
+    fp = cx.trapFp;
+    pc = cx.pc;
+    fuel = cx.fuel;
+    cx.trapFunc = -1;
+  }
+  const fast = (t.store.funcs[funcAddr] as WasmFunctionState).compiled.fast!;
+  t.fp = fp;
+  t.funcAddr = funcAddr;
+  t.pc = fast.exactPcAt[pc] >= 0 ? fast.exactPcAt[pc] : 0;
+  t.instructions += budget - fuel;
 }

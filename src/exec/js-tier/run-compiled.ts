@@ -23,6 +23,7 @@ import { FAST_PC_TAG, FastOp } from '../../compile/index.ts';
 import { refreshMemoryViews, RunStatus } from '../state.ts';
 import type { InstanceState, MemoryState, ThreadState, WasmFunctionState } from '../state.ts';
 import { NO_ENTRY_PC } from './js-calls.ts';
+import { placeThrow } from './js-trap.ts';
 
 /**
  * `runCompiled` returns `LOOP_AT + e`: the loop goes on in the thread's function at fast pc
@@ -116,20 +117,7 @@ export function runCompiled(t: ThreadState, budget: number, entry: number, early
       pc = (ra & FAST_PC_TAG) !== 0 ? ra & UNTAG : fast.fastPcAt[ra];
     }
   } catch (error) {
-    cx.nest = 0;
-    cx.nestSlots = 0;
-    if (cx.trapFunc >= 0) {
-      // A compiled function trapped, perhaps calls deeper: there (the loop's handler).
-      funcAddr = cx.trapFunc;
-      fp = cx.trapFp;
-      pc = cx.pc;
-      fuel = cx.fuel;
-      fast = (funcs[funcAddr] as WasmFunctionState).compiled.fast!;
-      cx.trapFunc = -1;
-    }
-    t.fp = fp; t.funcAddr = funcAddr;
-    t.pc = fast.exactPcAt[pc] >= 0 ? fast.exactPcAt[pc] : 0;
-    t.instructions += budget - fuel;
+    placeThrow(t, funcAddr, fp, pc, fuel, budget);
     throw error;
   }
   t.fp = fp; t.funcAddr = funcAddr;
