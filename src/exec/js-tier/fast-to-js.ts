@@ -19,7 +19,8 @@
  * - Leaving: at an instruction it does not run itself (SIMD, the exact code's, the rare
  *   cases), or a call it cannot make (`js-calls.ts`), every frame word goes back to
  *   `s32` and the loop dispatches that instruction. Traps are thrown in place
- *   (`js-trap.ts`). A function returning to a compiled caller writes its results only.
+ *   (`js-trap.ts`). A function returning to a compiled caller writes its results only,
+ *   by the same way out.
  *
  * So whenever the tier is not running, the thread is where the loop would have it, with
  * the same value in every slot an instruction can still read: snapshots, migration and
@@ -28,7 +29,7 @@
  */
 import { FastOp } from '../../compile/index.ts';
 import type { CallSignatures, FastFunction, FastJsBody } from '../../compile/index.ts';
-import { enterCall, indirectCallee, leaveCall, NO_ENTRY_PC, RETURNED, RETURNED_PC } from './js-calls.ts';
+import { enterCall, indirectCallee, leaveCall, MOVED, NO_ENTRY_PC, RETURNED_PC } from './js-calls.ts';
 import { BlockGraph } from './block-graph.ts';
 import type { Construct } from './block-graph.ts';
 import { EMITTERS } from './op-emitters.ts';
@@ -133,6 +134,10 @@ class FastToJs implements OperandContext {
   /** The blocks where the function may be entered, in order, and the last of them. */
   private sortedEntries: number[] = [];
   private lastEntry = 0;
+  /** Blocks that only a call's return reaches (no branch goes there). */
+  private readonly onlyAfterCall = new Set<number>();
+  /** The result words a call leaves for the block after it to read, by that block. */
+  private readonly resultLoads = new Map<number, string>();
 
   constructor(original: Int32Array, private readonly sigs: CallSignatures, private readonly name: string) {
     this.graph = new BlockGraph(original);
@@ -145,6 +150,8 @@ class FastToJs implements OperandContext {
     const blocks = graph.blocks;
     this.sortedEntries = [...graph.entries].sort((x, y) => x - y);
     this.lastEntry = this.sortedEntries[this.sortedEntries.length - 1];
+    const targets = new Set(blocks.flatMap((block) => block.targets));
+    for (let b = 1; b < blocks.length; b++) if (graph.entries.has(b) && !targets.has(b)) this.onlyAfterCall.add(b);
     const lines = this.sequence(nest(blocks.length, graph.constructs));
     if (blocks[blocks.length - 1].fallsThrough) return { reason: 'the code runs past its end' };
     if (this.words.size > MAX_FRAME_WORDS) return { reason: `${this.words.size} frame words` };
@@ -163,14 +170,14 @@ class FastToJs implements OperandContext {
     const body = `${PRELUDE}return function ${this.name}(cx, s32, view, memSize, F, pc, fuel, self) {
 let e = ENTRY[pc];
 if (e < 0) { cx.pc = ${NO_ENTRY_PC}; cx.fuel = fuel; return; }
-const inst = cx.inst, globals = cx.thread.store.globals, globalAddrs = inst.globalAddrs, funcAddrs = inst.funcAddrs;
+const inst = cx.inst, nest = cx.nest, globals = cx.thread.store.globals, globalAddrs = inst.globalAddrs, funcAddrs = inst.funcAddrs;
 ${load !== '' ? `let ${load};` : ''}
 let keep = 0x7fffffff;
 out: {
 ${text}
 }
 ${save}
-if (pc >= 0) { cx.pc = pc; cx.fuel = fuel; }
+if (pc !== -1) { cx.pc = pc; cx.fuel = fuel; }
 };`;
     return { text: body, entry };
   }
@@ -231,6 +238,9 @@ if (pc >= 0) { cx.pc = pc; cx.fuel = fuel; }
     const block = graph.blocks[b];
     this.current = b;
     const parts: string[] = [];
+    // First, before anything could write the words back: the results of the call before.
+    const results = this.resultLoads.get(b);
+    if (results !== undefined) parts.push(results);
     // Entered here or passing through: from now on nothing is skipped (a loop back to a
     // block before the entry runs it).
     if (graph.entries.has(b) && this.lastEntry > 0) parts.push('e = -1;');
@@ -310,25 +320,40 @@ if (pc >= 0) { cx.pc = pc; cx.fuel = fuel; }
     // locals above them); the results come back from it. The words above the results
     // are dead after the call (nothing is on the stack above a call's results). A callee
     // that left the JavaScript stack: the frame from the argument base on is its own.
+    //
+    // The results are read at the start of the block after the call when only the call
+    // goes there: the loop enters that block after the calls it makes, so those reads
+    // have run (and V8 has seen them) even when no call from here has returned on the
+    // JavaScript stack yet, as when the callee had no compiled body before. Read here,
+    // they would be new code to V8 whenever that first happens, and its optimized code
+    // of this function would be thrown away for them (docs/interpreter-warm-up.md).
+    const load = `/*words ${argBase} ${argBase + 2 * results} load*/`;
+    const after = this.graph.blockAt[next];
+    const loadAfter = this.onlyAfterCall.has(after);
+    if (loadAfter) this.resultLoads.set(after, load);
     return `{ const callee = ${callee}; if (callee < 0) ${this.exit()}`
       + ` /*words ${argBase} ${argBase + 2 * params} save*/`
       + ` const body = enterCall(cx, callee, self, F, ${argBase}, ${next}); if (body === null) ${this.exit()}`
       + ` body(cx, s32, view, memSize, F + ${argBase}, 0, fuel, callee);`
-      + ` if (leaveCall(cx, callee, F + ${argBase}) !== ${RETURNED}) { keep = ${argBase}; pc = -1; break out; }`
-      + ` fuel = cx.fuel; /*words ${argBase} ${argBase + 2 * results} load*/ }`;
+      + ` const left = leaveCall(cx, callee, F + ${argBase}); if (left === ${MOVED}) { keep = ${argBase}; pc = -1; break out; }`
+      + ` fuel = left;${loadAfter ? '' : ` ${load}`} }`;
   }
 
   /**
    * `[return, n, src]`: to a compiled caller, the results go to the frame's first slots
    * and the function returns; to the loop (the function was entered from it), the loop
-   * returns.
+   * returns. Both leave by the function's one way out, the compiled caller's case with
+   * only the result words written back (`keep`): code V8 has run on every leave, where
+   * a return of its own would be new to V8 the first time that `return` instruction ran,
+   * and would throw the function's optimized code away (a long-running function returns
+   * seldom). `nest` is read once, on entry: a function's calls leave it as they found it.
    */
   private return(): string {
     const code = this.code, pc = this.pc;
     const n = code[pc + 1], src = code[pc + 2];
     const moves: string[] = [];
-    for (let i = 0; i < 2 * n; i++) moves.push(`s32[F + ${i}] = ${this.word(src + i)};`);
-    return `if (cx.nest !== 0) { ${moves.join(' ')} cx.fuel = fuel; cx.pc = ${RETURNED_PC}; return; } ${this.exit()}`;
+    for (let i = 0; i < 2 * n; i++) moves.push(`${this.word(i)} = ${this.word(src + i)};`);
+    return `if (nest) { ${moves.join(' ')} keep = ${2 * n}; pc = ${RETURNED_PC}; break out; } ${this.exit()}`;
   }
 
   /** `[op, indexSlot, n, fuelPc x (n + 1)]`: an index past the end takes the last entry. */

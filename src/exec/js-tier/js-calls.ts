@@ -18,10 +18,11 @@ import type { FastJsBody } from '../../compile/index.ts';
 import { FuncKind } from '../state.ts';
 import type { JsTierContext, WasmFunctionState } from '../state.ts';
 
-/** The callee returned: its results are in the caller's frame from the argument base on. */
-export const RETURNED = 0;
-/** The callee left the JavaScript stack: the caller writes its words back and leaves too. */
-export const MOVED = 1;
+/**
+ * `leaveCall`'s answer when the callee left the JavaScript stack: the caller writes its
+ * words back and leaves too. Any other answer is the fuel left after a return.
+ */
+export const MOVED = -1;
 
 /** `cx.pc` after a compiled function returned to a compiled caller. */
 export const RETURNED_PC = -2;
@@ -78,9 +79,11 @@ export function enterCall(cx: JsTierContext, calleeAddr: number, callerAddr: num
 }
 
 /**
- * After the body `enterCall` gave ran: `RETURNED` (its results are in the caller's frame
- * from the argument base on, the fuel left in `cx.fuel`) or `MOVED` (it left the
- * JavaScript stack; the thread is where it left off).
+ * After the body `enterCall` gave ran: the fuel left, when it returned (its results are
+ * in the caller's frame from the argument base on), or `MOVED` (it left the JavaScript
+ * stack; the thread is where it left off). The fuel comes back as the answer rather than
+ * through `cx.fuel` so that the caller's code after a call reads nothing it did not read
+ * before the callee had a compiled body (see `FastToJs#call`).
  */
 export function leaveCall(cx: JsTierContext, calleeAddr: number, newF: number): number {
   const t = cx.thread;
@@ -88,7 +91,7 @@ export function leaveCall(cx: JsTierContext, calleeAddr: number, newF: number): 
   cx.nestSlots -= (t.store.funcs[calleeAddr] as WasmFunctionState).compiled.frameSize;
   if (cx.pc === RETURNED_PC) {
     t.depth--;
-    return RETURNED;
+    return cx.fuel;
   }
   if (!cx.moved) {
     // The innermost function that left: the loop goes on in its frame.

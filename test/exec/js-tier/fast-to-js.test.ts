@@ -1,0 +1,104 @@
+/**
+ * The JavaScript the tier writes, where its shape is what matters to V8 (the tier's
+ * warm-up, docs/interpreter-warm-up.md): a call's results read where the loop's
+ * entries read them too, a return through the function's one way out. And what those shapes must not break: a block that both a call
+ * and a branch reach keeps the branch's value.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { fastCode, run, RunStatus } from '../../../src/exec/index.ts';
+import { compileFastToJs } from '../../../src/exec/js-tier/index.ts';
+import { loadModule } from '../../../src/program/index.ts';
+import { enterFunction, Store } from '../../../src/runtime/index.ts';
+import { ValType } from '../../../src/wasm/types.ts';
+import { assemble } from '../../helpers/assemble.ts';
+import { ModuleBuilder } from '../../helpers/module-builder.ts';
+
+const { i32 } = ValType;
+
+/** A module of `leaf(x) = x * 3 + 1` (function 0) and `f(x)` of `body` (LEAF names the leaf). */
+function moduleOf(body: string): Uint8Array {
+  const b = new ModuleBuilder();
+  const t = b.type([i32], [i32]);
+  const leaf = b.func(t, assemble('local.get 0 i32.const 3 i32.mul i32.const 1 i32.add end'));
+  const f = b.func(t, assemble(body.replaceAll('LEAF', String(leaf))), [i32, i32]);
+  b.export('f', 'func', f);
+  return b.build();
+}
+
+/** The compiled JavaScript of `f`. */
+function sourceOf(body: string): string {
+  const compiled = loadModule(moduleOf(body));
+  const cf = compiled.functions[1];
+  const result = compileFastToJs(fastCode(cf), cf.sigs, 'f');
+  if (result.body === null) throw new Error(`not compiled: ${result.reason}`);
+  return result.source;
+}
+
+/** `f(arg)` run to its end, with the JavaScript tier at once (`jsAfter` 0) or never (-1). */
+function runF(body: string, arg: number, jsAfter: number): number {
+  const store = new Store({ jsAfter });
+  const addr = store.instantiate(loadModule(moduleOf(body))).exports.get('f')!.addr;
+  const t = store.thread;
+  t.s32[2 * t.sp] = arg;
+  t.sp++;
+  enterFunction(t, addr);
+  for (;;) {
+    const status = run(t, 1_000_000);
+    if (status === RunStatus.returned) break;
+    assert.is(status, RunStatus.yielded);
+  }
+  return t.s32[2 * (t.sp - 1)];
+}
+
+// A call whose block after it only the call reaches. (The first call compiles the leaf,
+// on the loop; the second is made from compiled code.)
+const CALL_THEN_ADD = `
+  local.get 0 call LEAF call LEAF local.set 1
+  local.get 1 local.get 0 i32.add end`;
+
+test('a call\'s results are read in the block after it when only the call goes there', () => {
+  const source = sourceOf(CALL_THEN_ADD);
+  const calls = [...source.matchAll(/fuel = left;/g)].map((m) => m.index!);
+  assert.is(calls.length, 2, 'both calls are compiled');
+  for (const at of calls) {
+    // The call's statement ends with the fuel; the next block starts with the results
+    // (before its own `e = -1`, so that the loop's entries read them too).
+    assert.match(source.slice(at, at + 200), /^fuel = left; \}[^;]*?w(\d+) = s32\[F \+ \1\]; w\d+ = s32\[F \+ \d+\];\ne = -1;/);
+  }
+  assert.is(runF(CALL_THEN_ADD, 5, 0), (5 * 3 + 1) * 3 + 1 + 5);
+  assert.is(runF(CALL_THEN_ADD, 5, -1), (5 * 3 + 1) * 3 + 1 + 5);
+});
+
+// The block after the call is also the end of a block a branch leaves with a value, in
+// the slot where the first call (which compiles the leaf) left its result.
+const CALL_OR_BRANCH = `
+  local.get 0 call LEAF drop
+  block i32
+    local.get 0
+    local.get 0 i32.const 1 i32.and br_if 0
+    drop
+    local.get 0 call LEAF
+  end
+  i32.const 1000 i32.add end`;
+
+test('a block that a branch reaches too keeps the branch\'s value: the results are read at the call', () => {
+  const source = sourceOf(CALL_OR_BRANCH);
+  assert.match(source, /fuel = left; w(\d+) = s32\[F \+ \1\];/);
+  for (const arg of [1, 2, 7, 10]) {
+    const expected = (arg & 1) === 1 ? arg + 1000 : arg * 3 + 1 + 1000;
+    assert.is(runF(CALL_OR_BRANCH, arg, -1), expected, `loop, f(${arg})`);
+    assert.is(runF(CALL_OR_BRANCH, arg, 0), expected, `compiled, f(${arg})`);
+  }
+});
+
+test('a return goes out through the function\'s one way out', () => {
+  const source = sourceOf(CALL_THEN_ADD);
+  // The compiled caller's case (nest read once, on entry) and the loop's leave by the same
+  // break; the only return is the one for a pc that is no entry.
+  assert.not.match(source, /if \(cx\.nest/);
+  assert.match(source, /if \(nest\) \{ w0 = w\d+; w1 = w\d+; keep = 2; pc = -2; break out; \}/);
+  assert.is(source.match(/return;/g)?.length, 1);
+});
+
+test.run();
