@@ -18,8 +18,8 @@
  *   further on, the items before the entry are skipped by guards on `e`.
  * - Leaving: at an instruction it does not run itself (SIMD, the exact code's, the rare
  *   cases), or a call it cannot make (`js-calls.ts`), every frame word goes back to
- *   `s32` and the loop dispatches that instruction. Traps are thrown in place
- *   (`js-trap.ts`). A function returning to a compiled caller writes its results only,
+ *   `s32` and the loop dispatches that instruction. A trap breaks to the one throw
+ *   after the code, with the place (`js-trap.ts`). A function returning to a compiled caller writes its results only,
  *   by the same way out.
  *
  * So whenever the tier is not running, the thread is where the loop would have it, with
@@ -34,7 +34,8 @@ import { BlockGraph } from './block-graph.ts';
 import type { Construct } from './block-graph.ts';
 import { EMITTERS } from './op-emitters.ts';
 import { jsTrap } from './js-trap.ts';
-import type { OperandContext, TrapKind } from './operand-context.ts';
+import { TrapKind } from './operand-context.ts';
+import type { OperandContext } from './operand-context.ts';
 
 /** Frames of more words are not compiled: V8 would spill most of them anyway, and the compile is slow. */
 export const MAX_FRAME_WORDS = 512;
@@ -172,12 +173,16 @@ let e = ENTRY[pc];
 if (e < 0) { cx.pc = ${NO_ENTRY_PC}; cx.fuel = fuel; return; }
 const inst = cx.inst, nest = cx.nest, globals = cx.thread.store.globals, globalAddrs = inst.globalAddrs, funcAddrs = inst.funcAddrs;
 ${load !== '' ? `let ${load};` : ''}
-let keep = 0x7fffffff;
+let keep = 0x7fffffff, tp = 0, tk = 0, tx = 0;
+trap: {
 out: {
 ${text}
 }
 ${save}
 if (pc !== -1) { cx.pc = pc; cx.fuel = fuel; }
+return;
+}
+throw jsTrap(cx, self, F, tp, fuel, tk, tx);
 };`;
     return { text: body, entry };
   }
@@ -298,7 +303,12 @@ if (pc !== -1) { cx.pc = pc; cx.fuel = fuel; }
   }
 
   trap(kind: TrapKind, x = '0'): string {
-    return `throw jsTrap(cx, self, F, ${this.pc}, fuel, ${kind}, ${x});`;
+    // One throw for the function, after its code: each place that traps only says where
+    // and why. A hundred throws, each a call of seven arguments, made CoreMark's largest
+    // body a fifth longer (V8's bytecode) and its optimized code a quarter slower.
+    const kindSet = kind === TrapKind.memory ? '' : ` tk = ${kind};`;
+    const xSet = x === '0' ? '' : ` tx = ${x};`;
+    return `{ tp = ${this.pc};${kindSet}${xSet} break trap; }`;
   }
 
   /**

@@ -1,7 +1,8 @@
 /**
  * The JavaScript the tier writes, where its shape is what matters to V8 (the tier's
- * warm-up, docs/interpreter-warm-up.md): a call's results read where the loop's
- * entries read them too, a return through the function's one way out. And what those shapes must not break: a block that both a call
+ * warm-up, docs/interpreter-warm-up.md): one throw for every place that traps, a
+ * call's results read where the loop's entries read them too, a return through the
+ * function's one way out. And what those shapes must not break: a block that both a call
  * and a branch reach keeps the branch's value.
  */
 import { test } from 'uvu';
@@ -20,6 +21,7 @@ const { i32 } = ValType;
 function moduleOf(body: string): Uint8Array {
   const b = new ModuleBuilder();
   const t = b.type([i32], [i32]);
+  b.memory(1);
   const leaf = b.func(t, assemble('local.get 0 i32.const 3 i32.mul i32.const 1 i32.add end'));
   const f = b.func(t, assemble(body.replaceAll('LEAF', String(leaf))), [i32, i32]);
   b.export('f', 'func', f);
@@ -50,6 +52,35 @@ function runF(body: string, arg: number, jsAfter: number): number {
   }
   return t.s32[2 * (t.sp - 1)];
 }
+
+const MEMORY = `
+  local.get 0 i32.load offset=4 local.get 0 i32.load16_u offset=8 i32.add local.set 1
+  local.get 0 local.get 1 i32.store offset=12
+  local.get 1 local.get 0 i32.const 1 i32.or i32.div_u
+  local.get 0 i32.load8_s i32.add end`;
+
+test('every place that traps breaks to one throw, naming its instruction', () => {
+  const source = sourceOf(MEMORY);
+  assert.is(source.match(/throw /g)?.length, 1, 'one throw in the function');
+  // Four memory accesses and a division, each its own place (fast pc) to trap at.
+  const places = [...source.matchAll(/tp = (\d+);/g)].map((m) => Number(m[1]));
+  assert.is(places.length, 5);
+  assert.is(new Set(places).size, 5, 'each place names its own instruction');
+  assert.match(source, /tk = 1;/, 'the division says why it traps');
+});
+
+test('a trap from the shared throw stops where the loop stops, with its message', () => {
+  // Address 65534: the i32.load at offset 4 is past the end of the one page.
+  for (const jsAfter of [0, -1]) {
+    const store = new Store({ jsAfter });
+    const addr = store.instantiate(loadModule(moduleOf(MEMORY))).exports.get('f')!.addr;
+    const t = store.thread;
+    t.s32[2 * t.sp] = 65534;
+    t.sp++;
+    enterFunction(t, addr);
+    assert.throws(() => run(t, 1_000_000), /out of bounds memory access/, `jsAfter ${jsAfter}`);
+  }
+});
 
 // A call whose block after it only the call reaches. (The first call compiles the leaf,
 // on the loop; the second is made from compiled code.)
@@ -95,10 +126,10 @@ test('a block that a branch reaches too keeps the branch\'s value: the results a
 test('a return goes out through the function\'s one way out', () => {
   const source = sourceOf(CALL_THEN_ADD);
   // The compiled caller's case (nest read once, on entry) and the loop's leave by the same
-  // break; the only return is the one for a pc that is no entry.
+  // break; the only returns are the one for a pc that is no entry and the one after it.
   assert.not.match(source, /if \(cx\.nest/);
   assert.match(source, /if \(nest\) \{ w0 = w\d+; w1 = w\d+; keep = 2; pc = -2; break out; \}/);
-  assert.is(source.match(/return;/g)?.length, 1);
+  assert.is(source.match(/return;/g)?.length, 2);
 });
 
 test.run();
