@@ -139,6 +139,8 @@ class FastToJs implements OperandContext {
   private readonly onlyAfterCall = new Set<number>();
   /** The result words a call leaves for the block after it to read, by that block. */
   private readonly resultLoads = new Map<number, string>();
+  /** The most words any of its returns gives a compiled caller. */
+  private returnWords = 0;
 
   constructor(original: Int32Array, private readonly sigs: CallSignatures, private readonly name: string) {
     this.graph = new BlockGraph(original);
@@ -159,8 +161,12 @@ class FastToJs implements OperandContext {
     const words = [...this.words].filter((w) => w >= 0).sort((x, y) => x - y);
     const load = [...words.map((w) => `w${w} = s32[F + ${w}]`), ...[...this.words].filter((w) => w < 0).map((w) => `wm${-w} = 0`)].join(', ');
     // Every word goes back, but those from `keep` on (a callee's frame, when one left the
-    // JavaScript stack under this function: `call`).
-    const save = words.map((w) => `if (${w} < keep) s32[F + ${w}] = w${w};`).join(' ');
+    // JavaScript stack under this function: `call`; all but the results, on a return to
+    // a compiled caller, which skips the rest with one test).
+    const spill = (ws: number[]): string => ws.map((w) => `if (${w} < keep) s32[F + ${w}] = w${w};`).join(' ');
+    const results = this.returnWords;
+    const rest = words.filter((w) => w >= results);
+    const save = spill(words.filter((w) => w < results)) + (rest.length === 0 ? '' : `\nif (keep > ${results}) { ${spill(rest)} }`);
     // The calls' argument and result words are written and read where the calls are.
     const text = lines.replace(CALL_WORDS, (_, from: string, to: string, what: string) => {
       const at = words.filter((w) => w >= Number(from) && w < Number(to));
@@ -363,6 +369,7 @@ throw jsTrap(cx, self, F, tp, fuel, tk, tx);
     const n = code[pc + 1], src = code[pc + 2];
     const moves: string[] = [];
     for (let i = 0; i < 2 * n; i++) moves.push(`${this.word(i)} = ${this.word(src + i)};`);
+    this.returnWords = Math.max(this.returnWords, 2 * n);
     return `if (nest) { ${moves.join(' ')} keep = ${2 * n}; pc = ${RETURNED_PC}; break out; } ${this.exit()}`;
   }
 

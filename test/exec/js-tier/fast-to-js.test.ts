@@ -129,6 +129,8 @@ test('a return goes out through the function\'s one way out', () => {
   // break; the only returns are the one for a pc that is no entry and the one after it.
   assert.not.match(source, /if \(cx\.nest/);
   assert.match(source, /if \(nest\) \{ w0 = w\d+; w1 = w\d+; keep = 2; pc = -2; break out; \}/);
+  // Which writes back the results, and skips the other words with one test.
+  assert.match(source, /\}\nif \(0 < keep\) s32\[F \+ 0\] = w0; if \(1 < keep\) s32\[F \+ 1\] = w1;\nif \(keep > 2\) \{ if \(2 < keep\)/);
   assert.is(source.match(/return;/g)?.length, 2);
 });
 
