@@ -19,7 +19,9 @@
  * - Leaving: at an instruction it does not run itself (SIMD, the exact code's, the rare
  *   cases), or a call it cannot make (`js-calls.ts`), every frame word goes back to
  *   `s32` and the loop dispatches that instruction. A trap breaks to the one throw
- *   after the code, with the place (`js-trap.ts`). A function returning to a compiled caller writes its results only,
+ *   after the code, with the place (`js-trap.ts`). Memory accesses leave the bounds to
+ *   the DataView, which covers the memory exactly: its RangeError is caught around the
+ *   code, and the trap is at the last access that named itself (`mayFault`). A function returning to a compiled caller writes its results only,
  *   by the same way out.
  *
  * So whenever the tier is not running, the thread is where the loop would have it, with
@@ -33,7 +35,7 @@ import { enterCall, indirectCallee, leaveCall, MOVED, NO_ENTRY_PC, RETURNED_PC }
 import { BlockGraph } from './block-graph.ts';
 import type { Construct } from './block-graph.ts';
 import { EMITTERS } from './op-emitters.ts';
-import { jsTrap } from './js-trap.ts';
+import { isFault, jsTrap } from './js-trap.ts';
 import { TrapKind } from './operand-context.ts';
 import type { OperandContext } from './operand-context.ts';
 
@@ -81,15 +83,15 @@ export function compileFastToJs(fast: FastFunction, sigs: CallSignatures, name: 
   const translation = new FastToJs(fast.code, sigs, name);
   const source = translation.source();
   if ('reason' in source) return { body: null, reason: source.reason };
-  let factory: (entry: Int32Array, enter: typeof enterCall, leave: typeof leaveCall, callee: typeof indirectCallee, trap: typeof jsTrap) => FastJsBody;
+  let factory: (entry: Int32Array, enter: typeof enterCall, leave: typeof leaveCall, callee: typeof indirectCallee, trap: typeof jsTrap, fault: typeof isFault) => FastJsBody;
   try {
     // The source is made here from integers and fixed text only, never from input strings.
-    factory = new Function('ENTRY', 'enterCall', 'leaveCall', 'indirectCallee', 'jsTrap', `${source.text}\n//# sourceURL=wasmig-js/${name}.js`) as typeof factory;
+    factory = new Function('ENTRY', 'enterCall', 'leaveCall', 'indirectCallee', 'jsTrap', 'isFault', `${source.text}\n//# sourceURL=wasmig-js/${name}.js`) as typeof factory;
   } catch (error) {
     return { body: null, reason: `the host does not compile JavaScript (${(error as Error).message})` };
   }
   return {
-    body: factory(source.entry, enterCall, leaveCall, indirectCallee, jsTrap), source: source.text,
+    body: factory(source.entry, enterCall, leaveCall, indirectCallee, jsTrap, isFault), source: source.text,
     entryBranchCosts: translation.entryBranchCosts(),
   };
 }
@@ -180,6 +182,7 @@ if (e < 0) { cx.pc = ${NO_ENTRY_PC}; cx.fuel = fuel; return; }
 const inst = cx.inst, nest = cx.nest, globals = cx.thread.store.globals, globalAddrs = inst.globalAddrs, funcAddrs = inst.funcAddrs;
 ${load !== '' ? `let ${load};` : ''}
 let keep = 0x7fffffff, tp = 0, tk = 0, tx = 0;
+try {
 trap: {
 out: {
 ${text}
@@ -187,6 +190,9 @@ ${text}
 ${save}
 if (pc !== -1) { cx.pc = pc; cx.fuel = fuel; }
 return;
+}
+} catch (error) {
+if (!isFault(error)) throw error;
 }
 throw jsTrap(cx, self, F, tp, fuel, tk, tx);
 };`;
@@ -306,6 +312,10 @@ throw jsTrap(cx, self, F, tp, fuel, tk, tx);
 
   exit(): string {
     return `{ pc = ${this.pc}; break out; }`;
+  }
+
+  mayFault(): string {
+    return `tp = ${this.pc};`;
   }
 
   trap(kind: TrapKind, x = '0'): string {

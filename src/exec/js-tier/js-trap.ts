@@ -8,6 +8,29 @@ import { conversionTrap } from '../numeric.ts';
 import type { JsTierContext, ThreadState, WasmFunctionState } from '../state.ts';
 import { TrapKind } from './operand-context.ts';
 
+/**
+ * The messages of the RangeError a DataView throws for an offset past its end (V8 says
+ * the same for reads and writes; asked once, not written down, so another engine's
+ * wording serves as well).
+ */
+const OUT_OF_BOUNDS = new Set<string>();
+for (const access of [(v: DataView) => v.getInt8(0), (v: DataView) => v.setInt8(0, 0)]) {
+  try {
+    access(new DataView(new ArrayBuffer(0)));
+  } catch (error) {
+    if (error instanceof RangeError) OUT_OF_BOUNDS.add(error.message);
+  }
+}
+
+/**
+ * Whether `error`, caught around a compiled function's code, is a memory access past
+ * the end (the function's own: a callee's is a `Trap` by then). A stack overflow is a
+ * RangeError too, with other words: it goes on up.
+ */
+export function isFault(error: unknown): boolean {
+  return error instanceof RangeError && OUT_OF_BOUNDS.has(error.message);
+}
+
 /** Records where compiled function `self` (frame at word `F`) trapped, and returns the trap to throw. */
 export function jsTrap(cx: JsTierContext, self: number, F: number, pc: number, fuel: number, kind: TrapKind, x: number): Trap {
   cx.trapFunc = self;

@@ -136,35 +136,37 @@ def(0xd1, (c) => c.branch(1));
 def(0xd2, (c) => `if (${c.lo(1)} === 0) ${c.branch(2)}`);
 def(0xd3, (c) => `if (${c.lo(1)} !== 0) ${c.branch(2)}`);
 
-// ---- memory: a bounds check that fails traps ----
-function load(ops: readonly number[], bytes: number, read: string, wide: '' | 'sign' | 'zero' | 'pair'): void {
+// ---- memory: the DataView checks the bounds (it covers the memory exactly), and its
+// RangeError is the trap, at the access `mayFault` named last ----
+function load(ops: readonly number[], read: string, wide: '' | 'sign' | 'zero' | 'pair'): void {
   def(ops, (c) => {
     let store = `${c.lo(1)} = ${read};`;
     if (wide === 'sign') store = `{ const v = ${read}; ${c.lo(1)} = v; ${c.hi(1)} = v >> 31; }`;
     if (wide === 'zero') store += ` ${c.hi(1)} = 0;`;
     if (wide === 'pair') store = `${c.lo(1)} = view.getInt32(ea, true); ${c.hi(1)} = view.getInt32(ea + 4, true);`;
-    return `{ const ea = (${c.lo(2)} >>> 0) + ${c.immU(3)}; if (ea + ${bytes} > memSize) ${c.trap(TrapKind.memory)} ${store} }`;
+    return `{ const ea = (${c.lo(2)} >>> 0) + ${c.immU(3)}; ${c.mayFault()} ${store} }`;
   });
 }
-load([0x28, 0x2a], 4, 'view.getInt32(ea, true)', '');
-load([0x29, 0x2b], 8, '', 'pair');
-load([0x2c], 1, 'view.getInt8(ea)', '');
-load([0x2d], 1, 'view.getUint8(ea)', '');
-load([0x30], 1, 'view.getInt8(ea)', 'sign');
-load([0x31], 1, 'view.getUint8(ea)', 'zero');
-load([0x2e], 2, 'view.getInt16(ea, true)', '');
-load([0x2f], 2, 'view.getUint16(ea, true)', '');
-load([0x32], 2, 'view.getInt16(ea, true)', 'sign');
-load([0x33], 2, 'view.getUint16(ea, true)', 'zero');
-load([0x34], 4, 'view.getInt32(ea, true)', 'sign');
-load([0x35], 4, 'view.getInt32(ea, true)', 'zero');
-function store(ops: readonly number[], bytes: number, write: (c: OperandContext) => string): void {
-  def(ops, (c) => `{ const ea = (${c.lo(1)} >>> 0) + ${c.immU(3)}; if (ea + ${bytes} > memSize) ${c.trap(TrapKind.memory)} ${write(c)} }`);
+load([0x28, 0x2a], 'view.getInt32(ea, true)', '');
+load([0x29, 0x2b], '', 'pair');
+load([0x2c], 'view.getInt8(ea)', '');
+load([0x2d], 'view.getUint8(ea)', '');
+load([0x30], 'view.getInt8(ea)', 'sign');
+load([0x31], 'view.getUint8(ea)', 'zero');
+load([0x2e], 'view.getInt16(ea, true)', '');
+load([0x2f], 'view.getUint16(ea, true)', '');
+load([0x32], 'view.getInt16(ea, true)', 'sign');
+load([0x33], 'view.getUint16(ea, true)', 'zero');
+load([0x34], 'view.getInt32(ea, true)', 'sign');
+load([0x35], 'view.getInt32(ea, true)', 'zero');
+function store(ops: readonly number[], write: (c: OperandContext) => string): void {
+  def(ops, (c) => `{ const ea = (${c.lo(1)} >>> 0) + ${c.immU(3)}; ${c.mayFault()} ${write(c)} }`);
 }
-store([0x36, 0x38, 0x3e], 4, (c) => `view.setInt32(ea, ${c.lo(2)}, true);`);
-store([0x37, 0x39], 8, (c) => `view.setInt32(ea, ${c.lo(2)}, true); view.setInt32(ea + 4, ${c.hi(2)}, true);`);
-store([0x3a, 0x3c], 1, (c) => `view.setInt8(ea, ${c.lo(2)});`);
-store([0x3b, 0x3d], 2, (c) => `view.setInt16(ea, ${c.lo(2)}, true);`);
+store([0x36, 0x38, 0x3e], (c) => `view.setInt32(ea, ${c.lo(2)}, true);`);
+// The high half first: a store that does not fit writes nothing.
+store([0x37, 0x39], (c) => `view.setInt32(ea + 4, ${c.hi(2)}, true); view.setInt32(ea, ${c.lo(2)}, true);`);
+store([0x3a, 0x3c], (c) => `view.setInt8(ea, ${c.lo(2)});`);
+store([0x3b, 0x3d], (c) => `view.setInt16(ea, ${c.lo(2)}, true);`);
 
 // ---- floats, through their bits ----
 const f32 = (c: OperandContext, k: number): string => `f32of(${c.lo(k)})`;

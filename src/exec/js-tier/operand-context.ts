@@ -26,6 +26,12 @@ export interface OperandContext {
    * not written back: nothing runs in it after a trap.
    */
   trap(kind: TrapKind, x?: string): string;
+  /**
+   * Statement: a memory access follows that may fault. If the DataView it uses throws
+   * its RangeError (an address past the memory's end), the function traps here with
+   * "out of bounds memory access".
+   */
+  mayFault(): string;
 }
 
 /** The traps compiled code raises itself (`js-trap.ts`). */

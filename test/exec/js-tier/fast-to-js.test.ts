@@ -1,6 +1,7 @@
 /**
  * The JavaScript the tier writes, where its shape is what matters to V8 (the tier's
- * warm-up, docs/interpreter-warm-up.md): one throw for every place that traps, a
+ * warm-up, docs/interpreter-warm-up.md): one throw for every place that traps (memory
+ * accesses leave their bounds to the DataView, whose RangeError is caught), a
  * call's results read where the loop's entries read them too, a return through the
  * function's one way out. And what those shapes must not break: a block that both a call
  * and a branch reach keeps the branch's value.
@@ -59,14 +60,17 @@ const MEMORY = `
   local.get 1 local.get 0 i32.const 1 i32.or i32.div_u
   local.get 0 i32.load8_s i32.add end`;
 
-test('every place that traps breaks to one throw, naming its instruction', () => {
+test('every place that traps names itself before one throw', () => {
   const source = sourceOf(MEMORY);
-  assert.is(source.match(/throw /g)?.length, 1, 'one throw in the function');
+  assert.is(source.match(/throw jsTrap/g)?.length, 1, 'one throw of a trap in the function');
   // Four memory accesses and a division, each its own place (fast pc) to trap at.
   const places = [...source.matchAll(/tp = (\d+);/g)].map((m) => Number(m[1]));
   assert.is(places.length, 5);
   assert.is(new Set(places).size, 5, 'each place names its own instruction');
-  assert.match(source, /tk = 1;/, 'the division says why it traps');
+  // The accesses leave the bounds to the DataView; the division breaks to the throw.
+  assert.not.match(source, /> memSize/);
+  assert.match(source, /tp = \d+; tk = 1; break trap;/, 'the division says why it traps');
+  assert.match(source, /catch \(error\) \{\nif \(!isFault\(error\)\) throw error;/);
 });
 
 test('a trap from the shared throw stops where the loop stops, with its message', () => {
@@ -79,6 +83,24 @@ test('a trap from the shared throw stops where the loop stops, with its message'
     t.sp++;
     enterFunction(t, addr);
     assert.throws(() => run(t, 1_000_000), /out of bounds memory access/, `jsAfter ${jsAfter}`);
+  }
+});
+
+test('an 8-byte store that does not fit writes nothing, compiled as on the loop', () => {
+  // i64.store at 65532: its first four bytes fit in the page, the last four do not.
+  const body = `
+    local.get 0 i32.const 0x01020304 i32.store
+    local.get 0 i64.const 0x1111111122222222 i64.store
+    i32.const 0 end`;
+  for (const jsAfter of [0, -1]) {
+    const store = new Store({ jsAfter });
+    const addr = store.instantiate(loadModule(moduleOf(body))).exports.get('f')!.addr;
+    const t = store.thread;
+    t.s32[2 * t.sp] = 65532;
+    t.sp++;
+    enterFunction(t, addr);
+    assert.throws(() => run(t, 1_000_000), /out of bounds memory access/, `jsAfter ${jsAfter}`);
+    assert.is(store.state.memories[0].view.getInt32(65532, true), 0x01020304, `jsAfter ${jsAfter}: memory as before the store`);
   }
 });
 
