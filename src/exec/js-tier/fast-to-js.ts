@@ -44,11 +44,15 @@ export const MAX_FRAME_WORDS = 512;
 /**
  * Nor is fast code longer than this (in words): V8's time to compile a function grows
  * faster than its size, and the larger functions (SQLite's, with hundreds of calls and
- * entries) cost more than they saved. SQLite's 30,000 rows took 5.8-6.3 s with no limit
- * below 2^15 words, 4.8-5.2 s with this one, 5.2-5.4 s without the tier; CoreMark's
- * largest hot function has 2,083 words.
+ * entries) cost more than they saved. When each access checked its own bounds and each
+ * trap had its own throw, 4,096 was the best limit: SQLite's 30,000 rows took 5.8-6.3 s
+ * with none below 2^15 words, 4.8-5.2 s with 4,096, 5.2-5.4 s without the tier. The leaner
+ * bodies since take 8,192: brotli's 1 MiB run went from 5.9-6.9 s to 4.0-4.1 s (its two
+ * hot functions of 4,194 and 4,228 words now compiled) and SQLite's stayed within its
+ * spread (4.9-5.3 s against 4.8-5.0); 12,288 and 20,000 made SQLite slower (5.3-6.8 s).
+ * CoreMark's largest hot function has 2,083 words.
  */
-export const MAX_CODE_WORDS = 4096;
+export const MAX_CODE_WORDS = 8192;
 
 /** Where a call's argument words are written (`save`) and its result words read (`load`), with the range of words (from, to). */
 const CALL_WORDS = /\/\*words (\d+) (\d+) (save|load)\*\//g;
