@@ -9,6 +9,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fastCode, run, RunStatus } from '../../../src/exec/index.ts';
+import type { ThreadState } from '../../../src/exec/index.ts';
 import { compileFastToJs } from '../../../src/exec/js-tier/index.ts';
 import { loadModule } from '../../../src/program/index.ts';
 import { enterFunction, Store } from '../../../src/runtime/index.ts';
@@ -38,14 +39,20 @@ function sourceOf(body: string): string {
   return result.source;
 }
 
-/** `f(arg)` run to its end, with the JavaScript tier at once (`jsAfter` 0) or never (-1). */
-function runF(body: string, arg: number, jsAfter: number): number {
+/** A store about to run `f(arg)`, with the JavaScript tier at once (`jsAfter` 0) or never (-1). */
+function startF(body: string, arg: number, jsAfter: number): { store: Store; t: ThreadState } {
   const store = new Store({ jsAfter });
   const addr = store.instantiate(loadModule(moduleOf(body))).exports.get('f')!.addr;
   const t = store.thread;
   t.s32[2 * t.sp] = arg;
   t.sp++;
   enterFunction(t, addr);
+  return { store, t };
+}
+
+/** `f(arg)` run to its end (see `startF`). */
+function runF(body: string, arg: number, jsAfter: number): number {
+  const { t } = startF(body, arg, jsAfter);
   for (;;) {
     const status = run(t, 1_000_000);
     if (status === RunStatus.returned) break;
@@ -76,12 +83,7 @@ test('every place that traps names itself before one throw', () => {
 test('a trap from the shared throw stops where the loop stops, with its message', () => {
   // Address 65534: the i32.load at offset 4 is past the end of the one page.
   for (const jsAfter of [0, -1]) {
-    const store = new Store({ jsAfter });
-    const addr = store.instantiate(loadModule(moduleOf(MEMORY))).exports.get('f')!.addr;
-    const t = store.thread;
-    t.s32[2 * t.sp] = 65534;
-    t.sp++;
-    enterFunction(t, addr);
+    const { t } = startF(MEMORY, 65534, jsAfter);
     assert.throws(() => run(t, 1_000_000), /out of bounds memory access/, `jsAfter ${jsAfter}`);
   }
 });
@@ -93,12 +95,7 @@ test('an 8-byte store that does not fit writes nothing, compiled as on the loop'
     local.get 0 i64.const 0x1111111122222222 i64.store
     i32.const 0 end`;
   for (const jsAfter of [0, -1]) {
-    const store = new Store({ jsAfter });
-    const addr = store.instantiate(loadModule(moduleOf(body))).exports.get('f')!.addr;
-    const t = store.thread;
-    t.s32[2 * t.sp] = 65532;
-    t.sp++;
-    enterFunction(t, addr);
+    const { store, t } = startF(body, 65532, jsAfter);
     assert.throws(() => run(t, 1_000_000), /out of bounds memory access/, `jsAfter ${jsAfter}`);
     assert.is(store.state.memories[0].view.getInt32(65532, true), 0x01020304, `jsAfter ${jsAfter}: memory as before the store`);
   }
