@@ -21,8 +21,8 @@
  *   `s32` and the loop dispatches that instruction. A trap breaks to the one throw
  *   after the code, with the place (`js-trap.ts`). Memory accesses leave the bounds to
  *   the DataView, which covers the memory exactly: its RangeError is caught around the
- *   code, and the trap is at the last access that named itself (`mayFault`). A function returning to a compiled caller writes its results only,
- *   by the same way out.
+ *   code, and the trap is at the last access that named itself (`mayFault`). A function
+ *   returning to a compiled caller writes its results only, by the same way out.
  *
  * So whenever the tier is not running, the thread is where the loop would have it, with
  * the same value in every slot an instruction can still read: snapshots, migration and
