@@ -81,10 +81,16 @@ test('every place that traps names itself before one throw', () => {
 });
 
 test('a trap from the shared throw stops where the loop stops, with its message', () => {
-  // Address 65534: the i32.load at offset 4 is past the end of the one page.
-  for (const jsAfter of [0, -1]) {
-    const { t } = startF(MEMORY, 65534, jsAfter);
-    assert.throws(() => run(t, 1_000_000), /out of bounds memory access/, `jsAfter ${jsAfter}`);
+  // Address 65534: the i32.load at offset 4 is past the end of the one page. Address
+  // 65526: the two loads fit, the store at offset 12 does not (the third access).
+  for (const address of [65534, 65526]) {
+    const where: unknown[] = [];
+    for (const jsAfter of [0, -1]) {
+      const { t } = startF(MEMORY, address, jsAfter);
+      assert.throws(() => run(t, 1_000_000), /out of bounds memory access/, `jsAfter ${jsAfter}`);
+      where.push({ pc: t.pc, fp: t.fp, funcAddr: t.funcAddr, instructions: t.instructions });
+    }
+    assert.equal(where[0], where[1], `f(${address}): the thread where the loop leaves it`);
   }
 });
 
