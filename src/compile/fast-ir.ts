@@ -183,7 +183,7 @@ export interface FastFunction {
  * trap, a call it cannot make): every frame word is back in `s32`, and `cx` says the fast
  * pc to dispatch next and the fuel left. See `exec/js-tier/`.
  */
-export type FastJsBody = (cx: FastJsExit, s32: Int32Array, view: DataView, memSize: number, F: number, pc: number, fuel: number, self: number) => void;
+export type FastJsBody = (cx: FastJsExit, s32: Int32Array, view: DataView, F: number, pc: number, fuel: number, self: number) => void;
 
 /** Where a `FastJsBody` left off. */
 export interface FastJsExit {

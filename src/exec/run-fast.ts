@@ -205,7 +205,7 @@ function runFastLoop(t: ThreadState, budget: number, entry: number, early: boole
           if (js !== null) {
             // The JavaScript tier runs from this block on (it charges the block itself).
             jsContext.inst = inst;
-            js(jsContext, s32, view, memSize, F, pc, fuel, funcAddr);
+            js(jsContext, s32, view, F, pc, fuel, funcAddr);
             if (jsContext.moved) {
               // It left at a deeper frame (a function it called): `run` starts the loop there.
               jsContext.moved = false;

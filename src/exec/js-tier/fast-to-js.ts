@@ -180,7 +180,7 @@ class FastToJs implements OperandContext {
     });
     const entry = new Int32Array(this.code.length).fill(-1);
     for (const e of graph.entries) entry[blocks[e].start] = e;
-    const body = `${PRELUDE}return function ${this.name}(cx, s32, view, memSize, F, pc, fuel, self) {
+    const body = `${PRELUDE}return function ${this.name}(cx, s32, view, F, pc, fuel, self) {
 let e = ENTRY[pc];
 if (e < 0) { cx.pc = ${NO_ENTRY_PC}; cx.fuel = fuel; return; }
 const inst = cx.inst, nest = cx.nest, globals = cx.thread.store.globals, globalAddrs = inst.globalAddrs, funcAddrs = inst.funcAddrs;
@@ -364,7 +364,7 @@ throw jsTrap(cx, self, F, tp, fuel, tk, tx);
     return `{ const callee = ${callee}; if (callee < 0) ${this.exit()}`
       + ` /*words ${argBase} ${argBase + 2 * params} save*/`
       + ` const body = enterCall(cx, callee, self, F, ${argBase}, ${next}); if (body === null) ${this.exit()}`
-      + ` body(cx, s32, view, memSize, F + ${argBase}, 0, fuel, callee);`
+      + ` body(cx, s32, view, F + ${argBase}, 0, fuel, callee);`
       + ` const left = leaveCall(cx, callee, F + ${argBase}); if (left === ${MOVED}) { keep = ${argBase}; pc = -1; break out; }`
       + ` fuel = left;${loadAfter ? '' : ` ${load}`} }`;
   }

@@ -56,7 +56,6 @@ export function runCompiled(t: ThreadState, budget: number, entry: number, early
   let pc = entry >= 0 ? entry : fast.fastPcAt[t.pc];
   let inst: InstanceState | null = null;
   let view: DataView = NO_VIEW;
-  let memSize = 0;
   let fuel = budget;
   try {
     for (;;) {
@@ -67,10 +66,9 @@ export function runCompiled(t: ThreadState, budget: number, entry: number, early
         const mem: MemoryState | null = inst.memAddrs.length ? t.store.memories[inst.memAddrs[0]] : null;
         if (mem !== null) refreshMemoryViews(mem);
         view = mem === null ? NO_VIEW : mem.view;
-        memSize = view.byteLength;
       }
       cx.inst = inst;
-      js(cx, s32, view, memSize, 2 * fp, pc, fuel, funcAddr);
+      js(cx, s32, view, 2 * fp, pc, fuel, funcAddr);
       if (cx.moved) {
         // It left in a function it called: that one goes on where it stopped.
         cx.moved = false;
