@@ -5,7 +5,7 @@ import {
   conversionTrap, i64ToF32, nearest, trapDivideByZero, trapIntegerOverflow,
   truncI64S, truncI64U, truncSatI64S, truncSatI64U,
 } from './numeric.ts';
-import { compileHot, LOOP_AT, NO_ENTRY_PC, placeThrow, runCompiled } from './js-tier/index.ts';
+import { compileHotWithCallees, LOOP_AT, NO_ENTRY_PC, placeThrow, runCompiled } from './js-tier/index.ts';
 import { stepWide } from './run-fast-wide.ts';
 import { runExact } from './run.ts';
 import { stepSimd } from './simd-step.ts';
@@ -930,8 +930,7 @@ function runSlowOp(t: ThreadState, pc: number): number {
   try {
     switch (op) {
       case 0xd0: /* FastOp.fuel: the function is hot */ {
-        const cf = (funcs[t.funcAddr] as WasmFunctionState).compiled;
-        compileHot(fast, cf.sigs, cf.funcIndex);
+        compileHotWithCallees(t, funcs[t.funcAddr] as WasmFunctionState);
         return pc;
       }
       case 0xdf: /* FastOp.exact1 */ {

@@ -69,6 +69,8 @@ export type FastJsResult = {
   source: string;
   /** The cost operands of the branches to the function's entries (see `UNAFFORDABLE`). */
   entryBranchCosts: number[];
+  /** The functions (module indices) it calls directly, in order. */
+  callees: number[];
 } | { body: null; reason: string };
 
 /**
@@ -97,6 +99,7 @@ export function compileFastToJs(fast: FastFunction, sigs: CallSignatures, name: 
   return {
     body: factory(source.entry, enterCall, leaveCall, indirectCallee, jsTrap, isFault), source: source.text,
     entryBranchCosts: translation.entryBranchCosts(),
+    callees: [...translation.callees],
   };
 }
 
@@ -147,6 +150,8 @@ class FastToJs implements OperandContext {
   private readonly resultLoads = new Map<number, string>();
   /** The most words any of its returns gives a compiled caller. */
   private returnWords = 0;
+  /** The functions it calls directly (module indices). */
+  readonly callees = new Set<number>();
 
   constructor(original: Int32Array, private readonly sigs: CallSignatures, private readonly name: string) {
     this.graph = new BlockGraph(original);
@@ -343,6 +348,7 @@ throw jsTrap(cx, self, F, tp, fuel, tk, tx);
     const next = pc + (direct ? 4 : 6);
     const params = direct ? sigs.funcParams[code[pc + 1]] : sigs.typeParams[code[pc + 1]];
     const results = direct ? sigs.funcResults[code[pc + 1]] : sigs.typeResults[code[pc + 1]];
+    if (direct) this.callees.add(code[pc + 1]);
     const callee = direct
       ? `funcAddrs[${code[pc + 1]}]`
       : `indirectCallee(cx, ${code[pc + 1]}, ${code[pc + 2]}, ${this.lo(3)})`;

@@ -172,4 +172,45 @@ test('recursion deeper than compiled functions nest on the JavaScript stack', ()
   }
 });
 
+/**
+ * A hot function's direct callees are compiled with it, even one that has not run yet
+ * (its call site then runs the same code before V8 optimizes the caller as after the
+ * callee is hot); their own callees wait, as does a function it does not call.
+ */
+test('a hot function compiles with its direct callees, one level deep', () => {
+  const b = new ModuleBuilder();
+  const unary = b.type([i32], [i32]);
+  const deep = b.func(unary, assemble('local.get 0 i32.const 1 i32.add end'));
+  const rare = b.func(unary, assemble(`local.get 0 call ${deep} i32.const 3 i32.mul end`));
+  const other = b.func(unary, assemble('local.get 0 i32.const 5 i32.xor end'));
+  // hot(i) = i, plus rare(i) when i is 1000; sum(n) = hot(0) + ... + hot(n - 1).
+  const hot = b.func(unary, assemble(`
+    local.get 0 i32.const 1000 i32.eq
+    if i32 local.get 0 call ${rare} else i32.const 0 end
+    local.get 0 i32.add end`));
+  const sum = b.func(unary, assemble(`
+    loop
+      local.get 1 local.get 2 call ${hot} i32.add local.set 1
+      local.get 2 i32.const 1 i32.add local.tee 2 local.get 0 i32.lt_s br_if 0
+    end
+    local.get 1 end`), [i32, i32]);
+  b.export('sum', 'func', sum);
+  b.export('other', 'func', other);
+  const bytes = b.build();
+  const js = start(bytes, 'sum', 500, 5);
+  assert.is(run(js.t, 1e9), RunStatus.returned);
+  assert.is(js.t.s32[2 * (js.t.sp - 1)], 499 * 500 / 2);
+  const compiled = (index: number): boolean => !!(js.store.state.funcs[index] as WasmFunctionState).compiled.fast?.js;
+  assert.ok(compiled(hot), 'the hot function');
+  assert.ok(compiled(rare), 'its callee, which never ran');
+  assert.not.ok(compiled(deep), "the callee's callee");
+  assert.not.ok(compiled(other), 'a function it does not call');
+  // The callee compiled before its first call gives what the loop gives.
+  for (const jsAfter of [5, -1]) {
+    const whole = start(bytes, 'sum', 1500, jsAfter);
+    assert.is(run(whole.t, 1e9), RunStatus.returned);
+    assert.is(whole.t.s32[2 * (whole.t.sp - 1)], 1499 * 1500 / 2 + 1001 * 3, `jsAfter ${jsAfter}`);
+  }
+});
+
 test.run();
