@@ -55,6 +55,12 @@ export class CompiledFunction {
     this.codeIndex = codeIndex;
   }
 
+  /** The length of its body's instructions in the module, in bytes. */
+  get codeBytes(): number {
+    const body = this.owner.module.codes[this.codeIndex];
+    return body.codeEnd - body.codeStart;
+  }
+
   /** Slots a frame needs: locals plus the deepest operand stack (from validation) plus one. */
   get frameSize(): number {
     if (this.#frameSize < 0) this.translate();

@@ -19,19 +19,24 @@ export type { FastJsResult } from './fast-to-js.ts';
  * optimized the caller before the callee was compiled, that code was thrown away the
  * first time the call was made there (EEMBC's CoreMark: `core_bench_list`, 250 ms of
  * compiling, thrown away when `core_bench_matrix`, which its sort calls now and then,
- * became hot; docs/interpreter-warm-up.md). One level only: a callee's own callees wait
- * for it to be hot.
+ * became hot; docs/interpreter-warm-up.md). One level only, and callees no larger in
+ * all than the function itself (Wasm body bytes, in call order): a callee's own callees
+ * wait for it to be hot, and a hot function that calls hundreds of others does not
+ * compile them all (SQLite's first run spent 0.2 s translating and compiling callees
+ * before the limit, half of which never ran).
  */
 export function compileHotWithCallees(t: ThreadState, fn: WasmFunctionState): void {
   const cf = fn.compiled;
   if (cf.fast === undefined) return;
   const callees = compileHot(cf.fast, cf);
   const funcs = t.store.funcs;
+  let budget = cf.codeBytes;
   for (const index of callees) {
     const callee = funcs[fn.instance.funcAddrs[index]];
     if (callee.kind !== FuncKind.wasm || callee.instance !== fn.instance) continue;
     const ccf = callee.compiled;
-    if (ccf.fast === undefined && ccf.maxHeight < 0) continue;
+    if (ccf.fast?.js != null || ccf.codeBytes > budget || (ccf.fast === undefined && ccf.maxHeight < 0)) continue;
+    budget -= ccf.codeBytes;
     compileHot(ccf.fast ?? (ccf.fast = translateFast(ccf, ccf.sigs)), ccf);
   }
 }

@@ -175,7 +175,8 @@ test('recursion deeper than compiled functions nest on the JavaScript stack', ()
 /**
  * A hot function's direct callees are compiled with it, even one that has not run yet
  * (its call site then runs the same code before V8 optimizes the caller as after the
- * callee is hot); their own callees wait, as does a function it does not call.
+ * callee is hot), as long as they are no larger in all than it is; their own callees
+ * wait, as does a function it does not call.
  */
 test('a hot function compiles with its direct callees, one level deep', () => {
   const b = new ModuleBuilder();
@@ -183,11 +184,15 @@ test('a hot function compiles with its direct callees, one level deep', () => {
   const deep = b.func(unary, assemble('local.get 0 i32.const 1 i32.add end'));
   const rare = b.func(unary, assemble(`local.get 0 call ${deep} i32.const 3 i32.mul end`));
   const other = b.func(unary, assemble('local.get 0 i32.const 5 i32.xor end'));
-  // hot(i) = i, plus rare(i) when i is 1000; sum(n) = hot(0) + ... + hot(n - 1).
+  // Larger than hot: 30 times x += 1.
+  const large = b.func(unary, assemble(`${'local.get 0 i32.const 1 i32.add local.set 0 '.repeat(30)} local.get 0 end`));
+  // hot(i) = i, plus rare(i) when i is 1000, plus large(i) when i is 2000; sum(n) = hot(0) + ... + hot(n - 1).
   const hot = b.func(unary, assemble(`
     local.get 0 i32.const 1000 i32.eq
     if i32 local.get 0 call ${rare} else i32.const 0 end
-    local.get 0 i32.add end`));
+    local.get 0 i32.const 2000 i32.eq
+    if i32 local.get 0 call ${large} else i32.const 0 end
+    i32.add local.get 0 i32.add end`));
   const sum = b.func(unary, assemble(`
     loop
       local.get 1 local.get 2 call ${hot} i32.add local.set 1
@@ -203,6 +208,7 @@ test('a hot function compiles with its direct callees, one level deep', () => {
   const compiled = (index: number): boolean => !!(js.store.state.funcs[index] as WasmFunctionState).compiled.fast?.js;
   assert.ok(compiled(hot), 'the hot function');
   assert.ok(compiled(rare), 'its callee, which never ran');
+  assert.not.ok(compiled(large), 'a callee larger than itself');
   assert.not.ok(compiled(deep), "the callee's callee");
   assert.not.ok(compiled(other), 'a function it does not call');
   // The callee compiled before its first call gives what the loop gives.
