@@ -185,6 +185,13 @@ class FastToJs implements OperandContext {
     });
     const entry = new Int32Array(this.code.length).fill(-1);
     for (const e of graph.entries) entry[blocks[e].start] = e;
+    // The code sits in a loop that never goes round (`out`), so that the function's own
+    // loops are one deeper for V8. When V8's optimized code of a body lands while a call
+    // of it still runs unoptimized, the next profiler tick there asks for on-stack
+    // replacement at the loops of depth 0: a second compile, as long as the first
+    // (CoreMark's `list_run`: 160 ms), whose code no call used, since the next call
+    // enters the new code anyway (the loop re-enters bodies at every slice). Depth 1
+    // takes a second tick, which a call that short does not reach.
     const body = `${PRELUDE}return function ${this.name}(cx, s32, view, F, pc, fuel, self) {
 let e = ENTRY[pc];
 if (e < 0) { cx.pc = ${NO_ENTRY_PC}; cx.fuel = fuel; return; }
@@ -193,8 +200,9 @@ ${load !== '' ? `let ${load};` : ''}
 let keep = 0x7fffffff, tp = 0, tk = 0, tx = 0;
 try {
 trap: {
-out: {
+out: for (;;) {
 ${text}
+break;
 }
 ${save}
 if (pc !== -1) { cx.pc = pc; cx.fuel = fuel; }

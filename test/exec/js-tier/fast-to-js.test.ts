@@ -159,4 +159,17 @@ test('a return goes out through the function\'s one way out', () => {
   assert.is(source.match(/return;/g)?.length, 2);
 });
 
+test('the code sits in a loop that never goes round, one deeper than the function\'s own', () => {
+  const source = sourceOf('loop local.get 0 i32.const 1 i32.sub local.tee 0 br_if 0 end local.get 0 end');
+  // V8 asks for on-stack replacement at loops of depth 0 on the first tick after a body's
+  // optimized code lands: the function's own loops start at depth 1.
+  const out = source.indexOf('out: for (;;) {');
+  assert.ok(out > 0, 'the way out is a loop');
+  const own = source.search(/L\d+: for \(;;\) \{/);
+  assert.ok(own > out, "the function's loop is inside it");
+  // It never goes round: its body ends by leaving it, before the write-back.
+  assert.match(source, /\nbreak;\n\}\nif \(0 < keep\)/);
+  assert.is(runF('loop local.get 0 i32.const 1 i32.sub local.tee 0 br_if 0 end local.get 0 end', 5, 0), 0);
+});
+
 test.run();
