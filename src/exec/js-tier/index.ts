@@ -14,7 +14,9 @@ export type { FastJsResult } from './fast-to-js.ts';
  * Compiles hot function `fn` of thread `t` (the run loop calls this when the function's
  * heat passes the thread's `jsAfter`), and with it the functions it calls directly, hot
  * or not yet, translating those that have not run (if validated: a body the module's
- * load left to its first translation is validated when it first runs). Why the callees: a call site whose callee had no compiled body has only ever left to
+ * load left to its first translation is validated when it first runs).
+ *
+ * Why the callees: a call site whose callee had no compiled body has only ever left to
  * the loop, so its call on the JavaScript stack is code V8 has not seen; when V8
  * optimized the caller before the callee was compiled, that code was thrown away the
  * first time the call was made there (EEMBC's CoreMark: `core_bench_list`, 250 ms of
