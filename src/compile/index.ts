@@ -9,5 +9,5 @@ export { FastOp, FAST_PC_TAG } from './fast-ir.ts';
 export { FUSED } from './fused-ops.ts';
 export { fastLength } from './fast-length.ts';
 export type { FastFunction, FastJsBody, FastJsExit } from './fast-ir.ts';
-export { translateFast } from './translate-fast.ts';
+export { fastCode, translateFast } from './translate-fast.ts';
 export type { CallSignatures } from './translate-fast.ts';

@@ -35,6 +35,11 @@ export function translateFast(fn: CompiledFunction, sigs: CallSignatures): FastF
   return new FastTranslator(fn, sigs).translate();
 }
 
+/** `cf`'s fast code, translated now if it has not been yet (kept on `cf`). */
+export function fastCode(cf: CompiledFunction): FastFunction {
+  return cf.fast ?? (cf.fast = translateFast(cf, cf.sigs));
+}
+
 /**
  * One translation of exact code into fast code, in three passes: the basic blocks
  * (basic-blocks.ts), one walk over the exact code that writes the fast code while it

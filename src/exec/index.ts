@@ -1,5 +1,6 @@
 export { runExact } from './run.ts';
-export { exactReturnPc, fastCode, normalizeFrames, run } from './run-fast.ts';
+export { fastCode } from '../compile/index.ts';
+export { exactReturnPc, normalizeFrames, run } from './run-fast.ts';
 export {
   canonicalTypeId, canonicalTypeIds, createStoreState, createThread, FuncKind, growFrames, growSlots, refreshMemoryViews, RunStatus,
   DEFAULT_MAX_DEPTH, DEFAULT_MAX_SLOTS,

@@ -1,5 +1,5 @@
 import { ExhaustionError, Trap } from '../errors/index.ts';
-import { FastOp, FAST_PC_TAG, translateFast } from '../compile/index.ts';
+import { fastCode, FastOp, FAST_PC_TAG } from '../compile/index.ts';
 import type { CompiledFunction, FastFunction } from '../compile/index.ts';
 import {
   conversionTrap, i64ToF32, nearest, trapDivideByZero, trapIntegerOverflow,
@@ -44,10 +44,6 @@ const MAX_SLICE = 2 ** 30;
 
 function trapMemory(): never {
   throw new Trap('out of bounds memory access');
-}
-
-export function fastCode(cf: CompiledFunction): FastFunction {
-  return cf.fast ?? (cf.fast = translateFast(cf, cf.sigs));
 }
 
 /** The exact-code return pc of a frame, whichever code pushed it. */

@@ -1,4 +1,4 @@
-import { translateFast } from '../../compile/index.ts';
+import { fastCode } from '../../compile/index.ts';
 import type { CompiledFunction, FastFunction } from '../../compile/index.ts';
 import { FuncKind } from '../state.ts';
 import type { ThreadState, WasmFunctionState } from '../state.ts';
@@ -39,7 +39,7 @@ export function compileHotWithCallees(t: ThreadState, fn: WasmFunctionState): vo
     const ccf = callee.compiled;
     if (ccf.fast?.js != null || ccf.codeBytes > budget || (ccf.fast === undefined && ccf.maxHeight < 0)) continue;
     budget -= ccf.codeBytes;
-    compileHot(ccf.fast ?? (ccf.fast = translateFast(ccf, ccf.sigs)), ccf);
+    compileHot(fastCode(ccf), ccf);
   }
 }
 
