@@ -1,6 +1,5 @@
 import { ExhaustionError, Trap } from '../errors/index.ts';
 import { fastCode, FastOp, FAST_PC_TAG } from '../compile/index.ts';
-import type { CompiledFunction, FastFunction } from '../compile/index.ts';
 import {
   conversionTrap, i64ToF32, nearest, trapDivideByZero, trapIntegerOverflow,
   truncI64S, truncI64U, truncSatI64S, truncSatI64U,
