@@ -1,5 +1,5 @@
 import { ExhaustionError, Trap } from '../errors/index.ts';
-import { FAST_PC_TAG, IrOp, irLength } from '../compile/index.ts';
+import { FAST_PC_TAG, irLength } from '../compile/index.ts';
 import {
   ctz32, i64ToF32, nearest, popcnt32, trapDivideByZero, trapIntegerOverflow,
   truncI32S, truncI32U, truncI64S, truncI64U, truncSatI32S, truncSatI32U, truncSatI64S, truncSatI64U,

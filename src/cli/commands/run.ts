@@ -5,7 +5,7 @@ import type { Engine } from '../../runtime/index.ts';
 import { NativeEngine } from '../../native/index.ts';
 import { loadModuleFile, Program } from '../../program/index.ts';
 import { ValType } from '../../wasm/index.ts';
-import { byteSize, flag, integer, maxMemoryOption, one, parseArgs } from '../args.ts';
+import { byteSize, flag, maxMemoryOption, one, parseArgs } from '../args.ts';
 import type { OptionSpec, Parsed } from '../args.ts';
 import { parseMemDir } from '../mem-dir.ts';
 import { DEFAULT_MEM_DIR_BYTES, MAX_MEM_DIR_BYTES } from '../../wasi/index.ts';
