@@ -102,6 +102,10 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Embedded
     const http: HttpServer = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, refuse) : createHttpServer(refuse);
     http.on('connection', (socket) => { sockets.add(socket); socket.setNoDelay(true); socket.on('close', () => sockets.delete(socket)); });
     const wss = new WebSocketServer({ server: http, maxPayload: MAX_WS_PAYLOAD, handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : protocols.has('mqttv3.1') ? 'mqttv3.1' : false) });
+    // ws re-emits every error of its HTTP server here; the one that matters, a failed
+    // listen, is the HTTP server's own and `listenOn` reports it. Without a listener the
+    // re-emit would throw (an uncaught "Unhandled 'error' event" in place of that line).
+    wss.on('error', () => {});
     wss.on('connection', (ws) => {
       const stream = createWebSocketStream(ws);
       stream.on('error', () => stream.destroy());

@@ -45,4 +45,26 @@ test('the broker on a busy port says so in one line', async () => {
   });
 });
 
+test('the broker on a busy WebSocket port says so in one line, and the process lives on', async () => {
+  // ws re-emits its HTTP server's errors on the WebSocketServer, which had no listener:
+  // the failed listen crashed the process ("Unhandled 'error' event") instead.
+  const uncaught: Error[] = [];
+  const keep = (error: Error): void => { uncaught.push(error); };
+  process.on('uncaughtException', keep);
+  try {
+    await withBusyPort(async (wsPort) => {
+      // Before the fix the start never settled: a guard, so that the test fails instead of hanging.
+      let guard: NodeJS.Timeout | undefined;
+      const settles = new Promise<never>((_, reject) => { guard = setTimeout(() => reject(new Error('startBroker did not settle in 20 s')), 20_000); });
+      const error = await failure(() => Promise.race([startBroker({ port: 0, wsPort }), settles])).finally(() => clearTimeout(guard));
+      assert.is(error.code, 'ERR_BROKER');
+      assert.is(error.message, `cannot listen on 127.0.0.1:${wsPort}: the port is in use (another broker?)`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    });
+  } finally {
+    process.off('uncaughtException', keep);
+  }
+  assert.equal(uncaught.map((e) => e.message), []);
+});
+
 test.run();

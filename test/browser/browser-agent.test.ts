@@ -28,7 +28,7 @@ import { DeviceIdentity, FleetAuthority, topics } from '../../src/agent/index.ts
 import { MqttLink } from '../../src/agent/mqtt-link.ts';
 import { browserAgentBuild } from '../../tools/build-browser.ts';
 import { repoRoot } from '../helpers/cli.ts';
-import { agentProc, cli, freePort, stopAll, wasmigProc } from '../helpers/fleet.ts';
+import { agentProc, cli, stopAll, wasmigProc, webSocketBroker } from '../helpers/fleet.ts';
 import { tickerOutput, tickerPath } from '../helpers/ticker.ts';
 import { TestRequirement } from '../helpers/test-data.ts';
 
@@ -76,10 +76,7 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = WA
 
 chromium.register(s, 'a job moves Node -> tab -> Node, runs natively in the tab, and prints what an uninterrupted run prints', async () => {
   await browserAgentBuild(work);
-  const [port, wsPort] = [await freePort(), await freePort()];
-  const broker = wasmigProc(['broker', '--port', String(port), '--ws-port', String(wsPort)], { label: 'wasmig broker' });
-  const tcp = (await broker.waitFor(/listening on (\S+)/, 'out'))[1]!;
-  const ws = (await broker.waitFor(/MQTT over WebSocket on (\S+)/, 'out'))[1]!;
+  const { tcp, ws } = await webSocketBroker();
   await Promise.all([agentProc('a', ws), agentProc('b', tcp)]);
   const server = wasmigProc(['dashboard', '--port', '0', '--broker', ws], { label: 'wasmig dashboard', env: { WASMIG_BROWSER_BUNDLES: work } });
   const url = (await server.waitFor(/wasmig dashboard: (http:\/\/\S+)/, 'out'))[1]!;
@@ -190,10 +187,7 @@ chromium.register(s, 'a job moves Node -> tab -> Node, runs natively in the tab,
 chromium.register(s, 'a keyed fleet: the tab and the dashboard take the key picked in the page; a job moves Node -> tab -> Node (from the CLI, then the page), every move charted, output as uninterrupted', async () => {
   const keyFile = join(work, 'fleet.key');
   writeFileSync(keyFile, `${randomBytes(32).toString('base64')}\n`);
-  const [port, wsPort] = [await freePort(), await freePort()];
-  const broker = wasmigProc(['broker', '--port', String(port), '--ws-port', String(wsPort)], { label: 'wasmig broker (keyed fleet)' });
-  const tcp = (await broker.waitFor(/listening on (\S+)/, 'out'))[1]!;
-  const ws = (await broker.waitFor(/MQTT over WebSocket on (\S+)/, 'out'))[1]!;
+  const { tcp, ws } = await webSocketBroker('wasmig broker (keyed fleet)');
   await agentProc('ka', ws, ['--key-file', keyFile]);
   const server = wasmigProc(['dashboard', '--port', '0', '--broker', ws], { label: 'wasmig dashboard (keyed fleet)', env: { WASMIG_BROWSER_BUNDLES: work } });
   const url = (await server.waitFor(/wasmig dashboard: (http:\/\/\S+)/, 'out'))[1]!;
@@ -304,10 +298,7 @@ chromium.register(s, 'identities: the tab joins with its own identity, runs a jo
     assert.is(r.status, 0, r.stderr);
   }
   const as = (name: string): Record<string, string> => ({ WASMIG_IDENTITY: join(fleetDir, `${name}.identity`) });
-  const [port, wsPort] = [await freePort(), await freePort()];
-  const broker = wasmigProc(['broker', '--port', String(port), '--ws-port', String(wsPort)], { label: 'wasmig broker (identities)' });
-  const tcp = (await broker.waitFor(/listening on (\S+)/, 'out'))[1]!;
-  const ws = (await broker.waitFor(/MQTT over WebSocket on (\S+)/, 'out'))[1]!;
+  const { tcp, ws } = await webSocketBroker('wasmig broker (identities)');
   await agentProc('ia', ws, [], as('ia'));
   const server = wasmigProc(['dashboard', '--port', '0', '--broker', ws], { label: 'wasmig dashboard (identities)', env: { WASMIG_BROWSER_BUNDLES: work } });
   const agentUrl = (await server.waitFor(/browser agent: (http:\/\/\S+)/, 'out'))[1]!;

@@ -12,7 +12,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Browser, Page } from 'playwright-core';
 import { repoRoot } from '../helpers/cli.ts';
-import { agentProc, cli, freePort, stopAll, wasmigProc } from '../helpers/fleet.ts';
+import { agentProc, cli, stopAll, wasmigProc, webSocketBroker } from '../helpers/fleet.ts';
 import { tickerPath } from '../helpers/ticker.ts';
 import { TestRequirement } from '../helpers/test-data.ts';
 
@@ -46,10 +46,7 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30
 }
 
 chromium.register(dashboard, 'lists agents and jobs live over MQTT-over-WebSocket, charts their load, and follows a migration', async () => {
-  const [port, wsPort] = [await freePort(), await freePort()];
-  const broker = wasmigProc(['broker', '--port', String(port), '--ws-port', String(wsPort)], { label: 'wasmig broker' });
-  const tcp = (await broker.waitFor(/listening on (\S+)/, 'out'))[1]!;
-  const ws = (await broker.waitFor(/MQTT over WebSocket on (\S+)/, 'out'))[1]!;
+  const { tcp, ws } = await webSocketBroker();
   const dir = ['--dir', `${ctl}::/ctl`];
   await Promise.all([agentProc('a', ws, dir), agentProc('b', tcp, dir)]);
   const started = await cli(['run', '--on', 'a', '--detach', '--job', 'dash-job', '--broker', tcp, tickerPath, 'lines=40', 'work=3000', 'gate=/ctl/dash-job', 'at=30', 'status=7']);

@@ -19,7 +19,7 @@ import { loadMemDir } from '../../src/cli/mem-dir.ts';
 import { loadModule, Program } from '../../src/program/index.ts';
 import { browserAgentBuild } from '../../tools/build-browser.ts';
 import { repoRoot } from '../helpers/cli.ts';
-import { agentProc, cli, freePort, stopAll, wasmigProc } from '../helpers/fleet.ts';
+import { agentProc, cli, stopAll, wasmigProc, webSocketBroker } from '../helpers/fleet.ts';
 import { TestRequirement } from '../helpers/test-data.ts';
 
 const CHROMIUM = process.env['CHROMIUM'] ?? '/usr/bin/chromium';
@@ -65,10 +65,7 @@ chromium.register(s, 'notes.c writes its file on a, in the tab and on a again, a
   mkdirSync(join(folder, 'sub'), { recursive: true });
   writeFileSync(join(folder, 'seed.txt'), 'planted on the laptop\n');
   writeFileSync(join(folder, 'sub', 'more.txt'), 'x'.repeat(5000));
-  const [port, wsPort] = [await freePort(), await freePort()];
-  const broker = wasmigProc(['broker', '--port', String(port), '--ws-port', String(wsPort)], { label: 'wasmig broker' });
-  const tcp = (await broker.waitFor(/listening on (\S+)/, 'out'))[1]!;
-  const ws = (await broker.waitFor(/MQTT over WebSocket on (\S+)/, 'out'))[1]!;
+  const { tcp, ws } = await webSocketBroker();
   await agentProc('a', ws);
   const server = wasmigProc(['dashboard', '--port', '0', '--broker', ws], { label: 'wasmig dashboard', env: { WASMIG_BROWSER_BUNDLES: work } });
   const agentUrl = (await server.waitFor(/browser agent: (http:\/\/\S+)/, 'out'))[1]!;

@@ -134,12 +134,23 @@ export interface BrokerProc {
   proc: Proc;
 }
 
-/** `wasmig broker` on `port` (default: a free one). */
+/**
+ * `wasmig broker` on `port` (default: one the broker picks, read back from what it prints:
+ * a port found free beforehand can be taken by any other process before the broker binds
+ * it, which failed CI once).
+ */
 export async function embeddedBroker(port?: number, extra: string[] = []): Promise<BrokerProc> {
-  const p = port ?? (await freePort());
-  const proc = wasmigProc(['broker', '--port', String(p), ...extra], { label: 'wasmig broker' });
+  const proc = wasmigProc(['broker', '--port', String(port ?? 0), ...extra], { label: 'wasmig broker' });
   const m = await proc.waitFor(/listening on (\S+)/, 'out');
-  return { url: m[1], port: p, proc };
+  return { url: m[1], port: Number(new URL(m[1]).port), proc };
+}
+
+/** `wasmig broker` with MQTT over WebSocket too, on ports it picks: its TCP and WebSocket URLs. */
+export async function webSocketBroker(label = 'wasmig broker', extra: string[] = []): Promise<{ proc: Proc; tcp: string; ws: string }> {
+  const proc = wasmigProc(['broker', '--port', '0', '--ws-port', '0', ...extra], { label });
+  const tcp = (await proc.waitFor(/listening on (\S+)/, 'out'))[1]!;
+  const ws = (await proc.waitFor(/MQTT over WebSocket on (\S+)/, 'out'))[1]!;
+  return { proc, tcp, ws };
 }
 
 /** Path of Debian's mosquitto, if installed. */
@@ -149,19 +160,31 @@ export function mosquittoPath(): string | undefined {
   return r.status === 0 && r.stdout.trim() ? r.stdout.trim() : undefined;
 }
 
-/** mosquitto on a free port with its own config in `dir`; it stops by itself after `lifetimeS`. */
-export async function mosquittoBroker(dir: string, conf: string[] = [], lifetimeS = 150): Promise<BrokerProc> {
+/**
+ * mosquitto on a free port with its own config in `dir`; it stops by itself after `lifetimeS`.
+ * mosquitto cannot pick its own port, so the port is found free first, and another process
+ * may take it before mosquitto binds it: then it starts again on another (three tries).
+ * `conf` may be a function, called on each try, for listeners of the caller's own.
+ */
+export async function mosquittoBroker(dir: string, conf: string[] | (() => Promise<string[]>) = [], lifetimeS = 150): Promise<BrokerProc> {
   const exe = mosquittoPath();
   if (!exe) throw new Error('mosquitto is not installed');
-  const port = await freePort();
-  const file = join(dir, `mosquitto-${port}.conf`);
-  writeFileSync(file, [`listener ${port} 127.0.0.1`, 'persistence false', 'log_dest stderr', 'log_type error', 'log_type warning', 'log_type notice', 'log_type information',
-    // As root, mosquitto would drop to its own user, which cannot read the test's files.
-    ...(process.getuid?.() === 0 ? ['user root'] : []), ...(conf.length ? conf : ['allow_anonymous true']), ''].join('\n'));
-  const child = spawn('timeout', ['-k', '5', String(lifetimeS), exe, '-c', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const proc = new Proc(child, 'mosquitto');
-  await proc.waitFor(/running/, 'err');
-  return { url: `mqtt://127.0.0.1:${port}`, port, proc };
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const extra = typeof conf === 'function' ? await conf() : conf;
+    const file = join(dir, `mosquitto-${port}.conf`);
+    writeFileSync(file, [`listener ${port} 127.0.0.1`, 'persistence false', 'log_dest stderr', 'log_type error', 'log_type warning', 'log_type notice', 'log_type information',
+      // As root, mosquitto would drop to its own user, which cannot read the test's files.
+      ...(process.getuid?.() === 0 ? ['user root'] : []), ...(extra.length ? extra : ['allow_anonymous true']), ''].join('\n'));
+    const child = spawn('timeout', ['-k', '5', String(lifetimeS), exe, '-c', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = new Proc(child, 'mosquitto');
+    try {
+      await proc.waitFor(/running/, 'err');
+      return { url: `mqtt://127.0.0.1:${port}`, port, proc };
+    } catch (error) {
+      if (attempt >= 3 || !/address already in use/i.test(proc.err)) throw error;
+    }
+  }
 }
 
 /** `wasmig agent --name NAME --broker URL ...`, once online. */

@@ -10,11 +10,13 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { agentProc, cli, freePort, mosquittoBroker, mosquittoPath, stopAll, wasmigProc } from '../helpers/fleet.ts';
+import { agentProc, cli, freePort, mosquittoBroker, mosquittoPath, stopAll, wasmigProc, webSocketBroker } from '../helpers/fleet.ts';
 import type { Proc } from '../helpers/fleet.ts';
 import { tickerOutput, tickerPath } from '../helpers/ticker.ts';
 import { TestRequirement } from '../helpers/test-data.ts';
@@ -57,15 +59,12 @@ const embedded = suite('MQTT over WebSocket on the embedded broker');
 embedded.after(stopAll);
 
 embedded('an agent and a client over ws://, an agent over TCP: a job runs and migrates a -> b -> a', async () => {
-  const [port, wsPort] = [await freePort(), await freePort()];
-  const broker = wasmigProc(['broker', '--port', String(port), '--ws-port', String(wsPort)], { label: 'wasmig broker' });
-  const tcp = (await broker.waitFor(/listening on (\S+)/, 'out'))[1]!;
-  const ws = (await broker.waitFor(/MQTT over WebSocket on (\S+)/, 'out'))[1]!;
-  assert.is(ws, `ws://127.0.0.1:${wsPort}`);
+  const { proc: broker, tcp, ws } = await webSocketBroker();
+  assert.match(ws, /^ws:\/\/127\.0\.0\.1:\d+$/);
   const agents: Proc[] = await Promise.all([agentProc('a', ws, DIR), agentProc('b', tcp, DIR)]);
   await roundTrip(ws, 'ws-job');
   // Not a WebSocket upgrade: a one-line answer, not a hang or a dropped connection.
-  const plain = await fetch(`http://127.0.0.1:${wsPort}/`);
+  const plain = await fetch(ws.replace(/^ws:/, 'http:') + '/');
   assert.is(plain.status, 426);
   assert.match(await plain.text(), /MQTT over WebSocket/);
   await Promise.all(agents.map((agent) => agent.stop()));
@@ -76,6 +75,19 @@ embedded('--ws-port out of range is a one-line usage error', async () => {
   const r = await cli(['broker', '--ws-port', '70000']);
   assert.is(r.status, 2, r.stderr);
   assert.match(r.stderr, /--ws-port 70000: ports go up to 65535/);
+});
+
+embedded('a --ws-port another process holds: one line, exit 1, no stack', async () => {
+  const holder = createServer();
+  await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+  const busy = (holder.address() as AddressInfo).port;
+  try {
+    const r = await cli(['broker', '--port', '0', '--ws-port', String(busy)]);
+    assert.is(r.status, 1, r.stderr);
+    assert.is(r.stderr, `wasmig: cannot listen on 127.0.0.1:${busy}: the port is in use (another broker?)\n`);
+  } finally {
+    await new Promise<void>((resolve) => holder.close(() => resolve()));
+  }
 });
 
 /**
@@ -103,9 +115,12 @@ mosquitto.after(async () => {
 });
 
 websockets.register(mosquitto, 'mosquitto `listener N` + `protocol websockets`: an agent and a client over ws://, a job migrates a -> b -> a', async () => {
-  const wsPort = await freePort();
+  let wsPort = 0;
   // mosquitto 2.0's websockets listener binds every interface whatever its address says.
-  const m = await mosquittoBroker(work, [`listener ${wsPort}`, 'protocol websockets', 'allow_anonymous true']);
+  const m = await mosquittoBroker(work, async () => {
+    wsPort = await freePort();
+    return [`listener ${wsPort}`, 'protocol websockets', 'allow_anonymous true'];
+  });
   const ws = `ws://127.0.0.1:${wsPort}`;
   await Promise.all([agentProc('a', ws, DIR), agentProc('b', m.url, DIR)]);
   await roundTrip(ws, 'mosq-ws-job');
