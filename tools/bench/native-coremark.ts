@@ -2,11 +2,12 @@
  * CoreMark on the native tier against Node's own engine running the unmodified module,
  * side by side in one process (rounds alternate, so both see the same machine).
  *
- * Usage: npx tsx tools/bench/native-coremark.ts [--iterations N] [--rounds R] [--slice-ms MS] [--poll global|local|none] [--poll-interval N] [--no-after-call] [--unroll N] [--keep-dead-locals]
- *        [--module PROGRAM.wasm --args "ARG..."]
+ * Usage: npx tsx tools/bench/native-coremark.ts [--iterations N] [--rounds R] [--slice-ms MS] [--poll global|local|none] [--poll-interval N] [--no-after-call] [--unroll N] [--keep-dead-locals] [--plain]
+ *        [--wasm COREMARK.wasm] [--module PROGRAM.wasm --args "ARG..."]
  * Prints each round's iterations per second of this process's CPU time (robust on a
  * shared machine; CoreMark's own wall-clock report is checked for validation) and the
- * ratio of the medians. With `--module`, another WASI program (brotli's or SQLite's
+ * ratio of the medians. `--wasm` names another CoreMark build (EEMBC's, from
+ * build-eembc-coremark.sh), given `bench coremark`'s arguments. With `--module`, another WASI program (brotli's or SQLite's
  * workload, tools/bench/build-*.sh) with its arguments: runs per CPU second, and every
  * run's output must be V8's first. `--keep-dead-locals`: the rewrite without clearing
  * dead locals at safepoints (what it gains). Node 20's node:wasi, running SQLite's
@@ -17,19 +18,22 @@
  * showed with node:wasi alone on brotli's short runs): Node's, as far as we can see;
  * run it again.
  * `--poll none` and `--no-after-call` only measure what the
- * safepoints cost (such code cannot pause); `--unroll N` caps the copies of an unrolled loop (1: none).
+ * safepoints cost (such code cannot pause); `--plain` runs the module as it is (a plain
+ * rewrite: what the tier costs without any rewrite); `--unroll N` caps the copies of an unrolled loop (1: none).
  */
 import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadModule, Program } from '../../src/program/index.ts';
+import { coremarkArgs, parseReport } from '../../src/bench/report.ts';
 import { NativeExecution, NativeTier, RewriteCache } from '../../src/native/index.ts';
 import type { RewriteOptions } from '../../src/native/index.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const moduleArg = process.argv.indexOf('--module');
-const wasmPath = moduleArg >= 0 ? process.argv[moduleArg + 1] : join(root, 'coremark', 'coremark.wasm');
+const wasmArg = process.argv.indexOf('--wasm');
+const wasmPath = moduleArg >= 0 ? process.argv[moduleArg + 1] : wasmArg >= 0 ? process.argv[wasmArg + 1] : join(root, 'coremark', 'coremark.wasm');
 const argsArg = process.argv.indexOf('--args');
 
 function arg(name: string, fallback: number): number {
@@ -43,13 +47,14 @@ const pollArg = process.argv.indexOf('--poll');
 const rewrite: RewriteOptions = {};
 if (pollArg >= 0) rewrite.loopPoll = process.argv[pollArg + 1] as RewriteOptions['loopPoll'];
 if (process.argv.includes('--no-after-call')) rewrite.afterCall = 'none';
+if (process.argv.includes('--plain')) rewrite.plain = true;
 if (process.argv.includes('--keep-dead-locals')) rewrite.keepDeadLocals = true;
 const unrollArg = process.argv.indexOf('--unroll');
 if (unrollArg >= 0) rewrite.unroll = Number(process.argv[unrollArg + 1]);
 const bytes = readFileSync(wasmPath);
 const args = moduleArg >= 0
   ? [basename(wasmPath), ...(argsArg >= 0 ? process.argv[argsArg + 1].split(' ').filter((a) => a !== '') : [])]
-  : ['coremark.wasm', '0', '0', '0x66', String(iterations)];
+  : ['coremark.wasm', ...coremarkArgs(iterations)];
 /** Another program's output, as V8 first printed it; its score is runs per CPU second. */
 let expected: string | undefined;
 
@@ -64,7 +69,8 @@ function score(run: (fd: number) => void): number {
     if (output !== expected) throw new Error(`the output differs from V8's:\n${output}`);
     return 1 / seconds;
   }
-  if (!/Correct operation validated/.test(output)) throw new Error(`CoreMark did not validate:\n${output}`);
+  const report = parseReport(output);
+  if (!report.validated) throw new Error(`CoreMark did not validate (${report.problem}):\n${output}`);
   return iterations / seconds;
 }
 
