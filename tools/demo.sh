@@ -8,15 +8,23 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 wasmig=(node "$here/bin/wasmig.js")
-port=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
-export WASMIG_BROKER="mqtt://127.0.0.1:$port"
 work=${WASMIG_DEMO_DIR:-$(mktemp -d)}
 pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-"${wasmig[@]}" broker --port "$port" > "$work/broker.log" 2>&1 & pids+=($!)
-for _ in $(seq 100); do grep -q listening "$work/broker.log" 2>/dev/null && break; sleep 0.1; done
+# The broker picks a free port itself (port 0) and says which: a port found free first
+# could be taken by another process before the broker binds it.
+"${wasmig[@]}" broker --port 0 > "$work/broker.log" 2>&1 & pids+=($!)
+WASMIG_BROKER=
+for _ in $(seq 300); do
+  WASMIG_BROKER=$(sed -n 's/^wasmig broker: listening on \(mqtt:[^ ]*\).*/\1/p' "$work/broker.log" 2>/dev/null)
+  [ -n "$WASMIG_BROKER" ] && break
+  kill -0 "${pids[0]}" 2>/dev/null || break
+  sleep 0.1
+done
+if [ -z "$WASMIG_BROKER" ]; then echo "the broker did not start:" >&2; cat "$work/broker.log" >&2; exit 1; fi
+export WASMIG_BROKER
 # The job holds after its last step until the script opens its gate (a file in a
 # directory both agents give it), so that a slow or busy machine cannot end it before
 # its second move.
