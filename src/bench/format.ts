@@ -1,8 +1,29 @@
 /** The results as a table for people and as JSON for programs. */
 import type { EngineResult } from './runner.ts';
 
-/** iterations/s of each engine divided by V8's (undefined without a V8 result). */
+/**
+ * Each round's iterations/s of an engine divided by V8's in the same round (`runBench`
+ * runs every engine once per round): empty without a V8 result, or when the two ran a
+ * different number of rounds (a module that runs its own count is run once).
+ */
+export function ratiosToV8(results: readonly EngineResult[], r: EngineResult): number[] {
+  const v8 = results.find((x) => x.engine === 'v8' && x.status === 'ok');
+  if (!v8 || r.status !== 'ok' || r.runs.length !== v8.runs.length) return [];
+  return r.runs.map((rate, i) => rate / v8.runs[i]);
+}
+
+/**
+ * An engine's speed against V8's: the median of the rounds' ratios (`ratiosToV8`), which
+ * a drifting load moves less than the ratio of the two medians would; that ratio when
+ * the rounds do not pair; undefined without a V8 result.
+ */
 export function ratioToV8(results: readonly EngineResult[], r: EngineResult): number | undefined {
+  const ratios = ratiosToV8(results, r);
+  if (ratios.length > 0) {
+    const s = [...ratios].sort((a, b) => a - b);
+    const m = s.length >> 1;
+    return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+  }
   const v8 = results.find((x) => x.engine === 'v8' && x.status === 'ok')?.iterationsPerSec;
   if (!v8 || r.status !== 'ok' || r.iterationsPerSec === null) return undefined;
   return r.iterationsPerSec / v8;
@@ -74,21 +95,28 @@ export function formatMarkdown(results: readonly EngineResult[]): string {
 
 /**
  * `{"results": [{"engine", "iterationsPerSec", "validated", "seconds", "iterations",
- * "runs", "coldIterationsPerSec", "status", "reason"?}]}`: `iterationsPerSec` is the
- * median of `runs`.
+ * "runs", "coldIterationsPerSec", "status", "reason"?, "vsV8"?, "vsV8Runs"?}]}`:
+ * `iterationsPerSec` is the median of `runs`; with a V8 result, `vsV8` is the ratio to
+ * it (`ratioToV8`) and `vsV8Runs` the rounds' ratios when the rounds pair.
  */
 export function formatJson(results: readonly EngineResult[]): string {
   return JSON.stringify({
-    results: results.map((r) => ({
-      engine: r.engine,
-      iterationsPerSec: r.iterationsPerSec,
-      validated: r.validated,
-      seconds: r.seconds,
-      iterations: r.iterations,
-      runs: r.runs,
-      coldIterationsPerSec: r.coldIterationsPerSec,
-      status: r.status,
-      ...(r.reason ? { reason: r.reason } : {}),
-    })),
+    results: results.map((r) => {
+      const ratios = ratiosToV8(results, r);
+      const vsV8 = ratioToV8(results, r);
+      return {
+        engine: r.engine,
+        iterationsPerSec: r.iterationsPerSec,
+        validated: r.validated,
+        seconds: r.seconds,
+        iterations: r.iterations,
+        runs: r.runs,
+        coldIterationsPerSec: r.coldIterationsPerSec,
+        status: r.status,
+        ...(r.reason ? { reason: r.reason } : {}),
+        ...(vsV8 === undefined ? {} : { vsV8 }),
+        ...(ratios.length ? { vsV8Runs: ratios } : {}),
+      };
+    }),
   }, null, 2);
 }

@@ -1,6 +1,6 @@
 export { ENGINE_NAMES, ENGINES, findOnPath, isEngineName } from './engines.ts';
 export type { Engine, EngineName, Launch } from './engines.ts';
-export { formatJson, formatMarkdown, formatRate, formatRatio, formatSpread, formatTable, ratioToV8 } from './format.ts';
+export { formatJson, formatMarkdown, formatRate, formatRatio, formatSpread, formatTable, ratiosToV8, ratioToV8 } from './format.ts';
 export { terminalProgress } from './progress.ts';
 export { coremarkArgs, KNOWN_RUNS, parseReport } from './report.ts';
 export type { CoreMarkReport } from './report.ts';

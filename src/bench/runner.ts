@@ -287,31 +287,53 @@ export function combineRuns(results: readonly EngineResult[]): EngineResult {
  * own) and combines the runs; the first failure is the result.
  */
 export async function benchEngine(engine: Engine, options: BenchOptions): Promise<EngineResult> {
-  const unavailable = engine.check();
-  if (unavailable) {
-    return { engine: engine.name, status: unavailable.status, reason: unavailable.reason, iterationsPerSec: null, validated: false, seconds: null, iterations: null, runs: [], coldIterationsPerSec: null };
-  }
-  const count = options.runs ?? 1;
-  const results: EngineResult[] = [];
-  for (let i = 0; i < count; i++) {
-    const label = `${engine.name}${count > 1 ? ` (run ${i + 1} of ${count})` : ''}: `;
-    const r = engine.session ? await sessionRun(engine, options, label) : await processRun(engine, options, label);
-    if (r.status !== 'ok') return r;
-    results.push(r);
-    // A module that runs its own count: running it again says nothing new.
-    if (r.reason?.includes('iterations, not the')) break;
-  }
-  return combineRuns(results);
+  return (await runRounds([engine], options))[0];
 }
 
-/** Runs every requested engine in turn (never two at once: they would compete for the CPU). */
+/**
+ * Runs every requested engine in turn (never two at once: they would compete for the
+ * CPU), round by round: with `runs` > 1 each round runs every engine once, so that run i
+ * of one engine and run i of V8 are minutes closer together than they would be if each
+ * engine ran all its runs before the next started, and a machine whose load drifts
+ * moves both alike (`ratioToV8` pairs them by round).
+ */
 export async function runBench(options: BenchOptions): Promise<EngineResult[]> {
   const table = options.table ?? ENGINES;
-  const results: EngineResult[] = [];
   try {
-    for (const name of options.engines) results.push(await benchEngine(table[name], options));
+    return await runRounds(options.engines.map((name) => table[name]), options);
   } finally {
     options.progress?.end();
   }
-  return results;
+}
+
+/** One engine's runs so far, and what ended them early. */
+interface EngineRounds {
+  engine: Engine;
+  results: EngineResult[];
+  /** A failure (or skip): the engine's whole result. */
+  ended?: EngineResult;
+  /** The module runs its own count: running it again says nothing new. */
+  finished?: boolean;
+}
+
+async function runRounds(engines: readonly Engine[], options: BenchOptions): Promise<EngineResult[]> {
+  const count = options.runs ?? 1;
+  const state: EngineRounds[] = engines.map((engine) => {
+    const unavailable = engine.check();
+    const ended: EngineResult | undefined = unavailable
+      ? { engine: engine.name, status: unavailable.status, reason: unavailable.reason, iterationsPerSec: null, validated: false, seconds: null, iterations: null, runs: [], coldIterationsPerSec: null }
+      : undefined;
+    return { engine, results: [], ...(ended ? { ended } : {}) };
+  });
+  for (let i = 0; i < count; i++) {
+    for (const e of state) {
+      if (e.ended || e.finished) continue;
+      const label = `${e.engine.name}${count > 1 ? ` (run ${i + 1} of ${count})` : ''}: `;
+      const r = e.engine.session ? await sessionRun(e.engine, options, label) : await processRun(e.engine, options, label);
+      if (r.status !== 'ok') { e.ended = r; continue; }
+      e.results.push(r);
+      if (r.reason?.includes('iterations, not the')) e.finished = true;
+    }
+  }
+  return state.map((e) => e.ended ?? combineRuns(e.results));
 }

@@ -105,7 +105,7 @@ test('the warm-up picks an iteration count; the table is the default output: war
   const r = bench(['coremark', '--engines', 'v8,native', '--seconds', '0.2', '--runs', '2']);
   assert.is(r.status, 0, r.stderr);
   const lines = r.stdout.split('\n');
-  assert.match(lines[0], /^CoreMark \(coremark\.wasm\), about 0\.2 s per run, median of 2 runs; interp, native and v8 warmed up in the process first \(cold: the first 0\.2 s of a fresh process\)$/);
+  assert.match(lines[0], /^CoreMark \(coremark\.wasm\), about 0\.2 s per run, median of 2 runs, engines in turn; interp, native and v8 warmed up in the process first \(cold: the first 0\.2 s of a fresh process\)$/);
   assert.ok(lines.some((l) => /^engine\s+iterations\/s\s+spread\s+vs v8\s+cold\s+validated\s+seconds\s+iterations/.test(l)), r.stdout);
   const rate = '[\\d,]+\\.\\d';
   assert.ok(lines.some((l) => new RegExp(`^v8\\s+${rate}\\s+${rate}-${rate}\\s+1\\.00\\s+${rate}\\s+yes\\s`).test(l)), r.stdout);

@@ -30,11 +30,13 @@ their iterations per second with V8's. Every engine runs the same module, with t
 WASI preview1 works; its CRCs are checked against the published ones.
 
 The engines in Node (interp, native, v8) warm up first: CoreMark runs again and again
-in the child process until two runs in a row agree within 5%, and only then is a run
-timed. Their first seconds in a fresh process are slower (V8 is still compiling), and
-are reported apart as "cold": the rate over the process's first --seconds of CoreMark.
-wasm3 and iwasm are timed in a fresh process per run. Each engine is measured --runs
-times; the table shows the median and the spread (lowest-highest run).
+in the child process until three runs in a row agree within 5% (after 3 s at least),
+and only then is a run timed. Their first seconds in a fresh process are slower (V8 is
+still compiling), and are reported apart as "cold": the rate over the process's first
+--seconds of CoreMark. wasm3 and iwasm are timed in a fresh process per run. Each
+engine is measured --runs times, the engines in turn round by round; the table shows
+the median and the spread (lowest-highest run), and "vs v8" the median of the rounds'
+ratios to V8's run of the same round.
 
 options:
   --wasm FILE         the CoreMark module (default: wasmig's own, coremark/coremark.wasm)
@@ -103,7 +105,7 @@ export async function benchCommand(argv: readonly string[]): Promise<number> {
   if (json) process.stdout.write(`${formatJson(results)}\n`);
   if (markdown) process.stdout.write(`${formatMarkdown(results)}\n`);
   const each = iterations === undefined ? `about ${seconds} s` : `${iterations} iteration${iterations === 1 ? '' : 's'}`;
-  const subtitle = `${each} per run, median of ${runs} run${runs === 1 ? '' : 's'}`;
+  const subtitle = `${each} per run, median of ${runs} run${runs === 1 ? '' : 's'}${runs > 1 && engines.length > 1 ? ', engines in turn' : ''}`;
   if (!json && !markdown) {
     const cold = iterations === undefined ? `cold: the first ${seconds} s of a fresh process` : 'cold: the first runs of a fresh process';
     process.stdout.write(`CoreMark (${basename(wasm)}), ${subtitle}; interp, native and v8 warmed up in the process first (${cold})\n\n${formatTable(results)}\n`);
