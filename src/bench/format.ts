@@ -1,4 +1,5 @@
 /** The results as a table for people and as JSON for programs. */
+import { median } from './runner.ts';
 import type { EngineResult } from './runner.ts';
 
 /**
@@ -19,11 +20,7 @@ export function ratiosToV8(results: readonly EngineResult[], r: EngineResult): n
  */
 export function ratioToV8(results: readonly EngineResult[], r: EngineResult): number | undefined {
   const ratios = ratiosToV8(results, r);
-  if (ratios.length > 0) {
-    const s = [...ratios].sort((a, b) => a - b);
-    const m = s.length >> 1;
-    return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-  }
+  if (ratios.length > 0) return median(ratios);
   const v8 = results.find((x) => x.engine === 'v8' && x.status === 'ok')?.iterationsPerSec;
   if (!v8 || r.status !== 'ok' || r.iterationsPerSec === null) return undefined;
   return r.iterationsPerSec / v8;
