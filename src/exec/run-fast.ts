@@ -784,17 +784,18 @@ function runFastLoop(t: ThreadState, budget: number, entry: number, early: boole
         }
         case 0x7c: {
           const d = F + code[pc + 1], a = F + code[pc + 2], b = F + code[pc + 3];
-          const lo = (s32[a] >>> 0) + (s32[b] >>> 0);
-          s32[d + 1] = (s32[a + 1] + s32[b + 1] + (lo > 0xffffffff ? 1 : 0)) | 0;
-          s32[d] = lo | 0;
+          // Word arithmetic only (js-tier/op-emitters.ts, i64.add): no range for V8 to speculate on.
+          const al = s32[a], lo = (al + s32[b]) | 0;
+          s32[d + 1] = (s32[a + 1] + s32[b + 1] + ((lo >>> 0) < (al >>> 0) ? 1 : 0)) | 0;
+          s32[d] = lo;
           pc += 4;
           break;
         }
         case 0x7d: {
           const d = F + code[pc + 1], a = F + code[pc + 2], b = F + code[pc + 3];
-          const lo = (s32[a] >>> 0) - (s32[b] >>> 0);
-          s32[d + 1] = (s32[a + 1] - s32[b + 1] - (lo < 0 ? 1 : 0)) | 0;
-          s32[d] = lo | 0;
+          const al = s32[a], bl = s32[b];
+          s32[d + 1] = (s32[a + 1] - s32[b + 1] - ((al >>> 0) < (bl >>> 0) ? 1 : 0)) | 0;
+          s32[d] = (al - bl) | 0;
           pc += 4;
           break;
         }
@@ -805,9 +806,11 @@ function runFastLoop(t: ThreadState, budget: number, entry: number, early: boole
           const d = F + code[pc + 1], a = F + code[pc + 2], b = F + code[pc + 3];
           const alo = s32[a], blo = s32[b];
           const a0 = alo & 0xffff, a1 = alo >>> 16, b0 = blo & 0xffff, b1 = blo >>> 16;
-          const p01 = a0 * b1, p10 = a1 * b0;
-          const mid = ((a0 * b0) >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
-          const high = a1 * b1 + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16);
+          // Each 16 x 16-bit piece is below 2^32: imul's word holds it exactly, and V8 has no
+          // range to speculate on (a plain product deoptimized at the first one past 2^31).
+          const p01 = Math.imul(a0, b1), p10 = Math.imul(a1, b0);
+          const mid = (Math.imul(a0, b0) >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
+          const high = Math.imul(a1, b1) + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16);
           s32[d + 1] = (high + Math.imul(alo, s32[b + 1]) + Math.imul(s32[a + 1], blo)) | 0;
           s32[d] = Math.imul(alo, blo);
           pc += 4;

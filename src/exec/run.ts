@@ -617,18 +617,19 @@ export function runExact(t: ThreadState, budget: number): RunStatus {
         case 0x7c: {
           sp--;
           const a = 2 * (sp - 1), b = 2 * sp;
-          const lo = (s32[a] >>> 0) + (s32[b] >>> 0);
-          s32[a + 1] = (s32[a + 1] + s32[b + 1] + (lo > 0xffffffff ? 1 : 0)) | 0;
-          s32[a] = lo | 0;
+          // Word arithmetic only, as the fast code's (js-tier/op-emitters.ts, i64.add).
+          const al = s32[a], lo = (al + s32[b]) | 0;
+          s32[a + 1] = (s32[a + 1] + s32[b + 1] + ((lo >>> 0) < (al >>> 0) ? 1 : 0)) | 0;
+          s32[a] = lo;
           pc += 1;
           break;
         }
         case 0x7d: {
           sp--;
           const a = 2 * (sp - 1), b = 2 * sp;
-          const lo = (s32[a] >>> 0) - (s32[b] >>> 0);
-          s32[a + 1] = (s32[a + 1] - s32[b + 1] - (lo < 0 ? 1 : 0)) | 0;
-          s32[a] = lo | 0;
+          const al = s32[a], bl = s32[b];
+          s32[a + 1] = (s32[a + 1] - s32[b + 1] - ((al >>> 0) < (bl >>> 0) ? 1 : 0)) | 0;
+          s32[a] = (al - bl) | 0;
           pc += 1;
           break;
         }

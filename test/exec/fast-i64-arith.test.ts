@@ -1,5 +1,7 @@
 /**
- * i64 division, remainder and float-to-i64 truncation in the fast loop: operands within
+ * i64 add, sub and mul in the three codes (exact, the fast loop, compiled JavaScript),
+ * each written in 32-bit words, against BigInt. Then i64 division, remainder and
+ * float-to-i64 truncation in the fast loop: operands within
  * 2^53 in magnitude, and any dividend over a divisor within 2^21, are done in the loop in
  * doubles, without BigInt, the rest out of it
  * (`runSlowOp`). Both ways give the exact code's results, which are BigInt's, and the
@@ -25,8 +27,8 @@ function moduleOf(op: number, params: ValType[]): Uint8Array {
   return b.build();
 }
 
-function outcome(bytes: Uint8Array, fast: boolean, args: unknown[]): unknown {
-  const store = new Store({ fast });
+function outcome(bytes: Uint8Array, fast: boolean, args: unknown[], jsAfter?: number): unknown {
+  const store = new Store({ fast, ...(jsAfter === undefined ? {} : { jsAfter }) });
   const inst = store.instantiate(loadModule(bytes));
   try {
     return store.invoke(inst.exports.get('f')!, args as never)[0];
@@ -57,6 +59,26 @@ function spread(count: number): bigint[] {
   }
   return out;
 }
+
+test('i64 add, sub, mul: the exact code, the fast loop and compiled JavaScript give BigInt\'s words', () => {
+  // Carries and borrows out of the low word, low words past 2^31 (which V8 first saw as
+  // small integers), and the 16-bit pieces of mul's high word at their largest.
+  const values = [...edges, 0xffffffffn, 0x7fffffffffffffffn, 0x00000000ffff0000n, 0x0000ffff0000ffffn, -0x10000n, ...spread(40)];
+  const ops: [number, (a: bigint, b: bigint) => bigint][] = [[0x7c, (a, b) => a + b], [0x7d, (a, b) => a - b], [0x7e, (a, b) => a * b]];
+  for (const [op, reference] of ops) {
+    const bytes = moduleOf(op, [i64, i64]);
+    let checked = 0;
+    for (const a of values) {
+      for (const b of values) {
+        const want = BigInt.asIntN(64, reference(a, b));
+        const got = [outcome(bytes, false, [a, b]), outcome(bytes, true, [a, b], -1), outcome(bytes, true, [a, b], 0)];
+        if (got.some((g) => g !== want)) assert.unreachable(`op 0x${op.toString(16)}(${a}, ${b}): exact, fast, js ${got.map(String).join(', ')}; want ${want}`);
+        checked++;
+      }
+    }
+    assert.is(checked, values.length ** 2);
+  }
+});
 
 test('i64 div_s, div_u, rem_s, rem_u: in the loop and out of it, the exact code\'s results and traps', () => {
   const values = [...edges, ...spread(60)];
