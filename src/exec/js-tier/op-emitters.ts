@@ -88,8 +88,8 @@ for (const [op, cmp] of I64_COMPARE) {
 // i64.add and i64.sub in word arithmetic: the carry (borrow) from an unsigned compare of
 // the low words, never a sum past 2^32, so V8 has no range of values to speculate on. Its
 // feedback says "small integer" until a low word past 2^31 comes by, and the code
-// compiled on that feedback was thrown away there ("lost precision"): in every cold
-// CoreMark session, twice in the run loop's copy of these.
+// compiled on that feedback was thrown away there ("lost precision"): the run loop's
+// copy of these, in most cold sessions of EEMBC's CoreMark (docs/interpreter-warm-up.md).
 def(0x7c, (c) => `{ const al = ${c.lo(2)}, lo = (al + ${c.lo(3)}) | 0; ${c.hi(1)} = (${c.hi(2)} + ${c.hi(3)} + ((lo >>> 0) < (al >>> 0) ? 1 : 0)) | 0; ${c.lo(1)} = lo; }`);
 def(0x7d, (c) => `{ const al = ${c.lo(2)}, bl = ${c.lo(3)}; ${c.hi(1)} = (${c.hi(2)} - ${c.hi(3)} - ((al >>> 0) < (bl >>> 0) ? 1 : 0)) | 0; ${c.lo(1)} = (al - bl) | 0; }`);
 def(0x7e, (c) => `{ const alo = ${c.lo(2)}, blo = ${c.lo(3)}, ahi = ${c.hi(2)}, bhi = ${c.hi(3)};`
