@@ -807,7 +807,8 @@ function runFastLoop(t: ThreadState, budget: number, entry: number, early: boole
           const alo = s32[a], blo = s32[b];
           const a0 = alo & 0xffff, a1 = alo >>> 16, b0 = blo & 0xffff, b1 = blo >>> 16;
           // Each 16 x 16-bit piece is below 2^32: imul's word holds it exactly, and V8 has no
-          // range to speculate on (a plain product deoptimized at the first one past 2^31).
+          // range to speculate on (a plain product compiled on small-integer feedback would
+          // be thrown away at the first one past 2^31, as i64.add's sum was).
           const p01 = Math.imul(a0, b1), p10 = Math.imul(a1, b0);
           const mid = (Math.imul(a0, b0) >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
           const high = Math.imul(a1, b1) + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16);

@@ -63,7 +63,7 @@ function spread(count: number): bigint[] {
 test('i64 add, sub, mul: the exact code, the fast loop and compiled JavaScript give BigInt\'s words', () => {
   // Carries and borrows out of the low word, low words past 2^31 (which V8 first saw as
   // small integers), and the 16-bit pieces of mul's high word at their largest.
-  const values = [...edges, 0xffffffffn, 0x7fffffffffffffffn, 0x00000000ffff0000n, 0x0000ffff0000ffffn, -0x10000n, ...spread(40)];
+  const values = [...edges, 0x00000000ffff0000n, 0x0000ffff0000ffffn, -0x10000n, ...spread(40)];
   const ops: [number, (a: bigint, b: bigint) => bigint][] = [[0x7c, (a, b) => a + b], [0x7d, (a, b) => a - b], [0x7e, (a, b) => a * b]];
   for (const [op, reference] of ops) {
     const bytes = moduleOf(op, [i64, i64]);
